@@ -1,0 +1,59 @@
+# Top-level wrapper: every target a user needs. CMake does the real work.
+#   make run            install deps, build, start cellgated on 127.0.0.1:7070 (data in ./var)
+#   make test           install deps, build, run every test, then again under ASan+UBSan
+#   make demo           the guided demo (see README)
+#   make bench          benchmarks against their peers (never part of make test)
+#   make clean          remove build trees
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+LISTEN     ?= 127.0.0.1:7070
+DATA       ?= var
+
+.PHONY: all deps build run test test-fast test-sanitize demo bench clean format check-format
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@mkdir -p $(DATA)
+	$(BUILD)/server/cellgated --data $(DATA) --listen $(LISTEN)
+
+# The whole suite, normal build then sanitizer build.
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory test-sanitize
+
+test-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-sanitize: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCG_SANITIZE=address,undefined
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  CG_SANITIZED=1 ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)
+
+bench: build
+	@bash bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	@bash scripts/check-format.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cellgate needs to build and test, when any
+# is missing. As root it runs apt-get; otherwise it prints the command.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config python3 clang-format
+  libmicrohttpd-dev libjansson-dev libsodium-dev libcurl4-openssl-dev
+  libsqlite3-dev sqlite3 libcmocka-dev libpcre2-dev curl
+)
+# Extra packages for `make bench` (peers and load generator).
+if [[ ${1:-} == --bench ]]; then
+  pkgs+=(etcd-server etcd-client nginx wrk bc)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+((${#missing[@]} == 0)) && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "cellgate needs these Debian packages; run:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,340 @@
+/*
+ * store.h: the storage interface of cellgated.
+ *
+ * Callers use only the store_* functions below; a backend implements
+ * struct store_ops (store_sqlite.c today; store_pg.c later, selected by the
+ * DSN scheme in store.c). The same suite (tests/store/test_store.c) runs
+ * against every backend.
+ *
+ * Rules every backend keeps:
+ *  - Every mutating operation appends exactly one audit record in the same
+ *    transaction as the change (invariant I6). The caller gives the actor
+ *    and reason (struct store_actor); the backend writes action, object and
+ *    the before/after summaries named at each operation below, so every
+ *    backend writes identical records. The record's hash is computed with
+ *    cg_audit_hash() (common/audit.h) and chained to the previous record.
+ *  - An operation either commits completely (durably: fsync'd before it
+ *    returns CG_OK, invariant I8) or changes nothing.
+ *  - All functions are safe to call from many threads at once.
+ *  - Return values are enum cg_status codes (common/status.h): CG_OK,
+ *    CG_ERR_NOTFOUND, CG_ERR_CONFLICT (exists / compare-and-set failed /
+ *    still referenced), CG_ERR_INVALID, CG_ERR_NOMEM, CG_ERR_IO (the store
+ *    failed; msg says how).
+ *  - 'msg' (may be NULL) receives a one-line explanation on failure.
+ *
+ * Ownership: structs filled by a get/list function own their heap fields;
+ * free them with the matching *_free function. Fixed-size char arrays are
+ * NUL-terminated.
+ */
+#ifndef CG_STORE_H
+#define CG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+#define STORE_OPS_VERSION 1
+#define STORE_NAME_MAX 64    /* names: cells, configs, plans, tokens, actors (<= 63 chars) */
+#define STORE_MSG_MAX 256    /* error message buffer size callers should use */
+
+struct store;
+
+/* Who does a mutation and why; copied into the audit record. */
+struct store_actor {
+    const char *actor;  /* principal name, e.g. "admin", "token:ci-pipeline", "controller" */
+    const char *reason; /* free text from the user (-m), may be NULL or "" */
+};
+
+struct store_cell {
+    char id[STORE_NAME_MAX];
+    char region[STORE_NAME_MAX];
+    char zone[STORE_NAME_MAX];
+    char *labels_json; /* JSON object text of string labels, "{}" when none; owned */
+    int64_t created_ms;
+};
+
+struct store_config {
+    char name[STORE_NAME_MAX];
+    char kind[16];         /* "config", "flags" or "artifact" */
+    char *contract_json;   /* contract document text; owned */
+    char plan[STORE_NAME_MAX]; /* default plan name, "" when none */
+    int64_t created_ms;
+    int64_t latest_version; /* highest version number published, 0 if none */
+    int64_t live_version;   /* newest version that completed a rollout, 0 if none */
+    int64_t generation;     /* per-config assignment generation, 0 before any assignment */
+};
+
+struct store_version {
+    char config[STORE_NAME_MAX];
+    int64_t number;        /* 1, 2, 3 ... per config */
+    char sha256[65];       /* of the bytes */
+    char media_type[128];
+    int64_t size;          /* bytes */
+    char author[STORE_NAME_MAX];
+    char *message;         /* owned, "" when none */
+    int64_t parent;        /* version live when it was published, 0 if none */
+    int64_t created_ms;
+    int64_t deleted_ms;    /* 0 unless soft-deleted */
+};
+
+struct store_plan {
+    char name[STORE_NAME_MAX];
+    char *body_json; /* owned */
+    int64_t created_ms;
+    int64_t updated_ms;
+};
+
+struct store_token {
+    int64_t id;
+    char name[STORE_NAME_MAX];
+    char role[16];             /* admin, deployer, approver, reader, agent */
+    char cell[STORE_NAME_MAX]; /* agent tokens: the one cell; "" otherwise */
+    char hash[65];             /* hex sha256 of the secret; the secret is never stored */
+    char created_by[STORE_NAME_MAX];
+    int64_t created_ms;
+    int64_t revoked_ms; /* 0 while valid */
+};
+
+struct store_audit {
+    int64_t seq; /* 1, 2, 3 ... */
+    int64_t time_ms;
+    char actor[STORE_NAME_MAX];
+    char action[64];  /* e.g. "version.publish" */
+    char object[256]; /* e.g. "config/bot-features/versions/7" */
+    char *before;     /* JSON text summary, "" when none; owned */
+    char *after;      /* JSON text summary, "" when none; owned */
+    char *reason;     /* owned, "" when none */
+    char prev_hash[65];
+    char hash[65];
+};
+
+struct store_assignment {
+    char cell[STORE_NAME_MAX];
+    char config[STORE_NAME_MAX];
+    int64_t version;
+    int64_t generation;
+    char sha256[65];
+    int64_t updated_ms;
+};
+
+/* A host's view, persisted when it changes (retention, I3). */
+struct store_host_version {
+    char host[STORE_NAME_MAX];
+    char cell[STORE_NAME_MAX];
+    char config[STORE_NAME_MAX];
+    int64_t applied_version;
+    int64_t applied_generation;
+    int64_t lkg_version; /* last-known-good, 0 if none */
+    int64_t updated_ms;
+};
+
+/* Input of store_version_publish(). */
+struct store_publish {
+    const char *config;
+    const void *bytes;
+    size_t len;
+    const char *sha256;     /* hex of bytes, computed by the caller */
+    const char *media_type;
+    const char *message;    /* may be NULL */
+    int64_t expect_live;    /* the live version the caller validated against (see below) */
+};
+
+/* Backend vtable. Append new members at the end and bump STORE_OPS_VERSION. */
+struct store_ops {
+    int version; /* STORE_OPS_VERSION */
+    const char *scheme; /* DSN scheme this backend handles, e.g. "sqlite" */
+    int (*open)(const char *dsn, struct store **out, char *msg);
+    void (*close)(struct store *st);
+    int (*ready)(struct store *st, char *msg);
+
+    int (*cell_add)(struct store *st, const struct store_cell *c, const struct store_actor *a,
+                    char *msg);
+    int (*cell_get)(struct store *st, const char *id, struct store_cell *out, char *msg);
+    int (*cell_list)(struct store *st, struct store_cell **out, size_t *n, char *msg);
+
+    int (*config_create)(struct store *st, const struct store_config *c,
+                         const struct store_actor *a, char *msg);
+    int (*config_get)(struct store *st, const char *name, struct store_config *out, char *msg);
+    int (*config_list)(struct store *st, struct store_config **out, size_t *n, char *msg);
+    int (*config_set_plan)(struct store *st, const char *name, const char *plan,
+                           const struct store_actor *a, char *msg);
+
+    int (*version_publish)(struct store *st, const struct store_publish *p,
+                           const struct store_actor *a, struct store_version *out, char *msg);
+    int (*version_live)(struct store *st, const char *config, int64_t *live, char *msg);
+    int (*version_get)(struct store *st, const char *config, int64_t number,
+                       struct store_version *out, char *msg);
+    int (*version_list)(struct store *st, const char *config, int64_t before, size_t limit,
+                        struct store_version **out, size_t *n, char *msg);
+    int (*version_delete)(struct store *st, const char *config, int64_t number,
+                          const struct store_actor *a, char *msg);
+    int (*blob_get)(struct store *st, const char *sha256, void **bytes, size_t *len, char *msg);
+
+    int (*plan_put)(struct store *st, const char *name, const char *body_json,
+                    const struct store_actor *a, char *msg);
+    int (*plan_get)(struct store *st, const char *name, struct store_plan *out, char *msg);
+    int (*plan_list)(struct store *st, struct store_plan **out, size_t *n, char *msg);
+
+    int (*token_create)(struct store *st, struct store_token *t, const struct store_actor *a,
+                        char *msg);
+    int (*token_find)(struct store *st, const char *hash, struct store_token *out, char *msg);
+    int (*token_list)(struct store *st, struct store_token **out, size_t *n, char *msg);
+    int (*token_revoke)(struct store *st, int64_t id, const struct store_actor *a, char *msg);
+
+    int (*audit_list)(struct store *st, int64_t after_seq, size_t limit,
+                      struct store_audit **out, size_t *n, char *msg);
+
+    int (*assign)(struct store *st, const char *config, const char *const *cells, size_t ncells,
+                  int64_t version, int64_t expect_generation, const struct store_actor *a,
+                  int64_t *new_generation, char *msg);
+    int (*assignment_list)(struct store *st, const char *cell, const char *config,
+                           struct store_assignment **out, size_t *n, char *msg);
+    int (*host_version_put)(struct store *st, const struct store_host_version *hv, char *msg);
+    int (*host_version_list)(struct store *st, const char *config,
+                             struct store_host_version **out, size_t *n, char *msg);
+};
+
+/* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
+ * file, created with its directory's permissions if missing). Applies the
+ * embedded migrations. Returns CG_OK and *out, or an error and msg. */
+int store_open(const char *dsn, struct store **out, char *msg);
+
+/* Closes the store and frees it. NULL is a no-op. */
+void store_close(struct store *st);
+
+/* CG_OK when the store can serve reads and writes (for /readyz). */
+int store_ready(struct store *st, char *msg);
+
+/*
+ * Cells. cell_add: CG_ERR_CONFLICT if the id exists. Audit: action
+ * "cell.add", object "cell/<id>", after {"region","zone","labels"}.
+ * cell_list returns all cells ordered by id; free with store_cells_free().
+ */
+int store_cell_add(struct store *st, const struct store_cell *c, const struct store_actor *a,
+                   char *msg);
+int store_cell_get(struct store *st, const char *id, struct store_cell *out, char *msg);
+int store_cell_list(struct store *st, struct store_cell **out, size_t *n, char *msg);
+
+/*
+ * Configs. config_create: CG_ERR_CONFLICT if the name exists; the caller has
+ * validated the contract. Audit: "config.create", "config/<name>", after
+ * {"kind","plan","contract_sha256"}. config_set_plan: CG_ERR_NOTFOUND if the
+ * config is missing (the caller checks the plan exists); audit
+ * "config.set_plan", before/after {"plan"}.
+ */
+int store_config_create(struct store *st, const struct store_config *c,
+                        const struct store_actor *a, char *msg);
+int store_config_get(struct store *st, const char *name, struct store_config *out, char *msg);
+int store_config_list(struct store *st, struct store_config **out, size_t *n, char *msg);
+int store_config_set_plan(struct store *st, const char *name, const char *plan,
+                          const struct store_actor *a, char *msg);
+
+/*
+ * Publishes a new immutable version: number = latest + 1, bytes stored once
+ * by sha256 (blob dedup), parent = the live version at publish time.
+ *
+ * The caller validated the document against the config's contract and the
+ * live version it read (store_version_live()). 'expect_live' is that live
+ * version's number (0 = none); if the live version is different when the
+ * transaction runs, nothing is written and CG_ERR_CONFLICT is returned so the
+ * caller re-validates (compare-and-set, like I2). CG_ERR_NOTFOUND if the
+ * config does not exist.
+ *
+ * Durable on return. Backends may group concurrent publishes into one
+ * transaction/fsync (group commit) but each publish succeeds or fails alone.
+ * Audit: "version.publish", "config/<name>/versions/<n>", after {"sha256",
+ * "size","media_type","parent"}. *out (may be NULL) gets the new version;
+ * free with store_version_free().
+ */
+int store_version_publish(struct store *st, const struct store_publish *p,
+                          const struct store_actor *a, struct store_version *out, char *msg);
+
+/* The live version number of 'config': the newest version that completed a
+ * rollout, else the newest published (not deleted), else 0. Reads only. */
+int store_version_live(struct store *st, const char *config, int64_t *live, char *msg);
+
+int store_version_get(struct store *st, const char *config, int64_t number,
+                      struct store_version *out, char *msg);
+
+/* Versions of 'config' newest first, numbers < before (0 = no bound), at most
+ * 'limit' (0 = 100). Soft-deleted versions are included (deleted_ms != 0). */
+int store_version_list(struct store *st, const char *config, int64_t before, size_t limit,
+                       struct store_version **out, size_t *n, char *msg);
+
+/*
+ * Soft-deletes a version (I3: never removes bytes of a referenced version).
+ * CG_ERR_CONFLICT (msg says which reference) when the version is any cell's
+ * assignment, any host's applied or last-known-good version, or the live
+ * version. Audit: "version.delete".
+ */
+int store_version_delete(struct store *st, const char *config, int64_t number,
+                         const struct store_actor *a, char *msg);
+
+/* Blob bytes by sha256 (malloc'd, caller frees). CG_ERR_NOTFOUND if absent. */
+int store_blob_get(struct store *st, const char *sha256, void **bytes, size_t *len, char *msg);
+
+/* Plans: upsert (caller validated the body). Audit: "plan.set", before/after
+ * {"sha256"} of the old/new body. */
+int store_plan_put(struct store *st, const char *name, const char *body_json,
+                   const struct store_actor *a, char *msg);
+int store_plan_get(struct store *st, const char *name, struct store_plan *out, char *msg);
+int store_plan_list(struct store *st, struct store_plan **out, size_t *n, char *msg);
+
+/*
+ * Tokens: create stores t->name, role, cell, hash, created_by and fills t->id
+ * and t->created_ms. CG_ERR_CONFLICT if a live token has the same name.
+ * Audit: "token.create", "token/<id>", after {"name","role","cell"} (never
+ * the hash). token_find: by hash, including revoked ones (caller checks
+ * revoked_ms). token_revoke: audit "token.revoke".
+ */
+int store_token_create(struct store *st, struct store_token *t, const struct store_actor *a,
+                       char *msg);
+int store_token_find(struct store *st, const char *hash, struct store_token *out, char *msg);
+int store_token_list(struct store *st, struct store_token **out, size_t *n, char *msg);
+int store_token_revoke(struct store *st, int64_t id, const struct store_actor *a, char *msg);
+
+/* Audit records with seq > after_seq, oldest first, at most limit (0 = 100,
+ * capped at 1000). Free with store_audits_free(). */
+int store_audit_list(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
+                     size_t *n, char *msg);
+
+/*
+ * Assigns 'version' of 'config' to each of 'cells' (all must exist, version
+ * must exist and not be deleted) as ONE change: the config's generation goes
+ * from expect_generation to expect_generation + 1 and every listed cell's
+ * assignment gets that generation. If the config's generation is not
+ * expect_generation when the transaction runs, nothing is written and
+ * CG_ERR_CONFLICT is returned (I2: a decision taken on stale state fails).
+ * Audit: "assign", "config/<name>", after {"version","generation","cells":[...]}.
+ */
+int store_assign(struct store *st, const char *config, const char *const *cells, size_t ncells,
+                 int64_t version, int64_t expect_generation, const struct store_actor *a,
+                 int64_t *new_generation, char *msg);
+
+/* Assignments filtered by cell and/or config (NULL = any). */
+int store_assignment_list(struct store *st, const char *cell, const char *config,
+                          struct store_assignment **out, size_t *n, char *msg);
+
+/* Upserts a host's applied / last-known-good view (no audit: it is a report,
+ * not a mutation by a principal). */
+int store_host_version_put(struct store *st, const struct store_host_version *hv, char *msg);
+int store_host_version_list(struct store *st, const char *config,
+                            struct store_host_version **out, size_t *n, char *msg);
+
+/* Free functions for the structs above (NULL-safe; *_free of arrays takes n). */
+void store_cell_free(struct store_cell *c);
+void store_cells_free(struct store_cell *c, size_t n);
+void store_config_free(struct store_config *c);
+void store_configs_free(struct store_config *c, size_t n);
+void store_version_free(struct store_version *v);
+void store_versions_free(struct store_version *v, size_t n);
+void store_plan_free(struct store_plan *p);
+void store_plans_free(struct store_plan *p, size_t n);
+void store_tokens_free(struct store_token *t, size_t n);
+void store_audit_free(struct store_audit *a);
+void store_audits_free(struct store_audit *a, size_t n);
+void store_assignments_free(struct store_assignment *a, size_t n);
+void store_host_versions_free(struct store_host_version *h, size_t n);
+
+#endif /* CG_STORE_H */
