@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * args.c - option parsing for every command: one table per command plus
+ * the global options. cli_args_parse() is pure (no output, no exit) so the
+ * unit tests can drive it; cli_parse() adds the reporting.
+ */
+#include <cellgate/cellgate.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Looks up a long option (name of length n) or a short option in the
+ * command table, then in the globals. Global options get a scratch table
+ * built on the caller's stack. */
+static const struct cli_opt *find_opt(const struct cli_opt *opts, const struct cli_opt *globals,
+                                      const char *name, size_t n, char short_name)
+{
+    const struct cli_opt *tables[2] = {opts, globals};
+
+    for (int t = 0; t < 2; t++) {
+        for (const struct cli_opt *o = tables[t]; o && o->name; o++) {
+            if (short_name && o->short_name == short_name) {
+                return o;
+            }
+            if (!short_name && strlen(o->name) == n && strncmp(o->name, name, n) == 0) {
+                return o;
+            }
+        }
+    }
+    return NULL;
+}
+
+static int set_value(const struct cli_opt *o, const char *value, char *errbuf, size_t errlen)
+{
+    switch (o->type) {
+    case CLI_OPT_FLAG:
+        *(bool *)o->dest = true;
+        return 0;
+    case CLI_OPT_STR:
+        *(const char **)o->dest = value;
+        return 0;
+    case CLI_OPT_INT: {
+        char *end;
+        long v;
+        errno = 0;
+        v = strtol(value, &end, 10);
+        if (errno || end == value || *end || v < 0) {
+            snprintf(errbuf, errlen, "--%s needs a non-negative number, not '%s'", o->name, value);
+            return -1;
+        }
+        *(long *)o->dest = v;
+        return 0;
+    }
+    case CLI_OPT_LIST: {
+        struct cli_list *l = o->dest;
+        if (l->n >= CLI_LIST_MAX) {
+            snprintf(errbuf, errlen, "too many --%s options (at most %d)", o->name, CLI_LIST_MAX);
+            return -1;
+        }
+        l->v[l->n++] = value;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+int cli_args_parse(int argc, char **argv, int start, const struct cli_opt *opts,
+                   struct cli_globals *g, struct cli_args *a, bool stop_at_pos, int *next,
+                   char *errbuf, size_t errlen)
+{
+    /* clang-format off */
+    const struct cli_opt globals[] = {
+        { "server",  0,   CLI_OPT_STR,  &g->server },
+        { "token",   0,   CLI_OPT_STR,  &g->token },
+        { "timeout", 0,   CLI_OPT_INT,  &g->timeout_ms },
+        { "json",    0,   CLI_OPT_FLAG, &g->json },
+        { "help",    'h', CLI_OPT_FLAG, &g->help },
+        { NULL,      0,   CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
+    bool only_pos = false;
+
+    errbuf[0] = '\0';
+    a->npos = 0;
+    if (next) {
+        *next = argc;
+    }
+    for (int i = start; i < argc; i++) {
+        char *arg = argv[i];
+        const struct cli_opt *o;
+        const char *value = NULL;
+
+        if (only_pos || arg[0] != '-' || strcmp(arg, "-") == 0) {
+            if (stop_at_pos) {
+                if (next) {
+                    *next = i;
+                }
+                return 0;
+            }
+            if (a->npos >= CLI_POS_MAX) {
+                snprintf(errbuf, errlen, "too many arguments");
+                return -1;
+            }
+            a->pos[a->npos++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        if (arg[1] == '-') {
+            const char *name = arg + 2;
+            const char *eq = strchr(name, '=');
+            size_t n = eq ? (size_t)(eq - name) : strlen(name);
+            o = find_opt(opts, globals, name, n, 0);
+            if (!o) {
+                snprintf(errbuf, errlen, "unknown option '--%.*s'", (int)n, name);
+                return -1;
+            }
+            if (eq) {
+                if (o->type == CLI_OPT_FLAG) {
+                    snprintf(errbuf, errlen, "--%s takes no value", o->name);
+                    return -1;
+                }
+                value = eq + 1;
+            }
+        } else {
+            o = find_opt(opts, globals, NULL, 0, arg[1]);
+            if (!o) {
+                snprintf(errbuf, errlen, "unknown option '-%c'", arg[1]);
+                return -1;
+            }
+            if (arg[2]) {
+                if (o->type == CLI_OPT_FLAG) {
+                    snprintf(errbuf, errlen, "unknown option '%s'", arg);
+                    return -1;
+                }
+                value = arg + 2;
+            }
+        }
+        if (o->type != CLI_OPT_FLAG && !value) {
+            if (i + 1 >= argc) {
+                snprintf(errbuf, errlen, "option --%s needs a value", o->name);
+                return -1;
+            }
+            value = argv[++i];
+        }
+        if (set_value(o, value, errbuf, errlen) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cli_parse(struct cli_ctx *ctx, int argc, char **argv, int start, const struct cli_opt *opts,
+              struct cli_args *a, int min_pos, int max_pos, bool *done)
+{
+    struct cli_globals g = {0};
+    char errbuf[256];
+
+    *done = true;
+    if (cli_args_parse(argc, argv, start, opts, &g, a, false, NULL, errbuf, sizeof errbuf) != 0) {
+        return cli_usage_error(ctx, "%s", errbuf);
+    }
+    if (g.help) {
+        cli_print_usage(ctx->out, ctx->cmd);
+        return CLI_EXIT_OK;
+    }
+    if (g.server) {
+        ctx->server = g.server;
+    }
+    if (g.token) {
+        ctx->token = g.token;
+    }
+    if (g.timeout_ms) {
+        ctx->timeout_ms = g.timeout_ms;
+    }
+    if (g.json) {
+        ctx->json = true;
+    }
+    if (a->npos < min_pos) {
+        return cli_usage_error(ctx, "missing arguments");
+    }
+    if (a->npos > max_pos) {
+        return cli_usage_error(ctx, "unexpected argument '%s'", a->pos[max_pos]);
+    }
+    *done = false;
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - shared declarations of the cellgate CLI: the command context,
+ * the command functions, option parsing, output and error helpers.
+ *
+ * The CLI talks to the server only through libcellgate's public API
+ * (<cellgate/cellgate.h>); common/ helpers (JSON, buffers) are allowed.
+ *
+ * Exit codes (enum cli_exit, documented in docs/cli.md):
+ *   0  success
+ *   1  the server checked a document and rejected it (contract violations,
+ *      invalid contract/plan), or a client-side check failed (audit verify)
+ *   2  usage error: bad arguments, unreadable input file, or the server
+ *      answered 400 bad_request
+ *   3  server or network error: cannot connect, timeout, 401/403 (auth),
+ *      404, 409, 5xx, unparsable answer
+ * Only main() exits; commands return one of these.
+ *
+ * How to add a subcommand (see also STYLE.md §8):
+ *   1. Write cli/cmd_<name>.c with `int cmd_<name>(struct cli_ctx *ctx,
+ *      int argc, char **argv)`. argv[0] is the command name; parse the rest
+ *      with cli_parse() and an option table; return an enum cli_exit.
+ *      Nested verbs (`cellgate cell add`) dispatch on argv[1] through a
+ *      small table in that file (see cmd_cell.c).
+ *   2. Declare it below.
+ *   3. Add its row to commands[] in cli/main.c, in alphabetical order,
+ *      with a one-line summary and the full usage text (every synopsis
+ *      line); `cellgate help <name>` and `<name> --help` print it.
+ *   4. The build picks up every .c file in cli/; re-run cmake.
+ *   5. Document it in docs/cli.md and docs/man/cellgate.1.md.
+ *   6. Add tests/integration/40-cli/NN-<name>.py; the table tests
+ *      (tests/unit/test_cli_table.c, 40-cli/10-help.py) cover --help.
+ */
+#ifndef CG_CLI_CLI_H
+#define CG_CLI_CLI_H
+
+#include <cellgate/cellgate.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,   /* violations, failed check */
+    CLI_EXIT_USAGE = 2,  /* bad invocation or input */
+    CLI_EXIT_SERVER = 3, /* server or network error */
+};
+
+/* Largest FILE argument read (bytes); the server's default body limit is
+ * 4 MiB, so anything larger could not be sent anyway. */
+#define CLI_MAX_INPUT (16u * 1024 * 1024)
+
+#define CLI_DEFAULT_SERVER "http://127.0.0.1:7070"
+
+struct cli_cmd;
+
+/* Everything a command needs; built by main(), passed to every command. */
+struct cli_ctx {
+    const char *server;        /* borrowed from argv/env; never NULL */
+    const char *token;         /* borrowed from argv/env; NULL = none */
+    long timeout_ms;           /* 0 = library default */
+    bool json;                 /* --json: print the server's JSON as-is */
+    const struct cli_cmd *cmd; /* the running command (for its usage) */
+    struct cg_client *client;  /* owned; created by cli_client() */
+    FILE *out;                 /* stdout normally; tests may redirect */
+    FILE *err;                 /* stderr normally */
+};
+
+typedef int cli_cmd_fn(struct cli_ctx *ctx, int argc, char **argv);
+
+/* One row of THE command table (cli/main.c). */
+struct cli_cmd {
+    const char *name;    /* what the user types */
+    cli_cmd_fn *fn;      /* implementation */
+    const char *summary; /* one line for `cellgate help` */
+    const char *usage;   /* every synopsis line, then option lines */
+};
+
+/* The commands. */
+cli_cmd_fn cmd_audit, cmd_cell, cmd_config, cmd_diff, cmd_help, cmd_plan, cmd_publish, cmd_show,
+    cmd_token, cmd_validate, cmd_version, cmd_versions, cmd_whoami;
+
+/* ---- the table (main.c) ---- */
+
+/* The command table and its length. */
+const struct cli_cmd *cli_commands(size_t *count);
+
+/* Looks a command up by name; NULL if unknown. */
+const struct cli_cmd *cli_find_command(const char *name);
+
+/* ---- option parsing (args.c) ---- */
+
+enum cli_opt_type {
+    CLI_OPT_FLAG, /* dest: bool *; no value */
+    CLI_OPT_STR,  /* dest: const char **; one value, borrowed from argv */
+    CLI_OPT_INT,  /* dest: long *; one value, decimal, >= 0 */
+    CLI_OPT_LIST, /* dest: struct cli_list *; repeatable */
+};
+
+#define CLI_LIST_MAX 32
+#define CLI_POS_MAX  8
+
+/* Values of a repeatable option, borrowed from argv. */
+struct cli_list {
+    const char *v[CLI_LIST_MAX];
+    int n;
+};
+
+/* One option of a command. Tables end with a row whose name is NULL. */
+struct cli_opt {
+    const char *name; /* long name without "--" */
+    char short_name;  /* 0 = none */
+    enum cli_opt_type type;
+    void *dest;
+};
+
+/* Positional arguments, borrowed from argv. */
+struct cli_args {
+    char *pos[CLI_POS_MAX];
+    int npos;
+};
+
+/* The options every command accepts (after the command name too). */
+struct cli_globals {
+    const char *server;
+    const char *token;
+    long timeout_ms;
+    bool json;
+    bool help;
+};
+
+/*
+ * Parses argv[start..argc) against 'opts' plus the global options
+ * (--server, --token, --timeout, --json, -h/--help). Accepts "--name
+ * value", "--name=value", "-x value", "-xvalue", and "--" to end options.
+ * Options and positionals may be mixed. With 'stop_at_pos' it stops at the
+ * first positional (used by main() for the command name) and stores its
+ * index in *next. Pure (no output): on error returns -1 with a message in
+ * errbuf; otherwise 0.
+ */
+int cli_args_parse(int argc, char **argv, int start, const struct cli_opt *opts,
+                   struct cli_globals *g, struct cli_args *a, bool stop_at_pos, int *next,
+                   char *errbuf, size_t errlen);
+
+/*
+ * cli_args_parse() for a command: applies the globals to ctx, prints the
+ * command's usage for --help (returns CLI_EXIT_OK with *done = true), and
+ * reports errors (CLI_EXIT_USAGE, *done = true). Checks that the number of
+ * positionals is within [min_pos, max_pos].
+ */
+int cli_parse(struct cli_ctx *ctx, int argc, char **argv, int start, const struct cli_opt *opts,
+              struct cli_args *a, int min_pos, int max_pos, bool *done);
+
+/* ---- helpers (util.c) ---- */
+
+/* Prints "cellgate: <msg>" to ctx->err. */
+void cli_error(struct cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints a usage error, the command's usage, and returns CLI_EXIT_USAGE. */
+int cli_usage_error(struct cli_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints the usage text of 'cmd' to 'f'. */
+void cli_print_usage(FILE *f, const struct cli_cmd *cmd);
+
+/* Maps a libcellgate status to an exit code (see the top of this file). */
+int cli_exit_code(int rc, const struct cg_error *e);
+
+/* Reports a failed library call ("cellgate: <what>: <message>") and
+ * returns cli_exit_code(). */
+int cli_api_error(struct cli_ctx *ctx, int rc, const struct cg_error *e, const char *what);
+
+/* Returns the client (creating it on first use) or NULL after printing
+ * the error; *rc gets the exit code then. */
+struct cg_client *cli_client(struct cli_ctx *ctx, int *rc);
+
+/* cli_parse() from argv[1], then cli_client(). Returns the client, or
+ * NULL with *rc set (CLI_EXIT_OK after --help, else the error's code). */
+struct cg_client *cli_begin(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *opts,
+                            struct cli_args *a, int min_pos, int max_pos, int *rc);
+
+/* Reads a FILE argument ("-" = stdin), at most 'max' bytes, into a
+ * malloc'd NUL-terminated buffer the caller frees. Prints the error and
+ * returns NULL on failure. */
+char *cli_read_input(struct cli_ctx *ctx, const char *path, size_t max, size_t *len);
+
+/* Writes the body of a result (the server's JSON) followed by a newline
+ * unless it already ends with one. */
+void cli_print_json(struct cli_ctx *ctx, const struct cg_result *r);
+
+/* Parses a positive decimal number (version, seq); -1 if it is not one. */
+long long cli_parse_number(const char *s);
+
+/* Copies 's' into buf (size bytes), replacing control characters so that
+ * server-supplied text cannot drive the terminal. Returns buf. */
+char *cli_sanitize(const char *s, char *buf, size_t size);
+
+/* Prints one violation: "pointer rule: message (expected X, actual Y)". */
+void cli_print_violation(FILE *f, const struct cg_obj *v);
+
+/* Prints every item of a result as violations plus a count line. */
+void cli_print_violations(struct cli_ctx *ctx, FILE *f, const struct cg_result *r);
+
+/* Formats an RFC 3339 time for tables ("2026-11-22 14:55:28"). */
+const char *cli_short_time(const char *rfc3339, char *buf, size_t size);
+
+/* Writes a pretty-printed field (nested JSON) with an indent of 2. */
+void cli_print_json_field(FILE *f, const struct cg_obj *o, const char *field);
+
+/* Prints "key:" padded to a fixed width, then the sanitized value. */
+void cli_print_kv(FILE *f, const char *key, const char *value);
+
+/* Formats the labels object of 'o' as "k=v,k2=v2" into buf. */
+const char *cli_labels(const struct cg_obj *o, char *buf, size_t size);
+
+/* A verb of a command group ("add" in `cellgate cell add`). */
+struct cli_sub {
+    const char *name;
+    cli_cmd_fn *fn; /* called with argv[0] = the verb */
+};
+
+/* Dispatches argv[1] to the matching verb; handles a missing or unknown
+ * verb (usage error) and `cellgate <cmd> --help`. */
+int cli_run_sub(struct cli_ctx *ctx, int argc, char **argv, const struct cli_sub *subs, size_t n);
+
+/* ---- tables (table.c) ---- */
+
+#define CLI_TABLE_MAX_COLS 10
+
+/* An aligned text table. Cells are copied and sanitized. */
+struct cli_table {
+    int ncols;
+    const char *head[CLI_TABLE_MAX_COLS]; /* borrowed (string literals) */
+    char **cells;                         /* owned: nrows * ncols strings */
+    size_t nrows;
+    size_t cap; /* rows allocated */
+};
+
+void cli_table_init(struct cli_table *t, int ncols, const char *const *head);
+
+/* Adds a row of t->ncols strings (NULL prints as ""). Returns 0 or -1. */
+int cli_table_add(struct cli_table *t, const char *const *row);
+
+/* Prints the header and rows, columns separated by two spaces; the last
+ * column is not padded. */
+void cli_table_print(const struct cli_table *t, FILE *f);
+
+void cli_table_release(struct cli_table *t);
+
+#endif /* CG_CLI_CLI_H */

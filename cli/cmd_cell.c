@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_cell.c - `cellgate cell add|list|show` and the `cellgate cells`
+ * alias.
+ */
+#include <cellgate/cellgate.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+static int cell_add(struct cli_ctx *ctx, int argc, char **argv)
+{
+    const char *region = NULL, *zone = NULL;
+    struct cli_list labels = {0};
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "region", 0, CLI_OPT_STR,  &region },
+        { "zone",   0, CLI_OPT_STR,  &zone },
+        { "label",  0, CLI_OPT_LIST, &labels },
+        { NULL,     0, CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
+    const char *keys[CLI_LIST_MAX], *vals[CLI_LIST_MAX];
+    char *copies[CLI_LIST_MAX] = {0};
+    struct cli_args a;
+    struct cg_client *c;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    bool done;
+    int rc = cli_parse(ctx, argc, argv, 1, opts, &a, 1, 1, &done);
+
+    if (done) {
+        return rc;
+    }
+    if (!region || !zone) {
+        return cli_usage_error(ctx, "cell add needs --region and --zone");
+    }
+    for (int i = 0; i < labels.n; i++) {
+        char *eq;
+        copies[i] = strdup(labels.v[i]);
+        eq = copies[i] ? strchr(copies[i], '=') : NULL;
+        if (!eq || eq == copies[i]) {
+            rc = cli_usage_error(ctx, "--label wants key=value, not '%s'", labels.v[i]);
+            goto out;
+        }
+        *eq = '\0';
+        keys[i] = copies[i];
+        vals[i] = eq + 1;
+    }
+    c = cli_client(ctx, &rc);
+    if (!c) {
+        goto out;
+    }
+    rc = cg_cell_add(c, a.pos[0], region, zone, keys, vals, (size_t)labels.n, &r, &e);
+    if (rc != CG_OK) {
+        rc = cli_api_error(ctx, rc, &e, "cannot add cell");
+        goto out;
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else {
+        const struct cg_obj *o = cg_result_obj(r);
+        char id[128], reg[128], zn[128];
+        fprintf(ctx->out, "added cell %s (region %s, zone %s)\n",
+                cli_sanitize(cg_obj_str(o, "id"), id, sizeof id),
+                cli_sanitize(cg_obj_str(o, "region"), reg, sizeof reg),
+                cli_sanitize(cg_obj_str(o, "zone"), zn, sizeof zn));
+    }
+    rc = CLI_EXIT_OK;
+out:
+    for (int i = 0; i < labels.n; i++) {
+        free(copies[i]);
+    }
+    cg_result_free(r);
+    return rc;
+}
+
+static int cell_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char *const head[] = {"ID", "REGION", "ZONE", "LABELS", "CREATED"};
+    struct cli_args a;
+    struct cg_client *c;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    struct cli_table t;
+    bool done;
+    int rc = cli_parse(ctx, argc, argv, 1, NULL, &a, 0, 0, &done);
+
+    if (done) {
+        return rc;
+    }
+    c = cli_client(ctx, &rc);
+    if (!c) {
+        return rc;
+    }
+    rc = cg_cells_list(c, &r, &e);
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e, "cannot list cells");
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+        cg_result_free(r);
+        return CLI_EXIT_OK;
+    }
+    cli_table_init(&t, 5, head);
+    for (size_t i = 0; i < cg_result_count(r); i++) {
+        const struct cg_obj *o = cg_result_item(r, i);
+        char labels[512], created[32];
+        const char *row[] = {
+            cg_obj_str(o, "id"),
+            cg_obj_str(o, "region"),
+            cg_obj_str(o, "zone"),
+            cli_labels(o, labels, sizeof labels),
+            cli_short_time(cg_obj_str(o, "created_at"), created, sizeof created),
+        };
+        cli_table_add(&t, row);
+    }
+    cli_table_print(&t, ctx->out);
+    cli_table_release(&t);
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+static int cell_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_args a;
+    struct cg_client *c;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    bool done;
+    int rc = cli_parse(ctx, argc, argv, 1, NULL, &a, 1, 1, &done);
+    const struct cg_obj *o;
+    char labels[512];
+
+    if (done) {
+        return rc;
+    }
+    c = cli_client(ctx, &rc);
+    if (!c) {
+        return rc;
+    }
+    rc = cg_cell_get(c, a.pos[0], &r, &e);
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e, a.pos[0]);
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else {
+        o = cg_result_obj(r);
+        cli_print_kv(ctx->out, "id:", cg_obj_str(o, "id"));
+        cli_print_kv(ctx->out, "region:", cg_obj_str(o, "region"));
+        cli_print_kv(ctx->out, "zone:", cg_obj_str(o, "zone"));
+        cli_print_kv(ctx->out, "labels:", cli_labels(o, labels, sizeof labels));
+        cli_print_kv(ctx->out, "created:", cg_obj_str(o, "created_at"));
+    }
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+int cmd_cell(struct cli_ctx *ctx, int argc, char **argv)
+{
+    /* clang-format off */
+    static const struct cli_sub subs[] = {
+        { "add",  cell_add },
+        { "list", cell_list },
+        { "show", cell_show },
+    };
+    /* clang-format on */
+
+    if (strcmp(argv[0], "cells") == 0) {
+        return cell_list(ctx, argc, argv);
+    }
+    return cli_run_sub(ctx, argc, argv, subs, CG_ARRAY_SIZE(subs));
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_config.c - `cellgate config create|list|show|set-plan`.
+ */
+#include <cellgate/cellgate.h>
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+static int config_create(struct cli_ctx *ctx, int argc, char **argv)
+{
+    const char *kind = NULL, *contract = NULL, *plan = NULL;
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "kind",     0, CLI_OPT_STR, &kind },
+        { "contract", 0, CLI_OPT_STR, &contract },
+        { "plan",     0, CLI_OPT_STR, &plan },
+        { NULL,       0, CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    bool done;
+    int rc = cli_parse(ctx, argc, argv, 1, opts, &a, 1, 1, &done);
+    struct cg_client *c;
+    char *doc;
+    size_t len;
+
+    if (done) {
+        return rc;
+    }
+    if (!kind || !contract) {
+        return cli_usage_error(ctx, "config create needs --kind and --contract");
+    }
+    doc = cli_read_input(ctx, contract, CLI_MAX_INPUT, &len);
+    if (!doc) {
+        return CLI_EXIT_USAGE;
+    }
+    c = cli_client(ctx, &rc);
+    if (c) {
+        rc = cg_config_create(c, a.pos[0], kind, doc, len, plan, &r, &e);
+        if (rc != CG_OK) {
+            rc = cli_api_error(ctx, rc, &e, "cannot create config");
+        } else if (ctx->json) {
+            cli_print_json(ctx, r);
+        } else {
+            char name[128], k[64];
+            fprintf(ctx->out, "created config %s (kind %s)\n",
+                    cli_sanitize(cg_obj_str(cg_result_obj(r), "name"), name, sizeof name),
+                    cli_sanitize(cg_obj_str(cg_result_obj(r), "kind"), k, sizeof k));
+        }
+    }
+    free(doc);
+    cg_result_free(r);
+    return rc;
+}
+
+/* "-" for 0 (no version yet), else the number. */
+static const char *num_or_dash(int64_t n, char *buf, size_t size)
+{
+    if (n <= 0) {
+        return "-";
+    }
+    snprintf(buf, size, "%" PRId64, n);
+    return buf;
+}
+
+static int config_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char *const head[] = {"NAME", "KIND", "PLAN", "LATEST", "LIVE", "GEN", "CREATED"};
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    struct cli_table t;
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 0, 0, &rc);
+
+    if (!c) {
+        return rc;
+    }
+    rc = cg_configs_list(c, &r, &e);
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e, "cannot list configs");
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+        cg_result_free(r);
+        return CLI_EXIT_OK;
+    }
+    cli_table_init(&t, 7, head);
+    for (size_t i = 0; i < cg_result_count(r); i++) {
+        const struct cg_obj *o = cg_result_item(r, i);
+        char latest[24], live[24], gen[24], created[32];
+        const char *plan = cg_obj_str(o, "plan");
+        const char *row[] = {
+            cg_obj_str(o, "name"),
+            cg_obj_str(o, "kind"),
+            plan[0] ? plan : "-",
+            num_or_dash(cg_obj_int(o, "latest_version", 0), latest, sizeof latest),
+            num_or_dash(cg_obj_int(o, "live_version", 0), live, sizeof live),
+            num_or_dash(cg_obj_int(o, "generation", 0), gen, sizeof gen),
+            cli_short_time(cg_obj_str(o, "created_at"), created, sizeof created),
+        };
+        cli_table_add(&t, row);
+    }
+    cli_table_print(&t, ctx->out);
+    cli_table_release(&t);
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+/* Key/value view of a config, then its contract. */
+static void print_config(FILE *f, const struct cg_obj *o)
+{
+    char buf[32];
+    const char *plan = cg_obj_str(o, "plan");
+
+    cli_print_kv(f, "name:", cg_obj_str(o, "name"));
+    cli_print_kv(f, "kind:", cg_obj_str(o, "kind"));
+    cli_print_kv(f, "plan:", plan[0] ? plan : "(none)");
+    cli_print_kv(
+        f, "latest version:", num_or_dash(cg_obj_int(o, "latest_version", 0), buf, sizeof buf));
+    cli_print_kv(f,
+                 "live version:", num_or_dash(cg_obj_int(o, "live_version", 0), buf, sizeof buf));
+    cli_print_kv(f, "generation:", num_or_dash(cg_obj_int(o, "generation", 0), buf, sizeof buf));
+    cli_print_kv(f, "created:", cg_obj_str(o, "created_at"));
+    fprintf(f, "contract:\n");
+    cli_print_json_field(f, o, "contract");
+}
+
+static int config_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 1, 1, &rc);
+
+    if (!c) {
+        return rc;
+    }
+    rc = cg_config_get(c, a.pos[0], &r, &e);
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e, a.pos[0]);
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else {
+        print_config(ctx->out, cg_result_obj(r));
+    }
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+static int config_set_plan(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 2, 2, &rc);
+    char name[128], plan[128];
+
+    if (!c) {
+        return rc;
+    }
+    rc = cg_config_set_plan(c, a.pos[0], a.pos[1], &r, &e);
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e, "cannot set the plan");
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else {
+        fprintf(ctx->out, "config %s now uses plan %s\n", cli_sanitize(a.pos[0], name, sizeof name),
+                cli_sanitize(a.pos[1], plan, sizeof plan));
+    }
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
+{
+    /* clang-format off */
+    static const struct cli_sub subs[] = {
+        { "create",   config_create },
+        { "list",     config_list },
+        { "set-plan", config_set_plan },
+        { "show",     config_show },
+    };
+    /* clang-format on */
+
+    return cli_run_sub(ctx, argc, argv, subs, CG_ARRAY_SIZE(subs));
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd_plan.c - `cellgate plan set|show|list`.
+ */
+#include <cellgate/cellgate.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+static int plan_set(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    bool done;
+    int rc = cli_parse(ctx, argc, argv, 1, NULL, &a, 2, 2, &done);
+    struct cg_client *c;
+    char *doc, name[128];
+    size_t len;
+
+    if (done) {
+        return rc;
+    }
+    doc = cli_read_input(ctx, a.pos[1], CLI_MAX_INPUT, &len);
+    if (!doc) {
+        return CLI_EXIT_USAGE;
+    }
+    c = cli_client(ctx, &rc);
+    if (c) {
+        rc = cg_plan_put(c, a.pos[0], doc, len, &r, &e);
+        if (rc != CG_OK) {
+            rc = cli_api_error(ctx, rc, &e, "plan not saved");
+        } else if (ctx->json) {
+            cli_print_json(ctx, r);
+        } else {
+            fprintf(ctx->out, "%s plan %s\n",
+                    cg_result_http_status(r) == 201 ? "created" : "updated",
+                    cli_sanitize(a.pos[0], name, sizeof name));
+        }
+    }
+    free(doc);
+    cg_result_free(r);
+    return rc;
+}
+
+static int plan_show(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 1, 1, &rc);
+    const struct cg_obj *o;
+
+    if (!c) {
+        return rc;
+    }
+    rc = cg_plan_get(c, a.pos[0], &r, &e);
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e, a.pos[0]);
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else {
+        o = cg_result_obj(r);
+        cli_print_kv(ctx->out, "name:", cg_obj_str(o, "name"));
+        cli_print_kv(ctx->out, "created:", cg_obj_str(o, "created_at"));
+        cli_print_kv(ctx->out, "updated:", cg_obj_str(o, "updated_at"));
+        fprintf(ctx->out, "plan:\n");
+        cli_print_json_field(ctx->out, o, "plan");
+    }
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+static int plan_list(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char *const head[] = {"NAME", "WAVES", "CREATED", "UPDATED"};
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    struct cli_table t;
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 0, 0, &rc);
+
+    if (!c) {
+        return rc;
+    }
+    rc = cg_plans_list(c, &r, &e);
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e, "cannot list plans");
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+        cg_result_free(r);
+        return CLI_EXIT_OK;
+    }
+    cli_table_init(&t, 4, head);
+    for (size_t i = 0; i < cg_result_count(r); i++) {
+        const struct cg_obj *o = cg_result_item(r, i);
+        char waves[512], created[32], updated[32];
+        const struct cg_obj *plan = cg_obj_child(o, "plan");
+        size_t used = 0;
+        /* wave names, comma-separated */
+        waves[0] = '\0';
+        for (size_t k = 0; k < cg_obj_array_size(plan, "waves"); k++) {
+            const char *nm = cg_obj_str(cg_obj_array_get(plan, "waves", k), "name");
+            int n =
+                snprintf(waves + used, sizeof waves - used, "%s%s", k ? "," : "", nm[0] ? nm : "?");
+            if (n < 0 || (size_t)n >= sizeof waves - used) {
+                break;
+            }
+            used += (size_t)n;
+        }
+        const char *row[] = {
+            cg_obj_str(o, "name"),
+            waves[0] ? waves : "-",
+            cli_short_time(cg_obj_str(o, "created_at"), created, sizeof created),
+            cli_short_time(cg_obj_str(o, "updated_at"), updated, sizeof updated),
+        };
+        cli_table_add(&t, row);
+    }
+    cli_table_print(&t, ctx->out);
+    cli_table_release(&t);
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+int cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
+{
+    /* clang-format off */
+    static const struct cli_sub subs[] = {
+        { "list", plan_list },
+        { "set",  plan_set },
+        { "show", plan_show },
+    };
+    /* clang-format on */
+
+    return cli_run_sub(ctx, argc, argv, subs, CG_ARRAY_SIZE(subs));
+}

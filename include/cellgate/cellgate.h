@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cellgate.h - the public interface of libcellgate, the cellgated client.
+ *
+ * This is the only installed header. The cellgate CLI and the agent use
+ * nothing else from the library. The HTTP contract it speaks is
+ * docs/api/README.md; field names used with the cg_obj_* getters below are
+ * exactly the JSON field names documented there.
+ *
+ * Conventions (see docs/libcellgate/README.md for the narrative):
+ *
+ *  - Every function that can fail returns an int status (enum cg_status):
+ *    0 on success, a negative CG_ERR_* otherwise. Its last parameter is an
+ *    optional struct cg_error * (may be NULL) that receives the details.
+ *  - Objects returned through an out-parameter are owned by the caller and
+ *    freed with the matching *_free(). Out-parameters are set to NULL on
+ *    failure, so cleanup paths can always call *_free() (which accepts
+ *    NULL). The one documented exception is cg_config_publish(), which also
+ *    hands back the violations on CG_ERR_VIOLATION.
+ *  - Pointers returned by getters (const char *, const struct cg_obj *) are
+ *    borrowed from the object they came from and stay valid until that
+ *    object is freed. Never free them.
+ *  - Strings allocated for the caller (cg_*_dup_*) are freed with cg_free().
+ *  - Input strings and buffers are copied or used only during the call;
+ *    they may be freed as soon as the function returns.
+ *  - Thread safety: a struct cg_client may be used by one thread at a time;
+ *    different clients are independent. Results are immutable and may be
+ *    read from several threads at once.
+ */
+#ifndef CELLGATE_H
+#define CELLGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define CG_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CG_API __attribute__((visibility("default")))
+#else
+#define CG_API
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Version                                                             */
+/* ------------------------------------------------------------------ */
+
+#define CG_VERSION_MAJOR 0
+#define CG_VERSION_MINOR 1
+#define CG_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH; compare with cg_version_num(). */
+#define CG_VERSION_NUM    (CG_VERSION_MAJOR * 10000 + CG_VERSION_MINOR * 100 + CG_VERSION_PATCH)
+#define CG_VERSION_STRING "0.1.0"
+
+/**
+ * The version of the library actually linked, e.g. "0.1.0".
+ *
+ * @return a static string; never NULL.
+ * Thread safety: safe from any thread. Since: 0.1
+ */
+CG_API const char *cg_version(void);
+
+/**
+ * The linked library's CG_VERSION_NUM.
+ * Thread safety: safe from any thread. Since: 0.1
+ */
+CG_API int cg_version_num(void);
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Status codes. 0 is success, errors are negative. The values are ABI and
+ * identical to common/status.h (which guards its macros with #ifndef CG_OK,
+ * so include this header first): append new codes, never renumber. */
+enum cg_status {
+    CG_OK = 0,
+    CG_ERR_NOMEM = -1,      /* allocation failed */
+    CG_ERR_INVALID = -2,    /* bad argument (caller bug) or server said 400 */
+    CG_ERR_IO = -3,         /* could not connect, send or receive */
+    CG_ERR_PROTOCOL = -4,   /* the server sent something we cannot parse */
+    CG_ERR_HTTP = -5,       /* any other non-2xx answer (details in error) */
+    CG_ERR_NOTFOUND = -6,   /* 404: no such object */
+    CG_ERR_CONFLICT = -7,   /* 409: exists, compare-and-set failed, referenced */
+    CG_ERR_AUTH = -8,       /* 401: missing, unknown or revoked token */
+    CG_ERR_VIOLATION = -9,  /* 422 contract_violation: document breaks its contract */
+    CG_ERR_FORBIDDEN = -10, /* 403: the token's role is not allowed */
+    CG_ERR_TIMEOUT = -11,   /* the request did not finish within the timeout */
+    CG_ERR_VERIFY = -12,    /* a client-side check failed (e.g. audit chain) */
+};
+
+#define CG_ERRMSG_MAX  256
+#define CG_APICODE_MAX 32
+
+/* Details of a failure. Caller-owned, usually on the stack; the library
+ * never allocates it and never keeps a pointer to it. On success the
+ * library leaves it untouched. */
+struct cg_error {
+    int code;                      /* the value the function returned */
+    int http_status;               /* 0 if no HTTP answer was received */
+    char api_code[CG_APICODE_MAX]; /* server's error.code ("conflict"...), or "" */
+    char message[CG_ERRMSG_MAX];   /* NUL-terminated, never empty on failure */
+};
+
+/**
+ * A static description of a status code ("not found", ...).
+ *
+ * @return never NULL, also for unknown codes; never allocates.
+ * Thread safety: safe from any thread. Since: 0.1
+ */
+CG_API const char *cg_strerror(int code);
+
+/**
+ * Frees memory the library allocated for the caller (cg_*_dup_*). NULL is
+ * a no-op. Thread safety: safe from any thread. Since: 0.1
+ */
+CG_API void cg_free(void *p);
+
+/* ------------------------------------------------------------------ */
+/* Process-wide setup                                                  */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Initialises the HTTP stack (libcurl's curl_global_init) for the whole
+ * process. Call it once, from main(), before any thread creates a client,
+ * and pair it with cg_library_cleanup() at exit. The library has no hidden
+ * global state of its own; this exists only because libcurl's global init
+ * is process-wide. If you skip it, libcurl initialises itself lazily in
+ * cg_client_new(), which is only safe while a single thread is running.
+ *
+ * @param err  optional; filled on failure
+ * @return CG_OK or CG_ERR_IO.
+ * Thread safety: not thread-safe; call before starting threads. Since: 0.1
+ */
+CG_API int cg_library_init(struct cg_error *err);
+
+/**
+ * Undoes cg_library_init(). Call once, after every client was freed.
+ * Thread safety: not thread-safe. Since: 0.1
+ */
+CG_API void cg_library_cleanup(void);
+
+/* ------------------------------------------------------------------ */
+/* Client                                                              */
+/* ------------------------------------------------------------------ */
+
+struct cg_client; /* opaque: server URL, token, limits, one connection */
+
+#define CG_DEFAULT_SERVER       "http://127.0.0.1:7070"
+#define CG_DEFAULT_TIMEOUT_MS   30000               /* whole request */
+#define CG_DEFAULT_CONNECT_MS   5000                /* TCP + TLS handshake */
+#define CG_DEFAULT_MAX_RESPONSE (64u * 1024 * 1024) /* bytes */
+
+/**
+ * Creates a client for one server.
+ *
+ * @param server_url  "http://host:port" or "https://...", optionally with a
+ *                    path prefix; NULL means CG_DEFAULT_SERVER (copied)
+ * @param out         on success receives a new client; free it with
+ *                    cg_client_free(). Set to NULL on failure.
+ * @param err         optional; filled on failure
+ * @return CG_OK, CG_ERR_INVALID (not an http(s) URL), CG_ERR_NOMEM.
+ *
+ * Every request made with the client has a timeout (CG_DEFAULT_TIMEOUT_MS
+ * unless changed) and a response size limit (CG_DEFAULT_MAX_RESPONSE).
+ * Redirects are never followed. Thread safety: see the file comment.
+ * Since: 0.1
+ */
+CG_API int cg_client_new(const char *server_url, struct cg_client **out, struct cg_error *err);
+
+/**
+ * Frees a client and wipes its token from memory. NULL is a no-op.
+ * Since: 0.1
+ */
+CG_API void cg_client_free(struct cg_client *c);
+
+/**
+ * Sets the bearer token sent with every /v1/ request (copied). NULL or ""
+ * removes it.
+ *
+ * @return CG_OK, CG_ERR_INVALID (contains control characters), CG_ERR_NOMEM.
+ * Since: 0.1
+ */
+CG_API int cg_client_set_token(struct cg_client *c, const char *token, struct cg_error *err);
+
+/**
+ * Sets the timeout for a whole request in milliseconds (> 0).
+ * @return CG_OK or CG_ERR_INVALID. Since: 0.1
+ */
+CG_API int cg_client_set_timeout_ms(struct cg_client *c, long timeout_ms);
+
+/**
+ * Sets the connect timeout in milliseconds (> 0).
+ * @return CG_OK or CG_ERR_INVALID. Since: 0.1
+ */
+CG_API int cg_client_set_connect_timeout_ms(struct cg_client *c, long timeout_ms);
+
+/**
+ * Sets the largest response body accepted, in bytes (> 0). A larger
+ * response fails with CG_ERR_PROTOCOL and is not kept.
+ * @return CG_OK or CG_ERR_INVALID. Since: 0.1
+ */
+CG_API int cg_client_set_max_response(struct cg_client *c, size_t max_bytes);
+
+/**
+ * The server URL the client talks to, without a trailing slash.
+ * @return borrowed from c; valid until c is freed. Since: 0.1
+ */
+CG_API const char *cg_client_server(const struct cg_client *c);
+
+/* ------------------------------------------------------------------ */
+/* Results: one decoded response                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * struct cg_result is one answer from the server: the raw body bytes as
+ * received, plus (for JSON answers) the parsed document. Every accessor
+ * returns data borrowed from the result, valid until cg_result_free().
+ *
+ * struct cg_obj is a borrowed view of one JSON object inside a result
+ * (a cell, a version, a violation, ...). Read its fields with cg_obj_*()
+ * using the field names of docs/api/README.md. Getters never fail: a
+ * missing field or a field of another type gives the documented default,
+ * so new server fields never break old clients.
+ *
+ * "Items" are the array a list-like answer carries:
+ *   cg_cells_list     -> "cells"     cg_configs_list -> "configs"
+ *   cg_versions_list  -> "versions"  cg_plans_list   -> "plans"
+ *   cg_tokens_list    -> "tokens"    cg_audit_list   -> "records"
+ *   cg_config_validate and a failed cg_config_publish -> the violations
+ * For other answers the item count is 0.
+ */
+struct cg_result;
+struct cg_obj;
+
+/**
+ * Frees a result and everything borrowed from it. NULL is a no-op.
+ * Since: 0.1
+ */
+CG_API void cg_result_free(struct cg_result *r);
+
+/**
+ * The body exactly as received (useful for --json output and raw bytes).
+ *
+ * @param len  optional; receives the length in bytes
+ * @return borrowed; NUL-terminated for convenience (the bytes may also
+ *         contain NULs, so use *len for binary data); never NULL.
+ * Since: 0.1
+ */
+CG_API const char *cg_result_body(const struct cg_result *r, size_t *len);
+
+/** The HTTP status of the answer (200, 201, 422, ...). Since: 0.1 */
+CG_API int cg_result_http_status(const struct cg_result *r);
+
+/**
+ * The Content-Type of the answer without parameters, or "" if none.
+ * @return borrowed from r. Since: 0.1
+ */
+CG_API const char *cg_result_content_type(const struct cg_result *r);
+
+/**
+ * The ETag of the answer without quotes (the sha256 for raw bytes and
+ * blobs), or "" if none.
+ * @return borrowed from r. Since: 0.1
+ */
+CG_API const char *cg_result_etag(const struct cg_result *r);
+
+/**
+ * The top-level JSON object of the answer (the cell, the config, the
+ * version, the validation report, the audit page, ...).
+ *
+ * @return borrowed from r; NULL when the answer was not a JSON object
+ *         (raw document bytes, blobs).
+ * Since: 0.1
+ */
+CG_API const struct cg_obj *cg_result_obj(const struct cg_result *r);
+
+/** The number of items (see above); 0 if there are none. Since: 0.1 */
+CG_API size_t cg_result_count(const struct cg_result *r);
+
+/**
+ * Item i (0-based) of the answer.
+ * @return borrowed from r; NULL if i >= cg_result_count(r) or the item is
+ *         not an object.
+ * Since: 0.1
+ */
+CG_API const struct cg_obj *cg_result_item(const struct cg_result *r, size_t i);
+
+/**
+ * A string field.
+ * @return borrowed; "" when the field is missing, null or not a string.
+ * Since: 0.1
+ */
+CG_API const char *cg_obj_str(const struct cg_obj *o, const char *field);
+
+/**
+ * An integer field (integral reals are accepted).
+ * @return the value, or 'def' when missing, null or not an integer.
+ * Since: 0.1
+ */
+CG_API int64_t cg_obj_int(const struct cg_obj *o, const char *field, int64_t def);
+
+/**
+ * A boolean field.
+ * @return 1 or 0, or 'def' when missing, null or not a boolean.
+ * Since: 0.1
+ */
+CG_API int cg_obj_bool(const struct cg_obj *o, const char *field, int def);
+
+/**
+ * Whether the field is present with a non-null value. Since: 0.1
+ */
+CG_API int cg_obj_has(const struct cg_obj *o, const char *field);
+
+/**
+ * A nested object ("labels", "contract", "plan", "details", ...).
+ * @return borrowed from the same result; NULL if missing or not an object.
+ * Since: 0.1
+ */
+CG_API const struct cg_obj *cg_obj_child(const struct cg_obj *o, const char *field);
+
+/**
+ * The length of an array field; 0 when missing or not an array.
+ * Since: 0.1
+ */
+CG_API size_t cg_obj_array_size(const struct cg_obj *o, const char *field);
+
+/**
+ * Element i of an array field, when that element is an object.
+ * @return borrowed from the same result; NULL if out of range or not an
+ *         object. Since: 0.1
+ */
+CG_API const struct cg_obj *cg_obj_array_get(const struct cg_obj *o, const char *field, size_t i);
+
+/** The number of fields of the object. Since: 0.1 */
+CG_API size_t cg_obj_size(const struct cg_obj *o);
+
+/**
+ * The name of field i, in the order the server sent them (O(i)).
+ * @return borrowed; NULL if i >= cg_obj_size(o). Since: 0.1
+ */
+CG_API const char *cg_obj_key(const struct cg_obj *o, size_t i);
+
+/**
+ * Any field rendered as text into a caller buffer: strings as-is (no
+ * quotes), numbers, booleans and null as JSON, objects and arrays as
+ * compact JSON with sorted keys. A missing field gives "". Truncated to
+ * size-1 bytes.
+ *
+ * @param buf   caller-owned, at least 1 byte
+ * @return buf. Since: 0.1
+ */
+CG_API const char *cg_obj_text(const struct cg_obj *o, const char *field, char *buf, size_t size);
+
+enum cg_dump_flags {
+    CG_DUMP_PRETTY = (1 << 0), /* two-space indentation, one field a line */
+    CG_DUMP_SORTED = (1 << 1), /* object keys in byte order */
+};
+
+/**
+ * Serialises a field (field == NULL: the whole object) as JSON.
+ *
+ * @param flags  enum cg_dump_flags
+ * @return a new string the caller frees with cg_free(); NULL when the
+ *         field is missing or memory ran out.
+ * Since: 0.1
+ */
+CG_API char *cg_obj_dup_json(const struct cg_obj *o, const char *field, unsigned flags);
+
+/* ------------------------------------------------------------------ */
+/* API calls                                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Common contract of every function in this section:
+ *
+ *  @param c    the client (borrowed; used by one thread at a time)
+ *  @param out  on success receives a new result the caller frees with
+ *              cg_result_free(); set to NULL on failure
+ *  @param err  optional; filled on failure. For answers of the server,
+ *              err->http_status, err->api_code and err->message come from
+ *              the {"error":{"code","message","details"}} body.
+ *  @return CG_OK, or:
+ *     CG_ERR_INVALID    bad argument (checked before sending), or 400
+ *     CG_ERR_AUTH       401        CG_ERR_FORBIDDEN  403
+ *     CG_ERR_NOTFOUND   404        CG_ERR_CONFLICT   409
+ *     CG_ERR_VIOLATION  422 contract_violation
+ *     CG_ERR_HTTP       any other non-2xx (413, 415, 422 invalid, 5xx, ...)
+ *     CG_ERR_IO         connection failed     CG_ERR_TIMEOUT  timed out
+ *     CG_ERR_PROTOCOL   unparsable or oversized answer
+ *     CG_ERR_NOMEM
+ *  Names (cell ids, config, plan and token names) are sent URL-escaped.
+ *  Since: 0.1
+ */
+
+/** GET /healthz: liveness. The result object is {"status":"ok"}. */
+CG_API int cg_health(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/** GET /readyz: readiness; CG_ERR_HTTP (503) when the server is not ready. */
+CG_API int cg_ready(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/whoami: the result object is {"name","role","cell"}. */
+CG_API int cg_whoami(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/cells: adds a cell. The result object is the new cell.
+ *
+ * @param id, region, zone   required strings
+ * @param label_keys, label_values  'nlabels' parallel strings (may be NULL
+ *                           when nlabels is 0); sent as "labels"
+ */
+CG_API int cg_cell_add(struct cg_client *c, const char *id, const char *region, const char *zone,
+                       const char *const *label_keys, const char *const *label_values,
+                       size_t nlabels, struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/cells: items are the cells. */
+CG_API int cg_cells_list(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/cells/{id}: the result object is the cell. */
+CG_API int cg_cell_get(struct cg_client *c, const char *id, struct cg_result **out,
+                       struct cg_error *err);
+
+/**
+ * POST /v1/configs: creates a config. The result object is the config.
+ *
+ * @param kind           "config", "flags" or "artifact"
+ * @param contract_json  the contract document as JSON text, 'contract_len'
+ *                       bytes; it is parsed locally (CG_ERR_INVALID with
+ *                       the line and column when it is not JSON)
+ * @param plan           default plan name, or NULL / "" for none
+ */
+CG_API int cg_config_create(struct cg_client *c, const char *name, const char *kind,
+                            const char *contract_json, size_t contract_len, const char *plan,
+                            struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/configs: items are the configs. */
+CG_API int cg_configs_list(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/configs/{name}: the config, with its contract. */
+CG_API int cg_config_get(struct cg_client *c, const char *name, struct cg_result **out,
+                         struct cg_error *err);
+
+/** PUT /v1/configs/{name}/plan: sets the default plan; result is the config. */
+CG_API int cg_config_set_plan(struct cg_client *c, const char *name, const char *plan,
+                              struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/configs/{name}/validate: dry run. Returns CG_OK whenever the
+ * server answered 200, valid or not: the result object is
+ * {"valid","violations","live_version","size","sha256"} and the items are
+ * the violations ({"pointer","rule","expected","actual","message"}).
+ *
+ * @param doc, len     the document bytes (copied into the request)
+ * @param media_type   Content-Type to send; NULL means "application/json"
+ */
+CG_API int cg_config_validate(struct cg_client *c, const char *name, const void *doc, size_t len,
+                              const char *media_type, struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/configs/{name}/versions: publishes a new version.
+ *
+ * @param doc, len     the document bytes
+ * @param media_type   Content-Type to send; NULL means "application/json"
+ * @param message      the version message, or NULL
+ * @param out          on CG_OK: the new version's metadata. On
+ *                     CG_ERR_VIOLATION (nothing was stored): a result
+ *                     whose items are ALL the violations and whose object
+ *                     is the error body. Otherwise NULL. Free it with
+ *                     cg_result_free() in both cases.
+ */
+CG_API int cg_config_publish(struct cg_client *c, const char *name, const void *doc, size_t len,
+                             const char *media_type, const char *message, struct cg_result **out,
+                             struct cg_error *err);
+
+/**
+ * GET /v1/configs/{name}/versions: items are versions, newest first.
+ *
+ * @param before  only versions numbered below this; 0 = from the newest
+ * @param limit   at most this many; 0 = the server's default
+ */
+CG_API int cg_versions_list(struct cg_client *c, const char *name, int64_t before, int limit,
+                            struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/configs/{name}/versions/{n}: the version metadata. */
+CG_API int cg_version_get(struct cg_client *c, const char *name, int64_t n, struct cg_result **out,
+                          struct cg_error *err);
+
+/**
+ * GET /v1/configs/{name}/versions/{n}/raw: the document bytes. Read them
+ * with cg_result_body(); cg_result_content_type() is the media type and
+ * cg_result_etag() the sha256. The library checks that the bytes hash to
+ * the ETag when one is sent (CG_ERR_VERIFY otherwise).
+ */
+CG_API int cg_version_raw(struct cg_client *c, const char *name, int64_t n, struct cg_result **out,
+                          struct cg_error *err);
+
+/** DELETE /v1/configs/{name}/versions/{n}: soft delete (CG_ERR_CONFLICT
+ * when the version is still referenced). */
+CG_API int cg_version_delete(struct cg_client *c, const char *name, int64_t n,
+                             struct cg_error *err);
+
+/**
+ * GET /v1/blobs/{sha256}: immutable bytes by content address. The library
+ * checks that the bytes hash to 'sha256' (CG_ERR_VERIFY otherwise).
+ *
+ * @param sha256  64 lowercase hex characters (CG_ERR_INVALID otherwise)
+ */
+CG_API int cg_blob_get(struct cg_client *c, const char *sha256, struct cg_result **out,
+                       struct cg_error *err);
+
+/**
+ * PUT /v1/plans/{name}: creates or replaces a plan. The result object is
+ * the plan; cg_result_http_status() is 201 when it was new, else 200. A
+ * plan the server rejects gives CG_ERR_HTTP with api_code "invalid".
+ *
+ * @param plan_json, len  the plan document (sent as-is)
+ */
+CG_API int cg_plan_put(struct cg_client *c, const char *name, const char *plan_json, size_t len,
+                       struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/plans: items are the plans. */
+CG_API int cg_plans_list(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/plans/{name}: the plan. */
+CG_API int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out,
+                       struct cg_error *err);
+
+/**
+ * POST /v1/tokens: creates a token. The result object is
+ * {"id","name","role","cell","token"}; "token" is the secret and is shown
+ * only in this answer.
+ *
+ * @param role  "reader", "approver", "deployer", "admin" or "agent"
+ * @param cell  the cell an agent token is bound to, or NULL
+ */
+CG_API int cg_token_create(struct cg_client *c, const char *name, const char *role,
+                           const char *cell, struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/tokens: items are the tokens (without secrets). */
+CG_API int cg_tokens_list(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/** DELETE /v1/tokens/{id}: revokes a token. */
+CG_API int cg_token_revoke(struct cg_client *c, const char *id, struct cg_error *err);
+
+/**
+ * GET /v1/audit: one page of audit records, oldest first. The result
+ * object is {"records","next_after"}; the items are the records.
+ *
+ * @param after  only records with seq > after (0 = from the first)
+ * @param limit  1..1000, 0 = the server's default (100)
+ */
+CG_API int cg_audit_list(struct cg_client *c, int64_t after, int limit, struct cg_result **out,
+                         struct cg_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Audit chain verification                                            */
+/* ------------------------------------------------------------------ */
+
+/* Outcome of cg_audit_verify(). Caller-allocated; set 'size' to
+ * sizeof(struct cg_audit_report) (CG_AUDIT_REPORT_INIT does) so fields can
+ * be appended in later versions. */
+struct cg_audit_report {
+    size_t size;             /* in: sizeof(struct cg_audit_report) */
+    int64_t records;         /* out: records checked and found good */
+    int64_t last_seq;        /* out: seq of the last good record, 0 if none */
+    char last_hash[65];      /* out: its recomputed hash ("" if none) */
+    int64_t bad_seq;         /* out: seq of the first bad record, 0 if none */
+    char why[CG_ERRMSG_MAX]; /* out: why it is bad, "" if the chain is good */
+};
+
+#define CG_AUDIT_REPORT_INIT                                                                       \
+    {                                                                                              \
+        sizeof(struct cg_audit_report), 0, 0, "", 0, ""                                            \
+    }
+
+/**
+ * Walks the whole audit log (every page, from seq 1) and checks it without
+ * trusting anything the server computed: each record's hash is recomputed
+ * from its fields (the encoding of docs/api/audit.md), each prev_hash must
+ * equal the recomputed hash of the record before (the first record's must
+ * be 64 zeros), and seq must increase.
+ *
+ * @param rep  caller-owned report, with rep->size set; filled in both the
+ *             good and the broken case
+ * @return CG_OK (chain good), CG_ERR_VERIFY (broken: rep->bad_seq and
+ *         rep->why say where and why; err->message too), CG_ERR_INVALID
+ *         (rep NULL or too small), or any error of cg_audit_list().
+ * Thread safety: as for the client. Since: 0.1
+ */
+CG_API int cg_audit_verify(struct cg_client *c, struct cg_audit_report *rep, struct cg_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CELLGATE_H */

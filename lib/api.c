@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api.c - one function per route of docs/api/README.md. Each builds the
+ * path (escaping every name) and the JSON body, then calls cg__call().
+ * Nothing here knows HTTP mechanics or libcurl.
+ */
+#include <cellgate/cellgate.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib-internal.h"
+#include "util.h"
+
+int cg__buf_escape(struct cg_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '-' || ch == '.' || ch == '_' || ch == '~';
+        if (ok) {
+            if (cg_buf_append(b, s, 1) != 0) {
+                return -1;
+            }
+        } else {
+            char enc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            if (cg_buf_append(b, enc, 3) != 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* b = prefix + escaped(seg) + suffix. seg may be NULL. "." and ".." are
+ * refused as segments (they would change the path). */
+static int path3(struct cg_buf *b, const char *prefix, const char *seg, const char *suffix,
+                 struct cg_error *err)
+{
+    if (seg && (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0)) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "'%s' is not a valid name", seg);
+    }
+    if (cg_buf_puts(b, prefix) != 0 || (seg && cg__buf_escape(b, seg) != 0) ||
+        (suffix && cg_buf_puts(b, suffix) != 0)) {
+        cg_buf_free(b);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return CG_OK;
+}
+
+/* Runs a request with no body. */
+static int get(struct cg_client *c, const char *method, struct cg_buf *path, unsigned flags,
+               const char *items, struct cg_result **out, struct cg_error *err)
+{
+    struct cg__req rq = {.method = method, .path = path->data};
+    int rc = cg__call(c, &rq, flags, items, out, err);
+
+    cg_buf_free(path);
+    return rc;
+}
+
+/* Serialises 'body' (consumed) and runs the request with it. */
+static int send_json(struct cg_client *c, const char *method, struct cg_buf *path, json_t *body,
+                     unsigned flags, struct cg_result **out, struct cg_error *err)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    struct cg__req rq = {.method = method, .path = path->data, .body = text};
+    int rc;
+
+    json_decref(body);
+    if (!text) {
+        cg_buf_free(path);
+        if (out) {
+            *out = NULL;
+        }
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory building the request");
+    }
+    rq.body_len = strlen(text);
+    rc = cg__call(c, &rq, flags, NULL, out, err);
+    free(text);
+    cg_buf_free(path);
+    return rc;
+}
+
+/* Builds the path, then POSTs 'body' (consumed, also on failure). */
+static int post_new(struct cg_client *c, const char *prefix, const char *seg, const char *suffix,
+                    json_t *body, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    int rc = path3(&p, prefix, seg, suffix, err);
+
+    if (rc != CG_OK) {
+        json_decref(body);
+        return rc;
+    }
+    return send_json(c, "POST", &p, body, 0, out, err);
+}
+
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != CG_OK) {                                                                        \
+            return rc_;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+/* Clears *out early so every failure path leaves it NULL. */
+static void clear_out(struct cg_result **out)
+{
+    if (out) {
+        *out = NULL;
+    }
+}
+
+int cg_health(struct cg_client *c, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/healthz", NULL, NULL, err));
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
+int cg_ready(struct cg_client *c, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/readyz", NULL, NULL, err));
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
+int cg_whoami(struct cg_client *c, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/v1/whoami", NULL, NULL, err));
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
+/* ---- cells ---- */
+
+int cg_cell_add(struct cg_client *c, const char *id, const char *region, const char *zone,
+                const char *const *label_keys, const char *const *label_values, size_t nlabels,
+                struct cg_result **out, struct cg_error *err)
+{
+    json_t *body, *labels;
+
+    clear_out(out);
+    CHECK(cg__need(id, "cell id", err));
+    CHECK(cg__need(region, "region", err));
+    CHECK(cg__need(zone, "zone", err));
+    if (nlabels && (!label_keys || !label_values)) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "labels are NULL");
+    }
+    labels = json_object();
+    body = json_pack("{s:s, s:s, s:s}", "id", id, "region", region, "zone", zone);
+    if (!labels || !body) {
+        json_decref(labels);
+        json_decref(body);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    for (size_t i = 0; i < nlabels; i++) {
+        if (!label_keys[i] || !label_keys[i][0] || !label_values[i]) {
+            json_decref(labels);
+            json_decref(body);
+            return cg__error_set(err, CG_ERR_INVALID, 0, "label %zu has no key or value", i);
+        }
+        if (json_object_set_new(labels, label_keys[i], json_string(label_values[i])) != 0) {
+            json_decref(labels);
+            json_decref(body);
+            return cg__error_set(err, CG_ERR_INVALID, 0,
+                                 "label '%s' is not valid UTF-8 or out of memory", label_keys[i]);
+        }
+    }
+    if (json_object_set_new(body, "labels", labels) != 0) {
+        json_decref(body);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return post_new(c, "/v1/cells", NULL, NULL, body, out, err);
+}
+
+int cg_cells_list(struct cg_client *c, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/v1/cells", NULL, NULL, err));
+    return get(c, "GET", &p, 0, "cells", out, err);
+}
+
+int cg_cell_get(struct cg_client *c, const char *id, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(id, "cell id", err));
+    CHECK(path3(&p, "/v1/cells/", id, NULL, err));
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
+/* ---- configs ---- */
+
+int cg_config_create(struct cg_client *c, const char *name, const char *kind,
+                     const char *contract_json, size_t contract_len, const char *plan,
+                     struct cg_result **out, struct cg_error *err)
+{
+    json_t *contract = NULL, *body;
+    char msg[200];
+    enum cg_json_fail f;
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    CHECK(cg__need(kind, "kind", err));
+    if (!contract_json) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "contract is required");
+    }
+    f = cg_json_parse(contract_json, contract_len, 0, CG__MAX_DEPTH, &contract, msg, sizeof msg);
+    if (f == CG_JSON_NOMEM) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    if (f != CG_JSON_OK) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "contract: %s", msg);
+    }
+    body = json_pack("{s:s, s:s, s:o}", "name", name, "kind", kind, "contract", contract);
+    if (!body) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    if (plan && plan[0] && json_object_set_new(body, "plan", json_string(plan)) != 0) {
+        json_decref(body);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return post_new(c, "/v1/configs", NULL, NULL, body, out, err);
+}
+
+int cg_configs_list(struct cg_client *c, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/v1/configs", NULL, NULL, err));
+    return get(c, "GET", &p, 0, "configs", out, err);
+}
+
+int cg_config_get(struct cg_client *c, const char *name, struct cg_result **out,
+                  struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    CHECK(path3(&p, "/v1/configs/", name, NULL, err));
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
+int cg_config_set_plan(struct cg_client *c, const char *name, const char *plan,
+                       struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    json_t *body;
+    int rc;
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    CHECK(cg__need(plan, "plan name", err));
+    body = json_pack("{s:s}", "plan", plan);
+    if (!body) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    rc = path3(&p, "/v1/configs/", name, "/plan", err);
+    if (rc != CG_OK) {
+        json_decref(body);
+        return rc;
+    }
+    return send_json(c, "PUT", &p, body, 0, out, err);
+}
+
+/* Posts document bytes. */
+static int send_doc(struct cg_client *c, struct cg_buf *path, const void *doc, size_t len,
+                    const char *media_type, unsigned flags, const char *items,
+                    struct cg_result **out, struct cg_error *err)
+{
+    struct cg__req rq = {
+        .method = "POST",
+        .path = path->data,
+        .body = doc ? doc : "",
+        .body_len = doc ? len : 0,
+        .content_type = media_type && media_type[0] ? media_type : "application/json",
+    };
+    int rc = cg__call(c, &rq, flags, items, out, err);
+
+    cg_buf_free(path);
+    return rc;
+}
+
+int cg_config_validate(struct cg_client *c, const char *name, const void *doc, size_t len,
+                       const char *media_type, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    CHECK(path3(&p, "/v1/configs/", name, "/validate", err));
+    return send_doc(c, &p, doc, len, media_type, 0, "violations", out, err);
+}
+
+int cg_config_publish(struct cg_client *c, const char *name, const void *doc, size_t len,
+                      const char *media_type, const char *message, struct cg_result **out,
+                      struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    CHECK(path3(&p, "/v1/configs/", name, "/versions", err));
+    if (message && message[0] &&
+        (cg_buf_puts(&p, "?message=") != 0 || cg__buf_escape(&p, message) != 0)) {
+        cg_buf_free(&p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return send_doc(c, &p, doc, len, media_type, CG__VIOLATIONS, NULL, out, err);
+}
+
+/* "/v1/configs/<name>/versions/<n><suffix>" */
+static int version_path(struct cg_buf *p, const char *name, int64_t n, const char *suffix,
+                        struct cg_error *err)
+{
+    CHECK(cg__need(name, "config name", err));
+    if (n <= 0) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "version numbers start at 1, not %" PRId64, n);
+    }
+    CHECK(path3(p, "/v1/configs/", name, "/versions/", err));
+    if (cg_buf_printf(p, "%" PRId64 "%s", n, suffix) != 0) {
+        cg_buf_free(p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return CG_OK;
+}
+
+int cg_versions_list(struct cg_client *c, const char *name, int64_t before, int limit,
+                     struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char sep = '?';
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    if (before < 0 || limit < 0) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "before and limit must not be negative");
+    }
+    CHECK(path3(&p, "/v1/configs/", name, "/versions", err));
+    if (before > 0) {
+        if (cg_buf_printf(&p, "%cbefore=%" PRId64, sep, before) != 0) {
+            goto nomem;
+        }
+        sep = '&';
+    }
+    if (limit > 0 && cg_buf_printf(&p, "%climit=%d", sep, limit) != 0) {
+        goto nomem;
+    }
+    return get(c, "GET", &p, 0, "versions", out, err);
+nomem:
+    cg_buf_free(&p);
+    return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+}
+
+int cg_version_get(struct cg_client *c, const char *name, int64_t n, struct cg_result **out,
+                   struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(version_path(&p, name, n, "", err));
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
+/* Checks that raw bytes hash to 'want' (when it looks like a sha256). */
+static int check_sha(struct cg_result **out, const char *want, struct cg_error *err)
+{
+    char got[65];
+
+    if (!*out || !cg_is_sha256_hex(want)) {
+        return CG_OK;
+    }
+    cg_sha256_hex((*out)->body, (*out)->len, got);
+    if (strcmp(got, want) != 0) {
+        cg_result_free(*out);
+        *out = NULL;
+        return cg__error_set(err, CG_ERR_VERIFY, 0,
+                             "received bytes hash to %s, expected %s (corrupted in transit?)", got,
+                             want);
+    }
+    return CG_OK;
+}
+
+int cg_version_raw(struct cg_client *c, const char *name, int64_t n, struct cg_result **out,
+                   struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char etag[80];
+
+    clear_out(out);
+    if (!out) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "out is NULL");
+    }
+    CHECK(version_path(&p, name, n, "/raw", err));
+    CHECK(get(c, "GET", &p, CG__RAW, NULL, out, err));
+    cg_strlcpy(etag, (*out)->etag, sizeof etag);
+    return check_sha(out, etag, err);
+}
+
+int cg_version_delete(struct cg_client *c, const char *name, int64_t n, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    CHECK(version_path(&p, name, n, "", err));
+    return get(c, "DELETE", &p, CG__NO_BODY, NULL, NULL, err);
+}
+
+int cg_blob_get(struct cg_client *c, const char *sha256, struct cg_result **out,
+                struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    if (!out) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "out is NULL");
+    }
+    if (!sha256 || !cg_is_sha256_hex(sha256)) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "a blob id is 64 lowercase hex characters");
+    }
+    CHECK(path3(&p, "/v1/blobs/", sha256, NULL, err));
+    CHECK(get(c, "GET", &p, CG__RAW, NULL, out, err));
+    return check_sha(out, sha256, err);
+}
+
+/* ---- plans ---- */
+
+int cg_plan_put(struct cg_client *c, const char *name, const char *plan_json, size_t len,
+                struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    struct cg__req rq = {.method = "PUT", .body = plan_json, .body_len = len};
+    int rc;
+
+    clear_out(out);
+    CHECK(cg__need(name, "plan name", err));
+    if (!plan_json) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "plan document is required");
+    }
+    CHECK(path3(&p, "/v1/plans/", name, NULL, err));
+    rq.path = p.data;
+    rc = cg__call(c, &rq, 0, NULL, out, err);
+    cg_buf_free(&p);
+    return rc;
+}
+
+int cg_plans_list(struct cg_client *c, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/v1/plans", NULL, NULL, err));
+    return get(c, "GET", &p, 0, "plans", out, err);
+}
+
+int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(name, "plan name", err));
+    CHECK(path3(&p, "/v1/plans/", name, NULL, err));
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
+/* ---- tokens ---- */
+
+int cg_token_create(struct cg_client *c, const char *name, const char *role, const char *cell,
+                    struct cg_result **out, struct cg_error *err)
+{
+    json_t *body;
+
+    clear_out(out);
+    CHECK(cg__need(name, "token name", err));
+    CHECK(cg__need(role, "role", err));
+    body = json_pack("{s:s, s:s}", "name", name, "role", role);
+    if (!body) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    if (cell && cell[0] && json_object_set_new(body, "cell", json_string(cell)) != 0) {
+        json_decref(body);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return post_new(c, "/v1/tokens", NULL, NULL, body, out, err);
+}
+
+int cg_tokens_list(struct cg_client *c, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/v1/tokens", NULL, NULL, err));
+    return get(c, "GET", &p, 0, "tokens", out, err);
+}
+
+int cg_token_revoke(struct cg_client *c, const char *id, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    CHECK(cg__need(id, "token id", err));
+    CHECK(path3(&p, "/v1/tokens/", id, NULL, err));
+    return get(c, "DELETE", &p, CG__NO_BODY, NULL, NULL, err);
+}
+
+/* ---- audit ---- */
+
+int cg_audit_list(struct cg_client *c, int64_t after, int limit, struct cg_result **out,
+                  struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char sep = '?';
+
+    clear_out(out);
+    if (after < 0 || limit < 0 || limit > 1000) {
+        return cg__error_set(err, CG_ERR_INVALID, 0,
+                             "after must be >= 0 and limit between 1 and 1000");
+    }
+    CHECK(path3(&p, "/v1/audit", NULL, NULL, err));
+    if (after > 0) {
+        if (cg_buf_printf(&p, "%cafter=%" PRId64, sep, after) != 0) {
+            goto nomem;
+        }
+        sep = '&';
+    }
+    if (limit > 0 && cg_buf_printf(&p, "%climit=%d", sep, limit) != 0) {
+        goto nomem;
+    }
+    return get(c, "GET", &p, 0, "records", out, err);
+nomem:
+    cg_buf_free(&p);
+    return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+}

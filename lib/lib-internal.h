@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib-internal.h - private to lib/: the client and result layouts and the
+ * helpers the API files share. Never installed, never included outside
+ * lib/ (the unit tests are the one exception: they include it to reach
+ * the pure functions below).
+ *
+ * Layering: api.c / audit_verify.c build paths and bodies and call
+ * cg__call(); cg__call() runs one HTTP exchange with cg__http() (http.c,
+ * the only file that knows libcurl) and turns the answer into a struct
+ * cg_result (result.c) or a struct cg_error (error.c).
+ */
+#ifndef CG_LIB_INTERNAL_H
+#define CG_LIB_INTERNAL_H
+
+#include <cellgate/cellgate.h>
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "json.h"
+
+/* Nesting limit for JSON answers (they embed contracts and plans). */
+#define CG__MAX_DEPTH 128
+
+struct cg_client {
+    char *server;        /* owned; base URL without trailing '/' */
+    char *token;         /* owned, wiped on free; NULL = none */
+    long timeout_ms;     /* whole request, > 0 */
+    long connect_ms;     /* connect phase, > 0 */
+    size_t max_response; /* bytes, > 0 */
+    void *easy;          /* owned CURL * easy handle, reused for keep-alive */
+};
+
+struct cg_result {
+    int http_status;
+    char *body;             /* owned, NUL-terminated; never NULL */
+    size_t len;             /* bytes in body, not counting the NUL */
+    char content_type[128]; /* without parameters, lowercase */
+    char etag[80];          /* without quotes */
+    json_t *json;           /* owned reference; NULL unless JSON */
+    const json_t *items;    /* borrowed from json: array or NULL */
+};
+
+/* One request. 'path' starts with '/' and is already escaped. */
+struct cg__req {
+    const char *method; /* "GET", "POST", "PUT", "DELETE" */
+    const char *path;
+    const void *body; /* borrowed for the call; NULL = no body */
+    size_t body_len;
+    const char *content_type; /* of the body; NULL = application/json */
+};
+
+/* One answer, as received. */
+struct cg__resp {
+    int status;
+    struct cg_buf body; /* owned; max = the client's limit */
+    char content_type[128];
+    char etag[80];
+};
+
+/* Flags for cg__call(). */
+enum cg__call_flags {
+    CG__RAW = (1 << 0),        /* keep bytes as-is, do not parse JSON */
+    CG__VIOLATIONS = (1 << 1), /* on 422 contract_violation hand back a result */
+    CG__NO_BODY = (1 << 2),    /* success answer has no body (204) */
+};
+
+/* Fills err (if not NULL) with code, http_status and a formatted message;
+ * api_code is cleared. Returns 'code'. */
+int cg__error_set(struct cg_error *err, int code, int http_status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+ * Maps a non-2xx answer to a status code and fills err from the
+ * {"error":{"code","message","details"}} body (any body is tolerated:
+ * HTML from a proxy, nothing at all). details.errors, when present, is
+ * appended to the message. Pure; unit-tested.
+ */
+int cg__error_from_http(int status, const char *body, size_t len, struct cg_error *err);
+
+/* Runs one HTTP exchange. On CG_OK, *rs holds the answer (any status);
+ * the caller releases rs->body with cg_buf_free(). Transport failures are
+ * mapped to CG_ERR_IO / TIMEOUT / PROTOCOL / NOMEM. */
+int cg__http(struct cg_client *c, const struct cg__req *rq, struct cg__resp *rs,
+             struct cg_error *err);
+
+/* Builds a result from an answer, taking its body. 'items_key' names the
+ * array exposed as items (NULL: none). For JSON (unless CG__RAW) the body
+ * must be a JSON value, else CG_ERR_PROTOCOL. */
+int cg__result_from_resp(struct cg__resp *rs, unsigned flags, const char *items_key,
+                         struct cg_result **out, struct cg_error *err);
+
+/* The whole call: cg__http(), then map the status; on 2xx build *out
+ * (out may be NULL to discard the answer). See enum cg__call_flags. */
+int cg__call(struct cg_client *c, const struct cg__req *rq, unsigned flags, const char *items_key,
+             struct cg_result **out, struct cg_error *err);
+
+/* Appends 's' percent-encoded as one path segment or query value
+ * (everything but [A-Za-z0-9._~-] is escaped). Returns 0 or -1. */
+int cg__buf_escape(struct cg_buf *b, const char *s);
+
+/* Rejects NULL and empty required string arguments with CG_ERR_INVALID. */
+int cg__need(const char *value, const char *what, struct cg_error *err);
+
+/* ---- audit chain walk (audit_verify.c) ---- */
+
+/* State carried from one page of records to the next. */
+struct cg__audit_walk {
+    int64_t records;    /* good records so far */
+    int64_t last_seq;   /* 0 before the first record */
+    char last_hash[65]; /* recomputed hash of the last good record */
+};
+
+void cg__audit_walk_init(struct cg__audit_walk *w);
+
+/* Checks one array of audit records (oldest first) against the walk so
+ * far, advancing it. Returns CG_OK, or CG_ERR_VERIFY with rep->bad_seq and
+ * rep->why set (and err). 'records' must be a JSON array. Pure. */
+int cg__audit_walk_check(struct cg__audit_walk *w, const json_t *records,
+                         struct cg_audit_report *rep, struct cg_error *err);
+
+#endif /* CG_LIB_INTERNAL_H */

@@ -1,0 +1,52 @@
+/*
+ * api.h: the HTTP handlers, one file per resource (api_<resource>.c).
+ * Each has the route_fn signature; see routes.c for which route calls which.
+ */
+#ifndef CG_API_H
+#define CG_API_H
+
+#include "routes.h"
+
+struct daemon;
+struct request;
+struct response;
+
+/* api_health.c */
+int api_healthz(struct daemon *d, struct request *rq, struct response *rs);
+int api_readyz(struct daemon *d, struct request *rq, struct response *rs);
+int api_whoami(struct daemon *d, struct request *rq, struct response *rs);
+
+/* api_cells.c */
+int api_cells_add(struct daemon *d, struct request *rq, struct response *rs);
+int api_cells_list(struct daemon *d, struct request *rq, struct response *rs);
+int api_cells_get(struct daemon *d, struct request *rq, struct response *rs);
+
+/* api_configs.c */
+int api_configs_create(struct daemon *d, struct request *rq, struct response *rs);
+int api_configs_list(struct daemon *d, struct request *rq, struct response *rs);
+int api_configs_get(struct daemon *d, struct request *rq, struct response *rs);
+int api_configs_set_plan(struct daemon *d, struct request *rq, struct response *rs);
+
+/* api_versions.c */
+int api_versions_validate(struct daemon *d, struct request *rq, struct response *rs);
+int api_versions_publish(struct daemon *d, struct request *rq, struct response *rs);
+int api_versions_list(struct daemon *d, struct request *rq, struct response *rs);
+int api_versions_get(struct daemon *d, struct request *rq, struct response *rs);
+int api_versions_raw(struct daemon *d, struct request *rq, struct response *rs);
+int api_versions_delete(struct daemon *d, struct request *rq, struct response *rs);
+int api_blobs_get(struct daemon *d, struct request *rq, struct response *rs);
+
+/* api_plans.c */
+int api_plans_put(struct daemon *d, struct request *rq, struct response *rs);
+int api_plans_list(struct daemon *d, struct request *rq, struct response *rs);
+int api_plans_get(struct daemon *d, struct request *rq, struct response *rs);
+
+/* api_tokens.c */
+int api_tokens_create(struct daemon *d, struct request *rq, struct response *rs);
+int api_tokens_list(struct daemon *d, struct request *rq, struct response *rs);
+int api_tokens_revoke(struct daemon *d, struct request *rq, struct response *rs);
+
+/* api_audit.c */
+int api_audit_list(struct daemon *d, struct request *rq, struct response *rs);
+
+#endif /* CG_API_H */

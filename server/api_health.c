@@ -1,0 +1,37 @@
+/* api_health.c: /healthz, /readyz, /v1/whoami. */
+#include <jansson.h>
+
+#include "api.h"
+#include "auth.h"
+#include "daemon.h"
+#include "http.h"
+#include "store.h"
+
+int api_healthz(struct daemon *d, struct request *rq, struct response *rs)
+{
+    (void)d;
+    (void)rq;
+    return reply_json(rs, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+int api_readyz(struct daemon *d, struct request *rq, struct response *rs)
+{
+    char msg[STORE_MSG_MAX] = "";
+
+    (void)rq;
+    if (store_ready(d->store, msg) != CG_OK) {
+        reply_error(rs, 503, "unavailable", NULL, "store not ready: %s", msg);
+        reply_header(rs, "Retry-After", "1");
+        return 0;
+    }
+    return reply_json(rs, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+int api_whoami(struct daemon *d, struct request *rq, struct response *rs)
+{
+    (void)d;
+    return reply_json(rs, 200,
+                      json_pack("{s:s,s:s,s:s,s:I}", "name", rq->who.name, "role",
+                                role_name(rq->who.role), "cell", rq->who.cell, "token_id",
+                                (json_int_t)rq->who.token_id));
+}

@@ -1,0 +1,310 @@
+/*
+ * api_versions.c: validate, publish, list, get, raw bytes, delete, blobs.
+ *
+ * Publish = validate against the contract and the live version, then one
+ * store transaction (version + blob + audit) with compare-and-set on the
+ * live version; a concurrent change of the live version makes us validate
+ * again instead of landing a version checked against stale state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "apiutil.h"
+#include "contract.h"
+#include "daemon.h"
+#include "json.h"
+#include "render.h"
+#include "util.h"
+
+#define PUBLISH_RETRIES 8
+#define MESSAGE_MAX 4096
+
+/* The checked document and what it was checked against. */
+struct checked {
+    struct store_config cfg;
+    int64_t live;
+    struct cg_violations v;
+    char sha256[65];
+    char media_type[128];
+    int have_cfg;
+};
+
+static void checked_free(struct checked *ck)
+{
+    if (ck->have_cfg)
+        store_config_free(&ck->cfg);
+    cg_violations_free(&ck->v);
+}
+
+/*
+ * Loads the config (404), its contract and the live version's bytes, and
+ * checks the request body. Returns 0 with ck filled (ck->v may hold
+ * violations), or -1 with the response set.
+ */
+static int check_body(struct daemon *d, struct request *rq, struct response *rs, const char *name,
+                      struct checked *ck)
+{
+    char msg[STORE_MSG_MAX] = "";
+    struct cg_contract *ct = NULL;
+    struct store_version lv;
+    void *live_bytes = NULL;
+    size_t live_len = 0;
+    int rc;
+
+    rc = store_config_get(d->store, name, &ck->cfg, msg);
+    if (rc != CG_OK)
+        return reply_store_error(rs, rc, msg, "no such config"), -1;
+    ck->have_cfg = 1;
+    rc = cg_contract_parse(ck->cfg.contract_json, strlen(ck->cfg.contract_json), &ct, &ck->v);
+    if (rc != CG_OK) {
+        reply_error(rs, 500, "internal", NULL, "stored contract of %s does not parse", name);
+        return -1;
+    }
+    cg_violations_free(&ck->v);
+    cg_strlcpy(ck->media_type, cg_contract_media_type(ct), sizeof ck->media_type);
+    rc = store_version_live(d->store, name, &ck->live, msg);
+    if (rc == CG_OK && ck->live > 0) {
+        rc = store_version_get(d->store, name, ck->live, &lv, msg);
+        if (rc == CG_OK) {
+            rc = store_blob_get(d->store, lv.sha256, &live_bytes, &live_len, msg);
+            store_version_free(&lv);
+        }
+    }
+    if (rc != CG_OK) {
+        cg_contract_free(ct);
+        return reply_store_error(rs, rc, msg, "live version"), -1;
+    }
+    cg_sha256_hex(rq->body.data ? rq->body.data : "", rq->body.len, ck->sha256);
+    rc = cg_contract_check(ct, rq->body.data ? rq->body.data : "", rq->body.len, live_bytes,
+                           live_len, &ck->v);
+    free(live_bytes);
+    cg_contract_free(ct);
+    if (rc == CG_ERR_NOMEM)
+        return reply_store_error(rs, CG_ERR_NOMEM, NULL, "document"), -1;
+    return 0;
+}
+
+int api_versions_validate(struct daemon *d, struct request *rq, struct response *rs)
+{
+    struct checked ck;
+    const char *name = param_name(rq, rs, 0, "config name");
+
+    if (!name)
+        return 0;
+    memset(&ck, 0, sizeof ck);
+    if (check_body(d, rq, rs, name, &ck) == 0)
+        reply_json(rs, 200,
+                   json_pack("{s:b,s:o,s:I,s:I,s:s}", "valid", ck.v.count == 0, "violations",
+                             cg_violations_to_json(&ck.v), "live_version", (json_int_t)ck.live,
+                             "size", (json_int_t)rq->body.len, "sha256", ck.sha256));
+    checked_free(&ck);
+    return 0;
+}
+
+int api_versions_publish(struct daemon *d, struct request *rq, struct response *rs)
+{
+    char msg[STORE_MSG_MAX] = "";
+    const char *name = param_name(rq, rs, 0, "config name");
+    const char *message = http_query(rq, "message");
+    struct store_version v;
+    struct store_actor a;
+    int attempt, rc = CG_ERR_CONFLICT;
+
+    if (!name)
+        return 0;
+    if (message && strlen(message) > MESSAGE_MAX)
+        return reply_error(rs, 400, "bad_request", NULL, "message longer than %d bytes",
+                           MESSAGE_MAX);
+    if (rq->body.len == 0)
+        return reply_error(rs, 400, "bad_request", NULL, "the document (request body) is empty");
+    a = request_actor(rq, message);
+    for (attempt = 0; attempt < PUBLISH_RETRIES && rc == CG_ERR_CONFLICT; attempt++) {
+        struct checked ck;
+        struct store_publish p;
+
+        memset(&ck, 0, sizeof ck);
+        if (check_body(d, rq, rs, name, &ck) < 0) {
+            checked_free(&ck);
+            return 0;
+        }
+        if (ck.v.count > 0) {
+            reply_error(rs, 422, "contract_violation",
+                        json_pack("{s:o,s:I}", "violations", cg_violations_to_json(&ck.v),
+                                  "live_version", (json_int_t)ck.live),
+                        "the document violates the contract of %s (%zu violation%s%s)", name,
+                        ck.v.count, ck.v.count == 1 ? "" : "s",
+                        ck.v.truncated ? ", list truncated" : "");
+            checked_free(&ck);
+            return 0;
+        }
+        memset(&p, 0, sizeof p);
+        p.config = name;
+        p.bytes = rq->body.data;
+        p.len = rq->body.len;
+        p.sha256 = ck.sha256;
+        p.media_type = ck.media_type;
+        p.message = message;
+        p.expect_live = ck.live;
+        rc = store_version_publish(d->store, &p, &a, &v, msg);
+        checked_free(&ck);
+    }
+    if (rc != CG_OK)
+        return reply_store_error(rs, rc, msg, "no such config");
+    reply_json(rs, 201, render_version(&v));
+    store_version_free(&v);
+    return 0;
+}
+
+int api_versions_list(struct daemon *d, struct request *rq, struct response *rs)
+{
+    char msg[STORE_MSG_MAX] = "";
+    const char *name = param_name(rq, rs, 0, "config name");
+    struct store_version *vs = NULL;
+    struct store_config c;
+    int64_t before, limit;
+    size_t n = 0, i;
+    json_t *arr;
+    int rc;
+
+    if (!name)
+        return 0;
+    if (query_int(rq, rs, "before", 0, INT64_MAX, 0, &before) < 0 ||
+        query_int(rq, rs, "limit", 1, 1000, 100, &limit) < 0)
+        return 0;
+    rc = store_config_get(d->store, name, &c, msg);
+    if (rc != CG_OK)
+        return reply_store_error(rs, rc, msg, "no such config");
+    store_config_free(&c);
+    rc = store_version_list(d->store, name, before, (size_t)limit, &vs, &n, msg);
+    if (rc != CG_OK)
+        return reply_store_error(rs, rc, msg, "versions");
+    arr = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, render_version(&vs[i]));
+    store_versions_free(vs, n);
+    return reply_json(rs, 200, json_pack("{s:o}", "versions", arr));
+}
+
+static int get_version(struct daemon *d, struct request *rq, struct response *rs,
+                       struct store_version *v)
+{
+    char msg[STORE_MSG_MAX] = "";
+    const char *name = param_name(rq, rs, 0, "config name");
+    int64_t n;
+    int rc;
+
+    if (!name || param_int(rq, rs, 1, "version number", &n) < 0)
+        return -1;
+    rc = store_version_get(d->store, name, n, v, msg);
+    if (rc != CG_OK) {
+        char what[160];
+        snprintf(what, sizeof what, "config %s has no version %lld", name, (long long)n);
+        reply_store_error(rs, rc, rc == CG_ERR_NOTFOUND ? what : msg, what);
+        return -1;
+    }
+    return 0;
+}
+
+int api_versions_get(struct daemon *d, struct request *rq, struct response *rs)
+{
+    struct store_version v;
+
+    if (get_version(d, rq, rs, &v) < 0)
+        return 0;
+    reply_json(rs, 200, render_version(&v));
+    store_version_free(&v);
+    return 0;
+}
+
+static int send_blob(struct daemon *d, struct request *rq, struct response *rs,
+                     const char *sha256, const char *media_type)
+{
+    char msg[STORE_MSG_MAX] = "", etag[70];
+    const char *inm = http_header(rq, "If-None-Match");
+    void *bytes = NULL;
+    size_t len = 0;
+    int rc;
+
+    snprintf(etag, sizeof etag, "\"%s\"", sha256);
+    if (inm && strstr(inm, sha256)) {
+        reply_bytes(rs, 304, NULL, "", 0);
+    } else {
+        rc = store_blob_get(d->store, sha256, &bytes, &len, msg);
+        if (rc != CG_OK)
+            return reply_store_error(rs, rc, msg, "no such blob");
+        rc = reply_bytes(rs, 200, media_type, bytes, len);
+        free(bytes);
+        if (rc < 0)
+            return reply_store_error(rs, CG_ERR_NOMEM, NULL, "blob");
+    }
+    reply_header(rs, "ETag", etag);
+    reply_header(rs, "Cache-Control", "public, max-age=31536000, immutable");
+    return 0;
+}
+
+int api_versions_raw(struct daemon *d, struct request *rq, struct response *rs)
+{
+    struct store_version v;
+    static const char *const types[] = {"application/json", "application/octet-stream",
+                                        "text/plain", "application/yaml", "application/toml"};
+    const char *ct = "application/octet-stream";
+    size_t i;
+
+    if (get_version(d, rq, rs, &v) < 0)
+        return 0;
+    /* media_type is user data: send it only if it is one we know to be safe
+     * as a header value; the metadata route shows the exact string. */
+    for (i = 0; i < CG_ARRAY_SIZE(types); i++)
+        if (strcmp(v.media_type, types[i]) == 0)
+            ct = types[i];
+    if (strstr(v.media_type, "+json") && strcmp(ct, "application/octet-stream") == 0)
+        ct = "application/json";
+    send_blob(d, rq, rs, v.sha256, ct);
+    store_version_free(&v);
+    return 0;
+}
+
+int api_versions_delete(struct daemon *d, struct request *rq, struct response *rs)
+{
+    char msg[STORE_MSG_MAX] = "";
+    const char *name = param_name(rq, rs, 0, "config name");
+    const char *reason = http_query(rq, "reason");
+    struct store_actor a;
+    int64_t n;
+    int rc;
+
+    if (!name || param_int(rq, rs, 1, "version number", &n) < 0)
+        return 0;
+    a = request_actor(rq, reason);
+    rc = store_version_delete(d->store, name, n, &a, msg);
+    if (rc != CG_OK)
+        return reply_store_error(rs, rc, msg, "no such version");
+    return reply_bytes(rs, 204, NULL, "", 0);
+}
+
+int api_blobs_get(struct daemon *d, struct request *rq, struct response *rs)
+{
+    const char *sha = rq->nparams ? rq->params[0] : "";
+
+    if (!cg_is_sha256_hex(sha))
+        return reply_error(rs, 400, "bad_request", NULL,
+                           "blob id must be 64 lowercase hex chars (a sha256)");
+    if (rq->who.role == ROLE_AGENT) {
+        char msg[STORE_MSG_MAX];
+        struct store_assignment *as = NULL;
+        size_t n = 0, i;
+        int ok = 0;
+
+        if (store_assignment_list(d->store, rq->who.cell, NULL, &as, &n, msg) == CG_OK)
+            for (i = 0; i < n; i++)
+                if (strcmp(as[i].sha256, sha) == 0)
+                    ok = 1;
+        store_assignments_free(as, n);
+        if (!ok)
+            return reply_error(rs, 403, "forbidden", NULL,
+                               "blob is not assigned to this agent's cell");
+    }
+    return send_blob(d, rq, rs, sha, "application/octet-stream");
+}

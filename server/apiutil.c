@@ -1,0 +1,107 @@
+/* apiutil.c: helpers for handlers; see apiutil.h. */
+#include "apiutil.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "json.h"
+#include "util.h"
+
+int reply_store_error(struct response *rs, int rc, const char *msg, const char *what)
+{
+    switch (rc) {
+    case CG_ERR_NOTFOUND:
+        return reply_error(rs, 404, "not_found", NULL, "%s", msg && *msg ? msg : what);
+    case CG_ERR_CONFLICT:
+        return reply_error(rs, 409, "conflict", NULL, "%s", msg && *msg ? msg : "conflict");
+    case CG_ERR_INVALID:
+        return reply_error(rs, 400, "bad_request", NULL, "%s", msg && *msg ? msg : "invalid");
+    case CG_ERR_NOMEM:
+        reply_error(rs, 503, "unavailable", NULL, "out of memory");
+        reply_header(rs, "Retry-After", "1");
+        return 0;
+    default:
+        return reply_error(rs, 500, "internal", NULL, "store: %s",
+                           msg && *msg ? msg : "failure");
+    }
+}
+
+const char *param_name(struct request *rq, struct response *rs, size_t i, const char *what)
+{
+    const char *v = i < rq->nparams ? rq->params[i] : NULL;
+
+    if (!cg_valid_name(v)) {
+        reply_error(rs, 400, "bad_request", NULL,
+                    "invalid %s: names are 1-63 chars of [a-z0-9._-] starting with a letter or "
+                    "digit",
+                    what);
+        return NULL;
+    }
+    return v;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int param_int(struct request *rq, struct response *rs, size_t i, const char *what, int64_t *out)
+{
+    const char *v = i < rq->nparams ? rq->params[i] : NULL;
+
+    if (parse_i64(v, out) < 0 || *out < 1) {
+        reply_error(rs, 400, "bad_request", NULL, "invalid %s: expected a positive integer",
+                    what);
+        return -1;
+    }
+    return 0;
+}
+
+int query_int(struct request *rq, struct response *rs, const char *key, int64_t min, int64_t max,
+              int64_t def, int64_t *out)
+{
+    const char *v = http_query(rq, key);
+
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (parse_i64(v, out) < 0 || *out < min || *out > max) {
+        reply_error(rs, 400, "bad_request", NULL, "query parameter %s must be an integer in %lld..%lld",
+                    key, (long long)min, (long long)max);
+        return -1;
+    }
+    return 0;
+}
+
+int check_fields(const json_t *obj, const char *const *allowed, struct response *rs,
+                 const char *what)
+{
+    const char *bad = cg_json_unknown_key(obj, allowed);
+
+    if (bad) {
+        reply_error(rs, 400, "bad_request", json_pack("{s:s}", "field", bad),
+                    "unknown field '%s' in %s", bad, what);
+        return -1;
+    }
+    return 0;
+}
+
+struct store_actor request_actor(const struct request *rq, const char *reason)
+{
+    struct store_actor a;
+
+    a.actor = rq->who.actor[0] ? rq->who.actor : "anonymous";
+    a.reason = reason ? reason : "";
+    return a;
+}

@@ -1,0 +1,144 @@
+/* daemon.c: struct daemon lifecycle; see daemon.h. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "http.h"
+#include "lanes.h"
+#include "sign.h"
+#include "store.h"
+#include "util.h"
+
+void daemon_config_defaults(struct daemon_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->data_dir = "var";
+    cfg->listen = "127.0.0.1:7070";
+    cfg->max_body = 4u << 20;
+    cfg->threads = 2;
+    cfg->conn_timeout_s = 60;
+    cfg->max_conns = 16384;
+}
+
+static int paths(const char *dir, char *db, char *key, char *msg)
+{
+    if (snprintf(db, 4096, "%s/cellgate.db", dir) >= 4096 ||
+        snprintf(key, 4096, "%s/signing.key", dir) >= 4096) {
+        snprintf(msg, 256, "data directory path too long");
+        return -1;
+    }
+    return 0;
+}
+
+int daemon_init(const struct daemon_config *cfg, char *admin_token, char *msg)
+{
+    char db[4096], key[4096], smsg[STORE_MSG_MAX], tok[AUTH_TOKEN_LEN + 1];
+    struct store *st = NULL;
+    struct store_token t;
+    struct store_actor who = {"system", "initialise data directory"};
+    int rc;
+
+    if (paths(cfg->data_dir, db, key, msg) < 0)
+        return -1;
+    if (access(key, F_OK) == 0 && access(db, F_OK) == 0)
+        return 1;
+    if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(msg, 256, "cannot create %s: %s", cfg->data_dir, strerror(errno));
+        return -1;
+    }
+    if (access(db, F_OK) == 0) {
+        snprintf(msg, 256, "%s exists but %s is missing: refusing to initialise over it", db,
+                 key);
+        return -1;
+    }
+    if (cg_signkey_create(key, smsg, sizeof smsg) != CG_OK) {
+        snprintf(msg, 256, "signing key: %s", smsg);
+        return -1;
+    }
+    rc = store_open(db, &st, smsg);
+    if (rc != CG_OK) {
+        snprintf(msg, 256, "store: %s", smsg);
+        unlink(key);
+        return -1;
+    }
+    memset(&t, 0, sizeof t);
+    auth_token_new(tok, t.hash);
+    cg_strlcpy(t.name, "admin", sizeof t.name);
+    cg_strlcpy(t.role, "admin", sizeof t.role);
+    cg_strlcpy(t.created_by, "system", sizeof t.created_by);
+    rc = store_token_create(st, &t, &who, smsg);
+    store_close(st);
+    if (rc != CG_OK) {
+        snprintf(msg, 256, "admin token: %s", smsg);
+        unlink(db);
+        unlink(key);
+        return -1;
+    }
+    if (admin_token)
+        memcpy(admin_token, tok, sizeof tok);
+    sodium_memzero(tok, sizeof tok);
+    return 0;
+}
+
+int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
+{
+    char smsg[STORE_MSG_MAX];
+
+    memset(d, 0, sizeof *d);
+    d->cfg = *cfg;
+    if (paths(cfg->data_dir, d->db_path, d->key_path, msg) < 0)
+        return -1;
+    if (access(d->db_path, F_OK) != 0) {
+        snprintf(msg, 256, "%s is not initialised (run: cellgated init --data %s)", cfg->data_dir,
+                 cfg->data_dir);
+        return -1;
+    }
+    if (store_open(d->db_path, &d->store, smsg) != CG_OK) {
+        snprintf(msg, 256, "store: %s", smsg);
+        return -1;
+    }
+    return 0;
+}
+
+int daemon_start(struct daemon *d, char *msg)
+{
+    struct lane_config lc[LANE__COUNT] = {
+        [LANE_CONTROL] = {16, 256},
+        [LANE_READ] = {8, 512},
+        [LANE_REPORT] = {4, 1024},
+        [LANE_POLL] = {4, 4096},
+    };
+
+    d->lanes = lanes_start(lc);
+    if (!d->lanes) {
+        snprintf(msg, 256, "cannot start worker threads");
+        return -1;
+    }
+    if (http_start(d, msg) < 0) {
+        lanes_stop(d->lanes);
+        d->lanes = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void daemon_stop(struct daemon *d)
+{
+    if (d->lanes) {
+        lanes_stop(d->lanes); /* runs queued jobs; each resumes its connection */
+        d->lanes = NULL;
+    }
+    http_stop(d);
+}
+
+void daemon_close(struct daemon *d)
+{
+    store_close(d->store);
+    d->store = NULL;
+}

@@ -1,0 +1,64 @@
+/*
+ * daemon.h: struct daemon, the one context of cellgated, and its lifecycle.
+ *
+ * main() fills a struct daemon_config from argv, calls daemon_init() once
+ * for a new data directory (or lets daemon_open() do it), then daemon_open()
+ * / daemon_start() / daemon_stop() / daemon_close(). Every handler receives
+ * the struct daemon pointer; nothing lives in globals.
+ */
+#ifndef CG_DAEMON_H
+#define CG_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct MHD_Daemon;
+struct lanes;
+
+/* Settings from the command line (see docs/man/cellgated.8.md). */
+struct daemon_config {
+    const char *data_dir;   /* holds cellgate.db, signing.key */
+    const char *listen;     /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
+    const char *port_file;  /* if set, the bound port is written here once listening */
+    size_t max_body;        /* request body limit in bytes (default 4 MiB) */
+    unsigned threads;       /* HTTP worker threads (default 2) */
+    unsigned conn_timeout_s; /* idle connection timeout (default 60) */
+    unsigned max_conns;     /* connection limit (default 16384) */
+};
+
+struct daemon {
+    struct daemon_config cfg;
+    struct store *store;
+    struct MHD_Daemon *mhd;
+    struct lanes *lanes;
+    uint16_t port; /* bound port once started */
+    char db_path[4096];
+    char key_path[4096];
+};
+
+/* Fills 'cfg' with the defaults. */
+void daemon_config_defaults(struct daemon_config *cfg);
+
+/*
+ * Creates the data directory (mode 0700) if missing, the store, the signing
+ * key and the first admin token. If 'admin_token' is not NULL and a token was
+ * created, the secret is copied there (at least 64 bytes); it is never stored
+ * in clear. Returns 0 if it initialised, 1 if the directory was already
+ * initialised (nothing changed), -1 on error with 'msg' (256 bytes) set.
+ */
+int daemon_init(const struct daemon_config *cfg, char *admin_token, char *msg);
+
+/* Opens the store of an initialised data dir. 0 or -1 with msg set. */
+int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg);
+
+/* Starts the HTTP server; d->port holds the bound port. 0 or -1 with msg. */
+int daemon_start(struct daemon *d, char *msg);
+
+/* Stops the HTTP server (waits for in-flight requests). Idempotent. */
+void daemon_stop(struct daemon *d);
+
+/* Closes the store. Call after daemon_stop(). */
+void daemon_close(struct daemon *d);
+
+#endif /* CG_DAEMON_H */

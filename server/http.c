@@ -1,0 +1,389 @@
+/*
+ * http.c: libmicrohttpd glue.
+ *
+ * MHD runs a small pool of epoll I/O threads. For each request the access
+ * handler accumulates the body (bounded by --max-body), matches the route,
+ * authenticates, and then either runs the handler inline (ROUTE_INLINE:
+ * memory-only routes) or suspends the connection and submits the request to
+ * its route's lane (lanes.c); the lane worker runs the handler and resumes
+ * the connection, and the next access-handler call queues the response.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "daemon.h"
+#include "json.h"
+#include "lanes.h"
+#include "routes.h"
+#include "store.h"
+#include "util.h"
+
+enum rq_state { RQ_BODY = 0, RQ_QUEUED, RQ_DONE };
+
+struct rq_ctx {
+    struct request rq;
+    struct response rs;
+    struct daemon *d;
+    enum rq_state state;
+    char path_scratch[2048];
+};
+
+const char *http_query(const struct request *rq, const char *key)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_header(const struct request *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+static void response_clear(struct response *rs)
+{
+    free(rs->body);
+    memset(rs, 0, sizeof *rs);
+}
+
+int reply_bytes(struct response *rs, int status, const char *content_type, const void *p,
+                size_t len)
+{
+    char *copy = malloc(len ? len : 1);
+
+    response_clear(rs);
+    if (!copy) {
+        rs->status = 503;
+        return -1;
+    }
+    if (len)
+        memcpy(copy, p, len);
+    rs->status = status;
+    rs->content_type = content_type;
+    rs->body = copy;
+    rs->len = len;
+    return 0;
+}
+
+int reply_json(struct response *rs, int status, json_t *v)
+{
+    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+    json_decref(v);
+    response_clear(rs);
+    if (!s) {
+        rs->status = 500;
+        return -1;
+    }
+    rs->status = status;
+    rs->content_type = "application/json";
+    rs->body = s;
+    rs->len = strlen(s);
+    return 0;
+}
+
+int reply_error(struct response *rs, int status, const char *code, json_t *details,
+                const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    json_t *e;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    e = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", msg, "details",
+                  details ? details : json_object());
+    if (!e) {
+        response_clear(rs);
+        rs->status = status;
+        return 0;
+    }
+    reply_json(rs, status, e);
+    return 0;
+}
+
+void reply_header(struct response *rs, const char *name, const char *value)
+{
+    if (rs->nheaders >= HTTP_MAX_HEADERS)
+        return;
+    cg_strlcpy(rs->headers[rs->nheaders].name, name, sizeof rs->headers[0].name);
+    cg_strlcpy(rs->headers[rs->nheaders].value, value, sizeof rs->headers[0].value);
+    rs->nheaders++;
+}
+
+static int is_json_type(const char *ct)
+{
+    size_t n;
+
+    if (!ct)
+        return 1; /* absent: assume JSON */
+    n = strcspn(ct, ";");
+    while (n && ct[n - 1] == ' ')
+        n--;
+    return (n == 16 && strncasecmp(ct, "application/json", 16) == 0);
+}
+
+json_t *http_body_object(struct request *rq, struct response *rs)
+{
+    char msg[256];
+    json_t *v = NULL;
+
+    if (!is_json_type(http_header(rq, "Content-Type"))) {
+        reply_error(rs, 415, "unsupported_media_type", NULL,
+                    "this route takes application/json, not %s", http_header(rq, "Content-Type"));
+        return NULL;
+    }
+    if (rq->body.len == 0) {
+        reply_error(rs, 400, "bad_request", NULL, "a JSON object body is required");
+        return NULL;
+    }
+    if (cg_json_parse(rq->body.data, rq->body.len, 0, 0, &v, msg, sizeof msg) != CG_JSON_OK) {
+        reply_error(rs, 400, "bad_request", NULL, "request body: %s", msg);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        reply_error(rs, 400, "bad_request", NULL, "request body must be a JSON object");
+        return NULL;
+    }
+    return v;
+}
+
+static enum MHD_Result queue(struct MHD_Connection *conn, struct response *rs)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    size_t i;
+
+    if (rs->status == 0)
+        reply_error(rs, 500, "internal", NULL, "handler produced no response");
+    r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (void *)"",
+                                        rs->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    rs->body = NULL; /* now owned by MHD */
+    if (rs->status != 204 && rs->status != 304)
+        MHD_add_response_header(r, "Content-Type",
+                                rs->content_type ? rs->content_type : "application/json");
+    for (i = 0; i < rs->nheaders; i++)
+        MHD_add_response_header(r, rs->headers[i].name, rs->headers[i].value);
+    ret = MHD_queue_response(conn, (unsigned)rs->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void run_handler(struct rq_ctx *c)
+{
+    int rc = c->rq.route->fn(c->d, &c->rq, &c->rs);
+
+    if (rc != 0 && c->rs.status == 0)
+        reply_error(&c->rs, 500, "internal", NULL, "internal error");
+}
+
+static void lane_job(void *arg)
+{
+    struct rq_ctx *c = arg;
+
+    run_handler(c);
+    c->state = RQ_DONE;
+    MHD_resume_connection(c->rq.conn);
+}
+
+/* Route, authenticate, authorise. Returns 1 when the handler may run, 0 when
+ * c->rs already holds the answer. */
+static int admit(struct rq_ctx *c)
+{
+    struct request *rq = &c->rq;
+    const char *method = strcmp(rq->method, "HEAD") == 0 ? "GET" : rq->method;
+    char allow[64];
+    int rc;
+
+    if (strlen(rq->path) >= sizeof c->path_scratch) {
+        reply_error(&c->rs, 414, "bad_request", NULL, "request path too long");
+        return 0;
+    }
+    rc = route_match(method, rq->path, c->path_scratch, &rq->route, rq->params, &rq->nparams,
+                     allow);
+    if (rc == ROUTE_ENOTFOUND) {
+        reply_error(&c->rs, 404, "not_found", NULL, "no route for %s", rq->path);
+        return 0;
+    }
+    if (rc == ROUTE_ENOMETHOD) {
+        reply_error(&c->rs, 405, "method_not_allowed", NULL, "%s is not allowed on %s",
+                    rq->method, rq->path);
+        reply_header(&c->rs, "Allow", allow);
+        return 0;
+    }
+    if (c->rq.body_too_large) {
+        reply_error(&c->rs, 413, "payload_too_large", NULL,
+                    "request body is larger than the limit of %zu bytes", c->d->cfg.max_body);
+        return 0;
+    }
+    if (!(rq->route->flags & AUTH_PUBLIC)) {
+        rc = auth_check(c->d->store, http_header(rq, "Authorization"), &rq->who);
+        if (rc == -2) {
+            reply_error(&c->rs, 503, "unavailable", NULL, "token store unavailable");
+            reply_header(&c->rs, "Retry-After", "1");
+            return 0;
+        }
+        if (rc != 0) {
+            reply_error(&c->rs, 401, "unauthorized", NULL,
+                        "missing, unknown or revoked bearer token");
+            reply_header(&c->rs, "WWW-Authenticate", "Bearer realm=\"cellgate\"");
+            return 0;
+        }
+        if (auth_allow(&rq->who, rq->route->min_role, rq->route->flags) != 0) {
+            reply_error(&c->rs, 403, "forbidden", NULL, "role %s may not call %s %s",
+                        role_name(rq->who.role), rq->route->method, rq->route->pattern);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct daemon *d = cls;
+    struct rq_ctx *c = *con_cls;
+
+    (void)version;
+    if (!c) {
+        const char *cl;
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return MHD_NO;
+        c->d = d;
+        c->rq.conn = conn;
+        c->rq.method = method;
+        c->rq.path = url;
+        c->rq.start_mono_ms = cg_mono_ms();
+        c->rq.body.max = d->cfg.max_body;
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > d->cfg.max_body)
+            c->rq.body_too_large = 1;
+        *con_cls = c;
+        return MHD_YES;
+    }
+    if (c->state == RQ_BODY && *upload_data_size) {
+        if (!c->rq.body_too_large &&
+            cg_buf_append(&c->rq.body, upload_data, *upload_data_size) < 0)
+            c->rq.body_too_large = 1;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (c->state == RQ_QUEUED)
+        return MHD_YES; /* spurious call while a worker runs */
+    if (c->state == RQ_DONE)
+        return queue(conn, &c->rs);
+
+    /* Body complete. */
+    if (!admit(c)) {
+        c->state = RQ_DONE;
+        return queue(conn, &c->rs);
+    }
+    if (c->rq.route->flags & ROUTE_INLINE) {
+        run_handler(c);
+        c->state = RQ_DONE;
+        return queue(conn, &c->rs);
+    }
+    c->state = RQ_QUEUED;
+    MHD_suspend_connection(conn);
+    if (lanes_submit(d->lanes, c->rq.route->lane, lane_job, c) != 0) {
+        char ra[16];
+        reply_error(&c->rs, 503, "unavailable", NULL, "the %s lane is full; retry later",
+                    lane_name(c->rq.route->lane));
+        snprintf(ra, sizeof ra, "%u", 1 + (unsigned)cg_rand_below(3));
+        reply_header(&c->rs, "Retry-After", ra);
+        c->state = RQ_DONE;
+        MHD_resume_connection(conn);
+    }
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct rq_ctx *c = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (!c)
+        return;
+    cg_buf_free(&c->rq.body);
+    free(c->rs.body);
+    free(c);
+    *con_cls = NULL;
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in *sa, char *msg)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+    char *end;
+    unsigned long port;
+
+    memset(sa, 0, sizeof *sa);
+    if (!colon || (size_t)(colon - listen) >= sizeof host) {
+        snprintf(msg, 256, "--listen must be ADDR:PORT, got '%s'", listen);
+        return -1;
+    }
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    port = strtoul(colon + 1, &end, 10);
+    if (*end || port > 65535 || colon[1] == '\0') {
+        snprintf(msg, 256, "bad port in --listen '%s'", listen);
+        return -1;
+    }
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "localhost") == 0)
+        cg_strlcpy(host, "127.0.0.1", sizeof host);
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+        snprintf(msg, 256, "bad IPv4 address in --listen '%s'", listen);
+        return -1;
+    }
+    return 0;
+}
+
+int http_start(struct daemon *d, char *msg)
+{
+    struct sockaddr_in sa;
+    const union MHD_DaemonInfo *info;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+    if (parse_listen(d->cfg.listen, &sa, msg) < 0)
+        return -1;
+    d->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(d->cfg.threads ? d->cfg.threads : 2),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)d->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_conns,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_END);
+    if (!d->mhd) {
+        snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)",
+                 d->cfg.listen);
+        return -1;
+    }
+    info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    d->port = info ? info->port : 0;
+    return 0;
+}
+
+void http_stop(struct daemon *d)
+{
+    if (d->mhd) {
+        MHD_stop_daemon(d->mhd);
+        d->mhd = NULL;
+    }
+}

@@ -1,0 +1,79 @@
+/*
+ * http.h: the libmicrohttpd glue. One struct request per HTTP request
+ * (accumulated body, captured route parameters, principal) and one struct
+ * response that handlers fill; http.c turns it into an MHD response.
+ */
+#ifndef CG_HTTP_H
+#define CG_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "buf.h"
+
+struct daemon;
+struct MHD_Connection;
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_HEADERS 8
+
+struct request {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    const char *params[HTTP_MAX_PARAMS]; /* captured ":name" segments, borrowed */
+    size_t nparams;
+    struct cg_buf body;       /* request body (owned) */
+    int body_too_large;       /* set while discarding an oversized body */
+    struct principal who;     /* filled by auth before the handler runs */
+    const struct route *route;
+    int64_t start_mono_ms;
+};
+
+struct http_header {
+    char name[64];
+    char value[256];
+};
+
+struct response {
+    int status;
+    const char *content_type; /* static string; default application/json */
+    char *body;               /* malloc'd, owned; may be NULL for empty */
+    size_t len;
+    struct http_header headers[HTTP_MAX_HEADERS];
+    size_t nheaders;
+};
+
+/* Returns a query argument (borrowed, valid during the request) or NULL. */
+const char *http_query(const struct request *rq, const char *key);
+
+/* Returns a request header (borrowed) or NULL. Case-insensitive name. */
+const char *http_header(const struct request *rq, const char *name);
+
+/* Sets the response to 'status' with the JSON serialisation of 'v' (steals
+ * the reference). Returns 0, or -1 (and a 500 response) if out of memory. */
+int reply_json(struct response *rs, int status, json_t *v);
+
+/* Sets the response to 'status' with body bytes copied from 'p'. */
+int reply_bytes(struct response *rs, int status, const char *content_type, const void *p,
+                size_t len);
+
+/* Sets the standard error body {"error":{"code","message","details"}}.
+ * 'details' may be NULL (steals the reference). Always returns 0. */
+int reply_error(struct response *rs, int status, const char *code, json_t *details,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Adds a header to the response (truncating overlong values). */
+void reply_header(struct response *rs, const char *name, const char *value);
+
+/* Parses the request body as a JSON object within the limits. On failure
+ * fills a 400/415 response and returns NULL. New reference on success. */
+json_t *http_body_object(struct request *rq, struct response *rs);
+
+/* Starts/stops the MHD daemon for 'd'. */
+int http_start(struct daemon *d, char *msg);
+void http_stop(struct daemon *d);
+
+#endif /* CG_HTTP_H */

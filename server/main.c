@@ -1,0 +1,179 @@
+/*
+ * main.c: cellgated entry point: argv, signals, then the daemon.
+ *
+ *   cellgated init --data DIR             create the data dir, print the admin token once
+ *   cellgated [serve] --data DIR [--listen ADDR:PORT] [--port-file F]
+ *             [--max-body BYTES] [--threads N]
+ *
+ * The first `serve` on an empty data dir initialises it (and prints the
+ * admin token once). SIGINT/SIGTERM stop the server cleanly; SIGKILL is
+ * safe too (every acknowledged change is durable, I8).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "daemon.h"
+#include "util.h"
+
+#define CELLGATED_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: cellgated [init|serve] --data DIR [--listen ADDR:PORT] [--port-file FILE]\n"
+               "                 [--max-body BYTES] [--threads N] [--conn-timeout SECONDS]\n"
+               "                 [--max-conns N]\n"
+               "       cellgated --version | --help\n"
+               "\n"
+               "  init        create DIR (store, signing key, admin token) and exit\n"
+               "  serve       run the server (default); initialises DIR first if needed\n"
+               "  --listen    default 127.0.0.1:7070; port 0 picks a free port\n"
+               "  --port-file write the bound port there once listening\n"
+               "  --max-body  request body limit, default 4194304 (4 MiB)\n");
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || v == 0)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
+static int announce_init(const struct daemon_config *cfg)
+{
+    char tok[AUTH_TOKEN_LEN + 1], msg[256];
+    int rc = daemon_init(cfg, tok, msg);
+
+    if (rc < 0) {
+        fprintf(stderr, "cellgated: %s\n", msg);
+        return -1;
+    }
+    if (rc == 0) {
+        printf("cellgated: initialised %s\n", cfg->data_dir);
+        printf("admin token (shown once, store it safely): %s\n", tok);
+        fflush(stdout);
+    }
+    return rc;
+}
+
+static int write_port_file(const char *path, unsigned port)
+{
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%u\n", port);
+
+    return cg_write_file_atomic(path, buf, (size_t)n, 0644);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
+        {"port-file", required_argument, NULL, 'p'}, {"max-body", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 't'},   {"conn-timeout", required_argument, NULL, 'c'},
+        {"max-conns", required_argument, NULL, 'm'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    struct daemon_config cfg;
+    struct daemon d;
+    const char *cmd = "serve";
+    char msg[256];
+    sigset_t set;
+    size_t v;
+    int c, sig;
+
+    daemon_config_defaults(&cfg);
+    if (argc > 1 && argv[1][0] != '-') {
+        cmd = argv[1];
+        argv++;
+        argc--;
+    }
+    while ((c = getopt_long(argc, argv, "d:l:p:b:t:c:m:Vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': cfg.data_dir = optarg; break;
+        case 'l': cfg.listen = optarg; break;
+        case 'p': cfg.port_file = optarg; break;
+        case 'b':
+            if (parse_size(optarg, &cfg.max_body) < 0)
+                goto bad;
+            break;
+        case 't':
+            if (parse_size(optarg, &v) < 0 || v > 64)
+                goto bad;
+            cfg.threads = (unsigned)v;
+            break;
+        case 'c':
+            if (parse_size(optarg, &v) < 0 || v > 86400)
+                goto bad;
+            cfg.conn_timeout_s = (unsigned)v;
+            break;
+        case 'm':
+            if (parse_size(optarg, &v) < 0 || v > 1000000)
+                goto bad;
+            cfg.max_conns = (unsigned)v;
+            break;
+        case 'V': printf("cellgated %s\n", CELLGATED_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "cellgated: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (strcmp(cmd, "init") == 0)
+        return announce_init(&cfg) < 0 ? 1 : 0;
+    if (strcmp(cmd, "serve") != 0) {
+        fprintf(stderr, "cellgated: unknown command '%s'\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    if (announce_init(&cfg) < 0)
+        return 1;
+
+    /* Block the stop signals in every thread; main waits for them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (daemon_open(&d, &cfg, msg) < 0) {
+        fprintf(stderr, "cellgated: %s\n", msg);
+        return 1;
+    }
+    if (daemon_start(&d, msg) < 0) {
+        fprintf(stderr, "cellgated: %s\n", msg);
+        daemon_close(&d);
+        return 1;
+    }
+    if (cfg.port_file && write_port_file(cfg.port_file, d.port) < 0) {
+        fprintf(stderr, "cellgated: cannot write %s: %s\n", cfg.port_file, strerror(errno));
+        daemon_stop(&d);
+        daemon_close(&d);
+        return 1;
+    }
+    printf("cellgated: listening on http://%.*s:%u (data %s)\n",
+           (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen, d.port, cfg.data_dir);
+    fflush(stdout);
+
+    sigwait(&set, &sig);
+    fprintf(stderr, "cellgated: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    daemon_stop(&d);
+    daemon_close(&d);
+    return 0;
+
+bad:
+    fprintf(stderr, "cellgated: bad value '%s' for option -%c\n", optarg, c);
+    return 2;
+}

@@ -1,0 +1,79 @@
+/* render.c: store structs → API JSON; see render.h. */
+#include "render.h"
+
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+json_t *render_time(int64_t ms)
+{
+    char buf[32];
+
+    if (ms == 0)
+        return json_null();
+    cg_time_format(ms, buf);
+    return json_string(buf);
+}
+
+/* Parses stored JSON text; falls back to null if the text is damaged. */
+static json_t *stored_json(const char *text)
+{
+    json_t *v = NULL;
+
+    if (!text || !*text)
+        return json_object();
+    if (cg_json_parse(text, strlen(text), 0, 0, &v, NULL, 0) != CG_JSON_OK)
+        return json_null();
+    return v;
+}
+
+json_t *render_cell(const struct store_cell *c)
+{
+    return json_pack("{s:s,s:s,s:s,s:o,s:o}", "id", c->id, "region", c->region, "zone", c->zone,
+                     "labels", stored_json(c->labels_json), "created_at",
+                     render_time(c->created_ms));
+}
+
+json_t *render_config(const struct store_config *c)
+{
+    return json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:o}", "name", c->name, "kind", c->kind,
+                     "plan", c->plan, "contract", stored_json(c->contract_json), "latest_version",
+                     (json_int_t)c->latest_version, "live_version", (json_int_t)c->live_version,
+                     "generation", (json_int_t)c->generation, "created_at",
+                     render_time(c->created_ms));
+}
+
+json_t *render_version(const struct store_version *v)
+{
+    return json_pack("{s:s,s:I,s:s,s:s,s:I,s:s,s:s,s:I,s:o,s:o}", "config", v->config, "number",
+                     (json_int_t)v->number, "sha256", v->sha256, "media_type", v->media_type,
+                     "size", (json_int_t)v->size, "author", v->author, "message",
+                     v->message ? v->message : "", "parent", (json_int_t)v->parent,
+                     "created_at", render_time(v->created_ms), "deleted_at",
+                     render_time(v->deleted_ms));
+}
+
+json_t *render_plan(const struct store_plan *p)
+{
+    return json_pack("{s:s,s:o,s:o,s:o}", "name", p->name, "plan", stored_json(p->body_json),
+                     "created_at", render_time(p->created_ms), "updated_at",
+                     render_time(p->updated_ms));
+}
+
+json_t *render_token(const struct store_token *t)
+{
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:o}", "id", (json_int_t)t->id, "name", t->name,
+                     "role", t->role, "cell", t->cell, "created_by", t->created_by,
+                     "created_at", render_time(t->created_ms), "revoked_at",
+                     render_time(t->revoked_ms));
+}
+
+json_t *render_audit(const struct store_audit *a)
+{
+    return json_pack("{s:I,s:o,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", (json_int_t)a->seq,
+                     "time", render_time(a->time_ms), "time_ms", (json_int_t)a->time_ms, "actor",
+                     a->actor, "action", a->action, "object", a->object, "before",
+                     a->before ? a->before : "", "after", a->after ? a->after : "", "reason",
+                     a->reason ? a->reason : "", "prev_hash", a->prev_hash, "hash", a->hash);
+}

@@ -1,0 +1,144 @@
+/* routes.c: THE route table and the matcher; see routes.h. */
+#include "routes.h"
+
+#include <string.h>
+
+#include "api.h"
+#include "util.h"
+
+/* clang-format off */
+static const struct route routes[] = {
+    /* method  pattern                                 lane          min role       flags          handler                 name */
+    {"GET",    "/healthz",                             LANE_READ,    ROLE_NONE,     AUTH_PUBLIC | ROUTE_INLINE, api_healthz,            "healthz"},
+    {"GET",    "/readyz",                              LANE_READ,    ROLE_NONE,     AUTH_PUBLIC,   api_readyz,             "readyz"},
+    {"GET",    "/v1/whoami",                           LANE_READ,    ROLE_READER,   AUTH_AGENT_OK, api_whoami,             "whoami"},
+    {"POST",   "/v1/cells",                            LANE_CONTROL, ROLE_ADMIN,    0,             api_cells_add,          "cells.add"},
+    {"GET",    "/v1/cells",                            LANE_READ,    ROLE_READER,   0,             api_cells_list,         "cells.list"},
+    {"GET",    "/v1/cells/:id",                        LANE_READ,    ROLE_READER,   0,             api_cells_get,          "cells.get"},
+    {"POST",   "/v1/configs",                          LANE_CONTROL, ROLE_ADMIN,    0,             api_configs_create,     "configs.create"},
+    {"GET",    "/v1/configs",                          LANE_READ,    ROLE_READER,   0,             api_configs_list,       "configs.list"},
+    {"GET",    "/v1/configs/:name",                    LANE_READ,    ROLE_READER,   AUTH_AGENT_OK, api_configs_get,        "configs.get"},
+    {"PUT",    "/v1/configs/:name/plan",               LANE_CONTROL, ROLE_ADMIN,    0,             api_configs_set_plan,   "configs.set_plan"},
+    {"POST",   "/v1/configs/:name/validate",           LANE_READ,    ROLE_READER,   0,             api_versions_validate,  "versions.validate"},
+    {"POST",   "/v1/configs/:name/versions",           LANE_CONTROL, ROLE_DEPLOYER, 0,             api_versions_publish,   "versions.publish"},
+    {"GET",    "/v1/configs/:name/versions",           LANE_READ,    ROLE_READER,   0,             api_versions_list,      "versions.list"},
+    {"GET",    "/v1/configs/:name/versions/:n",        LANE_READ,    ROLE_READER,   0,             api_versions_get,       "versions.get"},
+    {"DELETE", "/v1/configs/:name/versions/:n",        LANE_CONTROL, ROLE_ADMIN,    0,             api_versions_delete,    "versions.delete"},
+    {"GET",    "/v1/configs/:name/versions/:n/raw",    LANE_READ,    ROLE_READER,   0,             api_versions_raw,       "versions.raw"},
+    {"GET",    "/v1/blobs/:sha256",                    LANE_POLL,    ROLE_READER,   AUTH_AGENT_OK, api_blobs_get,          "blobs.get"},
+    {"PUT",    "/v1/plans/:name",                      LANE_CONTROL, ROLE_DEPLOYER, 0,             api_plans_put,          "plans.put"},
+    {"GET",    "/v1/plans",                            LANE_READ,    ROLE_READER,   0,             api_plans_list,         "plans.list"},
+    {"GET",    "/v1/plans/:name",                      LANE_READ,    ROLE_READER,   0,             api_plans_get,          "plans.get"},
+    {"POST",   "/v1/tokens",                           LANE_CONTROL, ROLE_ADMIN,    0,             api_tokens_create,      "tokens.create"},
+    {"GET",    "/v1/tokens",                           LANE_READ,    ROLE_ADMIN,    0,             api_tokens_list,        "tokens.list"},
+    {"DELETE", "/v1/tokens/:id",                       LANE_CONTROL, ROLE_ADMIN,    0,             api_tokens_revoke,      "tokens.revoke"},
+    {"GET",    "/v1/audit",                            LANE_READ,    ROLE_READER,   0,             api_audit_list,         "audit.list"},
+};
+/* clang-format on */
+
+static const char *const lane_names[] = {"control", "read", "report", "poll"};
+_Static_assert(CG_ARRAY_SIZE(lane_names) == LANE__COUNT, "lane_names must match enum lane");
+
+const char *lane_name(enum lane l)
+{
+    return (unsigned)l < LANE__COUNT ? lane_names[l] : "unknown";
+}
+
+const struct route *route_table(size_t *n)
+{
+    *n = CG_ARRAY_SIZE(routes);
+    return routes;
+}
+
+/* Splits 'path' (in scratch) into segments; returns count or -1. */
+static int split(char *scratch, char **segs, int max)
+{
+    int n = 0;
+    char *p = scratch;
+
+    if (*p != '/')
+        return -1;
+    while (*p) {
+        if (*p == '/')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        if (n == max)
+            return -1;
+        segs[n++] = p;
+        while (*p && *p != '/')
+            p++;
+    }
+    return n;
+}
+
+static int pattern_match(const char *pattern, char **segs, int nseg, const char **params,
+                         size_t *nparams)
+{
+    const char *p = pattern;
+    int i = 0;
+    size_t np = 0;
+
+    while (*p) {
+        const char *end;
+        size_t len;
+
+        if (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        end = strchr(p, '/');
+        len = end ? (size_t)(end - p) : strlen(p);
+        if (i >= nseg)
+            return 0;
+        if (*p == ':') {
+            if (np >= 4 || segs[i][0] == '\0')
+                return 0;
+            params[np++] = segs[i];
+        } else if (strlen(segs[i]) != len || strncmp(p, segs[i], len) != 0) {
+            return 0;
+        }
+        i++;
+        p += len;
+    }
+    if (i != nseg)
+        return 0;
+    *nparams = np;
+    return 1;
+}
+
+int route_match(const char *method, const char *path, char *scratch, const struct route **out,
+                const char **params, size_t *nparams, char *allow)
+{
+    char *segs[16];
+    int nseg, any = 0;
+    size_t i;
+
+    *out = NULL;
+    *nparams = 0;
+    if (allow)
+        allow[0] = '\0';
+    strcpy(scratch, path);
+    nseg = split(scratch, segs, 16);
+    if (nseg < 0)
+        return ROUTE_ENOTFOUND;
+    for (i = 0; i < CG_ARRAY_SIZE(routes); i++) {
+        const char *tmp[4];
+        size_t nt = 0;
+        if (!pattern_match(routes[i].pattern, segs, nseg, tmp, &nt))
+            continue;
+        if (strcmp(routes[i].method, method) == 0) {
+            memcpy(params, tmp, nt * sizeof *tmp);
+            *nparams = nt;
+            *out = &routes[i];
+            return ROUTE_OK;
+        }
+        if (allow && strlen(allow) + strlen(routes[i].method) + 3 < 64) {
+            if (any)
+                strcat(allow, ", ");
+            strcat(allow, routes[i].method);
+        }
+        any = 1;
+    }
+    return any ? ROUTE_ENOMETHOD : ROUTE_ENOTFOUND;
+}

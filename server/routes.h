@@ -1,0 +1,60 @@
+/*
+ * routes.h: THE route table of cellgated and its matcher.
+ *
+ * Every HTTP endpoint is one row of routes[] in routes.c: method, path
+ * pattern (segments starting with ':' capture one path segment), the lane
+ * it is admitted through, the minimum role, access flags and the handler.
+ * Adding an endpoint: see docs/internals/ROUTES.md.
+ */
+#ifndef CG_ROUTES_H
+#define CG_ROUTES_H
+
+#include <stddef.h>
+
+#include "auth.h"
+
+struct daemon;
+struct request;
+struct response;
+
+/* Admission lanes (DESIGN.md §1, the hospital queue). */
+enum lane {
+    LANE_CONTROL = 0, /* operator writes: rollback, abort, publish, ... */
+    LANE_READ = 1,    /* operator reads */
+    LANE_REPORT = 2,  /* agent health reports */
+    LANE_POLL = 3,    /* agent desired-state polls and blobs */
+    LANE__COUNT
+};
+
+typedef int (*route_fn)(struct daemon *d, struct request *rq, struct response *rs);
+
+struct route {
+    const char *method;
+    const char *pattern;
+    enum lane lane;
+    enum role min_role;
+    unsigned flags; /* AUTH_* */
+    route_fn fn;
+    const char *name; /* short id for metrics and logs, e.g. "configs.publish" */
+};
+
+#define ROUTE_OK 0
+#define ROUTE_ENOTFOUND (-1) /* no pattern matches the path */
+#define ROUTE_ENOMETHOD (-2) /* a pattern matches, but not for this method */
+
+/*
+ * Finds the route for method + path, capturing ':' segments into params
+ * (pointers into 'scratch', which must hold at least strlen(path)+1 bytes
+ * and outlive their use). On ROUTE_ENOMETHOD, 'allow' (if not NULL, at least
+ * 64 bytes) gets the comma-separated methods that do exist.
+ */
+int route_match(const char *method, const char *path, char *scratch, const struct route **out,
+                const char **params, size_t *nparams, char *allow);
+
+/* The whole table, for tests and docs generation. */
+const struct route *route_table(size_t *n);
+
+/* The lane's name ("control", "read", "report", "poll"). */
+const char *lane_name(enum lane l);
+
+#endif /* CG_ROUTES_H */

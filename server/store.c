@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.c: backend selection by DSN scheme, dispatch, and the free functions
+ * of store.h.
+ *
+ * This is the one file that knows which storage backends exist
+ * (backends[] below). It holds no SQL and no state: every store_* call is
+ * forwarded to the ops table of the backend that opened the store. Every
+ * backend's own struct starts with a 'const struct store_ops *' member, which
+ * is all this file reads of it (see docs/internals/STORE.md).
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The common initial member of every backend's store struct. */
+struct store {
+    const struct store_ops *ops;
+};
+
+extern const struct store_ops store_sqlite_ops;
+#ifdef CG_WITH_POSTGRES
+extern const struct store_ops store_pg_ops;
+#endif
+
+/* The registry. The first entry also handles bare paths. */
+static const struct store_ops *const backends[] = {
+    &store_sqlite_ops,
+#ifdef CG_WITH_POSTGRES
+    &store_pg_ops,
+#endif
+};
+
+static void set_msg(char *msg, const char *text, const char *arg)
+{
+    if (msg)
+        snprintf(msg, STORE_MSG_MAX, "%s%s", text, arg ? arg : "");
+}
+
+/* Returns the length of a URI-style scheme at the start of dsn ("sqlite" in
+ * "sqlite:/x"), or 0 if dsn does not start with one. */
+static size_t scheme_len(const char *dsn)
+{
+    size_t i = 0;
+
+    if (!((dsn[0] >= 'a' && dsn[0] <= 'z') || (dsn[0] >= 'A' && dsn[0] <= 'Z')))
+        return 0;
+    for (i = 1; dsn[i] && dsn[i] != ':'; i++) {
+        char ch = dsn[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '+' || ch == '.' || ch == '-'))
+            return 0;
+    }
+    return dsn[i] == ':' ? i : 0;
+}
+
+int store_open(const char *dsn, struct store **out, char *msg)
+{
+    const struct store_ops *ops = backends[0];
+    size_t n;
+
+    if (!out) {
+        set_msg(msg, "store_open: out is NULL", NULL);
+        return CG_ERR_INVALID;
+    }
+    *out = NULL;
+    if (!dsn || !*dsn) {
+        set_msg(msg, "store_open: empty DSN", NULL);
+        return CG_ERR_INVALID;
+    }
+    n = scheme_len(dsn);
+    if (n > 0) {
+        const struct store_ops *found = NULL;
+        for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+            if (strlen(backends[i]->scheme) == n && strncmp(backends[i]->scheme, dsn, n) == 0)
+                found = backends[i];
+        }
+        if (found) {
+            ops = found;
+        } else if (strncmp(dsn + n, "://", 3) == 0) {
+            /* Looks like a URL with a scheme we were not built with. */
+            set_msg(msg, "unknown store scheme in DSN: ", dsn);
+            return CG_ERR_INVALID;
+        }
+        /* Otherwise a bare path that happens to contain ':'. */
+    }
+    if (ops->version < STORE_OPS_VERSION) {
+        set_msg(msg, "store backend too old: ", ops->scheme);
+        return CG_ERR_INVALID;
+    }
+    return ops->open(dsn, out, msg);
+}
+
+void store_close(struct store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+/* Forwards a call to the backend, failing with CG_ERR_INVALID when st is
+ * NULL. */
+#define STORE_CALL(st, msg, method, ...)                                                           \
+    do {                                                                                           \
+        if (!(st)) {                                                                               \
+            set_msg((msg), "store is not open", NULL);                                             \
+            return CG_ERR_INVALID;                                                                 \
+        }                                                                                          \
+        return (st)->ops->method((st), __VA_ARGS__);                                               \
+    } while (0)
+
+int store_ready(struct store *st, char *msg)
+{
+    STORE_CALL(st, msg, ready, msg);
+}
+
+/* ---- Cells ---- */
+
+int store_cell_add(struct store *st, const struct store_cell *c, const struct store_actor *a,
+                   char *msg)
+{
+    STORE_CALL(st, msg, cell_add, c, a, msg);
+}
+
+int store_cell_get(struct store *st, const char *id, struct store_cell *out, char *msg)
+{
+    STORE_CALL(st, msg, cell_get, id, out, msg);
+}
+
+int store_cell_list(struct store *st, struct store_cell **out, size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, cell_list, out, n, msg);
+}
+
+/* ---- Configs ---- */
+
+int store_config_create(struct store *st, const struct store_config *c, const struct store_actor *a,
+                        char *msg)
+{
+    STORE_CALL(st, msg, config_create, c, a, msg);
+}
+
+int store_config_get(struct store *st, const char *name, struct store_config *out, char *msg)
+{
+    STORE_CALL(st, msg, config_get, name, out, msg);
+}
+
+int store_config_list(struct store *st, struct store_config **out, size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, config_list, out, n, msg);
+}
+
+int store_config_set_plan(struct store *st, const char *name, const char *plan,
+                          const struct store_actor *a, char *msg)
+{
+    STORE_CALL(st, msg, config_set_plan, name, plan, a, msg);
+}
+
+/* ---- Versions and blobs ---- */
+
+int store_version_publish(struct store *st, const struct store_publish *p,
+                          const struct store_actor *a, struct store_version *out, char *msg)
+{
+    STORE_CALL(st, msg, version_publish, p, a, out, msg);
+}
+
+int store_version_live(struct store *st, const char *config, int64_t *live, char *msg)
+{
+    STORE_CALL(st, msg, version_live, config, live, msg);
+}
+
+int store_version_get(struct store *st, const char *config, int64_t number,
+                      struct store_version *out, char *msg)
+{
+    STORE_CALL(st, msg, version_get, config, number, out, msg);
+}
+
+int store_version_list(struct store *st, const char *config, int64_t before, size_t limit,
+                       struct store_version **out, size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, version_list, config, before, limit, out, n, msg);
+}
+
+int store_version_delete(struct store *st, const char *config, int64_t number,
+                         const struct store_actor *a, char *msg)
+{
+    STORE_CALL(st, msg, version_delete, config, number, a, msg);
+}
+
+int store_blob_get(struct store *st, const char *sha256, void **bytes, size_t *len, char *msg)
+{
+    STORE_CALL(st, msg, blob_get, sha256, bytes, len, msg);
+}
+
+/* ---- Plans ---- */
+
+int store_plan_put(struct store *st, const char *name, const char *body_json,
+                   const struct store_actor *a, char *msg)
+{
+    STORE_CALL(st, msg, plan_put, name, body_json, a, msg);
+}
+
+int store_plan_get(struct store *st, const char *name, struct store_plan *out, char *msg)
+{
+    STORE_CALL(st, msg, plan_get, name, out, msg);
+}
+
+int store_plan_list(struct store *st, struct store_plan **out, size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, plan_list, out, n, msg);
+}
+
+/* ---- Tokens ---- */
+
+int store_token_create(struct store *st, struct store_token *t, const struct store_actor *a,
+                       char *msg)
+{
+    STORE_CALL(st, msg, token_create, t, a, msg);
+}
+
+int store_token_find(struct store *st, const char *hash, struct store_token *out, char *msg)
+{
+    STORE_CALL(st, msg, token_find, hash, out, msg);
+}
+
+int store_token_list(struct store *st, struct store_token **out, size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, token_list, out, n, msg);
+}
+
+int store_token_revoke(struct store *st, int64_t id, const struct store_actor *a, char *msg)
+{
+    STORE_CALL(st, msg, token_revoke, id, a, msg);
+}
+
+/* ---- Audit ---- */
+
+int store_audit_list(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
+                     size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, audit_list, after_seq, limit, out, n, msg);
+}
+
+/* ---- Assignments and host views ---- */
+
+int store_assign(struct store *st, const char *config, const char *const *cells, size_t ncells,
+                 int64_t version, int64_t expect_generation, const struct store_actor *a,
+                 int64_t *new_generation, char *msg)
+{
+    STORE_CALL(st, msg, assign, config, cells, ncells, version, expect_generation, a,
+               new_generation, msg);
+}
+
+int store_assignment_list(struct store *st, const char *cell, const char *config,
+                          struct store_assignment **out, size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, assignment_list, cell, config, out, n, msg);
+}
+
+int store_host_version_put(struct store *st, const struct store_host_version *hv, char *msg)
+{
+    STORE_CALL(st, msg, host_version_put, hv, msg);
+}
+
+int store_host_version_list(struct store *st, const char *config, struct store_host_version **out,
+                            size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, host_version_list, config, out, n, msg);
+}
+
+/* ---- Free functions ---- */
+
+void store_cell_free(struct store_cell *c)
+{
+    if (!c)
+        return;
+    free(c->labels_json);
+    c->labels_json = NULL;
+}
+
+void store_cells_free(struct store_cell *c, size_t n)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_cell_free(&c[i]);
+    free(c);
+}
+
+void store_config_free(struct store_config *c)
+{
+    if (!c)
+        return;
+    free(c->contract_json);
+    c->contract_json = NULL;
+}
+
+void store_configs_free(struct store_config *c, size_t n)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_config_free(&c[i]);
+    free(c);
+}
+
+void store_version_free(struct store_version *v)
+{
+    if (!v)
+        return;
+    free(v->message);
+    v->message = NULL;
+}
+
+void store_versions_free(struct store_version *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_version_free(&v[i]);
+    free(v);
+}
+
+void store_plan_free(struct store_plan *p)
+{
+    if (!p)
+        return;
+    free(p->body_json);
+    p->body_json = NULL;
+}
+
+void store_plans_free(struct store_plan *p, size_t n)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_plan_free(&p[i]);
+    free(p);
+}
+
+void store_tokens_free(struct store_token *t, size_t n)
+{
+    (void)n;
+    free(t);
+}
+
+void store_audit_free(struct store_audit *a)
+{
+    if (!a)
+        return;
+    free(a->before);
+    free(a->after);
+    free(a->reason);
+    a->before = a->after = a->reason = NULL;
+}
+
+void store_audits_free(struct store_audit *a, size_t n)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_audit_free(&a[i]);
+    free(a);
+}
+
+void store_assignments_free(struct store_assignment *a, size_t n)
+{
+    (void)n;
+    free(a);
+}
+
+void store_host_versions_free(struct store_host_version *h, size_t n)
+{
+    (void)n;
+    free(h);
+}

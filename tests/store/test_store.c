@@ -1,0 +1,1431 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_store.c: the storage backend contract suite (server/store.h).
+ *
+ * Written against the store_* API only, so the same suite runs against
+ * every backend: the DSN comes from CG_TEST_STORE_DSN when set, else each
+ * test gets a fresh temporary SQLite file. Names carry a per-test random
+ * suffix so the suite also works on a shared database. A few tests need
+ * raw access to the SQLite file (tampering with the audit table, pinning
+ * configs.live_version, rows for the not-yet-API rollouts table); they are
+ * skipped on other backends.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "migrations.h"
+#include "store.h"
+#include "testhelp.h"
+#include "util.h"
+
+#define FX_NAMES 16
+
+struct fx {
+    char *dir;          /* temp dir we own, NULL with CG_TEST_STORE_DSN */
+    char dsn[4096];     /* what store_open() gets */
+    char db_path[4096]; /* the SQLite file, "" for other backends */
+    struct store *st;   /* open store */
+    char sfx[12];       /* random suffix for names */
+    char names[FX_NAMES][STORE_NAME_MAX];
+    unsigned next_name;
+    int64_t audit_base; /* newest audit seq when the test started */
+};
+
+static const struct store_actor ADMIN = {"admin", "test reason"};
+static const struct store_actor CTRL = {"controller", ""};
+
+/* ---- Fixture and helpers ---- */
+
+static const char *nm(struct fx *f, const char *base)
+{
+    char *buf = f->names[f->next_name++ % FX_NAMES];
+
+    snprintf(buf, STORE_NAME_MAX, "%s-%s", base, f->sfx);
+    return buf;
+}
+
+static int64_t audit_head(struct store *st)
+{
+    struct store_audit *a = NULL;
+    size_t n = 0;
+    int64_t seq = 0;
+    char msg[STORE_MSG_MAX];
+
+    for (;;) {
+        assert_int_equal(store_audit_list(st, seq, 1000, &a, &n, msg), CG_OK);
+        if (n > 0)
+            seq = a[n - 1].seq;
+        store_audits_free(a, n);
+        if (n < 1000)
+            return seq;
+    }
+}
+
+static void fx_open(struct fx *f)
+{
+    char msg[STORE_MSG_MAX] = "";
+    int rc = store_open(f->dsn, &f->st, msg);
+
+    if (rc != CG_OK)
+        fail_msg("store_open(%s): %d %s", f->dsn, rc, msg);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    const char *env = getenv("CG_TEST_STORE_DSN");
+
+    assert_non_null(f);
+    snprintf(f->sfx, sizeof f->sfx, "%08llx", (unsigned long long)cg_rand_below(1ULL << 32));
+    if (env && *env) {
+        cg_strlcpy(f->dsn, env, sizeof f->dsn);
+        if (strncmp(env, "sqlite:", 7) == 0)
+            cg_strlcpy(f->db_path, env + 7, sizeof f->db_path);
+        else if (!strstr(env, "://"))
+            cg_strlcpy(f->db_path, env, sizeof f->db_path);
+    } else {
+        f->dir = th_tmpdir();
+        snprintf(f->db_path, sizeof f->db_path, "%s/store.db", f->dir);
+        snprintf(f->dsn, sizeof f->dsn, "sqlite:%s", f->db_path);
+    }
+    fx_open(f);
+    f->audit_base = audit_head(f->st);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    store_close(f->st);
+    if (f->dir) {
+        th_rmrf(f->dir);
+        free(f->dir);
+    }
+    free(f);
+    return 0;
+}
+
+static void need_sqlite(struct fx *f)
+{
+    if (!f->db_path[0])
+        skip();
+}
+
+/* Runs SQL on the database file through a separate raw connection. */
+static int raw_exec(struct fx *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READWRITE, NULL);
+
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 10000);
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+static int64_t raw_int(struct fx *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+static void mk_cell(struct fx *f, const char *id, const char *region, const char *zone)
+{
+    struct store_cell c = {0};
+    char msg[STORE_MSG_MAX] = "";
+
+    cg_strlcpy(c.id, id, sizeof c.id);
+    cg_strlcpy(c.region, region, sizeof c.region);
+    cg_strlcpy(c.zone, zone, sizeof c.zone);
+    c.labels_json = "{\"tier\":\"web\"}";
+    if (store_cell_add(f->st, &c, &ADMIN, msg) != CG_OK)
+        fail_msg("cell_add %s: %s", id, msg);
+}
+
+static void mk_config(struct fx *f, const char *name)
+{
+    struct store_config c = {0};
+    char msg[STORE_MSG_MAX] = "";
+
+    cg_strlcpy(c.name, name, sizeof c.name);
+    cg_strlcpy(c.kind, "config", sizeof c.kind);
+    c.contract_json = "{\"media_type\":\"application/json\"}";
+    if (store_config_create(f->st, &c, &ADMIN, msg) != CG_OK)
+        fail_msg("config_create %s: %s", name, msg);
+}
+
+static int publish_as(struct store *st, const struct store_actor *a, const char *config,
+                      const char *text, int64_t expect, struct store_version *out, char *msg)
+{
+    char sha[65];
+    struct store_publish p = {0};
+
+    cg_sha256_hex(text, strlen(text), sha);
+    p.config = config;
+    p.bytes = text;
+    p.len = strlen(text);
+    p.sha256 = sha;
+    p.media_type = "application/json";
+    p.message = "a message";
+    p.expect_live = expect;
+    return store_version_publish(st, &p, a, out, msg);
+}
+
+static int publish(struct fx *f, const char *config, const char *text, int64_t expect,
+                   struct store_version *out)
+{
+    char msg[STORE_MSG_MAX] = "";
+    int rc = publish_as(f->st, &ADMIN, config, text, expect, out, msg);
+
+    if (rc != CG_OK && rc != CG_ERR_CONFLICT && rc != CG_ERR_NOTFOUND)
+        print_message("publish: %d %s\n", rc, msg);
+    return rc;
+}
+
+/* Publishes n versions (live tracks the newest) and returns the last number. */
+static int64_t publish_n(struct fx *f, const char *config, int n)
+{
+    int64_t live = 0;
+    char text[64];
+
+    assert_int_equal(store_version_live(f->st, config, &live, NULL), CG_OK);
+    for (int i = 0; i < n; i++) {
+        struct store_version v;
+        snprintf(text, sizeof text, "{\"n\":%d,\"s\":\"%s\"}", i, config);
+        assert_int_equal(publish(f, config, text, live, &v), CG_OK);
+        live = v.number;
+        store_version_free(&v);
+    }
+    return live;
+}
+
+static int64_t live_of(struct fx *f, const char *config)
+{
+    int64_t live = -1;
+
+    assert_int_equal(store_version_live(f->st, config, &live, NULL), CG_OK);
+    return live;
+}
+
+/* The newest audit record (must exist). Free with store_audit_free(). */
+static void last_audit(struct fx *f, struct store_audit *out)
+{
+    int64_t head = audit_head(f->st);
+    struct store_audit *a = NULL;
+    size_t n = 0;
+
+    assert_true(head > 0);
+    assert_int_equal(store_audit_list(f->st, head - 1, 1, &a, &n, NULL), CG_OK);
+    assert_int_equal(n, 1);
+    *out = a[0];
+    free(a);
+}
+
+static void assert_last_audit(struct fx *f, const char *actor, const char *action,
+                              const char *object, const char *before, const char *after)
+{
+    struct store_audit a;
+
+    last_audit(f, &a);
+    assert_string_equal(a.actor, actor);
+    assert_string_equal(a.action, action);
+    assert_string_equal(a.object, object);
+    if (before)
+        assert_string_equal(a.before, before);
+    if (after)
+        assert_string_equal(a.after, after);
+    assert_true(a.time_ms > 0);
+    store_audit_free(&a);
+}
+
+/* Recomputes the chain from the genesis. Returns 0 if intact, else the seq
+ * of the first record that does not verify. */
+static int64_t verify_chain(struct store *st, int64_t *count)
+{
+    char prev[65] = CG_AUDIT_GENESIS;
+    int64_t seq = 0, bad = 0;
+
+    *count = 0;
+    for (;;) {
+        struct store_audit *a = NULL;
+        size_t n = 0;
+        assert_int_equal(store_audit_list(st, seq, 1000, &a, &n, NULL), CG_OK);
+        for (size_t i = 0; i < n && !bad; i++) {
+            char h[65];
+            struct cg_audit_fields fl = {prev,        a[i].seq,    a[i].time_ms,
+                                         a[i].actor,  a[i].action, a[i].object,
+                                         a[i].before, a[i].after,  a[i].reason};
+            cg_audit_hash(&fl, h);
+            if (a[i].seq != seq + 1 || strcmp(a[i].prev_hash, prev) != 0 ||
+                strcmp(h, a[i].hash) != 0)
+                bad = a[i].seq;
+            cg_strlcpy(prev, a[i].hash, sizeof prev);
+            seq = a[i].seq;
+            (*count)++;
+        }
+        store_audits_free(a, n);
+        if (bad || n < 1000)
+            return bad;
+    }
+}
+
+static void assert_chain_ok(struct store *st)
+{
+    int64_t count;
+
+    assert_int_equal(verify_chain(st, &count), 0);
+    assert_true(count > 0);
+}
+
+static int64_t audit_count(struct fx *f)
+{
+    return audit_head(f->st) - f->audit_base;
+}
+
+/* ---- Open, DSN, migrations ---- */
+
+static void test_open_dsn_forms(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = NULL;
+    char msg[STORE_MSG_MAX] = "";
+
+    assert_int_equal(store_open(NULL, &st, msg), CG_ERR_INVALID);
+    assert_int_equal(store_open("", &st, msg), CG_ERR_INVALID);
+    assert_int_equal(store_open("nosuch://host/db", &st, msg), CG_ERR_INVALID);
+    assert_non_null(strstr(msg, "scheme"));
+    assert_null(st);
+    assert_int_equal(store_ready(f->st, msg), CG_OK);
+    assert_int_equal(store_ready(NULL, msg), CG_ERR_INVALID);
+    store_close(NULL);
+    if (f->db_path[0]) {
+        /* The same file by bare path while the fixture has it open. */
+        assert_int_equal(store_open(f->db_path, &st, msg), CG_OK);
+        assert_int_equal(store_ready(st, msg), CG_OK);
+        store_close(st);
+        assert_int_equal(store_open("sqlite:/nonexistent-dir/x/y.db", &st, msg), CG_ERR_IO);
+        assert_true(strlen(msg) > 0);
+    }
+}
+
+static void test_reopen_persists_and_migrations_idempotent(void **state)
+{
+    struct fx *f = *state;
+    struct store_cell c;
+    struct store_version v;
+    const char *cell = nm(f, "cell");
+    const char *cfg = nm(f, "cfg");
+
+    mk_cell(f, cell, "eu-west-1", "a");
+    mk_config(f, cfg);
+    assert_int_equal(publish(f, cfg, "{\"x\":1}", 0, NULL), CG_OK);
+    for (int i = 0; i < 3; i++) {
+        store_close(f->st);
+        fx_open(f);
+    }
+    assert_int_equal(store_cell_get(f->st, cell, &c, NULL), CG_OK);
+    assert_string_equal(c.region, "eu-west-1");
+    store_cell_free(&c);
+    assert_int_equal(store_version_get(f->st, cfg, 1, &v, NULL), CG_OK);
+    assert_int_equal(v.size, 7);
+    store_version_free(&v);
+    /* The chain continues across reopen. */
+    assert_int_equal(publish(f, cfg, "{\"x\":2}", 1, NULL), CG_OK);
+    assert_chain_ok(f->st);
+    if (f->db_path[0]) {
+        assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM schema_migrations"),
+                         (int64_t)cg_migrations_count);
+    }
+}
+
+static void test_open_refuses_newer_schema(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = NULL;
+    char msg[STORE_MSG_MAX] = "";
+
+    need_sqlite(f);
+    assert_int_equal(raw_exec(f, "INSERT INTO schema_migrations (name, applied_ms) "
+                                 "VALUES ('9999_from_the_future.sql', 1)"),
+                     SQLITE_OK);
+    assert_int_equal(store_open(f->dsn, &st, msg), CG_ERR_CONFLICT);
+    assert_null(st);
+    assert_non_null(strstr(msg, "9999_from_the_future.sql"));
+    assert_int_equal(
+        raw_exec(f, "DELETE FROM schema_migrations WHERE name = '9999_from_the_future.sql'"),
+        SQLITE_OK);
+    assert_int_equal(store_open(f->dsn, &st, msg), CG_OK);
+    store_close(st);
+}
+
+static void test_sqlite_settings(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db;
+    sqlite3_stmt *q;
+
+    need_sqlite(f);
+    assert_int_equal(sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    /* Every table of the schema exists. */
+    assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND "
+                                "name IN ('cells', 'configs', 'versions', 'blobs', 'plans', "
+                                "'tokens', 'audit', 'assignments', 'host_versions', "
+                                "'rollouts', 'schema_migrations')"),
+                     11);
+}
+
+/* ---- Argument checking ---- */
+
+static void test_invalid_arguments(void **state)
+{
+    struct fx *f = *state;
+    struct store_cell c = {0};
+    struct store_actor noactor = {NULL, NULL};
+    char msg[STORE_MSG_MAX] = "";
+    const char *cells[] = {"x"};
+
+    cg_strlcpy(c.id, "Bad Name", sizeof c.id);
+    assert_int_equal(store_cell_add(f->st, &c, &ADMIN, msg), CG_ERR_INVALID);
+    cg_strlcpy(c.id, nm(f, "ok"), sizeof c.id);
+    assert_int_equal(store_cell_add(f->st, &c, &noactor, msg), CG_ERR_INVALID);
+    assert_int_equal(store_cell_add(f->st, &c, NULL, msg), CG_ERR_INVALID);
+    c.labels_json = "[1]";
+    assert_int_equal(store_cell_add(f->st, &c, &ADMIN, msg), CG_ERR_INVALID);
+    c.labels_json = "{\"a\":1}";
+    assert_int_equal(store_cell_add(f->st, &c, &ADMIN, msg), CG_ERR_INVALID);
+    c.labels_json = "{not json";
+    assert_int_equal(store_cell_add(f->st, &c, &ADMIN, msg), CG_ERR_INVALID);
+    assert_int_equal(store_cell_add(NULL, &c, &ADMIN, msg), CG_ERR_INVALID);
+    assert_int_equal(store_cell_add(f->st, NULL, &ADMIN, msg), CG_ERR_INVALID);
+    assert_int_equal(store_assign(f->st, "x", cells, 0, 1, 0, &ADMIN, NULL, msg), CG_ERR_INVALID);
+    assert_int_equal(store_version_list(f->st, NULL, 0, 0, NULL, NULL, msg), CG_ERR_INVALID);
+    /* Nothing was written. */
+    assert_int_equal(audit_count(f), 0);
+}
+
+/* ---- Cells ---- */
+
+static void test_cells(void **state)
+{
+    struct fx *f = *state;
+    struct store_cell c = {0}, got;
+    struct store_cell *list = NULL;
+    size_t n = 0, mine = 0;
+    char msg[STORE_MSG_MAX] = "";
+    char obj[128], after[256];
+    const char *b = nm(f, "b-cell");
+    const char *a = nm(f, "a-cell");
+
+    mk_cell(f, b, "us-east-1", "use1-az1");
+    snprintf(obj, sizeof obj, "cell/%s", b);
+    assert_last_audit(
+        f, "admin", "cell.add", obj, "",
+        "{\"labels\":{\"tier\":\"web\"},\"region\":\"us-east-1\",\"zone\":\"use1-az1\"}");
+    cg_strlcpy(c.id, a, sizeof c.id);
+    cg_strlcpy(c.region, "eu", sizeof c.region);
+    c.labels_json = NULL; /* = {} */
+    assert_int_equal(store_cell_add(f->st, &c, &ADMIN, msg), CG_OK);
+    snprintf(obj, sizeof obj, "cell/%s", a);
+    snprintf(after, sizeof after, "{\"labels\":{},\"region\":\"eu\",\"zone\":\"\"}");
+    assert_last_audit(f, "admin", "cell.add", obj, "", after);
+
+    {
+        struct store_audit rec;
+        last_audit(f, &rec);
+        assert_string_equal(rec.reason, "test reason");
+        store_audit_free(&rec);
+    }
+    assert_int_equal(store_cell_add(f->st, &c, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, a));
+    assert_int_equal(audit_count(f), 2);
+
+    assert_int_equal(store_cell_get(f->st, b, &got, msg), CG_OK);
+    assert_string_equal(got.id, b);
+    assert_string_equal(got.region, "us-east-1");
+    assert_string_equal(got.zone, "use1-az1");
+    assert_string_equal(got.labels_json, "{\"tier\":\"web\"}");
+    assert_true(got.created_ms > 0);
+    store_cell_free(&got);
+    assert_int_equal(store_cell_get(f->st, a, &got, msg), CG_OK);
+    assert_string_equal(got.labels_json, "{}");
+    store_cell_free(&got);
+    assert_int_equal(store_cell_get(f->st, nm(f, "nope"), &got, msg), CG_ERR_NOTFOUND);
+
+    assert_int_equal(store_cell_list(f->st, &list, &n, msg), CG_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            assert_true(strcmp(list[i - 1].id, list[i].id) < 0);
+        mine += strcmp(list[i].id, a) == 0 || strcmp(list[i].id, b) == 0;
+    }
+    assert_int_equal(mine, 2);
+    store_cells_free(list, n);
+}
+
+/* ---- Configs ---- */
+
+static void test_configs(void **state)
+{
+    struct fx *f = *state;
+    struct store_config c = {0}, got;
+    struct store_config *list = NULL;
+    size_t n = 0, mine = 0;
+    char msg[STORE_MSG_MAX] = "";
+    char obj[128], after[256], sha[65];
+    const char *name = nm(f, "cfg");
+    const char *contract = "{\"media_type\":\"application/json\",\"max_bytes\":100}";
+
+    cg_strlcpy(c.name, name, sizeof c.name);
+    cg_strlcpy(c.kind, "flags", sizeof c.kind);
+    cg_strlcpy(c.plan, "default", sizeof c.plan);
+    c.contract_json = (char *)contract;
+    assert_int_equal(store_config_create(f->st, &c, &ADMIN, msg), CG_OK);
+    cg_sha256_hex(contract, strlen(contract), sha);
+    snprintf(obj, sizeof obj, "config/%s", name);
+    snprintf(after, sizeof after,
+             "{\"contract_sha256\":\"%s\",\"kind\":\"flags\",\"plan\":\"default\"}", sha);
+    assert_last_audit(f, "admin", "config.create", obj, "", after);
+    assert_int_equal(store_config_create(f->st, &c, &ADMIN, msg), CG_ERR_CONFLICT);
+    cg_strlcpy(c.kind, "bogus", sizeof c.kind);
+    cg_strlcpy(c.name, nm(f, "other"), sizeof c.name);
+    assert_int_equal(store_config_create(f->st, &c, &ADMIN, msg), CG_ERR_INVALID);
+
+    assert_int_equal(store_config_get(f->st, name, &got, msg), CG_OK);
+    assert_string_equal(got.kind, "flags");
+    assert_string_equal(got.plan, "default");
+    assert_string_equal(got.contract_json, contract);
+    assert_int_equal(got.latest_version, 0);
+    assert_int_equal(got.live_version, 0);
+    assert_int_equal(got.generation, 0);
+    store_config_free(&got);
+    assert_int_equal(store_config_get(f->st, nm(f, "nope"), &got, msg), CG_ERR_NOTFOUND);
+
+    assert_int_equal(store_config_set_plan(f->st, name, "careful", &ADMIN, msg), CG_OK);
+    assert_last_audit(f, "admin", "config.set_plan", obj, "{\"plan\":\"default\"}",
+                      "{\"plan\":\"careful\"}");
+    assert_int_equal(store_config_set_plan(f->st, name, NULL, &ADMIN, msg), CG_OK);
+    assert_last_audit(f, "admin", "config.set_plan", obj, "{\"plan\":\"careful\"}",
+                      "{\"plan\":\"\"}");
+    assert_int_equal(store_config_get(f->st, name, &got, msg), CG_OK);
+    assert_string_equal(got.plan, "");
+    store_config_free(&got);
+    assert_int_equal(store_config_set_plan(f->st, nm(f, "nope"), "x", &ADMIN, msg),
+                     CG_ERR_NOTFOUND);
+    assert_int_equal(audit_count(f), 3);
+
+    assert_int_equal(store_config_list(f->st, &list, &n, msg), CG_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            assert_true(strcmp(list[i - 1].name, list[i].name) < 0);
+        mine += strcmp(list[i].name, name) == 0;
+    }
+    assert_int_equal(mine, 1);
+    store_configs_free(list, n);
+}
+
+/* ---- Versions ---- */
+
+static void test_publish_and_read(void **state)
+{
+    struct fx *f = *state;
+    struct store_version v, *list = NULL;
+    struct store_config c;
+    size_t n = 0, len = 0;
+    void *bytes = NULL;
+    char msg[STORE_MSG_MAX] = "";
+    char obj[160], after[256], sha1[65];
+    const char *cfg = nm(f, "cfg");
+    const char *doc1 = "{\"a\":1}";
+
+    mk_config(f, cfg);
+    assert_int_equal(live_of(f, cfg), 0);
+    assert_int_equal(store_version_list(f->st, cfg, 0, 0, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 0);
+    store_versions_free(list, n);
+
+    assert_int_equal(publish(f, cfg, doc1, 0, &v), CG_OK);
+    cg_sha256_hex(doc1, strlen(doc1), sha1);
+    assert_int_equal(v.number, 1);
+    assert_int_equal(v.parent, 0);
+    assert_int_equal(v.size, 7);
+    assert_int_equal(v.deleted_ms, 0);
+    assert_true(v.created_ms > 0);
+    assert_string_equal(v.sha256, sha1);
+    assert_string_equal(v.author, "admin");
+    assert_string_equal(v.message, "a message");
+    assert_string_equal(v.media_type, "application/json");
+    assert_string_equal(v.config, cfg);
+    store_version_free(&v);
+    assert_int_equal(live_of(f, cfg), 1);
+
+    assert_int_equal(publish_as(f->st, &CTRL, cfg, "{\"a\":2}", 1, &v, msg), CG_OK);
+    assert_int_equal(v.number, 2);
+    assert_int_equal(v.parent, 1);
+    assert_string_equal(v.author, "controller");
+    store_version_free(&v);
+    snprintf(obj, sizeof obj, "config/%s/versions/2", cfg);
+    cg_sha256_hex("{\"a\":2}", 7, sha1);
+    snprintf(after, sizeof after,
+             "{\"media_type\":\"application/json\",\"parent\":1,\"sha256\":\"%s\",\"size\":7}",
+             sha1);
+    assert_last_audit(f, "controller", "version.publish", obj, "", after);
+    assert_int_equal(publish(f, cfg, "{\"a\":3}", 2, NULL), CG_OK); /* out may be NULL */
+
+    assert_int_equal(store_version_get(f->st, cfg, 1, &v, msg), CG_OK);
+    assert_int_equal(v.number, 1);
+    assert_int_equal(v.size, 7);
+    assert_string_equal(v.message, "a message");
+    assert_int_equal(store_blob_get(f->st, v.sha256, &bytes, &len, msg), CG_OK);
+    assert_int_equal(len, 7);
+    assert_memory_equal(bytes, doc1, 7);
+    free(bytes);
+    store_version_free(&v);
+    assert_int_equal(store_version_get(f->st, cfg, 9, &v, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(
+        store_blob_get(f->st, "0000000000000000000000000000000000000000000000000000000000000001",
+                       &bytes, &len, msg),
+        CG_ERR_NOTFOUND);
+
+    assert_int_equal(store_version_list(f->st, cfg, 0, 0, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(list[0].number, 3);
+    assert_int_equal(list[2].number, 1);
+    store_versions_free(list, n);
+    assert_int_equal(store_version_list(f->st, cfg, 3, 1, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].number, 2);
+    store_versions_free(list, n);
+    assert_int_equal(store_version_list(f->st, nm(f, "nope"), 0, 0, &list, &n, msg),
+                     CG_ERR_NOTFOUND);
+
+    assert_int_equal(store_config_get(f->st, cfg, &c, msg), CG_OK);
+    assert_int_equal(c.latest_version, 3);
+    store_config_free(&c);
+}
+
+static void test_publish_errors(void **state)
+{
+    struct fx *f = *state;
+    struct store_publish p = {0};
+    char msg[STORE_MSG_MAX] = "";
+    const char *cfg = nm(f, "cfg");
+    int64_t before;
+
+    mk_config(f, cfg);
+    before = audit_count(f);
+    assert_int_equal(publish(f, nm(f, "nope"), "{}", 0, NULL), CG_ERR_NOTFOUND);
+    /* Stale expect_live on the first publish. */
+    assert_int_equal(publish_as(f->st, &ADMIN, cfg, "{}", 5, NULL, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "live"));
+    /* The sha256 must match the bytes. */
+    p.config = cfg;
+    p.bytes = "{}";
+    p.len = 2;
+    p.sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+    p.media_type = "application/json";
+    assert_int_equal(store_version_publish(f->st, &p, &ADMIN, NULL, msg), CG_ERR_INVALID);
+    p.sha256 = NULL;
+    assert_int_equal(store_version_publish(f->st, &p, &ADMIN, NULL, msg), CG_ERR_INVALID);
+    assert_int_equal(store_version_publish(f->st, NULL, &ADMIN, NULL, msg), CG_ERR_INVALID);
+    assert_int_equal(audit_count(f), before);
+    assert_int_equal(live_of(f, cfg), 0);
+}
+
+/* Two publishers validated against the same live version; one lands. */
+static void test_publish_cas_conflict(void **state)
+{
+    struct fx *f = *state;
+    struct store_config c;
+    char msg[STORE_MSG_MAX] = "";
+    const char *cfg = nm(f, "cfg");
+    int64_t seen_a, seen_b, before;
+
+    mk_config(f, cfg);
+    publish_n(f, cfg, 1);
+    seen_a = live_of(f, cfg);
+    seen_b = live_of(f, cfg);
+    assert_int_equal(publish(f, cfg, "{\"by\":\"a\"}", seen_a, NULL), CG_OK);
+    before = audit_count(f);
+    assert_int_equal(publish_as(f->st, &ADMIN, cfg, "{\"by\":\"b\"}", seen_b, NULL, msg),
+                     CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, cfg));
+    assert_int_equal(audit_count(f), before);
+    assert_int_equal(store_config_get(f->st, cfg, &c, msg), CG_OK);
+    assert_int_equal(c.latest_version, 2);
+    store_config_free(&c);
+    /* Re-validated against the new live version, b lands. */
+    assert_int_equal(publish(f, cfg, "{\"by\":\"b\"}", live_of(f, cfg), NULL), CG_OK);
+}
+
+static void test_blob_dedup(void **state)
+{
+    struct fx *f = *state;
+    struct store_version v1, v2, v3;
+    void *bytes = NULL;
+    size_t len = 0;
+    const char *a = nm(f, "cfg-a");
+    const char *b = nm(f, "cfg-b");
+    const char *doc = "{\"same\":\"bytes\"}";
+    char sql[256];
+
+    mk_config(f, a);
+    mk_config(f, b);
+    assert_int_equal(publish(f, a, doc, 0, &v1), CG_OK);
+    assert_int_equal(publish(f, b, doc, 0, &v2), CG_OK);
+    assert_int_equal(publish(f, a, doc, 1, &v3), CG_OK);
+    assert_int_equal(v3.number, 2);
+    assert_string_equal(v1.sha256, v2.sha256);
+    assert_string_equal(v1.sha256, v3.sha256);
+    assert_int_equal(store_blob_get(f->st, v1.sha256, &bytes, &len, NULL), CG_OK);
+    assert_int_equal(len, strlen(doc));
+    assert_memory_equal(bytes, doc, len);
+    free(bytes);
+    if (f->db_path[0]) {
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM blobs WHERE sha256 = '%s'", v1.sha256);
+        assert_int_equal(raw_int(f, sql), 1);
+    }
+    store_version_free(&v1);
+    store_version_free(&v2);
+    store_version_free(&v3);
+}
+
+static void test_version_live_rules(void **state)
+{
+    struct fx *f = *state;
+    char msg[STORE_MSG_MAX] = "";
+    char sql[256];
+    int64_t live = 0;
+    const char *cfg = nm(f, "cfg");
+
+    mk_config(f, cfg);
+    assert_int_equal(store_version_live(f->st, nm(f, "nope"), &live, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(live_of(f, cfg), 0);
+    publish_n(f, cfg, 3);
+    assert_int_equal(live_of(f, cfg), 3); /* newest published */
+    assert_int_equal(store_version_delete(f->st, cfg, 1, &ADMIN, msg), CG_OK);
+    assert_int_equal(live_of(f, cfg), 3);
+    if (!f->db_path[0])
+        return;
+    /* A completed rollout pins live; deleting newer versions is allowed. */
+    snprintf(sql, sizeof sql, "UPDATE configs SET live_version = 2 WHERE name = '%s'", cfg);
+    assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+    assert_int_equal(live_of(f, cfg), 2);
+    assert_int_equal(store_version_delete(f->st, cfg, 2, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_int_equal(store_version_delete(f->st, cfg, 3, &ADMIN, msg), CG_OK);
+    assert_int_equal(live_of(f, cfg), 2);
+    /* Publishing against the pinned live version does not move it. */
+    assert_int_equal(publish(f, cfg, "{\"z\":1}", 2, NULL), CG_OK);
+    assert_int_equal(live_of(f, cfg), 2);
+}
+
+/* I3: each kind of reference keeps a version from being deleted. */
+static void test_version_delete_refusals(void **state)
+{
+    struct fx *f = *state;
+    struct store_host_version hv = {0};
+    struct store_version v, *list = NULL;
+    size_t n = 0;
+    char msg[STORE_MSG_MAX] = "";
+    char sql[512], obj[160];
+    const char *cfg = nm(f, "cfg");
+    const char *cell = nm(f, "cell");
+    const char *cells[] = {cell};
+    int64_t gen = 0;
+
+    mk_config(f, cfg);
+    mk_cell(f, cell, "r1", "z1");
+    publish_n(f, cfg, 6);
+
+    /* live (= newest published, 6) */
+    assert_int_equal(store_version_delete(f->st, cfg, 6, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "live"));
+    /* assignment */
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, 0, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(store_version_delete(f->st, cfg, 1, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "assigned"));
+    assert_non_null(strstr(msg, cell));
+    /* host applied and last-known-good */
+    cg_strlcpy(hv.host, "host-1.example", sizeof hv.host);
+    cg_strlcpy(hv.cell, cell, sizeof hv.cell);
+    cg_strlcpy(hv.config, cfg, sizeof hv.config);
+    hv.applied_version = 2;
+    hv.applied_generation = 1;
+    hv.lkg_version = 3;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    assert_int_equal(store_version_delete(f->st, cfg, 2, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "applied on host 'host-1.example'"));
+    assert_int_equal(store_version_delete(f->st, cfg, 3, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "last-known-good"));
+    /* Not found */
+    assert_int_equal(store_version_delete(f->st, cfg, 99, &ADMIN, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_version_delete(f->st, nm(f, "nope"), 1, &ADMIN, msg), CG_ERR_NOTFOUND);
+
+    /* open rollout (source and target); then terminal */
+    if (f->db_path[0]) {
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO rollouts (config, from_version, to_version, state, created_ms, "
+                 "updated_ms) VALUES ('%s', 4, 5, 'baking', 1, 1)",
+                 cfg);
+        assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+        assert_int_equal(store_version_delete(f->st, cfg, 4, &ADMIN, msg), CG_ERR_CONFLICT);
+        assert_non_null(strstr(msg, "open rollout"));
+        assert_int_equal(store_version_delete(f->st, cfg, 5, &ADMIN, msg), CG_ERR_CONFLICT);
+        assert_non_null(strstr(msg, "open rollout"));
+        snprintf(sql, sizeof sql, "UPDATE rollouts SET state = 'completed' WHERE config = '%s'",
+                 cfg);
+        assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+        assert_int_equal(store_version_delete(f->st, cfg, 5, &ADMIN, msg), CG_OK);
+    }
+    /* Unreferenced: soft delete, audited. */
+    assert_int_equal(store_version_delete(f->st, cfg, 4, &ADMIN, msg), CG_OK);
+    snprintf(obj, sizeof obj, "config/%s/versions/4", cfg);
+    assert_last_audit(f, "admin", "version.delete", obj, "", NULL);
+    assert_int_equal(store_version_delete(f->st, cfg, 4, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "already deleted"));
+    assert_int_equal(store_version_get(f->st, cfg, 4, &v, msg), CG_OK);
+    assert_true(v.deleted_ms > 0);
+    store_version_free(&v);
+    assert_int_equal(store_version_list(f->st, cfg, 0, 0, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 6); /* deleted versions are still listed */
+    store_versions_free(list, n);
+    /* A deleted version cannot be assigned. */
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 4, gen, &CTRL, NULL, msg), CG_ERR_CONFLICT);
+    /* Once the references move on, the versions can go. */
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 6, gen, &CTRL, &gen, msg), CG_OK);
+    hv.applied_version = 6;
+    hv.lkg_version = 6;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    for (int64_t i = 1; i <= 3; i++)
+        assert_int_equal(store_version_delete(f->st, cfg, i, &ADMIN, msg), CG_OK);
+    assert_chain_ok(f->st);
+}
+
+/* ---- Assignments ---- */
+
+static void test_assign(void **state)
+{
+    struct fx *f = *state;
+    struct store_assignment *as = NULL;
+    struct store_config c;
+    struct store_version v;
+    size_t n = 0;
+    char msg[STORE_MSG_MAX] = "";
+    char obj[128];
+    const char *cfg = nm(f, "cfg");
+    const char *c1 = nm(f, "c1");
+    const char *c2 = nm(f, "c2");
+    const char *missing = nm(f, "missing-cell");
+    const char *both[] = {c1, c2};
+    const char *one[] = {c1};
+    const char *bad[] = {c1, missing};
+    int64_t gen = -1, before;
+    char after[256];
+
+    mk_config(f, cfg);
+    mk_cell(f, c1, "r", "z1");
+    mk_cell(f, c2, "r", "z2");
+    publish_n(f, cfg, 2);
+    assert_int_equal(store_version_get(f->st, cfg, 1, &v, msg), CG_OK);
+
+    assert_int_equal(store_assign(f->st, cfg, both, 2, 1, 0, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(gen, 1);
+    snprintf(obj, sizeof obj, "config/%s", cfg);
+    snprintf(after, sizeof after, "{\"cells\":[\"%s\",\"%s\"],\"generation\":1,\"version\":1}", c1,
+             c2);
+    assert_last_audit(f, "controller", "assign", obj, "", after);
+    assert_int_equal(store_assignment_list(f->st, NULL, cfg, &as, &n, msg), CG_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(as[i].version, 1);
+        assert_int_equal(as[i].generation, 1);
+        assert_string_equal(as[i].sha256, v.sha256);
+        assert_string_equal(as[i].config, cfg);
+        assert_true(as[i].updated_ms > 0);
+    }
+    assert_string_equal(as[0].cell, c1);
+    store_assignments_free(as, n);
+    store_version_free(&v);
+
+    assert_int_equal(store_assign(f->st, cfg, one, 1, 2, 1, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(gen, 2);
+    assert_int_equal(store_assignment_list(f->st, c1, cfg, &as, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(as[0].version, 2);
+    assert_int_equal(as[0].generation, 2);
+    store_assignments_free(as, n);
+    assert_int_equal(store_assignment_list(f->st, c2, NULL, &as, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(as[0].version, 1);
+    assert_int_equal(as[0].generation, 1);
+    store_assignments_free(as, n);
+
+    before = audit_count(f);
+    /* stale generation */
+    assert_int_equal(store_assign(f->st, cfg, one, 1, 1, 1, &CTRL, &gen, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "generation"));
+    /* a missing cell: the whole change fails, naming the cell */
+    assert_int_equal(store_assign(f->st, cfg, bad, 2, 1, 2, &CTRL, &gen, msg), CG_ERR_NOTFOUND);
+    assert_non_null(strstr(msg, missing));
+    /* missing version / config */
+    assert_int_equal(store_assign(f->st, cfg, one, 1, 42, 2, &CTRL, &gen, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_assign(f->st, nm(f, "nope"), one, 1, 1, 0, &CTRL, &gen, msg),
+                     CG_ERR_NOTFOUND);
+    assert_int_equal(audit_count(f), before);
+    assert_int_equal(store_config_get(f->st, cfg, &c, msg), CG_OK);
+    assert_int_equal(c.generation, 2);
+    store_config_free(&c);
+    assert_int_equal(store_assignment_list(f->st, c1, cfg, &as, &n, msg), CG_OK);
+    assert_int_equal(as[0].version, 2); /* unchanged */
+    store_assignments_free(as, n);
+}
+
+struct race {
+    struct store *st;
+    const char *config;
+    const char *const *cells;
+    int64_t version;
+    int64_t expect;
+    pthread_barrier_t *start;
+    int rc;
+};
+
+static void *race_assign(void *arg)
+{
+    struct race *r = arg;
+    char msg[STORE_MSG_MAX];
+
+    pthread_barrier_wait(r->start);
+    r->rc = store_assign(r->st, r->config, r->cells, 1, r->version, r->expect, &CTRL, NULL, msg);
+    return NULL;
+}
+
+/* I2: controllers that decided on the same state race; only one lands. */
+static void test_assign_two_controllers(void **state)
+{
+    enum { NCTRL = 8 };
+    struct fx *f = *state;
+    struct store_config c;
+    pthread_t th[NCTRL];
+    struct race r[NCTRL];
+    pthread_barrier_t start;
+    const char *cfg = nm(f, "cfg");
+    const char *cell = nm(f, "cell");
+    const char *cells[] = {cell};
+    int ok = 0, conflict = 0;
+
+    mk_config(f, cfg);
+    mk_cell(f, cell, "r", "z");
+    publish_n(f, cfg, NCTRL);
+    assert_int_equal(store_config_get(f->st, cfg, &c, NULL), CG_OK);
+    pthread_barrier_init(&start, NULL, NCTRL);
+    for (int i = 0; i < NCTRL; i++) {
+        r[i] = (struct race){f->st, cfg, cells, i + 1, c.generation, &start, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, race_assign, &r[i]), 0);
+    }
+    for (int i = 0; i < NCTRL; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].rc == CG_OK;
+        conflict += r[i].rc == CG_ERR_CONFLICT;
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(ok, 1);
+    assert_int_equal(conflict, NCTRL - 1);
+    store_config_free(&c);
+    assert_int_equal(store_config_get(f->st, cfg, &c, NULL), CG_OK);
+    assert_int_equal(c.generation, 1);
+    store_config_free(&c);
+}
+
+/* ---- Host versions ---- */
+
+static void test_host_versions(void **state)
+{
+    struct fx *f = *state;
+    struct store_host_version hv = {0}, *list = NULL;
+    size_t n = 0;
+    char msg[STORE_MSG_MAX] = "";
+    const char *cfg = nm(f, "cfg");
+    const char *cell = nm(f, "cell");
+    int64_t before;
+
+    mk_config(f, cfg);
+    mk_cell(f, cell, "r", "z");
+    publish_n(f, cfg, 2);
+    before = audit_count(f);
+    cg_strlcpy(hv.cell, cell, sizeof hv.cell);
+    cg_strlcpy(hv.config, cfg, sizeof hv.config);
+    cg_strlcpy(hv.host, "h2", sizeof hv.host);
+    hv.applied_version = 1;
+    hv.applied_generation = 1;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    cg_strlcpy(hv.host, "h1", sizeof hv.host);
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    hv.applied_version = 2;
+    hv.applied_generation = 2;
+    hv.lkg_version = 1;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK); /* upsert */
+    assert_int_equal(audit_count(f), before);                         /* reports: no audit */
+
+    assert_int_equal(store_host_version_list(f->st, cfg, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].host, "h1");
+    assert_int_equal(list[0].applied_version, 2);
+    assert_int_equal(list[0].applied_generation, 2);
+    assert_int_equal(list[0].lkg_version, 1);
+    assert_string_equal(list[0].cell, cell);
+    assert_true(list[0].updated_ms > 0);
+    assert_string_equal(list[1].host, "h2");
+    assert_int_equal(list[1].applied_version, 1);
+    store_host_versions_free(list, n);
+
+    cg_strlcpy(hv.config, nm(f, "nope"), sizeof hv.config);
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_ERR_NOTFOUND);
+    cg_strlcpy(hv.config, cfg, sizeof hv.config);
+    cg_strlcpy(hv.cell, nm(f, "nope"), sizeof hv.cell);
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_host_version_put(f->st, NULL, msg), CG_ERR_INVALID);
+}
+
+/* ---- Plans ---- */
+
+static void test_plans(void **state)
+{
+    struct fx *f = *state;
+    struct store_plan p, *list = NULL;
+    size_t n = 0, mine = 0;
+    char msg[STORE_MSG_MAX] = "";
+    char obj[128], b1[128], b2[128], sha[65];
+    const char *name = nm(f, "plan");
+    const char *body1 = "{\"waves\":[{\"cells\":1}]}";
+    const char *body2 = "{\"waves\":[{\"percent\":100}]}";
+    int64_t created;
+
+    assert_int_equal(store_plan_put(f->st, name, body1, &ADMIN, msg), CG_OK);
+    snprintf(obj, sizeof obj, "plan/%s", name);
+    cg_sha256_hex(body1, strlen(body1), sha);
+    snprintf(b1, sizeof b1, "{\"sha256\":\"%s\"}", sha);
+    assert_last_audit(f, "admin", "plan.set", obj, "", b1);
+    assert_int_equal(store_plan_get(f->st, name, &p, msg), CG_OK);
+    assert_string_equal(p.body_json, body1);
+    created = p.created_ms;
+    assert_int_equal(p.updated_ms, created);
+    store_plan_free(&p);
+
+    assert_int_equal(store_plan_put(f->st, name, body2, &ADMIN, msg), CG_OK);
+    cg_sha256_hex(body2, strlen(body2), sha);
+    snprintf(b2, sizeof b2, "{\"sha256\":\"%s\"}", sha);
+    assert_last_audit(f, "admin", "plan.set", obj, b1, b2);
+    assert_int_equal(store_plan_get(f->st, name, &p, msg), CG_OK);
+    assert_string_equal(p.body_json, body2);
+    assert_int_equal(p.created_ms, created);
+    assert_true(p.updated_ms >= created);
+    store_plan_free(&p);
+    assert_int_equal(store_plan_get(f->st, nm(f, "nope"), &p, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_plan_put(f->st, "Bad Name", body1, &ADMIN, msg), CG_ERR_INVALID);
+    assert_int_equal(store_plan_put(f->st, name, NULL, &ADMIN, msg), CG_ERR_INVALID);
+
+    assert_int_equal(store_plan_list(f->st, &list, &n, msg), CG_OK);
+    for (size_t i = 0; i < n; i++)
+        mine += strcmp(list[i].name, name) == 0;
+    assert_int_equal(mine, 1);
+    store_plans_free(list, n);
+}
+
+/* ---- Tokens ---- */
+
+static void make_token(struct store_token *t, const char *name, const char *role, const char *cell,
+                       const char *secret)
+{
+    memset(t, 0, sizeof *t);
+    cg_strlcpy(t->name, name, sizeof t->name);
+    cg_strlcpy(t->role, role, sizeof t->role);
+    cg_strlcpy(t->cell, cell, sizeof t->cell);
+    cg_sha256_hex(secret, strlen(secret), t->hash);
+}
+
+static void test_tokens(void **state)
+{
+    struct fx *f = *state;
+    struct store_token t, t2, got, *list = NULL;
+    struct store_audit a;
+    size_t n = 0, mine = 0;
+    char msg[STORE_MSG_MAX] = "";
+    char obj[64], after[256], secret[64], secret2[64];
+    const char *name = nm(f, "ci");
+    const char *cell = nm(f, "cell");
+
+    snprintf(secret, sizeof secret, "s3cret-%s", f->sfx);
+    snprintf(secret2, sizeof secret2, "other-%s", f->sfx);
+    make_token(&t, name, "deployer", "", secret);
+    assert_int_equal(store_token_create(f->st, &t, &ADMIN, msg), CG_OK);
+    assert_true(t.id > 0);
+    assert_true(t.created_ms > 0);
+    assert_string_equal(t.created_by, "admin");
+    snprintf(obj, sizeof obj, "token/%lld", (long long)t.id);
+    snprintf(after, sizeof after, "{\"cell\":\"\",\"name\":\"%s\",\"role\":\"deployer\"}", name);
+    assert_last_audit(f, "admin", "token.create", obj, "", after);
+    last_audit(f, &a);
+    assert_null(strstr(a.after, t.hash)); /* never the hash */
+    store_audit_free(&a);
+
+    /* same live name; same secret */
+    make_token(&t2, name, "reader", "", secret2);
+    assert_int_equal(store_token_create(f->st, &t2, &ADMIN, msg), CG_ERR_CONFLICT);
+    make_token(&t2, nm(f, "other"), "reader", "", secret);
+    assert_int_equal(store_token_create(f->st, &t2, &ADMIN, msg), CG_ERR_CONFLICT);
+    /* invalid role, agent without cell, non-agent with cell, bad hash */
+    make_token(&t2, nm(f, "x"), "root", "", secret2);
+    assert_int_equal(store_token_create(f->st, &t2, &ADMIN, msg), CG_ERR_INVALID);
+    make_token(&t2, nm(f, "x"), "agent", "", secret2);
+    assert_int_equal(store_token_create(f->st, &t2, &ADMIN, msg), CG_ERR_INVALID);
+    make_token(&t2, nm(f, "x"), "reader", cell, secret2);
+    assert_int_equal(store_token_create(f->st, &t2, &ADMIN, msg), CG_ERR_INVALID);
+    make_token(&t2, nm(f, "x"), "reader", "", secret2);
+    cg_strlcpy(t2.hash, "XYZ", sizeof t2.hash);
+    assert_int_equal(store_token_create(f->st, &t2, &ADMIN, msg), CG_ERR_INVALID);
+
+    assert_int_equal(store_token_find(f->st, t.hash, &got, msg), CG_OK);
+    assert_int_equal(got.id, t.id);
+    assert_string_equal(got.name, name);
+    assert_string_equal(got.role, "deployer");
+    assert_int_equal(got.revoked_ms, 0);
+    make_token(&t2, "x", "reader", "", "never-stored");
+    assert_int_equal(store_token_find(f->st, t2.hash, &got, msg), CG_ERR_NOTFOUND);
+
+    assert_int_equal(store_token_revoke(f->st, t.id, &ADMIN, msg), CG_OK);
+    assert_last_audit(f, "admin", "token.revoke", obj, "", NULL);
+    assert_int_equal(store_token_revoke(f->st, t.id, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_int_equal(store_token_revoke(f->st, 999999999, &ADMIN, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_token_find(f->st, t.hash, &got, msg), CG_OK);
+    assert_true(got.revoked_ms > 0);
+
+    /* The name is free again once revoked; an agent token names its cell. */
+    make_token(&t2, name, "agent", cell, secret2);
+    assert_int_equal(store_token_create(f->st, &t2, &ADMIN, msg), CG_OK);
+    assert_true(t2.id > t.id);
+    assert_int_equal(store_token_find(f->st, t2.hash, &got, msg), CG_OK);
+    assert_string_equal(got.cell, cell);
+
+    assert_int_equal(store_token_list(f->st, &list, &n, msg), CG_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            assert_true(list[i - 1].id < list[i].id);
+        mine += strcmp(list[i].name, name) == 0;
+    }
+    assert_int_equal(mine, 2);
+    store_tokens_free(list, n);
+}
+
+/* ---- Audit ---- */
+
+static void test_audit_chain_and_paging(void **state)
+{
+    struct fx *f = *state;
+    struct store_audit *a = NULL;
+    size_t n = 0, total = 0;
+    int64_t seq = f->audit_base, count;
+    const char *cfg = nm(f, "cfg");
+    char msg[STORE_MSG_MAX] = "";
+    struct store_actor quiet = {"token:ci", NULL};
+
+    mk_config(f, cfg);
+    publish_n(f, cfg, 20);
+    const char *plan = nm(f, "p");
+    char obj[128];
+    struct store_audit last;
+
+    assert_int_equal(store_plan_put(f->st, plan, "{}", &quiet, msg), CG_OK);
+    snprintf(obj, sizeof obj, "plan/%s", plan);
+    assert_last_audit(f, "token:ci", "plan.set", obj, "", NULL);
+    last_audit(f, &last);
+    assert_string_equal(last.reason, ""); /* NULL reason */
+    store_audit_free(&last);
+    assert_int_equal(audit_count(f), 22);
+    /* pages of 5, oldest first, dense seq */
+    do {
+        assert_int_equal(store_audit_list(f->st, seq, 5, &a, &n, msg), CG_OK);
+        assert_true(n <= 5);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(a[i].seq, seq + 1);
+            seq = a[i].seq;
+        }
+        total += n;
+        store_audits_free(a, n);
+    } while (n == 5);
+    assert_int_equal(total, 22);
+    /* limit 0 = 100, and the cap of 1000 */
+    assert_int_equal(store_audit_list(f->st, 0, 0, &a, &n, msg), CG_OK);
+    assert_true(n <= 100);
+    store_audits_free(a, n);
+    assert_int_equal(store_audit_list(f->st, 0, 5000, &a, &n, msg), CG_OK);
+    assert_true(n <= 1000);
+    store_audits_free(a, n);
+    assert_int_equal(verify_chain(f->st, &count), 0);
+    assert_true(count >= 22);
+}
+
+static void test_audit_tamper_detected(void **state)
+{
+    struct fx *f = *state;
+    const char *cfg = nm(f, "cfg");
+    int64_t count, target;
+    char sql[256];
+
+    need_sqlite(f);
+    mk_config(f, cfg);
+    publish_n(f, cfg, 5);
+    assert_int_equal(verify_chain(f->st, &count), 0);
+    target = audit_head(f->st) - 2;
+    /* The append-only triggers refuse plain edits... */
+    snprintf(sql, sizeof sql, "UPDATE audit SET reason = 'forged' WHERE seq = %lld",
+             (long long)target);
+    assert_int_not_equal(raw_exec(f, sql), SQLITE_OK);
+    assert_int_not_equal(raw_exec(f, "DELETE FROM audit"), SQLITE_OK);
+    assert_int_equal(verify_chain(f->st, &count), 0);
+    /* ...and someone who drops them is caught by the chain. */
+    assert_int_equal(raw_exec(f, "DROP TRIGGER audit_no_update"), SQLITE_OK);
+    assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+    assert_int_equal(verify_chain(f->st, &count), target);
+}
+
+/* ---- Concurrency ---- */
+
+struct pub_thread {
+    struct store *st;
+    const char *config;
+    int n;          /* publishes to make */
+    int64_t pinned; /* >0: expect_live fixed (no conflicts expected) */
+    int ok;
+    int conflicts;
+    int errors;
+    int idx;
+};
+
+static void *pub_main(void *arg)
+{
+    struct pub_thread *p = arg;
+    char msg[STORE_MSG_MAX];
+    char doc[2100];
+
+    while (p->ok < p->n) {
+        int64_t live = p->pinned;
+        int rc;
+        if (!live && store_version_live(p->st, p->config, &live, msg) != CG_OK) {
+            p->errors++;
+            return NULL;
+        }
+        snprintf(doc, sizeof doc, "{\"t\":%d,\"i\":%d,\"c\":%d}", p->idx, p->ok, p->conflicts);
+        rc = publish_as(p->st, &ADMIN, p->config, doc, live, NULL, msg);
+        if (rc == CG_OK) {
+            p->ok++;
+        } else if (rc == CG_ERR_CONFLICT && !p->pinned) {
+            p->conflicts++;
+        } else {
+            p->errors++;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Checks that the config has versions 1..n (dense) and returns their count. */
+static void assert_dense(struct fx *f, const char *cfg, int64_t n)
+{
+    struct store_version *list = NULL;
+    size_t got = 0;
+
+    assert_int_equal(store_version_list(f->st, cfg, 0, (size_t)n + 10, &list, &got, NULL), CG_OK);
+    assert_int_equal(got, n);
+    for (size_t i = 0; i < got; i++)
+        assert_int_equal(list[i].number, n - (int64_t)i);
+    store_versions_free(list, got);
+}
+
+static void run_publishers(struct fx *f, const char *cfg, int nthreads, int each, int64_t pinned,
+                           int *conflicts)
+{
+    pthread_t th[16];
+    struct pub_thread p[16];
+
+    assert_true(nthreads <= 16);
+    *conflicts = 0;
+    for (int i = 0; i < nthreads; i++) {
+        p[i] = (struct pub_thread){f->st, cfg, each, pinned, 0, 0, 0, i};
+        assert_int_equal(pthread_create(&th[i], NULL, pub_main, &p[i]), 0);
+    }
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(p[i].errors, 0);
+        assert_int_equal(p[i].ok, each);
+        *conflicts += p[i].conflicts;
+    }
+}
+
+/* 8 threads x 50 on one config, re-validating on conflict: all land,
+ * numbers dense 1..400, one audit record each, chain intact. */
+static void test_concurrent_publish_same_config(void **state)
+{
+    struct fx *f = *state;
+    const char *cfg = nm(f, "cfg");
+    int conflicts;
+
+    mk_config(f, cfg);
+    run_publishers(f, cfg, 8, 50, 0, &conflicts);
+    assert_dense(f, cfg, 400);
+    assert_int_equal(audit_count(f), 1 + 400); /* config.create + publishes */
+    assert_chain_ok(f->st);
+    print_message("  400 publishes, %d CAS conflicts retried\n", conflicts);
+}
+
+/* With live pinned by a completed rollout, concurrent publishes do not
+ * conflict: 8 x 50 land first time, grouped into shared commits. */
+static void test_concurrent_publish_pinned_live(void **state)
+{
+    struct fx *f = *state;
+    const char *cfg = nm(f, "cfg");
+    char sql[256];
+    int conflicts;
+
+    need_sqlite(f);
+    mk_config(f, cfg);
+    publish_n(f, cfg, 1);
+    snprintf(sql, sizeof sql, "UPDATE configs SET live_version = 1 WHERE name = '%s'", cfg);
+    assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+    run_publishers(f, cfg, 8, 50, 1, &conflicts);
+    assert_int_equal(conflicts, 0);
+    assert_dense(f, cfg, 401);
+    assert_chain_ok(f->st);
+}
+
+struct reader_thread {
+    struct store *st;
+    const char *config;
+    const atomic_int *stop; /* set when the publishers are done */
+    int reads;
+    int errors;
+};
+
+static void *reader_main(void *arg)
+{
+    struct reader_thread *r = arg;
+
+    while (!atomic_load(r->stop)) {
+        struct store_version *list = NULL;
+        struct store_audit *a = NULL;
+        struct store_config c;
+        size_t n = 0;
+        int64_t live;
+        if (store_version_list(r->st, r->config, 0, 10, &list, &n, NULL) != CG_OK)
+            r->errors++;
+        store_versions_free(list, n);
+        if (store_audit_list(r->st, 0, 10, &a, &n, NULL) != CG_OK)
+            r->errors++;
+        store_audits_free(a, n);
+        if (store_config_get(r->st, r->config, &c, NULL) != CG_OK)
+            r->errors++;
+        store_config_free(&c);
+        if (store_version_live(r->st, r->config, &live, NULL) != CG_OK)
+            r->errors++;
+        r->reads++;
+    }
+    return NULL;
+}
+
+/* Publishers on separate configs (no CAS conflicts) while readers read. */
+static void test_concurrent_publish_and_read(void **state)
+{
+    enum { NPUB = 6, NREAD = 4, EACH = 30 };
+    struct fx *f = *state;
+    pthread_t pt[NPUB], rt[NREAD];
+    struct pub_thread p[NPUB];
+    struct reader_thread r[NREAD];
+    char cfgs[NPUB][STORE_NAME_MAX];
+    atomic_int stop = 0;
+
+    for (int i = 0; i < NPUB; i++) {
+        snprintf(cfgs[i], sizeof cfgs[i], "par%d-%s", i, f->sfx);
+        mk_config(f, cfgs[i]);
+    }
+    for (int i = 0; i < NREAD; i++) {
+        r[i] = (struct reader_thread){f->st, cfgs[i % NPUB], &stop, 0, 0};
+        assert_int_equal(pthread_create(&rt[i], NULL, reader_main, &r[i]), 0);
+    }
+    for (int i = 0; i < NPUB; i++) {
+        p[i] = (struct pub_thread){f->st, cfgs[i], EACH, 0, 0, 0, 0, i};
+        assert_int_equal(pthread_create(&pt[i], NULL, pub_main, &p[i]), 0);
+    }
+    for (int i = 0; i < NPUB; i++) {
+        pthread_join(pt[i], NULL);
+        assert_int_equal(p[i].errors, 0);
+        assert_int_equal(p[i].conflicts, 0);
+        assert_int_equal(p[i].ok, EACH);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < NREAD; i++) {
+        pthread_join(rt[i], NULL);
+        assert_int_equal(r[i].errors, 0);
+        assert_true(r[i].reads > 0);
+    }
+    for (int i = 0; i < NPUB; i++)
+        assert_dense(f, cfgs[i], EACH);
+    assert_chain_ok(f->st);
+}
+
+/* ---- Main ---- */
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_open_dsn_forms),
+        T(test_reopen_persists_and_migrations_idempotent),
+        T(test_open_refuses_newer_schema),
+        T(test_sqlite_settings),
+        T(test_invalid_arguments),
+        T(test_cells),
+        T(test_configs),
+        T(test_publish_and_read),
+        T(test_publish_errors),
+        T(test_publish_cas_conflict),
+        T(test_blob_dedup),
+        T(test_version_live_rules),
+        T(test_version_delete_refusals),
+        T(test_assign),
+        T(test_assign_two_controllers),
+        T(test_host_versions),
+        T(test_plans),
+        T(test_tokens),
+        T(test_audit_chain_and_paging),
+        T(test_audit_tamper_detected),
+        T(test_concurrent_publish_same_config),
+        T(test_concurrent_publish_pinned_live),
+        T(test_concurrent_publish_and_read),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

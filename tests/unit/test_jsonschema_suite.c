@@ -1,0 +1,187 @@
+/*
+ * test_jsonschema_suite.c: runs the official JSON-Schema-Test-Suite (draft
+ * 2020-12 files in tests/data/json-schema-test-suite/) against
+ * common/jsonschema.c.
+ *
+ * Every case of every file in 'suite_files' must pass, except the groups
+ * listed in 'exclusions' (with the reason). An exclusion that matches no
+ * group is itself a failure, so the table cannot go stale. Each case is run
+ * twice: collecting violations (cg_schema_validate) and yes/no
+ * (cg_schema_is_valid); both must agree with the expected result, and an
+ * invalid instance must yield at least one violation.
+ */
+#include "testhelp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonschema.h"
+#include "status.h"
+
+/* The keyword files cellgate claims: one per supported keyword, plus the
+ * cross-cutting ones (boolean schemas, defaults, $defs, loop detection). */
+static const char *const suite_files[] = {
+    "additionalProperties.json",
+    "allOf.json",
+    "anyOf.json",
+    "boolean_schema.json",
+    "const.json",
+    "contains.json",
+    "default.json",
+    "defs.json",
+    "dependentRequired.json",
+    "dependentSchemas.json",
+    "enum.json",
+    "exclusiveMaximum.json",
+    "exclusiveMinimum.json",
+    "if-then-else.json",
+    "infinite-loop-detection.json",
+    "items.json",
+    "maxContains.json",
+    "maxItems.json",
+    "maxLength.json",
+    "maxProperties.json",
+    "maximum.json",
+    "minContains.json",
+    "minItems.json",
+    "minLength.json",
+    "minProperties.json",
+    "minimum.json",
+    "multipleOf.json",
+    "not.json",
+    "oneOf.json",
+    "pattern.json",
+    "patternProperties.json",
+    "prefixItems.json",
+    "properties.json",
+    "propertyNames.json",
+    "ref.json",
+    "required.json",
+    "type.json",
+    "uniqueItems.json",
+};
+
+/* Groups not run, and why. Keep this minimal and honest. */
+static const struct {
+    const char *file;
+    const char *group;
+    const char *reason;
+} exclusions[] = {
+    {"defs.json", "validate definition against metaschema",
+     "needs the remote draft 2020-12 meta-schema documents (remote $ref, $dynamicRef, "
+     "$vocabulary); contracts never reference remote documents"},
+    {"ref.json", "remote ref, containing refs itself",
+     "$ref to the remote meta-schema https://json-schema.org/draft/2020-12/schema; remote "
+     "references are not supported (no network access from the validator)"},
+    {"ref.json", "ref creates new scope when adjacent to keywords",
+     "uses unevaluatedProperties, which is not supported (refused at compile time)"},
+    {"not.json", "collect annotations inside a 'not', even if collection is disabled",
+     "uses unevaluatedProperties, which is not supported (refused at compile time)"},
+};
+
+struct counts {
+    int passed, failed, excluded;
+    int used[sizeof(exclusions) / sizeof(exclusions[0])];
+};
+
+static int excluded(struct counts *k, const char *file, const char *group)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(exclusions) / sizeof(exclusions[0]); i++)
+        if (strcmp(exclusions[i].file, file) == 0 && strcmp(exclusions[i].group, group) == 0) {
+            k->used[i] = 1;
+            return 1;
+        }
+    return 0;
+}
+
+static void run_file(struct counts *k, const char *file)
+{
+    char path[4096];
+    json_error_t jerr;
+    json_t *groups;
+    size_t gi, ti;
+
+    snprintf(path, sizeof(path), "%s/json-schema-test-suite/tests/draft2020-12/%s", th_data_dir(),
+             file);
+    groups = json_load_file(path, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (!groups)
+        fail_msg("cannot load %s: %s (line %d)", path, jerr.text, jerr.line);
+    for (gi = 0; gi < json_array_size(groups); gi++) {
+        json_t *g = json_array_get(groups, gi);
+        const char *desc = json_string_value(json_object_get(g, "description"));
+        json_t *tests = json_object_get(g, "tests");
+        struct cg_violations errs = {0};
+        struct cg_schema *s = NULL;
+        int rc;
+
+        if (excluded(k, file, desc)) {
+            k->excluded += (int)json_array_size(tests);
+            continue;
+        }
+        rc = cg_schema_compile(json_object_get(g, "schema"), "", &s, &errs);
+        if (rc != CG_OK) {
+            printf("FAIL %s | %s: schema does not compile (%d): %s: %s\n", file, desc, rc,
+                   errs.count ? errs.items[0].pointer : "",
+                   errs.count ? errs.items[0].message : "");
+            k->failed += (int)json_array_size(tests);
+            cg_violations_free(&errs);
+            continue;
+        }
+        for (ti = 0; ti < json_array_size(tests); ti++) {
+            json_t *t = json_array_get(tests, ti);
+            int want = json_is_true(json_object_get(t, "valid"));
+            struct cg_violations v = {0};
+            int got = cg_schema_validate(s, json_object_get(t, "data"), &v);
+            int quick = cg_schema_is_valid(s, json_object_get(t, "data"));
+            int good = (got == CG_OK) == want && quick == want &&
+                       (want ? v.count == 0 : (v.count > 0 || v.truncated));
+
+            if (good) {
+                k->passed++;
+            } else {
+                k->failed++;
+                printf("FAIL %s | %s | %s: expected %s, validate=%d quick=%d violations=%zu%s%s\n",
+                       file, desc, json_string_value(json_object_get(t, "description")),
+                       want ? "valid" : "invalid", got, quick, v.count, v.count ? " first: " : "",
+                       v.count ? v.items[0].message : "");
+            }
+            cg_violations_free(&v);
+        }
+        cg_schema_free(s);
+    }
+    json_decref(groups);
+}
+
+static void official_suite(void **state)
+{
+    struct counts k;
+    size_t i;
+
+    (void)state;
+    memset(&k, 0, sizeof(k));
+    for (i = 0; i < sizeof(suite_files) / sizeof(suite_files[0]); i++)
+        run_file(&k, suite_files[i]);
+    for (i = 0; i < sizeof(exclusions) / sizeof(exclusions[0]); i++) {
+        if (!k.used[i]) {
+            printf("FAIL stale exclusion: %s | %s\n", exclusions[i].file, exclusions[i].group);
+            k.failed++;
+        } else {
+            printf("excluded: %s | %s: %s\n", exclusions[i].file, exclusions[i].group,
+                   exclusions[i].reason);
+        }
+    }
+    printf("JSON-Schema-Test-Suite draft2020-12 (%zu files): %d passed, %d failed, %d excluded\n",
+           sizeof(suite_files) / sizeof(suite_files[0]), k.passed, k.failed, k.excluded);
+    assert_int_equal(k.failed, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(official_suite),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
