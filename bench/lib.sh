@@ -1,0 +1,239 @@
+# shellcheck shell=bash
+# bench/lib.sh: shared helpers for bench/run.sh (sourced, not executed).
+#
+# Everything a benchmark starts is registered with track_pid and stopped by
+# PID on exit; every temporary file lives under one mktemp -d directory
+# ($BENCH_TMP) that is removed on exit. Servers listen on 127.0.0.1 only.
+
+BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/cellgate-bench.XXXXXX")
+BENCH_PIDS=()
+FIGURES="$BENCH_TMP/figures.tsv"
+: >"$FIGURES"
+
+say() { printf '%s\n' "$*"; }
+note() { printf '  %s\n' "$*" >&2; }
+die() {
+  printf 'bench: %s\n' "$*" >&2
+  exit 1
+}
+
+track_pid() { BENCH_PIDS+=("$1"); }
+
+# stop_pid PID: TERM, wait up to 5 s, then KILL. Only PIDs we started.
+stop_pid() {
+  local p=$1 i
+  [[ -n $p ]] || return 0
+  kill -0 "$p" 2>/dev/null || return 0
+  kill "$p" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$p" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$p" 2>/dev/null || true
+}
+
+bench_cleanup() {
+  local p
+  for p in "${BENCH_PIDS[@]}"; do stop_pid "$p"; done
+  # wait only reaps our own children; ignore the rest.
+  wait 2>/dev/null || true
+  rm -rf "$BENCH_TMP"
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# port_free PORT: true when nothing listens on 127.0.0.1:PORT.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# cpu_ticks PID...: utime+stime clock ticks (all threads) of the given PIDs.
+cpu_ticks() {
+  local t=0 p
+  for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
+cpu_seconds() { echo "scale=2; $1 / $(getconf CLK_TCK)" | bc; } # ticks -> seconds
+
+# kv LINE KEY: value of KEY=value in a "key=value key=value" line.
+kv() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" <<<" $1" | head -1; }
+
+# ratio A B [scale]: A/B, or "null" when B is 0 or empty.
+ratio() {
+  local a=${1:-0} b=${2:-0}
+  if [[ -z $b || $(echo "$b == 0" | bc) == 1 ]]; then
+    echo null
+  else
+    echo "scale=${3:-3}; x=$a / $b; if (x < 1 && x > 0) print 0; x" | bc
+  fi
+}
+
+# fig NAME key=value...: record a figure for results JSON. Dotted keys
+# nest (peer.rps=...); numbers stay numbers, everything else is a string.
+fig() {
+  local name=$1
+  shift
+  local kvp
+  for kvp in "$@"; do printf '%s\t%s\t%s\n' "$name" "${kvp%%=*}" "${kvp#*=}" >>"$FIGURES"; done
+}
+
+# fsync_probe DIR: latency of 300 appends of 2 KB + fdatasync in DIR (the
+# file system the servers' data dirs are on). Disk speed dominates the
+# publish/put figures and varies between runs on a shared VM.
+fsync_probe() {
+  python3 - "$1" <<'EOF'
+import os, sys, time
+path = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+buf, t = b"x" * 2048, []
+for _ in range(300):
+    t0 = time.perf_counter(); os.write(fd, buf); os.fdatasync(fd); t.append(time.perf_counter() - t0)
+os.close(fd); os.unlink(path); t.sort()
+print("p50_ms=%.3f p99_ms=%.3f" % (t[len(t) // 2] * 1e3, t[int(len(t) * 0.99)] * 1e3))
+EOF
+}
+
+# machine_facts: print facts, one "key: value" a line, and keep them for JSON.
+MACHINE_FACTS="$BENCH_TMP/machine.tsv"
+machine_facts() {
+  local root=$1 commit dirty
+  commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)
+  dirty=no
+  [[ -n $(git -C "$root" --no-optional-locks status --porcelain 2>/dev/null) ]] && dirty=yes
+  {
+    printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    printf 'commit\t%s\n' "$commit"
+    printf 'worktree_dirty\t%s\n' "$dirty"
+    printf 'nproc\t%s\n' "$(nproc)"
+    printf 'cpu_model\t%s\n' "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+    printf 'kernel\t%s\n' "$(uname -sr)"
+    printf 'os\t%s\n' "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+    printf 'mem_total\t%s\n' "$(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
+    printf 'tmp_fs\t%s\n' "$(df -PT "$BENCH_TMP" | awk 'NR==2 {print $2}')"
+    printf 'wrk\t%s\n' "$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+    printf 'fdatasync_2kb\t%s\n' "$(fsync_probe "$BENCH_TMP")"
+  } >"$MACHINE_FACTS"
+  sed 's/\t/: /' "$MACHINE_FACTS"
+}
+
+# write_json FILE: machine facts + figures as one JSON document.
+write_json() {
+  python3 - "$MACHINE_FACTS" "$FIGURES" "$1" <<'EOF'
+import json, re, sys
+facts, figs, out = sys.argv[1:4]
+num = re.compile(r'^-?\d+(\.\d+)?([eE][-+]?\d+)?$')
+def val(v):
+    if num.match(v): return float(v) if ('.' in v or 'e' in v.lower()) else int(v)
+    return {'null': None, 'true': True, 'false': False}.get(v, v)
+doc = {}
+for line in open(facts):
+    k, _, v = line.rstrip('\n').partition('\t')
+    doc[k] = val(v) if k == 'nproc' else v
+doc['figures'] = {}
+for line in open(figs):
+    name, k, v = line.rstrip('\n').split('\t', 2)
+    d = doc['figures'].setdefault(name, {})
+    *path, last = k.split('.')
+    for p in path: d = d.setdefault(p, {})
+    d[last] = val(v)
+with open(out, 'w') as f:
+    json.dump(doc, f, indent=2); f.write('\n')
+EOF
+}
+
+# ---- cellgated ----------------------------------------------------------
+
+# start_cellgated BUILD_DIR DATA_DIR: fresh server on an ephemeral port.
+# Sets CG_PID, CG_URL, CG_TOKEN, CG_LOG.
+start_cellgated() {
+  local bin=$1/server/cellgated data=$2 i
+  [[ -x $bin ]] || die "no $bin (run make build)"
+  CG_LOG="$data.log"
+  rm -f "$data.port"
+  "$bin" serve --data "$data" --listen 127.0.0.1:0 --port-file "$data.port" >"$CG_LOG" 2>&1 &
+  CG_PID=$!
+  track_pid "$CG_PID"
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $data.port ]] && grep -q 'listening' "$CG_LOG" && break
+    kill -0 "$CG_PID" 2>/dev/null || { cat "$CG_LOG" >&2; die "cellgated exited"; }
+    sleep 0.1
+  done
+  [[ -s $data.port ]] || { cat "$CG_LOG" >&2; die "cellgated did not start"; }
+  CG_URL="http://127.0.0.1:$(cat "$data.port")"
+  CG_TOKEN=$(grep -o 'cg_[A-Za-z0-9_]*' "$CG_LOG" | head -1)
+  [[ -n $CG_TOKEN ]] || die "no admin token in $CG_LOG"
+}
+
+# cg_api METHOD PATH [BODY]: one API call; prints the status, body to $BENCH_TMP/resp.
+cg_api() {
+  curl -sS -o "$BENCH_TMP/resp" -w '%{http_code}' -X "$1" \
+    -H "Authorization: Bearer $CG_TOKEN" -H 'Content-Type: application/json' \
+    ${3:+--data-binary "$3"} "$CG_URL$2"
+}
+
+# ---- peers (etcd, nginx) ------------------------------------------------
+
+# The peer scripts (PEERS_DIR, default /work/shared/peers) are copied into
+# $BENCH_TMP/peers and their fixed /tmp/peer paths rewritten to
+# $BENCH_TMP/peer, so data, logs and pid files are ours and go away on exit.
+PEERS_DIR=${PEERS_DIR:-/work/shared/peers}
+PEERS=""
+peers_copy() {
+  [[ -n $PEERS ]] && return 0
+  [[ -f $PEERS_DIR/start_etcd.sh ]] || die "peer scripts not found in $PEERS_DIR (set PEERS_DIR)"
+  PEERS="$BENCH_TMP/peers"
+  mkdir -p "$PEERS" "$BENCH_TMP/peer"
+  cp -r "$PEERS_DIR"/*.sh "$PEERS_DIR"/*.lua "$PEERS"/
+  [[ -d $PEERS_DIR/nginx ]] && cp -r "$PEERS_DIR/nginx" "$PEERS"/
+  mkdir -p "$PEERS/raw"
+  sed -i "s#/tmp/peer#$BENCH_TMP/peer#g" "$PEERS"/*.sh
+  [[ -d $PEERS/nginx ]] && sed -i "s#/tmp/peer#$BENCH_TMP/peer#g" "$PEERS"/nginx/* 2>/dev/null
+  return 0
+}
+
+# start_etcd: fresh etcd 3.4 on 127.0.0.1:23790 via the peer script. Sets ETCD_PID.
+start_etcd() {
+  peers_copy
+  if ! port_free 23790 || ! port_free 23800; then
+    die "127.0.0.1:23790/23800 busy (another etcd?); not touching it"
+  fi
+  (cd "$PEERS" && ./start_etcd.sh fresh) >&2 || die "etcd did not start"
+  ETCD_PID=$(cat "$BENCH_TMP/peer/etcd.pid")
+  track_pid "$ETCD_PID"
+}
+stop_etcd() {
+  stop_pid "${ETCD_PID:-}"
+  rm -f "$BENCH_TMP/peer/etcd.pid"
+}
+
+# start_nginx [CONF]: nginx via the peer script (127.0.0.1:18080, 2 KB
+# /cell.json; CONF relative to the peer folder, default nginx/nginx.conf).
+# Sets NGINX_PID (master). Workers may run as nobody: our temp dirs get o+x.
+start_nginx() {
+  peers_copy
+  port_free 18080 || die "127.0.0.1:18080 busy (another nginx?); not touching it"
+  chmod o+x "$BENCH_TMP" "$BENCH_TMP/peer"
+  (cd "$PEERS" && ./start_nginx.sh "${1:-nginx/nginx.conf}") >&2 || die "nginx did not start"
+  NGINX_PID=$(cat "$BENCH_TMP/peer/nginx/nginx.pid")
+  track_pid "$NGINX_PID"
+  chmod o+x "$BENCH_TMP/peer/nginx"
+}
+stop_nginx() {
+  [[ -n ${NGINX_PID:-} ]] && kill -QUIT "$NGINX_PID" 2>/dev/null
+  stop_pid "${NGINX_PID:-}"
+}
+
+# io_bytes PID: bytes PID has caused to be written to storage (/proc/PID/io).
+io_bytes() { awk '/^write_bytes:/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
+
+# run_wrk OUTFILE PID wrk-args...: runs wrk (bounded by its -d), prints its
+# RESULT line plus, for PID during the run, "server_cpu_s=.." (CPU seconds)
+# and "server_write_kb=.." (KiB written to storage, fsync'd or not).
+run_wrk() {
+  local out=$1 pid=$2 c0 w0 line
+  shift 2
+  c0=$(cpu_ticks "$pid")
+  w0=$(io_bytes "$pid")
+  timeout 120 wrk "$@" >"$out" 2>&1 || note "wrk exited $? (see below)"
+  line=$(grep '^RESULT' "$out" | tail -1)
+  [[ -n $line ]] || { cat "$out" >&2; die "wrk printed no RESULT line"; }
+  echo "$line server_cpu_s=$(cpu_seconds $(($(cpu_ticks "$pid") - c0))) server_write_kb=$((($(io_bytes "$pid") - w0) / 1024))"
+}
