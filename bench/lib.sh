@@ -171,10 +171,11 @@ cg_api() {
 
 # ---- peers (etcd, nginx) ------------------------------------------------
 
-# The peer scripts (PEERS_DIR, default /work/shared/peers) are copied into
+# The peer scripts (PEERS_DIR, default ../shared/peers beside the repository,
+# where CI and the developer machines have them) are copied into
 # $BENCH_TMP/peers and their fixed /tmp/peer paths rewritten to
 # $BENCH_TMP/peer, so data, logs and pid files are ours and go away on exit.
-PEERS_DIR=${PEERS_DIR:-/work/shared/peers}
+PEERS_DIR=${PEERS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/peers}
 PEERS=""
 peers_copy() {
   [[ -n $PEERS ]] && return 0

@@ -52,7 +52,8 @@ double cg_hist_quantile(const struct cg_hist *h, double q)
     for (i = 0; i < CG_HIST_BUCKETS; i++) {
         if (h->b[i] && (double)(seen + h->b[i]) >= rank) {
             double lo = i == 0 ? 0 : cg_hist_bound_ms(i - 1);
-            double hi = i == CG_HIST_BUCKETS - 1 ? cg_hist_bound_ms(i - 1) * 2 : cg_hist_bound_ms(i);
+            double hi =
+                i == CG_HIST_BUCKETS - 1 ? cg_hist_bound_ms(i - 1) * 2 : cg_hist_bound_ms(i);
             return lo + (hi - lo) * ((rank - (double)seen) / (double)h->b[i]);
         }
         seen += h->b[i];

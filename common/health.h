@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CG_HIST_BUCKETS 23
+#define CG_HIST_BUCKETS       23
 #define CG_HEALTH_MAX_METRICS 32
 
 struct cg_hist {

@@ -16,6 +16,7 @@
 
 #include <curl/curl.h>
 
+#include "backoff.h"
 #include "lib-internal.h"
 #include "util.h"
 
@@ -168,9 +169,28 @@ const char *cg_client_server(const struct cg_client *c)
 /* Per-exchange state shared with the curl callbacks. */
 struct exchange {
     struct cg__resp *rs;
+    const struct cg__req *rq;
     bool too_large;
     bool nomem;
+    bool cancelled;
 };
+
+/* Progress callback: lets a caller abandon a (long) request early. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct exchange *x = ud;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    if (x->rq->cancel && x->rq->cancel(x->rq->cancel_ud)) {
+        x->cancelled = true;
+        return 1;
+    }
+    return 0;
+}
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 {
@@ -227,6 +247,15 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         /* a new header block (e.g. after 100 Continue) */
         x->rs->content_type[0] = '\0';
         x->rs->etag[0] = '\0';
+        x->rs->retry_after_ms = -1;
+    } else if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+        char v[32];
+        int64_t ms;
+
+        header_value(p + 12, n - 12, v, sizeof v, false);
+        if (cg_retry_after_parse(v, &ms) == 0) {
+            x->rs->retry_after_ms = ms;
+        }
     } else if (n > 13 && strncasecmp(p, "content-type:", 13) == 0) {
         header_value(p + 13, n - 13, x->rs->content_type, sizeof x->rs->content_type, true);
     } else if (n > 5 && strncasecmp(p, "etag:", 5) == 0) {
@@ -240,9 +269,12 @@ static int map_curl_error(struct cg_client *c, CURLcode rc, const struct exchang
 {
     const char *why = detail[0] ? detail : curl_easy_strerror(rc);
 
+    if (x->cancelled || rc == CURLE_ABORTED_BY_CALLBACK) {
+        return cg__error_set(err, CG_ERR_IO, 0, "request to %s was cancelled", c->server);
+    }
     if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         return cg__error_set(err, CG_ERR_PROTOCOL, 0, "answer from %s is larger than %zu bytes",
-                             c->server, c->max_response);
+                             c->server, x->rs->body.max);
     }
     if (x->nomem || rc == CURLE_OUT_OF_MEMORY) {
         return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory receiving the answer");
@@ -282,6 +314,17 @@ static struct curl_slist *make_headers(const struct cg_client *c, const struct c
         }
         h = t;
     }
+    if (rq->if_none_match && rq->if_none_match[0]) {
+        if (cg_buf_printf(&b, "If-None-Match: \"%s\"", rq->if_none_match) != 0) {
+            goto fail;
+        }
+        t = curl_slist_append(h, b.data);
+        cg_buf_reset(&b);
+        if (!t) {
+            goto fail;
+        }
+        h = t;
+    }
     if (c->token) {
         if (cg_buf_printf(&b, "Authorization: Bearer %s", c->token) != 0) {
             goto fail;
@@ -306,7 +349,7 @@ int cg__http(struct cg_client *c, const struct cg__req *rq, struct cg__resp *rs,
              struct cg_error *err)
 {
     CURL *e = c->easy;
-    struct exchange x = {.rs = rs};
+    struct exchange x = {.rs = rs, .rq = rq};
     struct curl_slist *headers = NULL;
     struct cg_buf url = {0};
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -314,9 +357,12 @@ int cg__http(struct cg_client *c, const struct cg__req *rq, struct cg__resp *rs,
     long status = 0;
 
     memset(rs, 0, sizeof *rs);
-    rs->body.max = c->max_response;
-    if (rq->content_type && has_ctl(rq->content_type)) {
-        return cg__error_set(err, CG_ERR_INVALID, 0, "media type contains control characters");
+    rs->body.max = rq->max_response ? rq->max_response : c->max_response;
+    rs->retry_after_ms = -1;
+    if ((rq->content_type && has_ctl(rq->content_type)) ||
+        (rq->if_none_match && (has_ctl(rq->if_none_match) || strchr(rq->if_none_match, '"')))) {
+        return cg__error_set(err, CG_ERR_INVALID, 0,
+                             "media type or ETag contains control characters or quotes");
     }
     if (cg_buf_puts(&url, c->server) != 0 || cg_buf_puts(&url, rq->path) != 0) {
         cg_buf_free(&url);
@@ -330,10 +376,15 @@ int cg__http(struct cg_client *c, const struct cg__req *rq, struct cg__resp *rs,
     curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_URL, url.data);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, rq->timeout_ms > 0 ? rq->timeout_ms : c->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rs->body.max);
+    if (rq->cancel) {
+        curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(e, CURLOPT_XFERINFODATA, &x);
+        curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    }
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif

@@ -51,6 +51,12 @@ struct cg__req {
     const void *body; /* borrowed for the call; NULL = no body */
     size_t body_len;
     const char *content_type; /* of the body; NULL = application/json */
+    /* Optional per-request settings (zero = the client's defaults). */
+    long timeout_ms;           /* whole request (long polls need more) */
+    size_t max_response;       /* bytes; 0 = the client's limit */
+    const char *if_none_match; /* ETag without quotes; NULL = none */
+    int (*cancel)(void *ud);   /* polled during the transfer; non-zero aborts */
+    void *cancel_ud;
 };
 
 /* One answer, as received. */
@@ -59,6 +65,7 @@ struct cg__resp {
     struct cg_buf body; /* owned; max = the client's limit */
     char content_type[128];
     char etag[80];
+    long long retry_after_ms; /* Retry-After in ms, -1 when absent */
 };
 
 /* Flags for cg__call(). */

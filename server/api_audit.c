@@ -26,5 +26,6 @@ int api_audit_list(struct daemon *d, struct request *rq, struct response *rs)
         next = as[i].seq;
     }
     store_audits_free(as, n);
-    return reply_json(rs, 200, json_pack("{s:o,s:I}", "records", arr, "next_after", (json_int_t)next));
+    return reply_json(rs, 200,
+                      json_pack("{s:o,s:I}", "records", arr, "next_after", (json_int_t)next));
 }

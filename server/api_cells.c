@@ -21,8 +21,8 @@ static int check_labels(json_t *labels, struct response *rs)
     json_object_foreach(labels, k, v)
     {
         if (!cg_valid_name(k))
-            return reply_error(rs, 400, "bad_request", NULL,
-                               "label key '%s' is not a valid name", k),
+            return reply_error(rs, 400, "bad_request", NULL, "label key '%s' is not a valid name",
+                               k),
                    -1;
         if (!json_is_string(v) || json_string_length(v) > 63)
             return reply_error(rs, 400, "bad_request", NULL,
@@ -51,8 +51,7 @@ int api_cells_add(struct daemon *d, struct request *rq, struct response *rs)
     region = cg_json_str(body, "region", NULL, &bad);
     zone = cg_json_str(body, "zone", NULL, &bad);
     if (bad || !id || !region || !zone) {
-        reply_error(rs, 400, "bad_request", NULL,
-                    "cell needs string fields id, region and zone");
+        reply_error(rs, 400, "bad_request", NULL, "cell needs string fields id, region and zone");
         goto out;
     }
     if (!cg_valid_name(id) || !cg_valid_name(region) || !cg_valid_name(zone)) {

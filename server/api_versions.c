@@ -19,7 +19,7 @@
 #include "util.h"
 
 #define PUBLISH_RETRIES 8
-#define MESSAGE_MAX 4096
+#define MESSAGE_MAX     4096
 
 /* The checked document and what it was checked against. */
 struct checked {
@@ -218,8 +218,8 @@ int api_versions_get(struct daemon *d, struct request *rq, struct response *rs)
     return 0;
 }
 
-static int send_blob(struct daemon *d, struct request *rq, struct response *rs,
-                     const char *sha256, const char *media_type)
+static int send_blob(struct daemon *d, struct request *rq, struct response *rs, const char *sha256,
+                     const char *media_type)
 {
     char msg[STORE_MSG_MAX] = "", etag[70];
     const char *inm = http_header(rq, "If-None-Match");

@@ -21,8 +21,7 @@ int reply_store_error(struct response *rs, int rc, const char *msg, const char *
         reply_header(rs, "Retry-After", "1");
         return 0;
     default:
-        return reply_error(rs, 500, "internal", NULL, "store: %s",
-                           msg && *msg ? msg : "failure");
+        return reply_error(rs, 500, "internal", NULL, "store: %s", msg && *msg ? msg : "failure");
     }
 }
 
@@ -60,8 +59,7 @@ int param_int(struct request *rq, struct response *rs, size_t i, const char *wha
     const char *v = i < rq->nparams ? rq->params[i] : NULL;
 
     if (parse_i64(v, out) < 0 || *out < 1) {
-        reply_error(rs, 400, "bad_request", NULL, "invalid %s: expected a positive integer",
-                    what);
+        reply_error(rs, 400, "bad_request", NULL, "invalid %s: expected a positive integer", what);
         return -1;
     }
     return 0;
@@ -77,8 +75,9 @@ int query_int(struct request *rq, struct response *rs, const char *key, int64_t 
         return 0;
     }
     if (parse_i64(v, out) < 0 || *out < min || *out > max) {
-        reply_error(rs, 400, "bad_request", NULL, "query parameter %s must be an integer in %lld..%lld",
-                    key, (long long)min, (long long)max);
+        reply_error(rs, 400, "bad_request", NULL,
+                    "query parameter %s must be an integer in %lld..%lld", key, (long long)min,
+                    (long long)max);
         return -1;
     }
     return 0;

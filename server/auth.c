@@ -9,8 +9,8 @@
 #include "store.h"
 #include "util.h"
 
-static const char *const role_names[] = {"none", "agent", "reader", "approver", "deployer",
-                                          "admin"};
+static const char *const role_names[] = {"none",     "agent",    "reader",
+                                         "approver", "deployer", "admin"};
 _Static_assert(CG_ARRAY_SIZE(role_names) == ROLE_ADMIN + 1, "role_names must match enum role");
 
 enum role role_parse(const char *s)

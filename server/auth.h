@@ -23,9 +23,9 @@ enum role {
 };
 
 /* Route access flags (bitmask) in the route table. */
-#define AUTH_PUBLIC 0x1     /* no token needed */
-#define AUTH_AGENT_OK 0x2   /* agent tokens may call it (scoped to their cell) */
-#define ROUTE_INLINE 0x4    /* runs on the I/O thread (memory only, never blocks) */
+#define AUTH_PUBLIC   0x1 /* no token needed */
+#define AUTH_AGENT_OK 0x2 /* agent tokens may call it (scoped to their cell) */
+#define ROUTE_INLINE  0x4 /* runs on the I/O thread (memory only, never blocks) */
 
 struct principal {
     enum role role;

@@ -53,8 +53,7 @@ int daemon_init(const struct daemon_config *cfg, char *admin_token, char *msg)
         return -1;
     }
     if (access(db, F_OK) == 0) {
-        snprintf(msg, 256, "%s exists but %s is missing: refusing to initialise over it", db,
-                 key);
+        snprintf(msg, 256, "%s exists but %s is missing: refusing to initialise over it", db, key);
         return -1;
     }
     if (cg_signkey_create(key, smsg, sizeof smsg) != CG_OK) {

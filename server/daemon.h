@@ -18,13 +18,13 @@ struct lanes;
 
 /* Settings from the command line (see docs/man/cellgated.8.md). */
 struct daemon_config {
-    const char *data_dir;   /* holds cellgate.db, signing.key */
-    const char *listen;     /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
-    const char *port_file;  /* if set, the bound port is written here once listening */
-    size_t max_body;        /* request body limit in bytes (default 4 MiB) */
-    unsigned threads;       /* HTTP worker threads (default 2) */
+    const char *data_dir;    /* holds cellgate.db, signing.key */
+    const char *listen;      /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
+    const char *port_file;   /* if set, the bound port is written here once listening */
+    size_t max_body;         /* request body limit in bytes (default 4 MiB) */
+    unsigned threads;        /* HTTP worker threads (default 2) */
     unsigned conn_timeout_s; /* idle connection timeout (default 60) */
-    unsigned max_conns;     /* connection limit (default 16384) */
+    unsigned max_conns;      /* connection limit (default 16384) */
 };
 
 struct daemon {

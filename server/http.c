@@ -33,8 +33,28 @@ struct rq_ctx {
     struct response rs;
     struct daemon *d;
     enum rq_state state;
+    int suspended;
     char path_scratch[2048];
 };
+
+void http_suspend(struct request *rq)
+{
+    struct rq_ctx *c = rq->priv;
+
+    if (!c->suspended) {
+        c->suspended = 1;
+        MHD_suspend_connection(rq->conn);
+    }
+}
+
+void http_resume(struct request *rq)
+{
+    struct rq_ctx *c = rq->priv;
+
+    c->state = RQ_DONE;
+    c->suspended = 0;
+    MHD_resume_connection(rq->conn);
+}
 
 const char *http_query(const struct request *rq, const char *key)
 {
@@ -88,8 +108,8 @@ int reply_json(struct response *rs, int status, json_t *v)
     return 0;
 }
 
-int reply_error(struct response *rs, int status, const char *code, json_t *details,
-                const char *fmt, ...)
+int reply_error(struct response *rs, int status, const char *code, json_t *details, const char *fmt,
+                ...)
 {
     char msg[512];
     va_list ap;
@@ -179,21 +199,25 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct response *rs)
     return ret;
 }
 
-static void run_handler(struct rq_ctx *c)
+/* Runs the handler; returns 1 if it parked the request. */
+static int run_handler(struct rq_ctx *c)
 {
     int rc = c->rq.route->fn(c->d, &c->rq, &c->rs);
 
+    if (rc == HANDLER_PARKED)
+        return 1;
     if (rc != 0 && c->rs.status == 0)
         reply_error(&c->rs, 500, "internal", NULL, "internal error");
+    return 0;
 }
 
 static void lane_job(void *arg)
 {
     struct rq_ctx *c = arg;
 
-    run_handler(c);
-    c->state = RQ_DONE;
-    MHD_resume_connection(c->rq.conn);
+    if (run_handler(c))
+        return; /* parked: the waker resumes it */
+    http_resume(&c->rq);
 }
 
 /* Route, authenticate, authorise. Returns 1 when the handler may run, 0 when
@@ -209,15 +233,15 @@ static int admit(struct rq_ctx *c)
         reply_error(&c->rs, 414, "bad_request", NULL, "request path too long");
         return 0;
     }
-    rc = route_match(method, rq->path, c->path_scratch, &rq->route, rq->params, &rq->nparams,
-                     allow);
+    rc =
+        route_match(method, rq->path, c->path_scratch, &rq->route, rq->params, &rq->nparams, allow);
     if (rc == ROUTE_ENOTFOUND) {
         reply_error(&c->rs, 404, "not_found", NULL, "no route for %s", rq->path);
         return 0;
     }
     if (rc == ROUTE_ENOMETHOD) {
-        reply_error(&c->rs, 405, "method_not_allowed", NULL, "%s is not allowed on %s",
-                    rq->method, rq->path);
+        reply_error(&c->rs, 405, "method_not_allowed", NULL, "%s is not allowed on %s", rq->method,
+                    rq->path);
         reply_header(&c->rs, "Allow", allow);
         return 0;
     }
@@ -249,9 +273,8 @@ static int admit(struct rq_ctx *c)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct daemon *d = cls;
     struct rq_ctx *c = *con_cls;
@@ -268,15 +291,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         c->rq.path = url;
         c->rq.start_mono_ms = cg_mono_ms();
         c->rq.body.max = d->cfg.max_body;
-        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > d->cfg.max_body)
-            c->rq.body_too_large = 1;
+        c->rq.resp = &c->rs;
+        c->rq.priv = c;
         *con_cls = c;
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > d->cfg.max_body) {
+            /* Answer before reading the body; MHD closes the connection. */
+            c->rq.body_too_large = 1;
+            c->state = RQ_DONE;
+            reply_error(&c->rs, 413, "payload_too_large", NULL,
+                        "request body is larger than the limit of %zu bytes", d->cfg.max_body);
+            return queue(conn, &c->rs);
+        }
         return MHD_YES;
     }
     if (c->state == RQ_BODY && *upload_data_size) {
-        if (!c->rq.body_too_large &&
-            cg_buf_append(&c->rq.body, upload_data, *upload_data_size) < 0)
+        if (!c->rq.body_too_large && cg_buf_append(&c->rq.body, upload_data, *upload_data_size) < 0)
             c->rq.body_too_large = 1;
         *upload_data_size = 0;
         return MHD_YES;
@@ -292,20 +322,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return queue(conn, &c->rs);
     }
     if (c->rq.route->flags & ROUTE_INLINE) {
-        run_handler(c);
+        c->state = RQ_QUEUED; /* a waker may set RQ_DONE before we return */
+        if (run_handler(c))
+            return MHD_YES;
         c->state = RQ_DONE;
         return queue(conn, &c->rs);
     }
     c->state = RQ_QUEUED;
-    MHD_suspend_connection(conn);
+    http_suspend(&c->rq);
     if (lanes_submit(d->lanes, c->rq.route->lane, lane_job, c) != 0) {
         char ra[16];
         reply_error(&c->rs, 503, "unavailable", NULL, "the %s lane is full; retry later",
                     lane_name(c->rq.route->lane));
         snprintf(ra, sizeof ra, "%u", 1 + (unsigned)cg_rand_below(3));
         reply_header(&c->rs, "Retry-After", ra);
-        c->state = RQ_DONE;
-        MHD_resume_connection(conn);
+        http_resume(&c->rq);
     }
     return MHD_YES;
 }
@@ -371,8 +402,7 @@ int http_start(struct daemon *d, char *msg)
         (unsigned)d->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_conns,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_END);
     if (!d->mhd) {
-        snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)",
-                 d->cfg.listen);
+        snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)", d->cfg.listen);
         return -1;
     }
     info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);

@@ -16,7 +16,7 @@
 struct daemon;
 struct MHD_Connection;
 
-#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_PARAMS  4
 #define HTTP_MAX_HEADERS 8
 
 struct request {
@@ -25,11 +25,13 @@ struct request {
     const char *path;
     const char *params[HTTP_MAX_PARAMS]; /* captured ":name" segments, borrowed */
     size_t nparams;
-    struct cg_buf body;       /* request body (owned) */
-    int body_too_large;       /* set while discarding an oversized body */
-    struct principal who;     /* filled by auth before the handler runs */
+    struct cg_buf body;   /* request body (owned) */
+    int body_too_large;   /* set while discarding an oversized body */
+    struct principal who; /* filled by auth before the handler runs */
     const struct route *route;
     int64_t start_mono_ms;
+    struct response *resp; /* this request's own response (for parked requests) */
+    void *priv;            /* http.c's per-request state */
 };
 
 struct http_header {
@@ -45,6 +47,19 @@ struct response {
     struct http_header headers[HTTP_MAX_HEADERS];
     size_t nheaders;
 };
+
+/* Handler return value: the handler parked the request (it called
+ * http_suspend() and registered itself with a waker); http.c must not answer
+ * now. The waker later fills rq->resp and calls http_resume(). */
+#define HANDLER_PARKED 1
+
+/* Suspends the request's connection (idempotent). Call only from a handler,
+ * while holding the lock the waker takes before http_resume(). */
+void http_suspend(struct request *rq);
+
+/* Answers a parked request with what is now in rq->resp and resumes its
+ * connection. Any thread; exactly once per parked request. */
+void http_resume(struct request *rq);
 
 /* Returns a query argument (borrowed, valid during the request) or NULL. */
 const char *http_query(const struct request *rq, const char *key);
@@ -62,8 +77,8 @@ int reply_bytes(struct response *rs, int status, const char *content_type, const
 
 /* Sets the standard error body {"error":{"code","message","details"}}.
  * 'details' may be NULL (steals the reference). Always returns 0. */
-int reply_error(struct response *rs, int status, const char *code, json_t *details,
-                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int reply_error(struct response *rs, int status, const char *code, json_t *details, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
 
 /* Adds a header to the response (truncating overlong values). */
 void reply_header(struct response *rs, const char *name, const char *value);

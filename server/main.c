@@ -78,11 +78,16 @@ static int write_port_file(const char *path, unsigned port)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"data", required_argument, NULL, 'd'},      {"listen", required_argument, NULL, 'l'},
-        {"port-file", required_argument, NULL, 'p'}, {"max-body", required_argument, NULL, 'b'},
-        {"threads", required_argument, NULL, 't'},   {"conn-timeout", required_argument, NULL, 'c'},
-        {"max-conns", required_argument, NULL, 'm'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"data", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"port-file", required_argument, NULL, 'p'},
+        {"max-body", required_argument, NULL, 'b'},
+        {"threads", required_argument, NULL, 't'},
+        {"conn-timeout", required_argument, NULL, 'c'},
+        {"max-conns", required_argument, NULL, 'm'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct daemon_config cfg;
     struct daemon d;
@@ -100,9 +105,15 @@ int main(int argc, char **argv)
     }
     while ((c = getopt_long(argc, argv, "d:l:p:b:t:c:m:Vh", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': cfg.data_dir = optarg; break;
-        case 'l': cfg.listen = optarg; break;
-        case 'p': cfg.port_file = optarg; break;
+        case 'd':
+            cfg.data_dir = optarg;
+            break;
+        case 'l':
+            cfg.listen = optarg;
+            break;
+        case 'p':
+            cfg.port_file = optarg;
+            break;
         case 'b':
             if (parse_size(optarg, &cfg.max_body) < 0)
                 goto bad;
@@ -122,9 +133,15 @@ int main(int argc, char **argv)
                 goto bad;
             cfg.max_conns = (unsigned)v;
             break;
-        case 'V': printf("cellgated %s\n", CELLGATED_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'V':
+            printf("cellgated %s\n", CELLGATED_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind != argc) {

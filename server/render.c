@@ -37,8 +37,8 @@ json_t *render_cell(const struct store_cell *c)
 
 json_t *render_config(const struct store_config *c)
 {
-    return json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:o}", "name", c->name, "kind", c->kind,
-                     "plan", c->plan, "contract", stored_json(c->contract_json), "latest_version",
+    return json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:o}", "name", c->name, "kind", c->kind, "plan",
+                     c->plan, "contract", stored_json(c->contract_json), "latest_version",
                      (json_int_t)c->latest_version, "live_version", (json_int_t)c->live_version,
                      "generation", (json_int_t)c->generation, "created_at",
                      render_time(c->created_ms));
@@ -49,9 +49,8 @@ json_t *render_version(const struct store_version *v)
     return json_pack("{s:s,s:I,s:s,s:s,s:I,s:s,s:s,s:I,s:o,s:o}", "config", v->config, "number",
                      (json_int_t)v->number, "sha256", v->sha256, "media_type", v->media_type,
                      "size", (json_int_t)v->size, "author", v->author, "message",
-                     v->message ? v->message : "", "parent", (json_int_t)v->parent,
-                     "created_at", render_time(v->created_ms), "deleted_at",
-                     render_time(v->deleted_ms));
+                     v->message ? v->message : "", "parent", (json_int_t)v->parent, "created_at",
+                     render_time(v->created_ms), "deleted_at", render_time(v->deleted_ms));
 }
 
 json_t *render_plan(const struct store_plan *p)
@@ -64,9 +63,8 @@ json_t *render_plan(const struct store_plan *p)
 json_t *render_token(const struct store_token *t)
 {
     return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:o}", "id", (json_int_t)t->id, "name", t->name,
-                     "role", t->role, "cell", t->cell, "created_by", t->created_by,
-                     "created_at", render_time(t->created_ms), "revoked_at",
-                     render_time(t->revoked_ms));
+                     "role", t->role, "cell", t->cell, "created_by", t->created_by, "created_at",
+                     render_time(t->created_ms), "revoked_at", render_time(t->revoked_ms));
 }
 
 json_t *render_audit(const struct store_audit *a)

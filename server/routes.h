@@ -38,7 +38,7 @@ struct route {
     const char *name; /* short id for metrics and logs, e.g. "configs.publish" */
 };
 
-#define ROUTE_OK 0
+#define ROUTE_OK        0
 #define ROUTE_ENOTFOUND (-1) /* no pattern matches the path */
 #define ROUTE_ENOMETHOD (-2) /* a pattern matches, but not for this method */
 

@@ -35,8 +35,8 @@
 #include "status.h"
 
 #define STORE_OPS_VERSION 1
-#define STORE_NAME_MAX 64    /* names: cells, configs, plans, tokens, actors (<= 63 chars) */
-#define STORE_MSG_MAX 256    /* error message buffer size callers should use */
+#define STORE_NAME_MAX    64  /* names: cells, configs, plans, tokens, actors (<= 63 chars) */
+#define STORE_MSG_MAX     256 /* error message buffer size callers should use */
 
 struct store;
 
@@ -56,8 +56,8 @@ struct store_cell {
 
 struct store_config {
     char name[STORE_NAME_MAX];
-    char kind[16];         /* "config", "flags" or "artifact" */
-    char *contract_json;   /* contract document text; owned */
+    char kind[16];             /* "config", "flags" or "artifact" */
+    char *contract_json;       /* contract document text; owned */
     char plan[STORE_NAME_MAX]; /* default plan name, "" when none */
     int64_t created_ms;
     int64_t latest_version; /* highest version number published, 0 if none */
@@ -67,15 +67,15 @@ struct store_config {
 
 struct store_version {
     char config[STORE_NAME_MAX];
-    int64_t number;        /* 1, 2, 3 ... per config */
-    char sha256[65];       /* of the bytes */
+    int64_t number;  /* 1, 2, 3 ... per config */
+    char sha256[65]; /* of the bytes */
     char media_type[128];
-    int64_t size;          /* bytes */
+    int64_t size; /* bytes */
     char author[STORE_NAME_MAX];
-    char *message;         /* owned, "" when none */
-    int64_t parent;        /* version live when it was published, 0 if none */
+    char *message;  /* owned, "" when none */
+    int64_t parent; /* version live when it was published, 0 if none */
     int64_t created_ms;
-    int64_t deleted_ms;    /* 0 unless soft-deleted */
+    int64_t deleted_ms; /* 0 unless soft-deleted */
 };
 
 struct store_plan {
@@ -134,15 +134,15 @@ struct store_publish {
     const char *config;
     const void *bytes;
     size_t len;
-    const char *sha256;     /* hex of bytes, computed by the caller */
+    const char *sha256; /* hex of bytes, computed by the caller */
     const char *media_type;
-    const char *message;    /* may be NULL */
-    int64_t expect_live;    /* the live version the caller validated against (see below) */
+    const char *message; /* may be NULL */
+    int64_t expect_live; /* the live version the caller validated against (see below) */
 };
 
 /* Backend vtable. Append new members at the end and bump STORE_OPS_VERSION. */
 struct store_ops {
-    int version; /* STORE_OPS_VERSION */
+    int version;        /* STORE_OPS_VERSION */
     const char *scheme; /* DSN scheme this backend handles, e.g. "sqlite" */
     int (*open)(const char *dsn, struct store **out, char *msg);
     void (*close)(struct store *st);
@@ -182,8 +182,8 @@ struct store_ops {
     int (*token_list)(struct store *st, struct store_token **out, size_t *n, char *msg);
     int (*token_revoke)(struct store *st, int64_t id, const struct store_actor *a, char *msg);
 
-    int (*audit_list)(struct store *st, int64_t after_seq, size_t limit,
-                      struct store_audit **out, size_t *n, char *msg);
+    int (*audit_list)(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
+                      size_t *n, char *msg);
 
     int (*assign)(struct store *st, const char *config, const char *const *cells, size_t ncells,
                   int64_t version, int64_t expect_generation, const struct store_actor *a,
@@ -191,8 +191,8 @@ struct store_ops {
     int (*assignment_list)(struct store *st, const char *cell, const char *config,
                            struct store_assignment **out, size_t *n, char *msg);
     int (*host_version_put)(struct store *st, const struct store_host_version *hv, char *msg);
-    int (*host_version_list)(struct store *st, const char *config,
-                             struct store_host_version **out, size_t *n, char *msg);
+    int (*host_version_list)(struct store *st, const char *config, struct store_host_version **out,
+                             size_t *n, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -223,8 +223,8 @@ int store_cell_list(struct store *st, struct store_cell **out, size_t *n, char *
  * config is missing (the caller checks the plan exists); audit
  * "config.set_plan", before/after {"plan"}.
  */
-int store_config_create(struct store *st, const struct store_config *c,
-                        const struct store_actor *a, char *msg);
+int store_config_create(struct store *st, const struct store_config *c, const struct store_actor *a,
+                        char *msg);
 int store_config_get(struct store *st, const char *name, struct store_config *out, char *msg);
 int store_config_list(struct store *st, struct store_config **out, size_t *n, char *msg);
 int store_config_set_plan(struct store *st, const char *name, const char *plan,
@@ -319,8 +319,8 @@ int store_assignment_list(struct store *st, const char *cell, const char *config
 /* Upserts a host's applied / last-known-good view (no audit: it is a report,
  * not a mutation by a principal). */
 int store_host_version_put(struct store *st, const struct store_host_version *hv, char *msg);
-int store_host_version_list(struct store *st, const char *config,
-                            struct store_host_version **out, size_t *n, char *msg);
+int store_host_version_list(struct store *st, const char *config, struct store_host_version **out,
+                            size_t *n, char *msg);
 
 /* Free functions for the structs above (NULL-safe; *_free of arrays takes n). */
 void store_cell_free(struct store_cell *c);

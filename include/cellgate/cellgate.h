@@ -593,6 +593,372 @@ struct cg_audit_report {
  */
 CG_API int cg_audit_verify(struct cg_client *c, struct cg_audit_report *rep, struct cg_error *err);
 
+/* ------------------------------------------------------------------ */
+/* Agent protocol (docs/api/agent.md)                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The calls an agent (or an application that watches its own configs)
+ * makes. The common contract of the "API calls" section applies: out is
+ * NULL on failure, err optional, the same status codes.
+ */
+
+#define CG_AGENT_MAX_WAIT_S 300 /* longest long-poll the server accepts */
+
+/**
+ * GET /v1/agent/desired?cell=C[&wait=S]: the desired state of a cell.
+ *
+ * @param c       the client (agent token of that cell, or admin)
+ * @param cell    the cell id (required)
+ * @param etag    the ETag of the state the caller already holds, without
+ *                quotes (sent as If-None-Match), or NULL / "" for none
+ * @param wait_s  0: answer at once. 1..CG_AGENT_MAX_WAIT_S: long poll; when
+ *                the state still matches 'etag' the server holds the
+ *                request until it changes or about wait_s seconds pass.
+ *                This one request then gets a timeout of wait_s * 1.2 +
+ *                10 s instead of the client's (the server jitters waits by
+ *                up to 10%). Other values give CG_ERR_INVALID.
+ * @param out     on CG_OK a new result, in one of two forms:
+ *                 - cg_result_http_status() == 200: the object is
+ *                   {"cell","etag","server_time_ms","key_id","assignments"}
+ *                   and the items are the assignments
+ *                   ({"config","version","generation","sha256",
+ *                   "media_type","contract_sha256","statement"});
+ *                 - cg_result_http_status() == 304: nothing changed; the
+ *                   body is empty and cg_result_obj() is NULL.
+ *                The statements are NOT verified here (see struct
+ *                cg_watch, which does it).
+ * @param err     optional
+ * @return CG_OK (200 or 304), or the codes of the API calls section.
+ * Thread safety: as for the client. Since: 0.2
+ */
+CG_API int cg_agent_desired(struct cg_client *c, const char *cell, const char *etag, int wait_s,
+                            struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/agent/report: posts one report (shape in docs/api/agent.md).
+ *
+ * @param report_json  the report as JSON text (borrowed; sent as-is)
+ * @param len          its length in bytes (the server accepts <= 256 KiB)
+ * @param err          optional
+ * @return CG_OK (the server answered 2xx), or the codes of the API calls
+ *         section.
+ * Thread safety: as for the client. Since: 0.2
+ */
+CG_API int cg_agent_report(struct cg_client *c, const char *report_json, size_t len,
+                           struct cg_error *err);
+
+/**
+ * GET /v1/agent/pubkey: the server's statement-signing public key, for
+ * bootstrapping over a trusted channel only (an agent must pin the key it
+ * verifies with; fetching it from the server it verifies proves nothing).
+ *
+ * @param out  on CG_OK a new result whose object is the server's answer
+ *             (it carries the key id and the 64-hex public key)
+ * Thread safety: as for the client. Since: 0.2
+ */
+CG_API int cg_agent_pubkey(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET of any path below the client's URL, keeping the bytes as they are
+ * (no JSON parsing), e.g. a Prometheus "/metrics" endpoint. The client's
+ * timeout and response size limit apply; the bearer token is sent if one
+ * is set (use a client without a token for third-party endpoints).
+ *
+ * @param path  starts with '/', already URL-escaped, no control characters
+ *              or spaces (CG_ERR_INVALID otherwise)
+ * @param out   on CG_OK a new result; read the bytes with cg_result_body()
+ * @return CG_OK for any 2xx, else the codes of the API calls section.
+ * Thread safety: as for the client. Since: 0.2
+ */
+CG_API int cg_get_raw(struct cg_client *c, const char *path, struct cg_result **out,
+                      struct cg_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Watcher: verified, contract-checked config documents                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A struct cg_watch follows the desired state of one cell and, for every
+ * new generation of a watched config, runs the whole pipeline:
+ *
+ *   verify the signed statement (pinned key, this cell, not expired,
+ *   generation > the one held)  ->  fetch the blob (size-limited)  ->
+ *   check its sha256  ->  fetch the contract (cached by contract_sha256,
+ *   or a contract pinned with cg_watch_set_contract())  ->  check the
+ *   document with the contract engine against the last-known-good
+ *   ->  hand it to the apply callback  ->  on success it becomes the
+ *   last-known-good.
+ *
+ * On any failure the last-known-good stays and the outcome (reason,
+ * violations) is kept for the next report. Every request has a timeout and
+ * a size limit; failures back off with full jitter under a retry budget,
+ * honour Retry-After and fail over to the next server. See
+ * docs/libcellgate/watch.md.
+ *
+ * Thread safety: cg_watch_current(), cg_watch_status(),
+ * cg_watch_get_stats() and cg_watch_dup_report_configs() may be called
+ * from any thread at any time (they copy under a lock and never wait for
+ * the network). Everything else is for one thread at a time; while the
+ * watcher's own thread runs (cg_watch_start()), do not call
+ * cg_watch_poll_once() or use the watcher's clients.
+ */
+struct cg_watch;
+
+/* What happened to the latest generation a config was offered. Values are
+ * stable; append only. The names (cg_watch_outcome_str) are the report
+ * "outcome" values. */
+enum cg_watch_outcome {
+    CG_WATCH_NONE = 0,          /* nothing decided yet */
+    CG_WATCH_APPLIED = 1,       /* "applied": in use, it is the last-known-good */
+    CG_WATCH_REJECTED = 2,      /* "rejected": contract violation, or the apply
+                                   callback refused the document */
+    CG_WATCH_RELOAD_FAILED = 3, /* "reload_failed": applying failed, the
+                                   last-known-good was restored */
+    CG_WATCH_VERIFY_FAILED = 4, /* "verify_failed": statement or sha256 check failed */
+};
+
+/* A document offered to (or seeded into) the watcher. Plain value; every
+ * pointer is borrowed for the duration of the call that receives it. */
+struct cg_watch_doc {
+    size_t size;            /* sizeof(struct cg_watch_doc) */
+    const char *config;     /* config name */
+    int64_t version;        /* version number (0 = unknown) */
+    int64_t generation;     /* assignment generation (0 = unknown) */
+    const char *sha256;     /* 64 lowercase hex of the bytes, or NULL */
+    const char *media_type; /* e.g. "application/json"; may be NULL */
+    const void *bytes;      /* the document; NULL when unknown (seed only) */
+    size_t len;             /* its length */
+};
+
+/**
+ * Apply callback: put the verified, contract-checked document in use.
+ * Runs on the thread that polls. Must not call back into the watcher
+ * except the lock-free-for-the-caller readers listed above.
+ *
+ * @param ud      the options' apply_ud
+ * @param doc     the document (borrowed for the call)
+ * @param why     buffer of whylen bytes for a one-line reason on failure
+ * @return CG_OK: the document is in use and becomes the last-known-good.
+ *         CG_ERR_VIOLATION: the application refuses it (e.g. a check
+ *         command failed); outcome "rejected". Any other negative value:
+ *         applying failed and the application is back on the previous
+ *         document; outcome "reload_failed". Either way the generation is
+ *         not offered again.
+ */
+typedef int (*cg_watch_apply_fn)(void *ud, const struct cg_watch_doc *doc, char *why,
+                                 size_t whylen);
+
+/* Cancellation test, polled during requests and between steps; non-zero
+ * abandons the poll in progress (e.g. "a stop signal arrived"). Must be
+ * cheap and async-safe to call from the polling thread. */
+typedef int (*cg_watch_cancel_fn)(void *ud);
+
+#define CG_WATCH_DEFAULT_WAIT_S     60
+#define CG_WATCH_DEFAULT_TIMEOUT_MS 10000
+#define CG_WATCH_DEFAULT_MAX_DOC    (16u * 1024 * 1024)
+#define CG_WATCH_MAX_CONFIGS        256
+
+/* Options of cg_watch_new(). Caller-owned; copied by cg_watch_new(). Zero
+ * fields take the defaults. */
+struct cg_watch_options {
+    size_t size;                /* sizeof(struct cg_watch_options) */
+    const char *cell;           /* required: the cell to follow */
+    const char *const *pubkeys; /* required: pinned keys, 64 hex each */
+    size_t npubkeys;            /* 1.. */
+    const char *const *configs; /* configs to follow; NULL = every config
+                                   assigned to the cell */
+    size_t nconfigs;
+    cg_watch_apply_fn apply; /* NULL: accept every checked document */
+    void *apply_ud;
+    cg_watch_cancel_fn cancel; /* optional */
+    void *cancel_ud;
+    int wait_s;              /* long-poll wait, default 60 (jittered +-20%);
+                                negative: no long poll (wait=0) */
+    long request_timeout_ms; /* every other request, default 10000 */
+    size_t max_doc_bytes;    /* largest blob fetched, default 16 MiB */
+};
+
+/* Latest state of one config (cg_watch_status). Caller-allocated; set
+ * 'size' first. */
+struct cg_watch_status {
+    size_t size;                  /* in: sizeof(struct cg_watch_status) */
+    int outcome;                  /* enum cg_watch_outcome of the latest decision */
+    int64_t version, generation;  /* the assignment that outcome is about */
+    int64_t lkg_version;          /* what runs now (0 = nothing known) */
+    int64_t lkg_generation;       /* its generation (0 = nothing held) */
+    char lkg_sha256[65];          /* its sha256, "" if unknown */
+    int64_t rejected_generation;  /* newest generation refused for good */
+    int64_t confirmed_ms;         /* wall clock of the last verified statement
+                                     for the held generation; 0 = never */
+    int stale;                    /* 1 when that confirmation is older than the
+                                     statement's validity (server unreachable
+                                     or frozen): still running the LKG */
+    char reason[32];              /* short reason of a failure ("bad_signature",
+                                     "sha256_mismatch", "contract_violation",
+                                     "apply_failed", ...), "" */
+    char error[CG_ERRMSG_MAX];    /* one line, "" */
+    size_t nviolations;           /* contract violations of a rejection */
+};
+
+/* Counters of a watcher (cg_watch_get_stats). Caller-allocated; set
+ * 'size' first. All counters only grow. */
+struct cg_watch_stats {
+    size_t size;                 /* in: sizeof(struct cg_watch_stats) */
+    uint64_t polls;              /* desired-state requests that got an answer */
+    uint64_t not_modified;       /* of those, 304 */
+    uint64_t failures;           /* exchanges that failed (network, 5xx, bad body) */
+    uint64_t applied, rejected, reload_failed, verify_failed; /* outcomes */
+    uint64_t requests;           /* original requests (retry budget) */
+    uint64_t retries;            /* retries the budget allowed */
+    uint64_t budget_denied;      /* retries the budget refused */
+    uint64_t backoffs;           /* backoff delays handed out */
+    uint64_t retry_after_floors; /* of those, raised by Retry-After */
+    uint64_t failovers;          /* switches to another server */
+};
+
+/**
+ * Creates a watcher.
+ *
+ * @param clients   1..nclients clients (borrowed; must outlive the watcher
+ *                  and not be used by anyone else while it runs), tried in
+ *                  order: after a failed exchange the next one is used
+ *                  (failover), after a success the watcher stays
+ * @param nclients  1..16
+ * @param opt       options (copied, with every string and key in it)
+ * @param out       on success the new watcher, freed with cg_watch_free();
+ *                  NULL on failure
+ * @param err       optional
+ * @return CG_OK; CG_ERR_INVALID (no cell, a bad key, a bad config name,
+ *         too many configs, opt->size too small); CG_ERR_NOMEM.
+ * Since: 0.2
+ */
+CG_API int cg_watch_new(struct cg_client *const *clients, size_t nclients,
+                        const struct cg_watch_options *opt, struct cg_watch **out,
+                        struct cg_error *err);
+
+/**
+ * Stops the watcher's thread if running and frees everything. NULL is a
+ * no-op. Since: 0.2
+ */
+CG_API void cg_watch_free(struct cg_watch *w);
+
+/**
+ * Tells the watcher what is already in use for a config (e.g. from the
+ * state an agent persisted), before the first poll: its generation
+ * becomes the held one (only newer generations are applied), and the
+ * bytes (when given) are the last-known-good (served by
+ * cg_watch_current() and used for the contract's growth rules).
+ *
+ * @param doc                  what is held (copied); doc->bytes may be NULL
+ *                             (then doc->sha256, if given, is kept as is)
+ * @param rejected_generation  a generation already refused for good (not
+ *                             offered again), or 0
+ * @return CG_OK; CG_ERR_INVALID (bad name, sha256 of the bytes differs from
+ *         doc->sha256, config not watched); CG_ERR_NOMEM.
+ * Thread safety: before cg_watch_start() / between polls only. Since: 0.2
+ */
+CG_API int cg_watch_seed(struct cg_watch *w, const struct cg_watch_doc *doc,
+                         int64_t rejected_generation, struct cg_error *err);
+
+/**
+ * Pins a local contract for a config: it is used instead of the one the
+ * server sends, so a compromised or wrong server cannot loosen it.
+ *
+ * @param contract_json, len  the contract document (parsed now; copied)
+ * @return CG_OK; CG_ERR_INVALID (not a valid contract: message says why);
+ *         CG_ERR_NOMEM.
+ * Thread safety: before cg_watch_start() / between polls only. Since: 0.2
+ */
+CG_API int cg_watch_set_contract(struct cg_watch *w, const char *config,
+                                 const char *contract_json, size_t len, struct cg_error *err);
+
+/**
+ * Runs one cycle: one desired-state request (a long poll of 'wait_s'
+ * seconds; negative = the options' wait, jittered), then the pipeline for
+ * every watched assignment with a new generation.
+ *
+ * @return CG_OK when the exchange worked and every assignment was decided
+ *         (applied, or rejected for good; see cg_watch_status()).
+ *         CG_ERR_VERIFY when a statement or blob failed verification (the
+ *         state is fetched again after a backoff). A transport or server
+ *         error (CG_ERR_IO, CG_ERR_TIMEOUT, CG_ERR_HTTP, CG_ERR_PROTOCOL,
+ *         CG_ERR_AUTH, ...) when the cycle could not finish; it is retried
+ *         after cg_watch_next_delay_ms().
+ * Thread safety: one thread; not while cg_watch_start() runs. Since: 0.2
+ */
+CG_API int cg_watch_poll_once(struct cg_watch *w, int wait_s, struct cg_error *err);
+
+/**
+ * How long to wait before the next cg_watch_poll_once(), in ms: 0 after a
+ * successful cycle (the long poll is the wait), else a full-jitter backoff
+ * (at least any Retry-After), longer when the retry budget is spent.
+ * Since: 0.2
+ */
+CG_API int64_t cg_watch_next_delay_ms(const struct cg_watch *w);
+
+/**
+ * Starts a thread that polls until cg_watch_stop(): poll, wait
+ * cg_watch_next_delay_ms(), repeat. The apply callback runs on it.
+ * @return CG_OK; CG_ERR_INVALID (already started); CG_ERR_NOMEM (no
+ *         thread). Since: 0.2
+ */
+CG_API int cg_watch_start(struct cg_watch *w, struct cg_error *err);
+
+/**
+ * Stops the thread: a long poll in progress is abandoned; returns once the
+ * thread has finished (at most one apply callback's duration). No-op when
+ * not started. Since: 0.2
+ */
+CG_API void cg_watch_stop(struct cg_watch *w);
+
+/**
+ * A copy of the current good document of a config (its last-known-good).
+ * Never touches the network, never blocks on it: safe on a hot path.
+ *
+ * @param bytes    on CG_OK a new copy (NUL-terminated for convenience),
+ *                 freed with cg_free(); NULL on failure
+ * @param len      receives its length (may be NULL)
+ * @param version  receives its version (may be NULL)
+ * @return CG_OK; CG_ERR_NOTFOUND (no good document yet); CG_ERR_NOMEM;
+ *         CG_ERR_INVALID.
+ * Thread safety: any thread. Since: 0.2
+ */
+CG_API int cg_watch_current(struct cg_watch *w, const char *config, void **bytes, size_t *len,
+                            int64_t *version, struct cg_error *err);
+
+/**
+ * The latest state of one config.
+ * @param out  caller-allocated with out->size set; filled on CG_OK
+ * @return CG_OK; CG_ERR_NOTFOUND (config never seen); CG_ERR_INVALID.
+ * Thread safety: any thread. Since: 0.2
+ */
+CG_API int cg_watch_status(struct cg_watch *w, const char *config, struct cg_watch_status *out,
+                           struct cg_error *err);
+
+/**
+ * Fills the counters. out->size must be set. Thread safety: any thread.
+ * Since: 0.2
+ */
+CG_API void cg_watch_get_stats(struct cg_watch *w, struct cg_watch_stats *out);
+
+/**
+ * The "configs" array of a report (docs/api/agent.md) as compact JSON:
+ * one entry per config with a decision or a held version
+ * ({"config","version","generation","outcome","lkg_version",
+ * "lkg_generation"[,"violations"][,"error"]}).
+ *
+ * @return a new string freed with cg_free(); NULL when out of memory.
+ * Thread safety: any thread. Since: 0.2
+ */
+CG_API char *cg_watch_dup_report_configs(struct cg_watch *w);
+
+/**
+ * The report name of an outcome ("applied", "rejected", "reload_failed",
+ * "verify_failed", "none"). Static string, never NULL. Since: 0.2
+ */
+CG_API const char *cg_watch_outcome_str(int outcome);
+
 #ifdef __cplusplus
 }
 #endif

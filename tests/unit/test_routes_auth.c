@@ -24,9 +24,9 @@ static void match_captures(void **state)
     char scratch[256], allow[64];
 
     (void)state;
-    assert_int_equal(route_match("GET", "/v1/configs/abc/versions/7", scratch, &r, params, &np,
-                                 allow),
-                     ROUTE_OK);
+    assert_int_equal(
+        route_match("GET", "/v1/configs/abc/versions/7", scratch, &r, params, &np, allow),
+        ROUTE_OK);
     assert_string_equal(r->name, "versions.get");
     assert_int_equal(np, 2);
     assert_string_equal(params[0], "abc");
@@ -41,9 +41,9 @@ static void match_captures(void **state)
     assert_string_equal(r->name, "cells.list");
     assert_int_equal(route_match("GET", "relative", scratch, &r, params, &np, allow),
                      ROUTE_ENOTFOUND);
-    assert_int_equal(route_match("GET", "/v1/configs/a/versions/1/raw/extra", scratch, &r,
-                                 params, &np, allow),
-                     ROUTE_ENOTFOUND);
+    assert_int_equal(
+        route_match("GET", "/v1/configs/a/versions/1/raw/extra", scratch, &r, params, &np, allow),
+        ROUTE_ENOTFOUND);
 }
 
 static void every_route_named_once(void **state)
