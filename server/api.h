@@ -49,4 +49,13 @@ int api_tokens_revoke(struct daemon *d, struct request *rq, struct response *rs)
 /* api_audit.c */
 int api_audit_list(struct daemon *d, struct request *rq, struct response *rs);
 
+/* api_agent.c */
+int api_agent_desired(struct daemon *d, struct request *rq, struct response *rs);
+int api_agent_report(struct daemon *d, struct request *rq, struct response *rs);
+int api_agent_pubkey(struct daemon *d, struct request *rq, struct response *rs);
+int api_assign(struct daemon *d, struct request *rq, struct response *rs);
+int api_assignments_list(struct daemon *d, struct request *rq, struct response *rs);
+int api_hosts_list(struct daemon *d, struct request *rq, struct response *rs);
+int api_config_status(struct daemon *d, struct request *rq, struct response *rs);
+
 #endif /* CG_API_H */

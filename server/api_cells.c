@@ -5,6 +5,7 @@
 #include "api.h"
 #include "apiutil.h"
 #include "daemon.h"
+#include "desired.h"
 #include "json.h"
 #include "render.h"
 #include "util.h"
@@ -78,6 +79,7 @@ int api_cells_add(struct daemon *d, struct request *rq, struct response *rs)
         reply_store_error(rs, rc, msg, "cell");
         goto out;
     }
+    desired_refresh(d->desired, &id, 1); /* agents of the new cell can poll now */
     rc = store_cell_get(d->store, id, &c, msg);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, msg, "cell");

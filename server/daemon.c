@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "desired.h"
+#include "reports.h"
 #include "http.h"
 #include "lanes.h"
 #include "sign.h"
@@ -24,6 +26,8 @@ void daemon_config_defaults(struct daemon_config *cfg)
     cfg->threads = 2;
     cfg->conn_timeout_s = 60;
     cfg->max_conns = 16384;
+    cfg->statement_ttl_s = 3600;
+    cfg->max_parked = 20000;
 }
 
 static int paths(const char *dir, char *db, char *key, char *msg)
@@ -98,9 +102,28 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
                  cfg->data_dir);
         return -1;
     }
+    if (cg_signkey_load(d->key_path, &d->key, smsg, sizeof smsg) != CG_OK) {
+        snprintf(msg, 256, "signing key: %s", smsg);
+        return -1;
+    }
     if (store_open(d->db_path, &d->store, smsg) != CG_OK) {
         snprintf(msg, 256, "store: %s", smsg);
+        daemon_close(d);
         return -1;
+    }
+    {
+        struct reports_config rc = {0, 0};
+        struct desired_config dc;
+        memset(&dc, 0, sizeof dc);
+        dc.statement_ttl_ms = (int64_t)cfg->statement_ttl_s * 1000;
+        dc.max_parked = cfg->max_parked;
+        d->reports = reports_new(&rc);
+        d->desired = d->reports ? desired_start(d->store, d->key, &dc, smsg) : NULL;
+        if (!d->desired) {
+            snprintf(msg, 256, "desired state: %s", d->reports ? smsg : "out of memory");
+            daemon_close(d);
+            return -1;
+        }
     }
     return 0;
 }
@@ -129,6 +152,7 @@ int daemon_start(struct daemon *d, char *msg)
 
 void daemon_stop(struct daemon *d)
 {
+    desired_drain(d->desired); /* parked long-polls answer 304 now */
     if (d->lanes) {
         lanes_stop(d->lanes); /* runs queued jobs; each resumes its connection */
         d->lanes = NULL;
@@ -138,6 +162,12 @@ void daemon_stop(struct daemon *d)
 
 void daemon_close(struct daemon *d)
 {
+    desired_free(d->desired);
+    d->desired = NULL;
+    reports_free(d->reports);
+    d->reports = NULL;
     store_close(d->store);
     d->store = NULL;
+    cg_signkey_free(d->key);
+    d->key = NULL;
 }

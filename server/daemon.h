@@ -14,17 +14,22 @@
 
 struct store;
 struct MHD_Daemon;
+struct cg_signkey;
+struct desired;
+struct reports;
 struct lanes;
 
 /* Settings from the command line (see docs/man/cellgated.8.md). */
 struct daemon_config {
-    const char *data_dir;    /* holds cellgate.db, signing.key */
-    const char *listen;      /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
-    const char *port_file;   /* if set, the bound port is written here once listening */
-    size_t max_body;         /* request body limit in bytes (default 4 MiB) */
-    unsigned threads;        /* HTTP worker threads (default 2) */
-    unsigned conn_timeout_s; /* idle connection timeout (default 60) */
-    unsigned max_conns;      /* connection limit (default 16384) */
+    const char *data_dir;     /* holds cellgate.db, signing.key */
+    const char *listen;       /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
+    const char *port_file;    /* if set, the bound port is written here once listening */
+    size_t max_body;          /* request body limit in bytes (default 4 MiB) */
+    unsigned threads;         /* HTTP worker threads (default 2) */
+    unsigned conn_timeout_s;  /* idle connection timeout (default 60) */
+    unsigned max_conns;       /* connection limit (default 16384) */
+    unsigned statement_ttl_s; /* lifetime of signed statements (default 3600) */
+    size_t max_parked;        /* parked long-polls (default 20000) */
 };
 
 struct daemon {
@@ -32,7 +37,10 @@ struct daemon {
     struct store *store;
     struct MHD_Daemon *mhd;
     struct lanes *lanes;
-    uint16_t port; /* bound port once started */
+    struct cg_signkey *key;  /* the server's ed25519 signing key */
+    struct desired *desired; /* desired state per cell (agents poll it) */
+    struct reports *reports; /* what agents report */
+    uint16_t port;           /* bound port once started */
     char db_path[4096];
     char key_path[4096];
 };

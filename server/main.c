@@ -19,22 +19,27 @@
 
 #include "auth.h"
 #include "daemon.h"
+#include "sign.h"
+#include "status.h"
 #include "util.h"
 
 #define CELLGATED_VERSION "0.1.0"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: cellgated [init|serve] --data DIR [--listen ADDR:PORT] [--port-file FILE]\n"
-               "                 [--max-body BYTES] [--threads N] [--conn-timeout SECONDS]\n"
-               "                 [--max-conns N]\n"
-               "       cellgated --version | --help\n"
-               "\n"
-               "  init        create DIR (store, signing key, admin token) and exit\n"
-               "  serve       run the server (default); initialises DIR first if needed\n"
-               "  --listen    default 127.0.0.1:7070; port 0 picks a free port\n"
-               "  --port-file write the bound port there once listening\n"
-               "  --max-body  request body limit, default 4194304 (4 MiB)\n");
+    fprintf(
+        f,
+        "usage: cellgated [init|serve|pubkey] --data DIR [--listen ADDR:PORT] [--port-file FILE]\n"
+        "                 [--max-body BYTES] [--threads N] [--conn-timeout SECONDS]\n"
+        "                 [--max-conns N]\n"
+        "       cellgated --version | --help\n"
+        "\n"
+        "  init        create DIR (store, signing key, admin token) and exit\n"
+        "  pubkey      print the public signing key (hex) agents pin\n"
+        "  serve       run the server (default); initialises DIR first if needed\n"
+        "  --listen    default 127.0.0.1:7070; port 0 picks a free port\n"
+        "  --port-file write the bound port there once listening\n"
+        "  --max-body  request body limit, default 4194304 (4 MiB)\n");
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -65,6 +70,25 @@ static int announce_init(const struct daemon_config *cfg)
         fflush(stdout);
     }
     return rc;
+}
+
+/* Prints the public half of the signing key (agents pin it). */
+static int print_pubkey(const struct daemon_config *cfg)
+{
+    char path[4096], msg[256], hex[CG_PUBKEY_HEX_LEN + 1];
+    struct cg_signkey *k = NULL;
+    struct cg_pubkey pk;
+
+    snprintf(path, sizeof path, "%s/signing.key", cfg->data_dir);
+    if (cg_signkey_load(path, &k, msg, sizeof msg) != CG_OK) {
+        fprintf(stderr, "cellgated: %s\n", msg);
+        return 1;
+    }
+    cg_signkey_public(k, &pk);
+    cg_pubkey_to_hex(&pk, hex);
+    printf("%s\n", hex);
+    cg_signkey_free(k);
+    return 0;
 }
 
 static int write_port_file(const char *path, unsigned port)
@@ -150,6 +174,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "init") == 0)
         return announce_init(&cfg) < 0 ? 1 : 0;
+    if (strcmp(cmd, "pubkey") == 0)
+        return print_pubkey(&cfg);
     if (strcmp(cmd, "serve") != 0) {
         fprintf(stderr, "cellgated: unknown command '%s'\n", cmd);
         usage(stderr);

@@ -32,6 +32,13 @@ static const struct route routes[] = {
     {"POST",   "/v1/tokens",                           LANE_CONTROL, ROLE_ADMIN,    0,             api_tokens_create,      "tokens.create"},
     {"GET",    "/v1/tokens",                           LANE_READ,    ROLE_ADMIN,    0,             api_tokens_list,        "tokens.list"},
     {"DELETE", "/v1/tokens/:id",                       LANE_CONTROL, ROLE_ADMIN,    0,             api_tokens_revoke,      "tokens.revoke"},
+    {"POST",   "/v1/configs/:name/assign",             LANE_CONTROL, ROLE_DEPLOYER, 0,             api_assign,             "assign"},
+    {"GET",    "/v1/configs/:name/assignments",        LANE_READ,    ROLE_READER,   0,             api_assignments_list,   "assignments.list"},
+    {"GET",    "/v1/configs/:name/status",             LANE_READ,    ROLE_READER,   0,             api_config_status,      "configs.status"},
+    {"GET",    "/v1/hosts",                            LANE_READ,    ROLE_READER,   0,             api_hosts_list,         "hosts.list"},
+    {"GET",    "/v1/agent/desired",                    LANE_POLL,    ROLE_ADMIN,    AUTH_AGENT_OK | ROUTE_INLINE, api_agent_desired, "agent.desired"},
+    {"POST",   "/v1/agent/report",                     LANE_REPORT,  ROLE_ADMIN,    AUTH_AGENT_OK, api_agent_report,       "agent.report"},
+    {"GET",    "/v1/agent/pubkey",                     LANE_READ,    ROLE_READER,   AUTH_AGENT_OK, api_agent_pubkey,       "agent.pubkey"},
     {"GET",    "/v1/audit",                            LANE_READ,    ROLE_READER,   0,             api_audit_list,         "audit.list"},
 };
 /* clang-format on */

@@ -1,0 +1,365 @@
+/*
+ * api_agent.c: the agent protocol (docs/api/agent.md): desired state
+ * (long-poll), reports, the public key; assignments; hosts and status views.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "apiutil.h"
+#include "contract.h"
+#include "daemon.h"
+#include "desired.h"
+#include "json.h"
+#include "render.h"
+#include "reports.h"
+#include "sign.h"
+#include "util.h"
+
+#define ASSIGN_MAX_CELLS 10000
+
+/* Agents may only act for their own cell. */
+static int own_cell(const struct request *rq, struct response *rs, const char *cell)
+{
+    if (rq->who.role == ROLE_AGENT && strcmp(rq->who.cell, cell) != 0) {
+        reply_error(rs, 403, "forbidden", NULL, "this agent token is bound to cell %s, not %s",
+                    rq->who.cell, cell);
+        return 0;
+    }
+    return 1;
+}
+
+int api_agent_desired(struct daemon *d, struct request *rq, struct response *rs)
+{
+    const char *cell = http_query(rq, "cell");
+    int64_t wait;
+
+    if (!cell || !cg_valid_name(cell))
+        return reply_error(rs, 400, "bad_request", NULL,
+                           "query parameter cell=<cell id> is required");
+    if (!own_cell(rq, rs, cell))
+        return 0;
+    if (query_int(rq, rs, "wait", 0, 300, 0, &wait) < 0)
+        return 0;
+    return desired_poll(d->desired, cell, http_header(rq, "If-None-Match"), (unsigned)wait, rq, rs);
+}
+
+int api_agent_report(struct daemon *d, struct request *rq, struct response *rs)
+{
+    struct reports_change ch[REPORTS_MAX_CONFIGS];
+    char msg[256] = "", smsg[STORE_MSG_MAX];
+    size_t n = 0, i;
+    json_t *body;
+    const char *cell;
+
+    if (rq->body.len > REPORTS_MAX_BODY)
+        return reply_error(rs, 413, "payload_too_large", NULL, "reports are limited to %d bytes",
+                           REPORTS_MAX_BODY);
+    body = http_body_object(rq, rs);
+    if (!body)
+        return 0;
+    cell = cg_json_str(body, "cell", NULL, NULL);
+    if (!cell || !cg_valid_name(cell)) {
+        json_decref(body);
+        return reply_error(rs, 400, "bad_request", NULL, "report needs the cell it is for");
+    }
+    if (!own_cell(rq, rs, cell)) {
+        json_decref(body);
+        return 0;
+    }
+    if (reports_ingest(d->reports, body, cell, cg_now_ms(), ch, &n, msg) < 0) {
+        json_decref(body);
+        return reply_error(rs, 400, "bad_request", NULL, "%s", msg);
+    }
+    json_decref(body);
+    /* Persist applied / last-known-good changes: they pin versions (I3). */
+    for (i = 0; i < n; i++) {
+        struct store_host_version hv;
+        memset(&hv, 0, sizeof hv);
+        cg_strlcpy(hv.host, ch[i].host, sizeof hv.host);
+        cg_strlcpy(hv.cell, ch[i].cell, sizeof hv.cell);
+        cg_strlcpy(hv.config, ch[i].config, sizeof hv.config);
+        hv.applied_version = ch[i].applied_version;
+        hv.applied_generation = ch[i].applied_generation;
+        hv.lkg_version = ch[i].lkg_version;
+        if (store_host_version_put(d->store, &hv, smsg) != CG_OK &&
+            strstr(smsg, "FOREIGN KEY") == NULL)
+            return reply_store_error(rs, CG_ERR_IO, smsg, "host version");
+    }
+    return reply_bytes(rs, 204, NULL, "", 0);
+}
+
+int api_agent_pubkey(struct daemon *d, struct request *rq, struct response *rs)
+{
+    struct cg_pubkey pk;
+    char hex[CG_PUBKEY_HEX_LEN + 1];
+
+    (void)rq;
+    cg_signkey_public(d->key, &pk);
+    cg_pubkey_to_hex(&pk, hex);
+    return reply_json(
+        rs, 200,
+        json_pack("{s:s,s:s,s:s}", "key_id", pk.key_id, "public_key", hex, "algorithm", "ed25519"));
+}
+
+/* I1 at assignment: the version's bytes still satisfy the contract's
+ * document rules (schema, size, depth, cardinality). Returns 0 if so, else
+ * fills rs (422 or an error) and returns -1. */
+static int recheck_contract(struct daemon *d, struct response *rs, const struct store_config *c,
+                            const struct store_version *v)
+{
+    char msg[STORE_MSG_MAX] = "";
+    struct cg_contract *ct = NULL;
+    struct cg_violations vi = {0};
+    void *bytes = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (cg_contract_parse(c->contract_json, strlen(c->contract_json), &ct, &vi) != CG_OK) {
+        cg_violations_free(&vi);
+        return reply_error(rs, 500, "internal", NULL, "stored contract does not parse"), -1;
+    }
+    rc = store_blob_get(d->store, v->sha256, &bytes, &len, msg);
+    if (rc != CG_OK) {
+        cg_contract_free(ct);
+        return reply_store_error(rs, rc, msg, "blob"), -1;
+    }
+    rc = cg_contract_check(ct, bytes, len, NULL, 0, &vi);
+    free(bytes);
+    cg_contract_free(ct);
+    if (rc == CG_ERR_VIOLATION) {
+        reply_error(rs, 422, "contract_violation",
+                    json_pack("{s:o}", "violations", cg_violations_to_json(&vi)),
+                    "version %lld of %s violates its contract and cannot be assigned",
+                    (long long)v->number, c->name);
+        cg_violations_free(&vi);
+        return -1;
+    }
+    cg_violations_free(&vi);
+    if (rc != CG_OK)
+        return reply_store_error(rs, rc, NULL, "contract"), -1;
+    return 0;
+}
+
+int api_assign(struct daemon *d, struct request *rq, struct response *rs)
+{
+    static const char *const fields[] = {"version", "cells", "expect_generation", "reason", NULL};
+    char msg[STORE_MSG_MAX] = "";
+    const char *name = param_name(rq, rs, 0, "config name");
+    const char **cells = NULL;
+    struct store_config c;
+    struct store_version v;
+    struct store_actor a;
+    json_t *body, *jc, *x;
+    int64_t version, expect, gen = 0;
+    size_t n, i, j;
+    int bad = 0, rc, have_c = 0, have_v = 0;
+
+    if (!name)
+        return 0;
+    body = http_body_object(rq, rs);
+    if (!body)
+        return 0;
+    if (check_fields(body, fields, rs, "assignment") < 0)
+        goto out;
+    version = cg_json_int(body, "version", 0, &bad);
+    expect = cg_json_int(body, "expect_generation", -1, &bad);
+    cg_json_str(body, "reason", NULL, &bad);
+    jc = json_object_get(body, "cells");
+    n = json_array_size(jc);
+    if (bad || version < 1 || !json_is_array(jc) || n == 0 || n > ASSIGN_MAX_CELLS) {
+        reply_error(rs, 400, "bad_request", NULL,
+                    "assignment needs version (>= 1) and cells (1..%d cell ids)", ASSIGN_MAX_CELLS);
+        goto out;
+    }
+    cells = calloc(n, sizeof *cells);
+    if (!cells) {
+        reply_store_error(rs, CG_ERR_NOMEM, NULL, "cells");
+        goto out;
+    }
+    json_array_foreach(jc, i, x)
+    {
+        cells[i] = json_string_value(x);
+        if (!cells[i] || !cg_valid_name(cells[i])) {
+            reply_error(rs, 400, "bad_request", NULL, "cells[%zu] is not a cell id", i);
+            goto out;
+        }
+        for (j = 0; j < i; j++)
+            if (strcmp(cells[j], cells[i]) == 0) {
+                reply_error(rs, 400, "bad_request", NULL, "cell %s is listed twice", cells[i]);
+                goto out;
+            }
+    }
+    rc = store_config_get(d->store, name, &c, msg);
+    if (rc != CG_OK) {
+        reply_store_error(rs, rc, msg, "no such config");
+        goto out;
+    }
+    have_c = 1;
+    rc = store_version_get(d->store, name, version, &v, msg);
+    if (rc != CG_OK) {
+        reply_store_error(rs, rc, rc == CG_ERR_NOTFOUND ? "no such version" : msg, "version");
+        goto out;
+    }
+    have_v = 1;
+    if (v.deleted_ms) {
+        reply_error(rs, 409, "conflict", NULL, "version %lld of %s is deleted", (long long)version,
+                    name);
+        goto out;
+    }
+    if (recheck_contract(d, rs, &c, &v) < 0)
+        goto out;
+    if (expect < 0)
+        expect = c.generation;
+    a = request_actor(rq, cg_json_str(body, "reason", "", NULL));
+    rc = store_assign(d->store, name, cells, n, version, expect, &a, &gen, msg);
+    if (rc != CG_OK) {
+        reply_store_error(rs, rc, msg, "cell");
+        goto out;
+    }
+    desired_refresh(d->desired, cells, n);
+    reply_json(rs, 201,
+               json_pack("{s:s,s:I,s:I,s:O}", "config", name, "version", (json_int_t)version,
+                         "generation", (json_int_t)gen, "cells", jc));
+out:
+    if (have_c)
+        store_config_free(&c);
+    if (have_v)
+        store_version_free(&v);
+    free(cells);
+    json_decref(body);
+    return 0;
+}
+
+static json_t *render_assignment(const struct store_assignment *a)
+{
+    return json_pack("{s:s,s:s,s:I,s:I,s:s,s:o}", "cell", a->cell, "config", a->config, "version",
+                     (json_int_t)a->version, "generation", (json_int_t)a->generation, "sha256",
+                     a->sha256, "updated_at", render_time(a->updated_ms));
+}
+
+int api_assignments_list(struct daemon *d, struct request *rq, struct response *rs)
+{
+    char msg[STORE_MSG_MAX] = "";
+    const char *name = param_name(rq, rs, 0, "config name");
+    struct store_assignment *as = NULL;
+    size_t n = 0, i;
+    json_t *arr;
+    int rc;
+
+    if (!name)
+        return 0;
+    rc = store_assignment_list(d->store, NULL, name, &as, &n, msg);
+    if (rc != CG_OK)
+        return reply_store_error(rs, rc, msg, "assignments");
+    arr = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, render_assignment(&as[i]));
+    store_assignments_free(as, n);
+    return reply_json(rs, 200, json_pack("{s:o}", "assignments", arr));
+}
+
+int api_hosts_list(struct daemon *d, struct request *rq, struct response *rs)
+{
+    const char *cell = http_query(rq, "cell");
+    const char *config = http_query(rq, "config");
+
+    if ((cell && !cg_valid_name(cell)) || (config && !cg_valid_name(config)))
+        return reply_error(rs, 400, "bad_request", NULL, "cell and config must be names");
+    return reply_json(rs, 200, reports_hosts_json(d->reports, cell, config));
+}
+
+/* GET /v1/configs/{name}/status: per cell, the assignment and its hosts;
+ * hosts behind, hosts that rejected or failed. */
+int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
+{
+    char msg[STORE_MSG_MAX] = "";
+    const char *name = param_name(rq, rs, 0, "config name");
+    struct store_assignment *as = NULL;
+    struct store_config c;
+    json_t *hosts, *harr, *cells, *behind, *failed, *versions, *h;
+    size_t n = 0, i, k;
+    int rc;
+
+    if (!name)
+        return 0;
+    rc = store_config_get(d->store, name, &c, msg);
+    if (rc != CG_OK)
+        return reply_store_error(rs, rc, msg, "no such config");
+    rc = store_assignment_list(d->store, NULL, name, &as, &n, msg);
+    if (rc != CG_OK) {
+        store_config_free(&c);
+        return reply_store_error(rs, rc, msg, "assignments");
+    }
+    hosts = reports_hosts_json(d->reports, NULL, name);
+    harr = json_object_get(hosts, "hosts");
+    cells = json_array();
+    behind = json_array();
+    failed = json_array();
+    versions = json_object();
+    for (i = 0; i < n; i++) {
+        json_t *ch = json_array(), *cell;
+        json_array_foreach(harr, k, h)
+        {
+            size_t m;
+            json_t *hc;
+            if (strcmp(json_string_value(json_object_get(h, "cell")), as[i].cell) != 0)
+                continue;
+            json_array_foreach(json_object_get(h, "configs"), m, hc)
+            {
+                const char *out;
+                json_t *e;
+                if (strcmp(json_string_value(json_object_get(hc, "config")), name) != 0)
+                    continue;
+                out = json_string_value(json_object_get(hc, "outcome"));
+                e = json_pack("{s:O,s:O,s:O,s:O,s:O}", "host", json_object_get(h, "host"),
+                              "running_version", json_object_get(hc, "lkg_version"),
+                              "running_generation", json_object_get(hc, "lkg_generation"),
+                              "outcome", json_object_get(hc, "outcome"), "last_seen",
+                              json_object_get(h, "last_seen"));
+                if (json_object_get(hc, "error"))
+                    json_object_set(e, "error", json_object_get(hc, "error"));
+                if (json_object_get(hc, "violations"))
+                    json_object_set(e, "violations", json_object_get(hc, "violations"));
+                if (json_integer_value(json_object_get(hc, "lkg_generation")) < as[i].generation)
+                    json_array_append_new(behind,
+                                          json_pack("{s:s,s:O,s:I,s:O}", "cell", as[i].cell, "host",
+                                                    json_object_get(h, "host"), "want",
+                                                    (json_int_t)as[i].version, "running",
+                                                    json_object_get(hc, "lkg_version")));
+                if (out && strcmp(out, "applied") != 0)
+                    json_array_append(failed, e);
+                json_array_append_new(ch, e);
+            }
+        }
+        {
+            char key[32];
+            json_t *vv;
+            snprintf(key, sizeof key, "%lld", (long long)as[i].version);
+            vv = json_object_get(versions, key);
+            if (!vv) {
+                vv = json_pack("{s:i,s:i}", "cells", 0, "hosts", 0);
+                json_object_set_new(versions, key, vv);
+            }
+            json_object_set_new(vv, "cells",
+                                json_integer(json_integer_value(json_object_get(vv, "cells")) + 1));
+            json_object_set_new(vv, "hosts",
+                                json_integer(json_integer_value(json_object_get(vv, "hosts")) +
+                                             (json_int_t)json_array_size(ch)));
+        }
+        cell =
+            json_pack("{s:s,s:I,s:I,s:o}", "cell", as[i].cell, "version", (json_int_t)as[i].version,
+                      "generation", (json_int_t)as[i].generation, "hosts", ch);
+        json_array_append_new(cells, cell);
+    }
+    reply_json(rs, 200,
+               json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "config", name, "latest_version",
+                         (json_int_t)c.latest_version, "live_version", (json_int_t)c.live_version,
+                         "generation", (json_int_t)c.generation, "versions", versions, "cells",
+                         cells, "behind", behind, "failed", failed));
+    json_decref(hosts);
+    store_assignments_free(as, n);
+    store_config_free(&c);
+    return 0;
+}

@@ -1,0 +1,486 @@
+/* desired.c: the in-memory desired state per cell and parked long-polls;
+ * see desired.h. */
+#include "desired.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "http.h"
+#include "sign.h"
+#include "store.h"
+#include "util.h"
+
+#define NBUCKETS 4096
+#define SWEEP_MS 100
+
+struct waiter {
+    struct request *rq;
+    int64_t deadline_ms; /* monotonic */
+    struct waiter *prev, *next;
+};
+
+struct cell_entry {
+    char name[STORE_NAME_MAX];
+    char etag[40];
+    char *body; /* rendered 200 body; owned */
+    size_t len;
+    char *fingerprint; /* "config:version:generation;..." of what body shows */
+    int64_t resign_at; /* wall ms when statements reach half-life; 0 = never */
+    struct waiter *waiters;
+    struct cell_entry *next;
+};
+
+struct desired {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct cell_entry *buckets[NBUCKETS];
+    struct store *st;
+    const struct cg_signkey *key;
+    struct desired_config cfg;
+    size_t ncells, nparked;
+    uint64_t rebuilds, shed;
+    int stopping;
+    pthread_t sweeper;
+};
+
+static size_t hash_name(const char *s)
+{
+    size_t h = 1469598103934665603ull;
+
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+    return h % NBUCKETS;
+}
+
+static struct cell_entry *find(struct desired *ds, const char *cell)
+{
+    struct cell_entry *e = ds->buckets[hash_name(cell)];
+
+    while (e && strcmp(e->name, cell) != 0)
+        e = e->next;
+    return e;
+}
+
+/* What a cell's body is rendered from. */
+struct rendered {
+    char *body;
+    size_t len;
+    char etag[40];
+    char *fingerprint;
+    int64_t resign_at;
+};
+
+static int cmp_assign(const void *a, const void *b)
+{
+    return strcmp(((const struct store_assignment *)a)->config,
+                  ((const struct store_assignment *)b)->config);
+}
+
+/* Fingerprint of a cell's assignments (cheap; decides whether to re-sign). */
+static char *fingerprint(struct store_assignment *as, size_t n)
+{
+    struct cg_buf b = {0};
+    size_t i;
+
+    cg_buf_puts(&b, "");
+    for (i = 0; i < n; i++)
+        cg_buf_printf(&b, "%s:%lld:%lld:%s;", as[i].config, (long long)as[i].version,
+                      (long long)as[i].generation, as[i].sha256);
+    return cg_buf_detach(&b, NULL);
+}
+
+/* Renders the 200 body of 'cell'. Store reads and signing happen here,
+ * outside the cache lock. */
+static int render(struct desired *ds, const char *cell, struct rendered *out, char *msg)
+{
+    struct store_assignment *as = NULL;
+    size_t n = 0, i;
+    json_t *arr = NULL, *body = NULL;
+    int64_t now = cg_now_ms();
+    char etag_src[65];
+    char *text;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = store_assignment_list(ds->st, cell, NULL, &as, &n, msg);
+    if (rc != CG_OK)
+        return rc;
+    qsort(as, n, sizeof *as, cmp_assign);
+    out->fingerprint = fingerprint(as, n);
+    arr = json_array();
+    for (i = 0; i < n && rc == CG_OK; i++) {
+        struct store_version v;
+        struct store_config c;
+        struct cg_statement s;
+        char csha[65];
+        json_t *wire = NULL;
+
+        rc = store_version_get(ds->st, as[i].config, as[i].version, &v, msg);
+        if (rc != CG_OK)
+            break;
+        rc = store_config_get(ds->st, as[i].config, &c, msg);
+        if (rc != CG_OK) {
+            store_version_free(&v);
+            break;
+        }
+        cg_sha256_hex(c.contract_json, strlen(c.contract_json), csha);
+        memset(&s, 0, sizeof s);
+        cg_strlcpy(s.config, as[i].config, sizeof s.config);
+        s.version = as[i].version;
+        cg_strlcpy(s.sha256, as[i].sha256, sizeof s.sha256);
+        s.generation = as[i].generation;
+        cg_strlcpy(s.cell, cell, sizeof s.cell);
+        s.issued_at = now;
+        s.expires_at = now + ds->cfg.statement_ttl_ms;
+        rc = cg_statement_sign(&s, ds->key, &wire, msg, STORE_MSG_MAX);
+        if (rc == CG_OK)
+            json_array_append_new(arr, json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:o}", "config",
+                                                 as[i].config, "version", (json_int_t)as[i].version,
+                                                 "generation", (json_int_t)as[i].generation,
+                                                 "sha256", as[i].sha256, "media_type", v.media_type,
+                                                 "contract_sha256", csha, "statement", wire));
+        store_version_free(&v);
+        store_config_free(&c);
+    }
+    store_assignments_free(as, n);
+    if (rc != CG_OK) {
+        json_decref(arr);
+        free(out->fingerprint);
+        out->fingerprint = NULL;
+        return rc;
+    }
+    /* The ETag names this rendering: fingerprint + signing time. */
+    {
+        struct cg_buf b = {0};
+        cg_buf_printf(&b, "%s|%lld", out->fingerprint, (long long)now);
+        cg_sha256_hex(b.data, b.len, etag_src);
+        cg_buf_free(&b);
+    }
+    memcpy(out->etag, etag_src, 32);
+    out->etag[32] = '\0';
+    out->resign_at = n ? now + ds->cfg.statement_ttl_ms / 2 : 0;
+    body = json_pack("{s:s,s:s,s:s,s:I,s:o}", "cell", cell, "etag", out->etag, "key_id",
+                     cg_signkey_id(ds->key), "rendered_at_ms", (json_int_t)now, "assignments", arr);
+    text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        free(out->fingerprint);
+        out->fingerprint = NULL;
+        return CG_ERR_NOMEM;
+    }
+    out->body = text;
+    out->len = strlen(text);
+    return CG_OK;
+}
+
+static void answer(struct cell_entry *e, struct request *rq, int status)
+{
+    char etag[48];
+
+    if (status == 200)
+        reply_bytes(rq->resp, 200, "application/json", e->body, e->len);
+    else
+        reply_bytes(rq->resp, 304, NULL, "", 0);
+    snprintf(etag, sizeof etag, "\"%s\"", e->etag);
+    reply_header(rq->resp, "ETag", etag);
+    reply_header(rq->resp, "Cache-Control", "no-store");
+}
+
+static void unlink_waiter(struct desired *ds, struct cell_entry *e, struct waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        e->waiters = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    ds->nparked--;
+}
+
+/* Installs a rendering for 'cell' (creating the entry) and wakes its
+ * parked polls when it changed. Takes ownership of r's buffers. */
+static void install(struct desired *ds, const char *cell, struct rendered *r, int force)
+{
+    struct cell_entry *e;
+
+    pthread_mutex_lock(&ds->mu);
+    e = find(ds, cell);
+    if (!e) {
+        size_t h = hash_name(cell);
+        e = calloc(1, sizeof *e);
+        if (!e) {
+            pthread_mutex_unlock(&ds->mu);
+            free(r->body);
+            free(r->fingerprint);
+            return;
+        }
+        cg_strlcpy(e->name, cell, sizeof e->name);
+        e->next = ds->buckets[h];
+        ds->buckets[h] = e;
+        ds->ncells++;
+        force = 1;
+    }
+    if (!force && e->fingerprint && strcmp(e->fingerprint, r->fingerprint) == 0) {
+        pthread_mutex_unlock(&ds->mu);
+        free(r->body);
+        free(r->fingerprint);
+        return;
+    }
+    free(e->body);
+    free(e->fingerprint);
+    e->body = r->body;
+    e->len = r->len;
+    e->fingerprint = r->fingerprint;
+    e->resign_at = r->resign_at;
+    memcpy(e->etag, r->etag, sizeof e->etag);
+    ds->rebuilds++;
+    while (e->waiters) {
+        struct waiter *w = e->waiters;
+        unlink_waiter(ds, e, w);
+        answer(e, w->rq, 200);
+        http_resume(w->rq);
+        free(w);
+    }
+    pthread_mutex_unlock(&ds->mu);
+}
+
+static int refresh_one(struct desired *ds, const char *cell, int force)
+{
+    char msg[STORE_MSG_MAX];
+    struct rendered r;
+
+    if (render(ds, cell, &r, msg) != CG_OK) {
+        fprintf(stderr, "cellgated: desired state of cell %s: %s\n", cell, msg);
+        return -1;
+    }
+    install(ds, cell, &r, force);
+    return 0;
+}
+
+int desired_refresh(struct desired *ds, const char *const *cells, size_t n)
+{
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < n; i++)
+        if (refresh_one(ds, cells[i], 0) < 0)
+            rc = -1;
+    return rc;
+}
+
+/* True if the If-None-Match header names 'etag' (or is "*"). */
+static int etag_matches(const char *inm, const char *etag)
+{
+    const char *p;
+
+    if (!inm)
+        return 0;
+    if (strcmp(inm, "*") == 0)
+        return 1;
+    for (p = strstr(inm, etag); p; p = strstr(p + 1, etag))
+        if (p > inm && p[-1] == '"' && p[32] == '"')
+            return 1;
+    return 0;
+}
+
+int desired_poll(struct desired *ds, const char *cell, const char *inm, unsigned wait_s,
+                 struct request *rq, struct response *rs)
+{
+    struct cell_entry *e;
+    struct waiter *w;
+    int64_t wait_ms;
+
+    pthread_mutex_lock(&ds->mu);
+    e = find(ds, cell);
+    if (!e || !e->body) {
+        pthread_mutex_unlock(&ds->mu);
+        return reply_error(rs, 404, "not_found", NULL, "no such cell '%s'", cell);
+    }
+    if (!etag_matches(inm, e->etag)) {
+        answer(e, rq, 200);
+        pthread_mutex_unlock(&ds->mu);
+        return 0;
+    }
+    if (wait_s == 0 || ds->stopping) {
+        answer(e, rq, 304);
+        pthread_mutex_unlock(&ds->mu);
+        return 0;
+    }
+    if (ds->nparked >= ds->cfg.max_parked || !(w = calloc(1, sizeof *w))) {
+        char ra[16];
+        ds->shed++;
+        pthread_mutex_unlock(&ds->mu);
+        reply_error(rs, 503, "unavailable", NULL, "too many parked long-polls; retry later");
+        snprintf(ra, sizeof ra, "%u", 1 + (unsigned)cg_rand_below(5));
+        reply_header(rs, "Retry-After", ra);
+        return 0;
+    }
+    if (wait_s > ds->cfg.max_wait_s)
+        wait_s = ds->cfg.max_wait_s;
+    /* ±10% jitter so a fleet that started together does not stay in step. */
+    wait_ms = (int64_t)wait_s * 900 + (int64_t)cg_rand_below((uint64_t)wait_s * 200 + 1);
+    w->rq = rq;
+    w->deadline_ms = cg_mono_ms() + wait_ms;
+    w->next = e->waiters;
+    if (e->waiters)
+        e->waiters->prev = w;
+    e->waiters = w;
+    ds->nparked++;
+    http_suspend(rq);
+    pthread_mutex_unlock(&ds->mu);
+    return HANDLER_PARKED;
+}
+
+/* Expires parked polls; collects cells whose statements need re-signing. */
+static size_t sweep(struct desired *ds, char (*due)[STORE_NAME_MAX], size_t max)
+{
+    int64_t mono = cg_mono_ms(), wall = cg_now_ms();
+    size_t b, ndue = 0;
+
+    pthread_mutex_lock(&ds->mu);
+    for (b = 0; b < NBUCKETS; b++) {
+        struct cell_entry *e;
+        for (e = ds->buckets[b]; e; e = e->next) {
+            struct waiter *w = e->waiters;
+            while (w) {
+                struct waiter *nx = w->next;
+                if (w->deadline_ms <= mono || ds->stopping) {
+                    unlink_waiter(ds, e, w);
+                    answer(e, w->rq, 304);
+                    http_resume(w->rq);
+                    free(w);
+                }
+                w = nx;
+            }
+            if (e->resign_at && e->resign_at <= wall && ndue < max)
+                cg_strlcpy(due[ndue++], e->name, STORE_NAME_MAX);
+        }
+    }
+    pthread_mutex_unlock(&ds->mu);
+    return ndue;
+}
+
+static void *sweeper(void *arg)
+{
+    struct desired *ds = arg;
+    char(*due)[STORE_NAME_MAX] = calloc(256, STORE_NAME_MAX);
+
+    for (;;) {
+        struct timespec ts;
+        size_t n, i;
+        int stop;
+
+        pthread_mutex_lock(&ds->mu);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += SWEEP_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (!ds->stopping)
+            pthread_cond_timedwait(&ds->cv, &ds->mu, &ts);
+        stop = ds->stopping;
+        pthread_mutex_unlock(&ds->mu);
+        n = sweep(ds, due, due ? 256 : 0);
+        if (stop)
+            break;
+        for (i = 0; i < n; i++)
+            refresh_one(ds, due[i], 1);
+    }
+    free(due);
+    return NULL;
+}
+
+struct desired *desired_start(struct store *st, const struct cg_signkey *key,
+                              const struct desired_config *cfg, char *msg)
+{
+    struct desired *ds = calloc(1, sizeof *ds);
+    struct store_cell *cells = NULL;
+    size_t n = 0, i;
+
+    if (!ds) {
+        snprintf(msg, 256, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&ds->mu, NULL);
+    pthread_cond_init(&ds->cv, NULL);
+    ds->st = st;
+    ds->key = key;
+    ds->cfg = *cfg;
+    if (ds->cfg.statement_ttl_ms <= 0)
+        ds->cfg.statement_ttl_ms = 3600 * 1000;
+    if (!ds->cfg.max_parked)
+        ds->cfg.max_parked = 20000;
+    if (!ds->cfg.max_wait_s)
+        ds->cfg.max_wait_s = 300;
+    if (store_cell_list(st, &cells, &n, msg) != CG_OK) {
+        desired_free(ds);
+        return NULL;
+    }
+    for (i = 0; i < n; i++)
+        if (refresh_one(ds, cells[i].id, 1) < 0) {
+            snprintf(msg, 256, "cannot render the desired state of cell %s", cells[i].id);
+            store_cells_free(cells, n);
+            desired_free(ds);
+            return NULL;
+        }
+    store_cells_free(cells, n);
+    if (pthread_create(&ds->sweeper, NULL, sweeper, ds) != 0) {
+        snprintf(msg, 256, "cannot start the desired-state sweeper");
+        ds->sweeper = 0;
+        desired_free(ds);
+        return NULL;
+    }
+    return ds;
+}
+
+void desired_drain(struct desired *ds)
+{
+    if (!ds)
+        return;
+    pthread_mutex_lock(&ds->mu);
+    ds->stopping = 1;
+    pthread_cond_broadcast(&ds->cv);
+    pthread_mutex_unlock(&ds->mu);
+    if (ds->sweeper) {
+        pthread_join(ds->sweeper, NULL);
+        ds->sweeper = 0;
+    }
+    sweep(ds, NULL, 0); /* answers anything still parked */
+}
+
+void desired_free(struct desired *ds)
+{
+    size_t b;
+
+    if (!ds)
+        return;
+    desired_drain(ds);
+    for (b = 0; b < NBUCKETS; b++) {
+        struct cell_entry *e = ds->buckets[b];
+        while (e) {
+            struct cell_entry *nx = e->next;
+            free(e->body);
+            free(e->fingerprint);
+            free(e);
+            e = nx;
+        }
+    }
+    pthread_cond_destroy(&ds->cv);
+    pthread_mutex_destroy(&ds->mu);
+    free(ds);
+}
+
+void desired_stats(struct desired *ds, struct desired_stats *out)
+{
+    pthread_mutex_lock(&ds->mu);
+    out->parked = ds->nparked;
+    out->cells = ds->ncells;
+    out->rebuilds = ds->rebuilds;
+    out->shed = ds->shed;
+    pthread_mutex_unlock(&ds->mu);
+}

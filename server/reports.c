@@ -1,0 +1,594 @@
+/* reports.c: in-memory host views and health windows; see reports.h. */
+#include "reports.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+#define HBUCKETS 8192
+
+struct host_cfg {
+    char config[64];
+    int64_t version, generation, lkg_version, lkg_generation;
+    char outcome[16];
+    char *detail; /* JSON text {"error","violations"} or NULL */
+};
+
+struct host {
+    char name[64];
+    char cell[64];
+    int64_t last_seen_ms;
+    int64_t seq;
+    size_t ncfg;
+    struct host_cfg cfg[REPORTS_MAX_CONFIGS];
+    struct host *next; /* hash chain */
+    struct host *lru_prev, *lru_next;
+};
+
+struct bucket {
+    int64_t start_ms; /* which REPORTS_BUCKET_MS slot this holds; 0 = empty */
+    uint64_t requests, errors, reports;
+    uint32_t hist[CG_HIST_BUCKETS];
+    uint8_t nmetrics;
+    struct {
+        uint8_t idx; /* into series->names */
+        double sum;
+        uint32_t n;
+    } m[8];
+};
+
+struct series {
+    char cell[64], config[64];
+    int64_t version;
+    int64_t updated_ms;
+    char names[8][48];
+    uint8_t gauge[8];
+    size_t nnames;
+    struct bucket *ring; /* REPORTS_BUCKETS, allocated on first use */
+    struct series *next;
+};
+
+struct reports {
+    pthread_mutex_t mu;
+    struct reports_config cfg;
+    struct host *hosts[HBUCKETS];
+    struct host *lru_head, *lru_tail; /* head = most recent */
+    size_t nhosts;
+    struct series *series[HBUCKETS];
+    size_t nseries;
+    uint64_t ingested;
+};
+
+static size_t hash2(const char *a, const char *b, int64_t v)
+{
+    size_t h = 1469598103934665603ull;
+
+    while (*a)
+        h = (h ^ (unsigned char)*a++) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+    while (b && *b)
+        h = (h ^ (unsigned char)*b++) * 1099511628211ull;
+    h = (h ^ (size_t)v) * 1099511628211ull;
+    return h % HBUCKETS;
+}
+
+struct reports *reports_new(const struct reports_config *cfg)
+{
+    struct reports *r = calloc(1, sizeof *r);
+
+    if (!r)
+        return NULL;
+    pthread_mutex_init(&r->mu, NULL);
+    r->cfg = *cfg;
+    if (!r->cfg.max_hosts)
+        r->cfg.max_hosts = 100000;
+    if (!r->cfg.max_keys)
+        r->cfg.max_keys = 20000;
+    return r;
+}
+
+static void host_free(struct host *h)
+{
+    size_t i;
+
+    for (i = 0; i < h->ncfg; i++)
+        free(h->cfg[i].detail);
+    free(h);
+}
+
+void reports_free(struct reports *r)
+{
+    size_t b;
+
+    if (!r)
+        return;
+    for (b = 0; b < HBUCKETS; b++) {
+        struct host *h = r->hosts[b];
+        struct series *s = r->series[b];
+        while (h) {
+            struct host *nx = h->next;
+            host_free(h);
+            h = nx;
+        }
+        while (s) {
+            struct series *nx = s->next;
+            free(s->ring);
+            free(s);
+            s = nx;
+        }
+    }
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+static void lru_unlink(struct reports *r, struct host *h)
+{
+    if (h->lru_prev)
+        h->lru_prev->lru_next = h->lru_next;
+    else
+        r->lru_head = h->lru_next;
+    if (h->lru_next)
+        h->lru_next->lru_prev = h->lru_prev;
+    else
+        r->lru_tail = h->lru_prev;
+    h->lru_prev = h->lru_next = NULL;
+}
+
+static void lru_push(struct reports *r, struct host *h)
+{
+    h->lru_next = r->lru_head;
+    if (r->lru_head)
+        r->lru_head->lru_prev = h;
+    r->lru_head = h;
+    if (!r->lru_tail)
+        r->lru_tail = h;
+}
+
+static void host_remove(struct reports *r, struct host *h)
+{
+    struct host **pp = &r->hosts[hash2(h->name, NULL, 0)];
+
+    while (*pp && *pp != h)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = h->next;
+    lru_unlink(r, h);
+    r->nhosts--;
+    host_free(h);
+}
+
+static struct host *host_get(struct reports *r, const char *name)
+{
+    size_t b = hash2(name, NULL, 0);
+    struct host *h = r->hosts[b];
+
+    while (h && strcmp(h->name, name) != 0)
+        h = h->next;
+    if (h) {
+        lru_unlink(r, h);
+        lru_push(r, h);
+        return h;
+    }
+    if (r->nhosts >= r->cfg.max_hosts && r->lru_tail)
+        host_remove(r, r->lru_tail);
+    h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    cg_strlcpy(h->name, name, sizeof h->name);
+    h->next = r->hosts[b];
+    r->hosts[b] = h;
+    lru_push(r, h);
+    r->nhosts++;
+    return h;
+}
+
+static struct series *series_get(struct reports *r, const char *cell, const char *config,
+                                 int64_t version, int create)
+{
+    size_t b = hash2(cell, config, version);
+    struct series *s = r->series[b];
+
+    while (s &&
+           !(s->version == version && strcmp(s->cell, cell) == 0 && strcmp(s->config, config) == 0))
+        s = s->next;
+    if (s || !create)
+        return s;
+    if (r->nseries >= r->cfg.max_keys) {
+        /* Evict the least recently updated series (linear scan; rare). */
+        struct series **victim = NULL, **pp;
+        size_t i;
+        for (i = 0; i < HBUCKETS; i++)
+            for (pp = &r->series[i]; *pp; pp = &(*pp)->next)
+                if (!victim || (*pp)->updated_ms < (*victim)->updated_ms)
+                    victim = pp;
+        if (victim) {
+            struct series *v = *victim;
+            *victim = v->next;
+            free(v->ring);
+            free(v);
+            r->nseries--;
+        }
+    }
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->ring = calloc(REPORTS_BUCKETS, sizeof *s->ring);
+    if (!s->ring) {
+        free(s);
+        return NULL;
+    }
+    cg_strlcpy(s->cell, cell, sizeof s->cell);
+    cg_strlcpy(s->config, config, sizeof s->config);
+    s->version = version;
+    s->next = r->series[b];
+    r->series[b] = s;
+    r->nseries++;
+    return s;
+}
+
+/* Parsed, validated health of one report. */
+struct parsed_health {
+    uint64_t requests, errors;
+    struct cg_hist hist;
+    size_t nmetrics;
+    struct {
+        const char *name;
+        double value;
+        int gauge;
+    } m[CG_HEALTH_MAX_METRICS];
+};
+
+static int parse_health(const json_t *h, struct parsed_health *out, char *msg)
+{
+    static const char *const fields[] = {"requests", "errors", "latency_ms", "metrics", NULL};
+    const char *bad, *k;
+    json_t *v, *metrics;
+    int b = 0;
+    long long req, err;
+
+    memset(out, 0, sizeof *out);
+    if (!h)
+        return 0;
+    if (!json_is_object(h))
+        return snprintf(msg, 256, "health must be an object"), -1;
+    if ((bad = cg_json_unknown_key(h, fields)))
+        return snprintf(msg, 256, "unknown field health.%s", bad), -1;
+    req = cg_json_int(h, "requests", 0, &b);
+    err = cg_json_int(h, "errors", 0, &b);
+    if (b || req < 0 || err < 0 || err > req)
+        return snprintf(msg, 256,
+                        "health.requests/errors must be integers with 0 <= errors <= "
+                        "requests"),
+               -1;
+    out->requests = (uint64_t)req;
+    out->errors = (uint64_t)err;
+    v = json_object_get(h, "latency_ms");
+    if (v && cg_hist_from_json(v, &out->hist) < 0)
+        return snprintf(msg, 256, "health.latency_ms must be {\"buckets\":[<=%d counts]}",
+                        CG_HIST_BUCKETS),
+               -1;
+    metrics = json_object_get(h, "metrics");
+    if (metrics && !json_is_object(metrics))
+        return snprintf(msg, 256, "health.metrics must be an object"), -1;
+    if (json_object_size(metrics) > CG_HEALTH_MAX_METRICS)
+        return snprintf(msg, 256, "at most %d metrics", CG_HEALTH_MAX_METRICS), -1;
+    json_object_foreach(metrics, k, v)
+    {
+        const char *type = cg_json_str(v, "type", NULL, &b);
+        double val = cg_json_num(v, "value", NAN, &b);
+        if (strlen(k) == 0 || strlen(k) >= 48)
+            return snprintf(msg, 256, "metric names are 1-47 chars"), -1;
+        if (!json_is_object(v) || b || !type ||
+            (strcmp(type, "counter") && strcmp(type, "gauge")) || !isfinite(val))
+            return snprintf(msg, 256,
+                            "metric %s must be {\"type\":\"counter\"|\"gauge\",\"value\":<finite>}",
+                            k),
+                   -1;
+        out->m[out->nmetrics].name = k;
+        out->m[out->nmetrics].value = val;
+        out->m[out->nmetrics].gauge = type[0] == 'g';
+        out->nmetrics++;
+    }
+    return 0;
+}
+
+static void add_to_series(struct series *s, const struct parsed_health *ph, int64_t now_ms)
+{
+    int64_t slot = now_ms / REPORTS_BUCKET_MS;
+    struct bucket *bk = &s->ring[slot % REPORTS_BUCKETS];
+    size_t i, j;
+
+    if (bk->start_ms != slot * REPORTS_BUCKET_MS) {
+        memset(bk, 0, sizeof *bk);
+        bk->start_ms = slot * REPORTS_BUCKET_MS;
+    }
+    bk->requests += ph->requests;
+    bk->errors += ph->errors;
+    bk->reports++;
+    for (i = 0; i < CG_HIST_BUCKETS; i++)
+        bk->hist[i] += (uint32_t)(ph->hist.b[i] > UINT32_MAX ? UINT32_MAX : ph->hist.b[i]);
+    for (i = 0; i < ph->nmetrics; i++) {
+        size_t idx;
+        for (idx = 0; idx < s->nnames; idx++)
+            if (strcmp(s->names[idx], ph->m[i].name) == 0)
+                break;
+        if (idx == s->nnames) {
+            if (s->nnames == 8)
+                continue; /* at most 8 metric names per series */
+            cg_strlcpy(s->names[idx], ph->m[i].name, sizeof s->names[0]);
+            s->gauge[idx] = (uint8_t)ph->m[i].gauge;
+            s->nnames++;
+        }
+        for (j = 0; j < bk->nmetrics; j++)
+            if (bk->m[j].idx == idx)
+                break;
+        if (j == bk->nmetrics) {
+            if (j == 8)
+                continue;
+            bk->m[j].idx = (uint8_t)idx;
+            bk->nmetrics++;
+        }
+        bk->m[j].sum += ph->m[i].value;
+        bk->m[j].n++;
+    }
+    s->updated_ms = now_ms;
+}
+
+static const char *const outcomes[] = {"applied", "rejected", "reload_failed", "verify_failed",
+                                       NULL};
+
+int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64_t now_ms,
+                   struct reports_change *changes, size_t *nchanges, char *msg)
+{
+    static const char *const fields[] = {"host",    "cell",   "seq", "window_ms",
+                                         "configs", "health", NULL};
+    static const char *const cfields[] = {"config",     "version",     "generation",
+                                          "outcome",    "lkg_version", "lkg_generation",
+                                          "violations", "error",       NULL};
+    struct parsed_health ph;
+    struct host *h;
+    const char *bad, *host, *rcell;
+    json_t *configs, *c;
+    size_t i, j;
+    long long seq;
+    int b = 0;
+
+    *nchanges = 0;
+    if (!json_is_object(rep))
+        return snprintf(msg, 256, "report must be a JSON object"), -1;
+    if ((bad = cg_json_unknown_key(rep, fields)))
+        return snprintf(msg, 256, "unknown field '%s' in report", bad), -1;
+    host = cg_json_str(rep, "host", NULL, &b);
+    rcell = cg_json_str(rep, "cell", NULL, &b);
+    seq = cg_json_int(rep, "seq", 0, &b);
+    cg_json_int(rep, "window_ms", 0, &b);
+    if (b || !host || !cg_valid_name(host))
+        return snprintf(msg, 256, "host must be a name (1-63 chars of [a-z0-9._-])"), -1;
+    if (!rcell || strcmp(rcell, cell) != 0)
+        return snprintf(msg, 256, "report cell must be '%s'", cell), -1;
+    configs = json_object_get(rep, "configs");
+    if (configs && (!json_is_array(configs) || json_array_size(configs) > REPORTS_MAX_CONFIGS))
+        return snprintf(msg, 256, "configs must be an array of at most %d entries",
+                        REPORTS_MAX_CONFIGS),
+               -1;
+    json_array_foreach(configs, i, c)
+    {
+        const char *name, *outcome;
+        long long v, g, lv, lg;
+        if (!json_is_object(c))
+            return snprintf(msg, 256, "configs[%zu] must be an object", i), -1;
+        if ((bad = cg_json_unknown_key(c, cfields)))
+            return snprintf(msg, 256, "unknown field configs[%zu].%s", i, bad), -1;
+        name = cg_json_str(c, "config", NULL, &b);
+        outcome = cg_json_str(c, "outcome", NULL, &b);
+        v = cg_json_int(c, "version", -1, &b);
+        g = cg_json_int(c, "generation", -1, &b);
+        lv = cg_json_int(c, "lkg_version", 0, &b);
+        lg = cg_json_int(c, "lkg_generation", 0, &b);
+        cg_json_str(c, "error", NULL, &b);
+        if (b || !name || !cg_valid_name(name) || v < 0 || g < 0 || lv < 0 || lg < 0)
+            return snprintf(msg, 256,
+                            "configs[%zu] needs config (name), version, generation (integers >= "
+                            "0), outcome",
+                            i),
+                   -1;
+        for (j = 0; outcomes[j]; j++)
+            if (outcome && strcmp(outcome, outcomes[j]) == 0)
+                break;
+        if (!outcomes[j])
+            return snprintf(msg, 256,
+                            "configs[%zu].outcome must be applied, rejected, reload_failed or "
+                            "verify_failed",
+                            i),
+                   -1;
+        if (json_object_get(c, "violations") && !json_is_array(json_object_get(c, "violations")))
+            return snprintf(msg, 256, "configs[%zu].violations must be an array", i), -1;
+    }
+    if (parse_health(json_object_get(rep, "health"), &ph, msg) < 0)
+        return -1;
+
+    pthread_mutex_lock(&r->mu);
+    h = host_get(r, host);
+    if (!h) {
+        pthread_mutex_unlock(&r->mu);
+        return snprintf(msg, 256, "out of memory"), -1;
+    }
+    if (strcmp(h->cell, cell) != 0) {
+        for (j = 0; j < h->ncfg; j++)
+            free(h->cfg[j].detail);
+        h->ncfg = 0;
+        cg_strlcpy(h->cell, cell, sizeof h->cell);
+    }
+    h->last_seen_ms = now_ms;
+    h->seq = seq;
+    json_array_foreach(configs, i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "config"));
+        struct host_cfg *hc = NULL;
+        int64_t lkg = cg_json_int(c, "lkg_version", 0, NULL);
+        int64_t ver = cg_json_int(c, "version", 0, NULL);
+        const char *outcome = json_string_value(json_object_get(c, "outcome"));
+        int64_t applied = strcmp(outcome, "applied") == 0 ? ver : lkg;
+        int64_t applied_gen = strcmp(outcome, "applied") == 0
+                                  ? cg_json_int(c, "generation", 0, NULL)
+                                  : cg_json_int(c, "lkg_generation", 0, NULL);
+        int changed;
+        json_t *detail;
+
+        for (j = 0; j < h->ncfg; j++)
+            if (strcmp(h->cfg[j].config, name) == 0)
+                hc = &h->cfg[j];
+        if (!hc) {
+            if (h->ncfg == REPORTS_MAX_CONFIGS)
+                continue;
+            hc = &h->cfg[h->ncfg++];
+            memset(hc, 0, sizeof *hc);
+            cg_strlcpy(hc->config, name, sizeof hc->config);
+            hc->lkg_version = -1;
+        }
+        changed = hc->lkg_version != lkg || hc->version != ver;
+        hc->version = ver;
+        hc->generation = cg_json_int(c, "generation", 0, NULL);
+        hc->lkg_version = lkg;
+        hc->lkg_generation = cg_json_int(c, "lkg_generation", 0, NULL);
+        cg_strlcpy(hc->outcome, outcome, sizeof hc->outcome);
+        free(hc->detail);
+        hc->detail = NULL;
+        detail = json_pack("{s:O?,s:O?}", "error", json_object_get(c, "error"), "violations",
+                           json_object_get(c, "violations"));
+        if (detail && json_object_size(detail)) {
+            json_t *viol = json_object_get(detail, "violations");
+            if (json_is_null(viol))
+                json_object_del(detail, "violations");
+            if (json_is_null(json_object_get(detail, "error")))
+                json_object_del(detail, "error");
+            if (json_object_size(detail))
+                hc->detail = cg_json_dump(detail);
+        }
+        json_decref(detail);
+        if (changed && *nchanges < REPORTS_MAX_CONFIGS) {
+            struct reports_change *ch = &changes[(*nchanges)++];
+            cg_strlcpy(ch->host, host, sizeof ch->host);
+            cg_strlcpy(ch->cell, cell, sizeof ch->cell);
+            cg_strlcpy(ch->config, name, sizeof ch->config);
+            ch->applied_version = applied;
+            ch->applied_generation = applied_gen;
+            ch->lkg_version = lkg;
+        }
+        /* Health is attributed to the version the host runs now. */
+        if (lkg > 0) {
+            struct series *s = series_get(r, cell, name, lkg, 1);
+            if (s)
+                add_to_series(s, &ph, now_ms);
+        }
+    }
+    r->ingested++;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+void reports_aggregate(struct reports *r, const char *cell, const char *config, int64_t version,
+                       int64_t from_ms, int64_t to_ms, struct health_agg *acc)
+{
+    struct series *s;
+    size_t i, k;
+
+    pthread_mutex_lock(&r->mu);
+    s = series_get(r, cell, config, version, 0);
+    for (i = 0; s && i < REPORTS_BUCKETS; i++) {
+        const struct bucket *bk = &s->ring[i];
+        if (!bk->start_ms || bk->start_ms + REPORTS_BUCKET_MS <= from_ms || bk->start_ms >= to_ms)
+            continue;
+        acc->requests += bk->requests;
+        acc->errors += bk->errors;
+        acc->reports += bk->reports;
+        for (k = 0; k < CG_HIST_BUCKETS; k++)
+            acc->hist.b[k] += bk->hist[k];
+        for (k = 0; k < bk->nmetrics; k++) {
+            const char *name = s->names[bk->m[k].idx];
+            size_t j;
+            for (j = 0; j < acc->nmetrics; j++)
+                if (strcmp(acc->metrics[j].name, name) == 0)
+                    break;
+            if (j == acc->nmetrics) {
+                if (j == CG_HEALTH_MAX_METRICS)
+                    continue;
+                cg_strlcpy(acc->metrics[j].name, name, sizeof acc->metrics[j].name);
+                acc->metrics[j].gauge = s->gauge[bk->m[k].idx];
+                acc->nmetrics++;
+            }
+            acc->metrics[j].sum += bk->m[k].sum;
+            acc->metrics[j].n += bk->m[k].n;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static json_t *stored_detail(const char *text)
+{
+    json_t *v = NULL;
+
+    if (text && cg_json_parse(text, strlen(text), 0, 0, &v, NULL, 0) == CG_JSON_OK)
+        return v;
+    return json_object();
+}
+
+json_t *reports_hosts_json(struct reports *r, const char *cell, const char *config)
+{
+    json_t *arr = json_array();
+    struct host *h;
+
+    pthread_mutex_lock(&r->mu);
+    for (h = r->lru_head; h; h = h->lru_next) {
+        json_t *cfgs = json_array(), *o;
+        char ts[32];
+        size_t i;
+        int has = config == NULL;
+
+        if (cell && strcmp(h->cell, cell) != 0) {
+            json_decref(cfgs);
+            continue;
+        }
+        for (i = 0; i < h->ncfg; i++) {
+            const struct host_cfg *hc = &h->cfg[i];
+            json_t *c;
+            if (config && strcmp(config, hc->config) == 0)
+                has = 1;
+            c = json_pack("{s:s,s:I,s:I,s:s,s:I,s:I}", "config", hc->config, "version",
+                          (json_int_t)hc->version, "generation", (json_int_t)hc->generation,
+                          "outcome", hc->outcome, "lkg_version", (json_int_t)hc->lkg_version,
+                          "lkg_generation", (json_int_t)hc->lkg_generation);
+            if (c && hc->detail) {
+                json_t *d = stored_detail(hc->detail);
+                json_object_update(c, d);
+                json_decref(d);
+            }
+            json_array_append_new(cfgs, c);
+        }
+        if (!has) {
+            json_decref(cfgs);
+            continue;
+        }
+        cg_time_format(h->last_seen_ms, ts);
+        o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "host", h->name, "cell", h->cell, "last_seen",
+                      ts, "last_seen_ms", (json_int_t)h->last_seen_ms, "seq", (json_int_t)h->seq,
+                      "configs", cfgs);
+        json_array_append_new(arr, o);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return json_pack("{s:o}", "hosts", arr);
+}
+
+void reports_counts(struct reports *r, uint64_t *hosts, uint64_t *keys, uint64_t *ingested)
+{
+    pthread_mutex_lock(&r->mu);
+    *hosts = r->nhosts;
+    *keys = r->nseries;
+    *ingested = r->ingested;
+    pthread_mutex_unlock(&r->mu);
+}

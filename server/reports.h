@@ -1,0 +1,87 @@
+/*
+ * reports.h: what agents report, kept in memory (bounded).
+ *
+ *  - A per-host view: last seen, and per config the assignment the host
+ *    last reported on (version, generation, outcome, violations/error) and
+ *    what it runs now (last-known-good). `cellgate hosts`, `cellgate status`.
+ *  - Health windows per (cell, config, version): every report's counters
+ *    (requests, errors, latency histogram, characteristic metrics) are added
+ *    to a time bucket of REPORTS_BUCKET_MS in a ring covering the last
+ *    REPORTS_BUCKETS * REPORTS_BUCKET_MS, keyed by the version each config
+ *    runs on the host. The gate evaluator sums buckets over a time range.
+ *
+ * Bounded: at most max_hosts hosts and max_keys (cell, config, version)
+ * series; the least recently updated is evicted when full. Thread-safe.
+ */
+#ifndef CG_REPORTS_H
+#define CG_REPORTS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "health.h"
+
+#define REPORTS_BUCKET_MS   10000
+#define REPORTS_BUCKETS     360 /* one hour */
+#define REPORTS_MAX_CONFIGS 32
+#define REPORTS_MAX_BODY    (256 * 1024)
+
+struct reports;
+
+struct reports_config {
+    size_t max_hosts; /* default 100000 */
+    size_t max_keys;  /* default 20000 */
+};
+
+/* Sum of health over a set of buckets. */
+struct health_agg {
+    uint64_t requests;
+    uint64_t errors;
+    uint64_t reports;
+    struct cg_hist hist;
+    size_t nmetrics;
+    struct {
+        char name[48];
+        double sum; /* counters: sum of deltas; gauges: sum of values */
+        uint64_t n; /* samples */
+        int gauge;
+    } metrics[CG_HEALTH_MAX_METRICS];
+};
+
+/* A host's applied / last-known-good change, for persistence (I3). */
+struct reports_change {
+    char host[64];
+    char cell[64];
+    char config[64];
+    int64_t applied_version;
+    int64_t applied_generation;
+    int64_t lkg_version;
+};
+
+struct reports *reports_new(const struct reports_config *cfg);
+void reports_free(struct reports *r);
+
+/*
+ * Validates and ingests one report body for 'cell' at server time now_ms.
+ * On a malformed report returns -1 with 'msg' (256 bytes) naming the field;
+ * nothing is ingested. On success returns 0 and fills changes[0..*nchanges)
+ * (capacity REPORTS_MAX_CONFIGS) with the configs whose applied or LKG
+ * version changed for this host, so the caller can persist them.
+ */
+int reports_ingest(struct reports *r, const json_t *report, const char *cell, int64_t now_ms,
+                   struct reports_change *changes, size_t *nchanges, char *msg);
+
+/* Adds the health of (cell, config, version) over [from_ms, to_ms) into
+ * 'acc' (which the caller zeroes first). */
+void reports_aggregate(struct reports *r, const char *cell, const char *config, int64_t version,
+                       int64_t from_ms, int64_t to_ms, struct health_agg *acc);
+
+/* The hosts view as JSON {"hosts":[...]} (new reference), optionally only
+ * of one cell and/or hosts reporting on one config. */
+json_t *reports_hosts_json(struct reports *r, const char *cell, const char *config);
+
+/* Counters for /metrics and tests. */
+void reports_counts(struct reports *r, uint64_t *hosts, uint64_t *keys, uint64_t *ingested);
+
+#endif /* CG_REPORTS_H */
