@@ -113,6 +113,7 @@ int api_tokens_revoke(struct daemon *d, struct request *rq, struct response *rs)
         return 0;
     a = request_actor(rq, http_query(rq, "reason"));
     rc = store_token_revoke(d->store, id, &a, msg);
+    auth_cache_clear(d->auth_cache); /* the revoked token stops working now */
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such token");
     return reply_bytes(rs, 204, NULL, "", 0);

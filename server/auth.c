@@ -1,7 +1,9 @@
 /* auth.c: bearer tokens and roles; see auth.h. */
 #include "auth.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -41,7 +43,109 @@ void auth_token_new(char *out, char hash[65])
     cg_sha256_hex(out, strlen(out), hash);
 }
 
-int auth_check(struct store *st, const char *authorization, struct principal *who)
+struct cache_slot {
+    char hash[65];
+    int64_t expires_mono;
+    struct principal who;
+};
+
+struct auth_cache {
+    pthread_mutex_t mu;
+    size_t cap;
+    int64_t ttl_ms;
+    struct cache_slot *slots; /* direct-mapped by hash prefix */
+};
+
+struct auth_cache *auth_cache_new(size_t cap, int64_t ttl_ms)
+{
+    struct auth_cache *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    c->cap = cap ? cap : 4096;
+    c->ttl_ms = ttl_ms;
+    c->slots = calloc(c->cap, sizeof *c->slots);
+    if (!c->slots) {
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    return c;
+}
+
+void auth_cache_free(struct auth_cache *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_destroy(&c->mu);
+    free(c->slots);
+    free(c);
+}
+
+void auth_cache_clear(struct auth_cache *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    memset(c->slots, 0, c->cap * sizeof *c->slots);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Decodes the first 8 bytes of a hex hash (it is always valid hex here). */
+static void cg_hex_decode_prefix(const char *hash, unsigned char out[8])
+{
+    char tmp[17];
+
+    memcpy(tmp, hash, 16);
+    tmp[16] = '\0';
+    if (cg_hex_decode(tmp, out, 8) < 0)
+        memset(out, 0, 8);
+}
+
+static size_t slot_of(const struct auth_cache *c, const char *hash)
+{
+    unsigned char b[8];
+
+    cg_hex_decode_prefix(hash, b);
+    return (size_t)((uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 |
+                    (uint64_t)b[3] << 32 | (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
+                    (uint64_t)b[6] << 8 | b[7]) %
+           c->cap;
+}
+
+static int cache_get(struct auth_cache *c, const char *hash, struct principal *who)
+{
+    struct cache_slot *s;
+    int hit = 0;
+
+    if (!c)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    s = &c->slots[slot_of(c, hash)];
+    if (s->hash[0] && sodium_memcmp(s->hash, hash, 64) == 0 && s->expires_mono > cg_mono_ms()) {
+        *who = s->who;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return hit;
+}
+
+static void cache_put(struct auth_cache *c, const char *hash, const struct principal *who)
+{
+    struct cache_slot *s;
+
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    s = &c->slots[slot_of(c, hash)];
+    memcpy(s->hash, hash, 65);
+    s->expires_mono = cg_mono_ms() + c->ttl_ms;
+    s->who = *who;
+    pthread_mutex_unlock(&c->mu);
+}
+
+int auth_check(struct store *st, struct auth_cache *cache, const char *authorization,
+               struct principal *who)
 {
     struct store_token t;
     char hash[65], msg[STORE_MSG_MAX];
@@ -61,6 +165,8 @@ int auth_check(struct store *st, const char *authorization, struct principal *wh
     if (len != AUTH_TOKEN_LEN || strncmp(tok, "cg_", 3) != 0)
         return -1;
     cg_sha256_hex(tok, len, hash);
+    if (cache_get(cache, hash, who))
+        return 0;
     rc = store_token_find(st, hash, &t, msg);
     if (rc == CG_ERR_NOTFOUND)
         return -1;
@@ -76,6 +182,7 @@ int auth_check(struct store *st, const char *authorization, struct principal *wh
     cg_strlcpy(who->name, t.name, sizeof who->name);
     cg_strlcpy(who->cell, t.cell, sizeof who->cell);
     snprintf(who->actor, sizeof who->actor, "token:%s", t.name);
+    cache_put(cache, hash, who);
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #ifndef CG_AUTH_H
 #define CG_AUTH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -47,13 +48,24 @@ const char *role_name(enum role r);
  * and its hash (hex sha256) into hash. */
 void auth_token_new(char *out, char hash[65]);
 
+struct auth_cache;
+
+/* A bounded cache of verified tokens (hash -> principal) so the hot paths
+ * (agent polls) do not query the store per request. Entries live at most
+ * ttl_ms; auth_cache_clear() drops everything (called on every revoke).
+ * Thread-safe. NULL on allocation failure. */
+struct auth_cache *auth_cache_new(size_t cap, int64_t ttl_ms);
+void auth_cache_free(struct auth_cache *c);
+void auth_cache_clear(struct auth_cache *c);
+
 /*
  * Authenticates an "Authorization" header value. Returns 0 and fills 'who'
  * when it is "Bearer <token>" for a known, unrevoked token; -1 when the
  * header is missing, malformed or the token unknown/revoked (401); -2 when
  * the store failed (503). Never logs the token.
  */
-int auth_check(struct store *st, const char *authorization, struct principal *who);
+int auth_check(struct store *st, struct auth_cache *cache, const char *authorization,
+               struct principal *who);
 
 /*
  * Authorises 'who' for a route needing 'min_role' with 'flags'. Returns 0 if

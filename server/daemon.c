@@ -117,7 +117,8 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         memset(&dc, 0, sizeof dc);
         dc.statement_ttl_ms = (int64_t)cfg->statement_ttl_s * 1000;
         dc.max_parked = cfg->max_parked;
-        d->reports = reports_new(&rc);
+        d->auth_cache = auth_cache_new(8192, 60 * 1000);
+        d->reports = d->auth_cache ? reports_new(&rc) : NULL;
         d->desired = d->reports ? desired_start(d->store, d->key, &dc, smsg) : NULL;
         if (!d->desired) {
             snprintf(msg, 256, "desired state: %s", d->reports ? smsg : "out of memory");
@@ -166,6 +167,8 @@ void daemon_close(struct daemon *d)
     d->desired = NULL;
     reports_free(d->reports);
     d->reports = NULL;
+    auth_cache_free(d->auth_cache);
+    d->auth_cache = NULL;
     store_close(d->store);
     d->store = NULL;
     cg_signkey_free(d->key);

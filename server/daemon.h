@@ -17,6 +17,7 @@ struct MHD_Daemon;
 struct cg_signkey;
 struct desired;
 struct reports;
+struct auth_cache;
 struct lanes;
 
 /* Settings from the command line (see docs/man/cellgated.8.md). */
@@ -37,10 +38,11 @@ struct daemon {
     struct store *store;
     struct MHD_Daemon *mhd;
     struct lanes *lanes;
-    struct cg_signkey *key;  /* the server's ed25519 signing key */
-    struct desired *desired; /* desired state per cell (agents poll it) */
-    struct reports *reports; /* what agents report */
-    uint16_t port;           /* bound port once started */
+    struct cg_signkey *key;        /* the server's ed25519 signing key */
+    struct desired *desired;       /* desired state per cell (agents poll it) */
+    struct reports *reports;       /* what agents report */
+    struct auth_cache *auth_cache; /* verified tokens (cleared on revoke) */
+    uint16_t port;                 /* bound port once started */
     char db_path[4096];
     char key_path[4096];
 };

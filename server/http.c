@@ -251,7 +251,7 @@ static int admit(struct rq_ctx *c)
         return 0;
     }
     if (!(rq->route->flags & AUTH_PUBLIC)) {
-        rc = auth_check(c->d->store, http_header(rq, "Authorization"), &rq->who);
+        rc = auth_check(c->d->store, c->d->auth_cache, http_header(rq, "Authorization"), &rq->who);
         if (rc == -2) {
             reply_error(&c->rs, 503, "unavailable", NULL, "token store unavailable");
             reply_header(&c->rs, "Retry-After", "1");
