@@ -58,4 +58,15 @@ int api_assignments_list(struct daemon *d, struct request *rq, struct response *
 int api_hosts_list(struct daemon *d, struct request *rq, struct response *rs);
 int api_config_status(struct daemon *d, struct request *rq, struct response *rs);
 
+/* api_rollouts.c */
+int api_rollouts_start(struct daemon *d, struct request *rq, struct response *rs);
+int api_rollouts_list(struct daemon *d, struct request *rq, struct response *rs);
+int api_rollouts_get(struct daemon *d, struct request *rq, struct response *rs);
+int api_rollouts_pause(struct daemon *d, struct request *rq, struct response *rs);
+int api_rollouts_resume(struct daemon *d, struct request *rq, struct response *rs);
+int api_rollouts_abort(struct daemon *d, struct request *rq, struct response *rs);
+int api_rollouts_approve(struct daemon *d, struct request *rq, struct response *rs);
+int api_rollback(struct daemon *d, struct request *rq, struct response *rs);
+int api_plans_preview(struct daemon *d, struct request *rq, struct response *rs);
+
 #endif /* CG_API_H */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "controller.h"
 #include "desired.h"
 #include "reports.h"
 #include "http.h"
@@ -28,6 +29,7 @@ void daemon_config_defaults(struct daemon_config *cfg)
     cfg->max_conns = 16384;
     cfg->statement_ttl_s = 3600;
     cfg->max_parked = 20000;
+    cfg->tick_ms = 1000;
 }
 
 static int paths(const char *dir, char *db, char *key, char *msg)
@@ -125,6 +127,15 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
             daemon_close(d);
             return -1;
         }
+        {
+            struct controller_config cc = {(int64_t)cfg->tick_ms, 0};
+            d->controller = controller_new(d->store, d->reports, d->desired, NULL, &cc);
+            if (!d->controller) {
+                snprintf(msg, 256, "out of memory");
+                daemon_close(d);
+                return -1;
+            }
+        }
     }
     return 0;
 }
@@ -138,6 +149,10 @@ int daemon_start(struct daemon *d, char *msg)
         [LANE_POLL] = {4, 4096},
     };
 
+    if (d->controller && controller_start(d->controller) < 0) {
+        snprintf(msg, 256, "cannot start the rollout controller");
+        return -1;
+    }
     d->lanes = lanes_start(lc);
     if (!d->lanes) {
         snprintf(msg, 256, "cannot start worker threads");
@@ -153,6 +168,7 @@ int daemon_start(struct daemon *d, char *msg)
 
 void daemon_stop(struct daemon *d)
 {
+    controller_stop(d->controller);
     desired_drain(d->desired); /* parked long-polls answer 304 now */
     if (d->lanes) {
         lanes_stop(d->lanes); /* runs queued jobs; each resumes its connection */
@@ -163,6 +179,8 @@ void daemon_stop(struct daemon *d)
 
 void daemon_close(struct daemon *d)
 {
+    controller_free(d->controller);
+    d->controller = NULL;
     desired_free(d->desired);
     d->desired = NULL;
     reports_free(d->reports);

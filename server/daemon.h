@@ -18,6 +18,7 @@ struct cg_signkey;
 struct desired;
 struct reports;
 struct auth_cache;
+struct controller;
 struct lanes;
 
 /* Settings from the command line (see docs/man/cellgated.8.md). */
@@ -31,6 +32,7 @@ struct daemon_config {
     unsigned max_conns;       /* connection limit (default 16384) */
     unsigned statement_ttl_s; /* lifetime of signed statements (default 3600) */
     size_t max_parked;        /* parked long-polls (default 20000) */
+    unsigned tick_ms;         /* rollout controller period (default 1000) */
 };
 
 struct daemon {
@@ -42,6 +44,7 @@ struct daemon {
     struct desired *desired;       /* desired state per cell (agents poll it) */
     struct reports *reports;       /* what agents report */
     struct auth_cache *auth_cache; /* verified tokens (cleared on revoke) */
+    struct controller *controller; /* the rollout engine */
     uint16_t port;                 /* bound port once started */
     char db_path[4096];
     char key_path[4096];

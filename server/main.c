@@ -108,6 +108,7 @@ int main(int argc, char **argv)
         {"max-body", required_argument, NULL, 'b'},
         {"threads", required_argument, NULL, 't'},
         {"conn-timeout", required_argument, NULL, 'c'},
+        {"tick-ms", required_argument, NULL, 'k'},
         {"max-conns", required_argument, NULL, 'm'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
         argv++;
         argc--;
     }
-    while ((c = getopt_long(argc, argv, "d:l:p:b:t:c:m:Vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:l:p:b:t:c:m:k:Vh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             cfg.data_dir = optarg;
@@ -156,6 +157,11 @@ int main(int argc, char **argv)
             if (parse_size(optarg, &v) < 0 || v > 1000000)
                 goto bad;
             cfg.max_conns = (unsigned)v;
+            break;
+        case 'k':
+            if (parse_size(optarg, &v) < 0 || v > 3600000)
+                goto bad;
+            cfg.tick_ms = (unsigned)v;
             break;
         case 'V':
             printf("cellgated %s\n", CELLGATED_VERSION);

@@ -487,6 +487,11 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
                 add_to_series(s, &ph, now_ms);
         }
     }
+    if (ph.requests || ph.nmetrics || cg_hist_count(&ph.hist)) {
+        struct series *any = series_get(r, cell, REPORTS_ANY_CONFIG, 0, 1);
+        if (any)
+            add_to_series(any, &ph, now_ms);
+    }
     r->ingested++;
     pthread_mutex_unlock(&r->mu);
     return 0;
@@ -524,6 +529,51 @@ void reports_aggregate(struct reports *r, const char *cell, const char *config, 
             }
             acc->metrics[j].sum += bk->m[k].sum;
             acc->metrics[j].n += bk->m[k].n;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static json_t *stored_detail(const char *text);
+
+void reports_convergence(struct reports *r, const char *const *cells, size_t ncells,
+                         const char *config, int64_t version, int64_t generation,
+                         int64_t seen_after_ms, struct reports_conv *out, json_t *failures)
+{
+    struct host *h;
+    size_t i, j;
+
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&r->mu);
+    for (h = r->lru_head; h; h = h->lru_next) {
+        int in = 0;
+        if (h->last_seen_ms < seen_after_ms)
+            continue;
+        for (i = 0; i < ncells && !in; i++)
+            in = strcmp(h->cell, cells[i]) == 0;
+        if (!in)
+            continue;
+        out->hosts++; /* every recent host of these cells counts, reporting the config or not */
+        for (j = 0; j < h->ncfg; j++) {
+            const struct host_cfg *hc = &h->cfg[j];
+            if (strcmp(hc->config, config) != 0)
+                continue;
+            if (hc->lkg_version == version && hc->lkg_generation >= generation)
+                out->converged++;
+            else if (hc->generation >= generation && hc->version == version &&
+                     strcmp(hc->outcome, "applied") != 0) {
+                out->failed++;
+                if (json_is_array(failures) && json_array_size(failures) < 20) {
+                    json_t *f = json_pack("{s:s,s:s,s:s}", "host", h->name, "cell", h->cell,
+                                          "outcome", hc->outcome);
+                    if (f && hc->detail) {
+                        json_t *d = stored_detail(hc->detail);
+                        json_object_update(f, d);
+                        json_decref(d);
+                    }
+                    json_array_append_new(failures, f);
+                }
+            }
         }
     }
     pthread_mutex_unlock(&r->mu);

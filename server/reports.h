@@ -26,6 +26,9 @@
 #define REPORTS_BUCKETS     360 /* one hour */
 #define REPORTS_MAX_CONFIGS 32
 #define REPORTS_MAX_BODY    (256 * 1024)
+/* The series of a cell's host-level health, whatever its hosts run (config
+ * "*", version 0): the baseline of cells that ran no version of a config. */
+#define REPORTS_ANY_CONFIG "*"
 
 struct reports;
 
@@ -76,6 +79,20 @@ int reports_ingest(struct reports *r, const json_t *report, const char *cell, in
  * 'acc' (which the caller zeroes first). */
 void reports_aggregate(struct reports *r, const char *cell, const char *config, int64_t version,
                        int64_t from_ms, int64_t to_ms, struct health_agg *acc);
+
+/* How far a set of cells has come on one assignment. */
+struct reports_conv {
+    uint64_t hosts;     /* hosts of these cells seen since seen_after_ms */
+    uint64_t converged; /* of them, running 'version' at generation >= 'generation' */
+    uint64_t failed;    /* of them, reporting rejected / reload_failed / verify_failed for it */
+};
+
+/* Fills 'out' for hosts in 'cells' reporting on 'config'. When 'failures'
+ * is a JSON array, appends {"host","cell","outcome","error","violations"}
+ * for each failed host (at most 20). */
+void reports_convergence(struct reports *r, const char *const *cells, size_t ncells,
+                         const char *config, int64_t version, int64_t generation,
+                         int64_t seen_after_ms, struct reports_conv *out, json_t *failures);
 
 /* The hosts view as JSON {"hosts":[...]} (new reference), optionally only
  * of one cell and/or hosts reporting on one config. */

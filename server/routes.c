@@ -39,6 +39,15 @@ static const struct route routes[] = {
     {"GET",    "/v1/agent/desired",                    LANE_POLL,    ROLE_ADMIN,    AUTH_AGENT_OK | ROUTE_INLINE, api_agent_desired, "agent.desired"},
     {"POST",   "/v1/agent/report",                     LANE_REPORT,  ROLE_ADMIN,    AUTH_AGENT_OK, api_agent_report,       "agent.report"},
     {"GET",    "/v1/agent/pubkey",                     LANE_READ,    ROLE_READER,   AUTH_AGENT_OK, api_agent_pubkey,       "agent.pubkey"},
+    {"POST",   "/v1/rollouts",                         LANE_CONTROL, ROLE_DEPLOYER, 0,             api_rollouts_start,     "rollouts.start"},
+    {"GET",    "/v1/rollouts",                         LANE_READ,    ROLE_READER,   0,             api_rollouts_list,      "rollouts.list"},
+    {"GET",    "/v1/rollouts/:id",                     LANE_READ,    ROLE_READER,   0,             api_rollouts_get,       "rollouts.get"},
+    {"POST",   "/v1/rollouts/:id/pause",               LANE_CONTROL, ROLE_DEPLOYER, 0,             api_rollouts_pause,     "rollouts.pause"},
+    {"POST",   "/v1/rollouts/:id/resume",              LANE_CONTROL, ROLE_DEPLOYER, 0,             api_rollouts_resume,    "rollouts.resume"},
+    {"POST",   "/v1/rollouts/:id/abort",               LANE_CONTROL, ROLE_DEPLOYER, 0,             api_rollouts_abort,     "rollouts.abort"},
+    {"POST",   "/v1/rollouts/:id/approve",             LANE_CONTROL, ROLE_APPROVER, 0,             api_rollouts_approve,   "rollouts.approve"},
+    {"POST",   "/v1/configs/:name/rollback",           LANE_CONTROL, ROLE_DEPLOYER, 0,             api_rollback,           "configs.rollback"},
+    {"GET",    "/v1/plans/:name/preview",              LANE_READ,    ROLE_READER,   0,             api_plans_preview,      "plans.preview"},
     {"GET",    "/v1/audit",                            LANE_READ,    ROLE_READER,   0,             api_audit_list,         "audit.list"},
 };
 /* clang-format on */

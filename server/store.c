@@ -269,7 +269,65 @@ int store_host_version_list(struct store *st, const char *config, struct store_h
     STORE_CALL(st, msg, host_version_list, config, out, n, msg);
 }
 
+int store_rollout_create(struct store *st, struct store_rollout *r, const struct store_actor *a,
+                         char *msg)
+{
+    STORE_CALL(st, msg, rollout_create, r, a, msg);
+}
+
+int store_rollout_get(struct store *st, int64_t id, struct store_rollout *out, char *msg)
+{
+    STORE_CALL(st, msg, rollout_get, id, out, msg);
+}
+
+int store_rollout_list(struct store *st, const char *config, int open_only,
+                       struct store_rollout **out, size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, rollout_list, config, open_only, out, n, msg);
+}
+
+int store_rollout_update(struct store *st, const struct store_rollout_update *u,
+                         const struct store_actor *a, int64_t *new_generation, char *msg)
+{
+    STORE_CALL(st, msg, rollout_update, u, a, new_generation, msg);
+}
+
+int store_rollout_events(struct store *st, int64_t id, int64_t after_seq, size_t limit,
+                         struct store_rollout_event **out, size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, rollout_events, id, after_seq, limit, out, n, msg);
+}
+
 /* ---- Free functions ---- */
+
+void store_rollout_free(struct store_rollout *r)
+{
+    if (!r)
+        return;
+    free(r->plan_json);
+    free(r->steps_json);
+    free(r->reason);
+    free(r->detail_json);
+    r->plan_json = r->steps_json = r->reason = r->detail_json = NULL;
+}
+
+void store_rollouts_free(struct store_rollout *r, size_t n)
+{
+    size_t i;
+
+    for (i = 0; r && i < n; i++)
+        store_rollout_free(&r[i]);
+    free(r);
+}
+
+void store_rollout_events_free(struct store_rollout_event *e, size_t n)
+{
+    size_t i;
+
+    for (i = 0; e && i < n; i++)
+        free(e[i].detail_json);
+    free(e);
+}
 
 void store_cell_free(struct store_cell *c)
 {

@@ -34,7 +34,7 @@
 
 #include "status.h"
 
-#define STORE_OPS_VERSION 1
+#define STORE_OPS_VERSION 2
 #define STORE_NAME_MAX    64  /* names: cells, configs, plans, tokens, actors (<= 63 chars) */
 #define STORE_MSG_MAX     256 /* error message buffer size callers should use */
 
@@ -129,6 +129,65 @@ struct store_host_version {
     int64_t updated_ms;
 };
 
+/* A rollout (rollout engine, server/controller.c). Terminal states:
+ * completed, rolled_back, aborted, halted; every other state is open and
+ * pins from_version / to_version (I3). At most one open rollout per config. */
+struct store_rollout {
+    int64_t id;
+    char config[STORE_NAME_MAX];
+    char kind[16]; /* "forward" or "rollback" */
+    int64_t from_version;
+    int64_t to_version;
+    char state[24]; /* running, paused, waiting_approval, rolling_back, completed, ... */
+    char plan[STORE_NAME_MAX];
+    char *plan_json;         /* snapshot of the plan document at start; owned */
+    char *steps_json;        /* the planned steps (JSON array of {wave, cells[], ...}); owned */
+    int64_t step;            /* index of the current step */
+    char step_state[16];     /* "assign" (not yet assigned) or "bake" */
+    int64_t step_started_ms; /* when the current step's cells were assigned */
+    int64_t generation;      /* config generation of this rollout's last assignment */
+    int64_t seq;             /* row version: every update is a compare-and-set on it */
+    int expedited;           /* I7: a return to a proven state, skips bake */
+    char created_by[STORE_NAME_MAX + 16];
+    char *reason;      /* owned */
+    char *detail_json; /* controller's working state (approvals, last verdict); owned */
+    int64_t created_ms;
+    int64_t updated_ms;
+    int64_t ended_ms;
+};
+
+/* One event of a rollout: a step started, an evaluation, a verdict, an
+ * operator action. Kept forever (cellgate rollout status shows them). */
+struct store_rollout_event {
+    int64_t rollout;
+    int64_t seq;
+    int64_t time_ms;
+    char kind[32];
+    char *detail_json; /* owned */
+};
+
+/* Input of store_rollout_update(): one atomic step of the state machine. */
+struct store_rollout_update {
+    int64_t id;
+    int64_t expect_seq;      /* CAS on the rollout row (two controllers cannot both act) */
+    const char *state;       /* new state, or NULL to keep */
+    int64_t step;            /* new step index, or -1 to keep */
+    const char *step_state;  /* or NULL to keep */
+    int64_t step_started_ms; /* or -1 to keep */
+    const char *detail_json; /* or NULL to keep */
+    int ended;               /* set ended_ms = now */
+    /* Optional assignment in the same transaction (ncells > 0): */
+    const char *const *cells;
+    size_t ncells;
+    int64_t assign_version;
+    int64_t expect_generation; /* CAS on the config's generation (I2) */
+    int64_t set_live_version;  /* > 0: configs.live_version = this (rollout completed) */
+    /* The event and audit record written with it: */
+    const char *event_kind;   /* e.g. "step.start", "evaluation", "rolled_back" */
+    const char *event_json;   /* event detail (JSON text); also the audit "after" */
+    const char *audit_action; /* e.g. "rollout.step"; NULL = no audit (evaluations) */
+};
+
 /* Input of store_version_publish(). */
 struct store_publish {
     const char *config;
@@ -193,6 +252,17 @@ struct store_ops {
     int (*host_version_put)(struct store *st, const struct store_host_version *hv, char *msg);
     int (*host_version_list)(struct store *st, const char *config, struct store_host_version **out,
                              size_t *n, char *msg);
+
+    /* STORE_OPS_VERSION 2: rollouts */
+    int (*rollout_create)(struct store *st, struct store_rollout *r, const struct store_actor *a,
+                          char *msg);
+    int (*rollout_get)(struct store *st, int64_t id, struct store_rollout *out, char *msg);
+    int (*rollout_list)(struct store *st, const char *config, int open_only,
+                        struct store_rollout **out, size_t *n, char *msg);
+    int (*rollout_update)(struct store *st, const struct store_rollout_update *u,
+                          const struct store_actor *a, int64_t *new_generation, char *msg);
+    int (*rollout_events)(struct store *st, int64_t id, int64_t after_seq, size_t limit,
+                          struct store_rollout_event **out, size_t *n, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -321,6 +391,40 @@ int store_assignment_list(struct store *st, const char *cell, const char *config
 int store_host_version_put(struct store *st, const struct store_host_version *hv, char *msg);
 int store_host_version_list(struct store *st, const char *config, struct store_host_version **out,
                             size_t *n, char *msg);
+
+/*
+ * Rollouts. rollout_create: inserts r (state, kind, versions, plan, steps,
+ * reason, created_by) and fills r->id, r->seq (1), r->created_ms;
+ * CG_ERR_CONFLICT naming the open rollout when the config has one. Audit
+ * "rollout.start", object "rollout/<id>", after {"config","kind","from",
+ * "to","plan","expedited"}.
+ */
+int store_rollout_create(struct store *st, struct store_rollout *r, const struct store_actor *a,
+                         char *msg);
+int store_rollout_get(struct store *st, int64_t id, struct store_rollout *out, char *msg);
+
+/* Rollouts newest first, optionally of one config and/or only open ones. */
+int store_rollout_list(struct store *st, const char *config, int open_only,
+                       struct store_rollout **out, size_t *n, char *msg);
+
+/*
+ * One atomic step of a rollout: CAS on the row's seq (CG_ERR_CONFLICT when
+ * another controller or an operator changed it since it was read), the
+ * optional assignment (same rules as store_assign(), CAS on the config's
+ * generation), the row update (seq + 1), live_version, one event row, and
+ * (if audit_action) one audit record with after = event_json. All or
+ * nothing. *new_generation (may be NULL) gets the generation assigned.
+ */
+int store_rollout_update(struct store *st, const struct store_rollout_update *u,
+                         const struct store_actor *a, int64_t *new_generation, char *msg);
+
+/* Events of a rollout, oldest first, seq > after_seq, at most limit (0 = 1000). */
+int store_rollout_events(struct store *st, int64_t id, int64_t after_seq, size_t limit,
+                         struct store_rollout_event **out, size_t *n, char *msg);
+
+void store_rollout_free(struct store_rollout *r);
+void store_rollouts_free(struct store_rollout *r, size_t n);
+void store_rollout_events_free(struct store_rollout_event *e, size_t n);
 
 /* Free functions for the structs above (NULL-safe; *_free of arrays takes n). */
 void store_cell_free(struct store_cell *c);

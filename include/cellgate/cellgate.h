@@ -777,28 +777,30 @@ struct cg_watch_options {
                                 negative: no long poll (wait=0) */
     long request_timeout_ms; /* every other request, default 10000 */
     size_t max_doc_bytes;    /* largest blob fetched, default 16 MiB */
+    long backoff_base_ms;    /* first backoff ceiling after a failure, default 500 */
+    long backoff_cap_ms;     /* largest backoff ceiling, default 60000 */
 };
 
 /* Latest state of one config (cg_watch_status). Caller-allocated; set
  * 'size' first. */
 struct cg_watch_status {
-    size_t size;                  /* in: sizeof(struct cg_watch_status) */
-    int outcome;                  /* enum cg_watch_outcome of the latest decision */
-    int64_t version, generation;  /* the assignment that outcome is about */
-    int64_t lkg_version;          /* what runs now (0 = nothing known) */
-    int64_t lkg_generation;       /* its generation (0 = nothing held) */
-    char lkg_sha256[65];          /* its sha256, "" if unknown */
-    int64_t rejected_generation;  /* newest generation refused for good */
-    int64_t confirmed_ms;         /* wall clock of the last verified statement
-                                     for the held generation; 0 = never */
-    int stale;                    /* 1 when that confirmation is older than the
-                                     statement's validity (server unreachable
-                                     or frozen): still running the LKG */
-    char reason[32];              /* short reason of a failure ("bad_signature",
-                                     "sha256_mismatch", "contract_violation",
-                                     "apply_failed", ...), "" */
-    char error[CG_ERRMSG_MAX];    /* one line, "" */
-    size_t nviolations;           /* contract violations of a rejection */
+    size_t size;                 /* in: sizeof(struct cg_watch_status) */
+    int outcome;                 /* enum cg_watch_outcome of the latest decision */
+    int64_t version, generation; /* the assignment that outcome is about */
+    int64_t lkg_version;         /* what runs now (0 = nothing known) */
+    int64_t lkg_generation;      /* its generation (0 = nothing held) */
+    char lkg_sha256[65];         /* its sha256, "" if unknown */
+    int64_t rejected_generation; /* newest generation refused for good */
+    int64_t confirmed_ms;        /* wall clock of the last verified statement
+                                    for the held generation; 0 = never */
+    int stale;                   /* 1 when that confirmation is older than the
+                                    statement's validity (server unreachable
+                                    or frozen): still running the LKG */
+    char reason[32];             /* short reason of a failure ("bad_signature",
+                                    "sha256_mismatch", "contract_violation",
+                                    "apply_failed", ...), "" */
+    char error[CG_ERRMSG_MAX];   /* one line, "" */
+    size_t nviolations;          /* contract violations of a rejection */
 };
 
 /* Counters of a watcher (cg_watch_get_stats). Caller-allocated; set
@@ -807,8 +809,11 @@ struct cg_watch_stats {
     size_t size;                 /* in: sizeof(struct cg_watch_stats) */
     uint64_t polls;              /* desired-state requests that got an answer */
     uint64_t not_modified;       /* of those, 304 */
-    uint64_t failures;           /* exchanges that failed (network, 5xx, bad body) */
-    uint64_t applied, rejected, reload_failed, verify_failed; /* outcomes */
+    uint64_t failures;           /* cycles that failed (network, 5xx, bad body) */
+    uint64_t applied;            /* outcomes: applied */
+    uint64_t rejected;           /* outcomes: rejected */
+    uint64_t reload_failed;      /* outcomes: reload_failed */
+    uint64_t verify_failed;      /* outcomes: verify_failed */
     uint64_t requests;           /* original requests (retry budget) */
     uint64_t retries;            /* retries the budget allowed */
     uint64_t budget_denied;      /* retries the budget refused */
@@ -870,8 +875,8 @@ CG_API int cg_watch_seed(struct cg_watch *w, const struct cg_watch_doc *doc,
  *         CG_ERR_NOMEM.
  * Thread safety: before cg_watch_start() / between polls only. Since: 0.2
  */
-CG_API int cg_watch_set_contract(struct cg_watch *w, const char *config,
-                                 const char *contract_json, size_t len, struct cg_error *err);
+CG_API int cg_watch_set_contract(struct cg_watch *w, const char *config, const char *contract_json,
+                                 size_t len, struct cg_error *err);
 
 /**
  * Runs one cycle: one desired-state request (a long poll of 'wait_s'

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent.h - cellgate-agent: the host agent (docs/agent.md).
+ *
+ * Layering: main.c (flags, signals, the loop) -> conf.c (the config file
+ * and flags, one key table) -> state.c (the persisted state and the
+ * content-addressed copies of last-known-good documents) -> apply.c (the
+ * apply callback of the watcher: check, atomic write, reload, restore;
+ * start-up recovery of interrupted applies) -> report.c (Prometheus
+ * scrape, counter deltas, the report body). The verify -> fetch ->
+ * contract pipeline itself is libcellgate's struct cg_watch.
+ *
+ * The one context is struct agent, built in main() and passed down. The
+ * only process-wide variable is the signal flag in main.c.
+ */
+#ifndef CG_AGENT_H
+#define CG_AGENT_H
+
+#include <cellgate/cellgate.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backoff.h"
+#include "health.h"
+#include "promtext.h"
+
+#define AGENT_MAX_SERVERS  8
+#define AGENT_MAX_KEYS     8
+#define AGENT_MAX_CONFIGS  32
+#define AGENT_MAX_METRICS  16
+#define AGENT_PATH_MAX     1024
+#define AGENT_CONF_MAX     (1024 * 1024) /* largest config file */
+#define AGENT_STATE_MAX    (1024 * 1024) /* largest state file */
+#define AGENT_STATE_FORMAT 1
+
+/* ---- logging ---------------------------------------------------------- */
+
+enum agent_log_level { LV_DEBUG = 0, LV_INFO = 1, LV_WARN = 2, LV_ERROR = 3 };
+
+/* Logs one line to stderr ("<time> <level> <message>") when level >=
+ * 'min'. */
+void agent_log(int min, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Logs through the agent's configured level. */
+#define ALOG(a, level, ...) agent_log((a)->conf.log_level, (level), __VA_ARGS__)
+
+/* ---- configuration (conf.c) --------------------------------------------- */
+
+/* One [config NAME] section. */
+struct agent_cfg {
+    char name[64];
+    char path[AGENT_PATH_MAX];          /* target file (required) */
+    char reload[AGENT_PATH_MAX];        /* shell command, "" = none */
+    int reload_timeout_s;               /* default 30 */
+    char check[AGENT_PATH_MAX];         /* shell command, "" = none */
+    int check_timeout_s;                /* default 30 */
+    char contract_file[AGENT_PATH_MAX]; /* local pinned contract, "" = server's */
+    unsigned mode;                      /* file mode, default 0644 */
+};
+
+/* One named characteristic metric of the [health] section. */
+struct agent_metric {
+    char name[48];
+    int gauge;                     /* 1 gauge, 0 counter */
+    char selector[AGENT_PATH_MAX]; /* Prometheus selector */
+};
+
+struct agent_conf {
+    char servers[AGENT_MAX_SERVERS][AGENT_PATH_MAX];
+    size_t nservers;
+    char token[512];
+    char token_file[AGENT_PATH_MAX];
+    char cell[64];
+    char host[64];
+    char state_dir[AGENT_PATH_MAX];
+    char pubkeys[AGENT_MAX_KEYS][80]; /* hex */
+    size_t npubkeys;
+    char pubkey_files[AGENT_MAX_KEYS][AGENT_PATH_MAX];
+    size_t npubkey_files;
+    int report_interval_s; /* default 10 */
+    int poll_wait_s;       /* long-poll wait, default 60 */
+    int request_timeout_s; /* default 10 */
+    int connect_timeout_s; /* default 5 */
+    long max_doc_bytes;    /* default 16 MiB */
+    long backoff_base_ms;  /* default 500 */
+    long backoff_cap_ms;   /* default 60000 */
+    int log_level;         /* enum agent_log_level, default info */
+    /* [health] */
+    char prom_url[AGENT_PATH_MAX];
+    char sel_requests[AGENT_PATH_MAX];
+    char sel_errors[AGENT_PATH_MAX];
+    char sel_latency[AGENT_PATH_MAX];
+    double latency_scale_ms; /* multiplier to ms: 1000 for seconds (default), 1 for ms */
+    struct agent_metric metrics[AGENT_MAX_METRICS];
+    size_t nmetrics;
+    /* [config NAME] */
+    struct agent_cfg cfgs[AGENT_MAX_CONFIGS];
+    size_t ncfgs;
+};
+
+/* Fills the defaults. */
+void conf_init(struct agent_conf *c);
+
+/**
+ * Parses config text (the format of docs/agent.md) into 'c' (which holds
+ * the defaults or earlier values). Every problem is reported with its line
+ * number in msg (msglen bytes). Returns 0 or -1.
+ */
+int conf_parse(struct agent_conf *c, const char *text, size_t len, char *msg, size_t msglen);
+
+/* Reads and parses a file. Returns 0 or -1 (msg). */
+int conf_load(struct agent_conf *c, const char *path, char *msg, size_t msglen);
+
+/* Checks the final configuration (required keys, values) and loads the
+ * token and key files. Returns 0 or -1 (msg). */
+int conf_finish(struct agent_conf *c, char *msg, size_t msglen);
+
+/* The [config NAME] section of 'name', or NULL. */
+const struct agent_cfg *conf_find(const struct agent_conf *c, const char *name);
+
+/* ---- state (state.c) ---------------------------------------------------- */
+
+/* What the agent holds for one config. Generation 0 = nothing known. */
+struct state_cfg {
+    char name[64];
+    int64_t lkg_version, lkg_generation;
+    char lkg_sha[65];                /* "" = unknown */
+    int64_t rejected_generation;     /* refused for good, never offered again */
+    int64_t p_version, p_generation; /* pending apply (0 = none) */
+    char p_sha[65];
+};
+
+struct agent_state {
+    struct state_cfg cfgs[AGENT_MAX_CONFIGS];
+    size_t n;
+};
+
+/* Finds or (create != 0) adds the entry of 'name'. NULL when full. */
+struct state_cfg *state_get(struct agent_state *s, const char *name, int create);
+
+/* Serialises / parses the state file's JSON. from_text returns 0 or -1
+ * (msg) and never trusts a field it has not checked. */
+char *state_to_text(const struct agent_state *s);
+int state_from_text(struct agent_state *s, const char *text, size_t len, char *msg, size_t msglen);
+
+/**
+ * Loads DIR/state.json. Returns 0 (loaded), 1 (no state yet: s is empty),
+ * -1 (corrupt or unreadable: s is empty, msg says why; the caller decides).
+ */
+int state_load(const char *dir, struct agent_state *s, char *msg, size_t msglen);
+
+/* Writes DIR/state.json atomically (tmp, fsync, rename, fsync dir).
+ * Returns 0 or -1 (msg). */
+int state_save(const char *dir, const struct agent_state *s, char *msg, size_t msglen);
+
+/* Stores a document as DIR/blobs/<sha256> (atomically, idempotent).
+ * Returns 0 or -1 (msg). */
+int blob_put(const char *dir, const char *sha, const void *bytes, size_t len, char *msg,
+             size_t msglen);
+
+/* Reads DIR/blobs/<sha256> and checks its hash. Returns a malloc'd
+ * NUL-terminated buffer (caller frees) or NULL (missing, corrupt). */
+char *blob_get(const char *dir, const char *sha, size_t max, size_t *len);
+
+/* Removes blobs no entry of 's' references (lkg or pending). */
+void blob_gc(const char *dir, const struct agent_state *s);
+
+/* ---- the agent ----------------------------------------------------------- */
+
+struct agent {
+    struct agent_conf conf;
+    struct agent_state state;
+    struct cg_client *clients[AGENT_MAX_SERVERS]; /* owned */
+    size_t nclients;
+    struct cg_watch *watch; /* owned */
+    int (*stop)(void);      /* returns non-zero once a stop was requested */
+    /* report.c */
+    struct cg_client *prom; /* owned; NULL without [health] */
+    char prom_path[AGENT_PATH_MAX];
+    struct cg_prom_selector *sel_req, *sel_err, *sel_lat, *sel_m[AGENT_MAX_METRICS];
+    int have_prev;
+    double prev_req, prev_err, prev_m[AGENT_MAX_METRICS];
+    struct cg_prom_hist prev_hist;
+    int have_prev_hist;
+    double acc_req, acc_err, acc_m[AGENT_MAX_METRICS];
+    struct cg_hist acc_hist;
+    struct cg_watch_stats reported; /* watcher counters at the last report */
+    uint64_t report_failures, reported_report_failures, scrape_failures, reported_scrape_failures;
+    int64_t seq;
+    int64_t window_start_ms; /* monotonic */
+    size_t report_server;
+};
+
+/* ---- apply (apply.c) ------------------------------------------------------ */
+
+/* The struct cg_watch apply callback; 'ud' is the struct agent. */
+int agent_apply(void *ud, const struct cg_watch_doc *doc, char *why, size_t whylen);
+
+/* Finishes or undoes applies a SIGKILL interrupted (state entries with a
+ * pending generation), then saves the state. Never fails the start. */
+void agent_recover(struct agent *a);
+
+/* Seeds the watcher from the state and the files on disk. */
+int agent_seed(struct agent *a, char *msg, size_t msglen);
+
+/**
+ * Runs CMD with /bin/sh -c in its own process group with the given extra
+ * environment ("K=V" strings, NULL-terminated), killing the whole group
+ * when it runs longer than timeout_s. stdout/stderr are inherited. When
+ * ARG is not NULL it is appended as the last argument ("CMD \"$@\""),
+ * unless CMD mentions CELLGATE_FILE (then it places the file itself).
+ * Returns the exit status (0..255), 124 for a timeout, 125 when it could
+ * not be started, 128+N for death by signal N.
+ */
+int agent_run(const char *cmd, const char *arg, const char *const *env, int timeout_s);
+
+/* ---- report (report.c) ------------------------------------------------------ */
+
+/* Prepares the Prometheus client and selectors. Returns 0 or -1 (msg). */
+int report_init(struct agent *a, char *msg, size_t msglen);
+void report_release(struct agent *a);
+
+/* Scrapes the health source once and folds the deltas into the window.
+ * Returns 0, or -1 when the scrape failed (nothing is folded). */
+int report_scrape(struct agent *a);
+
+/* Converts a Prometheus histogram delta (cumulative, upper bounds in the
+ * source unit times scale_ms = ms) into the fixed log-scale buckets. */
+void report_hist_fold(const struct cg_prom_hist *d, double scale_ms, struct cg_hist *out);
+
+/* Builds the report body (caller frees with free()). NULL on OOM. */
+char *report_build(struct agent *a, int64_t window_ms);
+
+/* Scrapes, builds and posts a report (trying every server once). On
+ * success the window restarts. Returns 0 or -1. */
+int report_send(struct agent *a);
+
+#endif /* CG_AGENT_H */

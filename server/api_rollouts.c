@@ -1,0 +1,276 @@
+/* api_rollouts.c: /v1/rollouts, rollback, plan preview (the rollout engine). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "apiutil.h"
+#include "controller.h"
+#include "daemon.h"
+#include "json.h"
+#include "plan.h"
+#include "planner.h"
+#include "render.h"
+#include "util.h"
+
+static struct controller_actor actor_of(const struct request *rq, const char *reason)
+{
+    struct controller_actor a;
+
+    a.name = rq->who.actor[0] ? rq->who.actor : "anonymous";
+    a.reason = reason ? reason : "";
+    a.can_approve = rq->who.role >= ROLE_APPROVER;
+    return a;
+}
+
+static const char *code_of(int http)
+{
+    switch (http) {
+    case 400:
+        return "bad_request";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not_found";
+    case 409:
+        return "conflict";
+    case 422:
+        return "invalid";
+    case 503:
+        return "unavailable";
+    default:
+        return "internal";
+    }
+}
+
+/* Answers with the rollout's status (after a successful action). */
+static int reply_status(struct daemon *d, struct response *rs, int64_t id, int http)
+{
+    char msg[256];
+    int h2 = 0;
+    json_t *st = controller_status(d->controller, id, &h2, msg);
+
+    if (!st)
+        return reply_error(rs, h2, code_of(h2), NULL, "%s", msg);
+    return reply_json(rs, http, st);
+}
+
+int api_rollouts_start(struct daemon *d, struct request *rq, struct response *rs)
+{
+    static const char *const fields[] = {"config", "version", "plan", "reason", NULL};
+    struct controller_actor a;
+    const char *config, *plan, *reason;
+    char msg[256] = "";
+    int64_t version, id = 0;
+    int bad = 0, http = 0;
+    json_t *body = http_body_object(rq, rs);
+
+    if (!body)
+        return 0;
+    if (check_fields(body, fields, rs, "rollout") < 0)
+        goto out;
+    config = cg_json_str(body, "config", NULL, &bad);
+    plan = cg_json_str(body, "plan", NULL, &bad);
+    reason = cg_json_str(body, "reason", "", &bad);
+    version = cg_json_int(body, "version", 0, &bad);
+    if (bad || !config || !cg_valid_name(config) || version < 1 ||
+        (plan && *plan && !cg_valid_name(plan))) {
+        reply_error(rs, 400, "bad_request", NULL,
+                    "rollout needs config (name), version (>= 1) and optional plan and reason");
+        goto out;
+    }
+    a = actor_of(rq, reason);
+    if (controller_begin(d->controller, config, version, plan, &a, &id, &http, msg) < 0)
+        reply_error(rs, http, code_of(http), NULL, "%s", msg);
+    else
+        reply_status(d, rs, id, 201);
+out:
+    json_decref(body);
+    return 0;
+}
+
+int api_rollouts_list(struct daemon *d, struct request *rq, struct response *rs)
+{
+    char msg[STORE_MSG_MAX] = "", t[32];
+    const char *config = http_query(rq, "config");
+    const char *open = http_query(rq, "open");
+    struct store_rollout *r = NULL;
+    size_t n = 0, i;
+    json_t *arr;
+    int rc;
+
+    if (config && !cg_valid_name(config))
+        return reply_error(rs, 400, "bad_request", NULL, "config must be a name");
+    rc = store_rollout_list(d->store, config, open && strcmp(open, "1") == 0, &r, &n, msg);
+    if (rc != CG_OK)
+        return reply_store_error(rs, rc, msg, "rollouts");
+    arr = json_array();
+    for (i = 0; i < n; i++) {
+        cg_time_format(r[i].created_ms, t);
+        json_array_append_new(
+            arr, json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:I,s:s,s:s,s:b}", "id", (json_int_t)r[i].id,
+                           "config", r[i].config, "kind", r[i].kind, "from_version",
+                           (json_int_t)r[i].from_version, "to_version", (json_int_t)r[i].to_version,
+                           "state", r[i].state, "step", (json_int_t)r[i].step, "created_by",
+                           r[i].created_by, "created_at", t, "expedited", r[i].expedited));
+    }
+    store_rollouts_free(r, n);
+    return reply_json(rs, 200, json_pack("{s:o}", "rollouts", arr));
+}
+
+int api_rollouts_get(struct daemon *d, struct request *rq, struct response *rs)
+{
+    int64_t id;
+
+    if (param_int(rq, rs, 0, "rollout id", &id) < 0)
+        return 0;
+    return reply_status(d, rs, id, 200);
+}
+
+static int action(struct daemon *d, struct request *rq, struct response *rs, const char *what)
+{
+    static const char *const fields[] = {"reason", NULL};
+    struct controller_actor a;
+    const char *reason = "";
+    char msg[256] = "";
+    int64_t id;
+    int http = 0;
+    json_t *body = NULL;
+
+    if (param_int(rq, rs, 0, "rollout id", &id) < 0)
+        return 0;
+    if (rq->body.len) {
+        body = http_body_object(rq, rs);
+        if (!body)
+            return 0;
+        if (check_fields(body, fields, rs, "action") < 0) {
+            json_decref(body);
+            return 0;
+        }
+        reason = cg_json_str(body, "reason", "", NULL);
+    }
+    a = actor_of(rq, reason);
+    if (controller_action(d->controller, id, what, &a, &http, msg) < 0)
+        reply_error(rs, http, code_of(http), NULL, "%s", msg);
+    else
+        reply_status(d, rs, id, 200);
+    json_decref(body);
+    return 0;
+}
+
+int api_rollouts_pause(struct daemon *d, struct request *rq, struct response *rs)
+{
+    return action(d, rq, rs, "pause");
+}
+
+int api_rollouts_resume(struct daemon *d, struct request *rq, struct response *rs)
+{
+    return action(d, rq, rs, "resume");
+}
+
+int api_rollouts_abort(struct daemon *d, struct request *rq, struct response *rs)
+{
+    return action(d, rq, rs, "abort");
+}
+
+int api_rollouts_approve(struct daemon *d, struct request *rq, struct response *rs)
+{
+    return action(d, rq, rs, "approve");
+}
+
+int api_rollback(struct daemon *d, struct request *rq, struct response *rs)
+{
+    static const char *const fields[] = {"to_version", "reason", NULL};
+    const char *name = param_name(rq, rs, 0, "config name");
+    struct controller_actor a;
+    const char *reason = "";
+    char msg[256] = "";
+    int64_t to = 0, id = 0;
+    int bad = 0, http = 0;
+    json_t *body = NULL;
+
+    if (!name)
+        return 0;
+    if (rq->body.len) {
+        body = http_body_object(rq, rs);
+        if (!body)
+            return 0;
+        if (check_fields(body, fields, rs, "rollback") < 0)
+            goto out;
+        to = cg_json_int(body, "to_version", 0, &bad);
+        reason = cg_json_str(body, "reason", "", &bad);
+        if (bad || to < 0) {
+            reply_error(rs, 400, "bad_request", NULL,
+                        "rollback takes optional to_version (>= 1) and reason");
+            goto out;
+        }
+    }
+    a = actor_of(rq, reason);
+    if (controller_rollback(d->controller, name, to, &a, &id, &http, msg) < 0)
+        reply_error(rs, http, code_of(http), NULL, "%s", msg);
+    else
+        reply_status(d, rs, id, http);
+out:
+    json_decref(body);
+    return 0;
+}
+
+int api_plans_preview(struct daemon *d, struct request *rq, struct response *rs)
+{
+    char msg[STORE_MSG_MAX] = "", seed[160];
+    const char *name = param_name(rq, rs, 0, "plan name");
+    const char *config = http_query(rq, "config");
+    struct store_plan p;
+    struct store_cell *cells = NULL;
+    struct planner_cell *pc = NULL;
+    struct planner_result *res = NULL;
+    struct plan *pl = NULL;
+    json_t *doc = NULL, *errs;
+    size_t n = 0, i;
+    int rc;
+
+    if (!name)
+        return 0;
+    if (config && !cg_valid_name(config))
+        return reply_error(rs, 400, "bad_request", NULL, "config must be a name");
+    rc = store_plan_get(d->store, name, &p, msg);
+    if (rc != CG_OK)
+        return reply_store_error(rs, rc, msg, "no such plan");
+    if (cg_json_parse(p.body_json, strlen(p.body_json), 0, 0, &doc, NULL, 0) != CG_JSON_OK) {
+        store_plan_free(&p);
+        return reply_error(rs, 500, "internal", NULL, "stored plan does not parse");
+    }
+    errs = json_array();
+    rc = plan_parse(doc, &pl, errs);
+    json_decref(doc);
+    store_plan_free(&p);
+    if (rc != CG_OK) {
+        return reply_error(rs, 422, "invalid", json_pack("{s:o}", "errors", errs),
+                           "the stored plan no longer validates");
+    }
+    json_decref(errs);
+    rc = store_cell_list(d->store, &cells, &n, msg);
+    if (rc != CG_OK || n == 0) {
+        plan_free(pl);
+        store_cells_free(cells, n);
+        return rc != CG_OK ? reply_store_error(rs, rc, msg, "cells")
+                           : reply_error(rs, 409, "conflict", NULL, "the fleet has no cells");
+    }
+    pc = calloc(n, sizeof *pc);
+    for (i = 0; pc && i < n; i++) {
+        pc[i].id = cells[i].id;
+        pc[i].region = cells[i].region;
+        pc[i].zone = cells[i].zone;
+    }
+    snprintf(seed, sizeof seed, "%s@preview", config ? config : name);
+    rc = pc ? planner_build(pl, pc, n, seed, NULL, &res, msg, sizeof msg) : CG_ERR_NOMEM;
+    if (rc == CG_OK)
+        reply_json(rs, 200, planner_result_to_json(res, pl));
+    else
+        reply_error(rs, rc == CG_ERR_NOMEM ? 503 : 422,
+                    rc == CG_ERR_NOMEM ? "unavailable" : "invalid", NULL, "cannot plan: %s", msg);
+    planner_result_free(res);
+    free(pc);
+    store_cells_free(cells, n);
+    plan_free(pl);
+    return 0;
+}

@@ -1,0 +1,1283 @@
+/* controller.c: the rollout engine's state machine; see controller.h. */
+#include "controller.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contract.h"
+#include "desired.h"
+#include "gates.h"
+#include "json.h"
+#include "plan.h"
+#include "planner.h"
+#include "reports.h"
+#include "store.h"
+#include "util.h"
+
+#define EVAL_LOG_EVERY_MS 60000 /* an unchanged verdict is logged at most this often */
+
+/* What the controller keeps in memory per open rollout (rebuilt from the
+ * store after a restart: nothing here is needed for correctness). */
+struct rcache {
+    int64_t id;
+    struct plan *plan;
+    json_t *plan_doc;
+    json_t *steps;     /* the persisted steps */
+    json_t *last_eval; /* the latest evaluation */
+    char last_verdict[24];
+    int64_t last_logged_ms;
+    char held[160]; /* why the rollout is held (deny window), "" if not */
+    struct rcache *next;
+};
+
+struct controller {
+    pthread_mutex_t mu; /* serialises ticks and API actions; guards cache */
+    pthread_cond_t cv;
+    struct store *st;
+    struct reports *rp;
+    struct desired *ds;
+    struct controller_clock clock;
+    struct controller_config cfg;
+    struct rcache *cache;
+    pthread_t thread;
+    int running, stopping;
+};
+
+static const struct store_actor controller_actor = {"controller", "automatic"};
+
+static int64_t real_now(void *ctx)
+{
+    (void)ctx;
+    return cg_now_ms();
+}
+
+struct controller *controller_new(struct store *st, struct reports *rp, struct desired *ds,
+                                  const struct controller_clock *clock,
+                                  const struct controller_config *cfg)
+{
+    struct controller *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->st = st;
+    c->rp = rp;
+    c->ds = ds;
+    c->clock.now_ms = clock && clock->now_ms ? clock->now_ms : real_now;
+    c->clock.ctx = clock ? clock->ctx : NULL;
+    c->cfg = *cfg;
+    if (c->cfg.tick_ms <= 0)
+        c->cfg.tick_ms = 1000;
+    if (c->cfg.host_stale_ms <= 0)
+        c->cfg.host_stale_ms = 60000;
+    return c;
+}
+
+static void rcache_free(struct rcache *rc)
+{
+    plan_free(rc->plan);
+    json_decref(rc->plan_doc);
+    json_decref(rc->steps);
+    json_decref(rc->last_eval);
+    free(rc);
+}
+
+void controller_free(struct controller *c)
+{
+    if (!c)
+        return;
+    controller_stop(c);
+    while (c->cache) {
+        struct rcache *nx = c->cache->next;
+        rcache_free(c->cache);
+        c->cache = nx;
+    }
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* ---- helpers over the persisted JSON ---- */
+
+static json_t *parse_text(const char *text)
+{
+    json_t *v = NULL;
+
+    if (!text || cg_json_parse(text, strlen(text), 0, 0, &v, NULL, 0) != CG_JSON_OK)
+        return NULL;
+    return v;
+}
+
+/* The rollout's cache entry (created on first use). NULL if its stored plan
+ * or steps do not parse (the rollout is then halted by the caller). */
+static struct rcache *rc_get(struct controller *c, const struct store_rollout *r)
+{
+    struct rcache *rc;
+    json_t *errs;
+
+    for (rc = c->cache; rc; rc = rc->next)
+        if (rc->id == r->id)
+            return rc;
+    rc = calloc(1, sizeof *rc);
+    if (!rc)
+        return NULL;
+    rc->id = r->id;
+    rc->plan_doc = parse_text(r->plan_json);
+    rc->steps = parse_text(r->steps_json);
+    errs = json_array();
+    if (!rc->plan_doc || !json_is_array(rc->steps) ||
+        plan_parse(rc->plan_doc, &rc->plan, errs) != CG_OK) {
+        json_decref(errs);
+        rcache_free(rc);
+        return NULL;
+    }
+    json_decref(errs);
+    rc->next = c->cache;
+    c->cache = rc;
+    return rc;
+}
+
+static void rc_forget(struct controller *c, int64_t id)
+{
+    struct rcache **pp = &c->cache;
+
+    while (*pp) {
+        if ((*pp)->id == id) {
+            struct rcache *dead = *pp;
+            *pp = dead->next;
+            rcache_free(dead);
+            return;
+        }
+        pp = &(*pp)->next;
+    }
+}
+
+/* Cells of steps [from, to) as a borrowed array (pointers into 'steps');
+ * caller frees the array. */
+static const char **step_cells(json_t *steps, size_t from, size_t to, size_t *n)
+{
+    const char **out;
+    size_t cap = 0, i, k;
+
+    *n = 0;
+    for (k = from; k < to && k < json_array_size(steps); k++)
+        cap += json_array_size(json_object_get(json_array_get(steps, k), "cells"));
+    out = calloc(cap ? cap : 1, sizeof *out);
+    if (!out)
+        return NULL;
+    for (k = from; k < to && k < json_array_size(steps); k++) {
+        json_t *cells = json_object_get(json_array_get(steps, k), "cells"), *x;
+        json_array_foreach(cells, i, x) out[(*n)++] = json_string_value(x);
+    }
+    return out;
+}
+
+static int64_t prev_version(const json_t *detail, const char *cell, int64_t dflt)
+{
+    json_t *v = json_object_get(json_object_get(detail, "prev"), cell);
+
+    return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static void wake(struct controller *c, const char *const *cells, size_t n)
+{
+    if (c->ds && n)
+        desired_refresh(c->ds, cells, n);
+}
+
+/* Writes one transition. Returns 1 if it landed, 0 on a compare-and-set
+ * conflict (someone else moved first: re-read next tick), -1 on error. */
+static int transition(struct controller *c, struct store_rollout_update *u,
+                      const struct store_actor *who, int64_t *gen)
+{
+    char msg[STORE_MSG_MAX] = "";
+    int rc = store_rollout_update(c->st, u, who ? who : &controller_actor, gen, msg);
+
+    if (rc == CG_OK)
+        return 1;
+    if (rc == CG_ERR_CONFLICT) {
+        fprintf(stderr, "cellgated: controller: rollout %lld: %s (will re-read)\n",
+                (long long)u->id, msg);
+        return 0;
+    }
+    fprintf(stderr, "cellgated: controller: rollout %lld: %s\n", (long long)u->id, msg);
+    return -1;
+}
+
+/* An update with everything "kept". */
+static struct store_rollout_update base_update(const struct store_rollout *r)
+{
+    struct store_rollout_update u;
+
+    memset(&u, 0, sizeof u);
+    u.id = r->id;
+    u.expect_seq = r->seq;
+    u.step = -1;
+    u.step_started_ms = -1;
+    return u;
+}
+
+/* Event text helpers: each returns a malloc'd JSON text (NULL on OOM). */
+static char *event_text(json_t *v)
+{
+    char *s = v ? cg_json_dump(v) : NULL;
+
+    json_decref(v);
+    return s;
+}
+
+static int64_t config_generation(struct controller *c, const char *config, int *ok)
+{
+    char msg[STORE_MSG_MAX];
+    struct store_config cfg;
+    int64_t g;
+
+    *ok = store_config_get(c->st, config, &cfg, msg) == CG_OK;
+    if (!*ok)
+        return 0;
+    g = cfg.generation;
+    store_config_free(&cfg);
+    return g;
+}
+
+/* ---- terminal transitions ---- */
+
+static int finish(struct controller *c, const struct store_rollout *r, const char *state,
+                  const char *event, json_t *detail, const char *action, int64_t set_live,
+                  const struct store_actor *who)
+{
+    struct store_rollout_update u = base_update(r);
+    char *ev = event_text(detail);
+    int rc;
+
+    u.state = state;
+    u.ended = 1;
+    u.set_live_version = set_live;
+    u.event_kind = event;
+    u.event_json = ev;
+    u.audit_action = action;
+    rc = transition(c, &u, who, NULL);
+    free(ev);
+    if (rc == 1)
+        rc_forget(c, r->id);
+    return rc;
+}
+
+/* Moves a rollout to rolling_back; the next ticks return its cells. */
+static int begin_rollback(struct controller *c, const struct store_rollout *r, json_t *why,
+                          const struct store_actor *who)
+{
+    struct store_rollout_update u = base_update(r);
+    char *ev = event_text(why);
+    int rc;
+
+    u.state = "rolling_back";
+    u.event_kind = "rollback.start";
+    u.event_json = ev;
+    u.audit_action = "rollout.rollback";
+    rc = transition(c, &u, who, NULL);
+    free(ev);
+    return rc;
+}
+
+/*
+ * One rolling-back step: cells this rollout moved to to_version get their
+ * previous version back, one group (same previous version) per
+ * transaction, as new generations; when none is left the rollout ends
+ * rolled_back. Idempotent: after a crash it continues with what is left.
+ * The return is expedited (I7): it goes back to what each cell ran.
+ */
+static int rollback_step(struct controller *c, const struct store_rollout *r, struct rcache *rc)
+{
+    char msg[STORE_MSG_MAX];
+    struct store_assignment *as = NULL;
+    json_t *detail = parse_text(r->detail_json);
+    const char **cells = NULL;
+    size_t n = 0, i, ng = 0;
+    int64_t target = -1;
+    int ok, res = 0;
+
+    if (store_assignment_list(c->st, NULL, r->config, &as, &n, msg) != CG_OK) {
+        json_decref(detail);
+        return -1;
+    }
+    cells = calloc(n ? n : 1, sizeof *cells);
+    for (i = 0; cells && i < n; i++) {
+        int64_t pv;
+        if (as[i].version != r->to_version)
+            continue;
+        pv = prev_version(detail, as[i].cell, -1);
+        if (pv < 0 || pv == r->to_version)
+            continue; /* not moved by this rollout */
+        if (pv == 0)
+            continue; /* had nothing before: nothing to return to (noted below) */
+        if (target < 0)
+            target = pv;
+        if (pv == target)
+            cells[ng++] = as[i].cell;
+    }
+    if (ng > 0) {
+        struct store_rollout_update u = base_update(r);
+        char *ev;
+        u.cells = cells;
+        u.ncells = ng;
+        u.assign_version = target;
+        u.expect_generation = config_generation(c, r->config, &ok);
+        ev = event_text(json_pack("{s:I,s:I,s:o}", "version", (json_int_t)target, "cells",
+                                  (json_int_t)ng, "cell_ids", json_array()));
+        if (ev) {
+            json_t *e = parse_text(ev);
+            json_t *ids = json_object_get(e, "cell_ids");
+            for (i = 0; i < ng; i++)
+                json_array_append_new(ids, json_string(cells[i]));
+            free(ev);
+            ev = event_text(e);
+        }
+        u.event_kind = "rollback.assign";
+        u.event_json = ev;
+        u.audit_action = "rollout.rollback_assign";
+        res = ok ? transition(c, &u, NULL, NULL) : -1;
+        free(ev);
+        if (res == 1)
+            wake(c, cells, ng);
+    } else {
+        json_t *left = json_array();
+        for (i = 0; i < n; i++)
+            if (as[i].version == r->to_version && prev_version(detail, as[i].cell, -1) == 0)
+                json_array_append_new(left, json_string(as[i].cell));
+        res = finish(c, r, "rolled_back", "rolled_back",
+                     json_pack("{s:I,s:o,s:s}", "to_version", (json_int_t)r->to_version,
+                               "cells_without_previous_version", left, "note",
+                               json_array_size(left)
+                                   ? "these cells had no earlier version of this config and "
+                                     "keep the new one"
+                                   : "every changed cell runs its previous version again"),
+                     "rollout.rolled_back", 0, NULL);
+    }
+    (void)rc;
+    free(cells);
+    store_assignments_free(as, n);
+    json_decref(detail);
+    return res;
+}
+
+/* ---- forward steps ---- */
+
+static int approved(const json_t *detail, int64_t step)
+{
+    size_t i;
+    json_t *a;
+
+    json_array_foreach(json_object_get(detail, "approved"), i,
+                       a) if (json_integer_value(json_object_get(a, "step")) == step) return 1;
+    return 0;
+}
+
+/* Assigns the cells of the current step (or completes the rollout). */
+static int assign_step(struct controller *c, const struct store_rollout *r, struct rcache *rc,
+                       int64_t now)
+{
+    size_t nsteps = json_array_size(rc->steps);
+    json_t *step, *detail;
+    const char **cells;
+    size_t n;
+    char why[160];
+    int ok, res;
+
+    if ((size_t)r->step >= nsteps)
+        return finish(c, r, "completed", "completed",
+                      json_pack("{s:I,s:I}", "version", (json_int_t)r->to_version, "steps",
+                                (json_int_t)nsteps),
+                      "rollout.complete", r->to_version, NULL);
+    step = json_array_get(rc->steps, (size_t)r->step);
+    /* Deny windows hold forward changes; returns to a proven state go on. */
+    if (!r->expedited && plan_in_deny_window(rc->plan, now, why, sizeof why)) {
+        if (strcmp(rc->held, why) != 0) {
+            struct store_rollout_update u = base_update(r);
+            char *ev =
+                event_text(json_pack("{s:I,s:s}", "step", (json_int_t)r->step, "reason", why));
+            cg_strlcpy(rc->held, why, sizeof rc->held);
+            u.event_kind = "held";
+            u.event_json = ev;
+            res = transition(c, &u, NULL, NULL);
+            free(ev);
+            return res;
+        }
+        return 0;
+    }
+    rc->held[0] = '\0';
+    detail = parse_text(r->detail_json);
+    if (json_is_true(json_object_get(step, "approval")) && !approved(detail, r->step)) {
+        struct store_rollout_update u = base_update(r);
+        char *ev = event_text(json_pack("{s:I,s:O}", "step", (json_int_t)r->step, "wave",
+                                        json_object_get(step, "wave_name")));
+        json_decref(detail);
+        u.state = "waiting_approval";
+        u.event_kind = "approval.wait";
+        u.event_json = ev;
+        u.audit_action = "rollout.await_approval";
+        res = transition(c, &u, NULL, NULL);
+        free(ev);
+        return res;
+    }
+    json_decref(detail);
+    cells = step_cells(rc->steps, (size_t)r->step, (size_t)r->step + 1, &n);
+    if (!cells)
+        return -1;
+    {
+        struct store_rollout_update u = base_update(r);
+        json_t *ids = json_array();
+        char *ev;
+        size_t i;
+
+        for (i = 0; i < n; i++)
+            json_array_append_new(ids, json_string(cells[i]));
+        u.cells = cells;
+        u.ncells = n;
+        u.assign_version = r->to_version;
+        u.expect_generation = config_generation(c, r->config, &ok);
+        if (r->expedited) {
+            /* I7: a return to a proven state: one step, no bake. */
+            u.state = "completed";
+            u.ended = 1;
+            u.set_live_version = r->to_version;
+            u.step = r->step + 1;
+        } else {
+            u.step_state = "bake";
+            u.step_started_ms = now;
+        }
+        ev = event_text(json_pack("{s:I,s:O,s:I,s:o,s:O,s:b}", "step", (json_int_t)r->step, "wave",
+                                  json_object_get(step, "wave_name"), "version",
+                                  (json_int_t)r->to_version, "cells", ids, "constraint",
+                                  json_object_get(step, "constraint"), "expedited", r->expedited));
+        u.event_kind = r->expedited ? "expedited" : "step.start";
+        u.event_json = ev;
+        u.audit_action = r->expedited ? "rollout.expedite" : "rollout.step";
+        res = ok ? transition(c, &u, NULL, NULL) : -1;
+        free(ev);
+        if (res == 1) {
+            wake(c, cells, n);
+            if (r->expedited)
+                rc_forget(c, r->id);
+        }
+    }
+    free(cells);
+    return res;
+}
+
+/* Sums the health of 'cells' over [from, to): per cell, the series of the
+ * version 'version', or (version < 0) the version each cell ran before the
+ * rollout, or the cell's host-level series when it ran none. */
+static void sum_health(struct controller *c, const struct store_rollout *r, const json_t *detail,
+                       const char *const *cells, size_t n, int64_t version, int64_t from,
+                       int64_t to, struct health_agg *acc)
+{
+    size_t i;
+
+    memset(acc, 0, sizeof *acc);
+    for (i = 0; i < n; i++) {
+        int64_t v = version >= 0 ? version : prev_version(detail, cells[i], r->from_version);
+        if (v > 0)
+            reports_aggregate(c->rp, cells[i], r->config, v, from, to, acc);
+        else
+            reports_aggregate(c->rp, cells[i], REPORTS_ANY_CONFIG, 0, from, to, acc);
+    }
+}
+
+/* ---- baking: evaluation and promotion (I4) ---- */
+
+/* Acts on a failed gate or a stuck step: roll back or halt, as the plan says. */
+static int give_up(struct controller *c, const struct store_rollout *r, enum plan_action act,
+                   const char *why, json_t *eval)
+{
+    json_t *d =
+        json_pack("{s:s,s:I,s:O*}", "reason", why, "step", (json_int_t)r->step, "evaluation", eval);
+
+    if (act == PLAN_ACTION_ROLLBACK)
+        return begin_rollback(c, r, d, NULL);
+    return finish(c, r, "halted", "halted", d, "rollout.halt", 0, NULL);
+}
+
+/*
+ * A baking step: gather the wave's and the baseline's health over the same
+ * window, evaluate the gates, then fail (rollback/halt), promote (bake time
+ * AND min_requests AND every gate passed: I4), hold, or end a stuck step.
+ * A paused rollout is still evaluated and rolled back on failure, but never
+ * promoted.
+ */
+static int bake_step(struct controller *c, const struct store_rollout *r, struct rcache *rc,
+                     int64_t now, int paused)
+{
+    json_t *step = json_array_get(rc->steps, (size_t)r->step);
+    json_t *detail = parse_text(r->detail_json), *eval, *failures = json_array();
+    size_t wave = (size_t)json_integer_value(json_object_get(step, "wave"));
+    const struct plan_wave *pw = wave < rc->plan->n_waves ? &rc->plan->waves[wave] : NULL;
+    const char **wcells = NULL, **bcells = NULL;
+    size_t nw = 0, nb = 0, nall = 0, i, j;
+    struct health_agg wagg, bagg;
+    struct reports_conv conv;
+    struct gates_input in;
+    struct gates_result res;
+    int64_t start = r->step_started_ms, elapsed = now - start;
+    int res_rc = 0;
+
+    if (!pw || !step) {
+        json_decref(detail);
+        json_decref(failures);
+        return give_up(c, r, PLAN_ACTION_HALT, "the step's wave is not in the plan", NULL);
+    }
+    wcells = step_cells(rc->steps, (size_t)r->step, (size_t)r->step + 1, &nw);
+    /* Baseline: every cell no step up to this one has changed. */
+    {
+        const char **done = step_cells(rc->steps, 0, (size_t)r->step + 1, &nall);
+        json_t *prev = json_object_get(detail, "prev");
+        const char *k;
+        json_t *v;
+        bcells = calloc(json_object_size(prev) + 1, sizeof *bcells);
+        json_object_foreach(prev, k, v)
+        {
+            int in_done = 0;
+            for (j = 0; done && j < nall && !in_done; j++)
+                in_done = strcmp(done[j], k) == 0;
+            if (!in_done && bcells)
+                bcells[nb++] = k;
+        }
+        free(done);
+    }
+    sum_health(c, r, detail, wcells, nw, r->to_version, start, now, &wagg);
+    memset(&in, 0, sizeof in);
+    if (nb > 0) {
+        sum_health(c, r, detail, bcells, nb, -1, start, now, &bagg);
+        in.baseline_kind = GATES_BASELINE_OLD;
+    } else {
+        /* Last wave: the same cells' window before the change. */
+        sum_health(c, r, detail, wcells, nw, -1, start - (elapsed > 0 ? elapsed : 0), start, &bagg);
+        in.baseline_kind = GATES_BASELINE_BEFORE;
+    }
+    reports_convergence(c->rp, wcells, nw, r->config, r->to_version, r->generation,
+                        now - c->cfg.host_stale_ms, &conv, failures);
+    in.wave = &wagg;
+    in.baseline = &bagg;
+    in.min_requests = pw->min_requests;
+    in.hosts_expected = conv.hosts;
+    in.hosts_converged = conv.converged;
+    in.apply_failures = conv.failed;
+    gates_evaluate(&pw->gates, &in, &res);
+    eval = gates_result_to_json(&res);
+    if (eval) {
+        char at[32];
+        json_object_set_new(eval, "step", json_integer(r->step));
+        json_object_set_new(eval, "window_ms", json_integer(elapsed));
+        json_object_set_new(eval, "bake_s", json_integer(pw->bake_s));
+        json_object_set_new(eval, "baked", json_boolean(elapsed >= pw->bake_s * 1000));
+        json_object_set_new(eval, "hosts", json_integer((json_int_t)conv.hosts));
+        json_object_set_new(eval, "converged", json_integer((json_int_t)conv.converged));
+        json_object_set_new(eval, "wave_cells", json_integer((json_int_t)nw));
+        json_object_set_new(eval, "baseline_cells", json_integer((json_int_t)nb));
+        if (json_array_size(failures))
+            json_object_set(eval, "apply_failures", failures);
+        cg_time_format(now, at);
+        json_object_set_new(eval, "evaluated_at", json_string(at));
+    }
+    json_decref(rc->last_eval);
+    rc->last_eval = json_incref(eval);
+
+    if (res.verdict == GATES_FAIL) {
+        res_rc = give_up(c, r, rc->plan->on_gate_failure, res.summary, eval);
+        /* the audit record names the controller and the failed evaluation */
+    } else if (!paused && res.verdict == GATES_PASS && elapsed >= pw->bake_s * 1000 &&
+               wagg.requests >= (uint64_t)pw->min_requests) {
+        struct store_rollout_update u = base_update(r);
+        char *ev = event_text(json_pack("{s:I,s:s,s:O*}", "step", (json_int_t)r->step, "verdict",
+                                        "pass", "evaluation", eval));
+        u.step = r->step + 1;
+        u.step_state = "assign";
+        u.step_started_ms = 0;
+        u.event_kind = "step.passed";
+        u.event_json = ev;
+        u.audit_action = "rollout.promote";
+        res_rc = transition(c, &u, NULL, NULL);
+        free(ev);
+    } else if (elapsed > rc->plan->stuck_timeout_s * 1000) {
+        char why[GATES_REASON_MAX + 64];
+        snprintf(why, sizeof why, "stuck for %llds (stuck_timeout_s %lld): %s",
+                 (long long)(elapsed / 1000), (long long)rc->plan->stuck_timeout_s,
+                 res.verdict == GATES_PASS ? "bake time or requests not reached" : res.summary);
+        res_rc = give_up(c, r, rc->plan->on_stuck, why, eval);
+    } else {
+        /* Hold. Log the evaluation when the verdict changes, and now and then. */
+        const char *v = gates_verdict_name(res.verdict);
+        json_t *lv = json_object_get(detail, "last_logged_verdict");
+        if (!json_is_string(lv) || strcmp(json_string_value(lv), v) != 0 ||
+            now - rc->last_logged_ms >= EVAL_LOG_EVERY_MS) {
+            struct store_rollout_update u = base_update(r);
+            char *ev = event_text(json_incref(eval));
+            char *ds;
+            json_object_set_new(detail, "last_logged_verdict", json_string(v));
+            ds = cg_json_dump(detail);
+            u.detail_json = ds;
+            u.event_kind = "evaluation";
+            u.event_json = ev;
+            res_rc = transition(c, &u, NULL, NULL) == 1 ? 0 : -1;
+            rc->last_logged_ms = now;
+            free(ev);
+            free(ds);
+        }
+    }
+    (void)i;
+    json_decref(eval);
+    json_decref(failures);
+    json_decref(detail);
+    free(wcells);
+    free(bcells);
+    return res_rc;
+}
+
+/* ---- the tick ---- */
+
+static int step_rollout(struct controller *c, const struct store_rollout *r, int64_t now)
+{
+    struct rcache *rc = rc_get(c, r);
+
+    if (!rc) {
+        json_t *why = json_pack("{s:s}", "reason", "the stored plan or steps do not parse");
+        return finish(c, r, "halted", "halted", why, "rollout.halt", 0, NULL);
+    }
+    if (strcmp(r->state, "rolling_back") == 0)
+        return rollback_step(c, r, rc);
+    if (strcmp(r->state, "waiting_approval") == 0)
+        return 0;
+    if (strcmp(r->step_state, "bake") == 0)
+        return bake_step(c, r, rc, now, strcmp(r->state, "paused") == 0);
+    if (strcmp(r->state, "running") == 0)
+        return assign_step(c, r, rc, now);
+    return 0;
+}
+
+int controller_tick(struct controller *c, int64_t now_ms)
+{
+    char msg[STORE_MSG_MAX];
+    struct store_rollout *rs = NULL;
+    size_t n = 0, i;
+    int total = 0;
+
+    pthread_mutex_lock(&c->mu);
+    if (store_rollout_list(c->st, NULL, 1, &rs, &n, msg) != CG_OK) {
+        pthread_mutex_unlock(&c->mu);
+        fprintf(stderr, "cellgated: controller: %s\n", msg);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        /* Each rollout may make several transitions in one tick (a promoted
+         * step is assigned at once); re-read after each, bounded. */
+        struct store_rollout cur = rs[i]; /* borrowed from rs until re-read */
+        int k, moved = 1, owned = 0;
+        for (k = 0; k < 8 && moved == 1; k++) {
+            moved = step_rollout(c, &cur, now_ms);
+            if (moved != 1)
+                break;
+            total++;
+            if (owned)
+                store_rollout_free(&cur);
+            owned = 0;
+            if (store_rollout_get(c->st, rs[i].id, &cur, msg) != CG_OK)
+                break;
+            owned = 1;
+            if (cur.ended_ms)
+                break;
+        }
+        if (owned)
+            store_rollout_free(&cur);
+    }
+    store_rollouts_free(rs, n);
+    pthread_mutex_unlock(&c->mu);
+    return total;
+}
+
+static void *run(void *arg)
+{
+    struct controller *c = arg;
+
+    for (;;) {
+        struct timespec ts;
+        int stop;
+
+        controller_tick(c, c->clock.now_ms(c->clock.ctx));
+        pthread_mutex_lock(&c->mu);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += c->cfg.tick_ms / 1000;
+        ts.tv_nsec += (c->cfg.tick_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (!c->stopping)
+            pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+        stop = c->stopping;
+        pthread_mutex_unlock(&c->mu);
+        if (stop)
+            return NULL;
+    }
+}
+
+int controller_start(struct controller *c)
+{
+    if (pthread_create(&c->thread, NULL, run, c) != 0)
+        return -1;
+    c->running = 1;
+    return 0;
+}
+
+void controller_stop(struct controller *c)
+{
+    if (!c || !c->running)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stopping = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    c->running = 0;
+}
+
+/* ---- starting rollouts ---- */
+
+static int fail(int *http, char *msg, int status, const char *fmt, const char *a, const char *b)
+    __attribute__((format(printf, 4, 0)));
+
+/* Sets *http and msg (fmt takes up to two string arguments). Returns -1. */
+static int fail(int *http, char *msg, int status, const char *fmt, const char *a, const char *b)
+{
+    *http = status;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(msg, 256, fmt, a, b);
+#pragma GCC diagnostic pop
+    return -1;
+}
+
+/* I1: the version's bytes satisfy the contract's document rules. */
+static int contract_ok(struct controller *c, const struct store_config *cfg,
+                       const struct store_version *v, int *http, char *msg)
+{
+    char smsg[STORE_MSG_MAX];
+    struct cg_contract *ct = NULL;
+    struct cg_violations vi = {0};
+    void *bytes = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (cg_contract_parse(cfg->contract_json, strlen(cfg->contract_json), &ct, &vi) != CG_OK) {
+        cg_violations_free(&vi);
+        return fail(http, msg, 500, "the stored contract of %s does not parse%s", cfg->name, "");
+    }
+    rc = store_blob_get(c->st, v->sha256, &bytes, &len, smsg);
+    if (rc == CG_OK)
+        rc = cg_contract_check(ct, bytes, len, NULL, 0, &vi);
+    free(bytes);
+    cg_contract_free(ct);
+    if (rc == CG_ERR_VIOLATION) {
+        *http = 422;
+        snprintf(msg, 256, "version %lld of %s violates its contract (%s: %s)",
+                 (long long)v->number, cfg->name, vi.count ? vi.items[0].rule : "?",
+                 vi.count ? vi.items[0].message : "?");
+        cg_violations_free(&vi);
+        return -1;
+    }
+    cg_violations_free(&vi);
+    if (rc != CG_OK)
+        return fail(http, msg, 500, "cannot read version bytes: %s%s", smsg, "");
+    return 0;
+}
+
+/* Plans the steps of a rollout for the current fleet. On success fills
+ * *steps (new reference) and *prev (cell -> version it runs now). */
+static int plan_steps(struct controller *c, const struct plan *p, const char *config,
+                      int64_t version, json_t **steps, json_t **prev, int *http, char *msg)
+{
+    char smsg[STORE_MSG_MAX], seed[160];
+    struct store_cell *cells = NULL;
+    struct store_assignment *as = NULL;
+    struct planner_cell *pc = NULL;
+    struct planner_result *res = NULL;
+    json_t *pj = NULL;
+    size_t n = 0, na = 0, i, j;
+    int rc = -1;
+
+    *steps = *prev = NULL;
+    if (store_cell_list(c->st, &cells, &n, smsg) != CG_OK ||
+        store_assignment_list(c->st, NULL, config, &as, &na, smsg) != CG_OK) {
+        fail(http, msg, 500, "store: %s%s", smsg, "");
+        goto out;
+    }
+    if (n == 0) {
+        fail(http, msg, 409, "the fleet has no cells: add cells first%s%s", "", "");
+        goto out;
+    }
+    pc = calloc(n, sizeof *pc);
+    if (!pc) {
+        fail(http, msg, 503, "out of memory%s%s", "", "");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        pc[i].id = cells[i].id;
+        pc[i].region = cells[i].region;
+        pc[i].zone = cells[i].zone;
+    }
+    snprintf(seed, sizeof seed, "%s@%lld", config, (long long)version);
+    if (planner_build(p, pc, n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK) {
+        fail(http, msg, 422, "cannot plan the rollout: %s%s", smsg, "");
+        goto out;
+    }
+    pj = planner_result_to_json(res, p);
+    *steps = json_incref(json_object_get(pj, "steps"));
+    *prev = json_object();
+    for (i = 0; i < n; i++) {
+        int64_t v = 0;
+        for (j = 0; j < na; j++)
+            if (strcmp(as[j].cell, cells[i].id) == 0)
+                v = as[j].version;
+        json_object_set_new(*prev, cells[i].id, json_integer(v));
+    }
+    rc = *steps ? 0 : fail(http, msg, 503, "out of memory%s%s", "", "");
+out:
+    json_decref(pj);
+    planner_result_free(res);
+    free(pc);
+    store_cells_free(cells, n);
+    store_assignments_free(as, na);
+    return rc;
+}
+
+static int create(struct controller *c, const char *config, const char *kind, int64_t from,
+                  int64_t to, const char *plan_name, const char *plan_json, json_t *steps,
+                  json_t *prev, int expedited, const struct controller_actor *who, int64_t *id,
+                  int *http, char *msg)
+{
+    char smsg[STORE_MSG_MAX];
+    struct store_rollout r;
+    struct store_actor a = {who->name, who->reason ? who->reason : ""};
+    json_t *detail = json_pack("{s:O,s:[]}", "prev", prev, "approved");
+    int rc;
+
+    memset(&r, 0, sizeof r);
+    cg_strlcpy(r.config, config, sizeof r.config);
+    cg_strlcpy(r.kind, kind, sizeof r.kind);
+    cg_strlcpy(r.state, "running", sizeof r.state);
+    cg_strlcpy(r.plan, plan_name, sizeof r.plan);
+    r.from_version = from;
+    r.to_version = to;
+    r.expedited = expedited;
+    r.plan_json = (char *)plan_json;
+    r.steps_json = cg_json_dump(steps);
+    r.reason = (char *)(who->reason ? who->reason : "");
+    r.detail_json = detail ? cg_json_dump(detail) : NULL;
+    json_decref(detail);
+    if (!r.steps_json || !r.detail_json) {
+        free(r.steps_json);
+        free(r.detail_json);
+        return fail(http, msg, 503, "out of memory%s%s", "", "");
+    }
+    rc = store_rollout_create(c->st, &r, &a, smsg);
+    free(r.steps_json);
+    free(r.detail_json);
+    if (rc == CG_ERR_CONFLICT)
+        return fail(http, msg, 409, "%s%s", smsg, "");
+    if (rc == CG_ERR_NOTFOUND)
+        return fail(http, msg, 404, "%s%s", smsg, "");
+    if (rc != CG_OK)
+        return fail(http, msg, 500, "store: %s%s", smsg, "");
+    *id = r.id;
+    *http = 201;
+    snprintf(msg, 256, "rollout %lld started", (long long)r.id);
+    return 0;
+}
+
+/* The version exists, is not deleted and satisfies the contract (I1). */
+static int check_version(struct controller *c, const char *config, int64_t version, int *http,
+                         char *msg)
+{
+    char smsg[STORE_MSG_MAX], vbuf[32];
+    struct store_config cfg;
+    struct store_version v;
+    int rc;
+
+    if (store_config_get(c->st, config, &cfg, smsg) != CG_OK)
+        return fail(http, msg, 404, "config '%s' not found%s", config, "");
+    snprintf(vbuf, sizeof vbuf, "%lld", (long long)version);
+    if (store_version_get(c->st, config, version, &v, smsg) != CG_OK) {
+        store_config_free(&cfg);
+        return fail(http, msg, 404, "config %s has no version %s", config, vbuf);
+    }
+    rc = v.deleted_ms ? fail(http, msg, 409, "version %s of %s is deleted", vbuf, config)
+                      : contract_ok(c, &cfg, &v, http, msg);
+    store_version_free(&v);
+    store_config_free(&cfg);
+    return rc;
+}
+
+/* Loads config, version (not deleted, contract ok) and the plan. */
+static int load_target(struct controller *c, const char *config, int64_t version, const char *plan,
+                       struct store_config *cfg, struct store_plan *pl, struct plan **parsed,
+                       int *http, char *msg)
+{
+    char smsg[STORE_MSG_MAX];
+    json_t *doc, *errs;
+    int rc;
+
+    if (check_version(c, config, version, http, msg) < 0)
+        return -1;
+    if (store_config_get(c->st, config, cfg, smsg) != CG_OK)
+        return fail(http, msg, 404, "config '%s' not found%s", config, "");
+    if (!plan || !*plan)
+        plan = cfg->plan;
+    if (!*plan) {
+        store_config_free(cfg);
+        return fail(http, msg, 400, "config %s has no default plan: pass a plan%s", config, "");
+    }
+    if (store_plan_get(c->st, plan, pl, smsg) != CG_OK) {
+        store_config_free(cfg);
+        return fail(http, msg, 404, "plan '%s' not found%s", plan, "");
+    }
+    doc = parse_text(pl->body_json);
+    errs = json_array();
+    rc = doc ? plan_parse(doc, parsed, errs) : CG_ERR_INVALID;
+    json_decref(doc);
+    json_decref(errs);
+    if (rc != CG_OK) {
+        store_config_free(cfg);
+        store_plan_free(pl);
+        return fail(http, msg, 422, "plan '%s' does not validate any more%s", plan, "");
+    }
+    return 0;
+}
+
+int controller_begin(struct controller *c, const char *config, int64_t version, const char *plan,
+                     const struct controller_actor *who, int64_t *id, int *http, char *msg)
+{
+    struct store_config cfg;
+    struct store_plan pl;
+    struct plan *p = NULL;
+    json_t *steps = NULL, *prev = NULL;
+    int rc;
+
+    pthread_mutex_lock(&c->mu);
+    rc = load_target(c, config, version, plan, &cfg, &pl, &p, http, msg);
+    if (rc == 0) {
+        rc = plan_steps(c, p, config, version, &steps, &prev, http, msg);
+        if (rc == 0)
+            rc = create(c, config, "forward", cfg.live_version, version, pl.name, pl.body_json,
+                        steps, prev, 0, who, id, http, msg);
+        json_decref(steps);
+        json_decref(prev);
+        plan_free(p);
+        store_plan_free(&pl);
+        store_config_free(&cfg);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+/* True if 'version' of 'config' once completed a rollout (I7). */
+static int proven(struct controller *c, const char *config, int64_t version, int64_t live)
+{
+    char msg[STORE_MSG_MAX];
+    struct store_rollout *rs = NULL;
+    size_t n = 0, i;
+    int yes = version == live && live > 0;
+
+    if (!yes && store_rollout_list(c->st, config, 0, &rs, &n, msg) == CG_OK)
+        for (i = 0; i < n; i++)
+            if (rs[i].to_version == version && strcmp(rs[i].state, "completed") == 0)
+                yes = 1;
+    store_rollouts_free(rs, n);
+    return yes;
+}
+
+int controller_rollback(struct controller *c, const char *config, int64_t to_version,
+                        const struct controller_actor *who, int64_t *id, int *http, char *msg)
+{
+    char smsg[STORE_MSG_MAX];
+    struct store_rollout *open = NULL;
+    struct store_config cfg;
+    struct store_actor a = {who->name, who->reason ? who->reason : ""};
+    int64_t live;
+    size_t n = 0;
+    int rc = -1;
+
+    pthread_mutex_lock(&c->mu);
+    if (store_rollout_list(c->st, config, 1, &open, &n, smsg) != CG_OK) {
+        fail(http, msg, 500, "store: %s%s", smsg, "");
+        goto out;
+    }
+    if (n > 0) {
+        /* Roll back the open rollout: its changed cells return. */
+        if (to_version && to_version != open[0].from_version) {
+            fail(http, msg, 409,
+                 "rollout in progress: a rollback returns its cells to their "
+                 "previous versions; --to is not allowed%s%s",
+                 "", "");
+            goto out;
+        }
+        if (strcmp(open[0].state, "rolling_back") == 0) {
+            *id = open[0].id;
+            *http = 200;
+            snprintf(msg, 256, "rollout %lld is already rolling back", (long long)open[0].id);
+            rc = 0;
+            goto out;
+        }
+        rc = begin_rollback(
+                 c, &open[0],
+                 json_pack("{s:s,s:s}", "by", who->name, "reason", who->reason ? who->reason : ""),
+                 &a) == 1
+                 ? 0
+                 : fail(http, msg, 409, "the rollout changed meanwhile; try again%s%s", "", "");
+        if (rc == 0) {
+            *id = open[0].id;
+            *http = 200;
+            snprintf(msg, 256, "rollout %lld is rolling back", (long long)open[0].id);
+        }
+        goto out;
+    }
+    if (store_config_get(c->st, config, &cfg, smsg) != CG_OK) {
+        fail(http, msg, 404, "config '%s' not found%s", config, "");
+        goto out;
+    }
+    live = cfg.live_version;
+    store_config_free(&cfg);
+    if (!to_version)
+        to_version = live;
+    if (!to_version) {
+        fail(http, msg, 409, "config %s has no live version to return to: pass --to%s", config, "");
+        goto out;
+    }
+    if (proven(c, config, to_version, live)) {
+        /* I7: a return to a proven state: one step over every cell, no bake.
+         * It still passes the contract (I1) and fencing (I2). */
+        static const char expedite_plan[] =
+            "{\"waves\":[{\"name\":\"expedited\",\"percent\":100,\"bake_s\":0}]}";
+        struct store_cell *cells = NULL;
+        json_t *steps = NULL, *prev = NULL, *ids;
+        size_t nc = 0, i;
+
+        if (check_version(c, config, to_version, http, msg) < 0)
+            goto out;
+        if (store_cell_list(c->st, &cells, &nc, smsg) != CG_OK || nc == 0) {
+            store_cells_free(cells, nc);
+            fail(http, msg, 409, "the fleet has no cells%s%s", "", "");
+            goto out;
+        }
+        ids = json_array();
+        for (i = 0; i < nc; i++)
+            json_array_append_new(ids, json_string(cells[i].id));
+        store_cells_free(cells, nc);
+        steps = json_pack("[{s:i,s:s,s:o,s:i,s:i,s:b,s:s}]", "wave", 0, "wave_name", "expedited",
+                          "cells", ids, "bake_s", 0, "min_requests", 0, "approval", 0, "constraint",
+                          "return to a proven version (I7): one step, no bake");
+        prev = json_object();
+        rc = create(c, config, "rollback", live, to_version, "", expedite_plan, steps, prev, 1, who,
+                    id, http, msg);
+        json_decref(steps);
+        json_decref(prev);
+    } else {
+        /* Not proven: it goes through the plan like any change. */
+        struct store_plan pl;
+        struct plan *p = NULL;
+        json_t *steps = NULL, *prev = NULL;
+
+        rc = load_target(c, config, to_version, NULL, &cfg, &pl, &p, http, msg);
+        if (rc == 0) {
+            rc = plan_steps(c, p, config, to_version, &steps, &prev, http, msg);
+            if (rc == 0)
+                rc = create(c, config, "rollback", live, to_version, pl.name, pl.body_json, steps,
+                            prev, 0, who, id, http, msg);
+            json_decref(steps);
+            json_decref(prev);
+            plan_free(p);
+            store_plan_free(&pl);
+            store_config_free(&cfg);
+        }
+    }
+out:
+    store_rollouts_free(open, n);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+/* ---- operator actions ---- */
+
+int controller_action(struct controller *c, int64_t id, const char *action,
+                      const struct controller_actor *who, int *http, char *msg)
+{
+    char smsg[STORE_MSG_MAX], idbuf[32];
+    struct store_rollout r;
+    struct store_actor a = {who->name, who->reason ? who->reason : ""};
+    struct store_rollout_update u;
+    json_t *detail = NULL, *ev = NULL;
+    char *evs = NULL, *dets = NULL;
+    int rc = -1, open;
+
+    snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
+    pthread_mutex_lock(&c->mu);
+    if (store_rollout_get(c->st, id, &r, smsg) != CG_OK) {
+        fail(http, msg, 404, "rollout %s not found%s", idbuf, "");
+        goto out_unlock;
+    }
+    open = !r.ended_ms;
+    u = base_update(&r);
+    ev = json_pack("{s:s,s:s,s:s}", "action", action, "by", who->name, "reason",
+                   who->reason ? who->reason : "");
+    if (!open) {
+        fail(http, msg, 409, "rollout %s has ended (%s)", idbuf, r.state);
+        goto out;
+    }
+    if (strcmp(action, "pause") == 0) {
+        if (strcmp(r.state, "running") != 0 && strcmp(r.state, "waiting_approval") != 0) {
+            fail(http, msg, 409, "rollout %s is %s: only a running rollout can be paused", idbuf,
+                 r.state);
+            goto out;
+        }
+        detail = parse_text(r.detail_json);
+        json_object_set_new(detail, "paused_from", json_string(r.state));
+        u.state = "paused";
+    } else if (strcmp(action, "resume") == 0) {
+        if (strcmp(r.state, "paused") != 0) {
+            fail(http, msg, 409, "rollout %s is %s, not paused", idbuf, r.state);
+            goto out;
+        }
+        detail = parse_text(r.detail_json);
+        u.state = json_string_value(json_object_get(detail, "paused_from"));
+        if (!u.state)
+            u.state = "running";
+    } else if (strcmp(action, "abort") == 0) {
+        if (strcmp(r.state, "rolling_back") == 0) {
+            fail(http, msg, 409, "rollout %s is rolling back; that cannot be aborted%s", idbuf, "");
+            goto out;
+        }
+        u.state = "aborted";
+        u.ended = 1;
+    } else if (strcmp(action, "approve") == 0) {
+        json_t *appr;
+        if (!who->can_approve) {
+            fail(http, msg, 403, "approving needs the approver role%s%s", "", "");
+            goto out;
+        }
+        if (strcmp(r.created_by, who->name) == 0) {
+            fail(http, msg, 403, "%s started rollout %s and cannot approve it", who->name, idbuf);
+            goto out;
+        }
+        if (strcmp(r.state, "waiting_approval") != 0) {
+            fail(http, msg, 409, "rollout %s is %s, not waiting for an approval", idbuf, r.state);
+            goto out;
+        }
+        detail = parse_text(r.detail_json);
+        appr = json_object_get(detail, "approved");
+        if (!json_is_array(appr)) {
+            appr = json_array();
+            json_object_set_new(detail, "approved", appr);
+        }
+        json_array_append_new(appr,
+                              json_pack("{s:I,s:s}", "step", (json_int_t)r.step, "by", who->name));
+        json_object_set_new(ev, "step", json_integer(r.step));
+        u.state = "running";
+    } else {
+        fail(http, msg, 400, "unknown action '%s'%s", action, "");
+        goto out;
+    }
+    if (detail) {
+        dets = cg_json_dump(detail);
+        u.detail_json = dets;
+    }
+    evs = cg_json_dump(ev);
+    u.event_kind = action;
+    u.event_json = evs;
+    {
+        char act[40];
+        snprintf(act, sizeof act, "rollout.%s", action);
+        u.audit_action = act;
+        rc = transition(c, &u, &a, NULL);
+    }
+    if (rc == 1) {
+        rc = 0;
+        *http = 200;
+        snprintf(msg, 256, "rollout %s: %s", idbuf, action);
+        if (u.ended)
+            rc_forget(c, id);
+    } else {
+        rc = fail(http, msg, 409, "rollout %s changed meanwhile; try again%s", idbuf, "");
+    }
+out:
+    store_rollout_free(&r);
+out_unlock:
+    pthread_mutex_unlock(&c->mu);
+    json_decref(detail);
+    json_decref(ev);
+    free(evs);
+    free(dets);
+    return rc;
+}
+
+/* ---- status ---- */
+
+json_t *controller_status(struct controller *c, int64_t id, int *http, char *msg)
+{
+    char smsg[STORE_MSG_MAX], t1[32], t2[32], t3[32];
+    struct store_rollout r;
+    struct store_rollout_event *ev = NULL;
+    size_t n = 0, i;
+    json_t *out, *events, *steps;
+    struct rcache *rc;
+
+    pthread_mutex_lock(&c->mu);
+    if (store_rollout_get(c->st, id, &r, smsg) != CG_OK) {
+        pthread_mutex_unlock(&c->mu);
+        *http = 404;
+        snprintf(msg, 256, "rollout %lld not found", (long long)id);
+        return NULL;
+    }
+    store_rollout_events(c->st, id, 0, 1000, &ev, &n, smsg);
+    events = json_array();
+    for (i = 0; i < n; i++) {
+        cg_time_format(ev[i].time_ms, t1);
+        json_array_append_new(events,
+                              json_pack("{s:I,s:s,s:I,s:s,s:o*}", "seq", (json_int_t)ev[i].seq,
+                                        "time", t1, "time_ms", (json_int_t)ev[i].time_ms, "kind",
+                                        ev[i].kind, "detail", parse_text(ev[i].detail_json)));
+    }
+    store_rollout_events_free(ev, n);
+    steps = parse_text(r.steps_json);
+    cg_time_format(r.created_ms, t1);
+    cg_time_format(r.step_started_ms, t2);
+    cg_time_format(r.ended_ms, t3);
+    out = json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:s,s:I,s:I,s:s,s:o,s:I,s:b,s:s,s:s,s:s,s:o,s:o*,"
+                    "s:o*,s:o}",
+                    "id", (json_int_t)r.id, "config", r.config, "kind", r.kind, "from_version",
+                    (json_int_t)r.from_version, "to_version", (json_int_t)r.to_version, "state",
+                    r.state, "plan", r.plan, "step", (json_int_t)r.step, "steps_total",
+                    (json_int_t)json_array_size(steps), "step_state", r.step_state,
+                    "step_started_at", r.step_started_ms ? json_string(t2) : json_null(),
+                    "generation", (json_int_t)r.generation, "expedited", r.expedited, "created_by",
+                    r.created_by, "reason", r.reason ? r.reason : "", "created_at", t1, "ended_at",
+                    r.ended_ms ? json_string(t3) : json_null(), "steps", steps, "detail",
+                    parse_text(r.detail_json), "events", events);
+    rc = NULL;
+    for (rc = c->cache; rc; rc = rc->next)
+        if (rc->id == id)
+            break;
+    if (out && rc && rc->last_eval)
+        json_object_set(out, "evaluation", rc->last_eval);
+    if (out && rc && rc->held[0])
+        json_object_set_new(out, "held", json_string(rc->held));
+    store_rollout_free(&r);
+    pthread_mutex_unlock(&c->mu);
+    if (!out) {
+        *http = 503;
+        snprintf(msg, 256, "out of memory");
+    }
+    *http = 200;
+    return out;
+}

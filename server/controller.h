@@ -1,0 +1,94 @@
+/*
+ * controller.h: the rollout engine (DESIGN.md §3 I2, I4, I5, I6, I7; §6).
+ *
+ * A rollout is a state machine persisted in the store (store_rollout). The
+ * controller is one thread that ticks (controller_start) or is ticked by
+ * tests with an injected clock (controller_tick). Every transition is ONE
+ * store transaction (store_rollout_update): a compare-and-set on the
+ * rollout's seq, the step's assignment with a compare-and-set on the
+ * config's generation, the new state, an event and an audit record. So a
+ * SIGKILL at any moment leaves either the old state or the new one: no step
+ * is promoted twice, no cell assigned twice, and two controllers racing on
+ * one rollout cannot both act.
+ *
+ * States: running (step_state "assign": the next step's cells are about to
+ * be assigned; "bake": they are baking), paused, waiting_approval,
+ * rolling_back; terminal: completed, rolled_back, aborted, halted.
+ */
+#ifndef CG_CONTROLLER_H
+#define CG_CONTROLLER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct reports;
+struct desired;
+struct controller;
+
+/* Injected clock (epoch ms). */
+struct controller_clock {
+    int64_t (*now_ms)(void *ctx);
+    void *ctx;
+};
+
+struct controller_config {
+    int64_t tick_ms;       /* period of the controller thread (default 1000) */
+    int64_t host_stale_ms; /* hosts not seen for this long do not count (default 60000) */
+};
+
+/* Who asks for something, for permission checks and the audit log. */
+struct controller_actor {
+    const char *name;   /* audit actor, e.g. "token:ci" */
+    const char *reason; /* -m text */
+    int can_approve;    /* role approver or above */
+};
+
+/* Creates a controller over the daemon's parts (all borrowed). 'desired'
+ * may be NULL (tests): then agents are not woken. NULL when out of memory. */
+struct controller *controller_new(struct store *st, struct reports *rp, struct desired *ds,
+                                  const struct controller_clock *clock,
+                                  const struct controller_config *cfg);
+
+/* Starts / stops the ticking thread. start returns 0 or -1. */
+int controller_start(struct controller *c);
+void controller_stop(struct controller *c);
+void controller_free(struct controller *c);
+
+/* One pass over every open rollout at time now_ms. Returns the number of
+ * transitions made (for tests), or -1 if the store failed. Thread-safe
+ * against the API calls below; ticks themselves are serialised. */
+int controller_tick(struct controller *c, int64_t now_ms);
+
+/*
+ * Starts a forward rollout of CONFIG to VERSION with plan PLAN (NULL = the
+ * config's default plan). Plans the steps for the current fleet (I5),
+ * re-checks the contract (I1) and creates the rollout. HTTP-style status
+ * in *http (201 on success) and a message in msg (256 bytes); *id gets the
+ * rollout id. A second open rollout for the config is a 409 naming it.
+ */
+int controller_begin(struct controller *c, const char *config, int64_t version, const char *plan,
+                     const struct controller_actor *who, int64_t *id, int *http, char *msg);
+
+/*
+ * Rolls CONFIG back. With an open rollout: that rollout moves to
+ * rolling_back (every changed cell gets its previous version back, as new
+ * generations). Without one: a rollback rollout to 'to_version' (0 = the
+ * live version) is created; it is expedited (one step, no bake, I7) only if
+ * that version was once complete on every cell, else it goes through the
+ * plan like any change. *id, *http, msg as above.
+ */
+int controller_rollback(struct controller *c, const char *config, int64_t to_version,
+                        const struct controller_actor *who, int64_t *id, int *http, char *msg);
+
+/* Operator actions on rollout 'id': "pause", "resume", "abort", "approve".
+ * approve needs who->can_approve and refuses the rollout's creator. */
+int controller_action(struct controller *c, int64_t id, const char *action,
+                      const struct controller_actor *who, int *http, char *msg);
+
+/* The rollout with its steps, the latest evaluation and its events:
+ * new reference, or NULL (then *http is 404 or 500 and msg says why). */
+json_t *controller_status(struct controller *c, int64_t id, int *http, char *msg);
+
+#endif /* CG_CONTROLLER_H */

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gates.h - the gate evaluator: is a baked step healthy enough to go on?
+ *
+ * Pure logic: no I/O, no threads, no store, no global state, no allocation
+ * (the result is a caller-owned struct of fixed size). The controller sums
+ * health over the step's cells on the new version (the wave) and over the
+ * baseline (cells still on the old version, or, when none is left, the same
+ * cells' window before the change) and calls gates_evaluate(). Formulas,
+ * statistics and worked examples: docs/internals/gates.md; the user-facing
+ * contract: docs/plans.md "Gates" and DESIGN.md §6.
+ *
+ * Rules every evaluation follows:
+ * - a FAIL of any gate fails the step; apply failures fail at once, whatever
+ *   else is known;
+ * - missing data never passes: too few requests on either side, an empty
+ *   histogram, a metric nobody reports, a NaN or infinite value, no hosts
+ *   known, no baseline when a ratio needs one: each gives INCONCLUSIVE with
+ *   the reason, and the step holds (DESIGN.md I4);
+ * - PASS only when every gate passed.
+ */
+#ifndef CG_SERVER_GATES_H
+#define CG_SERVER_GATES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan.h"
+#include "reports.h"
+
+/* One-sided p-value below which an error-rate increase is "real". */
+#define GATES_P_MAX 0.01
+/* Observations a latency quantile q needs: ceil(GATES_QUANTILE_TAIL / (1 - q)),
+ * i.e. 20 for p50 and 1000 for p99, so the quantile is not the maximum. */
+#define GATES_QUANTILE_TAIL 10.0
+/* A baseline that a ratio gate compares against needs at least this many
+ * requests even when the plan asks for fewer (0/0 is not a rate). */
+#define GATES_MIN_BASELINE_FLOOR 1
+
+/* Fixed capacities of a result. */
+#define GATES_MAX_RECORDS (PLAN_MAX_METRICS + 8)
+#define GATES_NAME_MAX    136 /* "metric:" + a 128-character metric name */
+#define GATES_TEST_MAX    64
+#define GATES_REASON_MAX  256
+
+enum gates_verdict {
+    GATES_PASS = 1,
+    GATES_INCONCLUSIVE = 2, /* not enough data: hold, never pass */
+    GATES_FAIL = 3,
+};
+
+/* Which window the baseline comes from. */
+enum gates_baseline_kind {
+    GATES_BASELINE_NONE = 0,   /* no baseline: ratio gates are inconclusive */
+    GATES_BASELINE_OLD = 1,    /* cells still on the old version, same window */
+    GATES_BASELINE_BEFORE = 2, /* the step's own cells before the change (last wave) */
+};
+
+/* What the controller measured for one step (all borrowed for the call). */
+struct gates_input {
+    const struct health_agg *wave;     /* step's cells on the new version; NULL = no data */
+    const struct health_agg *baseline; /* NULL when baseline_kind is NONE */
+    enum gates_baseline_kind baseline_kind;
+    int64_t min_requests;     /* the step's min_requests (wave side) */
+    uint64_t hosts_expected;  /* hosts in the step's cells */
+    uint64_t hosts_converged; /* of them, reporting the new generation */
+    uint64_t apply_failures;  /* hosts that rejected the version or failed to reload */
+};
+
+/* One gate's evaluation. Values that do not apply are NaN (JSON null). */
+struct gates_record {
+    char gate[GATES_NAME_MAX];   /* "apply_failures", "convergence", "requests",
+                                    "baseline_requests", "error_rate",
+                                    "latency_p50_ms", "latency_p99_ms",
+                                    "metric:NAME" */
+    char metric[GATES_NAME_MAX]; /* what was measured, e.g. "errors/requests",
+                                    "p99 of latency_ms", "NAME per request" */
+    double wave_value;
+    double baseline_value;
+    double threshold;          /* the value the wave was compared with (the lowest
+                                  limit that applies) */
+    char test[GATES_TEST_MAX]; /* statistics, e.g. "z=3.10 p=0.00097"; "" if none */
+    enum gates_verdict verdict;
+    char reason[GATES_REASON_MAX]; /* one sentence */
+};
+
+/* The evaluation of one step. Plain data; copy it freely. */
+struct gates_result {
+    enum gates_verdict verdict; /* FAIL if any record failed, else INCONCLUSIVE
+                                   if any was inconclusive, else PASS */
+    enum gates_baseline_kind baseline_kind;
+    uint64_t wave_requests;
+    uint64_t baseline_requests;
+    size_t n_records;
+    struct gates_record records[GATES_MAX_RECORDS];
+    char summary[GATES_REASON_MAX]; /* e.g. "FAIL: error_rate: 5.00% vs 0.50% ..." */
+};
+
+/**
+ * Evaluates a step's gates.
+ *
+ * Records are produced in this order: apply_failures, convergence,
+ * requests, baseline_requests (only when some gate compares with the
+ * baseline), error_rate, latency_p50_ms, latency_p99_ms (each only when
+ * the plan sets it), then one per metric gate in the plan's (name) order.
+ *
+ * @param g    the step's effective gates (borrowed; plan_wave.gates)
+ * @param in   measurements (borrowed)
+ * @param out  receives the result (caller-owned; fully overwritten)
+ * @return CG_OK, or CG_ERR_INVALID when g, in or out is NULL (then *out,
+ *         if given, holds an INCONCLUSIVE result saying so).
+ *
+ * Thread safety: safe; reads only its arguments.
+ */
+int gates_evaluate(const struct plan_gates *g, const struct gates_input *in,
+                   struct gates_result *out);
+
+/**
+ * One-sided two-proportion z-test with pooled proportion: does the wave
+ * (e1 errors of n1) fail more often than the baseline (e2 of n2)?
+ * z = (p1 - p2) / sqrt(p (1 - p) (1/n1 + 1/n2)), p = (e1 + e2) / (n1 + n2);
+ * p-value = P(Z >= z) = erfc(z / sqrt 2) / 2. When the pooled variance is
+ * zero (no errors, or only errors, on both sides) z = 0 and p = 0.5.
+ *
+ * @return 0, or -1 (z and p set to NaN) when n1 or n2 is 0 or e > n.
+ */
+int gates_proportion_test(uint64_t e1, uint64_t n1, uint64_t e2, uint64_t n2, double *z, double *p);
+
+/**
+ * Renders a result for `cellgate rollout status` and the audit log:
+ * {"verdict", "summary", "baseline": "old_version"|"before_change"|"none",
+ * "wave_requests", "baseline_requests", "gates": [{"gate", "metric",
+ * "wave_value", "baseline_value", "threshold", "test", "verdict",
+ * "reason"}]}; NaN and infinite values are null.
+ *
+ * @return a new reference (caller json_decref()s it), NULL when out of memory.
+ */
+json_t *gates_result_to_json(const struct gates_result *r);
+
+/** "pass", "inconclusive" or "fail" (static string). */
+const char *gates_verdict_name(enum gates_verdict v);
+
+/** "old_version", "before_change" or "none" (static string). */
+const char *gates_baseline_name(enum gates_baseline_kind k);
+
+#endif /* CG_SERVER_GATES_H */

@@ -1,0 +1,896 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_gates.c - the gate evaluator (server/gates.c): regressions fail,
+ * healthy changes pass (seeded A/A simulations), missing data is never a
+ * pass, and every gate's record says why.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testhelp.h"
+
+#include "gates.h"
+#include "health.h"
+#include "plan.h"
+#include "reports.h"
+#include "status.h"
+#include "util.h"
+
+/*---- fixtures ----*/
+
+/* Gates of every kind; the single wave needs 5000 requests. */
+static const char ALL_GATES[] =
+    "{'waves': [{'name': 'w', 'percent': 100, 'bake_s': 0, 'min_requests': 5000}],"
+    " 'gates': {"
+    "  'error_rate': {'max': 0.05, 'max_ratio': 1.5, 'min_delta': 0.002},"
+    "  'latency_p50_ms': {'max_ratio': 1.2, 'min_delta': 5},"
+    "  'latency_p99_ms': {'max': 2000, 'max_ratio': 1.3, 'min_delta': 20},"
+    "  'metrics': {'retries_per_request': {'max_ratio': 2.0},"
+    "              'queue_depth': {'max_ratio': 1.5, 'min_delta': 10},"
+    "              'process_restarts': {'max': 0}},"
+    "  'max_apply_failures': 0, 'min_converged': 1.0}}";
+
+static struct plan *plan_q(const char *text)
+{
+    char *s = strdup(text);
+    json_error_t e;
+    json_t *doc, *errors = json_array();
+    struct plan *p = NULL;
+
+    assert_non_null(s);
+    for (char *c = s; *c; c++) {
+        if (*c == '\'') {
+            *c = '"';
+        }
+    }
+    doc = json_loads(s, 0, &e);
+    if (!doc) {
+        fprintf(stderr, "bad test JSON: %s\n", e.text);
+    }
+    assert_non_null(doc);
+    if (plan_parse(doc, &p, errors) != CG_OK) {
+        char *d = json_dumps(errors, 0);
+        fprintf(stderr, "plan errors: %s\n", d ? d : "?");
+        free(d);
+    }
+    assert_non_null(p);
+    json_decref(doc);
+    json_decref(errors);
+    free(s);
+    return p;
+}
+
+static void add_metric(struct health_agg *h, const char *name, double sum, uint64_t n, int gauge)
+{
+    size_t i = h->nmetrics++;
+
+    assert_true(i < CG_HEALTH_MAX_METRICS);
+    cg_strlcpy(h->metrics[i].name, name, sizeof h->metrics[i].name);
+    h->metrics[i].sum = sum;
+    h->metrics[i].n = n;
+    h->metrics[i].gauge = gauge;
+}
+
+/* Latencies spread evenly over [base/2, base*3/2): 'count' observations. */
+static void fill_hist(struct cg_hist *h, double base_ms, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        cg_hist_observe(h, base_ms * (0.5 + (double)i / (double)count));
+    }
+}
+
+/* A healthy side: 'requests' requests at 'rate' errors, latency around
+ * base_ms, 0.01 retries per request, queue depth 'queue', no restarts. */
+static void healthy(struct health_agg *h, uint64_t requests, double rate, double base_ms,
+                    double queue)
+{
+    memset(h, 0, sizeof *h);
+    h->requests = requests;
+    h->errors = (uint64_t)llround(rate * (double)requests);
+    h->reports = 100;
+    fill_hist(&h->hist, base_ms, 10000);
+    add_metric(h, "retries_per_request", 0.01 * (double)requests, 100, 0);
+    add_metric(h, "queue_depth", queue * 100, 100, 1);
+    add_metric(h, "process_restarts", 0, 100, 0);
+}
+
+struct fixture {
+    struct plan *p;
+    const struct plan_gates *g;
+    struct health_agg wave, base;
+    struct gates_input in;
+    struct gates_result res;
+};
+
+/* Everything healthy and equal: 20k requests each side at 0.5% errors. */
+static void fixture_init(struct fixture *f, const char *plan)
+{
+    memset(f, 0, sizeof *f);
+    f->p = plan_q(plan);
+    f->g = &f->p->waves[0].gates;
+    healthy(&f->wave, 20000, 0.005, 64, 10);
+    healthy(&f->base, 20000, 0.005, 64, 10);
+    f->in.wave = &f->wave;
+    f->in.baseline = &f->base;
+    f->in.baseline_kind = GATES_BASELINE_OLD;
+    f->in.min_requests = f->p->waves[0].min_requests;
+    f->in.hosts_expected = 10;
+    f->in.hosts_converged = 10;
+    f->in.apply_failures = 0;
+}
+
+static void fixture_release(struct fixture *f)
+{
+    plan_free(f->p);
+}
+
+static enum gates_verdict eval(struct fixture *f)
+{
+    assert_int_equal(gates_evaluate(f->g, &f->in, &f->res), CG_OK);
+    return f->res.verdict;
+}
+
+static const struct gates_record *rec(const struct gates_result *r, const char *gate)
+{
+    for (size_t i = 0; i < r->n_records; i++) {
+        if (strcmp(r->records[i].gate, gate) == 0) {
+            return &r->records[i];
+        }
+    }
+    return NULL;
+}
+
+static void dump(const struct gates_result *r)
+{
+    json_t *j = gates_result_to_json(r);
+    char *s = json_dumps(j, JSON_INDENT(1));
+
+    fprintf(stderr, "%s\n", s ? s : "?");
+    free(s);
+    json_decref(j);
+}
+
+static void expect(struct fixture *f, enum gates_verdict want, const char *gate,
+                   enum gates_verdict gate_want)
+{
+    enum gates_verdict v = eval(f);
+    const struct gates_record *r = gate ? rec(&f->res, gate) : NULL;
+
+    if (v != want || (gate && (!r || r->verdict != gate_want))) {
+        dump(&f->res);
+    }
+    assert_int_equal(v, want);
+    if (gate) {
+        assert_non_null(r);
+        assert_int_equal(r->verdict, gate_want);
+        assert_true(r->reason[0] != '\0');
+    }
+}
+
+/*---- a small deterministic PRNG for simulations ----*/
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* Binomial(n, p) by n Bernoulli draws. */
+static uint64_t binomial(uint64_t *s, uint64_t n, double p)
+{
+    uint64_t k = 0, cut = (uint64_t)(p * 18446744073709551616.0);
+
+    for (uint64_t i = 0; i < n; i++) {
+        k += rng_next(s) < cut;
+    }
+    return k;
+}
+
+/*---- the baseline case and the statistics ----*/
+
+static void healthy_change_passes(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    expect(&f, GATES_PASS, "error_rate", GATES_PASS);
+    /* order and completeness of the records */
+    assert_int_equal(f.res.n_records, 10);
+    assert_string_equal(f.res.records[0].gate, "apply_failures");
+    assert_string_equal(f.res.records[1].gate, "convergence");
+    assert_string_equal(f.res.records[2].gate, "requests");
+    assert_string_equal(f.res.records[3].gate, "baseline_requests");
+    assert_string_equal(f.res.records[4].gate, "error_rate");
+    assert_string_equal(f.res.records[5].gate, "latency_p50_ms");
+    assert_string_equal(f.res.records[6].gate, "latency_p99_ms");
+    assert_string_equal(f.res.records[7].gate, "metric:process_restarts"); /* by name */
+    assert_string_equal(f.res.records[8].gate, "metric:queue_depth");
+    assert_string_equal(f.res.records[9].gate, "metric:retries_per_request");
+    for (size_t i = 0; i < f.res.n_records; i++) {
+        assert_int_equal(f.res.records[i].verdict, GATES_PASS);
+    }
+    assert_non_null(strstr(f.res.summary, "pass"));
+    assert_non_null(strstr(rec(&f.res, "error_rate")->test, "z=0.00"));
+    fixture_release(&f);
+}
+
+static void proportion_test_values(void **state)
+{
+    double z, p;
+
+    (void)state;
+    /* 0.5% vs 0.5%: no difference */
+    assert_int_equal(gates_proportion_test(100, 20000, 100, 20000, &z, &p), 0);
+    assert_true(fabs(z) < 1e-12);
+    assert_true(fabs(p - 0.5) < 1e-12);
+    /* 1.5% of 50k vs 0.5% of 50k: pooled 1%, se = sqrt(.01*.99*2/50000) */
+    assert_int_equal(gates_proportion_test(750, 50000, 250, 50000, &z, &p), 0);
+    assert_true(fabs(z - 0.01 / sqrt(0.01 * 0.99 * 2.0 / 50000.0)) < 1e-9);
+    assert_true(p < 1e-50);
+    /* z = 2.326 is the one-sided 1% point */
+    {
+        double zz = 2.3263478740408408;
+        assert_true(fabs(0.5 * erfc(zz / sqrt(2.0)) - 0.01) < 1e-9);
+    }
+    /* wave better than baseline: p > 0.5 */
+    assert_int_equal(gates_proportion_test(10, 20000, 100, 20000, &z, &p), 0);
+    assert_true(z < 0 && p > 0.5);
+    /* zero baseline errors: defined, no division by zero */
+    assert_int_equal(gates_proportion_test(20, 20000, 0, 20000, &z, &p), 0);
+    assert_true(isfinite(z) && z > 4 && p < 1e-4);
+    /* no errors anywhere, or only errors: zero variance */
+    assert_int_equal(gates_proportion_test(0, 100, 0, 100, &z, &p), 0);
+    assert_true(z == 0 && p == 0.5);
+    assert_int_equal(gates_proportion_test(100, 100, 50, 50, &z, &p), 0);
+    assert_true(z == 0 && p == 0.5);
+    /* bad input */
+    assert_int_equal(gates_proportion_test(1, 0, 0, 10, &z, &p), -1);
+    assert_true(isnan(z) && isnan(p));
+    assert_int_equal(gates_proportion_test(11, 10, 0, 10, &z, &p), -1);
+}
+
+/*---- error rate ----*/
+
+static void gross_regression_fails(void **state)
+{
+    struct fixture f;
+    const struct gates_record *r;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    f.wave.errors = 1000; /* 5% of 20k vs 0.5% */
+    expect(&f, GATES_FAIL, "error_rate", GATES_FAIL);
+    r = rec(&f.res, "error_rate");
+    assert_true(fabs(r->wave_value - 0.05) < 1e-12);
+    assert_true(fabs(r->baseline_value - 0.005) < 1e-12);
+    assert_true(fabs(r->threshold - 0.0075) < 1e-12); /* 1.5 x 0.5% */
+    assert_non_null(strstr(r->test, "z="));
+    assert_non_null(strstr(r->reason, "significant"));
+    assert_non_null(strstr(f.res.summary, "error_rate"));
+    fixture_release(&f);
+}
+
+static void subtle_regression_fails(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    f.wave.requests = f.base.requests = 50000;
+    f.wave.errors = 750; /* 1.5% */
+    f.base.errors = 250; /* 0.5% */
+    expect(&f, GATES_FAIL, "error_rate", GATES_FAIL);
+    fixture_release(&f);
+}
+
+static void absolute_ceiling_fails_without_baseline(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    f.wave.errors = 1200; /* 6% > max 5% */
+    f.in.baseline = NULL;
+    f.in.baseline_kind = GATES_BASELINE_NONE;
+    expect(&f, GATES_FAIL, "error_rate", GATES_FAIL);
+    assert_non_null(strstr(rec(&f.res, "error_rate")->reason, "ceiling"));
+    fixture_release(&f);
+}
+
+/* Above the ratio but with too little evidence: hold, not pass. */
+static void ratio_without_significance_holds(void **state)
+{
+    struct fixture f;
+    const struct gates_record *r;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    f.wave.requests = f.base.requests = 5000;
+    f.base.errors = 25; /* 0.5% */
+    f.wave.errors = 40; /* 0.8%: 1.6x and +0.3%, z ~ 1.9 */
+    expect(&f, GATES_INCONCLUSIVE, "error_rate", GATES_INCONCLUSIVE);
+    r = rec(&f.res, "error_rate");
+    assert_non_null(strstr(r->reason, "not yet significant"));
+    /* below min_delta: a pass even if "significant" at huge volume */
+    f.wave.requests = f.base.requests = 10000000;
+    f.base.errors = 1000;  /* 0.01% */
+    f.wave.errors = 10000; /* 0.1%: 10x, but only +0.09% < 0.2% */
+    expect(&f, GATES_PASS, "error_rate", GATES_PASS);
+    fixture_release(&f);
+}
+
+/* 1,000 seeded A/A simulations: equal true rates must (almost) never fail.
+ * The bare z-test must also be calibrated (about 1% below p = 0.01). */
+static void aa_simulations_rarely_fail(void **state)
+{
+    static const struct {
+        uint64_t n;
+        double rate;
+    } cases[] = {{20000, 0.005}, {5000, 0.02}, {8000, 0.0}};
+    uint64_t rng = 42;
+
+    (void)state;
+    for (size_t c = 0; c < CG_ARRAY_SIZE(cases); c++) {
+        struct fixture f;
+        int fails = 0, passes = 0, z_sig = 0;
+        fixture_init(&f, ALL_GATES);
+        for (int i = 0; i < 1000; i++) {
+            double z, p;
+            f.wave.requests = f.base.requests = cases[c].n;
+            f.wave.errors = binomial(&rng, cases[c].n, cases[c].rate);
+            f.base.errors = binomial(&rng, cases[c].n, cases[c].rate);
+            switch (eval(&f)) {
+            case GATES_FAIL:
+                fails++;
+                break;
+            case GATES_PASS:
+                passes++;
+                break;
+            default:
+                break;
+            }
+            gates_proportion_test(f.wave.errors, f.wave.requests, f.base.errors, f.base.requests,
+                                  &z, &p);
+            z_sig += p < GATES_P_MAX;
+        }
+        fprintf(stderr, "A/A n=%llu rate=%g: %d fail, %d pass, z-test alone %d/1000\n",
+                (unsigned long long)cases[c].n, cases[c].rate, fails, passes, z_sig);
+        assert_true(fails < 10); /* < 1% false failures */
+        assert_true(passes >= 950);
+        if (cases[c].rate > 0) {
+            assert_true(z_sig <= 25); /* about 10 expected */
+        }
+        fixture_release(&f);
+    }
+}
+
+/* 200 seeded simulations of a real 0.5% -> 1.5% regression: all fail. */
+static void regression_simulations_fail(void **state)
+{
+    struct fixture f;
+    uint64_t rng = 7;
+    int fails = 0;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    for (int i = 0; i < 200; i++) {
+        f.wave.requests = f.base.requests = 50000;
+        f.wave.errors = binomial(&rng, 50000, 0.015);
+        f.base.errors = binomial(&rng, 50000, 0.005);
+        fails += eval(&f) == GATES_FAIL;
+    }
+    assert_int_equal(fails, 200);
+    fixture_release(&f);
+}
+
+/*---- missing data is never a pass ----*/
+
+static void too_little_data_is_inconclusive(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    /* wave below min_requests, even with a terrible error rate */
+    f.wave.requests = 1000;
+    f.wave.errors = 500;
+    expect(&f, GATES_INCONCLUSIVE, "requests", GATES_INCONCLUSIVE);
+    assert_int_equal(rec(&f.res, "error_rate")->verdict, GATES_INCONCLUSIVE);
+    assert_int_equal(rec(&f.res, "latency_p99_ms")->verdict, GATES_INCONCLUSIVE);
+    assert_int_equal(rec(&f.res, "metric:retries_per_request")->verdict, GATES_INCONCLUSIVE);
+    assert_non_null(strstr(f.res.summary, "inconclusive"));
+    /* baseline below the minimum (the wave's min_requests by default) */
+    healthy(&f.wave, 20000, 0.005, 64, 10);
+    f.base.requests = 4999;
+    expect(&f, GATES_INCONCLUSIVE, "baseline_requests", GATES_INCONCLUSIVE);
+    assert_int_equal(rec(&f.res, "error_rate")->verdict, GATES_INCONCLUSIVE);
+    fixture_release(&f);
+
+    /* the plan's min_baseline_requests wins over min_requests */
+    fixture_init(&f, "{'waves': [{'name': 'w', 'percent': 100, 'bake_s': 0, 'min_requests': 10}],"
+                     " 'gates': {'error_rate': {'max_ratio': 1.5},"
+                     "           'min_baseline_requests': 100000}}");
+    expect(&f, GATES_INCONCLUSIVE, "baseline_requests", GATES_INCONCLUSIVE);
+    assert_true(rec(&f.res, "baseline_requests")->threshold == 100000);
+    f.base.requests = 100000;
+    f.base.errors = 500;
+    expect(&f, GATES_PASS, "baseline_requests", GATES_PASS);
+    fixture_release(&f);
+
+    /* no wave data at all */
+    fixture_init(&f, ALL_GATES);
+    f.in.wave = NULL;
+    expect(&f, GATES_INCONCLUSIVE, "requests", GATES_INCONCLUSIVE);
+    fixture_release(&f);
+}
+
+static void zero_baselines(void **state)
+{
+    struct fixture f;
+    struct health_agg empty;
+
+    (void)state;
+    memset(&empty, 0, sizeof empty);
+    /* a baseline that served nothing, with a plan that asks for nothing:
+     * 0/0 is not a rate, so it is still inconclusive */
+    fixture_init(&f, "{'waves': [{'name': 'w', 'percent': 100, 'bake_s': 0}],"
+                     " 'gates': {'error_rate': {'max_ratio': 1.5},"
+                     "           'latency_p99_ms': {'max_ratio': 1.3},"
+                     "           'metrics': {'queue_depth': {'max_ratio': 1.5}}}}");
+    f.in.baseline = &empty;
+    expect(&f, GATES_INCONCLUSIVE, "baseline_requests", GATES_INCONCLUSIVE);
+    assert_int_equal(rec(&f.res, "error_rate")->verdict, GATES_INCONCLUSIVE);
+    assert_int_equal(rec(&f.res, "latency_p99_ms")->verdict, GATES_INCONCLUSIVE);
+    assert_int_equal(rec(&f.res, "metric:queue_depth")->verdict, GATES_INCONCLUSIVE);
+    fixture_release(&f);
+
+    /* a zero baseline error rate (0 of 20k) is a real value: a wave at 1%
+     * fails by the test; a wave at 0% passes */
+    fixture_init(&f, ALL_GATES);
+    f.base.errors = 0;
+    f.wave.errors = 200;
+    expect(&f, GATES_FAIL, "error_rate", GATES_FAIL);
+    assert_true(rec(&f.res, "error_rate")->baseline_value == 0);
+    assert_true(fabs(rec(&f.res, "error_rate")->threshold - 0.002) < 1e-12);
+    f.wave.errors = 0;
+    expect(&f, GATES_PASS, "error_rate", GATES_PASS);
+    /* 0.15% over a zero baseline: under min_delta 0.2%, passes */
+    f.wave.errors = 30;
+    expect(&f, GATES_PASS, "error_rate", GATES_PASS);
+    /* a zero baseline metric that was reported is compared, not divided */
+    f.wave.errors = 100;
+    f.base.errors = 100;
+    f.base.metrics[0].sum = 0; /* retries_per_request: 0 per request */
+    f.wave.metrics[0].sum = 400;
+    expect(&f, GATES_FAIL, "metric:retries_per_request", GATES_FAIL);
+    f.wave.metrics[0].sum = 0;
+    expect(&f, GATES_PASS, "metric:retries_per_request", GATES_PASS);
+    fixture_release(&f);
+}
+
+static void nan_values_never_pass(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    f.base.metrics[0].sum = NAN; /* retries_per_request */
+    expect(&f, GATES_INCONCLUSIVE, "metric:retries_per_request", GATES_INCONCLUSIVE);
+    assert_non_null(strstr(rec(&f.res, "metric:retries_per_request")->reason, "finite"));
+    f.base.metrics[0].sum = INFINITY;
+    expect(&f, GATES_INCONCLUSIVE, "metric:retries_per_request", GATES_INCONCLUSIVE);
+    f.base.metrics[0].sum = 200;
+    f.wave.metrics[1].sum = NAN; /* queue_depth on the wave */
+    expect(&f, GATES_INCONCLUSIVE, "metric:queue_depth", GATES_INCONCLUSIVE);
+    f.wave.metrics[1].sum = 1000;
+    f.wave.metrics[1].n = 0; /* a gauge without samples */
+    expect(&f, GATES_INCONCLUSIVE, "metric:queue_depth", GATES_INCONCLUSIVE);
+    f.wave.metrics[1].n = 100;
+    expect(&f, GATES_PASS, NULL, GATES_PASS);
+    /* a ceiling-only metric: NaN on the wave is inconclusive too */
+    f.wave.metrics[2].sum = NAN;
+    expect(&f, GATES_INCONCLUSIVE, "metric:process_restarts", GATES_INCONCLUSIVE);
+    fixture_release(&f);
+}
+
+/* Randomly break one piece of otherwise healthy data: never a pass. */
+static void broken_data_property(void **state)
+{
+    uint64_t rng = 99;
+
+    (void)state;
+    for (int i = 0; i < 2000; i++) {
+        struct fixture f;
+        int what = (int)(rng_next(&rng) % 12);
+        fixture_init(&f, ALL_GATES);
+        switch (what) {
+        case 0:
+            f.in.wave = NULL;
+            break;
+        case 1:
+            f.in.baseline = NULL;
+            break;
+        case 2:
+            f.in.baseline_kind = GATES_BASELINE_NONE;
+            break;
+        case 3:
+            memset(&f.wave.hist, 0, sizeof f.wave.hist);
+            break;
+        case 4:
+            memset(&f.base.hist, 0, sizeof f.base.hist);
+            break;
+        case 5:
+            f.wave.requests = rng_next(&rng) % 5000;
+            f.wave.errors = 0;
+            break;
+        case 6:
+            f.base.requests = rng_next(&rng) % 5000;
+            f.base.errors = 0;
+            break;
+        case 7:
+            /* metrics 0 and 1 have ratio gates; 2 (process_restarts) is
+             * ceiling-only and rightly ignores the baseline */
+            f.base.metrics[rng_next(&rng) % 2].sum = rng_next(&rng) % 2 ? NAN : -INFINITY;
+            break;
+        case 8:
+            f.wave.nmetrics = (size_t)(rng_next(&rng) % 3);
+            break;
+        case 9:
+            f.in.hosts_expected = 0;
+            f.in.hosts_converged = 0;
+            break;
+        case 10:
+            f.in.hosts_converged = rng_next(&rng) % 10;
+            break;
+        default:
+            f.base.nmetrics = 0;
+            break;
+        }
+        if (eval(&f) == GATES_PASS) {
+            fprintf(stderr, "case %d passed\n", what);
+            dump(&f.res);
+        }
+        assert_int_not_equal(f.res.verdict, GATES_PASS);
+        fixture_release(&f);
+    }
+}
+
+/*---- latency ----*/
+
+static void latency_ratios(void **state)
+{
+    struct fixture f;
+    const struct gates_record *r;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    /* twice as slow (exact: the buckets are powers of two) */
+    memset(&f.wave.hist, 0, sizeof f.wave.hist);
+    fill_hist(&f.wave.hist, 128, 10000);
+    expect(&f, GATES_FAIL, "latency_p99_ms", GATES_FAIL);
+    r = rec(&f.res, "latency_p99_ms");
+    assert_true(fabs(r->wave_value / r->baseline_value - 2.0) < 0.01);
+    assert_true(fabs(r->threshold - 1.3 * r->baseline_value) < 1e-9);
+    assert_int_equal(rec(&f.res, "latency_p50_ms")->verdict, GATES_FAIL);
+    /* 10% slower: within 1.3x and 1.2x */
+    memset(&f.wave.hist, 0, sizeof f.wave.hist);
+    fill_hist(&f.wave.hist, 64 * 1.1, 10000);
+    expect(&f, GATES_PASS, "latency_p99_ms", GATES_PASS);
+    fixture_release(&f);
+
+    /* 1.4x slower but only a few ms: below min_delta 20 ms */
+    fixture_init(&f, ALL_GATES);
+    memset(&f.base.hist, 0, sizeof f.base.hist);
+    memset(&f.wave.hist, 0, sizeof f.wave.hist);
+    fill_hist(&f.base.hist, 8, 10000);
+    fill_hist(&f.wave.hist, 8 * 1.4, 10000);
+    eval(&f);
+    r = rec(&f.res, "latency_p99_ms");
+    assert_true(r->wave_value > 1.3 * r->baseline_value);
+    assert_int_equal(r->verdict, GATES_PASS);
+    fixture_release(&f);
+
+    /* above the absolute ceiling (2000 ms) even with no baseline */
+    fixture_init(&f, ALL_GATES);
+    memset(&f.wave.hist, 0, sizeof f.wave.hist);
+    fill_hist(&f.wave.hist, 4096, 10000);
+    f.in.baseline = NULL;
+    f.in.baseline_kind = GATES_BASELINE_NONE;
+    expect(&f, GATES_FAIL, "latency_p99_ms", GATES_FAIL);
+    assert_non_null(strstr(rec(&f.res, "latency_p99_ms")->reason, "ceiling"));
+    fixture_release(&f);
+}
+
+static void latency_needs_observations(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    /* 500 observations: enough for p50 (20), not for p99 (1000) */
+    memset(&f.wave.hist, 0, sizeof f.wave.hist);
+    fill_hist(&f.wave.hist, 64, 500);
+    expect(&f, GATES_INCONCLUSIVE, "latency_p99_ms", GATES_INCONCLUSIVE);
+    assert_int_equal(rec(&f.res, "latency_p50_ms")->verdict, GATES_PASS);
+    assert_non_null(strstr(rec(&f.res, "latency_p99_ms")->reason, "observations"));
+    /* an empty baseline histogram */
+    fill_hist(&f.wave.hist, 64, 10000);
+    memset(&f.base.hist, 0, sizeof f.base.hist);
+    expect(&f, GATES_INCONCLUSIVE, "latency_p50_ms", GATES_INCONCLUSIVE);
+    fixture_release(&f);
+}
+
+/*---- metrics ----*/
+
+static void metric_gates(void **state)
+{
+    struct fixture f;
+    const struct gates_record *r;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    /* counter: 0.03 retries per request vs 0.01 -> 3x > 2x */
+    f.wave.metrics[0].sum = 0.03 * 20000;
+    expect(&f, GATES_FAIL, "metric:retries_per_request", GATES_FAIL);
+    r = rec(&f.res, "metric:retries_per_request");
+    assert_true(fabs(r->wave_value - 0.03) < 1e-12);
+    assert_true(fabs(r->baseline_value - 0.01) < 1e-12);
+    assert_non_null(strstr(r->metric, "per request"));
+    /* 1.5x: within 2x */
+    f.wave.metrics[0].sum = 0.015 * 20000;
+    expect(&f, GATES_PASS, "metric:retries_per_request", GATES_PASS);
+    /* counters are per request: more traffic with the same rate passes */
+    f.wave.requests = 80000;
+    f.wave.errors = 400;
+    f.wave.metrics[0].sum = 0.01 * 80000;
+    expect(&f, GATES_PASS, "metric:retries_per_request", GATES_PASS);
+    healthy(&f.wave, 20000, 0.005, 64, 10);
+
+    /* gauge: mean 20 vs 10 is 2x > 1.5x and +10 >= min_delta 10 */
+    f.wave.metrics[1].sum = 20 * 100;
+    expect(&f, GATES_FAIL, "metric:queue_depth", GATES_FAIL);
+    assert_non_null(strstr(rec(&f.res, "metric:queue_depth")->metric, "mean"));
+    /* mean 19: +9 < min_delta */
+    f.wave.metrics[1].sum = 19 * 100;
+    expect(&f, GATES_PASS, "metric:queue_depth", GATES_PASS);
+
+    /* ceiling-only: one restart on the wave fails; the baseline is not needed */
+    f.wave.metrics[2].sum = 1;
+    f.base.nmetrics = 2; /* the baseline does not report restarts */
+    expect(&f, GATES_FAIL, "metric:process_restarts", GATES_FAIL);
+    f.wave.metrics[2].sum = 0;
+    expect(&f, GATES_PASS, "metric:process_restarts", GATES_PASS);
+
+    /* missing on the wave, missing on the baseline */
+    healthy(&f.base, 20000, 0.005, 64, 10);
+    f.wave.nmetrics = 1; /* only retries */
+    expect(&f, GATES_INCONCLUSIVE, "metric:queue_depth", GATES_INCONCLUSIVE);
+    assert_non_null(strstr(rec(&f.res, "metric:queue_depth")->reason, "reports"));
+    healthy(&f.wave, 20000, 0.005, 64, 10);
+    f.base.nmetrics = 1;
+    expect(&f, GATES_INCONCLUSIVE, "metric:queue_depth", GATES_INCONCLUSIVE);
+
+    /* counter on one side, gauge on the other */
+    healthy(&f.base, 20000, 0.005, 64, 10);
+    f.base.metrics[1].gauge = 0;
+    expect(&f, GATES_INCONCLUSIVE, "metric:queue_depth", GATES_INCONCLUSIVE);
+    fixture_release(&f);
+}
+
+/*---- apply failures, convergence, baselines ----*/
+
+static void apply_failures_fail_at_once(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    f.in.apply_failures = 1;
+    expect(&f, GATES_FAIL, "apply_failures", GATES_FAIL);
+    /* even when nothing else is known yet */
+    f.in.wave = NULL;
+    f.in.baseline = NULL;
+    f.in.hosts_converged = 0;
+    expect(&f, GATES_FAIL, "apply_failures", GATES_FAIL);
+    assert_non_null(strstr(f.res.summary, "apply_failures"));
+    fixture_release(&f);
+
+    fixture_init(&f, "{'waves': [{'name': 'w', 'percent': 100, 'bake_s': 0}],"
+                     " 'gates': {'max_apply_failures': 2}}");
+    f.in.apply_failures = 2;
+    expect(&f, GATES_PASS, "apply_failures", GATES_PASS);
+    f.in.apply_failures = 3;
+    expect(&f, GATES_FAIL, "apply_failures", GATES_FAIL);
+    fixture_release(&f);
+}
+
+static void convergence(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    f.in.hosts_converged = 9;
+    expect(&f, GATES_INCONCLUSIVE, "convergence", GATES_INCONCLUSIVE);
+    assert_true(fabs(rec(&f.res, "convergence")->wave_value - 0.9) < 1e-12);
+    f.in.hosts_expected = 0;
+    f.in.hosts_converged = 0;
+    expect(&f, GATES_INCONCLUSIVE, "convergence", GATES_INCONCLUSIVE);
+    fixture_release(&f);
+
+    fixture_init(&f, "{'waves': [{'name': 'w', 'percent': 100, 'bake_s': 0}],"
+                     " 'gates': {'min_converged': 0.9}}");
+    f.in.hosts_converged = 9;
+    expect(&f, GATES_PASS, "convergence", GATES_PASS);
+    f.in.hosts_converged = 8;
+    expect(&f, GATES_INCONCLUSIVE, "convergence", GATES_INCONCLUSIVE);
+    /* 0.9 of 3 hosts is 2.7: all 3 are needed */
+    f.in.hosts_expected = 3;
+    f.in.hosts_converged = 2;
+    expect(&f, GATES_INCONCLUSIVE, "convergence", GATES_INCONCLUSIVE);
+    fixture_release(&f);
+}
+
+static void baselines(void **state)
+{
+    struct fixture f;
+    json_t *j;
+
+    (void)state;
+    /* no baseline left and none given: ratio gates hold */
+    fixture_init(&f, ALL_GATES);
+    f.in.baseline = NULL;
+    f.in.baseline_kind = GATES_BASELINE_NONE;
+    expect(&f, GATES_INCONCLUSIVE, "baseline_requests", GATES_INCONCLUSIVE);
+    assert_int_equal(rec(&f.res, "error_rate")->verdict, GATES_INCONCLUSIVE);
+    /* a baseline pointer with kind NONE is ignored */
+    f.in.baseline = &f.base;
+    expect(&f, GATES_INCONCLUSIVE, "baseline_requests", GATES_INCONCLUSIVE);
+    /* the last wave: the same cells before the change, flagged */
+    f.in.baseline_kind = GATES_BASELINE_BEFORE;
+    expect(&f, GATES_PASS, "baseline_requests", GATES_PASS);
+    assert_non_null(strstr(rec(&f.res, "baseline_requests")->reason, "before the change"));
+    j = gates_result_to_json(&f.res);
+    assert_string_equal(json_string_value(json_object_get(j, "baseline")), "before_change");
+    json_decref(j);
+    fixture_release(&f);
+
+    /* ceiling-only gates need no baseline at all */
+    fixture_init(&f, "{'waves': [{'name': 'w', 'percent': 100, 'bake_s': 0,"
+                     " 'min_requests': 1000}],"
+                     " 'gates': {'error_rate': {'max': 0.01}, 'latency_p99_ms': {'max': 500}}}");
+    f.in.baseline = NULL;
+    f.in.baseline_kind = GATES_BASELINE_NONE;
+    expect(&f, GATES_PASS, "error_rate", GATES_PASS);
+    assert_null(rec(&f.res, "baseline_requests"));
+    assert_int_equal(f.res.n_records, 5);
+    fixture_release(&f);
+}
+
+/* Gates with nothing set but the defaults still check apply failures,
+ * convergence and min_requests. */
+static void default_gates(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, "{'waves': [{'name': 'w', 'percent': 100, 'bake_s': 0,"
+                     " 'min_requests': 100}]}");
+    expect(&f, GATES_PASS, NULL, GATES_PASS);
+    assert_int_equal(f.res.n_records, 3);
+    f.wave.requests = 99;
+    expect(&f, GATES_INCONCLUSIVE, "requests", GATES_INCONCLUSIVE);
+    fixture_release(&f);
+}
+
+/*---- rendering and bad input ----*/
+
+static void json_records(void **state)
+{
+    struct fixture f;
+    json_t *j, *g, *x;
+    size_t i;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    f.wave.errors = 1000;
+    f.in.hosts_converged = 9;
+    eval(&f);
+    j = gates_result_to_json(&f.res);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "verdict")), "fail");
+    assert_string_equal(json_string_value(json_object_get(j, "baseline")), "old_version");
+    assert_int_equal(json_integer_value(json_object_get(j, "wave_requests")), 20000);
+    assert_int_equal(json_integer_value(json_object_get(j, "baseline_requests")), 20000);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "summary")), "error_rate"));
+    g = json_object_get(j, "gates");
+    assert_int_equal(json_array_size(g), f.res.n_records);
+    json_array_foreach(g, i, x)
+    {
+        static const char *const keys[] = {"gate",      "metric", "wave_value", "baseline_value",
+                                           "threshold", "test",   "verdict",    "reason"};
+        for (size_t k = 0; k < CG_ARRAY_SIZE(keys); k++) {
+            assert_non_null(json_object_get(x, keys[k]));
+        }
+    }
+    x = json_array_get(g, 4);
+    assert_string_equal(json_string_value(json_object_get(x, "gate")), "error_rate");
+    assert_string_equal(json_string_value(json_object_get(x, "verdict")), "fail");
+    assert_true(fabs(json_real_value(json_object_get(x, "wave_value")) - 0.05) < 1e-12);
+    assert_non_null(strstr(json_string_value(json_object_get(x, "test")), "p="));
+    x = json_array_get(g, 1); /* convergence: no baseline value */
+    assert_string_equal(json_string_value(json_object_get(x, "verdict")), "inconclusive");
+    assert_true(json_is_null(json_object_get(x, "baseline_value")));
+    json_decref(j);
+    assert_string_equal(gates_verdict_name(GATES_PASS), "pass");
+    assert_string_equal(gates_baseline_name(GATES_BASELINE_NONE), "none");
+    assert_null(gates_result_to_json(NULL));
+    fixture_release(&f);
+}
+
+static void bad_arguments(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, ALL_GATES);
+    assert_int_equal(gates_evaluate(NULL, &f.in, &f.res), CG_ERR_INVALID);
+    assert_int_equal(f.res.verdict, GATES_INCONCLUSIVE);
+    assert_int_equal(gates_evaluate(f.g, NULL, &f.res), CG_ERR_INVALID);
+    assert_int_equal(f.res.verdict, GATES_INCONCLUSIVE);
+    assert_int_equal(gates_evaluate(f.g, &f.in, NULL), CG_ERR_INVALID);
+    /* more errors than requests */
+    f.wave.errors = 30000;
+    expect(&f, GATES_INCONCLUSIVE, "error_rate", GATES_INCONCLUSIVE);
+    fixture_release(&f);
+}
+
+/* Per-wave gate overrides reach the evaluator through plan_wave.gates. */
+static void wave_override(void **state)
+{
+    struct fixture f;
+
+    (void)state;
+    fixture_init(&f, "{'waves': [{'name': 'w', 'percent': 100, 'bake_s': 0,"
+                     " 'min_requests': 1000,"
+                     " 'gates': {'error_rate': {'max': 0.006}}}],"
+                     " 'gates': {'error_rate': {'max': 0.05}}}");
+    f.wave.errors = 140; /* 0.7% > 0.6% */
+    expect(&f, GATES_FAIL, "error_rate", GATES_FAIL);
+    fixture_release(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(healthy_change_passes),
+        cmocka_unit_test(proportion_test_values),
+        cmocka_unit_test(gross_regression_fails),
+        cmocka_unit_test(subtle_regression_fails),
+        cmocka_unit_test(absolute_ceiling_fails_without_baseline),
+        cmocka_unit_test(ratio_without_significance_holds),
+        cmocka_unit_test(aa_simulations_rarely_fail),
+        cmocka_unit_test(regression_simulations_fail),
+        cmocka_unit_test(too_little_data_is_inconclusive),
+        cmocka_unit_test(zero_baselines),
+        cmocka_unit_test(nan_values_never_pass),
+        cmocka_unit_test(broken_data_property),
+        cmocka_unit_test(latency_ratios),
+        cmocka_unit_test(latency_needs_observations),
+        cmocka_unit_test(metric_gates),
+        cmocka_unit_test(apply_failures_fail_at_once),
+        cmocka_unit_test(convergence),
+        cmocka_unit_test(baselines),
+        cmocka_unit_test(default_gates),
+        cmocka_unit_test(json_records),
+        cmocka_unit_test(bad_arguments),
+        cmocka_unit_test(wave_override),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
