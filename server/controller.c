@@ -602,7 +602,9 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
         u.audit_action = "rollout.promote";
         res_rc = transition(c, &u, NULL, NULL);
         free(ev);
-    } else if (elapsed > rc->plan->stuck_timeout_s * 1000) {
+    } else if (elapsed > (pw->bake_s + rc->plan->stuck_timeout_s) * 1000) {
+        /* Stuck: the bake time is over and the step still cannot pass within
+         * stuck_timeout_s (docs/plans.md). */
         char why[GATES_REASON_MAX + 64];
         snprintf(why, sizeof why, "stuck for %llds (stuck_timeout_s %lld): %s",
                  (long long)(elapsed / 1000), (long long)rc->plan->stuck_timeout_s,
