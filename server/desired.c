@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,38 @@ struct waiter {
     struct waiter *prev, *next;
 };
 
+/* A rendered body shared by the cache and every response that sends it. */
+struct body {
+    atomic_int refs;
+    size_t len;
+    char data[];
+};
+
+static struct body *body_new(const char *text, size_t len)
+{
+    struct body *b = malloc(sizeof *b + len + 1);
+
+    if (!b)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    b->len = len;
+    memcpy(b->data, text, len);
+    b->data[len] = '\0';
+    return b;
+}
+
+static void body_release(void *p)
+{
+    struct body *b = p;
+
+    if (b && atomic_fetch_sub(&b->refs, 1) == 1)
+        free(b);
+}
+
 struct cell_entry {
     char name[STORE_NAME_MAX];
     char etag[40];
-    char *body; /* rendered 200 body; owned */
-    size_t len;
+    struct body *body; /* rendered 200 body; one reference held here */
     char *fingerprint; /* "config:version:generation;..." of what body shows */
     int64_t resign_at; /* wall ms when statements reach half-life; 0 = never */
     struct waiter *waiters;
@@ -177,17 +205,25 @@ static int render(struct desired *ds, const char *cell, struct rendered *out, ch
     return CG_OK;
 }
 
-static void answer(struct cell_entry *e, struct request *rq, int status)
+/* Fills rq's response from body b (200) or with a 304; adds the headers. */
+static void answer_with(struct body *b, const char *etag_hex, struct request *rq, int status)
 {
     char etag[48];
 
-    if (status == 200)
-        reply_bytes(rq->resp, 200, "application/json", e->body, e->len);
-    else
+    if (status == 200) {
+        atomic_fetch_add(&b->refs, 1);
+        reply_shared(rq->resp, 200, "application/json", b->data, b->len, body_release, b);
+    } else {
         reply_bytes(rq->resp, 304, NULL, "", 0);
-    snprintf(etag, sizeof etag, "\"%s\"", e->etag);
+    }
+    snprintf(etag, sizeof etag, "\"%s\"", etag_hex);
     reply_header(rq->resp, "ETag", etag);
     reply_header(rq->resp, "Cache-Control", "no-store");
+}
+
+static void answer(struct cell_entry *e, struct request *rq, int status)
+{
+    answer_with(e->body, e->etag, rq, status);
 }
 
 static void unlink_waiter(struct desired *ds, struct cell_entry *e, struct waiter *w)
@@ -199,6 +235,17 @@ static void unlink_waiter(struct desired *ds, struct cell_entry *e, struct waite
     if (w->next)
         w->next->prev = w->prev;
     ds->nparked--;
+}
+
+/* Takes every parked poll of 'e' off the cache (lock held). */
+static struct waiter *detach_all(struct desired *ds, struct cell_entry *e)
+{
+    struct waiter *ws = e->waiters, *w;
+
+    for (w = ws; w; w = w->next)
+        ds->nparked--;
+    e->waiters = NULL;
+    return ws;
 }
 
 /* Installs a rendering for 'cell' (creating the entry) and wakes its
@@ -230,22 +277,40 @@ static void install(struct desired *ds, const char *cell, struct rendered *r, in
         free(r->fingerprint);
         return;
     }
-    free(e->body);
-    free(e->fingerprint);
-    e->body = r->body;
-    e->len = r->len;
-    e->fingerprint = r->fingerprint;
-    e->resign_at = r->resign_at;
-    memcpy(e->etag, r->etag, sizeof e->etag);
-    ds->rebuilds++;
-    while (e->waiters) {
-        struct waiter *w = e->waiters;
-        unlink_waiter(ds, e, w);
-        answer(e, w->rq, 200);
-        http_resume(w->rq);
-        free(w);
+    {
+        struct body *nb = body_new(r->body, r->len), *old;
+        struct waiter *ws;
+        char etag[40];
+
+        free(r->body);
+        if (!nb) {
+            pthread_mutex_unlock(&ds->mu);
+            free(r->fingerprint);
+            return;
+        }
+        old = e->body;
+        e->body = nb;
+        free(e->fingerprint);
+        e->fingerprint = r->fingerprint;
+        e->resign_at = r->resign_at;
+        memcpy(e->etag, r->etag, sizeof e->etag);
+        ds->rebuilds++;
+        /* Detach the parked polls and answer them outside the lock: new
+         * polls and other cells are not held up by a large fan-out. */
+        ws = detach_all(ds, e);
+        atomic_fetch_add(&nb->refs, 1);
+        memcpy(etag, e->etag, sizeof etag);
+        pthread_mutex_unlock(&ds->mu);
+        while (ws) {
+            struct waiter *nx = ws->next;
+            answer_with(nb, etag, ws->rq, 200);
+            http_resume(ws->rq);
+            free(ws);
+            ws = nx;
+        }
+        body_release(nb);
+        body_release(old);
     }
-    pthread_mutex_unlock(&ds->mu);
 }
 
 static int refresh_one(struct desired *ds, const char *cell, int force)
@@ -464,7 +529,7 @@ void desired_free(struct desired *ds)
         struct cell_entry *e = ds->buckets[b];
         while (e) {
             struct cell_entry *nx = e->next;
-            free(e->body);
+            body_release(e->body);
             free(e->fingerprint);
             free(e);
             e = nx;

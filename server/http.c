@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,19 @@
 
 enum rq_state { RQ_BODY = 0, RQ_QUEUED, RQ_DONE };
 
+#define HTTP_MAX_PATH 2048
+/* Per-connection memory of libmicrohttpd (headers, read buffer). Small on
+ * purpose: MHD clears the pool after every request, and every parked
+ * long-poll holds one (docs/operations.md). */
+#define HTTP_CONN_MEMORY 8192
+
 struct rq_ctx {
     struct request rq;
     struct response rs;
     struct daemon *d;
     enum rq_state state;
     int suspended;
-    char path_scratch[2048];
+    char *path_scratch; /* route parameters point into it; freed at completion */
 };
 
 void http_suspend(struct request *rq)
@@ -69,7 +76,21 @@ const char *http_header(const struct request *rq, const char *name)
 static void response_clear(struct response *rs)
 {
     free(rs->body);
+    if (rs->release)
+        rs->release(rs->release_cls);
     memset(rs, 0, sizeof *rs);
+}
+
+void reply_shared(struct response *rs, int status, const char *content_type, const char *p,
+                  size_t len, void (*release)(void *cls), void *cls)
+{
+    response_clear(rs);
+    rs->status = status;
+    rs->content_type = content_type;
+    rs->shared = p;
+    rs->len = len;
+    rs->release = release;
+    rs->release_cls = cls;
 }
 
 int reply_bytes(struct response *rs, int status, const char *content_type, const void *p,
@@ -184,11 +205,22 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct response *rs)
 
     if (rs->status == 0)
         reply_error(rs, 500, "internal", NULL, "handler produced no response");
-    r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (void *)"",
-                                        rs->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (rs->shared) {
+        r = MHD_create_response_from_buffer_with_free_callback_cls(
+            rs->len, (void *)(uintptr_t)rs->shared, rs->release, rs->release_cls);
+        if (r) {
+            rs->shared = NULL; /* MHD calls release when done */
+            rs->release = NULL;
+        }
+    } else {
+        r = MHD_create_response_from_buffer(rs->len, rs->body ? rs->body : (void *)"",
+                                            rs->body ? MHD_RESPMEM_MUST_FREE
+                                                     : MHD_RESPMEM_PERSISTENT);
+        if (r)
+            rs->body = NULL; /* now owned by MHD */
+    }
     if (!r)
         return MHD_NO;
-    rs->body = NULL; /* now owned by MHD */
     if (rs->status != 204 && rs->status != 304)
         MHD_add_response_header(r, "Content-Type",
                                 rs->content_type ? rs->content_type : "application/json");
@@ -229,8 +261,13 @@ static int admit(struct rq_ctx *c)
     char allow[64];
     int rc;
 
-    if (strlen(rq->path) >= sizeof c->path_scratch) {
+    if (strlen(rq->path) >= HTTP_MAX_PATH) {
         reply_error(&c->rs, 414, "bad_request", NULL, "request path too long");
+        return 0;
+    }
+    c->path_scratch = malloc(strlen(rq->path) + 1);
+    if (!c->path_scratch) {
+        reply_error(&c->rs, 503, "unavailable", NULL, "out of memory");
         return 0;
     }
     rc =
@@ -352,7 +389,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!c)
         return;
     cg_buf_free(&c->rq.body);
-    free(c->rs.body);
+    response_clear(&c->rs);
+    free(c->path_scratch);
     free(c);
     *con_cls = NULL;
 }
@@ -400,7 +438,8 @@ int http_start(struct daemon *d, char *msg)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(d->cfg.threads ? d->cfg.threads : 2),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)d->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_conns,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)", d->cfg.listen);
         return -1;

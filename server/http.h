@@ -17,7 +17,7 @@ struct daemon;
 struct MHD_Connection;
 
 #define HTTP_MAX_PARAMS  4
-#define HTTP_MAX_HEADERS 8
+#define HTTP_MAX_HEADERS 6
 
 struct request {
     struct MHD_Connection *conn;
@@ -35,8 +35,8 @@ struct request {
 };
 
 struct http_header {
-    char name[64];
-    char value[256];
+    char name[32];
+    char value[128];
 };
 
 struct response {
@@ -44,6 +44,10 @@ struct response {
     const char *content_type; /* static string; default application/json */
     char *body;               /* malloc'd, owned; may be NULL for empty */
     size_t len;
+    /* A shared body instead of 'body' (see reply_shared()). */
+    const char *shared;
+    void (*release)(void *cls);
+    void *release_cls;
     struct http_header headers[HTTP_MAX_HEADERS];
     size_t nheaders;
 };
@@ -74,6 +78,12 @@ int reply_json(struct response *rs, int status, json_t *v);
 /* Sets the response to 'status' with body bytes copied from 'p'. */
 int reply_bytes(struct response *rs, int status, const char *content_type, const void *p,
                 size_t len);
+
+/* Sets the response to 'status' with 'len' bytes at 'p' that stay valid
+ * until release(cls) is called (once, when the response is sent or
+ * dropped): lets many responses share one reference-counted body. */
+void reply_shared(struct response *rs, int status, const char *content_type, const char *p,
+                  size_t len, void (*release)(void *cls), void *cls);
 
 /* Sets the standard error body {"error":{"code","message","details"}}.
  * 'details' may be NULL (steals the reference). Always returns 0. */
