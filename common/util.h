@@ -15,6 +15,9 @@ int64_t cg_now_ms(void);
 /* Monotonic time in milliseconds (CLOCK_MONOTONIC), for timeouts. */
 int64_t cg_mono_ms(void);
 
+/* Monotonic time in microseconds, for durations. */
+int64_t cg_mono_us(void);
+
 /* Formats 'ms' (epoch milliseconds) as RFC 3339 UTC with milliseconds,
  * e.g. "2026-11-22T14:55:28.123Z", into out (at least 32 bytes). */
 void cg_time_format(int64_t ms, char out[32]);

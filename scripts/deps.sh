@@ -7,6 +7,7 @@ pkgs=(
   build-essential cmake pkg-config python3 clang-format
   libmicrohttpd-dev libjansson-dev libsodium-dev libcurl4-openssl-dev
   libsqlite3-dev sqlite3 libcmocka-dev libpcre2-dev curl
+  prometheus   # promtool checks the /metrics exposition in make test
 )
 # Extra packages for `make bench` (peers and load generator).
 if [[ ${1:-} == --bench ]]; then

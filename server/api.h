@@ -15,6 +15,7 @@ struct response;
 int api_healthz(struct daemon *d, struct request *rq, struct response *rs);
 int api_readyz(struct daemon *d, struct request *rq, struct response *rs);
 int api_whoami(struct daemon *d, struct request *rq, struct response *rs);
+int api_metrics(struct daemon *d, struct request *rq, struct response *rs);
 
 /* api_cells.c */
 int api_cells_add(struct daemon *d, struct request *rq, struct response *rs);

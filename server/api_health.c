@@ -1,10 +1,12 @@
 /* api_health.c: /healthz, /readyz, /v1/whoami. */
 #include <jansson.h>
+#include <stdlib.h>
 
 #include "api.h"
 #include "auth.h"
 #include "daemon.h"
 #include "http.h"
+#include "metrics.h"
 #include "store.h"
 
 int api_healthz(struct daemon *d, struct request *rq, struct response *rs)
@@ -34,4 +36,19 @@ int api_whoami(struct daemon *d, struct request *rq, struct response *rs)
                       json_pack("{s:s,s:s,s:s,s:I}", "name", rq->who.name, "role",
                                 role_name(rq->who.role), "cell", rq->who.cell, "token_id",
                                 (json_int_t)rq->who.token_id));
+}
+
+int api_metrics(struct daemon *d, struct request *rq, struct response *rs)
+{
+    size_t len = 0;
+    char *text = metrics_render(d, &len);
+
+    (void)rq;
+    if (!text) {
+        reply_error(rs, 503, "unavailable", NULL, "out of memory");
+        return 0;
+    }
+    reply_bytes(rs, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+    return 0;
 }

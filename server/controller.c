@@ -44,6 +44,7 @@ struct controller {
     struct rcache *cache;
     pthread_t thread;
     int running, stopping;
+    struct controller_stats stats; /* guarded by mu */
 };
 
 static const struct store_actor controller_actor = {"controller", "automatic"};
@@ -667,6 +668,8 @@ int controller_tick(struct controller *c, int64_t now_ms)
     size_t n = 0, i;
     int total = 0;
 
+    int64_t t0 = cg_mono_us();
+
     pthread_mutex_lock(&c->mu);
     if (store_rollout_list(c->st, NULL, 1, &rs, &n, msg) != CG_OK) {
         pthread_mutex_unlock(&c->mu);
@@ -696,8 +699,20 @@ int controller_tick(struct controller *c, int64_t now_ms)
             store_rollout_free(&cur);
     }
     store_rollouts_free(rs, n);
+    c->stats.ticks++;
+    c->stats.last_tick_us = (uint64_t)(cg_mono_us() - t0);
+    c->stats.tick_us_total += c->stats.last_tick_us;
+    c->stats.open_rollouts = n;
+    c->stats.transitions += (uint64_t)total;
     pthread_mutex_unlock(&c->mu);
     return total;
+}
+
+void controller_stats(struct controller *c, struct controller_stats *out)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = c->stats;
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void *run(void *arg)

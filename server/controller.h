@@ -91,4 +91,15 @@ int controller_action(struct controller *c, int64_t id, const char *action,
  * new reference, or NULL (then *http is 404 or 500 and msg says why). */
 json_t *controller_status(struct controller *c, int64_t id, int *http, char *msg);
 
+/* Counters for /metrics: ticks run, their total and last duration (us),
+ * and how many rollouts were open at the last tick. */
+struct controller_stats {
+    uint64_t ticks;
+    uint64_t tick_us_total;
+    uint64_t last_tick_us;
+    uint64_t open_rollouts;
+    uint64_t transitions;
+};
+void controller_stats(struct controller *c, struct controller_stats *out);
+
 #endif /* CG_CONTROLLER_H */

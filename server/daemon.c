@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "metrics.h"
+#include "routes.h"
 #include "controller.h"
 #include "desired.h"
 #include "reports.h"
@@ -119,7 +121,10 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         memset(&dc, 0, sizeof dc);
         dc.statement_ttl_ms = (int64_t)cfg->statement_ttl_s * 1000;
         dc.max_parked = cfg->max_parked;
-        d->auth_cache = auth_cache_new(8192, 60 * 1000);
+        size_t nroutes;
+        route_table(&nroutes);
+        d->metrics = metrics_new(nroutes);
+        d->auth_cache = d->metrics ? auth_cache_new(8192, 60 * 1000) : NULL;
         d->reports = d->auth_cache ? reports_new(&rc) : NULL;
         d->desired = d->reports ? desired_start(d->store, d->key, &dc, smsg) : NULL;
         if (!d->desired) {
@@ -187,6 +192,8 @@ void daemon_close(struct daemon *d)
     d->reports = NULL;
     auth_cache_free(d->auth_cache);
     d->auth_cache = NULL;
+    metrics_free(d->metrics);
+    d->metrics = NULL;
     store_close(d->store);
     d->store = NULL;
     cg_signkey_free(d->key);

@@ -19,6 +19,7 @@ struct desired;
 struct reports;
 struct auth_cache;
 struct controller;
+struct metrics;
 struct lanes;
 
 /* Settings from the command line (see docs/man/cellgated.8.md). */
@@ -45,6 +46,7 @@ struct daemon {
     struct reports *reports;       /* what agents report */
     struct auth_cache *auth_cache; /* verified tokens (cleared on revoke) */
     struct controller *controller; /* the rollout engine */
+    struct metrics *metrics;       /* request counters for /metrics */
     uint16_t port;                 /* bound port once started */
     char db_path[4096];
     char key_path[4096];

@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "json.h"
 #include "lanes.h"
+#include "metrics.h"
 #include "routes.h"
 #include "store.h"
 #include "util.h"
@@ -197,6 +198,22 @@ json_t *http_body_object(struct request *rq, struct response *rs)
     return v;
 }
 
+static enum MHD_Result queue(struct MHD_Connection *conn, struct response *rs);
+
+/* Counts the request in /metrics, then queues its response. */
+static enum MHD_Result finish(struct rq_ctx *c)
+{
+    size_t nroutes, idx;
+    const struct route *t = route_table(&nroutes);
+
+    idx = c->rq.route ? (size_t)(c->rq.route - t) : nroutes;
+    if (c->rs.status == 0)
+        reply_error(&c->rs, 500, "internal", NULL, "handler produced no response");
+    metrics_request(c->d->metrics, idx, c->rs.status,
+                    (double)(cg_mono_us() - c->rq.start_mono_us) / 1e6);
+    return queue(c->rq.conn, &c->rs);
+}
+
 static enum MHD_Result queue(struct MHD_Connection *conn, struct response *rs)
 {
     struct MHD_Response *r;
@@ -243,10 +260,28 @@ static int run_handler(struct rq_ctx *c)
     return 0;
 }
 
+/* How long a request may wait in each lane's queue before it is dropped
+ * unprocessed: its client has given up by then (agents time out after
+ * 10-30 s; operators' CLI after 30 s). */
+static const int64_t lane_deadline_ms[LANE__COUNT] = {
+    [LANE_CONTROL] = 30000, [LANE_READ] = 15000, [LANE_REPORT] = 8000, [LANE_POLL] = 8000};
+
 static void lane_job(void *arg)
 {
     struct rq_ctx *c = arg;
+    int64_t waited_us = cg_mono_us() - c->rq.start_mono_us, waited = waited_us / 1000;
+    unsigned lane = (unsigned)c->rq.route->lane;
 
+    metrics_queue_wait(c->d->metrics, lane, (double)waited_us / 1e6);
+    if (waited > lane_deadline_ms[lane]) {
+        metrics_expired(c->d->metrics, lane);
+        reply_error(&c->rs, 503, "unavailable", NULL,
+                    "the request waited %lld ms in the %s queue and was dropped; retry later",
+                    (long long)waited, lane_name(c->rq.route->lane));
+        reply_header(&c->rs, "Retry-After", "1");
+        http_resume(&c->rq);
+        return;
+    }
     if (run_handler(c))
         return; /* parked: the waker resumes it */
     http_resume(&c->rq);
@@ -326,7 +361,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         c->rq.conn = conn;
         c->rq.method = method;
         c->rq.path = url;
-        c->rq.start_mono_ms = cg_mono_ms();
+        c->rq.start_mono_us = cg_mono_us();
+        c->rq.start_mono_ms = c->rq.start_mono_us / 1000;
         c->rq.body.max = d->cfg.max_body;
         c->rq.resp = &c->rs;
         c->rq.priv = c;
@@ -338,7 +374,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             c->state = RQ_DONE;
             reply_error(&c->rs, 413, "payload_too_large", NULL,
                         "request body is larger than the limit of %zu bytes", d->cfg.max_body);
-            return queue(conn, &c->rs);
+            return finish(c);
         }
         return MHD_YES;
     }
@@ -351,19 +387,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (c->state == RQ_QUEUED)
         return MHD_YES; /* spurious call while a worker runs */
     if (c->state == RQ_DONE)
-        return queue(conn, &c->rs);
+        return finish(c);
 
     /* Body complete. */
     if (!admit(c)) {
         c->state = RQ_DONE;
-        return queue(conn, &c->rs);
+        return finish(c);
     }
     if (c->rq.route->flags & ROUTE_INLINE) {
         c->state = RQ_QUEUED; /* a waker may set RQ_DONE before we return */
         if (run_handler(c))
             return MHD_YES;
         c->state = RQ_DONE;
-        return queue(conn, &c->rs);
+        return finish(c);
     }
     c->state = RQ_QUEUED;
     http_suspend(&c->rq);

@@ -30,6 +30,7 @@ struct request {
     struct principal who; /* filled by auth before the handler runs */
     const struct route *route;
     int64_t start_mono_ms;
+    int64_t start_mono_us; /* for latency metrics */
     struct response *resp; /* this request's own response (for parked requests) */
     void *priv;            /* http.c's per-request state */
 };

@@ -62,6 +62,7 @@ struct reports {
     struct series *series[HBUCKETS];
     size_t nseries;
     uint64_t ingested;
+    struct reports_totals totals;
 };
 
 static size_t hash2(const char *a, const char *b, int64_t v)
@@ -487,6 +488,30 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
                 add_to_series(s, &ph, now_ms);
         }
     }
+    r->totals.requests += ph.requests;
+    r->totals.errors += ph.errors;
+    r->totals.reports++;
+    json_array_foreach(configs, i, c)
+    {
+        const char *oc = json_string_value(json_object_get(c, "outcome"));
+        if (oc && strcmp(oc, "applied") != 0)
+            r->totals.apply_failures++;
+    }
+    for (i = 0; i < ph.nmetrics; i++) {
+        struct reports_totals *t = &r->totals;
+        for (j = 0; j < t->nmetrics; j++)
+            if (strcmp(t->metrics[j].name, ph.m[i].name) == 0)
+                break;
+        if (j == t->nmetrics) {
+            if (j == REPORTS_TOTAL_METRICS)
+                continue;
+            cg_strlcpy(t->metrics[j].name, ph.m[i].name, sizeof t->metrics[j].name);
+            t->metrics[j].gauge = ph.m[i].gauge;
+            t->nmetrics++;
+        }
+        t->metrics[j].sum += ph.m[i].value;
+        t->metrics[j].n++;
+    }
     if (ph.requests || ph.nmetrics || cg_hist_count(&ph.hist)) {
         struct series *any = series_get(r, cell, REPORTS_ANY_CONFIG, 0, 1);
         if (any)
@@ -632,6 +657,13 @@ json_t *reports_hosts_json(struct reports *r, const char *cell, const char *conf
     }
     pthread_mutex_unlock(&r->mu);
     return json_pack("{s:o}", "hosts", arr);
+}
+
+void reports_totals(struct reports *r, struct reports_totals *out)
+{
+    pthread_mutex_lock(&r->mu);
+    *out = r->totals;
+    pthread_mutex_unlock(&r->mu);
 }
 
 void reports_counts(struct reports *r, uint64_t *hosts, uint64_t *keys, uint64_t *ingested)

@@ -98,6 +98,22 @@ void reports_convergence(struct reports *r, const char *const *cells, size_t nce
  * of one cell and/or hosts reporting on one config. */
 json_t *reports_hosts_json(struct reports *r, const char *cell, const char *config);
 
+/* Fleet-wide totals since start, for /metrics: what agents reported,
+ * aggregated (characteristic metrics by name: counters summed, gauges as
+ * the sum and count of reported values). */
+#define REPORTS_TOTAL_METRICS 64
+struct reports_totals {
+    uint64_t requests, errors, reports, apply_failures;
+    size_t nmetrics;
+    struct {
+        char name[48];
+        int gauge;
+        double sum;
+        uint64_t n;
+    } metrics[REPORTS_TOTAL_METRICS];
+};
+void reports_totals(struct reports *r, struct reports_totals *out);
+
 /* Counters for /metrics and tests. */
 void reports_counts(struct reports *r, uint64_t *hosts, uint64_t *keys, uint64_t *ingested);
 

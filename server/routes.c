@@ -11,6 +11,7 @@ static const struct route routes[] = {
     /* method  pattern                                 lane          min role       flags          handler                 name */
     {"GET",    "/healthz",                             LANE_READ,    ROLE_NONE,     AUTH_PUBLIC | ROUTE_INLINE, api_healthz,            "healthz"},
     {"GET",    "/readyz",                              LANE_READ,    ROLE_NONE,     AUTH_PUBLIC,   api_readyz,             "readyz"},
+    {"GET",    "/metrics",                             LANE_READ,    ROLE_READER,   ROUTE_INLINE,  api_metrics,            "metrics"},
     {"GET",    "/v1/whoami",                           LANE_READ,    ROLE_READER,   AUTH_AGENT_OK, api_whoami,             "whoami"},
     {"POST",   "/v1/cells",                            LANE_CONTROL, ROLE_ADMIN,    0,             api_cells_add,          "cells.add"},
     {"GET",    "/v1/cells",                            LANE_READ,    ROLE_READER,   0,             api_cells_list,         "cells.list"},

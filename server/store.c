@@ -298,6 +298,13 @@ int store_rollout_events(struct store *st, int64_t id, int64_t after_seq, size_t
     STORE_CALL(st, msg, rollout_events, id, after_seq, limit, out, n, msg);
 }
 
+int store_stats(struct store *st, struct store_stats *out)
+{
+    char *msg = NULL;
+
+    STORE_CALL(st, msg, stats, out);
+}
+
 /* ---- Free functions ---- */
 
 void store_rollout_free(struct store_rollout *r)

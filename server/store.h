@@ -34,7 +34,7 @@
 
 #include "status.h"
 
-#define STORE_OPS_VERSION 2
+#define STORE_OPS_VERSION 3
 #define STORE_NAME_MAX    64  /* names: cells, configs, plans, tokens, actors (<= 63 chars) */
 #define STORE_MSG_MAX     256 /* error message buffer size callers should use */
 
@@ -188,6 +188,15 @@ struct store_rollout_update {
     const char *audit_action; /* e.g. "rollout.step"; NULL = no audit (evaluations) */
 };
 
+/* Counters of the store, for /metrics. */
+struct store_stats {
+    uint64_t commits;   /* transactions committed (a group commit counts once) */
+    uint64_t jobs;      /* mutations committed or failed */
+    uint64_t commit_us; /* time spent in COMMIT (fsync), microseconds, total */
+    uint64_t max_batch; /* largest group commit */
+    uint64_t queued;    /* mutations waiting for the writer now */
+};
+
 /* Input of store_version_publish(). */
 struct store_publish {
     const char *config;
@@ -263,6 +272,9 @@ struct store_ops {
                           const struct store_actor *a, int64_t *new_generation, char *msg);
     int (*rollout_events)(struct store *st, int64_t id, int64_t after_seq, size_t limit,
                           struct store_rollout_event **out, size_t *n, char *msg);
+
+    /* STORE_OPS_VERSION 3 */
+    int (*stats)(struct store *st, struct store_stats *out);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -421,6 +433,9 @@ int store_rollout_update(struct store *st, const struct store_rollout_update *u,
 /* Events of a rollout, oldest first, seq > after_seq, at most limit (0 = 1000). */
 int store_rollout_events(struct store *st, int64_t id, int64_t after_seq, size_t limit,
                          struct store_rollout_event **out, size_t *n, char *msg);
+
+/* Current counters (thread-safe). */
+int store_stats(struct store *st, struct store_stats *out);
 
 void store_rollout_free(struct store_rollout *r);
 void store_rollouts_free(struct store_rollout *r, size_t n);

@@ -88,6 +88,7 @@ struct sq_store {
     bool stopping;
     uint64_t nbatches, njobs, max_batch; /* stats, printed with CG_STORE_STATS */
     uint64_t run_us, commit_us;          /* writer time in jobs / in COMMIT */
+    uint64_t commit_us_pub;              /* copy of commit_us under mu, for stats */
     pthread_mutex_t rmu;                 /* guards idle[] */
     pthread_cond_t rcv;
     struct sq_conn readers[SQ_READERS];
@@ -605,6 +606,7 @@ static void *writer_main(void *arg)
             batch[i]->done = true; /* the waiter may free it once we unlock */
         s->nbatches++;
         s->njobs += n;
+        s->commit_us_pub = s->commit_us;
         if (n > s->max_batch)
             s->max_batch = n;
         pthread_cond_broadcast(&s->done_cv);
@@ -2603,6 +2605,20 @@ static int sq_rollout_events(struct store *st, int64_t id, int64_t after_seq, si
     return rc;
 }
 
+static int sq_stats(struct store *st, struct store_stats *out)
+{
+    struct sq_store *s = sq(st);
+
+    pthread_mutex_lock(&s->mu);
+    out->commits = s->nbatches;
+    out->jobs = s->njobs;
+    out->commit_us = s->commit_us_pub;
+    out->max_batch = s->max_batch;
+    out->queued = s->nqueued;
+    pthread_mutex_unlock(&s->mu);
+    return CG_OK;
+}
+
 /* clang-format off */
 const struct store_ops store_sqlite_ops = {
     .version = STORE_OPS_VERSION,
@@ -2640,5 +2656,6 @@ const struct store_ops store_sqlite_ops = {
     .rollout_list = sq_rollout_list,
     .rollout_update = sq_rollout_update,
     .rollout_events = sq_rollout_events,
+    .stats = sq_stats,
 };
 /* clang-format on */

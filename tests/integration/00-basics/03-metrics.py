@@ -1,0 +1,37 @@
+"""GET /metrics: the Prometheus text exposition passes `promtool check
+metrics` (Debian's prometheus package) and has the families an operator
+alerts on: requests by route and status, lanes, parked long-polls, store
+commits, the controller, reports and the fleet's characteristic metrics."""
+import os, shutil, subprocess, sys
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import harness as h
+
+promtool = shutil.which("promtool")
+h.check(promtool is not None, "promtool not found (scripts/deps.sh installs Debian's prometheus)")
+with h.Server() as s:
+    st, _ = s.api("POST", "/v1/cells", {"id": "c1", "region": "r", "zone": "z"})
+    s.api("GET", "/v1/nope")
+    st, _ = s.api("POST", "/v1/agent/report", {"host": "h1", "cell": "c1", "seq": 1, "configs": [],
+                                              "health": {"requests": 10, "errors": 1, "metrics": {
+                                                  "agent_retries": {"type": "counter", "value": 3},
+                                                  "queue_depth": {"type": "gauge", "value": 7}}}})
+    h.check(st == 204, "report %s" % st)
+    st, _, _ = s.request("GET", "/metrics", token=None)
+    h.check(st == 401, "metrics without a token: %s" % st)
+    st, hd, body = s.request("GET", "/metrics")
+    h.check(st == 200 and hd["content-type"].startswith("text/plain; version=0.0.4"), "metrics %s %s" % (st, hd))
+    r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
+    h.check(r.returncode == 0, "promtool: %s %s" % (r.stdout, r.stderr))
+    text = body.decode()
+    for fam in ["cellgate_http_requests_total{route=\"cells.add\",code=\"201\"} 1",
+                "cellgate_http_requests_total{route=\"unmatched\",code=\"404\"} 1",
+                "cellgate_http_request_duration_seconds_bucket", "cellgate_lane_in_flight{lane=\"control\"}",
+                "cellgate_lane_queue_depth{lane=\"poll\"}", "cellgate_lane_shed_total{lane=\"report\"}",
+                "cellgate_lane_queue_wait_seconds_bucket", "cellgate_longpolls_parked 0",
+                "cellgate_store_commit_seconds_count", "cellgate_controller_tick_seconds_count",
+                "cellgate_rollouts_open 0", "cellgate_reports_received_total 1",
+                "cellgate_agent_requests_total 10", "cellgate_agent_errors_total 1",
+                "cellgate_agent_metric_total{name=\"agent_retries\"} 3",
+                "cellgate_agent_reported_level_sum{name=\"queue_depth\"} 7"]:
+        h.check(fam in text, "missing in /metrics: %s" % fam)
+h.done("metrics", 4)
