@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "routes.h"
 #include "controller.h"
 #include "desired.h"
@@ -32,6 +33,16 @@ void daemon_config_defaults(struct daemon_config *cfg)
     cfg->statement_ttl_s = 3600;
     cfg->max_parked = 20000;
     cfg->tick_ms = 1000;
+    /* lanes: control, read, report, poll (workers / queue) */
+    cfg->lane_workers[0] = 16;
+    cfg->lane_queue[0] = 256;
+    cfg->lane_workers[1] = 8;
+    cfg->lane_queue[1] = 512;
+    cfg->lane_workers[2] = 4;
+    cfg->lane_queue[2] = 1024;
+    cfg->lane_workers[3] = 4;
+    cfg->lane_queue[3] = 4096;
+    cfg->token_burst = 0;
 }
 
 static int paths(const char *dir, char *db, char *key, char *msg)
@@ -120,11 +131,14 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         struct desired_config dc;
         memset(&dc, 0, sizeof dc);
         dc.statement_ttl_ms = (int64_t)cfg->statement_ttl_s * 1000;
-        dc.max_parked = cfg->max_parked;
+        dc.max_parked = cfg->no_shed ? (size_t)-1 / 2 : cfg->max_parked;
         size_t nroutes;
         route_table(&nroutes);
         d->metrics = metrics_new(nroutes);
         d->auth_cache = d->metrics ? auth_cache_new(8192, 60 * 1000) : NULL;
+        if (!cfg->no_shed && cfg->token_rate > 0)
+            d->ratelimit = ratelimit_new(
+                cfg->token_rate, cfg->token_burst > 0 ? cfg->token_burst : cfg->token_rate * 2);
         d->reports = d->auth_cache ? reports_new(&rc) : NULL;
         d->desired = d->reports ? desired_start(d->store, d->key, &dc, smsg) : NULL;
         if (!d->desired) {
@@ -147,12 +161,14 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
 
 int daemon_start(struct daemon *d, char *msg)
 {
-    struct lane_config lc[LANE__COUNT] = {
-        [LANE_CONTROL] = {16, 256},
-        [LANE_READ] = {8, 512},
-        [LANE_REPORT] = {4, 1024},
-        [LANE_POLL] = {4, 4096},
-    };
+    struct lane_config lc[LANE__COUNT];
+    int i;
+
+    for (i = 0; i < LANE__COUNT; i++) {
+        lc[i].workers = d->cfg.lane_workers[i] ? d->cfg.lane_workers[i] : 1;
+        lc[i].queue_max =
+            d->cfg.no_shed ? 1000000 : (d->cfg.lane_queue[i] ? d->cfg.lane_queue[i] : 1);
+    }
 
     if (d->controller && controller_start(d->controller) < 0) {
         snprintf(msg, 256, "cannot start the rollout controller");
@@ -194,6 +210,8 @@ void daemon_close(struct daemon *d)
     d->auth_cache = NULL;
     metrics_free(d->metrics);
     d->metrics = NULL;
+    ratelimit_free(d->ratelimit);
+    d->ratelimit = NULL;
     store_close(d->store);
     d->store = NULL;
     cg_signkey_free(d->key);

@@ -20,20 +20,27 @@ struct reports;
 struct auth_cache;
 struct controller;
 struct metrics;
+struct ratelimit;
 struct lanes;
 
 /* Settings from the command line (see docs/man/cellgated.8.md). */
 struct daemon_config {
-    const char *data_dir;     /* holds cellgate.db, signing.key */
-    const char *listen;       /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
-    const char *port_file;    /* if set, the bound port is written here once listening */
-    size_t max_body;          /* request body limit in bytes (default 4 MiB) */
-    unsigned threads;         /* HTTP worker threads (default 2) */
-    unsigned conn_timeout_s;  /* idle connection timeout (default 60) */
-    unsigned max_conns;       /* connection limit (default 16384) */
-    unsigned statement_ttl_s; /* lifetime of signed statements (default 3600) */
-    size_t max_parked;        /* parked long-polls (default 20000) */
-    unsigned tick_ms;         /* rollout controller period (default 1000) */
+    const char *data_dir;      /* holds cellgate.db, signing.key */
+    const char *listen;        /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
+    const char *port_file;     /* if set, the bound port is written here once listening */
+    size_t max_body;           /* request body limit in bytes (default 4 MiB) */
+    unsigned threads;          /* HTTP worker threads (default 2) */
+    unsigned conn_timeout_s;   /* idle connection timeout (default 60) */
+    unsigned max_conns;        /* connection limit (default 16384) */
+    unsigned statement_ttl_s;  /* lifetime of signed statements (default 3600) */
+    size_t max_parked;         /* parked long-polls (default 20000) */
+    unsigned tick_ms;          /* rollout controller period (default 1000) */
+    unsigned lane_workers[4];  /* per lane (enum lane order): worker threads */
+    unsigned lane_queue[4];    /* per lane: queued requests before shedding */
+    int no_shed;               /* --no-shed: unbounded queues, no deadlines, no parked limit */
+    unsigned max_conns_per_ip; /* 0 = no per-address limit */
+    double token_rate;         /* requests/s per token (0 = no limit) */
+    double token_burst;        /* token bucket size */
 };
 
 struct daemon {
@@ -47,6 +54,7 @@ struct daemon {
     struct auth_cache *auth_cache; /* verified tokens (cleared on revoke) */
     struct controller *controller; /* the rollout engine */
     struct metrics *metrics;       /* request counters for /metrics */
+    struct ratelimit *ratelimit;   /* per-token token buckets, NULL when off */
     uint16_t port;                 /* bound port once started */
     char db_path[4096];
     char key_path[4096];

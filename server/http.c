@@ -24,6 +24,7 @@
 #include "json.h"
 #include "lanes.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "routes.h"
 #include "store.h"
 #include "util.h"
@@ -273,7 +274,7 @@ static void lane_job(void *arg)
     unsigned lane = (unsigned)c->rq.route->lane;
 
     metrics_queue_wait(c->d->metrics, lane, (double)waited_us / 1e6);
-    if (waited > lane_deadline_ms[lane]) {
+    if (waited > lane_deadline_ms[lane] && !c->d->cfg.no_shed) {
         metrics_expired(c->d->metrics, lane);
         reply_error(&c->rs, 503, "unavailable", NULL,
                     "the request waited %lld ms in the %s queue and was dropped; retry later",
@@ -339,6 +340,20 @@ static int admit(struct rq_ctx *c)
             reply_error(&c->rs, 403, "forbidden", NULL, "role %s may not call %s %s",
                         role_name(rq->who.role), rq->route->method, rq->route->pattern);
             return 0;
+        }
+        if (c->d->ratelimit) {
+            int64_t wait = ratelimit_take(c->d->ratelimit, rq->who.token_id, cg_mono_ms());
+            if (wait > 0) {
+                char ra[24];
+                reply_error(&c->rs, 429, "rate_limited", NULL,
+                            "token %s is over its rate limit; retry in %lld ms", rq->who.name,
+                            (long long)wait);
+                /* Whole seconds, jittered upwards so clients do not return together. */
+                snprintf(ra, sizeof ra, "%lld",
+                         (long long)((wait + 999) / 1000 + (int64_t)cg_rand_below(2)));
+                reply_header(&c->rs, "Retry-After", ra);
+                return 0;
+            }
         }
     }
     return 1;
@@ -474,7 +489,8 @@ int http_start(struct daemon *d, char *msg)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(d->cfg.threads ? d->cfg.threads : 2),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)d->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_conns,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)d->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)HTTP_CONN_MEMORY, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)", d->cfg.listen);

@@ -28,18 +28,31 @@
 static void usage(FILE *f)
 {
     fprintf(
-        f,
-        "usage: cellgated [init|serve|pubkey] --data DIR [--listen ADDR:PORT] [--port-file FILE]\n"
-        "                 [--max-body BYTES] [--threads N] [--conn-timeout SECONDS]\n"
-        "                 [--max-conns N]\n"
-        "       cellgated --version | --help\n"
-        "\n"
-        "  init        create DIR (store, signing key, admin token) and exit\n"
-        "  pubkey      print the public signing key (hex) agents pin\n"
-        "  serve       run the server (default); initialises DIR first if needed\n"
-        "  --listen    default 127.0.0.1:7070; port 0 picks a free port\n"
-        "  --port-file write the bound port there once listening\n"
-        "  --max-body  request body limit, default 4194304 (4 MiB)\n");
+        f, "usage: cellgated [init|serve|pubkey] --data DIR [options]\n"
+           "       cellgated --version | --help\n"
+           "\n"
+           "  init                 create DIR (store, signing key, admin token) and exit\n"
+           "  pubkey               print the public signing key (hex) agents pin\n"
+           "  serve                run the server (default); initialises DIR first if needed\n"
+           "\n"
+           "  --listen ADDR:PORT   default 127.0.0.1:7070; port 0 picks a free port\n"
+           "  --port-file FILE     write the bound port there once listening\n"
+           "  --max-body BYTES     request body limit (default 4194304)\n"
+           "  --threads N          HTTP I/O threads (default 2)\n"
+           "  --conn-timeout S     idle connection timeout (default 60)\n"
+           "  --max-conns N        open connections (default 16384)\n"
+           "  --max-conns-per-ip N per client address (default 0: no limit)\n"
+           "  --max-parked N       parked agent long-polls (default 20000)\n"
+           "  --lane NAME=W/Q      workers and queue of a lane: control, read, report, poll\n"
+           "                       (defaults control=16/256 read=8/512 report=4/1024 poll=4/4096)\n"
+           "  --token-rate R       requests/s per token, token bucket (default 0: no limit)\n"
+           "  --token-burst B      bucket size (default 2*R)\n"
+           "  --no-shed            disable load shedding (unbounded queues, no deadlines, no\n"
+           "                       parked or rate limits): only to demonstrate metastability\n"
+           "  --statement-ttl S    lifetime of signed assignment statements (default 3600)\n"
+           "  --tick-ms MS         rollout controller period (default 1000)\n"
+           "\n"
+           "See docs/man/cellgated.8.md and docs/operations.md.\n");
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -53,6 +66,27 @@ static int parse_size(const char *s, size_t *out)
         return -1;
     *out = (size_t)v;
     return 0;
+}
+
+/* --lane NAME=WORKERS/QUEUE, e.g. report=4/1024. */
+static int parse_lane(const char *arg, struct daemon_config *cfg)
+{
+    static const char *const names[] = {"control", "read", "report", "poll"};
+    unsigned w, q;
+    char name[16];
+    size_t i;
+    int n = 0;
+
+    if (sscanf(arg, "%15[a-z]=%u/%u%n", name, &w, &q, &n) != 3 || arg[n] != '\0' || w < 1 ||
+        w > 256 || q < 1 || q > 1000000)
+        return -1;
+    for (i = 0; i < 4; i++)
+        if (strcmp(name, names[i]) == 0) {
+            cfg->lane_workers[i] = w;
+            cfg->lane_queue[i] = q;
+            return 0;
+        }
+    return -1;
 }
 
 static int announce_init(const struct daemon_config *cfg)
@@ -109,6 +143,13 @@ int main(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"conn-timeout", required_argument, NULL, 'c'},
         {"tick-ms", required_argument, NULL, 'k'},
+        {"lane", required_argument, NULL, 'L'},
+        {"no-shed", no_argument, NULL, 'N'},
+        {"max-conns-per-ip", required_argument, NULL, 'I'},
+        {"token-rate", required_argument, NULL, 'R'},
+        {"token-burst", required_argument, NULL, 'B'},
+        {"max-parked", required_argument, NULL, 'P'},
+        {"statement-ttl", required_argument, NULL, 'T'},
         {"max-conns", required_argument, NULL, 'm'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
@@ -128,7 +169,7 @@ int main(int argc, char **argv)
         argv++;
         argc--;
     }
-    while ((c = getopt_long(argc, argv, "d:l:p:b:t:c:m:k:Vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:l:p:b:t:c:m:k:L:NI:R:B:P:T:Vh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             cfg.data_dir = optarg;
@@ -162,6 +203,40 @@ int main(int argc, char **argv)
             if (parse_size(optarg, &v) < 0 || v > 3600000)
                 goto bad;
             cfg.tick_ms = (unsigned)v;
+            break;
+        case 'L':
+            if (parse_lane(optarg, &cfg) < 0)
+                goto bad;
+            break;
+        case 'N':
+            cfg.no_shed = 1;
+            break;
+        case 'I':
+            if (parse_size(optarg, &v) < 0 || v > 1000000)
+                goto bad;
+            cfg.max_conns_per_ip = (unsigned)v;
+            break;
+        case 'R':
+        case 'B': {
+            char *end;
+            double x = strtod(optarg, &end);
+            if (*end || !(x > 0) || x > 1e9)
+                goto bad;
+            if (c == 'R')
+                cfg.token_rate = x;
+            else
+                cfg.token_burst = x;
+            break;
+        }
+        case 'P':
+            if (parse_size(optarg, &v) < 0 || v > 10000000)
+                goto bad;
+            cfg.max_parked = v;
+            break;
+        case 'T':
+            if (parse_size(optarg, &v) < 0 || v < 10 || v > 30 * 86400)
+                goto bad;
+            cfg.statement_ttl_s = (unsigned)v;
             break;
         case 'V':
             printf("cellgated %s\n", CELLGATED_VERSION);
@@ -222,7 +297,13 @@ int main(int argc, char **argv)
     daemon_close(&d);
     return 0;
 
-bad:
-    fprintf(stderr, "cellgated: bad value '%s' for option -%c\n", optarg, c);
+bad : {
+    const char *name = "?";
+    size_t i;
+    for (i = 0; opts[i].name; i++)
+        if (opts[i].val == c)
+            name = opts[i].name;
+    fprintf(stderr, "cellgated: bad value '%s' for --%s (see --help)\n", optarg, name);
     return 2;
+}
 }

@@ -19,7 +19,7 @@
 
 /* Status codes counted separately; anything else is "other". */
 static const int codes[] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
-                            409, 413, 414, 415, 422, 500, 503, 0};
+                            409, 413, 414, 415, 422, 429, 500, 503, 0};
 #define NCODES (sizeof codes / sizeof codes[0])
 
 /* Request latency buckets (seconds). */
