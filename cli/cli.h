@@ -9,7 +9,8 @@
  * Exit codes (enum cli_exit, documented in docs/cli.md):
  *   0  success
  *   1  the server checked a document and rejected it (contract violations,
- *      invalid contract/plan), or a client-side check failed (audit verify)
+ *      invalid contract/plan), or a client-side check failed (audit verify),
+ *      or a watched rollout ended other than completed (rollout watch)
  *   2  usage error: bad arguments, unreadable input file, or the server
  *      answered 400 bad_request
  *   3  server or network error: cannot connect, timeout, 401/403 (auth),
@@ -78,8 +79,9 @@ struct cli_cmd {
 };
 
 /* The commands. */
-cli_cmd_fn cmd_audit, cmd_cell, cmd_config, cmd_diff, cmd_help, cmd_plan, cmd_publish, cmd_show,
-    cmd_token, cmd_validate, cmd_version, cmd_versions, cmd_whoami;
+cli_cmd_fn cmd_assign, cmd_audit, cmd_cell, cmd_config, cmd_diff, cmd_help, cmd_hosts, cmd_plan,
+    cmd_publish, cmd_rollback, cmd_rollout, cmd_show, cmd_status, cmd_token, cmd_validate,
+    cmd_version, cmd_versions, cmd_whoami;
 
 /* ---- the table (main.c) ---- */
 

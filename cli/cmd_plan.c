@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_plan.c - `cellgate plan set|show|list`.
+ * cmd_plan.c - `cellgate plan set|show|list|preview`.
  */
 #include <cellgate/cellgate.h>
 
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "rollout_fmt.h"
 #include "util.h"
 
 static int plan_set(struct cli_ctx *ctx, int argc, char **argv)
@@ -129,13 +130,46 @@ static int plan_list(struct cli_ctx *ctx, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+static int plan_preview(struct cli_ctx *ctx, int argc, char **argv)
+{
+    const char *config = NULL;
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "config", 0, CLI_OPT_STR,  &config },
+        { NULL,     0, CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, 1, 1, &rc);
+    char name[128];
+
+    if (!c) {
+        return rc;
+    }
+    rc = cg_plan_preview(c, a.pos[0], config, &r, &e);
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e, "cannot preview the plan");
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else {
+        cli_print_preview(ctx->out, cli_sanitize(a.pos[0], name, sizeof name), cg_result_obj(r));
+    }
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
 int cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
 {
     /* clang-format off */
     static const struct cli_sub subs[] = {
-        { "list", plan_list },
-        { "set",  plan_set },
-        { "show", plan_show },
+        { "list",    plan_list },
+        { "preview", plan_preview },
+        { "set",     plan_set },
+        { "show",    plan_show },
     };
     /* clang-format on */
 

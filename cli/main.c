@@ -26,6 +26,16 @@
  * uniqueness, and 40-cli/10-help.py runs --help for every row. */
 /* clang-format off */
 static const struct cli_cmd commands[] = {
+    { "assign", cmd_assign, "set the version of a config on cells directly",
+      "usage: cellgate assign CONFIG VERSION --cell C [--cell C]... [--expect-generation G]\n"
+      "                       [-m REASON]\n"
+      "\n"
+      "  --cell C                a cell to assign VERSION to; repeat for more (at most 32)\n"
+      "  --expect-generation G   fail (409, exit 3) unless the config is at generation G\n"
+      "  -m, --message REASON    why; recorded in the audit log\n"
+      "\n"
+      "All cells change as one generation. Outside any rollout: no waves, no bake."
+      GLOBAL_OPTS },
     { "audit", cmd_audit, "list audit records or verify the audit chain",
       "usage: cellgate audit [--after SEQ] [--limit N]\n"
       "   or: cellgate audit verify\n"
@@ -67,12 +77,24 @@ static const struct cli_cmd commands[] = {
       GLOBAL_OPTS },
     { "help", cmd_help, "show help for a command",
       "usage: cellgate help [COMMAND]" },
-    { "plan", cmd_plan, "set, show and list rollout plans",
+    { "hosts", cmd_hosts, "list the hosts that reported and what they run",
+      "usage: cellgate hosts [--cell C] [--config C]\n"
+      "\n"
+      "  --cell C       only hosts of this cell\n"
+      "  --config C     only this config\n"
+      "\n"
+      "One row per host and config: version offered, outcome, version running."
+      GLOBAL_OPTS },
+    { "plan", cmd_plan, "set, show, list and preview rollout plans",
       "usage: cellgate plan set NAME FILE\n"
       "   or: cellgate plan show NAME\n"
       "   or: cellgate plan list\n"
+      "   or: cellgate plan preview NAME [--config C]\n"
       "\n"
-      "  FILE           the plan document (JSON; '-' reads stdin)"
+      "  FILE           the plan document (JSON; '-' reads stdin)\n"
+      "  preview        the steps the plan makes for the fleet as it is now: per\n"
+      "                 step its wave, cells, regions, zones, bake and constraint\n"
+      "  --config C     seed the cell order as a rollout of config C would"
       GLOBAL_OPTS },
     { "publish", cmd_publish, "publish a new version of a config",
       "usage: cellgate publish CONFIG FILE -m MSG [--media-type T]\n"
@@ -83,10 +105,46 @@ static const struct cli_cmd commands[] = {
       "\n"
       "Exits 1 and prints every violation when the document breaks the contract."
       GLOBAL_OPTS },
+    { "rollback", cmd_rollback, "return a config's cells to an earlier version",
+      "usage: cellgate rollback CONFIG [--to VERSION] -m REASON\n"
+      "\n"
+      "  --to VERSION         the version to return to (default: the live version);\n"
+      "                       not allowed while a rollout is open\n"
+      "  -m, --message REASON why (required)\n"
+      "\n"
+      "With an open rollout, its changed cells return to their previous versions.\n"
+      "Otherwise a rollback rollout starts: one step without bake when VERSION was\n"
+      "once complete everywhere, else through the plan."
+      GLOBAL_OPTS },
+    { "rollout", cmd_rollout, "start, follow and steer rollouts",
+      "usage: cellgate rollout start CONFIG VERSION [--plan P] -m REASON\n"
+      "   or: cellgate rollout status ID\n"
+      "   or: cellgate rollout list [--config C] [--open]\n"
+      "   or: cellgate rollout watch ID [--interval MS]\n"
+      "   or: cellgate rollout pause|resume|abort|approve ID [-m REASON]\n"
+      "\n"
+      "  --plan P             the plan (default: the config's plan)\n"
+      "  -m, --message REASON why; required for start\n"
+      "  --config C           only rollouts of this config\n"
+      "  --open               only rollouts that have not ended\n"
+      "  --interval MS        watch: poll every MS milliseconds (default 1000)\n"
+      "\n"
+      "watch redraws the progress in place on a terminal and appends lines\n"
+      "otherwise; it exits 0 when the rollout completes, 1 when it ends\n"
+      "rolled_back, halted or aborted. approve needs the approver role and\n"
+      "another person than the one who started the rollout."
+      GLOBAL_OPTS },
     { "show", cmd_show, "show one version: metadata and document",
       "usage: cellgate show CONFIG N [--raw]\n"
       "\n"
       "  --raw          print only the stored bytes, exactly"
+      GLOBAL_OPTS },
+    { "status", cmd_status, "which cells and hosts run which version of a config",
+      "usage: cellgate status CONFIG\n"
+      "\n"
+      "Versions with their cells and hosts, every cell with its hosts, the hosts\n"
+      "behind their cell's version, and the hosts that rejected a version or\n"
+      "failed to apply it, with why (contract violations one per line)."
       GLOBAL_OPTS },
     { "token", cmd_token, "create, list and revoke API tokens",
       "usage: cellgate token create --role R --name N [--cell C]\n"
@@ -144,8 +202,8 @@ static void print_overview(FILE *f)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     }
     fprintf(f, "\nRun 'cellgate help COMMAND' for the options of one command.\n"
-               "Exit codes: 0 ok, 1 violations or failed check, 2 usage error,\n"
-               "3 server or network error (including 401/403/404/409).\n");
+               "Exit codes: 0 ok, 1 violations, failed check or failed rollout,\n"
+               "2 usage error, 3 server or network error (including 401/403/404/409).\n");
 }
 
 int cmd_help(struct cli_ctx *ctx, int argc, char **argv)

@@ -137,7 +137,8 @@ static int render(struct desired *ds, const char *cell, struct rendered *out, ch
     rc = store_assignment_list(ds->st, cell, NULL, &as, &n, msg);
     if (rc != CG_OK)
         return rc;
-    qsort(as, n, sizeof *as, cmp_assign);
+    if (n > 1)
+        qsort(as, n, sizeof *as, cmp_assign);
     out->fingerprint = fingerprint(as, n);
     arr = json_array();
     for (i = 0; i < n && rc == CG_OK; i++) {

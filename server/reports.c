@@ -11,6 +11,7 @@
 #include "util.h"
 
 #define HBUCKETS 8192
+#define SBUCKETS 65536 /* series: cells x configs x versions in flight */
 
 struct host_cfg {
     char config[64];
@@ -26,7 +27,9 @@ struct host {
     int64_t seq;
     size_t ncfg;
     struct host_cfg cfg[REPORTS_MAX_CONFIGS];
-    struct host *next; /* hash chain */
+    struct host *next;      /* hash chain */
+    struct host *cell_next; /* chain of by_cell[hash of cell] */
+    uint64_t mark;          /* reports_convergence(): counted in call 'mark' */
     struct host *lru_prev, *lru_next;
 };
 
@@ -59,13 +62,15 @@ struct reports {
     struct host *hosts[HBUCKETS];
     struct host *lru_head, *lru_tail; /* head = most recent */
     size_t nhosts;
-    struct series *series[HBUCKETS];
+    struct host *by_cell[HBUCKETS]; /* hosts by cell (a cell's hosts share a chain) */
+    uint64_t conv_calls;
+    struct series *series[SBUCKETS];
     size_t nseries;
     uint64_t ingested;
     struct reports_totals totals;
 };
 
-static size_t hash2(const char *a, const char *b, int64_t v)
+static size_t hash2_full(const char *a, const char *b, int64_t v)
 {
     size_t h = 1469598103934665603ull;
 
@@ -75,7 +80,42 @@ static size_t hash2(const char *a, const char *b, int64_t v)
     while (b && *b)
         h = (h ^ (unsigned char)*b++) * 1099511628211ull;
     h = (h ^ (size_t)v) * 1099511628211ull;
-    return h % HBUCKETS;
+    return h;
+}
+
+static size_t hash2(const char *a, const char *b, int64_t v)
+{
+    return hash2_full(a, b, v) % HBUCKETS;
+}
+
+static size_t series_hash(const char *cell, const char *config, int64_t version)
+{
+    return hash2_full(cell, config, version) % SBUCKETS;
+}
+
+static size_t cell_hash(const char *cell)
+{
+    return hash2(cell, "#cell", 0);
+}
+
+/* Moves host h to the by_cell chain of 'cell' ("" = none). */
+static void host_set_cell(struct reports *r, struct host *h, const char *cell)
+{
+    struct host **pp;
+
+    if (h->cell[0]) {
+        for (pp = &r->by_cell[cell_hash(h->cell)]; *pp && *pp != h; pp = &(*pp)->cell_next)
+            ;
+        if (*pp)
+            *pp = h->cell_next;
+        h->cell_next = NULL;
+    }
+    cg_strlcpy(h->cell, cell, sizeof h->cell);
+    if (h->cell[0]) {
+        size_t b = cell_hash(h->cell);
+        h->cell_next = r->by_cell[b];
+        r->by_cell[b] = h;
+    }
 }
 
 struct reports *reports_new(const struct reports_config *cfg)
@@ -89,7 +129,7 @@ struct reports *reports_new(const struct reports_config *cfg)
     if (!r->cfg.max_hosts)
         r->cfg.max_hosts = 100000;
     if (!r->cfg.max_keys)
-        r->cfg.max_keys = 20000;
+        r->cfg.max_keys = 8192;
     return r;
 }
 
@@ -110,12 +150,14 @@ void reports_free(struct reports *r)
         return;
     for (b = 0; b < HBUCKETS; b++) {
         struct host *h = r->hosts[b];
-        struct series *s = r->series[b];
         while (h) {
             struct host *nx = h->next;
             host_free(h);
             h = nx;
         }
+    }
+    for (b = 0; b < SBUCKETS; b++) {
+        struct series *s = r->series[b];
         while (s) {
             struct series *nx = s->next;
             free(s->ring);
@@ -158,6 +200,7 @@ static void host_remove(struct reports *r, struct host *h)
         pp = &(*pp)->next;
     if (*pp)
         *pp = h->next;
+    host_set_cell(r, h, "");
     lru_unlink(r, h);
     r->nhosts--;
     host_free(h);
@@ -191,7 +234,7 @@ static struct host *host_get(struct reports *r, const char *name)
 static struct series *series_get(struct reports *r, const char *cell, const char *config,
                                  int64_t version, int create)
 {
-    size_t b = hash2(cell, config, version);
+    size_t b = series_hash(cell, config, version);
     struct series *s = r->series[b];
 
     while (s &&
@@ -203,7 +246,7 @@ static struct series *series_get(struct reports *r, const char *cell, const char
         /* Evict the least recently updated series (linear scan; rare). */
         struct series **victim = NULL, **pp;
         size_t i;
-        for (i = 0; i < HBUCKETS; i++)
+        for (i = 0; i < SBUCKETS; i++)
             for (pp = &r->series[i]; *pp; pp = &(*pp)->next)
                 if (!victim || (*pp)->updated_ms < (*victim)->updated_ms)
                     victim = pp;
@@ -423,7 +466,7 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
         for (j = 0; j < h->ncfg; j++)
             free(h->cfg[j].detail);
         h->ncfg = 0;
-        cg_strlcpy(h->cell, cell, sizeof h->cell);
+        host_set_cell(r, h, cell);
     }
     h->last_seen_ms = now_ms;
     h->seq = seq;
@@ -526,13 +569,21 @@ void reports_aggregate(struct reports *r, const char *cell, const char *config, 
                        int64_t from_ms, int64_t to_ms, struct health_agg *acc)
 {
     struct series *s;
-    size_t i, k;
+    int64_t first = 0, last = -1, slot;
+    size_t k;
 
     pthread_mutex_lock(&r->mu);
     s = series_get(r, cell, config, version, 0);
-    for (i = 0; s && i < REPORTS_BUCKETS; i++) {
-        const struct bucket *bk = &s->ring[i];
-        if (!bk->start_ms || bk->start_ms + REPORTS_BUCKET_MS <= from_ms || bk->start_ms >= to_ms)
+    if (s && to_ms > from_ms) {
+        /* Only the slots the window covers (at most the whole ring). */
+        first = from_ms / REPORTS_BUCKET_MS;
+        last = (to_ms - 1) / REPORTS_BUCKET_MS;
+        if (last - first >= REPORTS_BUCKETS)
+            first = last - REPORTS_BUCKETS + 1;
+    }
+    for (slot = first; s && slot <= last; slot++) {
+        const struct bucket *bk = &s->ring[(size_t)(slot % REPORTS_BUCKETS)];
+        if (bk->start_ms != slot * REPORTS_BUCKET_MS)
             continue;
         acc->requests += bk->requests;
         acc->errors += bk->errors;
@@ -567,40 +618,42 @@ void reports_convergence(struct reports *r, const char *const *cells, size_t nce
 {
     struct host *h;
     size_t i, j;
+    uint64_t mark;
 
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&r->mu);
-    for (h = r->lru_head; h; h = h->lru_next) {
-        int in = 0;
-        if (h->last_seen_ms < seen_after_ms)
-            continue;
-        for (i = 0; i < ncells && !in; i++)
-            in = strcmp(h->cell, cells[i]) == 0;
-        if (!in)
-            continue;
-        out->hosts++; /* every recent host of these cells counts, reporting the config or not */
-        for (j = 0; j < h->ncfg; j++) {
-            const struct host_cfg *hc = &h->cfg[j];
-            if (strcmp(hc->config, config) != 0)
+    mark = ++r->conv_calls;
+    /* The hosts of each cell through the by_cell index (not every host);
+     * 'mark' counts a host once even if its cell is listed twice. */
+    for (i = 0; i < ncells; i++)
+        for (h = r->by_cell[cell_hash(cells[i])]; h; h = h->cell_next) {
+            if (h->mark == mark || h->last_seen_ms < seen_after_ms ||
+                strcmp(h->cell, cells[i]) != 0)
                 continue;
-            if (hc->lkg_version == version && hc->lkg_generation >= generation)
-                out->converged++;
-            else if (hc->generation >= generation && hc->version == version &&
-                     strcmp(hc->outcome, "applied") != 0) {
-                out->failed++;
-                if (json_is_array(failures) && json_array_size(failures) < 20) {
-                    json_t *f = json_pack("{s:s,s:s,s:s}", "host", h->name, "cell", h->cell,
-                                          "outcome", hc->outcome);
-                    if (f && hc->detail) {
-                        json_t *d = stored_detail(hc->detail);
-                        json_object_update(f, d);
-                        json_decref(d);
+            h->mark = mark;
+            out->hosts++; /* every recent host of these cells counts, reporting the config or not */
+            for (j = 0; j < h->ncfg; j++) {
+                const struct host_cfg *hc = &h->cfg[j];
+                if (strcmp(hc->config, config) != 0)
+                    continue;
+                if (hc->lkg_version == version && hc->lkg_generation >= generation)
+                    out->converged++;
+                else if (hc->generation >= generation && hc->version == version &&
+                         strcmp(hc->outcome, "applied") != 0) {
+                    out->failed++;
+                    if (json_is_array(failures) && json_array_size(failures) < 20) {
+                        json_t *f = json_pack("{s:s,s:s,s:s}", "host", h->name, "cell", h->cell,
+                                              "outcome", hc->outcome);
+                        if (f && hc->detail) {
+                            json_t *d = stored_detail(hc->detail);
+                            json_object_update(f, d);
+                            json_decref(d);
+                        }
+                        json_array_append_new(failures, f);
                     }
-                    json_array_append_new(failures, f);
                 }
             }
         }
-    }
     pthread_mutex_unlock(&r->mu);
 }
 

@@ -22,8 +22,8 @@
 
 #include "health.h"
 
-#define REPORTS_BUCKET_MS   10000
-#define REPORTS_BUCKETS     360 /* one hour */
+#define REPORTS_BUCKET_MS   30000
+#define REPORTS_BUCKETS     120 /* one hour */
 #define REPORTS_MAX_CONFIGS 32
 #define REPORTS_MAX_BODY    (256 * 1024)
 /* The series of a cell's host-level health, whatever its hosts run (config
@@ -34,7 +34,7 @@ struct reports;
 
 struct reports_config {
     size_t max_hosts; /* default 100000 */
-    size_t max_keys;  /* default 20000 */
+    size_t max_keys;  /* default 8192 (about 20 KiB each) */
 };
 
 /* Sum of health over a set of buckets. */

@@ -675,6 +675,181 @@ CG_API int cg_get_raw(struct cg_client *c, const char *path, struct cg_result **
                       struct cg_error *err);
 
 /* ------------------------------------------------------------------ */
+/* Assignments, fleet views and rollouts                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Moving versions onto cells (docs/api/agent.md, "Assignments" and
+ * "Views"), and the rollout engine that does it wave by wave
+ * (docs/plans.md). The common contract of the "API calls" section
+ * applies: out is NULL on failure, err optional, the same status codes.
+ *
+ * Items of these answers (cg_result_count / cg_result_item):
+ *   cg_assignments_list -> "assignments"   cg_hosts_list    -> "hosts"
+ *   cg_config_status    -> "cells"         cg_rollouts_list -> "rollouts"
+ *   cg_plan_preview     -> "steps"
+ * A rollout status (cg_rollout_get, cg_rollout_start, the actions and
+ * cg_config_rollback) has no items: read its "steps" and "events" arrays
+ * with cg_obj_array_size() / cg_obj_array_get().
+ *
+ * Rollout ids are positive; every other id gives CG_ERR_INVALID before
+ * anything is sent. Reasons are optional free text recorded in the audit
+ * log; NULL or "" sends none.
+ */
+
+/**
+ * POST /v1/configs/{name}/assign: sets the desired version of 'name' on
+ * the listed cells as one change (one new generation). Role deployer.
+ *
+ * @param version            the version to assign (>= 1)
+ * @param cells, ncells      1..10000 cell ids (borrowed for the call)
+ * @param expect_generation  compare-and-set on the config's generation;
+ *                           negative: not sent (the server uses the
+ *                           current generation)
+ * @param reason             recorded in the audit log, or NULL
+ * @param out                on CG_OK: {"config","version","generation","cells"}
+ * @return as the API calls section; CG_ERR_CONFLICT when the generation
+ *         moved, CG_ERR_VIOLATION when the version no longer satisfies
+ *         the contract. Since: 0.2
+ */
+CG_API int cg_config_assign(struct cg_client *c, const char *name, int64_t version,
+                            const char *const *cells, size_t ncells, int64_t expect_generation,
+                            const char *reason, struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/configs/{name}/assignments: items are the assignments
+ * ({"cell","config","version","generation","sha256","updated_at"}).
+ * Since: 0.2
+ */
+CG_API int cg_assignments_list(struct cg_client *c, const char *name, struct cg_result **out,
+                               struct cg_error *err);
+
+/**
+ * GET /v1/configs/{name}/status: the object is {"config","latest_version",
+ * "live_version","generation","versions","cells","behind","failed"}; items
+ * are the cells ({"cell","version","generation","hosts":[{"host",
+ * "running_version","running_generation","outcome","last_seen","error"?,
+ * "violations"?}]}). Since: 0.2
+ */
+CG_API int cg_config_status(struct cg_client *c, const char *name, struct cg_result **out,
+                            struct cg_error *err);
+
+/**
+ * GET /v1/hosts[?cell=C][&config=K]: items are the hosts that reported
+ * ({"host","cell","last_seen","last_seen_ms","seq","configs":[{"config",
+ * "version","generation","outcome","lkg_version","lkg_generation",
+ * "error"?,"violations"?}]}).
+ *
+ * @param cell    only hosts of this cell, or NULL / ""
+ * @param config  only this config in each host's "configs", or NULL / ""
+ * Since: 0.2
+ */
+CG_API int cg_hosts_list(struct cg_client *c, const char *cell, const char *config,
+                         struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/rollouts: starts moving 'config' to 'version' with a plan.
+ * Role deployer. The result (201) is the rollout status (see
+ * cg_rollout_get()).
+ *
+ * @param plan    the plan name, or NULL / "" for the config's default plan
+ * @param reason  why, or NULL
+ * @return as the API calls section; CG_ERR_CONFLICT when the config
+ *         already has an open rollout (err->message names it).
+ * Since: 0.2
+ */
+CG_API int cg_rollout_start(struct cg_client *c, const char *config, int64_t version,
+                            const char *plan, const char *reason, struct cg_result **out,
+                            struct cg_error *err);
+
+/**
+ * GET /v1/rollouts[?config=C][&open=1]: items are rollout summaries
+ * ({"id","config","kind","from_version","to_version","state","step",
+ * "created_by","created_at","expedited"}), newest first.
+ *
+ * @param config     only rollouts of this config, or NULL / ""
+ * @param open_only  non-zero: only rollouts that have not ended
+ * Since: 0.2
+ */
+CG_API int cg_rollouts_list(struct cg_client *c, const char *config, int open_only,
+                            struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/rollouts/{id}: the rollout status. The object is
+ * {"id","config","kind","from_version","to_version","state","plan","step",
+ * "steps_total","step_state","step_started_at","generation","expedited",
+ * "created_by","reason","created_at","ended_at","steps","detail","events"}
+ * plus, while a step bakes, "evaluation" (the latest gate evaluation) and,
+ * while a deny window holds it, "held". "step" is the 0-based index of
+ * the current step in "steps"; steps[i].step counts from 1. States:
+ * running, waiting_approval, paused, rolling_back (open); completed,
+ * rolled_back, halted, aborted (ended: "ended_at" is set).
+ * Since: 0.2
+ */
+CG_API int cg_rollout_get(struct cg_client *c, int64_t id, struct cg_result **out,
+                          struct cg_error *err);
+
+/**
+ * POST /v1/rollouts/{id}/pause: holds a running rollout (a baking step is
+ * still evaluated and rolled back on failure, never promoted). Role
+ * deployer. The result is the status. Since: 0.2
+ */
+CG_API int cg_rollout_pause(struct cg_client *c, int64_t id, const char *reason,
+                            struct cg_result **out, struct cg_error *err);
+
+/** POST /v1/rollouts/{id}/resume: continues a paused rollout. Role
+ * deployer. The result is the status. Since: 0.2 */
+CG_API int cg_rollout_resume(struct cg_client *c, int64_t id, const char *reason,
+                             struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/rollouts/{id}/abort: ends the rollout where it stands (changed
+ * cells keep the new version; see cg_config_rollback() to return them).
+ * Role deployer. The result is the status. Since: 0.2
+ */
+CG_API int cg_rollout_abort(struct cg_client *c, int64_t id, const char *reason,
+                            struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/rollouts/{id}/approve: approves the step the rollout waits
+ * for. Role approver, and never the rollout's creator (CG_ERR_FORBIDDEN);
+ * CG_ERR_CONFLICT when it is not waiting for an approval. The result is
+ * the status. Since: 0.2
+ */
+CG_API int cg_rollout_approve(struct cg_client *c, int64_t id, const char *reason,
+                              struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/configs/{name}/rollback: with an open rollout, returns the cells
+ * it changed to their previous versions (that rollout moves to
+ * rolling_back; 200). Otherwise starts a rollout of kind "rollback" to
+ * 'to_version' (201): expedited (one step, no bake) when that version was
+ * once complete on every cell, else through the plan. Role deployer.
+ *
+ * @param to_version  the version to return to; 0 = the live version
+ * @param reason      why, or NULL
+ * @param out         the rollout status; cg_result_http_status() is 200
+ *                    or 201
+ * Since: 0.2
+ */
+CG_API int cg_config_rollback(struct cg_client *c, const char *name, int64_t to_version,
+                              const char *reason, struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/plans/{name}/preview[?config=C]: the steps the planner would
+ * make from the plan for the fleet as it is now. The object is
+ * {"seed","fleet":{"cells","regions","zones","done"},"region_order",
+ * "steps","notes"}; items are the steps ({"step","wave","wave_name","part",
+ * "parts","cells","regions","zones","covered","bake_s","min_requests",
+ * "approval","constraint"}).
+ *
+ * @param config  the config the order is seeded with, or NULL / ""
+ * Since: 0.2
+ */
+CG_API int cg_plan_preview(struct cg_client *c, const char *name, const char *config,
+                           struct cg_result **out, struct cg_error *err);
+
+/* ------------------------------------------------------------------ */
 /* Watcher: verified, contract-checked config documents                */
 /* ------------------------------------------------------------------ */
 

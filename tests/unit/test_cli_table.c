@@ -42,13 +42,18 @@ static int stub(const char *name)
         (void)argv;                                                                                \
         return stub(#fn);                                                                          \
     }
+STUB(cmd_assign)
 STUB(cmd_audit)
 STUB(cmd_cell)
 STUB(cmd_config)
 STUB(cmd_diff)
+STUB(cmd_hosts)
 STUB(cmd_plan)
 STUB(cmd_publish)
+STUB(cmd_rollback)
+STUB(cmd_rollout)
 STUB(cmd_show)
+STUB(cmd_status)
 STUB(cmd_token)
 STUB(cmd_validate)
 STUB(cmd_version)
