@@ -8,7 +8,6 @@
 #include "daemon.h"
 #include "json.h"
 #include "plan.h"
-#include "planner.h"
 #include "render.h"
 #include "util.h"
 
@@ -216,22 +215,30 @@ out:
 
 int api_plans_preview(struct daemon *d, struct request *rq, struct response *rs)
 {
-    char msg[STORE_MSG_MAX] = "", seed[160];
+    char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "plan name");
     const char *config = http_query(rq, "config");
     struct store_plan p;
-    struct store_cell *cells = NULL;
-    struct planner_cell *pc = NULL;
-    struct planner_result *res = NULL;
     struct plan *pl = NULL;
-    json_t *doc = NULL, *errs;
-    size_t n = 0, i;
-    int rc;
+    json_t *doc = NULL, *errs, *out;
+    int64_t version;
+    int rc, http = 0;
 
     if (!name)
         return 0;
     if (config && !cg_valid_name(config))
         return reply_error(rs, 400, "bad_request", NULL, "config must be a name");
+    if (query_int(rq, rs, "version", 0, INT64_MAX, 0, &version) < 0)
+        return 0;
+    if (config && version == 0) {
+        /* Default: the config's newest version, the usual next rollout. */
+        struct store_config c;
+        rc = store_config_get(d->store, config, &c, msg);
+        if (rc != CG_OK)
+            return reply_store_error(rs, rc, msg, "no such config");
+        version = c.latest_version;
+        store_config_free(&c);
+    }
     rc = store_plan_get(d->store, name, &p, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such plan");
@@ -243,34 +250,15 @@ int api_plans_preview(struct daemon *d, struct request *rq, struct response *rs)
     rc = plan_parse(doc, &pl, errs);
     json_decref(doc);
     store_plan_free(&p);
-    if (rc != CG_OK) {
+    if (rc != CG_OK)
         return reply_error(rs, 422, "invalid", json_pack("{s:o}", "errors", errs),
                            "the stored plan no longer validates");
-    }
     json_decref(errs);
-    rc = store_cell_list(d->store, &cells, &n, msg);
-    if (rc != CG_OK || n == 0) {
-        plan_free(pl);
-        store_cells_free(cells, n);
-        return rc != CG_OK ? reply_store_error(rs, rc, msg, "cells")
-                           : reply_error(rs, 409, "conflict", NULL, "the fleet has no cells");
-    }
-    pc = calloc(n, sizeof *pc);
-    for (i = 0; pc && i < n; i++) {
-        pc[i].id = cells[i].id;
-        pc[i].region = cells[i].region;
-        pc[i].zone = cells[i].zone;
-    }
-    snprintf(seed, sizeof seed, "%s@preview", config ? config : name);
-    rc = pc ? planner_build(pl, pc, n, seed, NULL, &res, msg, sizeof msg) : CG_ERR_NOMEM;
-    if (rc == CG_OK)
-        reply_json(rs, 200, planner_result_to_json(res, pl));
-    else
-        reply_error(rs, rc == CG_ERR_NOMEM ? 503 : 422,
-                    rc == CG_ERR_NOMEM ? "unavailable" : "invalid", NULL, "cannot plan: %s", msg);
-    planner_result_free(res);
-    free(pc);
-    store_cells_free(cells, n);
+    out = controller_preview(d->controller, pl, config ? config : name, version, &http, msg);
     plan_free(pl);
-    return 0;
+    if (!out)
+        return reply_error(rs, http, code_of(http), NULL, "%s", msg);
+    json_object_set_new(out, "config", json_string(config ? config : ""));
+    json_object_set_new(out, "version", json_integer(version));
+    return reply_json(rs, 200, out);
 }

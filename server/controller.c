@@ -44,7 +44,8 @@ struct controller {
     struct rcache *cache;
     pthread_t thread;
     int running, stopping;
-    struct controller_stats stats; /* guarded by mu */
+    pthread_mutex_t stats_mu; /* guards stats only: /metrics never waits for a tick */
+    struct controller_stats stats;
 };
 
 static const struct store_actor controller_actor = {"controller", "automatic"};
@@ -64,6 +65,7 @@ struct controller *controller_new(struct store *st, struct reports *rp, struct d
     if (!c)
         return NULL;
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->stats_mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->st = st;
     c->rp = rp;
@@ -98,6 +100,7 @@ void controller_free(struct controller *c)
         c->cache = nx;
     }
     pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->stats_mu);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -699,20 +702,22 @@ int controller_tick(struct controller *c, int64_t now_ms)
             store_rollout_free(&cur);
     }
     store_rollouts_free(rs, n);
+    pthread_mutex_lock(&c->stats_mu);
     c->stats.ticks++;
     c->stats.last_tick_us = (uint64_t)(cg_mono_us() - t0);
     c->stats.tick_us_total += c->stats.last_tick_us;
     c->stats.open_rollouts = n;
     c->stats.transitions += (uint64_t)total;
+    pthread_mutex_unlock(&c->stats_mu);
     pthread_mutex_unlock(&c->mu);
     return total;
 }
 
 void controller_stats(struct controller *c, struct controller_stats *out)
 {
-    pthread_mutex_lock(&c->mu);
+    pthread_mutex_lock(&c->stats_mu);
     *out = c->stats;
-    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&c->stats_mu);
 }
 
 static void *run(void *arg)
@@ -811,63 +816,139 @@ static int contract_ok(struct controller *c, const struct store_config *cfg,
     return 0;
 }
 
+/* The fleet as planner cells, labels included (their strings borrow from
+ * *docs, which the caller frees with free_fleet()). */
+struct fleet {
+    struct store_cell *cells;
+    size_t n;
+    struct planner_cell *pc;
+    struct planner_label *labels;
+    json_t **docs;
+};
+
+static void free_fleet(struct fleet *f)
+{
+    size_t i;
+
+    for (i = 0; f->docs && i < f->n; i++)
+        json_decref(f->docs[i]);
+    free(f->docs);
+    free(f->labels);
+    free(f->pc);
+    store_cells_free(f->cells, f->n);
+    memset(f, 0, sizeof *f);
+}
+
+static int load_fleet(struct controller *c, struct fleet *f, char *msg)
+{
+    size_t i, nl = 0, k = 0;
+
+    memset(f, 0, sizeof *f);
+    if (store_cell_list(c->st, &f->cells, &f->n, msg) != CG_OK)
+        return -1;
+    f->pc = calloc(f->n ? f->n : 1, sizeof *f->pc);
+    f->docs = calloc(f->n ? f->n : 1, sizeof *f->docs);
+    if (!f->pc || !f->docs)
+        return -1;
+    for (i = 0; i < f->n; i++) {
+        f->docs[i] = parse_text(f->cells[i].labels_json);
+        nl += json_object_size(f->docs[i]);
+    }
+    f->labels = calloc(nl ? nl : 1, sizeof *f->labels);
+    if (!f->labels)
+        return -1;
+    for (i = 0; i < f->n; i++) {
+        const char *key;
+        json_t *v;
+        f->pc[i].id = f->cells[i].id;
+        f->pc[i].region = f->cells[i].region;
+        f->pc[i].zone = f->cells[i].zone;
+        f->pc[i].labels = &f->labels[k];
+        json_object_foreach(f->docs[i], key, v)
+        {
+            if (!json_is_string(v))
+                continue;
+            f->labels[k].key = key;
+            f->labels[k].value = json_string_value(v);
+            f->pc[i].n_labels++;
+            k++;
+        }
+    }
+    return 0;
+}
+
 /* Plans the steps of a rollout for the current fleet. On success fills
  * *steps (new reference) and *prev (cell -> version it runs now). */
 static int plan_steps(struct controller *c, const struct plan *p, const char *config,
                       int64_t version, json_t **steps, json_t **prev, int *http, char *msg)
 {
     char smsg[STORE_MSG_MAX], seed[160];
-    struct store_cell *cells = NULL;
     struct store_assignment *as = NULL;
-    struct planner_cell *pc = NULL;
     struct planner_result *res = NULL;
+    struct fleet f;
     json_t *pj = NULL;
-    size_t n = 0, na = 0, i, j;
+    size_t na = 0, i, j;
     int rc = -1;
 
     *steps = *prev = NULL;
-    if (store_cell_list(c->st, &cells, &n, smsg) != CG_OK ||
+    if (load_fleet(c, &f, smsg) < 0 ||
         store_assignment_list(c->st, NULL, config, &as, &na, smsg) != CG_OK) {
         fail(http, msg, 500, "store: %s%s", smsg, "");
         goto out;
     }
-    if (n == 0) {
+    if (f.n == 0) {
         fail(http, msg, 409, "the fleet has no cells: add cells first%s%s", "", "");
         goto out;
     }
-    pc = calloc(n, sizeof *pc);
-    if (!pc) {
-        fail(http, msg, 503, "out of memory%s%s", "", "");
-        goto out;
-    }
-    for (i = 0; i < n; i++) {
-        pc[i].id = cells[i].id;
-        pc[i].region = cells[i].region;
-        pc[i].zone = cells[i].zone;
-    }
     snprintf(seed, sizeof seed, "%s@%lld", config, (long long)version);
-    if (planner_build(p, pc, n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK) {
+    if (planner_build(p, f.pc, f.n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK) {
         fail(http, msg, 422, "cannot plan the rollout: %s%s", smsg, "");
         goto out;
     }
     pj = planner_result_to_json(res, p);
     *steps = json_incref(json_object_get(pj, "steps"));
     *prev = json_object();
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < f.n; i++) {
         int64_t v = 0;
         for (j = 0; j < na; j++)
-            if (strcmp(as[j].cell, cells[i].id) == 0)
+            if (strcmp(as[j].cell, f.cells[i].id) == 0)
                 v = as[j].version;
-        json_object_set_new(*prev, cells[i].id, json_integer(v));
+        json_object_set_new(*prev, f.cells[i].id, json_integer(v));
     }
     rc = *steps ? 0 : fail(http, msg, 503, "out of memory%s%s", "", "");
 out:
     json_decref(pj);
     planner_result_free(res);
-    free(pc);
-    store_cells_free(cells, n);
+    free_fleet(&f);
     store_assignments_free(as, na);
     return rc;
+}
+
+json_t *controller_preview(struct controller *c, const struct plan *p, const char *config,
+                           int64_t version, int *http, char *msg)
+{
+    char smsg[STORE_MSG_MAX], seed[160];
+    struct planner_result *res = NULL;
+    struct fleet f;
+    json_t *out = NULL;
+
+    if (load_fleet(c, &f, smsg) < 0) {
+        fail(http, msg, 500, "store: %s%s", smsg, "");
+    } else if (f.n == 0) {
+        fail(http, msg, 409, "the fleet has no cells%s%s", "", "");
+    } else {
+        /* The same seed as controller_begin(), so the preview is the plan. */
+        snprintf(seed, sizeof seed, "%s@%lld", config, (long long)version);
+        if (planner_build(p, f.pc, f.n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK)
+            fail(http, msg, 422, "cannot plan: %s%s", smsg, "");
+        else if (!(out = planner_result_to_json(res, p)))
+            fail(http, msg, 503, "out of memory%s%s", "", "");
+        else
+            *http = 200;
+    }
+    planner_result_free(res);
+    free_fleet(&f);
+    return out;
 }
 
 static int create(struct controller *c, const char *config, const char *kind, int64_t from,
@@ -1256,7 +1337,43 @@ json_t *controller_status(struct controller *c, int64_t id, int *http, char *msg
         snprintf(msg, 256, "rollout %lld not found", (long long)id);
         return NULL;
     }
-    store_rollout_events(c->st, id, 0, 1000, &ev, &n, smsg);
+    {
+        /* The newest 1000 events: page forward, keep the last page. */
+        int64_t after = 0;
+        for (;;) {
+            struct store_rollout_event *pg = NULL;
+            size_t np = 0;
+            if (store_rollout_events(c->st, id, after, 1000, &pg, &np, smsg) != CG_OK || np == 0) {
+                store_rollout_events_free(pg, np);
+                break;
+            }
+            after = pg[np - 1].seq;
+            if (np < 1000 && ev) {
+                /* merge: keep the tail of the previous page plus this one */
+                size_t keep = 1000 - np < n ? 1000 - np : n, i2;
+                struct store_rollout_event *m = calloc(keep + np, sizeof *m);
+                if (!m) {
+                    store_rollout_events_free(pg, np);
+                    break;
+                }
+                for (i2 = 0; i2 < keep; i2++) {
+                    m[i2] = ev[n - keep + i2];
+                    ev[n - keep + i2].detail_json = NULL;
+                }
+                memcpy(m + keep, pg, np * sizeof *pg);
+                free(pg);
+                store_rollout_events_free(ev, n);
+                ev = m;
+                n = keep + np;
+                break;
+            }
+            store_rollout_events_free(ev, n);
+            ev = pg;
+            n = np;
+            if (np < 1000)
+                break;
+        }
+    }
     events = json_array();
     for (i = 0; i < n; i++) {
         cg_time_format(ev[i].time_ms, t1);
@@ -1294,6 +1411,7 @@ json_t *controller_status(struct controller *c, int64_t id, int *http, char *msg
     if (!out) {
         *http = 503;
         snprintf(msg, 256, "out of memory");
+        return NULL;
     }
     *http = 200;
     return out;

@@ -82,6 +82,14 @@ int controller_begin(struct controller *c, const char *config, int64_t version, 
 int controller_rollback(struct controller *c, const char *config, int64_t to_version,
                         const struct controller_actor *who, int64_t *id, int *http, char *msg);
 
+struct plan;
+
+/* The steps a rollout of CONFIG to VERSION with plan 'p' would take on the
+ * current fleet (the same planning and seed as controller_begin()): new
+ * reference, or NULL with *http and msg set. */
+json_t *controller_preview(struct controller *c, const struct plan *p, const char *config,
+                           int64_t version, int *http, char *msg);
+
 /* Operator actions on rollout 'id': "pause", "resume", "abort", "approve".
  * approve needs who->can_approve and refuses the rollout's creator. */
 int controller_action(struct controller *c, int64_t id, const char *action,

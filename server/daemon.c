@@ -29,9 +29,9 @@ void daemon_config_defaults(struct daemon_config *cfg)
     cfg->max_body = 4u << 20;
     cfg->threads = 2;
     cfg->conn_timeout_s = 60;
-    cfg->max_conns = 16384;
+    cfg->max_conns = 32768;
     cfg->statement_ttl_s = 3600;
-    cfg->max_parked = 20000;
+    cfg->max_parked = 30000;
     cfg->tick_ms = 1000;
     /* lanes: control, read, report, poll (workers / queue) */
     cfg->lane_workers[0] = 16;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +41,9 @@ static void usage(FILE *f)
            "  --max-body BYTES     request body limit (default 4194304)\n"
            "  --threads N          HTTP I/O threads (default 2)\n"
            "  --conn-timeout S     idle connection timeout (default 60)\n"
-           "  --max-conns N        open connections (default 16384)\n"
+           "  --max-conns N        open connections (default 32768, capped by the fd limit)\n"
            "  --max-conns-per-ip N per client address (default 0: no limit)\n"
-           "  --max-parked N       parked agent long-polls (default 20000)\n"
+           "  --max-parked N       parked agent long-polls (default 30000)\n"
            "  --lane NAME=W/Q      workers and queue of a lane: control, read, report, poll\n"
            "                       (defaults control=16/256 read=8/512 report=4/1024 poll=4/4096)\n"
            "  --token-rate R       requests/s per token, token bucket (default 0: no limit)\n"
@@ -264,6 +265,24 @@ int main(int argc, char **argv)
     }
     if (announce_init(&cfg) < 0)
         return 1;
+
+    /* Every connection is a file descriptor: raise the soft limit to the
+     * hard one, and make sure --max-conns fits in it. */
+    {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            if (rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                setrlimit(RLIMIT_NOFILE, &rl);
+                getrlimit(RLIMIT_NOFILE, &rl);
+            }
+            if (rl.rlim_cur != RLIM_INFINITY && cfg.max_conns + 256 > rl.rlim_cur) {
+                cfg.max_conns = rl.rlim_cur > 512 ? (unsigned)(rl.rlim_cur - 256) : 256;
+                fprintf(stderr, "cellgated: --max-conns lowered to %u (open file limit %llu)\n",
+                        cfg.max_conns, (unsigned long long)rl.rlim_cur);
+            }
+        }
+    }
 
     /* Block the stop signals in every thread; main waits for them. */
     sigemptyset(&set);

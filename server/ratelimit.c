@@ -50,11 +50,12 @@ int64_t ratelimit_take(struct ratelimit *rl, int64_t key, int64_t now_ms)
         return 0;
     pthread_mutex_lock(&rl->mu);
     b = &rl->slots[(uint64_t)key * 11400714819323198485ull >> 52];
-    if (b->key != key || b->last_ms == 0) {
+    if (b->last_ms == 0) {
         b->key = key;
         b->tokens = rl->burst;
         b->last_ms = now_ms;
     }
+    /* Two keys mapped to one slot share its bucket (stricter, never laxer). */
     b->tokens += (double)(now_ms - b->last_ms) * rl->rate / 1000.0;
     if (b->tokens > rl->burst)
         b->tokens = rl->burst;
