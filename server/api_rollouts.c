@@ -203,6 +203,41 @@ int api_rollback(struct daemon *d, struct request *rq, struct response *rs)
             goto out;
         }
     }
+    {
+        /* Nothing to do: no open rollout and every cell already runs the
+         * target. Refuse rather than re-assign the same version. */
+        char smsg[STORE_MSG_MAX];
+        struct store_rollout *open = NULL;
+        struct store_assignment *as = NULL;
+        struct store_cell *cells = NULL;
+        struct store_config c;
+        size_t no = 0, na = 0, nc = 0, i;
+        int64_t target = to;
+        int same = 0;
+        if (store_rollout_list(d->store, name, 1, &open, &no, smsg) == CG_OK && no == 0 &&
+            store_config_get(d->store, name, &c, smsg) == CG_OK) {
+            if (!target)
+                target = c.live_version;
+            store_config_free(&c);
+            if (target > 0 &&
+                store_assignment_list(d->store, NULL, name, &as, &na, smsg) == CG_OK &&
+                store_cell_list(d->store, &cells, &nc, smsg) == CG_OK && na == nc && nc > 0) {
+                same = 1;
+                for (i = 0; i < na; i++)
+                    if (as[i].version != target)
+                        same = 0;
+            }
+        }
+        store_rollouts_free(open, no);
+        store_assignments_free(as, na);
+        store_cells_free(cells, nc);
+        if (same) {
+            reply_error(rs, 409, "conflict", NULL,
+                        "every cell already runs version %lld of %s: nothing to roll back",
+                        (long long)target, name);
+            goto out;
+        }
+    }
     a = actor_of(rq, reason);
     if (controller_rollback(d->controller, name, to, &a, &id, &http, msg) < 0)
         reply_error(rs, http, code_of(http), NULL, "%s", msg);

@@ -111,6 +111,28 @@ int api_tokens_revoke(struct daemon *d, struct request *rq, struct response *rs)
 
     if (param_int(rq, rs, 0, "token id", &id) < 0)
         return 0;
+    {
+        /* Never revoke the last live admin token: nothing could create
+         * another one (init refuses an initialised data directory). */
+        struct store_token *ts = NULL;
+        size_t n = 0, i, admins = 0;
+        int target_admin = 0;
+        rc = store_token_list(d->store, &ts, &n, msg);
+        if (rc != CG_OK)
+            return reply_store_error(rs, rc, msg, "tokens");
+        for (i = 0; i < n; i++) {
+            int live_admin = ts[i].revoked_ms == 0 && strcmp(ts[i].role, "admin") == 0;
+            admins += (size_t)live_admin;
+            if (ts[i].id == id && live_admin)
+                target_admin = 1;
+        }
+        store_tokens_free(ts, n);
+        if (target_admin && admins == 1)
+            return reply_error(rs, 409, "conflict", NULL,
+                               "token %lld is the last admin token; create another admin token "
+                               "first",
+                               (long long)id);
+    }
     a = request_actor(rq, http_query(rq, "reason"));
     rc = store_token_revoke(d->store, id, &a, msg);
     auth_cache_clear(d->auth_cache); /* the revoked token stops working now */
