@@ -183,6 +183,7 @@ peers_copy() {
   PEERS="$BENCH_TMP/peers"
   mkdir -p "$PEERS" "$BENCH_TMP/peer"
   cp -r "$PEERS_DIR"/*.sh "$PEERS_DIR"/*.lua "$PEERS"/
+  cp "$PEERS_DIR"/*.c "$PEERS"/ 2>/dev/null || true # watch_fanout.c: run_watch_bench.sh builds it
   [[ -d $PEERS_DIR/nginx ]] && cp -r "$PEERS_DIR/nginx" "$PEERS"/
   mkdir -p "$PEERS/raw"
   sed -i "s#/tmp/peer#$BENCH_TMP/peer#g" "$PEERS"/*.sh
@@ -225,16 +226,31 @@ stop_nginx() {
 # io_bytes PID: bytes PID has caused to be written to storage (/proc/PID/io).
 io_bytes() { awk '/^write_bytes:/ {print $2}' "/proc/$1/io" 2>/dev/null || echo 0; }
 
-# run_wrk OUTFILE PID wrk-args...: runs wrk (bounded by its -d), prints its
-# RESULT line plus, for PID during the run, "server_cpu_s=.." (CPU seconds)
-# and "server_write_kb=.." (KiB written to storage, fsync'd or not).
+# io_sum PID...: io_bytes summed over PIDs.
+io_sum() {
+  local t=0 p
+  for p in "$@"; do t=$((t + $(io_bytes "$p"))); done
+  echo "$t"
+}
+
+# run_wrk OUTFILE PID[,PID...] wrk-args...: runs wrk (bounded by its -d),
+# prints its RESULT line plus, for the PIDs (all of a server's processes,
+# e.g. nginx's master and workers) during the run, "server_cpu_s=.." (CPU
+# seconds) and "server_write_kb=.." (KiB written to storage, fsync'd or not).
 run_wrk() {
-  local out=$1 pid=$2 c0 w0 line
+  local out=$1 c0 w0 line pids
+  IFS=, read -r -a pids <<<"$2"
   shift 2
-  c0=$(cpu_ticks "$pid")
-  w0=$(io_bytes "$pid")
+  c0=$(cpu_ticks "${pids[@]}")
+  w0=$(io_sum "${pids[@]}")
   timeout 120 wrk "$@" >"$out" 2>&1 || note "wrk exited $? (see below)"
   line=$(grep '^RESULT' "$out" | tail -1)
   [[ -n $line ]] || { cat "$out" >&2; die "wrk printed no RESULT line"; }
-  echo "$line server_cpu_s=$(cpu_seconds $(($(cpu_ticks "$pid") - c0))) server_write_kb=$((($(io_bytes "$pid") - w0) / 1024))"
+  echo "$line server_cpu_s=$(cpu_seconds $(($(cpu_ticks "${pids[@]}") - c0))) server_write_kb=$((($(io_sum "${pids[@]}") - w0) / 1024))"
 }
+
+# vm_rss_kb PID: resident set of PID in KiB (/proc/PID/status VmRSS).
+vm_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# median: median of the numbers on stdin (one a line), or empty.
+median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }

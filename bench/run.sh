@@ -21,7 +21,7 @@ BUILD=${1:-build}
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 shift || true
 
-BENCHES=(publish validate)
+BENCHES=(publish validate controller poll fanout rss)
 DUR=${BENCH_DURATION:-10s}
 RESULTS="$BENCH_DIR/results/latest.json"
 
@@ -204,6 +204,333 @@ bench_validate() {
   if [[ -n $line ]]; then
     fig validate_1mib "cold.median_ms=$(kv "$line" median_ms)" "cold.p99_ms=$(kv "$line" p99_ms)"
   fi
+}
+
+# ---------------------------------------------------------------------------
+# controller: one rollout-controller tick for 1,000 cells, 50 open rollouts
+# and 10,000 hosts' reports, in-process with an injected clock
+# (bench/bench_controller.c). No peer; the figure is compared with the 5 ms
+# goal of issue 4. CONTROLLER_TICKS sets how many ticks are timed.
+# ---------------------------------------------------------------------------
+CONTROLLER_TICKS=${CONTROLLER_TICKS:-200}
+
+bench_controller() {
+  local bin="$BUILD/bench/bench_controller" out line med p99 max goal ok ev wr ls ing
+  say "== controller_tick: 1,000 cells, 50 open rollouts, 10,000 hosts ($CONTROLLER_TICKS ticks) =="
+  [[ -x $bin ]] || die "no $bin (run make build)"
+  out=$(TMPDIR="$BENCH_TMP" timeout 3600 "$bin" "$CONTROLLER_TICKS" 2>"$BENCH_TMP/controller.err") ||
+    { cat "$BENCH_TMP/controller.err" >&2; die "bench_controller failed"; }
+  sed 's/^/  /' "$BENCH_TMP/controller.err"
+  say "$out"
+  line=$(grep '^controller_tick ' <<<"$out" | head -1)
+  [[ -n $line ]] || die "bench_controller printed no controller_tick line"
+  med=$(kv "$line" median_ms)
+  p99=$(kv "$line" p99_ms)
+  max=$(kv "$line" max_ms)
+  goal=$(kv "$line" goal_ms)
+  goal=${goal:-5}
+  ok=no
+  [[ $(echo "$p99 <= $goal" | bc) == 1 ]] && ok=yes
+  ev=$(grep '^controller_tick_eval_only ' <<<"$out" | head -1 || true)
+  wr=$(grep '^controller_tick_with_writes ' <<<"$out" | head -1 || true)
+  ls=$(grep '^store_list_open_rollouts ' <<<"$out" | head -1 || true)
+  ing=$(grep '^report_ingest ' <<<"$out" | head -1 || true)
+  figure_line "controller_tick cells=$(kv "$line" cells) rollouts=$(kv "$line" rollouts) hosts=$(kv "$line" hosts) median_ms=$med p99_ms=$p99 max_ms=$max goal_ms=$goal ok=$ok eval_only_median_ms=$(kv "$ev" median_ms) with_writes_median_ms=$(kv "$wr" median_ms) report_ingest_per_s=$(kv "$ing" reports_per_s)"
+  fig controller_tick "what=controller_tick() over 50 open rollouts baking in different waves (1..250 cells on the new version), 1,000 cells, gates over 10,000 hosts' reports (bench/bench_controller.c)" \
+    "cells=$(kv "$line" cells)" "rollouts=$(kv "$line" rollouts)" "hosts=$(kv "$line" hosts)" "ticks=$(kv "$line" ticks)" \
+    "median_ms=$med" "p99_ms=$p99" "max_ms=$max" "goal_ms=$goal" "ok=$ok" "ok_rule=p99_ms <= goal_ms" \
+    "eval_only.ticks=$(kv "$ev" ticks)" "eval_only.median_ms=$(kv "$ev" median_ms)" "eval_only.p99_ms=$(kv "$ev" p99_ms)" \
+    "with_writes.ticks=$(kv "$wr" ticks)" "with_writes.median_ms=$(kv "$wr" median_ms)" "with_writes.max_ms=$(kv "$wr" max_ms)" \
+    "store_list_open_rollouts.median_ms=$(kv "$ls" median_ms)" "store_list_open_rollouts.p99_ms=$(kv "$ls" p99_ms)"
+  if [[ -n $ing ]]; then
+    fig report_ingest "what=reports_ingest() of one host report (25 configs, health with a 23-bucket histogram and 2 metrics), 10,000 hosts every 10 s of simulated time (bench/bench_controller.c)" \
+      "reports_per_s=$(kv "$ing" reports_per_s)" "reports=$(kv "$ing" reports)" \
+      "configs_per_report=$(kv "$ing" configs_per_report)" "series=$(kv "$ing" series)"
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# Agent path (docs/api/agent.md, DESIGN.md §5): poll, fan-out, RSS.
+# ---------------------------------------------------------------------------
+AGENT_CONTRACT='{"media_type":"application/json","schema":{"type":"object","required":["service","revision"]},"max_bytes":65536}'
+
+# agent_setup DIR NCELLS MIN_BODY: fresh cellgated with NCELLS cells
+# (cell-0000..), configs agent-cfg-0.. each with versions 1 and 2 and v1
+# assigned to every cell, added until the desired-state body of a cell is
+# >= MIN_BODY bytes (each assignment carries a signed statement, ~600 bytes),
+# and one agent token per cell. Sets AG_CONFIG (the config the fan-out
+# re-assigns), AG_CELL, AG_TOKEN (cell-0000's agent token), AG_ETAG (its
+# quoted ETag), AG_BODY_BYTES, AG_NCONFIGS, AG_TOKENS (file: "cell token").
+agent_setup() {
+  local dir=$1 ncells=$2 min_body=$3 i k cell cells="" code cfg tok
+  start_cellgated "$BUILD" "$dir"
+  for ((i = 0; i < ncells; i++)); do
+    cell=$(printf 'cell-%04d' "$i")
+    code=$(cg_api POST /v1/cells "{\"id\":\"$cell\",\"region\":\"bench-1\",\"zone\":\"bench-1a\"}")
+    [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "create cell $cell: HTTP $code"; }
+    cells+="${cells:+,}\"$cell\""
+  done
+  AG_CELL="cell-0000"
+  AG_CONFIG=agent-cfg-0
+  AG_BODY_BYTES=0
+  for ((k = 0; k < 8; k++)); do
+    cfg=agent-cfg-$k
+    code=$(cg_api POST /v1/configs "{\"name\":\"$cfg\",\"kind\":\"config\",\"contract\":$AGENT_CONTRACT}")
+    [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "create $cfg: HTTP $code"; }
+    for i in 1 2; do
+      code=$(cg_api POST "/v1/configs/$cfg/versions" "{\"service\":\"edge-proxy\",\"revision\":$i}")
+      [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "publish $cfg v$i: HTTP $code"; }
+    done
+    code=$(cg_api POST "/v1/configs/$cfg/assign" "{\"version\":1,\"cells\":[$cells]}")
+    [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "assign $cfg: HTTP $code"; }
+    code=$(cg_api GET "/v1/agent/desired?cell=$AG_CELL")
+    [[ $code == 200 ]] || { cat "$BENCH_TMP/resp" >&2; die "desired $AG_CELL: HTTP $code"; }
+    AG_BODY_BYTES=$(wc -c <"$BENCH_TMP/resp")
+    AG_NCONFIGS=$((k + 1))
+    ((AG_BODY_BYTES >= min_body)) && break
+  done
+  AG_TOKENS="$dir.tokens"
+  : >"$AG_TOKENS"
+  for ((i = 0; i < ncells; i++)); do
+    cell=$(printf 'cell-%04d' "$i")
+    code=$(cg_api POST /v1/tokens "{\"name\":\"agent-$cell\",\"role\":\"agent\",\"cell\":\"$cell\"}")
+    [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "agent token for $cell: HTTP $code"; }
+    tok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$BENCH_TMP/resp")
+    printf '%s %s\n' "$cell" "$tok" >>"$AG_TOKENS"
+  done
+  AG_TOKEN=$(awk 'NR==1 {print $2}' "$AG_TOKENS")
+  AG_ETAG=$(curl -sS -D - -o /dev/null -H "Authorization: Bearer $AG_TOKEN" \
+    "$CG_URL/v1/agent/desired?cell=$AG_CELL" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag" {print $2}')
+  [[ -n $AG_ETAG ]] || die "no ETag on GET /v1/agent/desired"
+}
+
+# raise_nofile N: soft RLIMIT_NOFILE of this shell (and so of cellgated and
+# bench_fanout started from it) to at least N; false if the hard limit is lower.
+raise_nofile() {
+  (($(ulimit -Sn) >= $1)) && return 0
+  (($(ulimit -Hn) >= $1)) || return 1
+  ulimit -Sn "$(ulimit -Hn)"
+}
+
+# ---------------------------------------------------------------------------
+# poll: GET /v1/agent/desired answered 304 (If-None-Match = current ETag)
+# and 200 (~2 KB body) vs nginx serving a 2 KB static file (304 / 200) and
+# etcd's serializable gateway range read of a 2 KB value. wrk -t2 -c64.
+# ---------------------------------------------------------------------------
+bench_poll() {
+  local ng_304 ng_200 etcd_line cg_304 cg_200 ng_etag ng_pids code url
+  say "== poll: GET /v1/agent/desired 304 / 200 vs nginx 2 KB file and etcd range (64 conns, $DUR) =="
+
+  # Peer 1: nginx, the peer folder's tuned config and its get.lua.
+  start_nginx nginx/nginx.conf
+  ng_pids=$(printf '%s' "$NGINX_PID"; pgrep -P "$NGINX_PID" | sed 's/^/,/' | tr -d '\n')
+  url=http://127.0.0.1:18080/cell.json
+  ng_etag=$(curl -sI "$url" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag" {print $2}')
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $ng_etag" "$url")
+  [[ $code == 304 ]] || die "nginx did not answer 304 to its own ETag ($code)"
+  ng_304=$(cd "$PEERS" && TAG=nginx_tuned_304 PEERS_DIR="$PEERS" run_wrk "$BENCH_TMP/ng_304.txt" "$ng_pids" \
+    -t2 -c64 -d"$DUR" --latency -s get.lua -H "If-None-Match: $ng_etag" "$url")
+  say "$ng_304"
+  ng_200=$(cd "$PEERS" && TAG=nginx_tuned_200 PEERS_DIR="$PEERS" run_wrk "$BENCH_TMP/ng_200.txt" "$ng_pids" \
+    -t2 -c64 -d"$DUR" --latency -s get.lua "$url")
+  say "$ng_200"
+  stop_nginx
+
+  # Peer 2: etcd's gateway range read of one 2 KB value, serializable.
+  start_etcd
+  python3 -c "import base64,json;print(json.dumps({'key':base64.b64encode(b'cfg/cell-doc').decode(),'value':base64.b64encode(b'x'*2048).decode()}))" >"$BENCH_TMP/etcd_doc.json"
+  curl -sS -o /dev/null -X POST http://127.0.0.1:23790/v3/kv/put --data @"$BENCH_TMP/etcd_doc.json"
+  local etcd_bytes
+  etcd_bytes=$(curl -s -X POST http://127.0.0.1:23790/v3/kv/range -d '{"key":"Y2ZnL2NlbGwtZG9j","serializable":true}' | wc -c)
+  etcd_line=$(cd "$PEERS" && SERIAL=1 TAG=etcd_range_serializable PEERS_DIR="$PEERS" \
+    run_wrk "$BENCH_TMP/etcd_range.txt" "$ETCD_PID" \
+    -t2 -c64 -d"$DUR" --latency -s etcd_range.lua http://127.0.0.1:23790/v3/kv/range)
+  say "$etcd_line"
+  stop_etcd
+
+  # cellgated: one cell, configs assigned until its body is ~2 KB, an agent token.
+  agent_setup "$BENCH_TMP/cg-poll" 1 1900
+  url="$CG_URL/v1/agent/desired?cell=$AG_CELL"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AG_TOKEN" -H "If-None-Match: $AG_ETAG" "$url")
+  [[ $code == 304 ]] || die "cellgated did not answer 304 to its own ETag ($code)"
+  note "cellgated desired body: $AG_BODY_BYTES bytes ($AG_NCONFIGS assignments), ETag $AG_ETAG"
+  perf_start "$CG_PID"
+  cg_304=$(EXPECT=304 TAG=cellgate_poll_304 run_wrk "$BENCH_TMP/cg_304.txt" "$CG_PID" \
+    -t2 -c64 -d"$DUR" --latency -s "$BENCH_DIR/poll.lua" \
+    -H "Authorization: Bearer $AG_TOKEN" -H "If-None-Match: $AG_ETAG" "$url")
+  say "$cg_304"
+  perf_stop poll_304
+  perf_start "$CG_PID"
+  cg_200=$(EXPECT=200 TAG=cellgate_poll_200 run_wrk "$BENCH_TMP/cg_200.txt" "$CG_PID" \
+    -t2 -c64 -d"$DUR" --latency -s "$BENCH_DIR/poll.lua" \
+    -H "Authorization: Bearer $AG_TOKEN" "$url")
+  say "$cg_200"
+  perf_stop poll_200
+  local cg_rss
+  cg_rss=$(vm_rss_kb "$CG_PID")
+  stop_pid "$CG_PID"
+  if grep -qiE 'error|warn|fail' "$CG_LOG"; then
+    say "--- cellgated log (errors/warnings, last 10) ---"
+    grep -iE 'error|warn|fail' "$CG_LOG" | tail -10
+  fi
+
+  local path line cg ng et r re ok sock
+  for path in 304 200; do
+    if [[ $path == 304 ]]; then line=$cg_304 ng=$(kv "$ng_304" rps); else line=$cg_200 ng=$(kv "$ng_200" rps); fi
+    cg=$(kv "$line" rps)
+    et=$(kv "$etcd_line" rps)
+    r=$(ratio "$cg" "$ng")
+    re=$(ratio "$cg" "$et")
+    sock=$(($(kv "$line" err_connect) + $(kv "$line" err_read) + $(kv "$line" err_write) + $(kv "$line" err_timeout)))
+    ok=no
+    if [[ $path == 304 ]]; then
+      [[ $r != null && $re != null && $(echo "$r >= 0.7 && $re >= 4" | bc) == 1 ]] && ok=yes
+      figure_line "poll_304 cellgate_rps=$cg nginx_rps=$ng ratio=$r etcd_range_rps=$et ratio_etcd=$re p50_ms=$(kv "$line" p50_ms) p99_ms=$(kv "$line" p99_ms) nginx_p99_ms=$(kv "$ng_304" p99_ms) etcd_p99_ms=$(kv "$etcd_line" p99_ms) non304=$(kv "$line" not_ok) errors=$sock cg_cpu_s=$(kv "$line" server_cpu_s) nginx_cpu_s=$(kv "$ng_304" server_cpu_s) etcd_cpu_s=$(kv "$etcd_line" server_cpu_s) goal_ratio=0.7 goal_ratio_etcd=4 ok=$ok"
+    else
+      [[ $re != null && $(echo "$re >= 4" | bc) == 1 ]] && ok=yes
+      figure_line "poll_200 cellgate_rps=$cg nginx_rps=$ng ratio=$r etcd_range_rps=$et ratio_etcd=$re p50_ms=$(kv "$line" p50_ms) p99_ms=$(kv "$line" p99_ms) nginx_p99_ms=$(kv "$ng_200" p99_ms) etcd_p99_ms=$(kv "$etcd_line" p99_ms) body_bytes=$AG_BODY_BYTES assignments=$AG_NCONFIGS nginx_body_bytes=2048 etcd_body_bytes=$etcd_bytes non200=$(kv "$line" not_ok) errors=$sock cg_cpu_s=$(kv "$line" server_cpu_s) nginx_cpu_s=$(kv "$ng_200" server_cpu_s) goal_ratio_etcd=4 ok_etcd=$ok"
+    fi
+    fig "poll_$path" \
+      "what=GET /v1/agent/desired?cell=C with an agent token, answered $path from memory$([[ $path == 304 ]] && echo " (If-None-Match = current ETag)" || echo ", body $AG_BODY_BYTES bytes ($AG_NCONFIGS signed assignments)")" \
+      "load=wrk -t2 -c64 -d$DUR --latency -s bench/poll.lua" \
+      "rps=$cg" "requests=$(kv "$line" req)" "ok=$(kv "$line" ok)" "not_ok=$(kv "$line" not_ok)" \
+      "codes=$(kv "$line" codes)" "socket_errors=$sock" \
+      "p50_ms=$(kv "$line" p50_ms)" "p90_ms=$(kv "$line" p90_ms)" "p99_ms=$(kv "$line" p99_ms)" \
+      "p999_ms=$(kv "$line" p999_ms)" "max_ms=$(kv "$line" max_ms)" \
+      "server_cpu_s=$(kv "$line" server_cpu_s)" "server_rss_kb=$cg_rss" "body_bytes=$AG_BODY_BYTES" \
+      "peer.name=nginx $(nginx -v 2>&1 | sed 's#.*nginx/##') tuned (peers nginx/nginx.conf), 2048-byte /cell.json" \
+      "peer.load=wrk -t2 -c64 -d$DUR --latency -s get.lua (peers folder)$([[ $path == 304 ]] && echo " -H If-None-Match")" \
+      "peer.rps=$ng" \
+      "peer.p99_ms=$(kv "$([[ $path == 304 ]] && echo "$ng_304" || echo "$ng_200")" p99_ms)" \
+      "peer.server_cpu_s=$(kv "$([[ $path == 304 ]] && echo "$ng_304" || echo "$ng_200")" server_cpu_s)" \
+      "peer_etcd.name=etcd $(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p') v3 gateway POST /v3/kv/range serializable, 2 KB value" \
+      "peer_etcd.load=SERIAL=1 wrk -t2 -c64 -d$DUR --latency -s etcd_range.lua (peers folder)" \
+      "peer_etcd.rps=$et" "peer_etcd.p99_ms=$(kv "$etcd_line" p99_ms)" "peer_etcd.body_bytes=$etcd_bytes" \
+      "peer_etcd.server_cpu_s=$(kv "$etcd_line" server_cpu_s)" \
+      "ratio=$r" "ratio_of=cellgate rps / nginx rps" "ratio_etcd=$re" "ratio_etcd_of=cellgate rps / etcd range rps" \
+      "goal=$([[ $path == 304 ]] && echo "ratio >= 0.7 and ratio_etcd >= 4" || echo "ratio_etcd >= 4")" "ok=$ok"
+  done
+}
+
+# ---------------------------------------------------------------------------
+# fanout: N parked long-polls of one cell (FANOUT_CELLS to spread them), one
+# assignment change, time until every poll has its 200 (bench/bench_fanout.c)
+# vs etcd's gateway watch with the same number of watchers (the peer
+# folder's run_watch_bench.sh / watch_fanout.c, 2 KB value).
+# ---------------------------------------------------------------------------
+FANOUT_NS=${FANOUT_NS:-1000 5000 10000}
+FANOUT_ROUNDS=${FANOUT_ROUNDS:-5}
+FANOUT_CELLS=${FANOUT_CELLS:-1}
+
+bench_fanout() {
+  local bin="$BUILD/bench/bench_fanout" ns=() n out etcd_out
+  say "== fanout: N parked long-polls, one assignment change vs etcd gateway watch (N = $FANOUT_NS, $FANOUT_ROUNDS rounds) =="
+  [[ -x $bin ]] || die "no $bin (run make build)"
+  for n in $FANOUT_NS; do
+    if raise_nofile $((n + 256)); then ns+=("$n"); else note "skipping N=$n: ulimit -Hn $(ulimit -Hn) is too low"; fi
+  done
+  ((${#ns[@]})) || die "no N fits the file descriptor limit"
+
+  # Peer: etcd, fresh, all N in one go with the peer script (it compiles watch_fanout).
+  start_etcd
+  etcd_out="$BENCH_TMP/etcd_watch.txt"
+  (cd "$PEERS" && timeout 900 ./run_watch_bench.sh "${ns[*]}" 2048 "$FANOUT_ROUNDS" _bench) >"$etcd_out" 2>&1 ||
+    note "run_watch_bench.sh exited $?"
+  stop_etcd
+  grep -q '^ROUND' "$etcd_out" || { cat "$etcd_out" >&2; die "etcd watch fan-out printed no ROUND line"; }
+
+  # cellgated: fresh, FANOUT_CELLS cells, a ~2 KB desired body (like the 2 KB value etcd sends).
+  agent_setup "$BENCH_TMP/cg-fanout" "$FANOUT_CELLS" 1900
+  note "cellgated desired body: $AG_BODY_BYTES bytes ($AG_NCONFIGS assignments); $FANOUT_CELLS cell(s)"
+  for n in "${ns[@]}"; do
+    out="$BENCH_TMP/cg_fanout_$n.txt"
+    timeout 600 "$bin" -p "${CG_URL##*:}" -a "$CG_TOKEN" -k "$AG_TOKENS" -c "$AG_CONFIG" -v 1,2 \
+      -n "$n" -r "$FANOUT_ROUNDS" -w 60 -T 30 -P "$CG_PID" -o "$BENCH_TMP/cg_fanout_$n.csv" >"$out" 2>&1 ||
+      note "bench_fanout -n $n exited $?"
+    sed 's/^/  /' "$out"
+    kill -0 "$CG_PID" 2>/dev/null || { tail -20 "$CG_LOG" >&2; die "cellgated died during fanout N=$n"; }
+    sleep 1
+  done
+  stop_pid "$CG_PID"
+  if grep -qiE 'error|warn|fail' "$CG_LOG"; then
+    say "--- cellgated log (errors/warnings, last 10) ---"
+    grep -iE 'error|warn|fail' "$CG_LOG" | tail -10
+  fi
+
+  local cg et_block et_p100 et_send et_ack et_recv cg_p100 r rs ok extra
+  for n in "${ns[@]}"; do
+    cg=$(grep '^RESULT' "$BENCH_TMP/cg_fanout_$n.txt" | tail -1)
+    [[ -n $cg ]] || { say "fanout_n$n: bench_fanout printed no RESULT (see above)"; continue; }
+    et_block=$(awk -v n="$n" '/^== N=/ {on = ($2 == "N=" n)} on' "$etcd_out")
+    sed -n '/^SETUP\|^ALLRECV\|^RESULT/s/^/  etcd: /p' <<<"$et_block"
+    # etcd per round: "... from_ack_ms p50=.. p99=.. max=X"; median of X over rounds (same rule as ours)
+    et_p100=$(sed -n 's/^ROUND.*from_ack_ms p50=[^ ]* p99=[^ ]* max=\([^ ]*\).*/\1/p' <<<"$et_block" | median)
+    et_send=$(sed -n 's/^ROUND.*from_send_ms p50=[^ ]* p99=[^ ]* max=\([^ ]*\) .*/\1/p' <<<"$et_block" | median)
+    et_ack=$(sed -n 's/^ROUND [0-9]* put_ack_ms=\([^ ]*\).*/\1/p' <<<"$et_block" | median)
+    et_recv=$(sed -n 's/^ROUND.* received=\([^ ]*\).*/\1/p' <<<"$et_block" | tail -1)
+    cg_p100=$(kv "$cg" ack_p100_ms)
+    r=$(ratio "$cg_p100" "$et_p100")
+    rs=$(ratio "$(kv "$cg" median_send_p100_ms)" "$et_send")
+    extra=""
+    if [[ $n == 5000 ]]; then
+      ok=no
+      [[ -n $cg_p100 && $(kv "$cg" rounds_complete) == "$(kv "$cg" rounds)" && $(echo "$cg_p100 < 100" | bc) == 1 ]] && ok=yes
+      extra=" goal_ms=100 ok=$ok"
+      fig "fanout_n$n" "goal_ms=100" "ok=$ok" "ok_rule=median round's ack_p100_ms < goal_ms, every poll answered in every round"
+    fi
+    figure_line "fanout_n$n cellgate_p100_ms=$cg_p100 etcd_p100_ms=${et_p100:-null} ratio=$r cellgate_p50_ms=$(kv "$cg" ack_p50_ms) cellgate_p90_ms=$(kv "$cg" ack_p90_ms) cellgate_p99_ms=$(kv "$cg" ack_p99_ms) received=$(kv "$cg" received) rounds_complete=$(kv "$cg" rounds_complete)/$(kv "$cg" rounds) assign_ack_ms=$(kv "$cg" assign_ack_ms) etcd_put_ack_ms=${et_ack:-null} cellgate_from_send_p100_ms=$(kv "$cg" median_send_p100_ms) etcd_from_send_p100_ms=${et_send:-null} ratio_from_send=$rs etcd_received=${et_recv:-null}$extra"
+    fig "fanout_n$n" \
+      "what=$n long-polls GET /v1/agent/desired?wait=60 parked on $FANOUT_CELLS cell(s) (body $AG_BODY_BYTES bytes), one POST /v1/configs/NAME/assign; ms from its 201 (ack) / from sending it to each poll's 200; median of $FANOUT_ROUNDS rounds by p100" \
+      "load=bench/bench_fanout -n $n -r $FANOUT_ROUNDS (epoll, 1 thread)" \
+      "p50_ms=$(kv "$cg" ack_p50_ms)" "p90_ms=$(kv "$cg" ack_p90_ms)" "p99_ms=$(kv "$cg" ack_p99_ms)" "p100_ms=$cg_p100" \
+      "received=$(kv "$cg" received)" "rounds=$(kv "$cg" rounds)" "rounds_complete=$(kv "$cg" rounds_complete)" \
+      "median_round=$(kv "$cg" median_round)" "best_p100_ms=$(kv "$cg" best_ack_p100_ms)" "worst_p100_ms=$(kv "$cg" worst_ack_p100_ms)" \
+      "assign_ack_ms=$(kv "$cg" assign_ack_ms)" "from_send_p50_ms=$(kv "$cg" send_p50_ms)" "from_send_p100_ms=$(kv "$cg" median_send_p100_ms)" \
+      "idle_rss_kb=$(kv "$cg" idle_rss_kb)" "parked_rss_kb=$(kv "$cg" parked_rss_kb)" \
+      "peer.name=etcd $(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p') v3 gateway POST /v3/watch, one key, 2 KB value" \
+      "peer.load=run_watch_bench.sh \"${ns[*]}\" 2048 $FANOUT_ROUNDS (watch_fanout -g 1000 -T 30, peers folder)" \
+      "peer.p100_ms=${et_p100:-null}" "peer.put_ack_ms=${et_ack:-null}" "peer.from_send_p100_ms=${et_send:-null}" \
+      "peer.received=${et_recv:-null}" \
+      "ratio=$r" "ratio_of=cellgate p100 / etcd p100 (ms from ack; lower is better)" \
+      "ratio_from_send=$rs"
+  done
+}
+
+# ---------------------------------------------------------------------------
+# rss: cellgated's resident memory per parked long-poll (10,000 parked).
+# ---------------------------------------------------------------------------
+RSS_PARKED=${RSS_PARKED:-10000}
+
+bench_rss() {
+  local bin="$BUILD/bench/bench_fanout" out line idle parked per ok rep rep_per
+  say "== rss: cellgated VmRSS idle and with $RSS_PARKED parked long-polls =="
+  [[ -x $bin ]] || die "no $bin (run make build)"
+  raise_nofile $((RSS_PARKED + 256)) || die "ulimit -Hn $(ulimit -Hn) < $((RSS_PARKED + 256))"
+  agent_setup "$BENCH_TMP/cg-rss" 1 1900
+  sleep 1
+  out="$BENCH_TMP/cg_rss.txt"
+  timeout 300 "$bin" -p "${CG_URL##*:}" -a "$CG_TOKEN" -k "$AG_TOKENS" -c "$AG_CONFIG" -v 1,2 \
+    -n "$RSS_PARKED" -r 2 -w 60 -T 30 -P "$CG_PID" >"$out" 2>&1 || note "bench_fanout -r 2 exited $?"
+  sed 's/^/  /' "$out"
+  stop_pid "$CG_PID"
+  line=$(grep '^SETUP' "$out" | tail -1)
+  [[ -n $line ]] || die "bench_fanout printed no SETUP line"
+  idle=$(kv "$line" idle_rss_kb)
+  parked=$(kv "$line" parked_rss_kb)
+  per=$(((parked - idle) * 1024 / RSS_PARKED))
+  # The same polls parked again after one wake (each connection has now
+  # served a 200 of ~2 KB): what a fleet that re-polls costs.
+  rep=$(sed -n 's/^REPARKED round=0 reparked_rss_kb=\([0-9]*\).*/\1/p' "$out")
+  rep_per=null
+  [[ -n $rep ]] && rep_per=$(((rep - idle) * 1024 / RSS_PARKED))
+  ok=no
+  ((per <= 2048)) && [[ $(kv "$line" parked) == "$RSS_PARKED" ]] && ok=yes
+  figure_line "rss_per_parked_poll bytes=$per idle_rss_kb=$idle parked_rss_kb=$parked parked=$(kv "$line" parked)/$RSS_PARKED goal_bytes=2048 ok=$ok after_one_wake_bytes=$rep_per reparked_rss_kb=${rep:-null}"
+  fig rss_per_parked_poll "what=(VmRSS with $RSS_PARKED parked long-polls - VmRSS idle) / $RSS_PARKED, fresh cellgated, 1 cell" \
+    "bytes=$per" "idle_rss_kb=$idle" "parked_rss_kb=$parked" "parked=$(kv "$line" parked)" "n=$RSS_PARKED" \
+    "after_one_wake_bytes=$rep_per" "reparked_rss_kb=${rep:-null}" \
+    "after_one_wake_what=the same polls answered once (200, ~2 KB) and parked again" \
+    "goal_bytes=2048" "ok=$ok" "ok_rule=bytes <= goal_bytes, all parked"
 }
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """A rollback with nothing to undo (no open rollout, every cell already on
-the target) is refused instead of re-assigning the same version; a rollback
-of an open rollout returns its cells; status shows why."""
+the target) is refused instead of re-assigning the same version, and so is
+one without a live version to return to. (Rolling back an open rollout is
+tested in test_controller and 40-cli/23-abort-rollback.py.)"""
 import os, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
