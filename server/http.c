@@ -35,7 +35,7 @@ enum rq_state { RQ_BODY = 0, RQ_QUEUED, RQ_DONE };
 /* Per-connection memory of libmicrohttpd (headers, read buffer). Small on
  * purpose: MHD clears the pool after every request, and every parked
  * long-poll holds one (docs/operations.md). */
-#define HTTP_CONN_MEMORY 8192
+#define HTTP_CONN_MEMORY 4096
 
 struct rq_ctx {
     struct request rq;
