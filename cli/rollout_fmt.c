@@ -225,7 +225,12 @@ const char *cli_fmt_event(const struct cg_obj *ev, char *buf, size_t size)
         sep = ", ";
     }
     if (cg_obj_has(d, "to_version")) {
-        app(buf, size, &used, "%sto version %" PRId64, sep, cg_obj_int(d, "to_version", 0));
+        /* In a rolled_back event, to_version is the rollout's target: the
+         * version withdrawn, not the one cells returned to. */
+        app(buf, size, &used,
+            strcmp(cg_obj_str(ev, "kind"), "rolled_back") == 0 ? "%sversion %" PRId64 " withdrawn"
+                                                               : "%sto version %" PRId64,
+            sep, cg_obj_int(d, "to_version", 0));
         sep = ", ";
     }
     if (cg_obj_array_size(d, "cells") > 0 || cg_obj_array_size(d, "cell_ids") > 0) {
