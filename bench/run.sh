@@ -21,7 +21,7 @@ BUILD=${1:-build}
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 shift || true
 
-BENCHES=(publish validate controller poll fanout rss)
+BENCHES=(publish validate controller poll fanout rss safety)
 DUR=${BENCH_DURATION:-10s}
 RESULTS="$BENCH_DIR/results/latest.json"
 
@@ -531,6 +531,52 @@ bench_rss() {
     "after_one_wake_bytes=$rep_per" "reparked_rss_kb=${rep:-null}" \
     "after_one_wake_what=the same polls answered once (200, ~2 KB) and parked again" \
     "goal_bytes=2048" "ok=$ok" "ok_rule=bytes <= goal_bytes, all parked"
+}
+
+# ---------------------------------------------------------------------------
+# safety: detection, blast radius and time to rollback of bad changes under
+# the real controller (bench/bench_safety.c), against a naive all-at-once
+# push with a fleet error-rate alarm. SAFETY_TRIALS (default 100) per
+# scenario and system; SAFETY_JOBS processes (default 2).
+# ---------------------------------------------------------------------------
+SAFETY_TRIALS=${SAFETY_TRIALS:-100}
+
+bench_safety() {
+  local bin="$BUILD/bench/bench_safety" out line sc sy name kvp k v ok
+  say "== safety: $SAFETY_TRIALS seeded trials per scenario, cellgate vs naive push + alarm =="
+  [[ -x $bin ]] || die "no $bin (run make build)"
+  out=$(timeout 1800 "$bin" "$SAFETY_TRIALS" 2>"$BENCH_TMP/safety.err") ||
+    { cat "$BENCH_TMP/safety.err" >&2; die "bench_safety failed"; }
+  sed 's/^/  /' "$BENCH_TMP/safety.err"
+  grep -v '^SAFETY_' <<<"$out"
+  fig safety "what=36 cells x 10 hosts, seeded trials per scenario; cellgate = the real controller + reports + SQLite store with a simulated fleet; naive = push to every cell at once, 5-min fleet error-rate alarm (> 1.5 x previous hour and > 1%), rollback 2-10 min after it fires (bench/bench_safety.c, bench/README.md)" \
+    "blast_radius_what=requests served by the new version / all fleet requests from start until the last host is back on the old version (completion or the 3 h horizon when not rolled back)" \
+    "trials=$SAFETY_TRIALS"
+  while read -r line; do
+    sc=$(kv "$line" scenario)
+    sy=$(kv "$line" system)
+    for kvp in $line; do
+      [[ $kvp == *=* ]] || continue
+      k=${kvp%%=*}
+      v=${kvp#*=}
+      [[ $k == scenario || $k == system ]] && continue
+      [[ $v == nan ]] && v=null
+      fig safety "$sc.$sy.$k=$v"
+    done
+  done < <(grep '^SAFETY_ROW ' <<<"$out")
+  while read -r line; do
+    name=$(kv "$line" name)
+    ok=$(kv "$line" ok)
+    figure_line "safety_goal ${line#SAFETY_GOAL }"
+    for kvp in $line; do
+      [[ $kvp == *=* ]] || continue
+      k=${kvp%%=*}
+      [[ $k == name ]] && continue
+      fig safety "goals.$name.$k=${kvp#*=}"
+    done
+    [[ -n $ok ]] || die "bench_safety printed a goal without ok="
+  done < <(grep '^SAFETY_GOAL ' <<<"$out")
+  grep -q '^SAFETY_GOAL ' <<<"$out" || die "bench_safety printed no SAFETY_GOAL line"
 }
 
 # ---------------------------------------------------------------------------
