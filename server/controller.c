@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "contract.h"
+#include "controller_cache.h"
 #include "desired.h"
 #include "gates.h"
 #include "json.h"
@@ -29,7 +30,9 @@ struct rcache {
     json_t *last_eval; /* the latest evaluation */
     char last_verdict[24];
     int64_t last_logged_ms;
-    char held[160]; /* why the rollout is held (deny window), "" if not */
+    char held[160];           /* why the rollout is held (deny window), "" if not */
+    struct ctl_detail detail; /* the parsed detail_json */
+    struct ctl_sets sets;     /* the baking step's cell sets */
     struct rcache *next;
 };
 
@@ -86,6 +89,8 @@ static void rcache_free(struct rcache *rc)
     json_decref(rc->plan_doc);
     json_decref(rc->steps);
     json_decref(rc->last_eval);
+    ctl_detail_free(&rc->detail);
+    ctl_sets_free(&rc->sets);
     free(rc);
 }
 
@@ -299,16 +304,14 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
 {
     char msg[STORE_MSG_MAX];
     struct store_assignment *as = NULL;
-    json_t *detail = parse_text(r->detail_json);
+    const json_t *detail = ctl_detail_get(&rc->detail, r->seq, r->detail_json);
     const char **cells = NULL;
     size_t n = 0, i, ng = 0;
     int64_t target = -1;
     int ok, res = 0;
 
-    if (store_assignment_list(c->st, NULL, r->config, &as, &n, msg) != CG_OK) {
-        json_decref(detail);
+    if (store_assignment_list(c->st, NULL, r->config, &as, &n, msg) != CG_OK)
         return -1;
-    }
     cells = calloc(n ? n : 1, sizeof *cells);
     for (i = 0; cells && i < n; i++) {
         int64_t pv;
@@ -362,10 +365,8 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
                                    : "every changed cell runs its previous version again"),
                      "rollout.rolled_back", 0, NULL);
     }
-    (void)rc;
     free(cells);
     store_assignments_free(as, n);
-    json_decref(detail);
     return res;
 }
 
@@ -414,12 +415,11 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
         return 0;
     }
     rc->held[0] = '\0';
-    detail = parse_text(r->detail_json);
+    detail = ctl_detail_get(&rc->detail, r->seq, r->detail_json);
     if (json_is_true(json_object_get(step, "approval")) && !approved(detail, r->step)) {
         struct store_rollout_update u = base_update(r);
         char *ev = event_text(json_pack("{s:I,s:O}", "step", (json_int_t)r->step, "wave",
                                         json_object_get(step, "wave_name")));
-        json_decref(detail);
         u.state = "waiting_approval";
         u.event_kind = "approval.wait";
         u.event_json = ev;
@@ -428,7 +428,6 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
         free(ev);
         return res;
     }
-    json_decref(detail);
     cells = step_cells(rc->steps, (size_t)r->step, (size_t)r->step + 1, &n);
     if (!cells)
         return -1;
@@ -473,28 +472,21 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
     return res;
 }
 
-/* Sums the health of 'cells' over [from, to): per cell, the series of the
- * version 'version', or (version < 0) the version each cell ran before the
- * rollout, or the cell's host-level series when it ran none. */
-static void sum_health(struct controller *c, const struct store_rollout *r, const json_t *detail,
-                       const char *const *cells, size_t n, int64_t version, int64_t from,
-                       int64_t to, struct health_agg *acc)
+/* Sums the health of a cell set over [from, to): per cell, the series of
+ * its version, or the cell's host-level series when that is 0 (it ran none). */
+static void sum_health(struct controller *c, const struct store_rollout *r,
+                       const struct ctl_cellset *cs, int64_t from, int64_t to,
+                       struct health_agg *acc)
 {
-    size_t i;
-
     memset(acc, 0, sizeof *acc);
-    for (i = 0; i < n; i++) {
-        int64_t v = version >= 0 ? version : prev_version(detail, cells[i], r->from_version);
-        if (v > 0)
-            reports_aggregate(c->rp, cells[i], r->config, v, from, to, acc);
-        else
-            reports_aggregate(c->rp, cells[i], REPORTS_ANY_CONFIG, 0, from, to, acc);
-    }
+    reports_aggregate_cells(c->rp, cs->cells, cs->versions, cs->n, r->config, from, to, cs->cache,
+                            acc);
 }
 
 /* ---- baking: evaluation and promotion (I4) ---- */
 
-/* Acts on a failed gate or a stuck step: roll back or halt, as the plan says. */
+/* Acts on a failed gate or a stuck step: roll back or halt, as the plan says.
+ */
 static int give_up(struct controller *c, const struct store_rollout *r, enum plan_action act,
                    const char *why, json_t *eval)
 {
@@ -517,11 +509,12 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
                      int64_t now, int paused)
 {
     json_t *step = json_array_get(rc->steps, (size_t)r->step);
-    json_t *detail = parse_text(r->detail_json), *eval, *failures = json_array();
+    json_t *detail = ctl_detail_get(&rc->detail, r->seq, r->detail_json), *eval,
+           *failures = json_array();
     size_t wave = (size_t)json_integer_value(json_object_get(step, "wave"));
     const struct plan_wave *pw = wave < rc->plan->n_waves ? &rc->plan->waves[wave] : NULL;
-    const char **wcells = NULL, **bcells = NULL;
-    size_t nw = 0, nb = 0, nall = 0, i, j;
+    const struct ctl_sets *sets = &rc->sets;
+    size_t nw, nb;
     struct health_agg wagg, bagg;
     struct reports_conv conv;
     struct gates_input in;
@@ -530,40 +523,30 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     int res_rc = 0;
 
     if (!pw || !step) {
-        json_decref(detail);
         json_decref(failures);
         return give_up(c, r, PLAN_ACTION_HALT, "the step's wave is not in the plan", NULL);
     }
-    wcells = step_cells(rc->steps, (size_t)r->step, (size_t)r->step + 1, &nw);
-    /* Baseline: every cell no step up to this one has changed. */
-    {
-        const char **done = step_cells(rc->steps, 0, (size_t)r->step + 1, &nall);
-        json_t *prev = json_object_get(detail, "prev");
-        const char *k;
-        json_t *v;
-        bcells = calloc(json_object_size(prev) + 1, sizeof *bcells);
-        json_object_foreach(prev, k, v)
-        {
-            int in_done = 0;
-            for (j = 0; done && j < nall && !in_done; j++)
-                in_done = strcmp(done[j], k) == 0;
-            if (!in_done && bcells)
-                bcells[nb++] = k;
-        }
-        free(done);
+    /* The wave's cells and the baseline's (every cell no step up to this
+     * one has changed), built once per step and detail. */
+    if (ctl_sets_get(&rc->sets, rc->steps, r->step, detail, rc->detail.gen, r->to_version,
+                     r->from_version) < 0) {
+        json_decref(failures);
+        return -1;
     }
-    sum_health(c, r, detail, wcells, nw, r->to_version, start, now, &wagg);
+    nw = sets->wave.n;
+    nb = sets->base.n;
+    sum_health(c, r, &sets->wave, start, now, &wagg);
     memset(&in, 0, sizeof in);
     if (nb > 0) {
-        sum_health(c, r, detail, bcells, nb, -1, start, now, &bagg);
+        sum_health(c, r, &sets->base, start, now, &bagg);
         in.baseline_kind = GATES_BASELINE_OLD;
     } else {
         /* Last wave: the same cells' window before the change. */
-        sum_health(c, r, detail, wcells, nw, -1, start - (elapsed > 0 ? elapsed : 0), start, &bagg);
+        sum_health(c, r, &sets->before, start - (elapsed > 0 ? elapsed : 0), start, &bagg);
         in.baseline_kind = GATES_BASELINE_BEFORE;
     }
-    reports_convergence(c->rp, wcells, nw, r->config, r->to_version, r->generation,
-                        now - c->cfg.host_stale_ms, &conv, failures);
+    reports_convergence_cached(c->rp, sets->wave.cells, nw, r->config, r->to_version, r->generation,
+                               now - c->cfg.host_stale_ms, sets->conv, &conv, failures);
     in.wave = &wagg;
     in.baseline = &bagg;
     in.min_requests = pw->min_requests;
@@ -625,6 +608,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
             char *ds;
             json_object_set_new(detail, "last_logged_verdict", json_string(v));
             ds = cg_json_dump(detail);
+            ctl_detail_wrote(&rc->detail, ds); /* the cached document is now that text */
             u.detail_json = ds;
             u.event_kind = "evaluation";
             u.event_json = ev;
@@ -634,12 +618,8 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
             free(ds);
         }
     }
-    (void)i;
     json_decref(eval);
     json_decref(failures);
-    json_decref(detail);
-    free(wcells);
-    free(bcells);
     return res_rc;
 }
 
@@ -1387,7 +1367,8 @@ json_t *controller_status(struct controller *c, int64_t id, int *http, char *msg
     cg_time_format(r.created_ms, t1);
     cg_time_format(r.step_started_ms, t2);
     cg_time_format(r.ended_ms, t3);
-    out = json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:s,s:I,s:I,s:s,s:o,s:I,s:b,s:s,s:s,s:s,s:o,s:o*,"
+    out = json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:s,s:I,s:I,s:s,s:o,s:I,s:b,s:s,s:s,s:s,s:o,s:"
+                    "o*,"
                     "s:o*,s:o}",
                     "id", (json_int_t)r.id, "config", r.config, "kind", r.kind, "from_version",
                     (json_int_t)r.from_version, "to_version", (json_int_t)r.to_version, "state",

@@ -68,6 +68,17 @@ struct reports {
     size_t nseries;
     uint64_t ingested;
     struct reports_totals totals;
+    /* Change tracking for the caches of reports_aggregate_cells() and
+     * reports_convergence_cached(). */
+    uint64_t mod_seq; /* bumped by every bucket write */
+    struct {
+        int64_t slot; /* the slot last written at this ring index */
+        uint64_t mod; /* mod_seq of that write */
+    } slot_mod[REPORTS_BUCKETS];
+    int64_t max_slot;      /* the latest slot ever written */
+    uint64_t evictions;    /* series evicted (their buckets vanish) */
+    uint64_t series_epoch; /* bumped when a series is created or evicted */
+    uint64_t hosts_mod;    /* bumped by every ingest (host views change) */
 };
 
 static size_t hash2_full(const char *a, const char *b, int64_t v)
@@ -126,6 +137,7 @@ struct reports *reports_new(const struct reports_config *cfg)
         return NULL;
     pthread_mutex_init(&r->mu, NULL);
     r->cfg = *cfg;
+    r->max_slot = INT64_MIN;
     if (!r->cfg.max_hosts)
         r->cfg.max_hosts = 100000;
     if (!r->cfg.max_keys)
@@ -256,6 +268,8 @@ static struct series *series_get(struct reports *r, const char *cell, const char
             free(v->ring);
             free(v);
             r->nseries--;
+            r->evictions++;
+            r->series_epoch++;
         }
     }
     s = calloc(1, sizeof *s);
@@ -272,6 +286,7 @@ static struct series *series_get(struct reports *r, const char *cell, const char
     s->next = r->series[b];
     r->series[b] = s;
     r->nseries++;
+    r->series_epoch++;
     return s;
 }
 
@@ -330,7 +345,8 @@ static int parse_health(const json_t *h, struct parsed_health *out, char *msg)
         if (!json_is_object(v) || b || !type ||
             (strcmp(type, "counter") && strcmp(type, "gauge")) || !isfinite(val))
             return snprintf(msg, 256,
-                            "metric %s must be {\"type\":\"counter\"|\"gauge\",\"value\":<finite>}",
+                            "metric %s must be "
+                            "{\"type\":\"counter\"|\"gauge\",\"value\":<finite>}",
                             k),
                    -1;
         out->m[out->nmetrics].name = k;
@@ -341,11 +357,17 @@ static int parse_health(const json_t *h, struct parsed_health *out, char *msg)
     return 0;
 }
 
-static void add_to_series(struct series *s, const struct parsed_health *ph, int64_t now_ms)
+static void add_to_series(struct reports *r, struct series *s, const struct parsed_health *ph,
+                          int64_t now_ms)
 {
     int64_t slot = now_ms / REPORTS_BUCKET_MS;
     struct bucket *bk = &s->ring[slot % REPORTS_BUCKETS];
     size_t i, j;
+
+    r->slot_mod[slot % REPORTS_BUCKETS].slot = slot;
+    r->slot_mod[slot % REPORTS_BUCKETS].mod = ++r->mod_seq;
+    if (slot > r->max_slot)
+        r->max_slot = slot;
 
     if (bk->start_ms != slot * REPORTS_BUCKET_MS) {
         memset(bk, 0, sizeof *bk);
@@ -437,7 +459,8 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
         cg_json_str(c, "error", NULL, &b);
         if (b || !name || !cg_valid_name(name) || v < 0 || g < 0 || lv < 0 || lg < 0)
             return snprintf(msg, 256,
-                            "configs[%zu] needs config (name), version, generation (integers >= "
+                            "configs[%zu] needs config (name), version, generation "
+                            "(integers >= "
                             "0), outcome",
                             i),
                    -1;
@@ -446,7 +469,8 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
                 break;
         if (!outcomes[j])
             return snprintf(msg, 256,
-                            "configs[%zu].outcome must be applied, rejected, reload_failed or "
+                            "configs[%zu].outcome must be applied, rejected, "
+                            "reload_failed or "
                             "verify_failed",
                             i),
                    -1;
@@ -470,6 +494,7 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
     }
     h->last_seen_ms = now_ms;
     h->seq = seq;
+    r->hosts_mod++;
     json_array_foreach(configs, i, c)
     {
         const char *name = json_string_value(json_object_get(c, "config"));
@@ -528,7 +553,7 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
         if (lkg > 0) {
             struct series *s = series_get(r, cell, name, lkg, 1);
             if (s)
-                add_to_series(s, &ph, now_ms);
+                add_to_series(r, s, &ph, now_ms);
         }
     }
     r->totals.requests += ph.requests;
@@ -558,53 +583,230 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
     if (ph.requests || ph.nmetrics || cg_hist_count(&ph.hist)) {
         struct series *any = series_get(r, cell, REPORTS_ANY_CONFIG, 0, 1);
         if (any)
-            add_to_series(any, &ph, now_ms);
+            add_to_series(r, any, &ph, now_ms);
     }
     r->ingested++;
     pthread_mutex_unlock(&r->mu);
     return 0;
 }
 
+/* Adds one metric (name, type, sum, samples) into 'acc'. Returns 1 if the
+ * result depends on the order of additions: the name did not fit, or the
+ * aggregate has it with the other type. */
+static int add_metric(struct health_agg *acc, const char *name, int gauge, double sum, uint64_t n)
+{
+    size_t j;
+
+    for (j = 0; j < acc->nmetrics; j++)
+        if (strcmp(acc->metrics[j].name, name) == 0)
+            break;
+    if (j == acc->nmetrics) {
+        if (j == CG_HEALTH_MAX_METRICS)
+            return 1;
+        cg_strlcpy(acc->metrics[j].name, name, sizeof acc->metrics[j].name);
+        acc->metrics[j].gauge = gauge;
+        acc->nmetrics++;
+    }
+    acc->metrics[j].sum += sum;
+    acc->metrics[j].n += n;
+    return acc->metrics[j].gauge != gauge;
+}
+
+/* Adds series s's bucket of 'slot' (if it holds that slot) into 'acc'.
+ * Returns 1 if the result depends on the order of additions (add_metric). */
+static int add_bucket(const struct series *s, int64_t slot, struct health_agg *acc)
+{
+    const struct bucket *bk = &s->ring[(size_t)(slot % REPORTS_BUCKETS)];
+    int order = 0;
+    size_t k;
+
+    if (bk->start_ms != slot * REPORTS_BUCKET_MS)
+        return 0;
+    acc->requests += bk->requests;
+    acc->errors += bk->errors;
+    acc->reports += bk->reports;
+    for (k = 0; k < CG_HIST_BUCKETS; k++)
+        acc->hist.b[k] += bk->hist[k];
+    for (k = 0; k < bk->nmetrics; k++)
+        order |= add_metric(acc, s->names[bk->m[k].idx], s->gauge[bk->m[k].idx], bk->m[k].sum,
+                            bk->m[k].n);
+    return order;
+}
+
+/* Adds aggregate 'src' into 'acc'; returns 1 as add_metric() does. */
+static int add_agg(struct health_agg *acc, const struct health_agg *src)
+{
+    int order = 0;
+    size_t k;
+
+    acc->requests += src->requests;
+    acc->errors += src->errors;
+    acc->reports += src->reports;
+    for (k = 0; k < CG_HIST_BUCKETS; k++)
+        acc->hist.b[k] += src->hist.b[k];
+    for (k = 0; k < src->nmetrics; k++)
+        order |= add_metric(acc, src->metrics[k].name, src->metrics[k].gauge, src->metrics[k].sum,
+                            src->metrics[k].n);
+    return order;
+}
+
+/* The slots a window [from_ms, to_ms) covers (at most the whole ring);
+ * *last < *first when it covers none. */
+static void window_slots(int64_t from_ms, int64_t to_ms, int64_t *first, int64_t *last)
+{
+    *first = 0;
+    *last = -1;
+    if (to_ms > from_ms) {
+        *first = from_ms / REPORTS_BUCKET_MS;
+        *last = (to_ms - 1) / REPORTS_BUCKET_MS;
+        if (*last - *first >= REPORTS_BUCKETS)
+            *first = *last - REPORTS_BUCKETS + 1;
+    }
+}
+
 void reports_aggregate(struct reports *r, const char *cell, const char *config, int64_t version,
                        int64_t from_ms, int64_t to_ms, struct health_agg *acc)
 {
     struct series *s;
-    int64_t first = 0, last = -1, slot;
-    size_t k;
+    int64_t first, last, slot;
 
     pthread_mutex_lock(&r->mu);
     s = series_get(r, cell, config, version, 0);
-    if (s && to_ms > from_ms) {
-        /* Only the slots the window covers (at most the whole ring). */
-        first = from_ms / REPORTS_BUCKET_MS;
-        last = (to_ms - 1) / REPORTS_BUCKET_MS;
-        if (last - first >= REPORTS_BUCKETS)
-            first = last - REPORTS_BUCKETS + 1;
+    window_slots(from_ms, to_ms, &first, &last);
+    for (slot = first; s && slot <= last; slot++)
+        add_bucket(s, slot, acc);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- reports_aggregate_cells() and its cache ---- */
+
+#define STAMP_NONE UINT64_MAX /* a slot whose sum must not be cached */
+
+/* The write stamp of 'slot' over every series: 0 if no series holds it,
+ * else the mod_seq of its latest write; STAMP_NONE if that is not known
+ * (the ring index last held another slot while this one may still be in
+ * some series' buckets). */
+static uint64_t slot_stamp(const struct reports *r, int64_t slot)
+{
+    if (slot < 0)
+        return STAMP_NONE;
+    if (r->slot_mod[slot % REPORTS_BUCKETS].slot == slot)
+        return r->slot_mod[slot % REPORTS_BUCKETS].mod;
+    return slot > r->max_slot ? 0 : STAMP_NONE;
+}
+
+struct slot_sum {
+    int64_t slot;
+    uint64_t stamp, evictions;
+    int order; /* the sum depends on the order of additions */
+    struct health_agg agg;
+};
+
+struct reports_cells_cache {
+    struct slot_sum *slots[REPORTS_BUCKETS]; /* by slot % REPORTS_BUCKETS, allocated on use */
+    struct series **series;                  /* series of each cell (NULL: none) */
+    size_t n;
+    uint64_t series_epoch; /* r->series_epoch when 'series' was looked up */
+    int have_series;
+};
+
+struct reports_cells_cache *reports_cells_cache_new(void)
+{
+    return calloc(1, sizeof(struct reports_cells_cache));
+}
+
+void reports_cells_cache_free(struct reports_cells_cache *cc)
+{
+    size_t i;
+
+    if (!cc)
+        return;
+    for (i = 0; i < REPORTS_BUCKETS; i++)
+        free(cc->slots[i]);
+    free(cc->series);
+    free(cc);
+}
+
+static struct series *cell_series(struct reports *r, const char *cell, const char *config,
+                                  int64_t version)
+{
+    return version > 0 ? series_get(r, cell, config, version, 0)
+                       : series_get(r, cell, REPORTS_ANY_CONFIG, 0, 0);
+}
+
+/* Looks the cells' series up again if any series was created or evicted
+ * since. Returns 0, or -1 when out of memory (then no cache is used). */
+static int refresh_series(struct reports *r, struct reports_cells_cache *cc,
+                          const char *const *cells, const int64_t *versions, size_t n,
+                          const char *config)
+{
+    size_t i;
+
+    if (cc->have_series && cc->n == n && cc->series_epoch == r->series_epoch)
+        return 0;
+    if (cc->n != n || !cc->series) {
+        free(cc->series);
+        cc->series = calloc(n ? n : 1, sizeof *cc->series);
+        cc->n = n;
+        cc->have_series = 0;
+        if (!cc->series)
+            return -1;
     }
-    for (slot = first; s && slot <= last; slot++) {
-        const struct bucket *bk = &s->ring[(size_t)(slot % REPORTS_BUCKETS)];
-        if (bk->start_ms != slot * REPORTS_BUCKET_MS)
-            continue;
-        acc->requests += bk->requests;
-        acc->errors += bk->errors;
-        acc->reports += bk->reports;
-        for (k = 0; k < CG_HIST_BUCKETS; k++)
-            acc->hist.b[k] += bk->hist[k];
-        for (k = 0; k < bk->nmetrics; k++) {
-            const char *name = s->names[bk->m[k].idx];
-            size_t j;
-            for (j = 0; j < acc->nmetrics; j++)
-                if (strcmp(acc->metrics[j].name, name) == 0)
-                    break;
-            if (j == acc->nmetrics) {
-                if (j == CG_HEALTH_MAX_METRICS)
-                    continue;
-                cg_strlcpy(acc->metrics[j].name, name, sizeof acc->metrics[j].name);
-                acc->metrics[j].gauge = s->gauge[bk->m[k].idx];
-                acc->nmetrics++;
+    for (i = 0; i < n; i++)
+        cc->series[i] = cell_series(r, cells[i], config, versions[i]);
+    cc->series_epoch = r->series_epoch;
+    cc->have_series = 1;
+    return 0;
+}
+
+void reports_aggregate_cells(struct reports *r, const char *const *cells, const int64_t *versions,
+                             size_t n, const char *config, int64_t from_ms, int64_t to_ms,
+                             struct reports_cells_cache *cc, struct health_agg *acc)
+{
+    struct health_agg start;
+    int64_t first, last, slot;
+    size_t i;
+    int order = 0;
+
+    window_slots(from_ms, to_ms, &first, &last);
+    if (last < first)
+        return;
+    pthread_mutex_lock(&r->mu);
+    if (cc && refresh_series(r, cc, cells, versions, n, config) < 0)
+        cc = NULL;
+    if (cc) {
+        start = *acc;
+        for (slot = first; slot <= last && !order; slot++) {
+            uint64_t stamp = slot_stamp(r, slot);
+            struct slot_sum *ss = cc->slots[slot % REPORTS_BUCKETS];
+            if (!ss)
+                ss = cc->slots[slot % REPORTS_BUCKETS] = calloc(1, sizeof *ss);
+            if (!ss) {
+                order = 1; /* out of memory: sum cell by cell */
+                break;
             }
-            acc->metrics[j].sum += bk->m[k].sum;
-            acc->metrics[j].n += bk->m[k].n;
+            if (stamp == STAMP_NONE || ss->slot != slot || ss->stamp != stamp ||
+                ss->evictions != r->evictions) {
+                memset(&ss->agg, 0, sizeof ss->agg);
+                ss->order = 0;
+                for (i = 0; i < n; i++)
+                    if (cc->series[i])
+                        ss->order |= add_bucket(cc->series[i], slot, &ss->agg);
+                ss->slot = stamp == STAMP_NONE ? -1 : slot;
+                ss->stamp = stamp;
+                ss->evictions = r->evictions;
+            }
+            order = ss->order || add_agg(acc, &ss->agg);
+        }
+        if (order)
+            *acc = start;
+    }
+    if (!cc || order) {
+        /* Cell by cell, bucket by bucket: as reports_aggregate() per cell. */
+        for (i = 0; i < n; i++) {
+            struct series *s = cc ? cc->series[i] : cell_series(r, cells[i], config, versions[i]);
+            for (slot = first; s && slot <= last; slot++)
+                add_bucket(s, slot, acc);
         }
     }
     pthread_mutex_unlock(&r->mu);
@@ -612,26 +814,38 @@ void reports_aggregate(struct reports *r, const char *cell, const char *config, 
 
 static json_t *stored_detail(const char *text);
 
-void reports_convergence(struct reports *r, const char *const *cells, size_t ncells,
-                         const char *config, int64_t version, int64_t generation,
-                         int64_t seen_after_ms, struct reports_conv *out, json_t *failures)
+/* reports_convergence() under the lock; *seen_lo / *seen_hi get the
+ * range of seen_after_ms over which the same hosts count: every counted host
+ * was seen at or after *seen_hi, every other one before *seen_lo. */
+static void convergence_locked(struct reports *r, const char *const *cells, size_t ncells,
+                               const char *config, int64_t version, int64_t generation,
+                               int64_t seen_after_ms, struct reports_conv *out, json_t *failures,
+                               int64_t *seen_lo, int64_t *seen_hi)
 {
     struct host *h;
     size_t i, j;
     uint64_t mark;
 
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&r->mu);
+    *seen_lo = INT64_MIN;
+    *seen_hi = INT64_MAX;
     mark = ++r->conv_calls;
     /* The hosts of each cell through the by_cell index (not every host);
      * 'mark' counts a host once even if its cell is listed twice. */
     for (i = 0; i < ncells; i++)
         for (h = r->by_cell[cell_hash(cells[i])]; h; h = h->cell_next) {
-            if (h->mark == mark || h->last_seen_ms < seen_after_ms ||
-                strcmp(h->cell, cells[i]) != 0)
+            if (h->mark == mark || strcmp(h->cell, cells[i]) != 0)
                 continue;
+            if (h->last_seen_ms < seen_after_ms) {
+                if (h->last_seen_ms > *seen_lo)
+                    *seen_lo = h->last_seen_ms;
+                continue;
+            }
+            if (h->last_seen_ms < *seen_hi)
+                *seen_hi = h->last_seen_ms;
             h->mark = mark;
-            out->hosts++; /* every recent host of these cells counts, reporting the config or not */
+            out->hosts++; /* every recent host of these cells counts, reporting the
+                             config or not */
             for (j = 0; j < h->ncfg; j++) {
                 const struct host_cfg *hc = &h->cfg[j];
                 if (strcmp(hc->config, config) != 0)
@@ -654,7 +868,84 @@ void reports_convergence(struct reports *r, const char *const *cells, size_t nce
                 }
             }
         }
+}
+
+void reports_convergence(struct reports *r, const char *const *cells, size_t ncells,
+                         const char *config, int64_t version, int64_t generation,
+                         int64_t seen_after_ms, struct reports_conv *out, json_t *failures)
+{
+    int64_t lo, hi;
+
+    pthread_mutex_lock(&r->mu);
+    convergence_locked(r, cells, ncells, config, version, generation, seen_after_ms, out, failures,
+                       &lo, &hi);
     pthread_mutex_unlock(&r->mu);
+}
+
+struct reports_conv_cache {
+    int valid;
+    uint64_t hosts_mod;
+    char config[64];
+    int64_t version, generation;
+    int64_t seen_lo, seen_hi; /* valid for seen_lo < seen_after_ms <= seen_hi */
+    struct reports_conv out;
+    json_t *failures; /* NULL: the caller passed none */
+};
+
+struct reports_conv_cache *reports_conv_cache_new(void)
+{
+    return calloc(1, sizeof(struct reports_conv_cache));
+}
+
+void reports_conv_cache_free(struct reports_conv_cache *cc)
+{
+    if (!cc)
+        return;
+    json_decref(cc->failures);
+    free(cc);
+}
+
+void reports_convergence_cached(struct reports *r, const char *const *cells, size_t ncells,
+                                const char *config, int64_t version, int64_t generation,
+                                int64_t seen_after_ms, struct reports_conv_cache *cc,
+                                struct reports_conv *out, json_t *failures)
+{
+    size_t i, before = json_array_size(failures);
+    json_t *f;
+
+    if (!cc) {
+        reports_convergence(r, cells, ncells, config, version, generation, seen_after_ms, out,
+                            failures);
+        return;
+    }
+    pthread_mutex_lock(&r->mu);
+    if (cc->valid && cc->hosts_mod == r->hosts_mod && cc->version == version &&
+        cc->generation == generation && strcmp(cc->config, config) == 0 &&
+        seen_after_ms > cc->seen_lo && seen_after_ms <= cc->seen_hi &&
+        (!json_is_array(failures) || (cc->failures && json_array_size(failures) == 0))) {
+        pthread_mutex_unlock(&r->mu);
+        *out = cc->out;
+        if (json_is_array(failures))
+            json_array_foreach(cc->failures, i, f)
+                json_array_append_new(failures, json_deep_copy(f));
+        return;
+    }
+    convergence_locked(r, cells, ncells, config, version, generation, seen_after_ms, out, failures,
+                       &cc->seen_lo, &cc->seen_hi);
+    cc->hosts_mod = r->hosts_mod;
+    pthread_mutex_unlock(&r->mu);
+    cc->out = *out;
+    cc->version = version;
+    cc->generation = generation;
+    cg_strlcpy(cc->config, config, sizeof cc->config);
+    json_decref(cc->failures);
+    cc->failures = NULL;
+    if (json_is_array(failures) && before == 0) {
+        cc->failures = json_array();
+        json_array_foreach(failures, i, f) json_array_append_new(cc->failures, json_deep_copy(f));
+    }
+    /* only what went into an empty 'failures' can be replayed */
+    cc->valid = !json_is_array(failures) || cc->failures != NULL;
 }
 
 static json_t *stored_detail(const char *text)

@@ -80,11 +80,34 @@ int reports_ingest(struct reports *r, const json_t *report, const char *cell, in
 void reports_aggregate(struct reports *r, const char *cell, const char *config, int64_t version,
                        int64_t from_ms, int64_t to_ms, struct health_agg *acc);
 
+/*
+ * Batched form of reports_aggregate() for a set of cells: adds into 'acc'
+ * (zeroed by the caller) the health of (cells[i], config, versions[i]) for
+ * every i with versions[i] > 0, and of (cells[i], REPORTS_ANY_CONFIG, 0)
+ * for the others, over [from_ms, to_ms), taking the lock once.
+ *
+ * 'cache' (NULL: none) keeps, per time bucket, the set's sum together with
+ * the write stamp of that bucket, so a later call only re-sums the buckets
+ * written since (usually the current one). One cache belongs to one
+ * (cells, versions, config): free it and make a new one when they change.
+ * With a cache, integer totals are identical to summing cell by cell;
+ * floating metric sums are added per bucket first (the same values, summed
+ * in another order). When metric names overflow the aggregate or disagree on
+ * their type, it falls back to summing cell by cell.
+ */
+struct reports_cells_cache;
+struct reports_cells_cache *reports_cells_cache_new(void);
+void reports_cells_cache_free(struct reports_cells_cache *cc);
+void reports_aggregate_cells(struct reports *r, const char *const *cells, const int64_t *versions,
+                             size_t n, const char *config, int64_t from_ms, int64_t to_ms,
+                             struct reports_cells_cache *cache, struct health_agg *acc);
+
 /* How far a set of cells has come on one assignment. */
 struct reports_conv {
     uint64_t hosts;     /* hosts of these cells seen since seen_after_ms */
     uint64_t converged; /* of them, running 'version' at generation >= 'generation' */
-    uint64_t failed;    /* of them, reporting rejected / reload_failed / verify_failed for it */
+    uint64_t failed;    /* of them, reporting rejected / reload_failed /
+                           verify_failed for it */
 };
 
 /* Fills 'out' for hosts in 'cells' reporting on 'config'. When 'failures'
@@ -93,6 +116,20 @@ struct reports_conv {
 void reports_convergence(struct reports *r, const char *const *cells, size_t ncells,
                          const char *config, int64_t version, int64_t generation,
                          int64_t seen_after_ms, struct reports_conv *out, json_t *failures);
+
+/*
+ * reports_convergence() with a cache (NULL: none) for one set of cells: the
+ * result is reused while no report was ingested since and no host of the
+ * set crossed seen_after_ms; 'failures' then gets copies of the cached
+ * entries. One cache belongs to one 'cells' set: free it when it changes.
+ */
+struct reports_conv_cache;
+struct reports_conv_cache *reports_conv_cache_new(void);
+void reports_conv_cache_free(struct reports_conv_cache *cc);
+void reports_convergence_cached(struct reports *r, const char *const *cells, size_t ncells,
+                                const char *config, int64_t version, int64_t generation,
+                                int64_t seen_after_ms, struct reports_conv_cache *cache,
+                                struct reports_conv *out, json_t *failures);
 
 /* The hosts view as JSON {"hosts":[...]} (new reference), optionally only
  * of one cell and/or hosts reporting on one config. */
