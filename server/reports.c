@@ -362,7 +362,7 @@ static void add_to_series(struct reports *r, struct series *s, const struct pars
 {
     int64_t slot = now_ms / REPORTS_BUCKET_MS;
     struct bucket *bk = &s->ring[slot % REPORTS_BUCKETS];
-    size_t i, j;
+    size_t i, j, k;
 
     r->slot_mod[slot % REPORTS_BUCKETS].slot = slot;
     r->slot_mod[slot % REPORTS_BUCKETS].mod = ++r->mod_seq;
@@ -378,8 +378,14 @@ static void add_to_series(struct reports *r, struct series *s, const struct pars
     bk->reports++;
     for (i = 0; i < CG_HIST_BUCKETS; i++)
         bk->hist[i] += (uint32_t)(ph->hist.b[i] > UINT32_MAX ? UINT32_MAX : ph->hist.b[i]);
-    for (i = 0; i < ph->nmetrics; i++) {
+    /* Two passes: the application's metrics take the 8 slots of a series
+     * before the agent's own agent_* counters (those are in /metrics
+     * totals anyway), so a gated metric is never crowded out. */
+    for (k = 0; k < 2 * ph->nmetrics; k++) {
         size_t idx;
+        i = k % ph->nmetrics;
+        if ((k < ph->nmetrics) == (strncmp(ph->m[i].name, "agent_", 6) == 0))
+            continue;
         for (idx = 0; idx < s->nnames; idx++)
             if (strcmp(s->names[idx], ph->m[i].name) == 0)
                 break;
