@@ -84,7 +84,7 @@ struct conn {
     char etag[80]; /* current ETag of the cell as this connection saw it, quoted */
     char *in;      /* response bytes not yet consumed */
     size_t len, cap;
-    int answered;  /* a response arrived since the request was written */
+    int answered; /* a response arrived since the request was written */
     struct resp last;
     double t_recv;
 };
@@ -308,21 +308,51 @@ int main(int argc, char **argv)
 
     while ((opt = getopt(argc, argv, "p:a:k:c:v:n:r:s:w:T:W:P:H:o:")) != -1)
         switch (opt) {
-        case 'p': port = atoi(optarg); break;
-        case 'a': admin = optarg; break;
-        case 'k': tokfile = optarg; break;
-        case 'c': config = optarg; break;
-        case 'v': if (sscanf(optarg, "%ld,%ld", &v1, &v2) != 2) usage(); break;
-        case 'n': N = atoi(optarg); break;
-        case 'r': R = atoi(optarg); break;
-        case 's': settle_ms = atoi(optarg); break;
-        case 'w': wait_s = (unsigned)atoi(optarg); break;
-        case 'T': T = atoi(optarg); break;
-        case 'W': W = atoi(optarg); break;
-        case 'P': spid = atoi(optarg); break;
-        case 'H': host = optarg; break;
-        case 'o': csvpath = optarg; break;
-        default: usage();
+        case 'p':
+            port = atoi(optarg);
+            break;
+        case 'a':
+            admin = optarg;
+            break;
+        case 'k':
+            tokfile = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'v':
+            if (sscanf(optarg, "%ld,%ld", &v1, &v2) != 2)
+                usage();
+            break;
+        case 'n':
+            N = atoi(optarg);
+            break;
+        case 'r':
+            R = atoi(optarg);
+            break;
+        case 's':
+            settle_ms = atoi(optarg);
+            break;
+        case 'w':
+            wait_s = (unsigned)atoi(optarg);
+            break;
+        case 'T':
+            T = atoi(optarg);
+            break;
+        case 'W':
+            W = atoi(optarg);
+            break;
+        case 'P':
+            spid = atoi(optarg);
+            break;
+        case 'H':
+            host = optarg;
+            break;
+        case 'o':
+            csvpath = optarg;
+            break;
+        default:
+            usage();
         }
     if (!port || !admin || !tokfile || !config || N < 1 || R < 0 || W < 1)
         usage();
@@ -421,7 +451,7 @@ int main(int argc, char **argv)
     double *lat = malloc(sizeof(double) * (size_t)N), *lats = malloc(sizeof(double) * (size_t)N);
     double *rp100 = calloc((size_t)(R ? R : 1), sizeof(double));
     double *sp100 = calloc((size_t)(R ? R : 1), sizeof(double));
-    char (*rline)[512] = calloc((size_t)(R ? R : 1), 512);
+    char(*rline)[512] = calloc((size_t)(R ? R : 1), 512);
     long rss_idle = rss_kb(spid), rss_parked = -1, rss_reparked = -1;
     int dead = 0, early = 0, shed = 0;
 
@@ -436,7 +466,7 @@ int main(int argc, char **argv)
     if (csv)
         fprintf(csv, "round,conn,cell,ms_from_send,ms_from_ack\n");
 
-    /* Handles readable agent connection id; returns 1 if a response completed. */
+        /* Handles readable agent connection id; returns 1 if a response completed. */
 #define KILL(x)                                                                                    \
     do {                                                                                           \
         if ((x)->st != ST_DEAD) {                                                                  \
@@ -568,8 +598,8 @@ int main(int argc, char **argv)
         int bl, alive = 0, got = 0, m = 0, non200 = 0;
         double t_send, t_ack = -1, dl;
         size_t arl;
-        bl = snprintf(body, abcap + 64, "{\"version\":%ld,\"cells\":[%s],\"reason\":\"bench_fanout\"}",
-                      ver, clist);
+        bl = snprintf(body, abcap + 64,
+                      "{\"version\":%ld,\"cells\":[%s],\"reason\":\"bench_fanout\"}", ver, clist);
         areq = malloc((size_t)bl + 512);
         arl = (size_t)snprintf(areq, (size_t)bl + 512,
                                "POST /v1/configs/%s/assign HTTP/1.1\r\nHost: %s:%d\r\n"
