@@ -21,7 +21,7 @@ BUILD=${1:-build}
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 shift || true
 
-BENCHES=(publish validate controller poll fanout rss safety)
+BENCHES=(publish validate controller poll fanout rss safety storm)
 DUR=${BENCH_DURATION:-10s}
 RESULTS="$BENCH_DIR/results/latest.json"
 
@@ -577,6 +577,41 @@ bench_safety() {
     [[ -n $ok ]] || die "bench_safety printed a goal without ok="
   done < <(grep '^SAFETY_GOAL ' <<<"$out")
   grep -q '^SAFETY_GOAL ' <<<"$out" || die "bench_safety printed no SAFETY_GOAL line"
+}
+
+# ---------------------------------------------------------------------------
+# storm: 10,000 simulated hosts (cellgate-sim) reconnecting after a SIGKILL
+# of cellgated and a restart 10 s later on the same data dir and port;
+# a rollback issued 1 s into a second such storm; and the metastability
+# comparison (protections off: sim --naive-retries + server --no-shed, vs
+# the defaults), both with a tight report lane. bench/storm.py drives it
+# (sim --trace-out: one CSV line per 100 ms) and prints FIGURE lines.
+# STORM_WHAT=storm|meta|all (default all). No peer. Issue 6, DESIGN.md §1.
+# ---------------------------------------------------------------------------
+bench_storm() {
+  local out line k v name
+  say "== storm: 10,000 hosts reconnect after SIGKILL + restart; rollback during it; metastability =="
+  [[ -x $BUILD/sim/cellgate-sim ]] || die "no $BUILD/sim/cellgate-sim (run make build)"
+  raise_nofile 20000 || note "open-file hard limit below 20000: 10,000 hosts may not fit"
+  out=$(timeout 1500 python3 "$BENCH_DIR/storm.py" "${STORM_WHAT:-all}" --build "$BUILD" \
+    --work "$BENCH_TMP/storm" 2>"$BENCH_TMP/storm.err") ||
+    { cat "$BENCH_TMP/storm.err" >&2; say "$out"; die "bench/storm.py failed"; }
+  sed 's/^/  /' "$BENCH_TMP/storm.err"
+  grep -v '^FIGURE ' <<<"$out" || true
+  while read -r line; do
+    line=${line#FIGURE }
+    name=${line%% *}
+    for kv in ${line#* }; do fig "$name" "$kv"; done
+    case $name in
+      storm)
+        figure_line "storm_recovery_s=$(kv "$line" storm_recovery_s) peak_to_mean=$(kv "$line" peak_to_mean) goodput_30s=$(kv "$line" goodput_30s) rss_max_kb=$(kv "$line" rss_max_kb) fds_max=$(kv "$line" fds_max) (hosts=$(kv "$line" hosts) goodput_t90_s=$(kv "$line" goodput_t90_s) useful_share_30s=$(kv "$line" useful_share_30s) peak_to_mean_conns=$(kv "$line" peak_to_mean_conns) fds_after_restart_max=$(kv "$line" fds_after_restart_max))" ;;
+      rollback_during_storm)
+        figure_line "rollback_during_storm api_ms=$(kv "$line" api_ms) all_hosts_s=$(kv "$line" all_hosts_s) (rollout_state=$(kv "$line" rollout_state) issued_after_restart_s=$(kv "$line" issued_after_restart_s))" ;;
+      metastability)
+        figure_line "metastability protections=off goodput_after=$(kv "$line" off.goodput_after) / protections=on goodput_after=$(kv "$line" on.goodput_after) (of steady state; off series/5s: $(kv "$line" off.goodput_series) on: $(kv "$line" on.goodput_series))" ;;
+    esac
+  done < <(grep '^FIGURE ' <<<"$out")
+  grep -q '^FIGURE ' <<<"$out" || die "bench/storm.py printed no FIGURE line"
 }
 
 # ---------------------------------------------------------------------------

@@ -620,7 +620,15 @@ static void apply_now(struct sim *s, struct sim_host *h, struct host_config *c,
     /* The window so far ran the old version: report it now, under the old
      * version, so the server does not count it against the new one. */
     if (!h->report_req) {
+        /* an extra report: the periodic schedule stays where it was, as
+         * the agent's does; otherwise a fleet-wide change would line up
+         * every host's report timer (a self-made thundering herd) */
+        int64_t next = h->report_next_ms;
+
         report_start(s, h, now);
+        if (next - now >= s->opt.report_ms / 2) {
+            h->report_next_ms = next;
+        } /* else: a fresh period (a tiny window would be a noisy sample) */
     }
     flush_health(s, h, wall);
     if (c->lkg_version > 0) {
@@ -836,7 +844,10 @@ static void on_report(struct sim *s, struct sim_req *rq)
         if (rq->status >= 500) {
             s->st.status_5xx++;
         }
-        if (rq->retry_after_ms > 0 && !s->opt.naive_retries) {
+        if (s->opt.naive_retries) {
+            /* naive: send the report again at the next tick */
+            h->report_next_ms = sim_mono();
+        } else if (rq->retry_after_ms > 0) {
             /* shed or rate limited: the next report waits at least that long */
             int64_t at = sim_mono() + cg_jitter(rq->retry_after_ms, 1.0, 1.2, NULL);
 

@@ -435,6 +435,14 @@ static void drain(struct sim *s, struct loop_shard *sh)
         if (rq->cc == CURLE_OK) {
             curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &rq->status);
         }
+        {
+            long nc = 0;
+
+            if (curl_easy_getinfo(m->easy_handle, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK &&
+                nc > 0) {
+                s->st.new_conns += (uint64_t)nc;
+            }
+        }
         curl_multi_remove_handle(sh->multi, m->easy_handle);
         rq->in_multi = false;
         finish(s, rq);

@@ -90,6 +90,8 @@ static const struct opt_def options[] = {
     {"ready-file",      OPT_STR,    OFF(ready_file),      0, 0,      "FILE",  "write FILE once every host has completed its first poll"},
     {"token-prefix",    OPT_STR,    OFF(token_prefix),    0, 0,      "P",     "agent token names are P-<cell> (default sim<random>)"},
     {"seed",            OPT_U64,    OFF(seed),            0, 0,      "N",     "seed of the health model and fault picks (default 1)"},
+    {"trace-out",       OPT_STR,    OFF(trace_out),       0, 0,      "FILE",  "write a CSV time series (requests, connections, successes, hosts current) to FILE"},
+    {"trace-ms",        OPT_I64,    OFF(trace_ms),        10, 60000, "MS",    "period of --trace-out lines (default 100)"},
     {"quiet",           OPT_FLAG,   OFF(quiet),           0, 0,      NULL,    "no live summary line"},
     {"help",            OPT_HELP,   0,                    0, 0,      NULL,    "this text"},
     {"version",         OPT_VERSION, 0,                   0, 0,      NULL,    "print the version"},
@@ -121,6 +123,7 @@ static void defaults(struct sim_options *o)
     o->summary_ms = 2000;
     o->monitor_ms = 1000;
     o->seed = 1;
+    o->trace_ms = 100;
 }
 
 static void usage(FILE *f)
@@ -318,6 +321,9 @@ static int start(struct sim *s, char *msg, size_t msglen)
         snprintf(msg, msglen, "out of memory for %zu hosts", s->topo.nhosts);
         return -1;
     }
+    if (trace_open(s, msg, msglen) != 0) {
+        return -1;
+    }
     return loop_new(s, msg, msglen);
 }
 
@@ -331,6 +337,7 @@ static void tick(struct sim *s)
 
     agents_tick(s, now);
     monitor_tick(s, now);
+    trace_tick(s, now);
     if (s->opt.summary_ms > 0 && now >= s->summary_next_ms) {
         if (s->summary_next_ms > 0) {
             output_summary(s, now, false);
@@ -362,6 +369,7 @@ static void tick(struct sim *s)
 static void cleanup(struct sim *s)
 {
     loop_free(s); /* completes what is in flight: hosts must still exist */
+    trace_close(s);
     agents_free(s);
     blast_free(&s->blast);
     for (size_t i = 0; s->cell_tokens && i < s->topo.ncells; i++) {

@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "backoff.h"
@@ -71,6 +72,8 @@ struct sim_options {
     uint64_t seed;
     bool quiet; /* no live summary line */
     struct faults faults;
+    const char *trace_out; /* per-period time series (CSV), or NULL (trace.c) */
+    int64_t trace_ms;      /* its period (default 100) */
 };
 
 /* Where one cache entry is. */
@@ -201,6 +204,7 @@ struct sim_stats {
     uint64_t http_started, http_refused; /* refused: by a partition fault */
     uint64_t max_inflight;
     uint64_t status_5xx, retry_after_seen;
+    uint64_t new_conns; /* TCP connections libcurl opened (CURLINFO_NUM_CONNECTS) */
 };
 
 struct sim_loop;
@@ -240,6 +244,9 @@ struct sim {
     int64_t summary_next_ms, json_next_ms;
     uint64_t last_requests, last_errors;
     int64_t last_summary_ms;
+    /* --trace-out */
+    FILE *trace;
+    int64_t trace_next_ms;
 };
 
 /* Set by the signal handlers in main.c; read by the loop. */
@@ -327,6 +334,11 @@ int fleet_setup(struct sim *s, char *msg, size_t msglen);
 
 /* ---- monitor.c: the server's rollouts, for blast radius and timing ---- */
 void monitor_tick(struct sim *s, int64_t now_mono);
+
+/* ---- trace.c: --trace-out, one CSV line per --trace-ms ---- */
+int trace_open(struct sim *s, char *msg, size_t msglen);
+void trace_tick(struct sim *s, int64_t now_mono);
+void trace_close(struct sim *s);
 
 /* ---- output.c ---- */
 void output_summary(struct sim *s, int64_t now_mono, bool final);

@@ -1,0 +1,548 @@
+#!/usr/bin/env python3
+"""bench/storm.py: reconnect storm, rollback during the storm, and the
+metastability comparison (issue 6; DESIGN.md §1, the EC2 lease storm).
+
+Called by bench_storm in bench/run.sh (which records the figures); runs
+alone too:
+
+    bench/storm.py --build build --work /tmp/x storm        # storm + rollback
+    bench/storm.py --build build --work /tmp/x meta         # protections off / on
+
+Everything runs on 127.0.0.1: one cellgated (restarted on the same data
+dir and port), one cellgate-sim with --trace-out (one CSV line per 100 ms:
+requests started, connections opened, polls and reports that succeeded,
+hosts whose last poll cycle succeeded, hosts holding the newest
+generation). Processes are stopped by PID; every phase is bounded in time.
+Prints one "FIGURE name key=value ..." line per figure (bench/run.sh turns
+them into figure lines and JSON) and human-readable tables before them.
+"""
+import argparse
+import csv
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONTRACT = {"media_type": "application/json",
+            "schema": {"type": "object", "required": ["service", "revision"]},
+            "max_bytes": 65536}
+# Rollouts used only to make v1 and then v2 complete everywhere, so that a
+# rollback to v1 is the expedited one-step rollback (docs/api/rollouts.md).
+PLAN = {"waves": [{"name": "canary", "cells": 1, "bake_s": 1},
+                  {"name": "rest", "percent": 100, "bake_s": 1}],
+        "gates": {"min_converged": 0.5},
+        "stuck_timeout_s": 600, "on_stuck": "halt", "on_gate_failure": "halt"}
+
+PIDS = []  # every process we started, stopped by PID at exit
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def stop(p, sig=signal.SIGTERM, timeout=20):
+    if p is None or p.poll() is not None:
+        return
+    try:
+        p.send_signal(sig)
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(10)
+
+
+def cleanup(*_):
+    for p in PIDS:
+        stop(p, timeout=10)
+
+
+class Server:
+    def __init__(self, build, data, extra):
+        self.bin = os.path.join(build, "server", "cellgated")
+        self.data = data
+        self.extra = list(extra)
+        self.port = 0
+        self.token = None
+        self.proc = None
+        self.log = data + ".log"
+
+    def start(self, timeout=30):
+        pf = self.data + ".port"
+        if os.path.exists(pf):
+            os.unlink(pf)
+        lf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [self.bin, "serve", "--data", self.data, "--listen", "127.0.0.1:%d" % self.port,
+             "--port-file", pf] + self.extra,
+            stdout=lf, stderr=lf, stdin=subprocess.DEVNULL, preexec_fn=raise_nofile)
+        PIDS.append(self.proc)
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise SystemExit("cellgated exited: " + open(self.log).read()[-2000:])
+            if os.path.exists(pf) and open(pf).read().strip():
+                break
+            time.sleep(0.02)
+        else:
+            raise SystemExit("cellgated did not start")
+        self.port = int(open(pf).read().strip())
+        if self.token is None:
+            for _ in range(100):
+                for line in open(self.log):
+                    if line.startswith("admin token"):
+                        self.token = line.split(":", 1)[1].strip()
+                if self.token:
+                    break
+                time.sleep(0.05)
+        return self
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def api(self, method, path, body=None, timeout=30):
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = {"Authorization": "Bearer " + self.token}
+        if body is not None:
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, (json.loads(data) if data and data[:1] in b"{[" else data)
+        finally:
+            c.close()
+
+
+class Sampler(threading.Thread):
+    """VmRSS and open fds of the current server process every 200 ms."""
+
+    def __init__(self, srv):
+        super().__init__(daemon=True)
+        self.srv, self.rows, self.halt = srv, [], False
+
+    def run(self):
+        while not self.halt:
+            p = self.srv.proc
+            if p is not None and p.poll() is None:
+                try:
+                    rss = 0
+                    for line in open("/proc/%d/status" % p.pid):
+                        if line.startswith("VmRSS:"):
+                            rss = int(line.split()[1])
+                    fds = len(os.listdir("/proc/%d/fd" % p.pid))
+                    self.rows.append((time.time(), rss, fds))
+                except (OSError, ValueError):
+                    pass
+            time.sleep(0.2)
+
+
+class Sim:
+    def __init__(self, build, work, srv, shape, args, tag):
+        self.trace = os.path.join(work, tag + ".trace.csv")
+        self.ready = os.path.join(work, tag + ".ready")
+        self.logf = os.path.join(work, tag + ".sim.log")
+        r, z, c, h = shape
+        self.hosts = r * z * c * h
+        cmd = [os.path.join(build, "sim", "cellgate-sim"), "--server", srv.url,
+               "--token", srv.token, "--regions", str(r), "--zones", str(z), "--cells", str(c),
+               "--hosts", str(h), "--summary-ms", "5000", "--monitor-ms", "0",
+               "--trace-out", self.trace, "--ready-file", self.ready,
+               "--token-prefix", tag, "--duration", "1200"] + list(args)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.logf, "wb"), stdin=subprocess.DEVNULL,
+                                     preexec_fn=raise_nofile)
+        PIDS.append(self.proc)
+
+    def rows(self):
+        try:
+            with open(self.trace) as f:
+                return [{k: int(v) for k, v in r.items()} for r in csv.DictReader(f)
+                        if r.get("hosts_newest") not in (None, "")]
+        except (OSError, ValueError):
+            return []
+
+    def last(self):
+        r = self.rows()
+        return r[-1] if r else None
+
+    def wait(self, pred, secs, what):
+        end = time.time() + secs
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise SystemExit("cellgate-sim exited: " + open(self.logf).read()[-2000:])
+            r = self.last()
+            if r and pred(r):
+                return r
+            time.sleep(0.2)
+        raise SystemExit("timed out (%ss) waiting for %s; last trace row %s" % (secs, what, self.last()))
+
+
+def setup_config(srv, versions=2):
+    st, b = srv.api("POST", "/v1/configs", {"name": "storm", "kind": "config", "contract": CONTRACT})
+    assert st == 201, (st, b)
+    for i in range(1, versions + 1):
+        st, b = srv.api("POST", "/v1/configs/storm/versions", {"service": "edge", "revision": i})
+        assert st == 201, (st, b)
+    st, b = srv.api("PUT", "/v1/plans/storm", PLAN)
+    assert st in (200, 201), (st, b)
+    st, b = srv.api("PUT", "/v1/configs/storm/plan", {"plan": "storm"})
+    assert st == 200, (st, b)
+
+
+def rollout_to(srv, version, secs=120):
+    st, b = srv.api("POST", "/v1/rollouts", {"config": "storm", "version": version, "reason": "bench"})
+    assert st == 201, (st, b)
+    rid, end = b["id"], time.time() + secs
+    while time.time() < end:
+        try:
+            st, b = srv.api("GET", "/v1/rollouts/%d" % rid, timeout=10)
+        except OSError as e:
+            log("GET /v1/rollouts/%d: %s (server busy), again" % (rid, e))
+            continue
+        if st == 200 and b["state"] == "completed":
+            return
+        if st == 200 and b["state"] not in ("running", "waiting_approval"):
+            raise SystemExit("rollout %d ended %s: %s" % (rid, b["state"], b.get("evaluation")))
+        time.sleep(0.3)
+    raise SystemExit("rollout %d did not complete" % rid)
+
+
+def assign_all(srv, version):
+    st, b = srv.api("GET", "/v1/cells")
+    cells = [c["id"] for c in b["cells"]]
+    st, b = srv.api("POST", "/v1/configs/storm/assign", {"version": version, "cells": cells})
+    assert st == 201, (st, b)
+
+
+# ---- analysis ---------------------------------------------------------------
+
+def per_bucket(rows):
+    """Deltas between consecutive trace rows: (t_ms, dt_ms, {col: delta}, row)."""
+    out = []
+    for a, b in zip(rows, rows[1:]):
+        d = {k: b[k] - a[k] for k in ("started", "conns", "polls_ok", "poll_fail",
+                                      "reports_ok", "report_fail", "s5xx")}
+        out.append((b["t_ms"], b["t_ms"] - a["t_ms"], d, b))
+    return out
+
+
+def goodput(bk):
+    return bk[2]["polls_ok"] + bk[2]["reports_ok"]
+
+
+def window(buckets, t0, t1):
+    return [b for b in buckets if t0 < b[0] <= t1]
+
+
+def rate(buckets, f):
+    ms = sum(b[1] for b in buckets)
+    return 1000.0 * sum(f(b) for b in buckets) / ms if ms else 0.0
+
+
+def sim_t(sim, wall):
+    """Sim-relative ms of a wall time (the trace carries both clocks)."""
+    r = sim.rows()[-1]
+    return r["t_ms"] - (r["wall_ms"] - int(wall * 1000))
+
+
+# ---- the reconnect storm (+ rollback during a second storm) ----------------
+
+def run_storm(a):
+    work = a.work
+    srv = Server(a.build, os.path.join(work, "cg-storm"), ["--tick-ms", "200"] + a.server_arg)
+    srv.start()
+    samp = Sampler(srv)
+    samp.start()
+    setup_config(srv)
+    sim = Sim(a.build, work, srv, a.shape, ["--report-ms", str(a.report_ms), "--wait", str(a.wait),
+                                           "--startup-ms", "5000", "--rps", "10"] + a.sim_arg, "storm")
+    sim.wait(lambda r: r["hosts_ok"] == sim.hosts, 120, "every host to poll")
+    rollout_to(srv, 1)
+    rollout_to(srv, 2)
+    gen = sim.wait(lambda r: r["hosts_newest"] == sim.hosts, 60, "every host on v2")["newest_gen"]
+    log("storm: %d hosts hold v2 (generation %d); steady state %ds" % (sim.hosts, gen, a.steady))
+    t_steady0 = time.time()
+    time.sleep(a.steady)
+    t_kill = time.time()
+    srv.kill9()
+    log("storm: SIGKILL; restart in %ss on port %d" % (a.down, srv.port))
+    time.sleep(a.down)
+    t_up = time.time()
+    srv.start()
+    log("storm: restarted (pid %d)" % srv.proc.pid)
+    end = time.time() + a.observe
+    rec = None
+    while time.time() < end:
+        r = sim.last()
+        if rec is None and r and r["wall_ms"] / 1000.0 > t_up and r["hosts_ok"] == sim.hosts:
+            rec = r
+        if rec and time.time() > t_up + 35:
+            break
+        time.sleep(0.2)
+
+    rows = sim.rows()
+    bk = per_bucket(rows)
+    up_ms, kill_ms, st0_ms = (sim_t(sim, t_up), sim_t(sim, t_kill), sim_t(sim, t_steady0))
+    steady = window(bk, st0_ms, kill_ms)
+    steady_gp = rate(steady, goodput)
+    steady_att = rate(steady, lambda b: b[2]["started"])
+    recovery_s = (rec["t_ms"] - up_ms) / 1000.0 if rec else None
+    rec_end = up_ms + max(recovery_s or a.observe, 5.0) * 1000
+    recw = window(bk, up_ms, rec_end)
+    att = [b[2]["started"] * 100.0 / b[1] for b in recw if b[1] > 0]  # per 100 ms
+    conn = [b[2]["conns"] * 100.0 / b[1] for b in recw if b[1] > 0]
+    ptm = max(att) / (sum(att) / len(att)) if att and sum(att) else None
+    ptm_conn = max(conn) / (sum(conn) / len(conn)) if conn and sum(conn) else None
+    w30 = window(bk, up_ms, up_ms + 30000)
+    gp30 = rate(w30, goodput)
+    ok30 = sum(goodput(b) for b in w30)
+    fail30 = sum(b[2]["poll_fail"] + b[2]["report_fail"] for b in w30)
+    # first whole second after the restart whose goodput is >= 90% of steady
+    t90 = None
+    for s in range(0, int(a.observe)):
+        w = window(bk, up_ms + s * 1000, up_ms + (s + 1) * 1000)
+        if w and rate(w, goodput) >= 0.9 * steady_gp:
+            t90 = s + 1
+            break
+    outage = [x for x in samp.rows if x[0] >= t_up]
+    figs = {
+        "hosts": sim.hosts, "down_s": a.down, "report_ms": a.report_ms, "wait_s": a.wait,
+        "storm_recovery_s": round(recovery_s, 2) if recovery_s is not None else None,
+        "peak_to_mean": round(ptm, 2) if ptm else None,
+        "peak_to_mean_conns": round(ptm_conn, 2) if ptm_conn else None,
+        "recovery_window_s": round((rec_end - up_ms) / 1000.0, 1),
+        "attempts_peak_per_100ms": round(max(att), 1) if att else None,
+        "attempts_mean_per_100ms": round(sum(att) / len(att), 1) if att else None,
+        "steady_attempts_per_100ms": round(steady_att / 10, 1),
+        "steady_goodput_per_s": round(steady_gp, 1),
+        "goodput_30s_per_s": round(gp30, 1),
+        "goodput_30s": round(gp30 / steady_gp, 3) if steady_gp else None,
+        "goodput_t90_s": t90,
+        "useful_share_30s": round(ok30 / (ok30 + fail30), 3) if ok30 + fail30 else None,
+        "rss_max_kb": max((x[1] for x in samp.rows), default=None),
+        "rss_steady_kb": max((x[1] for x in samp.rows if x[0] < t_kill), default=None),
+        "fds_max": max((x[2] for x in samp.rows), default=None),
+        "fds_steady": max((x[2] for x in samp.rows if x[0] < t_kill), default=None),
+        "rss_after_restart_max_kb": max((x[1] for x in outage), default=None),
+        "fds_after_restart_max": max((x[2] for x in outage), default=None),
+    }
+    # per-second table of the recovery
+    print("  t(s) after restart | attempts/s | conns/s | goodput/s (polls+reports ok) | failed/s | hosts current")
+    for s in range(-2, int(min(a.observe, (rec_end - up_ms) / 1000 + 5))):
+        w = window(bk, up_ms + s * 1000, up_ms + (s + 1) * 1000)
+        if not w:
+            continue
+        print("  %5d | %8.0f | %7.0f | %8.0f | %7.0f | %6d" % (
+            s, rate(w, lambda b: b[2]["started"]), rate(w, lambda b: b[2]["conns"]),
+            rate(w, goodput), rate(w, lambda b: b[2]["poll_fail"] + b[2]["report_fail"]),
+            w[-1][3]["hosts_ok"]))
+    print("FIGURE storm " + " ".join("%s=%s" % (k, v) for k, v in figs.items()), flush=True)
+
+    # ---- rollback during a second storm ----
+    sim.wait(lambda r: r["hosts_ok"] == sim.hosts, 90, "the fleet to settle before the 2nd storm")
+    time.sleep(3)
+    srv.kill9()
+    log("rollback: SIGKILL again; restart in %ss, rollback %ss after it" % (a.down, a.rb_after))
+    time.sleep(a.down)
+    srv.start()
+    t_up2 = time.time()
+    time.sleep(a.rb_after)
+    env = dict(os.environ, CELLGATE_SERVER=srv.url, CELLGATE_TOKEN=srv.token)
+    t0 = time.time()
+    r = subprocess.run([os.path.join(a.build, "cli", "cellgate"), "rollback", "storm", "--to", "1",
+                        "-m", "rollback during the reconnect storm"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    t1 = time.time()
+    api_ms = round((t1 - t0) * 1000)
+    if r.returncode != 0:
+        print("  rollback failed: %s %s" % (r.stdout, r.stderr))
+    log("rollback: CLI exit %d in %d ms: %s" % (r.returncode, api_ms, r.stdout.strip()[:200]))
+    # rollback rollout ends
+    st, lst = srv.api("GET", "/v1/rollouts")
+    rb_state, rb_end = None, time.time() + 60
+    while time.time() < rb_end:
+        st, lst = srv.api("GET", "/v1/rollouts")
+        rs = lst.get("rollouts", []) if isinstance(lst, dict) else []
+        rs = sorted(rs, key=lambda x: x["id"])
+        if rs and rs[-1]["state"] not in ("running", "rolling_back"):
+            rb_state = rs[-1]["state"]
+            break
+        time.sleep(0.2)
+    t_done = time.time()
+    # every host holds the new generation (v1 again, a newer generation)
+    r2 = sim.wait(lambda x: x["newest_gen"] > gen and x["hosts_newest"] == sim.hosts, 120,
+                  "every host to hold the rollback's statement")
+    all_s = round(r2["wall_ms"] / 1000.0 - t0, 2)
+    figs2 = {"api_ms": api_ms, "cli_exit": r.returncode, "rollout_state": rb_state,
+             "rollout_done_s": round(t_done - t0, 2),
+             "all_hosts_s": all_s, "issued_after_restart_s": round(t0 - t_up2, 2),
+             "generation": r2["newest_gen"], "hosts": sim.hosts}
+    print("FIGURE rollback_during_storm " + " ".join("%s=%s" % (k, v) for k, v in figs2.items()),
+          flush=True)
+    stop(sim.proc)
+    samp.halt = True
+    stop(srv.proc)
+    ag = {}
+    try:
+        pass
+    finally:
+        return ag
+
+
+# ---- metastability -------------------------------------------------------------
+
+def run_meta_one(a, protections):
+    tag = "meta-on" if protections else "meta-off"
+    sargs = ["--tick-ms", "1000"] + sum((["--lane", l] for l in a.meta_lanes), []) + a.server_arg
+    cargs = ["--report-ms", str(a.meta_report_ms), "--timeout-ms", str(a.meta_timeout_ms),
+             "--wait", str(a.wait), "--startup-ms", "5000", "--rps", "10"] + a.sim_arg
+    if not protections:
+        sargs.append("--no-shed")
+        cargs.append("--naive-retries")
+    srv = Server(a.build, os.path.join(a.work, "cg-" + tag), sargs)
+    srv.start()
+    samp = Sampler(srv)
+    samp.start()
+    setup_config(srv, 1)
+    sim = Sim(a.build, a.work, srv, a.shape, cargs, tag)
+    sim.wait(lambda r: r["hosts_ok"] == sim.hosts, 120, "every host to poll (%s)" % tag)
+    assign_all(srv, 1)
+    sim.wait(lambda r: r["hosts_newest"] == sim.hosts, 60, "every host on v1 (%s)" % tag)
+    t_s0 = time.time()
+    time.sleep(a.steady)
+    t_kill = time.time()
+    srv.kill9()          # the trigger: every host loses the server at once
+    time.sleep(a.meta_down)
+    srv.start()
+    t_up = time.time()   # the trigger is gone from here on
+    time.sleep(a.meta_observe)
+    rows = sim.rows()
+    bk = per_bucket(rows)
+    s0, k, up = sim_t(sim, t_s0), sim_t(sim, t_kill), sim_t(sim, t_up)
+    steady_gp = rate(window(bk, s0, k), goodput)
+    series = []
+    step = a.meta_bucket_s * 1000
+    t = up
+    while t < up + a.meta_observe * 1000 - 1:
+        w = window(bk, t, t + step)
+        series.append({
+            "from_s": round((t - up) / 1000), "goodput_per_s": round(rate(w, goodput), 1),
+            "attempts_per_s": round(rate(w, lambda b: b[2]["started"]), 1),
+            "failed_per_s": round(rate(w, lambda b: b[2]["poll_fail"] + b[2]["report_fail"]), 1),
+            "hosts_ok": w[-1][3]["hosts_ok"] if w else None})
+        t += step
+    last = window(bk, up + (a.meta_observe - a.meta_tail_s) * 1000, up + a.meta_observe * 1000)
+    gp_after = rate(last, goodput)
+    lag = [x for x in samp.rows if x[0] >= t_up]
+    res = {"protections": "on" if protections else "off", "steady_goodput_per_s": round(steady_gp, 1),
+           "goodput_after_per_s": round(gp_after, 1),
+           "goodput_after": round(gp_after / steady_gp, 3) if steady_gp else None,
+           "hosts_ok_end": rows[-1]["hosts_ok"], "hosts": sim.hosts,
+           "attempts_after_per_s": round(rate(last, lambda b: b[2]["started"]), 1),
+           "rss_max_kb": max((x[1] for x in lag), default=None),
+           "fds_max": max((x[2] for x in lag), default=None),
+           "series": series}
+    # server-side view: what was queued and shed (before we stop it)
+    try:
+        st, txt = srv.api("GET", "/metrics", timeout=10)
+        if st == 200 and isinstance(txt, bytes):
+            m = {}
+            for line in txt.decode().splitlines():
+                if line.startswith(("cellgate_lane_queue_depth", "cellgate_lane_shed_total",
+                                    "cellgate_lane_expired_total", "cellgate_lane_in_flight")):
+                    name, _, v = line.rpartition(" ")
+                    if 'lane="report"' in name or 'lane="poll"' in name:
+                        m[name.replace("cellgate_lane_", "").replace('{lane="', ".").rstrip('"}')] = v
+            res["server"] = m
+    except Exception as e:  # noqa: BLE001 -- a server too busy to answer is a finding too
+        res["server"] = {"metrics": "no answer: %s" % type(e).__name__}
+    stop(sim.proc)
+    samp.halt = True
+    stop(srv.proc)
+    return res
+
+
+def run_meta(a):
+    off = run_meta_one(a, False)
+    on = run_meta_one(a, True)
+    print("  goodput per second after the trigger is gone (restart at t=0; steady state "
+          "off=%s/s on=%s/s)" % (off["steady_goodput_per_s"], on["steady_goodput_per_s"]))
+    print("  %7s | %-34s | %-34s" % ("t (s)", "protections OFF: goodput  attempts  ok-hosts",
+                                      "protections ON: goodput  attempts  ok-hosts"))
+    for x, y in zip(off["series"], on["series"]):
+        print("  %3d-%-3d | %9.0f %9.0f %6s           | %9.0f %9.0f %6s" % (
+            x["from_s"], x["from_s"] + a.meta_bucket_s, x["goodput_per_s"], x["attempts_per_s"],
+            x["hosts_ok"], y["goodput_per_s"], y["attempts_per_s"], y["hosts_ok"]))
+    for r in (off, on):
+        print("  protections=%s steady=%s/s last %ds: goodput=%s/s (%s of steady) attempts=%s/s "
+              "hosts_ok=%s/%s server=%s" % (r["protections"], r["steady_goodput_per_s"],
+                                            a.meta_tail_s, r["goodput_after_per_s"], r["goodput_after"],
+                                            r["attempts_after_per_s"], r["hosts_ok_end"], r["hosts"],
+                                            r.get("server")))
+    flat = {}
+    for r in (off, on):
+        p = r["protections"]
+        for k2, v in r.items():
+            if k2 not in ("series", "server", "protections"):
+                flat["%s.%s" % (p, k2)] = v
+        flat["%s.goodput_series" % p] = "/".join(str(round(x["goodput_per_s"])) for x in r["series"])
+    print("FIGURE metastability " + " ".join("%s=%s" % (k2, v) for k2, v in flat.items()), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=["storm", "meta", "all"])
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--shape", default="5,4,5,100", help="regions,zones,cells,hosts")
+    ap.add_argument("--report-ms", type=int, default=10000)
+    ap.add_argument("--wait", type=int, default=20)
+    ap.add_argument("--steady", type=float, default=10)
+    ap.add_argument("--down", type=float, default=10)
+    ap.add_argument("--observe", type=float, default=90)
+    ap.add_argument("--rb-after", type=float, default=1.0)
+    ap.add_argument("--server-arg", action="append", default=[])
+    ap.add_argument("--sim-arg", action="append", default=[])
+    ap.add_argument("--meta-lanes", action="append", default=None)
+    ap.add_argument("--meta-report-ms", type=int, default=10000)
+    ap.add_argument("--meta-timeout-ms", type=int, default=2000)
+    ap.add_argument("--meta-down", type=float, default=5)
+    ap.add_argument("--meta-observe", type=int, default=60)
+    ap.add_argument("--meta-bucket-s", type=int, default=5)
+    ap.add_argument("--meta-tail-s", type=int, default=20)
+    a = ap.parse_args()
+    a.shape = [int(x) for x in a.shape.split(",")]
+    a.meta_lanes = a.meta_lanes or ["report=1/4096"]
+    a.build = os.path.abspath(a.build)
+    os.makedirs(a.work, exist_ok=True)
+    raise_nofile()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    try:
+        if a.what in ("storm", "all"):
+            run_storm(a)
+        if a.what in ("meta", "all"):
+            run_meta(a)
+    finally:
+        cleanup()
+
+
+if __name__ == "__main__":
+    main()
