@@ -237,6 +237,12 @@ int agent_apply(void *ud, const struct cg_watch_doc *doc, char *why, size_t whyl
         }
     }
 
+    /* Report the window up to now before switching: its health belongs to
+     * the version running until this moment, not to the one being applied
+     * (otherwise a regression is diluted by the old version's traffic,
+     * or a good change blamed for the old one's errors). */
+    report_send(a);
+
     /* 2. keep the bytes, record the intent */
     if (blob_put(a->conf.state_dir, doc->sha256, doc->bytes, doc->len, msg, sizeof msg) != 0) {
         snprintf(why, whylen, "%s", msg);
