@@ -72,7 +72,8 @@ enum cg_json_fail cg_json_parse(const char *buf, size_t len, size_t max_bytes, i
 
 char *cg_json_dump(const json_t *v)
 {
-    return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    /* 15 significant digits: 0.05 stays "0.05" (17 would print 0.050000000000000003). */
+    return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 }
 
 const char *cg_json_str(const json_t *obj, const char *key, const char *def, int *bad)
