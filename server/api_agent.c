@@ -313,10 +313,11 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
                 if (strcmp(json_string_value(json_object_get(hc, "config")), name) != 0)
                     continue;
                 out = json_string_value(json_object_get(hc, "outcome"));
-                e = json_pack("{s:O,s:O,s:O,s:O,s:O}", "host", json_object_get(h, "host"),
-                              "running_version", json_object_get(hc, "lkg_version"),
-                              "running_generation", json_object_get(hc, "lkg_generation"),
-                              "outcome", json_object_get(hc, "outcome"), "last_seen",
+                e = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O}", "cell", as[i].cell, "host",
+                              json_object_get(h, "host"), "running_version",
+                              json_object_get(hc, "lkg_version"), "running_generation",
+                              json_object_get(hc, "lkg_generation"), "outcome",
+                              json_object_get(hc, "outcome"), "last_seen",
                               json_object_get(h, "last_seen"));
                 if (json_object_get(hc, "error"))
                     json_object_set(e, "error", json_object_get(hc, "error"));
