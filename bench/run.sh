@@ -608,7 +608,7 @@ bench_storm() {
       rollback_during_storm)
         figure_line "rollback_during_storm api_ms=$(kv "$line" api_ms) all_hosts_s=$(kv "$line" all_hosts_s) (rollout_state=$(kv "$line" rollout_state) issued_after_restart_s=$(kv "$line" issued_after_restart_s))" ;;
       metastability)
-        figure_line "metastability protections=off goodput_after=$(kv "$line" off.goodput_after) / protections=on goodput_after=$(kv "$line" on.goodput_after) (of steady state; off series/5s: $(kv "$line" off.goodput_series) on: $(kv "$line" on.goodput_series))" ;;
+        figure_line "metastability steady_diff=$(kv "$line" steady_diff) protections=off goodput_after_30s=$(kv "$line" off.goodput_after_30s) recovered=$(kv "$line" off.recovered) / protections=on goodput_after_30s=$(kv "$line" on.goodput_after_30s) recovered=$(kv "$line" on.recovered) (reports accepted per 5 s, off: $(kv "$line" off.goodput_series) on: $(kv "$line" on.goodput_series))" ;;
     esac
   done < <(grep '^FIGURE ' <<<"$out")
   grep -q '^FIGURE ' <<<"$out" || die "bench/storm.py printed no FIGURE line"

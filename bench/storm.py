@@ -408,96 +408,200 @@ def run_storm(a):
 
 
 # ---- metastability -------------------------------------------------------------
+#
+# The retry-amplification loop (DESIGN.md §1, the hospital queue) needs a
+# server whose capacity lies between the fleet's steady load (hosts ÷ report
+# period) and the naive fleet's retry load (hosts ÷ client timeout). On this
+# 2-core box one report worker answers more than 7,000 reports/s, more than
+# the sim can offer without becoming the bottleneck itself, so the server is
+# made slower the way cpulimit does it: a duty cycle of SIGCONT/SIGSTOP
+# (--meta-server-cpu 0.002 --meta-period-ms 200: SIGCONT, ~0.4 ms, SIGSTOP;
+# measured capacity ~370 reports/s with 500 hosts), identical in both
+# modes. The trigger is a freeze of the server (SIGSTOP held for
+# --meta-down seconds: a long GC pause, a VM steal, a stuck disk): requests
+# queue in the sockets, clients time out; naive clients re-send at once.
+# SIGSTOP rather than SIGKILL also keeps naive clients from spinning on
+# refused connections (a load on the sim, not on the server).
+
+
+class Throttle(threading.Thread):
+    """Duty-cycle the server: SIGCONT for frac×period, SIGSTOP for the rest.
+    freeze(s) keeps it stopped for s seconds (the trigger)."""
+
+    def __init__(self, pid, frac, period=0.05):
+        super().__init__(daemon=True)
+        self.pid, self.halt, self.frozen_until = pid, False, 0.0
+        self.on = frac * period
+        self.off = period - self.on
+        self.frac = frac
+
+    def _sig(self, sig):
+        try:
+            os.kill(self.pid, sig)
+        except OSError:
+            self.halt = True
+
+    def run(self):
+        while not self.halt:
+            if time.time() < self.frozen_until:
+                self._sig(signal.SIGSTOP)
+                time.sleep(0.005)
+                continue
+            if self.frac >= 1:
+                self._sig(signal.SIGCONT)
+                time.sleep(0.02)
+                continue
+            self._sig(signal.SIGCONT)
+            time.sleep(self.on)
+            if self.halt:
+                break
+            self._sig(signal.SIGSTOP)
+            time.sleep(self.off)
+        self._sig(signal.SIGCONT)
+
+    def freeze(self, secs):
+        self.frozen_until = time.time() + secs
+        time.sleep(secs)
+
+    def stop(self):
+        self.halt = True
+        self.join(5)
+        self._sig(signal.SIGCONT)
+
+
+def cpu_s(pid):
+    """utime + stime of a process in seconds."""
+    try:
+        f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def rgood(bk):
+    """Goodput of the metastability runs: reports accepted in time. Polls are
+    left out: after a freeze the fleet's long-polls are re-parked together
+    and complete in waves one `wait` apart, so poll completions per bucket
+    say when a wave ended, not how much useful work was done."""
+    return bk[2]["reports_ok"]
+
 
 def run_meta_one(a, protections):
     tag = "meta-on" if protections else "meta-off"
     sargs = ["--tick-ms", "1000"] + sum((["--lane", l] for l in a.meta_lanes), []) + a.server_arg
     cargs = ["--report-ms", str(a.meta_report_ms), "--timeout-ms", str(a.meta_timeout_ms),
-             "--wait", str(a.wait), "--startup-ms", "5000", "--rps", "10"] + a.sim_arg
+             "--wait", str(a.wait), "--startup-ms", str(a.meta_startup_ms), "--rps", "10"] + a.sim_arg
     if not protections:
         sargs.append("--no-shed")
         cargs.append("--naive-retries")
     srv = Server(a.build, os.path.join(a.work, "cg-" + tag), sargs)
     srv.start()
-    samp = Sampler(srv)
-    samp.start()
     setup_config(srv, 1)
-    sim = Sim(a.build, a.work, srv, a.shape, cargs, tag)
+    sim = Sim(a.build, a.work, srv, a.meta_shape, cargs, tag)
+    # no assignment: a burst of 500 blob fetches would itself be a trigger for
+    # the naive fleet; polls and reports are the load. The sim's set-up
+    # (cells, tokens) and start-up run on the unthrottled server.
     sim.wait(lambda r: r["hosts_ok"] == sim.hosts, 120, "every host to poll (%s)" % tag)
-    assign_all(srv, 1)
-    sim.wait(lambda r: r["hosts_newest"] == sim.hosts, 60, "every host on v1 (%s)" % tag)
-    t_s0 = time.time()
-    time.sleep(a.steady)
-    t_kill = time.time()
-    srv.kill9()          # the trigger: every host loses the server at once
-    time.sleep(a.meta_down)
-    srv.start()
-    t_up = time.time()   # the trigger is gone from here on
+    th = Throttle(srv.proc.pid, a.meta_server_cpu, a.meta_period_ms / 1000.0)
+    th.start()
+    time.sleep(10)
+    t_s0, c_s0 = time.time(), cpu_s(sim.proc.pid)
+    time.sleep(a.meta_steady)
+    t_freeze, c_f = time.time(), cpu_s(sim.proc.pid)
+    log("%s: steady %ss done; freezing the server (SIGSTOP) for %ss" % (tag, a.meta_steady, a.meta_down))
+    th.freeze(a.meta_down)   # the trigger
+    t_up = time.time()       # the trigger is gone from here on
     time.sleep(a.meta_observe)
+    t_end, c_end = time.time(), cpu_s(sim.proc.pid)
     rows = sim.rows()
     bk = per_bucket(rows)
-    s0, k, up = sim_t(sim, t_s0), sim_t(sim, t_kill), sim_t(sim, t_up)
-    steady_gp = rate(window(bk, s0, k), goodput)
-    series = []
+    s0, fz, up = sim_t(sim, t_s0), sim_t(sim, t_freeze), sim_t(sim, t_up)
+    st = window(bk, s0, fz)
+    steady_gp = rate(st, rgood)
+    steady_att = rate(st, lambda b: b[2]["started"])
     step = a.meta_bucket_s * 1000
-    t = up
-    while t < up + a.meta_observe * 1000 - 1:
-        w = window(bk, t, t + step)
+    spans = [("before", t, t + step) for t in range(fz - a.meta_before_s * 1000, fz, step)]
+    spans.append(("trigger", fz, up))
+    spans += [("after", t, t + step) for t in range(up, up + a.meta_observe * 1000, step)]
+    series = []
+    for phase, t0, t1 in spans:
+        w = window(bk, t0, t1)
         series.append({
-            "from_s": round((t - up) / 1000), "goodput_per_s": round(rate(w, goodput), 1),
+            "phase": phase, "from_s": round(((t0 - up) if phase == "after" else (t0 - fz)) / 1000),
+            "goodput_per_s": round(rate(w, rgood), 1),
             "attempts_per_s": round(rate(w, lambda b: b[2]["started"]), 1),
             "failed_per_s": round(rate(w, lambda b: b[2]["poll_fail"] + b[2]["report_fail"]), 1),
             "hosts_ok": w[-1][3]["hosts_ok"] if w else None})
-        t += step
-    last = window(bk, up + (a.meta_observe - a.meta_tail_s) * 1000, up + a.meta_observe * 1000)
-    gp_after = rate(last, goodput)
-    lag = [x for x in samp.rows if x[0] >= t_up]
-    res = {"protections": "on" if protections else "off", "steady_goodput_per_s": round(steady_gp, 1),
-           "goodput_after_per_s": round(gp_after, 1),
-           "goodput_after": round(gp_after / steady_gp, 3) if steady_gp else None,
-           "hosts_ok_end": rows[-1]["hosts_ok"], "hosts": sim.hosts,
-           "attempts_after_per_s": round(rate(last, lambda b: b[2]["started"]), 1),
-           "rss_max_kb": max((x[1] for x in lag), default=None),
-           "fds_max": max((x[2] for x in lag), default=None),
+    late = window(bk, up + 30000, up + a.meta_observe * 1000)
+    gp_after = rate(late, rgood)
+    ratio = gp_after / steady_gp if steady_gp else None
+    res = {"protections": "on" if protections else "off",
+           "hosts": sim.hosts, "steady_goodput_per_s": round(steady_gp, 1),
+           "steady_attempts_per_s": round(steady_att, 1),
+           "goodput_after_30s_per_s": round(gp_after, 1),
+           "goodput_after_30s": round(ratio, 3) if ratio is not None else None,
+           "goodput_after": round(ratio, 3) if ratio is not None else None,  # bench/run.sh reads it
+           "attempts_after_30s_per_s": round(rate(late, lambda b: b[2]["started"]), 1),
+           "recovered": "yes" if ratio is not None and ratio >= 0.9 else "no",
+           "hosts_ok_end": rows[-1]["hosts_ok"],
+           "sim_cpu_steady": round((c_f - c_s0) / (t_freeze - t_s0), 2) if c_f and c_s0 else None,
+           "sim_cpu_after": round((c_end - c_f) / (t_end - t_freeze), 2) if c_end and c_f else None,
            "series": series}
     # server-side view: what was queued and shed (before we stop it)
+    th.stop()
     try:
-        st, txt = srv.api("GET", "/metrics", timeout=10)
-        if st == 200 and isinstance(txt, bytes):
+        st_, txt = srv.api("GET", "/metrics", timeout=10)
+        if st_ == 200 and isinstance(txt, bytes):
             m = {}
             for line in txt.decode().splitlines():
                 if line.startswith(("cellgate_lane_queue_depth", "cellgate_lane_shed_total",
-                                    "cellgate_lane_expired_total", "cellgate_lane_in_flight")):
+                                    "cellgate_lane_expired_total")):
                     name, _, v = line.rpartition(" ")
-                    if 'lane="report"' in name or 'lane="poll"' in name:
-                        m[name.replace("cellgate_lane_", "").replace('{lane="', ".").rstrip('"}')] = v
+                    if 'lane="report"' in name:
+                        m[name.replace("cellgate_lane_", "").replace('{lane="report"}', "")] = v
             res["server"] = m
     except Exception as e:  # noqa: BLE001 -- a server too busy to answer is a finding too
         res["server"] = {"metrics": "no answer: %s" % type(e).__name__}
     stop(sim.proc)
-    samp.halt = True
     stop(srv.proc)
+    log("%s: %s" % (tag, {k: v for k, v in res.items() if k != "series"}))
     return res
 
 
 def run_meta(a):
     off = run_meta_one(a, False)
     on = run_meta_one(a, True)
-    print("  goodput per second after the trigger is gone (restart at t=0; steady state "
-          "off=%s/s on=%s/s)" % (off["steady_goodput_per_s"], on["steady_goodput_per_s"]))
-    print("  %7s | %-34s | %-34s" % ("t (s)", "protections OFF: goodput  attempts  ok-hosts",
-                                      "protections ON: goodput  attempts  ok-hosts"))
+    print("  metastability: %d hosts, report every %d ms, client timeout %d ms, lanes %s, server "
+          "CPU duty %.1f%% of every %g ms; trigger: server frozen (SIGSTOP) %gs" % (
+              off["hosts"], a.meta_report_ms, a.meta_timeout_ms, ",".join(a.meta_lanes) or "default",
+              100 * a.meta_server_cpu, a.meta_period_ms, a.meta_down))
+    print("  t (s): before = to the freeze, after = since the server runs again; per second; goodput = reports accepted in time")
+    print("  %-14s | %-32s | %-32s" % ("", "protections OFF", "protections ON"))
+    print("  %-14s | %9s %9s %12s | %9s %9s %12s" % ("t (s)", "attempts", "goodput", "hosts current",
+                                                    "attempts", "goodput", "hosts current"))
     for x, y in zip(off["series"], on["series"]):
-        print("  %3d-%-3d | %9.0f %9.0f %6s           | %9.0f %9.0f %6s" % (
-            x["from_s"], x["from_s"] + a.meta_bucket_s, x["goodput_per_s"], x["attempts_per_s"],
-            x["hosts_ok"], y["goodput_per_s"], y["attempts_per_s"], y["hosts_ok"]))
+        if x["phase"] == "trigger":
+            lab = "FROZEN %gs" % a.meta_down
+        else:
+            lab = "%s %d..%d" % ("before" if x["phase"] == "before" else "after", x["from_s"],
+                                x["from_s"] + a.meta_bucket_s)
+        print("  %-14s | %9.0f %9.0f %12s | %9.0f %9.0f %12s" % (
+            lab, x["attempts_per_s"], x["goodput_per_s"], x["hosts_ok"],
+            y["attempts_per_s"], y["goodput_per_s"], y["hosts_ok"]))
     for r in (off, on):
-        print("  protections=%s steady=%s/s last %ds: goodput=%s/s (%s of steady) attempts=%s/s "
-              "hosts_ok=%s/%s server=%s" % (r["protections"], r["steady_goodput_per_s"],
-                                            a.meta_tail_s, r["goodput_after_per_s"], r["goodput_after"],
-                                            r["attempts_after_per_s"], r["hosts_ok_end"], r["hosts"],
-                                            r.get("server")))
-    flat = {}
+        print("  metastability protections=%s steady=%s/s goodput_after_30s=%s/s (%s of steady) "
+              "recovered=%s  [attempts steady %s/s, 30-60 s after %s/s; hosts current at end %s/%s; "
+              "sim CPU steady %s, after %s; server report lane %s]" % (
+                  r["protections"], r["steady_goodput_per_s"], r["goodput_after_30s_per_s"],
+                  r["goodput_after_30s"], r["recovered"], r["steady_attempts_per_s"],
+                  r["attempts_after_30s_per_s"], r["hosts_ok_end"], r["hosts"],
+                  r["sim_cpu_steady"], r["sim_cpu_after"], r.get("server")))
+    sg = (off["steady_goodput_per_s"], on["steady_goodput_per_s"])
+    diff = abs(sg[0] - sg[1]) / max(sg) if max(sg) else None
+    print("  steady states within %s of each other (%s)" % (
+        "%.1f%%" % (100 * diff) if diff is not None else "?",
+        "comparable" if diff is not None and diff <= 0.10 else "NOT comparable: do not read the comparison"))
+    flat = {"steady_diff": round(diff, 3) if diff is not None else None}
     for r in (off, on):
         p = r["protections"]
         for k2, v in r.items():
@@ -521,16 +625,24 @@ def main():
     ap.add_argument("--rb-after", type=float, default=1.0)
     ap.add_argument("--server-arg", action="append", default=[])
     ap.add_argument("--sim-arg", action="append", default=[])
-    ap.add_argument("--meta-lanes", action="append", default=None)
-    ap.add_argument("--meta-report-ms", type=int, default=10000)
-    ap.add_argument("--meta-timeout-ms", type=int, default=2000)
-    ap.add_argument("--meta-down", type=float, default=5)
+    ap.add_argument("--meta-lanes", action="append", default=None,
+                    help="--lane of both meta servers (default: the defaults)")
+    ap.add_argument("--meta-shape", default="5,4,5,5", help="regions,zones,cells,hosts (meta)")
+    ap.add_argument("--meta-report-ms", type=int, default=8000)
+    ap.add_argument("--meta-timeout-ms", type=int, default=1000)
+    ap.add_argument("--meta-startup-ms", type=int, default=10000)
+    ap.add_argument("--meta-server-cpu", type=float, default=0.002,
+                    help="server duty cycle (share of each period it may run; 1 = unthrottled)")
+    ap.add_argument("--meta-period-ms", type=float, default=200)
+    ap.add_argument("--meta-steady", type=float, default=20)
+    ap.add_argument("--meta-down", type=float, default=5, help="server frozen (SIGSTOP) this long")
     ap.add_argument("--meta-observe", type=int, default=60)
+    ap.add_argument("--meta-before-s", type=int, default=10)
     ap.add_argument("--meta-bucket-s", type=int, default=5)
-    ap.add_argument("--meta-tail-s", type=int, default=20)
     a = ap.parse_args()
     a.shape = [int(x) for x in a.shape.split(",")]
-    a.meta_lanes = a.meta_lanes or ["report=1/4096"]
+    a.meta_shape = [int(x) for x in a.meta_shape.split(",")]
+    a.meta_lanes = a.meta_lanes or []
     a.build = os.path.abspath(a.build)
     os.makedirs(a.work, exist_ok=True)
     raise_nofile()
