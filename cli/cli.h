@@ -191,6 +191,15 @@ char *cli_read_input(struct cli_ctx *ctx, const char *path, size_t max, size_t *
  * unless it already ends with one. */
 void cli_print_json(struct cli_ctx *ctx, const struct cg_result *r);
 
+/*
+ * The common end of a read command: on an API error prints it and returns
+ * its exit code; with --json prints the result, frees it and returns
+ * CLI_EXIT_OK; otherwise returns -1 and the caller renders 'r' for humans
+ * (and frees it).
+ */
+int cli_answer(struct cli_ctx *ctx, int rc, struct cg_result *r, const struct cg_error *e,
+               const char *what);
+
 /* Parses a positive decimal number (version, seq); -1 if it is not one. */
 long long cli_parse_number(const char *s);
 

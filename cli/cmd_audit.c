@@ -66,13 +66,8 @@ static int audit_list(struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage_error(ctx, "--limit is at most 1000");
     }
     rc = cg_audit_list(c, after, (int)limit, &r, &e);
-    if (rc != CG_OK) {
-        return cli_api_error(ctx, rc, &e, "cannot read the audit log");
-    }
-    if (ctx->json) {
-        cli_print_json(ctx, r);
-        cg_result_free(r);
-        return CLI_EXIT_OK;
+    if ((rc = cli_answer(ctx, rc, r, &e, "cannot read the audit log")) >= 0) {
+        return rc;
     }
     n = cg_result_count(r);
     cli_table_init(&t, 6, head);

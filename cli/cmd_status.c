@@ -52,13 +52,8 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     rc = cg_hosts_list(c, cell, config, &r, &e);
-    if (rc != CG_OK) {
-        return cli_api_error(ctx, rc, &e, "cannot list hosts");
-    }
-    if (ctx->json) {
-        cli_print_json(ctx, r);
-        cg_result_free(r);
-        return CLI_EXIT_OK;
+    if ((rc = cli_answer(ctx, rc, r, &e, "cannot list hosts")) >= 0) {
+        return rc;
     }
     cli_table_init(&t, 7, head);
     for (size_t i = 0; i < cg_result_count(r); i++) {

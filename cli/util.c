@@ -179,6 +179,21 @@ void cli_print_json(struct cli_ctx *ctx, const struct cg_result *r)
     }
 }
 
+int cli_answer(struct cli_ctx *ctx, int rc, struct cg_result *r, const struct cg_error *e,
+               const char *what)
+{
+    if (rc != CG_OK) {
+        cg_result_free(r);
+        return cli_api_error(ctx, rc, e, what);
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+        cg_result_free(r);
+        return CLI_EXIT_OK;
+    }
+    return -1;
+}
+
 long long cli_parse_number(const char *s)
 {
     char *end;
