@@ -583,8 +583,9 @@ bench_safety() {
 # storm: 10,000 simulated hosts (cellgate-sim) reconnecting after a SIGKILL
 # of cellgated and a restart 10 s later on the same data dir and port;
 # a rollback issued 1 s into a second such storm; and the metastability
-# comparison (protections off: sim --naive-retries + server --no-shed, vs
-# the defaults), both with a tight report lane. bench/storm.py drives it
+# comparison (protections off: sim --naive-retries + server --no-shed;
+# server: naive sim + the server's defences; on: the defaults), all with a
+# report lane slowed by --fault-delay. bench/storm.py drives it
 # (sim --trace-out: one CSV line per 100 ms) and prints FIGURE lines.
 # STORM_WHAT=storm|meta|all (default all). No peer. Issue 6, DESIGN.md §1.
 # ---------------------------------------------------------------------------
@@ -593,7 +594,7 @@ bench_storm() {
   say "== storm: 10,000 hosts reconnect after SIGKILL + restart; rollback during it; metastability =="
   [[ -x $BUILD/sim/cellgate-sim ]] || die "no $BUILD/sim/cellgate-sim (run make build)"
   raise_nofile 20000 || note "open-file hard limit below 20000: 10,000 hosts may not fit"
-  out=$(timeout 1500 python3 "$BENCH_DIR/storm.py" "${STORM_WHAT:-all}" --build "$BUILD" \
+  out=$(timeout 1800 python3 "$BENCH_DIR/storm.py" "${STORM_WHAT:-all}" --build "$BUILD" \
     --work "$BENCH_TMP/storm" 2>"$BENCH_TMP/storm.err") ||
     { cat "$BENCH_TMP/storm.err" >&2; say "$out"; die "bench/storm.py failed"; }
   sed 's/^/  /' "$BENCH_TMP/storm.err"
@@ -608,7 +609,7 @@ bench_storm() {
       rollback_during_storm)
         figure_line "rollback_during_storm api_ms=$(kv "$line" api_ms) all_hosts_s=$(kv "$line" all_hosts_s) (rollout_state=$(kv "$line" rollout_state) issued_after_restart_s=$(kv "$line" issued_after_restart_s))" ;;
       metastability)
-        figure_line "metastability steady_diff=$(kv "$line" steady_diff) protections=off goodput_after_30s=$(kv "$line" off.goodput_after_30s) recovered=$(kv "$line" off.recovered) / protections=on goodput_after_30s=$(kv "$line" on.goodput_after_30s) recovered=$(kv "$line" on.recovered) (reports accepted per 5 s, off: $(kv "$line" off.goodput_series) on: $(kv "$line" on.goodput_series))" ;;
+        figure_line "metastability steady_diff=$(kv "$line" steady_diff) comparable=$(kv "$line" comparable) protections=off goodput_after_30s=$(kv "$line" off.goodput_after_30s) recovered=$(kv "$line" off.recovered) / protections=server goodput_after_30s=$(kv "$line" server.goodput_after_30s) recovered=$(kv "$line" server.recovered) / protections=on goodput_after_30s=$(kv "$line" on.goodput_after_30s) recovered=$(kv "$line" on.recovered) (reports accepted per s in 5 s buckets, off: $(kv "$line" off.goodput_series) server: $(kv "$line" server.goodput_series) on: $(kv "$line" on.goodput_series))" ;;
     esac
   done < <(grep '^FIGURE ' <<<"$out")
   grep -q '^FIGURE ' <<<"$out" || die "bench/storm.py printed no FIGURE line"

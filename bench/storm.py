@@ -6,7 +6,7 @@ Called by bench_storm in bench/run.sh (which records the figures); runs
 alone too:
 
     bench/storm.py --build build --work /tmp/x storm        # storm + rollback
-    bench/storm.py --build build --work /tmp/x meta         # protections off / on
+    bench/storm.py --build build --work /tmp/x meta         # protections off / server / on
 
 Everything runs on 127.0.0.1: one cellgated (restarted on the same data
 dir and port), one cellgate-sim with --trace-out (one CSV line per 100 ms:
@@ -413,15 +413,23 @@ def run_storm(a):
 # server whose capacity lies between the fleet's steady load (hosts ÷ report
 # period) and the naive fleet's retry load (hosts ÷ client timeout). On this
 # 2-core box one report worker answers more than 7,000 reports/s, more than
-# the sim can offer without becoming the bottleneck itself, so the server is
-# made slower the way cpulimit does it: a duty cycle of SIGCONT/SIGSTOP
-# (--meta-server-cpu 0.002 --meta-period-ms 200: SIGCONT, ~0.4 ms, SIGSTOP;
-# measured capacity ~370 reports/s with 500 hosts), identical in both
-# modes. The trigger is a freeze of the server (SIGSTOP held for
-# --meta-down seconds: a long GC pause, a VM steal, a stuck disk): requests
-# queue in the sockets, clients time out; naive clients re-send at once.
-# SIGSTOP rather than SIGKILL also keeps naive clients from spinning on
-# refused connections (a load on the sim, not on the server).
+# the sim can offer without becoming the bottleneck itself, so the report
+# lane is made slower with the server's own fault injection: --fault-delay
+# report=20 holds each report's worker 20 ms, as a slow disk or database
+# would; with 4 workers (--lane report=4/1024) the lane serves at most 200
+# reports/s whatever else runs on the machine. 500 hosts reporting every
+# 8 s offer 62.5/s (31% of capacity); naive hosts retrying every 1 s client
+# timeout offer up to 500/s (2.5x capacity). Identical in both modes.
+# The trigger is a freeze of the server (SIGSTOP held for --meta-down
+# seconds: a long GC pause, a VM steal, a stuck disk): requests queue in the
+# sockets, clients time out; naive clients re-send at once. SIGSTOP rather
+# than SIGKILL also keeps naive clients from spinning on refused
+# connections (a load on the sim, not on the server).
+#
+# --meta-server-cpu < 1 adds a CPU duty cycle instead (SIGCONT for that
+# fraction of every --meta-period-ms, SIGSTOP for the rest, as cpulimit
+# does): the CPU-bound variant of the same loop, more sensitive to noise
+# from other processes on the machine.
 
 
 class Throttle(threading.Thread):
@@ -486,13 +494,26 @@ def rgood(bk):
     return bk[2]["reports_ok"]
 
 
-def run_meta_one(a, protections):
-    tag = "meta-on" if protections else "meta-off"
+# The modes of the metastability comparison: which defences are on.
+#   off     naive clients (--naive-retries) + a server without shedding (--no-shed)
+#   server  naive clients + the server's defences (lanes, deadlines, abandoned)
+#   clients the clients' discipline (backoff, budget, Retry-After) + --no-shed
+#   on      both (the defaults)
+META_MODES = {"off": (False, False), "server": (True, False), "clients": (False, True),
+              "on": (True, True)}
+
+
+def run_meta_one(a, mode):
+    server_on, clients_on = META_MODES[mode]
+    tag = "meta-" + mode
     sargs = ["--tick-ms", "1000"] + sum((["--lane", l] for l in a.meta_lanes), []) + a.server_arg
+    if a.meta_fault_delay_ms > 0:
+        sargs += ["--fault-delay", "report=%d" % a.meta_fault_delay_ms]
     cargs = ["--report-ms", str(a.meta_report_ms), "--timeout-ms", str(a.meta_timeout_ms),
              "--wait", str(a.wait), "--startup-ms", str(a.meta_startup_ms), "--rps", "10"] + a.sim_arg
-    if not protections:
+    if not server_on:
         sargs.append("--no-shed")
+    if not clients_on:
         cargs.append("--naive-retries")
     srv = Server(a.build, os.path.join(a.work, "cg-" + tag), sargs)
     srv.start()
@@ -535,7 +556,7 @@ def run_meta_one(a, protections):
     late = window(bk, up + 30000, up + a.meta_observe * 1000)
     gp_after = rate(late, rgood)
     ratio = gp_after / steady_gp if steady_gp else None
-    res = {"protections": "on" if protections else "off",
+    res = {"protections": mode,
            "hosts": sim.hosts, "steady_goodput_per_s": round(steady_gp, 1),
            "steady_attempts_per_s": round(steady_att, 1),
            "goodput_after_30s_per_s": round(gp_after, 1),
@@ -555,13 +576,13 @@ def run_meta_one(a, protections):
             m = {}
             for line in txt.decode().splitlines():
                 if line.startswith(("cellgate_lane_queue_depth", "cellgate_lane_shed_total",
-                                    "cellgate_lane_expired_total")):
+                                    "cellgate_lane_expired_total", "cellgate_lane_abandoned_total")):
                     name, _, v = line.rpartition(" ")
                     if 'lane="report"' in name:
                         m[name.replace("cellgate_lane_", "").replace('{lane="report"}', "")] = v
             res["server"] = m
     except Exception as e:  # noqa: BLE001 -- a server too busy to answer is a finding too
-        res["server"] = {"metrics": "no answer: %s" % type(e).__name__}
+        res["server"] = {"metrics": "no_answer_%s" % type(e).__name__}
     stop(sim.proc)
     stop(srv.proc)
     log("%s: %s" % (tag, {k: v for k, v in res.items() if k != "series"}))
@@ -569,26 +590,35 @@ def run_meta_one(a, protections):
 
 
 def run_meta(a):
-    off = run_meta_one(a, False)
-    on = run_meta_one(a, True)
-    print("  metastability: %d hosts, report every %d ms, client timeout %d ms, lanes %s, server "
-          "CPU duty %.1f%% of every %g ms; trigger: server frozen (SIGSTOP) %gs" % (
-              off["hosts"], a.meta_report_ms, a.meta_timeout_ms, ",".join(a.meta_lanes) or "default",
-              100 * a.meta_server_cpu, a.meta_period_ms, a.meta_down))
-    print("  t (s): before = to the freeze, after = since the server runs again; per second; goodput = reports accepted in time")
-    print("  %-14s | %-32s | %-32s" % ("", "protections OFF", "protections ON"))
-    print("  %-14s | %9s %9s %12s | %9s %9s %12s" % ("t (s)", "attempts", "goodput", "hosts current",
-                                                    "attempts", "goodput", "hosts current"))
-    for x, y in zip(off["series"], on["series"]):
+    runs = [run_meta_one(a, m) for m in a.meta_modes]
+    first = runs[0]
+    slow = []
+    if a.meta_fault_delay_ms > 0:
+        slow.append("--fault-delay report=%d" % a.meta_fault_delay_ms)
+    if a.meta_server_cpu < 1:
+        slow.append("CPU duty %.1f%% of every %g ms" % (100 * a.meta_server_cpu, a.meta_period_ms))
+    print("  metastability: %d hosts, report every %d ms, client timeout %d ms, lanes %s, %s; "
+          "trigger: server frozen (SIGSTOP) %gs" % (
+              first["hosts"], a.meta_report_ms, a.meta_timeout_ms, ",".join(a.meta_lanes) or "default",
+              ", ".join(slow) or "server unthrottled", a.meta_down))
+    print("  modes: off = naive clients + --no-shed; server = naive clients + server defences; "
+          "clients = agent discipline + --no-shed; on = both (defaults)")
+    print("  t (s): before = to the freeze, after = since the server runs again; per second; "
+          "goodput = reports accepted in time; cur = hosts current")
+    print("  %-15s" % "" + "".join(" | %-23s" % ("protections " + r["protections"].upper())
+                                   for r in runs))
+    print("  %-15s" % "t (s)" + "".join(" | %8s %8s %5s" % ("attempts", "goodput", "cur")
+                                        for _ in runs))
+    for i, x in enumerate(first["series"]):
         if x["phase"] == "trigger":
             lab = "FROZEN %gs" % a.meta_down
         else:
             lab = "%s %d..%d" % ("before" if x["phase"] == "before" else "after", x["from_s"],
                                 x["from_s"] + a.meta_bucket_s)
-        print("  %-14s | %9.0f %9.0f %12s | %9.0f %9.0f %12s" % (
-            lab, x["attempts_per_s"], x["goodput_per_s"], x["hosts_ok"],
-            y["attempts_per_s"], y["goodput_per_s"], y["hosts_ok"]))
-    for r in (off, on):
+        print("  %-15s" % lab + "".join(
+            " | %8.0f %8.0f %5s" % (r["series"][i]["attempts_per_s"], r["series"][i]["goodput_per_s"],
+                                    r["series"][i]["hosts_ok"]) for r in runs))
+    for r in runs:
         print("  metastability protections=%s steady=%s/s goodput_after_30s=%s/s (%s of steady) "
               "recovered=%s  [attempts steady %s/s, 30-60 s after %s/s; hosts current at end %s/%s; "
               "sim CPU steady %s, after %s; server report lane %s]" % (
@@ -596,18 +626,21 @@ def run_meta(a):
                   r["goodput_after_30s"], r["recovered"], r["steady_attempts_per_s"],
                   r["attempts_after_30s_per_s"], r["hosts_ok_end"], r["hosts"],
                   r["sim_cpu_steady"], r["sim_cpu_after"], r.get("server")))
-    sg = (off["steady_goodput_per_s"], on["steady_goodput_per_s"])
-    diff = abs(sg[0] - sg[1]) / max(sg) if max(sg) else None
+    sg = [r["steady_goodput_per_s"] for r in runs]
+    diff = (max(sg) - min(sg)) / max(sg) if max(sg) else None
     print("  steady states within %s of each other (%s)" % (
         "%.1f%%" % (100 * diff) if diff is not None else "?",
         "comparable" if diff is not None and diff <= 0.10 else "NOT comparable: do not read the comparison"))
-    flat = {"steady_diff": round(diff, 3) if diff is not None else None}
-    for r in (off, on):
+    flat = {"steady_diff": round(diff, 3) if diff is not None else None,
+            "comparable": "yes" if diff is not None and diff <= 0.10 else "no"}
+    for r in runs:
         p = r["protections"]
         for k2, v in r.items():
             if k2 not in ("series", "server", "protections"):
                 flat["%s.%s" % (p, k2)] = v
         flat["%s.goodput_series" % p] = "/".join(str(round(x["goodput_per_s"])) for x in r["series"])
+        for k2, v in (r.get("server") or {}).items():
+            flat["%s.server_%s" % (p, k2)] = v
     print("FIGURE metastability " + " ".join("%s=%s" % (k2, v) for k2, v in flat.items()), flush=True)
 
 
@@ -631,18 +664,25 @@ def main():
     ap.add_argument("--meta-report-ms", type=int, default=8000)
     ap.add_argument("--meta-timeout-ms", type=int, default=1000)
     ap.add_argument("--meta-startup-ms", type=int, default=10000)
-    ap.add_argument("--meta-server-cpu", type=float, default=0.002,
+    ap.add_argument("--meta-modes", default="off,server,on",
+                    help="comma-separated, in order: off, server, clients, on")
+    ap.add_argument("--meta-fault-delay-ms", type=int, default=20,
+                    help="cellgated --fault-delay report=MS in both runs (0: none)")
+    ap.add_argument("--meta-server-cpu", type=float, default=1.0,
                     help="server duty cycle (share of each period it may run; 1 = unthrottled)")
     ap.add_argument("--meta-period-ms", type=float, default=200)
     ap.add_argument("--meta-steady", type=float, default=20)
     ap.add_argument("--meta-down", type=float, default=5, help="server frozen (SIGSTOP) this long")
     ap.add_argument("--meta-observe", type=int, default=60)
-    ap.add_argument("--meta-before-s", type=int, default=10)
+    ap.add_argument("--meta-before-s", type=int, default=20)
     ap.add_argument("--meta-bucket-s", type=int, default=5)
     a = ap.parse_args()
     a.shape = [int(x) for x in a.shape.split(",")]
     a.meta_shape = [int(x) for x in a.meta_shape.split(",")]
-    a.meta_lanes = a.meta_lanes or []
+    a.meta_lanes = a.meta_lanes or ["report=4/1024"]
+    a.meta_modes = [m.strip() for m in a.meta_modes.split(",") if m.strip()]
+    if not a.meta_modes or any(m not in META_MODES for m in a.meta_modes):
+        ap.error("--meta-modes takes off, server, clients, on")
     a.build = os.path.abspath(a.build)
     os.makedirs(a.work, exist_ok=True)
     raise_nofile()

@@ -325,6 +325,18 @@ static struct curl_slist *make_headers(const struct cg_client *c, const struct c
         }
         h = t;
     }
+    /* How long we wait for the answer: the server drops the request
+     * unprocessed if it is still queued when we have given up. */
+    if (cg_buf_printf(&b, "Cellgate-Timeout-Ms: %ld",
+                      rq->timeout_ms > 0 ? (long)rq->timeout_ms : (long)c->timeout_ms) != 0) {
+        goto fail;
+    }
+    t = curl_slist_append(h, b.data);
+    cg_buf_reset(&b);
+    if (!t) {
+        goto fail;
+    }
+    h = t;
     if (c->token) {
         if (cg_buf_printf(&b, "Authorization: Bearer %s", c->token) != 0) {
             goto fail;

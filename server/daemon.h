@@ -25,18 +25,19 @@ struct lanes;
 
 /* Settings from the command line (see docs/man/cellgated.8.md). */
 struct daemon_config {
-    const char *data_dir;      /* holds cellgate.db, signing.key */
-    const char *listen;        /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
-    const char *port_file;     /* if set, the bound port is written here once listening */
-    size_t max_body;           /* request body limit in bytes (default 4 MiB) */
-    unsigned threads;          /* HTTP worker threads (default 2) */
-    unsigned conn_timeout_s;   /* idle connection timeout (default 60) */
-    unsigned max_conns;        /* connection limit (default 16384) */
-    unsigned statement_ttl_s;  /* lifetime of signed statements (default 3600) */
-    size_t max_parked;         /* parked long-polls (default 20000) */
-    unsigned tick_ms;          /* rollout controller period (default 1000) */
-    unsigned lane_workers[4];  /* per lane (enum lane order): worker threads */
-    unsigned lane_queue[4];    /* per lane: queued requests before shedding */
+    const char *data_dir;            /* holds cellgate.db, signing.key */
+    const char *listen;              /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
+    const char *port_file;           /* if set, the bound port is written here once listening */
+    size_t max_body;                 /* request body limit in bytes (default 4 MiB) */
+    unsigned threads;                /* HTTP worker threads (default 2) */
+    unsigned conn_timeout_s;         /* idle connection timeout (default 60) */
+    unsigned max_conns;              /* connection limit (default 16384) */
+    unsigned statement_ttl_s;        /* lifetime of signed statements (default 3600) */
+    size_t max_parked;               /* parked long-polls (default 20000) */
+    unsigned tick_ms;                /* rollout controller period (default 1000) */
+    unsigned lane_workers[4];        /* per lane (enum lane order): worker threads */
+    unsigned lane_queue[4];          /* per lane: queued requests before shedding */
+    unsigned lane_fault_delay_ms[4]; /* --fault-delay: injected per-request delay (0 = none) */
     int no_shed;               /* --no-shed: unbounded queues, no deadlines, no parked limit */
     unsigned max_conns_per_ip; /* 0 = no per-address limit */
     double token_rate;         /* requests/s per token (0 = no limit) */

@@ -11,6 +11,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "json.h"
@@ -263,19 +266,70 @@ static int run_handler(struct rq_ctx *c)
 
 /* How long a request may wait in each lane's queue before it is dropped
  * unprocessed: its client has given up by then (agents time out after
- * 10-30 s; operators' CLI after 30 s). */
+ * 10-30 s; operators' CLI after 30 s). A client that says how long it waits
+ * (Cellgate-Timeout-Ms, sent by libcellgate, the agent and cellgate-sim)
+ * gets its own, shorter deadline. */
 static const int64_t lane_deadline_ms[LANE__COUNT] = {
     [LANE_CONTROL] = 30000, [LANE_READ] = 15000, [LANE_REPORT] = 8000, [LANE_POLL] = 8000};
+
+/* The client's own timeout in ms from its Cellgate-Timeout-Ms header, or 0
+ * when absent or not a plain number of ms in 1..86400000. */
+static int64_t client_timeout_ms(const struct request *rq)
+{
+    const char *v = http_header(rq, "Cellgate-Timeout-Ms");
+    int64_t ms = 0;
+
+    if (!v || !*v)
+        return 0;
+    for (; *v; v++) {
+        if (*v < '0' || *v > '9' || ms > 86400000)
+            return 0;
+        ms = ms * 10 + (*v - '0');
+    }
+    return ms <= 86400000 ? ms : 0;
+}
+
+/* 1 when the client has closed the connection while its request waited
+ * (end of stream or reset pending on the socket; nginx answers these 499):
+ * it gave up, and nobody will read the answer. Pipelined bytes mean the
+ * client is still there. */
+static int client_gone(const struct request *rq)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char byte;
+    ssize_t n;
+
+    if (!ci)
+        return 0;
+    n = recv(ci->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE));
+}
+
+/* --fault-delay: holds the worker as a slow disk or database would. */
+static void fault_delay(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
 
 static void lane_job(void *arg)
 {
     struct rq_ctx *c = arg;
     int64_t waited_us = cg_mono_us() - c->rq.start_mono_us, waited = waited_us / 1000;
     unsigned lane = (unsigned)c->rq.route->lane;
+    int64_t deadline = lane_deadline_ms[lane], own = client_timeout_ms(&c->rq);
 
     metrics_queue_wait(c->d->metrics, lane, (double)waited_us / 1e6);
-    if (waited > lane_deadline_ms[lane] && !c->d->cfg.no_shed) {
-        metrics_expired(c->d->metrics, lane);
+    if (own > 0 && own < deadline)
+        deadline = own;
+    if (!c->d->cfg.no_shed && (waited > deadline || client_gone(&c->rq))) {
+        if (waited > deadline)
+            metrics_expired(c->d->metrics, lane);
+        else
+            metrics_abandoned(c->d->metrics, lane);
         reply_error(&c->rs, 503, "unavailable", NULL,
                     "the request waited %lld ms in the %s queue and was dropped; retry later",
                     (long long)waited, lane_name(c->rq.route->lane));
@@ -283,6 +337,8 @@ static void lane_job(void *arg)
         http_resume(&c->rq);
         return;
     }
+    if (c->d->cfg.lane_fault_delay_ms[lane])
+        fault_delay(c->d->cfg.lane_fault_delay_ms[lane]);
     if (run_handler(c))
         return; /* parked: the waker resumes it */
     http_resume(&c->rq);

@@ -48,6 +48,8 @@ static void usage(FILE *f)
            "                       (defaults control=16/256 read=8/512 report=4/1024 poll=4/4096)\n"
            "  --token-rate R       requests/s per token, token bucket (default 0: no limit)\n"
            "  --token-burst B      bucket size (default 2*R)\n"
+           "  --fault-delay NAME=MS  fault injection: every request of lane NAME holds its\n"
+           "                       worker MS ms longer (a slow disk or database); rehearsals only\n"
            "  --no-shed            disable load shedding (unbounded queues, no deadlines, no\n"
            "                       parked or rate limits): only to demonstrate metastability\n"
            "  --statement-ttl S    lifetime of signed assignment statements (default 3600)\n"
@@ -85,6 +87,25 @@ static int parse_lane(const char *arg, struct daemon_config *cfg)
         if (strcmp(name, names[i]) == 0) {
             cfg->lane_workers[i] = w;
             cfg->lane_queue[i] = q;
+            return 0;
+        }
+    return -1;
+}
+
+/* --fault-delay NAME=MS, e.g. report=20. */
+static int parse_fault_delay(const char *arg, struct daemon_config *cfg)
+{
+    static const char *const names[] = {"control", "read", "report", "poll"};
+    unsigned ms;
+    char name[16];
+    size_t i;
+    int n = 0;
+
+    if (sscanf(arg, "%15[a-z]=%u%n", name, &ms, &n) != 2 || arg[n] != '\0' || ms > 60000)
+        return -1;
+    for (i = 0; i < 4; i++)
+        if (strcmp(name, names[i]) == 0) {
+            cfg->lane_fault_delay_ms[i] = ms;
             return 0;
         }
     return -1;
@@ -146,6 +167,7 @@ int main(int argc, char **argv)
         {"tick-ms", required_argument, NULL, 'k'},
         {"lane", required_argument, NULL, 'L'},
         {"no-shed", no_argument, NULL, 'N'},
+        {"fault-delay", required_argument, NULL, 'F'},
         {"max-conns-per-ip", required_argument, NULL, 'I'},
         {"token-rate", required_argument, NULL, 'R'},
         {"token-burst", required_argument, NULL, 'B'},
@@ -170,7 +192,7 @@ int main(int argc, char **argv)
         argv++;
         argc--;
     }
-    while ((c = getopt_long(argc, argv, "d:l:p:b:t:c:m:k:L:NI:R:B:P:T:Vh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:l:p:b:t:c:m:k:L:NF:I:R:B:P:T:Vh", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             cfg.data_dir = optarg;
@@ -211,6 +233,10 @@ int main(int argc, char **argv)
             break;
         case 'N':
             cfg.no_shed = 1;
+            break;
+        case 'F':
+            if (parse_fault_delay(optarg, &cfg) < 0)
+                goto bad;
             break;
         case 'I':
             if (parse_size(optarg, &v) < 0 || v > 1000000)
@@ -309,6 +335,15 @@ int main(int argc, char **argv)
     printf("cellgated: listening on http://%.*s:%u (data %s)\n",
            (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen, d.port, cfg.data_dir);
     fflush(stdout);
+    {
+        static const char *const names[] = {"control", "read", "report", "poll"};
+        for (size_t i = 0; i < 4; i++)
+            if (cfg.lane_fault_delay_ms[i])
+                fprintf(stderr, "cellgated: FAULT INJECTION: every %s request is delayed %u ms\n",
+                        names[i], cfg.lane_fault_delay_ms[i]);
+        if (cfg.no_shed)
+            fprintf(stderr, "cellgated: --no-shed: load shedding is OFF\n");
+    }
 
     sigwait(&set, &sig);
     fprintf(stderr, "cellgated: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -37,6 +37,7 @@ struct lane_m {
     atomic_uint_fast64_t wait[NLAT + 1];
     atomic_uint_fast64_t wait_sum_us;
     atomic_uint_fast64_t expired;
+    atomic_uint_fast64_t abandoned;
 };
 
 struct metrics {
@@ -99,6 +100,12 @@ void metrics_expired(struct metrics *m, unsigned lane)
 {
     if (m && lane < LANE__COUNT)
         atomic_fetch_add_explicit(&m->lanes[lane].expired, 1, memory_order_relaxed);
+}
+
+void metrics_abandoned(struct metrics *m, unsigned lane)
+{
+    if (m && lane < LANE__COUNT)
+        atomic_fetch_add_explicit(&m->lanes[lane].abandoned, 1, memory_order_relaxed);
 }
 
 static void family(struct cg_buf *b, const char *name, const char *type, const char *help)
@@ -206,11 +213,24 @@ char *metrics_render(struct daemon *d, size_t *len)
                       (unsigned long long)ls.shed);
     }
     family(&b, "cellgate_lane_expired_total", "counter",
-           "Requests dropped unprocessed because they waited in the queue past their deadline.");
+           "Requests dropped unprocessed because they waited in the queue past their deadline "
+           "(the lane's, or the client's own Cellgate-Timeout-Ms).");
     for (i = 0; m && i < LANE__COUNT; i++)
         cg_buf_printf(&b, "cellgate_lane_expired_total{lane=\"%s\"} %llu\n",
                       lane_name((enum lane)i),
                       (unsigned long long)atomic_load(&m->lanes[i].expired));
+    family(&b, "cellgate_lane_abandoned_total", "counter",
+           "Requests dropped unprocessed because the client closed the connection while they "
+           "were queued.");
+    for (i = 0; m && i < LANE__COUNT; i++)
+        cg_buf_printf(&b, "cellgate_lane_abandoned_total{lane=\"%s\"} %llu\n",
+                      lane_name((enum lane)i),
+                      (unsigned long long)atomic_load(&m->lanes[i].abandoned));
+    family(&b, "cellgate_fault_delay_seconds", "gauge",
+           "Injected delay per request of the lane (--fault-delay); not 0 only in rehearsals.");
+    for (i = 0; i < LANE__COUNT; i++)
+        cg_buf_printf(&b, "cellgate_fault_delay_seconds{lane=\"%s\"} %g\n", lane_name((enum lane)i),
+                      (double)d->cfg.lane_fault_delay_ms[i] / 1000.0);
     family(&b, "cellgate_lane_queue_wait_seconds", "histogram",
            "Time requests waited in the lane's queue before a worker took them.");
     for (i = 0; m && i < LANE__COUNT; i++) {

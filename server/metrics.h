@@ -31,6 +31,10 @@ void metrics_queue_wait(struct metrics *m, unsigned lane, double seconds);
 /* A request dropped because it waited in a queue past its deadline. */
 void metrics_expired(struct metrics *m, unsigned lane);
 
+/* A request dropped before any work because its client had already given
+ * up: it closed the connection while the request was queued. */
+void metrics_abandoned(struct metrics *m, unsigned lane);
+
 /* Renders every family into a malloc'd text (caller frees); *len gets its
  * length. NULL when out of memory. */
 char *metrics_render(struct daemon *d, size_t *len);

@@ -349,6 +349,11 @@ struct sim_req *loop_start(struct sim *s, enum req_kind kind, struct sim_host *h
         rq->headers = curl_slist_append(rq->headers, "Content-Type: application/json");
     }
     rq->headers = curl_slist_append(rq->headers, "Expect:");
+    if (!s->opt.naive_retries) {
+        /* like libcellgate: the server drops it unprocessed once we gave up */
+        snprintf(hdr, sizeof hdr, "Cellgate-Timeout-Ms: %ld", timeout_ms);
+        rq->headers = curl_slist_append(rq->headers, hdr);
+    }
     curl_easy_setopt(rq->easy, CURLOPT_URL, rq->url);
     curl_easy_setopt(rq->easy, CURLOPT_PRIVATE, (char *)rq);
     curl_easy_setopt(rq->easy, CURLOPT_HTTPHEADER, rq->headers);

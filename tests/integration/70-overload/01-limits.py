@@ -1,9 +1,11 @@
 """Overload protections of the server (issue: overload and metastability):
 a full lane sheds *that lane* with 503 and a jittered Retry-After while the
 control lane keeps working; per-token rate limits answer 429 with
-Retry-After; the parked long-poll limit sheds; --no-shed turns them off;
-/metrics counts what was shed."""
-import os, sys, threading, time
+Retry-After; the parked long-poll limit sheds; a queued request whose
+client has given up (its Cellgate-Timeout-Ms passed, or it closed the
+connection) is dropped before any work; --fault-delay injects a slow lane;
+--no-shed turns the protections off; /metrics counts what was shed."""
+import os, socket, subprocess, sys, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
 
@@ -62,6 +64,54 @@ with h.Server(extra_args=["--token-rate", "5", "--token-burst", "5"]) as s:
     time.sleep(1.2)
     h.check(s.request("GET", "/v1/cells")[0] == 200, "tokens refill")
     n += 1
+
+# No work for clients that gave up: a read lane of one worker held 400 ms per
+# request by --fault-delay; requests queued behind it wait ~400 ms.
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+with h.Server(extra_args=["--lane", "read=1/16", "--fault-delay", "read=400"]) as s:
+    busy = []
+    def hold():
+        busy.append(s.request("GET", "/v1/cells")[0])
+    t0 = time.time()
+    hold()
+    h.check(busy == [200] and time.time() - t0 >= 0.4, "fault delay: %s in %.3fs" % (busy, time.time() - t0))
+    # (1) its own deadline (100 ms) has passed when a worker is free: dropped
+    th = threading.Thread(target=hold); th.start(); time.sleep(0.15)
+    st, hd, body = s.request("GET", "/v1/cells", headers={"Cellgate-Timeout-Ms": "100"})
+    th.join(10)
+    h.check(st == 503 and hd.get("retry-after") and b"dropped" in body, "past the client's deadline: %s %s" % (st, body[:120]))
+    # (2) a deadline it can meet, and a malformed one (ignored): served
+    th = threading.Thread(target=hold); th.start(); time.sleep(0.15)
+    got = [s.request("GET", "/v1/cells", headers={"Cellgate-Timeout-Ms": v})[0] for v in ("5000", "12abc")]
+    th.join(10)
+    h.check(got == [200, 200], "deadlines met or malformed: %s" % got)
+    # (3) the client closes its connection while queued: dropped unprocessed
+    th = threading.Thread(target=hold); th.start(); time.sleep(0.15)
+    c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+    c.sendall(("GET /v1/cells HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % s.admin_token).encode())
+    time.sleep(0.05)
+    c.close()
+    th.join(10)
+    time.sleep(0.6)  # the dropped one would have taken 400 ms more
+    text = s.request("GET", "/metrics")[2].decode()
+    exp = metric(text, 'cellgate_lane_expired_total{lane="read"}')
+    ab = metric(text, 'cellgate_lane_abandoned_total{lane="read"}')
+    fd = metric(text, 'cellgate_fault_delay_seconds{lane="read"}')
+    h.check(exp == 1 and ab == 1 and fd == 0.4, "expired %s abandoned %s fault delay %s" % (exp, ab, fd))
+    h.check(busy == [200] * 4, "the requests that held the worker: %s" % busy)
+    log = open(s.log_path).read()
+    h.check("FAULT INJECTION" in log, "the server says fault injection is on")
+    n += 1
+for bad in ("read", "read=", "nolane=5", "read=70000", "read=-1"):
+    r = subprocess.run([h.SERVER_BIN, "serve", "--data", "/nonexistent/x", "--fault-delay", bad],
+                       capture_output=True, timeout=30)
+    h.check(r.returncode == 2, "--fault-delay %s refused: %s" % (bad, r.returncode))
+n += 1
 
 # --no-shed: nothing is refused (the naive mode the metastability test compares against).
 with h.Server(extra_args=["--no-shed", "--lane", "read=1/1", "--token-rate", "1"]) as s:
