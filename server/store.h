@@ -2,7 +2,7 @@
  * store.h: the storage interface of cellgated.
  *
  * Callers use only the store_* functions below; a backend implements
- * struct store_ops (store_sqlite.c today; store_pg.c later, selected by the
+ * struct store_ops (store_sqlite*.c today; store_pg.c later, selected by the
  * DSN scheme in store.c). The same suite (tests/store/test_store.c) runs
  * against every backend.
  *

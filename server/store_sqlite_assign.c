@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_sqlite_assign.c: assignments and host views in the SQLite backend.
+ * An assignment pins a version on cells under a compare-and-set on the
+ * config's generation (I2); sq_assign_check() and the assignment statements
+ * are shared with rollout updates. Host views are the agents' reports of
+ * what each host applied (no audit record: they are not a principal's
+ * mutation).
+ */
+#include "store_sqlite_int.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+/* ---- Assignments and host views ---- */
+
+#define ASSIGN_COLS "cell, config, version, generation, sha256, updated_ms"
+static const char SQL_CONFIG_GEN[] = "SELECT generation FROM configs WHERE name = ?";
+static const char SQL_VERSION_SHA[] =
+    "SELECT sha256, deleted_ms FROM versions WHERE config = ? AND number = ?";
+const char sq_sql_config_set_gen[] = "UPDATE configs SET generation = ? WHERE name = ?";
+const char sq_sql_assign_put[] =
+    "INSERT INTO assignments (cell, config, version, generation, sha256, updated_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (cell, config) DO UPDATE SET "
+    "version = excluded.version, generation = excluded.generation, sha256 = excluded.sha256, "
+    "updated_ms = excluded.updated_ms";
+static const char SQL_ASSIGN_LIST[] =
+    "SELECT " ASSIGN_COLS " FROM assignments WHERE (?1 IS NULL OR cell = ?1) AND "
+    "(?2 IS NULL OR config = ?2) ORDER BY config, cell";
+
+static int row_assignment(sqlite3_stmt *q, void *elem)
+{
+    struct store_assignment *a = elem;
+
+    cg_strlcpy(a->cell, sq_col_text(q, 0), sizeof a->cell);
+    cg_strlcpy(a->config, sq_col_text(q, 1), sizeof a->config);
+    a->version = sqlite3_column_int64(q, 2);
+    a->generation = sqlite3_column_int64(q, 3);
+    cg_strlcpy(a->sha256, sq_col_text(q, 4), sizeof a->sha256);
+    a->updated_ms = sqlite3_column_int64(q, 5);
+    return CG_OK;
+}
+
+int sq_assign_check(struct sq_conn *w, struct sq_assign_job *j, char sha[65], char *msg)
+{
+    int64_t gen = 0, deleted = 0;
+    sqlite3_stmt *q;
+    int rc = sq_int(w, msg, &gen, SQL_CONFIG_GEN, "t", j->config);
+
+    if (rc == 0) {
+        sq_msg(msg, "config '%s' not found", j->config);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (gen != j->expect) {
+        sq_msg(msg, "config '%s': generation is %" PRId64 ", not %" PRId64 " as expected",
+               j->config, gen, j->expect);
+        return CG_ERR_CONFLICT;
+    }
+    rc = sq_query(w, msg, &q, SQL_VERSION_SHA, "ti", j->config, j->version);
+    if (rc != CG_OK)
+        return rc;
+    rc = sq_step(w, q, msg);
+    if (rc == 1) {
+        cg_strlcpy(sha, sq_col_text(q, 0), 65);
+        deleted = sqlite3_column_int64(q, 1);
+    }
+    sq_reset(q);
+    if (rc == 0) {
+        sq_msg(msg, "version %" PRId64 " of config '%s' not found", j->version, j->config);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (deleted) {
+        sq_msg(msg, "version %" PRId64 " of config '%s' is deleted", j->version, j->config);
+        return CG_ERR_CONFLICT;
+    }
+    for (size_t i = 0; i < j->ncells; i++) {
+        rc = sq_int(w, msg, NULL, sq_sql_cell_exists, "t", j->cells[i]);
+        if (rc == 0) {
+            sq_msg(msg, "cell '%.64s' not found", j->cells[i]);
+            return CG_ERR_NOTFOUND;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return CG_OK;
+}
+
+static int run_assign(struct sq_conn *w, void *arg, char *msg)
+{
+    struct sq_assign_job *j = arg;
+    char sha[65] = "";
+    char object[STORE_NAME_MAX + 8];
+    int64_t gen = j->expect + 1, now = cg_now_ms();
+    json_t *cells;
+    char *after;
+    int rc = sq_assign_check(w, j, sha, msg);
+
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, sq_sql_config_set_gen, "it", gen, j->config);
+    for (size_t i = 0; rc == CG_OK && i < j->ncells; i++)
+        rc = sq_exec(w, msg, sq_sql_assign_put, "ttiiti", j->cells[i], j->config, j->version, gen,
+                     sha, now);
+    if (rc != CG_OK)
+        return rc;
+    cells = json_array();
+    for (size_t i = 0; cells && i < j->ncells; i++) {
+        if (json_array_append_new(cells, json_string(j->cells[i])) != 0) {
+            json_decref(cells);
+            cells = NULL;
+        }
+    }
+    after = cells ? sq_json_take(json_pack("{s:I, s:I, s:o}", "version", (json_int_t)j->version,
+                                           "generation", (json_int_t)gen, "cells", cells))
+                  : NULL;
+    if (!after)
+        return sq_summary_fail(msg);
+    snprintf(object, sizeof object, "config/%s", j->config);
+    rc = sq_audit_append(w, j->a, "assign", object, "", after, msg);
+    free(after);
+    j->generation = gen;
+    return rc;
+}
+
+int sq_assign(struct store *st, const char *config, const char *const *cells, size_t ncells,
+              int64_t version, int64_t expect_generation, const struct store_actor *a,
+              int64_t *new_generation, char *msg)
+{
+    int rc = sq_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!config || !cells || ncells == 0 || version <= 0 || expect_generation < 0) {
+        sq_msg(msg, "assign: need a config, at least one cell, a version and a generation");
+        return CG_ERR_INVALID;
+    }
+    for (size_t i = 0; i < ncells; i++) {
+        if (!cells[i]) {
+            sq_msg(msg, "assign: NULL cell name");
+            return CG_ERR_INVALID;
+        }
+    }
+    struct sq_assign_job j = {config, cells, ncells, version, expect_generation, a, 0};
+    rc = sq_submit(sq(st), run_assign, &j, msg);
+    if (rc == CG_OK && new_generation)
+        *new_generation = j.generation;
+    return rc;
+}
+
+int sq_assignment_list(struct store *st, const char *cell, const char *config,
+                       struct store_assignment **out, size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        sq_msg(msg, "assignment_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_assignment, SQL_ASSIGN_LIST, "tt", cell,
+                 config);
+    if (rc != CG_OK) {
+        store_assignments_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
+#define HOST_COLS "host, cell, config, applied_version, applied_generation, lkg_version, updated_ms"
+static const char SQL_HOST_PUT[] =
+    "INSERT INTO host_versions (host, cell, config, applied_version, applied_generation, "
+    "lkg_version, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (host, config) "
+    "DO UPDATE SET cell = excluded.cell, applied_version = excluded.applied_version, "
+    "applied_generation = excluded.applied_generation, lkg_version = excluded.lkg_version, "
+    "updated_ms = excluded.updated_ms";
+static const char SQL_HOST_LIST[] = "SELECT " HOST_COLS " FROM host_versions WHERE "
+                                    "(?1 IS NULL OR config = ?1) ORDER BY config, host";
+
+static int row_host(sqlite3_stmt *q, void *elem)
+{
+    struct store_host_version *h = elem;
+
+    cg_strlcpy(h->host, sq_col_text(q, 0), sizeof h->host);
+    cg_strlcpy(h->cell, sq_col_text(q, 1), sizeof h->cell);
+    cg_strlcpy(h->config, sq_col_text(q, 2), sizeof h->config);
+    h->applied_version = sqlite3_column_int64(q, 3);
+    h->applied_generation = sqlite3_column_int64(q, 4);
+    h->lkg_version = sqlite3_column_int64(q, 5);
+    h->updated_ms = sqlite3_column_int64(q, 6);
+    return CG_OK;
+}
+
+static int run_host_put(struct sq_conn *w, void *arg, char *msg)
+{
+    const struct store_host_version *h = arg;
+    int64_t now = cg_now_ms();
+    int rc = sq_int(w, msg, NULL, sq_sql_config_exists, "t", h->config);
+
+    if (rc == 0) {
+        sq_msg(msg, "config '%s' not found", h->config);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc == 1)
+        rc = sq_int(w, msg, NULL, sq_sql_cell_exists, "t", h->cell);
+    if (rc == 0) {
+        sq_msg(msg, "cell '%s' not found", h->cell);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    return sq_exec(w, msg, SQL_HOST_PUT, "tttiiii", h->host, h->cell, h->config, h->applied_version,
+                   h->applied_generation, h->lkg_version, now);
+}
+
+int sq_host_version_put(struct store *st, const struct store_host_version *hv, char *msg)
+{
+    if (!hv || !hv->host[0] || !hv->config[0] || !hv->cell[0] || hv->applied_version < 0 ||
+        hv->applied_generation < 0 || hv->lkg_version < 0) {
+        sq_msg(msg, "host_version_put: need host, cell, config and non-negative versions");
+        return CG_ERR_INVALID;
+    }
+    return sq_submit(sq(st), run_host_put, (void *)(uintptr_t)hv, msg);
+}
+
+int sq_host_version_list(struct store *st, const char *config, struct store_host_version **out,
+                         size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        sq_msg(msg, "host_version_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_host, SQL_HOST_LIST, "t", config);
+    if (rc != CG_OK) {
+        store_host_versions_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_sqlite_int.h: what the files of the SQLite backend share. Private to
+ * server/store_sqlite*.c; nothing else includes it (callers use store.h).
+ *
+ * The backend is split like a SQLite or redis module:
+ *   store_sqlite.c           the ops table, open/close/ready, connections,
+ *                            migrations
+ *   store_sqlite_query.c     error messages, the per-connection statement
+ *                            cache, query helpers, the reader pool
+ *   store_sqlite_writer.c    the writer thread, the job queue, group commit
+ *   store_sqlite_audit.c     argument checks, audit summaries, the audit log
+ *   store_sqlite_catalog.c   cells, configs, plans
+ *   store_sqlite_versions.c  versions and blobs
+ *   store_sqlite_tokens.c    tokens
+ *   store_sqlite_assign.c    assignments and host views
+ *   store_sqlite_rollouts.c  rollouts and their events
+ *
+ * Invariants every file keeps:
+ *  - SQL is always a static string: statements are cached per connection,
+ *    keyed by the address of the SQL (never pass a stack or heap buffer).
+ *    A statement used by several files is defined once and declared below.
+ *  - A mutation runs only on the writer connection, inside a job submitted
+ *    with sq_submit(); it appends its audit record with sq_audit_append()
+ *    in the same savepoint (I6). Reads borrow a reader connection.
+ *  - 'msg' parameters are NULL or STORE_MSG_MAX bytes, as in store.h.
+ *  - There is no global mutable state: everything hangs off struct sq_store.
+ * The design is in docs/internals/STORE.md.
+ */
+#ifndef CG_SERVER_STORE_SQLITE_INT_H
+#define CG_SERVER_STORE_SQLITE_INT_H
+
+#include "store.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "json.h"
+
+#define SQ_READERS    8  /* read-only connections in the pool */
+#define SQ_STMT_CACHE 96 /* prepared statements kept per connection */
+
+/*
+ * Rollout states in which a rollout no longer references its versions.
+ * Every other state is "open" (I3). Keep in sync with the rollouts_one_open
+ * index in migrations/0001_init.sql and docs/internals/STORE.md.
+ */
+#define SQ_ROLLOUT_TERMINAL "('completed', 'rolled_back', 'aborted', 'halted')"
+
+/* A cached prepared statement; the key is the address of a static SQL
+ * string (never pass a stack or heap buffer as SQL). */
+struct sq_stmt {
+    const char *sql;  /* borrowed: a static string */
+    sqlite3_stmt *st; /* owned; finalized when the connection closes */
+};
+
+/* A connection and its statement cache. Used by one thread at a time. */
+struct sq_conn {
+    sqlite3 *db; /* owned; NULL when closed */
+    struct sq_stmt cache[SQ_STMT_CACHE];
+    size_t ncache; /* entries of cache[] in use */
+};
+
+/* Runs one job on the writer connection, inside its savepoint. Returns a
+ * CG_* status and, on failure, sets msg. */
+typedef int (*sq_job_fn)(struct sq_conn *w, void *arg, char *msg);
+
+/* A queued mutation (store_sqlite_writer.c). */
+struct sq_job;
+
+/* The SQLite store: what store_open() returns as a struct store. */
+struct sq_store {
+    const struct store_ops *ops; /* must be first: store.c reads it */
+    struct sq_conn writer;       /* the writer thread's, once started */
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t mu; /* guards the queue, 'stopping' and the stats */
+    pthread_cond_t work_cv;
+    pthread_cond_t done_cv;
+    struct sq_job *head, *tail;
+    size_t nqueued; /* jobs in the queue */
+    bool stopping;
+    uint64_t nbatches, njobs, max_batch; /* stats, printed with CG_STORE_STATS */
+    uint64_t run_us, commit_us;          /* writer time in jobs / in COMMIT */
+    uint64_t commit_us_pub;              /* copy of commit_us under mu, for stats */
+    pthread_mutex_t rmu;                 /* guards idle[] */
+    pthread_cond_t rcv;
+    struct sq_conn readers[SQ_READERS];
+    struct sq_conn *idle[SQ_READERS];
+    size_t nidle;
+};
+
+/* The SQLite store behind a struct store handed out by sq_open(). */
+static inline struct sq_store *sq(struct store *st)
+{
+    return (struct sq_store *)(void *)st;
+}
+
+/* ---- Messages and errors (store_sqlite_query.c) ---- */
+
+/* Formats into msg (STORE_MSG_MAX bytes, truncated); a NULL msg is a
+ * no-op. */
+void sq_msg(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Maps a SQLite failure 'rc' on c to a status and a message: constraint →
+ * CG_ERR_CONFLICT, out of memory → CG_ERR_NOMEM, anything else → CG_ERR_IO
+ * with the SQLite message and the start of 'sql' (may be NULL). */
+int sq_fail(struct sq_conn *c, int rc, char *msg, const char *sql);
+
+/* ---- Statements (store_sqlite_query.c) ----
+ *
+ * 'fmt' describes the parameters that follow it, one char each, bound to
+ * ?1..?n: 't' text (const char *, borrowed until the statement is reset;
+ * NULL binds NULL), 'i' int64_t, 'b' blob (const void *, size_t). "" means
+ * none. 'sql' must be a static string (it keys the statement cache). */
+
+/* Resets q and clears its bindings; q may be NULL. */
+void sq_reset(sqlite3_stmt *q);
+
+/* Prepares sql on c (cached) and binds the parameters. On CG_OK *q is
+ * ready to step; the caller steps it with sq_step() and then sq_reset()s
+ * it. On failure *q is NULL. */
+int sq_query(struct sq_conn *c, char *msg, sqlite3_stmt **q, const char *sql, const char *fmt, ...);
+
+/* Steps q: 1 on a row, 0 when done, else a CG_ERR_* (negative). */
+int sq_step(struct sq_conn *c, sqlite3_stmt *q, char *msg);
+
+/* Runs a statement to completion (INSERT, UPDATE, ...): CG_OK or an
+ * error. */
+int sq_exec(struct sq_conn *c, char *msg, const char *sql, const char *fmt, ...);
+
+/* Reads column 0 of the first row as an integer into *v (v may be NULL):
+ * 1 (found), 0 (no row) or a CG_ERR_*. */
+int sq_int(struct sq_conn *c, char *msg, int64_t *v, const char *sql, const char *fmt, ...);
+
+/* Like sq_int() for a text column 0, copied (truncated) into buf of
+ * 'size' bytes. */
+int sq_text(struct sq_conn *c, char *msg, char *buf, size_t size, const char *sql, const char *fmt,
+            ...);
+
+/* Column i of the current row as text: "" for NULL. Borrowed from q, valid
+ * until q is stepped or reset. */
+const char *sq_col_text(sqlite3_stmt *q, int i);
+
+/* Column i of the current row as a new string ("" for NULL); the caller
+ * frees it with free(). NULL when out of memory. */
+char *sq_col_dup(sqlite3_stmt *q, int i);
+
+/* ---- Readers (store_sqlite_query.c) ---- */
+
+/* Fills one element from the current row; returns CG_OK or CG_ERR_NOMEM,
+ * and on failure it leaves nothing allocated in the element. */
+typedef int (*sq_row_fn)(sqlite3_stmt *q, void *elem);
+
+/* Borrows a read-only connection from the pool, waiting while all are in
+ * use. Give it back with sq_reader_put(). */
+struct sq_conn *sq_reader_get(struct sq_store *s);
+
+/* Returns a connection borrowed with sq_reader_get() to the pool. */
+void sq_reader_put(struct sq_store *s, struct sq_conn *c);
+
+/* Runs a SELECT on a reader and collects its rows with 'row' into a new
+ * zeroed array of elem_size elements: *arr (NULL when there are no rows;
+ * the caller frees it and its elements, with the matching store_*_free())
+ * and its length *n. On failure *arr and *n hold what was read so far,
+ * for the caller to free the same way. */
+int sq_list(struct sq_store *s, char *msg, void **arr, size_t *n, size_t elem_size, sq_row_fn row,
+            const char *sql, const char *fmt, ...);
+
+/* Reads the first row into elem with 'row' on a reader: CG_OK,
+ * CG_ERR_NOTFOUND (msg not set) or an error. */
+int sq_get(struct sq_store *s, char *msg, void *elem, sq_row_fn row, const char *sql,
+           const char *fmt, ...);
+
+/* Like sq_get() on connection c (the writer, inside a job), and on
+ * CG_ERR_NOTFOUND msg says "not found". */
+int sq_get_on(struct sq_conn *c, char *msg, void *elem, sq_row_fn row, const char *sql,
+              const char *fmt, ...);
+
+/* sq_int() on a reader, for a query with one text parameter (arg) or none
+ * (arg NULL). */
+int sq_read_int(struct sq_store *s, char *msg, int64_t *v, const char *sql, const char *arg);
+
+/* ---- The writer thread and group commit (store_sqlite_writer.c) ---- */
+
+/* Starts the writer thread on s->writer (opened and migrated). CG_OK, or
+ * CG_ERR_IO when the thread cannot be created. */
+int sq_writer_start(struct sq_store *s, char *msg);
+
+/* Stops accepting jobs, lets the writer drain the queue and joins it. A
+ * no-op when the thread was never started. */
+void sq_writer_stop(struct sq_store *s);
+
+/* Queues a job for the writer and waits until its batch has committed (or
+ * failed). 'arg' is borrowed until the call returns. Returns the job's
+ * status, or CG_ERR_IO when the batch was lost or the store is closing;
+ * on failure msg says why. */
+int sq_submit(struct sq_store *s, sq_job_fn run, void *arg, char *msg);
+
+/* store_ops.stats: group-commit counters, read under s->mu. */
+int sq_stats(struct store *st, struct store_stats *out);
+
+/* ---- Validation and audit helpers (store_sqlite_audit.c) ---- */
+
+/* CG_ERR_INVALID unless a names an actor: non-empty and shorter than
+ * STORE_NAME_MAX. */
+int sq_check_actor(const struct store_actor *a, char *msg);
+
+/* CG_ERR_INVALID unless name passes cg_valid_name(); 'what' ("cell",
+ * "plan", ...) names it in the message. */
+int sq_check_name(const char *what, const char *name, char *msg);
+
+/* Serialises v compactly with sorted keys (cg_json_dump()) and drops the
+ * reference to v (which may be NULL). Returns a new string the caller
+ * frees with free(), or NULL. */
+char *sq_json_take(json_t *v);
+
+/* A summary that could not be built (invalid UTF-8 in a field, or no
+ * memory): sets msg and returns CG_ERR_INVALID. */
+int sq_summary_fail(char *msg);
+
+/* Appends one hash-chained audit record for a's action on 'object' with
+ * the before/after summaries (NULL = ""). Runs on the writer inside the
+ * job's savepoint (I6). */
+int sq_audit_append(struct sq_conn *w, const struct store_actor *a, const char *action,
+                    const char *object, const char *before, const char *after, char *msg);
+
+/* ---- Statements shared by several resource files ---- */
+
+/* "SELECT 1 FROM cells WHERE id = ?" (store_sqlite_catalog.c). */
+extern const char sq_sql_cell_exists[];
+/* "SELECT 1 FROM configs WHERE name = ?" (store_sqlite_catalog.c). */
+extern const char sq_sql_config_exists[];
+/* Sets a config's generation: ("it", generation, config)
+ * (store_sqlite_assign.c). */
+extern const char sq_sql_config_set_gen[];
+/* Upserts one cell's assignment: ("ttiiti", cell, config, version,
+ * generation, sha256, updated_ms) (store_sqlite_assign.c). */
+extern const char sq_sql_assign_put[];
+
+/* ---- Assignments (store_sqlite_assign.c) ---- */
+
+/* An assignment of one version to cells; also built by a rollout update. */
+struct sq_assign_job {
+    const char *config;       /* borrowed */
+    const char *const *cells; /* borrowed, ncells names */
+    size_t ncells;
+    int64_t version;
+    int64_t expect; /* the config's generation the caller expects (CAS) */
+    const struct store_actor *a;
+    int64_t generation; /* out */
+};
+
+/* On the writer, checks the assignment j: the config exists and its
+ * generation is j->expect (else CG_ERR_CONFLICT), the version exists
+ * (CG_ERR_NOTFOUND) and is not deleted (CG_ERR_CONFLICT), every cell
+ * exists (CG_ERR_NOTFOUND naming the first missing one). On CG_OK sha
+ * holds the version's sha256. */
+int sq_assign_check(struct sq_conn *w, struct sq_assign_job *j, char sha[65], char *msg);
+
+/* ---- The store_ops entry points ----
+ *
+ * Each implements the store_ops method of the same name (sq_x for
+ * store_ops.x); the contract (arguments, errors, audit record, ownership)
+ * is at that method in store.h. store_sqlite.c lists them in
+ * store_sqlite_ops. */
+
+/* Cells, configs and plans (store_sqlite_catalog.c). */
+
+/* store_ops.cell_add: checks and normalises the labels, then runs on the writer. */
+int sq_cell_add(struct store *st, const struct store_cell *c, const struct store_actor *a,
+                char *msg);
+/* store_ops.cell_get: one cell, on a reader. */
+int sq_cell_get(struct store *st, const char *id, struct store_cell *out, char *msg);
+/* store_ops.cell_list: every cell by id, on a reader. */
+int sq_cell_list(struct store *st, struct store_cell **out, size_t *n, char *msg);
+/* store_ops.config_create: checks kind and names, then runs on the writer. */
+int sq_config_create(struct store *st, const struct store_config *c, const struct store_actor *a,
+                     char *msg);
+/* store_ops.config_get: one config, on a reader. */
+int sq_config_get(struct store *st, const char *name, struct store_config *out, char *msg);
+/* store_ops.config_list: every config by name, on a reader. */
+int sq_config_list(struct store *st, struct store_config **out, size_t *n, char *msg);
+/* store_ops.config_set_plan: sets the default plan ("" = none) on the writer. */
+int sq_config_set_plan(struct store *st, const char *name, const char *plan,
+                       const struct store_actor *a, char *msg);
+/* store_ops.plan_put: creates or replaces a plan on the writer. */
+int sq_plan_put(struct store *st, const char *name, const char *body_json,
+                const struct store_actor *a, char *msg);
+/* store_ops.plan_get: one plan, on a reader. */
+int sq_plan_get(struct store *st, const char *name, struct store_plan *out, char *msg);
+/* store_ops.plan_list: every plan by name, on a reader. */
+int sq_plan_list(struct store *st, struct store_plan **out, size_t *n, char *msg);
+
+/* Versions and blobs (store_sqlite_versions.c). */
+
+/* store_ops.version_publish: checks the sha256 in the caller's thread, then
+ * CAS on the live version, blob, version and audit on the writer. */
+int sq_version_publish(struct store *st, const struct store_publish *p, const struct store_actor *a,
+                       struct store_version *out, char *msg);
+/* store_ops.version_live: the live version of a config, on a reader. */
+int sq_version_live(struct store *st, const char *config, int64_t *live, char *msg);
+/* store_ops.version_get: one version, on a reader. */
+int sq_version_get(struct store *st, const char *config, int64_t number, struct store_version *out,
+                   char *msg);
+/* store_ops.version_list: a page of versions, newest first, on a reader. */
+int sq_version_list(struct store *st, const char *config, int64_t before, size_t limit,
+                    struct store_version **out, size_t *n, char *msg);
+/* store_ops.version_delete: soft delete on the writer, refused while the
+ * version is referenced (I3). */
+int sq_version_delete(struct store *st, const char *config, int64_t number,
+                      const struct store_actor *a, char *msg);
+/* store_ops.blob_get: a document's bytes by sha256, on a reader. */
+int sq_blob_get(struct store *st, const char *sha256, void **bytes, size_t *len, char *msg);
+
+/* Tokens (store_sqlite_tokens.c). */
+
+/* store_ops.token_create: checks role, cell and hash, then runs on the writer. */
+int sq_token_create(struct store *st, struct store_token *t, const struct store_actor *a,
+                    char *msg);
+/* store_ops.token_find: a token by the hash of its secret, on a reader. */
+int sq_token_find(struct store *st, const char *hash, struct store_token *out, char *msg);
+/* store_ops.token_list: every token by id, on a reader. */
+int sq_token_list(struct store *st, struct store_token **out, size_t *n, char *msg);
+/* store_ops.token_revoke: revokes a live token on the writer. */
+int sq_token_revoke(struct store *st, int64_t id, const struct store_actor *a, char *msg);
+
+/* The audit log (store_sqlite_audit.c). */
+
+/* store_ops.audit_list: a page of audit records after after_seq, on a reader. */
+int sq_audit_list(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
+                  size_t *n, char *msg);
+
+/* Assignments and host views (store_sqlite_assign.c). */
+
+/* store_ops.assign: CAS on the config generation, then upserts on the writer. */
+int sq_assign(struct store *st, const char *config, const char *const *cells, size_t ncells,
+              int64_t version, int64_t expect_generation, const struct store_actor *a,
+              int64_t *new_generation, char *msg);
+/* store_ops.assignment_list: assignments filtered by cell and/or config. */
+int sq_assignment_list(struct store *st, const char *cell, const char *config,
+                       struct store_assignment **out, size_t *n, char *msg);
+/* store_ops.host_version_put: a host's report, upserted on the writer (no audit). */
+int sq_host_version_put(struct store *st, const struct store_host_version *hv, char *msg);
+/* store_ops.host_version_list: host views, optionally of one config. */
+int sq_host_version_list(struct store *st, const char *config, struct store_host_version **out,
+                         size_t *n, char *msg);
+
+/* Rollouts (store_sqlite_rollouts.c). */
+
+/* store_ops.rollout_create: at most one open rollout per config, on the writer. */
+int sq_rollout_create(struct store *st, struct store_rollout *r, const struct store_actor *a,
+                      char *msg);
+/* store_ops.rollout_get: one rollout, on a reader. */
+int sq_rollout_get(struct store *st, int64_t id, struct store_rollout *out, char *msg);
+/* store_ops.rollout_list: rollouts, newest first, optionally only open ones. */
+int sq_rollout_list(struct store *st, const char *config, int open_only, struct store_rollout **out,
+                    size_t *n, char *msg);
+/* store_ops.rollout_update: CAS on the rollout seq; may assign, set the live
+ * version, add an event and an audit record, all on the writer. */
+int sq_rollout_update(struct store *st, const struct store_rollout_update *u,
+                      const struct store_actor *a, int64_t *new_generation, char *msg);
+/* store_ops.rollout_events: a rollout's events after after_seq, on a reader. */
+int sq_rollout_events(struct store *st, int64_t id, int64_t after_seq, size_t limit,
+                      struct store_rollout_event **out, size_t *n, char *msg);
+
+#endif /* CG_SERVER_STORE_SQLITE_INT_H */

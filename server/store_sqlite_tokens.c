@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_sqlite_tokens.c: API tokens in the SQLite backend: create (one live
+ * token per name, one token per secret hash), find by hash, list, revoke.
+ * Only hashes are stored; the secret never reaches the store.
+ */
+#include "store_sqlite_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+/* ---- Tokens ---- */
+
+#define TOKEN_COLS "id, name, role, cell, hash, created_by, created_ms, revoked_ms"
+static const char SQL_TOKEN_LIVE_NAME[] = "SELECT id FROM tokens WHERE name = ? AND revoked_ms = 0";
+static const char SQL_TOKEN_HASH[] = "SELECT id FROM tokens WHERE hash = ?";
+static const char SQL_TOKEN_ADD[] = "INSERT INTO tokens (name, role, cell, hash, created_by, "
+                                    "created_ms) VALUES (?, ?, ?, ?, ?, ?)";
+static const char SQL_TOKEN_LASTID[] = "SELECT last_insert_rowid()";
+static const char SQL_TOKEN_FIND[] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?";
+static const char SQL_TOKEN_LIST[] = "SELECT " TOKEN_COLS " FROM tokens ORDER BY id";
+static const char SQL_TOKEN_STATE[] = "SELECT name, revoked_ms FROM tokens WHERE id = ?";
+static const char SQL_TOKEN_REVOKE[] = "UPDATE tokens SET revoked_ms = ? WHERE id = ?";
+
+static int row_token(sqlite3_stmt *q, void *elem)
+{
+    struct store_token *t = elem;
+
+    t->id = sqlite3_column_int64(q, 0);
+    cg_strlcpy(t->name, sq_col_text(q, 1), sizeof t->name);
+    cg_strlcpy(t->role, sq_col_text(q, 2), sizeof t->role);
+    cg_strlcpy(t->cell, sq_col_text(q, 3), sizeof t->cell);
+    cg_strlcpy(t->hash, sq_col_text(q, 4), sizeof t->hash);
+    cg_strlcpy(t->created_by, sq_col_text(q, 5), sizeof t->created_by);
+    t->created_ms = sqlite3_column_int64(q, 6);
+    t->revoked_ms = sqlite3_column_int64(q, 7);
+    return CG_OK;
+}
+
+struct token_create_job {
+    const struct store_token *t;
+    const struct store_actor *a;
+    const char *created_by;
+    const char *after;
+    int64_t id;         /* out */
+    int64_t created_ms; /* out */
+};
+
+static int run_token_create(struct sq_conn *w, void *arg, char *msg)
+{
+    struct token_create_job *j = arg;
+    char object[40];
+    int64_t now = cg_now_ms();
+    int rc = sq_int(w, msg, NULL, SQL_TOKEN_LIVE_NAME, "t", j->t->name);
+
+    if (rc == 1) {
+        sq_msg(msg, "a live token named '%s' already exists", j->t->name);
+        return CG_ERR_CONFLICT;
+    }
+    if (rc == 0)
+        rc = sq_int(w, msg, NULL, SQL_TOKEN_HASH, "t", j->t->hash);
+    if (rc == 1) {
+        sq_msg(msg, "a token with this secret already exists");
+        return CG_ERR_CONFLICT;
+    }
+    if (rc == 0)
+        rc = sq_exec(w, msg, SQL_TOKEN_ADD, "ttttti", j->t->name, j->t->role, j->t->cell,
+                     j->t->hash, j->created_by, now);
+    if (rc == CG_OK)
+        rc = sq_int(w, msg, &j->id, SQL_TOKEN_LASTID, "");
+    if (rc < 0)
+        return rc;
+    snprintf(object, sizeof object, "token/%" PRId64, j->id);
+    rc = sq_audit_append(w, j->a, "token.create", object, "", j->after, msg);
+    j->created_ms = now;
+    return rc;
+}
+
+static int check_token(const struct store_token *t, char *msg)
+{
+    static const char *const roles[] = {"admin", "deployer", "approver", "reader", "agent"};
+    bool role_ok = false;
+    int rc = sq_check_name("token", t->name, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    for (size_t i = 0; i < CG_ARRAY_SIZE(roles); i++)
+        role_ok = role_ok || strcmp(t->role, roles[i]) == 0;
+    if (!role_ok) {
+        sq_msg(msg, "invalid token role '%.16s'", t->role);
+        return CG_ERR_INVALID;
+    }
+    if (!cg_is_sha256_hex(t->hash)) {
+        sq_msg(msg, "token hash must be 64 lowercase hex characters");
+        return CG_ERR_INVALID;
+    }
+    if (strcmp(t->role, "agent") == 0)
+        return sq_check_name("cell", t->cell, msg);
+    if (t->cell[0]) {
+        sq_msg(msg, "only agent tokens are bound to a cell");
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+int sq_token_create(struct store *st, struct store_token *t, const struct store_actor *a, char *msg)
+{
+    char *after;
+    int rc = sq_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!t) {
+        sq_msg(msg, "token_create: missing token");
+        return CG_ERR_INVALID;
+    }
+    rc = check_token(t, msg);
+    if (rc != CG_OK)
+        return rc;
+    after = sq_json_take(
+        json_pack("{s:s, s:s, s:s}", "name", t->name, "role", t->role, "cell", t->cell));
+    if (!after)
+        return sq_summary_fail(msg);
+    struct token_create_job j = {
+        .t = t, .a = a, .created_by = t->created_by[0] ? t->created_by : a->actor, .after = after};
+    rc = sq_submit(sq(st), run_token_create, &j, msg);
+    free(after);
+    if (rc == CG_OK) {
+        t->id = j.id;
+        t->created_ms = j.created_ms;
+        if (!t->created_by[0])
+            cg_strlcpy(t->created_by, a->actor, sizeof t->created_by);
+        t->revoked_ms = 0;
+    }
+    return rc;
+}
+
+int sq_token_find(struct store *st, const char *hash, struct store_token *out, char *msg)
+{
+    int rc;
+
+    if (!hash || !out) {
+        sq_msg(msg, "token_find: missing argument");
+        return CG_ERR_INVALID;
+    }
+    memset(out, 0, sizeof *out);
+    rc = sq_get(sq(st), msg, out, row_token, SQL_TOKEN_FIND, "t", hash);
+    if (rc == CG_ERR_NOTFOUND)
+        sq_msg(msg, "no such token");
+    return rc;
+}
+
+int sq_token_list(struct store *st, struct store_token **out, size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        sq_msg(msg, "token_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_token, SQL_TOKEN_LIST, "");
+    if (rc != CG_OK) {
+        store_tokens_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
+struct token_revoke_job {
+    int64_t id;
+    const struct store_actor *a;
+};
+
+static int run_token_revoke(struct sq_conn *w, void *arg, char *msg)
+{
+    struct token_revoke_job *j = arg;
+    char object[40];
+    char name[STORE_NAME_MAX] = "";
+    char *after;
+    int64_t revoked = 0, now = cg_now_ms();
+    sqlite3_stmt *q;
+    int rc = sq_query(w, msg, &q, SQL_TOKEN_STATE, "i", j->id);
+
+    if (rc != CG_OK)
+        return rc;
+    rc = sq_step(w, q, msg);
+    if (rc == 1) {
+        cg_strlcpy(name, sq_col_text(q, 0), sizeof name);
+        revoked = sqlite3_column_int64(q, 1);
+    }
+    sq_reset(q);
+    if (rc == 0) {
+        sq_msg(msg, "token %" PRId64 " not found", j->id);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (revoked) {
+        sq_msg(msg, "token %" PRId64 " is already revoked", j->id);
+        return CG_ERR_CONFLICT;
+    }
+    rc = sq_exec(w, msg, SQL_TOKEN_REVOKE, "ii", now, j->id);
+    if (rc != CG_OK)
+        return rc;
+    snprintf(object, sizeof object, "token/%" PRId64, j->id);
+    after = sq_json_take(json_pack("{s:s, s:I}", "name", name, "revoked_ms", (json_int_t)now));
+    if (!after)
+        return sq_summary_fail(msg);
+    rc = sq_audit_append(w, j->a, "token.revoke", object, "", after, msg);
+    free(after);
+    return rc;
+}
+
+int sq_token_revoke(struct store *st, int64_t id, const struct store_actor *a, char *msg)
+{
+    int rc = sq_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    struct token_revoke_job j = {id, a};
+    return sq_submit(sq(st), run_token_revoke, &j, msg);
+}

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_sqlite_versions.c: versions and blobs in the SQLite backend.
+ * Publishing (CAS on the live version, content-addressed blob, dense
+ * version numbers), the live-version rule, listing, the soft delete with
+ * its I3 reference checks (live, assignments, hosts' applied and LKG, open
+ * rollouts), and reading a blob.
+ */
+#include "store_sqlite_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "util.h"
+
+/* ---- Versions and blobs ---- */
+
+#define VERSION_COLS                                                                               \
+    "config, number, sha256, media_type, size, author, message, parent, created_ms, deleted_ms"
+/* live (completed rollout, else newest non-deleted, else 0) and latest. */
+static const char SQL_LIVE[] =
+    "SELECT CASE WHEN live_version != 0 THEN live_version ELSE "
+    "COALESCE((SELECT v.number FROM versions v WHERE v.config = configs.name AND "
+    "v.deleted_ms = 0 ORDER BY v.number DESC LIMIT 1), 0) END, latest_version "
+    "FROM configs WHERE name = ?";
+static const char SQL_BLOB_ADD[] = "INSERT OR IGNORE INTO blobs (sha256, size, bytes, created_ms) "
+                                   "VALUES (?, ?, ?, ?)";
+static const char SQL_VERSION_ADD[] =
+    "INSERT INTO versions (config, number, sha256, media_type, size, author, message, parent, "
+    "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_CONFIG_LATEST[] = "UPDATE configs SET latest_version = ? WHERE name = ?";
+static const char SQL_VERSION_GET[] =
+    "SELECT " VERSION_COLS " FROM versions WHERE config = ? AND number = ?";
+static const char SQL_VERSION_LIST[] =
+    "SELECT " VERSION_COLS " FROM versions WHERE config = ?1 AND (?2 = 0 OR number < ?2) "
+    "ORDER BY number DESC LIMIT ?3";
+static const char SQL_BLOB_GET[] = "SELECT bytes FROM blobs WHERE sha256 = ?";
+
+static int row_version(sqlite3_stmt *q, void *elem)
+{
+    struct store_version *v = elem;
+
+    cg_strlcpy(v->config, sq_col_text(q, 0), sizeof v->config);
+    v->number = sqlite3_column_int64(q, 1);
+    cg_strlcpy(v->sha256, sq_col_text(q, 2), sizeof v->sha256);
+    cg_strlcpy(v->media_type, sq_col_text(q, 3), sizeof v->media_type);
+    v->size = sqlite3_column_int64(q, 4);
+    cg_strlcpy(v->author, sq_col_text(q, 5), sizeof v->author);
+    v->message = sq_col_dup(q, 6);
+    v->parent = sqlite3_column_int64(q, 7);
+    v->created_ms = sqlite3_column_int64(q, 8);
+    v->deleted_ms = sqlite3_column_int64(q, 9);
+    return v->message ? CG_OK : CG_ERR_NOMEM;
+}
+
+/* Reads live and latest of a config: 1, 0 (no such config) or an error. */
+static int live_of(struct sq_conn *c, const char *config, int64_t *live, int64_t *latest, char *msg)
+{
+    sqlite3_stmt *q;
+    int rc = sq_query(c, msg, &q, SQL_LIVE, "t", config);
+
+    if (rc != CG_OK)
+        return rc;
+    rc = sq_step(c, q, msg);
+    if (rc == 1) {
+        *live = sqlite3_column_int64(q, 0);
+        if (latest)
+            *latest = sqlite3_column_int64(q, 1);
+    }
+    sq_reset(q);
+    return rc;
+}
+
+struct publish_job {
+    const struct store_publish *p;
+    const struct store_actor *a;
+    const char *message;
+    struct store_version v; /* out, owned by the caller */
+};
+
+static int run_publish(struct sq_conn *w, void *arg, char *msg)
+{
+    struct publish_job *j = arg;
+    const struct store_publish *p = j->p;
+    int64_t live = 0, latest = 0, num, now = cg_now_ms(), size = (int64_t)p->len;
+    char object[STORE_NAME_MAX + 40];
+    char *after;
+    int rc = live_of(w, p->config, &live, &latest, msg);
+
+    if (rc == 0) {
+        sq_msg(msg, "config '%s' not found", p->config);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (live != p->expect_live) {
+        sq_msg(msg,
+               "config '%s': the live version is %" PRId64 ", not %" PRId64
+               " as expected; validate against it and retry",
+               p->config, live, p->expect_live);
+        return CG_ERR_CONFLICT;
+    }
+    num = latest + 1;
+    rc = sq_exec(w, msg, SQL_BLOB_ADD, "tibi", p->sha256, size, p->bytes, p->len, now);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_VERSION_ADD, "tittittii", p->config, num, p->sha256, p->media_type,
+                     size, j->a->actor, j->message, live, now);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_CONFIG_LATEST, "it", num, p->config);
+    if (rc != CG_OK)
+        return rc;
+    snprintf(object, sizeof object, "config/%s/versions/%" PRId64, p->config, num);
+    after = sq_json_take(json_pack("{s:s, s:I, s:s, s:I}", "sha256", p->sha256, "size",
+                                   (json_int_t)size, "media_type", p->media_type, "parent",
+                                   (json_int_t)live));
+    if (!after)
+        return sq_summary_fail(msg);
+    rc = sq_audit_append(w, j->a, "version.publish", object, "", after, msg);
+    free(after);
+    if (rc != CG_OK)
+        return rc;
+    cg_strlcpy(j->v.config, p->config, sizeof j->v.config);
+    j->v.number = num;
+    cg_strlcpy(j->v.sha256, p->sha256, sizeof j->v.sha256);
+    cg_strlcpy(j->v.media_type, p->media_type, sizeof j->v.media_type);
+    j->v.size = size;
+    cg_strlcpy(j->v.author, j->a->actor, sizeof j->v.author);
+    free(j->v.message);
+    j->v.message = strdup(j->message);
+    j->v.parent = live;
+    j->v.created_ms = now;
+    j->v.deleted_ms = 0;
+    return CG_OK;
+}
+
+static int check_publish(const struct store_publish *p, char *msg)
+{
+    char sha[65];
+
+    if (!p || !p->config || !p->sha256 || !p->media_type || (!p->bytes && p->len > 0)) {
+        sq_msg(msg, "version_publish: missing argument");
+        return CG_ERR_INVALID;
+    }
+    if (!*p->media_type || strlen(p->media_type) >= sizeof((struct store_version *)0)->media_type) {
+        sq_msg(msg, "invalid media type");
+        return CG_ERR_INVALID;
+    }
+    if (p->expect_live < 0) {
+        sq_msg(msg, "expect_live must be >= 0");
+        return CG_ERR_INVALID;
+    }
+    cg_sha256_hex(p->bytes ? p->bytes : "", p->len, sha);
+    if (strcmp(sha, p->sha256) != 0) {
+        sq_msg(msg, "sha256 %.64s does not match the bytes (%s)", p->sha256, sha);
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+int sq_version_publish(struct store *st, const struct store_publish *p, const struct store_actor *a,
+                       struct store_version *out, char *msg)
+{
+    int rc = sq_check_actor(a, msg);
+
+    if (rc == CG_OK)
+        rc = check_publish(p, msg);
+    if (rc != CG_OK)
+        return rc;
+    struct publish_job j = {.p = p, .a = a, .message = p->message ? p->message : ""};
+    rc = sq_submit(sq(st), run_publish, &j, msg);
+    if (rc == CG_OK && !j.v.message) {
+        sq_msg(msg, "out of memory (the version was published)");
+        rc = CG_ERR_NOMEM;
+    }
+    if (rc == CG_OK && out)
+        *out = j.v;
+    else
+        store_version_free(&j.v);
+    return rc;
+}
+
+int sq_version_live(struct store *st, const char *config, int64_t *live, char *msg)
+{
+    struct sq_store *s = sq(st);
+    struct sq_conn *c;
+    int rc;
+
+    if (!config || !live) {
+        sq_msg(msg, "version_live: missing argument");
+        return CG_ERR_INVALID;
+    }
+    c = sq_reader_get(s);
+    rc = live_of(c, config, live, NULL, msg);
+    sq_reader_put(s, c);
+    if (rc == 0) {
+        sq_msg(msg, "config '%.64s' not found", config);
+        return CG_ERR_NOTFOUND;
+    }
+    return rc < 0 ? rc : CG_OK;
+}
+
+int sq_version_get(struct store *st, const char *config, int64_t number, struct store_version *out,
+                   char *msg)
+{
+    int rc;
+
+    if (!config || !out) {
+        sq_msg(msg, "version_get: missing argument");
+        return CG_ERR_INVALID;
+    }
+    memset(out, 0, sizeof *out);
+    rc = sq_get(sq(st), msg, out, row_version, SQL_VERSION_GET, "ti", config, number);
+    if (rc == CG_ERR_NOTFOUND)
+        sq_msg(msg, "version %" PRId64 " of config '%.64s' not found", number, config);
+    return rc;
+}
+
+int sq_version_list(struct store *st, const char *config, int64_t before, size_t limit,
+                    struct store_version **out, size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int64_t lim = limit ? (int64_t)limit : 100;
+    int rc;
+
+    if (!config || !out || !n || before < 0) {
+        sq_msg(msg, "version_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_version, SQL_VERSION_LIST, "tii",
+                 config, before, lim);
+    if (rc == CG_OK && cnt == 0) {
+        rc = sq_read_int(sq(st), msg, NULL, sq_sql_config_exists, config);
+        if (rc == 0) {
+            sq_msg(msg, "config '%.64s' not found", config);
+            rc = CG_ERR_NOTFOUND;
+        } else if (rc == 1) {
+            rc = CG_OK;
+        }
+    }
+    if (rc != CG_OK) {
+        store_versions_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
+static const char SQL_VERSION_STATE[] =
+    "SELECT deleted_ms FROM versions WHERE config = ? AND number = ?";
+static const char SQL_REF_ASSIGN[] =
+    "SELECT cell FROM assignments WHERE config = ? AND version = ? ORDER BY cell LIMIT 1";
+static const char SQL_REF_APPLIED[] = "SELECT host FROM host_versions WHERE config = ? AND "
+                                      "applied_version = ? ORDER BY host LIMIT 1";
+static const char SQL_REF_LKG[] = "SELECT host FROM host_versions WHERE config = ? AND "
+                                  "lkg_version = ? ORDER BY host LIMIT 1";
+static const char SQL_REF_ROLLOUT[] =
+    "SELECT id FROM rollouts WHERE config = ?1 AND (from_version = ?2 OR to_version = ?2) "
+    "AND state NOT IN " SQ_ROLLOUT_TERMINAL " ORDER BY id LIMIT 1";
+static const char SQL_VERSION_DEL[] =
+    "UPDATE versions SET deleted_ms = ? WHERE config = ? AND number = ?";
+
+struct delete_job {
+    const char *config;
+    int64_t number;
+    const struct store_actor *a;
+};
+
+/* CG_ERR_CONFLICT naming the first reference that keeps the version (I3). */
+static int version_referenced(struct sq_conn *w, const char *config, int64_t num, char *msg)
+{
+    char who[STORE_NAME_MAX];
+    int64_t live = 0, id = 0;
+    int rc = live_of(w, config, &live, NULL, msg);
+
+    if (rc < 0)
+        return rc;
+    if (live == num) {
+        sq_msg(msg, "version %" PRId64 " is the live version of config '%s'", num, config);
+        return CG_ERR_CONFLICT;
+    }
+    rc = sq_text(w, msg, who, sizeof who, SQL_REF_ASSIGN, "ti", config, num);
+    if (rc == 1) {
+        sq_msg(msg, "version %" PRId64 " of '%s' is assigned to cell '%s'", num, config, who);
+        return CG_ERR_CONFLICT;
+    }
+    if (rc == 0)
+        rc = sq_text(w, msg, who, sizeof who, SQL_REF_APPLIED, "ti", config, num);
+    if (rc == 1) {
+        sq_msg(msg, "version %" PRId64 " of '%s' is applied on host '%s'", num, config, who);
+        return CG_ERR_CONFLICT;
+    }
+    if (rc == 0)
+        rc = sq_text(w, msg, who, sizeof who, SQL_REF_LKG, "ti", config, num);
+    if (rc == 1) {
+        sq_msg(msg, "version %" PRId64 " of '%s' is the last-known-good of host '%s'", num, config,
+               who);
+        return CG_ERR_CONFLICT;
+    }
+    if (rc == 0)
+        rc = sq_int(w, msg, &id, SQL_REF_ROLLOUT, "ti", config, num);
+    if (rc == 1) {
+        sq_msg(msg, "version %" PRId64 " of '%s' is the source or target of open rollout %" PRId64,
+               num, config, id);
+        return CG_ERR_CONFLICT;
+    }
+    return rc;
+}
+
+static int run_version_delete(struct sq_conn *w, void *arg, char *msg)
+{
+    struct delete_job *j = arg;
+    char object[STORE_NAME_MAX + 40];
+    char *after;
+    int64_t deleted = 0, now = cg_now_ms();
+    int rc = sq_int(w, msg, &deleted, SQL_VERSION_STATE, "ti", j->config, j->number);
+
+    if (rc == 0) {
+        sq_msg(msg, "version %" PRId64 " of config '%s' not found", j->number, j->config);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (deleted != 0) {
+        sq_msg(msg, "version %" PRId64 " of config '%s' is already deleted", j->number, j->config);
+        return CG_ERR_CONFLICT;
+    }
+    rc = version_referenced(w, j->config, j->number, msg);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_VERSION_DEL, "iti", now, j->config, j->number);
+    if (rc != CG_OK)
+        return rc;
+    snprintf(object, sizeof object, "config/%s/versions/%" PRId64, j->config, j->number);
+    after = sq_json_take(json_pack("{s:I}", "deleted_ms", (json_int_t)now));
+    if (!after)
+        return sq_summary_fail(msg);
+    rc = sq_audit_append(w, j->a, "version.delete", object, "", after, msg);
+    free(after);
+    return rc;
+}
+
+int sq_version_delete(struct store *st, const char *config, int64_t number,
+                      const struct store_actor *a, char *msg)
+{
+    int rc = sq_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!config) {
+        sq_msg(msg, "version_delete: missing config name");
+        return CG_ERR_INVALID;
+    }
+    struct delete_job j = {config, number, a};
+    return sq_submit(sq(st), run_version_delete, &j, msg);
+}
+
+int sq_blob_get(struct store *st, const char *sha256, void **bytes, size_t *len, char *msg)
+{
+    struct sq_store *s = sq(st);
+    struct sq_conn *c;
+    sqlite3_stmt *q;
+    int rc;
+
+    if (!sha256 || !bytes || !len) {
+        sq_msg(msg, "blob_get: missing argument");
+        return CG_ERR_INVALID;
+    }
+    *bytes = NULL;
+    *len = 0;
+    c = sq_reader_get(s);
+    rc = sq_query(c, msg, &q, SQL_BLOB_GET, "t", sha256);
+    if (rc == CG_OK) {
+        rc = sq_step(c, q, msg);
+        if (rc == 1) {
+            const void *p = sqlite3_column_blob(q, 0);
+            size_t n = (size_t)sqlite3_column_bytes(q, 0);
+            *bytes = malloc(n ? n : 1);
+            if (*bytes) {
+                if (n)
+                    memcpy(*bytes, p, n);
+                *len = n;
+                rc = CG_OK;
+            } else {
+                sq_msg(msg, "out of memory");
+                rc = CG_ERR_NOMEM;
+            }
+        } else if (rc == 0) {
+            sq_msg(msg, "blob %.64s not found", sha256);
+            rc = CG_ERR_NOTFOUND;
+        }
+    }
+    sq_reset(q);
+    sq_reader_put(s, c);
+    return rc;
+}
