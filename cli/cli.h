@@ -200,6 +200,31 @@ void cli_print_json(struct cli_ctx *ctx, const struct cg_result *r);
 int cli_answer(struct cli_ctx *ctx, int rc, struct cg_result *r, const struct cg_error *e,
                const char *what);
 
+/*
+ * Paging of the list commands (docs/cli.md, "Paging"). Without --limit and
+ * --after a list command prints every item (libcellgate's cg_*_list()
+ * follows the server's pages); with either it prints ONE page: at most
+ * --limit items (1..1000, default the server's), after the key --after,
+ * and tells on stderr how to ask for the next page.
+ */
+struct cli_page {
+    long limit;        /* --limit N, 0 = not given */
+    const char *after; /* --after KEY, NULL = not given; borrowed from argv */
+};
+
+/* True when the user asked for one page (--limit or --after given). */
+bool cli_page_one(const struct cli_page *p);
+
+/* Checks --limit (at most 1000) and --after (not empty): 0 when they are
+ * fine, else prints a usage error and returns CLI_EXIT_USAGE. */
+int cli_page_check(struct cli_ctx *ctx, const struct cli_page *p);
+
+/* After one page printed for humans: when the page has a next one, prints
+ * "more: cellgate <cmd> --limit N --after KEY" to ctx->err (the --limit
+ * part only when given). 'cmd' is the command as typed, e.g. "cell list". */
+void cli_page_more(struct cli_ctx *ctx, const struct cli_page *p, const struct cg_result *r,
+                   const char *cmd);
+
 /* Parses a positive decimal number (version, seq); -1 if it is not one. */
 long long cli_parse_number(const char *s);
 

@@ -81,22 +81,37 @@ out:
 static int cell_list(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = {"ID", "REGION", "ZONE", "LABELS", "CREATED"};
+    struct cli_page pg = {0};
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "limit", 0, CLI_OPT_INT,  &pg.limit },
+        { "after", 0, CLI_OPT_STR,  &pg.after },
+        { NULL,    0, CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
     struct cli_args a;
     struct cg_client *c;
     struct cg_result *r = NULL;
     struct cg_error e = {0};
     struct cli_table t;
     bool done;
-    int rc = cli_parse(ctx, argc, argv, 1, NULL, &a, 0, 0, &done);
+    int rc = cli_parse(ctx, argc, argv, 1, opts, &a, 0, 0, &done);
 
     if (done) {
+        return rc;
+    }
+    if ((rc = cli_page_check(ctx, &pg)) != 0) {
         return rc;
     }
     c = cli_client(ctx, &rc);
     if (!c) {
         return rc;
     }
-    rc = cg_cells_list(c, &r, &e);
+    if (cli_page_one(&pg)) {
+        rc = cg_cells_page(c, pg.after, (int)pg.limit, &r, &e);
+    } else {
+        rc = cg_cells_list(c, &r, &e);
+    }
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot list cells")) >= 0) {
         return rc;
     }
@@ -115,6 +130,7 @@ static int cell_list(struct cli_ctx *ctx, int argc, char **argv)
     }
     cli_table_print(&t, ctx->out);
     cli_table_release(&t);
+    cli_page_more(ctx, &pg, r, strcmp(argv[0], "cells") == 0 ? "cells" : "cell list");
     cg_result_free(r);
     return CLI_EXIT_OK;
 }

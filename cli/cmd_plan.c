@@ -80,17 +80,32 @@ static int plan_show(struct cli_ctx *ctx, int argc, char **argv)
 static int plan_list(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = {"NAME", "WAVES", "CREATED", "UPDATED"};
+    struct cli_page pg = {0};
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "limit", 0, CLI_OPT_INT,  &pg.limit },
+        { "after", 0, CLI_OPT_STR,  &pg.after },
+        { NULL,    0, CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
     struct cli_args a;
     struct cg_result *r = NULL;
     struct cg_error e = {0};
     struct cli_table t;
     int rc;
-    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 0, 0, &rc);
+    struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, 0, 0, &rc);
 
     if (!c) {
         return rc;
     }
-    rc = cg_plans_list(c, &r, &e);
+    if ((rc = cli_page_check(ctx, &pg)) != 0) {
+        return rc;
+    }
+    if (cli_page_one(&pg)) {
+        rc = cg_plans_page(c, pg.after, (int)pg.limit, &r, &e);
+    } else {
+        rc = cg_plans_list(c, &r, &e);
+    }
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot list plans")) >= 0) {
         return rc;
     }
@@ -121,6 +136,7 @@ static int plan_list(struct cli_ctx *ctx, int argc, char **argv)
     }
     cli_table_print(&t, ctx->out);
     cli_table_release(&t);
+    cli_page_more(ctx, &pg, r, "plan list");
     cg_result_free(r);
     return CLI_EXIT_OK;
 }

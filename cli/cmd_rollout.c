@@ -126,10 +126,13 @@ static int rollout_list(struct cli_ctx *ctx, int argc, char **argv)
                                        "STATE", "STEP",   "CREATED", "BY"};
     const char *config = NULL;
     bool open_only = false;
+    struct cli_page pg = {0};
     /* clang-format off */
     const struct cli_opt opts[] = {
         { "config", 0, CLI_OPT_STR,  &config },
         { "open",   0, CLI_OPT_FLAG, &open_only },
+        { "limit",  0, CLI_OPT_INT,  &pg.limit },
+        { "after",  0, CLI_OPT_STR,  &pg.after },
         { NULL,     0, CLI_OPT_FLAG, NULL },
     };
     /* clang-format on */
@@ -137,13 +140,21 @@ static int rollout_list(struct cli_ctx *ctx, int argc, char **argv)
     struct cg_result *r = NULL;
     struct cg_error e = {0};
     struct cli_table t;
+    char more[160];
     int rc;
     struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, 0, 0, &rc);
 
     if (!c) {
         return rc;
     }
-    rc = cg_rollouts_list(c, config, open_only, &r, &e);
+    if ((rc = cli_page_check(ctx, &pg)) != 0) {
+        return rc;
+    }
+    if (cli_page_one(&pg)) {
+        rc = cg_rollouts_page(c, config, open_only, pg.after, (int)pg.limit, &r, &e);
+    } else {
+        rc = cg_rollouts_list(c, config, open_only, &r, &e);
+    }
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot list rollouts")) >= 0) {
         return rc;
     }
@@ -176,6 +187,9 @@ static int rollout_list(struct cli_ctx *ctx, int argc, char **argv)
     }
     cli_table_print(&t, ctx->out);
     cli_table_release(&t);
+    snprintf(more, sizeof more, "rollout list%s%s%s", config ? " --config " : "",
+             config ? config : "", open_only ? " --open" : "");
+    cli_page_more(ctx, &pg, r, more);
     cg_result_free(r);
     return CLI_EXIT_OK;
 }

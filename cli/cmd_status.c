@@ -33,10 +33,13 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
     static const char *const head[] = {"HOST",    "CELL",    "LAST SEEN", "CONFIG",
                                        "VERSION", "OUTCOME", "RUNNING"};
     const char *cell = NULL, *config = NULL;
+    struct cli_page pg = {0};
     /* clang-format off */
     const struct cli_opt opts[] = {
         { "cell",   0, CLI_OPT_STR,  &cell },
         { "config", 0, CLI_OPT_STR,  &config },
+        { "limit",  0, CLI_OPT_INT,  &pg.limit },
+        { "after",  0, CLI_OPT_STR,  &pg.after },
         { NULL,     0, CLI_OPT_FLAG, NULL },
     };
     /* clang-format on */
@@ -44,6 +47,7 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
     struct cg_result *r = NULL;
     struct cg_error e = {0};
     struct cli_table t;
+    char more[160];
     int rc;
     struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, 0, 0, &rc);
     int64_t now = cg_now_ms();
@@ -51,7 +55,14 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
     if (!c) {
         return rc;
     }
-    rc = cg_hosts_list(c, cell, config, &r, &e);
+    if ((rc = cli_page_check(ctx, &pg)) != 0) {
+        return rc;
+    }
+    if (cli_page_one(&pg)) {
+        rc = cg_hosts_page(c, cell, config, pg.after, (int)pg.limit, &r, &e);
+    } else {
+        rc = cg_hosts_list(c, cell, config, &r, &e);
+    }
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot list hosts")) >= 0) {
         return rc;
     }
@@ -78,6 +89,9 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
     }
     cli_table_print(&t, ctx->out);
     cli_table_release(&t);
+    snprintf(more, sizeof more, "hosts%s%s%s%s", cell ? " --cell " : "", cell ? cell : "",
+             config ? " --config " : "", config ? config : "");
+    cli_page_more(ctx, &pg, r, more);
     cg_result_free(r);
     return CLI_EXIT_OK;
 }

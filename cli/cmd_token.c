@@ -65,17 +65,32 @@ static int token_list(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = {"ID",         "NAME",    "ROLE",   "CELL",
                                        "CREATED_BY", "CREATED", "REVOKED"};
+    struct cli_page pg = {0};
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "limit", 0, CLI_OPT_INT,  &pg.limit },
+        { "after", 0, CLI_OPT_STR,  &pg.after },
+        { NULL,    0, CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
     struct cli_args a;
     struct cg_result *r = NULL;
     struct cg_error e = {0};
     struct cli_table t;
     int rc;
-    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 0, 0, &rc);
+    struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, 0, 0, &rc);
 
     if (!c) {
         return rc;
     }
-    rc = cg_tokens_list(c, &r, &e);
+    if ((rc = cli_page_check(ctx, &pg)) != 0) {
+        return rc;
+    }
+    if (cli_page_one(&pg)) {
+        rc = cg_tokens_page(c, pg.after, (int)pg.limit, &r, &e);
+    } else {
+        rc = cg_tokens_list(c, &r, &e);
+    }
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot list tokens")) >= 0) {
         return rc;
     }
@@ -99,6 +114,7 @@ static int token_list(struct cli_ctx *ctx, int argc, char **argv)
     }
     cli_table_print(&t, ctx->out);
     cli_table_release(&t);
+    cli_page_more(ctx, &pg, r, "token list");
     cg_result_free(r);
     return CLI_EXIT_OK;
 }

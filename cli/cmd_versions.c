@@ -14,11 +14,13 @@
 int cmd_versions(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = {"VERSION", "CREATED", "AUTHOR", "SIZE", "SHA256", "MESSAGE"};
-    long limit = 0, before = 0;
+    long before = 0, after = 0;
+    struct cli_page pg = {0};
     /* clang-format off */
     const struct cli_opt opts[] = {
-        { "limit",  0, CLI_OPT_INT,  &limit },
+        { "limit",  0, CLI_OPT_INT,  &pg.limit },
         { "before", 0, CLI_OPT_INT,  &before },
+        { "after",  0, CLI_OPT_INT,  &after },
         { NULL,     0, CLI_OPT_FLAG, NULL },
     };
     /* clang-format on */
@@ -26,6 +28,7 @@ int cmd_versions(struct cli_ctx *ctx, int argc, char **argv)
     struct cg_result *r = NULL, *cfg = NULL;
     struct cg_error e = {0};
     struct cli_table t;
+    char more[128];
     int rc;
     struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, 1, 1, &rc);
     int64_t live = 0;
@@ -33,10 +36,15 @@ int cmd_versions(struct cli_ctx *ctx, int argc, char **argv)
     if (!c) {
         return rc;
     }
-    if (limit > 1000000) {
-        return cli_usage_error(ctx, "--limit is too large");
+    if ((rc = cli_page_check(ctx, &pg)) != 0) {
+        return rc;
     }
-    rc = cg_versions_list(c, a.pos[0], before, (int)limit, &r, &e);
+    if (before > 0 && after > 0) {
+        return cli_usage_error(ctx, "--after and --before are the same cursor; give one");
+    }
+    /* one page, newest first: --after N (the last version shown) is the
+     * uniform name of --before N */
+    rc = cg_versions_list(c, a.pos[0], after > 0 ? after : before, (int)pg.limit, &r, &e);
     if (rc != CG_OK) {
         return cli_api_error(ctx, rc, &e, a.pos[0]);
     }
@@ -71,6 +79,8 @@ int cmd_versions(struct cli_ctx *ctx, int argc, char **argv)
     }
     cli_table_print(&t, ctx->out);
     cli_table_release(&t);
+    snprintf(more, sizeof more, "versions %s", a.pos[0]);
+    cli_page_more(ctx, &pg, r, more);
     cg_result_free(r);
     return CLI_EXIT_OK;
 }

@@ -22,6 +22,13 @@
     "  --json         print the server's JSON answer as-is (read commands)\n"                      \
     "  -h, --help     show this help"
 
+/* The paging options of a list command (docs/cli.md, "Paging"); KEY names
+ * the sort key in the usage (padded to 5 columns), WHAT says what it is. */
+#define PAGE_OPTS(KEY, WHAT)                                                                       \
+    "  --limit N      one page of at most N items (1..1000)\n"                                     \
+    "  --after " KEY "  one page of the items after this " WHAT "\n"                               \
+    "                 (without --limit/--after: every item, all pages)"
+
 /* Keep sorted by name: tests/unit/test_cli_table.c checks order and
  * uniqueness, and 40-cli/10-help.py runs --help for every row. */
 /* clang-format off */
@@ -47,25 +54,29 @@ static const struct cli_cmd commands[] = {
       GLOBAL_OPTS },
     { "cell", cmd_cell, "add, list and show cells",
       "usage: cellgate cell add ID --region R --zone Z [--label k=v]...\n"
-      "   or: cellgate cell list\n"
+      "   or: cellgate cell list [--limit N] [--after ID]\n"
       "   or: cellgate cell show ID\n"
       "\n"
       "  --region R     region of the cell (required for add)\n"
       "  --zone Z       zone of the cell within its region (required for add)\n"
-      "  --label k=v    a label; repeat for more"
+      "  --label k=v    a label; repeat for more\n"
+      PAGE_OPTS("ID   ", "cell id")
       GLOBAL_OPTS },
     { "cells", cmd_cell, "list cells (same as 'cell list')",
-      "usage: cellgate cells"
+      "usage: cellgate cells [--limit N] [--after ID]\n"
+      "\n"
+      PAGE_OPTS("ID   ", "cell id")
       GLOBAL_OPTS },
     { "config", cmd_config, "create, list and show configs",
       "usage: cellgate config create NAME --kind K --contract FILE [--plan P]\n"
-      "   or: cellgate config list\n"
+      "   or: cellgate config list [--limit N] [--after NAME]\n"
       "   or: cellgate config show NAME\n"
       "   or: cellgate config set-plan NAME PLAN\n"
       "\n"
       "  --kind K         config, flags or artifact\n"
       "  --contract FILE  the contract document (JSON; '-' reads stdin)\n"
-      "  --plan P         the default plan"
+      "  --plan P         the default plan\n"
+      PAGE_OPTS("NAME ", "config name")
       GLOBAL_OPTS },
     { "diff", cmd_diff, "show what changed between two versions",
       "usage: cellgate diff CONFIG A B [-U N] [--raw]\n"
@@ -78,23 +89,26 @@ static const struct cli_cmd commands[] = {
     { "help", cmd_help, "show help for a command",
       "usage: cellgate help [COMMAND]" },
     { "hosts", cmd_hosts, "list the hosts that reported and what they run",
-      "usage: cellgate hosts [--cell C] [--config C]\n"
+      "usage: cellgate hosts [--cell C] [--config C] [--limit N] [--after HOST]\n"
       "\n"
       "  --cell C       only hosts of this cell\n"
       "  --config C     only this config\n"
-      "\n"
-      "One row per host and config: version offered, outcome, version running."
+      PAGE_OPTS("HOST ", "host name")
+      "\n\n"
+      "One row per host and config, hosts by name: version offered, outcome,\n"
+      "version running."
       GLOBAL_OPTS },
     { "plan", cmd_plan, "set, show, list and preview rollout plans",
       "usage: cellgate plan set NAME FILE\n"
       "   or: cellgate plan show NAME\n"
-      "   or: cellgate plan list\n"
+      "   or: cellgate plan list [--limit N] [--after NAME]\n"
       "   or: cellgate plan preview NAME [--config C]\n"
       "\n"
       "  FILE           the plan document (JSON; '-' reads stdin)\n"
       "  preview        the steps the plan makes for the fleet as it is now: per\n"
       "                 step its wave, cells, regions, zones, bake and constraint\n"
-      "  --config C     seed the cell order as a rollout of config C would"
+      "  --config C     seed the cell order as a rollout of config C would\n"
+      PAGE_OPTS("NAME ", "plan name")
       GLOBAL_OPTS },
     { "publish", cmd_publish, "publish a new version of a config",
       "usage: cellgate publish CONFIG FILE -m MSG [--media-type T]\n"
@@ -119,7 +133,7 @@ static const struct cli_cmd commands[] = {
     { "rollout", cmd_rollout, "start, follow and steer rollouts",
       "usage: cellgate rollout start CONFIG VERSION [--plan P] -m REASON\n"
       "   or: cellgate rollout status ID\n"
-      "   or: cellgate rollout list [--config C] [--open]\n"
+      "   or: cellgate rollout list [--config C] [--open] [--limit N] [--after ID]\n"
       "   or: cellgate rollout watch ID [--interval MS]\n"
       "   or: cellgate rollout pause|resume|abort|approve ID [-m REASON]\n"
       "\n"
@@ -127,6 +141,9 @@ static const struct cli_cmd commands[] = {
       "  -m, --message REASON why; required for start\n"
       "  --config C           only rollouts of this config\n"
       "  --open               only rollouts that have not ended\n"
+      "  --limit N            list: one page of at most N rollouts (1..1000)\n"
+      "  --after ID           list: one page of the rollouts older than ID\n"
+      "                       (without --limit/--after: every rollout, newest first)\n"
       "  --interval MS        watch: poll every MS milliseconds (default 1000)\n"
       "\n"
       "watch redraws the progress in place on a terminal and appends lines\n"
@@ -148,12 +165,13 @@ static const struct cli_cmd commands[] = {
       GLOBAL_OPTS },
     { "token", cmd_token, "create, list and revoke API tokens",
       "usage: cellgate token create --role R --name N [--cell C]\n"
-      "   or: cellgate token list\n"
+      "   or: cellgate token list [--limit N] [--after ID]\n"
       "   or: cellgate token revoke ID\n"
       "\n"
       "  --role R       reader, approver, deployer, admin or agent\n"
       "  --name N       a name for the token\n"
-      "  --cell C       the cell an agent token is bound to"
+      "  --cell C       the cell an agent token is bound to\n"
+      PAGE_OPTS("ID   ", "token id")
       GLOBAL_OPTS },
     { "validate", cmd_validate, "check a document against a config's contract (dry run)",
       "usage: cellgate validate CONFIG FILE [--media-type T]\n"
@@ -167,10 +185,14 @@ static const struct cli_cmd commands[] = {
     { "version", cmd_version, "print the CLI and library versions",
       "usage: cellgate version" },
     { "versions", cmd_versions, "list the versions of a config, newest first",
-      "usage: cellgate versions CONFIG [--limit N] [--before N]\n"
+      "usage: cellgate versions CONFIG [--limit N] [--after N | --before N]\n"
       "\n"
-      "  --limit N      at most N versions\n"
-      "  --before N     only versions older than N"
+      "  --limit N      one page of at most N versions (1..1000, default 100)\n"
+      "  --after N      the page after version N: only versions older than N\n"
+      "  --before N     the same as --after N\n"
+      "\n"
+      "One page, newest first; when older versions remain, stderr says how to\n"
+      "ask for them."
       GLOBAL_OPTS },
     { "whoami", cmd_whoami, "show who the token belongs to",
       "usage: cellgate whoami"

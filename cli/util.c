@@ -194,6 +194,40 @@ int cli_answer(struct cli_ctx *ctx, int rc, struct cg_result *r, const struct cg
     return -1;
 }
 
+bool cli_page_one(const struct cli_page *p)
+{
+    return p->limit > 0 || p->after != NULL;
+}
+
+int cli_page_check(struct cli_ctx *ctx, const struct cli_page *p)
+{
+    if (p->limit > 1000) {
+        return cli_usage_error(ctx, "--limit is at most 1000 (leave it out to list everything)");
+    }
+    if (p->after && !p->after[0]) {
+        return cli_usage_error(ctx, "--after needs the key of the last item of a page");
+    }
+    return 0;
+}
+
+void cli_page_more(struct cli_ctx *ctx, const struct cli_page *p, const struct cg_result *r,
+                   const char *cmd)
+{
+    const char *next = cg_result_next_after(r);
+    char what[256], key[256];
+
+    if (!next[0]) {
+        return;
+    }
+    cli_sanitize(cmd, what, sizeof what);
+    cli_sanitize(next, key, sizeof key);
+    if (p->limit > 0) {
+        fprintf(ctx->err, "more: cellgate %s --limit %ld --after %s\n", what, p->limit, key);
+    } else {
+        fprintf(ctx->err, "more: cellgate %s --after %s\n", what, key);
+    }
+}
+
 long long cli_parse_number(const char *s)
 {
     char *end;

@@ -191,7 +191,17 @@ int cg_cells_list(struct cg_client *c, struct cg_result **out, struct cg_error *
 
     clear_out(out);
     CHECK(path3(&p, "/v1/cells", NULL, NULL, err));
-    return get(c, "GET", &p, 0, "cells", out, err);
+    return cg__get_all(c, &p, '?', "cells", out, err);
+}
+
+int cg_cells_page(struct cg_client *c, const char *after, int limit, struct cg_result **out,
+                  struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/v1/cells", NULL, NULL, err));
+    return cg__get_page(c, &p, '?', after, limit, "cells", out, err);
 }
 
 int cg_cell_get(struct cg_client *c, const char *id, struct cg_result **out, struct cg_error *err)
@@ -244,7 +254,17 @@ int cg_configs_list(struct cg_client *c, struct cg_result **out, struct cg_error
 
     clear_out(out);
     CHECK(path3(&p, "/v1/configs", NULL, NULL, err));
-    return get(c, "GET", &p, 0, "configs", out, err);
+    return cg__get_all(c, &p, '?', "configs", out, err);
+}
+
+int cg_configs_page(struct cg_client *c, const char *after, int limit, struct cg_result **out,
+                    struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/v1/configs", NULL, NULL, err));
+    return cg__get_page(c, &p, '?', after, limit, "configs", out, err);
 }
 
 int cg_config_get(struct cg_client *c, const char *name, struct cg_result **out,
@@ -466,7 +486,17 @@ int cg_plans_list(struct cg_client *c, struct cg_result **out, struct cg_error *
 
     clear_out(out);
     CHECK(path3(&p, "/v1/plans", NULL, NULL, err));
-    return get(c, "GET", &p, 0, "plans", out, err);
+    return cg__get_all(c, &p, '?', "plans", out, err);
+}
+
+int cg_plans_page(struct cg_client *c, const char *after, int limit, struct cg_result **out,
+                  struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/v1/plans", NULL, NULL, err));
+    return cg__get_page(c, &p, '?', after, limit, "plans", out, err);
 }
 
 int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out, struct cg_error *err)
@@ -506,7 +536,17 @@ int cg_tokens_list(struct cg_client *c, struct cg_result **out, struct cg_error 
 
     clear_out(out);
     CHECK(path3(&p, "/v1/tokens", NULL, NULL, err));
-    return get(c, "GET", &p, 0, "tokens", out, err);
+    return cg__get_all(c, &p, '?', "tokens", out, err);
+}
+
+int cg_tokens_page(struct cg_client *c, const char *after, int limit, struct cg_result **out,
+                   struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(path3(&p, "/v1/tokens", NULL, NULL, err));
+    return cg__get_page(c, &p, '?', after, limit, "tokens", out, err);
 }
 
 int cg_token_revoke(struct cg_client *c, const char *id, struct cg_error *err)

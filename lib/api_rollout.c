@@ -190,7 +190,18 @@ int cg_assignments_list(struct cg_client *c, const char *name, struct cg_result 
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
     CHECK(path3(&p, "/v1/configs/", name, "/assignments", err));
-    return get(c, &p, "assignments", out, err);
+    return cg__get_all(c, &p, '?', "assignments", out, err);
+}
+
+int cg_assignments_page(struct cg_client *c, const char *name, const char *after, int limit,
+                        struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    CHECK(path3(&p, "/v1/configs/", name, "/assignments", err));
+    return cg__get_page(c, &p, '?', after, limit, "assignments", out, err);
 }
 
 int cg_config_status(struct cg_client *c, const char *name, struct cg_result **out,
@@ -201,7 +212,27 @@ int cg_config_status(struct cg_client *c, const char *name, struct cg_result **o
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
     CHECK(path3(&p, "/v1/configs/", name, "/status", err));
-    return get(c, &p, "cells", out, err);
+    return cg__get_all(c, &p, '?', "cells", out, err);
+}
+
+int cg_config_status_page(struct cg_client *c, const char *name, const char *after, int limit,
+                          struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    CHECK(path3(&p, "/v1/configs/", name, "/status", err));
+    return cg__get_page(c, &p, '?', after, limit, "cells", out, err);
+}
+
+/* "/v1/hosts[?cell=C][&config=K]"; *sep is the next separator. */
+static int hosts_path(struct cg_buf *p, char *sep, const char *cell, const char *config,
+                      struct cg_error *err)
+{
+    CHECK(path3(p, "/v1/hosts", NULL, NULL, err));
+    CHECK(query(p, sep, "cell", cell, err));
+    return query(p, sep, "config", config, err);
 }
 
 int cg_hosts_list(struct cg_client *c, const char *cell, const char *config, struct cg_result **out,
@@ -211,10 +242,19 @@ int cg_hosts_list(struct cg_client *c, const char *cell, const char *config, str
     char sep = '?';
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/hosts", NULL, NULL, err));
-    CHECK(query(&p, &sep, "cell", cell, err));
-    CHECK(query(&p, &sep, "config", config, err));
-    return get(c, &p, "hosts", out, err);
+    CHECK(hosts_path(&p, &sep, cell, config, err));
+    return cg__get_all(c, &p, sep, "hosts", out, err);
+}
+
+int cg_hosts_page(struct cg_client *c, const char *cell, const char *config, const char *after,
+                  int limit, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char sep = '?';
+
+    clear_out(out);
+    CHECK(hosts_path(&p, &sep, cell, config, err));
+    return cg__get_page(c, &p, sep, after, limit, "hosts", out, err);
 }
 
 /* ---- rollouts ---- */
@@ -244,6 +284,15 @@ int cg_rollout_start(struct cg_client *c, const char *config, int64_t version, c
     return post_built(path3(&p, "/v1/rollouts", NULL, NULL, err), c, &p, body, out, err);
 }
 
+/* "/v1/rollouts[?config=C][&open=1]"; *sep is the next separator. */
+static int rollouts_path(struct cg_buf *p, char *sep, const char *config, int open_only,
+                         struct cg_error *err)
+{
+    CHECK(path3(p, "/v1/rollouts", NULL, NULL, err));
+    CHECK(query(p, sep, "config", config, err));
+    return query(p, sep, "open", open_only ? "1" : NULL, err);
+}
+
 int cg_rollouts_list(struct cg_client *c, const char *config, int open_only, struct cg_result **out,
                      struct cg_error *err)
 {
@@ -251,10 +300,19 @@ int cg_rollouts_list(struct cg_client *c, const char *config, int open_only, str
     char sep = '?';
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/rollouts", NULL, NULL, err));
-    CHECK(query(&p, &sep, "config", config, err));
-    CHECK(query(&p, &sep, "open", open_only ? "1" : NULL, err));
-    return get(c, &p, "rollouts", out, err);
+    CHECK(rollouts_path(&p, &sep, config, open_only, err));
+    return cg__get_all(c, &p, sep, "rollouts", out, err);
+}
+
+int cg_rollouts_page(struct cg_client *c, const char *config, int open_only, const char *after,
+                     int limit, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char sep = '?';
+
+    clear_out(out);
+    CHECK(rollouts_path(&p, &sep, config, open_only, err));
+    return cg__get_page(c, &p, sep, after, limit, "rollouts", out, err);
 }
 
 int cg_rollout_get(struct cg_client *c, int64_t id, struct cg_result **out, struct cg_error *err)

@@ -25,6 +25,14 @@
 /* Nesting limit for JSON answers (they embed contracts and plans). */
 #define CG__MAX_DEPTH 128
 
+/* Longest page cursor kept from an answer's next_after, with its NUL
+ * (names are at most 63 bytes, numbers at most 20 digits). */
+#define CG__CURSOR_MAX 128
+
+/* The page size the follow-every-page list functions ask for (the
+ * server's largest, docs/api/README.md "Paging"). */
+#define CG__PAGE_ALL 1000
+
 struct cg_client {
     char *server;        /* owned; base URL without trailing '/' */
     char *token;         /* owned, wiped on free; NULL = none */
@@ -36,12 +44,13 @@ struct cg_client {
 
 struct cg_result {
     int http_status;
-    char *body;             /* owned, NUL-terminated; never NULL */
-    size_t len;             /* bytes in body, not counting the NUL */
-    char content_type[128]; /* without parameters, lowercase */
-    char etag[80];          /* without quotes */
-    json_t *json;           /* owned reference; NULL unless JSON */
-    const json_t *items;    /* borrowed from json: array or NULL */
+    char *body;                      /* owned, NUL-terminated; never NULL */
+    size_t len;                      /* bytes in body, not counting the NUL */
+    char content_type[128];          /* without parameters, lowercase */
+    char etag[80];                   /* without quotes */
+    json_t *json;                    /* owned reference; NULL unless JSON */
+    const json_t *items;             /* borrowed from json: array or NULL */
+    char next_after[CG__CURSOR_MAX]; /* the answer's next_after as text, "" = none */
 };
 
 /* One request. 'path' starts with '/' and is already escaped. */
@@ -104,6 +113,44 @@ int cg__result_from_resp(struct cg__resp *rs, unsigned flags, const char *items_
  * (out may be NULL to discard the answer). See enum cg__call_flags. */
 int cg__call(struct cg_client *c, const struct cg__req *rq, unsigned flags, const char *items_key,
              struct cg_result **out, struct cg_error *err);
+
+/* ---- keyset paging (page.c) ---- */
+
+/* Appends the paging query of one page to the path in b: "<sep>after=K"
+ * (escaped; when after is neither NULL nor "") and "<sep>limit=N" (when
+ * limit > 0); *sep becomes '&'. limit must be 0..1000 (CG_ERR_INVALID
+ * otherwise). Frees b on failure. */
+int cg__page_query(struct cg_buf *b, char *sep, const char *after, int limit, struct cg_error *err);
+
+/* GETs one page: the path in b (taken: freed in every case) plus the
+ * paging query; 'sep' is the separator the query starts with ('?', or '&'
+ * when b already has one). */
+int cg__get_page(struct cg_client *c, struct cg_buf *b, char sep, const char *after, int limit,
+                 const char *items_key, struct cg_result **out, struct cg_error *err);
+
+/* GETs a list following every page (CG__PAGE_ALL items each) and returns
+ * them as one result: see cg__result_merge(). The path in b is taken
+ * (freed in every case); 'sep' as for cg__get_page(). Fails with
+ * CG_ERR_PROTOCOL when the pages together exceed the client's response
+ * limit or the server's cursors do not advance. */
+int cg__get_all(struct cg_client *c, struct cg_buf *b, char sep, const char *items_key,
+                struct cg_result **out, struct cg_error *err);
+
+/* Appends a later page to acc: every top-level array of page's object is
+ * appended to the array of the same name in acc (the items, and e.g. the
+ * status answer's "behind" and "failed"); other fields keep acc's values.
+ * page is not changed (its elements are shared, reference-counted).
+ * Returns CG_OK or CG_ERR_NOMEM. Pure; unit-tested. */
+int cg__result_merge(struct cg_result *acc, const struct cg_result *page, struct cg_error *err);
+
+/* Ends a merge of several pages: sets "next_after" to null and renders
+ * acc's body again from its JSON (compact). Returns CG_OK or
+ * CG_ERR_NOMEM. */
+int cg__result_seal(struct cg_result *acc, struct cg_error *err);
+
+/* Reads the answer's next_after (string or integer) into r->next_after;
+ * CG_ERR_PROTOCOL when it is of another type or too long. */
+int cg__result_cursor(struct cg_result *r, struct cg_error *err);
 
 /* Appends 's' percent-encoded as one path segment or query value
  * (everything but [A-Za-z0-9._~-] is escaped). Returns 0 or -1. */

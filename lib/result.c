@@ -60,6 +60,10 @@ int cg__result_from_resp(struct cg__resp *rs, unsigned flags, const char *items_
             }
             r->items = items;
         }
+        if (cg__result_cursor(r, err) != CG_OK) {
+            cg_result_free(r);
+            return CG_ERR_PROTOCOL;
+        }
     }
     *out = r;
     return CG_OK;

@@ -239,128 +239,226 @@ static json_t *render_assignment(const struct store_assignment *a)
                      a->sha256, "updated_at", render_time(a->updated_ms));
 }
 
+/* GET /v1/configs/{name}/assignments: a keyset page by cell
+ * (?after=CELL&limit=L). */
 int api_assignments_list(struct daemon *d, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
     struct store_assignment *as = NULL;
+    const char *after;
+    int64_t limit;
     size_t n = 0, i;
-    json_t *arr;
-    int rc;
+    json_t *arr, *next = NULL;
+    int rc, more = 0;
 
     if (!name)
         return 0;
-    rc = store_assignment_list(d->store, NULL, name, &as, &n, msg);
+    if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
+        return 0;
+    rc = store_assignment_page(d->store, name, after, (size_t)limit, &as, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "assignments");
     arr = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(arr, render_assignment(&as[i]));
+    if (more && n > 0)
+        next = json_string(as[n - 1].cell);
     store_assignments_free(as, n);
-    return reply_json(rs, 200, json_pack("{s:o}", "assignments", arr));
+    return reply_page(rs, "assignments", arr, next);
 }
 
+static const char *host_name(const json_t *h)
+{
+    const char *s = json_string_value(json_object_get(h, "host"));
+
+    return s ? s : "";
+}
+
+static int cmp_host(const void *a, const void *b)
+{
+    return strcmp(host_name(*(const json_t *const *)a), host_name(*(const json_t *const *)b));
+}
+
+/*
+ * GET /v1/hosts: a keyset page of the hosts view by host name
+ * (?after=HOST&limit=L). The view lives in memory (reports.c) and is only
+ * available whole, so each page renders it, keeps the hosts after the
+ * cursor and sorts those: O(hosts) work per page, but a bounded answer.
+ */
 int api_hosts_list(struct daemon *d, struct request *rq, struct response *rs)
 {
     const char *cell = http_query(rq, "cell");
     const char *config = http_query(rq, "config");
+    const char *after;
+    const json_t **sel;
+    json_t *all, *harr, *h, *arr, *next = NULL;
+    int64_t limit;
+    size_t i, k = 0;
 
     if ((cell && !cg_valid_name(cell)) || (config && !cg_valid_name(config)))
         return reply_error(rs, 400, "bad_request", NULL, "cell and config must be names");
-    return reply_json(rs, 200, reports_hosts_json(d->reports, cell, config));
+    if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
+        return 0;
+    all = reports_hosts_json(d->reports, cell, config);
+    harr = json_object_get(all, "hosts");
+    sel = malloc((json_array_size(harr) + 1) * sizeof *sel);
+    arr = json_array();
+    if (!all || !sel || !arr) {
+        free(sel);
+        json_decref(arr);
+        json_decref(all);
+        return reply_store_error(rs, CG_ERR_NOMEM, NULL, "hosts");
+    }
+    json_array_foreach(harr, i, h)
+    {
+        if (!after || strcmp(host_name(h), after) > 0)
+            sel[k++] = h;
+    }
+    qsort(sel, k, sizeof *sel, cmp_host);
+    for (i = 0; i < k && i < (size_t)limit; i++)
+        json_array_append(arr, (json_t *)sel[i]);
+    if (k > (size_t)limit)
+        next = json_string(host_name(sel[limit - 1]));
+    free(sel);
+    json_decref(all);
+    return reply_page(rs, "hosts", arr, next);
+}
+
+/* The hosts of the view that report on 'config', grouped by cell: a new
+ * object cell -> array of [entry, report] pairs, where entry is the host's
+ * line of the status answer and report its object in the view (borrowed
+ * from 'hosts', which must outlive the result). NULL when out of memory. */
+static json_t *hosts_by_cell(json_t *hosts, const char *config)
+{
+    json_t *by = json_object(), *h;
+    size_t k;
+
+    if (!by)
+        return NULL;
+    json_array_foreach(json_object_get(hosts, "hosts"), k, h)
+    {
+        const char *cell = json_string_value(json_object_get(h, "cell"));
+        json_t *hc, *list;
+        size_t m;
+
+        if (!cell)
+            continue;
+        json_array_foreach(json_object_get(h, "configs"), m, hc)
+        {
+            json_t *e;
+            if (strcmp(json_string_value(json_object_get(hc, "config")), config) != 0)
+                continue;
+            e = json_pack(
+                "{s:s,s:O,s:O,s:O,s:O,s:O}", "cell", cell, "host", json_object_get(h, "host"),
+                "running_version", json_object_get(hc, "lkg_version"), "running_generation",
+                json_object_get(hc, "lkg_generation"), "outcome", json_object_get(hc, "outcome"),
+                "last_seen", json_object_get(h, "last_seen"));
+            if (!e)
+                continue;
+            if (json_object_get(hc, "error"))
+                json_object_set(e, "error", json_object_get(hc, "error"));
+            if (json_object_get(hc, "violations"))
+                json_object_set(e, "violations", json_object_get(hc, "violations"));
+            list = json_object_get(by, cell);
+            if (!list) {
+                list = json_array();
+                json_object_set_new(by, cell, list);
+            }
+            json_array_append_new(list, json_pack("[o,O]", e, hc));
+        }
+    }
+    return by;
 }
 
 /* GET /v1/configs/{name}/status: per cell, the assignment and its hosts;
- * hosts behind, hosts that rejected or failed. */
+ * hosts behind, hosts that rejected or failed. Paged by cell
+ * (?after=CELL&limit=L): "cells", "behind" and "failed" cover the cells of
+ * the page; "versions" and the config's numbers cover every cell. */
 int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
-    struct store_assignment *as = NULL;
+    struct store_assignment *all = NULL, *as = NULL;
     struct store_config c;
-    json_t *hosts, *harr, *cells, *behind, *failed, *versions, *h;
-    size_t n = 0, i, k;
-    int rc;
+    json_t *hosts, *by, *cells, *behind, *failed, *versions, *pair, *next = NULL;
+    const char *after;
+    int64_t limit;
+    size_t nall = 0, n = 0, i, k;
+    int rc, more = 0;
 
     if (!name)
+        return 0;
+    if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
     rc = store_config_get(d->store, name, &c, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such config");
-    rc = store_assignment_list(d->store, NULL, name, &as, &n, msg);
+    rc = store_assignment_list(d->store, NULL, name, &all, &nall, msg);
+    if (rc == CG_OK)
+        rc = store_assignment_page(d->store, name, after, (size_t)limit, &as, &n, &more, msg);
     if (rc != CG_OK) {
+        store_assignments_free(all, nall);
         store_config_free(&c);
         return reply_store_error(rs, rc, msg, "assignments");
     }
     hosts = reports_hosts_json(d->reports, NULL, name);
-    harr = json_object_get(hosts, "hosts");
+    by = hosts_by_cell(hosts, name);
     cells = json_array();
     behind = json_array();
     failed = json_array();
     versions = json_object();
-    for (i = 0; i < n; i++) {
-        json_t *ch = json_array(), *cell;
-        json_array_foreach(harr, k, h)
-        {
-            size_t m;
-            json_t *hc;
-            if (strcmp(json_string_value(json_object_get(h, "cell")), as[i].cell) != 0)
-                continue;
-            json_array_foreach(json_object_get(h, "configs"), m, hc)
-            {
-                const char *out;
-                json_t *e;
-                if (strcmp(json_string_value(json_object_get(hc, "config")), name) != 0)
-                    continue;
-                out = json_string_value(json_object_get(hc, "outcome"));
-                e = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O}", "cell", as[i].cell, "host",
-                              json_object_get(h, "host"), "running_version",
-                              json_object_get(hc, "lkg_version"), "running_generation",
-                              json_object_get(hc, "lkg_generation"), "outcome",
-                              json_object_get(hc, "outcome"), "last_seen",
-                              json_object_get(h, "last_seen"));
-                if (json_object_get(hc, "error"))
-                    json_object_set(e, "error", json_object_get(hc, "error"));
-                if (json_object_get(hc, "violations"))
-                    json_object_set(e, "violations", json_object_get(hc, "violations"));
-                if (json_integer_value(json_object_get(hc, "lkg_generation")) < as[i].generation)
-                    json_array_append_new(behind,
-                                          json_pack("{s:s,s:O,s:I,s:O}", "cell", as[i].cell, "host",
-                                                    json_object_get(h, "host"), "want",
-                                                    (json_int_t)as[i].version, "running",
-                                                    json_object_get(hc, "lkg_version")));
-                if (out && strcmp(out, "applied") != 0)
-                    json_array_append(failed, e);
-                json_array_append_new(ch, e);
-            }
+    /* versions: cells assigned each version and their reporting hosts,
+     * over the whole fleet */
+    for (i = 0; i < nall; i++) {
+        char key[32];
+        json_t *vv;
+        snprintf(key, sizeof key, "%lld", (long long)all[i].version);
+        vv = json_object_get(versions, key);
+        if (!vv) {
+            vv = json_pack("{s:i,s:i}", "cells", 0, "hosts", 0);
+            json_object_set_new(versions, key, vv);
         }
-        {
-            char key[32];
-            json_t *vv;
-            snprintf(key, sizeof key, "%lld", (long long)as[i].version);
-            vv = json_object_get(versions, key);
-            if (!vv) {
-                vv = json_pack("{s:i,s:i}", "cells", 0, "hosts", 0);
-                json_object_set_new(versions, key, vv);
-            }
-            json_object_set_new(vv, "cells",
-                                json_integer(json_integer_value(json_object_get(vv, "cells")) + 1));
-            json_object_set_new(vv, "hosts",
-                                json_integer(json_integer_value(json_object_get(vv, "hosts")) +
-                                             (json_int_t)json_array_size(ch)));
-        }
-        cell =
-            json_pack("{s:s,s:I,s:I,s:o}", "cell", as[i].cell, "version", (json_int_t)as[i].version,
-                      "generation", (json_int_t)as[i].generation, "hosts", ch);
-        json_array_append_new(cells, cell);
+        json_object_set_new(vv, "cells",
+                            json_integer(json_integer_value(json_object_get(vv, "cells")) + 1));
+        json_object_set_new(
+            vv, "hosts",
+            json_integer(json_integer_value(json_object_get(vv, "hosts")) +
+                         (json_int_t)json_array_size(json_object_get(by, all[i].cell))));
     }
+    /* the page's cells, with their hosts, and who of them is behind or
+     * failed */
+    for (i = 0; i < n; i++) {
+        json_t *ch = json_array();
+        json_array_foreach(json_object_get(by, as[i].cell), k, pair)
+        {
+            json_t *e = json_array_get(pair, 0), *hc = json_array_get(pair, 1);
+            const char *out = json_string_value(json_object_get(hc, "outcome"));
+            if (json_integer_value(json_object_get(hc, "lkg_generation")) < as[i].generation)
+                json_array_append_new(behind, json_pack("{s:s,s:O,s:I,s:O}", "cell", as[i].cell,
+                                                        "host", json_object_get(e, "host"), "want",
+                                                        (json_int_t)as[i].version, "running",
+                                                        json_object_get(hc, "lkg_version")));
+            if (out && strcmp(out, "applied") != 0)
+                json_array_append(failed, e);
+            json_array_append(ch, e);
+        }
+        json_array_append_new(cells, json_pack("{s:s,s:I,s:I,s:o}", "cell", as[i].cell, "version",
+                                               (json_int_t)as[i].version, "generation",
+                                               (json_int_t)as[i].generation, "hosts", ch));
+    }
+    if (more && n > 0)
+        next = json_string(as[n - 1].cell);
     reply_json(rs, 200,
-               json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "config", name, "latest_version",
+               json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "config", name, "latest_version",
                          (json_int_t)c.latest_version, "live_version", (json_int_t)c.live_version,
                          "generation", (json_int_t)c.generation, "versions", versions, "cells",
-                         cells, "behind", behind, "failed", failed));
+                         cells, "behind", behind, "failed", failed, "next_after",
+                         next ? next : json_null()));
+    json_decref(by);
     json_decref(hosts);
     store_assignments_free(as, n);
+    store_assignments_free(all, nall);
     store_config_free(&c);
     return 0;
 }

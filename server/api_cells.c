@@ -92,23 +92,29 @@ out:
     return 0;
 }
 
+/* GET /v1/cells: a keyset page of cells by id (?after=ID&limit=L). */
 int api_cells_list(struct daemon *d, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_cell *cells = NULL;
+    const char *after;
+    int64_t limit;
     size_t n = 0, i;
-    json_t *arr;
-    int rc;
+    json_t *arr, *next = NULL;
+    int rc, more = 0;
 
-    (void)rq;
-    rc = store_cell_list(d->store, &cells, &n, msg);
+    if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
+        return 0;
+    rc = store_cell_page(d->store, after, (size_t)limit, &cells, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "cells");
     arr = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(arr, render_cell(&cells[i]));
+    if (more && n > 0)
+        next = json_string(cells[n - 1].id);
     store_cells_free(cells, n);
-    return reply_json(rs, 200, json_pack("{s:o}", "cells", arr));
+    return reply_page(rs, "cells", arr, next);
 }
 
 int api_cells_get(struct daemon *d, struct request *rq, struct response *rs)

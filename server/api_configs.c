@@ -120,23 +120,29 @@ out:
     return 0;
 }
 
+/* GET /v1/configs: a keyset page of configs by name (?after=NAME&limit=L). */
 int api_configs_list(struct daemon *d, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_config *cs = NULL;
+    const char *after;
+    int64_t limit;
     size_t n = 0, i;
-    json_t *arr;
-    int rc;
+    json_t *arr, *next = NULL;
+    int rc, more = 0;
 
-    (void)rq;
-    rc = store_config_list(d->store, &cs, &n, msg);
+    if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
+        return 0;
+    rc = store_config_page(d->store, after, (size_t)limit, &cs, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "configs");
     arr = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(arr, render_config(&cs[i]));
+    if (more && n > 0)
+        next = json_string(cs[n - 1].name);
     store_configs_free(cs, n);
-    return reply_json(rs, 200, json_pack("{s:o}", "configs", arr));
+    return reply_page(rs, "configs", arr, next);
 }
 
 int api_configs_get(struct daemon *d, struct request *rq, struct response *rs)

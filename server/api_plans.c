@@ -62,23 +62,29 @@ int api_plans_put(struct daemon *d, struct request *rq, struct response *rs)
     return 0;
 }
 
+/* GET /v1/plans: a keyset page of plans by name (?after=NAME&limit=L). */
 int api_plans_list(struct daemon *d, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_plan *ps = NULL;
+    const char *after;
+    int64_t limit;
     size_t n = 0, i;
-    json_t *arr;
-    int rc;
+    json_t *arr, *next = NULL;
+    int rc, more = 0;
 
-    (void)rq;
-    rc = store_plan_list(d->store, &ps, &n, msg);
+    if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
+        return 0;
+    rc = store_plan_page(d->store, after, (size_t)limit, &ps, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "plans");
     arr = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(arr, render_plan(&ps[i]));
+    if (more && n > 0)
+        next = json_string(ps[n - 1].name);
     store_plans_free(ps, n);
-    return reply_json(rs, 200, json_pack("{s:o}", "plans", arr));
+    return reply_page(rs, "plans", arr, next);
 }
 
 int api_plans_get(struct daemon *d, struct request *rq, struct response *rs)

@@ -87,19 +87,26 @@ out:
     return 0;
 }
 
+/* GET /v1/rollouts: a keyset page of rollout summaries newest first; the
+ * cursor ?after=ID gives the rollouts with a smaller id. */
 int api_rollouts_list(struct daemon *d, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "", t[32];
     const char *config = http_query(rq, "config");
     const char *open = http_query(rq, "open");
     struct store_rollout *r = NULL;
+    int64_t after, limit;
     size_t n = 0, i;
-    json_t *arr;
-    int rc;
+    json_t *arr, *next = NULL;
+    int rc, more = 0;
 
     if (config && !cg_valid_name(config))
         return reply_error(rs, 400, "bad_request", NULL, "config must be a name");
-    rc = store_rollout_list(d->store, config, open && strcmp(open, "1") == 0, &r, &n, msg);
+    if (query_int(rq, rs, "after", 0, INT64_MAX, 0, &after) < 0 ||
+        query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
+        return 0;
+    rc = store_rollout_page(d->store, config, open && strcmp(open, "1") == 0, after, (size_t)limit,
+                            &r, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "rollouts");
     arr = json_array();
@@ -112,8 +119,10 @@ int api_rollouts_list(struct daemon *d, struct request *rq, struct response *rs)
                            "state", r[i].state, "step", (json_int_t)r[i].step, "created_by",
                            r[i].created_by, "created_at", t, "expedited", r[i].expedited));
     }
+    if (more && n > 0)
+        next = json_integer((json_int_t)r[n - 1].id);
     store_rollouts_free(r, n);
-    return reply_json(rs, 200, json_pack("{s:o}", "rollouts", arr));
+    return reply_page(rs, "rollouts", arr, next);
 }
 
 int api_rollouts_get(struct daemon *d, struct request *rq, struct response *rs)

@@ -83,23 +83,29 @@ out:
     return 0;
 }
 
+/* GET /v1/tokens: a keyset page of tokens by id (?after=ID&limit=L). */
 int api_tokens_list(struct daemon *d, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_token *ts = NULL;
+    int64_t after, limit;
     size_t n = 0, i;
-    json_t *arr;
-    int rc;
+    json_t *arr, *next = NULL;
+    int rc, more = 0;
 
-    (void)rq;
-    rc = store_token_list(d->store, &ts, &n, msg);
+    if (query_int(rq, rs, "after", 0, INT64_MAX, 0, &after) < 0 ||
+        query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
+        return 0;
+    rc = store_token_page(d->store, after, (size_t)limit, &ts, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "tokens");
     arr = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(arr, render_token(&ts[i]));
+    if (more && n > 0)
+        next = json_integer((json_int_t)ts[n - 1].id);
     store_tokens_free(ts, n);
-    return reply_json(rs, 200, json_pack("{s:o}", "tokens", arr));
+    return reply_page(rs, "tokens", arr, next);
 }
 
 int api_tokens_revoke(struct daemon *d, struct request *rq, struct response *rs)

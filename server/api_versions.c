@@ -157,34 +157,46 @@ int api_versions_publish(struct daemon *d, struct request *rq, struct response *
     return 0;
 }
 
+/* GET /v1/configs/{name}/versions: a keyset page newest first. The cursor
+ * is ?after=N (the number of the last version of the previous page) or,
+ * as before paging was uniform, ?before=N; both mean "numbers below N". */
 int api_versions_list(struct daemon *d, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
     struct store_version *vs = NULL;
     struct store_config c;
-    int64_t before, limit;
+    int64_t before, after, limit;
     size_t n = 0, i;
-    json_t *arr;
+    json_t *arr, *next = NULL;
     int rc;
 
     if (!name)
         return 0;
     if (query_int(rq, rs, "before", 0, INT64_MAX, 0, &before) < 0 ||
-        query_int(rq, rs, "limit", 1, 1000, 100, &limit) < 0)
+        query_int(rq, rs, "after", 0, INT64_MAX, 0, &after) < 0 ||
+        query_limit(rq, rs, API_PAGE_DEFAULT_HIST, &limit) < 0)
         return 0;
+    if (http_query(rq, "before") && http_query(rq, "after"))
+        return reply_error(rs, 400, "bad_request", NULL,
+                           "give the cursor as after or as before, not both");
+    if (after > 0)
+        before = after;
     rc = store_config_get(d->store, name, &c, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such config");
     store_config_free(&c);
-    rc = store_version_list(d->store, name, before, (size_t)limit, &vs, &n, msg);
+    /* one row more than the page tells whether another page follows */
+    rc = store_version_list(d->store, name, before, (size_t)limit + 1, &vs, &n, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "versions");
     arr = json_array();
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n && i < (size_t)limit; i++)
         json_array_append_new(arr, render_version(&vs[i]));
+    if (n > (size_t)limit)
+        next = json_integer((json_int_t)vs[limit - 1].number);
     store_versions_free(vs, n);
-    return reply_json(rs, 200, json_pack("{s:o}", "versions", arr));
+    return reply_page(rs, "versions", arr, next);
 }
 
 static int get_version(struct daemon *d, struct request *rq, struct response *rs,

@@ -83,6 +83,34 @@ int query_int(struct request *rq, struct response *rs, const char *key, int64_t 
     return 0;
 }
 
+int query_limit(struct request *rq, struct response *rs, int64_t def, int64_t *out)
+{
+    return query_int(rq, rs, "limit", 1, API_PAGE_MAX, def, out);
+}
+
+int query_after_name(struct request *rq, struct response *rs, const char **out)
+{
+    const char *v = http_query(rq, "after");
+
+    *out = NULL;
+    if (!v)
+        return 0;
+    if (!cg_valid_name(v)) {
+        reply_error(rs, 400, "bad_request", NULL,
+                    "query parameter after must be a name: 1-63 chars of [a-z0-9._-] starting "
+                    "with a letter or digit");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int reply_page(struct response *rs, const char *key, json_t *items, json_t *next)
+{
+    return reply_json(rs, 200,
+                      json_pack("{s:o,s:o}", key, items, "next_after", next ? next : json_null()));
+}
+
 int check_fields(const json_t *obj, const char *const *allowed, struct response *rs,
                  const char *what)
 {

@@ -28,6 +28,30 @@ int param_int(struct request *rq, struct response *rs, size_t i, const char *wha
 int query_int(struct request *rq, struct response *rs, const char *key, int64_t min, int64_t max,
               int64_t def, int64_t *out);
 
+/*
+ * Keyset paging of the list routes (docs/api/README.md, "Paging"): a page
+ * is ?limit=L (1..API_PAGE_MAX, default per route) items after the cursor
+ * ?after=K, the sort key of the last item of the previous page. The answer
+ * is {"<items>":[...],"next_after":K|null}: next_after is the key of the
+ * last item when at least one more item follows, null otherwise.
+ */
+#define API_PAGE_MAX          STORE_PAGE_MAX /* largest ?limit */
+#define API_PAGE_DEFAULT      1000           /* lists that answered everything before paging */
+#define API_PAGE_DEFAULT_HIST 100            /* histories paged from the start (versions, audit) */
+
+/* ?limit as an integer in 1..API_PAGE_MAX, or 'def' when absent. On a bad
+ * value fills a 400 and returns -1. */
+int query_limit(struct request *rq, struct response *rs, int64_t def, int64_t *out);
+
+/* ?after for a name-sorted list: NULL when absent (from the first), else a
+ * valid name (borrowed from the request). On a bad value (empty, not a
+ * name) fills a 400 and returns -1. */
+int query_after_name(struct request *rq, struct response *rs, const char **out);
+
+/* Fills a 200 page answer {"<key>": items, "next_after": next} (both
+ * references stolen; next NULL = null). Returns 0. */
+int reply_page(struct response *rs, const char *key, json_t *items, json_t *next);
+
 /* Rejects unknown keys of 'obj' (400 naming the key). Returns 0 when all
  * keys are allowed, -1 with the response filled. */
 int check_fields(const json_t *obj, const char *const *allowed, struct response *rs,

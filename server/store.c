@@ -305,6 +305,45 @@ int store_stats(struct store *st, struct store_stats *out)
     STORE_CALL(st, msg, stats, out);
 }
 
+/* ---- Keyset pages (STORE_OPS_VERSION 4) ---- */
+
+int store_cell_page(struct store *st, const char *after, size_t limit, struct store_cell **out,
+                    size_t *n, int *more, char *msg)
+{
+    STORE_CALL(st, msg, cell_page, after, limit, out, n, more, msg);
+}
+
+int store_config_page(struct store *st, const char *after, size_t limit, struct store_config **out,
+                      size_t *n, int *more, char *msg)
+{
+    STORE_CALL(st, msg, config_page, after, limit, out, n, more, msg);
+}
+
+int store_plan_page(struct store *st, const char *after, size_t limit, struct store_plan **out,
+                    size_t *n, int *more, char *msg)
+{
+    STORE_CALL(st, msg, plan_page, after, limit, out, n, more, msg);
+}
+
+int store_token_page(struct store *st, int64_t after_id, size_t limit, struct store_token **out,
+                     size_t *n, int *more, char *msg)
+{
+    STORE_CALL(st, msg, token_page, after_id, limit, out, n, more, msg);
+}
+
+int store_rollout_page(struct store *st, const char *config, int open_only, int64_t before_id,
+                       size_t limit, struct store_rollout **out, size_t *n, int *more, char *msg)
+{
+    STORE_CALL(st, msg, rollout_page, config, open_only, before_id, limit, out, n, more, msg);
+}
+
+int store_assignment_page(struct store *st, const char *config, const char *after_cell,
+                          size_t limit, struct store_assignment **out, size_t *n, int *more,
+                          char *msg)
+{
+    STORE_CALL(st, msg, assignment_page, config, after_cell, limit, out, n, more, msg);
+}
+
 /* ---- Free functions ---- */
 
 void store_rollout_free(struct store_rollout *r)

@@ -34,9 +34,10 @@
 
 #include "status.h"
 
-#define STORE_OPS_VERSION 3
-#define STORE_NAME_MAX    64  /* names: cells, configs, plans, tokens, actors (<= 63 chars) */
-#define STORE_MSG_MAX     256 /* error message buffer size callers should use */
+#define STORE_OPS_VERSION 4
+#define STORE_NAME_MAX    64   /* names: cells, configs, plans, tokens, actors (<= 63 chars) */
+#define STORE_MSG_MAX     256  /* error message buffer size callers should use */
+#define STORE_PAGE_MAX    1000 /* largest page of the *_page functions (rows) */
 
 struct store;
 
@@ -275,6 +276,21 @@ struct store_ops {
 
     /* STORE_OPS_VERSION 3 */
     int (*stats)(struct store *st, struct store_stats *out);
+
+    /* STORE_OPS_VERSION 4: keyset pages of the list routes */
+    int (*cell_page)(struct store *st, const char *after, size_t limit, struct store_cell **out,
+                     size_t *n, int *more, char *msg);
+    int (*config_page)(struct store *st, const char *after, size_t limit, struct store_config **out,
+                       size_t *n, int *more, char *msg);
+    int (*plan_page)(struct store *st, const char *after, size_t limit, struct store_plan **out,
+                     size_t *n, int *more, char *msg);
+    int (*token_page)(struct store *st, int64_t after_id, size_t limit, struct store_token **out,
+                      size_t *n, int *more, char *msg);
+    int (*rollout_page)(struct store *st, const char *config, int open_only, int64_t before_id,
+                        size_t limit, struct store_rollout **out, size_t *n, int *more, char *msg);
+    int (*assignment_page)(struct store *st, const char *config, const char *after_cell,
+                           size_t limit, struct store_assignment **out, size_t *n, int *more,
+                           char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -299,6 +315,23 @@ int store_cell_get(struct store *st, const char *id, struct store_cell *out, cha
 int store_cell_list(struct store *st, struct store_cell **out, size_t *n, char *msg);
 
 /*
+ * Keyset pages (GET list routes, docs/api/README.md "Paging"). Every
+ * *_page function returns at most 'limit' rows (0 = 100; capped at
+ * STORE_PAGE_MAX) that come after the cursor in the list's order, answered
+ * from an index (WHERE key > cursor ORDER BY key LIMIT), never by skipping
+ * rows. *more (may be NULL) is set to 1 when at least one
+ * row follows the last one returned, else 0: the caller passes that row's
+ * key as the next cursor. A name cursor (after) is any string, NULL or ""
+ * meaning "from the first"; it need not name an existing row (a page
+ * starts at the first key greater than it, in byte order). Free *out with
+ * the matching *s_free(*out, *n); on failure *out is NULL and *n 0.
+ *
+ * cell_page: cells ordered by id, id > after.
+ */
+int store_cell_page(struct store *st, const char *after, size_t limit, struct store_cell **out,
+                    size_t *n, int *more, char *msg);
+
+/*
  * Configs. config_create: CG_ERR_CONFLICT if the name exists; the caller has
  * validated the contract. Audit: "config.create", "config/<name>", after
  * {"kind","plan","contract_sha256"}. config_set_plan: CG_ERR_NOTFOUND if the
@@ -311,6 +344,11 @@ int store_config_get(struct store *st, const char *name, struct store_config *ou
 int store_config_list(struct store *st, struct store_config **out, size_t *n, char *msg);
 int store_config_set_plan(struct store *st, const char *name, const char *plan,
                           const struct store_actor *a, char *msg);
+
+/* A keyset page of configs ordered by name, name > after (see
+ * store_cell_page()). */
+int store_config_page(struct store *st, const char *after, size_t limit, struct store_config **out,
+                      size_t *n, int *more, char *msg);
 
 /*
  * Publishes a new immutable version: number = latest + 1, bytes stored once
@@ -340,7 +378,10 @@ int store_version_get(struct store *st, const char *config, int64_t number,
                       struct store_version *out, char *msg);
 
 /* Versions of 'config' newest first, numbers < before (0 = no bound), at most
- * 'limit' (0 = 100). Soft-deleted versions are included (deleted_ms != 0). */
+ * 'limit' (0 = 100). Soft-deleted versions are included (deleted_ms != 0).
+ * A keyset page on the (config, number) key: the next page's 'before' is
+ * the number of the last version returned. CG_ERR_NOTFOUND when the config
+ * does not exist. */
 int store_version_list(struct store *st, const char *config, int64_t before, size_t limit,
                        struct store_version **out, size_t *n, char *msg);
 
@@ -362,6 +403,10 @@ int store_plan_put(struct store *st, const char *name, const char *body_json,
                    const struct store_actor *a, char *msg);
 int store_plan_get(struct store *st, const char *name, struct store_plan *out, char *msg);
 int store_plan_list(struct store *st, struct store_plan **out, size_t *n, char *msg);
+/* A keyset page of plans ordered by name, name > after (see
+ * store_cell_page()). */
+int store_plan_page(struct store *st, const char *after, size_t limit, struct store_plan **out,
+                    size_t *n, int *more, char *msg);
 
 /*
  * Tokens: create stores t->name, role, cell, hash, created_by and fills t->id
@@ -375,6 +420,10 @@ int store_token_create(struct store *st, struct store_token *t, const struct sto
 int store_token_find(struct store *st, const char *hash, struct store_token *out, char *msg);
 int store_token_list(struct store *st, struct store_token **out, size_t *n, char *msg);
 int store_token_revoke(struct store *st, int64_t id, const struct store_actor *a, char *msg);
+/* A keyset page of tokens (revoked ones included) ordered by id, id >
+ * after_id (0 = from the first); see store_cell_page(). */
+int store_token_page(struct store *st, int64_t after_id, size_t limit, struct store_token **out,
+                     size_t *n, int *more, char *msg);
 
 /* Audit records with seq > after_seq, oldest first, at most limit (0 = 100,
  * capped at 1000). Free with store_audits_free(). */
@@ -398,6 +447,13 @@ int store_assign(struct store *st, const char *config, const char *const *cells,
 int store_assignment_list(struct store *st, const char *cell, const char *config,
                           struct store_assignment **out, size_t *n, char *msg);
 
+/* A keyset page of the assignments of 'config' ordered by cell, cell >
+ * after_cell (see store_cell_page()). An unknown config gives an empty
+ * page, not an error. */
+int store_assignment_page(struct store *st, const char *config, const char *after_cell,
+                          size_t limit, struct store_assignment **out, size_t *n, int *more,
+                          char *msg);
+
 /* Upserts a host's applied / last-known-good view (no audit: it is a report,
  * not a mutation by a principal). */
 int store_host_version_put(struct store *st, const struct store_host_version *hv, char *msg);
@@ -415,9 +471,17 @@ int store_rollout_create(struct store *st, struct store_rollout *r, const struct
                          char *msg);
 int store_rollout_get(struct store *st, int64_t id, struct store_rollout *out, char *msg);
 
-/* Rollouts newest first, optionally of one config and/or only open ones. */
+/* Rollouts newest first, optionally of one config and/or only open ones
+ * (at most 1000 rows; the rollout engine's view). */
 int store_rollout_list(struct store *st, const char *config, int open_only,
                        struct store_rollout **out, size_t *n, char *msg);
+
+/* A keyset page of rollouts newest first: id < before_id (0 = from the
+ * newest), optionally of one config (NULL = any) and/or only open ones;
+ * see store_cell_page(). The next page's before_id is the id of the last
+ * rollout returned. */
+int store_rollout_page(struct store *st, const char *config, int open_only, int64_t before_id,
+                       size_t limit, struct store_rollout **out, size_t *n, int *more, char *msg);
 
 /*
  * One atomic step of a rollout: CAS on the row's seq (CG_ERR_CONFLICT when

@@ -307,5 +307,11 @@ const struct store_ops store_sqlite_ops = {
     .rollout_update = sq_rollout_update,
     .rollout_events = sq_rollout_events,
     .stats = sq_stats,
+    .cell_page = sq_cell_page,
+    .config_page = sq_config_page,
+    .plan_page = sq_plan_page,
+    .token_page = sq_token_page,
+    .rollout_page = sq_rollout_page,
+    .assignment_page = sq_assignment_page,
 };
 /* clang-format on */

@@ -34,6 +34,11 @@ static const char SQL_ASSIGN_LIST[] =
     "SELECT " ASSIGN_COLS " FROM assignments WHERE (?1 IS NULL OR cell = ?1) AND "
     "(?2 IS NULL OR config = ?2) ORDER BY config, cell";
 
+/* keyset page of one config on index assignments_config_cell (migration
+ * 0003): ("tti", config, after cell ("" = first), rows) */
+static const char SQL_ASSIGN_PAGE[] = "SELECT " ASSIGN_COLS " FROM assignments WHERE config = ?1 "
+                                      "AND cell > ?2 ORDER BY cell LIMIT ?3";
+
 static int row_assignment(sqlite3_stmt *q, void *elem)
 {
     struct store_assignment *a = elem;
@@ -176,6 +181,27 @@ int sq_assignment_list(struct store *st, const char *cell, const char *config,
     *out = arr;
     *n = cnt;
     return CG_OK;
+}
+
+static void free_assignment(void *elem)
+{
+    (void)elem; /* no heap fields */
+}
+
+int sq_assignment_page(struct store *st, const char *config, const char *after_cell, size_t limit,
+                       struct store_assignment **out, size_t *n, int *more, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!config || !out || !n) {
+        sq_msg(msg, "assignment_page: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_assignment, SQL_ASSIGN_PAGE, "tti",
+                 config, after_cell ? after_cell : "", sq_page_fetch(limit));
+    return sq_page_end(rc, arr, cnt, limit, sizeof **out, free_assignment, (void **)out, n, more);
 }
 
 #define HOST_COLS "host, cell, config, applied_version, applied_generation, lkg_version, updated_ms"

@@ -27,6 +27,9 @@ static const char SQL_CELL_ADD[] =
     "INSERT INTO cells (id, region, zone, labels_json, created_ms) VALUES (?, ?, ?, ?, ?)";
 static const char SQL_CELL_GET[] = "SELECT " CELL_COLS " FROM cells WHERE id = ?";
 static const char SQL_CELL_LIST[] = "SELECT " CELL_COLS " FROM cells ORDER BY id";
+/* keyset page on the primary key: ("ti", after ("" = first), rows) */
+static const char SQL_CELL_PAGE[] =
+    "SELECT " CELL_COLS " FROM cells WHERE id > ?1 ORDER BY id LIMIT ?2";
 
 static int row_cell(sqlite3_stmt *q, void *elem)
 {
@@ -169,6 +172,27 @@ int sq_cell_list(struct store *st, struct store_cell **out, size_t *n, char *msg
     return CG_OK;
 }
 
+static void free_cell(void *elem)
+{
+    store_cell_free(elem);
+}
+
+int sq_cell_page(struct store *st, const char *after, size_t limit, struct store_cell **out,
+                 size_t *n, int *more, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        sq_msg(msg, "cell_page: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_cell, SQL_CELL_PAGE, "ti",
+                 after ? after : "", sq_page_fetch(limit));
+    return sq_page_end(rc, arr, cnt, limit, sizeof **out, free_cell, (void **)out, n, more);
+}
+
 /* ---- Configs ---- */
 
 #define CONFIG_COLS                                                                                \
@@ -178,6 +202,8 @@ static const char SQL_CONFIG_ADD[] = "INSERT INTO configs (name, kind, contract_
                                      "created_ms) VALUES (?, ?, ?, ?, ?)";
 static const char SQL_CONFIG_GET[] = "SELECT " CONFIG_COLS " FROM configs WHERE name = ?";
 static const char SQL_CONFIG_LIST[] = "SELECT " CONFIG_COLS " FROM configs ORDER BY name";
+static const char SQL_CONFIG_PAGE[] =
+    "SELECT " CONFIG_COLS " FROM configs WHERE name > ?1 ORDER BY name LIMIT ?2";
 static const char SQL_CONFIG_PLAN[] = "SELECT plan FROM configs WHERE name = ?";
 static const char SQL_CONFIG_SET_PLAN[] = "UPDATE configs SET plan = ? WHERE name = ?";
 
@@ -291,6 +317,27 @@ int sq_config_list(struct store *st, struct store_config **out, size_t *n, char 
     return CG_OK;
 }
 
+static void free_config(void *elem)
+{
+    store_config_free(elem);
+}
+
+int sq_config_page(struct store *st, const char *after, size_t limit, struct store_config **out,
+                   size_t *n, int *more, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        sq_msg(msg, "config_page: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_config, SQL_CONFIG_PAGE, "ti",
+                 after ? after : "", sq_page_fetch(limit));
+    return sq_page_end(rc, arr, cnt, limit, sizeof **out, free_config, (void **)out, n, more);
+}
+
 struct set_plan_job {
     const char *name;
     const char *plan;
@@ -359,6 +406,8 @@ static const char SQL_PLAN_PUT[] =
     "updated_ms = excluded.updated_ms";
 static const char SQL_PLAN_GET[] = "SELECT " PLAN_COLS " FROM plans WHERE name = ?";
 static const char SQL_PLAN_LIST[] = "SELECT " PLAN_COLS " FROM plans ORDER BY name";
+static const char SQL_PLAN_PAGE[] =
+    "SELECT " PLAN_COLS " FROM plans WHERE name > ?1 ORDER BY name LIMIT ?2";
 
 static int row_plan(sqlite3_stmt *q, void *elem)
 {
@@ -465,4 +514,25 @@ int sq_plan_list(struct store *st, struct store_plan **out, size_t *n, char *msg
     *out = arr;
     *n = cnt;
     return CG_OK;
+}
+
+static void free_plan(void *elem)
+{
+    store_plan_free(elem);
+}
+
+int sq_plan_page(struct store *st, const char *after, size_t limit, struct store_plan **out,
+                 size_t *n, int *more, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        sq_msg(msg, "plan_page: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_plan, SQL_PLAN_PAGE, "ti",
+                 after ? after : "", sq_page_fetch(limit));
+    return sq_page_end(rc, arr, cnt, limit, sizeof **out, free_plan, (void **)out, n, more);
 }

@@ -185,6 +185,25 @@ int sq_get_on(struct sq_conn *c, char *msg, void *elem, sq_row_fn row, const cha
  * (arg NULL). */
 int sq_read_int(struct sq_store *s, char *msg, int64_t *v, const char *sql, const char *arg);
 
+/* ---- Keyset pages (store_sqlite_query.c) ---- */
+
+/* The number of rows a *_page function asks SQLite for: 'limit' (0 =
+ * 100, capped at STORE_PAGE_MAX) plus one, so the extra row tells whether
+ * another page follows (sq_page_end()). */
+int64_t sq_page_fetch(size_t limit);
+
+/* Frees one element of a page array (the matching store_*_free() of one
+ * element). */
+typedef void (*sq_elem_free_fn)(void *elem);
+
+/* Ends a *_page call on the rows sq_list() read with sq_page_fetch(limit):
+ * on CG_OK drops the extra row (freeing it with free_elem) and sets *more
+ * (may be NULL), then hands the array to *out / *n; on failure frees what
+ * was read (each element, then the array) and leaves *out NULL and *n 0.
+ * Returns rc. */
+int sq_page_end(int rc, void *arr, size_t cnt, size_t limit, size_t elem_size,
+                sq_elem_free_fn free_elem, void **out, size_t *n, int *more);
+
 /* ---- The writer thread and group commit (store_sqlite_writer.c) ---- */
 
 /* Starts the writer thread on s->writer (opened and migrated). CG_OK, or
@@ -295,6 +314,15 @@ int sq_plan_put(struct store *st, const char *name, const char *body_json,
 int sq_plan_get(struct store *st, const char *name, struct store_plan *out, char *msg);
 /* store_ops.plan_list: every plan by name, on a reader. */
 int sq_plan_list(struct store *st, struct store_plan **out, size_t *n, char *msg);
+/* store_ops.cell_page: a keyset page of cells by id (primary key), on a reader. */
+int sq_cell_page(struct store *st, const char *after, size_t limit, struct store_cell **out,
+                 size_t *n, int *more, char *msg);
+/* store_ops.config_page: a keyset page of configs by name (primary key). */
+int sq_config_page(struct store *st, const char *after, size_t limit, struct store_config **out,
+                   size_t *n, int *more, char *msg);
+/* store_ops.plan_page: a keyset page of plans by name (primary key). */
+int sq_plan_page(struct store *st, const char *after, size_t limit, struct store_plan **out,
+                 size_t *n, int *more, char *msg);
 
 /* Versions and blobs (store_sqlite_versions.c). */
 
@@ -328,6 +356,9 @@ int sq_token_find(struct store *st, const char *hash, struct store_token *out, c
 int sq_token_list(struct store *st, struct store_token **out, size_t *n, char *msg);
 /* store_ops.token_revoke: revokes a live token on the writer. */
 int sq_token_revoke(struct store *st, int64_t id, const struct store_actor *a, char *msg);
+/* store_ops.token_page: a keyset page of tokens by id (rowid), on a reader. */
+int sq_token_page(struct store *st, int64_t after_id, size_t limit, struct store_token **out,
+                  size_t *n, int *more, char *msg);
 
 /* The audit log (store_sqlite_audit.c). */
 
@@ -349,6 +380,10 @@ int sq_host_version_put(struct store *st, const struct store_host_version *hv, c
 /* store_ops.host_version_list: host views, optionally of one config. */
 int sq_host_version_list(struct store *st, const char *config, struct store_host_version **out,
                          size_t *n, char *msg);
+/* store_ops.assignment_page: a keyset page of one config's assignments by
+ * cell (index assignments_config_cell), on a reader. */
+int sq_assignment_page(struct store *st, const char *config, const char *after_cell, size_t limit,
+                       struct store_assignment **out, size_t *n, int *more, char *msg);
 
 /* Rollouts (store_sqlite_rollouts.c). */
 
@@ -364,6 +399,10 @@ int sq_rollout_list(struct store *st, const char *config, int open_only, struct 
  * version, add an event and an audit record, all on the writer. */
 int sq_rollout_update(struct store *st, const struct store_rollout_update *u,
                       const struct store_actor *a, int64_t *new_generation, char *msg);
+/* store_ops.rollout_page: a keyset page of rollouts newest first (rowid, or
+ * index rollouts_config_id with a config), on a reader. */
+int sq_rollout_page(struct store *st, const char *config, int open_only, int64_t before_id,
+                    size_t limit, struct store_rollout **out, size_t *n, int *more, char *msg);
 /* store_ops.rollout_events: a rollout's events after after_seq, on a reader. */
 int sq_rollout_events(struct store *st, int64_t id, int64_t after_seq, size_t limit,
                       struct store_rollout_event **out, size_t *n, char *msg);

@@ -342,3 +342,50 @@ int sq_read_int(struct sq_store *s, char *msg, int64_t *v, const char *sql, cons
     sq_reader_put(s, c);
     return rc;
 }
+
+/* ---- Keyset pages ---- */
+
+/* The limit a *_page function honours: 0 = 100, capped at STORE_PAGE_MAX. */
+static size_t page_limit(size_t limit)
+{
+    if (limit == 0)
+        return 100;
+    return limit > STORE_PAGE_MAX ? STORE_PAGE_MAX : limit;
+}
+
+int64_t sq_page_fetch(size_t limit)
+{
+    return (int64_t)page_limit(limit) + 1;
+}
+
+int sq_page_end(int rc, void *arr, size_t cnt, size_t limit, size_t elem_size,
+                sq_elem_free_fn free_elem, void **out, size_t *n, int *more)
+{
+    size_t lim = page_limit(limit);
+    size_t i;
+
+    if (more)
+        *more = 0;
+    if (rc != CG_OK) {
+        for (i = 0; i < cnt; i++)
+            free_elem((char *)arr + i * elem_size);
+        free(arr);
+        *out = NULL;
+        *n = 0;
+        return rc;
+    }
+    for (i = lim; i < cnt; i++) /* at most the one extra row */
+        free_elem((char *)arr + i * elem_size);
+    if (cnt > lim) {
+        cnt = lim;
+        if (more)
+            *more = 1;
+    }
+    if (cnt == 0) {
+        free(arr);
+        arr = NULL;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}

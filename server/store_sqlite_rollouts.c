@@ -39,6 +39,25 @@ static const char SQL_ROLLOUT_LIST_ALL[] =
 static const char SQL_ROLLOUT_LIST_OPEN[] =
     "SELECT " ROLLOUT_COLS " FROM rollouts WHERE (?1 IS NULL OR config = ?1) AND state NOT IN "
     "('completed', 'rolled_back', 'aborted', 'halted') ORDER BY id DESC";
+/* Keyset pages, newest first: id < before ("ii"/"tii": [config,] before,
+ * rows). The rowid serves the unfiltered ones, index rollouts_config_id
+ * (migration 0003) the ones of one config, rollouts_one_open (config) the
+ * open ones of one config. The open ones of every config are read from
+ * the partial index rollouts_one_open, which holds only open rollouts (at
+ * most one per config), then sorted: walking the rowid instead would step
+ * over the whole history of ended rollouts to find the few open ones. */
+static const char SQL_ROLLOUT_PAGE_ALL[] =
+    "SELECT " ROLLOUT_COLS " FROM rollouts WHERE id < ?1 ORDER BY id DESC LIMIT ?2";
+static const char SQL_ROLLOUT_PAGE_CONFIG[] =
+    "SELECT " ROLLOUT_COLS " FROM rollouts WHERE config = ?1 AND id < ?2 "
+    "ORDER BY id DESC LIMIT ?3";
+static const char SQL_ROLLOUT_PAGE_OPEN[] =
+    "SELECT " ROLLOUT_COLS
+    " FROM rollouts INDEXED BY rollouts_one_open WHERE state NOT IN " SQ_ROLLOUT_TERMINAL
+    " AND id < ?1 ORDER BY id DESC LIMIT ?2";
+static const char SQL_ROLLOUT_PAGE_CONFIG_OPEN[] =
+    "SELECT " ROLLOUT_COLS " FROM rollouts WHERE config = ?1 AND state NOT IN " SQ_ROLLOUT_TERMINAL
+    " AND id < ?2 ORDER BY id DESC LIMIT ?3";
 static const char SQL_ROLLOUT_SEQ[] = "SELECT seq FROM rollouts WHERE id = ?";
 static const char SQL_ROLLOUT_SET[] =
     "UPDATE rollouts SET state = coalesce(?, state), step = CASE WHEN ? < 0 THEN step ELSE ? END, "
@@ -176,6 +195,34 @@ int sq_rollout_list(struct store *st, const char *config, int open_only, struct 
         *n = 0;
     }
     return rc;
+}
+
+static void free_rollout(void *elem)
+{
+    store_rollout_free(elem);
+}
+
+int sq_rollout_page(struct store *st, const char *config, int open_only, int64_t before_id,
+                    size_t limit, struct store_rollout **out, size_t *n, int *more, char *msg)
+{
+    int64_t before = before_id > 0 ? before_id : INT64_MAX;
+    int64_t rows = sq_page_fetch(limit);
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n || before_id < 0) {
+        sq_msg(msg, "rollout_page: missing argument or negative cursor");
+        return CG_ERR_INVALID;
+    }
+    if (config)
+        rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_rollout,
+                     open_only ? SQL_ROLLOUT_PAGE_CONFIG_OPEN : SQL_ROLLOUT_PAGE_CONFIG, "tii",
+                     config, before, rows);
+    else
+        rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_rollout,
+                     open_only ? SQL_ROLLOUT_PAGE_OPEN : SQL_ROLLOUT_PAGE_ALL, "ii", before, rows);
+    return sq_page_end(rc, arr, cnt, limit, sizeof **out, free_rollout, (void **)out, n, more);
 }
 
 struct rollout_update_job {

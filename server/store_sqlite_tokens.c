@@ -25,6 +25,9 @@ static const char SQL_TOKEN_ADD[] = "INSERT INTO tokens (name, role, cell, hash,
 static const char SQL_TOKEN_LASTID[] = "SELECT last_insert_rowid()";
 static const char SQL_TOKEN_FIND[] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?";
 static const char SQL_TOKEN_LIST[] = "SELECT " TOKEN_COLS " FROM tokens ORDER BY id";
+/* keyset page on the rowid: ("ii", after_id, rows) */
+static const char SQL_TOKEN_PAGE[] =
+    "SELECT " TOKEN_COLS " FROM tokens WHERE id > ?1 ORDER BY id LIMIT ?2";
 static const char SQL_TOKEN_STATE[] = "SELECT name, revoked_ms FROM tokens WHERE id = ?";
 static const char SQL_TOKEN_REVOKE[] = "UPDATE tokens SET revoked_ms = ? WHERE id = ?";
 
@@ -229,4 +232,25 @@ int sq_token_revoke(struct store *st, int64_t id, const struct store_actor *a, c
         return rc;
     struct token_revoke_job j = {id, a};
     return sq_submit(sq(st), run_token_revoke, &j, msg);
+}
+
+static void free_token(void *elem)
+{
+    (void)elem; /* no heap fields */
+}
+
+int sq_token_page(struct store *st, int64_t after_id, size_t limit, struct store_token **out,
+                  size_t *n, int *more, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n || after_id < 0) {
+        sq_msg(msg, "token_page: missing argument or negative cursor");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_token, SQL_TOKEN_PAGE, "ii", after_id,
+                 sq_page_fetch(limit));
+    return sq_page_end(rc, arr, cnt, limit, sizeof **out, free_token, (void **)out, n, more);
 }

@@ -35,8 +35,11 @@ static const char SQL_VERSION_ADD[] =
 static const char SQL_CONFIG_LATEST[] = "UPDATE configs SET latest_version = ? WHERE name = ?";
 static const char SQL_VERSION_GET[] =
     "SELECT " VERSION_COLS " FROM versions WHERE config = ? AND number = ?";
+/* keyset page on the primary key (config, number), newest first: a range
+ * on number, never an OR that would make SQLite skip the newer rows one by
+ * one ("tii", config, before (INT64_MAX = no bound), rows) */
 static const char SQL_VERSION_LIST[] =
-    "SELECT " VERSION_COLS " FROM versions WHERE config = ?1 AND (?2 = 0 OR number < ?2) "
+    "SELECT " VERSION_COLS " FROM versions WHERE config = ?1 AND number < ?2 "
     "ORDER BY number DESC LIMIT ?3";
 static const char SQL_BLOB_GET[] = "SELECT bytes FROM blobs WHERE sha256 = ?";
 
@@ -232,7 +235,7 @@ int sq_version_list(struct store *st, const char *config, int64_t before, size_t
         return CG_ERR_INVALID;
     }
     rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_version, SQL_VERSION_LIST, "tii",
-                 config, before, lim);
+                 config, before > 0 ? before : INT64_MAX, lim);
     if (rc == CG_OK && cnt == 0) {
         rc = sq_read_int(sq(st), msg, NULL, sq_sql_config_exists, config);
         if (rc == 0) {

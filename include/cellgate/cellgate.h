@@ -232,7 +232,32 @@ CG_API const char *cg_client_server(const struct cg_client *c);
  *   cg_versions_list  -> "versions"  cg_plans_list   -> "plans"
  *   cg_tokens_list    -> "tokens"    cg_audit_list   -> "records"
  *   cg_config_validate and a failed cg_config_publish -> the violations
- * For other answers the item count is 0.
+ * (and the same for the cg_*_page variants). For other answers the item
+ * count is 0.
+ *
+ * Paging (docs/api/README.md, "Paging"). The server answers every list in
+ * keyset pages: at most 'limit' items (1..1000) after a cursor, the sort
+ * key of the last item of the previous page, plus "next_after", that key
+ * when more items follow (null when the page is the last). The library
+ * offers two ways to read a list:
+ *   - cg_X_list(): every item. It asks for pages of 1000 items, follows
+ *     next_after until the last page and returns ONE result holding all
+ *     items, as if the server had sent them at once: its items are every
+ *     page's items in order, every other top-level array is concatenated
+ *     too (cg_config_status: "behind", "failed"), other fields come from
+ *     the first page, and its "next_after" is null. When there was more
+ *     than one page, cg_result_body() is that merged document rendered
+ *     by the library (compact JSON), not bytes the server sent. The pages
+ *     together may not exceed the client's response limit
+ *     (cg_client_set_max_response(); CG_ERR_PROTOCOL otherwise: read such
+ *     a list page by page). Pages are read one after another, not in one
+ *     snapshot: an item created or removed meanwhile may be missed or,
+ *     for lists newest-first, not yet seen.
+ *   - cg_X_page(): one page, for callers that stream or stop early. Pass
+ *     after = NULL or "" for the first page, then the previous page's
+ *     cg_result_next_after() until it returns "".
+ * cg_versions_list() and cg_audit_list() have always been one page; they
+ * take their numeric cursor as an integer (see each).
  */
 struct cg_result;
 struct cg_obj;
@@ -268,6 +293,21 @@ CG_API const char *cg_result_content_type(const struct cg_result *r);
  * @return borrowed from r. Since: 0.1
  */
 CG_API const char *cg_result_etag(const struct cg_result *r);
+
+/**
+ * The cursor of the next page of a list answer: its "next_after" as text
+ * (a name, or a number in decimal), to pass as 'after' to the cg_*_page()
+ * call that continues the list (or, as an integer, as 'before' to
+ * cg_versions_list() and 'after' to cg_audit_list()).
+ *
+ * @return borrowed from r; "" when the answer has no further page (its
+ *         next_after is null or missing), for answers that are not lists,
+ *         for results that merged every page, and for r == NULL. For the
+ *         audit log it is never "": the log has no last page, an empty
+ *         page means you have read all of it for now.
+ * Since: 0.3
+ */
+CG_API const char *cg_result_next_after(const struct cg_result *r);
 
 /**
  * The top-level JSON object of the answer (the cell, the config, the
@@ -417,8 +457,28 @@ CG_API int cg_cell_add(struct cg_client *c, const char *id, const char *region, 
                        const char *const *label_keys, const char *const *label_values,
                        size_t nlabels, struct cg_result **out, struct cg_error *err);
 
-/** GET /v1/cells: items are the cells. */
+/**
+ * GET /v1/cells, every page: items are all cells, ordered by id (see
+ * "Paging" above).
+ */
 CG_API int cg_cells_list(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/cells?after=&limit=: one page of cells, ordered by id.
+ *
+ * @param after  cell id the page starts after; NULL or "" = the first page;
+ *               normally the previous page's cg_result_next_after()
+ *               (copied into the request; may be freed after the call)
+ * @param limit  1..1000; 0 = the server's default (1000). Other values:
+ *               CG_ERR_INVALID before anything is sent.
+ * @param out    on CG_OK the page; cg_result_next_after() says where the
+ *               next one starts ("" = this was the last)
+ * @return as the API calls section; CG_ERR_INVALID also when the server
+ *         rejects the cursor (400).
+ * Since: 0.3
+ */
+CG_API int cg_cells_page(struct cg_client *c, const char *after, int limit, struct cg_result **out,
+                         struct cg_error *err);
 
 /** GET /v1/cells/{id}: the result object is the cell. */
 CG_API int cg_cell_get(struct cg_client *c, const char *id, struct cg_result **out,
@@ -437,8 +497,16 @@ CG_API int cg_config_create(struct cg_client *c, const char *name, const char *k
                             const char *contract_json, size_t contract_len, const char *plan,
                             struct cg_result **out, struct cg_error *err);
 
-/** GET /v1/configs: items are the configs. */
+/** GET /v1/configs, every page: items are all configs, ordered by name. */
 CG_API int cg_configs_list(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/configs?after=&limit=: one page of configs ordered by name;
+ * 'after' is a config name. Parameters and result as cg_cells_page().
+ * Since: 0.3
+ */
+CG_API int cg_configs_page(struct cg_client *c, const char *after, int limit,
+                           struct cg_result **out, struct cg_error *err);
 
 /** GET /v1/configs/{name}: the config, with its contract. */
 CG_API int cg_config_get(struct cg_client *c, const char *name, struct cg_result **out,
@@ -477,10 +545,14 @@ CG_API int cg_config_publish(struct cg_client *c, const char *name, const void *
                              struct cg_error *err);
 
 /**
- * GET /v1/configs/{name}/versions: items are versions, newest first.
+ * GET /v1/configs/{name}/versions: ONE page of versions, newest first
+ * (this function does not follow pages).
  *
- * @param before  only versions numbered below this; 0 = from the newest
- * @param limit   at most this many; 0 = the server's default
+ * @param before  only versions numbered below this; 0 = from the newest.
+ *                To read the next page pass the number of the last
+ *                version of this one: cg_result_next_after() as an
+ *                integer ("" = there is no next page).
+ * @param limit   at most this many, 1..1000; 0 = the server's default (100)
  */
 CG_API int cg_versions_list(struct cg_client *c, const char *name, int64_t before, int limit,
                             struct cg_result **out, struct cg_error *err);
@@ -522,8 +594,16 @@ CG_API int cg_blob_get(struct cg_client *c, const char *sha256, struct cg_result
 CG_API int cg_plan_put(struct cg_client *c, const char *name, const char *plan_json, size_t len,
                        struct cg_result **out, struct cg_error *err);
 
-/** GET /v1/plans: items are the plans. */
+/** GET /v1/plans, every page: items are all plans, ordered by name. */
 CG_API int cg_plans_list(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/plans?after=&limit=: one page of plans ordered by name; 'after'
+ * is a plan name. Parameters and result as cg_cells_page().
+ * Since: 0.3
+ */
+CG_API int cg_plans_page(struct cg_client *c, const char *after, int limit, struct cg_result **out,
+                         struct cg_error *err);
 
 /** GET /v1/plans/{name}: the plan. */
 CG_API int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out,
@@ -540,15 +620,28 @@ CG_API int cg_plan_get(struct cg_client *c, const char *name, struct cg_result *
 CG_API int cg_token_create(struct cg_client *c, const char *name, const char *role,
                            const char *cell, struct cg_result **out, struct cg_error *err);
 
-/** GET /v1/tokens: items are the tokens (without secrets). */
+/**
+ * GET /v1/tokens, every page: items are all tokens (revoked ones too,
+ * without secrets), ordered by id.
+ */
 CG_API int cg_tokens_list(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/tokens?after=&limit=: one page of tokens ordered by id; 'after'
+ * is a token id in decimal. Parameters and result as cg_cells_page().
+ * Since: 0.3
+ */
+CG_API int cg_tokens_page(struct cg_client *c, const char *after, int limit, struct cg_result **out,
+                          struct cg_error *err);
 
 /** DELETE /v1/tokens/{id}: revokes a token. */
 CG_API int cg_token_revoke(struct cg_client *c, const char *id, struct cg_error *err);
 
 /**
  * GET /v1/audit: one page of audit records, oldest first. The result
- * object is {"records","next_after"}; the items are the records.
+ * object is {"records","next_after"}; the items are the records. Unlike
+ * the other lists, next_after is always a number: the seq of the last
+ * record returned, or 'after' when none was.
  *
  * @param after  only records with seq > after (0 = from the first)
  * @param limit  1..1000, 0 = the server's default (100)
@@ -688,6 +781,9 @@ CG_API int cg_get_raw(struct cg_client *c, const char *path, struct cg_result **
  *   cg_assignments_list -> "assignments"   cg_hosts_list    -> "hosts"
  *   cg_config_status    -> "cells"         cg_rollouts_list -> "rollouts"
  *   cg_plan_preview     -> "steps"
+ * (and the same for their cg_*_page variants). The *_list functions and
+ * cg_config_status() follow every page; see "Paging" in the results
+ * section.
  * A rollout status (cg_rollout_get, cg_rollout_start, the actions and
  * cg_config_rollback) has no items: read its "steps" and "events" arrays
  * with cg_obj_array_size() / cg_obj_array_get().
@@ -717,28 +813,49 @@ CG_API int cg_config_assign(struct cg_client *c, const char *name, int64_t versi
                             const char *reason, struct cg_result **out, struct cg_error *err);
 
 /**
- * GET /v1/configs/{name}/assignments: items are the assignments
- * ({"cell","config","version","generation","sha256","updated_at"}).
+ * GET /v1/configs/{name}/assignments, every page: items are the
+ * assignments ({"cell","config","version","generation","sha256",
+ * "updated_at"}), ordered by cell.
  * Since: 0.2
  */
 CG_API int cg_assignments_list(struct cg_client *c, const char *name, struct cg_result **out,
                                struct cg_error *err);
 
 /**
+ * One page of cg_assignments_list(); 'after' is a cell id. Parameters
+ * and result as cg_cells_page().
+ * Since: 0.3
+ */
+CG_API int cg_assignments_page(struct cg_client *c, const char *name, const char *after, int limit,
+                               struct cg_result **out, struct cg_error *err);
+
+/**
  * GET /v1/configs/{name}/status: the object is {"config","latest_version",
  * "live_version","generation","versions","cells","behind","failed"}; items
  * are the cells ({"cell","version","generation","hosts":[{"host",
  * "running_version","running_generation","outcome","last_seen","error"?,
- * "violations"?}]}). Since: 0.2
+ * "violations"?}]}), ordered by cell. Follows every page: "cells",
+ * "behind" and "failed" hold every cell's entries ("versions" covers the
+ * whole fleet on every page). Since: 0.2
  */
 CG_API int cg_config_status(struct cg_client *c, const char *name, struct cg_result **out,
                             struct cg_error *err);
 
 /**
- * GET /v1/hosts[?cell=C][&config=K]: items are the hosts that reported
- * ({"host","cell","last_seen","last_seen_ms","seq","configs":[{"config",
- * "version","generation","outcome","lkg_version","lkg_generation",
- * "error"?,"violations"?}]}).
+ * One page of cg_config_status(): the cells after the cell 'after'
+ * (NULL / "" = from the first), at most 'limit' of them (1..1000, 0 =
+ * the server's default, 1000); "behind" and "failed" list only hosts of
+ * those cells. Result and cursor as cg_cells_page().
+ * Since: 0.3
+ */
+CG_API int cg_config_status_page(struct cg_client *c, const char *name, const char *after,
+                                 int limit, struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/hosts[?cell=C][&config=K], every page: items are the hosts
+ * that reported ({"host","cell","last_seen","last_seen_ms","seq",
+ * "configs":[{"config","version","generation","outcome","lkg_version",
+ * "lkg_generation","error"?,"violations"?}]}), ordered by host name.
  *
  * @param cell    only hosts of this cell, or NULL / ""
  * @param config  only this config in each host's "configs", or NULL / ""
@@ -746,6 +863,15 @@ CG_API int cg_config_status(struct cg_client *c, const char *name, struct cg_res
  */
 CG_API int cg_hosts_list(struct cg_client *c, const char *cell, const char *config,
                          struct cg_result **out, struct cg_error *err);
+
+/**
+ * One page of cg_hosts_list(); 'after' is a host name. Parameters and
+ * result as cg_cells_page().
+ * Since: 0.3
+ */
+CG_API int cg_hosts_page(struct cg_client *c, const char *cell, const char *config,
+                         const char *after, int limit, struct cg_result **out,
+                         struct cg_error *err);
 
 /**
  * POST /v1/rollouts: starts moving 'config' to 'version' with a plan.
@@ -769,10 +895,21 @@ CG_API int cg_rollout_start(struct cg_client *c, const char *config, int64_t ver
  *
  * @param config     only rollouts of this config, or NULL / ""
  * @param open_only  non-zero: only rollouts that have not ended
+ * Follows every page (see "Paging" in the results section).
  * Since: 0.2
  */
 CG_API int cg_rollouts_list(struct cg_client *c, const char *config, int open_only,
                             struct cg_result **out, struct cg_error *err);
+
+/**
+ * One page of cg_rollouts_list(), newest first: the rollouts whose id is
+ * below 'after' (a rollout id in decimal; NULL / "" = from the newest).
+ * Parameters and result as cg_cells_page().
+ * Since: 0.3
+ */
+CG_API int cg_rollouts_page(struct cg_client *c, const char *config, int open_only,
+                            const char *after, int limit, struct cg_result **out,
+                            struct cg_error *err);
 
 /**
  * GET /v1/rollouts/{id}: the rollout status. The object is

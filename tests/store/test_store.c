@@ -1395,6 +1395,449 @@ static void test_concurrent_publish_and_read(void **state)
     assert_chain_ok(f->st);
 }
 
+/* ---- Keyset pages ----
+ *
+ * Every *_page function: pages of 1, 3 and exactly the whole list, the
+ * extra-row "more" flag (0 on an exactly full last page: no empty page
+ * follows), a cursor that names no row, a cursor past the end, names made
+ * of every character a name may hold (byte order: '-' < '.' < digits <
+ * '_' < letters), limit 0 (= 100) and bad arguments. On a shared database
+ * (CG_TEST_STORE_DSN) other tests' rows may follow ours in the order, so
+ * "nothing follows" is only checked on a fresh store. */
+
+#define PG_NAMES 7
+
+enum pg_kind { PG_CELL, PG_CONFIG, PG_PLAN };
+
+/* One page of names of 'kind' after 'after' into names[] (at most
+ * PG_NAMES + 1 are kept); returns how many the page had. */
+static size_t pg_names(struct fx *f, enum pg_kind kind, const char *after, size_t limit,
+                       char names[][STORE_NAME_MAX], int *more)
+{
+    char msg[STORE_MSG_MAX] = "";
+    size_t n = 0, i;
+    int rc;
+
+    *more = -1;
+    if (kind == PG_CELL) {
+        struct store_cell *l = NULL;
+        rc = store_cell_page(f->st, after, limit, &l, &n, more, msg);
+        for (i = 0; rc == CG_OK && i < n && i <= PG_NAMES; i++)
+            cg_strlcpy(names[i], l[i].id, STORE_NAME_MAX);
+        store_cells_free(l, n);
+    } else if (kind == PG_CONFIG) {
+        struct store_config *l = NULL;
+        rc = store_config_page(f->st, after, limit, &l, &n, more, msg);
+        for (i = 0; rc == CG_OK && i < n && i <= PG_NAMES; i++)
+            cg_strlcpy(names[i], l[i].name, STORE_NAME_MAX);
+        store_configs_free(l, n);
+    } else {
+        struct store_plan *l = NULL;
+        rc = store_plan_page(f->st, after, limit, &l, &n, more, msg);
+        for (i = 0; rc == CG_OK && i < n && i <= PG_NAMES; i++)
+            cg_strlcpy(names[i], l[i].name, STORE_NAME_MAX);
+        store_plans_free(l, n);
+    }
+    if (rc != CG_OK)
+        fail_msg("page %d after '%s': %d %s", (int)kind, after ? after : "(null)", rc, msg);
+    assert_true(*more == 0 || *more == 1);
+    return n;
+}
+
+/* Creates PG_NAMES objects of 'kind' named prefix + an unusual tail and
+ * checks every paging edge case on them. */
+static void pg_check_names(struct fx *f, enum pg_kind kind)
+{
+    static const char *const tails[PG_NAMES] = {"a-", "-b", "z9", "0", ".a", "_z", "a"};
+    /* the same tails in byte order */
+    static const char *const sorted[PG_NAMES] = {"-b", ".a", "0", "_z", "a", "a-", "z9"};
+    char prefix[STORE_NAME_MAX], want[PG_NAMES][STORE_NAME_MAX], cur[STORE_NAME_MAX];
+    char got[PG_NAMES + 1][STORE_NAME_MAX];
+    char msg[STORE_MSG_MAX] = "";
+    bool fresh = f->dir != NULL;
+    size_t n, total, pages;
+    int more;
+
+    /* "zz" sorts after every other test's names */
+    snprintf(prefix, sizeof prefix, "zz%s", f->sfx);
+    for (int i = 0; i < PG_NAMES; i++) {
+        char name[STORE_NAME_MAX];
+        snprintf(name, sizeof name, "%s%s", prefix, tails[i]);
+        snprintf(want[i], sizeof want[i], "%s%s", prefix, sorted[i]);
+        if (kind == PG_CELL)
+            mk_cell(f, name, "r", "z");
+        else if (kind == PG_CONFIG)
+            mk_config(f, name);
+        else
+            assert_int_equal(store_plan_put(f->st, name, "{\"waves\":[]}", &ADMIN, msg), CG_OK);
+    }
+    /* walks from the prefix (before all ours) with limits 1, 3, 7 */
+    static const size_t limits[] = {1, 3, PG_NAMES};
+    for (size_t li = 0; li < CG_ARRAY_SIZE(limits); li++) {
+        size_t limit = limits[li];
+        cg_strlcpy(cur, prefix, sizeof cur);
+        total = pages = 0;
+        do {
+            n = pg_names(f, kind, cur, limit, got, &more);
+            assert_true(n <= limit);
+            for (size_t i = 0; i < n && total < PG_NAMES; i++, total++)
+                assert_string_equal(got[i], want[total]);
+            if (n > 0)
+                cg_strlcpy(cur, got[n - 1], sizeof cur);
+            pages++;
+            if (more)
+                assert_int_equal(n, limit); /* only the last page may be short */
+        } while (more && total < PG_NAMES);
+        assert_int_equal(total, PG_NAMES);
+        assert_int_equal(pages, (PG_NAMES + limit - 1) / limit);
+        if (fresh)
+            assert_int_equal(more, 0); /* 7 of 7: no empty page after it */
+    }
+    /* a cursor that names an object excludes it; one that names none
+     * starts at the next name */
+    snprintf(cur, sizeof cur, "%s0", prefix);
+    n = pg_names(f, kind, cur, 2, got, &more);
+    assert_int_equal(n, 2);
+    assert_string_equal(got[0], want[3]);
+    assert_string_equal(got[1], want[4]);
+    assert_int_equal(more, 1);
+    snprintf(cur, sizeof cur, "%s1", prefix);
+    n = pg_names(f, kind, cur, 1, got, &more);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0], want[3]);
+    /* the last one, and past the end: an empty page, no error */
+    snprintf(cur, sizeof cur, "%s", want[PG_NAMES - 2]);
+    n = pg_names(f, kind, cur, 1, got, &more);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0], want[PG_NAMES - 1]);
+    if (fresh)
+        assert_int_equal(more, 0);
+    snprintf(cur, sizeof cur, "%s~", prefix);
+    n = pg_names(f, kind, cur, 10, got, &more);
+    if (fresh) {
+        assert_int_equal(n, 0);
+        assert_int_equal(more, 0);
+    }
+    /* NULL and "" start at the first; limit 0 means 100 */
+    if (fresh) {
+        size_t n1 = pg_names(f, kind, NULL, 0, got, &more);
+        assert_int_equal(n1, pg_names(f, kind, "", 0, got, &more));
+        assert_int_equal(more, 0);
+    }
+}
+
+static void test_page_cells(void **state)
+{
+    struct fx *f = *state;
+    struct store_cell *l = NULL;
+    size_t n = 9;
+    int more = 9;
+
+    pg_check_names(f, PG_CELL);
+    assert_int_equal(store_cell_page(f->st, NULL, 1, NULL, &n, &more, NULL), CG_ERR_INVALID);
+    assert_int_equal(store_cell_page(f->st, NULL, 1, &l, NULL, &more, NULL), CG_ERR_INVALID);
+    /* 'more' may be NULL */
+    assert_int_equal(store_cell_page(f->st, NULL, 1, &l, &n, NULL, NULL), CG_OK);
+    assert_int_equal(n, 1);
+    store_cells_free(l, n);
+}
+
+static void test_page_configs(void **state)
+{
+    struct fx *f = *state;
+
+    pg_check_names(f, PG_CONFIG);
+}
+
+static void test_page_plans(void **state)
+{
+    struct fx *f = *state;
+
+    pg_check_names(f, PG_PLAN);
+}
+
+static void test_page_empty_store(void **state)
+{
+    struct fx *f = *state;
+    struct store_cell *c = (void *)1;
+    struct store_config *cf = (void *)1;
+    struct store_plan *p = (void *)1;
+    struct store_token *t = (void *)1;
+    struct store_rollout *r = (void *)1;
+    struct store_assignment *a = (void *)1;
+    size_t n = 9;
+    int more = 9;
+
+    if (!f->dir)
+        skip(); /* a shared database is not empty */
+    assert_int_equal(store_cell_page(f->st, NULL, 10, &c, &n, &more, NULL), CG_OK);
+    assert_true(c == NULL && n == 0 && more == 0);
+    assert_int_equal(store_config_page(f->st, "", 10, &cf, &n, &more, NULL), CG_OK);
+    assert_true(cf == NULL && n == 0 && more == 0);
+    assert_int_equal(store_plan_page(f->st, NULL, 1, &p, &n, &more, NULL), CG_OK);
+    assert_true(p == NULL && n == 0 && more == 0);
+    /* init's admin token is not there: a bare store has no tokens */
+    assert_int_equal(store_token_page(f->st, 0, 10, &t, &n, &more, NULL), CG_OK);
+    assert_true(t == NULL && n == 0 && more == 0);
+    assert_int_equal(store_rollout_page(f->st, NULL, 0, 0, 10, &r, &n, &more, NULL), CG_OK);
+    assert_true(r == NULL && n == 0 && more == 0);
+    assert_int_equal(store_rollout_page(f->st, NULL, 1, 0, 10, &r, &n, &more, NULL), CG_OK);
+    assert_true(r == NULL && n == 0 && more == 0);
+    assert_int_equal(store_assignment_page(f->st, "nope", NULL, 10, &a, &n, &more, NULL), CG_OK);
+    assert_true(a == NULL && n == 0 && more == 0);
+}
+
+static void test_page_tokens(void **state)
+{
+    struct fx *f = *state;
+    struct store_token t, *l = NULL;
+    char msg[STORE_MSG_MAX] = "", secret[64];
+    int64_t ids[5], base = 0, cur;
+    size_t n = 0, total = 0;
+    int more = 0;
+
+    /* the newest id before ours: every token of this test comes after it */
+    assert_int_equal(store_token_list(f->st, &l, &n, msg), CG_OK);
+    if (n > 0)
+        base = l[n - 1].id;
+    store_tokens_free(l, n);
+    for (int i = 0; i < 5; i++) {
+        char base_name[16];
+        /* token 3 reuses the name of token 1, revoked: names are not keys */
+        snprintf(base_name, sizeof base_name, "pg%d", i == 3 ? 1 : i);
+        snprintf(secret, sizeof secret, "page-secret-%d-%s", i, f->sfx);
+        make_token(&t, nm(f, base_name), "reader", "", secret);
+        assert_int_equal(store_token_create(f->st, &t, &ADMIN, msg), CG_OK);
+        ids[i] = t.id;
+        if (i == 1) /* revoked tokens are listed too */
+            assert_int_equal(store_token_revoke(f->st, t.id, &ADMIN, msg), CG_OK);
+    }
+    for (size_t limit = 1; limit <= 5; limit++) {
+        cur = base;
+        total = 0;
+        do {
+            assert_int_equal(store_token_page(f->st, cur, limit, &l, &n, &more, msg), CG_OK);
+            assert_true(n <= limit);
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(l[i].id, ids[total++]);
+            if (more)
+                assert_int_equal(n, limit);
+            if (n > 0)
+                cur = l[n - 1].id;
+            store_tokens_free(l, n);
+        } while (more);
+        assert_int_equal(total, 5); /* limit 5: one full page, more == 0 */
+    }
+    assert_int_equal(store_token_page(f->st, ids[4], 10, &l, &n, &more, msg), CG_OK);
+    assert_true(l == NULL && n == 0 && more == 0);
+    assert_int_equal(store_token_page(f->st, INT64_MAX, 10, &l, &n, &more, msg), CG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_token_page(f->st, -1, 10, &l, &n, &more, msg), CG_ERR_INVALID);
+}
+
+static void test_page_versions(void **state)
+{
+    struct fx *f = *state;
+    struct store_version *l = NULL;
+    char msg[STORE_MSG_MAX] = "";
+    const char *cfg = nm(f, "cfg");
+    size_t n = 0;
+    int64_t before, want;
+
+    mk_config(f, cfg);
+    assert_int_equal(store_version_list(f->st, cfg, 0, 10, &l, &n, msg), CG_OK);
+    assert_true(l == NULL && n == 0); /* no versions yet: empty, not an error */
+    publish_n(f, cfg, 7);
+    /* pages of 1..7, newest first; the next page's 'before' is the number
+     * of the last version returned */
+    for (size_t limit = 1; limit <= 7; limit++) {
+        before = 0;
+        want = 7;
+        do {
+            assert_int_equal(store_version_list(f->st, cfg, before, limit, &l, &n, msg), CG_OK);
+            assert_true(n <= limit);
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(l[i].number, want--);
+            if (n > 0)
+                before = l[n - 1].number;
+            store_versions_free(l, n);
+        } while (n == limit && want > 0);
+        assert_int_equal(want, 0);
+    }
+    /* past the end (before the first version) and a bound above the newest */
+    assert_int_equal(store_version_list(f->st, cfg, 1, 10, &l, &n, msg), CG_OK);
+    assert_true(l == NULL && n == 0);
+    assert_int_equal(store_version_list(f->st, cfg, INT64_MAX, 2, &l, &n, msg), CG_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(l[0].number, 7);
+    store_versions_free(l, n);
+    assert_int_equal(store_version_list(f->st, cfg, -1, 2, &l, &n, msg), CG_ERR_INVALID);
+}
+
+static void mk_rollout(struct fx *f, const char *config, const char *state, int64_t *id)
+{
+    struct store_rollout r = {0};
+    char msg[STORE_MSG_MAX] = "";
+
+    cg_strlcpy(r.config, config, sizeof r.config);
+    cg_strlcpy(r.kind, "forward", sizeof r.kind);
+    cg_strlcpy(r.state, state, sizeof r.state);
+    cg_strlcpy(r.plan, "p", sizeof r.plan);
+    r.to_version = 1;
+    if (store_rollout_create(f->st, &r, &ADMIN, msg) != CG_OK)
+        fail_msg("rollout_create: %s", msg);
+    *id = r.id;
+}
+
+/* Walks the rollout pages of (config, open_only) from the newest with
+ * 'limit'; stores the ids (newest first) of those in 'mine' (a list of n
+ * ids) into got and returns how many. Stops after the oldest of mine. */
+static size_t pg_rollouts(struct fx *f, const char *config, int open_only, size_t limit,
+                          const int64_t *mine, size_t nmine, int64_t *got)
+{
+    struct store_rollout *l = NULL;
+    char msg[STORE_MSG_MAX] = "";
+    int64_t before = 0, oldest = INT64_MAX;
+    size_t n, k = 0;
+    int more = 0;
+
+    for (size_t i = 0; i < nmine; i++)
+        oldest = mine[i] < oldest ? mine[i] : oldest;
+    do {
+        assert_int_equal(
+            store_rollout_page(f->st, config, open_only, before, limit, &l, &n, &more, msg), CG_OK);
+        assert_true(n <= limit);
+        if (more)
+            assert_int_equal(n, limit);
+        for (size_t i = 0; i < n; i++) {
+            if (before)
+                assert_true(l[i].id < before);
+            before = l[i].id;
+            if (config)
+                assert_string_equal(l[i].config, config);
+            if (open_only)
+                assert_true(strcmp(l[i].state, "completed") != 0 &&
+                            strcmp(l[i].state, "aborted") != 0);
+            for (size_t j = 0; j < nmine; j++)
+                if (l[i].id == mine[j])
+                    got[k++] = l[i].id;
+        }
+        store_rollouts_free(l, n);
+    } while (more && before > oldest);
+    return k;
+}
+
+static void test_page_rollouts(void **state)
+{
+    struct fx *f = *state;
+    struct store_rollout *l = NULL;
+    const char *a = nm(f, "ro-a"), *b = nm(f, "ro-b");
+    int64_t ida[4], idb[3], all[7], got[8];
+    size_t n = 0, k;
+    int more = 0;
+
+    mk_config(f, a);
+    mk_config(f, b);
+    /* interleaved: a0 b0 a1 b1 a2 b2(open) a3(open) */
+    for (int i = 0; i < 3; i++) {
+        mk_rollout(f, a, "completed", &ida[i]);
+        mk_rollout(f, b, i == 2 ? "running" : "aborted", &idb[i]);
+    }
+    mk_rollout(f, a, "waiting_approval", &ida[3]);
+    /* one config, newest first, pages of 1..4 */
+    for (size_t limit = 1; limit <= 4; limit++) {
+        k = pg_rollouts(f, a, 0, limit, ida, 4, got);
+        assert_int_equal(k, 4);
+        for (size_t i = 0; i < 4; i++)
+            assert_int_equal(got[i], ida[3 - i]);
+    }
+    /* every config: ours appear newest first, interleaved */
+    all[0] = ida[3];
+    all[1] = idb[2];
+    all[2] = ida[2];
+    all[3] = idb[1];
+    all[4] = ida[1];
+    all[5] = idb[0];
+    all[6] = ida[0];
+    for (size_t limit = 1; limit <= 7; limit += 3) {
+        k = pg_rollouts(f, NULL, 0, limit, all, 7, got);
+        assert_int_equal(k, 7);
+        for (size_t i = 0; i < 7; i++)
+            assert_int_equal(got[i], all[i]);
+    }
+    /* open ones only: of every config, and of one */
+    k = pg_rollouts(f, NULL, 1, 1, all, 7, got);
+    assert_int_equal(k, 2);
+    assert_int_equal(got[0], ida[3]);
+    assert_int_equal(got[1], idb[2]);
+    assert_int_equal(store_rollout_page(f->st, b, 1, 0, 5, &l, &n, &more, NULL), CG_OK);
+    assert_true(n == 1 && l[0].id == idb[2] && more == 0);
+    store_rollouts_free(l, n);
+    /* a cursor at the oldest of a config: nothing older */
+    assert_int_equal(store_rollout_page(f->st, a, 0, ida[0], 5, &l, &n, &more, NULL), CG_OK);
+    assert_true(l == NULL && n == 0 && more == 0);
+    assert_int_equal(store_rollout_page(f->st, a, 0, ida[1], 1, &l, &n, &more, NULL), CG_OK);
+    assert_true(n == 1 && l[0].id == ida[0] && more == 0);
+    store_rollouts_free(l, n);
+    assert_int_equal(store_rollout_page(f->st, nm(f, "nope"), 0, 0, 5, &l, &n, &more, NULL), CG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_rollout_page(f->st, a, 0, -1, 5, &l, &n, &more, NULL), CG_ERR_INVALID);
+}
+
+static int cmp_name(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static void test_page_assignments(void **state)
+{
+    struct fx *f = *state;
+    struct store_assignment *l = NULL;
+    char msg[STORE_MSG_MAX] = "";
+    const char *cfg = nm(f, "cfg"), *other = nm(f, "other");
+    const char *cells[5] = {nm(f, "c_1"), nm(f, "c-2"), nm(f, "c.3"), nm(f, "c04"), nm(f, "cz")};
+    const char *sorted[5];
+    const char *after;
+    size_t n = 0, total;
+    int more = 0;
+
+    mk_config(f, cfg);
+    mk_config(f, other);
+    for (int i = 0; i < 5; i++)
+        mk_cell(f, cells[i], "r", "z");
+    publish_n(f, cfg, 1);
+    publish_n(f, other, 1);
+    assert_int_equal(store_assign(f->st, cfg, cells, 5, 1, 0, &ADMIN, NULL, msg), CG_OK);
+    assert_int_equal(store_assign(f->st, other, cells, 2, 1, 0, &ADMIN, NULL, msg), CG_OK);
+    memcpy(sorted, cells, sizeof sorted);
+    qsort(sorted, 5, sizeof *sorted, cmp_name);
+    for (size_t limit = 1; limit <= 5; limit++) {
+        char cur[STORE_NAME_MAX] = "";
+        total = 0;
+        after = NULL;
+        do {
+            assert_int_equal(store_assignment_page(f->st, cfg, after, limit, &l, &n, &more, msg),
+                             CG_OK);
+            assert_true(n <= limit);
+            if (more)
+                assert_int_equal(n, limit);
+            for (size_t i = 0; i < n; i++) {
+                assert_string_equal(l[i].cell, sorted[total++]);
+                assert_string_equal(l[i].config, cfg); /* never another config's */
+            }
+            if (n > 0)
+                cg_strlcpy(cur, l[n - 1].cell, sizeof cur);
+            after = cur;
+            store_assignments_free(l, n);
+        } while (more);
+        assert_int_equal(total, 5);
+    }
+    assert_int_equal(store_assignment_page(f->st, cfg, sorted[4], 5, &l, &n, &more, msg), CG_OK);
+    assert_true(l == NULL && n == 0 && more == 0);
+    assert_int_equal(store_assignment_page(f->st, NULL, NULL, 5, &l, &n, &more, msg),
+                     CG_ERR_INVALID);
+}
+
 /* ---- Main ---- */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1425,6 +1868,14 @@ int main(void)
         T(test_concurrent_publish_same_config),
         T(test_concurrent_publish_pinned_live),
         T(test_concurrent_publish_and_read),
+        T(test_page_cells),
+        T(test_page_configs),
+        T(test_page_plans),
+        T(test_page_empty_store),
+        T(test_page_tokens),
+        T(test_page_versions),
+        T(test_page_rollouts),
+        T(test_page_assignments),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

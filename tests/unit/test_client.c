@@ -3,7 +3,8 @@
  * test_client.c - libcellgate without a server: status texts, the mapping
  * from HTTP error bodies to codes, result decoding and getters, path
  * escaping, and the audit chain walk on synthetic chains (good, tampered
- * field, broken link, bad genesis, reordered seq).
+ * field, broken link, bad genesis, reordered seq), and keyset paging:
+ * cursors of answers, paging queries, merging pages.
  */
 #include <cellgate/cellgate.h>
 
@@ -290,6 +291,148 @@ static void escape_segments(void **state)
     cg_buf_free(&b);
 }
 
+/* ---- keyset paging (lib/page.c) ---- */
+
+static void page_cursor_of_answers(void **state)
+{
+    struct cg_result *r;
+    struct cg__resp rs;
+    struct cg_error e = {0};
+
+    (void)state;
+    r = result_of("{\"cells\":[{\"id\":\"a\"}],\"next_after\":\"a.b-c_0\"}", "cells");
+    assert_string_equal(cg_result_next_after(r), "a.b-c_0");
+    cg_result_free(r);
+    r = result_of("{\"rollouts\":[],\"next_after\":9007199254740993}", "rollouts");
+    assert_string_equal(cg_result_next_after(r), "9007199254740993");
+    cg_result_free(r);
+    r = result_of("{\"cells\":[],\"next_after\":null}", "cells");
+    assert_string_equal(cg_result_next_after(r), "");
+    cg_result_free(r);
+    r = result_of("{\"cells\":[]}", "cells"); /* a server from before paging */
+    assert_string_equal(cg_result_next_after(r), "");
+    cg_result_free(r);
+    r = result_of("[1,2]", NULL);
+    assert_string_equal(cg_result_next_after(r), "");
+    cg_result_free(r);
+    assert_string_equal(cg_result_next_after(NULL), "");
+
+    /* a cursor of another type, or too long to keep, is a protocol error */
+    const char *bad[] = {"{\"cells\":[],\"next_after\":true}", "{\"cells\":[],\"next_after\":1.5}",
+                         "{\"cells\":[],\"next_after\":\"a\\u0000b\"}", NULL};
+    char longer[512];
+    snprintf(longer, sizeof longer, "{\"cells\":[],\"next_after\":\"%0200d\"}", 7);
+    for (int i = 0; i < 4; i++) {
+        memset(&rs, 0, sizeof rs);
+        rs.status = 200;
+        assert_int_equal(cg_buf_puts(&rs.body, bad[i] ? bad[i] : longer), 0);
+        r = (struct cg_result *)(void *)1;
+        assert_int_equal(cg__result_from_resp(&rs, 0, "cells", &r, &e), CG_ERR_PROTOCOL);
+        assert_null(r);
+        /* (an embedded NUL is refused already by the JSON parser) */
+        assert_true(i == 2 || strstr(e.message, "next_after") != NULL);
+        cg_buf_free(&rs.body);
+    }
+}
+
+static void page_query_strings(void **state)
+{
+    struct cg_buf b = {0};
+    struct cg_error e = {0};
+    char sep = '?';
+
+    (void)state;
+    assert_int_equal(cg_buf_puts(&b, "/v1/cells"), 0);
+    assert_int_equal(cg__page_query(&b, &sep, NULL, 0, &e), CG_OK);
+    assert_string_equal(b.data, "/v1/cells");
+    assert_int_equal(sep, '?');
+    assert_int_equal(cg__page_query(&b, &sep, "", 1000, &e), CG_OK);
+    assert_string_equal(b.data, "/v1/cells?limit=1000");
+    assert_int_equal(sep, '&');
+    cg_buf_free(&b);
+
+    sep = '&';
+    assert_int_equal(cg_buf_puts(&b, "/v1/hosts?cell=c1"), 0);
+    assert_int_equal(cg__page_query(&b, &sep, "h 1/x", 5, &e), CG_OK);
+    assert_string_equal(b.data, "/v1/hosts?cell=c1&after=h%201%2Fx&limit=5");
+    cg_buf_free(&b);
+
+    for (int bad = 0; bad < 2; bad++) {
+        sep = '?';
+        assert_int_equal(cg_buf_puts(&b, "/v1/cells"), 0);
+        assert_int_equal(cg__page_query(&b, &sep, "a", bad ? -1 : 1001, &e), CG_ERR_INVALID);
+        assert_null(b.data); /* freed on failure */
+    }
+}
+
+static void page_merge_concatenates_arrays(void **state)
+{
+    struct cg_result *acc, *p2, *p3;
+    struct cg_error e = {0};
+    size_t len;
+
+    (void)state;
+    acc = result_of("{\"config\":\"app\",\"versions\":{\"1\":{\"cells\":3}},"
+                    "\"cells\":[{\"cell\":\"a\"}],\"behind\":[{\"host\":\"h1\"}],"
+                    "\"failed\":[],\"next_after\":\"a\"}",
+                    "cells");
+    p2 = result_of("{\"config\":\"other\",\"versions\":{},\"cells\":[{\"cell\":\"b\"}],"
+                   "\"behind\":[],\"failed\":[{\"host\":\"h2\"}],\"extra\":[1],"
+                   "\"next_after\":\"b\"}",
+                   "cells");
+    p3 = result_of("{\"cells\":[{\"cell\":\"c\"}],\"behind\":[{\"host\":\"h3\"}],"
+                   "\"next_after\":null}",
+                   "cells");
+    assert_int_equal(cg__result_merge(acc, p2, &e), CG_OK);
+    assert_int_equal(cg__result_merge(acc, p3, &e), CG_OK);
+    /* the page is unchanged and stays usable after acc is freed */
+    assert_int_equal(cg_result_count(p2), 1);
+    assert_int_equal(cg__result_seal(acc, &e), CG_OK);
+    cg_result_free(p3);
+
+    assert_int_equal(cg_result_count(acc), 3);
+    assert_string_equal(cg_obj_str(cg_result_item(acc, 2), "cell"), "c");
+    assert_int_equal(cg_obj_array_size(cg_result_obj(acc), "behind"), 2);
+    assert_int_equal(cg_obj_array_size(cg_result_obj(acc), "failed"), 1);
+    assert_string_equal(cg_obj_str(cg_result_obj(acc), "config"), "app"); /* first page's */
+    assert_false(cg_obj_has(cg_result_obj(acc), "extra"));
+    assert_false(cg_obj_has(cg_result_obj(acc), "next_after")); /* null */
+    assert_string_equal(cg_result_next_after(acc), "");
+    /* the body is the merged document */
+    assert_non_null(strstr(cg_result_body(acc, &len), "\"next_after\":null"));
+    assert_int_equal(len, strlen(cg_result_body(acc, NULL)));
+    assert_non_null(strstr(cg_result_body(acc, NULL), "{\"cell\":\"c\"}"));
+    cg_result_free(acc);
+    assert_string_equal(cg_obj_str(cg_result_item(p2, 0), "cell"), "b");
+    cg_result_free(p2);
+}
+
+static void page_functions_check_arguments(void **state)
+{
+    struct cg_client *c = NULL;
+    struct cg_result *r = (struct cg_result *)(void *)1;
+    struct cg_error e = {0};
+
+    (void)state;
+    assert_int_equal(cg_client_new("http://127.0.0.1:1", &c, &e), CG_OK);
+    /* checked before any network I/O */
+    assert_int_equal(cg_cells_page(c, NULL, 1001, &r, &e), CG_ERR_INVALID);
+    assert_null(r);
+    assert_int_equal(cg_configs_page(c, "a", -1, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_plans_page(c, NULL, 5000, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_tokens_page(c, "3", 1001, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_rollouts_page(c, NULL, 1, NULL, -5, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_hosts_page(c, "c", NULL, "h", 1001, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_assignments_page(c, NULL, NULL, 10, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_config_status_page(c, "", NULL, 10, &r, &e), CG_ERR_INVALID);
+    /* valid arguments reach the (absent) server */
+    cg_client_set_timeout_ms(c, 2000);
+    assert_int_equal(cg_cells_page(c, "a", 10, &r, &e), CG_ERR_IO);
+    assert_int_equal(cg_cells_list(c, &r, &e), CG_ERR_IO);
+    assert_null(r);
+    cg_client_free(c);
+}
+
 /* ---- audit chain ---- */
 
 #define CHAIN_LEN 5
@@ -532,6 +675,10 @@ int main(void)
         cmocka_unit_test(result_getters),
         cmocka_unit_test(result_missing_items_is_protocol_error),
         cmocka_unit_test(escape_segments),
+        cmocka_unit_test(page_cursor_of_answers),
+        cmocka_unit_test(page_query_strings),
+        cmocka_unit_test(page_merge_concatenates_arrays),
+        cmocka_unit_test(page_functions_check_arguments),
         cmocka_unit_test(audit_good_chain),
         cmocka_unit_test(audit_chain_across_pages),
         cmocka_unit_test(audit_tampered_field),
