@@ -3,6 +3,7 @@
 #   make test           install deps, build, run every test, then again under ASan+UBSan
 #   make demo           the guided demo (see README)
 #   make bench          benchmarks against their peers (never part of make test)
+#   make fuzz           build the libFuzzer targets (clang) and run each for FUZZ_SECS seconds
 #   make clean          remove build trees
 
 BUILD      ?= build
@@ -10,8 +11,12 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 LISTEN     ?= 127.0.0.1:7070
 DATA       ?= var
+FUZZ_BUILD ?= build-fuzz
+FUZZ_CC    ?= clang
+FUZZ_SECS  ?= 60
+FUZZ_TARGETS ?=
 
-.PHONY: all deps build run test test-fast test-sanitize demo bench clean format check-format
+.PHONY: all deps build run test test-fast test-sanitize demo bench fuzz clean format check-format
 
 all: build
 
@@ -49,6 +54,13 @@ demo: build
 bench: build
 	@bash bench/run.sh $(BUILD)
 
+# libFuzzer binaries of tests/fuzz/ (docs/tests.md, "Fuzzing"): needs clang.
+# FUZZ_SECS per target; FUZZ_TARGETS="json plan" runs only those.
+fuzz: deps
+	CC=$(FUZZ_CC) cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCG_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECS) $(FUZZ_TARGETS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -56,4 +68,4 @@ check-format:
 	@bash scripts/check-format.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

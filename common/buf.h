@@ -29,7 +29,8 @@ int cg_buf_puts(struct cg_buf *b, const char *s);
 int cg_buf_printf(struct cg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* va_list form of cg_buf_printf(). */
-int cg_buf_vprintf(struct cg_buf *b, const char *fmt, va_list ap);
+int cg_buf_vprintf(struct cg_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Empties the buffer but keeps its allocation. */
 void cg_buf_reset(struct cg_buf *b);

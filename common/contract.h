@@ -11,7 +11,7 @@
  *
  * Rule names in violations (docs/contracts.md has the full list):
  *   max_bytes, json, max_depth, schema:<keyword> (schema:false,
- *   schema:depth), cardinality.min, cardinality.max, cardinality.type,
+ *   schema:depth, schema:budget), cardinality.min, cardinality.max, cardinality.type,
  *   growth.max_ratio, growth.max_abs, preserve.
  * Rule names in contract parse errors:
  *   contract.json, contract.type, contract.unknown_field, contract.missing,

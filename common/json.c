@@ -1,7 +1,9 @@
 /* json.c: limits-checked JSON parsing and small accessors; see json.h. */
 #include "json.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cg_json_depth(const char *buf, size_t len, int limit)
@@ -39,6 +41,7 @@ enum cg_json_fail cg_json_parse(const char *buf, size_t len, size_t max_bytes, i
 {
     json_error_t e;
     json_t *v;
+    const char *nul;
     int d;
 
     *out = NULL;
@@ -55,6 +58,24 @@ enum cg_json_fail cg_json_parse(const char *buf, size_t len, size_t max_bytes, i
             snprintf(msg, msglen, "document nests deeper than the limit of %d levels", max_depth);
         return CG_JSON_TOO_DEEP;
     }
+    /* jansson refuses most NUL bytes but skips one right after a number or
+     * a literal ("[1\0]" loads as [1]), so look for them here. */
+    nul = len ? memchr(buf, '\0', len) : NULL;
+    if (nul) {
+        if (msg && msglen) {
+            int line = 1, col = 1;
+            for (const char *q = buf; q < nul; q++) {
+                if (*q == '\n') {
+                    line++;
+                    col = 1;
+                } else if (((unsigned char)*q & 0xC0) != 0x80) {
+                    col++;
+                }
+            }
+            snprintf(msg, msglen, "invalid JSON at line %d column %d: NUL byte", line, col);
+        }
+        return CG_JSON_SYNTAX;
+    }
     v = json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
     if (!v) {
         if (msg && msglen) {
@@ -70,10 +91,48 @@ enum cg_json_fail cg_json_parse(const char *buf, size_t len, size_t max_bytes, i
     return CG_JSON_OK;
 }
 
+/* 1 when a real in 'v' printed with 15 significant digits would round past
+ * DBL_MAX (1.7976931348623157e308 prints as 1.79769313486232e308), which
+ * no parser reads back. */
+static int needs_full_precision(const json_t *v)
+{
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        char tmp[32];
+        if (!(fabs(d) > 1e308)) {
+            return 0;
+        }
+        snprintf(tmp, sizeof tmp, "%.15g", d);
+        return isinf(strtod(tmp, NULL));
+    }
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (needs_full_precision(json_array_get(v, i))) {
+                return 1;
+            }
+        }
+    } else if (json_is_object(v)) {
+        const char *key;
+        json_t *val;
+        json_object_foreach((json_t *)v, key, val)
+        {
+            (void)key;
+            if (needs_full_precision(val)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 char *cg_json_dump(const json_t *v)
 {
-    /* 15 significant digits: 0.05 stays "0.05" (17 would print 0.050000000000000003). */
-    return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    /* 15 significant digits: 0.05 stays "0.05" (17 would print 0.050000000000000003).
+     * 17 (exact) only when 15 would print a number that cannot be read back. */
+    int prec = needs_full_precision(v) ? 17 : 15;
+
+    return json_dumps(v,
+                      JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(prec));
 }
 
 const char *cg_json_str(const json_t *obj, const char *key, const char *def, int *bad)
@@ -100,7 +159,8 @@ long long cg_json_int(const json_t *obj, const char *key, long long def, int *ba
         return json_integer_value(v);
     if (json_is_real(v)) {
         double d = json_real_value(v);
-        if (d == (double)(long long)d)
+        /* Range first: converting a double outside long long is undefined. */
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(long long)d)
             return (long long)d;
     }
     if (bad)

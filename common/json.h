@@ -40,7 +40,9 @@ enum cg_json_fail cg_json_parse(const char *buf, size_t len, size_t max_bytes, i
 int cg_json_depth(const char *buf, size_t len, int limit);
 
 /* Serialises 'v' compactly with sorted keys into a malloc'd string (caller
- * frees). Returns NULL on allocation failure. */
+ * frees). Reals get 15 significant digits (0.05 stays "0.05"), or 17 when
+ * 15 would round one past DBL_MAX: the text always parses back with
+ * cg_json_parse(). Returns NULL on allocation failure. */
 char *cg_json_dump(const json_t *v);
 
 /* Typed getters that tolerate a missing key: return 'def' when 'key' is

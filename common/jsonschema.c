@@ -20,6 +20,7 @@
 #include "jsonschema.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <pcre2.h>
@@ -34,12 +35,18 @@
 #include "jsonptr.h"
 #include "status.h"
 
-#define MAX_EVAL_DEPTH    2048
-#define MAX_COMPILE_DEPTH 512
-#define MAX_DFS_DEPTH     100000
-#define SHOW_MAX          80 /* longest JSON excerpt in expected/actual */
-#define RE_MATCH_LIMIT    1000000
-#define DEFAULT_BASE      "https://cellgate.invalid/schema.json"
+#define MAX_EVAL_DEPTH 2048
+/* Schema node evaluations one validation may spend: a base plus a number
+ * per instance value. Legitimate schemas use a few per value; anyOf/oneOf
+ * over shared $refs can need 2^depth (a 2 KiB schema never finishes), so
+ * past the budget the instance is refused with "schema:budget". */
+#define EVAL_BUDGET_BASE      1000000
+#define EVAL_BUDGET_PER_VALUE 256
+#define MAX_COMPILE_DEPTH     512
+#define MAX_DFS_DEPTH         100000
+#define SHOW_MAX              80 /* longest JSON excerpt in expected/actual */
+#define RE_MATCH_LIMIT        1000000
+#define DEFAULT_BASE          "https://cellgate.invalid/schema.json"
 
 /* ------------------------------------------------------------------ */
 /* Violation lists                                                     */
@@ -884,9 +891,15 @@ static int jp_number(struct jparse *j, long idx)
             q++;
             if (*q == '+' || *q == '-')
                 sign = *q++ == '-' ? -1 : 1;
-            for (; *q >= '0' && *q <= '9'; q++)
-                if ((ev = ev * 10 + (*q - '0')) > 400)
-                    ok = 0;
+            for (; *q >= '0' && *q <= '9'; q++) {
+                if (ev > 400) {
+                    ok = 0; /* stop before ev overflows on a long exponent */
+                    continue;
+                }
+                ev = ev * 10 + (*q - '0');
+            }
+            if (ev > 400)
+                ok = 0;
             e10 += sign * ev;
         }
         if (ok && nd <= 15 && e10 >= -22 && e10 <= 22) {
@@ -904,13 +917,22 @@ static int jp_number(struct jparse *j, long idx)
         return jp_fail(j, s, "invalid number", CG_JSON_SYNTAX);
     if (!isfinite(d))
         return jp_fail(j, s, "number out of range", CG_JSON_SYNTAX);
-    if (is_int && d >= -9.2e18 && d <= 9.2e18) {
-        j->d->v[idx].type = J_INT;
-        j->d->v[idx].u.i = (int64_t)strtoll(s, NULL, 10);
-    } else {
-        j->d->v[idx].type = J_REAL;
-        j->d->v[idx].u.d = d;
+    if (is_int) {
+        /* Exact whenever it fits in int64_t, as jansson reads it (a range
+         * test on the double would round 9.2e18..INT64_MAX); larger
+         * integers stay doubles. */
+        long long iv;
+        errno = 0;
+        iv = strtoll(s, NULL, 10);
+        if (errno != ERANGE) {
+            j->d->v[idx].type = J_INT;
+            j->d->v[idx].u.i = (int64_t)iv;
+            j->p = p;
+            return 0;
+        }
     }
+    j->d->v[idx].type = J_REAL;
+    j->d->v[idx].u.d = d;
     j->p = p;
     return 0;
 }
@@ -2730,7 +2752,9 @@ struct vctx {
     int collect;               /* record violations (else stop at first failure) */
     int stop;                  /* list full or out of memory: unwind */
     int nomem;
+    int over_budget; /* evals passed budget: unwind, the instance is refused */
     int depth;
+    uint64_t evals, budget; /* v_node() calls so far, and the most allowed */
     struct seg *path;
     int plen;
     pcre2_match_data *md;
@@ -3308,6 +3332,11 @@ static int v_node(struct vctx *x, const struct snode *n, const struct cg_jv *ins
     size_t i;
     int ok = 1;
 
+    if (x->over_budget || ++x->evals > x->budget) {
+        x->over_budget = 1; /* run() reports it once; every result is now "invalid" */
+        x->stop = 1;
+        return 0;
+    }
     if (n->boolean >= 0) {
         if (!n->boolean)
             vfail(x, "schema:false", "nothing (the schema is false)", cg_jv_type_name(inst),
@@ -3435,6 +3464,7 @@ static int run(const struct cg_schema *s, const struct cg_jv *inst, struct cg_vi
     x.s = s;
     x.out = out;
     x.collect = collect;
+    x.budget = EVAL_BUDGET_BASE + (uint64_t)EVAL_BUDGET_PER_VALUE * inst->skip;
     x.path = malloc((MAX_EVAL_DEPTH + 2) * sizeof(*x.path));
     if (!x.path)
         return CG_ERR_NOMEM;
@@ -3443,6 +3473,17 @@ static int run(const struct cg_schema *s, const struct cg_jv *inst, struct cg_vi
         x.collect = 0; /* nothing more fits: a yes/no answer is all we need */
     }
     ok = v_node(&x, s->root, inst);
+    if (x.over_budget) {
+        /* Results after the budget ran out mean nothing ("not" of a cut-off
+         * branch would pass): refuse the instance as a whole. */
+        ok = 0;
+        x.plen = 0;
+        x.stop = 0;
+        vfail(&x, "schema:budget", "a schema that validates in fewer steps",
+              "more than the evaluation budget",
+              "the schema needs too many evaluations for this document (nested anyOf/oneOf "
+              "over shared $refs?); validation was stopped");
+    }
     free(x.path);
     pcre2_match_data_free(x.md);
     if (x.nomem)

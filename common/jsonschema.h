@@ -92,6 +92,8 @@ json_t *cg_violations_to_json(const struct cg_violations *v);
  * 1 MiB document cost tens of milliseconds; this one is parsed in a few.
  * Same rules as cg_json_parse(): RFC 8259 text, any value at top level, no
  * duplicate keys, no NUL (raw or \u0000), valid UTF-8 only, a nesting limit.
+ * One difference: integers outside int64_t, which jansson refuses, are read
+ * as (rounded) numbers. Integers inside it are exact, as in jansson.
  */
 struct cg_jdoc;
 /* One value inside a cg_jdoc (opaque; borrowed from its document). */
@@ -171,7 +173,10 @@ void cg_schema_free(struct cg_schema *s);
 /**
  * Validates a document and appends every violation found to 'out'
  * (rules "schema:<keyword>", "schema:false" for a false schema,
- * "schema:depth" past 2048 nested evaluations).
+ * "schema:depth" past 2048 nested evaluations, "schema:budget" when the
+ * schema needs more than 1,000,000 + 256 per instance value node
+ * evaluations, as nested anyOf/oneOf over shared $refs can: the instance
+ * is then refused).
  *
  * @param s    compiled schema (borrowed)
  * @param doc  the document to check (borrowed, not modified)
@@ -191,6 +196,7 @@ int cg_schema_validate(const struct cg_schema *s, const json_t *instance,
 
 /**
  * Fast yes/no validation of a jansson value: stops at the first failure.
+ * Past the evaluation budget (see cg_schema_validate_doc()) the answer is 0.
  *
  * @return 1 valid, 0 invalid, CG_ERR_NOMEM.
  */

@@ -637,7 +637,7 @@ static void parse_gates(struct pctx *c, const json_t *v, const struct plan_gates
         if (tv) {
             size_t m = push_key(c, thr[i].key);
             parse_threshold(c, tv, thr[i].max_ok, thr[i].range,
-                            (struct plan_threshold *)((char *)out + thr[i].off));
+                            (struct plan_threshold *)(void *)((char *)out + thr[i].off));
             pop(c, m);
         }
     }

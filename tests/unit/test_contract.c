@@ -799,6 +799,67 @@ static void schema_recursion_and_depth(void **state)
     cg_schema_free(s);
 }
 
+/* anyOf over shared $refs, 'levels' deep: 2^levels evaluations without the
+ * budget (found by tests/fuzz: a 1 KiB schema never finished). */
+static void dag_schema(struct cg_buf *b, int levels, int wrap_in_not)
+{
+    int i;
+
+    cg_buf_free(b);
+    assert_int_equal(cg_buf_puts(b, wrap_in_not ? "{\"not\": {\"$ref\": \"#/$defs/d0\"}, " : "{"),
+                     0);
+    assert_int_equal(cg_buf_puts(b, "\"$defs\": {"), 0);
+    for (i = 0; i < levels; i++)
+        assert_int_equal(cg_buf_printf(b,
+                                       "\"d%d\": {\"anyOf\": [{\"$ref\": \"#/$defs/d%d\"}, "
+                                       "{\"$ref\": \"#/$defs/d%d\"}]}, ",
+                                       i, i + 1, i + 1),
+                         0);
+    assert_int_equal(cg_buf_printf(b, "\"d%d\": {\"type\": \"string\"}}", levels), 0);
+    assert_int_equal(cg_buf_puts(b, wrap_in_not ? "}" : ", \"$ref\": \"#/$defs/d0\"}"), 0);
+}
+
+static void schema_evaluation_budget(void **state)
+{
+    struct cg_schema *s = NULL;
+    struct cg_violations v = {0};
+    struct cg_buf b = {0};
+    json_t *one = json_integer(1), *str = json_string("x");
+    size_t i;
+    int found = 0;
+
+    (void)state;
+    /* shallow enough to finish: a string passes, a number fails normally */
+    dag_schema(&b, 8, 0);
+    assert_int_equal(compile_str(b.data, &s, NULL), CG_OK);
+    assert_int_equal(cg_schema_is_valid(s, str), 1);
+    assert_int_equal(cg_schema_validate(s, one, &v), CG_ERR_VIOLATION);
+    assert_string_equal(v.items[v.count - 1].rule, "schema:anyOf");
+    cg_violations_free(&v);
+    cg_schema_free(s);
+    /* 2^40 evaluations: stopped by the budget and refused, even a string */
+    dag_schema(&b, 40, 0);
+    assert_int_equal(compile_str(b.data, &s, NULL), CG_OK);
+    assert_int_equal(cg_schema_validate(s, one, &v), CG_ERR_VIOLATION);
+    for (i = 0; i < v.count; i++)
+        found += strcmp(v.items[i].rule, "schema:budget") == 0;
+    assert_int_equal(found, 1);
+    assert_int_equal(cg_schema_is_valid(s, one), 0);
+    cg_violations_free(&v);
+    cg_schema_free(s);
+    /* under "not", a cut-off branch must not make the instance valid */
+    dag_schema(&b, 40, 1);
+    assert_int_equal(compile_str(b.data, &s, NULL), CG_OK);
+    assert_int_equal(cg_schema_is_valid(s, one), 0);
+    assert_int_equal(cg_schema_validate(s, one, &v), CG_ERR_VIOLATION);
+    assert_string_equal(v.items[v.count - 1].rule, "schema:budget");
+    cg_violations_free(&v);
+    cg_schema_free(s);
+    cg_buf_free(&b);
+    json_decref(one);
+    json_decref(str);
+}
+
 static void schema_messages(void **state)
 {
     struct cg_schema *s = NULL;
@@ -869,6 +930,8 @@ static void jdoc_parser_agrees(void **state)
         " \t\r\n[ ] ",
         "\"top-level string\"",
         "-17",
+        /* int64 edges are exact, as in jansson (9.2e18..INT64_MAX was rounded) */
+        "[9223372036854775807, -9223372036854775808, 9200000000000000001, 1000000000000000000]",
         "{\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,"
         "\"k10\":10,\"k11\":11,\"k12\":12,\"k13\":13,\"k14\":14,\"k15\":15,\"k16\":16,"
         "\"k17\":17,\"k18\":[{\"x\":[[]]}]}",
@@ -878,6 +941,21 @@ static void jdoc_parser_agrees(void **state)
     (void)state;
     for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
         same_as_jansson(docs[i]);
+}
+
+/* Exponents too long for an int (found by tests/fuzz: signed overflow). */
+static void jdoc_parser_long_exponents(void **state)
+{
+    static const char huge[] = "[1.5e1000000000000000000000]";
+    static const char tiny[] = "[1e-99999999999, -2E+00000000000000000000000001]";
+    struct cg_jdoc *d = NULL;
+    char msg[256];
+
+    (void)state;
+    assert_int_equal(cg_jdoc_parse(huge, strlen(huge), 0, &d, msg, sizeof(msg)), CG_JSON_SYNTAX);
+    assert_non_null(strstr(msg, "out of range"));
+    assert_null(d);
+    same_as_jansson(tiny);
 }
 
 static void jdoc_parser_rejects(void **state)
@@ -971,8 +1049,10 @@ int main(void)
         cmocka_unit_test(schema_regex_dialect),
         cmocka_unit_test(schema_numbers),
         cmocka_unit_test(schema_recursion_and_depth),
+        cmocka_unit_test(schema_evaluation_budget),
         cmocka_unit_test(schema_messages),
         cmocka_unit_test(jdoc_parser_agrees),
+        cmocka_unit_test(jdoc_parser_long_exponents),
         cmocka_unit_test(jdoc_parser_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
