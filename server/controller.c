@@ -19,6 +19,7 @@
 #include "util.h"
 
 #define EVAL_LOG_EVERY_MS 60000 /* an unchanged verdict is logged at most this often */
+#define EVAL_LOG_PER_TICK 1     /* unchanged verdicts logged per tick, longest waiting first */
 
 /* What the controller keeps in memory per open rollout (rebuilt from the
  * store after a restart: nothing here is needed for correctness). */
@@ -26,10 +27,11 @@ struct rcache {
     int64_t id;
     struct plan *plan;
     json_t *plan_doc;
-    json_t *steps;     /* the persisted steps */
-    json_t *last_eval; /* the latest evaluation */
-    char last_verdict[24];
+    json_t *steps;        /* the persisted steps */
+    struct ctl_eval eval; /* the latest evaluation */
     int64_t last_logged_ms;
+    int log_due;              /* this tick: an unchanged verdict is due to be logged */
+    int64_t log_seq;          /* ... on the rollout read at this seq */
     char held[160];           /* why the rollout is held (deny window), "" if not */
     struct ctl_detail detail; /* the parsed detail_json */
     struct ctl_sets sets;     /* the baking step's cell sets */
@@ -88,7 +90,7 @@ static void rcache_free(struct rcache *rc)
     plan_free(rc->plan);
     json_decref(rc->plan_doc);
     json_decref(rc->steps);
-    json_decref(rc->last_eval);
+    ctl_eval_free(&rc->eval);
     ctl_detail_free(&rc->detail);
     ctl_sets_free(&rc->sets);
     free(rc);
@@ -514,11 +516,10 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     size_t wave = (size_t)json_integer_value(json_object_get(step, "wave"));
     const struct plan_wave *pw = wave < rc->plan->n_waves ? &rc->plan->waves[wave] : NULL;
     const struct ctl_sets *sets = &rc->sets;
-    size_t nw, nb;
     struct health_agg wagg, bagg;
     struct reports_conv conv;
     struct gates_input in;
-    struct gates_result res;
+    struct ctl_eval_input ei;
     int64_t start = r->step_started_ms, elapsed = now - start;
     int res_rc = 0;
 
@@ -533,11 +534,9 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
         json_decref(failures);
         return -1;
     }
-    nw = sets->wave.n;
-    nb = sets->base.n;
     sum_health(c, r, &sets->wave, start, now, &wagg);
     memset(&in, 0, sizeof in);
-    if (nb > 0) {
+    if (sets->base.n > 0) {
         sum_health(c, r, &sets->base, start, now, &bagg);
         in.baseline_kind = GATES_BASELINE_OLD;
     } else {
@@ -545,42 +544,38 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
         sum_health(c, r, &sets->before, start - (elapsed > 0 ? elapsed : 0), start, &bagg);
         in.baseline_kind = GATES_BASELINE_BEFORE;
     }
-    reports_convergence_cached(c->rp, sets->wave.cells, nw, r->config, r->to_version, r->generation,
-                               now - c->cfg.host_stale_ms, sets->conv, &conv, failures);
+    reports_convergence_cached(c->rp, sets->wave.cells, sets->wave.n, r->config, r->to_version,
+                               r->generation, now - c->cfg.host_stale_ms, sets->conv, &conv,
+                               failures);
     in.wave = &wagg;
     in.baseline = &bagg;
     in.min_requests = pw->min_requests;
     in.hosts_expected = conv.hosts;
     in.hosts_converged = conv.converged;
     in.apply_failures = conv.failed;
-    gates_evaluate(&pw->gates, &in, &res);
-    eval = gates_result_to_json(&res);
-    if (eval) {
-        char at[32];
-        json_object_set_new(eval, "step", json_integer(r->step));
-        json_object_set_new(eval, "window_ms", json_integer(elapsed));
-        json_object_set_new(eval, "bake_s", json_integer(pw->bake_s));
-        json_object_set_new(eval, "baked", json_boolean(elapsed >= pw->bake_s * 1000));
-        json_object_set_new(eval, "hosts", json_integer((json_int_t)conv.hosts));
-        json_object_set_new(eval, "converged", json_integer((json_int_t)conv.converged));
-        json_object_set_new(eval, "wave_cells", json_integer((json_int_t)nw));
-        json_object_set_new(eval, "baseline_cells", json_integer((json_int_t)nb));
-        if (json_array_size(failures))
-            json_object_set(eval, "apply_failures", failures);
-        cg_time_format(now, at);
-        json_object_set_new(eval, "evaluated_at", json_string(at));
-    }
-    json_decref(rc->last_eval);
-    rc->last_eval = json_incref(eval);
+    ei.step = r->step;
+    ei.gates = &pw->gates;
+    ei.in = &in;
+    ei.wave_cells = sets->wave.n;
+    ei.baseline_cells = sets->base.n;
+    ei.bake_s = pw->bake_s;
+    ei.failures = failures;
+    /* the same inputs as last tick give the same result: reused */
+    ctl_eval_update(&rc->eval, &ei, now, elapsed);
+    json_decref(failures);
+    /* Its document is built only when something is written (or shown);
+     * our own reference, as a terminal transition forgets the cache. */
+    eval = NULL;
 
-    if (res.verdict == GATES_FAIL) {
-        res_rc = give_up(c, r, rc->plan->on_gate_failure, res.summary, eval);
+    if (rc->eval.verdict == GATES_FAIL) {
+        eval = json_incref(ctl_eval_json(&rc->eval));
+        res_rc = give_up(c, r, rc->plan->on_gate_failure, rc->eval.summary, eval);
         /* the audit record names the controller and the failed evaluation */
-    } else if (!paused && res.verdict == GATES_PASS && elapsed >= pw->bake_s * 1000 &&
+    } else if (!paused && rc->eval.verdict == GATES_PASS && elapsed >= pw->bake_s * 1000 &&
                wagg.requests >= (uint64_t)pw->min_requests) {
         struct store_rollout_update u = base_update(r);
         char *ev = event_text(json_pack("{s:I,s:s,s:O*}", "step", (json_int_t)r->step, "verdict",
-                                        "pass", "evaluation", eval));
+                                        "pass", "evaluation", ctl_eval_json(&rc->eval)));
         u.step = r->step + 1;
         u.step_state = "assign";
         u.step_started_ms = 0;
@@ -595,16 +590,18 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
         char why[GATES_REASON_MAX + 64];
         snprintf(why, sizeof why, "stuck for %llds (stuck_timeout_s %lld): %s",
                  (long long)(elapsed / 1000), (long long)rc->plan->stuck_timeout_s,
-                 res.verdict == GATES_PASS ? "bake time or requests not reached" : res.summary);
+                 rc->eval.verdict == GATES_PASS ? "bake time or requests not reached"
+                                                : rc->eval.summary);
+        eval = json_incref(ctl_eval_json(&rc->eval));
         res_rc = give_up(c, r, rc->plan->on_stuck, why, eval);
     } else {
-        /* Hold. Log the evaluation when the verdict changes, and now and then. */
-        const char *v = gates_verdict_name(res.verdict);
+        /* Hold. Log the evaluation when the verdict changes at once; an
+         * unchanged one now and then, from log_due_evaluations(). */
+        const char *v = gates_verdict_name(rc->eval.verdict);
         json_t *lv = json_object_get(detail, "last_logged_verdict");
-        if (!json_is_string(lv) || strcmp(json_string_value(lv), v) != 0 ||
-            now - rc->last_logged_ms >= EVAL_LOG_EVERY_MS) {
+        if (!json_is_string(lv) || strcmp(json_string_value(lv), v) != 0) {
             struct store_rollout_update u = base_update(r);
-            char *ev = event_text(json_incref(eval));
+            char *ev = event_text(json_incref(ctl_eval_json(&rc->eval)));
             char *ds;
             json_object_set_new(detail, "last_logged_verdict", json_string(v));
             ds = cg_json_dump(detail);
@@ -616,11 +613,53 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
             rc->last_logged_ms = now;
             free(ev);
             free(ds);
+        } else if (now - rc->last_logged_ms >= EVAL_LOG_EVERY_MS) {
+            rc->log_due = 1;
+            rc->log_seq = r->seq;
         }
     }
     json_decref(eval);
-    json_decref(failures);
     return res_rc;
+}
+
+/*
+ * Logs the evaluations of unchanged verdicts that are due (a minute after
+ * the last one logged), at most EVAL_LOG_PER_TICK per tick, the longest
+ * waiting first: each is a store transaction (fsync), and rollouts started
+ * together would otherwise all log in the same tick. The detail is not
+ * written again: its last_logged_verdict is that verdict already.
+ */
+static void log_due_evaluations(struct controller *c, int64_t now)
+{
+    struct rcache *rc, *best;
+    int k;
+
+    for (k = 0; k < EVAL_LOG_PER_TICK; k++) {
+        best = NULL;
+        for (rc = c->cache; rc; rc = rc->next)
+            if (rc->log_due && (!best || rc->last_logged_ms < best->last_logged_ms ||
+                                (rc->last_logged_ms == best->last_logged_ms && rc->id < best->id)))
+                best = rc;
+        if (!best)
+            break;
+        {
+            struct store_rollout_update u;
+            char *ev = event_text(json_incref(ctl_eval_json(&best->eval)));
+            memset(&u, 0, sizeof u);
+            u.id = best->id;
+            u.expect_seq = best->log_seq;
+            u.step = -1;
+            u.step_started_ms = -1;
+            u.event_kind = "evaluation";
+            u.event_json = ev;
+            transition(c, &u, NULL, NULL);
+            best->last_logged_ms = now;
+            best->log_due = 0;
+            free(ev);
+        }
+    }
+    for (rc = c->cache; rc; rc = rc->next)
+        rc->log_due = 0;
 }
 
 /* ---- the tick ---- */
@@ -682,6 +721,7 @@ int controller_tick(struct controller *c, int64_t now_ms)
             store_rollout_free(&cur);
     }
     store_rollouts_free(rs, n);
+    log_due_evaluations(c, now_ms);
     pthread_mutex_lock(&c->stats_mu);
     c->stats.ticks++;
     c->stats.last_tick_us = (uint64_t)(cg_mono_us() - t0);
@@ -1383,8 +1423,8 @@ json_t *controller_status(struct controller *c, int64_t id, int *http, char *msg
     for (rc = c->cache; rc; rc = rc->next)
         if (rc->id == id)
             break;
-    if (out && rc && rc->last_eval)
-        json_object_set(out, "evaluation", rc->last_eval);
+    if (out && rc && ctl_eval_json(&rc->eval))
+        json_object_set(out, "evaluation", ctl_eval_json(&rc->eval));
     if (out && rc && rc->held[0])
         json_object_set_new(out, "held", json_string(rc->held));
     store_rollout_free(&r);

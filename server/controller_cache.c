@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "reports.h"
+#include "util.h"
 
 json_t *ctl_detail_get(struct ctl_detail *d, int64_t seq, const char *text)
 {
@@ -190,4 +191,130 @@ oom:
     free(done.slot);
     ctl_sets_free(s);
     return -1;
+}
+
+/* True if 'x' is what e's result was computed from. The aggregates are
+ * compared byte for byte (they are zeroed before summing): equal bytes
+ * give gates_evaluate() equal inputs. */
+static int eval_same(const struct ctl_eval *e, const struct ctl_eval_input *x)
+{
+    const struct gates_input *in = x->in;
+
+    return e->valid && e->step == x->step && e->gates == x->gates &&
+           e->wave_cells == x->wave_cells && e->baseline_cells == x->baseline_cells &&
+           e->bake_s == x->bake_s && e->in.baseline_kind == in->baseline_kind &&
+           e->in.min_requests == in->min_requests && e->in.hosts_expected == in->hosts_expected &&
+           e->in.hosts_converged == in->hosts_converged &&
+           e->in.apply_failures == in->apply_failures &&
+           memcmp(&e->wave, in->wave, sizeof e->wave) == 0 &&
+           memcmp(&e->baseline, in->baseline, sizeof e->baseline) == 0 &&
+           json_equal(e->failures, (json_t *)x->failures);
+}
+
+/* The evaluation document of 'res' with placeholder time fields, in the
+ * order the fields have always had. */
+static json_t *eval_doc(const struct gates_result *res, const struct ctl_eval *e)
+{
+    json_t *doc = gates_result_to_json(res);
+
+    if (!doc)
+        return NULL;
+    json_object_set_new(doc, "step", json_integer(e->step));
+    json_object_set_new(doc, "window_ms", json_integer(0));
+    json_object_set_new(doc, "bake_s", json_integer(e->bake_s));
+    json_object_set_new(doc, "baked", json_false());
+    json_object_set_new(doc, "hosts", json_integer((json_int_t)e->in.hosts_expected));
+    json_object_set_new(doc, "converged", json_integer((json_int_t)e->in.hosts_converged));
+    json_object_set_new(doc, "wave_cells", json_integer((json_int_t)e->wave_cells));
+    json_object_set_new(doc, "baseline_cells", json_integer((json_int_t)e->baseline_cells));
+    if (json_array_size(e->failures))
+        json_object_set(doc, "apply_failures", e->failures);
+    json_object_set_new(doc, "evaluated_at", json_string(""));
+    return doc;
+}
+
+/* Keeps x's inputs as what e's result stands for. */
+static void eval_keep(struct ctl_eval *e, const struct ctl_eval_input *x)
+{
+    e->step = x->step;
+    e->gates = x->gates;
+    e->wave = *x->in->wave;
+    e->baseline = *x->in->baseline;
+    e->in = *x->in;
+    e->in.wave = &e->wave;
+    e->in.baseline = &e->baseline;
+    e->wave_cells = x->wave_cells;
+    e->baseline_cells = x->baseline_cells;
+    e->bake_s = x->bake_s;
+}
+
+void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t now_ms,
+                     int64_t window_ms)
+{
+    e->now_ms = now_ms;
+    e->window_ms = window_ms;
+    if (eval_same(e, x))
+        return;
+    e->valid = 0;
+    e->gen++;
+    json_decref(e->doc);
+    e->doc = NULL;
+    json_decref(e->failures);
+    e->failures = json_deep_copy(x->failures);
+    eval_keep(e, x);
+    if (!e->res)
+        e->res = malloc(sizeof *e->res);
+    if (e->res) {
+        gates_evaluate(x->gates, x->in, e->res);
+        e->verdict = e->res->verdict;
+        memcpy(e->summary, e->res->summary, sizeof e->summary);
+    } else {
+        /* Out of memory for the result: evaluate on the stack and build
+         * the document at once. */
+        struct gates_result res;
+        gates_evaluate(x->gates, x->in, &res);
+        e->verdict = res.verdict;
+        memcpy(e->summary, res.summary, sizeof e->summary);
+        e->doc = e->failures ? eval_doc(&res, e) : NULL;
+        e->doc_gen = e->gen;
+    }
+    e->valid = e->failures != NULL && e->res != NULL; /* else evaluated again next time */
+}
+
+json_t *ctl_eval_json(struct ctl_eval *e)
+{
+    char at[32];
+    json_t *v;
+
+    if (!e->doc || e->doc_gen != e->gen) {
+        json_decref(e->doc);
+        e->doc = e->res && e->failures ? eval_doc(e->res, e) : NULL;
+        e->doc_gen = e->gen;
+    }
+    if (!e->doc)
+        return NULL;
+    if (e->shown && e->shown_gen == e->gen && e->shown_ms == e->now_ms &&
+        e->shown_window_ms == e->window_ms)
+        return e->shown;
+    json_decref(e->shown);
+    e->shown = v = json_copy(e->doc); /* shallow: the parts that do not change are shared */
+    if (!v)
+        return NULL;
+    cg_time_format(e->now_ms, at);
+    json_object_set_new(v, "window_ms", json_integer(e->window_ms));
+    json_object_set_new(v, "baked", json_boolean(e->window_ms >= e->bake_s * 1000));
+    json_object_set_new(v, "evaluated_at", json_string(at));
+    e->shown_gen = e->gen;
+    e->shown_ms = e->now_ms;
+    e->shown_window_ms = e->window_ms;
+    return v;
+}
+
+void ctl_eval_free(struct ctl_eval *e)
+{
+    free(e->res);
+    json_decref(e->doc);
+    json_decref(e->failures);
+    json_decref(e->shown);
+    memset(e, 0, sizeof *e);
 }

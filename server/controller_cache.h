@@ -10,6 +10,9 @@
  *    the wave's cells at their previous versions), with each cell's series
  *    version, built once per (step, parsed detail), and the reports caches
  *    that belong to those sets.
+ *  - ctl_eval: the latest gate evaluation of the baking step, kept with the
+ *    inputs it was computed from (gates_evaluate() is pure: the same inputs
+ *    give the same result, so it is reused while they stay the same).
  */
 #ifndef CG_CONTROLLER_CACHE_H
 #define CG_CONTROLLER_CACHE_H
@@ -17,6 +20,9 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "gates.h"
+#include "reports.h"
 
 struct reports_cells_cache;
 struct reports_conv_cache;
@@ -65,5 +71,59 @@ int ctl_sets_get(struct ctl_sets *s, const json_t *steps, int64_t step, const js
                  uint64_t detail_gen, int64_t to_version, int64_t from_version);
 
 void ctl_sets_free(struct ctl_sets *s);
+
+/* What one evaluation of a baking step is computed from (all borrowed). */
+struct ctl_eval_input {
+    int64_t step;
+    const struct plan_gates *gates; /* the wave's gates (the plan outlives the cache) */
+    const struct gates_input *in;   /* measurements; in->wave and in->baseline non-NULL */
+    size_t wave_cells, baseline_cells;
+    int64_t bake_s;
+    const json_t *failures; /* apply failures (JSON array) */
+};
+
+/*
+ * The latest evaluation. Its document ("cellgate rollout status",
+ * docs/api/rollouts.md) is built when it is read: 'doc' once per result,
+ * without the values of the time fields (window_ms, baked, evaluated_at),
+ * and never changed afterwards; 'shown' is a shallow copy of it with the
+ * time fields of the latest update.
+ */
+struct ctl_eval {
+    int valid; /* the fields below stand for a computed evaluation */
+    /* its inputs */
+    int64_t step;
+    const struct plan_gates *gates;
+    struct health_agg wave, baseline;
+    struct gates_input in; /* wave/baseline point at the copies above */
+    size_t wave_cells, baseline_cells;
+    int64_t bake_s;
+    json_t *failures; /* owned copy */
+    /* its result */
+    enum gates_verdict verdict;
+    char summary[GATES_REASON_MAX];
+    struct gates_result *res; /* owned (allocated on first use); what 'doc' is made of */
+    json_t *doc;              /* owned; NULL: not built yet (or out of memory) */
+    uint64_t gen;             /* bumped whenever the result is replaced */
+    uint64_t doc_gen;         /* the result 'doc' was built from */
+    /* the latest update */
+    int64_t now_ms, window_ms;
+    json_t *shown; /* owned, built on demand */
+    uint64_t shown_gen;
+    int64_t shown_ms, shown_window_ms;
+};
+
+/* Evaluates the gates on 'x' at now_ms, 'window_ms' after the step started,
+ * or reuses the previous result when 'x' is what it was computed from.
+ * Afterwards e->verdict and e->summary hold the result. */
+void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t now_ms,
+                     int64_t window_ms);
+
+/* The latest evaluation document (borrowed: valid until the next
+ * ctl_eval_update() or ctl_eval_free(); json_incref() it to keep it), or
+ * NULL when there is none or out of memory. */
+json_t *ctl_eval_json(struct ctl_eval *e);
+
+void ctl_eval_free(struct ctl_eval *e);
 
 #endif /* CG_CONTROLLER_CACHE_H */

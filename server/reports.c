@@ -10,8 +10,9 @@
 #include "json.h"
 #include "util.h"
 
-#define HBUCKETS 8192
-#define SBUCKETS 65536 /* series: cells x configs x versions in flight */
+#define HBUCKETS      8192
+#define SBUCKETS      65536 /* series: cells x configs x versions in flight */
+#define CFG_MOD_SLOTS 1024  /* change counters of host entries, by config name hash */
 
 struct host_cfg {
     char config[64];
@@ -21,16 +22,19 @@ struct host_cfg {
 };
 
 struct host {
-    char name[64];
-    char cell[64];
+    /* What convergence reads of every host comes first (a cache line or
+     * two), the config entries last. */
     int64_t last_seen_ms;
-    int64_t seq;
-    size_t ncfg;
-    struct host_cfg cfg[REPORTS_MAX_CONFIGS];
-    struct host *next;      /* hash chain */
+    uint64_t mark;          /* reports_convergence(): met in call 'mark' */
     struct host *cell_next; /* chain of by_cell[hash of cell] */
-    uint64_t mark;          /* reports_convergence(): counted in call 'mark' */
+    size_t ncfg;
+    uint32_t cfg_key[REPORTS_MAX_CONFIGS]; /* name_key() of each cfg[i].config */
+    char cell[64];
+    char name[64];
+    int64_t seq;
+    struct host *next; /* hash chain */
     struct host *lru_prev, *lru_next;
+    struct host_cfg cfg[REPORTS_MAX_CONFIGS];
 };
 
 struct bucket {
@@ -46,14 +50,20 @@ struct bucket {
 };
 
 struct series {
-    char cell[64], config[64];
+    /* What a lookup compares comes first: most candidates cost one line. */
+    size_t hash; /* series_hash() of (cell, config, version) */
     int64_t version;
+    struct series *next;
+    struct bucket *ring; /* REPORTS_BUCKETS, allocated on first use */
+    /* The caches of reports_aggregate_cells() that sum this series: each
+     * write is pushed to them (one entry per time a cache lists it). */
+    struct reports_cells_cache **subs;
+    uint32_t nsubs, capsubs;
     int64_t updated_ms;
+    char cell[64], config[64];
     char names[8][48];
     uint8_t gauge[8];
     size_t nnames;
-    struct bucket *ring; /* REPORTS_BUCKETS, allocated on first use */
-    struct series *next;
 };
 
 struct reports {
@@ -70,15 +80,15 @@ struct reports {
     struct reports_totals totals;
     /* Change tracking for the caches of reports_aggregate_cells() and
      * reports_convergence_cached(). */
-    uint64_t mod_seq; /* bumped by every bucket write */
-    struct {
-        int64_t slot; /* the slot last written at this ring index */
-        uint64_t mod; /* mod_seq of that write */
-    } slot_mod[REPORTS_BUCKETS];
-    int64_t max_slot;      /* the latest slot ever written */
-    uint64_t evictions;    /* series evicted (their buckets vanish) */
-    uint64_t series_epoch; /* bumped when a series is created or evicted */
-    uint64_t hosts_mod;    /* bumped by every ingest (host views change) */
+    int64_t max_slot;                /* the latest slot ever written */
+    uint64_t series_epoch;           /* bumped when a series is created or evicted */
+    uint64_t members_mod;            /* a host was created, removed or moved to another cell */
+    uint64_t cfg_mod[CFG_MOD_SLOTS]; /* by config_slot(): a host's entry for such a
+                                        config was created or changed */
+    uint64_t revive_mod;             /* a host reported whose previous last_seen was at
+                                        or before revive_mark (or after now) */
+    int64_t revive_mark;             /* the latest last_seen_ms any convergence found
+                                        too old to count */
 };
 
 static size_t hash2_full(const char *a, const char *b, int64_t v)
@@ -101,13 +111,31 @@ static size_t hash2(const char *a, const char *b, int64_t v)
 
 static size_t series_hash(const char *cell, const char *config, int64_t version)
 {
-    return hash2_full(cell, config, version) % SBUCKETS;
+    return hash2_full(cell, config, version);
 }
 
 static size_t cell_hash(const char *cell)
 {
     return hash2(cell, "#cell", 0);
 }
+
+/* A config name's key in host.cfg_key (equal names, equal keys). */
+static uint32_t name_key(const char *name)
+{
+    uint32_t h = 2166136261u;
+
+    while (*name)
+        h = (h ^ (unsigned char)*name++) * 16777619u;
+    return h;
+}
+
+/* Index of r->cfg_mod for a config name. */
+static size_t config_slot(const char *config)
+{
+    return hash2_full(config, "#config", 0) % CFG_MOD_SLOTS;
+}
+
+static void cells_cache_detach(struct reports_cells_cache *cc);
 
 /* Moves host h to the by_cell chain of 'cell' ("" = none). */
 static void host_set_cell(struct reports *r, struct host *h, const char *cell)
@@ -127,6 +155,7 @@ static void host_set_cell(struct reports *r, struct host *h, const char *cell)
         h->cell_next = r->by_cell[b];
         r->by_cell[b] = h;
     }
+    r->members_mod++;
 }
 
 struct reports *reports_new(const struct reports_config *cfg)
@@ -138,6 +167,7 @@ struct reports *reports_new(const struct reports_config *cfg)
     pthread_mutex_init(&r->mu, NULL);
     r->cfg = *cfg;
     r->max_slot = INT64_MIN;
+    r->revive_mark = INT64_MIN;
     if (!r->cfg.max_hosts)
         r->cfg.max_hosts = 100000;
     if (!r->cfg.max_keys)
@@ -172,6 +202,7 @@ void reports_free(struct reports *r)
         struct series *s = r->series[b];
         while (s) {
             struct series *nx = s->next;
+            free(s->subs);
             free(s->ring);
             free(s);
             s = nx;
@@ -240,18 +271,28 @@ static struct host *host_get(struct reports *r, const char *name)
     r->hosts[b] = h;
     lru_push(r, h);
     r->nhosts++;
+    r->members_mod++;
     return h;
+}
+
+/* The series with series_hash() 'hash' of (cell, config, version), or NULL. */
+static struct series *series_find(struct reports *r, size_t hash, const char *cell,
+                                  const char *config, int64_t version)
+{
+    struct series *s = r->series[hash % SBUCKETS];
+
+    while (s && !(s->hash == hash && s->version == version && strcmp(s->cell, cell) == 0 &&
+                  strcmp(s->config, config) == 0))
+        s = s->next;
+    return s;
 }
 
 static struct series *series_get(struct reports *r, const char *cell, const char *config,
                                  int64_t version, int create)
 {
-    size_t b = series_hash(cell, config, version);
-    struct series *s = r->series[b];
+    size_t hash = series_hash(cell, config, version), b = hash % SBUCKETS;
+    struct series *s = series_find(r, hash, cell, config, version);
 
-    while (s &&
-           !(s->version == version && strcmp(s->cell, cell) == 0 && strcmp(s->config, config) == 0))
-        s = s->next;
     if (s || !create)
         return s;
     if (r->nseries >= r->cfg.max_keys) {
@@ -264,11 +305,14 @@ static struct series *series_get(struct reports *r, const char *cell, const char
                     victim = pp;
         if (victim) {
             struct series *v = *victim;
+            /* Its buckets vanish: the caches summing it start over. */
+            while (v->nsubs > 0)
+                cells_cache_detach(v->subs[v->nsubs - 1]);
             *victim = v->next;
+            free(v->subs);
             free(v->ring);
             free(v);
             r->nseries--;
-            r->evictions++;
             r->series_epoch++;
         }
     }
@@ -282,6 +326,7 @@ static struct series *series_get(struct reports *r, const char *cell, const char
     }
     cg_strlcpy(s->cell, cell, sizeof s->cell);
     cg_strlcpy(s->config, config, sizeof s->config);
+    s->hash = hash;
     s->version = version;
     s->next = r->series[b];
     r->series[b] = s;
@@ -357,15 +402,28 @@ static int parse_health(const json_t *h, struct parsed_health *out, char *msg)
     return 0;
 }
 
+/* What one report added to one series' bucket (pushed to the caches). */
+struct bucket_delta {
+    uint64_t requests, errors;
+    uint64_t hist[CG_HIST_BUCKETS]; /* as the bucket's uint32 counts moved (mod 2^64) */
+    size_t nmetrics;
+    struct {
+        uint8_t idx; /* into series->names */
+        double value;
+    } m[8];
+};
+
+static void cells_cache_push(struct reports_cells_cache *cc, const struct series *s, int64_t slot,
+                             const struct bucket_delta *d);
+
 static void add_to_series(struct reports *r, struct series *s, const struct parsed_health *ph,
                           int64_t now_ms)
 {
     int64_t slot = now_ms / REPORTS_BUCKET_MS;
     struct bucket *bk = &s->ring[slot % REPORTS_BUCKETS];
+    struct bucket_delta d;
     size_t i, j, k;
 
-    r->slot_mod[slot % REPORTS_BUCKETS].slot = slot;
-    r->slot_mod[slot % REPORTS_BUCKETS].mod = ++r->mod_seq;
     if (slot > r->max_slot)
         r->max_slot = slot;
 
@@ -373,11 +431,17 @@ static void add_to_series(struct reports *r, struct series *s, const struct pars
         memset(bk, 0, sizeof *bk);
         bk->start_ms = slot * REPORTS_BUCKET_MS;
     }
+    d.requests = ph->requests;
+    d.errors = ph->errors;
+    d.nmetrics = 0;
     bk->requests += ph->requests;
     bk->errors += ph->errors;
     bk->reports++;
-    for (i = 0; i < CG_HIST_BUCKETS; i++)
+    for (i = 0; i < CG_HIST_BUCKETS; i++) {
+        uint32_t before = bk->hist[i];
         bk->hist[i] += (uint32_t)(ph->hist.b[i] > UINT32_MAX ? UINT32_MAX : ph->hist.b[i]);
+        d.hist[i] = (uint64_t)bk->hist[i] - (uint64_t)before;
+    }
     /* Two passes: the application's metrics take the 8 slots of a series
      * before the agent's own agent_* counters (those are in /metrics
      * totals anyway), so a gated metric is never crowded out. */
@@ -407,8 +471,14 @@ static void add_to_series(struct reports *r, struct series *s, const struct pars
         }
         bk->m[j].sum += ph->m[i].value;
         bk->m[j].n++;
+        if (d.nmetrics < 8) {
+            d.m[d.nmetrics].idx = (uint8_t)idx;
+            d.m[d.nmetrics++].value = ph->m[i].value;
+        }
     }
     s->updated_ms = now_ms;
+    for (i = 0; i < s->nsubs; i++)
+        cells_cache_push(s->subs[i], s, slot, &d);
 }
 
 static const char *const outcomes[] = {"applied", "rejected", "reload_failed", "verify_failed",
@@ -498,9 +568,12 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
         h->ncfg = 0;
         host_set_cell(r, h, cell);
     }
+    /* A host some convergence found too old to count is back (or the
+     * clock went back): cached convergences must look again. */
+    if (h->last_seen_ms <= r->revive_mark || now_ms < h->last_seen_ms)
+        r->revive_mod++;
     h->last_seen_ms = now_ms;
     h->seq = seq;
-    r->hosts_mod++;
     json_array_foreach(configs, i, c)
     {
         const char *name = json_string_value(json_object_get(c, "config"));
@@ -512,40 +585,51 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
         int64_t applied_gen = strcmp(outcome, "applied") == 0
                                   ? cg_json_int(c, "generation", 0, NULL)
                                   : cg_json_int(c, "lkg_generation", 0, NULL);
-        int changed;
-        json_t *detail;
+        int64_t gen = cg_json_int(c, "generation", 0, NULL);
+        int64_t lkg_gen = cg_json_int(c, "lkg_generation", 0, NULL);
+        uint32_t key = name_key(name);
+        int changed, entry_new = 0;
+        char *dtext = NULL;
 
         for (j = 0; j < h->ncfg; j++)
-            if (strcmp(h->cfg[j].config, name) == 0)
+            if (h->cfg_key[j] == key && strcmp(h->cfg[j].config, name) == 0)
                 hc = &h->cfg[j];
         if (!hc) {
             if (h->ncfg == REPORTS_MAX_CONFIGS)
                 continue;
+            h->cfg_key[h->ncfg] = key;
             hc = &h->cfg[h->ncfg++];
             memset(hc, 0, sizeof *hc);
             cg_strlcpy(hc->config, name, sizeof hc->config);
             hc->lkg_version = -1;
+            entry_new = 1;
+        }
+        if (json_object_get(c, "error") || json_object_get(c, "violations")) {
+            json_t *detail = json_pack("{s:O?,s:O?}", "error", json_object_get(c, "error"),
+                                       "violations", json_object_get(c, "violations"));
+            if (detail && json_object_size(detail)) {
+                json_t *viol = json_object_get(detail, "violations");
+                if (json_is_null(viol))
+                    json_object_del(detail, "violations");
+                if (json_is_null(json_object_get(detail, "error")))
+                    json_object_del(detail, "error");
+                if (json_object_size(detail))
+                    dtext = cg_json_dump(detail);
+            }
+            json_decref(detail);
         }
         changed = hc->lkg_version != lkg || hc->version != ver;
+        if (entry_new || changed || hc->generation != gen || hc->lkg_generation != lkg_gen ||
+            strcmp(hc->outcome, outcome) != 0 || (hc->detail == NULL) != (dtext == NULL) ||
+            (dtext && strcmp(hc->detail, dtext) != 0))
+            r->cfg_mod[config_slot(name)]++; /* what convergence sees of it changed */
         hc->version = ver;
-        hc->generation = cg_json_int(c, "generation", 0, NULL);
+        hc->generation = gen;
         hc->lkg_version = lkg;
-        hc->lkg_generation = cg_json_int(c, "lkg_generation", 0, NULL);
+        hc->lkg_generation = lkg_gen;
         cg_strlcpy(hc->outcome, outcome, sizeof hc->outcome);
         free(hc->detail);
-        hc->detail = NULL;
-        detail = json_pack("{s:O?,s:O?}", "error", json_object_get(c, "error"), "violations",
-                           json_object_get(c, "violations"));
-        if (detail && json_object_size(detail)) {
-            json_t *viol = json_object_get(detail, "violations");
-            if (json_is_null(viol))
-                json_object_del(detail, "violations");
-            if (json_is_null(json_object_get(detail, "error")))
-                json_object_del(detail, "error");
-            if (json_object_size(detail))
-                hc->detail = cg_json_dump(detail);
-        }
-        json_decref(detail);
+        hc->detail = dtext;
         if (changed && *nchanges < REPORTS_MAX_CONFIGS) {
             struct reports_change *ch = &changes[(*nchanges)++];
             cg_strlcpy(ch->host, host, sizeof ch->host);
@@ -686,39 +770,103 @@ void reports_aggregate(struct reports *r, const char *cell, const char *config, 
 
 /* ---- reports_aggregate_cells() and its cache ---- */
 
-#define STAMP_NONE UINT64_MAX /* a slot whose sum must not be cached */
-
-/* The write stamp of 'slot' over every series: 0 if no series holds it,
- * else the mod_seq of its latest write; STAMP_NONE if that is not known
- * (the ring index last held another slot while this one may still be in
- * some series' buckets). */
-static uint64_t slot_stamp(const struct reports *r, int64_t slot)
-{
-    if (slot < 0)
-        return STAMP_NONE;
-    if (r->slot_mod[slot % REPORTS_BUCKETS].slot == slot)
-        return r->slot_mod[slot % REPORTS_BUCKETS].mod;
-    return slot > r->max_slot ? 0 : STAMP_NONE;
-}
+/*
+ * A cache is attached to the series of its cells: it is on each one's subs
+ * list, so every bucket write is pushed into the cache's sum of that slot
+ * (add_to_series() -> cells_cache_push()). A slot's sum is built once, by
+ * summing the series' buckets (pull), or started empty when no series can
+ * hold data of that slot yet (fresh_after), and then kept up to date by the
+ * pushes; a window's sum then costs O(slots) additions, not O(cells x
+ * slots), and the slots before the window's last one are summed once
+ * (the prefix) while nothing in them changes.
+ */
+#define LOOKAHEAD 8 /* items (series, hosts) fetched ahead when going over many */
 
 struct slot_sum {
-    int64_t slot;
-    uint64_t stamp, evictions;
-    int order; /* the sum depends on the order of additions */
+    int64_t slot; /* the slot this sums; -1: nothing */
+    int order;    /* the sum depends on the order of additions */
     struct health_agg agg;
 };
 
 struct reports_cells_cache {
+    struct reports *r;                       /* the one it attached to (NULL: never) */
     struct slot_sum *slots[REPORTS_BUCKETS]; /* by slot % REPORTS_BUCKETS, allocated on use */
-    struct series **series;                  /* series of each cell (NULL: none) */
+    struct series **series;                  /* series of each cell (NULL: none yet) */
     size_t n;
-    uint64_t series_epoch; /* r->series_epoch when 'series' was looked up */
-    int have_series;
+    int attached;          /* series[] looked up, and on each one's subs */
+    uint64_t series_epoch; /* r->series_epoch when the missing ones were looked up */
+    int64_t fresh_after;   /* every write to a slot after this one was pushed here */
+    /* The window prefix: slots [pre_first, pre_last] added in slot order. */
+    int pre_valid, pre_order;
+    int64_t pre_first, pre_last;
+    struct health_agg pre;
 };
 
 struct reports_cells_cache *reports_cells_cache_new(void)
 {
     return calloc(1, sizeof(struct reports_cells_cache));
+}
+
+static int sub_add(struct series *s, struct reports_cells_cache *cc)
+{
+    if (s->nsubs == s->capsubs) {
+        uint32_t cap = s->capsubs ? 2 * s->capsubs : 2;
+        struct reports_cells_cache **p = realloc(s->subs, cap * sizeof *p);
+        if (!p)
+            return -1;
+        s->subs = p;
+        s->capsubs = cap;
+    }
+    s->subs[s->nsubs++] = cc;
+    return 0;
+}
+
+/* Removes one of cc's entries from s's subs. */
+static void sub_remove(struct series *s, const struct reports_cells_cache *cc)
+{
+    uint32_t k;
+
+    for (k = s->nsubs; k-- > 0;)
+        if (s->subs[k] == cc) {
+            s->subs[k] = s->subs[--s->nsubs];
+            return;
+        }
+}
+
+/* Slot 'slot' of the cache changed: a prefix holding it is stale. */
+static void pre_touch(struct reports_cells_cache *cc, int64_t slot)
+{
+    if (cc->pre_valid && slot >= cc->pre_first && slot <= cc->pre_last)
+        cc->pre_valid = 0;
+}
+
+/* Drops the sum at ring index 'i' (a later write of its slot must not
+ * start it afresh). */
+static void slot_drop(struct reports_cells_cache *cc, size_t i)
+{
+    struct slot_sum *ss = cc->slots[i];
+
+    if (!ss || ss->slot < 0)
+        return;
+    pre_touch(cc, ss->slot);
+    if (ss->slot > cc->fresh_after)
+        cc->fresh_after = ss->slot;
+    ss->slot = -1;
+}
+
+/* Takes the cache off its series and drops every sum (under r->mu). */
+static void cells_cache_detach(struct reports_cells_cache *cc)
+{
+    size_t i;
+
+    for (i = 0; cc->attached && i < cc->n; i++)
+        if (cc->series[i])
+            sub_remove(cc->series[i], cc);
+    for (i = 0; i < REPORTS_BUCKETS; i++)
+        if (cc->slots[i])
+            cc->slots[i]->slot = -1;
+    cc->attached = 0;
+    cc->pre_valid = 0;
 }
 
 void reports_cells_cache_free(struct reports_cells_cache *cc)
@@ -727,10 +875,48 @@ void reports_cells_cache_free(struct reports_cells_cache *cc)
 
     if (!cc)
         return;
+    if (cc->r) {
+        pthread_mutex_lock(&cc->r->mu);
+        cells_cache_detach(cc);
+        pthread_mutex_unlock(&cc->r->mu);
+    }
     for (i = 0; i < REPORTS_BUCKETS; i++)
         free(cc->slots[i]);
     free(cc->series);
     free(cc);
+}
+
+/* Adds a write of one of the cache's series into the sum of its slot. */
+static void cells_cache_push(struct reports_cells_cache *cc, const struct series *s, int64_t slot,
+                             const struct bucket_delta *d)
+{
+    size_t i = (size_t)(slot % REPORTS_BUCKETS), k;
+    struct slot_sum *ss = cc->slots[i];
+
+    if (!ss || ss->slot != slot) {
+        /* The series' bucket at this index may have held the cached slot:
+         * that sum is gone. The write's own slot starts empty only if no
+         * series of the cache can have written it before. */
+        slot_drop(cc, i);
+        if (slot <= cc->fresh_after)
+            return;
+        if (!ss && !(ss = cc->slots[i] = calloc(1, sizeof *ss))) {
+            cc->fresh_after = slot;
+            return;
+        }
+        memset(&ss->agg, 0, sizeof ss->agg);
+        ss->order = 0;
+        ss->slot = slot;
+    }
+    pre_touch(cc, slot);
+    ss->agg.requests += d->requests;
+    ss->agg.errors += d->errors;
+    ss->agg.reports++;
+    for (k = 0; k < CG_HIST_BUCKETS; k++)
+        ss->agg.hist.b[k] += d->hist[k];
+    for (k = 0; k < d->nmetrics; k++)
+        ss->order |=
+            add_metric(&ss->agg, s->names[d->m[k].idx], s->gauge[d->m[k].idx], d->m[k].value, 1);
 }
 
 static struct series *cell_series(struct reports *r, const char *cell, const char *config,
@@ -740,29 +926,155 @@ static struct series *cell_series(struct reports *r, const char *cell, const cha
                        : series_get(r, cell, REPORTS_ANY_CONFIG, 0, 0);
 }
 
-/* Looks the cells' series up again if any series was created or evicted
- * since. Returns 0, or -1 when out of memory (then no cache is used). */
-static int refresh_series(struct reports *r, struct reports_cells_cache *cc,
-                          const char *const *cells, const int64_t *versions, size_t n,
-                          const char *config)
+/* A series of the cache found after it attached: add what it holds to the
+ * sums kept. Returns -1 when out of memory. */
+static int cache_add_series(struct reports *r, struct reports_cells_cache *cc, struct series *s)
 {
     size_t i;
 
-    if (cc->have_series && cc->n == n && cc->series_epoch == r->series_epoch)
+    if (sub_add(s, cc) < 0)
+        return -1;
+    for (i = 0; i < REPORTS_BUCKETS; i++) {
+        struct slot_sum *ss = cc->slots[i];
+        if (!ss || ss->slot < 0 || s->ring[i].start_ms != ss->slot * REPORTS_BUCKET_MS)
+            continue;
+        ss->order |= add_bucket(s, ss->slot, &ss->agg);
+        pre_touch(cc, ss->slot);
+    }
+    /* its earlier writes were not pushed here */
+    if (r->max_slot > cc->fresh_after)
+        cc->fresh_after = r->max_slot;
+    return 0;
+}
+
+/* out[i] = cell_series() of each cell. A step's sets hold up to every cell
+ * of the fleet and each lookup misses the CPU cache: the hashes come first,
+ * and each chain is fetched a few lookups ahead. */
+static void lookup_all(struct reports *r, const char *const *cells, const int64_t *versions,
+                       size_t n, const char *config, struct series **out)
+{
+    size_t *hash = malloc(n ? n * sizeof *hash : 1), i;
+
+    for (i = 0; hash && i < n; i++) {
+        hash[i] = versions[i] > 0 ? series_hash(cells[i], config, versions[i])
+                                  : series_hash(cells[i], REPORTS_ANY_CONFIG, 0);
+        __builtin_prefetch(&r->series[hash[i] % SBUCKETS]);
+    }
+    for (i = 0; i < n; i++) {
+        if (!hash) {
+            out[i] = cell_series(r, cells[i], config, versions[i]);
+            continue;
+        }
+        if (i + LOOKAHEAD < n && r->series[hash[i + LOOKAHEAD] % SBUCKETS])
+            __builtin_prefetch(r->series[hash[i + LOOKAHEAD] % SBUCKETS]);
+        out[i] = versions[i] > 0 ? series_find(r, hash[i], cells[i], config, versions[i])
+                                 : series_find(r, hash[i], cells[i], REPORTS_ANY_CONFIG, 0);
+    }
+    free(hash);
+}
+
+/* Attaches the cache to the cells' series, or looks up the missing ones
+ * again if any series was created or evicted since. Returns 0, or -1 when
+ * out of memory (then the cache is not used). */
+static int cache_attach(struct reports *r, struct reports_cells_cache *cc, const char *const *cells,
+                        const int64_t *versions, size_t n, const char *config)
+{
+    size_t i;
+
+    if (cc->attached && cc->n == n) {
+        if (cc->series_epoch == r->series_epoch)
+            return 0;
+        for (i = 0; i < n; i++) {
+            struct series *s;
+            if (cc->series[i] || !(s = cell_series(r, cells[i], config, versions[i])))
+                continue;
+            if (cache_add_series(r, cc, s) < 0) {
+                cells_cache_detach(cc);
+                return -1;
+            }
+            cc->series[i] = s;
+        }
+        cc->series_epoch = r->series_epoch;
         return 0;
+    }
+    cells_cache_detach(cc);
     if (cc->n != n || !cc->series) {
         free(cc->series);
+        cc->n = 0;
         cc->series = calloc(n ? n : 1, sizeof *cc->series);
-        cc->n = n;
-        cc->have_series = 0;
         if (!cc->series)
             return -1;
+        cc->n = n;
     }
-    for (i = 0; i < n; i++)
-        cc->series[i] = cell_series(r, cells[i], config, versions[i]);
+    memset(cc->series, 0, n * sizeof *cc->series);
+    lookup_all(r, cells, versions, n, config, cc->series);
+    for (i = 0; i < n; i++) {
+        if (cc->series[i] && sub_add(cc->series[i], cc) < 0) {
+            cc->series[i] = NULL;
+            cc->attached = 1;
+            cells_cache_detach(cc);
+            return -1;
+        }
+    }
+    cc->r = r;
+    cc->attached = 1;
     cc->series_epoch = r->series_epoch;
-    cc->have_series = 1;
+    cc->fresh_after = r->max_slot; /* nothing after it is written yet */
     return 0;
+}
+
+/* The cache's sum of 'slot' (NULL when out of memory). */
+static struct slot_sum *slot_get(struct reports_cells_cache *cc, int64_t slot)
+{
+    size_t idx = (size_t)(slot % REPORTS_BUCKETS), i;
+    struct slot_sum *ss = cc->slots[idx];
+
+    if (ss && ss->slot == slot)
+        return ss;
+    if (!ss && !(ss = cc->slots[idx] = calloc(1, sizeof *ss)))
+        return NULL;
+    slot_drop(cc, idx);
+    memset(&ss->agg, 0, sizeof ss->agg);
+    ss->order = 0;
+    /* After fresh_after every write was pushed: none was, so it is empty. */
+    for (i = 0; slot <= cc->fresh_after && i < cc->n; i++) {
+        if (i + LOOKAHEAD < cc->n && cc->series[i + LOOKAHEAD])
+            __builtin_prefetch(&cc->series[i + LOOKAHEAD]->ring[idx]);
+        if (cc->series[i])
+            ss->order |= add_bucket(cc->series[i], slot, &ss->agg);
+    }
+    ss->slot = slot;
+    return ss;
+}
+
+/* The cached sum of [first, last] added into 'acc'. Returns 1 when it
+ * cannot be used (the order of additions matters, or out of memory). */
+static int cache_window(struct reports_cells_cache *cc, int64_t first, int64_t last,
+                        struct health_agg *acc)
+{
+    struct slot_sum *ss;
+
+    if (!cc->pre_valid || cc->pre_first != first || cc->pre_last >= last) {
+        memset(&cc->pre, 0, sizeof cc->pre);
+        cc->pre_first = first;
+        cc->pre_last = first - 1;
+        cc->pre_order = 0;
+        cc->pre_valid = 1;
+    }
+    /* The prefix grows in slot order, as the sum from scratch would. */
+    while (cc->pre_last < last - 1) {
+        if (!(ss = slot_get(cc, cc->pre_last + 1))) {
+            cc->pre_valid = 0;
+            return 1;
+        }
+        cc->pre_order |= ss->order || add_agg(&cc->pre, &ss->agg);
+        cc->pre_last++;
+    }
+    if (!(ss = slot_get(cc, last)))
+        return 1;
+    if (cc->pre_order || ss->order)
+        return 1;
+    return add_agg(acc, &cc->pre) || add_agg(acc, &ss->agg);
 }
 
 void reports_aggregate_cells(struct reports *r, const char *const *cells, const int64_t *versions,
@@ -772,42 +1084,22 @@ void reports_aggregate_cells(struct reports *r, const char *const *cells, const 
     struct health_agg start;
     int64_t first, last, slot;
     size_t i;
-    int order = 0;
+    int order = 1;
 
     window_slots(from_ms, to_ms, &first, &last);
     if (last < first)
         return;
     pthread_mutex_lock(&r->mu);
-    if (cc && refresh_series(r, cc, cells, versions, n, config) < 0)
+    if (cc &&
+        (first < 0 || (cc->r && cc->r != r) || cache_attach(r, cc, cells, versions, n, config) < 0))
         cc = NULL;
     if (cc) {
         start = *acc;
-        for (slot = first; slot <= last && !order; slot++) {
-            uint64_t stamp = slot_stamp(r, slot);
-            struct slot_sum *ss = cc->slots[slot % REPORTS_BUCKETS];
-            if (!ss)
-                ss = cc->slots[slot % REPORTS_BUCKETS] = calloc(1, sizeof *ss);
-            if (!ss) {
-                order = 1; /* out of memory: sum cell by cell */
-                break;
-            }
-            if (stamp == STAMP_NONE || ss->slot != slot || ss->stamp != stamp ||
-                ss->evictions != r->evictions) {
-                memset(&ss->agg, 0, sizeof ss->agg);
-                ss->order = 0;
-                for (i = 0; i < n; i++)
-                    if (cc->series[i])
-                        ss->order |= add_bucket(cc->series[i], slot, &ss->agg);
-                ss->slot = stamp == STAMP_NONE ? -1 : slot;
-                ss->stamp = stamp;
-                ss->evictions = r->evictions;
-            }
-            order = ss->order || add_agg(acc, &ss->agg);
-        }
+        order = cache_window(cc, first, last, acc);
         if (order)
             *acc = start;
     }
-    if (!cc || order) {
+    if (order) {
         /* Cell by cell, bucket by bucket: as reports_aggregate() per cell. */
         for (i = 0; i < n; i++) {
             struct series *s = cc ? cc->series[i] : cell_series(r, cells[i], config, versions[i]);
@@ -820,16 +1112,82 @@ void reports_aggregate_cells(struct reports *r, const char *const *cells, const 
 
 static json_t *stored_detail(const char *text);
 
+/* The hosts of one convergence, in the order it met them (each once). */
+struct conv_host {
+    struct host *h;
+    size_t cfg;    /* index of the config's entry in h->cfg (when either flag is set) */
+    int converged; /* runs the version at the generation or later */
+    int failed;    /* reported a failure for it */
+};
+
+struct conv_rec {
+    struct conv_host *v;
+    size_t n, cap;
+    int ok; /* 0: out of memory, the record is incomplete */
+};
+
+static void conv_rec_add(struct conv_rec *rec, struct host *h)
+{
+    if (!rec || !rec->ok)
+        return;
+    if (rec->n == rec->cap) {
+        size_t cap = rec->cap ? 2 * rec->cap : 64;
+        struct conv_host *p = realloc(rec->v, cap * sizeof *p);
+        if (!p) {
+            rec->ok = 0;
+            return;
+        }
+        rec->v = p;
+        rec->cap = cap;
+    }
+    memset(&rec->v[rec->n], 0, sizeof rec->v[rec->n]);
+    rec->v[rec->n++].h = h;
+}
+
+/* A failed host's entry for the failures list. */
+static json_t *failure_json(const struct host *h, const struct host_cfg *hc)
+{
+    json_t *f =
+        json_pack("{s:s,s:s,s:s}", "host", h->name, "cell", h->cell, "outcome", hc->outcome);
+
+    if (f && hc->detail) {
+        json_t *d = stored_detail(hc->detail);
+        json_object_update(f, d);
+        json_decref(d);
+    }
+    return f;
+}
+
+/* What host ch->h counts for when recent, from its one entry for the
+ * config (name_key() 'key'). */
+static void conv_flags(struct conv_host *ch, uint32_t key, const char *config, int64_t version,
+                       int64_t generation)
+{
+    const struct host *h = ch->h;
+    const struct host_cfg *hc = NULL;
+    size_t j;
+
+    for (j = 0; j < h->ncfg && !hc; j++)
+        if (h->cfg_key[j] == key && strcmp(h->cfg[j].config, config) == 0)
+            hc = &h->cfg[j];
+    ch->cfg = hc ? (size_t)(hc - h->cfg) : 0;
+    ch->converged = hc && hc->lkg_version == version && hc->lkg_generation >= generation;
+    ch->failed = !ch->converged && hc && hc->generation >= generation && hc->version == version &&
+                 strcmp(hc->outcome, "applied") != 0;
+}
+
 /* reports_convergence() under the lock; *seen_lo / *seen_hi get the
  * range of seen_after_ms over which the same hosts count: every counted host
- * was seen at or after *seen_hi, every other one before *seen_lo. */
+ * was seen at or after *seen_hi, every other one before *seen_lo. 'rec'
+ * (NULL: none) gets every host of the cells, counted or not. */
 static void convergence_locked(struct reports *r, const char *const *cells, size_t ncells,
                                const char *config, int64_t version, int64_t generation,
                                int64_t seen_after_ms, struct reports_conv *out, json_t *failures,
-                               int64_t *seen_lo, int64_t *seen_hi)
+                               int64_t *seen_lo, int64_t *seen_hi, struct conv_rec *rec)
 {
+    uint32_t key = name_key(config);
     struct host *h;
-    size_t i, j;
+    size_t i;
     uint64_t mark;
 
     memset(out, 0, sizeof *out);
@@ -840,8 +1198,16 @@ static void convergence_locked(struct reports *r, const char *const *cells, size
      * 'mark' counts a host once even if its cell is listed twice. */
     for (i = 0; i < ncells; i++)
         for (h = r->by_cell[cell_hash(cells[i])]; h; h = h->cell_next) {
+            struct conv_host one, *ch;
+            const struct host_cfg *hc;
             if (h->mark == mark || strcmp(h->cell, cells[i]) != 0)
                 continue;
+            h->mark = mark;
+            conv_rec_add(rec, h);
+            ch = rec && rec->ok ? &rec->v[rec->n - 1] : &one;
+            ch->h = h;
+            conv_flags(ch, key, config, version, generation);
+            hc = &h->cfg[ch->cfg];
             if (h->last_seen_ms < seen_after_ms) {
                 if (h->last_seen_ms > *seen_lo)
                     *seen_lo = h->last_seen_ms;
@@ -849,31 +1215,56 @@ static void convergence_locked(struct reports *r, const char *const *cells, size
             }
             if (h->last_seen_ms < *seen_hi)
                 *seen_hi = h->last_seen_ms;
-            h->mark = mark;
             out->hosts++; /* every recent host of these cells counts, reporting the
                              config or not */
-            for (j = 0; j < h->ncfg; j++) {
-                const struct host_cfg *hc = &h->cfg[j];
-                if (strcmp(hc->config, config) != 0)
-                    continue;
-                if (hc->lkg_version == version && hc->lkg_generation >= generation)
-                    out->converged++;
-                else if (hc->generation >= generation && hc->version == version &&
-                         strcmp(hc->outcome, "applied") != 0) {
-                    out->failed++;
-                    if (json_is_array(failures) && json_array_size(failures) < 20) {
-                        json_t *f = json_pack("{s:s,s:s,s:s}", "host", h->name, "cell", h->cell,
-                                              "outcome", hc->outcome);
-                        if (f && hc->detail) {
-                            json_t *d = stored_detail(hc->detail);
-                            json_object_update(f, d);
-                            json_decref(d);
-                        }
-                        json_array_append_new(failures, f);
-                    }
-                }
+            if (ch->converged) {
+                out->converged++;
+            } else if (ch->failed) {
+                out->failed++;
+                if (json_is_array(failures) && json_array_size(failures) < 20)
+                    json_array_append_new(failures, failure_json(h, hc));
             }
         }
+}
+
+/* convergence_locked() over the hosts a previous one recorded, while no
+ * host was created, removed or moved: the same hosts in the same order.
+ * Who counts may differ, and what each counts for when 'reflag' (some
+ * host changed its entry for the config). */
+static void convergence_refresh(struct conv_rec *rec, int reflag, const char *config,
+                                int64_t version, int64_t generation, int64_t seen_after_ms,
+                                struct reports_conv *out, json_t *failures, int64_t *seen_lo,
+                                int64_t *seen_hi)
+{
+    uint32_t key = name_key(config);
+    size_t i;
+
+    memset(out, 0, sizeof *out);
+    *seen_lo = INT64_MIN;
+    *seen_hi = INT64_MAX;
+    for (i = 0; i < rec->n; i++) {
+        struct conv_host *ch = &rec->v[i];
+        int64_t seen = ch->h->last_seen_ms;
+        if (i + LOOKAHEAD < rec->n)
+            __builtin_prefetch(rec->v[i + LOOKAHEAD].h);
+        if (reflag)
+            conv_flags(ch, key, config, version, generation);
+        if (seen < seen_after_ms) {
+            if (seen > *seen_lo)
+                *seen_lo = seen;
+            continue;
+        }
+        if (seen < *seen_hi)
+            *seen_hi = seen;
+        out->hosts++;
+        if (ch->converged) {
+            out->converged++;
+        } else if (ch->failed) {
+            out->failed++;
+            if (json_is_array(failures) && json_array_size(failures) < 20)
+                json_array_append_new(failures, failure_json(ch->h, &ch->h->cfg[ch->cfg]));
+        }
+    }
 }
 
 void reports_convergence(struct reports *r, const char *const *cells, size_t ncells,
@@ -884,18 +1275,31 @@ void reports_convergence(struct reports *r, const char *const *cells, size_t nce
 
     pthread_mutex_lock(&r->mu);
     convergence_locked(r, cells, ncells, config, version, generation, seen_after_ms, out, failures,
-                       &lo, &hi);
+                       &lo, &hi, NULL);
+    if (lo > r->revive_mark)
+        r->revive_mark = lo;
     pthread_mutex_unlock(&r->mu);
 }
 
+/*
+ * The cached convergence of one set of cells: the result and the hosts it
+ * met, with what each counts for (the hosts stand while r->members_mod is
+ * unchanged). The result stands while, in addition, no host changed its
+ * entry for the config (the config's r->cfg_mod), seen_after_ms stays in
+ * (seen_lo, seen_hi] and no host too old to count reported (revive_mod);
+ * otherwise the recorded hosts are looked at again, without searching the
+ * cells.
+ */
 struct reports_conv_cache {
-    int valid;
-    uint64_t hosts_mod;
+    int valid;    /* out, seen_lo/hi and failures stand for the key below */
+    int have_rec; /* rec holds the hosts for the key below */
     char config[64];
     int64_t version, generation;
+    uint64_t members_mod, cfg_mod, revive_mod;
     int64_t seen_lo, seen_hi; /* valid for seen_lo < seen_after_ms <= seen_hi */
     struct reports_conv out;
     json_t *failures; /* NULL: the caller passed none */
+    struct conv_rec rec;
 };
 
 struct reports_conv_cache *reports_conv_cache_new(void)
@@ -908,6 +1312,7 @@ void reports_conv_cache_free(struct reports_conv_cache *cc)
     if (!cc)
         return;
     json_decref(cc->failures);
+    free(cc->rec.v);
     free(cc);
 }
 
@@ -917,6 +1322,8 @@ void reports_convergence_cached(struct reports *r, const char *const *cells, siz
                                 struct reports_conv *out, json_t *failures)
 {
     size_t i, before = json_array_size(failures);
+    uint64_t cfg_mod;
+    int same;
     json_t *f;
 
     if (!cc) {
@@ -925,8 +1332,10 @@ void reports_convergence_cached(struct reports *r, const char *const *cells, siz
         return;
     }
     pthread_mutex_lock(&r->mu);
-    if (cc->valid && cc->hosts_mod == r->hosts_mod && cc->version == version &&
-        cc->generation == generation && strcmp(cc->config, config) == 0 &&
+    cfg_mod = r->cfg_mod[config_slot(config)];
+    same = cc->have_rec && cc->members_mod == r->members_mod && cc->version == version &&
+           cc->generation == generation && strcmp(cc->config, config) == 0;
+    if (same && cc->cfg_mod == cfg_mod && cc->valid && cc->revive_mod == r->revive_mod &&
         seen_after_ms > cc->seen_lo && seen_after_ms <= cc->seen_hi &&
         (!json_is_array(failures) || (cc->failures && json_array_size(failures) == 0))) {
         pthread_mutex_unlock(&r->mu);
@@ -936,9 +1345,21 @@ void reports_convergence_cached(struct reports *r, const char *const *cells, siz
                 json_array_append_new(failures, json_deep_copy(f));
         return;
     }
-    convergence_locked(r, cells, ncells, config, version, generation, seen_after_ms, out, failures,
-                       &cc->seen_lo, &cc->seen_hi);
-    cc->hosts_mod = r->hosts_mod;
+    if (same) {
+        convergence_refresh(&cc->rec, cc->cfg_mod != cfg_mod, config, version, generation,
+                            seen_after_ms, out, failures, &cc->seen_lo, &cc->seen_hi);
+    } else {
+        cc->rec.n = 0;
+        cc->rec.ok = 1;
+        convergence_locked(r, cells, ncells, config, version, generation, seen_after_ms, out,
+                           failures, &cc->seen_lo, &cc->seen_hi, &cc->rec);
+        cc->have_rec = cc->rec.ok;
+    }
+    if (cc->seen_lo > r->revive_mark)
+        r->revive_mark = cc->seen_lo;
+    cc->members_mod = r->members_mod;
+    cc->cfg_mod = cfg_mod;
+    cc->revive_mod = r->revive_mod;
     pthread_mutex_unlock(&r->mu);
     cc->out = *out;
     cc->version = version;

@@ -86,14 +86,19 @@ void reports_aggregate(struct reports *r, const char *cell, const char *config, 
  * every i with versions[i] > 0, and of (cells[i], REPORTS_ANY_CONFIG, 0)
  * for the others, over [from_ms, to_ms), taking the lock once.
  *
- * 'cache' (NULL: none) keeps, per time bucket, the set's sum together with
- * the write stamp of that bucket, so a later call only re-sums the buckets
- * written since (usually the current one). One cache belongs to one
- * (cells, versions, config): free it and make a new one when they change.
- * With a cache, integer totals are identical to summing cell by cell;
- * floating metric sums are added per bucket first (the same values, summed
- * in another order). When metric names overflow the aggregate or disagree on
- * their type, it falls back to summing cell by cell.
+ * 'cache' (NULL: none) keeps, per time bucket, the set's sum. On first use
+ * it attaches to the cells' series: from then on reports_ingest() adds
+ * every report on one of them into the cache's sum of its bucket as well
+ * (each report once, no re-summing of the cells), and the sum of the
+ * window's buckets before its last one is kept while none of them changes.
+ * So a call costs O(1) sums whatever the number of cells, plus, once per
+ * bucket written before the cache attached, one pass over the cells. One
+ * cache belongs to one (cells, versions, config) and one reports: free it
+ * (before the reports) and make a new one when they change. With a cache,
+ * integer totals are identical to summing cell by cell; floating metric
+ * sums are the same values added in another order (per report, per
+ * bucket). When metric names overflow the aggregate or disagree on their
+ * type, it falls back to summing cell by cell.
  */
 struct reports_cells_cache;
 struct reports_cells_cache *reports_cells_cache_new(void);
@@ -118,10 +123,15 @@ void reports_convergence(struct reports *r, const char *const *cells, size_t nce
                          int64_t seen_after_ms, struct reports_conv *out, json_t *failures);
 
 /*
- * reports_convergence() with a cache (NULL: none) for one set of cells: the
- * result is reused while no report was ingested since and no host of the
- * set crossed seen_after_ms; 'failures' then gets copies of the cached
- * entries. One cache belongs to one 'cells' set: free it when it changes.
+ * reports_convergence() with a cache (NULL: none) for one set of cells. It
+ * records the hosts of the cells, in order, with what each counts for;
+ * while no host was created, removed or moved to another cell, a later
+ * call goes over the recorded hosts instead of searching the cells. The
+ * result itself is reused while, in addition, no host changed its entry
+ * for 'config' (version, generation, outcome, error), none of the set
+ * crossed seen_after_ms and none that was too old to count reported;
+ * 'failures' then gets copies of the cached entries. One cache belongs to
+ * one 'cells' set: free it when it changes.
  */
 struct reports_conv_cache;
 struct reports_conv_cache *reports_conv_cache_new(void);
