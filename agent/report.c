@@ -266,9 +266,9 @@ char *report_build(struct agent *a, int64_t window_ms)
     put_counter(metrics, "agent_failovers", st.failovers, a->reported.failovers);
     put_counter(metrics, "agent_report_failures", a->report_failures, a->reported_report_failures);
     put_counter(metrics, "agent_scrape_failures", a->scrape_failures, a->reported_scrape_failures);
-    root = json_pack("{s:s,s:s,s:I,s:I,s:O,s:O}", "host", a->conf.host, "cell", a->conf.cell, "seq",
-                     (json_int_t)a->seq, "window_ms", (json_int_t)window_ms, "configs", configs,
-                     "health", health);
+    root = json_pack("{s:s,s:s,s:I,s:I,s:I,s:O,s:O}", "host", a->conf.host, "cell", a->conf.cell,
+                     "seq", (json_int_t)a->seq, "window_ms", (json_int_t)window_ms, "sent_at_ms",
+                     (json_int_t)cg_now_ms(), "configs", configs, "health", health);
     if (root) {
         text = cg_json_dump(root);
     }

@@ -13,6 +13,7 @@
 #include "desired.h"
 #include "json.h"
 #include "render.h"
+#include "metrics.h"
 #include "reports.h"
 #include "sign.h"
 #include "util.h"
@@ -71,6 +72,14 @@ int api_agent_report(struct daemon *d, struct request *rq, struct response *rs)
     if (reports_ingest(d->reports, body, cell, cg_now_ms(), ch, &n, msg) < 0) {
         json_decref(body);
         return reply_error(rs, 400, "bad_request", NULL, "%s", msg);
+    }
+    {
+        long long sent = cg_json_int(body, "sent_at_ms", -1, NULL);
+        long long win = cg_json_int(body, "window_ms", -1, NULL);
+        int64_t now = cg_now_ms();
+        /* a host clock ahead of ours reads as no lag, not as negative */
+        double lag = sent < 0 ? -1.0 : (now > sent ? (double)(now - sent) / 1000.0 : 0.0);
+        metrics_report(d->metrics, lag, win < 0 ? -1.0 : (double)win / 1000.0);
     }
     json_decref(body);
     /* Persist applied / last-known-good changes: they pin versions (I3). */

@@ -40,8 +40,19 @@ struct lane_m {
     atomic_uint_fast64_t abandoned;
 };
 
+/* Report lag and window buckets (seconds): agents report every 10-60 s;
+ * a lag of minutes means reports were held back or queued. */
+static const double rep_bounds[] = {0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900};
+#define NREP (sizeof rep_bounds / sizeof rep_bounds[0])
+
+struct rep_h {
+    atomic_uint_fast64_t b[NREP + 1];
+    atomic_uint_fast64_t sum_us;
+};
+
 struct metrics {
     size_t nroutes;
+    struct rep_h report_lag, report_window;
     struct lane_m lanes[LANE__COUNT];
     struct route_m routes[]; /* nroutes + 1 (unmatched) */
 };
@@ -106,6 +117,44 @@ void metrics_abandoned(struct metrics *m, unsigned lane)
 {
     if (m && lane < LANE__COUNT)
         atomic_fetch_add_explicit(&m->lanes[lane].abandoned, 1, memory_order_relaxed);
+}
+
+static void rep_observe(struct rep_h *h, double s)
+{
+    size_t i;
+
+    for (i = 0; i < NREP && s > rep_bounds[i]; i++)
+        ;
+    atomic_fetch_add_explicit(&h->b[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_us, (uint_fast64_t)(s * 1e6), memory_order_relaxed);
+}
+
+void metrics_report(struct metrics *m, double lag_s, double window_s)
+{
+    if (!m)
+        return;
+    if (lag_s >= 0)
+        rep_observe(&m->report_lag, lag_s);
+    if (window_s >= 0)
+        rep_observe(&m->report_window, window_s);
+}
+
+static void rep_histo(struct cg_buf *b, const char *name, struct rep_h *h)
+{
+    uint64_t cum = 0;
+    size_t i;
+
+    for (i = 0; i <= NREP; i++) {
+        cum += atomic_load_explicit(&h->b[i], memory_order_relaxed);
+        if (i < NREP)
+            cg_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, rep_bounds[i],
+                          (unsigned long long)cum);
+        else
+            cg_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+    }
+    cg_buf_printf(b, "%s_sum %.6f\n%s_count %llu\n", name,
+                  (double)atomic_load_explicit(&h->sum_us, memory_order_relaxed) / 1e6, name,
+                  (unsigned long long)cum);
 }
 
 static void family(struct cg_buf *b, const char *name, const char *type, const char *help)
@@ -290,6 +339,16 @@ char *metrics_render(struct daemon *d, size_t *len)
     reports_totals(d->reports, rt_tot);
     family(&b, "cellgate_reports_received_total", "counter", "Agent reports ingested.");
     cg_buf_printf(&b, "cellgate_reports_received_total %llu\n", (unsigned long long)ingested);
+    if (m) {
+        family(&b, "cellgate_report_lag_seconds", "histogram",
+               "From the agent's sent_at_ms to ingestion (transport, listen backlog, lane "
+               "queue; plus clock skew). Reports without sent_at_ms are not counted.");
+        rep_histo(&b, "cellgate_report_lag_seconds", &m->report_lag);
+        family(&b, "cellgate_report_window_seconds", "histogram",
+               "Window covered by each ingested report; far above the agents' report period "
+               "means reports were held back.");
+        rep_histo(&b, "cellgate_report_window_seconds", &m->report_window);
+    }
     family(&b, "cellgate_hosts", "gauge", "Hosts known from reports.");
     cg_buf_printf(&b, "cellgate_hosts %llu\n", (unsigned long long)hosts);
     family(&b, "cellgate_health_series", "gauge",

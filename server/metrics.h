@@ -35,6 +35,10 @@ void metrics_expired(struct metrics *m, unsigned lane);
  * up: it closed the connection while the request was queued. */
 void metrics_abandoned(struct metrics *m, unsigned lane);
 
+/* One ingested agent report: seconds from the agent's sent_at_ms to its
+ * ingestion (< 0 when the report had none), and the window it covered. */
+void metrics_report(struct metrics *m, double lag_s, double window_s);
+
 /* Renders every family into a malloc'd text (caller frees); *len gets its
  * length. NULL when out of memory. */
 char *metrics_render(struct daemon *d, size_t *len);

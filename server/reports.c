@@ -487,8 +487,8 @@ static const char *const outcomes[] = {"applied", "rejected", "reload_failed", "
 int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64_t now_ms,
                    struct reports_change *changes, size_t *nchanges, char *msg)
 {
-    static const char *const fields[] = {"host",    "cell",   "seq", "window_ms",
-                                         "configs", "health", NULL};
+    static const char *const fields[] = {"host",    "cell",   "seq",        "window_ms",
+                                         "configs", "health", "sent_at_ms", NULL};
     static const char *const cfields[] = {"config",     "version",     "generation",
                                           "outcome",    "lkg_version", "lkg_generation",
                                           "violations", "error",       NULL};
@@ -509,6 +509,11 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
     rcell = cg_json_str(rep, "cell", NULL, &b);
     seq = cg_json_int(rep, "seq", 0, &b);
     cg_json_int(rep, "window_ms", 0, &b);
+    {
+        int bs = 0;
+        if (cg_json_int(rep, "sent_at_ms", 0, &bs) < 0 || bs)
+            return snprintf(msg, 256, "sent_at_ms must be an integer >= 0 (unix ms)"), -1;
+    }
     if (b || !host || !cg_valid_name(host))
         return snprintf(msg, 256, "host must be a name (1-63 chars of [a-z0-9._-])"), -1;
     if (!rcell || strcmp(rcell, cell) != 0)

@@ -11,11 +11,16 @@ h.check(promtool is not None, "promtool not found (scripts/deps.sh installs Debi
 with h.Server() as s:
     st, _ = s.api("POST", "/v1/cells", {"id": "c1", "region": "r", "zone": "z"})
     s.api("GET", "/v1/nope")
+    import time
+    sent = int(time.time() * 1000) - 3000  # sent 3 s ago: the lag histogram sees >= 3 s
     st, _ = s.api("POST", "/v1/agent/report", {"host": "h1", "cell": "c1", "seq": 1, "configs": [],
+                                              "window_ms": 10000, "sent_at_ms": sent,
                                               "health": {"requests": 10, "errors": 1, "metrics": {
                                                   "agent_retries": {"type": "counter", "value": 3},
                                                   "queue_depth": {"type": "gauge", "value": 7}}}})
     h.check(st == 204, "report %s" % st)
+    st, _ = s.api("POST", "/v1/agent/report", {"host": "h1", "cell": "c1", "seq": 2, "sent_at_ms": -5})
+    h.check(st == 400, "negative sent_at_ms: %s" % st)
     st, _, _ = s.request("GET", "/metrics", token=None)
     h.check(st == 401, "metrics without a token: %s" % st)
     st, hd, body = s.request("GET", "/metrics")
@@ -35,6 +40,29 @@ with h.Server() as s:
                 "cellgate_rollouts_open 0", "cellgate_reports_received_total 1",
                 "cellgate_agent_requests_total 10", "cellgate_agent_errors_total 1",
                 "cellgate_agent_metric_total{name=\"agent_retries\"} 3",
-                "cellgate_agent_reported_level_sum{name=\"queue_depth\"} 7"]:
+                "cellgate_agent_reported_level_sum{name=\"queue_depth\"} 7",
+                "cellgate_report_lag_seconds_bucket{le=\"2.5\"} 0",
+                "cellgate_report_lag_seconds_bucket{le=\"5\"} 1",
+                "cellgate_report_lag_seconds_count 1",
+                "cellgate_report_window_seconds_bucket{le=\"10\"} 1",
+                "cellgate_report_window_seconds_bucket{le=\"5\"} 0"]:
         h.check(fam in text, "missing in /metrics: %s" % fam)
-h.done("metrics", 4)
+
+# The alert rules docs/operations.md offers must load in Prometheus, and
+# every cellgate_ family they use must exist in /metrics.
+import re, tempfile
+src = os.environ.get("CG_SRC_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "..")
+doc = open(os.path.join(src, "docs", "operations.md")).read()
+sec = doc[doc.index("### Alert rules"):]
+rules = sec[sec.index("```yaml") + len("```yaml"):]
+rules = rules[:rules.index("```")]
+with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
+    f.write(rules)
+r = subprocess.run([promtool, "check", "rules", f.name], capture_output=True, timeout=60)
+os.unlink(f.name)
+h.check(r.returncode == 0, "promtool check rules on docs/operations.md: %s %s" % (r.stdout, r.stderr))
+used = set(re.findall(r"cellgate_[a-z_]+", rules))
+base = set(re.findall(r"^# TYPE (cellgate_[a-z_]+)", text, re.M))
+missing = [u for u in used if not any(u == b or u.startswith(b + "_") for b in base)]
+h.check(not missing, "alert rules use families /metrics does not have: %s" % missing)
+h.done("metrics", 6)
