@@ -322,11 +322,12 @@ int cg_pubkey_load(const char *path, struct cg_pubkey *out, char *msg, size_t ms
 int cg_statement_canonical(const struct cg_statement *st, struct cg_buf *out)
 {
     return cg_buf_printf(out,
-                         CG_STATEMENT_DOMAIN "cell=%s\nconfig=%s\nexpires_at=%lld\n"
-                                             "generation=%lld\nissued_at=%lld\nkey_id=%s\n"
-                                             "sha256=%s\nversion=%lld\n",
-                         st->cell, st->config, (long long)st->expires_at, (long long)st->generation,
-                         (long long)st->issued_at, st->key_id, st->sha256, (long long)st->version);
+                         CG_STATEMENT_DOMAIN "cell=%s\nconfig=%s\ncontract_sha256=%s\n"
+                                             "expires_at=%lld\ngeneration=%lld\nissued_at=%lld\n"
+                                             "key_id=%s\nsha256=%s\nversion=%lld\n",
+                         st->cell, st->config, st->contract_sha256, (long long)st->expires_at,
+                         (long long)st->generation, (long long)st->issued_at, st->key_id,
+                         st->sha256, (long long)st->version);
 }
 
 static int is_key_id(const char *s)
@@ -352,6 +353,10 @@ static int check_fields(const struct cg_statement *st, int check_key_id, char *m
     }
     if (!cg_is_sha256_hex(st->sha256)) {
         set_msg(msg, msglen, "\"sha256\" is not 64 lowercase hex characters");
+        return -1;
+    }
+    if (!cg_is_sha256_hex(st->contract_sha256)) {
+        set_msg(msg, msglen, "\"contract_sha256\" is not 64 lowercase hex characters");
         return -1;
     }
     if (check_key_id && !is_key_id(st->key_id)) {
@@ -396,7 +401,8 @@ int cg_statement_sign(const struct cg_statement *st, const struct cg_signkey *k,
     memcpy(s.key_id, k->pub.key_id, sizeof s.key_id);
     /* Bounded copies in a caller-made struct may lack their NUL. */
     if (!memchr(s.config, '\0', sizeof s.config) || !memchr(s.cell, '\0', sizeof s.cell) ||
-        !memchr(s.sha256, '\0', sizeof s.sha256)) {
+        !memchr(s.sha256, '\0', sizeof s.sha256) ||
+        !memchr(s.contract_sha256, '\0', sizeof s.contract_sha256)) {
         set_msg(msg, msglen, "a string field is not NUL-terminated");
         return CG_ERR_INVALID;
     }
@@ -409,11 +415,11 @@ int cg_statement_sign(const struct cg_statement *st, const struct cg_signkey *k,
     crypto_sign_detached(sig, NULL, (const unsigned char *)canon.data, canon.len, k->sk);
     cg_buf_free(&canon);
     sodium_bin2base64(b64, sizeof b64, sig, sizeof sig, sodium_base64_VARIANT_ORIGINAL);
-    obj =
-        json_pack("{s:{s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:I},s:s}", "statement", "cell", s.cell,
-                  "config", s.config, "expires_at", (json_int_t)s.expires_at, "generation",
-                  (json_int_t)s.generation, "issued_at", (json_int_t)s.issued_at, "key_id",
-                  s.key_id, "sha256", s.sha256, "version", (json_int_t)s.version, "signature", b64);
+    obj = json_pack("{s:{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:I},s:s}", "statement", "cell", s.cell,
+                    "config", s.config, "contract_sha256", s.contract_sha256, "expires_at",
+                    (json_int_t)s.expires_at, "generation", (json_int_t)s.generation, "issued_at",
+                    (json_int_t)s.issued_at, "key_id", s.key_id, "sha256", s.sha256, "version",
+                    (json_int_t)s.version, "signature", b64);
     if (!obj) {
         set_msg(msg, msglen, "out of memory");
         return CG_ERR_NOMEM;
@@ -500,8 +506,9 @@ static int get_int(const json_t *obj, const char *key, int64_t *dst, struct cg_s
 }
 
 static const char *const wire_keys[] = {"statement", "signature", NULL};
-static const char *const stmt_keys[] = {"cell",   "config", "expires_at", "generation", "issued_at",
-                                        "key_id", "sha256", "version",    NULL};
+static const char *const stmt_keys[] = {"cell",       "config",    "contract_sha256", "expires_at",
+                                        "generation", "issued_at", "key_id",          "sha256",
+                                        "version",    NULL};
 
 static int verify_inner(const json_t *wire, const struct cg_stmt_expect *exp,
                         struct cg_statement *st, struct cg_stmt_error *err, int *authentic)
@@ -526,9 +533,15 @@ static int verify_inner(const json_t *wire, const struct cg_stmt_expect *exp,
     unknown = cg_json_unknown_key(body, stmt_keys);
     if (unknown)
         return reject(err, CG_STMT_MALFORMED, "unexpected statement member \"%.64s\"", unknown);
+    /* The v1 format had no contract_sha256; say so rather than just "missing". */
+    if (!json_object_get(body, "contract_sha256") && json_object_get(body, "sha256"))
+        return reject(err, CG_STMT_MALFORMED,
+                      "statement has no \"contract_sha256\": an older server's (v1) statement, "
+                      "which does not sign the contract; upgrade the server");
     if (get_str(body, "config", st->config, sizeof st->config, err) ||
         get_int(body, "version", &st->version, err) ||
         get_str(body, "sha256", st->sha256, sizeof st->sha256, err) ||
+        get_str(body, "contract_sha256", st->contract_sha256, sizeof st->contract_sha256, err) ||
         get_int(body, "generation", &st->generation, err) ||
         get_str(body, "cell", st->cell, sizeof st->cell, err) ||
         get_int(body, "issued_at", &st->issued_at, err) ||

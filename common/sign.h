@@ -10,10 +10,10 @@
  *
  * Canonical bytes (what is signed), see docs/internals/statements.md:
  *
- *     "cellgate-statement-v1\n"
- *     "cell=<cell>\n" "config=<config>\n" "expires_at=<ms>\n"
- *     "generation=<n>\n" "issued_at=<ms>\n" "key_id=<16 hex>\n"
- *     "sha256=<64 hex>\n" "version=<n>\n"
+ *     "cellgate-statement-v2\n"
+ *     "cell=<cell>\n" "config=<config>\n" "contract_sha256=<64 hex>\n"
+ *     "expires_at=<ms>\n" "generation=<n>\n" "issued_at=<ms>\n"
+ *     "key_id=<16 hex>\n" "sha256=<64 hex>\n" "version=<n>\n"
  *
  * Keys in byte order, integers in plain decimal (no sign, no leading zeros),
  * times in epoch milliseconds (UTC). Every string field has a restricted
@@ -22,9 +22,15 @@
  * Wire form (JSON; key order and whitespace do not matter, the verifier
  * rebuilds the canonical bytes from the parsed fields):
  *
- *     {"statement":{"cell":..,"config":..,"expires_at":..,"generation":..,
- *                   "issued_at":..,"key_id":..,"sha256":..,"version":..},
+ *     {"statement":{"cell":..,"config":..,"contract_sha256":..,"expires_at":..,
+ *                   "generation":..,"issued_at":..,"key_id":..,"sha256":..,
+ *                   "version":..},
  *      "signature":"<base64 (RFC 4648, padded) of the 64-byte signature>"}
+ *
+ * v2 added contract_sha256 (the contract the document must pass, I1), so a
+ * server or proxy that cannot sign cannot swap in another contract. A v1
+ * statement (no contract_sha256) is rejected as malformed: there is no
+ * fallback to the unsigned format.
  *
  * Nothing in this module keeps global state; every function is thread-safe
  * as long as no two threads use the same object at once (keys are
@@ -39,7 +45,7 @@
 
 #include "buf.h"
 
-#define CG_STATEMENT_DOMAIN   "cellgate-statement-v1\n"
+#define CG_STATEMENT_DOMAIN   "cellgate-statement-v2\n"
 #define CG_SIGNKEY_FILE_MAGIC "cellgate-ed25519-secret-v1\n"
 #define CG_PUBKEY_HEX_LEN     64   /* hex chars of a public key */
 #define CG_KEY_ID_LEN         16   /* hex chars of a key id */
@@ -64,6 +70,9 @@ struct cg_statement {
     char config[64];                /* config name (cg_valid_name) */
     int64_t version;                /* >= 1 */
     char sha256[65];                /* 64 lowercase hex of the document */
+    char contract_sha256[65];       /* 64 lowercase hex of the config's
+                                       contract text (canonical JSON, as
+                                       stored and served by the server) */
     int64_t generation;             /* >= 1, per-config fencing counter */
     char cell[64];                  /* cell name (cg_valid_name) */
     int64_t issued_at;              /* epoch ms */

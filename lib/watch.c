@@ -11,13 +11,18 @@
  *  - a generation is offered to the apply callback only when it is newer
  *    than the held one (I2) and was not refused before;
  *  - the blob must hash to the signed sha256;
+ *  - the server's contract must hash to the signed contract_sha256 (the
+ *    hash is computed here over the contract text we parse, never taken
+ *    from the answer), so a server or proxy that cannot sign cannot swap
+ *    in a permissive contract; a contract pinned locally wins over the
+ *    server's (and is not compared with the signed hash);
  *  - the document must pass the contract (I1) with the last-known-good as
  *    the live side of the growth rules, even when the server said it is
- *    fine; a contract pinned locally wins over the server's;
+ *    fine;
  *  - any failure keeps the last-known-good. Authentic, deterministic
  *    failures (contract violation, refused or failed apply) mark the
  *    generation as refused; everything else (transport, bad signature,
- *    sha256 mismatch, expiry) is retried after a backoff.
+ *    sha256 or contract mismatch, expiry) is retried after a backoff.
  *
  * Locking: 'mu' guards everything other threads read (per-config public
  * state, the LKG bytes, counters, the config array). Only the polling
@@ -65,7 +70,7 @@ struct wcfg {
     /* contracts */
     struct cg_contract *pinned;   /* local, wins; owned */
     struct cg_contract *contract; /* the server's, cached; owned */
-    char contract_sha[65];
+    char contract_sha[65];        /* sha256 we computed over its text */
     bool contract_loaded;
     /* latest decision */
     int outcome;
@@ -509,15 +514,21 @@ static void cycle_failed(struct cg_watch *w, int64_t retry_after_ms)
 
 /* ---- the pipeline for one assignment ------------------------------------ */
 
-/* Makes sure c has a contract for contract_sha. Returns STEP_*. */
-static enum step load_contract(struct cg_watch *w, struct wcfg *c, const char *contract_sha,
+/* Makes sure c has the contract the statement 'st' signed (by
+ * st->contract_sha256), unless one is pinned. The sha256 is computed here
+ * over the canonical text of the contract that was fetched (the bytes
+ * handed to the contract engine; the server stores and hashes the same
+ * form), never taken from the answer. A mismatch is recorded as
+ * verify_failed "contract_mismatch" and the fetched contract is dropped.
+ * Returns STEP_*. */
+static enum step load_contract(struct cg_watch *w, struct wcfg *c, const struct cg_statement *st,
                                int *rc_out, int64_t *ra, struct cg_error *err)
 {
     struct cg_buf path = {0};
     struct cg__resp rs;
     json_t *root = NULL;
     const json_t *k;
-    char *text = NULL, msg[200];
+    char *text = NULL, msg[200], sha[65];
     struct cg_contract *parsed = NULL;
     struct cg_violations errs = {0};
     int rc;
@@ -525,7 +536,7 @@ static enum step load_contract(struct cg_watch *w, struct wcfg *c, const char *c
     if (c->pinned) {
         return STEP_DONE;
     }
-    if (c->contract_loaded && c->contract && strcmp(c->contract_sha, contract_sha) == 0) {
+    if (c->contract_loaded && c->contract && strcmp(c->contract_sha, st->contract_sha256) == 0) {
         return STEP_DONE;
     }
     if (cg_buf_puts(&path, "/v1/configs/") != 0 || cg__buf_escape(&path, c->name) != 0) {
@@ -560,6 +571,17 @@ static enum step load_contract(struct cg_watch *w, struct wcfg *c, const char *c
         return STEP_TRANSIENT;
     }
     json_decref(root);
+    cg_sha256_hex(text, strlen(text), sha);
+    if (strcmp(sha, st->contract_sha256) != 0) {
+        free(text);
+        record(w, c, CG_WATCH_VERIFY_FAILED, st->version, st->generation, "contract_mismatch", NULL,
+               "the server's contract hashes to %.12s..., the statement signs %.12s...", sha,
+               st->contract_sha256);
+        *rc_out =
+            cg__error_set(err, CG_ERR_VERIFY, 0,
+                          "config %s: contract does not match the signed contract_sha256", c->name);
+        return STEP_VERIFY;
+    }
     rc = cg_contract_parse(text, strlen(text), &parsed, &errs);
     free(text);
     if (rc != CG_OK) {
@@ -572,7 +594,7 @@ static enum step load_contract(struct cg_watch *w, struct wcfg *c, const char *c
     cg_contract_free(c->contract);
     c->contract = parsed;
     c->contract_loaded = true;
-    cg_strlcpy(c->contract_sha, contract_sha, sizeof c->contract_sha);
+    cg_strlcpy(c->contract_sha, sha, sizeof c->contract_sha);
     return STEP_DONE;
 }
 
@@ -616,7 +638,6 @@ static enum step process(struct cg_watch *w, struct wcfg *c, const json_t *item,
     struct cg_violations viol = {0};
     struct cg_watch_doc doc;
     const struct cg_contract *k;
-    const char *contract_sha = cg_json_str(item, "contract_sha256", "", NULL);
     const char *media = cg_json_str(item, "media_type", "", NULL);
     char sha[65], why[CG_ERRMSG_MAX] = "";
     enum step s;
@@ -662,10 +683,8 @@ static enum step process(struct cg_watch *w, struct wcfg *c, const json_t *item,
     if (st.generation <= c->rejected_generation) {
         return STEP_DONE; /* refused before: never offered again */
     }
-    if (!cg_is_sha256_hex(contract_sha)) {
-        contract_sha = "";
-    }
-    s = load_contract(w, c, contract_sha, rc_out, ra, err);
+    /* the item's own "contract_sha256" is unsigned and never used */
+    s = load_contract(w, c, &st, rc_out, ra, err);
     if (s != STEP_DONE) {
         return s;
     }

@@ -161,6 +161,9 @@ static int render(struct desired *ds, const char *cell, struct rendered *out, ch
         cg_strlcpy(s.config, as[i].config, sizeof s.config);
         s.version = as[i].version;
         cg_strlcpy(s.sha256, as[i].sha256, sizeof s.sha256);
+        /* signed (I1 on the host): a proxy or server that cannot sign cannot
+         * swap in another contract */
+        cg_strlcpy(s.contract_sha256, csha, sizeof s.contract_sha256);
         s.generation = as[i].generation;
         cg_strlcpy(s.cell, cell, sizeof s.cell);
         s.issued_at = now;

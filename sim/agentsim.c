@@ -6,7 +6,8 @@
  * Each host: long-polls its cell's desired state with its own ETag;
  * verifies every statement against the pinned key (cell, expiry, newer
  * generation: I2); fetches the contract and the blob (through the shared
- * cache, sim.h); checks the document with the contract engine against
+ * cache, sim.h), each of which must hash to what the statement signed;
+ * checks the document with the contract engine against
  * what it runs (I1); "applies" it after --apply-delay (or fails the reload
  * when a fault says so) and keeps its last-known-good otherwise; posts a
  * report every --report-ms with the health the model drew; and on every
@@ -440,8 +441,8 @@ static int take_state(struct sim *s, struct sim_host *h, const json_t *root)
             continue;
         }
         h->pending[h->npending].st = st;
-        cg_strlcpy(h->pending[h->npending].contract_sha,
-                   cg_json_str(item, "contract_sha256", "", NULL),
+        /* the signed one, not the item's unsigned copy */
+        cg_strlcpy(h->pending[h->npending].contract_sha, st.contract_sha256,
                    sizeof h->pending[0].contract_sha);
         h->npending++;
     }
@@ -535,11 +536,14 @@ static int blob_fill(struct sim *s, struct cache_blob *b, struct sim_req *rq)
     return 0;
 }
 
-/* Fills a contract entry from a config object. Returns 0 or -1. */
+/* Fills a contract entry from a config object. Returns 0, -1, or -2 when
+ * the contract does not hash to the signed contract_sha256 (k->sha256; the
+ * hash is computed over the text the contract engine parses, as lib/watch.c
+ * does). */
 static int contract_fill(struct sim *s, struct cache_contract *k, struct sim_req *rq)
 {
     json_t *root = NULL;
-    char *text;
+    char *text, sha[65];
     struct cg_violations errs = {0};
     int rc;
 
@@ -553,6 +557,11 @@ static int contract_fill(struct sim *s, struct cache_contract *k, struct sim_req
     json_decref(root);
     if (!text) {
         return -1;
+    }
+    cg_sha256_hex(text, strlen(text), sha);
+    if (strcmp(sha, k->sha256) != 0) {
+        free(text);
+        return -2;
     }
     rc = cg_contract_parse(text, strlen(text), &k->contract, &errs);
     free(text);
@@ -584,13 +593,16 @@ static void on_fetch(struct sim *s, struct sim_req *rq)
         if (rq->status >= 500) {
             s->st.status_5xx++;
         }
-        if (rq->status == 200 && rq->kind == REQ_BLOB && h->ipending < h->npending) {
+        if (rq->status == 200 && (rq->kind == REQ_BLOB || rc == -2) && h->ipending < h->npending) {
             struct host_pending *p = &h->pending[h->ipending];
             struct host_config *c = find_cfg(h, p->st.config);
 
             if (c) {
                 decide(s, c, OUT_VERIFY_FAILED, &p->st,
-                       error_detail("sha256_mismatch: blob does not hash to the signed sha256"));
+                       error_detail(rq->kind == REQ_BLOB
+                                        ? "sha256_mismatch: blob does not hash to the signed sha256"
+                                        : "contract_mismatch: the server's contract does not hash "
+                                          "to the signed contract_sha256"));
             }
         }
         s->st.fetch_failures++;
@@ -814,11 +826,12 @@ static char *report_body(struct sim *s, struct sim_host *h, struct cg_retry_stat
                 h->reported.retry_after_floors);
     put_counter(metrics, "agent_poll_failures", h->poll_failures, h->reported_poll_failures);
     put_counter(metrics, "agent_report_failures", h->report_failures, h->reported_report_failures);
-    root = json_pack("{s:s,s:s,s:I,s:I,s:o,s:{s:I,s:I,s:o,s:o}}", "host", h->name, "cell",
+    root = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:{s:I,s:I,s:o,s:o}}", "host", h->name, "cell",
                      s->topo.cells[h->cell].id, "seq", (json_int_t)(h->seq + 1), "window_ms",
-                     (json_int_t)h->unreported_ms, "configs", report_configs(h), "health",
-                     "requests", (json_int_t)w->requests, "errors", (json_int_t)w->errors,
-                     "latency_ms", cg_hist_to_json(&w->hist), "metrics", metrics);
+                     (json_int_t)h->unreported_ms, "sent_at_ms", (json_int_t)sim_wall(), "configs",
+                     report_configs(h), "health", "requests", (json_int_t)w->requests, "errors",
+                     (json_int_t)w->errors, "latency_ms", cg_hist_to_json(&w->hist), "metrics",
+                     metrics);
     text = root ? cg_json_dump(root) : NULL;
     json_decref(root);
     return text;

@@ -93,7 +93,8 @@ struct cache_blob {
     int behaviour_set;
 };
 
-/* A config's contract by the contract sha256 the server announced. */
+/* A config's contract by the contract sha256 the statements signed (the
+ * fetched text must hash to it). */
 struct cache_contract {
     char config[64];
     char sha256[65];

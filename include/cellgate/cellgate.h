@@ -995,12 +995,13 @@ CG_API int cg_plan_preview(struct cg_client *c, const char *name, const char *co
  * new generation of a watched config, runs the whole pipeline:
  *
  *   verify the signed statement (pinned key, this cell, not expired,
- *   generation > the one held)  ->  fetch the blob (size-limited)  ->
- *   check its sha256  ->  fetch the contract (cached by contract_sha256,
- *   or a contract pinned with cg_watch_set_contract())  ->  check the
- *   document with the contract engine against the last-known-good
- *   ->  hand it to the apply callback  ->  on success it becomes the
- *   last-known-good.
+ *   generation > the one held)  ->  get the contract (a contract pinned
+ *   with cg_watch_set_contract(), else the server's, which must hash to
+ *   the statement's signed contract_sha256; cached by it)  ->  fetch the
+ *   blob (size-limited)  ->  check its sha256 against the signed one  ->
+ *   check the document with the contract engine against the
+ *   last-known-good  ->  hand it to the apply callback  ->  on success it
+ *   becomes the last-known-good.
  *
  * On any failure the last-known-good stays and the outcome (reason,
  * violations) is kept for the next report. Every request has a timeout and
@@ -1027,7 +1028,8 @@ enum cg_watch_outcome {
                                    callback refused the document */
     CG_WATCH_RELOAD_FAILED = 3, /* "reload_failed": applying failed, the
                                    last-known-good was restored */
-    CG_WATCH_VERIFY_FAILED = 4, /* "verify_failed": statement or sha256 check failed */
+    CG_WATCH_VERIFY_FAILED = 4, /* "verify_failed": statement, sha256 or contract
+                                   sha256 check failed */
 };
 
 /* A document offered to (or seeded into) the watcher. Plain value; every
@@ -1109,8 +1111,9 @@ struct cg_watch_status {
                                     statement's validity (server unreachable
                                     or frozen): still running the LKG */
     char reason[32];             /* short reason of a failure ("bad_signature",
-                                    "sha256_mismatch", "contract_violation",
-                                    "apply_failed", ...), "" */
+                                    "sha256_mismatch", "contract_mismatch",
+                                    "contract_violation", "apply_failed",
+                                    ...), "" */
     char error[CG_ERRMSG_MAX];   /* one line, "" */
     size_t nviolations;          /* contract violations of a rejection */
 };
@@ -1180,7 +1183,11 @@ CG_API int cg_watch_seed(struct cg_watch *w, const struct cg_watch_doc *doc,
 
 /**
  * Pins a local contract for a config: it is used instead of the one the
- * server sends, so a compromised or wrong server cannot loosen it.
+ * server sends, which is then neither fetched nor compared with the
+ * statement's signed contract_sha256 (the signature is still verified).
+ * The server's contract is signed, so a server or proxy that cannot sign
+ * cannot loosen it anyway; a pin also holds when the signing key itself
+ * is compromised, or holds a host to stricter rules than the server's.
  *
  * @param contract_json, len  the contract document (parsed now; copied)
  * @return CG_OK; CG_ERR_INVALID (not a valid contract: message says why);

@@ -12,7 +12,8 @@
  *     key_id is set to the pinned key, the canonical bytes of its fields
  *     are signed here with the fixed secret key and put in "signature",
  *     and the result is verified (as a value and as dumped text). This
- *     reaches every check after the signature with fuzzed fields, and
+ *     reaches every check after the signature with fuzzed fields
+ *     (contract_sha256 included: it is signed like the others), and
  *     checks that signer and verifier agree on the canonical bytes: such a
  *     statement may be malformed, for another cell, expired or old, but
  *     never "bad signature" or "unknown key".
@@ -28,6 +29,7 @@
 #include "json.h"
 #include "sign.h"
 #include "status.h"
+#include "util.h"
 
 #define FUZZ_MAX_INPUT (2 * CG_STATEMENT_MAX_WIRE) /* the verifier refuses > 4096 itself */
 #define PIN_HEX        "dde3bccec7f3a66a1115f45d720f4dc135c3ae7c4e22dca38fdb1efd6a495ff8"
@@ -54,8 +56,8 @@ static void check_result(int rc, const struct cg_statement *st, const struct cg_
 
     if (rc == CG_OK) {
         if (err->reason != CG_STMT_OK || strcmp(st->cell, CELL) != 0 ||
-            strcmp(st->key_id, PIN_ID) != 0 || st->generation <= HELD_GEN ||
-            st->expires_at <= NOW_MS || st->version < 1) {
+            strcmp(st->key_id, PIN_ID) != 0 || !cg_is_sha256_hex(st->contract_sha256) ||
+            st->generation <= HELD_GEN || st->expires_at <= NOW_MS || st->version < 1) {
             abort();
         }
         return;
@@ -105,6 +107,7 @@ static int resign(json_t *wire)
     memset(&st, 0, sizeof st);
     loose_str(body, "config", st.config, sizeof st.config);
     loose_str(body, "sha256", st.sha256, sizeof st.sha256);
+    loose_str(body, "contract_sha256", st.contract_sha256, sizeof st.contract_sha256);
     loose_str(body, "cell", st.cell, sizeof st.cell);
     loose_str(body, "key_id", st.key_id, sizeof st.key_id);
     st.version = loose_int(body, "version");

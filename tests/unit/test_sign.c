@@ -19,6 +19,7 @@
 #define HOUR_MS  3600000LL
 #define CELL     "use1-az1-c03"
 #define DOC_HASH "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+#define CON_HASH "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
 
 struct fixture {
     char *dir;
@@ -61,6 +62,7 @@ static struct cg_statement sample_statement(void)
     cg_strlcpy(st.config, "features", sizeof st.config);
     st.version = 7;
     cg_strlcpy(st.sha256, DOC_HASH, sizeof st.sha256);
+    cg_strlcpy(st.contract_sha256, CON_HASH, sizeof st.contract_sha256);
     st.generation = 42;
     cg_strlcpy(st.cell, CELL, sizeof st.cell);
     st.issued_at = NOW;
@@ -319,9 +321,10 @@ static void canonical_bytes_are_exact(void **state)
     (void)state;
     cg_strlcpy(st.key_id, "0123456789abcdef", sizeof st.key_id);
     assert_int_equal(cg_statement_canonical(&st, &b), 0);
-    assert_string_equal(b.data, "cellgate-statement-v1\n"
+    assert_string_equal(b.data, "cellgate-statement-v2\n"
                                 "cell=use1-az1-c03\n"
                                 "config=features\n"
+                                "contract_sha256=" CON_HASH "\n"
                                 "expires_at=1767229200000\n"
                                 "generation=42\n"
                                 "issued_at=1767225600000\n"
@@ -355,6 +358,7 @@ static void round_trip(void **state)
     assert_string_equal(got.config, st.config);
     assert_string_equal(got.cell, st.cell);
     assert_string_equal(got.sha256, st.sha256);
+    assert_string_equal(got.contract_sha256, CON_HASH);
     assert_string_equal(got.key_id, f->pub.key_id);
     assert_int_equal(got.version, 7);
     assert_int_equal(got.generation, 42);
@@ -400,6 +404,16 @@ static void sign_rejects_invalid_fields(void **state)
     st = sample_statement();
     memset(st.config, 'a', sizeof st.config); /* no NUL */
     assert_int_equal(cg_statement_sign(&st, f->key, &out, msg, sizeof msg), CG_ERR_INVALID);
+    st = sample_statement();
+    st.contract_sha256[0] = '\0'; /* the contract is always signed */
+    assert_int_equal(cg_statement_sign(&st, f->key, &out, msg, sizeof msg), CG_ERR_INVALID);
+    assert_non_null(strstr(msg, "contract_sha256"));
+    st = sample_statement();
+    st.contract_sha256[63] = 'A';
+    assert_int_equal(cg_statement_sign(&st, f->key, &out, msg, sizeof msg), CG_ERR_INVALID);
+    st = sample_statement();
+    memset(st.contract_sha256, 'a', sizeof st.contract_sha256); /* no NUL */
+    assert_int_equal(cg_statement_sign(&st, f->key, &out, msg, sizeof msg), CG_ERR_INVALID);
 }
 
 struct tamper {
@@ -416,6 +430,9 @@ static void every_tamper_fails(void **state)
         {"version", "8"},
         {"version", "6"},
         {"sha256", "\"0f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\""},
+        /* a permissive contract swapped in with its own (true) hash */
+        {"contract_sha256", "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\""},
+        {"contract_sha256", "\"" DOC_HASH "\""},
         {"generation", "43"},
         {"generation", "1000000"},
         {"cell", "\"use1-az1-c04\""},
@@ -527,6 +544,78 @@ static void other_keys(void **state)
     cg_signkey_free(other);
 }
 
+/* Signs 'canon' with the fixture's secret key (read back from its file),
+ * for statements cg_statement_sign() would never make. */
+static void raw_sign(struct fixture *f, const char *canon, char b64[89])
+{
+    unsigned char seed[32], pk[32], sk[64], sig[64];
+    char *text, hex[65];
+    size_t len, mlen = sizeof(CG_SIGNKEY_FILE_MAGIC) - 1;
+
+    text = th_read_file(f->path, &len);
+    assert_non_null(text);
+    assert_true(len >= mlen + 64);
+    memcpy(hex, text + mlen, 64);
+    hex[64] = '\0';
+    free(text);
+    assert_int_equal(cg_hex_decode(hex, seed, sizeof seed), 0);
+    assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
+    assert_memory_equal(pk, f->pub.pk, 32);
+    crypto_sign_detached(sig, NULL, (const unsigned char *)canon, strlen(canon), sk);
+    sodium_bin2base64(b64, 89, sig, sizeof sig, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* A statement from an older server (format v1: no contract_sha256, domain
+ * "cellgate-statement-v1") is refused with a message that says so; a v1
+ * signature over v2 fields (domain downgrade) is a bad signature. */
+static void older_format_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_stmt_expect e = expect_for(&f->pub, 1);
+    struct cg_stmt_error err;
+    struct cg_statement got;
+    char canon[1024], b64[89];
+    json_t *wire;
+
+    snprintf(canon, sizeof canon,
+             "cellgate-statement-v1\ncell=" CELL "\nconfig=features\nexpires_at=%lld\n"
+             "generation=42\nissued_at=%lld\nkey_id=%s\nsha256=" DOC_HASH "\nversion=7\n",
+             (long long)(NOW + HOUR_MS), (long long)NOW, f->pub.key_id);
+    raw_sign(f, canon, b64);
+    wire = json_pack("{s:{s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:I},s:s}", "statement", "cell", CELL,
+                     "config", "features", "expires_at", (json_int_t)(NOW + HOUR_MS), "generation",
+                     (json_int_t)42, "issued_at", (json_int_t)NOW, "key_id", f->pub.key_id,
+                     "sha256", DOC_HASH, "version", (json_int_t)7, "signature", b64);
+    assert_non_null(wire);
+    memset(&got, 0xff, sizeof got);
+    assert_int_equal(cg_statement_verify(wire, &e, &got, &err), CG_ERR_VERIFY);
+    assert_int_equal(err.reason, CG_STMT_MALFORMED);
+    assert_non_null(strstr(err.message, "contract_sha256"));
+    assert_non_null(strstr(err.message, "older server"));
+    assert_int_equal(got.generation, 0);
+    assert_int_equal(verify_json(wire, &e, &err), CG_ERR_VERIFY);
+    assert_int_equal(err.reason, CG_STMT_MALFORMED);
+
+    /* the same fields plus a contract_sha256, signed under the v1 domain */
+    snprintf(canon, sizeof canon,
+             "cellgate-statement-v1\ncell=" CELL "\nconfig=features\ncontract_sha256=" CON_HASH
+             "\nexpires_at=%lld\ngeneration=42\nissued_at=%lld\nkey_id=%s\nsha256=" DOC_HASH
+             "\nversion=7\n",
+             (long long)(NOW + HOUR_MS), (long long)NOW, f->pub.key_id);
+    raw_sign(f, canon, b64);
+    json_object_set_new(json_object_get(wire, "statement"), "contract_sha256",
+                        json_string(CON_HASH));
+    json_object_set_new(wire, "signature", json_string(b64));
+    assert_int_equal(verify_json(wire, &e, &err), CG_ERR_VERIFY);
+    assert_int_equal(err.reason, CG_STMT_BAD_SIGNATURE);
+    /* and under v2 it verifies (raw_sign agrees with cg_statement_sign) */
+    memcpy(canon + strlen("cellgate-statement-v"), "2", 1);
+    raw_sign(f, canon, b64);
+    json_object_set_new(wire, "signature", json_string(b64));
+    assert_int_equal(verify_json(wire, &e, &err), CG_OK);
+    json_decref(wire);
+}
+
 static void wrong_cell(void **state)
 {
     struct fixture *f = *state;
@@ -624,6 +713,7 @@ static const struct malformed_case malformed[] = {
     {DEL, "config", NULL, CG_STMT_MALFORMED},
     {DEL, "version", NULL, CG_STMT_MALFORMED},
     {DEL, "sha256", NULL, CG_STMT_MALFORMED},
+    {DEL, "contract_sha256", NULL, CG_STMT_MALFORMED},
     {DEL, "generation", NULL, CG_STMT_MALFORMED},
     {DEL, "cell", NULL, CG_STMT_MALFORMED},
     {DEL, "issued_at", NULL, CG_STMT_MALFORMED},
@@ -654,6 +744,12 @@ static const struct malformed_case malformed[] = {
      CG_STMT_MALFORMED},
     {SET, "sha256", "\"abc\"", CG_STMT_MALFORMED},
     {SET, "sha256", "\"9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08\"",
+     CG_STMT_MALFORMED},
+    {SET, "contract_sha256", "\"\"", CG_STMT_MALFORMED},
+    {SET, "contract_sha256", "null", CG_STMT_MALFORMED},
+    {SET, "contract_sha256", "\"60303AE22B998861BCE3B28F33EEC1BE758A213C86C93C076DBE9F558C11C752\"",
+     CG_STMT_MALFORMED},
+    {SET, "contract_sha256", "\"60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c75\"",
      CG_STMT_MALFORMED},
     {SET, "key_id", "\"0123\"", CG_STMT_MALFORMED},
     {SET, "key_id", "{}", CG_STMT_MALFORMED},
@@ -790,6 +886,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_tamper_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(signature_bytes_tampered, setup, teardown),
         cmocka_unit_test_setup_teardown(other_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(older_format_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_cell, setup, teardown),
         cmocka_unit_test_setup_teardown(expired, setup, teardown),
         cmocka_unit_test_setup_teardown(generation_replay, setup, teardown),

@@ -17,6 +17,7 @@
 
 #include <cellgate/cellgate.h>
 
+#include "json.h"
 #include "sign.h"
 #include "util.h"
 
@@ -139,6 +140,10 @@ static const char contract[] =
     "[\"features\"]},\"cardinality\":[{\"pointer\":\"/features\",\"min\":1,\"max\":4}],"
     "\"growth\":[{\"pointer\":\"/features\",\"max_abs\":2}]}";
 
+/* What a tampering proxy would swap in: anything goes. */
+static const char permissive[] =
+    "{\"media_type\":\"application/json\",\"schema\":{\"type\":\"object\"}}";
+
 struct fx {
     char *dir;
     struct cg_signkey *key;
@@ -149,7 +154,42 @@ struct fx {
     int applies;
     int apply_rc;
     int64_t last_version;
+    char contract_sha[65];   /* of 'contract' as the server stores it */
+    char permissive_sha[65]; /* of 'permissive' */
+    /* serve_doc knobs */
+    const char *signed_contract; /* contract_sha256 to sign; NULL = contract_sha */
+    const char *item_contract;   /* the item's unsigned copy; NULL = as signed */
+    int strip_contract;          /* drop contract_sha256 from the statement (v1) */
 };
+
+/* sha256 of a contract in the canonical form the server stores and the
+ * watcher hashes (cg_json_dump: compact, sorted keys). */
+static void contract_hash(const char *text, char out[65])
+{
+    json_t *v = json_loads(text, 0, NULL);
+    char *canon;
+
+    assert_non_null(v);
+    canon = cg_json_dump(v);
+    assert_non_null(canon);
+    cg_sha256_hex(canon, strlen(canon), out);
+    free(canon);
+    json_decref(v);
+}
+
+/* Makes the canned server answer GET /v1/configs/NAME with 'k'. */
+static void serve_contract(struct fx *f, const char *k)
+{
+    size_t n = strlen(k) + 32;
+    char *c = malloc(n);
+
+    assert_non_null(c);
+    snprintf(c, n, "{\"contract\":%s}", k);
+    pthread_mutex_lock(&f->srv->mu);
+    free(f->srv->config);
+    f->srv->config = c;
+    pthread_mutex_unlock(&f->srv->mu);
+}
 
 static int on_apply(void *ud, const struct cg_watch_doc *doc, char *why, size_t whylen)
 {
@@ -182,11 +222,10 @@ static int setup(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%d", f->srv->port);
     assert_int_equal(cg_client_new(url, &f->client, NULL), CG_OK);
     cg_client_set_timeout_ms(f->client, 3000);
-    {
-        char *c = malloc(sizeof contract + 32);
-        snprintf(c, sizeof contract + 32, "{\"contract\":%s}", contract);
-        f->srv->config = c;
-    }
+    serve_contract(f, contract);
+    contract_hash(contract, f->contract_sha);
+    contract_hash(permissive, f->permissive_sha);
+    assert_string_not_equal(f->contract_sha, f->permissive_sha);
     keys[0] = f->pubhex;
     o.cell = "c1";
     o.pubkeys = keys;
@@ -231,15 +270,25 @@ static void serve_doc(struct fx *f, const char *doc, int64_t version, int64_t ge
     st.version = version;
     st.generation = gen;
     cg_sha256_hex(doc, strlen(doc), st.sha256);
+    cg_strlcpy(st.contract_sha256, f->signed_contract ? f->signed_contract : f->contract_sha,
+               sizeof st.contract_sha256);
     st.issued_at = ttl_ms > 0 ? now : now - 10000;
     st.expires_at = ttl_ms > 0 ? now + ttl_ms : now - 5000;
     assert_int_equal(cg_statement_sign_text(&st, f->key, &wire, msg, sizeof msg), CG_OK);
+    if (f->strip_contract) {
+        /* what an older server sent: the statement without the field */
+        char *p = strstr(wire, "\"contract_sha256\":\"");
+        size_t cut = strlen("\"contract_sha256\":\"") + 64 + strlen("\",");
+
+        assert_non_null(p);
+        memmove(p, p + cut, strlen(p + cut) + 1);
+    }
     snprintf(body, sizeof body,
              "{\"cell\":\"c1\",\"etag\":\"e%lld-%lld\",\"assignments\":[{\"config\":\"features\","
              "\"version\":%lld,\"generation\":%lld,\"sha256\":\"%s\",\"media_type\":"
-             "\"application/json\",\"contract_sha256\":\"%064d\",\"statement\":%s}]}",
-             (long long)gen, (long long)now, (long long)version, (long long)gen, st.sha256, 0,
-             wire);
+             "\"application/json\",\"contract_sha256\":\"%s\",\"statement\":%s}]}",
+             (long long)gen, (long long)now, (long long)version, (long long)gen, st.sha256,
+             f->item_contract ? f->item_contract : st.contract_sha256, wire);
     free(wire);
     pthread_mutex_lock(&f->srv->mu);
     free(f->srv->desired);
@@ -429,6 +478,149 @@ static void verification_failures(void **state)
     assert_int_equal(f->applies, 2);
 }
 
+#define BIG "{\"features\":[1,2,3,4,5,6,7,8]}" /* breaks cardinality and growth */
+
+/* The proxy swaps the server's contract for a permissive one (and the
+ * unsigned contract_sha256 with it) and the document for a validly signed
+ * bad version: the fetched contract does not hash to the signed
+ * contract_sha256, so it is refused (verify_failed, contract_mismatch,
+ * retried), last-known-good kept. */
+static void swapped_contract_is_refused(void **state)
+{
+    struct fx *f = *state;
+    struct cg_watch_doc d = {.size = sizeof d,
+                             .config = "features",
+                             .version = 1,
+                             .generation = 1,
+                             .bytes = DOC2,
+                             .len = strlen(DOC2)};
+    struct cg_watch_status s;
+    struct cg_error e;
+    void *bytes;
+    size_t len;
+    int64_t v;
+    char *rep;
+
+    assert_int_equal(cg_watch_seed(f->w, &d, 0, NULL), CG_OK);
+    serve_contract(f, permissive);
+    f->item_contract = f->permissive_sha; /* unsigned: must not matter */
+    serve_doc(f, BIG, 2, 2, "c1", 60000, NULL);
+    assert_int_equal(cg_watch_poll_once(f->w, 0, &e), CG_ERR_VERIFY);
+    assert_non_null(strstr(e.message, "contract_sha256"));
+    assert_int_equal(f->applies, 0);
+    status_of(f, &s);
+    assert_int_equal(s.outcome, CG_WATCH_VERIFY_FAILED);
+    assert_string_equal(s.reason, "contract_mismatch");
+    assert_non_null(strstr(s.error, "contract_mismatch: "));
+    assert_int_equal(s.version, 2);
+    assert_int_equal(s.generation, 2);
+    assert_int_equal(s.lkg_generation, 1);
+    assert_int_equal(s.rejected_generation, 0); /* not authentic: retried */
+    assert_true(cg_watch_next_delay_ms(f->w) > 0);
+    assert_int_equal(cg_watch_current(f->w, "features", &bytes, &len, &v, NULL), CG_OK);
+    assert_string_equal(bytes, DOC2);
+    cg_free(bytes);
+    rep = cg_watch_dup_report_configs(f->w);
+    assert_non_null(strstr(rep, "\"outcome\":\"verify_failed\""));
+    assert_non_null(strstr(rep, "contract_mismatch"));
+    cg_free(rep);
+    /* the same again: still refused, never cached */
+    assert_int_equal(cg_watch_poll_once(f->w, 0, &e), CG_ERR_VERIFY);
+    status_of(f, &s);
+    assert_string_equal(s.reason, "contract_mismatch");
+
+    /* the honest contract is back: the bad version meets it and is refused
+     * for good, although the unsigned field still names the permissive one */
+    serve_contract(f, contract);
+    assert_int_equal(cg_watch_poll_once(f->w, 0, NULL), CG_OK);
+    status_of(f, &s);
+    assert_int_equal(s.outcome, CG_WATCH_REJECTED);
+    assert_string_equal(s.reason, "contract_violation");
+    assert_int_equal(s.rejected_generation, 2);
+    assert_int_equal(f->applies, 0);
+
+    /* the cached (honest) contract is used while the signed sha matches it,
+     * whatever the server serves now */
+    serve_contract(f, permissive);
+    serve_doc(f, BIG, 3, 3, "c1", 60000, NULL);
+    assert_int_equal(cg_watch_poll_once(f->w, 0, NULL), CG_OK);
+    status_of(f, &s);
+    assert_string_equal(s.reason, "contract_violation");
+    assert_int_equal(s.rejected_generation, 3);
+
+    /* a statement that really signs the permissive contract: its sha256 is
+     * fetched and checked, then used (I1 against what the server signed) */
+    f->signed_contract = f->permissive_sha;
+    f->item_contract = NULL;
+    serve_doc(f, DOC3, 4, 4, "c1", 60000, NULL);
+    assert_int_equal(cg_watch_poll_once(f->w, 0, NULL), CG_OK);
+    assert_int_equal(f->applies, 1);
+    status_of(f, &s);
+    assert_int_equal(s.outcome, CG_WATCH_APPLIED);
+    assert_int_equal(s.lkg_generation, 4);
+}
+
+/* A contract pinned locally (the agent's contract_file) wins: the server's
+ * contract is neither fetched nor compared with the signed hash. The
+ * signature still covers contract_sha256. */
+static void pinned_contract_wins(void **state)
+{
+    struct fx *f = *state;
+    struct cg_watch_status s;
+    struct cg_error e;
+    int hits;
+
+    assert_int_equal(cg_watch_set_contract(f->w, "features", contract, strlen(contract), NULL),
+                     CG_OK);
+    serve_contract(f, permissive);
+    /* the server signs its (permissive) contract: the pin still decides */
+    f->signed_contract = f->permissive_sha;
+    serve_doc(f, DOC2, 1, 1, "c1", 60000, NULL);
+    assert_int_equal(cg_watch_poll_once(f->w, 0, NULL), CG_OK);
+    assert_int_equal(f->applies, 1);
+    serve_doc(f, BIG, 2, 2, "c1", 60000, NULL);
+    assert_int_equal(cg_watch_poll_once(f->w, 0, NULL), CG_OK);
+    status_of(f, &s);
+    assert_int_equal(s.outcome, CG_WATCH_REJECTED);
+    assert_string_equal(s.reason, "contract_violation");
+    assert_int_equal(f->applies, 1);
+    /* a signed sha256 that matches nothing served: no mismatch with a pin */
+    f->signed_contract = "0000000000000000000000000000000000000000000000000000000000000000";
+    serve_doc(f, DOC3, 3, 3, "c1", 60000, NULL);
+    pthread_mutex_lock(&f->srv->mu);
+    hits = f->srv->hits;
+    pthread_mutex_unlock(&f->srv->mu);
+    assert_int_equal(cg_watch_poll_once(f->w, 0, NULL), CG_OK);
+    assert_int_equal(f->applies, 2);
+    pthread_mutex_lock(&f->srv->mu);
+    assert_int_equal(f->srv->hits, hits + 2); /* desired + blob, no contract */
+    pthread_mutex_unlock(&f->srv->mu);
+    /* ...but a tampered contract_sha256 breaks the signature */
+    f->signed_contract = NULL;
+    serve_doc(f, DOC2, 4, 4, "c1", 60000, NULL);
+    pthread_mutex_lock(&f->srv->mu);
+    {
+        char *p = strstr(f->srv->desired, f->contract_sha);
+        p = p ? strstr(p + 64, f->contract_sha) : NULL; /* the signed copy */
+        assert_non_null(p);
+        memcpy(p, f->permissive_sha, 64);
+    }
+    pthread_mutex_unlock(&f->srv->mu);
+    assert_int_equal(cg_watch_poll_once(f->w, 0, &e), CG_ERR_VERIFY);
+    status_of(f, &s);
+    assert_string_equal(s.reason, "bad_signature");
+    assert_int_equal(s.lkg_generation, 3);
+    /* and an older server's statement without it is refused */
+    f->strip_contract = 1;
+    serve_doc(f, DOC2, 4, 4, "c1", 60000, NULL);
+    assert_int_equal(cg_watch_poll_once(f->w, 0, &e), CG_ERR_VERIFY);
+    status_of(f, &s);
+    assert_int_equal(s.outcome, CG_WATCH_VERIFY_FAILED);
+    assert_string_equal(s.reason, "malformed");
+    assert_non_null(strstr(s.error, "contract_sha256"));
+    assert_int_equal(f->applies, 2);
+}
+
 static void failed_apply_is_reload_failed(void **state)
 {
     struct fx *f = *state;
@@ -498,6 +690,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(applies_a_good_generation_once, setup, teardown),
         cmocka_unit_test_setup_teardown(contract_violation_keeps_lkg, setup, teardown),
         cmocka_unit_test_setup_teardown(verification_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(swapped_contract_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(pinned_contract_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_apply_is_reload_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(server_errors_back_off, setup, teardown),
         cmocka_unit_test_setup_teardown(thread_start_stop, setup, teardown),

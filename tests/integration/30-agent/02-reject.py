@@ -5,7 +5,9 @@ applied. For each case the host stays on its last-known-good, the agent
 keeps running, and (where the server can hear it) the report says why:
 
   contract violation (Cloudflare-style doubled feature file, validly signed:
-  the server itself would refuse to publish it), sha256 mismatch, bad
+  the server itself would refuse to publish it), the contract swapped for a
+  permissive one together with that validly signed doubled file (the
+  signed contract_sha256 catches it), sha256 mismatch, bad
   signature, older generation replayed, statement for another cell,
   expired statement, truncated blob (short body and broken transfer), a
   server answering 500s / 503 with Retry-After, a server that hangs,
@@ -66,19 +68,31 @@ with harness.Server() as s:
 
     lkg = good_change()
     converge(*lkg)
+    # the signed contract_sha256 is the hash of the contract's canonical
+    # text, i.e. of what GET /v1/configs/features serves, re-serialised
+    st, cfg = s.api("GET", "/v1/configs/features")
+    K.check(st == 200, "config get: %s %s" % (st, cfg))
+    csha = K.contract_sha256(cfg["contract"])
+    asg = px.seen[-1]["assignments"][0]
+    K.check(asg["statement"]["statement"]["contract_sha256"] == csha == asg["contract_sha256"],
+            "signed contract_sha256 %s, canonical %s" % (asg["statement"]["statement"], csha))
     passed += 1
 
     def forge(doc, cell="c1", gen_delta=1, sha=None, version=None, ttl_ms=3600000, config=None,
-              issued_ms=None):
-        """Replaces the features assignment with a forged statement."""
+              issued_ms=None, item_contract=None):
+        """Replaces the features assignment with a forged statement. It signs
+        the contract_sha256 the server signed (the real contract);
+        item_contract replaces only the unsigned copy next to it."""
         doc = copy.deepcopy(doc)
         for asg in doc["assignments"]:
             if asg["config"] == "features":
                 g = asg["generation"] + gen_delta
                 v = version or asg["version"] + 1
                 sh = sha or asg["sha256"]
-                asg.update({"generation": g, "version": v, "sha256": sh})
-                asg["statement"] = signer.statement(cell, config or "features", v, sh, g,
+                csha = asg["statement"]["statement"]["contract_sha256"]
+                asg.update({"generation": g, "version": v, "sha256": sh,
+                            "contract_sha256": item_contract or csha})
+                asg["statement"] = signer.statement(cell, config or "features", v, sh, g, csha,
                                                     ttl_ms=ttl_ms, issued_ms=issued_ms)
         return doc
 
@@ -97,6 +111,32 @@ with harness.Server() as s:
     # the forged generation was refused for good; the next honest one is newer
     px.reset()
     K.assign(s, lkg[0], ["c1"])  # burn the forged generation number
+    lkg = recover()
+    passed += 1
+
+    # 1b. the proxy swaps the contract for a permissive one (with its true
+    #     sha256 in the unsigned field) and the doubled file for a validly
+    #     signed bad version. The statement signs the real contract's
+    #     sha256, the fetched contract hashes to something else: refused
+    #     (verify_failed, contract_mismatch), last-known-good kept. The
+    #     agent is restarted first so that it has no contract cached and
+    #     must fetch one (with the real one cached, case 1 applies).
+    rc = a.stop()
+    K.check(rc == 0, "agent exit status %s" % rc)
+    a.start(wait_started=True)
+    permissive = {"media_type": "application/json", "schema": {"type": "object"}}
+    doubled = K.canon(harness.features(2 * nfeat[0]))
+    px.blobs[K.sha256(doubled)] = doubled
+    px.rewrite_config = lambda c: dict(c, contract=permissive)
+    px.rewrite_desired = lambda d: forge(d, sha=K.sha256(doubled),
+                                         item_contract=K.contract_sha256(permissive))
+    stays(lkg[2])
+    hc = reported("verify_failed", "contract_mismatch")
+    K.check(hc["lkg_version"] == lkg[0] and hc["lkg_generation"] == lkg[1],
+            "lkg must stay: %s" % hc)
+    K.check(not hc.get("violations"), "no contract check may have run: %s" % hc)
+    stays(lkg[2], 2)  # retried after backoffs, refused every time
+    K.check(a.held() == lkg[:2], "held %s, want %s" % (a.held(), lkg[:2]))
     lkg = recover()
     passed += 1
 
@@ -185,7 +225,8 @@ with harness.Server() as s:
         d = copy.deepcopy(d)
         for asg in d["assignments"]:
             asg["statement"] = stranger.statement("c1", "features", asg["version"] + 1,
-                                                  asg["sha256"], asg["generation"] + 1)
+                                                  asg["sha256"], asg["generation"] + 1,
+                                                  asg["contract_sha256"])
         return d
     px.rewrite_desired = unknown_key
     stays(lkg[2])

@@ -6,8 +6,8 @@ runner only picks up files named NN-*.py).
     so a tampering proxy can forge *validly signed* bad statements: the
     agent's contract check is then its only line of defence).
   - Proxy: a small HTTP server in front of a real cellgated that passes
-    everything through and lets a test rewrite desired-state answers and
-    blobs, answer 500s, or hang.
+    everything through and lets a test rewrite desired-state answers,
+    blobs and config objects (the contract), answer 500s, or hang.
   - Agent: writes an agent config file, starts cellgate-agent, stops it by
     PID (SIGTERM, then SIGKILL), or SIGKILLs it.
   - setup_fleet(): cells, an agent token per cell, a config with the
@@ -79,19 +79,28 @@ class Signer:
     def sign(self, st):
         st = dict(st)
         st.setdefault("key_id", self.key_id)
-        c = "cellgate-statement-v1\n" + "".join(
+        c = "cellgate-statement-v2\n" + "".join(
             "%s=%s\n" % (k, st[k]) for k in sorted(st))
         sig = ctypes.create_string_buffer(64)
         msg = c.encode()
         self.lib.crypto_sign_detached(sig, None, msg, ctypes.c_ulonglong(len(msg)), self.sk)
         return {"statement": st, "signature": base64.b64encode(sig.raw).decode()}
 
-    def statement(self, cell, config, version, sha, generation, ttl_ms=3600000,
+    def statement(self, cell, config, version, sha, generation, contract_sha, ttl_ms=3600000,
                   issued_ms=None):
         now = int(time.time() * 1000) if issued_ms is None else issued_ms
         return self.sign({"cell": cell, "config": config, "version": version,
-                          "sha256": sha, "generation": generation,
+                          "sha256": sha, "contract_sha256": contract_sha,
+                          "generation": generation,
                           "issued_at": now, "expires_at": now + ttl_ms})
+
+
+def contract_sha256(contract):
+    """contract_sha256 of a contract object: the sha256 of its canonical
+    text (compact, sorted keys), the form the server stores and the agent
+    hashes."""
+    return sha256(json.dumps(contract, sort_keys=True, separators=(",", ":"),
+                             ensure_ascii=False).encode())
 
 
 # ---------------------------------------------------------------- proxy
@@ -162,6 +171,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if inm == etag:
                 time.sleep(px.same_wait_s)  # behave like a long poll
                 return self._send(304, {"ETag": rh["ETag"]}, b"")
+        if (path.startswith("/v1/configs/") and px.rewrite_config is not None
+                and status == 200):
+            data = json.dumps(px.rewrite_config(json.loads(data))).encode()
         if path.startswith("/v1/blobs/") and px.rewrite_blob is not None and status == 200:
             res = px.rewrite_blob(path.rsplit("/", 1)[1], data)
             if res == "drop":
@@ -212,6 +224,7 @@ class Proxy:
         self.same_wait_s = 0.5
         self.rewrite_desired = None  # fn(doc) -> doc
         self.rewrite_blob = None  # fn(sha, bytes) -> bytes | "drop"
+        self.rewrite_config = None  # fn(config object) -> config object
         self.blobs = {}  # sha -> bytes served without asking upstream
         self.seen = []  # desired-state documents seen from upstream
         self.closing = False
@@ -236,6 +249,7 @@ class Proxy:
         self.mode = "pass"
         self.rewrite_desired = None
         self.rewrite_blob = None
+        self.rewrite_config = None
         self.blobs = {}
 
     def close(self):
