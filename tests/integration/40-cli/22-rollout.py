@@ -125,6 +125,15 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
         watch = subprocess.Popen([h.CLI_BIN, "rollout", "watch", str(rid), "--interval", "100"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  env=env)
+        # read its lines as they come, so the test can wait until the watch
+        # has seen a short-lived state before moving on (a loaded machine
+        # may delay its 100 ms polls)
+        watch_lines = []
+        def pump():
+            for line in watch.stdout:
+                watch_lines.append(line)
+        pumper = threading.Thread(target=pump, daemon=True)
+        pumper.start()
 
         # pause while the canary bakes: it is not promoted; resume
         b = wait_for(s, rid, lambda b: b["step_state"] == "bake", "the canary to bake")
@@ -152,16 +161,22 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
         h.check(st == 201, "token %s" % t)
         st, d = s.api("POST", "/v1/tokens", {"name": "rita", "role": "reader"})
         code(s.cli("rollout", "approve", str(rid), token=d["token"]), 3, "reader approves (403)")
+        end = time.time() + 30 * SLOW
+        while time.time() < end and not any("state: waiting_approval" in l for l in watch_lines):
+            time.sleep(0.05)
         r = ok(s.cli("rollout", "approve", str(rid), "-m", "lgtm", token=t["token"]), "approve")
         h.check(r.stdout.startswith("approved rollout %d" % rid), "%r" % r.stdout); n += 1
 
         # the watch ends with the rollout: exit 0, and its lines tell the story
         try:
-            out, err = watch.communicate(timeout=60 * SLOW)
+            watch.wait(timeout=60 * SLOW)
         except subprocess.TimeoutExpired:
             watch.kill()
-            out, err = watch.communicate()
-            h.fail("rollout watch did not end: %r %r" % (out, err))
+            watch.wait()
+            pumper.join(5)
+            h.fail("rollout watch did not end: %r %r" % ("".join(watch_lines), watch.stderr.read()))
+        pumper.join(10)
+        out, err = "".join(watch_lines), watch.stderr.read()
         h.check(watch.returncode == 0, "watch exit %d: %r %r" % (watch.returncode, out, err))
         if os.environ.get("CG_VERBOSE"):
             sys.stderr.write(out)
