@@ -132,6 +132,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         memset(&dc, 0, sizeof dc);
         dc.statement_ttl_ms = (int64_t)cfg->statement_ttl_s * 1000;
         dc.max_parked = cfg->no_shed ? (size_t)-1 / 2 : cfg->max_parked;
+        dc.keep_gone = cfg->no_shed;
         size_t nroutes;
         route_table(&nroutes);
         d->metrics = metrics_new(nroutes);

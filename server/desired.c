@@ -17,6 +17,9 @@
 
 #define NBUCKETS 4096
 #define SWEEP_MS 100
+/* Parked polls are checked for a closed client every PEER_CHECK_MS: one
+ * non-blocking recv(MSG_PEEK) each, about 10 ms of CPU per 10,000 parked. */
+#define PEER_CHECK_MS 1000
 
 struct waiter {
     struct request *rq;
@@ -70,7 +73,8 @@ struct desired {
     const struct cg_signkey *key;
     struct desired_config cfg;
     size_t ncells, nparked;
-    uint64_t rebuilds, shed;
+    uint64_t rebuilds, shed, abandoned;
+    int64_t peer_check_at; /* monotonic ms of the next closed-client check */
     int stopping;
     pthread_t sweeper;
 };
@@ -404,20 +408,30 @@ int desired_poll(struct desired *ds, const char *cell, const char *inm, unsigned
     return HANDLER_PARKED;
 }
 
-/* Expires parked polls; collects cells whose statements need re-signing. */
+/* Expires parked polls and releases those whose client left; collects
+ * cells whose statements need re-signing. */
 static size_t sweep(struct desired *ds, char (*due)[STORE_NAME_MAX], size_t max)
 {
     int64_t mono = cg_mono_ms(), wall = cg_now_ms();
     size_t b, ndue = 0;
+    int check_peers;
 
     pthread_mutex_lock(&ds->mu);
+    check_peers = mono >= ds->peer_check_at;
+    if (check_peers)
+        ds->peer_check_at = mono + PEER_CHECK_MS;
     for (b = 0; b < NBUCKETS; b++) {
         struct cell_entry *e;
         for (e = ds->buckets[b]; e; e = e->next) {
             struct waiter *w = e->waiters;
             while (w) {
                 struct waiter *nx = w->next;
-                if (w->deadline_ms <= mono || ds->stopping) {
+                int gone =
+                    check_peers && !ds->stopping && !ds->cfg.keep_gone && http_client_gone(w->rq);
+                if (w->deadline_ms <= mono || ds->stopping || gone) {
+                    /* a gone client's 304 is never read: MHD fails the
+                     * send and closes the connection, freeing its slot */
+                    ds->abandoned += (uint64_t)gone;
                     unlink_waiter(ds, e, w);
                     answer(e, w->rq, 304);
                     http_resume(w->rq);
@@ -551,5 +565,6 @@ void desired_stats(struct desired *ds, struct desired_stats *out)
     out->cells = ds->ncells;
     out->rebuilds = ds->rebuilds;
     out->shed = ds->shed;
+    out->abandoned = ds->abandoned;
     pthread_mutex_unlock(&ds->mu);
 }

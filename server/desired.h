@@ -7,7 +7,9 @@
  * statements reach half their lifetime. Polls are answered from memory:
  * 304 when the ETag matches, 200 with the body otherwise; a long-poll
  * (wait=S) whose ETag matches is parked until the cell changes or the wait
- * (with ±10% jitter) ends. One sweeper thread expires parked polls and
+ * (with ±10% jitter) ends or its client closes the connection (checked
+ * every second, so dead agents do not hold a parked slot and a descriptor
+ * for the rest of their wait). One sweeper thread expires parked polls and
  * re-signs statements.
  */
 #ifndef CG_DESIRED_H
@@ -27,13 +29,15 @@ struct desired_config {
     int64_t statement_ttl_ms; /* statement lifetime; re-signed at half-life */
     size_t max_parked;        /* parked long-polls beyond this are shed (503) */
     unsigned max_wait_s;      /* cap on wait= (default 300) */
+    int keep_gone;            /* --no-shed: polls of closed clients stay parked */
 };
 
 struct desired_stats {
-    uint64_t parked;   /* long-polls parked now */
-    uint64_t cells;    /* cells in the cache */
-    uint64_t rebuilds; /* bodies rendered since start */
-    uint64_t shed;     /* long-polls refused because max_parked was reached */
+    uint64_t parked;    /* long-polls parked now */
+    uint64_t cells;     /* cells in the cache */
+    uint64_t rebuilds;  /* bodies rendered since start */
+    uint64_t shed;      /* long-polls refused because max_parked was reached */
+    uint64_t abandoned; /* parked long-polls released because the client left */
 };
 
 /* Builds the cache for every cell in the store and starts the sweeper.

@@ -289,11 +289,9 @@ static int64_t client_timeout_ms(const struct request *rq)
     return ms <= 86400000 ? ms : 0;
 }
 
-/* 1 when the client has closed the connection while its request waited
- * (end of stream or reset pending on the socket; nginx answers these 499):
- * it gave up, and nobody will read the answer. Pipelined bytes mean the
- * client is still there. */
-static int client_gone(const struct request *rq)
+/* A client that closed the connection while its request waited gave up
+ * (nginx answers these 499); see http.h. */
+int http_client_gone(const struct request *rq)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -325,7 +323,7 @@ static void lane_job(void *arg)
     metrics_queue_wait(c->d->metrics, lane, (double)waited_us / 1e6);
     if (own > 0 && own < deadline)
         deadline = own;
-    if (!c->d->cfg.no_shed && (waited > deadline || client_gone(&c->rq))) {
+    if (!c->d->cfg.no_shed && (waited > deadline || http_client_gone(&c->rq))) {
         if (waited > deadline)
             metrics_expired(c->d->metrics, lane);
         else

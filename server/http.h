@@ -66,6 +66,12 @@ void http_suspend(struct request *rq);
  * connection. Any thread; exactly once per parked request. */
 void http_resume(struct request *rq);
 
+/* 1 when the client closed the connection (end of stream or a reset
+ * pending on the socket), so nobody will read an answer; 0 otherwise,
+ * including when bytes are pending (a pipelined request). Never blocks;
+ * safe on a parked request from any thread holding its waker's lock. */
+int http_client_gone(const struct request *rq);
+
 /* Returns a query argument (borrowed, valid during the request) or NULL. */
 const char *http_query(const struct request *rq, const char *key);
 

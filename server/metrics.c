@@ -296,6 +296,10 @@ char *metrics_render(struct daemon *d, size_t *len)
     family(&b, "cellgate_longpolls_shed_total", "counter",
            "Long-polls refused because the parked limit was reached.");
     cg_buf_printf(&b, "cellgate_longpolls_shed_total %llu\n", (unsigned long long)ds.shed);
+    family(&b, "cellgate_longpolls_abandoned_total", "counter",
+           "Parked long-polls released early because their client closed the connection.");
+    cg_buf_printf(&b, "cellgate_longpolls_abandoned_total %llu\n",
+                  (unsigned long long)ds.abandoned);
     family(&b, "cellgate_desired_rebuilds_total", "counter",
            "Per-cell desired-state bodies rendered (assignment changes and re-signing).");
     cg_buf_printf(&b, "cellgate_desired_rebuilds_total %llu\n", (unsigned long long)ds.rebuilds);

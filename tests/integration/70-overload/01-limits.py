@@ -1,7 +1,8 @@
 """Overload protections of the server (issue: overload and metastability):
 a full lane sheds *that lane* with 503 and a jittered Retry-After while the
 control lane keeps working; per-token rate limits answer 429 with
-Retry-After; the parked long-poll limit sheds; a queued request whose
+Retry-After; the parked long-poll limit sheds, and a parked poll whose
+client closed its connection is released; a queued request whose
 client has given up (its Cellgate-Timeout-Ms passed, or it closed the
 connection) is dropped before any work; --fault-delay injects a slow lane;
 --no-shed turns the protections off; /metrics counts what was shed."""
@@ -10,6 +11,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
 
 n = 0
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
 # A read lane with one worker and a queue of one: a burst of readers must be shed.
 with h.Server(extra_args=["--lane", "read=1/1", "--max-parked", "2"]) as s:
     for i in range(20):
@@ -48,6 +55,39 @@ with h.Server(extra_args=["--lane", "read=1/1", "--max-parked", "2"]) as s:
     for p in ps: p.join(10)
     h.check(res == [304, 304], "parked polls: %s" % res)
     n += 1
+    # Parked polls whose client went away (an agent killed, a proxy that gave
+    # up) are released within about a second: they must not hold the parked
+    # limit and a descriptor for the rest of their wait.
+    def fds():
+        return len(os.listdir("/proc/%d/fd" % s.proc.pid))
+    def parked_metric():
+        text = s.request("GET", "/metrics")[2].decode()
+        return (metric(text, "cellgate_longpolls_parked"), metric(text, "cellgate_longpolls_abandoned_total"))
+    fd0 = fds()
+    socks = []
+    for _ in range(2):
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        c.sendall(("GET /v1/agent/desired?cell=c1&wait=60 HTTP/1.1\r\nHost: x\r\n"
+                   "Authorization: Bearer %s\r\nIf-None-Match: %s\r\n\r\n" % (s.admin_token, etag)).encode())
+        socks.append(c)
+    deadline = time.time() + 5
+    while parked_metric()[0] != 2 and time.time() < deadline:
+        time.sleep(0.05)
+    h.check(parked_metric() == (2, 0), "two raw long-polls parked: %s" % (parked_metric(),))
+    for c in socks:
+        c.close()
+    t0 = time.time()
+    while parked_metric()[0] != 0 and time.time() < t0 + 10:
+        time.sleep(0.05)
+    gone_s = time.time() - t0
+    h.check(parked_metric() == (0, 2) and gone_s < 5,
+            "closed clients' polls released: %s after %.2fs" % (parked_metric(), gone_s))
+    time.sleep(0.2)
+    h.check(fds() <= fd0, "descriptors released: %d, before %d" % (fds(), fd0))
+    # the slots are free again: a live poll parks (not shed) and is answered
+    st, _, _ = s.request("GET", "/v1/agent/desired?cell=c1&wait=1", headers={"If-None-Match": etag})
+    h.check(st == 304, "a live poll parks after the release: %s" % st)
+    n += 1
     st, _, body = s.request("GET", "/metrics")
     text = body.decode()
     h.check('cellgate_lane_shed_total{lane="read"} 0' not in text and "cellgate_longpolls_shed_total 1" in text,
@@ -67,12 +107,6 @@ with h.Server(extra_args=["--token-rate", "5", "--token-burst", "5"]) as s:
 
 # No work for clients that gave up: a read lane of one worker held 400 ms per
 # request by --fault-delay; requests queued behind it wait ~400 ms.
-def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.rsplit(" ", 1)[1])
-    return None
-
 with h.Server(extra_args=["--lane", "read=1/16", "--fault-delay", "read=400"]) as s:
     busy = []
     def hold():
