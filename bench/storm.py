@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONTRACT = {"media_type": "application/json",
@@ -225,9 +226,33 @@ def rollout_to(srv, version, secs=120):
     raise SystemExit("rollout %d did not complete" % rid)
 
 
+def list_all(srv, path, key, max_pages=10000):
+    """Every item of a list route: pages of the server's largest limit
+    (1000), following next_after until it is null (docs/api/README.md,
+    "Paging"); each request bounded by srv.api's timeout, the walk by
+    max_pages. Raises SystemExit on an error answer or a cursor that does
+    not advance."""
+    items, after = [], None
+    sep = "&" if "?" in path else "?"
+    for _ in range(max_pages):
+        q = "%s%slimit=1000" % (path, sep)
+        if after is not None:
+            q += "&after=%s" % urllib.parse.quote(str(after), safe="")
+        st, b = srv.api("GET", q)
+        if st != 200 or not isinstance(b, dict) or not isinstance(b.get(key), list):
+            raise SystemExit("GET %s: %s %s" % (q, st, str(b)[:300]))
+        items += b[key]
+        nxt = b.get("next_after")
+        if nxt is None:
+            return items
+        if not b[key] or nxt == after:
+            raise SystemExit("GET %s: the page cursor does not advance (%r)" % (q, nxt))
+        after = nxt
+    raise SystemExit("GET %s: more than %d pages" % (path, max_pages))
+
+
 def assign_all(srv, version):
-    st, b = srv.api("GET", "/v1/cells")
-    cells = [c["id"] for c in b["cells"]]
+    cells = [c["id"] for c in list_all(srv, "/v1/cells", "cells")]
     st, b = srv.api("POST", "/v1/configs/storm/assign", {"version": version, "cells": cells})
     assert st == 201, (st, b)
 
@@ -375,15 +400,14 @@ def run_storm(a):
     if r.returncode != 0:
         print("  rollback failed: %s %s" % (r.stdout, r.stderr))
     log("rollback: CLI exit %d in %d ms: %s" % (r.returncode, api_ms, r.stdout.strip()[:200]))
-    # rollback rollout ends
-    st, lst = srv.api("GET", "/v1/rollouts")
+    # rollback rollout ends: the newest rollout, the first of the list
+    # (newest first, docs/api/rollouts.md), so one page of one is enough
     rb_state, rb_end = None, time.time() + 60
     while time.time() < rb_end:
-        st, lst = srv.api("GET", "/v1/rollouts")
-        rs = lst.get("rollouts", []) if isinstance(lst, dict) else []
-        rs = sorted(rs, key=lambda x: x["id"])
-        if rs and rs[-1]["state"] not in ("running", "rolling_back"):
-            rb_state = rs[-1]["state"]
+        st, lst = srv.api("GET", "/v1/rollouts?limit=1")
+        rs = lst.get("rollouts", []) if st == 200 and isinstance(lst, dict) else []
+        if rs and rs[0]["state"] not in ("running", "rolling_back"):
+            rb_state = rs[0]["state"]
             break
         time.sleep(0.2)
     t_done = time.time()

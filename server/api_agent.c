@@ -277,60 +277,31 @@ int api_assignments_list(struct daemon *d, struct request *rq, struct response *
     return reply_page(rs, "assignments", arr, next);
 }
 
-static const char *host_name(const json_t *h)
-{
-    const char *s = json_string_value(json_object_get(h, "host"));
-
-    return s ? s : "";
-}
-
-static int cmp_host(const void *a, const void *b)
-{
-    return strcmp(host_name(*(const json_t *const *)a), host_name(*(const json_t *const *)b));
-}
-
 /*
  * GET /v1/hosts: a keyset page of the hosts view by host name
- * (?after=HOST&limit=L). The view lives in memory (reports.c) and is only
- * available whole, so each page renders it, keeps the hosts after the
- * cursor and sorts those: O(hosts) work per page, but a bounded answer.
+ * (?after=HOST&limit=L). The view lives in memory (reports.c), which
+ * selects the page's hosts in one pass and renders only those.
  */
 int api_hosts_list(struct daemon *d, struct request *rq, struct response *rs)
 {
     const char *cell = http_query(rq, "cell");
     const char *config = http_query(rq, "config");
     const char *after;
-    const json_t **sel;
-    json_t *all, *harr, *h, *arr, *next = NULL;
+    char next_after[REPORTS_NAME_MAX];
+    json_t *arr, *next = NULL;
     int64_t limit;
-    size_t i, k = 0;
 
     if ((cell && !cg_valid_name(cell)) || (config && !cg_valid_name(config)))
         return reply_error(rs, 400, "bad_request", NULL, "cell and config must be names");
     if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
-    all = reports_hosts_json(d->reports, cell, config);
-    harr = json_object_get(all, "hosts");
-    sel = malloc((json_array_size(harr) + 1) * sizeof *sel);
-    arr = json_array();
-    if (!all || !sel || !arr) {
-        free(sel);
+    arr = reports_hosts_page(d->reports, cell, config, after, (size_t)limit, next_after);
+    if (arr && next_after[0] && !(next = json_string(next_after))) {
         json_decref(arr);
-        json_decref(all);
+        arr = NULL;
+    }
+    if (!arr)
         return reply_store_error(rs, CG_ERR_NOMEM, NULL, "hosts");
-    }
-    json_array_foreach(harr, i, h)
-    {
-        if (!after || strcmp(host_name(h), after) > 0)
-            sel[k++] = h;
-    }
-    qsort(sel, k, sizeof *sel, cmp_host);
-    for (i = 0; i < k && i < (size_t)limit; i++)
-        json_array_append(arr, (json_t *)sel[i]);
-    if (k > (size_t)limit)
-        next = json_string(host_name(sel[limit - 1]));
-    free(sel);
-    json_decref(all);
     return reply_page(rs, "hosts", arr, next);
 }
 
@@ -412,7 +383,14 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
         return reply_store_error(rs, rc, msg, "assignments");
     }
     hosts = reports_hosts_json(d->reports, NULL, name);
-    by = hosts_by_cell(hosts, name);
+    by = hosts ? hosts_by_cell(hosts, name) : NULL;
+    if (!by) {
+        json_decref(hosts);
+        store_assignments_free(as, n);
+        store_assignments_free(all, nall);
+        store_config_free(&c);
+        return reply_store_error(rs, CG_ERR_NOMEM, NULL, "hosts");
+    }
     cells = json_array();
     behind = json_array();
     failed = json_array();

@@ -141,9 +141,33 @@ void reports_convergence_cached(struct reports *r, const char *const *cells, siz
                                 int64_t seen_after_ms, struct reports_conv_cache *cache,
                                 struct reports_conv *out, json_t *failures);
 
-/* The hosts view as JSON {"hosts":[...]} (new reference), optionally only
- * of one cell and/or hosts reporting on one config. */
+/* The hosts view as JSON {"hosts":[...]} (new reference; NULL when out of
+ * memory), optionally only of one cell and/or hosts reporting on one
+ * config, in no particular order. Each element is
+ * {"host","cell","last_seen","last_seen_ms","seq","configs":[...]}, as in
+ * docs/api/agent.md. Renders every matching host under the lock: for one
+ * page of them use reports_hosts_page(). */
 json_t *reports_hosts_json(struct reports *r, const char *cell, const char *config);
+
+/* Size of a host name buffer (names are at most 63 bytes). */
+#define REPORTS_NAME_MAX 64
+
+/*
+ * One keyset page of the hosts view by host name (GET /v1/hosts): of the
+ * hosts of 'cell' (NULL: any) that report on 'config' (NULL: any), those
+ * whose name sorts after 'after' (strcmp order; NULL or "": from the
+ * first), at most 'limit' of them, in name order. Returns a new JSON array
+ * of the elements reports_hosts_json() would give for them; the caller
+ * owns it. 'next_after' (caller-owned, REPORTS_NAME_MAX bytes) gets the
+ * name of the page's last host when at least one more matching host
+ * follows it, else "" (the page is the last).
+ *
+ * Looks at every host once under the lock but renders only the page's:
+ * O(hosts * log(limit)) comparisons, O(limit) memory and JSON.
+ * Returns NULL (next_after "") when limit is 0 or out of memory.
+ */
+json_t *reports_hosts_page(struct reports *r, const char *cell, const char *config,
+                           const char *after, size_t limit, char next_after[REPORTS_NAME_MAX]);
 
 /* Fleet-wide totals since start, for /metrics: what agents reported,
  * aggregated (characteristic metrics by name: counters summed, gauges as

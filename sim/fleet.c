@@ -2,7 +2,8 @@
 /*
  * fleet.c - the simulator's setup through the admin API, before the event
  * loop starts (blocking libcurl easy calls, bounded by timeouts): pin the
- * server's public key, register the topology's cells that are missing, and
+ * server's public key, register the topology's cells that are missing (the
+ * server's cells read page by page, every page), and
  * create one agent token per cell (POST /v1/tokens, role agent, bound to
  * the cell). Every simulated host of a cell uses its cell's token, as a
  * fleet provisioned per cell would.
@@ -22,6 +23,10 @@
 #include "util.h"
 
 #define SETUP_TIMEOUT_MS 30000L
+/* Keyset paging of the list routes (docs/api/README.md, "Paging"): the
+ * server's largest page, and a bound on the pages of one list. */
+#define LIST_PAGE_LIMIT 1000
+#define LIST_MAX_PAGES  10000
 
 static int setup_err(char *msg, size_t msglen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -93,6 +98,70 @@ static long call(CURL *c, const struct sim *s, const char *method, const char *p
     return status;
 }
 
+/*
+ * GETs every page of the list route 'path' (without a query string): pages
+ * of LIST_PAGE_LIMIT items, following next_after until it is null (or
+ * absent: a server from before paging), each request bounded by
+ * SETUP_TIMEOUT_MS and the walk by LIST_MAX_PAGES pages. Appends the
+ * elements of every page's array 'key' to 'items' (caller-owned). Returns
+ * 0, or -1 with msg: an HTTP or transport error, a page without the array,
+ * a cursor that is neither a string nor an integer, that repeats the
+ * previous one or follows an empty page, too many pages, out of memory.
+ */
+static int get_all(CURL *c, const struct sim *s, const char *path, const char *key, json_t *items,
+                   char *msg, size_t msglen)
+{
+    char after[200] = "", cur[200], url[400]; /* an escaped name: at most 63 x 3 bytes */
+    size_t pages;
+
+    for (pages = 0; pages < LIST_MAX_PAGES; pages++) {
+        json_t *o = NULL, *arr, *next;
+        char *esc = NULL;
+        long st;
+
+        snprintf(url, sizeof url, "%s?limit=%d%s%s", path, LIST_PAGE_LIMIT,
+                 after[0] ? "&after=" : "", after);
+        st = call(c, s, "GET", url, NULL, &o, msg, msglen);
+        if (st != 200) {
+            json_decref(o); /* call() said why in msg, unless it was a 2xx */
+            return st > 0 && st < 300 ? setup_err(msg, msglen, "GET %s: HTTP %ld", url, st) : -1;
+        }
+        arr = json_object_get(o, key);
+        next = json_object_get(o, "next_after");
+        if (!json_is_array(arr)) {
+            json_decref(o);
+            return setup_err(msg, msglen, "GET %s: the answer has no \"%s\" array", url, key);
+        }
+        if (json_array_extend(items, arr) != 0) {
+            json_decref(o);
+            return setup_err(msg, msglen, "out of memory");
+        }
+        if (!next || json_is_null(next)) {
+            json_decref(o);
+            return 0;
+        }
+        if (json_is_integer(next)) {
+            snprintf(cur, sizeof cur, "%lld", (long long)json_integer_value(next));
+        } else if (json_is_string(next) && json_string_length(next) < 64 &&
+                   strlen(json_string_value(next)) == json_string_length(next) &&
+                   (esc = curl_easy_escape(c, json_string_value(next), 0)) != NULL) {
+            cg_strlcpy(cur, esc, sizeof cur);
+            curl_free(esc);
+        } else {
+            json_decref(o);
+            return setup_err(msg, msglen, "GET %s: the answer has an invalid next_after", path);
+        }
+        if (json_array_size(arr) == 0 || strcmp(cur, after) == 0) {
+            json_decref(o);
+            return setup_err(msg, msglen, "GET %s: the server's page cursor does not advance (%s)",
+                             path, cur);
+        }
+        cg_strlcpy(after, cur, sizeof after);
+        json_decref(o);
+    }
+    return setup_err(msg, msglen, "GET %s: more than %d pages", path, LIST_MAX_PAGES);
+}
+
 /* Pins the key: --pubkey (hex or a file), else the server's own. */
 static int pin_key(CURL *c, struct sim *s, char *msg, size_t msglen)
 {
@@ -124,15 +193,17 @@ static int pin_key(CURL *c, struct sim *s, char *msg, size_t msglen)
 /* Registers the cells the server does not know. */
 static int register_cells(CURL *c, struct sim *s, char *msg, size_t msglen)
 {
-    json_t *o = NULL, *cells;
+    json_t *cells = json_array();
     size_t added = 0;
-    long st = call(c, s, "GET", "/v1/cells", NULL, &o, msg, msglen);
+    long st;
 
-    if (st != 200) {
-        json_decref(o);
+    if (!cells) {
+        return setup_err(msg, msglen, "out of memory");
+    }
+    if (get_all(c, s, "/v1/cells", "cells", cells, msg, msglen) != 0) {
+        json_decref(cells);
         return -1;
     }
-    cells = json_object_get(o, "cells");
     for (size_t i = 0; i < s->topo.ncells; i++) {
         const struct topo_cell *tc = &s->topo.cells[i];
         const json_t *found = NULL, *x;
@@ -148,12 +219,14 @@ static int register_cells(CURL *c, struct sim *s, char *msg, size_t msglen)
         if (found) {
             if (strcmp(cg_json_str(found, "region", "", NULL), tc->region) != 0 ||
                 strcmp(cg_json_str(found, "zone", "", NULL), tc->zone) != 0) {
-                json_decref(o);
-                return setup_err(
-                    msg, msglen,
-                    "cell %s exists in region %s zone %s, not %s/%s as the topology says", tc->id,
-                    cg_json_str(found, "region", "", NULL), cg_json_str(found, "zone", "", NULL),
-                    tc->region, tc->zone);
+                int rc =
+                    setup_err(msg, msglen,
+                              "cell %s exists in region %s zone %s, not %s/%s as the topology says",
+                              tc->id, cg_json_str(found, "region", "", NULL),
+                              cg_json_str(found, "zone", "", NULL), tc->region, tc->zone);
+
+                json_decref(cells);
+                return rc;
             }
             continue;
         }
@@ -166,13 +239,13 @@ static int register_cells(CURL *c, struct sim *s, char *msg, size_t msglen)
             json_decref(body);
             json_decref(r);
             if (st != 201 && st != 200 && st != 409) {
-                json_decref(o);
+                json_decref(cells);
                 return -1;
             }
             added++;
         }
     }
-    json_decref(o);
+    json_decref(cells);
     if (!s->opt.quiet) {
         fprintf(stderr, "cellgate-sim: %zu cells known to the server, %zu registered now\n",
                 s->topo.ncells - added, added);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * monitor.c - follows the server's rollouts with the admin token (not part
- * of any host's protocol): GET /v1/rollouts every --monitor-ms, then each
- * rollout that is not final yet, then once the version's publish time. It
- * feeds struct blast the timeline (published, started, detected = the
- * controller decided to roll back or halt, ended) and the first step's
- * cells, for the blast-radius report.
+ * of any host's protocol): GET /v1/rollouts every --monitor-ms (every
+ * page: pages of the server's largest limit, following next_after until it
+ * is null, at most MONITOR_MAX_PAGES), then each rollout that is not final
+ * yet, then once the version's publish time. It feeds struct blast the
+ * timeline (published, started, detected = the controller decided to roll
+ * back or halt, ended) and the first step's cells, for the blast-radius
+ * report.
  *
  * One request at a time, chained through the completion callbacks.
  */
@@ -16,6 +18,18 @@
 #include "json.h"
 #include "sim.h"
 #include "util.h"
+
+/* Keyset paging of GET /v1/rollouts (docs/api/rollouts.md): the server's
+ * largest page, and a bound on the pages of one round. */
+#define MONITOR_PAGE_LIMIT 1000
+#define MONITOR_MAX_PAGES  10000
+
+/* The list walk of one round, carried from page to page as the request's
+ * ctx (owned by the request chain: on_list() frees it when the walk ends). */
+struct list_walk {
+    int64_t after; /* cursor of the page asked for; 0 = the first */
+    size_t pages;  /* pages asked for so far */
+};
 
 static void on_list(struct sim *s, struct sim_req *rq);
 static void on_get(struct sim *s, struct sim_req *rq);
@@ -32,18 +46,39 @@ static int64_t time_of(const json_t *o, const char *key)
     return ms;
 }
 
-static bool is_done(const struct sim *s, int64_t id)
+/* Where id is, or would go, in the ascending s->done_ids. */
+static size_t done_pos(const struct sim *s, int64_t id)
 {
-    for (size_t i = 0; i < s->ndone; i++) {
-        if (s->done_ids[i] == id) {
-            return true;
+    size_t lo = 0, hi = s->ndone;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (s->done_ids[mid] < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
-    return false;
+    return lo;
+}
+
+/* Whether rollout id was seen final (s->done_ids is kept sorted: the list
+ * of every page asks this for each rollout, every round). */
+static bool is_done(const struct sim *s, int64_t id)
+{
+    size_t i = done_pos(s, id);
+
+    return i < s->ndone && s->done_ids[i] == id;
 }
 
 static void mark_done(struct sim *s, int64_t id)
 {
+    size_t i = done_pos(s, id);
+
+    if (i < s->ndone && s->done_ids[i] == id) {
+        return;
+    }
     if (s->ndone == s->capdone) {
         size_t cap = s->capdone ? s->capdone * 2 : 16;
         int64_t *n = realloc(s->done_ids, cap * sizeof *n);
@@ -54,7 +89,9 @@ static void mark_done(struct sim *s, int64_t id)
         s->done_ids = n;
         s->capdone = cap;
     }
-    s->done_ids[s->ndone++] = id;
+    memmove(&s->done_ids[i + 1], &s->done_ids[i], (s->ndone - i) * sizeof *s->done_ids);
+    s->done_ids[i] = id;
+    s->ndone++;
 }
 
 static bool final_state(const char *st)
@@ -81,40 +118,103 @@ static void next_get(struct sim *s)
     s->monitor_req = NULL;
 }
 
+/* Asks for the page of the rollouts list after w->after (w passes to the
+ * request). Returns 0, or -1 when the request could not start (w is still
+ * the caller's). */
+static int list_page(struct sim *s, struct list_walk *w)
+{
+    char path[96];
+
+    if (w->after > 0) {
+        snprintf(path, sizeof path, "/v1/rollouts?limit=%d&after=%lld", MONITOR_PAGE_LIMIT,
+                 (long long)w->after);
+    } else {
+        snprintf(path, sizeof path, "/v1/rollouts?limit=%d", MONITOR_PAGE_LIMIT);
+    }
+    w->pages++;
+    s->monitor_req = loop_start(s, REQ_MONITOR_LIST, NULL, path, s->opt.token, NULL, NULL,
+                                (long)s->opt.timeout_ms, 8u * 1024 * 1024, on_list, w);
+    return s->monitor_req ? 0 : -1;
+}
+
 void monitor_tick(struct sim *s, int64_t now)
 {
+    struct list_walk *w;
+
     if (s->opt.monitor_ms <= 0 || !s->opt.token || s->monitor_req || now < s->monitor_next_ms) {
         return;
     }
     s->monitor_next_ms = now + s->opt.monitor_ms;
-    s->monitor_req = loop_start(s, REQ_MONITOR_LIST, NULL, "/v1/rollouts", s->opt.token, NULL, NULL,
-                                (long)s->opt.timeout_ms, 8u * 1024 * 1024, on_list, NULL);
-}
-
-static void on_list(struct sim *s, struct sim_req *rq)
-{
-    json_t *root = NULL, *arr, *x;
-    size_t i;
-
-    s->monitor_req = NULL;
+    /* a new round: the rollouts to refresh are those of every page */
     free(s->monitor_ids);
     s->monitor_ids = NULL;
     s->nmonitor_ids = s->imonitor = 0;
-    if (rq->status != 200 ||
-        cg_json_parse(rq->body.data, rq->body.len, 0, 0, &root, NULL, 0) != CG_JSON_OK) {
-        return;
+    w = calloc(1, sizeof *w);
+    if (w && list_page(s, w) != 0) {
+        free(w);
     }
-    arr = json_object_get(root, "rollouts");
-    s->monitor_ids = calloc(json_array_size(arr) + 1, sizeof *s->monitor_ids);
+}
+
+/* Appends the ids of a page's rollouts that are not final yet. Returns 0,
+ * or -1 when out of memory. */
+static int add_ids(struct sim *s, const json_t *arr)
+{
+    const json_t *x;
+    int64_t *ids;
+    size_t i;
+
+    if (json_array_size(arr) == 0) {
+        return 0;
+    }
+    ids = realloc(s->monitor_ids, (s->nmonitor_ids + json_array_size(arr)) * sizeof *ids);
+    if (!ids) {
+        return -1;
+    }
+    s->monitor_ids = ids;
     json_array_foreach(arr, i, x)
     {
         int64_t id = cg_json_int(x, "id", 0, NULL);
 
-        if (s->monitor_ids && id > 0 && !is_done(s, id)) {
+        if (id > 0 && !is_done(s, id)) {
             s->monitor_ids[s->nmonitor_ids++] = id;
         }
     }
+    return 0;
+}
+
+/*
+ * One page of the rollouts list: keeps its ids and asks for the next page
+ * while next_after names one (a positive id below the cursor, after a page
+ * that was not empty, at most MONITOR_MAX_PAGES); then refreshes the
+ * rollouts. A page that fails (HTTP error, timeout, not the list) ends the
+ * walk: the round refreshes the rollouts of the pages read so far, the
+ * next round reads the list again.
+ */
+static void on_list(struct sim *s, struct sim_req *rq)
+{
+    struct list_walk *w = rq->ctx;
+    json_t *root = NULL, *arr, *next;
+    int64_t after = 0;
+
+    s->monitor_req = NULL;
+    if (rq->status == 200 &&
+        cg_json_parse(rq->body.data, rq->body.len, 0, 0, &root, NULL, 0) == CG_JSON_OK) {
+        arr = json_object_get(root, "rollouts");
+        next = json_object_get(root, "next_after");
+        if (json_is_array(arr) && add_ids(s, arr) == 0 && json_array_size(arr) > 0 &&
+            json_is_integer(next) && json_integer_value(next) > 0 &&
+            (w->after == 0 || json_integer_value(next) < w->after)) {
+            after = (int64_t)json_integer_value(next);
+        }
+    }
     json_decref(root);
+    if (after > 0 && w->pages < MONITOR_MAX_PAGES) {
+        w->after = after;
+        if (list_page(s, w) == 0) {
+            return;
+        }
+    }
+    free(w);
     next_get(s);
 }
 

@@ -6,7 +6,9 @@
  * (cell by cell), and reports_convergence_cached() against
  * reports_convergence(), over seeded random fleets that create, evict,
  * move and revive hosts and series, send clocks backwards and wrap the
- * ring of buckets.
+ * ring of buckets. And reports_hosts_page(): its pages are the slices of
+ * the whole view (reports_hosts_json()) sorted by host name, as GET
+ * /v1/hosts cut them before, element for element the same JSON text.
  */
 #include <math.h>
 #include <stdio.h>
@@ -363,6 +365,302 @@ static void convergence_cache_survives_host_eviction(void **state)
         run_convergence(seed, NHOSTS / 2);
 }
 
+/* ---- reports_hosts_page() ---- */
+
+/* One report of host 'host' in 'cell' on the configs of bit mask 'cfgs'
+ * (bit k: config_name(k)); odd versions are rejected, with an error and
+ * violations, so the stored detail is rendered too. */
+static void report_host(struct reports *r, const char *host, const char *cell, int cfgs,
+                        int64_t version, int64_t now)
+{
+    struct reports_change ch[REPORTS_MAX_CONFIGS];
+    json_t *arr = json_array(), *rep;
+    char msg[256];
+    size_t nch = 0;
+    int k;
+
+    for (k = 0; k < NCONFIGS; k++) {
+        json_t *c;
+        if (!(cfgs & (1 << k)))
+            continue;
+        c = json_pack("{s:s,s:I,s:I,s:s,s:I,s:I}", "config", config_name(k), "version",
+                      (json_int_t)version, "generation", (json_int_t)version, "outcome",
+                      version % 2 ? "rejected" : "applied", "lkg_version", (json_int_t)version - 1,
+                      "lkg_generation", (json_int_t)version - 1);
+        if (version % 2)
+            json_object_update_new(c, json_pack("{s:s,s:[{s:s,s:s}]}", "error",
+                                                "contract violation", "violations", "pointer", "/x",
+                                                "rule", "cardinality.max"));
+        json_array_append_new(arr, c);
+    }
+    rep = json_pack("{s:s,s:s,s:i,s:i,s:o,s:{s:i,s:i}}", "host", host, "cell", cell, "seq", 7,
+                    "window_ms", 10000, "configs", arr, "health", "requests", 10, "errors", 0);
+    assert_non_null(rep);
+    if (reports_ingest(r, rep, cell, now, ch, &nch, msg) != 0)
+        fail_msg("ingest %s: %s", host, msg);
+    json_decref(rep);
+}
+
+static int cmp_dumped_host(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "host"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "host"));
+
+    return strcmp(x, y);
+}
+
+/* GET /v1/hosts before reports_hosts_page(): the whole view, the hosts
+ * after the cursor, sorted, cut to 'limit'. Returns the page's elements
+ * as JSON text, one per line, and its next_after in 'next' ("" = null). */
+static char *old_page(struct reports *r, const char *cell, const char *config, const char *after,
+                      size_t limit, char next[REPORTS_NAME_MAX])
+{
+    json_t *all = reports_hosts_json(r, cell, config), *h, **sel;
+    size_t i, k = 0, len = 0;
+    char *out = calloc(1, 1);
+
+    assert_non_null(all);
+    sel = calloc(json_array_size(json_object_get(all, "hosts")) + 1, sizeof *sel);
+    assert_non_null(sel);
+    json_array_foreach(json_object_get(all, "hosts"), i, h)
+    {
+        if (!after || strcmp(json_string_value(json_object_get(h, "host")), after) > 0)
+            sel[k++] = h;
+    }
+    qsort(sel, k, sizeof *sel, cmp_dumped_host);
+    for (i = 0; i < k && i < limit; i++) {
+        char *t = json_dumps(sel[i], JSON_COMPACT);
+        out = realloc(out, len + strlen(t) + 2);
+        assert_non_null(out);
+        len += (size_t)sprintf(out + len, "%s\n", t);
+        free(t);
+    }
+    next[0] = '\0';
+    if (k > limit)
+        snprintf(next, REPORTS_NAME_MAX, "%s",
+                 json_string_value(json_object_get(sel[limit - 1], "host")));
+    free(sel);
+    json_decref(all);
+    return out;
+}
+
+/* A page of reports_hosts_page() as old_page() renders it. */
+static char *new_page(struct reports *r, const char *cell, const char *config, const char *after,
+                      size_t limit, char next[REPORTS_NAME_MAX], size_t *n)
+{
+    json_t *arr = reports_hosts_page(r, cell, config, after, limit, next), *h;
+    size_t i, len = 0;
+    char *out = calloc(1, 1);
+
+    assert_non_null(arr);
+    assert_true(json_is_array(arr));
+    *n = json_array_size(arr);
+    json_array_foreach(arr, i, h)
+    {
+        char *t = json_dumps(h, JSON_COMPACT);
+        out = realloc(out, len + strlen(t) + 2);
+        assert_non_null(out);
+        len += (size_t)sprintf(out + len, "%s\n", t);
+        free(t);
+    }
+    json_decref(arr);
+    return out;
+}
+
+/* Walks every page with 'limit' and checks each against old_page(), that
+ * names ascend across pages and that the walk covers every matching host
+ * exactly once. Returns the number of pages. */
+static size_t walk_pages(struct reports *r, const char *cell, const char *config, size_t limit)
+{
+    char after[REPORTS_NAME_MAX] = "", prev[REPORTS_NAME_MAX] = "";
+    json_t *all = reports_hosts_json(r, cell, config);
+    size_t pages = 0, seen = 0, total = json_array_size(json_object_get(all, "hosts"));
+
+    json_decref(all);
+    for (;;) {
+        char nw[REPORTS_NAME_MAX], od[REPORTS_NAME_MAX];
+        size_t n;
+        char *a = new_page(r, cell, config, after[0] ? after : NULL, limit, nw, &n);
+        char *b = old_page(r, cell, config, after[0] ? after : NULL, limit, od);
+        json_t *arr;
+        size_t i;
+        if (strcmp(a, b) != 0 || strcmp(nw, od) != 0)
+            fail_msg("cell %s config %s after '%s' limit %zu:\n new %s next '%s'\n old %s next "
+                     "'%s'",
+                     cell ? cell : "-", config ? config : "-", after, limit, a, nw, b, od);
+        free(b);
+        free(a);
+        pages++;
+        seen += n;
+        assert_true(n <= limit);
+        arr = reports_hosts_page(r, cell, config, after[0] ? after : NULL, limit, nw);
+        for (i = 0; i < json_array_size(arr); i++) {
+            const char *name = json_string_value(json_object_get(json_array_get(arr, i), "host"));
+            assert_true(strcmp(name, prev) > 0);
+            snprintf(prev, sizeof prev, "%s", name);
+            if (cell)
+                assert_string_equal(
+                    json_string_value(json_object_get(json_array_get(arr, i), "cell")), cell);
+        }
+        json_decref(arr);
+        if (!nw[0])
+            break;
+        assert_int_equal(n, limit); /* a page before the last is full */
+        assert_string_equal(nw, prev);
+        snprintf(after, sizeof after, "%s", nw);
+        assert_true(pages <= total);
+    }
+    assert_int_equal(seen, total);
+    return pages;
+}
+
+/* A random valid host name: [a-z0-9][a-z0-9._-]{0,11}. */
+static void random_name(char *out)
+{
+    static const char first[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    static const char rest[] = "abcdefghijklmnopqrstuvwxyz0123456789._-";
+    int i, n = 1 + pick(12);
+
+    out[0] = first[pick((int)sizeof first - 1)];
+    for (i = 1; i < n; i++)
+        out[i] = rest[pick((int)sizeof rest - 1)];
+    out[n] = '\0';
+}
+
+/* A view of hosts with names of every allowed character, in random order,
+ * some reporting more than once, some moving cell, some on no config. */
+static struct reports *random_view(uint64_t seed, size_t max_hosts, int nreports)
+{
+    struct reports_config rc = {max_hosts, 0};
+    struct reports *r = reports_new(&rc);
+    int i;
+
+    rng_state = seed * 2654435761u + 7046029254386353131ull;
+    assert_non_null(r);
+    for (i = 0; i < nreports; i++) {
+        char name[16];
+        random_name(name);
+        report_host(r, name, cell_name(pick(4)), pick(1 << NCONFIGS), 1 + pick(4), T0_MS + i * 10);
+    }
+    return r;
+}
+
+/* Pages cover every host exactly once, in name order, whatever the limit
+ * and the filters, and are what GET /v1/hosts answered before. */
+static void hosts_page_matches_sorted_view(void **state)
+{
+    static const size_t limits[] = {1, 2, 7, 64, 1000};
+    static const char *const cells[] = {NULL, "c00", "c03", "c11"};
+    static const char *const configs[] = {NULL, "app", "edge", "nope"};
+    uint64_t seed;
+    size_t l, ci, fi;
+
+    (void)state;
+    for (seed = 1; seed <= 2; seed++) {
+        struct reports *r = random_view(seed, 0, 150);
+        for (l = 0; l < sizeof limits / sizeof *limits; l++)
+            for (ci = 0; ci < 4; ci++)
+                for (fi = 0; fi < 4; fi++)
+                    walk_pages(r, cells[ci], configs[fi], limits[l]);
+        reports_free(r);
+    }
+}
+
+/* ... also once hosts were evicted, and with a limit above max_hosts. */
+static void hosts_page_after_eviction(void **state)
+{
+    struct reports *r = random_view(9, 50, 400);
+    uint64_t nh, nk, ni;
+
+    (void)state;
+    reports_counts(r, &nh, &nk, &ni);
+    assert_int_equal(nh, 50);
+    assert_int_equal(walk_pages(r, NULL, NULL, 1), 50);
+    assert_int_equal(walk_pages(r, NULL, NULL, 49), 2);
+    assert_int_equal(walk_pages(r, NULL, NULL, 50), 1);
+    assert_int_equal(walk_pages(r, NULL, NULL, 51), 1);
+    assert_int_equal(walk_pages(r, NULL, NULL, (size_t)-1), 1);
+    walk_pages(r, "c01", "flags", 3);
+    reports_free(r);
+}
+
+static size_t page_len(struct reports *r, const char *cell, const char *config, const char *after,
+                       size_t limit, char next[REPORTS_NAME_MAX])
+{
+    json_t *arr = reports_hosts_page(r, cell, config, after, limit, next);
+    size_t n;
+
+    assert_non_null(arr);
+    n = json_array_size(arr);
+    json_decref(arr);
+    return n;
+}
+
+/* The edges: an empty view, after beyond the last host or between two,
+ * limit 1, a limit larger than the set, the filters, limit 0. */
+static void hosts_page_edges(void **state)
+{
+    struct reports_config rc = {0, 0};
+    struct reports *r = reports_new(&rc);
+    char next[REPORTS_NAME_MAX];
+    json_t *arr;
+
+    (void)state;
+    assert_non_null(r);
+    memcpy(next, "junk", 5);
+    assert_int_equal(page_len(r, NULL, NULL, NULL, 1000, next), 0);
+    assert_string_equal(next, "");
+    assert_int_equal(page_len(r, "c00", "app", "a", 1, next), 0);
+    assert_string_equal(next, "");
+
+    /* reported out of name order; b-2 on app only, in another cell */
+    report_host(r, "b-1", "c00", 1 | 2, 2, T0_MS);
+    report_host(r, "a.9", "c00", 2, 2, T0_MS + 1);
+    report_host(r, "b-2", "c01", 1, 3, T0_MS + 2);
+    report_host(r, "a-0", "c00", 0, 2, T0_MS + 3);
+
+    arr = reports_hosts_page(r, NULL, NULL, NULL, 1, next);
+    assert_int_equal(json_array_size(arr), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "host")), "a-0");
+    assert_string_equal(next, "a-0");
+    json_decref(arr);
+    assert_int_equal(page_len(r, NULL, NULL, "a-0", 2, next), 2);
+    assert_string_equal(next, "b-1");
+    assert_int_equal(page_len(r, NULL, NULL, "b-1", 1, next), 1); /* the last: no cursor */
+    assert_string_equal(next, "");
+    assert_int_equal(page_len(r, NULL, NULL, "", 4, next), 4); /* "" is from the first */
+    assert_string_equal(next, "");
+    assert_int_equal(page_len(r, NULL, NULL, NULL, 1000, next), 4);
+    assert_string_equal(next, "");
+    assert_int_equal(page_len(r, NULL, NULL, "b-2", 1000, next), 0);
+    assert_int_equal(page_len(r, NULL, NULL, "zzz", 1, next), 0);
+    assert_string_equal(next, "");
+    assert_int_equal(page_len(r, NULL, NULL, "a.", 1000, next), 3); /* names no host */
+    assert_int_equal(page_len(r, "c00", NULL, NULL, 1000, next), 3);
+    assert_int_equal(page_len(r, "c01", NULL, NULL, 1000, next), 1);
+    assert_int_equal(page_len(r, "c02", NULL, NULL, 1000, next), 0);
+    assert_int_equal(page_len(r, NULL, "app", NULL, 1, next), 1);
+    assert_string_equal(next, "b-1");
+    assert_int_equal(page_len(r, NULL, "app", "b-1", 1, next), 1);
+    assert_string_equal(next, "");
+    assert_int_equal(page_len(r, "c00", "app", NULL, 1000, next), 1);
+    assert_int_equal(page_len(r, NULL, "flags", NULL, 1000, next), 2);
+    assert_int_equal(page_len(r, NULL, "edge", NULL, 1000, next), 0);
+    walk_pages(r, NULL, NULL, 1);
+    walk_pages(r, NULL, "app", 1);
+
+    /* a host that moves cell leaves the old one's pages */
+    report_host(r, "a.9", "c01", 2, 2, T0_MS + 4);
+    assert_int_equal(page_len(r, "c00", NULL, NULL, 1000, next), 2);
+    assert_int_equal(page_len(r, "c01", NULL, NULL, 1000, next), 2);
+    walk_pages(r, "c01", NULL, 1);
+
+    memcpy(next, "junk", 5);
+    assert_null(reports_hosts_page(r, NULL, NULL, NULL, 0, next));
+    assert_string_equal(next, "");
+    reports_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +668,9 @@ int main(void)
         cmocka_unit_test(aggregate_cells_cache_survives_eviction),
         cmocka_unit_test(convergence_cache_matches_plain),
         cmocka_unit_test(convergence_cache_survives_host_eviction),
+        cmocka_unit_test(hosts_page_matches_sorted_view),
+        cmocka_unit_test(hosts_page_after_eviction),
+        cmocka_unit_test(hosts_page_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
