@@ -9,6 +9,7 @@
 
 #include "contract.h"
 #include "controller_cache.h"
+#include "controller_replan.h"
 #include "desired.h"
 #include "gates.h"
 #include "json.h"
@@ -35,6 +36,11 @@ struct rcache {
     char held[160];           /* why the rollout is held (deny window), "" if not */
     struct ctl_detail detail; /* the parsed detail_json */
     struct ctl_sets sets;     /* the baking step's cell sets */
+    int64_t replans;          /* detail.replans when 'steps' was read */
+    int fleet_known;          /* fleet_n/fleet_fp: the fleet 'steps' was last checked
+                                 against (detail.fleet, or an earlier check) */
+    size_t fleet_n;
+    uint64_t fleet_fp;
     struct rcache *next;
 };
 
@@ -147,6 +153,7 @@ static struct rcache *rc_get(struct controller *c, const struct store_rollout *r
         return NULL;
     }
     json_decref(errs);
+    rc->replans = ctl_replans(ctl_detail_get(&rc->detail, r->seq, r->detail_json));
     rc->next = c->cache;
     c->cache = rc;
     return rc;
@@ -192,6 +199,29 @@ static int64_t prev_version(const json_t *detail, const char *cell, int64_t dflt
     json_t *v = json_object_get(json_object_get(detail, "prev"), cell);
 
     return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+/* The version a rollback returns 'cell' to: its detail.prev; for a cell
+ * that ran no version (prev 0) and joined the fleet during the rollout,
+ * detail.joined (the rollout's from_version, docs/plans.md "Re-planning").
+ * -1 when the rollout does not know the cell, 0 when there is nothing to
+ * return to. */
+static int64_t return_version(const json_t *detail, const char *cell)
+{
+    int64_t pv = prev_version(detail, cell, -1);
+    json_t *j;
+
+    if (pv != 0)
+        return pv;
+    j = json_object_get(json_object_get(detail, "joined"), cell);
+    return json_is_integer(j) && json_integer_value(j) > 0 ? json_integer_value(j) : 0;
+}
+
+/* The seed of a rollout's plan: every plan and re-plan of one rollout uses
+ * the same one, so its steps come out in the same order. */
+static void plan_seed(const char *config, int64_t version, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s@%lld", config, (long long)version);
 }
 
 static void wake(struct controller *c, const char *const *cells, size_t n)
@@ -319,7 +349,7 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
         int64_t pv;
         if (as[i].version != r->to_version)
             continue;
-        pv = prev_version(detail, as[i].cell, -1);
+        pv = return_version(detail, as[i].cell);
         if (pv < 0 || pv == r->to_version)
             continue; /* not moved by this rollout */
         if (pv == 0)
@@ -356,7 +386,7 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
     } else {
         json_t *left = json_array();
         for (i = 0; i < n; i++)
-            if (as[i].version == r->to_version && prev_version(detail, as[i].cell, -1) == 0)
+            if (as[i].version == r->to_version && return_version(detail, as[i].cell) == 0)
                 json_array_append_new(left, json_string(as[i].cell));
         res = finish(c, r, "rolled_back", "rolled_back",
                      json_pack("{s:I,s:o,s:s}", "to_version", (json_int_t)r->to_version,
@@ -384,9 +414,131 @@ static int approved(const json_t *detail, int64_t step)
     return 0;
 }
 
-/* Assigns the cells of the current step (or completes the rollout). */
+/*
+ * Plans the rest of the rollout again on the current fleet (the diff 'd'
+ * is not empty) and writes the new steps, detail, a "replanned" event and
+ * an audit record in one transaction (CAS on the rollout's seq). Returns
+ * what transition() returns; a fleet the planner refuses halts the
+ * rollout (its steps name cells that are gone).
+ */
+static int replan(struct controller *c, const struct store_rollout *r, struct rcache *rc,
+                  const struct ctl_fleet *tf, const struct ctl_fleet_diff *d, const json_t *detail)
+{
+    char msg[STORE_MSG_MAX], seed[160];
+    struct store_assignment *as = NULL;
+    struct ctl_replan_input in;
+    json_t *steps = NULL, *nd = NULL, *ev = NULL;
+    size_t nas = 0;
+    int rc_, res = -1;
+
+    if (store_assignment_list(c->st, NULL, r->config, &as, &nas, msg) != CG_OK) {
+        fprintf(stderr, "cellgated: controller: rollout %lld: re-plan: %s\n", (long long)r->id,
+                msg);
+        return -1;
+    }
+    plan_seed(r->config, r->to_version, seed, sizeof seed);
+    memset(&in, 0, sizeof in);
+    in.plan = rc->plan;
+    in.seed = seed;
+    in.steps = rc->steps;
+    in.step = (size_t)r->step;
+    in.detail = detail;
+    in.fleet = tf;
+    in.diff = d;
+    in.from_version = r->from_version;
+    in.as = as;
+    in.n_as = nas;
+    rc_ = ctl_replan_build(&in, &steps, &nd, &ev, msg, sizeof msg);
+    store_assignments_free(as, nas);
+    if (rc_ == CG_ERR_INVALID) {
+        char why[STORE_MSG_MAX + 32];
+        snprintf(why, sizeof why, "cannot re-plan: %s", msg);
+        return finish(c, r, "halted", "halted",
+                      json_pack("{s:s,s:I}", "reason", why, "step", (json_int_t)r->step),
+                      "rollout.halt", 0, NULL);
+    }
+    if (rc_ == CG_OK) {
+        struct store_rollout_update u = base_update(r);
+        char *st = cg_json_dump(steps), *ds = cg_json_dump(nd), *es = cg_json_dump(ev);
+        if (st && ds && es) {
+            u.steps_json = st;
+            u.detail_json = ds;
+            u.event_kind = "replanned";
+            u.event_json = es;
+            u.audit_action = "rollout.replan";
+            res = transition(c, &u, NULL, NULL);
+        }
+        if (res == 1) {
+            /* The cache follows what was written; the next read of the
+             * detail parses the new text (its seq changed). */
+            json_decref(rc->steps);
+            rc->steps = json_incref(steps);
+            ctl_sets_free(&rc->sets);
+            rc->replans = ctl_replans(nd);
+            rc->fleet_known = 1;
+            rc->fleet_n = tf->n;
+            rc->fleet_fp = tf->fp;
+        }
+        free(st);
+        free(ds);
+        free(es);
+    }
+    json_decref(steps);
+    json_decref(nd);
+    json_decref(ev);
+    return res;
+}
+
+/*
+ * Before a forward step starts: has the fleet changed since the steps were
+ * planned (or last checked)? In the steady state this compares two numbers:
+ * the fleet (listed at most once per tick, 'tf') has the size and
+ * fingerprint recorded for the rollout. Only when they differ are the cell
+ * sets compared, and only cells added (in no step) or removed (in a step
+ * not started) re-plan. Returns 0 (go on with the steps as they are), or
+ * what replan() returns.
+ */
+static int check_fleet(struct controller *c, const struct store_rollout *r, struct rcache *rc,
+                       struct ctl_fleet *tf)
+{
+    char msg[STORE_MSG_MAX] = "";
+    const json_t *detail;
+    struct ctl_fleet_diff d;
+    int res;
+
+    if (!tf)
+        return 0;
+    if (ctl_fleet_load(tf, c->st, msg) < 0) {
+        if (msg[0]) /* the first failure of this tick */
+            fprintf(stderr, "cellgated: controller: cannot list the fleet: %s\n", msg);
+        return 0; /* the steps as planned; checked again next tick */
+    }
+    detail = ctl_detail_get(&rc->detail, r->seq, r->detail_json);
+    if (!rc->fleet_known)
+        rc->fleet_known =
+            ctl_fleet_from_json(json_object_get(detail, "fleet"), &rc->fleet_n, &rc->fleet_fp) == 0;
+    if (rc->fleet_known && rc->fleet_n == tf->n && rc->fleet_fp == tf->fp)
+        return 0;
+    if (ctl_fleet_diff(tf, rc->steps, (size_t)r->step, &d) < 0)
+        return -1;
+    if (d.n_added == 0 && d.n_removed == 0) {
+        /* e.g. a done cell left: nothing to plan; remember this fleet */
+        rc->fleet_known = 1;
+        rc->fleet_n = tf->n;
+        rc->fleet_fp = tf->fp;
+        res = 0;
+    } else {
+        res = replan(c, r, rc, tf, &d, detail);
+    }
+    ctl_fleet_diff_free(&d);
+    return res;
+}
+
+/* Assigns the cells of the current step (or completes the rollout). Before
+ * that, re-plans if the fleet changed ('tf': the tick's fleet; NULL: do not
+ * check). */
 static int assign_step(struct controller *c, const struct store_rollout *r, struct rcache *rc,
-                       int64_t now)
+                       int64_t now, struct ctl_fleet *tf)
 {
     size_t nsteps = json_array_size(rc->steps);
     json_t *step, *detail;
@@ -395,14 +547,9 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
     char why[160];
     int ok, res;
 
-    if ((size_t)r->step >= nsteps)
-        return finish(c, r, "completed", "completed",
-                      json_pack("{s:I,s:I}", "version", (json_int_t)r->to_version, "steps",
-                                (json_int_t)nsteps),
-                      "rollout.complete", r->to_version, NULL);
-    step = json_array_get(rc->steps, (size_t)r->step);
     /* Deny windows hold forward changes; returns to a proven state go on. */
-    if (!r->expedited && plan_in_deny_window(rc->plan, now, why, sizeof why)) {
+    if ((size_t)r->step < nsteps && !r->expedited &&
+        plan_in_deny_window(rc->plan, now, why, sizeof why)) {
         if (strcmp(rc->held, why) != 0) {
             struct store_rollout_update u = base_update(r);
             char *ev =
@@ -417,6 +564,17 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
         return 0;
     }
     rc->held[0] = '\0';
+    /* A cell that joined the fleet is taken by a later step; one that left
+     * is dropped (docs/plans.md "Re-planning during a rollout"). An
+     * expedited return is one step over the fleet it was started on. */
+    if (!r->expedited && (res = check_fleet(c, r, rc, tf)) != 0)
+        return res;
+    if ((size_t)r->step >= nsteps)
+        return finish(c, r, "completed", "completed",
+                      json_pack("{s:I,s:I}", "version", (json_int_t)r->to_version, "steps",
+                                (json_int_t)nsteps),
+                      "rollout.complete", r->to_version, NULL);
+    step = json_array_get(rc->steps, (size_t)r->step);
     detail = ctl_detail_get(&rc->detail, r->seq, r->detail_json);
     if (json_is_true(json_object_get(step, "approval")) && !approved(detail, r->step)) {
         struct store_rollout_update u = base_update(r);
@@ -664,10 +822,17 @@ static void log_due_evaluations(struct controller *c, int64_t now)
 
 /* ---- the tick ---- */
 
-static int step_rollout(struct controller *c, const struct store_rollout *r, int64_t now)
+static int step_rollout(struct controller *c, const struct store_rollout *r, int64_t now,
+                        struct ctl_fleet *tf)
 {
     struct rcache *rc = rc_get(c, r);
 
+    if (rc && ctl_replans(ctl_detail_get(&rc->detail, r->seq, r->detail_json)) != rc->replans) {
+        /* Re-planned by someone else (another controller): read the steps
+         * again. */
+        rc_forget(c, r->id);
+        rc = rc_get(c, r);
+    }
     if (!rc) {
         json_t *why = json_pack("{s:s}", "reason", "the stored plan or steps do not parse");
         return finish(c, r, "halted", "halted", why, "rollout.halt", 0, NULL);
@@ -679,7 +844,7 @@ static int step_rollout(struct controller *c, const struct store_rollout *r, int
     if (strcmp(r->step_state, "bake") == 0)
         return bake_step(c, r, rc, now, strcmp(r->state, "paused") == 0);
     if (strcmp(r->state, "running") == 0)
-        return assign_step(c, r, rc, now);
+        return assign_step(c, r, rc, now, tf);
     return 0;
 }
 
@@ -687,10 +852,13 @@ int controller_tick(struct controller *c, int64_t now_ms)
 {
     char msg[STORE_MSG_MAX];
     struct store_rollout *rs = NULL;
+    struct ctl_fleet tf; /* listed only if a rollout is about to start a step */
     size_t n = 0, i;
     int total = 0;
 
     int64_t t0 = cg_mono_us();
+
+    memset(&tf, 0, sizeof tf);
 
     pthread_mutex_lock(&c->mu);
     if (store_rollout_list(c->st, NULL, 1, &rs, &n, msg) != CG_OK) {
@@ -704,7 +872,7 @@ int controller_tick(struct controller *c, int64_t now_ms)
         struct store_rollout cur = rs[i]; /* borrowed from rs until re-read */
         int k, moved = 1, owned = 0;
         for (k = 0; k < 8 && moved == 1; k++) {
-            moved = step_rollout(c, &cur, now_ms);
+            moved = step_rollout(c, &cur, now_ms, &tf);
             if (moved != 1)
                 break;
             total++;
@@ -721,6 +889,7 @@ int controller_tick(struct controller *c, int64_t now_ms)
             store_rollout_free(&cur);
     }
     store_rollouts_free(rs, n);
+    ctl_fleet_free(&tf);
     log_due_evaluations(c, now_ms);
     pthread_mutex_lock(&c->stats_mu);
     c->stats.ticks++;
@@ -836,71 +1005,39 @@ static int contract_ok(struct controller *c, const struct store_config *cfg,
     return 0;
 }
 
-/* The fleet as planner cells, labels included (their strings borrow from
- * *docs, which the caller frees with free_fleet()). */
+/* The fleet as planner cells, labels included (controller_replan.h). */
 struct fleet {
     struct store_cell *cells;
     size_t n;
-    struct planner_cell *pc;
-    struct planner_label *labels;
-    json_t **docs;
+    struct ctl_pfleet pf;
 };
 
 static void free_fleet(struct fleet *f)
 {
-    size_t i;
-
-    for (i = 0; f->docs && i < f->n; i++)
-        json_decref(f->docs[i]);
-    free(f->docs);
-    free(f->labels);
-    free(f->pc);
+    ctl_pfleet_free(&f->pf);
     store_cells_free(f->cells, f->n);
     memset(f, 0, sizeof *f);
 }
 
 static int load_fleet(struct controller *c, struct fleet *f, char *msg)
 {
-    size_t i, nl = 0, k = 0;
-
     memset(f, 0, sizeof *f);
     if (store_cell_list(c->st, &f->cells, &f->n, msg) != CG_OK)
         return -1;
-    f->pc = calloc(f->n ? f->n : 1, sizeof *f->pc);
-    f->docs = calloc(f->n ? f->n : 1, sizeof *f->docs);
-    if (!f->pc || !f->docs)
+    if (ctl_pfleet_build(&f->pf, f->cells, f->n) < 0) {
+        snprintf(msg, STORE_MSG_MAX, "out of memory");
         return -1;
-    for (i = 0; i < f->n; i++) {
-        f->docs[i] = parse_text(f->cells[i].labels_json);
-        nl += json_object_size(f->docs[i]);
-    }
-    f->labels = calloc(nl ? nl : 1, sizeof *f->labels);
-    if (!f->labels)
-        return -1;
-    for (i = 0; i < f->n; i++) {
-        const char *key;
-        json_t *v;
-        f->pc[i].id = f->cells[i].id;
-        f->pc[i].region = f->cells[i].region;
-        f->pc[i].zone = f->cells[i].zone;
-        f->pc[i].labels = &f->labels[k];
-        json_object_foreach(f->docs[i], key, v)
-        {
-            if (!json_is_string(v))
-                continue;
-            f->labels[k].key = key;
-            f->labels[k].value = json_string_value(v);
-            f->pc[i].n_labels++;
-            k++;
-        }
     }
     return 0;
 }
 
 /* Plans the steps of a rollout for the current fleet. On success fills
- * *steps (new reference) and *prev (cell -> version it runs now). */
+ * *steps (new reference), *prev (cell -> version it runs now) and *fleet
+ * (the fleet's size and fingerprint, ctl_fleet_json(), for the re-planning
+ * check). */
 static int plan_steps(struct controller *c, const struct plan *p, const char *config,
-                      int64_t version, json_t **steps, json_t **prev, int *http, char *msg)
+                      int64_t version, json_t **steps, json_t **prev, json_t **fleet, int *http,
+                      char *msg)
 {
     char smsg[STORE_MSG_MAX], seed[160];
     struct store_assignment *as = NULL;
@@ -910,7 +1047,7 @@ static int plan_steps(struct controller *c, const struct plan *p, const char *co
     size_t na = 0, i, j;
     int rc = -1;
 
-    *steps = *prev = NULL;
+    *steps = *prev = *fleet = NULL;
     if (load_fleet(c, &f, smsg) < 0 ||
         store_assignment_list(c->st, NULL, config, &as, &na, smsg) != CG_OK) {
         fail(http, msg, 500, "store: %s%s", smsg, "");
@@ -920,8 +1057,8 @@ static int plan_steps(struct controller *c, const struct plan *p, const char *co
         fail(http, msg, 409, "the fleet has no cells: add cells first%s%s", "", "");
         goto out;
     }
-    snprintf(seed, sizeof seed, "%s@%lld", config, (long long)version);
-    if (planner_build(p, f.pc, f.n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK) {
+    plan_seed(config, version, seed, sizeof seed);
+    if (planner_build(p, f.pf.pc, f.n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK) {
         fail(http, msg, 422, "cannot plan the rollout: %s%s", smsg, "");
         goto out;
     }
@@ -935,7 +1072,8 @@ static int plan_steps(struct controller *c, const struct plan *p, const char *co
                 v = as[j].version;
         json_object_set_new(*prev, f.cells[i].id, json_integer(v));
     }
-    rc = *steps ? 0 : fail(http, msg, 503, "out of memory%s%s", "", "");
+    *fleet = ctl_fleet_json(f.n, ctl_fleet_fingerprint(f.cells, f.n));
+    rc = *steps && *prev && *fleet ? 0 : fail(http, msg, 503, "out of memory%s%s", "", "");
 out:
     json_decref(pj);
     planner_result_free(res);
@@ -958,8 +1096,8 @@ json_t *controller_preview(struct controller *c, const struct plan *p, const cha
         fail(http, msg, 409, "the fleet has no cells%s%s", "", "");
     } else {
         /* The same seed as controller_begin(), so the preview is the plan. */
-        snprintf(seed, sizeof seed, "%s@%lld", config, (long long)version);
-        if (planner_build(p, f.pc, f.n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK)
+        plan_seed(config, version, seed, sizeof seed);
+        if (planner_build(p, f.pf.pc, f.n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK)
             fail(http, msg, 422, "cannot plan: %s%s", smsg, "");
         else if (!(out = planner_result_to_json(res, p)))
             fail(http, msg, 503, "out of memory%s%s", "", "");
@@ -973,14 +1111,17 @@ json_t *controller_preview(struct controller *c, const struct plan *p, const cha
 
 static int create(struct controller *c, const char *config, const char *kind, int64_t from,
                   int64_t to, const char *plan_name, const char *plan_json, json_t *steps,
-                  json_t *prev, int expedited, const struct controller_actor *who, int64_t *id,
-                  int *http, char *msg)
+                  json_t *prev, json_t *fleet, int expedited, const struct controller_actor *who,
+                  int64_t *id, int *http, char *msg)
 {
     char smsg[STORE_MSG_MAX];
     struct store_rollout r;
     struct store_actor a = {who->name, who->reason ? who->reason : ""};
     json_t *detail = json_pack("{s:O,s:[]}", "prev", prev, "approved");
     int rc;
+
+    if (detail && fleet)
+        json_object_set(detail, "fleet", fleet);
 
     memset(&r, 0, sizeof r);
     cg_strlcpy(r.config, config, sizeof r.config);
@@ -1080,18 +1221,19 @@ int controller_begin(struct controller *c, const char *config, int64_t version, 
     struct store_config cfg;
     struct store_plan pl;
     struct plan *p = NULL;
-    json_t *steps = NULL, *prev = NULL;
+    json_t *steps = NULL, *prev = NULL, *fleet = NULL;
     int rc;
 
     pthread_mutex_lock(&c->mu);
     rc = load_target(c, config, version, plan, &cfg, &pl, &p, http, msg);
     if (rc == 0) {
-        rc = plan_steps(c, p, config, version, &steps, &prev, http, msg);
+        rc = plan_steps(c, p, config, version, &steps, &prev, &fleet, http, msg);
         if (rc == 0)
             rc = create(c, config, "forward", cfg.live_version, version, pl.name, pl.body_json,
-                        steps, prev, 0, who, id, http, msg);
+                        steps, prev, fleet, 0, who, id, http, msg);
         json_decref(steps);
         json_decref(prev);
+        json_decref(fleet);
         plan_free(p);
         store_plan_free(&pl);
         store_config_free(&cfg);
@@ -1197,24 +1339,25 @@ int controller_rollback(struct controller *c, const char *config, int64_t to_ver
                           "cells", ids, "bake_s", 0, "min_requests", 0, "approval", 0, "constraint",
                           "return to a proven version (I7): one step, no bake");
         prev = json_object();
-        rc = create(c, config, "rollback", live, to_version, "", expedite_plan, steps, prev, 1, who,
-                    id, http, msg);
+        rc = create(c, config, "rollback", live, to_version, "", expedite_plan, steps, prev, NULL,
+                    1, who, id, http, msg);
         json_decref(steps);
         json_decref(prev);
     } else {
         /* Not proven: it goes through the plan like any change. */
         struct store_plan pl;
         struct plan *p = NULL;
-        json_t *steps = NULL, *prev = NULL;
+        json_t *steps = NULL, *prev = NULL, *fleet = NULL;
 
         rc = load_target(c, config, to_version, NULL, &cfg, &pl, &p, http, msg);
         if (rc == 0) {
-            rc = plan_steps(c, p, config, to_version, &steps, &prev, http, msg);
+            rc = plan_steps(c, p, config, to_version, &steps, &prev, &fleet, http, msg);
             if (rc == 0)
                 rc = create(c, config, "rollback", live, to_version, pl.name, pl.body_json, steps,
-                            prev, 0, who, id, http, msg);
+                            prev, fleet, 0, who, id, http, msg);
             json_decref(steps);
             json_decref(prev);
+            json_decref(fleet);
             plan_free(p);
             store_plan_free(&pl);
             store_config_free(&cfg);

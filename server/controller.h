@@ -14,6 +14,12 @@
  * States: running (step_state "assign": the next step's cells are about to
  * be assigned; "bake": they are baking), paused, waiting_approval,
  * rolling_back; terminal: completed, rolled_back, aborted, halted.
+ *
+ * Before a running rollout starts a step (or completes), the controller
+ * checks whether the fleet changed since its steps were planned and, if
+ * cells joined or left, plans the steps not started again, in one such
+ * transaction with a "replanned" event (controller_replan.h,
+ * docs/plans.md "Re-planning during a rollout").
  */
 #ifndef CG_CONTROLLER_H
 #define CG_CONTROLLER_H

@@ -176,6 +176,8 @@ struct store_rollout_update {
     const char *step_state;  /* or NULL to keep */
     int64_t step_started_ms; /* or -1 to keep */
     const char *detail_json; /* or NULL to keep */
+    const char *steps_json;  /* new steps (a JSON array), or NULL to keep
+                                (a re-plan, docs/plans.md) */
     int ended;               /* set ended_ms = now */
     /* Optional assignment in the same transaction (ncells > 0): */
     const char *const *cells;
@@ -487,8 +489,9 @@ int store_rollout_page(struct store *st, const char *config, int open_only, int6
  * One atomic step of a rollout: CAS on the row's seq (CG_ERR_CONFLICT when
  * another controller or an operator changed it since it was read), the
  * optional assignment (same rules as store_assign(), CAS on the config's
- * generation), the row update (seq + 1), live_version, one event row, and
- * (if audit_action) one audit record with after = event_json. All or
+ * generation), the row update (seq + 1; steps_json replaced when given,
+ * CG_ERR_INVALID unless it is a JSON array), live_version, one event row,
+ * and (if audit_action) one audit record with after = event_json. All or
  * nothing. *new_generation (may be NULL) gets the generation assigned.
  */
 int store_rollout_update(struct store *st, const struct store_rollout_update *u,

@@ -4,8 +4,9 @@
  * the rollout engine's persistent state. Create (at most one open rollout
  * per config), get, list, and update under a compare-and-set on the
  * rollout's seq; an update may assign the target version to cells (with
- * the assignment's checks), set the config's live version, append an event
- * and an audit record, all in one writer job.
+ * the assignment's checks), replace the planned steps (a re-plan), set the
+ * config's live version, append an event and an audit record, all in one
+ * writer job.
  */
 #include "store_sqlite_int.h"
 
@@ -62,7 +63,8 @@ static const char SQL_ROLLOUT_SEQ[] = "SELECT seq FROM rollouts WHERE id = ?";
 static const char SQL_ROLLOUT_SET[] =
     "UPDATE rollouts SET state = coalesce(?, state), step = CASE WHEN ? < 0 THEN step ELSE ? END, "
     "step_state = coalesce(?, step_state), step_started_ms = CASE WHEN ? < 0 THEN "
-    "step_started_ms ELSE ? END, detail_json = coalesce(?, detail_json), generation = CASE WHEN "
+    "step_started_ms ELSE ? END, detail_json = coalesce(?, detail_json), steps_json = "
+    "coalesce(?, steps_json), generation = CASE WHEN "
     "? > 0 THEN ? ELSE generation END, ended_ms = CASE WHEN ? THEN ? ELSE ended_ms END, seq = "
     "seq + 1, updated_ms = ? WHERE id = ?";
 static const char SQL_CONFIG_SET_LIVE[] = "UPDATE configs SET live_version = ? WHERE name = ?";
@@ -283,9 +285,9 @@ static int run_rollout_update(struct sq_conn *w, void *arg, char *msg)
         if (rc != CG_OK)
             return rc;
     }
-    rc = sq_exec(w, msg, SQL_ROLLOUT_SET, "tiitiitiiiiii", u->state, u->step, u->step,
-                 u->step_state, u->step_started_ms, u->step_started_ms, u->detail_json, gen, gen,
-                 (int64_t)(u->ended != 0), now, now, u->id);
+    rc = sq_exec(w, msg, SQL_ROLLOUT_SET, "tiitiittiiiiii", u->state, u->step, u->step,
+                 u->step_state, u->step_started_ms, u->step_started_ms, u->detail_json,
+                 u->steps_json, gen, gen, (int64_t)(u->ended != 0), now, now, u->id);
     if (rc != CG_OK)
         return rc;
     if (u->event_kind) {
@@ -325,6 +327,17 @@ int sq_rollout_update(struct store *st, const struct store_rollout_update *u,
             sq_msg(msg, "rollout update: NULL cell");
             return CG_ERR_INVALID;
         }
+    if (u->steps_json) {
+        /* The controller reads the steps back on every restart: never store
+         * something it cannot parse. */
+        json_t *steps = json_loads(u->steps_json, 0, NULL);
+        int ok = json_is_array(steps);
+        json_decref(steps);
+        if (!ok) {
+            sq_msg(msg, "rollout update: steps_json is not a JSON array");
+            return CG_ERR_INVALID;
+        }
+    }
     rc = sq_submit(sq(st), run_rollout_update, &j, msg);
     if (rc == CG_OK && new_generation)
         *new_generation = j.generation;

@@ -1838,6 +1838,55 @@ static void test_page_assignments(void **state)
                      CG_ERR_INVALID);
 }
 
+/* A rollout update may replace the planned steps (a re-plan): NULL keeps
+ * them, anything but a JSON array is refused, a stale seq writes nothing. */
+static void test_rollout_update_steps(void **state)
+{
+    struct fx *f = *state;
+    const char *cfg = nm(f, "ro-steps");
+    char msg[STORE_MSG_MAX] = "";
+    struct store_rollout_update u;
+    struct store_rollout r;
+    int64_t id = 0;
+
+    mk_config(f, cfg);
+    mk_rollout(f, cfg, "running", &id);
+    memset(&u, 0, sizeof u);
+    u.id = id;
+    u.expect_seq = 1;
+    u.step = -1;
+    u.step_started_ms = -1;
+    u.steps_json = "[{\"cells\":[\"c1\"]}]";
+    u.event_kind = "replanned";
+    u.audit_action = "rollout.replan";
+    assert_int_equal(store_rollout_update(f->st, &u, &ADMIN, NULL, msg), CG_OK);
+    assert_int_equal(store_rollout_get(f->st, id, &r, msg), CG_OK);
+    assert_string_equal(r.steps_json, "[{\"cells\":[\"c1\"]}]");
+    assert_int_equal(r.seq, 2);
+    store_rollout_free(&r);
+    /* NULL keeps */
+    u.expect_seq = 2;
+    u.steps_json = NULL;
+    u.audit_action = NULL;
+    assert_int_equal(store_rollout_update(f->st, &u, &ADMIN, NULL, msg), CG_OK);
+    assert_int_equal(store_rollout_get(f->st, id, &r, msg), CG_OK);
+    assert_string_equal(r.steps_json, "[{\"cells\":[\"c1\"]}]");
+    store_rollout_free(&r);
+    /* not an array; not JSON; a stale seq */
+    u.expect_seq = 3;
+    u.steps_json = "{\"cells\":[]}";
+    assert_int_equal(store_rollout_update(f->st, &u, &ADMIN, NULL, msg), CG_ERR_INVALID);
+    u.steps_json = "[{";
+    assert_int_equal(store_rollout_update(f->st, &u, &ADMIN, NULL, msg), CG_ERR_INVALID);
+    u.expect_seq = 2;
+    u.steps_json = "[]";
+    assert_int_equal(store_rollout_update(f->st, &u, &ADMIN, NULL, msg), CG_ERR_CONFLICT);
+    assert_int_equal(store_rollout_get(f->st, id, &r, msg), CG_OK);
+    assert_string_equal(r.steps_json, "[{\"cells\":[\"c1\"]}]");
+    assert_int_equal(r.seq, 3);
+    store_rollout_free(&r);
+}
+
 /* ---- Main ---- */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1876,6 +1925,7 @@ int main(void)
         T(test_page_versions),
         T(test_page_rollouts),
         T(test_page_assignments),
+        T(test_rollout_update_steps),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include "testhelp.h"
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #define ZONES          3
 #define CELLS_PER_ZONE 4
 #define NCELLS         (REGIONS * ZONES * CELLS_PER_ZONE)
+#define MAXCELLS       (NCELLS + 16) /* cells added during a test (re-planning) */
 #define HOSTS          2
 #define STEP_MS        30000 /* reports every 30 s of simulated time */
 #define REQ_PER_HOST   1500
@@ -34,12 +36,13 @@ struct sim {
     struct store *st;
     struct reports *rp;
     struct controller *c;
-    char cells[NCELLS][16];
+    char cells[MAXCELLS][16];
+    size_t ncells;
     double err[64]; /* error rate per version */
     uint64_t rng;
     int64_t now;
-    int report;               /* hosts report at all */
-    int ever_had[NCELLS][64]; /* cell ever assigned version v */
+    int report;                 /* hosts report at all */
+    int ever_had[MAXCELLS][64]; /* cell ever assigned version v */
 };
 
 static const struct store_actor admin = {"token:admin", "test"};
@@ -104,6 +107,7 @@ static void sim_init(struct sim *s, uint64_t seed, const char *plan)
                 assert_int_equal(store_cell_add(s->st, &c, &admin, msg), CG_OK);
                 i++;
             }
+    s->ncells = (size_t)i;
     {
         struct store_config c;
         memset(&c, 0, sizeof c);
@@ -163,7 +167,7 @@ static void sim_report(struct sim *s)
     int h;
 
     assert_int_equal(store_assignment_list(s->st, NULL, "app", &as, &n, msg), CG_OK);
-    for (i = 0; i < NCELLS; i++) {
+    for (i = 0; i < s->ncells; i++) {
         int64_t ver = 0, gen = 0;
         for (j = 0; j < n; j++)
             if (strcmp(as[j].cell, s->cells[i]) == 0) {
@@ -582,6 +586,564 @@ static void i7_expedite_only_proven_returns(void **state)
     sim_free(&s);
 }
 
+/* ---- re-planning when the fleet changes ----
+ * (docs/plans.md "Re-planning during a rollout") */
+
+/* Adds a cell to the store and to the simulated fleet (it reports too). */
+static void sim_add_cell(struct sim *s, const char *id, const char *region, const char *zone)
+{
+    char msg[256];
+    struct store_cell c;
+
+    assert_true(s->ncells < MAXCELLS);
+    memset(&c, 0, sizeof c);
+    snprintf(c.id, sizeof c.id, "%s", id);
+    snprintf(c.region, sizeof c.region, "%s", region);
+    snprintf(c.zone, sizeof c.zone, "%s", zone);
+    c.labels_json = "{}";
+    assert_int_equal(store_cell_add(s->st, &c, &admin, msg), CG_OK);
+    snprintf(s->cells[s->ncells++], sizeof s->cells[0], "%s", id);
+}
+
+/* One report round and one tick of controller c, then time moves on. */
+static void sim_step(struct sim *s, struct controller *c)
+{
+    sim_report(s);
+    assert_true(controller_tick(c, s->now) >= 0);
+    s->now += STEP_MS;
+}
+
+static struct store_rollout get_rollout(struct sim *s, int64_t id)
+{
+    char msg[256];
+    struct store_rollout r;
+
+    assert_int_equal(store_rollout_get(s->st, id, &r, msg), CG_OK);
+    return r;
+}
+
+/* Ticks c until the rollout bakes step 'step' (bounded). */
+static void run_until_baking(struct sim *s, struct controller *c, int64_t id, int64_t step)
+{
+    int k;
+
+    for (k = 0; k < 2000; k++) {
+        struct store_rollout r = get_rollout(s, id);
+        int there = r.step == step && strcmp(r.step_state, "bake") == 0;
+        int ended = r.ended_ms != 0;
+        store_rollout_free(&r);
+        if (there)
+            return;
+        assert_false(ended);
+        sim_step(s, c);
+    }
+    fail_msg("rollout %lld never baked step %lld", (long long)id, (long long)step);
+}
+
+/* The version and generation of CELL's assignment (0, 0 if none). */
+static int64_t assigned(struct sim *s, const char *cell, int64_t *gen)
+{
+    char msg[256];
+    struct store_assignment *as = NULL;
+    size_t n = 0;
+    int64_t v;
+
+    assert_int_equal(store_assignment_list(s->st, cell, "app", &as, &n, msg), CG_OK);
+    if (gen)
+        *gen = n ? as[0].generation : 0;
+    v = n ? as[0].version : 0;
+    store_assignments_free(as, n);
+    return v;
+}
+
+static json_t *status_of(struct sim *s, int64_t id)
+{
+    char msg[256];
+    int http = 0;
+    json_t *st = controller_status(s->c, id, &http, msg);
+
+    assert_non_null(st);
+    assert_int_equal(http, 200);
+    return st;
+}
+
+/* detail.KEY.SUB of rollout ID as an integer (-1 if absent). */
+static int64_t detail_int(struct sim *s, int64_t id, const char *key, const char *sub)
+{
+    json_t *st = status_of(s, id);
+    json_t *v = json_object_get(json_object_get(st, "detail"), key);
+    int64_t out;
+
+    if (sub)
+        v = json_object_get(v, sub);
+    out = json_is_integer(v) ? json_integer_value(v) : -1;
+    json_decref(st);
+    return out;
+}
+
+/* The details of the events of kind KIND of rollout ID (new reference). */
+static json_t *events_of(struct sim *s, int64_t id, const char *kind)
+{
+    json_t *st = status_of(s, id), *out = json_array(), *ev;
+    size_t i;
+
+    json_array_foreach(json_object_get(st, "events"), i, ev)
+    {
+        if (strcmp(json_string_value(json_object_get(ev, "kind")), kind) == 0)
+            json_array_append(out, json_object_get(ev, "detail"));
+    }
+    json_decref(st);
+    return out;
+}
+
+/* The index of the step that holds CELL, -1 if none; fails if two do. */
+static int step_of(json_t *steps, const char *cell)
+{
+    size_t i, j;
+    json_t *st, *x;
+    int found = -1;
+
+    json_array_foreach(steps, i, st)
+    {
+        json_array_foreach(json_object_get(st, "cells"), j, x)
+        {
+            if (strcmp(json_string_value(x), cell) == 0) {
+                if (found >= 0)
+                    fail_msg("cell %s is in steps %d and %zu", cell, found, i);
+                found = (int)i;
+            }
+        }
+    }
+    return found;
+}
+
+static int audit_count(struct sim *s, const char *action)
+{
+    char msg[256];
+    struct store_audit *a = NULL;
+    size_t n = 0, i;
+    int64_t after = 0;
+    int count = 0;
+
+    for (;;) {
+        assert_int_equal(store_audit_list(s->st, after, 1000, &a, &n, msg), CG_OK);
+        for (i = 0; i < n; i++)
+            count += strcmp(a[i].action, action) == 0;
+        after = n ? a[n - 1].seq : after;
+        store_audits_free(a, n);
+        if (n < 1000)
+            return count;
+    }
+}
+
+/* Every cell of the simulated fleet runs version v. */
+static void all_on(struct sim *s, int64_t v)
+{
+    size_t i;
+
+    for (i = 0; i < s->ncells; i++)
+        if (assigned(s, s->cells[i], NULL) != v)
+            fail_msg("cell %s runs %lld, not %lld", s->cells[i],
+                     (long long)assigned(s, s->cells[i], NULL), (long long)v);
+}
+
+/* Without a fleet change the steps stay exactly as planned: no re-plan, no
+ * event; the plan records the fleet it was made for. */
+static void replan_none_without_fleet_change(void **state)
+{
+    struct sim s;
+    char st[24];
+    int64_t v1, id;
+    json_t *planned, *done, *ev;
+
+    (void)state;
+    sim_init(&s, 11, NULL);
+    v1 = publish(&s, 1);
+    id = start(&s, v1, "token:dep");
+    planned = steps_of(&s, id);
+    run_until_end(&s, id, 6 * 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    done = steps_of(&s, id);
+    assert_true(json_equal(planned, done));
+    ev = events_of(&s, id, "replanned");
+    assert_int_equal(json_array_size(ev), 0);
+    assert_int_equal(detail_int(&s, id, "fleet", "cells"), NCELLS);
+    assert_int_equal(detail_int(&s, id, "replans", NULL), -1);
+    assert_int_equal(audit_count(&s, "rollout.replan"), 0);
+    json_decref(ev);
+    json_decref(planned);
+    json_decref(done);
+    sim_free(&s);
+}
+
+/* Cells added while the canary bakes (one in an existing zone, one in a new
+ * zone, two in a new region) are taken by later steps; the cell already
+ * changed keeps its step and its assignment (same generation); one
+ * "replanned" event and one audit record say what happened; I5 holds on
+ * every step of the new plan. */
+static void replan_new_cells_join_later_steps(void **state)
+{
+    static const char *const added[] = {"r0-z0-c9", "r1-z7-c0", "r3-z0-c0", "r3-z0-c1"};
+    struct sim s;
+    char st[24];
+    int64_t v1, v2, id, gen0 = 0, gen_end = 0;
+    json_t *before, *after, *ev, *d;
+    const char *canary;
+    size_t i;
+
+    (void)state;
+    sim_init(&s, 12, NULL);
+    v1 = publish(&s, 1);
+    id = start(&s, v1, "token:dep");
+    run_until_end(&s, id, 6 * 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    v2 = publish(&s, 2);
+    id = start(&s, v2, "token:dep");
+    run_until_baking(&s, s.c, id, 0);
+    before = steps_of(&s, id);
+    canary =
+        json_string_value(json_array_get(json_object_get(json_array_get(before, 0), "cells"), 0));
+    assert_int_equal(assigned(&s, canary, &gen0), v2);
+    sim_add_cell(&s, added[0], "region-0", "r0-zone-0");
+    sim_add_cell(&s, added[1], "region-1", "r1-zone-7");
+    sim_add_cell(&s, added[2], "region-3", "r3-zone-0");
+    sim_add_cell(&s, added[3], "region-3", "r3-zone-0");
+    /* Baking is not a step boundary: nothing changes while the canary bakes. */
+    sim_step(&s, s.c);
+    after = steps_of(&s, id);
+    assert_true(json_equal(before, after));
+    json_decref(after);
+    run_until_end(&s, id, 6 * 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    after = steps_of(&s, id);
+    /* (b) the done step is what it was; the canary was not assigned again */
+    assert_true(json_equal(json_array_get(before, 0), json_array_get(after, 0)));
+    assert_int_equal(assigned(&s, canary, &gen_end), v2);
+    assert_int_equal(gen_end, gen0);
+    /* (a) every cell, old and new, is in exactly one step, and runs v2 */
+    for (i = 0; i < s.ncells; i++) {
+        int k = step_of(after, s.cells[i]);
+        assert_true(k >= 0);
+        if (i >= NCELLS)
+            assert_true(k >= 1);
+    }
+    all_on(&s, v2);
+    for (i = 0; i < json_array_size(after); i++)
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(after, i), "step")),
+                         (json_int_t)i + 1);
+    /* I5 on the new plan: one zone per region per step */
+    check_topology(after);
+    /* (c) one event, one audit record */
+    ev = events_of(&s, id, "replanned");
+    assert_int_equal(json_array_size(ev), 1);
+    d = json_array_get(ev, 0);
+    assert_int_equal(json_integer_value(json_object_get(d, "step")), 1);
+    assert_int_equal(json_integer_value(json_object_get(d, "added_count")), 4);
+    assert_int_equal(json_integer_value(json_object_get(d, "removed_count")), 0);
+    assert_int_equal(json_array_size(json_object_get(d, "added")), 4);
+    for (i = 0; i < 4; i++)
+        assert_string_equal(json_string_value(json_array_get(json_object_get(d, "added"), i)),
+                            added[i]);
+    assert_int_equal(json_integer_value(json_object_get(d, "fleet_cells")), NCELLS + 4);
+    assert_int_equal(json_integer_value(json_object_get(d, "steps_before")),
+                     json_array_size(before));
+    assert_int_equal(json_integer_value(json_object_get(d, "steps_after")), json_array_size(after));
+    assert_string_equal(json_string_value(json_object_get(d, "next_wave_name")), "ten");
+    assert_int_equal(audit_count(&s, "rollout.replan"), 1);
+    assert_int_equal(detail_int(&s, id, "replans", NULL), 1);
+    assert_int_equal(detail_int(&s, id, "fleet", "cells"), NCELLS + 4);
+    json_decref(ev);
+    json_decref(before);
+    json_decref(after);
+    sim_free(&s);
+}
+
+static const char *two_wave_plan =
+    "{\"waves\":[{\"name\":\"canary\",\"cells\":1,\"bake_s\":300,\"min_requests\":5000},"
+    "{\"name\":\"rest\",\"percent\":100,\"bake_s\":600,\"min_requests\":20000}],"
+    "\"gates\":{\"error_rate\":{\"max\":0.05,\"max_ratio\":1.5,\"min_delta\":0.002}},"
+    "\"stuck_timeout_s\":7200}";
+
+/* Ticks until CELL runs version v while the rollout is still open. */
+static void run_until_cell_on(struct sim *s, int64_t id, const char *cell, int64_t v)
+{
+    int k;
+
+    for (k = 0; k < 2000; k++) {
+        struct store_rollout r = get_rollout(s, id);
+        int ended = r.ended_ms != 0;
+        store_rollout_free(&r);
+        if (assigned(s, cell, NULL) == v)
+            return;
+        assert_false(ended);
+        sim_step(s, s->c);
+    }
+    fail_msg("cell %s never got version %lld", cell, (long long)v);
+}
+
+/* (e) A rollback after a re-plan returns every cell: the old ones to their
+ * previous version, a joined cell that ran nothing to the version the
+ * rollout started from (from_version), one that an operator had assigned
+ * to that version. An abort leaves joined cells like every other changed
+ * cell, and the rollback after it returns them all. */
+static void replan_rollback_returns_joined_cells(void **state)
+{
+    struct sim s;
+    char st[24], msg[256];
+    int64_t v1, v2, v3, id, rid = 0, gen = 0;
+    int http = 0;
+    struct store_config cfg;
+    struct controller_actor op = {"token:oncall", "bad", 0};
+    const char *b_cell = "r2-z5-c0";
+    json_t *ev, *status, *detail;
+
+    (void)state;
+    sim_init(&s, 13, two_wave_plan);
+    v1 = publish(&s, 1);
+    id = start(&s, v1, "token:dep");
+    run_until_end(&s, id, 6 * 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    v2 = publish(&s, 2);
+    id = start(&s, v2, "token:dep");
+    run_until_baking(&s, s.c, id, 0);
+    sim_add_cell(&s, "r0-z0-c8", "region-0", "r0-zone-0"); /* runs nothing */
+    sim_add_cell(&s, b_cell, "region-2", "r2-zone-5");     /* assigned v1 by hand */
+    assert_int_equal(store_config_get(s.st, "app", &cfg, msg), CG_OK);
+    assert_int_equal(store_assign(s.st, "app", &b_cell, 1, v1, cfg.generation, &admin, &gen, msg),
+                     CG_OK);
+    store_config_free(&cfg);
+    run_until_cell_on(&s, id, "r0-z0-c8", v2);
+    run_until_cell_on(&s, id, b_cell, v2);
+    status = status_of(&s, id);
+    detail = json_object_get(status, "detail");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(detail, "prev"), "r0-z0-c8")), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(detail, "joined"), "r0-z0-c8")), v1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(detail, "prev"), b_cell)),
+                     v1);
+    json_decref(status);
+    assert_int_equal(controller_rollback(s.c, "app", 0, &op, &rid, &http, msg), 0);
+    assert_int_equal(rid, id);
+    run_until_end(&s, id, 3600 * 1000LL, st);
+    assert_string_equal(st, "rolled_back");
+    all_on(&s, v1);
+    ev = events_of(&s, id, "rolled_back");
+    assert_int_equal(json_array_size(ev), 1);
+    assert_int_equal(
+        json_array_size(json_object_get(json_array_get(ev, 0), "cells_without_previous_version")),
+        0);
+    json_decref(ev);
+
+    /* abort, then roll back: the joined cell returns too */
+    v3 = publish(&s, 3);
+    id = start(&s, v3, "token:dep");
+    run_until_baking(&s, s.c, id, 0);
+    sim_add_cell(&s, "r1-z0-c7", "region-1", "r1-zone-0");
+    run_until_cell_on(&s, id, "r1-z0-c7", v3);
+    assert_int_equal(controller_action(s.c, id, "abort", &op, &http, msg), 0);
+    assert_int_equal(assigned(&s, "r1-z0-c7", NULL), v3); /* an abort changes no cell */
+    assert_int_equal(controller_rollback(s.c, "app", 0, &op, &rid, &http, msg), 0);
+    assert_true(rid != id);
+    run_until_end(&s, rid, 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    all_on(&s, v1);
+    sim_free(&s);
+}
+
+/* A cell that joins while the last step bakes is not left behind: the
+ * final percent:100 wave takes it in one more step (its parts go on), and
+ * the rollout completes with every cell on the new version. */
+static void replan_late_cell_gets_the_final_wave(void **state)
+{
+    struct sim s;
+    char st[24];
+    int64_t v1, id;
+    size_t nsteps;
+    json_t *before, *after, *ev, *last;
+
+    (void)state;
+    sim_init(&s, 14, two_wave_plan);
+    v1 = publish(&s, 1);
+    id = start(&s, v1, "token:dep");
+    before = steps_of(&s, id);
+    nsteps = json_array_size(before);
+    run_until_baking(&s, s.c, id, (int64_t)nsteps - 1);
+    sim_add_cell(&s, "r1-z1-c9", "region-1", "r1-zone-1");
+    run_until_end(&s, id, 6 * 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    all_on(&s, v1);
+    after = steps_of(&s, id);
+    assert_int_equal(json_array_size(after), nsteps + 1);
+    last = json_array_get(after, nsteps);
+    assert_string_equal(json_string_value(json_object_get(last, "wave_name")), "rest");
+    assert_int_equal(step_of(after, "r1-z1-c9"), (int)nsteps);
+    assert_int_equal(
+        json_integer_value(json_object_get(last, "part")),
+        json_integer_value(json_object_get(json_array_get(before, nsteps - 1), "parts")) + 1);
+    assert_int_equal(json_integer_value(json_object_get(last, "part")),
+                     json_integer_value(json_object_get(last, "parts")));
+    ev = events_of(&s, id, "replanned");
+    assert_int_equal(json_array_size(ev), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ev, 0), "step")),
+                     (json_int_t)nsteps);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "next_wave_name")),
+                        "rest");
+    json_decref(ev);
+    json_decref(before);
+    json_decref(after);
+    sim_free(&s);
+}
+
+/* An approval is asked once per wave: a re-plan in the middle of an
+ * approved wave does not ask again, and an approval given while cells
+ * joined still holds for the re-planned wave. */
+static void replan_keeps_approvals(void **state)
+{
+    struct sim s;
+    char st[24], msg[256];
+    int64_t v1, v2, id;
+    int http = 0;
+    struct controller_actor boss = {"token:boss", "ok", 1};
+    json_t *ev;
+
+    (void)state;
+    sim_init(&s, 15,
+             "{\"waves\":[{\"name\":\"canary\",\"cells\":1,\"bake_s\":60,\"min_requests\":100},"
+             "{\"name\":\"rest\",\"percent\":100,\"bake_s\":60,\"approval\":true}]}");
+    /* joined in the middle of the approved wave */
+    v1 = publish(&s, 1);
+    id = start(&s, v1, "token:dep");
+    run_until_end(&s, id, 20 * 60000LL, st);
+    assert_string_equal(st, "waiting_approval");
+    assert_int_equal(controller_action(s.c, id, "approve", &boss, &http, msg), 0);
+    run_until_baking(&s, s.c, id, 1);
+    sim_add_cell(&s, "r0-z1-c9", "region-0", "r0-zone-1");
+    run_until_end(&s, id, 3 * 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    all_on(&s, v1);
+    ev = events_of(&s, id, "approval.wait");
+    assert_int_equal(json_array_size(ev), 1);
+    json_decref(ev);
+    ev = events_of(&s, id, "replanned");
+    assert_int_equal(json_array_size(ev), 1);
+    json_decref(ev);
+    /* joined while the rollout waited for the approval */
+    v2 = publish(&s, 2);
+    id = start(&s, v2, "token:dep");
+    run_until_end(&s, id, 20 * 60000LL, st);
+    assert_string_equal(st, "waiting_approval");
+    sim_add_cell(&s, "r2-z2-c9", "region-2", "r2-zone-2");
+    assert_int_equal(controller_action(s.c, id, "approve", &boss, &http, msg), 0);
+    run_until_end(&s, id, 3 * 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    all_on(&s, v2);
+    ev = events_of(&s, id, "approval.wait");
+    assert_int_equal(json_array_size(ev), 1);
+    json_decref(ev);
+    ev = events_of(&s, id, "replanned");
+    assert_int_equal(json_array_size(ev), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ev, 0), "step")), 1);
+    json_decref(ev);
+    sim_free(&s);
+}
+
+/* I2 with a re-plan: a second controller that read the steps before
+ * another one re-planned reads them again (it would leave the joined cell
+ * out otherwise). */
+static void replan_seen_by_a_second_controller(void **state)
+{
+    struct sim s;
+    char st[24];
+    struct controller_config cc = {1000, 120000};
+    struct controller *c2;
+    int64_t v1, id;
+    int k;
+    json_t *steps;
+    size_t i;
+
+    (void)state;
+    sim_init(&s, 16, NULL);
+    c2 = controller_new(s.st, s.rp, NULL, NULL, &cc);
+    v1 = publish(&s, 1);
+    id = start(&s, v1, "token:dep");
+    run_until_baking(&s, s.c, id, 0);
+    sim_step(&s, c2); /* c2 now has the rollout's steps in its cache */
+    sim_add_cell(&s, "r1-z2-c9", "region-1", "r1-zone-2");
+    run_until_baking(&s, s.c, id, 1); /* s.c re-plans at the step boundary */
+    for (k = 0; k < 2000; k++) {
+        struct store_rollout r = get_rollout(&s, id);
+        int ended = r.ended_ms != 0;
+        snprintf(st, sizeof st, "%s", r.state);
+        store_rollout_free(&r);
+        if (ended)
+            break;
+        sim_step(&s, c2); /* only c2 from now on */
+    }
+    assert_string_equal(st, "completed");
+    all_on(&s, v1);
+    steps = steps_of(&s, id);
+    for (i = 0; i < s.ncells; i++)
+        assert_true(step_of(steps, s.cells[i]) >= 0);
+    json_decref(steps);
+    controller_free(c2);
+    sim_free(&s);
+}
+
+/* A cell that leaves the fleet (cells cannot be removed through the API
+ * today; the test deletes the row) is dropped from the steps not started,
+ * instead of failing the step that would assign it. */
+static void replan_drops_a_removed_cell(void **state)
+{
+    struct sim s;
+    char st[24], path[4096];
+    int64_t v1, id;
+    json_t *steps, *ev, *d;
+    const char *gone;
+    char gone_id[16];
+    sqlite3 *db = NULL;
+    char sql[128];
+    size_t i;
+
+    (void)state;
+    sim_init(&s, 17, two_wave_plan);
+    v1 = publish(&s, 1);
+    id = start(&s, v1, "token:dep");
+    run_until_baking(&s, s.c, id, 0);
+    steps = steps_of(&s, id);
+    gone = json_string_value(json_array_get(
+        json_object_get(json_array_get(steps, json_array_size(steps) - 1), "cells"), 0));
+    snprintf(gone_id, sizeof gone_id, "%s", gone);
+    json_decref(steps);
+    snprintf(path, sizeof path, "%s/cg.db", s.dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    snprintf(sql, sizeof sql, "DELETE FROM cells WHERE id = '%s'", gone_id);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    for (i = 0; i < s.ncells; i++)
+        if (strcmp(s.cells[i], gone_id) == 0) {
+            memmove(s.cells[i], s.cells[s.ncells - 1], sizeof s.cells[i]);
+            s.ncells--;
+            break;
+        }
+    run_until_end(&s, id, 6 * 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    all_on(&s, v1);
+    steps = steps_of(&s, id);
+    assert_int_equal(step_of(steps, gone_id), -1);
+    ev = events_of(&s, id, "replanned");
+    assert_int_equal(json_array_size(ev), 1);
+    d = json_array_get(ev, 0);
+    assert_int_equal(json_integer_value(json_object_get(d, "removed_count")), 1);
+    assert_int_equal(json_integer_value(json_object_get(d, "added_count")), 0);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(d, "removed"), 0)),
+                        gone_id);
+    json_decref(ev);
+    json_decref(steps);
+    sim_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -593,6 +1155,13 @@ int main(void)
         cmocka_unit_test(approval_waits_refuses_self_and_proceeds),
         cmocka_unit_test(i2_two_controllers_cannot_both_promote),
         cmocka_unit_test(i7_expedite_only_proven_returns),
+        cmocka_unit_test(replan_none_without_fleet_change),
+        cmocka_unit_test(replan_new_cells_join_later_steps),
+        cmocka_unit_test(replan_rollback_returns_joined_cells),
+        cmocka_unit_test(replan_late_cell_gets_the_final_wave),
+        cmocka_unit_test(replan_keeps_approvals),
+        cmocka_unit_test(replan_seen_by_a_second_controller),
+        cmocka_unit_test(replan_drops_a_removed_cell),
         cmocka_unit_test(i4_no_false_rollbacks_in_100_good_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
