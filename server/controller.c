@@ -783,9 +783,15 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
 /*
  * Logs the evaluations of unchanged verdicts that are due (a minute after
  * the last one logged), at most EVAL_LOG_PER_TICK per tick, the longest
- * waiting first: each is a store transaction (fsync), and rollouts started
- * together would otherwise all log in the same tick. The detail is not
- * written again: its last_logged_verdict is that verdict already.
+ * waiting first, so rollouts started together do not all log in the same
+ * tick. The detail is not written again: its last_logged_verdict is that
+ * verdict already. Such an event is a log line, not a transition: it is
+ * appended alone (the rollout's seq stays, so it makes no one's
+ * compare-and-set fail) and queued without waiting for its commit (the
+ * tick does not wait for an fsync). It is still appended only while the
+ * rollout is at the seq it was evaluated at, and before any transition
+ * written after it (the store applies queued writes in order); a crash
+ * may lose the last one queued (docs/operations.md).
  */
 static void log_due_evaluations(struct controller *c, int64_t now)
 {
@@ -801,16 +807,13 @@ static void log_due_evaluations(struct controller *c, int64_t now)
         if (!best)
             break;
         {
-            struct store_rollout_update u;
+            char msg[STORE_MSG_MAX] = "";
             char *ev = event_text(json_incref(ctl_eval_json(&best->eval)));
-            memset(&u, 0, sizeof u);
-            u.id = best->id;
-            u.expect_seq = best->log_seq;
-            u.step = -1;
-            u.step_started_ms = -1;
-            u.event_kind = "evaluation";
-            u.event_json = ev;
-            transition(c, &u, NULL, NULL);
+            struct store_event_append e = {best->id, best->log_seq, "evaluation", ev, 1};
+            int res = ev ? store_rollout_event_append(c->st, &e, msg) : CG_ERR_NOMEM;
+            if (res != CG_OK)
+                fprintf(stderr, "cellgated: controller: rollout %lld: evaluation not logged: %s\n",
+                        (long long)best->id, ev ? msg : "out of memory");
             best->last_logged_ms = now;
             best->log_due = 0;
             free(ev);
@@ -848,6 +851,47 @@ static int step_rollout(struct controller *c, const struct store_rollout *r, int
     return 0;
 }
 
+/*
+ * The rollout to step, from its head (store_rollout_heads(): no text
+ * columns). When the cache parsed this rollout's row at the head's seq,
+ * the head is enough: *cur is the head with detail_json borrowed from the
+ * cache (ctl_detail_get() at that seq returns the cached document; plan
+ * and steps come from the cache too: step_rollout() reads them from the
+ * row only for a rollout not cached or re-planned, never the case here),
+ * *owned 0. Otherwise (a rollout not seen yet, or changed since) the
+ * whole row is read: *owned 1, free it
+ * with store_rollout_free(). Returns 0, or -1 when the row cannot be read
+ * or has ended meanwhile (nothing to do this tick).
+ */
+static int tick_row(struct controller *c, const struct store_rollout *head,
+                    struct store_rollout *cur, int *owned)
+{
+    char msg[STORE_MSG_MAX];
+    struct rcache *rc;
+
+    for (rc = c->cache; rc; rc = rc->next)
+        if (rc->id == head->id)
+            break;
+    if (rc && rc->detail.text && rc->detail.seq == head->seq &&
+        ctl_replans(rc->detail.doc) == rc->replans) {
+        *cur = *head;
+        cur->detail_json = rc->detail.text;
+        *owned = 0;
+        return 0;
+    }
+    if (store_rollout_get(c->st, head->id, cur, msg) != CG_OK) {
+        fprintf(stderr, "cellgated: controller: %s\n", msg);
+        return -1;
+    }
+    *owned = 1;
+    if (cur->ended_ms) {
+        store_rollout_free(cur);
+        *owned = 0;
+        return -1;
+    }
+    return 0;
+}
+
 int controller_tick(struct controller *c, int64_t now_ms)
 {
     char msg[STORE_MSG_MAX];
@@ -861,16 +905,20 @@ int controller_tick(struct controller *c, int64_t now_ms)
     memset(&tf, 0, sizeof tf);
 
     pthread_mutex_lock(&c->mu);
-    if (store_rollout_list(c->st, NULL, 1, &rs, &n, msg) != CG_OK) {
+    if (store_rollout_heads(c->st, &rs, &n, msg) != CG_OK) {
         pthread_mutex_unlock(&c->mu);
         fprintf(stderr, "cellgated: controller: %s\n", msg);
         return -1;
     }
     for (i = 0; i < n; i++) {
         /* Each rollout may make several transitions in one tick (a promoted
-         * step is assigned at once); re-read after each, bounded. */
-        struct store_rollout cur = rs[i]; /* borrowed from rs until re-read */
+         * step is assigned at once); re-read after each, bounded. A row
+         * that borrows the cache's detail text (owned 0) is never used
+         * after step_rollout() moved it: it is read again. */
+        struct store_rollout cur;
         int k, moved = 1, owned = 0;
+        if (tick_row(c, &rs[i], &cur, &owned) < 0)
+            continue;
         for (k = 0; k < 8 && moved == 1; k++) {
             moved = step_rollout(c, &cur, now_ms, &tf);
             if (moved != 1)

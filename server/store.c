@@ -298,6 +298,16 @@ int store_rollout_events(struct store *st, int64_t id, int64_t after_seq, size_t
     STORE_CALL(st, msg, rollout_events, id, after_seq, limit, out, n, msg);
 }
 
+int store_rollout_heads(struct store *st, struct store_rollout **out, size_t *n, char *msg)
+{
+    STORE_CALL(st, msg, rollout_heads, out, n, msg);
+}
+
+int store_rollout_event_append(struct store *st, const struct store_event_append *e, char *msg)
+{
+    STORE_CALL(st, msg, rollout_event_append, e, msg);
+}
+
 int store_stats(struct store *st, struct store_stats *out)
 {
     char *msg = NULL;

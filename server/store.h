@@ -34,7 +34,7 @@
 
 #include "status.h"
 
-#define STORE_OPS_VERSION 4
+#define STORE_OPS_VERSION 5
 #define STORE_NAME_MAX    64   /* names: cells, configs, plans, tokens, actors (<= 63 chars) */
 #define STORE_MSG_MAX     256  /* error message buffer size callers should use */
 #define STORE_PAGE_MAX    1000 /* largest page of the *_page functions (rows) */
@@ -198,6 +198,20 @@ struct store_stats {
     uint64_t commit_us; /* time spent in COMMIT (fsync), microseconds, total */
     uint64_t max_batch; /* largest group commit */
     uint64_t queued;    /* mutations waiting for the writer now */
+    /* STORE_OPS_VERSION 5 */
+    uint64_t submitted;    /* mutations ever queued (waited for or not) */
+    uint64_t async_failed; /* queued without waiting and not applied (an error, a
+                              compare-and-set conflict, or a lost batch) */
+};
+
+/* Input of store_rollout_event_append(): one event row, nothing else. */
+struct store_event_append {
+    int64_t id;              /* the rollout */
+    int64_t expect_seq;      /* > 0: append only while the rollout's seq is this
+                                (CG_ERR_CONFLICT otherwise); 0: whatever it is */
+    const char *kind;        /* 1..31 bytes, e.g. "evaluation" */
+    const char *detail_json; /* JSON text (copied), NULL = "{}" */
+    int nowait;              /* queue it and return at once (see the function) */
 };
 
 /* Input of store_version_publish(). */
@@ -293,6 +307,10 @@ struct store_ops {
     int (*assignment_page)(struct store *st, const char *config, const char *after_cell,
                            size_t limit, struct store_assignment **out, size_t *n, int *more,
                            char *msg);
+
+    /* STORE_OPS_VERSION 5: the rollout engine's cheap paths */
+    int (*rollout_heads)(struct store *st, struct store_rollout **out, size_t *n, char *msg);
+    int (*rollout_event_append)(struct store *st, const struct store_event_append *e, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -500,6 +518,43 @@ int store_rollout_update(struct store *st, const struct store_rollout_update *u,
 /* Events of a rollout, oldest first, seq > after_seq, at most limit (0 = 1000). */
 int store_rollout_events(struct store *st, int64_t id, int64_t after_seq, size_t limit,
                          struct store_rollout_event **out, size_t *n, char *msg);
+
+/*
+ * The open rollouts, newest first, like store_rollout_list(st, NULL, 1)
+ * but without their large text columns: plan_json, steps_json, reason and
+ * detail_json are NULL, ended_ms is 0 (an open rollout has not ended);
+ * every other field is filled. The rollout engine's per-tick read: it
+ * fetches a whole row (store_rollout_get()) only for a rollout whose seq
+ * changed since it parsed that row's text. Free with store_rollouts_free().
+ * On failure *out is NULL and *n 0.
+ */
+int store_rollout_heads(struct store *st, struct store_rollout **out, size_t *n, char *msg);
+
+/*
+ * Appends one event to rollout e->id's log and changes nothing else: not
+ * the rollout row (its seq stays: no compare-and-set of anyone else fails
+ * because of it), no audit record (like an evaluation written with
+ * store_rollout_update() and audit_action NULL: a log line, not a
+ * mutation by a principal). The event gets the rollout's next event seq.
+ * Errors: CG_ERR_INVALID (e NULL, id <= 0, expect_seq < 0, kind empty or
+ * longer than 31 bytes, detail_json not JSON text), CG_ERR_NOTFOUND (no
+ * such rollout), CG_ERR_CONFLICT (expect_seq > 0 and the rollout's seq is
+ * another: nothing written).
+ *
+ * With e->nowait == 0 it is durable on return, like every mutation. With
+ * e->nowait != 0 the arguments are checked and copied, the append is
+ * queued for the store's writer and CG_OK returned at once: it is then
+ * neither durable nor visible yet, and its outcome is not reported to the
+ * caller (a failure is counted in store_stats.async_failed; one that is
+ * not a conflict is also logged on stderr). Queued appends are applied in
+ * the order they were queued, also relative to every other mutation
+ * queued after them (a later store_rollout_update() of the same rollout
+ * lands after the event), and store_close() applies every one queued
+ * before it. A crash may lose the last ones queued. CG_ERR_IO when the
+ * store is closing. For log lines whose loss in a crash is acceptable
+ * (the rollout engine's periodic evaluations).
+ */
+int store_rollout_event_append(struct store *st, const struct store_event_append *e, char *msg);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

@@ -313,5 +313,7 @@ const struct store_ops store_sqlite_ops = {
     .token_page = sq_token_page,
     .rollout_page = sq_rollout_page,
     .assignment_page = sq_assignment_page,
+    .rollout_heads = sq_rollout_heads,
+    .rollout_event_append = sq_rollout_event_append,
 };
 /* clang-format on */

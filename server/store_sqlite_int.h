@@ -85,6 +85,8 @@ struct sq_store {
     size_t nqueued; /* jobs in the queue */
     bool stopping;
     uint64_t nbatches, njobs, max_batch; /* stats, printed with CG_STORE_STATS */
+    uint64_t nsubmitted, async_failed;   /* stats: jobs ever queued; sq_submit_nowait()
+                                            jobs that failed */
     uint64_t run_us, commit_us;          /* writer time in jobs / in COMMIT */
     uint64_t commit_us_pub;              /* copy of commit_us under mu, for stats */
     pthread_mutex_t rmu;                 /* guards idle[] */
@@ -219,6 +221,16 @@ void sq_writer_stop(struct sq_store *s);
  * status, or CG_ERR_IO when the batch was lost or the store is closing;
  * on failure msg says why. */
 int sq_submit(struct sq_store *s, sq_job_fn run, void *arg, char *msg);
+
+/* Queues a job for the writer and returns at once: CG_OK when it is
+ * queued (its outcome reaches nobody: a failure is counted in
+ * async_failed and, unless it is a conflict, logged on stderr). 'arg' is
+ * owned by the store from the call on, also on failure: the writer runs
+ * the job in queue order (before every job queued after it) and then calls
+ * free_arg(arg); sq_writer_stop() runs every job queued before it.
+ * CG_ERR_IO when the store is closing, CG_ERR_NOMEM (arg freed already). */
+int sq_submit_nowait(struct sq_store *s, sq_job_fn run, void *arg, void (*free_arg)(void *arg),
+                     char *msg);
 
 /* store_ops.stats: group-commit counters, read under s->mu. */
 int sq_stats(struct store *st, struct store_stats *out);
@@ -406,5 +418,11 @@ int sq_rollout_page(struct store *st, const char *config, int open_only, int64_t
 /* store_ops.rollout_events: a rollout's events after after_seq, on a reader. */
 int sq_rollout_events(struct store *st, int64_t id, int64_t after_seq, size_t limit,
                       struct store_rollout_event **out, size_t *n, char *msg);
+/* store_ops.rollout_heads: the open rollouts without their text columns, from
+ * the partial index rollouts_one_open, on a reader. */
+int sq_rollout_heads(struct store *st, struct store_rollout **out, size_t *n, char *msg);
+/* store_ops.rollout_event_append: one event row on the writer, waited for or
+ * queued (sq_submit_nowait()). */
+int sq_rollout_event_append(struct store *st, const struct store_event_append *e, char *msg);
 
 #endif /* CG_SERVER_STORE_SQLITE_INT_H */

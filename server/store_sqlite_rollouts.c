@@ -6,7 +6,10 @@
  * rollout's seq; an update may assign the target version to cells (with
  * the assignment's checks), replace the planned steps (a re-plan), set the
  * config's live version, append an event and an audit record, all in one
- * writer job.
+ * writer job. An event alone may also be appended without touching the
+ * rollout row, waited for or queued (the rollout engine's periodic
+ * evaluations); and the open rollouts may be listed without their large
+ * text columns (the rollout engine's per-tick read).
  */
 #include "store_sqlite_int.h"
 
@@ -59,6 +62,13 @@ static const char SQL_ROLLOUT_PAGE_OPEN[] =
 static const char SQL_ROLLOUT_PAGE_CONFIG_OPEN[] =
     "SELECT " ROLLOUT_COLS " FROM rollouts WHERE config = ?1 AND state NOT IN " SQ_ROLLOUT_TERMINAL
     " AND id < ?2 ORDER BY id DESC LIMIT ?3";
+/* The open rollouts' heads: every column but plan_json, steps_json,
+ * reason, detail_json and ended_ms, from the partial index of open
+ * rollouts (see SQL_ROLLOUT_PAGE_OPEN). */
+static const char SQL_ROLLOUT_HEADS[] =
+    "SELECT id, config, kind, from_version, to_version, state, plan, step, step_state, "
+    "step_started_ms, generation, seq, expedited, created_by, created_ms, updated_ms FROM rollouts "
+    "INDEXED BY rollouts_one_open WHERE state NOT IN " SQ_ROLLOUT_TERMINAL " ORDER BY id DESC";
 static const char SQL_ROLLOUT_SEQ[] = "SELECT seq FROM rollouts WHERE id = ?";
 static const char SQL_ROLLOUT_SET[] =
     "UPDATE rollouts SET state = coalesce(?, state), step = CASE WHEN ? < 0 THEN step ELSE ? END, "
@@ -341,6 +351,116 @@ int sq_rollout_update(struct store *st, const struct store_rollout_update *u,
     rc = sq_submit(sq(st), run_rollout_update, &j, msg);
     if (rc == CG_OK && new_generation)
         *new_generation = j.generation;
+    return rc;
+}
+
+static int row_rollout_head(sqlite3_stmt *q, void *elem)
+{
+    struct store_rollout *r = elem;
+
+    memset(r, 0, sizeof *r);
+    r->id = sqlite3_column_int64(q, 0);
+    cg_strlcpy(r->config, sq_col_text(q, 1), sizeof r->config);
+    cg_strlcpy(r->kind, sq_col_text(q, 2), sizeof r->kind);
+    r->from_version = sqlite3_column_int64(q, 3);
+    r->to_version = sqlite3_column_int64(q, 4);
+    cg_strlcpy(r->state, sq_col_text(q, 5), sizeof r->state);
+    cg_strlcpy(r->plan, sq_col_text(q, 6), sizeof r->plan);
+    r->step = sqlite3_column_int64(q, 7);
+    cg_strlcpy(r->step_state, sq_col_text(q, 8), sizeof r->step_state);
+    r->step_started_ms = sqlite3_column_int64(q, 9);
+    r->generation = sqlite3_column_int64(q, 10);
+    r->seq = sqlite3_column_int64(q, 11);
+    r->expedited = (int)sqlite3_column_int64(q, 12);
+    cg_strlcpy(r->created_by, sq_col_text(q, 13), sizeof r->created_by);
+    r->created_ms = sqlite3_column_int64(q, 14);
+    r->updated_ms = sqlite3_column_int64(q, 15);
+    return CG_OK;
+}
+
+int sq_rollout_heads(struct store *st, struct store_rollout **out, size_t *n, char *msg)
+{
+    int rc;
+
+    if (!out || !n) {
+        sq_msg(msg, "rollout_heads: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, (void **)out, n, sizeof **out, row_rollout_head, SQL_ROLLOUT_HEADS,
+                 "");
+    if (rc != CG_OK) {
+        store_rollouts_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* An event to append; owned by the job (one allocation, freed with free()). */
+struct event_append_job {
+    int64_t id, expect_seq;
+    char kind[32];
+    char detail[]; /* JSON text */
+};
+
+static int run_event_append(struct sq_conn *w, void *arg, char *msg)
+{
+    struct event_append_job *j = arg;
+    int64_t seq = 0, evseq = 0;
+    int rc = sq_int(w, msg, &seq, SQL_ROLLOUT_SEQ, "i", j->id);
+
+    if (rc == 0) {
+        sq_msg(msg, "rollout %" PRId64 " not found", j->id);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (j->expect_seq > 0 && seq != j->expect_seq) {
+        sq_msg(msg, "rollout %" PRId64 " changed (seq %" PRId64 ", expected %" PRId64 ")", j->id,
+               seq, j->expect_seq);
+        return CG_ERR_CONFLICT;
+    }
+    rc = sq_int(w, msg, &evseq, SQL_EVENT_NEXT, "i", j->id);
+    if (rc < 0)
+        return rc;
+    return sq_exec(w, msg, SQL_EVENT_ADD, "iiitt", j->id, evseq, cg_now_ms(), j->kind, j->detail);
+}
+
+int sq_rollout_event_append(struct store *st, const struct store_event_append *e, char *msg)
+{
+    const char *detail = e && e->detail_json ? e->detail_json : "{}";
+    struct event_append_job *j;
+    size_t klen, dlen;
+    json_t *v;
+    int rc;
+
+    if (!e || e->id <= 0 || e->expect_seq < 0 || !e->kind || !*e->kind ||
+        (klen = strlen(e->kind)) >= sizeof j->kind) {
+        sq_msg(msg, "rollout event: need a rollout id, a seq >= 0 and a kind of 1..%zu bytes",
+               sizeof j->kind - 1);
+        return CG_ERR_INVALID;
+    }
+    /* Readers parse the detail back (GET /v1/rollouts/{id}): only JSON. */
+    dlen = strlen(detail);
+    v = json_loadb(detail, dlen, JSON_DECODE_ANY, NULL);
+    if (!v) {
+        sq_msg(msg, "rollout event: detail_json is not JSON text");
+        return CG_ERR_INVALID;
+    }
+    json_decref(v);
+    j = malloc(sizeof *j + dlen + 1);
+    if (!j) {
+        sq_msg(msg, "out of memory");
+        return CG_ERR_NOMEM;
+    }
+    j->id = e->id;
+    j->expect_seq = e->expect_seq;
+    memcpy(j->kind, e->kind, klen + 1);
+    memcpy(j->detail, detail, dlen + 1);
+    if (e->nowait)
+        return sq_submit_nowait(sq(st), run_event_append, j, free, msg);
+    rc = sq_submit(sq(st), run_event_append, j, msg);
+    free(j);
     return rc;
 }
 

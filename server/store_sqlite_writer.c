@@ -7,11 +7,17 @@
  * error), COMMITs once (one WAL fsync for the whole batch: group commit)
  * and then wakes every waiter. What a job does is up to the resource files;
  * this file knows no table.
+ *
+ * A job may also be queued without waiting (sq_submit_nowait()): it then
+ * lives on the heap, the writer owns it and frees it (and its argument)
+ * after its batch. The queue is FIFO and batches run in queue order, so
+ * such a job lands before every job queued after it, waited for or not.
  */
 #include "store_sqlite_int.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <sqlite3.h>
@@ -21,10 +27,13 @@
 #define SQ_BATCH_MAX 256 /* jobs per group-commit transaction */
 #define SQ_GATHER_US 500 /* max wait for the last batch's callers to come back */
 
-/* A queued mutation. Lives on the waiting caller's stack. */
+/* A queued mutation. Lives on the waiting caller's stack, or on the heap
+ * owned by the writer when nobody waits for it (free_arg set). */
 struct sq_job {
     sq_job_fn run;
-    void *arg; /* borrowed from the caller, which waits */
+    void *arg;                   /* borrowed from the caller, which waits; or owned */
+    void (*free_arg)(void *arg); /* non-NULL: nobody waits; the writer frees arg and
+                                    the job once its batch is over */
     int rc;
     bool done; /* guarded by sq_store.mu */
     char msg[STORE_MSG_MAX];
@@ -149,16 +158,30 @@ static void gather(struct sq_store *s, size_t last)
     }
 }
 
+/* Frees jobs nobody waited for, once their batch is over. Their outcome
+ * has no caller to go to: a failure other than a compare-and-set conflict
+ * (the state the job was built on is gone, which is expected) is logged. */
+static void free_jobs(struct sq_job **jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i]->rc != CG_OK && jobs[i]->rc != CG_ERR_CONFLICT)
+            fprintf(stderr, "cellgated: store: a write queued without waiting failed: %s\n",
+                    jobs[i]->msg);
+        jobs[i]->free_arg(jobs[i]->arg);
+        free(jobs[i]);
+    }
+}
+
 /* The writer thread: takes batches off the queue until the store stops
  * and the queue is empty. */
 static void *writer_main(void *arg)
 {
     struct sq_store *s = arg;
-    struct sq_job *batch[SQ_BATCH_MAX];
+    struct sq_job *batch[SQ_BATCH_MAX], *mine[SQ_BATCH_MAX];
     size_t last = 0;
 
     for (;;) {
-        size_t n = 0;
+        size_t n = 0, nmine = 0;
 
         pthread_mutex_lock(&s->mu);
         while (!s->head && !s->stopping)
@@ -181,8 +204,15 @@ static void *writer_main(void *arg)
         run_batch(s, batch, n);
 
         pthread_mutex_lock(&s->mu);
-        for (size_t i = 0; i < n; i++)
-            batch[i]->done = true; /* the waiter may free it once we unlock */
+        for (size_t i = 0; i < n; i++) {
+            if (batch[i]->free_arg) {
+                mine[nmine++] = batch[i];
+                if (batch[i]->rc != CG_OK)
+                    s->async_failed++;
+            } else {
+                batch[i]->done = true; /* the waiter may free it once we unlock */
+            }
+        }
         s->nbatches++;
         s->njobs += n;
         s->commit_us_pub = s->commit_us;
@@ -190,6 +220,7 @@ static void *writer_main(void *arg)
             s->max_batch = n;
         pthread_cond_broadcast(&s->done_cv);
         pthread_mutex_unlock(&s->mu);
+        free_jobs(mine, nmine);
     }
     return NULL;
 }
@@ -215,6 +246,19 @@ void sq_writer_stop(struct sq_store *s)
     }
 }
 
+/* Appends j to the queue and wakes the writer; s->mu is held. */
+static void enqueue(struct sq_store *s, struct sq_job *j)
+{
+    if (s->tail)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    s->nqueued++;
+    s->nsubmitted++;
+    pthread_cond_signal(&s->work_cv);
+}
+
 int sq_submit(struct sq_store *s, sq_job_fn run, void *arg, char *msg)
 {
     struct sq_job j = {.run = run, .arg = arg, .rc = CG_ERR_IO};
@@ -225,19 +269,40 @@ int sq_submit(struct sq_store *s, sq_job_fn run, void *arg, char *msg)
         sq_msg(msg, "store is closing");
         return CG_ERR_IO;
     }
-    if (s->tail)
-        s->tail->next = &j;
-    else
-        s->head = &j;
-    s->tail = &j;
-    s->nqueued++;
-    pthread_cond_signal(&s->work_cv);
+    enqueue(s, &j);
     while (!j.done)
         pthread_cond_wait(&s->done_cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     if (j.rc != CG_OK && msg)
         cg_strlcpy(msg, j.msg, STORE_MSG_MAX);
     return j.rc;
+}
+
+int sq_submit_nowait(struct sq_store *s, sq_job_fn run, void *arg, void (*free_arg)(void *arg),
+                     char *msg)
+{
+    struct sq_job *j = calloc(1, sizeof *j);
+
+    if (!j) {
+        free_arg(arg);
+        sq_msg(msg, "out of memory");
+        return CG_ERR_NOMEM;
+    }
+    j->run = run;
+    j->arg = arg;
+    j->free_arg = free_arg;
+    j->rc = CG_ERR_IO;
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || !s->thread_started) {
+        pthread_mutex_unlock(&s->mu);
+        free_arg(arg);
+        free(j);
+        sq_msg(msg, "store is closing");
+        return CG_ERR_IO;
+    }
+    enqueue(s, j);
+    pthread_mutex_unlock(&s->mu);
+    return CG_OK;
 }
 
 int sq_stats(struct store *st, struct store_stats *out)
@@ -250,6 +315,8 @@ int sq_stats(struct store *st, struct store_stats *out)
     out->commit_us = s->commit_us_pub;
     out->max_batch = s->max_batch;
     out->queued = s->nqueued;
+    out->submitted = s->nsubmitted;
+    out->async_failed = s->async_failed;
     pthread_mutex_unlock(&s->mu);
     return CG_OK;
 }

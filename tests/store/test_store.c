@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -1887,6 +1888,271 @@ static void test_rollout_update_steps(void **state)
     store_rollout_free(&r);
 }
 
+/* The events of rollout id (all of them, oldest first); free with
+ * store_rollout_events_free(). */
+static struct store_rollout_event *all_events(struct fx *f, int64_t id, size_t *n)
+{
+    struct store_rollout_event *ev = NULL;
+    char msg[STORE_MSG_MAX] = "";
+
+    assert_int_equal(store_rollout_events(f->st, id, 0, 1000, &ev, n, msg), CG_OK);
+    return ev;
+}
+
+/* Waits until the writer has run every job queued so far (also those
+ * queued without waiting); bounded, so a lost job fails the test. */
+static void drain(struct fx *f)
+{
+    struct store_stats ss;
+
+    for (int i = 0; i < 10000; i++) {
+        memset(&ss, 0, sizeof ss);
+        assert_int_equal(store_stats(f->st, &ss), CG_OK);
+        if (ss.jobs == ss.submitted)
+            return;
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    fail_msg("the writer did not run every queued job: %llu of %llu", (unsigned long long)ss.jobs,
+             (unsigned long long)ss.submitted);
+}
+
+/* An event appended alone: the rollout row (seq, updated_ms) stays, no
+ * audit record, the CAS on expect_seq holds, bad input is refused. */
+static void test_rollout_event_append(void **state)
+{
+    struct fx *f = *state;
+    const char *cfg = nm(f, "ro-ev");
+    char msg[STORE_MSG_MAX] = "", kind[40];
+    struct store_event_append e = {0};
+    struct store_rollout before, after;
+    struct store_rollout_event *ev;
+    int64_t id = 0, audit;
+    size_t n = 0;
+
+    mk_config(f, cfg);
+    mk_rollout(f, cfg, "running", &id);
+    assert_int_equal(store_rollout_get(f->st, id, &before, msg), CG_OK);
+    audit = audit_head(f->st);
+    e.id = id;
+    e.kind = "evaluation";
+    e.detail_json = "{\"verdict\":\"pass\"}";
+    assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
+    e.expect_seq = before.seq; /* still the row's seq: appended */
+    e.detail_json = NULL;      /* "{}" */
+    assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
+    e.expect_seq = before.seq + 1; /* not the row's seq: nothing written */
+    assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "changed"));
+    ev = all_events(f, id, &n);
+    assert_int_equal(n, 3); /* "created" and the two */
+    assert_string_equal(ev[0].kind, "created");
+    assert_int_equal(ev[1].seq, 2);
+    assert_string_equal(ev[1].kind, "evaluation");
+    assert_string_equal(ev[1].detail_json, "{\"verdict\":\"pass\"}");
+    assert_int_equal(ev[2].seq, 3);
+    assert_string_equal(ev[2].detail_json, "{}");
+    store_rollout_events_free(ev, n);
+    assert_int_equal(store_rollout_get(f->st, id, &after, msg), CG_OK);
+    assert_int_equal(after.seq, before.seq);
+    assert_int_equal(after.updated_ms, before.updated_ms);
+    assert_string_equal(after.state, before.state);
+    store_rollout_free(&after);
+    store_rollout_free(&before);
+    assert_int_equal(audit_head(f->st), audit);
+
+    /* Errors, waited for or not: an unknown rollout, bad arguments. */
+    e.expect_seq = 0;
+    e.id = id + 1000;
+    assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_ERR_NOTFOUND);
+    assert_non_null(strstr(msg, "not found"));
+    assert_int_equal(store_rollout_event_append(f->st, NULL, msg), CG_ERR_INVALID);
+    for (int nowait = 0; nowait <= 1; nowait++) {
+        e = (struct store_event_append){id, 0, "evaluation", "{}", nowait};
+        e.id = 0;
+        assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_ERR_INVALID);
+        e.id = id;
+        e.expect_seq = -1;
+        assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_ERR_INVALID);
+        e.expect_seq = 0;
+        e.kind = "";
+        assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_ERR_INVALID);
+        e.kind = NULL;
+        assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_ERR_INVALID);
+        memset(kind, 'k', 32);
+        kind[32] = '\0'; /* one byte too long */
+        e.kind = kind;
+        assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_ERR_INVALID);
+        kind[31] = '\0'; /* the longest */
+        e.kind = "evaluation";
+        e.detail_json = "{\"a\":";
+        assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_ERR_INVALID);
+        e.detail_json = "not json";
+        assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_ERR_INVALID);
+    }
+    drain(f);
+    ev = all_events(f, id, &n);
+    assert_int_equal(n, 3); /* nothing of the refused ones */
+    store_rollout_events_free(ev, n);
+    e = (struct store_event_append){id, 0, kind, "[1,2]", 0};
+    assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
+    ev = all_events(f, id, &n);
+    assert_int_equal(n, 4);
+    assert_string_equal(ev[3].kind, kind);
+    assert_string_equal(ev[3].detail_json, "[1,2]");
+    store_rollout_events_free(ev, n);
+}
+
+/* Appends queued without waiting land in the order queued, before a
+ * mutation queued after them; one that fails (unknown rollout, stale seq)
+ * is counted and leaves the store working; every one queued before
+ * store_close() is applied. */
+static void test_rollout_event_append_nowait(void **state)
+{
+    struct fx *f = *state;
+    const char *cfg = nm(f, "ro-evq");
+    char msg[STORE_MSG_MAX] = "", detail[64];
+    struct store_event_append e = {0};
+    struct store_rollout_update u;
+    struct store_rollout_event *ev;
+    struct store_stats s0, s1;
+    int64_t id = 0, other = 0;
+    size_t n = 0, i;
+    const int queued = 300; /* more than one group-commit batch */
+
+    mk_config(f, cfg);
+    mk_rollout(f, cfg, "running", &id);
+    memset(&s0, 0, sizeof s0);
+    assert_int_equal(store_stats(f->st, &s0), CG_OK);
+
+    /* Failures have nobody to go to: counted, nothing written. */
+    e = (struct store_event_append){id + 1000, 0, "evaluation", "{}", 1};
+    assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
+    e = (struct store_event_append){id, 7, "evaluation", "{}", 1}; /* seq is 1 */
+    assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
+    /* In order, and before the update queued after them. */
+    for (i = 0; i < 10; i++) {
+        snprintf(detail, sizeof detail, "{\"i\":%zu}", i);
+        e = (struct store_event_append){id, 1, "evaluation", detail, 1};
+        assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
+    }
+    memset(&u, 0, sizeof u);
+    u.id = id;
+    u.expect_seq = 1;
+    u.step = -1;
+    u.step_started_ms = -1;
+    u.state = "paused";
+    u.event_kind = "pause";
+    assert_int_equal(store_rollout_update(f->st, &u, &ADMIN, NULL, msg), CG_OK);
+    ev = all_events(f, id, &n);
+    assert_int_equal(n, 12); /* created, 10 evaluations, pause */
+    for (i = 1; i <= 10; i++) {
+        snprintf(detail, sizeof detail, "{\"i\":%zu}", i - 1);
+        assert_int_equal(ev[i].seq, (int64_t)i + 1);
+        assert_string_equal(ev[i].kind, "evaluation");
+        assert_string_equal(ev[i].detail_json, detail);
+    }
+    assert_string_equal(ev[11].kind, "pause");
+    store_rollout_events_free(ev, n);
+    drain(f);
+    memset(&s1, 0, sizeof s1);
+    assert_int_equal(store_stats(f->st, &s1), CG_OK);
+    assert_int_equal(s1.async_failed - s0.async_failed, 2);
+    assert_int_equal(s1.submitted - s0.submitted, 13);
+
+    /* Queued right before store_close(): all applied, in order. */
+    cfg = nm(f, "ro-evq2");
+    mk_config(f, cfg);
+    mk_rollout(f, cfg, "running", &other);
+    for (i = 0; i < (size_t)queued; i++) {
+        snprintf(detail, sizeof detail, "{\"i\":%zu}", i);
+        e = (struct store_event_append){i % 2 ? other : id, 0, "evaluation", detail, 1};
+        assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
+    }
+    store_close(f->st);
+    f->st = NULL;
+    fx_open(f);
+    ev = all_events(f, id, &n);
+    assert_int_equal(n, 12 + (size_t)queued / 2);
+    for (i = 0; i < (size_t)queued / 2; i++) {
+        snprintf(detail, sizeof detail, "{\"i\":%zu}", 2 * i);
+        assert_int_equal(ev[12 + i].seq, (int64_t)(13 + i));
+        assert_string_equal(ev[12 + i].detail_json, detail);
+    }
+    store_rollout_events_free(ev, n);
+    ev = all_events(f, other, &n);
+    assert_int_equal(n, 1 + (size_t)queued / 2);
+    store_rollout_events_free(ev, n);
+}
+
+/* The open rollouts' heads: what store_rollout_list() of the open ones
+ * gives, newest first, without the text columns. */
+static void test_rollout_heads(void **state)
+{
+    struct fx *f = *state;
+    const char *a = nm(f, "hd-a"), *b = nm(f, "hd-b"), *c = nm(f, "hd-c");
+    char msg[STORE_MSG_MAX] = "";
+    struct store_rollout *h = NULL, *full = NULL;
+    struct store_rollout_update u;
+    int64_t ida = 0, idb = 0, idc = 0;
+    size_t n = 0, nf = 0, i, found = 0;
+
+    mk_config(f, a);
+    mk_config(f, b);
+    mk_config(f, c);
+    mk_rollout(f, a, "running", &ida);
+    mk_rollout(f, b, "completed", &idb);
+    mk_rollout(f, c, "waiting_approval", &idc);
+    memset(&u, 0, sizeof u);
+    u.id = ida;
+    u.expect_seq = 1;
+    u.step = 2;
+    u.step_state = "bake";
+    u.step_started_ms = 1234;
+    u.event_kind = "step.start";
+    assert_int_equal(store_rollout_update(f->st, &u, &ADMIN, NULL, msg), CG_OK);
+
+    assert_int_equal(store_rollout_heads(f->st, &h, &n, msg), CG_OK);
+    assert_int_equal(store_rollout_list(f->st, NULL, 1, &full, &nf, msg), CG_OK);
+    assert_int_equal(n, nf);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(h[i].id, full[i].id); /* same rows, same order */
+        assert_true(i == 0 || h[i].id < h[i - 1].id);
+        assert_null(h[i].plan_json);
+        assert_null(h[i].steps_json);
+        assert_null(h[i].reason);
+        assert_null(h[i].detail_json);
+        assert_int_equal(h[i].ended_ms, 0);
+        assert_string_equal(h[i].config, full[i].config);
+        assert_string_equal(h[i].kind, full[i].kind);
+        assert_string_equal(h[i].state, full[i].state);
+        assert_string_equal(h[i].plan, full[i].plan);
+        assert_string_equal(h[i].step_state, full[i].step_state);
+        assert_string_equal(h[i].created_by, full[i].created_by);
+        assert_int_equal(h[i].from_version, full[i].from_version);
+        assert_int_equal(h[i].to_version, full[i].to_version);
+        assert_int_equal(h[i].step, full[i].step);
+        assert_int_equal(h[i].step_started_ms, full[i].step_started_ms);
+        assert_int_equal(h[i].generation, full[i].generation);
+        assert_int_equal(h[i].seq, full[i].seq);
+        assert_int_equal(h[i].expedited, full[i].expedited);
+        assert_int_equal(h[i].created_ms, full[i].created_ms);
+        assert_int_equal(h[i].updated_ms, full[i].updated_ms);
+        assert_int_not_equal(h[i].id, idb); /* not the completed one */
+        if (h[i].id == ida) {
+            found++;
+            assert_int_equal(h[i].seq, 2);
+            assert_int_equal(h[i].step, 2);
+            assert_string_equal(h[i].step_state, "bake");
+            assert_int_equal(h[i].step_started_ms, 1234);
+        }
+        found += h[i].id == idc;
+    }
+    assert_int_equal(found, 2);
+    store_rollouts_free(h, n);
+    store_rollouts_free(full, nf);
+    assert_int_equal(store_rollout_heads(f->st, NULL, &n, msg), CG_ERR_INVALID);
+}
+
 /* ---- Main ---- */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1926,6 +2192,9 @@ int main(void)
         T(test_page_rollouts),
         T(test_page_assignments),
         T(test_rollout_update_steps),
+        T(test_rollout_event_append),
+        T(test_rollout_event_append_nowait),
+        T(test_rollout_heads),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

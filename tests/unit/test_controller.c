@@ -1144,6 +1144,74 @@ static void replan_drops_a_removed_cell(void **state)
     sim_free(&s);
 }
 
+/* Waits until the store's writer has run every write queued so far (the
+ * periodic evaluations are queued without waiting); bounded. */
+static void store_drain(struct sim *s)
+{
+    struct store_stats ss;
+    int i;
+
+    for (i = 0; i < 10000; i++) {
+        memset(&ss, 0, sizeof ss);
+        assert_int_equal(store_stats(s->st, &ss), CG_OK);
+        if (ss.jobs == ss.submitted)
+            return;
+        usleep(1000);
+    }
+    fail_msg("store writes still queued: %llu of %llu run", (unsigned long long)ss.jobs,
+             (unsigned long long)ss.submitted);
+}
+
+/* An unchanged verdict is logged about once a minute as an "evaluation"
+ * event that leaves the rollout row alone (its seq does not move), and
+ * each one carries the evaluation. */
+static void periodic_evaluations_do_not_move_the_rollout(void **state)
+{
+    struct sim s;
+    struct store_rollout r0, r1;
+    json_t *ev0, *ev1, *e;
+    size_t n0, n1, i;
+    int64_t id;
+    int k;
+
+    (void)state;
+    sim_init(&s, 17,
+             "{\"waves\":[{\"name\":\"canary\",\"cells\":1,\"bake_s\":86400,"
+             "\"min_requests\":100},{\"name\":\"rest\",\"percent\":100,\"bake_s\":60}],"
+             "\"stuck_timeout_s\":86400,\"on_stuck\":\"halt\"}");
+    s.report = 0; /* no data: the verdict stays the same */
+    id = start(&s, publish(&s, 1), "token:dep");
+    run_until_baking(&s, s.c, id, 0);
+    for (k = 0; k < 4; k++)
+        sim_step(&s, s.c); /* the first verdict is logged with the detail */
+    store_drain(&s);
+    r0 = get_rollout(&s, id);
+    ev0 = events_of(&s, id, "evaluation");
+    n0 = json_array_size(ev0);
+    assert_true(n0 >= 1);
+    for (k = 0; k < 20; k++) /* 10 minutes, a tick every 30 s */
+        sim_step(&s, s.c);
+    store_drain(&s);
+    r1 = get_rollout(&s, id);
+    ev1 = events_of(&s, id, "evaluation");
+    n1 = json_array_size(ev1);
+    assert_int_equal(r1.seq, r0.seq); /* no transition, however many were logged */
+    assert_string_equal(r1.state, "running");
+    assert_int_equal(r1.step, 0);
+    assert_true(n1 >= n0 + 8); /* one a minute: 10 minutes, give or take */
+    assert_true(n1 <= n0 + 11);
+    json_array_foreach(ev1, i, e)
+    {
+        assert_string_equal(json_string_value(json_object_get(e, "verdict")),
+                            json_string_value(json_object_get(json_array_get(ev1, 0), "verdict")));
+    }
+    json_decref(ev0);
+    json_decref(ev1);
+    store_rollout_free(&r0);
+    store_rollout_free(&r1);
+    sim_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1162,6 +1230,7 @@ int main(void)
         cmocka_unit_test(replan_keeps_approvals),
         cmocka_unit_test(replan_seen_by_a_second_controller),
         cmocka_unit_test(replan_drops_a_removed_cell),
+        cmocka_unit_test(periodic_evaluations_do_not_move_the_rollout),
         cmocka_unit_test(i4_no_false_rollbacks_in_100_good_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
