@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "stattest.h"
 #include "status.h"
 
 /* A side (wave or baseline) of the comparison, reduced to what gates need. */
@@ -92,13 +93,11 @@ int gates_proportion_test(uint64_t e1, uint64_t n1, uint64_t e2, uint64_t n2, do
     p2 = (double)e2 / (double)n2;
     pool = ((double)e1 + (double)e2) / ((double)n1 + (double)n2);
     var = pool * (1.0 - pool) * (1.0 / (double)n1 + 1.0 / (double)n2);
-    if (!(var > 0)) {
-        *z = 0;
-        *p = 0.5;
-        return 0;
-    }
-    *z = (p1 - p2) / sqrt(var);
-    *p = 0.5 * erfc(*z / sqrt(2.0));
+    *z = var > 0 ? (p1 - p2) / sqrt(var) : 0;
+    /* Fisher's exact test (its normal approximation when wide): given
+     * the e1 + e2 failures among the n1 + n2 requests, the chance that
+     * the wave's n1 hold e1 or more of them. */
+    *p = stattest_hypergeom_upper(e1, n1, e1 + e2, n1 + n2);
     return 0;
 }
 
@@ -255,9 +254,9 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct si
 {
     struct gates_record *r = rec_new(out, "error_rate", "errors / requests");
     uint64_t ew = w->h ? w->h->errors : 0, eb = b->h ? b->h->errors : 0;
-    double pw, pb = NAN, z, p, limit = t->has_max ? t->max : INFINITY;
+    double pw, pb = NAN, z, p, pc = NAN, expected, limit = t->has_max ? t->max : INFINITY;
     double min_delta = t->has_min_delta ? t->min_delta : 0;
-    bool over_ratio;
+    bool over_ratio, over_ceiling = false;
 
     if (!w->enough || w->requests == 0) {
         r->threshold = t->has_max ? t->max : NAN;
@@ -277,14 +276,30 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct si
         limit = fmin(limit, fmax(t->max_ratio * pb, pb + min_delta));
     }
     r->threshold = is_num(limit) ? limit : NAN;
+    /* The ceiling: above it, and more than a healthy wave at exactly the
+     * ceiling would show by chance (binomial tail). */
     if (t->has_max && pw > t->max) {
-        rec_verdict(r, GATES_FAIL, "wave error rate %.3f%% is above the ceiling %.3f%%", 100 * pw,
-                    100 * t->max);
-        return;
+        pc = stattest_binomial_upper(ew, w->requests, t->max);
+        set_str(r->test, sizeof r->test, "binomial p=%.2g", pc);
+        if (pc < GATES_P_MAX) {
+            rec_verdict(r, GATES_FAIL,
+                        "wave error rate %.3f%% is above the ceiling %.3f%%, significantly "
+                        "(p=%.2g < %.2g)",
+                        100 * pw, 100 * t->max, pc, GATES_P_MAX);
+            return;
+        }
+        over_ceiling = true;
     }
     if (!t->has_max_ratio) {
-        rec_verdict(r, GATES_PASS, "wave error rate %.3f%% is within the ceiling %.3f%%", 100 * pw,
-                    100 * t->max);
+        if (over_ceiling) {
+            rec_verdict(r, GATES_INCONCLUSIVE,
+                        "wave error rate %.3f%% is above the ceiling %.3f%% but not yet "
+                        "significantly (p=%.2g >= %.2g); waiting for more data",
+                        100 * pw, 100 * t->max, pc, GATES_P_MAX);
+        } else {
+            rec_verdict(r, GATES_PASS, "wave error rate %.3f%% is within the ceiling %.3f%%",
+                        100 * pw, 100 * t->max);
+        }
         return;
     }
     if (!b->enough || !is_num(pb)) {
@@ -295,16 +310,37 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct si
     gates_proportion_test(ew, w->requests, eb, b->requests, &z, &p);
     set_str(r->test, sizeof r->test, "z=%.2f p=%.2g", z, p);
     over_ratio = pw > t->max_ratio * pb && pw - pb >= min_delta;
-    if (over_ratio && p < GATES_P_MAX) {
+    /* Is the wave large enough to show the regression the plan guards
+     * against? At the limit rate (or the pooled one, when higher) it should
+     * hold GATES_MIN_EXPECTED_ERRORS errors. Below that, two or three
+     * errors in a few hundred requests are what a healthy wave shows now
+     * and then over the many evaluations of a bake. */
+    expected = (double)w->requests *
+               fmax(fmax(t->max_ratio * pb, pb + min_delta),
+                    ((double)ew + (double)eb) / ((double)w->requests + (double)b->requests));
+    if (over_ratio && expected >= GATES_MIN_EXPECTED_ERRORS && p < GATES_P_MAX) {
         rec_verdict(r, GATES_FAIL,
                     "wave error rate %.3f%% vs baseline %.3f%%: above %.4g x and %.3f%% "
                     "more, and significant (p=%.2g < %.2g)",
                     100 * pw, 100 * pb, t->max_ratio, 100 * (pw - pb), p, GATES_P_MAX);
+    } else if (over_ratio && expected < GATES_MIN_EXPECTED_ERRORS) {
+        rec_verdict(r, GATES_INCONCLUSIVE,
+                    "wave error rate %.3f%% vs baseline %.3f%%: above %.4g x, but %llu requests "
+                    "are too few to tell (%.2g errors expected at the limit, fewer than %g); "
+                    "waiting for more data",
+                    100 * pw, 100 * pb, t->max_ratio, (unsigned long long)w->requests, expected,
+                    GATES_MIN_EXPECTED_ERRORS);
     } else if (over_ratio) {
         rec_verdict(r, GATES_INCONCLUSIVE,
                     "wave error rate %.3f%% vs baseline %.3f%%: above %.4g x but not yet "
                     "significant (p=%.2g >= %.2g); waiting for more data",
                     100 * pw, 100 * pb, t->max_ratio, p, GATES_P_MAX);
+    } else if (over_ceiling) {
+        set_str(r->test, sizeof r->test, "binomial p=%.2g; z=%.2f p=%.2g", pc, z, p);
+        rec_verdict(r, GATES_INCONCLUSIVE,
+                    "wave error rate %.3f%% is above the ceiling %.3f%% but not yet "
+                    "significantly (p=%.2g >= %.2g); waiting for more data",
+                    100 * pw, 100 * t->max, pc, GATES_P_MAX);
     } else {
         rec_verdict(r, GATES_PASS, "wave error rate %.3f%% vs baseline %.3f%%: within %.4g x",
                     100 * pw, 100 * pb, t->max_ratio);

@@ -32,6 +32,12 @@
 
 /* One-sided p-value below which an error-rate increase is "real". */
 #define GATES_P_MAX 0.01
+/* An error-rate comparison fails only once the wave is large enough that
+ * a wave at the plan's limit rate (max_ratio x baseline, baseline +
+ * min_delta, or the pooled rate when higher) would hold at least this many
+ * errors; before that it is inconclusive. 5 is the classical "expected
+ * count" rule. */
+#define GATES_MIN_EXPECTED_ERRORS 5.0
 /* Observations a latency quantile q needs: ceil(GATES_QUANTILE_TAIL / (1 - q)),
  * i.e. 20 for p50 and 1000 for p99, so the quantile is not the maximum. */
 #define GATES_QUANTILE_TAIL 10.0
@@ -118,11 +124,17 @@ int gates_evaluate(const struct plan_gates *g, const struct gates_input *in,
                    struct gates_result *out);
 
 /**
- * One-sided two-proportion z-test with pooled proportion: does the wave
- * (e1 errors of n1) fail more often than the baseline (e2 of n2)?
+ * Does the wave (e1 errors of n1) fail more often than the baseline (e2 of
+ * n2)? One-sided.
+ * z: the pooled two-proportion statistic, for display:
  * z = (p1 - p2) / sqrt(p (1 - p) (1/n1 + 1/n2)), p = (e1 + e2) / (n1 + n2);
- * p-value = P(Z >= z) = erfc(z / sqrt 2) / 2. When the pooled variance is
- * zero (no errors, or only errors, on both sides) z = 0 and p = 0.5.
+ * 0 when that variance is zero (no errors, or only errors, on both sides).
+ * p: the p-value of Fisher's exact test, P(X >= e1) for X hypergeometric
+ * (the e1 + e2 failures spread at random over the n1 + n2 requests), summed
+ * exactly while narrow and normal-approximated when wide
+ * (stattest_hypergeom_upper()); 1 when there is nothing to tell (no errors,
+ * or only errors). Exact, because at a tenth of an expected error the
+ * normal approximation calls a single error a 3-sigma event.
  *
  * @return 0, or -1 (z and p set to NaN) when n1 or n2 is 0 or e > n.
  */

@@ -59,8 +59,10 @@ def state_of(s, rid, want):
     harness.check(st == 200, "rollout get: %s" % st)
     if b["state"] in want:
         return b
+    why = [e.get("detail") for e in b.get("events", [])
+           if e.get("kind") in ("rollback.start", "halted", "replanned")]
     harness.check(b["state"] in ("running", "rolling_back"),
-                  "rollout %d ended %s: %s" % (rid, b["state"], b.get("evaluation")))
+                  "rollout %d ended %s: %s" % (rid, b["state"], json.dumps(why)[:4000]))
     return None
 
 
