@@ -2151,6 +2151,32 @@ static void test_rollout_heads(void **state)
     store_rollouts_free(h, n);
     store_rollouts_free(full, nf);
     assert_int_equal(store_rollout_heads(f->st, NULL, &n, msg), CG_ERR_INVALID);
+
+    /* The heads are read from the covering index of migration 0004 alone
+     * (the query as server/store_sqlite_rollouts.c has it): the table
+     * rows, with their long texts, are never touched. */
+    if (f->db_path[0]) {
+        sqlite3 *db;
+        sqlite3_stmt *q;
+        int covering = 0;
+
+        assert_int_equal(sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_prepare_v2(
+                db,
+                "EXPLAIN QUERY PLAN SELECT id, config, kind, from_version, to_version, state, "
+                "plan, step, step_state, step_started_ms, generation, seq, expedited, created_by, "
+                "created_ms, updated_ms FROM rollouts INDEXED BY rollouts_open_heads WHERE state "
+                "NOT IN ('completed', 'rolled_back', 'aborted', 'halted') ORDER BY id DESC",
+                -1, &q, NULL),
+            SQLITE_OK);
+        while (sqlite3_step(q) == SQLITE_ROW)
+            covering |= strstr((const char *)sqlite3_column_text(q, 3),
+                               "COVERING INDEX rollouts_open_heads") != NULL;
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+        assert_true(covering);
+    }
 }
 
 /* ---- Main ---- */
