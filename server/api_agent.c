@@ -305,21 +305,22 @@ int api_hosts_list(struct daemon *d, struct request *rq, struct response *rs)
     return reply_page(rs, "hosts", arr, next);
 }
 
-/* The hosts of the view that report on 'config', grouped by cell: a new
- * object cell -> array of [entry, report] pairs, where entry is the host's
- * line of the status answer and report its object in the view (borrowed
- * from 'hosts', which must outlive the result). NULL when out of memory. */
-static json_t *hosts_by_cell(json_t *hosts, const char *config)
+/* The hosts of one cell's view ({"hosts": [...]} of reports_hosts_json()
+ * for that cell and 'config'): a new array of [entry, report] pairs, where
+ * entry is the host's line of the status answer and report its object in
+ * the view (borrowed from 'hosts', which must outlive the result). NULL
+ * when out of memory. */
+static json_t *cell_host_entries(json_t *hosts, const char *config)
 {
-    json_t *by = json_object(), *h;
+    json_t *list = json_array(), *h;
     size_t k;
 
-    if (!by)
+    if (!list)
         return NULL;
     json_array_foreach(json_object_get(hosts, "hosts"), k, h)
     {
         const char *cell = json_string_value(json_object_get(h, "cell"));
-        json_t *hc, *list;
+        json_t *hc;
         size_t m;
 
         if (!cell)
@@ -340,32 +341,51 @@ static json_t *hosts_by_cell(json_t *hosts, const char *config)
                 json_object_set(e, "error", json_object_get(hc, "error"));
             if (json_object_get(hc, "violations"))
                 json_object_set(e, "violations", json_object_get(hc, "violations"));
-            list = json_object_get(by, cell);
-            if (!list) {
-                list = json_array();
-                json_object_set_new(by, cell, list);
-            }
             json_array_append_new(list, json_pack("[o,O]", e, hc));
         }
     }
-    return by;
+    return list;
+}
+
+/* The number of hosts reporting on 'config' in each cell of 'as' (n of
+ * them), into a new array; NULL when out of memory. */
+static uint64_t *count_cell_hosts(struct daemon *d, const struct store_assignment *as, size_t n,
+                                  const char *config)
+{
+    const char **cells = calloc(n ? n : 1, sizeof *cells);
+    uint64_t *counts = calloc(n ? n : 1, sizeof *counts);
+    size_t i;
+
+    if (!cells || !counts) {
+        free(cells);
+        free(counts);
+        return NULL;
+    }
+    for (i = 0; i < n; i++)
+        cells[i] = as[i].cell;
+    reports_cells_host_counts(d->reports, cells, n, config, counts);
+    free(cells);
+    return counts;
 }
 
 /* GET /v1/configs/{name}/status: per cell, the assignment and its hosts;
  * hosts behind, hosts that rejected or failed. Paged by cell
  * (?after=CELL&limit=L): "cells", "behind" and "failed" cover the cells of
- * the page; "versions" and the config's numbers cover every cell. */
+ * the page; "versions" and the config's numbers cover every cell. Only the
+ * page's hosts are rendered; every other cell's are counted (integers,
+ * through the hosts-by-cell index). */
 int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
     struct store_assignment *all = NULL, *as = NULL;
     struct store_config c;
-    json_t *hosts, *by, *cells, *behind, *failed, *versions, *pair, *next = NULL;
+    json_t *cells, *behind, *failed, *versions, *pair, *next = NULL;
+    uint64_t *counts;
     const char *after;
     int64_t limit;
     size_t nall = 0, n = 0, i, k;
-    int rc, more = 0;
+    int rc, more = 0, oom = 0;
 
     if (!name)
         return 0;
@@ -382,19 +402,22 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
         store_config_free(&c);
         return reply_store_error(rs, rc, msg, "assignments");
     }
-    hosts = reports_hosts_json(d->reports, NULL, name);
-    by = hosts ? hosts_by_cell(hosts, name) : NULL;
-    if (!by) {
-        json_decref(hosts);
+    counts = count_cell_hosts(d, all, nall, name);
+    cells = json_array();
+    behind = json_array();
+    failed = json_array();
+    versions = json_object();
+    if (!counts || !cells || !behind || !failed || !versions) {
+        free(counts);
+        json_decref(cells);
+        json_decref(behind);
+        json_decref(failed);
+        json_decref(versions);
         store_assignments_free(as, n);
         store_assignments_free(all, nall);
         store_config_free(&c);
         return reply_store_error(rs, CG_ERR_NOMEM, NULL, "hosts");
     }
-    cells = json_array();
-    behind = json_array();
-    failed = json_array();
-    versions = json_object();
     /* versions: cells assigned each version and their reporting hosts,
      * over the whole fleet */
     for (i = 0; i < nall; i++) {
@@ -410,14 +433,24 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
                             json_integer(json_integer_value(json_object_get(vv, "cells")) + 1));
         json_object_set_new(
             vv, "hosts",
-            json_integer(json_integer_value(json_object_get(vv, "hosts")) +
-                         (json_int_t)json_array_size(json_object_get(by, all[i].cell))));
+            json_integer(json_integer_value(json_object_get(vv, "hosts")) + (json_int_t)counts[i]));
     }
+    free(counts);
     /* the page's cells, with their hosts, and who of them is behind or
      * failed */
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && !oom; i++) {
+        json_t *hosts = reports_hosts_json(d->reports, as[i].cell, name);
+        json_t *list = hosts ? cell_host_entries(hosts, name) : NULL;
         json_t *ch = json_array();
-        json_array_foreach(json_object_get(by, as[i].cell), k, pair)
+
+        if (!list || !ch) {
+            json_decref(ch);
+            json_decref(list);
+            json_decref(hosts);
+            oom = 1;
+            break;
+        }
+        json_array_foreach(list, k, pair)
         {
             json_t *e = json_array_get(pair, 0), *hc = json_array_get(pair, 1);
             const char *out = json_string_value(json_object_get(hc, "outcome"));
@@ -433,6 +466,18 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
         json_array_append_new(cells, json_pack("{s:s,s:I,s:I,s:o}", "cell", as[i].cell, "version",
                                                (json_int_t)as[i].version, "generation",
                                                (json_int_t)as[i].generation, "hosts", ch));
+        json_decref(list);
+        json_decref(hosts);
+    }
+    if (oom) {
+        json_decref(cells);
+        json_decref(behind);
+        json_decref(failed);
+        json_decref(versions);
+        store_assignments_free(as, n);
+        store_assignments_free(all, nall);
+        store_config_free(&c);
+        return reply_store_error(rs, CG_ERR_NOMEM, NULL, "hosts");
     }
     if (more && n > 0)
         next = json_string(as[n - 1].cell);
@@ -442,8 +487,6 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
                          "generation", (json_int_t)c.generation, "versions", versions, "cells",
                          cells, "behind", behind, "failed", failed, "next_after",
                          next ? next : json_null()));
-    json_decref(by);
-    json_decref(hosts);
     store_assignments_free(as, n);
     store_assignments_free(all, nall);
     store_config_free(&c);

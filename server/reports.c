@@ -1449,7 +1449,10 @@ json_t *reports_hosts_json(struct reports *r, const char *cell, const char *conf
     if (!arr)
         return NULL;
     pthread_mutex_lock(&r->mu);
-    for (h = r->lru_head; h; h = h->lru_next) {
+    /* one cell: only its hosts, through the by_cell index (a host with
+     * no cell is on no chain) */
+    h = cell && cell[0] ? r->by_cell[cell_hash(cell)] : r->lru_head;
+    for (; h; h = cell && cell[0] ? h->cell_next : h->lru_next) {
         if (!host_matches(h, cell, config, key))
             continue;
         if (json_array_append_new(arr, host_json(h)) != 0) {
@@ -1460,6 +1463,24 @@ json_t *reports_hosts_json(struct reports *r, const char *cell, const char *conf
     }
     pthread_mutex_unlock(&r->mu);
     return json_pack("{s:o}", "hosts", arr);
+}
+
+void reports_cells_host_counts(struct reports *r, const char *const *cells, size_t n,
+                               const char *config, uint64_t *counts)
+{
+    uint32_t key = name_key(config);
+    const struct host *h;
+    size_t i;
+
+    pthread_mutex_lock(&r->mu);
+    for (i = 0; i < n; i++) {
+        counts[i] = 0;
+        if (!cells[i][0])
+            continue; /* hosts with no cell are on no chain, and no cell is "" */
+        for (h = r->by_cell[cell_hash(cells[i])]; h; h = h->cell_next)
+            counts[i] += (uint64_t)host_matches(h, cells[i], config, key);
+    }
+    pthread_mutex_unlock(&r->mu);
 }
 
 /* The max-heap of reports_hosts_page(): heap[0] has the greatest name. */

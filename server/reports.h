@@ -145,9 +145,20 @@ void reports_convergence_cached(struct reports *r, const char *const *cells, siz
  * memory), optionally only of one cell and/or hosts reporting on one
  * config, in no particular order. Each element is
  * {"host","cell","last_seen","last_seen_ms","seq","configs":[...]}, as in
- * docs/api/agent.md. Renders every matching host under the lock: for one
- * page of them use reports_hosts_page(). */
+ * docs/api/agent.md. Renders every matching host under the lock (with a
+ * cell, only that cell's hosts are visited): for one page of them use
+ * reports_hosts_page(). */
 json_t *reports_hosts_json(struct reports *r, const char *cell, const char *config);
+
+/*
+ * For each of the n cells, the number of hosts of the view in that cell
+ * that report on 'config', into counts[i]. Integers only, through the
+ * by_cell index: the hosts of the given cells are visited, nothing is
+ * rendered (GET /v1/configs/{name}/status counts every cell this way and
+ * renders only its page's).
+ */
+void reports_cells_host_counts(struct reports *r, const char *const *cells, size_t n,
+                               const char *config, uint64_t *counts);
 
 /* Size of a host name buffer (names are at most 63 bytes). */
 #define REPORTS_NAME_MAX 64

@@ -566,6 +566,50 @@ static void hosts_page_matches_sorted_view(void **state)
     }
 }
 
+/* The hosts of one cell (through the by_cell index), and the per-cell
+ * counts of GET /v1/configs/{name}/status, are what filtering the whole
+ * view gives, also after hosts moved cell and were evicted. */
+static void cell_views_match_whole_view(void **state)
+{
+    static const char *const configs[] = {"app", "edge", "flags", "nope"};
+    uint64_t seed;
+
+    (void)state;
+    for (seed = 1; seed <= 3; seed++) {
+        struct reports *r = random_view(seed, seed == 3 ? 40 : 0, 300);
+        const char *cells[6];
+        uint64_t counts[6];
+        size_t ci, fi, k, want;
+        json_t *all, *one, *h;
+
+        for (ci = 0; ci < 4; ci++)
+            cells[ci] = cell_name((int)ci);
+        cells[4] = "c99"; /* no such cell */
+        cells[5] = "";    /* no cell at all */
+        for (fi = 0; fi < 4; fi++) {
+            all = reports_hosts_json(r, NULL, configs[fi]);
+            assert_non_null(all);
+            reports_cells_host_counts(r, cells, 6, configs[fi], counts);
+            for (ci = 0; ci < 6; ci++) {
+                want = 0;
+                json_array_foreach(json_object_get(all, "hosts"), k, h) want +=
+                    strcmp(json_string_value(json_object_get(h, "cell")), cells[ci]) == 0;
+                assert_int_equal(counts[ci], want);
+                if (!cells[ci][0])
+                    continue;
+                one = reports_hosts_json(r, cells[ci], configs[fi]);
+                assert_non_null(one);
+                assert_int_equal(json_array_size(json_object_get(one, "hosts")), want);
+                json_array_foreach(json_object_get(one, "hosts"), k, h)
+                    assert_string_equal(json_string_value(json_object_get(h, "cell")), cells[ci]);
+                json_decref(one);
+            }
+            json_decref(all);
+        }
+        reports_free(r);
+    }
+}
+
 /* ... also once hosts were evicted, and with a limit above max_hosts. */
 static void hosts_page_after_eviction(void **state)
 {
@@ -671,6 +715,7 @@ int main(void)
         cmocka_unit_test(hosts_page_matches_sorted_view),
         cmocka_unit_test(hosts_page_after_eviction),
         cmocka_unit_test(hosts_page_edges),
+        cmocka_unit_test(cell_views_match_whole_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
