@@ -68,7 +68,9 @@ run_head() { # N command...
   shift
   shown "$@"
   out=$("$@" 2>&1) || rc=$?
-  printf '%s\n' "$out" | head -n "$n" | sed 's/^/    /'
+  # sed reads all of it: "head" would exit early and, under pipefail, a
+  # long output would end the demo with SIGPIPE (141) from printf
+  printf '%s\n' "$out" | sed -n "1,${n}s/^/    /p"
   if [ "$(printf '%s\n' "$out" | wc -l)" -gt "$n" ]; then
     note "    ..."
   fi
