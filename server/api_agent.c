@@ -409,14 +409,8 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
     versions = json_object();
     if (!counts || !cells || !behind || !failed || !versions) {
         free(counts);
-        json_decref(cells);
-        json_decref(behind);
-        json_decref(failed);
-        json_decref(versions);
-        store_assignments_free(as, n);
-        store_assignments_free(all, nall);
-        store_config_free(&c);
-        return reply_store_error(rs, CG_ERR_NOMEM, NULL, "hosts");
+        oom = 1;
+        goto out;
     }
     /* versions: cells assigned each version and their reporting hosts,
      * over the whole fleet */
@@ -438,7 +432,7 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
     free(counts);
     /* the page's cells, with their hosts, and who of them is behind or
      * failed */
-    for (i = 0; i < n && !oom; i++) {
+    for (i = 0; i < n; i++) {
         json_t *hosts = reports_hosts_json(d->reports, as[i].cell, name);
         json_t *list = hosts ? cell_host_entries(hosts, name) : NULL;
         json_t *ch = json_array();
@@ -469,24 +463,24 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
         json_decref(list);
         json_decref(hosts);
     }
-    if (oom) {
-        json_decref(cells);
-        json_decref(behind);
-        json_decref(failed);
-        json_decref(versions);
-        store_assignments_free(as, n);
-        store_assignments_free(all, nall);
-        store_config_free(&c);
-        return reply_store_error(rs, CG_ERR_NOMEM, NULL, "hosts");
+    if (!oom) {
+        if (more && n > 0)
+            next = json_string(as[n - 1].cell);
+        reply_json(rs, 200,
+                   json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "config", name,
+                             "latest_version", (json_int_t)c.latest_version, "live_version",
+                             (json_int_t)c.live_version, "generation", (json_int_t)c.generation,
+                             "versions", versions, "cells", cells, "behind", behind, "failed",
+                             failed, "next_after", next ? next : json_null()));
+        cells = behind = failed = versions = NULL; /* the answer owns them */
     }
-    if (more && n > 0)
-        next = json_string(as[n - 1].cell);
-    reply_json(rs, 200,
-               json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "config", name, "latest_version",
-                         (json_int_t)c.latest_version, "live_version", (json_int_t)c.live_version,
-                         "generation", (json_int_t)c.generation, "versions", versions, "cells",
-                         cells, "behind", behind, "failed", failed, "next_after",
-                         next ? next : json_null()));
+out:
+    json_decref(cells);
+    json_decref(behind);
+    json_decref(failed);
+    json_decref(versions);
+    if (oom)
+        reply_store_error(rs, CG_ERR_NOMEM, NULL, "hosts");
     store_assignments_free(as, n);
     store_assignments_free(all, nall);
     store_config_free(&c);
