@@ -1,4 +1,5 @@
-/* daemon.c: struct daemon lifecycle; see daemon.h. */
+/* SPDX-License-Identifier: MIT */
+/* daemon.c: struct daemon lifecycle and wiring; see daemon.h. */
 #include "daemon.h"
 
 #include <errno.h>
@@ -8,16 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "metrics.h"
-#include "ratelimit.h"
-#include "routes.h"
 #include "controller.h"
 #include "desired.h"
-#include "reports.h"
 #include "http.h"
-#include "lanes.h"
+#include "notify.h"
+#include "reports.h"
+#include "roles.h"
 #include "sign.h"
+#include "stats.h"
 #include "store.h"
 #include "util.h"
 
@@ -126,65 +125,92 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         daemon_close(d);
         return -1;
     }
+    d->notify = notify_new();
+    d->stats = stats_new();
     {
         struct reports_config rc = {0, 0};
+        d->reports = d->notify && d->stats ? reports_new(&rc) : NULL;
+    }
+    if (!d->reports) {
+        snprintf(msg, 256, "out of memory");
+        daemon_close(d);
+        return -1;
+    }
+    {
         struct desired_config dc;
         memset(&dc, 0, sizeof dc);
         dc.statement_ttl_ms = (int64_t)cfg->statement_ttl_s * 1000;
         dc.max_parked = cfg->no_shed ? (size_t)-1 / 2 : cfg->max_parked;
         dc.keep_gone = cfg->no_shed;
-        size_t nroutes;
-        route_table(&nroutes);
-        d->metrics = metrics_new(nroutes);
-        d->auth_cache = d->metrics ? auth_cache_new(8192, 60 * 1000) : NULL;
-        if (!cfg->no_shed && cfg->token_rate > 0)
-            d->ratelimit = ratelimit_new(
-                cfg->token_rate, cfg->token_burst > 0 ? cfg->token_burst : cfg->token_rate * 2);
-        d->reports = d->auth_cache ? reports_new(&rc) : NULL;
-        d->desired = d->reports ? desired_start(d->store, d->key, &dc, smsg) : NULL;
+        d->desired = desired_start(d->store, d->key, &dc, smsg);
         if (!d->desired) {
-            snprintf(msg, 256, "desired state: %s", d->reports ? smsg : "out of memory");
+            snprintf(msg, 256, "desired state: %s", smsg);
             daemon_close(d);
             return -1;
         }
-        {
-            struct controller_config cc = {(int64_t)cfg->tick_ms, 0};
-            d->controller = controller_new(d->store, d->reports, d->desired, NULL, &cc);
-            if (!d->controller) {
-                snprintf(msg, 256, "out of memory");
-                daemon_close(d);
-                return -1;
-            }
+    }
+    {
+        struct controller_config cc = {(int64_t)cfg->tick_ms, 0};
+        d->controller = controller_new(d->store, d->reports, d->notify, NULL, &cc);
+    }
+    d->api.store = d->store;
+    d->api.notify = d->notify;
+    d->api.desired = d->desired;
+    d->api.reports = d->reports;
+    d->api.controller = d->controller;
+    d->api.key = d->key;
+    d->api.stats = d->stats;
+    {
+        struct http_config hc;
+        size_t i;
+        memset(&hc, 0, sizeof hc);
+        hc.listen = cfg->listen;
+        hc.max_body = cfg->max_body;
+        hc.threads = cfg->threads;
+        hc.conn_timeout_s = cfg->conn_timeout_s;
+        hc.max_conns = cfg->max_conns;
+        hc.max_conns_per_ip = cfg->max_conns_per_ip;
+        for (i = 0; i < LANE__COUNT; i++) {
+            hc.lane_workers[i] = cfg->lane_workers[i];
+            hc.lane_queue[i] = cfg->lane_queue[i];
+            hc.lane_fault_delay_ms[i] = cfg->lane_fault_delay_ms[i];
         }
+        hc.no_shed = cfg->no_shed;
+        hc.token_rate = cfg->token_rate;
+        hc.token_burst = cfg->token_burst;
+        d->http = d->controller ? http_new(&hc, &d->api, d->store, msg) : NULL;
+        if (!d->http) {
+            if (!d->controller)
+                snprintf(msg, 256, "out of memory");
+            daemon_close(d);
+            return -1;
+        }
+    }
+    /* Wiring: who hears about changes, and what /metrics shows (in this
+     * order). */
+    if (desired_attach(d->desired, d->notify) < 0 ||
+        http_attach(d->http, d->notify, d->stats) < 0 ||
+        desired_register_stats(d->desired, d->stats) < 0 ||
+        store_register_stats(d->store, d->stats) < 0 ||
+        controller_register_stats(d->controller, d->stats) < 0 ||
+        reports_register_stats(d->reports, d->stats) < 0 ||
+        notify_register_stats(d->notify, d->stats) < 0) {
+        snprintf(msg, 256, "cannot wire the server's parts");
+        daemon_close(d);
+        return -1;
     }
     return 0;
 }
 
 int daemon_start(struct daemon *d, char *msg)
 {
-    struct lane_config lc[LANE__COUNT];
-    int i;
-
-    for (i = 0; i < LANE__COUNT; i++) {
-        lc[i].workers = d->cfg.lane_workers[i] ? d->cfg.lane_workers[i] : 1;
-        lc[i].queue_max =
-            d->cfg.no_shed ? 1000000 : (d->cfg.lane_queue[i] ? d->cfg.lane_queue[i] : 1);
-    }
-
     if (d->controller && controller_start(d->controller) < 0) {
         snprintf(msg, 256, "cannot start the rollout controller");
         return -1;
     }
-    d->lanes = lanes_start(lc);
-    if (!d->lanes) {
-        snprintf(msg, 256, "cannot start worker threads");
+    if (http_start(d->http, msg) < 0)
         return -1;
-    }
-    if (http_start(d, msg) < 0) {
-        lanes_stop(d->lanes);
-        d->lanes = NULL;
-        return -1;
-    }
+    d->port = http_port(d->http);
     return 0;
 }
 
@@ -192,27 +218,23 @@ void daemon_stop(struct daemon *d)
 {
     controller_stop(d->controller);
     desired_drain(d->desired); /* parked long-polls answer 304 now */
-    if (d->lanes) {
-        lanes_stop(d->lanes); /* runs queued jobs; each resumes its connection */
-        d->lanes = NULL;
-    }
-    http_stop(d);
+    http_stop(d->http);        /* queued requests run, then the listener stops */
 }
 
 void daemon_close(struct daemon *d)
 {
+    http_free(d->http);
+    d->http = NULL;
     controller_free(d->controller);
     d->controller = NULL;
     desired_free(d->desired);
     d->desired = NULL;
     reports_free(d->reports);
     d->reports = NULL;
-    auth_cache_free(d->auth_cache);
-    d->auth_cache = NULL;
-    metrics_free(d->metrics);
-    d->metrics = NULL;
-    ratelimit_free(d->ratelimit);
-    d->ratelimit = NULL;
+    stats_free(d->stats);
+    d->stats = NULL;
+    notify_free(d->notify);
+    d->notify = NULL;
     store_close(d->store);
     d->store = NULL;
     cg_signkey_free(d->key);

@@ -1,10 +1,13 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * daemon.h: struct daemon, the one context of cellgated, and its lifecycle.
  *
  * main() fills a struct daemon_config from argv, calls daemon_init() once
  * for a new data directory (or lets daemon_open() do it), then daemon_open()
- * / daemon_start() / daemon_stop() / daemon_close(). Every handler receives
- * the struct daemon pointer; nothing lives in globals.
+ * / daemon_start() / daemon_stop() / daemon_close(). The daemon is the top
+ * of the server: it creates every part, wires them together (the change
+ * funnel's subscribers, the /metrics sources, the handlers' context) and
+ * is the only file that knows them all. Nothing lives in globals.
  */
 #ifndef CG_DAEMON_H
 #define CG_DAEMON_H
@@ -12,32 +15,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api.h"
+#include "routes.h"
+
 struct store;
-struct MHD_Daemon;
 struct cg_signkey;
 struct desired;
 struct reports;
-struct auth_cache;
 struct controller;
-struct metrics;
-struct ratelimit;
-struct lanes;
+struct http_server;
+struct notify;
+struct stats;
 
 /* Settings from the command line (see docs/man/cellgated.8.md). */
 struct daemon_config {
-    const char *data_dir;            /* holds cellgate.db, signing.key */
-    const char *listen;              /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
-    const char *port_file;           /* if set, the bound port is written here once listening */
-    size_t max_body;                 /* request body limit in bytes (default 4 MiB) */
-    unsigned threads;                /* HTTP worker threads (default 2) */
-    unsigned conn_timeout_s;         /* idle connection timeout (default 60) */
-    unsigned max_conns;              /* connection limit (default 16384) */
-    unsigned statement_ttl_s;        /* lifetime of signed statements (default 3600) */
-    size_t max_parked;               /* parked long-polls (default 20000) */
-    unsigned tick_ms;                /* rollout controller period (default 1000) */
-    unsigned lane_workers[4];        /* per lane (enum lane order): worker threads */
-    unsigned lane_queue[4];          /* per lane: queued requests before shedding */
-    unsigned lane_fault_delay_ms[4]; /* --fault-delay: injected per-request delay (0 = none) */
+    const char *data_dir;     /* holds cellgate.db, signing.key */
+    const char *listen;       /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
+    const char *port_file;    /* if set, the bound port is written here once listening */
+    size_t max_body;          /* request body limit in bytes (default 4 MiB) */
+    unsigned threads;         /* HTTP worker threads (default 2) */
+    unsigned conn_timeout_s;  /* idle connection timeout (default 60) */
+    unsigned max_conns;       /* connection limit (default 16384) */
+    unsigned statement_ttl_s; /* lifetime of signed statements (default 3600) */
+    size_t max_parked;        /* parked long-polls (default 20000) */
+    unsigned tick_ms;         /* rollout controller period (default 1000) */
+    unsigned lane_workers[LANE__COUNT];        /* per lane (enum lane order): worker threads */
+    unsigned lane_queue[LANE__COUNT];          /* per lane: queued requests before shedding */
+    unsigned lane_fault_delay_ms[LANE__COUNT]; /* --fault-delay: per-request delay (0 = none) */
     int no_shed;               /* --no-shed: unbounded queues, no deadlines, no parked limit */
     unsigned max_conns_per_ip; /* 0 = no per-address limit */
     double token_rate;         /* requests/s per token (0 = no limit) */
@@ -47,15 +51,14 @@ struct daemon_config {
 struct daemon {
     struct daemon_config cfg;
     struct store *store;
-    struct MHD_Daemon *mhd;
-    struct lanes *lanes;
     struct cg_signkey *key;        /* the server's ed25519 signing key */
+    struct notify *notify;         /* the change funnel */
+    struct stats *stats;           /* the /metrics registry */
     struct desired *desired;       /* desired state per cell (agents poll it) */
     struct reports *reports;       /* what agents report */
-    struct auth_cache *auth_cache; /* verified tokens (cleared on revoke) */
     struct controller *controller; /* the rollout engine */
-    struct metrics *metrics;       /* request counters for /metrics */
-    struct ratelimit *ratelimit;   /* per-token token buckets, NULL when off */
+    struct api api;                /* the handlers' context */
+    struct http_server *http;      /* the transport */
     uint16_t port;                 /* bound port once started */
     char db_path[4096];
     char key_path[4096];

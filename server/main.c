@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "roles.h"
 #include "daemon.h"
 #include "sign.h"
 #include "status.h"
@@ -74,7 +74,6 @@ static int parse_size(const char *s, size_t *out)
 /* --lane NAME=WORKERS/QUEUE, e.g. report=4/1024. */
 static int parse_lane(const char *arg, struct daemon_config *cfg)
 {
-    static const char *const names[] = {"control", "read", "report", "poll"};
     unsigned w, q;
     char name[16];
     size_t i;
@@ -83,8 +82,8 @@ static int parse_lane(const char *arg, struct daemon_config *cfg)
     if (sscanf(arg, "%15[a-z]=%u/%u%n", name, &w, &q, &n) != 3 || arg[n] != '\0' || w < 1 ||
         w > 256 || q < 1 || q > 1000000)
         return -1;
-    for (i = 0; i < 4; i++)
-        if (strcmp(name, names[i]) == 0) {
+    for (i = 0; i < LANE__COUNT; i++)
+        if (strcmp(name, lane_name((enum lane)i)) == 0) {
             cfg->lane_workers[i] = w;
             cfg->lane_queue[i] = q;
             return 0;
@@ -95,7 +94,6 @@ static int parse_lane(const char *arg, struct daemon_config *cfg)
 /* --fault-delay NAME=MS, e.g. report=20. */
 static int parse_fault_delay(const char *arg, struct daemon_config *cfg)
 {
-    static const char *const names[] = {"control", "read", "report", "poll"};
     unsigned ms;
     char name[16];
     size_t i;
@@ -103,8 +101,8 @@ static int parse_fault_delay(const char *arg, struct daemon_config *cfg)
 
     if (sscanf(arg, "%15[a-z]=%u%n", name, &ms, &n) != 2 || arg[n] != '\0' || ms > 60000)
         return -1;
-    for (i = 0; i < 4; i++)
-        if (strcmp(name, names[i]) == 0) {
+    for (i = 0; i < LANE__COUNT; i++)
+        if (strcmp(name, lane_name((enum lane)i)) == 0) {
             cfg->lane_fault_delay_ms[i] = ms;
             return 0;
         }
@@ -336,11 +334,10 @@ int main(int argc, char **argv)
            (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen, d.port, cfg.data_dir);
     fflush(stdout);
     {
-        static const char *const names[] = {"control", "read", "report", "poll"};
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < LANE__COUNT; i++)
             if (cfg.lane_fault_delay_ms[i])
                 fprintf(stderr, "cellgated: FAULT INJECTION: every %s request is delayed %u ms\n",
-                        names[i], cfg.lane_fault_delay_ms[i]);
+                        lane_name((enum lane)i), cfg.lane_fault_delay_ms[i]);
         if (cfg.no_shed)
             fprintf(stderr, "cellgated: --no-shed: load shedding is OFF\n");
     }

@@ -1,73 +1,94 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * api.h: the HTTP handlers, one file per resource (api_<resource>.c).
- * Each has the route_fn signature; see routes.c for which route calls which.
+ * api.h: the API handlers, one file per resource (api_<resource>.c), and
+ * struct api, the context they run in.
+ *
+ * A handler parses the request (request.h), calls the layers below and
+ * renders the answer. Each has the route_fn signature of the transport
+ * (http/routes.h): the route table there says which route calls which.
+ * Nothing here knows libmicrohttpd.
  */
 #ifndef CG_API_H
 #define CG_API_H
 
-#include "routes.h"
-
-struct daemon;
 struct request;
 struct response;
+struct store;
+struct notify;
+struct desired;
+struct reports;
+struct controller;
+struct stats;
+struct cg_signkey;
+
+/* What the handlers work with; every member is borrowed from the daemon. */
+struct api {
+    struct store *store;           /* reads and writes */
+    struct notify *notify;         /* the change funnel */
+    struct desired *desired;       /* desired state per cell (agents poll it) */
+    struct reports *reports;       /* what agents report */
+    struct controller *controller; /* the rollout engine */
+    const struct cg_signkey *key;  /* the server's signing key (public half served) */
+    struct stats *stats;           /* /metrics */
+};
 
 /* api_health.c */
-int api_healthz(struct daemon *d, struct request *rq, struct response *rs);
-int api_readyz(struct daemon *d, struct request *rq, struct response *rs);
-int api_whoami(struct daemon *d, struct request *rq, struct response *rs);
-int api_metrics(struct daemon *d, struct request *rq, struct response *rs);
+int api_healthz(struct api *api, struct request *rq, struct response *rs);
+int api_readyz(struct api *api, struct request *rq, struct response *rs);
+int api_whoami(struct api *api, struct request *rq, struct response *rs);
+int api_metrics(struct api *api, struct request *rq, struct response *rs);
 
 /* api_cells.c */
-int api_cells_add(struct daemon *d, struct request *rq, struct response *rs);
-int api_cells_list(struct daemon *d, struct request *rq, struct response *rs);
-int api_cells_get(struct daemon *d, struct request *rq, struct response *rs);
+int api_cells_add(struct api *api, struct request *rq, struct response *rs);
+int api_cells_list(struct api *api, struct request *rq, struct response *rs);
+int api_cells_get(struct api *api, struct request *rq, struct response *rs);
 
 /* api_configs.c */
-int api_configs_create(struct daemon *d, struct request *rq, struct response *rs);
-int api_configs_list(struct daemon *d, struct request *rq, struct response *rs);
-int api_configs_get(struct daemon *d, struct request *rq, struct response *rs);
-int api_configs_set_plan(struct daemon *d, struct request *rq, struct response *rs);
+int api_configs_create(struct api *api, struct request *rq, struct response *rs);
+int api_configs_list(struct api *api, struct request *rq, struct response *rs);
+int api_configs_get(struct api *api, struct request *rq, struct response *rs);
+int api_configs_set_plan(struct api *api, struct request *rq, struct response *rs);
 
 /* api_versions.c */
-int api_versions_validate(struct daemon *d, struct request *rq, struct response *rs);
-int api_versions_publish(struct daemon *d, struct request *rq, struct response *rs);
-int api_versions_list(struct daemon *d, struct request *rq, struct response *rs);
-int api_versions_get(struct daemon *d, struct request *rq, struct response *rs);
-int api_versions_raw(struct daemon *d, struct request *rq, struct response *rs);
-int api_versions_delete(struct daemon *d, struct request *rq, struct response *rs);
-int api_blobs_get(struct daemon *d, struct request *rq, struct response *rs);
+int api_versions_validate(struct api *api, struct request *rq, struct response *rs);
+int api_versions_publish(struct api *api, struct request *rq, struct response *rs);
+int api_versions_list(struct api *api, struct request *rq, struct response *rs);
+int api_versions_get(struct api *api, struct request *rq, struct response *rs);
+int api_versions_raw(struct api *api, struct request *rq, struct response *rs);
+int api_versions_delete(struct api *api, struct request *rq, struct response *rs);
+int api_blobs_get(struct api *api, struct request *rq, struct response *rs);
 
 /* api_plans.c */
-int api_plans_put(struct daemon *d, struct request *rq, struct response *rs);
-int api_plans_list(struct daemon *d, struct request *rq, struct response *rs);
-int api_plans_get(struct daemon *d, struct request *rq, struct response *rs);
+int api_plans_put(struct api *api, struct request *rq, struct response *rs);
+int api_plans_list(struct api *api, struct request *rq, struct response *rs);
+int api_plans_get(struct api *api, struct request *rq, struct response *rs);
 
 /* api_tokens.c */
-int api_tokens_create(struct daemon *d, struct request *rq, struct response *rs);
-int api_tokens_list(struct daemon *d, struct request *rq, struct response *rs);
-int api_tokens_revoke(struct daemon *d, struct request *rq, struct response *rs);
+int api_tokens_create(struct api *api, struct request *rq, struct response *rs);
+int api_tokens_list(struct api *api, struct request *rq, struct response *rs);
+int api_tokens_revoke(struct api *api, struct request *rq, struct response *rs);
 
 /* api_audit.c */
-int api_audit_list(struct daemon *d, struct request *rq, struct response *rs);
+int api_audit_list(struct api *api, struct request *rq, struct response *rs);
 
 /* api_agent.c */
-int api_agent_desired(struct daemon *d, struct request *rq, struct response *rs);
-int api_agent_report(struct daemon *d, struct request *rq, struct response *rs);
-int api_agent_pubkey(struct daemon *d, struct request *rq, struct response *rs);
-int api_assign(struct daemon *d, struct request *rq, struct response *rs);
-int api_assignments_list(struct daemon *d, struct request *rq, struct response *rs);
-int api_hosts_list(struct daemon *d, struct request *rq, struct response *rs);
-int api_config_status(struct daemon *d, struct request *rq, struct response *rs);
+int api_agent_desired(struct api *api, struct request *rq, struct response *rs);
+int api_agent_report(struct api *api, struct request *rq, struct response *rs);
+int api_agent_pubkey(struct api *api, struct request *rq, struct response *rs);
+int api_assign(struct api *api, struct request *rq, struct response *rs);
+int api_assignments_list(struct api *api, struct request *rq, struct response *rs);
+int api_hosts_list(struct api *api, struct request *rq, struct response *rs);
+int api_config_status(struct api *api, struct request *rq, struct response *rs);
 
 /* api_rollouts.c */
-int api_rollouts_start(struct daemon *d, struct request *rq, struct response *rs);
-int api_rollouts_list(struct daemon *d, struct request *rq, struct response *rs);
-int api_rollouts_get(struct daemon *d, struct request *rq, struct response *rs);
-int api_rollouts_pause(struct daemon *d, struct request *rq, struct response *rs);
-int api_rollouts_resume(struct daemon *d, struct request *rq, struct response *rs);
-int api_rollouts_abort(struct daemon *d, struct request *rq, struct response *rs);
-int api_rollouts_approve(struct daemon *d, struct request *rq, struct response *rs);
-int api_rollback(struct daemon *d, struct request *rq, struct response *rs);
-int api_plans_preview(struct daemon *d, struct request *rq, struct response *rs);
+int api_rollouts_start(struct api *api, struct request *rq, struct response *rs);
+int api_rollouts_list(struct api *api, struct request *rq, struct response *rs);
+int api_rollouts_get(struct api *api, struct request *rq, struct response *rs);
+int api_rollouts_pause(struct api *api, struct request *rq, struct response *rs);
+int api_rollouts_resume(struct api *api, struct request *rq, struct response *rs);
+int api_rollouts_abort(struct api *api, struct request *rq, struct response *rs);
+int api_rollouts_approve(struct api *api, struct request *rq, struct response *rs);
+int api_rollback(struct api *api, struct request *rq, struct response *rs);
+int api_plans_preview(struct api *api, struct request *rq, struct response *rs);
 
 #endif /* CG_API_H */

@@ -9,11 +9,10 @@
 #include "api.h"
 #include "apiutil.h"
 #include "contract.h"
-#include "daemon.h"
 #include "desired.h"
 #include "json.h"
+#include "notify.h"
 #include "render.h"
-#include "metrics.h"
 #include "reports.h"
 #include "sign.h"
 #include "util.h"
@@ -31,10 +30,47 @@ static int own_cell(const struct request *rq, struct response *rs, const char *c
     return 1;
 }
 
-int api_agent_desired(struct daemon *d, struct request *rq, struct response *rs)
+/* Fills rs with a desired-state answer: the shared 200 body or a 304. */
+static void answer_poll(struct response *rs, const struct desired_reply *r)
 {
-    const char *cell = http_query(rq, "cell");
+    char etag[48];
+
+    if (r->status == 200)
+        reply_shared(rs, 200, "application/json", r->body, r->len, r->release, r->release_cls);
+    else
+        reply_bytes(rs, 304, NULL, "", 0);
+    snprintf(etag, sizeof etag, "\"%s\"", r->etag);
+    reply_header(rs, "ETag", etag);
+    reply_header(rs, "Cache-Control", "no-store");
+}
+
+/* A parked poll is a suspended request; the cache answers it later. */
+static void poll_park(void *ctx)
+{
+    request_suspend(ctx);
+}
+
+static void poll_wake(void *ctx, const struct desired_reply *r)
+{
+    struct request *rq = ctx;
+
+    answer_poll(rq->resp, r);
+    request_resume(rq);
+}
+
+static int poll_gone(void *ctx)
+{
+    return request_client_gone(ctx);
+}
+
+static const struct desired_parker poll_parker = {poll_park, poll_wake, poll_gone};
+
+int api_agent_desired(struct api *api, struct request *rq, struct response *rs)
+{
+    const char *cell = request_query(rq, "cell");
+    struct desired_reply r;
     int64_t wait;
+    char ra[16];
 
     if (!cell || !cg_valid_name(cell))
         return reply_error(rs, 400, "bad_request", NULL,
@@ -43,10 +79,25 @@ int api_agent_desired(struct daemon *d, struct request *rq, struct response *rs)
         return 0;
     if (query_int(rq, rs, "wait", 0, 300, 0, &wait) < 0)
         return 0;
-    return desired_poll(d->desired, cell, http_header(rq, "If-None-Match"), (unsigned)wait, rq, rs);
+    switch (desired_poll(api->desired, cell, request_header(rq, "If-None-Match"), (unsigned)wait,
+                         &poll_parker, rq, &r)) {
+    case DESIRED_ANSWERED:
+        answer_poll(rs, &r);
+        return 0;
+    case DESIRED_PARKED:
+        return HANDLER_PARKED;
+    case DESIRED_NO_CELL:
+        return reply_error(rs, 404, "not_found", NULL, "no such cell '%s'", cell);
+    case DESIRED_SHED:
+    default:
+        reply_error(rs, 503, "unavailable", NULL, "too many parked long-polls; retry later");
+        snprintf(ra, sizeof ra, "%u", 1 + (unsigned)cg_rand_below(5));
+        reply_header(rs, "Retry-After", ra);
+        return 0;
+    }
 }
 
-int api_agent_report(struct daemon *d, struct request *rq, struct response *rs)
+int api_agent_report(struct api *api, struct request *rq, struct response *rs)
 {
     struct reports_change ch[REPORTS_MAX_CONFIGS];
     char msg[256] = "", smsg[STORE_MSG_MAX];
@@ -57,7 +108,7 @@ int api_agent_report(struct daemon *d, struct request *rq, struct response *rs)
     if (rq->body.len > REPORTS_MAX_BODY)
         return reply_error(rs, 413, "payload_too_large", NULL, "reports are limited to %d bytes",
                            REPORTS_MAX_BODY);
-    body = http_body_object(rq, rs);
+    body = request_body_object(rq, rs);
     if (!body)
         return 0;
     cell = cg_json_str(body, "cell", NULL, NULL);
@@ -69,7 +120,7 @@ int api_agent_report(struct daemon *d, struct request *rq, struct response *rs)
         json_decref(body);
         return 0;
     }
-    if (reports_ingest(d->reports, body, cell, cg_now_ms(), ch, &n, msg) < 0) {
+    if (reports_ingest(api->reports, body, cell, cg_now_ms(), ch, &n, msg) < 0) {
         json_decref(body);
         return reply_error(rs, 400, "bad_request", NULL, "%s", msg);
     }
@@ -79,7 +130,7 @@ int api_agent_report(struct daemon *d, struct request *rq, struct response *rs)
         int64_t now = cg_now_ms();
         /* a host clock ahead of ours reads as no lag, not as negative */
         double lag = sent < 0 ? -1.0 : (now > sent ? (double)(now - sent) / 1000.0 : 0.0);
-        metrics_report(d->metrics, lag, win < 0 ? -1.0 : (double)win / 1000.0);
+        reports_observe(api->reports, lag, win < 0 ? -1.0 : (double)win / 1000.0);
     }
     json_decref(body);
     /* Persist applied / last-known-good changes: they pin versions (I3). */
@@ -92,20 +143,20 @@ int api_agent_report(struct daemon *d, struct request *rq, struct response *rs)
         hv.applied_version = ch[i].applied_version;
         hv.applied_generation = ch[i].applied_generation;
         hv.lkg_version = ch[i].lkg_version;
-        if (store_host_version_put(d->store, &hv, smsg) != CG_OK &&
+        if (store_host_version_put(api->store, &hv, smsg) != CG_OK &&
             strstr(smsg, "FOREIGN KEY") == NULL)
             return reply_store_error(rs, CG_ERR_IO, smsg, "host version");
     }
     return reply_bytes(rs, 204, NULL, "", 0);
 }
 
-int api_agent_pubkey(struct daemon *d, struct request *rq, struct response *rs)
+int api_agent_pubkey(struct api *api, struct request *rq, struct response *rs)
 {
     struct cg_pubkey pk;
     char hex[CG_PUBKEY_HEX_LEN + 1];
 
     (void)rq;
-    cg_signkey_public(d->key, &pk);
+    cg_signkey_public(api->key, &pk);
     cg_pubkey_to_hex(&pk, hex);
     return reply_json(
         rs, 200,
@@ -115,7 +166,7 @@ int api_agent_pubkey(struct daemon *d, struct request *rq, struct response *rs)
 /* I1 at assignment: the version's bytes still satisfy the contract's
  * document rules (schema, size, depth, cardinality). Returns 0 if so, else
  * fills rs (422 or an error) and returns -1. */
-static int recheck_contract(struct daemon *d, struct response *rs, const struct store_config *c,
+static int recheck_contract(struct api *api, struct response *rs, const struct store_config *c,
                             const struct store_version *v)
 {
     char msg[STORE_MSG_MAX] = "";
@@ -129,7 +180,7 @@ static int recheck_contract(struct daemon *d, struct response *rs, const struct 
         cg_violations_free(&vi);
         return reply_error(rs, 500, "internal", NULL, "stored contract does not parse"), -1;
     }
-    rc = store_blob_get(d->store, v->sha256, &bytes, &len, msg);
+    rc = store_blob_get(api->store, v->sha256, &bytes, &len, msg);
     if (rc != CG_OK) {
         cg_contract_free(ct);
         return reply_store_error(rs, rc, msg, "blob"), -1;
@@ -151,7 +202,7 @@ static int recheck_contract(struct daemon *d, struct response *rs, const struct 
     return 0;
 }
 
-int api_assign(struct daemon *d, struct request *rq, struct response *rs)
+int api_assign(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"version", "cells", "expect_generation", "reason", NULL};
     char msg[STORE_MSG_MAX] = "";
@@ -167,7 +218,7 @@ int api_assign(struct daemon *d, struct request *rq, struct response *rs)
 
     if (!name)
         return 0;
-    body = http_body_object(rq, rs);
+    body = request_body_object(rq, rs);
     if (!body)
         return 0;
     if (check_fields(body, fields, rs, "assignment") < 0)
@@ -200,13 +251,13 @@ int api_assign(struct daemon *d, struct request *rq, struct response *rs)
                 goto out;
             }
     }
-    rc = store_config_get(d->store, name, &c, msg);
+    rc = store_config_get(api->store, name, &c, msg);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, msg, "no such config");
         goto out;
     }
     have_c = 1;
-    rc = store_version_get(d->store, name, version, &v, msg);
+    rc = store_version_get(api->store, name, version, &v, msg);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, rc == CG_ERR_NOTFOUND ? "no such version" : msg, "version");
         goto out;
@@ -217,17 +268,17 @@ int api_assign(struct daemon *d, struct request *rq, struct response *rs)
                     name);
         goto out;
     }
-    if (recheck_contract(d, rs, &c, &v) < 0)
+    if (recheck_contract(api, rs, &c, &v) < 0)
         goto out;
     if (expect < 0)
         expect = c.generation;
     a = request_actor(rq, cg_json_str(body, "reason", "", NULL));
-    rc = store_assign(d->store, name, cells, n, version, expect, &a, &gen, msg);
+    rc = store_assign(api->store, name, cells, n, version, expect, &a, &gen, msg);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, msg, "cell");
         goto out;
     }
-    desired_refresh(d->desired, cells, n);
+    notify_change(api->notify, NOTIFY_ASSIGN, name, cells, n);
     reply_json(rs, 201,
                json_pack("{s:s,s:I,s:I,s:O}", "config", name, "version", (json_int_t)version,
                          "generation", (json_int_t)gen, "cells", jc));
@@ -250,7 +301,7 @@ static json_t *render_assignment(const struct store_assignment *a)
 
 /* GET /v1/configs/{name}/assignments: a keyset page by cell
  * (?after=CELL&limit=L). */
-int api_assignments_list(struct daemon *d, struct request *rq, struct response *rs)
+int api_assignments_list(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
@@ -265,7 +316,7 @@ int api_assignments_list(struct daemon *d, struct request *rq, struct response *
         return 0;
     if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
-    rc = store_assignment_page(d->store, name, after, (size_t)limit, &as, &n, &more, msg);
+    rc = store_assignment_page(api->store, name, after, (size_t)limit, &as, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "assignments");
     arr = json_array();
@@ -282,10 +333,10 @@ int api_assignments_list(struct daemon *d, struct request *rq, struct response *
  * (?after=HOST&limit=L). The view lives in memory (reports.c), which
  * selects the page's hosts in one pass and renders only those.
  */
-int api_hosts_list(struct daemon *d, struct request *rq, struct response *rs)
+int api_hosts_list(struct api *api, struct request *rq, struct response *rs)
 {
-    const char *cell = http_query(rq, "cell");
-    const char *config = http_query(rq, "config");
+    const char *cell = request_query(rq, "cell");
+    const char *config = request_query(rq, "config");
     const char *after;
     char next_after[REPORTS_NAME_MAX];
     json_t *arr, *next = NULL;
@@ -295,7 +346,7 @@ int api_hosts_list(struct daemon *d, struct request *rq, struct response *rs)
         return reply_error(rs, 400, "bad_request", NULL, "cell and config must be names");
     if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
-    arr = reports_hosts_page(d->reports, cell, config, after, (size_t)limit, next_after);
+    arr = reports_hosts_page(api->reports, cell, config, after, (size_t)limit, next_after);
     if (arr && next_after[0] && !(next = json_string(next_after))) {
         json_decref(arr);
         arr = NULL;
@@ -349,7 +400,7 @@ static json_t *cell_host_entries(json_t *hosts, const char *config)
 
 /* The number of hosts reporting on 'config' in each cell of 'as' (n of
  * them), into a new array; NULL when out of memory. */
-static uint64_t *count_cell_hosts(struct daemon *d, const struct store_assignment *as, size_t n,
+static uint64_t *count_cell_hosts(struct api *api, const struct store_assignment *as, size_t n,
                                   const char *config)
 {
     const char **cells = calloc(n ? n : 1, sizeof *cells);
@@ -363,7 +414,7 @@ static uint64_t *count_cell_hosts(struct daemon *d, const struct store_assignmen
     }
     for (i = 0; i < n; i++)
         cells[i] = as[i].cell;
-    reports_cells_host_counts(d->reports, cells, n, config, counts);
+    reports_cells_host_counts(api->reports, cells, n, config, counts);
     free(cells);
     return counts;
 }
@@ -374,7 +425,7 @@ static uint64_t *count_cell_hosts(struct daemon *d, const struct store_assignmen
  * the page; "versions" and the config's numbers cover every cell. Only the
  * page's hosts are rendered; every other cell's are counted (integers,
  * through the hosts-by-cell index). */
-int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
+int api_config_status(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
@@ -391,18 +442,18 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
         return 0;
     if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
-    rc = store_config_get(d->store, name, &c, msg);
+    rc = store_config_get(api->store, name, &c, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such config");
-    rc = store_assignment_list(d->store, NULL, name, &all, &nall, msg);
+    rc = store_assignment_list(api->store, NULL, name, &all, &nall, msg);
     if (rc == CG_OK)
-        rc = store_assignment_page(d->store, name, after, (size_t)limit, &as, &n, &more, msg);
+        rc = store_assignment_page(api->store, name, after, (size_t)limit, &as, &n, &more, msg);
     if (rc != CG_OK) {
         store_assignments_free(all, nall);
         store_config_free(&c);
         return reply_store_error(rs, rc, msg, "assignments");
     }
-    counts = count_cell_hosts(d, all, nall, name);
+    counts = count_cell_hosts(api, all, nall, name);
     cells = json_array();
     behind = json_array();
     failed = json_array();
@@ -433,7 +484,7 @@ int api_config_status(struct daemon *d, struct request *rq, struct response *rs)
     /* the page's cells, with their hosts, and who of them is behind or
      * failed */
     for (i = 0; i < n; i++) {
-        json_t *hosts = reports_hosts_json(d->reports, as[i].cell, name);
+        json_t *hosts = reports_hosts_json(api->reports, as[i].cell, name);
         json_t *list = hosts ? cell_host_entries(hosts, name) : NULL;
         json_t *ch = json_array();
 

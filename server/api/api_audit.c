@@ -1,10 +1,9 @@
 /* api_audit.c: GET /v1/audit (paged, oldest first). */
 #include "api.h"
 #include "apiutil.h"
-#include "daemon.h"
 #include "render.h"
 
-int api_audit_list(struct daemon *d, struct request *rq, struct response *rs)
+int api_audit_list(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_audit *as = NULL;
@@ -16,7 +15,7 @@ int api_audit_list(struct daemon *d, struct request *rq, struct response *rs)
     if (query_int(rq, rs, "after", 0, INT64_MAX, 0, &after) < 0 ||
         query_int(rq, rs, "limit", 1, 1000, 100, &limit) < 0)
         return 0;
-    rc = store_audit_list(d->store, after, (size_t)limit, &as, &n, msg);
+    rc = store_audit_list(api->store, after, (size_t)limit, &as, &n, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "audit");
     arr = json_array();

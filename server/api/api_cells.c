@@ -4,8 +4,7 @@
 
 #include "api.h"
 #include "apiutil.h"
-#include "daemon.h"
-#include "desired.h"
+#include "notify.h"
 #include "json.h"
 #include "render.h"
 #include "util.h"
@@ -33,7 +32,7 @@ static int check_labels(json_t *labels, struct response *rs)
     return 0;
 }
 
-int api_cells_add(struct daemon *d, struct request *rq, struct response *rs)
+int api_cells_add(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"id", "region", "zone", "labels", NULL};
     char msg[STORE_MSG_MAX] = "";
@@ -43,7 +42,7 @@ int api_cells_add(struct daemon *d, struct request *rq, struct response *rs)
     const char *id, *region, *zone;
     int bad = 0, rc;
 
-    body = http_body_object(rq, rs);
+    body = request_body_object(rq, rs);
     if (!body)
         return 0;
     if (check_fields(body, fields, rs, "cell") < 0)
@@ -73,14 +72,14 @@ int api_cells_add(struct daemon *d, struct request *rq, struct response *rs)
         goto out;
     }
     a = request_actor(rq, NULL);
-    rc = store_cell_add(d->store, &c, &a, msg);
+    rc = store_cell_add(api->store, &c, &a, msg);
     free(c.labels_json);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, msg, "cell");
         goto out;
     }
-    desired_refresh(d->desired, &id, 1); /* agents of the new cell can poll now */
-    rc = store_cell_get(d->store, id, &c, msg);
+    notify_change(api->notify, NOTIFY_CELLS, NULL, &id, 1); /* its agents can poll now */
+    rc = store_cell_get(api->store, id, &c, msg);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, msg, "cell");
         goto out;
@@ -93,7 +92,7 @@ out:
 }
 
 /* GET /v1/cells: a keyset page of cells by id (?after=ID&limit=L). */
-int api_cells_list(struct daemon *d, struct request *rq, struct response *rs)
+int api_cells_list(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_cell *cells = NULL;
@@ -105,7 +104,7 @@ int api_cells_list(struct daemon *d, struct request *rq, struct response *rs)
 
     if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
-    rc = store_cell_page(d->store, after, (size_t)limit, &cells, &n, &more, msg);
+    rc = store_cell_page(api->store, after, (size_t)limit, &cells, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "cells");
     arr = json_array();
@@ -117,7 +116,7 @@ int api_cells_list(struct daemon *d, struct request *rq, struct response *rs)
     return reply_page(rs, "cells", arr, next);
 }
 
-int api_cells_get(struct daemon *d, struct request *rq, struct response *rs)
+int api_cells_get(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_cell c;
@@ -126,7 +125,7 @@ int api_cells_get(struct daemon *d, struct request *rq, struct response *rs)
 
     if (!id)
         return 0;
-    rc = store_cell_get(d->store, id, &c, msg);
+    rc = store_cell_get(api->store, id, &c, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such cell");
     reply_json(rs, 200, render_cell(&c));

@@ -5,12 +5,11 @@
 #include "api.h"
 #include "apiutil.h"
 #include "contract.h"
-#include "daemon.h"
 #include "json.h"
 #include "render.h"
 #include "util.h"
 
-int agent_may_read_config(struct daemon *d, const struct request *rq, const char *config)
+int agent_may_read_config(struct api *api, const struct request *rq, const char *config)
 {
     char msg[STORE_MSG_MAX];
     struct store_assignment *as = NULL;
@@ -19,7 +18,7 @@ int agent_may_read_config(struct daemon *d, const struct request *rq, const char
 
     if (rq->who.role != ROLE_AGENT)
         return 1;
-    rc = store_assignment_list(d->store, rq->who.cell, config, &as, &n, msg);
+    rc = store_assignment_list(api->store, rq->who.cell, config, &as, &n, msg);
     store_assignments_free(as, n);
     return rc == CG_OK && n > 0;
 }
@@ -29,7 +28,7 @@ static int valid_kind(const char *k)
     return strcmp(k, "config") == 0 || strcmp(k, "flags") == 0 || strcmp(k, "artifact") == 0;
 }
 
-int api_configs_create(struct daemon *d, struct request *rq, struct response *rs)
+int api_configs_create(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"name", "kind", "contract", "plan", NULL};
     char msg[STORE_MSG_MAX] = "";
@@ -43,7 +42,7 @@ int api_configs_create(struct daemon *d, struct request *rq, struct response *rs
     char *text = NULL;
     int bad = 0, rc;
 
-    body = http_body_object(rq, rs);
+    body = request_body_object(rq, rs);
     if (!body)
         return 0;
     if (check_fields(body, fields, rs, "config") < 0)
@@ -71,7 +70,7 @@ int api_configs_create(struct daemon *d, struct request *rq, struct response *rs
             reply_error(rs, 400, "bad_request", NULL, "invalid plan name '%s'", plan);
             goto out;
         }
-        rc = store_plan_get(d->store, plan, &p, msg);
+        rc = store_plan_get(api->store, plan, &p, msg);
         if (rc != CG_OK) {
             reply_store_error(rs, rc, rc == CG_ERR_NOTFOUND ? "no such plan" : msg, "plan");
             goto out;
@@ -100,12 +99,12 @@ int api_configs_create(struct daemon *d, struct request *rq, struct response *rs
     cg_strlcpy(c.plan, plan, sizeof c.plan);
     c.contract_json = text;
     a = request_actor(rq, NULL);
-    rc = store_config_create(d->store, &c, &a, msg);
+    rc = store_config_create(api->store, &c, &a, msg);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, msg, "config");
         goto out;
     }
-    rc = store_config_get(d->store, name, &c, msg);
+    rc = store_config_get(api->store, name, &c, msg);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, msg, "config");
         goto out;
@@ -121,7 +120,7 @@ out:
 }
 
 /* GET /v1/configs: a keyset page of configs by name (?after=NAME&limit=L). */
-int api_configs_list(struct daemon *d, struct request *rq, struct response *rs)
+int api_configs_list(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_config *cs = NULL;
@@ -133,7 +132,7 @@ int api_configs_list(struct daemon *d, struct request *rq, struct response *rs)
 
     if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
-    rc = store_config_page(d->store, after, (size_t)limit, &cs, &n, &more, msg);
+    rc = store_config_page(api->store, after, (size_t)limit, &cs, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "configs");
     arr = json_array();
@@ -145,7 +144,7 @@ int api_configs_list(struct daemon *d, struct request *rq, struct response *rs)
     return reply_page(rs, "configs", arr, next);
 }
 
-int api_configs_get(struct daemon *d, struct request *rq, struct response *rs)
+int api_configs_get(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_config c;
@@ -154,10 +153,10 @@ int api_configs_get(struct daemon *d, struct request *rq, struct response *rs)
 
     if (!name)
         return 0;
-    if (!agent_may_read_config(d, rq, name))
+    if (!agent_may_read_config(api, rq, name))
         return reply_error(rs, 403, "forbidden", NULL,
                            "config %s is not assigned to this agent's cell", name);
-    rc = store_config_get(d->store, name, &c, msg);
+    rc = store_config_get(api->store, name, &c, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such config");
     reply_json(rs, 200, render_config(&c));
@@ -165,7 +164,7 @@ int api_configs_get(struct daemon *d, struct request *rq, struct response *rs)
     return 0;
 }
 
-int api_configs_set_plan(struct daemon *d, struct request *rq, struct response *rs)
+int api_configs_set_plan(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"plan", NULL};
     char msg[STORE_MSG_MAX] = "";
@@ -178,7 +177,7 @@ int api_configs_set_plan(struct daemon *d, struct request *rq, struct response *
 
     if (!name)
         return 0;
-    body = http_body_object(rq, rs);
+    body = request_body_object(rq, rs);
     if (!body)
         return 0;
     if (check_fields(body, fields, rs, "plan selection") < 0)
@@ -189,7 +188,7 @@ int api_configs_set_plan(struct daemon *d, struct request *rq, struct response *
         goto out;
     }
     if (*plan) {
-        rc = store_plan_get(d->store, plan, &p, msg);
+        rc = store_plan_get(api->store, plan, &p, msg);
         if (rc != CG_OK) {
             reply_store_error(rs, rc, rc == CG_ERR_NOTFOUND ? "no such plan" : msg, "plan");
             goto out;
@@ -197,12 +196,12 @@ int api_configs_set_plan(struct daemon *d, struct request *rq, struct response *
         store_plan_free(&p);
     }
     a = request_actor(rq, NULL);
-    rc = store_config_set_plan(d->store, name, plan, &a, msg);
+    rc = store_config_set_plan(api->store, name, plan, &a, msg);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, msg, "no such config");
         goto out;
     }
-    rc = store_config_get(d->store, name, &c, msg);
+    rc = store_config_get(api->store, name, &c, msg);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, msg, "config");
         goto out;

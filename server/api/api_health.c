@@ -3,25 +3,24 @@
 #include <stdlib.h>
 
 #include "api.h"
-#include "auth.h"
-#include "daemon.h"
-#include "http.h"
-#include "metrics.h"
+#include "roles.h"
+#include "request.h"
+#include "stats.h"
 #include "store.h"
 
-int api_healthz(struct daemon *d, struct request *rq, struct response *rs)
+int api_healthz(struct api *api, struct request *rq, struct response *rs)
 {
-    (void)d;
+    (void)api;
     (void)rq;
     return reply_json(rs, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-int api_readyz(struct daemon *d, struct request *rq, struct response *rs)
+int api_readyz(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
 
     (void)rq;
-    if (store_ready(d->store, msg) != CG_OK) {
+    if (store_ready(api->store, msg) != CG_OK) {
         reply_error(rs, 503, "unavailable", NULL, "store not ready: %s", msg);
         reply_header(rs, "Retry-After", "1");
         return 0;
@@ -29,19 +28,19 @@ int api_readyz(struct daemon *d, struct request *rq, struct response *rs)
     return reply_json(rs, 200, json_pack("{s:s}", "status", "ready"));
 }
 
-int api_whoami(struct daemon *d, struct request *rq, struct response *rs)
+int api_whoami(struct api *api, struct request *rq, struct response *rs)
 {
-    (void)d;
+    (void)api;
     return reply_json(rs, 200,
                       json_pack("{s:s,s:s,s:s,s:I}", "name", rq->who.name, "role",
                                 role_name(rq->who.role), "cell", rq->who.cell, "token_id",
                                 (json_int_t)rq->who.token_id));
 }
 
-int api_metrics(struct daemon *d, struct request *rq, struct response *rs)
+int api_metrics(struct api *api, struct request *rq, struct response *rs)
 {
     size_t len = 0;
-    char *text = metrics_render(d, &len);
+    char *text = stats_render(api->stats, &len);
 
     (void)rq;
     if (!text) {

@@ -4,13 +4,12 @@
 
 #include "api.h"
 #include "apiutil.h"
-#include "daemon.h"
 #include "json.h"
 #include "plan.h"
 #include "render.h"
 #include "util.h"
 
-int api_plans_put(struct daemon *d, struct request *rq, struct response *rs)
+int api_plans_put(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "plan name");
@@ -23,7 +22,7 @@ int api_plans_put(struct daemon *d, struct request *rq, struct response *rs)
 
     if (!name)
         return 0;
-    body = http_body_object(rq, rs);
+    body = request_body_object(rq, rs);
     if (!body)
         return 0;
     errors = json_array();
@@ -46,15 +45,15 @@ int api_plans_put(struct daemon *d, struct request *rq, struct response *rs)
     json_decref(body);
     if (!text)
         return reply_store_error(rs, CG_ERR_NOMEM, NULL, "plan");
-    existed = store_plan_get(d->store, name, &old, msg) == CG_OK;
+    existed = store_plan_get(api->store, name, &old, msg) == CG_OK;
     if (existed)
         store_plan_free(&old);
-    a = request_actor(rq, http_query(rq, "message"));
-    rc = store_plan_put(d->store, name, text, &a, msg);
+    a = request_actor(rq, request_query(rq, "message"));
+    rc = store_plan_put(api->store, name, text, &a, msg);
     free(text);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "plan");
-    rc = store_plan_get(d->store, name, &p, msg);
+    rc = store_plan_get(api->store, name, &p, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "plan");
     reply_json(rs, existed ? 200 : 201, render_plan(&p));
@@ -63,7 +62,7 @@ int api_plans_put(struct daemon *d, struct request *rq, struct response *rs)
 }
 
 /* GET /v1/plans: a keyset page of plans by name (?after=NAME&limit=L). */
-int api_plans_list(struct daemon *d, struct request *rq, struct response *rs)
+int api_plans_list(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_plan *ps = NULL;
@@ -75,7 +74,7 @@ int api_plans_list(struct daemon *d, struct request *rq, struct response *rs)
 
     if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
-    rc = store_plan_page(d->store, after, (size_t)limit, &ps, &n, &more, msg);
+    rc = store_plan_page(api->store, after, (size_t)limit, &ps, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "plans");
     arr = json_array();
@@ -87,7 +86,7 @@ int api_plans_list(struct daemon *d, struct request *rq, struct response *rs)
     return reply_page(rs, "plans", arr, next);
 }
 
-int api_plans_get(struct daemon *d, struct request *rq, struct response *rs)
+int api_plans_get(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "plan name");
@@ -96,7 +95,7 @@ int api_plans_get(struct daemon *d, struct request *rq, struct response *rs)
 
     if (!name)
         return 0;
-    rc = store_plan_get(d->store, name, &p, msg);
+    rc = store_plan_get(api->store, name, &p, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such plan");
     reply_json(rs, 200, render_plan(&p));

@@ -5,7 +5,6 @@
 #include "api.h"
 #include "apiutil.h"
 #include "controller.h"
-#include "daemon.h"
 #include "json.h"
 #include "plan.h"
 #include "render.h"
@@ -42,18 +41,18 @@ static const char *code_of(int http)
 }
 
 /* Answers with the rollout's status (after a successful action). */
-static int reply_status(struct daemon *d, struct response *rs, int64_t id, int http)
+static int reply_status(struct api *api, struct response *rs, int64_t id, int http)
 {
     char msg[256];
     int h2 = 0;
-    json_t *st = controller_status(d->controller, id, &h2, msg);
+    json_t *st = controller_status(api->controller, id, &h2, msg);
 
     if (!st)
         return reply_error(rs, h2, code_of(h2), NULL, "%s", msg);
     return reply_json(rs, http, st);
 }
 
-int api_rollouts_start(struct daemon *d, struct request *rq, struct response *rs)
+int api_rollouts_start(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"config", "version", "plan", "reason", NULL};
     struct controller_actor a;
@@ -61,7 +60,7 @@ int api_rollouts_start(struct daemon *d, struct request *rq, struct response *rs
     char msg[256] = "";
     int64_t version, id = 0;
     int bad = 0, http = 0;
-    json_t *body = http_body_object(rq, rs);
+    json_t *body = request_body_object(rq, rs);
 
     if (!body)
         return 0;
@@ -78,10 +77,10 @@ int api_rollouts_start(struct daemon *d, struct request *rq, struct response *rs
         goto out;
     }
     a = actor_of(rq, reason);
-    if (controller_begin(d->controller, config, version, plan, &a, &id, &http, msg) < 0)
+    if (controller_begin(api->controller, config, version, plan, &a, &id, &http, msg) < 0)
         reply_error(rs, http, code_of(http), NULL, "%s", msg);
     else
-        reply_status(d, rs, id, 201);
+        reply_status(api, rs, id, 201);
 out:
     json_decref(body);
     return 0;
@@ -89,11 +88,11 @@ out:
 
 /* GET /v1/rollouts: a keyset page of rollout summaries newest first; the
  * cursor ?after=ID gives the rollouts with a smaller id. */
-int api_rollouts_list(struct daemon *d, struct request *rq, struct response *rs)
+int api_rollouts_list(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "", t[32];
-    const char *config = http_query(rq, "config");
-    const char *open = http_query(rq, "open");
+    const char *config = request_query(rq, "config");
+    const char *open = request_query(rq, "open");
     struct store_rollout *r = NULL;
     int64_t after, limit;
     size_t n = 0, i;
@@ -105,8 +104,8 @@ int api_rollouts_list(struct daemon *d, struct request *rq, struct response *rs)
     if (query_int(rq, rs, "after", 0, INT64_MAX, 0, &after) < 0 ||
         query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
-    rc = store_rollout_page(d->store, config, open && strcmp(open, "1") == 0, after, (size_t)limit,
-                            &r, &n, &more, msg);
+    rc = store_rollout_page(api->store, config, open && strcmp(open, "1") == 0, after,
+                            (size_t)limit, &r, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "rollouts");
     arr = json_array();
@@ -125,16 +124,16 @@ int api_rollouts_list(struct daemon *d, struct request *rq, struct response *rs)
     return reply_page(rs, "rollouts", arr, next);
 }
 
-int api_rollouts_get(struct daemon *d, struct request *rq, struct response *rs)
+int api_rollouts_get(struct api *api, struct request *rq, struct response *rs)
 {
     int64_t id;
 
     if (param_int(rq, rs, 0, "rollout id", &id) < 0)
         return 0;
-    return reply_status(d, rs, id, 200);
+    return reply_status(api, rs, id, 200);
 }
 
-static int action(struct daemon *d, struct request *rq, struct response *rs, const char *what)
+static int action(struct api *api, struct request *rq, struct response *rs, const char *what)
 {
     static const char *const fields[] = {"reason", NULL};
     struct controller_actor a;
@@ -147,7 +146,7 @@ static int action(struct daemon *d, struct request *rq, struct response *rs, con
     if (param_int(rq, rs, 0, "rollout id", &id) < 0)
         return 0;
     if (rq->body.len) {
-        body = http_body_object(rq, rs);
+        body = request_body_object(rq, rs);
         if (!body)
             return 0;
         if (check_fields(body, fields, rs, "action") < 0) {
@@ -157,35 +156,35 @@ static int action(struct daemon *d, struct request *rq, struct response *rs, con
         reason = cg_json_str(body, "reason", "", NULL);
     }
     a = actor_of(rq, reason);
-    if (controller_action(d->controller, id, what, &a, &http, msg) < 0)
+    if (controller_action(api->controller, id, what, &a, &http, msg) < 0)
         reply_error(rs, http, code_of(http), NULL, "%s", msg);
     else
-        reply_status(d, rs, id, 200);
+        reply_status(api, rs, id, 200);
     json_decref(body);
     return 0;
 }
 
-int api_rollouts_pause(struct daemon *d, struct request *rq, struct response *rs)
+int api_rollouts_pause(struct api *api, struct request *rq, struct response *rs)
 {
-    return action(d, rq, rs, "pause");
+    return action(api, rq, rs, "pause");
 }
 
-int api_rollouts_resume(struct daemon *d, struct request *rq, struct response *rs)
+int api_rollouts_resume(struct api *api, struct request *rq, struct response *rs)
 {
-    return action(d, rq, rs, "resume");
+    return action(api, rq, rs, "resume");
 }
 
-int api_rollouts_abort(struct daemon *d, struct request *rq, struct response *rs)
+int api_rollouts_abort(struct api *api, struct request *rq, struct response *rs)
 {
-    return action(d, rq, rs, "abort");
+    return action(api, rq, rs, "abort");
 }
 
-int api_rollouts_approve(struct daemon *d, struct request *rq, struct response *rs)
+int api_rollouts_approve(struct api *api, struct request *rq, struct response *rs)
 {
-    return action(d, rq, rs, "approve");
+    return action(api, rq, rs, "approve");
 }
 
-int api_rollback(struct daemon *d, struct request *rq, struct response *rs)
+int api_rollback(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"to_version", "reason", NULL};
     const char *name = param_name(rq, rs, 0, "config name");
@@ -199,7 +198,7 @@ int api_rollback(struct daemon *d, struct request *rq, struct response *rs)
     if (!name)
         return 0;
     if (rq->body.len) {
-        body = http_body_object(rq, rs);
+        body = request_body_object(rq, rs);
         if (!body)
             return 0;
         if (check_fields(body, fields, rs, "rollback") < 0)
@@ -223,14 +222,14 @@ int api_rollback(struct daemon *d, struct request *rq, struct response *rs)
         size_t no = 0, na = 0, nc = 0, i;
         int64_t target = to;
         int same = 0;
-        if (store_rollout_list(d->store, name, 1, &open, &no, smsg) == CG_OK && no == 0 &&
-            store_config_get(d->store, name, &c, smsg) == CG_OK) {
+        if (store_rollout_list(api->store, name, 1, &open, &no, smsg) == CG_OK && no == 0 &&
+            store_config_get(api->store, name, &c, smsg) == CG_OK) {
             if (!target)
                 target = c.live_version;
             store_config_free(&c);
             if (target > 0 &&
-                store_assignment_list(d->store, NULL, name, &as, &na, smsg) == CG_OK &&
-                store_cell_list(d->store, &cells, &nc, smsg) == CG_OK && na == nc && nc > 0) {
+                store_assignment_list(api->store, NULL, name, &as, &na, smsg) == CG_OK &&
+                store_cell_list(api->store, &cells, &nc, smsg) == CG_OK && na == nc && nc > 0) {
                 same = 1;
                 for (i = 0; i < na; i++)
                     if (as[i].version != target)
@@ -248,20 +247,20 @@ int api_rollback(struct daemon *d, struct request *rq, struct response *rs)
         }
     }
     a = actor_of(rq, reason);
-    if (controller_rollback(d->controller, name, to, &a, &id, &http, msg) < 0)
+    if (controller_rollback(api->controller, name, to, &a, &id, &http, msg) < 0)
         reply_error(rs, http, code_of(http), NULL, "%s", msg);
     else
-        reply_status(d, rs, id, http);
+        reply_status(api, rs, id, http);
 out:
     json_decref(body);
     return 0;
 }
 
-int api_plans_preview(struct daemon *d, struct request *rq, struct response *rs)
+int api_plans_preview(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "plan name");
-    const char *config = http_query(rq, "config");
+    const char *config = request_query(rq, "config");
     struct store_plan p;
     struct plan *pl = NULL;
     json_t *doc = NULL, *errs, *out;
@@ -277,13 +276,13 @@ int api_plans_preview(struct daemon *d, struct request *rq, struct response *rs)
     if (config && version == 0) {
         /* Default: the config's newest version, the usual next rollout. */
         struct store_config c;
-        rc = store_config_get(d->store, config, &c, msg);
+        rc = store_config_get(api->store, config, &c, msg);
         if (rc != CG_OK)
             return reply_store_error(rs, rc, msg, "no such config");
         version = c.latest_version;
         store_config_free(&c);
     }
-    rc = store_plan_get(d->store, name, &p, msg);
+    rc = store_plan_get(api->store, name, &p, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such plan");
     if (cg_json_parse(p.body_json, strlen(p.body_json), 0, 0, &doc, NULL, 0) != CG_JSON_OK) {
@@ -298,7 +297,7 @@ int api_plans_preview(struct daemon *d, struct request *rq, struct response *rs)
         return reply_error(rs, 422, "invalid", json_pack("{s:o}", "errors", errs),
                            "the stored plan no longer validates");
     json_decref(errs);
-    out = controller_preview(d->controller, pl, config ? config : name, version, &http, msg);
+    out = controller_preview(api->controller, pl, config ? config : name, version, &http, msg);
     plan_free(pl);
     if (!out)
         return reply_error(rs, http, code_of(http), NULL, "%s", msg);

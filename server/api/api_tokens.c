@@ -4,13 +4,13 @@
 
 #include "api.h"
 #include "apiutil.h"
-#include "auth.h"
-#include "daemon.h"
+#include "notify.h"
+#include "roles.h"
 #include "json.h"
 #include "render.h"
 #include "util.h"
 
-int api_tokens_create(struct daemon *d, struct request *rq, struct response *rs)
+int api_tokens_create(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"name", "role", "cell", NULL};
     char msg[STORE_MSG_MAX] = "", secret[AUTH_TOKEN_LEN + 1];
@@ -22,7 +22,7 @@ int api_tokens_create(struct daemon *d, struct request *rq, struct response *rs)
     json_t *body;
     int bad = 0, rc;
 
-    body = http_body_object(rq, rs);
+    body = request_body_object(rq, rs);
     if (!body)
         return 0;
     if (check_fields(body, fields, rs, "token") < 0)
@@ -55,7 +55,7 @@ int api_tokens_create(struct daemon *d, struct request *rq, struct response *rs)
             reply_error(rs, 400, "bad_request", NULL, "invalid cell id '%s'", cell);
             goto out;
         }
-        rc = store_cell_get(d->store, cell, &c, msg);
+        rc = store_cell_get(api->store, cell, &c, msg);
         if (rc != CG_OK) {
             reply_store_error(rs, rc, rc == CG_ERR_NOTFOUND ? "no such cell" : msg, "cell");
             goto out;
@@ -69,11 +69,12 @@ int api_tokens_create(struct daemon *d, struct request *rq, struct response *rs)
     cg_strlcpy(t.cell, cell, sizeof t.cell);
     cg_strlcpy(t.created_by, rq->who.actor, sizeof t.created_by);
     a = request_actor(rq, NULL);
-    rc = store_token_create(d->store, &t, &a, msg);
+    rc = store_token_create(api->store, &t, &a, msg);
     if (rc != CG_OK) {
         reply_store_error(rs, rc, msg, "token");
     } else {
         json_t *o = render_token(&t);
+        notify_change(api->notify, NOTIFY_TOKENS, NULL, NULL, 0);
         json_object_set_new(o, "token", json_string(secret));
         reply_json(rs, 201, o);
     }
@@ -84,7 +85,7 @@ out:
 }
 
 /* GET /v1/tokens: a keyset page of tokens by id (?after=ID&limit=L). */
-int api_tokens_list(struct daemon *d, struct request *rq, struct response *rs)
+int api_tokens_list(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_token *ts = NULL;
@@ -96,7 +97,7 @@ int api_tokens_list(struct daemon *d, struct request *rq, struct response *rs)
     if (query_int(rq, rs, "after", 0, INT64_MAX, 0, &after) < 0 ||
         query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
-    rc = store_token_page(d->store, after, (size_t)limit, &ts, &n, &more, msg);
+    rc = store_token_page(api->store, after, (size_t)limit, &ts, &n, &more, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "tokens");
     arr = json_array();
@@ -108,7 +109,7 @@ int api_tokens_list(struct daemon *d, struct request *rq, struct response *rs)
     return reply_page(rs, "tokens", arr, next);
 }
 
-int api_tokens_revoke(struct daemon *d, struct request *rq, struct response *rs)
+int api_tokens_revoke(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_actor a;
@@ -123,7 +124,7 @@ int api_tokens_revoke(struct daemon *d, struct request *rq, struct response *rs)
         struct store_token *ts = NULL;
         size_t n = 0, i, admins = 0;
         int target_admin = 0;
-        rc = store_token_list(d->store, &ts, &n, msg);
+        rc = store_token_list(api->store, &ts, &n, msg);
         if (rc != CG_OK)
             return reply_store_error(rs, rc, msg, "tokens");
         for (i = 0; i < n; i++) {
@@ -139,9 +140,9 @@ int api_tokens_revoke(struct daemon *d, struct request *rq, struct response *rs)
                                "first",
                                (long long)id);
     }
-    a = request_actor(rq, http_query(rq, "reason"));
-    rc = store_token_revoke(d->store, id, &a, msg);
-    auth_cache_clear(d->auth_cache); /* the revoked token stops working now */
+    a = request_actor(rq, request_query(rq, "reason"));
+    rc = store_token_revoke(api->store, id, &a, msg);
+    notify_change(api->notify, NOTIFY_TOKENS, NULL, NULL, 0); /* it stops working now */
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such token");
     return reply_bytes(rs, 204, NULL, "", 0);

@@ -13,7 +13,6 @@
 #include "api.h"
 #include "apiutil.h"
 #include "contract.h"
-#include "daemon.h"
 #include "json.h"
 #include "render.h"
 #include "util.h"
@@ -43,7 +42,7 @@ static void checked_free(struct checked *ck)
  * checks the request body. Returns 0 with ck filled (ck->v may hold
  * violations), or -1 with the response set.
  */
-static int check_body(struct daemon *d, struct request *rq, struct response *rs, const char *name,
+static int check_body(struct api *api, struct request *rq, struct response *rs, const char *name,
                       struct checked *ck)
 {
     char msg[STORE_MSG_MAX] = "";
@@ -53,7 +52,7 @@ static int check_body(struct daemon *d, struct request *rq, struct response *rs,
     size_t live_len = 0;
     int rc;
 
-    rc = store_config_get(d->store, name, &ck->cfg, msg);
+    rc = store_config_get(api->store, name, &ck->cfg, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such config"), -1;
     ck->have_cfg = 1;
@@ -64,11 +63,11 @@ static int check_body(struct daemon *d, struct request *rq, struct response *rs,
     }
     cg_violations_free(&ck->v);
     cg_strlcpy(ck->media_type, cg_contract_media_type(ct), sizeof ck->media_type);
-    rc = store_version_live(d->store, name, &ck->live, msg);
+    rc = store_version_live(api->store, name, &ck->live, msg);
     if (rc == CG_OK && ck->live > 0) {
-        rc = store_version_get(d->store, name, ck->live, &lv, msg);
+        rc = store_version_get(api->store, name, ck->live, &lv, msg);
         if (rc == CG_OK) {
-            rc = store_blob_get(d->store, lv.sha256, &live_bytes, &live_len, msg);
+            rc = store_blob_get(api->store, lv.sha256, &live_bytes, &live_len, msg);
             store_version_free(&lv);
         }
     }
@@ -86,7 +85,7 @@ static int check_body(struct daemon *d, struct request *rq, struct response *rs,
     return 0;
 }
 
-int api_versions_validate(struct daemon *d, struct request *rq, struct response *rs)
+int api_versions_validate(struct api *api, struct request *rq, struct response *rs)
 {
     struct checked ck;
     const char *name = param_name(rq, rs, 0, "config name");
@@ -94,7 +93,7 @@ int api_versions_validate(struct daemon *d, struct request *rq, struct response 
     if (!name)
         return 0;
     memset(&ck, 0, sizeof ck);
-    if (check_body(d, rq, rs, name, &ck) == 0)
+    if (check_body(api, rq, rs, name, &ck) == 0)
         reply_json(rs, 200,
                    json_pack("{s:b,s:o,s:I,s:I,s:s}", "valid", ck.v.count == 0, "violations",
                              cg_violations_to_json(&ck.v), "live_version", (json_int_t)ck.live,
@@ -103,11 +102,11 @@ int api_versions_validate(struct daemon *d, struct request *rq, struct response 
     return 0;
 }
 
-int api_versions_publish(struct daemon *d, struct request *rq, struct response *rs)
+int api_versions_publish(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
-    const char *message = http_query(rq, "message");
+    const char *message = request_query(rq, "message");
     struct store_version v;
     struct store_actor a;
     int attempt, rc = CG_ERR_CONFLICT;
@@ -125,7 +124,7 @@ int api_versions_publish(struct daemon *d, struct request *rq, struct response *
         struct store_publish p;
 
         memset(&ck, 0, sizeof ck);
-        if (check_body(d, rq, rs, name, &ck) < 0) {
+        if (check_body(api, rq, rs, name, &ck) < 0) {
             checked_free(&ck);
             return 0;
         }
@@ -147,7 +146,7 @@ int api_versions_publish(struct daemon *d, struct request *rq, struct response *
         p.media_type = ck.media_type;
         p.message = message;
         p.expect_live = ck.live;
-        rc = store_version_publish(d->store, &p, &a, &v, msg);
+        rc = store_version_publish(api->store, &p, &a, &v, msg);
         checked_free(&ck);
     }
     if (rc != CG_OK)
@@ -160,7 +159,7 @@ int api_versions_publish(struct daemon *d, struct request *rq, struct response *
 /* GET /v1/configs/{name}/versions: a keyset page newest first. The cursor
  * is ?after=N (the number of the last version of the previous page) or,
  * as before paging was uniform, ?before=N; both mean "numbers below N". */
-int api_versions_list(struct daemon *d, struct request *rq, struct response *rs)
+int api_versions_list(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
@@ -177,17 +176,17 @@ int api_versions_list(struct daemon *d, struct request *rq, struct response *rs)
         query_int(rq, rs, "after", 0, INT64_MAX, 0, &after) < 0 ||
         query_limit(rq, rs, API_PAGE_DEFAULT_HIST, &limit) < 0)
         return 0;
-    if (http_query(rq, "before") && http_query(rq, "after"))
+    if (request_query(rq, "before") && request_query(rq, "after"))
         return reply_error(rs, 400, "bad_request", NULL,
                            "give the cursor as after or as before, not both");
     if (after > 0)
         before = after;
-    rc = store_config_get(d->store, name, &c, msg);
+    rc = store_config_get(api->store, name, &c, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such config");
     store_config_free(&c);
     /* one row more than the page tells whether another page follows */
-    rc = store_version_list(d->store, name, before, (size_t)limit + 1, &vs, &n, msg);
+    rc = store_version_list(api->store, name, before, (size_t)limit + 1, &vs, &n, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "versions");
     arr = json_array();
@@ -199,7 +198,7 @@ int api_versions_list(struct daemon *d, struct request *rq, struct response *rs)
     return reply_page(rs, "versions", arr, next);
 }
 
-static int get_version(struct daemon *d, struct request *rq, struct response *rs,
+static int get_version(struct api *api, struct request *rq, struct response *rs,
                        struct store_version *v)
 {
     char msg[STORE_MSG_MAX] = "";
@@ -209,7 +208,7 @@ static int get_version(struct daemon *d, struct request *rq, struct response *rs
 
     if (!name || param_int(rq, rs, 1, "version number", &n) < 0)
         return -1;
-    rc = store_version_get(d->store, name, n, v, msg);
+    rc = store_version_get(api->store, name, n, v, msg);
     if (rc != CG_OK) {
         char what[160];
         snprintf(what, sizeof what, "config %s has no version %lld", name, (long long)n);
@@ -219,22 +218,22 @@ static int get_version(struct daemon *d, struct request *rq, struct response *rs
     return 0;
 }
 
-int api_versions_get(struct daemon *d, struct request *rq, struct response *rs)
+int api_versions_get(struct api *api, struct request *rq, struct response *rs)
 {
     struct store_version v;
 
-    if (get_version(d, rq, rs, &v) < 0)
+    if (get_version(api, rq, rs, &v) < 0)
         return 0;
     reply_json(rs, 200, render_version(&v));
     store_version_free(&v);
     return 0;
 }
 
-static int send_blob(struct daemon *d, struct request *rq, struct response *rs, const char *sha256,
+static int send_blob(struct api *api, struct request *rq, struct response *rs, const char *sha256,
                      const char *media_type)
 {
     char msg[STORE_MSG_MAX] = "", etag[70];
-    const char *inm = http_header(rq, "If-None-Match");
+    const char *inm = request_header(rq, "If-None-Match");
     void *bytes = NULL;
     size_t len = 0;
     int rc;
@@ -243,7 +242,7 @@ static int send_blob(struct daemon *d, struct request *rq, struct response *rs, 
     if (inm && strstr(inm, sha256)) {
         reply_bytes(rs, 304, NULL, "", 0);
     } else {
-        rc = store_blob_get(d->store, sha256, &bytes, &len, msg);
+        rc = store_blob_get(api->store, sha256, &bytes, &len, msg);
         if (rc != CG_OK)
             return reply_store_error(rs, rc, msg, "no such blob");
         rc = reply_bytes(rs, 200, media_type, bytes, len);
@@ -256,7 +255,7 @@ static int send_blob(struct daemon *d, struct request *rq, struct response *rs, 
     return 0;
 }
 
-int api_versions_raw(struct daemon *d, struct request *rq, struct response *rs)
+int api_versions_raw(struct api *api, struct request *rq, struct response *rs)
 {
     struct store_version v;
     static const char *const types[] = {"application/json", "application/octet-stream",
@@ -264,7 +263,7 @@ int api_versions_raw(struct daemon *d, struct request *rq, struct response *rs)
     const char *ct = "application/octet-stream";
     size_t i;
 
-    if (get_version(d, rq, rs, &v) < 0)
+    if (get_version(api, rq, rs, &v) < 0)
         return 0;
     /* media_type is user data: send it only if it is one we know to be safe
      * as a header value; the metadata route shows the exact string. */
@@ -273,16 +272,16 @@ int api_versions_raw(struct daemon *d, struct request *rq, struct response *rs)
             ct = types[i];
     if (strstr(v.media_type, "+json") && strcmp(ct, "application/octet-stream") == 0)
         ct = "application/json";
-    send_blob(d, rq, rs, v.sha256, ct);
+    send_blob(api, rq, rs, v.sha256, ct);
     store_version_free(&v);
     return 0;
 }
 
-int api_versions_delete(struct daemon *d, struct request *rq, struct response *rs)
+int api_versions_delete(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
-    const char *reason = http_query(rq, "reason");
+    const char *reason = request_query(rq, "reason");
     struct store_actor a;
     int64_t n;
     int rc;
@@ -290,13 +289,13 @@ int api_versions_delete(struct daemon *d, struct request *rq, struct response *r
     if (!name || param_int(rq, rs, 1, "version number", &n) < 0)
         return 0;
     a = request_actor(rq, reason);
-    rc = store_version_delete(d->store, name, n, &a, msg);
+    rc = store_version_delete(api->store, name, n, &a, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such version");
     return reply_bytes(rs, 204, NULL, "", 0);
 }
 
-int api_blobs_get(struct daemon *d, struct request *rq, struct response *rs)
+int api_blobs_get(struct api *api, struct request *rq, struct response *rs)
 {
     const char *sha = rq->nparams ? rq->params[0] : "";
 
@@ -309,7 +308,7 @@ int api_blobs_get(struct daemon *d, struct request *rq, struct response *rs)
         size_t n = 0, i;
         int ok = 0;
 
-        if (store_assignment_list(d->store, rq->who.cell, NULL, &as, &n, msg) == CG_OK)
+        if (store_assignment_list(api->store, rq->who.cell, NULL, &as, &n, msg) == CG_OK)
             for (i = 0; i < n; i++)
                 if (strcmp(as[i].sha256, sha) == 0)
                     ok = 1;
@@ -318,5 +317,5 @@ int api_blobs_get(struct daemon *d, struct request *rq, struct response *rs)
             return reply_error(rs, 403, "forbidden", NULL,
                                "blob is not assigned to this agent's cell");
     }
-    return send_blob(d, rq, rs, sha, "application/octet-stream");
+    return send_blob(api, rq, rs, sha, "application/octet-stream");
 }

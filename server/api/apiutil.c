@@ -68,7 +68,7 @@ int param_int(struct request *rq, struct response *rs, size_t i, const char *wha
 int query_int(struct request *rq, struct response *rs, const char *key, int64_t min, int64_t max,
               int64_t def, int64_t *out)
 {
-    const char *v = http_query(rq, key);
+    const char *v = request_query(rq, key);
 
     if (!v) {
         *out = def;
@@ -90,7 +90,7 @@ int query_limit(struct request *rq, struct response *rs, int64_t def, int64_t *o
 
 int query_after_name(struct request *rq, struct response *rs, const char **out)
 {
-    const char *v = http_query(rq, "after");
+    const char *v = request_query(rq, "after");
 
     *out = NULL;
     if (!v)

@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "request.h"
 #include "store.h"
 
 /* Maps a store status + message to an error response (404 not_found,
@@ -60,10 +60,10 @@ int check_fields(const json_t *obj, const char *const *allowed, struct response 
 /* The audit actor for the request's principal. */
 struct store_actor request_actor(const struct request *rq, const char *reason);
 
-struct daemon;
+struct api;
 
 /* 1 if the principal may read 'config' (non-agents always; agent tokens only
  * when the config is assigned to their cell), else 0. */
-int agent_may_read_config(struct daemon *d, const struct request *rq, const char *config);
+int agent_may_read_config(struct api *api, const struct request *rq, const char *config);
 
 #endif /* CG_APIUTIL_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* desired.c: the in-memory desired state per cell and parked long-polls;
  * see desired.h. */
 #include "desired.h"
@@ -10,8 +11,9 @@
 #include <string.h>
 
 #include "buf.h"
-#include "http.h"
+#include "notify.h"
 #include "sign.h"
+#include "stats.h"
 #include "store.h"
 #include "util.h"
 
@@ -22,7 +24,8 @@
 #define PEER_CHECK_MS 1000
 
 struct waiter {
-    struct request *rq;
+    const struct desired_parker *parker;
+    void *ctx;
     int64_t deadline_ms; /* monotonic */
     struct waiter *prev, *next;
 };
@@ -213,25 +216,30 @@ static int render(struct desired *ds, const char *cell, struct rendered *out, ch
     return CG_OK;
 }
 
-/* Fills rq's response from body b (200) or with a 304; adds the headers. */
-static void answer_with(struct body *b, const char *etag_hex, struct request *rq, int status)
+/* Fills 'r' with the answer from body b (200, taking a reference) or a
+ * 304. */
+static void reply_with(struct body *b, const char *etag_hex, int status, struct desired_reply *r)
 {
-    char etag[48];
-
+    memset(r, 0, sizeof *r);
+    r->status = status;
+    memcpy(r->etag, etag_hex, sizeof r->etag);
+    r->etag[sizeof r->etag - 1] = '\0';
     if (status == 200) {
         atomic_fetch_add(&b->refs, 1);
-        reply_shared(rq->resp, 200, "application/json", b->data, b->len, body_release, b);
-    } else {
-        reply_bytes(rq->resp, 304, NULL, "", 0);
+        r->body = b->data;
+        r->len = b->len;
+        r->release = body_release;
+        r->release_cls = b;
     }
-    snprintf(etag, sizeof etag, "\"%s\"", etag_hex);
-    reply_header(rq->resp, "ETag", etag);
-    reply_header(rq->resp, "Cache-Control", "no-store");
 }
 
-static void answer(struct cell_entry *e, struct request *rq, int status)
+/* Answers a parked poll from body b. */
+static void wake_with(struct body *b, const char *etag_hex, struct waiter *w, int status)
 {
-    answer_with(e->body, e->etag, rq, status);
+    struct desired_reply r;
+
+    reply_with(b, etag_hex, status, &r);
+    w->parker->wake(w->ctx, &r);
 }
 
 static void unlink_waiter(struct desired *ds, struct cell_entry *e, struct waiter *w)
@@ -311,8 +319,7 @@ static void install(struct desired *ds, const char *cell, struct rendered *r, in
         pthread_mutex_unlock(&ds->mu);
         while (ws) {
             struct waiter *nx = ws->next;
-            answer_with(nb, etag, ws->rq, 200);
-            http_resume(ws->rq);
+            wake_with(nb, etag, ws, 200);
             free(ws);
             ws = nx;
         }
@@ -360,8 +367,9 @@ static int etag_matches(const char *inm, const char *etag)
     return 0;
 }
 
-int desired_poll(struct desired *ds, const char *cell, const char *inm, unsigned wait_s,
-                 struct request *rq, struct response *rs)
+enum desired_result desired_poll(struct desired *ds, const char *cell, const char *inm,
+                                 unsigned wait_s, const struct desired_parker *parker, void *ctx,
+                                 struct desired_reply *out)
 {
     struct cell_entry *e;
     struct waiter *w;
@@ -371,41 +379,38 @@ int desired_poll(struct desired *ds, const char *cell, const char *inm, unsigned
     e = find(ds, cell);
     if (!e || !e->body) {
         pthread_mutex_unlock(&ds->mu);
-        return reply_error(rs, 404, "not_found", NULL, "no such cell '%s'", cell);
+        return DESIRED_NO_CELL;
     }
     if (!etag_matches(inm, e->etag)) {
-        answer(e, rq, 200);
+        reply_with(e->body, e->etag, 200, out);
         pthread_mutex_unlock(&ds->mu);
-        return 0;
+        return DESIRED_ANSWERED;
     }
-    if (wait_s == 0 || ds->stopping) {
-        answer(e, rq, 304);
+    if (wait_s == 0 || ds->stopping || !parker) {
+        reply_with(e->body, e->etag, 304, out);
         pthread_mutex_unlock(&ds->mu);
-        return 0;
+        return DESIRED_ANSWERED;
     }
     if (ds->nparked >= ds->cfg.max_parked || !(w = calloc(1, sizeof *w))) {
-        char ra[16];
         ds->shed++;
         pthread_mutex_unlock(&ds->mu);
-        reply_error(rs, 503, "unavailable", NULL, "too many parked long-polls; retry later");
-        snprintf(ra, sizeof ra, "%u", 1 + (unsigned)cg_rand_below(5));
-        reply_header(rs, "Retry-After", ra);
-        return 0;
+        return DESIRED_SHED;
     }
     if (wait_s > ds->cfg.max_wait_s)
         wait_s = ds->cfg.max_wait_s;
     /* ±10% jitter so a fleet that started together does not stay in step. */
     wait_ms = (int64_t)wait_s * 900 + (int64_t)cg_rand_below((uint64_t)wait_s * 200 + 1);
-    w->rq = rq;
+    w->parker = parker;
+    w->ctx = ctx;
     w->deadline_ms = cg_mono_ms() + wait_ms;
     w->next = e->waiters;
     if (e->waiters)
         e->waiters->prev = w;
     e->waiters = w;
     ds->nparked++;
-    http_suspend(rq);
+    parker->park(ctx);
     pthread_mutex_unlock(&ds->mu);
-    return HANDLER_PARKED;
+    return DESIRED_PARKED;
 }
 
 /* Expires parked polls and releases those whose client left; collects
@@ -426,15 +431,14 @@ static size_t sweep(struct desired *ds, char (*due)[STORE_NAME_MAX], size_t max)
             struct waiter *w = e->waiters;
             while (w) {
                 struct waiter *nx = w->next;
-                int gone =
-                    check_peers && !ds->stopping && !ds->cfg.keep_gone && http_client_gone(w->rq);
+                int gone = check_peers && !ds->stopping && !ds->cfg.keep_gone && w->parker->gone &&
+                           w->parker->gone(w->ctx);
                 if (w->deadline_ms <= mono || ds->stopping || gone) {
                     /* a gone client's 304 is never read: MHD fails the
                      * send and closes the connection, freeing its slot */
                     ds->abandoned += (uint64_t)gone;
                     unlink_waiter(ds, e, w);
-                    answer(e, w->rq, 304);
-                    http_resume(w->rq);
+                    wake_with(e->body, e->etag, w, 304);
                     free(w);
                 }
                 w = nx;
@@ -567,4 +571,42 @@ void desired_stats(struct desired *ds, struct desired_stats *out)
     out->shed = ds->shed;
     out->abandoned = ds->abandoned;
     pthread_mutex_unlock(&ds->mu);
+}
+
+static void on_change(void *ctx, const struct notify_event *ev)
+{
+    if (ev->ncells)
+        desired_refresh(ctx, ev->cells, ev->ncells);
+}
+
+int desired_attach(struct desired *ds, struct notify *n)
+{
+    return notify_subscribe(n, NOTIFY_MASK(NOTIFY_ASSIGN) | NOTIFY_MASK(NOTIFY_CELLS), on_change,
+                            ds);
+}
+
+static void render_stats(void *ctx, struct cg_buf *b)
+{
+    struct desired_stats ds;
+
+    desired_stats(ctx, &ds);
+    stats_family(b, "cellgate_longpolls_parked", "gauge",
+                 "Agent long-polls parked, waiting for a change.");
+    cg_buf_printf(b, "cellgate_longpolls_parked %llu\n", (unsigned long long)ds.parked);
+    stats_family(b, "cellgate_longpolls_shed_total", "counter",
+                 "Long-polls refused because the parked limit was reached.");
+    cg_buf_printf(b, "cellgate_longpolls_shed_total %llu\n", (unsigned long long)ds.shed);
+    stats_family(b, "cellgate_longpolls_abandoned_total", "counter",
+                 "Parked long-polls released early because their client closed the connection.");
+    cg_buf_printf(b, "cellgate_longpolls_abandoned_total %llu\n", (unsigned long long)ds.abandoned);
+    stats_family(b, "cellgate_desired_rebuilds_total", "counter",
+                 "Per-cell desired-state bodies rendered (assignment changes and re-signing).");
+    cg_buf_printf(b, "cellgate_desired_rebuilds_total %llu\n", (unsigned long long)ds.rebuilds);
+    stats_family(b, "cellgate_cells", "gauge", "Cells in the desired-state cache.");
+    cg_buf_printf(b, "cellgate_cells %llu\n", (unsigned long long)ds.cells);
+}
+
+int desired_register_stats(struct desired *ds, struct stats *st)
+{
+    return stats_register(st, "desired", render_stats, ds);
 }

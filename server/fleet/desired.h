@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * desired.h: the desired-state cache that agents poll (DESIGN.md §5).
+ * desired.h: the desired-state cache that agents poll (docs/design.md,
+ * "Hot paths").
  *
  * For every cell it keeps the rendered 200 body of GET /v1/agent/desired
  * (the cell's assignments, each with a signed statement) and its ETag,
@@ -11,6 +13,11 @@
  * every second, so dead agents do not hold a parked slot and a descriptor
  * for the rest of their wait). One sweeper thread expires parked polls and
  * re-signs statements.
+ *
+ * The cache knows no transport: a poll that must wait is parked through the
+ * caller's struct desired_parker (the API layer suspends and resumes its
+ * HTTP request there). It learns about changes from the change funnel
+ * (desired_attach(): NOTIFY_ASSIGN and NOTIFY_CELLS re-render those cells).
  */
 #ifndef CG_DESIRED_H
 #define CG_DESIRED_H
@@ -18,9 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct daemon;
-struct request;
-struct response;
+struct notify;
+struct stats;
 struct store;
 struct cg_signkey;
 struct desired;
@@ -57,15 +63,59 @@ void desired_free(struct desired *ds);
  * or -1 if the store failed (the old body stays; the sweeper retries). */
 int desired_refresh(struct desired *ds, const char *const *cells, size_t n);
 
+/* Subscribes the cache to the change funnel: every NOTIFY_ASSIGN and
+ * NOTIFY_CELLS change re-renders its cells (desired_refresh()). Returns 0
+ * or -1. Call while wiring the daemon. */
+int desired_attach(struct desired *ds, struct notify *n);
+
 /*
- * Handles one poll for 'cell': fills rs (200 / 304 / 404) and returns 0, or
- * parks the request and returns HANDLER_PARKED (http.h). 'inm' is the
- * If-None-Match header (may be NULL), 'wait_s' 0 for no long-poll.
+ * An answer to a poll. For 200, 'body'/'len' is the cell's rendered body,
+ * shared: the receiver owns one reference and calls release(release_cls)
+ * exactly once when it no longer needs the bytes. For 304 there is no body.
  */
-int desired_poll(struct desired *ds, const char *cell, const char *inm, unsigned wait_s,
-                 struct request *rq, struct response *rs);
+struct desired_reply {
+    int status;       /* 200 or 304 */
+    char etag[40];    /* 32 hex chars, unquoted */
+    const char *body; /* 200 only */
+    size_t len;
+    void (*release)(void *cls); /* 200 only */
+    void *release_cls;
+};
+
+/* How a parked poll is held and answered; every function gets the ctx that
+ * was passed to desired_poll(). */
+struct desired_parker {
+    /* The poll is being parked: hold the connection (called with the cache
+     * lock held, before any waker can see the poll). */
+    void (*park)(void *ctx);
+    /* The answer to a parked poll: any thread, exactly once (possibly with
+     * the cache lock held: must not call back into the cache). */
+    void (*wake)(void *ctx, const struct desired_reply *r);
+    /* 1 when the poller has gone away (cache lock held; must not block). */
+    int (*gone)(void *ctx);
+};
+
+enum desired_result {
+    DESIRED_ANSWERED = 0, /* *out holds the answer (200 or 304) */
+    DESIRED_PARKED,       /* parked: parker->wake() answers later */
+    DESIRED_NO_CELL,      /* no such cell */
+    DESIRED_SHED,         /* too many parked long-polls: answer 503, retry later */
+};
+
+/*
+ * Handles one poll for 'cell'. 'inm' is the If-None-Match header (may be
+ * NULL), 'wait_s' 0 for no long-poll. Returns DESIRED_ANSWERED with *out
+ * filled, or parks the poll (parker->park(ctx), later parker->wake(ctx, r))
+ * and returns DESIRED_PARKED, or DESIRED_NO_CELL / DESIRED_SHED.
+ */
+enum desired_result desired_poll(struct desired *ds, const char *cell, const char *inm,
+                                 unsigned wait_s, const struct desired_parker *parker, void *ctx,
+                                 struct desired_reply *out);
 
 /* Current counters. */
 void desired_stats(struct desired *ds, struct desired_stats *out);
+
+/* Registers the counters above as the /metrics source "desired". */
+int desired_register_stats(struct desired *ds, struct stats *st);
 
 #endif /* CG_DESIRED_H */

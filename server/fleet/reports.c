@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "stats.h"
 #include "util.h"
 
 #define HBUCKETS      8192
@@ -89,7 +90,13 @@ struct reports {
                                         or before revive_mark (or after now) */
     int64_t revive_mark;             /* the latest last_seen_ms any convergence found
                                         too old to count */
+    struct stats_histo lag;          /* sent_at_ms to ingestion, seconds */
+    struct stats_histo window;       /* window covered by each report, seconds */
 };
+
+/* Report lag and window buckets (seconds): agents report every 10-60 s;
+ * a lag of minutes means reports were held back or queued. */
+static const double rep_bounds[] = {0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900};
 
 static size_t hash2_full(const char *a, const char *b, int64_t v)
 {
@@ -172,6 +179,8 @@ struct reports *reports_new(const struct reports_config *cfg)
         r->cfg.max_hosts = 100000;
     if (!r->cfg.max_keys)
         r->cfg.max_keys = 8192;
+    stats_histo_init(&r->lag, rep_bounds, CG_ARRAY_SIZE(rep_bounds));
+    stats_histo_init(&r->window, rep_bounds, CG_ARRAY_SIZE(rep_bounds));
     return r;
 }
 
@@ -1604,4 +1613,77 @@ void reports_counts(struct reports *r, uint64_t *hosts, uint64_t *keys, uint64_t
     *keys = r->nseries;
     *ingested = r->ingested;
     pthread_mutex_unlock(&r->mu);
+}
+
+void reports_observe(struct reports *r, double lag_s, double window_s)
+{
+    if (lag_s >= 0)
+        stats_histo_observe(&r->lag, lag_s);
+    if (window_s >= 0)
+        stats_histo_observe(&r->window, window_s);
+}
+
+static void render_stats(void *ctx, struct cg_buf *b)
+{
+    struct reports *r = ctx;
+    struct reports_totals *t = malloc(sizeof *t);
+    uint64_t hosts = 0, keys = 0, ingested = 0;
+    size_t i;
+
+    if (!t)
+        return;
+    reports_counts(r, &hosts, &keys, &ingested);
+    reports_totals(r, t);
+    stats_family(b, "cellgate_reports_received_total", "counter", "Agent reports ingested.");
+    cg_buf_printf(b, "cellgate_reports_received_total %llu\n", (unsigned long long)ingested);
+    stats_family(b, "cellgate_report_lag_seconds", "histogram",
+                 "From the agent's sent_at_ms to ingestion (transport, listen backlog, lane "
+                 "queue; plus clock skew). Reports without sent_at_ms are not counted.");
+    stats_histo_write(b, "cellgate_report_lag_seconds", "", &r->lag);
+    stats_family(b, "cellgate_report_window_seconds", "histogram",
+                 "Window covered by each ingested report; far above the agents' report period "
+                 "means reports were held back.");
+    stats_histo_write(b, "cellgate_report_window_seconds", "", &r->window);
+    stats_family(b, "cellgate_hosts", "gauge", "Hosts known from reports.");
+    cg_buf_printf(b, "cellgate_hosts %llu\n", (unsigned long long)hosts);
+    stats_family(b, "cellgate_health_series", "gauge",
+                 "(cell, config, version) health series kept in memory.");
+    cg_buf_printf(b, "cellgate_health_series %llu\n", (unsigned long long)keys);
+    stats_family(b, "cellgate_agent_requests_total", "counter",
+                 "Requests the fleet reported serving.");
+    cg_buf_printf(b, "cellgate_agent_requests_total %llu\n", (unsigned long long)t->requests);
+    stats_family(b, "cellgate_agent_errors_total", "counter", "Errors the fleet reported.");
+    cg_buf_printf(b, "cellgate_agent_errors_total %llu\n", (unsigned long long)t->errors);
+    stats_family(b, "cellgate_agent_apply_failures_total", "counter",
+                 "Report entries with an outcome other than applied (rejected, reload_failed, "
+                 "verify_failed).");
+    cg_buf_printf(b, "cellgate_agent_apply_failures_total %llu\n",
+                  (unsigned long long)t->apply_failures);
+    stats_family(
+        b, "cellgate_agent_metric_total", "counter",
+        "Characteristic counters reported by agents (e.g. agent_retries), summed over the fleet.");
+    for (i = 0; i < t->nmetrics; i++)
+        if (!t->metrics[i].gauge) {
+            cg_buf_puts(b, "cellgate_agent_metric_total{name=\"");
+            stats_label_value(b, t->metrics[i].name);
+            cg_buf_printf(b, "\"} %.6g\n", t->metrics[i].sum);
+        }
+    stats_family(b, "cellgate_agent_reported_level", "summary",
+                 "Characteristic gauges reported by agents (e.g. queue depth): sum and count of "
+                 "values.");
+    for (i = 0; i < t->nmetrics; i++)
+        if (t->metrics[i].gauge) {
+            cg_buf_puts(b, "cellgate_agent_reported_level_sum{name=\"");
+            stats_label_value(b, t->metrics[i].name);
+            cg_buf_printf(b, "\"} %.6g\n", t->metrics[i].sum);
+            cg_buf_puts(b, "cellgate_agent_reported_level_count{name=\"");
+            stats_label_value(b, t->metrics[i].name);
+            cg_buf_printf(b, "\"} %llu\n", (unsigned long long)t->metrics[i].n);
+        }
+    free(t);
+}
+
+int reports_register_stats(struct reports *r, struct stats *st)
+{
+    return stats_register(st, "reports", render_stats, r);
 }

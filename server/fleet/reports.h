@@ -199,4 +199,15 @@ void reports_totals(struct reports *r, struct reports_totals *out);
 /* Counters for /metrics and tests. */
 void reports_counts(struct reports *r, uint64_t *hosts, uint64_t *keys, uint64_t *ingested);
 
+/* One ingested report, for the /metrics histograms: seconds from the
+ * agent's sent_at_ms to its ingestion (< 0 when the report had none), and
+ * the window it covered (< 0 when absent). Thread-safe, lock-free. */
+void reports_observe(struct reports *r, double lag_s, double window_s);
+
+struct stats;
+
+/* Registers the fleet's report counters and histograms as the /metrics
+ * source "reports". */
+int reports_register_stats(struct reports *r, struct stats *st);
+
 #endif /* CG_REPORTS_H */

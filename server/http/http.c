@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * http.c: libmicrohttpd glue.
+ * http.c: libmicrohttpd glue; see http.h.
  *
  * MHD runs a small pool of epoll I/O threads. For each request the access
  * handler accumulates the body (bounded by --max-body), matches the route,
@@ -14,23 +15,34 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
-#include "daemon.h"
-#include "json.h"
+#include "auth.h"
+#include "http_stats.h"
 #include "lanes.h"
-#include "metrics.h"
+#include "notify.h"
 #include "ratelimit.h"
-#include "routes.h"
-#include "store.h"
+#include "request.h"
+#include "stats.h"
 #include "util.h"
+
+struct http_server {
+    struct http_config cfg;
+    struct api *app;     /* the handlers' context */
+    struct store *store; /* token lookups */
+    struct MHD_Daemon *mhd;
+    struct lanes *lanes;
+    struct auth_cache *auth_cache; /* verified tokens (cleared on token changes) */
+    struct ratelimit *ratelimit;   /* per-token token buckets, NULL when off */
+    struct http_metrics *metrics;  /* the transport's counters */
+    struct notify *notify;         /* subscribed to, or NULL */
+    uint16_t port;
+};
 
 enum rq_state { RQ_BODY = 0, RQ_QUEUED, RQ_DONE };
 
@@ -43,13 +55,16 @@ enum rq_state { RQ_BODY = 0, RQ_QUEUED, RQ_DONE };
 struct rq_ctx {
     struct request rq;
     struct response rs;
-    struct daemon *d;
+    struct http_server *d;
+    const struct route *route;
+    int body_too_large; /* set while discarding an oversized body */
+    int64_t start_mono_us;
     enum rq_state state;
     int suspended;
     char *path_scratch; /* route parameters point into it; freed at completion */
 };
 
-void http_suspend(struct request *rq)
+static void io_suspend(struct request *rq)
 {
     struct rq_ctx *c = rq->priv;
 
@@ -59,7 +74,7 @@ void http_suspend(struct request *rq)
     }
 }
 
-void http_resume(struct request *rq)
+static void io_resume(struct request *rq)
 {
     struct rq_ctx *c = rq->priv;
 
@@ -68,139 +83,33 @@ void http_resume(struct request *rq)
     MHD_resume_connection(rq->conn);
 }
 
-const char *http_query(const struct request *rq, const char *key)
+static const char *io_query(const struct request *rq, const char *key)
 {
     return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-const char *http_header(const struct request *rq, const char *name)
+static const char *io_header(const struct request *rq, const char *name)
 {
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
-static void response_clear(struct response *rs)
+/* A client that closed the connection while its request waited gave up
+ * (nginx answers these 499); see request.h. */
+static int io_client_gone(const struct request *rq)
 {
-    free(rs->body);
-    if (rs->release)
-        rs->release(rs->release_cls);
-    memset(rs, 0, sizeof *rs);
-}
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char byte;
+    ssize_t n;
 
-void reply_shared(struct response *rs, int status, const char *content_type, const char *p,
-                  size_t len, void (*release)(void *cls), void *cls)
-{
-    response_clear(rs);
-    rs->status = status;
-    rs->content_type = content_type;
-    rs->shared = p;
-    rs->len = len;
-    rs->release = release;
-    rs->release_cls = cls;
-}
-
-int reply_bytes(struct response *rs, int status, const char *content_type, const void *p,
-                size_t len)
-{
-    char *copy = malloc(len ? len : 1);
-
-    response_clear(rs);
-    if (!copy) {
-        rs->status = 503;
-        return -1;
-    }
-    if (len)
-        memcpy(copy, p, len);
-    rs->status = status;
-    rs->content_type = content_type;
-    rs->body = copy;
-    rs->len = len;
-    return 0;
-}
-
-int reply_json(struct response *rs, int status, json_t *v)
-{
-    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-
-    json_decref(v);
-    response_clear(rs);
-    if (!s) {
-        rs->status = 500;
-        return -1;
-    }
-    rs->status = status;
-    rs->content_type = "application/json";
-    rs->body = s;
-    rs->len = strlen(s);
-    return 0;
-}
-
-int reply_error(struct response *rs, int status, const char *code, json_t *details, const char *fmt,
-                ...)
-{
-    char msg[512];
-    va_list ap;
-    json_t *e;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    e = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", code, "message", msg, "details",
-                  details ? details : json_object());
-    if (!e) {
-        response_clear(rs);
-        rs->status = status;
+    if (!ci)
         return 0;
-    }
-    reply_json(rs, status, e);
-    return 0;
+    n = recv(ci->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE));
 }
 
-void reply_header(struct response *rs, const char *name, const char *value)
-{
-    if (rs->nheaders >= HTTP_MAX_HEADERS)
-        return;
-    cg_strlcpy(rs->headers[rs->nheaders].name, name, sizeof rs->headers[0].name);
-    cg_strlcpy(rs->headers[rs->nheaders].value, value, sizeof rs->headers[0].value);
-    rs->nheaders++;
-}
-
-static int is_json_type(const char *ct)
-{
-    size_t n;
-
-    if (!ct)
-        return 1; /* absent: assume JSON */
-    n = strcspn(ct, ";");
-    while (n && ct[n - 1] == ' ')
-        n--;
-    return (n == 16 && strncasecmp(ct, "application/json", 16) == 0);
-}
-
-json_t *http_body_object(struct request *rq, struct response *rs)
-{
-    char msg[256];
-    json_t *v = NULL;
-
-    if (!is_json_type(http_header(rq, "Content-Type"))) {
-        reply_error(rs, 415, "unsupported_media_type", NULL,
-                    "this route takes application/json, not %s", http_header(rq, "Content-Type"));
-        return NULL;
-    }
-    if (rq->body.len == 0) {
-        reply_error(rs, 400, "bad_request", NULL, "a JSON object body is required");
-        return NULL;
-    }
-    if (cg_json_parse(rq->body.data, rq->body.len, 0, 0, &v, msg, sizeof msg) != CG_JSON_OK) {
-        reply_error(rs, 400, "bad_request", NULL, "request body: %s", msg);
-        return NULL;
-    }
-    if (!json_is_object(v)) {
-        json_decref(v);
-        reply_error(rs, 400, "bad_request", NULL, "request body must be a JSON object");
-        return NULL;
-    }
-    return v;
-}
+static const struct request_io mhd_io = {io_query, io_header, io_suspend, io_resume,
+                                         io_client_gone};
 
 static enum MHD_Result queue(struct MHD_Connection *conn, struct response *rs);
 
@@ -210,11 +119,11 @@ static enum MHD_Result finish(struct rq_ctx *c)
     size_t nroutes, idx;
     const struct route *t = route_table(&nroutes);
 
-    idx = c->rq.route ? (size_t)(c->rq.route - t) : nroutes;
+    idx = c->route ? (size_t)(c->route - t) : nroutes;
     if (c->rs.status == 0)
         reply_error(&c->rs, 500, "internal", NULL, "handler produced no response");
-    metrics_request(c->d->metrics, idx, c->rs.status,
-                    (double)(cg_mono_us() - c->rq.start_mono_us) / 1e6);
+    http_metrics_request(c->d->metrics, idx, c->rs.status,
+                         (double)(cg_mono_us() - c->start_mono_us) / 1e6);
     return queue(c->rq.conn, &c->rs);
 }
 
@@ -255,7 +164,7 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct response *rs)
 /* Runs the handler; returns 1 if it parked the request. */
 static int run_handler(struct rq_ctx *c)
 {
-    int rc = c->rq.route->fn(c->d, &c->rq, &c->rs);
+    int rc = c->route->fn(c->d->app, &c->rq, &c->rs);
 
     if (rc == HANDLER_PARKED)
         return 1;
@@ -276,7 +185,7 @@ static const int64_t lane_deadline_ms[LANE__COUNT] = {
  * when absent or not a plain number of ms in 1..86400000. */
 static int64_t client_timeout_ms(const struct request *rq)
 {
-    const char *v = http_header(rq, "Cellgate-Timeout-Ms");
+    const char *v = request_header(rq, "Cellgate-Timeout-Ms");
     int64_t ms = 0;
 
     if (!v || !*v)
@@ -287,21 +196,6 @@ static int64_t client_timeout_ms(const struct request *rq)
         ms = ms * 10 + (*v - '0');
     }
     return ms <= 86400000 ? ms : 0;
-}
-
-/* A client that closed the connection while its request waited gave up
- * (nginx answers these 499); see http.h. */
-int http_client_gone(const struct request *rq)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    char byte;
-    ssize_t n;
-
-    if (!ci)
-        return 0;
-    n = recv(ci->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE));
 }
 
 /* --fault-delay: holds the worker as a slow disk or database would. */
@@ -316,30 +210,30 @@ static void fault_delay(unsigned ms)
 static void lane_job(void *arg)
 {
     struct rq_ctx *c = arg;
-    int64_t waited_us = cg_mono_us() - c->rq.start_mono_us, waited = waited_us / 1000;
-    unsigned lane = (unsigned)c->rq.route->lane;
+    int64_t waited_us = cg_mono_us() - c->start_mono_us, waited = waited_us / 1000;
+    unsigned lane = (unsigned)c->route->lane;
     int64_t deadline = lane_deadline_ms[lane], own = client_timeout_ms(&c->rq);
 
-    metrics_queue_wait(c->d->metrics, lane, (double)waited_us / 1e6);
+    http_metrics_queue_wait(c->d->metrics, lane, (double)waited_us / 1e6);
     if (own > 0 && own < deadline)
         deadline = own;
-    if (!c->d->cfg.no_shed && (waited > deadline || http_client_gone(&c->rq))) {
+    if (!c->d->cfg.no_shed && (waited > deadline || io_client_gone(&c->rq))) {
         if (waited > deadline)
-            metrics_expired(c->d->metrics, lane);
+            http_metrics_expired(c->d->metrics, lane);
         else
-            metrics_abandoned(c->d->metrics, lane);
+            http_metrics_abandoned(c->d->metrics, lane);
         reply_error(&c->rs, 503, "unavailable", NULL,
                     "the request waited %lld ms in the %s queue and was dropped; retry later",
-                    (long long)waited, lane_name(c->rq.route->lane));
+                    (long long)waited, lane_name(c->route->lane));
         reply_header(&c->rs, "Retry-After", "1");
-        http_resume(&c->rq);
+        io_resume(&c->rq);
         return;
     }
     if (c->d->cfg.lane_fault_delay_ms[lane])
         fault_delay(c->d->cfg.lane_fault_delay_ms[lane]);
     if (run_handler(c))
         return; /* parked: the waker resumes it */
-    http_resume(&c->rq);
+    io_resume(&c->rq);
 }
 
 /* Route, authenticate, authorise. Returns 1 when the handler may run, 0 when
@@ -360,8 +254,7 @@ static int admit(struct rq_ctx *c)
         reply_error(&c->rs, 503, "unavailable", NULL, "out of memory");
         return 0;
     }
-    rc =
-        route_match(method, rq->path, c->path_scratch, &rq->route, rq->params, &rq->nparams, allow);
+    rc = route_match(method, rq->path, c->path_scratch, &c->route, rq->params, &rq->nparams, allow);
     if (rc == ROUTE_ENOTFOUND) {
         reply_error(&c->rs, 404, "not_found", NULL, "no route for %s", rq->path);
         return 0;
@@ -372,13 +265,14 @@ static int admit(struct rq_ctx *c)
         reply_header(&c->rs, "Allow", allow);
         return 0;
     }
-    if (c->rq.body_too_large) {
+    if (c->body_too_large) {
         reply_error(&c->rs, 413, "payload_too_large", NULL,
                     "request body is larger than the limit of %zu bytes", c->d->cfg.max_body);
         return 0;
     }
-    if (!(rq->route->flags & AUTH_PUBLIC)) {
-        rc = auth_check(c->d->store, c->d->auth_cache, http_header(rq, "Authorization"), &rq->who);
+    if (!(c->route->flags & AUTH_PUBLIC)) {
+        rc = auth_check(c->d->store, c->d->auth_cache, request_header(rq, "Authorization"),
+                        &rq->who);
         if (rc == -2) {
             reply_error(&c->rs, 503, "unavailable", NULL, "token store unavailable");
             reply_header(&c->rs, "Retry-After", "1");
@@ -390,9 +284,9 @@ static int admit(struct rq_ctx *c)
             reply_header(&c->rs, "WWW-Authenticate", "Bearer realm=\"cellgate\"");
             return 0;
         }
-        if (auth_allow(&rq->who, rq->route->min_role, rq->route->flags) != 0) {
+        if (auth_allow(&rq->who, c->route->min_role, c->route->flags) != 0) {
             reply_error(&c->rs, 403, "forbidden", NULL, "role %s may not call %s %s",
-                        role_name(rq->who.role), rq->route->method, rq->route->pattern);
+                        role_name(rq->who.role), c->route->method, c->route->pattern);
             return 0;
         }
         if (c->d->ratelimit) {
@@ -417,7 +311,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    struct daemon *d = cls;
+    struct http_server *d = cls;
     struct rq_ctx *c = *con_cls;
 
     (void)version;
@@ -427,11 +321,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!c)
             return MHD_NO;
         c->d = d;
+        c->rq.io = &mhd_io;
         c->rq.conn = conn;
         c->rq.method = method;
         c->rq.path = url;
-        c->rq.start_mono_us = cg_mono_us();
-        c->rq.start_mono_ms = c->rq.start_mono_us / 1000;
+        c->start_mono_us = cg_mono_us();
         c->rq.body.max = d->cfg.max_body;
         c->rq.resp = &c->rs;
         c->rq.priv = c;
@@ -439,7 +333,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > d->cfg.max_body) {
             /* Answer before reading the body; MHD closes the connection. */
-            c->rq.body_too_large = 1;
+            c->body_too_large = 1;
             c->state = RQ_DONE;
             reply_error(&c->rs, 413, "payload_too_large", NULL,
                         "request body is larger than the limit of %zu bytes", d->cfg.max_body);
@@ -448,8 +342,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (c->state == RQ_BODY && *upload_data_size) {
-        if (!c->rq.body_too_large && cg_buf_append(&c->rq.body, upload_data, *upload_data_size) < 0)
-            c->rq.body_too_large = 1;
+        if (!c->body_too_large && cg_buf_append(&c->rq.body, upload_data, *upload_data_size) < 0)
+            c->body_too_large = 1;
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -463,7 +357,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         c->state = RQ_DONE;
         return finish(c);
     }
-    if (c->rq.route->flags & ROUTE_INLINE) {
+    if (c->route->flags & ROUTE_INLINE) {
         c->state = RQ_QUEUED; /* a waker may set RQ_DONE before we return */
         if (run_handler(c))
             return MHD_YES;
@@ -471,14 +365,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return finish(c);
     }
     c->state = RQ_QUEUED;
-    http_suspend(&c->rq);
-    if (lanes_submit(d->lanes, c->rq.route->lane, lane_job, c) != 0) {
+    io_suspend(&c->rq);
+    if (lanes_submit(d->lanes, c->route->lane, lane_job, c) != 0) {
         char ra[16];
         reply_error(&c->rs, 503, "unavailable", NULL, "the %s lane is full; retry later",
-                    lane_name(c->rq.route->lane));
+                    lane_name(c->route->lane));
         snprintf(ra, sizeof ra, "%u", 1 + (unsigned)cg_rand_below(3));
         reply_header(&c->rs, "Retry-After", ra);
-        http_resume(&c->rq);
+        io_resume(&c->rq);
     }
     return MHD_YES;
 }
@@ -530,14 +424,83 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, char *msg)
     return 0;
 }
 
-int http_start(struct daemon *d, char *msg)
+static void on_tokens(void *ctx, const struct notify_event *ev)
+{
+    (void)ev;
+    auth_cache_clear(ctx); /* a revoked token stops working now */
+}
+
+static void render_stats(void *ctx, struct cg_buf *b)
+{
+    struct http_server *s = ctx;
+
+    http_metrics_render(s->metrics, s->lanes, s->cfg.lane_fault_delay_ms, b);
+}
+
+struct http_server *http_new(const struct http_config *cfg, struct api *app, struct store *st,
+                             char *msg)
+{
+    struct http_server *s = calloc(1, sizeof *s);
+    size_t nroutes;
+
+    if (!s) {
+        snprintf(msg, 256, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->app = app;
+    s->store = st;
+    route_table(&nroutes);
+    s->metrics = http_metrics_new(nroutes);
+    s->auth_cache = auth_cache_new(8192, 60 * 1000);
+    if (!cfg->no_shed && cfg->token_rate > 0)
+        s->ratelimit = ratelimit_new(cfg->token_rate,
+                                     cfg->token_burst > 0 ? cfg->token_burst : cfg->token_rate * 2);
+    if (!s->metrics || !s->auth_cache) {
+        snprintf(msg, 256, "out of memory");
+        http_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int http_attach(struct http_server *s, struct notify *n, struct stats *st)
+{
+    if (n) {
+        if (notify_subscribe(n, NOTIFY_MASK(NOTIFY_TOKENS), on_tokens, s->auth_cache) < 0)
+            return -1;
+        s->notify = n;
+    }
+    if (st && stats_register(st, "http", render_stats, s) < 0)
+        return -1;
+    return 0;
+}
+
+uint16_t http_port(const struct http_server *s)
+{
+    return s ? s->port : 0;
+}
+
+int http_start(struct http_server *d, char *msg)
 {
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    struct lane_config lc[LANE__COUNT];
+    int i;
 
     if (parse_listen(d->cfg.listen, &sa, msg) < 0)
         return -1;
+    for (i = 0; i < LANE__COUNT; i++) {
+        lc[i].workers = d->cfg.lane_workers[i] ? d->cfg.lane_workers[i] : 1;
+        lc[i].queue_max =
+            d->cfg.no_shed ? 1000000 : (d->cfg.lane_queue[i] ? d->cfg.lane_queue[i] : 1);
+    }
+    d->lanes = lanes_start(lc);
+    if (!d->lanes) {
+        snprintf(msg, 256, "cannot start worker threads");
+        return -1;
+    }
     d->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(d->cfg.threads ? d->cfg.threads : 2),
@@ -548,6 +511,8 @@ int http_start(struct daemon *d, char *msg)
         (size_t)HTTP_CONN_MEMORY, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)", d->cfg.listen);
+        lanes_stop(d->lanes);
+        d->lanes = NULL;
         return -1;
     }
     info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
@@ -555,10 +520,29 @@ int http_start(struct daemon *d, char *msg)
     return 0;
 }
 
-void http_stop(struct daemon *d)
+void http_stop(struct http_server *d)
 {
+    if (!d)
+        return;
+    if (d->lanes) {
+        lanes_stop(d->lanes); /* runs queued jobs; each resumes its connection */
+        d->lanes = NULL;
+    }
     if (d->mhd) {
         MHD_stop_daemon(d->mhd);
         d->mhd = NULL;
     }
+}
+
+void http_free(struct http_server *s)
+{
+    if (!s)
+        return;
+    http_stop(s);
+    if (s->notify)
+        notify_unsubscribe(s->notify, on_tokens, s->auth_cache);
+    auth_cache_free(s->auth_cache);
+    ratelimit_free(s->ratelimit);
+    http_metrics_free(s->metrics);
+    free(s);
 }

@@ -1,111 +1,71 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * http.h: the libmicrohttpd glue. One struct request per HTTP request
- * (accumulated body, captured route parameters, principal) and one struct
- * response that handlers fill; http.c turns it into an MHD response.
+ * http.h: the HTTP transport of cellgated (libmicrohttpd).
+ *
+ * One struct http_server owns the listening socket, the admission lanes,
+ * the per-token rate limits, the token cache and the transport's counters.
+ * For each request it accumulates the body (bounded), matches the route in
+ * the one route table (routes.h), authenticates and authorises, and runs
+ * the route's API handler (api.h) inline or on a lane worker, then sends
+ * the struct response the handler filled (request.h).
+ *
+ * This is the top of the request path: http -> api -> ops -> {rollout,
+ * fleet, store}. Nothing below includes this header.
  */
 #ifndef CG_HTTP_H
 #define CG_HTTP_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth.h"
-#include "buf.h"
+#include "routes.h"
 
-struct daemon;
-struct MHD_Connection;
+struct api;
+struct notify;
+struct stats;
+struct store;
+struct http_server;
 
-#define HTTP_MAX_PARAMS  4
-#define HTTP_MAX_HEADERS 6
-
-struct request {
-    struct MHD_Connection *conn;
-    const char *method;
-    const char *path;
-    const char *params[HTTP_MAX_PARAMS]; /* captured ":name" segments, borrowed */
-    size_t nparams;
-    struct cg_buf body;   /* request body (owned) */
-    int body_too_large;   /* set while discarding an oversized body */
-    struct principal who; /* filled by auth before the handler runs */
-    const struct route *route;
-    int64_t start_mono_ms;
-    int64_t start_mono_us; /* for latency metrics */
-    struct response *resp; /* this request's own response (for parked requests) */
-    void *priv;            /* http.c's per-request state */
+/* The transport's settings (see docs/man/cellgated.8.md). */
+struct http_config {
+    const char *listen;                        /* "ADDR:PORT"; PORT 0 = ephemeral */
+    size_t max_body;                           /* request body limit in bytes */
+    unsigned threads;                          /* I/O threads */
+    unsigned conn_timeout_s;                   /* idle connection timeout */
+    unsigned max_conns;                        /* connection limit */
+    unsigned max_conns_per_ip;                 /* 0 = no per-address limit */
+    unsigned lane_workers[LANE__COUNT];        /* per lane: worker threads */
+    unsigned lane_queue[LANE__COUNT];          /* per lane: queued requests before shedding */
+    unsigned lane_fault_delay_ms[LANE__COUNT]; /* --fault-delay (0 = none) */
+    int no_shed;                               /* unbounded queues, no deadlines, no rate limits */
+    double token_rate;                         /* requests/s per token (0 = no limit) */
+    double token_burst;
 };
 
-struct http_header {
-    char name[32];
-    char value[128];
-};
+/*
+ * A server for 'app' (the handlers' context, borrowed) that authenticates
+ * against 'st' (borrowed). Not listening yet. NULL with msg (256 bytes)
+ * set when out of memory.
+ */
+struct http_server *http_new(const struct http_config *cfg, struct api *app, struct store *st,
+                             char *msg);
 
-struct response {
-    int status;
-    const char *content_type; /* static string; default application/json */
-    char *body;               /* malloc'd, owned; may be NULL for empty */
-    size_t len;
-    /* A shared body instead of 'body' (see reply_shared()). */
-    const char *shared;
-    void (*release)(void *cls);
-    void *release_cls;
-    struct http_header headers[HTTP_MAX_HEADERS];
-    size_t nheaders;
-};
+/* Subscribes the token cache to NOTIFY_TOKENS of 'n' (a revoked token
+ * stops working at once) and registers the transport's counters as the
+ * /metrics source "http". Either may be NULL. Returns 0 or -1. */
+int http_attach(struct http_server *s, struct notify *n, struct stats *st);
 
-/* Handler return value: the handler parked the request (it called
- * http_suspend() and registered itself with a waker); http.c must not answer
- * now. The waker later fills rq->resp and calls http_resume(). */
-#define HANDLER_PARKED 1
+/* Starts the lanes and listens. 0, or -1 with msg (256 bytes) set. */
+int http_start(struct http_server *s, char *msg);
 
-/* Suspends the request's connection (idempotent). Call only from a handler,
- * while holding the lock the waker takes before http_resume(). */
-void http_suspend(struct request *rq);
+/* The bound port once started (0 before). */
+uint16_t http_port(const struct http_server *s);
 
-/* Answers a parked request with what is now in rq->resp and resumes its
- * connection. Any thread; exactly once per parked request. */
-void http_resume(struct request *rq);
+/* Stops the lanes (queued requests are answered) and the listener (waits
+ * for in-flight requests). Idempotent. */
+void http_stop(struct http_server *s);
 
-/* 1 when the client closed the connection (end of stream or a reset
- * pending on the socket), so nobody will read an answer; 0 otherwise,
- * including when bytes are pending (a pipelined request). Never blocks;
- * safe on a parked request from any thread holding its waker's lock. */
-int http_client_gone(const struct request *rq);
-
-/* Returns a query argument (borrowed, valid during the request) or NULL. */
-const char *http_query(const struct request *rq, const char *key);
-
-/* Returns a request header (borrowed) or NULL. Case-insensitive name. */
-const char *http_header(const struct request *rq, const char *name);
-
-/* Sets the response to 'status' with the JSON serialisation of 'v' (steals
- * the reference). Returns 0, or -1 (and a 500 response) if out of memory. */
-int reply_json(struct response *rs, int status, json_t *v);
-
-/* Sets the response to 'status' with body bytes copied from 'p'. */
-int reply_bytes(struct response *rs, int status, const char *content_type, const void *p,
-                size_t len);
-
-/* Sets the response to 'status' with 'len' bytes at 'p' that stay valid
- * until release(cls) is called (once, when the response is sent or
- * dropped): lets many responses share one reference-counted body. */
-void reply_shared(struct response *rs, int status, const char *content_type, const char *p,
-                  size_t len, void (*release)(void *cls), void *cls);
-
-/* Sets the standard error body {"error":{"code","message","details"}}.
- * 'details' may be NULL (steals the reference). Always returns 0. */
-int reply_error(struct response *rs, int status, const char *code, json_t *details, const char *fmt,
-                ...) __attribute__((format(printf, 5, 6)));
-
-/* Adds a header to the response (truncating overlong values). */
-void reply_header(struct response *rs, const char *name, const char *value);
-
-/* Parses the request body as a JSON object within the limits. On failure
- * fills a 400/415 response and returns NULL. New reference on success. */
-json_t *http_body_object(struct request *rq, struct response *rs);
-
-/* Starts/stops the MHD daemon for 'd'. */
-int http_start(struct daemon *d, char *msg);
-void http_stop(struct daemon *d);
+/* Frees the server (stopping it first). NULL is a no-op. */
+void http_free(struct http_server *s);
 
 #endif /* CG_HTTP_H */

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /* routes.c: THE route table and the matcher; see routes.h. */
 #include "routes.h"
 
 #include <string.h>
 
 #include "api.h"
+#include "request.h"
 #include "util.h"
 
 /* clang-format off */
@@ -109,7 +111,7 @@ static int pattern_match(const char *pattern, char **segs, int nseg, const char 
         if (i >= nseg)
             return 0;
         if (*p == ':') {
-            if (np >= 4 || segs[i][0] == '\0')
+            if (np >= REQUEST_MAX_PARAMS || segs[i][0] == '\0')
                 return 0;
             params[np++] = segs[i];
         } else if (strlen(segs[i]) != len || strncmp(p, segs[i], len) != 0) {
@@ -129,18 +131,18 @@ int route_match(const char *method, const char *path, char *scratch, const struc
 {
     char *segs[16];
     int nseg, any = 0;
-    size_t i;
+    size_t i, alen = 0, plen = strlen(path);
 
     *out = NULL;
     *nparams = 0;
     if (allow)
         allow[0] = '\0';
-    strcpy(scratch, path);
+    memcpy(scratch, path, plen + 1); /* the caller sized scratch for path */
     nseg = split(scratch, segs, 16);
     if (nseg < 0)
         return ROUTE_ENOTFOUND;
     for (i = 0; i < CG_ARRAY_SIZE(routes); i++) {
-        const char *tmp[4];
+        const char *tmp[REQUEST_MAX_PARAMS];
         size_t nt = 0;
         if (!pattern_match(routes[i].pattern, segs, nseg, tmp, &nt))
             continue;
@@ -150,10 +152,14 @@ int route_match(const char *method, const char *path, char *scratch, const struc
             *out = &routes[i];
             return ROUTE_OK;
         }
-        if (allow && strlen(allow) + strlen(routes[i].method) + 3 < 64) {
-            if (any)
-                strcat(allow, ", ");
-            strcat(allow, routes[i].method);
+        if (allow) {
+            /* "GET, PUT": append ", " and the method while it fits in 64 */
+            size_t mlen = strlen(routes[i].method), sep = any ? 2 : 0;
+            if (alen + sep + mlen + 1 < ROUTE_ALLOW_MAX) {
+                memcpy(allow + alen, ", ", sep);
+                memcpy(allow + alen + sep, routes[i].method, mlen + 1);
+                alen += sep + mlen;
+            }
         }
         any = 1;
     }

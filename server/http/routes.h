@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * routes.h: THE route table of cellgated and its matcher.
  *
@@ -13,11 +14,12 @@
 
 #include "auth.h"
 
-struct daemon;
+struct api;
 struct request;
 struct response;
 
-/* Admission lanes (DESIGN.md §1, the hospital queue). */
+/* Admission lanes (docs/design.md, the hospital queue: control traffic is
+ * never queued behind agent polling). */
 enum lane {
     LANE_CONTROL = 0, /* operator writes: rollback, abort, publish, ... */
     LANE_READ = 1,    /* operator reads */
@@ -26,7 +28,9 @@ enum lane {
     LANE__COUNT
 };
 
-typedef int (*route_fn)(struct daemon *d, struct request *rq, struct response *rs);
+/* An API handler (api.h): 0 when rs holds the answer, HANDLER_PARKED
+ * (request.h) when it parked the request. */
+typedef int (*route_fn)(struct api *a, struct request *rq, struct response *rs);
 
 struct route {
     const char *method;
@@ -38,6 +42,8 @@ struct route {
     const char *name; /* short id for metrics and logs, e.g. "configs.publish" */
 };
 
+#define ROUTE_ALLOW_MAX 64 /* bytes of the 'allow' list of route_match() */
+
 #define ROUTE_OK        0
 #define ROUTE_ENOTFOUND (-1) /* no pattern matches the path */
 #define ROUTE_ENOMETHOD (-2) /* a pattern matches, but not for this method */
@@ -46,7 +52,7 @@ struct route {
  * Finds the route for method + path, capturing ':' segments into params
  * (pointers into 'scratch', which must hold at least strlen(path)+1 bytes
  * and outlive their use). On ROUTE_ENOMETHOD, 'allow' (if not NULL, at least
- * 64 bytes) gets the comma-separated methods that do exist.
+ * ROUTE_ALLOW_MAX bytes) gets the comma-separated methods that do exist.
  */
 int route_match(const char *method, const char *path, char *scratch, const struct route **out,
                 const char **params, size_t *nparams, char *allow);

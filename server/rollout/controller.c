@@ -10,7 +10,8 @@
 #include "contract.h"
 #include "controller_cache.h"
 #include "controller_replan.h"
-#include "desired.h"
+#include "notify.h"
+#include "stats.h"
 #include "gates.h"
 #include "json.h"
 #include "plan.h"
@@ -49,7 +50,7 @@ struct controller {
     pthread_cond_t cv;
     struct store *st;
     struct reports *rp;
-    struct desired *ds;
+    struct notify *notify; /* the change funnel (NULL in tests) */
     struct controller_clock clock;
     struct controller_config cfg;
     struct rcache *cache;
@@ -67,7 +68,7 @@ static int64_t real_now(void *ctx)
     return cg_now_ms();
 }
 
-struct controller *controller_new(struct store *st, struct reports *rp, struct desired *ds,
+struct controller *controller_new(struct store *st, struct reports *rp, struct notify *nf,
                                   const struct controller_clock *clock,
                                   const struct controller_config *cfg)
 {
@@ -80,7 +81,7 @@ struct controller *controller_new(struct store *st, struct reports *rp, struct d
     pthread_cond_init(&c->cv, NULL);
     c->st = st;
     c->rp = rp;
-    c->ds = ds;
+    c->notify = nf;
     c->clock.now_ms = clock && clock->now_ms ? clock->now_ms : real_now;
     c->clock.ctx = clock ? clock->ctx : NULL;
     c->cfg = *cfg;
@@ -224,10 +225,11 @@ static void plan_seed(const char *config, int64_t version, char *buf, size_t len
     snprintf(buf, len, "%s@%lld", config, (long long)version);
 }
 
-static void wake(struct controller *c, const char *const *cells, size_t n)
+/* Announces new assignments of CONFIG to 'cells' (their agents wake). */
+static void wake(struct controller *c, const char *config, const char *const *cells, size_t n)
 {
-    if (c->ds && n)
-        desired_refresh(c->ds, cells, n);
+    if (n)
+        notify_change(c->notify, NOTIFY_ASSIGN, config, cells, n);
 }
 
 /* Writes one transition. Returns 1 if it landed, 0 on a compare-and-set
@@ -382,7 +384,7 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
         res = ok ? transition(c, &u, NULL, NULL) : -1;
         free(ev);
         if (res == 1)
-            wake(c, cells, ng);
+            wake(c, r->config, cells, ng);
     } else {
         json_t *left = json_array();
         for (i = 0; i < n; i++)
@@ -623,7 +625,7 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
         res = ok ? transition(c, &u, NULL, NULL) : -1;
         free(ev);
         if (res == 1) {
-            wake(c, cells, n);
+            wake(c, r->config, cells, n);
             if (r->expedited)
                 rc_forget(c, r->id);
         }
@@ -955,6 +957,34 @@ void controller_stats(struct controller *c, struct controller_stats *out)
     pthread_mutex_lock(&c->stats_mu);
     *out = c->stats;
     pthread_mutex_unlock(&c->stats_mu);
+}
+
+static void render_stats(void *ctx, struct cg_buf *b)
+{
+    struct controller_stats cs;
+
+    controller_stats(ctx, &cs);
+    stats_family(b, "cellgate_controller_tick_seconds", "summary",
+                 "Duration of rollout controller ticks.");
+    cg_buf_printf(
+        b,
+        "cellgate_controller_tick_seconds_sum %.6f\ncellgate_controller_tick_seconds_count %llu\n",
+        (double)cs.tick_us_total / 1e6, (unsigned long long)cs.ticks);
+    stats_family(b, "cellgate_controller_last_tick_seconds", "gauge",
+                 "Duration of the last controller tick.");
+    cg_buf_printf(b, "cellgate_controller_last_tick_seconds %.6f\n", (double)cs.last_tick_us / 1e6);
+    stats_family(b, "cellgate_rollouts_open", "gauge",
+                 "Rollouts not yet ended (at the last tick).");
+    cg_buf_printf(b, "cellgate_rollouts_open %llu\n", (unsigned long long)cs.open_rollouts);
+    stats_family(b, "cellgate_rollout_transitions_total", "counter",
+                 "Rollout state transitions made by the controller.");
+    cg_buf_printf(b, "cellgate_rollout_transitions_total %llu\n",
+                  (unsigned long long)cs.transitions);
+}
+
+int controller_register_stats(struct controller *c, struct stats *st)
+{
+    return stats_register(st, "controller", render_stats, c);
 }
 
 static void *run(void *arg)

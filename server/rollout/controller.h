@@ -30,7 +30,7 @@
 
 struct store;
 struct reports;
-struct desired;
+struct notify;
 struct controller;
 
 /* Injected clock (epoch ms). */
@@ -51,9 +51,10 @@ struct controller_actor {
     int can_approve;    /* role approver or above */
 };
 
-/* Creates a controller over the daemon's parts (all borrowed). 'desired'
- * may be NULL (tests): then agents are not woken. NULL when out of memory. */
-struct controller *controller_new(struct store *st, struct reports *rp, struct desired *ds,
+/* Creates a controller over the daemon's parts (all borrowed). Every
+ * assignment it makes is announced through 'nf' (NOTIFY_ASSIGN), which may
+ * be NULL (tests): then agents are not woken. NULL when out of memory. */
+struct controller *controller_new(struct store *st, struct reports *rp, struct notify *nf,
                                   const struct controller_clock *clock,
                                   const struct controller_config *cfg);
 
@@ -115,5 +116,10 @@ struct controller_stats {
     uint64_t transitions;
 };
 void controller_stats(struct controller *c, struct controller_stats *out);
+
+struct stats;
+
+/* Registers the counters above as the /metrics source "controller". */
+int controller_register_stats(struct controller *c, struct stats *st);
 
 #endif /* CG_CONTROLLER_H */

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats.h"
+
 /* The common initial member of every backend's store struct. */
 struct store {
     const struct store_ops *ops;
@@ -488,4 +490,39 @@ void store_host_versions_free(struct store_host_version *h, size_t n)
 {
     (void)n;
     free(h);
+}
+
+static void render_stats(void *ctx, struct cg_buf *b)
+{
+    struct store_stats ss;
+
+    memset(&ss, 0, sizeof ss);
+    store_stats(ctx, &ss);
+    stats_family(b, "cellgate_store_commit_seconds", "summary",
+                 "Time in COMMIT (the fsync) per store transaction; a group commit counts once.");
+    cg_buf_printf(
+        b, "cellgate_store_commit_seconds_sum %.6f\ncellgate_store_commit_seconds_count %llu\n",
+        (double)ss.commit_us / 1e6, (unsigned long long)ss.commits);
+    stats_family(b, "cellgate_store_mutations_total", "counter",
+                 "Store mutations (each in a group commit).");
+    cg_buf_printf(b, "cellgate_store_mutations_total %llu\n", (unsigned long long)ss.jobs);
+    stats_family(b, "cellgate_store_queue_depth", "gauge",
+                 "Mutations waiting for the store's writer.");
+    cg_buf_printf(b, "cellgate_store_queue_depth %llu\n", (unsigned long long)ss.queued);
+    stats_family(b, "cellgate_store_max_batch", "gauge",
+                 "Most mutations committed in one group commit since start.");
+    cg_buf_printf(b, "cellgate_store_max_batch %llu\n", (unsigned long long)ss.max_batch);
+    stats_family(b, "cellgate_store_submitted_total", "counter",
+                 "Mutations ever queued for the store's writer (waited for or not).");
+    cg_buf_printf(b, "cellgate_store_submitted_total %llu\n", (unsigned long long)ss.submitted);
+    stats_family(b, "cellgate_store_async_failed_total", "counter",
+                 "Mutations queued without waiting (periodic rollout evaluations) that were not "
+                 "applied: an error, a compare-and-set conflict or a lost batch.");
+    cg_buf_printf(b, "cellgate_store_async_failed_total %llu\n",
+                  (unsigned long long)ss.async_failed);
+}
+
+int store_register_stats(struct store *st, struct stats *stats)
+{
+    return stats_register(stats, "store", render_stats, st);
 }

@@ -559,6 +559,12 @@ int store_rollout_event_append(struct store *st, const struct store_event_append
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);
 
+struct stats;
+
+/* Registers the counters above (every field of struct store_stats) as the
+ * /metrics source "store". */
+int store_register_stats(struct store *st, struct stats *stats);
+
 void store_rollout_free(struct store_rollout *r);
 void store_rollouts_free(struct store_rollout *r, size_t n);
 void store_rollout_events_free(struct store_rollout_event *e, size_t n);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_routes.c - fuzz target: the route matcher of cellgated
- * (server/routes.c route_match()) on any method and path.
+ * (server/http/routes.c route_match()) on any method and path.
  *
  * Input: "<method> <path>" (the first space splits them; no space means
  * the whole input is the path and the method is "GET"). Both become
@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "request.h"
 #include "routes.h"
 
-#define MAX_PATH   2048 /* HTTP_MAX_PATH in server/http.c */
+#define MAX_PATH   2048 /* HTTP_MAX_PATH in server/http/http.c */
 #define MAX_METHOD 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,7 +43,7 @@ static void check_match(const char *method, const char *path)
     size_t plen = strlen(path), np = 99;
     char *scratch = malloc(plen + 1);
     const struct route *r = NULL;
-    const char *params[HTTP_MAX_PARAMS] = {0};
+    const char *params[REQUEST_MAX_PARAMS] = {0};
     char allow[64];
     int rc;
 
@@ -54,7 +54,7 @@ static void check_match(const char *method, const char *path)
     rc = route_match(method, path, scratch, &r, params, &np, allow);
     if (rc == ROUTE_OK) {
         if (!r || strcmp(r->method, method) != 0 || np != count_params(r->pattern) ||
-            np > HTTP_MAX_PARAMS) {
+            np > REQUEST_MAX_PARAMS) {
             abort();
         }
         for (size_t i = 0; i < np; i++) {

@@ -45,7 +45,12 @@ with h.Server() as s:
                 "cellgate_report_lag_seconds_bucket{le=\"5\"} 1",
                 "cellgate_report_lag_seconds_count 1",
                 "cellgate_report_window_seconds_bucket{le=\"10\"} 1",
-                "cellgate_report_window_seconds_bucket{le=\"5\"} 0"]:
+                "cellgate_report_window_seconds_bucket{le=\"5\"} 0",
+                # counters the store kept but /metrics dropped before the stats registry
+                "cellgate_store_submitted_total", "cellgate_store_async_failed_total 0",
+                # the change funnel: one cell added
+                "cellgate_changes_total{kind=\"cells\"} 1",
+                "cellgate_changes_total{kind=\"assign\"} 0"]:
         h.check(fam in text, "missing in /metrics: %s" % fam)
 
 # The alert rules docs/operations.md offers must load in Prometheus, and
