@@ -2,7 +2,7 @@
 /*
  * agent.h - cellgate-agent: the host agent (docs/agent.md).
  *
- * Layering: main.c (flags, signals, the loop) -> conf.c (the config file
+ * Layering: agent.c (flags, signals, the loop) -> conf.c (the config file
  * and flags, one key table) -> state.c (the persisted state and the
  * content-addressed copies of last-known-good documents) -> apply.c (the
  * apply callback of the watcher: check, atomic write, reload, restore;
@@ -10,8 +10,11 @@
  * scrape, counter deltas, the report body). The verify -> fetch ->
  * contract pipeline itself is libcellgate's struct cg_watch.
  *
- * The one context is struct agent, built in main() and passed down. The
- * only process-wide variable is the signal flag in main.c.
+ * The one context is struct agent, built by agent_options() and passed
+ * down. The only process-wide variable is the signal flag in agent.c.
+ * Every file but main.c is the static library cg_agent (log.c holds
+ * agent_log()); main.c only hands argv to agent_options() and runs
+ * agent_serve().
  */
 #ifndef CG_AGENT_H
 #define CG_AGENT_H
@@ -191,6 +194,17 @@ struct agent {
     int64_t window_start_ms; /* monotonic */
     size_t report_server;
 };
+
+/* ---- start-up and the loop (agent.c) ------------------------------------- */
+
+/* Builds a->conf from the flags and the config file they name (flags win).
+ * Returns 0 to run, 1 after --help/--version, 2 on a usage or
+ * configuration error (printed to stderr). */
+int agent_options(struct agent *a, int argc, char **argv, int *once);
+
+/* Runs the agent of a->conf (one cycle with 'once') until SIGTERM/SIGINT;
+ * returns the exit status (docs/agent.md). The caller frees 'a'. */
+int agent_serve(struct agent *a, int once);
 
 /* ---- apply (apply.c) ------------------------------------------------------ */
 

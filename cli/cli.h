@@ -24,7 +24,7 @@
  *      Nested verbs (`cellgate cell add`) dispatch on argv[1] through a
  *      small table in that file (see cmd_cell.c).
  *   2. Declare it below.
- *   3. Add its row to commands[] in cli/main.c, in alphabetical order,
+ *   3. Add its row to commands[] in cli/commands.c, in alphabetical order,
  *      with a one-line summary and the full usage text (every synopsis
  *      line); `cellgate help <name>` and `<name> --help` print it.
  *   4. The build picks up every .c file in cli/; re-run cmake.
@@ -56,7 +56,7 @@ enum cli_exit {
 
 struct cli_cmd;
 
-/* Everything a command needs; built by main(), passed to every command. */
+/* Everything a command needs; built by cli_main(), passed to every command. */
 struct cli_ctx {
     const char *server;        /* borrowed from argv/env; never NULL */
     const char *token;         /* borrowed from argv/env; NULL = none */
@@ -70,7 +70,7 @@ struct cli_ctx {
 
 typedef int cli_cmd_fn(struct cli_ctx *ctx, int argc, char **argv);
 
-/* One row of THE command table (cli/main.c). */
+/* One row of THE command table (cli/commands.c). */
 struct cli_cmd {
     const char *name;    /* what the user types */
     cli_cmd_fn *fn;      /* implementation */
@@ -83,7 +83,11 @@ cli_cmd_fn cmd_assign, cmd_audit, cmd_cell, cmd_config, cmd_diff, cmd_help, cmd_
     cmd_publish, cmd_rollback, cmd_rollout, cmd_show, cmd_status, cmd_token, cmd_validate,
     cmd_version, cmd_versions, cmd_whoami;
 
-/* ---- the table (main.c) ---- */
+/* ---- the table and the dispatcher (commands.c) ---- */
+
+/* The whole CLI on argv (environment, global options, the command);
+ * returns the exit code. main() is only this call. */
+int cli_main(int argc, char **argv);
 
 /* The command table and its length. */
 const struct cli_cmd *cli_commands(size_t *count);
@@ -137,7 +141,7 @@ struct cli_globals {
  * (--server, --token, --timeout, --json, -h/--help). Accepts "--name
  * value", "--name=value", "-x value", "-xvalue", and "--" to end options.
  * Options and positionals may be mixed. With 'stop_at_pos' it stops at the
- * first positional (used by main() for the command name) and stores its
+ * first positional (used by cli_main() for the command name) and stores its
  * index in *next. Pure (no output): on error returns -1 with a message in
  * errbuf; otherwise 0.
  */

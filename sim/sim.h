@@ -13,10 +13,12 @@
  * contract engine for a (contract, document, live document) triple, which
  * is a pure function. docs/sim.md "What hosts share".
  *
- * Module map: main.c (options, start, stop), topo.c (fleet shape), fleet.c
+ * Module map: run.c (options, start, stop), topo.c (fleet shape), fleet.c
  * (register cells and tokens), loop.c (event loop and HTTP), agentsim.c
  * (the protocol per host), model.c (health), faults.c, monitor.c (the
  * server's rollouts), blast.c (accounting), output.c (summary line, JSON).
+ * All of them form the static library cg_sim; main.c (argv only) links
+ * it into cellgate-sim, and tests and drills link it too.
  */
 #ifndef CG_SIM_SIM_H
 #define CG_SIM_SIM_H
@@ -44,7 +46,7 @@
 #define SIM_MIN_CYCLE_MS  1000               /* floor between successful polls */
 #define SIM_MAX_BEHAVIOUR 256                /* entries of a --behaviour file */
 
-/* Options (the table in main.c fills this). Strings are borrowed from argv. */
+/* Options (the table in run.c fills this). Strings are borrowed from argv. */
 struct sim_options {
     const char *server;   /* base URL, e.g. http://127.0.0.1:7070 */
     const char *token;    /* admin token (setup and the rollout monitor) */
@@ -250,8 +252,23 @@ struct sim {
     int64_t trace_next_ms;
 };
 
-/* Set by the signal handlers in main.c; read by the loop. */
+/* Set by the signal handlers sim_run() installs (and by --duration); read
+ * by the loop. */
 extern volatile sig_atomic_t sim_stop_requested;
+
+/* ---- run.c: the options and a whole run ---- */
+
+/* Fills every option's default ($CELLGATE_SERVER, $CELLGATE_TOKEN). */
+void sim_options_defaults(struct sim_options *o);
+
+/* Parses argv over the defaults; returns 0 to run, 1 when --help/--version
+ * was printed, 2 on a usage error (printed to stderr). */
+int sim_options_parse(int argc, char **argv, struct sim_options *o);
+
+/* Runs the fleet of 'o' until SIGINT/SIGTERM or --duration: start-up,
+ * the loop, the reports. Returns the exit status (0, or 1 on a failed
+ * start or JSON report). */
+int sim_run(const struct sim_options *o);
 
 /* ---- loop.c: the event loop and HTTP ---- */
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_cli_args.c - the CLI's option parser (cli/args.c) and the helpers
- * that decide exit codes and sanitize output (cli/util.c). Both files are
- * compiled into this test directly.
+ * that decide exit codes and sanitize output (cli/util.c), through the
+ * cg_cli library.
  */
 #include <cellgate/cellgate.h>
 
@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../cli/args.c"
 #include "../../lib/lib-internal.h"
-#include "../../cli/util.c"
+#include "buf.h"
+#include "cli.h"
 
 struct parsed {
     const char *region, *zone, *msg;

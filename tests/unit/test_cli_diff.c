@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_cli_diff.c - the unified line diff of `cellgate diff` (cli/diff.c,
- * compiled into this test directly).
+ * through the cg_cli library).
  */
 #include <cellgate/cellgate.h>
 
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../cli/diff.c"
+#include "diff.h"
 
 /* Runs the diff with context c; returns a malloc'd string (never NULL). */
 static char *run(const char *a, const char *b, int c, int *hunks)

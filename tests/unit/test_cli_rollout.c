@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_cli_rollout.c - the human output of the rollout commands
- * (cli/rollout_fmt.c, compiled in directly) on fixed status, evaluation
+ * (cli/rollout_fmt.c, through the cg_cli library) on fixed status, evaluation
  * and preview documents: durations, bars, values, lists, step marks,
  * event lines, step progress lines, the status page, watch frames and the
  * plan preview. Also the argument checks the rollout calls of libcellgate
@@ -16,10 +16,8 @@
 #include <string.h>
 
 #include "../../lib/lib-internal.h"
-#include "../../cli/args.c"
-#include "../../cli/rollout_fmt.c"
-#include "../../cli/table.c"
-#include "../../cli/util.c"
+#include "cli.h"
+#include "rollout_fmt.h"
 
 /* A status while step 2 of 3 bakes; steps[1] is a 2-part wave. */
 static const char status_json[] =

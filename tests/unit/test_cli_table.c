@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_cli_table.c - invariants of THE command table (cli/main.c): sorted,
+ * test_cli_table.c - invariants of THE command table (cli/commands.c): sorted,
  * unique, every row has a summary, a usage that starts with its own name,
  * and a section in docs/man/cellgate.1.md; `help CMD` and `-h CMD` work
  * for every row (`CMD --help` runs the command itself, so it is covered by
  * tests/integration/40-cli/10-help.py). Also the aligned text tables (cli/table.c).
  *
- * cli/main.c is compiled in with main() renamed; the command functions
- * are stubs, since only help paths run here.
+ * The test links the cg_cli library and runs cli_main(), the whole CLI;
+ * the command functions are stubs defined here (they take the place of
+ * the library's cmd_*.c), since only help paths run here.
  */
 #include <cellgate/cellgate.h>
 
@@ -19,13 +20,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-int cli_test_main(int argc, char **argv);
-#define main cli_test_main
-#include "../../cli/main.c"
-#undef main
-#include "../../cli/args.c"
-#include "../../cli/table.c"
-#include "../../cli/util.c"
+#include "cli.h"
 
 /* Stubs: a help path must never run a command. */
 static int stub(const char *name)
@@ -120,7 +115,7 @@ static int run_main(int argc, char **argv)
     assert_true(saved1 >= 0 && saved2 >= 0 && null >= 0);
     dup2(null, 1);
     dup2(null, 2);
-    rc = cli_test_main(argc, argv);
+    rc = cli_main(argc, argv);
     fflush(stdout);
     fflush(stderr);
     dup2(saved1, 1);

@@ -2,8 +2,7 @@
 /*
  * test_sim_blast.c - cellgate-sim's blast-radius accounting (sim/blast.c):
  * hosts and cells that ran a version, requests per version and of the
- * fleet over time, rollout timelines, and the JSON report. The file is
- * compiled in directly.
+ * fleet over time, rollout timelines, and the JSON report (links cg_sim).
  */
 #include "testhelp.h"
 
@@ -11,7 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../sim/blast.c"
+#include "blast.h"
+#include "util.h"
 
 static const char *const cells[] = {"c1", "c2", "c3", "c4"};
 

@@ -3,7 +3,7 @@
  * test_sim_model.c - cellgate-sim's health model (sim/model.c) and fault
  * specs (sim/faults.c): the PRNG's distributions, version behaviour from a
  * document's "sim" object, the per-window draw and its histogram, and the
- * fault parser and queries. Both files are compiled in directly.
+ * fault parser and queries (links cg_sim).
  */
 #include "testhelp.h"
 
@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../sim/faults.c"
-#include "../../sim/model.c"
+#include "faults.h"
+#include "model.h"
 
 static void rng_is_deterministic(void **state)
 {

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_sim_topo.c - cellgate-sim's topology (sim/topo.c): the regular
- * fleet of the flags, and the topology file with every error it reports.
- * The file is compiled in directly.
+ * fleet of the flags, and the topology file with every error it reports
+ * (links cg_sim).
  */
 #include "testhelp.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "../../sim/topo.c"
+#include "topo.h"
+#include "util.h"
 
 static void from_counts(void **state)
 {

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * commands.c - THE command table of the cellgate CLI and the dispatcher.
+ *
+ * cli_main() reads the environment, parses the global options that come
+ * before the command name, finds the command in commands[] and runs it;
+ * main.c only calls it, and only main() exits. To add a command, see the
+ * checklist in cli.h.
+ */
+#include <cellgate/cellgate.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+#define GLOBAL_OPTS                                                                                \
+    "\n\nGlobal options (anywhere on the command line):\n"                                         \
+    "  --server URL   server to talk to (env CELLGATE_SERVER, default " CLI_DEFAULT_SERVER ")\n"   \
+    "  --token T      bearer token (env CELLGATE_TOKEN)\n"                                         \
+    "  --timeout MS   request timeout in milliseconds (default 30000)\n"                           \
+    "  --json         print the server's JSON answer as-is (read commands)\n"                      \
+    "  -h, --help     show this help"
+
+/* The paging options of a list command (docs/cli.md, "Paging"); KEY names
+ * the sort key in the usage (padded to 5 columns), WHAT says what it is. */
+#define PAGE_OPTS(KEY, WHAT)                                                                       \
+    "  --limit N      one page of at most N items (1..1000)\n"                                     \
+    "  --after " KEY "  one page of the items after this " WHAT "\n"                               \
+    "                 (without --limit/--after: every item, all pages)"
+
+/* Keep sorted by name: tests/unit/test_cli_table.c checks order and
+ * uniqueness, and 40-cli/10-help.py runs --help for every row. */
+/* clang-format off */
+static const struct cli_cmd commands[] = {
+    { "assign", cmd_assign, "set the version of a config on cells directly",
+      "usage: cellgate assign CONFIG VERSION --cell C [--cell C]... [--expect-generation G]\n"
+      "                       [-m REASON]\n"
+      "\n"
+      "  --cell C                a cell to assign VERSION to; repeat for more (at most 32)\n"
+      "  --expect-generation G   fail (409, exit 3) unless the config is at generation G\n"
+      "  -m, --message REASON    why; recorded in the audit log\n"
+      "\n"
+      "All cells change as one generation. Outside any rollout: no waves, no bake."
+      GLOBAL_OPTS },
+    { "audit", cmd_audit, "list audit records or verify the audit chain",
+      "usage: cellgate audit [--after SEQ] [--limit N]\n"
+      "   or: cellgate audit verify\n"
+      "\n"
+      "  --after SEQ    only records after this sequence number\n"
+      "  --limit N      at most N records (1..1000, default 100)\n"
+      "  verify         fetch every record and recompute the hash chain locally;\n"
+      "                 exit 0 if it is intact, 1 at the first broken record"
+      GLOBAL_OPTS },
+    { "cell", cmd_cell, "add, list and show cells",
+      "usage: cellgate cell add ID --region R --zone Z [--label k=v]...\n"
+      "   or: cellgate cell list [--limit N] [--after ID]\n"
+      "   or: cellgate cell show ID\n"
+      "\n"
+      "  --region R     region of the cell (required for add)\n"
+      "  --zone Z       zone of the cell within its region (required for add)\n"
+      "  --label k=v    a label; repeat for more\n"
+      PAGE_OPTS("ID   ", "cell id")
+      GLOBAL_OPTS },
+    { "cells", cmd_cell, "list cells (same as 'cell list')",
+      "usage: cellgate cells [--limit N] [--after ID]\n"
+      "\n"
+      PAGE_OPTS("ID   ", "cell id")
+      GLOBAL_OPTS },
+    { "config", cmd_config, "create, list and show configs",
+      "usage: cellgate config create NAME --kind K --contract FILE [--plan P]\n"
+      "   or: cellgate config list [--limit N] [--after NAME]\n"
+      "   or: cellgate config show NAME\n"
+      "   or: cellgate config set-plan NAME PLAN\n"
+      "\n"
+      "  --kind K         config, flags or artifact\n"
+      "  --contract FILE  the contract document (JSON; '-' reads stdin)\n"
+      "  --plan P         the default plan\n"
+      PAGE_OPTS("NAME ", "config name")
+      GLOBAL_OPTS },
+    { "diff", cmd_diff, "show what changed between two versions",
+      "usage: cellgate diff CONFIG A B [-U N] [--raw]\n"
+      "\n"
+      "  A, B           version numbers\n"
+      "  -U, --context N  lines of context (default 3)\n"
+      "  --raw          compare the stored bytes; by default JSON documents are\n"
+      "                 pretty-printed with sorted keys first"
+      GLOBAL_OPTS },
+    { "help", cmd_help, "show help for a command",
+      "usage: cellgate help [COMMAND]" },
+    { "hosts", cmd_hosts, "list the hosts that reported and what they run",
+      "usage: cellgate hosts [--cell C] [--config C] [--limit N] [--after HOST]\n"
+      "\n"
+      "  --cell C       only hosts of this cell\n"
+      "  --config C     only this config\n"
+      PAGE_OPTS("HOST ", "host name")
+      "\n\n"
+      "One row per host and config, hosts by name: version offered, outcome,\n"
+      "version running."
+      GLOBAL_OPTS },
+    { "plan", cmd_plan, "set, show, list and preview rollout plans",
+      "usage: cellgate plan set NAME FILE\n"
+      "   or: cellgate plan show NAME\n"
+      "   or: cellgate plan list [--limit N] [--after NAME]\n"
+      "   or: cellgate plan preview NAME [--config C]\n"
+      "\n"
+      "  FILE           the plan document (JSON; '-' reads stdin)\n"
+      "  preview        the steps the plan makes for the fleet as it is now: per\n"
+      "                 step its wave, cells, regions, zones, bake and constraint\n"
+      "  --config C     seed the cell order as a rollout of config C would\n"
+      PAGE_OPTS("NAME ", "plan name")
+      GLOBAL_OPTS },
+    { "publish", cmd_publish, "publish a new version of a config",
+      "usage: cellgate publish CONFIG FILE -m MSG [--media-type T]\n"
+      "\n"
+      "  FILE              the document ('-' reads stdin)\n"
+      "  -m, --message MSG why this change is made (required)\n"
+      "  --media-type T    media type of the document (default application/json)\n"
+      "\n"
+      "Exits 1 and prints every violation when the document breaks the contract."
+      GLOBAL_OPTS },
+    { "rollback", cmd_rollback, "return a config's cells to an earlier version",
+      "usage: cellgate rollback CONFIG [--to VERSION] -m REASON\n"
+      "\n"
+      "  --to VERSION         the version to return to (default: the live version);\n"
+      "                       not allowed while a rollout is open\n"
+      "  -m, --message REASON why (required)\n"
+      "\n"
+      "With an open rollout, its changed cells return to their previous versions.\n"
+      "Otherwise a rollback rollout starts: one step without bake when VERSION was\n"
+      "once complete everywhere, else through the plan."
+      GLOBAL_OPTS },
+    { "rollout", cmd_rollout, "start, follow and steer rollouts",
+      "usage: cellgate rollout start CONFIG VERSION [--plan P] -m REASON\n"
+      "   or: cellgate rollout status ID\n"
+      "   or: cellgate rollout list [--config C] [--open] [--limit N] [--after ID]\n"
+      "   or: cellgate rollout watch ID [--interval MS]\n"
+      "   or: cellgate rollout pause|resume|abort|approve ID [-m REASON]\n"
+      "\n"
+      "  --plan P             the plan (default: the config's plan)\n"
+      "  -m, --message REASON why; required for start\n"
+      "  --config C           only rollouts of this config\n"
+      "  --open               only rollouts that have not ended\n"
+      "  --limit N            list: one page of at most N rollouts (1..1000)\n"
+      "  --after ID           list: one page of the rollouts older than ID\n"
+      "                       (without --limit/--after: every rollout, newest first)\n"
+      "  --interval MS        watch: poll every MS milliseconds (default 1000)\n"
+      "\n"
+      "watch redraws the progress in place on a terminal and appends lines\n"
+      "otherwise; it exits 0 when the rollout completes, 1 when it ends\n"
+      "rolled_back, halted or aborted. approve needs the approver role and\n"
+      "another person than the one who started the rollout."
+      GLOBAL_OPTS },
+    { "show", cmd_show, "show one version: metadata and document",
+      "usage: cellgate show CONFIG N [--raw]\n"
+      "\n"
+      "  --raw          print only the stored bytes, exactly"
+      GLOBAL_OPTS },
+    { "status", cmd_status, "which cells and hosts run which version of a config",
+      "usage: cellgate status CONFIG\n"
+      "\n"
+      "Versions with their cells and hosts, every cell with its hosts, the hosts\n"
+      "behind their cell's version, and the hosts that rejected a version or\n"
+      "failed to apply it, with why (contract violations one per line)."
+      GLOBAL_OPTS },
+    { "token", cmd_token, "create, list and revoke API tokens",
+      "usage: cellgate token create --role R --name N [--cell C]\n"
+      "   or: cellgate token list [--limit N] [--after ID]\n"
+      "   or: cellgate token revoke ID\n"
+      "\n"
+      "  --role R       reader, approver, deployer, admin or agent\n"
+      "  --name N       a name for the token\n"
+      "  --cell C       the cell an agent token is bound to\n"
+      PAGE_OPTS("ID   ", "token id")
+      GLOBAL_OPTS },
+    { "validate", cmd_validate, "check a document against a config's contract (dry run)",
+      "usage: cellgate validate CONFIG FILE [--media-type T]\n"
+      "\n"
+      "  FILE           the document ('-' reads stdin)\n"
+      "  --media-type T media type of the document (default application/json)\n"
+      "\n"
+      "Prints every violation as 'pointer rule: message (expected X, actual Y)'\n"
+      "and exits 1 if there is any."
+      GLOBAL_OPTS },
+    { "version", cmd_version, "print the CLI and library versions",
+      "usage: cellgate version" },
+    { "versions", cmd_versions, "list the versions of a config, newest first",
+      "usage: cellgate versions CONFIG [--limit N] [--after N | --before N]\n"
+      "\n"
+      "  --limit N      one page of at most N versions (1..1000, default 100)\n"
+      "  --after N      the page after version N: only versions older than N\n"
+      "  --before N     the same as --after N\n"
+      "\n"
+      "One page, newest first; when older versions remain, stderr says how to\n"
+      "ask for them."
+      GLOBAL_OPTS },
+    { "whoami", cmd_whoami, "show who the token belongs to",
+      "usage: cellgate whoami"
+      GLOBAL_OPTS },
+};
+/* clang-format on */
+
+const struct cli_cmd *cli_commands(size_t *count)
+{
+    *count = CG_ARRAY_SIZE(commands);
+    return commands;
+}
+
+const struct cli_cmd *cli_find_command(const char *name)
+{
+    for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static void print_overview(FILE *f)
+{
+    fprintf(f, "usage: cellgate [--server URL] [--token T] [--json] COMMAND [ARGS]\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++) {
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(f, "\nRun 'cellgate help COMMAND' for the options of one command.\n"
+               "Exit codes: 0 ok, 1 violations, failed check or failed rollout,\n"
+               "2 usage error, 3 server or network error (including 401/403/404/409).\n");
+}
+
+int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_args a;
+    bool done;
+    int rc = cli_parse(ctx, argc, argv, 1, NULL, &a, 0, 1, &done);
+    const struct cli_cmd *cmd;
+
+    if (done) {
+        return rc;
+    }
+    if (a.npos == 0) {
+        print_overview(ctx->out);
+        return CLI_EXIT_OK;
+    }
+    cmd = cli_find_command(a.pos[0]);
+    if (!cmd) {
+        ctx->cmd = NULL;
+        return cli_usage_error(ctx, "'%s' is not a cellgate command; see 'cellgate help'",
+                               a.pos[0]);
+    }
+    cli_print_usage(ctx->out, cmd);
+    return CLI_EXIT_OK;
+}
+
+/* Runs the CLI; returns the exit code. */
+static int run(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_globals g = {0};
+    struct cli_args a;
+    char errbuf[256];
+    int next;
+    const struct cli_cmd *cmd;
+
+    if (cli_args_parse(argc, argv, 1, NULL, &g, &a, true, &next, errbuf, sizeof errbuf) != 0) {
+        cli_error(ctx, "%s (see 'cellgate help')", errbuf);
+        return CLI_EXIT_USAGE;
+    }
+    if (g.server) {
+        ctx->server = g.server;
+    }
+    if (g.token) {
+        ctx->token = g.token;
+    }
+    ctx->timeout_ms = g.timeout_ms;
+    ctx->json = g.json;
+    if (next >= argc) {
+        if (g.help) {
+            print_overview(ctx->out);
+            return CLI_EXIT_OK;
+        }
+        print_overview(ctx->err);
+        return CLI_EXIT_USAGE;
+    }
+    cmd = cli_find_command(argv[next]);
+    if (!cmd) {
+        cli_error(ctx, "'%s' is not a cellgate command; see 'cellgate help'", argv[next]);
+        return CLI_EXIT_USAGE;
+    }
+    ctx->cmd = cmd;
+    if (g.help) {
+        cli_print_usage(ctx->out, cmd);
+        return CLI_EXIT_OK;
+    }
+    return cmd->fn(ctx, argc - next, argv + next);
+}
+
+int cli_main(int argc, char **argv)
+{
+    struct cli_ctx ctx = {0};
+    struct cg_error e = {0};
+    const char *env;
+    int rc;
+
+    ctx.out = stdout;
+    ctx.err = stderr;
+    env = getenv("CELLGATE_SERVER");
+    ctx.server = env && env[0] ? env : CLI_DEFAULT_SERVER;
+    env = getenv("CELLGATE_TOKEN");
+    ctx.token = env && env[0] ? env : NULL;
+    if (cg_library_init(&e) != CG_OK) {
+        cli_error(&ctx, "%s", e.message);
+        return CLI_EXIT_SERVER;
+    }
+    rc = run(&ctx, argc, argv);
+    cg_client_free(ctx.client);
+    cg_library_cleanup();
+    if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) {
+        rc = CLI_EXIT_FAIL;
+    }
+    return rc;
+}
