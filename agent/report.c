@@ -255,7 +255,8 @@ char *report_build(struct agent *a, int64_t window_ms)
                                       a->conf.metrics[i].gauge ? "gauge" : "counter", "value",
                                       isfinite(a->acc_m[i]) ? a->acc_m[i] : 0.0));
     }
-    /* the agent's own loop state (DESIGN.md §1: characteristic metrics) */
+    /* the agent's own loop state (characteristic metrics: docs/design.md
+     * "The failures it exists to prevent") */
     put_counter(metrics, "agent_requests", st.requests, a->reported.requests);
     put_counter(metrics, "agent_retries", st.retries, a->reported.retries);
     put_counter(metrics, "agent_retry_budget_denied", st.budget_denied, a->reported.budget_denied);

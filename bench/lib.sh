@@ -171,52 +171,48 @@ cg_api() {
 
 # ---- peers (etcd, nginx) ------------------------------------------------
 
-# The peer scripts (PEERS_DIR, default ../shared/peers beside the repository,
-# where CI and the developer machines have them) are copied into
-# $BENCH_TMP/peers and their fixed /tmp/peer paths rewritten to
-# $BENCH_TMP/peer, so data, logs and pid files are ours and go away on exit.
-PEERS_DIR=${PEERS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/peers}
+# The peer scripts are bench/peers/ in this repository (its README.md says
+# what each does); PEERS_DIR may name another folder with the same scripts.
+# They write everything (data dirs, logs, pid files, the watch_fanout they
+# build, raw outputs) under PEER_RUN, which is ours: $BENCH_TMP/peer, removed
+# on exit. Nothing is written next to the scripts.
+PEERS_DIR=${PEERS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/peers}
+PEER_RUN="$BENCH_TMP/peer"
+export PEER_RUN
 PEERS=""
-peers_copy() {
+peers_init() {
   [[ -n $PEERS ]] && return 0
-  [[ -f $PEERS_DIR/start_etcd.sh ]] || die "peer scripts not found in $PEERS_DIR (set PEERS_DIR)"
-  PEERS="$BENCH_TMP/peers"
-  mkdir -p "$PEERS" "$BENCH_TMP/peer"
-  cp -r "$PEERS_DIR"/*.sh "$PEERS_DIR"/*.lua "$PEERS"/
-  cp "$PEERS_DIR"/*.c "$PEERS"/ 2>/dev/null || true # watch_fanout.c: run_watch_bench.sh builds it
-  [[ -d $PEERS_DIR/nginx ]] && cp -r "$PEERS_DIR/nginx" "$PEERS"/
-  mkdir -p "$PEERS/raw"
-  sed -i "s#/tmp/peer#$BENCH_TMP/peer#g" "$PEERS"/*.sh
-  [[ -d $PEERS/nginx ]] && sed -i "s#/tmp/peer#$BENCH_TMP/peer#g" "$PEERS"/nginx/* 2>/dev/null
-  return 0
+  [[ -x $PEERS_DIR/start_etcd.sh ]] || die "peer scripts not found in $PEERS_DIR (bench/peers; or set PEERS_DIR)"
+  PEERS=$(cd "$PEERS_DIR" && pwd)
+  mkdir -p "$PEER_RUN"
 }
 
 # start_etcd: fresh etcd 3.4 on 127.0.0.1:23790 via the peer script. Sets ETCD_PID.
 start_etcd() {
-  peers_copy
+  peers_init
   if ! port_free 23790 || ! port_free 23800; then
     die "127.0.0.1:23790/23800 busy (another etcd?); not touching it"
   fi
   (cd "$PEERS" && ./start_etcd.sh fresh) >&2 || die "etcd did not start"
-  ETCD_PID=$(cat "$BENCH_TMP/peer/etcd.pid")
+  ETCD_PID=$(cat "$PEER_RUN/etcd.pid")
   track_pid "$ETCD_PID"
 }
 stop_etcd() {
   stop_pid "${ETCD_PID:-}"
-  rm -f "$BENCH_TMP/peer/etcd.pid"
+  rm -f "$PEER_RUN/etcd.pid"
 }
 
 # start_nginx [CONF]: nginx via the peer script (127.0.0.1:18080, 2 KB
-# /cell.json; CONF relative to the peer folder, default nginx/nginx.conf).
-# Sets NGINX_PID (master). Workers may run as nobody: our temp dirs get o+x.
+# /cell.json; CONF relative to the peer folder, default nginx/nginx.conf;
+# its files under $PEER_RUN/nginx). Sets NGINX_PID (master). Workers may run
+# as nobody: our temp dirs get o+x.
 start_nginx() {
-  peers_copy
+  peers_init
   port_free 18080 || die "127.0.0.1:18080 busy (another nginx?); not touching it"
-  chmod o+x "$BENCH_TMP" "$BENCH_TMP/peer"
+  chmod o+x "$BENCH_TMP" "$PEER_RUN"
   (cd "$PEERS" && ./start_nginx.sh "${1:-nginx/nginx.conf}") >&2 || die "nginx did not start"
-  NGINX_PID=$(cat "$BENCH_TMP/peer/nginx/nginx.pid")
+  NGINX_PID=$(cat "$PEER_RUN/nginx/nginx.pid")
   track_pid "$NGINX_PID"
-  chmod o+x "$BENCH_TMP/peer/nginx"
 }
 stop_nginx() {
   [[ -n ${NGINX_PID:-} ]] && kill -QUIT "$NGINX_PID" 2>/dev/null

@@ -1,5 +1,5 @@
 -- bench/report.lua: shared pieces for wrk scripts (require "report").
--- Same RESULT line as the peer scripts (/work/shared/peers/report.lua) plus
+-- Same RESULT line as the peer scripts (bench/peers/report.lua) plus
 -- per-status counts, so cellgate and peer runs compare field by field.
 --
 --   status_setup(thread)   call from setup(): keeps the thread for done(),

@@ -250,7 +250,7 @@ bench_controller() {
 }
 
 # ---------------------------------------------------------------------------
-# Agent path (docs/api/agent.md, DESIGN.md §5): poll, fan-out, RSS.
+# Agent path (docs/api/agent.md; docs/design.md "Hot paths"): poll, fan-out, RSS.
 # ---------------------------------------------------------------------------
 AGENT_CONTRACT='{"media_type":"application/json","schema":{"type":"object","required":["service","revision"]},"max_bytes":65536}'
 
@@ -587,7 +587,8 @@ bench_safety() {
 # server: naive sim + the server's defences; on: the defaults), all with a
 # report lane slowed by --fault-delay. bench/storm.py drives it
 # (sim --trace-out: one CSV line per 100 ms) and prints FIGURE lines.
-# STORM_WHAT=storm|meta|all (default all). No peer. Issue 6, DESIGN.md §1.
+# STORM_WHAT=storm|meta|all (default all). No peer. Issue 6; docs/design.md
+# "The failures it exists to prevent" (the EC2 lease storm).
 # ---------------------------------------------------------------------------
 bench_storm() {
   local out line k v name

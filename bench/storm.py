@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """bench/storm.py: reconnect storm, rollback during the storm, and the
-metastability comparison (issue 6; DESIGN.md §1, the EC2 lease storm).
+metastability comparison (issue 6; docs/design.md "The failures it exists
+to prevent": the EC2 lease storm).
 
 Called by bench_storm in bench/run.sh (which records the figures); runs
 alone too:
@@ -433,13 +434,14 @@ def run_storm(a):
 
 # ---- metastability -------------------------------------------------------------
 #
-# The retry-amplification loop (DESIGN.md §1, the hospital queue) needs a
-# server whose capacity lies between the fleet's steady load (hosts ÷ report
-# period) and the naive fleet's retry load (hosts ÷ client timeout). On this
-# 2-core box one report worker answers more than 7,000 reports/s, more than
-# the sim can offer without becoming the bottleneck itself, so the report
-# lane is made slower with the server's own fault injection: --fault-delay
-# report=20 holds each report's worker 20 ms, as a slow disk or database
+# The retry-amplification loop (docs/design.md "The failures it exists to
+# prevent": the hospital queue) needs a server whose capacity lies between
+# the fleet's steady load (hosts ÷ report period) and the naive fleet's
+# retry load (hosts ÷ client timeout). On this 2-core box one report worker
+# answers more than 7,000 reports/s, more than the sim can offer without
+# becoming the bottleneck itself, so the report lane is made slower with
+# the server's own fault injection: --fault-delay report=20 holds each
+# report's worker 20 ms, as a slow disk or database
 # would; with 4 workers (--lane report=4/1024) the lane serves at most 200
 # reports/s whatever else runs on the machine. 500 hosts reporting every
 # 8 s offer 62.5/s (31% of capacity); naive hosts retrying every 1 s client

@@ -17,7 +17,7 @@
  *      404, 409, 5xx, unparsable answer
  * Only main() exits; commands return one of these.
  *
- * How to add a subcommand (see also STYLE.md §8):
+ * How to add a subcommand (see also docs/style.md "Checklists"):
  *   1. Write cli/cmd_<name>.c with `int cmd_<name>(struct cli_ctx *ctx,
  *      int argc, char **argv)`. argv[0] is the command name; parse the rest
  *      with cli_parse() and an option table; return an enum cli_exit.

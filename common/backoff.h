@@ -1,6 +1,7 @@
 /*
- * backoff.h: the agent's retry discipline (DESIGN.md §1, the EC2 lease
- * storm; docs/internals/backoff.md).
+ * backoff.h: the agent's retry discipline (the EC2 lease storm in
+ * docs/design.md "The failures it exists to prevent";
+ * docs/internals/backoff.md).
  *
  *  - struct cg_backoff: exponential backoff with full jitter,
  *        delay = uniform[0, min(cap, base * 2^attempt)]

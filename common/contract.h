@@ -1,6 +1,7 @@
 /*
- * contract.h: the contract engine (DESIGN.md section 2.1), shared by the
- * server (checked at publish) and the agent (checked again before apply).
+ * contract.h: the contract engine (docs/design.md "Contract",
+ * docs/contracts.md), shared by the server (checked at publish) and the
+ * agent (checked again before apply).
  *
  * A contract is parsed and validated once (cg_contract_parse) into an
  * immutable object that any number of threads may share for reading. A

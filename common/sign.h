@@ -1,5 +1,6 @@
 /*
- * sign.h: signed assignment statements (ed25519), DESIGN.md §7 and I2.
+ * sign.h: signed assignment statements (ed25519); docs/design.md "Security
+ * model" and invariant I2.
  *
  * The server signs every assignment statement with its ed25519 secret key;
  * agents pin the server's public key(s) and accept a statement only when it
