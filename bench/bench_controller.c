@@ -472,8 +472,7 @@ int main(int argc, char **argv)
     for (k = 0; k < NCONFIGS; k++) {
         struct controller_actor a = {"token:deployer", "bench", 0};
         char msg[256];
-        int http = 0;
-        if (controller_begin(b.c, cfg_name(k), 2, NULL, &a, &id, &http, msg) < 0)
+        if (controller_begin(b.c, cfg_name(k), 2, NULL, &a, &id, msg) != CG_OK)
             die("controller_begin", msg);
     }
     /* Warm-up: report + tick every 10 s until all bake in their long wave. */
@@ -539,10 +538,10 @@ int main(int argc, char **argv)
         char msg[256];
         struct store_rollout *rs = NULL;
         size_t n = 0, j;
-        int pass = 0, inc = 0, fail = 0, http = 0;
+        int pass = 0, inc = 0, fail = 0, status = 0;
         store_rollout_list(b.st, NULL, 1, &rs, &n, msg);
         for (j = 0; j < n; j++) {
-            json_t *st = controller_status(b.c, rs[j].id, &http, msg);
+            json_t *st = controller_status(b.c, rs[j].id, &status, msg);
             const char *v =
                 json_string_value(json_object_get(json_object_get(st, "evaluation"), "verdict"));
             pass += v && strcmp(v, "pass") == 0;

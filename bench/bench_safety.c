@@ -516,8 +516,8 @@ static void cg_sync(struct cg *g, struct sim *s)
 static void failure_cause(struct cg *g, int64_t id, char *out, size_t len)
 {
     char msg[256];
-    int http = 0;
-    json_t *st = controller_status(g->c, id, &http, msg), *ev;
+    int status = 0;
+    json_t *st = controller_status(g->c, id, &status, msg), *ev;
     size_t i, j;
 
     snprintf(out, len, "?");
@@ -551,7 +551,7 @@ static void run_cellgate(struct sim *s, struct trial *t)
     char msg[STORE_MSG_MAX];
     json_t *steps = NULL;
     int64_t id = 0, v2, start, ended = 0;
-    int http = 0, i;
+    int i;
 
     cg_open(&g, s);
     s->now = T0_MS;
@@ -567,7 +567,7 @@ static void run_cellgate(struct sim *s, struct trial *t)
     accrue_all(s, s->now);
     s->counting = 1;
     start = s->now;
-    if (controller_begin(g.c, "app", v2, NULL, &a, &id, &http, msg) < 0)
+    if (controller_begin(g.c, "app", v2, NULL, &a, &id, msg) != CG_OK)
         die("controller_begin", msg);
     if (store_rollout_get(g.st, id, &r, msg) != CG_OK)
         die("rollout_get", msg);

@@ -153,11 +153,14 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         struct controller_config cc = {(int64_t)cfg->tick_ms, 0};
         d->controller = controller_new(d->store, d->reports, d->notify, NULL, &cc);
     }
+    d->ops.store = d->store;
+    d->ops.notify = d->notify;
+    d->ops.reports = d->reports;
+    d->ops.controller = d->controller;
+    d->api.ops = &d->ops;
     d->api.store = d->store;
-    d->api.notify = d->notify;
     d->api.desired = d->desired;
     d->api.reports = d->reports;
-    d->api.controller = d->controller;
     d->api.key = d->key;
     d->api.stats = d->stats;
     {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "api.h"
+#include "ops.h"
 #include "routes.h"
 
 struct store;
@@ -57,6 +58,7 @@ struct daemon {
     struct desired *desired;       /* desired state per cell (agents poll it) */
     struct reports *reports;       /* what agents report */
     struct controller *controller; /* the rollout engine */
+    struct ops ops;                /* the operations' context */
     struct api api;                /* the handlers' context */
     struct http_server *http;      /* the transport */
     uint16_t port;                 /* bound port once started */

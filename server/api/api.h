@@ -14,22 +14,20 @@
 struct request;
 struct response;
 struct store;
-struct notify;
+struct ops;
 struct desired;
 struct reports;
-struct controller;
 struct stats;
 struct cg_signkey;
 
 /* What the handlers work with; every member is borrowed from the daemon. */
 struct api {
-    struct store *store;           /* reads and writes */
-    struct notify *notify;         /* the change funnel */
-    struct desired *desired;       /* desired state per cell (agents poll it) */
-    struct reports *reports;       /* what agents report */
-    struct controller *controller; /* the rollout engine */
-    const struct cg_signkey *key;  /* the server's signing key (public half served) */
-    struct stats *stats;           /* /metrics */
+    struct ops *ops;              /* every change goes through the operations */
+    struct store *store;          /* reads */
+    struct desired *desired;      /* desired state per cell (agents poll it) */
+    struct reports *reports;      /* what agents report (views) */
+    const struct cg_signkey *key; /* the server's signing key (public half served) */
+    struct stats *stats;          /* /metrics */
 };
 
 /* api_health.c */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api_agent.c: the agent protocol (docs/api/agent.md): desired state
  * (long-poll), reports, the public key; assignments; hosts and status views.
@@ -8,16 +9,12 @@
 
 #include "api.h"
 #include "apiutil.h"
-#include "contract.h"
 #include "desired.h"
 #include "json.h"
-#include "notify.h"
 #include "render.h"
 #include "reports.h"
 #include "sign.h"
 #include "util.h"
-
-#define ASSIGN_MAX_CELLS 10000
 
 /* Agents may only act for their own cell. */
 static int own_cell(const struct request *rq, struct response *rs, const char *cell)
@@ -99,9 +96,8 @@ int api_agent_desired(struct api *api, struct request *rq, struct response *rs)
 
 int api_agent_report(struct api *api, struct request *rq, struct response *rs)
 {
-    struct reports_change ch[REPORTS_MAX_CONFIGS];
-    char msg[256] = "", smsg[STORE_MSG_MAX];
-    size_t n = 0, i;
+    struct ops_actor who = request_ops_actor(rq, NULL);
+    struct ops_err e = {0};
     json_t *body;
     const char *cell;
 
@@ -116,38 +112,13 @@ int api_agent_report(struct api *api, struct request *rq, struct response *rs)
         json_decref(body);
         return reply_error(rs, 400, "bad_request", NULL, "report needs the cell it is for");
     }
-    if (!own_cell(rq, rs, cell)) {
-        json_decref(body);
-        return 0;
-    }
-    if (reports_ingest(api->reports, body, cell, cg_now_ms(), ch, &n, msg) < 0) {
-        json_decref(body);
-        return reply_error(rs, 400, "bad_request", NULL, "%s", msg);
-    }
-    {
-        long long sent = cg_json_int(body, "sent_at_ms", -1, NULL);
-        long long win = cg_json_int(body, "window_ms", -1, NULL);
-        int64_t now = cg_now_ms();
-        /* a host clock ahead of ours reads as no lag, not as negative */
-        double lag = sent < 0 ? -1.0 : (now > sent ? (double)(now - sent) / 1000.0 : 0.0);
-        reports_observe(api->reports, lag, win < 0 ? -1.0 : (double)win / 1000.0);
-    }
+    if (ops_report(api->ops, cell, body, cg_now_ms(), &who, &e) != CG_OK)
+        reply_ops_error(rs, &e);
+    else
+        reply_bytes(rs, 204, NULL, "", 0);
+    ops_err_free(&e);
     json_decref(body);
-    /* Persist applied / last-known-good changes: they pin versions (I3). */
-    for (i = 0; i < n; i++) {
-        struct store_host_version hv;
-        memset(&hv, 0, sizeof hv);
-        cg_strlcpy(hv.host, ch[i].host, sizeof hv.host);
-        cg_strlcpy(hv.cell, ch[i].cell, sizeof hv.cell);
-        cg_strlcpy(hv.config, ch[i].config, sizeof hv.config);
-        hv.applied_version = ch[i].applied_version;
-        hv.applied_generation = ch[i].applied_generation;
-        hv.lkg_version = ch[i].lkg_version;
-        if (store_host_version_put(api->store, &hv, smsg) != CG_OK &&
-            strstr(smsg, "FOREIGN KEY") == NULL)
-            return reply_store_error(rs, CG_ERR_IO, smsg, "host version");
-    }
-    return reply_bytes(rs, 204, NULL, "", 0);
+    return 0;
 }
 
 int api_agent_pubkey(struct api *api, struct request *rq, struct response *rs)
@@ -163,58 +134,17 @@ int api_agent_pubkey(struct api *api, struct request *rq, struct response *rs)
         json_pack("{s:s,s:s,s:s}", "key_id", pk.key_id, "public_key", hex, "algorithm", "ed25519"));
 }
 
-/* I1 at assignment: the version's bytes still satisfy the contract's
- * document rules (schema, size, depth, cardinality). Returns 0 if so, else
- * fills rs (422 or an error) and returns -1. */
-static int recheck_contract(struct api *api, struct response *rs, const struct store_config *c,
-                            const struct store_version *v)
-{
-    char msg[STORE_MSG_MAX] = "";
-    struct cg_contract *ct = NULL;
-    struct cg_violations vi = {0};
-    void *bytes = NULL;
-    size_t len = 0;
-    int rc;
-
-    if (cg_contract_parse(c->contract_json, strlen(c->contract_json), &ct, &vi) != CG_OK) {
-        cg_violations_free(&vi);
-        return reply_error(rs, 500, "internal", NULL, "stored contract does not parse"), -1;
-    }
-    rc = store_blob_get(api->store, v->sha256, &bytes, &len, msg);
-    if (rc != CG_OK) {
-        cg_contract_free(ct);
-        return reply_store_error(rs, rc, msg, "blob"), -1;
-    }
-    rc = cg_contract_check(ct, bytes, len, NULL, 0, &vi);
-    free(bytes);
-    cg_contract_free(ct);
-    if (rc == CG_ERR_VIOLATION) {
-        reply_error(rs, 422, "contract_violation",
-                    json_pack("{s:o}", "violations", cg_violations_to_json(&vi)),
-                    "version %lld of %s violates its contract and cannot be assigned",
-                    (long long)v->number, c->name);
-        cg_violations_free(&vi);
-        return -1;
-    }
-    cg_violations_free(&vi);
-    if (rc != CG_OK)
-        return reply_store_error(rs, rc, NULL, "contract"), -1;
-    return 0;
-}
-
 int api_assign(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"version", "cells", "expect_generation", "reason", NULL};
-    char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
     const char **cells = NULL;
-    struct store_config c;
-    struct store_version v;
-    struct store_actor a;
+    struct ops_actor who;
+    struct ops_err e = {0};
     json_t *body, *jc, *x;
     int64_t version, expect, gen = 0;
-    size_t n, i, j;
-    int bad = 0, rc, have_c = 0, have_v = 0;
+    size_t n, i;
+    int bad = 0;
 
     if (!name)
         return 0;
@@ -228,9 +158,10 @@ int api_assign(struct api *api, struct request *rq, struct response *rs)
     cg_json_str(body, "reason", NULL, &bad);
     jc = json_object_get(body, "cells");
     n = json_array_size(jc);
-    if (bad || version < 1 || !json_is_array(jc) || n == 0 || n > ASSIGN_MAX_CELLS) {
+    if (bad || version < 1 || !json_is_array(jc) || n == 0 || n > OPS_ASSIGN_MAX_CELLS) {
         reply_error(rs, 400, "bad_request", NULL,
-                    "assignment needs version (>= 1) and cells (1..%d cell ids)", ASSIGN_MAX_CELLS);
+                    "assignment needs version (>= 1) and cells (1..%d cell ids)",
+                    OPS_ASSIGN_MAX_CELLS);
         goto out;
     }
     cells = calloc(n, sizeof *cells);
@@ -241,52 +172,21 @@ int api_assign(struct api *api, struct request *rq, struct response *rs)
     json_array_foreach(jc, i, x)
     {
         cells[i] = json_string_value(x);
-        if (!cells[i] || !cg_valid_name(cells[i])) {
+        if (!cells[i]) {
             reply_error(rs, 400, "bad_request", NULL, "cells[%zu] is not a cell id", i);
             goto out;
         }
-        for (j = 0; j < i; j++)
-            if (strcmp(cells[j], cells[i]) == 0) {
-                reply_error(rs, 400, "bad_request", NULL, "cell %s is listed twice", cells[i]);
-                goto out;
-            }
     }
-    rc = store_config_get(api->store, name, &c, msg);
-    if (rc != CG_OK) {
-        reply_store_error(rs, rc, msg, "no such config");
+    who = request_ops_actor(rq, cg_json_str(body, "reason", "", NULL));
+    if (ops_assign(api->ops, name, version, cells, n, expect, &who, &gen, &e) != CG_OK) {
+        reply_ops_error(rs, &e);
         goto out;
     }
-    have_c = 1;
-    rc = store_version_get(api->store, name, version, &v, msg);
-    if (rc != CG_OK) {
-        reply_store_error(rs, rc, rc == CG_ERR_NOTFOUND ? "no such version" : msg, "version");
-        goto out;
-    }
-    have_v = 1;
-    if (v.deleted_ms) {
-        reply_error(rs, 409, "conflict", NULL, "version %lld of %s is deleted", (long long)version,
-                    name);
-        goto out;
-    }
-    if (recheck_contract(api, rs, &c, &v) < 0)
-        goto out;
-    if (expect < 0)
-        expect = c.generation;
-    a = request_actor(rq, cg_json_str(body, "reason", "", NULL));
-    rc = store_assign(api->store, name, cells, n, version, expect, &a, &gen, msg);
-    if (rc != CG_OK) {
-        reply_store_error(rs, rc, msg, "cell");
-        goto out;
-    }
-    notify_change(api->notify, NOTIFY_ASSIGN, name, cells, n);
     reply_json(rs, 201,
                json_pack("{s:s,s:I,s:I,s:O}", "config", name, "version", (json_int_t)version,
                          "generation", (json_int_t)gen, "cells", jc));
 out:
-    if (have_c)
-        store_config_free(&c);
-    if (have_v)
-        store_version_free(&v);
+    ops_err_free(&e);
     free(cells);
     json_decref(body);
     return 0;

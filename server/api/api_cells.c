@@ -1,46 +1,23 @@
+/* SPDX-License-Identifier: MIT */
 /* api_cells.c: /v1/cells. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "apiutil.h"
-#include "notify.h"
 #include "json.h"
 #include "render.h"
 #include "util.h"
 
-static int check_labels(json_t *labels, struct response *rs)
-{
-    const char *k;
-    json_t *v;
-
-    if (!json_is_object(labels))
-        return reply_error(rs, 400, "bad_request", NULL, "labels must be an object"), -1;
-    if (json_object_size(labels) > 32)
-        return reply_error(rs, 400, "bad_request", NULL, "at most 32 labels"), -1;
-    json_object_foreach(labels, k, v)
-    {
-        if (!cg_valid_name(k))
-            return reply_error(rs, 400, "bad_request", NULL, "label key '%s' is not a valid name",
-                               k),
-                   -1;
-        if (!json_is_string(v) || json_string_length(v) > 63)
-            return reply_error(rs, 400, "bad_request", NULL,
-                               "label '%s' must be a string of at most 63 chars", k),
-                   -1;
-    }
-    return 0;
-}
-
 int api_cells_add(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"id", "region", "zone", "labels", NULL};
-    char msg[STORE_MSG_MAX] = "";
+    struct ops_err e = {0};
+    struct ops_actor who = request_ops_actor(rq, NULL);
     struct store_cell c;
-    struct store_actor a;
-    json_t *body, *labels;
+    json_t *body;
     const char *id, *region, *zone;
-    int bad = 0, rc;
+    int bad = 0;
 
     body = request_body_object(rq, rs);
     if (!body)
@@ -54,39 +31,15 @@ int api_cells_add(struct api *api, struct request *rq, struct response *rs)
         reply_error(rs, 400, "bad_request", NULL, "cell needs string fields id, region and zone");
         goto out;
     }
-    if (!cg_valid_name(id) || !cg_valid_name(region) || !cg_valid_name(zone)) {
-        reply_error(rs, 400, "bad_request", NULL,
-                    "id, region and zone must be names: 1-63 chars of [a-z0-9._-]");
-        goto out;
-    }
-    labels = json_object_get(body, "labels");
-    if (labels && check_labels(labels, rs) < 0)
-        goto out;
-    memset(&c, 0, sizeof c);
-    cg_strlcpy(c.id, id, sizeof c.id);
-    cg_strlcpy(c.region, region, sizeof c.region);
-    cg_strlcpy(c.zone, zone, sizeof c.zone);
-    c.labels_json = labels ? cg_json_dump(labels) : strdup("{}");
-    if (!c.labels_json) {
-        reply_store_error(rs, CG_ERR_NOMEM, NULL, "cell");
-        goto out;
-    }
-    a = request_actor(rq, NULL);
-    rc = store_cell_add(api->store, &c, &a, msg);
-    free(c.labels_json);
-    if (rc != CG_OK) {
-        reply_store_error(rs, rc, msg, "cell");
-        goto out;
-    }
-    notify_change(api->notify, NOTIFY_CELLS, NULL, &id, 1); /* its agents can poll now */
-    rc = store_cell_get(api->store, id, &c, msg);
-    if (rc != CG_OK) {
-        reply_store_error(rs, rc, msg, "cell");
+    if (ops_cell_add(api->ops, id, region, zone, json_object_get(body, "labels"), &who, &c, &e) !=
+        CG_OK) {
+        reply_ops_error(rs, &e);
         goto out;
     }
     reply_json(rs, 201, render_cell(&c));
     store_cell_free(&c);
 out:
+    ops_err_free(&e);
     json_decref(body);
     return 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* api_plans.c: /v1/plans (validated against docs/plans.md by plan.c). */
 #include <stdlib.h>
 #include <string.h>
@@ -5,59 +6,31 @@
 #include "api.h"
 #include "apiutil.h"
 #include "json.h"
-#include "plan.h"
 #include "render.h"
 #include "util.h"
 
 int api_plans_put(struct api *api, struct request *rq, struct response *rs)
 {
-    char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "plan name");
-    struct store_plan old, p;
-    struct store_actor a;
-    struct plan *pl = NULL;
-    json_t *body, *errors;
-    char *text;
-    int rc, existed;
+    struct ops_err e = {0};
+    struct ops_actor who = request_ops_actor(rq, request_query(rq, "message"));
+    struct store_plan p;
+    json_t *body;
+    int created = 0;
 
     if (!name)
         return 0;
     body = request_body_object(rq, rs);
     if (!body)
         return 0;
-    errors = json_array();
-    rc = plan_parse(body, &pl, errors);
-    if (rc == CG_ERR_NOMEM) {
-        json_decref(errors);
-        json_decref(body);
-        return reply_store_error(rs, CG_ERR_NOMEM, NULL, "plan");
+    if (ops_plan_put(api->ops, name, body, &who, &created, &p, &e) != CG_OK) {
+        reply_ops_error(rs, &e);
+    } else {
+        reply_json(rs, created ? 201 : 200, render_plan(&p));
+        store_plan_free(&p);
     }
-    if (rc != CG_OK) {
-        size_t n = json_array_size(errors);
-        reply_error(rs, 422, "invalid", json_pack("{s:o}", "errors", errors),
-                    "the plan is invalid (%zu problem%s)", n, n == 1 ? "" : "s");
-        json_decref(body);
-        return 0;
-    }
-    json_decref(errors);
-    plan_free(pl);
-    text = cg_json_dump(body);
+    ops_err_free(&e);
     json_decref(body);
-    if (!text)
-        return reply_store_error(rs, CG_ERR_NOMEM, NULL, "plan");
-    existed = store_plan_get(api->store, name, &old, msg) == CG_OK;
-    if (existed)
-        store_plan_free(&old);
-    a = request_actor(rq, request_query(rq, "message"));
-    rc = store_plan_put(api->store, name, text, &a, msg);
-    free(text);
-    if (rc != CG_OK)
-        return reply_store_error(rs, rc, msg, "plan");
-    rc = store_plan_get(api->store, name, &p, msg);
-    if (rc != CG_OK)
-        return reply_store_error(rs, rc, msg, "plan");
-    reply_json(rs, existed ? 200 : 201, render_plan(&p));
-    store_plan_free(&p);
     return 0;
 }
 

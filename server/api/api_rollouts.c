@@ -1,65 +1,36 @@
-/* api_rollouts.c: /v1/rollouts, rollback, plan preview (the rollout engine). */
+/* SPDX-License-Identifier: MIT */
+/* api_rollouts.c: /v1/rollouts, rollback, plan preview (ops_rollouts.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "apiutil.h"
-#include "controller.h"
 #include "json.h"
-#include "plan.h"
 #include "render.h"
 #include "util.h"
-
-static struct controller_actor actor_of(const struct request *rq, const char *reason)
-{
-    struct controller_actor a;
-
-    a.name = rq->who.actor[0] ? rq->who.actor : "anonymous";
-    a.reason = reason ? reason : "";
-    a.can_approve = rq->who.role >= ROLE_APPROVER;
-    return a;
-}
-
-static const char *code_of(int http)
-{
-    switch (http) {
-    case 400:
-        return "bad_request";
-    case 403:
-        return "forbidden";
-    case 404:
-        return "not_found";
-    case 409:
-        return "conflict";
-    case 422:
-        return "invalid";
-    case 503:
-        return "unavailable";
-    default:
-        return "internal";
-    }
-}
 
 /* Answers with the rollout's status (after a successful action). */
 static int reply_status(struct api *api, struct response *rs, int64_t id, int http)
 {
-    char msg[256];
-    int h2 = 0;
-    json_t *st = controller_status(api->controller, id, &h2, msg);
+    struct ops_err e = {0};
+    json_t *st = ops_rollout_status(api->ops, id, &e);
 
     if (!st)
-        return reply_error(rs, h2, code_of(h2), NULL, "%s", msg);
-    return reply_json(rs, http, st);
+        reply_ops_error(rs, &e);
+    else
+        reply_json(rs, http, st);
+    ops_err_free(&e);
+    return 0;
 }
 
 int api_rollouts_start(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"config", "version", "plan", "reason", NULL};
-    struct controller_actor a;
+    struct ops_actor who;
+    struct ops_err e = {0};
     const char *config, *plan, *reason;
-    char msg[256] = "";
     int64_t version, id = 0;
-    int bad = 0, http = 0;
+    int bad = 0;
     json_t *body = request_body_object(rq, rs);
 
     if (!body)
@@ -70,18 +41,18 @@ int api_rollouts_start(struct api *api, struct request *rq, struct response *rs)
     plan = cg_json_str(body, "plan", NULL, &bad);
     reason = cg_json_str(body, "reason", "", &bad);
     version = cg_json_int(body, "version", 0, &bad);
-    if (bad || !config || !cg_valid_name(config) || version < 1 ||
-        (plan && *plan && !cg_valid_name(plan))) {
+    if (bad || !config) {
         reply_error(rs, 400, "bad_request", NULL,
                     "rollout needs config (name), version (>= 1) and optional plan and reason");
         goto out;
     }
-    a = actor_of(rq, reason);
-    if (controller_begin(api->controller, config, version, plan, &a, &id, &http, msg) < 0)
-        reply_error(rs, http, code_of(http), NULL, "%s", msg);
+    who = request_ops_actor(rq, reason);
+    if (ops_rollout_start(api->ops, config, version, plan, &who, &id, &e) != CG_OK)
+        reply_ops_error(rs, &e);
     else
         reply_status(api, rs, id, 201);
 out:
+    ops_err_free(&e);
     json_decref(body);
     return 0;
 }
@@ -136,11 +107,10 @@ int api_rollouts_get(struct api *api, struct request *rq, struct response *rs)
 static int action(struct api *api, struct request *rq, struct response *rs, const char *what)
 {
     static const char *const fields[] = {"reason", NULL};
-    struct controller_actor a;
+    struct ops_actor who;
+    struct ops_err e = {0};
     const char *reason = "";
-    char msg[256] = "";
     int64_t id;
-    int http = 0;
     json_t *body = NULL;
 
     if (param_int(rq, rs, 0, "rollout id", &id) < 0)
@@ -155,11 +125,12 @@ static int action(struct api *api, struct request *rq, struct response *rs, cons
         }
         reason = cg_json_str(body, "reason", "", NULL);
     }
-    a = actor_of(rq, reason);
-    if (controller_action(api->controller, id, what, &a, &http, msg) < 0)
-        reply_error(rs, http, code_of(http), NULL, "%s", msg);
+    who = request_ops_actor(rq, reason);
+    if (ops_rollout_action(api->ops, id, what, &who, &e) != CG_OK)
+        reply_ops_error(rs, &e);
     else
         reply_status(api, rs, id, 200);
+    ops_err_free(&e);
     json_decref(body);
     return 0;
 }
@@ -188,11 +159,11 @@ int api_rollback(struct api *api, struct request *rq, struct response *rs)
 {
     static const char *const fields[] = {"to_version", "reason", NULL};
     const char *name = param_name(rq, rs, 0, "config name");
-    struct controller_actor a;
+    struct ops_actor who;
+    struct ops_err e = {0};
     const char *reason = "";
-    char msg[256] = "";
     int64_t to = 0, id = 0;
-    int bad = 0, http = 0;
+    int bad = 0, created = 0;
     json_t *body = NULL;
 
     if (!name)
@@ -211,61 +182,24 @@ int api_rollback(struct api *api, struct request *rq, struct response *rs)
             goto out;
         }
     }
-    {
-        /* Nothing to do: no open rollout and every cell already runs the
-         * target. Refuse rather than re-assign the same version. */
-        char smsg[STORE_MSG_MAX];
-        struct store_rollout *open = NULL;
-        struct store_assignment *as = NULL;
-        struct store_cell *cells = NULL;
-        struct store_config c;
-        size_t no = 0, na = 0, nc = 0, i;
-        int64_t target = to;
-        int same = 0;
-        if (store_rollout_list(api->store, name, 1, &open, &no, smsg) == CG_OK && no == 0 &&
-            store_config_get(api->store, name, &c, smsg) == CG_OK) {
-            if (!target)
-                target = c.live_version;
-            store_config_free(&c);
-            if (target > 0 &&
-                store_assignment_list(api->store, NULL, name, &as, &na, smsg) == CG_OK &&
-                store_cell_list(api->store, &cells, &nc, smsg) == CG_OK && na == nc && nc > 0) {
-                same = 1;
-                for (i = 0; i < na; i++)
-                    if (as[i].version != target)
-                        same = 0;
-            }
-        }
-        store_rollouts_free(open, no);
-        store_assignments_free(as, na);
-        store_cells_free(cells, nc);
-        if (same) {
-            reply_error(rs, 409, "conflict", NULL,
-                        "every cell already runs version %lld of %s: nothing to roll back",
-                        (long long)target, name);
-            goto out;
-        }
-    }
-    a = actor_of(rq, reason);
-    if (controller_rollback(api->controller, name, to, &a, &id, &http, msg) < 0)
-        reply_error(rs, http, code_of(http), NULL, "%s", msg);
+    who = request_ops_actor(rq, reason);
+    if (ops_rollback(api->ops, name, to, &who, &id, &created, &e) != CG_OK)
+        reply_ops_error(rs, &e);
     else
-        reply_status(api, rs, id, http);
+        reply_status(api, rs, id, created ? 201 : 200);
 out:
+    ops_err_free(&e);
     json_decref(body);
     return 0;
 }
 
 int api_plans_preview(struct api *api, struct request *rq, struct response *rs)
 {
-    char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "plan name");
     const char *config = request_query(rq, "config");
-    struct store_plan p;
-    struct plan *pl = NULL;
-    json_t *doc = NULL, *errs, *out;
+    struct ops_err e = {0};
     int64_t version;
-    int rc, http = 0;
+    json_t *out;
 
     if (!name)
         return 0;
@@ -273,35 +207,11 @@ int api_plans_preview(struct api *api, struct request *rq, struct response *rs)
         return reply_error(rs, 400, "bad_request", NULL, "config must be a name");
     if (query_int(rq, rs, "version", 0, INT64_MAX, 0, &version) < 0)
         return 0;
-    if (config && version == 0) {
-        /* Default: the config's newest version, the usual next rollout. */
-        struct store_config c;
-        rc = store_config_get(api->store, config, &c, msg);
-        if (rc != CG_OK)
-            return reply_store_error(rs, rc, msg, "no such config");
-        version = c.latest_version;
-        store_config_free(&c);
-    }
-    rc = store_plan_get(api->store, name, &p, msg);
-    if (rc != CG_OK)
-        return reply_store_error(rs, rc, msg, "no such plan");
-    if (cg_json_parse(p.body_json, strlen(p.body_json), 0, 0, &doc, NULL, 0) != CG_JSON_OK) {
-        store_plan_free(&p);
-        return reply_error(rs, 500, "internal", NULL, "stored plan does not parse");
-    }
-    errs = json_array();
-    rc = plan_parse(doc, &pl, errs);
-    json_decref(doc);
-    store_plan_free(&p);
-    if (rc != CG_OK)
-        return reply_error(rs, 422, "invalid", json_pack("{s:o}", "errors", errs),
-                           "the stored plan no longer validates");
-    json_decref(errs);
-    out = controller_preview(api->controller, pl, config ? config : name, version, &http, msg);
-    plan_free(pl);
+    out = ops_plan_preview(api->ops, name, config, version, &e);
     if (!out)
-        return reply_error(rs, http, code_of(http), NULL, "%s", msg);
-    json_object_set_new(out, "config", json_string(config ? config : ""));
-    json_object_set_new(out, "version", json_integer(version));
-    return reply_json(rs, 200, out);
+        reply_ops_error(rs, &e);
+    else
+        reply_json(rs, 200, out);
+    ops_err_free(&e);
+    return 0;
 }

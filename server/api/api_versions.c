@@ -1,10 +1,8 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * api_versions.c: validate, publish, list, get, raw bytes, delete, blobs.
- *
- * Publish = validate against the contract and the live version, then one
- * store transaction (version + blob + audit) with compare-and-set on the
- * live version; a concurrent change of the live version makes us validate
- * again instead of landing a version checked against stale state.
+ * Validating and publishing are operations (ops_versions.c): here they are
+ * parsed and rendered.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,145 +10,46 @@
 
 #include "api.h"
 #include "apiutil.h"
-#include "contract.h"
 #include "json.h"
 #include "render.h"
 #include "util.h"
 
-#define PUBLISH_RETRIES 8
-#define MESSAGE_MAX     4096
-
-/* The checked document and what it was checked against. */
-struct checked {
-    struct store_config cfg;
-    int64_t live;
-    struct cg_violations v;
-    char sha256[65];
-    char media_type[128];
-    int have_cfg;
-};
-
-static void checked_free(struct checked *ck)
-{
-    if (ck->have_cfg)
-        store_config_free(&ck->cfg);
-    cg_violations_free(&ck->v);
-}
-
-/*
- * Loads the config (404), its contract and the live version's bytes, and
- * checks the request body. Returns 0 with ck filled (ck->v may hold
- * violations), or -1 with the response set.
- */
-static int check_body(struct api *api, struct request *rq, struct response *rs, const char *name,
-                      struct checked *ck)
-{
-    char msg[STORE_MSG_MAX] = "";
-    struct cg_contract *ct = NULL;
-    struct store_version lv;
-    void *live_bytes = NULL;
-    size_t live_len = 0;
-    int rc;
-
-    rc = store_config_get(api->store, name, &ck->cfg, msg);
-    if (rc != CG_OK)
-        return reply_store_error(rs, rc, msg, "no such config"), -1;
-    ck->have_cfg = 1;
-    rc = cg_contract_parse(ck->cfg.contract_json, strlen(ck->cfg.contract_json), &ct, &ck->v);
-    if (rc != CG_OK) {
-        reply_error(rs, 500, "internal", NULL, "stored contract of %s does not parse", name);
-        return -1;
-    }
-    cg_violations_free(&ck->v);
-    cg_strlcpy(ck->media_type, cg_contract_media_type(ct), sizeof ck->media_type);
-    rc = store_version_live(api->store, name, &ck->live, msg);
-    if (rc == CG_OK && ck->live > 0) {
-        rc = store_version_get(api->store, name, ck->live, &lv, msg);
-        if (rc == CG_OK) {
-            rc = store_blob_get(api->store, lv.sha256, &live_bytes, &live_len, msg);
-            store_version_free(&lv);
-        }
-    }
-    if (rc != CG_OK) {
-        cg_contract_free(ct);
-        return reply_store_error(rs, rc, msg, "live version"), -1;
-    }
-    cg_sha256_hex(rq->body.data ? rq->body.data : "", rq->body.len, ck->sha256);
-    rc = cg_contract_check(ct, rq->body.data ? rq->body.data : "", rq->body.len, live_bytes,
-                           live_len, &ck->v);
-    free(live_bytes);
-    cg_contract_free(ct);
-    if (rc == CG_ERR_NOMEM)
-        return reply_store_error(rs, CG_ERR_NOMEM, NULL, "document"), -1;
-    return 0;
-}
-
 int api_versions_validate(struct api *api, struct request *rq, struct response *rs)
 {
-    struct checked ck;
+    struct ops_check ck;
+    struct ops_err e = {0};
     const char *name = param_name(rq, rs, 0, "config name");
 
     if (!name)
         return 0;
-    memset(&ck, 0, sizeof ck);
-    if (check_body(api, rq, rs, name, &ck) == 0)
-        reply_json(rs, 200,
-                   json_pack("{s:b,s:o,s:I,s:I,s:s}", "valid", ck.v.count == 0, "violations",
-                             cg_violations_to_json(&ck.v), "live_version", (json_int_t)ck.live,
-                             "size", (json_int_t)rq->body.len, "sha256", ck.sha256));
-    checked_free(&ck);
+    if (ops_version_check(api->ops, name, rq->body.data, rq->body.len, &ck, &e) != CG_OK) {
+        reply_ops_error(rs, &e);
+        ops_err_free(&e);
+        return 0;
+    }
+    reply_json(rs, 200,
+               json_pack("{s:b,s:o,s:I,s:I,s:s}", "valid", ck.v.count == 0, "violations",
+                         cg_violations_to_json(&ck.v), "live_version", (json_int_t)ck.live, "size",
+                         (json_int_t)rq->body.len, "sha256", ck.sha256));
+    ops_check_free(&ck);
     return 0;
 }
 
 int api_versions_publish(struct api *api, struct request *rq, struct response *rs)
 {
-    char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
     const char *message = request_query(rq, "message");
+    struct ops_actor who = request_ops_actor(rq, message);
+    struct ops_err e = {0};
     struct store_version v;
-    struct store_actor a;
-    int attempt, rc = CG_ERR_CONFLICT;
 
     if (!name)
         return 0;
-    if (message && strlen(message) > MESSAGE_MAX)
-        return reply_error(rs, 400, "bad_request", NULL, "message longer than %d bytes",
-                           MESSAGE_MAX);
-    if (rq->body.len == 0)
-        return reply_error(rs, 400, "bad_request", NULL, "the document (request body) is empty");
-    a = request_actor(rq, message);
-    for (attempt = 0; attempt < PUBLISH_RETRIES && rc == CG_ERR_CONFLICT; attempt++) {
-        struct checked ck;
-        struct store_publish p;
-
-        memset(&ck, 0, sizeof ck);
-        if (check_body(api, rq, rs, name, &ck) < 0) {
-            checked_free(&ck);
-            return 0;
-        }
-        if (ck.v.count > 0) {
-            reply_error(rs, 422, "contract_violation",
-                        json_pack("{s:o,s:I}", "violations", cg_violations_to_json(&ck.v),
-                                  "live_version", (json_int_t)ck.live),
-                        "the document violates the contract of %s (%zu violation%s%s)", name,
-                        ck.v.count, ck.v.count == 1 ? "" : "s",
-                        ck.v.truncated ? ", list truncated" : "");
-            checked_free(&ck);
-            return 0;
-        }
-        memset(&p, 0, sizeof p);
-        p.config = name;
-        p.bytes = rq->body.data;
-        p.len = rq->body.len;
-        p.sha256 = ck.sha256;
-        p.media_type = ck.media_type;
-        p.message = message;
-        p.expect_live = ck.live;
-        rc = store_version_publish(api->store, &p, &a, &v, msg);
-        checked_free(&ck);
+    if (ops_publish(api->ops, name, rq->body.data, rq->body.len, message, &who, &v, &e) != CG_OK) {
+        reply_ops_error(rs, &e);
+        ops_err_free(&e);
+        return 0;
     }
-    if (rc != CG_OK)
-        return reply_store_error(rs, rc, msg, "no such config");
     reply_json(rs, 201, render_version(&v));
     store_version_free(&v);
     return 0;
@@ -279,19 +178,18 @@ int api_versions_raw(struct api *api, struct request *rq, struct response *rs)
 
 int api_versions_delete(struct api *api, struct request *rq, struct response *rs)
 {
-    char msg[STORE_MSG_MAX] = "";
     const char *name = param_name(rq, rs, 0, "config name");
-    const char *reason = request_query(rq, "reason");
-    struct store_actor a;
+    struct ops_actor who = request_ops_actor(rq, request_query(rq, "reason"));
+    struct ops_err e = {0};
     int64_t n;
-    int rc;
 
     if (!name || param_int(rq, rs, 1, "version number", &n) < 0)
         return 0;
-    a = request_actor(rq, reason);
-    rc = store_version_delete(api->store, name, n, &a, msg);
-    if (rc != CG_OK)
-        return reply_store_error(rs, rc, msg, "no such version");
+    if (ops_version_delete(api->ops, name, n, &who, &e) != CG_OK) {
+        reply_ops_error(rs, &e);
+        ops_err_free(&e);
+        return 0;
+    }
     return reply_bytes(rs, 204, NULL, "", 0);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* apiutil.c: helpers for handlers; see apiutil.h. */
 #include "apiutil.h"
 
@@ -131,4 +132,53 @@ struct store_actor request_actor(const struct request *rq, const char *reason)
     a.actor = rq->who.actor[0] ? rq->who.actor : "anonymous";
     a.reason = reason ? reason : "";
     return a;
+}
+
+struct ops_actor request_ops_actor(const struct request *rq, const char *reason)
+{
+    struct ops_actor a;
+
+    a.name = rq->who.actor[0] ? rq->who.actor : "anonymous";
+    a.reason = reason ? reason : "";
+    a.role = rq->who.role;
+    a.cell = rq->who.cell;
+    return a;
+}
+
+int reply_ops_error(struct response *rs, struct ops_err *e)
+{
+    json_t *details = e->details;
+    int status;
+    const char *code;
+
+    e->details = NULL;
+    switch (e->status) {
+    case CG_ERR_INVALID:
+        status = 400, code = "bad_request";
+        break;
+    case CG_ERR_AUTH:
+        status = 401, code = "unauthorized";
+        break;
+    case CG_ERR_FORBIDDEN:
+        status = 403, code = "forbidden";
+        break;
+    case CG_ERR_NOTFOUND:
+        status = 404, code = "not_found";
+        break;
+    case CG_ERR_CONFLICT:
+        status = 409, code = "conflict";
+        break;
+    case CG_ERR_VIOLATION:
+        status = 422, code = "invalid";
+        break;
+    case CG_ERR_NOMEM:
+    case CG_ERR_TIMEOUT:
+        reply_error(rs, 503, "unavailable", details, "%s", e->msg);
+        reply_header(rs, "Retry-After", "1");
+        return 0;
+    default:
+        status = 500, code = "internal";
+        break;
+    }
+    return reply_error(rs, status, e->code ? e->code : code, details, "%s", e->msg);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * apiutil.h: small helpers shared by the api_*.c handlers.
  */
@@ -7,6 +8,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "ops.h"
 #include "request.h"
 #include "store.h"
 
@@ -59,6 +61,17 @@ int check_fields(const json_t *obj, const char *const *allowed, struct response 
 
 /* The audit actor for the request's principal. */
 struct store_actor request_actor(const struct request *rq, const char *reason);
+
+/* Who acts in an operation (ops.h): the request's principal, with
+ * 'reason' (may be NULL). Borrows from rq. */
+struct ops_actor request_ops_actor(const struct request *rq, const char *reason);
+
+/* The HTTP answer to a failed operation: 400 bad_request (CG_ERR_INVALID),
+ * 403 forbidden, 404 not_found, 409 conflict, 422 (e->code, default
+ * "invalid") for CG_ERR_VIOLATION, 503 unavailable with Retry-After when
+ * out of memory, 500 internal otherwise; the details move into the body.
+ * Always returns 0. */
+int reply_ops_error(struct response *rs, struct ops_err *e);
 
 struct api;
 

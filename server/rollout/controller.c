@@ -1,5 +1,5 @@
 /* controller.c: the rollout engine's state machine; see controller.h. */
-#include "controller.h"
+#include "controller_int.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -23,44 +23,7 @@
 #define EVAL_LOG_EVERY_MS 60000 /* an unchanged verdict is logged at most this often */
 #define EVAL_LOG_PER_TICK 1     /* unchanged verdicts logged per tick, longest waiting first */
 
-/* What the controller keeps in memory per open rollout (rebuilt from the
- * store after a restart: nothing here is needed for correctness). */
-struct rcache {
-    int64_t id;
-    struct plan *plan;
-    json_t *plan_doc;
-    json_t *steps;        /* the persisted steps */
-    struct ctl_eval eval; /* the latest evaluation */
-    int64_t last_logged_ms;
-    int log_due;              /* this tick: an unchanged verdict is due to be logged */
-    int64_t log_seq;          /* ... on the rollout read at this seq */
-    char held[160];           /* why the rollout is held (deny window), "" if not */
-    struct ctl_detail detail; /* the parsed detail_json */
-    struct ctl_sets sets;     /* the baking step's cell sets */
-    int64_t replans;          /* detail.replans when 'steps' was read */
-    int fleet_known;          /* fleet_n/fleet_fp: the fleet 'steps' was last checked
-                                 against (detail.fleet, or an earlier check) */
-    size_t fleet_n;
-    uint64_t fleet_fp;
-    struct rcache *next;
-};
-
-struct controller {
-    pthread_mutex_t mu; /* serialises ticks and API actions; guards cache */
-    pthread_cond_t cv;
-    struct store *st;
-    struct reports *rp;
-    struct notify *notify; /* the change funnel (NULL in tests) */
-    struct controller_clock clock;
-    struct controller_config cfg;
-    struct rcache *cache;
-    pthread_t thread;
-    int running, stopping;
-    pthread_mutex_t stats_mu; /* guards stats only: /metrics never waits for a tick */
-    struct controller_stats stats;
-};
-
-static const struct store_actor controller_actor = {"controller", "automatic"};
+const struct store_actor ctl_actor = {"controller", "automatic"};
 
 static int64_t real_now(void *ctx)
 {
@@ -121,7 +84,7 @@ void controller_free(struct controller *c)
 
 /* ---- helpers over the persisted JSON ---- */
 
-static json_t *parse_text(const char *text)
+json_t *ctl_parse_text(const char *text)
 {
     json_t *v = NULL;
 
@@ -144,8 +107,8 @@ static struct rcache *rc_get(struct controller *c, const struct store_rollout *r
     if (!rc)
         return NULL;
     rc->id = r->id;
-    rc->plan_doc = parse_text(r->plan_json);
-    rc->steps = parse_text(r->steps_json);
+    rc->plan_doc = ctl_parse_text(r->plan_json);
+    rc->steps = ctl_parse_text(r->steps_json);
     errs = json_array();
     if (!rc->plan_doc || !json_is_array(rc->steps) ||
         plan_parse(rc->plan_doc, &rc->plan, errs) != CG_OK) {
@@ -160,7 +123,7 @@ static struct rcache *rc_get(struct controller *c, const struct store_rollout *r
     return rc;
 }
 
-static void rc_forget(struct controller *c, int64_t id)
+void ctl_forget(struct controller *c, int64_t id)
 {
     struct rcache **pp = &c->cache;
 
@@ -220,7 +183,7 @@ static int64_t return_version(const json_t *detail, const char *cell)
 
 /* The seed of a rollout's plan: every plan and re-plan of one rollout uses
  * the same one, so its steps come out in the same order. */
-static void plan_seed(const char *config, int64_t version, char *buf, size_t len)
+void ctl_plan_seed(const char *config, int64_t version, char *buf, size_t len)
 {
     snprintf(buf, len, "%s@%lld", config, (long long)version);
 }
@@ -234,11 +197,11 @@ static void wake(struct controller *c, const char *config, const char *const *ce
 
 /* Writes one transition. Returns 1 if it landed, 0 on a compare-and-set
  * conflict (someone else moved first: re-read next tick), -1 on error. */
-static int transition(struct controller *c, struct store_rollout_update *u,
-                      const struct store_actor *who, int64_t *gen)
+int ctl_transition(struct controller *c, struct store_rollout_update *u,
+                   const struct store_actor *who, int64_t *gen)
 {
     char msg[STORE_MSG_MAX] = "";
-    int rc = store_rollout_update(c->st, u, who ? who : &controller_actor, gen, msg);
+    int rc = store_rollout_update(c->st, u, who ? who : &ctl_actor, gen, msg);
 
     if (rc == CG_OK)
         return 1;
@@ -252,7 +215,7 @@ static int transition(struct controller *c, struct store_rollout_update *u,
 }
 
 /* An update with everything "kept". */
-static struct store_rollout_update base_update(const struct store_rollout *r)
+struct store_rollout_update ctl_base_update(const struct store_rollout *r)
 {
     struct store_rollout_update u;
 
@@ -293,7 +256,7 @@ static int finish(struct controller *c, const struct store_rollout *r, const cha
                   const char *event, json_t *detail, const char *action, int64_t set_live,
                   const struct store_actor *who)
 {
-    struct store_rollout_update u = base_update(r);
+    struct store_rollout_update u = ctl_base_update(r);
     char *ev = event_text(detail);
     int rc;
 
@@ -303,18 +266,18 @@ static int finish(struct controller *c, const struct store_rollout *r, const cha
     u.event_kind = event;
     u.event_json = ev;
     u.audit_action = action;
-    rc = transition(c, &u, who, NULL);
+    rc = ctl_transition(c, &u, who, NULL);
     free(ev);
     if (rc == 1)
-        rc_forget(c, r->id);
+        ctl_forget(c, r->id);
     return rc;
 }
 
 /* Moves a rollout to rolling_back; the next ticks return its cells. */
-static int begin_rollback(struct controller *c, const struct store_rollout *r, json_t *why,
-                          const struct store_actor *who)
+int ctl_begin_rollback(struct controller *c, const struct store_rollout *r, json_t *why,
+                       const struct store_actor *who)
 {
-    struct store_rollout_update u = base_update(r);
+    struct store_rollout_update u = ctl_base_update(r);
     char *ev = event_text(why);
     int rc;
 
@@ -322,7 +285,7 @@ static int begin_rollback(struct controller *c, const struct store_rollout *r, j
     u.event_kind = "rollback.start";
     u.event_json = ev;
     u.audit_action = "rollout.rollback";
-    rc = transition(c, &u, who, NULL);
+    rc = ctl_transition(c, &u, who, NULL);
     free(ev);
     return rc;
 }
@@ -362,7 +325,7 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
             cells[ng++] = as[i].cell;
     }
     if (ng > 0) {
-        struct store_rollout_update u = base_update(r);
+        struct store_rollout_update u = ctl_base_update(r);
         char *ev;
         u.cells = cells;
         u.ncells = ng;
@@ -371,7 +334,7 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
         ev = event_text(json_pack("{s:I,s:I,s:o}", "version", (json_int_t)target, "cells",
                                   (json_int_t)ng, "cell_ids", json_array()));
         if (ev) {
-            json_t *e = parse_text(ev);
+            json_t *e = ctl_parse_text(ev);
             json_t *ids = json_object_get(e, "cell_ids");
             for (i = 0; i < ng; i++)
                 json_array_append_new(ids, json_string(cells[i]));
@@ -381,7 +344,7 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
         u.event_kind = "rollback.assign";
         u.event_json = ev;
         u.audit_action = "rollout.rollback_assign";
-        res = ok ? transition(c, &u, NULL, NULL) : -1;
+        res = ok ? ctl_transition(c, &u, NULL, NULL) : -1;
         free(ev);
         if (res == 1)
             wake(c, r->config, cells, ng);
@@ -420,7 +383,7 @@ static int approved(const json_t *detail, int64_t step)
  * Plans the rest of the rollout again on the current fleet (the diff 'd'
  * is not empty) and writes the new steps, detail, a "replanned" event and
  * an audit record in one transaction (CAS on the rollout's seq). Returns
- * what transition() returns; a fleet the planner refuses halts the
+ * what ctl_transition() returns; a fleet the planner refuses halts the
  * rollout (its steps name cells that are gone).
  */
 static int replan(struct controller *c, const struct store_rollout *r, struct rcache *rc,
@@ -438,7 +401,7 @@ static int replan(struct controller *c, const struct store_rollout *r, struct rc
                 msg);
         return -1;
     }
-    plan_seed(r->config, r->to_version, seed, sizeof seed);
+    ctl_plan_seed(r->config, r->to_version, seed, sizeof seed);
     memset(&in, 0, sizeof in);
     in.plan = rc->plan;
     in.seed = seed;
@@ -460,7 +423,7 @@ static int replan(struct controller *c, const struct store_rollout *r, struct rc
                       "rollout.halt", 0, NULL);
     }
     if (rc_ == CG_OK) {
-        struct store_rollout_update u = base_update(r);
+        struct store_rollout_update u = ctl_base_update(r);
         char *st = cg_json_dump(steps), *ds = cg_json_dump(nd), *es = cg_json_dump(ev);
         if (st && ds && es) {
             u.steps_json = st;
@@ -468,7 +431,7 @@ static int replan(struct controller *c, const struct store_rollout *r, struct rc
             u.event_kind = "replanned";
             u.event_json = es;
             u.audit_action = "rollout.replan";
-            res = transition(c, &u, NULL, NULL);
+            res = ctl_transition(c, &u, NULL, NULL);
         }
         if (res == 1) {
             /* The cache follows what was written; the next read of the
@@ -553,13 +516,13 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
     if ((size_t)r->step < nsteps && !r->expedited &&
         plan_in_deny_window(rc->plan, now, why, sizeof why)) {
         if (strcmp(rc->held, why) != 0) {
-            struct store_rollout_update u = base_update(r);
+            struct store_rollout_update u = ctl_base_update(r);
             char *ev =
                 event_text(json_pack("{s:I,s:s}", "step", (json_int_t)r->step, "reason", why));
             cg_strlcpy(rc->held, why, sizeof rc->held);
             u.event_kind = "held";
             u.event_json = ev;
-            res = transition(c, &u, NULL, NULL);
+            res = ctl_transition(c, &u, NULL, NULL);
             free(ev);
             return res;
         }
@@ -579,14 +542,14 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
     step = json_array_get(rc->steps, (size_t)r->step);
     detail = ctl_detail_get(&rc->detail, r->seq, r->detail_json);
     if (json_is_true(json_object_get(step, "approval")) && !approved(detail, r->step)) {
-        struct store_rollout_update u = base_update(r);
+        struct store_rollout_update u = ctl_base_update(r);
         char *ev = event_text(json_pack("{s:I,s:O}", "step", (json_int_t)r->step, "wave",
                                         json_object_get(step, "wave_name")));
         u.state = "waiting_approval";
         u.event_kind = "approval.wait";
         u.event_json = ev;
         u.audit_action = "rollout.await_approval";
-        res = transition(c, &u, NULL, NULL);
+        res = ctl_transition(c, &u, NULL, NULL);
         free(ev);
         return res;
     }
@@ -594,7 +557,7 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
     if (!cells)
         return -1;
     {
-        struct store_rollout_update u = base_update(r);
+        struct store_rollout_update u = ctl_base_update(r);
         json_t *ids = json_array();
         char *ev;
         size_t i;
@@ -622,12 +585,12 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
         u.event_kind = r->expedited ? "expedited" : "step.start";
         u.event_json = ev;
         u.audit_action = r->expedited ? "rollout.expedite" : "rollout.step";
-        res = ok ? transition(c, &u, NULL, NULL) : -1;
+        res = ok ? ctl_transition(c, &u, NULL, NULL) : -1;
         free(ev);
         if (res == 1) {
             wake(c, r->config, cells, n);
             if (r->expedited)
-                rc_forget(c, r->id);
+                ctl_forget(c, r->id);
         }
     }
     free(cells);
@@ -656,7 +619,7 @@ static int give_up(struct controller *c, const struct store_rollout *r, enum pla
         json_pack("{s:s,s:I,s:O*}", "reason", why, "step", (json_int_t)r->step, "evaluation", eval);
 
     if (act == PLAN_ACTION_ROLLBACK)
-        return begin_rollback(c, r, d, NULL);
+        return ctl_begin_rollback(c, r, d, NULL);
     return finish(c, r, "halted", "halted", d, "rollout.halt", 0, NULL);
 }
 
@@ -733,7 +696,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
         /* the audit record names the controller and the failed evaluation */
     } else if (!paused && rc->eval.verdict == GATES_PASS && elapsed >= pw->bake_s * 1000 &&
                wagg.requests >= (uint64_t)pw->min_requests) {
-        struct store_rollout_update u = base_update(r);
+        struct store_rollout_update u = ctl_base_update(r);
         char *ev = event_text(json_pack("{s:I,s:s,s:O*}", "step", (json_int_t)r->step, "verdict",
                                         "pass", "evaluation", ctl_eval_json(&rc->eval)));
         u.step = r->step + 1;
@@ -742,7 +705,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
         u.event_kind = "step.passed";
         u.event_json = ev;
         u.audit_action = "rollout.promote";
-        res_rc = transition(c, &u, NULL, NULL);
+        res_rc = ctl_transition(c, &u, NULL, NULL);
         free(ev);
     } else if (elapsed > (pw->bake_s + rc->plan->stuck_timeout_s) * 1000) {
         /* Stuck: the bake time is over and the step still cannot pass within
@@ -760,7 +723,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
         const char *v = gates_verdict_name(rc->eval.verdict);
         json_t *lv = json_object_get(detail, "last_logged_verdict");
         if (!json_is_string(lv) || strcmp(json_string_value(lv), v) != 0) {
-            struct store_rollout_update u = base_update(r);
+            struct store_rollout_update u = ctl_base_update(r);
             char *ev = event_text(json_incref(ctl_eval_json(&rc->eval)));
             char *ds;
             json_object_set_new(detail, "last_logged_verdict", json_string(v));
@@ -769,7 +732,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
             u.detail_json = ds;
             u.event_kind = "evaluation";
             u.event_json = ev;
-            res_rc = transition(c, &u, NULL, NULL) == 1 ? 0 : -1;
+            res_rc = ctl_transition(c, &u, NULL, NULL) == 1 ? 0 : -1;
             rc->last_logged_ms = now;
             free(ev);
             free(ds);
@@ -835,7 +798,7 @@ static int step_rollout(struct controller *c, const struct store_rollout *r, int
     if (rc && ctl_replans(ctl_detail_get(&rc->detail, r->seq, r->detail_json)) != rc->replans) {
         /* Re-planned by someone else (another controller): read the steps
          * again. */
-        rc_forget(c, r->id);
+        ctl_forget(c, r->id);
         rc = rc_get(c, r);
     }
     if (!rc) {
@@ -1031,630 +994,4 @@ void controller_stop(struct controller *c)
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->thread, NULL);
     c->running = 0;
-}
-
-/* ---- starting rollouts ---- */
-
-static int fail(int *http, char *msg, int status, const char *fmt, const char *a, const char *b)
-    __attribute__((format(printf, 4, 0)));
-
-/* Sets *http and msg (fmt takes up to two string arguments). Returns -1. */
-static int fail(int *http, char *msg, int status, const char *fmt, const char *a, const char *b)
-{
-    *http = status;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    snprintf(msg, 256, fmt, a, b);
-#pragma GCC diagnostic pop
-    return -1;
-}
-
-/* I1: the version's bytes satisfy the contract's document rules. */
-static int contract_ok(struct controller *c, const struct store_config *cfg,
-                       const struct store_version *v, int *http, char *msg)
-{
-    char smsg[STORE_MSG_MAX];
-    struct cg_contract *ct = NULL;
-    struct cg_violations vi = {0};
-    void *bytes = NULL;
-    size_t len = 0;
-    int rc;
-
-    if (cg_contract_parse(cfg->contract_json, strlen(cfg->contract_json), &ct, &vi) != CG_OK) {
-        cg_violations_free(&vi);
-        return fail(http, msg, 500, "the stored contract of %s does not parse%s", cfg->name, "");
-    }
-    rc = store_blob_get(c->st, v->sha256, &bytes, &len, smsg);
-    if (rc == CG_OK)
-        rc = cg_contract_check(ct, bytes, len, NULL, 0, &vi);
-    free(bytes);
-    cg_contract_free(ct);
-    if (rc == CG_ERR_VIOLATION) {
-        *http = 422;
-        snprintf(msg, 256, "version %lld of %s violates its contract (%s: %s)",
-                 (long long)v->number, cfg->name, vi.count ? vi.items[0].rule : "?",
-                 vi.count ? vi.items[0].message : "?");
-        cg_violations_free(&vi);
-        return -1;
-    }
-    cg_violations_free(&vi);
-    if (rc != CG_OK)
-        return fail(http, msg, 500, "cannot read version bytes: %s%s", smsg, "");
-    return 0;
-}
-
-/* The fleet as planner cells, labels included (controller_replan.h). */
-struct fleet {
-    struct store_cell *cells;
-    size_t n;
-    struct ctl_pfleet pf;
-};
-
-static void free_fleet(struct fleet *f)
-{
-    ctl_pfleet_free(&f->pf);
-    store_cells_free(f->cells, f->n);
-    memset(f, 0, sizeof *f);
-}
-
-static int load_fleet(struct controller *c, struct fleet *f, char *msg)
-{
-    memset(f, 0, sizeof *f);
-    if (store_cell_list(c->st, &f->cells, &f->n, msg) != CG_OK)
-        return -1;
-    if (ctl_pfleet_build(&f->pf, f->cells, f->n) < 0) {
-        snprintf(msg, STORE_MSG_MAX, "out of memory");
-        return -1;
-    }
-    return 0;
-}
-
-/* Plans the steps of a rollout for the current fleet. On success fills
- * *steps (new reference), *prev (cell -> version it runs now) and *fleet
- * (the fleet's size and fingerprint, ctl_fleet_json(), for the re-planning
- * check). */
-static int plan_steps(struct controller *c, const struct plan *p, const char *config,
-                      int64_t version, json_t **steps, json_t **prev, json_t **fleet, int *http,
-                      char *msg)
-{
-    char smsg[STORE_MSG_MAX], seed[160];
-    struct store_assignment *as = NULL;
-    struct planner_result *res = NULL;
-    struct fleet f;
-    json_t *pj = NULL;
-    size_t na = 0, i, j;
-    int rc = -1;
-
-    *steps = *prev = *fleet = NULL;
-    if (load_fleet(c, &f, smsg) < 0 ||
-        store_assignment_list(c->st, NULL, config, &as, &na, smsg) != CG_OK) {
-        fail(http, msg, 500, "store: %s%s", smsg, "");
-        goto out;
-    }
-    if (f.n == 0) {
-        fail(http, msg, 409, "the fleet has no cells: add cells first%s%s", "", "");
-        goto out;
-    }
-    plan_seed(config, version, seed, sizeof seed);
-    if (planner_build(p, f.pf.pc, f.n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK) {
-        fail(http, msg, 422, "cannot plan the rollout: %s%s", smsg, "");
-        goto out;
-    }
-    pj = planner_result_to_json(res, p);
-    *steps = json_incref(json_object_get(pj, "steps"));
-    *prev = json_object();
-    for (i = 0; i < f.n; i++) {
-        int64_t v = 0;
-        for (j = 0; j < na; j++)
-            if (strcmp(as[j].cell, f.cells[i].id) == 0)
-                v = as[j].version;
-        json_object_set_new(*prev, f.cells[i].id, json_integer(v));
-    }
-    *fleet = ctl_fleet_json(f.n, ctl_fleet_fingerprint(f.cells, f.n));
-    rc = *steps && *prev && *fleet ? 0 : fail(http, msg, 503, "out of memory%s%s", "", "");
-out:
-    json_decref(pj);
-    planner_result_free(res);
-    free_fleet(&f);
-    store_assignments_free(as, na);
-    return rc;
-}
-
-json_t *controller_preview(struct controller *c, const struct plan *p, const char *config,
-                           int64_t version, int *http, char *msg)
-{
-    char smsg[STORE_MSG_MAX], seed[160];
-    struct planner_result *res = NULL;
-    struct fleet f;
-    json_t *out = NULL;
-
-    if (load_fleet(c, &f, smsg) < 0) {
-        fail(http, msg, 500, "store: %s%s", smsg, "");
-    } else if (f.n == 0) {
-        fail(http, msg, 409, "the fleet has no cells%s%s", "", "");
-    } else {
-        /* The same seed as controller_begin(), so the preview is the plan. */
-        plan_seed(config, version, seed, sizeof seed);
-        if (planner_build(p, f.pf.pc, f.n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK)
-            fail(http, msg, 422, "cannot plan: %s%s", smsg, "");
-        else if (!(out = planner_result_to_json(res, p)))
-            fail(http, msg, 503, "out of memory%s%s", "", "");
-        else
-            *http = 200;
-    }
-    planner_result_free(res);
-    free_fleet(&f);
-    return out;
-}
-
-static int create(struct controller *c, const char *config, const char *kind, int64_t from,
-                  int64_t to, const char *plan_name, const char *plan_json, json_t *steps,
-                  json_t *prev, json_t *fleet, int expedited, const struct controller_actor *who,
-                  int64_t *id, int *http, char *msg)
-{
-    char smsg[STORE_MSG_MAX];
-    struct store_rollout r;
-    struct store_actor a = {who->name, who->reason ? who->reason : ""};
-    json_t *detail = json_pack("{s:O,s:[]}", "prev", prev, "approved");
-    int rc;
-
-    if (detail && fleet)
-        json_object_set(detail, "fleet", fleet);
-
-    memset(&r, 0, sizeof r);
-    cg_strlcpy(r.config, config, sizeof r.config);
-    cg_strlcpy(r.kind, kind, sizeof r.kind);
-    cg_strlcpy(r.state, "running", sizeof r.state);
-    cg_strlcpy(r.plan, plan_name, sizeof r.plan);
-    r.from_version = from;
-    r.to_version = to;
-    r.expedited = expedited;
-    r.plan_json = (char *)plan_json;
-    r.steps_json = cg_json_dump(steps);
-    r.reason = (char *)(who->reason ? who->reason : "");
-    r.detail_json = detail ? cg_json_dump(detail) : NULL;
-    json_decref(detail);
-    if (!r.steps_json || !r.detail_json) {
-        free(r.steps_json);
-        free(r.detail_json);
-        return fail(http, msg, 503, "out of memory%s%s", "", "");
-    }
-    rc = store_rollout_create(c->st, &r, &a, smsg);
-    free(r.steps_json);
-    free(r.detail_json);
-    if (rc == CG_ERR_CONFLICT)
-        return fail(http, msg, 409, "%s%s", smsg, "");
-    if (rc == CG_ERR_NOTFOUND)
-        return fail(http, msg, 404, "%s%s", smsg, "");
-    if (rc != CG_OK)
-        return fail(http, msg, 500, "store: %s%s", smsg, "");
-    *id = r.id;
-    *http = 201;
-    snprintf(msg, 256, "rollout %lld started", (long long)r.id);
-    return 0;
-}
-
-/* The version exists, is not deleted and satisfies the contract (I1). */
-static int check_version(struct controller *c, const char *config, int64_t version, int *http,
-                         char *msg)
-{
-    char smsg[STORE_MSG_MAX], vbuf[32];
-    struct store_config cfg;
-    struct store_version v;
-    int rc;
-
-    if (store_config_get(c->st, config, &cfg, smsg) != CG_OK)
-        return fail(http, msg, 404, "config '%s' not found%s", config, "");
-    snprintf(vbuf, sizeof vbuf, "%lld", (long long)version);
-    if (store_version_get(c->st, config, version, &v, smsg) != CG_OK) {
-        store_config_free(&cfg);
-        return fail(http, msg, 404, "config %s has no version %s", config, vbuf);
-    }
-    rc = v.deleted_ms ? fail(http, msg, 409, "version %s of %s is deleted", vbuf, config)
-                      : contract_ok(c, &cfg, &v, http, msg);
-    store_version_free(&v);
-    store_config_free(&cfg);
-    return rc;
-}
-
-/* Loads config, version (not deleted, contract ok) and the plan. */
-static int load_target(struct controller *c, const char *config, int64_t version, const char *plan,
-                       struct store_config *cfg, struct store_plan *pl, struct plan **parsed,
-                       int *http, char *msg)
-{
-    char smsg[STORE_MSG_MAX];
-    json_t *doc, *errs;
-    int rc;
-
-    if (check_version(c, config, version, http, msg) < 0)
-        return -1;
-    if (store_config_get(c->st, config, cfg, smsg) != CG_OK)
-        return fail(http, msg, 404, "config '%s' not found%s", config, "");
-    if (!plan || !*plan)
-        plan = cfg->plan;
-    if (!*plan) {
-        store_config_free(cfg);
-        return fail(http, msg, 400, "config %s has no default plan: pass a plan%s", config, "");
-    }
-    if (store_plan_get(c->st, plan, pl, smsg) != CG_OK) {
-        store_config_free(cfg);
-        return fail(http, msg, 404, "plan '%s' not found%s", plan, "");
-    }
-    doc = parse_text(pl->body_json);
-    errs = json_array();
-    rc = doc ? plan_parse(doc, parsed, errs) : CG_ERR_INVALID;
-    json_decref(doc);
-    json_decref(errs);
-    if (rc != CG_OK) {
-        store_config_free(cfg);
-        store_plan_free(pl);
-        return fail(http, msg, 422, "plan '%s' does not validate any more%s", plan, "");
-    }
-    return 0;
-}
-
-int controller_begin(struct controller *c, const char *config, int64_t version, const char *plan,
-                     const struct controller_actor *who, int64_t *id, int *http, char *msg)
-{
-    struct store_config cfg;
-    struct store_plan pl;
-    struct plan *p = NULL;
-    json_t *steps = NULL, *prev = NULL, *fleet = NULL;
-    int rc;
-
-    pthread_mutex_lock(&c->mu);
-    rc = load_target(c, config, version, plan, &cfg, &pl, &p, http, msg);
-    if (rc == 0) {
-        rc = plan_steps(c, p, config, version, &steps, &prev, &fleet, http, msg);
-        if (rc == 0)
-            rc = create(c, config, "forward", cfg.live_version, version, pl.name, pl.body_json,
-                        steps, prev, fleet, 0, who, id, http, msg);
-        json_decref(steps);
-        json_decref(prev);
-        json_decref(fleet);
-        plan_free(p);
-        store_plan_free(&pl);
-        store_config_free(&cfg);
-    }
-    pthread_mutex_unlock(&c->mu);
-    return rc;
-}
-
-/* True if 'version' of 'config' once completed a rollout (I7). */
-static int proven(struct controller *c, const char *config, int64_t version, int64_t live)
-{
-    char msg[STORE_MSG_MAX];
-    struct store_rollout *rs = NULL;
-    size_t n = 0, i;
-    int yes = version == live && live > 0;
-
-    if (!yes && store_rollout_list(c->st, config, 0, &rs, &n, msg) == CG_OK)
-        for (i = 0; i < n; i++)
-            if (rs[i].to_version == version && strcmp(rs[i].state, "completed") == 0)
-                yes = 1;
-    store_rollouts_free(rs, n);
-    return yes;
-}
-
-int controller_rollback(struct controller *c, const char *config, int64_t to_version,
-                        const struct controller_actor *who, int64_t *id, int *http, char *msg)
-{
-    char smsg[STORE_MSG_MAX];
-    struct store_rollout *open = NULL;
-    struct store_config cfg;
-    struct store_actor a = {who->name, who->reason ? who->reason : ""};
-    int64_t live;
-    size_t n = 0;
-    int rc = -1;
-
-    pthread_mutex_lock(&c->mu);
-    if (store_rollout_list(c->st, config, 1, &open, &n, smsg) != CG_OK) {
-        fail(http, msg, 500, "store: %s%s", smsg, "");
-        goto out;
-    }
-    if (n > 0) {
-        /* Roll back the open rollout: its changed cells return. */
-        if (to_version && to_version != open[0].from_version) {
-            fail(http, msg, 409,
-                 "rollout in progress: a rollback returns its cells to their "
-                 "previous versions; --to is not allowed%s%s",
-                 "", "");
-            goto out;
-        }
-        if (strcmp(open[0].state, "rolling_back") == 0) {
-            *id = open[0].id;
-            *http = 200;
-            snprintf(msg, 256, "rollout %lld is already rolling back", (long long)open[0].id);
-            rc = 0;
-            goto out;
-        }
-        rc = begin_rollback(
-                 c, &open[0],
-                 json_pack("{s:s,s:s}", "by", who->name, "reason", who->reason ? who->reason : ""),
-                 &a) == 1
-                 ? 0
-                 : fail(http, msg, 409, "the rollout changed meanwhile; try again%s%s", "", "");
-        if (rc == 0) {
-            *id = open[0].id;
-            *http = 200;
-            snprintf(msg, 256, "rollout %lld is rolling back", (long long)open[0].id);
-        }
-        goto out;
-    }
-    if (store_config_get(c->st, config, &cfg, smsg) != CG_OK) {
-        fail(http, msg, 404, "config '%s' not found%s", config, "");
-        goto out;
-    }
-    live = cfg.live_version;
-    store_config_free(&cfg);
-    if (!to_version)
-        to_version = live;
-    if (!to_version) {
-        fail(http, msg, 409, "config %s has no live version to return to: pass --to%s", config, "");
-        goto out;
-    }
-    if (proven(c, config, to_version, live)) {
-        /* I7: a return to a proven state: one step over every cell, no bake.
-         * It still passes the contract (I1) and fencing (I2). */
-        static const char expedite_plan[] =
-            "{\"waves\":[{\"name\":\"expedited\",\"percent\":100,\"bake_s\":0}]}";
-        struct store_cell *cells = NULL;
-        json_t *steps = NULL, *prev = NULL, *ids;
-        size_t nc = 0, i;
-
-        if (check_version(c, config, to_version, http, msg) < 0)
-            goto out;
-        if (store_cell_list(c->st, &cells, &nc, smsg) != CG_OK || nc == 0) {
-            store_cells_free(cells, nc);
-            fail(http, msg, 409, "the fleet has no cells%s%s", "", "");
-            goto out;
-        }
-        ids = json_array();
-        for (i = 0; i < nc; i++)
-            json_array_append_new(ids, json_string(cells[i].id));
-        store_cells_free(cells, nc);
-        steps = json_pack("[{s:i,s:s,s:o,s:i,s:i,s:b,s:s}]", "wave", 0, "wave_name", "expedited",
-                          "cells", ids, "bake_s", 0, "min_requests", 0, "approval", 0, "constraint",
-                          "return to a proven version (I7): one step, no bake");
-        prev = json_object();
-        rc = create(c, config, "rollback", live, to_version, "", expedite_plan, steps, prev, NULL,
-                    1, who, id, http, msg);
-        json_decref(steps);
-        json_decref(prev);
-    } else {
-        /* Not proven: it goes through the plan like any change. */
-        struct store_plan pl;
-        struct plan *p = NULL;
-        json_t *steps = NULL, *prev = NULL, *fleet = NULL;
-
-        rc = load_target(c, config, to_version, NULL, &cfg, &pl, &p, http, msg);
-        if (rc == 0) {
-            rc = plan_steps(c, p, config, to_version, &steps, &prev, &fleet, http, msg);
-            if (rc == 0)
-                rc = create(c, config, "rollback", live, to_version, pl.name, pl.body_json, steps,
-                            prev, fleet, 0, who, id, http, msg);
-            json_decref(steps);
-            json_decref(prev);
-            json_decref(fleet);
-            plan_free(p);
-            store_plan_free(&pl);
-            store_config_free(&cfg);
-        }
-    }
-out:
-    store_rollouts_free(open, n);
-    pthread_mutex_unlock(&c->mu);
-    return rc;
-}
-
-/* ---- operator actions ---- */
-
-int controller_action(struct controller *c, int64_t id, const char *action,
-                      const struct controller_actor *who, int *http, char *msg)
-{
-    char smsg[STORE_MSG_MAX], idbuf[32];
-    struct store_rollout r;
-    struct store_actor a = {who->name, who->reason ? who->reason : ""};
-    struct store_rollout_update u;
-    json_t *detail = NULL, *ev = NULL;
-    char *evs = NULL, *dets = NULL;
-    int rc = -1, open;
-
-    snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
-    pthread_mutex_lock(&c->mu);
-    if (store_rollout_get(c->st, id, &r, smsg) != CG_OK) {
-        fail(http, msg, 404, "rollout %s not found%s", idbuf, "");
-        goto out_unlock;
-    }
-    open = !r.ended_ms;
-    u = base_update(&r);
-    ev = json_pack("{s:s,s:s,s:s}", "action", action, "by", who->name, "reason",
-                   who->reason ? who->reason : "");
-    if (!open) {
-        fail(http, msg, 409, "rollout %s has ended (%s)", idbuf, r.state);
-        goto out;
-    }
-    if (strcmp(action, "pause") == 0) {
-        if (strcmp(r.state, "running") != 0 && strcmp(r.state, "waiting_approval") != 0) {
-            fail(http, msg, 409, "rollout %s is %s: only a running rollout can be paused", idbuf,
-                 r.state);
-            goto out;
-        }
-        detail = parse_text(r.detail_json);
-        json_object_set_new(detail, "paused_from", json_string(r.state));
-        u.state = "paused";
-    } else if (strcmp(action, "resume") == 0) {
-        if (strcmp(r.state, "paused") != 0) {
-            fail(http, msg, 409, "rollout %s is %s, not paused", idbuf, r.state);
-            goto out;
-        }
-        detail = parse_text(r.detail_json);
-        u.state = json_string_value(json_object_get(detail, "paused_from"));
-        if (!u.state)
-            u.state = "running";
-    } else if (strcmp(action, "abort") == 0) {
-        if (strcmp(r.state, "rolling_back") == 0) {
-            fail(http, msg, 409, "rollout %s is rolling back; that cannot be aborted%s", idbuf, "");
-            goto out;
-        }
-        u.state = "aborted";
-        u.ended = 1;
-    } else if (strcmp(action, "approve") == 0) {
-        json_t *appr;
-        if (!who->can_approve) {
-            fail(http, msg, 403, "approving needs the approver role%s%s", "", "");
-            goto out;
-        }
-        if (strcmp(r.created_by, who->name) == 0) {
-            fail(http, msg, 403, "%s started rollout %s and cannot approve it", who->name, idbuf);
-            goto out;
-        }
-        if (strcmp(r.state, "waiting_approval") != 0) {
-            fail(http, msg, 409, "rollout %s is %s, not waiting for an approval", idbuf, r.state);
-            goto out;
-        }
-        detail = parse_text(r.detail_json);
-        appr = json_object_get(detail, "approved");
-        if (!json_is_array(appr)) {
-            appr = json_array();
-            json_object_set_new(detail, "approved", appr);
-        }
-        json_array_append_new(appr,
-                              json_pack("{s:I,s:s}", "step", (json_int_t)r.step, "by", who->name));
-        json_object_set_new(ev, "step", json_integer(r.step));
-        u.state = "running";
-    } else {
-        fail(http, msg, 400, "unknown action '%s'%s", action, "");
-        goto out;
-    }
-    if (detail) {
-        dets = cg_json_dump(detail);
-        u.detail_json = dets;
-    }
-    evs = cg_json_dump(ev);
-    u.event_kind = action;
-    u.event_json = evs;
-    {
-        char act[40];
-        snprintf(act, sizeof act, "rollout.%s", action);
-        u.audit_action = act;
-        rc = transition(c, &u, &a, NULL);
-    }
-    if (rc == 1) {
-        rc = 0;
-        *http = 200;
-        snprintf(msg, 256, "rollout %s: %s", idbuf, action);
-        if (u.ended)
-            rc_forget(c, id);
-    } else {
-        rc = fail(http, msg, 409, "rollout %s changed meanwhile; try again%s", idbuf, "");
-    }
-out:
-    store_rollout_free(&r);
-out_unlock:
-    pthread_mutex_unlock(&c->mu);
-    json_decref(detail);
-    json_decref(ev);
-    free(evs);
-    free(dets);
-    return rc;
-}
-
-/* ---- status ---- */
-
-json_t *controller_status(struct controller *c, int64_t id, int *http, char *msg)
-{
-    char smsg[STORE_MSG_MAX], t1[32], t2[32], t3[32];
-    struct store_rollout r;
-    struct store_rollout_event *ev = NULL;
-    size_t n = 0, i;
-    json_t *out, *events, *steps;
-    struct rcache *rc;
-
-    pthread_mutex_lock(&c->mu);
-    if (store_rollout_get(c->st, id, &r, smsg) != CG_OK) {
-        pthread_mutex_unlock(&c->mu);
-        *http = 404;
-        snprintf(msg, 256, "rollout %lld not found", (long long)id);
-        return NULL;
-    }
-    {
-        /* The newest 1000 events: page forward, keep the last page. */
-        int64_t after = 0;
-        for (;;) {
-            struct store_rollout_event *pg = NULL;
-            size_t np = 0;
-            if (store_rollout_events(c->st, id, after, 1000, &pg, &np, smsg) != CG_OK || np == 0) {
-                store_rollout_events_free(pg, np);
-                break;
-            }
-            after = pg[np - 1].seq;
-            if (np < 1000 && ev) {
-                /* merge: keep the tail of the previous page plus this one */
-                size_t keep = 1000 - np < n ? 1000 - np : n, i2;
-                struct store_rollout_event *m = calloc(keep + np, sizeof *m);
-                if (!m) {
-                    store_rollout_events_free(pg, np);
-                    break;
-                }
-                for (i2 = 0; i2 < keep; i2++) {
-                    m[i2] = ev[n - keep + i2];
-                    ev[n - keep + i2].detail_json = NULL;
-                }
-                memcpy(m + keep, pg, np * sizeof *pg);
-                free(pg);
-                store_rollout_events_free(ev, n);
-                ev = m;
-                n = keep + np;
-                break;
-            }
-            store_rollout_events_free(ev, n);
-            ev = pg;
-            n = np;
-            if (np < 1000)
-                break;
-        }
-    }
-    events = json_array();
-    for (i = 0; i < n; i++) {
-        cg_time_format(ev[i].time_ms, t1);
-        json_array_append_new(events,
-                              json_pack("{s:I,s:s,s:I,s:s,s:o*}", "seq", (json_int_t)ev[i].seq,
-                                        "time", t1, "time_ms", (json_int_t)ev[i].time_ms, "kind",
-                                        ev[i].kind, "detail", parse_text(ev[i].detail_json)));
-    }
-    store_rollout_events_free(ev, n);
-    steps = parse_text(r.steps_json);
-    cg_time_format(r.created_ms, t1);
-    cg_time_format(r.step_started_ms, t2);
-    cg_time_format(r.ended_ms, t3);
-    out = json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:s,s:I,s:I,s:s,s:o,s:I,s:b,s:s,s:s,s:s,s:o,s:"
-                    "o*,"
-                    "s:o*,s:o}",
-                    "id", (json_int_t)r.id, "config", r.config, "kind", r.kind, "from_version",
-                    (json_int_t)r.from_version, "to_version", (json_int_t)r.to_version, "state",
-                    r.state, "plan", r.plan, "step", (json_int_t)r.step, "steps_total",
-                    (json_int_t)json_array_size(steps), "step_state", r.step_state,
-                    "step_started_at", r.step_started_ms ? json_string(t2) : json_null(),
-                    "generation", (json_int_t)r.generation, "expedited", r.expedited, "created_by",
-                    r.created_by, "reason", r.reason ? r.reason : "", "created_at", t1, "ended_at",
-                    r.ended_ms ? json_string(t3) : json_null(), "steps", steps, "detail",
-                    parse_text(r.detail_json), "events", events);
-    rc = NULL;
-    for (rc = c->cache; rc; rc = rc->next)
-        if (rc->id == id)
-            break;
-    if (out && rc && ctl_eval_json(&rc->eval))
-        json_object_set(out, "evaluation", ctl_eval_json(&rc->eval));
-    if (out && rc && rc->held[0])
-        json_object_set_new(out, "held", json_string(rc->held));
-    store_rollout_free(&r);
-    pthread_mutex_unlock(&c->mu);
-    if (!out) {
-        *http = 503;
-        snprintf(msg, 256, "out of memory");
-        return NULL;
-    }
-    *http = 200;
-    return out;
 }

@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * controller.h: the rollout engine (DESIGN.md §3 I2, I4, I5, I6, I7; §6).
+ * controller.h: the rollout engine (docs/design.md: invariants I2, I4, I5,
+ * I6, I7; "Gates").
  *
  * A rollout is a state machine persisted in the store (store_rollout). The
  * controller is one thread that ticks (controller_start) or is ticked by
@@ -20,6 +22,10 @@
  * cells joined or left, plans the steps not started again, in one such
  * transaction with a "replanned" event (controller_replan.h,
  * docs/plans.md "Re-planning during a rollout").
+ *
+ * The tick is in controller.c, the operator's commands in controller_ops.c.
+ * Commands return a cg_status code (status.h) and a message of at most
+ * CONTROLLER_MSG_MAX bytes; they know nothing of HTTP.
  */
 #ifndef CG_CONTROLLER_H
 #define CG_CONTROLLER_H
@@ -27,6 +33,8 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#define CONTROLLER_MSG_MAX 256 /* bytes of every 'msg' below */
 
 struct store;
 struct reports;
@@ -71,40 +79,49 @@ int controller_tick(struct controller *c, int64_t now_ms);
 /*
  * Starts a forward rollout of CONFIG to VERSION with plan PLAN (NULL = the
  * config's default plan). Plans the steps for the current fleet (I5),
- * re-checks the contract (I1) and creates the rollout. HTTP-style status
- * in *http (201 on success) and a message in msg (256 bytes); *id gets the
- * rollout id. A second open rollout for the config is a 409 naming it.
+ * re-checks the contract (I1) and creates the rollout; *id gets its id.
+ * Returns CG_OK, or: CG_ERR_NOTFOUND (config, version or plan),
+ * CG_ERR_CONFLICT (a second open rollout for the config, a deleted version,
+ * no cells), CG_ERR_INVALID (no plan given and no default),
+ * CG_ERR_VIOLATION (the version violates its contract, the plan no longer
+ * validates or cannot be planned on this fleet), CG_ERR_IO, CG_ERR_NOMEM;
+ * msg says why.
  */
 int controller_begin(struct controller *c, const char *config, int64_t version, const char *plan,
-                     const struct controller_actor *who, int64_t *id, int *http, char *msg);
+                     const struct controller_actor *who, int64_t *id, char *msg);
 
 /*
  * Rolls CONFIG back. With an open rollout: that rollout moves to
  * rolling_back (every changed cell gets its previous version back, as new
  * generations). Without one: a rollback rollout to 'to_version' (0 = the
- * live version) is created; it is expedited (one step, no bake, I7) only if
- * that version was once complete on every cell, else it goes through the
- * plan like any change. *id, *http, msg as above.
+ * live version) is created (*created = 1); it is expedited (one step, no
+ * bake, I7) only if that version was once complete on every cell, else it
+ * goes through the plan like any change. *id gets the rollout's id.
+ * Statuses as controller_begin().
  */
 int controller_rollback(struct controller *c, const char *config, int64_t to_version,
-                        const struct controller_actor *who, int64_t *id, int *http, char *msg);
+                        const struct controller_actor *who, int64_t *id, int *created, char *msg);
 
 struct plan;
 
 /* The steps a rollout of CONFIG to VERSION with plan 'p' would take on the
  * current fleet (the same planning and seed as controller_begin()): new
- * reference, or NULL with *http and msg set. */
+ * reference, or NULL with *status (a CG_ERR_* code) and msg set. */
 json_t *controller_preview(struct controller *c, const struct plan *p, const char *config,
-                           int64_t version, int *http, char *msg);
+                           int64_t version, int *status, char *msg);
 
 /* Operator actions on rollout 'id': "pause", "resume", "abort", "approve".
- * approve needs who->can_approve and refuses the rollout's creator. */
+ * approve needs who->can_approve and refuses the rollout's creator
+ * (CG_ERR_FORBIDDEN). CG_OK, or CG_ERR_NOTFOUND, CG_ERR_CONFLICT (not in
+ * a state that allows it, or it moved meanwhile), CG_ERR_INVALID (unknown
+ * action). */
 int controller_action(struct controller *c, int64_t id, const char *action,
-                      const struct controller_actor *who, int *http, char *msg);
+                      const struct controller_actor *who, char *msg);
 
 /* The rollout with its steps, the latest evaluation and its events:
- * new reference, or NULL (then *http is 404 or 500 and msg says why). */
-json_t *controller_status(struct controller *c, int64_t id, int *http, char *msg);
+ * new reference, or NULL (then *status is CG_ERR_NOTFOUND or CG_ERR_NOMEM
+ * and msg says why). */
+json_t *controller_status(struct controller *c, int64_t id, int *status, char *msg);
 
 /* Counters for /metrics: ticks run, their total and last duration (us),
  * and how many rollouts were open at the last tick. */

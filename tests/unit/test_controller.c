@@ -227,11 +227,10 @@ static int64_t start(struct sim *s, int64_t version, const char *who)
     struct controller_actor a = {who, "test", 0};
     char msg[256];
     int64_t id = 0;
-    int http = 0;
 
-    if (controller_begin(s->c, "app", version, NULL, &a, &id, &http, msg) < 0)
-        fail_msg("begin: %d %s", http, msg);
-    assert_int_equal(http, 201);
+    int rc = controller_begin(s->c, "app", version, NULL, &a, &id, msg);
+    if (rc != CG_OK)
+        fail_msg("begin: %d %s", rc, msg);
     return id;
 }
 
@@ -432,7 +431,7 @@ static void deny_window_holds_and_rollback_works_inside(void **state)
     struct sim s;
     char st[24], msg[256], plan[1024], from[32], to[32];
     int64_t v1, v2, id, rid = 0;
-    int http = 0;
+    int created = 0;
     struct store_rollout r;
     struct controller_actor op = {"token:oncall", "bad", 0};
 
@@ -462,7 +461,7 @@ static void deny_window_holds_and_rollback_works_inside(void **state)
     id = start(&s, v2, "token:dep");
     run_until_end(&s, id, 5 * 60000LL, st); /* canary assigned */
     s.now = 1800000000000LL + 30 * 60000;   /* inside the freeze again (clock is ours) */
-    assert_int_equal(controller_rollback(s.c, "app", 0, &op, &rid, &http, msg), 0);
+    assert_int_equal(controller_rollback(s.c, "app", 0, &op, &rid, &created, msg), CG_OK);
     assert_int_equal(rid, id);
     run_until_end(&s, id, 10 * 60000LL, st);
     assert_string_equal(st, "rolled_back");
@@ -475,7 +474,6 @@ static void approval_waits_refuses_self_and_proceeds(void **state)
     struct sim s;
     char st[24], msg[256];
     int64_t v1, id;
-    int http = 0;
     struct controller_actor self = {"token:dep", "", 1}, other = {"token:boss", "ok", 1},
                             weak = {"token:reader", "", 0};
 
@@ -487,13 +485,11 @@ static void approval_waits_refuses_self_and_proceeds(void **state)
     id = start(&s, v1, "token:dep");
     run_until_end(&s, id, 20 * 60000LL, st);
     assert_string_equal(st, "waiting_approval");
-    assert_int_equal(controller_action(s.c, id, "approve", &self, &http, msg), -1);
-    assert_int_equal(http, 403);
-    assert_int_equal(controller_action(s.c, id, "approve", &weak, &http, msg), -1);
-    assert_int_equal(http, 403);
+    assert_int_equal(controller_action(s.c, id, "approve", &self, msg), CG_ERR_FORBIDDEN);
+    assert_int_equal(controller_action(s.c, id, "approve", &weak, msg), CG_ERR_FORBIDDEN);
     run_until_end(&s, id, 10 * 60000LL, st);
     assert_string_equal(st, "waiting_approval");
-    assert_int_equal(controller_action(s.c, id, "approve", &other, &http, msg), 0);
+    assert_int_equal(controller_action(s.c, id, "approve", &other, msg), CG_OK);
     run_until_end(&s, id, 60 * 60000LL, st);
     assert_string_equal(st, "completed");
     sim_free(&s);
@@ -554,7 +550,7 @@ static void i7_expedite_only_proven_returns(void **state)
     struct sim s;
     char st[24], msg[256];
     int64_t v1, v2, v3, id, rid = 0;
-    int http = 0;
+    int created = 0;
     struct store_rollout r;
     struct controller_actor op = {"token:oncall", "back", 0};
 
@@ -569,7 +565,7 @@ static void i7_expedite_only_proven_returns(void **state)
     run_until_end(&s, id, 6 * 3600 * 1000LL, st);
     assert_string_equal(st, "completed");
     /* Back to v1 (once complete everywhere): expedited, one step, no bake. */
-    assert_int_equal(controller_rollback(s.c, "app", v1, &op, &rid, &http, msg), 0);
+    assert_int_equal(controller_rollback(s.c, "app", v1, &op, &rid, &created, msg), CG_OK);
     assert_int_equal(store_rollout_get(s.st, rid, &r, msg), CG_OK);
     assert_int_equal(r.expedited, 1);
     store_rollout_free(&r);
@@ -579,7 +575,7 @@ static void i7_expedite_only_proven_returns(void **state)
     store_rollout_free(&r);
     /* To v3, never complete anywhere: not expedited, it goes through waves. */
     v3 = publish(&s, 3);
-    assert_int_equal(controller_rollback(s.c, "app", v3, &op, &rid, &http, msg), 0);
+    assert_int_equal(controller_rollback(s.c, "app", v3, &op, &rid, &created, msg), CG_OK);
     assert_int_equal(store_rollout_get(s.st, rid, &r, msg), CG_OK);
     assert_int_equal(r.expedited, 0);
     store_rollout_free(&r);
@@ -659,11 +655,11 @@ static int64_t assigned(struct sim *s, const char *cell, int64_t *gen)
 static json_t *status_of(struct sim *s, int64_t id)
 {
     char msg[256];
-    int http = 0;
-    json_t *st = controller_status(s->c, id, &http, msg);
+    int status = 0;
+    json_t *st = controller_status(s->c, id, &status, msg);
 
     assert_non_null(st);
-    assert_int_equal(http, 200);
+    assert_int_equal(status, CG_OK);
     return st;
 }
 
@@ -891,7 +887,7 @@ static void replan_rollback_returns_joined_cells(void **state)
     struct sim s;
     char st[24], msg[256];
     int64_t v1, v2, v3, id, rid = 0, gen = 0;
-    int http = 0;
+    int created = 0;
     struct store_config cfg;
     struct controller_actor op = {"token:oncall", "bad", 0};
     const char *b_cell = "r2-z5-c0";
@@ -923,7 +919,7 @@ static void replan_rollback_returns_joined_cells(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(detail, "prev"), b_cell)),
                      v1);
     json_decref(status);
-    assert_int_equal(controller_rollback(s.c, "app", 0, &op, &rid, &http, msg), 0);
+    assert_int_equal(controller_rollback(s.c, "app", 0, &op, &rid, &created, msg), CG_OK);
     assert_int_equal(rid, id);
     run_until_end(&s, id, 3600 * 1000LL, st);
     assert_string_equal(st, "rolled_back");
@@ -941,9 +937,9 @@ static void replan_rollback_returns_joined_cells(void **state)
     run_until_baking(&s, s.c, id, 0);
     sim_add_cell(&s, "r1-z0-c7", "region-1", "r1-zone-0");
     run_until_cell_on(&s, id, "r1-z0-c7", v3);
-    assert_int_equal(controller_action(s.c, id, "abort", &op, &http, msg), 0);
+    assert_int_equal(controller_action(s.c, id, "abort", &op, msg), CG_OK);
     assert_int_equal(assigned(&s, "r1-z0-c7", NULL), v3); /* an abort changes no cell */
-    assert_int_equal(controller_rollback(s.c, "app", 0, &op, &rid, &http, msg), 0);
+    assert_int_equal(controller_rollback(s.c, "app", 0, &op, &rid, &created, msg), CG_OK);
     assert_true(rid != id);
     run_until_end(&s, rid, 3600 * 1000LL, st);
     assert_string_equal(st, "completed");
@@ -1003,7 +999,6 @@ static void replan_keeps_approvals(void **state)
     struct sim s;
     char st[24], msg[256];
     int64_t v1, v2, id;
-    int http = 0;
     struct controller_actor boss = {"token:boss", "ok", 1};
     json_t *ev;
 
@@ -1016,7 +1011,7 @@ static void replan_keeps_approvals(void **state)
     id = start(&s, v1, "token:dep");
     run_until_end(&s, id, 20 * 60000LL, st);
     assert_string_equal(st, "waiting_approval");
-    assert_int_equal(controller_action(s.c, id, "approve", &boss, &http, msg), 0);
+    assert_int_equal(controller_action(s.c, id, "approve", &boss, msg), CG_OK);
     run_until_baking(&s, s.c, id, 1);
     sim_add_cell(&s, "r0-z1-c9", "region-0", "r0-zone-1");
     run_until_end(&s, id, 3 * 3600 * 1000LL, st);
@@ -1034,7 +1029,7 @@ static void replan_keeps_approvals(void **state)
     run_until_end(&s, id, 20 * 60000LL, st);
     assert_string_equal(st, "waiting_approval");
     sim_add_cell(&s, "r2-z2-c9", "region-2", "r2-zone-2");
-    assert_int_equal(controller_action(s.c, id, "approve", &boss, &http, msg), 0);
+    assert_int_equal(controller_action(s.c, id, "approve", &boss, msg), CG_OK);
     run_until_end(&s, id, 3 * 3600 * 1000LL, st);
     assert_string_equal(st, "completed");
     all_on(&s, v2);

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops_versions.c: validate, publish and delete versions; see ops.h.
+ *
+ * Publish = validate against the contract and the live version, then one
+ * store transaction (version + blob + audit) with compare-and-set on the
+ * live version; a concurrent change of the live version makes us validate
+ * again instead of landing a version checked against stale state.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify.h"
+#include "ops.h"
+#include "util.h"
+
+#define PUBLISH_RETRIES 8
+#define MESSAGE_MAX     4096
+
+void ops_check_free(struct ops_check *ck)
+{
+    cg_violations_free(&ck->v);
+}
+
+int ops_version_check(struct ops *o, const char *name, const void *doc, size_t len,
+                      struct ops_check *ck, struct ops_err *e)
+{
+    char msg[STORE_MSG_MAX] = "";
+    struct store_config cfg;
+    struct cg_contract *ct = NULL;
+    struct store_version lv;
+    void *live_bytes = NULL;
+    size_t live_len = 0;
+    int rc;
+
+    memset(ck, 0, sizeof *ck);
+    if (!doc)
+        doc = "";
+    rc = store_config_get(o->store, name, &cfg, msg);
+    if (rc != CG_OK)
+        return ops_store_fail(e, rc, msg, "no such config");
+    rc = cg_contract_parse(cfg.contract_json, strlen(cfg.contract_json), &ct, &ck->v);
+    store_config_free(&cfg);
+    if (rc != CG_OK) {
+        cg_violations_free(&ck->v);
+        return ops_fail(e, CG_ERR_IO, NULL, NULL, "stored contract of %s does not parse", name);
+    }
+    cg_violations_free(&ck->v);
+    cg_strlcpy(ck->media_type, cg_contract_media_type(ct), sizeof ck->media_type);
+    rc = store_version_live(o->store, name, &ck->live, msg);
+    if (rc == CG_OK && ck->live > 0) {
+        rc = store_version_get(o->store, name, ck->live, &lv, msg);
+        if (rc == CG_OK) {
+            rc = store_blob_get(o->store, lv.sha256, &live_bytes, &live_len, msg);
+            store_version_free(&lv);
+        }
+    }
+    if (rc != CG_OK) {
+        cg_contract_free(ct);
+        return ops_store_fail(e, rc, msg, "live version");
+    }
+    cg_sha256_hex(doc, len, ck->sha256);
+    rc = cg_contract_check(ct, doc, len, live_bytes, live_len, &ck->v);
+    free(live_bytes);
+    cg_contract_free(ct);
+    if (rc == CG_ERR_NOMEM) {
+        ops_check_free(ck);
+        return ops_store_fail(e, CG_ERR_NOMEM, NULL, "document");
+    }
+    return CG_OK;
+}
+
+int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, const char *message,
+                const struct ops_actor *who, struct store_version *out, struct ops_err *e)
+{
+    char msg[STORE_MSG_MAX] = "";
+    struct store_actor a = ops_store_actor(who);
+    int attempt, rc = CG_ERR_CONFLICT;
+
+    if (!cg_valid_name(name))
+        return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "invalid config name");
+    if (message && strlen(message) > MESSAGE_MAX)
+        return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "message longer than %d bytes", MESSAGE_MAX);
+    if (len == 0)
+        return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "the document (request body) is empty");
+    a.reason = message ? message : "";
+    for (attempt = 0; attempt < PUBLISH_RETRIES && rc == CG_ERR_CONFLICT; attempt++) {
+        struct ops_check ck;
+        struct store_publish p;
+
+        rc = ops_version_check(o, name, doc, len, &ck, e);
+        if (rc != CG_OK)
+            return rc;
+        if (ck.v.count > 0) {
+            rc = ops_fail(e, CG_ERR_VIOLATION, "contract_violation",
+                          json_pack("{s:o,s:I}", "violations", cg_violations_to_json(&ck.v),
+                                    "live_version", (json_int_t)ck.live),
+                          "the document violates the contract of %s (%zu violation%s%s)", name,
+                          ck.v.count, ck.v.count == 1 ? "" : "s",
+                          ck.v.truncated ? ", list truncated" : "");
+            ops_check_free(&ck);
+            return rc;
+        }
+        memset(&p, 0, sizeof p);
+        p.config = name;
+        p.bytes = doc;
+        p.len = len;
+        p.sha256 = ck.sha256;
+        p.media_type = ck.media_type;
+        p.message = message;
+        p.expect_live = ck.live;
+        rc = store_version_publish(o->store, &p, &a, out, msg);
+        ops_check_free(&ck);
+    }
+    if (rc != CG_OK)
+        return ops_store_fail(e, rc, msg, "no such config");
+    notify_change(o->notify, NOTIFY_CONFIG, name, NULL, 0);
+    return CG_OK;
+}
+
+int ops_version_delete(struct ops *o, const char *name, int64_t number, const struct ops_actor *who,
+                       struct ops_err *e)
+{
+    char msg[STORE_MSG_MAX] = "";
+    struct store_actor a = ops_store_actor(who);
+    int rc = store_version_delete(o->store, name, number, &a, msg);
+
+    if (rc != CG_OK)
+        return ops_store_fail(e, rc, msg, "no such version");
+    notify_change(o->notify, NOTIFY_CONFIG, name, NULL, 0);
+    return CG_OK;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * controller_int.h: what controller.c (the tick: the state machine that
+ * moves open rollouts) and controller_ops.c (the operator's commands:
+ * begin, rollback, pause/resume/abort/approve, status, preview) share:
+ * struct controller, its per-rollout cache, and the helpers both use.
+ * Private to the rollout room (the model is SQLite's whereInt.h).
+ */
+#ifndef CG_CONTROLLER_INT_H
+#define CG_CONTROLLER_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "controller.h"
+#include "controller_cache.h"
+#include "store.h"
+
+struct plan;
+
+/* What the controller keeps in memory per open rollout (rebuilt from the
+ * store after a restart: nothing here is needed for correctness). */
+struct rcache {
+    int64_t id;
+    struct plan *plan;
+    json_t *plan_doc;
+    json_t *steps;        /* the persisted steps */
+    struct ctl_eval eval; /* the latest evaluation */
+    int64_t last_logged_ms;
+    int log_due;              /* this tick: an unchanged verdict is due to be logged */
+    int64_t log_seq;          /* ... on the rollout read at this seq */
+    char held[160];           /* why the rollout is held (deny window), "" if not */
+    struct ctl_detail detail; /* the parsed detail_json */
+    struct ctl_sets sets;     /* the baking step's cell sets */
+    int64_t replans;          /* detail.replans when 'steps' was read */
+    int fleet_known;          /* fleet_n/fleet_fp: the fleet 'steps' was last checked
+                                 against (detail.fleet, or an earlier check) */
+    size_t fleet_n;
+    uint64_t fleet_fp;
+    struct rcache *next;
+};
+
+struct controller {
+    pthread_mutex_t mu; /* serialises ticks and API actions; guards cache */
+    pthread_cond_t cv;
+    struct store *st;
+    struct reports *rp;
+    struct notify *notify; /* the change funnel (NULL in tests) */
+    struct controller_clock clock;
+    struct controller_config cfg;
+    struct rcache *cache;
+    pthread_t thread;
+    int running, stopping;
+    pthread_mutex_t stats_mu; /* guards stats only: /metrics never waits for a tick */
+    struct controller_stats stats;
+};
+
+/* The audit actor of automatic transitions. */
+extern const struct store_actor ctl_actor;
+
+/* The parsed JSON of 'text' (new reference), or NULL. */
+json_t *ctl_parse_text(const char *text);
+
+/* The seed of a rollout's plan: every plan and re-plan of one rollout uses
+ * the same one, so its steps come out in the same order. */
+void ctl_plan_seed(const char *config, int64_t version, char *buf, size_t len);
+
+/* Writes one transition. Returns 1 if it landed, 0 on a compare-and-set
+ * conflict (someone else moved first), -1 on error. */
+int ctl_transition(struct controller *c, struct store_rollout_update *u,
+                   const struct store_actor *who, int64_t *gen);
+
+/* An update of rollout r that changes nothing yet (CAS on its seq). */
+struct store_rollout_update ctl_base_update(const struct store_rollout *r);
+
+/* Moves open rollout r to rolling_back with event detail 'why' (stolen).
+ * Returns what ctl_transition() returns. */
+int ctl_begin_rollback(struct controller *c, const struct store_rollout *r, json_t *why,
+                       const struct store_actor *who);
+
+/* Drops the cache entry of rollout 'id' (after it ended). */
+void ctl_forget(struct controller *c, int64_t id);
+
+#endif /* CG_CONTROLLER_INT_H */
