@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hashmap.h"
 #include "jsonptr.h"
 #include "status.h"
 
@@ -170,13 +171,15 @@ static int prop_sort_cmp(const void *pa, const void *pb)
 
 /* ---- The compiler ---- */
 
-/* A resource: an absolute URI ($id, or "uri#anchor") and the schema it names. */
+/* A resource: an absolute URI ($id, or "uri#anchor") and the schema it
+ * names, linked into comp.res or comp.anch by that URI. */
 struct res {
-    const char *uri; /* owned by cg_schema.strs */
+    struct cg_hentry by_uri; /* key: the URI, owned by cg_schema.strs */
     const json_t *json;
 };
 
-/* An entry of the json_t -> node map. */
+/* An entry of the json_t -> node map (keyed by address, so not a
+ * cg_hashmap, whose keys are strings). */
 struct mapent {
     const json_t *k;
     struct snode *v;
@@ -189,11 +192,9 @@ struct comp {
     struct cg_buf path;           /* schema pointer of the current location */
     struct cg_buf tmp;
     int failed, nomem, depth;
-    struct res *res; /* $id resources */
-    size_t nres, capres;
-    struct res *anch; /* "uri#anchor" */
-    size_t nanch, capanch;
-    struct snode **pend; /* nodes whose $ref awaits resolution */
+    struct cg_hashmap res;  /* $id URI -> struct res; a later $id wins */
+    struct cg_hashmap anch; /* "uri#anchor" -> struct res; the first one wins */
+    struct snode **pend;    /* nodes whose $ref awaits resolution */
     size_t npend, cappend;
     struct mapent *map; /* json_t * -> node, open addressing */
     size_t mapn, mapcap;
@@ -342,19 +343,39 @@ nomem:
     return NULL;
 }
 
-static int add_res(struct comp *c, struct res **arr, size_t *n, size_t *cap, const char *uri,
+/* Registers the resource 'uri' -> j in 'map': replacing one with the same
+ * URI when 'replace', else only when the URI is new. */
+static int add_res(struct comp *c, struct cg_hashmap *map, int replace, const char *uri,
                    const json_t *j)
 {
     const char *u = intern(c, uri, strlen(uri));
+    struct res *r = u ? malloc(sizeof(*r)) : NULL;
+    struct cg_hentry *old = NULL;
+    int rc;
 
-    if (!u || grow_array((void **)arr, cap, *n + 1, sizeof(**arr)) < 0) {
+    if (!r) {
         c->nomem = 1;
         return -1;
     }
-    (*arr)[*n].uri = u;
-    (*arr)[*n].json = j;
-    (*n)++;
+    r->json = j;
+    rc = replace ? cg_hashmap_put(map, u, &r->by_uri, &old)
+                 : cg_hashmap_insert(map, u, &r->by_uri, &old);
+    if (rc < 0) {
+        free(r);
+        c->nomem = 1;
+        return -1;
+    }
+    if (rc == 1)
+        free(r); /* the URI was taken: the first resource stays */
+    else if (old)
+        free(CG_HENTRY(old, struct res, by_uri));
     return 0;
+}
+
+static void free_res(struct cg_hentry *e, void *arg)
+{
+    (void)arg;
+    free(CG_HENTRY(e, struct res, by_uri));
 }
 
 static struct snode *compile_node(struct comp *c, const json_t *j, const char *base);
@@ -980,7 +1001,7 @@ static const char *scope_of(struct comp *c, const json_t *j, const char *base)
                 base = intern(c, c->tmp.data, strlen(c->tmp.data));
                 if (!base)
                     return NULL;
-                if (add_res(c, &c->res, &c->nres, &c->capres, base, j) < 0)
+                if (add_res(c, &c->res, 1, base, j) < 0)
                     return NULL;
             }
         }
@@ -997,7 +1018,7 @@ static const char *scope_of(struct comp *c, const json_t *j, const char *base)
         }
         cg_buf_reset(&c->tmp);
         if (cg_buf_printf(&c->tmp, "%s#%s", base, json_string_value(a)) < 0 ||
-            add_res(c, &c->anch, &c->nanch, &c->capanch, c->tmp.data, j) < 0) {
+            add_res(c, &c->anch, 0, c->tmp.data, j) < 0) {
             c->nomem = 1;
             return NULL;
         }
@@ -1059,15 +1080,14 @@ static struct snode *compile_node(struct comp *c, const json_t *j, const char *b
 static const json_t *ref_lookup(struct comp *c, const char *abs, const char **docbase)
 {
     const char *hash = strchr(abs, '#');
-    size_t dl = hash ? (size_t)(hash - abs) : strlen(abs), i;
-    const struct res *r = NULL;
+    size_t dl = hash ? (size_t)(hash - abs) : strlen(abs);
+    const struct cg_hentry *e = cg_hashmap_getn(&c->res, abs, dl);
+    const struct res *r;
 
-    for (i = 0; i < c->nres; i++)
-        if (strlen(c->res[i].uri) == dl && memcmp(c->res[i].uri, abs, dl) == 0)
-            r = &c->res[i];
-    if (!r)
+    if (!e)
         return NULL;
-    *docbase = r->uri;
+    r = CG_HENTRY(e, const struct res, by_uri);
+    *docbase = e->key;
     if (!hash || !hash[1])
         return r->json;
     if (hash[1] == '/') {
@@ -1077,10 +1097,8 @@ static const json_t *ref_lookup(struct comp *c, const char *abs, const char **do
         }
         return cg_jsonptr_getn(r->json, c->tmp.data, c->tmp.len);
     }
-    for (i = 0; i < c->nanch; i++)
-        if (strcmp(c->anch[i].uri, abs) == 0)
-            return c->anch[i].json;
-    return NULL;
+    e = cg_hashmap_get(&c->anch, abs);
+    return e ? CG_HENTRY(e, const struct res, by_uri)->json : NULL;
 }
 
 static void resolve_refs(struct comp *c)
@@ -1181,7 +1199,7 @@ int cg_schema_compile(const json_t *schema, const char *where, struct cg_schema 
     pcre2_set_compile_extra_options(c.cctx, PCRE2_EXTRA_ALT_BSUX);
     pcre2_set_match_limit(s->mctx, RE_MATCH_LIMIT);
     pcre2_set_depth_limit(s->mctx, RE_MATCH_LIMIT / 10);
-    if (add_res(&c, &c.res, &c.nres, &c.capres, DEFAULT_BASE, schema) < 0)
+    if (add_res(&c, &c.res, 1, DEFAULT_BASE, schema) < 0)
         goto done;
     if (!json_is_object(schema) && !json_is_boolean(schema)) {
         cerr(&c, NULL, "object or boolean", json_type_name(schema),
@@ -1205,8 +1223,8 @@ int cg_schema_compile(const json_t *schema, const char *where, struct cg_schema 
 done:
     cg_buf_free(&c.path);
     cg_buf_free(&c.tmp);
-    free(c.res);
-    free(c.anch);
+    cg_hashmap_clear(&c.res, free_res, NULL);
+    cg_hashmap_clear(&c.anch, free_res, NULL);
     free(c.pend);
     free(c.map);
     pcre2_compile_context_free(c.cctx);

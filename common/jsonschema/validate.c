@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hashmap.h" /* cg_hash_bytes(): FNV-1a */
 #include "jsonptr.h"
 #include "status.h"
 
@@ -34,19 +35,6 @@
 #define EVAL_BUDGET_PER_VALUE 256
 
 /* ---- Values: types, equality, hashing, excerpts ---- */
-
-/* 64-bit FNV-1a of n bytes. */
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 /* Number of Unicode code points in UTF-8 text. */
 static size_t utf8_len(const char *s, size_t n)
@@ -165,7 +153,7 @@ static uint64_t jv_hash(const struct cg_jv *v)
 
     switch (v->type) {
     case J_STRING:
-        return hash_bytes(v->u.s, v->n) ^ 0x5555;
+        return cg_hash_bytes(v->u.s, v->n) ^ 0x5555;
     case J_INT:
     case J_REAL: {
         double d = (double)jv_ld(v);
@@ -183,7 +171,7 @@ static uint64_t jv_hash(const struct cg_jv *v)
     case J_OBJECT:
         h = 0x4321 + v->n;
         for (c = JV_FIRST(v), i = 0; i < v->n; i++, c = JV_NEXT(c))
-            h += mix64(hash_bytes(c->key, c->keylen) ^ (jv_hash(c) * 31));
+            h += mix64(cg_hash_bytes(c->key, c->keylen) ^ (jv_hash(c) * 31));
         return h;
     case J_TRUE:
         return 1;
