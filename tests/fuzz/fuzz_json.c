@@ -2,7 +2,7 @@
 /*
  * fuzz_json.c - fuzz target: the JSON parsers every request body, document
  * and statement goes through (common/json.c cg_json_parse() and
- * cg_json_depth(), common/jsonschema.c cg_jdoc_parse(), the read-only
+ * cg_json_depth(), common/jsonschema/jdoc.c cg_jdoc_parse(), the read-only
  * document form), and cg_json_dump() of what parsed.
  *
  * Besides "no crash, no leak, no UB" it checks properties that must hold

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_jsonschema.c - fuzz target: the JSON Schema compiler and validator
- * (common/jsonschema.c) on their own, without the contract around them,
+ * (common/jsonschema/) on their own, without the contract around them,
  * so the fuzzer spends its time on keywords, $ref resolution and regexes.
  *
  * Input: "<schema>\n%%\n<instance>" (see split.h). The schema is parsed as

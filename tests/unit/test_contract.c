@@ -799,6 +799,78 @@ static void schema_recursion_and_depth(void **state)
     cg_schema_free(s);
 }
 
+/* Many $id resources and anchors, each reached by $ref in every form, and
+ * which one wins when a URI is declared twice: the later $id, the first
+ * $anchor. */
+static void schema_many_resources(void **state)
+{
+    struct cg_schema *s = NULL;
+    struct cg_violations v = {0};
+    struct cg_buf b = {0};
+    int i, n = 400;
+
+    (void)state;
+    cg_buf_puts(&b, "{\"type\": \"object\", \"properties\": {");
+    for (i = 0; i < n; i++)
+        cg_buf_printf(&b,
+                      "%s\"p%d\": {\"allOf\": [{\"$ref\": \"#r%d\"},"
+                      " {\"$ref\": \"https://x.test/s%d.json\"},"
+                      " {\"$ref\": \"https://x.test/s%d.json#a%d\"},"
+                      " {\"$ref\": \"https://x.test/s%d.json#/$defs/max\"}]}",
+                      i ? "," : "", i, i, i, i, i, i);
+    cg_buf_puts(&b, "}, \"$defs\": {");
+    for (i = 0; i < n; i++)
+        cg_buf_printf(&b,
+                      "%s\"d%d\": {\"$id\": \"https://x.test/s%d.json\", \"$anchor\": \"a%d\","
+                      " \"type\": \"integer\", \"minimum\": %d,"
+                      " \"$defs\": {\"max\": {\"maximum\": %d}}},"
+                      " \"r%d\": {\"$anchor\": \"r%d\", \"multipleOf\": %d}",
+                      i ? "," : "", i, i, i, i, 2 * i + 10, i, i, i + 1);
+    cg_buf_puts(&b, "}}");
+    assert_int_equal(compile_str(b.data, &s, NULL), CG_OK);
+    cg_buf_reset(&b);
+    cg_buf_puts(&b, "{");
+    for (i = 0; i < n; i++)
+        cg_buf_printf(&b, "%s\"p%d\": %d", i ? "," : "", i, 2 * (i + 1));
+    cg_buf_puts(&b, "}");
+    assert_true(valid_str(s, b.data));
+    /* p7 is below the minimum of its $id resource (reached twice: by URI
+     * and by URI#anchor) and no multiple of 8 (#r7); p8 is above the
+     * maximum reached by URI#/pointer; p9 is no multiple of 10 */
+    {
+        json_t *inst = json_pack("{s:i, s:i, s:i}", "p7", 6, "p8", 27, "p9", 25);
+        assert_int_equal(cg_schema_validate(s, inst, &v), CG_ERR_VIOLATION);
+        ASSERT_HAS(&v, "/p7", "schema:minimum");
+        ASSERT_HAS(&v, "/p7", "schema:multipleOf");
+        ASSERT_HAS(&v, "/p8", "schema:maximum");
+        ASSERT_HAS(&v, "/p9", "schema:multipleOf");
+        assert_int_equal(v.count, 5);
+        json_decref(inst);
+    }
+    cg_violations_free(&v);
+    cg_schema_free(s);
+    cg_buf_free(&b);
+
+    /* the same $id twice: the later one is the target */
+    assert_int_equal(compile_str("{\"$defs\": {\"a\": {\"$id\": \"https://x.test/d\","
+                                 " \"type\": \"integer\"}, \"b\": {\"$id\": \"https://x.test/d\","
+                                 " \"type\": \"string\"}}, \"$ref\": \"https://x.test/d\"}",
+                                 &s, NULL),
+                     CG_OK);
+    assert_true(valid_str(s, "\"s\""));
+    assert_false(valid_str(s, "1"));
+    cg_schema_free(s);
+    /* the same $anchor twice: the first one is the target */
+    assert_int_equal(compile_str("{\"$defs\": {\"a\": {\"$anchor\": \"x\", \"type\": \"integer\"},"
+                                 " \"b\": {\"$anchor\": \"x\", \"type\": \"string\"}},"
+                                 " \"$ref\": \"#x\"}",
+                                 &s, NULL),
+                     CG_OK);
+    assert_true(valid_str(s, "1"));
+    assert_false(valid_str(s, "\"s\""));
+    cg_schema_free(s);
+}
+
 /* anyOf over shared $refs, 'levels' deep: 2^levels evaluations without the
  * budget (found by tests/fuzz: a 1 KiB schema never finished). */
 static void dag_schema(struct cg_buf *b, int levels, int wrap_in_not)
@@ -1049,6 +1121,7 @@ int main(void)
         cmocka_unit_test(schema_regex_dialect),
         cmocka_unit_test(schema_numbers),
         cmocka_unit_test(schema_recursion_and_depth),
+        cmocka_unit_test(schema_many_resources),
         cmocka_unit_test(schema_evaluation_budget),
         cmocka_unit_test(schema_messages),
         cmocka_unit_test(jdoc_parser_agrees),

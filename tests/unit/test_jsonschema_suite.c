@@ -1,7 +1,7 @@
 /*
  * test_jsonschema_suite.c: runs the official JSON-Schema-Test-Suite (draft
  * 2020-12 files in tests/data/json-schema-test-suite/) against
- * common/jsonschema.c.
+ * common/jsonschema/.
  *
  * Every case of every file in 'suite_files' must pass, except the groups
  * listed in 'exclusions' (with the reason). An exclusion that matches no
