@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reports_int.h: what the files of the reports module share: the host
+ * table, the health series and their rings, and the helpers over them.
+ * Private to the fleet room (the model is SQLite's whereInt.h).
+ *
+ *   reports.c           lifecycle, the host and series tables, totals, /metrics
+ *   reports_ingest.c    parsing and ingesting one agent report
+ *   reports_windows.c   health sums over a window, one cell or many (cached)
+ *   reports_converge.c  which hosts run a generation, which failed (cached)
+ *   reports_views.c     the hosts views of the API (JSON, counts, pages)
+ *
+ * Every function here expects the module's lock (struct reports.mu) held.
+ */
+#ifndef CG_REPORTS_INT_H
+#define CG_REPORTS_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "health.h"
+#include "reports.h"
+#include "stats.h"
+
+#define LOOKAHEAD     8 /* items (series, hosts) fetched ahead when going over many */
+#define HBUCKETS      8192
+#define SBUCKETS      65536 /* series: cells x configs x versions in flight */
+#define CFG_MOD_SLOTS 1024  /* change counters of host entries, by config name hash */
+
+struct host_cfg {
+    char config[64];
+    int64_t version, generation, lkg_version, lkg_generation;
+    char outcome[16];
+    char *detail; /* JSON text {"error","violations"} or NULL */
+};
+
+struct host {
+    /* What convergence reads of every host comes first (a cache line or
+     * two), the config entries last. */
+    int64_t last_seen_ms;
+    uint64_t mark;          /* reports_convergence(): met in call 'mark' */
+    struct host *cell_next; /* chain of by_cell[hash of cell] */
+    size_t ncfg;
+    uint32_t cfg_key[REPORTS_MAX_CONFIGS]; /* name_key() of each cfg[i].config */
+    char cell[64];
+    char name[64];
+    int64_t seq;
+    struct host *next; /* hash chain */
+    struct host *lru_prev, *lru_next;
+    struct host_cfg cfg[REPORTS_MAX_CONFIGS];
+};
+
+struct bucket {
+    int64_t start_ms; /* which REPORTS_BUCKET_MS slot this holds; 0 = empty */
+    uint64_t requests, errors, reports;
+    uint32_t hist[CG_HIST_BUCKETS];
+    uint8_t nmetrics;
+    struct {
+        uint8_t idx; /* into series->names */
+        double sum;
+        uint32_t n;
+    } m[8];
+};
+
+struct series {
+    /* What a lookup compares comes first: most candidates cost one line. */
+    size_t hash; /* series_hash() of (cell, config, version) */
+    int64_t version;
+    struct series *next;
+    struct bucket *ring; /* REPORTS_BUCKETS, allocated on first use */
+    /* The caches of reports_aggregate_cells() that sum this series: each
+     * write is pushed to them (one entry per time a cache lists it). */
+    struct reports_cells_cache **subs;
+    uint32_t nsubs, capsubs;
+    int64_t updated_ms;
+    char cell[64], config[64];
+    char names[8][48];
+    uint8_t gauge[8];
+    size_t nnames;
+};
+
+struct reports {
+    pthread_mutex_t mu;
+    struct reports_config cfg;
+    struct host *hosts[HBUCKETS];
+    struct host *lru_head, *lru_tail; /* head = most recent */
+    size_t nhosts;
+    struct host *by_cell[HBUCKETS]; /* hosts by cell (a cell's hosts share a chain) */
+    uint64_t conv_calls;
+    struct series *series[SBUCKETS];
+    size_t nseries;
+    uint64_t ingested;
+    struct reports_totals totals;
+    /* Change tracking for the caches of reports_aggregate_cells() and
+     * reports_convergence_cached(). */
+    int64_t max_slot;                /* the latest slot ever written */
+    uint64_t series_epoch;           /* bumped when a series is created or evicted */
+    uint64_t members_mod;            /* a host was created, removed or moved to another cell */
+    uint64_t cfg_mod[CFG_MOD_SLOTS]; /* by config_slot(): a host's entry for such a
+                                        config was created or changed */
+    uint64_t revive_mod;             /* a host reported whose previous last_seen was at
+                                        or before revive_mark (or after now) */
+    int64_t revive_mark;             /* the latest last_seen_ms any convergence found
+                                        too old to count */
+    struct stats_histo lag;          /* sent_at_ms to ingestion, seconds */
+    struct stats_histo window;       /* window covered by each report, seconds */
+};
+
+/* What one report adds to one bucket. */
+struct bucket_delta {
+    uint64_t requests, errors;
+    uint64_t hist[CG_HIST_BUCKETS]; /* as the bucket's uint32 counts moved (mod 2^64) */
+    size_t nmetrics;
+    struct {
+        uint8_t idx; /* into series->names */
+        double value;
+    } m[8];
+};
+
+/* The full hash of a series key (cell, config, version). */
+size_t rp_series_hash(const char *cell, const char *config, int64_t version);
+
+/* The by_cell bucket of a cell name. */
+size_t rp_cell_hash(const char *cell);
+
+/* A config name's key in host.cfg_key (equal names, equal keys). */
+uint32_t rp_name_key(const char *name);
+
+/* Index of r->cfg_mod for a config name. */
+size_t rp_config_slot(const char *config);
+
+/* Moves host h to the by_cell chain of 'cell' ("" = none). Lock held. */
+void rp_host_set_cell(struct reports *r, struct host *h, const char *cell);
+
+/* The host named 'name', created (evicting the least recently seen when
+ * full) if new; NULL when out of memory. Lock held. */
+struct host *rp_host_get(struct reports *r, const char *name);
+
+/* The series of (cell, config, version) whose series hash is 'hash', or
+ * NULL. Lock held. */
+struct series *rp_series_find(struct reports *r, size_t hash, const char *cell, const char *config,
+                              int64_t version);
+
+/* The series of (cell, config, version), created when 'create' (NULL
+ * when full or out of memory). Lock held. */
+struct series *rp_series_get(struct reports *r, const char *cell, const char *config,
+                             int64_t version, int create);
+
+/* Takes cache cc off the subs lists of every series it sums. Lock held. */
+void rp_cells_cache_detach(struct reports_cells_cache *cc);
+
+/* One bucket write of series s (slot, delta d), pushed into cache cc's
+ * sum of that slot. Lock held. */
+void rp_cells_cache_push(struct reports_cells_cache *cc, const struct series *s, int64_t slot,
+                         const struct bucket_delta *d);
+
+/* The parsed JSON of a host entry's stored detail text, or NULL. */
+json_t *rp_stored_detail(const char *text);
+
+#endif /* CG_REPORTS_INT_H */
