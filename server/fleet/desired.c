@@ -11,14 +11,16 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hashmap.h"
 #include "notify.h"
 #include "sign.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
 
-#define NBUCKETS 4096
-#define SWEEP_MS 100
+/* Buckets reserved at start: cells are looked up on every poll. */
+#define CELLS_RESERVE 4096
+#define SWEEP_MS      100
 /* Parked polls are checked for a closed client every PEER_CHECK_MS: one
  * non-blocking recv(MSG_PEEK) each, about 10 ms of CPU per 10,000 parked. */
 #define PEER_CHECK_MS 1000
@@ -65,13 +67,13 @@ struct cell_entry {
     char *fingerprint; /* "config:version:generation;..." of what body shows */
     int64_t resign_at; /* wall ms when statements reach half-life; 0 = never */
     struct waiter *waiters;
-    struct cell_entry *next;
+    struct cg_hentry link; /* in desired.cells, keyed by name */
 };
 
 struct desired {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct cell_entry *buckets[NBUCKETS];
+    struct cg_hashmap cells; /* name -> struct cell_entry */
     struct store *st;
     const struct cg_signkey *key;
     struct desired_config cfg;
@@ -82,22 +84,11 @@ struct desired {
     pthread_t sweeper;
 };
 
-static size_t hash_name(const char *s)
-{
-    size_t h = 1469598103934665603ull;
-
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return h % NBUCKETS;
-}
-
 static struct cell_entry *find(struct desired *ds, const char *cell)
 {
-    struct cell_entry *e = ds->buckets[hash_name(cell)];
+    struct cg_hentry *h = cg_hashmap_get(&ds->cells, cell);
 
-    while (e && strcmp(e->name, cell) != 0)
-        e = e->next;
-    return e;
+    return h ? CG_HENTRY(h, struct cell_entry, link) : NULL;
 }
 
 /* What a cell's body is rendered from. */
@@ -273,17 +264,20 @@ static void install(struct desired *ds, const char *cell, struct rendered *r, in
     pthread_mutex_lock(&ds->mu);
     e = find(ds, cell);
     if (!e) {
-        size_t h = hash_name(cell);
         e = calloc(1, sizeof *e);
+        if (e) {
+            cg_strlcpy(e->name, cell, sizeof e->name);
+            if (cg_hashmap_insert(&ds->cells, e->name, &e->link, NULL) < 0) {
+                free(e);
+                e = NULL;
+            }
+        }
         if (!e) {
             pthread_mutex_unlock(&ds->mu);
             free(r->body);
             free(r->fingerprint);
             return;
         }
-        cg_strlcpy(e->name, cell, sizeof e->name);
-        e->next = ds->buckets[h];
-        ds->buckets[h] = e;
         ds->ncells++;
         force = 1;
     }
@@ -418,16 +412,19 @@ enum desired_result desired_poll(struct desired *ds, const char *cell, const cha
 static size_t sweep(struct desired *ds, char (*due)[STORE_NAME_MAX], size_t max)
 {
     int64_t mono = cg_mono_ms(), wall = cg_now_ms();
-    size_t b, ndue = 0;
+    struct cg_hashmap_iter it;
+    struct cg_hentry *h;
+    size_t ndue = 0;
     int check_peers;
 
     pthread_mutex_lock(&ds->mu);
     check_peers = mono >= ds->peer_check_at;
     if (check_peers)
         ds->peer_check_at = mono + PEER_CHECK_MS;
-    for (b = 0; b < NBUCKETS; b++) {
-        struct cell_entry *e;
-        for (e = ds->buckets[b]; e; e = e->next) {
+    cg_hashmap_iter_init(&it, &ds->cells);
+    while ((h = cg_hashmap_iter_next(&it))) {
+        struct cell_entry *e = CG_HENTRY(h, struct cell_entry, link);
+        {
             struct waiter *w = e->waiters;
             while (w) {
                 struct waiter *nx = w->next;
@@ -494,6 +491,13 @@ struct desired *desired_start(struct store *st, const struct cg_signkey *key,
         return NULL;
     }
     pthread_mutex_init(&ds->mu, NULL);
+    cg_hashmap_init(&ds->cells, NULL);
+    if (cg_hashmap_reserve(&ds->cells, CELLS_RESERVE) < 0) {
+        pthread_mutex_destroy(&ds->mu);
+        free(ds);
+        snprintf(msg, 256, "out of memory");
+        return NULL;
+    }
     pthread_cond_init(&ds->cv, NULL);
     ds->st = st;
     ds->key = key;
@@ -540,23 +544,22 @@ void desired_drain(struct desired *ds)
     sweep(ds, NULL, 0); /* answers anything still parked */
 }
 
+static void entry_free(struct cg_hentry *h, void *arg)
+{
+    struct cell_entry *e = CG_HENTRY(h, struct cell_entry, link);
+
+    (void)arg;
+    body_release(e->body);
+    free(e->fingerprint);
+    free(e);
+}
+
 void desired_free(struct desired *ds)
 {
-    size_t b;
-
     if (!ds)
         return;
     desired_drain(ds);
-    for (b = 0; b < NBUCKETS; b++) {
-        struct cell_entry *e = ds->buckets[b];
-        while (e) {
-            struct cell_entry *nx = e->next;
-            body_release(e->body);
-            free(e->fingerprint);
-            free(e);
-            e = nx;
-        }
-    }
+    cg_hashmap_clear(&ds->cells, entry_free, NULL);
     pthread_cond_destroy(&ds->cv);
     pthread_mutex_destroy(&ds->mu);
     free(ds);
