@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * status.h: status codes used inside the daemons and common code.
  *
  * The same values as libcellgate's public enum cg_status (cellgate.h); this
  * header exists so common/ and server/ need not include the public header.
+ * lib/status_check.c compares every value at build time.
  * 0 is success, errors are negative. Append only; never renumber.
  */
 #ifndef CG_STATUS_H
@@ -23,5 +25,9 @@
 #define CG_ERR_TIMEOUT   (-11) /* a wait ran out */
 #define CG_ERR_VERIFY    (-12) /* signature, hash or freshness check failed */
 #endif
+
+/* The most negative code; lib/status_check.c fails the build when this
+ * header and enum cg_status disagree. */
+#define CG_STATUS_LAST CG_ERR_VERIFY
 
 #endif /* CG_STATUS_H */

@@ -1,5 +1,6 @@
 /*
- * lanes.h: admission lanes (DESIGN.md §1, the hospital queue).
+ * lanes.h: admission lanes (docs/design.md, "The failures it exists to prevent": the hospital
+ * queue).
  *
  * Every request that needs more than memory (a store call) runs on a worker
  * of its route's lane, never on the HTTP I/O threads. Each lane has a fixed

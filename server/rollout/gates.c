@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gates.c - the gate evaluator (DESIGN.md §6, I4); see gates.h.
+ * gates.c - the gate evaluator (docs/design.md "Gates", I4); see gates.h.
  *
  * Every gate writes one record. A value is "missing" when it has no
  * samples behind it or is not finite; missing values make a gate

@@ -8,7 +8,7 @@
  * baseline (cells still on the old version, or, when none is left, the same
  * cells' window before the change) and calls gates_evaluate(). Formulas,
  * statistics and worked examples: docs/internals/gates.md; the user-facing
- * contract: docs/plans.md "Gates" and DESIGN.md §6.
+ * contract: docs/plans.md "Gates" and docs/design.md "Gates".
  *
  * Rules every evaluation follows:
  * - a FAIL of any gate fails the step; apply failures fail at once, whatever
@@ -16,7 +16,7 @@
  * - missing data never passes: too few requests on either side, an empty
  *   histogram, a metric nobody reports, a NaN or infinite value, no hosts
  *   known, no baseline when a ratio needs one: each gives INCONCLUSIVE with
- *   the reason, and the step holds (DESIGN.md I4);
+ *   the reason, and the step holds (docs/design.md, I4);
  * - PASS only when every gate passed.
  */
 #ifndef CG_SERVER_GATES_H

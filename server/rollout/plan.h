@@ -2,7 +2,7 @@
 /*
  * plan.h - rollout plan documents: validation and the parsed form.
  *
- * A plan says how a change moves through the fleet (DESIGN.md §2, §2.1):
+ * A plan says how a change moves through the fleet (docs/design.md, "Concepts" and "Plan"):
  * ordered waves, bake time and minimum requests per wave, health gates,
  * topology constraints, deny windows, approvals, the stuck timeout and what
  * happens on failure. The format is documented field by field in
@@ -25,7 +25,7 @@
  * - every string and array is owned by the plan.
  *
  * There is deliberately no way to express "skip a wave" or "skip bake": a
- * forward change goes through every wave (DESIGN.md I4, I7).
+ * forward change goes through every wave (docs/design.md, invariants I4 and I7).
  */
 #ifndef CG_SERVER_PLAN_H
 #define CG_SERVER_PLAN_H
@@ -56,7 +56,7 @@ enum plan_action {
 };
 
 /* One health threshold: fail when the wave is above 'max', or above
- * max_ratio x baseline by at least min_delta (DESIGN.md §6). Unset parts
+ * max_ratio x baseline by at least min_delta (docs/design.md, "Gates"). Unset parts
  * are not checked; a threshold with neither max nor max_ratio is unset as a
  * whole (is_set == false). */
 struct plan_threshold {

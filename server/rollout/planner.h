@@ -16,7 +16,7 @@
  * - every step holds cells of at most max_zones_per_region zones of any one
  *   region, and every step of the first wave (wave 0, or the first wave
  *   that takes cells when earlier ones take none) holds cells of at most
- *   first_wave_regions regions (DESIGN.md I5);
+ *   first_wave_regions regions (docs/design.md, I5);
  * - every cell of the fleet is either done or in exactly one step, unless
  *   the rollout is already past its last wave (then a note says which
  *   cells are left);
