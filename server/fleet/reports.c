@@ -108,20 +108,19 @@ static void host_free(struct host *h)
     free(h);
 }
 
+static void host_release(struct cg_hentry *e, void *arg)
+{
+    (void)arg;
+    host_free(CG_HENTRY(e, struct host, link));
+}
+
 void reports_free(struct reports *r)
 {
     size_t b;
 
     if (!r)
         return;
-    for (b = 0; b < HBUCKETS; b++) {
-        struct host *h = r->hosts[b];
-        while (h) {
-            struct host *nx = h->next;
-            host_free(h);
-            h = nx;
-        }
-    }
+    cg_hashmap_clear(&r->hosts, host_release, NULL);
     for (b = 0; b < SBUCKETS; b++) {
         struct series *s = r->series[b];
         while (s) {
@@ -161,12 +160,7 @@ static void lru_push(struct reports *r, struct host *h)
 
 static void host_remove(struct reports *r, struct host *h)
 {
-    struct host **pp = &r->hosts[hash2(h->name, NULL, 0)];
-
-    while (*pp && *pp != h)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = h->next;
+    cg_hashmap_remove_entry(&r->hosts, &h->link);
     rp_host_set_cell(r, h, "");
     lru_unlink(r, h);
     r->nhosts--;
@@ -175,11 +169,9 @@ static void host_remove(struct reports *r, struct host *h)
 
 struct host *rp_host_get(struct reports *r, const char *name)
 {
-    size_t b = hash2(name, NULL, 0);
-    struct host *h = r->hosts[b];
+    struct cg_hentry *e = cg_hashmap_get(&r->hosts, name);
+    struct host *h = e ? CG_HENTRY(e, struct host, link) : NULL;
 
-    while (h && strcmp(h->name, name) != 0)
-        h = h->next;
     if (h) {
         lru_unlink(r, h);
         lru_push(r, h);
@@ -191,8 +183,10 @@ struct host *rp_host_get(struct reports *r, const char *name)
     if (!h)
         return NULL;
     cg_strlcpy(h->name, name, sizeof h->name);
-    h->next = r->hosts[b];
-    r->hosts[b] = h;
+    if (cg_hashmap_insert(&r->hosts, h->name, &h->link, NULL) < 0) {
+        free(h);
+        return NULL;
+    }
     lru_push(r, h);
     r->nhosts++;
     r->members_mod++;

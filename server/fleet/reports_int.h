@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hashmap.h"
 #include "health.h"
 #include "reports.h"
 #include "stats.h"
@@ -47,7 +48,7 @@ struct host {
     char cell[64];
     char name[64];
     int64_t seq;
-    struct host *next; /* hash chain */
+    struct cg_hentry link; /* in reports.hosts, keyed by name */
     struct host *lru_prev, *lru_next;
     struct host_cfg cfg[REPORTS_MAX_CONFIGS];
 };
@@ -84,11 +85,18 @@ struct series {
 struct reports {
     pthread_mutex_t mu;
     struct reports_config cfg;
-    struct host *hosts[HBUCKETS];
+    struct cg_hashmap hosts;          /* name -> struct host */
     struct host *lru_head, *lru_tail; /* head = most recent */
     size_t nhosts;
-    struct host *by_cell[HBUCKETS]; /* hosts by cell (a cell's hosts share a chain) */
+    /* Hosts by cell: every host of a cell is on one chain, so convergence and
+     * the views walk a cell's hosts without a lookup per host. A cg_hashmap
+     * holds one entry per key, not a chain of equals: this stays its own. */
+    struct host *by_cell[HBUCKETS];
     uint64_t conv_calls;
+    /* Series by (cell, config, version): a composite key hashed once per
+     * report, and reports_aggregate_cells() prefetches the buckets of many
+     * series ahead of the walk (reports_windows.c); a string-keyed map would
+     * format a key per lookup and hide its buckets, so this stays its own. */
     struct series *series[SBUCKETS];
     size_t nseries;
     uint64_t ingested;
