@@ -32,7 +32,7 @@ enum notify_kind {
     NOTIFY_CELLS = 1,   /* cells added or changed (cells) */
     NOTIFY_TOKENS = 2,  /* a token created or revoked */
     NOTIFY_CONFIG = 3,  /* a config, its plan or its versions (config) */
-    NOTIFY_ROLLOUT = 4, /* a rollout created or moved (config, id) */
+    NOTIFY_ROLLOUT = 4, /* a rollout created or moved (id; config when known) */
     NOTIFY__COUNT
 };
 

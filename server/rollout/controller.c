@@ -203,8 +203,11 @@ int ctl_transition(struct controller *c, struct store_rollout_update *u,
     char msg[STORE_MSG_MAX] = "";
     int rc = store_rollout_update(c->st, u, who ? who : &ctl_actor, gen, msg);
 
-    if (rc == CG_OK)
+    if (rc == CG_OK) {
+        struct notify_event ev = {NOTIFY_ROLLOUT, NULL, NULL, 0, u->id};
+        notify_event(c->notify, &ev);
         return 1;
+    }
     if (rc == CG_ERR_CONFLICT) {
         fprintf(stderr, "cellgated: controller: rollout %lld: %s (will re-read)\n",
                 (long long)u->id, msg);

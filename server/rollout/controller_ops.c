@@ -15,6 +15,7 @@
 #include "controller_int.h"
 #include "controller_replan.h"
 #include "json.h"
+#include "notify.h"
 #include "plan.h"
 #include "planner.h"
 #include "util.h"
@@ -213,6 +214,10 @@ static int create(struct controller *c, const char *config, const char *kind, in
     if (rc != CG_OK)
         return fail(msg, CG_ERR_IO, "store: %s%s", smsg, "");
     *id = r.id;
+    {
+        struct notify_event ev = {NOTIFY_ROLLOUT, config, NULL, 0, r.id};
+        notify_event(c->notify, &ev);
+    }
     snprintf(msg, CONTROLLER_MSG_MAX, "rollout %lld started", (long long)r.id);
     return CG_OK;
 }
