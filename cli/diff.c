@@ -45,7 +45,8 @@ static int split(const char *s, size_t len, struct line **out, size_t *n)
     }
     while (i < len) {
         size_t start = i;
-        uint64_t h = 1469598103934665603ull; /* FNV-1a */
+        /* FNV-1a in the newline scan: memchr + cg_hash_bytes() measured 195 vs 167 us a diff */
+        uint64_t h = 1469598103934665603ull;
         while (i < len && s[i] != '\n') {
             h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
             i++;

@@ -95,6 +95,7 @@ static uint64_t hash_str(const char *s)
 }
 
 /* An open-addressing set of borrowed strings. */
+/* Not cg_hashmap: ctl_sets_get() of 1,000 cells measured 591k vs 516k instr with it (+7-22%). */
 struct strset {
     const char **slot;
     size_t mask;

@@ -32,11 +32,14 @@ void ctl_fleet_free(struct ctl_fleet *f)
 {
     if (!f)
         return;
-    free(f->sorted);
+    cg_hashmap_clear(&f->ids, NULL, NULL);
+    free(f->id_ent);
     store_cells_free(f->cells, f->n);
     memset(f, 0, sizeof *f);
 }
 
+/* Not cg_hash_str(): this offset basis is part of the fingerprints stored
+ * in rollouts' detail.fleet. */
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -165,11 +168,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int has(const char **sorted, size_t n, const char *s)
-{
-    return bsearch(&s, sorted, n, sizeof *sorted, cmp_str) != NULL;
-}
-
 /* Sorts and removes duplicates; returns the new count. */
 static size_t sort_unique(const char **v, size_t n)
 {
@@ -220,42 +218,68 @@ void ctl_fleet_diff_free(struct ctl_fleet_diff *d)
     memset(d, 0, sizeof *d);
 }
 
+/* Builds f->ids (once per fleet). Returns 0, or -1 when out of memory. */
+static int fleet_index(struct ctl_fleet *f)
+{
+    if (f->id_ent)
+        return 0;
+    f->id_ent = malloc((f->n ? f->n : 1) * sizeof *f->id_ent);
+    if (!f->id_ent || cg_hashmap_reserve(&f->ids, f->n) < 0) {
+        free(f->id_ent);
+        f->id_ent = NULL;
+        return -1;
+    }
+    for (size_t i = 0; i < f->n; i++) /* reserved: cannot fail; an id listed twice is one */
+        (void)cg_hashmap_insert(&f->ids, f->cells[i].id, &f->id_ent[i], NULL);
+    return 0;
+}
+
 int ctl_fleet_diff(struct ctl_fleet *f, const json_t *steps, size_t step, struct ctl_fleet_diff *d)
 {
-    size_t nsteps = json_array_size(steps), nall = 0, nrest = 0;
-    const char **all = NULL, **rest = NULL;
+    size_t nsteps = json_array_size(steps), nall = 0, nrest = 0, i;
+    struct cg_hashmap planned = CG_HASHMAP_INIT; /* the ids in any step */
+    struct cg_hentry *pe = NULL, *e;             /* planned's entries */
+    struct cg_hashmap_iter it;
+    const char **rest = NULL;
+    json_t *x;
 
     memset(d, 0, sizeof *d);
     if (step > nsteps)
         step = nsteps;
-    if (!f->sorted) {
-        f->sorted = malloc((f->n ? f->n : 1) * sizeof *f->sorted);
-        if (!f->sorted)
-            return -1;
-        for (size_t i = 0; i < f->n; i++)
-            f->sorted[i] = f->cells[i].id;
-        f->n_sorted = sort_unique(f->sorted, f->n);
+    for (size_t k = 0; k < nsteps; k++)
+        nall += json_array_size(step_cells_of(steps, k));
+    if (fleet_index(f) == 0) {
+        pe = malloc((nall ? nall : 1) * sizeof *pe);
+        rest = collect(steps, step, nsteps, &nrest);
+        d->added = malloc((f->n ? f->n : 1) * sizeof *d->added);
     }
-    all = collect(steps, 0, nsteps, &nall);
-    rest = collect(steps, step, nsteps, &nrest);
-    d->added = malloc((f->n_sorted ? f->n_sorted : 1) * sizeof *d->added);
-    if (!all || !rest || !d->added) {
-        free(all);
+    if (!pe || !rest || !d->added || cg_hashmap_reserve(&planned, nall) < 0) {
+        free(pe);
         free(rest);
         ctl_fleet_diff_free(d);
         return -1;
     }
-    nall = sort_unique(all, nall);
-    d->n_planned = nall;
-    for (size_t i = 0; i < f->n_sorted; i++)
-        if (!has(all, nall, f->sorted[i]))
-            d->added[d->n_added++] = f->sorted[i];
-    nrest = sort_unique(rest, nrest);
-    for (size_t i = 0; i < nrest; i++)
-        if (!has(f->sorted, f->n_sorted, rest[i]))
+    for (size_t k = 0; k < nsteps; k++)
+        json_array_foreach(step_cells_of(steps, k), i, x)
+        {
+            /* reserved: cannot fail; an id listed twice is counted once */
+            if (json_string_value(x) &&
+                cg_hashmap_insert(&planned, json_string_value(x), &pe[d->n_planned], NULL) == 0)
+                d->n_planned++;
+        }
+    cg_hashmap_iter_init(&it, &f->ids);
+    while ((e = cg_hashmap_iter_next(&it)) != NULL)
+        if (!cg_hashmap_get(&planned, e->key))
+            d->added[d->n_added++] = e->key;
+    if (d->n_added > 1)
+        qsort(d->added, d->n_added, sizeof *d->added, cmp_str);
+    for (i = 0; i < nrest; i++)
+        if (!cg_hashmap_get(&f->ids, rest[i]))
             rest[d->n_removed++] = rest[i];
+    d->n_removed = sort_unique(rest, d->n_removed);
     d->removed = rest;
-    free(all);
+    cg_hashmap_clear(&planned, NULL, NULL);
+    free(pe);
     return 0;
 }
 

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hashmap.h"
 #include "planner.h"
 
 struct store;
@@ -40,9 +41,9 @@ struct ctl_fleet {
     int loaded;               /* 0: not yet; 1: cells, n, fp valid; -1: listing failed */
     struct store_cell *cells; /* owned */
     size_t n;
-    uint64_t fp;         /* ctl_fleet_fingerprint() of cells */
-    const char **sorted; /* ids in strcmp order (borrowed from cells), built on demand */
-    size_t n_sorted;
+    uint64_t fp;              /* ctl_fleet_fingerprint() of cells */
+    struct cg_hashmap ids;    /* the cells by id (keys borrowed from cells), built on demand */
+    struct cg_hentry *id_ent; /* owned; ids' entries (one per cell), NULL until built */
 };
 
 /* Lists the cells once: later calls return what the first one got.
@@ -93,7 +94,8 @@ struct ctl_fleet_diff {
 
 /*
  * Compares the fleet with 'steps' (a rollout's steps array, borrowed)
- * where steps [0, step) are done. O((cells + step cells) log). Returns 0
+ * where steps [0, step) are done. O(cells + step cells), plus sorting the
+ * added and removed ids. Returns 0
  * and fills *d (free with ctl_fleet_diff_free()), or -1 when out of memory.
  * A step without a "cells" array, or a non-string id, counts as no cell.
  */

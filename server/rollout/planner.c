@@ -17,16 +17,17 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hashmap.h"
 #include "status.h"
 
 #define PERCENT_EPS 1e-9 /* absorbs float error in percent * cells / 100 */
 #define LIST_NAMES  5    /* names listed in a note or constraint before "..." */
 #define HASH_SEP    0x1f /* separates hashed fields */
 
-/* An id and the cell it belongs to, for sorted lookups. */
+/* A cell in the id index (ctx.byid). */
 struct id_ref {
-    const char *id; /* borrowed from the caller's cells */
-    size_t idx;     /* index into cells */
+    struct cg_hentry by_id; /* keyed by the cell's id (borrowed from the caller's cells) */
+    size_t idx;             /* index into cells */
 };
 
 /* A region or (region, zone) with its sort key. */
@@ -59,8 +60,9 @@ struct ctx {
     const struct planner_cell *cells;
     size_t n;
     const char *seed;
-    struct id_ref *byid; /* owned; sorted by id */
-    const char **rnames; /* owned array; regions sorted by name */
+    struct cg_hashmap byid; /* cell id -> struct id_ref (in 'ids') */
+    struct id_ref *ids;     /* owned; one per cell */
+    const char **rnames;    /* owned array; regions sorted by name */
     size_t nreg;
     size_t *rrank;       /* owned; rank of region (by-name index) */
     struct place *zones; /* owned; sorted by (region, name) */
@@ -129,13 +131,6 @@ static uint64_t order_hash(const char *seed, const char *tag, const char *a, con
     return h;
 }
 
-static int cmp_id_ref(const void *a, const void *b)
-{
-    const struct id_ref *x = a, *y = b;
-
-    return strcmp(x->id, y->id);
-}
-
 static int cmp_str_ptr(const void *a, const void *b)
 {
     const char *const *x = a, *const *y = b;
@@ -187,14 +182,9 @@ static int cmp_okey(const void *a, const void *b)
 /* Index of cell 'id' in the fleet, or SIZE_MAX. */
 static size_t find_cell(const struct ctx *c, const char *id)
 {
-    struct id_ref key = {id, 0};
-    const struct id_ref *hit;
+    const struct cg_hentry *hit = id ? cg_hashmap_get(&c->byid, id) : NULL;
 
-    if (!id) {
-        return SIZE_MAX;
-    }
-    hit = bsearch(&key, c->byid, c->n, sizeof *c->byid, cmp_id_ref);
-    return hit ? hit->idx : SIZE_MAX;
+    return hit ? CG_HENTRY(hit, const struct id_ref, by_id)->idx : SIZE_MAX;
 }
 
 /* Index of region 'name' among c->rnames (sorted by name). */
@@ -269,7 +259,7 @@ static bool nonempty(const char *s)
     return s && *s;
 }
 
-/* Checks the cells and builds the sorted id index. */
+/* Checks the cells and builds the id index. */
 static int index_cells(struct ctx *c, char *msg, size_t msglen)
 {
     for (size_t i = 0; i < c->n; i++) {
@@ -285,18 +275,15 @@ static int index_cells(struct ctx *c, char *msg, size_t msglen)
             return CG_ERR_INVALID;
         }
     }
-    c->byid = malloc(c->n * sizeof *c->byid);
-    if (!c->byid) {
+    c->ids = malloc(c->n * sizeof *c->ids);
+    if (!c->ids || cg_hashmap_reserve(&c->byid, c->n) < 0) {
         return CG_ERR_NOMEM;
     }
     for (size_t i = 0; i < c->n; i++) {
-        c->byid[i].id = c->cells[i].id;
-        c->byid[i].idx = i;
-    }
-    qsort(c->byid, c->n, sizeof *c->byid, cmp_id_ref);
-    for (size_t i = 1; i < c->n; i++) {
-        if (strcmp(c->byid[i - 1].id, c->byid[i].id) == 0) {
-            set_msg(msg, msglen, "duplicate cell id \"%s\"", c->byid[i].id);
+        c->ids[i].idx = i;
+        /* reserved above, so 0 (inserted) or 1 (the id is taken) */
+        if (cg_hashmap_insert(&c->byid, c->cells[i].id, &c->ids[i].by_id, NULL) != 0) {
+            set_msg(msg, msglen, "duplicate cell id \"%s\"", c->cells[i].id);
             return CG_ERR_INVALID;
         }
     }
@@ -806,7 +793,8 @@ done:
 
 static void release_ctx(struct ctx *c)
 {
-    free(c->byid);
+    cg_hashmap_clear(&c->byid, NULL, NULL);
+    free(c->ids);
     free(c->rnames);
     free(c->rrank);
     free(c->zones);

@@ -40,8 +40,9 @@ static void fleet_add(struct ctl_fleet *f, const char *region, const char *zone,
     snprintf(c->zone, sizeof c->zone, "%s", zone);
     c->labels_json = strdup(canary ? "{\"tier\":\"canary\"}" : "{}");
     assert_non_null(c->labels_json);
-    free(f->sorted); /* the fleet changed: sorted ids are built again */
-    f->sorted = NULL;
+    cg_hashmap_clear(&f->ids, NULL, NULL); /* the fleet changed: the id index is built again */
+    free(f->id_ent);
+    f->id_ent = NULL;
     f->fp = ctl_fleet_fingerprint(f->cells, f->n);
     f->loaded = 1;
 }
