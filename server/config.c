@@ -736,15 +736,28 @@ char *config_key_default(const struct config_key *k, char *buf, size_t n)
     return buf;
 }
 
+/* The length of the word at s: up to a space outside a `code span`. */
+static size_t word_len(const char *s)
+{
+    size_t len = 0;
+    int code = 0;
+
+    for (; s[len] && (code || s[len] != ' '); len++)
+        if (s[len] == '`')
+            code = !code;
+    return len;
+}
+
 /* Prints text word by word from column col, breaking lines before 'width'
- * columns; continuation lines start with 'indent' spaces. Ends the line. */
+ * columns (never inside a `code span`); continuation lines start with
+ * 'indent' spaces. Ends the line. */
 static void wrap(FILE *f, const char *text, size_t col, size_t indent, size_t width)
 {
     const char *s = text;
     int first = 1;
 
     while (*s) {
-        size_t len = strcspn(s, " ");
+        size_t len = word_len(s);
 
         if (!first && col + 1 + len > width) {
             fprintf(f, "\n%*s", (int)indent, "");
