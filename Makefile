@@ -4,6 +4,7 @@
 #   make demo           the guided demo (see README)
 #   make bench          benchmarks against their peers (never part of make test)
 #   make fuzz           build the libFuzzer targets (clang) and run each for FUZZ_SECS seconds
+#   make man            regenerate the OPTIONS section of docs/man/cellgated.8.md from server/config.c
 #   make clean          remove build trees
 
 BUILD      ?= build
@@ -16,7 +17,7 @@ FUZZ_CC    ?= clang
 FUZZ_SECS  ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build run test test-fast test-sanitize demo bench fuzz clean format check-format
+.PHONY: all deps build run test test-fast test-sanitize demo bench fuzz man clean format check-format
 
 all: build
 
@@ -60,6 +61,9 @@ fuzz: deps
 	CC=$(FUZZ_CC) cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCG_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECS) $(FUZZ_TARGETS)
+
+man: build
+	python3 scripts/gen-man-options.py $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

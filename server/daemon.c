@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "controller.h"
 #include "desired.h"
 #include "http.h"
@@ -22,26 +23,7 @@
 
 void daemon_config_defaults(struct daemon_config *cfg)
 {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->data_dir = "var";
-    cfg->listen = "127.0.0.1:7070";
-    cfg->max_body = 4u << 20;
-    cfg->threads = 2;
-    cfg->conn_timeout_s = 60;
-    cfg->max_conns = 32768;
-    cfg->statement_ttl_s = 3600;
-    cfg->max_parked = 30000;
-    cfg->tick_ms = 1000;
-    /* lanes: control, read, report, poll (workers / queue) */
-    cfg->lane_workers[0] = 16;
-    cfg->lane_queue[0] = 256;
-    cfg->lane_workers[1] = 8;
-    cfg->lane_queue[1] = 512;
-    cfg->lane_workers[2] = 4;
-    cfg->lane_queue[2] = 1024;
-    cfg->lane_workers[3] = 4;
-    cfg->lane_queue[3] = 4096;
-    cfg->token_burst = 0;
+    config_defaults(cfg); /* the table's defaults (config.c) */
 }
 
 static int paths(const char *dir, char *db, char *key, char *msg)

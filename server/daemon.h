@@ -2,9 +2,10 @@
 /*
  * daemon.h: struct daemon, the one context of cellgated, and its lifecycle.
  *
- * main() fills a struct daemon_config from argv, calls daemon_init() once
- * for a new data directory (or lets daemon_open() do it), then daemon_open()
- * / daemon_start() / daemon_stop() / daemon_close(). The daemon is the top
+ * main() fills a struct daemon_config from argv (config_parse(), config.h),
+ * calls daemon_init() once for a new data directory (or lets daemon_open()
+ * do it), then daemon_open() / daemon_start() / daemon_stop() /
+ * daemon_close(). The daemon is the top
  * of the server: it creates every part, wires them together (the change
  * funnel's subscribers, the /metrics sources, the handlers' context) and
  * is the only file that knows them all. Nothing lives in globals.
@@ -28,25 +29,26 @@ struct http_server;
 struct notify;
 struct stats;
 
-/* Settings from the command line (see docs/man/cellgated.8.md). */
+/* Settings from the command line: config.c's table says which option sets
+ * each field, its range and its default (docs/man/cellgated.8.md). */
 struct daemon_config {
-    const char *data_dir;     /* holds cellgate.db, signing.key */
-    const char *listen;       /* "ADDR:PORT", default 127.0.0.1:7070; PORT 0 = ephemeral */
-    const char *port_file;    /* if set, the bound port is written here once listening */
-    size_t max_body;          /* request body limit in bytes (default 4 MiB) */
-    unsigned threads;         /* HTTP worker threads (default 2) */
-    unsigned conn_timeout_s;  /* idle connection timeout (default 60) */
-    unsigned max_conns;       /* connection limit (default 16384) */
-    unsigned statement_ttl_s; /* lifetime of signed statements (default 3600) */
-    size_t max_parked;        /* parked long-polls (default 20000) */
-    unsigned tick_ms;         /* rollout controller period (default 1000) */
-    unsigned lane_workers[LANE__COUNT];        /* per lane (enum lane order): worker threads */
-    unsigned lane_queue[LANE__COUNT];          /* per lane: queued requests before shedding */
+    const char *data_dir;               /* holds cellgate.db, signing.key */
+    const char *listen;                 /* "ADDR:PORT"; PORT 0 = ephemeral */
+    const char *port_file;              /* if set, the bound port is written here once listening */
+    size_t max_body;                    /* request body limit in bytes */
+    unsigned threads;                   /* HTTP I/O threads */
+    unsigned conn_timeout_s;            /* idle connection timeout */
+    unsigned max_conns;                 /* connection limit */
+    unsigned statement_ttl_s;           /* lifetime of signed statements */
+    size_t max_parked;                  /* parked long-polls */
+    unsigned tick_ms;                   /* rollout controller period */
+    unsigned lane_workers[LANE__COUNT]; /* per lane (enum lane order): worker threads */
+    unsigned lane_queue[LANE__COUNT];   /* per lane: queued requests before shedding */
     unsigned lane_fault_delay_ms[LANE__COUNT]; /* --fault-delay: per-request delay (0 = none) */
     int no_shed;               /* --no-shed: unbounded queues, no deadlines, no parked limit */
     unsigned max_conns_per_ip; /* 0 = no per-address limit */
     double token_rate;         /* requests/s per token (0 = no limit) */
-    double token_burst;        /* token bucket size */
+    double token_burst;        /* token bucket size (0 = twice token_rate) */
 };
 
 struct daemon {
@@ -66,7 +68,7 @@ struct daemon {
     char key_path[4096];
 };
 
-/* Fills 'cfg' with the defaults. */
+/* Fills 'cfg' with the defaults (config_defaults(): the option table's). */
 void daemon_config_defaults(struct daemon_config *cfg);
 
 /*

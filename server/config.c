@@ -1,0 +1,874 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c: the option table, and the defaults, parser, --help and man text built from it. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* offsetof() a field of struct daemon_config that must have type T (a
+ * compile error otherwise: _Generic has no match). */
+#define FIELD(f, T)                                                                                \
+    (offsetof(struct daemon_config, f) +                                                           \
+     0 * sizeof(_Generic(((struct daemon_config *)0)->f, T : 1)))
+
+#define AS_STRING(f)   .type = CONFIG_STRING, .off = FIELD(f, const char *)
+#define AS_SIZE(f)     .type = CONFIG_SIZE, .off = FIELD(f, size_t)
+#define AS_UNSIGNED(f) .type = CONFIG_UNSIGNED, .off = FIELD(f, unsigned)
+#define AS_DOUBLE(f)   .type = CONFIG_DOUBLE, .off = FIELD(f, double)
+#define AS_FLAG(f)     .type = CONFIG_FLAG, .off = FIELD(f, int)
+#define AS_LANE(w, q)  .type = CONFIG_LANE, .off = FIELD(w, unsigned *), .off2 = FIELD(q, unsigned *)
+#define AS_LANE_MS(f)  .type = CONFIG_LANE_MS, .off = FIELD(f, unsigned *)
+#define AS_ACTION(a)   .type = CONFIG_ACTION, .action = (a)
+
+_Static_assert(sizeof(((struct daemon_config *)0)->lane_workers) == LANE__COUNT * sizeof(unsigned),
+               "lane_workers has one entry per lane");
+_Static_assert(sizeof(((struct daemon_config *)0)->lane_queue) == LANE__COUNT * sizeof(unsigned),
+               "lane_queue has one entry per lane");
+_Static_assert(sizeof(((struct daemon_config *)0)->lane_fault_delay_ms) ==
+                   LANE__COUNT * sizeof(unsigned),
+               "lane_fault_delay_ms has one entry per lane");
+
+/* THE table: one row per option. */
+static const struct config_key keys[] = {
+    /* data directory and listener */
+    {
+        .name = "data",
+        .letter = 'd',
+        AS_STRING(data_dir),
+        .group = CONFIG_G_SERVER,
+        .metavar = "DIR",
+        .def = {.s = "var"},
+        .def_note = "relative to the working directory",
+        .help = "the data directory: the store and the signing key",
+        .doc = "The data directory: the store `cellgate.db` and the signing key `signing.key`.",
+    },
+    {
+        .name = "listen",
+        .letter = 'l',
+        AS_STRING(listen),
+        .group = CONFIG_G_SERVER,
+        .metavar = "ADDR:PORT",
+        .def = {.s = "127.0.0.1:7070"},
+        .help = "IPv4 address and port to listen on; port 0 picks a free port",
+        .doc = "IPv4 address and port to listen on. `localhost` means `127.0.0.1`. "
+               "Port 0 picks a free port.",
+    },
+    {
+        .name = "port-file",
+        .letter = 'p',
+        AS_STRING(port_file),
+        .group = CONFIG_G_SERVER,
+        .metavar = "FILE",
+        .help = "write the bound port there once listening",
+        .doc = "Writes the bound port (and a newline) to FILE, atomically, once listening.",
+    },
+    /* requests and connections */
+    {
+        .name = "max-body",
+        .letter = 'b',
+        AS_SIZE(max_body),
+        .group = CONFIG_G_CONNS,
+        .metavar = "BYTES",
+        .min = 1,
+        .max = 0,
+        .def = {.u = 4u << 20},
+        .def_note = "4 MiB",
+        .help = "request body limit",
+        .doc = "Largest request body. Larger bodies get `413`.",
+    },
+    {
+        .name = "threads",
+        .letter = 't',
+        AS_UNSIGNED(threads),
+        .group = CONFIG_G_CONNS,
+        .metavar = "N",
+        .min = 1,
+        .max = 64,
+        .def = {.u = 2},
+        .help = "HTTP I/O threads",
+        .doc = "HTTP I/O threads (libmicrohttpd's epoll thread pool).",
+    },
+    {
+        .name = "conn-timeout",
+        .letter = 'c',
+        AS_UNSIGNED(conn_timeout_s),
+        .group = CONFIG_G_CONNS,
+        .metavar = "S",
+        .min = 1,
+        .max = 86400,
+        .def = {.u = 60},
+        .help = "idle connection timeout in seconds",
+        .doc = "Idle connection timeout in seconds.",
+    },
+    {
+        .name = "max-conns",
+        .letter = 'm',
+        AS_UNSIGNED(max_conns),
+        .group = CONFIG_G_CONNS,
+        .metavar = "N",
+        .min = 1,
+        .max = 1000000,
+        .def = {.u = 32768},
+        .def_note = "lowered to fit the open-file limit",
+        .help = "open connections, parked long-polls included",
+        .doc = "Open connections, parked long-polls included. At start the server raises "
+               "its soft open-file limit to the hard one and, if N does not fit, lowers N "
+               "to that limit minus 256 and says so on standard error.",
+    },
+    {
+        .name = "max-conns-per-ip",
+        .letter = 'I',
+        AS_UNSIGNED(max_conns_per_ip),
+        .group = CONFIG_G_CONNS,
+        .metavar = "N",
+        .min = 1,
+        .max = 1000000,
+        .def = {.u = 0},
+        .def_note = "no limit",
+        .help = "open connections per client address",
+        .doc = "Open connections per client address.",
+    },
+    /* admission and load shedding */
+    {
+        .name = "lane",
+        .letter = 'L',
+        AS_LANE(lane_workers, lane_queue),
+        .group = CONFIG_G_SHED,
+        .metavar = "NAME=WORKERS/QUEUE",
+        .min = 1,
+        .max = 256,
+        .min2 = 1,
+        .max2 = 1000000,
+        .def = {.lanes =
+                    {
+                        [LANE_CONTROL] = {16, 256},
+                        [LANE_READ] = {8, 512},
+                        [LANE_REPORT] = {4, 1024},
+                        [LANE_POLL] = {4, 4096},
+                    }},
+        .help = "worker threads and queue length of one admission lane; repeatable",
+        .doc = "Worker threads and queue length of one admission lane (a full queue "
+               "answers `503` with `Retry-After`). Repeatable.",
+    },
+    {
+        .name = "max-parked",
+        .letter = 'P',
+        AS_SIZE(max_parked),
+        .group = CONFIG_G_SHED,
+        .metavar = "N",
+        .min = 1,
+        .max = 10000000,
+        .def = {.u = 30000},
+        .help = "agent long-polls parked at once",
+        .doc = "Agent long-polls parked at once. Beyond it a long-poll gets `503` with "
+               "`Retry-After`. A parked poll whose client closed its connection is "
+               "released within about a second.",
+    },
+    {
+        .name = "token-rate",
+        .letter = 'R',
+        AS_DOUBLE(token_rate),
+        .group = CONFIG_G_SHED,
+        .metavar = "R",
+        .dmin = 0,
+        .dmax = 1e9,
+        .def = {.d = 0},
+        .def_note = "no limit",
+        .help = "token bucket rate: requests per second per bearer token",
+        .doc = "Requests per second allowed per bearer token (token bucket). Over the "
+               "limit: `429` with `Retry-After`.",
+    },
+    {
+        .name = "token-burst",
+        .letter = 'B',
+        AS_DOUBLE(token_burst),
+        .group = CONFIG_G_SHED,
+        .metavar = "B",
+        .dmin = 0,
+        .dmax = 1e9,
+        .def = {.d = 0},
+        .def_note = "twice R",
+        .help = "size of each token's bucket",
+        .doc = "Size of each token's bucket.",
+    },
+    /* signed statements and rollouts */
+    {
+        .name = "statement-ttl",
+        .letter = 'T',
+        AS_UNSIGNED(statement_ttl_s),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "S",
+        .min = 10,
+        .max = 30 * 86400,
+        .def = {.u = 3600},
+        .help = "lifetime of signed assignment statements in seconds",
+        .doc = "Lifetime of signed assignment statements in seconds. Statements are "
+               "re-signed at half-life.",
+    },
+    {
+        .name = "tick-ms",
+        .letter = 'k',
+        AS_UNSIGNED(tick_ms),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "MS",
+        .min = 1,
+        .max = 3600000,
+        .def = {.u = 1000},
+        .help = "rollout controller period in milliseconds",
+        .doc = "Period of the rollout controller in milliseconds.",
+    },
+    /* rehearsals only */
+    {
+        .name = "fault-delay",
+        .letter = 'F',
+        AS_LANE_MS(lane_fault_delay_ms),
+        .group = CONFIG_G_REHEARSE,
+        .metavar = "NAME=MS",
+        .min = 0,
+        .max = 60000,
+        .def = {.u = 0},
+        .def_note = "none",
+        .help = "fault injection: every request of lane NAME holds its worker MS ms "
+                "longer (a slow disk or database); repeatable",
+        .doc = "Fault injection: every request of lane NAME holds its worker MS ms "
+               "longer before it runs, as a slow disk or database would. For rehearsals "
+               "and the metastability benchmark; logged at start and exported as "
+               "`cellgate_fault_delay_seconds{lane}`. Repeat for several lanes.",
+    },
+    {
+        .name = "no-shed",
+        .letter = 'N',
+        AS_FLAG(no_shed),
+        .group = CONFIG_G_REHEARSE,
+        .help = "disable load shedding (unbounded queues, no deadlines, no parked or rate "
+                "limits): only to demonstrate metastability",
+        .doc = "Disables load shedding: unbounded lane queues, no queue deadlines (the "
+               "lane's or the client's `Cellgate-Timeout-Ms`), no check for clients that "
+               "closed their connection, no parked-poll or rate limits. Only for "
+               "demonstrating metastability; never in production.",
+    },
+    /* information */
+    {
+        .name = "version",
+        .letter = 'V',
+        AS_ACTION(CONFIG_VERSION),
+        .group = CONFIG_G_INFO,
+        .help = "print the version and exit",
+        .doc = "Prints `cellgated " CELLGATED_VERSION "` and exits 0.",
+    },
+    {
+        .name = "help",
+        .letter = 'h',
+        AS_ACTION(CONFIG_HELP),
+        .group = CONFIG_G_INFO,
+        .help = "print this help and exit",
+        .doc = "Prints the usage and exits 0.",
+    },
+    {
+        .name = "help-markdown",
+        AS_ACTION(CONFIG_HELP_MARKDOWN),
+        .group = CONFIG_G_INFO,
+        .flags = CONFIG_HIDDEN,
+        .help = "print the man page's OPTIONS section (Markdown) and exit",
+    },
+};
+
+static const char *const group_titles[CONFIG_G__COUNT] = {
+    [CONFIG_G_SERVER] = "Data directory and listener",
+    [CONFIG_G_CONNS] = "Requests and connections",
+    [CONFIG_G_SHED] = "Admission and load shedding",
+    [CONFIG_G_ROLLOUT] = "Signed statements and rollouts",
+    [CONFIG_G_REHEARSE] = "Rehearsals only (never in production)",
+    [CONFIG_G_INFO] = "Information",
+};
+
+/* The commands (main.c runs them). */
+static const struct {
+    const char *name;
+    enum config_command cmd;
+    const char *help;
+} commands[] = {
+    {"init", CONFIG_CMD_INIT, "create DIR (store, signing key, admin token) and exit"},
+    {"serve", CONFIG_CMD_SERVE, "run the server (default); initialises DIR first if needed"},
+    {"pubkey", CONFIG_CMD_PUBKEY, "print the public signing key (hex) agents pin"},
+};
+
+enum config_command config_command(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < CG_ARRAY_SIZE(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].cmd;
+    return CONFIG_CMD_UNKNOWN;
+}
+
+const struct config_key *config_keys(size_t *n)
+{
+    *n = CG_ARRAY_SIZE(keys);
+    return keys;
+}
+
+const struct config_key *config_key_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < CG_ARRAY_SIZE(keys); i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static void *field(struct daemon_config *cfg, size_t off)
+{
+    return (char *)cfg + off;
+}
+
+static int takes_value(const struct config_key *k)
+{
+    return k->type != CONFIG_FLAG && k->type != CONFIG_ACTION;
+}
+
+void config_defaults(struct daemon_config *cfg)
+{
+    size_t i, l;
+
+    memset(cfg, 0, sizeof *cfg);
+    for (i = 0; i < CG_ARRAY_SIZE(keys); i++) {
+        const struct config_key *k = &keys[i];
+        void *p = field(cfg, k->off);
+
+        switch (k->type) {
+        case CONFIG_STRING:
+            *(const char **)p = k->def.s;
+            break;
+        case CONFIG_SIZE:
+            *(size_t *)p = (size_t)k->def.u;
+            break;
+        case CONFIG_UNSIGNED:
+            *(unsigned *)p = (unsigned)k->def.u;
+            break;
+        case CONFIG_DOUBLE:
+            *(double *)p = k->def.d;
+            break;
+        case CONFIG_FLAG:
+            *(int *)p = 0;
+            break;
+        case CONFIG_LANE:
+            for (l = 0; l < LANE__COUNT; l++) {
+                ((unsigned *)p)[l] = k->def.lanes[l][0];
+                ((unsigned *)field(cfg, k->off2))[l] = k->def.lanes[l][1];
+            }
+            break;
+        case CONFIG_LANE_MS:
+            for (l = 0; l < LANE__COUNT; l++)
+                ((unsigned *)p)[l] = (unsigned)k->def.u;
+            break;
+        case CONFIG_ACTION:
+            break;
+        }
+    }
+}
+
+/* -- values ---------------------------------------------------------- */
+
+/* Decimal digits at s (at least one, no sign or space) into *v; *end gets
+ * the first character after them. 0, or -1 if there are none or overflow. */
+static int parse_digits(const char *s, const char **end, unsigned long long *v)
+{
+    char *e;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    *v = strtoull(s, &e, 10);
+    if (errno)
+        return -1;
+    *end = e;
+    return 0;
+}
+
+static int in_range(unsigned long long v, unsigned long long min, unsigned long long max)
+{
+    return v >= min && (max == 0 || v <= max);
+}
+
+/* "NAME=" at s: the lane, and *rest after the '='. -1 if NAME is no lane. */
+static int parse_lane_name(const char *s, const char **rest)
+{
+    const char *eq = strchr(s, '=');
+    size_t l;
+
+    if (!eq)
+        return -1;
+    for (l = 0; l < LANE__COUNT; l++) {
+        const char *name = lane_name((enum lane)l);
+        if (strlen(name) == (size_t)(eq - s) && strncmp(s, name, (size_t)(eq - s)) == 0) {
+            *rest = eq + 1;
+            return (int)l;
+        }
+    }
+    return -1;
+}
+
+/* Parses v for k and stores it in cfg. 0, or -1 if v is not a value of k. */
+static int set_value(const struct config_key *k, const char *v, struct daemon_config *cfg)
+{
+    void *p = field(cfg, k->off);
+    unsigned long long u, u2;
+    const char *end;
+    int lane;
+
+    switch (k->type) {
+    case CONFIG_STRING:
+        *(const char **)p = v;
+        return 0;
+    case CONFIG_SIZE:
+        if (parse_digits(v, &end, &u) < 0 || *end || !in_range(u, k->min, k->max) || u > SIZE_MAX)
+            return -1;
+        *(size_t *)p = (size_t)u;
+        return 0;
+    case CONFIG_UNSIGNED:
+        if (parse_digits(v, &end, &u) < 0 || *end || !in_range(u, k->min, k->max) || u > UINT_MAX)
+            return -1;
+        *(unsigned *)p = (unsigned)u;
+        return 0;
+    case CONFIG_DOUBLE: {
+        char *e;
+        double x = strtod(v, &e);
+        if (e == v || *e || !(x > k->dmin) || !(x <= k->dmax))
+            return -1;
+        *(double *)p = x;
+        return 0;
+    }
+    case CONFIG_LANE:
+        lane = parse_lane_name(v, &end);
+        if (lane < 0 || parse_digits(end, &end, &u) < 0 || *end != '/' ||
+            parse_digits(end + 1, &end, &u2) < 0 || *end || !in_range(u, k->min, k->max) ||
+            !in_range(u2, k->min2, k->max2) || u > UINT_MAX || u2 > UINT_MAX)
+            return -1;
+        ((unsigned *)p)[lane] = (unsigned)u;
+        ((unsigned *)field(cfg, k->off2))[lane] = (unsigned)u2;
+        return 0;
+    case CONFIG_LANE_MS:
+        lane = parse_lane_name(v, &end);
+        if (lane < 0 || parse_digits(end, &end, &u) < 0 || *end || !in_range(u, k->min, k->max) ||
+            u > UINT_MAX)
+            return -1;
+        ((unsigned *)p)[lane] = (unsigned)u;
+        return 0;
+    case CONFIG_FLAG:
+    case CONFIG_ACTION:
+        break;
+    }
+    return -1;
+}
+
+/* -- the parser ------------------------------------------------------ */
+
+static enum config_action usage_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum config_action usage_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return CONFIG_USAGE_ERROR;
+}
+
+/* The key of "--NAME" (len bytes of s): an exact name, else the one visible
+ * key it is a prefix of. NULL with err set if none or several. */
+static const struct config_key *find_long(const char *s, size_t len, char *err, size_t errlen)
+{
+    const struct config_key *hit = NULL;
+    size_t i, n = 0;
+
+    for (i = 0; i < CG_ARRAY_SIZE(keys); i++)
+        if (strlen(keys[i].name) == len && strncmp(keys[i].name, s, len) == 0)
+            return &keys[i];
+    for (i = 0; len > 0 && i < CG_ARRAY_SIZE(keys); i++)
+        if (!(keys[i].flags & CONFIG_HIDDEN) && strncmp(keys[i].name, s, len) == 0) {
+            hit = &keys[i];
+            n++;
+        }
+    if (n == 1)
+        return hit;
+    if (n == 0) {
+        usage_error(err, errlen, "unknown option '--%.*s' (see --help)", (int)len, s);
+    } else {
+        size_t used;
+        used = (size_t)snprintf(err, errlen, "ambiguous option '--%.*s' (could be", (int)len, s);
+        for (i = 0; i < CG_ARRAY_SIZE(keys) && used < errlen; i++)
+            if (!(keys[i].flags & CONFIG_HIDDEN) && strncmp(keys[i].name, s, len) == 0)
+                used += (size_t)snprintf(err + used, errlen - used, " --%s", keys[i].name);
+        if (used < errlen)
+            snprintf(err + used, errlen - used, ")");
+    }
+    return NULL;
+}
+
+static const struct config_key *find_letter(char c)
+{
+    size_t i;
+
+    for (i = 0; c && i < CG_ARRAY_SIZE(keys); i++)
+        if (keys[i].letter == c)
+            return &keys[i];
+    return NULL;
+}
+
+/* Applies k with value v (NULL for keys without one). CONFIG_RUN to go on,
+ * the key's action, or CONFIG_USAGE_ERROR with err set. */
+static enum config_action apply(const struct config_key *k, const char *v,
+                                struct daemon_config *cfg, char *err, size_t errlen)
+{
+    char range[256];
+
+    if (k->type == CONFIG_ACTION)
+        return k->action;
+    if (k->type == CONFIG_FLAG) {
+        *(int *)field(cfg, k->off) = 1;
+        return CONFIG_RUN;
+    }
+    if (set_value(k, v, cfg) < 0)
+        return usage_error(err, errlen, "bad value '%s' for --%s (%s)", v, k->name,
+                           config_key_range(k, range, sizeof range));
+    return CONFIG_RUN;
+}
+
+enum config_action config_parse(int argc, char *const argv[], struct daemon_config *cfg, char *err,
+                                size_t errlen)
+{
+    enum config_action act;
+    int i;
+
+    config_defaults(cfg);
+    if (errlen)
+        err[0] = '\0';
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const struct config_key *k;
+
+        if (strcmp(a, "--") == 0) {
+            if (i + 1 < argc)
+                return usage_error(err, errlen, "unexpected argument '%s'", argv[i + 1]);
+            break;
+        }
+        if (a[0] != '-' || a[1] == '\0')
+            return usage_error(err, errlen, "unexpected argument '%s'", a);
+        if (a[1] == '-') {
+            const char *name = a + 2, *eq = strchr(name, '=');
+            const char *v = NULL;
+
+            k = find_long(name, eq ? (size_t)(eq - name) : strlen(name), err, errlen);
+            if (!k)
+                return CONFIG_USAGE_ERROR;
+            if (!takes_value(k) && eq)
+                return usage_error(err, errlen, "--%s takes no value", k->name);
+            if (takes_value(k)) {
+                if (eq)
+                    v = eq + 1;
+                else if (i + 1 < argc)
+                    v = argv[++i];
+                else
+                    return usage_error(err, errlen, "missing value for --%s (%s)", k->name,
+                                       k->metavar);
+            }
+            act = apply(k, v, cfg, err, errlen);
+            if (act != CONFIG_RUN)
+                return act;
+            continue;
+        }
+        /* -x, -xVALUE, -x VALUE, -xy (clustered keys without a value) */
+        for (const char *c = a + 1; *c; c++) {
+            const char *v = NULL;
+
+            k = find_letter(*c);
+            if (!k)
+                return usage_error(err, errlen, "unknown option '-%c' (see --help)", *c);
+            if (takes_value(k)) {
+                if (c[1])
+                    v = c + 1;
+                else if (i + 1 < argc)
+                    v = argv[++i];
+                else
+                    return usage_error(err, errlen, "missing value for --%s (%s)", k->name,
+                                       k->metavar);
+            }
+            act = apply(k, v, cfg, err, errlen);
+            if (act != CONFIG_RUN)
+                return act;
+            if (v)
+                break;
+        }
+    }
+    return CONFIG_RUN;
+}
+
+/* -- text ------------------------------------------------------------ */
+
+/* A double as the table writes it: 1e9, 0.5, 2. */
+static void fmt_double(double d, char *buf, size_t n)
+{
+    char *e;
+
+    snprintf(buf, n, "%g", d);
+    e = strstr(buf, "e+");
+    if (e) {
+        char *digits = e + 2;
+        while (*digits == '0' && digits[1])
+            digits++;
+        memmove(e + 1, digits, strlen(digits) + 1);
+    }
+}
+
+/* The names of the lanes: "control, read, report or poll". */
+static void lane_list(char *buf, size_t n)
+{
+    size_t l, used = 0;
+
+    buf[0] = '\0';
+    for (l = 0; l < LANE__COUNT && used < n; l++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s",
+                                 l == 0                 ? ""
+                                 : l + 1 == LANE__COUNT ? " or "
+                                                        : ", ",
+                                 lane_name((enum lane)l));
+}
+
+/* The i-th (0 or 1) value name after '=' in a metavar "NAME=WORKERS/QUEUE". */
+static void metavar_part(const char *mv, int i, char *buf, size_t n)
+{
+    const char *s = strchr(mv, '=');
+    size_t len;
+
+    s = s ? s + 1 : mv;
+    if (i == 1) {
+        s = strchr(s, '/');
+        s = s ? s + 1 : "";
+    }
+    len = strcspn(s, "/");
+    snprintf(buf, n, "%.*s", (int)len, s);
+}
+
+static void fmt_int_range(unsigned long long min, unsigned long long max, const char *what,
+                          char *buf, size_t n)
+{
+    if (max == 0)
+        snprintf(buf, n, "%s >= %llu", what, min);
+    else
+        snprintf(buf, n, "%s%s%llu..%llu", what, *what ? " " : "", min, max);
+}
+
+char *config_key_range(const struct config_key *k, char *buf, size_t n)
+{
+    char lanes[128], p0[32], p1[32], r0[96], r1[96], d0[32], d1[32];
+
+    buf[0] = '\0';
+    switch (k->type) {
+    case CONFIG_SIZE:
+    case CONFIG_UNSIGNED:
+        fmt_int_range(k->min, k->max, k->max ? "" : k->metavar, buf, n);
+        break;
+    case CONFIG_DOUBLE:
+        fmt_double(k->dmin, d0, sizeof d0);
+        fmt_double(k->dmax, d1, sizeof d1);
+        snprintf(buf, n, "%s < %s <= %s", d0, k->metavar, d1);
+        break;
+    case CONFIG_LANE:
+        lane_list(lanes, sizeof lanes);
+        metavar_part(k->metavar, 0, p0, sizeof p0);
+        metavar_part(k->metavar, 1, p1, sizeof p1);
+        fmt_int_range(k->min, k->max, p0, r0, sizeof r0);
+        fmt_int_range(k->min2, k->max2, p1, r1, sizeof r1);
+        snprintf(buf, n, "NAME %s; %s; %s", lanes, r0, r1);
+        break;
+    case CONFIG_LANE_MS:
+        lane_list(lanes, sizeof lanes);
+        metavar_part(k->metavar, 0, p0, sizeof p0);
+        fmt_int_range(k->min, k->max, p0, r0, sizeof r0);
+        snprintf(buf, n, "NAME %s; %s", lanes, r0);
+        break;
+    case CONFIG_STRING:
+    case CONFIG_FLAG:
+    case CONFIG_ACTION:
+        break;
+    }
+    return buf;
+}
+
+char *config_key_default(const struct config_key *k, char *buf, size_t n)
+{
+    size_t l, used = 0;
+
+    buf[0] = '\0';
+    switch (k->type) {
+    case CONFIG_STRING:
+        snprintf(buf, n, "%s", k->def.s ? k->def.s : "");
+        break;
+    case CONFIG_SIZE:
+    case CONFIG_UNSIGNED:
+    case CONFIG_LANE_MS:
+        snprintf(buf, n, "%llu", k->def.u);
+        break;
+    case CONFIG_DOUBLE:
+        fmt_double(k->def.d, buf, n);
+        break;
+    case CONFIG_LANE:
+        for (l = 0; l < LANE__COUNT && used < n; l++)
+            used +=
+                (size_t)snprintf(buf + used, n - used, "%s%s=%u/%u", l ? " " : "",
+                                 lane_name((enum lane)l), k->def.lanes[l][0], k->def.lanes[l][1]);
+        break;
+    case CONFIG_FLAG:
+    case CONFIG_ACTION:
+        break;
+    }
+    return buf;
+}
+
+/* The length of the word at s: up to a space outside a `code span`. */
+static size_t word_len(const char *s)
+{
+    size_t len = 0;
+    int code = 0;
+
+    for (; s[len] && (code || s[len] != ' '); len++)
+        if (s[len] == '`')
+            code = !code;
+    return len;
+}
+
+/* Prints text word by word from column col, breaking lines before 'width'
+ * columns (never inside a `code span`); continuation lines start with
+ * 'indent' spaces. Ends the line. */
+static void wrap(FILE *f, const char *text, size_t col, size_t indent, size_t width)
+{
+    const char *s = text;
+    int first = 1;
+
+    while (*s) {
+        size_t len = word_len(s);
+
+        if (!first && col + 1 + len > width) {
+            fprintf(f, "\n%*s", (int)indent, "");
+            col = indent;
+        } else if (!first) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%.*s", (int)len, s);
+        col += len;
+        first = 0;
+        s += len;
+        while (*s == ' ')
+            s++;
+    }
+    fputc('\n', f);
+}
+
+/* "-t, --threads N" (or "--threads N" with tick marks for Markdown). */
+static void option_label(const struct config_key *k, int md, char *buf, size_t n)
+{
+    const char *q = md ? "`" : "";
+    char letter[16] = "";
+
+    if (k->letter)
+        snprintf(letter, sizeof letter, "%s-%c%s, ", q, k->letter, q);
+    else if (!md)
+        snprintf(letter, sizeof letter, "    ");
+    snprintf(buf, n, "%s%s--%s%s%s%s", letter, q, k->name, k->metavar ? " " : "",
+             k->metavar ? k->metavar : "", q);
+}
+
+#define HELP_COL   28
+#define HELP_WIDTH 79
+
+void config_print_help(FILE *f)
+{
+    char label[96], text[1024], range[256], def[256];
+    size_t i, g, used;
+
+    fprintf(f, "usage: cellgated [");
+    for (i = 0; i < CG_ARRAY_SIZE(commands); i++)
+        fprintf(f, "%s%s", i ? "|" : "", commands[i].name);
+    fprintf(f, "] --data DIR [options]\n"
+               "       cellgated --version | --help\n"
+               "\nCommands:\n");
+    for (i = 0; i < CG_ARRAY_SIZE(commands); i++)
+        fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].help);
+    for (g = 0; g < CONFIG_G__COUNT; g++) {
+        fprintf(f, "\n%s:\n", group_titles[g]);
+        for (i = 0; i < CG_ARRAY_SIZE(keys); i++) {
+            const struct config_key *k = &keys[i];
+            int col;
+
+            if (k->group != g || (k->flags & CONFIG_HIDDEN))
+                continue;
+            option_label(k, 0, label, sizeof label);
+            config_key_range(k, range, sizeof range);
+            config_key_default(k, def, sizeof def);
+            used = (size_t)snprintf(text, sizeof text, "%s", k->help);
+            if ((range[0] || def[0]) && used < sizeof text)
+                used += (size_t)snprintf(text + used, sizeof text - used, " (%s%s%s%s%s%s)", range,
+                                         range[0] && def[0] ? "; " : "", def[0] ? "default " : "",
+                                         def, def[0] && k->def_note ? ": " : "",
+                                         def[0] && k->def_note ? k->def_note : "");
+            col = fprintf(f, "  %s", label);
+            if (col + 2 > HELP_COL) {
+                fprintf(f, "\n%*s", HELP_COL, "");
+            } else {
+                fprintf(f, "%*s", HELP_COL - col, "");
+            }
+            wrap(f, text, HELP_COL, HELP_COL, HELP_WIDTH);
+        }
+    }
+    fprintf(f, "\nSee docs/man/cellgated.8.md and docs/operations.md.\n");
+}
+
+#define MD_WIDTH 76
+
+void config_print_markdown(FILE *f)
+{
+    char label[96], text[2048], range[256], def[256];
+    size_t i, g, used;
+
+    wrap(f,
+         "Long options take their value as the next argument or after `=` "
+         "(`--threads 4`, `--threads=4`) and may be shortened to a unique prefix; "
+         "short ones take it as the next argument or attached (`-t 4`, `-t4`). "
+         "A bad value exits 2 with a message naming the accepted values, e.g. "
+         "`cellgated: bad value 'x' for --threads (1..64)`; so do an unknown "
+         "option, a missing value and an extra argument.",
+         0, 0, MD_WIDTH);
+    for (g = 0; g < CONFIG_G__COUNT; g++) {
+        fprintf(f, "\n### %s\n", group_titles[g]);
+        for (i = 0; i < CG_ARRAY_SIZE(keys); i++) {
+            const struct config_key *k = &keys[i];
+
+            if (k->group != g || (k->flags & CONFIG_HIDDEN))
+                continue;
+            option_label(k, 1, label, sizeof label);
+            config_key_range(k, range, sizeof range);
+            config_key_default(k, def, sizeof def);
+            used = (size_t)snprintf(text, sizeof text, "%s", k->doc ? k->doc : k->help);
+            if (range[0] && used < sizeof text)
+                used += (size_t)snprintf(text + used, sizeof text - used, " Range: %s.", range);
+            if (def[0] && used < sizeof text)
+                used += (size_t)snprintf(text + used, sizeof text - used, " Default: `%s`%s%s%s.",
+                                         def, k->def_note ? " (" : "",
+                                         k->def_note ? k->def_note : "", k->def_note ? ")" : "");
+            fprintf(f, "\n%s\n: ", label);
+            wrap(f, text, 2, 2, MD_WIDTH);
+        }
+    }
+}
