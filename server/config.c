@@ -223,6 +223,18 @@ static const struct config_key keys[] = {
         .help = "rollout controller period in milliseconds",
         .doc = "Period of the rollout controller in milliseconds.",
     },
+    {
+        .name = "no-controller",
+        AS_FLAG(no_controller),
+        .group = CONFIG_G_ROLLOUT,
+        .help = "serve the API and agents but do not run the rollout controller's tick",
+        .doc = "Serves the whole API, agent polls and reports, but does not start the rollout "
+               "controller's tick: rollouts can be started, paused, approved and rolled back "
+               "here, and another `cellgated` on the same store moves them. For a second "
+               "process beside the one that runs the engine, and for maintenance; with "
+               "SQLite, only one process may open the data directory, so this matters once "
+               "the store is shared.",
+    },
     /* rehearsals only */
     {
         .name = "fault-delay",

@@ -189,7 +189,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
 
 int daemon_start(struct daemon *d, char *msg)
 {
-    if (d->controller && controller_start(d->controller) < 0) {
+    if (d->controller && !d->cfg.no_controller && controller_start(d->controller) < 0) {
         snprintf(msg, 256, "cannot start the rollout controller");
         return -1;
     }

@@ -45,6 +45,7 @@ struct daemon_config {
     unsigned lane_workers[LANE__COUNT]; /* per lane (enum lane order): worker threads */
     unsigned lane_queue[LANE__COUNT];   /* per lane: queued requests before shedding */
     unsigned lane_fault_delay_ms[LANE__COUNT]; /* --fault-delay: per-request delay (0 = none) */
+    int no_controller;                         /* --no-controller: do not start the rollout tick */
     int no_shed;               /* --no-shed: unbounded queues, no deadlines, no parked limit */
     unsigned max_conns_per_ip; /* 0 = no per-address limit */
     double token_rate;         /* requests/s per token (0 = no limit) */

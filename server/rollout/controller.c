@@ -939,6 +939,10 @@ static void render_stats(void *ctx, struct cg_buf *b)
     stats_family(b, "cellgate_controller_last_tick_seconds", "gauge",
                  "Duration of the last controller tick.");
     cg_buf_printf(b, "cellgate_controller_last_tick_seconds %.6f\n", (double)cs.last_tick_us / 1e6);
+    stats_family(b, "cellgate_controller_running", "gauge",
+                 "1 when this process runs the rollout controller's tick, 0 with "
+                 "--no-controller.");
+    cg_buf_printf(b, "cellgate_controller_running %llu\n", (unsigned long long)cs.running);
     stats_family(b, "cellgate_rollouts_open", "gauge",
                  "Rollouts not yet ended (at the last tick).");
     cg_buf_printf(b, "cellgate_rollouts_open %llu\n", (unsigned long long)cs.open_rollouts);
@@ -984,6 +988,9 @@ int controller_start(struct controller *c)
     if (pthread_create(&c->thread, NULL, run, c) != 0)
         return -1;
     c->running = 1;
+    pthread_mutex_lock(&c->stats_mu);
+    c->stats.running = 1;
+    pthread_mutex_unlock(&c->stats_mu);
     return 0;
 }
 
@@ -997,4 +1004,7 @@ void controller_stop(struct controller *c)
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->thread, NULL);
     c->running = 0;
+    pthread_mutex_lock(&c->stats_mu);
+    c->stats.running = 0;
+    pthread_mutex_unlock(&c->stats_mu);
 }

@@ -131,6 +131,7 @@ struct controller_stats {
     uint64_t last_tick_us;
     uint64_t open_rollouts;
     uint64_t transitions;
+    uint64_t running; /* 1 while the ticking thread runs */
 };
 void controller_stats(struct controller *c, struct controller_stats *out);
 

@@ -70,4 +70,21 @@ used = set(re.findall(r"cellgate_[a-z_]+", rules))
 base = set(re.findall(r"^# TYPE (cellgate_[a-z_]+)", text, re.M))
 missing = [u for u in used if not any(u == b or u.startswith(b + "_") for b in base)]
 h.check(not missing, "alert rules use families /metrics does not have: %s" % missing)
-h.done("metrics", 6)
+
+# --no-controller: the API answers and rollouts can be started, but nothing
+# ticks: /metrics says so (cellgate_controller_running 0, no ticks).
+with h.Server(extra_args=["--no-controller", "--tick-ms", "50"]) as s:
+    st, _ = s.api("GET", "/v1/cells")
+    h.check(st == 200, "API with --no-controller: %s" % st)
+    time.sleep(0.5)
+    st, _, body = s.request("GET", "/metrics")
+    text = body.decode()
+    h.check("cellgate_controller_running 0\n" in text, "controller_running not 0 with --no-controller")
+    h.check("cellgate_controller_tick_seconds_count 0\n" in text, "a tick ran with --no-controller")
+with h.Server(extra_args=["--tick-ms", "50"]) as s:
+    time.sleep(0.5)
+    st, _, body = s.request("GET", "/metrics")
+    text = body.decode()
+    h.check("cellgate_controller_running 1\n" in text, "controller_running not 1")
+    h.check("cellgate_controller_tick_seconds_count 0\n" not in text, "no tick in 0.5 s at 50 ms")
+h.done("metrics", 8)
