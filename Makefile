@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Top-level wrapper: every target a user needs. CMake does the real work.
 #   make run            install deps, build, start cellgated on 127.0.0.1:7070 (data in ./var)
 #   make test           install deps, build, run every test, then again under ASan+UBSan

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_controller.c: how long does one controller tick take for 1,000 cells
  * and 50 open rollouts, with gates evaluated over 10,000 hosts' reports?

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_fanout.c: long-poll fan-out latency of GET /v1/agent/desired.
  *

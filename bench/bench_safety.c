@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_safety.c: how safe is a change that goes through cellgate, next to a
  * naive all-at-once push watched by an error-rate alarm? (Issue 5 "safety

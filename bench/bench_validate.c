@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_validate.c: how long does checking a 1 MiB document against a
  * realistic contract take? (Not part of the test suite.)

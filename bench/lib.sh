@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # bench/lib.sh: shared helpers for bench/run.sh (sourced, not executed).
 #

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- bench/poll.lua: wrk script for GET /v1/agent/desired (bench_poll).
 -- The URL, the agent token and If-None-Match come from the wrk command line
 -- (-H), so every request is the same; this script only counts statuses.

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- bench/publish.lua: wrk script for publish throughput.
 -- POST /v1/configs/<PREFIX>-NN/versions with ~DOC_BYTES JSON documents that
 -- satisfy the contract made by bench/run.sh (bench_publish), round-robin over

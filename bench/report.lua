@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- bench/report.lua: shared pieces for wrk scripts (require "report").
 -- Same RESULT line as the peer scripts (bench/peers/report.lua) plus
 -- per-status counts, so cellgate and peer runs compare field by field.

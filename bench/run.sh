@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/run.sh BUILD_DIR [name...]: cellgate benchmarks against their peers.
 # Called by `make bench` (which builds first). Never part of `make test`.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """bench/storm.py: reconnect storm, rollback during the storm, and the
 metastability comparison (issue 6; docs/design.md "The failures it exists
 to prevent": the EC2 lease storm).

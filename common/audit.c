@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* audit.c: the audit hash chain; see audit.h. */
 #include "audit.h"
 

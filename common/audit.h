@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * audit.h: the audit hash chain, shared by the store backends (which write
  * it) and the CLI / library (which verify it without trusting the server).

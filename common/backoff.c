@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* backoff.c: see backoff.h and docs/internals/backoff.md. */
 #include "backoff.h"
 

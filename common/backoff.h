@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * backoff.h: the agent's retry discipline (the EC2 lease storm in
  * docs/design.md "The failures it exists to prevent";

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buf.h: growable byte buffer (git strbuf / curl dynbuf style).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * contract.c: contract parsing and checking; see contract.h and
  * docs/contracts.md.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * contract.h: the contract engine (docs/design.md "Contract",
  * docs/contracts.md), shared by the server (checked at publish) and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* health.c: fixed log-scale latency histogram; see health.h. */
 #include "health.h"
 

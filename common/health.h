@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * health.h: the health counters an agent reports for a window, and the
  * fixed log-scale latency histogram shared by agents, the simulator and the

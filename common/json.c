@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* json.c: limits-checked JSON parsing and small accessors; see json.h. */
 #include "json.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * json.h: our thin layer over jansson (https://github.com/akheron/jansson).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* jsonptr.c: JSON Pointer (RFC 6901) parsing, resolution and building; see jsonptr.h. */
 #include "jsonptr.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonptr.h: JSON Pointer (RFC 6901).
  *

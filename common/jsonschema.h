@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jsonschema.h: JSON Schema (draft 2020-12) validator and the violation
  * list shared by the contract engine.

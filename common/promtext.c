@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* promtext.c: see promtext.h and docs/internals/promtext.md. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "promtext.h"

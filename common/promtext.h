@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * promtext.h: Prometheus text exposition format (version 0.0.4) parser and
  * the queries the agent needs (docs/internals/promtext.md).

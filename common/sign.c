@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sign.c: see sign.h and docs/internals/statements.md. */
 #include "sign.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sign.h: signed assignment statements (ed25519); docs/design.md "Security
  * model" and invariant I2.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Fails (exit 1) when any tracked C file differs from clang-format's output.
 set -euo pipefail
 cd "$(dirname "$0")/.."

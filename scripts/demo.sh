@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/demo.sh BUILD_DIR - the guided demo behind `make demo`.
 #
 # Starts cellgated (embedded SQLite store in a temporary directory) and

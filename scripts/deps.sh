@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the Debian 12 packages cellgate needs to build and test, when any
 # is missing. As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail

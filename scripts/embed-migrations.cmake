@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Turns DIR/*.sql (sorted by name) into a C file OUT that defines
 # `const struct cg_migration cg_migrations[]` and `cg_migrations_count`.
 file(GLOB files ${DIR}/*.sql)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs the libFuzzer binaries of tests/fuzz/ (built with -DCG_FUZZ=ON, see
 # `make fuzz`) for a bounded time each, seeded with tests/fuzz/corpus/<t>/.
 #

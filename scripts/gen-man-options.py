@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Rewrites the OPTIONS section of docs/man/cellgated.8.md from the option
 table (server/config.c), as `cellgated --help-markdown` prints it.
 

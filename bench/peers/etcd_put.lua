@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- bench/peers/etcd_put.lua: wrk script for etcd's v3 gateway: every request
 -- is POST /v3/kv/put of a value of VSIZE bytes (default 2048) to one of
 -- NKEYS keys per wrk thread (default 10000), "cfg/cell-<thread>-<n>", so

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- bench/peers/etcd_range.lua: wrk script for etcd's v3 gateway: every
 -- request is POST /v3/kv/range of the key "cfg/cell-doc" (bench/run.sh puts
 -- a 2 KB value there first). SERIAL=1 asks for a serializable read, which

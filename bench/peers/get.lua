@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- bench/peers/get.lua: wrk script for the nginx peer: a plain GET of the URL
 -- on the command line (with any -H headers, e.g. If-None-Match for the 304
 -- figure), reported as one RESULT line (report.lua). TAG names the line.

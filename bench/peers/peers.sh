@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # bench/peers/peers.sh: shared by the peer scripts (sourced, not executed).
 #

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- bench/peers/report.lua: the result line of every peer wrk script.
 --
 -- A script loads it with

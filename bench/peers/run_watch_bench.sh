@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/peers/run_watch_bench.sh "N..." "V..." [ROUNDS] [SUFFIX]: etcd's
 # watch fan-out, the peer figure of bench/run.sh's fanout benchmark. For
 # each watcher count N and value size V it runs watch_fanout (built here

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/peers/start_etcd.sh [fresh]: starts one etcd (3.4, Debian's
 # etcd-server) for the benchmarks, on loopback only: clients on
 # 127.0.0.1:23790, its peer port on 127.0.0.1:23800. Data in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/peers/start_nginx.sh [CONF]: starts nginx (Debian's package) as the
 # static-file peer of the agent poll benchmark: 2 workers on 127.0.0.1:18080
 # serving a 2048-byte /cell.json. CONF defaults to nginx/nginx.conf; a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # bench/peers/stop_nginx.sh: stops the nginx that start_nginx.sh started, by
 # the master PID in $PEER_RUN/nginx/nginx.pid (only if that PID is still an
 # nginx): QUIT (graceful; the workers exit with the master), then TERM after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* api_audit.c: GET /v1/audit (paged, oldest first). */
 #include "api.h"
 #include "apiutil.h"

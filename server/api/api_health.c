@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* api_health.c: /healthz, /readyz, /v1/whoami. */
 #include <jansson.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* render.c: store structs → API JSON; see render.h. */
 #include "render.h"
 

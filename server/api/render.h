@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * render.h: store structs → API JSON objects (docs/api/README.md "Objects").
  * Each returns a new reference, or NULL when out of memory.

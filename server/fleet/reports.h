@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reports.h: what agents report, kept in memory (bounded).
  *

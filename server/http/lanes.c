@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lanes.c: bounded worker pools per admission lane; see lanes.h. */
 #include "lanes.h"
 

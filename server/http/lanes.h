@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lanes.h: admission lanes (docs/design.md, "The failures it exists to prevent": the hospital
  * queue).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ratelimit.h: per-token request rate limits (token buckets), so one
  * misbehaving client (or a fleet sharing a token) cannot take the whole

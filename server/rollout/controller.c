@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* controller.c: the rollout engine's state machine; see controller.h. */
 #include "controller_int.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* controller_cache.c: the controller's per-rollout derived data; see
  * controller_cache.h. */
 #include "controller_cache.h"

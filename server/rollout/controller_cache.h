@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * controller_cache.h: what the controller derives once per rollout and
  * reuses from tick to tick (see struct rcache in controller.c). Everything

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* controller_replan.c: re-planning an open rollout when the fleet changed;
  * see controller_replan.h. */
 #include "controller_replan.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * controller_replan.h: re-planning an open rollout when the fleet changed
  * (docs/plans.md "Re-planning during a rollout", docs/internals/planner.md §4).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* testhelp.c: see testhelp.h. */
 #include "testhelp.h"
 

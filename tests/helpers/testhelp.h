@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testhelp.h: test-only helpers shared by the unit tests.
  *

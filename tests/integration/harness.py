@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Integration test harness: a real cellgated on 127.0.0.1 with an ephemeral
 port and a temporary data dir, driven over HTTP and through the CLI.
 

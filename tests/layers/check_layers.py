@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The server's rooms point one way (docs/architecture.md, "Layers").
 
 Reads the build's compile_commands.json and checks, for every C file of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_agent_conf.c: cellgate-agent internals without a network: the
  * config parser (conf.c), the state file and blob store (state.c), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_backoff.c: backoff with full jitter, retry budget, jitter helpers (common/backoff.h). */
 #include "testhelp.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_contract.c: the contract engine (common/contract.c) and the parts of
  * the schema validator the official suite does not cover (violation

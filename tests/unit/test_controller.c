@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_controller.c: the rollout engine with an injected clock and
  * synthetic reports on a fleet of 3 regions x 3 zones x 4 cells (2 hosts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_controller_replan.c: the re-planning module of the rollout
  * controller (server/controller_replan.c) without a store: the fleet

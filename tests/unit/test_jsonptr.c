@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_jsonptr.c: RFC 6901 JSON Pointer (common/jsonptr.c). */
 #include "testhelp.h"
 

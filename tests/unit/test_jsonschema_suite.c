@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_jsonschema_suite.c: runs the official JSON-Schema-Test-Suite (draft
  * 2020-12 files in tests/data/json-schema-test-suite/) against

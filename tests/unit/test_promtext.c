@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_promtext.c: Prometheus text format parser and queries (common/promtext.h). */
 #include "testhelp.h"
 

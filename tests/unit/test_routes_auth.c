@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_routes_auth.c: the route matcher, and a walk over THE route table
  * against a real in-process cellgated: every route refuses a request

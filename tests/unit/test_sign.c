@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_sign.c: signing keys and assignment statements (common/sign.h). */
 #include "testhelp.h"
 

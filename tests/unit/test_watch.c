@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_watch.c: struct cg_watch (lib/watch.c), the verify -> fetch ->
  * sha256 -> contract -> apply pipeline, against a tiny in-process HTTP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* migrations.h: SQL migrations embedded at build time from migrations/. */
 #ifndef CG_MIGRATIONS_H
 #define CG_MIGRATIONS_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Probes, unknown routes, wrong methods, HEAD."""
 import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))

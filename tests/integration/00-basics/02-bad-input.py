@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Bad input everywhere: malformed JSON, wrong types, unknown fields,
 oversized bodies, bad ids, unknown objects, random bytes. The server answers
 4xx with the error shape, stores nothing half-written and never crashes."""

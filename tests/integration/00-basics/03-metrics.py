@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """GET /metrics: the Prometheus text exposition passes `promtool check
 metrics` (Debian's prometheus package) and has the families an operator
 alerts on: requests by route and status, lanes, parked long-polls, store

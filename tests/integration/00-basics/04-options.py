@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """cellgated's options come from one table (server/config.c): the OPTIONS
 section of docs/man/cellgated.8.md is exactly what `cellgated
 --help-markdown` prints (regenerate it with scripts/gen-man-options.py),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tokens and roles: secrets shown once and stored hashed, revocation takes
 effect at once (even through the server's token cache), the last admin token
 cannot be revoked, roles are enforced (the route-table walk in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Cells, configs, validate, publish (contract enforced, nothing stored on a
 violation), versions, raw bytes, blobs with immutable caching, plans, audit."""
 import hashlib, json, os, sys

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Assignments and the desired-state protocol, server side: compare-and-set
 on the generation (I2) including the DynamoDB-enactor race, long-poll wake
 and timeout, ETag/304, agent-token scoping, reports, hosts/status views,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Keyset paging of every list route (docs/api/README.md, "Paging").
 
 Against a real cellgated: more than two pages each of cells (with names of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A good change applies on every host of a cell (three agents), and only
 there; reload hooks run; reports reach the server; SIGTERM stops cleanly;
 --once works; the agent never applies the same generation twice."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The agent's own line of defence. A tampering proxy in front of a real
 cellgated (holding the server's signing key, so it can also forge *validly
 signed* bad statements) feeds the agent everything that must not be

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """SIGKILL of the agent at random moments during applies (at least 50
 trials): the target file is always exactly the old or the new document,
 never anything else (no torn or empty file); the state file always parses;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Hooks and start-up: a failing reload hook restores the last-known-good
 (and reloads it) and reports reload_failed; a reload that hangs is killed
 (its whole process group) at its timeout; a failing check command rejects

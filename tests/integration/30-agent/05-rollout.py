@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A rollout end to end with real cellgate-agent processes (one per cell):
 the controller assigns wave by wave, agents verify, validate and apply,
 report, and the rollout completes on convergence. Then a version the hosts

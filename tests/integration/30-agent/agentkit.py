@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Helpers for the cellgate-agent integration tests (not a test itself: the
 runner only picks up files named NN-*.py).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The README tour, driven only through the `cellgate` CLI: cells, configs,
 validate (good/bad and exit codes), publish (good -> versions 1 and 2, bad ->
 exit 1 with every violation), versions, show, diff, plans, audit and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Tokens through the CLI: create (secret shown once, with a warning),
 publish with a deployer token, a reader is refused (exit 3, a server
 answer), list, revoke (then 401, exit 3), and a missing token."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`cellgate audit verify` against a real server whose database was edited
 behind its back: a changed field is found (exit 1, the seq is named), and a
 good chain verifies. The CLI recomputes every hash; it trusts nothing the

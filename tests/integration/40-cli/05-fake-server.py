@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The CLI and libcellgate against a scripted stdlib HTTP server (no
 cellgated needed): exit codes for each error status, error messages taken
 from the error body, all violations printed on a 422, audit verify on a

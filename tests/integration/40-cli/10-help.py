@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Help and usage for every command in the table: `cellgate help` lists
 them, `help CMD`, `CMD --help` and `-h CMD` print a usage starting with
 "usage: cellgate CMD" and exit 0; usage errors exit 2 with a message on

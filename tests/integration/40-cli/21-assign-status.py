@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`cellgate assign`, `status` and `hosts` against a real server, with
 synthetic agent reports posted with the admin token: one host applies, one
 is behind, one rejects with violations. Checks the human output, --json for

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A whole rollout through the CLI: `plan preview`, `rollout start` (and the
 409 for a second one), `rollout watch` in plain (not a terminal) mode
 running alongside, `rollout pause`/`resume`, an approval (refused for the

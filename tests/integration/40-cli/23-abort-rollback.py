@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Ending rollouts early through the CLI: `rollout abort` (and `rollout
 watch` on a terminal, through a pty, redrawing in place until it exits 1),
 `rollback` of an open rollout (its cells return; watch exits 1 on

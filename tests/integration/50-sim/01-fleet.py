@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """cellgate-sim against a real cellgated: a few hundred simulated hosts
 (3 regions x 3 zones x 4 cells x 8 hosts) register, follow a good rollout
 to completion, and show a bad version (its "sim" object raises the error

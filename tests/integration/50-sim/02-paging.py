@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """cellgate-sim reads every page of the list routes (docs/api/README.md,
 "Paging"), against a scripted server whose pages hold 2 items whatever
 ?limit says:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Rollouts survive SIGKILL of the server (I2, I4, I6, I8): rollouts run
 against a real cellgated driven by synthetic agent reports; the server is
 killed with SIGKILL at random moments (at least 30 times) and restarted.

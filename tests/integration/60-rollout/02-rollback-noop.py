@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A rollback with nothing to undo (no open rollout, every cell already on
 the target) is refused instead of re-assigning the same version, and so is
 one without a live version to return to. (Rolling back an open rollout is

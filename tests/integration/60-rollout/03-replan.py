@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The controller re-plans a rollout when the fleet changes under it
 (docs/plans.md "Re-planning during a rollout"): cells added while the
 canary bakes (via `cellgate cell add`) are taken by a later step, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Overload protections of the server (issue: overload and metastability):
 a full lane sheds *that lane* with 503 and a jittered Retry-After while the
 control lane keeps working; per-token rate limits answer 429 with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Reconnect storm, small (issue 6; the full one is `bench/run.sh build storm`):
 500 simulated hosts hold v2 of a config; cellgated is SIGKILLed and
 restarted on the same data dir and port ~2 s later; 1 s after the restart a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """I8 durability + I6 audit under SIGKILL: a stream of publishes from several
 clients, the server killed with SIGKILL at a random moment, restarted; every
 acknowledged version must be there with its bytes, the store must open, and
