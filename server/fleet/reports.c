@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* reports.c: the reports module's lifecycle, host and series tables,
- * totals and /metrics source; see reports.h and reports_int.h. */
+/* reports.c: the reports module's lifecycle, hashing, host table, totals and
+ * /metrics source; see reports.h and reports_int.h. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -191,66 +191,6 @@ struct host *rp_host_get(struct reports *r, const char *name)
     r->nhosts++;
     r->members_mod++;
     return h;
-}
-
-/* The series with rp_series_hash() 'hash' of (cell, config, version), or NULL. */
-struct series *rp_series_find(struct reports *r, size_t hash, const char *cell, const char *config,
-                              int64_t version)
-{
-    struct series *s = r->series[hash % SBUCKETS];
-
-    while (s && !(s->hash == hash && s->version == version && strcmp(s->cell, cell) == 0 &&
-                  strcmp(s->config, config) == 0))
-        s = s->next;
-    return s;
-}
-
-struct series *rp_series_get(struct reports *r, const char *cell, const char *config,
-                             int64_t version, int create)
-{
-    size_t hash = rp_series_hash(cell, config, version), b = hash % SBUCKETS;
-    struct series *s = rp_series_find(r, hash, cell, config, version);
-
-    if (s || !create)
-        return s;
-    if (r->nseries >= r->cfg.max_keys) {
-        /* Evict the least recently updated series (linear scan; rare). */
-        struct series **victim = NULL, **pp;
-        size_t i;
-        for (i = 0; i < SBUCKETS; i++)
-            for (pp = &r->series[i]; *pp; pp = &(*pp)->next)
-                if (!victim || (*pp)->updated_ms < (*victim)->updated_ms)
-                    victim = pp;
-        if (victim) {
-            struct series *v = *victim;
-            /* Its buckets vanish: the caches summing it start over. */
-            while (v->nsubs > 0)
-                rp_cells_cache_detach(v->subs[v->nsubs - 1]);
-            *victim = v->next;
-            free(v->subs);
-            free(v->ring);
-            free(v);
-            r->nseries--;
-            r->series_epoch++;
-        }
-    }
-    s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
-    s->ring = calloc(REPORTS_BUCKETS, sizeof *s->ring);
-    if (!s->ring) {
-        free(s);
-        return NULL;
-    }
-    cg_strlcpy(s->cell, cell, sizeof s->cell);
-    cg_strlcpy(s->config, config, sizeof s->config);
-    s->hash = hash;
-    s->version = version;
-    s->next = r->series[b];
-    r->series[b] = s;
-    r->nseries++;
-    r->series_epoch++;
-    return s;
 }
 
 void reports_totals(struct reports *r, struct reports_totals *out)

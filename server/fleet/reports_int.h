@@ -4,9 +4,10 @@
  * table, the health series and their rings, and the helpers over them.
  * Private to the fleet room (the model is SQLite's whereInt.h).
  *
- *   reports.c           lifecycle, the host and series tables, totals, /metrics
+ *   reports.c           lifecycle, hashing, the host table, totals, /metrics
  *   reports_ingest.c    parsing and ingesting one agent report
- *   reports_windows.c   health sums over a window, one cell or many (cached)
+ *   reports_windows.c   the series table, health sums over a window of one
+ *                       cell or many (cached), and the caches' upkeep
  *   reports_converge.c  which hosts run a generation, which failed (cached)
  *   reports_views.c     the hosts views of the API (JSON, counts, pages)
  *

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* reports_windows.c: health sums over a window of one cell or many, with
- * the incremental cache of reports_aggregate_cells(); see reports.h. */
+/* reports_windows.c: the series table (one ring of buckets per cell, config
+ * and version), health sums over a window of one cell or many, and the
+ * incremental cache of reports_aggregate_cells(); see reports.h. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,6 +11,70 @@
 #include "json.h"
 #include "reports_int.h"
 #include "util.h"
+
+/* ---- the series table: one ring of buckets per (cell, config, version) ---- */
+
+/* The series with rp_series_hash() 'hash' of (cell, config, version), or NULL. */
+struct series *rp_series_find(struct reports *r, size_t hash, const char *cell, const char *config,
+                              int64_t version)
+{
+    struct series *s = r->series[hash % SBUCKETS];
+
+    while (s && !(s->hash == hash && s->version == version && strcmp(s->cell, cell) == 0 &&
+                  strcmp(s->config, config) == 0))
+        s = s->next;
+    return s;
+}
+
+struct series *rp_series_get(struct reports *r, const char *cell, const char *config,
+                             int64_t version, int create)
+{
+    size_t hash = rp_series_hash(cell, config, version), b = hash % SBUCKETS;
+    struct series *s = rp_series_find(r, hash, cell, config, version);
+
+    if (s || !create)
+        return s;
+    if (r->nseries >= r->cfg.max_keys) {
+        /* Evict the least recently updated series (linear scan; rare). */
+        struct series **victim = NULL, **pp;
+        size_t i;
+        for (i = 0; i < SBUCKETS; i++)
+            for (pp = &r->series[i]; *pp; pp = &(*pp)->next)
+                if (!victim || (*pp)->updated_ms < (*victim)->updated_ms)
+                    victim = pp;
+        if (victim) {
+            struct series *v = *victim;
+            /* Its buckets vanish: the caches summing it start over. */
+            while (v->nsubs > 0)
+                rp_cells_cache_detach(v->subs[v->nsubs - 1]);
+            *victim = v->next;
+            free(v->subs);
+            free(v->ring);
+            free(v);
+            r->nseries--;
+            r->series_epoch++;
+        }
+    }
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->ring = calloc(REPORTS_BUCKETS, sizeof *s->ring);
+    if (!s->ring) {
+        free(s);
+        return NULL;
+    }
+    cg_strlcpy(s->cell, cell, sizeof s->cell);
+    cg_strlcpy(s->config, config, sizeof s->config);
+    s->hash = hash;
+    s->version = version;
+    s->next = r->series[b];
+    r->series[b] = s;
+    r->nseries++;
+    r->series_epoch++;
+    return s;
+}
+
+/* ---- sums over windows ---- */
 
 /* Adds one metric (name, type, sum, samples) into 'acc'. Returns 1 if the
  * result depends on the order of additions: the name did not fit, or the

@@ -29,6 +29,7 @@
 #include "ratelimit.h"
 #include "request.h"
 #include "stats.h"
+#include "surface.h"
 #include "util.h"
 
 struct http_server {
@@ -57,7 +58,8 @@ struct rq_ctx {
     struct response rs;
     struct http_server *d;
     const struct route *route;
-    int body_too_large; /* set while discarding an oversized body */
+    enum surface surface; /* the shape of our own errors: the route's, or the path's */
+    int body_too_large;   /* set while discarding an oversized body */
     int64_t start_mono_us;
     enum rq_state state;
     int suspended;
@@ -121,7 +123,7 @@ static enum MHD_Result finish(struct rq_ctx *c)
 
     idx = c->route ? (size_t)(c->route - t) : nroutes;
     if (c->rs.status == 0)
-        reply_error(&c->rs, 500, "internal", NULL, "handler produced no response");
+        surface_error(c->surface, &c->rs, 500, "internal", "handler produced no response");
     http_metrics_request(c->d->metrics, idx, c->rs.status,
                          (double)(cg_mono_us() - c->start_mono_us) / 1e6);
     return queue(c->rq.conn, &c->rs);
@@ -169,7 +171,7 @@ static int run_handler(struct rq_ctx *c)
     if (rc == HANDLER_PARKED)
         return 1;
     if (rc != 0 && c->rs.status == 0)
-        reply_error(&c->rs, 500, "internal", NULL, "internal error");
+        surface_error(c->surface, &c->rs, 500, "internal", "internal error");
     return 0;
 }
 
@@ -222,9 +224,9 @@ static void lane_job(void *arg)
             http_metrics_expired(c->d->metrics, lane);
         else
             http_metrics_abandoned(c->d->metrics, lane);
-        reply_error(&c->rs, 503, "unavailable", NULL,
-                    "the request waited %lld ms in the %s queue and was dropped; retry later",
-                    (long long)waited, lane_name(c->route->lane));
+        surface_error(c->surface, &c->rs, 503, "unavailable",
+                      "the request waited %lld ms in the %s queue and was dropped; retry later",
+                      (long long)waited, lane_name(c->route->lane));
         reply_header(&c->rs, "Retry-After", "1");
         io_resume(&c->rq);
         return;
@@ -246,56 +248,58 @@ static int admit(struct rq_ctx *c)
     int rc;
 
     if (strlen(rq->path) >= HTTP_MAX_PATH) {
-        reply_error(&c->rs, 414, "bad_request", NULL, "request path too long");
+        surface_error(c->surface, &c->rs, 414, "bad_request", "request path too long");
         return 0;
     }
     c->path_scratch = malloc(strlen(rq->path) + 1);
     if (!c->path_scratch) {
-        reply_error(&c->rs, 503, "unavailable", NULL, "out of memory");
+        surface_error(c->surface, &c->rs, 503, "unavailable", "out of memory");
         return 0;
     }
     rc = route_match(method, rq->path, c->path_scratch, &c->route, rq->params, &rq->nparams, allow);
+    if (c->route)
+        c->surface = c->route->surface;
     if (rc == ROUTE_ENOTFOUND) {
-        reply_error(&c->rs, 404, "not_found", NULL, "no route for %s", rq->path);
+        surface_error(c->surface, &c->rs, 404, "not_found", "no route for %s", rq->path);
         return 0;
     }
     if (rc == ROUTE_ENOMETHOD) {
-        reply_error(&c->rs, 405, "method_not_allowed", NULL, "%s is not allowed on %s", rq->method,
-                    rq->path);
+        surface_error(c->surface, &c->rs, 405, "method_not_allowed", "%s is not allowed on %s",
+                      rq->method, rq->path);
         reply_header(&c->rs, "Allow", allow);
         return 0;
     }
     if (c->body_too_large) {
-        reply_error(&c->rs, 413, "payload_too_large", NULL,
-                    "request body is larger than the limit of %zu bytes", c->d->cfg.max_body);
+        surface_error(c->surface, &c->rs, 413, "payload_too_large",
+                      "request body is larger than the limit of %zu bytes", c->d->cfg.max_body);
         return 0;
     }
     if (!(c->route->flags & AUTH_PUBLIC)) {
         rc = auth_check(c->d->store, c->d->auth_cache, request_header(rq, "Authorization"),
                         &rq->who);
         if (rc == -2) {
-            reply_error(&c->rs, 503, "unavailable", NULL, "token store unavailable");
+            surface_error(c->surface, &c->rs, 503, "unavailable", "token store unavailable");
             reply_header(&c->rs, "Retry-After", "1");
             return 0;
         }
         if (rc != 0) {
-            reply_error(&c->rs, 401, "unauthorized", NULL,
-                        "missing, unknown or revoked bearer token");
+            surface_error(c->surface, &c->rs, 401, "unauthorized",
+                          "missing, unknown or revoked bearer token");
             reply_header(&c->rs, "WWW-Authenticate", "Bearer realm=\"cellgate\"");
             return 0;
         }
         if (auth_allow(&rq->who, c->route->min_role, c->route->flags) != 0) {
-            reply_error(&c->rs, 403, "forbidden", NULL, "role %s may not call %s %s",
-                        role_name(rq->who.role), c->route->method, c->route->pattern);
+            surface_error(c->surface, &c->rs, 403, "forbidden", "role %s may not call %s %s",
+                          role_name(rq->who.role), c->route->method, c->route->pattern);
             return 0;
         }
         if (c->d->ratelimit) {
             int64_t wait = ratelimit_take(c->d->ratelimit, rq->who.token_id, cg_mono_ms());
             if (wait > 0) {
                 char ra[24];
-                reply_error(&c->rs, 429, "rate_limited", NULL,
-                            "token %s is over its rate limit; retry in %lld ms", rq->who.name,
-                            (long long)wait);
+                surface_error(c->surface, &c->rs, 429, "rate_limited",
+                              "token %s is over its rate limit; retry in %lld ms", rq->who.name,
+                              (long long)wait);
                 /* Whole seconds, jittered upwards so clients do not return together. */
                 snprintf(ra, sizeof ra, "%lld",
                          (long long)((wait + 999) / 1000 + (int64_t)cg_rand_below(2)));
@@ -326,6 +330,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         c->rq.method = method;
         c->rq.path = url;
         c->start_mono_us = cg_mono_us();
+        c->surface = surface_for_path(url);
         c->rq.body.max = d->cfg.max_body;
         c->rq.resp = &c->rs;
         c->rq.priv = c;
@@ -335,8 +340,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             /* Answer before reading the body; MHD closes the connection. */
             c->body_too_large = 1;
             c->state = RQ_DONE;
-            reply_error(&c->rs, 413, "payload_too_large", NULL,
-                        "request body is larger than the limit of %zu bytes", d->cfg.max_body);
+            surface_error(c->surface, &c->rs, 413, "payload_too_large",
+                          "request body is larger than the limit of %zu bytes", d->cfg.max_body);
             return finish(c);
         }
         return MHD_YES;
@@ -368,8 +373,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     io_suspend(&c->rq);
     if (lanes_submit(d->lanes, c->route->lane, lane_job, c) != 0) {
         char ra[16];
-        reply_error(&c->rs, 503, "unavailable", NULL, "the %s lane is full; retry later",
-                    lane_name(c->route->lane));
+        surface_error(c->surface, &c->rs, 503, "unavailable", "the %s lane is full; retry later",
+                      lane_name(c->route->lane));
         snprintf(ra, sizeof ra, "%u", 1 + (unsigned)cg_rand_below(3));
         reply_header(&c->rs, "Retry-After", ra);
         io_resume(&c->rq);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "surface.h"
 
 struct api;
 struct request;
@@ -39,7 +40,8 @@ struct route {
     enum role min_role;
     unsigned flags; /* AUTH_* */
     route_fn fn;
-    const char *name; /* short id for metrics and logs, e.g. "configs.publish" */
+    const char *name;     /* short id for metrics and logs, e.g. "configs.publish" */
+    enum surface surface; /* the shape of the transport's own errors (default API) */
 };
 
 #define ROUTE_ALLOW_MAX 64 /* bytes of the 'allow' list of route_match() */

@@ -3,7 +3,7 @@
 metrics` (Debian's prometheus package) and has the families an operator
 alerts on: requests by route and status, lanes, parked long-polls, store
 commits, the controller, reports and the fleet's characteristic metrics."""
-import os, shutil, subprocess, sys
+import json, os, shutil, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
 
@@ -22,8 +22,15 @@ with h.Server() as s:
     h.check(st == 204, "report %s" % st)
     st, _ = s.api("POST", "/v1/agent/report", {"host": "h1", "cell": "c1", "seq": 2, "sent_at_ms": -5})
     h.check(st == 400, "negative sent_at_ms: %s" % st)
-    st, _, _ = s.request("GET", "/metrics", token=None)
+    st, hd, body = s.request("GET", "/metrics", token=None)
     h.check(st == 401, "metrics without a token: %s" % st)
+    # the transport's own errors take the route's surface: plain text for
+    # the scrape, the JSON envelope for the API
+    h.check(hd["content-type"].startswith("text/plain") and body.startswith(b"401 unauthorized: "),
+            "metrics 401 is not plain text: %s %r" % (hd.get("content-type"), body[:80]))
+    st, hd, body = s.request("GET", "/v1/cells", token=None)
+    h.check(st == 401 and hd["content-type"] == "application/json" and
+            json.loads(body)["error"]["code"] == "unauthorized", "API 401 envelope: %s %r" % (st, body[:80]))
     st, hd, body = s.request("GET", "/metrics")
     h.check(st == 200 and hd["content-type"].startswith("text/plain; version=0.0.4"), "metrics %s %s" % (st, hd))
     r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, timeout=60)
