@@ -2,7 +2,7 @@
 /*
  * agent.h - cellgate-agent: the host agent (docs/agent.md).
  *
- * Layering: agent.c (flags, signals, the loop) -> conf.c (the config file
+ * Layering: loop.c (flags, signals, the loop) -> conf.c (the config file
  * and flags, one key table) -> state.c (the persisted state and the
  * content-addressed copies of last-known-good documents) -> apply.c (the
  * apply callback of the watcher: check, atomic write, reload, restore;
@@ -11,7 +11,7 @@
  * contract pipeline itself is libcellgate's struct cg_watch.
  *
  * The one context is struct agent, built by agent_options() and passed
- * down. The only process-wide variable is the signal flag in agent.c.
+ * down. The only process-wide variable is the signal flag in loop.c.
  * Every file but main.c is the static library cg_agent (log.c holds
  * agent_log()); main.c only hands argv to agent_options() and runs
  * agent_serve().
@@ -195,7 +195,7 @@ struct agent {
     size_t report_server;
 };
 
-/* ---- start-up and the loop (agent.c) ------------------------------------- */
+/* ---- start-up and the loop (loop.c) -------------------------------------- */
 
 /* Builds a->conf from the flags and the config file they name (flags win).
  * Returns 0 to run, 1 after --help/--version, 2 on a usage or

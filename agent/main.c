@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * main.c - cellgate-agent: argv to the configuration, then the agent.
- * Everything else is in the cg_agent library (agent.c: flags, signals,
+ * Everything else is in the cg_agent library (loop.c: flags, signals,
  * start-up, the loop).
  */
 #include <stdio.h>

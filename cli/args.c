@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * args.c - option parsing for every command: one table per command plus
- * the global options. cli_args_parse() is pure (no output, no exit) so the
- * unit tests can drive it; cli_parse() adds the reporting.
+ * args.c - the command line: option parsing for every command (one table
+ * per command plus the global options), usage errors and subcommand
+ * dispatch. cli_args_parse() is pure (no output, no exit) so the unit tests
+ * can drive it; cli_parse() adds the reporting.
  */
 #include <cellgate/cellgate.h>
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,4 +192,52 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, int start, const struc
     }
     *done = false;
     return CLI_EXIT_OK;
+}
+
+void cli_print_usage(FILE *f, const struct cli_cmd *cmd)
+{
+    if (!cmd) {
+        return;
+    }
+    fprintf(f, "%s\n", cmd->usage);
+}
+
+int cli_usage_error(struct cli_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("cellgate: ", ctx->err);
+    va_start(ap, fmt);
+    vfprintf(ctx->err, fmt, ap);
+    va_end(ap);
+    fputc('\n', ctx->err);
+    if (ctx->cmd) {
+        /* the synopsis only: the usage text up to its first blank line */
+        const char *u = ctx->cmd->usage;
+        const char *end = strstr(u, "\n\n");
+        fprintf(ctx->err, "%.*s\n(see 'cellgate help %s')\n", end ? (int)(end - u) : (int)strlen(u),
+                u, ctx->cmd->name);
+    }
+    return CLI_EXIT_USAGE;
+}
+
+int cli_run_sub(struct cli_ctx *ctx, int argc, char **argv, const struct cli_sub *subs, size_t n)
+{
+    if (argc >= 2 && argv[1][0] != '-') {
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(subs[i].name, argv[1]) == 0) {
+                return subs[i].fn(ctx, argc - 1, argv + 1);
+            }
+        }
+        return cli_usage_error(ctx, "unknown %s command '%s'", argv[0], argv[1]);
+    }
+    if (argc >= 2) {
+        struct cli_args a;
+        bool done;
+        int rc = cli_parse(ctx, argc, argv, 1, NULL, &a, 0, 0, &done);
+        if (done) {
+            return rc;
+        }
+    }
+    return cli_usage_error(ctx, "'%s' needs a subcommand", argv[0]);
 }

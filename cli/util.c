@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * util.c - helpers shared by the commands: error reporting and exit-code
- * mapping, the lazily created client, input files, output formatting.
+ * mapping, the lazily created client (cli_begin: parse, then connect),
+ * input files, output formatting. Usage errors live in args.c.
  */
 #include <cellgate/cellgate.h>
 
@@ -23,33 +24,6 @@ void cli_error(struct cli_ctx *ctx, const char *fmt, ...)
     vfprintf(ctx->err, fmt, ap);
     va_end(ap);
     fputc('\n', ctx->err);
-}
-
-void cli_print_usage(FILE *f, const struct cli_cmd *cmd)
-{
-    if (!cmd) {
-        return;
-    }
-    fprintf(f, "%s\n", cmd->usage);
-}
-
-int cli_usage_error(struct cli_ctx *ctx, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("cellgate: ", ctx->err);
-    va_start(ap, fmt);
-    vfprintf(ctx->err, fmt, ap);
-    va_end(ap);
-    fputc('\n', ctx->err);
-    if (ctx->cmd) {
-        /* the synopsis only: the usage text up to its first blank line */
-        const char *u = ctx->cmd->usage;
-        const char *end = strstr(u, "\n\n");
-        fprintf(ctx->err, "%.*s\n(see 'cellgate help %s')\n", end ? (int)(end - u) : (int)strlen(u),
-                u, ctx->cmd->name);
-    }
-    return CLI_EXIT_USAGE;
 }
 
 int cli_exit_code(int rc, const struct cg_error *e)
@@ -344,27 +318,6 @@ const char *cli_labels(const struct cg_obj *o, char *buf, size_t size)
         used += (size_t)n;
     }
     return buf;
-}
-
-int cli_run_sub(struct cli_ctx *ctx, int argc, char **argv, const struct cli_sub *subs, size_t n)
-{
-    if (argc >= 2 && argv[1][0] != '-') {
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(subs[i].name, argv[1]) == 0) {
-                return subs[i].fn(ctx, argc - 1, argv + 1);
-            }
-        }
-        return cli_usage_error(ctx, "unknown %s command '%s'", argv[0], argv[1]);
-    }
-    if (argc >= 2) {
-        struct cli_args a;
-        bool done;
-        int rc = cli_parse(ctx, argc, argv, 1, NULL, &a, 0, 0, &done);
-        if (done) {
-            return rc;
-        }
-    }
-    return cli_usage_error(ctx, "'%s' needs a subcommand", argv[0]);
 }
 
 struct cg_client *cli_begin(struct cli_ctx *ctx, int argc, char **argv, const struct cli_opt *opts,

@@ -14,44 +14,6 @@
 #include "lib-internal.h"
 #include "util.h"
 
-int cg__buf_escape(struct cg_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                 ch == '-' || ch == '.' || ch == '_' || ch == '~';
-        if (ok) {
-            if (cg_buf_append(b, s, 1) != 0) {
-                return -1;
-            }
-        } else {
-            char enc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-            if (cg_buf_append(b, enc, 3) != 0) {
-                return -1;
-            }
-        }
-    }
-    return 0;
-}
-
-/* b = prefix + escaped(seg) + suffix. seg may be NULL. "." and ".." are
- * refused as segments (they would change the path). */
-static int path3(struct cg_buf *b, const char *prefix, const char *seg, const char *suffix,
-                 struct cg_error *err)
-{
-    if (seg && (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0)) {
-        return cg__error_set(err, CG_ERR_INVALID, 0, "'%s' is not a valid name", seg);
-    }
-    if (cg_buf_puts(b, prefix) != 0 || (seg && cg__buf_escape(b, seg) != 0) ||
-        (suffix && cg_buf_puts(b, suffix) != 0)) {
-        cg_buf_free(b);
-        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
-    }
-    return CG_OK;
-}
-
 /* Runs a request with no body. */
 static int get(struct cg_client *c, const char *method, struct cg_buf *path, unsigned flags,
                const char *items, struct cg_result **out, struct cg_error *err)
@@ -91,7 +53,7 @@ static int post_new(struct cg_client *c, const char *prefix, const char *seg, co
                     json_t *body, struct cg_result **out, struct cg_error *err)
 {
     struct cg_buf p = {0};
-    int rc = path3(&p, prefix, seg, suffix, err);
+    int rc = cg__path3(&p, prefix, seg, suffix, err);
 
     if (rc != CG_OK) {
         json_decref(body);
@@ -121,7 +83,7 @@ int cg_health(struct cg_client *c, struct cg_result **out, struct cg_error *err)
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/healthz", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/healthz", NULL, NULL, err));
     return get(c, "GET", &p, 0, NULL, out, err);
 }
 
@@ -130,7 +92,7 @@ int cg_ready(struct cg_client *c, struct cg_result **out, struct cg_error *err)
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/readyz", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/readyz", NULL, NULL, err));
     return get(c, "GET", &p, 0, NULL, out, err);
 }
 
@@ -139,7 +101,7 @@ int cg_whoami(struct cg_client *c, struct cg_result **out, struct cg_error *err)
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/whoami", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/v1/whoami", NULL, NULL, err));
     return get(c, "GET", &p, 0, NULL, out, err);
 }
 
@@ -190,7 +152,7 @@ int cg_cells_list(struct cg_client *c, struct cg_result **out, struct cg_error *
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/cells", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/v1/cells", NULL, NULL, err));
     return cg__get_all(c, &p, '?', "cells", out, err);
 }
 
@@ -200,7 +162,7 @@ int cg_cells_page(struct cg_client *c, const char *after, int limit, struct cg_r
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/cells", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/v1/cells", NULL, NULL, err));
     return cg__get_page(c, &p, '?', after, limit, "cells", out, err);
 }
 
@@ -210,7 +172,7 @@ int cg_cell_get(struct cg_client *c, const char *id, struct cg_result **out, str
 
     clear_out(out);
     CHECK(cg__need(id, "cell id", err));
-    CHECK(path3(&p, "/v1/cells/", id, NULL, err));
+    CHECK(cg__path3(&p, "/v1/cells/", id, NULL, err));
     return get(c, "GET", &p, 0, NULL, out, err);
 }
 
@@ -253,7 +215,7 @@ int cg_configs_list(struct cg_client *c, struct cg_result **out, struct cg_error
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/configs", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/v1/configs", NULL, NULL, err));
     return cg__get_all(c, &p, '?', "configs", out, err);
 }
 
@@ -263,7 +225,7 @@ int cg_configs_page(struct cg_client *c, const char *after, int limit, struct cg
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/configs", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/v1/configs", NULL, NULL, err));
     return cg__get_page(c, &p, '?', after, limit, "configs", out, err);
 }
 
@@ -274,7 +236,7 @@ int cg_config_get(struct cg_client *c, const char *name, struct cg_result **out,
 
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
-    CHECK(path3(&p, "/v1/configs/", name, NULL, err));
+    CHECK(cg__path3(&p, "/v1/configs/", name, NULL, err));
     return get(c, "GET", &p, 0, NULL, out, err);
 }
 
@@ -292,7 +254,7 @@ int cg_config_set_plan(struct cg_client *c, const char *name, const char *plan,
     if (!body) {
         return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
     }
-    rc = path3(&p, "/v1/configs/", name, "/plan", err);
+    rc = cg__path3(&p, "/v1/configs/", name, "/plan", err);
     if (rc != CG_OK) {
         json_decref(body);
         return rc;
@@ -325,7 +287,7 @@ int cg_config_validate(struct cg_client *c, const char *name, const void *doc, s
 
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
-    CHECK(path3(&p, "/v1/configs/", name, "/validate", err));
+    CHECK(cg__path3(&p, "/v1/configs/", name, "/validate", err));
     return send_doc(c, &p, doc, len, media_type, 0, "violations", out, err);
 }
 
@@ -337,7 +299,7 @@ int cg_config_publish(struct cg_client *c, const char *name, const void *doc, si
 
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
-    CHECK(path3(&p, "/v1/configs/", name, "/versions", err));
+    CHECK(cg__path3(&p, "/v1/configs/", name, "/versions", err));
     if (message && message[0] &&
         (cg_buf_puts(&p, "?message=") != 0 || cg__buf_escape(&p, message) != 0)) {
         cg_buf_free(&p);
@@ -354,7 +316,7 @@ static int version_path(struct cg_buf *p, const char *name, int64_t n, const cha
     if (n <= 0) {
         return cg__error_set(err, CG_ERR_INVALID, 0, "version numbers start at 1, not %" PRId64, n);
     }
-    CHECK(path3(p, "/v1/configs/", name, "/versions/", err));
+    CHECK(cg__path3(p, "/v1/configs/", name, "/versions/", err));
     if (cg_buf_printf(p, "%" PRId64 "%s", n, suffix) != 0) {
         cg_buf_free(p);
         return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
@@ -373,7 +335,7 @@ int cg_versions_list(struct cg_client *c, const char *name, int64_t before, int 
     if (before < 0 || limit < 0) {
         return cg__error_set(err, CG_ERR_INVALID, 0, "before and limit must not be negative");
     }
-    CHECK(path3(&p, "/v1/configs/", name, "/versions", err));
+    CHECK(cg__path3(&p, "/v1/configs/", name, "/versions", err));
     if (before > 0) {
         if (cg_buf_printf(&p, "%cbefore=%" PRId64, sep, before) != 0) {
             goto nomem;
@@ -454,7 +416,7 @@ int cg_blob_get(struct cg_client *c, const char *sha256, struct cg_result **out,
     if (!sha256 || !cg_is_sha256_hex(sha256)) {
         return cg__error_set(err, CG_ERR_INVALID, 0, "a blob id is 64 lowercase hex characters");
     }
-    CHECK(path3(&p, "/v1/blobs/", sha256, NULL, err));
+    CHECK(cg__path3(&p, "/v1/blobs/", sha256, NULL, err));
     CHECK(get(c, "GET", &p, CG__RAW, NULL, out, err));
     return check_sha(out, sha256, err);
 }
@@ -473,7 +435,7 @@ int cg_plan_put(struct cg_client *c, const char *name, const char *plan_json, si
     if (!plan_json) {
         return cg__error_set(err, CG_ERR_INVALID, 0, "plan document is required");
     }
-    CHECK(path3(&p, "/v1/plans/", name, NULL, err));
+    CHECK(cg__path3(&p, "/v1/plans/", name, NULL, err));
     rq.path = p.data;
     rc = cg__call(c, &rq, 0, NULL, out, err);
     cg_buf_free(&p);
@@ -485,7 +447,7 @@ int cg_plans_list(struct cg_client *c, struct cg_result **out, struct cg_error *
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/plans", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/v1/plans", NULL, NULL, err));
     return cg__get_all(c, &p, '?', "plans", out, err);
 }
 
@@ -495,7 +457,7 @@ int cg_plans_page(struct cg_client *c, const char *after, int limit, struct cg_r
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/plans", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/v1/plans", NULL, NULL, err));
     return cg__get_page(c, &p, '?', after, limit, "plans", out, err);
 }
 
@@ -505,7 +467,7 @@ int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out, s
 
     clear_out(out);
     CHECK(cg__need(name, "plan name", err));
-    CHECK(path3(&p, "/v1/plans/", name, NULL, err));
+    CHECK(cg__path3(&p, "/v1/plans/", name, NULL, err));
     return get(c, "GET", &p, 0, NULL, out, err);
 }
 
@@ -535,7 +497,7 @@ int cg_tokens_list(struct cg_client *c, struct cg_result **out, struct cg_error 
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/tokens", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/v1/tokens", NULL, NULL, err));
     return cg__get_all(c, &p, '?', "tokens", out, err);
 }
 
@@ -545,7 +507,7 @@ int cg_tokens_page(struct cg_client *c, const char *after, int limit, struct cg_
     struct cg_buf p = {0};
 
     clear_out(out);
-    CHECK(path3(&p, "/v1/tokens", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/v1/tokens", NULL, NULL, err));
     return cg__get_page(c, &p, '?', after, limit, "tokens", out, err);
 }
 
@@ -554,7 +516,7 @@ int cg_token_revoke(struct cg_client *c, const char *id, struct cg_error *err)
     struct cg_buf p = {0};
 
     CHECK(cg__need(id, "token id", err));
-    CHECK(path3(&p, "/v1/tokens/", id, NULL, err));
+    CHECK(cg__path3(&p, "/v1/tokens/", id, NULL, err));
     return get(c, "DELETE", &p, CG__NO_BODY, NULL, NULL, err);
 }
 
@@ -571,7 +533,7 @@ int cg_audit_list(struct cg_client *c, int64_t after, int limit, struct cg_resul
         return cg__error_set(err, CG_ERR_INVALID, 0,
                              "after must be >= 0 and limit between 1 and 1000");
     }
-    CHECK(path3(&p, "/v1/audit", NULL, NULL, err));
+    CHECK(cg__path3(&p, "/v1/audit", NULL, NULL, err));
     if (after > 0) {
         if (cg_buf_printf(&p, "%cafter=%" PRId64, sep, after) != 0) {
             goto nomem;

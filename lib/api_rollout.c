@@ -36,22 +36,6 @@ static int nomem(struct cg_error *err)
     return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
 }
 
-/* b = prefix + escaped(seg) + suffix; seg may be NULL. "." and ".." are
- * refused (they would change the path). Frees b on failure. */
-static int path3(struct cg_buf *b, const char *prefix, const char *seg, const char *suffix,
-                 struct cg_error *err)
-{
-    if (seg && (strcmp(seg, ".") == 0 || strcmp(seg, "..") == 0)) {
-        return cg__error_set(err, CG_ERR_INVALID, 0, "'%s' is not a valid name", seg);
-    }
-    if (cg_buf_puts(b, prefix) != 0 || (seg && cg__buf_escape(b, seg) != 0) ||
-        (suffix && cg_buf_puts(b, suffix) != 0)) {
-        cg_buf_free(b);
-        return nomem(err);
-    }
-    return CG_OK;
-}
-
 /* Appends "<sep>key=escaped(value)" when value is not empty; *sep becomes
  * '&'. Frees b on failure. */
 static int query(struct cg_buf *b, char *sep, const char *key, const char *value,
@@ -179,7 +163,7 @@ int cg_config_assign(struct cg_client *c, const char *name, int64_t version,
         json_decref(body);
         return cg__error_set(err, CG_ERR_INVALID, 0, "reason is not valid UTF-8 or out of memory");
     }
-    return post_built(path3(&p, "/v1/configs/", name, "/assign", err), c, &p, body, out, err);
+    return post_built(cg__path3(&p, "/v1/configs/", name, "/assign", err), c, &p, body, out, err);
 }
 
 int cg_assignments_list(struct cg_client *c, const char *name, struct cg_result **out,
@@ -189,7 +173,7 @@ int cg_assignments_list(struct cg_client *c, const char *name, struct cg_result 
 
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
-    CHECK(path3(&p, "/v1/configs/", name, "/assignments", err));
+    CHECK(cg__path3(&p, "/v1/configs/", name, "/assignments", err));
     return cg__get_all(c, &p, '?', "assignments", out, err);
 }
 
@@ -200,7 +184,7 @@ int cg_assignments_page(struct cg_client *c, const char *name, const char *after
 
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
-    CHECK(path3(&p, "/v1/configs/", name, "/assignments", err));
+    CHECK(cg__path3(&p, "/v1/configs/", name, "/assignments", err));
     return cg__get_page(c, &p, '?', after, limit, "assignments", out, err);
 }
 
@@ -211,7 +195,7 @@ int cg_config_status(struct cg_client *c, const char *name, struct cg_result **o
 
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
-    CHECK(path3(&p, "/v1/configs/", name, "/status", err));
+    CHECK(cg__path3(&p, "/v1/configs/", name, "/status", err));
     return cg__get_all(c, &p, '?', "cells", out, err);
 }
 
@@ -222,7 +206,7 @@ int cg_config_status_page(struct cg_client *c, const char *name, const char *aft
 
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
-    CHECK(path3(&p, "/v1/configs/", name, "/status", err));
+    CHECK(cg__path3(&p, "/v1/configs/", name, "/status", err));
     return cg__get_page(c, &p, '?', after, limit, "cells", out, err);
 }
 
@@ -230,7 +214,7 @@ int cg_config_status_page(struct cg_client *c, const char *name, const char *aft
 static int hosts_path(struct cg_buf *p, char *sep, const char *cell, const char *config,
                       struct cg_error *err)
 {
-    CHECK(path3(p, "/v1/hosts", NULL, NULL, err));
+    CHECK(cg__path3(p, "/v1/hosts", NULL, NULL, err));
     CHECK(query(p, sep, "cell", cell, err));
     return query(p, sep, "config", config, err);
 }
@@ -281,14 +265,14 @@ int cg_rollout_start(struct cg_client *c, const char *config, int64_t version, c
         return cg__error_set(err, CG_ERR_INVALID, 0,
                              "plan or reason is not valid UTF-8 or out of memory");
     }
-    return post_built(path3(&p, "/v1/rollouts", NULL, NULL, err), c, &p, body, out, err);
+    return post_built(cg__path3(&p, "/v1/rollouts", NULL, NULL, err), c, &p, body, out, err);
 }
 
 /* "/v1/rollouts[?config=C][&open=1]"; *sep is the next separator. */
 static int rollouts_path(struct cg_buf *p, char *sep, const char *config, int open_only,
                          struct cg_error *err)
 {
-    CHECK(path3(p, "/v1/rollouts", NULL, NULL, err));
+    CHECK(cg__path3(p, "/v1/rollouts", NULL, NULL, err));
     CHECK(query(p, sep, "config", config, err));
     return query(p, sep, "open", open_only ? "1" : NULL, err);
 }
@@ -389,7 +373,7 @@ int cg_config_rollback(struct cg_client *c, const char *name, int64_t to_version
         json_decref(body);
         return cg__error_set(err, CG_ERR_INVALID, 0, "reason is not valid UTF-8 or out of memory");
     }
-    return post_built(path3(&p, "/v1/configs/", name, "/rollback", err), c, &p, body, out, err);
+    return post_built(cg__path3(&p, "/v1/configs/", name, "/rollback", err), c, &p, body, out, err);
 }
 
 int cg_plan_preview(struct cg_client *c, const char *name, const char *config,
@@ -400,7 +384,7 @@ int cg_plan_preview(struct cg_client *c, const char *name, const char *config,
 
     clear_out(out);
     CHECK(cg__need(name, "plan name", err));
-    CHECK(path3(&p, "/v1/plans/", name, "/preview", err));
+    CHECK(cg__path3(&p, "/v1/plans/", name, "/preview", err));
     CHECK(query(&p, &sep, "config", config, err));
     return get(c, &p, "steps", out, err);
 }

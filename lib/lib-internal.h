@@ -156,6 +156,12 @@ int cg__result_cursor(struct cg_result *r, struct cg_error *err);
  * (everything but [A-Za-z0-9._~-] is escaped). Returns 0 or -1. */
 int cg__buf_escape(struct cg_buf *b, const char *s);
 
+/* b = prefix + escaped(seg) + suffix; seg may be NULL. "." and ".." are
+ * refused as segments (CG_ERR_INVALID: they would change the path). Frees
+ * b on failure (CG_ERR_NOMEM). Returns CG_OK or the error. */
+int cg__path3(struct cg_buf *b, const char *prefix, const char *seg, const char *suffix,
+              struct cg_error *err);
+
 /* Rejects NULL and empty required string arguments with CG_ERR_INVALID. */
 int cg__need(const char *value, const char *what, struct cg_error *err);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * page.c - keyset paging of the list routes (docs/api/README.md, "Paging"):
- * the paging query of one page, the cursor of an answer, and the walk
+ * the paging query of one page and the walk
  * behind the list functions that return every item (cg_cells_list() and
  * the others): ask for the largest pages, follow next_after until it is
  * null, and merge the pages into one result. Nothing here knows a route;
@@ -9,7 +9,6 @@
  */
 #include <cellgate/cellgate.h>
 
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,27 +53,6 @@ int cg__get_page(struct cg_client *c, struct cg_buf *b, char sep, const char *af
     rc = cg__call(c, &rq, 0, items_key, out, err);
     cg_buf_free(b);
     return rc;
-}
-
-int cg__result_cursor(struct cg_result *r, struct cg_error *err)
-{
-    const json_t *v = json_object_get(r->json, "next_after");
-
-    r->next_after[0] = '\0';
-    if (!v || json_is_null(v)) {
-        return CG_OK;
-    }
-    if (json_is_integer(v)) {
-        snprintf(r->next_after, sizeof r->next_after, "%" PRId64, (int64_t)json_integer_value(v));
-        return CG_OK;
-    }
-    if (json_is_string(v) && json_string_length(v) < sizeof r->next_after &&
-        strlen(json_string_value(v)) == json_string_length(v)) {
-        cg_strlcpy(r->next_after, json_string_value(v), sizeof r->next_after);
-        return CG_OK;
-    }
-    return cg__error_set(err, CG_ERR_PROTOCOL, r->http_status,
-                         "server answer has an invalid next_after");
 }
 
 int cg__result_merge(struct cg_result *acc, const struct cg_result *page, struct cg_error *err)

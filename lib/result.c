@@ -4,9 +4,11 @@
  * getters. A struct cg_obj * is a json_t * inside the result's document,
  * handed out as an opaque pointer; it is never dereferenced as anything
  * else. Getters never fail and never allocate (except cg_obj_dup_json).
+ * cg__result_cursor() reads the paging cursor of an answer (page.c walks it).
  */
 #include <cellgate/cellgate.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,27 @@ static const json_t *J(const struct cg_obj *o)
 static const struct cg_obj *O(const json_t *j)
 {
     return json_is_object(j) ? (const struct cg_obj *)(const void *)j : NULL;
+}
+
+int cg__result_cursor(struct cg_result *r, struct cg_error *err)
+{
+    const json_t *v = json_object_get(r->json, "next_after");
+
+    r->next_after[0] = '\0';
+    if (!v || json_is_null(v)) {
+        return CG_OK;
+    }
+    if (json_is_integer(v)) {
+        snprintf(r->next_after, sizeof r->next_after, "%" PRId64, (int64_t)json_integer_value(v));
+        return CG_OK;
+    }
+    if (json_is_string(v) && json_string_length(v) < sizeof r->next_after &&
+        strlen(json_string_value(v)) == json_string_length(v)) {
+        cg_strlcpy(r->next_after, json_string_value(v), sizeof r->next_after);
+        return CG_OK;
+    }
+    return cg__error_set(err, CG_ERR_PROTOCOL, r->http_status,
+                         "server answer has an invalid next_after");
 }
 
 int cg__result_from_resp(struct cg__resp *rs, unsigned flags, const char *items_key,

@@ -103,7 +103,7 @@ const struct config_key *config_key_find(const char *name);
 
 /*
  * Fills cfg with every key's default from the table (fields no key sets
- * are zero). daemon_config_defaults() calls it.
+ * are zero). Every caller that builds a daemon_config starts here.
  */
 void config_defaults(struct daemon_config *cfg);
 

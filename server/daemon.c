@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "controller.h"
 #include "desired.h"
 #include "http.h"
@@ -20,11 +19,6 @@
 #include "stats.h"
 #include "store.h"
 #include "util.h"
-
-void daemon_config_defaults(struct daemon_config *cfg)
-{
-    config_defaults(cfg); /* the table's defaults (config.c) */
-}
 
 static int paths(const char *dir, char *db, char *key, char *msg)
 {

@@ -69,9 +69,6 @@ struct daemon {
     char key_path[4096];
 };
 
-/* Fills 'cfg' with the defaults (config_defaults(): the option table's). */
-void daemon_config_defaults(struct daemon_config *cfg);
-
 /*
  * Creates the data directory (mode 0700) if missing, the store, the signing
  * key and the first admin token. If 'admin_token' is not NULL and a token was

@@ -151,7 +151,7 @@ int api_assign(struct api *api, struct request *rq, struct response *rs)
     body = request_body_object(rq, rs);
     if (!body)
         return 0;
-    if (check_fields(body, fields, rs, "assignment") < 0)
+    if (api_check_fields(body, fields, rs, "assignment") < 0)
         goto out;
     version = cg_json_int(body, "version", 0, &bad);
     expect = cg_json_int(body, "expect_generation", -1, &bad);

@@ -22,7 +22,7 @@ int api_cells_add(struct api *api, struct request *rq, struct response *rs)
     body = request_body_object(rq, rs);
     if (!body)
         return 0;
-    if (check_fields(body, fields, rs, "cell") < 0)
+    if (api_check_fields(body, fields, rs, "cell") < 0)
         goto out;
     id = cg_json_str(body, "id", NULL, &bad);
     region = cg_json_str(body, "region", NULL, &bad);

@@ -36,7 +36,7 @@ int api_configs_create(struct api *api, struct request *rq, struct response *rs)
     body = request_body_object(rq, rs);
     if (!body)
         return 0;
-    if (check_fields(body, fields, rs, "config") < 0)
+    if (api_check_fields(body, fields, rs, "config") < 0)
         goto out;
     name = cg_json_str(body, "name", NULL, &bad);
     kind = cg_json_str(body, "kind", "config", &bad);
@@ -120,7 +120,7 @@ int api_configs_set_plan(struct api *api, struct request *rq, struct response *r
     body = request_body_object(rq, rs);
     if (!body)
         return 0;
-    if (check_fields(body, fields, rs, "plan selection") < 0)
+    if (api_check_fields(body, fields, rs, "plan selection") < 0)
         goto out;
     plan = cg_json_str(body, "plan", NULL, &bad);
     if (bad || !plan) {

@@ -35,7 +35,7 @@ int api_rollouts_start(struct api *api, struct request *rq, struct response *rs)
 
     if (!body)
         return 0;
-    if (check_fields(body, fields, rs, "rollout") < 0)
+    if (api_check_fields(body, fields, rs, "rollout") < 0)
         goto out;
     config = cg_json_str(body, "config", NULL, &bad);
     plan = cg_json_str(body, "plan", NULL, &bad);
@@ -119,7 +119,7 @@ static int action(struct api *api, struct request *rq, struct response *rs, cons
         body = request_body_object(rq, rs);
         if (!body)
             return 0;
-        if (check_fields(body, fields, rs, "action") < 0) {
+        if (api_check_fields(body, fields, rs, "action") < 0) {
             json_decref(body);
             return 0;
         }
@@ -172,7 +172,7 @@ int api_rollback(struct api *api, struct request *rq, struct response *rs)
         body = request_body_object(rq, rs);
         if (!body)
             return 0;
-        if (check_fields(body, fields, rs, "rollback") < 0)
+        if (api_check_fields(body, fields, rs, "rollback") < 0)
             goto out;
         to = cg_json_int(body, "to_version", 0, &bad);
         reason = cg_json_str(body, "reason", "", &bad);

@@ -23,7 +23,7 @@ int api_tokens_create(struct api *api, struct request *rq, struct response *rs)
     body = request_body_object(rq, rs);
     if (!body)
         return 0;
-    if (check_fields(body, fields, rs, "token") < 0)
+    if (api_check_fields(body, fields, rs, "token") < 0)
         goto out;
     name = cg_json_str(body, "name", NULL, &bad);
     role = cg_json_str(body, "role", NULL, &bad);

@@ -112,8 +112,8 @@ int reply_page(struct response *rs, const char *key, json_t *items, json_t *next
                       json_pack("{s:o,s:o}", key, items, "next_after", next ? next : json_null()));
 }
 
-int check_fields(const json_t *obj, const char *const *allowed, struct response *rs,
-                 const char *what)
+int api_check_fields(const json_t *obj, const char *const *allowed, struct response *rs,
+                     const char *what)
 {
     const char *bad = cg_json_unknown_key(obj, allowed);
 

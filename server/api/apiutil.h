@@ -56,8 +56,8 @@ int reply_page(struct response *rs, const char *key, json_t *items, json_t *next
 
 /* Rejects unknown keys of 'obj' (400 naming the key). Returns 0 when all
  * keys are allowed, -1 with the response filled. */
-int check_fields(const json_t *obj, const char *const *allowed, struct response *rs,
-                 const char *what);
+int api_check_fields(const json_t *obj, const char *const *allowed, struct response *rs,
+                     const char *what);
 
 /* The audit actor for the request's principal. */
 struct store_actor request_actor(const struct request *rq, const char *reason);

@@ -62,7 +62,7 @@ static void defaults_are_the_documented_ones(void **state)
     size_t l;
 
     (void)state;
-    daemon_config_defaults(&a);
+    config_defaults(&a);
     assert_string_equal(a.data_dir, "var");
     assert_string_equal(a.listen, "127.0.0.1:7070");
     assert_null(a.port_file);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "config.h"
 #include "daemon.h"
 #include "routes.h"
 #include "store.h"
@@ -137,7 +138,7 @@ static int setup(void **state)
 
     f->dir = th_tmpdir();
     snprintf(dir, sizeof dir, "%s/data", f->dir);
-    daemon_config_defaults(&cfg);
+    config_defaults(&cfg);
     cfg.data_dir = strdup(dir);
     cfg.listen = "127.0.0.1:0";
     assert_int_equal(daemon_init(&cfg, f->tokens[ROLE_ADMIN], msg), 0);

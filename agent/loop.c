@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * agent.c - cellgate-agent: flags, signals, start-up, the loop (main.c
+ * loop.c - cellgate-agent: flags, signals, start-up, the loop (main.c
  * only calls agent_options() and agent_serve()).
  *
  * The loop is single-threaded: long-poll the desired state (the watcher
