@@ -9,6 +9,8 @@ pkgs=(
   libmicrohttpd-dev libjansson-dev libsodium-dev libcurl4-openssl-dev
   libsqlite3-dev sqlite3 libcmocka-dev libpcre2-dev curl
   prometheus   # promtool checks the /metrics exposition in make test
+  libpq-dev postgresql   # the PostgreSQL store backend; tests start a real server
+  pgbouncer    # the HA tests put it in front of PostgreSQL (transaction pooling)
 )
 # Extra packages for `make bench` (peers and load generator).
 if [[ ${1:-} == --bench ]]; then

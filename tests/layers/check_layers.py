@@ -21,7 +21,7 @@ import sys
 LAYERS = ["server", "server/http", "server/api", "server/ops", "server/rollout",
           "server/fleet", "server/store", "server/notify", "server/stats"]
 # Private sub-rooms: visible only inside their parent room.
-PRIVATE = {"server/store/sqlite": "server/store"}
+PRIVATE = {"server/store/sqlite": "server/store", "server/store/pg": "server/store"}
 # Programs that must not see any server folder.
 PROGRAMS = ["cli", "agent", "sim", "lib"]
 
