@@ -46,7 +46,24 @@ static const struct config_key keys[] = {
         .def = {.s = "var"},
         .def_note = "relative to the working directory",
         .help = "the data directory: the store and the signing key",
-        .doc = "The data directory: the store `cellgate.db` and the signing key `signing.key`.",
+        .doc = "The data directory: the store `cellgate.db` and the signing key `signing.key` "
+               "(only the key with `--store`).",
+    },
+    {
+        .name = "store",
+        AS_STRING(store_dsn),
+        .group = CONFIG_G_SERVER,
+        .metavar = "DSN",
+        .def_note = "the SQLite store DIR/cellgate.db",
+        .help = "keep the data in PostgreSQL (postgres://...); DIR then holds only the signing key",
+        .doc = "Keep the data in PostgreSQL instead of `DIR/cellgate.db`: a libpq connection URI "
+               "(`postgres://USER@HOST:PORT/DB?...`) or key=value string. Several `cellgated` "
+               "replicas may share one database; each is given the same signing key in "
+               "`DIR/signing.key`. `cellgated init --store DSN --data DIR` initialises the "
+               "database once (schema, first admin token, signing key); `serve` with `--store` "
+               "never initialises, it refuses to start on an uninitialised database. A "
+               "password in the DSN is never printed (prefer a `~/.pgpass` file or "
+               "`PGPASSWORD`).",
     },
     {
         .name = "listen",

@@ -20,31 +20,123 @@
 #include "store.h"
 #include "util.h"
 
-static int paths(const char *dir, char *db, char *key, char *msg)
+/* The store's DSN and the key's path: DIR/cellgate.db (or --store) and
+ * DIR/signing.key. */
+static int paths(const struct daemon_config *cfg, char *db, char *key, char *msg)
 {
-    if (snprintf(db, 4096, "%s/cellgate.db", dir) >= 4096 ||
-        snprintf(key, 4096, "%s/signing.key", dir) >= 4096) {
-        snprintf(msg, 256, "data directory path too long");
+    if ((cfg->store_dsn ? snprintf(db, 4096, "%s", cfg->store_dsn)
+                        : snprintf(db, 4096, "%s/cellgate.db", cfg->data_dir)) >= 4096 ||
+        snprintf(key, 4096, "%s/signing.key", cfg->data_dir) >= 4096) {
+        snprintf(msg, 256, "data directory path or DSN too long");
         return -1;
     }
     return 0;
+}
+
+/* 1 when the store holds at least one token (it has been initialised), 0
+ * when none, -1 on error with msg. */
+static int store_initialised(struct store *st, char *msg)
+{
+    char smsg[STORE_MSG_MAX];
+    struct store_token *t = NULL;
+    size_t n = 0;
+    int more = 0;
+
+    if (store_token_page(st, 0, 1, &t, &n, &more, smsg) != CG_OK) {
+        snprintf(msg, 256, "store: %s", smsg);
+        return -1;
+    }
+    store_tokens_free(t, n);
+    return n > 0;
+}
+
+/* The first admin token, written to the store; the secret into tok. */
+static int create_admin(struct store *st, char *tok, char *msg)
+{
+    char smsg[STORE_MSG_MAX];
+    struct store_token t;
+    struct store_actor who = {"system", "initialise data directory"};
+
+    memset(&t, 0, sizeof t);
+    auth_token_new(tok, t.hash);
+    cg_strlcpy(t.name, "admin", sizeof t.name);
+    cg_strlcpy(t.role, "admin", sizeof t.role);
+    cg_strlcpy(t.created_by, "system", sizeof t.created_by);
+    if (store_token_create(st, &t, &who, smsg) != CG_OK) {
+        snprintf(msg, 256, "admin token: %s", smsg);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * init --store DSN: the database is shared by every replica, the key file
+ * is each replica's copy of the one cluster key. Initialised means the
+ * store has a token; then the key must be there too.
+ */
+static int init_shared(const struct daemon_config *cfg, const char *key, char *tok, char *msg)
+{
+    char smsg[STORE_MSG_MAX], red[512];
+    struct store *st = NULL;
+    int have_key = access(key, F_OK) == 0, init, rc = -1, made_key = 0;
+
+    store_dsn_redact(cfg->store_dsn, red, sizeof red);
+    if (store_open(cfg->store_dsn, &st, smsg) != CG_OK) {
+        snprintf(msg, 256, "store %s: %s", red, smsg);
+        return -1;
+    }
+    init = store_initialised(st, msg);
+    if (init < 0)
+        goto out;
+    if (init) {
+        if (!have_key) {
+            snprintf(msg, 256,
+                     "%s is initialised but %s is missing: copy the cluster's signing key there "
+                     "(every replica signs with the same key)",
+                     red, key);
+            goto out;
+        }
+        rc = 1;
+        goto out;
+    }
+    if (!have_key) {
+        if (cg_signkey_create(key, smsg, sizeof smsg) != CG_OK) {
+            snprintf(msg, 256, "signing key: %s", smsg);
+            goto out;
+        }
+        made_key = 1;
+    }
+    if (create_admin(st, tok, msg) < 0) {
+        if (made_key)
+            unlink(key);
+        goto out;
+    }
+    rc = 0;
+out:
+    store_close(st);
+    return rc;
 }
 
 int daemon_init(const struct daemon_config *cfg, char *admin_token, char *msg)
 {
     char db[4096], key[4096], smsg[STORE_MSG_MAX], tok[AUTH_TOKEN_LEN + 1];
     struct store *st = NULL;
-    struct store_token t;
-    struct store_actor who = {"system", "initialise data directory"};
     int rc;
 
-    if (paths(cfg->data_dir, db, key, msg) < 0)
+    if (paths(cfg, db, key, msg) < 0)
         return -1;
-    if (access(key, F_OK) == 0 && access(db, F_OK) == 0)
+    if (!cfg->store_dsn && access(key, F_OK) == 0 && access(db, F_OK) == 0)
         return 1;
     if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
         snprintf(msg, 256, "cannot create %s: %s", cfg->data_dir, strerror(errno));
         return -1;
+    }
+    if (cfg->store_dsn) {
+        rc = init_shared(cfg, key, tok, msg);
+        if (rc == 0 && admin_token)
+            memcpy(admin_token, tok, sizeof tok);
+        sodium_memzero(tok, sizeof tok);
+        return rc;
     }
     if (access(db, F_OK) == 0) {
         snprintf(msg, 256, "%s exists but %s is missing: refusing to initialise over it", db, key);
@@ -60,15 +152,9 @@ int daemon_init(const struct daemon_config *cfg, char *admin_token, char *msg)
         unlink(key);
         return -1;
     }
-    memset(&t, 0, sizeof t);
-    auth_token_new(tok, t.hash);
-    cg_strlcpy(t.name, "admin", sizeof t.name);
-    cg_strlcpy(t.role, "admin", sizeof t.role);
-    cg_strlcpy(t.created_by, "system", sizeof t.created_by);
-    rc = store_token_create(st, &t, &who, smsg);
+    rc = create_admin(st, tok, msg);
     store_close(st);
-    if (rc != CG_OK) {
-        snprintf(msg, 256, "admin token: %s", smsg);
+    if (rc < 0) {
         unlink(db);
         unlink(key);
         return -1;
@@ -85,21 +171,39 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
 
     memset(d, 0, sizeof *d);
     d->cfg = *cfg;
-    if (paths(cfg->data_dir, d->db_path, d->key_path, msg) < 0)
+    if (paths(cfg, d->db_path, d->key_path, msg) < 0)
         return -1;
-    if (access(d->db_path, F_OK) != 0) {
+    if (!cfg->store_dsn && access(d->db_path, F_OK) != 0) {
         snprintf(msg, 256, "%s is not initialised (run: cellgated init --data %s)", cfg->data_dir,
                  cfg->data_dir);
         return -1;
     }
     if (cg_signkey_load(d->key_path, &d->key, smsg, sizeof smsg) != CG_OK) {
-        snprintf(msg, 256, "signing key: %s", smsg);
+        snprintf(msg, 256, "signing key: %s%s", smsg,
+                 cfg->store_dsn ? " (with --store, copy the cluster's signing key into the data "
+                                  "directory)"
+                                : "");
         return -1;
     }
     if (store_open(d->db_path, &d->store, smsg) != CG_OK) {
-        snprintf(msg, 256, "store: %s", smsg);
+        char red[512];
+        snprintf(msg, 256, "store %s: %s", store_dsn_redact(d->db_path, red, sizeof red), smsg);
         daemon_close(d);
         return -1;
+    }
+    if (cfg->store_dsn) {
+        int init = store_initialised(d->store, msg);
+        if (init <= 0) {
+            if (init == 0) {
+                char red[512];
+                snprintf(msg, 256,
+                         "the store %s is not initialised (run: cellgated init --store DSN "
+                         "--data %s)",
+                         store_dsn_redact(d->db_path, red, sizeof red), cfg->data_dir);
+            }
+            daemon_close(d);
+            return -1;
+        }
     }
     d->notify = notify_new();
     d->stats = stats_new();

@@ -33,6 +33,7 @@ struct stats;
  * each field, its range and its default (docs/man/cellgated.8.md). */
 struct daemon_config {
     const char *data_dir;               /* holds cellgate.db, signing.key */
+    const char *store_dsn;              /* --store: PostgreSQL DSN; NULL: DIR/cellgate.db */
     const char *listen;                 /* "ADDR:PORT"; PORT 0 = ephemeral */
     const char *port_file;              /* if set, the bound port is written here once listening */
     size_t max_body;                    /* request body limit in bytes */

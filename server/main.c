@@ -4,11 +4,13 @@
  * table), signals, then the daemon's lifecycle.
  *
  *   cellgated init --data DIR             create the data dir, print the admin token once
+ *   cellgated init --store DSN --data DIR initialise a PostgreSQL store (once per cluster)
  *   cellgated pubkey --data DIR           print the public signing key
  *   cellgated [serve] --data DIR [options] (cellgated --help lists them)
  *
  * The first `serve` on an empty data dir initialises it (and prints the
- * admin token once). SIGINT/SIGTERM stop the server cleanly; SIGKILL is
+ * admin token once); with --store (replicas share the database) only
+ * `init` does. SIGINT/SIGTERM stop the server cleanly; SIGKILL is
  * safe too (every acknowledged change is durable, I8).
  */
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include "roles.h"
 #include "sign.h"
 #include "status.h"
+#include "store.h"
 #include "util.h"
 
 static int announce_init(const struct daemon_config *cfg)
@@ -36,7 +39,12 @@ static int announce_init(const struct daemon_config *cfg)
         return -1;
     }
     if (rc == 0) {
-        printf("cellgated: initialised %s\n", cfg->data_dir);
+        char red[512];
+        if (cfg->store_dsn)
+            printf("cellgated: initialised %s (signing key in %s)\n",
+                   store_dsn_redact(cfg->store_dsn, red, sizeof red), cfg->data_dir);
+        else
+            printf("cellgated: initialised %s\n", cfg->data_dir);
         printf("admin token (shown once, store it safely): %s\n", tok);
         fflush(stdout);
     }
@@ -132,7 +140,7 @@ int main(int argc, char **argv)
     case CONFIG_CMD_SERVE:
         break;
     }
-    if (announce_init(&cfg) < 0)
+    if (!cfg.store_dsn && announce_init(&cfg) < 0)
         return 1;
 
     fit_max_conns(&cfg);
@@ -159,8 +167,13 @@ int main(int argc, char **argv)
         daemon_close(&d);
         return 1;
     }
-    printf("cellgated: listening on http://%.*s:%u (data %s)\n",
-           (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen, d.port, cfg.data_dir);
+    {
+        char red[512];
+        printf("cellgated: listening on http://%.*s:%u (%s %s)\n",
+               (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen, d.port,
+               cfg.store_dsn ? "store" : "data",
+               cfg.store_dsn ? store_dsn_redact(cfg.store_dsn, red, sizeof red) : cfg.data_dir);
+    }
     fflush(stdout);
     {
         for (size_t i = 0; i < LANE__COUNT; i++)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "stats.h"
 
@@ -93,6 +94,67 @@ int store_open(const char *dsn, struct store **out, char *msg)
         return CG_ERR_INVALID;
     }
     return ops->open(dsn, out, msg);
+}
+
+/* Appends s[0..len) to out at *used, keeping room for the NUL. */
+static void put(char *out, size_t n, size_t *used, const char *s, size_t len)
+{
+    while (len-- > 0 && *used + 1 < n)
+        out[(*used)++] = *s++;
+    out[*used] = '\0';
+}
+
+char *store_dsn_redact(const char *dsn, char *out, size_t n)
+{
+    static const char key[] = "password=";
+    size_t used = 0, i = 0, len;
+    const char *slashes, *at = NULL;
+
+    if (!out || n == 0)
+        return out;
+    out[0] = '\0';
+    if (!dsn)
+        return out;
+    len = strlen(dsn);
+    slashes = strstr(dsn, "://");
+    if (slashes) {
+        /* user-info ends at the first '@' before the host's '/' or '?' */
+        const char *p = slashes + 3;
+        for (; *p && *p != '/' && *p != '?'; p++)
+            if (*p == '@')
+                at = p;
+        if (at) {
+            const char *colon = memchr(slashes + 3, ':', (size_t)(at - (slashes + 3)));
+            if (colon) {
+                put(out, n, &used, dsn, (size_t)(colon + 1 - dsn));
+                put(out, n, &used, "***", 3);
+                i = (size_t)(at - dsn);
+            }
+        }
+    }
+    while (i < len) {
+        if ((i == 0 || dsn[i - 1] == ' ' || dsn[i - 1] == '&' || dsn[i - 1] == '?') &&
+            strncasecmp(dsn + i, key, sizeof key - 1) == 0) {
+            size_t j = i + sizeof key - 1;
+            put(out, n, &used, dsn + i, sizeof key - 1);
+            put(out, n, &used, "***", 3);
+            if (dsn[j] == '\'') { /* a quoted libpq value: up to the closing quote */
+                for (j++; j < len && dsn[j] != '\''; j++)
+                    if (dsn[j] == '\\' && j + 1 < len)
+                        j++;
+                if (j < len)
+                    j++;
+            } else {
+                while (j < len && dsn[j] != ' ' && dsn[j] != '&')
+                    j++;
+            }
+            i = j;
+            continue;
+        }
+        put(out, n, &used, dsn + i, 1);
+        i++;
+    }
+    return out;
 }
 
 void store_close(struct store *st)

@@ -319,6 +319,15 @@ struct store_ops {
  * embedded migrations. Returns CG_OK and *out, or an error and msg. */
 int store_open(const char *dsn, struct store **out, char *msg);
 
+/*
+ * Copies dsn into out (n bytes, truncated, NUL-terminated) with every
+ * password masked as "***": the user-info password of a URI
+ * ("postgres://u:SECRET@h/db") and every "password=" value (a URI query
+ * parameter or a libpq key=value pair). For logs and messages: a DSN is
+ * never printed as given. Returns out.
+ */
+char *store_dsn_redact(const char *dsn, char *out, size_t n);
+
 /* Closes the store and frees it. NULL is a no-op. */
 void store_close(struct store *st);
 
