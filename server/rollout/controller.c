@@ -196,14 +196,56 @@ static void wake(struct controller *c, const char *config, const char *const *ce
         notify_change(c->notify, NOTIFY_ASSIGN, config, cells, n);
 }
 
+void ctl_count_fenced(struct controller *c, int refused)
+{
+    if (refused) {
+        /* the store says our term is over: act no more until the cluster
+         * hands us a term again (c->mu is held by the tick) */
+        c->term = 0;
+        c->tick_term = 0;
+    }
+    pthread_mutex_lock(&c->stats_mu);
+    if (refused) {
+        c->stats.fenced_refused++;
+        c->stats.term = 0;
+    } else {
+        c->stats.fenced_writes++;
+    }
+    pthread_mutex_unlock(&c->stats_mu);
+}
+
+void controller_set_lease(struct controller *c, int64_t term, int64_t until_mono_ms)
+{
+    pthread_mutex_lock(&c->mu);
+    c->leased = 1;
+    c->term = term > 0 ? term : 0;
+    c->lease_until_mono = until_mono_ms;
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&c->stats_mu);
+    c->stats.leased = 1;
+    c->stats.term = (uint64_t)(term > 0 ? term : 0);
+    pthread_mutex_unlock(&c->stats_mu);
+}
+
 /* Writes one transition. Returns 1 if it landed, 0 on a compare-and-set
  * conflict (someone else moved first: re-read next tick), -1 on error. */
 int ctl_transition(struct controller *c, struct store_rollout_update *u,
                    const struct store_actor *who, int64_t *gen)
 {
     char msg[STORE_MSG_MAX] = "";
-    int rc = store_rollout_update(c->st, u, who ? who : &ctl_actor, gen, msg);
+    int rc;
 
+    /* automatic transitions (no operator) are the tick's: fenced */
+    u->fence_term = who ? 0 : c->tick_term;
+    if (u->fence_term > 0)
+        ctl_count_fenced(c, 0);
+    rc = store_rollout_update(c->st, u, who ? who : &ctl_actor, gen, msg);
+    if (rc == CG_ERR_CONFLICT && u->fence_term > 0 && strncmp(msg, "fenced:", 7) == 0) {
+        ctl_count_fenced(c, 1);
+        fprintf(stderr, "cellgated: controller: rollout %lld: %s (stepping down)\n",
+                (long long)u->id, msg);
+        return 0;
+    }
     if (rc == CG_OK) {
         struct notify_event ev = {NOTIFY_ROLLOUT, NULL, NULL, 0, u->id};
         notify_event(c->notify, &ev);
@@ -778,7 +820,8 @@ static void log_due_evaluations(struct controller *c, int64_t now)
         {
             char msg[STORE_MSG_MAX] = "";
             char *ev = event_text(json_incref(ctl_eval_json(&best->eval)));
-            struct store_event_append e = {best->id, best->log_seq, "evaluation", ev, 1};
+            struct store_event_append e = {best->id, best->log_seq, "evaluation", ev,
+                                           1,        c->tick_term};
             int res = ev ? store_rollout_event_append(c->st, &e, msg) : CG_ERR_NOMEM;
             if (res != CG_OK)
                 fprintf(stderr, "cellgated: controller: rollout %lld: evaluation not logged: %s\n",
@@ -874,7 +917,14 @@ int controller_tick(struct controller *c, int64_t now_ms)
     memset(&tf, 0, sizeof tf);
 
     pthread_mutex_lock(&c->mu);
+    if (c->leased && (c->term <= 0 || cg_mono_ms() >= c->lease_until_mono)) {
+        /* not the leader, or the holding ran out before it was renewed */
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
+    c->tick_term = c->leased ? c->term : 0;
     if (store_rollout_heads(c->st, &rs, &n, msg) != CG_OK) {
+        c->tick_term = 0;
         pthread_mutex_unlock(&c->mu);
         fprintf(stderr, "cellgated: controller: %s\n", msg);
         return -1;
@@ -915,6 +965,7 @@ int controller_tick(struct controller *c, int64_t now_ms)
     c->stats.open_rollouts = n;
     c->stats.transitions += (uint64_t)total;
     pthread_mutex_unlock(&c->stats_mu);
+    c->tick_term = 0;
     pthread_mutex_unlock(&c->mu);
     return total;
 }
@@ -951,6 +1002,15 @@ static void render_stats(void *ctx, struct cg_buf *b)
                  "Rollout state transitions made by the controller.");
     cg_buf_printf(b, "cellgate_rollout_transitions_total %llu\n",
                   (unsigned long long)cs.transitions);
+    stats_family(b, "cellgate_controller_fenced_writes_total", "counter",
+                 "Controller writes sent with the lease term as their fence.");
+    cg_buf_printf(b, "cellgate_controller_fenced_writes_total %llu\n",
+                  (unsigned long long)cs.fenced_writes);
+    stats_family(b, "cellgate_controller_fenced_refused_total", "counter",
+                 "Fenced controller writes the store refused: the term was no longer "
+                 "current (a stale leader's writes that did not land).");
+    cg_buf_printf(b, "cellgate_controller_fenced_refused_total %llu\n",
+                  (unsigned long long)cs.fenced_refused);
 }
 
 int controller_register_stats(struct controller *c, struct stats *st)

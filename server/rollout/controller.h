@@ -132,8 +132,25 @@ struct controller_stats {
     uint64_t open_rollouts;
     uint64_t transitions;
     uint64_t running; /* 1 while the ticking thread runs */
+    /* under a lease (controller_set_lease()): */
+    uint64_t leased;         /* 1 once controller_set_lease() was called */
+    uint64_t term;           /* the term the ticks write under; 0: not the leader */
+    uint64_t fenced_writes;  /* writes sent with a fence term */
+    uint64_t fenced_refused; /* of those, refused by the store: the term was no longer current */
 };
 void controller_stats(struct controller *c, struct controller_stats *out);
+
+/*
+ * Puts the tick under a lease (server/cluster/): from the first call on, a
+ * tick acts only while 'term' > 0 and cg_mono_ms() < until_mono_ms, and
+ * every write it makes carries 'term' as its fence (store.h, fence_term),
+ * so a store whose lease has moved on refuses it inside the transaction. A
+ * refused fenced write sets the term to 0 at once (this replica stops
+ * acting) until the next call. term 0 stops the ticks' writes. Operator
+ * commands are not fenced (they compare-and-set on the rollout's seq and
+ * may run on any replica). Waits for a tick in progress.
+ */
+void controller_set_lease(struct controller *c, int64_t term, int64_t until_mono_ms);
 
 struct stats;
 

@@ -54,6 +54,11 @@ struct controller {
     int running, stopping;
     pthread_mutex_t stats_mu; /* guards stats only: /metrics never waits for a tick */
     struct controller_stats stats;
+    /* The lease (controller_set_lease(); under mu). */
+    int leased;               /* 0: no lease, ticks always act unfenced */
+    int64_t term;             /* > 0: the term ticks act under */
+    int64_t lease_until_mono; /* cg_mono_ms() deadline of the holding */
+    int64_t tick_term;        /* the fence of the tick in progress (0 outside ticks) */
 };
 
 /* The audit actor of automatic transitions. */
@@ -70,6 +75,10 @@ void ctl_plan_seed(const char *config, int64_t version, char *buf, size_t len);
  * conflict (someone else moved first), -1 on error. */
 int ctl_transition(struct controller *c, struct store_rollout_update *u,
                    const struct store_actor *who, int64_t *gen);
+
+/* Counts a fenced write (refused 0) or a refusal (1); a refusal also ends
+ * this replica's term (c->mu held). */
+void ctl_count_fenced(struct controller *c, int refused);
 
 /* An update of rollout r that changes nothing yet (CAS on its seq). */
 struct store_rollout_update ctl_base_update(const struct store_rollout *r);

@@ -372,6 +372,23 @@ int store_rollout_event_append(struct store *st, const struct store_event_append
     STORE_CALL(st, msg, rollout_event_append, e, msg);
 }
 
+int store_lease_acquire(struct store *st, const char *name, const char *holder, int64_t ttl_ms,
+                        struct store_lease *out, char *msg)
+{
+    STORE_CALL(st, msg, lease_acquire, name, holder, ttl_ms, out, msg);
+}
+
+int store_lease_get(struct store *st, const char *name, struct store_lease *out, char *msg)
+{
+    STORE_CALL(st, msg, lease_get, name, out, msg);
+}
+
+int store_lease_release(struct store *st, const char *name, const char *holder, int64_t term,
+                        char *msg)
+{
+    STORE_CALL(st, msg, lease_release, name, holder, term, msg);
+}
+
 int store_stats(struct store *st, struct store_stats *out)
 {
     char *msg = NULL;

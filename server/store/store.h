@@ -35,7 +35,7 @@
 
 #include "status.h"
 
-#define STORE_OPS_VERSION 5
+#define STORE_OPS_VERSION 6
 #define STORE_NAME_MAX    64   /* names: cells, configs, plans, tokens, actors (<= 63 chars) */
 #define STORE_MSG_MAX     256  /* error message buffer size callers should use */
 #define STORE_PAGE_MAX    1000 /* largest page of the *_page functions (rows) */
@@ -190,6 +190,10 @@ struct store_rollout_update {
     const char *event_kind;   /* e.g. "step.start", "evaluation", "rolled_back" */
     const char *event_json;   /* event detail (JSON text); also the audit "after" */
     const char *audit_action; /* e.g. "rollout.step"; NULL = no audit (evaluations) */
+    /* STORE_OPS_VERSION 6: */
+    int64_t fence_term; /* > 0: apply only while the STORE_LEASE_CONTROLLER lease has
+                           this term and has not expired on the store's clock; else
+                           CG_ERR_CONFLICT, message "fenced: ..." (0: unfenced) */
 };
 
 /* Counters of the store, for /metrics. */
@@ -213,6 +217,23 @@ struct store_event_append {
     const char *kind;        /* 1..31 bytes, e.g. "evaluation" */
     const char *detail_json; /* JSON text (copied), NULL = "{}" */
     int nowait;              /* queue it and return at once (see the function) */
+    int64_t fence_term;      /* STORE_OPS_VERSION 6: as in store_rollout_update */
+};
+
+/* The lease the rollout controller runs under: one leader among the
+ * replicas of a store (docs/operations.md, "High availability"). */
+#define STORE_LEASE_CONTROLLER "controller"
+
+/* A lease as store_lease_acquire() and store_lease_get() see it. Times
+ * are on the store's clock (PostgreSQL's now(); the process clock for
+ * SQLite, which one process owns), never a replica's. */
+struct store_lease {
+    char name[STORE_NAME_MAX];
+    char holder[STORE_NAME_MAX]; /* the replica id; "" when never held */
+    int64_t term;                /* grows by at least one with every new holding */
+    int64_t acquired_ms;         /* when this term began */
+    int64_t expires_ms;          /* the holding ends here unless renewed */
+    int64_t now_ms;              /* the store's clock when it answered */
 };
 
 /* Input of store_version_publish(). */
@@ -312,6 +333,13 @@ struct store_ops {
     /* STORE_OPS_VERSION 5: the rollout engine's cheap paths */
     int (*rollout_heads)(struct store *st, struct store_rollout **out, size_t *n, char *msg);
     int (*rollout_event_append)(struct store *st, const struct store_event_append *e, char *msg);
+
+    /* STORE_OPS_VERSION 6: the leader lease and fencing */
+    int (*lease_acquire)(struct store *st, const char *name, const char *holder, int64_t ttl_ms,
+                         struct store_lease *out, char *msg);
+    int (*lease_get)(struct store *st, const char *name, struct store_lease *out, char *msg);
+    int (*lease_release)(struct store *st, const char *name, const char *holder, int64_t term,
+                         char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -565,6 +593,36 @@ int store_rollout_heads(struct store *st, struct store_rollout **out, size_t *n,
  * (the rollout engine's periodic evaluations).
  */
 int store_rollout_event_append(struct store *st, const struct store_event_append *e, char *msg);
+
+/*
+ * Acquires or renews lease 'name' for 'holder' (1..63 bytes) for ttl_ms
+ * (1..3600000) on the store's clock, in one transaction:
+ *  - free, expired or released: 'holder' takes it with a NEW term (greater
+ *    than every term before; an audit record "lease.acquire", object
+ *    "lease/NAME", after {"holder","term","ttl_ms"} and before the previous
+ *    holder's {"holder","term"} or "");
+ *  - held by 'holder' and not expired: renewed, the SAME term (no audit);
+ *  - held by another holder and not expired: CG_ERR_CONFLICT, and *out
+ *    describes the current holding (msg names the holder and term).
+ * *out (may be NULL) gets the lease after the call. A caller that holds a
+ * lease must stop acting as its holder before expires_ms (measured from
+ * when it sent the request, on its own monotonic clock, minus a margin):
+ * after that another holder may take it, and every write fenced with the
+ * old term fails (fence_term above).
+ */
+int store_lease_acquire(struct store *st, const char *name, const char *holder, int64_t ttl_ms,
+                        struct store_lease *out, char *msg);
+
+/* Reads lease 'name' into *out: CG_OK, or CG_ERR_NOTFOUND when it was
+ * never acquired. */
+int store_lease_get(struct store *st, const char *name, struct store_lease *out, char *msg);
+
+/* Gives lease 'name' up at once when 'holder' holds it with 'term' (a clean
+ * shutdown: the next replica need not wait for the expiry). CG_OK also when
+ * it is no longer ours (nothing changes then). Not audited; the next
+ * acquire is. */
+int store_lease_release(struct store *st, const char *name, const char *holder, int64_t term,
+                        char *msg);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

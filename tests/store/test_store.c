@@ -1967,7 +1967,7 @@ static void test_rollout_event_append(void **state)
     assert_non_null(strstr(msg, "not found"));
     assert_int_equal(store_rollout_event_append(f->st, NULL, msg), CG_ERR_INVALID);
     for (int nowait = 0; nowait <= 1; nowait++) {
-        e = (struct store_event_append){id, 0, "evaluation", "{}", nowait};
+        e = (struct store_event_append){id, 0, "evaluation", "{}", nowait, 0};
         e.id = 0;
         assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_ERR_INVALID);
         e.id = id;
@@ -1993,7 +1993,7 @@ static void test_rollout_event_append(void **state)
     ev = all_events(f, id, &n);
     assert_int_equal(n, 3); /* nothing of the refused ones */
     store_rollout_events_free(ev, n);
-    e = (struct store_event_append){id, 0, kind, "[1,2]", 0};
+    e = (struct store_event_append){id, 0, kind, "[1,2]", 0, 0};
     assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
     ev = all_events(f, id, &n);
     assert_int_equal(n, 4);
@@ -2025,14 +2025,14 @@ static void test_rollout_event_append_nowait(void **state)
     assert_int_equal(store_stats(f->st, &s0), CG_OK);
 
     /* Failures have nobody to go to: counted, nothing written. */
-    e = (struct store_event_append){id + 1000, 0, "evaluation", "{}", 1};
+    e = (struct store_event_append){id + 1000, 0, "evaluation", "{}", 1, 0};
     assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
-    e = (struct store_event_append){id, 7, "evaluation", "{}", 1}; /* seq is 1 */
+    e = (struct store_event_append){id, 7, "evaluation", "{}", 1, 0}; /* seq is 1 */
     assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
     /* In order, and before the update queued after them. */
     for (i = 0; i < 10; i++) {
         snprintf(detail, sizeof detail, "{\"i\":%zu}", i);
-        e = (struct store_event_append){id, 1, "evaluation", detail, 1};
+        e = (struct store_event_append){id, 1, "evaluation", detail, 1, 0};
         assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
     }
     memset(&u, 0, sizeof u);
@@ -2065,7 +2065,7 @@ static void test_rollout_event_append_nowait(void **state)
     mk_rollout(f, cfg, "running", &other);
     for (i = 0; i < (size_t)queued; i++) {
         snprintf(detail, sizeof detail, "{\"i\":%zu}", i);
-        e = (struct store_event_append){i % 2 ? other : id, 0, "evaluation", detail, 1};
+        e = (struct store_event_append){i % 2 ? other : id, 0, "evaluation", detail, 1, 0};
         assert_int_equal(store_rollout_event_append(f->st, &e, msg), CG_OK);
     }
     store_close(f->st);

@@ -315,5 +315,8 @@ const struct store_ops store_sqlite_ops = {
     .assignment_page = sq_assignment_page,
     .rollout_heads = sq_rollout_heads,
     .rollout_event_append = sq_rollout_event_append,
+    .lease_acquire = sq_lease_acquire,
+    .lease_get = sq_lease_get,
+    .lease_release = sq_lease_release,
 };
 /* clang-format on */

@@ -15,6 +15,7 @@
  *   store_sqlite_tokens.c    tokens
  *   store_sqlite_assign.c    assignments and host views
  *   store_sqlite_rollouts.c  rollouts and their events
+ *   store_sqlite_lease.c     the leader lease and the fence check
  *
  * Invariants every file keeps:
  *  - SQL is always a static string: statements are cached per connection,
@@ -424,5 +425,20 @@ int sq_rollout_heads(struct store *st, struct store_rollout **out, size_t *n, ch
 /* store_ops.rollout_event_append: one event row on the writer, waited for or
  * queued (sq_submit_nowait()). */
 int sq_rollout_event_append(struct store *st, const struct store_event_append *e, char *msg);
+
+/* ---- Leases (store_sqlite_lease.c) ---- */
+
+/* store_ops.lease_acquire, on the writer. */
+int sq_lease_acquire(struct store *st, const char *name, const char *holder, int64_t ttl_ms,
+                     struct store_lease *out, char *msg);
+/* store_ops.lease_get, on a reader. */
+int sq_lease_get(struct store *st, const char *name, struct store_lease *out, char *msg);
+/* store_ops.lease_release, on the writer. */
+int sq_lease_release(struct store *st, const char *name, const char *holder, int64_t term,
+                     char *msg);
+/* Inside a job on the writer: CG_OK when term is 0 or is the current,
+ * unexpired term of the STORE_LEASE_CONTROLLER lease; else CG_ERR_CONFLICT
+ * with a "fenced: ..." message (the job must fail, changing nothing). */
+int sq_fence_check(struct sq_conn *w, int64_t term, char *msg);
 
 #endif /* CG_SERVER_STORE_SQLITE_INT_H */

@@ -249,8 +249,11 @@ static int run_rollout_update(struct sq_conn *w, void *arg, char *msg)
     const struct store_rollout_update *u = j->u;
     int64_t seq = 0, now = cg_now_ms(), gen = 0, evseq = 0;
     char object[48];
-    int rc = sq_int(w, msg, &seq, SQL_ROLLOUT_SEQ, "i", u->id);
+    int rc = sq_fence_check(w, u->fence_term, msg);
 
+    if (rc != CG_OK)
+        return rc;
+    rc = sq_int(w, msg, &seq, SQL_ROLLOUT_SEQ, "i", u->id);
     if (rc == 0) {
         sq_msg(msg, "rollout %" PRId64 " not found", u->id);
         return CG_ERR_NOTFOUND;
@@ -398,7 +401,7 @@ int sq_rollout_heads(struct store *st, struct store_rollout **out, size_t *n, ch
 
 /* An event to append; owned by the job (one allocation, freed with free()). */
 struct event_append_job {
-    int64_t id, expect_seq;
+    int64_t id, expect_seq, fence_term;
     char kind[32];
     char detail[]; /* JSON text */
 };
@@ -407,8 +410,11 @@ static int run_event_append(struct sq_conn *w, void *arg, char *msg)
 {
     struct event_append_job *j = arg;
     int64_t seq = 0, evseq = 0;
-    int rc = sq_int(w, msg, &seq, SQL_ROLLOUT_SEQ, "i", j->id);
+    int rc = sq_fence_check(w, j->fence_term, msg);
 
+    if (rc != CG_OK)
+        return rc;
+    rc = sq_int(w, msg, &seq, SQL_ROLLOUT_SEQ, "i", j->id);
     if (rc == 0) {
         sq_msg(msg, "rollout %" PRId64 " not found", j->id);
         return CG_ERR_NOTFOUND;
@@ -455,6 +461,7 @@ int sq_rollout_event_append(struct store *st, const struct store_event_append *e
     }
     j->id = e->id;
     j->expect_seq = e->expect_seq;
+    j->fence_term = e->fence_term;
     memcpy(j->kind, e->kind, klen + 1);
     memcpy(j->detail, detail, dlen + 1);
     if (e->nowait)

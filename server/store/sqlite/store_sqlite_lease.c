@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_sqlite_lease.c: leases in the SQLite backend: acquire or renew,
+ * read, release, and the fence check every fenced controller write makes
+ * inside its own job (store.h, "fence_term").
+ *
+ * A SQLite store belongs to one process, so there is one possible holder
+ * in practice; the lease still runs the same code path as on PostgreSQL
+ * (terms, expiry, audit of a new term) so the controller does not know
+ * which backend it is on.
+ */
+#include "store_sqlite_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "util.h"
+
+static const char SQL_LEASE_GET[] =
+    "SELECT name, holder, term, acquired_ms, expires_ms FROM leases WHERE name = ?";
+static const char SQL_TERM_NEXT[] = "UPDATE lease_terms SET last = last + 1 RETURNING last";
+static const char SQL_LEASE_PUT[] =
+    "INSERT INTO leases (name, holder, term, acquired_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT (name) DO UPDATE SET holder = ?2, term = ?3, acquired_ms = ?4, expires_ms = ?5";
+static const char SQL_LEASE_RENEW[] = "UPDATE leases SET expires_ms = ? WHERE name = ?";
+static const char SQL_LEASE_RELEASE[] = "UPDATE leases SET expires_ms = ? WHERE name = ? AND "
+                                        "holder = ? AND term = ? AND expires_ms > ?";
+static const char SQL_FENCE[] =
+    "SELECT term, expires_ms FROM leases WHERE name = '" STORE_LEASE_CONTROLLER "'";
+
+static int row_lease(sqlite3_stmt *q, void *elem)
+{
+    struct store_lease *l = elem;
+
+    memset(l, 0, sizeof *l);
+    cg_strlcpy(l->name, sq_col_text(q, 0), sizeof l->name);
+    cg_strlcpy(l->holder, sq_col_text(q, 1), sizeof l->holder);
+    l->term = sqlite3_column_int64(q, 2);
+    l->acquired_ms = sqlite3_column_int64(q, 3);
+    l->expires_ms = sqlite3_column_int64(q, 4);
+    return CG_OK;
+}
+
+static int check_args(const char *name, const char *holder, char *msg)
+{
+    if (!name || !*name || strlen(name) >= STORE_NAME_MAX || !holder || !*holder ||
+        strlen(holder) >= STORE_NAME_MAX) {
+        sq_msg(msg, "lease: need a name and a holder of 1..%d bytes", STORE_NAME_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+struct lease_job {
+    const char *name, *holder;
+    int64_t ttl_ms, term;
+    struct store_lease out;
+};
+
+/* The audit summary of a holding: {"holder","term"[,"ttl_ms"]}. */
+static char *holding(const char *holder, int64_t term, int64_t ttl_ms)
+{
+    json_t *o = json_pack("{s:s, s:I}", "holder", holder, "term", (json_int_t)term);
+
+    if (o && ttl_ms > 0)
+        json_object_set_new(o, "ttl_ms", json_integer(ttl_ms));
+    return sq_json_take(o);
+}
+
+static int run_lease_acquire(struct sq_conn *w, void *arg, char *msg)
+{
+    struct lease_job *j = arg;
+    struct store_lease cur;
+    int64_t now = cg_now_ms(), term = 0;
+    int rc = sq_get_on(w, msg, &cur, row_lease, SQL_LEASE_GET, "t", j->name);
+    int have = rc == CG_OK;
+    char object[STORE_NAME_MAX + 8], *before = NULL, *after = NULL;
+    struct store_actor who = {"cluster", "lease acquired"};
+
+    if (rc != CG_OK && rc != CG_ERR_NOTFOUND)
+        return rc;
+    if (have && cur.expires_ms > now) {
+        if (strcmp(cur.holder, j->holder) != 0) {
+            j->out = cur;
+            j->out.now_ms = now;
+            sq_msg(msg, "lease %s is held by %s (term %" PRId64 ") for %" PRId64 " ms more",
+                   j->name, cur.holder, cur.term, cur.expires_ms - now);
+            return CG_ERR_CONFLICT;
+        }
+        rc = sq_exec(w, msg, SQL_LEASE_RENEW, "it", now + j->ttl_ms, j->name);
+        if (rc != CG_OK)
+            return rc;
+        j->out = cur;
+        j->out.expires_ms = now + j->ttl_ms;
+        j->out.now_ms = now;
+        return CG_OK;
+    }
+    rc = sq_int(w, msg, &term, SQL_TERM_NEXT, "");
+    if (rc < 0)
+        return rc;
+    rc = sq_exec(w, msg, SQL_LEASE_PUT, "ttiii", j->name, j->holder, term, now, now + j->ttl_ms);
+    if (rc != CG_OK)
+        return rc;
+    snprintf(object, sizeof object, "lease/%s", j->name);
+    before = have ? holding(cur.holder, cur.term, 0) : NULL;
+    after = holding(j->holder, term, j->ttl_ms);
+    if ((have && !before) || !after) {
+        free(before);
+        free(after);
+        return sq_summary_fail(msg);
+    }
+    who.reason = "new term";
+    rc = sq_audit_append(w, &who, "lease.acquire", object, before, after, msg);
+    free(before);
+    free(after);
+    if (rc != CG_OK)
+        return rc;
+    memset(&j->out, 0, sizeof j->out);
+    cg_strlcpy(j->out.name, j->name, sizeof j->out.name);
+    cg_strlcpy(j->out.holder, j->holder, sizeof j->out.holder);
+    j->out.term = term;
+    j->out.acquired_ms = now;
+    j->out.expires_ms = now + j->ttl_ms;
+    j->out.now_ms = now;
+    return CG_OK;
+}
+
+int sq_lease_acquire(struct store *st, const char *name, const char *holder, int64_t ttl_ms,
+                     struct store_lease *out, char *msg)
+{
+    struct lease_job j = {name, holder, ttl_ms, 0, {{0}, {0}, 0, 0, 0, 0}};
+    int rc = check_args(name, holder, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (ttl_ms < 1 || ttl_ms > 3600000) {
+        sq_msg(msg, "lease: ttl_ms must be 1..3600000");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_submit(sq(st), run_lease_acquire, &j, msg);
+    if (out && (rc == CG_OK || rc == CG_ERR_CONFLICT))
+        *out = j.out;
+    return rc;
+}
+
+int sq_lease_get(struct store *st, const char *name, struct store_lease *out, char *msg)
+{
+    int rc;
+
+    if (!name || !*name || !out) {
+        sq_msg(msg, "lease: need a name and out");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_get(sq(st), msg, out, row_lease, SQL_LEASE_GET, "t", name);
+    if (rc == CG_ERR_NOTFOUND)
+        sq_msg(msg, "lease %s was never acquired", name);
+    out->now_ms = cg_now_ms();
+    return rc;
+}
+
+static int run_lease_release(struct sq_conn *w, void *arg, char *msg)
+{
+    struct lease_job *j = arg;
+    int64_t now = cg_now_ms();
+
+    return sq_exec(w, msg, SQL_LEASE_RELEASE, "ittii", now, j->name, j->holder, j->term, now);
+}
+
+int sq_lease_release(struct store *st, const char *name, const char *holder, int64_t term,
+                     char *msg)
+{
+    struct lease_job j = {name, holder, 0, term, {{0}, {0}, 0, 0, 0, 0}};
+    int rc = check_args(name, holder, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    return sq_submit(sq(st), run_lease_release, &j, msg);
+}
+
+int sq_fence_check(struct sq_conn *w, int64_t term, char *msg)
+{
+    sqlite3_stmt *q = NULL;
+    int64_t cur = 0, expires = 0, now = cg_now_ms();
+    int rc;
+
+    if (term <= 0)
+        return CG_OK;
+    rc = sq_query(w, msg, &q, SQL_FENCE, "");
+    if (rc != CG_OK)
+        return rc;
+    rc = sq_step(w, q, msg);
+    if (rc == 1) {
+        cur = sqlite3_column_int64(q, 0);
+        expires = sqlite3_column_int64(q, 1);
+    }
+    sq_reset(q);
+    if (rc < 0)
+        return rc;
+    if (rc == 0 || cur != term || expires <= now) {
+        sq_msg(msg,
+               "fenced: term %" PRId64 " no longer holds the controller lease (current term "
+               "%" PRId64 ", %s)",
+               term, cur, cur == term ? "expired" : "another holder");
+        return CG_ERR_CONFLICT;
+    }
+    return CG_OK;
+}
