@@ -252,6 +252,35 @@ static const struct config_key keys[] = {
                "SQLite, only one process may open the data directory, so this matters once "
                "the store is shared.",
     },
+    {
+        .name = "replica-id",
+        AS_STRING(replica_id),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "ID",
+        .def_note = "\"local\" with the SQLite store, HOSTNAME-PID with --store",
+        .help = "this replica's name in the leader lease and the list of replicas",
+        .doc = "This replica's name: the holder of the controller's leader lease while it "
+               "leads, and its entry in `cellgate cluster status`. 1..55 bytes. Replicas of one "
+               "store must have different ids. A replica that restarts under the same id while "
+               "its term is live takes its term back at once; under a new id it waits for the "
+               "old holding to expire.",
+    },
+    {
+        .name = "lease-ttl-ms",
+        AS_UNSIGNED(lease_ttl_ms),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "MS",
+        .min = 300,
+        .max = 3600000,
+        .def = {.u = 6000},
+        .help =
+            "leader lease time to live in ms; renewed every third, acted on until a sixth before",
+        .doc = "Time to live of the leader lease, in milliseconds, on the store's clock. Each "
+               "replica renews it every third of it; the leader stops acting a sixth of it "
+               "before the expiry, measured on its own monotonic clock from when it sent the "
+               "renewal. When the leader dies, another replica leads within the ttl plus one "
+               "renewal period.",
+    },
     /* rehearsals only */
     {
         .name = "fault-delay",

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "controller.h"
 #include "desired.h"
 #include "http.h"
@@ -233,10 +234,33 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         struct controller_config cc = {(int64_t)cfg->tick_ms, 0};
         d->controller = controller_new(d->store, d->reports, d->notify, NULL, &cc);
     }
+    if (d->controller) {
+        struct cluster_config kc;
+        char host[STORE_NAME_MAX - 24] = "host";
+        memset(&kc, 0, sizeof kc);
+        if (cfg->replica_id) {
+            kc.replica_id = cfg->replica_id;
+        } else if (!cfg->store_dsn) {
+            kc.replica_id = "local"; /* one process owns a SQLite store */
+        } else {
+            gethostname(host, sizeof host - 1);
+            host[sizeof host - 1] = '\0';
+            snprintf(d->replica_id, sizeof d->replica_id, "%s-%ld", host, (long)getpid());
+            kc.replica_id = d->replica_id;
+        }
+        kc.ttl_ms = cfg->lease_ttl_ms;
+        d->cluster = cluster_new(d->store, cfg->no_controller ? NULL : d->controller, &kc, smsg);
+        if (!d->cluster) {
+            snprintf(msg, 256, "cluster: %s", smsg);
+            daemon_close(d);
+            return -1;
+        }
+    }
     d->ops.store = d->store;
     d->ops.notify = d->notify;
     d->ops.reports = d->reports;
     d->ops.controller = d->controller;
+    d->ops.cluster = d->cluster;
     d->api.ops = &d->ops;
     d->api.store = d->store;
     d->api.desired = d->desired;
@@ -276,6 +300,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         desired_register_stats(d->desired, d->stats) < 0 ||
         store_register_stats(d->store, d->stats) < 0 ||
         controller_register_stats(d->controller, d->stats) < 0 ||
+        cluster_register_stats(d->cluster, d->stats) < 0 ||
         reports_register_stats(d->reports, d->stats) < 0 ||
         notify_register_stats(d->notify, d->stats) < 0) {
         snprintf(msg, 256, "cannot wire the server's parts");
@@ -291,6 +316,12 @@ int daemon_start(struct daemon *d, char *msg)
         snprintf(msg, 256, "cannot start the rollout controller");
         return -1;
     }
+    /* After the controller: its first round hands it the term (a lone
+     * replica leads at once). */
+    if (cluster_start(d->cluster) < 0) {
+        snprintf(msg, 256, "cannot start the lease thread");
+        return -1;
+    }
     if (http_start(d->http, msg) < 0)
         return -1;
     d->port = http_port(d->http);
@@ -299,6 +330,7 @@ int daemon_start(struct daemon *d, char *msg)
 
 void daemon_stop(struct daemon *d)
 {
+    cluster_stop(d->cluster); /* a leader releases its lease for the next */
     controller_stop(d->controller);
     desired_drain(d->desired); /* parked long-polls answer 304 now */
     http_stop(d->http);        /* queued requests run, then the listener stops */
@@ -308,6 +340,8 @@ void daemon_close(struct daemon *d)
 {
     http_free(d->http);
     d->http = NULL;
+    cluster_free(d->cluster);
+    d->cluster = NULL;
     controller_free(d->controller);
     d->controller = NULL;
     desired_free(d->desired);

@@ -19,6 +19,7 @@
 #include "api.h"
 #include "ops.h"
 #include "routes.h"
+#include "store.h"
 
 struct store;
 struct cg_signkey;
@@ -26,6 +27,7 @@ struct desired;
 struct reports;
 struct controller;
 struct http_server;
+struct cluster;
 struct notify;
 struct stats;
 
@@ -47,6 +49,8 @@ struct daemon_config {
     unsigned lane_queue[LANE__COUNT];   /* per lane: queued requests before shedding */
     unsigned lane_fault_delay_ms[LANE__COUNT]; /* --fault-delay: per-request delay (0 = none) */
     int no_controller;                         /* --no-controller: do not start the rollout tick */
+    const char *replica_id;                    /* --replica-id; NULL: the default (config.c) */
+    unsigned lease_ttl_ms;                     /* --lease-ttl-ms */
     int no_shed;               /* --no-shed: unbounded queues, no deadlines, no parked limit */
     unsigned max_conns_per_ip; /* 0 = no per-address limit */
     double token_rate;         /* requests/s per token (0 = no limit) */
@@ -62,10 +66,12 @@ struct daemon {
     struct desired *desired;       /* desired state per cell (agents poll it) */
     struct reports *reports;       /* what agents report */
     struct controller *controller; /* the rollout engine */
-    struct ops ops;                /* the operations' context */
-    struct api api;                /* the handlers' context */
-    struct http_server *http;      /* the transport */
-    uint16_t port;                 /* bound port once started */
+    struct cluster *cluster;       /* the leases: who leads the controller */
+    char replica_id[STORE_NAME_MAX];
+    struct ops ops;           /* the operations' context */
+    struct api api;           /* the handlers' context */
+    struct http_server *http; /* the transport */
+    uint16_t port;            /* bound port once started */
     char db_path[4096];
     char key_path[4096];
 };

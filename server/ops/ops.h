@@ -33,6 +33,7 @@
 struct notify;
 struct reports;
 struct controller;
+struct cluster;
 struct plan;
 
 /* What operations work with; every member is borrowed. */
@@ -41,6 +42,7 @@ struct ops {
     struct notify *notify;         /* the change funnel; NULL in some tests */
     struct reports *reports;       /* the fleet's reports */
     struct controller *controller; /* the rollout engine */
+    struct cluster *cluster;       /* the leases (NULL in some tests) */
 };
 
 /* Who acts, for permission checks and the audit log. */

@@ -389,6 +389,12 @@ int store_lease_release(struct store *st, const char *name, const char *holder, 
     STORE_CALL(st, msg, lease_release, name, holder, term, msg);
 }
 
+int store_lease_list(struct store *st, const char *prefix, struct store_lease **out, size_t *n,
+                     char *msg)
+{
+    STORE_CALL(st, msg, lease_list, prefix, out, n, msg);
+}
+
 int store_stats(struct store *st, struct store_stats *out)
 {
     char *msg = NULL;

@@ -340,6 +340,8 @@ struct store_ops {
     int (*lease_get)(struct store *st, const char *name, struct store_lease *out, char *msg);
     int (*lease_release)(struct store *st, const char *name, const char *holder, int64_t term,
                          char *msg);
+    int (*lease_list)(struct store *st, const char *prefix, struct store_lease **out, size_t *n,
+                      char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -598,9 +600,10 @@ int store_rollout_event_append(struct store *st, const struct store_event_append
  * Acquires or renews lease 'name' for 'holder' (1..63 bytes) for ttl_ms
  * (1..3600000) on the store's clock, in one transaction:
  *  - free, expired or released: 'holder' takes it with a NEW term (greater
- *    than every term before; an audit record "lease.acquire", object
- *    "lease/NAME", after {"holder","term","ttl_ms"} and before the previous
- *    holder's {"holder","term"} or "");
+ *    than every term before); for STORE_LEASE_CONTROLLER (a change of
+ *    leader) with an audit record "lease.acquire", object "lease/NAME",
+ *    after {"holder","term","ttl_ms"} and before the previous holder's
+ *    {"holder","term"} or "" (other leases are heartbeats: not audited);
  *  - held by 'holder' and not expired: renewed, the SAME term (no audit);
  *  - held by another holder and not expired: CG_ERR_CONFLICT, and *out
  *    describes the current holding (msg names the holder and term).
@@ -623,6 +626,12 @@ int store_lease_get(struct store *st, const char *name, struct store_lease *out,
  * acquire is. */
 int store_lease_release(struct store *st, const char *name, const char *holder, int64_t term,
                         char *msg);
+
+/* The leases whose name starts with 'prefix' ("" for all), by name, at
+ * most STORE_PAGE_MAX, expired ones included (now_ms tells which); free
+ * with free(). The replicas of a cluster each hold "replica/ID". */
+int store_lease_list(struct store *st, const char *prefix, struct store_lease **out, size_t *n,
+                     char *msg);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

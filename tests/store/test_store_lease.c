@@ -147,8 +147,28 @@ static void acquire_renew_conflict_expire(void **state)
     assert_int_equal(store_lease_acquire(f->st, f->lease, "r1", 400, &l, msg), CG_OK);
     assert_true(l.term > m.term);
 
-    /* every new term is audited, renewals are not: r1, r2, r1 */
-    assert_int_equal(count_audit(f, base, "lease.acquire", object), 3);
+    /* listed by prefix, with the store's clock */
+    {
+        struct store_lease *ls = NULL;
+        size_t n = 0;
+        char other[STORE_NAME_MAX];
+        snprintf(other, sizeof other, "%s-b", f->lease);
+        assert_int_equal(store_lease_acquire(f->st, other, "r9", 400, NULL, msg), CG_OK);
+        assert_int_equal(store_lease_list(f->st, f->lease, &ls, &n, msg), CG_OK);
+        assert_int_equal(n, 2);
+        assert_string_equal(ls[0].name, f->lease);
+        assert_string_equal(ls[0].holder, "r1");
+        assert_string_equal(ls[1].name, other);
+        assert_true(ls[1].expires_ms > ls[1].now_ms);
+        free(ls);
+        assert_int_equal(store_lease_list(f->st, "no-such-prefix/", &ls, &n, msg), CG_OK);
+        assert_int_equal(n, 0);
+        free(ls);
+    }
+
+    /* only the controller's lease is audited (test_store_lease's other
+     * test checks those records); heartbeat leases are not */
+    assert_int_equal(count_audit(f, base, "lease.acquire", object), 0);
 }
 
 static void bad_arguments(void **state)
@@ -244,6 +264,7 @@ static void stale_term_writes_are_refused(void **state)
     assert_int_equal(update(f, id, 0, msg), CG_OK); /* unfenced: operators */
 
     /* the old holder is paused past its expiry; "new" takes over */
+    int64_t base = audit_head(f);
     sleep_ms(450);
     assert_int_equal(store_lease_acquire(f->st, ctl, "new", 5000, &b, msg), CG_OK);
     assert_true(b.term > a.term);
@@ -266,6 +287,24 @@ static void stale_term_writes_are_refused(void **state)
     assert_int_equal(store_rollout_get(f->st, id, &r, msg), CG_OK);
     assert_int_equal(r.seq, seq0);
     store_rollout_free(&r);
+
+    /* the change of leader is audited, before and after */
+    {
+        struct store_audit *au = NULL;
+        size_t na = 0;
+        char want_before[96], want_after[96];
+        assert_int_equal(store_audit_list(f->st, base, 1000, &au, &na, msg), CG_OK);
+        assert_int_equal(na, 1);
+        assert_string_equal(au[0].action, "lease.acquire");
+        assert_string_equal(au[0].object, "lease/" STORE_LEASE_CONTROLLER);
+        snprintf(want_before, sizeof want_before, "{\"holder\":\"old\",\"term\":%" PRId64 "}",
+                 a.term);
+        snprintf(want_after, sizeof want_after,
+                 "{\"holder\":\"new\",\"term\":%" PRId64 ",\"ttl_ms\":5000}", b.term);
+        assert_string_equal(au[0].before, want_before);
+        assert_string_equal(au[0].after, want_after);
+        store_audits_free(au, na);
+    }
 
     /* the current holder's writes land */
     assert_int_equal(update(f, id, b.term, msg), CG_OK);

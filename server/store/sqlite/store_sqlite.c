@@ -318,5 +318,6 @@ const struct store_ops store_sqlite_ops = {
     .lease_acquire = sq_lease_acquire,
     .lease_get = sq_lease_get,
     .lease_release = sq_lease_release,
+    .lease_list = sq_lease_list,
 };
 /* clang-format on */

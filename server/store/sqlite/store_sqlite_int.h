@@ -433,6 +433,9 @@ int sq_lease_acquire(struct store *st, const char *name, const char *holder, int
                      struct store_lease *out, char *msg);
 /* store_ops.lease_get, on a reader. */
 int sq_lease_get(struct store *st, const char *name, struct store_lease *out, char *msg);
+/* store_ops.lease_list, on a reader. */
+int sq_lease_list(struct store *st, const char *prefix, struct store_lease **out, size_t *n,
+                  char *msg);
 /* store_ops.lease_release, on the writer. */
 int sq_lease_release(struct store *st, const char *name, const char *holder, int64_t term,
                      char *msg);

@@ -13,6 +13,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -28,6 +29,10 @@ static const char SQL_LEASE_PUT[] =
 static const char SQL_LEASE_RENEW[] = "UPDATE leases SET expires_ms = ? WHERE name = ?";
 static const char SQL_LEASE_RELEASE[] = "UPDATE leases SET expires_ms = ? WHERE name = ? AND "
                                         "holder = ? AND term = ? AND expires_ms > ?";
+/* ("ti", prefix, rows): names starting with prefix (substr: no LIKE escapes) */
+static const char SQL_LEASE_LIST[] =
+    "SELECT name, holder, term, acquired_ms, expires_ms FROM leases "
+    "WHERE substr(name, 1, length(?1)) = ?1 ORDER BY name LIMIT ?2";
 static const char SQL_FENCE[] =
     "SELECT term, expires_ms FROM leases WHERE name = '" STORE_LEASE_CONTROLLER "'";
 
@@ -104,6 +109,8 @@ static int run_lease_acquire(struct sq_conn *w, void *arg, char *msg)
     rc = sq_exec(w, msg, SQL_LEASE_PUT, "ttiii", j->name, j->holder, term, now, now + j->ttl_ms);
     if (rc != CG_OK)
         return rc;
+    if (strcmp(j->name, STORE_LEASE_CONTROLLER) != 0)
+        goto done; /* heartbeats ("replica/ID") are not audited */
     snprintf(object, sizeof object, "lease/%s", j->name);
     before = have ? holding(cur.holder, cur.term, 0) : NULL;
     after = holding(j->holder, term, j->ttl_ms);
@@ -118,6 +125,7 @@ static int run_lease_acquire(struct sq_conn *w, void *arg, char *msg)
     free(after);
     if (rc != CG_OK)
         return rc;
+done:
     memset(&j->out, 0, sizeof j->out);
     cg_strlcpy(j->out.name, j->name, sizeof j->out.name);
     cg_strlcpy(j->out.holder, j->holder, sizeof j->out.holder);
@@ -159,6 +167,31 @@ int sq_lease_get(struct store *st, const char *name, struct store_lease *out, ch
         sq_msg(msg, "lease %s was never acquired", name);
     out->now_ms = cg_now_ms();
     return rc;
+}
+
+int sq_lease_list(struct store *st, const char *prefix, struct store_lease **out, size_t *n,
+                  char *msg)
+{
+    int64_t now = cg_now_ms();
+    int rc;
+
+    if (!out || !n) {
+        sq_msg(msg, "lease_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    *out = NULL;
+    *n = 0;
+    rc = sq_list(sq(st), msg, (void **)out, n, sizeof **out, row_lease, SQL_LEASE_LIST, "ti",
+                 prefix ? prefix : "", (int64_t)STORE_PAGE_MAX);
+    if (rc != CG_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return rc;
+    }
+    for (size_t i = 0; i < *n; i++)
+        (*out)[i].now_ms = now;
+    return CG_OK;
 }
 
 static int run_lease_release(struct sq_conn *w, void *arg, char *msg)

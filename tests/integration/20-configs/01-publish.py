@@ -74,9 +74,10 @@ with h.Server() as s:
     h.check(st == 200 and b["plan"] == "fast", "set plan %s" % b); n += 1
 
     st, b = s.api("GET", "/v1/audit")
-    actions = [r["action"] for r in b["records"]]
+    recs = [r for r in b["records"] if r["action"] != "lease.acquire"]
+    actions = [r["action"] for r in recs]
     h.check(actions == ["token.create", "cell.add", "config.create", "version.publish",
                         "version.publish", "plan.set", "plan.set", "config.set_plan"],
             "audit actions %s" % actions); n += 1
-    h.check(b["records"][4]["reason"] == "add 3 features", "audit reason"); n += 1
+    h.check(recs[4]["reason"] == "add 3 features", "audit reason"); n += 1
 h.done("publish", n)
