@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "controller.h"
 #include "json.h"
 #include "reports.h"
@@ -541,6 +543,97 @@ static void i2_two_controllers_cannot_both_promote(void **state)
     assert_string_equal(after.state, "running");
     store_rollout_free(&before);
     store_rollout_free(&after);
+    controller_free(c2);
+    sim_free(&s);
+}
+
+static json_t *events_of(struct sim *s, int64_t id, const char *kind);
+
+/* I2 across replicas: a leader that was paused past its lease (and still
+ * believes it leads) lands none of its writes once another took over; the
+ * new leader finishes the rollout, no step started twice. */
+static void i2_stale_leader_lands_nothing(void **state)
+{
+    struct sim s;
+    char st[24], msg[256];
+    struct controller_config cc = {1000, 120000};
+    struct controller *c2;
+    struct controller_stats cs;
+    struct store_lease la, lb;
+    struct store_rollout before, after;
+    struct timespec pause = {0, 450 * 1000000L};
+    int64_t v1, id;
+    int k, moved2 = 0;
+
+    (void)state;
+    sim_init(&s, 21, NULL);
+    c2 = controller_new(s.st, s.rp, NULL, NULL, &cc);
+    assert_int_equal(store_lease_acquire(s.st, STORE_LEASE_CONTROLLER, "a", 300, &la, msg), CG_OK);
+    controller_set_lease(s.c, la.term, cg_mono_ms() + 3600000); /* a's own belief */
+    controller_set_lease(c2, 0, 0);                             /* b follows */
+    v1 = publish(&s, 1);
+    id = start(&s, v1, "token:dep");
+    assert_int_equal(controller_tick(c2, s.now), 0); /* a follower acts on nothing */
+    assert_true(controller_tick(s.c, s.now) >= 1);   /* the leader assigns step 0 */
+
+    /* a is paused past its expiry; b takes the lease */
+    nanosleep(&pause, NULL);
+    assert_int_equal(store_lease_acquire(s.st, STORE_LEASE_CONTROLLER, "b", 600000, &lb, msg),
+                     CG_OK);
+    assert_true(lb.term > la.term);
+    controller_set_lease(c2, lb.term, cg_mono_ms() + 3600000);
+
+    /* a wakes up and ticks on: every write it tries is refused */
+    assert_int_equal(store_rollout_get(s.st, id, &before, msg), CG_OK);
+    for (k = 0; k < 40; k++) {
+        sim_report(&s);
+        controller_tick(s.c, s.now);
+        s.now += STEP_MS;
+    }
+    controller_stats(s.c, &cs);
+    assert_int_equal(cs.fenced_refused, 1); /* refused once, then it stopped acting */
+    assert_int_equal(cs.term, 0);
+    assert_true(cs.fenced_writes >= 2); /* step 0's assignment landed, the next did not */
+    assert_int_equal(store_rollout_get(s.st, id, &after, msg), CG_OK);
+    assert_int_equal(after.seq, before.seq);
+    store_rollout_free(&before);
+    store_rollout_free(&after);
+
+    /* b finishes the rollout */
+    for (k = 0; k < 400 && !moved2; k++) {
+        struct store_rollout r;
+        sim_report(&s);
+        controller_tick(c2, s.now);
+        s.now += STEP_MS;
+        assert_int_equal(store_rollout_get(s.st, id, &r, msg), CG_OK);
+        moved2 = r.ended_ms != 0;
+        if (moved2)
+            snprintf(st, sizeof st, "%s", r.state);
+        store_rollout_free(&r);
+    }
+    assert_true(moved2);
+    assert_string_equal(st, "completed");
+    {
+        /* every step started once */
+        json_t *ev = events_of(&s, id, "step.start");
+        json_t *seen = json_object();
+        size_t i;
+        json_t *e;
+        json_array_foreach(ev, i, e)
+        {
+            char key[24];
+            snprintf(key, sizeof key, "%lld",
+                     (long long)json_integer_value(json_object_get(e, "step")));
+            assert_null(json_object_get(seen, key));
+            json_object_set_new(seen, key, json_true());
+        }
+        assert_true(json_array_size(ev) >= 2);
+        json_decref(seen);
+        json_decref(ev);
+    }
+    controller_stats(c2, &cs);
+    assert_int_equal(cs.fenced_refused, 0);
+    assert_true(cs.fenced_writes >= 2);
     controller_free(c2);
     sim_free(&s);
 }
@@ -1218,6 +1311,7 @@ int main(void)
         cmocka_unit_test(deny_window_holds_and_rollback_works_inside),
         cmocka_unit_test(approval_waits_refuses_self_and_proceeds),
         cmocka_unit_test(i2_two_controllers_cannot_both_promote),
+        cmocka_unit_test(i2_stale_leader_lands_nothing),
         cmocka_unit_test(i7_expedite_only_proven_returns),
         cmocka_unit_test(replan_none_without_fleet_change),
         cmocka_unit_test(replan_new_cells_join_later_steps),
