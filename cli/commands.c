@@ -68,6 +68,14 @@ static const struct cli_cmd commands[] = {
       "\n"
       PAGE_OPTS("ID   ", "cell id")
       GLOBAL_OPTS },
+    { "cluster", cmd_cluster, "show the replicas and which one leads",
+      "usage: cellgate cluster status\n"
+      "\n"
+      "The replicas of the server's store that are alive, which one holds the\n"
+      "controller's leader lease, its term and the lease's age (docs/operations.md,\n"
+      "\"High availability\"). --json prints the server's answer (fields\n"
+      "replicas, leader, term, lease, this)."
+      GLOBAL_OPTS },
     { "config", cmd_config, "create, list and show configs",
       "usage: cellgate config create NAME --kind K --contract FILE [--plan P]\n"
       "   or: cellgate config list [--limit N] [--after NAME]\n"

@@ -105,6 +105,15 @@ int cg_whoami(struct cg_client *c, struct cg_result **out, struct cg_error *err)
     return get(c, "GET", &p, 0, NULL, out, err);
 }
 
+int cg_cluster_status(struct cg_client *c, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__path3(&p, "/v1/cluster", NULL, NULL, err));
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
 /* ---- cells ---- */
 
 int cg_cell_add(struct cg_client *c, const char *id, const char *region, const char *zone,

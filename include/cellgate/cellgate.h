@@ -443,6 +443,13 @@ CG_API int cg_health(struct cg_client *c, struct cg_result **out, struct cg_erro
 /** GET /readyz: readiness; CG_ERR_HTTP (503) when the server is not ready. */
 CG_API int cg_ready(struct cg_client *c, struct cg_result **out, struct cg_error *err);
 
+/**
+ * GET /v1/cluster: the result object is {"replica","leader","term","lease",
+ * "replicas","this"} (docs/api/cluster.md): the live replicas of the
+ * server's store, the holder of the controller's leader lease and its term.
+ */
+CG_API int cg_cluster_status(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
 /** GET /v1/whoami: the result object is {"name","role","cell"}. */
 CG_API int cg_whoami(struct cg_client *c, struct cg_result **out, struct cg_error *err);
 

@@ -68,6 +68,8 @@ int api_tokens_revoke(struct api *api, struct request *rq, struct response *rs);
 
 /* api_audit.c */
 int api_audit_list(struct api *api, struct request *rq, struct response *rs);
+/* GET /v1/cluster: who leads, under which term, and the live replicas. */
+int api_cluster_status(struct api *api, struct request *rq, struct response *rs);
 
 /* api_agent.c */
 int api_agent_desired(struct api *api, struct request *rq, struct response *rs);

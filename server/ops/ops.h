@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster.h"
 #include "contract.h"
 #include "roles.h"
 #include "status.h"
@@ -90,6 +91,25 @@ struct store_actor ops_store_actor(const struct ops_actor *who);
 int ops_cell_add(struct ops *o, const char *id, const char *region, const char *zone,
                  const json_t *labels, const struct ops_actor *who, struct store_cell *out,
                  struct ops_err *e);
+
+/* ---- ops_cluster.c ---- */
+
+/* The cluster as this replica and the store see it (ops_cluster_status()). */
+struct ops_cluster {
+    struct cluster_status self;       /* this replica's view (cluster.h) */
+    struct store_lease lease;         /* the controller lease in the store (the truth) */
+    int have_lease;                   /* 0: never acquired */
+    char (*replicas)[STORE_NAME_MAX]; /* live replicas by id (owned) */
+    size_t nreplicas;
+};
+
+/* Reads who leads, under which term, and which replicas are alive. Free
+ * with ops_cluster_free(). CG_ERR_INVALID when this server runs no cluster,
+ * or the store's error. */
+int ops_cluster_status(struct ops *o, struct ops_cluster *out, struct ops_err *e);
+
+/* Frees what ops_cluster_status() allocated. */
+void ops_cluster_free(struct ops_cluster *c);
 
 /* ---- ops_configs.c ---- */
 
