@@ -930,6 +930,7 @@ int agents_init(struct sim *s)
             int64_t start = cg_jitter_startup(s->opt.startup_ms, NULL);
 
             h->idx = (uint32_t)k;
+            h->srv = (uint32_t)(k % (s->nservers ? s->nservers : 1));
             h->cell = (uint32_t)c;
             if (strlen(s->topo.cells[c].id) + 6 < sizeof h->name) {
                 snprintf(h->name, sizeof h->name, "%s-h%03u", s->topo.cells[c].id, j + 1);

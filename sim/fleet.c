@@ -62,23 +62,29 @@ static long call(CURL *c, const struct sim *s, const char *method, const char *p
     CURLcode cc;
 
     *out = NULL;
-    snprintf(url, sizeof url, "%s%s", s->opt.server, path);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", s->opt.token ? s->opt.token : "");
     hdrs = curl_slist_append(hdrs, auth);
     hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, SETUP_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (body) {
+    if (body)
         text = cg_json_dump(body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, text ? text : "");
+    /* the replicas in order: the first that answers at all */
+    for (size_t i = 0; i < (s->nservers ? s->nservers : 1); i++) {
+        snprintf(url, sizeof url, "%s%s", s->nservers ? s->servers[i] : s->opt.server, path);
+        curl_easy_reset(c);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, SETUP_TIMEOUT_MS);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        if (body)
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, text ? text : "");
+        resp.len = 0;
+        cc = curl_easy_perform(c);
+        if (cc == CURLE_OK)
+            break;
     }
-    cc = curl_easy_perform(c);
     if (cc != CURLE_OK) {
         snprintf(msg, msglen, "%s %s: %s", method, url, curl_easy_strerror(cc));
     } else {

@@ -291,6 +291,17 @@ static void finish(struct sim *s, struct sim_req *rq)
 
     l->inflight--;
     rq->active = false;
+    {
+        /* the replica did not answer at all: like the agent, this host (or
+         * the monitor) goes on with the next one, once per failure */
+        uint32_t *srv = rq->host ? &rq->host->srv : &s->srv;
+        if (rq->status == 0 && s->nservers > 1 &&
+            strncmp(rq->url, s->servers[*srv], strlen(s->servers[*srv])) == 0) {
+            *srv = (uint32_t)((*srv + 1) % s->nservers);
+            if (rq->host)
+                s->st.failovers++;
+        }
+    }
     rq->done(s, rq);
     req_put(l, rq);
 }
@@ -338,7 +349,7 @@ struct sim_req *loop_start(struct sim *s, enum req_kind kind, struct sim_host *h
     rq->post = post;
     rq->retry_after_ms = -1;
     rq->body.max = max_body;
-    snprintf(rq->url, sizeof rq->url, "%s%s", s->opt.server, path);
+    snprintf(rq->url, sizeof rq->url, "%s%s", s->servers[h ? h->srv : s->srv], path);
     snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", token ? token : "");
     rq->headers = curl_slist_append(rq->headers, hdr);
     if (inm && inm[0]) {

@@ -83,7 +83,7 @@ static json_t *agent_json(const struct sim *s)
         sum.retry_after_floors += rs.retry_after_floors;
     }
     return json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "polls",
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:I}", "polls",
         (json_int_t)s->st.polls, "polls_200", (json_int_t)s->st.polls_200, "polls_304",
         (json_int_t)s->st.polls_304, "poll_failures", (json_int_t)s->st.poll_failures, "reports",
         (json_int_t)s->st.reports, "report_failures", (json_int_t)s->st.report_failures,
@@ -93,7 +93,7 @@ static json_t *agent_json(const struct sim *s)
         "backoffs", (json_int_t)sum.backoffs, "budget_denied", (json_int_t)sum.budget_denied,
         "retry_after_floors", (json_int_t)sum.retry_after_floors, "status_5xx",
         (json_int_t)s->st.status_5xx, "refused_by_partition", (json_int_t)s->st.http_refused,
-        "naive_retries", s->opt.naive_retries);
+        "naive_retries", s->opt.naive_retries, "failovers", (json_int_t)s->st.failovers);
 }
 
 static json_t *process_json(const struct sim *s, int64_t now)

@@ -60,7 +60,7 @@ struct opt_def {
 
 /* clang-format off */
 static const struct opt_def options[] = {
-    {"server",          OPT_STR,    OFF(server),          0, 0,      "URL",   "cellgated base URL (default $CELLGATE_SERVER or http://127.0.0.1:7070)"},
+    {"server",          OPT_STR,    OFF(server),          0, 0,      "URL",   "cellgated base URL, or replicas' URLs comma-separated (default $CELLGATE_SERVER or http://127.0.0.1:7070)"},
     {"token",           OPT_STR,    OFF(token),           0, 0,      "T",     "admin token for setup and the rollout monitor (default $CELLGATE_TOKEN)"},
     {"pubkey",          OPT_STR,    OFF(pubkey),          0, 0,      "HEX|FILE", "pin this statement key (default: GET /v1/agent/pubkey at start)"},
     {"regions",         OPT_UINT,   OFF(regions),         1, 999,    "N",     "regions (default 3)"},
@@ -284,9 +284,34 @@ static int load_behaviour(struct sim *s, char *msg, size_t msglen)
     return rc;
 }
 
+/* Splits --server at commas into s->servers. 0, or -1 with msg. */
+static int split_servers(struct sim *s, char *msg, size_t msglen)
+{
+    const char *p = s->opt.server;
+
+    s->nservers = 0;
+    while (p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= SIM_SERVER_MAX || s->nservers == SIM_MAX_SERVERS) {
+            snprintf(msg, msglen, "--server: 1..%d base URLs of at most %d bytes, comma-separated",
+                     SIM_MAX_SERVERS, SIM_SERVER_MAX - 1);
+            return -1;
+        }
+        memcpy(s->servers[s->nservers], p, len);
+        s->servers[s->nservers++][len] = '\0';
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
 static int start(struct sim *s, char *msg, size_t msglen)
 {
     int rc;
+
+    if (split_servers(s, msg, msglen) != 0) {
+        return -1;
+    }
 
     if (s->opt.topology) {
         rc = topo_load(s->opt.topology, s->opt.hosts, &s->topo, msg, msglen);

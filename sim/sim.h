@@ -48,7 +48,8 @@
 
 /* Options (the table in run.c fills this). Strings are borrowed from argv. */
 struct sim_options {
-    const char *server;   /* base URL, e.g. http://127.0.0.1:7070 */
+    const char *server;   /* base URL(s), e.g. http://127.0.0.1:7070; a comma-separated
+                             list of replicas: hosts spread over them and fail over */
     const char *token;    /* admin token (setup and the rollout monitor) */
     const char *pubkey;   /* 64 hex chars or a file; NULL = ask the server */
     const char *topology; /* file, or NULL for the counts below */
@@ -163,6 +164,7 @@ struct sim_req;
 struct sim_host {
     uint32_t idx;  /* index in sim->hosts */
     uint32_t cell; /* index in sim->topo.cells */
+    uint32_t srv;  /* index in sim->servers: the replica this host talks to */
     char name[64]; /* "<cell>-h<NNN>" */
     struct model_host model;
     struct model_rng rng;
@@ -205,6 +207,7 @@ struct sim_stats {
     uint64_t applied, rejected, reload_failed, verify_failed;
     uint64_t requests_total, errors_total;
     uint64_t http_started, http_refused; /* refused: by a partition fault */
+    uint64_t failovers;                  /* hosts that moved to the next replica */
     uint64_t max_inflight;
     uint64_t status_5xx, retry_after_seen;
     uint64_t new_conns; /* TCP connections libcurl opened (CURLINFO_NUM_CONNECTS) */
@@ -213,8 +216,14 @@ struct sim_stats {
 struct sim_loop;
 
 /* The one context. */
+#define SIM_MAX_SERVERS 8   /* replicas in --server */
+#define SIM_SERVER_MAX  256 /* bytes of one base URL */
+
 struct sim {
     struct sim_options opt;
+    char servers[SIM_MAX_SERVERS][SIM_SERVER_MAX]; /* --server, split */
+    size_t nservers;
+    uint32_t srv; /* the replica of requests no host makes (the rollout monitor) */
     struct topo topo;
     char **cell_tokens;    /* owned, one agent token per cell */
     const char **cell_ids; /* owned array of borrowed ids (for blast) */
