@@ -30,6 +30,7 @@
 #ifndef CG_STORE_H
 #define CG_STORE_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -247,6 +248,40 @@ struct store_publish {
     int64_t expect_live; /* the live version the caller validated against (see below) */
 };
 
+/*
+ * The logical schema every backend stores (store_dump.c): the tables a dump
+ * holds, in load order (a row refers only to rows of earlier tables), and
+ * their columns. Backends name their tables and columns the same.
+ */
+enum store_col_type { STORE_COL_INT, STORE_COL_TEXT, STORE_COL_BLOB };
+
+struct store_column {
+    const char *name;
+    enum store_col_type type;
+};
+
+struct store_table {
+    const char *name;
+    const struct store_column *cols;
+    size_t ncols;
+};
+
+/* The tables of a dump, in load order; *n gets their number. */
+const struct store_table *store_tables(size_t *n);
+
+/* The table called name, or NULL. */
+const struct store_table *store_table_find(const char *name);
+
+/* A row of a dump: an object with exactly the table's columns (integers,
+ * strings; a BLOB column as base64, RFC 4648 with padding). Returns 0 to
+ * go on, anything else stops the dump with that value. */
+typedef int (*store_row_fn)(void *ctx, const struct store_table *t, json_t *row);
+
+/* The next row to load: sets *t and *row (borrowed until the next call),
+ * returns 1, or 0 at the end, or a CG_ERR_* (msg set by the callee's own
+ * means; the load stops and changes nothing). */
+typedef int (*store_next_fn)(void *ctx, const struct store_table **t, json_t **row);
+
 /* Backend vtable. Append new members at the end and bump STORE_OPS_VERSION. */
 struct store_ops {
     int version;        /* STORE_OPS_VERSION */
@@ -342,6 +377,10 @@ struct store_ops {
                          char *msg);
     int (*lease_list)(struct store *st, const char *prefix, struct store_lease **out, size_t *n,
                       char *msg);
+
+    /* STORE_OPS_VERSION 6: logical dump and load (store_dump.c) */
+    int (*dump)(struct store *st, store_row_fn emit, void *ctx, char *msg);
+    int (*load)(struct store *st, store_next_fn next, void *ctx, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -632,6 +671,32 @@ int store_lease_release(struct store *st, const char *name, const char *holder, 
  * with free(). The replicas of a cluster each hold "replica/ID". */
 int store_lease_list(struct store *st, const char *prefix, struct store_lease **out, size_t *n,
                      char *msg);
+
+/*
+ * Emits every row of every table of store_tables(), in that order, from
+ * one consistent snapshot (a read transaction): a logical copy with the
+ * audit chain, ids, generations and sequences as they are. Leases are not
+ * in it (a new cluster starts new terms). emit's non-zero return stops it
+ * (returned as CG_ERR_IO unless it is a CG_ERR_*).
+ */
+int store_dump(struct store *st, store_row_fn emit, void *ctx, char *msg);
+
+/*
+ * Loads rows (from store_dump() of any backend) into an EMPTY store (no
+ * cell, config, token or audit record: CG_ERR_CONFLICT otherwise), in ONE
+ * transaction, verbatim: the same ids, numbers, generations, hashes. Each
+ * row must have exactly its table's columns with the right types
+ * (CG_ERR_INVALID naming the table and column). Counters the backend keeps
+ * (identity sequences) continue after the loaded ids. Nothing is audited:
+ * the loaded chain is the history; verify it with store_audit_verify().
+ */
+int store_load(struct store *st, store_next_fn next, void *ctx, char *msg);
+
+/* Walks the whole audit chain and recomputes every hash (cg_audit_hash()).
+ * CG_OK with *count records and *head the last hash (65 bytes, may be
+ * NULL); CG_ERR_VERIFY with msg naming the first bad seq; or a store
+ * error. */
+int store_audit_verify(struct store *st, int64_t *count, char *head, char *msg);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

@@ -319,5 +319,7 @@ const struct store_ops store_sqlite_ops = {
     .lease_get = sq_lease_get,
     .lease_release = sq_lease_release,
     .lease_list = sq_lease_list,
+    .dump = sq_dump,
+    .load = sq_load,
 };
 /* clang-format on */

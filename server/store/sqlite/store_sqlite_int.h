@@ -16,6 +16,7 @@
  *   store_sqlite_assign.c    assignments and host views
  *   store_sqlite_rollouts.c  rollouts and their events
  *   store_sqlite_lease.c     the leader lease and the fence check
+ *   store_sqlite_dump.c      the logical dump and load
  *
  * Invariants every file keeps:
  *  - SQL is always a static string: statements are cached per connection,
@@ -443,5 +444,12 @@ int sq_lease_release(struct store *st, const char *name, const char *holder, int
  * unexpired term of the STORE_LEASE_CONTROLLER lease; else CG_ERR_CONFLICT
  * with a "fenced: ..." message (the job must fail, changing nothing). */
 int sq_fence_check(struct sq_conn *w, int64_t term, char *msg);
+
+/* ---- Dump and load (store_sqlite_dump.c) ---- */
+
+/* store_ops.dump: one read transaction on a reader. */
+int sq_dump(struct store *st, store_row_fn emit, void *ctx, char *msg);
+/* store_ops.load: one job on the writer, into an empty store. */
+int sq_load(struct store *st, store_next_fn next, void *ctx, char *msg);
 
 #endif /* CG_SERVER_STORE_SQLITE_INT_H */

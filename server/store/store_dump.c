@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_dump.c: the logical schema every backend stores (the tables of a
+ * dump, in load order), the dump/load forwarders and the audit chain's
+ * verification. What a backend does with them is in its own files
+ * (sqlite/store_sqlite_dump.c); the file format of `cellgated dump` is in
+ * server/dumpfile.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "store.h"
+#include "util.h"
+
+struct store {
+    const struct store_ops *ops;
+};
+
+#define I       STORE_COL_INT
+#define T       STORE_COL_TEXT
+#define B       STORE_COL_BLOB
+#define COLS(a) a, sizeof a / sizeof a[0]
+
+static const struct store_column cells[] = {
+    {"id", T}, {"region", T}, {"zone", T}, {"labels_json", T}, {"created_ms", I}};
+static const struct store_column configs[] = {
+    {"name", T},       {"kind", T},           {"contract_json", T}, {"plan", T},
+    {"created_ms", I}, {"latest_version", I}, {"live_version", I},  {"generation", I}};
+static const struct store_column blobs[] = {
+    {"sha256", T}, {"size", I}, {"bytes", B}, {"created_ms", I}};
+static const struct store_column versions[] = {
+    {"config", T}, {"number", I},  {"sha256", T}, {"media_type", T}, {"size", I},
+    {"author", T}, {"message", T}, {"parent", I}, {"created_ms", I}, {"deleted_ms", I}};
+static const struct store_column plans[] = {
+    {"name", T}, {"body_json", T}, {"created_ms", I}, {"updated_ms", I}};
+static const struct store_column tokens[] = {{"id", I},         {"name", T},      {"role", T},
+                                             {"cell", T},       {"hash", T},      {"created_by", T},
+                                             {"created_ms", I}, {"revoked_ms", I}};
+static const struct store_column audit[] = {
+    {"seq", I},    {"time_ms", I}, {"actor", T},  {"action", T},    {"object", T},
+    {"before", T}, {"after", T},   {"reason", T}, {"prev_hash", T}, {"hash", T}};
+static const struct store_column assignments[] = {{"cell", T},    {"config", T},
+                                                  {"version", I}, {"generation", I},
+                                                  {"sha256", T},  {"updated_ms", I}};
+static const struct store_column host_versions[] = {{"host", T},
+                                                    {"config", T},
+                                                    {"cell", T},
+                                                    {"applied_version", I},
+                                                    {"applied_generation", I},
+                                                    {"lkg_version", I},
+                                                    {"updated_ms", I}};
+static const struct store_column rollouts[] = {
+    {"id", I},         {"config", T},     {"from_version", I},    {"to_version", I},
+    {"state", T},      {"plan", T},       {"created_by", T},      {"created_ms", I},
+    {"updated_ms", I}, {"kind", T},       {"plan_json", T},       {"steps_json", T},
+    {"step", I},       {"step_state", T}, {"step_started_ms", I}, {"generation", I},
+    {"seq", I},        {"expedited", I},  {"reason", T},          {"detail_json", T},
+    {"ended_ms", I}};
+static const struct store_column rollout_events[] = {
+    {"rollout", I}, {"seq", I}, {"time_ms", I}, {"kind", T}, {"detail_json", T}};
+
+static const struct store_table tables[] = {
+    {"cells", COLS(cells)},
+    {"configs", COLS(configs)},
+    {"blobs", COLS(blobs)},
+    {"versions", COLS(versions)},
+    {"plans", COLS(plans)},
+    {"tokens", COLS(tokens)},
+    {"audit", COLS(audit)},
+    {"assignments", COLS(assignments)},
+    {"host_versions", COLS(host_versions)},
+    {"rollouts", COLS(rollouts)},
+    {"rollout_events", COLS(rollout_events)},
+};
+
+const struct store_table *store_tables(size_t *n)
+{
+    *n = sizeof tables / sizeof tables[0];
+    return tables;
+}
+
+const struct store_table *store_table_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof tables / sizeof tables[0]; i++)
+        if (strcmp(tables[i].name, name) == 0)
+            return &tables[i];
+    return NULL;
+}
+
+static int not_open(char *msg)
+{
+    if (msg)
+        snprintf(msg, STORE_MSG_MAX, "store is not open");
+    return CG_ERR_INVALID;
+}
+
+int store_dump(struct store *st, store_row_fn emit, void *ctx, char *msg)
+{
+    if (!st)
+        return not_open(msg);
+    if (!emit) {
+        if (msg)
+            snprintf(msg, STORE_MSG_MAX, "store_dump: no emit function");
+        return CG_ERR_INVALID;
+    }
+    return st->ops->dump(st, emit, ctx, msg);
+}
+
+int store_load(struct store *st, store_next_fn next, void *ctx, char *msg)
+{
+    if (!st)
+        return not_open(msg);
+    if (!next) {
+        if (msg)
+            snprintf(msg, STORE_MSG_MAX, "store_load: no row source");
+        return CG_ERR_INVALID;
+    }
+    return st->ops->load(st, next, ctx, msg);
+}
+
+int store_audit_verify(struct store *st, int64_t *count, char *head, char *msg)
+{
+    char prev[65] = CG_AUDIT_GENESIS;
+    int64_t seq = 0, n = 0;
+
+    for (;;) {
+        struct store_audit *a = NULL;
+        size_t got = 0;
+        int rc = store_audit_list(st, seq, 1000, &a, &got, msg);
+        if (rc != CG_OK)
+            return rc;
+        for (size_t i = 0; i < got; i++) {
+            char h[65];
+            struct cg_audit_fields fl = {prev,        a[i].seq,    a[i].time_ms,
+                                         a[i].actor,  a[i].action, a[i].object,
+                                         a[i].before, a[i].after,  a[i].reason};
+            cg_audit_hash(&fl, h);
+            if (a[i].seq != seq + 1 || strcmp(a[i].prev_hash, prev) != 0 ||
+                strcmp(h, a[i].hash) != 0) {
+                if (msg)
+                    snprintf(msg, STORE_MSG_MAX, "audit chain broken at seq %lld (after seq %lld)",
+                             (long long)a[i].seq, (long long)seq);
+                store_audits_free(a, got);
+                return CG_ERR_VERIFY;
+            }
+            cg_strlcpy(prev, a[i].hash, sizeof prev);
+            seq = a[i].seq;
+            n++;
+        }
+        store_audits_free(a, got);
+        if (got < 1000)
+            break;
+    }
+    if (count)
+        *count = n;
+    if (head)
+        memcpy(head, prev, sizeof prev);
+    return CG_OK;
+}

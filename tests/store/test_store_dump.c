@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_store_dump.c: the logical dump and load (store.h): a store with
+ * every kind of row is dumped and loaded into a new store (SQLite, or the
+ * store CG_TEST_STORE_DSN names: then this is the migration from SQLite to
+ * that backend); the copy dumps to the same rows, its audit chain verifies
+ * with the same head, and a bad row or a non-empty target loads nothing.
+ * On SQLite it also checks that store_tables() names every column of the
+ * physical schema, so a migration cannot add a column dumps would drop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "json.h"
+#include "store.h"
+#include "testhelp.h"
+#include "util.h"
+
+static const struct store_actor ADMIN = {"admin", "dump test"};
+
+struct rows {
+    json_t *arr; /* [{"t": table, "r": row}, ...] */
+};
+
+static int collect(void *ctx, const struct store_table *t, json_t *row)
+{
+    struct rows *r = ctx;
+
+    return json_array_append_new(r->arr, json_pack("{s:s, s:O}", "t", t->name, "r", row));
+}
+
+struct feed {
+    json_t *arr;
+    size_t i;
+};
+
+static int feed_next(void *ctx, const struct store_table **t, json_t **row)
+{
+    struct feed *f = ctx;
+    json_t *e;
+
+    if (f->i >= json_array_size(f->arr))
+        return 0;
+    e = json_array_get(f->arr, f->i++);
+    *t = store_table_find(json_string_value(json_object_get(e, "t")));
+    *row = json_object_get(e, "r");
+    return 1;
+}
+
+static json_t *dump_all(struct store *st)
+{
+    struct rows r = {json_array()};
+    char msg[STORE_MSG_MAX] = "";
+
+    if (store_dump(st, collect, &r, msg) != CG_OK)
+        fail_msg("dump: %s", msg);
+    return r.arr;
+}
+
+/* A source store with every kind of row. */
+static void fill(struct store *st)
+{
+    char msg[STORE_MSG_MAX] = "", sha[65];
+    struct store_cell c = {0};
+    struct store_config cf = {0};
+    struct store_version v;
+    struct store_publish p = {0};
+    struct store_token tok = {0};
+    struct store_rollout r = {0};
+    const char *cells[] = {"c1"};
+    const char doc[] = "{\"features\":[1,2,3],\"bin\":\"\\u00e9\"}";
+    int64_t gen = 0;
+
+    cg_strlcpy(c.id, "c1", sizeof c.id);
+    cg_strlcpy(c.region, "r1", sizeof c.region);
+    cg_strlcpy(c.zone, "z1", sizeof c.zone);
+    c.labels_json = "{\"tier\":\"web\"}";
+    assert_int_equal(store_cell_add(st, &c, &ADMIN, msg), CG_OK);
+    assert_int_equal(
+        store_plan_put(st, "p", "{\"waves\":[{\"name\":\"all\",\"percent\":100}]}", &ADMIN, msg),
+        CG_OK);
+    cg_strlcpy(cf.name, "app", sizeof cf.name);
+    cg_strlcpy(cf.kind, "config", sizeof cf.kind);
+    cg_strlcpy(cf.plan, "p", sizeof cf.plan);
+    cf.contract_json = "{\"media_type\":\"application/json\"}";
+    assert_int_equal(store_config_create(st, &cf, &ADMIN, msg), CG_OK);
+    cg_sha256_hex(doc, strlen(doc), sha);
+    p.config = "app";
+    p.bytes = doc;
+    p.len = strlen(doc);
+    p.sha256 = sha;
+    p.media_type = "application/json";
+    p.message = "first";
+    assert_int_equal(store_version_publish(st, &p, &ADMIN, &v, msg), CG_OK);
+    store_version_free(&v);
+    assert_int_equal(store_assign(st, "app", cells, 1, 1, 0, &ADMIN, &gen, msg), CG_OK);
+    cg_strlcpy(tok.name, "ci", sizeof tok.name);
+    cg_strlcpy(tok.role, "deployer", sizeof tok.role);
+    cg_strlcpy(tok.created_by, "admin", sizeof tok.created_by);
+    memset(tok.hash, 'a', 64);
+    assert_int_equal(store_token_create(st, &tok, &ADMIN, msg), CG_OK);
+    {
+        struct store_host_version hv = {0};
+        cg_strlcpy(hv.host, "h1", sizeof hv.host);
+        cg_strlcpy(hv.config, "app", sizeof hv.config);
+        cg_strlcpy(hv.cell, "c1", sizeof hv.cell);
+        hv.applied_version = 1;
+        hv.applied_generation = gen;
+        hv.lkg_version = 1;
+        assert_int_equal(store_host_version_put(st, &hv, msg), CG_OK);
+    }
+    cg_strlcpy(r.config, "app", sizeof r.config);
+    cg_strlcpy(r.kind, "forward", sizeof r.kind);
+    cg_strlcpy(r.state, "running", sizeof r.state);
+    cg_strlcpy(r.plan, "p", sizeof r.plan);
+    r.to_version = 1;
+    assert_int_equal(store_rollout_create(st, &r, &ADMIN, msg), CG_OK);
+    {
+        struct store_event_append e = {r.id, 0, "note", "{\"x\":1}", 0, 0};
+        assert_int_equal(store_rollout_event_append(st, &e, msg), CG_OK);
+    }
+}
+
+struct fx {
+    char *dir;
+    struct store *src, *dst;
+    int dst_sqlite;
+    char dst_path[4096];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    char path[4200], msg[STORE_MSG_MAX] = "";
+    const char *env = getenv("CG_TEST_STORE_DSN");
+
+    assert_non_null(f);
+    f->dir = th_tmpdir();
+    snprintf(path, sizeof path, "sqlite:%s/src.db", f->dir);
+    assert_int_equal(store_open(path, &f->src, msg), CG_OK);
+    if (env && *env) {
+        assert_int_equal(store_open(env, &f->dst, msg), CG_OK);
+    } else {
+        snprintf(f->dst_path, sizeof f->dst_path, "%s/dst.db", f->dir);
+        assert_int_equal(store_open(f->dst_path, &f->dst, msg), CG_OK);
+        f->dst_sqlite = 1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+
+    store_close(f->src);
+    store_close(f->dst);
+    th_rmrf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void bad_rows_load_nothing(void **state)
+{
+    struct fx *f = *state;
+    json_t *rows, *bad;
+    struct feed fd;
+    char msg[STORE_MSG_MAX] = "";
+    static const char *const breakage[] = {"drop", "type", "extra", "b64", NULL};
+
+    fill(f->src);
+    rows = dump_all(f->src);
+    for (int k = 0; breakage[k]; k++) {
+        bad = json_deep_copy(rows);
+        /* the last row of a table at the end (so earlier rows were written) */
+        json_t *e = NULL;
+        for (size_t i = 0; i < json_array_size(bad); i++) {
+            json_t *x = json_array_get(bad, i);
+            const char *t = json_string_value(json_object_get(x, "t"));
+            if (strcmp(breakage[k], "b64") == 0 ? strcmp(t, "blobs") == 0
+                                                : strcmp(t, "rollout_events") == 0)
+                e = json_object_get(x, "r");
+        }
+        assert_non_null(e);
+        if (strcmp(breakage[k], "drop") == 0)
+            json_object_del(e, "kind");
+        else if (strcmp(breakage[k], "type") == 0)
+            json_object_set_new(e, "seq", json_string("1"));
+        else if (strcmp(breakage[k], "extra") == 0)
+            json_object_set_new(e, "evil; DROP TABLE audit", json_integer(1));
+        else
+            json_object_set_new(e, "bytes", json_string("***not base64***"));
+        fd = (struct feed){bad, 0};
+        assert_int_equal(store_load(f->dst, feed_next, &fd, msg), CG_ERR_INVALID);
+        json_decref(bad);
+        /* nothing of it stayed */
+        {
+            json_t *d = dump_all(f->dst);
+            assert_int_equal(json_array_size(d), 0);
+            json_decref(d);
+        }
+    }
+    json_decref(rows);
+}
+
+static void copy_is_identical(void **state)
+{
+    struct fx *f = *state;
+    json_t *rows, *again;
+    struct feed fd;
+    char msg[STORE_MSG_MAX] = "", h1[65], h2[65];
+    int64_t n1 = 0, n2 = 0;
+    char *a, *b;
+
+    fill(f->src);
+    rows = dump_all(f->src);
+    assert_true(json_array_size(rows) >= 11);
+    fd = (struct feed){rows, 0};
+    assert_int_equal(store_load(f->dst, feed_next, &fd, msg), CG_OK);
+    again = dump_all(f->dst);
+    a = cg_json_dump(rows);
+    b = cg_json_dump(again);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    assert_int_equal(store_audit_verify(f->src, &n1, h1, msg), CG_OK);
+    assert_int_equal(store_audit_verify(f->dst, &n2, h2, msg), CG_OK);
+    assert_int_equal(n1, n2);
+    assert_string_equal(h1, h2);
+
+    /* the copy goes on where the source stopped: ids, generations, audit */
+    {
+        struct store_token t = {0};
+        int64_t gen = 0;
+        const char *cells[] = {"c1"};
+        cg_strlcpy(t.name, "after", sizeof t.name);
+        cg_strlcpy(t.role, "reader", sizeof t.role);
+        cg_strlcpy(t.created_by, "admin", sizeof t.created_by);
+        memset(t.hash, 'b', 64);
+        assert_int_equal(store_token_create(f->dst, &t, &ADMIN, msg), CG_OK);
+        assert_true(t.id > 1);
+        assert_int_equal(store_assign(f->dst, "app", cells, 1, 1, 0, &ADMIN, &gen, msg),
+                         CG_ERR_CONFLICT); /* the generation moved on to 1 */
+        assert_int_equal(store_assign(f->dst, "app", cells, 1, 1, 1, &ADMIN, &gen, msg), CG_OK);
+        assert_int_equal(gen, 2);
+        assert_int_equal(store_audit_verify(f->dst, &n2, NULL, msg), CG_OK);
+        assert_int_equal(n2, n1 + 2);
+    }
+
+    /* a non-empty target is refused */
+    fd = (struct feed){rows, 0};
+    assert_int_equal(store_load(f->dst, feed_next, &fd, msg), CG_ERR_CONFLICT);
+    json_decref(again);
+    json_decref(rows);
+}
+
+/* Every physical column of the SQLite schema is in store_tables(), and the
+ * other way round. */
+static void schema_matches_sqlite(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db;
+    char path[4200];
+    size_t n;
+    const struct store_table *t = store_tables(&n);
+
+    snprintf(path, sizeof path, "%s/src.db", f->dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    for (size_t i = 0; i < n; i++) {
+        char sql[128];
+        sqlite3_stmt *q;
+        size_t cols = 0;
+        snprintf(sql, sizeof sql, "SELECT name FROM pragma_table_info('%s')", t[i].name);
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(q, 0);
+            size_t k;
+            for (k = 0; k < t[i].ncols && strcmp(t[i].cols[k].name, name) != 0; k++)
+                ;
+            if (k == t[i].ncols)
+                fail_msg("column %s.%s is not in store_tables(): dumps would drop it", t[i].name,
+                         name);
+            cols++;
+        }
+        sqlite3_finalize(q);
+        assert_int_equal(cols, t[i].ncols);
+    }
+    /* and every table but the leases' is dumped */
+    {
+        sqlite3_stmt *q;
+        assert_int_equal(sqlite3_prepare_v2(db,
+                                            "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                            "AND name NOT LIKE 'sqlite_%' AND name NOT IN "
+                                            "('leases', 'lease_terms', 'schema_migrations')",
+                                            -1, &q, NULL),
+                         SQLITE_OK);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(q, 0);
+            if (!store_table_find(name))
+                fail_msg("table %s is not in store_tables(): dumps would drop it", name);
+        }
+        sqlite3_finalize(q);
+    }
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(copy_is_identical, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_rows_load_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(schema_matches_sqlite, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
