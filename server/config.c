@@ -66,6 +66,42 @@ static const struct config_key keys[] = {
                "`PGPASSWORD`).",
     },
     {
+        .name = "out",
+        AS_STRING(dump_out),
+        .group = CONFIG_G_SERVER,
+        .metavar = "FILE",
+        .def_note = "standard output",
+        .help = "dump: the file to write (created with mode 0600; '-' is standard output)",
+        .doc = "`dump`: the dump file to write, created with mode 0600 (it holds token "
+               "hashes and every document); `-` or none is standard output.",
+    },
+    {
+        .name = "in",
+        AS_STRING(load_in),
+        .group = CONFIG_G_SERVER,
+        .metavar = "FILE",
+        .help = "load: the dump file to read ('-' is standard input)",
+        .doc = "`load`: the dump file to read; `-` is standard input.",
+    },
+    {
+        .name = "from-data",
+        AS_STRING(from_data),
+        .group = CONFIG_G_SERVER,
+        .metavar = "DIR",
+        .help = "migrate: the SQLite data directory to copy from",
+        .doc = "`migrate`: the data directory whose SQLite store `DIR/cellgate.db` is copied "
+               "(read in one snapshot; stop the server first so nothing changes after it).",
+    },
+    {
+        .name = "to",
+        AS_STRING(migrate_to),
+        .group = CONFIG_G_SERVER,
+        .metavar = "DSN",
+        .help = "migrate: the new, empty store to copy into (postgres://... or a SQLite path)",
+        .doc = "`migrate`: the store to copy into: a PostgreSQL DSN or a SQLite path; it must be "
+               "empty (a new database). Its schema is applied first.",
+    },
+    {
         .name = "listen",
         .letter = 'l',
         AS_STRING(listen),
@@ -355,6 +391,9 @@ static const struct {
     {"init", CONFIG_CMD_INIT, "create DIR (store, signing key, admin token) and exit"},
     {"serve", CONFIG_CMD_SERVE, "run the server (default); initialises DIR first if needed"},
     {"pubkey", CONFIG_CMD_PUBKEY, "print the public signing key (hex) agents pin"},
+    {"dump", CONFIG_CMD_DUMP, "write the store as a dump file (--out FILE, default stdout)"},
+    {"load", CONFIG_CMD_LOAD, "load a dump file (--in FILE) into a new, empty store"},
+    {"migrate", CONFIG_CMD_MIGRATE, "copy the store of --from-data DIR into --to DSN"},
 };
 
 enum config_command config_command(const char *name)

@@ -44,9 +44,12 @@ enum config_action {
 /* cellgated's commands (the first argument; serve when there is none). */
 enum config_command {
     CONFIG_CMD_UNKNOWN = -1,
-    CONFIG_CMD_INIT,   /* create the data directory and exit */
-    CONFIG_CMD_SERVE,  /* run the server */
-    CONFIG_CMD_PUBKEY, /* print the public signing key */
+    CONFIG_CMD_INIT,    /* create the data directory and exit */
+    CONFIG_CMD_SERVE,   /* run the server */
+    CONFIG_CMD_PUBKEY,  /* print the public signing key */
+    CONFIG_CMD_DUMP,    /* write the store's dump file */
+    CONFIG_CMD_LOAD,    /* load a dump file into a new store */
+    CONFIG_CMD_MIGRATE, /* copy a SQLite data dir's store into another store */
 };
 
 /* The groups of --help and of the man page, in their order. */

@@ -36,6 +36,10 @@ struct stats;
 struct daemon_config {
     const char *data_dir;               /* holds cellgate.db, signing.key */
     const char *store_dsn;              /* --store: PostgreSQL DSN; NULL: DIR/cellgate.db */
+    const char *dump_out;               /* dump --out FILE */
+    const char *load_in;                /* load --in FILE */
+    const char *from_data;              /* migrate --from-data DIR */
+    const char *migrate_to;             /* migrate --to DSN */
     const char *listen;                 /* "ADDR:PORT"; PORT 0 = ephemeral */
     const char *port_file;              /* if set, the bound port is written here once listening */
     size_t max_body;                    /* request body limit in bytes */

@@ -6,6 +6,9 @@
  *   cellgated init --data DIR             create the data dir, print the admin token once
  *   cellgated init --store DSN --data DIR initialise a PostgreSQL store (once per cluster)
  *   cellgated pubkey --data DIR           print the public signing key
+ *   cellgated dump [--data DIR | --store DSN] [--out FILE]   write a dump file
+ *   cellgated load --in FILE (--data DIR | --store DSN)      into a new store
+ *   cellgated migrate --from-data DIR --to DSN              SQLite -> another store
  *   cellgated [serve] --data DIR [options] (cellgated --help lists them)
  *
  * The first `serve` on an empty data dir initialises it (and prints the
@@ -26,6 +29,7 @@
 #include "roles.h"
 #include "sign.h"
 #include "status.h"
+#include "tools.h"
 #include "store.h"
 #include "util.h"
 
@@ -133,6 +137,12 @@ int main(int argc, char **argv)
         return announce_init(&cfg) < 0 ? 1 : 0;
     case CONFIG_CMD_PUBKEY:
         return print_pubkey(&cfg);
+    case CONFIG_CMD_DUMP:
+        return tool_dump(&cfg);
+    case CONFIG_CMD_LOAD:
+        return tool_load(&cfg);
+    case CONFIG_CMD_MIGRATE:
+        return tool_migrate(&cfg);
     case CONFIG_CMD_UNKNOWN:
         fprintf(stderr, "cellgated: unknown command '%s'\n", cmd);
         config_print_help(stderr);

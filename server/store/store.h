@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "status.h"
@@ -697,6 +698,26 @@ int store_load(struct store *st, store_next_fn next, void *ctx, char *msg);
  * NULL); CG_ERR_VERIFY with msg naming the first bad seq; or a store
  * error. */
 int store_audit_verify(struct store *st, int64_t *count, char *head, char *msg);
+
+#define STORE_FILE_LINE_MAX (64 * 1024 * 1024) /* longest line of a dump file */
+
+/*
+ * Writes the dump file of st to f (store_file.c; docs/operations.md,
+ * "Dumps, migration and restore"): a header line, one JSON line per row
+ * (store_dump()), a trailer with the row count and the audit chain's head.
+ * *rows (may be NULL) gets the rows written. CG_OK, CG_ERR_IO (write
+ * failed), or the store's error.
+ */
+int store_dump_file(struct store *st, FILE *f, int64_t *rows, char *msg);
+
+/*
+ * Loads a dump file into an empty store in one transaction (store_load()),
+ * checking before it commits: the header, every line (at most
+ * STORE_FILE_LINE_MAX bytes), every row, the audit chain as it streams by,
+ * and the trailer. A truncated, edited or foreign file loads nothing:
+ * CG_ERR_INVALID with msg saying where. *rows (may be NULL) gets the rows.
+ */
+int store_load_file(struct store *st, FILE *f, int64_t *rows, char *msg);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);
