@@ -361,7 +361,7 @@ static void unknown_options_and_arguments(void **state)
     REFUSED("ambiguous option '--max' (could be --max-body --max-conns --max-conns-per-ip "
             "--max-parked)",
             "--max", "5");
-    REFUSED("ambiguous option '--t' (could be --threads --token-rate --token-burst --tick-ms)",
+    REFUSED("ambiguous option '--t' (could be --to --threads --token-rate --token-burst --tick-ms)",
             "--t=5");
     REFUSED("unknown option '--help-m' (see --help)", "--help-m"); /* hidden: exact only */
     REFUSED("unexpected argument 'serve'", "--data", "x", "serve");
@@ -439,7 +439,8 @@ static void help_and_markdown_cover_the_table(void **state)
     const struct config_key *k = config_keys(&n);
 
     (void)state;
-    assert_non_null(strstr(help, "usage: cellgated [init|serve|pubkey] --data DIR [options]"));
+    assert_non_null(strstr(
+        help, "usage: cellgated [init|serve|pubkey|dump|load|migrate] --data DIR [options]"));
     assert_non_null(strstr(raw, "\n  pubkey "));
     assert_non_null(strstr(rawmd, "\n### "));
     for (i = 0; i < n; i++) {
