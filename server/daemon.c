@@ -192,6 +192,28 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         daemon_close(d);
         return -1;
     }
+    {
+        /* every replica of a store signs with the same key: the first to
+         * open the store records its public half, the others must match */
+        struct cg_pubkey pk;
+        char hex[CG_PUBKEY_HEX_LEN + 1], have[CG_PUBKEY_HEX_LEN + 64];
+        cg_signkey_public(d->key, &pk);
+        cg_pubkey_to_hex(&pk, hex);
+        if (store_meta_put_once(d->store, "signing_pubkey", hex, have, sizeof have, smsg) !=
+            CG_OK) {
+            snprintf(msg, 256, "store: %s", smsg);
+            daemon_close(d);
+            return -1;
+        }
+        if (strcmp(have, hex) != 0) {
+            snprintf(msg, 256,
+                     "%s signs with key %.16s..., but the store's replicas sign with %.16s...: "
+                     "copy the cluster's signing.key (agents pin it)",
+                     d->key_path, hex, have);
+            daemon_close(d);
+            return -1;
+        }
+    }
     if (cfg->store_dsn) {
         int init = store_initialised(d->store, msg);
         if (init <= 0) {

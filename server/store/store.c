@@ -395,6 +395,12 @@ int store_lease_list(struct store *st, const char *prefix, struct store_lease **
     STORE_CALL(st, msg, lease_list, prefix, out, n, msg);
 }
 
+int store_meta_put_once(struct store *st, const char *key, const char *value, char *out,
+                        size_t outlen, char *msg)
+{
+    STORE_CALL(st, msg, meta_put_once, key, value, out, outlen, msg);
+}
+
 int store_stats(struct store *st, struct store_stats *out)
 {
     char *msg = NULL;

@@ -379,6 +379,9 @@ struct store_ops {
     int (*lease_list)(struct store *st, const char *prefix, struct store_lease **out, size_t *n,
                       char *msg);
 
+    int (*meta_put_once)(struct store *st, const char *key, const char *value, char *out,
+                         size_t outlen, char *msg);
+
     /* STORE_OPS_VERSION 6: logical dump and load (store_dump.c) */
     int (*dump)(struct store *st, store_row_fn emit, void *ctx, char *msg);
     int (*load)(struct store *st, store_next_fn next, void *ctx, char *msg);
@@ -718,6 +721,16 @@ int store_dump_file(struct store *st, FILE *f, int64_t *rows, char *msg);
  * CG_ERR_INVALID with msg saying where. *rows (may be NULL) gets the rows.
  */
 int store_load_file(struct store *st, FILE *f, int64_t *rows, char *msg);
+
+/*
+ * Sets meta 'key' (1..63 bytes) to 'value' (at most 1023 bytes) if it has
+ * no value yet, in one transaction (audited as "meta.set", object
+ * "meta/KEY", after {"value"}), and copies the value the store holds
+ * afterwards (ours, or the one set before) into out (outlen bytes). A
+ * fact every replica must agree on: the caller compares out with its own.
+ */
+int store_meta_put_once(struct store *st, const char *key, const char *value, char *out,
+                        size_t outlen, char *msg);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

@@ -60,6 +60,8 @@ static const struct store_column rollouts[] = {
 static const struct store_column rollout_events[] = {
     {"rollout", I}, {"seq", I}, {"time_ms", I}, {"kind", T}, {"detail_json", T}};
 
+static const struct store_column meta[] = {{"key", T}, {"value", T}, {"created_ms", I}};
+
 static const struct store_table tables[] = {
     {"cells", COLS(cells)},
     {"configs", COLS(configs)},
@@ -72,6 +74,7 @@ static const struct store_table tables[] = {
     {"host_versions", COLS(host_versions)},
     {"rollouts", COLS(rollouts)},
     {"rollout_events", COLS(rollout_events)},
+    {"meta", COLS(meta)},
 };
 
 const struct store_table *store_tables(size_t *n)

@@ -319,6 +319,7 @@ const struct store_ops store_sqlite_ops = {
     .lease_get = sq_lease_get,
     .lease_release = sq_lease_release,
     .lease_list = sq_lease_list,
+    .meta_put_once = sq_meta_put_once,
     .dump = sq_dump,
     .load = sq_load,
 };

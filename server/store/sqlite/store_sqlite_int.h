@@ -15,7 +15,7 @@
  *   store_sqlite_tokens.c    tokens
  *   store_sqlite_assign.c    assignments and host views
  *   store_sqlite_rollouts.c  rollouts and their events
- *   store_sqlite_lease.c     the leader lease and the fence check
+ *   store_sqlite_lease.c     the leader lease, the fence check, meta facts
  *   store_sqlite_dump.c      the logical dump and load
  *
  * Invariants every file keeps:
@@ -444,6 +444,10 @@ int sq_lease_release(struct store *st, const char *name, const char *holder, int
  * unexpired term of the STORE_LEASE_CONTROLLER lease; else CG_ERR_CONFLICT
  * with a "fenced: ..." message (the job must fail, changing nothing). */
 int sq_fence_check(struct sq_conn *w, int64_t term, char *msg);
+
+/* store_ops.meta_put_once, on the writer (store_sqlite_lease.c). */
+int sq_meta_put_once(struct store *st, const char *key, const char *value, char *out, size_t outlen,
+                     char *msg);
 
 /* ---- Dump and load (store_sqlite_dump.c) ---- */
 

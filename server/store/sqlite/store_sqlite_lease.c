@@ -241,3 +241,54 @@ int sq_fence_check(struct sq_conn *w, int64_t term, char *msg)
     }
     return CG_OK;
 }
+
+/* ---- Meta: facts set once ---- */
+
+static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key = ?";
+static const char SQL_META_ADD[] = "INSERT INTO meta (key, value, created_ms) VALUES (?, ?, ?)";
+
+struct meta_job {
+    const char *key, *value;
+    char *out;
+    size_t outlen;
+};
+
+static int run_meta_put_once(struct sq_conn *w, void *arg, char *msg)
+{
+    struct meta_job *j = arg;
+    struct store_actor who = {"system", "set once"};
+    char object[STORE_NAME_MAX + 8], *after;
+    int rc = sq_text(w, msg, j->out, j->outlen, SQL_META_GET, "t", j->key);
+
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        return CG_OK; /* set before: out holds it */
+    rc = sq_exec(w, msg, SQL_META_ADD, "tti", j->key, j->value, cg_now_ms());
+    if (rc != CG_OK)
+        return rc;
+    snprintf(object, sizeof object, "meta/%s", j->key);
+    after = sq_json_take(json_pack("{s:s}", "value", j->value));
+    if (!after)
+        return sq_summary_fail(msg);
+    rc = sq_audit_append(w, &who, "meta.set", object, "", after, msg);
+    free(after);
+    if (rc == CG_OK)
+        cg_strlcpy(j->out, j->value, j->outlen);
+    return rc;
+}
+
+int sq_meta_put_once(struct store *st, const char *key, const char *value, char *out, size_t outlen,
+                     char *msg)
+{
+    struct meta_job j = {key, value, out, outlen};
+
+    if (!key || !*key || strlen(key) >= STORE_NAME_MAX || !value || strlen(value) > 1023 || !out ||
+        outlen == 0) {
+        sq_msg(msg, "meta: need a key of 1..%d bytes, a value of at most 1023 and out",
+               STORE_NAME_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    out[0] = '\0';
+    return sq_submit(sq(st), run_meta_put_once, &j, msg);
+}

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""`cellgated dump`, `load` and `migrate` on SQLite: a dump of a used store
+"""`cellgated dump`, `load` and `migrate` on SQLite (and the store's record
+of its signing key, which refuses a replica with another key): a dump of a used store
 loads into a new data directory (with the original signing key) as the
 same store: versions, generations, tokens and the audit chain with the
 same head; the copy serves and goes on. A dump that was edited (one audit
@@ -124,6 +125,16 @@ h.check(r.returncode == 0 and "audit chain verifies" in r.stderr and "next:" in 
 open(os.path.join(d3, "admin.token"), "w").write(token)
 with h.Server(data_dir=d3) as s3:
     h.check(same_history(s3, head), "the migrated history differs"); n += 1
+# a replica with another signing key is refused: the store knows its key
+other = os.path.join(tmp, "other")
+r = cg("init", "--data", other)
+h.check(r.returncode == 0, "init other: %r" % r.stderr)
+shutil.copy(os.path.join(d3, "signing.key"), os.path.join(tmp, "d3.key"))
+shutil.copy(os.path.join(other, "signing.key"), os.path.join(d3, "signing.key"))
+r = cg("serve", "--data", d3, "--listen", "127.0.0.1:0")
+h.check(r.returncode == 1 and "copy the cluster's signing.key" in r.stderr,
+        "a foreign key: %d %r" % (r.returncode, r.stderr)); n += 1
+shutil.copy(os.path.join(tmp, "d3.key"), os.path.join(d3, "signing.key"))
 r = cg("migrate", "--from-data", src, "--to", "sqlite:" + os.path.join(d3, "cellgate.db"))
 h.check(r.returncode == 1 and "not empty" in r.stderr, "migrate into a used store: %r"
         % r.stderr); n += 1
