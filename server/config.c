@@ -136,6 +136,36 @@ static const struct config_key keys[] = {
         .doc = "Largest request body. Larger bodies get `413`.",
     },
     {
+        .name = "body-memory",
+        AS_SIZE(body_memory),
+        .group = CONFIG_G_CONNS,
+        .metavar = "BYTES",
+        .min = 0,
+        .def = {.u = 256u * 1024 * 1024},
+        .def_note = "256 MiB; 0: no limit",
+        .help = "request bodies buffered at once, all connections together; past it 503",
+        .doc = "Bytes of request bodies the server buffers at once, all connections together. "
+               "A request whose body would go past it is answered 503 with `Retry-After` at "
+               "once and its connection closed (`cellgate_http_body_shed_total`). Bodies are "
+               "read only after the token and role were checked from the headers, so only "
+               "authenticated callers spend it. 0: no limit.",
+    },
+    {
+        .name = "request-timeout",
+        AS_UNSIGNED(request_timeout_s),
+        .group = CONFIG_G_CONNS,
+        .metavar = "S",
+        .min = 0,
+        .max = 3600,
+        .def = {.u = 30},
+        .def_note = "0: none",
+        .help = "a request's body must arrive within S seconds of its headers (408)",
+        .doc = "Absolute time, in seconds from its headers, within which a request's body must "
+               "have arrived; a slower one is answered 408 and its connection closed "
+               "(`cellgate_http_request_timeouts_total`), however steadily it trickles in "
+               "(`--conn-timeout` counts only idle time). 0: no limit.",
+    },
+    {
         .name = "threads",
         .letter = 't',
         AS_UNSIGNED(threads),

@@ -297,6 +297,8 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         hc.max_body = cfg->max_body;
         hc.threads = cfg->threads;
         hc.conn_timeout_s = cfg->conn_timeout_s;
+        hc.body_memory = cfg->body_memory;
+        hc.request_timeout_s = cfg->request_timeout_s;
         hc.max_conns = cfg->max_conns;
         hc.max_conns_per_ip = cfg->max_conns_per_ip;
         for (i = 0; i < LANE__COUNT; i++) {

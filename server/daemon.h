@@ -43,6 +43,8 @@ struct daemon_config {
     const char *listen;                 /* "ADDR:PORT"; PORT 0 = ephemeral */
     const char *port_file;              /* if set, the bound port is written here once listening */
     size_t max_body;                    /* request body limit in bytes */
+    size_t body_memory;                 /* --body-memory */
+    unsigned request_timeout_s;         /* --request-timeout */
     unsigned threads;                   /* HTTP I/O threads */
     unsigned conn_timeout_s;            /* idle connection timeout */
     unsigned max_conns;                 /* connection limit */

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -43,6 +44,12 @@ struct http_server {
     struct http_metrics *metrics;  /* the transport's counters */
     struct notify *notify;         /* subscribed to, or NULL */
     uint16_t port;
+    /* Request bodies in memory, all connections together (cfg.body_memory). */
+    pthread_mutex_t body_mu;
+    size_t body_bytes;         /* buffered now */
+    uint64_t body_shed;        /* requests shed because the budget was full */
+    uint64_t deadline_expired; /* requests whose body came too slowly */
+    uint64_t body_too_large;   /* chunked bodies cut off at max_body */
 };
 
 enum rq_state { RQ_BODY = 0, RQ_QUEUED, RQ_DONE };
@@ -60,6 +67,8 @@ struct rq_ctx {
     const struct route *route;
     enum surface surface; /* the shape of our own errors: the route's, or the path's */
     int body_too_large;   /* set while discarding an oversized body */
+    size_t body_charged;  /* bytes of the body budget this request holds */
+    int body_known;       /* Content-Length given: charged in full at the headers */
     int64_t start_mono_us;
     enum rq_state state;
     int suspended;
@@ -238,8 +247,53 @@ static void lane_job(void *arg)
     io_resume(&c->rq);
 }
 
-/* Route, authenticate, authorise. Returns 1 when the handler may run, 0 when
- * c->rs already holds the answer. */
+/* Takes n bytes of the body budget for c: 0, or -1 when it is spent. */
+static int body_charge(struct rq_ctx *c, size_t n)
+{
+    struct http_server *d = c->d;
+    int ok;
+
+    if (!d->cfg.body_memory || d->cfg.no_shed)
+        return 0;
+    pthread_mutex_lock(&d->body_mu);
+    ok = d->body_bytes + n <= d->cfg.body_memory;
+    if (ok) {
+        d->body_bytes += n;
+        c->body_charged += n;
+    } else {
+        d->body_shed++;
+    }
+    pthread_mutex_unlock(&d->body_mu);
+    return ok ? 0 : -1;
+}
+
+/* Refuses the rest of a body: counts it (counter may be NULL) and closes
+ * the connection. */
+static enum MHD_Result body_cut(struct rq_ctx *c, uint64_t *counter)
+{
+    if (counter) {
+        pthread_mutex_lock(&c->d->body_mu);
+        (*counter)++;
+        pthread_mutex_unlock(&c->d->body_mu);
+    }
+    c->state = RQ_DONE;
+    return MHD_NO;
+}
+
+/* Gives c's share of the body budget back (its body is freed). */
+static void body_release(struct rq_ctx *c)
+{
+    if (!c->body_charged)
+        return;
+    pthread_mutex_lock(&c->d->body_mu);
+    c->d->body_bytes -= c->body_charged;
+    pthread_mutex_unlock(&c->d->body_mu);
+    c->body_charged = 0;
+}
+
+/* Route, authenticate, authorise: from the request line and the headers
+ * alone, before any byte of the body is read. Returns 1 when the request
+ * may go on, 0 when c->rs already holds the answer. */
 static int admit(struct rq_ctx *c)
 {
     struct request *rq = &c->rq;
@@ -267,11 +321,6 @@ static int admit(struct rq_ctx *c)
         surface_error(c->surface, &c->rs, 405, "method_not_allowed", "%s is not allowed on %s",
                       rq->method, rq->path);
         reply_header(&c->rs, "Allow", allow);
-        return 0;
-    }
-    if (c->body_too_large) {
-        surface_error(c->surface, &c->rs, 413, "payload_too_large",
-                      "request body is larger than the limit of %zu bytes", c->d->cfg.max_body);
         return 0;
     }
     if (!(c->route->flags & AUTH_PUBLIC)) {
@@ -344,12 +393,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                           "request body is larger than the limit of %zu bytes", d->cfg.max_body);
             return finish(c);
         }
+        /* Nothing of the body is read before the caller is known. */
+        if (!admit(c)) {
+            c->state = RQ_DONE;
+            return finish(c);
+        }
+        /* A body of known length takes its share of the budget now, while
+         * an answer can still be sent (MHD cannot answer in mid-body). */
+        if (cl && strtoull(cl, NULL, 10) > 0) {
+            c->body_known = 1;
+            if (body_charge(c, (size_t)strtoull(cl, NULL, 10)) < 0) {
+                c->state = RQ_DONE;
+                surface_error(c->surface, &c->rs, 503, "unavailable",
+                              "too many request bodies in flight; retry later");
+                reply_header(&c->rs, "Retry-After", cg_rand_below(2) ? "1" : "2");
+                return finish(c);
+            }
+        }
         return MHD_YES;
     }
     if (c->state == RQ_BODY && *upload_data_size) {
-        if (!c->body_too_large && cg_buf_append(&c->rq.body, upload_data, *upload_data_size) < 0)
-            c->body_too_large = 1;
+        size_t n = *upload_data_size;
         *upload_data_size = 0;
+        /* In mid-body MHD can no longer answer: each refusal below closes
+         * the connection (and is counted). */
+        if (d->cfg.request_timeout_s && !d->cfg.no_shed &&
+            cg_mono_us() - c->start_mono_us > (int64_t)d->cfg.request_timeout_s * 1000000)
+            return body_cut(c, &d->deadline_expired);
+        if (c->rq.body.len + n > d->cfg.max_body)
+            return body_cut(c, &d->body_too_large); /* a chunked body past the limit */
+        if (!c->body_known && body_charge(c, n) < 0)
+            return body_cut(c, NULL); /* counted as shed by body_charge() */
+        if (cg_buf_append(&c->rq.body, upload_data, n) < 0)
+            return body_cut(c, NULL);
         return MHD_YES;
     }
     if (c->state == RQ_QUEUED)
@@ -357,11 +433,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (c->state == RQ_DONE)
         return finish(c);
 
-    /* Body complete. */
-    if (!admit(c)) {
-        c->state = RQ_DONE;
-        return finish(c);
-    }
+    /* Body complete (admitted at the headers). */
     if (c->route->flags & ROUTE_INLINE) {
         c->state = RQ_QUEUED; /* a waker may set RQ_DONE before we return */
         if (run_handler(c))
@@ -392,6 +464,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (!c)
         return;
+    body_release(c);
     cg_buf_free(&c->rq.body);
     response_clear(&c->rs);
     free(c->path_scratch);
@@ -439,7 +512,32 @@ static void render_stats(void *ctx, struct cg_buf *b)
 {
     struct http_server *s = ctx;
 
+    size_t bytes;
+    uint64_t shed, expired, cut;
+
     http_metrics_render(s->metrics, s->lanes, s->cfg.lane_fault_delay_ms, b);
+    pthread_mutex_lock(&s->body_mu);
+    bytes = s->body_bytes;
+    shed = s->body_shed;
+    expired = s->deadline_expired;
+    cut = s->body_too_large;
+    pthread_mutex_unlock(&s->body_mu);
+    stats_family(b, "cellgate_http_body_bytes", "gauge",
+                 "Bytes of request bodies buffered now, all connections together "
+                 "(--body-memory bounds it).");
+    cg_buf_printf(b, "cellgate_http_body_bytes %zu\n", bytes);
+    stats_family(b, "cellgate_http_body_shed_total", "counter",
+                 "Requests refused because request bodies in flight filled --body-memory: "
+                 "answered 503 at the headers (known length), or closed (chunked).");
+    cg_buf_printf(b, "cellgate_http_body_shed_total %llu\n", (unsigned long long)shed);
+    stats_family(b, "cellgate_http_request_timeouts_total", "counter",
+                 "Connections closed because a request's body did not arrive within "
+                 "--request-timeout.");
+    cg_buf_printf(b, "cellgate_http_request_timeouts_total %llu\n", (unsigned long long)expired);
+    stats_family(b, "cellgate_http_body_cut_total", "counter",
+                 "Connections closed because a chunked body went past --max-body (a body of "
+                 "known length is answered 413 from its headers).");
+    cg_buf_printf(b, "cellgate_http_body_cut_total %llu\n", (unsigned long long)cut);
 }
 
 struct http_server *http_new(const struct http_config *cfg, struct api *app, struct store *st,
@@ -453,6 +551,7 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
         return NULL;
     }
     s->cfg = *cfg;
+    pthread_mutex_init(&s->body_mu, NULL);
     s->app = app;
     s->store = st;
     route_table(&nroutes);
@@ -549,5 +648,6 @@ void http_free(struct http_server *s)
     auth_cache_free(s->auth_cache);
     ratelimit_free(s->ratelimit);
     http_metrics_free(s->metrics);
+    pthread_mutex_destroy(&s->body_mu);
     free(s);
 }

@@ -40,6 +40,9 @@ struct http_config {
     int no_shed;                               /* unbounded queues, no deadlines, no rate limits */
     double token_rate;                         /* requests/s per token (0 = no limit) */
     double token_burst;
+    size_t body_memory;         /* bytes of request bodies buffered at once, all connections
+                                   together; past it new body bytes are shed with 503 (0 = none) */
+    unsigned request_timeout_s; /* a request's body must arrive within this (0 = none) */
 };
 
 /*
