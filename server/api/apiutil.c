@@ -40,13 +40,22 @@ const char *param_name(struct request *rq, struct response *rs, size_t i, const 
     return v;
 }
 
+/* A decimal integer of plain digits, with an optional '-' and no sign,
+ * space or other byte besides (strtoll() would take "+1" and " 1"). */
 static int parse_i64(const char *s, int64_t *out)
 {
     char *end;
     long long v;
+    const char *d;
 
     if (!s || !*s)
         return -1;
+    d = *s == '-' ? s + 1 : s;
+    if (*d < '0' || *d > '9')
+        return -1;
+    for (const char *p = d; *p; p++)
+        if (*p < '0' || *p > '9')
+            return -1;
     errno = 0;
     v = strtoll(s, &end, 10);
     if (errno || *end)

@@ -247,6 +247,65 @@ static void lane_job(void *arg)
     io_resume(&c->rq);
 }
 
+/* The value of hex digit ch, or -1. */
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* libmicrohttpd's unescaping of the path and of query keys and values,
+ * with one change: an escaped control byte (%00..%1F, %7F) becomes DEL
+ * instead of itself, so a "%00" can no longer cut a path short in C; the
+ * request is then refused as a whole (has_control()). Returns the new
+ * length. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *w = s;
+
+    (void)cls;
+    (void)conn;
+    for (const char *r = s; *r; r++) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0) {
+            unsigned char ch = (unsigned char)(hi << 4 | lo);
+            *w++ = (char)(ch < 0x20 || ch == 0x7f ? 0x7f : ch);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* 1 when s holds a control byte (or DEL, what unescape() made of one). */
+static int has_control(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+static enum MHD_Result query_control(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    int *bad = cls;
+
+    (void)kind;
+    if (has_control(key) || has_control(value)) {
+        *bad = 1;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
 /* Takes n bytes of the body budget for c: 0, or -1 when it is spent. */
 static int body_charge(struct rq_ctx *c, size_t n)
 {
@@ -304,6 +363,16 @@ static int admit(struct rq_ctx *c)
     if (strlen(rq->path) >= HTTP_MAX_PATH) {
         surface_error(c->surface, &c->rs, 414, "bad_request", "request path too long");
         return 0;
+    }
+    {
+        int bad = has_control(rq->path);
+        if (!bad && rq->conn)
+            MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_control, &bad);
+        if (bad) {
+            surface_error(c->surface, &c->rs, 400, "bad_request",
+                          "the path or query holds a control character (such as %%00)");
+            return 0;
+        }
     }
     c->path_scratch = malloc(strlen(rq->path) + 1);
     if (!c->path_scratch) {
@@ -612,7 +681,7 @@ int http_start(struct http_server *d, char *msg)
         (unsigned)d->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_conns,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)d->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_END);
+        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)", d->cfg.listen);
         lanes_stop(d->lanes);
