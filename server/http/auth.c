@@ -20,6 +20,7 @@ struct cache_slot {
 
 struct auth_cache {
     pthread_mutex_t mu;
+    uint64_t epoch; /* bumped by every clear: a lookup older than it is not cached */
     size_t cap;
     int64_t ttl_ms;
     struct cache_slot *slots; /* direct-mapped by hash prefix */
@@ -57,7 +58,20 @@ void auth_cache_clear(struct auth_cache *c)
         return;
     pthread_mutex_lock(&c->mu);
     memset(c->slots, 0, c->cap * sizeof *c->slots);
+    c->epoch++;
     pthread_mutex_unlock(&c->mu);
+}
+
+uint64_t auth_cache_epoch(struct auth_cache *c)
+{
+    uint64_t e;
+
+    if (!c)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    e = c->epoch;
+    pthread_mutex_unlock(&c->mu);
+    return e;
 }
 
 /* Decodes the first 8 bytes of a hex hash (it is always valid hex here). */
@@ -82,7 +96,7 @@ static size_t slot_of(const struct auth_cache *c, const char *hash)
            c->cap;
 }
 
-static int cache_get(struct auth_cache *c, const char *hash, struct principal *who)
+int auth_cache_get(struct auth_cache *c, const char *hash, struct principal *who)
 {
     struct cache_slot *s;
     int hit = 0;
@@ -99,13 +113,19 @@ static int cache_get(struct auth_cache *c, const char *hash, struct principal *w
     return hit;
 }
 
-static void cache_put(struct auth_cache *c, const char *hash, const struct principal *who)
+void auth_cache_put(struct auth_cache *c, const char *hash, const struct principal *who,
+                    uint64_t epoch)
 {
     struct cache_slot *s;
 
     if (!c)
         return;
     pthread_mutex_lock(&c->mu);
+    if (epoch != c->epoch) {
+        /* tokens changed (a revoke) since this lookup began: the revoke wins */
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
     s = &c->slots[slot_of(c, hash)];
     memcpy(s->hash, hash, 65);
     s->expires_mono = cg_mono_ms() + c->ttl_ms;
@@ -120,6 +140,7 @@ int auth_check(struct store *st, struct auth_cache *cache, const char *authoriza
     char hash[65], msg[STORE_MSG_MAX];
     const char *tok;
     size_t len;
+    uint64_t epoch;
     int rc;
 
     memset(who, 0, sizeof *who);
@@ -134,8 +155,9 @@ int auth_check(struct store *st, struct auth_cache *cache, const char *authoriza
     if (len != AUTH_TOKEN_LEN || strncmp(tok, "cg_", 3) != 0)
         return -1;
     cg_sha256_hex(tok, len, hash);
-    if (cache_get(cache, hash, who))
+    if (auth_cache_get(cache, hash, who))
         return 0;
+    epoch = auth_cache_epoch(cache); /* before the lookup: see auth_cache_put() */
     rc = store_token_find(st, hash, &t, msg);
     if (rc == CG_ERR_NOTFOUND)
         return -1;
@@ -151,7 +173,7 @@ int auth_check(struct store *st, struct auth_cache *cache, const char *authoriza
     cg_strlcpy(who->name, t.name, sizeof who->name);
     cg_strlcpy(who->cell, t.cell, sizeof who->cell);
     snprintf(who->actor, sizeof who->actor, "token:%s", t.name);
-    cache_put(cache, hash, who);
+    auth_cache_put(cache, hash, who, epoch);
     return 0;
 }
 

@@ -33,6 +33,18 @@ struct auth_cache *auth_cache_new(size_t cap, int64_t ttl_ms);
 void auth_cache_free(struct auth_cache *c);
 void auth_cache_clear(struct auth_cache *c);
 
+/* The cache's epoch: bumped by every auth_cache_clear(). */
+uint64_t auth_cache_epoch(struct auth_cache *c);
+
+/* 1 and *who when the token with this hash (64 hex) is cached and fresh. */
+int auth_cache_get(struct auth_cache *c, const char *hash, struct principal *who);
+
+/* Caches who for hash, unless the cache was cleared since 'epoch' (read
+ * with auth_cache_epoch() before the store lookup): a token revoked while
+ * it was being looked up is never cached, so revocation always wins. */
+void auth_cache_put(struct auth_cache *c, const char *hash, const struct principal *who,
+                    uint64_t epoch);
+
 /*
  * Authenticates an "Authorization" header value. Returns 0 and fills 'who'
  * when it is "Bearer <token>" for a known, unrevoked token; -1 when the

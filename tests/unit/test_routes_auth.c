@@ -211,11 +211,39 @@ static void table_walk(void **state)
     }
 }
 
+/* Security finding 10: a token revoked between its lookup and the cache
+ * store is not cached (revocation wins). */
+static void revoked_during_lookup_is_not_cached(void **state)
+{
+    struct auth_cache *c = auth_cache_new(64, 60000);
+    struct principal who, got;
+    const char *hash = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    uint64_t e;
+
+    (void)state;
+    assert_non_null(c);
+    memset(&who, 0, sizeof who);
+    who.role = ROLE_ADMIN;
+    who.token_id = 7;
+    e = auth_cache_epoch(c); /* the lookup begins */
+    auth_cache_clear(c);     /* the token is revoked meanwhile */
+    auth_cache_put(c, hash, &who, e);
+    assert_int_equal(auth_cache_get(c, hash, &got), 0);
+    /* a lookup that began after the revoke is cached */
+    auth_cache_put(c, hash, &who, auth_cache_epoch(c));
+    assert_int_equal(auth_cache_get(c, hash, &got), 1);
+    assert_int_equal(got.token_id, 7);
+    auth_cache_clear(c);
+    assert_int_equal(auth_cache_get(c, hash, &got), 0);
+    auth_cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(match_captures),
         cmocka_unit_test(every_route_named_once),
+        cmocka_unit_test(revoked_during_lookup_is_not_cached),
         cmocka_unit_test_setup_teardown(table_walk, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
