@@ -16,11 +16,13 @@ int cmd_assign(struct cli_ctx *ctx, int argc, char **argv)
 {
     struct cli_list cells = {0};
     long expect = -1;
+    bool force = false;
     const char *reason = NULL;
     /* clang-format off */
     const struct cli_opt opts[] = {
         { "cell",              0,   CLI_OPT_LIST, &cells },
         { "expect-generation", 0,   CLI_OPT_INT,  &expect },
+        { "force",             0,   CLI_OPT_FLAG, &force },
         { "message",           'm', CLI_OPT_STR,  &reason },
         { NULL,                0,   CLI_OPT_FLAG, NULL },
     };
@@ -43,9 +45,25 @@ int cmd_assign(struct cli_ctx *ctx, int argc, char **argv)
     if (cells.n == 0) {
         return cli_usage_error(ctx, "assign needs at least one --cell");
     }
+    if (force && expect >= 0) {
+        return cli_usage_error(ctx, "--force and --expect-generation exclude each other");
+    }
     c = cli_client(ctx, &rc);
     if (!c) {
         return rc;
+    }
+    if (force) {
+        expect = CG_ASSIGN_FORCE;
+    } else if (expect < 0) {
+        /* compare-and-set on what we read now: if anything assigns in
+         * between, this one fails instead of silently winning */
+        rc = cg_config_get(c, a.pos[0], &r, &e);
+        if (rc != CG_OK) {
+            return cli_api_error(ctx, rc, &e, a.pos[0]);
+        }
+        expect = (long)cg_obj_int(cg_result_obj(r), "generation", -1);
+        cg_result_free(r);
+        r = NULL;
     }
     rc = cg_config_assign(c, a.pos[0], version, cells.v, (size_t)cells.n, expect, reason, &r, &e);
     if (rc != CG_OK) {

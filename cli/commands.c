@@ -35,11 +35,14 @@
 /* clang-format off */
 static const struct cli_cmd commands[] = {
     { "assign", cmd_assign, "set the version of a config on cells directly",
-      "usage: cellgate assign CONFIG VERSION --cell C [--cell C]... [--expect-generation G]\n"
-      "                       [-m REASON]\n"
+      "usage: cellgate assign CONFIG VERSION --cell C [--cell C]...\n"
+      "                       [--expect-generation G | --force] [-m REASON]\n"
       "\n"
       "  --cell C                a cell to assign VERSION to; repeat for more (at most 32)\n"
       "  --expect-generation G   fail (409, exit 3) unless the config is at generation G\n"
+      "                          (default: the generation the command reads first)\n"
+      "  --force                 no compare-and-set: override whatever changed since;\n"
+      "                          audited with the reason 'force: REASON'\n"
       "  -m, --message REASON    why; recorded in the audit log\n"
       "\n"
       "All cells change as one generation. Outside any rollout: no waves, no bake."

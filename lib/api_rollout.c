@@ -159,6 +159,8 @@ int cg_config_assign(struct cg_client *c, const char *name, int64_t version,
     if (json_object_set_new(body, "cells", arr) != 0 ||
         (expect_generation >= 0 &&
          json_object_set_new(body, "expect_generation", json_integer(expect_generation)) != 0) ||
+        (expect_generation == CG_ASSIGN_FORCE &&
+         json_object_set_new(body, "force", json_true()) != 0) ||
         set_str(body, "reason", reason) != 0) {
         json_decref(body);
         return cg__error_set(err, CG_ERR_INVALID, 0, "reason is not valid UTF-8 or out of memory");

@@ -806,15 +806,19 @@ CG_API int cg_get_raw(struct cg_client *c, const char *path, struct cg_result **
  *
  * @param version            the version to assign (>= 1)
  * @param cells, ncells      1..10000 cell ids (borrowed for the call)
- * @param expect_generation  compare-and-set on the config's generation;
- *                           negative: not sent (the server uses the
- *                           current generation)
+ * @param expect_generation  compare-and-set on the config's generation (the
+ *                           one read with cg_config_get()), or
+ *                           CG_ASSIGN_FORCE to override whatever it is now
+ *                           (sent as "force": true and audited as "force:
+ *                           REASON"); any other negative value sends
+ *                           neither, which the server refuses (400)
  * @param reason             recorded in the audit log, or NULL
  * @param out                on CG_OK: {"config","version","generation","cells"}
  * @return as the API calls section; CG_ERR_CONFLICT when the generation
  *         moved, CG_ERR_VIOLATION when the version no longer satisfies
  *         the contract. Since: 0.2
  */
+#define CG_ASSIGN_FORCE (-2) /**< cg_config_assign(): no compare-and-set, audited as forced */
 CG_API int cg_config_assign(struct cg_client *c, const char *name, int64_t version,
                             const char *const *cells, size_t ncells, int64_t expect_generation,
                             const char *reason, struct cg_result **out, struct cg_error *err);

@@ -136,13 +136,15 @@ int api_agent_pubkey(struct api *api, struct request *rq, struct response *rs)
 
 int api_assign(struct api *api, struct request *rq, struct response *rs)
 {
-    static const char *const fields[] = {"version", "cells", "expect_generation", "reason", NULL};
+    static const char *const fields[] = {"version", "cells",  "expect_generation",
+                                         "force",   "reason", NULL};
     const char *name = param_name(rq, rs, 0, "config name");
     const char **cells = NULL;
     struct ops_actor who;
     struct ops_err e = {0};
-    json_t *body, *jc, *x;
+    json_t *body, *jc, *x, *force;
     int64_t version, expect, gen = 0;
+    char reason[STORE_MSG_MAX];
     size_t n, i;
     int bad = 0;
 
@@ -155,7 +157,21 @@ int api_assign(struct api *api, struct request *rq, struct response *rs)
         goto out;
     version = cg_json_int(body, "version", 0, &bad);
     expect = cg_json_int(body, "expect_generation", -1, &bad);
+    force = json_object_get(body, "force");
+    if (force && !json_is_boolean(force))
+        bad = 1;
     cg_json_str(body, "reason", NULL, &bad);
+    if (!bad && (expect < 0) == !json_is_true(force)) {
+        /* a blind write wins over whatever happened since the caller
+         * looked (the enactor race): the caller says what it read, or
+         * says that it overrides, and the override is audited */
+        reply_error(rs, 400, "bad_request", NULL,
+                    expect < 0 ? "assignment needs expect_generation (the config's generation "
+                                 "you read, GET /v1/configs/%s) or \"force\": true"
+                               : "give expect_generation or \"force\": true, not both",
+                    name);
+        goto out;
+    }
     jc = json_object_get(body, "cells");
     n = json_array_size(jc);
     if (bad || version < 1 || !json_is_array(jc) || n == 0 || n > OPS_ASSIGN_MAX_CELLS) {
@@ -177,7 +193,12 @@ int api_assign(struct api *api, struct request *rq, struct response *rs)
             goto out;
         }
     }
-    who = request_ops_actor(rq, cg_json_str(body, "reason", "", NULL));
+    if (expect < 0) {
+        snprintf(reason, sizeof reason, "force: %s", cg_json_str(body, "reason", "", NULL));
+        who = request_ops_actor(rq, reason);
+    } else {
+        who = request_ops_actor(rq, cg_json_str(body, "reason", "", NULL));
+    }
     if (ops_assign(api->ops, name, version, cells, n, expect, &who, &gen, &e) != CG_OK) {
         reply_ops_error(rs, &e);
         goto out;

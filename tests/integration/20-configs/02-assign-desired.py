@@ -31,15 +31,29 @@ with h.Server() as s:
 
     st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": ["c1"]}, token=toks["rd"])
     h.check(st == 403, "reader may not assign: %s" % st); n += 1
-    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": ["c1", "c2", "c3"]}, token=toks["dep"])
+    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": ["c1", "c2", "c3"], "expect_generation": 0}, token=toks["dep"])
     h.check(st == 201 and b["generation"] == 1, "assign %s" % b); n += 1
     st, b = s.api("POST", "/v1/configs/app/assign", {"version": 2, "cells": ["c1"], "expect_generation": 0})
     h.check(st == 409, "stale expect_generation must fail: %s %s" % (st, b)); n += 1
-    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 9, "cells": ["c1"]})
+    # Security finding 9, blind writes: neither expect_generation nor force
+    # is refused; both is refused; force is audited as such.
+    for body in ({"version": 2, "cells": ["c1"]},
+                 {"version": 2, "cells": ["c1"], "expect_generation": 1, "force": True},
+                 {"version": 2, "cells": ["c1"], "force": "yes"},
+                 {"version": 2, "cells": ["c1"], "force": False}):
+        st, b = s.api("POST", "/v1/configs/app/assign", body)
+        h.check(st == 400, "blind assign %s: %s %s" % (body, st, b)); n += 1
+    st, b = s.api("POST", "/v1/configs/app/assign",
+                  {"version": 1, "cells": ["c2"], "force": True, "reason": "hotfix"})
+    h.check(st == 201 and b["generation"] == 2, "forced assign: %s %s" % (st, b)); n += 1
+    st, au = s.api("GET", "/v1/audit?limit=1000")
+    forced = [r for r in au["records"] if r["action"] == "assign" and r["reason"] == "force: hotfix"]
+    h.check(len(forced) == 1, "the forced assign is not audited as forced"); n += 1
+    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 9, "cells": ["c1"], "force": True})
     h.check(st == 404, "unknown version %s" % st)
-    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": ["nope"]})
+    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": ["nope"], "force": True})
     h.check(st == 404, "unknown cell %s %s" % (st, b))
-    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": ["c1", "c1"]})
+    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": ["c1", "c1"], "force": True})
     h.check(st == 400, "duplicate cell %s" % st); n += 1
 
     # Desired state, ETag and 304.
@@ -75,8 +89,8 @@ with h.Server() as s:
     t.start()
     time.sleep(0.5)
     t_assign = time.time()
-    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 2, "cells": ["c1"]})
-    h.check(st == 201 and b["generation"] == 2, "assign 2 %s" % b)
+    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 2, "cells": ["c1"], "expect_generation": 2})
+    h.check(st == 201 and b["generation"] == 3, "assign 2 %s" % b)
     t.join(30)
     h.check(result.get("st") == 200 and json.loads(result["body"])["assignments"][0]["version"] == 2,
             "long-poll not woken: %s" % result)
@@ -122,12 +136,12 @@ with h.Server() as s:
     for v in [1, 2]:
         st, b = s.api("DELETE", "/v1/configs/app/versions/%d" % v)
         h.check(st == 409, "delete referenced v%d: %s %s" % (v, st, b))
-    st, _ = s.api("POST", "/v1/configs/app/assign", {"version": 3, "cells": ["c2", "c3"]})
+    st, _ = s.api("POST", "/v1/configs/app/assign", {"version": 3, "cells": ["c2", "c3"], "force": True})
     st, b = s.api("DELETE", "/v1/configs/app/versions/1")
     h.check(st == 409, "v1 is h2's last-known-good and must stay: %s %s" % (st, b))
     st, b = s.api("DELETE", "/v1/configs/app/versions/4")
     h.check(st == 204, "unreferenced v4 deletable: %s %s" % (st, b))
-    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 4, "cells": ["c1"]})
+    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 4, "cells": ["c1"], "force": True})
     h.check(st == 409, "deleted version assigned: %s" % st); n += 1
 
     # The DynamoDB-enactor race: two writers decide on the same generation,
@@ -167,6 +181,6 @@ with h.Server() as s:
     db.execute("UPDATE blobs SET bytes = ? WHERE sha256 = ?", (b"{not json", b["sha256"]))
     db.commit()
     db.close()
-    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 5, "cells": ["c3"]})
+    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 5, "cells": ["c3"], "force": True})
     h.check(st == 422 and b["error"]["code"] == "contract_violation", "tampered version assigned: %s %s" % (st, b)); n += 1
 h.done("assign-desired", n)

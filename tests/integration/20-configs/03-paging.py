@@ -175,9 +175,9 @@ with h.Server() as s:
         s.api("POST", "/v1/rollouts/%d/abort" % rids[c][2], {"reason": "paging"})
 
     # ---- assignments, status and hosts: one version per cell, hosts reporting ----
-    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": CELLS[:4]})
+    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": CELLS[:4], "force": True})
     h.check(st == 201, "assign %s" % b)
-    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 2, "cells": CELLS[4:]})
+    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 2, "cells": CELLS[4:], "force": True})
     h.check(st == 201 and b["generation"] == 2, "assign %s" % b)
     got, p = walk(s, "/v1/configs/app/assignments", "assignments", 3, lambda a: a["cell"])
     h.check([a["cell"] for a in got] == CELLS and p == 3, "assignments %s" % got)

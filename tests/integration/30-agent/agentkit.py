@@ -408,7 +408,7 @@ def publish(s, doc, config="features"):
 
 
 def assign(s, version, cells, config="features"):
-    st, b = s.api("POST", "/v1/configs/%s/assign" % config, {"version": version, "cells": cells})
+    st, b = s.api("POST", "/v1/configs/%s/assign" % config, {"version": version, "cells": cells, "force": True})
     check(st == 201, "assign: %s %s" % (st, b))
     return b["generation"]
 

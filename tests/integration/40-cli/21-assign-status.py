@@ -64,7 +64,8 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
     h.check(r.stderr.startswith("cellgate: not assigned:"), "%r" % r.stderr); n += 1
     code(s.cli("assign", "cfg", "9", "--cell", "c1"), 3, "unknown version"); n += 1
     code(s.cli("assign", "cfg", "1", "--cell", "nope"), 3, "unknown cell"); n += 1
-    for args in (["assign", "cfg", "1"], ["assign", "cfg", "x", "--cell", "c1"],
+    for args in (["assign", "cfg", "1", "--cell", "c1", "--force", "--expect-generation", "2"],
+                 ["assign", "cfg", "1"], ["assign", "cfg", "x", "--cell", "c1"],
                  ["assign", "cfg"], ["assign", "cfg", "1", "--cell", "c1", "--expect-generation"],
                  ["assign", "cfg", "1", "--cell", "c1", "--cell", "c1"]):
         r = s.cli(*args)
@@ -135,5 +136,16 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
     h.check(st == 201, "token %s" % t)
     r = code(s.cli("assign", "cfg", "1", "--cell", "c1", token=t["token"]), 3, "reader assign")
     ok(s.cli("status", "cfg", token=t["token"]), "reader status"); n += 1
+
+    # --force overrides and is audited so; by default the CLI sends the
+    # generation it read (a blind write is not possible)
+    st, cfg = s.api("GET", "/v1/configs/cfg")
+    g = cfg["generation"]
+    b = js(s.cli("assign", "cfg", "1", "--cell", "c3", "--force", "-m", "undo", "--json"), "force")
+    h.check(b["generation"] == g + 1, "%s" % b); n += 1
+    st, au = s.api("GET", "/v1/audit?limit=1000")
+    h.check(any(r["reason"] == "force: undo" for r in au["records"]), "force not audited"); n += 1
+    b = js(s.cli("assign", "cfg", "2", "--cell", "c3", "--json"), "assign reads the generation")
+    h.check(b["generation"] == g + 2, "%s" % b); n += 1
 
 h.done("40-cli/21-assign-status", n)

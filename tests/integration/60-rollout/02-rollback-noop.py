@@ -13,7 +13,7 @@ with h.Server(extra_args=["--tick-ms", "50"]) as s:
     s.api("PUT", "/v1/plans/p", {"waves": [{"name": "all", "percent": 100, "bake_s": 0}]})
     s.api("POST", "/v1/configs", {"name": "app", "contract": {}, "plan": "p"})
     s.api("POST", "/v1/configs/app/versions", {"v": 1})
-    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": ["a1", "a2"]})
+    st, b = s.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": ["a1", "a2"], "force": True})
     h.check(st == 201, "assign %s" % b)
     st, b = s.api("POST", "/v1/configs/app/rollback", {"to_version": 1, "reason": "noop"})
     h.check(st == 409 and "nothing to roll back" in b["error"]["message"], "noop rollback: %s %s" % (st, b))
