@@ -221,7 +221,7 @@ static void render_stats(void *ctx, struct cg_buf *b)
 {
     struct reports *r = ctx;
     struct reports_totals *t = malloc(sizeof *t);
-    uint64_t hosts = 0, keys = 0, ingested = 0;
+    uint64_t hosts = 0, keys = 0, ingested = 0, implausible;
     size_t i;
 
     if (!t)
@@ -230,6 +230,13 @@ static void render_stats(void *ctx, struct cg_buf *b)
     reports_totals(r, t);
     stats_family(b, "cellgate_reports_received_total", "counter", "Agent reports ingested.");
     cg_buf_printf(b, "cellgate_reports_received_total %llu\n", (unsigned long long)ingested);
+    pthread_mutex_lock(&r->mu);
+    implausible = r->implausible;
+    pthread_mutex_unlock(&r->mu);
+    stats_family(b, "cellgate_reports_implausible_total", "counter",
+                 "Agent reports refused because their counts exceed what one host can serve in "
+                 "their window (a broken or poisoned agent).");
+    cg_buf_printf(b, "cellgate_reports_implausible_total %llu\n", (unsigned long long)implausible);
     stats_family(b, "cellgate_report_lag_seconds", "histogram",
                  "From the agent's sent_at_ms to ingestion (transport, listen backlog, lane "
                  "queue; plus clock skew). Reports without sent_at_ms are not counted.");

@@ -27,6 +27,10 @@
 #define REPORTS_BUCKETS     120 /* one hour */
 #define REPORTS_MAX_CONFIGS 32
 #define REPORTS_MAX_BODY    (256 * 1024)
+/* The most requests a second one host is believed to serve: a report whose
+ * counts exceed it over its window_ms (1 s .. 10 min) is refused and
+ * counted (cellgate_reports_implausible_total). */
+#define REPORTS_MAX_HOST_RPS 200000
 /* The series of a cell's host-level health, whatever its hosts run (config
  * "*", version 0): the baseline of cells that ran no version of a config. */
 #define REPORTS_ANY_CONFIG "*"

@@ -23,7 +23,25 @@ struct parsed_health {
     } m[CG_HEALTH_MAX_METRICS];
 };
 
-static int parse_health(const json_t *h, struct parsed_health *out, char *msg)
+/* a + b, or UINT64_MAX when it would wrap. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* The most requests one host can plausibly have served in a report of
+ * window_ms (clamped to 1 s .. 10 min): REPORTS_MAX_HOST_RPS a second. */
+static uint64_t plausible_requests(int64_t window_ms)
+{
+    int64_t w = window_ms < 1000 ? 1000 : window_ms > 600000 ? 600000 : window_ms;
+
+    return (uint64_t)REPORTS_MAX_HOST_RPS * (uint64_t)w / 1000u;
+}
+
+/* Parses and bounds the health of a report covering window_ms: counts a
+ * host cannot have produced in that time are refused (a poisoned report
+ * must not outweigh its cell). */
+static int parse_health(const json_t *h, int64_t window_ms, struct parsed_health *out, char *msg)
 {
     static const char *const fields[] = {"requests", "errors", "latency_ms", "metrics", NULL};
     const char *bad, *k;
@@ -47,11 +65,28 @@ static int parse_health(const json_t *h, struct parsed_health *out, char *msg)
                -1;
     out->requests = (uint64_t)req;
     out->errors = (uint64_t)err;
+    if (out->requests > plausible_requests(window_ms))
+        return snprintf(msg, 256,
+                        "health.requests %lld is implausible for a window of %lld ms (at most "
+                        "%d requests/s per host)",
+                        req, (long long)window_ms, REPORTS_MAX_HOST_RPS),
+               -2;
     v = json_object_get(h, "latency_ms");
     if (v && cg_hist_from_json(v, &out->hist) < 0)
         return snprintf(msg, 256, "health.latency_ms must be {\"buckets\":[<=%d counts]}",
                         CG_HIST_BUCKETS),
                -1;
+    {
+        uint64_t total = 0;
+        for (size_t i = 0; i < CG_HIST_BUCKETS; i++)
+            total = sat_add(total, out->hist.b[i]);
+        if (total > plausible_requests(window_ms))
+            return snprintf(msg, 256,
+                            "health.latency_ms counts %llu samples: implausible for a window of "
+                            "%lld ms",
+                            (unsigned long long)total, (long long)window_ms),
+                   -2;
+    }
     metrics = json_object_get(h, "metrics");
     if (metrics && !json_is_object(metrics))
         return snprintf(msg, 256, "health.metrics must be an object"), -1;
@@ -98,13 +133,14 @@ static void add_to_series(struct reports *r, struct series *s, const struct pars
     d.requests = ph->requests;
     d.errors = ph->errors;
     d.nmetrics = 0;
-    bk->requests += ph->requests;
-    bk->errors += ph->errors;
+    bk->requests = sat_add(bk->requests, ph->requests);
+    bk->errors = sat_add(bk->errors, ph->errors);
     bk->reports++;
     for (i = 0; i < CG_HIST_BUCKETS; i++) {
-        uint32_t before = bk->hist[i];
-        bk->hist[i] += (uint32_t)(ph->hist.b[i] > UINT32_MAX ? UINT32_MAX : ph->hist.b[i]);
-        d.hist[i] = (uint64_t)bk->hist[i] - (uint64_t)before;
+        /* saturating, so the delta the caches add is exactly what moved */
+        uint64_t before = bk->hist[i], sum = sat_add(before, ph->hist.b[i]);
+        bk->hist[i] = (uint32_t)(sum > UINT32_MAX ? UINT32_MAX : sum);
+        d.hist[i] = (uint64_t)bk->hist[i] - before;
     }
     /* Two passes: the application's metrics take the 8 slots of a series
      * before the agent's own agent_* counters (those are in /metrics
@@ -161,7 +197,7 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
     const char *bad, *host, *rcell;
     json_t *configs, *c;
     size_t i, j;
-    long long seq;
+    long long seq, window_ms;
     int b = 0;
 
     *nchanges = 0;
@@ -172,7 +208,7 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
     host = cg_json_str(rep, "host", NULL, &b);
     rcell = cg_json_str(rep, "cell", NULL, &b);
     seq = cg_json_int(rep, "seq", 0, &b);
-    cg_json_int(rep, "window_ms", 0, &b);
+    window_ms = cg_json_int(rep, "window_ms", 0, &b);
     {
         int bs = 0;
         if (cg_json_int(rep, "sent_at_ms", 0, &bs) < 0 || bs)
@@ -222,8 +258,16 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
         if (json_object_get(c, "violations") && !json_is_array(json_object_get(c, "violations")))
             return snprintf(msg, 256, "configs[%zu].violations must be an array", i), -1;
     }
-    if (parse_health(json_object_get(rep, "health"), &ph, msg) < 0)
-        return -1;
+    {
+        int hr = parse_health(json_object_get(rep, "health"), window_ms, &ph, msg);
+        if (hr == -2) {
+            pthread_mutex_lock(&r->mu);
+            r->implausible++;
+            pthread_mutex_unlock(&r->mu);
+        }
+        if (hr < 0)
+            return -1;
+    }
 
     pthread_mutex_lock(&r->mu);
     h = rp_host_get(r, host);
@@ -315,8 +359,8 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
                 add_to_series(r, s, &ph, now_ms);
         }
     }
-    r->totals.requests += ph.requests;
-    r->totals.errors += ph.errors;
+    r->totals.requests = sat_add(r->totals.requests, ph.requests);
+    r->totals.errors = sat_add(r->totals.errors, ph.errors);
     r->totals.reports++;
     json_array_foreach(configs, i, c)
     {

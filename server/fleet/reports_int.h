@@ -101,6 +101,7 @@ struct reports {
     struct series *series[SBUCKETS];
     size_t nseries;
     uint64_t ingested;
+    uint64_t implausible; /* reports refused: counts no host can have produced */
     struct reports_totals totals;
     /* Change tracking for the caches of reports_aggregate_cells() and
      * reports_convergence_cached(). */
