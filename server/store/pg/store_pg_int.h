@@ -122,10 +122,10 @@ void pg_msg(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void pg_one_line(char *buf, size_t size, const char *text);
 
 /* Maps a failed statement on c (res may be NULL) to a status and a
- * one-line message, and records its SQLSTATE in c->sqlstate: no SQLSTATE
- * or a bad connection → CG_ERR_IO and c->broken (reset before its next
- * use); class 23 (unique 23505, foreign key 23503, check 23514, not null)
- * → CG_ERR_CONFLICT, as the SQLite backend maps every constraint failure;
+ * one-line message, and records its SQLSTATE in c->sqlstate: no SQLSTATE,
+ * a bad connection, class 08 or 57P01..57P03 (the session is gone) →
+ * CG_ERR_IO and c->broken (reset before its next use); class 23 (unique 23505, foreign key 23503,
+ * check 23514, not null) → CG_ERR_CONFLICT, as the SQLite backend maps every constraint failure;
  * class 22 (a value PostgreSQL cannot store, e.g. invalid UTF-8) →
  * CG_ERR_INVALID; anything else → CG_ERR_IO with the server's message,
  * the SQLSTATE and the start of 'sql' (may be NULL). */

@@ -62,7 +62,11 @@ int pg_fail(struct pg_conn *c, const PGresult *res, char *msg, const char *sql)
 
     pg_one_line(text, sizeof text, primary ? primary : PQerrorMessage(c->db));
     cg_strlcpy(c->sqlstate, state ? state : "", sizeof c->sqlstate);
-    if (!state || PQstatus(c->db) != CONNECTION_OK) {
+    if (!state || PQstatus(c->db) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57P0", 4) == 0) {
+        /* no answer, a connection exception, or the server shutting the
+         * session down (57P01 administrator command, 57P02 crash, 57P03
+         * cannot connect now) */
         c->broken = true;
         pg_msg(msg, "postgres: connection lost (%s); it is reset before its next use",
                text[0] ? text : "no answer");
