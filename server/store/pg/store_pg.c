@@ -67,11 +67,13 @@ static int session_setup(struct pg_conn *c, char *msg)
 }
 
 /* Opens c on dsn. connect_timeout and application_name come before the
- * DSN, so a DSN that sets them wins. */
+ * DSN, so a DSN that sets them wins; client_encoding comes after it: the
+ * store always sends and expects UTF-8. */
 static int conn_open(struct pg_conn *c, const char *dsn, char *msg)
 {
-    static const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *vals[] = {PG_CONNECT_TIMEOUT, "cellgated", dsn, NULL};
+    static const char *const keys[] = {"connect_timeout", "application_name", "dbname",
+                                       "client_encoding", NULL};
+    const char *vals[] = {PG_CONNECT_TIMEOUT, "cellgated", dsn, "UTF8", NULL};
     char text[200];
 
     c->db = PQconnectdbParams(keys, vals, 1);
