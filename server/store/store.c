@@ -28,11 +28,17 @@ extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 #endif
 
-/* The registry. The first entry also handles bare paths. */
-static const struct store_ops *const backends[] = {
-    &store_sqlite_ops,
+/* The registry: a DSN scheme and the backend that handles it. The first
+ * entry also handles bare paths. A backend may answer to more than one
+ * scheme (libpq takes both postgres:// and postgresql:// URIs). */
+static const struct backend {
+    const char *scheme;
+    const struct store_ops *ops;
+} backends[] = {
+    {"sqlite", &store_sqlite_ops},
 #ifdef CG_WITH_POSTGRES
-    &store_pg_ops,
+    {"postgres", &store_pg_ops},
+    {"postgresql", &store_pg_ops},
 #endif
 };
 
@@ -61,7 +67,7 @@ static size_t scheme_len(const char *dsn)
 
 int store_open(const char *dsn, struct store **out, char *msg)
 {
-    const struct store_ops *ops = backends[0];
+    const struct store_ops *ops = backends[0].ops;
     size_t n;
 
     if (!out) {
@@ -77,8 +83,8 @@ int store_open(const char *dsn, struct store **out, char *msg)
     if (n > 0) {
         const struct store_ops *found = NULL;
         for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-            if (strlen(backends[i]->scheme) == n && strncmp(backends[i]->scheme, dsn, n) == 0)
-                found = backends[i];
+            if (strlen(backends[i].scheme) == n && strncmp(backends[i].scheme, dsn, n) == 0)
+                found = backends[i].ops;
         }
         if (found) {
             ops = found;

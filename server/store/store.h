@@ -3,8 +3,8 @@
  * store.h: the storage interface of cellgated.
  *
  * Callers use only the store_* functions below; a backend implements
- * struct store_ops (store_sqlite*.c today; store_pg.c later, selected by the
- * DSN scheme in store.c). The same suite (tests/store/test_store.c) runs
+ * struct store_ops (server/store/sqlite/ and server/store/pg/, selected by
+ * the DSN scheme in store.c). The same suite (tests/store/test_store.c) runs
  * against every backend.
  *
  * Rules every backend keeps:
@@ -388,8 +388,10 @@ struct store_ops {
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
- * file, created with its directory's permissions if missing). Applies the
- * embedded migrations. Returns CG_OK and *out, or an error and msg. */
+ * file, created with its directory's permissions if missing), or, when
+ * built with PostgreSQL, a libpq URI "postgres://..." or "postgresql://..."
+ * (the database must exist). Applies the embedded migrations. Returns
+ * CG_OK and *out, or an error and msg. */
 int store_open(const char *dsn, struct store **out, char *msg);
 
 /*

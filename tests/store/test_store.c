@@ -6,9 +6,13 @@
  * every backend: the DSN comes from CG_TEST_STORE_DSN when set, else each
  * test gets a fresh temporary SQLite file. Names carry a per-test random
  * suffix so the suite also works on a shared database. A few tests need
- * raw access to the SQLite file (tampering with the audit table, pinning
- * configs.live_version, rows for the not-yet-API rollouts table); they are
- * skipped on other backends.
+ * raw access to the database (tampering with the audit table, pinning
+ * configs.live_version, rows for the not-yet-API rollouts table, faking a
+ * newer schema): they open their own connection to the SQLite file, or
+ * to PostgreSQL with libpq (CG_TEST_WITH_PG, a postgres:// DSN), and are
+ * skipped on other backends. Tests of one backend's own mechanics (WAL,
+ * the query plan of a SQLite index, PostgreSQL's connection reset) run on
+ * that backend only.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,6 +23,9 @@
 #include <time.h>
 
 #include <sqlite3.h>
+#ifdef CG_TEST_WITH_PG
+#include <libpq-fe.h>
+#endif
 
 #include "audit.h"
 #include "migrations.h"
@@ -27,11 +34,19 @@
 #include "util.h"
 
 #define FX_NAMES 16
+#define RAW_OK   0 /* raw_exec() succeeded (SQLITE_OK on SQLite) */
+
+#ifdef CG_TEST_WITH_PG
+/* The PostgreSQL backend's embedded migrations (generated into cg_store,
+ * server/CMakeLists.txt). */
+extern const size_t cg_pg_migrations_count;
+#endif
 
 struct fx {
     char *dir;          /* temp dir we own, NULL with CG_TEST_STORE_DSN */
     char dsn[4096];     /* what store_open() gets */
     char db_path[4096]; /* the SQLite file, "" for other backends */
+    char pg_dsn[4096];  /* the PostgreSQL DSN, "" for other backends */
     struct store *st;   /* open store */
     char sfx[12];       /* random suffix for names */
     char names[FX_NAMES][STORE_NAME_MAX];
@@ -91,6 +106,10 @@ static int setup(void **state)
             cg_strlcpy(f->db_path, env + 7, sizeof f->db_path);
         else if (!strstr(env, "://"))
             cg_strlcpy(f->db_path, env, sizeof f->db_path);
+#ifdef CG_TEST_WITH_PG
+        else if (strncmp(env, "postgres://", 11) == 0 || strncmp(env, "postgresql://", 13) == 0)
+            cg_strlcpy(f->pg_dsn, env, sizeof f->pg_dsn);
+#endif
     } else {
         f->dir = th_tmpdir();
         snprintf(f->db_path, sizeof f->db_path, "%s/store.db", f->dir);
@@ -115,18 +134,51 @@ static int teardown(void **state)
     return 0;
 }
 
-static void need_sqlite(struct fx *f)
+/* True when the test can reach the database behind the store directly
+ * (raw_exec(), raw_int()): a SQLite file, or PostgreSQL. */
+static bool has_raw(const struct fx *f)
 {
-    if (!f->db_path[0])
+    return f->db_path[0] || f->pg_dsn[0];
+}
+
+static void need_raw(struct fx *f)
+{
+    if (!has_raw(f))
         skip();
 }
 
-/* Runs SQL on the database file through a separate raw connection. */
+#ifdef CG_TEST_WITH_PG
+/* A separate libpq connection to the test's PostgreSQL database. */
+static PGconn *raw_pg(struct fx *f)
+{
+    PGconn *db = PQconnectdb(f->pg_dsn);
+
+    if (PQstatus(db) != CONNECTION_OK)
+        fail_msg("raw connection: %s", PQerrorMessage(db));
+    return db;
+}
+#endif
+
+/* Runs SQL on the database through a separate raw connection: RAW_OK or
+ * not. The SQL names only the test's own constants and names. */
 static int raw_exec(struct fx *f, const char *sql)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READWRITE, NULL);
+    int rc;
 
+#ifdef CG_TEST_WITH_PG
+    if (f->pg_dsn[0]) {
+        PGconn *pg = raw_pg(f);
+        PGresult *res = PQexec(pg, sql);
+        ExecStatusType st = PQresultStatus(res);
+
+        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? RAW_OK : 1;
+        PQclear(res);
+        PQfinish(pg);
+        return rc;
+    }
+#endif
+    rc = sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READWRITE, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(db, 10000);
         rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -141,6 +193,20 @@ static int64_t raw_int(struct fx *f, const char *sql)
     sqlite3_stmt *q = NULL;
     int64_t v = -1;
 
+#ifdef CG_TEST_WITH_PG
+    if (f->pg_dsn[0]) {
+        PGconn *pg = raw_pg(f);
+        PGresult *res = PQexec(pg, sql);
+
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            fail_msg("%s: %s", sql, PQerrorMessage(pg));
+        if (PQntuples(res) > 0)
+            v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        PQfinish(pg);
+        return v;
+    }
+#endif
     assert_int_equal(sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
     if (sqlite3_step(q) == SQLITE_ROW)
@@ -327,6 +393,22 @@ static void test_open_dsn_forms(void **state)
         assert_int_equal(store_open("sqlite:/nonexistent-dir/x/y.db", &st, msg), CG_ERR_IO);
         assert_true(strlen(msg) > 0);
     }
+    if (f->pg_dsn[0]) {
+        /* libpq's two URI prefixes name the same database */
+        char alt[4200];
+        const char *rest = strstr(f->pg_dsn, "://");
+        snprintf(alt, sizeof alt, "%s%s",
+                 strncmp(f->pg_dsn, "postgresql:", 11) == 0 ? "postgres" : "postgresql", rest);
+        assert_int_equal(store_open(alt, &st, msg), CG_OK);
+        assert_int_equal(store_ready(st, msg), CG_OK);
+        store_close(st);
+        st = NULL;
+        /* nobody listens on port 1: an I/O error that says so */
+        assert_int_equal(store_open("postgres://nobody@127.0.0.1:1/x?connect_timeout=5", &st, msg),
+                         CG_ERR_IO);
+        assert_null(st);
+        assert_non_null(strstr(msg, "cannot connect"));
+    }
 }
 
 static void test_reopen_persists_and_migrations_idempotent(void **state)
@@ -357,6 +439,12 @@ static void test_reopen_persists_and_migrations_idempotent(void **state)
         assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM schema_migrations"),
                          (int64_t)cg_migrations_count);
     }
+#ifdef CG_TEST_WITH_PG
+    if (f->pg_dsn[0]) {
+        assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM schema_migrations"),
+                         (int64_t)cg_pg_migrations_count);
+    }
+#endif
 }
 
 static void test_open_refuses_newer_schema(void **state)
@@ -365,27 +453,50 @@ static void test_open_refuses_newer_schema(void **state)
     struct store *st = NULL;
     char msg[STORE_MSG_MAX] = "";
 
-    need_sqlite(f);
+    need_raw(f);
     assert_int_equal(raw_exec(f, "INSERT INTO schema_migrations (name, applied_ms) "
                                  "VALUES ('9999_from_the_future.sql', 1)"),
-                     SQLITE_OK);
+                     RAW_OK);
     assert_int_equal(store_open(f->dsn, &st, msg), CG_ERR_CONFLICT);
     assert_null(st);
     assert_non_null(strstr(msg, "9999_from_the_future.sql"));
     assert_int_equal(
         raw_exec(f, "DELETE FROM schema_migrations WHERE name = '9999_from_the_future.sql'"),
-        SQLITE_OK);
+        RAW_OK);
     assert_int_equal(store_open(f->dsn, &st, msg), CG_OK);
     store_close(st);
 }
 
-static void test_sqlite_settings(void **state)
+/* The backend's own settings and every table of the schema. */
+static void test_backend_settings(void **state)
 {
     struct fx *f = *state;
     sqlite3 *db;
     sqlite3_stmt *q;
 
-    need_sqlite(f);
+    need_raw(f);
+#ifdef CG_TEST_WITH_PG
+    if (f->pg_dsn[0]) {
+        /* The same tables (and the chain's head row), keyed by bytes
+         * whatever the database's collation; the append-only triggers. */
+        assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM information_schema.tables WHERE "
+                                    "table_schema = current_schema() AND table_name IN "
+                                    "('cells', 'configs', 'versions', 'blobs', 'plans', "
+                                    "'tokens', 'audit', 'assignments', 'host_versions', "
+                                    "'rollouts', 'schema_migrations', 'rollout_events', "
+                                    "'audit_head')"),
+                         13);
+        assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM audit_head"), 1);
+        assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM information_schema.columns WHERE "
+                                    "table_schema = current_schema() AND table_name = 'cells' "
+                                    "AND column_name = 'id' AND collation_name = 'C'"),
+                         1);
+        assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = "
+                                    "'audit'::regclass AND NOT tgisinternal"),
+                         3);
+        return;
+    }
+#endif
     assert_int_equal(sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -705,7 +816,7 @@ static void test_blob_dedup(void **state)
     assert_int_equal(len, strlen(doc));
     assert_memory_equal(bytes, doc, len);
     free(bytes);
-    if (f->db_path[0]) {
+    if (has_raw(f)) {
         snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM blobs WHERE sha256 = '%s'", v1.sha256);
         assert_int_equal(raw_int(f, sql), 1);
     }
@@ -729,11 +840,11 @@ static void test_version_live_rules(void **state)
     assert_int_equal(live_of(f, cfg), 3); /* newest published */
     assert_int_equal(store_version_delete(f->st, cfg, 1, &ADMIN, msg), CG_OK);
     assert_int_equal(live_of(f, cfg), 3);
-    if (!f->db_path[0])
+    if (!has_raw(f))
         return;
     /* A completed rollout pins live; deleting newer versions is allowed. */
     snprintf(sql, sizeof sql, "UPDATE configs SET live_version = 2 WHERE name = '%s'", cfg);
-    assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+    assert_int_equal(raw_exec(f, sql), RAW_OK);
     assert_int_equal(live_of(f, cfg), 2);
     assert_int_equal(store_version_delete(f->st, cfg, 2, &ADMIN, msg), CG_ERR_CONFLICT);
     assert_int_equal(store_version_delete(f->st, cfg, 3, &ADMIN, msg), CG_OK);
@@ -786,19 +897,19 @@ static void test_version_delete_refusals(void **state)
     assert_int_equal(store_version_delete(f->st, nm(f, "nope"), 1, &ADMIN, msg), CG_ERR_NOTFOUND);
 
     /* open rollout (source and target); then terminal */
-    if (f->db_path[0]) {
+    if (has_raw(f)) {
         snprintf(sql, sizeof sql,
                  "INSERT INTO rollouts (config, from_version, to_version, state, created_ms, "
                  "updated_ms) VALUES ('%s', 4, 5, 'baking', 1, 1)",
                  cfg);
-        assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+        assert_int_equal(raw_exec(f, sql), RAW_OK);
         assert_int_equal(store_version_delete(f->st, cfg, 4, &ADMIN, msg), CG_ERR_CONFLICT);
         assert_non_null(strstr(msg, "open rollout"));
         assert_int_equal(store_version_delete(f->st, cfg, 5, &ADMIN, msg), CG_ERR_CONFLICT);
         assert_non_null(strstr(msg, "open rollout"));
         snprintf(sql, sizeof sql, "UPDATE rollouts SET state = 'completed' WHERE config = '%s'",
                  cfg);
-        assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+        assert_int_equal(raw_exec(f, sql), RAW_OK);
         assert_int_equal(store_version_delete(f->st, cfg, 5, &ADMIN, msg), CG_OK);
     }
     /* Unreferenced: soft delete, audited. */
@@ -1194,23 +1305,47 @@ static void test_audit_tamper_detected(void **state)
     struct fx *f = *state;
     const char *cfg = nm(f, "cfg");
     int64_t count, target;
-    char sql[256];
+    char sql[256], undo[256];
+    struct store_audit *rec = NULL;
+    size_t n = 0;
+    /* the trigger in each dialect */
+    const char *drop =
+        f->pg_dsn[0] ? "DROP TRIGGER audit_no_update ON audit" : "DROP TRIGGER audit_no_update";
+    const char *create = f->pg_dsn[0]
+                             ? "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit FOR EACH "
+                               "ROW EXECUTE FUNCTION cg_audit_append_only()"
+                             : "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN "
+                               "SELECT RAISE(ABORT, 'audit records are append-only'); END";
 
-    need_sqlite(f);
+    need_raw(f);
     mk_config(f, cfg);
     publish_n(f, cfg, 5);
     assert_int_equal(verify_chain(f->st, &count), 0);
     target = audit_head(f->st) - 2;
+    assert_int_equal(store_audit_list(f->st, target - 1, 1, &rec, &n, NULL), CG_OK);
+    assert_int_equal(n, 1);
+    assert_null(strchr(rec[0].reason, '\'')); /* quoted as is below */
+    snprintf(undo, sizeof undo, "UPDATE audit SET reason = '%s' WHERE seq = %lld", rec[0].reason,
+             (long long)target);
+    store_audits_free(rec, n);
     /* The append-only triggers refuse plain edits... */
     snprintf(sql, sizeof sql, "UPDATE audit SET reason = 'forged' WHERE seq = %lld",
              (long long)target);
-    assert_int_not_equal(raw_exec(f, sql), SQLITE_OK);
-    assert_int_not_equal(raw_exec(f, "DELETE FROM audit"), SQLITE_OK);
+    assert_int_not_equal(raw_exec(f, sql), RAW_OK);
+    assert_int_not_equal(raw_exec(f, "DELETE FROM audit"), RAW_OK);
+    if (f->pg_dsn[0])
+        assert_int_not_equal(raw_exec(f, "TRUNCATE audit"), RAW_OK);
     assert_int_equal(verify_chain(f->st, &count), 0);
     /* ...and someone who drops them is caught by the chain. */
-    assert_int_equal(raw_exec(f, "DROP TRIGGER audit_no_update"), SQLITE_OK);
-    assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+    assert_int_equal(raw_exec(f, drop), RAW_OK);
+    assert_int_equal(raw_exec(f, sql), RAW_OK);
     assert_int_equal(verify_chain(f->st, &count), target);
+    /* Undone (a shared database serves the tests after this one), the
+     * chain verifies again and the trigger refuses again. */
+    assert_int_equal(raw_exec(f, undo), RAW_OK);
+    assert_int_equal(raw_exec(f, create), RAW_OK);
+    assert_int_equal(verify_chain(f->st, &count), 0);
+    assert_int_not_equal(raw_exec(f, sql), RAW_OK);
 }
 
 /* ---- Concurrency ---- */
@@ -1311,11 +1446,11 @@ static void test_concurrent_publish_pinned_live(void **state)
     char sql[256];
     int conflicts;
 
-    need_sqlite(f);
+    need_raw(f);
     mk_config(f, cfg);
     publish_n(f, cfg, 1);
     snprintf(sql, sizeof sql, "UPDATE configs SET live_version = 1 WHERE name = '%s'", cfg);
-    assert_int_equal(raw_exec(f, sql), SQLITE_OK);
+    assert_int_equal(raw_exec(f, sql), RAW_OK);
     run_publishers(f, cfg, 8, 50, 1, &conflicts);
     assert_int_equal(conflicts, 0);
     assert_dense(f, cfg, 401);
@@ -1394,6 +1529,104 @@ static void test_concurrent_publish_and_read(void **state)
     for (int i = 0; i < NPUB; i++)
         assert_dense(f, cfgs[i], EACH);
     assert_chain_ok(f->st);
+}
+
+/* Two stores on one database, as two cellgated replicas have: the
+ * compare-and-set of assignments (I2) and of publishes holds across them,
+ * where no lock inside one process can serve it, and the audit chain
+ * stays linear. */
+static void test_two_stores_one_database(void **state)
+{
+    enum { NCTRL = 8, NPUB = 4, EACH = 20 };
+    struct fx *f = *state;
+    struct store *other = NULL;
+    char msg[STORE_MSG_MAX] = "";
+    const char *cfg = nm(f, "cfg");
+    const char *cell = nm(f, "cell");
+    const char *cells[] = {cell};
+    struct race r[NCTRL];
+    struct pub_thread p[NPUB];
+    pthread_t th[NCTRL];
+    pthread_barrier_t start;
+    struct store_config c;
+    int ok = 0, conflict = 0;
+
+    assert_int_equal(store_open(f->dsn, &other, msg), CG_OK);
+    mk_config(f, cfg);
+    mk_cell(f, cell, "r", "z");
+    publish_n(f, cfg, NCTRL);
+    pthread_barrier_init(&start, NULL, NCTRL);
+    for (int i = 0; i < NCTRL; i++) {
+        r[i] = (struct race){i % 2 ? other : f->st, cfg, cells, i + 1, 0, &start, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, race_assign, &r[i]), 0);
+    }
+    for (int i = 0; i < NCTRL; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].rc == CG_OK;
+        conflict += r[i].rc == CG_ERR_CONFLICT;
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(ok, 1);
+    assert_int_equal(conflict, NCTRL - 1);
+    assert_int_equal(store_config_get(other, cfg, &c, msg), CG_OK);
+    assert_int_equal(c.generation, 1);
+    store_config_free(&c);
+    /* publishers on both, one config, re-validating on conflict */
+    for (int i = 0; i < NPUB; i++) {
+        p[i] = (struct pub_thread){i % 2 ? other : f->st, cfg, EACH, 0, 0, 0, 0, i};
+        assert_int_equal(pthread_create(&th[i], NULL, pub_main, &p[i]), 0);
+    }
+    for (int i = 0; i < NPUB; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(p[i].errors, 0);
+        assert_int_equal(p[i].ok, EACH);
+    }
+    assert_dense(f, cfg, NCTRL + NPUB * EACH);
+    /* config.create, cell.add, the publishes and the one assignment */
+    assert_int_equal(audit_count(f), 2 + NCTRL + NPUB * EACH + 1);
+    store_close(other);
+    assert_chain_ok(f->st);
+}
+
+/* PostgreSQL: a connection the server dropped is reset before its next
+ * use. The call that found it broken fails with CG_ERR_IO saying so; the
+ * next one works on a new session. */
+static void test_pg_connection_reset(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = NULL;
+    struct store_cell c = {0}, got;
+    char dsn[4200], kill[256], count[256], app[40], msg[STORE_MSG_MAX] = "";
+    int64_t left = -1;
+
+    if (!f->pg_dsn[0])
+        skip();
+    /* a store of our own, its sessions named so only they are dropped */
+    snprintf(app, sizeof app, "cg-test-%s", f->sfx);
+    snprintf(dsn, sizeof dsn, "%s%sapplication_name=%s", f->pg_dsn,
+             strchr(f->pg_dsn, '?') ? "&" : "?", app);
+    assert_int_equal(store_open(dsn, &st, msg), CG_OK);
+    assert_int_equal(store_ready(st, msg), CG_OK);
+    snprintf(kill, sizeof kill,
+             "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+             "application_name = '%s'",
+             app);
+    snprintf(count, sizeof count,
+             "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '%s'", app);
+    assert_int_equal(raw_int(f, kill), 8); /* the pool */
+    for (int i = 0; i < 1000 && (left = raw_int(f, count)) > 0; i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    assert_int_equal(left, 0);
+
+    assert_int_equal(store_ready(st, msg), CG_ERR_IO);
+    assert_non_null(strstr(msg, "connection lost"));
+    assert_int_equal(store_ready(st, msg), CG_OK);
+    cg_strlcpy(c.id, nm(f, "after-reset"), sizeof c.id);
+    assert_int_equal(store_cell_add(st, &c, &ADMIN, msg), CG_OK);
+    assert_int_equal(store_cell_get(f->st, c.id, &got, msg), CG_OK); /* committed */
+    store_cell_free(&got);
+    assert_true(raw_int(f, count) >= 1);
+    store_close(st);
 }
 
 /* ---- Keyset pages ----
@@ -1557,9 +1790,9 @@ static void test_page_plans(void **state)
     pg_check_names(f, PG_PLAN);
 }
 
-static void test_page_empty_store(void **state)
+/* Every page of an empty store is empty. */
+static void page_empty_checks(struct store *st)
 {
-    struct fx *f = *state;
     struct store_cell *c = (void *)1;
     struct store_config *cf = (void *)1;
     struct store_plan *p = (void *)1;
@@ -1569,23 +1802,55 @@ static void test_page_empty_store(void **state)
     size_t n = 9;
     int more = 9;
 
-    if (!f->dir)
-        skip(); /* a shared database is not empty */
-    assert_int_equal(store_cell_page(f->st, NULL, 10, &c, &n, &more, NULL), CG_OK);
+    assert_int_equal(store_cell_page(st, NULL, 10, &c, &n, &more, NULL), CG_OK);
     assert_true(c == NULL && n == 0 && more == 0);
-    assert_int_equal(store_config_page(f->st, "", 10, &cf, &n, &more, NULL), CG_OK);
+    assert_int_equal(store_config_page(st, "", 10, &cf, &n, &more, NULL), CG_OK);
     assert_true(cf == NULL && n == 0 && more == 0);
-    assert_int_equal(store_plan_page(f->st, NULL, 1, &p, &n, &more, NULL), CG_OK);
+    assert_int_equal(store_plan_page(st, NULL, 1, &p, &n, &more, NULL), CG_OK);
     assert_true(p == NULL && n == 0 && more == 0);
     /* init's admin token is not there: a bare store has no tokens */
-    assert_int_equal(store_token_page(f->st, 0, 10, &t, &n, &more, NULL), CG_OK);
+    assert_int_equal(store_token_page(st, 0, 10, &t, &n, &more, NULL), CG_OK);
     assert_true(t == NULL && n == 0 && more == 0);
-    assert_int_equal(store_rollout_page(f->st, NULL, 0, 0, 10, &r, &n, &more, NULL), CG_OK);
+    assert_int_equal(store_rollout_page(st, NULL, 0, 0, 10, &r, &n, &more, NULL), CG_OK);
     assert_true(r == NULL && n == 0 && more == 0);
-    assert_int_equal(store_rollout_page(f->st, NULL, 1, 0, 10, &r, &n, &more, NULL), CG_OK);
+    assert_int_equal(store_rollout_page(st, NULL, 1, 0, 10, &r, &n, &more, NULL), CG_OK);
     assert_true(r == NULL && n == 0 && more == 0);
-    assert_int_equal(store_assignment_page(f->st, "nope", NULL, 10, &a, &n, &more, NULL), CG_OK);
+    assert_int_equal(store_assignment_page(st, "nope", NULL, 10, &a, &n, &more, NULL), CG_OK);
     assert_true(a == NULL && n == 0 && more == 0);
+}
+
+static void test_page_empty_store(void **state)
+{
+    struct fx *f = *state;
+
+    if (f->dir) {
+        page_empty_checks(f->st);
+        return;
+    }
+#ifdef CG_TEST_WITH_PG
+    /* The shared database is not empty: on PostgreSQL, a new database of
+     * its own through the maintenance one (tests/helpers/with_pg.py). */
+    const char *root = getenv("CG_TEST_PG_ROOT_DSN");
+    const char *slash = root ? strrchr(root, '/') : NULL;
+    if (f->pg_dsn[0] && slash && !strchr(slash, '?')) {
+        char db[40], dsn[4200], sql[128], msg[STORE_MSG_MAX] = "";
+        struct fx rootfx = {0};
+        struct store *st = NULL;
+
+        cg_strlcpy(rootfx.pg_dsn, root, sizeof rootfx.pg_dsn);
+        snprintf(db, sizeof db, "cg_empty_%s", f->sfx);
+        snprintf(dsn, sizeof dsn, "%.*s/%s", (int)(slash - root), root, db);
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+        assert_int_equal(raw_exec(&rootfx, sql), RAW_OK);
+        assert_int_equal(store_open(dsn, &st, msg), CG_OK);
+        page_empty_checks(st);
+        store_close(st);
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", db);
+        assert_int_equal(raw_exec(&rootfx, sql), RAW_OK);
+        return;
+    }
+#endif
+    skip(); /* a shared database is not empty */
 }
 
 static void test_page_tokens(void **state)
@@ -2189,7 +2454,7 @@ int main(void)
         T(test_open_dsn_forms),
         T(test_reopen_persists_and_migrations_idempotent),
         T(test_open_refuses_newer_schema),
-        T(test_sqlite_settings),
+        T(test_backend_settings),
         T(test_invalid_arguments),
         T(test_cells),
         T(test_configs),
@@ -2209,6 +2474,8 @@ int main(void)
         T(test_concurrent_publish_same_config),
         T(test_concurrent_publish_pinned_live),
         T(test_concurrent_publish_and_read),
+        T(test_two_stores_one_database),
+        T(test_pg_connection_reset),
         T(test_page_cells),
         T(test_page_configs),
         T(test_page_plans),

@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_pg.c: the PostgreSQL backend of store.h ("postgres://..." or
+ * "postgresql://...", any libpq URI). This file holds its ops table,
+ * open/close/ready, the connection pool (PG_POOL_SIZE connections, a mutex
+ * and a condition variable, a bounded wait), the session settings of every
+ * connection (statement_timeout; synchronous_commit never off) and the
+ * schema migrations applied at open under an advisory lock.
+ *
+ * The backend in brief: every operation borrows a pooled connection;
+ * every mutation is one transaction with its audit record (I6), committed
+ * before it returns (I8), with row locks where it compares and sets, so
+ * several cellgated processes can share one database. Nothing outside
+ * store.c calls the backend; its files are listed in store_pg_int.h and
+ * the design is in docs/internals/STORE.md.
+ */
+#include "store_pg_int.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "util.h"
+
+extern const struct store_ops store_pg_ops;
+
+/* ---- Sessions ---- */
+
+/* libpq prints notices ("relation already exists, skipping") on stderr by
+ * default; the store has nothing to say about them. */
+static void quiet_notices(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Sets up a new session (also after a reset): no prepared statements
+ * yet, statements time out after PG_STATEMENT_TIMEOUT ms, and commits wait
+ * for the WAL flush (synchronous_commit is raised from off to on; any
+ * other setting, e.g. remote_apply, is kept). */
+static int session_setup(struct pg_conn *c, char *msg)
+{
+    PGresult *res;
+
+    PQsetNoticeProcessor(c->db, quiet_notices, NULL);
+    c->ncache = 0; /* a new session has no prepared statements */
+    c->sqlstate[0] = '\0';
+    res = PQexec(c->db, "SHOW synchronous_commit");
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        int rc = pg_fail(c, res, msg, "SHOW synchronous_commit");
+        PQclear(res);
+        return rc;
+    }
+    if (strcmp(pg_col_text(res, 0, 0), "off") == 0) {
+        PQclear(res);
+        res = NULL;
+        if (pg_simple(c, msg, "SET synchronous_commit = on") != CG_OK)
+            return CG_ERR_IO;
+    }
+    PQclear(res);
+    return pg_simple(c, msg, "SET statement_timeout = " PG_STATEMENT_TIMEOUT);
+}
+
+/* Opens c on dsn. connect_timeout and application_name come before the
+ * DSN, so a DSN that sets them wins; client_encoding comes after it: the
+ * store always sends and expects UTF-8. */
+static int conn_open(struct pg_conn *c, const char *dsn, char *msg)
+{
+    static const char *const keys[] = {"connect_timeout", "application_name", "dbname",
+                                       "client_encoding", NULL};
+    const char *vals[] = {PG_CONNECT_TIMEOUT, "cellgated", dsn, "UTF8", NULL};
+    char text[200];
+
+    c->db = PQconnectdbParams(keys, vals, 1);
+    if (!c->db) {
+        pg_msg(msg, "postgres: out of memory");
+        return CG_ERR_NOMEM;
+    }
+    if (PQstatus(c->db) != CONNECTION_OK) {
+        pg_one_line(text, sizeof text, PQerrorMessage(c->db));
+        pg_msg(msg, "postgres: cannot connect: %s", text);
+        return CG_ERR_IO;
+    }
+    return session_setup(c, msg);
+}
+
+/* Reconnects a broken connection (PQreset) and sets its session up again. */
+static int conn_reset(struct pg_conn *c, char *msg)
+{
+    char text[200];
+
+    PQreset(c->db);
+    if (PQstatus(c->db) != CONNECTION_OK) {
+        pg_one_line(text, sizeof text, PQerrorMessage(c->db));
+        pg_msg(msg, "postgres: connection lost and reconnecting failed: %s", text);
+        return CG_ERR_IO;
+    }
+    if (session_setup(c, msg) != CG_OK)
+        return CG_ERR_IO;
+    c->broken = false;
+    return CG_OK;
+}
+
+/* ---- The pool ---- */
+
+int pg_conn_get(struct pg_store *s, struct pg_conn **out, char *msg)
+{
+    struct timespec until;
+    struct pg_conn *c;
+    int rc;
+
+    *out = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += PG_POOL_WAIT_MS / 1000;
+    until.tv_nsec += (PG_POOL_WAIT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->nidle == 0 && !s->closing) {
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT && s->nidle == 0) {
+            pthread_mutex_unlock(&s->mu);
+            pg_msg(msg, "postgres: no free database connection within %d s (pool of %d)",
+                   PG_POOL_WAIT_MS / 1000, PG_POOL_SIZE);
+            return CG_ERR_IO;
+        }
+    }
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        pg_msg(msg, "store is closing");
+        return CG_ERR_IO;
+    }
+    c = s->idle[--s->nidle];
+    pthread_mutex_unlock(&s->mu);
+    if (c->broken || PQstatus(c->db) != CONNECTION_OK) {
+        rc = conn_reset(c, msg);
+        if (rc != CG_OK) {
+            c->broken = true;
+            pg_conn_put(s, c);
+            return rc;
+        }
+    }
+    *out = c;
+    return CG_OK;
+}
+
+void pg_conn_put(struct pg_store *s, struct pg_conn *c)
+{
+    pthread_mutex_lock(&s->mu);
+    s->idle[s->nidle++] = c;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- Migrations ---- */
+
+static const char SQL_MIG_LOCK[] = "SELECT pg_advisory_xact_lock($1)";
+static const char SQL_MIG_TABLE[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                    "name text COLLATE \"C\" NOT NULL PRIMARY KEY, "
+                                    "applied_ms bigint NOT NULL)";
+static const char SQL_MIG_NAMES[] = "SELECT name FROM schema_migrations ORDER BY name";
+static const char SQL_MIG_HAS[] = "SELECT 1 FROM schema_migrations WHERE name = $1";
+static const char SQL_MIG_ADD[] =
+    "INSERT INTO schema_migrations (name, applied_ms) VALUES ($1, $2)";
+
+static bool migration_known(const char *name)
+{
+    for (size_t i = 0; i < cg_pg_migrations_count; i++) {
+        if (strcmp(cg_pg_migrations[i].name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Refuses a database that has a migration this binary does not know. */
+static int migrations_check(struct pg_conn *c, char *msg)
+{
+    PGresult *res = NULL;
+    int rc = pg_query(c, msg, &res, SQL_MIG_NAMES, "");
+
+    for (int i = 0; rc == CG_OK && i < PQntuples(res); i++) {
+        const char *name = pg_col_text(res, i, 0);
+        if (!migration_known(name)) {
+            pg_msg(msg,
+                   "database schema has migration '%s', which this cellgated does not know "
+                   "(newest known: '%s'); refusing to open a newer database with an older binary",
+                   name,
+                   cg_pg_migrations_count ? cg_pg_migrations[cg_pg_migrations_count - 1].name
+                                          : "none");
+            rc = CG_ERR_CONFLICT;
+        }
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Applies the embedded migrations that are missing, in one transaction
+ * that first takes an advisory lock: replicas starting at once apply them
+ * one after the other, and the later ones find nothing to do. */
+static int migrate(struct pg_conn *c, char *msg)
+{
+    int rc = pg_simple(c, msg, "BEGIN");
+
+    if (rc != CG_OK)
+        return rc;
+    rc = pg_exec(c, msg, NULL, SQL_MIG_LOCK, "i", PG_MIGRATION_LOCK);
+    if (rc == CG_OK)
+        rc = pg_simple(c, msg, SQL_MIG_TABLE);
+    if (rc == CG_OK)
+        rc = migrations_check(c, msg);
+    for (size_t i = 0; rc == CG_OK && i < cg_pg_migrations_count; i++) {
+        const struct cg_migration *m = &cg_pg_migrations[i];
+        char why[STORE_MSG_MAX];
+
+        rc = pg_int(c, msg, NULL, SQL_MIG_HAS, "t", m->name);
+        if (rc == 1) {
+            rc = CG_OK;
+            continue;
+        }
+        if (rc != CG_OK)
+            break;
+        rc = pg_simple(c, why, m->sql);
+        if (rc != CG_OK) {
+            pg_msg(msg, "migration %s failed: %.200s", m->name, why);
+            break;
+        }
+        rc = pg_exec(c, msg, NULL, SQL_MIG_ADD, "ti", m->name, cg_now_ms());
+    }
+    if (rc == CG_OK)
+        rc = pg_simple(c, msg, "COMMIT");
+    if (rc != CG_OK && !c->broken)
+        PQclear(PQexec(c->db, "ROLLBACK"));
+    return rc;
+}
+
+/* ---- Open, close, ready ---- */
+
+static const char SQL_READY[] = "SELECT COUNT(*) FROM schema_migrations";
+
+static void pgs_destroy(struct pg_store *s)
+{
+    for (size_t i = 0; i < PG_POOL_SIZE; i++) {
+        if (s->conns[i].db)
+            PQfinish(s->conns[i].db);
+        s->conns[i].db = NULL;
+    }
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+static int pgs_open(const char *dsn, struct store **out, char *msg)
+{
+    pthread_condattr_t attr;
+    struct pg_store *s;
+    int rc;
+
+    if (!dsn || !*dsn) {
+        pg_msg(msg, "postgres: a connection URI is required");
+        return CG_ERR_INVALID;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        pg_msg(msg, "out of memory");
+        return CG_ERR_NOMEM;
+    }
+    s->ops = &store_pg_ops;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    rc = conn_open(&s->conns[0], dsn, msg);
+    if (rc == CG_OK)
+        rc = migrate(&s->conns[0], msg);
+    for (size_t i = 1; rc == CG_OK && i < PG_POOL_SIZE; i++)
+        rc = conn_open(&s->conns[i], dsn, msg);
+    if (rc != CG_OK) {
+        pgs_destroy(s);
+        return rc;
+    }
+    for (size_t i = 0; i < PG_POOL_SIZE; i++)
+        s->idle[s->nidle++] = &s->conns[i];
+    *out = (struct store *)(void *)s;
+    return CG_OK;
+}
+
+static void pgs_close(struct store *st)
+{
+    struct pg_store *s = pgs(st);
+
+    pthread_mutex_lock(&s->mu);
+    s->closing = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pgs_destroy(s);
+}
+
+static int pgs_ready(struct store *st, char *msg)
+{
+    struct pg_store *s = pgs(st);
+    int rc = pg_read_int(s, msg, NULL, SQL_READY, NULL);
+
+    return rc == 1 ? CG_OK : rc == 0 ? CG_ERR_IO : rc;
+}
+
+/* clang-format off */
+const struct store_ops store_pg_ops = {
+    .version = STORE_OPS_VERSION,
+    .scheme = "postgres",
+    .open = pgs_open,
+    .close = pgs_close,
+    .ready = pgs_ready,
+    .cell_add = pg_cell_add,
+    .cell_get = pg_cell_get,
+    .cell_list = pg_cell_list,
+    .config_create = pg_config_create,
+    .config_get = pg_config_get,
+    .config_list = pg_config_list,
+    .config_set_plan = pg_config_set_plan,
+    .version_publish = pg_version_publish,
+    .version_live = pg_version_live,
+    .version_get = pg_version_get,
+    .version_list = pg_version_list,
+    .version_delete = pg_version_delete,
+    .blob_get = pg_blob_get,
+    .plan_put = pg_plan_put,
+    .plan_get = pg_plan_get,
+    .plan_list = pg_plan_list,
+    .token_create = pg_token_create,
+    .token_find = pg_token_find,
+    .token_list = pg_token_list,
+    .token_revoke = pg_token_revoke,
+    .audit_list = pg_audit_list,
+    .assign = pg_assign,
+    .assignment_list = pg_assignment_list,
+    .host_version_put = pg_host_version_put,
+    .host_version_list = pg_host_version_list,
+    .rollout_create = pg_rollout_create,
+    .rollout_get = pg_rollout_get,
+    .rollout_list = pg_rollout_list,
+    .rollout_update = pg_rollout_update,
+    .rollout_events = pg_rollout_events,
+    .stats = pg_stats,
+    .cell_page = pg_cell_page,
+    .config_page = pg_config_page,
+    .plan_page = pg_plan_page,
+    .token_page = pg_token_page,
+    .rollout_page = pg_rollout_page,
+    .assignment_page = pg_assignment_page,
+    .rollout_heads = pg_rollout_heads,
+    .rollout_event_append = pg_rollout_event_append,
+};
+/* clang-format on */

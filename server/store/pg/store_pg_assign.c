@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_pg_assign.c: assignments and host views in the PostgreSQL backend.
+ * An assignment pins a version on cells under a compare-and-set on the
+ * config's generation (I2): the config row is locked (FOR UPDATE) while
+ * the generation is compared, and the UPDATE that moves it is itself
+ * conditional on the expected generation, so two controllers in two
+ * processes cannot both land. pg_assign_check() / pg_assign_write() are
+ * shared with rollout updates. Host views are the agents' reports of what
+ * each host applied (no audit record: they are not a principal's
+ * mutation).
+ */
+#include "store_pg_int.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+/* ---- Assignments and host views ---- */
+
+#define ASSIGN_COLS "cell, config, version, generation, sha256, updated_ms"
+const char pg_sql_config_gen_lock[] = "SELECT generation FROM configs WHERE name = $1 FOR UPDATE";
+static const char SQL_VERSION_SHA[] =
+    "SELECT sha256, deleted_ms FROM versions WHERE config = $1 AND number = $2";
+const char pg_sql_config_set_gen[] =
+    "UPDATE configs SET generation = $1 WHERE name = $2 AND generation = $3";
+const char pg_sql_assign_put[] =
+    "INSERT INTO assignments (cell, config, version, generation, sha256, updated_ms) "
+    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cell, config) DO UPDATE SET "
+    "version = excluded.version, generation = excluded.generation, sha256 = excluded.sha256, "
+    "updated_ms = excluded.updated_ms";
+static const char SQL_ASSIGN_LIST[] =
+    "SELECT " ASSIGN_COLS " FROM assignments WHERE ($1::text IS NULL OR cell = $1) AND "
+    "($2::text IS NULL OR config = $2) ORDER BY config, cell";
+
+/* keyset page of one config on index assignments_config_cell: ("tti",
+ * config, after cell ("" = first), rows) */
+static const char SQL_ASSIGN_PAGE[] = "SELECT " ASSIGN_COLS " FROM assignments WHERE config = $1 "
+                                      "AND cell > $2 ORDER BY cell LIMIT $3";
+
+static int row_assignment(const PGresult *r, int i, void *elem)
+{
+    struct store_assignment *a = elem;
+
+    cg_strlcpy(a->cell, pg_col_text(r, i, 0), sizeof a->cell);
+    cg_strlcpy(a->config, pg_col_text(r, i, 1), sizeof a->config);
+    a->version = pg_col_int(r, i, 2);
+    a->generation = pg_col_int(r, i, 3);
+    cg_strlcpy(a->sha256, pg_col_text(r, i, 4), sizeof a->sha256);
+    a->updated_ms = pg_col_int(r, i, 5);
+    return CG_OK;
+}
+
+int pg_assign_check(struct pg_conn *c, struct pg_assign_job *j, char sha[65], char *msg)
+{
+    int64_t gen = 0, deleted = 0;
+    PGresult *res = NULL;
+    int rc = pg_int(c, msg, &gen, pg_sql_config_gen_lock, "t", j->config);
+
+    if (rc == 0) {
+        pg_msg(msg, "config '%s' not found", j->config);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (gen != j->expect) {
+        pg_msg(msg, "config '%s': generation is %" PRId64 ", not %" PRId64 " as expected",
+               j->config, gen, j->expect);
+        return CG_ERR_CONFLICT;
+    }
+    rc = pg_query(c, msg, &res, SQL_VERSION_SHA, "ti", j->config, j->version);
+    if (rc != CG_OK)
+        return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        pg_msg(msg, "version %" PRId64 " of config '%s' not found", j->version, j->config);
+        return CG_ERR_NOTFOUND;
+    }
+    cg_strlcpy(sha, pg_col_text(res, 0, 0), 65);
+    deleted = pg_col_int(res, 0, 1);
+    PQclear(res);
+    if (deleted) {
+        pg_msg(msg, "version %" PRId64 " of config '%s' is deleted", j->version, j->config);
+        return CG_ERR_CONFLICT;
+    }
+    for (size_t i = 0; i < j->ncells; i++) {
+        rc = pg_int(c, msg, NULL, pg_sql_cell_exists, "t", j->cells[i]);
+        if (rc == 0) {
+            pg_msg(msg, "cell '%.64s' not found", j->cells[i]);
+            return CG_ERR_NOTFOUND;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return CG_OK;
+}
+
+int pg_assign_write(struct pg_conn *c, struct pg_assign_job *j, const char *sha, char *msg)
+{
+    int64_t gen = j->expect + 1, now = cg_now_ms(), rows = 0;
+    int rc = pg_exec(c, msg, &rows, pg_sql_config_set_gen, "iti", gen, j->config, j->expect);
+
+    if (rc == CG_OK && rows != 1) {
+        pg_msg(msg, "config '%s': generation is no longer %" PRId64, j->config, j->expect);
+        return CG_ERR_CONFLICT;
+    }
+    for (size_t i = 0; rc == CG_OK && i < j->ncells; i++)
+        rc = pg_exec(c, msg, NULL, pg_sql_assign_put, "ttiiti", j->cells[i], j->config, j->version,
+                     gen, sha, now);
+    if (rc == CG_OK)
+        j->generation = gen;
+    return rc;
+}
+
+static int run_assign(struct pg_conn *c, void *arg, char *msg)
+{
+    struct pg_assign_job *j = arg;
+    char sha[65] = "";
+    char object[STORE_NAME_MAX + 8];
+    json_t *cells;
+    char *after;
+    int rc = pg_assign_check(c, j, sha, msg);
+
+    if (rc == CG_OK)
+        rc = pg_assign_write(c, j, sha, msg);
+    if (rc != CG_OK)
+        return rc;
+    cells = json_array();
+    for (size_t i = 0; cells && i < j->ncells; i++) {
+        if (json_array_append_new(cells, json_string(j->cells[i])) != 0) {
+            json_decref(cells);
+            cells = NULL;
+        }
+    }
+    after = cells ? pg_json_take(json_pack("{s:I, s:I, s:o}", "version", (json_int_t)j->version,
+                                           "generation", (json_int_t)j->generation, "cells", cells))
+                  : NULL;
+    if (!after)
+        return pg_summary_fail(msg);
+    snprintf(object, sizeof object, "config/%s", j->config);
+    rc = pg_audit_append(c, j->a, "assign", object, "", after, msg);
+    free(after);
+    return rc;
+}
+
+int pg_assign(struct store *st, const char *config, const char *const *cells, size_t ncells,
+              int64_t version, int64_t expect_generation, const struct store_actor *a,
+              int64_t *new_generation, char *msg)
+{
+    int rc = pg_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!config || !cells || ncells == 0 || version <= 0 || expect_generation < 0) {
+        pg_msg(msg, "assign: need a config, at least one cell, a version and a generation");
+        return CG_ERR_INVALID;
+    }
+    for (size_t i = 0; i < ncells; i++) {
+        if (!cells[i]) {
+            pg_msg(msg, "assign: NULL cell name");
+            return CG_ERR_INVALID;
+        }
+    }
+    struct pg_assign_job j = {config, cells, ncells, version, expect_generation, a, 0};
+    rc = pg_tx(pgs(st), run_assign, &j, msg);
+    if (rc == CG_OK && new_generation)
+        *new_generation = j.generation;
+    return rc;
+}
+
+int pg_assignment_list(struct store *st, const char *cell, const char *config,
+                       struct store_assignment **out, size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "assignment_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_assignment, SQL_ASSIGN_LIST, "tt",
+                 cell, config);
+    if (rc != CG_OK) {
+        store_assignments_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
+static void free_assignment(void *elem)
+{
+    (void)elem; /* no heap fields */
+}
+
+int pg_assignment_page(struct store *st, const char *config, const char *after_cell, size_t limit,
+                       struct store_assignment **out, size_t *n, int *more, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!config || !out || !n) {
+        pg_msg(msg, "assignment_page: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_assignment, SQL_ASSIGN_PAGE, "tti",
+                 config, after_cell ? after_cell : "", pg_page_fetch(limit));
+    return pg_page_end(rc, arr, cnt, limit, sizeof **out, free_assignment, (void **)out, n, more);
+}
+
+#define HOST_COLS "host, cell, config, applied_version, applied_generation, lkg_version, updated_ms"
+/* A share lock on the config row: reports do not wait for each other, but
+ * a version delete (which locks the row FOR UPDATE) and a report of that
+ * version are serialised, so the delete's I3 check sees the report. */
+static const char SQL_CONFIG_SHARE[] = "SELECT 1 FROM configs WHERE name = $1 FOR SHARE";
+static const char SQL_HOST_PUT[] =
+    "INSERT INTO host_versions (host, cell, config, applied_version, applied_generation, "
+    "lkg_version, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (host, config) "
+    "DO UPDATE SET cell = excluded.cell, applied_version = excluded.applied_version, "
+    "applied_generation = excluded.applied_generation, lkg_version = excluded.lkg_version, "
+    "updated_ms = excluded.updated_ms";
+static const char SQL_HOST_LIST[] = "SELECT " HOST_COLS " FROM host_versions WHERE "
+                                    "($1::text IS NULL OR config = $1) ORDER BY config, host";
+
+static int row_host(const PGresult *r, int i, void *elem)
+{
+    struct store_host_version *h = elem;
+
+    cg_strlcpy(h->host, pg_col_text(r, i, 0), sizeof h->host);
+    cg_strlcpy(h->cell, pg_col_text(r, i, 1), sizeof h->cell);
+    cg_strlcpy(h->config, pg_col_text(r, i, 2), sizeof h->config);
+    h->applied_version = pg_col_int(r, i, 3);
+    h->applied_generation = pg_col_int(r, i, 4);
+    h->lkg_version = pg_col_int(r, i, 5);
+    h->updated_ms = pg_col_int(r, i, 6);
+    return CG_OK;
+}
+
+static int run_host_put(struct pg_conn *c, void *arg, char *msg)
+{
+    const struct store_host_version *h = arg;
+    int rc = pg_int(c, msg, NULL, SQL_CONFIG_SHARE, "t", h->config);
+
+    if (rc == 0) {
+        pg_msg(msg, "config '%s' not found", h->config);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc == 1)
+        rc = pg_int(c, msg, NULL, pg_sql_cell_exists, "t", h->cell);
+    if (rc == 0) {
+        pg_msg(msg, "cell '%s' not found", h->cell);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    return pg_exec(c, msg, NULL, SQL_HOST_PUT, "tttiiii", h->host, h->cell, h->config,
+                   h->applied_version, h->applied_generation, h->lkg_version, cg_now_ms());
+}
+
+int pg_host_version_put(struct store *st, const struct store_host_version *hv, char *msg)
+{
+    if (!hv || !hv->host[0] || !hv->config[0] || !hv->cell[0] || hv->applied_version < 0 ||
+        hv->applied_generation < 0 || hv->lkg_version < 0) {
+        pg_msg(msg, "host_version_put: need host, cell, config and non-negative versions");
+        return CG_ERR_INVALID;
+    }
+    return pg_tx(pgs(st), run_host_put, (void *)(uintptr_t)hv, msg);
+}
+
+int pg_host_version_list(struct store *st, const char *config, struct store_host_version **out,
+                         size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "host_version_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_host, SQL_HOST_LIST, "t", config);
+    if (rc != CG_OK) {
+        store_host_versions_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_pg_audit.c: what every mutation of the PostgreSQL backend shares
+ * before and after its SQL. The argument checks (actor, names), the JSON
+ * audit summaries, and the hash-chained audit log: pg_audit_append()
+ * inside a mutation's transaction (I6), serialised across processes by the
+ * row lock on audit_head, and store_ops.audit_list.
+ *
+ * The checks and summary helpers repeat the SQLite backend's few lines
+ * (store_sqlite_audit.c) on purpose: the backends do not include each
+ * other, and both write their summaries with cg_json_dump() and hash with
+ * cg_audit_hash(), so the records are byte-identical. The summaries of
+ * each operation are built in its resource file, as in SQLite.
+ */
+#include "store_pg_int.h"
+
+#include <string.h>
+
+#include "audit.h"
+#include "json.h"
+#include "util.h"
+
+#define PG_AUDIT_LIMIT_MAX 1000 /* records per audit_list page */
+
+/* ---- Validation and audit helpers ---- */
+
+int pg_check_actor(const struct store_actor *a, char *msg)
+{
+    if (!a || !a->actor || !*a->actor) {
+        pg_msg(msg, "an actor is required");
+        return CG_ERR_INVALID;
+    }
+    if (strlen(a->actor) >= STORE_NAME_MAX) {
+        pg_msg(msg, "actor name longer than %d characters", STORE_NAME_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+int pg_check_name(const char *what, const char *name, char *msg)
+{
+    if (!name || !cg_valid_name(name)) {
+        pg_msg(msg, "invalid %s name '%.64s'", what, name ? name : "(null)");
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+char *pg_json_take(json_t *v)
+{
+    char *s = v ? cg_json_dump(v) : NULL;
+
+    json_decref(v);
+    return s;
+}
+
+int pg_summary_fail(char *msg)
+{
+    pg_msg(msg, "cannot encode the audit summary (invalid UTF-8 or out of memory)");
+    return CG_ERR_INVALID;
+}
+
+/* The head is locked until the transaction ends: the next append of any
+ * process waits here until this one has committed or rolled back. */
+static const char SQL_AUDIT_HEAD[] = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
+static const char SQL_AUDIT_ADD[] =
+    "INSERT INTO audit (seq, time_ms, actor, action, object, before, after, reason, "
+    "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+static const char SQL_AUDIT_HEAD_SET[] = "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1";
+
+int pg_audit_append(struct pg_conn *c, const struct store_actor *a, const char *action,
+                    const char *object, const char *before, const char *after, char *msg)
+{
+    char prev[65];
+    char hash[65];
+    PGresult *res = NULL;
+    struct cg_audit_fields f;
+    int64_t seq;
+    int rc = pg_query(c, msg, &res, SQL_AUDIT_HEAD, "");
+
+    if (rc != CG_OK)
+        return rc;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        pg_msg(msg, "postgres: the audit head row is missing");
+        return CG_ERR_IO;
+    }
+    seq = pg_col_int(res, 0, 0);
+    cg_strlcpy(prev, pg_col_text(res, 0, 1), sizeof prev);
+    PQclear(res);
+    f.prev_hash = prev;
+    f.seq = seq + 1;
+    f.time_ms = cg_now_ms();
+    f.actor = a->actor;
+    f.action = action;
+    f.object = object;
+    f.before = before ? before : "";
+    f.after = after ? after : "";
+    f.reason = a->reason ? a->reason : "";
+    cg_audit_hash(&f, hash);
+    rc = pg_exec(c, msg, NULL, SQL_AUDIT_ADD, "iitttttttt", f.seq, f.time_ms, f.actor, f.action,
+                 f.object, f.before, f.after, f.reason, f.prev_hash, hash);
+    if (rc == CG_OK)
+        rc = pg_exec(c, msg, NULL, SQL_AUDIT_HEAD_SET, "it", f.seq, hash);
+    return rc;
+}
+
+/* ---- Audit ---- */
+
+static const char SQL_AUDIT_LIST[] =
+    "SELECT seq, time_ms, actor, action, object, before, after, reason, prev_hash, hash "
+    "FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+static int row_audit(const PGresult *r, int i, void *elem)
+{
+    struct store_audit *a = elem;
+
+    a->seq = pg_col_int(r, i, 0);
+    a->time_ms = pg_col_int(r, i, 1);
+    cg_strlcpy(a->actor, pg_col_text(r, i, 2), sizeof a->actor);
+    cg_strlcpy(a->action, pg_col_text(r, i, 3), sizeof a->action);
+    cg_strlcpy(a->object, pg_col_text(r, i, 4), sizeof a->object);
+    a->before = pg_col_dup(r, i, 5);
+    a->after = pg_col_dup(r, i, 6);
+    a->reason = pg_col_dup(r, i, 7);
+    cg_strlcpy(a->prev_hash, pg_col_text(r, i, 8), sizeof a->prev_hash);
+    cg_strlcpy(a->hash, pg_col_text(r, i, 9), sizeof a->hash);
+    if (a->before && a->after && a->reason)
+        return CG_OK;
+    store_audit_free(a);
+    return CG_ERR_NOMEM;
+}
+
+int pg_audit_list(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
+                  size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int64_t lim;
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "audit_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    lim = limit == 0 ? 100 : limit > PG_AUDIT_LIMIT_MAX ? PG_AUDIT_LIMIT_MAX : (int64_t)limit;
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_audit, SQL_AUDIT_LIST, "ii", after_seq,
+                 lim);
+    if (rc != CG_OK) {
+        store_audits_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}

@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_pg_catalog.c: the PostgreSQL backend's catalog, the named objects
+ * operators declare: cells, configs (with their default plan) and plans.
+ * Each mutation validates in the caller's thread and runs as one
+ * transaction with its audit record; creation is an INSERT ... ON CONFLICT
+ * DO NOTHING (a concurrent creator of the same name in another process
+ * makes it CG_ERR_CONFLICT, never a duplicate), and a change locks the row
+ * it reads its "before" from. Versions, assignments and rollouts of a
+ * config live in their own files.
+ */
+#include "store_pg_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+#define PG_LABELS_MAX 65536 /* bytes of a cell's labels JSON */
+
+/* ---- Cells ---- */
+
+#define CELL_COLS "id, region, zone, labels_json, created_ms"
+const char pg_sql_cell_exists[] = "SELECT 1 FROM cells WHERE id = $1";
+static const char SQL_CELL_ADD[] =
+    "INSERT INTO cells (id, region, zone, labels_json, created_ms) VALUES ($1, $2, $3, $4, $5) "
+    "ON CONFLICT (id) DO NOTHING";
+static const char SQL_CELL_GET[] = "SELECT " CELL_COLS " FROM cells WHERE id = $1";
+static const char SQL_CELL_LIST[] = "SELECT " CELL_COLS " FROM cells ORDER BY id";
+/* keyset page on the primary key: ("ti", after ("" = first), rows) */
+static const char SQL_CELL_PAGE[] =
+    "SELECT " CELL_COLS " FROM cells WHERE id > $1 ORDER BY id LIMIT $2";
+
+static int row_cell(const PGresult *r, int i, void *elem)
+{
+    struct store_cell *c = elem;
+
+    cg_strlcpy(c->id, pg_col_text(r, i, 0), sizeof c->id);
+    cg_strlcpy(c->region, pg_col_text(r, i, 1), sizeof c->region);
+    cg_strlcpy(c->zone, pg_col_text(r, i, 2), sizeof c->zone);
+    c->labels_json = pg_col_dup(r, i, 3);
+    c->created_ms = pg_col_int(r, i, 4);
+    return c->labels_json ? CG_OK : CG_ERR_NOMEM;
+}
+
+struct cell_add_job {
+    const struct store_cell *c;
+    const struct store_actor *a;
+    const char *labels; /* normalised JSON object */
+    const char *after;
+};
+
+static int run_cell_add(struct pg_conn *c, void *arg, char *msg)
+{
+    struct cell_add_job *j = arg;
+    char object[STORE_NAME_MAX + 8];
+    int64_t rows = 0;
+    int rc = pg_exec(c, msg, &rows, SQL_CELL_ADD, "tttti", j->c->id, j->c->region, j->c->zone,
+                     j->labels, cg_now_ms());
+
+    if (rc != CG_OK)
+        return rc;
+    if (rows == 0) {
+        pg_msg(msg, "cell '%s' already exists", j->c->id);
+        return CG_ERR_CONFLICT;
+    }
+    snprintf(object, sizeof object, "cell/%s", j->c->id);
+    return pg_audit_append(c, j->a, "cell.add", object, "", j->after, msg);
+}
+
+/* Parses labels JSON (NULL = {}): an object of string values. */
+static int parse_labels(const char *text, json_t **out, char *msg)
+{
+    char err[128];
+    json_t *v = NULL;
+    const char *key;
+    json_t *val;
+
+    if (!text || !*text) {
+        *out = json_object();
+        return *out ? CG_OK : CG_ERR_NOMEM;
+    }
+    if (cg_json_parse(text, strlen(text), PG_LABELS_MAX, 4, &v, err, sizeof err) != CG_JSON_OK) {
+        pg_msg(msg, "cell labels: %s", err);
+        return CG_ERR_INVALID;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        pg_msg(msg, "cell labels must be a JSON object");
+        return CG_ERR_INVALID;
+    }
+    json_object_foreach(v, key, val)
+    {
+        if (!json_is_string(val)) {
+            pg_msg(msg, "cell label '%.64s' must be a string", key);
+            json_decref(v);
+            return CG_ERR_INVALID;
+        }
+    }
+    *out = v;
+    return CG_OK;
+}
+
+int pg_cell_add(struct store *st, const struct store_cell *c, const struct store_actor *a,
+                char *msg)
+{
+    json_t *labels = NULL;
+    char *ltext = NULL;
+    char *after = NULL;
+    int rc;
+
+    if (!c) {
+        pg_msg(msg, "no cell given");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_check_actor(a, msg);
+    if (rc == CG_OK)
+        rc = pg_check_name("cell", c->id, msg);
+    if (rc == CG_OK)
+        rc = parse_labels(c->labels_json, &labels, msg);
+    if (rc != CG_OK)
+        return rc;
+    ltext = cg_json_dump(labels);
+    after = pg_json_take(
+        json_pack("{s:s, s:s, s:O}", "region", c->region, "zone", c->zone, "labels", labels));
+    if (!ltext || !after) {
+        rc = pg_summary_fail(msg);
+    } else {
+        struct cell_add_job j = {c, a, ltext, after};
+        rc = pg_tx(pgs(st), run_cell_add, &j, msg);
+    }
+    free(ltext);
+    free(after);
+    json_decref(labels);
+    return rc;
+}
+
+int pg_cell_get(struct store *st, const char *id, struct store_cell *out, char *msg)
+{
+    int rc;
+
+    if (!id || !out) {
+        pg_msg(msg, "cell_get: missing argument");
+        return CG_ERR_INVALID;
+    }
+    memset(out, 0, sizeof *out);
+    rc = pg_get(pgs(st), msg, out, row_cell, SQL_CELL_GET, "t", id);
+    if (rc == CG_ERR_NOTFOUND)
+        pg_msg(msg, "cell '%.64s' not found", id);
+    return rc;
+}
+
+int pg_cell_list(struct store *st, struct store_cell **out, size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "cell_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_cell, SQL_CELL_LIST, "");
+    if (rc != CG_OK) {
+        store_cells_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
+static void free_cell(void *elem)
+{
+    store_cell_free(elem);
+}
+
+int pg_cell_page(struct store *st, const char *after, size_t limit, struct store_cell **out,
+                 size_t *n, int *more, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "cell_page: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_cell, SQL_CELL_PAGE, "ti",
+                 after ? after : "", pg_page_fetch(limit));
+    return pg_page_end(rc, arr, cnt, limit, sizeof **out, free_cell, (void **)out, n, more);
+}
+
+/* ---- Configs ---- */
+
+#define CONFIG_COLS                                                                                \
+    "name, kind, contract_json, plan, created_ms, latest_version, live_version, generation"
+const char pg_sql_config_exists[] = "SELECT 1 FROM configs WHERE name = $1";
+static const char SQL_CONFIG_ADD[] = "INSERT INTO configs (name, kind, contract_json, plan, "
+                                     "created_ms) VALUES ($1, $2, $3, $4, $5) "
+                                     "ON CONFLICT (name) DO NOTHING";
+static const char SQL_CONFIG_GET[] = "SELECT " CONFIG_COLS " FROM configs WHERE name = $1";
+static const char SQL_CONFIG_LIST[] = "SELECT " CONFIG_COLS " FROM configs ORDER BY name";
+static const char SQL_CONFIG_PAGE[] =
+    "SELECT " CONFIG_COLS " FROM configs WHERE name > $1 ORDER BY name LIMIT $2";
+static const char SQL_CONFIG_PLAN_LOCK[] = "SELECT plan FROM configs WHERE name = $1 FOR UPDATE";
+static const char SQL_CONFIG_SET_PLAN[] = "UPDATE configs SET plan = $1 WHERE name = $2";
+
+static int row_config(const PGresult *r, int i, void *elem)
+{
+    struct store_config *c = elem;
+
+    cg_strlcpy(c->name, pg_col_text(r, i, 0), sizeof c->name);
+    cg_strlcpy(c->kind, pg_col_text(r, i, 1), sizeof c->kind);
+    c->contract_json = pg_col_dup(r, i, 2);
+    cg_strlcpy(c->plan, pg_col_text(r, i, 3), sizeof c->plan);
+    c->created_ms = pg_col_int(r, i, 4);
+    c->latest_version = pg_col_int(r, i, 5);
+    c->live_version = pg_col_int(r, i, 6);
+    c->generation = pg_col_int(r, i, 7);
+    return c->contract_json ? CG_OK : CG_ERR_NOMEM;
+}
+
+struct config_create_job {
+    const struct store_config *c;
+    const struct store_actor *a;
+    const char *after;
+};
+
+static int run_config_create(struct pg_conn *c, void *arg, char *msg)
+{
+    struct config_create_job *j = arg;
+    char object[STORE_NAME_MAX + 8];
+    int64_t rows = 0;
+    int rc = pg_exec(c, msg, &rows, SQL_CONFIG_ADD, "tttti", j->c->name, j->c->kind,
+                     j->c->contract_json, j->c->plan, cg_now_ms());
+
+    if (rc != CG_OK)
+        return rc;
+    if (rows == 0) {
+        pg_msg(msg, "config '%s' already exists", j->c->name);
+        return CG_ERR_CONFLICT;
+    }
+    snprintf(object, sizeof object, "config/%s", j->c->name);
+    return pg_audit_append(c, j->a, "config.create", object, "", j->after, msg);
+}
+
+int pg_config_create(struct store *st, const struct store_config *c, const struct store_actor *a,
+                     char *msg)
+{
+    char sha[65];
+    char *after;
+    int rc;
+
+    if (!c || !c->contract_json) {
+        pg_msg(msg, "config_create: missing config or contract");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_check_actor(a, msg);
+    if (rc == CG_OK)
+        rc = pg_check_name("config", c->name, msg);
+    if (rc == CG_OK && c->plan[0])
+        rc = pg_check_name("plan", c->plan, msg);
+    if (rc != CG_OK)
+        return rc;
+    if (strcmp(c->kind, "config") != 0 && strcmp(c->kind, "flags") != 0 &&
+        strcmp(c->kind, "artifact") != 0) {
+        pg_msg(msg, "invalid config kind '%.16s' (config, flags or artifact)", c->kind);
+        return CG_ERR_INVALID;
+    }
+    cg_sha256_hex(c->contract_json, strlen(c->contract_json), sha);
+    after = pg_json_take(
+        json_pack("{s:s, s:s, s:s}", "kind", c->kind, "plan", c->plan, "contract_sha256", sha));
+    if (!after)
+        return pg_summary_fail(msg);
+    struct config_create_job j = {c, a, after};
+    rc = pg_tx(pgs(st), run_config_create, &j, msg);
+    free(after);
+    return rc;
+}
+
+int pg_config_get(struct store *st, const char *name, struct store_config *out, char *msg)
+{
+    int rc;
+
+    if (!name || !out) {
+        pg_msg(msg, "config_get: missing argument");
+        return CG_ERR_INVALID;
+    }
+    memset(out, 0, sizeof *out);
+    rc = pg_get(pgs(st), msg, out, row_config, SQL_CONFIG_GET, "t", name);
+    if (rc == CG_ERR_NOTFOUND)
+        pg_msg(msg, "config '%.64s' not found", name);
+    return rc;
+}
+
+int pg_config_list(struct store *st, struct store_config **out, size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "config_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_config, SQL_CONFIG_LIST, "");
+    if (rc != CG_OK) {
+        store_configs_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
+static void free_config(void *elem)
+{
+    store_config_free(elem);
+}
+
+int pg_config_page(struct store *st, const char *after, size_t limit, struct store_config **out,
+                   size_t *n, int *more, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "config_page: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_config, SQL_CONFIG_PAGE, "ti",
+                 after ? after : "", pg_page_fetch(limit));
+    return pg_page_end(rc, arr, cnt, limit, sizeof **out, free_config, (void **)out, n, more);
+}
+
+struct set_plan_job {
+    const char *name;
+    const char *plan;
+    const struct store_actor *a;
+};
+
+static int run_config_set_plan(struct pg_conn *c, void *arg, char *msg)
+{
+    struct set_plan_job *j = arg;
+    char old[STORE_NAME_MAX];
+    char object[STORE_NAME_MAX + 8];
+    char *before = NULL;
+    char *after = NULL;
+    int rc = pg_text(c, msg, old, sizeof old, SQL_CONFIG_PLAN_LOCK, "t", j->name);
+
+    if (rc == 0) {
+        pg_msg(msg, "config '%s' not found", j->name);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    rc = pg_exec(c, msg, NULL, SQL_CONFIG_SET_PLAN, "tt", j->plan, j->name);
+    if (rc != CG_OK)
+        return rc;
+    before = pg_json_take(json_pack("{s:s}", "plan", old));
+    after = pg_json_take(json_pack("{s:s}", "plan", j->plan));
+    snprintf(object, sizeof object, "config/%s", j->name);
+    if (before && after)
+        rc = pg_audit_append(c, j->a, "config.set_plan", object, before, after, msg);
+    else
+        rc = pg_summary_fail(msg);
+    free(before);
+    free(after);
+    return rc;
+}
+
+int pg_config_set_plan(struct store *st, const char *name, const char *plan,
+                       const struct store_actor *a, char *msg)
+{
+    int rc = pg_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!name) {
+        pg_msg(msg, "config_set_plan: missing config name");
+        return CG_ERR_INVALID;
+    }
+    if (!plan)
+        plan = "";
+    if (*plan) {
+        rc = pg_check_name("plan", plan, msg);
+        if (rc != CG_OK)
+            return rc;
+    }
+    struct set_plan_job j = {name, plan, a};
+    return pg_tx(pgs(st), run_config_set_plan, &j, msg);
+}
+
+/* ---- Plans ---- */
+
+#define PLAN_COLS "name, body_json, created_ms, updated_ms"
+/* A new plan: inserted, or nothing when the name exists (then its row is
+ * locked and updated, so the audit's "before" is the body replaced). */
+static const char SQL_PLAN_ADD[] =
+    "INSERT INTO plans (name, body_json, created_ms, updated_ms) VALUES ($1, $2, $3, $3) "
+    "ON CONFLICT (name) DO NOTHING";
+static const char SQL_PLAN_BODY_LOCK[] = "SELECT body_json FROM plans WHERE name = $1 FOR UPDATE";
+static const char SQL_PLAN_SET[] =
+    "UPDATE plans SET body_json = $2, updated_ms = $3 WHERE name = $1";
+static const char SQL_PLAN_GET[] = "SELECT " PLAN_COLS " FROM plans WHERE name = $1";
+static const char SQL_PLAN_LIST[] = "SELECT " PLAN_COLS " FROM plans ORDER BY name";
+static const char SQL_PLAN_PAGE[] =
+    "SELECT " PLAN_COLS " FROM plans WHERE name > $1 ORDER BY name LIMIT $2";
+
+static int row_plan(const PGresult *r, int i, void *elem)
+{
+    struct store_plan *p = elem;
+
+    cg_strlcpy(p->name, pg_col_text(r, i, 0), sizeof p->name);
+    p->body_json = pg_col_dup(r, i, 1);
+    p->created_ms = pg_col_int(r, i, 2);
+    p->updated_ms = pg_col_int(r, i, 3);
+    return p->body_json ? CG_OK : CG_ERR_NOMEM;
+}
+
+struct plan_put_job {
+    const char *name;
+    const char *body;
+    const struct store_actor *a;
+    const char *after;
+};
+
+/* Reads the body of an existing plan (row locked) and replaces it; *before
+ * gets the summary of the old body. */
+static int plan_replace(struct pg_conn *c, struct plan_put_job *j, int64_t now, char **before,
+                        char *msg)
+{
+    PGresult *res = NULL;
+    char sha[65];
+    int rc = pg_query(c, msg, &res, SQL_PLAN_BODY_LOCK, "t", j->name);
+
+    if (rc != CG_OK)
+        return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        pg_msg(msg, "plan '%s' vanished while being replaced", j->name);
+        return CG_ERR_CONFLICT;
+    }
+    cg_sha256_hex(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), sha);
+    PQclear(res);
+    *before = pg_json_take(json_pack("{s:s}", "sha256", sha));
+    if (!*before)
+        return pg_summary_fail(msg);
+    return pg_exec(c, msg, NULL, SQL_PLAN_SET, "tti", j->name, j->body, now);
+}
+
+static int run_plan_put(struct pg_conn *c, void *arg, char *msg)
+{
+    struct plan_put_job *j = arg;
+    char object[STORE_NAME_MAX + 8];
+    char *before = NULL;
+    int64_t now = cg_now_ms(), rows = 0;
+    int rc = pg_exec(c, msg, &rows, SQL_PLAN_ADD, "tti", j->name, j->body, now);
+
+    if (rc == CG_OK && rows == 0)
+        rc = plan_replace(c, j, now, &before, msg);
+    snprintf(object, sizeof object, "plan/%s", j->name);
+    if (rc == CG_OK)
+        rc = pg_audit_append(c, j->a, "plan.set", object, before ? before : "", j->after, msg);
+    free(before);
+    return rc;
+}
+
+int pg_plan_put(struct store *st, const char *name, const char *body_json,
+                const struct store_actor *a, char *msg)
+{
+    char sha[65];
+    char *after;
+    int rc = pg_check_actor(a, msg);
+
+    if (rc == CG_OK)
+        rc = pg_check_name("plan", name, msg);
+    if (rc != CG_OK)
+        return rc;
+    if (!body_json) {
+        pg_msg(msg, "plan_put: missing body");
+        return CG_ERR_INVALID;
+    }
+    cg_sha256_hex(body_json, strlen(body_json), sha);
+    after = pg_json_take(json_pack("{s:s}", "sha256", sha));
+    if (!after)
+        return pg_summary_fail(msg);
+    struct plan_put_job j = {name, body_json, a, after};
+    rc = pg_tx(pgs(st), run_plan_put, &j, msg);
+    free(after);
+    return rc;
+}
+
+int pg_plan_get(struct store *st, const char *name, struct store_plan *out, char *msg)
+{
+    int rc;
+
+    if (!name || !out) {
+        pg_msg(msg, "plan_get: missing argument");
+        return CG_ERR_INVALID;
+    }
+    memset(out, 0, sizeof *out);
+    rc = pg_get(pgs(st), msg, out, row_plan, SQL_PLAN_GET, "t", name);
+    if (rc == CG_ERR_NOTFOUND)
+        pg_msg(msg, "plan '%.64s' not found", name);
+    return rc;
+}
+
+int pg_plan_list(struct store *st, struct store_plan **out, size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "plan_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_plan, SQL_PLAN_LIST, "");
+    if (rc != CG_OK) {
+        store_plans_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
+static void free_plan(void *elem)
+{
+    store_plan_free(elem);
+}
+
+int pg_plan_page(struct store *st, const char *after, size_t limit, struct store_plan **out,
+                 size_t *n, int *more, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "plan_page: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_plan, SQL_PLAN_PAGE, "ti",
+                 after ? after : "", pg_page_fetch(limit));
+    return pg_page_end(rc, arr, cnt, limit, sizeof **out, free_plan, (void **)out, n, more);
+}
