@@ -356,5 +356,12 @@ const struct store_ops store_pg_ops = {
     .assignment_page = pg_assignment_page,
     .rollout_heads = pg_rollout_heads,
     .rollout_event_append = pg_rollout_event_append,
+    .lease_acquire = pg_lease_acquire,
+    .lease_get = pg_lease_get,
+    .lease_release = pg_lease_release,
+    .lease_list = pg_lease_list,
+    .meta_put_once = pg_meta_put_once,
+    .dump = pg_dump,
+    .load = pg_load,
 };
 /* clang-format on */

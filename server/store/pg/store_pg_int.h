@@ -16,6 +16,8 @@
  *   store_pg_tokens.c    tokens
  *   store_pg_assign.c    assignments and host views
  *   store_pg_rollouts.c  rollouts and their events
+ *   store_pg_lease.c     leases, the fence check, meta facts
+ *   store_pg_dump.c      the logical dump and load
  *
  * Invariants every file keeps:
  *  - SQL is always a static string: it is prepared once per connection,
@@ -188,6 +190,10 @@ typedef int (*pg_tx_fn)(struct pg_conn *c, void *arg, char *msg);
  * (40001) or a deadlock (40P01) it is retried, up to PG_TX_ATTEMPTS runs
  * in all. Counts the mutation in the store's counters. */
 int pg_tx(struct pg_store *s, pg_tx_fn fn, void *arg, char *msg);
+
+/* Like pg_tx() but never retried: for a fn that cannot run twice (a load
+ * that streams its rows). */
+int pg_tx_once(struct pg_store *s, pg_tx_fn fn, void *arg, char *msg);
 
 /* Counts a mutation that was asked not to be waited for (nowait) and
  * failed with rc: store_stats.async_failed, and a line on stderr unless
@@ -446,5 +452,34 @@ int pg_rollout_heads(struct store *st, struct store_rollout **out, size_t *n, ch
  * its next event seq is taken). nowait appends run synchronously here:
  * durable on return, their failures counted like queued ones. */
 int pg_rollout_event_append(struct store *st, const struct store_event_append *e, char *msg);
+
+/* Leases, fencing and meta (store_pg_lease.c). */
+
+/* store_ops.lease_acquire: one transaction, the lease row locked. */
+int pg_lease_acquire(struct store *st, const char *name, const char *holder, int64_t ttl_ms,
+                     struct store_lease *out, char *msg);
+/* store_ops.lease_get. */
+int pg_lease_get(struct store *st, const char *name, struct store_lease *out, char *msg);
+/* store_ops.lease_release. */
+int pg_lease_release(struct store *st, const char *name, const char *holder, int64_t term,
+                     char *msg);
+/* store_ops.lease_list. */
+int pg_lease_list(struct store *st, const char *prefix, struct store_lease **out, size_t *n,
+                  char *msg);
+/* Inside a transaction, before any other row lock: CG_OK when term is 0 or
+ * the current, unexpired term of the controller lease (whose row it locks
+ * FOR SHARE to the end of the transaction); else CG_ERR_CONFLICT with a
+ * "fenced: ..." message. */
+int pg_fence_check(struct pg_conn *c, int64_t term, char *msg);
+/* store_ops.meta_put_once. */
+int pg_meta_put_once(struct store *st, const char *key, const char *value, char *out, size_t outlen,
+                     char *msg);
+
+/* Dump and load (store_pg_dump.c). */
+
+/* store_ops.dump: one REPEATABLE READ, READ ONLY transaction. */
+int pg_dump(struct store *st, store_row_fn emit, void *ctx, char *msg);
+/* store_ops.load: one transaction (never retried) into an empty store. */
+int pg_load(struct store *st, store_next_fn next, void *ctx, char *msg);
 
 #endif /* CG_SERVER_STORE_PG_INT_H */

@@ -373,6 +373,29 @@ int pg_tx(struct pg_store *s, pg_tx_fn fn, void *arg, char *msg)
     return rc;
 }
 
+int pg_tx_once(struct pg_store *s, pg_tx_fn fn, void *arg, char *msg)
+{
+    struct pg_conn *c = NULL;
+    uint64_t cus = 0;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    s->submitted++;
+    pthread_mutex_unlock(&s->mu);
+    rc = pg_conn_get(s, &c, msg);
+    if (rc == CG_OK) {
+        rc = tx_once(c, fn, arg, msg, &cus);
+        pg_conn_put(s, c);
+    }
+    pthread_mutex_lock(&s->mu);
+    s->jobs++;
+    s->commit_us += cus;
+    if (rc == CG_OK)
+        s->commits++;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 void pg_async_failed(struct pg_store *s, int rc, const char *msg)
 {
     pthread_mutex_lock(&s->mu);

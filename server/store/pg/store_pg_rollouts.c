@@ -299,7 +299,9 @@ static int run_rollout_update(struct pg_conn *c, void *arg, char *msg)
     char object[48];
     int rc;
 
-    rc = rollout_lock(c, u->id, true, u->expect_seq, config, msg);
+    rc = pg_fence_check(c, u->fence_term, msg); /* the lease row first: see store_pg_lease.c */
+    if (rc == CG_OK)
+        rc = rollout_lock(c, u->id, true, u->expect_seq, config, msg);
     if (rc != CG_OK)
         return rc;
     if (u->ncells > 0) {
@@ -415,7 +417,10 @@ struct event_append_job {
 static int run_event_append(struct pg_conn *c, void *arg, char *msg)
 {
     struct event_append_job *j = arg;
-    int rc = rollout_lock(c, j->e->id, j->e->expect_seq > 0, j->e->expect_seq, NULL, msg);
+    int rc = pg_fence_check(c, j->e->fence_term, msg);
+
+    if (rc == CG_OK)
+        rc = rollout_lock(c, j->e->id, j->e->expect_seq > 0, j->e->expect_seq, NULL, msg);
 
     if (rc != CG_OK)
         return rc;

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_pg_lease.c: leases in the PostgreSQL backend (acquire or renew,
+ * read, list, release), the fence check every fenced controller write
+ * makes inside its own transaction (store.h, "fence_term"), and the meta
+ * facts set once.
+ *
+ * Every time is the database's clock (PG_NOW_MS), so replicas with skewed
+ * clocks agree. A lease row is locked FOR UPDATE by an acquire and FOR
+ * SHARE by a fence check: a takeover waits for a fenced write in flight to
+ * commit, and a fenced write that comes after the takeover sees the new
+ * term and fails. Lease rows are taken before any other row (the order is
+ * lease, rollout, config, audit head), so the locks cannot deadlock.
+ */
+#include "store_pg_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define PG_NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
+static const char SQL_LEASE_SEED[] =
+    "INSERT INTO leases (name, holder, term, acquired_ms, expires_ms) VALUES ($1, '', 0, 0, 0) "
+    "ON CONFLICT (name) DO NOTHING";
+static const char SQL_LEASE_LOCK[] =
+    "SELECT name, holder, term, acquired_ms, expires_ms, " PG_NOW_MS
+    " FROM leases WHERE name = $1 FOR UPDATE";
+static const char SQL_LEASE_GET[] = "SELECT name, holder, term, acquired_ms, expires_ms, " PG_NOW_MS
+                                    " FROM leases WHERE name = $1 AND term > 0";
+static const char SQL_LEASE_LIST[] =
+    "SELECT name, holder, term, acquired_ms, expires_ms, " PG_NOW_MS
+    " FROM leases WHERE left(name, length($1)) = $1 AND term > 0 ORDER BY name LIMIT $2";
+static const char SQL_TERM_NEXT[] = "SELECT nextval('lease_terms')";
+static const char SQL_LEASE_TAKE[] =
+    "UPDATE leases SET holder = $2, term = $3, acquired_ms = $4, expires_ms = $4 + $5 "
+    "WHERE name = $1";
+static const char SQL_LEASE_RENEW[] = "UPDATE leases SET expires_ms = $2 + $3 WHERE name = $1";
+static const char SQL_LEASE_RELEASE[] =
+    "UPDATE leases SET expires_ms = " PG_NOW_MS
+    " WHERE name = $1 AND holder = $2 AND term = $3 AND expires_ms > " PG_NOW_MS;
+static const char SQL_FENCE[] = "SELECT term, expires_ms, " PG_NOW_MS
+                                " FROM leases WHERE name = '" STORE_LEASE_CONTROLLER "' FOR SHARE";
+static const char SQL_META_ADD[] = "INSERT INTO meta (key, value, created_ms) VALUES ($1, $2, $3) "
+                                   "ON CONFLICT (key) DO NOTHING";
+static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key = $1";
+
+static int row_lease(const PGresult *r, int row, void *elem)
+{
+    struct store_lease *l = elem;
+
+    memset(l, 0, sizeof *l);
+    cg_strlcpy(l->name, pg_col_text(r, row, 0), sizeof l->name);
+    cg_strlcpy(l->holder, pg_col_text(r, row, 1), sizeof l->holder);
+    l->term = pg_col_int(r, row, 2);
+    l->acquired_ms = pg_col_int(r, row, 3);
+    l->expires_ms = pg_col_int(r, row, 4);
+    l->now_ms = pg_col_int(r, row, 5);
+    return CG_OK;
+}
+
+static int check_args(const char *name, const char *holder, char *msg)
+{
+    if (!name || !*name || strlen(name) >= STORE_NAME_MAX || !holder || !*holder ||
+        strlen(holder) >= STORE_NAME_MAX) {
+        pg_msg(msg, "lease: need a name and a holder of 1..%d bytes", STORE_NAME_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+struct lease_job {
+    const char *name, *holder;
+    int64_t ttl_ms, term;
+    struct store_lease out;
+};
+
+/* The audit summary of a holding: {"holder","term"[,"ttl_ms"]}. */
+static char *holding(const char *holder, int64_t term, int64_t ttl_ms)
+{
+    json_t *o = json_pack("{s:s, s:I}", "holder", holder, "term", (json_int_t)term);
+
+    if (o && ttl_ms > 0)
+        json_object_set_new(o, "ttl_ms", json_integer(ttl_ms));
+    return pg_json_take(o);
+}
+
+static int run_lease_acquire(struct pg_conn *c, void *arg, char *msg)
+{
+    struct lease_job *j = arg;
+    struct store_lease cur;
+    struct store_actor who = {"cluster", "new term"};
+    char object[STORE_NAME_MAX + 8], *before = NULL, *after = NULL;
+    int64_t term = 0;
+    int rc = pg_exec(c, msg, NULL, SQL_LEASE_SEED, "t", j->name), have;
+
+    if (rc == CG_OK)
+        rc = pg_get_on(c, msg, &cur, row_lease, SQL_LEASE_LOCK, "t", j->name);
+    if (rc != CG_OK)
+        return rc;
+    have = cur.term > 0;
+    if (have && cur.expires_ms > cur.now_ms) {
+        if (strcmp(cur.holder, j->holder) != 0) {
+            j->out = cur;
+            pg_msg(msg, "lease %s is held by %s (term %" PRId64 ") for %" PRId64 " ms more",
+                   j->name, cur.holder, cur.term, cur.expires_ms - cur.now_ms);
+            return CG_ERR_CONFLICT;
+        }
+        rc = pg_exec(c, msg, NULL, SQL_LEASE_RENEW, "tii", j->name, cur.now_ms, j->ttl_ms);
+        if (rc != CG_OK)
+            return rc;
+        j->out = cur;
+        j->out.expires_ms = cur.now_ms + j->ttl_ms;
+        return CG_OK;
+    }
+    rc = pg_int(c, msg, &term, SQL_TERM_NEXT, "");
+    if (rc < 0)
+        return rc;
+    rc = pg_exec(c, msg, NULL, SQL_LEASE_TAKE, "ttiii", j->name, j->holder, term, cur.now_ms,
+                 j->ttl_ms);
+    if (rc != CG_OK)
+        return rc;
+    memset(&j->out, 0, sizeof j->out);
+    cg_strlcpy(j->out.name, j->name, sizeof j->out.name);
+    cg_strlcpy(j->out.holder, j->holder, sizeof j->out.holder);
+    j->out.term = term;
+    j->out.acquired_ms = cur.now_ms;
+    j->out.expires_ms = cur.now_ms + j->ttl_ms;
+    j->out.now_ms = cur.now_ms;
+    if (strcmp(j->name, STORE_LEASE_CONTROLLER) != 0)
+        return CG_OK; /* heartbeats ("replica/ID") are not audited */
+    snprintf(object, sizeof object, "lease/%s", j->name);
+    before = have ? holding(cur.holder, cur.term, 0) : NULL;
+    after = holding(j->holder, term, j->ttl_ms);
+    if ((have && !before) || !after) {
+        free(before);
+        free(after);
+        return pg_summary_fail(msg);
+    }
+    rc = pg_audit_append(c, &who, "lease.acquire", object, before, after, msg);
+    free(before);
+    free(after);
+    return rc;
+}
+
+int pg_lease_acquire(struct store *st, const char *name, const char *holder, int64_t ttl_ms,
+                     struct store_lease *out, char *msg)
+{
+    struct lease_job j;
+    int rc = check_args(name, holder, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (ttl_ms < 1 || ttl_ms > 3600000) {
+        pg_msg(msg, "lease: ttl_ms must be 1..3600000");
+        return CG_ERR_INVALID;
+    }
+    memset(&j, 0, sizeof j);
+    j.name = name;
+    j.holder = holder;
+    j.ttl_ms = ttl_ms;
+    rc = pg_tx(pgs(st), run_lease_acquire, &j, msg);
+    if (out && (rc == CG_OK || rc == CG_ERR_CONFLICT))
+        *out = j.out;
+    return rc;
+}
+
+int pg_lease_get(struct store *st, const char *name, struct store_lease *out, char *msg)
+{
+    int rc;
+
+    if (!name || !*name || !out) {
+        pg_msg(msg, "lease: need a name and out");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_get(pgs(st), msg, out, row_lease, SQL_LEASE_GET, "t", name);
+    if (rc == CG_ERR_NOTFOUND)
+        pg_msg(msg, "lease %s was never acquired", name);
+    return rc;
+}
+
+int pg_lease_list(struct store *st, const char *prefix, struct store_lease **out, size_t *n,
+                  char *msg)
+{
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "lease_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    *out = NULL;
+    *n = 0;
+    rc = pg_list(pgs(st), msg, (void **)out, n, sizeof **out, row_lease, SQL_LEASE_LIST, "ti",
+                 prefix ? prefix : "", (int64_t)STORE_PAGE_MAX);
+    if (rc != CG_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static int run_lease_release(struct pg_conn *c, void *arg, char *msg)
+{
+    struct lease_job *j = arg;
+
+    return pg_exec(c, msg, NULL, SQL_LEASE_RELEASE, "tti", j->name, j->holder, j->term);
+}
+
+int pg_lease_release(struct store *st, const char *name, const char *holder, int64_t term,
+                     char *msg)
+{
+    struct lease_job j;
+    int rc = check_args(name, holder, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    memset(&j, 0, sizeof j);
+    j.name = name;
+    j.holder = holder;
+    j.term = term;
+    return pg_tx(pgs(st), run_lease_release, &j, msg);
+}
+
+int pg_fence_check(struct pg_conn *c, int64_t term, char *msg)
+{
+    PGresult *r = NULL;
+    int64_t cur = 0, expires = 0, now = 0;
+    int rc;
+
+    if (term <= 0)
+        return CG_OK;
+    rc = pg_query(c, msg, &r, SQL_FENCE, "");
+    if (rc != CG_OK)
+        return rc;
+    if (PQntuples(r) > 0) {
+        cur = pg_col_int(r, 0, 0);
+        expires = pg_col_int(r, 0, 1);
+        now = pg_col_int(r, 0, 2);
+    }
+    PQclear(r);
+    if (cur != term || expires <= now) {
+        pg_msg(msg,
+               "fenced: term %" PRId64 " no longer holds the controller lease (current term "
+               "%" PRId64 ", %s)",
+               term, cur, cur == term ? "expired" : "another holder");
+        return CG_ERR_CONFLICT;
+    }
+    return CG_OK;
+}
+
+struct meta_job {
+    const char *key, *value;
+    char *out;
+    size_t outlen;
+};
+
+static int run_meta_put_once(struct pg_conn *c, void *arg, char *msg)
+{
+    struct meta_job *j = arg;
+    struct store_actor who = {"system", "set once"};
+    char object[STORE_NAME_MAX + 8], *after;
+    int64_t added = 0;
+    int rc = pg_exec(c, msg, &added, SQL_META_ADD, "tti", j->key, j->value, cg_now_ms());
+
+    if (rc != CG_OK)
+        return rc;
+    if (added == 0) {
+        rc = pg_text(c, msg, j->out, j->outlen, SQL_META_GET, "t", j->key);
+        return rc == 1 ? CG_OK : rc < 0 ? rc : CG_ERR_IO;
+    }
+    snprintf(object, sizeof object, "meta/%s", j->key);
+    after = pg_json_take(json_pack("{s:s}", "value", j->value));
+    if (!after)
+        return pg_summary_fail(msg);
+    rc = pg_audit_append(c, &who, "meta.set", object, "", after, msg);
+    free(after);
+    if (rc == CG_OK)
+        cg_strlcpy(j->out, j->value, j->outlen);
+    return rc;
+}
+
+int pg_meta_put_once(struct store *st, const char *key, const char *value, char *out, size_t outlen,
+                     char *msg)
+{
+    struct meta_job j = {key, value, out, outlen};
+
+    if (!key || !*key || strlen(key) >= STORE_NAME_MAX || !value || strlen(value) > 1023 || !out ||
+        outlen == 0) {
+        pg_msg(msg, "meta: need a key of 1..%d bytes, a value of at most 1023 and out",
+               STORE_NAME_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    out[0] = '\0';
+    return pg_tx(pgs(st), run_meta_put_once, &j, msg);
+}
