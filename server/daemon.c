@@ -245,6 +245,9 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         dc.statement_ttl_ms = (int64_t)cfg->statement_ttl_s * 1000;
         dc.max_parked = cfg->no_shed ? (size_t)-1 / 2 : cfg->max_parked;
         dc.keep_gone = cfg->no_shed;
+        /* replicas share the store: learn of the others' changes (until the
+         * change log behind the notify funnel replaces this read) */
+        dc.store_poll_ms = cfg->store_dsn ? 1000 : 0;
         d->desired = desired_start(d->store, d->key, &dc, smsg);
         if (!d->desired) {
             snprintf(msg, 256, "desired state: %s", smsg);
@@ -299,6 +302,9 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         hc.conn_timeout_s = cfg->conn_timeout_s;
         hc.body_memory = cfg->body_memory;
         hc.request_timeout_s = cfg->request_timeout_s;
+        /* replicas: a token revoked through another replica is refused here
+         * within a second (the local revoke clears the cache at once) */
+        hc.token_cache_ms = cfg->store_dsn ? 1000 : 60000;
         hc.max_conns = cfg->max_conns;
         hc.max_conns_per_ip = cfg->max_conns_per_ip;
         for (i = 0; i < LANE__COUNT; i++) {

@@ -79,7 +79,8 @@ struct desired {
     struct desired_config cfg;
     size_t ncells, nparked;
     uint64_t rebuilds, shed, abandoned;
-    int64_t peer_check_at; /* monotonic ms of the next closed-client check */
+    uint64_t store_polls, store_poll_rebuilds; /* replicas: poll_store() */
+    int64_t peer_check_at;                     /* monotonic ms of the next closed-client check */
     int stopping;
     pthread_t sweeper;
 };
@@ -448,10 +449,88 @@ static size_t sweep(struct desired *ds, char (*due)[STORE_NAME_MAX], size_t max)
     return ndue;
 }
 
+static int cmp_cell_config(const void *a, const void *b)
+{
+    const struct store_assignment *x = a, *y = b;
+    int c = strcmp(x->cell, y->cell);
+
+    return c ? c : strcmp(x->config, y->config);
+}
+
+/* Replicas: one read of every cell and every assignment; a cell added
+ * elsewhere joins the cache, and each cached cell whose
+ * assignments differ from what it serves (a change made through another
+ * replica) is rebuilt, and its parked polls woken. */
+static void poll_store(struct desired *ds)
+{
+    char msg[STORE_MSG_MAX];
+    struct store_assignment *as = NULL;
+    size_t n = 0, i = 0;
+    char(*stale)[STORE_NAME_MAX] = NULL;
+    size_t nstale = 0, cap = 0, nstale_new = 0;
+
+    {
+        /* cells added through another replica */
+        struct store_cell *cells = NULL;
+        size_t nc = 0;
+        if (store_cell_list(ds->st, &cells, &nc, msg) == CG_OK) {
+            for (size_t k = 0; k < nc; k++) {
+                int known;
+                pthread_mutex_lock(&ds->mu);
+                known = find(ds, cells[k].id) != NULL;
+                pthread_mutex_unlock(&ds->mu);
+                if (!known && refresh_one(ds, cells[k].id, 1) == 0)
+                    nstale_new++;
+            }
+        }
+        store_cells_free(cells, nc);
+    }
+    if (store_assignment_list(ds->st, NULL, NULL, &as, &n, msg) != CG_OK) {
+        fprintf(stderr, "cellgated: desired state: cannot read the assignments: %s\n", msg);
+        return;
+    }
+    if (n > 1)
+        qsort(as, n, sizeof *as, cmp_cell_config);
+    while (i < n) {
+        size_t j = i;
+        char *fp;
+        struct cell_entry *e;
+        int differs;
+        while (j < n && strcmp(as[j].cell, as[i].cell) == 0)
+            j++;
+        fp = fingerprint(as + i, j - i);
+        pthread_mutex_lock(&ds->mu);
+        e = find(ds, as[i].cell);
+        differs = e && fp && (!e->fingerprint || strcmp(e->fingerprint, fp) != 0);
+        pthread_mutex_unlock(&ds->mu);
+        free(fp);
+        if (differs && nstale == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            void *p = realloc(stale, nc * STORE_NAME_MAX);
+            if (p) {
+                stale = p;
+                cap = nc;
+            }
+        }
+        if (differs && nstale < cap)
+            cg_strlcpy(stale[nstale++], as[i].cell, STORE_NAME_MAX);
+        i = j;
+    }
+    store_assignments_free(as, n);
+    for (i = 0; i < nstale; i++)
+        refresh_one(ds, stale[i], 0);
+    pthread_mutex_lock(&ds->mu);
+    ds->store_polls++;
+    ds->store_poll_rebuilds += nstale + nstale_new;
+    pthread_mutex_unlock(&ds->mu);
+    free(stale);
+}
+
 static void *sweeper(void *arg)
 {
     struct desired *ds = arg;
     char(*due)[STORE_NAME_MAX] = calloc(256, STORE_NAME_MAX);
+    int64_t next_poll = 0;
 
     for (;;) {
         struct timespec ts;
@@ -474,6 +553,10 @@ static void *sweeper(void *arg)
             break;
         for (i = 0; i < n; i++)
             refresh_one(ds, due[i], 1);
+        if (ds->cfg.store_poll_ms > 0 && cg_mono_ms() >= next_poll) {
+            next_poll = cg_mono_ms() + ds->cfg.store_poll_ms;
+            poll_store(ds);
+        }
     }
     free(due);
     return NULL;
@@ -571,6 +654,8 @@ void desired_stats(struct desired *ds, struct desired_stats *out)
     out->parked = ds->nparked;
     out->cells = ds->ncells;
     out->rebuilds = ds->rebuilds;
+    out->store_polls = ds->store_polls;
+    out->store_poll_rebuilds = ds->store_poll_rebuilds;
     out->shed = ds->shed;
     out->abandoned = ds->abandoned;
     pthread_mutex_unlock(&ds->mu);
@@ -605,6 +690,15 @@ static void render_stats(void *ctx, struct cg_buf *b)
     stats_family(b, "cellgate_desired_rebuilds_total", "counter",
                  "Per-cell desired-state bodies rendered (assignment changes and re-signing).");
     cg_buf_printf(b, "cellgate_desired_rebuilds_total %llu\n", (unsigned long long)ds.rebuilds);
+    stats_family(b, "cellgate_desired_store_polls_total", "counter",
+                 "Replicas: reads of every assignment, to learn of changes made through "
+                 "another replica (0 on SQLite).");
+    cg_buf_printf(b, "cellgate_desired_store_polls_total %llu\n",
+                  (unsigned long long)ds.store_polls);
+    stats_family(b, "cellgate_desired_store_poll_rebuilds_total", "counter",
+                 "Replicas: cells rebuilt because another replica changed their assignments.");
+    cg_buf_printf(b, "cellgate_desired_store_poll_rebuilds_total %llu\n",
+                  (unsigned long long)ds.store_poll_rebuilds);
     stats_family(b, "cellgate_cells", "gauge", "Cells in the desired-state cache.");
     cg_buf_printf(b, "cellgate_cells %llu\n", (unsigned long long)ds.cells);
 }

@@ -625,7 +625,7 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
     s->store = st;
     route_table(&nroutes);
     s->metrics = http_metrics_new(nroutes);
-    s->auth_cache = auth_cache_new(8192, 60 * 1000);
+    s->auth_cache = auth_cache_new(8192, cfg->token_cache_ms > 0 ? cfg->token_cache_ms : 60 * 1000);
     if (!cfg->no_shed && cfg->token_rate > 0)
         s->ratelimit = ratelimit_new(cfg->token_rate,
                                      cfg->token_burst > 0 ? cfg->token_burst : cfg->token_rate * 2);

@@ -2,7 +2,8 @@
 """Two cellgated replicas on one real PostgreSQL (tests/helpers/pgserver.py):
 `init --store` once, each replica with a copy of the signing key; both
 serve the whole API on the shared store and agree on one leader; a write
-through one is read through the other; SIGKILL of the leader: the other
+through one is read through the other, an assign through one reaches the
+agents of the other, a token revoked through one is refused by the other; SIGKILL of the leader: the other
 leads within the lease ttl plus one renewal; SIGSTOP of the leader past its
 lease: the other takes over, and the woken one steps down (its term is
 over); a replica with another signing key is refused; the audit chain of
@@ -80,6 +81,50 @@ with pgserver.PgServer() as pg:
         h.check(st == 201, "config through b: %s" % st)
         st, c = a.api("GET", "/v1/configs/app")
         h.check(st == 200, "config through a: %s" % st); n += 1
+
+        # a change through one replica reaches the other's agents: the
+        # desired state of a cell on b follows an assign made through a
+        st, _, _ = a.request("POST", "/v1/configs/app/versions?message=v",
+                             __import__("json").dumps(h.features(60)),
+                             headers={"Content-Type": "application/json"})
+        h.check(st == 201, "publish through a: %s" % st)
+        st, t = a.api("POST", "/v1/tokens", {"name": "ag1", "role": "agent", "cell": "c1"})
+        ag = t["token"]
+        t0 = time.time()
+        while time.time() - t0 < 5 * SLOW:   # the cell added through a reaches b
+            st, d = b.api("GET", "/v1/agent/desired?cell=c1", token=ag)
+            if st == 200:
+                break
+            time.sleep(0.05)
+        h.check(st == 200 and d["assignments"] == [], "desired before: %s %s" % (st, d)); n += 1
+        st, _ = a.api("POST", "/v1/configs/app/assign", {"version": 1, "cells": ["c1"],
+                                                         "expect_generation": 0})
+        h.check(st == 201, "assign through a: %s" % st)
+        t0 = time.time()
+        seen = None
+        while time.time() - t0 < 5 * SLOW:
+            st, d = b.api("GET", "/v1/agent/desired?cell=c1", token=ag)
+            if st == 200 and d["assignments"]:
+                seen = time.time() - t0
+                break
+            time.sleep(0.05)
+        h.check(seen is not None and seen < 3 * SLOW, "b served the assign after %s s" % seen)
+        n += 1
+        print("assign through a, desired on b after %.2f s" % seen)
+        # a token revoked through a is refused by b within seconds
+        st, t = a.api("POST", "/v1/tokens", {"name": "rd1", "role": "reader"})
+        st, _ = b.api("GET", "/v1/whoami", token=t["token"])
+        h.check(st == 200, "the reader works on b: %s" % st)
+        st, _ = a.api("DELETE", "/v1/tokens/%d" % t["id"])
+        h.check(st == 204, "revoke through a: %s" % st)
+        t0 = time.time()
+        while time.time() - t0 < 5 * SLOW:
+            st, _ = b.api("GET", "/v1/whoami", token=t["token"])
+            if st == 401:
+                break
+            time.sleep(0.1)
+        h.check(st == 401 and time.time() - t0 < 3 * SLOW, "b still takes the revoked token")
+        n += 1
 
         # SIGKILL of the leader: the other leads within ttl + one renewal
         leader, other = (a, b) if lead == "a" else (b, a)
