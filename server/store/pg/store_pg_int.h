@@ -15,8 +15,8 @@
  *   store_pg_versions.c  versions and blobs
  *   store_pg_tokens.c    tokens
  *   store_pg_assign.c    assignments and host views
- *   store_pg_rollouts.c  rollouts and their events
  *   store_pg_changes.c   the change log (not a store_ops operation)
+ *   store_pg_rollouts.c  rollouts and their events
  *
  * Invariants every file keeps:
  *  - SQL is always a static string: it is prepared once per connection,
