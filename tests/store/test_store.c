@@ -2444,6 +2444,90 @@ static void test_rollout_heads(void **state)
     }
 }
 
+/* Counts the change-log rows of 'kind' about config (NULL = any) and cell
+ * (NULL = any), PostgreSQL only (migration 0002_changes.sql). */
+static int64_t pg_changes(struct fx *f, const char *kind, const char *config, const char *cell)
+{
+    char sql[512];
+
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM changes WHERE kind = '%s' AND ('%s' = '*' OR config = '%s') "
+             "AND ('%s' = '*' OR cell = '%s')",
+             kind, config ? config : "*", config ? config : "*", cell ? cell : "*",
+             cell ? cell : "*");
+    return raw_int(f, sql);
+}
+
+/* PostgreSQL: every mutation that changes what agents see writes its
+ * change-log rows in its own transaction, in commit order; a mutation that
+ * fails writes none, and one agents do not see writes none. */
+static void test_pg_change_log(void **state)
+{
+    struct fx *f = *state;
+    const char *cfg = nm(f, "chg"), *c1 = nm(f, "chg-c1"), *c2 = nm(f, "chg-c2");
+    const char *both[] = {c1, c2};
+    char msg[STORE_MSG_MAX] = "", sql[256], secret[64];
+    struct store_rollout_update u;
+    struct store_token t;
+    int64_t gen = 0, id = 0, pub_rev, assign_rev;
+
+    if (!f->pg_dsn[0])
+        skip();
+    mk_config(f, cfg);
+    mk_cell(f, c1, "r", "z1");
+    mk_cell(f, c2, "r", "z2");
+    assert_int_equal(pg_changes(f, "cell.add", "", c1), 1);
+    assert_int_equal(pg_changes(f, "cell.add", "", c2), 1);
+    publish_n(f, cfg, 2);
+    assert_int_equal(pg_changes(f, "version.publish", cfg, ""), 2);
+    assert_int_equal(store_assign(f->st, cfg, both, 2, 1, 0, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(pg_changes(f, "assign", cfg, NULL), 2); /* one per cell */
+    assert_int_equal(pg_changes(f, "assign", cfg, c2), 1);
+    /* a stale generation, a conflicting publish: nothing */
+    assert_int_equal(store_assign(f->st, cfg, both, 2, 2, 0, &CTRL, NULL, msg), CG_ERR_CONFLICT);
+    assert_int_equal(publish(f, cfg, "{\"late\":1}", 1, NULL), CG_ERR_CONFLICT);
+    assert_int_equal(pg_changes(f, "assign", cfg, NULL), 2);
+    assert_int_equal(pg_changes(f, "version.publish", cfg, ""), 2);
+    /* revisions follow the commits */
+    snprintf(sql, sizeof sql, "SELECT MAX(rev) FROM changes WHERE config = '%s' AND kind = '%s'",
+             cfg, "version.publish");
+    pub_rev = raw_int(f, sql);
+    snprintf(sql, sizeof sql, "SELECT MIN(rev) FROM changes WHERE config = '%s' AND kind = '%s'",
+             cfg, "assign");
+    assign_rev = raw_int(f, sql);
+    assert_true(pub_rev > 0 && assign_rev > pub_rev);
+    assert_int_equal(store_config_set_plan(f->st, cfg, "careful", &ADMIN, msg), CG_OK);
+    assert_int_equal(pg_changes(f, "config.set_plan", cfg, ""), 1);
+    /* an agent token's revocation names its cell */
+    snprintf(secret, sizeof secret, "chg-%s", f->sfx);
+    make_token(&t, nm(f, "agent"), "agent", c1, secret);
+    assert_int_equal(store_token_create(f->st, &t, &ADMIN, msg), CG_OK);
+    assert_int_equal(pg_changes(f, "token.revoke", "", c1), 0);
+    assert_int_equal(store_token_revoke(f->st, t.id, &ADMIN, msg), CG_OK);
+    assert_int_equal(pg_changes(f, "token.revoke", "", c1), 1);
+    /* a rollout step that assigns (even without an audit record) */
+    mk_rollout(f, cfg, "running", &id);
+    memset(&u, 0, sizeof u);
+    u.id = id;
+    u.expect_seq = 1;
+    u.step = 0;
+    u.step_started_ms = -1;
+    u.cells = both + 1;
+    u.ncells = 1;
+    u.assign_version = 2;
+    u.expect_generation = gen;
+    u.event_kind = "step.start";
+    assert_int_equal(store_rollout_update(f->st, &u, &CTRL, NULL, msg), CG_OK);
+    assert_int_equal(pg_changes(f, "assign", cfg, c2), 2);
+    assert_int_equal(pg_changes(f, "assign", cfg, c1), 1);
+    /* an evaluation changes nothing agents see */
+    u.expect_seq = 2;
+    u.ncells = 0;
+    u.event_kind = "evaluation";
+    assert_int_equal(store_rollout_update(f->st, &u, &CTRL, NULL, msg), CG_OK);
+    assert_int_equal(pg_changes(f, "assign", cfg, NULL), 3);
+}
+
 /* ---- Main ---- */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -2476,6 +2560,7 @@ int main(void)
         T(test_concurrent_publish_and_read),
         T(test_two_stores_one_database),
         T(test_pg_connection_reset),
+        T(test_pg_change_log),
         T(test_page_cells),
         T(test_page_configs),
         T(test_page_plans),

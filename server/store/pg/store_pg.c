@@ -27,8 +27,6 @@
 
 #include "util.h"
 
-extern const struct store_ops store_pg_ops;
-
 /* ---- Sessions ---- */
 
 /* libpq prints notices ("relation already exists, skipping") on stderr by

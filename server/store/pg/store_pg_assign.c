@@ -143,6 +143,8 @@ static int run_assign(struct pg_conn *c, void *arg, char *msg)
     snprintf(object, sizeof object, "config/%s", j->config);
     rc = pg_audit_append(c, j->a, "assign", object, "", after, msg);
     free(after);
+    for (size_t i = 0; rc == CG_OK && i < j->ncells; i++)
+        rc = pg_change_add(c, "assign", j->config, j->cells[i], msg);
     return rc;
 }
 

@@ -67,7 +67,10 @@ static int run_cell_add(struct pg_conn *c, void *arg, char *msg)
         return CG_ERR_CONFLICT;
     }
     snprintf(object, sizeof object, "cell/%s", j->c->id);
-    return pg_audit_append(c, j->a, "cell.add", object, "", j->after, msg);
+    rc = pg_audit_append(c, j->a, "cell.add", object, "", j->after, msg);
+    if (rc == CG_OK)
+        rc = pg_change_add(c, "cell.add", NULL, j->c->id, msg);
+    return rc;
 }
 
 /* Parses labels JSON (NULL = {}): an object of string values. */
@@ -368,6 +371,8 @@ static int run_config_set_plan(struct pg_conn *c, void *arg, char *msg)
         rc = pg_audit_append(c, j->a, "config.set_plan", object, before, after, msg);
     else
         rc = pg_summary_fail(msg);
+    if (rc == CG_OK)
+        rc = pg_change_add(c, "config.set_plan", j->name, NULL, msg);
     free(before);
     free(after);
     return rc;

@@ -327,6 +327,8 @@ static int run_rollout_update(struct pg_conn *c, void *arg, char *msg)
         rc = pg_audit_append(c, j->a, u->audit_action, object, "",
                              u->event_json ? u->event_json : "{}", msg);
     }
+    for (size_t i = 0; rc == CG_OK && i < u->ncells; i++)
+        rc = pg_change_add(c, "assign", config, u->cells[i], msg);
     if (rc == CG_OK)
         j->generation = gen;
     return rc;

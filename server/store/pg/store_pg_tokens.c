@@ -29,7 +29,7 @@ static const char SQL_TOKEN_LIST[] = "SELECT " TOKEN_COLS " FROM tokens ORDER BY
 static const char SQL_TOKEN_PAGE[] =
     "SELECT " TOKEN_COLS " FROM tokens WHERE id > $1 ORDER BY id LIMIT $2";
 static const char SQL_TOKEN_STATE[] =
-    "SELECT name, revoked_ms FROM tokens WHERE id = $1 FOR UPDATE";
+    "SELECT name, revoked_ms, cell FROM tokens WHERE id = $1 FOR UPDATE";
 static const char SQL_TOKEN_REVOKE[] = "UPDATE tokens SET revoked_ms = $1 WHERE id = $2";
 
 static int row_token(const PGresult *r, int i, void *elem)
@@ -192,6 +192,7 @@ static int run_token_revoke(struct pg_conn *c, void *arg, char *msg)
     struct token_revoke_job *j = arg;
     char object[40];
     char name[STORE_NAME_MAX] = "";
+    char cell[STORE_NAME_MAX] = "";
     char *after;
     int64_t revoked = 0, now = cg_now_ms();
     PGresult *res = NULL;
@@ -206,6 +207,7 @@ static int run_token_revoke(struct pg_conn *c, void *arg, char *msg)
     }
     cg_strlcpy(name, pg_col_text(res, 0, 0), sizeof name);
     revoked = pg_col_int(res, 0, 1);
+    cg_strlcpy(cell, pg_col_text(res, 0, 2), sizeof cell);
     PQclear(res);
     if (revoked) {
         pg_msg(msg, "token %" PRId64 " is already revoked", j->id);
@@ -220,6 +222,8 @@ static int run_token_revoke(struct pg_conn *c, void *arg, char *msg)
         return pg_summary_fail(msg);
     rc = pg_audit_append(c, j->a, "token.revoke", object, "", after, msg);
     free(after);
+    if (rc == CG_OK) /* an agent token's cell; "" for the others */
+        rc = pg_change_add(c, "token.revoke", NULL, cell, msg);
     return rc;
 }
 

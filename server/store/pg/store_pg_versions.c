@@ -147,6 +147,8 @@ static int run_publish(struct pg_conn *c, void *arg, char *msg)
         return pg_summary_fail(msg);
     rc = pg_audit_append(c, j->a, "version.publish", object, "", after, msg);
     free(after);
+    if (rc == CG_OK)
+        rc = pg_change_add(c, "version.publish", p->config, NULL, msg);
     if (rc != CG_OK)
         return rc;
     cg_strlcpy(j->v.config, p->config, sizeof j->v.config);
