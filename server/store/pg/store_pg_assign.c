@@ -135,11 +135,12 @@ static int run_assign(struct pg_conn *c, void *arg, char *msg)
             cells = NULL;
         }
     }
-    after = cells ? pg_json_take(json_pack("{s:I, s:I, s:o}", "version", (json_int_t)j->version,
-                                           "generation", (json_int_t)j->generation, "cells", cells))
-                  : NULL;
+    after =
+        cells ? store_json_take(json_pack("{s:I, s:I, s:o}", "version", (json_int_t)j->version,
+                                          "generation", (json_int_t)j->generation, "cells", cells))
+              : NULL;
     if (!after)
-        return pg_summary_fail(msg);
+        return store_summary_fail(msg);
     snprintf(object, sizeof object, "config/%s", j->config);
     rc = pg_audit_append(c, j->a, "assign", object, "", after, msg);
     free(after);
@@ -152,7 +153,7 @@ int pg_assign(struct store *st, const char *config, const char *const *cells, si
               int64_t version, int64_t expect_generation, const struct store_actor *a,
               int64_t *new_generation, char *msg)
 {
-    int rc = pg_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
 
     if (rc != CG_OK)
         return rc;

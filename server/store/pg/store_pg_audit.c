@@ -24,42 +24,6 @@
 
 /* ---- Validation and audit helpers ---- */
 
-int pg_check_actor(const struct store_actor *a, char *msg)
-{
-    if (!a || !a->actor || !*a->actor) {
-        pg_msg(msg, "an actor is required");
-        return CG_ERR_INVALID;
-    }
-    if (strlen(a->actor) >= STORE_NAME_MAX) {
-        pg_msg(msg, "actor name longer than %d characters", STORE_NAME_MAX - 1);
-        return CG_ERR_INVALID;
-    }
-    return CG_OK;
-}
-
-int pg_check_name(const char *what, const char *name, char *msg)
-{
-    if (!name || !cg_valid_name(name)) {
-        pg_msg(msg, "invalid %s name '%.64s'", what, name ? name : "(null)");
-        return CG_ERR_INVALID;
-    }
-    return CG_OK;
-}
-
-char *pg_json_take(json_t *v)
-{
-    char *s = v ? cg_json_dump(v) : NULL;
-
-    json_decref(v);
-    return s;
-}
-
-int pg_summary_fail(char *msg)
-{
-    pg_msg(msg, "cannot encode the audit summary (invalid UTF-8 or out of memory)");
-    return CG_ERR_INVALID;
-}
-
 /* The head is locked until the transaction ends: the next append of any
  * process waits here until this one has committed or rolled back. */
 static const char SQL_AUDIT_HEAD[] = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";

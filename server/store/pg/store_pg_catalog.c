@@ -18,8 +18,6 @@
 #include "json.h"
 #include "util.h"
 
-#define PG_LABELS_MAX 65536 /* bytes of a cell's labels JSON */
-
 /* ---- Cells ---- */
 
 #define CELL_COLS "id, region, zone, labels_json, created_ms"
@@ -73,39 +71,6 @@ static int run_cell_add(struct pg_conn *c, void *arg, char *msg)
     return rc;
 }
 
-/* Parses labels JSON (NULL = {}): an object of string values. */
-static int parse_labels(const char *text, json_t **out, char *msg)
-{
-    char err[128];
-    json_t *v = NULL;
-    const char *key;
-    json_t *val;
-
-    if (!text || !*text) {
-        *out = json_object();
-        return *out ? CG_OK : CG_ERR_NOMEM;
-    }
-    if (cg_json_parse(text, strlen(text), PG_LABELS_MAX, 4, &v, err, sizeof err) != CG_JSON_OK) {
-        pg_msg(msg, "cell labels: %s", err);
-        return CG_ERR_INVALID;
-    }
-    if (!json_is_object(v)) {
-        json_decref(v);
-        pg_msg(msg, "cell labels must be a JSON object");
-        return CG_ERR_INVALID;
-    }
-    json_object_foreach(v, key, val)
-    {
-        if (!json_is_string(val)) {
-            pg_msg(msg, "cell label '%.64s' must be a string", key);
-            json_decref(v);
-            return CG_ERR_INVALID;
-        }
-    }
-    *out = v;
-    return CG_OK;
-}
-
 int pg_cell_add(struct store *st, const struct store_cell *c, const struct store_actor *a,
                 char *msg)
 {
@@ -118,18 +83,18 @@ int pg_cell_add(struct store *st, const struct store_cell *c, const struct store
         pg_msg(msg, "no cell given");
         return CG_ERR_INVALID;
     }
-    rc = pg_check_actor(a, msg);
+    rc = store_check_actor(a, msg);
     if (rc == CG_OK)
-        rc = pg_check_name("cell", c->id, msg);
+        rc = store_check_name("cell", c->id, msg);
     if (rc == CG_OK)
-        rc = parse_labels(c->labels_json, &labels, msg);
+        rc = store_parse_labels(c->labels_json, &labels, msg);
     if (rc != CG_OK)
         return rc;
     ltext = cg_json_dump(labels);
-    after = pg_json_take(
+    after = store_json_take(
         json_pack("{s:s, s:s, s:O}", "region", c->region, "zone", c->zone, "labels", labels));
     if (!ltext || !after) {
-        rc = pg_summary_fail(msg);
+        rc = store_summary_fail(msg);
     } else {
         struct cell_add_job j = {c, a, ltext, after};
         rc = pg_tx(pgs(st), run_cell_add, &j, msg);
@@ -261,11 +226,11 @@ int pg_config_create(struct store *st, const struct store_config *c, const struc
         pg_msg(msg, "config_create: missing config or contract");
         return CG_ERR_INVALID;
     }
-    rc = pg_check_actor(a, msg);
+    rc = store_check_actor(a, msg);
     if (rc == CG_OK)
-        rc = pg_check_name("config", c->name, msg);
+        rc = store_check_name("config", c->name, msg);
     if (rc == CG_OK && c->plan[0])
-        rc = pg_check_name("plan", c->plan, msg);
+        rc = store_check_name("plan", c->plan, msg);
     if (rc != CG_OK)
         return rc;
     if (strcmp(c->kind, "config") != 0 && strcmp(c->kind, "flags") != 0 &&
@@ -274,10 +239,10 @@ int pg_config_create(struct store *st, const struct store_config *c, const struc
         return CG_ERR_INVALID;
     }
     cg_sha256_hex(c->contract_json, strlen(c->contract_json), sha);
-    after = pg_json_take(
+    after = store_json_take(
         json_pack("{s:s, s:s, s:s}", "kind", c->kind, "plan", c->plan, "contract_sha256", sha));
     if (!after)
-        return pg_summary_fail(msg);
+        return store_summary_fail(msg);
     struct config_create_job j = {c, a, after};
     rc = pg_tx(pgs(st), run_config_create, &j, msg);
     free(after);
@@ -364,13 +329,13 @@ static int run_config_set_plan(struct pg_conn *c, void *arg, char *msg)
     rc = pg_exec(c, msg, NULL, SQL_CONFIG_SET_PLAN, "tt", j->plan, j->name);
     if (rc != CG_OK)
         return rc;
-    before = pg_json_take(json_pack("{s:s}", "plan", old));
-    after = pg_json_take(json_pack("{s:s}", "plan", j->plan));
+    before = store_json_take(json_pack("{s:s}", "plan", old));
+    after = store_json_take(json_pack("{s:s}", "plan", j->plan));
     snprintf(object, sizeof object, "config/%s", j->name);
     if (before && after)
         rc = pg_audit_append(c, j->a, "config.set_plan", object, before, after, msg);
     else
-        rc = pg_summary_fail(msg);
+        rc = store_summary_fail(msg);
     if (rc == CG_OK)
         rc = pg_change_add(c, "config.set_plan", j->name, NULL, msg);
     free(before);
@@ -381,7 +346,7 @@ static int run_config_set_plan(struct pg_conn *c, void *arg, char *msg)
 int pg_config_set_plan(struct store *st, const char *name, const char *plan,
                        const struct store_actor *a, char *msg)
 {
-    int rc = pg_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
 
     if (rc != CG_OK)
         return rc;
@@ -392,7 +357,7 @@ int pg_config_set_plan(struct store *st, const char *name, const char *plan,
     if (!plan)
         plan = "";
     if (*plan) {
-        rc = pg_check_name("plan", plan, msg);
+        rc = store_check_name("plan", plan, msg);
         if (rc != CG_OK)
             return rc;
     }
@@ -452,9 +417,9 @@ static int plan_replace(struct pg_conn *c, struct plan_put_job *j, int64_t now, 
     }
     cg_sha256_hex(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), sha);
     PQclear(res);
-    *before = pg_json_take(json_pack("{s:s}", "sha256", sha));
+    *before = store_json_take(json_pack("{s:s}", "sha256", sha));
     if (!*before)
-        return pg_summary_fail(msg);
+        return store_summary_fail(msg);
     return pg_exec(c, msg, NULL, SQL_PLAN_SET, "tti", j->name, j->body, now);
 }
 
@@ -480,10 +445,10 @@ int pg_plan_put(struct store *st, const char *name, const char *body_json,
 {
     char sha[65];
     char *after;
-    int rc = pg_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
 
     if (rc == CG_OK)
-        rc = pg_check_name("plan", name, msg);
+        rc = store_check_name("plan", name, msg);
     if (rc != CG_OK)
         return rc;
     if (!body_json) {
@@ -491,9 +456,9 @@ int pg_plan_put(struct store *st, const char *name, const char *body_json,
         return CG_ERR_INVALID;
     }
     cg_sha256_hex(body_json, strlen(body_json), sha);
-    after = pg_json_take(json_pack("{s:s}", "sha256", sha));
+    after = store_json_take(json_pack("{s:s}", "sha256", sha));
     if (!after)
-        return pg_summary_fail(msg);
+        return store_summary_fail(msg);
     struct plan_put_job j = {name, body_json, a, after};
     rc = pg_tx(pgs(st), run_plan_put, &j, msg);
     free(after);

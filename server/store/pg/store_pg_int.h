@@ -40,6 +40,7 @@
 #define CG_SERVER_STORE_PG_INT_H
 
 #include "store.h"
+#include "store_backend.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -255,23 +256,6 @@ int pg_page_end(int rc, void *arr, size_t cnt, size_t limit, size_t elem_size,
                 pg_elem_free_fn free_elem, void **out, size_t *n, int *more);
 
 /* ---- Validation and audit (store_pg_audit.c) ---- */
-
-/* CG_ERR_INVALID unless a names an actor: non-empty and shorter than
- * STORE_NAME_MAX. */
-int pg_check_actor(const struct store_actor *a, char *msg);
-
-/* CG_ERR_INVALID unless name passes cg_valid_name(); 'what' ("cell",
- * "plan", ...) names it in the message. */
-int pg_check_name(const char *what, const char *name, char *msg);
-
-/* Serialises v compactly with sorted keys (cg_json_dump(), the bytes the
- * SQLite backend writes too) and drops the reference to v (which may be
- * NULL). Returns a new string the caller frees with free(), or NULL. */
-char *pg_json_take(json_t *v);
-
-/* A summary that could not be built (invalid UTF-8 in a field, or no
- * memory): sets msg and returns CG_ERR_INVALID. */
-int pg_summary_fail(char *msg);
 
 /* Appends one hash-chained audit record for a's action on 'object' with
  * the before/after summaries (NULL = "") inside the caller's transaction

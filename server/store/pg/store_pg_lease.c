@@ -62,31 +62,11 @@ static int row_lease(const PGresult *r, int row, void *elem)
     return CG_OK;
 }
 
-static int check_args(const char *name, const char *holder, char *msg)
-{
-    if (!name || !*name || strlen(name) >= STORE_NAME_MAX || !holder || !*holder ||
-        strlen(holder) >= STORE_NAME_MAX) {
-        pg_msg(msg, "lease: need a name and a holder of 1..%d bytes", STORE_NAME_MAX - 1);
-        return CG_ERR_INVALID;
-    }
-    return CG_OK;
-}
-
 struct lease_job {
     const char *name, *holder;
     int64_t ttl_ms, term;
     struct store_lease out;
 };
-
-/* The audit summary of a holding: {"holder","term"[,"ttl_ms"]}. */
-static char *holding(const char *holder, int64_t term, int64_t ttl_ms)
-{
-    json_t *o = json_pack("{s:s, s:I}", "holder", holder, "term", (json_int_t)term);
-
-    if (o && ttl_ms > 0)
-        json_object_set_new(o, "ttl_ms", json_integer(ttl_ms));
-    return pg_json_take(o);
-}
 
 static int run_lease_acquire(struct pg_conn *c, void *arg, char *msg)
 {
@@ -133,12 +113,12 @@ static int run_lease_acquire(struct pg_conn *c, void *arg, char *msg)
     if (strcmp(j->name, STORE_LEASE_CONTROLLER) != 0)
         return CG_OK; /* heartbeats ("replica/ID") are not audited */
     snprintf(object, sizeof object, "lease/%s", j->name);
-    before = have ? holding(cur.holder, cur.term, 0) : NULL;
-    after = holding(j->holder, term, j->ttl_ms);
+    before = have ? store_lease_summary(cur.holder, cur.term, 0) : NULL;
+    after = store_lease_summary(j->holder, term, j->ttl_ms);
     if ((have && !before) || !after) {
         free(before);
         free(after);
-        return pg_summary_fail(msg);
+        return store_summary_fail(msg);
     }
     rc = pg_audit_append(c, &who, "lease.acquire", object, before, after, msg);
     free(before);
@@ -150,14 +130,10 @@ int pg_lease_acquire(struct store *st, const char *name, const char *holder, int
                      struct store_lease *out, char *msg)
 {
     struct lease_job j;
-    int rc = check_args(name, holder, msg);
+    int rc = store_check_lease(name, holder, ttl_ms, msg);
 
     if (rc != CG_OK)
         return rc;
-    if (ttl_ms < 1 || ttl_ms > 3600000) {
-        pg_msg(msg, "lease: ttl_ms must be 1..3600000");
-        return CG_ERR_INVALID;
-    }
     memset(&j, 0, sizeof j);
     j.name = name;
     j.holder = holder;
@@ -214,7 +190,7 @@ int pg_lease_release(struct store *st, const char *name, const char *holder, int
                      char *msg)
 {
     struct lease_job j;
-    int rc = check_args(name, holder, msg);
+    int rc = store_check_lease(name, holder, -1, msg);
 
     if (rc != CG_OK)
         return rc;
@@ -273,9 +249,9 @@ static int run_meta_put_once(struct pg_conn *c, void *arg, char *msg)
         return rc == 1 ? CG_OK : rc < 0 ? rc : CG_ERR_IO;
     }
     snprintf(object, sizeof object, "meta/%s", j->key);
-    after = pg_json_take(json_pack("{s:s}", "value", j->value));
+    after = store_json_take(json_pack("{s:s}", "value", j->value));
     if (!after)
-        return pg_summary_fail(msg);
+        return store_summary_fail(msg);
     rc = pg_audit_append(c, &who, "meta.set", object, "", after, msg);
     free(after);
     if (rc == CG_OK)
@@ -287,13 +263,10 @@ int pg_meta_put_once(struct store *st, const char *key, const char *value, char 
                      char *msg)
 {
     struct meta_job j = {key, value, out, outlen};
+    int rc = store_check_meta(key, value, out, outlen, msg);
 
-    if (!key || !*key || strlen(key) >= STORE_NAME_MAX || !value || strlen(value) > 1023 || !out ||
-        outlen == 0) {
-        pg_msg(msg, "meta: need a key of 1..%d bytes, a value of at most 1023 and out",
-               STORE_NAME_MAX - 1);
-        return CG_ERR_INVALID;
-    }
+    if (rc != CG_OK)
+        return rc;
     out[0] = '\0';
     return pg_tx(pgs(st), run_meta_put_once, &j, msg);
 }

@@ -155,12 +155,12 @@ static int run_rollout_create(struct pg_conn *c, void *arg, char *msg)
     if (rc < 0)
         return rc;
     j->now = now;
-    after =
-        pg_json_take(json_pack("{s:s,s:s,s:I,s:I,s:s,s:b}", "config", r->config, "kind", r->kind,
-                               "from", (json_int_t)r->from_version, "to", (json_int_t)r->to_version,
-                               "plan", r->plan, "expedited", r->expedited));
+    after = store_json_take(json_pack("{s:s,s:s,s:I,s:I,s:s,s:b}", "config", r->config, "kind",
+                                      r->kind, "from", (json_int_t)r->from_version, "to",
+                                      (json_int_t)r->to_version, "plan", r->plan, "expedited",
+                                      r->expedited));
     if (!after)
-        return pg_summary_fail(msg);
+        return store_summary_fail(msg);
     snprintf(object, sizeof object, "rollout/%" PRId64, j->id);
     rc = pg_exec(c, msg, NULL, SQL_EVENT_ADD, "iiitt", j->id, (int64_t)1, now, "created",
                  r->detail_json ? r->detail_json : "{}");
@@ -173,7 +173,7 @@ static int run_rollout_create(struct pg_conn *c, void *arg, char *msg)
 int pg_rollout_create(struct store *st, struct store_rollout *r, const struct store_actor *a,
                       char *msg)
 {
-    int rc = pg_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
     struct rollout_create_job j = {r, a, 0, 0};
 
     if (rc != CG_OK)
@@ -337,7 +337,7 @@ static int run_rollout_update(struct pg_conn *c, void *arg, char *msg)
 int pg_rollout_update(struct store *st, const struct store_rollout_update *u,
                       const struct store_actor *a, int64_t *new_generation, char *msg)
 {
-    int rc = pg_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
     struct rollout_update_job j = {u, a, 0};
 
     if (rc != CG_OK)

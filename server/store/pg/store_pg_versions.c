@@ -140,11 +140,11 @@ static int run_publish(struct pg_conn *c, void *arg, char *msg)
     if (rc != CG_OK)
         return rc;
     snprintf(object, sizeof object, "config/%s/versions/%" PRId64, p->config, num);
-    after = pg_json_take(json_pack("{s:s, s:I, s:s, s:I}", "sha256", p->sha256, "size",
-                                   (json_int_t)size, "media_type", p->media_type, "parent",
-                                   (json_int_t)live));
+    after = store_json_take(json_pack("{s:s, s:I, s:s, s:I}", "sha256", p->sha256, "size",
+                                      (json_int_t)size, "media_type", p->media_type, "parent",
+                                      (json_int_t)live));
     if (!after)
-        return pg_summary_fail(msg);
+        return store_summary_fail(msg);
     rc = pg_audit_append(c, j->a, "version.publish", object, "", after, msg);
     free(after);
     if (rc == CG_OK)
@@ -192,7 +192,7 @@ static int check_publish(const struct store_publish *p, char *msg)
 int pg_version_publish(struct store *st, const struct store_publish *p, const struct store_actor *a,
                        struct store_version *out, char *msg)
 {
-    int rc = pg_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
 
     if (rc == CG_OK)
         rc = check_publish(p, msg);
@@ -377,9 +377,9 @@ static int run_version_delete(struct pg_conn *c, void *arg, char *msg)
     if (rc != CG_OK)
         return rc;
     snprintf(object, sizeof object, "config/%s/versions/%" PRId64, j->config, j->number);
-    after = pg_json_take(json_pack("{s:I}", "deleted_ms", (json_int_t)now));
+    after = store_json_take(json_pack("{s:I}", "deleted_ms", (json_int_t)now));
     if (!after)
-        return pg_summary_fail(msg);
+        return store_summary_fail(msg);
     rc = pg_audit_append(c, j->a, "version.delete", object, "", after, msg);
     free(after);
     return rc;
@@ -388,7 +388,7 @@ static int run_version_delete(struct pg_conn *c, void *arg, char *msg)
 int pg_version_delete(struct store *st, const char *config, int64_t number,
                       const struct store_actor *a, char *msg)
 {
-    int rc = pg_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
 
     if (rc != CG_OK)
         return rc;

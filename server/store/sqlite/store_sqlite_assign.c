@@ -124,11 +124,11 @@ static int run_assign(struct sq_conn *w, void *arg, char *msg)
             cells = NULL;
         }
     }
-    after = cells ? sq_json_take(json_pack("{s:I, s:I, s:o}", "version", (json_int_t)j->version,
-                                           "generation", (json_int_t)gen, "cells", cells))
+    after = cells ? store_json_take(json_pack("{s:I, s:I, s:o}", "version", (json_int_t)j->version,
+                                              "generation", (json_int_t)gen, "cells", cells))
                   : NULL;
     if (!after)
-        return sq_summary_fail(msg);
+        return store_summary_fail(msg);
     snprintf(object, sizeof object, "config/%s", j->config);
     rc = sq_audit_append(w, j->a, "assign", object, "", after, msg);
     free(after);
@@ -140,7 +140,7 @@ int sq_assign(struct store *st, const char *config, const char *const *cells, si
               int64_t version, int64_t expect_generation, const struct store_actor *a,
               int64_t *new_generation, char *msg)
 {
-    int rc = sq_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
 
     if (rc != CG_OK)
         return rc;

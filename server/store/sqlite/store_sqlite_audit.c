@@ -20,42 +20,6 @@
 
 /* ---- Validation and audit helpers ---- */
 
-int sq_check_actor(const struct store_actor *a, char *msg)
-{
-    if (!a || !a->actor || !*a->actor) {
-        sq_msg(msg, "an actor is required");
-        return CG_ERR_INVALID;
-    }
-    if (strlen(a->actor) >= STORE_NAME_MAX) {
-        sq_msg(msg, "actor name longer than %d characters", STORE_NAME_MAX - 1);
-        return CG_ERR_INVALID;
-    }
-    return CG_OK;
-}
-
-int sq_check_name(const char *what, const char *name, char *msg)
-{
-    if (!name || !cg_valid_name(name)) {
-        sq_msg(msg, "invalid %s name '%.64s'", what, name ? name : "(null)");
-        return CG_ERR_INVALID;
-    }
-    return CG_OK;
-}
-
-char *sq_json_take(json_t *v)
-{
-    char *s = v ? cg_json_dump(v) : NULL;
-
-    json_decref(v);
-    return s;
-}
-
-int sq_summary_fail(char *msg)
-{
-    sq_msg(msg, "cannot encode the audit summary (invalid UTF-8 or out of memory)");
-    return CG_ERR_INVALID;
-}
-
 static const char SQL_AUDIT_HEAD[] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 static const char SQL_AUDIT_ADD[] =
     "INSERT INTO audit (seq, time_ms, actor, action, object, before, after, reason, "

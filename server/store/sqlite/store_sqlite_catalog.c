@@ -17,8 +17,6 @@
 #include "json.h"
 #include "util.h"
 
-#define SQ_LABELS_MAX 65536 /* bytes of a cell's labels JSON */
-
 /* ---- Cells ---- */
 
 #define CELL_COLS "id, region, zone, labels_json, created_ms"
@@ -70,39 +68,6 @@ static int run_cell_add(struct sq_conn *w, void *arg, char *msg)
     return sq_audit_append(w, j->a, "cell.add", object, "", j->after, msg);
 }
 
-/* Parses labels JSON (NULL = {}): an object of string values. */
-static int parse_labels(const char *text, json_t **out, char *msg)
-{
-    char err[128];
-    json_t *v = NULL;
-    const char *key;
-    json_t *val;
-
-    if (!text || !*text) {
-        *out = json_object();
-        return *out ? CG_OK : CG_ERR_NOMEM;
-    }
-    if (cg_json_parse(text, strlen(text), SQ_LABELS_MAX, 4, &v, err, sizeof err) != CG_JSON_OK) {
-        sq_msg(msg, "cell labels: %s", err);
-        return CG_ERR_INVALID;
-    }
-    if (!json_is_object(v)) {
-        json_decref(v);
-        sq_msg(msg, "cell labels must be a JSON object");
-        return CG_ERR_INVALID;
-    }
-    json_object_foreach(v, key, val)
-    {
-        if (!json_is_string(val)) {
-            sq_msg(msg, "cell label '%.64s' must be a string", key);
-            json_decref(v);
-            return CG_ERR_INVALID;
-        }
-    }
-    *out = v;
-    return CG_OK;
-}
-
 int sq_cell_add(struct store *st, const struct store_cell *c, const struct store_actor *a,
                 char *msg)
 {
@@ -115,18 +80,18 @@ int sq_cell_add(struct store *st, const struct store_cell *c, const struct store
         sq_msg(msg, "no cell given");
         return CG_ERR_INVALID;
     }
-    rc = sq_check_actor(a, msg);
+    rc = store_check_actor(a, msg);
     if (rc == CG_OK)
-        rc = sq_check_name("cell", c->id, msg);
+        rc = store_check_name("cell", c->id, msg);
     if (rc == CG_OK)
-        rc = parse_labels(c->labels_json, &labels, msg);
+        rc = store_parse_labels(c->labels_json, &labels, msg);
     if (rc != CG_OK)
         return rc;
     ltext = cg_json_dump(labels);
-    after = sq_json_take(
+    after = store_json_take(
         json_pack("{s:s, s:s, s:O}", "region", c->region, "zone", c->zone, "labels", labels));
     if (!ltext || !after) {
-        rc = sq_summary_fail(msg);
+        rc = store_summary_fail(msg);
     } else {
         struct cell_add_job j = {c, a, ltext, after};
         rc = sq_submit(sq(st), run_cell_add, &j, msg);
@@ -259,11 +224,11 @@ int sq_config_create(struct store *st, const struct store_config *c, const struc
         sq_msg(msg, "config_create: missing config or contract");
         return CG_ERR_INVALID;
     }
-    rc = sq_check_actor(a, msg);
+    rc = store_check_actor(a, msg);
     if (rc == CG_OK)
-        rc = sq_check_name("config", c->name, msg);
+        rc = store_check_name("config", c->name, msg);
     if (rc == CG_OK && c->plan[0])
-        rc = sq_check_name("plan", c->plan, msg);
+        rc = store_check_name("plan", c->plan, msg);
     if (rc != CG_OK)
         return rc;
     if (strcmp(c->kind, "config") != 0 && strcmp(c->kind, "flags") != 0 &&
@@ -272,10 +237,10 @@ int sq_config_create(struct store *st, const struct store_config *c, const struc
         return CG_ERR_INVALID;
     }
     cg_sha256_hex(c->contract_json, strlen(c->contract_json), sha);
-    after = sq_json_take(
+    after = store_json_take(
         json_pack("{s:s, s:s, s:s}", "kind", c->kind, "plan", c->plan, "contract_sha256", sha));
     if (!after)
-        return sq_summary_fail(msg);
+        return store_summary_fail(msg);
     struct config_create_job j = {c, a, after};
     rc = sq_submit(sq(st), run_config_create, &j, msg);
     free(after);
@@ -362,13 +327,13 @@ static int run_config_set_plan(struct sq_conn *w, void *arg, char *msg)
     rc = sq_exec(w, msg, SQL_CONFIG_SET_PLAN, "tt", j->plan, j->name);
     if (rc != CG_OK)
         return rc;
-    before = sq_json_take(json_pack("{s:s}", "plan", old));
-    after = sq_json_take(json_pack("{s:s}", "plan", j->plan));
+    before = store_json_take(json_pack("{s:s}", "plan", old));
+    after = store_json_take(json_pack("{s:s}", "plan", j->plan));
     snprintf(object, sizeof object, "config/%s", j->name);
     if (before && after)
         rc = sq_audit_append(w, j->a, "config.set_plan", object, before, after, msg);
     else
-        rc = sq_summary_fail(msg);
+        rc = store_summary_fail(msg);
     free(before);
     free(after);
     return rc;
@@ -377,7 +342,7 @@ static int run_config_set_plan(struct sq_conn *w, void *arg, char *msg)
 int sq_config_set_plan(struct store *st, const char *name, const char *plan,
                        const struct store_actor *a, char *msg)
 {
-    int rc = sq_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
 
     if (rc != CG_OK)
         return rc;
@@ -388,7 +353,7 @@ int sq_config_set_plan(struct store *st, const char *name, const char *plan,
     if (!plan)
         plan = "";
     if (*plan) {
-        rc = sq_check_name("plan", plan, msg);
+        rc = store_check_name("plan", plan, msg);
         if (rc != CG_OK)
             return rc;
     }
@@ -443,8 +408,8 @@ static int run_plan_put(struct sq_conn *w, void *arg, char *msg)
         char sha[65];
         const char *old = sq_col_text(q, 0);
         cg_sha256_hex(old, strlen(old), sha);
-        before = sq_json_take(json_pack("{s:s}", "sha256", sha));
-        rc = before ? CG_OK : sq_summary_fail(msg);
+        before = store_json_take(json_pack("{s:s}", "sha256", sha));
+        rc = before ? CG_OK : store_summary_fail(msg);
     }
     sq_reset(q);
     if (rc == CG_OK)
@@ -461,10 +426,10 @@ int sq_plan_put(struct store *st, const char *name, const char *body_json,
 {
     char sha[65];
     char *after;
-    int rc = sq_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
 
     if (rc == CG_OK)
-        rc = sq_check_name("plan", name, msg);
+        rc = store_check_name("plan", name, msg);
     if (rc != CG_OK)
         return rc;
     if (!body_json) {
@@ -472,9 +437,9 @@ int sq_plan_put(struct store *st, const char *name, const char *body_json,
         return CG_ERR_INVALID;
     }
     cg_sha256_hex(body_json, strlen(body_json), sha);
-    after = sq_json_take(json_pack("{s:s}", "sha256", sha));
+    after = store_json_take(json_pack("{s:s}", "sha256", sha));
     if (!after)
-        return sq_summary_fail(msg);
+        return store_summary_fail(msg);
     struct plan_put_job j = {name, body_json, a, after};
     rc = sq_submit(sq(st), run_plan_put, &j, msg);
     free(after);

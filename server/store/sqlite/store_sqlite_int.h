@@ -33,6 +33,7 @@
 #define CG_SERVER_STORE_SQLITE_INT_H
 
 #include "store.h"
+#include "store_backend.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -238,23 +239,6 @@ int sq_submit_nowait(struct sq_store *s, sq_job_fn run, void *arg, void (*free_a
 int sq_stats(struct store *st, struct store_stats *out);
 
 /* ---- Validation and audit helpers (store_sqlite_audit.c) ---- */
-
-/* CG_ERR_INVALID unless a names an actor: non-empty and shorter than
- * STORE_NAME_MAX. */
-int sq_check_actor(const struct store_actor *a, char *msg);
-
-/* CG_ERR_INVALID unless name passes cg_valid_name(); 'what' ("cell",
- * "plan", ...) names it in the message. */
-int sq_check_name(const char *what, const char *name, char *msg);
-
-/* Serialises v compactly with sorted keys (cg_json_dump()) and drops the
- * reference to v (which may be NULL). Returns a new string the caller
- * frees with free(), or NULL. */
-char *sq_json_take(json_t *v);
-
-/* A summary that could not be built (invalid UTF-8 in a field, or no
- * memory): sets msg and returns CG_ERR_INVALID. */
-int sq_summary_fail(char *msg);
 
 /* Appends one hash-chained audit record for a's action on 'object' with
  * the before/after summaries (NULL = ""). Runs on the writer inside the

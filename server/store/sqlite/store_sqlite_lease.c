@@ -49,31 +49,11 @@ static int row_lease(sqlite3_stmt *q, void *elem)
     return CG_OK;
 }
 
-static int check_args(const char *name, const char *holder, char *msg)
-{
-    if (!name || !*name || strlen(name) >= STORE_NAME_MAX || !holder || !*holder ||
-        strlen(holder) >= STORE_NAME_MAX) {
-        sq_msg(msg, "lease: need a name and a holder of 1..%d bytes", STORE_NAME_MAX - 1);
-        return CG_ERR_INVALID;
-    }
-    return CG_OK;
-}
-
 struct lease_job {
     const char *name, *holder;
     int64_t ttl_ms, term;
     struct store_lease out;
 };
-
-/* The audit summary of a holding: {"holder","term"[,"ttl_ms"]}. */
-static char *holding(const char *holder, int64_t term, int64_t ttl_ms)
-{
-    json_t *o = json_pack("{s:s, s:I}", "holder", holder, "term", (json_int_t)term);
-
-    if (o && ttl_ms > 0)
-        json_object_set_new(o, "ttl_ms", json_integer(ttl_ms));
-    return sq_json_take(o);
-}
 
 static int run_lease_acquire(struct sq_conn *w, void *arg, char *msg)
 {
@@ -112,12 +92,12 @@ static int run_lease_acquire(struct sq_conn *w, void *arg, char *msg)
     if (strcmp(j->name, STORE_LEASE_CONTROLLER) != 0)
         goto done; /* heartbeats ("replica/ID") are not audited */
     snprintf(object, sizeof object, "lease/%s", j->name);
-    before = have ? holding(cur.holder, cur.term, 0) : NULL;
-    after = holding(j->holder, term, j->ttl_ms);
+    before = have ? store_lease_summary(cur.holder, cur.term, 0) : NULL;
+    after = store_lease_summary(j->holder, term, j->ttl_ms);
     if ((have && !before) || !after) {
         free(before);
         free(after);
-        return sq_summary_fail(msg);
+        return store_summary_fail(msg);
     }
     who.reason = "new term";
     rc = sq_audit_append(w, &who, "lease.acquire", object, before, after, msg);
@@ -140,14 +120,10 @@ int sq_lease_acquire(struct store *st, const char *name, const char *holder, int
                      struct store_lease *out, char *msg)
 {
     struct lease_job j = {name, holder, ttl_ms, 0, {{0}, {0}, 0, 0, 0, 0}};
-    int rc = check_args(name, holder, msg);
+    int rc = store_check_lease(name, holder, ttl_ms, msg);
 
     if (rc != CG_OK)
         return rc;
-    if (ttl_ms < 1 || ttl_ms > 3600000) {
-        sq_msg(msg, "lease: ttl_ms must be 1..3600000");
-        return CG_ERR_INVALID;
-    }
     rc = sq_submit(sq(st), run_lease_acquire, &j, msg);
     if (out && (rc == CG_OK || rc == CG_ERR_CONFLICT))
         *out = j.out;
@@ -206,7 +182,7 @@ int sq_lease_release(struct store *st, const char *name, const char *holder, int
                      char *msg)
 {
     struct lease_job j = {name, holder, 0, term, {{0}, {0}, 0, 0, 0, 0}};
-    int rc = check_args(name, holder, msg);
+    int rc = store_check_lease(name, holder, -1, msg);
 
     if (rc != CG_OK)
         return rc;
@@ -268,9 +244,9 @@ static int run_meta_put_once(struct sq_conn *w, void *arg, char *msg)
     if (rc != CG_OK)
         return rc;
     snprintf(object, sizeof object, "meta/%s", j->key);
-    after = sq_json_take(json_pack("{s:s}", "value", j->value));
+    after = store_json_take(json_pack("{s:s}", "value", j->value));
     if (!after)
-        return sq_summary_fail(msg);
+        return store_summary_fail(msg);
     rc = sq_audit_append(w, &who, "meta.set", object, "", after, msg);
     free(after);
     if (rc == CG_OK)
@@ -282,13 +258,10 @@ int sq_meta_put_once(struct store *st, const char *key, const char *value, char 
                      char *msg)
 {
     struct meta_job j = {key, value, out, outlen};
+    int rc = store_check_meta(key, value, out, outlen, msg);
 
-    if (!key || !*key || strlen(key) >= STORE_NAME_MAX || !value || strlen(value) > 1023 || !out ||
-        outlen == 0) {
-        sq_msg(msg, "meta: need a key of 1..%d bytes, a value of at most 1023 and out",
-               STORE_NAME_MAX - 1);
-        return CG_ERR_INVALID;
-    }
+    if (rc != CG_OK)
+        return rc;
     out[0] = '\0';
     return sq_submit(sq(st), run_meta_put_once, &j, msg);
 }

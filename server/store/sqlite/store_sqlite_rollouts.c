@@ -156,12 +156,12 @@ static int run_rollout_create(struct sq_conn *w, void *arg, char *msg)
     r->seq = 1;
     r->created_ms = r->updated_ms = now;
     cg_strlcpy(r->created_by, j->a->actor, sizeof r->created_by);
-    after =
-        sq_json_take(json_pack("{s:s,s:s,s:I,s:I,s:s,s:b}", "config", r->config, "kind", r->kind,
-                               "from", (json_int_t)r->from_version, "to", (json_int_t)r->to_version,
-                               "plan", r->plan, "expedited", r->expedited));
+    after = store_json_take(json_pack("{s:s,s:s,s:I,s:I,s:s,s:b}", "config", r->config, "kind",
+                                      r->kind, "from", (json_int_t)r->from_version, "to",
+                                      (json_int_t)r->to_version, "plan", r->plan, "expedited",
+                                      r->expedited));
     if (!after)
-        return sq_summary_fail(msg);
+        return store_summary_fail(msg);
     snprintf(object, sizeof object, "rollout/%" PRId64, r->id);
     rc = sq_audit_append(w, j->a, "rollout.start", object, "", after, msg);
     free(after);
@@ -174,7 +174,7 @@ static int run_rollout_create(struct sq_conn *w, void *arg, char *msg)
 int sq_rollout_create(struct store *st, struct store_rollout *r, const struct store_actor *a,
                       char *msg)
 {
-    int rc = sq_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
     struct rollout_create_job j = {r, a};
 
     if (rc != CG_OK)
@@ -326,7 +326,7 @@ static int run_rollout_update(struct sq_conn *w, void *arg, char *msg)
 int sq_rollout_update(struct store *st, const struct store_rollout_update *u,
                       const struct store_actor *a, int64_t *new_generation, char *msg)
 {
-    int rc = sq_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
     struct rollout_update_job j = {u, a, 0};
 
     if (rc != CG_OK)

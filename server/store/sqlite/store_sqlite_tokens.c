@@ -89,7 +89,7 @@ static int check_token(const struct store_token *t, char *msg)
 {
     static const char *const roles[] = {"admin", "deployer", "approver", "reader", "agent"};
     bool role_ok = false;
-    int rc = sq_check_name("token", t->name, msg);
+    int rc = store_check_name("token", t->name, msg);
 
     if (rc != CG_OK)
         return rc;
@@ -104,7 +104,7 @@ static int check_token(const struct store_token *t, char *msg)
         return CG_ERR_INVALID;
     }
     if (strcmp(t->role, "agent") == 0)
-        return sq_check_name("cell", t->cell, msg);
+        return store_check_name("cell", t->cell, msg);
     if (t->cell[0]) {
         sq_msg(msg, "only agent tokens are bound to a cell");
         return CG_ERR_INVALID;
@@ -115,7 +115,7 @@ static int check_token(const struct store_token *t, char *msg)
 int sq_token_create(struct store *st, struct store_token *t, const struct store_actor *a, char *msg)
 {
     char *after;
-    int rc = sq_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
 
     if (rc != CG_OK)
         return rc;
@@ -126,10 +126,10 @@ int sq_token_create(struct store *st, struct store_token *t, const struct store_
     rc = check_token(t, msg);
     if (rc != CG_OK)
         return rc;
-    after = sq_json_take(
+    after = store_json_take(
         json_pack("{s:s, s:s, s:s}", "name", t->name, "role", t->role, "cell", t->cell));
     if (!after)
-        return sq_summary_fail(msg);
+        return store_summary_fail(msg);
     struct token_create_job j = {
         .t = t, .a = a, .created_by = t->created_by[0] ? t->created_by : a->actor, .after = after};
     rc = sq_submit(sq(st), run_token_create, &j, msg);
@@ -216,9 +216,9 @@ static int run_token_revoke(struct sq_conn *w, void *arg, char *msg)
     if (rc != CG_OK)
         return rc;
     snprintf(object, sizeof object, "token/%" PRId64, j->id);
-    after = sq_json_take(json_pack("{s:s, s:I}", "name", name, "revoked_ms", (json_int_t)now));
+    after = store_json_take(json_pack("{s:s, s:I}", "name", name, "revoked_ms", (json_int_t)now));
     if (!after)
-        return sq_summary_fail(msg);
+        return store_summary_fail(msg);
     rc = sq_audit_append(w, j->a, "token.revoke", object, "", after, msg);
     free(after);
     return rc;
@@ -226,7 +226,7 @@ static int run_token_revoke(struct sq_conn *w, void *arg, char *msg)
 
 int sq_token_revoke(struct store *st, int64_t id, const struct store_actor *a, char *msg)
 {
-    int rc = sq_check_actor(a, msg);
+    int rc = store_check_actor(a, msg);
 
     if (rc != CG_OK)
         return rc;

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* store_backend.c: what every store backend shares; see store_backend.h. */
+#include "store_backend.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+#define SET_MSG(msg, ...)                                                                          \
+    do {                                                                                           \
+        if (msg)                                                                                   \
+            snprintf((msg), STORE_MSG_MAX, __VA_ARGS__);                                           \
+    } while (0)
+
+int store_check_actor(const struct store_actor *a, char *msg)
+{
+    if (!a || !a->actor || !*a->actor) {
+        SET_MSG(msg, "an actor is required");
+        return CG_ERR_INVALID;
+    }
+    if (strlen(a->actor) >= STORE_NAME_MAX) {
+        SET_MSG(msg, "actor name longer than %d characters", STORE_NAME_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+int store_check_name(const char *what, const char *name, char *msg)
+{
+    if (!name || !cg_valid_name(name)) {
+        SET_MSG(msg, "invalid %s name '%.64s'", what, name ? name : "(null)");
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+char *store_json_take(json_t *v)
+{
+    char *s = v ? cg_json_dump(v) : NULL;
+
+    json_decref(v);
+    return s;
+}
+
+int store_summary_fail(char *msg)
+{
+    SET_MSG(msg, "cannot encode the audit summary (invalid UTF-8 or out of memory)");
+    return CG_ERR_INVALID;
+}
+
+int store_parse_labels(const char *text, json_t **out, char *msg)
+{
+    char err[128];
+    json_t *v = NULL;
+    const char *key;
+    json_t *val;
+
+    if (!text || !*text) {
+        *out = json_object();
+        return *out ? CG_OK : CG_ERR_NOMEM;
+    }
+    if (cg_json_parse(text, strlen(text), STORE_LABELS_MAX, 4, &v, err, sizeof err) != CG_JSON_OK) {
+        SET_MSG(msg, "cell labels: %s", err);
+        return CG_ERR_INVALID;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        SET_MSG(msg, "cell labels must be a JSON object");
+        return CG_ERR_INVALID;
+    }
+    json_object_foreach(v, key, val)
+    {
+        if (!json_is_string(val)) {
+            SET_MSG(msg, "cell label '%.64s' must be a string", key);
+            json_decref(v);
+            return CG_ERR_INVALID;
+        }
+    }
+    *out = v;
+    return CG_OK;
+}
+
+int store_check_lease(const char *name, const char *holder, int64_t ttl_ms, char *msg)
+{
+    if (!name || !*name || strlen(name) >= STORE_NAME_MAX || !holder || !*holder ||
+        strlen(holder) >= STORE_NAME_MAX) {
+        SET_MSG(msg, "lease: need a name and a holder of 1..%d bytes", STORE_NAME_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    if (ttl_ms >= 0 && (ttl_ms < 1 || ttl_ms > 3600000)) {
+        SET_MSG(msg, "lease: ttl_ms must be 1..3600000");
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+char *store_lease_summary(const char *holder, int64_t term, int64_t ttl_ms)
+{
+    json_t *o = json_pack("{s:s, s:I}", "holder", holder, "term", (json_int_t)term);
+
+    if (o && ttl_ms > 0)
+        json_object_set_new(o, "ttl_ms", json_integer(ttl_ms));
+    return store_json_take(o);
+}
+
+int store_check_meta(const char *key, const char *value, const char *out, size_t outlen, char *msg)
+{
+    if (!key || !*key || strlen(key) >= STORE_NAME_MAX || !value || strlen(value) > 1023 || !out ||
+        outlen == 0) {
+        SET_MSG(msg, "meta: need a key of 1..%d bytes, a value of at most 1023 and out",
+                STORE_NAME_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}

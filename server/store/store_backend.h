@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store_backend.h: what every store backend shares (store_backend.c):
+ * argument checks and the audit summaries whose bytes must be the same on
+ * every backend. For the backends under server/store/ only; callers of the
+ * store use store.h. 'msg' is NULL or STORE_MSG_MAX bytes.
+ */
+#ifndef CG_STORE_BACKEND_H
+#define CG_STORE_BACKEND_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORE_LABELS_MAX 65536 /* bytes of a cell's labels JSON */
+
+/* CG_ERR_INVALID unless a names an actor: non-empty and shorter than
+ * STORE_NAME_MAX. */
+int store_check_actor(const struct store_actor *a, char *msg);
+
+/* CG_ERR_INVALID unless name passes cg_valid_name(); 'what' ("cell",
+ * "plan", ...) names it in the message. */
+int store_check_name(const char *what, const char *name, char *msg);
+
+/* Serialises v compactly with sorted keys (cg_json_dump(): the bytes every
+ * backend writes) and drops the reference to v (which may be NULL). A new
+ * string the caller frees with free(), or NULL. */
+char *store_json_take(json_t *v);
+
+/* A summary that could not be built (invalid UTF-8 in a field, or no
+ * memory): sets msg and returns CG_ERR_INVALID. */
+int store_summary_fail(char *msg);
+
+/* Parses a cell's labels (NULL or "" = {}): a JSON object of strings of at
+ * most STORE_LABELS_MAX bytes. CG_OK and a new reference in *out, or
+ * CG_ERR_INVALID / CG_ERR_NOMEM with msg. */
+int store_parse_labels(const char *text, json_t **out, char *msg);
+
+/* CG_ERR_INVALID unless a lease call has a name and a holder of
+ * 1..STORE_NAME_MAX-1 bytes and, when ttl_ms >= 0 (an acquire; -1 for
+ * the other calls), a ttl of 1..3600000 ms. */
+int store_check_lease(const char *name, const char *holder, int64_t ttl_ms, char *msg);
+
+/* The audit summary of a lease holding: {"holder","term"} and "ttl_ms"
+ * when ttl_ms > 0; a new string, or NULL. */
+char *store_lease_summary(const char *holder, int64_t term, int64_t ttl_ms);
+
+/* CG_ERR_INVALID unless a meta fact has a key of 1..STORE_NAME_MAX-1
+ * bytes, a value of at most 1023 and an out buffer. */
+int store_check_meta(const char *key, const char *value, const char *out, size_t outlen, char *msg);
+
+#endif /* CG_STORE_BACKEND_H */
