@@ -347,6 +347,19 @@ static const struct config_key keys[] = {
                "renewal. When the leader dies, another replica leads within the ttl plus one "
                "renewal period.",
     },
+    {
+        .name = "replica-poll-only",
+        AS_FLAG(replica_poll_only),
+        .group = CONFIG_G_ROLLOUT,
+        .help = "with --store: learn of the other replicas' changes by reading the change log "
+                "once a second, without LISTEN",
+        .doc = "With `--store`: this replica learns of changes committed through the other "
+               "replicas only by reading the change log once a second, without holding a "
+               "PostgreSQL session that LISTENs for the notifications (which wake the parked "
+               "long-polls within milliseconds). For a network path that cannot keep such a "
+               "session, and to rehearse lost notifications; changes then reach its agents "
+               "within about one second plus the read.",
+    },
     /* rehearsals only */
     {
         .name = "fault-delay",

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "notify.h"
 #include "reports.h"
+#include "replica.h"
 #include "roles.h"
 #include "sign.h"
 #include "stats.h"
@@ -228,6 +229,16 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
             return -1;
         }
     }
+    if (cfg->replica_id) {
+        cg_strlcpy(d->replica_id, cfg->replica_id, sizeof d->replica_id);
+    } else if (!cfg->store_dsn) {
+        cg_strlcpy(d->replica_id, "local", sizeof d->replica_id); /* one process owns SQLite */
+    } else {
+        char host[STORE_NAME_MAX - 24] = "host";
+        gethostname(host, sizeof host - 1);
+        host[sizeof host - 1] = '\0';
+        snprintf(d->replica_id, sizeof d->replica_id, "%s-%ld", host, (long)getpid());
+    }
     d->notify = notify_new();
     d->stats = stats_new();
     {
@@ -239,15 +250,25 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         daemon_close(d);
         return -1;
     }
+    if (store_replicated(d->store)) {
+        /* before the caches load: what is committed after this is followed */
+        struct replica_config rc;
+        memset(&rc, 0, sizeof rc);
+        rc.replica_id = d->replica_id;
+        rc.poll_only = cfg->replica_poll_only;
+        d->replica = replica_new(d->store, d->notify, d->reports, &rc, smsg);
+        if (!d->replica) {
+            snprintf(msg, 256, "replica: %s", smsg);
+            daemon_close(d);
+            return -1;
+        }
+    }
     {
         struct desired_config dc;
         memset(&dc, 0, sizeof dc);
         dc.statement_ttl_ms = (int64_t)cfg->statement_ttl_s * 1000;
         dc.max_parked = cfg->no_shed ? (size_t)-1 / 2 : cfg->max_parked;
         dc.keep_gone = cfg->no_shed;
-        /* replicas share the store: learn of the others' changes (until the
-         * change log behind the notify funnel replaces this read) */
-        dc.store_poll_ms = cfg->store_dsn ? 1000 : 0;
         d->desired = desired_start(d->store, d->key, &dc, smsg);
         if (!d->desired) {
             snprintf(msg, 256, "desired state: %s", smsg);
@@ -261,18 +282,8 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     }
     if (d->controller) {
         struct cluster_config kc;
-        char host[STORE_NAME_MAX - 24] = "host";
         memset(&kc, 0, sizeof kc);
-        if (cfg->replica_id) {
-            kc.replica_id = cfg->replica_id;
-        } else if (!cfg->store_dsn) {
-            kc.replica_id = "local"; /* one process owns a SQLite store */
-        } else {
-            gethostname(host, sizeof host - 1);
-            host[sizeof host - 1] = '\0';
-            snprintf(d->replica_id, sizeof d->replica_id, "%s-%ld", host, (long)getpid());
-            kc.replica_id = d->replica_id;
-        }
+        kc.replica_id = d->replica_id;
         kc.ttl_ms = cfg->lease_ttl_ms;
         d->cluster = cluster_new(d->store, cfg->no_controller ? NULL : d->controller, &kc, smsg);
         if (!d->cluster) {
@@ -286,6 +297,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->ops.reports = d->reports;
     d->ops.controller = d->controller;
     d->ops.cluster = d->cluster;
+    d->ops.replica = d->replica;
     d->api.ops = &d->ops;
     d->api.store = d->store;
     d->api.desired = d->desired;
@@ -302,9 +314,9 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         hc.conn_timeout_s = cfg->conn_timeout_s;
         hc.body_memory = cfg->body_memory;
         hc.request_timeout_s = cfg->request_timeout_s;
-        /* replicas: a token revoked through another replica is refused here
-         * within a second (the local revoke clears the cache at once) */
-        hc.token_cache_ms = cfg->store_dsn ? 1000 : 60000;
+        /* a revoke through any replica clears the cache through the funnel
+         * (server/replica/ follows the others' changes) */
+        hc.token_cache_ms = 60000;
         hc.max_conns = cfg->max_conns;
         hc.max_conns_per_ip = cfg->max_conns_per_ip;
         for (i = 0; i < LANE__COUNT; i++) {
@@ -331,6 +343,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         store_register_stats(d->store, d->stats) < 0 ||
         controller_register_stats(d->controller, d->stats) < 0 ||
         cluster_register_stats(d->cluster, d->stats) < 0 ||
+        (d->replica && replica_register_stats(d->replica, d->stats) < 0) ||
         reports_register_stats(d->reports, d->stats) < 0 ||
         notify_register_stats(d->notify, d->stats) < 0) {
         snprintf(msg, 256, "cannot wire the server's parts");
@@ -352,6 +365,10 @@ int daemon_start(struct daemon *d, char *msg)
         snprintf(msg, 256, "cannot start the lease thread");
         return -1;
     }
+    if (replica_start(d->replica) < 0) {
+        snprintf(msg, 256, "cannot start the replica follower");
+        return -1;
+    }
     if (http_start(d->http, msg) < 0)
         return -1;
     d->port = http_port(d->http);
@@ -364,6 +381,7 @@ void daemon_stop(struct daemon *d)
     controller_stop(d->controller);
     desired_drain(d->desired); /* parked long-polls answer 304 now */
     http_stop(d->http);        /* queued requests run, then the listener stops */
+    replica_stop(d->replica);  /* relays the last reports */
 }
 
 void daemon_close(struct daemon *d)
@@ -372,6 +390,8 @@ void daemon_close(struct daemon *d)
     d->http = NULL;
     cluster_free(d->cluster);
     d->cluster = NULL;
+    replica_free(d->replica);
+    d->replica = NULL;
     controller_free(d->controller);
     d->controller = NULL;
     desired_free(d->desired);

@@ -55,6 +55,7 @@ struct daemon_config {
     unsigned lane_queue[LANE__COUNT];   /* per lane: queued requests before shedding */
     unsigned lane_fault_delay_ms[LANE__COUNT]; /* --fault-delay: per-request delay (0 = none) */
     int no_controller;                         /* --no-controller: do not start the rollout tick */
+    int replica_poll_only;                     /* --replica-poll-only: no LISTEN session */
     const char *replica_id;                    /* --replica-id; NULL: the default (config.c) */
     unsigned lease_ttl_ms;                     /* --lease-ttl-ms */
     int no_shed;               /* --no-shed: unbounded queues, no deadlines, no parked limit */
@@ -73,6 +74,7 @@ struct daemon {
     struct reports *reports;       /* what agents report */
     struct controller *controller; /* the rollout engine */
     struct cluster *cluster;       /* the leases: who leads the controller */
+    struct replica *replica;       /* follows the other replicas (NULL on SQLite) */
     char replica_id[STORE_NAME_MAX];
     struct ops ops;           /* the operations' context */
     struct api api;           /* the handlers' context */

@@ -79,8 +79,8 @@ struct desired {
     struct desired_config cfg;
     size_t ncells, nparked;
     uint64_t rebuilds, shed, abandoned;
-    uint64_t store_polls, store_poll_rebuilds; /* replicas: poll_store() */
-    int64_t peer_check_at;                     /* monotonic ms of the next closed-client check */
+    uint64_t resyncs, resync_rebuilds; /* replicas: resync() */
+    int64_t peer_check_at;             /* monotonic ms of the next closed-client check */
     int stopping;
     pthread_t sweeper;
 };
@@ -457,11 +457,11 @@ static int cmp_cell_config(const void *a, const void *b)
     return c ? c : strcmp(x->config, y->config);
 }
 
-/* Replicas: one read of every cell and every assignment; a cell added
- * elsewhere joins the cache, and each cached cell whose
- * assignments differ from what it serves (a change made through another
- * replica) is rebuilt, and its parked polls woken. */
-static void poll_store(struct desired *ds)
+/* NOTIFY_RESYNC (a replica that lost track of the others' changes): one
+ * read of every cell and every assignment; a cell added elsewhere joins
+ * the cache, and each cached cell whose assignments differ from what it
+ * serves is rebuilt, and its parked polls woken. */
+static void resync(struct desired *ds)
 {
     char msg[STORE_MSG_MAX];
     struct store_assignment *as = NULL;
@@ -520,8 +520,8 @@ static void poll_store(struct desired *ds)
     for (i = 0; i < nstale; i++)
         refresh_one(ds, stale[i], 0);
     pthread_mutex_lock(&ds->mu);
-    ds->store_polls++;
-    ds->store_poll_rebuilds += nstale + nstale_new;
+    ds->resyncs++;
+    ds->resync_rebuilds += nstale + nstale_new;
     pthread_mutex_unlock(&ds->mu);
     free(stale);
 }
@@ -530,8 +530,6 @@ static void *sweeper(void *arg)
 {
     struct desired *ds = arg;
     char(*due)[STORE_NAME_MAX] = calloc(256, STORE_NAME_MAX);
-    int64_t next_poll = 0;
-
     for (;;) {
         struct timespec ts;
         size_t n, i;
@@ -553,10 +551,6 @@ static void *sweeper(void *arg)
             break;
         for (i = 0; i < n; i++)
             refresh_one(ds, due[i], 1);
-        if (ds->cfg.store_poll_ms > 0 && cg_mono_ms() >= next_poll) {
-            next_poll = cg_mono_ms() + ds->cfg.store_poll_ms;
-            poll_store(ds);
-        }
     }
     free(due);
     return NULL;
@@ -654,8 +648,8 @@ void desired_stats(struct desired *ds, struct desired_stats *out)
     out->parked = ds->nparked;
     out->cells = ds->ncells;
     out->rebuilds = ds->rebuilds;
-    out->store_polls = ds->store_polls;
-    out->store_poll_rebuilds = ds->store_poll_rebuilds;
+    out->resyncs = ds->resyncs;
+    out->resync_rebuilds = ds->resync_rebuilds;
     out->shed = ds->shed;
     out->abandoned = ds->abandoned;
     pthread_mutex_unlock(&ds->mu);
@@ -663,14 +657,17 @@ void desired_stats(struct desired *ds, struct desired_stats *out)
 
 static void on_change(void *ctx, const struct notify_event *ev)
 {
-    if (ev->ncells)
+    if (ev->kind == NOTIFY_RESYNC)
+        resync(ctx);
+    else if (ev->ncells)
         desired_refresh(ctx, ev->cells, ev->ncells);
 }
 
 int desired_attach(struct desired *ds, struct notify *n)
 {
-    return notify_subscribe(n, NOTIFY_MASK(NOTIFY_ASSIGN) | NOTIFY_MASK(NOTIFY_CELLS), on_change,
-                            ds);
+    return notify_subscribe(
+        n, NOTIFY_MASK(NOTIFY_ASSIGN) | NOTIFY_MASK(NOTIFY_CELLS) | NOTIFY_MASK(NOTIFY_RESYNC),
+        on_change, ds);
 }
 
 static void render_stats(void *ctx, struct cg_buf *b)
@@ -690,15 +687,14 @@ static void render_stats(void *ctx, struct cg_buf *b)
     stats_family(b, "cellgate_desired_rebuilds_total", "counter",
                  "Per-cell desired-state bodies rendered (assignment changes and re-signing).");
     cg_buf_printf(b, "cellgate_desired_rebuilds_total %llu\n", (unsigned long long)ds.rebuilds);
-    stats_family(b, "cellgate_desired_store_polls_total", "counter",
-                 "Replicas: reads of every assignment, to learn of changes made through "
-                 "another replica (0 on SQLite).");
-    cg_buf_printf(b, "cellgate_desired_store_polls_total %llu\n",
-                  (unsigned long long)ds.store_polls);
-    stats_family(b, "cellgate_desired_store_poll_rebuilds_total", "counter",
-                 "Replicas: cells rebuilt because another replica changed their assignments.");
-    cg_buf_printf(b, "cellgate_desired_store_poll_rebuilds_total %llu\n",
-                  (unsigned long long)ds.store_poll_rebuilds);
+    stats_family(b, "cellgate_desired_resyncs_total", "counter",
+                 "Replicas: reads of every assignment after this replica lost track of the "
+                 "change log (0 on SQLite).");
+    cg_buf_printf(b, "cellgate_desired_resyncs_total %llu\n", (unsigned long long)ds.resyncs);
+    stats_family(b, "cellgate_desired_resync_rebuilds_total", "counter",
+                 "Replicas: cells a resync found changed by another replica, rebuilt.");
+    cg_buf_printf(b, "cellgate_desired_resync_rebuilds_total %llu\n",
+                  (unsigned long long)ds.resync_rebuilds);
     stats_family(b, "cellgate_cells", "gauge", "Cells in the desired-state cache.");
     cg_buf_printf(b, "cellgate_cells %llu\n", (unsigned long long)ds.cells);
 }

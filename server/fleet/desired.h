@@ -36,20 +36,16 @@ struct desired_config {
     size_t max_parked;        /* parked long-polls beyond this are shed (503) */
     unsigned max_wait_s;      /* cap on wait= (default 300) */
     int keep_gone;            /* --no-shed: polls of closed clients stay parked */
-    int64_t store_poll_ms;    /* > 0 (a store shared by replicas): this often, read every
-                                 assignment and rebuild the cells another replica changed;
-                                 0: only this process changes the store (SQLite) */
 };
 
 struct desired_stats {
-    uint64_t parked;              /* long-polls parked now */
-    uint64_t cells;               /* cells in the cache */
-    uint64_t rebuilds;            /* bodies rendered since start */
-    uint64_t shed;                /* long-polls refused because max_parked was reached */
-    uint64_t abandoned;           /* parked long-polls released because the client left */
-    uint64_t store_polls;         /* replicas: reads of every assignment */
-    uint64_t store_poll_rebuilds; /* replicas: cells rebuilt because another replica
-                                     changed them */
+    uint64_t parked;          /* long-polls parked now */
+    uint64_t cells;           /* cells in the cache */
+    uint64_t rebuilds;        /* bodies rendered since start */
+    uint64_t shed;            /* long-polls refused because max_parked was reached */
+    uint64_t abandoned;       /* parked long-polls released because the client left */
+    uint64_t resyncs;         /* replicas: reads of every assignment (NOTIFY_RESYNC) */
+    uint64_t resync_rebuilds; /* replicas: cells a resync found changed, rebuilt */
 };
 
 /* Builds the cache for every cell in the store and starts the sweeper.

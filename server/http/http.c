@@ -640,7 +640,8 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
 int http_attach(struct http_server *s, struct notify *n, struct stats *st)
 {
     if (n) {
-        if (notify_subscribe(n, NOTIFY_MASK(NOTIFY_TOKENS), on_tokens, s->auth_cache) < 0)
+        if (notify_subscribe(n, NOTIFY_MASK(NOTIFY_TOKENS) | NOTIFY_MASK(NOTIFY_RESYNC), on_tokens,
+                             s->auth_cache) < 0)
             return -1;
         s->notify = n;
     }

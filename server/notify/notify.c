@@ -19,7 +19,8 @@ struct notify {
     atomic_uint_fast64_t changes[NOTIFY__COUNT];
 };
 
-static const char *const kind_names[] = {"assign", "cells", "tokens", "config", "rollout"};
+static const char *const kind_names[] = {"assign", "cells",   "tokens",
+                                         "config", "rollout", "resync"};
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == NOTIFY__COUNT,
                "kind_names must match enum notify_kind");
 

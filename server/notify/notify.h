@@ -7,8 +7,9 @@
  * so with ONE call, notify_change(); whoever keeps such state subscribes to
  * the kinds it cares about. Today the subscribers are in this process (the
  * desired-state cache re-renders cells and wakes their long-polls; the
- * token cache is cleared). A replicated backend adds itself behind the same
- * call (PostgreSQL NOTIFY carrying a revision) and nothing else changes:
+ * token cache is cleared). With replicas, server/replica/ follows the
+ * store's change log and calls the same function for the changes committed
+ * through the others, so nothing else knows there are replicas:
  * the model is redis' notify.c, whose whole API to the rest of the core is
  * one function.
  *
@@ -33,6 +34,8 @@ enum notify_kind {
     NOTIFY_TOKENS = 2,  /* a token created or revoked */
     NOTIFY_CONFIG = 3,  /* a config, its plan or its versions (config) */
     NOTIFY_ROLLOUT = 4, /* a rollout created or moved (id; config when known) */
+    NOTIFY_RESYNC = 5,  /* anything may have changed: this replica lost track of
+                           the others' changes (re-read everything cached) */
     NOTIFY__COUNT
 };
 

@@ -35,6 +35,7 @@ struct notify;
 struct reports;
 struct controller;
 struct cluster;
+struct replica;
 struct plan;
 
 /* What operations work with; every member is borrowed. */
@@ -44,6 +45,7 @@ struct ops {
     struct reports *reports;       /* the fleet's reports */
     struct controller *controller; /* the rollout engine */
     struct cluster *cluster;       /* the leases (NULL in some tests) */
+    struct replica *replica;       /* the other replicas (NULL: one process owns the store) */
 };
 
 /* Who acts, for permission checks and the audit log. */

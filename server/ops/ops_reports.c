@@ -4,6 +4,7 @@
 
 #include "json.h"
 #include "ops.h"
+#include "replica.h"
 #include "reports.h"
 #include "util.h"
 
@@ -22,6 +23,7 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
                         cell);
     if (reports_ingest(o->reports, report, cell, now_ms, ch, &n, msg) < 0)
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "%s", msg);
+    replica_relay(o->replica, cell, now_ms, report); /* the other replicas' gates see it */
     {
         long long sent = cg_json_int(report, "sent_at_ms", -1, NULL);
         long long win = cg_json_int(report, "window_ms", -1, NULL);

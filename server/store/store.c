@@ -401,6 +401,67 @@ int store_lease_list(struct store *st, const char *prefix, struct store_lease **
     STORE_CALL(st, msg, lease_list, prefix, out, n, msg);
 }
 
+/* ---- Replication ---- */
+
+#define STORE_CALL_REPL(st, msg, method, ...)                                                      \
+    do {                                                                                           \
+        if (!store_replicated(st)) {                                                               \
+            set_msg((msg), "this store has one process: it keeps no change log", NULL);            \
+            return CG_ERR_INVALID;                                                                 \
+        }                                                                                          \
+        return (st)->ops->method((st), __VA_ARGS__);                                               \
+    } while (0)
+
+int store_replicated(struct store *st)
+{
+    return st && st->ops->version >= 7 && st->ops->changes_after && st->ops->changes_head &&
+           st->ops->changes_wait && st->ops->changes_trim && st->ops->relay_put &&
+           st->ops->relay_after;
+}
+
+int store_changes_head(struct store *st, int64_t *rev, int64_t *relay_id, char *msg)
+{
+    STORE_CALL_REPL(st, msg, changes_head, rev, relay_id, msg);
+}
+
+int store_changes_after(struct store *st, int64_t after_rev, size_t limit,
+                        struct store_change **out, size_t *n, char *msg)
+{
+    STORE_CALL_REPL(st, msg, changes_after, after_rev, limit, out, n, msg);
+}
+
+int store_changes_wait(struct store *st, int64_t timeout_ms, char *msg)
+{
+    STORE_CALL_REPL(st, msg, changes_wait, timeout_ms, msg);
+}
+
+int store_changes_trim(struct store *st, int64_t changes_before_ms, int64_t relays_before_ms,
+                       char *msg)
+{
+    STORE_CALL_REPL(st, msg, changes_trim, changes_before_ms, relays_before_ms, msg);
+}
+
+int store_relay_put(struct store *st, const char *origin, int64_t at_ms, const void *body,
+                    size_t len, char *msg)
+{
+    STORE_CALL_REPL(st, msg, relay_put, origin, at_ms, body, len, msg);
+}
+
+int store_relay_after(struct store *st, int64_t after_id, const char *exclude_origin, size_t limit,
+                      struct store_relay **out, size_t *n, char *msg)
+{
+    STORE_CALL_REPL(st, msg, relay_after, after_id, exclude_origin, limit, out, n, msg);
+}
+
+void store_relays_free(struct store_relay *r, size_t n)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(r[i].body);
+    free(r);
+}
+
 int store_meta_put_once(struct store *st, const char *key, const char *value, char *out,
                         size_t outlen, char *msg)
 {

@@ -37,7 +37,7 @@
 
 #include "status.h"
 
-#define STORE_OPS_VERSION 6
+#define STORE_OPS_VERSION 7
 #define STORE_NAME_MAX    64   /* names: cells, configs, plans, tokens, actors (<= 63 chars) */
 #define STORE_MSG_MAX     256  /* error message buffer size callers should use */
 #define STORE_PAGE_MAX    1000 /* largest page of the *_page functions (rows) */
@@ -238,6 +238,29 @@ struct store_lease {
     int64_t now_ms;              /* the store's clock when it answered */
 };
 
+/* One row of the change log replicas follow (store_changes_after()):
+ * something agents or caches should see changed, committed through any
+ * replica. */
+struct store_change {
+    int64_t rev;                 /* 1, 2, 3 ... in commit order (gaps possible) */
+    char kind[32];               /* "version.publish", "assign", "cell.add",
+                                    "token.revoke", "config.set_plan" */
+    char config[STORE_NAME_MAX]; /* "" when not about one config */
+    char cell[STORE_NAME_MAX];   /* "" when not about one cell */
+    int64_t at_ms;               /* the committing replica's clock */
+};
+
+/* One batch of agent reports a replica received, relayed to the others
+ * (store_relay_put()); the body's format is the relay's business
+ * (server/replica/relay.c). */
+struct store_relay {
+    int64_t id; /* 1, 2, 3 ... in commit order */
+    char origin[STORE_NAME_MAX];
+    int64_t at_ms;
+    void *body; /* owned; freed by store_relays_free() */
+    size_t len;
+};
+
 /* Input of store_version_publish(). */
 struct store_publish {
     const char *config;
@@ -385,6 +408,19 @@ struct store_ops {
     /* STORE_OPS_VERSION 6: logical dump and load (store_dump.c) */
     int (*dump)(struct store *st, store_row_fn emit, void *ctx, char *msg);
     int (*load)(struct store *st, store_next_fn next, void *ctx, char *msg);
+
+    /* STORE_OPS_VERSION 7: what replicas follow (NULL on a backend that
+     * one process owns: store_replicated() is then 0) */
+    int (*changes_head)(struct store *st, int64_t *rev, int64_t *relay_id, char *msg);
+    int (*changes_after)(struct store *st, int64_t after_rev, size_t limit,
+                         struct store_change **out, size_t *n, char *msg);
+    int (*changes_wait)(struct store *st, int64_t timeout_ms, char *msg);
+    int (*changes_trim)(struct store *st, int64_t changes_before_ms, int64_t relays_before_ms,
+                        char *msg);
+    int (*relay_put)(struct store *st, const char *origin, int64_t at_ms, const void *body,
+                     size_t len, char *msg);
+    int (*relay_after)(struct store *st, int64_t after_id, const char *exclude_origin, size_t limit,
+                       struct store_relay **out, size_t *n, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -733,6 +769,56 @@ int store_load_file(struct store *st, FILE *f, int64_t *rows, char *msg);
  */
 int store_meta_put_once(struct store *st, const char *key, const char *value, char *out,
                         size_t outlen, char *msg);
+
+/*
+ * Replication (docs/operations.md, "High availability"). A backend that
+ * several replicas share (PostgreSQL) keeps a change log, written in the
+ * same transaction as each change, and a relay of agent reports; a backend
+ * one process owns (SQLite) has neither.
+ */
+
+/* 1 when st is shared by replicas and has the functions below, else 0. */
+int store_replicated(struct store *st);
+
+/* The newest change revision and relay id now (0 when none): where a
+ * replica that just loaded its caches starts following. */
+int store_changes_head(struct store *st, int64_t *rev, int64_t *relay_id, char *msg);
+
+/* The changes with rev > after_rev, oldest first, at most 'limit' (0 =
+ * 100, capped at 1000): a new array in *out (free with free(); NULL when
+ * none) of *n rows. Revisions become visible in increasing order, so the
+ * next call's after_rev is the last rev returned. */
+int store_changes_after(struct store *st, int64_t after_rev, size_t limit,
+                        struct store_change **out, size_t *n, char *msg);
+
+/*
+ * Waits at most timeout_ms (0..60000) for a notification that a change or
+ * a relay was committed (by any replica): 1 when one came, 0 on timeout,
+ * or CG_ERR_IO with msg when the listening session is lost (the next call
+ * connects again; changes committed meanwhile are in the log). Notices
+ * carry nothing but a wake-up: the caller reads the log after each return.
+ * One thread only calls it.
+ */
+int store_changes_wait(struct store *st, int64_t timeout_ms, char *msg);
+
+/* Deletes changes older than changes_before_ms and relays older than
+ * relays_before_ms (their at_ms). */
+int store_changes_trim(struct store *st, int64_t changes_before_ms, int64_t relays_before_ms,
+                       char *msg);
+
+/* Appends one relay batch of 1..STORE_RELAY_MAX bytes from 'origin' (a
+ * replica id) and wakes the other replicas. Not audited: reports are
+ * observations, not changes. */
+#define STORE_RELAY_MAX (8 * 1024 * 1024)
+int store_relay_put(struct store *st, const char *origin, int64_t at_ms, const void *body,
+                    size_t len, char *msg);
+
+/* The relay batches with id > after_id not from exclude_origin, oldest
+ * first, at most 'limit' (0 = 16, capped at 64): *out is freed with
+ * store_relays_free(). */
+int store_relay_after(struct store *st, int64_t after_id, const char *exclude_origin, size_t limit,
+                      struct store_relay **out, size_t *n, char *msg);
+void store_relays_free(struct store_relay *r, size_t n);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

@@ -2528,6 +2528,103 @@ static void test_pg_change_log(void **state)
     assert_int_equal(pg_changes(f, "assign", cfg, NULL), 3);
 }
 
+/* Replication: SQLite keeps no log and says so; on PostgreSQL the log is
+ * read back in order from any revision, a commit wakes a waiter (and a
+ * rolled-back mutation does not), relay batches come back byte for byte
+ * without the reader's own, and trimming drops only old rows. */
+static void test_replication_log(void **state)
+{
+    struct fx *f = *state;
+    const char *cfg = nm(f, "rpl"), *c1 = nm(f, "rpl-c1");
+    char msg[STORE_MSG_MAX] = "", origin_a[STORE_NAME_MAX], origin_b[STORE_NAME_MAX];
+    struct store_change *ch = NULL;
+    struct store_relay *rl = NULL;
+    size_t n = 0, i;
+    int64_t rev0 = -1, relay0 = -1, rev1 = -1, relay1 = -1, gen = 0, mid;
+    static const unsigned char bin[] = {'a', 0, 0xff, '\n', 'z'};
+
+    if (!f->pg_dsn[0]) {
+        assert_int_equal(store_replicated(f->st), 0);
+        assert_int_equal(store_changes_head(f->st, &rev0, &relay0, msg), CG_ERR_INVALID);
+        assert_non_null(strstr(msg, "no change log"));
+        assert_int_equal(store_changes_wait(f->st, 0, msg), CG_ERR_INVALID);
+        return;
+    }
+    assert_int_equal(store_replicated(f->st), 1);
+    assert_int_equal(store_changes_head(f->st, &rev0, &relay0, msg), CG_OK);
+    assert_true(rev0 >= 0 && relay0 >= 0);
+    /* the first wait connects and listens; nothing is pending */
+    assert_true(store_changes_wait(f->st, 0, msg) >= 0);
+    mk_config(f, cfg);
+    mk_cell(f, c1, "r", "z1");
+    publish_n(f, cfg, 1);
+    assert_int_equal(store_changes_wait(f->st, 5000, msg), 1); /* woken by the commits */
+    assert_int_equal(store_assign(f->st, cfg, &c1, 1, 1, 0, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(store_changes_after(f->st, rev0, 0, &ch, &n, msg), CG_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(ch[0].kind, "cell.add");
+    assert_string_equal(ch[0].cell, c1);
+    assert_string_equal(ch[1].kind, "version.publish");
+    assert_string_equal(ch[1].config, cfg);
+    assert_string_equal(ch[2].kind, "assign");
+    assert_string_equal(ch[2].cell, c1);
+    for (i = 1; i < n; i++)
+        assert_true(ch[i].rev > ch[i - 1].rev && ch[i].at_ms > 0);
+    rev1 = ch[2].rev;
+    mid = ch[1].rev;
+    free(ch);
+    /* from the middle: only what follows */
+    assert_int_equal(store_changes_after(f->st, mid, 0, &ch, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ch[0].rev, rev1);
+    free(ch);
+    assert_int_equal(store_changes_after(f->st, rev1, 0, &ch, &n, msg), CG_OK);
+    assert_int_equal(n, 0);
+    assert_null(ch);
+    /* drain the wake-ups, then a refused mutation notifies nothing */
+    while (store_changes_wait(f->st, 200, msg) == 1)
+        ;
+    assert_int_equal(store_assign(f->st, cfg, &c1, 1, 1, 0, &CTRL, NULL, msg), CG_ERR_CONFLICT);
+    assert_int_equal(store_changes_wait(f->st, 300, msg), 0);
+    assert_int_equal(store_changes_after(f->st, -1, 0, &ch, &n, msg), CG_ERR_INVALID);
+    assert_int_equal(store_changes_wait(f->st, 60001, msg), CG_ERR_INVALID);
+
+    /* the relay */
+    snprintf(origin_a, sizeof origin_a, "ra-%s", f->sfx);
+    snprintf(origin_b, sizeof origin_b, "rb-%s", f->sfx);
+    assert_int_equal(store_relay_put(f->st, origin_a, 1000, bin, sizeof bin, msg), CG_OK);
+    assert_int_equal(store_changes_wait(f->st, 5000, msg), 1);
+    assert_int_equal(store_relay_put(f->st, origin_b, 2000, "bb", 2, msg), CG_OK);
+    assert_int_equal(store_relay_put(f->st, origin_a, 3000, "a2", 2, msg), CG_OK);
+    assert_int_equal(store_relay_put(f->st, origin_a, 1, "", 0, msg), CG_ERR_INVALID);
+    assert_int_equal(store_relay_put(f->st, "bad name", 1, "x", 1, msg), CG_ERR_INVALID);
+    assert_int_equal(store_relay_after(f->st, relay0, origin_b, 0, &rl, &n, msg), CG_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(rl[0].origin, origin_a);
+    assert_int_equal(rl[0].at_ms, 1000);
+    assert_int_equal(rl[0].len, sizeof bin);
+    assert_memory_equal(rl[0].body, bin, sizeof bin);
+    assert_int_equal(rl[1].len, 2);
+    assert_memory_equal(rl[1].body, "a2", 2);
+    assert_true(rl[1].id > rl[0].id);
+    relay1 = rl[1].id;
+    store_relays_free(rl, n);
+    assert_int_equal(store_relay_after(f->st, relay1, origin_b, 0, &rl, &n, msg), CG_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_changes_head(f->st, &rev0, &relay0, msg), CG_OK);
+    assert_int_equal(rev0, rev1);
+    assert_true(relay0 == relay1);
+    /* trimming: the relays at 1000..3000 ms are ancient, today's changes stay */
+    assert_int_equal(store_changes_trim(f->st, 1, 5000, msg), CG_OK);
+    assert_int_equal(store_relay_after(f->st, 0, "", 0, &rl, &n, msg), CG_OK);
+    for (i = 0; i < n; i++)
+        assert_true(rl[i].at_ms >= 5000);
+    store_relays_free(rl, n);
+    assert_int_equal(store_changes_after(f->st, mid, 0, &ch, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    free(ch);
+}
+
 /* ---- Main ---- */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -2561,6 +2658,7 @@ int main(void)
         T(test_two_stores_one_database),
         T(test_pg_connection_reset),
         T(test_pg_change_log),
+        T(test_replication_log),
         T(test_page_cells),
         T(test_page_configs),
         T(test_page_plans),

@@ -248,6 +248,9 @@ static void pgs_destroy(struct pg_store *s)
             PQfinish(s->conns[i].db);
         s->conns[i].db = NULL;
     }
+    if (s->listen_db)
+        PQfinish(s->listen_db);
+    free(s->dsn);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);
@@ -269,12 +272,13 @@ static int pgs_open(const char *dsn, struct store **out, char *msg)
         return CG_ERR_NOMEM;
     }
     s->ops = &store_pg_ops;
+    s->dsn = strdup(dsn);
     pthread_mutex_init(&s->mu, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &attr);
     pthread_condattr_destroy(&attr);
-    rc = conn_open(&s->conns[0], dsn, msg);
+    rc = s->dsn ? conn_open(&s->conns[0], dsn, msg) : CG_ERR_NOMEM;
     if (rc == CG_OK)
         rc = migrate(&s->conns[0], msg);
     for (size_t i = 1; rc == CG_OK && i < PG_POOL_SIZE; i++)
@@ -361,5 +365,11 @@ const struct store_ops store_pg_ops = {
     .meta_put_once = pg_meta_put_once,
     .dump = pg_dump,
     .load = pg_load,
+    .changes_head = pg_changes_head,
+    .changes_after = pg_changes_after,
+    .changes_wait = pg_changes_wait,
+    .changes_trim = pg_changes_trim,
+    .relay_put = pg_relay_put,
+    .relay_after = pg_relay_after,
 };
 /* clang-format on */

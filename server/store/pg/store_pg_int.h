@@ -15,7 +15,7 @@
  *   store_pg_versions.c  versions and blobs
  *   store_pg_tokens.c    tokens
  *   store_pg_assign.c    assignments and host views
- *   store_pg_changes.c   the change log (not a store_ops operation)
+ *   store_pg_changes.c   the change log, the report relay, the LISTEN session
  *   store_pg_rollouts.c  rollouts and their events
  *   store_pg_lease.c     leases, the fence check, meta facts
  *   store_pg_dump.c      the logical dump and load
@@ -94,6 +94,8 @@ struct pg_store {
     struct pg_conn *idle[PG_POOL_SIZE];
     size_t nidle;
     bool closing;
+    char *dsn;         /* as opened: the listening session connects with it */
+    PGconn *listen_db; /* the LISTEN session (store_changes_wait()'s thread only) */
     /* counters (struct store_stats) */
     uint64_t commits, jobs, commit_us, submitted, async_failed;
 };
@@ -265,34 +267,30 @@ int pg_page_end(int rc, void *arr, size_t cnt, size_t limit, size_t elem_size,
 int pg_audit_append(struct pg_conn *c, const struct store_actor *a, const char *action,
                     const char *object, const char *before, const char *after, char *msg);
 
-/* ---- The change log (store_pg_changes.c) ---- */
+/* ---- Replication (store_pg_changes.c) ---- */
 
-/* One row of the change log: something agents should see changed. */
-struct pg_change {
-    int64_t rev;                 /* 1, 2, 3 ... in commit order (gaps possible) */
-    char kind[32];               /* "version.publish", "assign", "cell.add",
-                                    "token.revoke", "config.set_plan" */
-    char config[STORE_NAME_MAX]; /* "" when the change is not about one config */
-    char cell[STORE_NAME_MAX];   /* "" when the change is not about one cell */
-    int64_t at_ms;
-};
+/* The channel the change log and the relay NOTIFY (a wake-up only). */
+#define PG_CHANNEL "cellgate_changes"
 
 /* Inside a mutation's transaction on c, as its last write (after
  * pg_audit_append(), whose audit_head row lock it takes if the mutation
  * has no audit record): appends a change of 'kind' about config and/or
- * cell (NULL = ""). Revisions are assigned under that lock, so they become
- * visible in increasing order. */
+ * cell (NULL = "") and notifies PG_CHANNEL at commit. Revisions are
+ * assigned under that lock, so they become visible in increasing order. */
 int pg_change_add(struct pg_conn *c, const char *kind, const char *config, const char *cell,
                   char *msg);
 
-/* The changes with rev > after_rev, oldest first, at most 'limit' (0 =
- * 100, capped at 1000), read on a pooled connection: *out is a new array
- * the caller frees with free() (NULL when empty), *n its length. The next
- * call's after_rev is the rev of the last change returned. CG_ERR_INVALID
- * when st is not a PostgreSQL store (no store_ops member exists for it:
- * only code that opened a postgres:// store may call it). */
-int pg_changes_after(struct store *st, int64_t after_rev, size_t limit, struct pg_change **out,
+/* The store_ops members of store.h, "Replication". */
+int pg_changes_head(struct store *st, int64_t *rev, int64_t *relay_id, char *msg);
+int pg_changes_after(struct store *st, int64_t after_rev, size_t limit, struct store_change **out,
                      size_t *n, char *msg);
+int pg_changes_wait(struct store *st, int64_t timeout_ms, char *msg);
+int pg_changes_trim(struct store *st, int64_t changes_before_ms, int64_t relays_before_ms,
+                    char *msg);
+int pg_relay_put(struct store *st, const char *origin, int64_t at_ms, const void *body, size_t len,
+                 char *msg);
+int pg_relay_after(struct store *st, int64_t after_id, const char *exclude_origin, size_t limit,
+                   struct store_relay **out, size_t *n, char *msg);
 
 /* ---- Statements shared by several resource files ---- */
 

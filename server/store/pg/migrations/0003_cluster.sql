@@ -1,4 +1,4 @@
--- 0002_cluster.sql: the leases of the replicas (store_lease_acquire()),
+-- 0003_cluster.sql: the leases of the replicas (store_lease_acquire()),
 -- the sequence their terms come from, and the facts every replica of the
 -- store must agree on (store_meta_put_once(), e.g. "signing_pubkey").
 -- Lease times are milliseconds on the database's clock (clock_timestamp()),
