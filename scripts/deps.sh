@@ -10,7 +10,7 @@ pkgs=(
   libsqlite3-dev sqlite3 libcmocka-dev libpcre2-dev curl
   prometheus   # promtool checks the /metrics exposition in make test
   libpq-dev postgresql   # the PostgreSQL store backend; tests start a real server
-  pgbouncer    # the HA tests put it in front of PostgreSQL (transaction pooling)
+  pgbouncer    # 80-cluster/03-pgbouncer runs its own in front of PostgreSQL (no service)
 )
 # Extra packages for `make bench` (peers and load generator).
 if [[ ${1:-} == --bench ]]; then
@@ -28,9 +28,26 @@ done
 if [[ $(id -u) -ne 0 ]]; then
   echo "cellgate needs these Debian packages; run:" >&2
   echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  if [[ " ${missing[*]} " == *" pgbouncer "* ]]; then
+    echo "  sudo systemctl disable --now pgbouncer   # the tests run their own PgBouncer" >&2
+  fi
   exit 1
 fi
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests start their own PgBouncer (tests/helpers/pgbouncer.py: 127.0.0.1,
+# an ephemeral port, its own ini). The package also enables and starts a
+# system service on port 6432 that nothing here uses: when this run installed
+# the package, stop that service and keep it from starting at boot (a
+# pgbouncer that was installed before is left as it is).
+if [[ " ${missing[*]} " == *" pgbouncer "* ]]; then
+  if [[ -d /run/systemd/system ]]; then
+    systemctl disable --now pgbouncer.service >/dev/null 2>&1 || true
+  else
+    /etc/init.d/pgbouncer stop >/dev/null 2>&1 || true
+    update-rc.d pgbouncer disable >/dev/null 2>&1 || true
+  fi
+  echo "deps: pgbouncer's system service is stopped and disabled (the tests run their own)" >&2
+fi

@@ -4,8 +4,10 @@
  * "postgresql://...", any libpq URI). This file holds its ops table,
  * open/close/ready, the connection pool (PG_POOL_SIZE connections, a mutex
  * and a condition variable, a bounded wait), the session settings of every
- * connection (statement_timeout; synchronous_commit never off) and the
- * schema migrations applied at open under an advisory lock.
+ * connection (statement_timeout; synchronous_commit never off), the check
+ * at open that every connection has a server session of its own (a pooler
+ * in transaction or statement mode is refused) and the schema migrations
+ * applied at open under an advisory lock.
  *
  * The backend in brief: every operation borrows a pooled connection;
  * every mutation is one transaction with its audit record (I6), committed
@@ -17,6 +19,7 @@
 #include "store_pg_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +159,114 @@ void pg_conn_put(struct pg_store *s, struct pg_conn *c)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* ---- Poolers ----
+ *
+ * The backend keeps state in each connection's server session: the
+ * prepared statements "cg<i>", statement_timeout and synchronous_commit,
+ * and (once the change log is followed with NOTIFY) LISTEN. A pooler that
+ * hands a server session to whichever client has a transaction to run
+ * (PgBouncer pool_mode = transaction or statement) breaks all of it, at
+ * random moments. So at
+ * open, before any statement is prepared, every pooled connection is
+ * probed with statements that leave nothing named in the session (the
+ * unnamed statement of PQexecParams):
+ *   1. in pool order, each connection reads its server pid and the
+ *      postmaster's start time and sets the session-level setting
+ *      cellgate.session_probe to a token of its own (a random nonce and
+ *      its index);
+ *   2. then, in reverse order (so neither a LIFO nor a round-robin pooler
+ *      hands every connection back its first server), each reads its pid
+ *      and the setting again.
+ * Refused: two connections on one server session in step 1 (a pooler
+ * reuses an idle server for the next client's transaction), a connection
+ * whose pid changed between its two transactions, or a token not read
+ * back. On a direct connection (or a pooler in session mode) each libpq
+ * connection is one backend for its whole life and a session setting
+ * lasts until the session ends, so none of the three can happen there. */
+
+static const char SQL_PROBE_SET[] = "SELECT pg_backend_pid(), pg_postmaster_start_time()::text, "
+                                    "set_config('cellgate.session_probe', $1, false)";
+static const char SQL_PROBE_GET[] =
+    "SELECT pg_backend_pid(), current_setting('cellgate.session_probe', true)";
+
+/* What step 1 saw on one connection. */
+struct probe_seen {
+    int64_t pid;      /* pg_backend_pid() */
+    char started[48]; /* pg_postmaster_start_time(): tells servers apart */
+    char token[40];   /* the value it set */
+};
+
+/* Runs one probe statement on c (param: $1, or NULL for none) and copies
+ * row 0: column 0 into *pid, column 1 into col1 (size bytes; "" for
+ * NULL). CG_OK or pg_fail()'s status and msg. */
+static int probe(struct pg_conn *c, const char *sql, const char *param, int64_t *pid, char *col1,
+                 size_t size, char *msg)
+{
+    const char *params[1] = {param};
+    PGresult *res =
+        PQexecParams(c->db, sql, param ? 1 : 0, NULL, param ? params : NULL, NULL, NULL, 0);
+    int rc = CG_OK;
+
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+        PQnfields(res) < 2) {
+        rc = pg_fail(c, res, msg, sql);
+    } else {
+        *pid = pg_col_int(res, 0, 0);
+        cg_strlcpy(col1, pg_col_text(res, 0, 1), size);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* The check described above, on every connection of s (none borrowed).
+ * CG_OK, CG_ERR_INVALID with a message that names the pooler mode and the
+ * way out, or the status of a failed probe. */
+static int sessions_check(struct pg_store *s, char *msg)
+{
+    struct probe_seen seen[PG_POOL_SIZE];
+    uint64_t nonce = cg_rand_below(UINT64_MAX);
+    char why[96] = "", val[40];
+    int64_t pid;
+    int rc;
+
+    for (size_t i = 0; i < PG_POOL_SIZE; i++) {
+        snprintf(seen[i].token, sizeof seen[i].token, "%016" PRIx64 "-%zu", nonce, i);
+        rc = probe(&s->conns[i], SQL_PROBE_SET, seen[i].token, &seen[i].pid, seen[i].started,
+                   sizeof seen[i].started, msg);
+        if (rc != CG_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < PG_POOL_SIZE && !why[0]; i++) {
+        size_t same = 1;
+        for (size_t j = i + 1; j < PG_POOL_SIZE; j++)
+            same += seen[j].pid == seen[i].pid && strcmp(seen[j].started, seen[i].started) == 0;
+        if (same > 1)
+            snprintf(why, sizeof why, "%zu of %d connections share server pid %" PRId64, same,
+                     PG_POOL_SIZE, seen[i].pid);
+    }
+    for (size_t i = PG_POOL_SIZE; i-- > 0;) {
+        rc = probe(&s->conns[i], SQL_PROBE_GET, NULL, &pid, val, sizeof val, msg);
+        if (rc != CG_OK)
+            return rc;
+        if (why[0])
+            continue;
+        if (pid != seen[i].pid)
+            snprintf(why, sizeof why, "a connection moved from server pid %" PRId64 " to %" PRId64,
+                     seen[i].pid, pid);
+        else if (strcmp(val, seen[i].token) != 0)
+            snprintf(why, sizeof why, "a session setting was lost between two transactions");
+    }
+    if (!why[0])
+        return CG_OK;
+    /* Short: the daemon's message holds 256 bytes with the DSN in front,
+     * and the way out must not be cut off. */
+    pg_msg(msg,
+           "postgres: a pooler in transaction or statement mode is in front (%s); cellgated "
+           "keeps session state: use PgBouncer pool_mode=session or connect directly",
+           why);
+    return CG_ERR_INVALID;
+}
+
 /* ---- Migrations ---- */
 
 static const char SQL_MIG_LOCK[] = "SELECT pg_advisory_xact_lock($1)";
@@ -260,7 +371,7 @@ static int pgs_open(const char *dsn, struct store **out, char *msg)
 {
     pthread_condattr_t attr;
     struct pg_store *s;
-    int rc;
+    int rc = CG_OK;
 
     if (!dsn || !*dsn) {
         pg_msg(msg, "postgres: a connection URI is required");
@@ -278,11 +389,15 @@ static int pgs_open(const char *dsn, struct store **out, char *msg)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &attr);
     pthread_condattr_destroy(&attr);
-    rc = s->dsn ? conn_open(&s->conns[0], dsn, msg) : CG_ERR_NOMEM;
+    if (!s->dsn)
+        rc = CG_ERR_NOMEM;
+    for (size_t i = 0; rc == CG_OK && i < PG_POOL_SIZE; i++)
+        rc = conn_open(&s->conns[i], dsn, msg);
+    /* before anything is prepared: refuse a pooler that shares sessions */
+    if (rc == CG_OK)
+        rc = sessions_check(s, msg);
     if (rc == CG_OK)
         rc = migrate(&s->conns[0], msg);
-    for (size_t i = 1; rc == CG_OK && i < PG_POOL_SIZE; i++)
-        rc = conn_open(&s->conns[i], dsn, msg);
     if (rc != CG_OK) {
         pgs_destroy(s);
         return rc;
