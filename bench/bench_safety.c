@@ -387,7 +387,7 @@ static void cg_open(struct cg *g, struct sim *s)
     char msg[STORE_MSG_MAX], path[512];
     const char *ids[NCELLS];
     struct reports_config rc = {0, 0};
-    struct controller_config cc = {TICK_MS, 60000};
+    struct controller_config cc = {TICK_MS, 60000, 0};
     const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
     int r, z, k, i = 0;
 

@@ -362,6 +362,23 @@ static const struct config_key keys[] = {
     },
     /* rehearsals only */
     {
+        .name = "fault-controller-delay",
+        AS_UNSIGNED(fault_controller_delay_ms),
+        .group = CONFIG_G_REHEARSE,
+        .metavar = "MS",
+        .min = 0,
+        .max = 60000,
+        .def = {.u = 0},
+        .def_note = "none",
+        .help = "fault injection: the rollout controller waits MS ms before each write it "
+                "fences with its lease term (a stalled leader)",
+        .doc = "Fault injection: the rollout controller waits MS ms before each write it "
+               "fences with its lease term, as a leader stalled by a slow disk, swapping or a "
+               "pause would. For rehearsing a leader that is paused mid-tick and wakes after "
+               "another replica took over: its late writes must all be refused "
+               "(`cellgate_controller_late_writes_total`).",
+    },
+    {
         .name = "fault-delay",
         .letter = 'F',
         AS_LANE_MS(lane_fault_delay_ms),

@@ -277,7 +277,8 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         }
     }
     {
-        struct controller_config cc = {(int64_t)cfg->tick_ms, 0};
+        struct controller_config cc = {(int64_t)cfg->tick_ms, 0,
+                                       (int64_t)cfg->fault_controller_delay_ms};
         d->controller = controller_new(d->store, d->reports, d->notify, NULL, &cc);
     }
     if (d->controller) {

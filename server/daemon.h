@@ -56,6 +56,7 @@ struct daemon_config {
     unsigned lane_fault_delay_ms[LANE__COUNT]; /* --fault-delay: per-request delay (0 = none) */
     int no_controller;                         /* --no-controller: do not start the rollout tick */
     int replica_poll_only;                     /* --replica-poll-only: no LISTEN session */
+    unsigned fault_controller_delay_ms;        /* --fault-controller-delay (rehearsals) */
     const char *replica_id;                    /* --replica-id; NULL: the default (config.c) */
     unsigned lease_ttl_ms;                     /* --lease-ttl-ms */
     int no_shed;               /* --no-shed: unbounded queues, no deadlines, no parked limit */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "contract.h"
 #include "controller_cache.h"
@@ -196,7 +197,21 @@ static void wake(struct controller *c, const char *config, const char *const *ce
         notify_change(c->notify, NOTIFY_ASSIGN, config, cells, n);
 }
 
-void ctl_count_fenced(struct controller *c, int refused)
+int ctl_fenced_send(struct controller *c)
+{
+    pthread_mutex_lock(&c->stats_mu);
+    c->stats.fenced_writes++;
+    pthread_mutex_unlock(&c->stats_mu);
+    if (c->cfg.fault_write_delay_ms > 0) {
+        struct timespec ts = {(time_t)(c->cfg.fault_write_delay_ms / 1000),
+                              (long)(c->cfg.fault_write_delay_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
+    return c->leased && cg_mono_ms() >= atomic_load(&c->deadline_now);
+}
+
+void ctl_fenced_done(struct controller *c, int late, int refused)
 {
     if (refused) {
         /* the store says our term is over: act no more until the cluster
@@ -208,14 +223,17 @@ void ctl_count_fenced(struct controller *c, int refused)
     if (refused) {
         c->stats.fenced_refused++;
         c->stats.term = 0;
-    } else {
-        c->stats.fenced_writes++;
     }
+    if (late && refused)
+        c->stats.late_refused++;
+    else if (late)
+        c->stats.late_landed++;
     pthread_mutex_unlock(&c->stats_mu);
 }
 
 void controller_set_lease(struct controller *c, int64_t term, int64_t until_mono_ms)
 {
+    atomic_store(&c->deadline_now, term > 0 ? until_mono_ms : 0);
     pthread_mutex_lock(&c->mu);
     c->leased = 1;
     c->term = term > 0 ? term : 0;
@@ -233,15 +251,19 @@ int ctl_transition(struct controller *c, struct store_rollout_update *u,
                    const struct store_actor *who, int64_t *gen)
 {
     char msg[STORE_MSG_MAX] = "";
-    int rc;
+    int rc, late, fenced;
 
-    /* automatic transitions (no operator) are the tick's: fenced */
+    /* automatic transitions (no operator) are the tick's: fenced. A tick
+     * whose term ended under it (a refused write) writes nothing more. */
+    if (!who && c->leased && c->tick_term <= 0)
+        return 0;
     u->fence_term = who ? 0 : c->tick_term;
-    if (u->fence_term > 0)
-        ctl_count_fenced(c, 0);
+    late = u->fence_term > 0 ? ctl_fenced_send(c) : 0;
     rc = store_rollout_update(c->st, u, who ? who : &ctl_actor, gen, msg);
-    if (rc == CG_ERR_CONFLICT && u->fence_term > 0 && strncmp(msg, "fenced:", 7) == 0) {
-        ctl_count_fenced(c, 1);
+    fenced = rc == CG_ERR_CONFLICT && strncmp(msg, "fenced:", 7) == 0;
+    if (u->fence_term > 0 && (rc == CG_OK || fenced))
+        ctl_fenced_done(c, late, fenced);
+    if (u->fence_term > 0 && fenced) {
         fprintf(stderr, "cellgated: controller: rollout %lld: %s (stepping down)\n",
                 (long long)u->id, msg);
         return 0;
@@ -810,6 +832,8 @@ static void log_due_evaluations(struct controller *c, int64_t now)
     int k;
 
     for (k = 0; k < EVAL_LOG_PER_TICK; k++) {
+        if (c->leased && c->tick_term <= 0)
+            break; /* the term ended during this tick: log nothing */
         best = NULL;
         for (rc = c->cache; rc; rc = rc->next)
             if (rc->log_due && (!best || rc->last_logged_ms < best->last_logged_ms ||
@@ -822,7 +846,11 @@ static void log_due_evaluations(struct controller *c, int64_t now)
             char *ev = event_text(json_incref(ctl_eval_json(&best->eval)));
             struct store_event_append e = {best->id, best->log_seq, "evaluation", ev,
                                            1,        c->tick_term};
+            int late = ev && e.fence_term > 0 ? ctl_fenced_send(c) : 0;
             int res = ev ? store_rollout_event_append(c->st, &e, msg) : CG_ERR_NOMEM;
+            int fenced = res == CG_ERR_CONFLICT && strncmp(msg, "fenced:", 7) == 0;
+            if (ev && e.fence_term > 0 && (res == CG_OK || fenced))
+                ctl_fenced_done(c, late, fenced);
             if (res != CG_OK)
                 fprintf(stderr, "cellgated: controller: rollout %lld: evaluation not logged: %s\n",
                         (long long)best->id, ev ? msg : "out of memory");
@@ -1011,6 +1039,13 @@ static void render_stats(void *ctx, struct cg_buf *b)
                  "current (a stale leader's writes that did not land).");
     cg_buf_printf(b, "cellgate_controller_fenced_refused_total %llu\n",
                   (unsigned long long)cs.fenced_refused);
+    stats_family(b, "cellgate_controller_late_writes_total", "counter",
+                 "Fenced writes this replica sent after its own lease deadline (it was paused "
+                 "or stalled mid-tick), by what the store did: refused, or landed (must stay 0).");
+    cg_buf_printf(b, "cellgate_controller_late_writes_total{outcome=\"refused\"} %llu\n",
+                  (unsigned long long)cs.late_refused);
+    cg_buf_printf(b, "cellgate_controller_late_writes_total{outcome=\"landed\"} %llu\n",
+                  (unsigned long long)cs.late_landed);
 }
 
 int controller_register_stats(struct controller *c, struct stats *st)

@@ -48,8 +48,9 @@ struct controller_clock {
 };
 
 struct controller_config {
-    int64_t tick_ms;       /* period of the controller thread (default 1000) */
-    int64_t host_stale_ms; /* hosts not seen for this long do not count (default 60000) */
+    int64_t tick_ms;              /* period of the controller thread (default 1000) */
+    int64_t host_stale_ms;        /* hosts not seen for this long do not count (default 60000) */
+    int64_t fault_write_delay_ms; /* rehearsals: wait this long before each fenced write */
 };
 
 /* Who asks for something, for permission checks and the audit log. */
@@ -137,6 +138,9 @@ struct controller_stats {
     uint64_t term;           /* the term the ticks write under; 0: not the leader */
     uint64_t fenced_writes;  /* writes sent with a fence term */
     uint64_t fenced_refused; /* of those, refused by the store: the term was no longer current */
+    uint64_t late_refused;   /* fenced writes sent after this replica's own lease deadline
+                                (it was paused mid-tick), refused by the store */
+    uint64_t late_landed;    /* ... and landed: must stay 0 (I2) */
 };
 void controller_stats(struct controller *c, struct controller_stats *out);
 

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "controller.h"
@@ -59,6 +60,10 @@ struct controller {
     int64_t term;             /* > 0: the term ticks act under */
     int64_t lease_until_mono; /* cg_mono_ms() deadline of the holding */
     int64_t tick_term;        /* the fence of the tick in progress (0 outside ticks) */
+    /* The newest deadline the cluster handed over, set before controller_
+     * set_lease() waits for mu (a long tick holds it): what a fenced write
+     * is judged "late" against (ctl_fenced_send()). */
+    _Atomic int64_t deadline_now;
 };
 
 /* The audit actor of automatic transitions. */
@@ -76,9 +81,15 @@ void ctl_plan_seed(const char *config, int64_t version, char *buf, size_t len);
 int ctl_transition(struct controller *c, struct store_rollout_update *u,
                    const struct store_actor *who, int64_t *gen);
 
-/* Counts a fenced write (refused 0) or a refusal (1); a refusal also ends
- * this replica's term (c->mu held). */
-void ctl_count_fenced(struct controller *c, int refused);
+/* Before a fenced write (c->mu held): waits the rehearsal delay
+ * (controller_config.fault_write_delay_ms), counts the attempt and returns
+ * 1 when it is sent after this replica's own lease deadline (a process
+ * that was paused mid-tick), else 0. */
+int ctl_fenced_send(struct controller *c);
+
+/* After it: counts a refusal by the store (refused 1; it also ends this
+ * replica's term) and, for a late write, whether it landed. */
+void ctl_fenced_done(struct controller *c, int late, int refused);
 
 /* An update of rollout r that changes nothing yet (CAS on its seq). */
 struct store_rollout_update ctl_base_update(const struct store_rollout *r);

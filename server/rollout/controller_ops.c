@@ -36,6 +36,16 @@ static int fail(char *msg, int status, const char *fmt, const char *a, const cha
     return status;
 }
 
+/* A failed read of config 'config': 404 when it does not exist, else the
+ * store's own error (a database that is unreachable is not a missing
+ * config). */
+static int config_fail(char *msg, int rc, const char *config, const char *smsg)
+{
+    if (rc == CG_ERR_NOTFOUND)
+        return fail(msg, CG_ERR_NOTFOUND, "config '%s' not found%s", config, "");
+    return fail(msg, rc == CG_ERR_INVALID ? CG_ERR_INVALID : CG_ERR_IO, "store: %s%s", smsg, "");
+}
+
 /* I1: the version's bytes satisfy the contract's document rules. */
 static int contract_ok(struct controller *c, const struct store_config *cfg,
                        const struct store_version *v, char *msg)
@@ -230,11 +240,13 @@ static int check_version(struct controller *c, const char *config, int64_t versi
     struct store_version v;
     int rc;
 
-    if (store_config_get(c->st, config, &cfg, smsg) != CG_OK)
-        return fail(msg, CG_ERR_NOTFOUND, "config '%s' not found%s", config, "");
+    if ((rc = store_config_get(c->st, config, &cfg, smsg)) != CG_OK)
+        return config_fail(msg, rc, config, smsg);
     snprintf(vbuf, sizeof vbuf, "%lld", (long long)version);
-    if (store_version_get(c->st, config, version, &v, smsg) != CG_OK) {
+    if ((rc = store_version_get(c->st, config, version, &v, smsg)) != CG_OK) {
         store_config_free(&cfg);
+        if (rc != CG_ERR_NOTFOUND)
+            return fail(msg, CG_ERR_IO, "store: %s%s", smsg, "");
         return fail(msg, CG_ERR_NOTFOUND, "config %s has no version %s", config, vbuf);
     }
     rc = v.deleted_ms ? fail(msg, CG_ERR_CONFLICT, "version %s of %s is deleted", vbuf, config)
@@ -255,8 +267,8 @@ static int load_target(struct controller *c, const char *config, int64_t version
 
     if ((rc = check_version(c, config, version, msg)) != CG_OK)
         return rc;
-    if (store_config_get(c->st, config, cfg, smsg) != CG_OK)
-        return fail(msg, CG_ERR_NOTFOUND, "config '%s' not found%s", config, "");
+    if ((rc = store_config_get(c->st, config, cfg, smsg)) != CG_OK)
+        return config_fail(msg, rc, config, smsg);
     if (!plan || !*plan)
         plan = cfg->plan;
     if (!*plan) {
@@ -371,8 +383,8 @@ int controller_rollback(struct controller *c, const char *config, int64_t to_ver
         }
         goto out;
     }
-    if (store_config_get(c->st, config, &cfg, smsg) != CG_OK) {
-        rc = fail(msg, CG_ERR_NOTFOUND, "config '%s' not found%s", config, "");
+    if ((rc = store_config_get(c->st, config, &cfg, smsg)) != CG_OK) {
+        rc = config_fail(msg, rc, config, smsg);
         goto out;
     }
     live = cfg.live_version;

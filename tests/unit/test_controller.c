@@ -85,7 +85,7 @@ static void sim_init(struct sim *s, uint64_t seed, const char *plan)
 {
     char msg[256], path[4096];
     struct reports_config rc = {0, 0};
-    struct controller_config cc = {1000, 120000};
+    struct controller_config cc = {1000, 120000, 0};
     int r, z, k, i = 0;
 
     memset(s, 0, sizeof *s);
@@ -504,7 +504,7 @@ static void i2_two_controllers_cannot_both_promote(void **state)
 {
     struct sim s;
     char st[24], msg[256];
-    struct controller_config cc = {1000, 120000};
+    struct controller_config cc = {1000, 120000, 0};
     struct controller *c2;
     int64_t v1, id;
     struct store_rollout before, after;
@@ -552,11 +552,70 @@ static json_t *events_of(struct sim *s, int64_t id, const char *kind);
 /* I2 across replicas: a leader that was paused past its lease (and still
  * believes it leads) lands none of its writes once another took over; the
  * new leader finishes the rollout, no step started twice. */
+/* A tick whose term ends under it (its first write is refused) writes
+ * nothing more in that tick: not another rollout's transition (which would
+ * otherwise go out without a fence) and no evaluation. */
+static void i2_term_ended_mid_tick_writes_nothing_more(void **state)
+{
+    struct sim s;
+    char msg[256], doc[] = "{\"w\":1}", sha[65];
+    struct store_lease la, lb;
+    struct store_config c2;
+    struct store_publish p;
+    struct store_version v;
+    struct store_rollout r1, r2, q1, q2;
+    struct controller_stats cs;
+    struct controller_actor who = {"token:dep", "test", 0};
+    struct timespec pause = {0, 450 * 1000000L};
+    int64_t id1, id2 = 0;
+
+    (void)state;
+    sim_init(&s, 23, NULL);
+    memset(&c2, 0, sizeof c2);
+    snprintf(c2.name, sizeof c2.name, "app2");
+    snprintf(c2.kind, sizeof c2.kind, "config");
+    snprintf(c2.plan, sizeof c2.plan, "p");
+    c2.contract_json = "{\"schema\":{\"type\":\"object\"}}";
+    assert_int_equal(store_config_create(s.st, &c2, &admin, msg), CG_OK);
+    cg_sha256_hex(doc, strlen(doc), sha);
+    memset(&p, 0, sizeof p);
+    p.config = "app2";
+    p.bytes = doc;
+    p.len = strlen(doc);
+    p.sha256 = sha;
+    p.media_type = "application/json";
+    assert_int_equal(store_version_publish(s.st, &p, &admin, &v, msg), CG_OK);
+    assert_int_equal(store_lease_acquire(s.st, STORE_LEASE_CONTROLLER, "a", 300, &la, msg), CG_OK);
+    controller_set_lease(s.c, la.term, cg_mono_ms() + 3600000); /* a's own belief */
+    id1 = start(&s, publish(&s, 1), "token:dep");
+    assert_int_equal(controller_begin(s.c, "app2", v.number, NULL, &who, &id2, msg), CG_OK);
+    store_version_free(&v);
+    /* both rollouts wait for their first step; a is paused, b leads */
+    nanosleep(&pause, NULL);
+    assert_int_equal(store_lease_acquire(s.st, STORE_LEASE_CONTROLLER, "b", 600000, &lb, msg),
+                     CG_OK);
+    assert_int_equal(store_rollout_get(s.st, id1, &r1, msg), CG_OK);
+    assert_int_equal(store_rollout_get(s.st, id2, &r2, msg), CG_OK);
+    controller_tick(s.c, s.now);
+    controller_stats(s.c, &cs);
+    assert_int_equal(cs.fenced_refused, 1);
+    assert_int_equal(cs.fenced_writes, 1); /* the second was never sent */
+    assert_int_equal(store_rollout_get(s.st, id1, &q1, msg), CG_OK);
+    assert_int_equal(store_rollout_get(s.st, id2, &q2, msg), CG_OK);
+    assert_int_equal(q1.seq, r1.seq);
+    assert_int_equal(q2.seq, r2.seq);
+    store_rollout_free(&r1);
+    store_rollout_free(&r2);
+    store_rollout_free(&q1);
+    store_rollout_free(&q2);
+    sim_free(&s);
+}
+
 static void i2_stale_leader_lands_nothing(void **state)
 {
     struct sim s;
     char st[24], msg[256];
-    struct controller_config cc = {1000, 120000};
+    struct controller_config cc = {1000, 120000, 0};
     struct controller *c2;
     struct controller_stats cs;
     struct store_lease la, lb;
@@ -1144,7 +1203,7 @@ static void replan_seen_by_a_second_controller(void **state)
 {
     struct sim s;
     char st[24];
-    struct controller_config cc = {1000, 120000};
+    struct controller_config cc = {1000, 120000, 0};
     struct controller *c2;
     int64_t v1, id;
     int k;
@@ -1312,6 +1371,7 @@ int main(void)
         cmocka_unit_test(approval_waits_refuses_self_and_proceeds),
         cmocka_unit_test(i2_two_controllers_cannot_both_promote),
         cmocka_unit_test(i2_stale_leader_lands_nothing),
+        cmocka_unit_test(i2_term_ended_mid_tick_writes_nothing_more),
         cmocka_unit_test(i7_expedite_only_proven_returns),
         cmocka_unit_test(replan_none_without_fleet_change),
         cmocka_unit_test(replan_new_cells_join_later_steps),

@@ -19,6 +19,7 @@
 #include "store_pg_int.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -72,9 +73,9 @@ static int session_setup(struct pg_conn *c, char *msg)
  * store always sends and expects UTF-8. */
 static int conn_open(struct pg_conn *c, const char *dsn, char *msg)
 {
-    static const char *const keys[] = {"connect_timeout", "application_name", "dbname",
-                                       "client_encoding", NULL};
-    const char *vals[] = {PG_CONNECT_TIMEOUT, "cellgated", dsn, "UTF8", NULL};
+    static const char *const keys[] = {PG_NET_KEYS, "application_name", "dbname", "client_encoding",
+                                       NULL};
+    const char *vals[] = {PG_NET_VALS, "cellgated", dsn, "UTF8", NULL};
     char text[200];
 
     c->db = PQconnectdbParams(keys, vals, 1);
@@ -109,6 +110,22 @@ static int conn_reset(struct pg_conn *c, char *msg)
 
 /* ---- The pool ---- */
 
+/* True when an idle connection's session is gone: an idle session has
+ * nothing to say, so a readable socket means the server ended it (a
+ * terminated backend, a restart: its FATAL message and EOF are waiting).
+ * Found here, the connection is reset before use instead of failing the
+ * caller's first statement. */
+static bool idle_conn_dead(struct pg_conn *c)
+{
+    struct pollfd pfd = {PQsocket(c->db), POLLIN, 0};
+
+    if (pfd.fd < 0)
+        return true;
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    return PQconsumeInput(c->db) == 0 || PQstatus(c->db) != CONNECTION_OK;
+}
+
 int pg_conn_get(struct pg_store *s, struct pg_conn **out, char *msg)
 {
     struct timespec until;
@@ -139,7 +156,7 @@ int pg_conn_get(struct pg_store *s, struct pg_conn **out, char *msg)
     }
     c = s->idle[--s->nidle];
     pthread_mutex_unlock(&s->mu);
-    if (c->broken || PQstatus(c->db) != CONNECTION_OK) {
+    if (c->broken || PQstatus(c->db) != CONNECTION_OK || idle_conn_dead(c)) {
         rc = conn_reset(c, msg);
         if (rc != CG_OK) {
             c->broken = true;

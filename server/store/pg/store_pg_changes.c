@@ -240,9 +240,9 @@ int pg_relay_after(struct store *st, int64_t after_id, const char *exclude_origi
 /* Connects the listening session and LISTENs: CG_OK or CG_ERR_IO. */
 static int listen_open(struct pg_store *s, char *msg)
 {
-    static const char *const keys[] = {"connect_timeout", "application_name", "dbname",
-                                       "client_encoding", NULL};
-    const char *vals[] = {PG_CONNECT_TIMEOUT, "cellgated-listen", s->dsn, "UTF8", NULL};
+    static const char *const keys[] = {PG_NET_KEYS, "application_name", "dbname", "client_encoding",
+                                       NULL};
+    const char *vals[] = {PG_NET_VALS, "cellgated-listen", s->dsn, "UTF8", NULL};
     char text[200];
     PGresult *res;
 

@@ -52,11 +52,19 @@
 #include "json.h"
 #include "migrations.h"
 
-#define PG_POOL_SIZE         8       /* connections per store */
-#define PG_STMT_CACHE        96      /* prepared statements kept per connection */
-#define PG_PARAMS_MAX        24      /* parameters of one statement */
-#define PG_POOL_WAIT_MS      30000   /* longest wait for a free connection */
-#define PG_CONNECT_TIMEOUT   "10"    /* seconds; libpq's connect_timeout unless the DSN sets it */
+#define PG_POOL_SIZE       8     /* connections per store */
+#define PG_STMT_CACHE      96    /* prepared statements kept per connection */
+#define PG_PARAMS_MAX      24    /* parameters of one statement */
+#define PG_POOL_WAIT_MS    30000 /* longest wait for a free connection */
+#define PG_CONNECT_TIMEOUT "10"  /* seconds; libpq's connect_timeout unless the DSN sets it */
+/* Every session's network settings, before the DSN (which may override
+ * them): connect within PG_CONNECT_TIMEOUT; TCP keepalives find a peer that
+ * vanished (idle 10 s, then 3 probes 5 s apart); bytes unacknowledged for
+ * 20 s (a partition) fail the session instead of hanging it. */
+#define PG_NET_KEYS                                                                                \
+    "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", \
+        "tcp_user_timeout"
+#define PG_NET_VALS          PG_CONNECT_TIMEOUT, "1", "10", "5", "3", "20000"
 #define PG_STATEMENT_TIMEOUT "30000" /* ms: statement_timeout of every session */
 #define PG_TX_ATTEMPTS       5       /* tries of a transaction on 40001 / 40P01 */
 /* pg_advisory_xact_lock() key of the migrations: "cellgate" in ASCII. */
