@@ -174,7 +174,8 @@ int ops_version_delete(struct ops *o, const char *name, int64_t number, const st
 
 /* Assigns version 'version' of 'name' to 'cells' (1..OPS_ASSIGN_MAX_CELLS
  * distinct cell ids), with a compare-and-set on the config's generation
- * ('expect_generation', < 0 = the current one, I2), after checking the
+ * ('expect_generation', I2; < 0 = force: the current one, read again
+ * while concurrent writers move it, up to 16 times), after checking the
  * version against its contract again (I1: code "contract_violation").
  * *generation gets the new generation. Announces NOTIFY_ASSIGN. */
 int ops_assign(struct ops *o, const char *name, int64_t version, const char *const *cells,

@@ -43,6 +43,8 @@ static int recheck_contract(struct ops *o, const struct store_config *c,
     return rc == CG_OK ? CG_OK : ops_store_fail(e, rc, NULL, "contract");
 }
 
+#define OPS_FORCE_TRIES 16 /* reads of a generation that keeps moving under a forced assign */
+
 int ops_assign(struct ops *o, const char *name, int64_t version, const char *const *cells,
                size_t ncells, int64_t expect_generation, const struct ops_actor *who,
                int64_t *generation, struct ops_err *e)
@@ -79,10 +81,24 @@ int ops_assign(struct ops *o, const char *name, int64_t version, const char *con
     else
         rc = recheck_contract(o, &c, &v, e);
     if (rc == CG_OK) {
-        if (expect_generation < 0)
+        int force = expect_generation < 0, tries = 0;
+        if (force)
             expect_generation = c.generation;
         rc = store_assign(o->store, name, cells, ncells, version, expect_generation, &a, generation,
                           msg);
+        /* force overrides whatever changed since: a generation that moved
+         * under it is read again (the compare-and-set still makes every
+         * write land on exactly the generation it replaced) */
+        while (force && rc == CG_ERR_CONFLICT && strstr(msg, "generation") &&
+               ++tries < OPS_FORCE_TRIES) {
+            struct store_config now;
+            if (store_config_get(o->store, name, &now, msg) != CG_OK)
+                break;
+            expect_generation = now.generation;
+            store_config_free(&now);
+            rc = store_assign(o->store, name, cells, ncells, version, expect_generation, &a,
+                              generation, msg);
+        }
         if (rc != CG_OK)
             rc = ops_store_fail(e, rc, msg, "cell");
         else

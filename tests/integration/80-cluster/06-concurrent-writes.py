@@ -22,6 +22,8 @@
   g, through either replica: refused, and the cells keep the newest
   winner's version. The final generation equals the number of wins; the
   assignments carry it.
+- forced_assigns_all_land: "force": true from racing writers on both
+  replicas: every one lands, each on its own generation.
 - audit_counts_equal_acknowledged_writes (I6): `cellgate audit verify`
   passes through either replica and the chain verifies here too; the
   version.publish and assign records are exactly the acknowledged writes
@@ -466,6 +468,32 @@ with pgserver.PgServer() as pg:
 
         # audit_counts_equal_acknowledged_writes
         check_audit(a, b, acks, wins, start_gen)
+
+        # forced_assigns_all_land: "force" overrides whatever changed since,
+        # also while other forced writers move the generation on both
+        # replicas; every one lands on its own generation
+        st, cf = a.api("POST", "/v1/configs", {"name": "forced", "kind": "config",
+                                               "contract": h.FEATURE_CONTRACT})
+        st, _, _ = a.request("POST", "/v1/configs/forced/versions", doc_bytes("forced", 0, 0),
+                             headers={"Content-Type": "application/json"})
+        h.check(st == 201, "publish forced v1: %s" % st)
+        fres = []
+
+        def forcer(t, s):
+            for i in range(8):
+                st, body = attempt(s, "POST", "/v1/configs/forced/assign",
+                                   {"version": 1, "cells": CELLS[:1], "force": True,
+                                    "reason": "f%d-%d" % (t, i)})
+                with lock:
+                    fres.append((st, body))
+
+        run_threads("forcers", [(forcer, (t, servers[t % 2])) for t in range(RACERS)])
+        gens = sorted(b_["generation"] for st, b_ in fres if st == 201)
+        h.check(len(gens) == len(fres), "forced assigns refused: %s" %
+                [(st, b_) for st, b_ in fres if st != 201][:3])
+        h.check(gens == list(range(1, len(fres) + 1)), "forced generations %s" % gens); n += 1
+        print("forced_assigns_all_land: %d forced assigns across a and b, generations 1..%d"
+              % (len(fres), gens[-1]))
     finally:
         for s in servers:
             s.stop()
