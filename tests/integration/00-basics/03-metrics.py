@@ -76,7 +76,10 @@ os.unlink(f.name)
 h.check(r.returncode == 0, "promtool check rules on docs/operations.md: %s %s" % (r.stdout, r.stderr))
 used = set(re.findall(r"cellgate_[a-z_]+", rules))
 base = set(re.findall(r"^# TYPE (cellgate_[a-z_]+)", text, re.M))
-missing = [u for u in used if not any(u == b or u.startswith(b + "_") for b in base)]
+# cellgate_replica_* exist only with a shared store (PostgreSQL): checked by
+# 80-cluster/04-propagation.py against a replica's /metrics
+missing = [u for u in used if not u.startswith("cellgate_replica_") and
+           not any(u == b or u.startswith(b + "_") for b in base)]
 h.check(not missing, "alert rules use families /metrics does not have: %s" % missing)
 
 # --no-controller: the API answers and rollouts can be started, but nothing

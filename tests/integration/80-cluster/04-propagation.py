@@ -15,7 +15,7 @@ real PostgreSQL.
   b through the change log (no cache expiry involved: the token cache
   lives 60 s).
 """
-import json, os, shutil, signal, subprocess, sys, tempfile, threading, time
+import json, os, re, shutil, signal, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "helpers"))
 import harness as h
@@ -110,6 +110,16 @@ with pgserver.PgServer() as pg:
         n += 1
         h.check(metric(b, "cellgate_replica_wakeups_total") >= 1, "b was never notified"); n += 1
         h.check(metric(b, "cellgate_replica_listening") == 1, "b is not listening"); n += 1
+        # the alert rules' replica families exist (the SQLite server of
+        # 00-basics/03-metrics has none)
+        doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs",
+                                "operations.md")).read()
+        rules = doc[doc.index("### Alert rules"):]
+        st, _, m = b.request("GET", "/metrics")
+        have = set(re.findall(r"^# TYPE (cellgate_replica_[a-z_]+)", m.decode(), re.M))
+        used = set(re.findall(r"cellgate_replica_[a-z_]+", rules[:rules.index("```\n\n")]))
+        h.check(used and used <= have, "alert rules use replica families b lacks: %s"
+                % (used - have)); n += 1
 
         # notifications_lost_poll_catches_up
         killed = pg.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
