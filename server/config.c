@@ -102,6 +102,16 @@ static const struct config_key keys[] = {
                "empty (a new database). Its schema is applied first.",
     },
     {
+        .name = "commit",
+        AS_FLAG(rekey_commit),
+        .group = CONFIG_G_SERVER,
+        .help = "rekey: switch the store and DIR to the prepared key",
+        .doc = "`rekey`: switches to the key `rekey` prepared in `DIR/signing.key.next`: the "
+               "store's recorded public key is changed from the current key's to the new one "
+               "(audited), and `DIR/signing.key` becomes the new key (the old one is kept as "
+               "`DIR/signing.key.old`).",
+    },
+    {
         .name = "listen",
         .letter = 'l',
         AS_STRING(listen),
@@ -454,6 +464,8 @@ static const struct {
     {"dump", CONFIG_CMD_DUMP, "write the store as a dump file (--out FILE, default stdout)"},
     {"load", CONFIG_CMD_LOAD, "load a dump file (--in FILE) into a new, empty store"},
     {"migrate", CONFIG_CMD_MIGRATE, "copy the store of --from-data DIR into --to DSN"},
+    {"rekey", CONFIG_CMD_REKEY,
+     "rotate the signing key: prepare DIR/signing.key.next, then --commit to switch to it"},
 };
 
 enum config_command config_command(const char *name)

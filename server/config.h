@@ -50,6 +50,7 @@ enum config_command {
     CONFIG_CMD_DUMP,    /* write the store's dump file */
     CONFIG_CMD_LOAD,    /* load a dump file into a new store */
     CONFIG_CMD_MIGRATE, /* copy a SQLite data dir's store into another store */
+    CONFIG_CMD_REKEY,   /* rotate the signing key (prepare, then --commit) */
 };
 
 /* The groups of --help and of the man page, in their order. */

@@ -40,6 +40,7 @@ struct daemon_config {
     const char *load_in;                /* load --in FILE */
     const char *from_data;              /* migrate --from-data DIR */
     const char *migrate_to;             /* migrate --to DSN */
+    int rekey_commit;                   /* rekey --commit */
     const char *listen;                 /* "ADDR:PORT"; PORT 0 = ephemeral */
     const char *port_file;              /* if set, the bound port is written here once listening */
     size_t max_body;                    /* request body limit in bytes */

@@ -143,6 +143,8 @@ int main(int argc, char **argv)
         return tool_load(&cfg);
     case CONFIG_CMD_MIGRATE:
         return tool_migrate(&cfg);
+    case CONFIG_CMD_REKEY:
+        return tool_rekey(&cfg);
     case CONFIG_CMD_UNKNOWN:
         fprintf(stderr, "cellgated: unknown command '%s'\n", cmd);
         config_print_help(stderr);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sign.h"
 #include "store.h"
 #include "util.h"
 
@@ -234,4 +235,92 @@ int tool_migrate(const struct daemon_config *cfg)
                 "with a copy of %s/signing.key in DIR\n",
                 store_dsn_redact(cfg->migrate_to, red, sizeof red), cfg->from_data);
     return rc;
+}
+
+/* The hex public key of the key file at path, into hex. 0, or -1 with a
+ * message on stderr. */
+static int key_hex(const char *path, char hex[CG_PUBKEY_HEX_LEN + 1], char id[32])
+{
+    struct cg_signkey *k = NULL;
+    struct cg_pubkey pk;
+    char msg[256];
+
+    if (cg_signkey_load(path, &k, msg, sizeof msg) != CG_OK) {
+        fprintf(stderr, "cellgated: %s: %s\n", path, msg);
+        return -1;
+    }
+    cg_signkey_public(k, &pk);
+    cg_pubkey_to_hex(&pk, hex);
+    if (id)
+        cg_strlcpy(id, cg_signkey_id(k), 32);
+    cg_signkey_free(k);
+    return 0;
+}
+
+int tool_rekey(const struct daemon_config *cfg)
+{
+    char key[PATH_MAX_LEN], next[PATH_MAX_LEN], old[PATH_MAX_LEN], dsn[PATH_MAX_LEN];
+    char cur_hex[CG_PUBKEY_HEX_LEN + 1], new_hex[CG_PUBKEY_HEX_LEN + 1], id[32];
+    char msg[STORE_MSG_MAX] = "";
+    struct store_actor who = {"system", "rekey: the signing key rotated"};
+    struct store *st = NULL;
+    int rc;
+
+    if (snprintf(key, sizeof key, "%s/signing.key", cfg->data_dir) >= (int)sizeof key ||
+        snprintf(next, sizeof next, "%s.next", key) >= (int)sizeof next ||
+        snprintf(old, sizeof old, "%s.old", key) >= (int)sizeof old ||
+        store_dsn(cfg, dsn, sizeof dsn) < 0) {
+        fprintf(stderr, "cellgated: path too long\n");
+        return 1;
+    }
+    if (key_hex(key, cur_hex, NULL) < 0)
+        return 1;
+    if (!cfg->rekey_commit) {
+        if (access(next, F_OK) != 0 && cg_signkey_create(next, msg, sizeof msg) != CG_OK) {
+            fprintf(stderr, "cellgated: %s: %s\n", next, msg);
+            return 1;
+        }
+        if (key_hex(next, new_hex, id) < 0)
+            return 1;
+        printf("prepared %s\n"
+               "new public key: %s (key id %s)\n"
+               "current key:    %s\n"
+               "next: give every agent the new key beside the current one (pubkey = ... twice),\n"
+               "      then run: cellgated rekey --data %s%s%s --commit\n",
+               next, new_hex, id, cur_hex, cfg->data_dir, cfg->store_dsn ? " --store " : "",
+               cfg->store_dsn ? "DSN" : "");
+        return 0;
+    }
+    if (access(next, R_OK) != 0) {
+        fprintf(stderr, "cellgated: %s is missing: run `cellgated rekey` without --commit first\n",
+                next);
+        return 1;
+    }
+    if (key_hex(next, new_hex, id) < 0)
+        return 1;
+    if (!cfg->store_dsn && access(dsn, F_OK) != 0) {
+        fprintf(stderr, "cellgated: %s does not exist\n", dsn);
+        return 1;
+    }
+    if (open_store(dsn, &st, "the") < 0)
+        return 1;
+    rc = store_meta_replace(st, "signing_pubkey", cur_hex, new_hex, &who, msg);
+    store_close(st);
+    if (rc != CG_OK) {
+        fprintf(stderr, "cellgated: the store's signing key was not changed: %s%s\n", msg,
+                rc == CG_ERR_CONFLICT ? " (DIR/signing.key is not the key the store records)" : "");
+        return 1;
+    }
+    if (rename(key, old) != 0 || rename(next, key) != 0) {
+        fprintf(stderr,
+                "cellgated: the store now records key %s but the files could not be renamed "
+                "(%s): move %s to %s by hand\n",
+                new_hex, strerror(errno), next, key);
+        return 1;
+    }
+    printf("the store's signing key is now %s (key id %s); %s holds it, %s the old one\n"
+           "next: copy %s into every other replica's data directory and restart them one by one;\n"
+           "      when every replica runs the new key, drop the old key from the agents\n",
+           new_hex, id, key, old, key);
+    return 0;
 }

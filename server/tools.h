@@ -20,4 +20,15 @@ int tool_load(const struct daemon_config *cfg);
  * DIR into the empty store DSN and verifies its audit chain. */
 int tool_migrate(const struct daemon_config *cfg);
 
+/*
+ * `cellgated rekey --data DIR [--store DSN] [--commit]`: the signing key's
+ * rotation (docs/operations.md, "High availability"). Without --commit it
+ * creates DIR/signing.key.next (once) and prints its public key, for the
+ * agents to pin beside the current one; with --commit it changes the
+ * store's recorded public key from DIR/signing.key's to the new key's
+ * (audited "meta.set") and makes the new key DIR/signing.key (the old one
+ * becomes DIR/signing.key.old).
+ */
+int tool_rekey(const struct daemon_config *cfg);
+
 #endif /* CG_TOOLS_H */

@@ -462,6 +462,16 @@ void store_relays_free(struct store_relay *r, size_t n)
     free(r);
 }
 
+int store_meta_replace(struct store *st, const char *key, const char *old_value,
+                       const char *new_value, const struct store_actor *a, char *msg)
+{
+    if (st && (st->ops->version < 7 || !st->ops->meta_replace)) {
+        set_msg(msg, "this store cannot change a meta fact", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, meta_replace, key, old_value, new_value, a, msg);
+}
+
 int store_meta_put_once(struct store *st, const char *key, const char *value, char *out,
                         size_t outlen, char *msg)
 {

@@ -421,6 +421,10 @@ struct store_ops {
                      size_t len, char *msg);
     int (*relay_after)(struct store *st, int64_t after_id, const char *exclude_origin, size_t limit,
                        struct store_relay **out, size_t *n, char *msg);
+
+    /* STORE_OPS_VERSION 7: a meta fact changed on purpose (key rotation) */
+    int (*meta_replace)(struct store *st, const char *key, const char *old_value,
+                        const char *new_value, const struct store_actor *a, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -819,6 +823,16 @@ int store_relay_put(struct store *st, const char *origin, int64_t at_ms, const v
 int store_relay_after(struct store *st, int64_t after_id, const char *exclude_origin, size_t limit,
                       struct store_relay **out, size_t *n, char *msg);
 void store_relays_free(struct store_relay *r, size_t n);
+
+/*
+ * Changes meta 'key' from old_value to new_value (1..1023 bytes) in one
+ * transaction, audited as "meta.set" by a with before {"value": old} and
+ * after {"value": new}: CG_ERR_NOTFOUND when the key has no value,
+ * CG_ERR_CONFLICT (nothing changes) when its value is not old_value. For
+ * the signing key's rotation (`cellgated rekey --commit`).
+ */
+int store_meta_replace(struct store *st, const char *key, const char *old_value,
+                       const char *new_value, const struct store_actor *a, char *msg);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

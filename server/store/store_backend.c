@@ -115,3 +115,27 @@ int store_check_meta(const char *key, const char *value, const char *out, size_t
     }
     return CG_OK;
 }
+
+int store_check_meta_replace(const char *key, const char *old_value, const char *new_value,
+                             const struct store_actor *a, char *msg)
+{
+    int rc = store_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!key || !*key || strlen(key) >= STORE_NAME_MAX || !old_value || !*old_value ||
+        strlen(old_value) > 1023 || !new_value || !*new_value || strlen(new_value) > 1023) {
+        SET_MSG(msg, "meta: need a key of 1..%d bytes and values of 1..1023", STORE_NAME_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    if (strcmp(old_value, new_value) == 0) {
+        SET_MSG(msg, "meta %s: the new value is the old one", key);
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+char *store_meta_summary(const char *value)
+{
+    return store_json_take(json_pack("{s:s}", "value", value));
+}

@@ -51,4 +51,13 @@ char *store_lease_summary(const char *holder, int64_t term, int64_t ttl_ms);
  * bytes, a value of at most 1023 and an out buffer. */
 int store_check_meta(const char *key, const char *value, const char *out, size_t outlen, char *msg);
 
+/* CG_ERR_INVALID unless a meta replacement has a key of 1..STORE_NAME_MAX-1
+ * bytes, an old and a new value of 1..1023 bytes that differ, and an
+ * actor. */
+int store_check_meta_replace(const char *key, const char *old_value, const char *new_value,
+                             const struct store_actor *a, char *msg);
+
+/* The audit summary {"value": v} of a meta fact; a new string or NULL. */
+char *store_meta_summary(const char *value);
+
 #endif /* CG_STORE_BACKEND_H */

@@ -2528,6 +2528,37 @@ static void test_pg_change_log(void **state)
     assert_int_equal(pg_changes(f, "assign", cfg, NULL), 3);
 }
 
+/* Meta facts: set once (the first value stays), changed only from the
+ * value the caller names (key rotation), every change audited with its
+ * before and after. */
+static void test_meta_put_once_and_replace(void **state)
+{
+    struct fx *f = *state;
+    char key[STORE_NAME_MAX], out[1024], msg[STORE_MSG_MAX] = "";
+
+    snprintf(key, sizeof key, "k-%s", f->sfx);
+    assert_int_equal(store_meta_replace(f->st, key, "a", "b", &ADMIN, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_meta_put_once(f->st, key, "v1", out, sizeof out, msg), CG_OK);
+    assert_string_equal(out, "v1");
+    assert_int_equal(store_meta_put_once(f->st, key, "v2", out, sizeof out, msg), CG_OK);
+    assert_string_equal(out, "v1"); /* set before: the first value stays */
+    assert_int_equal(store_meta_replace(f->st, key, "v0", "v2", &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "not v0"));
+    assert_int_equal(store_meta_replace(f->st, key, "v1", "v1", &ADMIN, msg), CG_ERR_INVALID);
+    assert_int_equal(store_meta_replace(f->st, key, "v1", "", &ADMIN, msg), CG_ERR_INVALID);
+    assert_int_equal(store_meta_replace(f->st, key, "v1", "v2", NULL, msg), CG_ERR_INVALID);
+    assert_int_equal(store_meta_replace(f->st, key, "v1", "v2", &ADMIN, msg), CG_OK);
+    {
+        char object[STORE_NAME_MAX + 8];
+        snprintf(object, sizeof object, "meta/%s", key);
+        assert_last_audit(f, "admin", "meta.set", object, "{\"value\":\"v1\"}",
+                          "{\"value\":\"v2\"}");
+    }
+    assert_int_equal(store_meta_put_once(f->st, key, "v3", out, sizeof out, msg), CG_OK);
+    assert_string_equal(out, "v2");
+    assert_int_equal(store_meta_replace(f->st, key, "v1", "v3", &ADMIN, msg), CG_ERR_CONFLICT);
+}
+
 /* Replication: SQLite keeps no log and says so; on PostgreSQL the log is
  * read back in order from any revision, a commit wakes a waiter (and a
  * rolled-back mutation does not), relay batches come back byte for byte
@@ -2659,6 +2690,7 @@ int main(void)
         T(test_pg_connection_reset),
         T(test_pg_change_log),
         T(test_replication_log),
+        T(test_meta_put_once_and_replace),
         T(test_page_cells),
         T(test_page_configs),
         T(test_page_plans),

@@ -503,5 +503,6 @@ const struct store_ops store_pg_ops = {
     .changes_trim = pg_changes_trim,
     .relay_put = pg_relay_put,
     .relay_after = pg_relay_after,
+    .meta_replace = pg_meta_replace,
 };
 /* clang-format on */

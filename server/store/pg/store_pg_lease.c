@@ -270,3 +270,51 @@ int pg_meta_put_once(struct store *st, const char *key, const char *value, char 
     out[0] = '\0';
     return pg_tx(pgs(st), run_meta_put_once, &j, msg);
 }
+
+static const char SQL_META_SET[] = "UPDATE meta SET value = $1 WHERE key = $2";
+static const char SQL_META_GET_LOCK[] = "SELECT value FROM meta WHERE key = $1 FOR UPDATE";
+
+struct meta_swap_job {
+    const char *key, *old_value, *new_value;
+    const struct store_actor *a;
+};
+
+static int run_meta_replace(struct pg_conn *c, void *arg, char *msg)
+{
+    struct meta_swap_job *j = arg;
+    char cur[1024], object[STORE_NAME_MAX + 8], *before = NULL, *after = NULL;
+    int rc = pg_text(c, msg, cur, sizeof cur, SQL_META_GET_LOCK, "t", j->key);
+
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        pg_msg(msg, "meta %s has no value", j->key);
+        return CG_ERR_NOTFOUND;
+    }
+    if (strcmp(cur, j->old_value) != 0) {
+        pg_msg(msg, "meta %s is %.16s..., not %.16s... as expected", j->key, cur, j->old_value);
+        return CG_ERR_CONFLICT;
+    }
+    rc = pg_exec(c, msg, NULL, SQL_META_SET, "tt", j->new_value, j->key);
+    if (rc != CG_OK)
+        return rc;
+    snprintf(object, sizeof object, "meta/%s", j->key);
+    before = store_meta_summary(j->old_value);
+    after = store_meta_summary(j->new_value);
+    rc = before && after ? pg_audit_append(c, j->a, "meta.set", object, before, after, msg)
+                         : store_summary_fail(msg);
+    free(before);
+    free(after);
+    return rc;
+}
+
+int pg_meta_replace(struct store *st, const char *key, const char *old_value, const char *new_value,
+                    const struct store_actor *a, char *msg)
+{
+    struct meta_swap_job j = {key, old_value, new_value, a};
+    int rc = store_check_meta_replace(key, old_value, new_value, a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    return pg_tx(pgs(st), run_meta_replace, &j, msg);
+}

@@ -322,5 +322,6 @@ const struct store_ops store_sqlite_ops = {
     .meta_put_once = sq_meta_put_once,
     .dump = sq_dump,
     .load = sq_load,
+    .meta_replace = sq_meta_replace,
 };
 /* clang-format on */
