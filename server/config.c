@@ -222,10 +222,50 @@ static const struct config_key keys[] = {
         .metavar = "N",
         .min = 1,
         .max = 1000000,
-        .def = {.u = 0},
-        .def_note = "no limit",
-        .help = "open connections per client address",
-        .doc = "Open connections per client address.",
+        .def = {.u = 256},
+        .help = "open connections per client address (127.0.0.1 exempt unless --limit-localhost)",
+        .doc = "Open connections per client address, parked long-polls included; a further "
+               "connection from that address is closed at once "
+               "(`cellgate_http_conns_refused_per_address_total`), so one address cannot lock "
+               "every other client out. 127.0.0.1 is exempt unless `--limit-localhost`: a local "
+               "reverse proxy (which must limit per client itself), the simulator, an operator "
+               "on the box. Hosts behind one NAT or proxy address share it: size N to the "
+               "hosts behind the busiest address plus a margin.",
+    },
+    {
+        .name = "limit-localhost",
+        AS_FLAG(limit_localhost),
+        .group = CONFIG_G_CONNS,
+        .help = "apply the per-address limits to 127.0.0.1 too",
+        .doc = "Applies `--max-conns-per-ip` and `--auth-fail-rate` to 127.0.0.1 as well.",
+    },
+    {
+        .name = "auth-fail-rate",
+        AS_DOUBLE(auth_fail_rate),
+        .group = CONFIG_G_CONNS,
+        .metavar = "R",
+        .dmin = 0,
+        .dmax = 1e6,
+        .def = {.d = 5},
+        .def_note = "0: no limit",
+        .help = "failed authentications per second one address may keep up; then 429",
+        .doc = "Failed authentications (401) per second one client address may keep up, after "
+               "a burst of `--auth-fail-burst`; past it every request of that address that "
+               "needs a token is answered `429` with `Retry-After` before its token is looked "
+               "at (`cellgate_http_auth_blocked_total`), so guessing tokens costs the guesser, "
+               "not the token store. 127.0.0.1 is exempt unless `--limit-localhost`.",
+    },
+    {
+        .name = "auth-fail-burst",
+        AS_DOUBLE(auth_fail_burst),
+        .group = CONFIG_G_CONNS,
+        .metavar = "B",
+        .dmin = 1,
+        .dmax = 1e6,
+        .def = {.d = 50},
+        .help = "failed authentications one address may make in a burst",
+        .doc = "Failed authentications one client address may make in a burst before "
+               "`--auth-fail-rate` applies.",
     },
     /* admission and load shedding */
     {

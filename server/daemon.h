@@ -63,6 +63,9 @@ struct daemon_config {
     int no_shed;               /* --no-shed: unbounded queues, no deadlines, no parked limit */
     unsigned max_conns_per_ip; /* 0 = no per-address limit */
     double token_rate;         /* requests/s per token (0 = no limit) */
+    double auth_fail_rate;     /* failed authentications/s per address (0 = no limit) */
+    double auth_fail_burst;    /* ... in a burst */
+    int limit_localhost;       /* per-address limits apply to 127.0.0.1 too */
     double token_burst;        /* token bucket size (0 = twice token_rate) */
 };
 

@@ -27,6 +27,7 @@
 #include "http_stats.h"
 #include "lanes.h"
 #include "notify.h"
+#include "peers.h"
 #include "ratelimit.h"
 #include "request.h"
 #include "stats.h"
@@ -41,6 +42,7 @@ struct http_server {
     struct lanes *lanes;
     struct auth_cache *auth_cache; /* verified tokens (cleared on token changes) */
     struct ratelimit *ratelimit;   /* per-token token buckets, NULL when off */
+    struct peers *peers;           /* per-address connections and failed authentications */
     struct http_metrics *metrics;  /* the transport's counters */
     struct notify *notify;         /* subscribed to, or NULL */
     uint16_t port;
@@ -350,6 +352,15 @@ static void body_release(struct rq_ctx *c)
     c->body_charged = 0;
 }
 
+/* The client's address of conn, or NULL (a test's fake connection). */
+static const struct sockaddr *client_addr(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        conn ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+
+    return ci ? ci->client_addr : NULL;
+}
+
 /* Route, authenticate, authorise: from the request line and the headers
  * alone, before any byte of the body is read. Returns 1 when the request
  * may go on, 0 when c->rs already holds the answer. */
@@ -393,6 +404,18 @@ static int admit(struct rq_ctx *c)
         return 0;
     }
     if (!(c->route->flags & AUTH_PUBLIC)) {
+        const struct sockaddr *peer = client_addr(rq->conn);
+        int64_t fail_wait = peers_auth_wait(c->d->peers, peer, cg_mono_ms());
+        if (fail_wait > 0) {
+            /* an address that keeps failing is not let at the token store */
+            char ra[24];
+            surface_error(c->surface, &c->rs, 429, "rate_limited",
+                          "too many failed authentications from this address; retry in %lld ms",
+                          (long long)fail_wait);
+            snprintf(ra, sizeof ra, "%lld", (long long)((fail_wait + 999) / 1000));
+            reply_header(&c->rs, "Retry-After", ra);
+            return 0;
+        }
         rc = auth_check(c->d->store, c->d->auth_cache, request_header(rq, "Authorization"),
                         &rq->who);
         if (rc == -2) {
@@ -401,6 +424,7 @@ static int admit(struct rq_ctx *c)
             return 0;
         }
         if (rc != 0) {
+            peers_auth_failed(c->d->peers, peer, cg_mono_ms());
             surface_error(c->surface, &c->rs, 401, "unauthorized",
                           "missing, unknown or revoked bearer token");
             reply_header(&c->rs, "WWW-Authenticate", "Bearer realm=\"cellgate\"");
@@ -607,6 +631,23 @@ static void render_stats(void *ctx, struct cg_buf *b)
                  "Connections closed because a chunked body went past --max-body (a body of "
                  "known length is answered 413 from its headers).");
     cg_buf_printf(b, "cellgate_http_body_cut_total %llu\n", (unsigned long long)cut);
+    {
+        struct peers_stats ps;
+        peers_stats(s->peers, &ps);
+        stats_family(b, "cellgate_http_conns_refused_per_address_total", "counter",
+                     "Connections refused because their address held --max-conns-per-ip.");
+        cg_buf_printf(b, "cellgate_http_conns_refused_per_address_total %llu\n",
+                      (unsigned long long)ps.conns_refused);
+        stats_family(b, "cellgate_http_auth_failures_total", "counter",
+                     "Requests that failed authentication (401).");
+        cg_buf_printf(b, "cellgate_http_auth_failures_total %llu\n",
+                      (unsigned long long)ps.auth_failures);
+        stats_family(b, "cellgate_http_auth_blocked_total", "counter",
+                     "Requests refused with 429 because their address failed to authenticate "
+                     "more often than --auth-fail-rate allows.");
+        cg_buf_printf(b, "cellgate_http_auth_blocked_total %llu\n",
+                      (unsigned long long)ps.auth_blocked);
+    }
 }
 
 struct http_server *http_new(const struct http_config *cfg, struct api *app, struct store *st,
@@ -626,10 +667,15 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
     route_table(&nroutes);
     s->metrics = http_metrics_new(nroutes);
     s->auth_cache = auth_cache_new(8192, cfg->token_cache_ms > 0 ? cfg->token_cache_ms : 60 * 1000);
+    {
+        struct peers_config pc = {cfg->max_conns_per_ip, cfg->no_shed ? 0 : cfg->auth_fail_rate,
+                                  cfg->auth_fail_burst, cfg->limit_localhost};
+        s->peers = peers_new(&pc);
+    }
     if (!cfg->no_shed && cfg->token_rate > 0)
         s->ratelimit = ratelimit_new(cfg->token_rate,
                                      cfg->token_burst > 0 ? cfg->token_burst : cfg->token_rate * 2);
-    if (!s->metrics || !s->auth_cache) {
+    if (!s->metrics || !s->auth_cache || !s->peers) {
         snprintf(msg, 256, "out of memory");
         http_free(s);
         return NULL;
@@ -655,6 +701,28 @@ uint16_t http_port(const struct http_server *s)
     return s ? s->port : 0;
 }
 
+/* MHD's accept policy: the per-address connection limit (peers.h). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct http_server *d = cls;
+
+    (void)addrlen;
+    return peers_accept(d->peers, addr) ? MHD_YES : MHD_NO;
+}
+
+/* Counts each connection of an address while it is open. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *d = cls;
+
+    (void)socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        peers_opened(d->peers, client_addr(conn));
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        peers_closed(d->peers, client_addr(conn));
+}
+
 int http_start(struct http_server *d, char *msg)
 {
     struct sockaddr_in sa;
@@ -676,13 +744,13 @@ int http_start(struct http_server *d, char *msg)
         return -1;
     }
     d->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        flags, 0, on_accept, d, on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(d->cfg.threads ? d->cfg.threads : 2),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)d->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_conns,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)d->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape, NULL, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)", d->cfg.listen);
         lanes_stop(d->lanes);
@@ -717,6 +785,7 @@ void http_free(struct http_server *s)
         notify_unsubscribe(s->notify, on_tokens, s->auth_cache);
     auth_cache_free(s->auth_cache);
     ratelimit_free(s->ratelimit);
+    peers_free(s->peers);
     http_metrics_free(s->metrics);
     pthread_mutex_destroy(&s->body_mu);
     free(s);

@@ -28,12 +28,15 @@ struct http_server;
 
 /* The transport's settings (see docs/man/cellgated.8.md). */
 struct http_config {
-    const char *listen;                        /* "ADDR:PORT"; PORT 0 = ephemeral */
-    size_t max_body;                           /* request body limit in bytes */
-    unsigned threads;                          /* I/O threads */
-    unsigned conn_timeout_s;                   /* idle connection timeout */
-    unsigned max_conns;                        /* connection limit */
-    unsigned max_conns_per_ip;                 /* 0 = no per-address limit */
+    const char *listen;        /* "ADDR:PORT"; PORT 0 = ephemeral */
+    size_t max_body;           /* request body limit in bytes */
+    unsigned threads;          /* I/O threads */
+    unsigned conn_timeout_s;   /* idle connection timeout */
+    unsigned max_conns;        /* connection limit */
+    unsigned max_conns_per_ip; /* 0 = no per-address limit */
+    double auth_fail_rate;     /* failed authentications/s per address (0 = off) */
+    double auth_fail_burst;
+    int limit_localhost;                       /* per-address limits apply to 127.0.0.1 too */
     unsigned lane_workers[LANE__COUNT];        /* per lane: worker threads */
     unsigned lane_queue[LANE__COUNT];          /* per lane: queued requests before shedding */
     unsigned lane_fault_delay_ms[LANE__COUNT]; /* --fault-delay (0 = none) */
