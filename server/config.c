@@ -504,8 +504,7 @@ static const struct {
     {"dump", CONFIG_CMD_DUMP, "write the store as a dump file (--out FILE, default stdout)"},
     {"load", CONFIG_CMD_LOAD, "load a dump file (--in FILE) into a new, empty store"},
     {"migrate", CONFIG_CMD_MIGRATE, "copy the store of --from-data DIR into --to DSN"},
-    {"rekey", CONFIG_CMD_REKEY,
-     "rotate the signing key: prepare DIR/signing.key.next, then --commit to switch to it"},
+    {"rekey", CONFIG_CMD_REKEY, "rotate the signing key: prepare it, then --commit"},
 };
 
 enum config_command config_command(const char *name)
@@ -1010,7 +1009,7 @@ void config_print_help(FILE *f)
     fprintf(f, "usage: cellgated [");
     for (i = 0; i < CG_ARRAY_SIZE(commands); i++)
         fprintf(f, "%s%s", i ? "|" : "", commands[i].name);
-    fprintf(f, "] --data DIR [options]\n"
+    fprintf(f, "] [options]\n"
                "       cellgated --version | --help\n"
                "\nCommands:\n");
     for (i = 0; i < CG_ARRAY_SIZE(commands); i++)

@@ -21,6 +21,12 @@ int reply_store_error(struct response *rs, int rc, const char *msg, const char *
         reply_error(rs, 503, "unavailable", NULL, "out of memory");
         reply_header(rs, "Retry-After", "1");
         return 0;
+    case CG_ERR_IO:
+        /* the store did not answer (a database restarting, a session
+         * lost): nothing was changed that the caller cannot retry */
+        reply_error(rs, 503, "unavailable", NULL, "store: %s", msg && *msg ? msg : "failure");
+        reply_header(rs, "Retry-After", "1");
+        return 0;
     default:
         return reply_error(rs, 500, "internal", NULL, "store: %s", msg && *msg ? msg : "failure");
     }
@@ -182,6 +188,7 @@ int reply_ops_error(struct response *rs, struct ops_err *e)
         break;
     case CG_ERR_NOMEM:
     case CG_ERR_TIMEOUT:
+    case CG_ERR_IO: /* the store did not answer: retry */
         reply_error(rs, 503, "unavailable", details, "%s", e->msg);
         reply_header(rs, "Retry-After", "1");
         return 0;

@@ -70,7 +70,8 @@ static void defaults_are_the_documented_ones(void **state)
     assert_int_equal(a.threads, 2);
     assert_int_equal(a.conn_timeout_s, 60);
     assert_int_equal(a.max_conns, 32768);
-    assert_int_equal(a.max_conns_per_ip, 0);
+    assert_int_equal(a.max_conns_per_ip, 256);
+    assert_true(a.auth_fail_rate == 5 && a.auth_fail_burst == 50 && !a.limit_localhost);
     assert_int_equal(a.max_parked, 30000);
     assert_int_equal(a.statement_ttl_s, 3600);
     assert_int_equal(a.tick_ms, 1000);
@@ -439,8 +440,8 @@ static void help_and_markdown_cover_the_table(void **state)
     const struct config_key *k = config_keys(&n);
 
     (void)state;
-    assert_non_null(strstr(
-        help, "usage: cellgated [init|serve|pubkey|dump|load|migrate] --data DIR [options]"));
+    assert_non_null(
+        strstr(help, "usage: cellgated [init|serve|pubkey|dump|load|migrate|rekey] [options]"));
     assert_non_null(strstr(raw, "\n  pubkey "));
     assert_non_null(strstr(rawmd, "\n### "));
     for (i = 0; i < n; i++) {

@@ -304,14 +304,17 @@ static bool retryable(const struct pg_conn *c)
 }
 
 /* One run of fn in a transaction on c; *commit_us gets the time spent in
- * COMMIT. */
-static int tx_once(struct pg_conn *c, pg_tx_fn fn, void *arg, char *msg, uint64_t *commit_us)
+ * COMMIT; *began is false when the session was found gone at BEGIN (then
+ * nothing of the transaction reached the server). */
+static int tx_once(struct pg_conn *c, pg_tx_fn fn, void *arg, char *msg, uint64_t *commit_us,
+                   bool *began)
 {
     int rc;
 
     c->sqlstate[0] = '\0';
     *commit_us = 0;
     rc = pg_simple(c, msg, "BEGIN");
+    *began = rc == CG_OK || !c->broken;
     if (rc == CG_OK)
         rc = fn(c, arg, msg);
     if (rc == CG_OK) {
@@ -350,11 +353,21 @@ int pg_tx(struct pg_store *s, pg_tx_fn fn, void *arg, char *msg)
     rc = pg_conn_get(s, &c, msg);
     if (rc == CG_OK) {
         for (int attempt = 1;; attempt++) {
-            rc = tx_once(c, fn, arg, msg, &cus);
+            bool began;
+            rc = tx_once(c, fn, arg, msg, &cus, &began);
             total_us += cus;
             if (rc == CG_OK) {
                 committed = true;
                 break;
+            }
+            if (!began && attempt < PG_TX_ATTEMPTS) {
+                /* the session died while idle: nothing was sent; run it on
+                 * a new one (pg_conn_get() resets a broken connection) */
+                pg_conn_put(s, c);
+                c = NULL;
+                if ((rc = pg_conn_get(s, &c, msg)) != CG_OK)
+                    break;
+                continue;
             }
             if (!retryable(c) || attempt >= PG_TX_ATTEMPTS)
                 break;
@@ -362,7 +375,8 @@ int pg_tx(struct pg_store *s, pg_tx_fn fn, void *arg, char *msg)
             nanosleep(&(struct timespec){0, attempt * 1000000L + (long)cg_rand_below(1000000)},
                       NULL);
         }
-        pg_conn_put(s, c);
+        if (c)
+            pg_conn_put(s, c);
     }
     pthread_mutex_lock(&s->mu);
     s->jobs++;
@@ -384,7 +398,8 @@ int pg_tx_once(struct pg_store *s, pg_tx_fn fn, void *arg, char *msg)
     pthread_mutex_unlock(&s->mu);
     rc = pg_conn_get(s, &c, msg);
     if (rc == CG_OK) {
-        rc = tx_once(c, fn, arg, msg, &cus);
+        bool began;
+        rc = tx_once(c, fn, arg, msg, &cus, &began);
         pg_conn_put(s, c);
     }
     pthread_mutex_lock(&s->mu);
@@ -432,16 +447,24 @@ int pg_list(struct pg_store *s, char *msg, void **arr, size_t *n, size_t elem_si
     PGresult *res = NULL;
     va_list ap;
     int rc, rows;
+    bool dead;
 
     *arr = NULL;
     *n = 0;
-    rc = pg_conn_get(s, &c, msg);
-    if (rc != CG_OK)
-        return rc;
-    va_start(ap, fmt);
-    rc = pg_queryv(c, msg, &res, sql, 0, fmt, ap);
-    va_end(ap);
-    pg_conn_put(s, c);
+    for (int attempt = 0;; attempt++) {
+        rc = pg_conn_get(s, &c, msg);
+        if (rc != CG_OK)
+            return rc;
+        va_start(ap, fmt);
+        rc = pg_queryv(c, msg, &res, sql, 0, fmt, ap);
+        va_end(ap);
+        dead = c->broken;
+        pg_conn_put(s, c);
+        /* a session that died while idle (a restart, a terminated
+         * backend): a read is run again once on a new session */
+        if (rc == CG_OK || !dead || attempt > 0)
+            break;
+    }
     if (rc != CG_OK)
         return rc;
     rows = PQntuples(res);
@@ -486,15 +509,21 @@ int pg_get(struct pg_store *s, char *msg, void *elem, pg_row_fn row, const char 
 {
     struct pg_conn *c = NULL;
     va_list ap;
-    int rc = pg_conn_get(s, &c, msg);
+    int rc;
+    bool dead;
 
-    if (rc != CG_OK)
-        return rc;
-    va_start(ap, fmt);
-    rc = get_onv(c, msg, elem, row, sql, fmt, ap);
-    va_end(ap);
-    pg_conn_put(s, c);
-    return rc;
+    for (int attempt = 0;; attempt++) {
+        rc = pg_conn_get(s, &c, msg);
+        if (rc != CG_OK)
+            return rc;
+        va_start(ap, fmt);
+        rc = get_onv(c, msg, elem, row, sql, fmt, ap);
+        va_end(ap);
+        dead = c->broken;
+        pg_conn_put(s, c);
+        if (rc == CG_OK || rc == CG_ERR_NOTFOUND || !dead || attempt > 0)
+            return rc; /* a session that died while idle: once more, as in pg_list() */
+    }
 }
 
 int pg_get_on(struct pg_conn *c, char *msg, void *elem, pg_row_fn row, const char *sql,

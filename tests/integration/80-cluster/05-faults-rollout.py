@@ -112,8 +112,12 @@ def start_rollout(reps, version):
                 st, _ = s.api("POST", "/v1/configs/app/versions", {"v": version})
                 if st != 201:
                     continue
-                st, b = s.api("POST", "/v1/rollouts",
-                              {"config": "app", "version": version, "reason": "fault test"})
+                for _ in range(50):   # 503: the store did not answer; retry as told
+                    st, b = s.api("POST", "/v1/rollouts",
+                                  {"config": "app", "version": version, "reason": "fault test"})
+                    if st != 503:
+                        break
+                    time.sleep(0.2)
                 h.check(st == 201, "rollout start %s %s" % (st, b))
                 return b["id"]
             except OSError:
