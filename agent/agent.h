@@ -2,8 +2,9 @@
 /*
  * agent.h - cellgate-agent: the host agent (docs/agent.md).
  *
- * Layering: loop.c (flags, signals, the loop) -> conf.c (the config file
- * and flags, one key table) -> state.c (the persisted state and the
+ * Layering: loop.c (flags, signals, the loop) -> sched.c (when the loop
+ * next polls and reports) -> conf.c (the config file and flags, one key
+ * table) -> state.c (the persisted state, refusals included, and the
  * content-addressed copies of last-known-good documents) -> apply.c (the
  * apply callback of the watcher: check, atomic write, reload, restore;
  * start-up recovery of interrupted applies) -> report.c (Prometheus
@@ -129,7 +130,13 @@ struct state_cfg {
     char name[64];
     int64_t lkg_version, lkg_generation;
     char lkg_sha[65];                /* "" = unknown */
-    int64_t rejected_generation;     /* refused for good, never offered again */
+    int64_t rejected_generation;     /* newest generation refused for good (a contract
+                                        violation, a refused check, a failed apply): never
+                                        offered again, its blob never fetched again */
+    int64_t rejected_version;        /* that generation's version, 0 = unknown */
+    char rejected_reason[32];        /* its stable reason ("contract_violation",
+                                        "apply_refused", "apply_failed"), "" = unknown;
+                                        [a-z0-9_] only */
     int64_t p_version, p_generation; /* pending apply (0 = none) */
     char p_sha[65];
 };
@@ -168,6 +175,67 @@ char *blob_get(const char *dir, const char *sha, size_t max, size_t *len);
 
 /* Removes blobs no entry of 's' references (lkg or pending). */
 void blob_gc(const char *dir, const struct agent_state *s);
+
+/**
+ * Records that 'generation' (of 'version', 0 = unknown) was refused for
+ * good for 'reason' (copied; "" or a bad reason is stored as ""), unless
+ * the entry already holds a newer or equal refusal with a reason. Returns
+ * 1 when the entry changed (the caller saves the state), 0 otherwise.
+ */
+int state_refuse(struct state_cfg *c, int64_t version, int64_t generation, const char *reason);
+
+/* ---- the loop's schedule (sched.c) ----------------------------------------- */
+
+/*
+ * When the loop may next start each kind of attempt, in monotonic ms
+ * (docs/agent.md "Traffic discipline"). A poll cycle (the desired state,
+ * then the contract and the blobs it names: libcellgate's watcher runs
+ * them as one cycle, and a failure anywhere in it fails the cycle) and a
+ * report each have their own time, so waking up for one never starts
+ * the other early: a failed poll or blob fetch is not retried before the
+ * backoff it logged has passed, however often reports go out. Plain value
+ * owned by the loop; pure functions of the 'now_ms' they are given.
+ */
+struct agent_sched {
+    int64_t next_poll_ms;        /* the next poll cycle may start at this time */
+    int64_t next_report_ms;      /* the next report is due at this time */
+    int64_t interval_ms;         /* report interval (jittered +-20% per report) */
+    struct cg_backoff report_bo; /* failed reports only */
+    struct cg_rng rng;           /* jitter; its state is borrowed */
+};
+
+/**
+ * Initialises 's': the first poll at once, the first report after a
+ * random half to whole interval (at once with 'once'). Failed reports back
+ * off with full jitter between base_ms and cap_ms (common/backoff.h), and
+ * never come sooner than the regular interval.
+ * @param rng  NULL for libsodium; copied (its state must outlive 's')
+ */
+void sched_init(struct agent_sched *s, int64_t now_ms, int64_t interval_ms, int once,
+                int64_t base_ms, int64_t cap_ms, const struct cg_rng *rng);
+
+/* 1 when a poll cycle / a report may start at now_ms. */
+int sched_poll_due(const struct agent_sched *s, int64_t now_ms);
+int sched_report_due(const struct agent_sched *s, int64_t now_ms);
+
+/* A poll cycle ended at now_ms; the next may start delay_ms later (the
+ * watcher's cg_watch_next_delay_ms(): its backoff after a failure, the
+ * floor between cycles after a success). */
+void sched_poll_done(struct agent_sched *s, int64_t now_ms, int64_t delay_ms);
+
+/* A report ended at now_ms (ok = it was accepted). Schedules the next one
+ * and returns its delay: a jittered interval after a success; after a
+ * failure the longer of that and the report backoff. */
+int64_t sched_report_done(struct agent_sched *s, int64_t now_ms, int ok);
+
+/* How long the loop may sleep at now_ms: until the earlier of the next
+ * poll and the next report; 0 when one is due. */
+int64_t sched_sleep_ms(const struct agent_sched *s, int64_t now_ms);
+
+/* The long-poll wait (whole seconds) for a poll starting at now_ms: wait_ms
+ * (already jittered) cut to end by the next report, so reports go out on
+ * time; 0 (no long poll) when the report is due within a second. */
+int sched_long_poll_s(const struct agent_sched *s, int64_t now_ms, int64_t wait_ms);
 
 /* ---- the agent ----------------------------------------------------------- */
 
@@ -217,6 +285,12 @@ void agent_recover(struct agent *a);
 
 /* Seeds the watcher from the state and the files on disk. */
 int agent_seed(struct agent *a, char *msg, size_t msglen);
+
+/* After a poll cycle: copies every refusal for good the watcher decided
+ * (a contract violation is decided without the apply callback) into the
+ * state and saves it, so a restarted agent neither applies nor fetches
+ * that generation again. Returns the number of configs recorded. */
+int agent_keep_refusals(struct agent *a);
 
 /**
  * Runs CMD with /bin/sh -c in its own process group with the given extra

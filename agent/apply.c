@@ -3,7 +3,8 @@
  * apply.c - putting a verified, contract-checked document in place.
  *
  * Per new generation (called by the watcher, docs/agent.md "Apply"):
- *   1. check command on a candidate copy (non-zero exit: rejected);
+ *   1. check command on a candidate copy (non-zero exit: rejected, the
+ *      generation recorded as refused);
  *   2. the bytes go to DIR/blobs/<sha256>; the state records "pending";
  *   3. PATH.tmp, fsync, rename over PATH, fsync of the directory;
  *   4. reload command (timeout; the process group is killed on timeout);
@@ -13,6 +14,13 @@
  * A SIGKILL anywhere leaves PATH as the old or the new document (rename is
  * atomic) and the state either without or with "pending"; agent_recover()
  * finishes or undoes the apply on the next start.
+ *
+ * Every refusal for good is in the state (rejected_generation, _version,
+ * _reason): the ones decided here when they happen, the ones the watcher
+ * decides alone (a contract violation) by agent_keep_refusals() after
+ * each poll cycle. agent_seed() hands them to the watcher at start, so a
+ * refused generation is neither applied nor fetched again after a
+ * restart.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -233,6 +241,10 @@ int agent_apply(void *ud, const struct cg_watch_doc *doc, char *why, size_t whyl
             snprintf(why, whylen, "check command %s", d);
             ALOG(a, LV_WARN, "config %s: version %lld rejected: %s", k->name,
                  (long long)doc->version, why);
+            /* refused for good: kept across restarts like every refusal */
+            if (state_refuse(sc, doc->version, doc->generation, "apply_refused")) {
+                save(a, msg, sizeof msg);
+            }
             return CG_ERR_VIOLATION;
         }
     }
@@ -271,7 +283,7 @@ int agent_apply(void *ud, const struct cg_watch_doc *doc, char *why, size_t whyl
         free(prev);
         sc->p_version = sc->p_generation = 0;
         sc->p_sha[0] = '\0';
-        sc->rejected_generation = doc->generation;
+        state_refuse(sc, doc->version, doc->generation, "apply_failed");
         save(a, msg, sizeof msg);
         return CG_ERR_IO;
     }
@@ -307,7 +319,7 @@ int agent_apply(void *ud, const struct cg_watch_doc *doc, char *why, size_t whyl
              rc == 0 ? "" : " (its reload failed too)");
     sc->p_version = sc->p_generation = 0;
     sc->p_sha[0] = '\0';
-    sc->rejected_generation = doc->generation;
+    state_refuse(sc, doc->version, doc->generation, "apply_failed");
     save(a, msg, sizeof msg);
     blob_gc(a->conf.state_dir, &a->state);
     return CG_ERR_IO;
@@ -368,7 +380,7 @@ void agent_recover(struct agent *a)
                     restore(a, k, old, blen, 1, sc->lkg_version, sc->lkg_generation);
                 }
                 free(old);
-                sc->rejected_generation = sc->p_generation;
+                state_refuse(sc, sc->p_version, sc->p_generation, "apply_failed");
             }
         } else {
             ALOG(a, LV_INFO,
@@ -421,6 +433,13 @@ int agent_seed(struct agent *a, char *msg, size_t msglen)
             rejected = sc ? sc->rejected_generation : 0;
             bytes = cg_read_file(k->path, max, &len);
         }
+        if (rejected > 0) {
+            ALOG(a, LV_INFO,
+                 "config %s: generation %lld (version %lld) was refused before (%s); it is not "
+                 "offered or fetched again",
+                 k->name, (long long)rejected, (long long)(sc ? sc->rejected_version : 0),
+                 sc && sc->rejected_reason[0] ? sc->rejected_reason : "reason unknown");
+        }
         doc.bytes = bytes;
         doc.len = bytes ? len : 0;
         if (cg_watch_seed(a->watch, &doc, rejected, &err) != CG_OK) {
@@ -439,4 +458,44 @@ int agent_seed(struct agent *a, char *msg, size_t msglen)
         free(bytes);
     }
     return 0;
+}
+
+int agent_keep_refusals(struct agent *a)
+{
+    char msg[512];
+    int changed = 0;
+
+    for (size_t i = 0; i < a->conf.ncfgs; i++) {
+        const struct agent_cfg *k = &a->conf.cfgs[i];
+        struct cg_watch_status ws = {.size = sizeof ws};
+        struct state_cfg *sc;
+        int64_t version = 0;
+        const char *reason = "";
+
+        if (cg_watch_status(a->watch, k->name, &ws, NULL) != CG_OK || ws.rejected_generation <= 0) {
+            continue;
+        }
+        sc = state_get(&a->state, k->name, 1);
+        if (!sc) {
+            continue;
+        }
+        if (ws.generation == ws.rejected_generation &&
+            (ws.outcome == CG_WATCH_REJECTED || ws.outcome == CG_WATCH_RELOAD_FAILED)) {
+            /* the latest decision is that refusal: its version and reason */
+            version = ws.version;
+            reason = ws.reason;
+        }
+        if (state_refuse(sc, version, ws.rejected_generation, reason)) {
+            ALOG(a, LV_INFO,
+                 "config %s: generation %lld (version %lld) refused for good (%s); recorded in "
+                 "the state",
+                 k->name, (long long)sc->rejected_generation, (long long)sc->rejected_version,
+                 sc->rejected_reason[0] ? sc->rejected_reason : "reason unknown");
+            changed++;
+        }
+    }
+    if (changed && state_save(a->conf.state_dir, &a->state, msg, sizeof msg) != 0) {
+        ALOG(a, LV_ERROR, "%s", msg);
+    }
+    return changed;
 }

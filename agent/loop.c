@@ -5,9 +5,12 @@
  *
  * The loop is single-threaded: long-poll the desired state (the watcher
  * applies new generations through apply.c), report every interval
- * (jittered), back off after failures. SIGTERM/SIGINT abandon a long poll
- * at once and exit after the current step; an apply in progress finishes
- * (its hooks are bounded by their timeouts).
+ * (jittered), back off after failures. Polls and reports each keep their
+ * own next time (sched.c), so a report never starts a poll that is still
+ * backing off. Refusals for good are persisted after every cycle.
+ * SIGTERM/SIGINT abandon a long poll at once and exit after the current
+ * step; an apply in progress finishes (its hooks are bounded by their
+ * timeouts).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -379,56 +382,67 @@ static void agent_release(struct agent *a)
     }
 }
 
+/* One poll cycle of the watcher (desired state, contract, blobs, applies)
+ * and what follows from it: the next cycle's time, the log line, the
+ * refusals to persist. Returns the cycle's status. */
+static int poll_cycle(struct agent *a, struct agent_sched *sc, int once)
+{
+    struct cg_error err = {0};
+    int64_t delay;
+    int wait_s = 0, rc;
+
+    if (!once) {
+        /* the long poll is cut to end by the next report, never longer */
+        wait_s = sched_long_poll_s(sc, cg_mono_ms(),
+                                   cg_jitter_wait((int64_t)a->conf.poll_wait_s * 1000, NULL));
+    }
+    rc = cg_watch_poll_once(a->watch, wait_s, &err);
+    delay = cg_watch_next_delay_ms(a->watch);
+    /* the delay logged is the delay kept: nothing but a stop starts the
+     * next cycle sooner (finding 8) */
+    sched_poll_done(sc, cg_mono_ms(), delay);
+    if (rc != CG_OK && !g_stop) {
+        ALOG(a, rc == CG_ERR_VERIFY ? LV_WARN : LV_INFO, "poll: %s (retrying in %lld ms)",
+             err.message[0] ? err.message : cg_strerror(rc), (long long)delay);
+    }
+    agent_keep_refusals(a);
+    return rc;
+}
+
 static int run(struct agent *a, int once)
 {
-    int64_t next_report, interval = (int64_t)a->conf.report_interval_s * 1000;
+    struct agent_sched sc;
+    int64_t interval = (int64_t)a->conf.report_interval_s * 1000;
     int last_rc = CG_OK;
 
-    next_report = cg_mono_ms() + (once ? 0 : cg_jitter(interval, 0.5, 1.0, NULL));
+    sched_init(&sc, cg_mono_ms(), interval, once, a->conf.backoff_base_ms, a->conf.backoff_cap_ms,
+               NULL);
     if (!once) {
         /* spread a fleet restarted together */
         nap(cg_jitter_startup(interval < 5000 ? interval / 5 : 1000, NULL));
+        sched_poll_done(&sc, cg_mono_ms(), 0);
     }
     while (!g_stop) {
-        struct cg_error err = {0};
-        int64_t now = cg_mono_ms(), until_report = next_report - now, delay;
-        int wait_s = a->conf.poll_wait_s;
-
-        if (once) {
-            wait_s = 0;
-        } else if (until_report / 1000 < wait_s) {
-            wait_s = (int)(until_report / 1000);
-        }
-        if (wait_s < 0) {
-            wait_s = 0;
-        }
-        if (wait_s > 0) {
-            wait_s = (int)((cg_jitter_wait((int64_t)wait_s * 1000, NULL) + 500) / 1000);
-        }
-        last_rc = cg_watch_poll_once(a->watch, wait_s, &err);
-        if (last_rc != CG_OK && !g_stop) {
-            ALOG(a, last_rc == CG_ERR_VERIFY ? LV_WARN : LV_INFO, "poll: %s (retrying in %lld ms)",
-                 err.message[0] ? err.message : cg_strerror(last_rc),
-                 (long long)cg_watch_next_delay_ms(a->watch));
+        if (once || sched_poll_due(&sc, cg_mono_ms())) {
+            last_rc = poll_cycle(a, &sc, once);
         }
         if (g_stop) {
             break;
         }
-        now = cg_mono_ms();
-        if (once || now >= next_report) {
-            report_send(a);
-            next_report = cg_mono_ms() + cg_jitter(interval, 0.8, 1.2, NULL);
+        if (once || sched_report_due(&sc, cg_mono_ms())) {
+            int ok = report_send(a) == 0;
+            int64_t next = sched_report_done(&sc, cg_mono_ms(), ok);
+
+            if (!ok && !g_stop) {
+                ALOG(a, LV_INFO, "report not accepted (next report in %lld ms)", (long long)next);
+            }
         }
         if (once) {
             break;
         }
-        delay = cg_watch_next_delay_ms(a->watch);
-        if (delay > next_report - cg_mono_ms()) {
-            delay = next_report - cg_mono_ms();
-        }
-        if (delay > 0) {
-            nap(delay);
-        }
+        /* until the earlier of the two: a report wake-up starts only the
+         * report, a poll in backoff keeps waiting */
+        nap(sched_sleep_ms(&sc, cg_mono_ms()));
     }
     if (!once) {
         return 0;

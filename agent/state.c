@@ -12,8 +12,12 @@
  *
  * Format (docs/agent.md):
  *   {"format":1,"configs":{"NAME":{"lkg_version":7,"lkg_generation":12,
- *     "lkg_sha256":"..","rejected_generation":0,
+ *     "lkg_sha256":"..","rejected_generation":11,"rejected_version":6,
+ *     "rejected_reason":"contract_violation",
  *     "pending":{"version":8,"generation":13,"sha256":".."}}}}
+ * rejected_version and rejected_reason came later and are optional on
+ * reading (a missing field is 0 / ""), so the format number stays 1 and
+ * an older agent reading the file ignores them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -42,6 +46,44 @@ struct state_cfg *state_get(struct agent_state *s, const char *name, int create)
     return &s->cfgs[s->n++];
 }
 
+/* A refusal reason as the state keeps it: 1..31 of [a-z0-9_]. */
+static int good_reason(const char *r)
+{
+    size_t n = strlen(r);
+
+    if (n == 0 || n > 31) {
+        return 0;
+    }
+    return strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+int state_refuse(struct state_cfg *c, int64_t version, int64_t generation, const char *reason)
+{
+    const char *r = reason && good_reason(reason) ? reason : "";
+
+    if (generation <= 0 || generation < c->rejected_generation) {
+        return 0;
+    }
+    if (generation == c->rejected_generation) {
+        /* the same refusal again: only fill in what was not known */
+        int changed = 0;
+
+        if (!c->rejected_reason[0] && r[0]) {
+            cg_strlcpy(c->rejected_reason, r, sizeof c->rejected_reason);
+            changed = 1;
+        }
+        if (c->rejected_version == 0 && version > 0) {
+            c->rejected_version = version;
+            changed = 1;
+        }
+        return changed;
+    }
+    c->rejected_generation = generation;
+    c->rejected_version = version > 0 ? version : 0;
+    cg_strlcpy(c->rejected_reason, r, sizeof c->rejected_reason);
+    return 1;
+}
+
 char *state_to_text(const struct agent_state *s)
 {
     json_t *root = json_object(), *cfgs = json_object();
@@ -58,6 +100,10 @@ char *state_to_text(const struct agent_state *s)
                       "rejected_generation", (json_int_t)c->rejected_generation);
         if (!o) {
             goto out;
+        }
+        if (c->rejected_generation > 0) {
+            json_object_set_new(o, "rejected_version", json_integer(c->rejected_version));
+            json_object_set_new(o, "rejected_reason", json_string(c->rejected_reason));
         }
         if (c->p_generation > 0) {
             json_object_set_new(o, "pending",
@@ -115,6 +161,27 @@ static int sha_field(const json_t *o, const char *k, char out[65])
     return 0;
 }
 
+/* An optional refusal reason: absent or "" is fine, else good_reason(). */
+static int reason_field(const json_t *o, const char *k, char out[32])
+{
+    const json_t *v = json_object_get(o, k);
+    const char *r;
+
+    out[0] = '\0';
+    if (!v) {
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return 1;
+    }
+    r = json_string_value(v);
+    if (r[0] && !good_reason(r)) {
+        return 1;
+    }
+    cg_strlcpy(out, r, 32);
+    return 0;
+}
+
 int state_from_text(struct agent_state *s, const char *text, size_t len, char *msg, size_t msglen)
 {
     json_t *root = NULL;
@@ -155,6 +222,8 @@ int state_from_text(struct agent_state *s, const char *text, size_t len, char *m
         bad |= bad_int(o, "lkg_generation", &c->lkg_generation);
         bad |= sha_field(o, "lkg_sha256", c->lkg_sha);
         bad |= bad_int(o, "rejected_generation", &c->rejected_generation);
+        bad |= bad_int(o, "rejected_version", &c->rejected_version);
+        bad |= reason_field(o, "rejected_reason", c->rejected_reason);
         p = json_object_get(o, "pending");
         if (p) {
             bad |= !json_is_object(p);

@@ -2,8 +2,9 @@
 /*
  * test_agent_conf.c: cellgate-agent internals without a network: the
  * config parser (conf.c), the state file and blob store (state.c), the
- * hook runner (apply.c) and the histogram folding of report.c, through
- * the cg_agent library.
+ * refusals kept across restarts (state.c, apply.c), the hook runner
+ * (apply.c) and the histogram folding of report.c, through the cg_agent
+ * library.
  */
 #include "testhelp.h"
 
@@ -267,6 +268,159 @@ static void state_round_trip_and_corruption(void **state)
     free(dir);
 }
 
+/* Finding 8, second part: every refusal for good (a contract violation
+ * above all: the watcher decides it without the apply callback) is in
+ * state.json with its version and reason, so a restarted agent neither
+ * applies nor fetches that generation again (docs/agent.md "State
+ * directory"). */
+static void refusals_survive_a_restart(void **state)
+{
+    struct agent_state s, t;
+    struct state_cfg *c;
+    char *dir = th_tmpdir(), msg[256], path[1024];
+    char *text;
+    FILE *f;
+
+    (void)state;
+    memset(&s, 0, sizeof s);
+    c = state_get(&s, "features", 1);
+    assert_non_null(c);
+    c->lkg_version = 3;
+    c->lkg_generation = 5;
+
+    /* state_refuse: newer wins, the same refusal only fills in gaps,
+     * older ones and nonsense change nothing */
+    assert_int_equal(state_refuse(c, 4, 6, "contract_violation"), 1);
+    assert_int_equal(state_refuse(c, 4, 6, "contract_violation"), 0);
+    assert_int_equal(state_refuse(c, 2, 4, "apply_failed"), 0);
+    assert_int_equal(state_refuse(c, 9, 0, "apply_failed"), 0);
+    assert_int_equal(c->rejected_generation, 6);
+    assert_int_equal(c->rejected_version, 4);
+    assert_string_equal(c->rejected_reason, "contract_violation");
+    assert_int_equal(state_refuse(c, 0, 7, ""), 1); /* known only by generation */
+    assert_int_equal(c->rejected_version, 0);
+    assert_string_equal(c->rejected_reason, "");
+    assert_int_equal(state_refuse(c, 5, 7, "apply_refused"), 1); /* filled in */
+    assert_int_equal(c->rejected_version, 5);
+    assert_string_equal(c->rejected_reason, "apply_refused");
+    assert_int_equal(state_refuse(c, 6, 8, "Bad Reason; rm -rf"), 1);
+    assert_string_equal(c->rejected_reason, ""); /* never stored as given */
+    assert_int_equal(state_refuse(c, 6, 8, "contract_violation"), 1);
+
+    /* a restart: the file holds all three fields */
+    assert_int_equal(state_save(dir, &s, msg, sizeof msg), 0);
+    snprintf(path, sizeof path, "%s/state.json", dir);
+    text = th_read_file(path, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"rejected_generation\":8"));
+    assert_non_null(strstr(text, "\"rejected_version\":6"));
+    assert_non_null(strstr(text, "\"rejected_reason\":\"contract_violation\""));
+    free(text);
+    assert_int_equal(state_load(dir, &t, msg, sizeof msg), 0);
+    c = state_get(&t, "features", 0);
+    assert_non_null(c);
+    assert_int_equal(c->lkg_generation, 5);
+    assert_int_equal(c->rejected_generation, 8);
+    assert_int_equal(c->rejected_version, 6);
+    assert_string_equal(c->rejected_reason, "contract_violation");
+
+    /* a file of an older agent (no version, no reason) still loads */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"format\":1,\"configs\":{\"features\":{\"lkg_version\":3,\"lkg_generation\":5,"
+          "\"lkg_sha256\":\"\",\"rejected_generation\":6}}}",
+          f);
+    fclose(f);
+    assert_int_equal(state_load(dir, &t, msg, sizeof msg), 0);
+    c = state_get(&t, "features", 0);
+    assert_non_null(c);
+    assert_int_equal(c->rejected_generation, 6);
+    assert_int_equal(c->rejected_version, 0);
+    assert_string_equal(c->rejected_reason, "");
+
+    /* damaged refusal fields are damage like any other */
+    {
+        static const char *const bad[] = {
+            "{\"format\":1,\"configs\":{\"f\":{\"rejected_version\":-2}}}",
+            "{\"format\":1,\"configs\":{\"f\":{\"rejected_version\":\"6\"}}}",
+            "{\"format\":1,\"configs\":{\"f\":{\"rejected_reason\":7}}}",
+            "{\"format\":1,\"configs\":{\"f\":{\"rejected_reason\":\"Contract violation\"}}}",
+            "{\"format\":1,\"configs\":{\"f\":{\"rejected_reason\":"
+            "\"a_reason_that_is_much_too_long_for_the_state\"}}}",
+        };
+        for (size_t i = 0; i < CG_ARRAY_SIZE(bad); i++) {
+            if (state_from_text(&t, bad[i], strlen(bad[i]), msg, sizeof msg) != -1) {
+                fail_msg("bad refusal %zu was accepted", i);
+            }
+            assert_int_equal(t.n, 0);
+        }
+    }
+    th_rmrf(dir);
+    free(dir);
+}
+
+/* agent_keep_refusals() copies what the watcher refused into the state
+ * file, once; agent_seed() hands it back to a new watcher after a
+ * restart. No request is made: the server's address is never used. */
+static void watcher_refusals_are_saved_and_seeded(void **state)
+{
+    struct agent *a = calloc(1, sizeof *a);
+    char *dir = th_tmpdir(), msg[256];
+    const char *names[] = {"features"};
+    const char *keys[] = {PK};
+    struct cg_watch_options o = {.size = sizeof o};
+    struct cg_watch_doc doc = {.size = sizeof doc, .config = "features"};
+    struct cg_watch_status ws = {.size = sizeof ws};
+    struct agent_state t;
+    struct state_cfg *c;
+
+    (void)state;
+    assert_non_null(a);
+    conf_init(&a->conf);
+    cg_strlcpy(a->conf.state_dir, dir, sizeof a->conf.state_dir);
+    cg_strlcpy(a->conf.cfgs[0].name, "features", sizeof a->conf.cfgs[0].name);
+    snprintf(a->conf.cfgs[0].path, sizeof a->conf.cfgs[0].path, "%s/features.json", dir);
+    a->conf.ncfgs = 1;
+    assert_int_equal(cg_client_new("http://127.0.0.1:9", &a->clients[0], NULL), CG_OK);
+    a->nclients = 1;
+    o.cell = "c1";
+    o.pubkeys = keys;
+    o.npubkeys = 1;
+    o.configs = names;
+    o.nconfigs = 1;
+    assert_int_equal(cg_watch_new(a->clients, 1, &o, &a->watch, NULL), CG_OK);
+
+    /* nothing refused: nothing written */
+    assert_int_equal(agent_keep_refusals(a), 0);
+    assert_int_equal(state_load(dir, &t, msg, sizeof msg), 1);
+    /* the watcher holds a refusal (here: seeded; in the agent: decided by
+     * a poll) */
+    doc.generation = 2;
+    doc.version = 2;
+    assert_int_equal(cg_watch_seed(a->watch, &doc, 9, NULL), CG_OK);
+    assert_int_equal(agent_keep_refusals(a), 1);
+    assert_int_equal(agent_keep_refusals(a), 0); /* once */
+    assert_int_equal(state_load(dir, &t, msg, sizeof msg), 0);
+    c = state_get(&t, "features", 0);
+    assert_non_null(c);
+    assert_int_equal(c->rejected_generation, 9);
+
+    /* a restart: the new watcher is seeded with it */
+    cg_watch_free(a->watch);
+    a->watch = NULL;
+    assert_int_equal(cg_watch_new(a->clients, 1, &o, &a->watch, NULL), CG_OK);
+    assert_int_equal(state_load(dir, &a->state, msg, sizeof msg), 0);
+    assert_int_equal(agent_seed(a, msg, sizeof msg), 0);
+    assert_int_equal(cg_watch_status(a->watch, "features", &ws, NULL), CG_OK);
+    assert_int_equal(ws.rejected_generation, 9);
+
+    cg_watch_free(a->watch);
+    cg_client_free(a->clients[0]);
+    free(a);
+    th_rmrf(dir);
+    free(dir);
+}
+
 static void blobs_are_verified_and_collected(void **state)
 {
     char *dir = th_tmpdir(), msg[256], sha[65], sha2[65], path[1024];
@@ -359,6 +513,8 @@ int main(void)
         cmocka_unit_test(finish_checks_required_keys),
         cmocka_unit_test(token_and_key_files),
         cmocka_unit_test(state_round_trip_and_corruption),
+        cmocka_unit_test(refusals_survive_a_restart),
+        cmocka_unit_test(watcher_refusals_are_saved_and_seeded),
         cmocka_unit_test(blobs_are_verified_and_collected),
         cmocka_unit_test(hooks_get_env_args_and_timeouts),
         cmocka_unit_test(histogram_fold_maps_seconds_to_log_buckets),

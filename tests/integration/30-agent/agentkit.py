@@ -8,7 +8,8 @@ runner only picks up files named NN-*.py).
     agent's contract check is then its only line of defence).
   - Proxy: a small HTTP server in front of a real cellgated that passes
     everything through and lets a test rewrite desired-state answers,
-    blobs and config objects (the contract), answer 500s, or hang.
+    blobs and config objects (the contract), answer 500s (everything, or
+    only blobs), or hang. It keeps the time of every request (`times`).
   - Agent: writes an agent config file, starts cellgate-agent, stops it by
     PID (SIGTERM, then SIGKILL), or SIGKILLs it.
   - setup_fleet(): cells, an agent token per cell, a config with the
@@ -115,7 +116,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         px = self.server.px
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
-        px.count(self.path)
+        px.count(self.path, method)
         mode = px.mode
         if mode == "500":
             return self._send(500, {"Content-Type": "application/json"},
@@ -134,6 +135,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if mode == "huge" and self.path.startswith("/v1/agent/desired"):
             return self._send(200, {"Content-Type": "application/json"},
                               b'{"assignments":[' + b" " * (6 << 20) + b"]}")
+        if self.path.startswith("/v1/blobs/") and px.blob_status:
+            return self._send(px.blob_status, {"Content-Type": "application/json"},
+                              b'{"error":{"code":"internal","message":"injected blob failure"}}')
         if self.path.startswith("/v1/blobs/"):
             sha = self.path.rsplit("/", 1)[1]
             if sha in px.blobs:
@@ -227,7 +231,9 @@ class Proxy:
         self.rewrite_blob = None  # fn(sha, bytes) -> bytes | "drop"
         self.rewrite_config = None  # fn(config object) -> config object
         self.blobs = {}  # sha -> bytes served without asking upstream
+        self.blob_status = None  # e.g. 500: every blob request answered with it
         self.seen = []  # desired-state documents seen from upstream
+        self.times = []  # (time.monotonic(), method, path without query) of every request
         self.closing = False
         self.hits = {}
         self.lock = threading.Lock()
@@ -237,10 +243,17 @@ class Proxy:
         self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
         self.thread.start()
 
-    def count(self, path):
+    def count(self, path, method="GET"):
         key = path.split("?")[0]
         with self.lock:
             self.hits[key] = self.hits.get(key, 0) + 1
+            self.times.append((time.monotonic(), method, key))
+
+    def times_of(self, prefix, method=None, since=0.0):
+        """Monotonic times of the requests whose path starts with prefix."""
+        with self.lock:
+            return [t for t, m, p in self.times
+                    if p.startswith(prefix) and (method is None or m == method) and t >= since]
 
     @property
     def url(self):
@@ -252,6 +265,7 @@ class Proxy:
         self.rewrite_blob = None
         self.rewrite_config = None
         self.blobs = {}
+        self.blob_status = None
 
     def close(self):
         self.closing = True
@@ -265,7 +279,8 @@ class Agent:
 
     def __init__(self, root, name, cell, token, pubhex, servers, config="features",
                  reload_cmd=None, check_cmd=None, contract_file=None, report_interval=1,
-                 wait=2, extra="", request_timeout=3, reload_timeout=5):
+                 wait=2, extra="", request_timeout=3, reload_timeout=5, backoff_base_ms=200,
+                 backoff_cap_ms=1500):
         self.dir = os.path.join(root, name)
         os.makedirs(self.dir, exist_ok=True)
         self.name = name
@@ -284,7 +299,8 @@ class Agent:
                   "state_dir = %s" % self.state_dir, "pubkey = %s" % pubhex,
                   "report_interval = %d" % report_interval, "poll_wait = %d" % wait,
                   "request_timeout = %d" % request_timeout, "connect_timeout = 2",
-                  "log_level = debug", "backoff_base_ms = 200", "backoff_cap_ms = 1500",
+                  "log_level = debug", "backoff_base_ms = %d" % backoff_base_ms,
+                  "backoff_cap_ms = %d" % backoff_cap_ms,
                   extra, "", "[config %s]" % config,
                   "path = %s" % self.target]
         if reload_cmd:
