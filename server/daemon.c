@@ -299,6 +299,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->ops.controller = d->controller;
     d->ops.cluster = d->cluster;
     d->ops.replica = d->replica;
+    d->ops.desired = d->desired;
     d->api.ops = &d->ops;
     d->api.store = d->store;
     d->api.desired = d->desired;

@@ -655,6 +655,25 @@ void desired_stats(struct desired *ds, struct desired_stats *out)
     pthread_mutex_unlock(&ds->mu);
 }
 
+int desired_assigned(struct desired *ds, const char *cell, const char *config)
+{
+    struct cell_entry *e;
+    size_t cl = strlen(config);
+    int yes = 0;
+
+    pthread_mutex_lock(&ds->mu);
+    e = find(ds, cell);
+    /* the fingerprint is "config:version:generation:sha;..." of the cell's
+     * assignments; names hold neither ':' nor ';' */
+    for (const char *p = e && e->fingerprint ? e->fingerprint : ""; *p && !yes;) {
+        const char *semi = strchr(p, ';');
+        yes = strncmp(p, config, cl) == 0 && p[cl] == ':';
+        p = semi ? semi + 1 : p + strlen(p);
+    }
+    pthread_mutex_unlock(&ds->mu);
+    return yes;
+}
+
 static void on_change(void *ctx, const struct notify_event *ev)
 {
     if (ev->kind == NOTIFY_RESYNC)

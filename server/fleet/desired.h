@@ -118,6 +118,10 @@ enum desired_result desired_poll(struct desired *ds, const char *cell, const cha
 void desired_stats(struct desired *ds, struct desired_stats *out);
 
 /* Registers the counters above as the /metrics source "desired". */
+/* 1 when 'config' is assigned to 'cell' in what the cache serves now, 0
+ * when not (or the cell is unknown). Thread-safe; never reads the store. */
+int desired_assigned(struct desired *ds, const char *cell, const char *config);
+
 int desired_register_stats(struct desired *ds, struct stats *st);
 
 #endif /* CG_DESIRED_H */

@@ -217,11 +217,18 @@ void reports_observe(struct reports *r, double lag_s, double window_s)
         stats_histo_observe(&r->window, window_s);
 }
 
+void reports_note_unassigned(struct reports *r, size_t n)
+{
+    pthread_mutex_lock(&r->mu);
+    r->unassigned += n;
+    pthread_mutex_unlock(&r->mu);
+}
+
 static void render_stats(void *ctx, struct cg_buf *b)
 {
     struct reports *r = ctx;
     struct reports_totals *t = malloc(sizeof *t);
-    uint64_t hosts = 0, keys = 0, ingested = 0, implausible;
+    uint64_t hosts = 0, keys = 0, ingested = 0, implausible, unassigned;
     size_t i;
 
     if (!t)
@@ -232,7 +239,13 @@ static void render_stats(void *ctx, struct cg_buf *b)
     cg_buf_printf(b, "cellgate_reports_received_total %llu\n", (unsigned long long)ingested);
     pthread_mutex_lock(&r->mu);
     implausible = r->implausible;
+    unassigned = r->unassigned;
     pthread_mutex_unlock(&r->mu);
+    stats_family(b, "cellgate_reports_unassigned_configs_total", "counter",
+                 "Entries of agent reports dropped because their config is not assigned to the "
+                 "reporting cell (they would pin versions the cell never had).");
+    cg_buf_printf(b, "cellgate_reports_unassigned_configs_total %llu\n",
+                  (unsigned long long)unassigned);
     stats_family(b, "cellgate_reports_implausible_total", "counter",
                  "Agent reports refused because their counts exceed what one host can serve in "
                  "their window (a broken or poisoned agent).");

@@ -201,6 +201,10 @@ struct reports_totals {
 };
 void reports_totals(struct reports *r, struct reports_totals *out);
 
+/* Counts n report entries dropped because their config is not assigned to
+ * the reporting cell (cellgate_reports_unassigned_configs_total). */
+void reports_note_unassigned(struct reports *r, size_t n);
+
 /* Counters for /metrics and tests. */
 void reports_counts(struct reports *r, uint64_t *hosts, uint64_t *keys, uint64_t *ingested);
 

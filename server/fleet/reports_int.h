@@ -102,6 +102,7 @@ struct reports {
     size_t nseries;
     uint64_t ingested;
     uint64_t implausible; /* reports refused: counts no host can have produced */
+    uint64_t unassigned;  /* report entries dropped: configs not assigned to the cell */
     struct reports_totals totals;
     /* Change tracking for the caches of reports_aggregate_cells() and
      * reports_convergence_cached(). */

@@ -36,6 +36,7 @@ struct reports;
 struct controller;
 struct cluster;
 struct replica;
+struct desired;
 struct plan;
 
 /* What operations work with; every member is borrowed. */
@@ -46,6 +47,7 @@ struct ops {
     struct controller *controller; /* the rollout engine */
     struct cluster *cluster;       /* the leases (NULL in some tests) */
     struct replica *replica;       /* the other replicas (NULL: one process owns the store) */
+    struct desired *desired;       /* what each cell is assigned (NULL in some tests) */
 };
 
 /* Who acts, for permission checks and the audit log. */

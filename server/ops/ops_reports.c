@@ -4,16 +4,54 @@
 
 #include "json.h"
 #include "ops.h"
+#include "desired.h"
 #include "replica.h"
 #include "reports.h"
 #include "util.h"
+
+/* The report with only the entries of "configs" whose config is assigned
+ * to 'cell' (a new reference; the report itself when nothing is dropped);
+ * *dropped gets how many were left out. NULL when out of memory. */
+static json_t *only_assigned(struct ops *o, const char *cell, const json_t *report, size_t *dropped)
+{
+    json_t *cfgs = json_object_get(report, "configs"), *c, *copy, *kept;
+    size_t i;
+
+    *dropped = 0;
+    if (!o->desired || !json_is_array(cfgs))
+        return json_incref((json_t *)report);
+    json_array_foreach(cfgs, i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "config"));
+        *dropped += name && !desired_assigned(o->desired, cell, name);
+    }
+    if (*dropped == 0)
+        return json_incref((json_t *)report);
+    copy = json_copy((json_t *)report);
+    kept = json_array();
+    if (!copy || !kept) {
+        json_decref(copy);
+        json_decref(kept);
+        return NULL;
+    }
+    json_array_foreach(cfgs, i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "config"));
+        if (!name || desired_assigned(o->desired, cell, name))
+            json_array_append(kept, c);
+    }
+    json_object_set_new(copy, "configs", kept);
+    return copy;
+}
 
 int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t now_ms,
                const struct ops_actor *who, struct ops_err *e)
 {
     struct reports_change ch[REPORTS_MAX_CONFIGS];
     char msg[256] = "", smsg[STORE_MSG_MAX];
-    size_t n = 0, i;
+    size_t n = 0, i, dropped = 0;
+    json_t *kept;
+    int rc;
 
     if (!cg_valid_name(cell))
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "report needs the cell it is for");
@@ -21,9 +59,19 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
         return ops_fail(e, CG_ERR_FORBIDDEN, NULL, NULL,
                         "this agent token is bound to cell %s, not %s", who->cell ? who->cell : "",
                         cell);
-    if (reports_ingest(o->reports, report, cell, now_ms, ch, &n, msg) < 0)
+    /* Only configs assigned to the cell: a host cannot report (and so pin,
+     * I3) a last-known-good of a config its cell never had. */
+    kept = only_assigned(o, cell, report, &dropped);
+    if (!kept)
+        return ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
+    if (dropped)
+        reports_note_unassigned(o->reports, dropped);
+    rc = reports_ingest(o->reports, kept, cell, now_ms, ch, &n, msg);
+    if (rc == 0)
+        replica_relay(o->replica, cell, now_ms, kept); /* the other replicas' gates see it */
+    json_decref(kept);
+    if (rc < 0)
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "%s", msg);
-    replica_relay(o->replica, cell, now_ms, report); /* the other replicas' gates see it */
     {
         long long sent = cg_json_int(report, "sent_at_ms", -1, NULL);
         long long win = cg_json_int(report, "window_ms", -1, NULL);
