@@ -600,7 +600,8 @@ int main(int argc, char **argv)
         double t_send, t_ack = -1, dl;
         size_t arl;
         bl = snprintf(body, abcap + 64,
-                      "{\"version\":%ld,\"cells\":[%s],\"reason\":\"bench_fanout\"}", ver, clist);
+                      "{\"version\":%ld,\"cells\":[%s],\"force\":true,\"reason\":\"bench_fanout\"}",
+                      ver, clist);
         areq = malloc((size_t)bl + 512);
         arl = (size_t)snprintf(areq, (size_t)bl + 512,
                                "POST /v1/configs/%s/assign HTTP/1.1\r\nHost: %s:%d\r\n"

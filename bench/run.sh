@@ -282,7 +282,7 @@ agent_setup() {
       code=$(cg_api POST "/v1/configs/$cfg/versions" "{\"service\":\"edge-proxy\",\"revision\":$i}")
       [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "publish $cfg v$i: HTTP $code"; }
     done
-    code=$(cg_api POST "/v1/configs/$cfg/assign" "{\"version\":1,\"cells\":[$cells]}")
+    code=$(cg_api POST "/v1/configs/$cfg/assign" "{\"version\":1,\"cells\":[$cells],\"force\":true,\"reason\":\"bench setup\"}")
     [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "assign $cfg: HTTP $code"; }
     code=$(cg_api GET "/v1/agent/desired?cell=$AG_CELL")
     [[ $code == 200 ]] || { cat "$BENCH_TMP/resp" >&2; die "desired $AG_CELL: HTTP $code"; }
