@@ -68,7 +68,7 @@ live_pid() {
 }
 
 cmd_start() {
-  local dir=$1 bin pid port try i
+  local dir=$1 bin pid port i
   bin=$(bindir)
   mkdir -p "$dir"
   [[ -z $(ls -A "$dir") ]] || die "$dir is not empty"
@@ -88,7 +88,7 @@ cmd_start() {
   }
   local settings=()
   for kv in ${PG_SETTINGS:-}; do settings+=(-c "$kv"); done
-  for try in 1 2 3; do
+  for _ in 1 2 3; do
     port=$(free_port)
     (as_pg "$bin/postgres" -D "$dir/data" -p "$port" -k "$dir/sock" \
       -c listen_addresses=127.0.0.1 -c max_connections=200 -c logging_collector=off \
