@@ -3,6 +3,7 @@
 #   make run            install deps, build, start cellgated on 127.0.0.1:7070 (data in ./var)
 #   make test           install deps, build, run every test, then again under ASan+UBSan
 #   make demo           the guided demo (see README)
+#   make demo-ha        the HA demo: three replicas on PostgreSQL, the leader killed mid-rollout
 #   make bench          benchmarks against their peers (never part of make test)
 #   make fuzz           build the libFuzzer targets (clang) and run each for FUZZ_SECS seconds
 #   make man            regenerate the OPTIONS section of docs/man/cellgated.8.md from server/config.c
@@ -18,7 +19,7 @@ FUZZ_CC    ?= clang
 FUZZ_SECS  ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build run test test-fast test-sanitize demo bench fuzz man clean format check-format
+.PHONY: all deps build run test test-fast test-sanitize demo demo-ha bench fuzz man clean format check-format
 
 all: build
 
@@ -52,6 +53,9 @@ test-sanitize: deps
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
+
+demo-ha: build
+	@bash scripts/demo-ha.sh $(BUILD)
 
 bench: build
 	@bash bench/run.sh $(BUILD)

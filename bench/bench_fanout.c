@@ -14,18 +14,25 @@
  * (re-parking every connection with its new ETag and settling between
  * rounds) the round with the median p100 is the result.
  *
- * With -P it reads the server's VmRSS before connecting, with all N parked
- * and again after each re-park. With -r 0 it only parks the N polls, prints
- * SETUP and exits (closing parked polls: cellgated frees them only when their
- * wait ends). After the last round the connections are left idle, so closing
- * them frees them at once.
+ * With several ports (-p P1,P2,...: replicas of one store) connection i
+ * polls cell i mod K on replica (i / K) mod P, with the ETag that replica
+ * renders (it signs its own statements, so ETags differ between replicas);
+ * the assign always goes to the first port, so the other replicas learn of
+ * it through the store (the non-writers). ROUND lines then also give the
+ * p100 per replica.
+ *
+ * With -P it reads the server's VmRSS (summed over -P PID,PID,...) before
+ * connecting, with all N parked and again after each re-park. With -r 0 it
+ * only parks the N polls, prints SETUP and exits (closing parked polls:
+ * cellgated frees them only when their wait ends). After the last round the
+ * connections are left idle, so closing them frees them at once.
  *
  * Single thread, non-blocking sockets, epoll, libc only. Loopback targets
  * only; every phase is bounded by -T seconds; all sockets closed at exit.
  *
- * usage: bench_fanout -p PORT -a ADMIN_TOKEN -k TOKENS_FILE -c CONFIG -v V1,V2 -n N
+ * usage: bench_fanout -p PORT[,PORT...] -a ADMIN_TOKEN -k TOKENS_FILE -c CONFIG -v V1,V2 -n N
  *                     [-r ROUNDS=5] [-s SETTLE_MS=auto] [-w WAIT_S=60] [-T PHASE_S=30]
- *                     [-W MAX_CONNECTING=256] [-P SERVER_PID] [-H 127.0.0.1] [-o CSV]
+ *                     [-W MAX_CONNECTING=256] [-P SERVER_PID[,PID...]] [-H 127.0.0.1] [-o CSV]
  *   TOKENS_FILE: one "cell token" pair a line (the cells polled, round-robin).
  *   -v V1,V2: the versions to alternate; the cells must be on V1 at start.
  *
@@ -34,12 +41,14 @@
  *         idle_rss_kb=.. parked_rss_kb=..
  *   ROUND i assign_ack_ms=.. received=R/N non200=.. ack_p50_ms=.. ack_p90_ms=.. ack_p99_ms=..
  *         ack_p100_ms=.. send_p50_ms=.. send_p99_ms=.. send_p100_ms=..
+ *         [send_p100_ms_by_replica=A/B/.. ack_p100_ms_by_replica=A/B/..] (several ports)
  *   RESULT tag=cellgate_fanout n=.. cells=.. rounds=.. rounds_complete=.. median_round=i
  *         <that round's fields> best_ack_p100_ms=.. worst_ack_p100_ms=..
  *         median_send_p100_ms=.. idle_rss_kb=.. parked_rss_kb=.. reparked_rss_kb=..
  *         client_cpu_s=..
  *   REPARKED round=i reparked_rss_kb=.. (after every round but the last: all
  *         polls parked again with their new ETag, settled; server VmRSS)
+ *   CSV (-o): round,conn,cell,ms_from_send,ms_from_ack,replica (index in -p)
  *   ack_* = ms from the 201 of the assign (negative: the 200 came first; the
  *   server wakes the parked polls before it answers the assign), send_* = ms
  *   from writing the assign (includes the durable store write).
@@ -65,6 +74,7 @@
 
 #define CTRL_ID  0xFFFFFFFFu
 #define MAX_RESP (1u << 20)
+#define MAX_REPS 8
 
 static double now(void)
 {
@@ -81,9 +91,9 @@ struct resp {
 };
 
 struct conn {
-    int fd, st, cell;
-    char etag[80]; /* current ETag of the cell as this connection saw it, quoted */
-    char *in;      /* response bytes not yet consumed */
+    int fd, st, cell, rep; /* rep: index of its port in -p */
+    char etag[80];         /* current ETag of the cell as this connection saw it, quoted */
+    char *in;              /* response bytes not yet consumed */
     size_t len, cap;
     int answered; /* a response arrived since the request was written */
     struct resp last;
@@ -91,28 +101,28 @@ struct conn {
 };
 
 struct cell {
-    char name[128], token[256], etag[80];
+    char name[128], token[256], etag[MAX_REPS][80]; /* the ETag each replica renders */
 };
 
-static struct sockaddr_in sa;
+static struct sockaddr_in sa[MAX_REPS];
 static const char *host = "127.0.0.1";
-static int port;
+static int ports[MAX_REPS], nports;
 static unsigned wait_s = 60;
 
-static int mk_sock(void)
+static int mk_sock(int rep)
 {
     int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno != EINPROGRESS) {
+    if (connect(fd, (struct sockaddr *)&sa[rep], sizeof sa[rep]) < 0 && errno != EINPROGRESS) {
         close(fd);
         return -1;
     }
     return fd;
 }
 
-static long rss_kb(int pid)
+static long rss_kb1(int pid)
 {
     char p[64], line[256];
     long v = -1;
@@ -128,6 +138,41 @@ static long rss_kb(int pid)
             v = atol(line + 6);
     fclose(f);
     return v;
+}
+
+/* VmRSS summed over the -P PIDs; -1 when none or one is unreadable. */
+static int spids[MAX_REPS], nspids;
+static long rss_kb(void)
+{
+    long sum = 0;
+    if (!nspids)
+        return -1;
+    for (int k = 0; k < nspids; k++) {
+        long v = rss_kb1(spids[k]);
+        if (v < 0)
+            return -1;
+        sum += v;
+    }
+    return sum;
+}
+
+/* "A,B,C" -> out[], at most max; returns the count (0 on a bad list). */
+static int int_list(const char *s, int *out, int max)
+{
+    int n = 0;
+    char *end;
+    while (*s && n < max) {
+        long v = strtol(s, &end, 10);
+        if (end == s || v <= 0 || v > 4194304)
+            return 0;
+        out[n++] = (int)v;
+        if (*end == ',')
+            end++;
+        else if (*end)
+            return 0;
+        s = end;
+    }
+    return *s ? 0 : n;
 }
 
 static int cmpd(const void *a, const void *b)
@@ -257,10 +302,11 @@ static int ncells;
 static int send_poll(struct conn *c)
 {
     char req[1024];
-    int n = snprintf(req, sizeof req,
-                     "GET /v1/agent/desired?cell=%s&wait=%u HTTP/1.1\r\nHost: %s:%d\r\n"
-                     "Authorization: Bearer %s\r\nIf-None-Match: %s\r\n\r\n",
-                     cells[c->cell].name, wait_s, host, port, cells[c->cell].token, c->etag);
+    int n =
+        snprintf(req, sizeof req,
+                 "GET /v1/agent/desired?cell=%s&wait=%u HTTP/1.1\r\nHost: %s:%d\r\n"
+                 "Authorization: Bearer %s\r\nIf-None-Match: %s\r\n\r\n",
+                 cells[c->cell].name, wait_s, host, ports[c->rep], cells[c->cell].token, c->etag);
     c->answered = 0;
     /* Small request on an idle socket: fits the send buffer. */
     return write(c->fd, req, (size_t)n) == n ? 0 : -1;
@@ -294,15 +340,15 @@ static int ctrl_call(int fd, const char *req, size_t n, char **in, size_t *len, 
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_fanout -p PORT -a ADMIN_TOKEN -k TOKENS_FILE -c CONFIG -v V1,V2 "
-                    "-n N [-r ROUNDS] [-s SETTLE_MS] [-w WAIT_S] [-T PHASE_S] [-W MAX_CONNECTING] "
-                    "[-P SERVER_PID] [-H 127.0.0.1] [-o CSV]\n");
+    fprintf(stderr, "usage: bench_fanout -p PORT[,PORT...] -a ADMIN_TOKEN -k TOKENS_FILE -c CONFIG "
+                    "-v V1,V2 -n N [-r ROUNDS] [-s SETTLE_MS] [-w WAIT_S] [-T PHASE_S] "
+                    "[-W MAX_CONNECTING] [-P SERVER_PID[,PID...]] [-H 127.0.0.1] [-o CSV]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    int N = 1000, R = 5, T = 30, W = 256, spid = 0, settle_ms = -1, opt, i, rd;
+    int N = 1000, R = 5, T = 30, W = 256, settle_ms = -1, opt, i, rd, p;
     long v1 = 1, v2 = 2;
     const char *admin = NULL, *tokfile = NULL, *config = NULL, *csvpath = NULL;
     FILE *csv = NULL;
@@ -310,7 +356,8 @@ int main(int argc, char **argv)
     while ((opt = getopt(argc, argv, "p:a:k:c:v:n:r:s:w:T:W:P:H:o:")) != -1)
         switch (opt) {
         case 'p':
-            port = atoi(optarg);
+            if (!(nports = int_list(optarg, ports, MAX_REPS)))
+                usage();
             break;
         case 'a':
             admin = optarg;
@@ -344,7 +391,8 @@ int main(int argc, char **argv)
             W = atoi(optarg);
             break;
         case 'P':
-            spid = atoi(optarg);
+            if (!(nspids = int_list(optarg, spids, MAX_REPS)))
+                usage();
             break;
         case 'H':
             host = optarg;
@@ -355,7 +403,7 @@ int main(int argc, char **argv)
         default:
             usage();
         }
-    if (!port || !admin || !tokfile || !config || N < 1 || R < 0 || W < 1)
+    if (!nports || !admin || !tokfile || !config || N < 1 || R < 0 || W < 1)
         usage();
     if (settle_ms < 0)
         settle_ms = 500 + N / 10; /* 1.5 s at 10,000 */
@@ -389,8 +437,8 @@ int main(int argc, char **argv)
     {
         struct rlimit rl;
         getrlimit(RLIMIT_NOFILE, &rl);
-        if (rl.rlim_cur < (rlim_t)N + 64) {
-            rl.rlim_cur = (rlim_t)N + 64;
+        if (rl.rlim_cur < (rlim_t)N + 64 + MAX_REPS) {
+            rl.rlim_cur = (rlim_t)N + 64 + MAX_REPS;
             if (rl.rlim_max < rl.rlim_cur) {
                 fprintf(stderr, "RLIMIT_NOFILE hard limit %llu < %d (raise ulimit -Hn)\n",
                         (unsigned long long)rl.rlim_max, N + 64);
@@ -402,41 +450,50 @@ int main(int argc, char **argv)
             }
         }
     }
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || (ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
-        fprintf(stderr, "refusing non-loopback target %s\n", host);
-        return 2;
+    for (p = 0; p < nports; p++) {
+        memset(&sa[p], 0, sizeof sa[p]);
+        sa[p].sin_family = AF_INET;
+        sa[p].sin_port = htons((uint16_t)ports[p]);
+        if (inet_pton(AF_INET, host, &sa[p].sin_addr) != 1 ||
+            (ntohl(sa[p].sin_addr.s_addr) >> 24) != 127) {
+            fprintf(stderr, "refusing non-loopback target %s\n", host);
+            return 2;
+        }
     }
 
-    /* ---- control connection: current ETag of every cell ---- */
-    int cfd = mk_sock();
+    /* ---- control connections: the current ETag of every cell on every
+     * replica; the first port's connection stays open for the assigns ---- */
+    int cfd = -1;
     char *cin = NULL, req[2048];
     size_t clen = 0, ccap = 0;
     struct resp r;
-    {
+    for (p = nports - 1; p >= 0; p--) {
         struct epoll_event e = {.events = EPOLLOUT};
-        int tmp = epoll_create1(EPOLL_CLOEXEC);
-        if (cfd < 0) {
+        int tmp = epoll_create1(EPOLL_CLOEXEC), fd = mk_sock(p);
+        if (fd < 0) {
             perror("control socket");
             return 1;
         }
-        epoll_ctl(tmp, EPOLL_CTL_ADD, cfd, &e);
+        epoll_ctl(tmp, EPOLL_CTL_ADD, fd, &e);
         epoll_wait(tmp, &e, 1, 2000);
         close(tmp);
-    }
-    for (i = 0; i < ncells; i++) {
-        int n = snprintf(req, sizeof req,
-                         "GET /v1/agent/desired?cell=%s HTTP/1.1\r\nHost: %s:%d\r\n"
-                         "Authorization: Bearer %s\r\n\r\n",
-                         cells[i].name, host, port, cells[i].token);
-        if (ctrl_call(cfd, req, (size_t)n, &cin, &clen, &ccap, &r, T) < 0 || r.status != 200 ||
-            !r.etag[0]) {
-            fprintf(stderr, "GET desired of %s failed (status %d)\n", cells[i].name, r.status);
-            return 1;
+        for (i = 0; i < ncells; i++) {
+            int n = snprintf(req, sizeof req,
+                             "GET /v1/agent/desired?cell=%s HTTP/1.1\r\nHost: %s:%d\r\n"
+                             "Authorization: Bearer %s\r\n\r\n",
+                             cells[i].name, host, ports[p], cells[i].token);
+            if (ctrl_call(fd, req, (size_t)n, &cin, &clen, &ccap, &r, T) < 0 || r.status != 200 ||
+                !r.etag[0]) {
+                fprintf(stderr, "GET desired of %s on port %d failed (status %d)\n", cells[i].name,
+                        ports[p], r.status);
+                return 1;
+            }
+            snprintf(cells[i].etag[p], sizeof cells[i].etag[p], "%s", r.etag);
         }
-        snprintf(cells[i].etag, sizeof cells[i].etag, "%s", r.etag);
+        if (p == 0)
+            cfd = fd;
+        else
+            close(fd);
     }
 
     /* the assign body: all cells, one change */
@@ -453,7 +510,7 @@ int main(int argc, char **argv)
     double *rp100 = calloc((size_t)(R ? R : 1), sizeof(double));
     double *sp100 = calloc((size_t)(R ? R : 1), sizeof(double));
     char(*rline)[512] = calloc((size_t)(R ? R : 1), 512);
-    long rss_idle = rss_kb(spid), rss_parked = -1, rss_reparked = -1;
+    long rss_idle = rss_kb(), rss_parked = -1, rss_reparked = -1;
     int dead = 0, early = 0, shed = 0;
 
     if (!c || !lat || !lats || !rp100 || !sp100 || !rline) {
@@ -465,7 +522,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (csv)
-        fprintf(csv, "round,conn,cell,ms_from_send,ms_from_ack\n");
+        fprintf(csv, "round,conn,cell,ms_from_send,ms_from_ack,replica\n");
 
         /* Handles readable agent connection id; returns 1 if a response completed. */
 #define KILL(x)                                                                                    \
@@ -485,8 +542,9 @@ int main(int argc, char **argv)
             struct conn *x = &c[next];
             struct epoll_event e = {.events = EPOLLOUT, .data.u32 = (uint32_t)next};
             x->cell = next % ncells;
-            snprintf(x->etag, sizeof x->etag, "%s", cells[x->cell].etag);
-            x->fd = mk_sock();
+            x->rep = (next / ncells) % nports;
+            snprintf(x->etag, sizeof x->etag, "%s", cells[x->cell].etag[x->rep]);
+            x->fd = mk_sock(x->rep);
             if (x->fd < 0) {
                 x->st = ST_DEAD;
                 dead++;
@@ -574,7 +632,7 @@ int main(int argc, char **argv)
     for (i = 0; i < N; i++)
         if (c[i].st == ST_PARKED && !c[i].len)
             parked++;
-    rss_parked = rss_kb(spid);
+    rss_parked = rss_kb();
     printf("SETUP n=%d cells=%d parked=%d early=%d shed=%d dead=%d setup_s=%.3f settle_ms=%d "
            "idle_rss_kb=%ld parked_rss_kb=%ld\n",
            N, ncells, parked, early, shed, dead, t_setup, settle_ms, rss_idle, rss_parked);
@@ -600,13 +658,14 @@ int main(int argc, char **argv)
         double t_send, t_ack = -1, dl;
         size_t arl;
         bl = snprintf(body, abcap + 64,
-                      "{\"version\":%ld,\"cells\":[%s],\"reason\":\"bench_fanout\"}", ver, clist);
+                      "{\"version\":%ld,\"cells\":[%s],\"force\":true,\"reason\":\"bench_fanout\"}",
+                      ver, clist);
         areq = malloc((size_t)bl + 512);
         arl = (size_t)snprintf(areq, (size_t)bl + 512,
                                "POST /v1/configs/%s/assign HTTP/1.1\r\nHost: %s:%d\r\n"
                                "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
                                "Content-Length: %d\r\n\r\n%s",
-                               config, host, port, admin, bl, body);
+                               config, host, ports[0], admin, bl, body);
         for (i = 0; i < N; i++) {
             c[i].t_recv = -1;
             if (c[i].st == ST_PARKED)
@@ -681,13 +740,20 @@ int main(int argc, char **argv)
             fprintf(stderr, "round %d: no answer to the assign within %ds\n", rd, T);
             break;
         }
+        double rep_send[MAX_REPS], rep_ack[MAX_REPS];
+        for (p = 0; p < nports; p++)
+            rep_send[p] = rep_ack[p] = -1e12;
         for (i = 0; i < N; i++)
             if (c[i].st == ST_PARKED && c[i].t_recv > 0) {
                 lat[m] = (c[i].t_recv - t_ack) * 1e3;
                 lats[m] = (c[i].t_recv - t_send) * 1e3;
+                if (lats[m] > rep_send[c[i].rep])
+                    rep_send[c[i].rep] = lats[m];
+                if (lat[m] > rep_ack[c[i].rep])
+                    rep_ack[c[i].rep] = lat[m];
                 if (csv)
-                    fprintf(csv, "%d,%d,%s,%.4f,%.4f\n", rd, i, cells[c[i].cell].name, lats[m],
-                            lat[m]);
+                    fprintf(csv, "%d,%d,%s,%.4f,%.4f,%d\n", rd, i, cells[c[i].cell].name, lats[m],
+                            lat[m], c[i].rep);
                 m++;
             }
         qsort(lat, (size_t)m, sizeof *lat, cmpd);
@@ -699,6 +765,18 @@ int main(int argc, char **argv)
                  (t_ack - t_send) * 1e3, m, alive, non200, pct(lat, m, 50), pct(lat, m, 90),
                  pct(lat, m, 99), m ? lat[m - 1] : -1, pct(lats, m, 50), pct(lats, m, 99),
                  m ? lats[m - 1] : -1);
+        if (nports > 1) { /* the last wake on each replica: A/B/... (-1: none) */
+            size_t o = strlen(rline[nr]);
+            o += (size_t)snprintf(rline[nr] + o, 512 - o, " send_p100_ms_by_replica=");
+            for (p = 0; p < nports && o < 512; p++)
+                o += (size_t)snprintf(rline[nr] + o, 512 - o, "%s%.2f", p ? "/" : "",
+                                      rep_send[p] < -1e11 ? -1 : rep_send[p]);
+            if (o < 512)
+                o += (size_t)snprintf(rline[nr] + o, 512 - o, " ack_p100_ms_by_replica=");
+            for (p = 0; p < nports && o < 512; p++)
+                o += (size_t)snprintf(rline[nr] + o, 512 - o, "%s%.2f", p ? "/" : "",
+                                      rep_ack[p] < -1e11 ? -1 : rep_ack[p]);
+        }
         printf("ROUND %d %s\n", rd, rline[nr]);
         fflush(stdout);
         if (m == N)
@@ -729,7 +807,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "round %d: %d early answers while re-parking\n", rd, early);
             SETTLE(settle_ms);
         }
-        rss_reparked = rss_kb(spid);
+        rss_reparked = rss_kb();
         printf("REPARKED round=%d reparked_rss_kb=%ld\n", rd, rss_reparked);
         fflush(stdout);
     }

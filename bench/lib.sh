@@ -36,6 +36,7 @@ stop_pid() {
 bench_cleanup() {
   local p
   for p in "${BENCH_PIDS[@]}"; do stop_pid "$p"; done
+  stop_pg
   # wait only reaps our own children; ignore the rest.
   wait 2>/dev/null || true
   rm -rf "$BENCH_TMP"
@@ -168,6 +169,90 @@ cg_api() {
   curl -sS -o "$BENCH_TMP/resp" -w '%{http_code}' -X "$1" \
     -H "Authorization: Bearer $CG_TOKEN" -H 'Content-Type: application/json' \
     ${3:+--data-binary "$3"} "$CG_URL$2"
+}
+
+# ---- PostgreSQL and replicas -----------------------------------------------
+
+# start_pg: one throwaway PostgreSQL for the run (scripts/pg-local.sh:
+# initdb into $BENCH_TMP/pg, 127.0.0.1, an ephemeral port, as the
+# 'postgres' user when we are root), started on first use and stopped by
+# its PID on exit. Sets PG_PID, PG_PORT. Each benchmark takes a fresh
+# database from it (new_pg_db).
+PG_LOCAL="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/pg-local.sh"
+PG_DIR="$BENCH_TMP/pg"
+PG_PID=""
+start_pg() {
+  [[ -n $PG_PID ]] && kill -0 "$PG_PID" 2>/dev/null && return 0
+  chmod o+x "$BENCH_TMP" # PostgreSQL, as 'postgres', reaches its directory through it
+  read -r PG_PORT PG_PID < <(bash "$PG_LOCAL" start "$PG_DIR") || die "PostgreSQL did not start"
+  [[ -n $PG_PID ]] || die "PostgreSQL did not start"
+  note "PostgreSQL $(psql -X -A -t -d "postgres://cellgate@127.0.0.1:$PG_PORT/postgres" -c 'SHOW server_version' 2>/dev/null | cut -d' ' -f1) on 127.0.0.1:$PG_PORT (pid $PG_PID)"
+}
+stop_pg() { # by the PID pg-local.sh wrote, also when start_pg was interrupted
+  [[ -d $PG_DIR ]] || return 0
+  bash "$PG_LOCAL" stop "$PG_DIR" || true
+  PG_PID=""
+}
+# new_pg_db NAME: a fresh database NAME on our PostgreSQL; prints its DSN.
+new_pg_db() { bash "$PG_LOCAL" createdb "$PG_DIR" "$1"; }
+# pg_pids: the postmaster and its children (backends, WAL writer, ...), comma-separated.
+pg_pids() {
+  printf '%s' "$PG_PID"
+  pgrep -P "$PG_PID" | sed 's/^/,/' | tr -d '\n'
+}
+
+# start_replicas DSN DIR N [serve args...]: `cellgated init --store DSN`
+# once (data dir DIR/r0), the signing key copied to DIR/r1.., then N
+# replicas r0..r(N-1) serving the store on ephemeral ports with the extra
+# serve arguments. Sets RP_PIDS, RP_PORTS, RP_URLS (arrays), RP_LOGS, and
+# CG_URL/CG_PID/CG_LOG (replica r0) and CG_TOKEN, so cg_api talks to r0.
+start_replicas() {
+  local dsn=$1 dir=$2 n=$3 bin="$BUILD/server/cellgated" k d i
+  shift 3
+  [[ -x $bin ]] || die "no $bin (run make build)"
+  mkdir -p "$dir"
+  "$bin" init --store "$dsn" --data "$dir/r0" >"$dir/init.out" 2>&1 ||
+    { cat "$dir/init.out" >&2; die "cellgated init --store failed"; }
+  CG_TOKEN=$(sed -n 's/^admin token[^:]*: *//p' "$dir/init.out")
+  [[ -n $CG_TOKEN ]] || die "no admin token from init --store"
+  RP_PIDS=() RP_PORTS=() RP_URLS=() RP_LOGS=()
+  for ((k = 0; k < n; k++)); do
+    d="$dir/r$k"
+    mkdir -p "$d"
+    [[ $k == 0 ]] || cp "$dir/r0/signing.key" "$d/"
+    rm -f "$d.port"
+    "$bin" serve --store "$dsn" --data "$d" --replica-id "r$k" --listen 127.0.0.1:0 \
+      --port-file "$d.port" "$@" >"$d.log" 2>&1 </dev/null &
+    RP_PIDS+=("$!")
+    track_pid "$!"
+    RP_LOGS+=("$d.log")
+  done
+  for ((k = 0; k < n; k++)); do
+    d="$dir/r$k"
+    for ((i = 0; i < 200; i++)); do
+      [[ -s $d.port ]] && break
+      kill -0 "${RP_PIDS[$k]}" 2>/dev/null || { cat "$d.log" >&2; die "replica r$k exited"; }
+      sleep 0.1
+    done
+    [[ -s $d.port ]] || { cat "$d.log" >&2; die "replica r$k did not start"; }
+    RP_PORTS+=("$(cat "$d.port")")
+    RP_URLS+=("http://127.0.0.1:${RP_PORTS[$k]}")
+  done
+  CG_URL=${RP_URLS[0]} CG_PID=${RP_PIDS[0]} CG_LOG=${RP_LOGS[0]}
+  # every replica in the list, one of them leading
+  for ((i = 0; i < 100; i++)); do
+    if [[ $(cg_api GET /v1/cluster) == 200 ]] && python3 -c 'import json,sys
+d = json.load(open(sys.argv[1])); sys.exit(0 if d["leader"] and len(d["replicas"]) == int(sys.argv[2]) else 1)' \
+      "$BENCH_TMP/resp" "$n"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "the $n replicas did not agree on a leader within 10 s"
+}
+stop_replicas() {
+  local p
+  for p in "${RP_PIDS[@]}"; do stop_pid "$p"; done
 }
 
 # ---- peers (etcd, nginx) ------------------------------------------------

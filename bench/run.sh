@@ -22,7 +22,7 @@ BUILD=${1:-build}
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 shift || true
 
-BENCHES=(publish validate controller poll fanout rss safety storm)
+BENCHES=(publish publish_pg validate controller poll fanout fanout_replicas3 wake_nonwriter rss safety storm failover)
 DUR=${BENCH_DURATION:-10s}
 RESULTS="$BENCH_DIR/results/latest.json"
 
@@ -88,24 +88,24 @@ PUBLISH_CONTRACT='{
   "preserve": ["/limits"]
 }'
 
-bench_publish() {
-  local etcd_line cg_line cfg i code seed stored
-  say "== publish_2kb_c16: cellgated publish vs etcd 3.4 put (2 KB, 16 conns, $DUR) =="
-
-  # Peer: the peer folder's own script and settings. The disk is the
-  # bottleneck of both, so its fdatasync latency is probed before each phase.
-  local etcd_disk cg_disk
-  etcd_disk=$(fsync_probe "$BENCH_TMP")
+# etcd_put_phase: the peer of both publish figures, fresh, the peer folder's
+# own script and settings. The disk is the bottleneck of both, so its
+# fdatasync latency is probed before each phase. Sets ETCD_LINE, ETCD_DISK.
+etcd_put_phase() {
+  ETCD_DISK=$(fsync_probe "$BENCH_TMP")
   start_etcd
-  etcd_line=$(cd "$PEERS" && VSIZE=2048 TAG=etcd_put_v2048 PEERS_DIR="$PEERS" \
+  ETCD_LINE=$(cd "$PEERS" && VSIZE=2048 TAG=etcd_put_v2048 PEERS_DIR="$PEERS" \
     run_wrk "$BENCH_TMP/etcd_put.txt" "$ETCD_PID" \
     -t2 -c16 -d"$DUR" --latency -s etcd_put.lua http://127.0.0.1:23790/v3/kv/put)
-  say "$etcd_line"
+  say "$ETCD_LINE"
   stop_etcd
+}
 
-  # cellgated: fresh data dir, 16 configs, one seed version each (so every
-  # measured publish also runs the growth checks against a live version).
-  start_cellgated "$BUILD" "$BENCH_TMP/cg-publish"
+# publish_populate: on CG_URL, 16 configs with the contract above and one
+# seed version each (so every measured publish also runs the growth checks
+# against a live version).
+publish_populate() {
+  local cfg i code seed
   for ((i = 0; i < PUBLISH_CONFIGS; i++)); do
     cfg=$(printf 'bench-%02d' "$i")
     code=$(cg_api POST /v1/configs "{\"name\":\"$cfg\",\"kind\":\"config\",\"contract\":$PUBLISH_CONTRACT}")
@@ -117,6 +117,27 @@ s=json.dumps(d,separators=(",",":")); print(s[:-1]+",\"pad\":\""+"x"*(2048-len(s
     code=$(cg_api POST "/v1/configs/$cfg/versions" "$seed")
     [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "seed $cfg: HTTP $code"; }
   done
+}
+
+# publish_stored: the versions CG_URL holds over all configs (or "unknown").
+publish_stored() {
+  local code
+  code=$(cg_api GET /v1/configs)
+  python3 -c 'import json,sys; print(sum(c["latest_version"] for c in json.load(open(sys.argv[1]))["configs"]))' \
+    "$BENCH_TMP/resp" 2>/dev/null || echo unknown
+}
+
+bench_publish() {
+  local etcd_line cg_line stored
+  say "== publish_2kb_c16: cellgated publish vs etcd 3.4 put (2 KB, 16 conns, $DUR) =="
+
+  local etcd_disk cg_disk
+  etcd_put_phase
+  etcd_line=$ETCD_LINE etcd_disk=$ETCD_DISK
+
+  # cellgated: fresh data dir, 16 configs, one seed version each.
+  start_cellgated "$BUILD" "$BENCH_TMP/cg-publish"
+  publish_populate
 
   cg_disk=$(fsync_probe "$BENCH_TMP")
   perf_start "$CG_PID"
@@ -128,9 +149,7 @@ s=json.dumps(d,separators=(",",":")); print(s[:-1]+",\"pad\":\""+"x"*(2048-len(s
   perf_stop publish
 
   # Cross-check: versions stored = seeds + 201s counted by wrk.
-  code=$(cg_api GET /v1/configs)
-  stored=$(python3 -c 'import json,sys; print(sum(c["latest_version"] for c in json.load(open(sys.argv[1]))["configs"]))' \
-    "$BENCH_TMP/resp" 2>/dev/null || echo unknown)
+  stored=$(publish_stored)
   local data_kb
   data_kb=$(du -sk "$BENCH_TMP/cg-publish" | cut -f1)
   stop_pid "$CG_PID"
@@ -263,8 +282,14 @@ AGENT_CONTRACT='{"media_type":"application/json","schema":{"type":"object","requ
 # re-assigns), AG_CELL, AG_TOKEN (cell-0000's agent token), AG_ETAG (its
 # quoted ETag), AG_BODY_BYTES, AG_NCONFIGS, AG_TOKENS (file: "cell token").
 agent_setup() {
+  start_cellgated "$BUILD" "$1"
+  agent_populate "$@"
+}
+
+# agent_populate DIR NCELLS MIN_BODY: the same on the server of CG_URL and
+# CG_TOKEN (already running; DIR names the tokens file DIR.tokens).
+agent_populate() {
   local dir=$1 ncells=$2 min_body=$3 i k cell cells="" code cfg tok
-  start_cellgated "$BUILD" "$dir"
   for ((i = 0; i < ncells; i++)); do
     cell=$(printf 'cell-%04d' "$i")
     code=$(cg_api POST /v1/cells "{\"id\":\"$cell\",\"region\":\"bench-1\",\"zone\":\"bench-1a\"}")
@@ -282,7 +307,7 @@ agent_setup() {
       code=$(cg_api POST "/v1/configs/$cfg/versions" "{\"service\":\"edge-proxy\",\"revision\":$i}")
       [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "publish $cfg v$i: HTTP $code"; }
     done
-    code=$(cg_api POST "/v1/configs/$cfg/assign" "{\"version\":1,\"cells\":[$cells]}")
+    code=$(cg_api POST "/v1/configs/$cfg/assign" "{\"version\":1,\"cells\":[$cells],\"force\":true,\"reason\":\"bench setup\"}")
     [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "assign $cfg: HTTP $code"; }
     code=$(cg_api GET "/v1/agent/desired?cell=$AG_CELL")
     [[ $code == 200 ]] || { cat "$BENCH_TMP/resp" >&2; die "desired $AG_CELL: HTTP $code"; }
@@ -618,6 +643,319 @@ bench_storm() {
 }
 
 # ---------------------------------------------------------------------------
+# High availability (docs/operations.md §6): cellgated with its store on
+# PostgreSQL, and replicas of one store. One throwaway PostgreSQL for the
+# run (start_pg: scripts/pg-local.sh, 127.0.0.1, an ephemeral port, as the
+# 'postgres' user when root), a fresh database per benchmark.
+# ---------------------------------------------------------------------------
+
+# wait_replicas_caught_up: every replica of RP_URLS serves the desired state
+# of the first and the last cell of AG_TOKENS with AG_NCONFIGS assignments
+# (cells, configs, assignments and tokens were made through r0 and reach the
+# others through the store's change log). 20 s at most.
+wait_replicas_caught_up() {
+  local k i line cell tok n ok
+  for ((i = 0; i < 200; i++)); do
+    ok=1
+    for k in "${!RP_URLS[@]}"; do
+      for line in "$(head -1 "$AG_TOKENS")" "$(tail -1 "$AG_TOKENS")"; do
+        read -r cell tok <<<"$line"
+        n=$(curl -s -H "Authorization: Bearer $tok" "${RP_URLS[$k]}/v1/agent/desired?cell=$cell" |
+          python3 -c 'import json,sys; print(len(json.load(sys.stdin)["assignments"]))' 2>/dev/null) || n=-1
+        [[ $n == "$AG_NCONFIGS" ]] || ok=0
+      done
+    done
+    ((ok)) && return 0
+    sleep 0.1
+  done
+  die "the replicas did not catch up with r0 within 20 s"
+}
+
+# fanout_csv_stats CSV: from bench_fanout's per-poll CSV (round, conn, cell,
+# ms_from_send, ms_from_ack, replica), key=value figures: per round the
+# p50/p99/p100 from the request (send) over every poll, and the p100 of the
+# writer (replica 0) and of the others; the round reported is the median
+# round by p100 ("worst_*": the slowest round); pooled_* over every round.
+fanout_csv_stats() {
+  python3 - "$1" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+def pct(v, p):
+    v = sorted(v)
+    if not v:
+        return -1
+    return v[min(len(v) - 1, max(0, int(p / 100.0 * len(v) + 0.999999) - 1))]
+rounds = {}
+for r in rows:
+    rounds.setdefault(int(r["round"]), []).append(r)
+per = []
+for k in sorted(rounds):
+    rs = rounds[k]
+    send = [float(r["ms_from_send"]) for r in rs]
+    w = [float(r["ms_from_send"]) for r in rs if r.get("replica", "0") == "0"]
+    o = [float(r["ms_from_send"]) for r in rs if r.get("replica", "0") != "0"]
+    per.append({"round": k, "n": len(rs), "p50": pct(send, 50), "p99": pct(send, 99),
+                "p100": max(send), "writer_p100": max(w) if w else -1,
+                "nonwriter_p100": max(o) if o else -1})
+per.sort(key=lambda x: x["p100"])
+med, worst = per[(len(per) - 1) // 2], per[-1]
+allw = [float(r["ms_from_send"]) for r in rows if r.get("replica", "0") == "0"]
+allo = [float(r["ms_from_send"]) for r in rows if r.get("replica", "0") != "0"]
+allo_ack = [float(r["ms_from_ack"]) for r in rows if r.get("replica", "0") != "0"]
+allw_ack = [float(r["ms_from_ack"]) for r in rows if r.get("replica", "0") == "0"]
+print("median_round=%d p50_ms=%.1f p99_ms=%.1f p100_ms=%.1f writer_p100_ms=%.1f nonwriter_p100_ms=%.1f "
+      "worst_p100_ms=%.1f rounds=%d "
+      "pooled_writer_n=%d pooled_writer_p50_ms=%.1f pooled_writer_p99_ms=%.1f pooled_writer_max_ms=%.1f "
+      "pooled_nonwriter_n=%d pooled_nonwriter_p50_ms=%.1f pooled_nonwriter_p99_ms=%.1f "
+      "pooled_nonwriter_max_ms=%.1f pooled_nonwriter_ack_p50_ms=%.1f pooled_nonwriter_ack_p99_ms=%.1f "
+      "pooled_writer_ack_p50_ms=%.1f"
+      % (med["round"], med["p50"], med["p99"], med["p100"], med["writer_p100"],
+         med["nonwriter_p100"], worst["p100"], len(per),
+         len(allw), pct(allw, 50), pct(allw, 99), max(allw) if allw else -1,
+         len(allo), pct(allo, 50), pct(allo, 99), max(allo) if allo else -1,
+         pct(allo_ack, 50), pct(allo_ack, 99), pct(allw_ack, 50)))
+PY
+}
+
+# replica_metrics URL: the cellgate_replica_* lines of one replica's /metrics.
+replica_metrics() {
+  curl -s -H "Authorization: Bearer $CG_TOKEN" "$1/metrics" | grep '^cellgate_replica_' || true
+}
+
+# ---------------------------------------------------------------------------
+# publish_pg: publish_2kb_c16 with the store on PostgreSQL: one cellgated
+# (--store), the same 16 configs, documents and wrk settings, vs etcd put
+# in the same run. PostgreSQL's CPU (postmaster and backends) and the WAL it
+# wrote are reported apart from cellgated's; then the same load over one
+# connection (c1_rps: how throughput scales with concurrency). Goal:
+# ratio >= 1 (printed, not asserted).
+# ---------------------------------------------------------------------------
+bench_publish_pg() {
+  local etcd_line etcd_disk cg_line cg_disk stored dsn pgp c0 l0 pg_cpu wal c1_line
+  say "== publish_pg_c16: cellgated on PostgreSQL publish vs etcd 3.4 put (2 KB, 16 conns, $DUR) =="
+  etcd_put_phase
+  etcd_line=$ETCD_LINE etcd_disk=$ETCD_DISK
+
+  start_pg
+  dsn=$(new_pg_db publish_pg)
+  start_replicas "$dsn" "$BENCH_TMP/cg-publish-pg" 1
+  publish_populate
+  cg_disk=$(fsync_probe "$BENCH_TMP")
+  IFS=, read -r -a pgp <<<"$(pg_pids)"
+  c0=$(cpu_ticks "${pgp[@]}")
+  l0=$(psql -X -A -t -d "$dsn" -c 'SELECT pg_current_wal_lsn()')
+  perf_start "$CG_PID"
+  cg_line=$(CG_TOKEN=$CG_TOKEN BENCH_THREADS=2 NCONFIGS=$PUBLISH_CONFIGS \
+    DOC_BYTES=2048 TAG=cellgate_publish_pg_c16 \
+    run_wrk "$BENCH_TMP/cg_publish_pg.txt" "$CG_PID" \
+    -t2 -c16 -d"$DUR" --latency -s "$BENCH_DIR/publish.lua" "$CG_URL/")
+  pg_cpu=$(cpu_seconds $(($(cpu_ticks "${pgp[@]}") - c0)))
+  wal=$(psql -X -A -t -d "$dsn" -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$l0')::bigint")
+  say "$cg_line pg_cpu_s=$pg_cpu pg_wal_bytes=$wal"
+  perf_stop publish_pg
+  stored=$(publish_stored)
+  # the same publishes over one connection: concurrent publishes on
+  # PostgreSQL should share WAL flushes (group commit), so c16 >> c1
+  c1_line=$(CG_TOKEN=$CG_TOKEN BENCH_THREADS=1 NCONFIGS=$PUBLISH_CONFIGS \
+    DOC_BYTES=2048 TAG=cellgate_publish_pg_c1 \
+    run_wrk "$BENCH_TMP/cg_publish_pg_c1.txt" "$CG_PID" \
+    -t1 -c1 -d"$DUR" --latency -s "$BENCH_DIR/publish.lua" "$CG_URL/")
+  say "$c1_line"
+  stop_replicas
+  if grep -qiE 'error|warn|fail' "$CG_LOG"; then
+    say "--- cellgated log (errors/warnings, last 10) ---"
+    grep -iE 'error|warn|fail' "$CG_LOG" | tail -10
+  fi
+
+  local cg_rps etcd_rps cg_ok not_ok sock errors extra=unknown dup r ok
+  cg_rps=$(kv "$cg_line" rps)
+  cg_ok=$(kv "$cg_line" ok)
+  etcd_rps=$(kv "$etcd_line" rps)
+  not_ok=$(kv "$cg_line" not_ok)
+  sock=$(($(kv "$cg_line" err_connect) + $(kv "$cg_line" err_read) + $(kv "$cg_line" err_write) + $(kv "$cg_line" err_timeout)))
+  errors=$((not_ok + sock))
+  dup=$(kv "$cg_line" dup201)
+  if [[ $stored != unknown ]]; then
+    extra=$((stored - PUBLISH_CONFIGS - cg_ok))
+    ((extra >= 0 && extra <= 16)) ||
+      say "WARNING: the store holds $((stored - PUBLISH_CONFIGS)) versions but wrk counted $cg_ok 201s (expected 0..16 more stored)"
+  fi
+  [[ ${dup:-0} == 0 ]] || say "WARNING: $dup 201 responses named a version number already returned"
+  r=$(ratio "$cg_rps" "$etcd_rps")
+  ok=no
+  [[ $r != null && $(echo "$r >= 1" | bc) == 1 ]] && ok=yes
+  figure_line "publish_pg_c16 cellgate_rps=$cg_rps etcd_rps=$etcd_rps ratio=$r goal_ratio=1 ok=$ok p50_ms=$(kv "$cg_line" p50_ms) p99_ms=$(kv "$cg_line" p99_ms) errors=$errors non201=$not_ok codes=$(kv "$cg_line" codes) etcd_p50_ms=$(kv "$etcd_line" p50_ms) etcd_p99_ms=$(kv "$etcd_line" p99_ms) cellgate_c1_rps=$(kv "$c1_line" rps) c16_over_c1=$(ratio "$cg_rps" "$(kv "$c1_line" rps)" 2) cg_cpu_s=$(kv "$cg_line" server_cpu_s) pg_cpu_s=$pg_cpu etcd_cpu_s=$(kv "$etcd_line" server_cpu_s) pg_wal_kb_per_op=$(ratio "$((wal / 1024))" "$cg_ok" 1) disk_fsync_p50_ms=$(kv "$cg_disk" p50_ms)/$(kv "$etcd_disk" p50_ms)"
+  fig publish_pg_c16 \
+    "what=publish of ~2 KB JSON documents (contract check + store + audit, committed on PostgreSQL with synchronous_commit on), one cellgated --store, 16 connections, round-robin over $PUBLISH_CONFIGS configs" \
+    "load=wrk -t2 -c16 -d$DUR --latency -s bench/publish.lua" \
+    "rps=$cg_rps" "ok_201=$cg_ok" "requests=$(kv "$cg_line" req)" "non201=$not_ok" \
+    "codes=$(kv "$cg_line" codes)" "socket_errors=$sock" \
+    "p50_ms=$(kv "$cg_line" p50_ms)" "p90_ms=$(kv "$cg_line" p90_ms)" "p99_ms=$(kv "$cg_line" p99_ms)" \
+    "p999_ms=$(kv "$cg_line" p999_ms)" "max_ms=$(kv "$cg_line" max_ms)" \
+    "server_cpu_s=$(kv "$cg_line" server_cpu_s)" "pg_cpu_s=$pg_cpu" "pg_wal_bytes=$wal" \
+    "c1.rps=$(kv "$c1_line" rps)" "c1.p50_ms=$(kv "$c1_line" p50_ms)" "c1.p99_ms=$(kv "$c1_line" p99_ms)" \
+    "c1.load=wrk -t1 -c1 -d$DUR --latency -s bench/publish.lua" \
+    "versions_stored=$stored" "stored_minus_201s=$extra" "dup201=$dup" \
+    "disk_fdatasync_p50_ms=$(kv "$cg_disk" p50_ms)" "disk_fdatasync_p99_ms=$(kv "$cg_disk" p99_ms)" \
+    "peer.disk_fdatasync_p50_ms=$(kv "$etcd_disk" p50_ms)" "peer.disk_fdatasync_p99_ms=$(kv "$etcd_disk" p99_ms)" \
+    "peer.name=etcd $(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p') v3 gateway PUT /v3/kv/put" \
+    "peer.load=VSIZE=2048 wrk -t2 -c16 -d$DUR --latency -s etcd_put.lua (peers folder)" \
+    "peer.rps=$etcd_rps" "peer.requests=$(kv "$etcd_line" req)" \
+    "peer.p50_ms=$(kv "$etcd_line" p50_ms)" "peer.p99_ms=$(kv "$etcd_line" p99_ms)" \
+    "peer.server_cpu_s=$(kv "$etcd_line" server_cpu_s)" "peer.server_write_kb=$(kv "$etcd_line" server_write_kb)" \
+    "ratio=$r" "ratio_of=cellgate rps / etcd rps" "goal_ratio=1" "ok=$ok" "ok_rule=ratio >= goal_ratio"
+}
+
+# ---------------------------------------------------------------------------
+# fanout_replicas3: FANOUT_REPLICAS_N (15,000) parked long-polls spread over
+# 3 replicas of one PostgreSQL store (N/3 each, one cell), one assign
+# through replica r0; ms from the request (the assign written) to each
+# poll's 200, per round; goal p100 < 1 s. The other two replicas learn of
+# the change through the store (change log + NOTIFY). The same N parked on
+# r0 alone, in the same run, is the baseline (ratio_vs_one_replica).
+# ---------------------------------------------------------------------------
+FANOUT_REPLICAS_N=${FANOUT_REPLICAS_N:-15000}
+FANOUT_REPLICAS_ROUNDS=${FANOUT_REPLICAS_ROUNDS:-5}
+
+bench_fanout_replicas3() {
+  local n=$FANOUT_REPLICAS_N rounds=$FANOUT_REPLICAS_ROUNDS bin="$BUILD/bench/bench_fanout"
+  local name dsn dir ports pids out base st bst res bres vers ok r k mr
+  name="fanout_replicas3_n$n"
+  say "== $name: $n parked long-polls over 3 replicas on PostgreSQL, one assign through one ($rounds rounds) =="
+  [[ -x $bin ]] || die "no $bin (run make build)"
+  raise_nofile $((n + 256)) || die "ulimit -Hn $(ulimit -Hn) < $((n + 256)): $n polls do not fit"
+  start_pg
+  dsn=$(new_pg_db fanout_replicas3)
+  dir="$BENCH_TMP/cg-fanout-rep"
+  # each replica could hold all n: the baseline parks them all on r0
+  start_replicas "$dsn" "$dir" 3 --max-conns $((n + 1024)) --max-parked $((n + 1024))
+  agent_populate "$dir" 1 1900
+  wait_replicas_caught_up
+  note "desired body: $AG_BODY_BYTES bytes ($AG_NCONFIGS assignments); replicas ${RP_URLS[*]}"
+  ports=$(IFS=,; echo "${RP_PORTS[*]}")
+  pids=$(IFS=,; echo "${RP_PIDS[*]}")
+  out="$BENCH_TMP/cg_fanout_rep.txt"
+  timeout 900 "$bin" -p "$ports" -a "$CG_TOKEN" -k "$AG_TOKENS" -c "$AG_CONFIG" -v 1,2 \
+    -n "$n" -r "$rounds" -w 60 -T 60 -P "$pids" -o "$BENCH_TMP/cg_fanout_rep.csv" >"$out" 2>&1 ||
+    note "bench_fanout -p $ports -n $n exited $?"
+  sed 's/^/  /' "$out"
+  say "  r1: $(replica_metrics "${RP_URLS[1]}" | tr '\n' ' ')"
+  # baseline: all n on r0; the cells are on v2 after an odd number of rounds
+  vers=1,2
+  ((rounds % 2)) && vers=2,1
+  sleep 1
+  base="$BENCH_TMP/cg_fanout_one.txt"
+  timeout 900 "$bin" -p "${RP_PORTS[0]}" -a "$CG_TOKEN" -k "$AG_TOKENS" -c "$AG_CONFIG" -v "$vers" \
+    -n "$n" -r "$rounds" -w 60 -T 60 -P "${RP_PIDS[0]}" -o "$BENCH_TMP/cg_fanout_one.csv" >"$base" 2>&1 ||
+    note "bench_fanout -p ${RP_PORTS[0]} -n $n exited $?"
+  sed 's/^/  one replica: /' "$base"
+  for k in "${!RP_PIDS[@]}"; do
+    kill -0 "${RP_PIDS[$k]}" 2>/dev/null || { tail -20 "${RP_LOGS[$k]}" >&2; die "replica r$k died during $name"; }
+  done
+  stop_replicas
+  res=$(grep '^RESULT' "$out" | tail -1)
+  bres=$(grep '^RESULT' "$base" | tail -1)
+  [[ -n $res ]] || die "bench_fanout over the replicas printed no RESULT (see above)"
+  st=$(fanout_csv_stats "$BENCH_TMP/cg_fanout_rep.csv")
+  bst=null
+  [[ -n $bres ]] && bst=$(fanout_csv_stats "$BENCH_TMP/cg_fanout_one.csv")
+  r=$(ratio "$(kv "$st" p100_ms)" "$(kv "$bst" p100_ms)")
+  # the reported round (the median by p100 from the request): its ROUND line
+  mr=$(grep "^ROUND $(kv "$st" median_round) " "$out")
+  ok=no
+  [[ $(kv "$res" rounds_complete) == "$(kv "$res" rounds)" && $(echo "$(kv "$st" p100_ms) < 1000" | bc) == 1 ]] && ok=yes
+  figure_line "$name cellgate_p100_ms=$(kv "$st" p100_ms) goal_ms=1000 ok=$ok p50_ms=$(kv "$st" p50_ms) p99_ms=$(kv "$st" p99_ms) writer_p100_ms=$(kv "$st" writer_p100_ms) nonwriter_p100_ms=$(kv "$st" nonwriter_p100_ms) worst_round_p100_ms=$(kv "$st" worst_p100_ms) received=$(kv "$mr" received) rounds_complete=$(kv "$res" rounds_complete)/$(kv "$res" rounds) assign_ack_ms=$(kv "$mr" assign_ack_ms) one_replica_p100_ms=$(kv "$bst" p100_ms) one_replica_p99_ms=$(kv "$bst" p99_ms) ratio_vs_one_replica=$r"
+  fig "$name" \
+    "what=$n long-polls GET /v1/agent/desired?wait=60 of one cell (body $AG_BODY_BYTES bytes) spread over 3 cellgated replicas of one PostgreSQL store; one POST /v1/configs/NAME/assign through replica r0; ms from writing the assign to each poll's 200; the median of $rounds rounds by p100" \
+    "load=bench/bench_fanout -p PORT0,PORT1,PORT2 -n $n -r $rounds (epoll, 1 thread)" \
+    "p50_ms=$(kv "$st" p50_ms)" "p99_ms=$(kv "$st" p99_ms)" "p100_ms=$(kv "$st" p100_ms)" \
+    "writer_p100_ms=$(kv "$st" writer_p100_ms)" "nonwriter_p100_ms=$(kv "$st" nonwriter_p100_ms)" \
+    "worst_round_p100_ms=$(kv "$st" worst_p100_ms)" "received=$(kv "$mr" received)" \
+    "rounds=$(kv "$res" rounds)" "rounds_complete=$(kv "$res" rounds_complete)" \
+    "assign_ack_ms=$(kv "$mr" assign_ack_ms)" "idle_rss_kb=$(kv "$res" idle_rss_kb)" "parked_rss_kb=$(kv "$res" parked_rss_kb)" \
+    "goal_ms=1000" "ok=$ok" "ok_rule=median round's p100 (from the request) < goal_ms, every poll answered in every round" \
+    "one_replica.what=the same $n polls parked on r0 alone (the replica that takes the assign), same run" \
+    "one_replica.p50_ms=$(kv "$bst" p50_ms)" "one_replica.p99_ms=$(kv "$bst" p99_ms)" "one_replica.p100_ms=$(kv "$bst" p100_ms)" \
+    "one_replica.rounds_complete=$(kv "$bres" rounds_complete)" \
+    "ratio_vs_one_replica=$r" "ratio_of=p100 over 3 replicas / p100 on one replica (lower is better)"
+}
+
+# ---------------------------------------------------------------------------
+# wake_nonwriter: the wake-up of a parked long-poll on a replica that did
+# not take the write. 3 replicas of one PostgreSQL store; one poll parked
+# on each; WAKE_ASSIGNS (200) assigns through r0 (settle 100 ms between
+# them); p50/p99/max from the request over the polls of r1 and r2 (2 per
+# assign), next to the writer's own poll (r0) as the reference.
+# ---------------------------------------------------------------------------
+WAKE_ASSIGNS=${WAKE_ASSIGNS:-200}
+
+bench_wake_nonwriter() {
+  local bin="$BUILD/bench/bench_fanout" dsn dir ports pids out res st ok r99 r50 m
+  say "== wake_nonwriter: parked polls on the replicas that did not take the write, $WAKE_ASSIGNS assigns =="
+  [[ -x $bin ]] || die "no $bin (run make build)"
+  start_pg
+  dsn=$(new_pg_db wake_nonwriter)
+  dir="$BENCH_TMP/cg-wake"
+  start_replicas "$dsn" "$dir" 3
+  agent_populate "$dir" 1 1900
+  wait_replicas_caught_up
+  ports=$(IFS=,; echo "${RP_PORTS[*]}")
+  pids=$(IFS=,; echo "${RP_PIDS[*]}")
+  out="$BENCH_TMP/cg_wake.txt"
+  timeout 600 "$bin" -p "$ports" -a "$CG_TOKEN" -k "$AG_TOKENS" -c "$AG_CONFIG" -v 1,2 \
+    -n 3 -r "$WAKE_ASSIGNS" -s 100 -w 60 -T 30 -P "$pids" -o "$BENCH_TMP/cg_wake.csv" >"$out" 2>&1 ||
+    note "bench_fanout -n 3 -r $WAKE_ASSIGNS exited $?"
+  grep -v '^ROUND\|^REPARKED' "$out" | sed 's/^/  /'
+  m=$(replica_metrics "${RP_URLS[1]}" | tr '\n' ' ')
+  say "  r1: $m"
+  stop_replicas
+  res=$(grep '^RESULT' "$out" | tail -1)
+  [[ -n $res ]] || die "bench_fanout printed no RESULT (see above)"
+  st=$(fanout_csv_stats "$BENCH_TMP/cg_wake.csv")
+  r50=$(ratio "$(kv "$st" pooled_nonwriter_p50_ms)" "$(kv "$st" pooled_writer_p50_ms)" 2)
+  r99=$(ratio "$(kv "$st" pooled_nonwriter_p99_ms)" "$(kv "$st" pooled_writer_p99_ms)" 2)
+  figure_line "wake_nonwriter assigns=$(kv "$st" rounds) samples=$(kv "$st" pooled_nonwriter_n) p50_ms=$(kv "$st" pooled_nonwriter_p50_ms) p99_ms=$(kv "$st" pooled_nonwriter_p99_ms) max_ms=$(kv "$st" pooled_nonwriter_max_ms) writer_p50_ms=$(kv "$st" pooled_writer_p50_ms) writer_p99_ms=$(kv "$st" pooled_writer_p99_ms) writer_max_ms=$(kv "$st" pooled_writer_max_ms) ratio_p50=$r50 ratio_p99=$r99 from_ack_p50_ms=$(kv "$st" pooled_nonwriter_ack_p50_ms) from_ack_p99_ms=$(kv "$st" pooled_nonwriter_ack_p99_ms) rounds_complete=$(kv "$res" rounds_complete)/$(kv "$res" rounds)"
+  fig wake_nonwriter \
+    "what=one long-poll parked on each of 3 replicas of one PostgreSQL store, $WAKE_ASSIGNS assigns through r0 (100 ms apart); ms from writing the assign to the 200 of the polls on r1 and r2 (the replicas that did not take the write), pooled; r0's own poll as the reference" \
+    "load=bench/bench_fanout -p PORT0,PORT1,PORT2 -n 3 -r $WAKE_ASSIGNS -s 100" \
+    "assigns=$(kv "$st" rounds)" "samples=$(kv "$st" pooled_nonwriter_n)" \
+    "p50_ms=$(kv "$st" pooled_nonwriter_p50_ms)" "p99_ms=$(kv "$st" pooled_nonwriter_p99_ms)" "max_ms=$(kv "$st" pooled_nonwriter_max_ms)" \
+    "from_ack_p50_ms=$(kv "$st" pooled_nonwriter_ack_p50_ms)" "from_ack_p99_ms=$(kv "$st" pooled_nonwriter_ack_p99_ms)" \
+    "writer.p50_ms=$(kv "$st" pooled_writer_p50_ms)" "writer.p99_ms=$(kv "$st" pooled_writer_p99_ms)" "writer.max_ms=$(kv "$st" pooled_writer_max_ms)" \
+    "rounds_complete=$(kv "$res" rounds_complete)" \
+    "ratio_p50=$r50" "ratio_p99=$r99" "ratio_of=non-writer / writer (from the request; lower is better)" \
+    "replica_metrics_r1=$m"
+}
+
+# ---------------------------------------------------------------------------
+# failover: FAILOVER_KILLS (20) SIGKILLs of the leader of 3 replicas on
+# PostgreSQL with --lease-ttl-ms FAILOVER_TTL_MS (1500), the killed one
+# restarted each time (bench/failover.py); median and max time from the
+# kill to the new term, against the bound ttl + one renewal = ttl * 4/3.
+# ---------------------------------------------------------------------------
+FAILOVER_KILLS=${FAILOVER_KILLS:-20}
+FAILOVER_TTL_MS=${FAILOVER_TTL_MS:-1500}
+
+bench_failover() {
+  local name="failover_kills$FAILOVER_KILLS" dsn out line k
+  say "== $name: SIGKILL of the leader of 3 replicas, $FAILOVER_KILLS times, --lease-ttl-ms $FAILOVER_TTL_MS =="
+  start_pg
+  dsn=$(new_pg_db failover)
+  out=$(timeout 900 python3 "$BENCH_DIR/failover.py" --build "$BUILD" --dsn "$dsn" \
+    --work "$BENCH_TMP/failover" --replicas 3 --ttl-ms "$FAILOVER_TTL_MS" \
+    --kills "$FAILOVER_KILLS" 2>"$BENCH_TMP/failover.err") ||
+    { cat "$BENCH_TMP/failover.err" >&2; say "$out"; die "bench/failover.py failed"; }
+  sed 's/^/  /' "$BENCH_TMP/failover.err"
+  line=$(grep '^FIGURE failover ' <<<"$out")
+  [[ -n $line ]] || die "bench/failover.py printed no FIGURE line"
+  line=${line#FIGURE failover }
+  figure_line "$name takeover_median_ms=$(kv "$line" median_ms) takeover_max_ms=$(kv "$line" max_ms) goal_ms=$(kv "$line" goal_ms) ok=$(kv "$line" ok) (ttl_ms=$(kv "$line" ttl_ms) + renew_ms=$(kv "$line" renew_ms)) p90_ms=$(kv "$line" p90_ms) min_ms=$(kv "$line" min_ms) seen_median_ms=$(kv "$line" seen_median_ms) seen_max_ms=$(kv "$line" seen_max_ms) leases_audited=$(kv "$line" leases_audited) audit_ok=$(kv "$line" audit_ok)"
+  fig "$name" "what=SIGKILL of the controller's leader among 3 cellgated replicas of one PostgreSQL store, restarted under its id each time; ms from the kill to the new term's acquired time (PostgreSQL's clock, same machine) (bench/failover.py)" \
+    "ok_rule=max_ms <= goal_ms (ttl + ttl/3), the audit chain verifies, one lease.acquire per kill (+1)"
+  for k in $line; do fig "$name" "$k"; done
+}
+
+# ---------------------------------------------------------------------------
 
 main() {
   local names=("$@") n
@@ -630,6 +968,12 @@ main() {
   for n in wrk etcd bc python3 curl; do
     command -v "$n" >/dev/null || die "$n missing (scripts/deps.sh --bench)"
   done
+  # the HA benchmarks start a PostgreSQL (the package make test needs too)
+  if [[ " ${names[*]} " =~ \ (publish_pg|fanout_replicas3|wake_nonwriter|failover)\  ]]; then
+    compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || [[ -n ${CG_PG_BINDIR:-} ]] ||
+      die "PostgreSQL missing (Debian package postgresql; scripts/deps.sh)"
+    command -v psql >/dev/null || die "psql missing (Debian package postgresql-client)"
+  fi
 
   say "== machine =="
   machine_facts "$ROOT"

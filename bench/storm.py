@@ -255,7 +255,8 @@ def list_all(srv, path, key, max_pages=10000):
 
 def assign_all(srv, version):
     cells = [c["id"] for c in list_all(srv, "/v1/cells", "cells")]
-    st, b = srv.api("POST", "/v1/configs/storm/assign", {"version": version, "cells": cells})
+    st, b = srv.api("POST", "/v1/configs/storm/assign", {"version": version, "cells": cells,
+                                                          "force": True, "reason": "storm.py"})
     assert st == 201, (st, b)
 
 
