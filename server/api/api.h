@@ -78,6 +78,7 @@ int api_agent_pubkey(struct api *api, struct request *rq, struct response *rs);
 int api_assign(struct api *api, struct request *rq, struct response *rs);
 int api_assignments_list(struct api *api, struct request *rq, struct response *rs);
 int api_hosts_list(struct api *api, struct request *rq, struct response *rs);
+int api_hosts_release(struct api *api, struct request *rq, struct response *rs);
 int api_config_status(struct api *api, struct request *rq, struct response *rs);
 
 /* api_rollouts.c */

@@ -458,3 +458,19 @@ out:
     store_config_free(&c);
     return 0;
 }
+
+int api_hosts_release(struct api *api, struct request *rq, struct response *rs)
+{
+    struct ops_actor who = request_ops_actor(rq, request_query(rq, "reason"));
+    struct ops_err e = {0};
+    const char *host = param_name(rq, rs, 0, "host");
+
+    if (!host)
+        return 0;
+    if (ops_host_release(api->ops, host, &who, &e) != CG_OK) {
+        reply_ops_error(rs, &e);
+        ops_err_free(&e);
+        return 0;
+    }
+    return reply_bytes(rs, 204, NULL, "", 0);
+}

@@ -193,6 +193,30 @@ struct host *rp_host_get(struct reports *r, const char *name)
     return h;
 }
 
+int reports_claim_known(struct reports *r, const char *host, const char *credential)
+{
+    struct cg_hentry *e;
+    int yes;
+
+    pthread_mutex_lock(&r->mu);
+    e = cg_hashmap_get(&r->hosts, host);
+    yes = e && strcmp(CG_HENTRY(e, struct host, link)->claim, credential) == 0;
+    pthread_mutex_unlock(&r->mu);
+    return yes;
+}
+
+void reports_claim_set(struct reports *r, const char *host, const char *credential)
+{
+    struct cg_hentry *e;
+
+    pthread_mutex_lock(&r->mu);
+    e = cg_hashmap_get(&r->hosts, host);
+    if (e)
+        cg_strlcpy(CG_HENTRY(e, struct host, link)->claim, credential,
+                   sizeof CG_HENTRY(e, struct host, link)->claim);
+    pthread_mutex_unlock(&r->mu);
+}
+
 void reports_totals(struct reports *r, struct reports_totals *out)
 {
     pthread_mutex_lock(&r->mu);

@@ -201,6 +201,14 @@ struct reports_totals {
 };
 void reports_totals(struct reports *r, struct reports_totals *out);
 
+/* 1 when this process already checked that 'host' belongs to
+ * 'credential' (reports_claim_set()), else 0. Never reads the store. */
+int reports_claim_known(struct reports *r, const char *host, const char *credential);
+
+/* Remembers that the store says 'host' belongs to 'credential' ("" to
+ * forget it: a released host). A host not in the view is left alone. */
+void reports_claim_set(struct reports *r, const char *host, const char *credential);
+
 /* Counts n report entries dropped because their config is not assigned to
  * the reporting cell (cellgate_reports_unassigned_configs_total). */
 void reports_note_unassigned(struct reports *r, size_t n);

@@ -48,6 +48,7 @@ struct host {
     uint32_t cfg_key[REPORTS_MAX_CONFIGS]; /* name_key() of each cfg[i].config */
     char cell[64];
     char name[64];
+    char claim[64]; /* the credential the store says owns this host ("" unchecked) */
     int64_t seq;
     struct cg_hentry link; /* in reports.hosts, keyed by name */
     struct host *lru_prev, *lru_next;

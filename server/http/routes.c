@@ -39,6 +39,7 @@ static const struct route routes[] = {
     {"GET",    "/v1/configs/:name/assignments",        LANE_READ,    ROLE_READER,   0,             api_assignments_list,   "assignments.list", SURFACE_API},
     {"GET",    "/v1/configs/:name/status",             LANE_READ,    ROLE_READER,   0,             api_config_status,      "configs.status", SURFACE_API},
     {"GET",    "/v1/hosts",                            LANE_READ,    ROLE_READER,   0,             api_hosts_list,         "hosts.list", SURFACE_API},
+    {"DELETE", "/v1/hosts/:host",                      LANE_CONTROL, ROLE_ADMIN,    0,             api_hosts_release,      "hosts.release", SURFACE_API},
     {"GET",    "/v1/agent/desired",                    LANE_POLL,    ROLE_ADMIN,    AUTH_AGENT_OK | ROUTE_INLINE, api_agent_desired, "agent.desired", SURFACE_API},
     {"POST",   "/v1/agent/report",                     LANE_REPORT,  ROLE_ADMIN,    AUTH_AGENT_OK, api_agent_report,       "agent.report", SURFACE_API},
     {"GET",    "/v1/agent/pubkey",                     LANE_READ,    ROLE_READER,   AUTH_AGENT_OK, api_agent_pubkey,       "agent.pubkey", SURFACE_API},

@@ -200,6 +200,14 @@ int ops_token_revoke(struct ops *o, int64_t id, const struct ops_actor *who, str
 
 /* ---- ops_reports.c ---- */
 
+/* Releases host 'host' from the agent credential that claimed it (its
+ * first report), so another credential may report as it (a host moved to
+ * another cell, or given a new token): audited "host.release".
+ * CG_ERR_NOTFOUND when it is not claimed. Other replicas see the release
+ * at the next report they check against the store. */
+int ops_host_release(struct ops *o, const char *host, const struct ops_actor *who,
+                     struct ops_err *e);
+
 /* Ingests one agent report for 'cell' (the report object; who->cell, when
  * set, must be that cell: CG_ERR_FORBIDDEN) at wall time now_ms: health
  * windows in memory, the /metrics histograms, and the hosts' applied and

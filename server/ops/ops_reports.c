@@ -50,6 +50,7 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
     struct reports_change ch[REPORTS_MAX_CONFIGS];
     char msg[256] = "", smsg[STORE_MSG_MAX];
     size_t n = 0, i, dropped = 0;
+    const char *claimed = NULL;
     json_t *kept;
     int rc;
 
@@ -59,6 +60,23 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
         return ops_fail(e, CG_ERR_FORBIDDEN, NULL, NULL,
                         "this agent token is bound to cell %s, not %s", who->cell ? who->cell : "",
                         cell);
+    /* A host's identity belongs to the agent credential that first reported
+     * as it: another credential (even of its own cell) cannot take it over. */
+    if (who && who->role == ROLE_AGENT && who->name) {
+        const char *host = json_string_value(json_object_get(report, "host"));
+        if (host && cg_valid_name(host) && !reports_claim_known(o->reports, host, who->name)) {
+            struct store_host_claim hc;
+            rc = store_host_claim(o->store, host, cell, who->name, &hc, smsg);
+            if (rc != CG_OK)
+                return ops_store_fail(e, rc, smsg, "host");
+            if (strcmp(hc.credential, who->name) != 0)
+                return ops_fail(e, CG_ERR_FORBIDDEN, NULL, NULL,
+                                "host %s belongs to another agent credential (%s, cell %s); an "
+                                "admin releases it with DELETE /v1/hosts/%s",
+                                host, hc.credential, hc.cell, host);
+            claimed = host;
+        }
+    }
     /* Only configs assigned to the cell: a host cannot report (and so pin,
      * I3) a last-known-good of a config its cell never had. */
     kept = only_assigned(o, cell, report, &dropped);
@@ -67,6 +85,8 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
     if (dropped)
         reports_note_unassigned(o->reports, dropped);
     rc = reports_ingest(o->reports, kept, cell, now_ms, ch, &n, msg);
+    if (rc == 0 && claimed)
+        reports_claim_set(o->reports, claimed, who->name); /* checked: no store read next time */
     if (rc == 0)
         replica_relay(o->replica, cell, now_ms, kept); /* the other replicas' gates see it */
     json_decref(kept);
@@ -93,5 +113,22 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
             strstr(smsg, "FOREIGN KEY") == NULL)
             return ops_store_fail(e, CG_ERR_IO, smsg, "host version");
     }
+    return CG_OK;
+}
+
+int ops_host_release(struct ops *o, const char *host, const struct ops_actor *who,
+                     struct ops_err *e)
+{
+    char msg[STORE_MSG_MAX] = "";
+    struct store_actor a = ops_store_actor(who);
+    int rc;
+
+    if (!cg_valid_name(host))
+        return ops_fail(e, CG_ERR_INVALID, NULL, NULL,
+                        "a host is a name (1-63 chars of [a-z0-9._-])");
+    rc = store_host_release(o->store, host, &a, msg);
+    if (rc != CG_OK)
+        return ops_store_fail(e, rc, msg, "host");
+    reports_claim_set(o->reports, host, "");
     return CG_OK;
 }

@@ -472,6 +472,25 @@ int store_meta_replace(struct store *st, const char *key, const char *old_value,
     STORE_CALL(st, msg, meta_replace, key, old_value, new_value, a, msg);
 }
 
+int store_host_claim(struct store *st, const char *host, const char *cell, const char *credential,
+                     struct store_host_claim *out, char *msg)
+{
+    if (st && (st->ops->version < 7 || !st->ops->host_claim)) {
+        set_msg(msg, "this store keeps no host claims", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, host_claim, host, cell, credential, out, msg);
+}
+
+int store_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg)
+{
+    if (st && (st->ops->version < 7 || !st->ops->host_release)) {
+        set_msg(msg, "this store keeps no host claims", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, host_release, host, a, msg);
+}
+
 int store_meta_put_once(struct store *st, const char *key, const char *value, char *out,
                         size_t outlen, char *msg)
 {

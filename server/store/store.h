@@ -261,6 +261,14 @@ struct store_relay {
     size_t len;
 };
 
+/* Whose a host's identity is (store_host_claim()). */
+struct store_host_claim {
+    char host[STORE_NAME_MAX];
+    char cell[STORE_NAME_MAX];
+    char credential[STORE_NAME_MAX]; /* the agent token's actor name, "token:NAME" */
+    int64_t claimed_ms;
+};
+
 /* Input of store_version_publish(). */
 struct store_publish {
     const char *config;
@@ -425,6 +433,10 @@ struct store_ops {
     /* STORE_OPS_VERSION 7: a meta fact changed on purpose (key rotation) */
     int (*meta_replace)(struct store *st, const char *key, const char *old_value,
                         const char *new_value, const struct store_actor *a, char *msg);
+    /* STORE_OPS_VERSION 7: host identities (security: agent identity) */
+    int (*host_claim)(struct store *st, const char *host, const char *cell, const char *credential,
+                      struct store_host_claim *out, char *msg);
+    int (*host_release)(struct store *st, const char *host, const struct store_actor *a, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -833,6 +845,19 @@ void store_relays_free(struct store_relay *r, size_t n);
  */
 int store_meta_replace(struct store *st, const char *key, const char *old_value,
                        const char *new_value, const struct store_actor *a, char *msg);
+
+/*
+ * Claims host 'host' for 'credential' (an agent token's actor name) in
+ * 'cell' unless it is claimed already, in one transaction, and puts the
+ * claim that holds afterwards in *out: the caller compares out->credential
+ * with its own. Not audited (first contact is an observation).
+ */
+int store_host_claim(struct store *st, const char *host, const char *cell, const char *credential,
+                     struct store_host_claim *out, char *msg);
+
+/* Releases host's claim (a host moved or re-credentialed), audited as
+ * "host.release" object "host/HOST" by a: CG_OK, or CG_ERR_NOTFOUND. */
+int store_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

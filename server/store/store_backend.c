@@ -139,3 +139,21 @@ char *store_meta_summary(const char *value)
 {
     return store_json_take(json_pack("{s:s}", "value", value));
 }
+
+int store_check_claim(const char *host, const char *cell, const char *credential,
+                      const struct store_host_claim *out, char *msg)
+{
+    if (!host || !*host || strlen(host) >= STORE_NAME_MAX || !cell || !*cell ||
+        strlen(cell) >= STORE_NAME_MAX || !credential || !*credential ||
+        strlen(credential) >= STORE_NAME_MAX || !out) {
+        SET_MSG(msg, "host claim: need a host, a cell and a credential of 1..%d bytes",
+                STORE_NAME_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    for (const char *p = host; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            SET_MSG(msg, "host claim: the host name holds a control character");
+            return CG_ERR_INVALID;
+        }
+    return CG_OK;
+}

@@ -60,4 +60,9 @@ int store_check_meta_replace(const char *key, const char *old_value, const char 
 /* The audit summary {"value": v} of a meta fact; a new string or NULL. */
 char *store_meta_summary(const char *value);
 
+/* CG_ERR_INVALID unless a host claim names a host (1..63 bytes, no control
+ * bytes), a cell and a credential (names of 1..63 bytes) and out. */
+int store_check_claim(const char *host, const char *cell, const char *credential,
+                      const struct store_host_claim *out, char *msg);
+
 #endif /* CG_STORE_BACKEND_H */

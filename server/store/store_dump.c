@@ -61,6 +61,8 @@ static const struct store_column rollout_events[] = {
     {"rollout", I}, {"seq", I}, {"time_ms", I}, {"kind", T}, {"detail_json", T}};
 
 static const struct store_column meta[] = {{"key", T}, {"value", T}, {"created_ms", I}};
+static const struct store_column host_claims[] = {
+    {"host", T}, {"cell", T}, {"credential", T}, {"claimed_ms", I}};
 
 static const struct store_table tables[] = {
     {"cells", COLS(cells)},
@@ -75,6 +77,7 @@ static const struct store_table tables[] = {
     {"rollouts", COLS(rollouts)},
     {"rollout_events", COLS(rollout_events)},
     {"meta", COLS(meta)},
+    {"host_claims", COLS(host_claims)},
 };
 
 const struct store_table *store_tables(size_t *n)

@@ -504,5 +504,7 @@ const struct store_ops store_pg_ops = {
     .relay_put = pg_relay_put,
     .relay_after = pg_relay_after,
     .meta_replace = pg_meta_replace,
+    .host_claim = pg_host_claim,
+    .host_release = pg_host_release,
 };
 /* clang-format on */

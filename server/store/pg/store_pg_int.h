@@ -495,6 +495,9 @@ int pg_lease_list(struct store *st, const char *prefix, struct store_lease **out
  * "fenced: ..." message. */
 int pg_fence_check(struct pg_conn *c, int64_t term, char *msg);
 /* store_ops.meta_put_once. */
+int pg_host_claim(struct store *st, const char *host, const char *cell, const char *credential,
+                  struct store_host_claim *out, char *msg);
+int pg_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg);
 int pg_meta_replace(struct store *st, const char *key, const char *old_value, const char *new_value,
                     const struct store_actor *a, char *msg);
 int pg_meta_put_once(struct store *st, const char *key, const char *value, char *out, size_t outlen,

@@ -228,6 +228,14 @@ int pg_fence_check(struct pg_conn *c, int64_t term, char *msg)
     return CG_OK;
 }
 
+static const char SQL_CLAIM_ADD[] = "INSERT INTO host_claims (host, cell, credential, claimed_ms) "
+                                    "VALUES ($1, $2, $3, $4) ON CONFLICT (host) DO NOTHING";
+static const char SQL_CLAIM_GET[] =
+    "SELECT host, cell, credential, claimed_ms FROM host_claims WHERE host = $1";
+static const char SQL_CLAIM_GET_LOCK[] =
+    "SELECT host, cell, credential, claimed_ms FROM host_claims WHERE host = $1 FOR UPDATE";
+static const char SQL_CLAIM_DEL[] = "DELETE FROM host_claims WHERE host = $1";
+
 struct meta_job {
     const char *key, *value;
     char *out;
@@ -317,4 +325,86 @@ int pg_meta_replace(struct store *st, const char *key, const char *old_value, co
     if (rc != CG_OK)
         return rc;
     return pg_tx(pgs(st), run_meta_replace, &j, msg);
+}
+
+static int row_claim(const PGresult *r, int i, void *elem)
+{
+    struct store_host_claim *c = elem;
+
+    cg_strlcpy(c->host, pg_col_text(r, i, 0), sizeof c->host);
+    cg_strlcpy(c->cell, pg_col_text(r, i, 1), sizeof c->cell);
+    cg_strlcpy(c->credential, pg_col_text(r, i, 2), sizeof c->credential);
+    c->claimed_ms = pg_col_int(r, i, 3);
+    return CG_OK;
+}
+
+struct claim_job {
+    const char *host, *cell, *credential;
+    struct store_host_claim *out;
+};
+
+static int run_claim(struct pg_conn *c, void *arg, char *msg)
+{
+    struct claim_job *j = arg;
+    int rc =
+        pg_exec(c, msg, NULL, SQL_CLAIM_ADD, "ttti", j->host, j->cell, j->credential, cg_now_ms());
+
+    return rc != CG_OK ? rc : pg_get_on(c, msg, j->out, row_claim, SQL_CLAIM_GET, "t", j->host);
+}
+
+int pg_host_claim(struct store *st, const char *host, const char *cell, const char *credential,
+                  struct store_host_claim *out, char *msg)
+{
+    struct claim_job j = {host, cell, credential, out};
+    int rc = store_check_claim(host, cell, credential, out, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    memset(out, 0, sizeof *out);
+    rc = pg_get(pgs(st), msg, out, row_claim, SQL_CLAIM_GET, "t", host);
+    if (rc != CG_ERR_NOTFOUND)
+        return rc;
+    return pg_tx(pgs(st), run_claim, &j, msg);
+}
+
+struct release_job {
+    const char *host;
+    const struct store_actor *a;
+};
+
+static int run_release(struct pg_conn *c, void *arg, char *msg)
+{
+    struct release_job *j = arg;
+    struct store_host_claim hc;
+    char object[STORE_NAME_MAX + 8], *before;
+    int rc = pg_get_on(c, msg, &hc, row_claim, SQL_CLAIM_GET_LOCK, "t", j->host);
+
+    if (rc == CG_ERR_NOTFOUND)
+        pg_msg(msg, "host %s is not claimed", j->host);
+    if (rc != CG_OK)
+        return rc;
+    rc = pg_exec(c, msg, NULL, SQL_CLAIM_DEL, "t", j->host);
+    if (rc != CG_OK)
+        return rc;
+    snprintf(object, sizeof object, "host/%s", j->host);
+    before = store_json_take(json_pack("{s:s, s:s}", "cell", hc.cell, "credential", hc.credential));
+    if (!before)
+        return store_summary_fail(msg);
+    rc = pg_audit_append(c, j->a, "host.release", object, before, "", msg);
+    free(before);
+    return rc;
+}
+
+int pg_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg)
+{
+    struct release_job j = {host, a};
+    int rc = store_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!host || !*host || strlen(host) >= STORE_NAME_MAX) {
+        pg_msg(msg, "host_release: need a host name");
+        return CG_ERR_INVALID;
+    }
+    return pg_tx(pgs(st), run_release, &j, msg);
 }

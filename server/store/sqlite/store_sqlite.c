@@ -323,5 +323,7 @@ const struct store_ops store_sqlite_ops = {
     .dump = sq_dump,
     .load = sq_load,
     .meta_replace = sq_meta_replace,
+    .host_claim = sq_host_claim,
+    .host_release = sq_host_release,
 };
 /* clang-format on */

@@ -430,6 +430,9 @@ int sq_lease_release(struct store *st, const char *name, const char *holder, int
 int sq_fence_check(struct sq_conn *w, int64_t term, char *msg);
 
 /* store_ops.meta_put_once, on the writer (store_sqlite_lease.c). */
+int sq_host_claim(struct store *st, const char *host, const char *cell, const char *credential,
+                  struct store_host_claim *out, char *msg);
+int sq_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg);
 int sq_meta_replace(struct store *st, const char *key, const char *old_value, const char *new_value,
                     const struct store_actor *a, char *msg);
 int sq_meta_put_once(struct store *st, const char *key, const char *value, char *out, size_t outlen,

@@ -223,6 +223,12 @@ int sq_fence_check(struct sq_conn *w, int64_t term, char *msg)
 static const char SQL_META_GET[] = "SELECT value FROM meta WHERE key = ?";
 static const char SQL_META_ADD[] = "INSERT INTO meta (key, value, created_ms) VALUES (?, ?, ?)";
 
+static const char SQL_CLAIM_ADD[] = "INSERT OR IGNORE INTO host_claims (host, cell, credential, "
+                                    "claimed_ms) VALUES (?, ?, ?, ?)";
+static const char SQL_CLAIM_GET[] =
+    "SELECT host, cell, credential, claimed_ms FROM host_claims WHERE host = ?";
+static const char SQL_CLAIM_DEL[] = "DELETE FROM host_claims WHERE host = ?";
+
 struct meta_job {
     const char *key, *value;
     char *out;
@@ -311,4 +317,86 @@ int sq_meta_replace(struct store *st, const char *key, const char *old_value, co
     if (rc != CG_OK)
         return rc;
     return sq_submit(sq(st), run_meta_replace, &j, msg);
+}
+
+static int row_claim(sqlite3_stmt *q, void *elem)
+{
+    struct store_host_claim *c = elem;
+
+    cg_strlcpy(c->host, (const char *)sqlite3_column_text(q, 0), sizeof c->host);
+    cg_strlcpy(c->cell, (const char *)sqlite3_column_text(q, 1), sizeof c->cell);
+    cg_strlcpy(c->credential, (const char *)sqlite3_column_text(q, 2), sizeof c->credential);
+    c->claimed_ms = sqlite3_column_int64(q, 3);
+    return CG_OK;
+}
+
+struct claim_job {
+    const char *host, *cell, *credential;
+    struct store_host_claim *out;
+};
+
+static int run_claim(struct sq_conn *w, void *arg, char *msg)
+{
+    struct claim_job *j = arg;
+    int rc = sq_exec(w, msg, SQL_CLAIM_ADD, "ttti", j->host, j->cell, j->credential, cg_now_ms());
+
+    return rc != CG_OK ? rc : sq_get_on(w, msg, j->out, row_claim, SQL_CLAIM_GET, "t", j->host);
+}
+
+int sq_host_claim(struct store *st, const char *host, const char *cell, const char *credential,
+                  struct store_host_claim *out, char *msg)
+{
+    struct claim_job j = {host, cell, credential, out};
+    int rc = store_check_claim(host, cell, credential, out, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    memset(out, 0, sizeof *out);
+    /* a claimed host (every report but a host's first) is a read */
+    rc = sq_get(sq(st), msg, out, row_claim, SQL_CLAIM_GET, "t", host);
+    if (rc != CG_ERR_NOTFOUND)
+        return rc;
+    return sq_submit(sq(st), run_claim, &j, msg);
+}
+
+struct release_job {
+    const char *host;
+    const struct store_actor *a;
+};
+
+static int run_release(struct sq_conn *w, void *arg, char *msg)
+{
+    struct release_job *j = arg;
+    struct store_host_claim c;
+    char object[STORE_NAME_MAX + 8], *before;
+    int rc = sq_get_on(w, msg, &c, row_claim, SQL_CLAIM_GET, "t", j->host);
+
+    if (rc == CG_ERR_NOTFOUND)
+        sq_msg(msg, "host %s is not claimed", j->host);
+    if (rc != CG_OK)
+        return rc;
+    rc = sq_exec(w, msg, SQL_CLAIM_DEL, "t", j->host);
+    if (rc != CG_OK)
+        return rc;
+    snprintf(object, sizeof object, "host/%s", j->host);
+    before = store_json_take(json_pack("{s:s, s:s}", "cell", c.cell, "credential", c.credential));
+    if (!before)
+        return store_summary_fail(msg);
+    rc = sq_audit_append(w, j->a, "host.release", object, before, "", msg);
+    free(before);
+    return rc;
+}
+
+int sq_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg)
+{
+    struct release_job j = {host, a};
+    int rc = store_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!host || !*host || strlen(host) >= STORE_NAME_MAX) {
+        sq_msg(msg, "host_release: need a host name");
+        return CG_ERR_INVALID;
+    }
+    return sq_submit(sq(st), run_release, &j, msg);
 }
