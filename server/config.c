@@ -233,6 +233,19 @@ static const struct config_key keys[] = {
                "hosts behind the busiest address plus a margin.",
     },
     {
+        .name = "access-log",
+        AS_STRING(access_log),
+        .group = CONFIG_G_SERVER,
+        .metavar = "FILE",
+        .def_note = "none",
+        .help = "append one line per request to FILE (- is standard error)",
+        .doc = "Appends one line per finished request to FILE (`-`: standard error): time, "
+               "client address, method, path (without its query), status, duration, route, "
+               "the token's name (never a secret; `-` before authentication) and response "
+               "bytes. Failed authentications show as 401 with their address. Rotate it with "
+               "`copytruncate`: the file is opened once.",
+    },
+    {
         .name = "limit-localhost",
         AS_FLAG(limit_localhost),
         .group = CONFIG_G_CONNS,

@@ -331,6 +331,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         hc.auth_fail_rate = cfg->auth_fail_rate;
         hc.auth_fail_burst = cfg->auth_fail_burst;
         hc.limit_localhost = cfg->limit_localhost;
+        hc.access_log = cfg->access_log;
         hc.token_burst = cfg->token_burst;
         d->http = d->controller ? http_new(&hc, &d->api, d->store, msg) : NULL;
         if (!d->http) {

@@ -66,6 +66,7 @@ struct daemon_config {
     double auth_fail_rate;     /* failed authentications/s per address (0 = no limit) */
     double auth_fail_burst;    /* ... in a burst */
     int limit_localhost;       /* per-address limits apply to 127.0.0.1 too */
+    const char *access_log;    /* --access-log FILE */
     double token_burst;        /* token bucket size (0 = twice token_rate) */
 };
 

@@ -27,6 +27,7 @@
 #include "http_stats.h"
 #include "lanes.h"
 #include "notify.h"
+#include "accesslog.h"
 #include "peers.h"
 #include "ratelimit.h"
 #include "request.h"
@@ -43,6 +44,7 @@ struct http_server {
     struct auth_cache *auth_cache; /* verified tokens (cleared on token changes) */
     struct ratelimit *ratelimit;   /* per-token token buckets, NULL when off */
     struct peers *peers;           /* per-address connections and failed authentications */
+    struct accesslog *access;      /* --access-log, NULL when off */
     struct http_metrics *metrics;  /* the transport's counters */
     struct notify *notify;         /* subscribed to, or NULL */
     uint16_t port;
@@ -553,10 +555,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct rq_ctx *c = *con_cls;
 
     (void)cls;
-    (void)conn;
-    (void)toe;
     if (!c)
         return;
+    if (c->d->access)
+        accesslog_line(c->d->access, client_addr(conn), c->rq.method, c->rq.path,
+                       c->rs.status ? c->rs.status
+                                    : (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? 200 : 499),
+                       cg_mono_us() - c->start_mono_us, c->route ? c->route->name : NULL,
+                       c->rq.who.name, c->rs.len);
     body_release(c);
     cg_buf_free(&c->rq.body);
     response_clear(&c->rs);
@@ -675,6 +681,10 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
     if (!cfg->no_shed && cfg->token_rate > 0)
         s->ratelimit = ratelimit_new(cfg->token_rate,
                                      cfg->token_burst > 0 ? cfg->token_burst : cfg->token_rate * 2);
+    if (cfg->access_log && !(s->access = accesslog_open(cfg->access_log, msg))) {
+        http_free(s);
+        return NULL;
+    }
     if (!s->metrics || !s->auth_cache || !s->peers) {
         snprintf(msg, 256, "out of memory");
         http_free(s);
@@ -786,6 +796,7 @@ void http_free(struct http_server *s)
     auth_cache_free(s->auth_cache);
     ratelimit_free(s->ratelimit);
     peers_free(s->peers);
+    accesslog_close(s->access);
     http_metrics_free(s->metrics);
     pthread_mutex_destroy(&s->body_mu);
     free(s);

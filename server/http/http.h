@@ -47,6 +47,7 @@ struct http_config {
                                    together; past it new body bytes are shed with 503 (0 = none) */
     unsigned request_timeout_s; /* a request's body must arrive within this (0 = none) */
     int64_t token_cache_ms;     /* how long a verified token is trusted (0: 60 s) */
+    const char *access_log;     /* --access-log FILE ("-": stderr; NULL: none) */
 };
 
 /*
