@@ -504,5 +504,10 @@ const struct store_ops store_pg_ops = {
     .relay_put = pg_relay_put,
     .relay_after = pg_relay_after,
     .meta_replace = pg_meta_replace,
+    /* audit checkpoints */
+    .checkpoint_put = pg_checkpoint_put,
+    .checkpoint_page = pg_checkpoint_page,
+    .checkpoint_last = pg_checkpoint_last,
+    .checkpoint_reset = pg_checkpoint_reset,
 };
 /* clang-format on */

@@ -323,5 +323,10 @@ const struct store_ops store_sqlite_ops = {
     .dump = sq_dump,
     .load = sq_load,
     .meta_replace = sq_meta_replace,
+    /* audit checkpoints */
+    .checkpoint_put = sq_checkpoint_put,
+    .checkpoint_page = sq_checkpoint_page,
+    .checkpoint_last = sq_checkpoint_last,
+    .checkpoint_reset = sq_checkpoint_reset,
 };
 /* clang-format on */
