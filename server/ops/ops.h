@@ -36,16 +36,19 @@ struct reports;
 struct controller;
 struct cluster;
 struct replica;
+struct checkpointer;
 struct plan;
 
 /* What operations work with; every member is borrowed. */
 struct ops {
     struct store *store;
-    struct notify *notify;         /* the change funnel; NULL in some tests */
-    struct reports *reports;       /* the fleet's reports */
-    struct controller *controller; /* the rollout engine */
-    struct cluster *cluster;       /* the leases (NULL in some tests) */
-    struct replica *replica;       /* the other replicas (NULL: one process owns the store) */
+    struct notify *notify;             /* the change funnel; NULL in some tests */
+    struct reports *reports;           /* the fleet's reports */
+    struct controller *controller;     /* the rollout engine */
+    struct cluster *cluster;           /* the leases (NULL in some tests) */
+    struct replica *replica;           /* the other replicas (NULL: one process owns the store) */
+    struct checkpointer *checkpointer; /* signed audit checkpoints (checkpointer.h); NULL in
+                                          some tests */
 };
 
 /* Who acts, for permission checks and the audit log. */
