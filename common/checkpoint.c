@@ -40,12 +40,13 @@ static int is_hex(const char *s, size_t n)
 /* The checks shared by signing and verifying: 0, or -1 with msg. */
 static int check(const struct cg_checkpoint *c, int with_sig, char *msg, size_t msglen)
 {
-    if (c->seq < 1) {
-        set_msg(msg, msglen, "checkpoint seq must be at least 1");
+    /* integers stay exact in every JSON implementation (as in statements) */
+    if (c->seq < 1 || c->seq > CG_STATEMENT_INT_MAX) {
+        set_msg(msg, msglen, "checkpoint seq must be in 1..2^53-1");
         return -1;
     }
-    if (c->time_ms < 0) {
-        set_msg(msg, msglen, "checkpoint time_ms must not be negative");
+    if (c->time_ms < 0 || c->time_ms > CG_STATEMENT_INT_MAX) {
+        set_msg(msg, msglen, "checkpoint time_ms must be in 0..2^53-1");
         return -1;
     }
     if (!memchr(c->hash, '\0', sizeof c->hash) || !is_hex(c->hash, 64)) {

@@ -50,8 +50,9 @@ struct cg_checkpoint {
     char signature[CG_SIG_B64_LEN + 1]; /* base64 of the ed25519 signature */
 };
 
-/* Checks the form of a signed checkpoint (seq >= 1, time_ms >= 0, 64-hex
- * hash, 16-hex key id, an 88-character signature), not its signature.
+/* Checks the form of a signed checkpoint (seq in 1..2^53-1, time_ms in
+ * 0..2^53-1, 64-hex hash, 16-hex key id, an 88-character signature), not
+ * its signature.
  * CG_OK or CG_ERR_INVALID with msg (may be NULL). */
 int cg_checkpoint_check(const struct cg_checkpoint *c, char *msg, size_t msglen);
 
@@ -61,8 +62,9 @@ int cg_checkpoint_canonical(const struct cg_checkpoint *c, struct cg_buf *out);
 
 /*
  * Signs c->seq, c->hash and c->time_ms with k: sets c->key_id and
- * c->signature. CG_OK, CG_ERR_INVALID (seq < 1, time_ms < 0 or a hash
- * that is not 64 lowercase hex; msg says which), CG_ERR_NOMEM.
+ * c->signature. CG_OK, CG_ERR_INVALID (seq or time_ms out of the ranges
+ * of cg_checkpoint_check(), or a hash that is not 64 lowercase hex; msg
+ * says which), CG_ERR_NOMEM.
  */
 int cg_checkpoint_sign(struct cg_checkpoint *c, const struct cg_signkey *k, char *msg,
                        size_t msglen);

@@ -433,7 +433,7 @@ static int fetch_page(struct ck_ctx *x, const struct cg_audit_verify_opts *o,
             if (rc == CG_OK) {
                 rc = ck_push(&x->local, &it, err);
             }
-            if (rc == CG_OK) {
+            if (rc == CG_OK && x->local.n > 1) {
                 qsort(x->local.v, x->local.n, sizeof *x->local.v, by_seq);
             }
         }
@@ -576,7 +576,9 @@ int cg_audit_verify_with(struct cg_client *c, const struct cg_audit_verify_opts 
         rc = load_saved(&x, o, rep, err);
     }
     if (rc == CG_OK) {
-        qsort(x.local.v, x.local.n, sizeof *x.local.v, by_seq);
+        if (x.local.n > 1) {
+            qsort(x.local.v, x.local.n, sizeof *x.local.v, by_seq);
+        }
         x.page_after = o->no_server_checkpoints ? -1 : 0;
         if (!o->no_server_checkpoints) {
             rc = fetch_page(&x, o, rep, err);
