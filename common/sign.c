@@ -49,6 +49,33 @@ static void key_id_of(const unsigned char pk[32], char out[CG_KEY_ID_LEN + 1])
     out[CG_KEY_ID_LEN] = '\0';
 }
 
+/* ---- detached signatures ---------------------------------------------- */
+
+void cg_signkey_sign_b64(const struct cg_signkey *k, const void *data, size_t len,
+                         char out[CG_SIG_B64_LEN + 1])
+{
+    unsigned char sig[crypto_sign_BYTES];
+
+    crypto_sign_detached(sig, NULL, (const unsigned char *)data, len, k->sk);
+    sodium_bin2base64(out, CG_SIG_B64_LEN + 1, sig, sizeof sig, sodium_base64_VARIANT_ORIGINAL);
+}
+
+int cg_pubkey_verify_b64(const struct cg_pubkey *pk, const void *data, size_t len, const char *b64)
+{
+    unsigned char sig[crypto_sign_BYTES];
+    size_t siglen = 0, b64len = b64 ? strlen(b64) : 0;
+    const char *end = NULL;
+
+    if (b64len != CG_SIG_B64_LEN ||
+        sodium_base642bin(sig, sizeof sig, b64, b64len, NULL, &siglen, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        siglen != sizeof sig || end != b64 + b64len)
+        return CG_ERR_INVALID;
+    return crypto_sign_verify_detached(sig, (const unsigned char *)data, len, pk->pk) == 0
+               ? CG_OK
+               : CG_ERR_VERIFY;
+}
+
 /* ---- key files ---------------------------------------------------------- */
 
 static void fsync_parent(const char *path)

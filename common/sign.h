@@ -165,6 +165,29 @@ int cg_pubkey_from_hex(const char *hex, struct cg_pubkey *out, char *msg, size_t
  */
 int cg_pubkey_load(const char *path, struct cg_pubkey *out, char *msg, size_t msglen);
 
+/* Characters of a detached signature in base64 (RFC 4648, padded) of its
+ * 64 bytes. */
+#define CG_SIG_B64_LEN 88
+
+/**
+ * Signs 'len' bytes of 'data' with 'k' (ed25519, detached) and writes the
+ * padded base64 of the 64-byte signature plus NUL into 'out'. For signed
+ * objects other than statements (audit checkpoints, common/checkpoint.h):
+ * the caller's bytes must start with their own domain line, so that no
+ * signature over one kind of object is valid for another.
+ * Thread safety: safe; 'k' may be shared.
+ */
+void cg_signkey_sign_b64(const struct cg_signkey *k, const void *data, size_t len,
+                         char out[CG_SIG_B64_LEN + 1]);
+
+/**
+ * Verifies a signature made by cg_signkey_sign_b64() over 'len' bytes of
+ * 'data' with the public key 'pk'. Returns CG_OK, CG_ERR_INVALID when 'b64'
+ * is not the padded base64 of 64 bytes, or CG_ERR_VERIFY when the signature
+ * does not verify. Thread safety: safe.
+ */
+int cg_pubkey_verify_b64(const struct cg_pubkey *pk, const void *data, size_t len, const char *b64);
+
 /**
  * Appends the canonical bytes of 'st' (see the top of this file) to 'out'.
  * Does not validate 'st'. Returns 0, or -1 when the buffer cannot grow.

@@ -557,3 +557,20 @@ nomem:
     cg_buf_free(&p);
     return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
 }
+
+int cg_audit_checkpoints_page(struct cg_client *c, int64_t after, int limit, struct cg_result **out,
+                              struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char cursor[24] = "";
+
+    clear_out(out);
+    if (after < 0) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "after must be >= 0");
+    }
+    if (after > 0) {
+        snprintf(cursor, sizeof cursor, "%" PRId64, after);
+    }
+    CHECK(cg__path3(&p, "/v1/audit/checkpoints", NULL, NULL, err));
+    return cg__get_page(c, &p, '?', cursor, limit, "checkpoints", out, err);
+}

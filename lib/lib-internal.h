@@ -172,6 +172,12 @@ struct cg__audit_walk {
     int64_t records;    /* good records so far */
     int64_t last_seq;   /* 0 before the first record */
     char last_hash[65]; /* recomputed hash of the last good record */
+    /* Optional (NULL after init): called for every good record, in order,
+     * with its recomputed hash; a non-CG_OK return stops the walk with it.
+     * cg_audit_verify_with() matches the checkpoints here. */
+    int (*on_record)(void *ctx, int64_t seq, const char *hash, struct cg_audit_report *rep,
+                     struct cg_error *err);
+    void *ctx;
 };
 
 void cg__audit_walk_init(struct cg__audit_walk *w);

@@ -46,8 +46,9 @@ static const struct config_key keys[] = {
         .def = {.s = "var"},
         .def_note = "relative to the working directory",
         .help = "the data directory: the store and the signing key",
-        .doc = "The data directory: the store `cellgate.db` and the signing key `signing.key` "
-               "(only the key with `--store`).",
+        .doc = "The data directory: the store `cellgate.db`, the signing key `signing.key` "
+               "and the signed audit checkpoints `audit-checkpoints` (only the key and the "
+               "checkpoints with `--store`).",
     },
     {
         .name = "store",
@@ -423,6 +424,40 @@ static const struct config_key keys[] = {
                "session, and to rehearse lost notifications; changes then reach its agents "
                "within about one second plus the read.",
     },
+    /* the audit log */
+    {
+        .name = "audit-checkpoint-interval",
+        AS_UNSIGNED(audit_checkpoint_s),
+        .group = CONFIG_G_AUDIT,
+        .metavar = "S",
+        .min = 0,
+        .max = 86400,
+        .def = {.u = 60},
+        .def_note = "0: only at start and at a clean stop",
+        .help = "sign the audit chain's head every S seconds when it moved",
+        .doc = "Every S seconds, when the audit log grew, the server checks that the new "
+               "records extend its last checkpoint and signs the chain's head (sequence "
+               "number and hash) with its signing key: the checkpoint is appended to "
+               "`DIR/audit-checkpoints` (fsync'd), stored in the database "
+               "(`GET /v1/audit/checkpoints`) and printed in the log. It also signs at start "
+               "and at a clean stop. A log cut short or rewritten after a checkpoint is then "
+               "found by `cellgate audit verify` and at the next start (`docs/operations.md`, "
+               "\"Audit checkpoints\"). 0: only at start and stop.",
+    },
+    {
+        .name = "accept-audit-rewrite",
+        AS_FLAG(accept_audit_rewrite),
+        .group = CONFIG_G_AUDIT,
+        .help = "start although the audit log no longer extends its last checkpoint (audited)",
+        .doc = "Starts although the audit log no longer extends its last checkpoint (from "
+               "`DIR/audit-checkpoints` or the database): it is shorter (records deleted, or "
+               "the store restored from an older backup) or the record at the checkpoint has "
+               "another hash (rewritten). Without it the server refuses to start and says "
+               "which checkpoint and why. With it the loss is logged, recorded in the audit "
+               "log as `audit.rewrite_accepted`, and the checkpoints the chain contradicts are "
+               "dropped from the database; `DIR/audit-checkpoints` keeps them. Give it once, "
+               "for that start only.",
+    },
     /* rehearsals only */
     {
         .name = "fault-controller-delay",
@@ -501,6 +536,7 @@ static const char *const group_titles[CONFIG_G__COUNT] = {
     [CONFIG_G_CONNS] = "Requests and connections",
     [CONFIG_G_SHED] = "Admission and load shedding",
     [CONFIG_G_ROLLOUT] = "Signed statements and rollouts",
+    [CONFIG_G_AUDIT] = "The audit log",
     [CONFIG_G_REHEARSE] = "Rehearsals only (never in production)",
     [CONFIG_G_INFO] = "Information",
 };

@@ -59,6 +59,7 @@ enum config_group {
     CONFIG_G_CONNS,    /* HTTP requests and connections */
     CONFIG_G_SHED,     /* admission: lanes, parked polls, rate limits */
     CONFIG_G_ROLLOUT,  /* signed statements and the rollout controller */
+    CONFIG_G_AUDIT,    /* the audit log's signed checkpoints */
     CONFIG_G_REHEARSE, /* fault injection and --no-shed: rehearsals only */
     CONFIG_G_INFO,     /* --help, --version */
     CONFIG_G__COUNT

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checkpointer.h"
 #include "cluster.h"
 #include "controller.h"
 #include "desired.h"
@@ -229,6 +230,27 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
             return -1;
         }
     }
+    {
+        /* before anything serves: a store whose audit log was cut short or
+         * rewritten since the last checkpoint is refused here */
+        struct checkpointer_config kc;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", cfg->data_dir, CHECKPOINTER_FILE);
+        memset(&kc, 0, sizeof kc);
+        kc.path = path;
+        kc.period_ms = (int64_t)cfg->audit_checkpoint_s * 1000;
+        kc.accept_rewrite = cfg->accept_audit_rewrite;
+        d->checkpointer = checkpointer_new(d->store, d->key, &kc, smsg);
+        if (!d->checkpointer) {
+            snprintf(msg, 256, "audit checkpoints: %s", smsg);
+            daemon_close(d);
+            return -1;
+        }
+        if (checkpointer_open(d->checkpointer, msg, 256) < 0) {
+            daemon_close(d);
+            return -1;
+        }
+    }
     if (cfg->replica_id) {
         cg_strlcpy(d->replica_id, cfg->replica_id, sizeof d->replica_id);
     } else if (!cfg->store_dsn) {
@@ -300,6 +322,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->ops.cluster = d->cluster;
     d->ops.replica = d->replica;
     d->ops.desired = d->desired;
+    d->ops.checkpointer = d->checkpointer;
     d->api.ops = &d->ops;
     d->api.store = d->store;
     d->api.desired = d->desired;
@@ -351,6 +374,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         cluster_register_stats(d->cluster, d->stats) < 0 ||
         (d->replica && replica_register_stats(d->replica, d->stats) < 0) ||
         reports_register_stats(d->reports, d->stats) < 0 ||
+        checkpointer_register_stats(d->checkpointer, d->stats) < 0 ||
         notify_register_stats(d->notify, d->stats) < 0) {
         snprintf(msg, 256, "cannot wire the server's parts");
         daemon_close(d);
@@ -375,6 +399,10 @@ int daemon_start(struct daemon *d, char *msg)
         snprintf(msg, 256, "cannot start the replica follower");
         return -1;
     }
+    if (checkpointer_start(d->checkpointer) < 0) {
+        snprintf(msg, 256, "cannot start the audit checkpoint thread");
+        return -1;
+    }
     if (http_start(d->http, msg) < 0)
         return -1;
     d->port = http_port(d->http);
@@ -388,6 +416,8 @@ void daemon_stop(struct daemon *d)
     desired_drain(d->desired); /* parked long-polls answer 304 now */
     http_stop(d->http);        /* queued requests run, then the listener stops */
     replica_stop(d->replica);  /* relays the last reports */
+    /* after every writer of this process: the final head is signed */
+    checkpointer_stop(d->checkpointer);
 }
 
 void daemon_close(struct daemon *d)
@@ -404,6 +434,8 @@ void daemon_close(struct daemon *d)
     d->desired = NULL;
     reports_free(d->reports);
     d->reports = NULL;
+    checkpointer_free(d->checkpointer);
+    d->checkpointer = NULL;
     stats_free(d->stats);
     d->stats = NULL;
     notify_free(d->notify);

@@ -28,13 +28,14 @@ struct reports;
 struct controller;
 struct http_server;
 struct cluster;
+struct checkpointer;
 struct notify;
 struct stats;
 
 /* Settings from the command line: config.c's table says which option sets
  * each field, its range and its default (docs/man/cellgated.8.md). */
 struct daemon_config {
-    const char *data_dir;               /* holds cellgate.db, signing.key */
+    const char *data_dir;               /* holds cellgate.db, signing.key, audit-checkpoints */
     const char *store_dsn;              /* --store: PostgreSQL DSN; NULL: DIR/cellgate.db */
     const char *dump_out;               /* dump --out FILE */
     const char *load_in;                /* load --in FILE */
@@ -60,27 +61,31 @@ struct daemon_config {
     unsigned fault_controller_delay_ms;        /* --fault-controller-delay (rehearsals) */
     const char *replica_id;                    /* --replica-id; NULL: the default (config.c) */
     unsigned lease_ttl_ms;                     /* --lease-ttl-ms */
-    int no_shed;               /* --no-shed: unbounded queues, no deadlines, no parked limit */
-    unsigned max_conns_per_ip; /* 0 = no per-address limit */
-    double token_rate;         /* requests/s per token (0 = no limit) */
-    double auth_fail_rate;     /* failed authentications/s per address (0 = no limit) */
-    double auth_fail_burst;    /* ... in a burst */
-    int limit_localhost;       /* per-address limits apply to 127.0.0.1 too */
-    const char *access_log;    /* --access-log FILE */
-    double token_burst;        /* token bucket size (0 = twice token_rate) */
+    int no_shed;                 /* --no-shed: unbounded queues, no deadlines, no parked limit */
+    unsigned max_conns_per_ip;   /* 0 = no per-address limit */
+    double token_rate;           /* requests/s per token (0 = no limit) */
+    double auth_fail_rate;       /* failed authentications/s per address (0 = no limit) */
+    double auth_fail_burst;      /* ... in a burst */
+    int limit_localhost;         /* per-address limits apply to 127.0.0.1 too */
+    const char *access_log;      /* --access-log FILE */
+    double token_burst;          /* token bucket size (0 = twice token_rate) */
+    unsigned audit_checkpoint_s; /* --audit-checkpoint-interval: seconds between
+                                    checkpoint rounds (0 = at start and stop only) */
+    int accept_audit_rewrite;    /* --accept-audit-rewrite */
 };
 
 struct daemon {
     struct daemon_config cfg;
     struct store *store;
-    struct cg_signkey *key;        /* the server's ed25519 signing key */
-    struct notify *notify;         /* the change funnel */
-    struct stats *stats;           /* the /metrics registry */
-    struct desired *desired;       /* desired state per cell (agents poll it) */
-    struct reports *reports;       /* what agents report */
-    struct controller *controller; /* the rollout engine */
-    struct cluster *cluster;       /* the leases: who leads the controller */
-    struct replica *replica;       /* follows the other replicas (NULL on SQLite) */
+    struct cg_signkey *key;            /* the server's ed25519 signing key */
+    struct notify *notify;             /* the change funnel */
+    struct stats *stats;               /* the /metrics registry */
+    struct desired *desired;           /* desired state per cell (agents poll it) */
+    struct reports *reports;           /* what agents report */
+    struct controller *controller;     /* the rollout engine */
+    struct cluster *cluster;           /* the leases: who leads the controller */
+    struct replica *replica;           /* follows the other replicas (NULL on SQLite) */
+    struct checkpointer *checkpointer; /* signs the audit chain's head (checkpointer.h) */
     char replica_id[STORE_NAME_MAX];
     struct ops ops;           /* the operations' context */
     struct api api;           /* the handlers' context */

@@ -656,13 +656,38 @@ CG_API int cg_token_revoke(struct cg_client *c, const char *id, struct cg_error 
 CG_API int cg_audit_list(struct cg_client *c, int64_t after, int limit, struct cg_result **out,
                          struct cg_error *err);
 
+/**
+ * GET /v1/audit/checkpoints: one page of the server's signed audit
+ * checkpoints ({"seq","hash","time","time_ms","key_id","signature"}),
+ * oldest first by seq. The items are the checkpoints; the object also has
+ * "latest", the newest checkpoint the server holds outside its database
+ * (or null), and "next_after" (null on the last page). The signatures are
+ * NOT verified here (cg_audit_verify_with() does it).
+ *
+ * @param after  only checkpoints with seq > after (0 = from the first)
+ * @param limit  1..1000, 0 = the server's default (100)
+ * Thread safety: as for the client. Since: 0.4
+ */
+CG_API int cg_audit_checkpoints_page(struct cg_client *c, int64_t after, int limit,
+                                     struct cg_result **out, struct cg_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Audit chain verification                                            */
 /* ------------------------------------------------------------------ */
 
-/* Outcome of cg_audit_verify(). Caller-allocated; set 'size' to
- * sizeof(struct cg_audit_report) (CG_AUDIT_REPORT_INIT does) so fields can
- * be appended in later versions. */
+/* What cg_audit_verify_with() found wrong (cg_audit_report.failure). */
+enum cg_audit_failure {
+    CG_AUDIT_GOOD = 0,      /* nothing */
+    CG_AUDIT_BROKEN = 1,    /* a record does not link or does not hash (bad_seq) */
+    CG_AUDIT_CUT_SHORT = 2, /* a checkpoint or the expected head lies past the chain's end */
+    CG_AUDIT_REWRITTEN = 3, /* the chain has another hash at a checkpoint's seq */
+    CG_AUDIT_FORGED = 4,    /* a checkpoint claims a trusted key but does not verify */
+    CG_AUDIT_BAD_SAVED = 5, /* a saved checkpoint line is not a checkpoint */
+};
+
+/* Outcome of cg_audit_verify() and cg_audit_verify_with(). Caller-allocated;
+ * set 'size' to sizeof(struct cg_audit_report) (CG_AUDIT_REPORT_INIT does)
+ * so fields can be appended in later versions. */
 struct cg_audit_report {
     size_t size;             /* in: sizeof(struct cg_audit_report) */
     int64_t records;         /* out: records checked and found good */
@@ -670,11 +695,23 @@ struct cg_audit_report {
     char last_hash[65];      /* out: its recomputed hash ("" if none) */
     int64_t bad_seq;         /* out: seq of the first bad record, 0 if none */
     char why[CG_ERRMSG_MAX]; /* out: why it is bad, "" if the chain is good */
+    /* Since 0.4 (cg_audit_verify_with()): */
+    int failure;                  /* out: enum cg_audit_failure */
+    int checkpoints_served;       /* out: 1 when the server serves checkpoints */
+    int64_t checkpoints;          /* out: checkpoints compared with the chain (the
+                                     server's, its latest, the saved ones, the
+                                     expected head) */
+    int64_t checkpoints_verified; /* out: of them, signatures verified with a trusted key */
+    int64_t checkpoints_unknown;  /* out: signed by a key that is not trusted here (their
+                                     seq and hash are still compared) */
+    int64_t covered_seq;          /* out: the highest seq of a verified checkpoint that
+                                     the chain matches, 0 if none */
+    char key_id[17];              /* out: the first trusted key's id, "" if none was used */
 };
 
 #define CG_AUDIT_REPORT_INIT                                                                       \
     {                                                                                              \
-        sizeof(struct cg_audit_report), 0, 0, "", 0, ""                                            \
+        sizeof(struct cg_audit_report), 0, 0, "", 0, "", 0, 0, 0, 0, 0, 0, ""                      \
     }
 
 /**
@@ -692,6 +729,52 @@ struct cg_audit_report {
  * Thread safety: as for the client. Since: 0.1
  */
 CG_API int cg_audit_verify(struct cg_client *c, struct cg_audit_report *rep, struct cg_error *err);
+
+/* What cg_audit_verify_with() checks besides the chain. Caller-allocated;
+ * start from CG_AUDIT_VERIFY_OPTS_INIT. Every pointer is borrowed for the
+ * call. */
+struct cg_audit_verify_opts {
+    size_t size;                /* in: sizeof(struct cg_audit_verify_opts) */
+    int64_t expect_seq;         /* > 0: the chain must hold record expect_seq ... */
+    const char *expect_hash;    /* ... with this hash (64 lowercase hex) */
+    const char *const *pubkeys; /* trusted public keys (64 hex each) for checkpoint
+                                   signatures; none: the server's own key, read
+                                   from GET /v1/agent/pubkey (which proves only
+                                   that the server still has the key it signed
+                                   with) */
+    size_t npubkeys;
+    int no_server_checkpoints; /* 1: do not read GET /v1/audit/checkpoints */
+    const char *saved;         /* saved checkpoints, one wire line each (the format
+                                  of the server's DIR/audit-checkpoints), or NULL */
+    size_t saved_len;          /* bytes of saved */
+};
+
+#define CG_AUDIT_VERIFY_OPTS_INIT                                                                  \
+    {                                                                                              \
+        sizeof(struct cg_audit_verify_opts), 0, NULL, NULL, 0, 0, NULL, 0                          \
+    }
+
+/**
+ * cg_audit_verify(), and checks the chain against signed audit checkpoints
+ * (docs/api/audit.md "Checkpoints"): the server's (every page of GET
+ * /v1/audit/checkpoints and its "latest"; a server without that route, 404,
+ * is noted in rep->checkpoints_served and skipped), the saved ones and the
+ * expected head. For each: when its key id is a trusted key's, the
+ * signature must verify (else CG_AUDIT_FORGED); whatever its key, the
+ * chain must hold record seq (else CG_AUDIT_CUT_SHORT) with exactly that
+ * hash (else CG_AUDIT_REWRITTEN). So records deleted from the end, a
+ * truncated log, or a chain edited and recomputed are found as long as one
+ * checkpoint or head saved before survives anywhere.
+ *
+ * @param opts  NULL = CG_AUDIT_VERIFY_OPTS_INIT
+ * @param rep   as for cg_audit_verify(); rep->failure says what was found
+ * @return CG_OK, CG_ERR_VERIFY (rep->failure, bad_seq and why say what and
+ *         where; err->message too), CG_ERR_INVALID (rep or opts too small,
+ *         a key or the expected hash malformed), or an error of the calls.
+ * Thread safety: as for the client. Since: 0.4
+ */
+CG_API int cg_audit_verify_with(struct cg_client *c, const struct cg_audit_verify_opts *opts,
+                                struct cg_audit_report *rep, struct cg_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Agent protocol (docs/api/agent.md)                                  */

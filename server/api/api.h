@@ -68,6 +68,9 @@ int api_tokens_revoke(struct api *api, struct request *rq, struct response *rs);
 
 /* api_audit.c */
 int api_audit_list(struct api *api, struct request *rq, struct response *rs);
+/* GET /v1/audit/checkpoints: a page of the stored signed checkpoints and
+ * the newest this server holds outside the database (docs/api/audit.md). */
+int api_audit_checkpoints(struct api *api, struct request *rq, struct response *rs);
 /* GET /v1/cluster: who leads, under which term, and the live replicas. */
 int api_cluster_status(struct api *api, struct request *rq, struct response *rs);
 

@@ -53,6 +53,7 @@ static const struct route routes[] = {
     {"POST",   "/v1/configs/:name/rollback",           LANE_CONTROL, ROLE_DEPLOYER, 0,             api_rollback,           "configs.rollback", SURFACE_API},
     {"GET",    "/v1/plans/:name/preview",              LANE_READ,    ROLE_READER,   0,             api_plans_preview,      "plans.preview", SURFACE_API},
     {"GET",    "/v1/audit",                            LANE_READ,    ROLE_READER,   0,             api_audit_list,         "audit.list", SURFACE_API},
+    {"GET",    "/v1/audit/checkpoints",                LANE_READ,    ROLE_READER,   0,             api_audit_checkpoints,  "audit.checkpoints", SURFACE_API},
     {"GET",    "/v1/cluster",                          LANE_READ,    ROLE_READER,   0,             api_cluster_status,     "cluster.status", SURFACE_API},
 };
 /* clang-format on */

@@ -37,17 +37,20 @@ struct controller;
 struct cluster;
 struct replica;
 struct desired;
+struct checkpointer;
 struct plan;
 
 /* What operations work with; every member is borrowed. */
 struct ops {
     struct store *store;
-    struct notify *notify;         /* the change funnel; NULL in some tests */
-    struct reports *reports;       /* the fleet's reports */
-    struct controller *controller; /* the rollout engine */
-    struct cluster *cluster;       /* the leases (NULL in some tests) */
-    struct replica *replica;       /* the other replicas (NULL: one process owns the store) */
-    struct desired *desired;       /* what each cell is assigned (NULL in some tests) */
+    struct notify *notify;             /* the change funnel; NULL in some tests */
+    struct reports *reports;           /* the fleet's reports */
+    struct controller *controller;     /* the rollout engine */
+    struct cluster *cluster;           /* the leases (NULL in some tests) */
+    struct replica *replica;           /* the other replicas (NULL: one process owns the store) */
+    struct desired *desired;           /* what each cell is assigned (NULL in some tests) */
+    struct checkpointer *checkpointer; /* signed audit checkpoints (checkpointer.h); NULL in
+                                          some tests */
 };
 
 /* Who acts, for permission checks and the audit log. */
@@ -177,7 +180,7 @@ int ops_version_delete(struct ops *o, const char *name, int64_t number, const st
 /* Assigns version 'version' of 'name' to 'cells' (1..OPS_ASSIGN_MAX_CELLS
  * distinct cell ids), with a compare-and-set on the config's generation
  * ('expect_generation', I2; < 0 = force: the current one, read again
- * while concurrent writers move it, up to 16 times), after checking the
+ * while concurrent writers move it, up to 64 times with a jittered pause), after checking the
  * version against its contract again (I1: code "contract_violation").
  * *generation gets the new generation. Announces NOTIFY_ASSIGN. */
 int ops_assign(struct ops *o, const char *name, int64_t version, const char *const *cells,

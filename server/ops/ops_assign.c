@@ -2,6 +2,7 @@
 /* ops_assign.c: assigning a version to cells by hand; see ops.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "notify.h"
 #include "ops.h"
@@ -43,7 +44,7 @@ static int recheck_contract(struct ops *o, const struct store_config *c,
     return rc == CG_OK ? CG_OK : ops_store_fail(e, rc, NULL, "contract");
 }
 
-#define OPS_FORCE_TRIES 16 /* reads of a generation that keeps moving under a forced assign */
+#define OPS_FORCE_TRIES 64 /* reads of a generation that keeps moving under a forced assign */
 
 int ops_assign(struct ops *o, const char *name, int64_t version, const char *const *cells,
                size_t ncells, int64_t expect_generation, const struct ops_actor *who,
@@ -92,6 +93,10 @@ int ops_assign(struct ops *o, const char *name, int64_t version, const char *con
         while (force && rc == CG_ERR_CONFLICT && strstr(msg, "generation") &&
                ++tries < OPS_FORCE_TRIES) {
             struct store_config now;
+            /* racing forced writers: back off a little, jittered, so one
+             * of them is not starved by the others' commits */
+            struct timespec pause = {0, (long)cg_rand_below((uint64_t)tries * 1000000u) + 100000L};
+            nanosleep(&pause, NULL);
             if (store_config_get(o->store, name, &now, msg) != CG_OK)
                 break;
             expect_generation = now.generation;

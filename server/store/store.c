@@ -491,6 +491,48 @@ int store_host_release(struct store *st, const char *host, const struct store_ac
     STORE_CALL(st, msg, host_release, host, a, msg);
 }
 
+/* ---- Audit checkpoints ---- */
+
+/* CG_ERR_INVALID unless st's backend has the checkpoint operations. */
+static int need_checkpoints(struct store *st, char *msg)
+{
+    if (st && !st->ops->checkpoint_put) {
+        set_msg(msg, "this store keeps no audit checkpoints", NULL);
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+int store_checkpoint_put(struct store *st, const struct cg_checkpoint *c, char *msg)
+{
+    if (need_checkpoints(st, msg) != CG_OK)
+        return CG_ERR_INVALID;
+    STORE_CALL(st, msg, checkpoint_put, c, msg);
+}
+
+int store_checkpoint_page(struct store *st, int64_t after_seq, size_t limit,
+                          struct cg_checkpoint **out, size_t *n, int *more, char *msg)
+{
+    if (need_checkpoints(st, msg) != CG_OK)
+        return CG_ERR_INVALID;
+    STORE_CALL(st, msg, checkpoint_page, after_seq, limit, out, n, more, msg);
+}
+
+int store_checkpoint_last(struct store *st, struct cg_checkpoint *out, char *msg)
+{
+    if (need_checkpoints(st, msg) != CG_OK)
+        return CG_ERR_INVALID;
+    STORE_CALL(st, msg, checkpoint_last, out, msg);
+}
+
+int store_checkpoint_reset(struct store *st, const struct cg_checkpoint *lost,
+                           const struct store_actor *a, int64_t *dropped, char *msg)
+{
+    if (need_checkpoints(st, msg) != CG_OK)
+        return CG_ERR_INVALID;
+    STORE_CALL(st, msg, checkpoint_reset, lost, a, dropped, msg);
+}
+
 int store_meta_put_once(struct store *st, const char *key, const char *value, char *out,
                         size_t outlen, char *msg)
 {

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "checkpoint.h"
 #include "status.h"
 
 #define STORE_OPS_VERSION 7
@@ -437,6 +438,16 @@ struct store_ops {
     int (*host_claim)(struct store *st, const char *host, const char *cell, const char *credential,
                       struct store_host_claim *out, char *msg);
     int (*host_release)(struct store *st, const char *host, const struct store_actor *a, char *msg);
+
+    /* Signed audit checkpoints (store_checkpoint_put() and below). Appended
+     * under STORE_OPS_VERSION 7 without a bump: every backend of this tree
+     * implements them, and their members stay together in this block. */
+    int (*checkpoint_put)(struct store *st, const struct cg_checkpoint *c, char *msg);
+    int (*checkpoint_page)(struct store *st, int64_t after_seq, size_t limit,
+                           struct cg_checkpoint **out, size_t *n, int *more, char *msg);
+    int (*checkpoint_last)(struct store *st, struct cg_checkpoint *out, char *msg);
+    int (*checkpoint_reset)(struct store *st, const struct cg_checkpoint *lost,
+                            const struct store_actor *a, int64_t *dropped, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -858,6 +869,47 @@ int store_host_claim(struct store *st, const char *host, const char *cell, const
 /* Releases host's claim (a host moved or re-credentialed), audited as
  * "host.release" object "host/HOST" by a: CG_OK, or CG_ERR_NOTFOUND. */
 int store_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg);
+
+/*
+ * Signed audit checkpoints (common/checkpoint.h; docs/internals/STORE.md
+ * "Audit checkpoints"): the server signs the chain's head now and then and
+ * keeps the checkpoints here and outside the database. They are
+ * attestations about the audit log, not mutations by a principal: putting
+ * one writes NO audit record (a record would move the head it attests).
+ *
+ * checkpoint_put: stores c (its form checked: seq >= 1, 64-hex hash,
+ * 16-hex key id, 88-character signature; the signature itself is the
+ * reader's to verify) in one transaction, durable on return, only while
+ * the audit record c->seq exists with hash c->hash: else CG_ERR_CONFLICT
+ * naming the record (the chain was cut short or rewritten) and nothing is
+ * written. A checkpoint of the same seq and hash stored before (by another
+ * replica) is kept and CG_OK returned; one of the same seq with another
+ * hash is CG_ERR_CONFLICT.
+ */
+int store_checkpoint_put(struct store *st, const struct cg_checkpoint *c, char *msg);
+
+/* A keyset page of the checkpoints ordered by seq, seq > after_seq (0 =
+ * from the first); see store_cell_page(). Free *out with free(). */
+int store_checkpoint_page(struct store *st, int64_t after_seq, size_t limit,
+                          struct cg_checkpoint **out, size_t *n, int *more, char *msg);
+
+/* The checkpoint with the highest seq into *out: CG_OK, or CG_ERR_NOTFOUND
+ * when there is none. */
+int store_checkpoint_last(struct store *st, struct cg_checkpoint *out, char *msg);
+
+/*
+ * An operator accepted that the audit chain no longer extends checkpoint
+ * 'lost' (cellgated --accept-audit-rewrite: a restored backup, or a
+ * rewrite found and dealt with). In one transaction: deletes every stored
+ * checkpoint whose record the chain no longer has with its hash (*dropped,
+ * may be NULL, gets how many) and appends the audit record
+ * "audit.rewrite_accepted", object "audit/checkpoints", before
+ * {"hash","seq"} of 'lost', after {"dropped","hash","seq"} with the head
+ * of the chain it was accepted on (seq 0 and "" when the chain is empty).
+ * CG_ERR_INVALID when lost or a is missing or malformed.
+ */
+int store_checkpoint_reset(struct store *st, const struct cg_checkpoint *lost,
+                           const struct store_actor *a, int64_t *dropped, char *msg);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

@@ -157,3 +157,20 @@ int store_check_claim(const char *host, const char *cell, const char *credential
         }
     return CG_OK;
 }
+
+int store_check_checkpoint(const struct cg_checkpoint *c, char *msg)
+{
+    return cg_checkpoint_check(c, msg, msg ? STORE_MSG_MAX : 0);
+}
+
+char *store_checkpoint_lost_summary(const struct cg_checkpoint *lost)
+{
+    return store_json_take(
+        json_pack("{s:s,s:I}", "hash", lost->hash, "seq", (json_int_t)lost->seq));
+}
+
+char *store_checkpoint_head_summary(int64_t dropped, int64_t head_seq, const char *head_hash)
+{
+    return store_json_take(json_pack("{s:I,s:s,s:I}", "dropped", (json_int_t)dropped, "hash",
+                                     head_hash, "seq", (json_int_t)head_seq));
+}

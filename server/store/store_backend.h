@@ -64,5 +64,14 @@ char *store_meta_summary(const char *value);
  * bytes), a cell and a credential (names of 1..63 bytes) and out. */
 int store_check_claim(const char *host, const char *cell, const char *credential,
                       const struct store_host_claim *out, char *msg);
+/* CG_ERR_INVALID unless c is a well-formed signed checkpoint
+ * (cg_checkpoint_check()). */
+int store_check_checkpoint(const struct cg_checkpoint *c, char *msg);
+
+/* The audit summaries of store_checkpoint_reset(): before {"hash","seq"}
+ * of the checkpoint lost, after {"dropped","hash","seq"} of the head it
+ * was accepted on. New strings, or NULL. */
+char *store_checkpoint_lost_summary(const struct cg_checkpoint *lost);
+char *store_checkpoint_head_summary(int64_t dropped, int64_t head_seq, const char *head_hash);
 
 #endif /* CG_STORE_BACKEND_H */

@@ -40,6 +40,8 @@ static const struct store_column tokens[] = {{"id", I},         {"name", T},    
 static const struct store_column audit[] = {
     {"seq", I},    {"time_ms", I}, {"actor", T},  {"action", T},    {"object", T},
     {"before", T}, {"after", T},   {"reason", T}, {"prev_hash", T}, {"hash", T}};
+static const struct store_column audit_checkpoints[] = {
+    {"seq", I}, {"hash", T}, {"time_ms", I}, {"key_id", T}, {"signature", T}};
 static const struct store_column assignments[] = {{"cell", T},    {"config", T},
                                                   {"version", I}, {"generation", I},
                                                   {"sha256", T},  {"updated_ms", I}};
@@ -72,6 +74,7 @@ static const struct store_table tables[] = {
     {"plans", COLS(plans)},
     {"tokens", COLS(tokens)},
     {"audit", COLS(audit)},
+    {"audit_checkpoints", COLS(audit_checkpoints)},
     {"assignments", COLS(assignments)},
     {"host_versions", COLS(host_versions)},
     {"rollouts", COLS(rollouts)},

@@ -2559,6 +2559,136 @@ static void test_meta_put_once_and_replace(void **state)
     assert_int_equal(store_meta_replace(f->st, key, "v1", "v3", &ADMIN, msg), CG_ERR_CONFLICT);
 }
 
+/* A checkpoint of record seq as the chain has it (the store checks the
+ * form, not the signature: a well-formed dummy one). */
+static struct cg_checkpoint ckpt_of(struct fx *f, int64_t seq)
+{
+    struct cg_checkpoint c;
+    struct store_audit *a = NULL;
+    size_t n = 0;
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(store_audit_list(f->st, seq - 1, 1, &a, &n, NULL), CG_OK);
+    assert_int_equal(n, 1);
+    c.seq = seq;
+    cg_strlcpy(c.hash, a[0].hash, sizeof c.hash);
+    c.time_ms = cg_now_ms();
+    cg_strlcpy(c.key_id, "0123456789abcdef", sizeof c.key_id);
+    memset(c.signature, 'A', CG_SIG_B64_LEN - 2);
+    memcpy(c.signature + CG_SIG_B64_LEN - 2, "==", 3);
+    store_audits_free(a, n);
+    return c;
+}
+
+/* Audit checkpoints: stored only while the chain holds their record with
+ * their hash, idempotent per seq, never audited, paged by seq; a reset
+ * drops exactly the ones the chain contradicts and is audited. */
+static void test_audit_checkpoints_table(void **state)
+{
+    struct fx *f = *state;
+    const char *cfg = nm(f, "ckpt");
+    char msg[STORE_MSG_MAX] = "", sql[512];
+    struct cg_checkpoint c1, c2, bad, last, *page = NULL;
+    size_t n = 0;
+    int more = 0;
+    int64_t head, dropped = -1, base;
+
+    mk_config(f, cfg);
+    publish_n(f, cfg, 3);
+    head = audit_head(f->st);
+    c1 = ckpt_of(f, head - 2);
+    c2 = ckpt_of(f, head);
+    assert_int_equal(store_checkpoint_put(f->st, &c1, msg), CG_OK);
+    assert_int_equal(store_checkpoint_put(f->st, &c2, msg), CG_OK);
+    assert_int_equal(audit_head(f->st), head); /* not audited: the head it attests stays */
+    assert_int_equal(store_checkpoint_put(f->st, &c2, msg), CG_OK); /* the same again: kept */
+    assert_int_equal(store_checkpoint_last(f->st, &last, msg), CG_OK);
+    assert_int_equal(last.seq, head);
+    assert_string_equal(last.hash, c2.hash);
+    assert_string_equal(last.signature, c2.signature);
+    assert_string_equal(last.key_id, c2.key_id);
+    assert_int_equal(last.time_ms, c2.time_ms);
+
+    /* refused: another hash for a stored seq, a record the chain does not
+     * have, a hash the record does not have, malformed ones */
+    bad = c2;
+    bad.hash[0] = bad.hash[0] == 'a' ? 'b' : 'a';
+    assert_int_equal(store_checkpoint_put(f->st, &bad, msg), CG_ERR_CONFLICT);
+    bad = c2;
+    bad.seq = head + 100;
+    assert_int_equal(store_checkpoint_put(f->st, &bad, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "does not exist"));
+    bad = ckpt_of(f, head - 1);
+    bad.hash[5] = bad.hash[5] == '0' ? '1' : '0';
+    assert_int_equal(store_checkpoint_put(f->st, &bad, msg), CG_ERR_CONFLICT);
+    bad = c2;
+    bad.seq = 0;
+    assert_int_equal(store_checkpoint_put(f->st, &bad, msg), CG_ERR_INVALID);
+    bad = c2;
+    bad.signature[10] = '\0';
+    assert_int_equal(store_checkpoint_put(f->st, &bad, msg), CG_ERR_INVALID);
+    bad = c2;
+    bad.hash[0] = 'X';
+    assert_int_equal(store_checkpoint_put(f->st, &bad, msg), CG_ERR_INVALID);
+    assert_int_equal(store_checkpoint_put(f->st, NULL, msg), CG_ERR_INVALID);
+
+    /* pages by seq: one at a time from before c1 */
+    assert_int_equal(store_checkpoint_page(f->st, c1.seq - 1, 1, &page, &n, &more, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(page[0].seq, c1.seq);
+    assert_int_equal(more, 1);
+    base = page[0].seq;
+    free(page);
+    assert_int_equal(store_checkpoint_page(f->st, base, 1, &page, &n, &more, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(page[0].seq, c2.seq);
+    assert_int_equal(more, 0);
+    free(page);
+    assert_int_equal(store_checkpoint_page(f->st, c2.seq, 10, &page, &n, &more, msg), CG_OK);
+    assert_int_equal(n, 0);
+    assert_null(page);
+    assert_int_equal(store_checkpoint_page(f->st, -1, 10, &page, &n, &more, msg), CG_ERR_INVALID);
+
+    /* a reset: a checkpoint the chain contradicts (written behind the
+     * store's back, as a rewrite of the log would leave it) is dropped,
+     * the ones it holds stay, and the acceptance is audited */
+    need_raw(f);
+    bad = c2;
+    bad.seq = head + 1000000;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO audit_checkpoints (seq, hash, time_ms, key_id, signature) "
+             "VALUES (%lld, '%s', 1, '%s', '%s')",
+             (long long)bad.seq, bad.hash, bad.key_id, bad.signature);
+    assert_int_equal(raw_exec(f, sql), RAW_OK);
+    assert_int_equal(store_checkpoint_last(f->st, &last, msg), CG_OK);
+    assert_int_equal(last.seq, bad.seq);
+    assert_int_equal(store_checkpoint_reset(f->st, &bad, NULL, &dropped, msg), CG_ERR_INVALID);
+    assert_int_equal(store_checkpoint_reset(f->st, &bad, &ADMIN, &dropped, msg), CG_OK);
+    assert_true(dropped >= 1);
+    {
+        char before[256], after_prefix[64];
+        snprintf(before, sizeof before, "{\"hash\":\"%s\",\"seq\":%lld}", bad.hash,
+                 (long long)bad.seq);
+        snprintf(after_prefix, sizeof after_prefix, "{\"dropped\":%lld,", (long long)dropped);
+        assert_last_audit(f, "admin", "audit.rewrite_accepted", "audit/checkpoints", before, NULL);
+        struct store_audit a;
+        last_audit(f, &a);
+        assert_true(strncmp(a.after, after_prefix, strlen(after_prefix)) == 0);
+        snprintf(sql, sizeof sql, "\"seq\":%lld}", (long long)head);
+        assert_non_null(strstr(a.after, sql)); /* the head it was accepted on */
+        store_audit_free(&a);
+    }
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM audit_checkpoints WHERE seq = %lld",
+             (long long)bad.seq);
+    assert_int_equal(raw_int(f, sql), 0);
+    assert_int_equal(store_checkpoint_last(f->st, &last, msg), CG_OK);
+    assert_true(last.seq >= c2.seq && last.seq < bad.seq);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM audit_checkpoints WHERE seq IN (%lld, %lld)",
+             (long long)c1.seq, (long long)c2.seq);
+    assert_int_equal(raw_int(f, sql), 2);
+    assert_chain_ok(f->st);
+}
+
 /* Replication: SQLite keeps no log and says so; on PostgreSQL the log is
  * read back in order from any revision, a commit wakes a waiter (and a
  * rolled-back mutation does not), relay batches come back byte for byte
@@ -2691,6 +2821,7 @@ int main(void)
         T(test_pg_change_log),
         T(test_replication_log),
         T(test_meta_put_once_and_replace),
+        T(test_audit_checkpoints_table),
         T(test_page_cells),
         T(test_page_configs),
         T(test_page_plans),

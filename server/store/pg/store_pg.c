@@ -506,5 +506,10 @@ const struct store_ops store_pg_ops = {
     .meta_replace = pg_meta_replace,
     .host_claim = pg_host_claim,
     .host_release = pg_host_release,
+    /* audit checkpoints */
+    .checkpoint_put = pg_checkpoint_put,
+    .checkpoint_page = pg_checkpoint_page,
+    .checkpoint_last = pg_checkpoint_last,
+    .checkpoint_reset = pg_checkpoint_reset,
 };
 /* clang-format on */

@@ -14,6 +14,7 @@
  */
 #include "store_pg_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
@@ -117,4 +118,156 @@ int pg_audit_list(struct store *st, int64_t after_seq, size_t limit, struct stor
     *out = arr;
     *n = cnt;
     return CG_OK;
+}
+
+/* ---- Audit checkpoints ---- */
+
+static const char SQL_CKPT_RECORD[] = "SELECT hash FROM audit WHERE seq = $1";
+static const char SQL_CKPT_HASH[] = "SELECT hash FROM audit_checkpoints WHERE seq = $1";
+static const char SQL_CKPT_ADD[] =
+    "INSERT INTO audit_checkpoints (seq, hash, time_ms, key_id, signature) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING";
+static const char SQL_CKPT_PAGE[] = "SELECT seq, hash, time_ms, key_id, signature "
+                                    "FROM audit_checkpoints WHERE seq > $1 ORDER BY seq LIMIT $2";
+static const char SQL_CKPT_LAST[] = "SELECT seq, hash, time_ms, key_id, signature "
+                                    "FROM audit_checkpoints ORDER BY seq DESC LIMIT 1";
+/* Serialises the reset with every append (the head does not move under it). */
+static const char SQL_CKPT_LOCK[] = "SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE";
+static const char SQL_CKPT_DROP[] =
+    "DELETE FROM audit_checkpoints c WHERE NOT EXISTS (SELECT 1 FROM audit a "
+    "WHERE a.seq = c.seq AND a.hash = c.hash)";
+/* The head as the rows have it (audit_head may disagree after a rewrite). */
+static const char SQL_CKPT_ROWS_HEAD[] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+
+static int run_checkpoint_put(struct pg_conn *c, void *arg, char *msg)
+{
+    const struct cg_checkpoint *k = arg;
+    char have[65] = "";
+    int64_t rows = 0;
+    int rc = pg_text(c, msg, have, sizeof have, SQL_CKPT_RECORD, "i", k->seq);
+
+    if (rc < 0)
+        return rc;
+    if (rc == 0 || strcmp(have, k->hash) != 0) {
+        pg_msg(msg, "audit record %lld %s%.16s...: not the chain the checkpoint covers",
+               (long long)k->seq, rc == 0 ? "does not exist" : "has hash ", have);
+        return CG_ERR_CONFLICT;
+    }
+    rc = pg_exec(c, msg, &rows, SQL_CKPT_ADD, "ititt", k->seq, k->hash, k->time_ms, k->key_id,
+                 k->signature);
+    if (rc != CG_OK || rows == 1)
+        return rc;
+    /* one of that seq was there (another replica signed the same record) */
+    rc = pg_text(c, msg, have, sizeof have, SQL_CKPT_HASH, "i", k->seq);
+    if (rc < 0)
+        return rc;
+    if (rc == 1 && strcmp(have, k->hash) == 0)
+        return CG_OK;
+    pg_msg(msg, "a checkpoint of seq %lld with hash %.16s... is stored already", (long long)k->seq,
+           have);
+    return CG_ERR_CONFLICT;
+}
+
+int pg_checkpoint_put(struct store *st, const struct cg_checkpoint *c, char *msg)
+{
+    int rc = store_check_checkpoint(c, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    return pg_tx(pgs(st), run_checkpoint_put, (void *)c, msg);
+}
+
+static int row_checkpoint(const PGresult *r, int i, void *elem)
+{
+    struct cg_checkpoint *c = elem;
+
+    c->seq = pg_col_int(r, i, 0);
+    cg_strlcpy(c->hash, pg_col_text(r, i, 1), sizeof c->hash);
+    c->time_ms = pg_col_int(r, i, 2);
+    cg_strlcpy(c->key_id, pg_col_text(r, i, 3), sizeof c->key_id);
+    cg_strlcpy(c->signature, pg_col_text(r, i, 4), sizeof c->signature);
+    return CG_OK;
+}
+
+static void free_checkpoint(void *elem)
+{
+    (void)elem; /* no heap fields */
+}
+
+int pg_checkpoint_page(struct store *st, int64_t after_seq, size_t limit,
+                       struct cg_checkpoint **out, size_t *n, int *more, char *msg)
+{
+    void *arr = NULL;
+    size_t cnt = 0;
+    int rc;
+
+    if (!out || !n || after_seq < 0) {
+        pg_msg(msg, "checkpoint_page: bad argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_checkpoint, SQL_CKPT_PAGE, "ii",
+                 after_seq, pg_page_fetch(limit));
+    return pg_page_end(rc, arr, cnt, limit, sizeof **out, free_checkpoint, (void **)out, n, more);
+}
+
+int pg_checkpoint_last(struct store *st, struct cg_checkpoint *out, char *msg)
+{
+    if (!out) {
+        pg_msg(msg, "checkpoint_last: missing out");
+        return CG_ERR_INVALID;
+    }
+    memset(out, 0, sizeof *out);
+    return pg_get(pgs(st), msg, out, row_checkpoint, SQL_CKPT_LAST, "");
+}
+
+struct ckpt_reset_job {
+    const struct cg_checkpoint *lost;
+    const struct store_actor *a;
+    int64_t dropped; /* out */
+};
+
+static int run_checkpoint_reset(struct pg_conn *c, void *arg, char *msg)
+{
+    struct ckpt_reset_job *j = arg;
+    char *before, *after;
+    PGresult *res = NULL;
+    int64_t seq = 0;
+    char head[65] = "";
+    int rc = pg_int(c, msg, NULL, SQL_CKPT_LOCK, "");
+
+    if (rc < 0)
+        return rc;
+    rc = pg_exec(c, msg, &j->dropped, SQL_CKPT_DROP, "");
+    if (rc == CG_OK)
+        rc = pg_query(c, msg, &res, SQL_CKPT_ROWS_HEAD, "");
+    if (rc != CG_OK)
+        return rc;
+    if (PQntuples(res) == 1) {
+        seq = pg_col_int(res, 0, 0);
+        cg_strlcpy(head, pg_col_text(res, 0, 1), sizeof head);
+    }
+    PQclear(res);
+    before = store_checkpoint_lost_summary(j->lost);
+    after = store_checkpoint_head_summary(j->dropped, seq, head);
+    rc = before && after ? pg_audit_append(c, j->a, "audit.rewrite_accepted", "audit/checkpoints",
+                                           before, after, msg)
+                         : store_summary_fail(msg);
+    free(before);
+    free(after);
+    return rc;
+}
+
+int pg_checkpoint_reset(struct store *st, const struct cg_checkpoint *lost,
+                        const struct store_actor *a, int64_t *dropped, char *msg)
+{
+    struct ckpt_reset_job j = {lost, a, 0};
+    int rc = store_check_actor(a, msg);
+
+    if (rc == CG_OK)
+        rc = store_check_checkpoint(lost, msg);
+    if (rc == CG_OK)
+        rc = pg_tx(pgs(st), run_checkpoint_reset, &j, msg);
+    if (dropped)
+        *dropped = rc == CG_OK ? j.dropped : 0;
+    return rc;
 }

@@ -427,6 +427,22 @@ int pg_token_page(struct store *st, int64_t after_id, size_t limit, struct store
 int pg_audit_list(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
                   size_t *n, char *msg);
 
+/* Audit checkpoints (store_pg_audit.c). */
+
+/* store_ops.checkpoint_put: checks the record and any checkpoint of that
+ * seq, then inserts (ON CONFLICT DO NOTHING), in one transaction; no
+ * audit record. */
+int pg_checkpoint_put(struct store *st, const struct cg_checkpoint *c, char *msg);
+/* store_ops.checkpoint_page: a keyset page by seq (primary key). */
+int pg_checkpoint_page(struct store *st, int64_t after_seq, size_t limit,
+                       struct cg_checkpoint **out, size_t *n, int *more, char *msg);
+/* store_ops.checkpoint_last: the highest seq. */
+int pg_checkpoint_last(struct store *st, struct cg_checkpoint *out, char *msg);
+/* store_ops.checkpoint_reset: under the audit_head lock, drops the
+ * contradicted checkpoints and appends "audit.rewrite_accepted". */
+int pg_checkpoint_reset(struct store *st, const struct cg_checkpoint *lost,
+                        const struct store_actor *a, int64_t *dropped, char *msg);
+
 /* Assignments and host views (store_pg_assign.c). */
 
 /* store_ops.assign: CAS on the config generation, then upserts. */

@@ -325,5 +325,10 @@ const struct store_ops store_sqlite_ops = {
     .meta_replace = sq_meta_replace,
     .host_claim = sq_host_claim,
     .host_release = sq_host_release,
+    /* audit checkpoints */
+    .checkpoint_put = sq_checkpoint_put,
+    .checkpoint_page = sq_checkpoint_page,
+    .checkpoint_last = sq_checkpoint_last,
+    .checkpoint_reset = sq_checkpoint_reset,
 };
 /* clang-format on */

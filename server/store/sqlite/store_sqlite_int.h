@@ -10,6 +10,7 @@
  *                            cache, query helpers, the reader pool
  *   store_sqlite_writer.c    the writer thread, the job queue, group commit
  *   store_sqlite_audit.c     argument checks, audit summaries, the audit log
+ *                            and its signed checkpoints
  *   store_sqlite_catalog.c   cells, configs, plans
  *   store_sqlite_versions.c  versions and blobs
  *   store_sqlite_tokens.c    tokens
@@ -363,6 +364,21 @@ int sq_token_page(struct store *st, int64_t after_id, size_t limit, struct store
 /* store_ops.audit_list: a page of audit records after after_seq, on a reader. */
 int sq_audit_list(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
                   size_t *n, char *msg);
+
+/* Audit checkpoints (store_sqlite_audit.c). */
+
+/* store_ops.checkpoint_put: checks the record and any checkpoint of that
+ * seq, then inserts, on the writer (no audit record). */
+int sq_checkpoint_put(struct store *st, const struct cg_checkpoint *c, char *msg);
+/* store_ops.checkpoint_page: a keyset page by seq (primary key), on a reader. */
+int sq_checkpoint_page(struct store *st, int64_t after_seq, size_t limit,
+                       struct cg_checkpoint **out, size_t *n, int *more, char *msg);
+/* store_ops.checkpoint_last: the highest seq, on a reader. */
+int sq_checkpoint_last(struct store *st, struct cg_checkpoint *out, char *msg);
+/* store_ops.checkpoint_reset: drops the contradicted checkpoints and
+ * appends "audit.rewrite_accepted", on the writer. */
+int sq_checkpoint_reset(struct store *st, const struct cg_checkpoint *lost,
+                        const struct store_actor *a, int64_t *dropped, char *msg);
 
 /* Assignments and host views (store_sqlite_assign.c). */
 
