@@ -39,7 +39,9 @@ struct peers *peers_new(const struct peers_config *cfg);
 void peers_free(struct peers *p);
 
 /* Whether a new connection from sa may open: 1 yes, 0 no (counted). Does
- * not count the connection: peers_opened() does, once it exists. */
+ * not count the connection: peers_opened() does, once it exists, so I/O
+ * threads accepting at the same moment may let max_conns + threads - 1 in
+ * (never more: each thread checks and counts its connection in turn). */
 int peers_accept(struct peers *p, const struct sockaddr *sa);
 
 /* A connection from sa opened / closed. */

@@ -122,10 +122,10 @@ with pgserver.PgServer() as pg:
                 % (used - have)); n += 1
 
         # notifications_lost_poll_catches_up
+        errs = metric(b, "cellgate_replica_errors_total")  # before: b may notice at once
         killed = pg.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                         "WHERE application_name = 'cellgated-listen'", db="cg")
         h.check(int(killed.strip()) >= 2, "terminated %r listening sessions" % killed); n += 1
-        errs = metric(b, "cellgate_replica_errors_total")
         w, gen = parked_wake(a, b, ag, TRIALS + 1, gen)
         print("notifications_lost_poll_catches_up: woke after %.3f s" % w)
         h.check(w < 3.0 * SLOW, "without notifications b woke after %.2f s" % w); n += 1
