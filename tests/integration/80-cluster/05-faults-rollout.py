@@ -22,7 +22,7 @@ complete:
 Afterwards, over every rollout: no step started twice, steps in order,
 every cell assigned once per rollout, the config's generation is one per
 assignment change, and the audit chain verifies."""
-import json, os, shutil, signal, subprocess, sys, tempfile, threading, time
+import atexit, json, os, shutil, signal, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "helpers"))
 import harness as h
@@ -173,12 +173,24 @@ with pgserver.PgServer() as pg:
     for d in (d1, d2):
         open(os.path.join(d, "admin.token"), "w").write(token)
 
+    spawned = []
+
+    def stop_all():
+        """Every replica this test started, also when a check fails."""
+        for s in spawned:
+            if s.proc and s.proc.poll() is None:
+                s.proc.send_signal(signal.SIGCONT)
+                s.stop()
+
+    atexit.register(stop_all)
+
     def server(rid, extra=()):
         d, url = (d1, dsn_a) if rid == "a" else (d2, dsn)
         s = h.Server(data_dir=d, keep=True, extra_args=[
             "--store", url, "--replica-id", rid, "--lease-ttl-ms", str(TTL_MS),
             "--tick-ms", "100"] + list(extra))
         s.rid = rid
+        spawned.append(s)
         return s.start()
 
     a, b = server("a"), server("b")
