@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_config.c - `cellgate config create|list|show|set-plan`.
+ * cmd_config.c - `cellgate config create|list|show|set-plan|policy|set-policy|
+ * clear-policy`.
  */
 #include <cellgate/cellgate.h>
 
@@ -194,14 +195,116 @@ static int config_set_plan(struct cli_ctx *ctx, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* `config policy NAME`: the config's rollout policy (docs/policies.md). */
+static int config_policy(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 1, 1, &rc);
+    const struct cg_obj *o;
+    char name[128], by[128];
+
+    if (!c) {
+        return rc;
+    }
+    rc = cg_policy_get(c, a.pos[0], &r, &e);
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e, a.pos[0]);
+    }
+    o = cg_result_obj(r);
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else if (!cg_obj_str(o, "updated_at")[0]) {
+        fprintf(ctx->out, "config %s has no policy: any plan may be used\n",
+                cli_sanitize(a.pos[0], name, sizeof name));
+    } else {
+        cli_print_kv(ctx->out, "config:", cli_sanitize(a.pos[0], name, sizeof name));
+        cli_print_kv(ctx->out,
+                     "updated by:", cli_sanitize(cg_obj_str(o, "updated_by"), by, sizeof by));
+        cli_print_kv(ctx->out, "updated:", cg_obj_str(o, "updated_at"));
+        if (!cg_obj_bool(o, "valid", 1)) {
+            cli_print_kv(ctx->out, "valid:",
+                         "no: it does not validate any more, rollouts are held; set it again");
+        }
+        fprintf(ctx->out, "policy (normalized):\n");
+        cli_print_json_field(ctx->out, o, cg_obj_bool(o, "valid", 1) ? "policy" : "document");
+    }
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+/* `config set-policy NAME FILE -m REASON` and `config clear-policy NAME
+ * -m REASON`. */
+static int policy_change(struct cli_ctx *ctx, int argc, char **argv, int set)
+{
+    const char *message = NULL;
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "message", 'm', CLI_OPT_STR,  &message },
+        { NULL,      0,   CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    char *doc = NULL, name[128];
+    size_t len = 0;
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, set ? 2 : 1, set ? 2 : 1, &rc);
+
+    if (!c) {
+        return rc;
+    }
+    if (!message || !message[0]) {
+        return cli_usage_error(ctx, "a policy change needs -m REASON (it is audited)");
+    }
+    if (set) {
+        doc = cli_read_input(ctx, a.pos[1], CLI_MAX_INPUT, &len);
+        if (!doc) {
+            return CLI_EXIT_USAGE;
+        }
+        rc = cg_policy_set(c, a.pos[0], doc, len, message, &r, &e);
+    } else {
+        rc = cg_policy_clear(c, a.pos[0], message, &r, &e);
+    }
+    free(doc);
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e,
+                             set ? "cannot set the policy" : "cannot clear the policy");
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else {
+        fprintf(ctx->out, set ? "config %s: policy set\n" : "config %s: policy removed\n",
+                cli_sanitize(a.pos[0], name, sizeof name));
+    }
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+static int config_set_policy(struct cli_ctx *ctx, int argc, char **argv)
+{
+    return policy_change(ctx, argc, argv, 1);
+}
+
+static int config_clear_policy(struct cli_ctx *ctx, int argc, char **argv)
+{
+    return policy_change(ctx, argc, argv, 0);
+}
+
 int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 {
     /* clang-format off */
     static const struct cli_sub subs[] = {
-        { "create",   config_create },
-        { "list",     config_list },
-        { "set-plan", config_set_plan },
-        { "show",     config_show },
+        { "clear-policy", config_clear_policy },
+        { "create",       config_create },
+        { "list",         config_list },
+        { "policy",       config_policy },
+        { "set-plan",     config_set_plan },
+        { "set-policy",   config_set_policy },
+        { "show",         config_show },
     };
     /* clang-format on */
 

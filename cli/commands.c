@@ -93,15 +93,22 @@ static const struct cli_cmd commands[] = {
       "\"High availability\"). --json prints the server's answer (fields\n"
       "replicas, leader, term, lease, this)."
       GLOBAL_OPTS },
-    { "config", cmd_config, "create, list and show configs",
+    { "config", cmd_config, "create, list and show configs and their policies",
       "usage: cellgate config create NAME --kind K --contract FILE [--plan P]\n"
       "   or: cellgate config list [--limit N] [--after NAME]\n"
       "   or: cellgate config show NAME\n"
       "   or: cellgate config set-plan NAME PLAN\n"
+      "   or: cellgate config policy NAME\n"
+      "   or: cellgate config set-policy NAME FILE -m REASON\n"
+      "   or: cellgate config clear-policy NAME -m REASON\n"
       "\n"
       "  --kind K         config, flags or artifact\n"
       "  --contract FILE  the contract document (JSON; '-' reads stdin)\n"
       "  --plan P         the default plan\n"
+      "  FILE             a policy document (JSON; '-' reads stdin): what every\n"
+      "                   rollout of the config must at least do (admin;\n"
+      "                   docs/policies.md)\n"
+      "  -m, --message R  why (audited)\n"
       PAGE_OPTS("NAME ", "config name")
       GLOBAL_OPTS },
     { "diff", cmd_diff, "show what changed between two versions",

@@ -480,6 +480,60 @@ int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out, s
     return get(c, "GET", &p, 0, NULL, out, err);
 }
 
+/* ---- config policies ---- */
+
+/* "/v1/configs/<config>/policy[?message=...]" */
+static int policy_path(struct cg_buf *p, const char *config, const char *message,
+                       struct cg_error *err)
+{
+    CHECK(cg__need(config, "config name", err));
+    CHECK(cg__path3(p, "/v1/configs/", config, "/policy", err));
+    if (message && message[0] &&
+        (cg_buf_puts(p, "?message=") != 0 || cg__buf_escape(p, message) != 0)) {
+        cg_buf_free(p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return CG_OK;
+}
+
+int cg_policy_set(struct cg_client *c, const char *config, const char *policy_json, size_t len,
+                  const char *message, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    struct cg__req rq = {.method = "PUT", .body = policy_json, .body_len = len};
+    int rc;
+
+    clear_out(out);
+    if (!policy_json) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "policy document is required");
+    }
+    CHECK(policy_path(&p, config, message, err));
+    rq.path = p.data;
+    rc = cg__call(c, &rq, 0, NULL, out, err);
+    cg_buf_free(&p);
+    return rc;
+}
+
+int cg_policy_get(struct cg_client *c, const char *config, struct cg_result **out,
+                  struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(policy_path(&p, config, NULL, err));
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
+int cg_policy_clear(struct cg_client *c, const char *config, const char *message,
+                    struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(policy_path(&p, config, message, err));
+    return get(c, "DELETE", &p, 0, NULL, out, err);
+}
+
 /* ---- tokens ---- */
 
 int cg_token_create(struct cg_client *c, const char *name, const char *role, const char *cell,

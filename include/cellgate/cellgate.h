@@ -612,6 +612,30 @@ CG_API int cg_plans_list(struct cg_client *c, struct cg_result **out, struct cg_
 CG_API int cg_plans_page(struct cg_client *c, const char *after, int limit, struct cg_result **out,
                          struct cg_error *err);
 
+/**
+ * PUT /v1/configs/{name}/policy: sets the config's rollout policy (admin;
+ * docs/policies.md). The result object is {"config", "policy" (normalized),
+ * "document", "valid", "updated_by", "updated_at"}. A policy the server
+ * rejects gives CG_ERR_HTTP with api_code "invalid" and the problems.
+ *
+ * @param policy_json, len  the policy document (sent as-is)
+ * @param message           the audit reason, NULL or "" for none
+ * Thread safety: as for the client. Since: 0.4
+ */
+CG_API int cg_policy_set(struct cg_client *c, const char *config, const char *policy_json,
+                         size_t len, const char *message, struct cg_result **out,
+                         struct cg_error *err);
+
+/** GET /v1/configs/{name}/policy: the policy ("policy": null when none).
+ * Since: 0.4 */
+CG_API int cg_policy_get(struct cg_client *c, const char *config, struct cg_result **out,
+                         struct cg_error *err);
+
+/** DELETE /v1/configs/{name}/policy: removes the policy (admin; audited
+ * with 'message'). Since: 0.4 */
+CG_API int cg_policy_clear(struct cg_client *c, const char *config, const char *message,
+                           struct cg_result **out, struct cg_error *err);
+
 /** GET /v1/plans/{name}: the plan. */
 CG_API int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out,
                        struct cg_error *err);

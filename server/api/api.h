@@ -46,6 +46,10 @@ int api_configs_create(struct api *api, struct request *rq, struct response *rs)
 int api_configs_list(struct api *api, struct request *rq, struct response *rs);
 int api_configs_get(struct api *api, struct request *rq, struct response *rs);
 int api_configs_set_plan(struct api *api, struct request *rq, struct response *rs);
+/* /v1/configs/{name}/policy (api_policies.c) */
+int api_policy_put(struct api *api, struct request *rq, struct response *rs);
+int api_policy_get(struct api *api, struct request *rq, struct response *rs);
+int api_policy_delete(struct api *api, struct request *rq, struct response *rs);
 
 /* api_versions.c */
 int api_versions_validate(struct api *api, struct request *rq, struct response *rs);

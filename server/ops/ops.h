@@ -173,6 +173,32 @@ int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, co
 int ops_version_delete(struct ops *o, const char *name, int64_t number, const struct ops_actor *who,
                        struct ops_err *e);
 
+/* ---- ops_policy.c (docs/policies.md) ---- */
+
+/* The policy of config 'config': {"config", "policy": normalized form or
+ * null, "document": as set, "valid", "updated_by", "updated_at"}, or
+ * {"config", "policy": null, "document": null} when it has none. NULL and
+ * 'e' on failure (404 for an unknown config). */
+json_t *ops_policy_get(struct ops *o, const char *config, struct ops_err *e);
+
+/* Sets the policy of config 'config' to 'doc' (checked with
+ * policy_parse(): code "invalid" with details.errors). Audited
+ * config.set_policy. Rollouts already running follow it from their next
+ * step. */
+int ops_policy_set(struct ops *o, const char *config, const json_t *doc,
+                   const struct ops_actor *who, struct ops_err *e);
+
+/* Removes the policy of config 'config' (404 when it has none). Audited
+ * config.clear_policy. */
+int ops_policy_clear(struct ops *o, const char *config, const struct ops_actor *who,
+                     struct ops_err *e);
+
+/* CG_OK when the policy of 'config' (if any) allows assigning 'version'
+ * by hand (rule direct_assign), else CG_ERR_FORBIDDEN with code
+ * "policy_violation" naming the rule. */
+int ops_policy_assign_allowed(struct ops *o, const char *config, int64_t version,
+                              struct ops_err *e);
+
 /* ---- ops_assign.c ---- */
 
 #define OPS_ASSIGN_MAX_CELLS 10000

@@ -79,7 +79,7 @@ int ops_assign(struct ops *o, const char *name, int64_t version, const char *con
     if (v.deleted_ms)
         rc = ops_fail(e, CG_ERR_CONFLICT, NULL, NULL, "version %lld of %s is deleted",
                       (long long)version, name);
-    else
+    else if ((rc = ops_policy_assign_allowed(o, name, version, e)) == CG_OK)
         rc = recheck_contract(o, &c, &v, e);
     if (rc == CG_OK) {
         int force = expect_generation < 0, tries = 0;

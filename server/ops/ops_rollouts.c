@@ -23,7 +23,12 @@ static struct controller_actor actor_of(const struct ops_actor *who)
  * "invalid" to the API (a 422). */
 static int engine_fail(struct ops_err *e, int status, const char *msg)
 {
-    return ops_fail(e, status, status == CG_ERR_VIOLATION ? "invalid" : NULL, NULL, "%s", msg);
+    const char *code = status == CG_ERR_VIOLATION ? "invalid" : NULL;
+
+    /* a refusal by the config's policy (controller_ops.c policy_allows()) */
+    if (status == CG_ERR_FORBIDDEN && strncmp(msg, "the policy of config ", 21) == 0)
+        code = "policy_violation";
+    return ops_fail(e, status, code, NULL, "%s", msg);
 }
 
 int ops_rollout_start(struct ops *o, const char *config, int64_t version, const char *plan,

@@ -17,6 +17,7 @@
 #include "gates.h"
 #include "json.h"
 #include "plan.h"
+#include "policy.h"
 #include "planner.h"
 #include "reports.h"
 #include "store.h"
@@ -65,6 +66,7 @@ static void rcache_free(struct rcache *rc)
     ctl_eval_free(&rc->eval);
     ctl_detail_free(&rc->detail);
     ctl_sets_free(&rc->sets);
+    ctl_policy_uncache(rc);
     free(rc);
 }
 
@@ -437,14 +439,17 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
 
 /* ---- forward steps ---- */
 
-static int approved(const json_t *detail, int64_t step)
+/* Has step 'step' the 'need' approvals (distinct approvers: the approve
+ * action refuses a second one by the same name) it asks for? */
+static int approved(const json_t *detail, int64_t step, int64_t need)
 {
+    int64_t have = 0;
     size_t i;
     json_t *a;
 
     json_array_foreach(json_object_get(detail, "approved"), i,
-                       a) if (json_integer_value(json_object_get(a, "step")) == step) return 1;
-    return 0;
+                       a) if (json_integer_value(json_object_get(a, "step")) == step) have++;
+    return have >= (need > 0 ? need : 1);
 }
 
 /*
@@ -567,6 +572,28 @@ static int check_fleet(struct controller *c, const struct store_rollout *r, stru
     return res;
 }
 
+/* Holds rollout r before its next step for 'why' (a deny window, its
+ * policy): one "held" event when the reason changes, nothing otherwise.
+ * Returns what ctl_transition() returns, or 0. */
+static int hold(struct controller *c, const struct store_rollout *r, struct rcache *rc,
+                const char *why)
+{
+    struct store_rollout_update u;
+    char *ev;
+    int res;
+
+    if (strcmp(rc->held, why) == 0)
+        return 0;
+    u = ctl_base_update(r);
+    ev = event_text(json_pack("{s:I,s:s}", "step", (json_int_t)r->step, "reason", why));
+    cg_strlcpy(rc->held, why, sizeof rc->held);
+    u.event_kind = "held";
+    u.event_json = ev;
+    res = ctl_transition(c, &u, NULL, NULL);
+    free(ev);
+    return res;
+}
+
 /* Assigns the cells of the current step (or completes the rollout). Before
  * that, re-plans if the fleet changed ('tf': the tick's fleet; NULL: do not
  * check). */
@@ -577,24 +604,29 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
     json_t *step, *detail;
     const char **cells;
     size_t n;
-    char why[160];
+    char why[CONTROLLER_MSG_MAX];
+    int64_t need = 1;
     int ok, res;
 
-    /* Deny windows hold forward changes; returns to a proven state go on. */
-    if ((size_t)r->step < nsteps && !r->expedited &&
-        plan_in_deny_window(rc->plan, now, why, sizeof why)) {
-        if (strcmp(rc->held, why) != 0) {
-            struct store_rollout_update u = ctl_base_update(r);
-            char *ev =
-                event_text(json_pack("{s:I,s:s}", "step", (json_int_t)r->step, "reason", why));
-            cg_strlcpy(rc->held, why, sizeof rc->held);
-            u.event_kind = "held";
-            u.event_json = ev;
-            res = ctl_transition(c, &u, NULL, NULL);
-            free(ev);
-            return res;
+    /* Deny windows (the plan's and the config policy's) hold forward
+     * changes, and so does a plan that breaks the config's policy (it was
+     * tightened since the start: docs/policies.md); returns to a proven
+     * state go on. */
+    if ((size_t)r->step < nsteps && !r->expedited) {
+        const struct policy *pol = NULL;
+        int lp = ctl_policy_cached(c, rc, r->config, &pol, why);
+
+        if (lp > 0) {
+            need = pol->approvers;
+            if (!plan_in_deny_window(rc->plan, now, why, sizeof why) &&
+                !policy_in_deny_window(pol, now, why, sizeof why) &&
+                !ctl_policy_why(pol, r->config, r->plan, rc->plan, rc->steps, why, sizeof why))
+                why[0] = '\0';
+        } else if (lp == 0 && !plan_in_deny_window(rc->plan, now, why, sizeof why)) {
+            why[0] = '\0';
         }
-        return 0;
+        if (why[0])
+            return hold(c, r, rc, why);
     }
     rc->held[0] = '\0';
     /* A cell that joined the fleet is taken by a later step; one that left
@@ -609,7 +641,7 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
                       "rollout.complete", r->to_version, NULL);
     step = json_array_get(rc->steps, (size_t)r->step);
     detail = ctl_detail_get(&rc->detail, r->seq, r->detail_json);
-    if (json_is_true(json_object_get(step, "approval")) && !approved(detail, r->step)) {
+    if (json_is_true(json_object_get(step, "approval")) && !approved(detail, r->step, need)) {
         struct store_rollout_update u = ctl_base_update(r);
         char *ev = event_text(json_pack("{s:I,s:O}", "step", (json_int_t)r->step, "wave",
                                         json_object_get(step, "wave_name")));

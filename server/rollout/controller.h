@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONTROLLER_MSG_MAX 256 /* bytes of every 'msg' below */
+#define CONTROLLER_MSG_MAX 1024 /* bytes of every 'msg' below */
 
 struct store;
 struct reports;
@@ -59,6 +59,11 @@ struct controller_actor {
     const char *reason; /* -m text */
     int can_approve;    /* role approver or above */
 };
+
+/* 1 when 'version' of 'config' is proven: it is the live version or it
+ * once completed a rollout on every cell (I7), else 0. Reads the store;
+ * does not take the controller's lock. */
+int controller_version_proven(struct controller *c, const char *config, int64_t version);
 
 /* Creates a controller over the daemon's parts (all borrowed). Every
  * assignment it makes is announced through 'nf' (NOTIFY_ASSIGN), which may

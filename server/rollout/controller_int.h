@@ -29,14 +29,17 @@ struct rcache {
     json_t *steps;        /* the persisted steps */
     struct ctl_eval eval; /* the latest evaluation */
     int64_t last_logged_ms;
-    int log_due;              /* this tick: an unchanged verdict is due to be logged */
-    int64_t log_seq;          /* ... on the rollout read at this seq */
-    char held[160];           /* why the rollout is held (deny window), "" if not */
-    struct ctl_detail detail; /* the parsed detail_json */
-    struct ctl_sets sets;     /* the baking step's cell sets */
-    int64_t replans;          /* detail.replans when 'steps' was read */
-    int fleet_known;          /* fleet_n/fleet_fp: the fleet 'steps' was last checked
-                                 against (detail.fleet, or an earlier check) */
+    int log_due;                   /* this tick: an unchanged verdict is due to be logged */
+    int64_t log_seq;               /* ... on the rollout read at this seq */
+    char held[CONTROLLER_MSG_MAX]; /* why the rollout is held (a deny window, its
+                                      policy), "" if not */
+    char *pol_text;                /* the config's policy as last read (owned), NULL: none */
+    struct policy *pol;            /* ... parsed (owned) */
+    struct ctl_detail detail;      /* the parsed detail_json */
+    struct ctl_sets sets;          /* the baking step's cell sets */
+    int64_t replans;               /* detail.replans when 'steps' was read */
+    int fleet_known;               /* fleet_n/fleet_fp: the fleet 'steps' was last checked
+                                      against (detail.fleet, or an earlier check) */
     size_t fleet_n;
     uint64_t fleet_fp;
     struct rcache *next;
@@ -101,5 +104,39 @@ int ctl_begin_rollback(struct controller *c, const struct store_rollout *r, json
 
 /* Drops the cache entry of rollout 'id' (after it ended). */
 void ctl_forget(struct controller *c, int64_t id);
+
+/* ---- policies (controller_policy.c) ---- */
+
+struct policy;
+struct plan;
+
+/* The policy of rollout rc's config, read from the store on each call
+ * and parsed again only when its text changed (rc->pol_text, rc->pol):
+ * 1 and *out (borrowed from rc), 0 when there is none, -1 as
+ * ctl_policy_load(). */
+int ctl_policy_cached(struct controller *c, struct rcache *rc, const char *config,
+                      const struct policy **out, char *msg);
+
+/* Frees rc's cached policy. */
+void ctl_policy_uncache(struct rcache *rc);
+
+/* Reads and parses the policy of 'config': 1 and *out (policy_free()),
+ * 0 when it has none (*out NULL), -1 when it cannot be read or no longer
+ * parses (msg, CONTROLLER_MSG_MAX bytes, says why; callers fail closed). */
+int ctl_policy_load(struct controller *c, const char *config, struct policy **out, char *msg);
+
+/* The cells the first wave (wave 0) of planned 'steps' takes. */
+int64_t ctl_first_wave_cells(const json_t *steps);
+
+/* The rules of 'pol' that plan 'plan_name' ('p'; 'steps' planned from it,
+ * or NULL) breaks: returns their number and, when > 0, writes into msg
+ * (len bytes) "the policy of config X forbids plan 'P': rule R: ...;
+ * rule S: ...". */
+size_t ctl_policy_why(const struct policy *pol, const char *config, const char *plan_name,
+                      const struct plan *p, const json_t *steps, char *msg, size_t len);
+
+/* True if 'version' of 'config' is 'live' (> 0) or once completed a
+ * rollout (I7; controller_ops.c). */
+int ctl_proven(struct controller *c, const char *config, int64_t version, int64_t live);
 
 #endif /* CG_CONTROLLER_INT_H */

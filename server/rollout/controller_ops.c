@@ -18,6 +18,7 @@
 #include "notify.h"
 #include "plan.h"
 #include "planner.h"
+#include "policy.h"
 #include "util.h"
 
 /* ---- starting rollouts ---- */
@@ -293,6 +294,25 @@ static int load_target(struct controller *c, const char *config, int64_t version
     return 0;
 }
 
+/* 0 when the policy of 'config' (if any) allows a rollout with plan
+ * 'plan_name' ('p', planned into 'steps'), else CG_ERR_FORBIDDEN with
+ * every rule it breaks in msg, or CG_ERR_IO when the policy cannot be read
+ * (fail closed: no rollout starts past a policy nobody can check). */
+static int policy_allows(struct controller *c, const char *config, const char *plan_name,
+                         const struct plan *p, const json_t *steps, char *msg)
+{
+    struct policy *pol = NULL;
+    int rc = ctl_policy_load(c, config, &pol, msg);
+
+    if (rc <= 0)
+        return rc < 0 ? CG_ERR_IO : 0;
+    rc = ctl_policy_why(pol, config, plan_name, p, steps, msg, CONTROLLER_MSG_MAX)
+             ? CG_ERR_FORBIDDEN
+             : 0;
+    policy_free(pol);
+    return rc;
+}
+
 int controller_begin(struct controller *c, const char *config, int64_t version, const char *plan,
                      const struct controller_actor *who, int64_t *id, char *msg)
 {
@@ -307,6 +327,8 @@ int controller_begin(struct controller *c, const char *config, int64_t version, 
     if (rc == 0) {
         rc = plan_steps(c, p, config, version, &steps, &prev, &fleet, msg);
         if (rc == 0)
+            rc = policy_allows(c, config, pl.name, p, steps, msg);
+        if (rc == 0)
             rc = create(c, config, "forward", cfg.live_version, version, pl.name, pl.body_json,
                         steps, prev, fleet, 0, who, id, msg);
         json_decref(steps);
@@ -320,8 +342,7 @@ int controller_begin(struct controller *c, const char *config, int64_t version, 
     return rc;
 }
 
-/* True if 'version' of 'config' once completed a rollout (I7). */
-static int proven(struct controller *c, const char *config, int64_t version, int64_t live)
+int ctl_proven(struct controller *c, const char *config, int64_t version, int64_t live)
 {
     char msg[STORE_MSG_MAX];
     struct store_rollout *rs = NULL;
@@ -396,7 +417,7 @@ int controller_rollback(struct controller *c, const char *config, int64_t to_ver
                   config, "");
         goto out;
     }
-    if (proven(c, config, to_version, live)) {
+    if (ctl_proven(c, config, to_version, live)) {
         /* I7: a return to a proven state: one step over every cell, no bake.
          * It still passes the contract (I1) and fencing (I2). */
         static const char expedite_plan[] =
@@ -434,6 +455,8 @@ int controller_rollback(struct controller *c, const char *config, int64_t to_ver
         rc = load_target(c, config, to_version, NULL, &cfg, &pl, &p, msg);
         if (rc == 0) {
             rc = plan_steps(c, p, config, to_version, &steps, &prev, &fleet, msg);
+            if (rc == 0)
+                rc = policy_allows(c, config, pl.name, p, steps, msg);
             if (rc == 0)
                 rc = create(c, config, "rollback", live, to_version, pl.name, pl.body_json, steps,
                             prev, fleet, 0, who, id, msg);
@@ -521,16 +544,49 @@ int controller_action(struct controller *c, int64_t id, const char *action,
                       r.state);
             goto out;
         }
-        detail = ctl_parse_text(r.detail_json);
-        appr = json_object_get(detail, "approved");
-        if (!json_is_array(appr)) {
-            appr = json_array();
-            json_object_set_new(detail, "approved", appr);
+        {
+            /* The config's policy may ask for more than one approver
+             * (docs/policies.md): distinct names, none the author. */
+            struct policy *pol = NULL;
+            int64_t need = 1, have = 0;
+            size_t i;
+            json_t *x;
+            int lp = ctl_policy_load(c, r.config, &pol, msg);
+
+            if (lp < 0) {
+                rc = CG_ERR_IO;
+                goto out;
+            }
+            if (pol)
+                need = pol->approvers;
+            policy_free(pol);
+            detail = ctl_parse_text(r.detail_json);
+            appr = json_object_get(detail, "approved");
+            if (!json_is_array(appr)) {
+                appr = json_array();
+                json_object_set_new(detail, "approved", appr);
+            }
+            json_array_foreach(appr, i, x)
+            {
+                if (json_integer_value(json_object_get(x, "step")) != r.step)
+                    continue;
+                const char *by = json_string_value(json_object_get(x, "by"));
+                if (by && strcmp(by, who->name) == 0) {
+                    rc = fail(msg, CG_ERR_CONFLICT,
+                              "%s has approved this step of rollout %s already; the policy "
+                              "asks for another approver",
+                              who->name, idbuf);
+                    goto out;
+                }
+                have++;
+            }
+            json_array_append_new(
+                appr, json_pack("{s:I,s:s}", "step", (json_int_t)r.step, "by", who->name));
+            json_object_set_new(ev, "step", json_integer(r.step));
+            json_object_set_new(ev, "approvals", json_integer(have + 1));
+            json_object_set_new(ev, "approvals_needed", json_integer(need));
+            u.state = have + 1 >= need ? "running" : "waiting_approval";
         }
-        json_array_append_new(appr,
-                              json_pack("{s:I,s:s}", "step", (json_int_t)r.step, "by", who->name));
-        json_object_set_new(ev, "step", json_integer(r.step));
-        u.state = "running";
     } else {
         rc = fail(msg, CG_ERR_INVALID, "unknown action '%s'%s", action, "");
         goto out;

@@ -675,6 +675,14 @@ void store_plan_free(struct store_plan *p)
     p->body_json = NULL;
 }
 
+void store_policy_free(struct store_policy *p)
+{
+    if (!p)
+        return;
+    free(p->body_json);
+    p->body_json = NULL;
+}
+
 void store_plans_free(struct store_plan *p, size_t n)
 {
     if (!p)
@@ -749,6 +757,27 @@ static void render_stats(void *ctx, struct cg_buf *b)
                  "applied: an error, a compare-and-set conflict or a lost batch.");
     cg_buf_printf(b, "cellgate_store_async_failed_total %llu\n",
                   (unsigned long long)ss.async_failed);
+}
+
+/* ---- Config policies ---- */
+
+int store_policy_put(struct store *st, const char *config, const char *body_json,
+                     const struct store_actor *a, char *msg)
+{
+    if (st && !st->ops->policy_put) {
+        set_msg(msg, "this store keeps no policies", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, policy_put, config, body_json, a, msg);
+}
+
+int store_policy_get(struct store *st, const char *config, struct store_policy *out, char *msg)
+{
+    if (st && !st->ops->policy_get) {
+        set_msg(msg, "this store keeps no policies", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, policy_get, config, out, msg);
 }
 
 int store_register_stats(struct store *st, struct stats *stats)

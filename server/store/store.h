@@ -90,6 +90,14 @@ struct store_plan {
     int64_t updated_ms;
 };
 
+/* A config's rollout policy (server/rollout/policy.h, docs/policies.md). */
+struct store_policy {
+    char config[STORE_NAME_MAX];
+    char *body_json; /* owned; the document as set (validated by the caller) */
+    char updated_by[STORE_NAME_MAX];
+    int64_t updated_ms;
+};
+
 struct store_token {
     int64_t id;
     char name[STORE_NAME_MAX];
@@ -448,6 +456,13 @@ struct store_ops {
     int (*checkpoint_last)(struct store *st, struct cg_checkpoint *out, char *msg);
     int (*checkpoint_reset)(struct store *st, const struct cg_checkpoint *lost,
                             const struct store_actor *a, int64_t *dropped, char *msg);
+
+    /* Config rollout policies (store_policy_put() and below); under
+     * STORE_OPS_VERSION 7 like the checkpoints: every backend of this tree
+     * implements them. */
+    int (*policy_put)(struct store *st, const char *config, const char *body_json,
+                      const struct store_actor *a, char *msg);
+    int (*policy_get)(struct store *st, const char *config, struct store_policy *out, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -911,6 +926,22 @@ int store_checkpoint_last(struct store *st, struct cg_checkpoint *out, char *msg
 int store_checkpoint_reset(struct store *st, const struct cg_checkpoint *lost,
                            const struct store_actor *a, int64_t *dropped, char *msg);
 
+/*
+ * Config rollout policies (docs/policies.md). store_policy_put() sets the
+ * policy of config 'config' to 'body_json' (a document the caller has
+ * validated with policy_parse()), or removes it when body_json is NULL.
+ * Audit: action "config.set_policy" (or "config.clear_policy"), object
+ * "config/<name>", before/after {"policy": document or null}. Returns
+ * CG_ERR_NOTFOUND for an unknown config (and, when clearing, for a config
+ * without a policy).
+ *
+ * store_policy_get() fills *out (free with store_policy_free()); returns
+ * CG_ERR_NOTFOUND when the config has no policy (whether or not it exists).
+ */
+int store_policy_put(struct store *st, const char *config, const char *body_json,
+                     const struct store_actor *a, char *msg);
+int store_policy_get(struct store *st, const char *config, struct store_policy *out, char *msg);
+
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);
 
@@ -932,6 +963,7 @@ void store_configs_free(struct store_config *c, size_t n);
 void store_version_free(struct store_version *v);
 void store_versions_free(struct store_version *v, size_t n);
 void store_plan_free(struct store_plan *p);
+void store_policy_free(struct store_policy *p);
 void store_plans_free(struct store_plan *p, size_t n);
 void store_tokens_free(struct store_token *t, size_t n);
 void store_audit_free(struct store_audit *a);

@@ -174,3 +174,12 @@ char *store_checkpoint_head_summary(int64_t dropped, int64_t head_seq, const cha
     return store_json_take(json_pack("{s:I,s:s,s:I}", "dropped", (json_int_t)dropped, "hash",
                                      head_hash, "seq", (json_int_t)head_seq));
 }
+
+char *store_policy_summary(const char *body)
+{
+    json_t *doc = body ? json_loads(body, 0, NULL) : json_null();
+
+    if (!doc)
+        return NULL;
+    return store_json_take(json_pack("{s:o}", "policy", doc));
+}

@@ -74,4 +74,10 @@ int store_check_checkpoint(const struct cg_checkpoint *c, char *msg);
 char *store_checkpoint_lost_summary(const struct cg_checkpoint *lost);
 char *store_checkpoint_head_summary(int64_t dropped, int64_t head_seq, const char *head_hash);
 
+/* The audit summary {"policy": document} of a config policy ({"policy":
+ * null} for body NULL: none). The document is embedded as JSON, so the
+ * audit log shows the rules themselves. A new string, or NULL (also when
+ * body is not JSON). */
+char *store_policy_summary(const char *body);
+
 #endif /* CG_STORE_BACKEND_H */

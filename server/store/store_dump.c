@@ -27,6 +27,8 @@ static const struct store_column cells[] = {
 static const struct store_column configs[] = {
     {"name", T},       {"kind", T},           {"contract_json", T}, {"plan", T},
     {"created_ms", I}, {"latest_version", I}, {"live_version", I},  {"generation", I}};
+static const struct store_column policies[] = {
+    {"config", T}, {"body_json", T}, {"updated_by", T}, {"updated_ms", I}};
 static const struct store_column blobs[] = {
     {"sha256", T}, {"size", I}, {"bytes", B}, {"created_ms", I}};
 static const struct store_column versions[] = {
@@ -69,6 +71,7 @@ static const struct store_column host_claims[] = {
 static const struct store_table tables[] = {
     {"cells", COLS(cells)},
     {"configs", COLS(configs)},
+    {"policies", COLS(policies)},
     {"blobs", COLS(blobs)},
     {"versions", COLS(versions)},
     {"plans", COLS(plans)},

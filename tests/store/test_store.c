@@ -1167,6 +1167,48 @@ static void test_plans(void **state)
     store_plans_free(list, n);
 }
 
+/* ---- Config policies ---- */
+
+static void test_policies(void **state)
+{
+    struct fx *f = *state;
+    struct store_policy p;
+    char msg[STORE_MSG_MAX] = "", obj[128];
+    const char *cfg = nm(f, "polcfg");
+    const char *b1 = "{\"min_waves\":2}";
+    const char *b2 = "{\"allowed_plans\":[\"safe\"]}";
+
+    mk_config(f, cfg);
+    snprintf(obj, sizeof obj, "config/%s", cfg);
+    assert_int_equal(store_policy_get(f->st, cfg, &p, msg), CG_ERR_NOTFOUND);
+    /* clearing what is not there, or a policy of no config */
+    assert_int_equal(store_policy_put(f->st, cfg, NULL, &ADMIN, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_policy_put(f->st, nm(f, "nope"), b1, &ADMIN, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_policy_put(f->st, "Bad Name", b1, &ADMIN, msg), CG_ERR_INVALID);
+
+    assert_int_equal(store_policy_put(f->st, cfg, b1, &ADMIN, msg), CG_OK);
+    assert_last_audit(f, "admin", "config.set_policy", obj, "{\"policy\":null}",
+                      "{\"policy\":{\"min_waves\":2}}");
+    assert_int_equal(store_policy_get(f->st, cfg, &p, msg), CG_OK);
+    assert_string_equal(p.config, cfg);
+    assert_string_equal(p.body_json, b1);
+    assert_string_equal(p.updated_by, "admin");
+    assert_true(p.updated_ms > 0);
+    store_policy_free(&p);
+
+    assert_int_equal(store_policy_put(f->st, cfg, b2, &ADMIN, msg), CG_OK);
+    assert_last_audit(f, "admin", "config.set_policy", obj, "{\"policy\":{\"min_waves\":2}}",
+                      "{\"policy\":{\"allowed_plans\":[\"safe\"]}}");
+    assert_int_equal(store_policy_get(f->st, cfg, &p, msg), CG_OK);
+    assert_string_equal(p.body_json, b2);
+    store_policy_free(&p);
+
+    assert_int_equal(store_policy_put(f->st, cfg, NULL, &ADMIN, msg), CG_OK);
+    assert_last_audit(f, "admin", "config.clear_policy", obj,
+                      "{\"policy\":{\"allowed_plans\":[\"safe\"]}}", "{\"policy\":null}");
+    assert_int_equal(store_policy_get(f->st, cfg, &p, msg), CG_ERR_NOTFOUND);
+}
+
 /* ---- Tokens ---- */
 
 static void make_token(struct store_token *t, const char *name, const char *role, const char *cell,
@@ -2810,6 +2852,7 @@ int main(void)
         T(test_assign_two_controllers),
         T(test_host_versions),
         T(test_plans),
+        T(test_policies),
         T(test_tokens),
         T(test_audit_chain_and_paging),
         T(test_audit_tamper_detected),

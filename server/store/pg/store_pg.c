@@ -511,5 +511,7 @@ const struct store_ops store_pg_ops = {
     .checkpoint_page = pg_checkpoint_page,
     .checkpoint_last = pg_checkpoint_last,
     .checkpoint_reset = pg_checkpoint_reset,
+    .policy_put = pg_policy_put,
+    .policy_get = pg_policy_get,
 };
 /* clang-format on */

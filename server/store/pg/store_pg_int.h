@@ -526,4 +526,14 @@ int pg_dump(struct store *st, store_row_fn emit, void *ctx, char *msg);
 /* store_ops.load: one transaction (never retried) into an empty store. */
 int pg_load(struct store *st, store_next_fn next, void *ctx, char *msg);
 
+/* ---- Config policies (store_pg_policy.c) ---- */
+
+/* store_ops.policy_put: sets (body_json) or clears (NULL) a config's
+ * policy, with its audit record, in one transaction. */
+int pg_policy_put(struct store *st, const char *config, const char *body_json,
+                  const struct store_actor *a, char *msg);
+
+/* store_ops.policy_get: the policy of a config, CG_ERR_NOTFOUND when none. */
+int pg_policy_get(struct store *st, const char *config, struct store_policy *out, char *msg);
+
 #endif /* CG_SERVER_STORE_PG_INT_H */

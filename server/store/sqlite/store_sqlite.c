@@ -330,5 +330,7 @@ const struct store_ops store_sqlite_ops = {
     .checkpoint_page = sq_checkpoint_page,
     .checkpoint_last = sq_checkpoint_last,
     .checkpoint_reset = sq_checkpoint_reset,
+    .policy_put = sq_policy_put,
+    .policy_get = sq_policy_get,
 };
 /* clang-format on */
