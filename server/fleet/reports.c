@@ -59,11 +59,79 @@ size_t rp_config_slot(const char *config)
     return hash2_full(config, "#config", 0) % CFG_MOD_SLOTS;
 }
 
+/* The cell_rate of 'cell', created when 'create' (NULL when absent or out
+ * of memory). */
+static struct cell_rate *cell_rate_get(struct reports *r, const char *cell, int create)
+{
+    struct cg_hentry *e = cg_hashmap_get(&r->cell_rates, cell);
+    struct cell_rate *cr;
+
+    if (e || !create)
+        return e ? CG_HENTRY(e, struct cell_rate, link) : NULL;
+    if (!(cr = calloc(1, sizeof *cr)))
+        return NULL;
+    cg_strlcpy(cr->name, cell, sizeof cr->name);
+    if (cg_hashmap_insert(&r->cell_rates, cr->name, &cr->link, NULL) < 0) {
+        free(cr);
+        return NULL;
+    }
+    return cr;
+}
+
+/* Adds (sign +1) or takes away (-1) h's rate to or from its cell's sum. */
+static void cell_rate_move(struct reports *r, const struct host *h, int sign)
+{
+    struct cell_rate *cr;
+
+    if (!h->rated || !h->cell[0] || !(cr = cell_rate_get(r, h->cell, sign > 0)))
+        return;
+    if (sign > 0) {
+        cr->sum += h->rate;
+        cr->n++;
+        return;
+    }
+    cr->sum -= h->rate;
+    if (cr->n > 0)
+        cr->n--;
+    if (cr->n == 0 || cr->sum < 0)
+        cr->sum = 0; /* no drift outlives the last host */
+    if (cr->n == 0) {
+        cg_hashmap_remove_entry(&r->cell_rates, &cr->link);
+        free(cr);
+    }
+}
+
+void rp_host_rate_set(struct reports *r, struct host *h, double rate)
+{
+    cell_rate_move(r, h, -1);
+    h->rate = rate;
+    h->rated = 1;
+    cell_rate_move(r, h, +1);
+}
+
+double rp_cell_rate_others(struct reports *r, const struct host *h, uint32_t *others)
+{
+    const struct cell_rate *cr = h->cell[0] ? cell_rate_get(r, h->cell, 0) : NULL;
+    double sum;
+    uint32_t n;
+
+    *others = 0;
+    if (!cr)
+        return 0;
+    sum = cr->sum - (h->rated ? h->rate : 0);
+    n = cr->n - (h->rated && cr->n > 0 ? 1 : 0);
+    if (n == 0)
+        return 0;
+    *others = n;
+    return sum > 0 ? sum / n : 0;
+}
+
 /* Moves host h to the by_cell chain of 'cell' ("" = none). */
 void rp_host_set_cell(struct reports *r, struct host *h, const char *cell)
 {
     struct host **pp;
 
+    cell_rate_move(r, h, -1);
     if (h->cell[0]) {
         for (pp = &r->by_cell[rp_cell_hash(h->cell)]; *pp && *pp != h; pp = &(*pp)->cell_next)
             ;
@@ -77,6 +145,7 @@ void rp_host_set_cell(struct reports *r, struct host *h, const char *cell)
         h->cell_next = r->by_cell[b];
         r->by_cell[b] = h;
     }
+    cell_rate_move(r, h, +1);
     r->members_mod++;
 }
 
@@ -114,6 +183,12 @@ static void host_release(struct cg_hentry *e, void *arg)
     host_free(CG_HENTRY(e, struct host, link));
 }
 
+static void cell_rate_release(struct cg_hentry *e, void *arg)
+{
+    (void)arg;
+    free(CG_HENTRY(e, struct cell_rate, link));
+}
+
 void reports_free(struct reports *r)
 {
     size_t b;
@@ -121,6 +196,7 @@ void reports_free(struct reports *r)
     if (!r)
         return;
     cg_hashmap_clear(&r->hosts, host_release, NULL);
+    cg_hashmap_clear(&r->cell_rates, cell_rate_release, NULL);
     for (b = 0; b < SBUCKETS; b++) {
         struct series *s = r->series[b];
         while (s) {
@@ -252,7 +328,7 @@ static void render_stats(void *ctx, struct cg_buf *b)
 {
     struct reports *r = ctx;
     struct reports_totals *t = malloc(sizeof *t);
-    uint64_t hosts = 0, keys = 0, ingested = 0, implausible, unassigned;
+    uint64_t hosts = 0, keys = 0, ingested = 0, implausible, unassigned, clamped;
     size_t i;
 
     if (!t)
@@ -264,6 +340,7 @@ static void render_stats(void *ctx, struct cg_buf *b)
     pthread_mutex_lock(&r->mu);
     implausible = r->implausible;
     unassigned = r->unassigned;
+    clamped = r->clamped;
     pthread_mutex_unlock(&r->mu);
     stats_family(b, "cellgate_reports_unassigned_configs_total", "counter",
                  "Entries of agent reports dropped because their config is not assigned to the "
@@ -274,6 +351,11 @@ static void render_stats(void *ctx, struct cg_buf *b)
                  "Agent reports refused because their counts exceed what one host can serve in "
                  "their window (a broken or poisoned agent).");
     cg_buf_printf(b, "cellgate_reports_implausible_total %llu\n", (unsigned long long)implausible);
+    stats_family(b, "cellgate_reports_clamped_total", "counter",
+                 "Agent reports whose counts were scaled down because the host claimed more than "
+                 "twice the typical traffic of the other hosts of its cell (one host cannot "
+                 "outvote its cell; its error rate is kept, its weight bounded).");
+    cg_buf_printf(b, "cellgate_reports_clamped_total %llu\n", (unsigned long long)clamped);
     stats_family(b, "cellgate_report_lag_seconds", "histogram",
                  "From the agent's sent_at_ms to ingestion (transport, listen backlog, lane "
                  "queue; plus clock skew). Reports without sent_at_ms are not counted.");

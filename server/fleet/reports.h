@@ -31,6 +31,17 @@
  * counts exceed it over its window_ms (1 s .. 10 min) is refused and
  * counted (cellgate_reports_implausible_total). */
 #define REPORTS_MAX_HOST_RPS 200000
+/* The share bound (one host cannot outvote its cell): a report's counts
+ * are scaled down, errors, latency samples and counters in proportion (so
+ * the host's error rate and latencies are kept, only its weight shrinks),
+ * to at most REPORTS_SHARE_K times the mean smoothed rate of the other
+ * hosts of its cell that report health, and never below
+ * REPORTS_SHARE_FLOOR_RPS a second; counted in
+ * cellgate_reports_clamped_total. Rates are smoothed over about
+ * REPORTS_RATE_TAU_S seconds. */
+#define REPORTS_SHARE_K         2.0
+#define REPORTS_SHARE_FLOOR_RPS 10.0
+#define REPORTS_RATE_TAU_S      60.0
 /* The series of a cell's host-level health, whatever its hosts run (config
  * "*", version 0): the baseline of cells that ran no version of a config. */
 #define REPORTS_ANY_CONFIG "*"

@@ -13,6 +13,7 @@
 
 /* Parsed, validated health of one report. */
 struct parsed_health {
+    int present; /* the report had a "health" object */
     uint64_t requests, errors;
     struct cg_hist hist;
     size_t nmetrics;
@@ -52,6 +53,7 @@ static int parse_health(const json_t *h, int64_t window_ms, struct parsed_health
     memset(out, 0, sizeof *out);
     if (!h)
         return 0;
+    out->present = 1;
     if (!json_is_object(h))
         return snprintf(msg, 256, "health must be an object"), -1;
     if ((bad = cg_json_unknown_key(h, fields)))
@@ -111,6 +113,40 @@ static int parse_health(const json_t *h, int64_t window_ms, struct parsed_health
         out->nmetrics++;
     }
     return 0;
+}
+
+/* The share bound (reports.h, REPORTS_SHARE_K): scales ph down when host
+ * h claims more traffic than its cell's other hosts make plausible, then
+ * folds what was accepted into h's smoothed rate. Lock held. */
+static void share_bound(struct reports *r, struct host *h, int64_t window_ms,
+                        struct parsed_health *ph)
+{
+    int64_t wms = window_ms < 1000 ? 1000 : window_ms > 600000 ? 600000 : window_ms;
+    double w = (double)wms / 1000.0, typical, cap, f, alpha;
+    uint32_t others = 0;
+    size_t i;
+
+    if (!ph->present)
+        return; /* no traffic claimed: the host's rate stays as it was */
+    typical = rp_cell_rate_others(r, h, &others);
+    cap = fmax(REPORTS_SHARE_K * typical, REPORTS_SHARE_FLOOR_RPS) * w;
+    if (others > 0 && (double)ph->requests > cap) {
+        f = cap / (double)ph->requests;
+        ph->requests = (uint64_t)cap;
+        ph->errors = (uint64_t)floor((double)ph->errors * f);
+        if (ph->errors > ph->requests)
+            ph->errors = ph->requests;
+        for (i = 0; i < CG_HIST_BUCKETS; i++)
+            ph->hist.b[i] = (uint64_t)floor((double)ph->hist.b[i] * f);
+        for (i = 0; i < ph->nmetrics; i++)
+            if (!ph->m[i].gauge)
+                ph->m[i].value *= f;
+        r->clamped++;
+    }
+    alpha = w / REPORTS_RATE_TAU_S < 1.0 ? w / REPORTS_RATE_TAU_S : 1.0;
+    rp_host_rate_set(r, h,
+                     h->rated ? h->rate + alpha * ((double)ph->requests / w - h->rate)
+                              : (double)ph->requests / w);
 }
 
 /* What one report added to one series' bucket (pushed to the caches). */
@@ -281,6 +317,7 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
         h->ncfg = 0;
         rp_host_set_cell(r, h, cell);
     }
+    share_bound(r, h, window_ms, &ph);
     /* A host some convergence found too old to count is back (or the
      * clock went back): cached convergences must look again. */
     if (h->last_seen_ms <= r->revive_mark || now_ms < h->last_seen_ms)

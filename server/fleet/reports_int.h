@@ -49,10 +49,23 @@ struct host {
     char cell[64];
     char name[64];
     char claim[64]; /* the credential the store says owns this host ("" unchecked) */
+    double rate;    /* smoothed requests/s of its accepted reports (when 'rated') */
+    int rated;      /* 'rate' is known and counted in its cell's cell_rate */
     int64_t seq;
     struct cg_hentry link; /* in reports.hosts, keyed by name */
     struct host *lru_prev, *lru_next;
     struct host_cfg cfg[REPORTS_MAX_CONFIGS];
+};
+
+/* The traffic picture of one cell for the share bound (one host cannot
+ * outvote its cell; reports_ingest.c): the sum of the smoothed request
+ * rates of its hosts that reported health, and their number. Kept by
+ * rp_host_set_cell() and rp_host_rate_set(). */
+struct cell_rate {
+    struct cg_hentry link; /* in reports.cell_rates, keyed by name */
+    char name[64];
+    double sum;
+    uint32_t n;
 };
 
 struct bucket {
@@ -102,8 +115,10 @@ struct reports {
     struct series *series[SBUCKETS];
     size_t nseries;
     uint64_t ingested;
-    uint64_t implausible; /* reports refused: counts no host can have produced */
-    uint64_t unassigned;  /* report entries dropped: configs not assigned to the cell */
+    uint64_t implausible;         /* reports refused: counts no host can have produced */
+    uint64_t unassigned;          /* report entries dropped: configs not assigned to the cell */
+    uint64_t clamped;             /* reports scaled down by the share bound */
+    struct cg_hashmap cell_rates; /* cell -> struct cell_rate */
     struct reports_totals totals;
     /* Change tracking for the caches of reports_aggregate_cells() and
      * reports_convergence_cached(). */
@@ -143,8 +158,17 @@ uint32_t rp_name_key(const char *name);
 /* Index of r->cfg_mod for a config name. */
 size_t rp_config_slot(const char *config);
 
-/* Moves host h to the by_cell chain of 'cell' ("" = none). Lock held. */
+/* Moves host h to the by_cell chain of 'cell' ("" = none), and its rate
+ * from one cell_rate to the other. Lock held. */
 void rp_host_set_cell(struct reports *r, struct host *h, const char *cell);
+
+/* Sets host h's smoothed request rate (requests/s), keeping its cell's
+ * cell_rate in step. Lock held. */
+void rp_host_rate_set(struct reports *r, struct host *h, double rate);
+
+/* The mean smoothed rate of the other hosts of h's cell that reported
+ * health; *others gets their number (0: none, the result is 0). */
+double rp_cell_rate_others(struct reports *r, const struct host *h, uint32_t *others);
 
 /* The host named 'name', created (evicting the least recently seen when
  * full) if new; NULL when out of memory. Lock held. */

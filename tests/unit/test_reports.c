@@ -705,6 +705,90 @@ static void hosts_page_edges(void **state)
     reports_free(r);
 }
 
+/* One report of 'host' in cell "c1" running version 1 of config "cfg",
+ * serving 'req' requests with 'err' errors over 10 s. */
+static void report_traffic(struct reports *r, const char *host, int64_t req, int64_t err,
+                           int64_t now)
+{
+    struct reports_change ch[REPORTS_MAX_CONFIGS];
+    char msg[256];
+    size_t nch = 0;
+    json_t *rep =
+        json_pack("{s:s,s:s,s:i,s:i,s:[{s:s,s:i,s:i,s:s,s:i,s:i}],s:{s:I,s:I}}", "host", host,
+                  "cell", "c1", "seq", 1, "window_ms", 10000, "configs", "config", "cfg", "version",
+                  1, "generation", 1, "outcome", "applied", "lkg_version", 1, "lkg_generation", 1,
+                  "health", "requests", (json_int_t)req, "errors", (json_int_t)err);
+
+    assert_non_null(rep);
+    if (reports_ingest(r, rep, "c1", now, ch, &nch, msg) != 0)
+        fail_msg("ingest %s: %s", host, msg);
+    json_decref(rep);
+}
+
+/*
+ * Security finding 4, "one host must not be able to outvote its cell":
+ * four hosts serve 100 requests/s with 10% errors (a regression); a fifth
+ * claims 190,000 requests/s without an error (plausible for one host, so
+ * not refused). Without the share bound the cell's error rate reads 0.1%
+ * and the regression passes its gate; with it the liar counts as at most
+ * twice a typical host, and the cell still shows >= 9% errors. A host
+ * that really is busier keeps its error rate (counts scale together).
+ */
+static void one_host_cannot_outvote_its_cell(void **state)
+{
+    struct reports_config rc = {100, 0};
+    struct reports *r = reports_new(&rc);
+    struct health_agg agg, before;
+    int64_t now = T0_MS;
+    double rate;
+    int round, i;
+
+    (void)state;
+    for (round = 0; round < 6; round++, now += 10000) {
+        for (i = 0; i < 4; i++) {
+            char host[16];
+            snprintf(host, sizeof host, "h%d", i);
+            report_traffic(r, host, 1000, 100, now);
+        }
+    }
+    memset(&before, 0, sizeof before);
+    reports_aggregate(r, "c1", "cfg", 1, T0_MS, now + 1, &before);
+    report_traffic(r, "liar", 1900000, 0, now);
+    memset(&agg, 0, sizeof agg);
+    reports_aggregate(r, "c1", "cfg", 1, T0_MS, now + 1, &agg);
+    /* the liar counts as two typical hosts: 2 x 100/s over 10 s */
+    assert_true(agg.requests - before.requests <= 2000);
+    rate = (double)agg.errors / (double)agg.requests;
+    assert_true(rate >= 0.09);
+
+    /* a busy host with errors keeps its error rate: 30% stays 30% (the
+     * others now average (4 x 100 + 200) / 5 = 120/s: at most 2,400) */
+    memset(&before, 0, sizeof before);
+    reports_aggregate(r, "c1", "cfg", 1, T0_MS, now + 1, &before);
+    report_traffic(r, "busy", 50000, 15000, now);
+    memset(&agg, 0, sizeof agg);
+    reports_aggregate(r, "c1", "cfg", 1, T0_MS, now + 1, &agg);
+    assert_true(agg.requests > before.requests && agg.requests - before.requests <= 2400);
+    rate = (double)(agg.errors - before.errors) / (double)(agg.requests - before.requests);
+    assert_true(rate > 0.29 && rate <= 0.30);
+
+    /* alone in its cell, nobody to outvote: counted as sent */
+    {
+        struct reports_change ch[REPORTS_MAX_CONFIGS];
+        char msg[256];
+        size_t nch = 0;
+        json_t *rep =
+            json_pack("{s:s,s:s,s:i,s:i,s:[],s:{s:i,s:i}}", "host", "solo", "cell", "c2", "seq", 1,
+                      "window_ms", 10000, "configs", "health", "requests", 1000000, "errors", 0);
+        assert_int_equal(reports_ingest(r, rep, "c2", now, ch, &nch, msg), 0);
+        json_decref(rep);
+        memset(&agg, 0, sizeof agg);
+        reports_aggregate(r, "c2", REPORTS_ANY_CONFIG, 0, now - 1, now + 1, &agg);
+        assert_int_equal(agg.requests, 1000000);
+    }
+    reports_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +800,7 @@ int main(void)
         cmocka_unit_test(hosts_page_after_eviction),
         cmocka_unit_test(hosts_page_edges),
         cmocka_unit_test(cell_views_match_whole_view),
+        cmocka_unit_test(one_host_cannot_outvote_its_cell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

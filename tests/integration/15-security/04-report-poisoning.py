@@ -3,7 +3,10 @@
 produced in the report's window (2^63-1 requests, a latency histogram of
 2^62 samples) are refused with 400 and counted in
 cellgate_reports_implausible_total; nothing of them reaches the fleet's
-sums, which stay exact; plausible reports still count."""
+sums, which stay exact; plausible reports still count; and one host that
+claims far more traffic than the others of its cell counts as at most
+twice a typical one (cellgate_reports_clamped_total): it cannot outvote
+its cell."""
 import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
@@ -46,4 +49,15 @@ with h.Server() as s:
     st, _ = s.api("POST", "/v1/agent/report", dict(good, seq=2), token=ag)
     h.check(st == 204 and metric(s, "cellgate_agent_requests_total") == 10000,
             "plausible reports still count"); n += 1
+    # one host cannot outvote its cell: h1 and h4 serve 500/s; "liar" claims
+    # 190,000/s (plausible for one host, so accepted) and counts as at most
+    # twice a typical other host of c1
+    st, _ = s.api("POST", "/v1/agent/report", dict(good, host="h4", seq=1), token=ag)
+    before = metric(s, "cellgate_agent_requests_total")
+    liar = dict(good, host="liar", seq=1, health={"requests": 1900000, "errors": 0})
+    st, _ = s.api("POST", "/v1/agent/report", liar, token=ag)
+    h.check(st == 204, "the liar's report is accepted (plausible alone): %s" % st)
+    got = metric(s, "cellgate_agent_requests_total") - before
+    h.check(got <= 2 * 500 * 10, "one host outvoted its cell: counted %d requests" % got)
+    h.check(metric(s, "cellgate_reports_clamped_total") == 1, "clamped counter"); n += 1
 print("ok: %d checks" % n)
