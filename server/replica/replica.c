@@ -157,6 +157,11 @@ static void announce(struct replica *rp, const struct store_change *ch, size_t n
             notify_change(rp->notify, NOTIFY_TOKENS, NULL, cells, c->cell[0] ? 1 : 0);
         else if (strcmp(c->kind, "version.publish") == 0 || strcmp(c->kind, "config.set_plan") == 0)
             notify_change(rp->notify, NOTIFY_CONFIG, c->config, NULL, 0);
+        else if (strcmp(c->kind, "host.release") == 0 && rp->reports)
+            /* an admin released the host's identity on another replica:
+             * the claim this one cached must be checked with the store
+             * again (the host's next credential claims it anew) */
+            reports_claim_set(rp->reports, c->cell, "");
         else /* a kind a newer replica writes: re-read everything */
             notify_change(rp->notify, NOTIFY_RESYNC, NULL, NULL, 0);
         i++;

@@ -392,6 +392,9 @@ static int run_release(struct pg_conn *c, void *arg, char *msg)
         return store_summary_fail(msg);
     rc = pg_audit_append(c, j->a, "host.release", object, before, "", msg);
     free(before);
+    /* the other replicas forget the claim they cached (replica.c) */
+    if (rc == CG_OK)
+        rc = pg_change_add(c, "host.release", NULL, j->host, msg);
     return rc;
 }
 

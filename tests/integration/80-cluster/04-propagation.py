@@ -14,6 +14,10 @@ real PostgreSQL.
 - revoked_token_refused_everywhere: a token revoked through a is refused by
   b through the change log (no cache expiry involved: the token cache
   lives 60 s).
+- released_host_claim_refused_everywhere: a host identity released
+  through a and claimed by a new credential there is refused to its old
+  credential on b, which had cached the old claim (the change log's
+  host.release).
 """
 import json, os, re, shutil, signal, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -193,6 +197,31 @@ with pgserver.PgServer() as pg:
             time.sleep(0.05)
         h.check(st == 401, "b still takes the revoked token"); n += 1
         print("revoked_token_refused_everywhere: refused on b after %.3f s" % (time.time() - t0))
+
+        # released_host_claim_refused_everywhere: ag owns hb1 (its report to
+        # b above claimed it, and b cached that); an admin releases hb1
+        # through a and a new agent credential claims it through a; b must
+        # then refuse ag as hb1 (before, b's cached claim kept taking it
+        # until a restart: two credentials reporting as one host)
+        st, t2 = a.api("POST", "/v1/tokens", {"name": "ag2", "role": "agent", "cell": "c1"})
+        ag2 = t2["token"]
+        st, _ = b.api("POST", "/v1/agent/report", dict(rep, seq=2, health={}), token=ag)
+        h.check(st == 204, "ag reports as hb1 on b: %s" % st)
+        st, _ = a.api("DELETE", "/v1/hosts/hb1")
+        h.check(st in (200, 204), "release hb1 through a: %s" % st)
+        st, body = a.api("POST", "/v1/agent/report", dict(rep, seq=3, health={}), token=ag2)
+        h.check(st == 204, "ag2 claims hb1 through a: %s %s" % (st, body))
+        t0 = time.time()
+        while time.time() - t0 < 5 * SLOW:
+            st, _ = b.api("POST", "/v1/agent/report", dict(rep, seq=4, health={}), token=ag)
+            if st == 403:
+                break
+            time.sleep(0.05)
+        h.check(st == 403, "b still takes ag as hb1 after the release: %s" % st); n += 1
+        st, _ = b.api("POST", "/v1/agent/report", dict(rep, seq=5, health={}), token=ag2)
+        h.check(st == 204, "b takes hb1's new credential: %s" % st); n += 1
+        print("released_host_claim_refused_everywhere: refused on b after %.3f s"
+              % (time.time() - t0))
     finally:
         for s in (a, b):
             s.stop()
