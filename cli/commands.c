@@ -119,6 +119,23 @@ static const struct cli_cmd commands[] = {
       "  --raw          compare the stored bytes; by default JSON documents are\n"
       "                 pretty-printed with sorted keys first"
       GLOBAL_OPTS },
+    { "flag", cmd_flag, "list, show, evaluate and kill feature flags",
+      "usage: cellgate flag list CONFIG [--cell C | --version N]\n"
+      "   or: cellgate flag get CONFIG FLAG [--cell C | --version N]\n"
+      "   or: cellgate flag eval CONFIG FLAG --cell C [--context JSON]\n"
+      "   or: cellgate flag kill CONFIG FLAG -m REASON\n"
+      "   or: cellgate flag unkill CONFIG FLAG -m REASON\n"
+      "\n"
+      "  --cell C         as cell C has it (the version assigned to C)\n"
+      "  --version N      that version (default: the live one)\n"
+      "  --context JSON   the evaluation context, e.g. '{\"targetingKey\":\"u1\"}'\n"
+      "  -m, --message R  why (audited)\n"
+      "\n"
+      "kill disables the flag at once on every cell: the live version with the\n"
+      "flag's state DISABLED, expedited (no bake, still checked and fenced); an\n"
+      "open rollout of the config is aborted. unkill goes through the plan.\n"
+      "See docs/flags.md."
+      GLOBAL_OPTS },
     { "help", cmd_help, "show help for a command",
       "usage: cellgate help [COMMAND]" },
     { "hosts", cmd_hosts, "list the hosts that reported and what they run",

@@ -480,6 +480,94 @@ int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out, s
     return get(c, "GET", &p, 0, NULL, out, err);
 }
 
+/* ---- flags ---- */
+
+/* "/v1/configs/<config>/flags[/<flag>[<suffix>]]" */
+static int flag_path(struct cg_buf *p, const char *config, const char *flag, const char *suffix,
+                     struct cg_error *err)
+{
+    CHECK(cg__need(config, "config name", err));
+    CHECK(cg__path3(p, "/v1/configs/", config, flag ? "/flags/" : "/flags", err));
+    if (flag && (cg__buf_escape(p, flag) != 0 || (suffix && cg_buf_puts(p, suffix) != 0))) {
+        cg_buf_free(p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return CG_OK;
+}
+
+/* Appends "?cell=C" or "?version=N" when given. */
+static int where_query(struct cg_buf *p, const char *cell, int64_t version, struct cg_error *err)
+{
+    int rc = 0;
+
+    if (cell && cell[0])
+        rc = cg_buf_puts(p, "?cell=") != 0 || cg__buf_escape(p, cell) != 0;
+    else if (version > 0)
+        rc = cg_buf_printf(p, "?version=%" PRId64, version) != 0;
+    if (rc) {
+        cg_buf_free(p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return CG_OK;
+}
+
+int cg_flags_list(struct cg_client *c, const char *config, const char *cell, int64_t version,
+                  struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(flag_path(&p, config, NULL, NULL, err));
+    CHECK(where_query(&p, cell, version, err));
+    return get(c, "GET", &p, 0, "flags", out, err);
+}
+
+int cg_flag_get(struct cg_client *c, const char *config, const char *flag, const char *cell,
+                int64_t version, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(flag, "flag key", err));
+    CHECK(flag_path(&p, config, flag, NULL, err));
+    CHECK(where_query(&p, cell, version, err));
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
+int cg_flag_eval(struct cg_client *c, const char *config, const char *flag, const char *cell,
+                 const char *context_json, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    json_t *ctx = NULL;
+
+    clear_out(out);
+    CHECK(cg__need(flag, "flag key", err));
+    CHECK(cg__need(cell, "cell", err));
+    if (context_json && !(ctx = json_loads(context_json, 0, NULL))) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "the context is not JSON");
+    }
+    if (ctx && !json_is_object(ctx)) {
+        json_decref(ctx);
+        return cg__error_set(err, CG_ERR_INVALID, 0, "the context must be a JSON object");
+    }
+    CHECK(flag_path(&p, config, flag, "/evaluate", err));
+    CHECK(where_query(&p, cell, 0, err));
+    return send_json(c, "POST", &p, json_pack("{s:o}", "context", ctx ? ctx : json_object()), 0,
+                     out, err);
+}
+
+int cg_flag_switch(struct cg_client *c, const char *config, const char *flag, int kill,
+                   const char *reason, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(flag, "flag key", err));
+    CHECK(cg__need(reason, "reason", err));
+    CHECK(flag_path(&p, config, flag, kill ? "/kill" : "/unkill", err));
+    return send_json(c, "POST", &p, json_pack("{s:s}", "reason", reason), 0, out, err);
+}
+
 /* ---- config policies ---- */
 
 /* "/v1/configs/<config>/policy[?message=...]" */

@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "controller.h"
 #include "desired.h"
+#include "flags.h"
 #include "http.h"
 #include "notify.h"
 #include "reports.h"
@@ -298,6 +299,11 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
             return -1;
         }
     }
+    if (!(d->flags = flags_new(d->store, 0))) {
+        snprintf(msg, 256, "flags: out of memory");
+        daemon_close(d);
+        return -1;
+    }
     {
         struct controller_config cc = {(int64_t)cfg->tick_ms, 0,
                                        (int64_t)cfg->fault_controller_delay_ms};
@@ -326,6 +332,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->api.ops = &d->ops;
     d->api.store = d->store;
     d->api.desired = d->desired;
+    d->api.flags = d->flags;
     d->api.reports = d->reports;
     d->api.key = d->key;
     d->api.stats = d->stats;
@@ -366,7 +373,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     }
     /* Wiring: who hears about changes, and what /metrics shows (in this
      * order). */
-    if (desired_attach(d->desired, d->notify) < 0 ||
+    if (desired_attach(d->desired, d->notify) < 0 || flags_attach(d->flags, d->notify) < 0 ||
         http_attach(d->http, d->notify, d->stats) < 0 ||
         desired_register_stats(d->desired, d->stats) < 0 ||
         store_register_stats(d->store, d->stats) < 0 ||
@@ -374,6 +381,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         cluster_register_stats(d->cluster, d->stats) < 0 ||
         (d->replica && replica_register_stats(d->replica, d->stats) < 0) ||
         reports_register_stats(d->reports, d->stats) < 0 ||
+        flags_register_stats(d->flags, d->stats) < 0 ||
         checkpointer_register_stats(d->checkpointer, d->stats) < 0 ||
         notify_register_stats(d->notify, d->stats) < 0) {
         snprintf(msg, 256, "cannot wire the server's parts");
@@ -431,6 +439,7 @@ void daemon_close(struct daemon *d)
     controller_free(d->controller);
     d->controller = NULL;
     desired_free(d->desired);
+    flags_free(d->flags);
     d->desired = NULL;
     reports_free(d->reports);
     d->reports = NULL;

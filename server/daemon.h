@@ -24,6 +24,7 @@
 struct store;
 struct cg_signkey;
 struct desired;
+struct flags;
 struct reports;
 struct controller;
 struct http_server;
@@ -81,6 +82,7 @@ struct daemon {
     struct notify *notify;             /* the change funnel */
     struct stats *stats;               /* the /metrics registry */
     struct desired *desired;           /* desired state per cell (agents poll it) */
+    struct flags *flags;               /* each cell's flag documents, compiled (OFREP) */
     struct reports *reports;           /* what agents report */
     struct controller *controller;     /* the rollout engine */
     struct cluster *cluster;           /* the leases: who leads the controller */

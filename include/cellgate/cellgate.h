@@ -636,6 +636,41 @@ CG_API int cg_policy_get(struct cg_client *c, const char *config, struct cg_resu
 CG_API int cg_policy_clear(struct cg_client *c, const char *config, const char *message,
                            struct cg_result **out, struct cg_error *err);
 
+/**
+ * GET /v1/configs/{config}/flags: the flags of a flags config as cell
+ * 'cell' has them (its assigned version), or version 'version' (> 0), or
+ * the live version (cell NULL and version 0). The object has "config",
+ * "version", "cell" and "flags": items {"key","state","defaultVariant",
+ * "variants","targeting"} (docs/api/flags.md). Since: 0.4
+ */
+CG_API int cg_flags_list(struct cg_client *c, const char *config, const char *cell, int64_t version,
+                         struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/configs/{config}/flags/{flag}: one flag's definition ("flag"),
+ * chosen as for cg_flags_list(). Since: 0.4 */
+CG_API int cg_flag_get(struct cg_client *c, const char *config, const char *flag, const char *cell,
+                       int64_t version, struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/configs/{config}/flags/{flag}/evaluate?cell=C: the flag for an
+ * evaluation context (JSON object text, NULL = {}) as cell 'cell's hosts
+ * evaluate it: {"value","variant","reason","version","generation",
+ * "error"?,"message"?,"metadata"?}. Since: 0.4
+ */
+CG_API int cg_flag_eval(struct cg_client *c, const char *config, const char *flag, const char *cell,
+                        const char *context_json, struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/configs/{config}/flags/{flag}/kill (kill = 1) or .../unkill
+ * (kill = 0), with the audited 'reason' (required). A kill publishes the
+ * live version with the flag disabled and sends it to every cell at once;
+ * an unkill starts a rollout with the config's plan. The object has
+ * "base_version", "version", "rollout" and "aborted_rollout" (docs/flags.md,
+ * "Kill switch"). Since: 0.4
+ */
+CG_API int cg_flag_switch(struct cg_client *c, const char *config, const char *flag, int kill,
+                          const char *reason, struct cg_result **out, struct cg_error *err);
+
 /** GET /v1/plans/{name}: the plan. */
 CG_API int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out,
                        struct cg_error *err);

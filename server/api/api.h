@@ -16,6 +16,7 @@ struct response;
 struct store;
 struct ops;
 struct desired;
+struct flags;
 struct reports;
 struct stats;
 struct cg_signkey;
@@ -25,6 +26,7 @@ struct api {
     struct ops *ops;              /* every change goes through the operations */
     struct store *store;          /* reads */
     struct desired *desired;      /* desired state per cell (agents poll it) */
+    struct flags *flags;          /* each cell's flags, compiled (OFREP, flag eval) */
     struct reports *reports;      /* what agents report (views) */
     const struct cg_signkey *key; /* the server's signing key (public half served) */
     struct stats *stats;          /* /metrics */
@@ -46,6 +48,14 @@ int api_configs_create(struct api *api, struct request *rq, struct response *rs)
 int api_configs_list(struct api *api, struct request *rq, struct response *rs);
 int api_configs_get(struct api *api, struct request *rq, struct response *rs);
 int api_configs_set_plan(struct api *api, struct request *rq, struct response *rs);
+/* OFREP (api_ofrep.c) and /v1/configs/{name}/flags... (api_flags.c) */
+int api_ofrep_evaluate(struct api *api, struct request *rq, struct response *rs);
+int api_ofrep_bulk(struct api *api, struct request *rq, struct response *rs);
+int api_flags_list(struct api *api, struct request *rq, struct response *rs);
+int api_flags_get(struct api *api, struct request *rq, struct response *rs);
+int api_flags_evaluate(struct api *api, struct request *rq, struct response *rs);
+int api_flags_kill(struct api *api, struct request *rq, struct response *rs);
+int api_flags_unkill(struct api *api, struct request *rq, struct response *rs);
 /* /v1/configs/{name}/policy (api_policies.c) */
 int api_policy_put(struct api *api, struct request *rq, struct response *rs);
 int api_policy_get(struct api *api, struct request *rq, struct response *rs);

@@ -418,8 +418,16 @@ static int admit(struct rq_ctx *c)
             reply_header(&c->rs, "Retry-After", ra);
             return 0;
         }
-        rc = auth_check(c->d->store, c->d->auth_cache, request_header(rq, "Authorization"),
-                        &rq->who);
+        {
+            /* OFREP lets clients send the token as X-API-Key instead */
+            const char *authz = request_header(rq, "Authorization"), *key;
+            char bearer[AUTH_TOKEN_LEN + 16];
+            if (!authz && (key = request_header(rq, "X-API-Key")) && strlen(key) < 64) {
+                snprintf(bearer, sizeof bearer, "Bearer %s", key);
+                authz = bearer;
+            }
+            rc = auth_check(c->d->store, c->d->auth_cache, authz, &rq->who);
+        }
         if (rc == -2) {
             surface_error(c->surface, &c->rs, 503, "unavailable", "token store unavailable");
             reply_header(&c->rs, "Retry-After", "1");

@@ -56,6 +56,13 @@ static const struct route routes[] = {
     {"POST",   "/v1/configs/:name/rollback",           LANE_CONTROL, ROLE_DEPLOYER, 0,             api_rollback,           "configs.rollback", SURFACE_API},
     {"GET",    "/v1/plans/:name/preview",              LANE_READ,    ROLE_READER,   0,             api_plans_preview,      "plans.preview", SURFACE_API},
     {"GET",    "/v1/audit",                            LANE_READ,    ROLE_READER,   0,             api_audit_list,         "audit.list", SURFACE_API},
+    {"POST",   "/ofrep/v1/evaluate/flags/:key",        LANE_POLL,    ROLE_READER,   AUTH_AGENT_OK, api_ofrep_evaluate,     "ofrep.evaluate", SURFACE_OFREP},
+    {"POST",   "/ofrep/v1/evaluate/flags",             LANE_POLL,    ROLE_READER,   AUTH_AGENT_OK, api_ofrep_bulk,         "ofrep.bulk", SURFACE_OFREP},
+    {"GET",    "/v1/configs/:name/flags",              LANE_READ,    ROLE_READER,   0,             api_flags_list,         "flags.list", SURFACE_API},
+    {"GET",    "/v1/configs/:name/flags/:flag",        LANE_READ,    ROLE_READER,   0,             api_flags_get,          "flags.get", SURFACE_API},
+    {"POST",   "/v1/configs/:name/flags/:flag/evaluate", LANE_READ,  ROLE_READER,   0,             api_flags_evaluate,     "flags.evaluate", SURFACE_API},
+    {"POST",   "/v1/configs/:name/flags/:flag/kill",   LANE_CONTROL, ROLE_DEPLOYER, 0,             api_flags_kill,         "flags.kill", SURFACE_API},
+    {"POST",   "/v1/configs/:name/flags/:flag/unkill", LANE_CONTROL, ROLE_DEPLOYER, 0,             api_flags_unkill,       "flags.unkill", SURFACE_API},
     {"GET",    "/v1/audit/checkpoints",                LANE_READ,    ROLE_READER,   0,             api_audit_checkpoints,  "audit.checkpoints", SURFACE_API},
     {"GET",    "/v1/cluster",                          LANE_READ,    ROLE_READER,   0,             api_cluster_status,     "cluster.status", SURFACE_API},
 };

@@ -30,6 +30,17 @@ static void text_error(struct response *rs, int status, const char *code, const 
         rs->status = status;
 }
 
+/* OFREP's error shape (open-feature/protocol service/openapi.yaml): 400
+ * and 404 carry an OpenFeature error code, the others only details. */
+static void ofrep_error(struct response *rs, int status, const char *code, const char *msg)
+{
+    const char *oc = status == 404 ? "FLAG_NOT_FOUND" : status == 400 ? "PARSE_ERROR" : "GENERAL";
+    json_t *o = json_pack("{s:s,s:s}", "errorCode", oc, "errorDetails", msg);
+
+    (void)code;
+    reply_json(rs, status, o);
+}
+
 /* One row per surface: its name, the path prefix that selects it for an
  * unmatched path (NULL: none), and its error writer. */
 static const struct {
@@ -39,6 +50,7 @@ static const struct {
 } surfaces[] = {
     [SURFACE_API] = {"api", NULL, api_error},
     [SURFACE_TEXT] = {"text", "/metrics", text_error},
+    [SURFACE_OFREP] = {"ofrep", "/ofrep/", ofrep_error},
 };
 _Static_assert(CG_ARRAY_SIZE(surfaces) == SURFACE__COUNT, "surfaces must match enum surface");
 

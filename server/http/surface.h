@@ -16,8 +16,9 @@
 struct response;
 
 enum surface {
-    SURFACE_API = 0,  /* {"error":{"code","message","details"}} (docs/api/README.md) */
-    SURFACE_TEXT = 1, /* text/plain "STATUS CODE: message" (/metrics) */
+    SURFACE_API = 0,   /* {"error":{"code","message","details"}} (docs/api/README.md) */
+    SURFACE_TEXT = 1,  /* text/plain "STATUS CODE: message" (/metrics) */
+    SURFACE_OFREP = 2, /* OFREP's {"errorCode","errorDetails"} (/ofrep/; docs/flags.md) */
     SURFACE__COUNT
 };
 

@@ -199,6 +199,31 @@ int ops_policy_clear(struct ops *o, const char *config, const struct ops_actor *
 int ops_policy_assign_allowed(struct ops *o, const char *config, int64_t version,
                               struct ops_err *e);
 
+/* ---- ops_flags.c (docs/flags.md, "Kill switch") ---- */
+
+/* What a flag switch did. */
+struct ops_flag_change {
+    int64_t base_version;       /* the version it changed (the live one) */
+    int64_t version;            /* the new version published */
+    int64_t rollout_id;         /* the rollout that carries it */
+    int64_t aborted_rollout_id; /* kill: the open rollout it superseded, 0 if none */
+};
+
+/*
+ * The kill switch (kill = 1) and its undo (kill = 0) of flag 'flag' of
+ * flags config 'config': publishes a version equal to the base (the live
+ * version, or before any completed rollout the newest assigned) except
+ * that flags[flag].state is "DISABLED" (or "ENABLED"), verified to differ
+ * in exactly that, through the contract (I1). A kill then goes to every
+ * cell at once (controller_kill(): expedited, no bake, fenced, audited;
+ * an open rollout of the config is aborted first); an unkill starts a
+ * rollout with the config's plan. who->reason is required. 404
+ * "flag_not_found", 409 when the flag is in that state already or the
+ * config is not of kind flags.
+ */
+int ops_flag_switch(struct ops *o, const char *config, const char *flag, int kill,
+                    const struct ops_actor *who, struct ops_flag_change *out, struct ops_err *e);
+
 /* ---- ops_assign.c ---- */
 
 #define OPS_ASSIGN_MAX_CELLS 10000

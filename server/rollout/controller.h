@@ -60,6 +60,18 @@ struct controller_actor {
     int can_approve;    /* role approver or above */
 };
 
+/*
+ * The flag kill switch's delivery (docs/flags.md): an open rollout of
+ * 'config' is aborted first (*aborted gets its id, else 0); then a rollout
+ * of kind "kill" to 'version' (checked: exists, not deleted, contract I1)
+ * with one step over every cell and no bake (I7) is created and its step
+ * sent at once as the operator's action, completing it (the version
+ * becomes live). Deny windows and policies do not hold it. *id gets the
+ * rollout. CG_OK (msg says what happened), or a CG_ERR_* and msg.
+ */
+int controller_kill(struct controller *c, const char *config, int64_t version,
+                    const struct controller_actor *who, int64_t *id, int64_t *aborted, char *msg);
+
 /* 1 when 'version' of 'config' is proven: it is the live version or it
  * once completed a rollout on every cell (I7), else 0. Reads the store;
  * does not take the controller's lock. */

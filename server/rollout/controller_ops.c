@@ -475,6 +475,143 @@ out:
     return rc;
 }
 
+/* ---- the flag kill switch ---- */
+
+/* The compact text of an event detail (v stolen); NULL when out of memory. */
+static char *event_json_text(json_t *v)
+{
+    char *s = v ? cg_json_dump(v) : NULL;
+
+    json_decref(v);
+    return s;
+}
+
+int controller_kill(struct controller *c, const char *config, int64_t version,
+                    const struct controller_actor *who, int64_t *id, int64_t *aborted, char *msg)
+{
+    static const char expedite_plan[] =
+        "{\"waves\":[{\"name\":\"kill\",\"percent\":100,\"bake_s\":0}]}";
+    char smsg[STORE_MSG_MAX];
+    struct store_rollout *open = NULL, r;
+    struct store_cell *cells = NULL;
+    struct store_config cfg;
+    struct store_actor a = {who->name, who->reason ? who->reason : ""};
+    const char **ids = NULL;
+    json_t *steps = NULL, *prev = NULL, *idarr;
+    size_t no = 0, nc = 0, i;
+    int rc = CG_ERR_IO, ok;
+
+    *id = *aborted = 0;
+    pthread_mutex_lock(&c->mu);
+    if ((rc = check_version(c, config, version, msg)) != CG_OK)
+        goto out;
+    if (store_rollout_list(c->st, config, 1, &open, &no, smsg) != CG_OK) {
+        rc = fail(msg, CG_ERR_IO, "store: %s%s", smsg, "");
+        goto out;
+    }
+    if (no > 0) {
+        /* The kill supersedes the open rollout: it ends (aborted, with
+         * the kill as its reason) and every cell, those it changed
+         * included, gets the kill version below. */
+        struct store_rollout_update u = ctl_base_update(&open[0]);
+        char *ev = event_json_text(
+            json_pack("{s:s,s:s,s:s,s:I}", "action", "abort", "by", who->name, "reason",
+                      "superseded by the flag kill switch", "kill_version", (json_int_t)version));
+        u.state = "aborted";
+        u.ended = 1;
+        u.event_kind = "abort";
+        u.event_json = ev;
+        u.audit_action = "rollout.abort";
+        ok = ctl_transition(c, &u, &a, NULL);
+        free(ev);
+        if (ok != 1) {
+            rc =
+                fail(msg, CG_ERR_CONFLICT,
+                     "the open rollout of %s changed meanwhile; send the kill again%s", config, "");
+            goto out;
+        }
+        *aborted = open[0].id;
+        ctl_forget(c, open[0].id);
+    }
+    if (store_cell_list(c->st, &cells, &nc, smsg) != CG_OK || nc == 0) {
+        rc = fail(msg, CG_ERR_CONFLICT, "the fleet has no cells%s%s", "", "");
+        goto out;
+    }
+    if (store_config_get(c->st, config, &cfg, smsg) != CG_OK) {
+        rc = fail(msg, CG_ERR_IO, "store: %s%s", smsg, "");
+        goto out;
+    }
+    idarr = json_array();
+    ids = calloc(nc, sizeof *ids);
+    for (i = 0; i < nc && ids; i++) {
+        ids[i] = cells[i].id;
+        json_array_append_new(idarr, json_string(cells[i].id));
+    }
+    steps = json_pack("[{s:i,s:s,s:o,s:i,s:i,s:b,s:s}]", "wave", 0, "wave_name", "kill", "cells",
+                      idarr, "bake_s", 0, "min_requests", 0, "approval", 0, "constraint",
+                      "flag kill switch (I7): every cell at once, no bake");
+    prev = json_object();
+    if (!ids || !steps || !prev) {
+        store_config_free(&cfg);
+        rc = fail(msg, CG_ERR_NOMEM, "out of memory%s%s", "", "");
+        goto out;
+    }
+    rc = create(c, config, "kill", cfg.live_version, version, "", expedite_plan, steps, prev, NULL,
+                1, who, id, msg);
+    store_config_free(&cfg);
+    if (rc != CG_OK)
+        goto out;
+    /* The one step at once, as the operator's own action (not the tick's:
+     * any replica may act, and nothing waits for the next tick). */
+    if (store_rollout_get(c->st, *id, &r, smsg) != CG_OK) {
+        rc = fail(msg, CG_ERR_IO, "store: %s%s", smsg, "");
+        goto out;
+    }
+    {
+        struct store_rollout_update u = ctl_base_update(&r);
+        char *ev = event_json_text(json_pack("{s:i,s:s,s:I,s:I,s:b}", "step", 0, "wave", "kill",
+                                             "version", (json_int_t)version, "cells",
+                                             (json_int_t)nc, "expedited", 1));
+        u.cells = ids;
+        u.ncells = nc;
+        u.assign_version = version;
+        u.expect_generation = r.generation;
+        if (store_config_get(c->st, config, &cfg, smsg) == CG_OK) {
+            u.expect_generation = cfg.generation;
+            store_config_free(&cfg);
+        }
+        u.state = "completed";
+        u.ended = 1;
+        u.set_live_version = version;
+        u.step = 1;
+        u.event_kind = "expedited";
+        u.event_json = ev;
+        u.audit_action = "rollout.expedite";
+        ok = ctl_transition(c, &u, &a, NULL);
+        free(ev);
+        store_rollout_free(&r);
+        if (ok == 1) {
+            notify_change(c->notify, NOTIFY_ASSIGN, config, ids, nc);
+            ctl_forget(c, *id);
+            snprintf(msg, CONTROLLER_MSG_MAX, "version %lld sent to %zu cells (rollout %lld)",
+                     (long long)version, nc, (long long)*id);
+        } else {
+            /* the rollout stays open: the tick sends its one step */
+            snprintf(msg, CONTROLLER_MSG_MAX,
+                     "rollout %lld created; its step is sent by the next tick", (long long)*id);
+        }
+        rc = CG_OK;
+    }
+out:
+    free(ids);
+    json_decref(steps);
+    json_decref(prev);
+    store_cells_free(cells, nc);
+    store_rollouts_free(open, no);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
 /* ---- operator actions ---- */
 
 int controller_action(struct controller *c, int64_t id, const char *action,
