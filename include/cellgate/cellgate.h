@@ -1436,6 +1436,97 @@ CG_API char *cg_watch_dup_report_configs(struct cg_watch *w);
  */
 CG_API const char *cg_watch_outcome_str(int outcome);
 
+/* ------------------------------------------------------------------ */
+/* Feature flags, evaluated in process (docs/flags.md)                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A struct cg_flags holds one flags config's document (the flagd
+ * flag-definition format), compiled, and evaluates its flags locally with
+ * the same evaluator as the server and the agent (common/flagd/). Feed it
+ * from a watcher, so it runs the version assigned to your cell, signed,
+ * verified and contract-checked, and keeps the last-known-good:
+ *
+ *     cg_flags_new(&flags, &err);
+ *     o.configs = (const char *[]){"checkout-flags"}; o.nconfigs = 1;
+ *     o.apply = cg_flags_apply; o.apply_ud = flags;   // the watcher feeds it
+ *     cg_watch_new(&client, 1, &o, &w, &err); cg_watch_start(w, &err);
+ *     ...
+ *     int on = cg_flags_bool(flags, "new-checkout", ctx, 0, &d);  // hot path
+ *
+ * Thread safety: evaluations may run on any number of threads at once,
+ * also while a new document is loaded (they see the old or the new one,
+ * whole). Everything else is for one thread at a time.
+ */
+struct cg_flags;
+
+/* A prepared evaluation context (parsed once, used for many
+ * evaluations). */
+struct cg_flags_context;
+
+/* How an evaluation came out. Caller-allocated; set 'size' to
+ * sizeof(struct cg_flag_details) so fields can be appended later. */
+struct cg_flag_details {
+    size_t size;        /* in: sizeof(struct cg_flag_details) */
+    char variant[128];  /* out: the variant ("" when none: the code default applies) */
+    const char *reason; /* out: "STATIC", "TARGETING_MATCH", "SPLIT", "DEFAULT",
+                           "DISABLED" or "ERROR" (static string) */
+    const char *error;  /* out: "" or "FLAG_NOT_FOUND", "PARSE_ERROR",
+                           "TYPE_MISMATCH", "TARGETING_KEY_MISSING", "GENERAL" */
+    char message[256];  /* out: the error's detail, "" when none */
+    int64_t version;    /* out: the version of the document evaluated (0: none loaded) */
+};
+
+/** A new, empty flag set (every flag is FLAG_NOT_FOUND until a document is
+ * loaded). Since: 0.4 */
+CG_API int cg_flags_new(struct cg_flags **out, struct cg_error *err);
+
+/** Frees it (no evaluation may be running). NULL is a no-op. Since: 0.4 */
+CG_API void cg_flags_free(struct cg_flags *f);
+
+/**
+ * Compiles a flagd document and makes it the one evaluated (the previous
+ * one stays in use when this one does not compile).
+ * @return CG_OK; CG_ERR_VIOLATION (err says where); CG_ERR_NOMEM.
+ * Since: 0.4
+ */
+CG_API int cg_flags_load(struct cg_flags *f, const void *bytes, size_t len, int64_t version,
+                         struct cg_error *err);
+
+/** A cg_watch_apply_fn (ud = the struct cg_flags): loads each document
+ * the watcher accepts; a document that does not compile is rejected
+ * (CG_ERR_VIOLATION) and the last-known-good stays. Since: 0.4 */
+CG_API int cg_flags_apply(void *ud, const struct cg_watch_doc *doc, char *why, size_t whylen);
+
+/** Parses an evaluation context (a JSON object, e.g.
+ * {"targetingKey":"user-1","plan":"pro"}). Since: 0.4 */
+CG_API int cg_flags_context_new(const char *json, struct cg_flags_context **out,
+                                struct cg_error *err);
+
+/** Frees a context. NULL is a no-op. Since: 0.4 */
+CG_API void cg_flags_context_free(struct cg_flags_context *c);
+
+/**
+ * Typed evaluations of flag 'flag' with context 'ctx' (NULL = empty). Each
+ * returns the flag's value, or 'def' (the code default) when there is no
+ * value: an error (the flag is missing, of another type, its targeting
+ * failed), a disabled flag, or a flag without a default variant. 'd' (may
+ * be NULL) says why. cg_flags_string() copies the value into buf (buflen
+ * bytes, truncated) and returns buf; cg_flags_object() returns new JSON
+ * text (cg_free()) or NULL for the default.
+ * Since: 0.4
+ */
+CG_API int cg_flags_bool(const struct cg_flags *f, const char *flag,
+                         const struct cg_flags_context *ctx, int def, struct cg_flag_details *d);
+CG_API const char *cg_flags_string(const struct cg_flags *f, const char *flag,
+                                   const struct cg_flags_context *ctx, const char *def, char *buf,
+                                   size_t buflen, struct cg_flag_details *d);
+CG_API double cg_flags_number(const struct cg_flags *f, const char *flag,
+                              const struct cg_flags_context *ctx, double def,
+                              struct cg_flag_details *d);
+CG_API char *cg_flags_object(const struct cg_flags *f, const char *flag,
+                             const struct cg_flags_context *ctx, struct cg_flag_details *d);
+
 #ifdef __cplusplus
 }
 #endif
