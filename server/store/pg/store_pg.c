@@ -511,5 +511,9 @@ const struct store_ops store_pg_ops = {
     .checkpoint_page = pg_checkpoint_page,
     .checkpoint_last = pg_checkpoint_last,
     .checkpoint_reset = pg_checkpoint_reset,
+    /* the token lifecycle */
+    .token_get = pg_token_get,
+    .token_rotate = pg_token_rotate,
+    .token_touch = pg_token_touch,
 };
 /* clang-format on */

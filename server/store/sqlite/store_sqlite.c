@@ -330,5 +330,9 @@ const struct store_ops store_sqlite_ops = {
     .checkpoint_page = sq_checkpoint_page,
     .checkpoint_last = sq_checkpoint_last,
     .checkpoint_reset = sq_checkpoint_reset,
+    /* the token lifecycle */
+    .token_get = sq_token_get,
+    .token_rotate = sq_token_rotate,
+    .token_touch = sq_token_touch,
 };
 /* clang-format on */
