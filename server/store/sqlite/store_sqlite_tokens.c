@@ -123,8 +123,10 @@ static int check_token(const struct store_token *t, char *msg)
         sq_msg(msg, "token hash must be 64 lowercase hex characters");
         return CG_ERR_INVALID;
     }
-    if (strcmp(t->role, "agent") == 0)
-        return store_check_name("cell", t->cell, msg);
+    if (strcmp(t->role, "agent") == 0) {
+        rc = store_check_name("cell", t->cell, msg);
+        return rc == CG_OK ? store_check_token_lifecycle(t, msg) : rc;
+    }
     if (t->cell[0]) {
         sq_msg(msg, "only agent tokens are bound to a cell");
         return CG_ERR_INVALID;
