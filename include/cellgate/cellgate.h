@@ -86,9 +86,9 @@ enum cg_status {
     CG_ERR_HTTP = -5,       /* any other non-2xx answer (details in error) */
     CG_ERR_NOTFOUND = -6,   /* 404: no such object */
     CG_ERR_CONFLICT = -7,   /* 409: exists, compare-and-set failed, referenced */
-    CG_ERR_AUTH = -8,       /* 401: missing, unknown or revoked token */
+    CG_ERR_AUTH = -8,       /* 401: missing, unknown, revoked or expired token */
     CG_ERR_VIOLATION = -9,  /* 422 contract_violation: document breaks its contract */
-    CG_ERR_FORBIDDEN = -10, /* 403: the token's role is not allowed */
+    CG_ERR_FORBIDDEN = -10, /* 403: the token's role or config scope does not allow it */
     CG_ERR_TIMEOUT = -11,   /* the request did not finish within the timeout */
     CG_ERR_VERIFY = -12,    /* a client-side check failed (e.g. audit chain) */
 };
