@@ -3,7 +3,8 @@
  * test_store_tokens.c: the token lifecycle of the store contract (store.h):
  * expiry and config scopes at creation (and their audit summary), a token
  * by id, rotation (the successor, the old token's grace, the name held by
- * the successor, every refusal, the audit record with both ids) and the
+ * the successor, every refusal, the audit record with both ids, and on
+ * PostgreSQL the change other replicas follow) and the
  * last-use writes (monotonic, unaudited).
  *
  * Written against the store_* API only, like test_store.c: the DSN comes
@@ -211,7 +212,7 @@ static void rotate_issues_successor(void **state)
     struct store_token_rotate r = {0};
     struct store_audit a = {0};
     char msg[STORE_MSG_MAX] = "", hash[65], want[256], obj[40];
-    int64_t now = cg_now_ms();
+    int64_t now = cg_now_ms(), rev = 0, relay = 0;
     const char *name = nm(f, "ci"), *cfg = nm(f, "app");
 
     make_token(&t, name, "deployer", "old");
@@ -219,6 +220,8 @@ static void rotate_issues_successor(void **state)
     cg_strlcpy(t.configs, cfg, sizeof t.configs);
     assert_int_equal(store_token_create(f->st, &t, &ADMIN, msg), CG_OK);
 
+    if (store_replicated(f->st))
+        assert_int_equal(store_changes_head(f->st, &rev, &relay, msg), CG_OK);
     cg_sha256_hex("successor", 9, hash);
     r.id = t.id;
     r.hash = hash;
@@ -252,6 +255,16 @@ static void rotate_issues_successor(void **state)
     assert_string_equal(a.after, want);
     assert_string_equal(a.actor, "admin");
     store_audit_free(&a);
+    if (store_replicated(f->st)) {
+        /* other replicas hear of it: their token caches forget the old one */
+        struct store_change *ch = NULL;
+        size_t nch = 0, k, found = 0;
+        assert_int_equal(store_changes_after(f->st, rev, 100, &ch, &nch, msg), CG_OK);
+        for (k = 0; k < nch; k++)
+            found += strcmp(ch[k].kind, "token.rotate") == 0;
+        free(ch);
+        assert_int_equal(found, 1);
+    }
 
     /* the successor holds the name now */
     make_token(&other, name, "reader", "other");
