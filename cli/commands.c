@@ -196,14 +196,20 @@ static const struct cli_cmd commands[] = {
       "behind their cell's version, and the hosts that rejected a version or\n"
       "failed to apply it, with why (contract violations one per line)."
       GLOBAL_OPTS },
-    { "token", cmd_token, "create, list and revoke API tokens",
-      "usage: cellgate token create --role R --name N [--cell C]\n"
+    { "token", cmd_token, "create, list, rotate and revoke API tokens",
+      "usage: cellgate token create --role R --name N [--cell C] [--ttl D]\n"
+      "                             [--configs A,B]\n"
       "   or: cellgate token list [--limit N] [--after ID]\n"
+      "   or: cellgate token rotate ID [--grace D]\n"
       "   or: cellgate token revoke ID\n"
       "\n"
       "  --role R       reader, approver, deployer, admin or agent\n"
       "  --name N       a name for the token\n"
       "  --cell C       the cell an agent token is bound to\n"
+      "  --ttl D        expire after D: 90s, 30m, 12h, 30d (default: never, or\n"
+      "                 the server's --token-max-ttl)\n"
+      "  --configs A,B  deployer and approver tokens: act only on these configs\n"
+      "  --grace D      rotate: the old token works D longer (default 0: stops now)\n"
       PAGE_OPTS("ID   ", "token id")
       GLOBAL_OPTS },
     { "validate", cmd_validate, "check a document against a config's contract (dry run)",

@@ -281,6 +281,22 @@ static const struct config_key keys[] = {
         .doc = "Failed authentications one client address may make in a burst before "
                "`--auth-fail-rate` applies.",
     },
+    {
+        .name = "token-max-ttl",
+        AS_UNSIGNED(token_max_ttl_s),
+        .group = CONFIG_G_CONNS,
+        .metavar = "S",
+        .min = 0,
+        .max = 316224000,
+        .def = {.u = 0},
+        .def_note = "0: no limit",
+        .help = "longest lifetime in seconds of new deployer, approver and reader tokens",
+        .doc = "The longest lifetime, in seconds, of a new deployer, approver or reader token: "
+               "a longer `ttl_s` is refused (`400`), a token created without one gets this "
+               "one, and a rotation's successor never lives longer. Admin tokens (the last "
+               "one must not lock the API by expiring) and agent tokens are exempt; they "
+               "expire only when created with a `ttl_s`. Tokens that exist are not changed.",
+    },
     /* admission and load shedding */
     {
         .name = "lane",

@@ -323,6 +323,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->ops.replica = d->replica;
     d->ops.desired = d->desired;
     d->ops.checkpointer = d->checkpointer;
+    d->ops.token_max_ttl_s = cfg->token_max_ttl_s;
     d->api.ops = &d->ops;
     d->api.store = d->store;
     d->api.desired = d->desired;

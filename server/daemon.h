@@ -72,6 +72,7 @@ struct daemon_config {
     unsigned audit_checkpoint_s; /* --audit-checkpoint-interval: seconds between
                                     checkpoint rounds (0 = at start and stop only) */
     int accept_audit_rewrite;    /* --accept-audit-rewrite */
+    unsigned token_max_ttl_s;    /* --token-max-ttl: 0 = no limit */
 };
 
 struct daemon {

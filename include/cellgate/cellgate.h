@@ -86,9 +86,9 @@ enum cg_status {
     CG_ERR_HTTP = -5,       /* any other non-2xx answer (details in error) */
     CG_ERR_NOTFOUND = -6,   /* 404: no such object */
     CG_ERR_CONFLICT = -7,   /* 409: exists, compare-and-set failed, referenced */
-    CG_ERR_AUTH = -8,       /* 401: missing, unknown or revoked token */
+    CG_ERR_AUTH = -8,       /* 401: missing, unknown, revoked or expired token */
     CG_ERR_VIOLATION = -9,  /* 422 contract_violation: document breaks its contract */
-    CG_ERR_FORBIDDEN = -10, /* 403: the token's role is not allowed */
+    CG_ERR_FORBIDDEN = -10, /* 403: the token's role or config scope does not allow it */
     CG_ERR_TIMEOUT = -11,   /* the request did not finish within the timeout */
     CG_ERR_VERIFY = -12,    /* a client-side check failed (e.g. audit chain) */
 };
@@ -667,6 +667,46 @@ CG_API int cg_tokens_page(struct cg_client *c, const char *after, int limit, str
 
 /** DELETE /v1/tokens/{id}: revokes a token. */
 CG_API int cg_token_revoke(struct cg_client *c, const char *id, struct cg_error *err);
+
+/**
+ * POST /v1/tokens with a lifetime and a config scope: as cg_token_create(),
+ * and the result object also has "expires_at" (null when it never
+ * expires), "expires_ms" and "configs".
+ *
+ * @param ttl_s     lifetime in seconds, 1..316224000; 0 = none (a server
+ *                  started with --token-max-ttl then gives deployer,
+ *                  approver and reader tokens its maximum)
+ * @param configs   the configs a deployer or approver token may act on
+ *                  (strings copied); NULL = every config
+ * @param nconfigs  their number, 1..16 when configs is set
+ * @return CG_OK, CG_ERR_INVALID (a bad argument, or the server's 400),
+ *         or the server's refusal as for cg_token_create().
+ *
+ * Thread safety: as for the client. Since: 0.5
+ */
+CG_API int cg_token_create_with(struct cg_client *c, const char *name, const char *role,
+                                const char *cell, int64_t ttl_s, const char *const *configs,
+                                size_t nconfigs, struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/tokens/{id}/rotate: issues a successor of token 'id' (the same
+ * name, role, cell, config scope and lifetime) and retires the old one
+ * after a grace period. The result object is the successor, with its
+ * secret in "token" (shown only in this answer), and "rotated":
+ * {"id","expires_at","expires_ms"}, when the old token stops working.
+ * Admin tokens may rotate any token; others only the token they call with.
+ *
+ * @param id       the token's id in decimal
+ * @param grace_s  seconds the old token keeps working (0 = it stops now;
+ *                 at most 2592000)
+ * @return CG_OK, CG_ERR_FORBIDDEN (not the caller's own token),
+ *         CG_ERR_NOTFOUND, CG_ERR_CONFLICT (revoked, expired or rotated
+ *         already), CG_ERR_INVALID.
+ *
+ * Thread safety: as for the client. Since: 0.5
+ */
+CG_API int cg_token_rotate(struct cg_client *c, const char *id, int64_t grace_s,
+                           struct cg_result **out, struct cg_error *err);
 
 /**
  * GET /v1/audit: one page of audit records, oldest first. The result

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "api.h"
+#include "render.h"
 #include "roles.h"
 #include "request.h"
 #include "stats.h"
@@ -33,9 +34,11 @@ int api_whoami(struct api *api, struct request *rq, struct response *rs)
 {
     (void)api;
     return reply_json(rs, 200,
-                      json_pack("{s:s,s:s,s:s,s:I}", "name", rq->who.name, "role",
+                      json_pack("{s:s,s:s,s:s,s:I,s:o,s:o}", "name", rq->who.name, "role",
                                 role_name(rq->who.role), "cell", rq->who.cell, "token_id",
-                                (json_int_t)rq->who.token_id));
+                                (json_int_t)rq->who.token_id, "expires_at",
+                                render_time(rq->who.expires_ms), "configs",
+                                render_scope(rq->who.configs)));
 }
 
 int api_metrics(struct api *api, struct request *rq, struct response *rs)

@@ -26,6 +26,7 @@
 #include "auth.h"
 #include "http_stats.h"
 #include "lanes.h"
+#include "lastused.h"
 #include "notify.h"
 #include "accesslog.h"
 #include "peers.h"
@@ -42,6 +43,7 @@ struct http_server {
     struct MHD_Daemon *mhd;
     struct lanes *lanes;
     struct auth_cache *auth_cache; /* verified tokens (cleared on token changes) */
+    struct lastused *lastused;     /* tokens' last use, written off the request path */
     struct ratelimit *ratelimit;   /* per-token token buckets, NULL when off */
     struct peers *peers;           /* per-address connections and failed authentications */
     struct accesslog *access;      /* --access-log, NULL when off */
@@ -59,6 +61,8 @@ struct http_server {
 enum rq_state { RQ_BODY = 0, RQ_QUEUED, RQ_DONE };
 
 #define HTTP_MAX_PATH 2048
+/* A token's last use is written at most this often (lastused.h). */
+#define HTTP_LAST_USED_MS 60000
 /* Per-connection memory of libmicrohttpd (headers, read buffer). Small on
  * purpose: MHD clears the pool after every request, and every parked
  * long-poll holds one (docs/operations.md). */
@@ -418,20 +422,29 @@ static int admit(struct rq_ctx *c)
             reply_header(&c->rs, "Retry-After", ra);
             return 0;
         }
+        int64_t expired_ms = 0;
         rc = auth_check(c->d->store, c->d->auth_cache, request_header(rq, "Authorization"),
-                        &rq->who);
+                        &rq->who, &expired_ms);
         if (rc == -2) {
             surface_error(c->surface, &c->rs, 503, "unavailable", "token store unavailable");
             reply_header(&c->rs, "Retry-After", "1");
             return 0;
         }
         if (rc != 0) {
+            char when[32];
             peers_auth_failed(c->d->peers, peer, cg_mono_ms());
-            surface_error(c->surface, &c->rs, 401, "unauthorized",
-                          "missing, unknown or revoked bearer token");
+            if (rc == -3) { /* its holder learns when it expired, nothing else of it */
+                cg_time_format(expired_ms, when);
+                surface_error(c->surface, &c->rs, 401, "unauthorized", "bearer token expired at %s",
+                              when);
+            } else {
+                surface_error(c->surface, &c->rs, 401, "unauthorized",
+                              "missing, unknown or revoked bearer token");
+            }
             reply_header(&c->rs, "WWW-Authenticate", "Bearer realm=\"cellgate\"");
             return 0;
         }
+        lastused_note(c->d->lastused, rq->who.token_id, cg_now_ms());
         if (auth_allow(&rq->who, c->route->min_role, c->route->flags) != 0) {
             surface_error(c->surface, &c->rs, 403, "forbidden", "role %s may not call %s %s",
                           role_name(rq->who.role), c->route->method, c->route->pattern);
@@ -654,6 +667,18 @@ static void render_stats(void *ctx, struct cg_buf *b)
         cg_buf_printf(b, "cellgate_http_auth_blocked_total %llu\n",
                       (unsigned long long)ps.auth_blocked);
     }
+    {
+        uint64_t written, dropped;
+        lastused_counts(s->lastused, &written, &dropped);
+        stats_family(b, "cellgate_token_last_used_writes_total", "counter",
+                     "Tokens' last uses written to the store (at most one a minute per token).");
+        cg_buf_printf(b, "cellgate_token_last_used_writes_total %llu\n",
+                      (unsigned long long)written);
+        stats_family(b, "cellgate_token_last_used_dropped_total", "counter",
+                     "Tokens' last uses not written because the queue was full.");
+        cg_buf_printf(b, "cellgate_token_last_used_dropped_total %llu\n",
+                      (unsigned long long)dropped);
+    }
 }
 
 struct http_server *http_new(const struct http_config *cfg, struct api *app, struct store *st,
@@ -673,6 +698,7 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
     route_table(&nroutes);
     s->metrics = http_metrics_new(nroutes);
     s->auth_cache = auth_cache_new(8192, cfg->token_cache_ms > 0 ? cfg->token_cache_ms : 60 * 1000);
+    s->lastused = lastused_new(st, HTTP_LAST_USED_MS);
     {
         struct peers_config pc = {cfg->max_conns_per_ip, cfg->no_shed ? 0 : cfg->auth_fail_rate,
                                   cfg->auth_fail_burst, cfg->limit_localhost};
@@ -685,7 +711,7 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
         http_free(s);
         return NULL;
     }
-    if (!s->metrics || !s->auth_cache || !s->peers) {
+    if (!s->metrics || !s->auth_cache || !s->peers || !s->lastused) {
         snprintf(msg, 256, "out of memory");
         http_free(s);
         return NULL;
@@ -794,6 +820,7 @@ void http_free(struct http_server *s)
     if (s->notify)
         notify_unsubscribe(s->notify, on_tokens, s->auth_cache);
     auth_cache_free(s->auth_cache);
+    lastused_free(s->lastused);
     ratelimit_free(s->ratelimit);
     peers_free(s->peers);
     accesslog_close(s->access);

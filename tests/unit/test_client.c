@@ -433,6 +433,37 @@ static void page_functions_check_arguments(void **state)
     cg_client_free(c);
 }
 
+/* cg_token_create_with() and cg_token_rotate() refuse bad arguments
+ * before any network I/O, and send good ones. */
+static void token_lifecycle_functions_check_arguments(void **state)
+{
+    struct cg_client *c = NULL;
+    struct cg_result *r = (struct cg_result *)(void *)1;
+    struct cg_error e = {0};
+    const char *configs[] = {"app", NULL};
+
+    (void)state;
+    assert_int_equal(cg_client_new("http://127.0.0.1:1", &c, &e), CG_OK);
+    assert_int_equal(cg_token_create_with(c, "ci", "deployer", NULL, -1, NULL, 0, &r, &e),
+                     CG_ERR_INVALID);
+    assert_null(r);
+    assert_int_equal(cg_token_create_with(c, "ci", "deployer", NULL, 60, configs, 0, &r, &e),
+                     CG_ERR_INVALID); /* a scope lists at least one config */
+    assert_int_equal(cg_token_create_with(c, "ci", "deployer", NULL, 60, configs, 2, &r, &e),
+                     CG_ERR_INVALID); /* configs[1] is NULL */
+    assert_int_equal(cg_token_create_with(c, NULL, "deployer", NULL, 0, NULL, 0, &r, &e),
+                     CG_ERR_INVALID);
+    assert_int_equal(cg_token_rotate(c, "3", -1, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_token_rotate(c, NULL, 0, &r, &e), CG_ERR_INVALID);
+    /* valid arguments reach the (absent) server */
+    cg_client_set_timeout_ms(c, 2000);
+    assert_int_equal(cg_token_create_with(c, "ci", "deployer", NULL, 60, configs, 1, &r, &e),
+                     CG_ERR_IO);
+    assert_int_equal(cg_token_rotate(c, "3", 3600, &r, &e), CG_ERR_IO);
+    assert_null(r);
+    cg_client_free(c);
+}
+
 /* ---- audit chain ---- */
 
 #define CHAIN_LEN 5
@@ -679,6 +710,7 @@ int main(void)
         cmocka_unit_test(page_query_strings),
         cmocka_unit_test(page_merge_concatenates_arrays),
         cmocka_unit_test(page_functions_check_arguments),
+        cmocka_unit_test(token_lifecycle_functions_check_arguments),
         cmocka_unit_test(audit_good_chain),
         cmocka_unit_test(audit_chain_across_pages),
         cmocka_unit_test(audit_tampered_field),
