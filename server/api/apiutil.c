@@ -157,6 +157,7 @@ struct ops_actor request_ops_actor(const struct request *rq, const char *reason)
     a.reason = reason ? reason : "";
     a.role = rq->who.role;
     a.cell = rq->who.cell;
+    a.host = rq->who.host;
     return a;
 }
 

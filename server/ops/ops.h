@@ -59,6 +59,8 @@ struct ops_actor {
     const char *reason; /* free text; NULL = none */
     enum role role;     /* the caller's role */
     const char *cell;   /* an agent's cell; NULL or "" otherwise */
+    const char *host;   /* an agent with a client certificate: the one host it may report
+                           as; NULL or "" otherwise */
 };
 
 #define OPS_MSG_MAX 512
