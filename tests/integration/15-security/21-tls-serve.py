@@ -74,10 +74,21 @@ def cbc_client():
 
 
 def start_fails(*args):
+    """Starts a server that must refuse to start; (exit status, stderr).
+    One that starts after all is stopped by its PID (status None)."""
     d = tempfile.mkdtemp(prefix="cgtls-d.", dir=tmp)
-    r = subprocess.run([h.SERVER_BIN, "serve", "--data", d, "--listen", "127.0.0.1:0"] +
-                       list(args), capture_output=True, text=True, timeout=60)
-    return r
+    err = os.path.join(d, "stderr")
+    with open(err, "w") as ef:
+        p = subprocess.Popen([h.SERVER_BIN, "serve", "--data", d, "--listen", "127.0.0.1:0"] +
+                             list(args), stdout=subprocess.DEVNULL, stderr=ef,
+                             stdin=subprocess.DEVNULL)
+        try:
+            rc = p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+            rc = None
+    return rc, open(err).read()
 
 
 with h.Server(extra_args=T.server_args(srv), ssl_context=T.context(ca.cert), keep=True) as s:
@@ -152,22 +163,23 @@ with h.Server(extra_args=T.server_args(srv, extra=["--tls-priorities", lax]),
 
 # key_file_must_be_private (and other refusals at start)
 os.chmod(srv.key, 0o644)
-r = start_fails("--tls-cert", srv.cert, "--tls-key", srv.key)
-h.check(r.returncode == 1 and "accessible by other users" in r.stderr and srv.key in r.stderr
-        and "0644" in r.stderr, "world-readable key: %s %s" % (r.returncode, r.stderr))
+rc, err = start_fails("--tls-cert", srv.cert, "--tls-key", srv.key)
+h.check(rc == 1 and "accessible by other users" in err and srv.key in err
+        and "0644" in err, "world-readable key: %s %s" % (rc, err))
 os.chmod(srv.key, 0o600)
-r = start_fails("--tls-cert", srv.cert, "--tls-key", other.key)
-h.check(r.returncode == 1 and "is not the key of the certificate" in r.stderr,
-        "mismatched key: %s %s" % (r.returncode, r.stderr))
-r = start_fails("--tls-client-ca", ca.cert)
-h.check(r.returncode == 1 and "needs --tls-cert" in r.stderr,
-        "client CA without TLS: %s %s" % (r.returncode, r.stderr))
-r = start_fails("--tls-cert", srv.cert, "--tls-key", srv.key, "--tls-priorities", "NORMAL:+BOGUS")
-h.check(r.returncode == 1 and "--tls-priorities" in r.stderr,
-        "bad priorities: %s %s" % (r.returncode, r.stderr))
-r = start_fails("--tls-cert", srv.cert, "--tls-key", srv.key, "--require-client-cert")
-h.check(r.returncode == 1 and "--require-client-cert needs --tls-client-ca" in r.stderr,
-        "require without CA: %s %s" % (r.returncode, r.stderr))
+rc, err = start_fails("--tls-cert", srv.cert, "--tls-key", other.key)
+h.check(rc == 1 and "is not the key of the certificate" in err,
+        "mismatched key: %s %s" % (rc, err))
+rc, err = start_fails("--tls-client-ca", ca.cert)
+h.check(rc == 1 and "needs --tls-cert" in err,
+        "client CA without TLS: %s %s" % (rc, err))
+rc, err = start_fails("--tls-cert", srv.cert, "--tls-key", srv.key,
+                      "--tls-priorities", "NORMAL:+BOGUS")
+h.check(rc == 1 and "--tls-priorities" in err,
+        "bad priorities: %s %s" % (rc, err))
+rc, err = start_fails("--tls-cert", srv.cert, "--tls-key", srv.key, "--require-client-cert")
+h.check(rc == 1 and "--require-client-cert needs --tls-client-ca" in err,
+        "require without CA: %s %s" % (rc, err))
 n += 1
 print("key_file_must_be_private: ok")
 shutil.rmtree(tmp, ignore_errors=True)
