@@ -244,8 +244,9 @@ static const struct config_key keys[] = {
         .doc = "Appends one line per finished request to FILE (`-`: standard error): time, "
                "client address, method, path (without its query), status, duration, route, "
                "the token's name (never a secret; `-` before authentication) and response "
-               "bytes. Failed authentications show as 401 with their address. Rotate it with "
-               "`copytruncate`: the file is opened once.",
+               "bytes. Failed authentications show as 401 with their address. Rotate it by "
+               "moving it and sending `SIGHUP` (the path is opened again), or with "
+               "`copytruncate`.",
     },
     {
         .name = "limit-localhost",

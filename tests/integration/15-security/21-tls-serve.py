@@ -21,6 +21,7 @@
 """
 import http.client
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -105,6 +106,22 @@ with h.Server(extra_args=T.server_args(srv), ssl_context=T.context(ca.cert), kee
             T.not_after(srv.cert), "expiry metric is the certificate's notAfter")
     h.check(T.metric(s, 'cellgate_tls_handshakes_total{version="TLS1.3"}') >= 3,
             "TLS 1.3 handshakes counted")
+    # the exposition with the TLS families passes promtool, and the families
+    # the alert rules of docs/operations.md use are there
+    st, _, body = s.request("GET", "/metrics")
+    promtool = shutil.which("promtool")
+    h.check(promtool is not None, "promtool not found (scripts/deps.sh installs prometheus)")
+    r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
+                       timeout=60)
+    h.check(r.returncode == 0, "promtool: %s %s" % (r.stdout, r.stderr))
+    src = os.environ.get("CG_SRC_DIR") or os.path.join(os.path.dirname(__file__), "..", "..",
+                                                       "..")
+    doc = open(os.path.join(src, "docs", "operations.md")).read()
+    rules = doc[doc.index("### Alert rules"):]
+    used = set(re.findall(r"cellgate_tls_[a-z_]+", rules[:rules.index("```\n", 30)]))
+    have = set(re.findall(r"^# TYPE (cellgate_tls_[a-z_]+)", body.decode(), re.M))
+    h.check(used and used <= have, "TLS families of the alert rules: %s, /metrics has %s"
+            % (sorted(used), sorted(have)))
     n += 1
     print("https_with_ca_file_works: ok")
 
