@@ -111,8 +111,11 @@ int cg_client_set_ca_file(struct cg_client *c, const char *path, struct cg_error
     if (!c) {
         return cg__error_set(err, CG_ERR_INVALID, 0, "client is NULL");
     }
-    if (path && path[0] && (rc = readable("CA file", path, 0, err)) != CG_OK) {
-        return rc;
+    if (path && path[0]) {
+        rc = readable("CA file", path, 0, err);
+        if (rc != CG_OK) {
+            return rc;
+        }
     }
     return set_path(&c->ca_file, path, err);
 }
@@ -131,12 +134,20 @@ int cg_client_set_client_cert(struct cg_client *c, const char *cert_file, const 
         return cg__error_set(err, CG_ERR_INVALID, 0,
                              "a client certificate needs both its certificate and its key file");
     }
-    if (have_cert && ((rc = readable("client certificate", cert_file, 0, err)) != CG_OK ||
-                      (rc = readable("client key", key_file, 1, err)) != CG_OK)) {
-        return rc;
+    if (have_cert) {
+        rc = readable("client certificate", cert_file, 0, err);
+        if (rc == CG_OK) {
+            rc = readable("client key", key_file, 1, err);
+        }
+        if (rc != CG_OK) {
+            return rc;
+        }
     }
-    if ((rc = set_path(&cert, cert_file, err)) != CG_OK ||
-        (rc = set_path(&key, key_file, err)) != CG_OK) {
+    rc = set_path(&cert, cert_file, err);
+    if (rc == CG_OK) {
+        rc = set_path(&key, key_file, err);
+    }
+    if (rc != CG_OK) {
         free(cert);
         return rc;
     }

@@ -373,9 +373,6 @@ static const struct sockaddr *client_addr(struct MHD_Connection *conn)
     return ci ? ci->client_addr : NULL;
 }
 
-/* Route, authenticate, authorise: from the request line and the headers
- * alone, before any byte of the body is read. Returns 1 when the request
- * may go on, 0 when c->rs already holds the answer. */
 /*
  * Mutual TLS: on a route agents may call, a verified client certificate
  * is the agent's credential and its Authorization header is not looked
@@ -459,6 +456,9 @@ static int64_t limit_key(const struct principal *who)
     return -(int64_t)(h >> 1) - 1;
 }
 
+/* Route, authenticate, authorise: from the request line and the headers
+ * alone, before any byte of the body is read. Returns 1 when the request
+ * may go on, 0 when c->rs already holds the answer. */
 static int admit(struct rq_ctx *c)
 {
     struct request *rq = &c->rq;
@@ -774,7 +774,8 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
     if (cfg->tls_cert || cfg->tls_key) {
         struct tls_config tc = {cfg->tls_cert, cfg->tls_key, cfg->tls_priorities,
                                 cfg->tls_client_ca};
-        if (!(s->tls = tls_new(&tc, msg))) {
+        s->tls = tls_new(&tc, msg);
+        if (!s->tls) {
             http_free(s);
             return NULL;
         }

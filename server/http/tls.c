@@ -260,7 +260,9 @@ struct tls *tls_new(const struct tls_config *cfg, char *msg)
     }
     gnutls_priority_deinit(prio);
     t = calloc(1, sizeof *t);
-    if (!t || !(t->priorities = strdup(prios))) {
+    if (t)
+        t->priorities = strdup(prios);
+    if (!t || !t->priorities) {
         free(t);
         snprintf(msg, 256, "out of memory");
         return NULL;
