@@ -248,9 +248,9 @@ const struct cli_cmd *cli_find_command(const char *name)
 
 static void print_overview(FILE *f)
 {
-    fprintf(f,
-            "usage: cellgate [--server URL] [--token T] [--ca-file F] [--json] COMMAND [ARGS]\n\n"
-            "Commands:\n");
+    fprintf(f, "usage: cellgate [--server URL] [--token T] [--ca-file F] [--json]\n"
+               "                COMMAND [ARGS]\n\n"
+               "Commands:\n");
     for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     }
