@@ -19,6 +19,10 @@
     "\n\nGlobal options (anywhere on the command line):\n"                                         \
     "  --server URL   server to talk to (env CELLGATE_SERVER, default " CLI_DEFAULT_SERVER ")\n"   \
     "  --token T      bearer token (env CELLGATE_TOKEN)\n"                                         \
+    "  --ca-file F    trust only the CAs in PEM file F for https:// (env\n"                        \
+    "                 CELLGATE_CA_FILE; default the system's)\n"                                   \
+    "  --allow-plain-http  allow http:// to a host that is not this one (env\n"                    \
+    "                 CELLGATE_ALLOW_PLAIN_HTTP=1); refused by default\n"                          \
     "  --timeout MS   request timeout in milliseconds (default 30000)\n"                           \
     "  --json         print the server's JSON answer as-is (read commands)\n"                      \
     "  -h, --help     show this help"
@@ -257,7 +261,8 @@ const struct cli_cmd *cli_find_command(const char *name)
 
 static void print_overview(FILE *f)
 {
-    fprintf(f, "usage: cellgate [--server URL] [--token T] [--json] COMMAND [ARGS]\n\n"
+    fprintf(f, "usage: cellgate [--server URL] [--token T] [--ca-file F] [--json]\n"
+               "                COMMAND [ARGS]\n\n"
                "Commands:\n");
     for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -310,6 +315,12 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
     if (g.token) {
         ctx->token = g.token;
     }
+    if (g.ca_file) {
+        ctx->ca_file = g.ca_file;
+    }
+    if (g.allow_plain_http) {
+        ctx->allow_plain_http = true;
+    }
     ctx->timeout_ms = g.timeout_ms;
     ctx->json = g.json;
     if (next >= argc) {
@@ -346,6 +357,10 @@ int cli_main(int argc, char **argv)
     ctx.server = env && env[0] ? env : CLI_DEFAULT_SERVER;
     env = getenv("CELLGATE_TOKEN");
     ctx.token = env && env[0] ? env : NULL;
+    env = getenv("CELLGATE_CA_FILE");
+    ctx.ca_file = env && env[0] ? env : NULL;
+    env = getenv("CELLGATE_ALLOW_PLAIN_HTTP");
+    ctx.allow_plain_http = env && env[0] && strcmp(env, "0") != 0;
     if (cg_library_init(&e) != CG_OK) {
         cli_error(&ctx, "%s", e.message);
         return CLI_EXIT_SERVER;

@@ -212,6 +212,58 @@ CG_API int cg_client_set_max_response(struct cg_client *c, size_t max_bytes);
  */
 CG_API const char *cg_client_server(const struct cg_client *c);
 
+/*
+ * Transport security (docs/libcellgate/README.md, "TLS"). An https://
+ * server's certificate is always verified (chain and name; TLS 1.2 or
+ * newer); there is no switch to turn that off. Plain http:// is for this
+ * host only: a request to an http:// URL whose host is not a loopback
+ * address (127.0.0.0/8, [::1], "localhost") is refused before anything
+ * is sent (CG_ERR_INVALID), unless cg_client_set_allow_plain_http() says
+ * so: the token and every answer would cross the network in clear. The
+ * URL's host decides, not where a proxy or name lookup would lead.
+ */
+
+/**
+ * Trusts only the CA certificates in this PEM file for https:// servers,
+ * instead of the system's (a private CA). NULL or "" goes back to the
+ * system's CAs. The path is copied; the file is read at each connection.
+ *
+ * @return CG_OK, CG_ERR_INVALID (the file cannot be read now),
+ *         CG_ERR_NOMEM. Since: 0.5
+ */
+CG_API int cg_client_set_ca_file(struct cg_client *c, const char *path, struct cg_error *err);
+
+/**
+ * Presents this client certificate to https:// servers that ask for one
+ * (mutual TLS: an agent's credential, docs/agent.md). cert_file holds the
+ * PEM certificate, then its chain; key_file its PEM private key without a
+ * passphrase, which other users must not be able to access (like ssh:
+ * mode 0600, or 0640 with a group of its own). Both NULL: none. Paths are
+ * copied; the files are read at each connection.
+ *
+ * @return CG_OK, CG_ERR_INVALID (one given without the other, a file that
+ *         cannot be read, a key file others may access), CG_ERR_NOMEM.
+ *         Since: 0.5
+ */
+CG_API int cg_client_set_client_cert(struct cg_client *c, const char *cert_file,
+                                     const char *key_file, struct cg_error *err);
+
+/**
+ * Allows (allow != 0) or refuses again (0, the default) plain http:// to
+ * a host that is not a loopback address; see "Transport security" above.
+ * @return CG_OK or CG_ERR_INVALID (c is NULL). Since: 0.5
+ */
+CG_API int cg_client_set_allow_plain_http(struct cg_client *c, int allow);
+
+/**
+ * Checks the client's transport settings as every request does before it
+ * connects: plain http:// to a host that is not this one (unless allowed).
+ * Programs call it once at start to fail early with a clear message.
+ *
+ * @return CG_OK or CG_ERR_INVALID (err says why). Since: 0.5
+ */
+CG_API int cg_client_check(const struct cg_client *c, struct cg_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Results: one decoded response                                       */
 /* ------------------------------------------------------------------ */

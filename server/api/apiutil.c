@@ -159,6 +159,7 @@ struct ops_actor request_ops_actor(const struct request *rq, const char *reason)
     a.cell = rq->who.cell;
     a.token_id = rq->who.token_id;
     a.configs = rq->who.configs;
+    a.host = rq->who.host;
     return a;
 }
 

@@ -81,7 +81,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static const struct ops_actor admin = {"token:admin", "test", ROLE_ADMIN, NULL, 0, NULL};
+static const struct ops_actor admin = {"token:admin", "test", ROLE_ADMIN, NULL, 0, NULL, NULL};
 
 static void add_cell(struct fx *f, const char *id, const char *zone)
 {
@@ -201,7 +201,7 @@ static void reports_scoped(void **state)
 {
     struct fx *f = *state;
     struct ops_err e = {0};
-    const struct ops_actor agent = {"token:a", NULL, ROLE_AGENT, "c1", 0, NULL};
+    const struct ops_actor agent = {"token:a", NULL, ROLE_AGENT, "c1", 0, NULL, NULL};
     json_t *rep = json_pack("{s:s,s:s,s:i,s:[]}", "host", "h1", "cell", "c2", "seq", 1, "configs");
 
     assert_int_equal(ops_report(&f->o, "c2", rep, 1000, &agent, &e), CG_ERR_FORBIDDEN);

@@ -63,11 +63,11 @@ static int teardown(void **state)
     return 0;
 }
 
-static const struct ops_actor admin = {"token:admin", "test", ROLE_ADMIN, NULL, 0, NULL};
+static const struct ops_actor admin = {"token:admin", "test", ROLE_ADMIN, NULL, 0, NULL, NULL};
 
 /* A deployer token scoped to "app" and "web", as the API hands it to the
  * operations (request_ops_actor()). */
-static const struct ops_actor scoped = {"token:ci", "", ROLE_DEPLOYER, NULL, 7, "app,web"};
+static const struct ops_actor scoped = {"token:ci", "", ROLE_DEPLOYER, NULL, 7, "app,web", NULL};
 
 static void scope_is_sorted_and_bounded(void **state)
 {
@@ -220,8 +220,8 @@ static void rotate_who_and_what(void **state)
                      CG_OK);
     assert_int_equal(ops_token_create(&f->o, "rd", "reader", NULL, NULL, &admin, secret, &rd, &e),
                      CG_OK);
-    struct ops_actor self = {"token:ci", "", ROLE_DEPLOYER, NULL, dep.id, "app"};
-    struct ops_actor reader = {"token:rd", "", ROLE_READER, NULL, rd.id, ""};
+    struct ops_actor self = {"token:ci", "", ROLE_DEPLOYER, NULL, dep.id, "app", NULL};
+    struct ops_actor reader = {"token:rd", "", ROLE_READER, NULL, rd.id, "", NULL};
 
     /* another's token: refused before anything is read (nothing leaks) */
     assert_int_equal(ops_token_rotate(&f->o, dep.id, 0, &reader, secret, &next, NULL, &e),
