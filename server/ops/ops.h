@@ -65,8 +65,8 @@ struct ops_actor {
     int64_t token_id;    /* the token it acts with; 0 = none (the server itself, tests) */
     const char *configs; /* that token's config scope "a,b" (ops_scope_check()); NULL or
                             "" = every config */
-    const char *host;   /* an agent with a client certificate: the one host it may report
-                           as; NULL or "" otherwise */
+    const char *host;    /* an agent with a client certificate: the one host it may report
+                            as; NULL or "" otherwise */
 };
 
 #define OPS_MSG_MAX 512

@@ -35,9 +35,9 @@ struct principal {
     int64_t expires_ms; /* the token's expiry (epoch ms), 0 = never */
     char configs[512];  /* the token's config scope, "a,b" (store_token.configs, the same
                            size); "" = every config */
-    char host[64];  /* an agent authenticated by its client certificate: the host the
-                       certificate names (its name and actor are "cert:CELL/HOST", its
-                       token_id 0); "" otherwise */
+    char host[64];      /* an agent authenticated by its client certificate: the host the
+                           certificate names (its name and actor are "cert:CELL/HOST", its
+                           token_id 0); "" otherwise */
 };
 
 #define AUTH_TOKEN_LEN 51 /* "cg_" + 48 hex */
