@@ -75,6 +75,11 @@ struct agent_conf {
     size_t nservers;
     char token[512];
     char token_file[AGENT_PATH_MAX];
+    char ca_file[AGENT_PATH_MAX];  /* PEM CAs that the server's certificate must chain to;
+                                      "" = the system's */
+    char tls_cert[AGENT_PATH_MAX]; /* PEM client certificate (mutual TLS); "" = none */
+    char tls_key[AGENT_PATH_MAX];  /* its private key (not accessible by other users) */
+    int allow_plain_http;          /* 1: http:// to a server that is not on this host */
     char cell[64];
     char host[64];
     char state_dir[AGENT_PATH_MAX];

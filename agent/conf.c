@@ -27,6 +27,7 @@ enum ktype {
     K_MODE,    /* octal file mode */
     K_LEVEL,   /* debug|info|warn|error */
     K_UNIT,    /* seconds|ms -> latency_scale_ms */
+    K_BOOL,    /* true|false|yes|no|1|0 -> int */
 };
 
 struct key {
@@ -47,6 +48,10 @@ static const struct key keys[] = {
     {S_GLOBAL, "server",            K_STRLIST, G(servers),                 0,   0},
     {S_GLOBAL, "token",             K_STR,     G(token),                   0,   0},
     {S_GLOBAL, "token_file",        K_STR,     G(token_file),              0,   0},
+    {S_GLOBAL, "ca_file",           K_STR,     G(ca_file),                 0,   0},
+    {S_GLOBAL, "tls_cert",          K_STR,     G(tls_cert),                0,   0},
+    {S_GLOBAL, "tls_key",           K_STR,     G(tls_key),                 0,   0},
+    {S_GLOBAL, "allow_plain_http",  K_BOOL,    G(allow_plain_http),        0,   0},
     {S_GLOBAL, "cell",              K_STR,     G(cell),                    0,   0},
     {S_GLOBAL, "host",              K_STR,     G(host),                    0,   0},
     {S_GLOBAL, "state_dir",         K_STR,     G(state_dir),               0,   0},
@@ -234,6 +239,16 @@ static int set_key(struct agent_conf *c, void *obj, const struct key *k, const c
             }
         }
         return conf_fail(msg, msglen, line, "log_level must be debug, info, warn or error");
+    }
+    case K_BOOL: {
+        static const char *const yes[] = {"true", "yes", "1"}, *const no[] = {"false", "no", "0"};
+        for (size_t i = 0; i < CG_ARRAY_SIZE(yes); i++) {
+            if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+                *(int *)(void *)dst = strcmp(v, yes[i]) == 0;
+                return 0;
+            }
+        }
+        return conf_fail(msg, msglen, line, "'%s' must be true or false, not '%s'", k->name, v);
     }
     case K_UNIT:
         if (strcmp(v, "seconds") == 0 || strcmp(v, "s") == 0) {
@@ -476,8 +491,15 @@ int conf_finish(struct agent_conf *c, char *msg, size_t msglen)
     if (c->token_file[0] && read_small(c->token_file, c->token, sizeof c->token, msg, msglen)) {
         return -1;
     }
-    if (!c->token[0]) {
-        return conf_fail(msg, msglen, 0, "no token: set token_file (or token, --token)");
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        return conf_fail(msg, msglen, 0,
+                         "tls_cert and tls_key go together (the client "
+                         "certificate and its key)");
+    }
+    if (!c->token[0] && !c->tls_cert[0]) {
+        return conf_fail(msg, msglen, 0,
+                         "no credential: set token_file (or token, --token), or tls_cert and "
+                         "tls_key (a client certificate)");
     }
     for (size_t i = 0; i < c->npubkey_files; i++) {
         if (c->npubkeys >= AGENT_MAX_KEYS) {

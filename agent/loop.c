@@ -55,6 +55,10 @@ static void usage(FILE *f)
           "  -s, --server URL          server URL; repeat for failover (replaces the file's)\n"
           "      --token TOKEN         agent token (prefer --token-file)\n"
           "      --token-file FILE     file holding the agent token\n"
+          "      --tls-cert FILE       client certificate (PEM) for mutual TLS\n"
+          "      --tls-key FILE        its private key (not readable by others)\n"
+          "      --ca-file FILE        trust only these CAs (PEM) for https:// servers\n"
+          "      --allow-plain-http    allow http:// to a server on another host\n"
           "      --cell ID             this host's cell\n"
           "      --host ID             this host's id in reports\n"
           "      --state-dir DIR       where the agent keeps its state\n"
@@ -84,6 +88,10 @@ enum opt_id {
     O_WAIT,
     O_LEVEL,
     O_ONCE,
+    O_CA_FILE,
+    O_TLS_CERT,
+    O_TLS_KEY,
+    O_ALLOW_PLAIN,
 };
 
 /* Flags are applied on top of the file: parsed twice (first pass finds
@@ -105,6 +113,10 @@ static int parse_flags(int argc, char **argv, struct agent_conf *c, const char *
         {"wait", required_argument, NULL, O_WAIT},
         {"log-level", required_argument, NULL, O_LEVEL},
         {"once", no_argument, NULL, O_ONCE},
+        {"ca-file", required_argument, NULL, O_CA_FILE},
+        {"tls-cert", required_argument, NULL, O_TLS_CERT},
+        {"tls-key", required_argument, NULL, O_TLS_KEY},
+        {"allow-plain-http", no_argument, NULL, O_ALLOW_PLAIN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -142,6 +154,10 @@ static int parse_flags(int argc, char **argv, struct agent_conf *c, const char *
         if (pass == 0) {
             continue;
         }
+        if (ch == O_ALLOW_PLAIN) {
+            c->allow_plain_http = 1;
+            continue;
+        }
         switch (ch) {
         case 's':
             if (!servers_reset) {
@@ -155,6 +171,15 @@ static int parse_flags(int argc, char **argv, struct agent_conf *c, const char *
             break;
         case O_TOKEN_FILE:
             key = "token_file";
+            break;
+        case O_CA_FILE:
+            key = "ca_file";
+            break;
+        case O_TLS_CERT:
+            key = "tls_cert";
+            break;
+        case O_TLS_KEY:
+            key = "tls_key";
             break;
         case O_CELL:
             key = "cell";
@@ -208,6 +233,15 @@ static int parse_flags(int argc, char **argv, struct agent_conf *c, const char *
                 break;
             case O_TOKEN_FILE:
                 cg_strlcpy(c->token_file, one->token_file, sizeof c->token_file);
+                break;
+            case O_CA_FILE:
+                cg_strlcpy(c->ca_file, one->ca_file, sizeof c->ca_file);
+                break;
+            case O_TLS_CERT:
+                cg_strlcpy(c->tls_cert, one->tls_cert, sizeof c->tls_cert);
+                break;
+            case O_TLS_KEY:
+                cg_strlcpy(c->tls_key, one->tls_key, sizeof c->tls_key);
                 break;
             case O_CELL:
                 cg_strlcpy(c->cell, one->cell, sizeof c->cell);
@@ -292,6 +326,13 @@ static int setup_clients(struct agent *a, char *msg, size_t msglen)
         cg_client_set_timeout_ms(c, (long)a->conf.request_timeout_s * 1000);
         cg_client_set_connect_timeout_ms(c, (long)a->conf.connect_timeout_s * 1000);
         cg_client_set_max_response(c, (size_t)a->conf.max_doc_bytes + 65536);
+        cg_client_set_allow_plain_http(c, a->conf.allow_plain_http);
+        if (cg_client_set_ca_file(c, a->conf.ca_file, &err) != CG_OK ||
+            cg_client_set_client_cert(c, a->conf.tls_cert, a->conf.tls_key, &err) != CG_OK ||
+            cg_client_check(c, &err) != CG_OK) {
+            snprintf(msg, msglen, "server %s: %s", a->conf.servers[i], err.message);
+            return -1;
+        }
     }
     return 0;
 }

@@ -59,6 +59,9 @@ int report_init(struct agent *a, char *msg, size_t msglen)
         snprintf(msg, msglen, "prometheus_url: %s", err.message);
         return -1;
     }
+    /* the scrape carries no credential: plain HTTP to an exporter on
+     * another address is the operator's call (docs/agent.md) */
+    cg_client_set_allow_plain_http(a->prom, 1);
     cg_client_set_timeout_ms(a->prom, 5000);
     cg_client_set_connect_timeout_ms(a->prom, 2000);
     cg_client_set_max_response(a->prom, 8u * 1024 * 1024);

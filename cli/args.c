@@ -78,6 +78,8 @@ int cli_args_parse(int argc, char **argv, int start, const struct cli_opt *opts,
     const struct cli_opt globals[] = {
         { "server",  0,   CLI_OPT_STR,  &g->server },
         { "token",   0,   CLI_OPT_STR,  &g->token },
+        { "ca-file", 0,   CLI_OPT_STR,  &g->ca_file },
+        { "allow-plain-http", 0, CLI_OPT_FLAG, &g->allow_plain_http },
         { "timeout", 0,   CLI_OPT_INT,  &g->timeout_ms },
         { "json",    0,   CLI_OPT_FLAG, &g->json },
         { "help",    'h', CLI_OPT_FLAG, &g->help },
@@ -177,6 +179,12 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, int start, const struc
     }
     if (g.token) {
         ctx->token = g.token;
+    }
+    if (g.ca_file) {
+        ctx->ca_file = g.ca_file;
+    }
+    if (g.allow_plain_http) {
+        ctx->allow_plain_http = true;
     }
     if (g.timeout_ms) {
         ctx->timeout_ms = g.timeout_ms;

@@ -60,6 +60,8 @@ struct cli_cmd;
 struct cli_ctx {
     const char *server;        /* borrowed from argv/env; never NULL */
     const char *token;         /* borrowed from argv/env; NULL = none */
+    const char *ca_file;       /* --ca-file / CELLGATE_CA_FILE; NULL = the system's CAs */
+    bool allow_plain_http;     /* --allow-plain-http / CELLGATE_ALLOW_PLAIN_HTTP */
     long timeout_ms;           /* 0 = library default */
     bool json;                 /* --json: print the server's JSON as-is */
     const struct cli_cmd *cmd; /* the running command (for its usage) */
@@ -131,6 +133,8 @@ struct cli_args {
 struct cli_globals {
     const char *server;
     const char *token;
+    const char *ca_file;
+    bool allow_plain_http;
     long timeout_ms;
     bool json;
     bool help;
@@ -138,7 +142,8 @@ struct cli_globals {
 
 /*
  * Parses argv[start..argc) against 'opts' plus the global options
- * (--server, --token, --timeout, --json, -h/--help). Accepts "--name
+ * (--server, --token, --ca-file, --allow-plain-http, --timeout, --json,
+ * -h/--help). Accepts "--name
  * value", "--name=value", "-x value", "-xvalue", and "--" to end options.
  * Options and positionals may be mixed. With 'stop_at_pos' it stops at the
  * first positional (used by cli_main() for the command name) and stores its

@@ -14,6 +14,7 @@ int cmd_whoami(struct cli_ctx *ctx, int argc, char **argv)
     int rc;
     struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 0, 0, &rc);
     const struct cg_obj *o;
+    char buf[64], when[32];
 
     if (!c) {
         return rc;
@@ -29,6 +30,11 @@ int cmd_whoami(struct cli_ctx *ctx, int argc, char **argv)
         cli_print_kv(ctx->out, "name:", cg_obj_str(o, "name"));
         cli_print_kv(ctx->out, "role:", cg_obj_str(o, "role"));
         cli_print_kv(ctx->out, "cell:", cg_obj_str(o, "cell")[0] ? cg_obj_str(o, "cell") : "-");
+        cli_print_kv(ctx->out, "token id:", cg_obj_text(o, "token_id", buf, sizeof buf));
+        if (cg_obj_has(o, "expires_at")) {
+            cli_print_kv(ctx->out, "expires:",
+                         cli_short_time(cg_obj_str(o, "expires_at"), when, sizeof when));
+        }
         cli_print_kv(ctx->out, "server:", cg_client_server(c));
     }
     cg_result_free(r);

@@ -19,6 +19,10 @@
     "\n\nGlobal options (anywhere on the command line):\n"                                         \
     "  --server URL   server to talk to (env CELLGATE_SERVER, default " CLI_DEFAULT_SERVER ")\n"   \
     "  --token T      bearer token (env CELLGATE_TOKEN)\n"                                         \
+    "  --ca-file F    trust only the CAs in PEM file F for https:// (env\n"                        \
+    "                 CELLGATE_CA_FILE; default the system's)\n"                                   \
+    "  --allow-plain-http  allow http:// to a host that is not this one (env\n"                    \
+    "                 CELLGATE_ALLOW_PLAIN_HTTP=1); refused by default\n"                          \
     "  --timeout MS   request timeout in milliseconds (default 30000)\n"                           \
     "  --json         print the server's JSON answer as-is (read commands)\n"                      \
     "  -h, --help     show this help"
@@ -213,14 +217,20 @@ static const struct cli_cmd commands[] = {
       "behind their cell's version, and the hosts that rejected a version or\n"
       "failed to apply it, with why (contract violations one per line)."
       GLOBAL_OPTS },
-    { "token", cmd_token, "create, list and revoke API tokens",
-      "usage: cellgate token create --role R --name N [--cell C]\n"
+    { "token", cmd_token, "create, list, rotate and revoke API tokens",
+      "usage: cellgate token create --role R --name N [--cell C] [--ttl D]\n"
+      "                             [--configs A,B]\n"
       "   or: cellgate token list [--limit N] [--after ID]\n"
+      "   or: cellgate token rotate ID [--grace D]\n"
       "   or: cellgate token revoke ID\n"
       "\n"
       "  --role R       reader, approver, deployer, admin or agent\n"
       "  --name N       a name for the token\n"
       "  --cell C       the cell an agent token is bound to\n"
+      "  --ttl D        expire after D: 90s, 30m, 12h, 30d (default: never, or\n"
+      "                 the server's --token-max-ttl)\n"
+      "  --configs A,B  deployer and approver tokens: act only on these configs\n"
+      "  --grace D      rotate: the old token works D longer (default 0: stops now)\n"
       PAGE_OPTS("ID   ", "token id")
       GLOBAL_OPTS },
     { "validate", cmd_validate, "check a document against a config's contract (dry run)",
@@ -268,7 +278,8 @@ const struct cli_cmd *cli_find_command(const char *name)
 
 static void print_overview(FILE *f)
 {
-    fprintf(f, "usage: cellgate [--server URL] [--token T] [--json] COMMAND [ARGS]\n\n"
+    fprintf(f, "usage: cellgate [--server URL] [--token T] [--ca-file F] [--json]\n"
+               "                COMMAND [ARGS]\n\n"
                "Commands:\n");
     for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -321,6 +332,12 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
     if (g.token) {
         ctx->token = g.token;
     }
+    if (g.ca_file) {
+        ctx->ca_file = g.ca_file;
+    }
+    if (g.allow_plain_http) {
+        ctx->allow_plain_http = true;
+    }
     ctx->timeout_ms = g.timeout_ms;
     ctx->json = g.json;
     if (next >= argc) {
@@ -357,6 +374,10 @@ int cli_main(int argc, char **argv)
     ctx.server = env && env[0] ? env : CLI_DEFAULT_SERVER;
     env = getenv("CELLGATE_TOKEN");
     ctx.token = env && env[0] ? env : NULL;
+    env = getenv("CELLGATE_CA_FILE");
+    ctx.ca_file = env && env[0] ? env : NULL;
+    env = getenv("CELLGATE_ALLOW_PLAIN_HTTP");
+    ctx.allow_plain_http = env && env[0] && strcmp(env, "0") != 0;
     if (cg_library_init(&e) != CG_OK) {
         cli_error(&ctx, "%s", e.message);
         return CLI_EXIT_SERVER;

@@ -82,6 +82,15 @@ struct cg_client *cli_client(struct cli_ctx *ctx, int *rc)
     if (r == CG_OK && ctx->timeout_ms > 0) {
         r = cg_client_set_timeout_ms(ctx->client, ctx->timeout_ms);
     }
+    if (r == CG_OK) {
+        r = cg_client_set_ca_file(ctx->client, ctx->ca_file, &e);
+    }
+    if (r == CG_OK) {
+        r = cg_client_set_allow_plain_http(ctx->client, ctx->allow_plain_http);
+    }
+    if (r == CG_OK) {
+        r = cg_client_check(ctx->client, &e); /* before anything is sent */
+    }
     if (r != CG_OK) {
         cg_client_free(ctx->client);
         ctx->client = NULL;

@@ -662,6 +662,56 @@ int cg_tokens_page(struct cg_client *c, const char *after, int limit, struct cg_
     return cg__get_page(c, &p, '?', after, limit, "tokens", out, err);
 }
 
+int cg_token_create_with(struct cg_client *c, const char *name, const char *role, const char *cell,
+                         int64_t ttl_s, const char *const *configs, size_t nconfigs,
+                         struct cg_result **out, struct cg_error *err)
+{
+    json_t *body, *arr = NULL;
+
+    clear_out(out);
+    CHECK(cg__need(name, "token name", err));
+    CHECK(cg__need(role, "role", err));
+    if (ttl_s < 0 || (configs && nconfigs == 0)) {
+        return cg__error_set(err, CG_ERR_INVALID, 0,
+                             "ttl_s must be >= 0, and configs must list at least one config");
+    }
+    body = json_pack("{s:s, s:s}", "name", name, "role", role);
+    if (body && configs) {
+        arr = json_array();
+        for (size_t i = 0; arr && i < nconfigs; i++) {
+            if (!configs[i] || json_array_append_new(arr, json_string(configs[i])) != 0) {
+                json_decref(arr);
+                json_decref(body);
+                return cg__error_set(err, CG_ERR_INVALID, 0, "configs[%zu] is not a string", i);
+            }
+        }
+    }
+    if (!body || (configs && (!arr || json_object_set_new(body, "configs", arr) != 0)) ||
+        (cell && cell[0] && json_object_set_new(body, "cell", json_string(cell)) != 0) ||
+        (ttl_s > 0 && json_object_set_new(body, "ttl_s", json_integer((json_int_t)ttl_s)) != 0)) {
+        json_decref(body);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return post_new(c, "/v1/tokens", NULL, NULL, body, out, err);
+}
+
+int cg_token_rotate(struct cg_client *c, const char *id, int64_t grace_s, struct cg_result **out,
+                    struct cg_error *err)
+{
+    json_t *body;
+
+    clear_out(out);
+    CHECK(cg__need(id, "token id", err));
+    if (grace_s < 0) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "grace_s must be >= 0");
+    }
+    body = json_pack("{s:I}", "grace_s", (json_int_t)grace_s);
+    if (!body) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return post_new(c, "/v1/tokens/", id, "/rotate", body, out, err);
+}
+
 int cg_token_revoke(struct cg_client *c, const char *id, struct cg_error *err)
 {
     struct cg_buf p = {0};

@@ -6,6 +6,8 @@
  * Every exchange has a total timeout, a connect timeout and a response
  * size limit; redirects are never followed and only http/https are
  * allowed. The easy handle is reused so connections are kept alive.
+ * https:// always verifies the server (TLS 1.2 or newer); the settings of
+ * tls.c (CA file, client certificate, the plain-HTTP rule) apply here.
  */
 #include <cellgate/cellgate.h>
 
@@ -107,6 +109,9 @@ void cg_client_free(struct cg_client *c)
     }
     wipe(c->token);
     free(c->token);
+    free(c->ca_file);
+    free(c->client_cert);
+    free(c->client_key);
     free(c->server);
     free(c);
 }
@@ -285,6 +290,24 @@ static int map_curl_error(struct cg_client *c, CURLcode rc, const struct exchang
     if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) {
         return cg__error_set(err, CG_ERR_INVALID, 0, "bad server URL %s: %s", c->server, why);
     }
+    if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+        return cg__error_set(err, CG_ERR_IO, 0,
+                             "the TLS certificate of %s is not trusted: %s (is the CA that "
+                             "signed it given with --ca-file?)",
+                             c->server, why);
+    }
+    if (rc == CURLE_SSL_CACERT_BADFILE) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "CA file %s: %s", c->ca_file ? c->ca_file : "",
+                             why);
+    }
+    if (rc == CURLE_SSL_CERTPROBLEM) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "client certificate %s or key %s: %s",
+                             c->client_cert ? c->client_cert : "",
+                             c->client_key ? c->client_key : "", why);
+    }
+    if (rc == CURLE_SSL_CONNECT_ERROR) {
+        return cg__error_set(err, CG_ERR_IO, 0, "TLS handshake with %s failed: %s", c->server, why);
+    }
     return cg__error_set(err, CG_ERR_IO, 0, "cannot talk to %s: %s", c->server, why);
 }
 
@@ -357,6 +380,26 @@ fail:
     return NULL;
 }
 
+/* https://: the server is always verified (chain, name), TLS 1.2 or
+ * newer; a CA file replaces the system's CAs; a client certificate is
+ * presented when the server asks. */
+static void set_tls(const struct cg_client *c, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (c->ca_file) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+        curl_easy_setopt(e, CURLOPT_CAPATH, NULL); /* only these CAs */
+    }
+    if (c->client_cert) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, c->client_cert);
+        curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(e, CURLOPT_SSLKEY, c->client_key);
+        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+}
+
 int cg__http(struct cg_client *c, const struct cg__req *rq, struct cg__resp *rs,
              struct cg_error *err)
 {
@@ -371,6 +414,9 @@ int cg__http(struct cg_client *c, const struct cg__req *rq, struct cg__resp *rs,
     memset(rs, 0, sizeof *rs);
     rs->body.max = rq->max_response ? rq->max_response : c->max_response;
     rs->retry_after_ms = -1;
+    if (cg_client_check(c, err) != CG_OK) {
+        return CG_ERR_INVALID; /* before anything is sent */
+    }
     if ((rq->content_type && has_ctl(rq->content_type)) ||
         (rq->if_none_match && (has_ctl(rq->if_none_match) || strchr(rq->if_none_match, '"')))) {
         return cg__error_set(err, CG_ERR_INVALID, 0,
@@ -400,6 +446,7 @@ int cg__http(struct cg_client *c, const struct cg__req *rq, struct cg__resp *rs,
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
+    set_tls(c, e);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "libcellgate/" CG_VERSION_STRING);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);

@@ -36,6 +36,10 @@
 struct cg_client {
     char *server;        /* owned; base URL without trailing '/' */
     char *token;         /* owned, wiped on free; NULL = none */
+    char *ca_file;       /* owned; NULL = the system's CAs */
+    char *client_cert;   /* owned; NULL = none (then client_key is NULL too) */
+    char *client_key;    /* owned */
+    int allow_plain;     /* 1: plain http:// to any host */
     long timeout_ms;     /* whole request, > 0 */
     long connect_ms;     /* connect phase, > 0 */
     size_t max_response; /* bytes, > 0 */
@@ -96,6 +100,11 @@ int cg__error_set(struct cg_error *err, int code, int http_status, const char *f
  * appended to the message. Pure; unit-tested.
  */
 int cg__error_from_http(int status, const char *body, size_t len, struct cg_error *err);
+
+/* 1 when url is http:// and its host is not a loopback address
+ * (127.0.0.0/8 as a dotted quad, [::1], "localhost"), else 0: such a
+ * request is refused unless plain HTTP is allowed. Pure; unit-tested. */
+int cg__plain_http_remote(const char *url);
 
 /* Runs one HTTP exchange. On CG_OK, *rs holds the answer (any status);
  * the caller releases rs->body with cg_buf_free(). Transport failures are

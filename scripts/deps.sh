@@ -7,6 +7,8 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config python3 clang-format
   libmicrohttpd-dev libjansson-dev libsodium-dev libcurl4-openssl-dev
+  libgnutls28-dev   # cellgated's TLS (libmicrohttpd is built with GnuTLS)
+  openssl           # 15-security/2x-tls tests make certificates with the openssl CLI
   libsqlite3-dev sqlite3 libcmocka-dev libpcre2-dev curl
   prometheus   # promtool checks the /metrics exposition in make test
   libpq-dev postgresql   # the PostgreSQL store backend; tests start a real server

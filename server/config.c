@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tls.h"
 #include "util.h"
 
 /* offsetof() a field of struct daemon_config that must have type T (a
@@ -243,8 +244,9 @@ static const struct config_key keys[] = {
         .doc = "Appends one line per finished request to FILE (`-`: standard error): time, "
                "client address, method, path (without its query), status, duration, route, "
                "the token's name (never a secret; `-` before authentication) and response "
-               "bytes. Failed authentications show as 401 with their address. Rotate it with "
-               "`copytruncate`: the file is opened once.",
+               "bytes. Failed authentications show as 401 with their address. Rotate it by "
+               "moving it and sending `SIGHUP` (the path is opened again), or with "
+               "`copytruncate`.",
     },
     {
         .name = "limit-localhost",
@@ -280,6 +282,83 @@ static const struct config_key keys[] = {
         .help = "failed authentications one address may make in a burst",
         .doc = "Failed authentications one client address may make in a burst before "
                "`--auth-fail-rate` applies.",
+    },
+    {
+        .name = "token-max-ttl",
+        AS_UNSIGNED(token_max_ttl_s),
+        .group = CONFIG_G_CONNS,
+        .metavar = "S",
+        .min = 0,
+        .max = 316224000,
+        .def = {.u = 0},
+        .def_note = "0: no limit",
+        .help = "longest lifetime in seconds of new deployer, approver and reader tokens",
+        .doc = "The longest lifetime, in seconds, of a new deployer, approver or reader token: "
+               "a longer `ttl_s` is refused (`400`), a token created without one gets this "
+               "one, and a rotation's successor never lives longer. Admin tokens (the last "
+               "one must not lock the API by expiring) and agent tokens are exempt; they "
+               "expire only when created with a `ttl_s`. Tokens that exist are not changed.",
+    },
+    /* TLS and client certificates */
+    {
+        .name = "tls-cert",
+        AS_STRING(tls_cert),
+        .group = CONFIG_G_TLS,
+        .metavar = "FILE",
+        .def_note = "plain HTTP",
+        .help = "serve HTTPS with this PEM certificate (then its chain); needs --tls-key",
+        .doc = "Serves HTTPS (TLS 1.2 and 1.3) with the PEM certificate in FILE, followed by "
+               "its intermediate CAs (leaf first). Needs `--tls-key`. `SIGHUP` loads it and "
+               "the key again for new handshakes, without dropping a connection; a file that "
+               "does not load (or a key that does not match) keeps the old pair in use, and "
+               "the server says why on standard error "
+               "(`cellgate_tls_reloads_total{outcome=\"failed\"}`). Without it the server "
+               "speaks plain HTTP: only for 127.0.0.1 or behind a TLS-terminating proxy.",
+    },
+    {
+        .name = "tls-key",
+        AS_STRING(tls_key),
+        .group = CONFIG_G_TLS,
+        .metavar = "FILE",
+        .help = "the certificate's PEM private key; refused if other users may read it",
+        .doc = "The PEM private key of `--tls-cert`, without a passphrase. Like ssh, the "
+               "server refuses a key file that other users may access (mode `0600`, or "
+               "`0640` with a group of its own).",
+    },
+    {
+        .name = "tls-priorities",
+        AS_STRING(tls_priorities),
+        .group = CONFIG_G_TLS,
+        .metavar = "STRING",
+        .help = "GnuTLS priority string (default: TLS 1.3, and TLS 1.2 with ECDHE+AEAD)",
+        .doc = "The GnuTLS priority string that decides protocol versions, ciphers and key "
+               "exchanges. The default allows TLS 1.3, and TLS 1.2 with ECDHE key exchange "
+               "and AEAD ciphers (AES-GCM, ChaCha20-Poly1305) only, the server's order "
+               "first: `" TLS_DEFAULT_PRIORITIES "`. Checked at start; fixed until restart.",
+    },
+    {
+        .name = "tls-client-ca",
+        AS_STRING(tls_client_ca),
+        .group = CONFIG_G_TLS,
+        .metavar = "FILE",
+        .def_note = "no client certificates",
+        .help = "ask clients for a certificate and trust agents' certificates signed by FILE",
+        .doc = "Asks every client for a certificate (optional) and trusts, on the routes "
+               "agents call, a certificate that chains to a CA in FILE (PEM) and names "
+               "exactly one `cellgate://CELL/HOST` URI subject alternative name: the "
+               "request runs as an agent of CELL, its credential is `cert:CELL/HOST`, and its "
+               "reports must be for HOST (`docs/security.md`, \"Mutual TLS\"). A "
+               "certificate that is presented and fails is refused with `401`, whatever "
+               "token comes with it. Reloaded on `SIGHUP`.",
+    },
+    {
+        .name = "require-client-cert",
+        AS_FLAG(require_client_cert),
+        .group = CONFIG_G_TLS,
+        .help = "refuse agent tokens that come without an agent certificate",
+        .doc = "Refuses (`403`) a request authenticated by an agent token alone: every "
+               "agent must present a certificate `--tls-client-ca` trusts. Tokens of other "
+               "roles (operators, pipelines) are not affected.",
     },
     /* admission and load shedding */
     {
@@ -534,6 +613,7 @@ static const struct config_key keys[] = {
 static const char *const group_titles[CONFIG_G__COUNT] = {
     [CONFIG_G_SERVER] = "Data directory and listener",
     [CONFIG_G_CONNS] = "Requests and connections",
+    [CONFIG_G_TLS] = "TLS and client certificates",
     [CONFIG_G_SHED] = "Admission and load shedding",
     [CONFIG_G_ROLLOUT] = "Signed statements and rollouts",
     [CONFIG_G_AUDIT] = "The audit log",

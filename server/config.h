@@ -57,6 +57,7 @@ enum config_command {
 enum config_group {
     CONFIG_G_SERVER,   /* data directory and listener */
     CONFIG_G_CONNS,    /* HTTP requests and connections */
+    CONFIG_G_TLS,      /* TLS and agents' client certificates */
     CONFIG_G_SHED,     /* admission: lanes, parked polls, rate limits */
     CONFIG_G_ROLLOUT,  /* signed statements and the rollout controller */
     CONFIG_G_AUDIT,    /* the audit log's signed checkpoints */

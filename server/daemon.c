@@ -329,6 +329,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->ops.replica = d->replica;
     d->ops.desired = d->desired;
     d->ops.checkpointer = d->checkpointer;
+    d->ops.token_max_ttl_s = cfg->token_max_ttl_s;
     d->api.ops = &d->ops;
     d->api.store = d->store;
     d->api.desired = d->desired;
@@ -363,6 +364,11 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         hc.limit_localhost = cfg->limit_localhost;
         hc.access_log = cfg->access_log;
         hc.token_burst = cfg->token_burst;
+        hc.tls_cert = cfg->tls_cert;
+        hc.tls_key = cfg->tls_key;
+        hc.tls_priorities = cfg->tls_priorities;
+        hc.tls_client_ca = cfg->tls_client_ca;
+        hc.require_client_cert = cfg->require_client_cert;
         d->http = d->controller ? http_new(&hc, &d->api, d->store, msg) : NULL;
         if (!d->http) {
             if (!d->controller)
@@ -415,6 +421,11 @@ int daemon_start(struct daemon *d, char *msg)
         return -1;
     d->port = http_port(d->http);
     return 0;
+}
+
+int daemon_reload(struct daemon *d, char *msg)
+{
+    return http_reload(d->http, msg);
 }
 
 void daemon_stop(struct daemon *d)

@@ -73,6 +73,12 @@ struct daemon_config {
     unsigned audit_checkpoint_s; /* --audit-checkpoint-interval: seconds between
                                     checkpoint rounds (0 = at start and stop only) */
     int accept_audit_rewrite;    /* --accept-audit-rewrite */
+    unsigned token_max_ttl_s;    /* --token-max-ttl: 0 = no limit */
+    const char *tls_cert;        /* --tls-cert FILE: serve HTTPS (NULL: plain HTTP) */
+    const char *tls_key;         /* --tls-key FILE */
+    const char *tls_priorities;  /* --tls-priorities (NULL: TLS_DEFAULT_PRIORITIES) */
+    const char *tls_client_ca;   /* --tls-client-ca FILE: agents' certificates (mutual TLS) */
+    int require_client_cert;     /* --require-client-cert */
 };
 
 struct daemon {
@@ -111,6 +117,14 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg);
 
 /* Starts the HTTP server; d->port holds the bound port. 0 or -1 with msg. */
 int daemon_start(struct daemon *d, char *msg);
+
+/*
+ * SIGHUP: reloads what can change while serving: the TLS certificate and
+ * key (and client CA) for new handshakes, and the access log's file
+ * (reopened). Open connections are kept. Returns 0, or -1 with msg (256
+ * bytes) saying what was kept and why (the old credentials stay in use).
+ */
+int daemon_reload(struct daemon *d, char *msg);
 
 /* Stops the HTTP server (waits for in-flight requests). Idempotent. */
 void daemon_stop(struct daemon *d);

@@ -14,7 +14,8 @@
  * The first `serve` on an empty data dir initialises it (and prints the
  * admin token once); with --store (replicas share the database) only
  * `init` does. SIGINT/SIGTERM stop the server cleanly; SIGKILL is
- * safe too (every acknowledged change is durable, I8).
+ * safe too (every acknowledged change is durable, I8). SIGHUP reloads
+ * the TLS certificate and key and reopens the access log (daemon_reload()).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -157,10 +158,12 @@ int main(int argc, char **argv)
 
     fit_max_conns(&cfg);
 
-    /* Block the stop signals in every thread; main waits for them. */
+    /* Block the stop and reload signals in every thread; main waits for
+     * them. */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -181,7 +184,7 @@ int main(int argc, char **argv)
     }
     {
         char red[512];
-        printf("cellgated: listening on http://%.*s:%u (%s %s)\n",
+        printf("cellgated: listening on %s://%.*s:%u (%s %s)\n", cfg.tls_cert ? "https" : "http",
                (int)(strrchr(cfg.listen, ':') - cfg.listen), cfg.listen, d.port,
                cfg.store_dsn ? "store" : "data",
                cfg.store_dsn ? store_dsn_redact(cfg.store_dsn, red, sizeof red) : cfg.data_dir);
@@ -196,7 +199,19 @@ int main(int argc, char **argv)
             fprintf(stderr, "cellgated: --no-shed: load shedding is OFF\n");
     }
 
-    sigwait(&set, &sig);
+    for (;;) {
+        sigwait(&set, &sig);
+        if (sig != SIGHUP)
+            break;
+        if (daemon_reload(&d, msg) < 0)
+            fprintf(stderr, "cellgated: SIGHUP: %s\n", msg);
+        else
+            fprintf(stderr, "cellgated: SIGHUP: reloaded%s%s\n",
+                    cfg.tls_cert ? " the TLS files" : "",
+                    cfg.access_log ? (cfg.tls_cert ? " and the access log" : " the access log")
+                                   : (cfg.tls_cert ? "" : " (nothing to reload)"));
+        fflush(stderr);
+    }
     fprintf(stderr, "cellgated: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     daemon_stop(&d);
     daemon_close(&d);

@@ -86,9 +86,9 @@ enum cg_status {
     CG_ERR_HTTP = -5,       /* any other non-2xx answer (details in error) */
     CG_ERR_NOTFOUND = -6,   /* 404: no such object */
     CG_ERR_CONFLICT = -7,   /* 409: exists, compare-and-set failed, referenced */
-    CG_ERR_AUTH = -8,       /* 401: missing, unknown or revoked token */
+    CG_ERR_AUTH = -8,       /* 401: missing, unknown, revoked or expired token */
     CG_ERR_VIOLATION = -9,  /* 422 contract_violation: document breaks its contract */
-    CG_ERR_FORBIDDEN = -10, /* 403: the token's role is not allowed */
+    CG_ERR_FORBIDDEN = -10, /* 403: the token's role or config scope does not allow it */
     CG_ERR_TIMEOUT = -11,   /* the request did not finish within the timeout */
     CG_ERR_VERIFY = -12,    /* a client-side check failed (e.g. audit chain) */
 };
@@ -211,6 +211,58 @@ CG_API int cg_client_set_max_response(struct cg_client *c, size_t max_bytes);
  * @return borrowed from c; valid until c is freed. Since: 0.1
  */
 CG_API const char *cg_client_server(const struct cg_client *c);
+
+/*
+ * Transport security (docs/libcellgate/README.md, "TLS"). An https://
+ * server's certificate is always verified (chain and name; TLS 1.2 or
+ * newer); there is no switch to turn that off. Plain http:// is for this
+ * host only: a request to an http:// URL whose host is not a loopback
+ * address (127.0.0.0/8, [::1], "localhost") is refused before anything
+ * is sent (CG_ERR_INVALID), unless cg_client_set_allow_plain_http() says
+ * so: the token and every answer would cross the network in clear. The
+ * URL's host decides, not where a proxy or name lookup would lead.
+ */
+
+/**
+ * Trusts only the CA certificates in this PEM file for https:// servers,
+ * instead of the system's (a private CA). NULL or "" goes back to the
+ * system's CAs. The path is copied; the file is read at each connection.
+ *
+ * @return CG_OK, CG_ERR_INVALID (the file cannot be read now),
+ *         CG_ERR_NOMEM. Since: 0.5
+ */
+CG_API int cg_client_set_ca_file(struct cg_client *c, const char *path, struct cg_error *err);
+
+/**
+ * Presents this client certificate to https:// servers that ask for one
+ * (mutual TLS: an agent's credential, docs/agent.md). cert_file holds the
+ * PEM certificate, then its chain; key_file its PEM private key without a
+ * passphrase, which other users must not be able to access (like ssh:
+ * mode 0600, or 0640 with a group of its own). Both NULL: none. Paths are
+ * copied; the files are read at each connection.
+ *
+ * @return CG_OK, CG_ERR_INVALID (one given without the other, a file that
+ *         cannot be read, a key file others may access), CG_ERR_NOMEM.
+ *         Since: 0.5
+ */
+CG_API int cg_client_set_client_cert(struct cg_client *c, const char *cert_file,
+                                     const char *key_file, struct cg_error *err);
+
+/**
+ * Allows (allow != 0) or refuses again (0, the default) plain http:// to
+ * a host that is not a loopback address; see "Transport security" above.
+ * @return CG_OK or CG_ERR_INVALID (c is NULL). Since: 0.5
+ */
+CG_API int cg_client_set_allow_plain_http(struct cg_client *c, int allow);
+
+/**
+ * Checks the client's transport settings as every request does before it
+ * connects: plain http:// to a host that is not this one (unless allowed).
+ * Programs call it once at start to fail early with a clear message.
+ *
+ * @return CG_OK or CG_ERR_INVALID (err says why). Since: 0.5
+ */
+CG_API int cg_client_check(const struct cg_client *c, struct cg_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Results: one decoded response                                       */
@@ -702,6 +754,46 @@ CG_API int cg_tokens_page(struct cg_client *c, const char *after, int limit, str
 
 /** DELETE /v1/tokens/{id}: revokes a token. */
 CG_API int cg_token_revoke(struct cg_client *c, const char *id, struct cg_error *err);
+
+/**
+ * POST /v1/tokens with a lifetime and a config scope: as cg_token_create(),
+ * and the result object also has "expires_at" (null when it never
+ * expires), "expires_ms" and "configs".
+ *
+ * @param ttl_s     lifetime in seconds, 1..316224000; 0 = none (a server
+ *                  started with --token-max-ttl then gives deployer,
+ *                  approver and reader tokens its maximum)
+ * @param configs   the configs a deployer or approver token may act on
+ *                  (strings copied); NULL = every config
+ * @param nconfigs  their number, 1..16 when configs is set
+ * @return CG_OK, CG_ERR_INVALID (a bad argument, or the server's 400),
+ *         or the server's refusal as for cg_token_create().
+ *
+ * Thread safety: as for the client. Since: 0.5
+ */
+CG_API int cg_token_create_with(struct cg_client *c, const char *name, const char *role,
+                                const char *cell, int64_t ttl_s, const char *const *configs,
+                                size_t nconfigs, struct cg_result **out, struct cg_error *err);
+
+/**
+ * POST /v1/tokens/{id}/rotate: issues a successor of token 'id' (the same
+ * name, role, cell, config scope and lifetime) and retires the old one
+ * after a grace period. The result object is the successor, with its
+ * secret in "token" (shown only in this answer), and "rotated":
+ * {"id","expires_at","expires_ms"}, when the old token stops working.
+ * Admin tokens may rotate any token; others only the token they call with.
+ *
+ * @param id       the token's id in decimal
+ * @param grace_s  seconds the old token keeps working (0 = it stops now;
+ *                 at most 2592000)
+ * @return CG_OK, CG_ERR_FORBIDDEN (not the caller's own token),
+ *         CG_ERR_NOTFOUND, CG_ERR_CONFLICT (revoked, expired or rotated
+ *         already), CG_ERR_INVALID.
+ *
+ * Thread safety: as for the client. Since: 0.5
+ */
+CG_API int cg_token_rotate(struct cg_client *c, const char *id, int64_t grace_s,
+                           struct cg_result **out, struct cg_error *err);
 
 /**
  * GET /v1/audit: one page of audit records, oldest first. The result

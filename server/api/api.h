@@ -79,6 +79,7 @@ int api_plans_get(struct api *api, struct request *rq, struct response *rs);
 int api_tokens_create(struct api *api, struct request *rq, struct response *rs);
 int api_tokens_list(struct api *api, struct request *rq, struct response *rs);
 int api_tokens_revoke(struct api *api, struct request *rq, struct response *rs);
+int api_tokens_rotate(struct api *api, struct request *rq, struct response *rs);
 
 /* api_audit.c */
 int api_audit_list(struct api *api, struct request *rq, struct response *rs);

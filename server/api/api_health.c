@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "api.h"
+#include "render.h"
 #include "roles.h"
 #include "request.h"
 #include "stats.h"
@@ -31,11 +32,18 @@ int api_readyz(struct api *api, struct request *rq, struct response *rs)
 
 int api_whoami(struct api *api, struct request *rq, struct response *rs)
 {
+    json_t *j =
+        json_pack("{s:s,s:s,s:s,s:I}", "name", rq->who.name, "role", role_name(rq->who.role),
+                  "cell", rq->who.cell, "token_id", (json_int_t)rq->who.token_id);
+
     (void)api;
-    return reply_json(rs, 200,
-                      json_pack("{s:s,s:s,s:s,s:I}", "name", rq->who.name, "role",
-                                role_name(rq->who.role), "cell", rq->who.cell, "token_id",
-                                (json_int_t)rq->who.token_id));
+    if (j) {
+        json_object_set_new(j, "expires_at", render_time(rq->who.expires_ms));
+        json_object_set_new(j, "configs", render_scope(rq->who.configs));
+    }
+    if (j && rq->who.host[0]) /* an agent authenticated by its client certificate */
+        json_object_set_new(j, "host", json_string(rq->who.host));
+    return reply_json(rs, 200, j);
 }
 
 int api_metrics(struct api *api, struct request *rq, struct response *rs)

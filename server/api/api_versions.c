@@ -18,11 +18,12 @@ int api_versions_validate(struct api *api, struct request *rq, struct response *
 {
     struct ops_check ck;
     struct ops_err e = {0};
+    struct ops_actor who = request_ops_actor(rq, NULL);
     const char *name = param_name(rq, rs, 0, "config name");
 
     if (!name)
         return 0;
-    if (ops_version_check(api->ops, name, rq->body.data, rq->body.len, &ck, &e) != CG_OK) {
+    if (ops_validate(api->ops, name, rq->body.data, rq->body.len, &who, &ck, &e) != CG_OK) {
         reply_ops_error(rs, &e);
         ops_err_free(&e);
         return 0;

@@ -157,6 +157,9 @@ struct ops_actor request_ops_actor(const struct request *rq, const char *reason)
     a.reason = reason ? reason : "";
     a.role = rq->who.role;
     a.cell = rq->who.cell;
+    a.token_id = rq->who.token_id;
+    a.configs = rq->who.configs;
+    a.host = rq->who.host;
     return a;
 }
 

@@ -61,11 +61,33 @@ json_t *render_plan(const struct store_plan *p)
                      render_time(p->updated_ms));
 }
 
+json_t *render_scope(const char *configs)
+{
+    json_t *arr = json_array();
+
+    for (const char *p = configs ? configs : ""; arr && *p;) {
+        size_t n = strcspn(p, ",");
+        if (json_array_append_new(arr, json_stringn(p, n)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return arr;
+}
+
 json_t *render_token(const struct store_token *t)
 {
-    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:o}", "id", (json_int_t)t->id, "name", t->name,
-                     "role", t->role, "cell", t->cell, "created_by", t->created_by, "created_at",
-                     render_time(t->created_ms), "revoked_at", render_time(t->revoked_ms));
+    return json_pack("{s:I,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:I,s:o,s:I,s:o,s:o}", "id",
+                     (json_int_t)t->id, "name", t->name, "role", t->role, "cell", t->cell,
+                     "created_by", t->created_by, "created_at", render_time(t->created_ms),
+                     "revoked_at", render_time(t->revoked_ms), "expires_at",
+                     render_time(t->expires_ms), "expires_ms", (json_int_t)t->expires_ms,
+                     "last_used_at", render_time(t->last_used_ms), "last_used_ms",
+                     (json_int_t)t->last_used_ms, "configs", render_scope(t->configs), "rotated_to",
+                     t->rotated_to > 0 ? json_integer((json_int_t)t->rotated_to) : json_null());
 }
 
 json_t *render_audit(const struct store_audit *a)

@@ -16,7 +16,8 @@ json_t *render_cell(const struct store_cell *c);
 json_t *render_config(const struct store_config *c);
 json_t *render_version(const struct store_version *v);
 json_t *render_plan(const struct store_plan *p);
-json_t *render_token(const struct store_token *t);
+json_t *render_token(const struct store_token *t); /* never the hash */
+json_t *render_scope(const char *configs);         /* "a,b" as ["a","b"]; "" as [] */
 json_t *render_audit(const struct store_audit *a);
 
 #endif /* CG_RENDER_H */

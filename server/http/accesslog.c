@@ -16,7 +16,8 @@
 struct accesslog {
     pthread_mutex_t mu;
     FILE *f;
-    int own; /* 1: opened here, closed by accesslog_close() */
+    int own;    /* 1: opened here, closed by accesslog_close() */
+    char *path; /* owned; NULL for standard error */
 };
 
 struct accesslog *accesslog_open(const char *path, char *msg)
@@ -32,14 +33,39 @@ struct accesslog *accesslog_open(const char *path, char *msg)
     } else {
         al->f = fopen(path, "ae");
         al->own = 1;
-        if (!al->f) {
-            snprintf(msg, 256, "--access-log %s: %s", path, strerror(errno));
+        al->path = strdup(path);
+        if (!al->f || !al->path) {
+            snprintf(msg, 256, "--access-log %s: %s", path,
+                     al->f ? "out of memory" : strerror(errno));
+            if (al->f)
+                fclose(al->f);
+            free(al->path);
             free(al);
             return NULL;
         }
     }
     pthread_mutex_init(&al->mu, NULL);
     return al;
+}
+
+int accesslog_reopen(struct accesslog *al, char *msg)
+{
+    FILE *f, *old;
+
+    if (!al || !al->own)
+        return 0;
+    f = fopen(al->path, "ae");
+    if (!f) {
+        snprintf(msg, 256, "--access-log %s: %s (still writing to the file opened before)",
+                 al->path, strerror(errno));
+        return -1;
+    }
+    pthread_mutex_lock(&al->mu);
+    old = al->f;
+    al->f = f;
+    pthread_mutex_unlock(&al->mu);
+    fclose(old);
+    return 0;
 }
 
 void accesslog_close(struct accesslog *al)
@@ -49,6 +75,7 @@ void accesslog_close(struct accesslog *al)
     if (al->own)
         fclose(al->f);
     pthread_mutex_destroy(&al->mu);
+    free(al->path);
     free(al);
 }
 

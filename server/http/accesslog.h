@@ -25,6 +25,11 @@ struct accesslog;
  * when it cannot be opened. */
 struct accesslog *accesslog_open(const char *path, char *msg);
 
+/* Opens the same path again and writes there from now on (after
+ * logrotate moved the file away; SIGHUP). Standard error stays as it is.
+ * 0, or -1 with msg (256 bytes) and the old file kept. NULL al: 0. */
+int accesslog_reopen(struct accesslog *al, char *msg);
+
 /* Closes it (standard error stays open). NULL-safe. */
 void accesslog_close(struct accesslog *al);
 

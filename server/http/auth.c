@@ -12,15 +12,20 @@
 #include "store.h"
 #include "util.h"
 
+_Static_assert(sizeof(((struct principal *)0)->configs) == STORE_TOKEN_CONFIGS_MAX,
+               "a principal holds a token's whole config scope");
+
 struct cache_slot {
     char hash[65];
+    uint64_t epoch; /* the cache's epoch when it was filled: older ones are empty */
     int64_t expires_mono;
     struct principal who;
 };
 
 struct auth_cache {
     pthread_mutex_t mu;
-    uint64_t epoch; /* bumped by every clear: a lookup older than it is not cached */
+    uint64_t epoch; /* bumped by every clear: a lookup older than it is not cached, and
+                       a slot filled before it is empty */
     size_t cap;
     int64_t ttl_ms;
     struct cache_slot *slots; /* direct-mapped by hash prefix */
@@ -57,8 +62,7 @@ void auth_cache_clear(struct auth_cache *c)
     if (!c)
         return;
     pthread_mutex_lock(&c->mu);
-    memset(c->slots, 0, c->cap * sizeof *c->slots);
-    c->epoch++;
+    c->epoch++; /* empties every slot at once, without touching them */
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -105,7 +109,10 @@ int auth_cache_get(struct auth_cache *c, const char *hash, struct principal *who
         return 0;
     pthread_mutex_lock(&c->mu);
     s = &c->slots[slot_of(c, hash)];
-    if (s->hash[0] && sodium_memcmp(s->hash, hash, 64) == 0 && s->expires_mono > cg_mono_ms()) {
+    /* an expired token is never served: the store lookup says when it expired */
+    if (s->hash[0] && s->epoch == c->epoch && sodium_memcmp(s->hash, hash, 64) == 0 &&
+        s->expires_mono > cg_mono_ms() &&
+        (s->who.expires_ms == 0 || s->who.expires_ms > cg_now_ms())) {
         *who = s->who;
         hit = 1;
     }
@@ -128,13 +135,14 @@ void auth_cache_put(struct auth_cache *c, const char *hash, const struct princip
     }
     s = &c->slots[slot_of(c, hash)];
     memcpy(s->hash, hash, 65);
+    s->epoch = c->epoch;
     s->expires_mono = cg_mono_ms() + c->ttl_ms;
     s->who = *who;
     pthread_mutex_unlock(&c->mu);
 }
 
 int auth_check(struct store *st, struct auth_cache *cache, const char *authorization,
-               struct principal *who)
+               struct principal *who, int64_t *expired_ms)
 {
     struct store_token t;
     char hash[65], msg[STORE_MSG_MAX];
@@ -144,6 +152,8 @@ int auth_check(struct store *st, struct auth_cache *cache, const char *authoriza
     int rc;
 
     memset(who, 0, sizeof *who);
+    if (expired_ms)
+        *expired_ms = 0;
     if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
         return -1;
     tok = authorization + 7;
@@ -166,12 +176,19 @@ int auth_check(struct store *st, struct auth_cache *cache, const char *authoriza
     /* The lookup was by hash; compare again in constant time. */
     if (sodium_memcmp(t.hash, hash, 64) != 0 || t.revoked_ms != 0)
         return -1;
+    if (t.expires_ms != 0 && t.expires_ms <= cg_now_ms()) {
+        if (expired_ms)
+            *expired_ms = t.expires_ms;
+        return -3;
+    }
     who->role = role_parse(t.role);
     if (who->role == ROLE_NONE)
         return -1;
     who->token_id = t.id;
     cg_strlcpy(who->name, t.name, sizeof who->name);
     cg_strlcpy(who->cell, t.cell, sizeof who->cell);
+    who->expires_ms = t.expires_ms;
+    cg_strlcpy(who->configs, t.configs, sizeof who->configs);
     snprintf(who->actor, sizeof who->actor, "token:%s", t.name);
     auth_cache_put(cache, hash, who, epoch);
     return 0;

@@ -27,7 +27,8 @@ struct auth_cache;
 
 /* A bounded cache of verified tokens (hash -> principal) so the hot paths
  * (agent polls) do not query the store per request. Entries live at most
- * ttl_ms; auth_cache_clear() drops everything (on every token change).
+ * ttl_ms and never past their token's expiry (principal.expires_ms);
+ * auth_cache_clear() drops everything (on every token change).
  * Thread-safe. NULL on allocation failure. */
 struct auth_cache *auth_cache_new(size_t cap, int64_t ttl_ms);
 void auth_cache_free(struct auth_cache *c);
@@ -36,7 +37,8 @@ void auth_cache_clear(struct auth_cache *c);
 /* The cache's epoch: bumped by every auth_cache_clear(). */
 uint64_t auth_cache_epoch(struct auth_cache *c);
 
-/* 1 and *who when the token with this hash (64 hex) is cached and fresh. */
+/* 1 and *who when the token with this hash (64 hex) is cached, fresh and
+ * not expired. */
 int auth_cache_get(struct auth_cache *c, const char *hash, struct principal *who);
 
 /* Caches who for hash, unless the cache was cleared since 'epoch' (read
@@ -47,12 +49,13 @@ void auth_cache_put(struct auth_cache *c, const char *hash, const struct princip
 
 /*
  * Authenticates an "Authorization" header value. Returns 0 and fills 'who'
- * when it is "Bearer <token>" for a known, unrevoked token; -1 when the
- * header is missing, malformed or the token unknown/revoked (401); -2 when
- * the store failed (503). Never logs the token.
+ * when it is "Bearer <token>" for a known, unrevoked, unexpired token; -1
+ * when the header is missing, malformed or the token unknown/revoked
+ * (401); -3 when the token expired (401; *expired_ms, may be NULL, gets
+ * when); -2 when the store failed (503). Never logs the token.
  */
 int auth_check(struct store *st, struct auth_cache *cache, const char *authorization,
-               struct principal *who);
+               struct principal *who, int64_t *expired_ms);
 
 /*
  * Authorises 'who' for a route needing 'min_role' with 'flags'. Returns 0 if

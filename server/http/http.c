@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #include "auth.h"
 #include "http_stats.h"
 #include "lanes.h"
+#include "lastused.h"
 #include "notify.h"
 #include "accesslog.h"
 #include "peers.h"
@@ -33,6 +35,7 @@
 #include "request.h"
 #include "stats.h"
 #include "surface.h"
+#include "tls.h"
 #include "util.h"
 
 struct http_server {
@@ -42,11 +45,13 @@ struct http_server {
     struct MHD_Daemon *mhd;
     struct lanes *lanes;
     struct auth_cache *auth_cache; /* verified tokens (cleared on token changes) */
+    struct lastused *lastused;     /* tokens' last use, written off the request path */
     struct ratelimit *ratelimit;   /* per-token token buckets, NULL when off */
     struct peers *peers;           /* per-address connections and failed authentications */
     struct accesslog *access;      /* --access-log, NULL when off */
     struct http_metrics *metrics;  /* the transport's counters */
     struct notify *notify;         /* subscribed to, or NULL */
+    struct tls *tls;               /* --tls-cert: credentials, client certificates; NULL: plain */
     uint16_t port;
     /* Request bodies in memory, all connections together (cfg.body_memory). */
     pthread_mutex_t body_mu;
@@ -59,6 +64,8 @@ struct http_server {
 enum rq_state { RQ_BODY = 0, RQ_QUEUED, RQ_DONE };
 
 #define HTTP_MAX_PATH 2048
+/* A token's last use is written at most this often (lastused.h). */
+#define HTTP_LAST_USED_MS 60000
 /* Per-connection memory of libmicrohttpd (headers, read buffer). Small on
  * purpose: MHD clears the pool after every request, and every parked
  * long-poll holds one (docs/operations.md). */
@@ -109,9 +116,12 @@ static const char *io_header(const struct request *rq, const char *name)
 }
 
 /* A client that closed the connection while its request waited gave up
- * (nginx answers these 499); see request.h. */
+ * (nginx answers these 499); see request.h. A TLS client says goodbye
+ * with an alert before it closes, so there the bytes waiting do not mean
+ * it is still there: its closed side (POLLRDHUP) does. */
 static int io_client_gone(const struct request *rq)
 {
+    const struct rq_ctx *c = rq->priv;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     char byte;
@@ -120,6 +130,10 @@ static int io_client_gone(const struct request *rq)
     if (!ci)
         return 0;
     n = recv(ci->connect_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0 && c && c->d->tls) {
+        struct pollfd pfd = {.fd = ci->connect_fd, .events = POLLRDHUP};
+        return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+    }
     return n == 0 || (n < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE));
 }
 
@@ -363,6 +377,106 @@ static const struct sockaddr *client_addr(struct MHD_Connection *conn)
     return ci ? ci->client_addr : NULL;
 }
 
+/*
+ * Mutual TLS: on a route agents may call, a verified client certificate
+ * is the agent's credential and its Authorization header is not looked
+ * at. Returns 1 (rq->who is the certificate's agent), 0 (no certificate:
+ * the token decides), -1 (a certificate was presented and refused: 401
+ * is in c->rs).
+ */
+static int admit_cert(struct rq_ctx *c, const struct sockaddr *peer)
+{
+    struct request *rq = &c->rq;
+    const union MHD_ConnectionInfo *sc, *ss;
+    struct tls_agent ag;
+    char why[256];
+
+    if (!c->d->tls || !(c->route->flags & AUTH_AGENT_OK))
+        return 0;
+    sc = MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    ss = MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!sc || !ss)
+        return 0;
+    switch (tls_conn_agent(sc->socket_context, ss->tls_session, &ag, why, sizeof why)) {
+    case TLS_PEER_NONE:
+        return 0;
+    case TLS_PEER_REFUSED:
+        peers_auth_failed(c->d->peers, peer, cg_mono_ms());
+        surface_error(c->surface, &c->rs, 401, "unauthorized", "%s", why);
+        return -1;
+    case TLS_PEER_AGENT:
+        break;
+    }
+    memset(&rq->who, 0, sizeof rq->who);
+    rq->who.role = ROLE_AGENT;
+    cg_strlcpy(rq->who.name, ag.credential, sizeof rq->who.name);
+    cg_strlcpy(rq->who.cell, ag.cell, sizeof rq->who.cell);
+    cg_strlcpy(rq->who.host, ag.host, sizeof rq->who.host);
+    cg_strlcpy(rq->who.actor, ag.credential, sizeof rq->who.actor);
+    return 1;
+}
+
+/* The bearer token. 1 when rq->who is its principal; 0 with the answer
+ * (401, 503, or 403 for an agent token alone under --require-client-cert)
+ * in c->rs. */
+static int admit_token(struct rq_ctx *c, const struct sockaddr *peer)
+{
+    struct request *rq = &c->rq;
+    int64_t expired_ms = 0;
+    const char *authz = request_header(rq, "Authorization"), *key;
+    char bearer[AUTH_TOKEN_LEN + 16];
+    int rc;
+
+    /* OFREP lets clients send the token as X-API-Key instead */
+    if (!authz && (key = request_header(rq, "X-API-Key")) && strlen(key) < 64) {
+        snprintf(bearer, sizeof bearer, "Bearer %s", key);
+        authz = bearer;
+    }
+    rc = auth_check(c->d->store, c->d->auth_cache, authz, &rq->who, &expired_ms);
+
+    if (rc == -2) {
+        surface_error(c->surface, &c->rs, 503, "unavailable", "token store unavailable");
+        reply_header(&c->rs, "Retry-After", "1");
+        return 0;
+    }
+    if (rc != 0) {
+        char when[32];
+        peers_auth_failed(c->d->peers, peer, cg_mono_ms());
+        if (rc == -3) { /* its holder learns when it expired, nothing else of it */
+            cg_time_format(expired_ms, when);
+            surface_error(c->surface, &c->rs, 401, "unauthorized", "bearer token expired at %s",
+                          when);
+        } else {
+            surface_error(c->surface, &c->rs, 401, "unauthorized",
+                          "missing, unknown or revoked bearer token");
+        }
+        reply_header(&c->rs, "WWW-Authenticate", "Bearer realm=\"cellgate\"");
+        return 0;
+    }
+    lastused_note(c->d->lastused, rq->who.token_id, cg_now_ms());
+    if (rq->who.role == ROLE_AGENT && c->d->cfg.require_client_cert) {
+        surface_error(c->surface, &c->rs, 403, "forbidden",
+                      "agent token %s alone is refused: this server requires agents to present "
+                      "a client certificate (--require-client-cert)",
+                      rq->who.name);
+        return 0;
+    }
+    return 1;
+}
+
+/* The per-token rate limit's key: the token's id, or for a certificate
+ * agent a negative number of its credential (FNV-1a). */
+static int64_t limit_key(const struct principal *who)
+{
+    uint64_t h = 1469598103934665603ull;
+
+    if (who->token_id)
+        return who->token_id;
+    for (const char *p = who->actor; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return -(int64_t)(h >> 1) - 1;
+}
+
 /* Route, authenticate, authorise: from the request line and the headers
  * alone, before any byte of the body is read. Returns 1 when the request
  * may go on, 0 when c->rs already holds the answer. */
@@ -418,35 +532,18 @@ static int admit(struct rq_ctx *c)
             reply_header(&c->rs, "Retry-After", ra);
             return 0;
         }
-        {
-            /* OFREP lets clients send the token as X-API-Key instead */
-            const char *authz = request_header(rq, "Authorization"), *key;
-            char bearer[AUTH_TOKEN_LEN + 16];
-            if (!authz && (key = request_header(rq, "X-API-Key")) && strlen(key) < 64) {
-                snprintf(bearer, sizeof bearer, "Bearer %s", key);
-                authz = bearer;
-            }
-            rc = auth_check(c->d->store, c->d->auth_cache, authz, &rq->who);
-        }
-        if (rc == -2) {
-            surface_error(c->surface, &c->rs, 503, "unavailable", "token store unavailable");
-            reply_header(&c->rs, "Retry-After", "1");
+        rc = admit_cert(c, peer);
+        if (rc < 0)
             return 0;
-        }
-        if (rc != 0) {
-            peers_auth_failed(c->d->peers, peer, cg_mono_ms());
-            surface_error(c->surface, &c->rs, 401, "unauthorized",
-                          "missing, unknown or revoked bearer token");
-            reply_header(&c->rs, "WWW-Authenticate", "Bearer realm=\"cellgate\"");
+        if (rc == 0 && !admit_token(c, peer))
             return 0;
-        }
         if (auth_allow(&rq->who, c->route->min_role, c->route->flags) != 0) {
             surface_error(c->surface, &c->rs, 403, "forbidden", "role %s may not call %s %s",
                           role_name(rq->who.role), c->route->method, c->route->pattern);
             return 0;
         }
         if (c->d->ratelimit) {
-            int64_t wait = ratelimit_take(c->d->ratelimit, rq->who.token_id, cg_mono_ms());
+            int64_t wait = ratelimit_take(c->d->ratelimit, limit_key(&rq->who), cg_mono_ms());
             if (wait > 0) {
                 char ra[24];
                 surface_error(c->surface, &c->rs, 429, "rate_limited",
@@ -662,6 +759,20 @@ static void render_stats(void *ctx, struct cg_buf *b)
         cg_buf_printf(b, "cellgate_http_auth_blocked_total %llu\n",
                       (unsigned long long)ps.auth_blocked);
     }
+    {
+        uint64_t written, dropped;
+        lastused_counts(s->lastused, &written, &dropped);
+        stats_family(b, "cellgate_token_last_used_writes_total", "counter",
+                     "Tokens' last uses written to the store (at most one a minute per token).");
+        cg_buf_printf(b, "cellgate_token_last_used_writes_total %llu\n",
+                      (unsigned long long)written);
+        stats_family(b, "cellgate_token_last_used_dropped_total", "counter",
+                     "Tokens' last uses not written because the queue was full.");
+        cg_buf_printf(b, "cellgate_token_last_used_dropped_total %llu\n",
+                      (unsigned long long)dropped);
+    }
+    if (s->tls)
+        tls_render_stats(s->tls, b);
 }
 
 struct http_server *http_new(const struct http_config *cfg, struct api *app, struct store *st,
@@ -681,6 +792,7 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
     route_table(&nroutes);
     s->metrics = http_metrics_new(nroutes);
     s->auth_cache = auth_cache_new(8192, cfg->token_cache_ms > 0 ? cfg->token_cache_ms : 60 * 1000);
+    s->lastused = lastused_new(st, HTTP_LAST_USED_MS);
     {
         struct peers_config pc = {cfg->max_conns_per_ip, cfg->no_shed ? 0 : cfg->auth_fail_rate,
                                   cfg->auth_fail_burst, cfg->limit_localhost};
@@ -693,7 +805,30 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
         http_free(s);
         return NULL;
     }
-    if (!s->metrics || !s->auth_cache || !s->peers) {
+    if (cfg->tls_cert || cfg->tls_key) {
+        struct tls_config tc = {cfg->tls_cert, cfg->tls_key, cfg->tls_priorities,
+                                cfg->tls_client_ca};
+        s->tls = tls_new(&tc, msg);
+        if (!s->tls) {
+            http_free(s);
+            return NULL;
+        }
+    } else if (cfg->tls_client_ca || cfg->require_client_cert || cfg->tls_priorities) {
+        snprintf(msg, 256, "%s needs --tls-cert and --tls-key",
+                 cfg->tls_client_ca         ? "--tls-client-ca"
+                 : cfg->require_client_cert ? "--require-client-cert"
+                                            : "--tls-priorities");
+        http_free(s);
+        return NULL;
+    }
+    if (cfg->require_client_cert && !cfg->tls_client_ca) {
+        snprintf(msg, 256,
+                 "--require-client-cert needs --tls-client-ca (the CA that signs the "
+                 "agents' certificates)");
+        http_free(s);
+        return NULL;
+    }
+    if (!s->metrics || !s->auth_cache || !s->peers || !s->lastused) {
         snprintf(msg, 256, "out of memory");
         http_free(s);
         return NULL;
@@ -712,6 +847,29 @@ int http_attach(struct http_server *s, struct notify *n, struct stats *st)
     if (st && stats_register(st, "http", render_stats, s) < 0)
         return -1;
     return 0;
+}
+
+int http_reload(struct http_server *s, char *msg)
+{
+    char m[256] = "";
+    int rc = 0;
+
+    msg[0] = '\0';
+    if (s->tls && tls_reload(s->tls, m) < 0) {
+        snprintf(msg, 256, "TLS files not reloaded, the old credentials stay: %s", m);
+        rc = -1;
+    }
+    if (accesslog_reopen(s->access, m) < 0) {
+        if (rc == 0)
+            snprintf(msg, 256, "%s", m);
+        rc = -1;
+    }
+    return rc;
+}
+
+int http_tls(const struct http_server *s)
+{
+    return s && s->tls;
 }
 
 uint16_t http_port(const struct http_server *s)
@@ -734,11 +892,39 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 {
     struct http_server *d = cls;
 
-    (void)socket_context;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         peers_opened(d->peers, client_addr(conn));
-    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        /* before its handshake: tls_cert_callback() finds it here */
+        if (d->tls)
+            *socket_context = tls_conn_new(d->tls);
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         peers_closed(d->peers, client_addr(conn));
+        tls_conn_free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* The TLS options of MHD_start_daemon() into o (at least 4 items), ending
+ * with MHD_OPTION_END; none without TLS. */
+static void tls_options(struct http_server *d, struct MHD_OptionItem *o)
+{
+    gnutls_certificate_retrieve_function2 *cb = tls_cert_callback;
+    void *cb_ptr;
+    size_t k = 0;
+
+    _Static_assert(sizeof cb == sizeof cb_ptr, "function and object pointers have one size");
+    memcpy(&cb_ptr, &cb, sizeof cb_ptr);
+    if (d->tls) {
+        o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0, cb_ptr};
+        o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                         (void *)(uintptr_t)tls_priorities(d->tls)};
+        /* with a trust list, libmicrohttpd asks every client for a
+         * certificate (optional); tls_peer.c checks it */
+        if (tls_client_ca_pem(d->tls))
+            o[k++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                             (void *)(uintptr_t)tls_client_ca_pem(d->tls)};
+    }
+    o[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
 int http_start(struct http_server *d, char *msg)
@@ -747,10 +933,19 @@ int http_start(struct http_server *d, char *msg)
     const union MHD_DaemonInfo *info;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct lane_config lc[LANE__COUNT];
+    struct MHD_OptionItem tlso[4];
     int i;
 
     if (parse_listen(d->cfg.listen, &sa, msg) < 0)
         return -1;
+    if (d->tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
+            snprintf(msg, 256, "this libmicrohttpd has no TLS (GnuTLS) support");
+            return -1;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    tls_options(d, tlso);
     for (i = 0; i < LANE__COUNT; i++) {
         lc[i].workers = d->cfg.lane_workers[i] ? d->cfg.lane_workers[i] : 1;
         lc[i].queue_max =
@@ -768,7 +963,7 @@ int http_start(struct http_server *d, char *msg)
         (unsigned)d->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_conns,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape, NULL, MHD_OPTION_END);
+        unescape, NULL, MHD_OPTION_ARRAY, tlso, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)", d->cfg.listen);
         lanes_stop(d->lanes);
@@ -802,9 +997,11 @@ void http_free(struct http_server *s)
     if (s->notify)
         notify_unsubscribe(s->notify, on_tokens, s->auth_cache);
     auth_cache_free(s->auth_cache);
+    lastused_free(s->lastused);
     ratelimit_free(s->ratelimit);
     peers_free(s->peers);
     accesslog_close(s->access);
+    tls_free(s->tls); /* after the listener: every connection let go of its credentials */
     http_metrics_free(s->metrics);
     pthread_mutex_destroy(&s->body_mu);
     free(s);

@@ -48,12 +48,20 @@ struct http_config {
     unsigned request_timeout_s; /* a request's body must arrive within this (0 = none) */
     int64_t token_cache_ms;     /* how long a verified token is trusted (0: 60 s) */
     const char *access_log;     /* --access-log FILE ("-": stderr; NULL: none) */
+    /* TLS (tls.h): serve HTTPS when tls_cert is set. */
+    const char *tls_cert;       /* --tls-cert FILE (PEM chain); NULL: plain HTTP */
+    const char *tls_key;        /* --tls-key FILE */
+    const char *tls_priorities; /* --tls-priorities; NULL: TLS_DEFAULT_PRIORITIES */
+    const char *tls_client_ca;  /* --tls-client-ca FILE: agents may authenticate with a
+                                   certificate it signed; NULL: not asked for */
+    int require_client_cert;    /* --require-client-cert: agent tokens alone are refused */
 };
 
 /*
  * A server for 'app' (the handlers' context, borrowed) that authenticates
- * against 'st' (borrowed). Not listening yet. NULL with msg (256 bytes)
- * set when out of memory.
+ * against 'st' (borrowed). Not listening yet. With cfg->tls_cert it loads
+ * the TLS files now. NULL with msg (256 bytes) set when out of memory, the
+ * access log cannot be opened or a TLS file is refused (tls.h says why).
  */
 struct http_server *http_new(const struct http_config *cfg, struct api *app, struct store *st,
                              char *msg);
@@ -65,6 +73,18 @@ int http_attach(struct http_server *s, struct notify *n, struct stats *st);
 
 /* Starts the lanes and listens. 0, or -1 with msg (256 bytes) set. */
 int http_start(struct http_server *s, char *msg);
+
+/*
+ * What SIGHUP does: loads the TLS files again and swaps them in for new
+ * handshakes (open connections keep theirs; a bad file keeps the old
+ * credentials), and reopens the access log (after logrotate moved it).
+ * Returns 0, or -1 with msg (256 bytes) saying what was kept and why.
+ * Safe while serving.
+ */
+int http_reload(struct http_server *s, char *msg);
+
+/* 1 when the server speaks TLS (https://), 0 for plain HTTP. */
+int http_tls(const struct http_server *s);
 
 /* The bound port once started (0 before). */
 uint16_t http_port(const struct http_server *s);

@@ -38,6 +38,7 @@ static const struct route routes[] = {
     {"POST",   "/v1/tokens",                           LANE_CONTROL, ROLE_ADMIN,    0,             api_tokens_create,      "tokens.create", SURFACE_API},
     {"GET",    "/v1/tokens",                           LANE_READ,    ROLE_ADMIN,    0,             api_tokens_list,        "tokens.list", SURFACE_API},
     {"DELETE", "/v1/tokens/:id",                       LANE_CONTROL, ROLE_ADMIN,    0,             api_tokens_revoke,      "tokens.revoke", SURFACE_API},
+    {"POST",   "/v1/tokens/:id/rotate",                LANE_CONTROL, ROLE_READER,   0,             api_tokens_rotate,      "tokens.rotate", SURFACE_API},
     {"POST",   "/v1/configs/:name/assign",             LANE_CONTROL, ROLE_DEPLOYER, 0,             api_assign,             "assign", SURFACE_API},
     {"GET",    "/v1/configs/:name/assignments",        LANE_READ,    ROLE_READER,   0,             api_assignments_list,   "assignments.list", SURFACE_API},
     {"GET",    "/v1/configs/:name/status",             LANE_READ,    ROLE_READER,   0,             api_config_status,      "configs.status", SURFACE_API},

@@ -51,6 +51,8 @@ struct ops {
     struct desired *desired;           /* what each cell is assigned (NULL in some tests) */
     struct checkpointer *checkpointer; /* signed audit checkpoints (checkpointer.h); NULL in
                                           some tests */
+    int64_t token_max_ttl_s;           /* --token-max-ttl: the longest life of a new deployer,
+                                          approver or reader token (0 = no limit) */
 };
 
 /* Who acts, for permission checks and the audit log. */
@@ -59,6 +61,12 @@ struct ops_actor {
     const char *reason; /* free text; NULL = none */
     enum role role;     /* the caller's role */
     const char *cell;   /* an agent's cell; NULL or "" otherwise */
+
+    int64_t token_id;    /* the token it acts with; 0 = none (the server itself, tests) */
+    const char *configs; /* that token's config scope "a,b" (ops_scope_check()); NULL or
+                            "" = every config */
+    const char *host;    /* an agent with a client certificate: the one host it may report
+                            as; NULL or "" otherwise */
 };
 
 #define OPS_MSG_MAX 512
@@ -169,6 +177,11 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
 int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, const char *message,
                 const struct ops_actor *who, struct store_version *out, struct ops_err *e);
 
+/* ops_version_check() for a caller: refused (CG_ERR_FORBIDDEN) when who's
+ * token is scoped to other configs (ops_scope_check()). */
+int ops_validate(struct ops *o, const char *name, const void *doc, size_t len,
+                 const struct ops_actor *who, struct ops_check *ck, struct ops_err *e);
+
 /* Soft-deletes version 'number' of 'name' (refused while referenced: I3). */
 int ops_version_delete(struct ops *o, const char *name, int64_t number, const struct ops_actor *who,
                        struct ops_err *e);
@@ -238,19 +251,76 @@ int ops_assign(struct ops *o, const char *name, int64_t version, const char *con
                size_t ncells, int64_t expect_generation, const struct ops_actor *who,
                int64_t *generation, struct ops_err *e);
 
+/* ---- ops_scope.c: config scopes of tokens (docs/api/tokens.md, "Scopes") ---- */
+
+/*
+ * THE check of a token's config scope: CG_OK when who (may be NULL) may act
+ * on config 'config' (its token is not scoped, or its scope lists
+ * 'config'), else CG_ERR_FORBIDDEN with e naming the rule ("token scoped
+ * to configs a,b may not act on config c"). Every operation on one config
+ * calls it first: validate, publish, delete a version, assign, set a
+ * config's plan, start a rollout, act on one (pause, resume, abort,
+ * approve) and roll back. Reads are not scoped.
+ */
+int ops_scope_check(const struct ops_actor *who, const char *config, struct ops_err *e);
+
+/* CG_OK unless who's token is scoped (CG_ERR_FORBIDDEN naming the rule):
+ * for changes that are not about one config and reach every config, such
+ * as plans ('what' names them: "plans"). */
+int ops_scope_check_unscoped(const struct ops_actor *who, const char *what, struct ops_err *e);
+
+/* A token's scope from 'n' (1..STORE_TOKEN_SCOPE_MAX) config names: sorted,
+ * duplicates dropped, joined by ',' into out (STORE_TOKEN_CONFIGS_MAX
+ * bytes). CG_OK, or CG_ERR_INVALID with e (no names, a bad name, too many,
+ * too long). */
+int ops_scope_make(const char *const *names, size_t n, char *out, struct ops_err *e);
+
 /* ---- ops_tokens.c ---- */
 
+#define OPS_TOKEN_TTL_MAX_S   (10LL * 366 * 86400) /* the longest ttl_s of a token */
+#define OPS_TOKEN_GRACE_MAX_S (30LL * 86400)       /* the longest grace of a rotation */
+
+/* What a new token may have besides name, role and cell. */
+struct ops_token_opts {
+    int64_t ttl_s;              /* lifetime in seconds (1..OPS_TOKEN_TTL_MAX_S); 0 = none
+                                   (then --token-max-ttl, if set, for deployer, approver and
+                                   reader tokens) */
+    const char *const *configs; /* deployer and approver tokens: the configs it may act on
+                                   (borrowed); NULL = every config */
+    size_t nconfigs;            /* 1..STORE_TOKEN_SCOPE_MAX when configs is set */
+};
+
 /* Creates token 'name' with 'role' (a role name); agent tokens are bound to
- * an existing 'cell' ("" or NULL otherwise). The secret (shown once, never
- * stored) goes to 'secret' (AUTH_TOKEN_LEN + 1 bytes); *out gets the
+ * an existing 'cell' ("" or NULL otherwise). opts (may be NULL: none) sets
+ * its lifetime and config scope: a ttl_s beyond --token-max-ttl is refused
+ * (CG_ERR_INVALID), admin tokens cannot be scoped. The secret (shown once,
+ * never stored) goes to 'secret' (AUTH_TOKEN_LEN + 1 bytes); *out gets the
  * stored token. Announces NOTIFY_TOKENS. */
 int ops_token_create(struct ops *o, const char *name, const char *role, const char *cell,
-                     const struct ops_actor *who, char *secret, struct store_token *out,
-                     struct ops_err *e);
+                     const struct ops_token_opts *opts, const struct ops_actor *who, char *secret,
+                     struct store_token *out, struct ops_err *e);
 
 /* Revokes token 'id': it stops working at once (NOTIFY_TOKENS). The last
- * live admin token cannot be revoked (CG_ERR_CONFLICT). */
+ * live admin token (not revoked, not expired) cannot be revoked
+ * (CG_ERR_CONFLICT). */
 int ops_token_revoke(struct ops *o, int64_t id, const struct ops_actor *who, struct ops_err *e);
+
+/*
+ * Rotates token 'id': a successor with the same name, role, cell and
+ * config scope and, when the old token had a lifetime, the same one
+ * (capped by --token-max-ttl as for a new token), whose secret goes to
+ * 'secret' (AUTH_TOKEN_LEN + 1 bytes) and which *out gets; the old token
+ * keeps working for grace_s seconds (0..OPS_TOKEN_GRACE_MAX_S; 0 = it
+ * stops now; never longer than it would have lived) and then expires.
+ * Audited "token.rotate" (both ids); announces NOTIFY_TOKENS. Admins may
+ * rotate any token; any other caller only the token it calls with
+ * (CG_ERR_FORBIDDEN otherwise). A revoked, expired or already rotated
+ * token is refused (CG_ERR_CONFLICT). *old_expires_ms (may be NULL) gets
+ * the old token's expiry.
+ */
+int ops_token_rotate(struct ops *o, int64_t id, int64_t grace_s, const struct ops_actor *who,
+                     char *secret, struct store_token *out, int64_t *old_expires_ms,
+                     struct ops_err *e);
 
 /* ---- ops_reports.c ---- */
 

@@ -57,6 +57,8 @@ int ops_assign(struct ops *o, const char *name, int64_t version, const char *con
     size_t i, j;
     int rc;
 
+    if ((rc = ops_scope_check(who, name, e)) != CG_OK)
+        return rc;
     if (version < 1 || ncells == 0 || ncells > OPS_ASSIGN_MAX_CELLS)
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL,
                         "assignment needs version (>= 1) and cells (1..%d cell ids)",

@@ -94,8 +94,10 @@ int ops_config_set_plan(struct ops *o, const char *name, const char *plan,
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_actor a = ops_store_actor(who);
-    int rc;
+    int rc = ops_scope_check(who, name, e);
 
+    if (rc != CG_OK)
+        return rc;
     if (!plan || (*plan && !cg_valid_name(plan)))
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL,
                         "plan must be a plan name (or \"\" to unset)");
@@ -122,6 +124,8 @@ int ops_plan_put(struct ops *o, const char *name, const json_t *doc, const struc
 
     if (!cg_valid_name(name))
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "invalid plan name '%s'", name);
+    if ((rc = ops_scope_check_unscoped(who, "plans", e)) != CG_OK)
+        return rc;
     errors = json_array();
     rc = errors ? plan_parse(doc, &pl, errors) : CG_ERR_NOMEM;
     if (rc == CG_ERR_NOMEM) {

@@ -60,6 +60,17 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
         return ops_fail(e, CG_ERR_FORBIDDEN, NULL, NULL,
                         "this agent token is bound to cell %s, not %s", who->cell ? who->cell : "",
                         cell);
+    /* An agent certificate names one host: it reports as that host only. */
+    if (who && who->role == ROLE_AGENT && who->host && *who->host) {
+        const char *host = json_string_value(json_object_get(report, "host"));
+        if (!host || strcmp(host, who->host) != 0)
+            return ops_fail(e, CG_ERR_FORBIDDEN, NULL, NULL,
+                            "this agent's certificate names host %s, not %s: an agent with a "
+                            "client certificate reports only as the host it names "
+                            "(cellgate://%s/%s)",
+                            who->host, host ? host : "(none)", who->cell ? who->cell : "",
+                            who->host);
+    }
     /* A host's identity belongs to the agent credential that first reported
      * as it: another credential (even of its own cell) cannot take it over. */
     if (who && who->role == ROLE_AGENT && who->name) {

@@ -42,8 +42,29 @@ int ops_rollout_start(struct ops *o, const char *config, int64_t version, const 
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL,
                         "rollout needs config (name), version (>= 1) and optional plan and "
                         "reason");
+    if ((rc = ops_scope_check(who, config, e)) != CG_OK)
+        return rc;
     rc = controller_begin(o->controller, config, version, plan, &a, id, msg);
     return rc == CG_OK ? CG_OK : engine_fail(e, rc, msg);
+}
+
+/* ops_scope_check() on the config of rollout 'id' (read only when who's
+ * token is scoped). */
+static int rollout_scope_check(struct ops *o, int64_t id, const struct ops_actor *who,
+                               struct ops_err *e)
+{
+    char msg[STORE_MSG_MAX] = "";
+    struct store_rollout r;
+    int rc;
+
+    if (!who || !who->configs || !*who->configs)
+        return CG_OK;
+    rc = store_rollout_get(o->store, id, &r, msg);
+    if (rc != CG_OK)
+        return ops_store_fail(e, rc, msg, "no such rollout");
+    rc = ops_scope_check(who, r.config, e);
+    store_rollout_free(&r);
+    return rc;
 }
 
 int ops_rollout_action(struct ops *o, int64_t id, const char *action, const struct ops_actor *who,
@@ -51,8 +72,11 @@ int ops_rollout_action(struct ops *o, int64_t id, const char *action, const stru
 {
     struct controller_actor a = actor_of(who);
     char msg[CONTROLLER_MSG_MAX] = "";
-    int rc = controller_action(o->controller, id, action, &a, msg);
+    int rc = rollout_scope_check(o, id, who, e);
 
+    if (rc != CG_OK)
+        return rc;
+    rc = controller_action(o->controller, id, action, &a, msg);
     return rc == CG_OK ? CG_OK : engine_fail(e, rc, msg);
 }
 
@@ -100,6 +124,8 @@ int ops_rollback(struct ops *o, const char *config, int64_t to_version, const st
     if (!cg_valid_name(config) || to_version < 0)
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL,
                         "rollback takes a config name and optional to_version (>= 1)");
+    if ((rc = ops_scope_check(who, config, e)) != CG_OK)
+        return rc;
     /* Refuse rather than re-assign the same version. */
     if (nothing_to_roll_back(o, config, &target))
         return ops_fail(e, CG_ERR_CONFLICT, NULL, NULL,

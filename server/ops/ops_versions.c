@@ -70,6 +70,18 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
     return CG_OK;
 }
 
+int ops_validate(struct ops *o, const char *name, const void *doc, size_t len,
+                 const struct ops_actor *who, struct ops_check *ck, struct ops_err *e)
+{
+    int rc = ops_scope_check(who, name, e);
+
+    if (rc != CG_OK) {
+        memset(ck, 0, sizeof *ck);
+        return rc;
+    }
+    return ops_version_check(o, name, doc, len, ck, e);
+}
+
 int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, const char *message,
                 const struct ops_actor *who, struct store_version *out, struct ops_err *e)
 {
@@ -79,6 +91,8 @@ int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, co
 
     if (!cg_valid_name(name))
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "invalid config name");
+    if (ops_scope_check(who, name, e) != CG_OK)
+        return CG_ERR_FORBIDDEN;
     if (message && strlen(message) > MESSAGE_MAX)
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "message longer than %d bytes", MESSAGE_MAX);
     if (len == 0)
@@ -123,8 +137,11 @@ int ops_version_delete(struct ops *o, const char *name, int64_t number, const st
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_actor a = ops_store_actor(who);
-    int rc = store_version_delete(o->store, name, number, &a, msg);
+    int rc = ops_scope_check(who, name, e);
 
+    if (rc != CG_OK)
+        return rc;
+    rc = store_version_delete(o->store, name, number, &a, msg);
     if (rc != CG_OK)
         return ops_store_fail(e, rc, msg, "no such version");
     notify_change(o->notify, NOTIFY_CONFIG, name, NULL, 0);

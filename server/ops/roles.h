@@ -31,6 +31,13 @@ struct principal {
     char name[64];  /* token name; the audit actor is "token:<name>" */
     char cell[64];  /* agent tokens only */
     char actor[80]; /* what goes into audit records */
+
+    int64_t expires_ms; /* the token's expiry (epoch ms), 0 = never */
+    char configs[512];  /* the token's config scope, "a,b" (store_token.configs, the same
+                           size); "" = every config */
+    char host[64];      /* an agent authenticated by its client certificate: the host the
+                           certificate names (its name and actor are "cert:CELL/HOST", its
+                           token_id 0); "" otherwise */
 };
 
 #define AUTH_TOKEN_LEN 51 /* "cg_" + 48 hex */

@@ -153,7 +153,7 @@ static void announce(struct replica *rp, const struct store_change *ch, size_t n
         cells[0] = c->cell;
         if (strcmp(c->kind, "cell.add") == 0)
             notify_change(rp->notify, NOTIFY_CELLS, NULL, cells, 1);
-        else if (strcmp(c->kind, "token.revoke") == 0)
+        else if (strcmp(c->kind, "token.revoke") == 0 || strcmp(c->kind, "token.rotate") == 0)
             notify_change(rp->notify, NOTIFY_TOKENS, NULL, cells, c->cell[0] ? 1 : 0);
         else if (strcmp(c->kind, "version.publish") == 0 || strcmp(c->kind, "config.set_plan") == 0)
             notify_change(rp->notify, NOTIFY_CONFIG, c->config, NULL, 0);

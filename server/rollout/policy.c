@@ -343,14 +343,15 @@ size_t policy_check(const struct policy *pol, const char *plan_name, const struc
         return 0;
     if (pol->n_allowed_plans) {
         char list[512] = "";
+        size_t at = 0;
         bool ok = false;
         for (i = 0; i < pol->n_allowed_plans; i++) {
             if (plan_name && strcmp(plan_name, pol->allowed_plans[i]) == 0)
                 ok = true;
-            if (strlen(list) + strlen(pol->allowed_plans[i]) + 3 < sizeof list) {
-                if (i)
-                    strcat(list, ", ");
-                strcat(list, pol->allowed_plans[i]);
+            if (at < sizeof list) {
+                int w = snprintf(list + at, sizeof list - at, "%s%s", i ? ", " : "",
+                                 pol->allowed_plans[i]);
+                at += w > 0 ? (size_t)w : 0;
             }
         }
         if (!ok)

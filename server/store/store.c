@@ -533,6 +533,40 @@ int store_checkpoint_reset(struct store *st, const struct cg_checkpoint *lost,
     STORE_CALL(st, msg, checkpoint_reset, lost, a, dropped, msg);
 }
 
+/* ---- The token lifecycle ---- */
+
+/* CG_ERR_INVALID unless st's backend has the token lifecycle operations. */
+static int need_token_lifecycle(struct store *st, char *msg)
+{
+    if (st && (!st->ops->token_get || !st->ops->token_rotate || !st->ops->token_touch)) {
+        set_msg(msg, "this store keeps no token lifecycle", NULL);
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+int store_token_get(struct store *st, int64_t id, struct store_token *out, char *msg)
+{
+    if (need_token_lifecycle(st, msg) != CG_OK)
+        return CG_ERR_INVALID;
+    STORE_CALL(st, msg, token_get, id, out, msg);
+}
+
+int store_token_rotate(struct store *st, const struct store_token_rotate *r,
+                       const struct store_actor *a, struct store_token *successor, char *msg)
+{
+    if (need_token_lifecycle(st, msg) != CG_OK)
+        return CG_ERR_INVALID;
+    STORE_CALL(st, msg, token_rotate, r, a, successor, msg);
+}
+
+int store_token_touch(struct store *st, const struct store_token_use *uses, size_t n, char *msg)
+{
+    if (need_token_lifecycle(st, msg) != CG_OK)
+        return CG_ERR_INVALID;
+    STORE_CALL(st, msg, token_touch, uses, n, msg);
+}
+
 int store_meta_put_once(struct store *st, const char *key, const char *value, char *out,
                         size_t outlen, char *msg)
 {

@@ -97,6 +97,8 @@ struct store_policy {
     char updated_by[STORE_NAME_MAX];
     int64_t updated_ms;
 };
+#define STORE_TOKEN_CONFIGS_MAX 512 /* a token's config scope, "a,b,..." with its NUL */
+#define STORE_TOKEN_SCOPE_MAX   16  /* configs in one token's scope */
 
 struct store_token {
     int64_t id;
@@ -107,6 +109,29 @@ struct store_token {
     char created_by[STORE_NAME_MAX];
     int64_t created_ms;
     int64_t revoked_ms; /* 0 while valid */
+    /* The token's lifecycle (migration 0010_tokens_lifecycle.sql): */
+    int64_t expires_ms;                    /* refused from this time on; 0 = never expires */
+    int64_t last_used_ms;                  /* last authenticated use, written at most about once a
+                                              minute (store_token_touch()); 0 = never used */
+    char configs[STORE_TOKEN_CONFIGS_MAX]; /* deployer/approver tokens: the configs it may
+                                              change, names sorted and joined by ','
+                                              ("a,b"); "" = every config */
+    int64_t rotated_to;                    /* the successor store_token_rotate() issued; 0 = none */
+};
+
+/* Input of store_token_rotate(). */
+struct store_token_rotate {
+    int64_t id;             /* the token rotated */
+    const char *hash;       /* the successor's secret hash (64 lowercase hex) */
+    int64_t expires_ms;     /* the successor's expiry, 0 = never */
+    int64_t old_expires_ms; /* the rotated token's expiry from now on (> 0): now + grace;
+                               an earlier expiry it already has is kept */
+};
+
+/* One token's last use, for store_token_touch(). */
+struct store_token_use {
+    int64_t id;
+    int64_t used_ms;
 };
 
 struct store_audit {
@@ -253,7 +278,7 @@ struct store_lease {
 struct store_change {
     int64_t rev;                 /* 1, 2, 3 ... in commit order (gaps possible) */
     char kind[32];               /* "version.publish", "assign", "cell.add",
-                                    "token.revoke", "config.set_plan" */
+                                    "token.revoke", "token.rotate", "config.set_plan" */
     char config[STORE_NAME_MAX]; /* "" when not about one config */
     char cell[STORE_NAME_MAX];   /* "" when not about one cell */
     int64_t at_ms;               /* the committing replica's clock */
@@ -463,6 +488,14 @@ struct store_ops {
     int (*policy_put)(struct store *st, const char *config, const char *body_json,
                       const struct store_actor *a, char *msg);
     int (*policy_get)(struct store *st, const char *config, struct store_policy *out, char *msg);
+    /* The token lifecycle: expiry, rotation, last use, config scopes
+     * (store_token_get() and below). Appended under STORE_OPS_VERSION 7
+     * without a bump, like the checkpoints: every backend of this tree
+     * implements them, and their members stay together in this block. */
+    int (*token_get)(struct store *st, int64_t id, struct store_token *out, char *msg);
+    int (*token_rotate)(struct store *st, const struct store_token_rotate *r,
+                        const struct store_actor *a, struct store_token *successor, char *msg);
+    int (*token_touch)(struct store *st, const struct store_token_use *uses, size_t n, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -592,11 +625,17 @@ int store_plan_page(struct store *st, const char *after, size_t limit, struct st
                     size_t *n, int *more, char *msg);
 
 /*
- * Tokens: create stores t->name, role, cell, hash, created_by and fills t->id
- * and t->created_ms. CG_ERR_CONFLICT if a live token has the same name.
- * Audit: "token.create", "token/<id>", after {"name","role","cell"} (never
- * the hash). token_find: by hash, including revoked ones (caller checks
- * revoked_ms). token_revoke: audit "token.revoke".
+ * Tokens: create stores t->name, role, cell, hash, created_by, expires_ms
+ * (0 = never, else > 0) and configs (the scope: "" or names in byte order,
+ * unique, joined by ',', at most STORE_TOKEN_SCOPE_MAX; only for deployer
+ * and approver tokens) and fills t->id and t->created_ms (last_used_ms and
+ * rotated_to are 0). CG_ERR_CONFLICT if a live token has the same name
+ * (live: not revoked and not rotated; an expired token keeps its name until
+ * it is revoked). Audit: "token.create", "token/<id>", after
+ * {"name","role","cell"} plus "expires_ms" when it expires and "configs"
+ * (an array) when scoped (never the hash). token_find: by hash, including
+ * revoked and expired ones (the caller checks revoked_ms and expires_ms).
+ * token_revoke: audit "token.revoke".
  */
 int store_token_create(struct store *st, struct store_token *t, const struct store_actor *a,
                        char *msg);
@@ -607,6 +646,36 @@ int store_token_revoke(struct store *st, int64_t id, const struct store_actor *a
  * after_id (0 = from the first); see store_cell_page(). */
 int store_token_page(struct store *st, int64_t after_id, size_t limit, struct store_token **out,
                      size_t *n, int *more, char *msg);
+
+/* Token 'id' into *out (revoked and expired ones too): CG_OK, or
+ * CG_ERR_NOTFOUND. */
+int store_token_get(struct store *st, int64_t id, struct store_token *out, char *msg);
+
+/*
+ * Rotates token r->id in one transaction: inserts its successor (the same
+ * name, role, cell and configs; the secret hash r->hash; expires_ms
+ * r->expires_ms; created_by the actor), sets the old token's rotated_to to
+ * the successor's id and its expires_ms to r->old_expires_ms (or keeps an
+ * earlier one), and appends the audit record "token.rotate", object
+ * "token/<old id>", after {"from":old id,"name","old_expires_ms","to":new
+ * id}. On PostgreSQL the change log gets "token.rotate" (the old token's
+ * cell), so other replicas drop it from their token caches. *successor
+ * (may be NULL) gets the new token. Refused, changing nothing:
+ * CG_ERR_NOTFOUND (no such token), CG_ERR_CONFLICT (revoked, expired at the
+ * store's now, or rotated already: msg says which, naming the successor),
+ * CG_ERR_INVALID (bad hash, old_expires_ms <= 0, expires_ms < 0).
+ */
+int store_token_rotate(struct store *st, const struct store_token_rotate *r,
+                       const struct store_actor *a, struct store_token *successor, char *msg);
+
+/*
+ * Records the last use of n tokens (1..STORE_PAGE_MAX) in one transaction:
+ * last_used_ms = max(last_used_ms, used_ms) for each; ids that name no
+ * token are skipped. NOT audited and no change log row: a use is an
+ * observation, like a host's report, and the caller writes it at most
+ * about once a minute per token, off the request path (http/lastused.h).
+ */
+int store_token_touch(struct store *st, const struct store_token_use *uses, size_t n, char *msg);
 
 /* Audit records with seq > after_seq, oldest first, at most limit (0 = 100,
  * capped at 1000). Free with store_audits_free(). */
@@ -770,7 +839,10 @@ int store_dump(struct store *st, store_row_fn emit, void *ctx, char *msg);
  * cell, config, token or audit record: CG_ERR_CONFLICT otherwise), in ONE
  * transaction, verbatim: the same ids, numbers, generations, hashes. Each
  * row must have exactly its table's columns with the right types
- * (CG_ERR_INVALID naming the table and column). Counters the backend keeps
+ * (CG_ERR_INVALID naming the table and column), except that a row of an
+ * older dump may lack a column added to its table since (added_later[] in
+ * store_dump.c: the tokens' expires_ms, configs, last_used_ms, rotated_to),
+ * which then gets its default, 0 or "". Counters the backend keeps
  * (identity sequences) continue after the loaded ids. Nothing is audited:
  * the loaded chain is the history; verify it with store_audit_verify().
  */

@@ -183,3 +183,113 @@ char *store_policy_summary(const char *body)
         return NULL;
     return store_json_take(json_pack("{s:o}", "policy", doc));
 }
+
+/* ---- The token lifecycle ---- */
+
+int store_check_token_lifecycle(const struct store_token *t, char *msg)
+{
+    char prev[STORE_NAME_MAX] = "";
+    size_t count = 0;
+    const char *p;
+
+    if (t->expires_ms < 0) {
+        SET_MSG(msg, "token expiry must be 0 (never) or a time");
+        return CG_ERR_INVALID;
+    }
+    if (!memchr(t->configs, '\0', sizeof t->configs)) {
+        SET_MSG(msg, "token configs: longer than %d bytes", STORE_TOKEN_CONFIGS_MAX - 1);
+        return CG_ERR_INVALID;
+    }
+    if (!t->configs[0])
+        return CG_OK;
+    if (strcmp(t->role, "deployer") != 0 && strcmp(t->role, "approver") != 0) {
+        SET_MSG(msg, "only deployer and approver tokens can be scoped to configs");
+        return CG_ERR_INVALID;
+    }
+    for (p = t->configs;; p++) {
+        char name[STORE_NAME_MAX];
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof name) {
+            SET_MSG(msg, "token configs: an empty or too long name");
+            return CG_ERR_INVALID;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (!cg_valid_name(name) || (count > 0 && strcmp(prev, name) >= 0)) {
+            SET_MSG(msg, "token configs: '%.64s' is not a name in ascending order", name);
+            return CG_ERR_INVALID;
+        }
+        if (++count > STORE_TOKEN_SCOPE_MAX) {
+            SET_MSG(msg, "token configs: more than %d", STORE_TOKEN_SCOPE_MAX);
+            return CG_ERR_INVALID;
+        }
+        memcpy(prev, name, len + 1);
+        p += len;
+        if (!*p)
+            return CG_OK;
+    }
+}
+
+/* configs "a,b" as the JSON array ["a","b"]; NULL when out of memory. */
+static json_t *scope_array(const char *configs)
+{
+    json_t *arr = json_array();
+
+    for (const char *p = configs; arr && *p;) {
+        size_t len = strcspn(p, ",");
+        if (json_array_append_new(arr, json_stringn(p, len)) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return arr;
+}
+
+char *store_token_create_summary(const struct store_token *t)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "name", t->name, "role", t->role, "cell", t->cell);
+
+    if (o && t->expires_ms > 0 &&
+        json_object_set_new(o, "expires_ms", json_integer((json_int_t)t->expires_ms)) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    if (o && t->configs[0]) {
+        json_t *arr = scope_array(t->configs);
+        if (!arr || json_object_set_new(o, "configs", arr) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return store_json_take(o);
+}
+
+char *store_token_rotate_summary(int64_t from, int64_t to, const char *name, int64_t old_expires_ms)
+{
+    return store_json_take(json_pack("{s:I, s:s, s:I, s:I}", "from", (json_int_t)from, "name", name,
+                                     "old_expires_ms", (json_int_t)old_expires_ms, "to",
+                                     (json_int_t)to));
+}
+
+int store_check_token_rotate(const struct store_token_rotate *r, char *msg)
+{
+    if (!r || r->id <= 0 || !r->hash || !cg_is_sha256_hex(r->hash) || r->old_expires_ms <= 0 ||
+        r->expires_ms < 0) {
+        SET_MSG(msg, "token_rotate: need a token id, the successor's hash (64 lowercase hex), "
+                     "the old token's new expiry (> 0) and the successor's (>= 0)");
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+int store_check_token_touch(const struct store_token_use *uses, size_t n, char *msg)
+{
+    if (!uses || n == 0 || n > STORE_PAGE_MAX) {
+        SET_MSG(msg, "token_touch: need 1..%d uses", STORE_PAGE_MAX);
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}

@@ -79,5 +79,29 @@ char *store_checkpoint_head_summary(int64_t dropped, int64_t head_seq, const cha
  * audit log shows the rules themselves. A new string, or NULL (also when
  * body is not JSON). */
 char *store_policy_summary(const char *body);
+/* ---- The token lifecycle (store_token_create(), store_token_rotate()) ---- */
+
+/* CG_ERR_INVALID unless t's lifecycle fields hold: expires_ms >= 0, and
+ * configs either "" or 1..STORE_TOKEN_SCOPE_MAX names (cg_valid_name()) in
+ * strictly ascending byte order joined by ',', on a deployer or approver
+ * token only. */
+int store_check_token_lifecycle(const struct store_token *t, char *msg);
+
+/* The audit summary of token_create: {"cell","name","role"}, plus
+ * "expires_ms" when t expires and "configs" (an array) when t is scoped;
+ * a new string, or NULL. */
+char *store_token_create_summary(const struct store_token *t);
+
+/* The audit summary of token_rotate: {"from","name","old_expires_ms",
+ * "to"}; a new string, or NULL. */
+char *store_token_rotate_summary(int64_t from, int64_t to, const char *name,
+                                 int64_t old_expires_ms);
+
+/* CG_ERR_INVALID unless a rotation's input is whole: r, id > 0, a 64-hex
+ * hash, old_expires_ms > 0, expires_ms >= 0. */
+int store_check_token_rotate(const struct store_token_rotate *r, char *msg);
+
+/* CG_ERR_INVALID unless uses holds 1..STORE_PAGE_MAX entries. */
+int store_check_token_touch(const struct store_token_use *uses, size_t n, char *msg);
 
 #endif /* CG_STORE_BACKEND_H */

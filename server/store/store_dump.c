@@ -36,9 +36,10 @@ static const struct store_column versions[] = {
     {"author", T}, {"message", T}, {"parent", I}, {"created_ms", I}, {"deleted_ms", I}};
 static const struct store_column plans[] = {
     {"name", T}, {"body_json", T}, {"created_ms", I}, {"updated_ms", I}};
-static const struct store_column tokens[] = {{"id", I},         {"name", T},      {"role", T},
-                                             {"cell", T},       {"hash", T},      {"created_by", T},
-                                             {"created_ms", I}, {"revoked_ms", I}};
+static const struct store_column tokens[] = {
+    {"id", I},         {"name", T},       {"role", T},         {"cell", T},
+    {"hash", T},       {"created_by", T}, {"created_ms", I},   {"revoked_ms", I},
+    {"expires_ms", I}, {"configs", T},    {"last_used_ms", I}, {"rotated_to", I}};
 static const struct store_column audit[] = {
     {"seq", I},    {"time_ms", I}, {"actor", T},  {"action", T},    {"object", T},
     {"before", T}, {"after", T},   {"reason", T}, {"prev_hash", T}, {"hash", T}};
@@ -119,8 +120,63 @@ int store_dump(struct store *st, store_row_fn emit, void *ctx, char *msg)
     return st->ops->dump(st, emit, ctx, msg);
 }
 
+/* Columns added to a table after dumps of it were written: a row of an
+ * older dump without one loads with the column's default (0 or ""), the
+ * value the migration that added it gave existing rows. Any other missing
+ * column is still refused by the backend. */
+static const struct {
+    const char *table, *column;
+} added_later[] = {
+    /* 0010_tokens_lifecycle.sql (PostgreSQL: 0008) */
+    {"tokens", "expires_ms"},
+    {"tokens", "configs"},
+    {"tokens", "last_used_ms"},
+    {"tokens", "rotated_to"},
+};
+
+/* The row source of a load, completing rows of older dumps. */
+struct upgrade {
+    store_next_fn next;
+    void *ctx;
+    json_t *row; /* the completed copy handed out last; owned */
+};
+
+static int next_upgraded(void *ctx, const struct store_table **t, json_t **row)
+{
+    struct upgrade *u = ctx;
+    int got = u->next(u->ctx, t, row);
+
+    json_decref(u->row);
+    u->row = NULL;
+    if (got != 1 || !*t || !json_is_object(*row))
+        return got;
+    for (size_t i = 0; i < sizeof added_later / sizeof added_later[0]; i++) {
+        const struct store_column *col = NULL;
+        if (strcmp(added_later[i].table, (*t)->name) != 0 ||
+            json_object_get(*row, added_later[i].column))
+            continue;
+        for (size_t k = 0; k < (*t)->ncols; k++)
+            if (strcmp((*t)->cols[k].name, added_later[i].column) == 0)
+                col = &(*t)->cols[k];
+        if (!col)
+            continue;
+        if (!u->row && !(u->row = json_copy(*row)))
+            return CG_ERR_NOMEM;
+        if (json_object_set_new(u->row, col->name,
+                                col->type == STORE_COL_INT ? json_integer(0) : json_string("")) !=
+            0)
+            return CG_ERR_NOMEM;
+    }
+    if (u->row)
+        *row = u->row;
+    return got;
+}
+
 int store_load(struct store *st, store_next_fn next, void *ctx, char *msg)
 {
+    struct upgrade u = {next, ctx, NULL};
+    int rc;
+
     if (!st)
         return not_open(msg);
     if (!next) {
@@ -128,7 +184,9 @@ int store_load(struct store *st, store_next_fn next, void *ctx, char *msg)
             snprintf(msg, STORE_MSG_MAX, "store_load: no row source");
         return CG_ERR_INVALID;
     }
-    return st->ops->load(st, next, ctx, msg);
+    rc = st->ops->load(st, next_upgraded, &u, msg);
+    json_decref(u.row);
+    return rc;
 }
 
 int store_audit_verify(struct store *st, int64_t *count, char *head, char *msg)

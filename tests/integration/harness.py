@@ -43,7 +43,11 @@ def check(cond, msg):
 class Server:
     """A cellgated process with its own data dir."""
 
-    def __init__(self, data_dir=None, extra_args=(), keep=False):
+    def __init__(self, data_dir=None, extra_args=(), keep=False, ssl_context=None):
+        """ssl_context: an ssl.SSLContext that trusts the server's CA when it
+        serves HTTPS (extra_args with --tls-cert/--tls-key): url is then
+        https:// and request() speaks TLS."""
+        self.ssl_context = ssl_context
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="cgint.")
         self.extra_args = list(extra_args)
@@ -141,7 +145,15 @@ class Server:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.ssl_context else "http", self.port)
+
+    def connection(self, timeout=30):
+        """A new http.client connection to the server (HTTPS when it speaks
+        TLS), for tests that hold one open."""
+        if self.ssl_context:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.ssl_context)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     # -- HTTP ------------------------------------------------------------
     def request(self, method, path, body=None, token="admin", headers=None, timeout=30):
@@ -156,7 +168,7 @@ class Server:
             h.setdefault("Content-Type", "application/json")
         elif isinstance(body, str):
             body = body.encode()
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        c = self.connection(timeout)
         try:
             c.request(method, path, body=body, headers=h)
             r = c.getresponse()

@@ -170,6 +170,49 @@ static void finish_checks_required_keys(void **state)
     }
 }
 
+/* mutual TLS: a client certificate may stand in for the token; it needs
+ * its key; the TLS keys parse and allow_plain_http is a boolean */
+static void tls_keys(void **state)
+{
+    static const char base[] =
+        "server = https://s\ncell = c\nhost = h\nstate_dir = /s\npubkey = " PK "\n";
+    static const char *const bad[] = {
+        "tls_cert = /c.pem\n[config a]\npath=/x\n", /* no key */
+        "tls_key = /c.key\n[config a]\npath=/x\n",  /* no certificate */
+        "ca_file = /ca.pem\n[config a]\npath=/x\n", /* no credential */
+    };
+    char text[1024], msg[512];
+    struct agent_conf *c = malloc(sizeof *c);
+
+    (void)state;
+    snprintf(text, sizeof text,
+             "%stls_cert = /c.pem\ntls_key = /c.key\nca_file = /ca.pem\nallow_plain_http = yes\n"
+             "[config a]\npath=/x\n",
+             base);
+    conf_init(c);
+    assert_int_equal(conf_parse(c, text, strlen(text), msg, sizeof msg), 0);
+    assert_int_equal(conf_finish(c, msg, sizeof msg), 0);
+    assert_string_equal(c->tls_cert, "/c.pem");
+    assert_string_equal(c->tls_key, "/c.key");
+    assert_string_equal(c->ca_file, "/ca.pem");
+    assert_int_equal(c->allow_plain_http, 1);
+    assert_string_equal(c->token, "");
+    for (size_t i = 0; i < CG_ARRAY_SIZE(bad); i++) {
+        snprintf(text, sizeof text, "%s%s", base, bad[i]);
+        conf_init(c);
+        assert_int_equal(conf_parse(c, text, strlen(text), msg, sizeof msg), 0);
+        if (conf_finish(c, msg, sizeof msg) != -1) {
+            fail_msg("case %zu should fail conf_finish", i);
+        }
+    }
+    conf_init(c);
+    assert_int_equal(conf_parse(c, "allow_plain_http = maybe\n", 25, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "true or false"));
+    assert_int_equal(conf_parse(c, "allow_plain_http = false\n", 25, msg, sizeof msg), 0);
+    assert_int_equal(c->allow_plain_http, 0);
+    free(c);
+}
+
 static void token_and_key_files(void **state)
 {
     char *dir = th_tmpdir(), path[1024], kpath[1024], text[2048], msg[512];
@@ -511,6 +554,7 @@ int main(void)
         cmocka_unit_test(parses_full_example),
         cmocka_unit_test(rejects_bad_input_with_line_numbers),
         cmocka_unit_test(finish_checks_required_keys),
+        cmocka_unit_test(tls_keys),
         cmocka_unit_test(token_and_key_files),
         cmocka_unit_test(state_round_trip_and_corruption),
         cmocka_unit_test(refusals_survive_a_restart),

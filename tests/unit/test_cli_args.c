@@ -66,6 +66,20 @@ static void long_short_and_equals_forms(void **state)
     assert_string_equal(p.g.server, "http://x");
 }
 
+static void tls_globals(void **state)
+{
+    char *argv[] = {"whoami", "--ca-file", "/etc/ca.pem", "--allow-plain-http"};
+    char *bad[] = {"whoami", "--allow-plain-http=1"};
+    struct parsed p;
+
+    (void)state;
+    assert_int_equal(parse(&p, 4, argv), 0);
+    assert_string_equal(p.g.ca_file, "/etc/ca.pem");
+    assert_true(p.g.allow_plain_http);
+    assert_int_equal(parse(&p, 2, bad), -1);
+    assert_non_null(strstr(p.err, "takes no value"));
+}
+
 static void positionals_mixed_and_double_dash(void **state)
 {
     char *argv[] = {"publish", "cfg", "-m", "x", "-", "--", "--raw"};
@@ -227,6 +241,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(long_short_and_equals_forms),
+        cmocka_unit_test(tls_globals),
         cmocka_unit_test(positionals_mixed_and_double_dash),
         cmocka_unit_test(errors),
         cmocka_unit_test(too_many_list_values),

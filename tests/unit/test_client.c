@@ -4,7 +4,9 @@
  * from HTTP error bodies to codes, result decoding and getters, path
  * escaping, and the audit chain walk on synthetic chains (good, tampered
  * field, broken link, bad genesis, reordered seq), and keyset paging:
- * cursors of answers, paging queries, merging pages.
+ * cursors of answers, paging queries, merging pages. Transport security:
+ * plain http:// only to this host (refused before connecting), the CA and
+ * client certificate files.
  */
 #include <cellgate/cellgate.h>
 
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../../lib/lib-internal.h"
 #include "audit.h"
@@ -189,6 +192,114 @@ static void client_unreachable_is_io(void **state)
     assert_int_equal(e.http_status, 0);
     assert_non_null(strstr(e.message, "127.0.0.1:1"));
     cg_client_free(c);
+}
+
+/* ---- transport security (lib/tls.c) ---- */
+
+static void plain_http_only_to_this_host(void **state)
+{
+    static const struct {
+        const char *url;
+        int remote;
+    } cases[] = {
+        {"http://127.0.0.1:7070", 0},
+        {"http://127.0.0.1", 0},
+        {"http://127.255.0.9:1/prefix", 0},
+        {"http://localhost:7070", 0},
+        {"HTTP://LocalHost", 0},
+        {"http://[::1]:7070", 0},
+        {"http://user@127.0.0.1:7070", 0},
+        {"https://192.0.2.1:443", 0}, /* TLS: not plain */
+        {"http://192.0.2.1:1", 1},
+        {"http://10.0.0.1", 1},
+        {"http://128.0.0.1", 1},
+        {"http://127.1:7070", 1},      /* not a dotted quad: a name */
+        {"http://0x7f.0.0.1:7070", 1}, /* likewise */
+        {"http://localhost.example.com", 1},
+        {"http://example.com", 1},
+        {"http://127.0.0.1@192.0.2.1:1", 1}, /* userinfo is not the host */
+        {"http://[::ffff:192.0.2.1]:1", 1},
+        {"http://[::2]:1", 1},
+        {"http://[::1", 1},
+        {"http://", 1},
+        {"http://:7070", 1},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < CG_ARRAY_SIZE(cases); i++) {
+        if (cg__plain_http_remote(cases[i].url) != cases[i].remote) {
+            fail_msg("%s: want %d", cases[i].url, cases[i].remote);
+        }
+    }
+}
+
+static void plain_http_refused_before_connecting(void **state)
+{
+    struct cg_client *c = NULL;
+    struct cg_result *r = (struct cg_result *)(void *)1;
+    struct cg_error e = {0};
+
+    (void)state;
+    /* TEST-NET-1: were anything sent, this would time out, not refuse */
+    assert_int_equal(cg_client_new("http://192.0.2.1:1", &c, &e), CG_OK);
+    assert_int_equal(cg_client_check(c, &e), CG_ERR_INVALID);
+    assert_non_null(strstr(e.message, "refusing plain http://"));
+    assert_int_equal(cg_whoami(c, &r, &e), CG_ERR_INVALID);
+    assert_null(r);
+    assert_non_null(strstr(e.message, "192.0.2.1"));
+    assert_int_equal(cg_client_set_allow_plain_http(c, 1), CG_OK);
+    assert_int_equal(cg_client_check(c, &e), CG_OK);
+    assert_int_equal(cg_client_set_allow_plain_http(c, 0), CG_OK);
+    assert_int_equal(cg_client_check(c, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_client_set_allow_plain_http(NULL, 1), CG_ERR_INVALID);
+    cg_client_free(c);
+    assert_int_equal(cg_client_new("https://192.0.2.1:1", &c, &e), CG_OK);
+    assert_int_equal(cg_client_check(c, &e), CG_OK);
+    cg_client_free(c);
+}
+
+static void tls_files_checked(void **state)
+{
+    char *dir = th_tmpdir(), cert[512], key[512], missing[512];
+    struct cg_client *c = NULL;
+    struct cg_error e = {0};
+    FILE *f;
+
+    (void)state;
+    snprintf(cert, sizeof cert, "%s/c.pem", dir);
+    snprintf(key, sizeof key, "%s/c.key", dir);
+    snprintf(missing, sizeof missing, "%s/missing.pem", dir);
+    f = fopen(cert, "w");
+    fputs("x\n", f);
+    fclose(f);
+    f = fopen(key, "w");
+    fputs("x\n", f);
+    fclose(f);
+    assert_int_equal(chmod(key, 0644), 0);
+    assert_int_equal(cg_client_new("https://127.0.0.1:1", &c, &e), CG_OK);
+    assert_int_equal(cg_client_set_ca_file(c, missing, &e), CG_ERR_INVALID);
+    assert_non_null(strstr(e.message, "missing.pem"));
+    assert_int_equal(cg_client_set_ca_file(c, cert, &e), CG_OK);
+    assert_string_equal(c->ca_file, cert);
+    assert_int_equal(cg_client_set_ca_file(c, "", &e), CG_OK);
+    assert_null(c->ca_file);
+    /* like ssh: a key others may read is refused */
+    assert_int_equal(cg_client_set_client_cert(c, cert, key, &e), CG_ERR_INVALID);
+    assert_non_null(strstr(e.message, "accessible by other users"));
+    assert_null(c->client_cert);
+    assert_int_equal(chmod(key, 0600), 0);
+    assert_int_equal(cg_client_set_client_cert(c, cert, NULL, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_client_set_client_cert(c, missing, key, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_client_set_client_cert(c, cert, key, &e), CG_OK);
+    assert_string_equal(c->client_cert, cert);
+    assert_string_equal(c->client_key, key);
+    assert_int_equal(cg_client_set_client_cert(c, NULL, NULL, &e), CG_OK);
+    assert_null(c->client_cert);
+    assert_null(c->client_key);
+    assert_int_equal(cg_client_set_client_cert(c, cert, key, &e), CG_OK);
+    cg_client_free(c); /* frees the paths (the sanitizer pass checks) */
+    th_rmrf(dir);
+    free(dir);
 }
 
 /* ---- results ---- */
@@ -429,6 +540,37 @@ static void page_functions_check_arguments(void **state)
     cg_client_set_timeout_ms(c, 2000);
     assert_int_equal(cg_cells_page(c, "a", 10, &r, &e), CG_ERR_IO);
     assert_int_equal(cg_cells_list(c, &r, &e), CG_ERR_IO);
+    assert_null(r);
+    cg_client_free(c);
+}
+
+/* cg_token_create_with() and cg_token_rotate() refuse bad arguments
+ * before any network I/O, and send good ones. */
+static void token_lifecycle_functions_check_arguments(void **state)
+{
+    struct cg_client *c = NULL;
+    struct cg_result *r = (struct cg_result *)(void *)1;
+    struct cg_error e = {0};
+    const char *configs[] = {"app", NULL};
+
+    (void)state;
+    assert_int_equal(cg_client_new("http://127.0.0.1:1", &c, &e), CG_OK);
+    assert_int_equal(cg_token_create_with(c, "ci", "deployer", NULL, -1, NULL, 0, &r, &e),
+                     CG_ERR_INVALID);
+    assert_null(r);
+    assert_int_equal(cg_token_create_with(c, "ci", "deployer", NULL, 60, configs, 0, &r, &e),
+                     CG_ERR_INVALID); /* a scope lists at least one config */
+    assert_int_equal(cg_token_create_with(c, "ci", "deployer", NULL, 60, configs, 2, &r, &e),
+                     CG_ERR_INVALID); /* configs[1] is NULL */
+    assert_int_equal(cg_token_create_with(c, NULL, "deployer", NULL, 0, NULL, 0, &r, &e),
+                     CG_ERR_INVALID);
+    assert_int_equal(cg_token_rotate(c, "3", -1, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_token_rotate(c, NULL, 0, &r, &e), CG_ERR_INVALID);
+    /* valid arguments reach the (absent) server */
+    cg_client_set_timeout_ms(c, 2000);
+    assert_int_equal(cg_token_create_with(c, "ci", "deployer", NULL, 60, configs, 1, &r, &e),
+                     CG_ERR_IO);
+    assert_int_equal(cg_token_rotate(c, "3", 3600, &r, &e), CG_ERR_IO);
     assert_null(r);
     cg_client_free(c);
 }
@@ -679,6 +821,7 @@ int main(void)
         cmocka_unit_test(page_query_strings),
         cmocka_unit_test(page_merge_concatenates_arrays),
         cmocka_unit_test(page_functions_check_arguments),
+        cmocka_unit_test(token_lifecycle_functions_check_arguments),
         cmocka_unit_test(audit_good_chain),
         cmocka_unit_test(audit_chain_across_pages),
         cmocka_unit_test(audit_tampered_field),
@@ -687,6 +830,9 @@ int main(void)
         cmocka_unit_test(audit_bad_genesis_and_order),
         cmocka_unit_test(audit_empty_chain_is_good),
         cmocka_unit_test(audit_verify_checks_report_size),
+        cmocka_unit_test(plain_http_only_to_this_host),
+        cmocka_unit_test(plain_http_refused_before_connecting),
+        cmocka_unit_test(tls_files_checked),
     };
     int rc;
 

@@ -362,7 +362,8 @@ static void unknown_options_and_arguments(void **state)
     REFUSED("ambiguous option '--max' (could be --max-body --max-conns --max-conns-per-ip "
             "--max-parked)",
             "--max", "5");
-    REFUSED("ambiguous option '--t' (could be --to --threads --token-rate --token-burst --tick-ms)",
+    REFUSED("ambiguous option '--t' (could be --to --threads --token-max-ttl --tls-cert --tls-key "
+            "--tls-priorities --tls-client-ca --token-rate --token-burst --tick-ms)",
             "--t=5");
     REFUSED("unknown option '--help-m' (see --help)", "--help-m"); /* hidden: exact only */
     REFUSED("unexpected argument 'serve'", "--data", "x", "serve");

@@ -81,7 +81,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static const struct ops_actor admin = {"token:admin", "test", ROLE_ADMIN, NULL};
+static const struct ops_actor admin = {"token:admin", "test", ROLE_ADMIN, NULL, 0, NULL, NULL};
 
 static void add_cell(struct fx *f, const char *id, const char *zone)
 {
@@ -178,13 +178,14 @@ static void tokens(void **state)
     char secret[AUTH_TOKEN_LEN + 1], msg[STORE_MSG_MAX];
     size_t n = 0;
 
-    assert_int_equal(ops_token_create(&f->o, "boss", "admin", NULL, &admin, secret, &t, &e), CG_OK);
+    assert_int_equal(ops_token_create(&f->o, "boss", "admin", NULL, NULL, &admin, secret, &t, &e),
+                     CG_OK);
     assert_int_equal(strlen(secret), AUTH_TOKEN_LEN);
     assert_int_equal(f->tokens, 1);
-    assert_int_equal(ops_token_create(&f->o, "a1", "agent", "", &admin, secret, &t, &e),
+    assert_int_equal(ops_token_create(&f->o, "a1", "agent", "", NULL, &admin, secret, &t, &e),
                      CG_ERR_INVALID);
     ops_err_free(&e);
-    assert_int_equal(ops_token_create(&f->o, "a1", "agent", "nocell", &admin, secret, &t, &e),
+    assert_int_equal(ops_token_create(&f->o, "a1", "agent", "nocell", NULL, &admin, secret, &t, &e),
                      CG_ERR_NOTFOUND);
     ops_err_free(&e);
     assert_int_equal(store_token_list(f->st, &ts, &n, msg), CG_OK);
@@ -200,7 +201,7 @@ static void reports_scoped(void **state)
 {
     struct fx *f = *state;
     struct ops_err e = {0};
-    const struct ops_actor agent = {"token:a", NULL, ROLE_AGENT, "c1"};
+    const struct ops_actor agent = {"token:a", NULL, ROLE_AGENT, "c1", 0, NULL, NULL};
     json_t *rep = json_pack("{s:s,s:s,s:i,s:[]}", "host", "h1", "cell", "c2", "seq", 1, "configs");
 
     assert_int_equal(ops_report(&f->o, "c2", rep, 1000, &agent, &e), CG_ERR_FORBIDDEN);

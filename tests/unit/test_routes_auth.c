@@ -205,6 +205,12 @@ static void table_walk(void **state)
                          role_name(below), role_name(r->min_role), code);
         }
         code = call(f, r, f->tokens[r->min_role]);
+        /* POST /v1/tokens/:id/rotate admits a reader, whose operation then
+         * refuses (403) any token but its own: the walk's id is nobody's.
+         * An admin passes both (404: no such token); 14-token-rotate.py
+         * has readers and deployers rotate themselves. */
+        if (strcmp(r->name, "tokens.rotate") == 0 && code == 403)
+            code = call(f, r, f->tokens[ROLE_ADMIN]);
         if (code == 401 || code == 403)
             fail_msg("%s %s refused its own minimum role %s: %ld", r->method, r->pattern,
                      role_name(r->min_role), code);

@@ -513,5 +513,9 @@ const struct store_ops store_pg_ops = {
     .checkpoint_reset = pg_checkpoint_reset,
     .policy_put = pg_policy_put,
     .policy_get = pg_policy_get,
+    /* the token lifecycle */
+    .token_get = pg_token_get,
+    .token_rotate = pg_token_rotate,
+    .token_touch = pg_token_touch,
 };
 /* clang-format on */

@@ -420,6 +420,15 @@ int pg_token_revoke(struct store *st, int64_t id, const struct store_actor *a, c
 /* store_ops.token_page: a keyset page of tokens by id (primary key). */
 int pg_token_page(struct store *st, int64_t after_id, size_t limit, struct store_token **out,
                   size_t *n, int *more, char *msg);
+/* store_ops.token_get: one token by id. */
+int pg_token_get(struct store *st, int64_t id, struct store_token *out, char *msg);
+/* store_ops.token_rotate: the successor, the old token's grace, the audit
+ * record and a "token.rotate" change in one transaction (old row locked). */
+int pg_token_rotate(struct store *st, const struct store_token_rotate *r,
+                    const struct store_actor *a, struct store_token *successor, char *msg);
+/* store_ops.token_touch: the last uses of some tokens in one transaction
+ * (no audit record, no change). */
+int pg_token_touch(struct store *st, const struct store_token_use *uses, size_t n, char *msg);
 
 /* The audit log (store_pg_audit.c). */
 

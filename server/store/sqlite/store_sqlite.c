@@ -332,5 +332,9 @@ const struct store_ops store_sqlite_ops = {
     .checkpoint_reset = sq_checkpoint_reset,
     .policy_put = sq_policy_put,
     .policy_get = sq_policy_get,
+    /* the token lifecycle */
+    .token_get = sq_token_get,
+    .token_rotate = sq_token_rotate,
+    .token_touch = sq_token_touch,
 };
 /* clang-format on */

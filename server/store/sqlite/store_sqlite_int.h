@@ -358,6 +358,15 @@ int sq_token_revoke(struct store *st, int64_t id, const struct store_actor *a, c
 /* store_ops.token_page: a keyset page of tokens by id (rowid), on a reader. */
 int sq_token_page(struct store *st, int64_t after_id, size_t limit, struct store_token **out,
                   size_t *n, int *more, char *msg);
+/* store_ops.token_get: one token by id, on a reader. */
+int sq_token_get(struct store *st, int64_t id, struct store_token *out, char *msg);
+/* store_ops.token_rotate: the successor, the old token's grace and the
+ * audit record in one job on the writer. */
+int sq_token_rotate(struct store *st, const struct store_token_rotate *r,
+                    const struct store_actor *a, struct store_token *successor, char *msg);
+/* store_ops.token_touch: the last uses of some tokens, one job on the
+ * writer (no audit record). */
+int sq_token_touch(struct store *st, const struct store_token_use *uses, size_t n, char *msg);
 
 /* The audit log (store_sqlite_audit.c). */
 

@@ -3,7 +3,8 @@
 address, method, path, status, duration, route, the token's name and
 bytes; a failed authentication shows its address, 401 and no name; no
 token secret and no query string ever reaches the file; a path that tries
-to forge a line (%0a) cannot."""
+to forge a line (%0a) cannot; after logrotate moved the file, SIGHUP
+opens the path again (reopened_on_sighup)."""
 import http.client, os, re, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
@@ -41,4 +42,17 @@ with h.Server(extra_args=["--access-log", log]) as s:
     h.check(not any(l.startswith("2026-01-01") for l in lines) and
             not any("forged" in l and not pat.match(l) for l in lines), "a forged line: %s" % lines)
     n += 1
+    # reopened_on_sighup: logrotate moves the file and sends SIGHUP; the
+    # server writes to a new file at the same path from then on
+    import signal
+    os.rename(log, log + ".1")
+    os.kill(s.proc.pid, signal.SIGHUP)
+    end = time.time() + 20
+    while time.time() < end and "SIGHUP: reloaded the access log" not in open(s.log_path).read():
+        time.sleep(0.05)
+    st, _ = s.api("GET", "/v1/cells?limit=1")
+    time.sleep(0.3)
+    h.check(os.path.exists(log) and "/v1/cells 200" in open(log).read(),
+            "no new access log after SIGHUP")
+    h.check("/v1/cells 200" in open(log + ".1").read(), "the moved file lost its lines"); n += 1
 print("ok: %d checks" % n)

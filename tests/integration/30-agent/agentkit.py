@@ -290,12 +290,14 @@ class Agent:
         self.target = os.path.join(self.dir, "features.json")
         self.log_path = os.path.join(self.dir, "agent.log")
         self.conf_path = os.path.join(self.dir, "agent.conf")
-        tok = os.path.join(self.dir, "token")
-        with open(tok, "w") as f:
-            f.write(token + "\n")
         lines = ["# written by agentkit.py"]
         lines += ["server = %s" % u for u in servers]
-        lines += ["token_file = %s" % tok, "cell = %s" % cell, "host = %s" % name,
+        if token is not None:  # None: a client certificate in 'extra' instead
+            tok = os.path.join(self.dir, "token")
+            with open(tok, "w") as f:
+                f.write(token + "\n")
+            lines.append("token_file = %s" % tok)
+        lines += ["cell = %s" % cell, "host = %s" % name,
                   "state_dir = %s" % self.state_dir, "pubkey = %s" % pubhex,
                   "report_interval = %d" % report_interval, "poll_wait = %d" % wait,
                   "request_timeout = %d" % request_timeout, "connect_timeout = 2",
