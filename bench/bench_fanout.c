@@ -35,6 +35,9 @@
  *                     [-W MAX_CONNECTING=256] [-P SERVER_PID[,PID...]] [-H 127.0.0.1] [-o CSV]
  *   TOKENS_FILE: one "cell token" pair a line (the cells polled, round-robin).
  *   -v V1,V2: the versions to alternate; the cells must be on V1 at start.
+ *   -K FLAGPREFIX: the change of round i is the flag kill switch of flag
+ *     FLAGPREFIX<i> of flags config CONFIG (POST .../flags/F/kill, answered
+ *     200 once every cell is assigned the kill version) instead of an assign.
  *
  * Output lines (key=value):
  *   SETUP n=.. cells=.. parked=.. early=.. shed=.. dead=.. setup_s=.. settle_ms=..
@@ -342,7 +345,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_fanout -p PORT[,PORT...] -a ADMIN_TOKEN -k TOKENS_FILE -c CONFIG "
                     "-v V1,V2 -n N [-r ROUNDS] [-s SETTLE_MS] [-w WAIT_S] [-T PHASE_S] "
-                    "[-W MAX_CONNECTING] [-P SERVER_PID[,PID...]] [-H 127.0.0.1] [-o CSV]\n");
+                    "[-W MAX_CONNECTING] [-P SERVER_PID[,PID...]] [-H 127.0.0.1] [-o CSV] "
+                    "[-K FLAGPREFIX]\n");
     exit(2);
 }
 
@@ -350,10 +354,10 @@ int main(int argc, char **argv)
 {
     int N = 1000, R = 5, T = 30, W = 256, settle_ms = -1, opt, i, rd, p;
     long v1 = 1, v2 = 2;
-    const char *admin = NULL, *tokfile = NULL, *config = NULL, *csvpath = NULL;
+    const char *admin = NULL, *tokfile = NULL, *config = NULL, *csvpath = NULL, *killflag = NULL;
     FILE *csv = NULL;
 
-    while ((opt = getopt(argc, argv, "p:a:k:c:v:n:r:s:w:T:W:P:H:o:")) != -1)
+    while ((opt = getopt(argc, argv, "p:a:k:c:v:n:r:s:w:T:W:P:H:o:K:")) != -1)
         switch (opt) {
         case 'p':
             if (!(nports = int_list(optarg, ports, MAX_REPS)))
@@ -396,6 +400,9 @@ int main(int argc, char **argv)
             break;
         case 'H':
             host = optarg;
+            break;
+        case 'K':
+            killflag = optarg;
             break;
         case 'o':
             csvpath = optarg;
@@ -661,11 +668,22 @@ int main(int argc, char **argv)
                       "{\"version\":%ld,\"cells\":[%s],\"force\":true,\"reason\":\"bench_fanout\"}",
                       ver, clist);
         areq = malloc((size_t)bl + 512);
-        arl = (size_t)snprintf(areq, (size_t)bl + 512,
-                               "POST /v1/configs/%s/assign HTTP/1.1\r\nHost: %s:%d\r\n"
-                               "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
-                               "Content-Length: %d\r\n\r\n%s",
-                               config, host, ports[0], admin, bl, body);
+        if (killflag) {
+            /* the flag kill switch: round rd kills flag KILLFLAG<rd> of the
+             * flags config, a new version on every cell at once */
+            static const char kb[] = "{\"reason\":\"bench_fanout kill switch\"}";
+            arl = (size_t)snprintf(areq, (size_t)bl + 512,
+                                   "POST /v1/configs/%s/flags/%s%d/kill HTTP/1.1\r\nHost: %s:%d\r\n"
+                                   "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: %zu\r\n\r\n%s",
+                                   config, killflag, rd, host, ports[0], admin, sizeof kb - 1, kb);
+        } else {
+            arl = (size_t)snprintf(areq, (size_t)bl + 512,
+                                   "POST /v1/configs/%s/assign HTTP/1.1\r\nHost: %s:%d\r\n"
+                                   "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                                   "Content-Length: %d\r\n\r\n%s",
+                                   config, host, ports[0], admin, bl, body);
+        }
         for (i = 0; i < N; i++) {
             c[i].t_recv = -1;
             if (c[i].st == ST_PARKED)
@@ -693,7 +711,7 @@ int main(int argc, char **argv)
                     u = parse_resp(cin, clen, &r);
                     if (u > 0 && t_ack < 0) {
                         t_ack = now();
-                        if (r.status != 201) {
+                        if (r.status != (killflag ? 200 : 201)) {
                             fprintf(stderr, "assign answered %d: %.*s\n", r.status,
                                     (int)(clen > 300 ? 300 : clen), cin);
                             goto out;

@@ -22,7 +22,7 @@ BUILD=${1:-build}
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 shift || true
 
-BENCHES=(publish publish_pg validate controller poll fanout fanout_replicas3 wake_nonwriter rss safety storm failover)
+BENCHES=(publish publish_pg validate controller poll fanout killswitch fanout_replicas3 wake_nonwriter rss safety storm failover)
 DUR=${BENCH_DURATION:-10s}
 RESULTS="$BENCH_DIR/results/latest.json"
 
@@ -813,6 +813,44 @@ bench_publish_pg() {
 # poll's 200, per round; goal p100 < 1 s. The other two replicas learn of
 # the change through the store (change log + NOTIFY). The same N parked on
 # r0 alone, in the same run, is the baseline (ratio_vs_one_replica).
+# ---------------------------------------------------------------------------
+# killswitch: the flag kill switch to KILL_N parked hosts (docs/flags.md).
+# Each round kills one more flag of a flags config assigned to every cell:
+# `POST .../flags/fI/kill` publishes the live version with fI disabled and
+# assigns it to every cell at once; the time is from sending the kill to
+# the last parked long-poll's 200 (goal < 1 s at 10,000).
+KILL_N=${KILL_N:-10000}
+KILL_ROUNDS=${KILL_ROUNDS:-3}
+KILL_CELLS=${KILL_CELLS:-36}
+
+bench_killswitch() {
+  local bin="$BUILD/bench/bench_fanout" out cells="" i doc code r ok
+  say "== killswitch: flag kill to $KILL_N parked long-polls over $KILL_CELLS cells ($KILL_ROUNDS rounds) =="
+  [[ -x $bin ]] || die "no $bin (run make build)"
+  raise_nofile $((KILL_N + 256)) || { note "skipping: ulimit -Hn $(ulimit -Hn) is too low"; return 0; }
+  agent_setup "$BENCH_TMP/cg-kill" "$KILL_CELLS" 0
+  for ((i = 0; i < KILL_CELLS; i++)); do cells+="${cells:+,}\"$(printf 'cell-%04d' "$i")\""; done
+  doc=$(python3 -c 'import json,sys; n=int(sys.argv[1]); print(json.dumps({"flags": {"f%d" % i: {"state": "ENABLED", "variants": {"on": True, "off": False}, "defaultVariant": "on"} for i in range(n)}}))' "$KILL_ROUNDS")
+  code=$(cg_api POST /v1/configs '{"name":"kill-flags","kind":"flags","contract":{}}')
+  [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "create kill-flags: HTTP $code"; }
+  code=$(cg_api POST /v1/configs/kill-flags/versions "$doc")
+  [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "publish kill-flags: HTTP $code"; }
+  code=$(cg_api POST /v1/configs/kill-flags/assign "{\"version\":1,\"cells\":[$cells],\"force\":true,\"reason\":\"bench\"}")
+  [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "assign kill-flags: HTTP $code"; }
+  out="$BENCH_TMP/cg_kill.txt"
+  timeout 600 "$bin" -p "${CG_URL##*:}" -a "$CG_TOKEN" -k "$AG_TOKENS" -c kill-flags -v 1,2 -K f \
+    -n "$KILL_N" -r "$KILL_ROUNDS" -w 60 -T 30 -P "$CG_PID" >"$out" 2>&1 || note "bench_fanout -K exited $?"
+  sed 's/^/  /' "$out"
+  stop_pid "$CG_PID"
+  r=$(grep '^RESULT' "$out" | tail -1)
+  [[ -n $r ]] || { say "killswitch_n$KILL_N: no RESULT (see above)"; return 0; }
+  ok=no
+  [[ $(kv "$r" rounds_complete) == "$(kv "$r" rounds)" && $(echo "$(kv "$r" median_send_p100_ms) < 1000" | bc) == 1 ]] && ok=yes
+  figure_line "killswitch_n$KILL_N cells=$KILL_CELLS from_send_p100_ms=$(kv "$r" median_send_p100_ms) kill_ack_ms=$(kv "$r" assign_ack_ms) ack_p100_ms=$(kv "$r" ack_p100_ms) received=$(kv "$r" received) rounds_complete=$(kv "$r" rounds_complete)/$(kv "$r" rounds) goal_ms=1000 ok=$ok"
+  fig "killswitch_n$KILL_N" "what=flag kill switch (POST /v1/configs/NAME/flags/F/kill) to $KILL_N long-polls parked on $KILL_CELLS cells; ms from sending the kill to the last poll's 200, median of $KILL_ROUNDS rounds" \
+    "from_send_p100_ms=$(kv "$r" median_send_p100_ms)" "goal_ms=1000" "ok=$ok"
+}
+
 # ---------------------------------------------------------------------------
 FANOUT_REPLICAS_N=${FANOUT_REPLICAS_N:-15000}
 FANOUT_REPLICAS_ROUNDS=${FANOUT_REPLICAS_ROUNDS:-5}

@@ -13,6 +13,7 @@ pkgs=(
   prometheus   # promtool checks the /metrics exposition in make test
   libpq-dev postgresql   # the PostgreSQL store backend; tests start a real server
   pgbouncer    # 80-cluster/03-pgbouncer runs its own in front of PostgreSQL (no service)
+  nodejs npm   # 35-flags: the OpenFeature SDK (tests/openfeature) and flagd-core (tests/flagd)
 )
 # Extra packages for `make bench` (peers and load generator).
 if [[ ${1:-} == --bench ]]; then
