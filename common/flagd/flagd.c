@@ -9,8 +9,7 @@
 
 #include "status.h"
 
-int flagd_compile(const char *json, size_t len, struct flagd_set **out,
-                  struct cg_violations *errs)
+int flagd_compile(const char *json, size_t len, struct flagd_set **out, struct cg_violations *errs)
 {
     if (out != NULL) {
         *out = NULL;
@@ -50,19 +49,15 @@ void flagd_evaluate(const struct flagd_set *s, const char *key, const json_t *co
 
 const char *flagd_reason_name(enum flagd_reason r)
 {
-    static const char *const names[] = {"STATIC",   "TARGETING_MATCH", "SPLIT",
-                                        "DEFAULT",  "DISABLED",        "ERROR"};
+    static const char *const names[] = {"STATIC",  "TARGETING_MATCH", "SPLIT",
+                                        "DEFAULT", "DISABLED",        "ERROR"};
     return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "UNKNOWN";
 }
 
 const char *flagd_error_name(enum flagd_error e)
 {
-    static const char *const names[] = {"",
-                                        "FLAG_NOT_FOUND",
-                                        "PARSE_ERROR",
-                                        "TYPE_MISMATCH",
-                                        "TARGETING_KEY_MISSING",
-                                        "GENERAL"};
+    static const char *const names[] = {
+        "", "FLAG_NOT_FOUND", "PARSE_ERROR", "TYPE_MISMATCH", "TARGETING_KEY_MISSING", "GENERAL"};
     return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "GENERAL";
 }
 

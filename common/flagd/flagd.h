@@ -69,18 +69,18 @@ enum flagd_type {
 
 /* The outcome of one evaluation. Filled completely by flagd_evaluate(). */
 struct flagd_result {
-    const json_t *value;     /* borrowed from the set (a variant's value), valid until
-                              * flagd_free(); NULL when no variant was chosen: the
-                              * caller's code default applies */
-    const char *variant;     /* borrowed from the set; NULL when none */
+    const json_t *value; /* borrowed from the set (a variant's value), valid until
+                          * flagd_free(); NULL when no variant was chosen: the
+                          * caller's code default applies */
+    const char *variant; /* borrowed from the set; NULL when none */
     enum flagd_reason reason;
-    enum flagd_error error;  /* FLAGD_OK unless reason is FLAGD_REASON_ERROR (or the
-                              * flag is not found) */
-    char message[256];       /* error detail, "" when none */
-    json_t *metadata;        /* NEW reference: the flag set's metadata merged with the
-                              * flag's (the flag's keys win); the caller json_decref()s
-                              * it; NULL when both are empty, the flag is not found, or
-                              * out of memory */
+    enum flagd_error error; /* FLAGD_OK unless reason is FLAGD_REASON_ERROR (or the
+                             * flag is not found) */
+    char message[256];      /* error detail, "" when none */
+    json_t *metadata;       /* NEW reference: the flag set's metadata merged with the
+                             * flag's (the flag's keys win); the caller json_decref()s
+                             * it; NULL when both are empty, the flag is not found, or
+                             * out of memory */
 };
 
 /**
@@ -112,8 +112,7 @@ struct flagd_result {
  * Thread safety: may run concurrently with anything; touches no shared
  * state.
  */
-int flagd_compile(const char *json, size_t len, struct flagd_set **out,
-                  struct cg_violations *errs);
+int flagd_compile(const char *json, size_t len, struct flagd_set **out, struct cg_violations *errs);
 
 /**
  * Compiles an already parsed document; as flagd_compile().
