@@ -611,6 +611,7 @@ static int run_targeting(const struct flagd_flag *f, const json_t *context, int6
     env.now_s = (double)now_s;
     env.fold = 0;
     env.steps = 0;
+    memset(&env.prev, 0, sizeof(env.prev));
     env.arena = &arena;
     env.msg[0] = '\0';
     struct jl_val root = {.k = JL_ROOT, .b = 1, .p = context}, r;

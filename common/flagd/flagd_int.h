@@ -172,6 +172,7 @@ struct jl_env {
     int fold;             /* constant folding at compile time: the interpreter's
                            * semantics of json-logic-engine, an empty context */
     unsigned long steps;
+    struct jl_val prev;   /* the compiled code's shared "prev" variable (jleval.c) */
     struct jl_arena *arena;
     char msg[JL_ERRMSG_MAX]; /* why the rule threw */
 };
@@ -239,10 +240,11 @@ double jl_str_tonum(const char *s, size_t len);
 /* Number::toString (shortest round trip, JavaScript's exponent rules). */
 size_t jl_fmt_num(double d, char out[32]);
 int jl_strict_eq(const struct jl_val *a, const struct jl_val *b);
-/* a OP b for the comparison operators, as json-logic-engine compiles them
- * (compareCheck); 'prev' in/out is the left value of a chain. */
-int jl_compare(struct jl_env *env, enum jl_op op, struct jl_val *prev, const struct jl_val *b,
-               int *result);
+/* a OP b for the comparison operators as json-logic-engine compiles them:
+ * b is first checked (compareCheck) against p, and *checked receives the
+ * checked b (the left side of the next comparison of a chain). */
+int jl_compare(struct jl_env *env, enum jl_op op, const struct jl_val *a, const struct jl_val *b,
+               const struct jl_val *p, struct jl_val *checked, int *result);
 /* JavaScript property access v[key] (key as a string): 1 and *out when
  * defined, 0 when undefined. */
 int jl_get(struct jl_env *env, const struct jl_val *v, const char *key, size_t len,

@@ -150,6 +150,9 @@ static int eval_var(const struct jl_node *n, const struct jl_val *data, struct j
     if (!walk(env, data, p, out) || out->k == JL_UNDEF || (nullish && out->k == JL_NULL)) {
         *out = def;
     }
+    if (nullish) {
+        env->prev = *out; /* (typeof (prev = context?.a ?? d) === 'function' ? null : prev) */
+    }
     return 0;
 }
 
@@ -190,10 +193,17 @@ static int eval_missing(const struct jl_node *n, const struct jl_val *data, stru
             jl_from_json(json_array_get((const json_t *)n->k.p, i), &a->v[a->n++]);
         }
     }
-    if (n->op == JL_OP_MISSING_SOME && !((double)n->npaths - (double)a->n < n->need)) {
-        a->n = 0;
-    }
     set_arr(out, a);
+    if (n->op == JL_OP_MISSING_SOME) {
+        env->prev = *out; /* N - (prev = missing).length < need ? prev : [] */
+        if (!((double)n->npaths - (double)a->n < n->need)) {
+            struct jl_arr *none = arr_new(env, 0);
+            if (none == NULL) {
+                return jl_fail(env, "out of memory");
+            }
+            set_arr(out, none);
+        }
+    }
     return 0;
 }
 
@@ -298,6 +308,9 @@ static int eval_iter(const struct jl_node *n, const struct jl_val *data, struct 
         }
         len = jl_arr_len(&sel);
     }
+    if (n->op == JL_OP_ALL) {
+        env->prev = sel; /* Array.isArray(prev = selector) && prev.length === 0 ? ... */
+    }
     if (n->op == JL_OP_ALL && jl_is_array(&sel) && len == 0) {
         set_bool(out, 0);
         return 0;
@@ -310,11 +323,13 @@ static int eval_iter(const struct jl_node *n, const struct jl_val *data, struct 
         }
     }
     for (size_t i = 0; i < len; i++) {
-        struct jl_val item, r;
+        struct jl_val item, r, outer = env->prev;
         jl_arr_at(&sel, i, &item);
+        env->prev.k = JL_UNDEF; /* the mapper is a function of its own */
         if (jl_eval(n->a[1], &item, env, &r) != 0) {
             return -1;
         }
+        env->prev = outer;
         switch (n->op) {
         case JL_OP_MAP:
             res->v[res->n++] = r;
@@ -368,10 +383,12 @@ static int eval_reduce(const struct jl_node *n, const struct jl_val *data, struc
     for (size_t i = 0; i < len; i++) {
         struct jl_pair pr = {.acc = acc};
         jl_arr_at(&sel, i, &pr.cur);
-        struct jl_val ctx = {.k = JL_PAIR, .p = &pr}, r;
+        struct jl_val ctx = {.k = JL_PAIR, .p = &pr}, r, outer = env->prev;
+        env->prev.k = JL_UNDEF;
         if (jl_eval(n->a[1], &ctx, env, &r) != 0) {
             return -1;
         }
+        env->prev = outer;
         if (!jl_flat(&r)) {
             return jl_fail(env, "reduce's accumulator nests too deep");
         }
@@ -421,9 +438,9 @@ static int eval_merge(const struct jl_node *n, const struct jl_val *data, struct
 static int eval_in(const struct jl_node *n, const struct jl_val *data, struct jl_env *env,
                    struct jl_val *out)
 {
-    struct jl_val buf[8];
-    struct jl_val *v = eval_args(n, data, env, buf);
-    if (v == NULL) {
+    /* compiled: (B || []).includes(A), B first */
+    struct jl_val v[2];
+    if (jl_eval(n->a[1], data, env, &v[1]) != 0 || jl_eval(n->a[0], data, env, &v[0]) != 0) {
         return -1;
     }
     const struct jl_val *hay = &v[1];
@@ -687,19 +704,32 @@ int jl_eval(const struct jl_node *n, const struct jl_val *data, struct jl_env *e
     case JL_OP_GE:
     case JL_OP_LT:
     case JL_OP_LE: {
-        struct jl_val prev, b;
+        /* compiled: (prev = A) OP compareCheck(B, prev), and for three
+         * arguments ... && prev OP (prev = compareCheck(C, prev)). B's own
+         * code may have stored into prev before compareCheck reads it (a var
+         * does), so the check may look at B instead of A: emulated exactly,
+         * with env->prev */
+        struct jl_val a, b, p, chk;
         int r = 0;
-        if (jl_eval(n->a[0], data, env, &prev) != 0) {
+        if (jl_eval(n->a[0], data, env, &a) != 0) {
             return -1;
         }
+        env->prev = a;
         for (size_t i = 1; i < n->n; i++) {
-            if (jl_eval(n->a[i], data, env, &b) != 0 ||
-                jl_compare(env, n->op, &prev, &b, &r) != 0) {
+            if (jl_eval(n->a[i], data, env, &b) != 0) {
                 return -1;
+            }
+            p = env->fold ? a : env->prev;
+            if (jl_compare(env, n->op, &a, &b, &p, &chk, &r) != 0) {
+                return -1;
+            }
+            if (n->n > 2) {
+                env->prev = chk;
             }
             if (!r) {
                 break;
             }
+            a = chk;
         }
         set_bool(out, r);
         return 0;
@@ -719,6 +749,7 @@ int jl_eval(const struct jl_node *n, const struct jl_val *data, struct jl_env *e
             if (jl_eval(n->a[i], data, env, out) != 0) {
                 return -1;
             }
+            env->prev = *out; /* engine.truthy(prev = x) ? prev : ... */
             if (jl_truthy(out) == (n->op == JL_OP_OR)) {
                 return 0;
             }

@@ -562,37 +562,64 @@ static int str_or_null(const struct jl_val *v)
     return v->k == JL_STR || v->k == JL_NULL;
 }
 
-/* JavaScript's == on primitives (objects never get here). */
-static int loose_eq(struct jl_env *env, const struct jl_val *x, const struct jl_val *y)
+/* ToPrimitive for == and <: an object becomes its ToString. */
+static int to_primitive(struct jl_env *env, const struct jl_val *v, struct jl_val *out)
+{
+    *out = *v;
+    if (!jl_is_object(v)) {
+        return 0;
+    }
+    memset(out, 0, sizeof(*out));
+    out->k = JL_STR;
+    return jl_tostr(env, v, &out->s, &out->len);
+}
+
+/* JavaScript's == (Abstract Equality). */
+static int loose_eq(struct jl_env *env, const struct jl_val *x, const struct jl_val *y, int *r)
 {
     int xn = x->k == JL_NULL || x->k == JL_UNDEF, yn = y->k == JL_NULL || y->k == JL_UNDEF;
     if (xn || yn) {
-        return xn && yn;
-    }
-    if (x->k == JL_STR && y->k == JL_STR) {
-        return jl_strict_eq(x, y);
-    }
-    double a, b;
-    jl_tonum(env, x, &a);
-    jl_tonum(env, y, &b);
-    return a == b;
-}
-
-/* JavaScript's x < y (or x <= y when 'eq'), primitives only. */
-static int rel(struct jl_env *env, const struct jl_val *x, const struct jl_val *y, int eq)
-{
-    if (x->k == JL_STR && y->k == JL_STR) {
-        int c = jl_str_cmp16(x->s, x->len, y->s, y->len);
-        return eq ? c <= 0 : c < 0;
-    }
-    double a, b;
-    jl_tonum(env, x, &a);
-    jl_tonum(env, y, &b);
-    if (isnan(a) || isnan(b)) {
+        *r = xn && yn;
         return 0;
     }
-    return eq ? a <= b : a < b;
+    if (jl_is_object(x) && jl_is_object(y)) {
+        *r = jl_strict_eq(x, y);
+        return 0;
+    }
+    struct jl_val px, py;
+    if (to_primitive(env, x, &px) != 0 || to_primitive(env, y, &py) != 0) {
+        return -1;
+    }
+    if (px.k == JL_STR && py.k == JL_STR) {
+        *r = jl_strict_eq(&px, &py);
+        return 0;
+    }
+    double a, b;
+    jl_tonum(env, &px, &a);
+    jl_tonum(env, &py, &b);
+    *r = a == b;
+    return 0;
 }
+
+/* JavaScript's x < y (or x <= y when 'eq'). */
+static int rel(struct jl_env *env, const struct jl_val *x, const struct jl_val *y, int eq, int *r)
+{
+    struct jl_val px, py;
+    if (to_primitive(env, x, &px) != 0 || to_primitive(env, y, &py) != 0) {
+        return -1;
+    }
+    if (px.k == JL_STR && py.k == JL_STR) {
+        int c = jl_str_cmp16(px.s, px.len, py.s, py.len);
+        *r = eq ? c <= 0 : c < 0;
+        return 0;
+    }
+    double a, b;
+    jl_tonum(env, &px, &a);
+    jl_tonum(env, &py, &b);
+    *r = !isnan(a) && !isnan(b) && (eq ? a <= b : a < b);
+    return 0;
+}
+
 
 static int numeric_nan(struct jl_env *env, const struct jl_val *v)
 {
@@ -601,56 +628,60 @@ static int numeric_nan(struct jl_env *env, const struct jl_val *v)
     return isnan(d);
 }
 
-int jl_compare(struct jl_env *env, enum jl_op op, struct jl_val *prev, const struct jl_val *b,
-               int *result)
+int jl_compare(struct jl_env *env, enum jl_op op, const struct jl_val *a, const struct jl_val *b,
+               const struct jl_val *p, struct jl_val *checked, int *result)
 {
     struct jl_val item = *b;
     if (op == JL_OP_SEQ || op == JL_OP_SNE) {
-        int eq = jl_strict_eq(prev, &item);
+        int eq = jl_strict_eq(a, &item);
         *result = op == JL_OP_SEQ ? eq : !eq;
-        *prev = item;
+        *checked = item;
         return 0;
     }
-    /* compareCheck(item, prev): the numeric comparisons refuse objects and
-     * text that is not a number, except against null */
-    if (!(str_or_null(&item) && str_or_null(prev))) {
-        if (jl_is_object(&item) || (numeric_nan(env, &item) && prev->k != JL_NULL)) {
+    /* compareCheck(item, prev): numeric comparisons refuse objects and text
+     * that is not a number, except against null; 'prev' is whatever the
+     * compiled code last stored in its shared variable (see jleval.c) */
+    if (!(str_or_null(&item) && str_or_null(p))) {
+        if (jl_is_object(&item) || (numeric_nan(env, &item) && p->k != JL_NULL)) {
             return jl_fail(env, "cannot compare a non-numeric value");
         }
-        if (jl_is_object(prev) || numeric_nan(env, prev)) {
+        if (jl_is_object(p) || numeric_nan(env, p)) {
             return jl_fail(env, "cannot compare a non-numeric value");
         }
-        if (prev->k == JL_NULL && !jl_js_truthy(&item)) {
+        if (p->k == JL_NULL && !jl_js_truthy(&item)) {
+            memset(&item, 0, sizeof(item));
             item.k = JL_NULL;
-        } else if (item.k == JL_NULL && !jl_js_truthy(prev)) {
+        } else if (item.k == JL_NULL && !jl_js_truthy(p)) {
             memset(&item, 0, sizeof(item));
             item.k = JL_NUM;
         }
     }
+    *checked = item;
+    int rc;
     switch (op) {
     case JL_OP_EQ:
-        *result = loose_eq(env, prev, &item);
+        rc = loose_eq(env, a, &item, result);
         break;
     case JL_OP_NE:
-        *result = !loose_eq(env, prev, &item);
+        rc = loose_eq(env, a, &item, result);
+        *result = !*result;
         break;
     case JL_OP_LT:
-        *result = rel(env, prev, &item, 0);
+        rc = rel(env, a, &item, 0, result);
         break;
     case JL_OP_LE:
-        *result = rel(env, prev, &item, 1);
+        rc = rel(env, a, &item, 1, result);
         break;
     case JL_OP_GT:
-        *result = rel(env, &item, prev, 0);
+        rc = rel(env, &item, a, 0, result);
         break;
     case JL_OP_GE:
-        *result = rel(env, &item, prev, 1);
+        rc = rel(env, &item, a, 1, result);
         break;
     default:
         return jl_fail(env, "not a comparison");
     }
-    *prev = item;
-    return 0;
+    return rc;
 }
 
 /* ---- property access ---------------------------------------------------------- */
