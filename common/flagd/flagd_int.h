@@ -172,7 +172,7 @@ struct jl_env {
     int fold;             /* constant folding at compile time: the interpreter's
                            * semantics of json-logic-engine, an empty context */
     unsigned long steps;
-    struct jl_val prev;   /* the compiled code's shared "prev" variable (jleval.c) */
+    struct jl_val prev; /* the compiled code's shared "prev" variable (jleval.c) */
     struct jl_arena *arena;
     char msg[JL_ERRMSG_MAX]; /* why the rule threw */
 };

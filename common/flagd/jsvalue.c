@@ -620,7 +620,6 @@ static int rel(struct jl_env *env, const struct jl_val *x, const struct jl_val *
     return 0;
 }
 
-
 static int numeric_nan(struct jl_env *env, const struct jl_val *v)
 {
     double d;
