@@ -21,13 +21,22 @@
 #include <string.h>
 #include <strings.h>
 
+#include "flagd/flagd.h"
 #include "json.h"
 #include "jsonptr.h"
 #include "status.h"
 
 #define CONTRACT_TEXT_DEPTH 128 /* nesting allowed in the contract text itself */
 #define TOP_FIELDS                                                                                 \
-    "media_type, description, schema, max_bytes, max_depth, cardinality, growth, preserve"
+    "media_type, description, format, schema, max_bytes, max_depth, cardinality, growth, "         \
+    "preserve"
+
+/* Document formats a contract can name ("format"): checked by their own
+ * compiler on top of the other rules. */
+enum doc_format {
+    FORMAT_NONE = 0,
+    FORMAT_FLAGD, /* a flagd flag-definition document (common/flagd/flagd.h) */
+};
 
 struct card_rule {
     char *pointer;   /* owned */
@@ -43,6 +52,7 @@ struct growth_rule {
 struct cg_contract {
     char *media_type; /* owned */
     int is_json;
+    enum doc_format format;
     size_t max_bytes; /* 0 = none */
     int max_depth;
     struct cg_schema *schema; /* owned; NULL = none */
@@ -66,10 +76,11 @@ struct cg_doc {
     const struct cg_contract *c; /* the contract the counts were made for */
     size_t len;
     enum doc_state state;
-    struct cg_jdoc *json; /* owned; NULL unless DOC_JSON */
-    long long *counts;    /* per growth rule: items at its pointer, -1 = n/a */
-    int depth;            /* DOC_DEEP: the actual depth */
-    char msg[256];        /* DOC_SYNTAX: parser message */
+    struct cg_jdoc *json;             /* owned; NULL unless DOC_JSON */
+    long long *counts;                /* per growth rule: items at its pointer, -1 = n/a */
+    int depth;                        /* DOC_DEEP: the actual depth */
+    char msg[256];                    /* DOC_SYNTAX: parser message */
+    struct cg_violations format_errs; /* DOC_JSON with a format: its compiler's findings */
 };
 
 /* ------------------------------------------------------------------ */
@@ -500,6 +511,21 @@ static void f_preserve(struct pctx *p, const json_t *v)
     }
 }
 
+static void f_format(struct pctx *p, const json_t *v)
+{
+    if (need_json(p, "/format", "format") < 0)
+        return;
+    if (!json_is_string(v)) {
+        perr(p, "/format", "contract.type", "string", type_name(v),
+             "format must be a string such as \"flagd\"");
+    } else if (strcmp(json_string_value(v), "flagd") == 0) {
+        p->c->format = FORMAT_FLAGD;
+    } else {
+        perr(p, "/format", "contract.value", "\"flagd\"", json_string_value(v),
+             "unknown format \"%s\" (known: flagd)", json_string_value(v));
+    }
+}
+
 static void f_description(struct pctx *p, const json_t *v)
 {
     if (!json_is_string(v))
@@ -513,9 +539,9 @@ static const struct {
     const char *name;
     void (*fn)(struct pctx *p, const json_t *v);
 } fields[] = {
-    {"media_type", f_media_type}, {"description", f_description}, {"max_bytes", f_max_bytes},
-    {"max_depth", f_max_depth},   {"schema", f_schema},           {"cardinality", f_cardinality},
-    {"growth", f_growth},         {"preserve", f_preserve},
+    {"media_type", f_media_type},   {"description", f_description}, {"format", f_format},
+    {"max_bytes", f_max_bytes},     {"max_depth", f_max_depth},     {"schema", f_schema},
+    {"cardinality", f_cardinality}, {"growth", f_growth},           {"preserve", f_preserve},
 };
 
 void cg_contract_free(struct cg_contract *c)
@@ -617,6 +643,11 @@ const char *cg_contract_media_type(const struct cg_contract *c)
     return c->media_type;
 }
 
+const char *cg_contract_format(const struct cg_contract *c)
+{
+    return c->format == FORMAT_FLAGD ? "flagd" : NULL;
+}
+
 int cg_contract_is_json(const struct cg_contract *c)
 {
     return c->is_json;
@@ -678,6 +709,17 @@ int cg_doc_new(const struct cg_contract *c, const void *bytes, size_t len, struc
             }
         }
     }
+    if (d->state == DOC_JSON && c->format == FORMAT_FLAGD) {
+        /* compiled once per document, like the parse: the violations are
+         * kept for every check of this document */
+        struct flagd_set *set = NULL;
+        int rc = flagd_compile(bytes, len, &set, &d->format_errs);
+        flagd_free(set);
+        if (rc == CG_ERR_NOMEM) {
+            cg_doc_free(d);
+            return CG_ERR_NOMEM;
+        }
+    }
     if (c->ngrowth) {
         d->counts = malloc(c->ngrowth * sizeof(*d->counts));
         if (!d->counts) {
@@ -697,6 +739,7 @@ void cg_doc_free(struct cg_doc *d)
         return;
     cg_jdoc_free(d->json);
     free(d->counts);
+    cg_violations_free(&d->format_errs);
     free(d);
 }
 
@@ -889,6 +932,15 @@ int cg_contract_check_doc(const struct cg_contract *c, const struct cg_doc *doc,
             if (rc != CG_OK)
                 k.found = 1;
         }
+        for (size_t i = 0; i < doc->format_errs.count; i++) {
+            const struct cg_violation *f = &doc->format_errs.items[i];
+            if (cg_violations_add(out, f->pointer, f->rule, f->expected, f->actual, "%s",
+                                  f->message) < 0)
+                return CG_ERR_NOMEM;
+            k.found = 1;
+        }
+        if (doc->format_errs.truncated)
+            out->truncated = 1;
         check_cardinality(&k, c, doc->json);
         if (live && live->json)
             check_preserve(&k, c, doc->json, live->json);

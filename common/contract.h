@@ -14,7 +14,9 @@
  * Rule names in violations (docs/contracts.md has the full list):
  *   max_bytes, json, max_depth, schema:<keyword> (schema:false,
  *   schema:depth, schema:budget), cardinality.min, cardinality.max, cardinality.type,
- *   growth.max_ratio, growth.max_abs, preserve.
+ *   growth.max_ratio, growth.max_abs, preserve; with "format": "flagd" also
+ *   flagd.json, flagd.schema, flagd.variant, flagd.operator, flagd.ref,
+ *   flagd.targeting (common/flagd/flagd.h).
  * Rule names in contract parse errors:
  *   contract.json, contract.type, contract.unknown_field, contract.missing,
  *   contract.value, contract.pointer, contract.not_json, schema.invalid.
@@ -66,6 +68,11 @@ void cg_contract_free(struct cg_contract *c);
  *         cg_contract_free()).
  */
 const char *cg_contract_media_type(const struct cg_contract *c);
+
+/** @return the contract's document format ("flagd": every document is
+ *          also compiled as a flagd flag-definition document, its problems
+ *          appended as violations), or NULL when it names none. Static. */
+const char *cg_contract_format(const struct cg_contract *c);
 
 /** @return 1 when the media type is parsed as JSON (application/json,
  *          text/json, any "+json" suffix), 0 for opaque bytes. */

@@ -57,7 +57,26 @@ int ops_config_create(struct ops *o, const char *name, const char *kind, const j
     }
     if (!json_is_object(contract))
         return ops_fail(e, CG_ERR_VIOLATION, "invalid", NULL, "contract must be a JSON object");
-    text = cg_json_dump(contract);
+    if (strcmp(kind, "flags") == 0) {
+        /* a flags config holds flagd flag-definition documents: its contract
+         * checks them as such (docs/contracts.md, "format"), on top of the
+         * user's own rules */
+        const json_t *fmt = json_object_get(contract, "format");
+        if (fmt && !(json_is_string(fmt) && strcmp(json_string_value(fmt), "flagd") == 0))
+            return ops_fail(e, CG_ERR_VIOLATION, "invalid", NULL,
+                            "a flags config's contract has format \"flagd\"");
+        if (!fmt) {
+            json_t *copy = json_deep_copy(contract);
+            if (!copy || json_object_set_new(copy, "format", json_string("flagd")) != 0) {
+                json_decref(copy);
+                return ops_store_fail(e, CG_ERR_NOMEM, NULL, "config");
+            }
+            text = cg_json_dump(copy);
+            json_decref(copy);
+        }
+    }
+    if (!text)
+        text = cg_json_dump(contract);
     if (!text)
         return ops_store_fail(e, CG_ERR_NOMEM, NULL, "config");
     rc = cg_contract_parse(text, strlen(text), &ct, &errs);
