@@ -237,11 +237,11 @@ static int flag_switch(struct api *api, struct request *rq, struct response *rs,
             reply_ops_error(rs, &e);
         else
             reply_json(rs, kill ? 200 : 201,
-                       json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I*}", "config", name, "key", flag,
+                       json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "config", name, "key", flag,
                                  "state", kill ? "DISABLED" : "ENABLED", "base_version",
                                  (json_int_t)ch.base_version, "version", (json_int_t)ch.version,
                                  "rollout", (json_int_t)ch.rollout_id, "aborted_rollout",
-                                 ch.aborted_rollout_id ? (json_int_t)ch.aborted_rollout_id : 0));
+                                 (json_int_t)ch.aborted_rollout_id));
     }
 out:
     ops_err_free(&e);
