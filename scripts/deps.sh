@@ -11,6 +11,7 @@ pkgs=(
   prometheus   # promtool checks the /metrics exposition in make test
   libpq-dev postgresql   # the PostgreSQL store backend; tests start a real server
   pgbouncer    # 80-cluster/03-pgbouncer runs its own in front of PostgreSQL (no service)
+  nodejs npm   # flagd.differential runs flagd's own evaluator (@openfeature/flagd-core)
 )
 # Extra packages for `make bench` (peers and load generator).
 if [[ ${1:-} == --bench ]]; then
