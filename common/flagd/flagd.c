@@ -380,7 +380,7 @@ static void compile_flag(struct jl_compiler *c, struct flagd_set *s, struct flag
                                json_is_object((const json_t *)n->k.p))) {
                 f->targeting = n; /* a $ref to {} is no targeting either */
             }
-            if (n != NULL && f->nvariants > 0) {
+            if (f->targeting != NULL && f->nvariants > 0) {
                 struct variant_check vc = {.c = c, .f = f};
                 jl_constant_results(n, check_result, &vc);
             }
