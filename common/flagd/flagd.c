@@ -195,6 +195,9 @@ static int cmp_variant(const void *a, const void *b)
 static const struct flagd_variant *find_variant(const struct flagd_flag *f, const char *name,
                                                 size_t len)
 {
+    if (f->nvariants == 0) {
+        return NULL;
+    }
     struct flagd_variant key = {.name = name, .len = len};
     return bsearch(&key, f->variants, f->nvariants, sizeof(key), cmp_variant);
 }
@@ -573,7 +576,7 @@ const char *flagd_key_at(const struct flagd_set *s, size_t i)
 
 static const struct flagd_flag *find_flag(const struct flagd_set *s, const char *key)
 {
-    if (s == NULL || key == NULL) {
+    if (s == NULL || key == NULL || s->nflags == 0) {
         return NULL;
     }
     struct flagd_flag k = {.key = key};

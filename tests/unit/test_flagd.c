@@ -240,8 +240,6 @@ static const char *run_rule(const char *rule, const char *ctx, char *buf, size_t
     struct flagd_set *s = compile_ok(doc);
     struct flagd_result r;
     eval(s, "f", ctx, FLAGD_ANY, &r);
-    json_decref(r.metadata);
-    flagd_free(s);
     if (r.reason == FLAGD_REASON_TARGETING_MATCH) {
         snprintf(buf, len, "%s", r.variant);
     } else if (r.reason == FLAGD_REASON_DEFAULT) {
@@ -252,6 +250,8 @@ static const char *run_rule(const char *rule, const char *ctx, char *buf, size_t
     } else {
         snprintf(buf, len, "<error>");
     }
+    json_decref(r.metadata);
+    flagd_free(s); /* r.variant is borrowed from s: used above */
     return buf;
 }
 
