@@ -22,7 +22,7 @@ BUILD=${1:-build}
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 shift || true
 
-BENCHES=(publish publish_pg validate controller poll fanout killswitch fanout_replicas3 wake_nonwriter rss safety storm failover)
+BENCHES=(publish publish_pg validate controller poll fanout killswitch flags fanout_replicas3 wake_nonwriter rss safety storm failover)
 DUR=${BENCH_DURATION:-10s}
 RESULTS="$BENCH_DIR/results/latest.json"
 
@@ -849,6 +849,70 @@ bench_killswitch() {
   figure_line "killswitch_n$KILL_N cells=$KILL_CELLS from_send_p100_ms=$(kv "$r" median_send_p100_ms) kill_ack_ms=$(kv "$r" assign_ack_ms) ack_p100_ms=$(kv "$r" ack_p100_ms) received=$(kv "$r" received) rounds_complete=$(kv "$r" rounds_complete)/$(kv "$r" rounds) goal_ms=1000 ok=$ok"
   fig "killswitch_n$KILL_N" "what=flag kill switch (POST /v1/configs/NAME/flags/F/kill) to $KILL_N long-polls parked on $KILL_CELLS cells; ms from sending the kill to the last poll's 200, median of $KILL_ROUNDS rounds" \
     "from_send_p100_ms=$(kv "$r" median_send_p100_ms)" "goal_ms=1000" "ok=$ok"
+}
+
+# ---------------------------------------------------------------------------
+# flags: in-process evaluation ns/op (libcellgate) vs @openfeature/flagd-core
+# (flagd's own evaluator, Node.js) on the same flags and contexts, and the
+# OFREP bulk evaluation's req/s answered 304 and 200 (64 conns).
+FLAGS_ITERS=${FLAGS_ITERS:-200}
+
+bench_flags() {
+  local ctx="$BENCH_TMP/flag_contexts.jsonl" nd="$BENCH_TMP/flagd-core" c js r cg_ns js_ns ok code etag body
+  say "== flags: in-process evaluation vs @openfeature/flagd-core; OFREP bulk 304/200 (64 conns, $DUR) =="
+  python3 - "$ctx" <<'PY'
+import json, random, sys
+rnd = random.Random(42)
+with open(sys.argv[1], "w") as f:
+    for i in range(1000):
+        f.write(json.dumps({"targetingKey": "user-%d" % rnd.randrange(10**6),
+                            "email": "u%d@%s" % (i, rnd.choice(["example.com", "other.org"])),
+                            "plan": rnd.choice(["free", "pro", "enterprise"]),
+                            "seats": rnd.randrange(40),
+                            "version": "%d.%d.%d" % (rnd.randrange(3, 6), rnd.randrange(5), rnd.randrange(9))}) + "\n")
+PY
+  c=$("$BUILD/bench/bench_flags_eval" "$BENCH_DIR/flags_doc.json" "$ctx" "$FLAGS_ITERS")
+  say "  cellgate: $c"
+  if command -v node >/dev/null && command -v npm >/dev/null; then
+    mkdir -p "$nd"
+    cp "$ROOT/tests/flagd/package.json" "$ROOT/tests/flagd/package-lock.json" "$BENCH_DIR/flags_eval.js" "$nd/"
+    (cd "$nd" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1) || note "npm ci of flagd-core failed"
+    js=$(cd "$nd" && node flags_eval.js "$BENCH_DIR/flags_doc.json" "$ctx" "$FLAGS_ITERS" 2>&1 | grep '^RESULT' || true)
+    say "  flagd-core: ${js:-none}"
+  fi
+  cg_ns=$(kv "$c" ns_per_eval); js_ns=$(kv "$js" ns_per_eval)
+  r=$(ratio "$js_ns" "$cg_ns")
+  ok=no
+  [[ -n $js_ns && -n $cg_ns && $(echo "$js_ns >= 20 * $cg_ns" | bc) == 1 ]] && ok=yes
+  figure_line "flags_eval_inprocess cellgate_ns_per_eval=$cg_ns flagd_core_ns_per_eval=${js_ns:-null} speedup=$r goal_speedup=20 ok=$ok"
+  fig "flags_eval_inprocess" "what=every flag of bench/flags_doc.json for 1000 contexts, $FLAGS_ITERS rounds, one thread; cellgate: cg_flags_* (libcellgate), peer: @openfeature/flagd-core resolve() on Node.js" \
+    "cellgate_ns_per_eval=$cg_ns" "flagd_core_ns_per_eval=${js_ns:-null}" "speedup=$r" "goal_speedup=20" "ok=$ok"
+
+  # OFREP bulk: one cell, a flags config, an agent token; the same context every time
+  agent_setup "$BENCH_TMP/cg-ofrep" 1 0
+  code=$(cg_api POST /v1/configs '{"name":"bench-flags","kind":"flags","contract":{}}')
+  [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "create bench-flags: HTTP $code"; }
+  code=$(cg_api POST /v1/configs/bench-flags/versions "$(cat "$BENCH_DIR/flags_doc.json")")
+  [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "publish bench-flags: HTTP $code"; }
+  code=$(cg_api POST /v1/configs/bench-flags/assign '{"version":1,"cells":["cell-0000"],"force":true,"reason":"bench"}')
+  [[ $code == 201 ]] || { cat "$BENCH_TMP/resp" >&2; die "assign bench-flags: HTTP $code"; }
+  body='{"context":{"targetingKey":"user-42","email":"a@example.com","plan":"pro","seats":12,"version":"4.3.0"}}'
+  etag=$(curl -sS -D - -o /dev/null -X POST -H "Authorization: Bearer $AG_TOKEN" -H 'Content-Type: application/json' \
+    -d "$body" "$CG_URL/ofrep/v1/evaluate/flags" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag" {print $2}')
+  [[ -n $etag ]] || die "no ETag on the OFREP bulk evaluation"
+  local o304 o200
+  o304=$(BODY="$body" EXPECT=304 TAG=cellgate_ofrep_bulk_304 run_wrk "$BENCH_TMP/ofrep_304.txt" "$CG_PID" \
+    -t2 -c64 -d"$DUR" --latency -s "$BENCH_DIR/ofrep.lua" -H "Authorization: Bearer $AG_TOKEN" \
+    -H "If-None-Match: $etag" "$CG_URL/ofrep/v1/evaluate/flags")
+  say "$o304"
+  o200=$(BODY="$body" EXPECT=200 TAG=cellgate_ofrep_bulk_200 run_wrk "$BENCH_TMP/ofrep_200.txt" "$CG_PID" \
+    -t2 -c64 -d"$DUR" --latency -s "$BENCH_DIR/ofrep.lua" -H "Authorization: Bearer $AG_TOKEN" \
+    "$CG_URL/ofrep/v1/evaluate/flags")
+  say "$o200"
+  stop_pid "$CG_PID"
+  figure_line "ofrep_bulk rps_304=$(kv "$o304" rps) p99_ms_304=$(kv "$o304" p99_ms) rps_200=$(kv "$o200" rps) p99_ms_200=$(kv "$o200" p99_ms) flags=6"
+  fig "ofrep_bulk" "what=POST /ofrep/v1/evaluate/flags, 6 flags, one context, 64 conns: If-None-Match answered 304, and evaluated (200)" \
+    "rps_304=$(kv "$o304" rps)" "rps_200=$(kv "$o200" rps)"
 }
 
 # ---------------------------------------------------------------------------

@@ -22,6 +22,11 @@ fi
 
 missing=()
 for p in "${pkgs[@]}"; do
+  # Node.js from another source (e.g. NodeSource's nodejs, which bundles npm
+  # and conflicts with Debian's npm package) is as good: keep it.
+  if [[ ($p == nodejs && -n $(command -v node)) || ($p == npm && -n $(command -v npm)) ]]; then
+    continue
+  fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
