@@ -651,7 +651,14 @@ static int run_targeting(const struct flagd_flag *f, const json_t *context, int6
 void flagd_evaluate(const struct flagd_set *s, const char *key, const json_t *context,
                     int64_t now_s, enum flagd_type want, struct flagd_result *out)
 {
-    memset(out, 0, sizeof(*out));
+    /* every field but the message, which only an error writes (a 256-byte
+     * memset was a tenth of an evaluation) */
+    out->value = NULL;
+    out->variant = NULL;
+    out->reason = FLAGD_REASON_STATIC;
+    out->error = FLAGD_OK;
+    out->message[0] = '\0';
+    out->metadata = NULL;
     const struct flagd_flag *f = find_flag(s, key);
     if (f == NULL) {
         fail(out, FLAGD_FLAG_NOT_FOUND, "flag '%s' not found", key != NULL ? key : "");

@@ -158,6 +158,9 @@ static int js_space_ascii_or_utf8(const unsigned char *p, size_t left, size_t *w
         *w = 1;
         return 1;
     }
+    if (left == 0 || p[0] < 0xc2) {
+        return 0; /* every other space starts with a byte of 0xc2 or more */
+    }
     for (size_t k = 0; k < sizeof(ws) / sizeof(ws[0]); k++) {
         size_t l = strlen(ws[k]);
         if (left >= l && memcmp(p, ws[k], l) == 0) {

@@ -163,8 +163,8 @@ void cg_flags_context_free(struct cg_flags_context *c)
 static void eval(const struct snap *s, const char *flag, const struct cg_flags_context *ctx,
                  enum flagd_type want, struct flagd_result *r, struct cg_flag_details *d)
 {
-    memset(r, 0, sizeof *r);
     if (!s) {
+        memset(r, 0, sizeof *r);
         r->reason = FLAGD_REASON_ERROR;
         r->error = FLAGD_FLAG_NOT_FOUND;
         snprintf(r->message, sizeof r->message, "no flag document loaded yet");
