@@ -579,6 +579,8 @@ const char *gates_baseline_name(enum gates_baseline_kind k)
         return "old_version";
     case GATES_BASELINE_BEFORE:
         return "before_change";
+    case GATES_BASELINE_CELL_REST:
+        return "rest_of_cell";
     case GATES_BASELINE_NONE:
         return "none";
     }

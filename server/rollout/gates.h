@@ -62,6 +62,17 @@ enum gates_baseline_kind {
     GATES_BASELINE_NONE = 0,   /* no baseline: ratio gates are inconclusive */
     GATES_BASELINE_OLD = 1,    /* cells still on the old version, same window */
     GATES_BASELINE_BEFORE = 2, /* the step's own cells before the change (last wave) */
+    GATES_BASELINE_CELL_REST = 3, /* one-box canaries: the rest of the canary hosts' own
+                                     cells (still on the old version), same window */
+};
+
+/* Latency quantiles given as values rather than histograms (a health source
+ * such as Prometheus that answers quantile queries). When 'set' is false
+ * the quantiles come from the sides' merged histograms. */
+struct gates_quantiles {
+    bool set;
+    double p50_ms; /* NaN: not known */
+    double p99_ms; /* NaN: not known */
 };
 
 /* What the controller measured for one step (all borrowed for the call). */
@@ -73,6 +84,15 @@ struct gates_input {
     uint64_t hosts_expected;  /* hosts in the step's cells */
     uint64_t hosts_converged; /* of them, reporting the new generation */
     uint64_t apply_failures;  /* hosts that rejected the version or failed to reload */
+    /* Every cell against its own past (difference in differences): the
+     * wave's cells and the baseline's over a window of the same length
+     * just before the step started, when they still ran the old version.
+     * NULL: not known (then only the comparison with the baseline counts). */
+    const struct health_agg *wave_before;
+    const struct health_agg *baseline_before;
+    /* Quantiles from a health source that has no histograms (Prometheus). */
+    struct gates_quantiles wave_q;
+    struct gates_quantiles baseline_q;
 };
 
 /* One gate's evaluation. Values that do not apply are NaN (JSON null). */
