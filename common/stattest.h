@@ -15,8 +15,8 @@
  * Pure functions: no allocation, no global state (lgamma_r, not lgamma,
  * which writes the global signgam).
  */
-#ifndef CG_SERVER_STATTEST_H
-#define CG_SERVER_STATTEST_H
+#ifndef CG_STATTEST_H
+#define CG_STATTEST_H
 
 #include <stdint.h>
 
