@@ -132,3 +132,85 @@ double stattest_hypergeom_upper(uint64_t k, uint64_t n, uint64_t K, uint64_t N)
     }
     return clamp01(1.0 - sum);
 }
+
+/* log(sum_j exp(a[j])) / n: the log of the equal-weight mixture. */
+static double log_mean_exp(const double *a, int n)
+{
+    double m = -INFINITY, s = 0;
+    int j;
+
+    for (j = 0; j < n; j++)
+        if (a[j] > m)
+            m = a[j];
+    if (!isfinite(m))
+        return m;
+    for (j = 0; j < n; j++)
+        s += exp(a[j] - m);
+    return m + log(s / n);
+}
+
+static double p_from_log_lr(double l)
+{
+    return l > 0 ? exp(-l) : 1.0;
+}
+
+double stattest_msprt_ratio(uint64_t k1, double x1, uint64_t k2, double x2, double rho_min,
+                            double *log_lr)
+{
+    static const double grid[STATTEST_MIX_N] = {1, 1.5, 2, 3, 5, 10, 30};
+    double a[STATTEST_MIX_N], pi0, e = (double)k1 + (double)k2, l;
+    int j;
+
+    if (log_lr)
+        *log_lr = NAN;
+    if (!(x1 > 0) || !(x2 > 0) || !isfinite(x1) || !isfinite(x2))
+        return NAN;
+    if (!(rho_min >= 1))
+        rho_min = 1;
+    pi0 = x1 / (x1 + x2);
+    for (j = 0; j < STATTEST_MIX_N; j++) {
+        double rho = rho_min * grid[j], pij = rho * pi0 / (rho * pi0 + 1.0 - pi0);
+        /* k1 log(pij/pi0) + (E - k1) log((1 - pij)/(1 - pi0)); terms with a
+         * zero count are 0 whatever the logarithm */
+        a[j] = (k1 ? (double)k1 * log(pij / pi0) : 0) +
+               (e > (double)k1 ? (e - (double)k1) * (log1p(-pij) - log1p(-pi0)) : 0);
+    }
+    l = log_mean_exp(a, STATTEST_MIX_N);
+    if (log_lr)
+        *log_lr = l;
+    return p_from_log_lr(l);
+}
+
+double stattest_msprt_binomial(uint64_t k, uint64_t n, double q0, double *log_lr)
+{
+    static const double grid[STATTEST_MIX_N] = {1.25, 1.5, 2, 3, 5, 10, 30};
+    double a[STATTEST_MIX_N], l;
+    int j, m = 0;
+
+    if (log_lr)
+        *log_lr = NAN;
+    if (isnan(q0) || k > n)
+        return NAN;
+    if (q0 >= 1) {
+        if (log_lr)
+            *log_lr = 0;
+        return 1;
+    }
+    if (q0 <= 0) {
+        /* no event can happen under the null: one is proof */
+        if (log_lr)
+            *log_lr = k ? INFINITY : 0;
+        return k ? 0 : 1;
+    }
+    for (j = 0; j < STATTEST_MIX_N; j++) {
+        double q = q0 * grid[j];
+        if (q >= 1)
+            q = 0.5 * (1.0 + q0); /* the grid is capped below 1 */
+        a[m++] = (k ? (double)k * log(q / q0) : 0) +
+                 (n > k ? (double)(n - k) * (log1p(-q) - log1p(-q0)) : 0);
+    }
+    l = log_mean_exp(a, m);
+    if (log_lr)
+        *log_lr = l;
+    return p_from_log_lr(l);
+}

@@ -11,6 +11,7 @@
 
 #include "contract.h"
 #include "controller_cache.h"
+#include "controller_cells.h"
 #include "controller_replan.h"
 #include "notify.h"
 #include "stats.h"
@@ -697,6 +698,12 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
     return res;
 }
 
+json_t *ctl_eval_doc(struct controller *c, struct rcache *rc)
+{
+    ctl_cell_figures(c->rp, &rc->eval, &rc->sets);
+    return ctl_eval_json(&rc->eval);
+}
+
 /* Sums the health of a cell set over [from, to): per cell, the series of
  * its version, or the cell's host-level series when that is 0 (it ran none). */
 static void sum_health(struct controller *c, const struct store_rollout *r,
@@ -762,6 +769,10 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     if (sets->base.n > 0) {
         sum_health(c, r, &sets->base, start, now, &bagg);
         in.baseline_kind = GATES_BASELINE_OLD;
+        /* Every cell against its own past, too (difference in differences). */
+        ctl_own_past(c->rp, r->config, &rc->sets, start, pw->bake_s);
+        in.wave_before = &sets->past_wave;
+        in.baseline_before = &sets->past_base;
     } else {
         /* Last wave: the same cells' window before the change. */
         sum_health(c, r, &sets->before, start - (elapsed > 0 ? elapsed : 0), start, &bagg);
@@ -783,6 +794,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     ei.baseline_cells = sets->base.n;
     ei.bake_s = pw->bake_s;
     ei.failures = failures;
+    ei.config = r->config;
     /* the same inputs as last tick give the same result: reused */
     ctl_eval_update(&rc->eval, &ei, now, elapsed);
     json_decref(failures);
@@ -791,14 +803,14 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     eval = NULL;
 
     if (rc->eval.verdict == GATES_FAIL) {
-        eval = json_incref(ctl_eval_json(&rc->eval));
+        eval = json_incref(ctl_eval_doc(c, rc));
         res_rc = give_up(c, r, rc->plan->on_gate_failure, rc->eval.summary, eval);
         /* the audit record names the controller and the failed evaluation */
     } else if (!paused && rc->eval.verdict == GATES_PASS && elapsed >= pw->bake_s * 1000 &&
                wagg.requests >= (uint64_t)pw->min_requests) {
         struct store_rollout_update u = ctl_base_update(r);
         char *ev = event_text(json_pack("{s:I,s:s,s:O*}", "step", (json_int_t)r->step, "verdict",
-                                        "pass", "evaluation", ctl_eval_json(&rc->eval)));
+                                        "pass", "evaluation", ctl_eval_doc(c, rc)));
         u.step = r->step + 1;
         u.step_state = "assign";
         u.step_started_ms = 0;
@@ -815,7 +827,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
                  (long long)(elapsed / 1000), (long long)rc->plan->stuck_timeout_s,
                  rc->eval.verdict == GATES_PASS ? "bake time or requests not reached"
                                                 : rc->eval.summary);
-        eval = json_incref(ctl_eval_json(&rc->eval));
+        eval = json_incref(ctl_eval_doc(c, rc));
         res_rc = give_up(c, r, rc->plan->on_stuck, why, eval);
     } else {
         /* Hold. Log the evaluation when the verdict changes at once; an
@@ -824,7 +836,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
         json_t *lv = json_object_get(detail, "last_logged_verdict");
         if (!json_is_string(lv) || strcmp(json_string_value(lv), v) != 0) {
             struct store_rollout_update u = ctl_base_update(r);
-            char *ev = event_text(json_incref(ctl_eval_json(&rc->eval)));
+            char *ev = event_text(json_incref(ctl_eval_doc(c, rc)));
             char *ds;
             json_object_set_new(detail, "last_logged_verdict", json_string(v));
             ds = cg_json_dump(detail);
@@ -875,7 +887,7 @@ static void log_due_evaluations(struct controller *c, int64_t now)
             break;
         {
             char msg[STORE_MSG_MAX] = "";
-            char *ev = event_text(json_incref(ctl_eval_json(&best->eval)));
+            char *ev = event_text(json_incref(ctl_eval_doc(c, best)));
             struct store_event_append e = {best->id, best->log_seq, "evaluation", ev,
                                            1,        c->tick_term};
             int late = ev && e.fence_term > 0 ? ctl_fenced_send(c) : 0;

@@ -3,6 +3,7 @@
  * controller_cache.h. */
 #include "controller_cache.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +211,14 @@ static int eval_same(const struct ctl_eval *e, const struct ctl_eval_input *x)
            e->in.apply_failures == in->apply_failures &&
            memcmp(&e->wave, in->wave, sizeof e->wave) == 0 &&
            memcmp(&e->baseline, in->baseline, sizeof e->baseline) == 0 &&
+           !e->in.wave_before == !in->wave_before &&
+           !e->in.baseline_before == !in->baseline_before &&
+           (!in->wave_before ||
+            memcmp(&e->wave_before, in->wave_before, sizeof e->wave_before) == 0) &&
+           (!in->baseline_before ||
+            memcmp(&e->baseline_before, in->baseline_before, sizeof e->baseline_before) == 0) &&
+           memcmp(&e->in.wave_q, &in->wave_q, sizeof in->wave_q) == 0 &&
+           memcmp(&e->in.baseline_q, &in->baseline_q, sizeof in->baseline_q) == 0 &&
            json_equal(e->failures, (json_t *)x->failures);
 }
 
@@ -231,6 +240,10 @@ static json_t *eval_doc(const struct gates_result *res, const struct ctl_eval *e
     json_object_set_new(doc, "baseline_cells", json_integer((json_int_t)e->baseline_cells));
     if (json_array_size(e->failures))
         json_object_set(doc, "apply_failures", e->failures);
+    if (e->cells && e->cells_gen == e->gen) {
+        json_object_set(doc, "cells", e->cells);
+        json_object_set_new(doc, "outliers", e->outliers ? json_incref(e->outliers) : json_array());
+    }
     json_object_set_new(doc, "evaluated_at", json_string(""));
     return doc;
 }
@@ -245,9 +258,18 @@ static void eval_keep(struct ctl_eval *e, const struct ctl_eval_input *x)
     e->in = *x->in;
     e->in.wave = &e->wave;
     e->in.baseline = &e->baseline;
+    if (x->in->wave_before) {
+        e->wave_before = *x->in->wave_before;
+        e->in.wave_before = &e->wave_before;
+    }
+    if (x->in->baseline_before) {
+        e->baseline_before = *x->in->baseline_before;
+        e->in.baseline_before = &e->baseline_before;
+    }
     e->wave_cells = x->wave_cells;
     e->baseline_cells = x->baseline_cells;
     e->bake_s = x->bake_s;
+    snprintf(e->config, sizeof e->config, "%s", x->config ? x->config : "");
 }
 
 void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t now_ms,
@@ -312,8 +334,29 @@ json_t *ctl_eval_json(struct ctl_eval *e)
     return v;
 }
 
+void ctl_eval_set_cells(struct ctl_eval *e, json_t *cells, json_t *outliers)
+{
+    json_decref(e->cells);
+    json_decref(e->outliers);
+    e->cells = cells;
+    e->outliers = outliers;
+    e->cells_gen = e->gen;
+    /* the document of this result is built again with them */
+    json_decref(e->doc);
+    e->doc = NULL;
+    json_decref(e->shown);
+    e->shown = NULL;
+}
+
+int ctl_eval_needs_cells(const struct ctl_eval *e)
+{
+    return e->valid && (!e->cells || e->cells_gen != e->gen);
+}
+
 void ctl_eval_free(struct ctl_eval *e)
 {
+    json_decref(e->cells);
+    json_decref(e->outliers);
     free(e->res);
     json_decref(e->doc);
     json_decref(e->failures);

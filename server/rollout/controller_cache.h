@@ -24,6 +24,7 @@
 
 #include "gates.h"
 #include "reports.h"
+#include "store.h"
 
 struct reports_cells_cache;
 struct reports_conv_cache;
@@ -63,6 +64,13 @@ struct ctl_sets {
                                         previous version */
     struct ctl_cellset before;       /* the step's cells at their previous version */
     struct reports_conv_cache *conv; /* convergence of 'wave' */
+    /* The own past (docs/internals/gates.md "Every cell against its own
+     * past"): 'before' and 'base' over [past_from_ms, past_to_ms), the
+     * window just before the step started. It lies wholly in the past, so
+     * it is summed once per set and step start (past_done). */
+    int past_done;
+    int64_t past_from_ms, past_to_ms;
+    struct health_agg past_wave, past_base;
 };
 
 /* Builds (or keeps) the sets of step 'step' of 'steps' given the rollout's
@@ -81,6 +89,7 @@ struct ctl_eval_input {
     size_t wave_cells, baseline_cells;
     int64_t bake_s;
     const json_t *failures; /* apply failures (JSON array) */
+    const char *config;     /* the rollout's config (copied) */
 };
 
 /*
@@ -96,9 +105,11 @@ struct ctl_eval {
     int64_t step;
     const struct plan_gates *gates;
     struct health_agg wave, baseline;
-    struct gates_input in; /* wave/baseline point at the copies above */
+    struct health_agg wave_before, baseline_before; /* own past (when in.wave_before set) */
+    struct gates_input in; /* wave/baseline (and the own past) point at the copies above */
     size_t wave_cells, baseline_cells;
     int64_t bake_s;
+    char config[STORE_NAME_MAX];
     json_t *failures; /* owned copy */
     /* its result */
     enum gates_verdict verdict;
@@ -109,6 +120,10 @@ struct ctl_eval {
     uint64_t doc_gen;         /* the result 'doc' was built from */
     /* the latest update */
     int64_t now_ms, window_ms;
+    /* per-cell figures of the wave and the outliers among them (owned; set
+     * by ctl_eval_set_cells() for result 'cells_gen'), added to 'doc' */
+    json_t *cells, *outliers;
+    uint64_t cells_gen;
     json_t *shown; /* owned, built on demand */
     uint64_t shown_gen;
     int64_t shown_ms, shown_window_ms;
@@ -124,6 +139,15 @@ void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t
  * ctl_eval_update() or ctl_eval_free(); json_incref() it to keep it), or
  * NULL when there is none or out of memory. */
 json_t *ctl_eval_json(struct ctl_eval *e);
+
+/* Attaches the wave's per-cell figures ('cells', a JSON array) and the
+ * outlier cells among them ('outliers', an array) to the current result
+ * (both stolen; NULL: none). They are part of its document until the
+ * result is replaced. */
+void ctl_eval_set_cells(struct ctl_eval *e, json_t *cells, json_t *outliers);
+
+/* True when the current result has no per-cell figures yet. */
+int ctl_eval_needs_cells(const struct ctl_eval *e);
 
 void ctl_eval_free(struct ctl_eval *e);
 

@@ -75,6 +75,11 @@ extern const struct store_actor ctl_actor;
 /* The parsed JSON of 'text' (new reference), or NULL. */
 json_t *ctl_parse_text(const char *text);
 
+/* The latest evaluation document of rc's baking step with its per-cell
+ * figures (ctl_cell_figures(), computed once per result): borrowed, as
+ * ctl_eval_json(). Under c->mu. */
+json_t *ctl_eval_doc(struct controller *c, struct rcache *rc);
+
 /* The seed of a rollout's plan: every plan and re-plan of one rollout uses
  * the same one, so its steps come out in the same order. */
 void ctl_plan_seed(const char *config, int64_t version, char *buf, size_t len);

@@ -844,8 +844,8 @@ json_t *controller_status(struct controller *c, int64_t id, int *status, char *m
     for (rc = c->cache; rc; rc = rc->next)
         if (rc->id == id)
             break;
-    if (out && rc && ctl_eval_json(&rc->eval))
-        json_object_set(out, "evaluation", ctl_eval_json(&rc->eval));
+    if (out && rc && ctl_eval_doc(c, rc))
+        json_object_set(out, "evaluation", ctl_eval_doc(c, rc));
     if (out && rc && rc->held[0])
         json_object_set_new(out, "held", json_string(rc->held));
     store_rollout_free(&r);

@@ -56,6 +56,9 @@ static struct gates_record *rec_new(struct gates_result *out, const char *gate, 
     r->wave_value = NAN;
     r->baseline_value = NAN;
     r->threshold = NAN;
+    r->before_value = NAN;
+    r->expected_value = NAN;
+    r->comparison = "";
     r->verdict = GATES_PASS;
     return r;
 }
@@ -249,14 +252,63 @@ static void gate_baseline_requests(const struct plan_gates *g, const struct gate
     }
 }
 
-static void gate_error_rate_eval(const struct plan_threshold *t, const struct side *w,
-                                 const struct side *b, struct gates_result *out)
+/*---- comparisons with the baseline and with the own past ----*/
+
+/* The own past of the wave, when it may decide a comparison: the baseline
+ * is other cells in the same window (kind OLD), and the wave's cells and
+ * the baseline's both served enough requests before the change. */
+static bool own_past_usable(const struct gates_input *in)
+{
+    double need =
+        fmax((double)GATES_MIN_BASELINE_FLOOR,
+             GATES_OWN_PAST_SHARE * (double)(in->min_requests > 0 ? in->min_requests : 0));
+
+    return in->baseline_kind == GATES_BASELINE_OLD && in->wave_before && in->baseline_before &&
+           (double)in->wave_before->requests >= need &&
+           (double)in->baseline_before->requests >= need;
+}
+
+/* How the baseline moved over the change: the ratio of its rates now and
+ * before (a/x now, b/y before); 1 when either rate is 0 or unknown (no
+ * evidence of a drift). */
+static double drift_of(double a, double x, double b, double y)
+{
+    if (!(a > 0) || !(b > 0) || !(x > 0) || !(y > 0))
+        return 1.0;
+    return (a / x) / (b / y);
+}
+
+/* One comparison's outcome. */
+struct cmp {
+    bool over;  /* beyond the plan's ratio and min_delta */
+    double ref; /* what the wave is compared with */
+    double p;   /* always-valid p-value */
+};
+
+/* Ratio and min_delta against a reference value. */
+static bool over_limit(const struct plan_threshold *t, double w, double ref)
+{
+    return w > t->max_ratio * ref && w - ref >= (t->has_min_delta ? t->min_delta : 0);
+}
+
+static double ratio_limit(const struct plan_threshold *t, double ref)
+{
+    return fmax(t->max_ratio * ref, ref + (t->has_min_delta ? t->min_delta : 0));
+}
+
+/*---- error rate ----*/
+
+static void gate_error_rate_eval(const struct plan_threshold *t, const struct gates_input *in,
+                                 const struct side *w, const struct side *b,
+                                 struct gates_result *out)
 {
     struct gates_record *r = rec_new(out, "error_rate", "errors / requests");
     uint64_t ew = w->h ? w->h->errors : 0, eb = b->h ? b->h->errors : 0;
-    double pw, pb = NAN, z, p, pc = NAN, expected, limit = t->has_max ? t->max : INFINITY;
-    double min_delta = t->has_min_delta ? t->min_delta : 0;
-    bool over_ratio, over_ceiling = false;
+    double pw, pb = NAN, pc = NAN, limit = t->has_max ? t->max : INFINITY;
+    struct cmp x = {false, NAN, NAN}, d = {false, NAN, NAN};
+    const struct cmp *dec;
+    bool over_ceiling = false, did = false;
+    char why[GATES_REASON_MAX / 2] = "";
 
     if (!w->enough || w->requests == 0) {
         r->threshold = t->has_max ? t->max : NAN;
@@ -264,7 +316,9 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct si
                     (unsigned long long)w->requests);
         return;
     }
-    if (ew > w->requests || (b->h && eb > b->requests)) {
+    if (ew > w->requests || (b->h && eb > b->requests) ||
+        (in->wave_before && in->wave_before->errors > in->wave_before->requests) ||
+        (in->baseline_before && in->baseline_before->errors > in->baseline_before->requests)) {
         rec_verdict(r, GATES_INCONCLUSIVE, "inconsistent counts: more errors than requests");
         return;
     }
@@ -273,24 +327,24 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct si
     if (t->has_max_ratio && b->h && b->requests > 0) {
         pb = (double)eb / (double)b->requests;
         r->baseline_value = pb;
-        limit = fmin(limit, fmax(t->max_ratio * pb, pb + min_delta));
     }
-    r->threshold = is_num(limit) ? limit : NAN;
     /* The ceiling: above it, and more than a healthy wave at exactly the
-     * ceiling would show by chance (binomial tail). */
+     * ceiling would show by chance, however often we looked. */
     if (t->has_max && pw > t->max) {
-        pc = stattest_binomial_upper(ew, w->requests, t->max);
-        set_str(r->test, sizeof r->test, "binomial p=%.2g", pc);
+        pc = stattest_msprt_binomial(ew, w->requests, t->max, NULL);
+        set_str(r->test, sizeof r->test, "ceiling p=%.2g", pc);
         if (pc < GATES_P_MAX) {
+            r->threshold = t->max;
             rec_verdict(r, GATES_FAIL,
                         "wave error rate %.3f%% is above the ceiling %.3f%%, significantly "
-                        "(p=%.2g < %.2g)",
+                        "(always-valid p=%.2g < %.2g)",
                         100 * pw, 100 * t->max, pc, GATES_P_MAX);
             return;
         }
         over_ceiling = true;
     }
     if (!t->has_max_ratio) {
+        r->threshold = is_num(limit) ? limit : NAN;
         if (over_ceiling) {
             rec_verdict(r, GATES_INCONCLUSIVE,
                         "wave error rate %.3f%% is above the ceiling %.3f%% but not yet "
@@ -303,49 +357,69 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct si
         return;
     }
     if (!b->enough || !is_num(pb)) {
+        r->threshold = is_num(limit) ? limit : NAN;
         rec_verdict(r, GATES_INCONCLUSIVE,
                     "wave error rate %.3f%%; no usable baseline to compare with", 100 * pw);
         return;
     }
-    gates_proportion_test(ew, w->requests, eb, b->requests, &z, &p);
-    set_str(r->test, sizeof r->test, "z=%.2f p=%.2g", z, p);
-    over_ratio = pw > t->max_ratio * pb && pw - pb >= min_delta;
-    /* Is the wave large enough to show the regression the plan guards
-     * against? At the limit rate (or the pooled one, when higher) it should
-     * hold GATES_MIN_EXPECTED_ERRORS errors. Below that, two or three
-     * errors in a few hundred requests are what a healthy wave shows now
-     * and then over the many evaluations of a bake. */
-    expected = (double)w->requests *
-               fmax(fmax(t->max_ratio * pb, pb + min_delta),
-                    ((double)ew + (double)eb) / ((double)w->requests + (double)b->requests));
-    if (over_ratio && expected >= GATES_MIN_EXPECTED_ERRORS && p < GATES_P_MAX) {
+    /* Against the baseline, same window. */
+    x.ref = pb;
+    x.over = over_limit(t, pw, pb);
+    x.p =
+        stattest_msprt_ratio(ew, (double)w->requests, eb, (double)b->requests, t->max_ratio, NULL);
+    /* Against the own past: had the wave's cells moved as the baseline
+     * did (drift), they would now fail at before x drift. */
+    if (own_past_usable(in)) {
+        const struct health_agg *wb = in->wave_before, *bb = in->baseline_before;
+        double drift =
+            drift_of((double)eb, (double)b->requests, (double)bb->errors, (double)bb->requests);
+        double before = (double)wb->errors / (double)wb->requests;
+        did = true;
+        d.ref = before * drift;
+        d.over = over_limit(t, pw, d.ref);
+        d.p = stattest_msprt_ratio(ew, (double)w->requests * drift, wb->errors,
+                                   (double)wb->requests, t->max_ratio, NULL);
+        r->before_value = before;
+        r->expected_value = d.ref;
+        set_str(r->test, sizeof r->test, "own past p=%.2g; baseline p=%.2g%s", d.p, x.p,
+                over_ceiling ? "; ceiling" : "");
+        set_str(why, sizeof why, " (own past: %.3f%% before, baseline drift x%.3g)", 100 * before,
+                drift);
+    } else {
+        set_str(r->test, sizeof r->test, "baseline p=%.2g%s", x.p, over_ceiling ? "; ceiling" : "");
+    }
+    dec = did ? &d : &x;
+    r->comparison = did ? "own_past" : "baseline";
+    limit = fmin(limit, ratio_limit(t, dec->ref));
+    r->threshold = is_num(limit) ? limit : NAN;
+    if (dec->over && dec->p < GATES_P_MAX) {
         rec_verdict(r, GATES_FAIL,
-                    "wave error rate %.3f%% vs baseline %.3f%%: above %.4g x and %.3f%% "
-                    "more, and significant (p=%.2g < %.2g)",
-                    100 * pw, 100 * pb, t->max_ratio, 100 * (pw - pb), p, GATES_P_MAX);
-    } else if (over_ratio && expected < GATES_MIN_EXPECTED_ERRORS) {
+                    "wave error rate %.3f%% vs %.3f%% expected%s: above %.4g x and %.3f%% more, "
+                    "significantly (always-valid p=%.2g < %.2g)",
+                    100 * pw, 100 * dec->ref, why, t->max_ratio, 100 * (pw - dec->ref), dec->p,
+                    GATES_P_MAX);
+    } else if (dec->over) {
         rec_verdict(r, GATES_INCONCLUSIVE,
-                    "wave error rate %.3f%% vs baseline %.3f%%: above %.4g x, but %llu requests "
-                    "are too few to tell (%.2g errors expected at the limit, fewer than %g); "
-                    "waiting for more data",
-                    100 * pw, 100 * pb, t->max_ratio, (unsigned long long)w->requests, expected,
-                    GATES_MIN_EXPECTED_ERRORS);
-    } else if (over_ratio) {
-        rec_verdict(r, GATES_INCONCLUSIVE,
-                    "wave error rate %.3f%% vs baseline %.3f%%: above %.4g x but not yet "
+                    "wave error rate %.3f%% vs %.3f%% expected%s: above %.4g x but not yet "
                     "significant (p=%.2g >= %.2g); waiting for more data",
-                    100 * pw, 100 * pb, t->max_ratio, p, GATES_P_MAX);
+                    100 * pw, 100 * dec->ref, why, t->max_ratio, dec->p, GATES_P_MAX);
     } else if (over_ceiling) {
-        set_str(r->test, sizeof r->test, "binomial p=%.2g; z=%.2f p=%.2g", pc, z, p);
         rec_verdict(r, GATES_INCONCLUSIVE,
                     "wave error rate %.3f%% is above the ceiling %.3f%% but not yet "
                     "significantly (p=%.2g >= %.2g); waiting for more data",
                     100 * pw, 100 * t->max, pc, GATES_P_MAX);
+    } else if (did && x.over) {
+        rec_verdict(r, GATES_PASS,
+                    "wave error rate %.3f%% is %.3g x the baseline's %.3f%%, but the same cells "
+                    "were there before the change%s: not caused by it",
+                    100 * pw, pb > 0 ? pw / pb : INFINITY, 100 * pb, why);
     } else {
-        rec_verdict(r, GATES_PASS, "wave error rate %.3f%% vs baseline %.3f%%: within %.4g x",
-                    100 * pw, 100 * pb, t->max_ratio);
+        rec_verdict(r, GATES_PASS, "wave error rate %.3f%% vs %.3f%% expected%s: within %.4g x",
+                    100 * pw, 100 * dec->ref, why, t->max_ratio);
     }
 }
+
+/*---- latency ----*/
 
 /* The q-quantile of a side's histogram, or NaN with the reason in why. */
 static double side_quantile(const struct side *s, double q, char *why, size_t whylen)
@@ -365,27 +439,218 @@ static double side_quantile(const struct side *s, double q, char *why, size_t wh
     return cg_hist_quantile(&s->h->hist, q);
 }
 
-static void gate_latency(const char *gate, double q, const struct plan_threshold *t,
-                         const struct side *w, const struct side *b, struct gates_result *out)
+/* Enough observations in a histogram for its q-quantile. */
+static bool hist_enough(const struct cg_hist *h, double q)
 {
-    char metric[64], why_w[128], why_b[128] = "no baseline";
-    struct gates_record *r;
-    double vw, vb = NAN;
+    return cg_hist_count(h) >= (uint64_t)ceil(GATES_QUANTILE_TAIL / (1.0 - q) - 1e-9);
+}
 
-    set_str(metric, sizeof metric, "p%g of latency_ms (merged histograms)", q * 100);
+/* Observations in buckets from 'first' on. */
+static uint64_t hist_from(const struct cg_hist *h, size_t first)
+{
+    uint64_t n = 0;
+
+    for (size_t i = first; i < CG_HIST_BUCKETS; i++)
+        n += h->b[i];
+    return n;
+}
+
+/* The exceedance edge of a histogram's q-quantile: the first bucket of the
+ * tail the test counts. Of the two edges of the bucket holding the
+ * quantile (a tail from that bucket on holds at least a share 1 - q, from
+ * the next one at most), the one whose share is nearer 1 - q on a log
+ * scale, and never an empty tail. */
+static size_t quantile_bucket(const struct cg_hist *h, double q)
+{
+    uint64_t total = cg_hist_count(h), seen = 0, hi;
+    double rank = q * (double)total, want = 1.0 - q, s_lo, s_hi;
+    size_t i;
+
+    for (i = 0; i < CG_HIST_BUCKETS; i++) {
+        if (h->b[i] && (double)(seen + h->b[i]) >= rank)
+            break;
+        seen += h->b[i];
+    }
+    if (i >= CG_HIST_BUCKETS - 1 || total == 0)
+        return i >= CG_HIST_BUCKETS ? CG_HIST_BUCKETS - 1 : i;
+    hi = hist_from(h, i + 1);
+    s_lo = (double)hist_from(h, i) / (double)total;
+    s_hi = (double)hi / (double)total;
+    if (hi > 0 && fabs(log(s_hi / want)) < fabs(log(s_lo / want)))
+        return i + 1;
+    return i;
+}
+
+/* The first bucket entirely above 'ms' (every observation in it is > ms). */
+static size_t bucket_above(double ms)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < CG_HIST_BUCKETS; i++)
+        if (cg_hist_bound_ms(i) >= ms)
+            return i + 1;
+    return CG_HIST_BUCKETS;
+}
+
+/* Tail test: are the wave's observations from bucket 'edge' on more
+ * frequent than the reference's (exposure x2 scaled by drift)? */
+static double tail_p(const struct cg_hist *wh, const struct cg_hist *rh, size_t edge, double drift)
+{
+    double nw = (double)cg_hist_count(wh), nr = (double)cg_hist_count(rh);
+
+    return stattest_msprt_ratio(hist_from(wh, edge), nw * drift, hist_from(rh, edge), nr,
+                                GATES_EXCEED_RHO, NULL);
+}
+
+static double edge_ms(size_t edge)
+{
+    return edge == 0 ? 0 : cg_hist_bound_ms(edge - 1);
+}
+
+static void gate_latency(const char *gate, double q, const struct plan_threshold *t,
+                         const struct gates_input *in, const struct side *w, const struct side *b,
+                         struct gates_result *out)
+{
+    char metric[64], why_w[128], why_b[128] = "no baseline", note[GATES_REASON_MAX / 2] = "";
+    const struct gates_quantiles *wq = &in->wave_q, *bq = &in->baseline_q;
+    struct gates_record *r;
+    double vw, vb = NAN, pc = NAN, limit = t->has_max ? t->max : INFINITY;
+    struct cmp x = {false, NAN, NAN}, d = {false, NAN, NAN};
+    const struct cmp *dec;
+    bool over_ceiling = false, did = false;
+
+    set_str(metric, sizeof metric, "p%g of latency_ms (%s)", q * 100,
+            wq->set ? "from the health source" : "merged histograms");
     r = rec_new(out, gate, metric);
     if (!r) {
         return;
     }
+    if (wq->set) {
+        /* Quantiles given as values (Prometheus): no histogram to test,
+         * only the ceiling and the ratio with min_delta. */
+        vw = w->enough ? (q < 0.9 ? wq->p50_ms : wq->p99_ms) : NAN;
+        set_str(why_w, sizeof why_w, "%s",
+                w->enough ? "the health source gave no value" : "too few wave requests");
+        if (t->has_max_ratio && bq->set) {
+            vb = b->enough ? (q < 0.9 ? bq->p50_ms : bq->p99_ms) : NAN;
+            set_str(why_b, sizeof why_b, "%s",
+                    b->enough ? "the health source gave no value" : "too few baseline requests");
+        }
+        if (t->has_max_ratio && is_num(vb) && !(vb > 0)) {
+            set_str(why_b, sizeof why_b, "baseline latency is 0");
+            vb = NAN;
+        }
+        apply_threshold(r, t, vw, vb, why_w, why_b, " ms");
+        set_str(r->test, sizeof r->test, "none (quantile values, no histogram)");
+        return;
+    }
     vw = side_quantile(w, q, why_w, sizeof why_w);
-    if (t->has_max_ratio && b->h) {
+    r->wave_value = vw;
+    if (!is_num(vw)) {
+        r->threshold = is_num(limit) ? limit : NAN;
+        rec_verdict(r, GATES_INCONCLUSIVE, "no usable wave value: %s", why_w);
+        return;
+    }
+    /* The ceiling: the wave's quantile above it, and more observations
+     * above it than a share 1 - q, significantly. */
+    if (t->has_max && vw > t->max) {
+        size_t e = bucket_above(t->max);
+        pc = stattest_msprt_binomial(hist_from(&w->h->hist, e), cg_hist_count(&w->h->hist), 1.0 - q,
+                                     NULL);
+        set_str(r->test, sizeof r->test, "ceiling p=%.2g", pc);
+        if (pc < GATES_P_MAX) {
+            r->threshold = t->max;
+            rec_verdict(r, GATES_FAIL,
+                        "wave %.4g ms is above the ceiling %.4g ms, significantly (always-valid "
+                        "p=%.2g < %.2g)",
+                        vw, t->max, pc, GATES_P_MAX);
+            return;
+        }
+        over_ceiling = true;
+    }
+    if (!t->has_max_ratio) {
+        r->threshold = is_num(limit) ? limit : NAN;
+        if (over_ceiling)
+            rec_verdict(r, GATES_INCONCLUSIVE,
+                        "wave %.4g ms is above the ceiling %.4g ms but not yet significantly "
+                        "(p=%.2g); waiting for more data",
+                        vw, t->max, pc);
+        else
+            rec_verdict(r, GATES_PASS, "wave %.4g ms is within the ceiling %.4g ms", vw, t->max);
+        return;
+    }
+    if (b->h) {
         vb = side_quantile(b, q, why_b, sizeof why_b);
     }
-    if (t->has_max_ratio && is_num(vb) && !(vb > 0)) {
+    if (is_num(vb) && !(vb > 0)) {
         set_str(why_b, sizeof why_b, "baseline latency is 0");
         vb = NAN;
     }
-    apply_threshold(r, t, vw, vb, why_w, why_b, " ms");
+    r->baseline_value = vb;
+    if (!is_num(vb)) {
+        r->threshold = is_num(limit) ? limit : NAN;
+        rec_verdict(r, GATES_INCONCLUSIVE, "no usable baseline value: %s", why_b);
+        return;
+    }
+    /* Against the baseline: the share of observations above the lower edge
+     * of the baseline quantile's bucket. */
+    {
+        size_t e = quantile_bucket(&b->h->hist, q);
+        x.ref = vb;
+        x.over = over_limit(t, vw, vb);
+        x.p = tail_p(&w->h->hist, &b->h->hist, e, 1.0);
+    }
+    if (own_past_usable(in) && hist_enough(&in->wave_before->hist, q) &&
+        hist_enough(&in->baseline_before->hist, q)) {
+        const struct cg_hist *wb = &in->wave_before->hist, *bb = &in->baseline_before->hist;
+        size_t e = quantile_bucket(wb, q);
+        double qb = cg_hist_quantile(bb, q), before = cg_hist_quantile(wb, q);
+        double drift_q = qb > 0 ? vb / qb : 1.0;
+        double drift_tail =
+            drift_of((double)hist_from(&b->h->hist, e), (double)cg_hist_count(&b->h->hist),
+                     (double)hist_from(bb, e), (double)cg_hist_count(bb));
+        did = true;
+        d.ref = before * drift_q;
+        d.over = over_limit(t, vw, d.ref);
+        d.p = tail_p(&w->h->hist, wb, e, drift_tail);
+        r->before_value = before;
+        r->expected_value = d.ref;
+        set_str(note, sizeof note, " (own past: %.4g ms before, baseline drift x%.3g)", before,
+                drift_q);
+        set_str(r->test, sizeof r->test, "tail above %g ms: own past p=%.2g; baseline p=%.2g",
+                edge_ms(e), d.p, x.p);
+    } else {
+        set_str(r->test, sizeof r->test, "tail above %g ms: baseline p=%.2g",
+                edge_ms(quantile_bucket(&b->h->hist, q)), x.p);
+    }
+    dec = did ? &d : &x;
+    r->comparison = did ? "own_past" : "baseline";
+    limit = fmin(limit, ratio_limit(t, dec->ref));
+    r->threshold = is_num(limit) ? limit : NAN;
+    if (dec->over && dec->p < GATES_P_MAX) {
+        rec_verdict(r, GATES_FAIL,
+                    "wave %.4g ms vs %.4g ms expected%s: above %.4g x and %.4g ms more, with "
+                    "significantly more slow requests (always-valid p=%.2g < %.2g)",
+                    vw, dec->ref, note, t->max_ratio, vw - dec->ref, dec->p, GATES_P_MAX);
+    } else if (dec->over) {
+        rec_verdict(r, GATES_INCONCLUSIVE,
+                    "wave %.4g ms vs %.4g ms expected%s: above %.4g x but the tail is not yet "
+                    "significantly heavier (p=%.2g >= %.2g); waiting for more data",
+                    vw, dec->ref, note, t->max_ratio, dec->p, GATES_P_MAX);
+    } else if (over_ceiling) {
+        rec_verdict(r, GATES_INCONCLUSIVE,
+                    "wave %.4g ms is above the ceiling %.4g ms but not yet significantly "
+                    "(p=%.2g); waiting for more data",
+                    vw, t->max, pc);
+    } else if (did && x.over) {
+        rec_verdict(r, GATES_PASS,
+                    "wave %.4g ms is above %.4g x the baseline's %.4g ms, but the same cells "
+                    "were there before the change%s: not caused by it",
+                    vw, t->max_ratio, vb, note);
+    } else {
+        rec_verdict(r, GATES_PASS, "wave %.4g ms vs %.4g ms expected%s: within %.4g x", vw,
+                    dec->ref, note, t->max_ratio);
+    }
 }
 
 /* A side's value of a characteristic metric: counters per request, gauges
@@ -542,13 +807,13 @@ int gates_evaluate(const struct plan_gates *g, const struct gates_input *in,
         gate_baseline_requests(g, &bin, &b, out);
     }
     if (g->error_rate.is_set) {
-        gate_error_rate_eval(&g->error_rate, &w, &b, out);
+        gate_error_rate_eval(&g->error_rate, in, &w, &b, out);
     }
     if (g->latency_p50_ms.is_set) {
-        gate_latency("latency_p50_ms", 0.50, &g->latency_p50_ms, &w, &b, out);
+        gate_latency("latency_p50_ms", 0.50, &g->latency_p50_ms, in, &w, &b, out);
     }
     if (g->latency_p99_ms.is_set) {
-        gate_latency("latency_p99_ms", 0.99, &g->latency_p99_ms, &w, &b, out);
+        gate_latency("latency_p99_ms", 0.99, &g->latency_p99_ms, in, &w, &b, out);
     }
     for (size_t i = 0; i < g->n_metrics; i++) {
         gate_metric(&g->metrics[i], &w, &b, out);
@@ -610,6 +875,11 @@ json_t *gates_result_to_json(const struct gates_result *r)
                               num_or_null(g->baseline_value), "threshold",
                               num_or_null(g->threshold), "test", g->test, "verdict",
                               gates_verdict_name(g->verdict), "reason", g->reason);
+        if (x && g->comparison && g->comparison[0]) {
+            json_object_set_new(x, "comparison", json_string(g->comparison));
+            json_object_set_new(x, "before_value", num_or_null(g->before_value));
+            json_object_set_new(x, "expected_value", num_or_null(g->expected_value));
+        }
         if (!x || json_array_append_new(gates, x) < 0) {
             json_decref(gates);
             return NULL;

@@ -30,14 +30,17 @@
 #include "plan.h"
 #include "reports.h"
 
-/* One-sided p-value below which an error-rate increase is "real". */
+/* Always-valid p-value below which a difference is "real": the level of
+ * the sequential tests (stattest_msprt_*), which holds for the whole bake
+ * however often it is evaluated. */
 #define GATES_P_MAX 0.01
-/* An error-rate comparison fails only once the wave is large enough that
- * a wave at the plan's limit rate (max_ratio x baseline, baseline +
- * min_delta, or the pooled rate when higher) would hold at least this many
- * errors; before that it is inconclusive. 5 is the classical "expected
- * count" rule. */
-#define GATES_MIN_EXPECTED_ERRORS 5.0
+/* The smallest ratio of tail shares (observations above a latency edge)
+ * the latency test's alternatives start from. */
+#define GATES_EXCEED_RHO 1.5
+/* The own past (the wave's cells before the change) decides a comparison
+ * only when it served at least this share of the step's min_requests (and
+ * at least GATES_MIN_BASELINE_FLOOR requests). */
+#define GATES_OWN_PAST_SHARE 0.5
 /* Observations a latency quantile q needs: ceil(GATES_QUANTILE_TAIL / (1 - q)),
  * i.e. 20 for p50 and 1000 for p99, so the quantile is not the maximum. */
 #define GATES_QUANTILE_TAIL 10.0
@@ -59,9 +62,9 @@ enum gates_verdict {
 
 /* Which window the baseline comes from. */
 enum gates_baseline_kind {
-    GATES_BASELINE_NONE = 0,   /* no baseline: ratio gates are inconclusive */
-    GATES_BASELINE_OLD = 1,    /* cells still on the old version, same window */
-    GATES_BASELINE_BEFORE = 2, /* the step's own cells before the change (last wave) */
+    GATES_BASELINE_NONE = 0,      /* no baseline: ratio gates are inconclusive */
+    GATES_BASELINE_OLD = 1,       /* cells still on the old version, same window */
+    GATES_BASELINE_BEFORE = 2,    /* the step's own cells before the change (last wave) */
     GATES_BASELINE_CELL_REST = 3, /* one-box canaries: the rest of the canary hosts' own
                                      cells (still on the old version), same window */
 };
@@ -107,6 +110,11 @@ struct gates_record {
     double baseline_value;
     double threshold;          /* the value the wave was compared with (the lowest
                                   limit that applies) */
+    double before_value;       /* the wave's cells before the change (own past), NaN
+                                  when the comparison did not use it */
+    double expected_value;     /* own past: what the wave would show had it changed
+                                  as the baseline did (before x drift); else NaN */
+    const char *comparison;    /* "baseline", "own_past" or "" (static string) */
     char test[GATES_TEST_MAX]; /* statistics, e.g. "z=3.10 p=0.00097"; "" if none */
     enum gates_verdict verdict;
     char reason[GATES_REASON_MAX]; /* one sentence */

@@ -41,7 +41,8 @@ struct sim {
     struct controller *c;
     char cells[MAXCELLS][16];
     size_t ncells;
-    double err[64]; /* error rate per version */
+    double err[64];        /* error rate per version */
+    double bias[MAXCELLS]; /* a cell's error rate is multiplied by this (0: 1) */
     uint64_t rng;
     int64_t now;
     int report;                 /* hosts report at all */
@@ -186,7 +187,7 @@ static void sim_report(struct sim *s)
             size_t nch = 0;
             char host[32];
             uint64_t req = REQ_PER_HOST + rnd(s) % 200;
-            double p = s->err[ver > 0 && ver < 64 ? ver : 0];
+            double p = s->err[ver > 0 && ver < 64 ? ver : 0] * (s->bias[i] > 0 ? s->bias[i] : 1);
             json_t *rep;
 
             snprintf(host, sizeof host, "%s-h%d", s->cells[i], h);
@@ -1360,6 +1361,91 @@ static void periodic_evaluations_do_not_move_the_rollout(void **state)
     sim_free(&s);
 }
 
+/* Issue 14: a chronically bad cell (3x the fleet's error rate, always) as
+ * the canary. Compared only with other cells, every good change was
+ * rolled back; against its own past it passes, the cell is named an
+ * outlier in the evaluation, and a change that makes it worse still
+ * fails. */
+static const char *chronic_plan =
+    "{\"waves\":["
+    "{\"name\":\"canary\",\"selector\":{\"cells\":[\"r0-z0-c0\"]},\"bake_s\":300,"
+    "\"min_requests\":5000},"
+    "{\"name\":\"rest\",\"percent\":100,\"bake_s\":300,\"min_requests\":20000}],"
+    "\"max_zones_per_region\":3,\"first_wave_regions\":3,"
+    "\"gates\":{\"error_rate\":{\"max\":0.05,\"max_ratio\":1.5,\"min_delta\":0.002}},"
+    "\"stuck_timeout_s\":7200}";
+
+/* The first event of 'kind' of rollout 'id' that is about step 'step',
+ * parsed (caller decrefs), or NULL. */
+static json_t *event_of(struct sim *s, int64_t id, const char *kind, int64_t step)
+{
+    struct store_rollout_event *ev = NULL;
+    size_t n = 0, i;
+    char msg[256];
+    json_t *found = NULL;
+
+    assert_int_equal(store_rollout_events(s->st, id, 0, 1000, &ev, &n, msg), CG_OK);
+    for (i = 0; i < n && !found; i++) {
+        json_t *d = NULL;
+        if (strcmp(ev[i].kind, kind) != 0 || !ev[i].detail_json)
+            continue;
+        cg_json_parse(ev[i].detail_json, strlen(ev[i].detail_json), 0, 0, &d, NULL, 0);
+        if (d && json_integer_value(json_object_get(d, "step")) == step)
+            found = d;
+        else
+            json_decref(d);
+    }
+    store_rollout_events_free(ev, n);
+    return found;
+}
+
+static void i4_chronically_bad_canary_is_not_blamed(void **state)
+{
+    struct sim s;
+    char st[24];
+    int64_t v1, v2, v3, id;
+    json_t *ev, *outs, *gate;
+    size_t i;
+    int named = 0;
+
+    (void)state;
+    sim_init(&s, 9, chronic_plan);
+    s.bias[0] = 3.0; /* r0-z0-c0, from the start */
+    assert_string_equal(s.cells[0], "r0-z0-c0");
+    s.now += 900000; /* history before the first rollout */
+    for (i = 0; i < 30; i++) {
+        sim_report(&s);
+        s.now += STEP_MS;
+    }
+    v1 = publish(&s, 1);
+    id = start(&s, v1, "token:dep");
+    run_until_end(&s, id, 6 * 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    v2 = publish(&s, 2);
+    id = start(&s, v2, "token:dep");
+    run_until_end(&s, id, 6 * 3600 * 1000LL, st);
+    assert_string_equal(st, "completed");
+    ev = event_of(&s, id, "step.passed", 0);
+    assert_non_null(ev);
+    outs = json_object_get(json_object_get(ev, "evaluation"), "outliers");
+    for (i = 0; i < json_array_size(outs); i++)
+        named |= strcmp(json_string_value(json_object_get(json_array_get(outs, i), "cell")),
+                        "r0-z0-c0") == 0;
+    assert_true(named);
+    gate = json_array_get(json_object_get(json_object_get(ev, "evaluation"), "gates"), 4);
+    assert_string_equal(json_string_value(json_object_get(gate, "gate")), "error_rate");
+    assert_string_equal(json_string_value(json_object_get(gate, "comparison")), "own_past");
+    assert_true(json_array_size(json_object_get(json_object_get(ev, "evaluation"), "cells")) == 1);
+    json_decref(ev);
+    /* made worse by a change: 1.5% -> 4.5% in that cell */
+    v3 = publish(&s, 3);
+    s.err[v3] = 0.015;
+    id = start(&s, v3, "token:dep");
+    run_until_end(&s, id, 6 * 3600 * 1000LL, st);
+    assert_string_equal(st, "rolled_back");
+    sim_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1382,6 +1468,7 @@ int main(void)
         cmocka_unit_test(replan_drops_a_removed_cell),
         cmocka_unit_test(periodic_evaluations_do_not_move_the_rollout),
         cmocka_unit_test(i4_no_false_rollbacks_in_100_good_changes),
+        cmocka_unit_test(i4_chronically_bad_canary_is_not_blamed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
