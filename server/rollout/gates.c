@@ -728,6 +728,23 @@ static void gate_metric(const struct plan_metric_gate *m, const struct side *w,
         return;
     }
     apply_threshold(r, &m->thr, vw, vb, why_w, why_b, "");
+    /* A counter over its ratio: is it a real difference? Counters are
+     * counts of events (retries, restarts), so the same sequential test as
+     * errors applies, with requests as the exposure. Gauges are means of
+     * samples with no count behind them: the threshold alone decides. */
+    if (r->verdict == GATES_FAIL && gw == 0 && gb == 0 && !(m->thr.has_max && vw > m->thr.max)) {
+        double p =
+            stattest_msprt_ratio((uint64_t)llround(vw * (double)w->requests), (double)w->requests,
+                                 (uint64_t)llround(vb * (double)b->requests), (double)b->requests,
+                                 m->thr.max_ratio, NULL);
+        set_str(r->test, sizeof r->test, "baseline p=%.2g", p);
+        r->comparison = "baseline";
+        if (!(p < GATES_P_MAX))
+            rec_verdict(r, GATES_INCONCLUSIVE,
+                        "wave %.4g vs baseline %.4g per request: above %.4g x but not yet "
+                        "significant (p=%.2g >= %.2g); waiting for more data",
+                        vw, vb, m->thr.max_ratio, p, GATES_P_MAX);
+    }
 }
 
 /*---- the evaluation ----*/

@@ -1310,6 +1310,30 @@ static void heavy_tails_alone_do_not_fail(void **state)
     fixture_release(&f);
 }
 
+/* A counter metric over its ratio on a handful of events is not yet a
+ * regression: 6 retries against 2 in 20,000 requests each is 3x, but an
+ * always-valid p of ~0.5; 600 against 200 fails. Gauges have no counts:
+ * the threshold alone decides. */
+static void counter_metrics_are_tested(void **state)
+{
+    struct fixture f;
+    const struct gates_record *r;
+
+    (void)state;
+    fixture_init(&f, "{'waves': [{'name': 'w', 'percent': 100, 'bake_s': 0}],"
+                     " 'gates': {'metrics': {'retries_per_request': {'max_ratio': 2}}}}");
+    f.wave.metrics[0].sum = 6;
+    f.base.metrics[0].sum = 2;
+    expect(&f, GATES_INCONCLUSIVE, "metric:retries_per_request", GATES_INCONCLUSIVE);
+    r = rec(&f.res, "metric:retries_per_request");
+    assert_non_null(strstr(r->reason, "not yet significant"));
+    assert_non_null(strstr(r->test, "baseline p="));
+    f.wave.metrics[0].sum = 600;
+    f.base.metrics[0].sum = 200;
+    expect(&f, GATES_FAIL, "metric:retries_per_request", GATES_FAIL);
+    fixture_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1344,6 +1368,7 @@ int main(void)
         cmocka_unit_test(own_past_decides),
         cmocka_unit_test(own_past_latency),
         cmocka_unit_test(heavy_tails_alone_do_not_fail),
+        cmocka_unit_test(counter_metrics_are_tested),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
