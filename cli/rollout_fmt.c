@@ -428,6 +428,49 @@ const char *cli_fmt_rollout_header(const struct cg_obj *st, char *buf, size_t si
     return buf;
 }
 
+/* The wave's cells (worst first, at most 10) and the outliers of an
+ * evaluation, when it has them. */
+static void print_cells(FILE *f, const struct cg_obj *ev)
+{
+    static const char *const head[] = {"CELL",   "REQUESTS",   "ERROR_RATE", "P99_MS",
+                                       "BEFORE", "BEFORE_P99", "OUTLIER"};
+    size_t n = cg_obj_array_size(ev, "cells"), nout = cg_obj_array_size(ev, "outliers");
+    struct cli_table t;
+    char line[1024];
+
+    if (n > 0) {
+        cli_table_init(&t, 7, head);
+        for (size_t i = 0; i < n && i < 10; i++) {
+            const struct cg_obj *c = cg_obj_array_get(ev, "cells", i);
+            char rq[32], er[48], p99[48], be[48], bp[48];
+            const char *row[] = {
+                cg_obj_str(c, "cell"),
+                cli_fmt_value(c, "requests", rq, sizeof rq),
+                cli_fmt_value(c, "error_rate", er, sizeof er),
+                cli_fmt_value(c, "p99_ms", p99, sizeof p99),
+                cli_fmt_value(c, "before_error_rate", be, sizeof be),
+                cli_fmt_value(c, "before_p99_ms", bp, sizeof bp),
+                cg_obj_bool(c, "outlier", 0) ? "yes" : "-",
+            };
+            _Static_assert(CG_ARRAY_SIZE(row) == CG_ARRAY_SIZE(head), "a cell per column");
+            cli_table_add(&t, row);
+        }
+        cli_table_print(&t, f);
+        cli_table_release(&t);
+        if (n > 10) {
+            snprintf(line, sizeof line, "  (%zu more cells; --json shows them)", n - 10);
+            put_line(f, line);
+        }
+    }
+    for (size_t i = 0; i < nout; i++) {
+        const struct cg_obj *o = cg_obj_array_get(ev, "outliers", i);
+        char raw[512];
+        snprintf(raw, sizeof raw, "  outlier %s: %s", cg_obj_str(o, "cell"),
+                 cg_obj_str(o, "reason"));
+        put_line(f, cli_sanitize(raw, line, sizeof line));
+    }
+}
+
 /* The evaluation block: headline, summary, figures, gate table. */
 static void print_evaluation(FILE *f, const struct cg_obj *st, const struct cg_obj *ev)
 {
@@ -468,6 +511,7 @@ static void print_evaluation(FILE *f, const struct cg_obj *st, const struct cg_o
     }
     put_line(f, line);
     cli_print_gates(f, ev);
+    print_cells(f, ev);
 }
 
 /* The newest 'max' events, oldest of them first. */

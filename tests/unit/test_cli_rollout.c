@@ -54,7 +54,12 @@ static const char status_json[] =
     "\"threshold\":1.0,\"test\":\"\",\"verdict\":\"inconclusive\",\"reason\":\"r\"},"
     "{\"gate\":\"error_rate\",\"metric\":\"m\",\"wave_value\":0.000125,"
     "\"baseline_value\":0.0,\"threshold\":0.05,\"test\":\"z=0.10 p=0.46\","
-    "\"verdict\":\"pass\",\"reason\":\"r\"}]}}";
+    "\"verdict\":\"pass\",\"reason\":\"r\"}],"
+    "\"cells\":[{\"cell\":\"c3\",\"requests\":20,\"errors\":1,\"error_rate\":0.05,"
+    "\"p99_ms\":null,\"before_requests\":40,\"before_error_rate\":0.05,"
+    "\"before_p99_ms\":null,\"outlier\":true}],"
+    "\"outliers\":[{\"cell\":\"c3\",\"metric\":\"error_rate\",\"reason\":"
+    "\"error_rate was already 5% before the change\"}]}}";
 
 static struct cg_result *result_of(const char *json, const char *items)
 {
@@ -225,6 +230,9 @@ static void status_page(void **state)
                                 "inconclusive\n"));
     assert_non_null(strstr(out, "error_rate   0.000125  0         0.05       z=0.10 p=0.46  "
                                 "pass\n"));
+    assert_non_null(strstr(out, "CELL  REQUESTS  ERROR_RATE  P99_MS  BEFORE  BEFORE_P99  OUTLIER\n"
+                                "c3    20        0.05        -       0.05    -           yes\n"));
+    assert_non_null(strstr(out, "  outlier c3: error_rate was already 5% before the change\n"));
     /* the newest 2 of 3 events */
     assert_non_null(strstr(out, "events (newest 2 of 3):\n"));
     assert_null(strstr(out, "  created\n"));
