@@ -171,7 +171,9 @@ void ctl_cell_figures(struct reports *rp, struct ctl_eval *e, const struct ctl_s
     }
     qsort(f, n, sizeof *f, by_rate_desc);
     for (i = 0, shown = 0; i < n; i++) {
-        int out = s->past_done && s->base.n > 0 ? check_outlier(&f[i], &s->past_base, outs) : 0;
+        int out = s->past_done && s->base.n > 0 && json_array_size(outs) < CTL_CELLS_MAX
+                      ? check_outlier(&f[i], &s->past_base, outs)
+                      : 0;
         if (shown >= CTL_CELLS_MAX)
             continue;
         json_array_append_new(

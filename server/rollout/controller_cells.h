@@ -24,9 +24,10 @@ struct reports;
  * CTL_PAST_MIN_S and at most CTL_PAST_MAX_S (the reports keep an hour). */
 #define CTL_PAST_MIN_S 300
 #define CTL_PAST_MAX_S 1800
-/* Per-cell figures are listed for at most this many cells of a wave (the
- * worst first); the document says how many were left out. */
-#define CTL_CELLS_MAX 100
+/* Per-cell figures (and outliers) are listed for at most this many cells
+ * of a wave, the worst first: an evaluation is logged as a rollout event,
+ * so its size is bounded; "cells_total" says how many cells there were. */
+#define CTL_CELLS_MAX 20
 /* An outlier: before the change, at least this many times the baseline's
  * error rate (or p99 latency) ... */
 #define CTL_OUTLIER_RATIO 2.0
