@@ -26,7 +26,7 @@ struct reports;
 #define CTL_PAST_MAX_S 1800
 /* Per-cell figures (and outliers) are listed for at most this many cells
  * of a wave, the worst first: an evaluation is logged as a rollout event,
- * so its size is bounded; "cells_total" says how many cells there were. */
+ * so its size is bounded; its "wave_cells" says how many cells there were. */
 #define CTL_CELLS_MAX 20
 /* An outlier: before the change, at least this many times the baseline's
  * error rate (or p99 latency) ... */
