@@ -747,12 +747,13 @@ void rp_render_cell_health(void *ctx, struct cg_buf *b)
     for (i = 0; i < n; i++)
         if (isfinite(h[i].error_rate))
             metric_line(b, "cellgate_cell_error_ratio", ps.accs[i]->name, h[i].error_rate);
-    stats_family(b, "cellgate_cell_latency_p99_ms", "gauge",
-                 "p99 latency of the cell's merged histogram over the last 10 minutes, in ms "
-                 "(absent below 1000 observations).");
+    stats_family(b, "cellgate_cell_latency_p99_seconds", "gauge",
+                 "p99 latency of the cell's merged histogram over the last 10 minutes (absent "
+                 "below 1000 observations).");
     for (i = 0; i < n; i++)
         if (isfinite(h[i].p99_ms))
-            metric_line(b, "cellgate_cell_latency_p99_ms", ps.accs[i]->name, h[i].p99_ms);
+            metric_line(b, "cellgate_cell_latency_p99_seconds", ps.accs[i]->name,
+                        h[i].p99_ms / 1000.0);
     stats_family(b, "cellgate_cell_outlier", "gauge",
                  "1 when the cell is persistently far from the rest of the fleet over the last "
                  "hour (error rate or p99 at 2x or more, significant in 3+ of 6 10-minute "
