@@ -278,7 +278,7 @@ struct reports_health {
     uint64_t latency_samples; /* observations in the merged histogram */
     double error_rate;        /* errors / requests; NaN without requests */
     double p50_ms, p99_ms;    /* NaN below REPORTS_P50/P99_MIN_SAMPLES observations */
-    double rps;               /* requests / the seconds the window has covered so far */
+    double rps;               /* requests / the window's seconds */
     int64_t last_report_ms;   /* the newest report of its hosts (any age); 0: none */
     int64_t window_ms;        /* the window, as rounded to buckets */
 };

@@ -386,8 +386,6 @@ static void pass_fleet_hosts(struct reports *r, struct cell_acc *f, const char *
 /* The health of the sums of a over the view's window. */
 static void health_fill(const struct cell_acc *a, const struct span *sp, struct reports_health *h)
 {
-    double elapsed_s = (double)(sp->now_ms - sp->view_first * REPORTS_BUCKET_MS) / 1000.0;
-
     memset(h, 0, sizeof *h);
     h->cells = a->view.reports > 0;
     h->hosts = a->hosts;
@@ -398,7 +396,9 @@ static void health_fill(const struct cell_acc *a, const struct span *sp, struct 
     h->error_rate = h->requests ? (double)h->errors / (double)h->requests : NAN;
     h->p50_ms = quantile_min(&a->view.hist, 0.5, REPORTS_P50_MIN_SAMPLES);
     h->p99_ms = quantile_min(&a->view.hist, 0.99, REPORTS_P99_MIN_SAMPLES);
-    h->rps = (double)h->requests / (elapsed_s > 1.0 ? elapsed_s : 1.0);
+    /* each report counts the requests of the report period before it, so
+     * a steady host's reports in the window's buckets cover the window */
+    h->rps = (double)h->requests * 1000.0 / (double)sp->window_ms;
     h->last_report_ms = a->last_report_ms;
     h->window_ms = sp->window_ms;
 }
