@@ -269,6 +269,28 @@ struct cli_sub {
  * verb (usage error) and `cellgate <cmd> --help`. */
 int cli_run_sub(struct cli_ctx *ctx, int argc, char **argv, const struct cli_sub *subs, size_t n);
 
+/* ---- health views (cmd_health.c) ---- */
+
+/* `cells --health`: one page (pg) or every cell with its health on
+ * 'config' (NULL: host-level) over 'window' (a duration, NULL: the
+ * server's 10 minutes), then the fleet's line; 'cmd' as typed, for
+ * cli_page_more(). Returns the exit code. */
+int cli_cells_health(struct cli_ctx *ctx, const struct cli_page *pg, const char *config,
+                     const char *window, const char *cmd);
+
+/* `hosts --health`: hosts (of 'cell', reporting on 'config') with their
+ * own latest health and whether they are far from their cell. */
+int cli_hosts_health(struct cli_ctx *ctx, const struct cli_page *pg, const char *cell,
+                     const char *config, const char *cmd);
+
+/* `status CONFIG --cells`: the table of each cell's health of the result
+ * of cg_config_status_cells(), and the fleet's line. */
+void cli_print_status_health(struct cli_ctx *ctx, const struct cg_result *r);
+
+/* --window D in seconds (0 when NULL); after a usage error (printed)
+ * returns -1. */
+int64_t cli_health_window(struct cli_ctx *ctx, const char *window);
+
 /* ---- tables (table.c) ---- */
 
 #define CLI_TABLE_MAX_COLS 10

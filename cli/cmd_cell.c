@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_cell.c - `cellgate cell add|list|show` and the `cellgate cells`
- * alias.
+ * alias; `--health` lists the cells' health (cmd_health.c).
  */
 #include <cellgate/cellgate.h>
 
@@ -82,11 +82,16 @@ static int cell_list(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = {"ID", "REGION", "ZONE", "LABELS", "CREATED"};
     struct cli_page pg = {0};
+    const char *config = NULL, *window = NULL;
+    bool health = false;
     /* clang-format off */
     const struct cli_opt opts[] = {
-        { "limit", 0, CLI_OPT_INT,  &pg.limit },
-        { "after", 0, CLI_OPT_STR,  &pg.after },
-        { NULL,    0, CLI_OPT_FLAG, NULL },
+        { "limit",  0, CLI_OPT_INT,  &pg.limit },
+        { "after",  0, CLI_OPT_STR,  &pg.after },
+        { "health", 0, CLI_OPT_FLAG, &health },
+        { "config", 0, CLI_OPT_STR,  &config },
+        { "window", 0, CLI_OPT_STR,  &window },
+        { NULL,     0, CLI_OPT_FLAG, NULL },
     };
     /* clang-format on */
     struct cli_args a;
@@ -102,6 +107,14 @@ static int cell_list(struct cli_ctx *ctx, int argc, char **argv)
     }
     if ((rc = cli_page_check(ctx, &pg)) != 0) {
         return rc;
+    }
+    if (!health && (config || window)) {
+        return cli_usage_error(ctx, "--config and --window go with --health");
+    }
+    if (health) {
+        return cli_cells_health(ctx, &pg, config, window,
+                                strcmp(argv[0], "cells") == 0 ? "cells --health"
+                                                              : "cell list --health");
     }
     c = cli_client(ctx, &rc);
     if (!c) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_status.c - the fleet views: `cellgate status CONFIG` (which cells
- * and hosts run which version, who is behind, who rejected what and why)
- * and `cellgate hosts` (every host that reported, per config).
+ * and hosts run which version, who is behind, who rejected what and why;
+ * --cells adds each cell's health) and `cellgate hosts` (every host that
+ * reported, per config; --health: each host's own health).
  */
 #include <cellgate/cellgate.h>
 
@@ -34,12 +35,14 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
                                        "VERSION", "OUTCOME", "RUNNING"};
     const char *cell = NULL, *config = NULL;
     struct cli_page pg = {0};
+    bool health = false;
     /* clang-format off */
     const struct cli_opt opts[] = {
         { "cell",   0, CLI_OPT_STR,  &cell },
         { "config", 0, CLI_OPT_STR,  &config },
         { "limit",  0, CLI_OPT_INT,  &pg.limit },
         { "after",  0, CLI_OPT_STR,  &pg.after },
+        { "health", 0, CLI_OPT_FLAG, &health },
         { NULL,     0, CLI_OPT_FLAG, NULL },
     };
     /* clang-format on */
@@ -57,6 +60,12 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
     }
     if ((rc = cli_page_check(ctx, &pg)) != 0) {
         return rc;
+    }
+    snprintf(more, sizeof more, "hosts%s%s%s%s%s", health ? " --health" : "",
+             cell ? " --cell " : "", cell ? cell : "", config ? " --config " : "",
+             config ? config : "");
+    if (health) {
+        return cli_hosts_health(ctx, &pg, cell, config, more);
     }
     if (cli_page_one(&pg)) {
         rc = cg_hosts_page(c, cell, config, pg.after, (int)pg.limit, &r, &e);
@@ -89,8 +98,6 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
     }
     cli_table_print(&t, ctx->out);
     cli_table_release(&t);
-    snprintf(more, sizeof more, "hosts%s%s%s%s", cell ? " --cell " : "", cell ? cell : "",
-             config ? " --config " : "", config ? config : "");
     cli_page_more(ctx, &pg, r, more);
     cg_result_free(r);
     return CLI_EXIT_OK;
@@ -129,16 +136,33 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
     struct cg_result *r = NULL;
     struct cg_error e = {0};
     struct cli_table t;
+    const char *window = NULL;
+    bool with_cells = false;
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "cells",  0, CLI_OPT_FLAG, &with_cells },
+        { "window", 0, CLI_OPT_STR,  &window },
+        { NULL,     0, CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
     int rc;
-    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 1, 1, &rc);
+    struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, 1, 1, &rc);
     const struct cg_obj *o, *versions;
+    int64_t win;
     size_t nbehind;
     char line[512], out[512];
 
     if (!c) {
         return rc;
     }
-    rc = cg_config_status(c, a.pos[0], &r, &e);
+    if (!with_cells && window) {
+        return cli_usage_error(ctx, "--window goes with --cells");
+    }
+    if ((win = cli_health_window(ctx, window)) < 0) {
+        return CLI_EXIT_USAGE;
+    }
+    rc = with_cells ? cg_config_status_cells(c, a.pos[0], win, &r, &e)
+                    : cg_config_status(c, a.pos[0], &r, &e);
     if (rc != CG_OK) {
         return cli_api_error(ctx, rc, &e, a.pos[0]);
     }
@@ -211,6 +235,11 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
     }
     cli_table_print(&t, ctx->out);
     cli_table_release(&t);
+
+    /* --cells: each cell's health on the config, next to its version */
+    if (with_cells) {
+        cli_print_status_health(ctx, r);
+    }
 
     /* who is behind */
     nbehind = cg_obj_array_size(o, "behind");

@@ -34,6 +34,13 @@
     "  --after " KEY "  one page of the items after this " WHAT "\n"                               \
     "                 (without --limit/--after: every item, all pages)"
 
+/* The options of the cell health views. */
+#define HEALTH_OPTS                                                                                \
+    "  --health       each cell's health and whether it is an outlier\n"                           \
+    "  --config C     health on config C (every version of it); default: every\n"                  \
+    "                 request the cell's hosts serve\n"                                            \
+    "  --window D     the window of the figures: 30s..1h (default 10m)\n"
+
 /* Keep sorted by name: tests/unit/test_cli_table.c checks order and
  * uniqueness, and 40-cli/10-help.py runs --help for every row. */
 /* clang-format off */
@@ -76,18 +83,26 @@ static const struct cli_cmd commands[] = {
       GLOBAL_OPTS },
     { "cell", cmd_cell, "add, list and show cells",
       "usage: cellgate cell add ID --region R --zone Z [--label k=v]...\n"
-      "   or: cellgate cell list [--limit N] [--after ID]\n"
+      "   or: cellgate cell list [--health [--config C] [--window D]]\n"
+      "                          [--limit N] [--after ID]\n"
       "   or: cellgate cell show ID\n"
       "\n"
       "  --region R     region of the cell (required for add)\n"
       "  --zone Z       zone of the cell within its region (required for add)\n"
       "  --label k=v    a label; repeat for more\n"
+      HEALTH_OPTS
       PAGE_OPTS("ID   ", "cell id")
       GLOBAL_OPTS },
-    { "cells", cmd_cell, "list cells (same as 'cell list')",
-      "usage: cellgate cells [--limit N] [--after ID]\n"
+    { "cells", cmd_cell, "list cells (same as 'cell list'), with --health their health",
+      "usage: cellgate cells [--health [--config C] [--window D]] [--limit N] [--after ID]\n"
       "\n"
+      HEALTH_OPTS
       PAGE_OPTS("ID   ", "cell id")
+      "\n\n"
+      "With --health: per cell its hosts reporting, requests a second, error\n"
+      "rate and p99 latency over the window, and whether it is an outlier:\n"
+      "persistently far from the rest of the fleet over the last hour, with\n"
+      "the figures (docs/api/cells.md, \"Outliers\"); then the fleet's line."
       GLOBAL_OPTS },
     { "cluster", cmd_cluster, "show the replicas and which one leads",
       "usage: cellgate cluster status\n"
@@ -143,14 +158,17 @@ static const struct cli_cmd commands[] = {
     { "help", cmd_help, "show help for a command",
       "usage: cellgate help [COMMAND]" },
     { "hosts", cmd_hosts, "list the hosts that reported and what they run",
-      "usage: cellgate hosts [--cell C] [--config C] [--limit N] [--after HOST]\n"
+      "usage: cellgate hosts [--cell C] [--config C] [--health] [--limit N] [--after HOST]\n"
       "\n"
       "  --cell C       only hosts of this cell\n"
       "  --config C     only this config\n"
+      "  --health       each host's own health instead of its configs\n"
       PAGE_OPTS("HOST ", "host name")
       "\n\n"
       "One row per host and config, hosts by name: version offered, outcome,\n"
-      "version running."
+      "version running. With --health one row per host: requests a second,\n"
+      "error rate and p99 over its latest reports (5 to 10 minutes), and\n"
+      "whether it is far from the rest of its cell, with why."
       GLOBAL_OPTS },
     { "plan", cmd_plan, "set, show, list and preview rollout plans",
       "usage: cellgate plan set NAME FILE\n"
@@ -211,7 +229,11 @@ static const struct cli_cmd commands[] = {
       "  --raw          print only the stored bytes, exactly"
       GLOBAL_OPTS },
     { "status", cmd_status, "which cells and hosts run which version of a config",
-      "usage: cellgate status CONFIG\n"
+      "usage: cellgate status CONFIG [--cells [--window D]]\n"
+      "\n"
+      "  --cells        also each cell's health on CONFIG next to its version:\n"
+      "                 hosts, requests a second, error rate, p99, outlier\n"
+      "  --window D     the window of those figures: 30s..1h (default 10m)\n"
       "\n"
       "Versions with their cells and hosts, every cell with its hosts, the hosts\n"
       "behind their cell's version, and the hosts that rejected a version or\n"

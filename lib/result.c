@@ -218,6 +218,13 @@ int cg_obj_bool(const struct cg_obj *o, const char *name, int def)
     return cg_json_bool(J(o), name, def, NULL);
 }
 
+double cg_obj_num(const struct cg_obj *o, const char *name, double def)
+{
+    const json_t *v = field(o, name);
+
+    return json_is_number(v) ? json_number_value(v) : def;
+}
+
 int cg_obj_has(const struct cg_obj *o, const char *name)
 {
     const json_t *v = field(o, name);

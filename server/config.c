@@ -573,6 +573,18 @@ static const struct config_key keys[] = {
                "`cellgate_fault_delay_seconds{lane}`. Repeat for several lanes.",
     },
     {
+        .name = "fault-report-clock",
+        AS_FLAG(fault_report_clock),
+        .group = CONFIG_G_REHEARSE,
+        .help = "fault injection: a report sent with an admin token may say when the server "
+                "received it (header Cellgate-Fault-Report-Time-Ms)",
+        .doc = "Fault injection: an agent report sent with an **admin** token may carry the "
+               "header `Cellgate-Fault-Report-Time-Ms: T` (unix ms); the server ingests it as "
+               "if it had received it at T, so its health lands in the buckets of T. Agent "
+               "tokens cannot. For tests and rehearsals of the health views and the gates "
+               "over an hour of reports in seconds; never in production.",
+    },
+    {
         .name = "no-shed",
         .letter = 'N',
         AS_FLAG(no_shed),

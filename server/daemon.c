@@ -337,6 +337,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->api.reports = d->reports;
     d->api.key = d->key;
     d->api.stats = d->stats;
+    d->api.fault_report_clock = cfg->fault_report_clock;
     {
         struct http_config hc;
         size_t i;

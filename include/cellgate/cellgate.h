@@ -404,6 +404,14 @@ CG_API int64_t cg_obj_int(const struct cg_obj *o, const char *field, int64_t def
 CG_API int cg_obj_bool(const struct cg_obj *o, const char *field, int def);
 
 /**
+ * A number field (integer or real), e.g. the rates and latencies of the
+ * health views.
+ * @return the value, or 'def' when missing, null or not a number (pass
+ *         NAN to tell "no figure" apart). Since: 0.6
+ */
+CG_API double cg_obj_num(const struct cg_obj *o, const char *field, double def);
+
+/**
  * Whether the field is present with a non-null value. Since: 0.1
  */
 CG_API int cg_obj_has(const struct cg_obj *o, const char *field);
@@ -1117,6 +1125,78 @@ CG_API int cg_hosts_list(struct cg_client *c, const char *cell, const char *conf
 CG_API int cg_hosts_page(struct cg_client *c, const char *cell, const char *config,
                          const char *after, int limit, struct cg_result **out,
                          struct cg_error *err);
+
+/*
+ * Health views (docs/api/cells.md, "Health" and "Outliers"). Figures are
+ * numbers or null (a rate without requests, a p50 below 20 or a p99 below
+ * 1,000 latency observations): read them with cg_obj_num(), which gives
+ * its default (e.g. NAN) for null.
+ */
+
+/**
+ * GET /v1/cells?health=1, every page: items are the cells (as
+ * cg_cells_list()), each with "health": {"hosts","requests","errors",
+ * "error_rate","latency_samples","latency_p50_ms","latency_p99_ms","rps",
+ * "last_report_age_ms","outlier","outlier_reason"} over the window; the
+ * object also has "fleet" (the same figures for every cell that reports,
+ * plus "cells" and "window_ms") and "config". "outlier" is true when the
+ * cell is persistently far from the rest of the fleet over the last hour
+ * (docs/api/cells.md, "Outliers"), and "outlier_reason" then names the
+ * figures.
+ *
+ * @param config    NULL / "": the cells' host-level health (whatever
+ *                  their hosts run); else their health on every version
+ *                  of this config
+ * @param window_s  the window in seconds, 30..3600; 0 = the server's
+ *                  default (10 minutes). Other values: CG_ERR_INVALID
+ *                  before anything is sent.
+ * Since: 0.6
+ */
+CG_API int cg_cells_health(struct cg_client *c, const char *config, int64_t window_s,
+                           struct cg_result **out, struct cg_error *err);
+
+/**
+ * One page of cg_cells_health(); 'after' is a cell id. Paging as
+ * cg_cells_page(); "fleet" is the whole fleet's on every page.
+ * Since: 0.6
+ */
+CG_API int cg_cells_health_page(struct cg_client *c, const char *config, int64_t window_s,
+                                const char *after, int limit, struct cg_result **out,
+                                struct cg_error *err);
+
+/**
+ * GET /v1/hosts?health=1, every page: cg_hosts_list() with each host's
+ * own "health" over its latest reports (5 to 10 minutes of them):
+ * {"requests","errors","error_rate","latency_samples","latency_p50_ms",
+ * "latency_p99_ms","rps","window_ms","reports","far_from_cell",
+ * "far_reason"}. "far_from_cell" is true when the host's error rate or
+ * p99 is at least twice its cell's other hosts' and significantly so.
+ * Parameters as cg_hosts_list().
+ * Since: 0.6
+ */
+CG_API int cg_hosts_health(struct cg_client *c, const char *cell, const char *config,
+                           struct cg_result **out, struct cg_error *err);
+
+/**
+ * One page of cg_hosts_health(); 'after' is a host name. Parameters and
+ * result as cg_hosts_page().
+ * Since: 0.6
+ */
+CG_API int cg_hosts_health_page(struct cg_client *c, const char *cell, const char *config,
+                                const char *after, int limit, struct cg_result **out,
+                                struct cg_error *err);
+
+/**
+ * GET /v1/configs/{name}/status?cells=1, every page: cg_config_status()
+ * with each cell's "health" on the config (every version of it that the
+ * cell's hosts run, over the window; as cg_cells_health() with 'config'),
+ * and the object's "fleet".
+ *
+ * @param window_s  as cg_cells_health()
+ * Since: 0.6
+ */
+CG_API int cg_config_status_cells(struct cg_client *c, const char *name, int64_t window_s,
+                                  struct cg_result **out, struct cg_error *err);
 
 /**
  * POST /v1/rollouts: starts moving 'config' to 'version' with a plan.

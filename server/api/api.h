@@ -11,6 +11,9 @@
 #ifndef CG_API_H
 #define CG_API_H
 
+#include <jansson.h>
+#include <stdint.h>
+
 struct request;
 struct response;
 struct store;
@@ -30,6 +33,7 @@ struct api {
     struct reports *reports;      /* what agents report (views) */
     const struct cg_signkey *key; /* the server's signing key (public half served) */
     struct stats *stats;          /* /metrics */
+    int fault_report_clock;       /* --fault-report-clock (rehearsals; api_agent_report()) */
 };
 
 /* api_health.c */
@@ -98,6 +102,20 @@ int api_assignments_list(struct api *api, struct request *rq, struct response *r
 int api_hosts_list(struct api *api, struct request *rq, struct response *rs);
 int api_hosts_release(struct api *api, struct request *rq, struct response *rs);
 int api_config_status(struct api *api, struct request *rq, struct response *rs);
+
+/* api_cellhealth.c: the health views (docs/api/cells.md, "Health") */
+/* GET /v1/cells?health=1: api_cells_list() hands such requests here. */
+int api_cells_list_health(struct api *api, struct request *rq, struct response *rs);
+/* ?window=D of the health views: a duration from 30s to 1h, default
+ * 10m, into *window_ms. On a bad value fills a 400 and returns -1. */
+int query_health_window(struct request *rq, struct response *rs, int64_t *window_ms);
+/* GET /v1/configs/{name}/status?cells=1: adds "health" (the cell's
+ * figures on 'config' over window_ms, with its outlier verdict) to every
+ * element {"cell",...} of the JSON array 'cells', and sets *fleet to the
+ * fleet's figures (a new reference). Returns 0, or -1 when out of memory
+ * (*fleet NULL). */
+int api_status_cells_health(struct api *api, json_t *cells, const char *config, int64_t window_ms,
+                            json_t **fleet);
 
 /* api_rollouts.c */
 int api_rollouts_start(struct api *api, struct request *rq, struct response *rs);

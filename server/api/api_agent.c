@@ -94,6 +94,19 @@ int api_agent_desired(struct api *api, struct request *rq, struct response *rs)
     }
 }
 
+/* When the server received a report: now, or with --fault-report-clock
+ * the time an admin's report names (header Cellgate-Fault-Report-Time-Ms). */
+static int64_t report_time(struct api *api, struct request *rq)
+{
+    const char *t = api->fault_report_clock && rq->who.role == ROLE_ADMIN
+                        ? request_header(rq, "Cellgate-Fault-Report-Time-Ms")
+                        : NULL;
+    char *end = NULL;
+    long long v = t ? strtoll(t, &end, 10) : 0;
+
+    return t && end != t && !*end && v > 0 ? (int64_t)v : cg_now_ms();
+}
+
 int api_agent_report(struct api *api, struct request *rq, struct response *rs)
 {
     struct ops_actor who = request_ops_actor(rq, NULL);
@@ -112,7 +125,7 @@ int api_agent_report(struct api *api, struct request *rq, struct response *rs)
         json_decref(body);
         return reply_error(rs, 400, "bad_request", NULL, "report needs the cell it is for");
     }
-    if (ops_report(api->ops, cell, body, cg_now_ms(), &who, &e) != CG_OK)
+    if (ops_report(api->ops, cell, body, report_time(api, rq), &who, &e) != CG_OK)
         reply_ops_error(rs, &e);
     else
         reply_bytes(rs, 204, NULL, "", 0);
@@ -251,8 +264,8 @@ int api_assignments_list(struct api *api, struct request *rq, struct response *r
 
 /*
  * GET /v1/hosts: a keyset page of the hosts view by host name
- * (?after=HOST&limit=L). The view lives in memory (reports.c), which
- * selects the page's hosts in one pass and renders only those.
+ * (?after=HOST&limit=L); with ?health=1 each host's own health. The view lives in memory
+ * (reports.c), which selects the page's hosts in one pass and renders only those.
  */
 int api_hosts_list(struct api *api, struct request *rq, struct response *rs)
 {
@@ -261,13 +274,16 @@ int api_hosts_list(struct api *api, struct request *rq, struct response *rs)
     const char *after;
     char next_after[REPORTS_NAME_MAX];
     json_t *arr, *next = NULL;
-    int64_t limit;
+    int64_t limit, health;
 
     if ((cell && !cg_valid_name(cell)) || (config && !cg_valid_name(config)))
         return reply_error(rs, 400, "bad_request", NULL, "cell and config must be names");
-    if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
+    if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0 ||
+        query_int(rq, rs, "health", 0, 1, 0, &health) < 0)
         return 0;
-    arr = reports_hosts_page(api->reports, cell, config, after, (size_t)limit, next_after);
+    arr = health ? reports_hosts_page_health(api->reports, cell, config, after, (size_t)limit,
+                                             cg_now_ms(), next_after)
+                 : reports_hosts_page(api->reports, cell, config, after, (size_t)limit, next_after);
     if (arr && next_after[0] && !(next = json_string(next_after))) {
         json_decref(arr);
         arr = NULL;
@@ -341,7 +357,8 @@ static uint64_t *count_cell_hosts(struct api *api, const struct store_assignment
 }
 
 /* GET /v1/configs/{name}/status: per cell, the assignment and its hosts;
- * hosts behind, hosts that rejected or failed. Paged by cell
+ * hosts behind, hosts that rejected or failed; with ?cells=1 each cell's
+ * health on the config and the fleet's (api_cellhealth.c). Paged by cell
  * (?after=CELL&limit=L): "cells", "behind" and "failed" cover the cells of
  * the page; "versions" and the config's numbers cover every cell. Only the
  * page's hosts are rendered; every other cell's are counted (integers,
@@ -354,14 +371,17 @@ int api_config_status(struct api *api, struct request *rq, struct response *rs)
     struct store_config c;
     json_t *cells, *behind, *failed, *versions, *pair, *next = NULL;
     uint64_t *counts;
+    json_t *fleet = NULL;
     const char *after;
-    int64_t limit;
+    int64_t limit, with_cells, window_ms;
     size_t nall = 0, n = 0, i, k;
     int rc, more = 0, oom = 0;
 
     if (!name)
         return 0;
-    if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
+    if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0 ||
+        query_int(rq, rs, "cells", 0, 1, 0, &with_cells) < 0 ||
+        query_health_window(rq, rs, &window_ms) < 0)
         return 0;
     rc = store_config_get(api->store, name, &c, msg);
     if (rc != CG_OK)
@@ -435,18 +455,24 @@ int api_config_status(struct api *api, struct request *rq, struct response *rs)
         json_decref(list);
         json_decref(hosts);
     }
+    /* ?cells=1: each cell's health on the config, and the fleet's */
+    if (!oom && with_cells && api_status_cells_health(api, cells, name, window_ms, &fleet) < 0)
+        oom = 1;
     if (!oom) {
         if (more && n > 0)
             next = json_string(as[n - 1].cell);
-        reply_json(rs, 200,
-                   json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "config", name,
-                             "latest_version", (json_int_t)c.latest_version, "live_version",
-                             (json_int_t)c.live_version, "generation", (json_int_t)c.generation,
-                             "versions", versions, "cells", cells, "behind", behind, "failed",
-                             failed, "next_after", next ? next : json_null()));
+        json_t *ans =
+            json_pack("{s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "config", name, "latest_version",
+                      (json_int_t)c.latest_version, "live_version", (json_int_t)c.live_version,
+                      "generation", (json_int_t)c.generation, "versions", versions, "cells", cells,
+                      "behind", behind, "failed", failed, "next_after", next ? next : json_null());
+        if (ans && fleet)
+            json_object_set(ans, "fleet", fleet);
+        reply_json(rs, 200, ans);
         cells = behind = failed = versions = NULL; /* the answer owns them */
     }
 out:
+    json_decref(fleet);
     json_decref(cells);
     json_decref(behind);
     json_decref(failed);

@@ -44,7 +44,8 @@ out:
     return 0;
 }
 
-/* GET /v1/cells: a keyset page of cells by id (?after=ID&limit=L). */
+/* GET /v1/cells: a keyset page of cells by id (?after=ID&limit=L); with
+ * ?health=1 each with its health (api_cellhealth.c). */
 int api_cells_list(struct api *api, struct request *rq, struct response *rs)
 {
     char msg[STORE_MSG_MAX] = "";
@@ -53,8 +54,13 @@ int api_cells_list(struct api *api, struct request *rq, struct response *rs)
     int64_t limit;
     size_t n = 0, i;
     json_t *arr, *next = NULL;
+    int64_t health;
     int rc, more = 0;
 
+    if (query_int(rq, rs, "health", 0, 1, 0, &health) < 0)
+        return 0;
+    if (health)
+        return api_cells_list_health(api, rq, rs);
     if (query_after_name(rq, rs, &after) < 0 || query_limit(rq, rs, API_PAGE_DEFAULT, &limit) < 0)
         return 0;
     rc = store_cell_page(api->store, after, (size_t)limit, &cells, &n, &more, msg);

@@ -405,5 +405,7 @@ static void render_stats(void *ctx, struct cg_buf *b)
 
 int reports_register_stats(struct reports *r, struct stats *st)
 {
-    return stats_register(st, "reports", render_stats, r);
+    if (stats_register(st, "reports", render_stats, r) < 0)
+        return -1;
+    return stats_register(st, "cell_health", rp_render_cell_health, r);
 }

@@ -232,10 +232,145 @@ void reports_counts(struct reports *r, uint64_t *hosts, uint64_t *keys, uint64_t
  * the window it covered (< 0 when absent). Thread-safe, lock-free. */
 void reports_observe(struct reports *r, double lag_s, double window_s);
 
+/* ---- Per-cell and per-host health, outlier cells (reports_health.c) ----
+ *
+ * docs/api/cells.md ("Health" and "Outliers") says what every figure
+ * means and why the outlier rule is what it is. */
+
+/* The default window of the health views: the last 10 minutes. A window
+ * is a whole number of REPORTS_BUCKET_MS buckets ending with the current
+ * one (rounded up), at most the hour kept (REPORTS_BUCKETS buckets). */
+#define REPORTS_HEALTH_WINDOW_MS 600000
+/* Quantiles of a merged histogram are given only above these many
+ * observations (NaN below): a p99 of 100 samples is its largest one. */
+#define REPORTS_P50_MIN_SAMPLES 20
+#define REPORTS_P99_MIN_SAMPLES 1000
+
+/* The outlier rule: the last hour in REPORTS_OUTLIER_WINDOWS sub-windows
+ * of REPORTS_OUTLIER_WINDOW_MS; a sub-window has enough data for errors
+ * when the cell and the rest of the fleet each served at least
+ * REPORTS_OUTLIER_MIN_REQUESTS requests (for latency: at least
+ * REPORTS_P99_MIN_SAMPLES latency samples each); it flags the cell when
+ * the cell's error rate (p99 latency) is at least REPORTS_OUTLIER_RATIO
+ * times the rest's and a one-sided exact test gives p <
+ * REPORTS_OUTLIER_P. A cell is an outlier when at least
+ * REPORTS_OUTLIER_MIN_WINDOWS sub-windows flag it and the whole hour
+ * does too, by errors or by latency. */
+#define REPORTS_OUTLIER_WINDOWS      6
+#define REPORTS_OUTLIER_WINDOW_MS    600000
+#define REPORTS_OUTLIER_MIN_WINDOWS  3
+#define REPORTS_OUTLIER_RATIO        2.0
+#define REPORTS_OUTLIER_P            0.001
+#define REPORTS_OUTLIER_MIN_REQUESTS 1000
+
+/* A host's own figures cover its latest reports: two phases of at least
+ * REPORTS_HOST_PHASE_MS each (the current one and the one before), so
+ * between 5 and 10 minutes of reports once a host has reported that
+ * long. */
+#define REPORTS_HOST_PHASE_MS 300000
+
+/* The health of a cell (or of the fleet) over a window. */
+struct reports_health {
+    uint64_t cells; /* cells with reports in the window (fleet; a cell: 0 or 1) */
+    uint64_t hosts; /* hosts that reported in the window (on 'config', when given) */
+    uint64_t requests, errors;
+    uint64_t reports;         /* reports summed (one per series a report went to) */
+    uint64_t latency_samples; /* observations in the merged histogram */
+    double error_rate;        /* errors / requests; NaN without requests */
+    double p50_ms, p99_ms;    /* NaN below REPORTS_P50/P99_MIN_SAMPLES observations */
+    double rps;               /* requests / the window's seconds */
+    int64_t last_report_ms;   /* the newest report of its hosts (any age); 0: none */
+    int64_t window_ms;        /* the window, as rounded to buckets */
+};
+
+/* Whether a cell is an outlier (REPORTS_OUTLIER_*), with the figures. */
+struct reports_outlier {
+    int outlier;    /* by_errors || by_latency */
+    int by_errors;  /* persistently at >= 2x the rest's error rate */
+    int by_latency; /* persistently at >= 2x the rest's p99 latency */
+    /* errors over the hour: the cell's rate, the rest of the fleet's, the
+     * one-sided p-value (Fisher's exact test; NaN without enough data),
+     * and the sub-windows that flagged / had enough data */
+    double error_rate, rest_error_rate, error_p;
+    int error_windows, error_windows_data;
+    /* p99 latency over the hour, the rest's, the p-value of the test on
+     * observations above the pooled p99 bucket, sub-windows as above */
+    double p99_ms, rest_p99_ms, latency_p;
+    int latency_windows, latency_windows_data;
+    /* "" when not an outlier, else e.g. "error rate 1.52% vs rest of fleet
+     * 0.50% (3.0x) in 5 of 6 10-minute windows, p=2.1e-31 over the hour" */
+    char reason[400];
+};
+
+/* One cell's figures for reports_cells_health(). */
+struct reports_cell_health {
+    struct reports_health health;
+    struct reports_outlier outlier;
+};
+
+/*
+ * The health of each of the n cells over the window that ends now_ms and
+ * spans window_ms (<= 0: REPORTS_HEALTH_WINDOW_MS; rounded up to whole
+ * buckets, at most the hour kept), into out[i] for cells[i]; and of the
+ * whole fleet into *fleet (NULL: not wanted), for comparison. With a
+ * 'config' (NULL: none), a cell's figures sum its series of every version
+ * of that config and "hosts" counts its hosts reporting on it; without,
+ * the host-level series (REPORTS_ANY_CONFIG). The fleet is every cell with
+ * such series, whether in 'cells' or not. out[i].outlier is
+ * reports_cells_outliers() for the same cells and config. Takes the lock
+ * once, for one pass over the series and the cells' hosts.
+ * Returns 0, or -1 when out of memory (out and *fleet zeroed).
+ */
+int reports_cells_health(struct reports *r, const char *const *cells, size_t n, const char *config,
+                         int64_t window_ms, int64_t now_ms, struct reports_cell_health *out,
+                         struct reports_health *fleet);
+
+/*
+ * For the rollout controller: which of the n cells are outliers, each
+ * against the rest of the fleet (every cell with reports on 'config' but
+ * that one), over the hour ending now_ms, by the rule of REPORTS_OUTLIER_*
+ * above (docs/api/cells.md, "Outliers"). out[i] (caller-owned, n of them)
+ * gets cells[i]'s verdict and figures; .outlier is 1 for an outlier and
+ * .reason names the figures. 'config' NULL compares the cells' host-level
+ * health (series REPORTS_ANY_CONFIG: what their hosts serve whatever they
+ * run; the right baseline for "this cell is chronically bad"); a config
+ * name compares their health on every version of that config. Cells
+ * without enough data are never outliers; NaN or empty data never makes
+ * one. Cost: one pass over the series under the lock (about the cost of
+ * one reports_aggregate_cells() without a cache for the whole fleet).
+ * Returns 0, or -1 when out of memory (every out[i] zeroed: no outlier).
+ */
+int reports_cells_outliers(struct reports *r, const char *const *cells, size_t n,
+                           const char *config, int64_t now_ms, struct reports_outlier *out);
+
+/* A reports_health as JSON (new reference; NULL when out of memory):
+ * {"hosts","requests","errors","error_rate","latency_samples",
+ * "latency_p50_ms","latency_p99_ms","rps","last_report_age_ms"}, NaN as
+ * null, the age from now_ms (null without a report); with 'o' also
+ * "outlier" (true/false) and "outlier_reason" (null when not one); with
+ * 'fleet' set, "cells" and "window_ms" instead of the age. */
+json_t *reports_health_json(const struct reports_health *h, const struct reports_outlier *o,
+                            int fleet, int64_t now_ms);
+
+/*
+ * reports_hosts_page() with each element's "health" (docs/api/agent.md,
+ * "Views"): the host's requests, errors, error rate, requests a second and
+ * latency quantiles over its latest reports (REPORTS_HOST_PHASE_MS), and
+ * whether it is far from the rest of its cell ("far_from_cell",
+ * "far_reason"): at least REPORTS_OUTLIER_RATIO times the error rate or
+ * p99 of its cell's other hosts over their latest reports, at p <
+ * REPORTS_OUTLIER_P.
+ */
+json_t *reports_hosts_page_health(struct reports *r, const char *cell, const char *config,
+                                  const char *after, size_t limit, int64_t now_ms,
+                                  char next_after[REPORTS_NAME_MAX]);
+
 struct stats;
 
 /* Registers the fleet's report counters and histograms as the /metrics
- * source "reports". */
+ * source "reports", and the per-cell health gauges (cellgate_cell_*, of
+ * the cells with host-level reports in the last hour, over the last
+ * REPORTS_HEALTH_WINDOW_MS) as the source "cell_health". */
 int reports_register_stats(struct reports *r, struct stats *st);
 
 #endif /* CG_REPORTS_H */

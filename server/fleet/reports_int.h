@@ -10,6 +10,8 @@
  *                       cell or many (cached), and the caches' upkeep
  *   reports_converge.c  which hosts run a generation, which failed (cached)
  *   reports_views.c     the hosts views of the API (JSON, counts, pages)
+ *   reports_health.c    per-cell and per-host health, outlier cells, and
+ *                       the per-cell gauges of /metrics
  *
  * Every function here expects the module's lock (struct reports.mu) held.
  */
@@ -38,6 +40,21 @@ struct host_cfg {
     char *detail; /* JSON text {"error","violations"} or NULL */
 };
 
+/* One phase of a host's own health (reports_health.c): the sums of its
+ * accepted reports and the time they covered. */
+struct host_win {
+    uint64_t requests, errors;
+    int64_t window_ms; /* the reports' windows, each clamped to 1 s .. 10 min */
+    uint32_t reports;
+    uint32_t hist[CG_HIST_BUCKETS]; /* saturating */
+};
+
+/* A host's latest health: the phase being filled and the one before it
+ * (REPORTS_HOST_PHASE_MS each); bounded, whatever the host sends. */
+struct host_health {
+    struct host_win cur, prev;
+};
+
 struct host {
     /* What convergence reads of every host comes first (a cache line or
      * two), the config entries last. */
@@ -54,6 +71,7 @@ struct host {
     int64_t seq;
     struct cg_hentry link; /* in reports.hosts, keyed by name */
     struct host *lru_prev, *lru_next;
+    struct host_health health; /* its own latest figures (reports_health.c) */
     struct host_cfg cfg[REPORTS_MAX_CONFIGS];
 };
 
@@ -191,6 +209,25 @@ void rp_cells_cache_detach(struct reports_cells_cache *cc);
  * sum of that slot. Lock held. */
 void rp_cells_cache_push(struct reports_cells_cache *cc, const struct series *s, int64_t slot,
                          const struct bucket_delta *d);
+
+/* Adds one accepted report (its counts after the share bound, covering
+ * window_ms) to host h's own health. Lock held. */
+void rp_host_health_add(struct host *h, int64_t window_ms, uint64_t requests, uint64_t errors,
+                        const struct cg_hist *hist);
+
+/* A cache of the sums of cells' hosts' health for rp_host_health_json()
+ * over one page (NULL: none); rp_cell_sums_free() frees it. */
+struct rp_cell_sums;
+void rp_cell_sums_free(struct rp_cell_sums *cs);
+
+/* Host h's "health" object of GET /v1/hosts?health=1 (new reference;
+ * NULL when out of memory); *cs caches its cell's sums across a page.
+ * Lock held. */
+json_t *rp_host_health_json(struct reports *r, const struct host *h, int64_t now_ms,
+                            struct rp_cell_sums **cs);
+
+/* Renders the cellgate_cell_* gauges (the /metrics source "cell_health"). */
+void rp_render_cell_health(void *ctx, struct cg_buf *b);
 
 /* The parsed JSON of a host entry's stored detail text, or NULL. */
 json_t *rp_stored_detail(const char *text);

@@ -160,9 +160,13 @@ static void name_heap_offer(const struct host **heap, size_t *n, size_t cap, con
     }
 }
 
-json_t *reports_hosts_page(struct reports *r, const char *cell, const char *config,
-                           const char *after, size_t limit, char next_after[REPORTS_NAME_MAX])
+/* reports_hosts_page(), with each host's "health" when 'health' (as of
+ * now_ms). */
+static json_t *hosts_page(struct reports *r, const char *cell, const char *config,
+                          const char *after, size_t limit, int health, int64_t now_ms,
+                          char next_after[REPORTS_NAME_MAX])
 {
+    struct rp_cell_sums *sums = NULL;
     const struct host **heap;
     const struct host *h;
     uint32_t key = config ? rp_name_key(config) : 0;
@@ -208,7 +212,13 @@ json_t *reports_hosts_page(struct reports *r, const char *cell, const char *conf
         name_heap_down(heap, i - 1, 0);
     }
     for (i = 0; i < n; i++) {
-        if (json_array_append_new(arr, host_json(heap[i])) != 0) {
+        json_t *e = host_json(heap[i]);
+        if (e && health &&
+            json_object_set_new(e, "health", rp_host_health_json(r, heap[i], now_ms, &sums)) != 0) {
+            json_decref(e);
+            e = NULL;
+        }
+        if (json_array_append_new(arr, e) != 0) {
             json_decref(arr);
             arr = NULL;
             break;
@@ -217,6 +227,20 @@ json_t *reports_hosts_page(struct reports *r, const char *cell, const char *conf
     if (arr && more)
         cg_strlcpy(next_after, heap[n - 1]->name, REPORTS_NAME_MAX);
     pthread_mutex_unlock(&r->mu);
+    rp_cell_sums_free(sums);
     free(heap);
     return arr;
+}
+
+json_t *reports_hosts_page(struct reports *r, const char *cell, const char *config,
+                           const char *after, size_t limit, char next_after[REPORTS_NAME_MAX])
+{
+    return hosts_page(r, cell, config, after, limit, 0, 0, next_after);
+}
+
+json_t *reports_hosts_page_health(struct reports *r, const char *cell, const char *config,
+                                  const char *after, size_t limit, int64_t now_ms,
+                                  char next_after[REPORTS_NAME_MAX])
+{
+    return hosts_page(r, cell, config, after, limit, 1, now_ms, next_after);
 }
