@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller_source.h"
 #include "json.h"
 #include "reports.h"
 #include "util.h"
@@ -195,6 +196,13 @@ oom:
     return -1;
 }
 
+/* Equal quantile inputs (NaN equals NaN: compared as bits). */
+static int quantiles_same(const struct gates_quantiles *a, const struct gates_quantiles *b)
+{
+    return a->set == b->set && memcmp(&a->p50_ms, &b->p50_ms, sizeof a->p50_ms) == 0 &&
+           memcmp(&a->p99_ms, &b->p99_ms, sizeof a->p99_ms) == 0;
+}
+
 /* True if 'x' is what e's result was computed from. The aggregates are
  * compared byte for byte (they are zeroed before summing): equal bytes
  * give gates_evaluate() equal inputs. */
@@ -210,7 +218,10 @@ static int eval_same(const struct ctl_eval *e, const struct ctl_eval_input *x)
            e->in.apply_failures == in->apply_failures &&
            memcmp(&e->wave, in->wave, sizeof e->wave) == 0 &&
            memcmp(&e->baseline, in->baseline, sizeof e->baseline) == 0 &&
-           json_equal(e->failures, (json_t *)x->failures);
+           json_equal(e->failures, (json_t *)x->failures) &&
+           quantiles_same(&e->in.wave_q, &in->wave_q) &&
+           quantiles_same(&e->in.baseline_q, &in->baseline_q) &&
+           strcmp(e->source_problem, x->source_problem ? x->source_problem : "") == 0;
 }
 
 /* The evaluation document of 'res' with placeholder time fields, in the
@@ -248,6 +259,8 @@ static void eval_keep(struct ctl_eval *e, const struct ctl_eval_input *x)
     e->wave_cells = x->wave_cells;
     e->baseline_cells = x->baseline_cells;
     e->bake_s = x->bake_s;
+    cg_strlcpy(e->source_problem, x->source_problem ? x->source_problem : "",
+               sizeof e->source_problem);
 }
 
 void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t now_ms,
@@ -268,6 +281,7 @@ void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t
         e->res = malloc(sizeof *e->res);
     if (e->res) {
         gates_evaluate(x->gates, x->in, e->res);
+        ctl_source_note(e->res, e->source_problem);
         e->verdict = e->res->verdict;
         memcpy(e->summary, e->res->summary, sizeof e->summary);
     } else {
@@ -275,6 +289,7 @@ void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t
          * the document at once. */
         struct gates_result res;
         gates_evaluate(x->gates, x->in, &res);
+        ctl_source_note(&res, e->source_problem);
         e->verdict = res.verdict;
         memcpy(e->summary, res.summary, sizeof e->summary);
         e->doc = e->failures ? eval_doc(&res, e) : NULL;

@@ -80,7 +80,9 @@ struct ctl_eval_input {
     const struct gates_input *in;   /* measurements; in->wave and in->baseline non-NULL */
     size_t wave_cells, baseline_cells;
     int64_t bake_s;
-    const json_t *failures; /* apply failures (JSON array) */
+    const json_t *failures;     /* apply failures (JSON array) */
+    const char *source_problem; /* a health source's query problem (controller_source.h),
+                                   NULL or "" when none */
 };
 
 /*
@@ -100,6 +102,7 @@ struct ctl_eval {
     size_t wave_cells, baseline_cells;
     int64_t bake_s;
     json_t *failures; /* owned copy */
+    char source_problem[GATES_REASON_MAX];
     /* its result */
     enum gates_verdict verdict;
     char summary[GATES_REASON_MAX];
