@@ -790,6 +790,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     ei.bake_s = pw->bake_s;
     ei.failures = failures;
     ei.source_problem = src_why;
+    ei.health_source = rc->plan->source ? "prometheus" : NULL;
     /* the same inputs as last tick give the same result: reused */
     ctl_eval_update(&rc->eval, &ei, now, elapsed);
     json_decref(failures);

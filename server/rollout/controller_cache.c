@@ -221,7 +221,8 @@ static int eval_same(const struct ctl_eval *e, const struct ctl_eval_input *x)
            json_equal(e->failures, (json_t *)x->failures) &&
            quantiles_same(&e->in.wave_q, &in->wave_q) &&
            quantiles_same(&e->in.baseline_q, &in->baseline_q) &&
-           strcmp(e->source_problem, x->source_problem ? x->source_problem : "") == 0;
+           strcmp(e->source_problem, x->source_problem ? x->source_problem : "") == 0 &&
+           strcmp(e->health_source, x->health_source ? x->health_source : "") == 0;
 }
 
 /* The evaluation document of 'res' with placeholder time fields, in the
@@ -242,6 +243,8 @@ static json_t *eval_doc(const struct gates_result *res, const struct ctl_eval *e
     json_object_set_new(doc, "baseline_cells", json_integer((json_int_t)e->baseline_cells));
     if (json_array_size(e->failures))
         json_object_set(doc, "apply_failures", e->failures);
+    if (e->health_source[0])
+        json_object_set_new(doc, "health_source", json_string(e->health_source));
     json_object_set_new(doc, "evaluated_at", json_string(""));
     return doc;
 }
@@ -261,6 +264,7 @@ static void eval_keep(struct ctl_eval *e, const struct ctl_eval_input *x)
     e->bake_s = x->bake_s;
     cg_strlcpy(e->source_problem, x->source_problem ? x->source_problem : "",
                sizeof e->source_problem);
+    cg_strlcpy(e->health_source, x->health_source ? x->health_source : "", sizeof e->health_source);
 }
 
 void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t now_ms,

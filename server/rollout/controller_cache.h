@@ -83,6 +83,8 @@ struct ctl_eval_input {
     const json_t *failures;     /* apply failures (JSON array) */
     const char *source_problem; /* a health source's query problem (controller_source.h),
                                    NULL or "" when none */
+    const char *health_source;  /* "prometheus" when the plan's source gave the health
+                                   (the document's "health_source"); NULL: the agents */
 };
 
 /*
@@ -103,6 +105,7 @@ struct ctl_eval {
     int64_t bake_s;
     json_t *failures; /* owned copy */
     char source_problem[GATES_REASON_MAX];
+    char health_source[16];
     /* its result */
     enum gates_verdict verdict;
     char summary[GATES_REASON_MAX];

@@ -481,11 +481,11 @@ size_t promsrc_check_gates(const struct promsrc *src, const struct plan *p, prom
         if (used[i] && !have) {
             if (fixed[i].gate) {
                 verr(&c, "/prometheus/queries",
-                     "must have a \"%s\" query: a %s gate is set and reads it from Prometheus",
+                     "must have a query \"%s\": the %s gate reads it from Prometheus",
                      fixed[i].name, fixed[i].gate);
             } else {
                 verr(&c, "/prometheus/queries",
-                     "must have a \"requests\" query: min_requests and the requests gate read it");
+                     "must have a query \"requests\": min_requests and the requests gate read it");
             }
         } else if (!used[i] && have) {
             verr(&c, query_ptr(&pb, fixed[i].name), "no gate reads it (no %s gate is set)",
@@ -510,8 +510,8 @@ size_t promsrc_check_gates(const struct promsrc *src, const struct plan *p, prom
             }
             if (!seen && !promsrc_query_find(src, name)) {
                 verr(&c, "/prometheus/queries",
-                     "must have a \"%.64s\" query: a metric gate of that name is set and reads it "
-                     "from Prometheus",
+                     "must have a query \"%.64s\": the metric gate of that name reads it from "
+                     "Prometheus",
                      name);
             }
         }
