@@ -278,6 +278,9 @@ static void flush_health(struct sim *s, struct sim_host *h, int64_t now_wall)
     }
     blast_served(&s->blast, configs, versions, n, w.requests, w.errors, h->window_start_ms,
                  now_wall);
+    if (s->exporter) {
+        exporter_served(s->exporter, s->topo.cells[h->cell].id, configs, versions, n, &w);
+    }
     s->st.requests_total += w.requests;
     s->st.errors_total += w.errors;
     h->unreported.requests += w.requests;

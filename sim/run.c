@@ -93,6 +93,7 @@ static const struct opt_def options[] = {
     {"seed",            OPT_U64,    OFF(seed),            0, 0,      "N",     "seed of the health model and fault picks (default 1)"},
     {"trace-out",       OPT_STR,    OFF(trace_out),       0, 0,      "FILE",  "write a CSV time series (requests, connections, successes, hosts current) to FILE"},
     {"trace-ms",        OPT_I64,    OFF(trace_ms),        10, 60000, "MS",    "period of --trace-out lines (default 100)"},
+    {"prom-listen",     OPT_STR,    OFF(prom_listen),     0, 0,      "ADDR:PORT", "serve what hosts serve as Prometheus /metrics per cell and version (PORT 0: any free port)"},
     {"quiet",           OPT_FLAG,   OFF(quiet),           0, 0,      NULL,    "no live summary line"},
     {"help",            OPT_HELP,   0,                    0, 0,      NULL,    "this text"},
     {"version",         OPT_VERSION, 0,                   0, 0,      NULL,    "print the version"},
@@ -349,6 +350,15 @@ static int start(struct sim *s, char *msg, size_t msglen)
     if (trace_open(s, msg, msglen) != 0) {
         return -1;
     }
+    if (s->opt.prom_listen) {
+        if (exporter_open(s->opt.prom_listen, &s->exporter, msg, msglen) != 0) {
+            return -1;
+        }
+        /* always printed: a script needs the port when it asked for 0 */
+        fprintf(stderr, "cellgate-sim: Prometheus exporter on http://%.*s:%u/metrics\n",
+                (int)(strrchr(s->opt.prom_listen, ':') - s->opt.prom_listen), s->opt.prom_listen,
+                (unsigned)exporter_port(s->exporter));
+    }
     return loop_new(s, msg, msglen);
 }
 
@@ -363,6 +373,9 @@ static void tick(struct sim *s)
     agents_tick(s, now);
     monitor_tick(s, now);
     trace_tick(s, now);
+    if (s->exporter) {
+        exporter_poll(s->exporter, now);
+    }
     if (s->opt.summary_ms > 0 && now >= s->summary_next_ms) {
         if (s->summary_next_ms > 0) {
             output_summary(s, now, false);
@@ -395,6 +408,7 @@ static void cleanup(struct sim *s)
 {
     loop_free(s); /* completes what is in flight: hosts must still exist */
     trace_close(s);
+    exporter_free(s->exporter);
     agents_free(s);
     blast_free(&s->blast);
     for (size_t i = 0; s->cell_tokens && i < s->topo.ncells; i++) {

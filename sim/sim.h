@@ -16,7 +16,8 @@
  * Module map: run.c (options, start, stop), topo.c (fleet shape), fleet.c
  * (register cells and tokens), loop.c (event loop and HTTP), agentsim.c
  * (the protocol per host), model.c (health), faults.c, monitor.c (the
- * server's rollouts), blast.c (accounting), output.c (summary line, JSON).
+ * server's rollouts), blast.c (accounting), output.c (summary line, JSON),
+ * exporter.c (--prom-listen: /metrics for a Prometheus).
  * All of them form the static library cg_sim; main.c (argv only) links
  * it into cellgate-sim, and tests and drills link it too.
  */
@@ -33,6 +34,7 @@
 #include "blast.h"
 #include "buf.h"
 #include "contract.h"
+#include "exporter.h"
 #include "faults.h"
 #include "model.h"
 #include "sign.h"
@@ -75,8 +77,9 @@ struct sim_options {
     uint64_t seed;
     bool quiet; /* no live summary line */
     struct faults faults;
-    const char *trace_out; /* per-period time series (CSV), or NULL (trace.c) */
-    int64_t trace_ms;      /* its period (default 100) */
+    const char *trace_out;   /* per-period time series (CSV), or NULL (trace.c) */
+    int64_t trace_ms;        /* its period (default 100) */
+    const char *prom_listen; /* --prom-listen ADDR:PORT (exporter.h), or NULL */
 };
 
 /* Where one cache entry is. */
@@ -259,6 +262,8 @@ struct sim {
     /* --trace-out */
     FILE *trace;
     int64_t trace_next_ms;
+    /* --prom-listen: what hosts serve, for a Prometheus to scrape (owned) */
+    struct exporter *exporter;
 };
 
 /* Set by the signal handlers sim_run() installs (and by --duration); read

@@ -13,6 +13,7 @@
 #include "controller_cache.h"
 #include "controller_cells.h"
 #include "controller_replan.h"
+#include "controller_source.h"
 #include "notify.h"
 #include "stats.h"
 #include "gates.h"
@@ -20,6 +21,7 @@
 #include "plan.h"
 #include "policy.h"
 #include "planner.h"
+#include "promsrc_worker.h"
 #include "reports.h"
 #include "store.h"
 #include "util.h"
@@ -81,6 +83,7 @@ void controller_free(struct controller *c)
         rcache_free(c->cache);
         c->cache = nx;
     }
+    promsrc_worker_free(c->prom);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->stats_mu);
     pthread_mutex_destroy(&c->mu);
@@ -752,6 +755,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     struct ctl_eval_input ei;
     int64_t start = r->step_started_ms, elapsed = now - start;
     int res_rc = 0;
+    char src_why[GATES_REASON_MAX] = "";
 
     if (!pw || !step) {
         json_decref(failures);
@@ -778,6 +782,13 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
         sum_health(c, r, &sets->before, start - (elapsed > 0 ? elapsed : 0), start, &bagg);
         in.baseline_kind = GATES_BASELINE_BEFORE;
     }
+    if (rc->plan->source) {
+        /* Health from the plan's Prometheus instead (controller_source.h);
+         * the own past would come from the agents: not mixed in. */
+        in.wave_before = NULL;
+        in.baseline_before = NULL;
+        ctl_source_health(c, r, rc, now, &in, &wagg, &bagg, src_why, sizeof src_why);
+    }
     reports_convergence_cached(c->rp, sets->wave.cells, sets->wave.n, r->config, r->to_version,
                                r->generation, now - c->cfg.host_stale_ms, sets->conv, &conv,
                                failures);
@@ -795,6 +806,8 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     ei.bake_s = pw->bake_s;
     ei.failures = failures;
     ei.config = r->config;
+    ei.source_problem = src_why;
+    ei.health_source = rc->plan->source ? "prometheus" : NULL;
     /* the same inputs as last tick give the same result: reused */
     ctl_eval_update(&rc->eval, &ei, now, elapsed);
     json_decref(failures);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controller_source.h"
 #include "json.h"
 #include "reports.h"
 #include "util.h"
@@ -196,6 +197,13 @@ oom:
     return -1;
 }
 
+/* Equal quantile inputs (NaN equals NaN: compared as bits). */
+static int quantiles_same(const struct gates_quantiles *a, const struct gates_quantiles *b)
+{
+    return a->set == b->set && memcmp(&a->p50_ms, &b->p50_ms, sizeof a->p50_ms) == 0 &&
+           memcmp(&a->p99_ms, &b->p99_ms, sizeof a->p99_ms) == 0;
+}
+
 /* True if 'x' is what e's result was computed from. The aggregates are
  * compared byte for byte (they are zeroed before summing): equal bytes
  * give gates_evaluate() equal inputs. */
@@ -217,9 +225,11 @@ static int eval_same(const struct ctl_eval *e, const struct ctl_eval_input *x)
             memcmp(&e->wave_before, in->wave_before, sizeof e->wave_before) == 0) &&
            (!in->baseline_before ||
             memcmp(&e->baseline_before, in->baseline_before, sizeof e->baseline_before) == 0) &&
-           memcmp(&e->in.wave_q, &in->wave_q, sizeof in->wave_q) == 0 &&
-           memcmp(&e->in.baseline_q, &in->baseline_q, sizeof in->baseline_q) == 0 &&
-           json_equal(e->failures, (json_t *)x->failures);
+           json_equal(e->failures, (json_t *)x->failures) &&
+           quantiles_same(&e->in.wave_q, &in->wave_q) &&
+           quantiles_same(&e->in.baseline_q, &in->baseline_q) &&
+           strcmp(e->source_problem, x->source_problem ? x->source_problem : "") == 0 &&
+           strcmp(e->health_source, x->health_source ? x->health_source : "") == 0;
 }
 
 /* The evaluation document of 'res' with placeholder time fields, in the
@@ -244,6 +254,8 @@ static json_t *eval_doc(const struct gates_result *res, const struct ctl_eval *e
         json_object_set(doc, "cells", e->cells);
         json_object_set_new(doc, "outliers", e->outliers ? json_incref(e->outliers) : json_array());
     }
+    if (e->health_source[0])
+        json_object_set_new(doc, "health_source", json_string(e->health_source));
     json_object_set_new(doc, "evaluated_at", json_string(""));
     return doc;
 }
@@ -270,6 +282,9 @@ static void eval_keep(struct ctl_eval *e, const struct ctl_eval_input *x)
     e->baseline_cells = x->baseline_cells;
     e->bake_s = x->bake_s;
     snprintf(e->config, sizeof e->config, "%s", x->config ? x->config : "");
+    cg_strlcpy(e->source_problem, x->source_problem ? x->source_problem : "",
+               sizeof e->source_problem);
+    cg_strlcpy(e->health_source, x->health_source ? x->health_source : "", sizeof e->health_source);
 }
 
 void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t now_ms,
@@ -290,6 +305,7 @@ void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t
         e->res = malloc(sizeof *e->res);
     if (e->res) {
         gates_evaluate(x->gates, x->in, e->res);
+        ctl_source_note(e->res, e->source_problem);
         e->verdict = e->res->verdict;
         memcpy(e->summary, e->res->summary, sizeof e->summary);
     } else {
@@ -297,6 +313,7 @@ void ctl_eval_update(struct ctl_eval *e, const struct ctl_eval_input *x, int64_t
          * the document at once. */
         struct gates_result res;
         gates_evaluate(x->gates, x->in, &res);
+        ctl_source_note(&res, e->source_problem);
         e->verdict = res.verdict;
         memcpy(e->summary, res.summary, sizeof e->summary);
         e->doc = e->failures ? eval_doc(&res, e) : NULL;

@@ -88,8 +88,12 @@ struct ctl_eval_input {
     const struct gates_input *in;   /* measurements; in->wave and in->baseline non-NULL */
     size_t wave_cells, baseline_cells;
     int64_t bake_s;
-    const json_t *failures; /* apply failures (JSON array) */
-    const char *config;     /* the rollout's config (copied) */
+    const json_t *failures;     /* apply failures (JSON array) */
+    const char *config;         /* the rollout's config (copied) */
+    const char *source_problem; /* a health source's query problem (controller_source.h),
+                                   NULL or "" when none */
+    const char *health_source;  /* "prometheus" when the plan's source gave the health
+                                   (the document's "health_source"); NULL: the agents */
 };
 
 /*
@@ -111,6 +115,8 @@ struct ctl_eval {
     int64_t bake_s;
     char config[STORE_NAME_MAX];
     json_t *failures; /* owned copy */
+    char source_problem[GATES_REASON_MAX];
+    char health_source[16];
     /* its result */
     enum gates_verdict verdict;
     char summary[GATES_REASON_MAX];

@@ -19,6 +19,7 @@
 #include "store.h"
 
 struct plan;
+struct promsrc_worker;
 
 /* What the controller keeps in memory per open rollout (rebuilt from the
  * store after a restart: nothing here is needed for correctness). */
@@ -67,6 +68,9 @@ struct controller {
      * set_lease() waits for mu (a long tick holds it): what a fenced write
      * is judged "late" against (ctl_fenced_send()). */
     _Atomic int64_t deadline_now;
+    /* Queries of plans' Prometheus sources (controller_source.c): owned,
+     * created at the first such query; its own thread runs them. */
+    struct promsrc_worker *prom;
 };
 
 /* The audit actor of automatic transitions. */

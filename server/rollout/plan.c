@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "jsonptr.h"
+#include "promsrc.h"
 #include "status.h"
 #include "tz.h"
 #include "util.h"
@@ -1053,6 +1054,38 @@ static void parse_deny(struct pctx *c, const json_t *doc, struct plan *p)
     pop(c, m);
 }
 
+/*---- the health source (promsrc.c validates it) ----*/
+
+/* promsrc_err_fn: a problem at "/source" + rel. */
+static void source_err(void *ctx, const char *rel, const char *msg)
+{
+    struct pctx *c = ctx;
+    size_t m = push_key(c, "source");
+
+    if (cg_buf_puts(&c->ptr, rel) != 0) {
+        c->nomem = true;
+    }
+    perr(c, "%s", msg);
+    pop(c, m);
+}
+
+/* "source" needs the waves' gates: parsed after them. */
+static void parse_source(struct pctx *c, const json_t *doc, struct plan *p)
+{
+    const json_t *v = json_object_get(doc, "source");
+    int rc;
+
+    if (!v) {
+        return;
+    }
+    rc = promsrc_parse(v, &p->source, source_err, c);
+    if (rc == CG_ERR_NOMEM) {
+        c->nomem = true;
+    } else if (rc == CG_OK) {
+        promsrc_check_gates(p->source, p, source_err, c);
+    }
+}
+
 /*---- the document ----*/
 
 static void parse_top(struct pctx *c, const json_t *doc, struct plan *p)
@@ -1066,6 +1099,7 @@ static void parse_top(struct pctx *c, const json_t *doc, struct plan *p)
                                        "on_stuck",
                                        "on_gate_failure",
                                        "deny",
+                                       "source",
                                        NULL};
     json_t *v;
 
@@ -1095,6 +1129,7 @@ static void parse_top(struct pctx *c, const json_t *doc, struct plan *p)
     get_action(c, doc, "on_stuck", &p->on_stuck);
     get_action(c, doc, "on_gate_failure", &p->on_gate_failure);
     parse_deny(c, doc, p);
+    parse_source(c, doc, p);
 }
 
 int plan_parse_ex(const json_t *doc, const char *zonedir, struct plan **out, json_t *errors)
@@ -1148,6 +1183,7 @@ void plan_free(struct plan *p)
         free(p->deny[i].reason);
     }
     free(p->deny);
+    promsrc_free(p->source);
     free(p);
 }
 
@@ -1416,6 +1452,9 @@ json_t *plan_to_json(const struct plan *p)
         }
     }
     oset(o, "deny", deny, &bad);
+    if (p->source) {
+        oset(o, "source", promsrc_to_json(p->source), &bad);
+    }
     if (bad) {
         json_decref(o);
         return NULL;

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 struct tz_zone;
+struct promsrc;
 
 /* Hard limits on a plan document; larger documents are rejected. */
 #define PLAN_MAX_WAVES     64
@@ -153,6 +154,8 @@ struct plan {
     enum plan_action on_gate_failure; /* default PLAN_ACTION_ROLLBACK */
     struct plan_deny *deny;           /* owned; NULL when n_deny == 0 */
     size_t n_deny;
+    struct promsrc *source; /* owned; "source": health from a central Prometheus
+                               (promsrc.h); NULL: from the agents' reports */
 };
 
 /**
