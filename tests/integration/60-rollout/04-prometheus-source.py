@@ -2,9 +2,11 @@
 """Health from a central Prometheus (docs/plans.md "Health from
 Prometheus"): a real Prometheus (Debian's /usr/bin/prometheus) scrapes the
 per-cell exporter of cellgate-sim every second, and a plan whose gates read
-their requests and errors from it through PromQL queries:
+their requests, errors and p99 latency (histogram_quantile over the
+exporter's histogram) from it through PromQL queries:
 
-- a good version passes every step's gates and completes;
+- a good version passes every step's gates, the latency gate included, and
+  completes;
 - a bad version (its "sim" object raises the error rate) fails the
   error-rate gate on the data Prometheus holds and is rolled back;
 - a query that matches nothing keeps the step inconclusive, and the
@@ -73,7 +75,10 @@ def q(metric):
 
 
 GATES = {"error_rate": {"max": 0.05, "max_ratio": 2.0, "min_delta": 0.005},
+         "latency_p99_ms": {"max": 5000, "max_ratio": 3.0, "min_delta": 50},
          "min_converged": 1.0}
+P99 = ('histogram_quantile(0.99, sum by (le) (increase(cellgate_sim_latency_ms_bucket'
+       '{cell=~"$cell",config="feat",version=~"$version"}[$window])))')
 WAVES = [{"name": "canary", "cells": 1, "bake_s": 3, "min_requests": 300},
          {"name": "rest", "percent": 100, "bake_s": 2, "min_requests": 300}]
 
@@ -84,7 +89,8 @@ def plan(prom_url, queries=None):
     if prom_url:
         p["source"] = {"prometheus": {"url": prom_url, "timeout_s": 2, "queries": queries or {
             "requests": q("cellgate_sim_requests_total"),
-            "errors": q("cellgate_sim_errors_total")}}}
+            "errors": q("cellgate_sim_errors_total"),
+            "latency_p99_ms": P99}}}
     return p
 
 
@@ -200,7 +206,8 @@ with h.Server(extra_args=["--tick-ms", "200"]) as s:
         for name, doc in (("agents", plan(None)), ("prom", plan(prom_url)),
                           ("prom-empty", plan(prom_url, {
                               "requests": q("no_such_metric_total"),
-                              "errors": q("cellgate_sim_errors_total")}))):
+                              "errors": q("cellgate_sim_errors_total"),
+                              "latency_p99_ms": P99}))):
             st, b = s.api("PUT", "/v1/plans/" + name, doc)
             h.check(st in (200, 201), "plan %s: %s %s" % (name, st, b))
         st, b = s.api("GET", "/v1/plans/prom")
@@ -233,6 +240,10 @@ with h.Server(extra_args=["--tick-ms", "200"]) as s:
                     ev.get("health_source") == "prometheus" and
                     not [g for g in ev["gates"] if g["gate"] == "source"],
                     "v2 step evaluation: %s" % json.dumps(ev)[:1500])
+            lat = [g for g in ev["gates"] if g["gate"] == "latency_p99_ms"]
+            h.check(lat and lat[0]["verdict"] == "pass" and lat[0]["wave_value"] and
+                    "from the health source" in lat[0]["metric"],
+                    "v2 latency from Prometheus: %s" % json.dumps(lat)[:800])
         passed += 1
 
         # a bad version fails the error-rate gate on Prometheus data
