@@ -350,6 +350,7 @@ static int setup_watch(struct agent *a, int once, char *msg, size_t msglen)
         names[i] = a->conf.cfgs[i].name;
     }
     o.cell = a->conf.cell;
+    o.host = a->conf.host; /* one-box canaries: this host may get its own version */
     o.pubkeys = keys;
     o.npubkeys = a->conf.npubkeys;
     o.configs = names;

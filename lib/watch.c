@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,7 @@ struct cg_watch {
     struct cg_client *clients[MAX_CLIENTS];
     size_t nclients, cur;
     char cell[64];
+    char host[64]; /* "" when the options named none */
     struct cg_pubkey *keys;
     size_t nkeys;
     bool all;
@@ -251,6 +253,7 @@ int cg_watch_new(struct cg_client *const *clients, size_t nclients,
                  const struct cg_watch_options *opt, struct cg_watch **out, struct cg_error *err)
 {
     struct cg_watch *w;
+    const char *host;
     char msg[192];
 
     if (out) {
@@ -260,8 +263,14 @@ int cg_watch_new(struct cg_client *const *clients, size_t nclients,
         return cg__error_set(err, CG_ERR_INVALID, 0, "need 1..%d clients, options and out",
                              MAX_CLIENTS);
     }
-    if (opt->size < sizeof *opt) {
+    /* the first release's struct ends before 'host' */
+    if (opt->size < offsetof(struct cg_watch_options, host)) {
         return cg__error_set(err, CG_ERR_INVALID, 0, "options size %zu is too small", opt->size);
+    }
+    host =
+        opt->size >= offsetof(struct cg_watch_options, host) + sizeof opt->host ? opt->host : NULL;
+    if (host && *host && !cg_valid_name(host)) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "'%s' is not a valid host name", host);
     }
     if (!cg_valid_name(opt->cell)) {
         return cg__error_set(err, CG_ERR_INVALID, 0, "'%s' is not a valid cell id",
@@ -288,6 +297,7 @@ int cg_watch_new(struct cg_client *const *clients, size_t nclients,
     memcpy(w->clients, clients, nclients * sizeof *clients);
     w->nclients = nclients;
     cg_strlcpy(w->cell, opt->cell, sizeof w->cell);
+    cg_strlcpy(w->host, host ? host : "", sizeof w->host);
     w->keys = calloc(opt->npubkeys, sizeof *w->keys);
     if (!w->keys) {
         cg_watch_free(w);
@@ -801,6 +811,8 @@ int cg_watch_poll_once(struct cg_watch *w, int wait_s, struct cg_error *err)
         cg_retry_budget_on_request(&w->budget, start);
     }
     if (cg_buf_puts(&path, "/v1/agent/desired?cell=") != 0 || cg__buf_escape(&path, w->cell) != 0 ||
+        (w->host[0] &&
+         (cg_buf_puts(&path, "&host=") != 0 || cg__buf_escape(&path, w->host) != 0)) ||
         (wait_s > 0 && cg_buf_printf(&path, "&wait=%d", wait_s) != 0)) {
         cg_buf_free(&path);
         return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");

@@ -356,7 +356,7 @@ static void on_poll(struct sim *s, struct sim_req *rq);
 
 static void poll_start(struct sim *s, struct sim_host *h, int64_t now)
 {
-    char path[192];
+    char path[256];
     int wait = (int)((cg_jitter_wait((int64_t)s->opt.wait_s * 1000, NULL) + 500) / 1000);
 
     if (wait < 1) {
@@ -365,8 +365,9 @@ static void poll_start(struct sim *s, struct sim_host *h, int64_t now)
     if (!h->last_failed) {
         cg_retry_budget_on_request(&h->budget, now);
     }
-    snprintf(path, sizeof path, "/v1/agent/desired?cell=%s&wait=%d", s->topo.cells[h->cell].id,
-             wait);
+    /* host=: a one-box canary step may give this host its own version */
+    snprintf(path, sizeof path, "/v1/agent/desired?cell=%s&host=%s&wait=%d",
+             s->topo.cells[h->cell].id, h->name, wait);
     h->state = HS_POLLING;
     h->cycle_start_ms = now;
     h->req = loop_start(s, REQ_POLL, h, path, s->cell_tokens[h->cell], h->etag, NULL,

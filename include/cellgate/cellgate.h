@@ -1418,6 +1418,12 @@ struct cg_watch_options {
     size_t max_doc_bytes;    /* largest blob fetched, default 16 MiB */
     long backoff_base_ms;    /* first backoff ceiling after a failure, default 500 */
     long backoff_cap_ms;     /* largest backoff ceiling, default 60000 */
+    /* Added after the first release (callers built before it pass a
+     * smaller size and get NULL): */
+    const char *host; /* this host's name (1..63 of [a-z0-9._-]), sent with every
+                         desired-state poll (host=) so that a rollout's one-box
+                         canary step can give this host its own version; NULL: the
+                         cell's state only */
 };
 
 /* Latest state of one config (cg_watch_status). Caller-allocated; set

@@ -64,7 +64,7 @@ static const struct desired_parker poll_parker = {poll_park, poll_wake, poll_gon
 
 int api_agent_desired(struct api *api, struct request *rq, struct response *rs)
 {
-    const char *cell = request_query(rq, "cell");
+    const char *cell = request_query(rq, "cell"), *host = request_query(rq, "host");
     struct desired_reply r;
     int64_t wait;
     char ra[16];
@@ -74,10 +74,20 @@ int api_agent_desired(struct api *api, struct request *rq, struct response *rs)
                            "query parameter cell=<cell id> is required");
     if (!own_cell(rq, rs, cell))
         return 0;
+    if (host && !cg_valid_name(host))
+        return reply_error(rs, 400, "bad_request", NULL,
+                           "query parameter host must be a host name (1-63 chars of [a-z0-9._-])");
+    /* an agent with a client certificate polls as the host it names */
+    if (rq->who.role == ROLE_AGENT && rq->who.host[0]) {
+        if (host && strcmp(host, rq->who.host) != 0)
+            return reply_error(rs, 403, "forbidden", NULL,
+                               "this agent certificate names host %s, not %s", rq->who.host, host);
+        host = rq->who.host;
+    }
     if (query_int(rq, rs, "wait", 0, 300, 0, &wait) < 0)
         return 0;
-    switch (desired_poll(api->desired, cell, request_header(rq, "If-None-Match"), (unsigned)wait,
-                         &poll_parker, rq, &r)) {
+    switch (desired_poll(api->desired, cell, host, request_header(rq, "If-None-Match"),
+                         (unsigned)wait, &poll_parker, rq, &r)) {
     case DESIRED_ANSWERED:
         answer_poll(rs, &r);
         return 0;

@@ -29,6 +29,8 @@ struct waiter {
     const struct desired_parker *parker;
     void *ctx;
     int64_t deadline_ms; /* monotonic */
+    const char *host;    /* the polling host (borrowed from the poll, valid until it is
+                            answered), NULL when the poll named none */
     struct waiter *prev, *next;
 };
 
@@ -60,6 +62,17 @@ static void body_release(void *p)
         free(b);
 }
 
+/* A host of a cell with per-host assignments (one-box canaries): its own
+ * body, the cell's with those configs' assignments replaced. */
+struct host_entry {
+    char name[STORE_NAME_MAX];
+    char etag[40];
+    struct body *body;      /* one reference held here */
+    char *fingerprint;      /* as the cell's, of the host's assignments */
+    struct waiter *waiters; /* polls of this host */
+    struct host_entry *next;
+};
+
 struct cell_entry {
     char name[STORE_NAME_MAX];
     char etag[40];
@@ -67,7 +80,10 @@ struct cell_entry {
     char *fingerprint; /* "config:version:generation;..." of what body shows */
     int64_t resign_at; /* wall ms when statements reach half-life; 0 = never */
     struct waiter *waiters;
-    struct cg_hentry link; /* in desired.cells, keyed by name */
+    struct host_entry *hosts; /* hosts with per-host assignments, by name; NULL: none
+                                 (every poll of the cell gets its body) */
+    char *hosts_fp;           /* "host:config:version:generation;..." of them, NULL: none */
+    struct cg_hentry link;    /* in desired.cells, keyed by name */
 };
 
 struct desired {
@@ -101,6 +117,38 @@ struct rendered {
     int64_t resign_at;
 };
 
+/* One host's rendering (a host with per-host assignments). */
+struct rendered_host {
+    char name[STORE_NAME_MAX];
+    struct rendered r;
+};
+
+/* A cell's rendering: its body and those of its hosts with per-host
+ * assignments, by host name. */
+struct rendered_cell {
+    struct rendered cell;
+    struct rendered_host *hosts;
+    size_t nhosts;
+    char *hosts_fp; /* host_fingerprint() of the per-host assignments, NULL: none */
+};
+
+static void rendered_free(struct rendered *r)
+{
+    free(r->body);
+    free(r->fingerprint);
+    memset(r, 0, sizeof *r);
+}
+
+static void rendered_cell_free(struct rendered_cell *rc)
+{
+    rendered_free(&rc->cell);
+    for (size_t i = 0; i < rc->nhosts; i++)
+        rendered_free(&rc->hosts[i].r);
+    free(rc->hosts);
+    free(rc->hosts_fp);
+    memset(rc, 0, sizeof *rc);
+}
+
 static int cmp_assign(const void *a, const void *b)
 {
     return strcmp(((const struct store_assignment *)a)->config,
@@ -120,24 +168,34 @@ static char *fingerprint(struct store_assignment *as, size_t n)
     return cg_buf_detach(&b, NULL);
 }
 
-/* Renders the 200 body of 'cell'. Store reads and signing happen here,
- * outside the cache lock. */
-static int render(struct desired *ds, const char *cell, struct rendered *out, char *msg)
+/* Fingerprint of a cell's per-host assignments (in store order: config,
+ * host), NULL when there are none. */
+static char *host_fingerprint(const struct store_host_assignment *ha, size_t n)
 {
-    struct store_assignment *as = NULL;
-    size_t n = 0, i;
+    struct cg_buf b = {0};
+
+    if (n == 0)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        cg_buf_printf(&b, "%s:%s:%lld:%lld:%s;", ha[i].host, ha[i].config, (long long)ha[i].version,
+                      (long long)ha[i].generation, ha[i].sha256);
+    return cg_buf_detach(&b, NULL);
+}
+
+/* Renders one 200 body of 'cell' (for 'host' when not NULL: a host with
+ * per-host assignments) from its assignments 'as' (sorted by config).
+ * Store reads and signing happen here, outside the cache lock. */
+static int render_body(struct desired *ds, const char *cell, const char *host,
+                       struct store_assignment *as, size_t n, int64_t now, struct rendered *out,
+                       char *msg)
+{
     json_t *arr = NULL, *body = NULL;
-    int64_t now = cg_now_ms();
     char etag_src[65];
     char *text;
-    int rc;
+    size_t i;
+    int rc = CG_OK;
 
     memset(out, 0, sizeof *out);
-    rc = store_assignment_list(ds->st, cell, NULL, &as, &n, msg);
-    if (rc != CG_OK)
-        return rc;
-    if (n > 1)
-        qsort(as, n, sizeof *as, cmp_assign);
     out->fingerprint = fingerprint(as, n);
     arr = json_array();
     for (i = 0; i < n && rc == CG_OK; i++) {
@@ -177,17 +235,16 @@ static int render(struct desired *ds, const char *cell, struct rendered *out, ch
         store_version_free(&v);
         store_config_free(&c);
     }
-    store_assignments_free(as, n);
     if (rc != CG_OK) {
         json_decref(arr);
         free(out->fingerprint);
         out->fingerprint = NULL;
         return rc;
     }
-    /* The ETag names this rendering: fingerprint + signing time. */
+    /* The ETag names this rendering: fingerprint (and host) + signing time. */
     {
         struct cg_buf b = {0};
-        cg_buf_printf(&b, "%s|%lld", out->fingerprint, (long long)now);
+        cg_buf_printf(&b, "%s|%s|%lld", out->fingerprint, host ? host : "", (long long)now);
         cg_sha256_hex(b.data, b.len, etag_src);
         cg_buf_free(&b);
     }
@@ -196,6 +253,8 @@ static int render(struct desired *ds, const char *cell, struct rendered *out, ch
     out->resign_at = n ? now + ds->cfg.statement_ttl_ms / 2 : 0;
     body = json_pack("{s:s,s:s,s:s,s:I,s:o}", "cell", cell, "etag", out->etag, "key_id",
                      cg_signkey_id(ds->key), "rendered_at_ms", (json_int_t)now, "assignments", arr);
+    if (body && host)
+        json_object_set_new(body, "host", json_string(host));
     text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     if (!text) {
@@ -206,6 +265,99 @@ static int render(struct desired *ds, const char *cell, struct rendered *out, ch
     out->body = text;
     out->len = strlen(text);
     return CG_OK;
+}
+
+/* The assignments of a host: the cell's 'as' (n, sorted by config) with
+ * the configs of ha[0..nh) (this host's per-host assignments) replaced or
+ * added; sorted by config. NULL when out of memory. */
+static struct store_assignment *host_assignments(const struct store_assignment *as, size_t n,
+                                                 const struct store_host_assignment *ha, size_t nh,
+                                                 size_t *out_n)
+{
+    struct store_assignment *v = calloc(n + nh + 1, sizeof *v);
+    size_t m = n;
+
+    if (!v)
+        return NULL;
+    if (n)
+        memcpy(v, as, n * sizeof *v);
+    for (size_t k = 0; k < nh; k++) {
+        size_t i;
+        for (i = 0; i < m && strcmp(v[i].config, ha[k].config) != 0; i++)
+            ;
+        if (i == m) {
+            memset(&v[m], 0, sizeof v[m]);
+            cg_strlcpy(v[m].cell, ha[k].cell, sizeof v[m].cell);
+            cg_strlcpy(v[m].config, ha[k].config, sizeof v[m].config);
+            m++;
+        }
+        v[i].version = ha[k].version;
+        v[i].generation = ha[k].generation;
+        cg_strlcpy(v[i].sha256, ha[k].sha256, sizeof v[i].sha256);
+        v[i].updated_ms = ha[k].updated_ms;
+    }
+    if (m > 1)
+        qsort(v, m, sizeof *v, cmp_assign);
+    *out_n = m;
+    return v;
+}
+
+static int cmp_host_assign(const void *a, const void *b)
+{
+    const struct store_host_assignment *x = a, *y = b;
+    int c = strcmp(x->host, y->host);
+
+    return c ? c : strcmp(x->config, y->config);
+}
+
+/* Renders 'cell': its body, and one body for each host with per-host
+ * assignments in it. */
+static int render(struct desired *ds, const char *cell, struct rendered_cell *out, char *msg)
+{
+    struct store_assignment *as = NULL;
+    struct store_host_assignment *ha = NULL;
+    size_t n = 0, nh = 0, i;
+    int64_t now = cg_now_ms();
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = store_assignment_list(ds->st, cell, NULL, &as, &n, msg);
+    if (rc != CG_OK)
+        return rc;
+    if (n > 1)
+        qsort(as, n, sizeof *as, cmp_assign);
+    rc = render_body(ds, cell, NULL, as, n, now, &out->cell, msg);
+    if (rc == CG_OK)
+        rc = store_host_assignment_list(ds->st, cell, NULL, &ha, &nh, msg);
+    if (rc == CG_OK && nh > 0) {
+        out->hosts_fp = host_fingerprint(ha, nh);
+        qsort(ha, nh, sizeof *ha, cmp_host_assign); /* by host, then config */
+        out->hosts = calloc(nh, sizeof *out->hosts);
+        if (!out->hosts || !out->hosts_fp)
+            rc = CG_ERR_NOMEM;
+        for (i = 0; rc == CG_OK && i < nh;) {
+            size_t j = i, m = 0;
+            struct store_assignment *hv;
+            while (j < nh && strcmp(ha[j].host, ha[i].host) == 0)
+                j++;
+            hv = host_assignments(as, n, ha + i, j - i, &m);
+            if (!hv) {
+                rc = CG_ERR_NOMEM;
+                break;
+            }
+            cg_strlcpy(out->hosts[out->nhosts].name, ha[i].host, STORE_NAME_MAX);
+            rc = render_body(ds, cell, ha[i].host, hv, m, now, &out->hosts[out->nhosts].r, msg);
+            if (rc == CG_OK)
+                out->nhosts++;
+            free(hv);
+            i = j;
+        }
+    }
+    store_host_assignments_free(ha, nh);
+    store_assignments_free(as, n);
+    if (rc != CG_OK)
+        rendered_cell_free(out);
+    return rc;
 }
 
 /* Fills 'r' with the answer from body b (200, taking a reference) or a
@@ -234,33 +386,191 @@ static void wake_with(struct body *b, const char *etag_hex, struct waiter *w, in
     w->parker->wake(w->ctx, &r);
 }
 
-static void unlink_waiter(struct desired *ds, struct cell_entry *e, struct waiter *w)
+/* Parked polls to answer once the lock is released: each with the body
+ * (one reference) and ETag it gets. */
+struct wakes {
+    struct wake1 {
+        struct waiter *w;
+        struct body *b;
+        char etag[40];
+    } * v;
+    size_t n, cap;
+};
+
+/* Queues the polls of list 'ws' (linked by next) for body b (lock held);
+ * the caller already took them off their entry and counted them off
+ * ds->nparked. A poll that cannot be queued (out of memory) is answered
+ * now, under the lock (its waker must not call back into the cache). */
+static void wakes_add(struct wakes *wk, struct waiter *ws, struct body *b, const char *etag)
+{
+    while (ws) {
+        struct waiter *nx = ws->next;
+        if (wk->n == wk->cap) {
+            size_t nc = wk->cap ? wk->cap * 2 : 64;
+            void *p = realloc(wk->v, nc * sizeof *wk->v);
+            if (p) {
+                wk->v = p;
+                wk->cap = nc;
+            }
+        }
+        if (wk->n < wk->cap) {
+            struct wake1 *x = &wk->v[wk->n++];
+            x->w = ws;
+            x->b = b;
+            atomic_fetch_add(&b->refs, 1);
+            memcpy(x->etag, etag, sizeof x->etag);
+        } else {
+            wake_with(b, etag, ws, 200);
+            free(ws);
+        }
+        ws = nx;
+    }
+}
+
+/* Answers the queued polls (lock not held). */
+static void wakes_run(struct wakes *wk)
+{
+    for (size_t i = 0; i < wk->n; i++) {
+        wake_with(wk->v[i].b, wk->v[i].etag, wk->v[i].w, 200);
+        free(wk->v[i].w);
+        body_release(wk->v[i].b);
+    }
+    free(wk->v);
+    memset(wk, 0, sizeof *wk);
+}
+
+static void unlink_waiter_list(struct desired *ds, struct waiter **head, struct waiter *w)
 {
     if (w->prev)
         w->prev->next = w->next;
     else
-        e->waiters = w->next;
+        *head = w->next;
     if (w->next)
         w->next->prev = w->prev;
+    w->prev = w->next = NULL;
     ds->nparked--;
 }
 
-/* Takes every parked poll of 'e' off the cache (lock held). */
-static struct waiter *detach_all(struct desired *ds, struct cell_entry *e)
+static void unlink_waiter(struct desired *ds, struct cell_entry *e, struct waiter *w)
 {
-    struct waiter *ws = e->waiters, *w;
+    unlink_waiter_list(ds, &e->waiters, w);
+}
+
+/* Takes every parked poll of a list off the cache (lock held). */
+static struct waiter *detach_list(struct desired *ds, struct waiter **head)
+{
+    struct waiter *ws = *head, *w;
 
     for (w = ws; w; w = w->next)
         ds->nparked--;
-    e->waiters = NULL;
+    *head = NULL;
     return ws;
 }
 
-/* Installs a rendering for 'cell' (creating the entry) and wakes its
- * parked polls when it changed. Takes ownership of r's buffers. */
-static void install(struct desired *ds, const char *cell, struct rendered *r, int force)
+static struct waiter *detach_all(struct desired *ds, struct cell_entry *e)
 {
+    return detach_list(ds, &e->waiters);
+}
+
+static struct host_entry *find_host(const struct cell_entry *e, const char *host)
+{
+    struct host_entry *h;
+
+    for (h = e->hosts; h; h = h->next)
+        if (strcmp(h->name, host) == 0)
+            return h;
+    return NULL;
+}
+
+static void host_entry_free(struct host_entry *h)
+{
+    body_release(h->body);
+    free(h->fingerprint);
+    free(h);
+}
+
+/* Brings e's host entries to the rendering 'rc' (lock held): a host that
+ * has no per-host assignment any more is dropped and its polls get the
+ * cell's body; a host whose body changed (or 'force') gets the new one
+ * and its polls are answered; a new host takes over the polls parked on
+ * the cell under its name. Only these polls are answered: the other hosts
+ * of the cell are not woken by a change of per-host assignments alone. */
+static void install_hosts(struct desired *ds, struct cell_entry *e, struct rendered_cell *rc,
+                          int force, struct wakes *wk)
+{
+    struct host_entry **pp = &e->hosts, *h;
+
+    /* hosts that left */
+    while ((h = *pp) != NULL) {
+        size_t i;
+        for (i = 0; i < rc->nhosts && strcmp(rc->hosts[i].name, h->name) != 0; i++)
+            ;
+        if (i < rc->nhosts) {
+            pp = &h->next;
+            continue;
+        }
+        *pp = h->next;
+        wakes_add(wk, detach_list(ds, &h->waiters), e->body, e->etag);
+        host_entry_free(h);
+    }
+    for (size_t i = 0; i < rc->nhosts; i++) {
+        struct rendered *r = &rc->hosts[i].r;
+        struct body *nb;
+        int fresh = 0;
+
+        h = find_host(e, rc->hosts[i].name);
+        if (h && !force && h->fingerprint && strcmp(h->fingerprint, r->fingerprint) == 0)
+            continue;
+        nb = body_new(r->body, r->len);
+        if (!nb)
+            continue; /* the old body stays; the sweeper renders again */
+        if (!h) {
+            h = calloc(1, sizeof *h);
+            if (!h) {
+                body_release(nb);
+                continue;
+            }
+            cg_strlcpy(h->name, rc->hosts[i].name, sizeof h->name);
+            h->next = e->hosts;
+            e->hosts = h;
+            fresh = 1;
+        }
+        body_release(h->body);
+        h->body = nb;
+        free(h->fingerprint);
+        h->fingerprint = r->fingerprint;
+        r->fingerprint = NULL;
+        memcpy(h->etag, r->etag, sizeof h->etag);
+        ds->rebuilds++;
+        wakes_add(wk, detach_list(ds, &h->waiters), h->body, h->etag);
+        if (fresh) {
+            /* this host's polls parked on the cell's body */
+            struct waiter *w = e->waiters, *mine = NULL;
+            while (w) {
+                struct waiter *nx = w->next;
+                if (w->host && strcmp(w->host, h->name) == 0) {
+                    unlink_waiter(ds, e, w);
+                    w->next = mine;
+                    mine = w;
+                }
+                w = nx;
+            }
+            wakes_add(wk, mine, h->body, h->etag);
+        }
+    }
+    free(e->hosts_fp);
+    e->hosts_fp = rc->hosts_fp;
+    rc->hosts_fp = NULL;
+}
+
+/* Installs a rendering for 'cell' (creating the entry) and wakes the
+ * parked polls whose body changed. Takes ownership of rc's buffers. */
+static void install(struct desired *ds, const char *cell, struct rendered_cell *rc, int force)
+{
+    struct rendered *r = &rc->cell;
     struct cell_entry *e;
+    struct wakes wk = {0};
+    struct body *old = NULL;
 
     pthread_mutex_lock(&ds->mu);
     e = find(ds, cell);
@@ -275,58 +585,47 @@ static void install(struct desired *ds, const char *cell, struct rendered *r, in
         }
         if (!e) {
             pthread_mutex_unlock(&ds->mu);
-            free(r->body);
-            free(r->fingerprint);
+            rendered_cell_free(rc);
             return;
         }
         ds->ncells++;
         force = 1;
     }
-    if (!force && e->fingerprint && strcmp(e->fingerprint, r->fingerprint) == 0) {
-        pthread_mutex_unlock(&ds->mu);
-        free(r->body);
-        free(r->fingerprint);
-        return;
-    }
-    {
-        struct body *nb = body_new(r->body, r->len), *old;
-        struct waiter *ws;
-        char etag[40];
+    if (force || !e->fingerprint || strcmp(e->fingerprint, r->fingerprint) != 0) {
+        struct body *nb = body_new(r->body, r->len);
 
-        free(r->body);
         if (!nb) {
             pthread_mutex_unlock(&ds->mu);
-            free(r->fingerprint);
+            rendered_cell_free(rc);
             return;
         }
         old = e->body;
         e->body = nb;
         free(e->fingerprint);
         e->fingerprint = r->fingerprint;
+        r->fingerprint = NULL;
         e->resign_at = r->resign_at;
         memcpy(e->etag, r->etag, sizeof e->etag);
         ds->rebuilds++;
-        /* Detach the parked polls and answer them outside the lock: new
-         * polls and other cells are not held up by a large fan-out. */
-        ws = detach_all(ds, e);
-        atomic_fetch_add(&nb->refs, 1);
-        memcpy(etag, e->etag, sizeof etag);
-        pthread_mutex_unlock(&ds->mu);
-        while (ws) {
-            struct waiter *nx = ws->next;
-            wake_with(nb, etag, ws, 200);
-            free(ws);
-            ws = nx;
-        }
-        body_release(nb);
-        body_release(old);
     }
+    /* hosts first: a host that now has its own body takes its polls off
+     * the cell's list before the cell's are answered */
+    if (e->hosts || rc->nhosts)
+        install_hosts(ds, e, rc, force, &wk);
+    /* Answer the parked polls outside the lock: new polls and other cells
+     * are not held up by a large fan-out. */
+    if (old)
+        wakes_add(&wk, detach_all(ds, e), e->body, e->etag);
+    pthread_mutex_unlock(&ds->mu);
+    wakes_run(&wk);
+    body_release(old);
+    rendered_cell_free(rc);
 }
 
 static int refresh_one(struct desired *ds, const char *cell, int force)
 {
     char msg[STORE_MSG_MAX];
-    struct rendered r;
+    struct rendered_cell r;
 
     if (render(ds, cell, &r, msg) != CG_OK) {
         fprintf(stderr, "cellgated: desired state of cell %s: %s\n", cell, msg);
@@ -362,12 +661,16 @@ static int etag_matches(const char *inm, const char *etag)
     return 0;
 }
 
-enum desired_result desired_poll(struct desired *ds, const char *cell, const char *inm,
-                                 unsigned wait_s, const struct desired_parker *parker, void *ctx,
+enum desired_result desired_poll(struct desired *ds, const char *cell, const char *host,
+                                 const char *inm, unsigned wait_s,
+                                 const struct desired_parker *parker, void *ctx,
                                  struct desired_reply *out)
 {
     struct cell_entry *e;
-    struct waiter *w;
+    struct host_entry *he = NULL;
+    struct waiter *w, **list;
+    struct body *b;
+    const char *etag;
     int64_t wait_ms;
 
     pthread_mutex_lock(&ds->mu);
@@ -376,13 +679,20 @@ enum desired_result desired_poll(struct desired *ds, const char *cell, const cha
         pthread_mutex_unlock(&ds->mu);
         return DESIRED_NO_CELL;
     }
-    if (!etag_matches(inm, e->etag)) {
-        reply_with(e->body, e->etag, 200, out);
+    /* a host with per-host assignments gets its own body; every other poll
+     * the cell's (the common case: one pointer test) */
+    if (host && e->hosts)
+        he = find_host(e, host);
+    b = he ? he->body : e->body;
+    etag = he ? he->etag : e->etag;
+    list = he ? &he->waiters : &e->waiters;
+    if (!etag_matches(inm, etag)) {
+        reply_with(b, etag, 200, out);
         pthread_mutex_unlock(&ds->mu);
         return DESIRED_ANSWERED;
     }
     if (wait_s == 0 || ds->stopping || !parker) {
-        reply_with(e->body, e->etag, 304, out);
+        reply_with(b, etag, 304, out);
         pthread_mutex_unlock(&ds->mu);
         return DESIRED_ANSWERED;
     }
@@ -397,15 +707,39 @@ enum desired_result desired_poll(struct desired *ds, const char *cell, const cha
     wait_ms = (int64_t)wait_s * 900 + (int64_t)cg_rand_below((uint64_t)wait_s * 200 + 1);
     w->parker = parker;
     w->ctx = ctx;
+    w->host = host;
     w->deadline_ms = cg_mono_ms() + wait_ms;
-    w->next = e->waiters;
-    if (e->waiters)
-        e->waiters->prev = w;
-    e->waiters = w;
+    w->next = *list;
+    if (*list)
+        (*list)->prev = w;
+    *list = w;
     ds->nparked++;
     parker->park(ctx);
     pthread_mutex_unlock(&ds->mu);
     return DESIRED_PARKED;
+}
+
+/* Expires the parked polls of one list (answered 304 with body b) and
+ * releases those whose client left (lock held). */
+static void sweep_list(struct desired *ds, struct waiter **head, struct body *b, const char *etag,
+                       int64_t mono, int check_peers)
+{
+    struct waiter *w = *head;
+
+    while (w) {
+        struct waiter *nx = w->next;
+        int gone = check_peers && !ds->stopping && !ds->cfg.keep_gone && w->parker->gone &&
+                   w->parker->gone(w->ctx);
+        if (w->deadline_ms <= mono || ds->stopping || gone) {
+            /* a gone client's 304 is never read: MHD fails the send and
+             * closes the connection, freeing its slot */
+            ds->abandoned += (uint64_t)gone;
+            unlink_waiter_list(ds, head, w);
+            wake_with(b, etag, w, 304);
+            free(w);
+        }
+        w = nx;
+    }
 }
 
 /* Expires parked polls and releases those whose client left; collects
@@ -425,25 +759,13 @@ static size_t sweep(struct desired *ds, char (*due)[STORE_NAME_MAX], size_t max)
     cg_hashmap_iter_init(&it, &ds->cells);
     while ((h = cg_hashmap_iter_next(&it))) {
         struct cell_entry *e = CG_HENTRY(h, struct cell_entry, link);
-        {
-            struct waiter *w = e->waiters;
-            while (w) {
-                struct waiter *nx = w->next;
-                int gone = check_peers && !ds->stopping && !ds->cfg.keep_gone && w->parker->gone &&
-                           w->parker->gone(w->ctx);
-                if (w->deadline_ms <= mono || ds->stopping || gone) {
-                    /* a gone client's 304 is never read: MHD fails the
-                     * send and closes the connection, freeing its slot */
-                    ds->abandoned += (uint64_t)gone;
-                    unlink_waiter(ds, e, w);
-                    wake_with(e->body, e->etag, w, 304);
-                    free(w);
-                }
-                w = nx;
-            }
-            if (e->resign_at && e->resign_at <= wall && ndue < max)
-                cg_strlcpy(due[ndue++], e->name, STORE_NAME_MAX);
-        }
+        struct host_entry *he;
+
+        sweep_list(ds, &e->waiters, e->body, e->etag, mono, check_peers);
+        for (he = e->hosts; he; he = he->next)
+            sweep_list(ds, &he->waiters, he->body, he->etag, mono, check_peers);
+        if (e->resign_at && e->resign_at <= wall && ndue < max)
+            cg_strlcpy(due[ndue++], e->name, STORE_NAME_MAX);
     }
     pthread_mutex_unlock(&ds->mu);
     return ndue;
@@ -455,6 +777,72 @@ static int cmp_cell_config(const void *a, const void *b)
     int c = strcmp(x->cell, y->cell);
 
     return c ? c : strcmp(x->config, y->config);
+}
+
+/* Adds 'cell' to the list of cells to render again, once. */
+static void stale_add(char (**stale)[STORE_NAME_MAX], size_t *n, size_t *cap, const char *cell)
+{
+    for (size_t k = 0; k < *n; k++)
+        if (strcmp((*stale)[k], cell) == 0)
+            return;
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        void *p = realloc(*stale, nc * STORE_NAME_MAX);
+        if (!p)
+            return;
+        *stale = p;
+        *cap = nc;
+    }
+    cg_strlcpy((*stale)[(*n)++], cell, STORE_NAME_MAX);
+}
+
+/* resync() of per-host assignments: every cell whose per-host assignments
+ * differ from those it serves (gained, changed or lost some). */
+static void resync_hosts(struct desired *ds, char (**stale)[STORE_NAME_MAX], size_t *nstale,
+                         size_t *cap)
+{
+    char msg[STORE_MSG_MAX];
+    struct store_host_assignment *ha = NULL;
+    size_t n = 0, i = 0;
+    struct cg_hashmap_iter it;
+    struct cg_hentry *h;
+
+    if (store_host_assignment_list(ds->st, NULL, NULL, &ha, &n, msg) != CG_OK) {
+        fprintf(stderr, "cellgated: desired state: cannot read the host assignments: %s\n", msg);
+        return;
+    }
+    while (i < n) { /* ordered by cell, config, host */
+        size_t j = i;
+        char *fp;
+        struct cell_entry *e;
+        int differs;
+        while (j < n && strcmp(ha[j].cell, ha[i].cell) == 0)
+            j++;
+        fp = host_fingerprint(ha + i, j - i);
+        pthread_mutex_lock(&ds->mu);
+        e = find(ds, ha[i].cell);
+        differs = e && fp && (!e->hosts_fp || strcmp(e->hosts_fp, fp) != 0);
+        pthread_mutex_unlock(&ds->mu);
+        free(fp);
+        if (differs)
+            stale_add(stale, nstale, cap, ha[i].cell);
+        i = j;
+    }
+    /* cells that serve per-host bodies the store no longer has */
+    pthread_mutex_lock(&ds->mu);
+    cg_hashmap_iter_init(&it, &ds->cells);
+    while ((h = cg_hashmap_iter_next(&it))) {
+        struct cell_entry *e = CG_HENTRY(h, struct cell_entry, link);
+        size_t k;
+        if (!e->hosts_fp)
+            continue;
+        for (k = 0; k < n && strcmp(ha[k].cell, e->name) != 0; k++)
+            ;
+        if (k == n)
+            stale_add(stale, nstale, cap, e->name);
+    }
+    pthread_mutex_unlock(&ds->mu);
+    store_host_assignments_free(ha, n);
 }
 
 /* NOTIFY_RESYNC (a replica that lost track of the others' changes): one
@@ -504,19 +892,12 @@ static void resync(struct desired *ds)
         differs = e && fp && (!e->fingerprint || strcmp(e->fingerprint, fp) != 0);
         pthread_mutex_unlock(&ds->mu);
         free(fp);
-        if (differs && nstale == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            void *p = realloc(stale, nc * STORE_NAME_MAX);
-            if (p) {
-                stale = p;
-                cap = nc;
-            }
-        }
-        if (differs && nstale < cap)
-            cg_strlcpy(stale[nstale++], as[i].cell, STORE_NAME_MAX);
+        if (differs)
+            stale_add(&stale, &nstale, &cap, as[i].cell);
         i = j;
     }
     store_assignments_free(as, n);
+    resync_hosts(ds, &stale, &nstale, &cap);
     for (i = 0; i < nstale; i++)
         refresh_one(ds, stale[i], 0);
     pthread_mutex_lock(&ds->mu);
@@ -626,6 +1007,12 @@ static void entry_free(struct cg_hentry *h, void *arg)
     struct cell_entry *e = CG_HENTRY(h, struct cell_entry, link);
 
     (void)arg;
+    while (e->hosts) {
+        struct host_entry *he = e->hosts;
+        e->hosts = he->next;
+        host_entry_free(he);
+    }
+    free(e->hosts_fp);
     body_release(e->body);
     free(e->fingerprint);
     free(e);
@@ -668,6 +1055,13 @@ int desired_assigned(struct desired *ds, const char *cell, const char *config)
     for (const char *p = e && e->fingerprint ? e->fingerprint : ""; *p && !yes;) {
         const char *semi = strchr(p, ';');
         yes = strncmp(p, config, cl) == 0 && p[cl] == ':';
+        p = semi ? semi + 1 : p + strlen(p);
+    }
+    /* a config only some hosts of the cell run (per-host assignments):
+     * "host:config:version:generation:sha;..." */
+    for (const char *p = !yes && e && e->hosts_fp ? e->hosts_fp : ""; *p && !yes;) {
+        const char *semi = strchr(p, ';'), *colon = strchr(p, ':');
+        yes = colon && strncmp(colon + 1, config, cl) == 0 && colon[1 + cl] == ':';
         p = semi ? semi + 1 : p + strlen(p);
     }
     pthread_mutex_unlock(&ds->mu);

@@ -6,7 +6,12 @@
  * For every cell it keeps the rendered 200 body of GET /v1/agent/desired
  * (the cell's assignments, each with a signed statement) and its ETag,
  * rebuilt from the store only when the cell's assignments change or its
- * statements reach half their lifetime. Polls are answered from memory:
+ * statements reach half their lifetime. A host with per-host assignments
+ * (one-box canaries: store_host_assignment) gets a body of its own, the
+ * cell's with those configs' assignments replaced, signed and re-signed
+ * with the cell's, with its own ETag and parked polls; a change of
+ * per-host assignments alone wakes only those hosts' polls. Every other
+ * poll of the cell shares the cell's body. Polls are answered from memory:
  * 304 when the ETag matches, 200 with the body otherwise; a long-poll
  * (wait=S) whose ETag matches is parked until the cell changes or the wait
  * (with ±10% jitter) ends or its client closes the connection (checked
@@ -105,21 +110,27 @@ enum desired_result {
 };
 
 /*
- * Handles one poll for 'cell'. 'inm' is the If-None-Match header (may be
- * NULL), 'wait_s' 0 for no long-poll. Returns DESIRED_ANSWERED with *out
- * filled, or parks the poll (parker->park(ctx), later parker->wake(ctx, r))
- * and returns DESIRED_PARKED, or DESIRED_NO_CELL / DESIRED_SHED.
+ * Handles one poll for 'cell' by 'host' (NULL: the poll names none). 'inm'
+ * is the If-None-Match header (may be NULL), 'wait_s' 0 for no long-poll.
+ * A host with per-host assignments in the cell (one-box canaries) is
+ * answered from its own body and ETag; every other poll from the cell's.
+ * Returns DESIRED_ANSWERED with *out filled, or parks the poll
+ * (parker->park(ctx), later parker->wake(ctx, r)) and returns
+ * DESIRED_PARKED, or DESIRED_NO_CELL / DESIRED_SHED. 'host' is borrowed
+ * until the poll is answered.
  */
-enum desired_result desired_poll(struct desired *ds, const char *cell, const char *inm,
-                                 unsigned wait_s, const struct desired_parker *parker, void *ctx,
+enum desired_result desired_poll(struct desired *ds, const char *cell, const char *host,
+                                 const char *inm, unsigned wait_s,
+                                 const struct desired_parker *parker, void *ctx,
                                  struct desired_reply *out);
 
 /* Current counters. */
 void desired_stats(struct desired *ds, struct desired_stats *out);
 
 /* Registers the counters above as the /metrics source "desired". */
-/* 1 when 'config' is assigned to 'cell' in what the cache serves now, 0
- * when not (or the cell is unknown). Thread-safe; never reads the store. */
+/* 1 when 'config' is assigned to 'cell' (or to one of its hosts by a
+ * per-host assignment) in what the cache serves now, 0 when not (or the
+ * cell is unknown). Thread-safe; never reads the store. */
 int desired_assigned(struct desired *ds, const char *cell, const char *config);
 
 int desired_register_stats(struct desired *ds, struct stats *st);

@@ -196,6 +196,23 @@ void reports_cells_host_counts(struct reports *r, const char *const *cells, size
 json_t *reports_hosts_page(struct reports *r, const char *cell, const char *config,
                            const char *after, size_t limit, char next_after[REPORTS_NAME_MAX]);
 
+/*
+ * One-box canaries (reports_hosts.c). reports_cell_hosts(): the names of
+ * the hosts of 'cell' seen at or after seen_after_ms (and with an entry
+ * for 'config' when it is not NULL), sorted by name, into *out (malloc'd,
+ * the caller frees it) and *n. Returns 0, or -1 when out of memory.
+ */
+int reports_cell_hosts(struct reports *r, const char *cell, const char *config,
+                       int64_t seen_after_ms, char (**out)[REPORTS_NAME_MAX], size_t *n);
+
+/* reports_convergence() over named hosts instead of cells: of 'hosts'
+ * (nhosts names; unknown ones and those not seen since seen_after_ms do
+ * not count), how many run 'version' at 'generation' or later and how many
+ * reported a failure for it (appended to 'failures' as there). */
+void reports_convergence_hosts(struct reports *r, const char *const *hosts, size_t nhosts,
+                               const char *config, int64_t version, int64_t generation,
+                               int64_t seen_after_ms, struct reports_conv *out, json_t *failures);
+
 /* Fleet-wide totals since start, for /metrics: what agents reported,
  * aggregated (characteristic metrics by name: counters summed, gauges as
  * the sum and count of reported values). */

@@ -12,6 +12,7 @@
 #include "contract.h"
 #include "controller_cache.h"
 #include "controller_cells.h"
+#include "controller_hosts.h"
 #include "controller_replan.h"
 #include "controller_source.h"
 #include "notify.h"
@@ -376,8 +377,9 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
     char msg[STORE_MSG_MAX];
     struct store_assignment *as = NULL;
     const json_t *detail = ctl_detail_get(&rc->detail, r->seq, r->detail_json);
-    const char **cells = NULL;
-    size_t n = 0, i, ng = 0;
+    const char **cells = NULL, **hcells = NULL;
+    struct store_host_assignment *hold_ha = NULL;
+    size_t n = 0, i, ng = 0, nh = 0, nhold = 0;
     int64_t target = -1;
     int ok, res = 0;
 
@@ -397,6 +399,34 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
             target = pv;
         if (pv == target)
             cells[ng++] = as[i].cell;
+    }
+    /* Canary hosts of host-level steps: their cells get their previous
+     * version again, a new generation that supersedes the hosts' (the
+     * store deletes the overrides in the same transaction). */
+    if (cells && ctl_host_rollback_cells(c, r, &hcells, &nh, &hold_ha, &nhold) < 0) {
+        free(cells);
+        store_assignments_free(as, n);
+        return -1;
+    }
+    if (cells && nh) {
+        const char **more = realloc(cells, (n + nh) * sizeof *cells);
+        if (!more) {
+            free(cells);
+            cells = NULL;
+        }
+        cells = more;
+    }
+    for (i = 0; cells && i < nh; i++) {
+        int64_t pv = return_version(detail, hcells[i]);
+        size_t k;
+        for (k = 0; k < ng && strcmp(cells[k], hcells[i]) != 0; k++)
+            ;
+        if (k < ng || pv <= 0 || pv == r->to_version)
+            continue; /* already in the group, or nothing to return to */
+        if (target < 0)
+            target = pv;
+        if (pv == target)
+            cells[ng++] = hcells[i];
     }
     if (ng > 0) {
         struct store_rollout_update u = ctl_base_update(r);
@@ -437,6 +467,8 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
                      "rollout.rolled_back", 0, NULL);
     }
     free(cells);
+    free(hcells);
+    store_host_assignments_free(hold_ha, nhold);
     store_assignments_free(as, n);
     return res;
 }
@@ -657,6 +689,11 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
         free(ev);
         return res;
     }
+    if (!r->expedited && ctl_step_host_level(step)) {
+        /* one-box canaries: some hosts of the step's cells (controller_hosts.c) */
+        res = ctl_host_step_start(c, r, rc, step, now, why, sizeof why);
+        return res == CTL_HOST_HOLD ? hold(c, r, rc, why) : res;
+    }
     cells = step_cells(rc->steps, (size_t)r->step, (size_t)r->step + 1, &n);
     if (!cells)
         return -1;
@@ -754,7 +791,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     struct gates_input in;
     struct ctl_eval_input ei;
     int64_t start = r->step_started_ms, elapsed = now - start;
-    int res_rc = 0;
+    int res_rc = 0, host_step;
     char src_why[GATES_REASON_MAX] = "";
 
     if (!pw || !step) {
@@ -792,6 +829,21 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     reports_convergence_cached(c->rp, sets->wave.cells, sets->wave.n, r->config, r->to_version,
                                r->generation, now - c->cfg.host_stale_ms, sets->conv, &conv,
                                failures);
+    /* A host-level step: the rest of its cells is the baseline, its hosts
+     * the convergence (controller_hosts.c). */
+    {
+        /* With a Prometheus source the health (and its baseline) is the
+         * source's; a host-level step still takes its convergence from
+         * its hosts. */
+        struct health_agg src_b = bagg;
+        enum gates_baseline_kind src_k = in.baseline_kind;
+        host_step = ctl_host_step_measure(c, r, step, detail, sets, start, now, &bagg, &in, &conv,
+                                          failures);
+        if (host_step && rc->plan->source) {
+            bagg = src_b;
+            in.baseline_kind = src_k;
+        }
+    }
     in.wave = &wagg;
     in.baseline = &bagg;
     in.min_requests = pw->min_requests;
@@ -802,7 +854,7 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
     ei.gates = &pw->gates;
     ei.in = &in;
     ei.wave_cells = sets->wave.n;
-    ei.baseline_cells = sets->base.n;
+    ei.baseline_cells = host_step ? sets->before.n : sets->base.n;
     ei.bake_s = pw->bake_s;
     ei.failures = failures;
     ei.config = r->config;

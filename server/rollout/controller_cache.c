@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "controller_source.h"
+#include "controller_hosts.h"
 #include "json.h"
 #include "reports.h"
 #include "util.h"
@@ -172,13 +173,15 @@ int ctl_sets_get(struct ctl_sets *s, const json_t *steps, int64_t step, const js
         s->before.cells[s->before.n] = cell;
         s->before.versions[s->before.n++] = prev_version(prev, cell, from_version);
     }
-    /* Baseline: every cell no step up to this one has changed. */
+    /* Baseline: every cell no step up to this one has changed (an earlier
+     * host-level step changed no whole cell: its cells still count). */
     for (k = 0; k <= (size_t)step && k < json_array_size(steps); k++)
-        json_array_foreach(json_object_get(json_array_get(steps, k), "cells"), i, x)
-        {
-            if (json_string_value(x))
-                strset_add(&done, json_string_value(x));
-        }
+        if (k == (size_t)step || !ctl_step_host_level(json_array_get(steps, k)))
+            json_array_foreach(json_object_get(json_array_get(steps, k), "cells"), i, x)
+            {
+                if (json_string_value(x))
+                    strset_add(&done, json_string_value(x));
+            }
     json_object_foreach((json_t *)prev, key, v)
     {
         if (strset_has(&done, key))

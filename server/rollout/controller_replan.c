@@ -188,8 +188,20 @@ static const json_t *step_cells_of(const json_t *steps, size_t k)
     return json_object_get(json_array_get(steps, k), "cells");
 }
 
-/* The ids of steps [from, to) (borrowed), NULL when out of memory. */
-static const char **collect(const json_t *steps, size_t from, size_t to, size_t *n)
+/* A host-level step (one-box canaries, controller_hosts.h): only some
+ * hosts of its cells got the change, so its cells are not done. */
+static int step_host_level(const json_t *steps, size_t k)
+{
+    const json_t *s = json_array_get(steps, k);
+
+    return json_object_get(s, "hosts") != NULL || json_object_get(s, "host_percent") != NULL;
+}
+
+/* The ids of steps [from, to) (borrowed), NULL when out of memory; with
+ * 'only' 1 those of cell-level steps, 2 those of host-level steps of wave
+ * 'wave', 0 every step's. */
+static const char **collect_of(const json_t *steps, size_t from, size_t to, int only, size_t wave,
+                               size_t *n)
 {
     size_t cap = 0, i;
     const char **out;
@@ -201,13 +213,24 @@ static const char **collect(const json_t *steps, size_t from, size_t to, size_t 
     out = malloc((cap ? cap : 1) * sizeof *out);
     if (!out)
         return NULL;
-    for (size_t k = from; k < to; k++)
+    for (size_t k = from; k < to; k++) {
+        if ((only == 1 && step_host_level(steps, k)) ||
+            (only == 2 && (!step_host_level(steps, k) ||
+                           json_integer_value(json_object_get(json_array_get(steps, k), "wave")) !=
+                               (json_int_t)wave)))
+            continue;
         json_array_foreach(step_cells_of(steps, k), i, x)
         {
             if (json_string_value(x))
                 out[(*n)++] = json_string_value(x);
         }
+    }
     return out;
+}
+
+static const char **collect(const json_t *steps, size_t from, size_t to, size_t *n)
+{
+    return collect_of(steps, from, to, 0, 0, n);
 }
 
 void ctl_fleet_diff_free(struct ctl_fleet_diff *d)
@@ -534,8 +557,8 @@ int ctl_replan_build(const struct ctl_replan_input *in, json_t **steps, json_t *
     struct planner_result *res = NULL;
     struct ctl_progress pr;
     struct ctl_pfleet pf;
-    const char **done = NULL;
-    size_t ndone = 0;
+    const char **done = NULL, **wave_done = NULL;
+    size_t ndone = 0, nwave_done = 0;
     json_t *pj = NULL;
     int rc;
 
@@ -545,19 +568,29 @@ int ctl_replan_build(const struct ctl_replan_input *in, json_t **steps, json_t *
         return CG_ERR_INVALID;
     }
     ctl_replan_progress(in->steps, in->step, in->plan->n_waves, &pr);
-    done = collect(in->steps, 0,
-                   in->step < json_array_size(in->steps) ? in->step : json_array_size(in->steps),
-                   &ndone);
-    if (!done)
+    {
+        size_t upto = in->step < json_array_size(in->steps) ? in->step : json_array_size(in->steps);
+        /* host-level steps changed no whole cell: not done (later waves
+         * take their cells), but a resumed host-level wave skips them */
+        done = collect_of(in->steps, 0, upto, 1, 0, &ndone);
+        wave_done = collect_of(in->steps, 0, upto, 2, pr.next_wave, &nwave_done);
+    }
+    if (!done || !wave_done) {
+        free(done);
+        free(wave_done);
         return CG_ERR_NOMEM;
+    }
     if (ctl_pfleet_build(&pf, in->fleet->cells, in->fleet->n) < 0) {
         free(done);
+        free(wave_done);
         return CG_ERR_NOMEM;
     }
     pp.done = done;
     pp.n_done = ndone;
     pp.next_wave = pr.next_wave;
     pp.next_wave_taken = pr.taken;
+    pp.wave_done = wave_done;
+    pp.n_wave_done = nwave_done;
     rc = planner_build(in->plan, pf.pc, pf.n, in->seed, &pp, &res, msg, msglen);
     if (rc == CG_OK && !(pj = planner_result_to_json(res, in->plan)))
         rc = CG_ERR_NOMEM;
@@ -576,5 +609,6 @@ int ctl_replan_build(const struct ctl_replan_input *in, json_t **steps, json_t *
     planner_result_free(res);
     ctl_pfleet_free(&pf);
     free(done);
+    free(wave_done);
     return rc;
 }

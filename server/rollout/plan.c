@@ -766,12 +766,38 @@ static void selector_release(struct plan_selector *s)
     memset(s, 0, sizeof *s);
 }
 
+static bool ok_host_percent(double x)
+{
+    return x > 0 && x < 100;
+}
+
+/* A host-level wave (one-box canaries, docs/plans.md "Host-level waves"):
+ * "hosts" or "host_percent", at most one of them, with any kind of wave. */
+static void parse_wave_hosts(struct pctx *c, const json_t *v, struct plan_wave *w)
+{
+    bool h = json_object_get(v, "hosts") != NULL, hp = json_object_get(v, "host_percent") != NULL;
+
+    if (h && hp) {
+        perr(c, "has both \"hosts\" and \"host_percent\"; give at most one: \"hosts\": N takes "
+                "N hosts of each of the wave's cells, \"host_percent\": P takes P%% of them");
+    }
+    get_int(c, v, "hosts", false, 1, PLAN_MAX_HOSTS, &w->hosts);
+    get_num(c, v, "host_percent", false, ok_host_percent,
+            "> 0 and < 100 (every host of a cell is a cell-level wave: leave it out)",
+            &w->host_percent);
+    if (h && hp) {
+        w->hosts = 0;
+        w->host_percent = 0;
+    }
+}
+
 /* Parses wave i (current pointer /waves/i) into w. */
 static void parse_wave(struct pctx *c, const json_t *v, const struct plan *p, size_t i,
                        struct plan_wave *w)
 {
-    static const char *const keys[] = {"name",         "cells",    "percent", "selector", "bake_s",
-                                       "min_requests", "approval", "gates",   NULL};
+    static const char *const keys[] = {"name",     "cells",        "percent", "selector",
+                                       "hosts",    "host_percent", "bake_s",  "min_requests",
+                                       "approval", "gates",        NULL};
     static const char *const kinds[] = {"cells", "percent", "selector"};
     const char *name;
     const char *present[3];
@@ -825,6 +851,7 @@ static void parse_wave(struct pctx *c, const json_t *v, const struct plan *p, si
         w->kind = PLAN_WAVE_SELECTOR;
         pop(c, m);
     }
+    parse_wave_hosts(c, v, w);
     get_int(c, v, "bake_s", true, 0, PLAN_MAX_BAKE_S, &w->bake_s);
     get_int(c, v, "min_requests", false, 0, MAX_REQUESTS, &w->min_requests);
     get_bool(c, v, "approval", &w->approval);
@@ -850,8 +877,8 @@ static void check_wave_sequence(struct pctx *c, const json_t *arr, const struct 
         const struct plan_wave *w = &p->waves[i];
         size_t m;
 
-        if (w->kind != PLAN_WAVE_PERCENT) {
-            continue;
+        if (w->kind != PLAN_WAVE_PERCENT || plan_wave_host_level(w)) {
+            continue; /* a host-level wave changes no whole cell: not in the sequence */
         }
         m = push_idx(c, i);
         push_key(c, "percent");
@@ -878,6 +905,14 @@ static void check_wave_sequence(struct pctx *c, const json_t *arr, const struct 
             size_t m = push_idx(c, p->n_waves - 1);
             perr(c, "the last wave must be {\"percent\": 100}: a rollout is complete only when "
                     "it covers the whole fleet");
+            pop(c, m);
+        } else if (json_is_object(lv) &&
+                   (json_object_get(lv, "hosts") || json_object_get(lv, "host_percent"))) {
+            size_t m = push_idx(c, p->n_waves - 1);
+            perr(c,
+                 "the last wave must take whole cells: a rollout is complete only when every "
+                 "host runs the change (remove \"%s\")",
+                 json_object_get(lv, "hosts") ? "hosts" : "host_percent");
             pop(c, m);
         }
     }
@@ -1164,6 +1199,11 @@ int plan_parse(const json_t *doc, struct plan **out, json_t *errors)
     return plan_parse_ex(doc, NULL, out, errors);
 }
 
+bool plan_wave_host_level(const struct plan_wave *w)
+{
+    return w && (w->hosts > 0 || w->host_percent > 0);
+}
+
 void plan_free(struct plan *p)
 {
     if (!p) {
@@ -1394,6 +1434,11 @@ static json_t *wave_json(const struct plan_wave *w, bool *bad)
     case PLAN_WAVE_SELECTOR:
         oset(o, "selector", selector_json(&w->selector, bad), bad);
         break;
+    }
+    if (w->hosts > 0) {
+        oset(o, "hosts", json_integer(w->hosts), bad);
+    } else if (w->host_percent > 0) {
+        oset(o, "host_percent", num_json(w->host_percent), bad);
     }
     oset(o, "bake_s", json_integer(w->bake_s), bad);
     oset(o, "min_requests", json_integer(w->min_requests), bad);

@@ -18,8 +18,9 @@
  *   read by any number of threads at once;
  * - n_waves >= 1, wave names are unique, and the last wave is
  *   PLAN_WAVE_PERCENT with percent == 100 (the rollout covers the fleet);
- * - percent waves have strictly increasing percentages, and only the last
- *   wave reaches 100;
+ * - cell-level percent waves have strictly increasing percentages, and only
+ *   the last wave reaches 100; the last wave is cell-level (host-level
+ *   waves, with "hosts" or "host_percent", take part in neither rule);
  * - every wave's 'gates' holds the gates that apply to it (the plan's
  *   gates with the wave's override applied), so the engine reads one place;
  * - every string and array is owned by the plan.
@@ -49,6 +50,7 @@ struct promsrc;
 #define PLAN_MAX_STUCK_S   2592000 /* 30 days */
 #define PLAN_MAX_ERRORS    100     /* errors reported before giving up */
 #define PLAN_DEFAULT_STUCK 7200
+#define PLAN_MAX_HOSTS     100000 /* "hosts": hosts per cell of a host-level wave */
 
 /* What to do when a wave fails its gates or stays stuck. */
 enum plan_action {
@@ -118,11 +120,17 @@ struct plan_wave {
     int64_t cells;                 /* PLAN_WAVE_CELLS: 1..PLAN_MAX_CELLS, else 0 */
     double percent;                /* PLAN_WAVE_PERCENT: (0, 100], else 0 */
     struct plan_selector selector; /* PLAN_WAVE_SELECTOR, else all NULL */
-    int64_t bake_s;                /* seconds, 0..PLAN_MAX_BAKE_S */
-    int64_t min_requests;          /* requests served on the new version, >= 0 */
-    bool approval;                 /* a human approves before the wave starts */
-    bool gates_overridden;         /* the wave had its own "gates" */
-    struct plan_gates gates;       /* effective gates of this wave */
+    /* A host-level wave (one-box canaries, docs/plans.md "Host-level waves"):
+     * in each of its cells only some hosts get the change; the cells stay
+     * on the old version and a later cell-level wave takes them whole. At
+     * most one of the two is set; both 0: a cell-level wave. */
+    int64_t hosts;           /* 1..PLAN_MAX_HOSTS hosts of each cell, else 0 */
+    double host_percent;     /* (0, 100) % of each cell's hosts (at least 1), else 0 */
+    int64_t bake_s;          /* seconds, 0..PLAN_MAX_BAKE_S */
+    int64_t min_requests;    /* requests served on the new version, >= 0 */
+    bool approval;           /* a human approves before the wave starts */
+    bool gates_overridden;   /* the wave had its own "gates" */
+    struct plan_gates gates; /* effective gates of this wave */
 };
 
 enum plan_deny_kind {
@@ -179,6 +187,10 @@ int plan_parse_ex(const json_t *doc, const char *zonedir, struct plan **out, jso
 
 /** plan_parse_ex() with the default zone directory. */
 int plan_parse(const json_t *doc, struct plan **out, json_t *errors);
+
+/** True when wave w is host-level ("hosts" or "host_percent" set): its steps
+ * assign the new version to some hosts of their cells, not to the cells. */
+bool plan_wave_host_level(const struct plan_wave *w);
 
 /** Frees a plan and everything it owns. plan_free(NULL) is a no-op. */
 void plan_free(struct plan *p);

@@ -704,6 +704,7 @@ static void fill_step(struct ctx *c, struct planner_step *st, size_t wi, const s
 static void split_wave(struct ctx *c, size_t wi, const size_t *sel, size_t nsel,
                        size_t covered_before, bool first)
 {
+    bool host_level = plan_wave_host_level(&c->p->waves[wi]);
     const struct plan *p = c->p;
     size_t mz = p->max_zones_per_region >= 1 ? (size_t)p->max_zones_per_region : 1;
     size_t rlim = SIZE_MAX;
@@ -765,7 +766,9 @@ static void split_wave(struct ctx *c, size_t wi, const size_t *sel, size_t nsel,
             goto done;
         }
         fill_step(c, st, wi, sel, runs, pick, npick, max_used, first);
-        covered += st->n_cells;
+        st->hosts = p->waves[wi].hosts;
+        st->host_percent = p->waves[wi].host_percent;
+        covered += host_level ? 0 : st->n_cells; /* a canary changes no whole cell */
         st->covered = covered;
         if (c->nomem) {
             goto done;
@@ -824,13 +827,34 @@ static int export_region_order(struct ctx *c)
     return CG_OK;
 }
 
+/* A resumed host-level wave does not take again the cells its done steps
+ * took (pr->wave_done): marks those not covered yet as covered and
+ * records their indices in 'held' (capacity c->n); returns how many. */
+static size_t hold_wave_done(struct ctx *c, const struct planner_progress *pr, size_t *held)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; pr->wave_done && i < pr->n_wave_done && n < c->n; i++) {
+        size_t idx = find_cell(c, pr->wave_done[i]);
+        if (idx != SIZE_MAX && !c->covered[idx]) {
+            c->covered[idx] = true;
+            c->n_covered++;
+            held[n++] = idx;
+        }
+    }
+    return n;
+}
+
 /* Plans every wave from the progress's next_wave (0 for a new rollout). */
 static void plan_waves(struct ctx *c, const struct planner_progress *pr)
 {
     size_t start = pr ? pr->next_wave : 0;
     size_t *sel = malloc(c->n * sizeof *sel);
+    size_t *held = pr && pr->n_wave_done ? malloc(c->n * sizeof *held) : NULL;
 
-    if (!sel) {
+    if (!sel || (pr && pr->n_wave_done && !held)) {
+        free(sel);
+        free(held);
         c->nomem = true;
         return;
     }
@@ -840,16 +864,28 @@ static void plan_waves(struct ctx *c, const struct planner_progress *pr)
         /* The first wave is wave 0, or the first that changes anything
          * (earlier ones were empty); 'taken' cells are its own. */
         bool first = wi == 0 || before <= taken;
-        size_t nsel = select_wave(c, wi, taken, sel);
-        for (size_t i = 0; i < nsel; i++) {
+        bool host_level = plan_wave_host_level(&c->p->waves[wi]);
+        size_t nsel, nheld = 0;
+        if (host_level && pr && wi == start && held) {
+            nheld = hold_wave_done(c, pr, held);
+        }
+        nsel = select_wave(c, wi, taken, sel);
+        for (size_t i = 0; i < nheld; i++) {
+            c->covered[held[i]] = false;
+            c->n_covered--;
+        }
+        /* A host-level wave's cells keep the old version (only some of
+         * their hosts get the change): they stay for the waves after it. */
+        for (size_t i = 0; i < nsel && !host_level; i++) {
             c->covered[sel[i]] = true;
         }
-        c->n_covered += nsel;
+        c->n_covered += host_level ? 0 : nsel;
         if (nsel) {
             split_wave(c, wi, sel, nsel, before, first);
         }
     }
     free(sel);
+    free(held);
     if (!c->nomem && c->n_covered < c->n) {
         add_note(c, PLANNER_NOTE_LEFT_OVER, PLANNER_NO_WAVE,
                  "%zu cell%s will not get the change: the rollout is past its last wave",
@@ -1046,6 +1082,11 @@ static json_t *step_to_json(const struct planner_step *st, size_t number, const 
         o, "gates_overridden",
         json_boolean(st->wave < p->n_waves && p->waves[st->wave].gates_overridden));
     bad |= json_object_set_new(o, "constraint", json_string(st->constraint));
+    if (st->hosts > 0) {
+        bad |= json_object_set_new(o, "hosts", json_integer(st->hosts));
+    } else if (st->host_percent > 0) {
+        bad |= json_object_set_new(o, "host_percent", json_real(st->host_percent));
+    }
     if (bad) {
         json_decref(o);
         return NULL;

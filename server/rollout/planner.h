@@ -12,12 +12,15 @@
  *
  * Invariants of a struct planner_result returned by planner_build():
  * - steps are in plan order: a step's wave index never decreases;
- * - no cell appears twice, and no cell that was done (progress) appears;
+ * - no cell appears twice in cell-level steps, and no cell that was done
+ *   (progress) appears; a host-level step (its wave has "hosts" or
+ *   "host_percent": only some hosts of its cells get the change) covers
+ *   none of its cells, so a later cell-level step takes them again;
  * - every step holds cells of at most max_zones_per_region zones of any one
  *   region, and every step of the first wave (wave 0, or the first wave
  *   that takes cells when earlier ones take none) holds cells of at most
  *   first_wave_regions regions (docs/design.md, I5);
- * - every cell of the fleet is either done or in exactly one step, unless
+ * - every cell of the fleet is either done or in exactly one cell-level step, unless
  *   the rollout is already past its last wave (then a note says which
  *   cells are left);
  * - no step is empty: a wave that takes no cell yields no step and a
@@ -66,6 +69,12 @@ struct planner_progress {
                                before it take no more cells */
     size_t next_wave_taken; /* cells next_wave already took (they are in
                                'done'); only 'cells: N' waves use it */
+    /* A host-level next_wave (plan_wave_host_level()) being resumed: the
+     * cells its done steps took. They are not in 'done' (a host-level step
+     * changes no whole cell: later waves take them), but next_wave does
+     * not take them again. NULL / 0 otherwise. */
+    const char *const *wave_done;
+    size_t n_wave_done;
 };
 
 /* The cells one step takes in one zone. */
@@ -94,6 +103,9 @@ struct planner_step {
                                        effective gates) */
     char *constraint;               /* owned; e.g. "1 region (us-east-1), 1 zone
                                        per region (max_zones_per_region 1)" */
+    int64_t hosts;                  /* from a host-level wave: hosts per cell, else 0 */
+    double host_percent;            /* from a host-level wave: % of each cell's hosts,
+                                       else 0 */
 };
 
 enum planner_note_kind {
@@ -168,7 +180,8 @@ void planner_result_free(struct planner_result *r);
  * [...], "steps": [{"step", "wave", "wave_name", "part", "parts", "cells":
  * [...], "regions": [...], "zones": [{"region", "zone", "cells"}],
  * "covered", "bake_s", "min_requests", "approval", "gates_overridden",
- * "constraint"}], "notes": [{"kind", "wave", "wave_name", "message"}]}.
+ * "constraint", and "hosts" or "host_percent" for a host-level step}],
+ * "notes": [{"kind", "wave", "wave_name", "message"}]}.
  *
  * @param r  result (borrowed)
  * @param p  the plan it was built from (borrowed)

@@ -328,6 +328,16 @@ int store_assignment_list(struct store *st, const char *cell, const char *config
     STORE_CALL(st, msg, assignment_list, cell, config, out, n, msg);
 }
 
+int store_host_assignment_list(struct store *st, const char *cell, const char *config,
+                               struct store_host_assignment **out, size_t *n, char *msg)
+{
+    if (st && !st->ops->host_assignment_list) {
+        set_msg(msg, "this store keeps no per-host assignments", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, host_assignment_list, cell, config, out, n, msg);
+}
+
 int store_host_version_put(struct store *st, const struct store_host_version *hv, char *msg)
 {
     STORE_CALL(st, msg, host_version_put, hv, msg);
@@ -758,6 +768,12 @@ void store_assignments_free(struct store_assignment *a, size_t n)
 }
 
 void store_host_versions_free(struct store_host_version *h, size_t n)
+{
+    (void)n;
+    free(h);
+}
+
+void store_host_assignments_free(struct store_host_assignment *h, size_t n)
 {
     (void)n;
     free(h);

@@ -156,6 +156,21 @@ struct store_assignment {
     int64_t updated_ms;
 };
 
+/* A per-host assignment (one-box canaries, docs/plans.md "Host-level
+ * waves"): 'host' of 'cell' runs 'version' of 'config' while the cell's own
+ * assignment of that config may name another. Written by a rollout's
+ * host-level step (store_rollout_update()'s hosts); removed by any
+ * assignment of the config to the cell. */
+struct store_host_assignment {
+    char host[STORE_NAME_MAX];
+    char cell[STORE_NAME_MAX];
+    char config[STORE_NAME_MAX];
+    int64_t version;
+    int64_t generation; /* the config's generation of the write that set it */
+    char sha256[65];
+    int64_t updated_ms;
+};
+
 /* A host's view, persisted when it changes (retention, I3). */
 struct store_host_version {
     char host[STORE_NAME_MAX];
@@ -230,6 +245,14 @@ struct store_rollout_update {
     int64_t fence_term; /* > 0: apply only while the STORE_LEASE_CONTROLLER lease has
                            this term and has not expired on the store's clock; else
                            CG_ERR_CONFLICT, message "fenced: ..." (0: unfenced) */
+    /* Optional per-host assignment in the same transaction (nhosts > 0; a
+     * one-box canary step): hosts[i], a host of cell host_cells[i], gets
+     * assign_version at the new generation (store_host_assignment). With
+     * cells as well, one generation covers both; alone, it is the same
+     * compare-and-set on expect_generation. Every host_cells[i] must exist. */
+    const char *const *hosts;
+    const char *const *host_cells;
+    size_t nhosts;
 };
 
 /* Counters of the store, for /metrics. */
@@ -496,6 +519,11 @@ struct store_ops {
     int (*token_rotate)(struct store *st, const struct store_token_rotate *r,
                         const struct store_actor *a, struct store_token *successor, char *msg);
     int (*token_touch)(struct store *st, const struct store_token_use *uses, size_t n, char *msg);
+    /* Per-host assignments (store_host_assignment_list()); under
+     * STORE_OPS_VERSION 7 like the token lifecycle: every backend of this
+     * tree implements them. */
+    int (*host_assignment_list)(struct store *st, const char *cell, const char *config,
+                                struct store_host_assignment **out, size_t *n, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -689,6 +717,8 @@ int store_audit_list(struct store *st, int64_t after_seq, size_t limit, struct s
  * assignment gets that generation. If the config's generation is not
  * expect_generation when the transaction runs, nothing is written and
  * CG_ERR_CONFLICT is returned (I2: a decision taken on stale state fails).
+ * The per-host assignments of 'config' to hosts of these cells are deleted
+ * in the same transaction: the cell's new generation supersedes them.
  * Audit: "assign", "config/<name>", after {"version","generation","cells":[...]}.
  */
 int store_assign(struct store *st, const char *config, const char *const *cells, size_t ncells,
@@ -705,6 +735,11 @@ int store_assignment_list(struct store *st, const char *cell, const char *config
 int store_assignment_page(struct store *st, const char *config, const char *after_cell,
                           size_t limit, struct store_assignment **out, size_t *n, int *more,
                           char *msg);
+
+/* Per-host assignments filtered by cell and/or config (NULL = any),
+ * ordered by cell, config, host. Free with store_host_assignments_free(). */
+int store_host_assignment_list(struct store *st, const char *cell, const char *config,
+                               struct store_host_assignment **out, size_t *n, char *msg);
 
 /* Upserts a host's applied / last-known-good view (no audit: it is a report,
  * not a mutation by a principal). */
@@ -739,10 +774,12 @@ int store_rollout_page(struct store *st, const char *config, int open_only, int6
  * One atomic step of a rollout: CAS on the row's seq (CG_ERR_CONFLICT when
  * another controller or an operator changed it since it was read), the
  * optional assignment (same rules as store_assign(), CAS on the config's
- * generation), the row update (seq + 1; steps_json replaced when given,
- * CG_ERR_INVALID unless it is a JSON array), live_version, one event row,
- * and (if audit_action) one audit record with after = event_json. All or
- * nothing. *new_generation (may be NULL) gets the generation assigned.
+ * generation; it deletes the config's per-host assignments in those cells),
+ * the optional per-host assignment (hosts: upserted with the same
+ * generation; the change log gets an "assign" row per host's cell), the row update (seq + 1;
+ * steps_json replaced when given, CG_ERR_INVALID unless it is a JSON array), live_version, one
+ * event row, and (if audit_action) one audit record with after = event_json. All or nothing.
+ * *new_generation (may be NULL) gets the generation assigned.
  */
 int store_rollout_update(struct store *st, const struct store_rollout_update *u,
                          const struct store_actor *a, int64_t *new_generation, char *msg);
@@ -1042,5 +1079,6 @@ void store_audit_free(struct store_audit *a);
 void store_audits_free(struct store_audit *a, size_t n);
 void store_assignments_free(struct store_assignment *a, size_t n);
 void store_host_versions_free(struct store_host_version *h, size_t n);
+void store_host_assignments_free(struct store_host_assignment *h, size_t n);
 
 #endif /* CG_STORE_H */

@@ -285,6 +285,26 @@ int store_check_token_rotate(const struct store_token_rotate *r, char *msg)
     return CG_OK;
 }
 
+int store_check_rollout_assign(const struct store_rollout_update *u, char *msg)
+{
+    if (!u || u->id <= 0 || (u->ncells && (!u->cells || u->assign_version <= 0)) ||
+        (u->nhosts && (!u->hosts || !u->host_cells || u->assign_version <= 0))) {
+        SET_MSG(msg, "rollout update: bad arguments");
+        return CG_ERR_INVALID;
+    }
+    for (size_t i = 0; i < u->ncells; i++)
+        if (!u->cells[i]) {
+            SET_MSG(msg, "rollout update: NULL cell");
+            return CG_ERR_INVALID;
+        }
+    for (size_t i = 0; i < u->nhosts; i++)
+        if (!u->hosts[i] || !cg_valid_name(u->hosts[i]) || !u->host_cells[i]) {
+            SET_MSG(msg, "rollout update: host %zu needs a valid name and a cell", i);
+            return CG_ERR_INVALID;
+        }
+    return CG_OK;
+}
+
 int store_check_token_touch(const struct store_token_use *uses, size_t n, char *msg)
 {
     if (!uses || n == 0 || n > STORE_PAGE_MAX) {

@@ -101,6 +101,12 @@ char *store_token_rotate_summary(int64_t from, int64_t to, const char *name,
  * hash, old_expires_ms > 0, expires_ms >= 0. */
 int store_check_token_rotate(const struct store_token_rotate *r, char *msg);
 
+/* CG_ERR_INVALID unless the assignment parts of a rollout update hold:
+ * cells given with a version > 0 and no NULL name; hosts (nhosts > 0)
+ * given with their cells, a version > 0, every host a valid name
+ * (cg_valid_name()) and every cell non-NULL. */
+int store_check_rollout_assign(const struct store_rollout_update *u, char *msg);
+
 /* CG_ERR_INVALID unless uses holds 1..STORE_PAGE_MAX entries. */
 int store_check_token_touch(const struct store_token_use *uses, size_t n, char *msg);
 

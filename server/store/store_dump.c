@@ -48,6 +48,9 @@ static const struct store_column audit_checkpoints[] = {
 static const struct store_column assignments[] = {{"cell", T},    {"config", T},
                                                   {"version", I}, {"generation", I},
                                                   {"sha256", T},  {"updated_ms", I}};
+static const struct store_column host_assignments[] = {
+    {"host", T},       {"config", T}, {"cell", T},      {"version", I},
+    {"generation", I}, {"sha256", T}, {"updated_ms", I}};
 static const struct store_column host_versions[] = {{"host", T},
                                                     {"config", T},
                                                     {"cell", T},
@@ -80,6 +83,7 @@ static const struct store_table tables[] = {
     {"audit", COLS(audit)},
     {"audit_checkpoints", COLS(audit_checkpoints)},
     {"assignments", COLS(assignments)},
+    {"host_assignments", COLS(host_assignments)},
     {"host_versions", COLS(host_versions)},
     {"rollouts", COLS(rollouts)},
     {"rollout_events", COLS(rollout_events)},

@@ -873,7 +873,7 @@ static void check_replan_tails(const struct plan *p, const struct tfleet *f, con
 
     assert_non_null(done);
     for (size_t k = 0; k <= r->n_steps; k++) {
-        struct planner_progress pr = {done, ndone, p->n_waves, 0};
+        struct planner_progress pr = {done, ndone, p->n_waves, 0, NULL, 0};
         struct planner_result *q;
         if (k < r->n_steps) {
             pr.next_wave = r->steps[k].wave;

@@ -517,5 +517,6 @@ const struct store_ops store_pg_ops = {
     .token_get = pg_token_get,
     .token_rotate = pg_token_rotate,
     .token_touch = pg_token_touch,
+    .host_assignment_list = pg_host_assignment_list,
 };
 /* clang-format on */

@@ -32,6 +32,17 @@ const char pg_sql_assign_put[] =
     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cell, config) DO UPDATE SET "
     "version = excluded.version, generation = excluded.generation, sha256 = excluded.sha256, "
     "updated_ms = excluded.updated_ms";
+static const char SQL_HOST_ASSIGN_CLEAR[] =
+    "DELETE FROM host_assignments WHERE cell = $1 AND config = $2";
+static const char SQL_HOST_ASSIGN_PUT[] =
+    "INSERT INTO host_assignments (host, config, cell, version, generation, sha256, updated_ms) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (host, config) DO UPDATE SET "
+    "cell = excluded.cell, version = excluded.version, generation = excluded.generation, "
+    "sha256 = excluded.sha256, updated_ms = excluded.updated_ms";
+#define HOST_ASSIGN_COLS "host, cell, config, version, generation, sha256, updated_ms"
+static const char SQL_HOST_ASSIGN_LIST[] =
+    "SELECT " HOST_ASSIGN_COLS " FROM host_assignments WHERE ($1::text IS NULL OR cell = $1) AND "
+    "($2::text IS NULL OR config = $2) ORDER BY cell, config, host";
 static const char SQL_ASSIGN_LIST[] =
     "SELECT " ASSIGN_COLS " FROM assignments WHERE ($1::text IS NULL OR cell = $1) AND "
     "($2::text IS NULL OR config = $2) ORDER BY config, cell";
@@ -107,12 +118,72 @@ int pg_assign_write(struct pg_conn *c, struct pg_assign_job *j, const char *sha,
         pg_msg(msg, "config '%s': generation is no longer %" PRId64, j->config, j->expect);
         return CG_ERR_CONFLICT;
     }
-    for (size_t i = 0; rc == CG_OK && i < j->ncells; i++)
+    for (size_t i = 0; rc == CG_OK && i < j->ncells; i++) {
         rc = pg_exec(c, msg, NULL, pg_sql_assign_put, "ttiiti", j->cells[i], j->config, j->version,
                      gen, sha, now);
+        /* the cell's new generation supersedes its hosts' overrides */
+        if (rc == CG_OK)
+            rc = pg_exec(c, msg, NULL, SQL_HOST_ASSIGN_CLEAR, "tt", j->cells[i], j->config);
+    }
     if (rc == CG_OK)
         j->generation = gen;
     return rc;
+}
+
+int pg_assign_hosts(struct pg_conn *c, const struct pg_assign_job *j, const char *const *hosts,
+                    const char *const *cells, size_t n, const char *sha, char *msg)
+{
+    int64_t now = cg_now_ms();
+    int rc = CG_OK;
+
+    for (size_t i = 0; rc == CG_OK && i < n; i++) {
+        rc = pg_int(c, msg, NULL, pg_sql_cell_exists, "t", cells[i]);
+        if (rc == 0) {
+            pg_msg(msg, "cell '%.64s' not found", cells[i]);
+            return CG_ERR_NOTFOUND;
+        }
+        if (rc < 0)
+            return rc;
+        rc = pg_exec(c, msg, NULL, SQL_HOST_ASSIGN_PUT, "tttiiti", hosts[i], j->config, cells[i],
+                     j->version, j->generation, sha, now);
+    }
+    return rc;
+}
+
+static int row_host_assignment(const PGresult *r, int i, void *elem)
+{
+    struct store_host_assignment *h = elem;
+
+    cg_strlcpy(h->host, pg_col_text(r, i, 0), sizeof h->host);
+    cg_strlcpy(h->cell, pg_col_text(r, i, 1), sizeof h->cell);
+    cg_strlcpy(h->config, pg_col_text(r, i, 2), sizeof h->config);
+    h->version = pg_col_int(r, i, 3);
+    h->generation = pg_col_int(r, i, 4);
+    cg_strlcpy(h->sha256, pg_col_text(r, i, 5), sizeof h->sha256);
+    h->updated_ms = pg_col_int(r, i, 6);
+    return CG_OK;
+}
+
+int pg_host_assignment_list(struct store *st, const char *cell, const char *config,
+                            struct store_host_assignment **out, size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        pg_msg(msg, "host_assignment_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_host_assignment, SQL_HOST_ASSIGN_LIST,
+                 "tt", cell, config);
+    if (rc != CG_OK) {
+        store_host_assignments_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
 }
 
 static int run_assign(struct pg_conn *c, void *arg, char *msg)

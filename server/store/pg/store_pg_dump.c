@@ -43,7 +43,8 @@ static int build_sql(struct cg_buf *b, const struct store_table *t, int insert)
         /* every table's natural order: its first column(s), as loaded */
         rc |= cg_buf_printf(b, " FROM %s ORDER BY %s", t->name, t->cols[0].name);
         if (strcmp(t->name, "versions") == 0 || strcmp(t->name, "rollout_events") == 0 ||
-            strcmp(t->name, "assignments") == 0 || strcmp(t->name, "host_versions") == 0)
+            strcmp(t->name, "assignments") == 0 || strcmp(t->name, "host_versions") == 0 ||
+            strcmp(t->name, "host_assignments") == 0)
             rc |= cg_buf_printf(b, ", %s", t->cols[1].name);
     }
     return rc ? -1 : 0;

@@ -343,6 +343,14 @@ int pg_assign_check(struct pg_conn *c, struct pg_assign_job *j, char sha[65], ch
  * j->generation. */
 int pg_assign_write(struct pg_conn *c, struct pg_assign_job *j, const char *sha, char *msg);
 
+/* Inside a transaction, after pg_assign_write() (j->generation set):
+ * upserts the per-host assignment of hosts[i] (of cells[i], which must
+ * exist: CG_ERR_NOTFOUND) to j->version at j->generation, for i < n.
+ * (pg_assign_write() deletes the per-host assignments of j's config in
+ * the cells it assigns.) */
+int pg_assign_hosts(struct pg_conn *c, const struct pg_assign_job *j, const char *const *hosts,
+                    const char *const *cells, size_t n, const char *sha, char *msg);
+
 /* ---- The store_ops entry points ----
  *
  * Each implements the store_ops method of the same name (pg_x for
@@ -461,6 +469,9 @@ int pg_assign(struct store *st, const char *config, const char *const *cells, si
 /* store_ops.assignment_list: assignments filtered by cell and/or config. */
 int pg_assignment_list(struct store *st, const char *cell, const char *config,
                        struct store_assignment **out, size_t *n, char *msg);
+/* store_ops.host_assignment_list: per-host assignments by cell and/or config. */
+int pg_host_assignment_list(struct store *st, const char *cell, const char *config,
+                            struct store_host_assignment **out, size_t *n, char *msg);
 /* store_ops.host_version_put: a host's report, upserted (no audit). */
 int pg_host_version_put(struct store *st, const struct store_host_version *hv, char *msg);
 /* store_ops.host_version_list: host views, optionally of one config. */

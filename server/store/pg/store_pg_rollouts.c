@@ -304,7 +304,7 @@ static int run_rollout_update(struct pg_conn *c, void *arg, char *msg)
         rc = rollout_lock(c, u->id, true, u->expect_seq, config, msg);
     if (rc != CG_OK)
         return rc;
-    if (u->ncells > 0) {
+    if (u->ncells > 0 || u->nhosts > 0) {
         char sha[65] = "";
         struct pg_assign_job aj = {
             config, u->cells, u->ncells, u->assign_version, u->expect_generation, j->a, 0};
@@ -312,6 +312,8 @@ static int run_rollout_update(struct pg_conn *c, void *arg, char *msg)
         rc = pg_assign_check(c, &aj, sha, msg);
         if (rc == CG_OK)
             rc = pg_assign_write(c, &aj, sha, msg);
+        if (rc == CG_OK)
+            rc = pg_assign_hosts(c, &aj, u->hosts, u->host_cells, u->nhosts, sha, msg);
         gen = aj.generation;
     }
     if (rc == CG_OK && u->set_live_version > 0)
@@ -329,6 +331,10 @@ static int run_rollout_update(struct pg_conn *c, void *arg, char *msg)
     }
     for (size_t i = 0; rc == CG_OK && i < u->ncells; i++)
         rc = pg_change_add(c, "assign", config, u->cells[i], msg);
+    /* a host's override: its cell is re-rendered (with its hosts) */
+    for (size_t i = 0; rc == CG_OK && i < u->nhosts; i++)
+        if (i == 0 || strcmp(u->host_cells[i], u->host_cells[i - 1]) != 0)
+            rc = pg_change_add(c, "assign", config, u->host_cells[i], msg);
     if (rc == CG_OK)
         j->generation = gen;
     return rc;
@@ -342,15 +348,9 @@ int pg_rollout_update(struct store *st, const struct store_rollout_update *u,
 
     if (rc != CG_OK)
         return rc;
-    if (!u || u->id <= 0 || (u->ncells && (!u->cells || u->assign_version <= 0))) {
-        pg_msg(msg, "rollout update: bad arguments");
-        return CG_ERR_INVALID;
-    }
-    for (size_t i = 0; i < u->ncells; i++)
-        if (!u->cells[i]) {
-            pg_msg(msg, "rollout update: NULL cell");
-            return CG_ERR_INVALID;
-        }
+    rc = store_check_rollout_assign(u, msg);
+    if (rc != CG_OK)
+        return rc;
     if (u->steps_json) {
         /* The controller reads the steps back on every restart: never store
          * something it cannot parse. */

@@ -292,6 +292,8 @@ static const char SQL_VERSION_STATE[] =
     "SELECT deleted_ms FROM versions WHERE config = $1 AND number = $2";
 static const char SQL_REF_ASSIGN[] =
     "SELECT cell FROM assignments WHERE config = $1 AND version = $2 ORDER BY cell LIMIT 1";
+static const char SQL_REF_HOST_ASSIGN[] = "SELECT host FROM host_assignments WHERE config = $1 "
+                                          "AND version = $2 ORDER BY host LIMIT 1";
 static const char SQL_REF_APPLIED[] = "SELECT host FROM host_versions WHERE config = $1 AND "
                                       "applied_version = $2 ORDER BY host LIMIT 1";
 static const char SQL_REF_LKG[] = "SELECT host FROM host_versions WHERE config = $1 AND "
@@ -326,6 +328,12 @@ static int version_referenced(struct pg_conn *c, const char *config, int64_t num
     rc = pg_text(c, msg, who, sizeof who, SQL_REF_ASSIGN, "ti", config, num);
     if (rc == 1) {
         pg_msg(msg, "version %" PRId64 " of '%s' is assigned to cell '%s'", num, config, who);
+        return CG_ERR_CONFLICT;
+    }
+    if (rc == 0)
+        rc = pg_text(c, msg, who, sizeof who, SQL_REF_HOST_ASSIGN, "ti", config, num);
+    if (rc == 1) {
+        pg_msg(msg, "version %" PRId64 " of '%s' is assigned to host '%s'", num, config, who);
         return CG_ERR_CONFLICT;
     }
     if (rc == 0)

@@ -336,5 +336,6 @@ const struct store_ops store_sqlite_ops = {
     .token_get = sq_token_get,
     .token_rotate = sq_token_rotate,
     .token_touch = sq_token_touch,
+    .host_assignment_list = sq_host_assignment_list,
 };
 /* clang-format on */

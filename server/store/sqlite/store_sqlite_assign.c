@@ -30,6 +30,17 @@ const char sq_sql_assign_put[] =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (cell, config) DO UPDATE SET "
     "version = excluded.version, generation = excluded.generation, sha256 = excluded.sha256, "
     "updated_ms = excluded.updated_ms";
+static const char SQL_HOST_ASSIGN_CLEAR[] =
+    "DELETE FROM host_assignments WHERE cell = ?1 AND config = ?2";
+static const char SQL_HOST_ASSIGN_PUT[] =
+    "INSERT INTO host_assignments (host, config, cell, version, generation, sha256, updated_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (host, config) DO UPDATE SET "
+    "cell = excluded.cell, version = excluded.version, generation = excluded.generation, "
+    "sha256 = excluded.sha256, updated_ms = excluded.updated_ms";
+#define HOST_ASSIGN_COLS "host, cell, config, version, generation, sha256, updated_ms"
+static const char SQL_HOST_ASSIGN_LIST[] =
+    "SELECT " HOST_ASSIGN_COLS " FROM host_assignments WHERE (?1 IS NULL OR cell = ?1) AND "
+    "(?2 IS NULL OR config = ?2) ORDER BY cell, config, host";
 static const char SQL_ASSIGN_LIST[] =
     "SELECT " ASSIGN_COLS " FROM assignments WHERE (?1 IS NULL OR cell = ?1) AND "
     "(?2 IS NULL OR config = ?2) ORDER BY config, cell";
@@ -100,6 +111,40 @@ int sq_assign_check(struct sq_conn *w, struct sq_assign_job *j, char sha[65], ch
     return CG_OK;
 }
 
+int sq_assign_cells(struct sq_conn *w, const char *config, const char *const *cells, size_t n,
+                    int64_t version, int64_t gen, const char *sha, int64_t now, char *msg)
+{
+    int rc = CG_OK;
+
+    for (size_t i = 0; rc == CG_OK && i < n; i++) {
+        rc = sq_exec(w, msg, sq_sql_assign_put, "ttiiti", cells[i], config, version, gen, sha, now);
+        /* the cell's new generation supersedes its hosts' overrides */
+        if (rc == CG_OK)
+            rc = sq_exec(w, msg, SQL_HOST_ASSIGN_CLEAR, "tt", cells[i], config);
+    }
+    return rc;
+}
+
+int sq_assign_hosts(struct sq_conn *w, const char *config, const char *const *hosts,
+                    const char *const *cells, size_t n, int64_t version, int64_t gen,
+                    const char *sha, int64_t now, char *msg)
+{
+    int rc = CG_OK;
+
+    for (size_t i = 0; rc == CG_OK && i < n; i++) {
+        rc = sq_int(w, msg, NULL, sq_sql_cell_exists, "t", cells[i]);
+        if (rc == 0) {
+            sq_msg(msg, "cell '%.64s' not found", cells[i]);
+            return CG_ERR_NOTFOUND;
+        }
+        if (rc < 0)
+            return rc;
+        rc = sq_exec(w, msg, SQL_HOST_ASSIGN_PUT, "tttiiti", hosts[i], config, cells[i], version,
+                     gen, sha, now);
+    }
+    return rc;
+}
+
 static int run_assign(struct sq_conn *w, void *arg, char *msg)
 {
     struct sq_assign_job *j = arg;
@@ -112,9 +157,8 @@ static int run_assign(struct sq_conn *w, void *arg, char *msg)
 
     if (rc == CG_OK)
         rc = sq_exec(w, msg, sq_sql_config_set_gen, "it", gen, j->config);
-    for (size_t i = 0; rc == CG_OK && i < j->ncells; i++)
-        rc = sq_exec(w, msg, sq_sql_assign_put, "ttiiti", j->cells[i], j->config, j->version, gen,
-                     sha, now);
+    if (rc == CG_OK)
+        rc = sq_assign_cells(w, j->config, j->cells, j->ncells, j->version, gen, sha, now, msg);
     if (rc != CG_OK)
         return rc;
     cells = json_array();
@@ -202,6 +246,42 @@ int sq_assignment_page(struct store *st, const char *config, const char *after_c
     rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_assignment, SQL_ASSIGN_PAGE, "tti",
                  config, after_cell ? after_cell : "", sq_page_fetch(limit));
     return sq_page_end(rc, arr, cnt, limit, sizeof **out, free_assignment, (void **)out, n, more);
+}
+
+static int row_host_assignment(sqlite3_stmt *q, void *elem)
+{
+    struct store_host_assignment *h = elem;
+
+    cg_strlcpy(h->host, sq_col_text(q, 0), sizeof h->host);
+    cg_strlcpy(h->cell, sq_col_text(q, 1), sizeof h->cell);
+    cg_strlcpy(h->config, sq_col_text(q, 2), sizeof h->config);
+    h->version = sqlite3_column_int64(q, 3);
+    h->generation = sqlite3_column_int64(q, 4);
+    cg_strlcpy(h->sha256, sq_col_text(q, 5), sizeof h->sha256);
+    h->updated_ms = sqlite3_column_int64(q, 6);
+    return CG_OK;
+}
+
+int sq_host_assignment_list(struct store *st, const char *cell, const char *config,
+                            struct store_host_assignment **out, size_t *n, char *msg)
+{
+    void *arr;
+    size_t cnt;
+    int rc;
+
+    if (!out || !n) {
+        sq_msg(msg, "host_assignment_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_host_assignment, SQL_HOST_ASSIGN_LIST,
+                 "tt", cell, config);
+    if (rc != CG_OK) {
+        store_host_assignments_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
 }
 
 #define HOST_COLS "host, cell, config, applied_version, applied_generation, lkg_version, updated_ms"

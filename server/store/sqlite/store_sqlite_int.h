@@ -273,6 +273,20 @@ struct sq_assign_job {
     int64_t generation; /* out */
 };
 
+/* On the writer, after the config's generation moved to 'gen': upserts
+ * the assignment of each of the n cells and deletes the per-host
+ * assignments of 'config' in them (the cell's generation supersedes
+ * them). */
+int sq_assign_cells(struct sq_conn *w, const char *config, const char *const *cells, size_t n,
+                    int64_t version, int64_t gen, const char *sha, int64_t now, char *msg);
+
+/* On the writer, after the config's generation moved to 'gen': upserts
+ * the per-host assignment of hosts[i] (of cells[i], which must exist:
+ * CG_ERR_NOTFOUND) for i < n. */
+int sq_assign_hosts(struct sq_conn *w, const char *config, const char *const *hosts,
+                    const char *const *cells, size_t n, int64_t version, int64_t gen,
+                    const char *sha, int64_t now, char *msg);
+
 /* On the writer, checks the assignment j: the config exists and its
  * generation is j->expect (else CG_ERR_CONFLICT), the version exists
  * (CG_ERR_NOTFOUND) and is not deleted (CG_ERR_CONFLICT), every cell
@@ -398,6 +412,9 @@ int sq_assign(struct store *st, const char *config, const char *const *cells, si
 /* store_ops.assignment_list: assignments filtered by cell and/or config. */
 int sq_assignment_list(struct store *st, const char *cell, const char *config,
                        struct store_assignment **out, size_t *n, char *msg);
+/* store_ops.host_assignment_list: per-host assignments by cell and/or config. */
+int sq_host_assignment_list(struct store *st, const char *cell, const char *config,
+                            struct store_host_assignment **out, size_t *n, char *msg);
 /* store_ops.host_version_put: a host's report, upserted on the writer (no audit). */
 int sq_host_version_put(struct store *st, const struct store_host_version *hv, char *msg);
 /* store_ops.host_version_list: host views, optionally of one config. */

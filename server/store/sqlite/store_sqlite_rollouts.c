@@ -265,7 +265,7 @@ static int run_rollout_update(struct sq_conn *w, void *arg, char *msg)
                seq, u->expect_seq);
         return CG_ERR_CONFLICT;
     }
-    if (u->ncells > 0) {
+    if (u->ncells > 0 || u->nhosts > 0) {
         const char *config = NULL;
         struct store_rollout r;
         struct sq_assign_job aj;
@@ -281,9 +281,12 @@ static int run_rollout_update(struct sq_conn *w, void *arg, char *msg)
         gen = u->expect_generation + 1;
         if (rc == CG_OK)
             rc = sq_exec(w, msg, sq_sql_config_set_gen, "it", gen, config);
-        for (size_t i = 0; rc == CG_OK && i < u->ncells; i++)
-            rc = sq_exec(w, msg, sq_sql_assign_put, "ttiiti", u->cells[i], config,
-                         u->assign_version, gen, sha, now);
+        if (rc == CG_OK)
+            rc = sq_assign_cells(w, config, u->cells, u->ncells, u->assign_version, gen, sha, now,
+                                 msg);
+        if (rc == CG_OK)
+            rc = sq_assign_hosts(w, config, u->hosts, u->host_cells, u->nhosts, u->assign_version,
+                                 gen, sha, now, msg);
         if (rc == CG_OK && u->set_live_version > 0)
             rc = sq_exec(w, msg, SQL_CONFIG_SET_LIVE, "it", u->set_live_version, config);
         store_rollout_free(&r);
@@ -331,15 +334,9 @@ int sq_rollout_update(struct store *st, const struct store_rollout_update *u,
 
     if (rc != CG_OK)
         return rc;
-    if (!u || u->id <= 0 || (u->ncells && (!u->cells || u->assign_version <= 0))) {
-        sq_msg(msg, "rollout update: bad arguments");
-        return CG_ERR_INVALID;
-    }
-    for (size_t i = 0; i < u->ncells; i++)
-        if (!u->cells[i]) {
-            sq_msg(msg, "rollout update: NULL cell");
-            return CG_ERR_INVALID;
-        }
+    rc = store_check_rollout_assign(u, msg);
+    if (rc != CG_OK)
+        return rc;
     if (u->steps_json) {
         /* The controller reads the steps back on every restart: never store
          * something it cannot parse. */

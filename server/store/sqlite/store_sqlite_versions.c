@@ -258,6 +258,8 @@ static const char SQL_VERSION_STATE[] =
     "SELECT deleted_ms FROM versions WHERE config = ? AND number = ?";
 static const char SQL_REF_ASSIGN[] =
     "SELECT cell FROM assignments WHERE config = ? AND version = ? ORDER BY cell LIMIT 1";
+static const char SQL_REF_HOST_ASSIGN[] = "SELECT host FROM host_assignments WHERE config = ? "
+                                          "AND version = ? ORDER BY host LIMIT 1";
 static const char SQL_REF_APPLIED[] = "SELECT host FROM host_versions WHERE config = ? AND "
                                       "applied_version = ? ORDER BY host LIMIT 1";
 static const char SQL_REF_LKG[] = "SELECT host FROM host_versions WHERE config = ? AND "
@@ -290,6 +292,12 @@ static int version_referenced(struct sq_conn *w, const char *config, int64_t num
     rc = sq_text(w, msg, who, sizeof who, SQL_REF_ASSIGN, "ti", config, num);
     if (rc == 1) {
         sq_msg(msg, "version %" PRId64 " of '%s' is assigned to cell '%s'", num, config, who);
+        return CG_ERR_CONFLICT;
+    }
+    if (rc == 0)
+        rc = sq_text(w, msg, who, sizeof who, SQL_REF_HOST_ASSIGN, "ti", config, num);
+    if (rc == 1) {
+        sq_msg(msg, "version %" PRId64 " of '%s' is assigned to host '%s'", num, config, who);
         return CG_ERR_CONFLICT;
     }
     if (rc == 0)
