@@ -228,6 +228,8 @@ static void gate_baseline_requests(const struct plan_gates *g, const struct gate
     struct gates_record *r = rec_new(out, "baseline_requests",
                                      in->baseline_kind == GATES_BASELINE_BEFORE
                                          ? "requests of the same cells before the change"
+                                     : in->baseline_kind == GATES_BASELINE_CELL_REST
+                                         ? "requests of the rest of the canary hosts' cells"
                                          : "requests of cells still on the old version");
     int64_t want = g->has_min_baseline_requests ? g->min_baseline_requests : in->min_requests;
     uint64_t need = want > GATES_MIN_BASELINE_FLOOR ? (uint64_t)want : GATES_MIN_BASELINE_FLOOR;
