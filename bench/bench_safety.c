@@ -165,7 +165,7 @@ static const struct model_noise fleet_noise = {
 /* A/A: which wave of plan_aa_doc is baked, and how long a bake that is
  * still inconclusive at the end of its bake time may go on. */
 #define AA_WAVE     0
-#define AA_EXTRA_MS (10 * 60000)
+#define AA_EXTRA_MS (2 * 60000)
 
 #define PLAN_WAVES_TAIL                                                                            \
     "{\"name\":\"ten\",\"percent\":10,\"bake_s\":1200,\"min_requests\":20000},"                    \
