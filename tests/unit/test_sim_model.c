@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <getopt.h>
+
 #include "faults.h"
 #include "model.h"
+#include "sim.h"
 
 static void rng_is_deterministic(void **state)
 {
@@ -426,6 +429,49 @@ static void cell_biases(void **state)
     assert_non_null(strstr(msg, "at most"));
 }
 
+/* The noise options of cellgate-sim: defaults off, parsed into the
+ * options (sim/run.c's table). */
+static void noise_options(void **state)
+{
+    struct sim_options o;
+    char *argv[] = {"cellgate-sim",
+                    "--latency-noise",
+                    "0.35",
+                    "--tail-share",
+                    "0.02",
+                    "--tail-alpha",
+                    "1.2",
+                    "--tail-min",
+                    "4",
+                    "--error-dispersion",
+                    "0.5",
+                    "--cell-bias",
+                    "use1-az1-c01=3",
+                    "--cell-bias",
+                    "use1-az2-c01=1:2",
+                    NULL};
+    char *bad1[] = {"cellgate-sim", "--cell-bias", "nocell", NULL};
+    char *bad2[] = {"cellgate-sim", "--tail-share", "1.5", NULL};
+
+    (void)state;
+    sim_options_defaults(&o);
+    assert_true(o.latency_noise < 0 && o.tail_share == 0 && o.error_dispersion == 0);
+    assert_true(o.tail_alpha == 1.5 && o.tail_min == 3 && o.cell_bias.n == 0);
+    optind = 1;
+    assert_int_equal(sim_options_parse(15, argv, &o), 0);
+    assert_true(o.latency_noise == 0.35 && o.tail_share == 0.02 && o.tail_alpha == 1.2);
+    assert_true(o.tail_min == 4 && o.error_dispersion == 0.5);
+    assert_int_equal(o.cell_bias.n, 2);
+    assert_true(model_biases_find(&o.cell_bias, "use1-az1-c01")->error == 3);
+    assert_true(model_biases_find(&o.cell_bias, "use1-az2-c01")->latency == 2);
+    sim_options_defaults(&o);
+    optind = 1;
+    assert_int_equal(sim_options_parse(3, bad1, &o), 2);
+    sim_options_defaults(&o);
+    optind = 1;
+    assert_int_equal(sim_options_parse(3, bad2, &o), 2);
+}
+
 static void fault_specs(void **state)
 {
     struct faults fs;
@@ -484,6 +530,7 @@ int main(void)
         cmocka_unit_test(over_dispersed_errors),
         cmocka_unit_test(heavy_tailed_latency),
         cmocka_unit_test(cell_biases),
+        cmocka_unit_test(noise_options),
         cmocka_unit_test(fault_specs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
