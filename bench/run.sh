@@ -561,23 +561,30 @@ bench_rss() {
 
 # ---------------------------------------------------------------------------
 # safety: detection, blast radius and time to rollback of bad changes under
-# the real controller (bench/bench_safety.c), against a naive all-at-once
-# push with a fleet error-rate alarm. SAFETY_TRIALS (default 100) per
-# scenario and system; SAFETY_JOBS processes (default 2).
+# the real controller (bench/bench_safety.c) on a fleet with realistic noise
+# (heavy-tailed latency, over-dispersed errors, a chronically bad cell),
+# against a naive all-at-once push with a fleet error-rate alarm; false
+# rollbacks of good changes; A/A bakes peeked after every report.
+# SAFETY_TRIALS (default 100) per scenario and system, SAFETY_GOOD_TRIALS
+# (default 2x) per good-change scenario, SAFETY_AA_BAKES (default 10x);
+# SAFETY_JOBS processes (default 2). Every SAFETY_ROW and SAFETY_GOAL line
+# is recorded, whatever its scenario or goal.
 # ---------------------------------------------------------------------------
 SAFETY_TRIALS=${SAFETY_TRIALS:-100}
 
 bench_safety() {
   local bin="$BUILD/bench/bench_safety" out line sc sy name kvp k v ok
-  say "== safety: $SAFETY_TRIALS seeded trials per scenario, cellgate vs naive push + alarm =="
+  say "== safety: $SAFETY_TRIALS seeded trials per scenario (good changes and A/A more), cellgate vs naive push + alarm, realistic noise =="
   [[ -x $bin ]] || die "no $bin (run make build)"
   out=$(timeout 1800 "$bin" "$SAFETY_TRIALS" 2>"$BENCH_TMP/safety.err") ||
     { cat "$BENCH_TMP/safety.err" >&2; die "bench_safety failed"; }
   sed 's/^/  /' "$BENCH_TMP/safety.err"
   grep -v '^SAFETY_' <<<"$out"
-  fig safety "what=36 cells x 10 hosts, seeded trials per scenario; cellgate = the real controller + reports + SQLite store with a simulated fleet; naive = push to every cell at once, 5-min fleet error-rate alarm (> 1.5 x previous hour and > 1%), rollback 2-10 min after it fires (bench/bench_safety.c, bench/README.md)" \
+  fig safety "what=36 cells x 10 hosts, seeded trials per scenario; cellgate = the real controller + reports + SQLite store with a simulated fleet (cellgate-sim's health model: heavy-tailed latency, over-dispersed errors); naive = push to every cell at once, 5-min fleet error-rate alarm (> 1.5 x previous hour and > 1%), rollback 2-10 min after it fires; aa_peek = gates after every host report, min_delta 0 (bench/bench_safety.c, bench/README.md)" \
     "blast_radius_what=requests served by the new version / all fleet requests from start until the last host is back on the old version (completion or the 3 h horizon when not rolled back)" \
-    "trials=$SAFETY_TRIALS"
+    "noise=$(grep -m1 '^noise: ' <<<"$out" | sed 's/^noise: //')" \
+    "trials=$SAFETY_TRIALS" "good_trials=${SAFETY_GOOD_TRIALS:-$((2 * SAFETY_TRIALS))}" \
+    "aa_bakes=${SAFETY_AA_BAKES:-$((10 * SAFETY_TRIALS))}"
   while read -r line; do
     sc=$(kv "$line" scenario)
     sy=$(kv "$line" system)

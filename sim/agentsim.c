@@ -913,6 +913,15 @@ static void report_start(struct sim *s, struct sim_host *h, int64_t now)
 int agents_init(struct sim *s)
 {
     struct cg_backoff_config bc;
+    struct model_noise noise = {
+        .rate_sigma = s->opt.noise,
+        .latency_sigma = s->opt.latency_noise >= 0 ? s->opt.latency_noise : s->opt.noise / 2,
+        .tail_share = s->opt.tail_share,
+        .tail_alpha = s->opt.tail_alpha,
+        .tail_min = s->opt.tail_min,
+        .error_dispersion = s->opt.error_dispersion,
+    };
+    const struct model_bias *bias;
     size_t k = 0;
     int64_t now = sim_mono(), wall = sim_wall();
 
@@ -942,7 +951,12 @@ int agents_init(struct sim *s)
                 snprintf(h->name, sizeof h->name, "sim-host-%zu", k + 1);
             }
             model_rng_seed(&h->rng, s->opt.seed * 0x9e3779b97f4a7c15ULL + k + 1);
-            model_host_init(&h->model, s->opt.noise, &h->rng);
+            model_host_init(&h->model, &noise, &h->rng);
+            bias = model_biases_find(&s->opt.cell_bias, s->topo.cells[c].id);
+            if (bias) {
+                h->model.error_bias = bias->error;
+                h->model.latency_bias = bias->latency;
+            }
             cg_backoff_init(&h->bo, &bc, NULL);
             cg_retry_budget_init(&h->budget, NULL);
             h->state = HS_IDLE;

@@ -6,7 +6,9 @@
  */
 #include "model.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -118,6 +120,49 @@ uint64_t model_rng_binomial(struct model_rng *r, uint64_t n, double p)
     return k > n ? n : k;
 }
 
+double model_rng_gamma(struct model_rng *r, double shape)
+{
+    double d, c;
+
+    if (!(shape > 0)) {
+        return 0.0;
+    }
+    if (shape < 1) {
+        /* Gamma(a) = Gamma(a + 1) * U^(1/a) */
+        double u = model_rng_unit(r);
+
+        return model_rng_gamma(r, shape + 1) * pow(u, 1.0 / shape);
+    }
+    /* Marsaglia and Tsang, "A simple method for generating gamma variables" (2000) */
+    d = shape - 1.0 / 3.0;
+    c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x, v, u;
+
+        do {
+            x = model_rng_normal(r);
+            v = 1.0 + c * x;
+        } while (v <= 0);
+        v = v * v * v;
+        u = model_rng_unit(r);
+        if (u < 1.0 - 0.0331 * x * x * x * x) {
+            return d * v;
+        }
+        if (log(u) < 0.5 * x * x + d * (1.0 - v + log(v))) {
+            return d * v;
+        }
+    }
+}
+
+double model_rng_pareto(struct model_rng *r, double alpha)
+{
+    if (!(alpha > 0)) {
+        return 1.0;
+    }
+    /* 1 - U is in (0, 1], so the result is finite */
+    return pow(1.0 - model_rng_unit(r), -1.0 / alpha);
+}
+
 /* ---- behaviour ----------------------------------------------------------- */
 
 static int bad(char *msg, size_t msglen, const char *what)
@@ -130,7 +175,8 @@ static int bad(char *msg, size_t msglen, const char *what)
 
 int model_behaviour_parse(const json_t *sim, struct model_behaviour *out, char *msg, size_t msglen)
 {
-    static const char *const fields[] = {"error_rate", "latency_ms", "retry_rate", "crash", NULL};
+    static const char *const fields[] = {"error_rate", "latency_ms",  "retry_rate",
+                                         "crash",      "tail_factor", NULL};
     const char *unknown;
     const json_t *v;
     int set = 0;
@@ -180,6 +226,14 @@ int model_behaviour_parse(const json_t *sim, struct model_behaviour *out, char *
         out->crash = json_is_true(v);
         set |= MODEL_CRASH;
     }
+    v = json_object_get(sim, "tail_factor");
+    if (v) {
+        if (!json_is_number(v) || !(json_number_value(v) > 0 && json_number_value(v) <= 1000)) {
+            return bad(msg, msglen, "tail_factor must be a number in (0, 1000]");
+        }
+        out->tail_factor = json_number_value(v);
+        set |= MODEL_TAIL_FACTOR;
+    }
     return set;
 }
 
@@ -208,20 +262,87 @@ void model_behaviour_worst(struct model_behaviour *acc, const struct model_behav
     acc->latency_ms = fmax(acc->latency_ms, b->latency_ms);
     acc->retry_rate = fmax(acc->retry_rate, b->retry_rate);
     acc->crash = acc->crash || b->crash;
+    acc->tail_factor = fmax(acc->tail_factor, b->tail_factor);
 }
 
 /* ---- hosts and windows --------------------------------------------------- */
 
-void model_host_init(struct model_host *h, double noise, struct model_rng *r)
+/* exp(sigma * N - sigma^2 / 2): log-normal with mean 1; 1 without drawing
+ * when sigma is 0. */
+static double lognormal_factor(double sigma, struct model_rng *r)
 {
-    if (!(noise > 0)) {
-        h->rate_factor = 1.0;
-        h->latency_factor = 1.0;
-        return;
+    if (!(sigma > 0)) {
+        return 1.0;
     }
-    /* log-normal with mean 1: exp(sigma * N - sigma^2 / 2) */
-    h->rate_factor = exp(noise * model_rng_normal(r) - noise * noise / 2);
-    h->latency_factor = exp(noise / 2 * model_rng_normal(r) - noise * noise / 8);
+    return exp(sigma * model_rng_normal(r) - sigma * sigma / 2);
+}
+
+void model_host_init(struct model_host *h, const struct model_noise *n, struct model_rng *r)
+{
+    memset(h, 0, sizeof *h);
+    if (n) {
+        h->noise = *n;
+    }
+    h->rate_factor = lognormal_factor(h->noise.rate_sigma, r);
+    h->latency_factor = lognormal_factor(h->noise.latency_sigma, r);
+    h->error_bias = 1.0;
+    h->latency_bias = 1.0;
+}
+
+int model_biases_add(struct model_biases *bs, const char *spec, char *msg, size_t msglen)
+{
+    const char *eq = spec ? strchr(spec, '=') : NULL;
+    struct model_bias b;
+    char *end = NULL;
+    size_t i;
+
+    memset(&b, 0, sizeof b);
+    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof b.cell) {
+        snprintf(msg, msglen, "cell bias '%s': expected CELL=FACTOR[:LATENCY_FACTOR]",
+                 spec ? spec : "");
+        return -1;
+    }
+    memcpy(b.cell, spec, (size_t)(eq - spec));
+    errno = 0;
+    b.error = strtod(eq + 1, &end);
+    if (errno || end == eq + 1 || !(b.error >= 0 && b.error <= 1000) || (*end && *end != ':')) {
+        snprintf(msg, msglen, "cell bias '%s': the error factor must be a number in 0..1000", spec);
+        return -1;
+    }
+    b.latency = 1.0;
+    if (*end == ':') {
+        const char *l = end + 1;
+
+        errno = 0;
+        b.latency = strtod(l, &end);
+        if (errno || end == l || *end || !(b.latency > 0 && b.latency <= 1000)) {
+            snprintf(msg, msglen,
+                     "cell bias '%s': the latency factor must be a number in (0, 1000]", spec);
+            return -1;
+        }
+    }
+    for (i = 0; i < bs->n; i++) {
+        if (strcmp(bs->b[i].cell, b.cell) == 0) {
+            bs->b[i] = b;
+            return 0;
+        }
+    }
+    if (bs->n >= MODEL_MAX_BIAS) {
+        snprintf(msg, msglen, "cell bias '%s': at most %d cells", spec, MODEL_MAX_BIAS);
+        return -1;
+    }
+    bs->b[bs->n++] = b;
+    return 0;
+}
+
+const struct model_bias *model_biases_find(const struct model_biases *bs, const char *cell)
+{
+    for (size_t i = 0; bs && cell && i < bs->n; i++) {
+        if (strcmp(bs->b[i].cell, cell) == 0) {
+            return &bs->b[i];
+        }
+    }
+    return NULL;
 }
 
 double model_lognormal_cdf(double x_ms, double median_ms, double sigma)
@@ -235,15 +356,81 @@ double model_lognormal_cdf(double x_ms, double median_ms, double sigma)
     return 0.5 * erfc(-(log(x_ms) - log(median_ms)) / (sigma * M_SQRT2));
 }
 
-/* Spreads n observations over the histogram buckets of a log-normal. */
-static void draw_hist(struct cg_hist *hist, uint64_t n, double median_ms, struct model_rng *r)
+double model_pareto_cdf(double x_ms, double xm_ms, double alpha)
+{
+    if (!(x_ms > xm_ms)) {
+        return 0.0;
+    }
+    if (isinf(x_ms)) {
+        return 1.0;
+    }
+    return 1.0 - pow(xm_ms / x_ms, alpha);
+}
+
+/* The tail's scale for a median: tail_min x median x tail_factor. */
+static double tail_scale(double median_ms, const struct model_noise *n, double tail_factor)
+{
+    return (n->tail_min > 1 ? n->tail_min : 1.0) * median_ms *
+           (tail_factor > 0 ? tail_factor : 1.0);
+}
+
+double model_latency_cdf(double x_ms, double median_ms, const struct model_noise *n,
+                         double tail_factor)
+{
+    double body = model_lognormal_cdf(x_ms, median_ms, MODEL_LATENCY_SIGMA), s;
+
+    if (!n || !(n->tail_share > 0) || !(n->tail_alpha > 0)) {
+        return body;
+    }
+    s = n->tail_share < 1 ? n->tail_share : 1.0;
+    return (1 - s) * body +
+           s * model_pareto_cdf(x_ms, tail_scale(median_ms, n, tail_factor), n->tail_alpha);
+}
+
+double model_latency_quantile(double q, double median_ms, const struct model_noise *n,
+                              double tail_factor)
+{
+    double lo = 0, hi = median_ms > 0 ? median_ms : 1;
+
+    if (!(q > 0 && q < 1)) {
+        return NAN;
+    }
+    while (model_latency_cdf(hi, median_ms, n, tail_factor) < q && hi < 1e300) {
+        hi *= 2;
+    }
+    while (hi - lo > 1e-9 * hi) {
+        double mid = (lo + hi) / 2;
+
+        if (model_latency_cdf(mid, median_ms, n, tail_factor) < q) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return hi;
+}
+
+/* A distribution over latencies (ms): log-normal (sigma MODEL_LATENCY_SIGMA)
+ * or Pareto. */
+struct dist {
+    bool pareto;
+    double scale; /* median, or the Pareto scale */
+    double alpha;
+};
+
+static double dist_cdf(const struct dist *d, double x_ms)
+{
+    return d->pareto ? model_pareto_cdf(x_ms, d->scale, d->alpha)
+                     : model_lognormal_cdf(x_ms, d->scale, MODEL_LATENCY_SIGMA);
+}
+
+/* Spreads n observations over the histogram buckets of a distribution. */
+static void draw_hist(struct cg_hist *hist, uint64_t n, const struct dist *d, struct model_rng *r)
 {
     double below = 0.0; /* probability mass of the buckets already drawn */
 
     for (size_t i = 0; i < CG_HIST_BUCKETS && n > 0; i++) {
-        double cdf = i + 1 < CG_HIST_BUCKETS
-                         ? model_lognormal_cdf(cg_hist_bound_ms(i), median_ms, MODEL_LATENCY_SIGMA)
-                         : 1.0;
+        double cdf = i + 1 < CG_HIST_BUCKETS ? dist_cdf(d, cg_hist_bound_ms(i)) : 1.0;
         double p = cdf - below, rest = 1.0 - below;
         uint64_t k;
 
@@ -261,17 +448,36 @@ static void draw_hist(struct cg_hist *hist, uint64_t n, double median_ms, struct
 void model_window_draw(const struct model_host *h, const struct model_behaviour *b, double rps,
                        int64_t window_ms, struct model_rng *r, struct model_window *out)
 {
+    const struct model_noise *nz = &h->noise;
     double lambda = rps * h->rate_factor * (double)window_ms / 1000.0;
-    double median = b->latency_ms * h->latency_factor;
-    uint64_t n, e;
+    double median = b->latency_ms * h->latency_factor * h->latency_bias;
+    double rate = b->error_rate * h->error_bias;
+    struct dist body = {false, 0, 0};
+    uint64_t n, e, tail = 0;
 
     if (window_ms <= 0 || !(lambda > 0)) {
         return;
     }
     n = model_rng_poisson(r, lambda);
-    e = b->crash ? n : model_rng_binomial(r, n, b->error_rate);
+    if (!b->crash && nz->error_dispersion > 0 && rate > 0) {
+        /* Gamma(1/d, scale d): mean 1, variance d */
+        rate *= model_rng_gamma(r, 1.0 / nz->error_dispersion) * nz->error_dispersion;
+    }
+    e = b->crash ? n : model_rng_binomial(r, n, rate < 1 ? rate : 1.0);
     out->requests += n;
     out->errors += e;
     out->retries += model_rng_poisson(r, (double)n * b->retry_rate);
-    draw_hist(&out->hist, n, b->crash ? median * 10 : median, r);
+    if (b->crash) {
+        median *= 10;
+    }
+    if (nz->tail_share > 0 && nz->tail_alpha > 0) {
+        tail = model_rng_binomial(r, n, nz->tail_share < 1 ? nz->tail_share : 1.0);
+    }
+    body.scale = median;
+    draw_hist(&out->hist, n - tail, &body, r);
+    if (tail > 0) {
+        struct dist t = {true, tail_scale(median, nz, b->tail_factor), nz->tail_alpha};
+
+        draw_hist(&out->hist, tail, &t, r);
+    }
 }

@@ -145,6 +145,23 @@ static json_t *report_json(struct sim *s, int64_t now_mono)
                   (json_int_t)s->opt.report_ms, "wait_s", s->opt.wait_s, "apply_delay_ms",
                   (json_int_t)s->opt.apply_delay_ms, "seed", (json_int_t)s->opt.seed, "faults",
                   faults));
+    {
+        /* the noise options of the health model (docs/sim.md "Health model") */
+        json_t *bias = json_object(), *opts = json_object_get(root, "options");
+
+        for (size_t i = 0; i < s->opt.cell_bias.n; i++) {
+            json_object_set_new(bias, s->opt.cell_bias.b[i].cell,
+                                json_pack("{s:f,s:f}", "error", s->opt.cell_bias.b[i].error,
+                                          "latency", s->opt.cell_bias.b[i].latency));
+        }
+        json_object_set_new(
+            opts, "health_noise",
+            json_pack("{s:f,s:f,s:f,s:f,s:f,s:o}", "latency_noise",
+                      s->opt.latency_noise >= 0 ? s->opt.latency_noise : s->opt.noise / 2,
+                      "tail_share", s->opt.tail_share, "tail_alpha", s->opt.tail_alpha, "tail_min",
+                      s->opt.tail_min, "error_dispersion", s->opt.error_dispersion, "cell_bias",
+                      bias));
+    }
     json_object_set_new(root, "hosts_polled_once", json_integer((json_int_t)s->hosts_polled_once));
     json_object_set_new(root, "agents", agent_json(s));
     json_object_set_new(root, "process", process_json(s, now_mono));

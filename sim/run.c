@@ -43,6 +43,7 @@ enum opt_type {
     OPT_DOUBLE,  /* double */
     OPT_FLAG,    /* bool, no argument */
     OPT_FAULT,   /* appended to faults */
+    OPT_BIAS,    /* appended to cell_bias */
     OPT_HELP,
     OPT_VERSION,
 };
@@ -70,7 +71,13 @@ static const struct opt_def options[] = {
     {"topology",        OPT_STR,    OFF(topology),        0, 0,      "FILE",  "topology file instead of the counts (docs/sim.md)"},
     {"behaviour",       OPT_STR,    OFF(behaviour_file),  0, 0,      "FILE",  "version behaviour mapping {\"config:N\"|sha256: {\"error_rate\",...}}"},
     {"rps",             OPT_DOUBLE, OFF(rps),             0, 1e6,    "X",     "requests per second per host, mean (default 50)"},
-    {"noise",           OPT_DOUBLE, OFF(noise),           0, 3,      "X",     "spread of host rates and latencies, log-normal sigma (default 0.2)"},
+    {"noise",           OPT_DOUBLE, OFF(noise),           0, 3,      "X",     "spread of host request rates, log-normal sigma (default 0.2)"},
+    {"latency-noise",   OPT_DOUBLE, OFF(latency_noise),   0, 3,      "X",     "spread of host latencies, log-normal sigma (default: half of --noise)"},
+    {"tail-share",      OPT_DOUBLE, OFF(tail_share),      0, 1,      "X",     "share of requests whose latency comes from a Pareto tail (default 0: none)"},
+    {"tail-alpha",      OPT_DOUBLE, OFF(tail_alpha),      0.1, 10,   "A",     "Pareto shape of that tail; heavier below 2 (default 1.5)"},
+    {"tail-min",        OPT_DOUBLE, OFF(tail_min),        1, 1000,   "X",     "the tail starts at X times the host's median latency (default 3)"},
+    {"error-dispersion", OPT_DOUBLE, OFF(error_dispersion), 0, 100,  "D",     "per host and report window the error rate is x Gamma(mean 1, variance D) (default 0: binomial)"},
+    {"cell-bias",       OPT_BIAS,   0,                    0, 0,      "CELL=F[:L]", "cell CELL's error rate always x F (and latency x L), whatever it runs (repeatable)"},
     {"error-rate",      OPT_DOUBLE, OFF(base.error_rate), 0, 1,      "X",     "error rate of a version without \"sim\" (default 0.001)"},
     {"latency-ms",      OPT_DOUBLE, OFF(base.latency_ms), 0.001, 1e6, "MS",   "median latency of a version without \"sim\" (default 20)"},
     {"retry-rate",      OPT_DOUBLE, OFF(base.retry_rate), 0, 100,    "X",     "client retries per request without \"sim\" (default 0.01)"},
@@ -114,6 +121,9 @@ void sim_options_defaults(struct sim_options *o)
     o->hosts = 10;
     o->rps = 50;
     o->noise = 0.2;
+    o->latency_noise = -1; /* half of --noise, as before the option existed */
+    o->tail_alpha = 1.5;
+    o->tail_min = 3;
     o->base.error_rate = 0.001;
     o->base.latency_ms = 20;
     o->base.retry_rate = 0.01;
@@ -159,6 +169,8 @@ static int set_option(struct sim_options *o, const struct opt_def *d, const char
         return 0;
     case OPT_FAULT:
         return faults_add(&o->faults, arg, msg, msglen);
+    case OPT_BIAS:
+        return model_biases_add(&o->cell_bias, arg, msg, msglen);
     case OPT_U64:
         errno = 0;
         *(uint64_t *)field = strtoull(arg, &end, 10);
@@ -334,6 +346,18 @@ static int start(struct sim *s, char *msg, size_t msglen)
     }
     for (size_t i = 0; i < s->topo.ncells; i++) {
         s->cell_ids[i] = s->topo.cells[i].id;
+    }
+    for (size_t i = 0; i < s->opt.cell_bias.n; i++) {
+        size_t c = 0;
+
+        while (c < s->topo.ncells && strcmp(s->topo.cells[c].id, s->opt.cell_bias.b[i].cell) != 0) {
+            c++;
+        }
+        if (c == s->topo.ncells) {
+            snprintf(msg, msglen, "--cell-bias: no cell '%s' in the topology",
+                     s->opt.cell_bias.b[i].cell);
+            return -1;
+        }
     }
     s->opt.faults.seed = s->opt.seed;
     model_rng_seed(&s->rng, s->opt.seed);

@@ -56,15 +56,21 @@ struct sim_options {
     const char *pubkey;   /* 64 hex chars or a file; NULL = ask the server */
     const char *topology; /* file, or NULL for the counts below */
     unsigned regions, zones, cells, hosts;
-    const char *behaviour_file;  /* version -> behaviour mapping, or NULL */
-    double rps;                  /* requests per second per host (mean) */
-    double noise;                /* spread of host personalities (log-normal sigma) */
-    struct model_behaviour base; /* behaviour of a version without a "sim" object */
-    int64_t report_ms;           /* report period */
-    int wait_s;                  /* long-poll wait */
-    int64_t apply_delay_ms;      /* time a reload takes */
-    int64_t startup_ms;          /* hosts start uniformly within this */
-    int64_t timeout_ms;          /* non-poll request timeout */
+    const char *behaviour_file; /* version -> behaviour mapping, or NULL */
+    double rps;                 /* requests per second per host (mean) */
+    double noise;               /* spread of host request rates (log-normal sigma) */
+    double latency_noise;       /* spread of host latencies (log-normal sigma); < 0 = noise / 2 */
+    double tail_share;          /* share of requests from the Pareto latency tail (0 = none) */
+    double tail_alpha;          /* its Pareto shape */
+    double tail_min;            /* where it starts, x the host's median */
+    double error_dispersion;    /* per-window Gamma factor on error rates: its variance */
+    struct model_biases cell_bias; /* --cell-bias */
+    struct model_behaviour base;   /* behaviour of a version without a "sim" object */
+    int64_t report_ms;             /* report period */
+    int wait_s;                    /* long-poll wait */
+    int64_t apply_delay_ms;        /* time a reload takes */
+    int64_t startup_ms;            /* hosts start uniformly within this */
+    int64_t timeout_ms;            /* non-poll request timeout */
     int64_t backoff_base_ms, backoff_cap_ms;
     bool naive_retries;       /* retry failures at once: no backoff, no budget (storm tests) */
     int64_t summary_ms;       /* live summary period; 0 = none */
