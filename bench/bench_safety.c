@@ -458,6 +458,8 @@ struct cg {
     struct controller *c;
     /* the assignment of "app" per cell as last read from the store */
     int64_t cell_ver[NCELLS], cell_gen[NCELLS];
+    /* per-host assignments (one-box canaries): generation 0 = none */
+    int64_t host_ver[NHOSTS], host_gen[NHOSTS];
 };
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -580,15 +582,10 @@ static int cell_index(const char *id)
 
 /*
  * Which version (and generation) should host i run? The one lookup every
- * simulated agent goes through after a controller tick changed something.
- *
- * Today the answer is its cell's assignment of "app" (g->cell_ver/gen, read
- * from the store by cg_sync()), as the agent's desired state is per cell.
- *
- * Per-host assignments (one-box canaries, issue 14 item 5) plug in here:
- * when the store holds an assignment for this host (its name is
- * "<cell>-h<j>", j = i % HOSTS_PER_CELL, as in report_json()), read it in
- * cg_sync() next to the cells' and return it instead of the cell's.
+ * simulated agent goes through after a controller tick changed something:
+ * its own assignment when a host-level step gave it one (one-box canaries;
+ * the store removes it when the cell is assigned again), else its cell's
+ * assignment of "app" (g->cell_ver/gen, read from the store by cg_sync()).
  * Returns 0 when the host has no assignment (then it keeps what it runs).
  */
 static int desired_for_host(const struct cg *g, const struct sim *s, int i, int64_t *ver,
@@ -596,6 +593,11 @@ static int desired_for_host(const struct cg *g, const struct sim *s, int i, int6
 {
     int c = s->hosts[i].cell;
 
+    if (g->host_gen[i] > 0) {
+        *ver = g->host_ver[i];
+        *gen = g->host_gen[i];
+        return 1;
+    }
     if (g->cell_gen[c] <= 0)
         return 0;
     *ver = g->cell_ver[c];
@@ -608,7 +610,8 @@ static void cg_sync(struct cg *g, struct sim *s)
 {
     char msg[STORE_MSG_MAX];
     struct store_assignment *as = NULL;
-    size_t n = 0, i;
+    struct store_host_assignment *ha = NULL;
+    size_t n = 0, nh = 0, i;
 
     if (store_assignment_list(g->st, NULL, "app", &as, &n, msg) != CG_OK)
         die("assignment_list", msg);
@@ -620,6 +623,18 @@ static void cg_sync(struct cg *g, struct sim *s)
         g->cell_gen[c] = as[i].generation;
     }
     store_assignments_free(as, n);
+    if (store_host_assignment_list(g->st, NULL, "app", &ha, &nh, msg) != CG_OK)
+        die("host_assignment_list", msg);
+    memset(g->host_gen, 0, sizeof g->host_gen);
+    for (i = 0; i < nh; i++) {
+        int c = cell_index(ha[i].cell), j = -1;
+        const char *dash = strrchr(ha[i].host, 'h');
+        if (c < 0 || !dash || sscanf(dash, "h%d", &j) != 1 || j < 0 || j >= HOSTS_PER_CELL)
+            continue;
+        g->host_ver[c * HOSTS_PER_CELL + j] = ha[i].version;
+        g->host_gen[c * HOSTS_PER_CELL + j] = ha[i].generation;
+    }
+    store_host_assignments_free(ha, nh);
     for (int h = 0; h < NHOSTS; h++) {
         int64_t ver, gen;
         if (desired_for_host(g, s, h, &ver, &gen))
