@@ -39,6 +39,7 @@ struct fig {
     const char *cell;
     struct health_agg now, before;
     double rate, before_rate;
+    struct reports_outlier fleet; /* the fleet view's verdict over the hour */
 };
 
 static double rate_of(const struct health_agg *h)
@@ -100,9 +101,9 @@ static json_t *outlier(const char *cell, const char *metric, double v, double re
     snprintf(why, sizeof why,
              "%s was already %.4g%s before the change, %.3g x the baseline's %.4g%s (p=%.2g)",
              metric, v * scale, unit, v / ref, ref * scale, unit, p);
-    return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:s}", "cell", cell, "metric", metric,
-                     "before_value", num(v), "baseline_before_value", num(ref), "ratio",
-                     num(v / ref), "p", num(p), "reason", why);
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:s}", "cell", cell, "kind", "before_change",
+                     "metric", metric, "before_value", num(v), "baseline_before_value", num(ref),
+                     "ratio", num(v / ref), "p", num(p), "reason", why);
 }
 
 /* Is the cell far from the baseline before the change? Appends to 'outs'
@@ -159,6 +160,15 @@ void ctl_cell_figures(struct reports *rp, struct ctl_eval *e, const struct ctl_s
         json_decref(outs);
         return;
     }
+    {
+        /* The fleet view's persistent outliers (reports_cells_outliers():
+         * an hour of 10-minute windows against the rest of the fleet). */
+        struct reports_outlier *fo = calloc(n ? n : 1, sizeof *fo);
+        if (fo && reports_cells_outliers(rp, s->wave.cells, n, NULL, now, fo) == 0)
+            for (i = 0; i < n; i++)
+                f[i].fleet = fo[i];
+        free(fo);
+    }
     for (i = 0; i < n; i++) {
         f[i].cell = s->wave.cells[i];
         reports_aggregate_cells(rp, &s->wave.cells[i], &s->wave.versions[i], 1, e->config, start,
@@ -174,6 +184,17 @@ void ctl_cell_figures(struct reports *rp, struct ctl_eval *e, const struct ctl_s
         int out = s->past_done && s->base.n > 0 && json_array_size(outs) < CTL_CELLS_MAX
                       ? check_outlier(&f[i], &s->past_base, outs)
                       : 0;
+        if (f[i].fleet.outlier && json_array_size(outs) < CTL_CELLS_MAX) {
+            const struct reports_outlier *o = &f[i].fleet;
+            json_array_append_new(
+                outs,
+                json_pack("{s:s,s:s,s:s,s:o,s:o,s:s}", "cell", f[i].cell, "kind", "persistent",
+                          "metric", o->by_errors ? "error_rate" : "latency_p99_ms", "ratio",
+                          num(o->by_errors ? o->error_rate / o->rest_error_rate
+                                           : o->p99_ms / o->rest_p99_ms),
+                          "p", num(o->by_errors ? o->error_p : o->latency_p), "reason", o->reason));
+            out = 1;
+        }
         if (shown >= CTL_CELLS_MAX)
             continue;
         json_array_append_new(

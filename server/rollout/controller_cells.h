@@ -48,9 +48,13 @@ void ctl_own_past(struct reports *rp, const char *config, struct ctl_sets *s, in
  * of the wave's cells over the evaluation's window and over the own past
  * ({"cell", "requests", "errors", "error_rate", "p99_ms", "before_requests",
  * "before_error_rate", "before_p99_ms", "outlier"}, the worst error rate
- * first, at most CTL_CELLS_MAX) and the outliers among them ({"cell",
- * "metric", "before_value", "baseline_before_value", "ratio", "p",
- * "reason"}). Does nothing when the result already has them.
+ * first, at most CTL_CELLS_MAX) and the outliers among them: "kind"
+ * "before_change" ({"cell", "kind", "metric", "before_value",
+ * "baseline_before_value", "ratio", "p", "reason"}: already at least
+ * CTL_OUTLIER_RATIO x the baseline over the own past, p < CTL_OUTLIER_P)
+ * and "persistent" ({"cell", "kind", "metric", "ratio", "p", "reason"}: the
+ * fleet view's reports_cells_outliers() over the last hour). Does nothing
+ * when the result already has them.
  */
 void ctl_cell_figures(struct reports *rp, struct ctl_eval *e, const struct ctl_sets *s);
 
