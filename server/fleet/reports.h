@@ -58,6 +58,11 @@ struct health_agg {
     uint64_t requests;
     uint64_t errors;
     uint64_t reports;
+    /* The spread of the reports' error counts, for the gates' estimate of
+     * over-dispersion (docs/internals/gates.md): over the reports that
+     * carried requests, their number and the sum of errors^2 / requests. */
+    uint64_t err_reports;
+    double err_sq;
     struct cg_hist hist;
     size_t nmetrics;
     struct {

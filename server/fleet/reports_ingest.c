@@ -168,10 +168,15 @@ static void add_to_series(struct reports *r, struct series *s, const struct pars
     }
     d.requests = ph->requests;
     d.errors = ph->errors;
+    d.esq = ph->requests ? (double)ph->errors * (double)ph->errors / (double)ph->requests : 0;
     d.nmetrics = 0;
     bk->requests = sat_add(bk->requests, ph->requests);
     bk->errors = sat_add(bk->errors, ph->errors);
     bk->reports++;
+    if (ph->requests && bk->err_reports < UINT32_MAX) {
+        bk->err_reports++;
+        bk->esq += d.esq;
+    }
     for (i = 0; i < CG_HIST_BUCKETS; i++) {
         /* saturating, so the delta the caches add is exactly what moved */
         uint64_t before = bk->hist[i], sum = sat_add(before, ph->hist.b[i]);

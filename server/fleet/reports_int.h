@@ -89,6 +89,8 @@ struct cell_rate {
 struct bucket {
     int64_t start_ms; /* which REPORTS_BUCKET_MS slot this holds; 0 = empty */
     uint64_t requests, errors, reports;
+    uint32_t err_reports; /* reports with requests */
+    double esq;           /* their errors^2 / requests, summed */
     uint32_t hist[CG_HIST_BUCKETS];
     uint8_t nmetrics;
     struct {
@@ -156,6 +158,7 @@ struct reports {
 /* What one report adds to one bucket. */
 struct bucket_delta {
     uint64_t requests, errors;
+    double esq; /* errors^2 / requests, 0 without requests */
     uint64_t hist[CG_HIST_BUCKETS]; /* as the bucket's uint32 counts moved (mod 2^64) */
     size_t nmetrics;
     struct {

@@ -111,6 +111,8 @@ static int add_bucket(const struct series *s, int64_t slot, struct health_agg *a
     acc->requests += bk->requests;
     acc->errors += bk->errors;
     acc->reports += bk->reports;
+    acc->err_reports += bk->err_reports;
+    acc->err_sq += bk->esq;
     for (k = 0; k < CG_HIST_BUCKETS; k++)
         acc->hist.b[k] += bk->hist[k];
     for (k = 0; k < bk->nmetrics; k++)
@@ -128,6 +130,8 @@ static int add_agg(struct health_agg *acc, const struct health_agg *src)
     acc->requests += src->requests;
     acc->errors += src->errors;
     acc->reports += src->reports;
+    acc->err_reports += src->err_reports;
+    acc->err_sq += src->err_sq;
     for (k = 0; k < CG_HIST_BUCKETS; k++)
         acc->hist.b[k] += src->hist.b[k];
     for (k = 0; k < src->nmetrics; k++)
@@ -307,6 +311,10 @@ void rp_cells_cache_push(struct reports_cells_cache *cc, const struct series *s,
     ss->agg.requests += d->requests;
     ss->agg.errors += d->errors;
     ss->agg.reports++;
+    if (d->requests) {
+        ss->agg.err_reports++;
+        ss->agg.err_sq += d->esq;
+    }
     for (k = 0; k < CG_HIST_BUCKETS; k++)
         ss->agg.hist.b[k] += d->hist[k];
     for (k = 0; k < d->nmetrics; k++)

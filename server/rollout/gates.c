@@ -280,6 +280,68 @@ static double drift_of(double a, double x, double b, double y)
     return (a / x) / (b / y);
 }
 
+/*
+ * Over-dispersion. Error counts of real hosts vary more than binomial
+ * counts do (a host has a bad minute; clients retry in bursts), and a test
+ * that assumes binomial counts then fails healthy waves. Pearson's
+ * dispersion of the reports about each side's own rate,
+ *   phi = sum over sides of sum_i (e_i - n_i p)^2 / (n_i p (1 - p))  /  sum of (reports - 1)
+ * (from health_agg.err_sq = sum of e_i^2 / n_i: the inner sum is
+ * (err_sq - p E) / (p (1 - p))), shrunk towards GATES_DISP_PRIOR as if
+ * GATES_DISP_PRIOR_DF degrees of freedom had shown it, at least 1, scales
+ * the tests' evidence down: the log-likelihood ratio is divided by phi
+ * (quasi-likelihood).
+ */
+static void disp_add(const struct health_agg *h, double *x2, double *df)
+{
+    double e, p;
+
+    if (!h || h->err_reports < 2 || h->requests == 0 || h->errors == 0 ||
+        h->errors >= h->requests || !(h->err_sq >= 0))
+        return;
+    e = (double)h->errors;
+    p = e / (double)h->requests;
+    *x2 += fmax(0.0, (h->err_sq - p * e) / (p * (1.0 - p)));
+    *df += (double)(h->err_reports - 1);
+}
+
+static double dispersion(const struct health_agg *a, const struct health_agg *b,
+                         const struct health_agg *c, const struct health_agg *d)
+{
+    double x2 = 0, df = 0, phi;
+
+    disp_add(a, &x2, &df);
+    disp_add(b, &x2, &df);
+    disp_add(c, &x2, &df);
+    disp_add(d, &x2, &df);
+    /* Shrunk towards the prior: until the reports show their spread, a
+     * moderate over-dispersion is assumed (most of the false failures of
+     * a binomial test come from the first few reports of a bake). */
+    phi = (x2 + GATES_DISP_PRIOR * GATES_DISP_PRIOR_DF) / (df + GATES_DISP_PRIOR_DF);
+    return phi < 1.0 ? 1.0 : phi > GATES_DISP_MAX ? GATES_DISP_MAX : phi;
+}
+
+/* An always-valid p-value from a log-likelihood ratio, its evidence scaled
+ * down by the dispersion phi. */
+static double p_of(double log_lr, double phi)
+{
+    double l;
+
+    if (isnan(log_lr))
+        return NAN;
+    l = log_lr / phi;
+    return l > 0 ? exp(-l) : 1.0;
+}
+
+static double ratio_p(uint64_t k1, double x1, uint64_t k2, double x2, double rho, double phi)
+{
+    double l;
+
+    if (isnan(stattest_msprt_ratio(k1, x1, k2, x2, rho, &l)))
+        return NAN;
+    return p_of(l, phi);
+}
+
 /* One comparison's outcome. */
 struct cmp {
     bool over;  /* beyond the plan's ratio and min_delta */
@@ -306,11 +368,11 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct ga
 {
     struct gates_record *r = rec_new(out, "error_rate", "errors / requests");
     uint64_t ew = w->h ? w->h->errors : 0, eb = b->h ? b->h->errors : 0;
-    double pw, pb = NAN, pc = NAN, limit = t->has_max ? t->max : INFINITY;
+    double pw, pb = NAN, pc = NAN, limit = t->has_max ? t->max : INFINITY, phi = 1.0;
     struct cmp x = {false, NAN, NAN}, d = {false, NAN, NAN};
     const struct cmp *dec;
     bool over_ceiling = false, did = false;
-    char why[GATES_REASON_MAX / 2] = "";
+    char why[GATES_REASON_MAX / 2] = "", disp[24] = "";
 
     if (!w->enough || w->requests == 0) {
         r->threshold = t->has_max ? t->max : NAN;
@@ -326,6 +388,9 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct ga
     }
     pw = (double)ew / (double)w->requests;
     r->wave_value = pw;
+    phi = dispersion(w->h, b->h, in->wave_before, in->baseline_before);
+    if (phi > 1.05)
+        set_str(disp, sizeof disp, "; disp %.2g", phi);
     if (t->has_max_ratio && b->h && b->requests > 0) {
         pb = (double)eb / (double)b->requests;
         r->baseline_value = pb;
@@ -333,8 +398,10 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct ga
     /* The ceiling: above it, and more than a healthy wave at exactly the
      * ceiling would show by chance, however often we looked. */
     if (t->has_max && pw > t->max) {
-        pc = stattest_msprt_binomial(ew, w->requests, t->max, NULL);
-        set_str(r->test, sizeof r->test, "ceiling p=%.2g", pc);
+        double l;
+        stattest_msprt_binomial(ew, w->requests, t->max, &l);
+        pc = p_of(l, phi);
+        set_str(r->test, sizeof r->test, "ceiling p=%.2g%s", pc, disp);
         if (pc < GATES_P_MAX) {
             r->threshold = t->max;
             rec_verdict(r, GATES_FAIL,
@@ -367,8 +434,7 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct ga
     /* Against the baseline, same window. */
     x.ref = pb;
     x.over = over_limit(t, pw, pb);
-    x.p =
-        stattest_msprt_ratio(ew, (double)w->requests, eb, (double)b->requests, t->max_ratio, NULL);
+    x.p = ratio_p(ew, (double)w->requests, eb, (double)b->requests, t->max_ratio, phi);
     /* Against the own past: had the wave's cells moved as the baseline
      * did (drift), they would now fail at before x drift. */
     if (own_past_usable(in)) {
@@ -379,16 +445,17 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct ga
         did = true;
         d.ref = before * drift;
         d.over = over_limit(t, pw, d.ref);
-        d.p = stattest_msprt_ratio(ew, (double)w->requests * drift, wb->errors,
-                                   (double)wb->requests, t->max_ratio, NULL);
+        d.p = ratio_p(ew, (double)w->requests * drift, wb->errors, (double)wb->requests,
+                      t->max_ratio, phi);
         r->before_value = before;
         r->expected_value = d.ref;
-        set_str(r->test, sizeof r->test, "own past p=%.2g; baseline p=%.2g%s", d.p, x.p,
-                over_ceiling ? "; ceiling" : "");
+        set_str(r->test, sizeof r->test, "own past p=%.2g; baseline p=%.2g%s%s", d.p, x.p,
+                over_ceiling ? "; ceiling" : "", disp);
         set_str(why, sizeof why, " (own past: %.3f%% before, baseline drift x%.3g)", 100 * before,
                 drift);
     } else {
-        set_str(r->test, sizeof r->test, "baseline p=%.2g%s", x.p, over_ceiling ? "; ceiling" : "");
+        set_str(r->test, sizeof r->test, "baseline p=%.2g%s%s", x.p,
+                over_ceiling ? "; ceiling" : "", disp);
     }
     dec = did ? &d : &x;
     r->comparison = did ? "own_past" : "baseline";

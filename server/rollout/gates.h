@@ -34,6 +34,14 @@
  * the sequential tests (stattest_msprt_*), which holds for the whole bake
  * however often it is evaluated. */
 #define GATES_P_MAX 0.01
+/* Over-dispersion (gates.c dispersion()): the reports' Pearson estimate,
+ * shrunk towards a prior of GATES_DISP_PRIOR worth GATES_DISP_PRIOR_DF
+ * degrees of freedom (reports beyond one per side), at most
+ * GATES_DISP_MAX. Without reports (a health source that gives totals) it
+ * is the prior. */
+#define GATES_DISP_PRIOR    2.0
+#define GATES_DISP_PRIOR_DF 20.0
+#define GATES_DISP_MAX      100.0
 /* The smallest ratio of tail shares (observations above a latency edge)
  * the latency test's alternatives start from. */
 #define GATES_EXCEED_RHO 1.5

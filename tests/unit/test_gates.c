@@ -1334,6 +1334,58 @@ static void counter_metrics_are_tested(void **state)
     fixture_release(&f);
 }
 
+/* Over-dispersed error counts (each report's rate is the mean rate times
+ * an exponential factor: a negative-binomial count, as hosts with bad
+ * minutes give): 500 healthy bakes, 200 looks each, min_delta 0. The
+ * sequential test that takes the counts as binomial fails many of them;
+ * with the dispersion the reports show (health_agg.err_sq), at most 1%. */
+static void add_report(struct health_agg *h, uint64_t n, uint64_t e)
+{
+    h->requests += n;
+    h->errors += e;
+    h->reports++;
+    h->err_reports++;
+    h->err_sq += (double)e * (double)e / (double)n;
+}
+
+static void overdispersed_counts_do_not_fail(void **state)
+{
+    struct fixture f;
+    uint64_t rng = 80;
+    int failed = 0, failed_binomial = 0;
+
+    (void)state;
+    fixture_init(&f, "{'waves': [{'name': 'w', 'percent': 100, 'bake_s': 0}],"
+                     " 'gates': {'error_rate': {'max_ratio': 1.2}}}");
+    for (int run = 0; run < 500; run++) {
+        int nfail = 0, bfail = 0;
+        memset(&f.wave, 0, sizeof f.wave);
+        memset(&f.base, 0, sizeof f.base);
+        for (int look = 0; look < 200 && !(nfail && bfail); look++) {
+            for (int k = 0; k < 4; k++) {
+                double g = -log(1.0 - unit(&rng)); /* mean 1, variance 1 */
+                uint64_t e = binomial(&rng, 200, fmin(1.0, 0.005 * g));
+                add_report(k == 0 ? &f.wave : &f.base, 200, e);
+            }
+            if (!nfail && eval(&f) == GATES_FAIL)
+                nfail = 1;
+            if (!bfail &&
+                (double)f.wave.errors / (double)f.wave.requests >
+                    1.2 * (double)f.base.errors / (double)f.base.requests &&
+                stattest_msprt_ratio(f.wave.errors, (double)f.wave.requests, f.base.errors,
+                                     (double)f.base.requests, 1.2, NULL) < 0.01)
+                bfail = 1;
+        }
+        failed += nfail;
+        failed_binomial += bfail;
+    }
+    fprintf(stderr, "over-dispersed A/A: %d of 500 failed (as binomial counts: %d)\n", failed,
+            failed_binomial);
+    assert_true(failed <= 5);
+    assert_true(failed_binomial > 5);
+    fixture_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1369,6 +1421,7 @@ int main(void)
         cmocka_unit_test(own_past_latency),
         cmocka_unit_test(heavy_tails_alone_do_not_fail),
         cmocka_unit_test(counter_metrics_are_tested),
+        cmocka_unit_test(overdispersed_counts_do_not_fail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
