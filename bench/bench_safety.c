@@ -94,7 +94,9 @@
  *
  * Prints the tables, one SAFETY_ROW line per scenario x system and one
  * SAFETY_GOAL line per goal of issue 14 (bench/run.sh records them), each
- * with ok=yes|no. Runs the trials in SAFETY_JOBS processes (default 2).
+ * with ok=yes|no. Runs the trials in SAFETY_JOBS processes (default 2);
+ * SAFETY_ONLY=name,name runs only those scenarios; SAFETY_VERBOSE=1 prints
+ * the failed gate's test and reason of every rollback.
  *
  * For the integrator: which version a simulated host should run is one
  * function, desired_for_host() (per-host assignments plug in there); the
@@ -709,6 +711,10 @@ static void inspect(struct cg *g, int64_t id, const char *outlier_cell, struct t
             if (v && strcmp(v, "fail") == 0) {
                 snprintf(t->why, sizeof t->why, "%s",
                          json_string_value(json_object_get(gate, "gate")));
+                if (getenv("SAFETY_VERBOSE"))
+                    fprintf(stderr, "rollback: %s | %s\n",
+                            json_string_value(json_object_get(gate, "test")),
+                            json_string_value(json_object_get(gate, "reason")));
                 break;
             }
         }
@@ -1296,6 +1302,18 @@ int main(int argc, char **argv)
         su.trials[sc] = trials;
     su.trials[SC_GOOD] = su.trials[SC_CHRONIC] = env_int("SAFETY_GOOD_TRIALS", 2 * trials);
     su.trials[SC_AA] = env_int("SAFETY_AA_BAKES", 10 * trials);
+    if (getenv("SAFETY_ONLY")) {
+        /* a comma-separated list of scenarios to run (the others: none) */
+        const char *only = getenv("SAFETY_ONLY");
+        for (sc = 0; sc < NSCEN; sc++) {
+            size_t len = strlen(sc_name[sc]);
+            const char *p = strstr(only, sc_name[sc]);
+            while (p && ((p != only && p[-1] != ',') || (p[len] != '\0' && p[len] != ',')))
+                p = strstr(p + 1, sc_name[sc]);
+            if (!p)
+                su.trials[sc] = 0;
+        }
+    }
     plan_refusal(plan_onebox_doc, onebox_refused, sizeof onebox_refused);
     if (onebox_refused[0])
         su.trials[SC_ONEBOX] = 0;

@@ -286,6 +286,8 @@ static double drift_of(double a, double x, double b, double y)
  * that assumes binomial counts then fails healthy waves. Pearson's
  * dispersion of the reports about each side's own rate,
  *   phi = sum over sides of sum_i (e_i - n_i p)^2 / (n_i p (1 - p))  /  sum of (reports - 1)
+ * over the wave's sides (now and its own past) and, separately, the
+ * baseline's; the larger of the two
  * (from health_agg.err_sq = sum of e_i^2 / n_i: the inner sum is
  * (err_sq - p E) / (p (1 - p))), shrunk towards GATES_DISP_PRIOR as if
  * GATES_DISP_PRIOR_DF degrees of freedom had shown it, at least 1, scales
@@ -305,15 +307,12 @@ static void disp_add(const struct health_agg *h, double *x2, double *df)
     *df += (double)(h->err_reports - 1);
 }
 
-static double dispersion(const struct health_agg *a, const struct health_agg *b,
-                         const struct health_agg *c, const struct health_agg *d)
+static double dispersion(const struct health_agg *a, const struct health_agg *b)
 {
     double x2 = 0, df = 0, phi;
 
     disp_add(a, &x2, &df);
     disp_add(b, &x2, &df);
-    disp_add(c, &x2, &df);
-    disp_add(d, &x2, &df);
     /* Shrunk towards the prior: until the reports show their spread, a
      * moderate over-dispersion is assumed (most of the false failures of
      * a binomial test come from the first few reports of a bake). */
@@ -388,7 +387,9 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct ga
     }
     pw = (double)ew / (double)w->requests;
     r->wave_value = pw;
-    phi = dispersion(w->h, b->h, in->wave_before, in->baseline_before);
+    /* The wave's cells and the baseline's may spread differently (a cell
+     * with more errors spreads more): the larger of the two counts. */
+    phi = fmax(dispersion(w->h, in->wave_before), dispersion(b->h, in->baseline_before));
     if (phi > 1.05)
         set_str(disp, sizeof disp, "; disp %.2g", phi);
     if (t->has_max_ratio && b->h && b->requests > 0) {

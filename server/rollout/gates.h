@@ -33,7 +33,7 @@
 /* Always-valid p-value below which a difference is "real": the level of
  * the sequential tests (stattest_msprt_*), which holds for the whole bake
  * however often it is evaluated. */
-#define GATES_P_MAX 0.01
+#define GATES_P_MAX 0.001
 /* Over-dispersion (gates.c dispersion()): the reports' Pearson estimate,
  * shrunk towards a prior of GATES_DISP_PRIOR worth GATES_DISP_PRIOR_DF
  * degrees of freedom (reports beyond one per side), at most
