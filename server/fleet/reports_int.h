@@ -158,7 +158,7 @@ struct reports {
 /* What one report adds to one bucket. */
 struct bucket_delta {
     uint64_t requests, errors;
-    double esq; /* errors^2 / requests, 0 without requests */
+    double esq;                     /* errors^2 / requests, 0 without requests */
     uint64_t hist[CG_HIST_BUCKETS]; /* as the bucket's uint32 counts moved (mod 2^64) */
     size_t nmetrics;
     struct {
