@@ -274,8 +274,11 @@ static int stats_delivery(struct cli_ctx *ctx, int argc, char **argv)
 
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv)
 {
-    if (argc >= 2 && strcmp(argv[1], "delivery") == 0) {
-        return stats_delivery(ctx, argc - 1, argv + 1);
-    }
-    return cli_usage_error(ctx, "usage: cellgate stats delivery [--config C] [--window 30d]");
+    /* clang-format off */
+    static const struct cli_sub subs[] = {
+        { "delivery", stats_delivery },
+    };
+    /* clang-format on */
+
+    return cli_run_sub(ctx, argc, argv, subs, CG_ARRAY_SIZE(subs));
 }
