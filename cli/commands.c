@@ -104,6 +104,19 @@ static const struct cli_cmd commands[] = {
       "persistently far from the rest of the fleet over the last hour, with\n"
       "the figures (docs/api/cells.md, \"Outliers\"); then the fleet's line."
       GLOBAL_OPTS },
+    { "changes", cmd_changes, "what changed, where, when: assignment changes and who applied them",
+      "usage: cellgate changes [--config C] [--cell C] [--host H]\n"
+      "                        [--since DURATION | --from T --to T] [--after SEQ] [--limit N]\n"
+      "\n"
+      "  --config C     changes of config C\n"
+      "  --cell C       changes that assigned cell C\n"
+      "  --host H       changes that reached host H (its cell, or it as a canary)\n"
+      "  --since D      changes of the last D (90m, 12h, 7d)\n"
+      "  --from T, --to T  changes between two RFC 3339 times\n"
+      "  --limit N      one page of at most N changes (1..1000)\n"
+      "  --after SEQ    one page of the changes after this audit seq\n"
+      "                 (without --limit/--after: every page; --json: one page)"
+      GLOBAL_OPTS },
     { "cluster", cmd_cluster, "show the replicas and which one leads",
       "usage: cellgate cluster status\n"
       "\n"
@@ -227,6 +240,12 @@ static const struct cli_cmd commands[] = {
       "usage: cellgate show CONFIG N [--raw]\n"
       "\n"
       "  --raw          print only the stored bytes, exactly"
+      GLOBAL_OPTS },
+    { "stats", cmd_stats, "delivery statistics: frequency, lead time, failure rate, restore",
+      "usage: cellgate stats delivery [--config C] [--window DURATION]\n"
+      "\n"
+      "  --config C     one config (default: the fleet and each config)\n"
+      "  --window D     the window: 1m..365d (default 30d)"
       GLOBAL_OPTS },
     { "status", cmd_status, "which cells and hosts run which version of a config",
       "usage: cellgate status CONFIG [--cells [--window D]]\n"

@@ -766,3 +766,68 @@ int cg_audit_checkpoints_page(struct cg_client *c, int64_t after, int limit, str
     CHECK(cg__path3(&p, "/v1/audit/checkpoints", NULL, NULL, err));
     return cg__get_page(c, &p, '?', cursor, limit, "checkpoints", out, err);
 }
+
+/* Appends "&key=value" (value escaped) to b; sep is '?' before the first. */
+static int add_query(struct cg_buf *b, char *sep, const char *key, const char *value)
+{
+    if (!value) {
+        return 0;
+    }
+    if (cg_buf_printf(b, "%c%s=", *sep, key) != 0 || cg__buf_escape(b, value) != 0) {
+        return -1;
+    }
+    *sep = '&';
+    return 0;
+}
+
+static int add_query_int(struct cg_buf *b, char *sep, const char *key, int64_t v)
+{
+    if (v <= 0) {
+        return 0;
+    }
+    if (cg_buf_printf(b, "%c%s=%" PRId64, *sep, key, v) != 0) {
+        return -1;
+    }
+    *sep = '&';
+    return 0;
+}
+
+int cg_changes_page(struct cg_client *c, const struct cg_changes_filter *f, int64_t after,
+                    int limit, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char sep = '?', cursor[24] = "";
+
+    clear_out(out);
+    if (after < 0 || (f && (f->from_ms < 0 || f->to_ms < 0))) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "after and the times must be >= 0");
+    }
+    CHECK(cg__path3(&p, "/v1/changes", NULL, NULL, err));
+    if (f &&
+        (add_query(&p, &sep, "config", f->config) < 0 || add_query(&p, &sep, "cell", f->cell) < 0 ||
+         add_query(&p, &sep, "host", f->host) < 0 ||
+         add_query_int(&p, &sep, "from", f->from_ms) < 0 ||
+         add_query_int(&p, &sep, "to", f->to_ms) < 0)) {
+        cg_buf_free(&p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    if (after > 0) {
+        snprintf(cursor, sizeof cursor, "%" PRId64, after);
+    }
+    return cg__get_page(c, &p, sep, cursor, limit, "changes", out, err);
+}
+
+int cg_stats_delivery(struct cg_client *c, const char *config, const char *window,
+                      struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char sep = '?';
+
+    clear_out(out);
+    CHECK(cg__path3(&p, "/v1/stats/delivery", NULL, NULL, err));
+    if (add_query(&p, &sep, "config", config) < 0 || add_query(&p, &sep, "window", window) < 0) {
+        cg_buf_free(&p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return get(c, "GET", &p, 0, "configs", out, err);
+}

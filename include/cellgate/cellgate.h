@@ -830,6 +830,48 @@ CG_API int cg_audit_list(struct cg_client *c, int64_t after, int limit, struct c
 CG_API int cg_audit_checkpoints_page(struct cg_client *c, int64_t after, int limit,
                                      struct cg_result **out, struct cg_error *err);
 
+/* Filters of cg_changes_page() (docs/correlation.md). Zero it; every
+ * field is optional (NULL or 0: no filter). */
+struct cg_changes_filter {
+    const char *config; /* one config */
+    const char *cell;   /* changes that assigned this cell */
+    const char *host;   /* changes that reached this host (its cell, or it by name) */
+    int64_t from_ms;    /* changes at or after this time (epoch ms) */
+    int64_t to_ms;      /* changes at or before this time (epoch ms) */
+};
+
+/**
+ * GET /v1/changes: one page of assignment changes (publish, manual
+ * assign, rollout steps, canary hosts, rollbacks, kill switches), oldest
+ * first, with who, why, the cells (and hosts) and which hosts applied
+ * them. The items are the changes; the result's next_after is "" on the
+ * last page. A page may hold fewer than 'limit' changes (even none) while
+ * next_after is not "": the server reads a bounded part of the audit log
+ * per request; follow next_after until it is "".
+ *
+ * @param f      the filters, NULL for none
+ * @param after  the previous page's next_after (an audit seq), 0 = from
+ *               the start (or from f->from_ms)
+ * @param limit  1..1000, 0 = the server's default (100)
+ * Thread safety: as for the client. Since: 0.6
+ */
+CG_API int cg_changes_page(struct cg_client *c, const struct cg_changes_filter *f, int64_t after,
+                           int limit, struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/stats/delivery: the delivery statistics (deployment frequency,
+ * lead time, change failure rate, time to detect and restore, waits on
+ * approvals and deny windows, blast radius) of one config or of every
+ * config the caller may see, over 'window'. The result object is the
+ * answer of docs/api/changes.md; its items are the per-config figures.
+ *
+ * @param config  one config, NULL for the fleet
+ * @param window  a duration such as "30d", "12h", NULL = 30 days
+ * Thread safety: as for the client. Since: 0.6
+ */
+CG_API int cg_stats_delivery(struct cg_client *c, const char *config, const char *window,
+                             struct cg_result **out, struct cg_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Audit chain verification                                            */
 /* ------------------------------------------------------------------ */

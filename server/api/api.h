@@ -42,6 +42,11 @@ int api_readyz(struct api *api, struct request *rq, struct response *rs);
 int api_whoami(struct api *api, struct request *rq, struct response *rs);
 int api_metrics(struct api *api, struct request *rq, struct response *rs);
 
+/* api_changes.c: what changed, where, when; delivery statistics */
+int api_changes_list(struct api *api, struct request *rq, struct response *rs);
+int api_annotations(struct api *api, struct request *rq, struct response *rs);
+int api_stats_delivery(struct api *api, struct request *rq, struct response *rs);
+
 /* api_cells.c */
 int api_cells_add(struct api *api, struct request *rq, struct response *rs);
 int api_cells_list(struct api *api, struct request *rq, struct response *rs);

@@ -65,6 +65,9 @@ static const struct route routes[] = {
     {"POST",   "/v1/configs/:name/flags/:flag/kill",   LANE_CONTROL, ROLE_DEPLOYER, 0,             api_flags_kill,         "flags.kill", SURFACE_API},
     {"POST",   "/v1/configs/:name/flags/:flag/unkill", LANE_CONTROL, ROLE_DEPLOYER, 0,             api_flags_unkill,       "flags.unkill", SURFACE_API},
     {"GET",    "/v1/audit/checkpoints",                LANE_READ,    ROLE_READER,   0,             api_audit_checkpoints,  "audit.checkpoints", SURFACE_API},
+    {"GET",    "/v1/changes",                          LANE_READ,    ROLE_READER,   0,             api_changes_list,       "changes.list", SURFACE_API},
+    {"GET",    "/v1/annotations",                      LANE_READ,    ROLE_READER,   0,             api_annotations,        "annotations", SURFACE_API},
+    {"GET",    "/v1/stats/delivery",                   LANE_READ,    ROLE_READER,   0,             api_stats_delivery,     "stats.delivery", SURFACE_API},
     {"GET",    "/v1/cluster",                          LANE_READ,    ROLE_READER,   0,             api_cluster_status,     "cluster.status", SURFACE_API},
 };
 /* clang-format on */

@@ -269,6 +269,11 @@ int ops_scope_check(const struct ops_actor *who, const char *config, struct ops_
  * as plans ('what' names them: "plans"). */
 int ops_scope_check_unscoped(const struct ops_actor *who, const char *what, struct ops_err *e);
 
+/* 1 when who may see config in the history views (/v1/changes,
+ * /v1/annotations, /v1/stats/delivery): always unless who's token is
+ * scoped, then only the configs its scope lists; else 0. */
+int ops_scope_visible(const struct ops_actor *who, const char *config);
+
 /* A token's scope from 'n' (1..STORE_TOKEN_SCOPE_MAX) config names: sorted,
  * duplicates dropped, joined by ',' into out (STORE_TOKEN_CONFIGS_MAX
  * bytes). CG_OK, or CG_ERR_INVALID with e (no names, a bad name, too many,

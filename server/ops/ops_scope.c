@@ -42,6 +42,11 @@ int ops_scope_check(const struct ops_actor *who, const char *config, struct ops_
                     config ? config : "");
 }
 
+int ops_scope_visible(const struct ops_actor *who, const char *config)
+{
+    return !scoped(who) || (config && scope_lists(who->configs, config));
+}
+
 int ops_scope_check_unscoped(const struct ops_actor *who, const char *what, struct ops_err *e)
 {
     if (!scoped(who))

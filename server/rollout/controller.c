@@ -435,8 +435,10 @@ static int rollback_step(struct controller *c, const struct store_rollout *r, st
         u.ncells = ng;
         u.assign_version = target;
         u.expect_generation = config_generation(c, r->config, &ok);
-        ev = event_text(json_pack("{s:I,s:I,s:o}", "version", (json_int_t)target, "cells",
-                                  (json_int_t)ng, "cell_ids", json_array()));
+        /* the generation this write assigns (changes API, docs/correlation.md) */
+        ev = event_text(json_pack("{s:I,s:I,s:o,s:I}", "version", (json_int_t)target, "cells",
+                                  (json_int_t)ng, "cell_ids", json_array(), "generation",
+                                  (json_int_t)(u.expect_generation + 1)));
         if (ev) {
             json_t *e = ctl_parse_text(ev);
             json_t *ids = json_object_get(e, "cell_ids");
@@ -719,10 +721,11 @@ static int assign_step(struct controller *c, const struct store_rollout *r, stru
             u.step_state = "bake";
             u.step_started_ms = now;
         }
-        ev = event_text(json_pack("{s:I,s:O,s:I,s:o,s:O,s:b}", "step", (json_int_t)r->step, "wave",
-                                  json_object_get(step, "wave_name"), "version",
+        ev = event_text(json_pack("{s:I,s:O,s:I,s:o,s:O,s:b,s:I}", "step", (json_int_t)r->step,
+                                  "wave", json_object_get(step, "wave_name"), "version",
                                   (json_int_t)r->to_version, "cells", ids, "constraint",
-                                  json_object_get(step, "constraint"), "expedited", r->expedited));
+                                  json_object_get(step, "constraint"), "expedited", r->expedited,
+                                  "generation", (json_int_t)(u.expect_generation + 1)));
         u.event_kind = r->expedited ? "expedited" : "step.start";
         u.event_json = ev;
         u.audit_action = r->expedited ? "rollout.expedite" : "rollout.step";

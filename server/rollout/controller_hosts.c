@@ -234,6 +234,8 @@ int ctl_host_step_start(struct controller *c, const struct store_rollout *r, str
                    json_object_get(step, "constraint"), "hosts_per_cell",
                    json_object_get(step, "hosts"), "host_percent",
                    json_object_get(step, "host_percent"), "expedited", 0);
+    if (ev) /* the generation this write assigns (changes API, docs/correlation.md) */
+        json_object_set_new(ev, "generation", json_integer((json_int_t)(cfg.generation + 1)));
     evs = ev ? cg_json_dump(ev) : NULL;
     json_decref(ev);
     if (!ds || !evs) {

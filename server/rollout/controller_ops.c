@@ -569,9 +569,8 @@ int controller_kill(struct controller *c, const char *config, int64_t version,
     }
     {
         struct store_rollout_update u = ctl_base_update(&r);
-        char *ev = event_json_text(json_pack("{s:i,s:s,s:I,s:I,s:b}", "step", 0, "wave", "kill",
-                                             "version", (json_int_t)version, "cells",
-                                             (json_int_t)nc, "expedited", 1));
+        json_t *cell_ids = json_array();
+        char *ev;
         u.cells = ids;
         u.ncells = nc;
         u.assign_version = version;
@@ -580,6 +579,13 @@ int controller_kill(struct controller *c, const char *config, int64_t version,
             u.expect_generation = cfg.generation;
             store_config_free(&cfg);
         }
+        for (size_t k = 0; cell_ids && k < nc; k++)
+            json_array_append_new(cell_ids, json_string(ids[k]));
+        /* cell_ids and generation: the changes API (docs/correlation.md) */
+        ev = event_json_text(json_pack("{s:i,s:s,s:I,s:I,s:b,s:o,s:I}", "step", 0, "wave", "kill",
+                                       "version", (json_int_t)version, "cells", (json_int_t)nc,
+                                       "expedited", 1, "cell_ids", cell_ids, "generation",
+                                       (json_int_t)(u.expect_generation + 1)));
         u.state = "completed";
         u.ended = 1;
         u.set_live_version = version;
