@@ -271,9 +271,9 @@ static json_t *render_slack(const struct hooks_event *ev, const struct parts *p,
     if (json_is_string(url))
         rc |= cg_buf_printf(&t, "\n<%s|rollout %lld>", json_string_value(url),
                             (long long)ev->rollout);
-    rc |= cg_buf_printf(&ctx, "cellgate · %s · %s", ev->event, ts);
+    rc |= cg_buf_printf(&ctx, "cellgate | %s | %s", ev->event, ts);
     if (p->eval && json_is_string(json_object_get(p->eval, "verdict"))) {
-        rc |= cg_buf_puts(&ctx, " · verdict ");
+        rc |= cg_buf_puts(&ctx, " | verdict ");
         rc |= slack_escape(&ctx, json_string_value(json_object_get(p->eval, "verdict")));
     }
     if (rc == 0 && t.data && ctx.data)
