@@ -537,6 +537,68 @@ static const struct config_key keys[] = {
                "dropped from the database; `DIR/audit-checkpoints` keeps them. Give it once, "
                "for that start only.",
     },
+    /* notifications (docs/notifications.md) */
+    {
+        .name = "notify-timeout",
+        AS_UNSIGNED(notify_timeout_ms),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "MS",
+        .min = 100,
+        .max = 60000,
+        .def = {.u = 5000},
+        .help = "give up one notification attempt after MS milliseconds",
+        .doc = "The whole of one delivery attempt to a notification sink (connecting at most "
+               "2000 ms of it): a sink that hangs costs the delivery thread this long per "
+               "attempt, and never a rollout (`docs/notifications.md`).",
+    },
+    {
+        .name = "notify-attempts",
+        AS_UNSIGNED(notify_attempts),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "N",
+        .min = 1,
+        .max = 20,
+        .def = {.u = 4},
+        .help = "attempts per notification, the first included",
+        .doc = "Attempts per notification and sink, the first included; a failed one (no "
+               "answer, or not 2xx) is retried after a full-jitter exponential backoff, and "
+               "after the last it counts in `cellgate_notify_failed_total`.",
+    },
+    {
+        .name = "notify-backoff",
+        AS_UNSIGNED(notify_backoff_ms),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "MS",
+        .min = 1,
+        .max = 600000,
+        .def = {.u = 500},
+        .help = "first notification retry waits up to MS ms (doubling, cap 30 s)",
+        .doc = "The ceiling of the first retry's delay: retry k waits uniform[0, min(30 s, "
+               "MS * 2^(k-1))] milliseconds (full jitter).",
+    },
+    {
+        .name = "notify-queue",
+        AS_UNSIGNED(notify_queue),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "N",
+        .min = 1,
+        .max = 100000,
+        .def = {.u = 256},
+        .help = "events waiting for delivery before new ones are dropped",
+        .doc = "Events waiting for the delivery thread; when it is full a new event is "
+               "dropped and counted (`cellgate_notify_dropped_total`): announcing never "
+               "waits.",
+    },
+    {
+        .name = "public-url",
+        AS_STRING(public_url),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "URL",
+        .def_note = "none",
+        .help = "the server's URL as operators reach it, for links in notifications",
+        .doc = "The server's URL as operators reach it (e.g. `https://cellgate.example`): "
+               "notifications link to `URL/v1/rollouts/ID`. Without it they carry no link.",
+    },
     /* rehearsals only */
     {
         .name = "fault-controller-delay",

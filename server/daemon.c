@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "checkpointer.h"
+#include "hooks.h"
 #include "cluster.h"
 #include "controller.h"
 #include "desired.h"
@@ -330,6 +331,25 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->ops.desired = d->desired;
     d->ops.checkpointer = d->checkpointer;
     d->ops.token_max_ttl_s = cfg->token_max_ttl_s;
+    {
+        /* notifications: their own thread, fed by announcements */
+        struct hooks_config hc;
+        hooks_config_default(&hc);
+        hc.timeout_ms = cfg->notify_timeout_ms ? cfg->notify_timeout_ms : hc.timeout_ms;
+        hc.attempts = cfg->notify_attempts ? (int)cfg->notify_attempts : hc.attempts;
+        hc.backoff_base_ms = cfg->notify_backoff_ms ? cfg->notify_backoff_ms : hc.backoff_base_ms;
+        hc.queue_max = cfg->notify_queue ? cfg->notify_queue : hc.queue_max;
+        hc.public_url = cfg->public_url;
+        d->hooks = hooks_new(d->store, &hc);
+        d->ops.hooks = d->hooks;
+        checkpointer_set_notify(d->checkpointer, d->notify);
+        if (!d->hooks || notify_subscribe_announcements(d->notify, hooks_announce, d->hooks) < 0 ||
+            hooks_register_stats(d->hooks, d->stats) < 0) {
+            snprintf(msg, 256, "cannot set up notifications");
+            daemon_close(d);
+            return -1;
+        }
+    }
     d->api.ops = &d->ops;
     d->api.store = d->store;
     d->api.desired = d->desired;
@@ -418,6 +438,8 @@ int daemon_start(struct daemon *d, char *msg)
         snprintf(msg, 256, "cannot start the audit checkpoint thread");
         return -1;
     }
+    if (hooks_start(d->hooks, msg) < 0)
+        return -1;
     if (http_start(d->http, msg) < 0)
         return -1;
     d->port = http_port(d->http);
@@ -457,6 +479,8 @@ void daemon_close(struct daemon *d)
     d->reports = NULL;
     checkpointer_free(d->checkpointer);
     d->checkpointer = NULL;
+    hooks_free(d->hooks); /* after every announcer (controller, http) stopped */
+    d->hooks = NULL;
     stats_free(d->stats);
     d->stats = NULL;
     notify_free(d->notify);

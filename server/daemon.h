@@ -80,6 +80,12 @@ struct daemon_config {
     const char *tls_priorities;  /* --tls-priorities (NULL: TLS_DEFAULT_PRIORITIES) */
     const char *tls_client_ca;   /* --tls-client-ca FILE: agents' certificates (mutual TLS) */
     int require_client_cert;     /* --require-client-cert */
+    /* notifications (docs/notifications.md) */
+    unsigned notify_timeout_ms; /* --notify-timeout: per delivery attempt */
+    unsigned notify_attempts;   /* --notify-attempts: per delivery, the first included */
+    unsigned notify_backoff_ms; /* --notify-backoff: the first retry's ceiling */
+    unsigned notify_queue;      /* --notify-queue: events waiting before drops */
+    const char *public_url;     /* --public-url: links in notifications (NULL: none) */
 };
 
 struct daemon {
@@ -95,6 +101,7 @@ struct daemon {
     struct cluster *cluster;           /* the leases: who leads the controller */
     struct replica *replica;           /* follows the other replicas (NULL on SQLite) */
     struct checkpointer *checkpointer; /* signs the audit chain's head (checkpointer.h) */
+    struct hooks *hooks;               /* notifications and announcement logs (hooks.h) */
     char replica_id[STORE_NAME_MAX];
     struct ops ops;           /* the operations' context */
     struct api api;           /* the handlers' context */

@@ -1747,6 +1747,47 @@ CG_API double cg_flags_number(const struct cg_flags *f, const char *flag,
 CG_API char *cg_flags_object(const struct cg_flags *f, const char *flag,
                              const struct cg_flags_context *ctx, struct cg_flag_details *d);
 
+/* ---- notification sinks (docs/notifications.md); admin tokens only ---- */
+
+/**
+ * POST /v1/notify/sinks: adds a notification sink. The result object is the
+ * sink as listed ({"name","url","format","events","config","secret": true
+ * when one is set,"created_by","created_at"}); the secret is never returned.
+ *
+ * @param name    the sink's name (1..63 of [a-z0-9._-])
+ * @param url     http:// or https:// URL the server POSTs to
+ * @param format  "json", "slack", "grafana" or "pagerduty"
+ * @param events  event names joined by ',' (or "all")
+ * @param config  only events of this config; NULL or "" for every config
+ * @param secret  json: the HMAC key; grafana: the bearer token; pagerduty:
+ *                the routing key; NULL or "" for none
+ * @param message the audit reason, NULL or "" for none
+ * Thread safety: as for the client. Since: 0.5
+ */
+CG_API int cg_notify_sink_add(struct cg_client *c, const char *name, const char *url,
+                              const char *format, const char *events, const char *config,
+                              const char *secret, const char *message, struct cg_result **out,
+                              struct cg_error *err);
+
+/** GET /v1/notify/sinks: every sink (items of key "sinks"), without
+ * secrets. Since: 0.5 */
+CG_API int cg_notify_sinks_list(struct cg_client *c, struct cg_result **out, struct cg_error *err);
+
+/** DELETE /v1/notify/sinks/{name}: removes a sink (audited with
+ * 'message'). Since: 0.5 */
+CG_API int cg_notify_sink_remove(struct cg_client *c, const char *name, const char *message,
+                                 struct cg_error *err);
+
+/** POST /v1/notify/sinks/{name}/test: queues a "test" event for that sink
+ * (delivered asynchronously; see cg_notify_sink_log()). Since: 0.5 */
+CG_API int cg_notify_sink_test(struct cg_client *c, const char *name, struct cg_error *err);
+
+/** GET /v1/notify/sinks/{name}/log: the sink's recent delivery attempts on
+ * the answering replica, newest first (items of key "log": {"time","event",
+ * "attempt","status","ok","error"}). Since: 0.5 */
+CG_API int cg_notify_sink_log(struct cg_client *c, const char *name, struct cg_result **out,
+                              struct cg_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -133,4 +133,11 @@ int api_rollouts_approve(struct api *api, struct request *rq, struct response *r
 int api_rollback(struct api *api, struct request *rq, struct response *rs);
 int api_plans_preview(struct api *api, struct request *rq, struct response *rs);
 
+/* /v1/notify/sinks... (api_notify.c): notification sinks, admin only */
+int api_notify_sinks_add(struct api *api, struct request *rq, struct response *rs);
+int api_notify_sinks_list(struct api *api, struct request *rq, struct response *rs);
+int api_notify_sinks_remove(struct api *api, struct request *rq, struct response *rs);
+int api_notify_sinks_test(struct api *api, struct request *rq, struct response *rs);
+int api_notify_sinks_log(struct api *api, struct request *rq, struct response *rs);
+
 #endif /* CG_API_H */

@@ -13,9 +13,16 @@ struct subscriber {
     void *ctx;
 };
 
+struct announce_sub {
+    notify_announce_fn fn;
+    void *ctx;
+};
+
 struct notify {
     struct subscriber subs[NOTIFY_MAX_SUBSCRIBERS];
     size_t nsubs;
+    struct announce_sub asubs[NOTIFY_MAX_SUBSCRIBERS];
+    size_t nasubs;
     atomic_uint_fast64_t changes[NOTIFY__COUNT];
 };
 
@@ -81,6 +88,24 @@ void notify_change(struct notify *n, enum notify_kind kind, const char *config,
     struct notify_event ev = {kind, config, cells, ncells, 0};
 
     notify_event(n, &ev);
+}
+
+int notify_subscribe_announcements(struct notify *n, notify_announce_fn fn, void *ctx)
+{
+    if (!n || !fn || n->nasubs >= NOTIFY_MAX_SUBSCRIBERS)
+        return -1;
+    n->asubs[n->nasubs].fn = fn;
+    n->asubs[n->nasubs].ctx = ctx;
+    n->nasubs++;
+    return 0;
+}
+
+void notify_announce(struct notify *n, const struct notify_announcement *a)
+{
+    if (!n || !a || !a->event)
+        return;
+    for (size_t i = 0; i < n->nasubs; i++)
+        n->asubs[i].fn(n->asubs[i].ctx, a);
 }
 
 const char *notify_kind_name(enum notify_kind k)

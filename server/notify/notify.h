@@ -86,6 +86,37 @@ void notify_event(struct notify *n, const struct notify_event *ev);
 /* The kind's name ("assign", "cells", ...). */
 const char *notify_kind_name(enum notify_kind k);
 
+/*
+ * Announcements: what operators want to hear of (docs/notifications.md): a
+ * rollout started, moved, paused, was approved, halted, rolled back or
+ * completed, a flag was killed, the audit chain failed verification. Unlike
+ * changes, an announcement is made ONLY by the replica that committed it
+ * (server/replica/ never replays one), so sinks and logs see each once.
+ * Every pointer is borrowed for the call only.
+ */
+struct notify_announcement {
+    const char *event;       /* e.g. "rollout.step_started" (docs/notifications.md) */
+    int64_t time_ms;         /* when it was committed (Unix ms) */
+    int64_t rollout;         /* the rollout id, 0 when none */
+    const char *config;      /* NULL or "" when about no config */
+    const char *actor;       /* who: a token's name, or "controller" */
+    const char *reason;      /* NULL or "" when none */
+    const char *detail_json; /* a JSON object with the rest (versions, step,
+                                wave, cells, evaluation, ...), or NULL */
+};
+
+/* An announcement subscriber: runs on the announcing thread (a rollout
+ * tick or a request), so it must be quick and must not block (enqueue). */
+typedef void (*notify_announce_fn)(void *ctx, const struct notify_announcement *a);
+
+/* Calls fn(ctx, a) for every later announcement. 0, or -1 when full. Not
+ * thread-safe: subscribe before the server starts. */
+int notify_subscribe_announcements(struct notify *n, notify_announce_fn fn, void *ctx);
+
+/* Announces one committed happening to every announcement subscriber. n
+ * may be NULL: then nothing happens. Thread-safe. */
+void notify_announce(struct notify *n, const struct notify_announcement *a);
+
 /* Registers the funnel's counters (changes by kind) as source "notify". */
 int notify_register_stats(struct notify *n, struct stats *st);
 

@@ -5,6 +5,7 @@
  * refuses a chain that no longer extends them; see checkpointer.h.
  */
 #include "checkpointer.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,7 @@ struct checkpointer {
     struct cg_checkpoint last; /* the base of the next round */
     uint64_t signed_n, failures;
     int chain_ok;
+    struct notify *notify; /* announcements (checkpointer_set_notify()); NULL: none */
 };
 
 struct checkpointer *checkpointer_new(struct store *st, const struct cg_signkey *key,
@@ -345,6 +347,12 @@ static int walk(struct checkpointer *ck, int64_t *seq, char prev[65], char *why,
 /* ---- Rounds ---- */
 
 /* Logs a round's problem once (until it changes) and counts it. */
+void checkpointer_set_notify(struct checkpointer *ck, struct notify *n)
+{
+    if (ck)
+        ck->notify = n;
+}
+
 static void round_failed(struct checkpointer *ck, int chain, const char *why)
 {
     pthread_mutex_lock(&ck->mu);
@@ -355,12 +363,15 @@ static void round_failed(struct checkpointer *ck, int chain, const char *why)
     if (strcmp(ck->problem, why) == 0)
         return;
     cg_strlcpy(ck->problem, why, sizeof ck->problem);
-    if (chain)
+    if (chain) {
+        struct notify_announcement a = {
+            "audit.verify_failed", cg_now_ms(), 0, NULL, "system", why, NULL};
         fprintf(stderr,
                 "cellgated: AUDIT: the audit chain no longer extends the last checkpoint: %s; "
                 "no checkpoint is signed over it\n",
                 why);
-    else
+        notify_announce(ck->notify, &a);
+    } else
         fprintf(stderr, "cellgated: audit checkpoint: cannot sign: %s\n", why);
 }
 

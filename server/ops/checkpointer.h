@@ -60,6 +60,13 @@ struct checkpointer_config {
                            extends the last checkpoint (audited) */
 };
 
+struct notify;
+
+/* Announces "audit.verify_failed" through funnel n (borrowed; NULL: none)
+ * when a round finds the chain no longer extends the last checkpoint
+ * (docs/notifications.md). Call before checkpointer_start(). */
+void checkpointer_set_notify(struct checkpointer *ck, struct notify *n);
+
 /* Creates the checkpointer over st and key (both borrowed, and must outlive
  * it). NULL with msg (STORE_MSG_MAX) when out of memory or path is NULL. */
 struct checkpointer *checkpointer_new(struct store *st, const struct cg_signkey *key,

@@ -32,6 +32,7 @@
 #include "store.h"
 
 struct notify;
+struct hooks;
 struct reports;
 struct controller;
 struct cluster;
@@ -53,6 +54,7 @@ struct ops {
                                           some tests */
     int64_t token_max_ttl_s;           /* --token-max-ttl: the longest life of a new deployer,
                                           approver or reader token (0 = no limit) */
+    struct hooks *hooks;               /* notification delivery (hooks.h); NULL in some tests */
 };
 
 /* Who acts, for permission checks and the audit log. */
@@ -236,6 +238,40 @@ struct ops_flag_change {
  */
 int ops_flag_switch(struct ops *o, const char *config, const char *flag, int kill,
                     const struct ops_actor *who, struct ops_flag_change *out, struct ops_err *e);
+
+/* ---- ops_notify.c: notification sinks (docs/notifications.md) ---- */
+
+/* A sink to add; every string borrowed. */
+struct ops_sink {
+    const char *name;
+    const char *url;    /* http:// or https:// */
+    const char *format; /* json, slack, grafana, pagerduty */
+    const char *events; /* known event names (or "all") joined by ',' */
+    const char *config; /* NULL or "": every config */
+    const char *secret; /* NULL or "": none */
+};
+
+/* Adds sink s (admin; audited notify.add_sink without its secret). Unknown
+ * events or formats: CG_ERR_INVALID; a taken name: CG_ERR_CONFLICT. */
+int ops_sink_add(struct ops *o, const struct ops_sink *s, const struct ops_actor *who,
+                 struct ops_err *e);
+
+/* Every sink as {"sinks":[{"name","url","format","events":[...],"config",
+ * "secret": bool,"created_by","created_at"}]}: never a secret. NULL and e
+ * on failure. */
+json_t *ops_sink_list(struct ops *o, struct ops_err *e);
+
+/* Removes sink 'name' (audited notify.remove_sink); CG_ERR_NOTFOUND. */
+int ops_sink_remove(struct ops *o, const char *name, const struct ops_actor *who,
+                    struct ops_err *e);
+
+/* Queues a "test" event for sink 'name' (CG_ERR_NOTFOUND when none;
+ * CG_ERR_IO when the queue is full or delivery is off). */
+int ops_sink_test(struct ops *o, const char *name, const struct ops_actor *who, struct ops_err *e);
+
+/* The recent deliveries of sink 'name' on this replica: {"sink","log":
+ * [...]} (hooks_log_json()), newest first. NULL and e (404) when none. */
+json_t *ops_sink_log(struct ops *o, const char *name, struct ops_err *e);
 
 /* ---- ops_assign.c ---- */
 

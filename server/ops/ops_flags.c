@@ -14,6 +14,7 @@
 
 #include "controller.h"
 #include "json.h"
+#include "notify.h"
 #include "ops.h"
 #include "util.h"
 
@@ -162,6 +163,18 @@ int ops_flag_switch(struct ops *o, const char *config, const char *flag, int kil
         else
             rc = controller_begin(o->controller, config, out->version, NULL, &a, &out->rollout_id,
                                   cmsg);
+    }
+    if (rc == CG_OK && kill) {
+        /* the kill switch, for sinks and the log (docs/notifications.md) */
+        json_t *d =
+            json_pack("{s:s,s:I,s:I}", "flag", flag, "from_version", (json_int_t)out->base_version,
+                      "to_version", (json_int_t)out->version);
+        char *dtext = d ? cg_json_dump(d) : NULL;
+        struct notify_announcement an = {
+            "flag.killed", cg_now_ms(), out->rollout_id, config, who->name, who->reason, dtext};
+        notify_announce(o->notify, &an);
+        free(dtext);
+        json_decref(d);
     }
     if (rc != CG_OK)
         rc = ops_fail(e, rc, NULL, NULL, "version %lld of %s is published, but %s: %s",

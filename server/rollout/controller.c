@@ -278,6 +278,7 @@ int ctl_transition(struct controller *c, struct store_rollout_update *u,
     if (rc == CG_OK) {
         struct notify_event ev = {NOTIFY_ROLLOUT, NULL, NULL, 0, u->id};
         notify_event(c->notify, &ev);
+        ctl_announce(c, u, who); /* to sinks and the log (docs/notifications.md) */
         return 1;
     }
     if (rc == CG_ERR_CONFLICT) {

@@ -93,6 +93,15 @@ void ctl_plan_seed(const char *config, int64_t version, char *buf, size_t len);
 int ctl_transition(struct controller *c, struct store_rollout_update *u,
                    const struct store_actor *who, int64_t *gen);
 
+/* Announces transition u, which landed (controller_announce.c): the
+ * announcement operators hear of (notify_announce()), when it is one. */
+void ctl_announce(struct controller *c, const struct store_rollout_update *u,
+                  const struct store_actor *who);
+
+/* Announces rollout r's start ("rollout.started"), by who. */
+void ctl_announce_start(struct controller *c, const struct store_rollout *r,
+                        const struct store_actor *who);
+
 /* Before a fenced write (c->mu held): waits the rehearsal delay
  * (controller_config.fault_write_delay_ms), counts the attempt and returns
  * 1 when it is sent after this replica's own lease deadline (a process

@@ -228,6 +228,7 @@ static int create(struct controller *c, const char *config, const char *kind, in
     {
         struct notify_event ev = {NOTIFY_ROLLOUT, config, NULL, 0, r.id};
         notify_event(c->notify, &ev);
+        ctl_announce_start(c, &r, &a);
     }
     snprintf(msg, CONTROLLER_MSG_MAX, "rollout %lld started", (long long)r.id);
     return CG_OK;

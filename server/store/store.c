@@ -830,6 +830,46 @@ int store_policy_get(struct store *st, const char *config, struct store_policy *
     STORE_CALL(st, msg, policy_get, config, out, msg);
 }
 
+/* ---- Notification sinks ---- */
+
+int store_sink_add(struct store *st, const struct store_sink *s, const struct store_actor *a,
+                   char *msg)
+{
+    if (st && !st->ops->sink_add) {
+        set_msg(msg, "this store keeps no notification sinks", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, sink_add, s, a, msg);
+}
+
+int store_sink_remove(struct store *st, const char *name, const struct store_actor *a, char *msg)
+{
+    if (st && !st->ops->sink_remove) {
+        set_msg(msg, "this store keeps no notification sinks", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, sink_remove, name, a, msg);
+}
+
+int store_sink_list(struct store *st, struct store_sink **out, size_t *n, char *msg)
+{
+    if (st && !st->ops->sink_list) {
+        set_msg(msg, "this store keeps no notification sinks", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, sink_list, out, n, msg);
+}
+
+void store_sinks_free(struct store_sink *s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++) {
+        free(s[i].url);
+        free(s[i].events);
+        free(s[i].secret);
+    }
+    free(s);
+}
+
 int store_register_stats(struct store *st, struct stats *stats)
 {
     return stats_register(stats, "store", render_stats, st);

@@ -97,6 +97,18 @@ struct store_policy {
     char updated_by[STORE_NAME_MAX];
     int64_t updated_ms;
 };
+/* A notification sink (docs/notifications.md): where events are sent. */
+struct store_sink {
+    char name[STORE_NAME_MAX];
+    char *url;                   /* owned; http:// or https:// */
+    char format[16];             /* json, slack, grafana, pagerduty */
+    char *events;                /* owned; event names joined by ',' */
+    char config[STORE_NAME_MAX]; /* "" = every config, else only this one */
+    char *secret;                /* owned; "" when none; never leaves the server */
+    char created_by[STORE_NAME_MAX];
+    int64_t created_ms;
+};
+
 #define STORE_TOKEN_CONFIGS_MAX 512 /* a token's config scope, "a,b,..." with its NUL */
 #define STORE_TOKEN_SCOPE_MAX   16  /* configs in one token's scope */
 
@@ -524,6 +536,12 @@ struct store_ops {
      * tree implements them. */
     int (*host_assignment_list)(struct store *st, const char *cell, const char *config,
                                 struct store_host_assignment **out, size_t *n, char *msg);
+    /* Notification sinks (store_sink_add() and below); under
+     * STORE_OPS_VERSION 7 like the host assignments. */
+    int (*sink_add)(struct store *st, const struct store_sink *s, const struct store_actor *a,
+                    char *msg);
+    int (*sink_remove)(struct store *st, const char *name, const struct store_actor *a, char *msg);
+    int (*sink_list)(struct store *st, struct store_sink **out, size_t *n, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -1050,6 +1068,24 @@ int store_checkpoint_reset(struct store *st, const struct cg_checkpoint *lost,
 int store_policy_put(struct store *st, const char *config, const char *body_json,
                      const struct store_actor *a, char *msg);
 int store_policy_get(struct store *st, const char *config, struct store_policy *out, char *msg);
+
+/*
+ * Notification sinks (docs/notifications.md). store_sink_add() adds sink s
+ * (name, url, format and events required; config and secret may be "");
+ * CG_ERR_CONFLICT when a sink of that name exists. store_sink_remove()
+ * removes one (CG_ERR_NOTFOUND when none). Audit: actions
+ * "notify.add_sink" / "notify.remove_sink", object "sink/<name>",
+ * {"config","events","format","secret": true|false,"url": scheme and host
+ * only}: neither the secret nor the URL's path (a Slack webhook's path is a
+ * credential) reaches the audit log. store_sink_list() returns every sink
+ * ordered by name, secrets included (the server's own use); free with
+ * store_sinks_free().
+ */
+int store_sink_add(struct store *st, const struct store_sink *s, const struct store_actor *a,
+                   char *msg);
+int store_sink_remove(struct store *st, const char *name, const struct store_actor *a, char *msg);
+int store_sink_list(struct store *st, struct store_sink **out, size_t *n, char *msg);
+void store_sinks_free(struct store_sink *s, size_t n);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

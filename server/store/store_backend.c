@@ -184,6 +184,84 @@ char *store_policy_summary(const char *body)
     return store_json_take(json_pack("{s:o}", "policy", doc));
 }
 
+/* ---- Notification sinks ---- */
+
+static int sink_events_ok(const char *ev)
+{
+    size_t n = 1, len = 0;
+
+    if (!ev || !*ev)
+        return 0;
+    for (const char *p = ev; *p; p++) {
+        if (*p == ',') {
+            if (len == 0)
+                return 0;
+            n++;
+            len = 0;
+        } else if ((*p >= 'a' && *p <= 'z') || *p == '.' || *p == '_') {
+            if (++len > 32)
+                return 0;
+        } else {
+            return 0;
+        }
+    }
+    return len > 0 && n <= 32;
+}
+
+int store_check_sink(const struct store_sink *s, char *msg)
+{
+    static const char *const formats[] = {"json", "slack", "grafana", "pagerduty"};
+    int fmt_ok = 0;
+
+    if (!s || !s->url || !s->events) {
+        SET_MSG(msg, "sink: missing argument");
+        return CG_ERR_INVALID;
+    }
+    if (store_check_name("sink", s->name, msg) != CG_OK)
+        return CG_ERR_INVALID;
+    if ((strncmp(s->url, "http://", 7) != 0 && strncmp(s->url, "https://", 8) != 0) ||
+        strlen(s->url) > 2048 || strlen(s->url) < 9) {
+        SET_MSG(msg, "sink: the url must be http:// or https:// (at most 2048 bytes)");
+        return CG_ERR_INVALID;
+    }
+    for (const unsigned char *p = (const unsigned char *)s->url; *p; p++)
+        if (*p <= ' ' || *p == 0x7f) {
+            SET_MSG(msg, "sink: the url has a space or a control byte");
+            return CG_ERR_INVALID;
+        }
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        fmt_ok |= strcmp(s->format, formats[i]) == 0;
+    if (!fmt_ok) {
+        SET_MSG(msg, "sink: the format must be json, slack, grafana or pagerduty");
+        return CG_ERR_INVALID;
+    }
+    if (!sink_events_ok(s->events)) {
+        SET_MSG(msg, "sink: events must be 1..32 names joined by ','");
+        return CG_ERR_INVALID;
+    }
+    if (s->config[0] && store_check_name("config", s->config, msg) != CG_OK)
+        return CG_ERR_INVALID;
+    if (s->secret && strlen(s->secret) > 1024) {
+        SET_MSG(msg, "sink: the secret is longer than 1024 bytes");
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+char *store_sink_summary(const struct store_sink *s)
+{
+    char origin[300];
+    const char *host = strstr(s->url, "://");
+    size_t len = host ? strcspn(host + 3, "/?#") + (size_t)(host + 3 - s->url) : 0;
+
+    if (len >= sizeof origin - 8)
+        len = sizeof origin - 8;
+    snprintf(origin, sizeof origin, "%.*s/...", (int)len, s->url);
+    return store_json_take(json_pack("{s:s,s:s,s:s,s:b,s:s}", "config", s->config, "events",
+                                     s->events, "format", s->format, "secret",
+                                     s->secret && s->secret[0], "url", origin));
+}
+
 /* ---- The token lifecycle ---- */
 
 int store_check_token_lifecycle(const struct store_token *t, char *msg)

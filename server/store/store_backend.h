@@ -79,6 +79,18 @@ char *store_checkpoint_head_summary(int64_t dropped, int64_t head_seq, const cha
  * audit log shows the rules themselves. A new string, or NULL (also when
  * body is not JSON). */
 char *store_policy_summary(const char *body);
+
+/* CG_ERR_INVALID unless sink s is well formed: a name (cg_valid_name()),
+ * an http:// or https:// URL of at most 2048 bytes without control bytes,
+ * a known format (json, slack, grafana, pagerduty), 1..32 event names
+ * joined by ',' (lowercase letters, '.' and '_'), config "" or a name, a
+ * secret of at most 1024 bytes. */
+int store_check_sink(const struct store_sink *s, char *msg);
+
+/* The audit summary of a sink: {"config","events","format","secret":
+ * bool,"url": "scheme://host/..."}; never the secret nor the URL's path.
+ * A new string, or NULL. */
+char *store_sink_summary(const struct store_sink *s);
 /* ---- The token lifecycle (store_token_create(), store_token_rotate()) ---- */
 
 /* CG_ERR_INVALID unless t's lifecycle fields hold: expires_ms >= 0, and

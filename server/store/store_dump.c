@@ -72,6 +72,10 @@ static const struct store_column meta[] = {{"key", T}, {"value", T}, {"created_m
 static const struct store_column host_claims[] = {
     {"host", T}, {"cell", T}, {"credential", T}, {"claimed_ms", I}};
 
+static const struct store_column notify_sinks[] = {
+    {"name", T},   {"url", T},    {"format", T},     {"events", T},
+    {"config", T}, {"secret", T}, {"created_by", T}, {"created_ms", I}};
+
 static const struct store_table tables[] = {
     {"cells", COLS(cells)},
     {"configs", COLS(configs)},
@@ -89,6 +93,7 @@ static const struct store_table tables[] = {
     {"rollout_events", COLS(rollout_events)},
     {"meta", COLS(meta)},
     {"host_claims", COLS(host_claims)},
+    {"notify_sinks", COLS(notify_sinks)},
 };
 
 const struct store_table *store_tables(size_t *n)

@@ -19,7 +19,7 @@ import sys
 
 # Top to bottom. A layer may see itself and anything below it.
 LAYERS = ["server", "server/http", "server/api", "server/ops", "server/cluster",
-          "server/rollout", "server/replica", "server/fleet", "server/flags", "server/store", "server/notify", "server/stats"]
+          "server/rollout", "server/replica", "server/fleet", "server/flags", "server/hooks", "server/store", "server/notify", "server/stats"]
 # Private sub-rooms: visible only inside their parent room.
 PRIVATE = {"server/store/sqlite": "server/store", "server/store/pg": "server/store"}
 # Programs that must not see any server folder.

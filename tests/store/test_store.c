@@ -1209,6 +1209,78 @@ static void test_policies(void **state)
     assert_int_equal(store_policy_get(f->st, cfg, &p, msg), CG_ERR_NOTFOUND);
 }
 
+/* ---- Notification sinks ---- */
+
+/* The sink of 'name' in the list, or NULL. */
+static const struct store_sink *find_sink(const struct store_sink *s, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s[i].name, name) == 0)
+            return &s[i];
+    return NULL;
+}
+
+static void test_sinks(void **state)
+{
+    struct fx *f = *state;
+    struct store_sink s, *list = NULL;
+    const struct store_sink *got;
+    char msg[STORE_MSG_MAX] = "", obj[128], name[64];
+    size_t n = 0;
+
+    snprintf(name, sizeof name, "%s", nm(f, "sink"));
+    snprintf(obj, sizeof obj, "sink/%s", name);
+    memset(&s, 0, sizeof s);
+    snprintf(s.name, sizeof s.name, "%s", name);
+    snprintf(s.format, sizeof s.format, "json");
+    snprintf(s.config, sizeof s.config, "app");
+    s.url = "https://hooks.example/T000/SECRETPATH?x=1";
+    s.events = "rollout.halted,rollout.completed";
+    s.secret = "hmac-key";
+    assert_int_equal(store_sink_add(f->st, &s, &ADMIN, msg), CG_OK);
+    /* neither the secret nor the URL's path in the audit record */
+    assert_last_audit(f, "admin", "notify.add_sink", obj, "",
+                      "{\"config\":\"app\",\"events\":\"rollout.halted,rollout.completed\","
+                      "\"format\":\"json\",\"secret\":true,\"url\":\"https://hooks.example/...\"}");
+    assert_int_equal(store_sink_add(f->st, &s, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_int_equal(store_sink_list(f->st, &list, &n, msg), CG_OK);
+    got = find_sink(list, n, name);
+    assert_non_null(got);
+    assert_string_equal(got->url, s.url);
+    assert_string_equal(got->format, "json");
+    assert_string_equal(got->events, s.events);
+    assert_string_equal(got->config, "app");
+    assert_string_equal(got->secret, "hmac-key");
+    assert_string_equal(got->created_by, "admin");
+    assert_true(got->created_ms > 0);
+    store_sinks_free(list, n);
+
+    /* what is refused before it reaches the database */
+    s.url = "file:///etc/passwd";
+    assert_int_equal(store_sink_add(f->st, &s, &ADMIN, msg), CG_ERR_INVALID);
+    s.url = "http://a b";
+    assert_int_equal(store_sink_add(f->st, &s, &ADMIN, msg), CG_ERR_INVALID);
+    s.url = "http://ok";
+    snprintf(s.format, sizeof s.format, "xml");
+    assert_int_equal(store_sink_add(f->st, &s, &ADMIN, msg), CG_ERR_INVALID);
+    snprintf(s.format, sizeof s.format, "slack");
+    s.events = "rollout.halted,,x";
+    assert_int_equal(store_sink_add(f->st, &s, &ADMIN, msg), CG_ERR_INVALID);
+    s.events = "all";
+    snprintf(s.name, sizeof s.name, "Bad Name");
+    assert_int_equal(store_sink_add(f->st, &s, &ADMIN, msg), CG_ERR_INVALID);
+
+    assert_int_equal(store_sink_remove(f->st, name, &ADMIN, msg), CG_OK);
+    assert_last_audit(f, "admin", "notify.remove_sink", obj,
+                      "{\"config\":\"app\",\"events\":\"rollout.halted,rollout.completed\","
+                      "\"format\":\"json\",\"secret\":true,\"url\":\"https://hooks.example/...\"}",
+                      "");
+    assert_int_equal(store_sink_remove(f->st, name, &ADMIN, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_sink_list(f->st, &list, &n, msg), CG_OK);
+    assert_null(find_sink(list, n, name));
+    store_sinks_free(list, n);
+}
+
 /* ---- Tokens ---- */
 
 static void make_token(struct store_token *t, const char *name, const char *role, const char *cell,
@@ -2853,6 +2925,7 @@ int main(void)
         T(test_host_versions),
         T(test_plans),
         T(test_policies),
+        T(test_sinks),
         T(test_tokens),
         T(test_audit_chain_and_paging),
         T(test_audit_tamper_detected),

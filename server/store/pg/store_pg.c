@@ -518,5 +518,8 @@ const struct store_ops store_pg_ops = {
     .token_rotate = pg_token_rotate,
     .token_touch = pg_token_touch,
     .host_assignment_list = pg_host_assignment_list,
+    .sink_add = pg_sink_add,
+    .sink_remove = pg_sink_remove,
+    .sink_list = pg_sink_list,
 };
 /* clang-format on */

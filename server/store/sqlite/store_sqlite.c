@@ -337,5 +337,8 @@ const struct store_ops store_sqlite_ops = {
     .token_rotate = sq_token_rotate,
     .token_touch = sq_token_touch,
     .host_assignment_list = sq_host_assignment_list,
+    .sink_add = sq_sink_add,
+    .sink_remove = sq_sink_remove,
+    .sink_list = sq_sink_list,
 };
 /* clang-format on */

@@ -487,6 +487,18 @@ int sq_dump(struct store *st, store_row_fn emit, void *ctx, char *msg);
 /* store_ops.load: one job on the writer, into an empty store. */
 int sq_load(struct store *st, store_next_fn next, void *ctx, char *msg);
 
+/* ---- Notification sinks (store_sqlite_sink.c) ---- */
+
+/* store_ops.sink_add: adds a sink with its audit record in one writer job. */
+int sq_sink_add(struct store *st, const struct store_sink *s, const struct store_actor *a,
+                char *msg);
+
+/* store_ops.sink_remove: removes a sink with its audit record. */
+int sq_sink_remove(struct store *st, const char *name, const struct store_actor *a, char *msg);
+
+/* store_ops.sink_list: every sink by name, secrets included. */
+int sq_sink_list(struct store *st, struct store_sink **out, size_t *n, char *msg);
+
 /* ---- Config policies (store_sqlite_policy.c) ---- */
 
 /* store_ops.policy_put: sets (body_json) or clears (NULL) a config's
