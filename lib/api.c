@@ -830,95 +830,94 @@ int cg_stats_delivery(struct cg_client *c, const char *config, const char *windo
         return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
     }
     return get(c, "GET", &p, 0, "configs", out, err);
-    /* ---- notification sinks ---- */
+}
 
-    /* "?message=..." appended to p when message is set. */
-    static int message_query(struct cg_buf * p, const char *message, struct cg_error *err)
-    {
-        if (message && message[0] &&
-            (cg_buf_puts(p, "?message=") != 0 || cg__buf_escape(p, message) != 0)) {
-            return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
-        }
-        return CG_OK;
+/* ---- notification sinks ---- */
+
+/* "?message=..." appended to p when message is set. */
+static int message_query(struct cg_buf *p, const char *message, struct cg_error *err)
+{
+    if (message && message[0] &&
+        (cg_buf_puts(p, "?message=") != 0 || cg__buf_escape(p, message) != 0)) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
     }
+    return CG_OK;
+}
 
-    int cg_notify_sink_add(struct cg_client * c, const char *name, const char *url,
-                           const char *format, const char *events, const char *config,
-                           const char *secret, const char *message, struct cg_result **out,
-                           struct cg_error *err)
-    {
-        struct cg_buf p = {0};
-        json_t *body;
-        int rc;
+int cg_notify_sink_add(struct cg_client *c, const char *name, const char *url, const char *format,
+                       const char *events, const char *config, const char *secret,
+                       const char *message, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    json_t *body;
+    int rc;
 
-        clear_out(out);
-        CHECK(cg__need(name, "sink name", err));
-        CHECK(cg__need(url, "url", err));
-        CHECK(cg__need(events, "events", err));
-        body = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "url", url, "format",
-                         format && format[0] ? format : "json", "events", events);
-        if (!body) {
-            return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
-        }
-        if ((config && config[0] &&
-             json_object_set_new(body, "config", json_string(config)) != 0) ||
-            (secret && secret[0] &&
-             json_object_set_new(body, "secret", json_string(secret)) != 0)) {
-            json_decref(body);
-            return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
-        }
-        rc = cg__path3(&p, "/v1/notify/sinks", NULL, NULL, err);
-        if (rc == CG_OK) {
-            rc = message_query(&p, message, err);
-        }
-        if (rc != CG_OK) {
-            cg_buf_free(&p);
-            json_decref(body);
-            return rc;
-        }
-        return send_json(c, "POST", &p, body, 0, out, err);
+    clear_out(out);
+    CHECK(cg__need(name, "sink name", err));
+    CHECK(cg__need(url, "url", err));
+    CHECK(cg__need(events, "events", err));
+    body = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "url", url, "format",
+                     format && format[0] ? format : "json", "events", events);
+    if (!body) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
     }
-
-    int cg_notify_sinks_list(struct cg_client * c, struct cg_result * *out, struct cg_error * err)
-    {
-        struct cg_buf p = {0};
-
-        clear_out(out);
-        CHECK(cg__path3(&p, "/v1/notify/sinks", NULL, NULL, err));
-        return get(c, "GET", &p, 0, "sinks", out, err);
+    if ((config && config[0] && json_object_set_new(body, "config", json_string(config)) != 0) ||
+        (secret && secret[0] && json_object_set_new(body, "secret", json_string(secret)) != 0)) {
+        json_decref(body);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
     }
-
-    int cg_notify_sink_remove(struct cg_client * c, const char *name, const char *message,
-                              struct cg_error *err)
-    {
-        struct cg_buf p = {0};
-        int rc;
-
-        CHECK(cg__need(name, "sink name", err));
-        CHECK(cg__path3(&p, "/v1/notify/sinks/", name, NULL, err));
-        if ((rc = message_query(&p, message, err)) != CG_OK) {
-            cg_buf_free(&p);
-            return rc;
-        }
-        return get(c, "DELETE", &p, CG__NO_BODY, NULL, NULL, err);
+    rc = cg__path3(&p, "/v1/notify/sinks", NULL, NULL, err);
+    if (rc == CG_OK) {
+        rc = message_query(&p, message, err);
     }
-
-    int cg_notify_sink_test(struct cg_client * c, const char *name, struct cg_error *err)
-    {
-        struct cg_buf p = {0};
-
-        CHECK(cg__need(name, "sink name", err));
-        CHECK(cg__path3(&p, "/v1/notify/sinks/", name, "/test", err));
-        return send_json(c, "POST", &p, json_object(), 0, NULL, err);
+    if (rc != CG_OK) {
+        cg_buf_free(&p);
+        json_decref(body);
+        return rc;
     }
+    return send_json(c, "POST", &p, body, 0, out, err);
+}
 
-    int cg_notify_sink_log(struct cg_client * c, const char *name, struct cg_result **out,
-                           struct cg_error *err)
-    {
-        struct cg_buf p = {0};
+int cg_notify_sinks_list(struct cg_client *c, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
 
-        clear_out(out);
-        CHECK(cg__need(name, "sink name", err));
-        CHECK(cg__path3(&p, "/v1/notify/sinks/", name, "/log", err));
-        return get(c, "GET", &p, 0, "log", out, err);
+    clear_out(out);
+    CHECK(cg__path3(&p, "/v1/notify/sinks", NULL, NULL, err));
+    return get(c, "GET", &p, 0, "sinks", out, err);
+}
+
+int cg_notify_sink_remove(struct cg_client *c, const char *name, const char *message,
+                          struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    int rc;
+
+    CHECK(cg__need(name, "sink name", err));
+    CHECK(cg__path3(&p, "/v1/notify/sinks/", name, NULL, err));
+    if ((rc = message_query(&p, message, err)) != CG_OK) {
+        cg_buf_free(&p);
+        return rc;
     }
+    return get(c, "DELETE", &p, CG__NO_BODY, NULL, NULL, err);
+}
+
+int cg_notify_sink_test(struct cg_client *c, const char *name, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    CHECK(cg__need(name, "sink name", err));
+    CHECK(cg__path3(&p, "/v1/notify/sinks/", name, "/test", err));
+    return send_json(c, "POST", &p, json_object(), 0, NULL, err);
+}
+
+int cg_notify_sink_log(struct cg_client *c, const char *name, struct cg_result **out,
+                       struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(name, "sink name", err));
+    CHECK(cg__path3(&p, "/v1/notify/sinks/", name, "/log", err));
+    return get(c, "GET", &p, 0, "log", out, err);
+}
