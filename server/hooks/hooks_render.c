@@ -76,8 +76,9 @@ struct parts {
     json_int_t from, to, step;
     int has_versions, has_step;
     const char *wave;
-    json_t *cells; /* borrowed from detail: an array, or NULL */
-    json_t *eval;  /* borrowed from detail: an object, or NULL */
+    const char *flag; /* flag.killed: the flag's key, or NULL */
+    json_t *cells;    /* borrowed from detail: an array, or NULL */
+    json_t *eval;     /* borrowed from detail: an object, or NULL */
     const char *reason;
 };
 
@@ -102,6 +103,7 @@ static void parts_get(const struct hooks_event *ev, struct parts *p)
         p->step = json_integer_value(v);
     }
     p->wave = json_string_value(json_object_get(p->detail, "wave"));
+    p->flag = json_string_value(json_object_get(p->detail, "flag"));
     v = json_object_get(p->detail, "cells");
     p->cells = json_is_array(v) ? v : NULL;
     v = json_object_get(p->detail, "evaluation");
@@ -174,6 +176,8 @@ static int summary_parts(const struct hooks_event *ev, const struct parts *p, st
     if (p->has_step && (strncmp(ev->event, "rollout.step", 12) == 0 ||
                         strcmp(ev->event, "rollout.awaiting_approval") == 0))
         rc |= cg_buf_printf(b, "step %lld ", (long long)p->step);
+    if (p->flag)
+        rc |= cg_buf_printf(b, "%s ", p->flag);
     rc |= cg_buf_puts(b, event_words(ev->event));
     if (p->wave || p->cells) {
         rc |= cg_buf_puts(b, " (");
@@ -225,17 +229,21 @@ static json_t *render_json(const struct hooks_event *ev, const struct parts *p,
                            const char *base_url)
 {
     char ts[32];
+    json_t *doc;
 
     cg_time_format(ev->time_ms, ts);
-    return json_pack(
-        "{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:O,s:s,s:o,s:o,s:o}", "event", ev->event, "time", ts,
-        "rollout", ev->rollout > 0 ? json_integer(ev->rollout) : json_null(), "config",
-        str_or_null(ev->config), "versions",
-        p->has_versions ? json_pack("{s:I,s:I}", "from", p->from, "to", p->to) : json_null(),
-        "step", p->has_step ? json_integer(p->step) : json_null(), "wave", str_or_null(p->wave),
-        "cells", p->cells ? p->cells : json_array(), "actor", ev->actor, "reason",
-        str_or_null(p->reason), "evaluation", eval_summary(p->eval), "url",
-        rollout_url(ev, base_url));
+    doc = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:O,s:s,s:o,s:o,s:o}", "event", ev->event, "time",
+                    ts, "rollout", ev->rollout > 0 ? json_integer(ev->rollout) : json_null(),
+                    "config", str_or_null(ev->config), "versions",
+                    p->has_versions ? json_pack("{s:I,s:I}", "from", p->from, "to", p->to)
+                                    : json_null(),
+                    "step", p->has_step ? json_integer(p->step) : json_null(), "wave",
+                    str_or_null(p->wave), "cells", p->cells ? p->cells : json_array(), "actor",
+                    ev->actor, "reason", str_or_null(p->reason), "evaluation",
+                    eval_summary(p->eval), "url", rollout_url(ev, base_url));
+    if (doc && p->flag)
+        json_object_set_new(doc, "flag", json_string(p->flag));
+    return doc;
 }
 
 /* Slack's mrkdwn: &, < and > are its control characters. */

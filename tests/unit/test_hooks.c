@@ -78,6 +78,34 @@ static void test_json(void **state)
     hooks_event_clear(&ev);
 }
 
+/* The kill switch names its flag in the payload and in the summary. */
+static void test_kill(void **state)
+{
+    struct hooks_event ev;
+    struct cg_buf b = {0};
+
+    (void)state;
+    memset(&ev, 0, sizeof ev);
+    snprintf(ev.event, sizeof ev.event, "flag.killed");
+    ev.time_ms = T0;
+    ev.rollout = 9;
+    snprintf(ev.config, sizeof ev.config, "checkout-flags");
+    snprintf(ev.actor, sizeof ev.actor, "token:oncall");
+    ev.reason = strdup("checkout errors");
+    ev.detail_json = strdup("{\"flag\":\"new-checkout\",\"from_version\":1,\"to_version\":2}");
+    expect_render("json", &ev, "", "",
+                  "{\"actor\":\"token:oncall\",\"cells\":[],\"config\":\"checkout-flags\","
+                  "\"evaluation\":null,\"event\":\"flag.killed\",\"flag\":\"new-checkout\","
+                  "\"reason\":\"checkout errors\",\"rollout\":9,\"step\":null,\"time\":"
+                  "\"2025-12-06T05:46:40.000Z\",\"url\":null,\"versions\":{\"from\":1,\"to\":2},"
+                  "\"wave\":null}");
+    assert_int_equal(hooks_summary(&ev, &b), 0);
+    assert_string_equal(b.data, "checkout-flags: rollout 9 v1 -> v2: new-checkout flag "
+                                "KILLED, by token:oncall: checkout errors");
+    cg_buf_free(&b);
+    hooks_event_clear(&ev);
+}
+
 static void test_slack(void **state)
 {
     struct hooks_event ev;
@@ -265,7 +293,7 @@ int main(void)
         cmocka_unit_test(test_grafana),   cmocka_unit_test(test_pagerduty),
         cmocka_unit_test(test_signature), cmocka_unit_test(test_logfmt),
         cmocka_unit_test(test_wants),     cmocka_unit_test(test_queue),
-        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_backoff),   cmocka_unit_test(test_kill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,10 @@ deployment:
   version with exactly that flag disabled (the server checks the
   difference), sends it to every cell in one step with no bake, inside a
   deny window of the plan, audited; OFREP answers DISABLED with no value
-  at once on every cell; a second kill is 409; a reader cannot kill;
+  at once on every cell; a second kill is 409; a reader cannot kill; a
+  notification sink subscribed to flag.killed receives the kill (json
+  format: event, config, flag, versions, actor, reason) and the server's
+  log has the logfmt line;
 - kill_supersedes_a_rollout_of_the_same_config: a rollout of the flags
   config in flight (held by its approval) is aborted by the kill, and
   every cell, those it had changed included, runs the kill version;
@@ -17,7 +20,7 @@ deployment:
   cell at once and the app's rollout goes on to completion, each in its
   documented end state.
 """
-import json, os, sys, threading, time
+import http.server, json, os, sys, threading, time
 sys.path.insert(0, os.path.dirname(__file__))
 import flagkit as fk
 from flagkit import h
@@ -90,11 +93,34 @@ class Fleet(threading.Thread):
             self.stop.wait(0.15)
 
 
+class Sink(http.server.BaseHTTPRequestHandler):
+    """A notification receiver on 127.0.0.1: keeps every JSON body."""
+    got = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        Sink.got.append(json.loads(body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+threading.Thread(target=sink.serve_forever, daemon=True).start()
+
 with h.Server(extra_args=["--tick-ms", "100"]) as s:
     v1 = fk.setup(s, CELLS, plan=("frozen", FROZEN))
     dep = fk.token(s, "oncall", "deployer")
     rd = fk.token(s, "viewer", "reader")
     ag = {c: fk.token(s, "app-" + c, "agent", c) for c, _, _ in CELLS}
+
+    st, b = s.api("POST", "/v1/notify/sinks", {
+        "name": "oncall", "format": "json", "events": ["flag.killed"],
+        "url": "http://127.0.0.1:%d/hook" % sink.server_address[1]})
+    h.check(st == 201, "notify sink: %s %s" % (st, b))
 
     # kill_reaches_every_cell_at_once
     st, b = s.api("POST", "/v1/configs/checkout-flags/flags/new-checkout/kill",
@@ -110,6 +136,16 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
             "kill answer %s" % k); n += 1
     h.check(set(assignments(s, "checkout-flags").values()) == {k["version"]},
             "every cell runs the kill version when the command returns"); n += 1
+    end = time.time() + 20 * SLOW
+    while time.time() < end and not Sink.got:
+        time.sleep(0.05)
+    ev = Sink.got[0] if Sink.got else {}
+    h.check(ev.get("event") == "flag.killed" and ev.get("config") == "checkout-flags" and
+            "new-checkout" in json.dumps(ev) and "checkout errors" in json.dumps(ev),
+            "the sink got the kill: %s" % Sink.got); n += 1
+    log = open(s.log_path, encoding="utf-8", errors="replace").read()
+    h.check(any(" event=flag.killed " in l and "config=checkout-flags" in l
+                for l in log.splitlines()), "no logfmt line for the kill"); n += 1
     before, after = doc_of(s, "checkout-flags", v1), doc_of(s, "checkout-flags", k["version"])
     before["flags"]["new-checkout"]["state"] = "DISABLED"
     h.check(before == after, "the kill version differs in exactly the flag's state"); n += 1
@@ -206,4 +242,5 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
     r = s.cli("audit", "verify")
     h.check(r.returncode == 0, "audit verifies: %s" % r.stdout); n += 1
 
+sink.shutdown()
 h.done("02-kill-switch", n)
