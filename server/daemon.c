@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "checkpointer.h"
+#include "delivery_metrics.h"
 #include "hooks.h"
 #include "cluster.h"
 #include "controller.h"
@@ -253,6 +254,12 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
             return -1;
         }
     }
+    /* The delivery figures of /metrics: every minute, the last 30 days. */
+    if (!(d->delivery = delivery_metrics_new(d->store, 60000, 30LL * 86400 * 1000))) {
+        snprintf(msg, 256, "out of memory");
+        daemon_close(d);
+        return -1;
+    }
     if (cfg->replica_id) {
         cg_strlcpy(d->replica_id, cfg->replica_id, sizeof d->replica_id);
     } else if (!cfg->store_dsn) {
@@ -410,6 +417,8 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         reports_register_stats(d->reports, d->stats) < 0 ||
         flags_register_stats(d->flags, d->stats) < 0 ||
         checkpointer_register_stats(d->checkpointer, d->stats) < 0 ||
+        delivery_metrics_register_stats(d->delivery, d->stats) < 0 ||
+        delivery_metrics_attach(d->delivery, d->notify) < 0 ||
         notify_register_stats(d->notify, d->stats) < 0) {
         snprintf(msg, 256, "cannot wire the server's parts");
         daemon_close(d);
@@ -438,6 +447,10 @@ int daemon_start(struct daemon *d, char *msg)
         snprintf(msg, 256, "cannot start the audit checkpoint thread");
         return -1;
     }
+    if (delivery_metrics_start(d->delivery) < 0) {
+        snprintf(msg, 256, "cannot start the delivery figures' thread");
+        return -1;
+    }
     if (hooks_start(d->hooks, msg) < 0)
         return -1;
     if (http_start(d->http, msg) < 0)
@@ -460,6 +473,7 @@ void daemon_stop(struct daemon *d)
     replica_stop(d->replica);  /* relays the last reports */
     /* after every writer of this process: the final head is signed */
     checkpointer_stop(d->checkpointer);
+    delivery_metrics_stop(d->delivery);
 }
 
 void daemon_close(struct daemon *d)
@@ -479,6 +493,8 @@ void daemon_close(struct daemon *d)
     d->reports = NULL;
     checkpointer_free(d->checkpointer);
     d->checkpointer = NULL;
+    delivery_metrics_free(d->delivery);
+    d->delivery = NULL;
     hooks_free(d->hooks); /* after every announcer (controller, http) stopped */
     d->hooks = NULL;
     stats_free(d->stats);

@@ -101,6 +101,7 @@ struct daemon {
     struct cluster *cluster;           /* the leases: who leads the controller */
     struct replica *replica;           /* follows the other replicas (NULL on SQLite) */
     struct checkpointer *checkpointer; /* signs the audit chain's head (checkpointer.h) */
+    struct delivery_metrics *delivery; /* the delivery figures of /metrics (delivery_metrics.h) */
     struct hooks *hooks;               /* notifications and announcement logs (hooks.h) */
     char replica_id[STORE_NAME_MAX];
     struct ops ops;           /* the operations' context */

@@ -23,16 +23,15 @@
 #include "api.h"
 #include "apiutil.h"
 #include "delivery.h"
+#include "delivery_metrics.h"
 #include "ops.h"
 #include "render.h"
 #include "util.h"
 
-#define CHANGES_SCAN_MAX     5000  /* audit records read per request at most */
-#define CHANGES_HOSTS_MAX    50    /* applied hosts listed per change */
-#define CHANGES_CACHE        32    /* rollouts and configs' host views per request */
-#define DELIVERY_ROLLOUT_MAX 5000  /* rollouts summarised per request at most */
-#define DELIVERY_EVENTS_MAX  10000 /* events read per rollout at most */
-#define DAY_MS               (24LL * 3600 * 1000)
+#define CHANGES_SCAN_MAX  5000 /* audit records read per request at most */
+#define CHANGES_HOSTS_MAX 50   /* applied hosts listed per change */
+#define CHANGES_CACHE     32   /* rollouts and configs' host views per request */
+#define DAY_MS            (24LL * 3600 * 1000)
 
 /* What one request reads more than once. */
 struct chg_ctx {
@@ -576,89 +575,6 @@ int api_annotations(struct api *api, struct request *rq, struct response *rs)
 
 /* ---- delivery statistics ---- */
 
-/* Summarises rollout r from its events into *d. */
-static int summarise(struct api *api, const struct store_rollout *r, struct delivery_rollout *d)
-{
-    char msg[STORE_MSG_MAX];
-    struct store_version v;
-    int64_t after = 0, read = 0, wait_start = 0;
-    int waiting = 0; /* 1 approval, 2 deny window */
-    json_t *cells = json_array();
-
-    memset(d, 0, sizeof *d);
-    cg_strlcpy(d->config, r->config, sizeof d->config);
-    cg_strlcpy(d->state, r->state, sizeof d->state);
-    d->forward = strcmp(r->kind, "rollback") != 0;
-    d->created_ms = r->created_ms;
-    d->ended_ms = r->ended_ms;
-    if (store_version_get(api->store, r->config, r->to_version, &v, msg) == CG_OK) {
-        d->published_ms = v.created_ms;
-        store_version_free(&v);
-    }
-    while (read < DELIVERY_EVENTS_MAX) {
-        struct store_rollout_event *ev = NULL;
-        size_t n = 0;
-        if (store_rollout_events(api->store, r->id, after, 1000, &ev, &n, msg) != CG_OK) {
-            json_decref(cells);
-            return -1;
-        }
-        for (size_t i = 0; i < n; i++) {
-            const char *k = ev[i].kind;
-            int moves = strcmp(k, "step.start") == 0 || strcmp(k, "expedited") == 0 ||
-                        strcmp(k, "rollback.start") == 0 || strcmp(k, "abort") == 0 ||
-                        strcmp(k, "completed") == 0 || strcmp(k, "halted") == 0 ||
-                        strcmp(k, "rolled_back") == 0;
-            if (waiting && moves) {
-                if (waiting == 1)
-                    d->approval_wait_ms += ev[i].time_ms - wait_start;
-                else
-                    d->deny_wait_ms += ev[i].time_ms - wait_start;
-                waiting = 0;
-            }
-            if (strcmp(k, "approval.wait") == 0 && !waiting) {
-                waiting = 1;
-                wait_start = ev[i].time_ms;
-            } else if (strcmp(k, "held") == 0 && !waiting) {
-                waiting = 2;
-                wait_start = ev[i].time_ms;
-            }
-            if (!d->detected_ms && (strcmp(k, "rollback.start") == 0 || strcmp(k, "halted") == 0))
-                d->detected_ms = ev[i].time_ms;
-            if (!d->detected_ms && (strcmp(k, "step.start") == 0 || strcmp(k, "expedited") == 0)) {
-                json_t *e = json_loads(ev[i].detail_json, 0, NULL);
-                const json_t *h = json_object_get(e, "hosts"), *cv;
-                size_t j;
-                if (json_array_size(h) > 0)
-                    d->hosts_exposed += (int64_t)json_array_size(h);
-                else
-                    json_array_foreach(json_object_get(e, "cells"), j,
-                                       cv) if (json_is_string(cv) &&
-                                               !arr_has(cells, json_string_value(cv)))
-                        json_array_append(cells, (json_t *)cv);
-                json_decref(e);
-            }
-            after = ev[i].seq;
-        }
-        read += (int64_t)n;
-        store_rollout_events_free(ev, n);
-        if (n < 1000)
-            break;
-    }
-    d->cells_exposed = (int64_t)json_array_size(cells);
-    if (delivery_is_failure(d->state) && d->cells_exposed > 0) {
-        struct store_host_version *hv = NULL;
-        size_t n = 0;
-        if (store_host_version_list(api->store, r->config, &hv, &n, msg) == CG_OK) {
-            for (size_t i = 0; i < n; i++)
-                if (arr_has(cells, hv[i].cell))
-                    d->hosts_exposed++;
-            store_host_versions_free(hv, n);
-        }
-    }
-    d->blast_cells = cells;
-    return 0;
-}
-
 static json_t *dist_json(const struct delivery_dist *d)
 {
     return json_pack("{s:I,s:o,s:o}", "n", (json_int_t)d->n, "median_s",
@@ -763,7 +679,7 @@ int api_stats_delivery(struct api *api, struct request *rq, struct response *rs)
                 cap = nc;
             }
             d = &ds[nd];
-            if (summarise(api, &rs_[i], d) < 0) {
+            if (delivery_summarise(api->store, &rs_[i], d) < 0) {
                 store_rollouts_free(rs_, n);
                 reply_error(rs, 500, "internal", NULL, "cannot read rollout events");
                 goto bad;

@@ -155,6 +155,21 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
             and b["change_failure_rate"] == 0.5 and b["deploys_per_day"] == 1.0, "stats %s" % b); n += 1
     h.check(b["lead_time"]["n"] == 1 and b["time_to_detect"]["n"] == 1
             and b["time_to_restore"]["n"] == 1, "durations %s" % b); n += 1
+    # ... and in /metrics, refreshed off the HTTP thread about a second
+    # after a rollout ends (the 30-day window)
+    end, text = time.time() + 20, ""
+    while time.time() < end:
+        text = s.request("GET", "/metrics")[2].decode()
+        if 'cellgate_delivery_change_failure_ratio{config="cfg"} 0.5' in text:
+            break
+        time.sleep(0.2)
+    h.check('cellgate_delivery_change_failure_ratio{config="cfg"} 0.5' in text
+            and 'cellgate_delivery_rollouts_started{config="cfg"} 2' in text
+            and "cellgate_delivery_rollouts_started 2" in text
+            and 'cellgate_delivery_time_to_detect_seconds{config="cfg",quantile="0.5"}' in text
+            and "cellgate_delivery_window_seconds 2592000" in text,
+            "delivery in /metrics:\n%s" % "\n".join(l for l in text.splitlines()
+                                                  if "delivery" in l)); n += 1
     f = b["failed_changes"]
     h.check(len(f) == 1 and f[0]["rollout"] == bad and f[0]["cells"] >= 1
             and f[0]["hosts"] >= f[0]["cells"], "blast radius %s" % f); n += 1
