@@ -211,7 +211,11 @@ with h.Server(extra_args=["--tick-ms", "100", "--notify-timeout", "1000", "--not
     fleet.stop.set()
 
     # ---- the 500 receiver: 3 attempts per event, then failed; the hang one timed out
-    wait(lambda: len(bad.got) >= 6, "the bad sink's 3 attempts of 2 events")
+    # bad hears rollout.started twice (both rollouts) and rollout.completed
+    # once (the second was rolled back): 3 events, 3 attempts each
+    wait(lambda: len(bad.got) >= 9, "the bad sink's 3 attempts of 3 events")
+    wait(lambda: 'cellgate_notify_failed_total{sink="bad"} 3' in
+         s.request("GET", "/metrics")[2].decode(), "the bad sink's 3 failures counted")
     wait(lambda: len(json.loads(s.request("GET", "/v1/notify/sinks/hang/log")[2])["log"]) >= 3,
          "the hanging sink's 3 timed-out attempts")
     st, b = s.api("GET", "/v1/notify/sinks/bad/log")
@@ -229,7 +233,7 @@ with h.Server(extra_args=["--tick-ms", "100", "--notify-timeout", "1000", "--not
     h.check(r.returncode == 0 and "HTTP 500" in r.stdout and "failed" in r.stdout, r.stdout)
     st, _, raw = s.request("GET", "/metrics")
     text = raw.decode()
-    h.check('cellgate_notify_failed_total{sink="bad"} 2' in text
+    h.check('cellgate_notify_failed_total{sink="bad"} 3' in text
             and re.search(r'cellgate_notify_failed_total\{sink="hang"\} [12]\n', text)
             and re.search(r'cellgate_notify_sent_total\{sink="good"\} \d+', text)
             and "cellgate_notify_dropped_total 0" in text
