@@ -717,7 +717,8 @@ void rp_render_cell_health(void *ctx, struct cg_buf *b)
     span_init(&sp, REPORTS_HEALTH_WINDOW_MS, cg_now_ms());
     if (pass_run(r, NULL, 0, NULL, &sp, &ps) < 0)
         goto out;
-    qsort(ps.accs, ps.nacc, sizeof *ps.accs, acc_cmp);
+    if (ps.nacc > 1)
+        qsort(ps.accs, ps.nacc, sizeof *ps.accs, acc_cmp);
     h = calloc(ps.nacc ? ps.nacc : 1, sizeof *h);
     o = calloc(ps.nacc ? ps.nacc : 1, sizeof *o);
     if (!h || !o)

@@ -232,14 +232,14 @@ static json_t *render_json(const struct hooks_event *ev, const struct parts *p,
     json_t *doc;
 
     cg_time_format(ev->time_ms, ts);
-    doc = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:O,s:s,s:o,s:o,s:o}", "event", ev->event, "time",
+    doc = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o,s:o}", "event", ev->event, "time",
                     ts, "rollout", ev->rollout > 0 ? json_integer(ev->rollout) : json_null(),
                     "config", str_or_null(ev->config), "versions",
                     p->has_versions ? json_pack("{s:I,s:I}", "from", p->from, "to", p->to)
                                     : json_null(),
                     "step", p->has_step ? json_integer(p->step) : json_null(), "wave",
-                    str_or_null(p->wave), "cells", p->cells ? p->cells : json_array(), "actor",
-                    ev->actor, "reason", str_or_null(p->reason), "evaluation",
+                    str_or_null(p->wave), "cells", p->cells ? json_incref(p->cells) : json_array(),
+                    "actor", ev->actor, "reason", str_or_null(p->reason), "evaluation",
                     eval_summary(p->eval), "url", rollout_url(ev, base_url));
     if (doc && p->flag)
         json_object_set_new(doc, "flag", json_string(p->flag));

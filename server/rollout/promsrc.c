@@ -336,7 +336,8 @@ static void parse_queries(struct vctx *c, const json_t *v, struct promsrc *src)
         src->n_queries++;
     }
     cg_buf_free(&pb);
-    qsort(src->queries, src->n_queries, sizeof *src->queries, query_cmp);
+    if (src->n_queries > 1)
+        qsort(src->queries, src->n_queries, sizeof *src->queries, query_cmp);
 }
 
 int promsrc_parse(const json_t *v, struct promsrc **out, promsrc_err_fn err, void *ctx)
