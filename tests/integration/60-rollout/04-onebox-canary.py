@@ -176,6 +176,23 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
                     "host" not in body, "%s keeps v1 and its cell's ETag: %s" % (host, body))
     passed += 1
 
+    # the canary host's agent can fetch the new version's blob (its cell
+    # holds it through the host assignment); an agent of another cell cannot
+    st, etag, body = poll(s, ccell, chost)
+    sha = [a["sha256"] for a in body["assignments"] if a["config"] == "app"][0]
+    other = [c for c in CELLS if c != ccell][0]
+    tok = {}
+    for c in (ccell, other):
+        st, b = s.api("POST", "/v1/tokens", {"name": "agent-" + c, "role": "agent", "cell": c})
+        h.check(st == 201, "agent token %s: %s %s" % (c, st, b))
+        tok[c] = b["token"]
+    st, _, raw = s.request("GET", "/v1/blobs/" + sha, None, tok[ccell])
+    h.check(st == 200 and h.hashlib.sha256(raw).hexdigest() == sha,
+            "the canary's cell fetches its blob: %s" % st)
+    st, _, raw = s.request("GET", "/v1/blobs/" + sha, None, tok[other])
+    h.check(st == 403, "another cell's agent fetches the canary blob: %s" % st)
+    passed += 1
+
     r = run_until(s, fleet, rid, lambda r: r["state"] in ("rolling_back", "rolled_back",
                                                           "completed", "halted"), "bad version")
     h.check(r["state"] in ("rolling_back", "rolled_back"), "bad version rolled back: %s" % r["state"])
