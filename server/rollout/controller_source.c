@@ -6,8 +6,11 @@
  */
 #include "controller_source.h"
 
+#include "controller_hosts.h"
+
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -21,8 +24,10 @@
 struct src_side {
     const char *name; /* "wave" or "baseline" */
     const struct ctl_cellset *cs;
-    int64_t time_ms;   /* evaluation instant */
-    int64_t window_ms; /* $window */
+    int64_t time_ms;          /* evaluation instant */
+    int64_t window_ms;        /* $window */
+    const char *const *hosts; /* $hosts; NULL: whole cells (".+") */
+    size_t n_hosts;
 };
 
 /* Collects the problems of one evaluation. */
@@ -59,8 +64,8 @@ static int answer(struct controller *c, const struct store_rollout *r, const str
     promsrc_worker_get(c->prom, key, mono, &res);
     if (res.due) {
         struct cg_buf text = {0};
-        struct promsrc_vars v = {s->cs->cells, s->cs->n, s->cs->versions, s->cs->n,
-                                 NULL,         0,        s->window_ms};
+        struct promsrc_vars v = {s->cs->cells, s->cs->n,   s->cs->versions, s->cs->n,
+                                 s->hosts,     s->n_hosts, s->window_ms};
         if (promsrc_expand(q->text, &v, &text, msg) != 0) {
             cg_buf_free(&text);
             problem(pr, qname, s->name, msg);
@@ -185,7 +190,9 @@ void ctl_source_health(struct controller *c, const struct store_rollout *r, stru
         wi < rc->plan->n_waves ? &rc->plan->waves[wi].gates : &rc->plan->gates;
     int64_t start = r->step_started_ms, elapsed = now - start > 0 ? now - start : 0;
     struct problems pr = {"", 0};
-    struct src_side ws = {"wave", &rc->sets.wave, now, elapsed}, bs;
+    struct src_side ws = {"wave", &rc->sets.wave, now, elapsed, NULL, 0}, bs;
+    const char **hosts = NULL;
+    size_t nh = 0;
 
     memset(wave, 0, sizeof *wave);
     memset(base, 0, sizeof *base);
@@ -200,15 +207,41 @@ void ctl_source_health(struct controller *c, const struct store_rollout *r, stru
         snprintf(why, whylen, "cannot create the Prometheus query worker (out of memory)");
         return;
     }
+    if (ctl_step_host_level(step)) {
+        /* A one-box step: the wave is its chosen hosts ($hosts, on the new
+         * version); the baseline the rest of the same cells, which still
+         * run their previous version ($version tells them apart). */
+        char key[32];
+        const json_t *by_cell, *list, *x;
+        const char *cell;
+        size_t cap = 0, i;
+        snprintf(key, sizeof key, "%lld", (long long)r->step);
+        by_cell = json_object_get(json_object_get(rc->detail.doc, "hosts"), key);
+        json_object_foreach((json_t *)by_cell, cell, list) cap += json_array_size(list);
+        hosts = calloc(cap ? cap : 1, sizeof *hosts);
+        json_object_foreach((json_t *)by_cell, cell, list)
+        {
+            json_array_foreach(list, i, x)
+            {
+                if (hosts && json_string_value(x))
+                    hosts[nh++] = json_string_value(x);
+            }
+        }
+        ws.hosts = hosts;
+        ws.n_hosts = nh;
+    }
     fill_side(c, r, src, g, &ws, false, &pr, wave, &in->wave_q);
-    if (rc->sets.base.n > 0) {
+    if (ws.hosts) {
+        in->baseline_kind = GATES_BASELINE_CELL_REST;
+        bs = (struct src_side){"baseline", &rc->sets.before, now, elapsed, NULL, 0};
+    } else if (rc->sets.base.n > 0) {
         in->baseline_kind = GATES_BASELINE_OLD;
-        bs = (struct src_side){"baseline", &rc->sets.base, now, elapsed};
+        bs = (struct src_side){"baseline", &rc->sets.base, now, elapsed, NULL, 0};
     } else {
         /* Last wave: the same cells before the change, over a window as
          * long as the bake so far, ending when the step started. */
         in->baseline_kind = GATES_BASELINE_BEFORE;
-        bs = (struct src_side){"baseline", &rc->sets.before, start, elapsed};
+        bs = (struct src_side){"baseline", &rc->sets.before, start, elapsed, NULL, 0};
     }
     if (uses_baseline(g) && bs.cs->n > 0) {
         fill_side(c, r, src, g, &bs, true, &pr, base, &in->baseline_q);
@@ -217,6 +250,7 @@ void ctl_source_health(struct controller *c, const struct store_rollout *r, stru
         in->baseline_q.p50_ms = NAN;
         in->baseline_q.p99_ms = NAN;
     }
+    free(hosts);
     if (pr.n == 0) {
         why[0] = '\0';
     } else if (pr.n == 1) {

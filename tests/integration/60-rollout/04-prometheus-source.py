@@ -8,7 +8,9 @@ exporter's histogram) from it through PromQL queries:
 - a good version passes every step's gates, the latency gate included, and
   completes;
 - a bad version (its "sim" object raises the error rate) fails the
-  error-rate gate on the data Prometheus holds and is rolled back;
+  error-rate gate on the data Prometheus holds and is rolled back, also
+  from a one-box first wave (the canary host's cell on the new version
+  against the rest of that cell: baseline "rest_of_cell");
 - a query that matches nothing keeps the step inconclusive, and the
   evaluation's summary names the query and says "empty result";
 - with Prometheus stopped, a good version's step stays inconclusive and is
@@ -83,8 +85,12 @@ WAVES = [{"name": "canary", "cells": 1, "bake_s": 3, "min_requests": 300},
          {"name": "rest", "percent": 100, "bake_s": 2, "min_requests": 300}]
 
 
-def plan(prom_url, queries=None):
-    p = {"waves": WAVES, "gates": GATES, "stuck_timeout_s": 600, "on_stuck": "halt",
+ONEBOX = [{"name": "onebox", "cells": 1, "hosts": 1, "bake_s": 3, "min_requests": 100},
+          {"name": "rest", "percent": 100, "bake_s": 2, "min_requests": 300}]
+
+
+def plan(prom_url, queries=None, waves=None):
+    p = {"waves": waves or WAVES, "gates": GATES, "stuck_timeout_s": 600, "on_stuck": "halt",
          "on_gate_failure": "rollback"}
     if prom_url:
         p["source"] = {"prometheus": {"url": prom_url, "timeout_s": 2, "queries": queries or {
@@ -204,6 +210,7 @@ with h.Server(extra_args=["--tick-ms", "200"]) as s:
                                               "contract": h.FEATURE_CONTRACT})
         h.check(st == 201, "config create: %s %s" % (st, b))
         for name, doc in (("agents", plan(None)), ("prom", plan(prom_url)),
+                          ("prom-onebox", plan(prom_url, waves=ONEBOX)),
                           ("prom-empty", plan(prom_url, {
                               "requests": q("no_such_metric_total"),
                               "errors": q("cellgate_sim_errors_total"),
@@ -260,6 +267,24 @@ with h.Server(extra_args=["--tick-ms", "200"]) as s:
                 "rollback reason: %s" % json.dumps(why)[:1500])
         h.check(len([e for e in final["events"] if e["kind"] == "step.start"]) == 1,
                 "the bad version went past its first step")
+        passed += 1
+
+        # a one-box step on Prometheus data: the canary host's series (its
+        # cell, the new version) against the rest of its cell (the same
+        # cell, the previous version)
+        bad_doc = h.features(64)
+        bad_doc["sim"] = {"error_rate": 0.2}
+        v5 = publish(s, bad_doc)
+        r5 = start(s, v5, "prom-onebox")
+        final = wait_for(lambda: ended(s, r5, ("rolled_back", "halted")), 90,
+                         "the one-box bad version to be rolled back")
+        why = [e["detail"] for e in final["events"] if e["kind"] == "rollback.start"]
+        h.check(final["state"] == "rolled_back" and why and
+                why[0]["reason"].startswith("fail: error_rate:") and
+                why[0]["evaluation"].get("health_source") == "prometheus" and
+                why[0]["evaluation"].get("baseline") == "rest_of_cell" and
+                why[0]["evaluation"].get("step") == 0,
+                "one-box rollback on Prometheus data: %s" % json.dumps(why)[:1500])
         passed += 1
 
         # a query that matches nothing: inconclusive, never passes
