@@ -102,7 +102,7 @@ static void pop(struct pctx *c, size_t len)
     }
 }
 
-static const char *type_name(const json_t *v)
+const char *plan_json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -244,7 +244,7 @@ static int get_int(struct pctx *c, const json_t *obj, const char *key, bool requ
         perr(c, "is required");
         rc = 0;
     } else if (!json_is_integer(v)) {
-        perr(c, "must be an integer, not %s", type_name(v));
+        perr(c, "must be an integer, not %s", plan_json_type_name(v));
     } else if (json_integer_value(v) < min || json_integer_value(v) > max) {
         if (max == INT64_MAX) {
             perr(c, "must be >= %lld", (long long)min);
@@ -276,7 +276,7 @@ static int get_num(struct pctx *c, const json_t *obj, const char *key, bool requ
         perr(c, "is required");
         rc = 0;
     } else if (!json_is_number(v)) {
-        perr(c, "must be a number, not %s", type_name(v));
+        perr(c, "must be a number, not %s", plan_json_type_name(v));
     } else if (!ok(json_number_value(v))) {
         perr(c, "must be %s", range);
     } else {
@@ -300,7 +300,7 @@ static int get_bool(struct pctx *c, const json_t *obj, const char *key, bool *ou
         return 1;
     }
     m = push_key(c, key);
-    perr(c, "must be true or false, not %s", type_name(v));
+    perr(c, "must be true or false, not %s", plan_json_type_name(v));
     pop(c, m);
     return -1;
 }
@@ -321,7 +321,7 @@ static const char *get_str(struct pctx *c, const json_t *obj, const char *key, b
     if (!v) {
         perr(c, "is required");
     } else {
-        perr(c, "must be a string, not %s", type_name(v));
+        perr(c, "must be a string, not %s", plan_json_type_name(v));
     }
     pop(c, m);
     return NULL;
@@ -369,7 +369,7 @@ static char **get_name_list(struct pctx *c, const json_t *v, size_t max, const c
 
     *n_out = 0;
     if (!json_is_array(v)) {
-        perr(c, "must be an array of %s names, not %s", what, type_name(v));
+        perr(c, "must be an array of %s names, not %s", what, plan_json_type_name(v));
         return NULL;
     }
     if (n == 0 || n > max) {
@@ -387,7 +387,7 @@ static char **get_name_list(struct pctx *c, const json_t *v, size_t max, const c
         const char *s = json_string_value(it);
 
         if (!json_is_string(it)) {
-            perr(c, "must be a %s name (a string), not %s", what, type_name(it));
+            perr(c, "must be a %s name (a string), not %s", what, plan_json_type_name(it));
         } else if (!cg_valid_name(s)) {
             perr(c, "\"%.64s\" is not a valid %s name: %s", s, what, name_rule);
         } else {
@@ -484,7 +484,7 @@ static void parse_threshold(struct pctx *c, const json_t *v, bool (*max_ok)(doub
 
     if (!json_is_object(v)) {
         perr(c, "must be an object with \"max\" and/or \"max_ratio\" (and \"min_delta\"), not %s",
-             type_name(v));
+             plan_json_type_name(v));
         return;
     }
     memset(&t, 0, sizeof t);
@@ -545,7 +545,7 @@ static void parse_metrics(struct pctx *c, const json_t *v, struct plan_gates *g)
     size_t cap;
 
     if (!json_is_object(v)) {
-        perr(c, "must be an object of metric name to threshold, not %s", type_name(v));
+        perr(c, "must be an object of metric name to threshold, not %s", plan_json_type_name(v));
         return;
     }
     if (json_object_size(v) > PLAN_MAX_METRICS) {
@@ -629,7 +629,7 @@ static void parse_gates(struct pctx *c, const json_t *v, const struct plan_gates
         return;
     }
     if (!json_is_object(v)) {
-        perr(c, "must be an object, not %s", type_name(v));
+        perr(c, "must be an object, not %s", plan_json_type_name(v));
         return;
     }
     check_keys(c, v, keys);
@@ -670,7 +670,7 @@ static void parse_labels(struct pctx *c, const json_t *v, struct plan_selector *
     json_t *lv;
 
     if (!json_is_object(v)) {
-        perr(c, "must be an object of label name to value, not %s", type_name(v));
+        perr(c, "must be an object of label name to value, not %s", plan_json_type_name(v));
         return;
     }
     if (json_object_size(v) == 0 || json_object_size(v) > PLAN_MAX_LABELS) {
@@ -729,7 +729,8 @@ static void parse_selector(struct pctx *c, const json_t *v, struct plan_selector
     static const char *const keys[] = {"region", "zone", "cells", "labels", NULL};
 
     if (!json_is_object(v)) {
-        perr(c, "must be an object such as {\"region\": \"us-east-1\"}, not %s", type_name(v));
+        perr(c, "must be an object such as {\"region\": \"us-east-1\"}, not %s",
+             plan_json_type_name(v));
         return;
     }
     check_keys(c, v, keys);
@@ -805,7 +806,7 @@ static void parse_wave(struct pctx *c, const json_t *v, const struct plan *p, si
     json_t *g;
 
     if (!json_is_object(v)) {
-        perr(c, "a wave must be an object, not %s", type_name(v));
+        perr(c, "a wave must be an object, not %s", plan_json_type_name(v));
         gates_copy(c, &w->gates, &p->gates);
         return;
     }
@@ -929,7 +930,7 @@ static void parse_waves(struct pctx *c, const json_t *doc, struct plan *p)
         goto out;
     }
     if (!json_is_array(arr)) {
-        perr(c, "must be an array of waves, not %s", type_name(arr));
+        perr(c, "must be an array of waves, not %s", plan_json_type_name(arr));
         goto out;
     }
     n = json_array_size(arr);
@@ -971,7 +972,7 @@ static void parse_deny_one(struct pctx *c, const json_t *v, struct plan_deny *d)
         perr(c,
              "must be an object: {\"weekly\": \"Fri 16:00-Mon 08:00\", \"tz\": "
              "\"Europe/Berlin\"} or {\"from\": RFC 3339, \"to\": RFC 3339}, not %s",
-             type_name(v));
+             plan_json_type_name(v));
         return;
     }
     check_keys(c, v, keys);
@@ -1070,7 +1071,7 @@ static void parse_deny(struct pctx *c, const json_t *doc, struct plan *p)
     m = push_key(c, "deny");
     n = json_array_size(arr);
     if (!json_is_array(arr)) {
-        perr(c, "must be an array of deny windows, not %s", type_name(arr));
+        perr(c, "must be an array of deny windows, not %s", plan_json_type_name(arr));
     } else if (n > PLAN_MAX_DENY) {
         perr(c, "at most %d deny windows", PLAN_MAX_DENY);
     } else if (n > 0) {
@@ -1177,7 +1178,8 @@ int plan_parse_ex(const json_t *doc, const char *zonedir, struct plan **out, jso
     c.errors = json_is_array(errors) ? errors : NULL;
     c.zonedir = zonedir;
     if (!json_is_object(doc)) {
-        perr(&c, "a plan must be a JSON object, not %s", doc ? type_name(doc) : "nothing");
+        perr(&c, "a plan must be a JSON object, not %s",
+             doc ? plan_json_type_name(doc) : "nothing");
         return c.nomem ? CG_ERR_NOMEM : CG_ERR_INVALID;
     }
     p = calloc(1, sizeof *p);

@@ -240,4 +240,8 @@ const char *plan_action_name(enum plan_action a);
 /** "cells", "percent" or "selector" (static string). */
 const char *plan_wave_kind_name(enum plan_wave_kind k);
 
+/* "an object", "an array", "a string", "an integer", "a number", "a
+ * boolean" or "null": v's JSON type for an error message (static string). */
+const char *plan_json_type_name(const json_t *v);
+
 #endif /* CG_SERVER_PLAN_H */

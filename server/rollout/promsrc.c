@@ -55,27 +55,6 @@ static const char *query_ptr(struct cg_buf *b, const char *name)
     return b->data;
 }
 
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 static bool is_fixed_name(const char *s)
 {
     return strcmp(s, PROMSRC_Q_REQUESTS) == 0 || strcmp(s, PROMSRC_Q_ERRORS) == 0 ||
@@ -138,7 +117,7 @@ static void check_query_text(struct vctx *c, const char *ptr, const json_t *v)
     bool has_side = false;
 
     if (!json_is_string(v)) {
-        verr(c, ptr, "must be a PromQL string, not %s", json_type_name(v));
+        verr(c, ptr, "must be a PromQL string, not %s", plan_json_type_name(v));
         return;
     }
     text = json_string_value(v);
@@ -191,7 +170,7 @@ static char *parse_url(struct vctx *c, const json_t *v)
         return NULL;
     }
     if (!json_is_string(v)) {
-        verr(c, ptr, "must be a string, not %s", json_type_name(v));
+        verr(c, ptr, "must be a string, not %s", plan_json_type_name(v));
         return NULL;
     }
     s = json_string_value(v);
@@ -290,7 +269,7 @@ static void parse_queries(struct vctx *c, const json_t *v, struct promsrc *src)
         return;
     }
     if (!json_is_object(v)) {
-        verr(c, ptr, "must be an object of query name to PromQL, not %s", json_type_name(v));
+        verr(c, ptr, "must be an object of query name to PromQL, not %s", plan_json_type_name(v));
         return;
     }
     if (json_object_size(v) == 0) {
@@ -351,7 +330,7 @@ int promsrc_parse(const json_t *v, struct promsrc **out, promsrc_err_fn err, voi
 
     *out = NULL;
     if (!json_is_object(v)) {
-        verr(&c, "", "must be an object {\"prometheus\": {...}}, not %s", json_type_name(v));
+        verr(&c, "", "must be an object {\"prometheus\": {...}}, not %s", plan_json_type_name(v));
         return CG_ERR_INVALID;
     }
     json_object_foreach((json_t *)v, key, mv)
@@ -366,7 +345,7 @@ int promsrc_parse(const json_t *v, struct promsrc **out, promsrc_err_fn err, voi
         return CG_ERR_INVALID;
     }
     if (!json_is_object(pv)) {
-        verr(&c, "/prometheus", "must be an object, not %s", json_type_name(pv));
+        verr(&c, "/prometheus", "must be an object, not %s", plan_json_type_name(pv));
         return CG_ERR_INVALID;
     }
     json_object_foreach((json_t *)pv, key, mv)
