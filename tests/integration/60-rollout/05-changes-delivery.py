@@ -4,7 +4,7 @@ assign, a rollout that completes and one that a bad version rolls back
 (the simulated hosts report errors), then GET /v1/changes (filters,
 paging, hosts that applied), /v1/annotations, /v1/stats/delivery, the
 CLI, a reader token, and a scoped token that sees nothing of another
-config."""
+config. The same scenario runs on PostgreSQL in 07-changes-delivery-pg.py."""
 import json, os, sys, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
@@ -53,7 +53,10 @@ def wait_state(s, rid, states, timeout=60 * SLOW):
     h.fail("rollout %d never reached %s: %s" % (rid, states, json.dumps(b)[:1500]))
 
 
-with h.Server(extra_args=["--tick-ms", "100"]) as s:
+def scenario(s):
+    """The whole test against a started server s (SQLite here; PostgreSQL
+    in 07-changes-delivery-pg.py)."""
+    global n
     for i, c in enumerate(CELLS):
         h.check(s.api("POST", "/v1/cells", {"id": c, "region": "r", "zone": "z%d" % i})[0] == 201, c)
     h.check(s.api("POST", "/v1/configs", {"name": "cfg", "kind": "config",
@@ -203,4 +206,8 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
     h.check(st == 200 and json.loads(body) == [], "scoped annotations %s" % body); n += 1
     st, _, body = s.request("GET", "/v1/stats/delivery?config=cfg", token=tok)
     h.check(st == 200 and json.loads(body)["started"] == 0, "scoped stats %s" % body); n += 1
-h.done("changes-delivery", n)
+
+if __name__ == "__main__":
+    with h.Server(extra_args=["--tick-ms", "100"]) as s:
+        scenario(s)
+    h.done("changes-delivery", n)
