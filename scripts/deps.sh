@@ -14,6 +14,7 @@ pkgs=(
   libpq-dev postgresql   # the PostgreSQL store backend; tests start a real server
   pgbouncer    # 80-cluster/03-pgbouncer runs its own in front of PostgreSQL (no service)
   nodejs npm   # 35-flags: the OpenFeature SDK (tests/openfeature) and flagd-core (tests/flagd)
+  chromium fonts-liberation   # 65-dashboard: browser tests (puppeteer-core drives Debian's chromium)
 )
 # Extra packages for `make bench` (peers and load generator).
 if [[ ${1:-} == --bench ]]; then
