@@ -17,6 +17,7 @@ would: plain GETs and form POSTs with a cookie.
 - hostile text (messages, reasons, documents) is rendered escaped.
 - live: the event stream of a rollout page delivers the change within 1 s
   of an action.
+- failed logins are limited per address (--auth-fail-rate), then 429.
 - size: with 1,000 cells and 200 versions every page stays under 100 KB."""
 import json
 import os
@@ -438,6 +439,16 @@ def live_update(s, b, rid):
     sock.close()
 
 
+def login_limit():
+    """Failed logins count against the address like failed bearer tokens."""
+    with h.Server(extra_args=["--limit-localhost", "--auth-fail-rate", "0.01",
+                              "--auth-fail-burst", "3"]) as s:
+        codes = [Browser(s).post("/login", {"token": "cg_" + "1" * 48})[0] for _ in range(6)]
+        ok(codes[:3] == [401, 401, 401] and codes[-1] == 429, "failed logins: %s" % codes)
+        st, hd, _ = Browser(s).post("/login", {"token": s.admin_token})
+        ok(st == 429 and "retry-after" in hd, "even the right token waits: %s" % st)
+
+
 def big_fleet():
     """1,000 cells and 200 versions: every page stays under 100 KB."""
     with h.Server() as s:
@@ -475,5 +486,6 @@ with h.Server() as s:
     toks = setup(s)
     pages(s, toks)
 base_path()
+login_limit()
 big_fleet()
 h.done("65-dashboard/01-pages", passed)
