@@ -248,6 +248,42 @@ static const struct config_key keys[] = {
                "moving it and sending `SIGHUP` (the path is opened again), or with "
                "`copytruncate`.",
     },
+    /* the dashboard (docs/dashboard.md) */
+    {
+        .name = "ui-base-path",
+        AS_STRING(ui_base_path),
+        .group = CONFIG_G_SERVER,
+        .metavar = "PATH",
+        .def = {.s = "/ui"},
+        .help = "serve the dashboard under PATH (for a reverse proxy's prefix)",
+        .doc = "Serves the dashboard under PATH (`/ops/cg` for a reverse proxy that forwards "
+               "`https://example.com/ops/cg/` here): every link, form action, redirect, "
+               "asset URL and the session cookie's Path use it. One or more segments of "
+               "`[A-Za-z0-9._~-]`, starting with `/`, without a trailing `/`, at most 64 "
+               "bytes, not under `/v1`, `/ofrep`, `/metrics`, `/healthz` or `/readyz`.",
+    },
+    {
+        .name = "no-ui",
+        AS_FLAG(no_ui),
+        .group = CONFIG_G_SERVER,
+        .help = "serve no dashboard (its base path answers 404 like any unknown path)",
+        .doc = "Serves no dashboard: its base path answers `404` like any unknown path, and "
+               "no session is created or read.",
+    },
+    {
+        .name = "ui-session-ttl",
+        AS_UNSIGNED(ui_session_ttl_s),
+        .group = CONFIG_G_SERVER,
+        .metavar = "S",
+        .min = 60,
+        .max = 2592000,
+        .def = {.u = 28800},
+        .def_note = "8 hours",
+        .help = "a dashboard login lasts S seconds",
+        .doc = "How long a dashboard session lasts after its login, in seconds (the cookie's "
+               "`Max-Age`); it ends sooner at logout, or when its token is revoked or "
+               "expires. Expired sessions are deleted from the store at the next login.",
+    },
     {
         .name = "limit-localhost",
         AS_FLAG(limit_localhost),

@@ -19,6 +19,7 @@
 #include "http.h"
 #include "notify.h"
 #include "reports.h"
+#include "web.h"
 #include "replica.h"
 #include "roles.h"
 #include "sign.h"
@@ -405,6 +406,30 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
             return -1;
         }
     }
+    if (!cfg->no_ui) {
+        struct web_config wc;
+        char wmsg[256];
+        memset(&wc, 0, sizeof wc);
+        wc.ops = &d->ops;
+        wc.store = d->store;
+        wc.reports = d->reports;
+        wc.desired = d->desired;
+        wc.flags = d->flags;
+        wc.stats = d->stats;
+        wc.base_path = cfg->ui_base_path;
+        wc.tls = http_tls(d->http);
+        wc.session_ttl_s = cfg->ui_session_ttl_s;
+        wc.authenticate = http_authenticate;
+        wc.note_use = http_note_use;
+        wc.auth_cls = d->http;
+        d->web = web_new(&wc, wmsg);
+        if (!d->web) {
+            snprintf(msg, 256, "dashboard: %s", wmsg);
+            daemon_close(d);
+            return -1;
+        }
+        http_set_web(d->http, d->web);
+    }
     /* Wiring: who hears about changes, and what /metrics shows (in this
      * order). */
     if (desired_attach(d->desired, d->notify) < 0 || flags_attach(d->flags, d->notify) < 0 ||
@@ -480,6 +505,8 @@ void daemon_close(struct daemon *d)
 {
     http_free(d->http);
     d->http = NULL;
+    web_free(d->web); /* after the transport: no request can reach it */
+    d->web = NULL;
     cluster_free(d->cluster);
     d->cluster = NULL;
     replica_free(d->replica);

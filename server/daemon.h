@@ -28,6 +28,7 @@ struct flags;
 struct reports;
 struct controller;
 struct http_server;
+struct web;
 struct cluster;
 struct checkpointer;
 struct notify;
@@ -86,6 +87,10 @@ struct daemon_config {
     unsigned notify_backoff_ms; /* --notify-backoff: the first retry's ceiling */
     unsigned notify_queue;      /* --notify-queue: events waiting before drops */
     const char *public_url;     /* --public-url: links in notifications (NULL: none) */
+    /* the dashboard (docs/dashboard.md) */
+    const char *ui_base_path;  /* --ui-base-path: where its pages live ("/ui") */
+    int no_ui;                 /* --no-ui: serve no dashboard */
+    unsigned ui_session_ttl_s; /* --ui-session-ttl: a login's lifetime */
 };
 
 struct daemon {
@@ -107,6 +112,7 @@ struct daemon {
     struct ops ops;           /* the operations' context */
     struct api api;           /* the handlers' context */
     struct http_server *http; /* the transport */
+    struct web *web;          /* the dashboard (NULL with --no-ui) */
     uint16_t port;            /* bound port once started */
     char db_path[4096];
     char key_path[4096];

@@ -234,6 +234,24 @@ struct reports_totals {
 };
 void reports_totals(struct reports *r, struct reports_totals *out);
 
+/* The fleet at a glance (the dashboard's overview): the hosts of the view,
+ * those seen within fresh_ms of now_ms and the others (stale), and the
+ * latest outcome of every host's configs counted by outcome ("applied",
+ * "rejected", ...; past REPORTS_SUMMARY_OUTCOMES distinct ones, in
+ * 'other'). Integers only, one pass under the lock (reports_summary.c). */
+#define REPORTS_SUMMARY_OUTCOMES 8
+struct reports_summary {
+    uint64_t hosts, fresh, stale;
+    size_t noutcomes;
+    struct {
+        char name[16];
+        uint64_t count;
+    } outcomes[REPORTS_SUMMARY_OUTCOMES];
+    uint64_t other;
+};
+void reports_summary(struct reports *r, int64_t now_ms, int64_t fresh_ms,
+                     struct reports_summary *out);
+
 /* 1 when this process already checked that 'host' belongs to
  * 'credential' (reports_claim_set()), else 0. Never reads the store. */
 int reports_claim_known(struct reports *r, const char *host, const char *credential);

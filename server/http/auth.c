@@ -144,12 +144,9 @@ void auth_cache_put(struct auth_cache *c, const char *hash, const struct princip
 int auth_check(struct store *st, struct auth_cache *cache, const char *authorization,
                struct principal *who, int64_t *expired_ms)
 {
-    struct store_token t;
-    char hash[65], msg[STORE_MSG_MAX];
+    char hash[65];
     const char *tok;
     size_t len;
-    uint64_t epoch;
-    int rc;
 
     memset(who, 0, sizeof *who);
     if (expired_ms)
@@ -165,6 +162,22 @@ int auth_check(struct store *st, struct auth_cache *cache, const char *authoriza
     if (len != AUTH_TOKEN_LEN || strncmp(tok, "cg_", 3) != 0)
         return -1;
     cg_sha256_hex(tok, len, hash);
+    return auth_check_hash(st, cache, hash, who, expired_ms);
+}
+
+int auth_check_hash(struct store *st, struct auth_cache *cache, const char *hash,
+                    struct principal *who, int64_t *expired_ms)
+{
+    struct store_token t;
+    char msg[STORE_MSG_MAX];
+    uint64_t epoch;
+    int rc;
+
+    memset(who, 0, sizeof *who);
+    if (expired_ms)
+        *expired_ms = 0;
+    if (!hash || strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64)
+        return -1;
     if (auth_cache_get(cache, hash, who))
         return 0;
     epoch = auth_cache_epoch(cache); /* before the lookup: see auth_cache_put() */

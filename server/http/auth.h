@@ -58,6 +58,16 @@ int auth_check(struct store *st, struct auth_cache *cache, const char *authoriza
                struct principal *who, int64_t *expired_ms);
 
 /*
+ * auth_check() for a token known by its hash (64 lowercase hex of
+ * sha256(token)): the same cache, store lookup, revocation and expiry
+ * rules and the same results. The dashboard's sessions keep only this
+ * hash and authenticate it again on every request (server/web/), so a
+ * revoked or expired token ends its sessions at once.
+ */
+int auth_check_hash(struct store *st, struct auth_cache *cache, const char *hash,
+                    struct principal *who, int64_t *expired_ms);
+
+/*
  * Authorises 'who' for a route needing 'min_role' with 'flags'. Returns 0 if
  * allowed, -1 if not (403).
  */

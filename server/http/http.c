@@ -37,6 +37,7 @@
 #include "surface.h"
 #include "tls.h"
 #include "util.h"
+#include "web.h"
 
 struct http_server {
     struct http_config cfg;
@@ -52,6 +53,7 @@ struct http_server {
     struct http_metrics *metrics;  /* the transport's counters */
     struct notify *notify;         /* subscribed to, or NULL */
     struct tls *tls;               /* --tls-cert: credentials, client certificates; NULL: plain */
+    struct web *web;               /* the dashboard (http_set_web()), NULL when off */
     uint16_t port;
     /* Request bodies in memory, all connections together (cfg.body_memory). */
     pthread_mutex_t body_mu;
@@ -83,6 +85,7 @@ struct rq_ctx {
     int64_t start_mono_us;
     enum rq_state state;
     int suspended;
+    int ui;             /* a dashboard request (under the web's base path) */
     char *path_scratch; /* route parameters point into it; freed at completion */
 };
 
@@ -137,10 +140,60 @@ static int io_client_gone(const struct request *rq)
     return n == 0 || (n < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE));
 }
 
-static const struct request_io mhd_io = {io_query, io_header, io_suspend, io_resume,
-                                         io_client_gone};
+/* A streamed body's parking (request.h): the connection sleeps while no
+ * bytes wait and no thread is held; MHD allows suspending from the content
+ * reader callback, which is where request_stream_read() parks. */
+static void io_park(void *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+static void io_unpark(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+static const struct request_io mhd_io = {io_query,       io_header, io_suspend, io_resume,
+                                         io_client_gone, io_park,   io_unpark};
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    long n = request_stream_read(cls, buf, max);
+
+    (void)pos;
+    return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void stream_done(void *cls)
+{
+    request_stream_release(cls);
+}
+
+/* Adds rs->more_headers ("Name: value\r\n" lines) to r. */
+static void add_more_headers(struct MHD_Response *r, const char *lines)
+{
+    char name[64], value[2048];
+
+    while (lines && *lines) {
+        const char *colon = strchr(lines, ':'), *end = strstr(lines, "\r\n");
+        size_t nl, vl;
+        if (!colon || !end || colon > end)
+            return;
+        nl = (size_t)(colon - lines);
+        vl = (size_t)(end - colon - 2);
+        if (nl < sizeof name && vl < sizeof value && colon[1] == ' ') {
+            memcpy(name, lines, nl);
+            name[nl] = '\0';
+            memcpy(value, colon + 2, vl);
+            value[vl] = '\0';
+            MHD_add_response_header(r, name, value);
+        }
+        lines = end + 2;
+    }
+}
 
 static enum MHD_Result queue(struct MHD_Connection *conn, struct response *rs);
+static const struct sockaddr *client_addr(struct MHD_Connection *conn);
 
 /* Counts the request in /metrics, then queues its response. */
 static enum MHD_Result finish(struct rq_ctx *c)
@@ -148,7 +201,7 @@ static enum MHD_Result finish(struct rq_ctx *c)
     size_t nroutes, idx;
     const struct route *t = route_table(&nroutes);
 
-    idx = c->route ? (size_t)(c->route - t) : nroutes;
+    idx = c->ui ? HTTP_ROUTE_UI(nroutes) : c->route ? (size_t)(c->route - t) : nroutes + 1;
     if (c->rs.status == 0)
         surface_error(c->surface, &c->rs, 500, "internal", "handler produced no response");
     http_metrics_request(c->d->metrics, idx, c->rs.status,
@@ -164,7 +217,12 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct response *rs)
 
     if (rs->status == 0)
         reply_error(rs, 500, "internal", NULL, "handler produced no response");
-    if (rs->shared) {
+    if (rs->stream) {
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_reader, rs->stream,
+                                              stream_done);
+        if (r)
+            rs->stream = NULL; /* MHD calls stream_done when the connection is done */
+    } else if (rs->shared) {
         r = MHD_create_response_from_buffer_with_free_callback_cls(
             rs->len, (void *)(uintptr_t)rs->shared, rs->release, rs->release_cls);
         if (r) {
@@ -185,15 +243,26 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct response *rs)
                                 rs->content_type ? rs->content_type : "application/json");
     for (i = 0; i < rs->nheaders; i++)
         MHD_add_response_header(r, rs->headers[i].name, rs->headers[i].value);
+    add_more_headers(r, rs->more_headers);
     ret = MHD_queue_response(conn, (unsigned)rs->status, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-/* Runs the handler; returns 1 if it parked the request. */
+/* Runs the handler; returns 1 if it parked the request. A dashboard
+ * request goes to the web room; a 401 it answers is a failed login, which
+ * counts against the address like a failed bearer token. */
 static int run_handler(struct rq_ctx *c)
 {
-    int rc = c->route->fn(c->d->app, &c->rq, &c->rs);
+    int rc;
+
+    if (c->ui) {
+        rc = web_handle(c->d->web, &c->rq, &c->rs);
+        if (c->rs.status == 401)
+            peers_auth_failed(c->d->peers, client_addr(c->rq.conn), cg_mono_ms());
+    } else {
+        rc = c->route->fn(c->d->app, &c->rq, &c->rs);
+    }
 
     if (rc == HANDLER_PARKED)
         return 1;
@@ -501,6 +570,21 @@ static int admit(struct rq_ctx *c)
             return 0;
         }
     }
+    if (c->ui) {
+        /* The dashboard authenticates by its session cookie (server/web/);
+         * an address that keeps failing logins waits like a bearer one. */
+        int64_t fail_wait = peers_auth_wait(c->d->peers, client_addr(rq->conn), cg_mono_ms());
+        if (fail_wait > 0) {
+            char ra[24];
+            surface_error(c->surface, &c->rs, 429, "rate_limited",
+                          "too many failed logins from this address; retry in %lld ms",
+                          (long long)fail_wait);
+            snprintf(ra, sizeof ra, "%lld", (long long)((fail_wait + 999) / 1000));
+            reply_header(&c->rs, "Retry-After", ra);
+            return 0;
+        }
+        return 1;
+    }
     c->path_scratch = malloc(strlen(rq->path) + 1);
     if (!c->path_scratch) {
         surface_error(c->surface, &c->rs, 503, "unavailable", "out of memory");
@@ -584,13 +668,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         c->rq.resp = &c->rs;
         c->rq.priv = c;
         *con_cls = c;
+        if (d->web && web_owns(d->web, url)) {
+            /* the dashboard: GET on the read lane, POST on the control
+             * lane, forms within WEB_MAX_FORM */
+            c->ui = 1;
+            c->surface = SURFACE_UI;
+            c->route = route_ui(method);
+            if (c->rq.body.max > WEB_MAX_FORM)
+                c->rq.body.max = WEB_MAX_FORM;
+        }
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > d->cfg.max_body) {
+        if (cl && strtoull(cl, NULL, 10) > c->rq.body.max) {
             /* Answer before reading the body; MHD closes the connection. */
             c->body_too_large = 1;
             c->state = RQ_DONE;
             surface_error(c->surface, &c->rs, 413, "payload_too_large",
-                          "request body is larger than the limit of %zu bytes", d->cfg.max_body);
+                          "request body is larger than the limit of %zu bytes", c->rq.body.max);
             return finish(c);
         }
         /* Nothing of the body is read before the caller is known. */
@@ -620,7 +713,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (d->cfg.request_timeout_s && !d->cfg.no_shed &&
             cg_mono_us() - c->start_mono_us > (int64_t)d->cfg.request_timeout_s * 1000000)
             return body_cut(c, &d->deadline_expired);
-        if (c->rq.body.len + n > d->cfg.max_body)
+        if (c->rq.body.len + n > c->rq.body.max)
             return body_cut(c, &d->body_too_large); /* a chunked body past the limit */
         if (!c->body_known && body_charge(c, n) < 0)
             return body_cut(c, NULL); /* counted as shed by body_charge() */
@@ -867,6 +960,32 @@ int http_reload(struct http_server *s, char *msg)
     return rc;
 }
 
+void http_set_web(struct http_server *s, struct web *w)
+{
+    s->web = w;
+}
+
+int http_authenticate(void *cls, const char *token_or_hash, struct principal *who)
+{
+    struct http_server *s = cls;
+
+    if (token_or_hash && strncmp(token_or_hash, "cg_", 3) == 0) {
+        char authz[AUTH_TOKEN_LEN + 16];
+        if (strlen(token_or_hash) != AUTH_TOKEN_LEN)
+            return -1;
+        snprintf(authz, sizeof authz, "Bearer %s", token_or_hash);
+        return auth_check(s->store, s->auth_cache, authz, who, NULL);
+    }
+    return auth_check_hash(s->store, s->auth_cache, token_or_hash, who, NULL);
+}
+
+void http_note_use(void *cls, const struct principal *who)
+{
+    struct http_server *s = cls;
+
+    lastused_note(s->lastused, who->token_id, cg_now_ms());
+}
+
 int http_tls(const struct http_server *s)
 {
     return s && s->tls;
@@ -983,6 +1102,9 @@ void http_stop(struct http_server *d)
         lanes_stop(d->lanes); /* runs queued jobs; each resumes its connection */
         d->lanes = NULL;
     }
+    /* the dashboard's event streams end (no connection may stay parked
+     * when MHD stops) */
+    web_stop(d->web);
     if (d->mhd) {
         MHD_stop_daemon(d->mhd);
         d->mhd = NULL;

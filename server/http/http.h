@@ -25,6 +25,7 @@ struct notify;
 struct stats;
 struct store;
 struct http_server;
+struct web;
 
 /* The transport's settings (see docs/man/cellgated.8.md). */
 struct http_config {
@@ -82,6 +83,23 @@ int http_start(struct http_server *s, char *msg);
  * Safe while serving.
  */
 int http_reload(struct http_server *s, char *msg);
+
+/* Hands the dashboard to the server (borrowed; NULL: none): requests under
+ * its base path (web_owns()) go to web_handle() through the lanes (GET on
+ * the read lane, POST on the control lane), with bodies of at most
+ * WEB_MAX_FORM bytes, no bearer token, and the per-address limit on failed
+ * logins. Call before http_start(). */
+void http_set_web(struct http_server *s, struct web *w);
+
+/* The dashboard's authenticate callback (web.h, struct web_config): cls is
+ * the server; token_or_hash a token ("cg_...") or the 64-hex sha256 of
+ * one. auth_check()'s cache and rules, so revocation and expiry act at
+ * once: 0 and *who, -1 unknown or revoked, -3 expired, -2 store failed. */
+int http_authenticate(void *cls, const char *token_or_hash, struct principal *who);
+
+/* The dashboard's note of a token's use (web.h): its last use, as for a
+ * bearer token (lastused.h). cls is the server. */
+void http_note_use(void *cls, const struct principal *who);
 
 /* 1 when the server speaks TLS (https://), 0 for plain HTTP. */
 int http_tls(const struct http_server *s);

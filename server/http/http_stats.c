@@ -35,19 +35,19 @@ struct lane_m {
 struct http_metrics {
     size_t nroutes;
     struct lane_m lanes[LANE__COUNT];
-    struct route_m routes[]; /* nroutes + 1 (unmatched) */
+    struct route_m routes[]; /* nroutes + 2 (the dashboard, unmatched) */
 };
 
 struct http_metrics *http_metrics_new(size_t nroutes)
 {
-    struct http_metrics *m = calloc(1, sizeof *m + (nroutes + 1) * sizeof(struct route_m));
+    struct http_metrics *m = calloc(1, sizeof *m + (nroutes + 2) * sizeof(struct route_m));
 
     size_t i;
 
     if (!m)
         return NULL;
     m->nroutes = nroutes;
-    for (i = 0; i <= nroutes; i++)
+    for (i = 0; i <= nroutes + 1; i++)
         stats_histo_init(&m->routes[i].lat, lat_bounds, NLAT);
     for (i = 0; i < LANE__COUNT; i++)
         stats_histo_init(&m->lanes[i].wait, lat_bounds, NLAT);
@@ -66,8 +66,8 @@ void http_metrics_request(struct http_metrics *m, size_t route, int status, doub
 
     if (!m)
         return;
-    if (route > m->nroutes)
-        route = m->nroutes;
+    if (route > HTTP_ROUTE_UNMATCHED(m->nroutes))
+        route = HTTP_ROUTE_UNMATCHED(m->nroutes);
     r = &m->routes[route];
     for (i = 0; i < NCODES - 1 && codes[i] != status; i++)
         ;
@@ -94,6 +94,12 @@ void http_metrics_abandoned(struct http_metrics *m, unsigned lane)
         atomic_fetch_add_explicit(&m->lanes[lane].abandoned, 1, memory_order_relaxed);
 }
 
+/* The route label of counter index i. */
+static const char *route_label(const struct route *rt, size_t nr, size_t i)
+{
+    return i < nr ? rt[i].name : i == HTTP_ROUTE_UI(nr) ? "ui" : "unmatched";
+}
+
 void http_metrics_render(struct http_metrics *m, struct lanes *lanes,
                          const unsigned *fault_delay_ms, struct cg_buf *b)
 {
@@ -102,26 +108,26 @@ void http_metrics_render(struct http_metrics *m, struct lanes *lanes,
 
     stats_family(b, "cellgate_http_requests_total", "counter",
                  "HTTP requests answered, by route and status.");
-    for (i = 0; m && i <= m->nroutes; i++)
+    for (i = 0; m && i <= m->nroutes + 1; i++)
         for (k = 0; k < NCODES; k++) {
             uint64_t v = atomic_load_explicit(&m->routes[i].by_code[k], memory_order_relaxed);
             if (!v)
                 continue;
             if (codes[k])
                 cg_buf_printf(b, "cellgate_http_requests_total{route=\"%s\",code=\"%d\"} %llu\n",
-                              i < nr ? rt[i].name : "unmatched", codes[k], (unsigned long long)v);
+                              route_label(rt, nr, i), codes[k], (unsigned long long)v);
             else
                 cg_buf_printf(b, "cellgate_http_requests_total{route=\"%s\",code=\"other\"} %llu\n",
-                              i < nr ? rt[i].name : "unmatched", (unsigned long long)v);
+                              route_label(rt, nr, i), (unsigned long long)v);
         }
     stats_family(
         b, "cellgate_http_request_duration_seconds", "histogram",
         "Time from request arrival to response, by route (long-polls include their wait).");
-    for (i = 0; m && i <= m->nroutes; i++) {
+    for (i = 0; m && i <= m->nroutes + 1; i++) {
         char lab[96];
         if (!stats_histo_count(&m->routes[i].lat))
             continue;
-        snprintf(lab, sizeof lab, "route=\"%s\"", i < nr ? rt[i].name : "unmatched");
+        snprintf(lab, sizeof lab, "route=\"%s\"", route_label(rt, nr, i));
         stats_histo_write(b, "cellgate_http_request_duration_seconds", lab, &m->routes[i].lat);
     }
 

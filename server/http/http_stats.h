@@ -18,8 +18,13 @@
 struct http_metrics;
 struct lanes;
 
-/* Counters for 'nroutes' routes (index nroutes counts unmatched paths).
- * NULL when out of memory. */
+/* The index of the dashboard's requests (route "ui": every page under the
+ * web's base path) and of unmatched paths, after the route table's. */
+#define HTTP_ROUTE_UI(nroutes)        (nroutes)
+#define HTTP_ROUTE_UNMATCHED(nroutes) ((nroutes) + 1)
+
+/* Counters for 'nroutes' routes, the dashboard (HTTP_ROUTE_UI) and
+ * unmatched paths (HTTP_ROUTE_UNMATCHED). NULL when out of memory. */
 struct http_metrics *http_metrics_new(size_t nroutes);
 
 /* Frees the counters. NULL is a no-op. */

@@ -77,6 +77,19 @@ static const struct route routes[] = {
 };
 /* clang-format on */
 
+/* The dashboard's admission rows (route_ui()); their handler is
+ * web_handle(), called by http.c, so fn is NULL. */
+static const struct route ui_routes[] = {
+    {"GET", "/ui", LANE_READ, ROLE_NONE, AUTH_PUBLIC, NULL, "ui", SURFACE_UI},
+    {"POST", "/ui", LANE_CONTROL, ROLE_NONE, AUTH_PUBLIC, NULL, "ui", SURFACE_UI},
+};
+
+const struct route *route_ui(const char *method)
+{
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ? &ui_routes[0]
+                                                                     : &ui_routes[1];
+}
+
 static const char *const lane_names[] = {"control", "read", "report", "poll"};
 _Static_assert(CG_ARRAY_SIZE(lane_names) == LANE__COUNT, "lane_names must match enum lane");
 

@@ -59,6 +59,12 @@ struct route {
 int route_match(const char *method, const char *path, char *scratch, const struct route **out,
                 const char **params, size_t *nparams, char *allow);
 
+/* The row the dashboard's requests are admitted by (not in the table: the
+ * pages are the web room's own table, server/web/web_pages.c): GET (and
+ * HEAD) on the read lane, everything else on the control lane; named "ui"
+ * in logs and metrics, SURFACE_UI. */
+const struct route *route_ui(const char *method);
+
 /* The whole table, for tests and docs generation. */
 const struct route *route_table(size_t *n);
 

@@ -8,6 +8,7 @@
 
 #include "request.h"
 #include "util.h"
+#include "web.h"
 
 typedef void (*surface_error_fn)(struct response *rs, int status, const char *code,
                                  const char *msg);
@@ -51,6 +52,7 @@ static const struct {
     [SURFACE_API] = {"api", NULL, api_error},
     [SURFACE_TEXT] = {"text", "/metrics", text_error},
     [SURFACE_OFREP] = {"ofrep", "/ofrep/", ofrep_error},
+    [SURFACE_UI] = {"ui", NULL, web_error_page},
 };
 _Static_assert(CG_ARRAY_SIZE(surfaces) == SURFACE__COUNT, "surfaces must match enum surface");
 

@@ -6,9 +6,10 @@
  * (401, 403, 404, 405, 413, 414, 429, 503 from admission, lanes and
  * deadlines). Each route belongs to a surface (a column of the route
  * table), and each surface says how those answers look: the JSON error
- * envelope of the API, plain text for Prometheus' scrapes; later an OFREP
- * error object for /ofrep/ and an HTML page for the dashboard. A path that
- * matches no route gets the surface of its prefix.
+ * envelope of the API, plain text for Prometheus' scrapes, an OFREP error
+ * object for /ofrep/ and an HTML page for the dashboard (whose base path
+ * is configured: http.c selects SURFACE_UI itself). A path that matches no
+ * route gets the surface of its prefix.
  */
 #ifndef CG_SURFACE_H
 #define CG_SURFACE_H
@@ -19,6 +20,7 @@ enum surface {
     SURFACE_API = 0,   /* {"error":{"code","message","details"}} (docs/api/README.md) */
     SURFACE_TEXT = 1,  /* text/plain "STATUS CODE: message" (/metrics) */
     SURFACE_OFREP = 2, /* OFREP's {"errorCode","errorDetails"} (/ofrep/; docs/flags.md) */
+    SURFACE_UI = 3,    /* a small HTML page (the dashboard, docs/dashboard.md) */
     SURFACE__COUNT
 };
 

@@ -870,6 +870,43 @@ void store_sinks_free(struct store_sink *s, size_t n)
     free(s);
 }
 
+/* ---- Dashboard sessions ---- */
+
+#define UI_SESSION_CALL(st, msg, fn, ...)                                                          \
+    do {                                                                                           \
+        if (st && !st->ops->fn) {                                                                  \
+            set_msg(msg, "this store keeps no dashboard sessions", NULL);                          \
+            return CG_ERR_INVALID;                                                                 \
+        }                                                                                          \
+        STORE_CALL(st, msg, fn, __VA_ARGS__);                                                      \
+    } while (0)
+
+int store_ui_session_put(struct store *st, const struct store_ui_session *s, char *msg)
+{
+    UI_SESSION_CALL(st, msg, ui_session_put, s, msg);
+}
+
+int store_ui_session_get(struct store *st, const char *id_hash, struct store_ui_session *out,
+                         char *msg)
+{
+    UI_SESSION_CALL(st, msg, ui_session_get, id_hash, out, msg);
+}
+
+int store_ui_session_touch(struct store *st, const char *id_hash, int64_t last_seen_ms, char *msg)
+{
+    UI_SESSION_CALL(st, msg, ui_session_touch, id_hash, last_seen_ms, msg);
+}
+
+int store_ui_session_delete(struct store *st, const char *id_hash, char *msg)
+{
+    UI_SESSION_CALL(st, msg, ui_session_delete, id_hash, msg);
+}
+
+int store_ui_session_prune(struct store *st, int64_t now_ms, int64_t *pruned, char *msg)
+{
+    UI_SESSION_CALL(st, msg, ui_session_prune, now_ms, pruned, msg);
+}
+
 int store_register_stats(struct store *st, struct stats *stats)
 {
     return stats_register(stats, "store", render_stats, st);

@@ -109,6 +109,19 @@ struct store_sink {
     int64_t created_ms;
 };
 
+/* A dashboard session (docs/dashboard.md, "Sessions"; migration
+ * 0014_ui_sessions.sql). Only hashes and the CSRF secret are stored: the
+ * session id (the cookie's value) and the token are never. */
+struct store_ui_session {
+    char id_hash[65];    /* sha256 of the session id, 64 lowercase hex: the key */
+    char token_hash[65]; /* sha256 of the token it logged in with (64 lowercase hex): the
+                            principal is derived from it again on every request */
+    char csrf[65];       /* the session's CSRF secret, 64 lowercase hex */
+    int64_t created_ms;
+    int64_t expires_ms;   /* refused from this time on; > created_ms */
+    int64_t last_seen_ms; /* last use, written at most about once a minute */
+};
+
 #define STORE_TOKEN_CONFIGS_MAX 512 /* a token's config scope, "a,b,..." with its NUL */
 #define STORE_TOKEN_SCOPE_MAX   16  /* configs in one token's scope */
 
@@ -542,6 +555,14 @@ struct store_ops {
                     char *msg);
     int (*sink_remove)(struct store *st, const char *name, const struct store_actor *a, char *msg);
     int (*sink_list)(struct store *st, struct store_sink **out, size_t *n, char *msg);
+    /* Dashboard sessions (store_ui_session_put() and below); under
+     * STORE_OPS_VERSION 7 like the sinks. */
+    int (*ui_session_put)(struct store *st, const struct store_ui_session *s, char *msg);
+    int (*ui_session_get)(struct store *st, const char *id_hash, struct store_ui_session *out,
+                          char *msg);
+    int (*ui_session_touch)(struct store *st, const char *id_hash, int64_t last_seen_ms, char *msg);
+    int (*ui_session_delete)(struct store *st, const char *id_hash, char *msg);
+    int (*ui_session_prune)(struct store *st, int64_t now_ms, int64_t *pruned, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -1086,6 +1107,29 @@ int store_sink_add(struct store *st, const struct store_sink *s, const struct st
 int store_sink_remove(struct store *st, const char *name, const struct store_actor *a, char *msg);
 int store_sink_list(struct store *st, struct store_sink **out, size_t *n, char *msg);
 void store_sinks_free(struct store_sink *s, size_t n);
+
+/*
+ * Dashboard sessions (docs/dashboard.md, "Sessions"), shared by every
+ * replica of the store. Not audited and not dumped: like a token's last
+ * use (store_token_touch()), a session is state of a token's use, and the
+ * audit log names the token in every action taken through it.
+ *
+ * store_ui_session_put() stores a new session s (every hash 64 lowercase
+ * hex, expires_ms > created_ms: CG_ERR_INVALID otherwise); CG_ERR_CONFLICT
+ * when its id_hash exists. store_ui_session_get() fills *out for id_hash
+ * (expired or not: the caller compares expires_ms with its clock);
+ * CG_ERR_NOTFOUND when there is none. store_ui_session_touch() sets its
+ * last_seen_ms, store_ui_session_delete() removes it (a logout); both
+ * return CG_OK also when it is gone. store_ui_session_prune() deletes
+ * every session with expires_ms <= now_ms; *pruned (may be NULL) gets how
+ * many.
+ */
+int store_ui_session_put(struct store *st, const struct store_ui_session *s, char *msg);
+int store_ui_session_get(struct store *st, const char *id_hash, struct store_ui_session *out,
+                         char *msg);
+int store_ui_session_touch(struct store *st, const char *id_hash, int64_t last_seen_ms, char *msg);
+int store_ui_session_delete(struct store *st, const char *id_hash, char *msg);
+int store_ui_session_prune(struct store *st, int64_t now_ms, int64_t *pruned, char *msg);
 
 /* Current counters (thread-safe). */
 int store_stats(struct store *st, struct store_stats *out);

@@ -391,3 +391,36 @@ int store_check_token_touch(const struct store_token_use *uses, size_t n, char *
     }
     return CG_OK;
 }
+
+/* 1 when s is 64 lowercase hex digits. */
+static int is_hex64(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s && i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s && i == 64 && s[64] == '\0';
+}
+
+int store_check_ui_session_id(const char *id_hash, char *msg)
+{
+    if (!is_hex64(id_hash)) {
+        SET_MSG(msg, "ui_session: the id hash must be 64 lowercase hex digits");
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+int store_check_ui_session(const struct store_ui_session *s, char *msg)
+{
+    if (!s || !is_hex64(s->id_hash) || !is_hex64(s->token_hash) || !is_hex64(s->csrf)) {
+        SET_MSG(msg, "ui_session: id_hash, token_hash and csrf must be 64 lowercase hex digits");
+        return CG_ERR_INVALID;
+    }
+    if (s->created_ms <= 0 || s->expires_ms <= s->created_ms || s->last_seen_ms < 0) {
+        SET_MSG(msg, "ui_session: need 0 < created_ms < expires_ms");
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}

@@ -122,4 +122,12 @@ int store_check_rollout_assign(const struct store_rollout_update *u, char *msg);
 /* CG_ERR_INVALID unless uses holds 1..STORE_PAGE_MAX entries. */
 int store_check_token_touch(const struct store_token_use *uses, size_t n, char *msg);
 
+/* CG_ERR_INVALID unless id_hash is 64 lowercase hex digits (a dashboard
+ * session's key). */
+int store_check_ui_session_id(const char *id_hash, char *msg);
+
+/* CG_ERR_INVALID unless s is a whole dashboard session: three hashes of
+ * 64 lowercase hex digits, 0 < created_ms < expires_ms, last_seen_ms >= 0. */
+int store_check_ui_session(const struct store_ui_session *s, char *msg);
+
 #endif /* CG_STORE_BACKEND_H */

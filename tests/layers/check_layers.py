@@ -18,8 +18,12 @@ import os
 import sys
 
 # Top to bottom. A layer may see itself and anything below it.
-LAYERS = ["server", "server/http", "server/api", "server/ops", "server/cluster",
+LAYERS = ["server", "server/http", "server/web", "server/api", "server/request", "server/ops", "server/cluster",
           "server/rollout", "server/replica", "server/fleet", "server/flags", "server/hooks", "server/store", "server/notify", "server/stats"]
+# Rooms that must not see each other although the order would let the
+# higher see the lower: the dashboard (server/web) calls ops and the fleet
+# directly, never the JSON API; both answer through server/request.
+APART = {"server/web": ["server/api"]}
 # Private sub-rooms: visible only inside their parent room.
 PRIVATE = {"server/store/sqlite": "server/store", "server/store/pg": "server/store"}
 # Programs that must not see any server folder.
@@ -79,6 +83,8 @@ def main():
                 continue
             if target != room:
                 sees.setdefault(room, set()).add(target)
+            if target in APART.get(room, ()):
+                errors.append("%s (layer %s) sees %s, which it must not use" % (rel, room, target))
             if LAYERS.index(target) < LAYERS.index(room):
                 errors.append("%s (layer %s) sees the higher layer %s" % (rel, room, target))
     # every server folder with C files must be placed

@@ -1281,6 +1281,79 @@ static void test_sinks(void **state)
     store_sinks_free(list, n);
 }
 
+/* ---- Dashboard sessions ---- */
+
+/* A random 64-hex value (a session's hashes and CSRF secret). */
+static void rand_hex(char out[65])
+{
+    unsigned char b[32];
+
+    for (size_t i = 0; i < sizeof b; i++)
+        b[i] = (unsigned char)cg_rand_below(256);
+    cg_hex_encode(b, sizeof b, out);
+}
+
+/* The sessions of the dashboard: stored by the hash of their id, read
+ * back whole, touched, deleted (twice is fine), pruned once expired, and
+ * never audited; malformed ones refused before the database. */
+static void test_ui_sessions(void **state)
+{
+    struct fx *f = *state;
+    struct store_ui_session s, got, old;
+    char msg[STORE_MSG_MAX] = "";
+    int64_t now = cg_now_ms(), pruned = -1, head = audit_head(f->st);
+
+    memset(&s, 0, sizeof s);
+    rand_hex(s.id_hash);
+    rand_hex(s.token_hash);
+    rand_hex(s.csrf);
+    s.created_ms = now;
+    s.last_seen_ms = now;
+    s.expires_ms = now + 3600000;
+    assert_int_equal(store_ui_session_put(f->st, &s, msg), CG_OK);
+    assert_int_equal(store_ui_session_put(f->st, &s, msg), CG_ERR_CONFLICT);
+    assert_int_equal(store_ui_session_get(f->st, s.id_hash, &got, msg), CG_OK);
+    assert_string_equal(got.id_hash, s.id_hash);
+    assert_string_equal(got.token_hash, s.token_hash);
+    assert_string_equal(got.csrf, s.csrf);
+    assert_true(got.created_ms == now && got.expires_ms == now + 3600000);
+    assert_int_equal(store_ui_session_touch(f->st, s.id_hash, now + 5000, msg), CG_OK);
+    assert_int_equal(store_ui_session_get(f->st, s.id_hash, &got, msg), CG_OK);
+    assert_true(got.last_seen_ms == now + 5000);
+
+    /* an expired one is pruned, the live one stays */
+    memset(&old, 0, sizeof old);
+    rand_hex(old.id_hash);
+    rand_hex(old.token_hash);
+    rand_hex(old.csrf);
+    old.created_ms = now - 7200000;
+    old.last_seen_ms = old.created_ms;
+    old.expires_ms = now - 3600000;
+    assert_int_equal(store_ui_session_put(f->st, &old, msg), CG_OK);
+    assert_int_equal(store_ui_session_prune(f->st, now, &pruned, msg), CG_OK);
+    assert_true(pruned >= 1);
+    assert_int_equal(store_ui_session_get(f->st, old.id_hash, &got, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_ui_session_get(f->st, s.id_hash, &got, msg), CG_OK);
+
+    /* logout: deleted, and deleting again is no error */
+    assert_int_equal(store_ui_session_delete(f->st, s.id_hash, msg), CG_OK);
+    assert_int_equal(store_ui_session_get(f->st, s.id_hash, &got, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_ui_session_delete(f->st, s.id_hash, msg), CG_OK);
+    assert_int_equal(store_ui_session_touch(f->st, s.id_hash, now, msg), CG_OK);
+
+    /* refused before the database */
+    s.csrf[3] = 'G';
+    assert_int_equal(store_ui_session_put(f->st, &s, msg), CG_ERR_INVALID);
+    rand_hex(s.csrf);
+    s.expires_ms = s.created_ms;
+    assert_int_equal(store_ui_session_put(f->st, &s, msg), CG_ERR_INVALID);
+    assert_int_equal(store_ui_session_get(f->st, "abc", &got, msg), CG_ERR_INVALID);
+    assert_int_equal(store_ui_session_delete(f->st, "'; DROP TABLE x; --", msg), CG_ERR_INVALID);
+
+    /* sessions are not audited (store.h) */
+    assert_int_equal(audit_head(f->st), head);
+}
+
 /* ---- Tokens ---- */
 
 static void make_token(struct store_token *t, const char *name, const char *role, const char *cell,
@@ -2926,6 +2999,7 @@ int main(void)
         T(test_plans),
         T(test_policies),
         T(test_sinks),
+        T(test_ui_sessions),
         T(test_tokens),
         T(test_audit_chain_and_paging),
         T(test_audit_tamper_detected),

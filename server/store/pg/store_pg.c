@@ -521,5 +521,10 @@ const struct store_ops store_pg_ops = {
     .sink_add = pg_sink_add,
     .sink_remove = pg_sink_remove,
     .sink_list = pg_sink_list,
+    .ui_session_put = pg_ui_session_put,
+    .ui_session_get = pg_ui_session_get,
+    .ui_session_touch = pg_ui_session_touch,
+    .ui_session_delete = pg_ui_session_delete,
+    .ui_session_prune = pg_ui_session_prune,
 };
 /* clang-format on */

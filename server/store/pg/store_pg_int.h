@@ -568,4 +568,14 @@ int pg_policy_put(struct store *st, const char *config, const char *body_json,
 /* store_ops.policy_get: the policy of a config, CG_ERR_NOTFOUND when none. */
 int pg_policy_get(struct store *st, const char *config, struct store_policy *out, char *msg);
 
+/* ---- Dashboard sessions (store_pg_ui.c) ---- */
+
+/* store_ops.ui_session_put / _get / _touch / _delete / _prune (store.h). */
+int pg_ui_session_put(struct store *st, const struct store_ui_session *s, char *msg);
+int pg_ui_session_get(struct store *st, const char *id_hash, struct store_ui_session *out,
+                      char *msg);
+int pg_ui_session_touch(struct store *st, const char *id_hash, int64_t last_seen_ms, char *msg);
+int pg_ui_session_delete(struct store *st, const char *id_hash, char *msg);
+int pg_ui_session_prune(struct store *st, int64_t now_ms, int64_t *pruned, char *msg);
+
 #endif /* CG_SERVER_STORE_PG_INT_H */

@@ -340,5 +340,10 @@ const struct store_ops store_sqlite_ops = {
     .sink_add = sq_sink_add,
     .sink_remove = sq_sink_remove,
     .sink_list = sq_sink_list,
+    .ui_session_put = sq_ui_session_put,
+    .ui_session_get = sq_ui_session_get,
+    .ui_session_touch = sq_ui_session_touch,
+    .ui_session_delete = sq_ui_session_delete,
+    .ui_session_prune = sq_ui_session_prune,
 };
 /* clang-format on */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * request.h: one API exchange as the handlers see it: struct request (the
+ * request.h: one exchange as the handlers see it: struct request (the
  * captured route parameters, the body, the principal) and struct response
- * (status, body, headers) that a handler fills.
+ * (status, body, headers) that a handler fills. Its own room
+ * (server/request/), below both the API (server/api/) and the dashboard
+ * (server/web/), which answer through it and never see each other.
  *
  * The transport (http/http.c, libmicrohttpd) fills a request, gives it the
  * table of functions in 'io' (query arguments, headers, parking), runs the
@@ -37,6 +39,12 @@ struct request_io {
     void (*resume)(struct request *rq);
     /* 1 when the client closed the connection; see request_client_gone(). */
     int (*client_gone)(const struct request *rq);
+    /* A streamed body (request_stream_open()): park(conn) suspends the
+     * connection while no bytes wait (called from the transport's own read
+     * of the stream), unpark(conn) resumes it (any thread). NULL: the
+     * transport cannot stream. */
+    void (*park)(void *conn);
+    void (*unpark)(void *conn);
 };
 
 struct request {
@@ -57,6 +65,8 @@ struct response_header {
     char value[128];
 };
 
+struct request_stream;
+
 struct response {
     int status;
     const char *content_type; /* static string; default application/json */
@@ -68,6 +78,12 @@ struct response {
     void *release_cls;
     struct response_header headers[RESPONSE_MAX_HEADERS];
     size_t nheaders;
+    /* Headers beyond those: "Name: value\r\n" lines (reply_header_long());
+     * owned, NULL when none. */
+    char *more_headers;
+    /* A streamed body instead of 'body' (request_stream_open()): the
+     * transport's reference. */
+    struct request_stream *stream;
 };
 
 /* Handler return value: the handler parked the request (it called
@@ -120,6 +136,55 @@ int reply_error(struct response *rs, int status, const char *code, json_t *detai
 
 /* Adds a header to the response (truncating overlong values). */
 void reply_header(struct response *rs, const char *name, const char *value);
+
+/* Adds a header whose value may be long (up to 2 KB; a Content-Security-
+ * Policy, a cookie, a redirect): kept in rs->more_headers. Returns 0, or -1
+ * (nothing added) when out of memory, too long, or name or value holds a
+ * CR or LF. */
+int reply_header_long(struct response *rs, const char *name, const char *value);
+
+/*
+ * Streamed answers (server-sent events). request_stream_open() makes rs a
+ * streamed answer with 'status' and 'content_type' (static) whose bytes
+ * come from request_stream_write(), and returns the producer's handle, or
+ * NULL (rs untouched) when the transport cannot stream or memory is out.
+ * The transport sends the headers when the handler returns, then whatever
+ * is written, parking the connection while nothing waits (no thread is
+ * held). The stream has two references: the producer's, dropped with
+ * request_stream_close() (the answer ends once what was written is sent),
+ * and the transport's, dropped with request_stream_release() when the
+ * connection is done. At most 'max_buffered' bytes may wait unsent (a
+ * slow client): a write beyond them fails. Thread-safe.
+ */
+struct request_stream *request_stream_open(struct request *rq, struct response *rs, int status,
+                                           const char *content_type, size_t max_buffered);
+
+/* Producer: queues n bytes and wakes the connection. 0, or -1 when the
+ * transport let go (client gone, server stopping), too much waits unsent,
+ * or memory is out: then close the stream. */
+int request_stream_write(struct request_stream *s, const void *p, size_t n);
+
+/* Producer: 1 when the transport let go of the stream (nobody reads it). */
+int request_stream_gone(struct request_stream *s);
+
+/* Producer: ends the stream (after what was written) but keeps the
+ * producer's reference, so it can wait with request_stream_gone() until the
+ * transport let go. */
+void request_stream_finish(struct request_stream *s);
+
+/* Producer: ends the stream (after what was written) and drops the
+ * producer's reference. NULL is a no-op. */
+void request_stream_close(struct request_stream *s);
+
+/* Transport: copies up to max waiting bytes to buf. Returns their count;
+ * 0 when nothing waits (then it parked the connection through io->park,
+ * under the stream's lock, and a write or a close unparks it); -1 at the
+ * end (closed and drained, or released). */
+long request_stream_read(struct request_stream *s, char *buf, size_t max);
+
+/* Transport: the connection is done with the stream; drops the transport's
+ * reference. NULL is a no-op. */
+void request_stream_release(struct request_stream *s);
 
 /* Parses the request body as a JSON object within the limits. On failure
  * fills a 400/415 response and returns NULL. New reference on success. */
