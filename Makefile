@@ -6,6 +6,7 @@
 #   make demo-ha        the HA demo: three replicas on PostgreSQL, the leader killed mid-rollout
 #   make bench          benchmarks against their peers (never part of make test)
 #   make fuzz           build the libFuzzer targets (clang) and run each for FUZZ_SECS seconds
+#   make model          model-check the protocol with spin (model/, docs/model.md; also in make test)
 #   make man            regenerate the OPTIONS section of docs/man/cellgated.8.md from server/config.c
 #   make clean          remove build trees
 
@@ -19,7 +20,7 @@ FUZZ_CC    ?= clang
 FUZZ_SECS  ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build run test test-fast test-sanitize demo demo-ha bench fuzz man clean format check-format
+.PHONY: all deps build run test test-fast test-sanitize demo demo-ha bench fuzz model man clean format check-format
 
 all: build
 
@@ -66,6 +67,13 @@ fuzz: deps
 	CC=$(FUZZ_CC) cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCG_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECS) $(FUZZ_TARGETS)
+
+# The SPIN model of the assignment and apply protocol (docs/model.md): every
+# run exhaustive within its stated bounds, the mutations must fail. pan is
+# generated and compiled under $(BUILD)/model, never in the source tree.
+# make test runs the same script as the CTest test model.spin.
+model:
+	@bash model/check.sh $(BUILD)/model
 
 man: build
 	python3 scripts/gen-man-options.py $(BUILD)

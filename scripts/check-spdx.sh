@@ -4,7 +4,7 @@
 # in its first three lines (the project is MIT; see LICENSE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-missing=$(git ls-files '*.c' '*.h' '*.py' '*.sh' '*.lua' '*.cmake' 'CMakeLists.txt' \
+missing=$(git ls-files '*.c' '*.h' '*.py' '*.sh' '*.lua' '*.cmake' '*.pml' 'CMakeLists.txt' \
             '*/CMakeLists.txt' Makefile .ci/run |
           while read -r f; do
             [[ -f $f ]] || continue

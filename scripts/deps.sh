@@ -15,6 +15,7 @@ pkgs=(
   pgbouncer    # 80-cluster/03-pgbouncer runs its own in front of PostgreSQL (no service)
   nodejs npm   # 35-flags: the OpenFeature SDK (tests/openfeature) and flagd-core (tests/flagd)
   chromium fonts-liberation   # 65-dashboard: browser tests (puppeteer-core drives Debian's chromium)
+  spin         # model/: the SPIN model checker for the protocol model (make model, model.spin; pan is compiled with gcc)
 )
 # Extra packages for `make bench` (peers and load generator).
 if [[ ${1:-} == --bench ]]; then
