@@ -42,7 +42,9 @@ static void actions(struct web_ctx *x, struct html *h, const json_t *r)
     const char *state = wj_str(r, "state"), *config = wj_str(r, "config");
     int64_t id = wj_int(r, "id");
     int deployer = x->who.role >= ROLE_DEPLOYER && web_scope_allows(x, config);
-    int approver = x->who.role >= ROLE_APPROVER && web_scope_allows(x, config);
+    /* the author of a rollout never approves it (controller_ops.c): no button */
+    int approver = x->who.role >= ROLE_APPROVER && web_scope_allows(x, config) &&
+                   strcmp(wj_str(r, "created_by"), x->who.actor) != 0;
     int forward = strcmp(wj_str(r, "kind"), "rollback") != 0;
     int running = strcmp(state, "running") == 0, paused = strcmp(state, "paused") == 0;
     int waiting = strcmp(state, "waiting_approval") == 0;
