@@ -114,6 +114,33 @@ static const struct config_key keys[] = {
                "`DIR/signing.key.old`).",
     },
     {
+        .name = "key",
+        AS_STRING(restore_key),
+        .group = CONFIG_G_SERVER,
+        .metavar = "FILE",
+        .def_note = "DIR/signing.key must then exist",
+        .help = "backup restore: the signing key to install in the new data directory",
+        .doc = "`backup restore`: the signing key (`signing.key` of the backed-up server) to "
+               "copy into the new data directory. A backup never holds the private key; the "
+               "restore refuses a key whose public half is not the one the backup's store "
+               "recorded (agents pin it).",
+    },
+    {
+        .name = "bump-generations",
+        AS_SIZE(restore_bump),
+        .group = CONFIG_G_SERVER,
+        .metavar = "N",
+        .min = 1,
+        .max = 1ULL << 52, /* STORE_GENERATION_BUMP_MAX */
+        .def = {.u = 1000000},
+        .help = "backup restore: added to every config's generation",
+        .doc = "`backup restore`: added to every config's assignment generation in the "
+               "restored store, so the first assignment after the restore passes every "
+               "generation agents reached after the backup was taken (I2: an agent applies "
+               "only newer generations). Make it larger than the number of assignments a "
+               "config can have had since the backup.",
+    },
+    {
         .name = "listen",
         .letter = 'l',
         AS_STRING(listen),
@@ -744,6 +771,7 @@ static const struct {
     {"load", CONFIG_CMD_LOAD, "load a dump file (--in FILE) into a new, empty store"},
     {"migrate", CONFIG_CMD_MIGRATE, "copy the store of --from-data DIR into --to DSN"},
     {"rekey", CONFIG_CMD_REKEY, "rotate the signing key: prepare it, then --commit"},
+    {"backup", CONFIG_CMD_BACKUP, "create OUT, verify BACKUP, restore BACKUP (SQLite)"},
 };
 
 enum config_command config_command(const char *name)
@@ -995,23 +1023,38 @@ static enum config_action apply(const struct config_key *k, const char *v,
 enum config_action config_parse(int argc, char *const argv[], struct daemon_config *cfg, char *err,
                                 size_t errlen)
 {
+    return config_parse_args(argc, argv, cfg, NULL, 0, NULL, err, errlen);
+}
+
+enum config_action config_parse_args(int argc, char *const argv[], struct daemon_config *cfg,
+                                     const char **args, size_t max, size_t *nargs, char *err,
+                                     size_t errlen)
+{
     enum config_action act;
-    int i;
+    size_t n = 0;
+    int i, dashes = 0;
 
     config_defaults(cfg);
+    if (nargs)
+        *nargs = 0;
     if (errlen)
         err[0] = '\0';
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         const struct config_key *k;
 
-        if (strcmp(a, "--") == 0) {
-            if (i + 1 < argc)
-                return usage_error(err, errlen, "unexpected argument '%s'", argv[i + 1]);
-            break;
+        if (!dashes && strcmp(a, "--") == 0) {
+            dashes = 1;
+            continue;
         }
-        if (a[0] != '-' || a[1] == '\0')
-            return usage_error(err, errlen, "unexpected argument '%s'", a);
+        if (dashes || a[0] != '-' || a[1] == '\0') {
+            if (n >= max)
+                return usage_error(err, errlen, "unexpected argument '%s'", a);
+            args[n++] = a;
+            if (nargs)
+                *nargs = n;
+            continue;
+        }
         if (a[1] == '-') {
             const char *name = a + 2, *eq = strchr(name, '=');
             const char *v = NULL;

@@ -51,6 +51,7 @@ enum config_command {
     CONFIG_CMD_LOAD,    /* load a dump file into a new store */
     CONFIG_CMD_MIGRATE, /* copy a SQLite data dir's store into another store */
     CONFIG_CMD_REKEY,   /* rotate the signing key (prepare, then --commit) */
+    CONFIG_CMD_BACKUP,  /* backup create|verify|restore */
 };
 
 /* The groups of --help and of the man page, in their order. */
@@ -126,6 +127,14 @@ void config_defaults(struct daemon_config *cfg);
  */
 enum config_action config_parse(int argc, char *const argv[], struct daemon_config *cfg, char *err,
                                 size_t errlen);
+
+/* config_parse() for a command that takes arguments besides the options
+ * (`backup create OUT`): the first 'max' of them (before or after the
+ * options; everything after "--" is one) go to args[0..*nargs); one more
+ * is the usage error "unexpected argument". */
+enum config_action config_parse_args(int argc, char *const argv[], struct daemon_config *cfg,
+                                     const char **args, size_t max, size_t *nargs, char *err,
+                                     size_t errlen);
 
 /* Writes the accepted values of k ("1..64", "0 < R <= 1e9", ...) into buf
  * (n bytes); "" for strings, flags and actions. Returns buf. */

@@ -44,6 +44,8 @@ struct daemon_config {
     const char *from_data;              /* migrate --from-data DIR */
     const char *migrate_to;             /* migrate --to DSN */
     int rekey_commit;                   /* rekey --commit */
+    const char *restore_key;            /* backup restore --key FILE */
+    size_t restore_bump;                /* backup restore --bump-generations N */
     const char *listen;                 /* "ADDR:PORT"; PORT 0 = ephemeral */
     const char *port_file;              /* if set, the bound port is written here once listening */
     size_t max_body;                    /* request body limit in bytes */

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "config.h"
 #include "daemon.h"
 #include "roles.h"
@@ -108,6 +109,9 @@ int main(int argc, char **argv)
     struct daemon_config cfg;
     struct daemon d;
     const char *cmd = "serve";
+    const char *args[3];
+    size_t nargs = 0;
+    enum config_action act;
     char msg[256];
     sigset_t set;
     int sig;
@@ -117,7 +121,13 @@ int main(int argc, char **argv)
         argv++;
         argc--;
     }
-    switch (config_parse(argc, argv, &cfg, msg, sizeof msg)) {
+    /* `backup SUB PATH` takes arguments besides the options */
+    if (config_command(cmd) == CONFIG_CMD_BACKUP)
+        act =
+            config_parse_args(argc, argv, &cfg, args, CG_ARRAY_SIZE(args), &nargs, msg, sizeof msg);
+    else
+        act = config_parse(argc, argv, &cfg, msg, sizeof msg);
+    switch (act) {
     case CONFIG_RUN:
         break;
     case CONFIG_HELP:
@@ -146,6 +156,8 @@ int main(int argc, char **argv)
         return tool_migrate(&cfg);
     case CONFIG_CMD_REKEY:
         return tool_rekey(&cfg);
+    case CONFIG_CMD_BACKUP:
+        return tool_backup(&cfg, args, nargs);
     case CONFIG_CMD_UNKNOWN:
         fprintf(stderr, "cellgated: unknown command '%s'\n", cmd);
         config_print_help(stderr);

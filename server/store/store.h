@@ -961,6 +961,42 @@ int store_meta_put_once(struct store *st, const char *key, const char *value, ch
                         size_t outlen, char *msg);
 
 /*
+ * A SQLite store as a file (store_sqlite_file.c), for `cellgated backup`
+ * (server/backup.c; docs/operations.md, "Backups"). Each opens its own
+ * connection to the file 'path', never a struct store's.
+ */
+
+/* The most a restore may add to every config's generation. */
+#define STORE_GENERATION_BUMP_MAX (INT64_C(1) << 52)
+
+/* Writes a consistent copy of the SQLite store db_path to out_path (which
+ * must not exist) with VACUUM INTO from a read-only connection: the store
+ * as of one commit, while a server may be writing it. CG_OK, or CG_ERR_IO
+ * with msg. The copy is not fsync'd: the caller does it. */
+int store_sqlite_snapshot(const char *db_path, const char *out_path, char *msg);
+
+/*
+ * The facts a backup's manifest records, read from the SQLite store 'path'
+ * (read-only and without locks: a file nothing writes): a new object in *out (json_decref() it)
+ * {"schema": newest migration's name, "migrations": how many, "signing_pubkey": hex or "",
+ * "configs": {NAME: {"generation", "latest_version", "live_version"}}}.
+ * With 'check', first runs SQLite's integrity check: CG_ERR_VERIFY with msg
+ * when it finds damage. Otherwise CG_OK, CG_ERR_IO or CG_ERR_NOMEM.
+ */
+int store_sqlite_facts(const char *path, int check, json_t **out, char *msg);
+
+/* Puts the SQLite store 'path' (a copy no server has open) in rollback
+ * journal mode, so it is one self-contained file that a read-only open
+ * leaves as it is (no -wal or -shm beside it). CG_OK or CG_ERR_IO. */
+int store_sqlite_seal(const char *path, char *msg);
+
+/* Adds 'delta' (0..STORE_GENERATION_BUMP_MAX) to every config's
+ * generation in the SQLite store 'path', in one transaction, so its next
+ * assignment passes any generation agents reached after a backup (I2).
+ * For a restored file no server has open; the caller audits it. */
+int store_sqlite_bump_generations(const char *path, int64_t delta, char *msg);
+
+/*
  * Replication (docs/operations.md, "High availability"). A backend that
  * several replicas share (PostgreSQL) keeps a change log, written in the
  * same transaction as each change, and a relay of agent reports; a backend

@@ -348,6 +348,36 @@ static void missing_values(void **state)
     REFUSED("bad value '--data' for --threads (1..64)", "--threads", "--data", "x");
 }
 
+/* config_parse_args(): `backup create OUT` takes arguments around the
+ * options, up to its maximum. */
+static void command_arguments(void **state)
+{
+    char *argv[] = {"cellgated",          "create", "--data", "d",    "out",
+                    "--bump-generations", "7",      "--",     "-odd", NULL};
+    const char *args[3];
+    struct daemon_config c;
+    size_t n = 99;
+    char e[256];
+
+    (void)state;
+    assert_int_equal(config_parse_args(9, argv, &c, args, 3, &n, e, sizeof e), CONFIG_RUN);
+    assert_int_equal(n, 3);
+    assert_string_equal(args[0], "create");
+    assert_string_equal(args[1], "out");
+    assert_string_equal(args[2], "-odd"); /* after "--", an argument even with a dash */
+    assert_string_equal(c.data_dir, "d");
+    assert_int_equal(c.restore_bump, 7);
+    assert_int_equal(config_parse_args(9, argv, &c, args, 2, &n, e, sizeof e), CONFIG_USAGE_ERROR);
+    assert_string_equal(e, "unexpected argument '-odd'");
+    assert_int_equal(config_parse_args(3, argv, &c, args, 3, &n, e, sizeof e), CONFIG_USAGE_ERROR);
+    assert_string_equal(e, "missing value for --data (DIR)");
+    assert_int_equal(config_parse_args(1, argv, &c, args, 3, &n, e, sizeof e), CONFIG_RUN);
+    assert_int_equal(n, 0);
+    assert_int_equal(c.restore_bump, 1000000); /* the default */
+    REFUSED("bad value '0' for --bump-generations (1..4503599627370496)", "--bump-generations",
+            "0");
+}
+
 static void unknown_options_and_arguments(void **state)
 {
     struct daemon_config c;
@@ -441,8 +471,8 @@ static void help_and_markdown_cover_the_table(void **state)
     const struct config_key *k = config_keys(&n);
 
     (void)state;
-    assert_non_null(
-        strstr(help, "usage: cellgated [init|serve|pubkey|dump|load|migrate|rekey] [options]"));
+    assert_non_null(strstr(
+        help, "usage: cellgated [init|serve|pubkey|dump|load|migrate|rekey|backup] [options]"));
     assert_non_null(strstr(raw, "\n  pubkey "));
     assert_non_null(strstr(rawmd, "\n### "));
     for (i = 0; i < n; i++) {
@@ -523,6 +553,7 @@ int main(void)
         cmocka_unit_test(fault_delays),
         cmocka_unit_test(missing_values),
         cmocka_unit_test(unknown_options_and_arguments),
+        cmocka_unit_test(command_arguments),
         cmocka_unit_test(actions),
         cmocka_unit_test(help_and_markdown_cover_the_table),
         cmocka_unit_test(key_text),

@@ -1,0 +1,777 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backup.c: `cellgated backup create|verify|restore` (backup.h). Online
+ * backups of the SQLite store with a manifest, their verification (which
+ * fails closed: anything it cannot check is a failure) and their restore
+ * into a new data directory. For PostgreSQL, pg_dump and PITR are the
+ * backup; `backup verify --store DSN` checks a restored database.
+ */
+#include "backup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "json.h"
+#include "sign.h"
+#include "store.h"
+#include "util.h"
+
+#define PATH_LEN     4096
+#define MSG_LEN      (STORE_MSG_MAX + PATH_LEN)
+#define DB_FILE      "cellgate.db"
+#define CKPT_FILE    "audit-checkpoints"
+#define MANIFEST     "manifest.json"
+#define FORMAT       "cellgate-backup"
+#define FORMAT_V     1
+#define COPY_CHUNK   (256u << 10)
+#define PARTIAL_MARK ".partial-"
+
+/* ---- files -------------------------------------------------------- */
+
+/* path = dir + "/" + name; -1 when it does not fit. */
+static int join(char *path, const char *dir, const char *name)
+{
+    return snprintf(path, PATH_LEN, "%s/%s", dir, name) < PATH_LEN ? 0 : -1;
+}
+
+static int fsync_path(const char *path, int dir)
+{
+    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* The directory part of path ("." when none) into out. */
+static void parent_of(const char *path, char *out)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (!slash)
+        snprintf(out, PATH_LEN, ".");
+    else if (slash == path)
+        snprintf(out, PATH_LEN, "/");
+    else
+        snprintf(out, PATH_LEN, "%.*s", (int)(slash - path), path);
+}
+
+/*
+ * Reads src to its end, writing it to dst (created with 'mode', which must
+ * not exist) when dst is not NULL, and fsyncs dst. sha (65 bytes) gets the
+ * bytes' sha256 in hex, *size their count. 0, or -1 with msg.
+ */
+static int copy_hash(const char *src, const char *dst, unsigned mode, char sha[65], int64_t *size,
+                     char *msg)
+{
+    crypto_hash_sha256_state h;
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    unsigned char *buf = malloc(COPY_CHUNK);
+    int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
+    int64_t total = 0;
+
+    if (!buf || in < 0) {
+        snprintf(msg, MSG_LEN, "%s: %s", src, buf ? strerror(errno) : "no memory");
+        goto done;
+    }
+    if (dst && (out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)) < 0) {
+        snprintf(msg, MSG_LEN, "%s: %s", dst, strerror(errno));
+        goto done;
+    }
+    crypto_hash_sha256_init(&h);
+    for (;;) {
+        ssize_t n = read(in, buf, COPY_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(msg, MSG_LEN, "%s: %s", src, strerror(errno));
+            goto done;
+        }
+        if (n == 0)
+            break;
+        crypto_hash_sha256_update(&h, buf, (unsigned long long)n);
+        total += n;
+        for (ssize_t off = 0; out >= 0 && off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                snprintf(msg, MSG_LEN, "%s: %s", dst, w < 0 ? strerror(errno) : "short write");
+                goto done;
+            }
+            off += w;
+        }
+    }
+    if (out >= 0 && fsync(out) != 0) {
+        snprintf(msg, MSG_LEN, "%s: fsync: %s", dst, strerror(errno));
+        goto done;
+    }
+    crypto_hash_sha256_final(&h, digest);
+    cg_hex_encode(digest, sizeof digest, sha);
+    *size = total;
+    rc = 0;
+done:
+    if (out >= 0 && close(out) != 0 && rc == 0) {
+        snprintf(msg, MSG_LEN, "%s: %s", dst, strerror(errno));
+        rc = -1;
+    }
+    if (in >= 0)
+        close(in);
+    free(buf);
+    return rc;
+}
+
+/* Removes dir and the plain files in it (a backup or a scratch directory:
+ * never deeper). */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[PATH_LEN];
+
+    if (d) {
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            if (join(path, dir, e->d_name) == 0)
+                unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* 1 when dir does not exist or holds nothing, 0 when it holds something,
+ * -1 when it cannot be read (errno). */
+static int dir_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int empty = 1;
+
+    if (!d)
+        return errno == ENOENT ? 1 : -1;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            empty = 0;
+    closedir(d);
+    return empty;
+}
+
+/* Removes the OUT.partial-PID directories beside out whose process is gone
+ * (a create killed before its rename). */
+static void remove_stale_partials(const char *out)
+{
+    char parent[PATH_LEN], path[PATH_LEN];
+    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    size_t blen = strlen(base), mlen = strlen(PARTIAL_MARK);
+    DIR *d;
+    struct dirent *e;
+
+    parent_of(out, parent);
+    d = opendir(parent);
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long pid;
+
+        if (strncmp(e->d_name, base, blen) != 0 ||
+            strncmp(e->d_name + blen, PARTIAL_MARK, mlen) != 0)
+            continue;
+        errno = 0;
+        pid = strtol(e->d_name + blen + mlen, &end, 10);
+        if (errno || *end || pid <= 0 || pid == (long)getpid() ||
+            (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue;
+        if (join(path, parent, e->d_name) == 0)
+            remove_tree(path);
+    }
+    closedir(d);
+}
+
+/* ---- the store's own view ------------------------------------------- */
+
+/* Opens the store file 'db' (a private copy: opening may write to it),
+ * verifies its audit chain into *records and head. 0, or -1 with msg. */
+static int audit_of(const char *db, int64_t *records, char head[65], char *msg)
+{
+    char smsg[STORE_MSG_MAX] = "";
+    struct store *st = NULL;
+    int rc;
+
+    if (store_open(db, &st, smsg) != CG_OK) {
+        snprintf(msg, MSG_LEN, "open %s: %s", db, smsg);
+        return -1;
+    }
+    head[0] = '\0';
+    rc = store_audit_verify(st, records, head, smsg);
+    store_close(st);
+    if (rc != CG_OK) {
+        snprintf(msg, MSG_LEN, "audit chain: %s", smsg);
+        return -1;
+    }
+    return 0;
+}
+
+/* store_sqlite_facts() with the message in msg. */
+static int facts_of(const char *db, int check, json_t **facts, char *msg)
+{
+    char smsg[STORE_MSG_MAX] = "";
+
+    if (store_sqlite_facts(db, check, facts, smsg) != CG_OK) {
+        snprintf(msg, MSG_LEN, "%s: %s", db, smsg);
+        return -1;
+    }
+    return 0;
+}
+
+/* store_sqlite_seal() with the message in msg. */
+static int seal(const char *db, char *msg)
+{
+    char smsg[STORE_MSG_MAX] = "";
+
+    if (store_sqlite_seal(db, smsg) != CG_OK) {
+        snprintf(msg, MSG_LEN, "%s", smsg);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- create ----------------------------------------------------------- */
+
+/* Adds {"NAME": {"size", "sha256"}} for dir/name to files. */
+static int add_file(json_t *files, const char *dir, const char *name, char *msg)
+{
+    char path[PATH_LEN], sha[65];
+    int64_t size = 0;
+
+    if (join(path, dir, name) < 0 || copy_hash(path, NULL, 0, sha, &size, msg) < 0 ||
+        fsync_path(path, 0) != 0)
+        return msg[0] ? -1 : (snprintf(msg, MSG_LEN, "%s: %s", path, strerror(errno)), -1);
+    if (json_object_set_new(files, name,
+                            json_pack("{s:I,s:s}", "size", (json_int_t)size, "sha256", sha)) != 0) {
+        snprintf(msg, MSG_LEN, "no memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes tmp/manifest.json from what tmp holds. */
+static int write_manifest(const char *tmp, const char *data_dir, int has_ckpt, int64_t took_ms,
+                          char *msg)
+{
+    char path[PATH_LEN], head[65], when[32], abs[PATH_LEN];
+    json_t *facts = NULL, *files = json_object(), *m = NULL;
+    int64_t records = 0, now = cg_now_ms();
+    char *text = NULL;
+    int rc = -1;
+
+    if (join(path, tmp, DB_FILE) < 0 || !files)
+        goto done;
+    /* the chain first (opening the private copy may write to it), then the
+     * facts and the hashes of the bytes as they stay */
+    if (audit_of(path, &records, head, msg) < 0 || seal(path, msg) < 0 ||
+        facts_of(path, 1, &facts, msg) < 0 || add_file(files, tmp, DB_FILE, msg) < 0 ||
+        (has_ckpt && add_file(files, tmp, CKPT_FILE, msg) < 0))
+        goto done;
+    cg_time_format(now, when);
+    if (!realpath(data_dir, abs))
+        snprintf(abs, sizeof abs, "%s", data_dir);
+    m = json_pack("{s:s,s:i,s:s,s:I,s:s,s:s,s:I,s:O,s:O,s:O,s:{s:I,s:s},s:O,s:O}", "format", FORMAT,
+                  "version", FORMAT_V, "server_version", CELLGATED_VERSION, "created_ms",
+                  (json_int_t)now, "created", when, "source", abs, "took_ms", (json_int_t)took_ms,
+                  "files", files, "schema", json_object_get(facts, "schema"), "migrations",
+                  json_object_get(facts, "migrations"), "audit", "records", (json_int_t)records,
+                  "head", head, "signing_pubkey", json_object_get(facts, "signing_pubkey"),
+                  "configs", json_object_get(facts, "configs"));
+    text = m ? json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    if (!text || join(path, tmp, MANIFEST) < 0) {
+        snprintf(msg, MSG_LEN, "manifest: no memory");
+        goto done;
+    }
+    if (cg_write_file_atomic(path, text, strlen(text), 0600) != 0) {
+        snprintf(msg, MSG_LEN, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rc < 0 && !msg[0])
+        snprintf(msg, MSG_LEN, "path too long");
+    free(text);
+    json_decref(m);
+    json_decref(files);
+    json_decref(facts);
+    return rc;
+}
+
+static int backup_create(const struct daemon_config *cfg, const char *out)
+{
+    char db[PATH_LEN], tmp[PATH_LEN], path[PATH_LEN], src[PATH_LEN], parent[PATH_LEN];
+    char msg[MSG_LEN] = "", smsg[STORE_MSG_MAX] = "", sha[65];
+    int64_t t0 = cg_mono_ms(), size = 0;
+    struct stat sb;
+    int has_ckpt = 0;
+
+    if (cfg->store_dsn) {
+        fprintf(stderr, "cellgated: backup create copies the SQLite store of --data; a "
+                        "PostgreSQL store is backed up with pg_dump or PITR "
+                        "(docs/operations.md, \"Backups\")\n");
+        return 2;
+    }
+    if (join(db, cfg->data_dir, DB_FILE) < 0 ||
+        snprintf(tmp, sizeof tmp, "%s%s%ld", out, PARTIAL_MARK, (long)getpid()) >= PATH_LEN) {
+        fprintf(stderr, "cellgated: path too long\n");
+        return 2;
+    }
+    if (stat(db, &sb) != 0) {
+        fprintf(stderr, "cellgated: %s: %s\n", db, strerror(errno));
+        return 1;
+    }
+    if (lstat(out, &sb) == 0 || errno != ENOENT) {
+        fprintf(stderr, "cellgated: %s exists: a backup is written to a new path\n", out);
+        return 1;
+    }
+    remove_stale_partials(out);
+    if (mkdir(tmp, 0700) != 0) {
+        fprintf(stderr, "cellgated: %s: %s\n", tmp, strerror(errno));
+        return 1;
+    }
+    /* the checkpoints first: each signs a head at or before the snapshot's */
+    if (join(src, cfg->data_dir, CKPT_FILE) == 0 && access(src, F_OK) == 0) {
+        if (join(path, tmp, CKPT_FILE) < 0 || copy_hash(src, path, 0600, sha, &size, msg) < 0)
+            goto fail;
+        has_ckpt = 1;
+    }
+    if (join(path, tmp, DB_FILE) < 0) {
+        snprintf(msg, sizeof msg, "path too long");
+        goto fail;
+    }
+    if (store_sqlite_snapshot(db, path, smsg) != CG_OK) {
+        snprintf(msg, sizeof msg, "%s", smsg);
+        goto fail;
+    }
+    if (chmod(path, 0600) != 0 ||
+        write_manifest(tmp, cfg->data_dir, has_ckpt, cg_mono_ms() - t0, msg) < 0)
+        goto fail;
+    parent_of(out, parent);
+    if (fsync_path(tmp, 1) != 0 || rename(tmp, out) != 0 || fsync_path(parent, 1) != 0) {
+        snprintf(msg, sizeof msg, "%s: %s", out, strerror(errno));
+        goto fail;
+    }
+    {
+        json_t *m = NULL;
+        char mpath[PATH_LEN];
+        if (join(mpath, out, MANIFEST) == 0)
+            m = json_load_file(mpath, 0, NULL);
+        fprintf(
+            stderr,
+            "cellgated: backup %s: %lld bytes, %lld audit records (head %.16s...), %zu "
+            "configs, in %lld ms\n",
+            out,
+            (long long)json_integer_value(
+                json_object_get(json_object_get(json_object_get(m, "files"), DB_FILE), "size")),
+            (long long)json_integer_value(json_object_get(json_object_get(m, "audit"), "records")),
+            json_string_value(json_object_get(json_object_get(m, "audit"), "head"))
+                ? json_string_value(json_object_get(json_object_get(m, "audit"), "head"))
+                : "?",
+            json_object_size(json_object_get(m, "configs")), (long long)(cg_mono_ms() - t0));
+        json_decref(m);
+    }
+    return 0;
+fail:
+    remove_tree(tmp);
+    fprintf(stderr, "cellgated: backup failed, nothing was written to %s: %s\n", out, msg);
+    return 1;
+}
+
+/* ---- verify ----------------------------------------------------------- */
+
+/* Loads and checks BACKUP/manifest.json's form into *m. */
+static int manifest_load(const char *dir, json_t **m, char *msg)
+{
+    char path[PATH_LEN];
+    json_error_t je;
+    struct stat sb;
+    json_t *v;
+
+    *m = NULL;
+    if (join(path, dir, MANIFEST) < 0 || stat(path, &sb) != 0) {
+        snprintf(msg, MSG_LEN, "%s: %s (not a backup?)", path, strerror(errno));
+        return -1;
+    }
+    if (sb.st_size > BACKUP_MANIFEST_MAX) {
+        snprintf(msg, MSG_LEN, "%s: larger than %u bytes", path, BACKUP_MANIFEST_MAX);
+        return -1;
+    }
+    v = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!v) {
+        snprintf(msg, MSG_LEN, "%s: line %d: %s", path, je.line, je.text);
+        return -1;
+    }
+    if (!json_is_object(v) || !json_is_string(json_object_get(v, "format")) ||
+        strcmp(json_string_value(json_object_get(v, "format")), FORMAT) != 0) {
+        snprintf(msg, MSG_LEN, "%s: not a cellgate backup manifest", path);
+        json_decref(v);
+        return -1;
+    }
+    if (json_integer_value(json_object_get(v, "version")) != FORMAT_V) {
+        snprintf(msg, MSG_LEN, "%s: backup format version %lld (this cellgated reads %d)", path,
+                 (long long)json_integer_value(json_object_get(v, "version")), FORMAT_V);
+        json_decref(v);
+        return -1;
+    }
+    if (!json_is_object(json_object_get(v, "files")) ||
+        !json_is_object(json_object_get(json_object_get(v, "files"), DB_FILE)) ||
+        !json_is_object(json_object_get(v, "audit")) ||
+        !json_is_string(json_object_get(json_object_get(v, "audit"), "head")) ||
+        !json_is_integer(json_object_get(json_object_get(v, "audit"), "records")) ||
+        !json_is_object(json_object_get(v, "configs")) ||
+        !json_is_string(json_object_get(v, "signing_pubkey")) ||
+        !json_is_string(json_object_get(v, "schema"))) {
+        snprintf(msg, MSG_LEN, "%s: a member is missing or of the wrong type", path);
+        json_decref(v);
+        return -1;
+    }
+    *m = v;
+    return 0;
+}
+
+/* Every file the manifest lists has its size and sha256; no other file is
+ * there. */
+static int check_files(const char *dir, const json_t *files, char *msg)
+{
+    const char *name;
+    json_t *f;
+    DIR *d;
+    struct dirent *e;
+
+    json_object_foreach((json_t *)files, name, f)
+    {
+        char path[PATH_LEN], sha[65];
+        int64_t size = 0;
+        const char *want = json_string_value(json_object_get(f, "sha256"));
+
+        if (strcmp(name, DB_FILE) != 0 && strcmp(name, CKPT_FILE) != 0) {
+            snprintf(msg, MSG_LEN, "the manifest lists an unknown file '%s'", name);
+            return -1;
+        }
+        if (join(path, dir, name) < 0 || copy_hash(path, NULL, 0, sha, &size, msg) < 0)
+            return -1;
+        if (size != json_integer_value(json_object_get(f, "size")) || !want ||
+            strcmp(sha, want) != 0) {
+            snprintf(msg, MSG_LEN,
+                     "%s: %lld bytes, sha256 %.16s...: the manifest says %lld bytes, "
+                     "%.16s...",
+                     path, (long long)size, sha,
+                     (long long)json_integer_value(json_object_get(f, "size")), want ? want : "?");
+            return -1;
+        }
+    }
+    d = opendir(dir);
+    if (!d) {
+        snprintf(msg, MSG_LEN, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            strcmp(e->d_name, MANIFEST) == 0 || json_object_get(files, e->d_name))
+            continue;
+        snprintf(msg, MSG_LEN, "%s/%s is not in the manifest", dir, e->d_name);
+        closedir(d);
+        return -1;
+    }
+    closedir(d);
+    return 0;
+}
+
+/*
+ * The whole check of the backup 'dir': the manifest's form, every file's
+ * bytes, SQLite's integrity check, the schema, key and configs the store
+ * holds against the manifest's, and the audit chain recomputed (on a
+ * scratch copy: opening a store may write to it) against the manifest's
+ * head. *out (may be NULL) gets the manifest. 0, or -1 with msg.
+ */
+static int verify_dir(const char *dir, json_t **out, char *msg)
+{
+    char db[PATH_LEN], scratch[PATH_LEN], copy[PATH_LEN], head[65], sha[65];
+    json_t *m = NULL, *facts = NULL;
+    int64_t records = 0, size;
+    const char *tmpdir = getenv("TMPDIR");
+    int rc = -1;
+
+    if (out)
+        *out = NULL;
+    if (manifest_load(dir, &m, msg) < 0 || check_files(dir, json_object_get(m, "files"), msg) < 0)
+        goto done;
+    if (join(db, dir, DB_FILE) < 0 || facts_of(db, 1, &facts, msg) < 0)
+        goto done;
+    static const char *const same[] = {"schema", "migrations", "signing_pubkey", "configs"};
+    for (size_t i = 0; i < CG_ARRAY_SIZE(same); i++) {
+        if (!json_equal(json_object_get(facts, same[i]), json_object_get(m, same[i]))) {
+            snprintf(msg, MSG_LEN, "the store's %s differs from the manifest's", same[i]);
+            goto done;
+        }
+    }
+    if (snprintf(scratch, sizeof scratch, "%s/cgbackup.XXXXXX",
+                 tmpdir && *tmpdir ? tmpdir : "/tmp") >= PATH_LEN ||
+        !mkdtemp(scratch)) {
+        snprintf(msg, MSG_LEN, "scratch directory: %s", strerror(errno));
+        goto done;
+    }
+    if (join(copy, scratch, DB_FILE) == 0 && copy_hash(db, copy, 0600, sha, &size, msg) == 0 &&
+        audit_of(copy, &records, head, msg) == 0) {
+        const json_t *a = json_object_get(m, "audit");
+        if (records != json_integer_value(json_object_get(a, "records")) ||
+            strcmp(head, json_string_value(json_object_get(a, "head"))) != 0)
+            snprintf(msg, MSG_LEN,
+                     "the audit chain has %lld records, head %.16s...: the "
+                     "manifest says %lld, %.16s...",
+                     (long long)records, head,
+                     (long long)json_integer_value(json_object_get(a, "records")),
+                     json_string_value(json_object_get(a, "head")));
+        else
+            rc = 0;
+    }
+    remove_tree(scratch);
+done:
+    json_decref(facts);
+    if (rc == 0 && out)
+        *out = m;
+    else
+        json_decref(m);
+    return rc;
+}
+
+/* `backup verify --store DSN`: the chain of a database restored by other
+ * means (pg_restore, PITR). */
+static int verify_store(const struct daemon_config *cfg)
+{
+    char smsg[STORE_MSG_MAX] = "", red[512], head[65] = "";
+    struct store *st = NULL;
+    struct store_config *cs = NULL;
+    int64_t records = 0;
+    size_t n = 0;
+    int rc;
+
+    store_dsn_redact(cfg->store_dsn, red, sizeof red);
+    if (store_open(cfg->store_dsn, &st, smsg) != CG_OK) {
+        fprintf(stderr, "cellgated: store %s: %s\n", red, smsg);
+        return 1;
+    }
+    rc = store_audit_verify(st, &records, head, smsg);
+    if (rc == CG_OK)
+        rc = store_config_list(st, &cs, &n, smsg);
+    if (rc != CG_OK) {
+        store_close(st);
+        fprintf(stderr, "cellgated: store %s does NOT verify: %s\n", red, smsg);
+        return 1;
+    }
+    printf("store %s verifies: %lld audit records, head %s\n", red, (long long)records, head);
+    for (size_t i = 0; i < n; i++)
+        printf("  config %s: generation %lld, latest version %lld, live version %lld\n", cs[i].name,
+               (long long)cs[i].generation, (long long)cs[i].latest_version,
+               (long long)cs[i].live_version);
+    store_configs_free(cs, n);
+    store_close(st);
+    return 0;
+}
+
+static int backup_verify(const struct daemon_config *cfg, const char *dir)
+{
+    char msg[MSG_LEN] = "";
+    json_t *m = NULL;
+    const json_t *a;
+
+    if (!dir)
+        return verify_store(cfg);
+    if (verify_dir(dir, &m, msg) < 0) {
+        fprintf(stderr, "cellgated: backup %s does NOT verify: %s\n", dir, msg);
+        return 1;
+    }
+    a = json_object_get(m, "audit");
+    printf("backup %s verifies: taken %s, schema %s, %lld audit records, head %s, %zu configs\n",
+           dir, json_string_value(json_object_get(m, "created")),
+           json_string_value(json_object_get(m, "schema")),
+           (long long)json_integer_value(json_object_get(a, "records")),
+           json_string_value(json_object_get(a, "head")),
+           json_object_size(json_object_get(m, "configs")));
+    json_decref(m);
+    return 0;
+}
+
+/* ---- restore ---------------------------------------------------------- */
+
+/* The public half of the key file 'path' in hex into hex. */
+static int key_public(const char *path, char hex[CG_PUBKEY_HEX_LEN + 1], char *msg)
+{
+    struct cg_signkey *k = NULL;
+    struct cg_pubkey pk;
+    char kmsg[256];
+
+    if (cg_signkey_load(path, &k, kmsg, sizeof kmsg) != CG_OK) {
+        snprintf(msg, MSG_LEN, "%s", kmsg);
+        return -1;
+    }
+    cg_signkey_public(k, &pk);
+    cg_pubkey_to_hex(&pk, hex);
+    cg_signkey_free(k);
+    return 0;
+}
+
+/* Records the restore in the restored store's audit chain (a "meta.set"
+ * of meta/restore.MS: what was restored, and the generation bump). */
+static int audit_restore(const char *db, const json_t *m, size_t bump, char *msg)
+{
+    char smsg[STORE_MSG_MAX] = "", key[64], have[1024];
+    struct store *st = NULL;
+    json_t *v;
+    char *text;
+    int rc;
+
+    v = json_pack("{s:O,s:O,s:I}", "backup_created", json_object_get(m, "created"), "head",
+                  json_object_get(json_object_get(m, "audit"), "head"), "generation_bump",
+                  (json_int_t)bump);
+    text = v ? cg_json_dump(v) : NULL;
+    json_decref(v);
+    if (!text) {
+        snprintf(msg, MSG_LEN, "no memory");
+        return -1;
+    }
+    snprintf(key, sizeof key, "restore.%lld", (long long)cg_now_ms());
+    rc = store_open(db, &st, smsg);
+    if (rc == CG_OK)
+        rc = store_meta_put_once(st, key, text, have, sizeof have, smsg);
+    store_close(st);
+    free(text);
+    if (rc != CG_OK) {
+        snprintf(msg, MSG_LEN, "recording the restore: %s", smsg);
+        return -1;
+    }
+    return 0;
+}
+
+static int backup_restore(const struct daemon_config *cfg, const char *dir)
+{
+    char msg[MSG_LEN] = "", smsg[STORE_MSG_MAX] = "", hex[CG_PUBKEY_HEX_LEN + 1], sha[65];
+    char src[PATH_LEN], dst[PATH_LEN], partial[PATH_LEN], key_dst[PATH_LEN];
+    const char *data = cfg->data_dir;
+    json_t *m = NULL;
+    int64_t size;
+    int made = 0, empty;
+
+    if (cfg->store_dsn) {
+        fprintf(stderr, "cellgated: backup restore writes a SQLite data directory; restore a "
+                        "PostgreSQL store with pg_restore, then `cellgated backup verify "
+                        "--store DSN`\n");
+        return 2;
+    }
+    if (!cfg->restore_key) {
+        fprintf(stderr, "cellgated: backup restore needs --key FILE: the signing.key of the "
+                        "server the backup was taken from (a backup never holds it)\n");
+        return 2;
+    }
+    empty = dir_empty(data);
+    if (empty != 1) {
+        fprintf(stderr, "cellgated: %s %s: restore only into a new or empty data directory\n", data,
+                empty == 0 ? "is not empty" : strerror(errno));
+        return 1;
+    }
+    if (verify_dir(dir, &m, msg) < 0) {
+        fprintf(stderr, "cellgated: backup %s does NOT verify, nothing restored: %s\n", dir, msg);
+        return 1;
+    }
+    if (key_public(cfg->restore_key, hex, msg) < 0)
+        goto fail;
+    if (strcmp(hex, json_string_value(json_object_get(m, "signing_pubkey"))) != 0) {
+        snprintf(msg, sizeof msg,
+                 "%s is key %.16s..., but the backup's store was signed with %.16s... (agents "
+                 "pin it): give the backed-up server's signing.key",
+                 cfg->restore_key, hex, json_string_value(json_object_get(m, "signing_pubkey")));
+        goto fail;
+    }
+    if (mkdir(data, 0700) == 0)
+        made = 1;
+    else if (errno != EEXIST) {
+        snprintf(msg, sizeof msg, "%s: %s", data, strerror(errno));
+        goto fail;
+    }
+    if (join(key_dst, data, "signing.key") < 0 || join(src, dir, DB_FILE) < 0 ||
+        snprintf(partial, sizeof partial, "%s/%s.partial", data, DB_FILE) >= PATH_LEN ||
+        join(dst, data, DB_FILE) < 0) {
+        snprintf(msg, sizeof msg, "path too long");
+        goto fail;
+    }
+    if (copy_hash(src, partial, 0600, sha, &size, msg) < 0)
+        goto fail;
+    if (store_sqlite_bump_generations(partial, (int64_t)cfg->restore_bump, smsg) != CG_OK) {
+        snprintf(msg, sizeof msg, "%s", smsg);
+        goto fail;
+    }
+    if (audit_restore(partial, m, cfg->restore_bump, msg) < 0)
+        goto fail;
+    if (json_object_get(json_object_get(m, "files"), CKPT_FILE)) {
+        char c_src[PATH_LEN], c_dst[PATH_LEN];
+        if (join(c_src, dir, CKPT_FILE) < 0 || join(c_dst, data, CKPT_FILE) < 0 ||
+            copy_hash(c_src, c_dst, 0600, sha, &size, msg) < 0)
+            goto fail;
+    }
+    if (copy_hash(cfg->restore_key, key_dst, 0600, sha, &size, msg) < 0)
+        goto fail;
+    if (fsync_path(partial, 0) != 0 || rename(partial, dst) != 0 || fsync_path(data, 1) != 0) {
+        snprintf(msg, sizeof msg, "%s: %s", dst, strerror(errno));
+        goto fail;
+    }
+    fprintf(stderr,
+            "cellgated: restored backup %s (taken %s) into %s: %lld audit records, every "
+            "config's generation + %zu; start it with `cellgated serve --data %s`\n",
+            dir, json_string_value(json_object_get(m, "created")), data,
+            (long long)json_integer_value(json_object_get(json_object_get(m, "audit"), "records")),
+            cfg->restore_bump, data);
+    json_decref(m);
+    return 0;
+fail:
+    json_decref(m);
+    /* the directory was empty: nothing of ours is worth keeping */
+    if (made)
+        remove_tree(data);
+    else {
+        static const char *const ours[] = {DB_FILE ".partial", DB_FILE ".partial-wal",
+                                           DB_FILE ".partial-shm", CKPT_FILE, "signing.key"};
+        for (size_t i = 0; i < CG_ARRAY_SIZE(ours); i++)
+            if (join(dst, data, ours[i]) == 0)
+                unlink(dst);
+    }
+    fprintf(stderr, "cellgated: restore failed, %s left empty: %s\n", data, msg);
+    return 1;
+}
+
+int tool_backup(const struct daemon_config *cfg, const char *const *args, size_t nargs)
+{
+    const char *sub = nargs > 0 ? args[0] : "";
+
+    if (strcmp(sub, "create") == 0 && nargs == 2)
+        return backup_create(cfg, args[1]);
+    if (strcmp(sub, "verify") == 0 && (nargs == 2 || (nargs == 1 && cfg->store_dsn)))
+        return backup_verify(cfg, nargs == 2 ? args[1] : NULL);
+    if (strcmp(sub, "restore") == 0 && nargs == 2)
+        return backup_restore(cfg, args[1]);
+    fprintf(stderr, "cellgated: usage: cellgated backup create OUT --data DIR\n"
+                    "       cellgated backup verify BACKUP | verify --store DSN\n"
+                    "       cellgated backup restore BACKUP --data NEWDIR --key signing.key "
+                    "[--bump-generations N]\n");
+    return 2;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backup.h: `cellgated backup create|verify|restore` (backup.c;
+ * docs/operations.md, "Backups"). A backup is a directory:
+ *
+ *   OUT/cellgate.db         a consistent snapshot of the SQLite store
+ *   OUT/audit-checkpoints   the server's signed audit checkpoints (if any)
+ *   OUT/manifest.json       what it holds: each file's size and sha256, the
+ *                           schema, the signing key's public half, the audit
+ *                           chain's record count and head hash, every
+ *                           config's generation and versions, the time
+ *
+ * It is written as OUT.partial-PID beside OUT and renamed to OUT when every
+ * file and the directory are on disk: a backup killed at any moment leaves
+ * no OUT, and an OUT always verifies. The signing key's private half is
+ * never in a backup.
+ */
+#ifndef CG_BACKUP_H
+#define CG_BACKUP_H
+
+#include <stddef.h>
+
+#include "daemon.h"
+
+#define BACKUP_MANIFEST_MAX (4u << 20) /* bytes of manifest.json read at most */
+
+/*
+ * Runs `cellgated backup SUB PATH` with the parsed options: args[0] is SUB
+ * ("create", "verify" or "restore"), args[1] the backup's path (verify
+ * takes none with --store: it verifies that database's audit chain, e.g. a
+ * PostgreSQL store restored with pg_restore). Returns the exit status: 0
+ * done, 1 failed (the reason on stderr; a backup that does not verify is a
+ * failure), 2 a usage error.
+ */
+int tool_backup(const struct daemon_config *cfg, const char *const *args, size_t nargs);
+
+#endif /* CG_BACKUP_H */
