@@ -20,8 +20,8 @@ static const struct {
     const char *rel;
     const char *label;
 } nav[] = {
-    {"/", "Overview"},
-    {"/configs", "Configs"},
+    {"/", "Overview"},   {"/configs", "Configs"},   {"/cells", "Cells"},
+    {"/audit", "Audit"}, {"/delivery", "Delivery"},
 };
 
 /* The messages an action's redirect may show (?done=NAME): fixed texts,
