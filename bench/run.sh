@@ -22,7 +22,7 @@ BUILD=${1:-build}
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 shift || true
 
-BENCHES=(publish publish_pg validate controller poll fanout killswitch flags fanout_replicas3 wake_nonwriter rss safety storm failover)
+BENCHES=(publish publish_pg validate controller poll fanout killswitch flags fanout_replicas3 wake_nonwriter rss safety storm failover ui_render)
 DUR=${BENCH_DURATION:-10s}
 RESULTS="$BENCH_DIR/results/latest.json"
 
@@ -1062,6 +1062,32 @@ bench_failover() {
   fig "$name" "what=SIGKILL of the controller's leader among 3 cellgated replicas of one PostgreSQL store, restarted under its id each time; ms from the kill to the new term's acquired time (PostgreSQL's clock, same machine) (bench/failover.py)" \
     "ok_rule=max_ms <= goal_ms (ttl + ttl/3), the audit chain verifies, one lease.acquire per kill (+1)"
   for k in $line; do fig "$name" "$k"; done
+}
+
+# ---------------------------------------------------------------------------
+# ui_render: the dashboard's pages rendered with 1,000 cells and 10,000
+# simulated hosts reporting (cellgate-sim), each page fetched N times with
+# a session cookie; one line per page. bench/ui_render.py drives it.
+# UI_RENDER_SHAPE=R,Z,C,H (default 10,10,10,10), UI_RENDER_N (default 50).
+# No peer. Goal: p99 <= 50 ms and <= 100 KB per page (docs/dashboard.md).
+# ---------------------------------------------------------------------------
+bench_ui_render() {
+  local out line name
+  say "== ui_render: dashboard pages, 1,000 cells, 10,000 hosts reporting =="
+  [[ -x $BUILD/sim/cellgate-sim ]] || die "no $BUILD/sim/cellgate-sim (run make build)"
+  raise_nofile 20000 || note "open-file hard limit below 20000: 10,000 hosts may not fit"
+  out=$(timeout 900 python3 "$BENCH_DIR/ui_render.py" --build "$BUILD" \
+    --work "$BENCH_TMP/ui_render" 2>"$BENCH_TMP/ui_render.err") ||
+    { cat "$BENCH_TMP/ui_render.err" >&2; say "$out"; die "bench/ui_render.py failed"; }
+  sed 's/^/  /' "$BENCH_TMP/ui_render.err"
+  while read -r line; do
+    name="ui_render_$(kv "$line" page)"
+    figure_line "$line"
+    fig "$name" "what=GET of the dashboard page with a session, 1,000 cells and 10,000 simulated hosts reporting, one keep-alive connection on 127.0.0.1 (bench/ui_render.py)" \
+      "ok_rule=p99_ms <= goal_p99_ms and bytes <= 102400"
+    for kv in ${line#ui_render }; do fig "$name" "$kv"; done
+  done < <(grep '^ui_render ' <<<"$out")
+  grep -q '^ui_render ' <<<"$out" || die "bench/ui_render.py printed no ui_render line"
 }
 
 # ---------------------------------------------------------------------------

@@ -252,6 +252,35 @@ struct reports_summary {
 void reports_summary(struct reports *r, int64_t now_ms, int64_t fresh_ms,
                      struct reports_summary *out);
 
+/* One cell at a glance (the dashboard's cells page): its hosts known,
+ * those seen within fresh_ms and the others (stale), those whose latest
+ * outcome for some config is a failure (rejected, reload_failed,
+ * verify_failed), its newest report, and what its hosts run: per (config,
+ * applied version, last-known-good version) the number of hosts, at most
+ * REPORTS_GLANCE_VERSIONS of them (the rest counted in 'other'). */
+#define REPORTS_GLANCE_VERSIONS 8
+struct reports_cell_glance {
+    uint64_t hosts, fresh, stale, failed;
+    int64_t last_seen_ms; /* 0: no host */
+    size_t nversions;
+    struct {
+        char config[64];
+        int64_t version, lkg_version;
+        uint64_t hosts;
+    } versions[REPORTS_GLANCE_VERSIONS];
+    uint64_t other;
+};
+
+/* reports_cell_glance for each of the n cells into out[i] (caller-owned):
+ * integers only, the cells' hosts through the by_cell index, one lock
+ * (reports_summary.c). NULL r zeroes out. */
+void reports_cells_glance(struct reports *r, const char *const *cells, size_t n, int64_t now_ms,
+                          int64_t fresh_ms, struct reports_cell_glance *out);
+
+/* 1 when a host's outcome for a config is a failure (rejected,
+ * reload_failed, verify_failed). */
+int reports_outcome_failed(const char *outcome);
+
 /* 1 when this process already checked that 'host' belongs to
  * 'credential' (reports_claim_set()), else 0. Never reads the store. */
 int reports_claim_known(struct reports *r, const char *host, const char *credential);

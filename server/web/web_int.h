@@ -181,6 +181,49 @@ int web_same_origin(struct web_ctx *x);
  * (ops_rollout_status()) as x's principal sees it. Returns 0. */
 int web_rollout_live_render(struct web_ctx *x, const json_t *r, struct html *h);
 
+/* ---- the audit page's pure parts (web_audit.c) ---- */
+
+/* The audit page verifies at most this many of the newest records, and a
+ * filtered page scans at most this many records back. */
+#define WEB_AUDIT_VERIFY 1000
+#define WEB_AUDIT_SCAN   5000
+
+/* A filter of audit records; NULL / 0 members match everything. */
+struct web_audit_filter {
+    const char *config; /* object "config/NAME[/...]", or "config":"NAME" in before/after */
+    const char *actor;  /* the actor, exactly */
+    int64_t from_ms;    /* time_ms >= from_ms */
+    int64_t to_ms;      /* time_ms < to_ms */
+};
+
+/* 1 when record a passes filter f, else 0. */
+int web_audit_matches(const struct store_audit *a, const struct web_audit_filter *f);
+
+/* What web_audit_check() found. */
+struct web_audit_check {
+    int ok;              /* 1: every record checked recomputes and links */
+    int64_t first, last; /* the seqs checked */
+    int64_t count;       /* records checked */
+    int64_t bad_seq;     /* the first bad one (ok 0) */
+    char why[200];       /* why it is bad */
+};
+
+/* Checks the n records a (ascending): seqs grow by one, each prev_hash is
+ * the hash of the record before (the first's: prev_hash, when not NULL),
+ * each hash recomputes (cg_audit_hash()). Stops at the first bad one.
+ * Returns 0. */
+int web_audit_check(const struct store_audit *a, size_t n, const char *prev_hash,
+                    struct web_audit_check *out);
+
+/* Parses a time of the audit filter as UTC: RFC 3339, "YYYY-MM-DD",
+ * "YYYY-MM-DDTHH:MM" (an HTML datetime-local) or "YYYY-MM-DDTHH:MM:SS".
+ * 0 and *ms, or -1. */
+int web_parse_time(const char *s, int64_t *ms);
+
+/* Parses a delivery window: N followed by d, h, m or s, from 1 minute to
+ * 365 days. 0 and *ms, or -1. */
+int web_parse_window(const char *s, int64_t *ms);
+
 /* ---- the pages ---- */
 
 int web_page_login(struct web_ctx *x);          /* GET /login */
@@ -196,5 +239,10 @@ int web_page_config(struct web_ctx *x);         /* GET /configs/:name */
 int web_page_config_diff(struct web_ctx *x);    /* GET /configs/:name/diff */
 int web_page_confirm(struct web_ctx *x);        /* GET confirm pages of every action */
 int web_page_act(struct web_ctx *x);            /* POST every action */
+int web_page_cells(struct web_ctx *x);          /* GET /cells */
+int web_page_hosts(struct web_ctx *x);          /* GET /hosts */
+int web_page_host(struct web_ctx *x);           /* GET /hosts/:name */
+int web_page_audit(struct web_ctx *x);          /* GET /audit */
+int web_page_delivery(struct web_ctx *x);       /* GET /delivery */
 
 #endif /* CG_WEB_INT_H */

@@ -20,8 +20,13 @@ static const struct {
     const char *rel;
     const char *label;
 } nav[] = {
+    /* clang-format off */
     {"/", "Overview"},
     {"/configs", "Configs"},
+    {"/cells", "Cells"},
+    {"/audit", "Audit"},
+    {"/delivery", "Delivery"},
+    /* clang-format on */
 };
 
 /* The messages an action's redirect may show (?done=NAME): fixed texts,
