@@ -95,6 +95,8 @@ void web_layout_begin(struct web_ctx *x, struct html *h, const char *title)
                 "<title>%s - cellgate</title>\n<link rel=\"stylesheet\" href=\"",
                 title);
     asset_url(x, h, "style.css");
+    html_raw(h, "\">\n<link rel=\"icon\" type=\"image/svg+xml\" href=\"");
+    asset_url(x, h, "favicon.svg");
     html_raw(h, "\">\n<script src=\"");
     asset_url(x, h, "app.js");
     html_raw(h, "\" defer></script>\n</head>\n<body>\n<header class=\"top\">\n"

@@ -16,8 +16,9 @@ int web_page_static(struct web_ctx *x)
         if (strcmp(a->name, name) != 0)
             continue;
         reply_bytes(x->rs, 200,
-                    n > 4 && strcmp(a->name + n - 4, ".css") == 0
-                        ? "text/css; charset=utf-8"
+                    n > 4 && strcmp(a->name + n - 4, ".css") == 0 ? "text/css; charset=utf-8"
+                    : n > 4 && strcmp(a->name + n - 4, ".svg") == 0
+                        ? "image/svg+xml"
                         : "text/javascript; charset=utf-8",
                     a->bytes, a->len);
         web_headers(x->rs, 31536000);
