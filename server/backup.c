@@ -272,7 +272,7 @@ static int add_file(json_t *files, const char *dir, const char *name, char *msg)
 
 /* Writes tmp/manifest.json from what tmp holds. */
 static int write_manifest(const char *tmp, const char *data_dir, int has_ckpt, int64_t took_ms,
-                          char *msg)
+                          struct backup_info *info, char *msg)
 {
     char path[PATH_LEN], head[65], when[32], abs[PATH_LEN];
     json_t *facts = NULL, *files = json_object(), *m = NULL;
@@ -307,6 +307,11 @@ static int write_manifest(const char *tmp, const char *data_dir, int has_ckpt, i
         snprintf(msg, MSG_LEN, "%s: %s", path, strerror(errno));
         goto done;
     }
+    info->records = records;
+    cg_strlcpy(info->head, head, sizeof info->head);
+    info->configs = json_object_size(json_object_get(facts, "configs"));
+    info->bytes = json_integer_value(json_object_get(json_object_get(files, DB_FILE), "size"));
+    info->created_ms = now;
     rc = 0;
 done:
     if (rc < 0 && !msg[0])
@@ -318,13 +323,68 @@ done:
     return rc;
 }
 
-static int backup_create(const struct daemon_config *cfg, const char *out)
+int backup_write(const char *data_dir, const char *out, struct backup_info *info, char *msg,
+                 size_t msglen)
 {
     char db[PATH_LEN], tmp[PATH_LEN], path[PATH_LEN], src[PATH_LEN], parent[PATH_LEN];
-    char msg[MSG_LEN] = "", smsg[STORE_MSG_MAX] = "", sha[65];
+    char m_msg[MSG_LEN] = "", smsg[STORE_MSG_MAX] = "", sha[65];
     int64_t t0 = cg_mono_ms(), size = 0;
     struct stat sb;
     int has_ckpt = 0;
+
+    memset(info, 0, sizeof *info);
+    if (join(db, data_dir, DB_FILE) < 0 ||
+        snprintf(tmp, sizeof tmp, "%s%s%ld", out, PARTIAL_MARK, (long)getpid()) >= PATH_LEN) {
+        snprintf(msg, msglen, "path too long");
+        return -1;
+    }
+    if (stat(db, &sb) != 0) {
+        snprintf(msg, msglen, "%s: %s", db, strerror(errno));
+        return -1;
+    }
+    if (lstat(out, &sb) == 0 || errno != ENOENT) {
+        snprintf(msg, msglen, "%s exists: a backup is written to a new path", out);
+        return -1;
+    }
+    remove_stale_partials(out);
+    if (mkdir(tmp, 0700) != 0) {
+        snprintf(msg, msglen, "%s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    /* the checkpoints first: each signs a head at or before the snapshot's */
+    if (join(src, data_dir, CKPT_FILE) == 0 && access(src, F_OK) == 0) {
+        if (join(path, tmp, CKPT_FILE) < 0 || copy_hash(src, path, 0600, sha, &size, m_msg) < 0)
+            goto fail;
+        has_ckpt = 1;
+    }
+    if (join(path, tmp, DB_FILE) < 0) {
+        snprintf(m_msg, sizeof m_msg, "path too long");
+        goto fail;
+    }
+    if (store_sqlite_snapshot(db, path, smsg) != CG_OK) {
+        snprintf(m_msg, sizeof m_msg, "%s", smsg);
+        goto fail;
+    }
+    if (chmod(path, 0600) != 0 ||
+        write_manifest(tmp, data_dir, has_ckpt, cg_mono_ms() - t0, info, m_msg) < 0)
+        goto fail;
+    parent_of(out, parent);
+    if (fsync_path(tmp, 1) != 0 || rename(tmp, out) != 0 || fsync_path(parent, 1) != 0) {
+        snprintf(m_msg, sizeof m_msg, "%s: %s", out, strerror(errno));
+        goto fail;
+    }
+    info->took_ms = cg_mono_ms() - t0;
+    return 0;
+fail:
+    remove_tree(tmp);
+    snprintf(msg, msglen, "%s", m_msg[0] ? m_msg : strerror(errno));
+    return -1;
+}
+
+static int backup_create(const struct daemon_config *cfg, const char *out)
+{
+    struct backup_info info;
+    char msg[MSG_LEN];
 
     if (cfg->store_dsn) {
         fprintf(stderr, "cellgated: backup create copies the SQLite store of --data; a "
@@ -332,70 +392,16 @@ static int backup_create(const struct daemon_config *cfg, const char *out)
                         "(docs/operations.md, \"Backups\")\n");
         return 2;
     }
-    if (join(db, cfg->data_dir, DB_FILE) < 0 ||
-        snprintf(tmp, sizeof tmp, "%s%s%ld", out, PARTIAL_MARK, (long)getpid()) >= PATH_LEN) {
-        fprintf(stderr, "cellgated: path too long\n");
-        return 2;
-    }
-    if (stat(db, &sb) != 0) {
-        fprintf(stderr, "cellgated: %s: %s\n", db, strerror(errno));
+    if (backup_write(cfg->data_dir, out, &info, msg, sizeof msg) < 0) {
+        fprintf(stderr, "cellgated: backup failed, nothing was written to %s: %s\n", out, msg);
         return 1;
     }
-    if (lstat(out, &sb) == 0 || errno != ENOENT) {
-        fprintf(stderr, "cellgated: %s exists: a backup is written to a new path\n", out);
-        return 1;
-    }
-    remove_stale_partials(out);
-    if (mkdir(tmp, 0700) != 0) {
-        fprintf(stderr, "cellgated: %s: %s\n", tmp, strerror(errno));
-        return 1;
-    }
-    /* the checkpoints first: each signs a head at or before the snapshot's */
-    if (join(src, cfg->data_dir, CKPT_FILE) == 0 && access(src, F_OK) == 0) {
-        if (join(path, tmp, CKPT_FILE) < 0 || copy_hash(src, path, 0600, sha, &size, msg) < 0)
-            goto fail;
-        has_ckpt = 1;
-    }
-    if (join(path, tmp, DB_FILE) < 0) {
-        snprintf(msg, sizeof msg, "path too long");
-        goto fail;
-    }
-    if (store_sqlite_snapshot(db, path, smsg) != CG_OK) {
-        snprintf(msg, sizeof msg, "%s", smsg);
-        goto fail;
-    }
-    if (chmod(path, 0600) != 0 ||
-        write_manifest(tmp, cfg->data_dir, has_ckpt, cg_mono_ms() - t0, msg) < 0)
-        goto fail;
-    parent_of(out, parent);
-    if (fsync_path(tmp, 1) != 0 || rename(tmp, out) != 0 || fsync_path(parent, 1) != 0) {
-        snprintf(msg, sizeof msg, "%s: %s", out, strerror(errno));
-        goto fail;
-    }
-    {
-        json_t *m = NULL;
-        char mpath[PATH_LEN];
-        if (join(mpath, out, MANIFEST) == 0)
-            m = json_load_file(mpath, 0, NULL);
-        fprintf(
-            stderr,
-            "cellgated: backup %s: %lld bytes, %lld audit records (head %.16s...), %zu "
-            "configs, in %lld ms\n",
-            out,
-            (long long)json_integer_value(
-                json_object_get(json_object_get(json_object_get(m, "files"), DB_FILE), "size")),
-            (long long)json_integer_value(json_object_get(json_object_get(m, "audit"), "records")),
-            json_string_value(json_object_get(json_object_get(m, "audit"), "head"))
-                ? json_string_value(json_object_get(json_object_get(m, "audit"), "head"))
-                : "?",
-            json_object_size(json_object_get(m, "configs")), (long long)(cg_mono_ms() - t0));
-        json_decref(m);
-    }
+    fprintf(stderr,
+            "cellgated: backup %s: %lld bytes, %lld audit records (head %.16s...), %zu configs, "
+            "in %lld ms\n",
+            out, (long long)info.bytes, (long long)info.records, info.head, info.configs,
+            (long long)info.took_ms);
     return 0;
-fail:
-    remove_tree(tmp);
-    fprintf(stderr, "cellgated: backup failed, nothing was written to %s: %s\n", out, msg);
-    return 1;
 }
 
 /* ---- verify ----------------------------------------------------------- */

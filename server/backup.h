@@ -19,10 +19,33 @@
 #define CG_BACKUP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "daemon.h"
 
 #define BACKUP_MANIFEST_MAX (4u << 20) /* bytes of manifest.json read at most */
+
+/* What backup_write() wrote. */
+struct backup_info {
+    int64_t created_ms; /* the manifest's time */
+    int64_t took_ms;    /* from start to rename */
+    int64_t bytes;      /* of cellgate.db */
+    int64_t records;    /* audit records, the chain recomputed */
+    char head[65];      /* the audit chain's head hash */
+    size_t configs;
+};
+
+/*
+ * Writes a backup of the SQLite store of data_dir (DIR/cellgate.db and
+ * DIR/audit-checkpoints) to the new directory 'out' (which must not
+ * exist), while a server may be writing the store: the snapshot, the
+ * manifest (the chain recomputed), fsyncs and the rename. Removes the
+ * partial directories of dead creates of the same 'out' first. 0 with
+ * *info, or -1 with msg (msglen bytes) and nothing under 'out'. Blocking;
+ * for the command and the server's scheduled backups (backup_sched.h).
+ */
+int backup_write(const char *data_dir, const char *out, struct backup_info *info, char *msg,
+                 size_t msglen);
 
 /*
  * Runs `cellgated backup SUB PATH` with the parsed options: args[0] is SUB

@@ -600,6 +600,46 @@ static const struct config_key keys[] = {
                "dropped from the database; `DIR/audit-checkpoints` keeps them. Give it once, "
                "for that start only.",
     },
+    /* scheduled backups (docs/operations.md) */
+    {
+        .name = "backup-dir",
+        AS_STRING(backup_dir),
+        .group = CONFIG_G_AUDIT,
+        .metavar = "DIR",
+        .def_note = "no scheduled backups",
+        .help = "write a backup of the store to DIR every --backup-every seconds",
+        .doc = "Scheduled backups: a backup of the SQLite store (as `cellgated backup create` "
+               "writes it) to `DIR/cellgate-YYYYMMDDTHHMMSS.mmmZ` ten seconds after the start and "
+               "then every `--backup-every` seconds, keeping the newest `--backup-keep`. "
+               "Each outcome is one logfmt line (`event=backup.ok` or `backup.failed`); "
+               "`/metrics` has `cellgate_backup_last_success_timestamp_seconds` for the alert "
+               "rule. DIR is created (mode 0700) if missing; put it on another disk, and copy "
+               "it off the host. Not with `--store` (PostgreSQL has `pg_dump` and PITR).",
+    },
+    {
+        .name = "backup-every",
+        AS_UNSIGNED(backup_every_s),
+        .group = CONFIG_G_AUDIT,
+        .metavar = "S",
+        .min = 1,
+        .max = 604800,
+        .def = {.u = 86400},
+        .help = "seconds between two scheduled backups",
+        .doc = "Seconds between two scheduled backups (`--backup-dir`).",
+    },
+    {
+        .name = "backup-keep",
+        AS_UNSIGNED(backup_keep),
+        .group = CONFIG_G_AUDIT,
+        .metavar = "N",
+        .min = 1,
+        .max = 10000,
+        .def = {.u = 7},
+        .help = "scheduled backups kept; older ones are removed",
+        .doc = "Scheduled backups kept in `--backup-dir`: after each success the oldest of "
+               "the server's backups (names `cellgate-YYYYMMDDTHHMMSS.mmmZ`) beyond N are "
+               "removed. Other files in DIR are left alone.",
+    },
     /* notifications (docs/notifications.md) */
     {
         .name = "notify-timeout",

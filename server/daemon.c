@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backup_sched.h"
 #include "checkpointer.h"
 #include "delivery_metrics.h"
 #include "hooks.h"
@@ -255,6 +256,28 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
             return -1;
         }
     }
+    if (cfg->backup_dir) {
+        struct backup_sched_config bc = {
+            .data_dir = cfg->data_dir,
+            .dir = cfg->backup_dir,
+            .every_ms = (int64_t)cfg->backup_every_s * 1000,
+            .first_ms = 10000,
+            .keep = cfg->backup_keep,
+        };
+        if (cfg->store_dsn) {
+            snprintf(msg, 256,
+                     "--backup-dir backs up the SQLite store; with --store use "
+                     "pg_dump or PITR (docs/operations.md, \"Backups\")");
+            daemon_close(d);
+            return -1;
+        }
+        if (cfg->backup_every_s < 10)
+            bc.first_ms = (int64_t)cfg->backup_every_s * 1000; /* rehearsals and tests */
+        if (!(d->backups = backup_sched_new(&bc, msg, 256))) {
+            daemon_close(d);
+            return -1;
+        }
+    }
     /* The delivery figures of /metrics: every minute, the last 30 days. */
     if (!(d->delivery = delivery_metrics_new(d->store, 60000, 30LL * 86400 * 1000))) {
         snprintf(msg, 256, "out of memory");
@@ -442,6 +465,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         reports_register_stats(d->reports, d->stats) < 0 ||
         flags_register_stats(d->flags, d->stats) < 0 ||
         checkpointer_register_stats(d->checkpointer, d->stats) < 0 ||
+        backup_sched_register_stats(d->backups, d->stats) < 0 ||
         delivery_metrics_register_stats(d->delivery, d->stats) < 0 ||
         delivery_metrics_attach(d->delivery, d->notify) < 0 ||
         notify_register_stats(d->notify, d->stats) < 0) {
@@ -472,6 +496,10 @@ int daemon_start(struct daemon *d, char *msg)
         snprintf(msg, 256, "cannot start the audit checkpoint thread");
         return -1;
     }
+    if (backup_sched_start(d->backups) < 0) {
+        snprintf(msg, 256, "cannot start the scheduled backups' thread");
+        return -1;
+    }
     if (delivery_metrics_start(d->delivery) < 0) {
         snprintf(msg, 256, "cannot start the delivery figures' thread");
         return -1;
@@ -499,6 +527,7 @@ void daemon_stop(struct daemon *d)
     /* after every writer of this process: the final head is signed */
     checkpointer_stop(d->checkpointer);
     delivery_metrics_stop(d->delivery);
+    backup_sched_stop(d->backups); /* after the backup it is writing */
 }
 
 void daemon_close(struct daemon *d)
@@ -520,6 +549,8 @@ void daemon_close(struct daemon *d)
     d->reports = NULL;
     checkpointer_free(d->checkpointer);
     d->checkpointer = NULL;
+    backup_sched_free(d->backups);
+    d->backups = NULL;
     delivery_metrics_free(d->delivery);
     d->delivery = NULL;
     hooks_free(d->hooks); /* after every announcer (controller, http) stopped */

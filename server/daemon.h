@@ -33,6 +33,7 @@ struct cluster;
 struct checkpointer;
 struct notify;
 struct stats;
+struct backup_sched;
 
 /* Settings from the command line: config.c's table says which option sets
  * each field, its range and its default (docs/man/cellgated.8.md). */
@@ -46,6 +47,9 @@ struct daemon_config {
     int rekey_commit;                   /* rekey --commit */
     const char *restore_key;            /* backup restore --key FILE */
     size_t restore_bump;                /* backup restore --bump-generations N */
+    const char *backup_dir;             /* --backup-dir: scheduled backups; NULL: none */
+    unsigned backup_every_s;            /* --backup-every */
+    unsigned backup_keep;               /* --backup-keep */
     const char *listen;                 /* "ADDR:PORT"; PORT 0 = ephemeral */
     const char *port_file;              /* if set, the bound port is written here once listening */
     size_t max_body;                    /* request body limit in bytes */
@@ -108,6 +112,7 @@ struct daemon {
     struct cluster *cluster;           /* the leases: who leads the controller */
     struct replica *replica;           /* follows the other replicas (NULL on SQLite) */
     struct checkpointer *checkpointer; /* signs the audit chain's head (checkpointer.h) */
+    struct backup_sched *backups;      /* --backup-dir: scheduled backups (backup_sched.h) */
     struct delivery_metrics *delivery; /* the delivery figures of /metrics (delivery_metrics.h) */
     struct hooks *hooks;               /* notifications and announcement logs (hooks.h) */
     char replica_id[STORE_NAME_MAX];

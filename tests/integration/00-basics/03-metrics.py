@@ -9,7 +9,10 @@ import harness as h
 
 promtool = shutil.which("promtool")
 h.check(promtool is not None, "promtool not found (scripts/deps.sh installs Debian's prometheus)")
-with h.Server() as s:
+import tempfile
+# scheduled backups on, so their families (and the alert rules on them) are there
+backups = tempfile.mkdtemp(prefix="cgmetrics.")
+with h.Server(extra_args=["--backup-dir", backups, "--backup-every", "3600"]) as s:
     st, _ = s.api("POST", "/v1/cells", {"id": "c1", "region": "r", "zone": "z"})
     s.api("GET", "/v1/nope")
     import time
@@ -99,4 +102,5 @@ with h.Server(extra_args=["--tick-ms", "50"]) as s:
     text = body.decode()
     h.check("cellgate_controller_running 1\n" in text, "controller_running not 1")
     h.check("cellgate_controller_tick_seconds_count 0\n" not in text, "no tick in 0.5 s at 50 ms")
+shutil.rmtree(backups, ignore_errors=True)
 h.done("metrics", 8)
