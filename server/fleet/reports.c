@@ -293,6 +293,21 @@ void reports_claim_set(struct reports *r, const char *host, const char *credenti
     pthread_mutex_unlock(&r->mu);
 }
 
+void reports_view_unpersisted(struct reports *r, const char *host, const char *config)
+{
+    struct cg_hentry *e;
+
+    pthread_mutex_lock(&r->mu);
+    e = cg_hashmap_get(&r->hosts, host);
+    if (e) {
+        struct host *h = CG_HENTRY(e, struct host, link);
+        for (size_t j = 0; j < h->ncfg; j++)
+            if (strcmp(h->cfg[j].config, config) == 0)
+                h->cfg[j].lkg_version = -1; /* the next report is a change again */
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
 void reports_totals(struct reports *r, struct reports_totals *out)
 {
     pthread_mutex_lock(&r->mu);

@@ -289,6 +289,14 @@ int reports_claim_known(struct reports *r, const char *host, const char *credent
  * forget it: a released host). A host not in the view is left alone. */
 void reports_claim_set(struct reports *r, const char *host, const char *credential);
 
+/* The store did not take the view 'host' reported of 'config' (the
+ * persisted applied / last-known-good versions, ops_report()): forgets
+ * that this process saw it, so the host's next report of it counts as a
+ * change and is persisted again. Without it a failed write would never be
+ * retried while the host's view stays the same (found by the model,
+ * docs/model.md). An unknown host or config is left alone. */
+void reports_view_unpersisted(struct reports *r, const char *host, const char *config);
+
 /* Counts n report entries dropped because their config is not assigned to
  * the reporting cell (cellgate_reports_unassigned_configs_total). */
 void reports_note_unassigned(struct reports *r, size_t n);

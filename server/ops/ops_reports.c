@@ -121,8 +121,12 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
         hv.applied_generation = ch[i].applied_generation;
         hv.lkg_version = ch[i].lkg_version;
         if (store_host_version_put(o->store, &hv, smsg) != CG_OK &&
-            strstr(smsg, "FOREIGN KEY") == NULL)
+            strstr(smsg, "FOREIGN KEY") == NULL) {
+            /* this one and the rest are written again at the next report */
+            for (size_t k = i; k < n; k++)
+                reports_view_unpersisted(o->reports, ch[k].host, ch[k].config);
             return ops_store_fail(e, CG_ERR_IO, smsg, "host version");
+        }
     }
     return CG_OK;
 }

@@ -781,7 +781,11 @@ int store_host_assignment_list(struct store *st, const char *cell, const char *c
                                struct store_host_assignment **out, size_t *n, char *msg);
 
 /* Upserts a host's applied / last-known-good view (no audit: it is a report,
- * not a mutation by a principal). */
+ * not a mutation by a principal). A view with a lower applied_generation
+ * than the stored one changes nothing (CG_OK): a late report must not take
+ * a host back to a version it left, or retention (I3) could delete what
+ * it runs (found by the model, docs/model.md). applied_generation 0 (a
+ * host that holds nothing: reinstalled) always replaces. */
 int store_host_version_put(struct store *st, const struct store_host_version *hv, char *msg);
 int store_host_version_list(struct store *st, const char *config, struct store_host_version **out,
                             size_t *n, char *msg);

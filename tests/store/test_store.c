@@ -1114,6 +1114,25 @@ static void test_host_versions(void **state)
     assert_int_equal(list[1].applied_version, 1);
     store_host_versions_free(list, n);
 
+    /* a late report of an older generation changes nothing (I3: retention
+     * must see what the host runs now); generation 0 (reinstalled) does */
+    cg_strlcpy(hv.host, "h1", sizeof hv.host);
+    hv.applied_version = 1;
+    hv.applied_generation = 1;
+    hv.lkg_version = 0;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    assert_int_equal(store_host_version_list(f->st, cfg, &list, &n, msg), CG_OK);
+    assert_int_equal(list[0].applied_version, 2);
+    assert_int_equal(list[0].applied_generation, 2);
+    assert_int_equal(list[0].lkg_version, 1);
+    store_host_versions_free(list, n);
+    hv.applied_version = 0;
+    hv.applied_generation = 0;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    assert_int_equal(store_host_version_list(f->st, cfg, &list, &n, msg), CG_OK);
+    assert_int_equal(list[0].applied_version, 0);
+    store_host_versions_free(list, n);
+
     cg_strlcpy(hv.config, nm(f, "nope"), sizeof hv.config);
     assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_ERR_NOTFOUND);
     cg_strlcpy(hv.config, cfg, sizeof hv.config);

@@ -789,6 +789,43 @@ static void one_host_cannot_outvote_its_cell(void **state)
     reports_free(r);
 }
 
+/* A view the store did not take is a change again at the next report
+ * (reports_view_unpersisted()): a failed write is retried. */
+static void unpersisted_view_is_a_change_again(void **state)
+{
+    struct reports_config rc = {16, 1024};
+    struct reports *r = reports_new(&rc);
+    struct reports_change ch[REPORTS_MAX_CONFIGS];
+    char msg[256];
+    size_t nch;
+    int i;
+
+    (void)state;
+    assert_non_null(r);
+    for (i = 0; i < 4; i++) {
+        json_t *rep =
+            json_pack("{s:s,s:s,s:i,s:i,s:[{s:s,s:i,s:i,s:s,s:i,s:i}],s:{s:i,s:i}}", "host", "h1",
+                      "cell", "c1", "seq", i + 1, "window_ms", 10000, "configs", "config", "app",
+                      "version", 2, "generation", 2, "outcome", "applied", "lkg_version", 1,
+                      "lkg_generation", 1, "health", "requests", 10, "errors", 0);
+        nch = 0;
+        assert_int_equal(reports_ingest(r, rep, "c1", T0_MS + i * 1000, ch, &nch, msg), 0);
+        json_decref(rep);
+        /* 0: new; 1: the same view, no change; 2: after the store refused
+         * it, a change again; 3: the same, no change */
+        assert_int_equal(nch, i == 0 || i == 2 ? 1 : 0);
+        if (nch)
+            assert_true(ch[0].applied_version == 2 && ch[0].applied_generation == 2 &&
+                        ch[0].lkg_version == 1);
+        if (i == 1) {
+            reports_view_unpersisted(r, "h1", "app");
+            reports_view_unpersisted(r, "h1", "nope"); /* unknown: left alone */
+            reports_view_unpersisted(r, "nobody", "app");
+        }
+    }
+    reports_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,6 +834,7 @@ int main(void)
         cmocka_unit_test(convergence_cache_matches_plain),
         cmocka_unit_test(convergence_cache_survives_host_eviction),
         cmocka_unit_test(hosts_page_matches_sorted_view),
+        cmocka_unit_test(unpersisted_view_is_a_change_again),
         cmocka_unit_test(hosts_page_after_eviction),
         cmocka_unit_test(hosts_page_edges),
         cmocka_unit_test(cell_views_match_whole_view),

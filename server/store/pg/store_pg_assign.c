@@ -298,7 +298,8 @@ static const char SQL_HOST_PUT[] =
     "lkg_version, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (host, config) "
     "DO UPDATE SET cell = excluded.cell, applied_version = excluded.applied_version, "
     "applied_generation = excluded.applied_generation, lkg_version = excluded.lkg_version, "
-    "updated_ms = excluded.updated_ms";
+    "updated_ms = excluded.updated_ms WHERE excluded.applied_generation >= "
+    "host_versions.applied_generation OR excluded.applied_generation = 0";
 static const char SQL_HOST_LIST[] = "SELECT " HOST_COLS " FROM host_versions WHERE "
                                     "($1::text IS NULL OR config = $1) ORDER BY config, host";
 
