@@ -267,6 +267,19 @@ static const struct cli_cmd commands[] = {
       "\n"
       "  --raw          print only the stored bytes, exactly"
       GLOBAL_OPTS },
+    { "state", cmd_state, "the assignments, versions and open rollouts as they were at a time",
+      "usage: cellgate state [--at T] [--config C]\n"
+      "\n"
+      "  --at T         a time: RFC 3339 (2026-12-06T10:00:00Z) or epoch ms;\n"
+      "                 default now\n"
+      "  --config C     only config C\n"
+      "\n"
+      "The server replays its audit log up to T (nothing is restored): the\n"
+      "configs with their generation, latest and live versions and plan, every\n"
+      "cell's (and canary host's) assignment with when, by whom and by which\n"
+      "change, and the rollouts open at T. --json prints the whole answer,\n"
+      "with the cells, plans and versions (docs/api/state.md)."
+      GLOBAL_OPTS },
     { "stats", cmd_stats, "delivery statistics: frequency, lead time, failure rate, restore",
       "usage: cellgate stats delivery [--config C] [--window DURATION]\n"
       "\n"

@@ -832,6 +832,24 @@ int cg_stats_delivery(struct cg_client *c, const char *config, const char *windo
     return get(c, "GET", &p, 0, "configs", out, err);
 }
 
+int cg_state(struct cg_client *c, int64_t at_ms, const char *config, struct cg_result **out,
+             struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char sep = '?';
+
+    clear_out(out);
+    if (at_ms < 0) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "the time must be >= 0");
+    }
+    CHECK(cg__path3(&p, "/v1/state", NULL, NULL, err));
+    if (add_query_int(&p, &sep, "at", at_ms) < 0 || add_query(&p, &sep, "config", config) < 0) {
+        cg_buf_free(&p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return get(c, "GET", &p, 0, "configs", out, err);
+}
+
 /* ---- notification sinks ---- */
 
 /* "?message=..." appended to p when message is set. */

@@ -859,6 +859,19 @@ CG_API int cg_changes_page(struct cg_client *c, const struct cg_changes_filter *
                            int limit, struct cg_result **out, struct cg_error *err);
 
 /**
+ * GET /v1/state: the cells, plans, configs (versions, assignments per cell
+ * and per host, generations) and open rollouts as they were at a time,
+ * rebuilt by the server from its audit log (docs/api/state.md). The result
+ * object is the whole answer; its items are the configs.
+ *
+ * @param at_ms   the time (epoch ms), 0 = now
+ * @param config  one config, NULL for every config the caller may see
+ * Thread safety: as for the client. Since: 0.6
+ */
+CG_API int cg_state(struct cg_client *c, int64_t at_ms, const char *config, struct cg_result **out,
+                    struct cg_error *err);
+
+/**
  * GET /v1/stats/delivery: the delivery statistics (deployment frequency,
  * lead time, change failure rate, time to detect and restore, waits on
  * approvals and deny windows, blast radius) of one config or of every

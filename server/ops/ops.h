@@ -401,6 +401,22 @@ int ops_rollout_action(struct ops *o, int64_t id, const char *action, const stru
 int ops_rollback(struct ops *o, const char *config, int64_t to_version, const struct ops_actor *who,
                  int64_t *id, int *created, struct ops_err *e);
 
+/*
+ * The state at time at_ms (epoch ms), rebuilt from the audit log without
+ * restoring anything (ops_state.c; docs/api/state.md): the audit records
+ * up to the last one at or before at_ms are replayed (at most
+ * OPS_STATE_SCAN_MAX; more is CG_ERR_INVALID with code "too_large").
+ * *out (a new reference) is {at, last_record_time, audit_seq, audit_hash,
+ * records, cells, plans, configs: [{name, kind, contract_sha256, plan,
+ * generation, latest_version, live_version, versions, assignments,
+ * host_assignments}], rollouts_open}. With 'config' (a name, or NULL) only
+ * that config (CG_ERR_NOTFOUND when it did not exist then). Configs outside
+ * who's scope are left out. Reads only.
+ */
+#define OPS_STATE_SCAN_MAX 2000000
+int ops_state_at(struct ops *o, int64_t at_ms, const char *config, const struct ops_actor *who,
+                 json_t **out, struct ops_err *e);
+
 /* The rollout's status (controller_status()): new reference or NULL with
  * 'e' filled. */
 json_t *ops_rollout_status(struct ops *o, int64_t id, struct ops_err *e);
