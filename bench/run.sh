@@ -22,7 +22,7 @@ BUILD=${1:-build}
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 shift || true
 
-BENCHES=(publish publish_pg validate controller poll fanout killswitch flags fanout_replicas3 wake_nonwriter rss safety storm failover ui_render)
+BENCHES=(publish publish_pg validate controller poll fanout killswitch flags fanout_replicas3 wake_nonwriter rss safety storm failover ui_render backup)
 DUR=${BENCH_DURATION:-10s}
 RESULTS="$BENCH_DIR/results/latest.json"
 
@@ -1088,6 +1088,31 @@ bench_ui_render() {
     for kv in ${line#ui_render }; do fig "$name" "$kv"; done
   done < <(grep '^ui_render ' <<<"$out")
   grep -q '^ui_render ' <<<"$out" || die "bench/ui_render.py printed no ui_render line"
+}
+
+# ---------------------------------------------------------------------------
+# backup: `cellgated backup create`, `verify`, `restore` and GET /v1/state
+# on a store with 1,000 cells and 10,000 simulated hosts reporting (their
+# views are rows of the store), while they go on reporting.
+# bench/backup.py drives it. BACKUP_SHAPE=R,Z,C,H, BACKUP_N (default 5).
+# No peer, no goal: figures for planning (docs/operations.md).
+# ---------------------------------------------------------------------------
+bench_backup() {
+  local out line name
+  say "== backup: create, verify, restore, state at T with 10,000 hosts reporting =="
+  [[ -x $BUILD/sim/cellgate-sim ]] || die "no $BUILD/sim/cellgate-sim (run make build)"
+  raise_nofile 20000 || note "open-file hard limit below 20000: 10,000 hosts may not fit"
+  out=$(timeout 900 python3 "$BENCH_DIR/backup.py" --build "$BUILD" \
+    --work "$BENCH_TMP/backup" 2>"$BENCH_TMP/backup.err") ||
+    { cat "$BENCH_TMP/backup.err" >&2; say "$out"; die "bench/backup.py failed"; }
+  sed 's/^/  /' "$BENCH_TMP/backup.err"
+  while read -r line; do
+    name=${line%% *}
+    figure_line "$line"
+    fig "$name" "what=the command (or GET /v1/state) on a store of 1,000 cells and 10,000 simulated hosts reporting meanwhile (bench/backup.py)"
+    for kv in ${line#* }; do fig "$name" "$kv"; done
+  done < <(grep -E '^(backup_|state_at )' <<<"$out")
+  grep -q '^backup_create ' <<<"$out" || die "bench/backup.py printed no backup_create line"
 }
 
 # ---------------------------------------------------------------------------
