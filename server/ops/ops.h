@@ -128,6 +128,51 @@ int ops_cluster_status(struct ops *o, struct ops_cluster *out, struct ops_err *e
 /* Frees what ops_cluster_status() allocated. */
 void ops_cluster_free(struct ops_cluster *c);
 
+/* ---- ops_changes.c ---- */
+
+/* Audit records one ops_changes_list() call reads at most: a page may
+ * hold fewer changes than asked for while *next_after is not -1. */
+#define OPS_CHANGES_SCAN_MAX 5000
+
+/* Which changes ops_changes_list() answers; every string is borrowed. */
+struct ops_changes_filter {
+    const char *config; /* only this config; NULL = every config the actor sees */
+    const char *cell;   /* only changes that reached this cell; NULL = any */
+    const char *host;   /* only changes that reached this host (its canary steps, or
+                           its cell from the hosts' views); NULL = any */
+    int64_t from_ms;    /* epoch ms, changes at or after; 0 = from the first */
+    int64_t to_ms;      /* epoch ms, changes at or before; 0 = to the last */
+    int64_t after;      /* audit seq cursor (a previous *next_after); 0 = start at from_ms */
+    size_t limit;       /* at most this many changes (> 0) */
+};
+
+/*
+ * The changes that moved assignments (docs/correlation.md "Changes"),
+ * oldest first: the audit records of version.publish, assign,
+ * rollout.step, rollout.expedite and rollout.rollback_assign joined with
+ * their rollout and the hosts' persisted views. Each item is an object
+ * {seq, time (RFC 3339), time_ms, config, kind, from_version, to_version,
+ * generation (null when not recorded), actor, reason, cells [names],
+ * hosts [{host, cell}] or null, rollout {id, step, state, started_by} or
+ * null, delivery (null for a publish; else {known, applied, superseded,
+ * pending, hosts [{host, cell, applied}], hosts_truncated} or {known:
+ * false, note})}; the shape of GET /v1/changes (docs/api/changes.md).
+ *
+ * @param who         the caller: configs outside its token's scope are
+ *                    skipped (NULL = the server itself, sees everything)
+ * @param items       receives a new array (the caller json_decref()s it);
+ *                    NULL on failure
+ * @param next_after  receives the seq to pass as 'after' for the next
+ *                    page, or -1 when the log (or to_ms) was reached
+ * @return CG_OK; CG_ERR_INVALID (a filter that is not a name, a negative
+ *         time, limit 0), CG_ERR_IO (the audit log cannot be read),
+ *         CG_ERR_NOMEM, with e filled.
+ *
+ * Reads only; thread-safe as the store is.
+ */
+int ops_changes_list(struct ops *o, const struct ops_changes_filter *f, const struct ops_actor *who,
+                     json_t **items, int64_t *next_after, struct ops_err *e);
+
 /* ---- ops_configs.c ---- */
 
 /* Creates config 'name' of 'kind' ("config", "flags", "artifact") with
