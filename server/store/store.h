@@ -227,6 +227,8 @@ struct store_exposure_query {
     int64_t from_ms;    /* exposures that were current at some time in */
     int64_t to_ms;      /*   [from_ms, to_ms] (to_ms 0 = now) */
     size_t limit;       /* at most this many (0 or > STORE_EXPOSURE_MAX: STORE_EXPOSURE_MAX) */
+    int64_t generation; /* only this generation of config (the hosts that ran one change);
+                           0 = any */
 };
 
 #define STORE_EXPOSURE_MAX 200000 /* rows one store_host_exposure_list() answers at most */

@@ -137,7 +137,7 @@ static size_t list(struct fx *f, const char *config, const char *cell, const cha
                    int64_t from, int64_t to, size_t limit, struct store_host_exposure **out,
                    int *truncated)
 {
-    struct store_exposure_query q = {config, cell, host, from, to, limit};
+    struct store_exposure_query q = {config, cell, host, from, to, limit, 0};
     char msg[STORE_MSG_MAX] = "";
     size_t n = 0;
 
@@ -246,6 +246,19 @@ static void test_list_filters_and_window(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(e[0].generation, 2);
     store_host_exposures_free(e, n);
+    /* the hosts that ran one change: (config, generation) */
+    {
+        struct store_exposure_query q = {app, NULL, NULL, 0, 0, 0, 1};
+        char msg[STORE_MSG_MAX] = "";
+        assert_int_equal(store_host_exposure_list(f->st, &q, &e, &n, NULL, msg), CG_OK);
+        assert_int_equal(n, 3); /* h1 (closed since), h2, h3 */
+        store_host_exposures_free(e, n);
+        q.generation = 2;
+        assert_int_equal(store_host_exposure_list(f->st, &q, &e, &n, NULL, msg), CG_OK);
+        assert_int_equal(n, 1);
+        assert_string_equal(e[0].host, h1);
+        store_host_exposures_free(e, n);
+    }
     /* the limit, and the flag saying more matched */
     n = list(f, app, NULL, NULL, 0, 0, 2, &e, &truncated);
     assert_int_equal(n, 2);
@@ -285,7 +298,7 @@ static void test_retention_prunes_closed_rows(void **state)
 static void test_bad_arguments(void **state)
 {
     struct fx *f = *state;
-    struct store_exposure_query q = {NULL, NULL, NULL, 10, 5, 0};
+    struct store_exposure_query q = {NULL, NULL, NULL, 10, 5, 0, 0};
     struct store_host_exposure *e = (void *)1;
     char msg[STORE_MSG_MAX] = "";
     size_t n = 7;

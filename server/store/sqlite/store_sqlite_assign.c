@@ -307,7 +307,7 @@ static const char SQL_EXPO_OPEN[] =
 static const char SQL_EXPO_LIST[] =
     "SELECT " EXPO_COLS " FROM host_exposures WHERE from_ms <= ?5 AND (to_ms IS NULL OR "
     "to_ms >= ?4) AND (?1 IS NULL OR config = ?1) AND (?2 IS NULL OR cell = ?2) AND "
-    "(?3 IS NULL OR host = ?3) ORDER BY from_ms, host LIMIT ?6";
+    "(?3 IS NULL OR host = ?3) AND (?7 = 0 OR generation = ?7) ORDER BY from_ms, host LIMIT ?6";
 static const char SQL_EXPO_PRUNE[] =
     "DELETE FROM host_exposures WHERE to_ms IS NOT NULL AND to_ms < ?1";
 
@@ -417,8 +417,8 @@ int sq_host_exposure_list(struct store *st, const struct store_exposure_query *q
         return CG_ERR_INVALID;
     }
     limit = q->limit == 0 || q->limit > STORE_EXPOSURE_MAX ? STORE_EXPOSURE_MAX : q->limit;
-    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_exposure, SQL_EXPO_LIST, "tttiii",
-                 q->config, q->cell, q->host, q->from_ms, to, (int64_t)limit + 1);
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_exposure, SQL_EXPO_LIST, "tttiiii",
+                 q->config, q->cell, q->host, q->from_ms, to, (int64_t)limit + 1, q->generation);
     if (rc != CG_OK) {
         store_host_exposures_free(arr, cnt);
         return rc;

@@ -16,6 +16,8 @@ CREATE TABLE host_exposures (
 CREATE UNIQUE INDEX host_exposures_open ON host_exposures (host, config) WHERE to_ms IS NULL;
 CREATE INDEX host_exposures_cell ON host_exposures (cell, from_ms);
 CREATE INDEX host_exposures_host ON host_exposures (host, from_ms);
+-- the hosts that ran one change: (config, generation)
+CREATE INDEX host_exposures_change ON host_exposures (config, generation);
 CREATE INDEX host_exposures_to ON host_exposures (to_ms) WHERE to_ms IS NOT NULL;
 INSERT INTO host_exposures (host, config, generation, version, cell, from_ms, to_ms)
     SELECT host, config, applied_generation, applied_version, cell, updated_ms, NULL

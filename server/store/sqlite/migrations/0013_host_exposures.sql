@@ -24,6 +24,8 @@ CREATE UNIQUE INDEX host_exposures_open ON host_exposures (host, config) WHERE t
 -- correlation reads a cell's or a host's exposures around a time
 CREATE INDEX host_exposures_cell ON host_exposures (cell, from_ms);
 CREATE INDEX host_exposures_host ON host_exposures (host, from_ms);
+-- the hosts that ran one change: (config, generation)
+CREATE INDEX host_exposures_change ON host_exposures (config, generation);
 -- retention deletes closed rows by their end
 CREATE INDEX host_exposures_to ON host_exposures (to_ms) WHERE to_ms IS NOT NULL;
 -- what hosts run now is known since host_versions: it opens their history
