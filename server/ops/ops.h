@@ -173,6 +173,50 @@ struct ops_changes_filter {
 int ops_changes_list(struct ops *o, const struct ops_changes_filter *f, const struct ops_actor *who,
                      json_t **items, int64_t *next_after, struct ops_err *e);
 
+/* ---- ops_correlate.c ---- */
+
+#define OPS_CORRELATE_HOSTS_MAX 1000 /* hosts one request may name */
+
+/* What ops_correlate() is asked; every string is borrowed. Exactly one of
+ * cell, host and hosts is given. */
+struct ops_correlate_req {
+    const char *cell;         /* the faulty cell's hosts, or NULL */
+    const char *host;         /* one faulty host, or NULL */
+    const char *const *hosts; /* faulty hosts (nhosts <= OPS_CORRELATE_HOSTS_MAX), or NULL */
+    size_t nhosts;
+    int64_t at_ms;      /* T: when the fault is observed (epoch ms, not in the future) */
+    int64_t window_ms;  /* candidates are the changes in [T - window, T]; 1 min .. 7 days */
+    const char *metric; /* "errors" (NULL: the same); the only metric so far */
+};
+
+/*
+ * Ranks the changes that could explain a fault at T on some hosts
+ * (docs/correlation.md "Ranking"; the scoring is correlate.h): finds when
+ * the hosts' error rate stepped up (the onset) from their health history
+ * in memory (reports_history_get()), reads the changes of [T - window, T]
+ * that reached them (ops_changes_list()) and which hosts ran each since
+ * when (the exposure history), and scores each: a veto for a change that
+ * reached the faulty hosts after the onset, overlap, decay, a difference
+ * in differences against hosts that did not run it, breadth.
+ *
+ * @return a new object (the caller json_decref()s it): {at, at_ms,
+ *         window_s, metric, bucket_ms, scope {cell, host, hosts,
+ *         with_traffic, faulty}, onset {found, time, before_rate,
+ *         after_rate, p}, candidates [{rank, score, blamed, vetoed, change
+ *         (as ops_changes_list()), factors {overlap, decay, effect,
+ *         breadth, did_p}, first_exposure, reasons [one line per
+ *         factor]}], blamed (the top blamed change or null), verdict
+ *         ("change" or "none"), control_hosts}; NULL with e filled:
+ *         CG_ERR_INVALID (not exactly one of cell/host/hosts, a bad name,
+ *         too many hosts, another metric, a window out of range, T in the
+ *         future or older than the history held), CG_ERR_IO, CG_ERR_NOMEM.
+ *
+ * Reads only; configs outside the actor's scope are not candidates.
+ * Thread-safe as the store and the reports are.
+ */
+json_t *ops_correlate(struct ops *o, const struct ops_correlate_req *q, const struct ops_actor *who,
+                      struct ops_err *e);
+
 /* ---- ops_configs.c ---- */
 
 /* Creates config 'name' of 'kind' ("config", "flags", "artifact") with
