@@ -118,6 +118,11 @@ static struct sums scope_sum(const struct corr_input *in, size_t i0, size_t i1)
     return t;
 }
 
+static double scope_rate(const struct corr_input *in, size_t i0, size_t i1)
+{
+    return rate(scope_sum(in, i0, i1));
+}
+
 /* The most likely single step up of the scope's rate within [lo, hi):
  * 1 with *k its first bucket after, when the step is significant (Fisher
  * p < CORR_P_MAX and a ratio of at least CORR_RHO); 0 when there is none. */
@@ -171,9 +176,19 @@ int corr_onset(const struct corr_input *in, struct corr_onset *out)
     if (!best_split(in, 0, end, &k, &before, &after, &p))
         return 0;
     /* The fault began at the earliest step up: a fault that grew worse
-     * later (perhaps when a change came) began at its first step. */
-    while (best_split(in, 0, k, &k2, &before, &after, &p))
-        k = k2;
+     * later (perhaps when a change came) began at its first step. An
+     * earlier step counts when it carries at least CORR_EARLY_SHARE of
+     * the rise: a noisy bucket (error counts are over-dispersed, and
+     * Fisher's test assumes they are not) is not the start of a fault. */
+    {
+        double top = scope_rate(in, k, end);
+        while (best_split(in, 0, k, &k2, &before, &after, &p)) {
+            double b2 = scope_rate(in, 0, k2), m = scope_rate(in, k2, k);
+            if (m - b2 < CORR_EARLY_SHARE * (top - b2))
+                break;
+            k = k2;
+        }
+    }
     {
         struct sums b = scope_sum(in, 0, k), a = scope_sum(in, k, end);
         double z;
@@ -253,8 +268,21 @@ static void did_of(const struct corr_input *in, const struct corr_onset *o,
         snprintf(s->reasons[3], CORR_REASON_MAX,
                  "effect: 0.00 (no traffic before and after on the hosts that ran it)");
     } else {
+        /* evidence (the p-value) times size (how far above expected, up
+         * to CORR_RHO): with millions of requests a 20% difference between
+         * groups is significant, and means nothing here */
+        double sig = isnan(d.p) ? 0 : fmin(1.0, fmax(0.0, -log10(d.p) / -log10(CORR_P_MAX)));
+        /* what the exposed side would show had it moved as the others
+         * did: by their ratio (the gates' model, a fault that multiplies
+         * errors) or by their difference (a fault that adds its own
+         * errors whatever the rate was), whichever expects more */
+        double add = d.before + (rate(ca) - rate(cb));
+        double expected = fmax(d.expected, add);
+        double size = expected > 0
+                          ? fmin(1.0, fmax(0.0, (d.after / expected - 1.0) / (CORR_RHO - 1.0)))
+                          : (d.after > 0 ? 1.0 : 0.0);
         s->did_p = d.p;
-        s->effect = isnan(d.p) ? 0 : fmin(1.0, fmax(0.0, -log10(d.p) / -log10(CORR_P_MAX)));
+        s->effect = sig * size;
         snprintf(s->reasons[3], CORR_REASON_MAX,
                  "effect: %.2f (difference in differences%s: ran it %.3f%% -> %.3f%%, "
                  "expected %.3f%% from the others' drift x%.3g; p=%.2g)",
@@ -277,7 +305,7 @@ static void did_of(const struct corr_input *in, const struct corr_onset *o,
         snprintf(s->reasons[4], CORR_REASON_MAX,
                  "breadth: 1.00 (no host that ran it has enough traffic to tell)");
     } else {
-        s->breadth = fmin(1.0, 2.0 * (double)worse / (double)told);
+        s->breadth = (double)worse / (double)told;
         snprintf(s->reasons[4], CORR_REASON_MAX,
                  "breadth: %.2f (%zu of %zu hosts that ran it got worse with it)", s->breadth,
                  worse, told);

@@ -19,10 +19,14 @@
  *   effect    difference in differences of error rates, hosts that ran
  *             the change against hosts that did not, before and after it
  *             reached them (gates_did_errors()), in the faulty hosts'
- *             zones where both sides have traffic;
- *   breadth   of the hosts that ran it and have traffic, the share whose
- *             own error rate rose with it: a bad change hurts most hosts
- *             that run it, a sick host is one of many.
+ *             zones where both sides have traffic: its evidence
+ *             (-log10 p / 3, at most 1) times its size ((after / expected
+ *             - 1) / (CORR_RHO - 1), at most 1), where expected is the
+ *             larger of the others' drift as a ratio (the gates' model)
+ *             and as a difference (a fault that adds its own errors);
+ *   breadth   the share, among the hosts that ran it in the same wave and
+ *             have traffic, of those whose own error rate rose with it: a bad change hurts most
+ * hosts that run it, a sick host is one of many.
  *
  *   score = overlap x decay x effect x breadth, in [0, 1]; a change is
  *   blamed when its score is at least CORR_BLAME_MIN.
@@ -35,10 +39,13 @@
 
 #include "reports.h"
 
-#define CORR_BLAME_MIN  0.5   /* a score at or above this blames the change */
-#define CORR_P_MAX      0.001 /* a p-value below this is an effect (the gates' level) */
-#define CORR_RHO        1.5   /* the smallest error-rate ratio the tests look for */
-#define CORR_MIN_REQ    50    /* requests a side needs before a rate is read */
+#define CORR_BLAME_MIN 0.5   /* a score at or above this blames the change */
+#define CORR_P_MAX     0.001 /* a p-value below this is an effect (the gates' level) */
+#define CORR_RHO       1.5   /* the smallest error-rate ratio the tests look for */
+#define CORR_MIN_REQ   50    /* requests a side needs before a rate is read */
+#define CORR_EARLY_SHARE                                                                           \
+    0.2 /* an earlier step is the onset when it carries this share of                              \
+           the rise */
 #define CORR_REASON_MAX 200
 #define CORR_FACTORS    6 /* reason lines: onset/veto, overlap, decay, effect, breadth, score */
 
@@ -102,8 +109,11 @@ struct corr_score {
  * Finds when the scope's fault began: the single step up of the summed
  * error rate of the scope hosts over [t0, T] that is most likely (the
  * split maximising the binomial likelihood), kept when the rate after is
- * significantly higher (gates_proportion_test() p < CORR_P_MAX) and the
- * sides have CORR_MIN_REQ requests. Also counts the faulty hosts (those
+ * significantly higher (gates_proportion_test() p < CORR_P_MAX, and
+ * CORR_RHO times) and the sides have CORR_MIN_REQ requests; then, as long
+ * as the part before it holds an earlier such step that carries at least
+ * CORR_EARLY_SHARE of the rise, that one (a fault that grew worse began at
+ * its first step). Also counts the faulty hosts (those
  * whose own rate rose at that onset).
  *
  * @return 0, or -1 when in is malformed (no buckets, bucket_ms <= 0).
