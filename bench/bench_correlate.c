@@ -462,14 +462,14 @@ static int fill_store(const char *path, long hpc, long nchanges, int64_t now, lo
               sqlite3_prepare_v2(db,
                                  "INSERT INTO configs (name, kind, contract_json, plan, "
                                  "created_ms, latest_version, live_version, generation) VALUES "
-                                 "(?, 'config', '{}', NULL, ?, 0, 0, 0)",
+                                 "(?, 'config', '{}', '', ?, 0, 0, 0)",
                                  -1, &cfg, NULL),
               "configs") < 0 ||
         sq_ok(db,
               sqlite3_prepare_v2(db,
                                  "INSERT INTO audit (seq, time_ms, actor, action, object, "
                                  "before, after, reason, prev_hash, hash) VALUES (?, ?, "
-                                 "'token:bench', 'assign', ?, NULL, ?, 'bench', '', '')",
+                                 "'token:bench', 'assign', ?, '', ?, 'bench', '', '')",
                                  -1, &aud, NULL),
               "audit") < 0 ||
         sq_ok(db,

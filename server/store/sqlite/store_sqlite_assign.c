@@ -304,10 +304,21 @@ static const char SQL_EXPO_OPEN[] =
     "SELECT ?1, ?2, ?4, ?5, ?6, ?3, NULL WHERE ?4 > 0 AND NOT EXISTS (SELECT 1 FROM "
     "host_exposures WHERE host = ?1 AND config = ?2 AND to_ms IS NULL)";
 #define EXPO_COLS "host, config, cell, generation, version, from_ms, to_ms"
+/* One statement per driving filter, so that each uses its index (an
+ * "?N IS NULL OR" condition does not); every one binds ?1..?7. */
+#define EXPO_WHERE                                                                                 \
+    " FROM host_exposures WHERE from_ms <= ?5 AND (to_ms IS NULL OR to_ms >= ?4) AND (?1 IS NULL " \
+    "OR config = ?1) AND (?2 IS NULL OR cell = ?2) AND (?3 IS NULL OR host = ?3) AND (?7 = 0 OR "  \
+    "generation = ?7)"
 static const char SQL_EXPO_LIST[] =
-    "SELECT " EXPO_COLS " FROM host_exposures WHERE from_ms <= ?5 AND (to_ms IS NULL OR "
-    "to_ms >= ?4) AND (?1 IS NULL OR config = ?1) AND (?2 IS NULL OR cell = ?2) AND "
-    "(?3 IS NULL OR host = ?3) AND (?7 = 0 OR generation = ?7) ORDER BY from_ms, host LIMIT ?6";
+    "SELECT " EXPO_COLS EXPO_WHERE " ORDER BY from_ms, host LIMIT ?6";
+static const char SQL_EXPO_BY_CHANGE[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " AND config = ?1 AND generation = ?7 "
+    "ORDER BY from_ms, host LIMIT ?6";
+static const char SQL_EXPO_BY_HOST[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " AND host = ?3 ORDER BY from_ms, host LIMIT ?6";
+static const char SQL_EXPO_BY_CELL[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " AND cell = ?2 ORDER BY from_ms, host LIMIT ?6";
 static const char SQL_EXPO_PRUNE[] =
     "DELETE FROM host_exposures WHERE to_ms IS NOT NULL AND to_ms < ?1";
 
@@ -402,6 +413,7 @@ static int row_exposure(sqlite3_stmt *q, void *elem)
 int sq_host_exposure_list(struct store *st, const struct store_exposure_query *q,
                           struct store_host_exposure **out, size_t *n, int *truncated, char *msg)
 {
+    const char *sql;
     void *arr = NULL;
     size_t cnt = 0, limit;
     int64_t to;
@@ -417,8 +429,12 @@ int sq_host_exposure_list(struct store *st, const struct store_exposure_query *q
         return CG_ERR_INVALID;
     }
     limit = q->limit == 0 || q->limit > STORE_EXPOSURE_MAX ? STORE_EXPOSURE_MAX : q->limit;
-    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_exposure, SQL_EXPO_LIST, "tttiiii",
-                 q->config, q->cell, q->host, q->from_ms, to, (int64_t)limit + 1, q->generation);
+    sql = q->config && q->generation > 0 ? SQL_EXPO_BY_CHANGE
+          : q->host                      ? SQL_EXPO_BY_HOST
+          : q->cell                      ? SQL_EXPO_BY_CELL
+                                         : SQL_EXPO_LIST;
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_exposure, sql, "tttiiii", q->config,
+                 q->cell, q->host, q->from_ms, to, (int64_t)limit + 1, q->generation);
     if (rc != CG_OK) {
         store_host_exposures_free(arr, cnt);
         return rc;
