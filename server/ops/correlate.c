@@ -217,11 +217,34 @@ static int is_faulty(const struct corr_input *in, const struct corr_onset *o, si
     return corr_host_faulty(in, h, o->onset_ms, o->before);
 }
 
-/* 1 when zone z is the zone of one of the faulty hosts. */
-static int zone_faulty(const struct corr_input *in, const struct corr_onset *o, const char *z)
+#define CORR_ZONES_MAX 64 /* distinct zones of faulty hosts compared locally */
+
+/* The distinct zones of the faulty hosts into z (at most CORR_ZONES_MAX;
+ * -1 when there are more: then the comparison is fleet-wide). */
+static int faulty_zones(const struct corr_input *in, const struct corr_onset *o, const char **z)
 {
-    for (size_t j = 0; j < in->n_hosts; j++)
-        if (is_faulty(in, o, j) && strcmp(in->hosts[j].zone ? in->hosts[j].zone : "", z) == 0)
+    int n = 0;
+
+    for (size_t j = 0; j < in->n_hosts; j++) {
+        const char *hz = in->hosts[j].zone ? in->hosts[j].zone : "";
+        int seen = 0;
+        if (!is_faulty(in, o, j))
+            continue;
+        for (int k = 0; k < n && !seen; k++)
+            seen = strcmp(z[k], hz) == 0;
+        if (seen)
+            continue;
+        if (n == CORR_ZONES_MAX)
+            return -1;
+        z[n++] = hz;
+    }
+    return n;
+}
+
+static int zone_in(const char *const *z, int n, const char *hz)
+{
+    for (int k = 0; k < n; k++)
+        if (strcmp(z[k], hz ? hz : "") == 0)
             return 1;
     return 0;
 }
@@ -238,16 +261,17 @@ static void did_of(const struct corr_input *in, const struct corr_onset *o,
     struct sums eb, ea, cb, ca;
     struct gates_did d;
     size_t wide = 0, worse = 0, told = 0;
-    int local;
+    const char *zones[CORR_ZONES_MAX];
+    int nz = faulty_zones(in, o, zones), local;
 
-    for (local = 1; local >= 0; local--) {
+    for (local = nz > 0; local >= 0; local--) {
         memset(&eb, 0, sizeof eb);
         ea = cb = ca = eb;
         for (size_t j = 0; j < in->n_hosts; j++) {
             const struct corr_host *h = &in->hosts[j];
             int64_t x = c->exposed_ms[j];
             struct sums b, a;
-            if (local && !zone_faulty(in, o, h->zone ? h->zone : ""))
+            if (local && !zone_in(zones, nz, h->zone))
                 continue;
             b = host_sum(h, i0, ir);
             a = host_sum(h, ir, end);
@@ -285,9 +309,9 @@ static void did_of(const struct corr_input *in, const struct corr_onset *o,
         s->effect = sig * size;
         snprintf(s->reasons[3], CORR_REASON_MAX,
                  "effect: %.2f (difference in differences%s: ran it %.3f%% -> %.3f%%, "
-                 "expected %.3f%% from the others' drift x%.3g; p=%.2g)",
+                 "expected %.3f%% from the others' drift x%.3g or %+.3f points; p=%.2g)",
                  s->effect, wide ? ", fleet-wide" : ", same zones", 100 * d.before, 100 * d.after,
-                 100 * d.expected, d.drift, d.p);
+                 100 * expected, d.drift, 100 * (rate(ca) - rate(cb)), d.p);
     }
     /* breadth: of the same wave's hosts with traffic, those that got worse */
     for (size_t j = 0; j < in->n_hosts; j++) {
