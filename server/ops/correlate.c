@@ -313,16 +313,19 @@ static void did_of(const struct corr_input *in, const struct corr_onset *o,
                  s->effect, wide ? ", fleet-wide" : ", same zones", 100 * d.before, 100 * d.after,
                  100 * expected, d.drift, 100 * (rate(ca) - rate(cb)), d.p);
     }
-    /* breadth: of the same wave's hosts with traffic, those that got worse */
+    /* breadth: of every host that ran it by T (whatever its wave) and has
+     * traffic since, those that got worse from when they ran it: a bad
+     * change hurts the hosts of its earlier waves too; a zone fault does
+     * not reach the hosts that ran the change elsewhere */
     for (size_t j = 0; j < in->n_hosts; j++) {
         int64_t x = c->exposed_ms[j];
         const struct corr_host *h = &in->hosts[j];
-        if (!(x > 0 && x <= in->at_ms && llabs(x - r) <= in->bucket_ms))
+        if (!(x > 0 && x <= in->at_ms))
             continue;
-        if (host_sum(h, ir, end).n < CORR_MIN_REQ)
+        if (host_sum(h, idx_of(in, x), end).n < CORR_MIN_REQ)
             continue;
         told++;
-        worse += (size_t)corr_host_faulty(in, h, r, o->before);
+        worse += (size_t)corr_host_faulty(in, h, x, o->before);
     }
     if (told == 0) {
         s->breadth = 1.0;

@@ -24,8 +24,9 @@
  *             - 1) / (CORR_RHO - 1), at most 1), where expected is the
  *             larger of the others' drift as a ratio (the gates' model)
  *             and as a difference (a fault that adds its own errors);
- *   breadth   the share, among the hosts that ran it in the same wave and
- *             have traffic, of those whose own error rate rose with it: a bad change hurts most
+ *   breadth   the share, among the hosts that ran it by T (any wave) and
+ *             have traffic, of those whose own error rate rose from when
+ *             they ran it: a bad change hurts most
  * hosts that run it, a sick host is one of many.
  *
  *   score = overlap x decay x effect x breadth, in [0, 1]; a change is
