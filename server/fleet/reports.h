@@ -113,7 +113,8 @@ void reports_history_geometry(const struct reports *r, int64_t *bucket_ms, size_
  * (REPORTS_NAME_MAX bytes, may be NULL) gets the host's cell. Returns the
  * number of buckets of the span the ring still holds (0 when the host is
  * unknown or never reported health), so the caller can tell "quiet" from
- * "forgotten". Counts are by the server's ingestion time. Thread-safe.
+ * "forgotten". Counts are by the server's ingestion time. With n 0, out
+ * may be NULL (to learn the host's cell). Thread-safe.
  */
 size_t reports_history_get(struct reports *r, const char *host, int64_t from_ms,
                            struct reports_hist_bucket *out, size_t n, char *cell);

@@ -85,7 +85,8 @@ size_t reports_history_get(struct reports *r, const char *host, int64_t from_ms,
     int64_t s0 = slot_of(from_ms, r->cfg.history_bucket_ms), nb;
     size_t held = 0;
 
-    memset(out, 0, n * sizeof *out);
+    if (n)
+        memset(out, 0, n * sizeof *out);
     if (cell)
         cell[0] = '\0';
     pthread_mutex_lock(&r->mu);

@@ -21,9 +21,10 @@
 #include "reports.h"
 #include "util.h"
 
-#define CORR_CHANGES_MAX 200  /* candidate changes read */
-#define CORR_HOSTS_MAX   5000 /* scope + control hosts */
-#define CORR_CONTROL_MAX 2000 /* control hosts taken from the reports */
+#define CORR_CHANGES_MAX    200  /* candidate changes read */
+#define CORR_HOSTS_MAX      5000 /* scope + control hosts */
+#define CORR_CONTROL_MAX    2000 /* control hosts taken from the reports */
+#define CORR_HOST_CELLS_MAX 32   /* cells of named hosts read one by one */
 
 struct hname {
     char name[REPORTS_NAME_MAX];
@@ -116,10 +117,24 @@ static void ctx_free(struct corr_ctx *x)
     store_cells_free(x->cells, x->ncells);
 }
 
-/* The candidate changes: those that moved assignments in [from, to] and
- * reached the scope (its cell, its host) with a known generation. */
-static int read_changes(struct corr_ctx *x, const struct ops_correlate_req *q, int64_t from,
-                        const struct ops_actor *who, struct ops_err *e)
+/* 1 when x->changes holds the change of audit seq 'seq'. */
+static int have_change(const struct corr_ctx *x, json_int_t seq)
+{
+    size_t i;
+    json_t *c;
+
+    json_array_foreach(x->changes, i, c)
+    {
+        if (json_integer_value(json_object_get(c, "seq")) == seq)
+            return 1;
+    }
+    return 0;
+}
+
+/* Appends the changes of [from, to] that reached 'cell' or 'host' (both
+ * NULL: any) with a known generation, publishes left out, each once. */
+static int read_changes_of(struct corr_ctx *x, const char *cell, const char *host, int64_t from,
+                           int64_t to, const struct ops_actor *who, struct ops_err *e)
 {
     struct ops_changes_filter f;
     json_t *items = NULL, *c;
@@ -128,14 +143,11 @@ static int read_changes(struct corr_ctx *x, const struct ops_correlate_req *q, i
     int rc;
 
     memset(&f, 0, sizeof f);
-    f.cell = q->cell;
-    f.host = q->host;
+    f.cell = cell;
+    f.host = host;
     f.from_ms = from > 0 ? from : 1;
-    f.to_ms = q->at_ms;
+    f.to_ms = to;
     f.limit = CORR_CHANGES_MAX;
-    x->changes = json_array();
-    if (!x->changes)
-        return ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
     do {
         f.after = next;
         rc = ops_changes_list(x->o, &f, who, &items, &next, e);
@@ -146,13 +158,73 @@ static int read_changes(struct corr_ctx *x, const struct ops_correlate_req *q, i
             if (json_array_size(x->changes) >= CORR_CHANGES_MAX)
                 break;
             if (strcmp(json_string_value(json_object_get(c, "kind")), "publish") == 0 ||
-                !json_is_integer(json_object_get(c, "generation")))
+                !json_is_integer(json_object_get(c, "generation")) ||
+                have_change(x, json_integer_value(json_object_get(c, "seq"))))
                 continue;
             json_array_append(x->changes, c);
         }
         json_decref(items);
         items = NULL;
     } while (next > 0 && json_array_size(x->changes) < CORR_CHANGES_MAX);
+    return CG_OK;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "seq"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "seq"));
+
+    return x < y ? -1 : x > y;
+}
+
+/* The candidate changes: those of [T - window, T] that reached the scope
+ * (its cell; its host; for named hosts, their cells as the reports know
+ * them, or every change when they span more than CORR_HOST_CELLS_MAX
+ * cells), oldest first. */
+static int read_changes(struct corr_ctx *x, const struct ops_correlate_req *q, int64_t from,
+                        const struct ops_actor *who, struct ops_err *e)
+{
+    char cells[CORR_HOST_CELLS_MAX][REPORTS_NAME_MAX], cell[REPORTS_NAME_MAX];
+    size_t nc = 0, n;
+    json_t **v;
+    int rc = CG_OK, wide = 0;
+
+    x->changes = json_array();
+    if (!x->changes)
+        return ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
+    if (q->cell || q->host)
+        return read_changes_of(x, q->cell, q->host, from, q->at_ms, who, e);
+    for (size_t i = 0; i < q->nhosts && !wide; i++) {
+        int seen = 0;
+        reports_history_get(x->o->reports, q->hosts[i], 0, NULL, 0, cell);
+        if (!cell[0])
+            continue; /* never reported: no history, it cannot be faulty */
+        for (size_t k = 0; k < nc && !seen; k++)
+            seen = strcmp(cells[k], cell) == 0;
+        if (seen)
+            continue;
+        if (nc == CORR_HOST_CELLS_MAX)
+            wide = 1;
+        else
+            cg_strlcpy(cells[nc++], cell, sizeof cells[0]);
+    }
+    if (wide)
+        return read_changes_of(x, NULL, NULL, from, q->at_ms, who, e);
+    for (size_t k = 0; k < nc && rc == CG_OK; k++)
+        rc = read_changes_of(x, cells[k], NULL, from, q->at_ms, who, e);
+    if (rc != CG_OK || (n = json_array_size(x->changes)) < 2)
+        return rc;
+    /* several cells' lists: back in audit order */
+    v = calloc(n, sizeof *v);
+    if (!v)
+        return ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(x->changes, i));
+    qsort(v, n, sizeof *v, cmp_seq);
+    json_array_clear(x->changes);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(x->changes, v[i]);
+    free(v);
     return CG_OK;
 }
 
