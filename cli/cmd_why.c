@@ -7,6 +7,7 @@
 #include <cellgate/cellgate.h>
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,13 +84,20 @@ static void print_answer(struct cli_ctx *ctx, const struct cg_obj *o)
     cli_table_release(&t);
     for (size_t i = 0; i < n && i < 3; i++) {
         const struct cg_obj *c = cg_obj_array_get(o, "candidates", i);
-        size_t nr = cg_obj_array_size(c, "reasons");
+        /* the reasons are an array of strings: read it as JSON */
+        char *text = cg_obj_dup_json(c, "reasons", 0);
+        json_t *reasons = text ? json_loads(text, 0, NULL) : NULL;
+        size_t k;
+        json_t *r;
         fprintf(ctx->out, "\n#%" PRId64 ":\n", cg_obj_int(c, "rank", 0));
-        for (size_t k = 0; k < nr; k++) {
-            const struct cg_obj *r = cg_obj_array_get(c, "reasons", k);
-            char line[512];
-            fprintf(ctx->out, "  %s\n", cg_obj_text(r, NULL, line, sizeof line));
+        json_array_foreach(reasons, k, r)
+        {
+            if (json_is_string(r)) {
+                fprintf(ctx->out, "  %s\n", json_string_value(r));
+            }
         }
+        json_decref(reasons);
+        cg_free(text);
     }
 }
 

@@ -285,7 +285,7 @@ static void did_of(const struct corr_input *in, const struct corr_onset *o,
             ca.n >= CORR_MIN_REQ)
             break;
     }
-    wide = local < 0;
+    wide = local != 1; /* the last pass was fleet-wide (or none was enough) */
     if (gates_did_errors(eb.e, eb.n, ea.e, ea.n, cb.e, cb.n, ca.e, ca.n, CORR_RHO, &d) < 0) {
         s->effect = 0;
         s->did_p = NAN;

@@ -114,7 +114,9 @@ def scenario(s):
                 "hosts: %s" % brief(b)); n += 1
         r = s.cli("why", "--cell", wave[0], "--at", str(t1), "--window", "2m")
         h.check(r.returncode == 0 and "blamed: cfg rollout_step v2" in r.stdout
-                and "BLAMED" in r.stdout and "fault began" in r.stdout,
+                and "BLAMED" in r.stdout and "fault began" in r.stdout
+                and "overlap: 1.00 (3 of 3 faulty hosts ran it)" in r.stdout
+                and "score: " in r.stdout,
                 "cli why %r %r" % (r.stdout, r.stderr)); n += 1
         r = s.cli("why", "--host", HOSTS[wave[0]][0], "--at", str(t1), "--window", "2m", "--json")
         h.check(r.returncode == 0 and json.loads(r.stdout)["verdict"] == "change",
