@@ -337,6 +337,21 @@ static const struct cli_cmd commands[] = {
     { "whoami", cmd_whoami, "show who the token belongs to",
       "usage: cellgate whoami"
       GLOBAL_OPTS },
+    { "why", cmd_why, "which changes could explain a fault: ranked, with reasons",
+      "usage: cellgate why --cell C [--at T] [--window D] [--metric errors]\n"
+      "       cellgate why --host H [--host H]... [--at T] [--window D] [--metric errors]\n"
+      "\n"
+      "  --cell C       the faulty cell (its hosts)\n"
+      "  --host H       a faulty host (repeat for several)\n"
+      "  --at T         when the fault is seen: RFC 3339 or epoch ms (default now)\n"
+      "  --window D     look at the changes of the D before it: 30m, 2h, 1d (default 1h)\n"
+      "  --metric M     errors (the error rate the hosts report; the default)\n"
+      "\n"
+      "Finds when the hosts' error rate stepped up, never blames a change that\n"
+      "reached them after that, and ranks the others (overlap, decay, difference\n"
+      "in differences against hosts without the change, breadth); --json prints\n"
+      "the server's answer (docs/correlation.md)."
+      GLOBAL_OPTS },
 };
 /* clang-format on */
 

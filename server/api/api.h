@@ -45,6 +45,9 @@ int api_metrics(struct api *api, struct request *rq, struct response *rs);
 /* api_changes.c: what changed, where, when; delivery statistics */
 int api_changes_list(struct api *api, struct request *rq, struct response *rs);
 int api_annotations(struct api *api, struct request *rq, struct response *rs);
+/* POST /v1/correlate (api_correlate.c): rank the changes that could explain
+ * a fault (ops_correlate()). */
+int api_correlate(struct api *api, struct request *rq, struct response *rs);
 int api_stats_delivery(struct api *api, struct request *rq, struct response *rs);
 
 /* api_cells.c */

@@ -74,6 +74,7 @@ static const struct route routes[] = {
     {"GET",    "/v1/changes",                          LANE_READ,    ROLE_READER,   0,             api_changes_list,       "changes.list", SURFACE_API},
     {"GET",    "/v1/annotations",                      LANE_READ,    ROLE_READER,   0,             api_annotations,        "annotations", SURFACE_API},
     {"GET",    "/v1/stats/delivery",                   LANE_READ,    ROLE_READER,   0,             api_stats_delivery,     "stats.delivery", SURFACE_API},
+    {"POST",   "/v1/correlate",                        LANE_READ,    ROLE_READER,   0,             api_correlate,          "correlate", SURFACE_API},
     {"GET",    "/v1/cluster",                          LANE_READ,    ROLE_READER,   0,             api_cluster_status,     "cluster.status", SURFACE_API},
 };
 /* clang-format on */
