@@ -134,8 +134,9 @@ static void add_delivery(struct chg_ctx *x, json_t *c, const char *config, int64
     const json_t *cells = json_object_get(c, "cells"), *hosts = json_object_get(c, "hosts");
     int host_level = json_array_size(hosts) > 0;
     json_int_t applied = 0, superseded = 0, pending = 0;
-    json_t *list, *d;
-    size_t n = 0;
+    json_t *list, *d, *set;
+    const json_t *v;
+    size_t n = 0, k;
 
     if (g <= 0 || ctx_hosts(x, config, &hv, &n) < 0) {
         json_object_set_new(c, "delivery",
@@ -145,9 +146,26 @@ static void add_delivery(struct chg_ctx *x, json_t *c, const char *config, int64
                                           : "the hosts' views could not be read"));
         return;
     }
+    /* the cells (or canary hosts) as a set: a change may name every one
+     * of thousands of cells, and every host's view is looked up in it */
+    set = json_object();
+    if (host_level) {
+        json_array_foreach(hosts, k, v)
+        {
+            const char *name = json_string_value(json_object_get(v, "host"));
+            if (name)
+                json_object_set_new(set, name, json_true());
+        }
+    } else {
+        json_array_foreach(cells, k, v)
+        {
+            if (json_is_string(v))
+                json_object_set_new(set, json_string_value(v), json_true());
+        }
+    }
     list = json_array();
     for (size_t i = 0; i < n; i++) {
-        if (host_level ? !hosts_have(hosts, hv[i].host) : !arr_has(cells, hv[i].cell))
+        if (!json_object_get(set, host_level ? hv[i].host : hv[i].cell))
             continue;
         if (hv[i].applied_generation == g) {
             applied++;
@@ -161,6 +179,7 @@ static void add_delivery(struct chg_ctx *x, json_t *c, const char *config, int64
             pending++;
         }
     }
+    json_decref(set);
     d = json_pack("{s:b,s:I,s:I,s:I,s:o,s:b}", "known", 1, "applied", applied, "superseded",
                   superseded, "pending", pending, "hosts", list, "hosts_truncated",
                   applied > CHANGES_HOSTS_MAX);

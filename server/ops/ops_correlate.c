@@ -101,12 +101,24 @@ static long host_index(const struct corr_ctx *x, const char *name)
     return f ? (long)(f - x->h) : -1;
 }
 
+static int cmp_cells(const void *a, const void *b)
+{
+    return strcmp(((const struct store_cell *)a)->id, ((const struct store_cell *)b)->id);
+}
+
+static int cmp_cell_id(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, ((const struct store_cell *)elem)->id);
+}
+
+/* The zone of 'cell' ("" when unknown): a binary search of the cells
+ * sorted by id (a control group may hold thousands of hosts, the fleet
+ * thousands of cells). */
 static const char *zone_of(const struct corr_ctx *x, const char *cell)
 {
-    for (size_t i = 0; i < x->ncells; i++)
-        if (strcmp(x->cells[i].id, cell) == 0)
-            return x->cells[i].zone;
-    return "";
+    const struct store_cell *c = bsearch(cell, x->cells, x->ncells, sizeof *x->cells, cmp_cell_id);
+
+    return c ? c->zone : "";
 }
 
 static void ctx_free(struct corr_ctx *x)
@@ -450,6 +462,8 @@ json_t *ops_correlate(struct ops *o, const struct ops_correlate_req *q, const st
         ops_store_fail(e, CG_ERR_IO, msg, "cells");
         goto done;
     }
+    /* by strcmp() for zone_of() (a database's collation may order otherwise) */
+    qsort(x.cells, x.ncells, sizeof *x.cells, cmp_cells);
     ch = calloc(x.nh ? x.nh : 1, sizeof *ch);
     cc = calloc(nc ? nc : 1, sizeof *cc);
     sc = calloc(nc ? nc : 1, sizeof *sc);
