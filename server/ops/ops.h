@@ -144,6 +144,8 @@ struct ops_changes_filter {
     int64_t to_ms;      /* epoch ms, changes at or before; 0 = to the last */
     int64_t after;      /* audit seq cursor (a previous *next_after); 0 = start at from_ms */
     size_t limit;       /* at most this many changes (> 0) */
+    int no_delivery;    /* 1: "delivery" is null in every change (not computed: the
+                           hosts' views are the costliest part; ops_correlate()) */
 };
 
 /*

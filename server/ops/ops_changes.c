@@ -43,6 +43,7 @@ struct chg_ctx {
     const char *config, *cell, *host;
     char host_cell[STORE_NAME_MAX]; /* the host's cell when host is given ("" unknown) */
     int64_t from, to;
+    int no_delivery;
     struct store_rollout ro[CHANGES_CACHE];
     size_t nro;
     struct {
@@ -325,7 +326,7 @@ static json_t *change_of(struct chg_ctx *x, const struct store_audit *a)
                                        step >= 0 ? json_integer(step) : json_null(), "state",
                                        ro->state, "started_by", ro->created_by)
                            : json_null());
-    if (strcmp(kind, "publish") == 0)
+    if (strcmp(kind, "publish") == 0 || x->no_delivery)
         json_object_set_new(c, "delivery", json_null());
     else
         add_delivery(x, c, config, gen);
@@ -467,6 +468,7 @@ int ops_changes_list(struct ops *o, const struct ops_changes_filter *f, const st
     x->cell = f->cell;
     x->host = f->host;
     x->from = f->from_ms;
+    x->no_delivery = f->no_delivery;
     x->to = f->to_ms;
     if (x->host)
         find_host_cell(x);

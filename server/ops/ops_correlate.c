@@ -39,6 +39,9 @@ struct corr_ctx {
     int64_t *exposed; /* [change][host] */
     struct store_cell *cells;
     size_t ncells;
+    /* each candidate's exposures, read once (read_exposures()) */
+    struct store_host_exposure **ex;
+    size_t *nex;
 };
 
 static int add_host(struct corr_ctx *x, const char *name, int scope)
@@ -123,6 +126,10 @@ static const char *zone_of(const struct corr_ctx *x, const char *cell)
 
 static void ctx_free(struct corr_ctx *x)
 {
+    for (size_t i = 0; x->ex && i < json_array_size(x->changes); i++)
+        store_host_exposures_free(x->ex[i], x->nex[i]);
+    free(x->ex);
+    free(x->nex);
     free(x->h);
     json_decref(x->changes);
     free(x->exposed);
@@ -160,6 +167,7 @@ static int read_changes_of(struct corr_ctx *x, const char *cell, const char *hos
     f.from_ms = from > 0 ? from : 1;
     f.to_ms = to;
     f.limit = CORR_CHANGES_MAX;
+    f.no_delivery = 1; /* the exposures say who ran each candidate */
     do {
         f.after = next;
         rc = ops_changes_list(x->o, &f, who, &items, &next, e);
@@ -241,34 +249,44 @@ static int read_changes(struct corr_ctx *x, const struct ops_correlate_req *q, i
 }
 
 /* The exposures of every candidate: the hosts that ran it and since when.
- * Adds those hosts to the control group when 'add' is set; else fills
- * x->exposed. */
+ * With 'add' (the first call) reads them from the store and adds those
+ * hosts to the control group; else (the second) fills x->exposed from what
+ * the first read. */
 static int read_exposures(struct corr_ctx *x, int add, struct ops_err *e)
 {
     char msg[STORE_MSG_MAX] = "";
     size_t i;
     json_t *c;
 
+    if (!x->ex) {
+        size_t nc = json_array_size(x->changes);
+        x->ex = calloc(nc ? nc : 1, sizeof *x->ex);
+        x->nex = calloc(nc ? nc : 1, sizeof *x->nex);
+        if (!x->ex || !x->nex)
+            return ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
+    }
     json_array_foreach(x->changes, i, c)
     {
-        struct store_exposure_query q;
-        struct store_host_exposure *ex = NULL;
-        size_t n = 0;
-        int rc;
+        struct store_host_exposure *ex = x->ex[i];
+        size_t n = x->nex[i];
 
-        memset(&q, 0, sizeof q);
-        q.config = json_string_value(json_object_get(c, "config"));
-        q.generation = json_integer_value(json_object_get(c, "generation"));
-        q.limit = CORR_HOSTS_MAX;
-        rc = store_host_exposure_list(x->o->store, &q, &ex, &n, NULL, msg);
-        if (rc != CG_OK)
-            return ops_store_fail(e, rc, msg, "exposures");
+        if (add) {
+            struct store_exposure_query q;
+            int rc;
+            memset(&q, 0, sizeof q);
+            q.config = json_string_value(json_object_get(c, "config"));
+            q.generation = json_integer_value(json_object_get(c, "generation"));
+            q.limit = CORR_HOSTS_MAX;
+            rc = store_host_exposure_list(x->o->store, &q, &x->ex[i], &x->nex[i], NULL, msg);
+            if (rc != CG_OK)
+                return ops_store_fail(e, rc, msg, "exposures");
+            ex = x->ex[i];
+            n = x->nex[i];
+        }
         for (size_t k = 0; k < n; k++) {
             if (add) {
-                if (add_host(x, ex[k].host, 0) < 0) {
-                    store_host_exposures_free(ex, n);
+                if (add_host(x, ex[k].host, 0) < 0)
                     return ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
-                }
             } else {
                 long j = host_index(x, ex[k].host);
                 int64_t *slot = j >= 0 ? &x->exposed[i * x->nh + (size_t)j] : NULL;
@@ -276,7 +294,6 @@ static int read_exposures(struct corr_ctx *x, int add, struct ops_err *e)
                     *slot = ex[k].from_ms;
             }
         }
-        store_host_exposures_free(ex, n);
     }
     return CG_OK;
 }
