@@ -279,20 +279,6 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
             return -1;
         }
     }
-    /* Change drills: scratch stores under the data directory. */
-    {
-        char tmp[4096];
-        struct drills_config dc = {d->store, d->reports, NULL, cfg->drill_budget_ms,
-                                   cfg->drill_poll_ms};
-        snprintf(tmp, sizeof tmp, "%s", cfg->data_dir ? cfg->data_dir : "/tmp");
-        dc.tmpdir = tmp;
-        if (!(d->drills = drills_new(&dc))) {
-            snprintf(msg, 256, "out of memory");
-            daemon_close(d);
-            return -1;
-        }
-        d->api.drills = d->drills;
-    }
     /* The delivery figures of /metrics: every minute, the last 30 days. */
     if (!(d->delivery = delivery_metrics_new(d->store, 60000, 30LL * 86400 * 1000))) {
         snprintf(msg, 256, "out of memory");
@@ -467,6 +453,20 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
             return -1;
         }
         http_set_web(d->http, d->web);
+    }
+    /* Change drills: scratch stores under the data directory. */
+    {
+        char tmp[4096];
+        struct drills_config dc = {d->store, d->reports, NULL, cfg->drill_budget_ms,
+                                   cfg->drill_poll_ms};
+        snprintf(tmp, sizeof tmp, "%s", cfg->data_dir ? cfg->data_dir : "/tmp");
+        dc.tmpdir = tmp;
+        if (!(d->drills = drills_new(&dc))) {
+            snprintf(msg, 256, "out of memory");
+            daemon_close(d);
+            return -1;
+        }
+        d->api.drills = d->drills;
     }
     /* Wiring: who hears about changes, and what /metrics shows (in this
      * order). */

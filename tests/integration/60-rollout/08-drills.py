@@ -90,6 +90,13 @@ with h.Server(extra_args=["--tick-ms", "50", "--drill-poll", "200"]) as s:
     st, _, b = s.request("POST", "/v1/configs/ff/versions", json.dumps(FLAGS))
     h.check(st == 201, "publish flags %s %s" % (st, b))
     st, b = s.api("POST", "/v1/configs", {"name": "empty", "plan": "p", "contract": {}})
+    # three hosts report in one cell: the drill simulates them, and one host
+    # in every other cell
+    for i in range(3):
+        st, b = s.api("POST", "/v1/agent/report", {"host": "h%d" % i, "cell": "r0-z0-c0", "seq": 1,
+                                                   "window_ms": 10000, "configs": [],
+                                                   "health": {"requests": 10, "errors": 0}})
+        h.check(st == 204, "report %s %s" % (st, b))
     before = production(s)
 
     # every scenario through the API
@@ -107,6 +114,7 @@ with h.Server(extra_args=["--tick-ms", "50", "--drill-poll", "200"]) as s:
     fig = b["drills"][0]["figures"]
     ok(fig["blast_cells"] == 1 and fig["detection_s"] >= fig["bad_onset_s"],
        "known-bad figures: %s" % fig)
+    ok(fig["cells"] == 36 and fig["hosts"] == 35 + 3, "the fleet copied: %s" % fig)
 
     # and through the CLI
     r = s.cli("drill", "run", "app", "--scenario", "rollback-path")
