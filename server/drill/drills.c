@@ -6,8 +6,11 @@
  */
 #include "drills.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,6 +84,31 @@ static void note_outcome(struct drills *d, const char *config, const char *scena
     pthread_mutex_unlock(&d->mu);
 }
 
+/* Removes the scratch directories a killed server left in 'dir' (a drill
+ * removes its own when it ends). */
+static void remove_leftovers(const char *dir)
+{
+    static const char *const files[] = {"drill.db", "drill.db-wal", "drill.db-shm",
+                                        "drill.db-journal"};
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+
+    if (!dp)
+        return;
+    while ((e = readdir(dp)) != NULL) {
+        char p[1200];
+        if (strncmp(e->d_name, "cellgate-drill-", 15) != 0)
+            continue;
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            snprintf(p, sizeof p, "%s/%s/%s", dir, e->d_name, files[i]);
+            unlink(p);
+        }
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        rmdir(p);
+    }
+    closedir(dp);
+}
+
 struct drills *drills_new(const struct drills_config *cfg)
 {
     struct drills *d = calloc(1, sizeof *d);
@@ -93,6 +121,8 @@ struct drills *drills_new(const struct drills_config *cfg)
     d->cfg = *cfg;
     cg_strlcpy(d->tmpdir, cfg->tmpdir && *cfg->tmpdir ? cfg->tmpdir : "/tmp", sizeof d->tmpdir);
     d->cfg.tmpdir = d->tmpdir;
+    if (cfg->tmpdir && *cfg->tmpdir)
+        remove_leftovers(d->tmpdir);
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     if (store_drill_list(cfg->store, NULL, STORE_PAGE_MAX, &runs, &n, msg) == CG_OK) {

@@ -26,7 +26,9 @@ struct stats;
 struct drills_config {
     struct store *store;     /* production: read, and the records written */
     struct reports *reports; /* production: the hosts known per cell (read) */
-    const char *tmpdir;      /* where scratch stores are made (NULL: /tmp); copied */
+    const char *tmpdir;      /* where scratch stores are made (NULL: /tmp); copied. When set,
+                                scratch directories left there by a killed server are
+                                removed by drills_new() */
     int64_t budget_ms;       /* real time one scenario may take (0: 60000) */
     int64_t poll_ms;         /* how often the schedule thread looks (0: 10000) */
 };

@@ -189,6 +189,9 @@ with h.Server(extra_args=["--tick-ms", "50", "--drill-poll", "200"]) as s:
     for k in before:
         ok(before[k] == after[k], "production changed: %s\n%s\n%s" % (k, before[k], after[k]))
 
+    ok(not any(x.startswith("cellgate-drill-") for x in os.listdir(s.data_dir)),
+       "scratch stores removed: %s" % os.listdir(s.data_dir))
+
     # a schedule runs (ff has runs; a config drilled never is due at once)
     s.api("POST", "/v1/configs", {"name": "sched", "plan": "p", "contract": {}})
     s.api("POST", "/v1/configs/sched/versions", {"a": 1})
@@ -202,8 +205,13 @@ with h.Server(extra_args=["--tick-ms", "50", "--drill-poll", "200"]) as s:
         time.sleep(0.2)
     ok(len(runs) == 5 and all(x["actor"] == "drill:schedule" for x in runs),
        "scheduled run: %s" % [(x["scenario"], x["actor"]) for x in runs])
+    # a killed server's scratch store is removed at the next start
+    os.makedirs(os.path.join(s.data_dir, "cellgate-drill-abc123"))
+    h.write(os.path.join(s.data_dir, "cellgate-drill-abc123"), "drill.db", "x")
     s.stop()
     s.start()
+    ok(not any(x.startswith("cellgate-drill-") for x in os.listdir(s.data_dir)),
+       "scratch leftovers removed: %s" % os.listdir(s.data_dir))
     st, b = s.api("GET", "/v1/configs/sched/drills")
     ok([x["every_s"] for x in b["schedules"]] == [86400], "schedule survives: %s" % b["schedules"])
     ok(len(b["drills"]) == 5, "not run again after the restart: %d" % len(b["drills"]))
