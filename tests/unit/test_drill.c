@@ -297,6 +297,38 @@ static void i7_flag_flip_kill_reaches_every_host(void **state)
     fx_free(&f);
 }
 
+/* The config's policy is copied and enforced by the real controller:
+ * approvals it asks for are given by distinct simulated approvers, and a
+ * plan weaker than the policy is refused, saying which rule. */
+static void policy_is_the_real_one(void **state)
+{
+    static const char *approving_plan =
+        "{\"waves\":["
+        "{\"name\":\"canary\",\"cells\":1,\"bake_s\":900,\"min_requests\":5000},"
+        "{\"name\":\"rest\",\"percent\":100,\"bake_s\":600,\"approval\":true}],"
+        "\"gates\":{\"error_rate\":{\"max\":0.02,\"max_ratio\":2,\"min_delta\":0.002}},"
+        "\"deny\":[{\"weekly\":\"Mon 00:00-Sun 23:59\",\"tz\":\"UTC\"}],"
+        "\"stuck_timeout_s\":3600,\"on_gate_failure\":\"rollback\"}";
+    struct fx f;
+    char out[16];
+    json_t *d;
+
+    (void)state;
+    fx_init(&f, approving_plan);
+    f.in.policy_json = "{\"allowed_plans\":[\"p\"],\"approvals\":{\"waves\":[\"last\"],"
+                       "\"approvers\":2}}";
+    d = run(&f, DRILL_ROLLBACK_PATH, out);
+    assert_string_equal(out, "passed");
+    json_decref(d);
+    f.in.policy_json = "{\"min_bake_s\":3600}";
+    d = run(&f, DRILL_KNOWN_BAD, out);
+    assert_string_equal(out, "failed");
+    assert_int_equal(held(d, "started"), 0);
+    assert_non_null(strstr(why(d, "started"), "min_bake_s"));
+    json_decref(d);
+    fx_free(&f);
+}
+
 static void bad_input_is_refused(void **state)
 {
     struct fx f;
@@ -330,6 +362,7 @@ int main(void)
         cmocka_unit_test(i1_invalid_document_refused_twice),
         cmocka_unit_test(flag_flip_skipped_without_flags),
         cmocka_unit_test(i7_flag_flip_kill_reaches_every_host),
+        cmocka_unit_test(policy_is_the_real_one),
         cmocka_unit_test(bad_input_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
