@@ -347,15 +347,21 @@ static int fleet_step(struct world *w, char *msg)
         store_assignments_free(as, na);
         return store_fail(msg, "assignments", smsg, rc);
     }
+    size_t cur = (size_t)-1;
+    int64_t cell_v = 0, cell_g = 0;
     for (size_t i = 0; i < w->nhosts; i++) {
         struct host *h = &w->hosts[i];
         const char *cell = w->cell_ids[h->cell];
-        int64_t v = 0, g = 0;
-        for (size_t j = 0; j < na; j++)
-            if (strcmp(as[j].cell, cell) == 0) {
-                v = as[j].version;
-                g = as[j].generation;
-            }
+        if (h->cell != cur) { /* a cell's hosts are next to each other */
+            cur = h->cell;
+            cell_v = cell_g = 0;
+            for (size_t j = 0; j < na; j++)
+                if (strcmp(as[j].cell, cell) == 0) {
+                    cell_v = as[j].version;
+                    cell_g = as[j].generation;
+                }
+        }
+        int64_t v = cell_v, g = cell_g;
         for (size_t j = 0; j < nh; j++)
             if (strcmp(ha[j].host, h->name) == 0 && ha[j].generation > g) {
                 v = ha[j].version;
