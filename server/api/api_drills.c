@@ -51,17 +51,18 @@ int api_drills_run(struct api *api, struct request *rq, struct response *rs)
     return 0;
 }
 
-/* GET /v1/configs/:name/drills?limit=N */
+/* GET /v1/configs/:name/drills?limit=N&after=ID */
 int api_drills_list(struct api *api, struct request *rq, struct response *rs)
 {
     struct ops_err e = {0};
     const char *name = param_name(rq, rs, 0, "config");
-    int64_t limit = 0;
+    int64_t limit = 0, after = 0;
     json_t *out;
 
-    if (!name || query_limit(rq, rs, 20, &limit) != 0)
+    if (!name || query_limit(rq, rs, 20, &limit) != 0 ||
+        query_int(rq, rs, "after", 0, INT64_MAX, 0, &after) < 0)
         return 0;
-    if (!(out = drills_history(api->drills, name, (size_t)limit, &e)))
+    if (!(out = drills_history(api->drills, name, after, (size_t)limit, &e)))
         reply_ops_error(rs, &e);
     else
         reply_json(rs, 200, out);
@@ -69,16 +70,17 @@ int api_drills_list(struct api *api, struct request *rq, struct response *rs)
     return 0;
 }
 
-/* GET /v1/drills?limit=N: every config's */
+/* GET /v1/drills?limit=N&after=ID: every config's */
 int api_drills_history(struct api *api, struct request *rq, struct response *rs)
 {
     struct ops_err e = {0};
-    int64_t limit = 0;
+    int64_t limit = 0, after = 0;
     json_t *out;
 
-    if (query_limit(rq, rs, 50, &limit) != 0)
+    if (query_limit(rq, rs, 50, &limit) != 0 ||
+        query_int(rq, rs, "after", 0, INT64_MAX, 0, &after) < 0)
         return 0;
-    if (!(out = drills_history(api->drills, NULL, (size_t)limit, &e)))
+    if (!(out = drills_history(api->drills, NULL, after, (size_t)limit, &e)))
         reply_ops_error(rs, &e);
     else
         reply_json(rs, 200, out);

@@ -125,7 +125,7 @@ struct drills *drills_new(const struct drills_config *cfg)
         remove_leftovers(d->tmpdir);
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
-    if (store_drill_list(cfg->store, NULL, STORE_PAGE_MAX, &runs, &n, msg) == CG_OK) {
+    if (store_drill_list(cfg->store, NULL, 0, STORE_PAGE_MAX, &runs, &n, msg) == CG_OK) {
         for (size_t i = n; i-- > 0;)
             if (strcmp(runs[i].outcome, "passed") == 0)
                 note_outcome(d, runs[i].config, runs[i].scenario, "passed",
@@ -387,14 +387,15 @@ int drills_run(struct drills *d, const struct drills_request *rq, const struct o
 
 /* ---- history and schedules ---- */
 
-json_t *drills_history(struct drills *d, const char *config, size_t limit, struct ops_err *e)
+json_t *drills_history(struct drills *d, const char *config, int64_t before_id, size_t limit,
+                       struct ops_err *e)
 {
     char msg[STORE_MSG_MAX];
     struct store_drill *runs = NULL;
     struct store_drill_schedule *sch = NULL;
     size_t n = 0, ns = 0;
-    int rc = store_drill_list(d->cfg.store, config, limit, &runs, &n, msg);
-    json_t *out, *list, *sl;
+    int rc = store_drill_list(d->cfg.store, config, before_id, limit + 1, &runs, &n, msg);
+    json_t *out, *list, *sl, *next = json_null();
 
     if (rc == CG_OK)
         rc = store_drill_schedule_list(d->cfg.store, &sch, &ns, msg);
@@ -404,7 +405,12 @@ json_t *drills_history(struct drills *d, const char *config, size_t limit, struc
         return NULL;
     }
     list = json_array();
-    for (size_t i = 0; i < n; i++) {
+    size_t shown = n;
+    if (n > limit) { /* one more: the page's last id is the next cursor */
+        next = json_integer(runs[limit - 1].id);
+        shown = limit;
+    }
+    for (size_t i = 0; i < shown; i++) {
         json_t *detail = NULL;
         cg_json_parse(runs[i].detail_json, strlen(runs[i].detail_json), 0, 0, &detail, NULL, 0);
         json_array_append_new(
@@ -424,7 +430,7 @@ json_t *drills_history(struct drills *d, const char *config, size_t limit, struc
                           "every_s", (json_int_t)sch[i].every_s, "created_by", sch[i].created_by,
                           "updated_ms", (json_int_t)sch[i].updated_ms));
     }
-    out = json_pack("{s:o,s:o}", "drills", list, "schedules", sl);
+    out = json_pack("{s:o,s:o,s:o}", "drills", list, "next_after", next, "schedules", sl);
     store_drills_free(runs, n);
     free(sch);
     if (!out)
@@ -490,7 +496,7 @@ static int64_t last_run_of(struct drills *d, const char *config)
     pthread_mutex_unlock(&d->mu);
     if (at >= 0)
         return at;
-    if (store_drill_list(d->cfg.store, config, 1, &runs, &n, msg) == CG_OK && n == 1)
+    if (store_drill_list(d->cfg.store, config, 0, 1, &runs, &n, msg) == CG_OK && n == 1)
         at = runs[0].started_ms;
     store_drills_free(runs, n);
     return at < 0 ? 0 : at;

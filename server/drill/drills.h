@@ -69,10 +69,13 @@ struct drills_request {
 int drills_run(struct drills *d, const struct drills_request *rq, const struct ops_actor *who,
                json_t **out, struct ops_err *e);
 
-/* The newest 'limit' (1..1000) recorded runs of 'config' (NULL: every
- * config), newest first, and the schedules: {"drills":[...],"schedules":
- * [...]} (new reference), or NULL and e. */
-json_t *drills_history(struct drills *d, const char *config, size_t limit, struct ops_err *e);
+/* One keyset page of the recorded runs of 'config' (NULL: every config),
+ * newest first: at most 'limit' (1..1000) with an id below before_id (0:
+ * from the newest), and the schedules: {"drills":[...],"next_after": the
+ * page's last id when older runs follow, else null,"schedules":[...]} (new
+ * reference), or NULL and e. */
+json_t *drills_history(struct drills *d, const char *config, int64_t before_id, size_t limit,
+                       struct ops_err *e);
 
 /* Sets (every_s 60..31536000) or removes (0) the drill schedule of
  * 'config' with 'plan' (NULL or "": the config's default), audited. The

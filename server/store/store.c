@@ -842,14 +842,14 @@ int store_drill_record(struct store *st, const struct store_drill *d, const stru
     STORE_CALL(st, msg, drill_record, d, a, id, msg);
 }
 
-int store_drill_list(struct store *st, const char *config, size_t limit, struct store_drill **out,
-                     size_t *n, char *msg)
+int store_drill_list(struct store *st, const char *config, int64_t before_id, size_t limit,
+                     struct store_drill **out, size_t *n, char *msg)
 {
     if (st && !st->ops->drill_list) {
         set_msg(msg, "this store keeps no drills", NULL);
         return CG_ERR_INVALID;
     }
-    STORE_CALL(st, msg, drill_list, config, limit, out, n, msg);
+    STORE_CALL(st, msg, drill_list, config, before_id, limit, out, n, msg);
 }
 
 int store_drill_schedule_set(struct store *st, const struct store_drill_schedule *s,

@@ -589,8 +589,8 @@ struct store_ops {
      * STORE_OPS_VERSION 7 like the sessions. */
     int (*drill_record)(struct store *st, const struct store_drill *d, const struct store_actor *a,
                         int64_t *id, char *msg);
-    int (*drill_list)(struct store *st, const char *config, size_t limit, struct store_drill **out,
-                      size_t *n, char *msg);
+    int (*drill_list)(struct store *st, const char *config, int64_t before_id, size_t limit,
+                      struct store_drill **out, size_t *n, char *msg);
     int (*drill_schedule_set)(struct store *st, const struct store_drill_schedule *s,
                               const struct store_actor *a, char *msg);
     int (*drill_schedule_list)(struct store *st, struct store_drill_schedule **out, size_t *n,
@@ -1168,18 +1168,18 @@ int store_policy_get(struct store *st, const char *config, struct store_policy *
  * audit record "drill.run" (object "config/<name>", after: scenario,
  * outcome, plan) in one transaction; *id (may be NULL) gets its id. The
  * config need not exist any more (the record says what was drilled).
- * store_drill_list() returns the newest 'limit' (1..STORE_PAGE_MAX) runs of
- * 'config' (NULL or "": of every config), newest first; free with
- * store_drills_free(). store_drill_schedule_set() sets the schedule of
- * s->config (every_s > 0; audited "drill.schedule") or removes it
- * (every_s 0; audited "drill.unschedule"; CG_ERR_NOTFOUND when none).
- * store_drill_schedule_list() returns every schedule by config; free with
- * free().
+ * store_drill_list() returns the newest 'limit' (1..STORE_PAGE_MAX + 1: a
+ * page and the row that tells whether another follows) runs of
+ * 'config' (NULL or "": of every config) whose id is below before_id (0:
+ * any), newest first (a keyset page); free with store_drills_free(). store_drill_schedule_set()
+ * sets the schedule of s->config (every_s > 0; audited "drill.schedule") or removes it (every_s 0;
+ * audited "drill.unschedule"; CG_ERR_NOTFOUND when none). store_drill_schedule_list() returns every
+ * schedule by config; free with free().
  */
 int store_drill_record(struct store *st, const struct store_drill *d, const struct store_actor *a,
                        int64_t *id, char *msg);
-int store_drill_list(struct store *st, const char *config, size_t limit, struct store_drill **out,
-                     size_t *n, char *msg);
+int store_drill_list(struct store *st, const char *config, int64_t before_id, size_t limit,
+                     struct store_drill **out, size_t *n, char *msg);
 int store_drill_schedule_set(struct store *st, const struct store_drill_schedule *s,
                              const struct store_actor *a, char *msg);
 int store_drill_schedule_list(struct store *st, struct store_drill_schedule **out, size_t *n,

@@ -1333,7 +1333,7 @@ static void test_drills(void **state)
     assert_int_equal(store_drill_record(f->st, &d, &ADMIN, &id3, msg), CG_OK);
     assert_true(id1 > 0 && id2 > id1 && id3 > id2);
 
-    assert_int_equal(store_drill_list(f->st, "app", 10, &list, &n, msg), CG_OK);
+    assert_int_equal(store_drill_list(f->st, "app", 0, 10, &list, &n, msg), CG_OK);
     assert_int_equal(n, 2);
     assert_int_equal(list[0].id, id2);
     assert_string_equal(list[0].outcome, "failed");
@@ -1344,11 +1344,16 @@ static void test_drills(void **state)
     assert_int_equal(list[1].started_ms, 1000);
     assert_int_equal(list[1].duration_ms, 42);
     store_drills_free(list, n);
-    assert_int_equal(store_drill_list(f->st, NULL, 2, &list, &n, msg), CG_OK);
+    assert_int_equal(store_drill_list(f->st, NULL, 0, 2, &list, &n, msg), CG_OK);
     assert_int_equal(n, 2);
     assert_int_equal(list[0].id, id3);
     store_drills_free(list, n);
-    assert_int_equal(store_drill_list(f->st, NULL, 0, &list, &n, msg), CG_ERR_INVALID);
+    /* a keyset page: below id3 */
+    assert_int_equal(store_drill_list(f->st, NULL, id3, 1, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, id2);
+    store_drills_free(list, n);
+    assert_int_equal(store_drill_list(f->st, NULL, 0, 0, &list, &n, msg), CG_ERR_INVALID);
 
     snprintf(d.scenario, sizeof d.scenario, "Bad Scenario");
     assert_int_equal(store_drill_record(f->st, &d, &ADMIN, NULL, msg), CG_ERR_INVALID);

@@ -12,7 +12,8 @@ static const char SQL_DRILL_ADD[] =
     "duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 static const char SQL_DRILL_LIST[] =
     "SELECT id, config, scenario, outcome, plan, detail_json, actor, started_ms, duration_ms "
-    "FROM drill_runs WHERE (?1 IS NULL OR config = ?1) ORDER BY id DESC LIMIT ?2";
+    "FROM drill_runs WHERE (?1 IS NULL OR config = ?1) AND (?2 = 0 OR id < ?2) "
+    "ORDER BY id DESC LIMIT ?3";
 static const char SQL_SCHED_GET[] = "SELECT 1 FROM drill_schedules WHERE config = ?";
 static const char SQL_SCHED_PUT[] =
     "INSERT INTO drill_schedules (config, plan, every_s, created_by, updated_ms) "
@@ -94,21 +95,21 @@ int sq_drill_record(struct store *st, const struct store_drill *d, const struct 
     return rc;
 }
 
-int sq_drill_list(struct store *st, const char *config, size_t limit, struct store_drill **out,
-                  size_t *n, char *msg)
+int sq_drill_list(struct store *st, const char *config, int64_t before_id, size_t limit,
+                  struct store_drill **out, size_t *n, char *msg)
 {
     void *arr = NULL;
     size_t cnt = 0;
     int rc;
 
-    if (!out || !n || limit == 0 || limit > STORE_PAGE_MAX) {
+    if (!out || !n || limit == 0 || limit > STORE_PAGE_MAX + 1) {
         sq_msg(msg, "drill_list: missing argument or limit out of 1..%d", STORE_PAGE_MAX);
         return CG_ERR_INVALID;
     }
     *out = NULL;
     *n = 0;
-    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_drill, SQL_DRILL_LIST, "ti",
-                 config && *config ? config : NULL, (int64_t)limit);
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_drill, SQL_DRILL_LIST, "tii",
+                 config && *config ? config : NULL, before_id, (int64_t)limit);
     if (rc != CG_OK) {
         store_drills_free(arr, cnt);
         return rc;

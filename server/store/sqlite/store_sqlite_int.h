@@ -494,8 +494,8 @@ int sq_drill_record(struct store *st, const struct store_drill *d, const struct 
                     int64_t *id, char *msg);
 
 /* store_ops.drill_list: the newest runs of a config (or of all). */
-int sq_drill_list(struct store *st, const char *config, size_t limit, struct store_drill **out,
-                  size_t *n, char *msg);
+int sq_drill_list(struct store *st, const char *config, int64_t before_id, size_t limit,
+                  struct store_drill **out, size_t *n, char *msg);
 
 /* store_ops.drill_schedule_set: sets or removes a config's schedule, audited. */
 int sq_drill_schedule_set(struct store *st, const struct store_drill_schedule *s,

@@ -133,8 +133,17 @@ with h.Server(extra_args=["--tick-ms", "50", "--drill-poll", "200"]) as s:
     ids = [x["id"] for x in b["drills"]]
     ok(st == 200 and len(ids) == 5 + 1 + 1 + 5 and ids == sorted(ids, reverse=True),
        "history: %s %s" % (st, ids))
+    ok(b["next_after"] is None, "one page: %s" % b["next_after"])
+    st, b = s.api("GET", "/v1/configs/app/drills?limit=5")
+    got = [x["id"] for x in b["drills"]]
+    while b["next_after"] is not None:
+        st, b = s.api("GET", "/v1/configs/app/drills?limit=5&after=%d" % b["next_after"])
+        got += [x["id"] for x in b["drills"]]
+    ok(got == ids, "pages: %s %s" % (got, ids))
     st, b = s.api("GET", "/v1/drills")
     ok(st == 200 and {x["config"] for x in b["drills"]} == {"app", "ff"}, "all history %s" % st)
+    st, b = s.api("GET", "/v1/drills?after=x")
+    ok(st == 400, "bad cursor %s" % st)
 
     # one audit record per drill
     st, b = s.api("GET", "/v1/audit?limit=1000")
