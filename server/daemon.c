@@ -457,8 +457,8 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     /* Change drills: scratch stores under the data directory. */
     {
         char tmp[4096];
-        struct drills_config dc = {d->store, d->reports, NULL, cfg->drill_budget_ms,
-                                   cfg->drill_poll_ms};
+        struct drills_config dc = {d->store,           d->reports, NULL, cfg->drill_budget_ms,
+                                   cfg->drill_poll_ms, d->cluster};
         snprintf(tmp, sizeof tmp, "%s", cfg->data_dir ? cfg->data_dir : "/tmp");
         dc.tmpdir = tmp;
         if (!(d->drills = drills_new(&dc))) {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "drill.h"
 #include "json.h"
 #include "plan.h"
@@ -531,6 +532,12 @@ static void schedule_round(struct drills *d)
     size_t n = 0;
     struct ops_actor who = {"drill:schedule", "scheduled drill", ROLE_ADMIN, NULL, 0, NULL, NULL};
 
+    if (d->cfg.cluster) { /* with replicas, the leader drills: one run per schedule */
+        struct cluster_status cs;
+        cluster_status(d->cfg.cluster, &cs);
+        if (!cs.is_leader)
+            return;
+    }
     if (store_drill_schedule_list(d->cfg.store, &sch, &n, msg) != CG_OK)
         return;
     for (size_t i = 0; i < n && !d->stopping; i++) {

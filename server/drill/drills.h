@@ -31,6 +31,8 @@ struct drills_config {
                                 removed by drills_new() */
     int64_t budget_ms;       /* real time one scenario may take (0: 60000) */
     int64_t poll_ms;         /* how often the schedule thread looks (0: 10000) */
+    struct cluster *cluster; /* the leases (borrowed; NULL: one process): with replicas,
+                                only the leader runs the schedules */
 };
 
 /* New drills (no thread yet); NULL when out of memory. Loads the last
