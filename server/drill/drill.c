@@ -112,8 +112,10 @@ static const struct store_actor drill_actor = {"drill", "change drill (scratch s
 
 /* ---- the scratch world ---- */
 
-/* A copy of a plan or policy document without its deny windows: a drill
- * runs now in virtual time, and a calendar is not what it checks. */
+/* A copy of a plan or policy document without its deny windows (a drill
+ * runs now in virtual time, and a calendar is not what it checks) and
+ * without a plan's Prometheus source: the simulated hosts are the health,
+ * and a drill never queries production's Prometheus. */
 static json_t *without_deny(const char *text, char *msg)
 {
     json_t *v = NULL;
@@ -124,6 +126,7 @@ static json_t *without_deny(const char *text, char *msg)
         return NULL;
     }
     json_object_del(v, "deny");
+    json_object_del(v, "source");
     return v;
 }
 

@@ -299,7 +299,9 @@ static void i7_flag_flip_kill_reaches_every_host(void **state)
 
 /* The config's policy is copied and enforced by the real controller:
  * approvals it asks for are given by distinct simulated approvers, and a
- * plan weaker than the policy is refused, saying which rule. */
+ * plan weaker than the policy is refused, saying which rule. The plan's
+ * deny windows and Prometheus source are not drilled (the simulated hosts
+ * are the health; nothing is queried). */
 static void policy_is_the_real_one(void **state)
 {
     static const char *approving_plan =
@@ -308,6 +310,8 @@ static void policy_is_the_real_one(void **state)
         "{\"name\":\"rest\",\"percent\":100,\"bake_s\":600,\"approval\":true}],"
         "\"gates\":{\"error_rate\":{\"max\":0.02,\"max_ratio\":2,\"min_delta\":0.002}},"
         "\"deny\":[{\"weekly\":\"Mon 00:00-Sun 23:59\",\"tz\":\"UTC\"}],"
+        "\"source\":{\"prometheus\":{\"url\":\"http://192.0.2.1:9\",\"queries\":{"
+        "\"requests\":\"sum(x)\",\"errors\":\"sum(y)\"}}},"
         "\"stuck_timeout_s\":3600,\"on_gate_failure\":\"rollback\"}";
     struct fx f;
     char out[16];
