@@ -24,7 +24,8 @@
 #include "store.h"
 #include "util.h"
 
-#define MAX_SERIES 4096 /* (config, scenario) pairs whose last success /metrics keeps */
+#define MAX_SERIES  4096 /* (config, scenario) pairs whose last success /metrics keeps */
+#define MAX_RUNNING 2    /* drills at once: each holds a worker and a core while it runs */
 
 /* The last success of one (config, scenario), for /metrics. */
 struct series {
@@ -46,6 +47,7 @@ struct drills {
     struct series *series;
     size_t nseries;
     uint64_t runs[3]; /* passed, failed, skipped */
+    unsigned running; /* drills_run() calls in progress */
     struct last_run *last;
     size_t nlast;
     /* the schedule thread */
@@ -367,10 +369,15 @@ int drills_run(struct drills *d, const struct drills_request *rq, const struct o
                         rq->scenario ? rq->scenario : "");
     if ((rc = ops_scope_check(who, rq->config, e)) != CG_OK)
         return rc;
-    if ((rc = gather(d, rq, &g, e)) != CG_OK) {
-        inputs_free(&g);
-        return rc;
-    }
+    pthread_mutex_lock(&d->mu);
+    int busy = d->running >= MAX_RUNNING;
+    if (!busy)
+        d->running++;
+    pthread_mutex_unlock(&d->mu);
+    if (busy)
+        return ops_fail(e, CG_ERR_TIMEOUT, NULL, NULL,
+                        "%d drills are running: try again when one ends", MAX_RUNNING);
+    rc = gather(d, rq, &g, e);
     list = json_array();
     for (int s = 0; s < DRILL__COUNT && rc == CG_OK; s++)
         if (all || s == one)
@@ -381,6 +388,9 @@ int drills_run(struct drills *d, const struct drills_request *rq, const struct o
                       failed ? "failed" : "passed", "proposed", rq->body != NULL, "drills", list);
     json_decref(list);
     inputs_free(&g);
+    pthread_mutex_lock(&d->mu);
+    d->running--;
+    pthread_mutex_unlock(&d->mu);
     if (rc == CG_OK && !*out)
         return ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
     return rc;
