@@ -777,34 +777,75 @@ out:
  * the drill's invalid document. */
 static const char *const invalid_docs[] = {"\x01not a document", "[]", "{}", "null", "0", "\"\""};
 
-static int run_invalid_document(struct world *w, struct drill_result *out, char *msg)
+/* The first invalid_docs[] entry the contract refuses (or, failing all,
+ * max_bytes + 1 bytes when the contract has such a limit), found with the
+ * real check in the scratch store: a new buffer (*len bytes) or NULL. */
+static char *find_invalid(struct world *w, size_t *len, const char **label)
 {
     struct ops_err e = {0};
     struct ops_check ck;
     struct cg_contract *k = NULL;
-    json_t *exps = json_array(), *fig = json_object();
-    const char *bad = NULL;
-    int rc;
+    size_t max = 0;
 
-    memset(&ck, 0, sizeof ck);
-    for (size_t i = 0; i < sizeof invalid_docs / sizeof invalid_docs[0] && !bad; i++) {
-        rc = ops_version_check(&w->ops, w->in->config, invalid_docs[i], strlen(invalid_docs[i]),
-                               &ck, &e);
-        if (rc == CG_OK && ck.v.count > 0)
-            bad = invalid_docs[i];
+    for (size_t i = 0; i < sizeof invalid_docs / sizeof invalid_docs[0] + 1; i++) {
+        const char *cand =
+            i < sizeof invalid_docs / sizeof invalid_docs[0] ? invalid_docs[i] : NULL;
+        char *buf = NULL;
+        size_t n;
+        if (cand) {
+            n = strlen(cand);
+            buf = strdup(cand);
+        } else {
+            if (cg_contract_parse(w->in->contract_json, strlen(w->in->contract_json), &k, NULL) ==
+                CG_OK)
+                max = cg_contract_max_bytes(k);
+            cg_contract_free(k);
+            if (max == 0 || max > 16u * 1024 * 1024)
+                return NULL;
+            n = max + 1;
+            if ((buf = malloc(n + 1)) != NULL) {
+                memset(buf, '{', n);
+                buf[n] = '\0';
+            }
+        }
+        if (!buf)
+            return NULL;
+        memset(&ck, 0, sizeof ck);
+        int rc = ops_version_check(&w->ops, w->in->config, buf, n, &ck, &e);
+        int refused = rc == CG_OK && ck.v.count > 0;
         ops_check_free(&ck);
         ops_err_free(&e);
+        if (refused) {
+            *len = n;
+            *label = !cand ? "(larger than max_bytes)" : cand[0] == '\x01' ? "(not JSON)" : cand;
+            return buf;
+        }
+        free(buf);
     }
+    return NULL;
+}
+
+static int run_invalid_document(struct world *w, struct drill_result *out, char *msg)
+{
+    struct ops_err e = {0};
+    struct cg_contract *k = NULL;
+    json_t *exps = json_array(), *fig = json_object();
+    const char *label = "";
+    size_t len = 0;
+    char *bad = find_invalid(w, &len, &label);
+    int rc;
+
+    (void)msg;
     if (!bad) {
         expect(exps, "refused_at_publish", 0,
-               "the contract accepts every test document (even bytes that are not JSON): it "
-               "refuses nothing");
+               "the contract accepts every test document (bytes that are not JSON, [], {}, "
+               "null, 0, \"\", more than max_bytes): it refuses nothing");
         conclude(w, DRILL_INVALID_DOCUMENT, exps, fig, NULL, out);
         return CG_OK;
     }
-    json_object_set_new(fig, "document", json_string(bad[0] == '\x01' ? "(not JSON)" : bad));
+    json_object_set_new(fig, "document", json_string(label));
     int64_t v = 0;
-    rc = publish(w, bad, strlen(bad), "drill: invalid document", &v, &e);
+    rc = publish(w, bad, len, "drill: invalid document", &v, &e);
     if (rc == CG_ERR_VIOLATION)
         expect(exps, "refused_at_publish", 1, "publish refused it: %s", e.msg);
     else
@@ -817,7 +858,7 @@ static int run_invalid_document(struct world *w, struct drill_result *out, char 
     struct cg_violations viol = {0};
     rc = cg_contract_parse(w->in->contract_json, strlen(w->in->contract_json), &k, NULL);
     if (rc == CG_OK)
-        rc = cg_contract_check(k, bad, strlen(bad), w->in->doc, w->in->doc_len, &viol);
+        rc = cg_contract_check(k, bad, len, w->in->doc, w->in->doc_len, &viol);
     if (rc == CG_ERR_VIOLATION)
         expect(exps, "refused_by_agent", 1,
                "the agent's contract check refuses it (%zu violation(s): %s)", viol.count,
@@ -828,6 +869,7 @@ static int run_invalid_document(struct world *w, struct drill_result *out, char 
     json_object_set_new(fig, "violations", json_integer((json_int_t)viol.count));
     cg_violations_free(&viol);
     cg_contract_free(k);
+    free(bad);
     conclude(w, DRILL_INVALID_DOCUMENT, exps, fig, NULL, out);
     return CG_OK;
 }

@@ -263,6 +263,33 @@ static void i1_invalid_document_refused_twice(void **state)
     fx_free(&f);
 }
 
+/* An opaque artifact whose contract only limits its size: the invalid
+ * document is one byte too many; a contract without any rule refuses
+ * nothing, and the drill says so. */
+static void i1_invalid_document_of_an_artifact(void **state)
+{
+    struct fx f;
+    char out[16];
+    json_t *d;
+
+    (void)state;
+    fx_init(&f, sane_plan);
+    f.in.kind = "artifact";
+    f.in.contract_json = "{\"media_type\":\"application/octet-stream\",\"max_bytes\":64}";
+    d = run(&f, DRILL_INVALID_DOCUMENT, out);
+    assert_string_equal(out, "passed");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(d, "figures"), "document")),
+        "(larger than max_bytes)");
+    json_decref(d);
+    f.in.contract_json = "{\"media_type\":\"application/octet-stream\"}";
+    d = run(&f, DRILL_INVALID_DOCUMENT, out);
+    assert_string_equal(out, "failed");
+    assert_non_null(strstr(why(d, "refused_at_publish"), "refuses nothing"));
+    json_decref(d);
+    fx_free(&f);
+}
+
 static void flag_flip_skipped_without_flags(void **state)
 {
     struct fx f;
@@ -364,6 +391,7 @@ int main(void)
         cmocka_unit_test(rollback_path_returns_every_host),
         cmocka_unit_test(i4_stuck_wave_halts),
         cmocka_unit_test(i1_invalid_document_refused_twice),
+        cmocka_unit_test(i1_invalid_document_of_an_artifact),
         cmocka_unit_test(flag_flip_skipped_without_flags),
         cmocka_unit_test(i7_flag_flip_kill_reaches_every_host),
         cmocka_unit_test(policy_is_the_real_one),
