@@ -62,6 +62,10 @@ int cli_print_drills(struct cli_ctx *ctx, const struct cg_obj *o)
         if (fig[0]) {
             fprintf(ctx->out, "  %-17s %-8s %s\n", "", "", fig);
         }
+        if (strcmp(cg_obj_str(d, "outcome"), "failed") == 0) {
+            fprintf(ctx->out, "      expects: %s\n",
+                    cli_sanitize(cg_obj_str(d, "expects"), text, sizeof text));
+        }
         for (size_t k = 0; k < cg_obj_array_size(d, "expectations"); k++) {
             const struct cg_obj *x = cg_obj_array_get(d, "expectations", k);
             if (!cg_obj_bool(x, "ok", 1)) {

@@ -31,6 +31,18 @@ static const char *const scenario_names[DRILL__COUNT] = {
 _Static_assert(sizeof scenario_names / sizeof scenario_names[0] == DRILL__COUNT,
                "one name per scenario");
 
+/* What each scenario expects, in one sentence (the answer's "expects"). */
+static const char *const scenario_expects[DRILL__COUNT] = {
+    "a version that raises errors is caught in the first wave, which holds one zone of one "
+    "region, and rolled back; every host returns to the previous version",
+    "a document that breaks the contract is refused at publish and by the agent's own check",
+    "a wave whose hosts stop reporting is never promoted and halts or rolls back per on_stuck "
+    "within its bake and stuck_timeout_s",
+    "a flag killed during a rollout supersedes the rollout and reaches every host",
+    "a good version completes, is rolled back, and every host returns to the previous version"};
+_Static_assert(sizeof scenario_expects / sizeof scenario_expects[0] == DRILL__COUNT,
+               "one expectation per scenario");
+
 const char *drill_scenario_name(int scenario)
 {
     return scenario >= 0 && scenario < DRILL__COUNT ? scenario_names[scenario] : NULL;
@@ -569,17 +581,19 @@ static void conclude(struct world *w, int scenario, json_t *exps, json_t *figure
     json_object_set_new(figures, "virtual_s", json_integer((w->now - w->in->start_ms) / 1000));
     json_object_set_new(figures, "cells", json_integer((json_int_t)w->in->ncells));
     json_object_set_new(figures, "hosts", json_integer((json_int_t)w->nhosts));
-    out->detail = json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "scenario", scenario_names[scenario],
-                            "outcome", out->outcome, "summary", summary, "expectations", exps,
-                            "figures", figures, "events", events ? events : json_array());
+    out->detail = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o}", "scenario", scenario_names[scenario],
+                            "expects", scenario_expects[scenario], "outcome", out->outcome,
+                            "summary", summary, "expectations", exps, "figures", figures, "events",
+                            events ? events : json_array());
 }
 
 static void skipped(int scenario, const char *why, struct drill_result *out)
 {
     cg_strlcpy(out->outcome, "skipped", sizeof out->outcome);
     out->detail =
-        json_pack("{s:s,s:s,s:s,s:[],s:{},s:[]}", "scenario", scenario_names[scenario], "outcome",
-                  "skipped", "summary", why, "expectations", "figures", "events");
+        json_pack("{s:s,s:s,s:s,s:s,s:[],s:{},s:[]}", "scenario", scenario_names[scenario],
+                  "expects", scenario_expects[scenario], "outcome", "skipped", "summary", why,
+                  "expectations", "figures", "events");
 }
 
 /* The cells of step 'k' of rollout 'id' (a JSON array, new reference). */

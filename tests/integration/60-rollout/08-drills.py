@@ -161,7 +161,8 @@ with h.Server(extra_args=["--tick-ms", "50", "--drill-poll", "200"]) as s:
     # and neither the plan nor the run is stored
     pf = h.write(tmp, "two-zones.json", TWO_ZONES)
     r = s.cli("plan", "check", pf, "--config", "app", "--scenario", "known-bad")
-    ok(r.returncode == 1 and "spans zones" in r.stdout and "FAILED" in r.stdout,
+    ok(r.returncode == 1 and "spans zones" in r.stdout and "FAILED" in r.stdout and
+       "expects: a version that raises errors" in r.stdout,
        "plan check bad plan: %d %s %s" % (r.returncode, r.stdout, r.stderr))
     pf = h.write(tmp, "sane.json", SANE)
     r = s.cli("plan", "check", pf, "--config", "app")
