@@ -57,8 +57,17 @@ int cli_print_drills(struct cli_ctx *ctx, const struct cg_obj *o)
     for (size_t i = 0; i < n; i++) {
         const struct cg_obj *d = cg_obj_array_get(o, "drills", i);
         figures_text(cg_obj_child(d, "figures"), fig, sizeof fig);
+        size_t nx = cg_obj_array_size(d, "expectations"), broke = 0;
+        for (size_t k = 0; k < nx; k++) {
+            broke += !cg_obj_bool(cg_obj_array_get(d, "expectations", k), "ok", 1);
+        }
+        if (broke) { /* each is printed below with why */
+            snprintf(text, sizeof text, "%zu of %zu expectations broke", broke, nx);
+        } else {
+            cli_sanitize(cg_obj_str(d, "summary"), text, sizeof text);
+        }
         fprintf(ctx->out, "  %-17s %-8s %s\n", cg_obj_str(d, "scenario"), cg_obj_str(d, "outcome"),
-                cli_sanitize(cg_obj_str(d, "summary"), text, sizeof text));
+                text);
         if (fig[0]) {
             fprintf(ctx->out, "  %-17s %-8s %s\n", "", "", fig);
         }
