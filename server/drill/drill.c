@@ -1048,6 +1048,15 @@ static int run_flag_flip(struct world *w, struct drill_result *out, char *msg)
     else
         expect(exps, "kill_reached_every_host", 0,
                "the kill rollout is %s but %zu host(s) do not run it (%s)", kt.state, off, who);
+    if (off == 0 && reached <= 2 * DRILL_TICK_MS)
+        expect(exps, "kill_expedited", 1,
+               "the kill went to every cell at once, with no bake (I7): all hosts in %lld s",
+               (long long)(reached / 1000));
+    else
+        expect(exps, "kill_expedited", 0,
+               "the kill did not reach every host within two report periods (%lld s): it went "
+               "through waves or bakes instead of at once (I7)",
+               (long long)(reached / 1000));
     json_object_set_new(fig, "kill_reach_s", json_integer(reached >= 0 ? reached / 1000 : -1));
     json_object_set_new(fig, "flag", json_string(flag));
     conclude(w, DRILL_FLAG_FLIP, exps, fig, events_of(w, kt.id), out);

@@ -320,6 +320,7 @@ static void i7_flag_flip_kill_reaches_every_host(void **state)
     d = run(&f, DRILL_FLAG_FLIP, out);
     assert_string_equal(out, "passed");
     assert_int_equal(held(d, "kill_reached_every_host"), 1);
+    assert_int_equal(held(d, "kill_expedited"), 1);
     json_decref(d);
     fx_free(&f);
 }
