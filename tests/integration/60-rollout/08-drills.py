@@ -102,8 +102,10 @@ with h.Server(extra_args=["--tick-ms", "50", "--drill-poll", "200"]) as s:
     # every scenario through the API
     want = {"known-bad": "passed", "rollback-path": "passed", "stuck-wave": "passed",
             "invalid-document": "passed", "flag-flip": "skipped"}
+    first = {}
     for sc, outcome in want.items():
         st, b = drill(s, "app", sc)
+        first[sc] = b["drills"][0] if st == 200 else {}
         ok(st == 200 and b["outcome"] != "failed" and len(b["drills"]) == 1 and
            b["drills"][0]["scenario"] == sc and b["drills"][0]["outcome"] == outcome,
            "drill %s: %s %s" % (sc, st, b))
@@ -112,6 +114,10 @@ with h.Server(extra_args=["--tick-ms", "50", "--drill-poll", "200"]) as s:
     ok(st == 200 and d.get("outcome") == "passed", "flag-flip on flags: %s %s" % (st, b))
     st, b = drill(s, "app", "known-bad")
     fig = b["drills"][0]["figures"]
+    again = dict(fig, real_ms=0)
+    ok(again == dict(first["known-bad"]["figures"], real_ms=0) and
+       b["drills"][0]["expectations"] == first["known-bad"]["expectations"],
+       "reproducible: %s %s" % (fig, first["known-bad"]["figures"]))
     ok(fig["blast_cells"] == 1 and fig["detection_s"] >= fig["bad_onset_s"],
        "known-bad figures: %s" % fig)
     ok(fig["cells"] == 36 and fig["hosts"] == 35 + 3, "the fleet copied: %s" % fig)
