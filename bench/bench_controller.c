@@ -195,7 +195,8 @@ static void setup(struct bench *b)
 {
     char msg[STORE_MSG_MAX], path[512], plan[4096], pname[16];
     const char *ids[NCELLS];
-    struct reports_config rc = {0, 200000}; /* > 50 configs x 1,000 cells x 2 versions */
+    struct reports_config rc = {.max_hosts = 0,
+                                .max_keys = 200000}; /* > 50 configs x 1,000 cells x 2 versions */
     struct controller_config cc = {TICK_MS, 0, 0};
     const char *tmp = getenv("TMPDIR");
     int r, z, k, i = 0;

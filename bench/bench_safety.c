@@ -500,7 +500,7 @@ static void cg_open(struct cg *g, struct sim *s, const char *plan)
 {
     char msg[STORE_MSG_MAX], path[512];
     const char *ids[NCELLS];
-    struct reports_config rc = {0, 0};
+    struct reports_config rc = {.max_hosts = 0, .max_keys = 0};
     struct controller_config cc = {TICK_MS, 60000, 0};
     const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
     int r, z, k, i = 0;
@@ -863,7 +863,7 @@ static int aa_cells(const struct plan *p)
 static void run_aa(struct sim *s, struct trial *t, const struct plan *p)
 {
     const struct plan_wave *pw = &p->waves[AA_WAVE];
-    struct reports_config rc = {0, 0};
+    struct reports_config rc = {.max_hosts = 0, .max_keys = 0};
     struct reports *rp = reports_new(&rc);
     const char *wcells[NCELLS], *bcells[NCELLS];
     int64_t wv2[NCELLS], wv1[NCELLS], bv1[NCELLS];

@@ -22,7 +22,7 @@ BUILD=${1:-build}
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 shift || true
 
-BENCHES=(publish publish_pg validate controller poll fanout killswitch flags fanout_replicas3 wake_nonwriter rss safety storm failover ui_render)
+BENCHES=(publish publish_pg validate controller poll fanout killswitch flags fanout_replicas3 wake_nonwriter rss safety storm failover ui_render backup correlate)
 DUR=${BENCH_DURATION:-10s}
 RESULTS="$BENCH_DIR/results/latest.json"
 
@@ -1088,6 +1088,69 @@ bench_ui_render() {
     for kv in ${line#ui_render }; do fig "$name" "$kv"; done
   done < <(grep '^ui_render ' <<<"$out")
   grep -q '^ui_render ' <<<"$out" || die "bench/ui_render.py printed no ui_render line"
+}
+
+# ---------------------------------------------------------------------------
+# backup: `cellgated backup create`, `verify`, `restore` and GET /v1/state
+# on a store with 1,000 cells and 10,000 simulated hosts reporting (their
+# views are rows of the store), while they go on reporting.
+# bench/backup.py drives it. BACKUP_SHAPE=R,Z,C,H, BACKUP_N (default 5).
+# No peer, no goal: figures for planning (docs/operations.md).
+# ---------------------------------------------------------------------------
+bench_backup() {
+  local out line name
+  say "== backup: create, verify, restore, state at T with 10,000 hosts reporting =="
+  [[ -x $BUILD/sim/cellgate-sim ]] || die "no $BUILD/sim/cellgate-sim (run make build)"
+  raise_nofile 20000 || note "open-file hard limit below 20000: 10,000 hosts may not fit"
+  out=$(timeout 900 python3 "$BENCH_DIR/backup.py" --build "$BUILD" \
+    --work "$BENCH_TMP/backup" 2>"$BENCH_TMP/backup.err") ||
+    { cat "$BENCH_TMP/backup.err" >&2; say "$out"; die "bench/backup.py failed"; }
+  sed 's/^/  /' "$BENCH_TMP/backup.err"
+  while read -r line; do
+    name=${line%% *}
+    figure_line "$line"
+    fig "$name" "what=the command (or GET /v1/state) on a store of 1,000 cells and 10,000 simulated hosts reporting meanwhile (bench/backup.py)"
+    for kv in ${line#* }; do fig "$name" "$kv"; done
+  done < <(grep -E '^(backup_|state_at )' <<<"$out")
+  grep -q '^backup_create ' <<<"$out" || die "bench/backup.py printed no backup_create line"
+}
+
+# ---------------------------------------------------------------------------
+# correlate: change correlation (docs/correlation.md "Ranking"). Accuracy on
+# simulated faults with a known cause (a bad change, a zone or host fault
+# without a change, a change that lands with an unrelated fault, a fault
+# that began before a change): the confusion per truth, top-1 precision,
+# recall, and changes blamed that reached the hosts after the onset; then
+# the latency of ops_correlate() over 90 days of history (1,000 cells,
+# 10,000 hosts, CORR_BENCH_CHANGES changes, millions of exposure rows).
+# Knobs: CORR_BENCH_TRIALS (64 per truth), CORR_BENCH_CHANGES (30000),
+# CORR_BENCH_QUERIES (200), CORR_BENCH_HOSTS_PER_CELL (10),
+# CORR_BENCH_SKIP_LATENCY=1 (bench/bench_correlate.c).
+# ---------------------------------------------------------------------------
+bench_correlate() {
+  local bin="$BUILD/bench/bench_correlate" out line k
+  say "== correlate: ${CORR_BENCH_TRIALS:-64} seeded trials per truth; ops_correlate over 90 days of history =="
+  [[ -x $bin ]] || die "no $bin (run make build)"
+  out=$(CORR_BENCH_DIR=$BENCH_TMP timeout 900 "$bin" 2>"$BENCH_TMP/correlate.err") ||
+    { cat "$BENCH_TMP/correlate.err" >&2; die "bench_correlate failed"; }
+  sed 's/^/  /' "$BENCH_TMP/correlate.err"
+  fig correlate "what=ranking of candidate changes for a fault (server/ops/correlate.c) on simulated ground truth, 6 zones x 6 cells x 8 hosts, over-dispersed errors; latency of ops_correlate() on a SQLite store holding 90 days (bench/bench_correlate.c)" \
+    "ok_rule=precision_top1 >= 0.95, recall >= 0.99, vetoed_before_change_blamed = 0; latency p99 <= 100 ms"
+  while read -r line; do
+    figure_line "$line"
+    case $line in
+    correlate_confusion_*)
+      for k in $line; do [[ $k == *=* ]] && fig correlate "confusion.$(kv "$line" truth).$k"; done
+      ;;
+    correlate_latency*)
+      for k in $line; do [[ $k == *=* ]] && fig correlate "latency.$k"; done
+      ;;
+    correlate\ *)
+      for k in $line; do [[ $k == *=* ]] && fig correlate "$k"; done
+      ;;
+    esac
+  done < <(grep '^correlate' <<<"$out")
+  grep -q '^correlate precision_top1=' <<<"$out" || die "bench_correlate printed no summary line"
 }
 
 # ---------------------------------------------------------------------------

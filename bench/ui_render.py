@@ -8,8 +8,8 @@ One cellgated on a fresh data dir, one cellgate-sim with 1,000 cells
 a config with 20 versions assigned to every cell (so every host reports
 it), a rollout of it baking, a login for a session cookie; then each page
 (overview, cells, hosts of a cell, the rollout, the config, a diff, audit,
-delivery) is fetched N times over one keep-alive connection, and one line
-per page is printed:
+delivery, changes, why) is fetched N times over one keep-alive connection,
+and one line per page is printed:
 
   ui_render page=NAME p50_ms=.. p99_ms=.. bytes=.. goal_p99_ms=50 ok=yes|no
 
@@ -174,7 +174,8 @@ def main():
              ("hosts", "/ui/hosts?cell=" + urllib.parse.quote(cells[0])),
              ("rollout", "/ui/rollouts/%d" % rid), ("config", "/ui/configs/web"),
              ("diff", "/ui/configs/web/diff?a=1&b=20"), ("audit", "/ui/audit"),
-             ("delivery", "/ui/delivery")]
+             ("delivery", "/ui/delivery"), ("changes", "/ui/changes?config=web"),
+             ("why", "/ui/why?cell=" + urllib.parse.quote(cells[0]) + "&window=30m")]
     for name, path in pages:
         times, size = [], 0
         for i in range(a.n + 2):

@@ -287,6 +287,19 @@ static const struct cli_cmd commands[] = {
       "\n"
       "  --raw          print only the stored bytes, exactly"
       GLOBAL_OPTS },
+    { "state", cmd_state, "the assignments, versions and open rollouts as they were at a time",
+      "usage: cellgate state [--at T] [--config C]\n"
+      "\n"
+      "  --at T         a time: RFC 3339 (2026-12-06T10:00:00Z) or epoch ms;\n"
+      "                 default now\n"
+      "  --config C     only config C\n"
+      "\n"
+      "The server replays its audit log up to T (nothing is restored): the\n"
+      "configs with their generation, latest and live versions and plan, every\n"
+      "cell's (and canary host's) assignment with when, by whom and by which\n"
+      "change, and the rollouts open at T. --json prints the whole answer,\n"
+      "with the cells, plans and versions (docs/api/state.md)."
+      GLOBAL_OPTS },
     { "stats", cmd_stats, "delivery statistics: frequency, lead time, failure rate, restore",
       "usage: cellgate stats delivery [--config C] [--window DURATION]\n"
       "\n"
@@ -343,6 +356,21 @@ static const struct cli_cmd commands[] = {
       GLOBAL_OPTS },
     { "whoami", cmd_whoami, "show who the token belongs to",
       "usage: cellgate whoami"
+      GLOBAL_OPTS },
+    { "why", cmd_why, "which changes could explain a fault: ranked, with reasons",
+      "usage: cellgate why --cell C [--at T] [--window D] [--metric errors]\n"
+      "       cellgate why --host H [--host H]... [--at T] [--window D] [--metric errors]\n"
+      "\n"
+      "  --cell C       the faulty cell (its hosts)\n"
+      "  --host H       a faulty host (repeat for several)\n"
+      "  --at T         when the fault is seen: RFC 3339 or epoch ms (default now)\n"
+      "  --window D     look at the changes of the D before it: 30m, 2h, 1d (default 1h)\n"
+      "  --metric M     errors (the error rate the hosts report; the default)\n"
+      "\n"
+      "Finds when the hosts' error rate stepped up, never blames a change that\n"
+      "reached them after that, and ranks the others (overlap, decay, difference\n"
+      "in differences against hosts without the change, breadth); --json prints\n"
+      "the server's answer (docs/correlation.md)."
       GLOBAL_OPTS },
 };
 /* clang-format on */

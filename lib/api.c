@@ -832,6 +832,76 @@ int cg_stats_delivery(struct cg_client *c, const char *config, const char *windo
     return get(c, "GET", &p, 0, "configs", out, err);
 }
 
+int cg_state(struct cg_client *c, int64_t at_ms, const char *config, struct cg_result **out,
+             struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char sep = '?';
+
+    clear_out(out);
+    if (at_ms < 0) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "the time must be >= 0");
+    }
+    CHECK(cg__path3(&p, "/v1/state", NULL, NULL, err));
+    if (add_query_int(&p, &sep, "at", at_ms) < 0 || add_query(&p, &sep, "config", config) < 0) {
+        cg_buf_free(&p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return get(c, "GET", &p, 0, "configs", out, err);
+}
+
+int cg_correlate(struct cg_client *c, const struct cg_correlate_query *q, struct cg_result **out,
+                 struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    json_t *body;
+    int rc;
+
+    clear_out(out);
+    if (!q || (q->cell != NULL) + (q->host != NULL) + (q->nhosts > 0) != 1 ||
+        (q->nhosts > 0 && !q->hosts)) {
+        return cg__error_set(err, CG_ERR_INVALID, 0,
+                             "correlate needs exactly one of cell, host or hosts");
+    }
+    body = json_object();
+    if (!body) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    rc = 0;
+    if (q->cell) {
+        rc |= json_object_set_new(body, "cell", json_string(q->cell));
+    }
+    if (q->host) {
+        rc |= json_object_set_new(body, "host", json_string(q->host));
+    }
+    if (q->nhosts > 0) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < q->nhosts; i++) {
+            rc |= json_array_append_new(a, json_string(q->hosts[i] ? q->hosts[i] : ""));
+        }
+        rc |= json_object_set_new(body, "hosts", a);
+    }
+    if (q->at_ms > 0) {
+        rc |= json_object_set_new(body, "at", json_integer((json_int_t)q->at_ms));
+    }
+    if (q->window) {
+        rc |= json_object_set_new(body, "window", json_string(q->window));
+    }
+    if (q->metric) {
+        rc |= json_object_set_new(body, "metric", json_string(q->metric));
+    }
+    if (rc != 0) {
+        json_decref(body);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    rc = cg__path3(&p, "/v1/correlate", NULL, NULL, err);
+    if (rc != CG_OK) {
+        json_decref(body);
+        return rc;
+    }
+    return send_json(c, "POST", &p, body, 0, out, err);
+}
+
 /* ---- notification sinks ---- */
 
 /* "?message=..." appended to p when message is set. */

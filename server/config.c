@@ -513,6 +513,47 @@ static const struct config_key keys[] = {
         .doc = "Period of the rollout controller in milliseconds.",
     },
     {
+        .name = "history-bucket-ms",
+        AS_UNSIGNED(history_bucket_ms),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "MS",
+        .min = 1000,
+        .max = 3600000,
+        .def = {.u = 60000},
+        .help = "each host's health history is kept in buckets of MS milliseconds",
+        .doc = "The width of a bucket of each host's health history in memory (the requests "
+               "and errors its reports carried), which `cellgate why` and `POST /v1/correlate` "
+               "read to find when a fault began (docs/correlation.md).",
+    },
+    {
+        .name = "history-buckets",
+        AS_UNSIGNED(history_buckets),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "N",
+        .min = 10,
+        .max = 100000,
+        .def = {.u = 1440},
+        .def_note = "24 hours of one-minute buckets",
+        .help = "each host's health history holds N buckets",
+        .doc = "How many buckets of `--history-bucket-ms` each host's health history holds. "
+               "Memory: 8 bytes a bucket for each host that reports health (11.5 KiB a host "
+               "with the defaults, 115 MiB for 10,000 hosts), allocated at its first report; "
+               "at most the reports' limit of 100,000 hosts (1.1 GiB with the defaults).",
+    },
+    {
+        .name = "exposure-retention-days",
+        AS_UNSIGNED(exposure_retention_days),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "D",
+        .min = 1,
+        .max = 3650,
+        .def = {.u = 90},
+        .help = "delete hosts' exposure history that ended more than D days ago",
+        .doc = "Retention of the hosts' exposure history in the store (`host_exposures`: which "
+               "generation of each config each host ran, from when to when): rows that ended "
+               "more than D days ago are deleted once a minute; current ones are kept.",
+    },
+    {
         .name = "no-controller",
         AS_FLAG(no_controller),
         .group = CONFIG_G_ROLLOUT,

@@ -285,6 +285,8 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         daemon_close(d);
         return -1;
     }
+    delivery_metrics_set_exposure_retention(d->delivery,
+                                            (int64_t)cfg->exposure_retention_days * 86400 * 1000);
     if (cfg->replica_id) {
         cg_strlcpy(d->replica_id, cfg->replica_id, sizeof d->replica_id);
     } else if (!cfg->store_dsn) {
@@ -298,7 +300,8 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->notify = notify_new();
     d->stats = stats_new();
     {
-        struct reports_config rc = {0, 0};
+        struct reports_config rc = {0, 0, (int64_t)cfg->history_bucket_ms,
+                                    (size_t)cfg->history_buckets};
         d->reports = d->notify && d->stats ? reports_new(&rc) : NULL;
     }
     if (!d->reports) {

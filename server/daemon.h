@@ -99,6 +99,10 @@ struct daemon_config {
     const char *ui_base_path;  /* --ui-base-path: where its pages live ("/ui") */
     int no_ui;                 /* --no-ui: serve no dashboard */
     unsigned ui_session_ttl_s; /* --ui-session-ttl: a login's lifetime */
+    /* correlation (docs/correlation.md) */
+    unsigned history_bucket_ms;       /* --history-bucket-ms: hosts' health history buckets */
+    unsigned history_buckets;         /* --history-buckets: buckets a host's history holds */
+    unsigned exposure_retention_days; /* --exposure-retention-days: host_exposures kept */
 };
 
 struct daemon {

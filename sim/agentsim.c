@@ -269,6 +269,16 @@ static void flush_health(struct sim *s, struct sim_host *h, int64_t now_wall)
     }
     memset(&w, 0, sizeof w);
     host_behaviour(s, h, &b);
+    {
+        /* an errors fault raises the rate whatever the host runs (by the
+         * wall clock's time since start: flushes happen on it) */
+        double fr =
+            faults_error_rate(&s->opt.faults, s->topo.cells[h->cell].zone,
+                              s->topo.cells[h->cell].id, h->name, now_wall - s->start_wall_ms);
+        if (fr > b.error_rate) {
+            b.error_rate = fr;
+        }
+    }
     model_window_draw(&h->model, &b, s->opt.rps, len, &h->rng, &w);
     for (size_t i = 0; i < h->ncfg; i++) {
         if (h->cfg[i].lkg_version > 0) {

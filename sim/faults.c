@@ -114,8 +114,33 @@ int faults_add(struct faults *fs, const char *spec, char *msg, size_t msglen)
             return err(msg, msglen, spec, "partition takes a zone name");
         }
         cg_strlcpy(f.zone, arg, sizeof f.zone);
+    } else if (strcmp(buf, "errors") == 0) {
+        /* errors:zone=Z:RATE (the ':' after the scope split it into arg and extra) */
+        const char *name = strchr(arg, '=');
+        f.kind = FAULT_ERRORS;
+        if (!name) {
+            return err(msg, msglen, spec, "errors takes zone=Z, cell=C or host=H, then :RATE");
+        }
+        if (strncmp(arg, "zone=", 5) == 0) {
+            f.scope = FAULT_SCOPE_ZONE;
+        } else if (strncmp(arg, "cell=", 5) == 0) {
+            f.scope = FAULT_SCOPE_CELL;
+        } else if (strncmp(arg, "host=", 5) == 0) {
+            f.scope = FAULT_SCOPE_HOST;
+        } else {
+            return err(msg, msglen, spec, "errors takes zone=Z, cell=C or host=H, then :RATE");
+        }
+        if (!cg_valid_name(name + 1)) {
+            return err(msg, msglen, spec, "the zone, cell or host must be a name");
+        }
+        cg_strlcpy(f.zone, name + 1, sizeof f.zone);
+        if (!extra || parse_num(extra, &x) < 0 || x < 0 || x > 1) {
+            return err(msg, msglen, spec, "errors needs :RATE, a number in 0..1");
+        }
+        f.rate = x;
     } else {
-        return err(msg, msglen, spec, "unknown kind (silent, reload-fail, latency, partition)");
+        return err(msg, msglen, spec,
+                   "unknown kind (silent, reload-fail, latency, partition, errors)");
     }
     if (f.kind == FAULT_RELOAD_FAIL && at) {
         return err(msg, msglen, spec, "reload-fail takes no time window (use :VERSION)");
@@ -154,6 +179,13 @@ void faults_describe(const struct faults *fs, size_t i, char *out, size_t outlen
         break;
     case FAULT_PARTITION:
         snprintf(out, outlen, "zone %s cannot reach the server%s", f->zone, when);
+        break;
+    case FAULT_ERRORS:
+        snprintf(out, outlen, "%s %s fails %.2f%% of requests%s",
+                 f->scope == FAULT_SCOPE_ZONE   ? "zone"
+                 : f->scope == FAULT_SCOPE_CELL ? "cell"
+                                                : "host",
+                 f->zone, f->rate * 100, when);
         break;
     default:
         snprintf(out, outlen, "?");
@@ -230,4 +262,64 @@ bool faults_partitioned(const struct faults *fs, const char *zone, int64_t t_ms)
         }
     }
     return false;
+}
+
+double faults_error_rate(const struct faults *fs, const char *zone, const char *cell,
+                         const char *host, int64_t t_ms)
+{
+    double r = -1;
+
+    for (size_t i = 0; i < fs->n; i++) {
+        const struct fault *f = &fs->f[i];
+        const char *what;
+
+        if (f->kind != FAULT_ERRORS || !active(f, t_ms)) {
+            continue;
+        }
+        what = f->scope == FAULT_SCOPE_ZONE ? zone : f->scope == FAULT_SCOPE_CELL ? cell : host;
+        if (what && strcmp(what, f->zone) == 0 && f->rate > r) {
+            r = f->rate;
+        }
+    }
+    return r;
+}
+
+int faults_add_lines(struct faults *fs, const char *text, char *msg, size_t msglen)
+{
+    const char *p = text;
+    int line = 0;
+
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char buf[160];
+
+        line++;
+        while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t')) {
+            len--;
+        }
+        while (len > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            len--;
+        }
+        if (len > 0 && *p != '#') {
+            if (len >= sizeof buf) {
+                snprintf(msg, msglen, "line %d: too long", line);
+                return -1;
+            }
+            memcpy(buf, p, len);
+            buf[len] = '\0';
+            if (faults_add(fs, buf, msg, msglen) < 0) {
+                char m[256];
+                snprintf(m, sizeof m, "line %d: %s", line, msg);
+                cg_strlcpy(msg, m, msglen);
+                return -1;
+            }
+        }
+        p = nl ? nl + 1 : p + len;
+        if (!nl) {
+            break;
+        }
+    }
+    return 0;
 }

@@ -35,15 +35,16 @@ static void on_signal(int sig)
 /* ---- the option table ------------------------------------------------------ */
 
 enum opt_type {
-    OPT_STR = 1, /* const char * */
-    OPT_UINT,    /* unsigned */
-    OPT_INT,     /* int */
-    OPT_I64,     /* int64_t */
-    OPT_U64,     /* uint64_t */
-    OPT_DOUBLE,  /* double */
-    OPT_FLAG,    /* bool, no argument */
-    OPT_FAULT,   /* appended to faults */
-    OPT_BIAS,    /* appended to cell_bias */
+    OPT_STR = 1,    /* const char * */
+    OPT_UINT,       /* unsigned */
+    OPT_INT,        /* int */
+    OPT_I64,        /* int64_t */
+    OPT_U64,        /* uint64_t */
+    OPT_DOUBLE,     /* double */
+    OPT_FLAG,       /* bool, no argument */
+    OPT_FAULT,      /* appended to faults */
+    OPT_FAULT_FILE, /* a file of fault specs, one a line */
+    OPT_BIAS,       /* appended to cell_bias */
     OPT_HELP,
     OPT_VERSION,
 };
@@ -89,7 +90,8 @@ static const struct opt_def options[] = {
     {"backoff-base-ms", OPT_I64,    OFF(backoff_base_ms), 1, 3600000, "MS",   "first backoff ceiling (default 500)"},
     {"backoff-cap-ms",  OPT_I64,    OFF(backoff_cap_ms),  1, 3600000, "MS",   "largest backoff ceiling (default 60000)"},
     {"naive-retries",   OPT_FLAG,   OFF(naive_retries),   0, 0,      NULL,    "retry failures at once: no backoff, no budget, no Retry-After (storm tests)"},
-    {"fault",           OPT_FAULT,  0,                    0, 0,      "SPEC",  "inject a fault (repeatable): silent:F, reload-fail:F[:V], latency:MS, partition:ZONE, [@FROM[-TO]]"},
+    {"fault",           OPT_FAULT,  0,                    0, 0,      "SPEC",  "inject a fault (repeatable): silent:F, reload-fail:F[:V], latency:MS, partition:ZONE, errors:zone=Z|cell=C|host=H:RATE, [@FROM[-TO]]"},
+    {"fault-file",      OPT_FAULT_FILE, 0,                0, 0,      "FILE",  "read fault specs from FILE, one a line ('#' comments)"},
     {"summary-ms",      OPT_I64,    OFF(summary_ms),      0, 3600000, "MS",   "live summary period, 0 = none (default 2000)"},
     {"monitor-ms",      OPT_I64,    OFF(monitor_ms),      0, 3600000, "MS",   "rollout monitor period, 0 = off (default 1000)"},
     {"duration",        OPT_I64,    OFF(duration_s),      0, 31536000, "S",   "stop after this many seconds (default: at SIGINT/SIGTERM)"},
@@ -169,6 +171,18 @@ static int set_option(struct sim_options *o, const struct opt_def *d, const char
         return 0;
     case OPT_FAULT:
         return faults_add(&o->faults, arg, msg, msglen);
+    case OPT_FAULT_FILE: {
+        size_t len = 0;
+        char *text = cg_read_file(arg, 1 << 20, &len);
+        int rc;
+        if (!text) {
+            snprintf(msg, msglen, "--fault-file: cannot read %s", arg);
+            return -1;
+        }
+        rc = faults_add_lines(&o->faults, text, msg, msglen);
+        free(text);
+        return rc;
+    }
     case OPT_BIAS:
         return model_biases_add(&o->cell_bias, arg, msg, msglen);
     case OPT_U64:

@@ -859,6 +859,19 @@ CG_API int cg_changes_page(struct cg_client *c, const struct cg_changes_filter *
                            int limit, struct cg_result **out, struct cg_error *err);
 
 /**
+ * GET /v1/state: the cells, plans, configs (versions, assignments per cell
+ * and per host, generations) and open rollouts as they were at a time,
+ * rebuilt by the server from its audit log (docs/api/state.md). The result
+ * object is the whole answer; its items are the configs.
+ *
+ * @param at_ms   the time (epoch ms), 0 = now
+ * @param config  one config, NULL for every config the caller may see
+ * Thread safety: as for the client. Since: 0.6
+ */
+CG_API int cg_state(struct cg_client *c, int64_t at_ms, const char *config, struct cg_result **out,
+                    struct cg_error *err);
+
+/**
  * GET /v1/stats/delivery: the delivery statistics (deployment frequency,
  * lead time, change failure rate, time to detect and restore, waits on
  * approvals and deny windows, blast radius) of one config or of every
@@ -871,6 +884,39 @@ CG_API int cg_changes_page(struct cg_client *c, const struct cg_changes_filter *
  */
 CG_API int cg_stats_delivery(struct cg_client *c, const char *config, const char *window,
                              struct cg_result **out, struct cg_error *err);
+
+/* What cg_correlate() asks (docs/correlation.md "Ranking"). Zero it and
+ * set exactly one of cell, host and hosts. Strings are borrowed for the
+ * call. */
+struct cg_correlate_query {
+    const char *cell;         /* the faulty cell */
+    const char *host;         /* one faulty host */
+    const char *const *hosts; /* faulty hosts (1..1000) */
+    size_t nhosts;
+    int64_t at_ms;      /* when the fault is observed (epoch ms); 0 = now */
+    const char *window; /* how far before it to look: "30m", "2h" (1m..7d); NULL = 1 hour */
+    const char *metric; /* "errors" (NULL: the same) */
+};
+
+/**
+ * POST /v1/correlate: which changes could explain a fault at a time on
+ * some hosts, ranked. The server finds when the hosts' error rate
+ * stepped up (from its per-host health history), never blames a change
+ * that reached them after that, and scores the others on overlap, decay,
+ * a difference in differences against hosts that did not run them, and
+ * breadth. The result object is the answer of docs/api/changes.md
+ * ("Correlate"): read "verdict" ("change" or "none"), "blamed" (the top
+ * blamed change or null), "onset" and the "candidates" array
+ * (cg_obj_array_get()) with each one's "score", "blamed", "vetoed",
+ * "change" and "reasons".
+ *
+ * @return CG_OK; CG_ERR_INVALID for a query that does not name exactly
+ *         one of cell, host, hosts (before any request), CG_ERR_HTTP with
+ *         the server's 400 for bad input, and the usual transport errors.
+ * Thread safety: as for the client. Since: 0.7
+ */
+CG_API int cg_correlate(struct cg_client *c, const struct cg_correlate_query *q,
+                        struct cg_result **out, struct cg_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Audit chain verification                                            */

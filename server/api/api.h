@@ -46,6 +46,9 @@ int api_metrics(struct api *api, struct request *rq, struct response *rs);
 /* api_changes.c: what changed, where, when; delivery statistics */
 int api_changes_list(struct api *api, struct request *rq, struct response *rs);
 int api_annotations(struct api *api, struct request *rq, struct response *rs);
+/* POST /v1/correlate (api_correlate.c): rank the changes that could explain
+ * a fault (ops_correlate()). */
+int api_correlate(struct api *api, struct request *rq, struct response *rs);
 int api_stats_delivery(struct api *api, struct request *rq, struct response *rs);
 
 /* api_drills.c: change drills (docs/drills.md) */
@@ -102,6 +105,9 @@ int api_audit_list(struct api *api, struct request *rq, struct response *rs);
 /* GET /v1/audit/checkpoints: a page of the stored signed checkpoints and
  * the newest this server holds outside the database (docs/api/audit.md). */
 int api_audit_checkpoints(struct api *api, struct request *rq, struct response *rs);
+/* api_state.c: GET /v1/state?at=T[&config=NAME]: the state at T rebuilt
+ * from the audit log (ops_state_at()). */
+int api_state(struct api *api, struct request *rq, struct response *rs);
 /* GET /v1/cluster: who leads, under which term, and the live replicas. */
 int api_cluster_status(struct api *api, struct request *rq, struct response *rs);
 

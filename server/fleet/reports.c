@@ -163,6 +163,10 @@ struct reports *reports_new(const struct reports_config *cfg)
         r->cfg.max_hosts = 100000;
     if (!r->cfg.max_keys)
         r->cfg.max_keys = 8192;
+    if (r->cfg.history_bucket_ms <= 0)
+        r->cfg.history_bucket_ms = REPORTS_HISTORY_BUCKET_MS;
+    if (!r->cfg.history_buckets)
+        r->cfg.history_buckets = REPORTS_HISTORY_BUCKETS;
     stats_histo_init(&r->lag, rep_bounds, CG_ARRAY_SIZE(rep_bounds));
     stats_histo_init(&r->window, rep_bounds, CG_ARRAY_SIZE(rep_bounds));
     return r;
@@ -174,6 +178,7 @@ static void host_free(struct host *h)
 
     for (i = 0; i < h->ncfg; i++)
         free(h->cfg[i].detail);
+    free(h->hist.ring);
     free(h);
 }
 

@@ -27,6 +27,7 @@
 #define REPORTS_BUCKETS     120 /* one hour */
 #define REPORTS_MAX_CONFIGS 32
 #define REPORTS_MAX_BODY    (256 * 1024)
+#define REPORTS_NAME_MAX    64 /* a host or cell name, with its NUL */
 /* The most requests a second one host is believed to serve: a report whose
  * counts exceed it over its window_ms (1 s .. 10 min) is refused and
  * counted (cellgate_reports_implausible_total). */
@@ -51,7 +52,17 @@ struct reports;
 struct reports_config {
     size_t max_hosts; /* default 100000 */
     size_t max_keys;  /* default 8192 (about 20 KiB each) */
+    /* Each host's health history (reports_history.c): a ring of
+     * history_buckets time buckets of history_bucket_ms each holding the
+     * requests and errors its reports carried (8 bytes a bucket, allocated
+     * at a host's first report with health): at most max_hosts *
+     * history_buckets * 8 bytes. 0 = the defaults below. */
+    int64_t history_bucket_ms;
+    size_t history_buckets;
 };
+
+#define REPORTS_HISTORY_BUCKET_MS 60000 /* --history-bucket-ms default */
+#define REPORTS_HISTORY_BUCKETS   1440  /* --history-buckets default: 24 h of minutes */
 
 /* Sum of health over a set of buckets. */
 struct health_agg {
@@ -84,6 +95,34 @@ struct reports_change {
 };
 
 struct reports *reports_new(const struct reports_config *cfg);
+
+/* ---- reports_history.c: each host's health history ---- */
+
+/* One history bucket: what a host's reports ingested in it carried. */
+struct reports_hist_bucket {
+    uint32_t requests, errors; /* saturating */
+};
+
+/* The history's geometry: *bucket_ms and *buckets (either may be NULL). */
+void reports_history_geometry(const struct reports *r, int64_t *bucket_ms, size_t *buckets);
+
+/*
+ * Host 'host''s history from the bucket holding from_ms: out[i] gets the
+ * bucket starting at slot_start(from_ms) + i * bucket_ms, for i < n (zero
+ * where nothing was reported or the ring no longer holds it). *cell
+ * (REPORTS_NAME_MAX bytes, may be NULL) gets the host's cell. Returns the
+ * number of buckets of the span the ring still holds (0 when the host is
+ * unknown or never reported health), so the caller can tell "quiet" from
+ * "forgotten". Counts are by the server's ingestion time. With n 0, out
+ * may be NULL (to learn the host's cell). Thread-safe.
+ */
+size_t reports_history_get(struct reports *r, const char *host, int64_t from_ms,
+                           struct reports_hist_bucket *out, size_t n, char *cell);
+
+/* The names of at most 'max' hosts with a health history, in no
+ * particular order, into a new array *out (free()) of *n names. 0, or -1
+ * when out of memory. */
+int reports_history_hosts(struct reports *r, size_t max, char (**out)[REPORTS_NAME_MAX], size_t *n);
 void reports_free(struct reports *r);
 
 /*
@@ -180,9 +219,6 @@ json_t *reports_hosts_json(struct reports *r, const char *cell, const char *conf
  */
 void reports_cells_host_counts(struct reports *r, const char *const *cells, size_t n,
                                const char *config, uint64_t *counts);
-
-/* Size of a host name buffer (names are at most 63 bytes). */
-#define REPORTS_NAME_MAX 64
 
 /*
  * One keyset page of the hosts view by host name (GET /v1/hosts): of the

@@ -321,11 +321,14 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
             free(h->cfg[j].detail);
         h->ncfg = 0;
         memset(&h->health, 0, sizeof h->health); /* its figures were of the other cell */
+        rp_history_clear(h);
         rp_host_set_cell(r, h, cell);
     }
     share_bound(r, h, window_ms, &ph);
-    if (ph.present)
+    if (ph.present) {
         rp_host_health_add(h, window_ms, ph.requests, ph.errors, &ph.hist);
+        rp_history_add(r, h, now_ms, ph.requests, ph.errors);
+    }
     /* A host some convergence found too old to count is back (or the
      * clock went back): cached convergences must look again. */
     if (h->last_seen_ms <= r->revive_mark || now_ms < h->last_seen_ms)

@@ -55,6 +55,13 @@ struct host_health {
     struct host_win cur, prev;
 };
 
+/* A host's health history (reports_history.c): ring[slot % n] holds slot
+ * 'slot' for head - n < slot <= head; allocated at its first health. */
+struct host_hist {
+    int64_t head; /* the latest slot written (ms / bucket_ms) */
+    struct reports_hist_bucket *ring;
+};
+
 struct host {
     /* What convergence reads of every host comes first (a cache line or
      * two), the config entries last. */
@@ -72,6 +79,7 @@ struct host {
     struct cg_hentry link; /* in reports.hosts, keyed by name */
     struct host *lru_prev, *lru_next;
     struct host_health health; /* its own latest figures (reports_health.c) */
+    struct host_hist hist;     /* its health history (reports_history.c) */
     struct host_cfg cfg[REPORTS_MAX_CONFIGS];
 };
 
@@ -166,6 +174,14 @@ struct bucket_delta {
         double value;
     } m[8];
 };
+
+/* Adds a report's counts at now_ms to host h's history (allocating its
+ * ring; nothing when out of memory). Lock held. */
+void rp_history_add(struct reports *r, struct host *h, int64_t now_ms, uint64_t requests,
+                    uint64_t errors);
+
+/* Forgets host h's history (it moved to another cell). Lock held. */
+void rp_history_clear(struct host *h);
 
 /* The full hash of a series key (cell, config, version). */
 size_t rp_series_hash(const char *cell, const char *config, int64_t version);

@@ -66,6 +66,7 @@ static const struct route routes[] = {
     {"POST",   "/v1/notify/sinks/:name/test",          LANE_CONTROL, ROLE_ADMIN,    0,             api_notify_sinks_test,  "notify.sinks.test", SURFACE_API},
     {"GET",    "/v1/notify/sinks/:name/log",           LANE_READ,    ROLE_ADMIN,    0,             api_notify_sinks_log,   "notify.sinks.log", SURFACE_API},
     {"GET",    "/v1/audit",                            LANE_READ,    ROLE_READER,   0,             api_audit_list,         "audit.list", SURFACE_API},
+    {"GET",    "/v1/state",                            LANE_READ,    ROLE_READER,   0,             api_state,              "state", SURFACE_API},
     {"POST",   "/ofrep/v1/evaluate/flags/:key",        LANE_POLL,    ROLE_READER,   AUTH_AGENT_OK, api_ofrep_evaluate,     "ofrep.evaluate", SURFACE_OFREP},
     {"POST",   "/ofrep/v1/evaluate/flags",             LANE_POLL,    ROLE_READER,   AUTH_AGENT_OK, api_ofrep_bulk,         "ofrep.bulk", SURFACE_OFREP},
     {"GET",    "/v1/configs/:name/flags",              LANE_READ,    ROLE_READER,   0,             api_flags_list,         "flags.list", SURFACE_API},
@@ -77,6 +78,7 @@ static const struct route routes[] = {
     {"GET",    "/v1/changes",                          LANE_READ,    ROLE_READER,   0,             api_changes_list,       "changes.list", SURFACE_API},
     {"GET",    "/v1/annotations",                      LANE_READ,    ROLE_READER,   0,             api_annotations,        "annotations", SURFACE_API},
     {"GET",    "/v1/stats/delivery",                   LANE_READ,    ROLE_READER,   0,             api_stats_delivery,     "stats.delivery", SURFACE_API},
+    {"POST",   "/v1/correlate",                        LANE_READ,    ROLE_READER,   0,             api_correlate,          "correlate", SURFACE_API},
     {"GET",    "/v1/cluster",                          LANE_READ,    ROLE_READER,   0,             api_cluster_status,     "cluster.status", SURFACE_API},
 };
 /* clang-format on */

@@ -25,6 +25,7 @@ struct delivery_metrics {
     int stopping, running;
     int dirty; /* a rollout started or ended since the latest round */
     pthread_t thread;
+    int64_t exposure_retention_ms; /* 0 = keep the exposure history (set before start) */
 };
 
 /* 1 when the JSON array a holds the string s. */
@@ -340,6 +341,12 @@ static void *run(void *arg)
         int stop;
 
         delivery_metrics_refresh(dm, cg_now_ms());
+        if (dm->exposure_retention_ms > 0) {
+            char msg[STORE_MSG_MAX];
+            /* a failure is retried next round; the rows only wait longer */
+            (void)store_host_exposure_prune(dm->st, cg_now_ms() - dm->exposure_retention_ms, NULL,
+                                            msg);
+        }
         pthread_mutex_lock(&dm->mu);
         dm->dirty = 0;
         wait_ms(dm, dm->period_ms, 1);
@@ -437,4 +444,9 @@ static void render_stats(void *ctx, struct cg_buf *b)
 int delivery_metrics_register_stats(struct delivery_metrics *dm, struct stats *st)
 {
     return stats_register(st, "delivery", render_stats, dm);
+}
+
+void delivery_metrics_set_exposure_retention(struct delivery_metrics *dm, int64_t retention_ms)
+{
+    dm->exposure_retention_ms = retention_ms > 0 ? retention_ms : 0;
 }

@@ -58,6 +58,12 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms);
  * every period. Subscribe before the server starts. 0, or -1. */
 int delivery_metrics_attach(struct delivery_metrics *dm, struct notify *n);
 
+/* Makes each round (once a period) also delete the hosts' exposure
+ * history that ended more than retention_ms ago
+ * (store_host_exposure_prune(); --exposure-retention-days); 0 = never.
+ * Call before delivery_metrics_start(). */
+void delivery_metrics_set_exposure_retention(struct delivery_metrics *dm, int64_t retention_ms);
+
 /* Starts the thread (its first round at once). 0, or -1. */
 int delivery_metrics_start(struct delivery_metrics *dm);
 

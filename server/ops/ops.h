@@ -128,6 +128,95 @@ int ops_cluster_status(struct ops *o, struct ops_cluster *out, struct ops_err *e
 /* Frees what ops_cluster_status() allocated. */
 void ops_cluster_free(struct ops_cluster *c);
 
+/* ---- ops_changes.c ---- */
+
+/* Audit records one ops_changes_list() call reads at most: a page may
+ * hold fewer changes than asked for while *next_after is not -1. */
+#define OPS_CHANGES_SCAN_MAX 5000
+
+/* Which changes ops_changes_list() answers; every string is borrowed. */
+struct ops_changes_filter {
+    const char *config; /* only this config; NULL = every config the actor sees */
+    const char *cell;   /* only changes that reached this cell; NULL = any */
+    const char *host;   /* only changes that reached this host (its canary steps, or
+                           its cell from the hosts' views); NULL = any */
+    int64_t from_ms;    /* epoch ms, changes at or after; 0 = from the first */
+    int64_t to_ms;      /* epoch ms, changes at or before; 0 = to the last */
+    int64_t after;      /* audit seq cursor (a previous *next_after); 0 = start at from_ms */
+    size_t limit;       /* at most this many changes (> 0) */
+};
+
+/*
+ * The changes that moved assignments (docs/correlation.md "Changes"),
+ * oldest first: the audit records of version.publish, assign,
+ * rollout.step, rollout.expedite and rollout.rollback_assign joined with
+ * their rollout and the hosts' persisted views. Each item is an object
+ * {seq, time (RFC 3339), time_ms, config, kind, from_version, to_version,
+ * generation (null when not recorded), actor, reason, cells [names],
+ * hosts [{host, cell}] or null, rollout {id, step, state, started_by} or
+ * null, delivery (null for a publish; else {known, applied, superseded,
+ * pending, hosts [{host, cell, applied}], hosts_truncated} or {known:
+ * false, note})}; the shape of GET /v1/changes (docs/api/changes.md).
+ *
+ * @param who         the caller: configs outside its token's scope are
+ *                    skipped (NULL = the server itself, sees everything)
+ * @param items       receives a new array (the caller json_decref()s it);
+ *                    NULL on failure
+ * @param next_after  receives the seq to pass as 'after' for the next
+ *                    page, or -1 when the log (or to_ms) was reached
+ * @return CG_OK; CG_ERR_INVALID (a filter that is not a name, a negative
+ *         time, limit 0), CG_ERR_IO (the audit log cannot be read),
+ *         CG_ERR_NOMEM, with e filled.
+ *
+ * Reads only; thread-safe as the store is.
+ */
+int ops_changes_list(struct ops *o, const struct ops_changes_filter *f, const struct ops_actor *who,
+                     json_t **items, int64_t *next_after, struct ops_err *e);
+
+/* ---- ops_correlate.c ---- */
+
+#define OPS_CORRELATE_HOSTS_MAX 1000 /* hosts one request may name */
+
+/* What ops_correlate() is asked; every string is borrowed. Exactly one of
+ * cell, host and hosts is given. */
+struct ops_correlate_req {
+    const char *cell;         /* the faulty cell's hosts, or NULL */
+    const char *host;         /* one faulty host, or NULL */
+    const char *const *hosts; /* faulty hosts (nhosts <= OPS_CORRELATE_HOSTS_MAX), or NULL */
+    size_t nhosts;
+    int64_t at_ms;      /* T: when the fault is observed (epoch ms, not in the future) */
+    int64_t window_ms;  /* candidates are the changes in [T - window, T]; 1 min .. 7 days */
+    const char *metric; /* "errors" (NULL: the same); the only metric so far */
+};
+
+/*
+ * Ranks the changes that could explain a fault at T on some hosts
+ * (docs/correlation.md "Ranking"; the scoring is correlate.h): finds when
+ * the hosts' error rate stepped up (the onset) from their health history
+ * in memory (reports_history_get()), reads the changes of [T - window, T]
+ * that reached them (ops_changes_list()) and which hosts ran each since
+ * when (the exposure history), and scores each: a veto for a change that
+ * reached the faulty hosts after the onset, overlap, decay, a difference
+ * in differences against hosts that did not run it, breadth.
+ *
+ * @return a new object (the caller json_decref()s it): {at, at_ms,
+ *         window_s, metric, bucket_ms, scope {cell, host, hosts,
+ *         with_traffic, faulty}, onset {found, time, before_rate,
+ *         after_rate, p}, candidates [{rank, score, blamed, vetoed, change
+ *         (as ops_changes_list()), factors {overlap, decay, effect,
+ *         breadth, did_p}, first_exposure, reasons [one line per
+ *         factor]}], blamed (the top blamed change or null), verdict
+ *         ("change" or "none"), control_hosts}; NULL with e filled:
+ *         CG_ERR_INVALID (not exactly one of cell/host/hosts, a bad name,
+ *         too many hosts, another metric, a window out of range, T in the
+ *         future or older than the history held), CG_ERR_IO, CG_ERR_NOMEM.
+ *
+ * Reads only; configs outside the actor's scope are not candidates.
+ * Thread-safe as the store and the reports are.
+ */
+json_t *ops_correlate(struct ops *o, const struct ops_correlate_req *q, const struct ops_actor *who,
+                      struct ops_err *e);
+
 /* ---- ops_configs.c ---- */
 
 /* Creates config 'name' of 'kind' ("config", "flags", "artifact") with
@@ -400,6 +489,22 @@ int ops_rollout_action(struct ops *o, int64_t id, const char *action, const stru
  * when a new rollout was created. */
 int ops_rollback(struct ops *o, const char *config, int64_t to_version, const struct ops_actor *who,
                  int64_t *id, int *created, struct ops_err *e);
+
+/*
+ * The state at time at_ms (epoch ms), rebuilt from the audit log without
+ * restoring anything (ops_state.c; docs/api/state.md): the audit records
+ * up to the last one at or before at_ms are replayed (at most
+ * OPS_STATE_SCAN_MAX; more is CG_ERR_INVALID with code "too_large").
+ * *out (a new reference) is {at, last_record_time, audit_seq, audit_hash,
+ * records, cells, plans, configs: [{name, kind, contract_sha256, plan,
+ * generation, latest_version, live_version, versions, assignments,
+ * host_assignments}], rollouts_open}. With 'config' (a name, or NULL) only
+ * that config (CG_ERR_NOTFOUND when it did not exist then). Configs outside
+ * who's scope are left out. Reads only.
+ */
+#define OPS_STATE_SCAN_MAX 2000000
+int ops_state_at(struct ops *o, int64_t at_ms, const char *config, const struct ops_actor *who,
+                 json_t **out, struct ops_err *e);
 
 /* The rollout's status (controller_status()): new reference or NULL with
  * 'e' filled. */

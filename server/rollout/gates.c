@@ -341,6 +341,20 @@ static double ratio_p(uint64_t k1, double x1, uint64_t k2, double x2, double rho
     return p_of(l, phi);
 }
 
+int gates_did_errors(uint64_t eb, uint64_t nb, uint64_t ea, uint64_t na, uint64_t cb, uint64_t mb,
+                     uint64_t ca, uint64_t ma, double rho_min, struct gates_did *out)
+{
+    out->before = out->after = out->drift = out->expected = out->p = NAN;
+    if (nb == 0 || na == 0 || eb > nb || ea > na || cb > mb || ca > ma)
+        return -1;
+    out->before = (double)eb / (double)nb;
+    out->after = (double)ea / (double)na;
+    out->drift = drift_of((double)ca, (double)ma, (double)cb, (double)mb);
+    out->expected = out->before * out->drift;
+    out->p = ratio_p(ea, (double)na * out->drift, eb, (double)nb, rho_min, GATES_DISP_PRIOR);
+    return 0;
+}
+
 /* One comparison's outcome. */
 struct cmp {
     bool over;  /* beyond the plan's ratio and min_delta */

@@ -176,6 +176,42 @@ int gates_evaluate(const struct plan_gates *g, const struct gates_input *in,
  */
 int gates_proportion_test(uint64_t e1, uint64_t n1, uint64_t e2, uint64_t n2, double *z, double *p);
 
+/* A difference in differences of error rates (gates_did_errors()). */
+struct gates_did {
+    double before;   /* the exposed side's rate before */
+    double after;    /* its rate after */
+    double drift;    /* the control side's rate after / before (1 when unknown) */
+    double expected; /* what the exposed side would show had it moved as the control
+                        did: before x drift */
+    double p;        /* always-valid p-value that the exposed side's rate after is
+                        above expected (NaN when it cannot be told) */
+};
+
+/**
+ * The own-past comparison of the error-rate gate, for any two groups:
+ * did the exposed side's error rate rise more than the control's over
+ * the same two periods (difference in differences)? The control's drift
+ * (its rate after / before) scales the exposed side's past into what it
+ * would show now without the change; the exposed side's errors after are
+ * tested against that with the ratio test of the gates
+ * (stattest_msprt_ratio() from rho_min, its evidence divided by the prior
+ * over-dispersion GATES_DISP_PRIOR, as a gate does before the reports
+ * show their spread).
+ *
+ * @param eb, nb  the exposed side's errors and requests before
+ * @param ea, na  after
+ * @param cb, mb  the control side's before (0 requests: no drift known)
+ * @param ca, ma  after
+ * @param rho_min the smallest ratio of interest (1.5 is the gates' usual)
+ * @param out     receives the figures
+ * @return 0, or -1 (out's values NaN) when nb or na is 0 or errors exceed
+ *         requests.
+ *
+ * Thread safety: safe; pure.
+ */
+int gates_did_errors(uint64_t eb, uint64_t nb, uint64_t ea, uint64_t na, uint64_t cb, uint64_t mb,
+                     uint64_t ca, uint64_t ma, double rho_min, struct gates_did *out);
+
 /**
  * Renders a result for `cellgate rollout status` and the audit log:
  * {"verdict", "summary", "baseline": "old_version"|"before_change"|"none",

@@ -773,6 +773,12 @@ void store_host_versions_free(struct store_host_version *h, size_t n)
     free(h);
 }
 
+void store_host_exposures_free(struct store_host_exposure *e, size_t n)
+{
+    (void)n;
+    free(e);
+}
+
 void store_host_assignments_free(struct store_host_assignment *h, size_t n)
 {
     (void)n;
@@ -954,6 +960,33 @@ int store_ui_session_delete(struct store *st, const char *id_hash, char *msg)
 int store_ui_session_prune(struct store *st, int64_t now_ms, int64_t *pruned, char *msg)
 {
     UI_SESSION_CALL(st, msg, ui_session_prune, now_ms, pruned, msg);
+}
+
+int store_host_exposure_list(struct store *st, const struct store_exposure_query *q,
+                             struct store_host_exposure **out, size_t *n, int *truncated, char *msg)
+{
+    if (out)
+        *out = NULL;
+    if (n)
+        *n = 0;
+    if (truncated)
+        *truncated = 0;
+    if (st && !st->ops->host_exposure_list) {
+        set_msg(msg, "this store keeps no exposure history", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, host_exposure_list, q, out, n, truncated, msg);
+}
+
+int store_host_exposure_prune(struct store *st, int64_t before_ms, int64_t *pruned, char *msg)
+{
+    if (pruned)
+        *pruned = 0;
+    if (st && !st->ops->host_exposure_prune) {
+        set_msg(msg, "this store keeps no exposure history", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, host_exposure_prune, before_ms, pruned, msg);
 }
 
 int store_register_stats(struct store *st, struct stats *stats)

@@ -229,6 +229,32 @@ struct store_host_version {
     int64_t updated_ms;
 };
 
+/* One stretch of time a host ran one generation of a config (the table
+ * host_exposures, docs/correlation.md "Exposures"). */
+struct store_host_exposure {
+    char host[STORE_NAME_MAX];
+    char config[STORE_NAME_MAX];
+    char cell[STORE_NAME_MAX]; /* the host's cell when it reported it */
+    int64_t generation;        /* the config's assignment generation it applied */
+    int64_t version;
+    int64_t from_ms; /* the first report of it (the server's clock) */
+    int64_t to_ms;   /* the first report of a later one; 0 while current */
+};
+
+/* Which exposures store_host_exposure_list() answers; strings borrowed. */
+struct store_exposure_query {
+    const char *config; /* NULL = any */
+    const char *cell;   /* NULL = any */
+    const char *host;   /* NULL = any */
+    int64_t from_ms;    /* exposures that were current at some time in */
+    int64_t to_ms;      /*   [from_ms, to_ms] (to_ms 0 = now) */
+    size_t limit;       /* at most this many (0 or > STORE_EXPOSURE_MAX: STORE_EXPOSURE_MAX) */
+    int64_t generation; /* only this generation of config (the hosts that ran one change);
+                           0 = any */
+};
+
+#define STORE_EXPOSURE_MAX 200000 /* rows one store_host_exposure_list() answers at most */
+
 /* A rollout (rollout engine, server/controller.c). Terminal states:
  * completed, rolled_back, aborted, halted; every other state is open and
  * pins from_version / to_version (I3). At most one open rollout per config. */
@@ -585,6 +611,13 @@ struct store_ops {
     int (*ui_session_touch)(struct store *st, const char *id_hash, int64_t last_seen_ms, char *msg);
     int (*ui_session_delete)(struct store *st, const char *id_hash, char *msg);
     int (*ui_session_prune)(struct store *st, int64_t now_ms, int64_t *pruned, char *msg);
+    /* Exposure history (store_host_exposure_list() and below); under
+     * STORE_OPS_VERSION 7 like the sessions. The rows are written by
+     * host_version_put. */
+    int (*host_exposure_list)(struct store *st, const struct store_exposure_query *q,
+                              struct store_host_exposure **out, size_t *n, int *truncated,
+                              char *msg);
+    int (*host_exposure_prune)(struct store *st, int64_t before_ms, int64_t *pruned, char *msg);
     /* Change drills (store_drill_record() and below); under
      * STORE_OPS_VERSION 7 like the sessions. */
     int (*drill_record)(struct store *st, const struct store_drill *d, const struct store_actor *a,
@@ -817,10 +850,33 @@ int store_host_assignment_list(struct store *st, const char *cell, const char *c
  * than the stored one changes nothing (CG_OK): a late report must not take
  * a host back to a version it left, or retention (I3) could delete what
  * it runs (found by the model, docs/model.md). applied_generation 0 (a
- * host that holds nothing: reinstalled) always replaces. */
+ * host that holds nothing: reinstalled) always replaces. In the same
+ * transaction, when the applied generation differs from the host's current
+ * exposure of the config (or it has none), closes that exposure (to_ms =
+ * now) and opens one for the new generation (from_ms = now); a generation
+ * 0 only closes. */
 int store_host_version_put(struct store *st, const struct store_host_version *hv, char *msg);
 int store_host_version_list(struct store *st, const char *config, struct store_host_version **out,
                             size_t *n, char *msg);
+
+/*
+ * Exposure history (docs/correlation.md "Exposures").
+ *
+ * store_host_exposure_list() fills *out with the exposures matching q
+ * (every filter optional) that overlap [q->from_ms, q->to_ms] (from_ms <=
+ * q->to_ms and still current or to_ms >= q->from_ms), ordered by from_ms
+ * then host; *truncated (may be NULL) is set to 1 when more matched than
+ * the limit. Free with store_host_exposures_free(). CG_ERR_INVALID when q
+ * or out is NULL or from_ms > to_ms.
+ *
+ * store_host_exposure_prune() deletes the closed exposures that ended
+ * before before_ms (retention; current ones are kept however old) and
+ * sets *pruned (may be NULL) to how many.
+ */
+int store_host_exposure_list(struct store *st, const struct store_exposure_query *q,
+                             struct store_host_exposure **out, size_t *n, int *truncated,
+                             char *msg);
+int store_host_exposure_prune(struct store *st, int64_t before_ms, int64_t *pruned, char *msg);
 
 /*
  * Rollouts. rollout_create: inserts r (state, kind, versions, plan, steps,
@@ -1256,5 +1312,6 @@ void store_audits_free(struct store_audit *a, size_t n);
 void store_assignments_free(struct store_assignment *a, size_t n);
 void store_host_versions_free(struct store_host_version *h, size_t n);
 void store_host_assignments_free(struct store_host_assignment *h, size_t n);
+void store_host_exposures_free(struct store_host_exposure *e, size_t n);
 
 #endif /* CG_STORE_H */

@@ -244,5 +244,7 @@ int web_page_hosts(struct web_ctx *x);          /* GET /hosts */
 int web_page_host(struct web_ctx *x);           /* GET /hosts/:name */
 int web_page_audit(struct web_ctx *x);          /* GET /audit */
 int web_page_delivery(struct web_ctx *x);       /* GET /delivery */
+int web_page_changes(struct web_ctx *x);        /* GET /changes */
+int web_page_why(struct web_ctx *x);            /* GET /why */
 
 #endif /* CG_WEB_INT_H */

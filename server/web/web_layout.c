@@ -24,6 +24,8 @@ static const struct {
     {"/", "Overview"},
     {"/configs", "Configs"},
     {"/cells", "Cells"},
+    {"/changes", "Changes"},
+    {"/why", "Why?"},
     {"/audit", "Audit"},
     {"/delivery", "Delivery"},
     /* clang-format on */

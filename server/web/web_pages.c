@@ -40,6 +40,8 @@ static const struct web_page pages[] = {
     {"GET",  "/hosts/:name",                    ROLE_READER,   0,                      web_page_host,              "host"},
     {"GET",  "/audit",                          ROLE_READER,   0,                      web_page_audit,             "audit"},
     {"GET",  "/delivery",                       ROLE_READER,   0,                      web_page_delivery,          "delivery"},
+    {"GET",  "/changes",                        ROLE_READER,   0,                      web_page_changes,           "changes"},
+    {"GET",  "/why",                            ROLE_READER,   0,                      web_page_why,               "why"},
     {"GET",  "/configs",                        ROLE_READER,   0,                      web_page_configs,           "configs"},
     {"GET",  "/configs/:name",                  ROLE_READER,   0,                      web_page_config,            "config"},
     {"GET",  "/configs/:name/diff",             ROLE_READER,   0,                      web_page_config_diff,       "config.diff"},

@@ -228,7 +228,9 @@ async function main() {
     await audit(browser, cookies, UI + '/audit', 'audit');
 
     // -- the other pages, axe only
-    for (const [p, name] of [['/cells', 'cells'], ['/hosts', 'hosts'],
+    for (const [p, name] of [['/cells', 'cells'], ['/hosts', 'hosts'], ['/changes', 'changes'],
+                             ['/why?cell=c1&window=10m', 'why'], ['/hosts/h-c1', 'host'],
+                             ['/configs/web/rollback', 'confirm'],
                              ['/delivery', 'delivery'], ['/configs', 'configs']]) {
       await audit(browser, cookies, UI + p, name);
     }

@@ -194,6 +194,37 @@ static void client_unreachable_is_io(void **state)
     cg_client_free(c);
 }
 
+/* cg_correlate(): a query that does not name exactly one of cell, host or
+ * hosts is refused before any request (port 1 would answer CG_ERR_IO). */
+static void correlate_needs_one_scope(void **state)
+{
+    struct cg_client *c = NULL;
+    struct cg_result *r = (struct cg_result *)1;
+    struct cg_error e = {0};
+    struct cg_correlate_query q;
+    const char *hosts[] = {"h1", "h2"};
+
+    (void)state;
+    assert_int_equal(cg_client_new("http://127.0.0.1:1", &c, &e), CG_OK);
+    cg_client_set_timeout_ms(c, 2000);
+    memset(&q, 0, sizeof q);
+    assert_int_equal(cg_correlate(c, &q, &r, &e), CG_ERR_INVALID);
+    assert_null(r);
+    q.cell = "c1";
+    q.host = "h1";
+    assert_int_equal(cg_correlate(c, &q, &r, &e), CG_ERR_INVALID);
+    q.host = NULL;
+    q.hosts = hosts;
+    q.nhosts = 2;
+    assert_int_equal(cg_correlate(c, &q, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_correlate(c, NULL, &r, &e), CG_ERR_INVALID);
+    q.cell = NULL;
+    q.window = "30m";
+    assert_int_equal(cg_correlate(c, &q, &r, &e), CG_ERR_IO); /* well formed: it asks */
+    assert_null(r);
+    cg_client_free(c);
+}
+
 /* The drill calls check their arguments before any request: a missing
  * config, a proposed plan that is not a JSON object. */
 static void drill_calls_check_arguments(void **state)
@@ -858,6 +889,7 @@ int main(void)
         cmocka_unit_test(plain_http_only_to_this_host),
         cmocka_unit_test(plain_http_refused_before_connecting),
         cmocka_unit_test(tls_files_checked),
+        cmocka_unit_test(correlate_needs_one_scope),
     };
     int rc;
 

@@ -85,7 +85,7 @@ static const char *plan_doc =
 static void sim_init(struct sim *s, uint64_t seed, const char *plan)
 {
     char msg[256], path[4096];
-    struct reports_config rc = {0, 0};
+    struct reports_config rc = {.max_hosts = 0, .max_keys = 0};
     struct controller_config cc = {1000, 120000, 0};
     int r, z, k, i = 0;
 

@@ -1387,6 +1387,32 @@ static void overdispersed_counts_do_not_fail(void **state)
     fixture_release(&f);
 }
 
+/* gates_did_errors(): the own-past comparison for any two groups. A rise
+ * the control shares is drift, not an effect; a rise of the exposed side
+ * alone is; bad input is refused. */
+static void did_errors_values(void **state)
+{
+    struct gates_did d;
+
+    (void)state;
+    /* both sides went from 0.1% to 2%: drift x20, nothing left to blame */
+    assert_int_equal(gates_did_errors(20, 20000, 400, 20000, 20, 20000, 400, 20000, 1.5, &d), 0);
+    assert_true(fabs(d.drift - 20.0) < 1e-9);
+    assert_true(fabs(d.expected - 0.02) < 1e-9);
+    assert_true(d.p > 0.1);
+    /* only the exposed side rose: a clear effect */
+    assert_int_equal(gates_did_errors(20, 20000, 400, 20000, 20, 20000, 20, 20000, 1.5, &d), 0);
+    assert_true(fabs(d.drift - 1.0) < 1e-9);
+    assert_true(d.p < 1e-6);
+    /* no control known: no drift assumed */
+    assert_int_equal(gates_did_errors(20, 20000, 400, 20000, 0, 0, 0, 0, 1.5, &d), 0);
+    assert_true(fabs(d.drift - 1.0) < 1e-9);
+    assert_true(d.p < 1e-6);
+    assert_int_equal(gates_did_errors(1, 0, 1, 10, 0, 10, 0, 10, 1.5, &d), -1);
+    assert_true(isnan(d.p));
+    assert_int_equal(gates_did_errors(1, 10, 11, 10, 0, 10, 0, 10, 1.5, &d), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1423,6 +1449,7 @@ int main(void)
         cmocka_unit_test(heavy_tails_alone_do_not_fail),
         cmocka_unit_test(counter_metrics_are_tested),
         cmocka_unit_test(overdispersed_counts_do_not_fail),
+        cmocka_unit_test(did_errors_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

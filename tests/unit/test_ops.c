@@ -51,7 +51,7 @@ static void heard(void *ctx, const struct notify_event *ev)
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    struct reports_config rc = {0, 0};
+    struct reports_config rc = {.max_hosts = 0, .max_keys = 0};
     char path[4096], msg[STORE_MSG_MAX];
 
     f->dir = th_tmpdir();

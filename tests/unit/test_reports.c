@@ -178,7 +178,7 @@ static void check_set(struct reports *r, struct cellset *cs, int64_t now)
 
 static void run_aggregate(uint64_t seed, size_t max_keys, int steps)
 {
-    struct reports_config rc = {NHOSTS, max_keys};
+    struct reports_config rc = {.max_hosts = NHOSTS, .max_keys = max_keys};
     struct reports *r = reports_new(&rc);
     struct fake_host hosts[NHOSTS];
     struct cellset sets[6];
@@ -278,7 +278,7 @@ static void check_conv(struct reports *r, const char *const *cells, size_t n, in
 
 static void run_convergence(uint64_t seed, size_t max_hosts)
 {
-    struct reports_config rc = {max_hosts, 0};
+    struct reports_config rc = {.max_hosts = max_hosts, .max_keys = 0};
     struct reports *r = reports_new(&rc);
     struct fake_host hosts[NHOSTS];
     struct {
@@ -531,7 +531,7 @@ static void random_name(char *out)
  * some reporting more than once, some moving cell, some on no config. */
 static struct reports *random_view(uint64_t seed, size_t max_hosts, int nreports)
 {
-    struct reports_config rc = {max_hosts, 0};
+    struct reports_config rc = {.max_hosts = max_hosts, .max_keys = 0};
     struct reports *r = reports_new(&rc);
     int i;
 
@@ -644,7 +644,7 @@ static size_t page_len(struct reports *r, const char *cell, const char *config, 
  * limit 1, a limit larger than the set, the filters, limit 0. */
 static void hosts_page_edges(void **state)
 {
-    struct reports_config rc = {0, 0};
+    struct reports_config rc = {.max_hosts = 0, .max_keys = 0};
     struct reports *r = reports_new(&rc);
     char next[REPORTS_NAME_MAX];
     json_t *arr;
@@ -736,7 +736,7 @@ static void report_traffic(struct reports *r, const char *host, int64_t req, int
  */
 static void one_host_cannot_outvote_its_cell(void **state)
 {
-    struct reports_config rc = {100, 0};
+    struct reports_config rc = {.max_hosts = 100, .max_keys = 0};
     struct reports *r = reports_new(&rc);
     struct health_agg agg, before;
     int64_t now = T0_MS;
@@ -793,7 +793,7 @@ static void one_host_cannot_outvote_its_cell(void **state)
  * (reports_view_unpersisted()): a failed write is retried. */
 static void unpersisted_view_is_a_change_again(void **state)
 {
-    struct reports_config rc = {16, 1024};
+    struct reports_config rc = {.max_hosts = 16, .max_keys = 1024};
     struct reports *r = reports_new(&rc);
     struct reports_change ch[REPORTS_MAX_CONFIGS];
     char msg[256];
@@ -826,6 +826,58 @@ static void unpersisted_view_is_a_change_again(void **state)
     reports_free(r);
 }
 
+/* Each host's health history (reports_history.c): counts land in the
+ * bucket of their ingestion time, several reports of one bucket add up,
+ * a gap reads as zero, the ring forgets what is older than its span
+ * (never showing another slot's counts), an unknown host has none, and a
+ * host that moves cell starts a new history. */
+static void host_history_ring(void **state)
+{
+    struct reports_config rc = {.history_bucket_ms = 1000, .history_buckets = 10};
+    struct reports *r = reports_new(&rc);
+    struct reports_hist_bucket b[12];
+    char cell[REPORTS_NAME_MAX], (*names)[REPORTS_NAME_MAX] = NULL;
+    int64_t t0 = 1700000000000LL, bms = 0;
+    size_t nb = 0, n = 0;
+
+    (void)state;
+    assert_non_null(r);
+    reports_history_geometry(r, &bms, &nb);
+    assert_int_equal(bms, 1000);
+    assert_int_equal(nb, 10);
+    report_traffic(r, "h1", 100, 1, t0);
+    report_traffic(r, "h1", 50, 2, t0 + 500); /* same bucket */
+    report_traffic(r, "h1", 70, 7, t0 + 3000);
+    assert_int_equal(reports_history_get(r, "h1", t0, b, 4, cell), 4);
+    assert_string_equal(cell, "c1");
+    assert_int_equal(b[0].requests, 150);
+    assert_int_equal(b[0].errors, 3);
+    assert_int_equal(b[1].requests, 0);
+    assert_int_equal(b[2].requests, 0);
+    assert_int_equal(b[3].requests, 70);
+    assert_int_equal(b[3].errors, 7);
+    /* the future is not held yet */
+    assert_int_equal(reports_history_get(r, "h1", t0 + 3000, b, 5, NULL), 1);
+    assert_int_equal(reports_history_get(r, "nobody", t0, b, 4, cell), 0);
+    assert_string_equal(cell, "");
+    /* 12 s later: t0's bucket is forgotten, not mistaken for a new one */
+    report_traffic(r, "h1", 5, 0, t0 + 12000);
+    assert_int_equal(reports_history_get(r, "h1", t0, b, 12, NULL), 9);
+    assert_int_equal(b[0].requests, 0);
+    assert_int_equal(b[3].requests, 70);
+    assert_int_equal(b[12 - 1].requests, 0);
+    assert_int_equal(reports_history_get(r, "h1", t0 + 12000, b, 1, NULL), 1);
+    assert_int_equal(b[0].requests, 5);
+    /* far ahead: the whole ring is cleared */
+    report_traffic(r, "h1", 9, 9, t0 + 100000);
+    assert_int_equal(reports_history_get(r, "h1", t0 + 3000, b, 1, NULL), 0);
+    assert_int_equal(reports_history_hosts(r, 10, &names, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "h1");
+    free(names);
+    reports_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -839,6 +891,7 @@ int main(void)
         cmocka_unit_test(hosts_page_edges),
         cmocka_unit_test(cell_views_match_whole_view),
         cmocka_unit_test(one_host_cannot_outvote_its_cell),
+        cmocka_unit_test(host_history_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -516,6 +516,42 @@ static void fault_specs(void **state)
     assert_int_equal(fs.n, 4);
 }
 
+/* errors faults (ground truth for correlation): by zone, cell or host,
+ * within their window, the highest rate wins; a fault file; bad specs. */
+static void error_fault_specs(void **state)
+{
+    struct faults fs;
+    char msg[256], d[128];
+
+    (void)state;
+    memset(&fs, 0, sizeof fs);
+    assert_int_equal(faults_add(&fs, "errors:zone=za:0.05@10-20", msg, sizeof msg), 0);
+    assert_int_equal(faults_add(&fs, "errors:cell=c7:0.2", msg, sizeof msg), 0);
+    assert_int_equal(faults_add(&fs, "errors:host=h-1:0.5@30", msg, sizeof msg), 0);
+    assert_true(faults_error_rate(&fs, "za", "c1", "h-9", 9999) < 0);
+    assert_true(faults_error_rate(&fs, "za", "c1", "h-9", 10000) == 0.05);
+    assert_true(faults_error_rate(&fs, "za", "c1", "h-9", 20000) < 0);
+    assert_true(faults_error_rate(&fs, "zb", "c7", "h-9", 0) == 0.2);
+    assert_true(faults_error_rate(&fs, "za", "c7", "h-1", 15000) == 0.2);
+    assert_true(faults_error_rate(&fs, "za", "c7", "h-1", 31000) == 0.5);
+    faults_describe(&fs, 0, d, sizeof d);
+    assert_non_null(strstr(d, "zone za fails 5.00%"));
+    assert_int_equal(faults_add(&fs, "errors:zone=za", msg, sizeof msg), -1);
+    assert_int_equal(faults_add(&fs, "errors:za:0.1", msg, sizeof msg), -1);
+    assert_int_equal(faults_add(&fs, "errors:rack=r1:0.1", msg, sizeof msg), -1);
+    assert_int_equal(faults_add(&fs, "errors:zone=za:1.5", msg, sizeof msg), -1);
+    assert_int_equal(faults_add(&fs, "errors:zone=Bad Zone:0.1", msg, sizeof msg), -1);
+    memset(&fs, 0, sizeof fs);
+    assert_int_equal(faults_add_lines(&fs,
+                                      "# ground truth\n\nerrors:zone=zb:0.1@5-6\n"
+                                      "  latency:10  \n",
+                                      msg, sizeof msg),
+                     0);
+    assert_int_equal(fs.n, 2);
+    assert_int_equal(faults_add_lines(&fs, "latency:1\nnonsense\n", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "line 2"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +568,7 @@ int main(void)
         cmocka_unit_test(cell_biases),
         cmocka_unit_test(noise_options),
         cmocka_unit_test(fault_specs),
+        cmocka_unit_test(error_fault_specs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

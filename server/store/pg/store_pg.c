@@ -530,5 +530,7 @@ const struct store_ops store_pg_ops = {
     .ui_session_touch = pg_ui_session_touch,
     .ui_session_delete = pg_ui_session_delete,
     .ui_session_prune = pg_ui_session_prune,
+    .host_exposure_list = pg_host_exposure_list,
+    .host_exposure_prune = pg_host_exposure_prune,
 };
 /* clang-format on */

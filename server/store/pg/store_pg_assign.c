@@ -303,6 +303,34 @@ static const char SQL_HOST_PUT[] =
 static const char SQL_HOST_LIST[] = "SELECT " HOST_COLS " FROM host_versions WHERE "
                                     "($1::text IS NULL OR config = $1) ORDER BY config, host";
 
+/* Exposure history (as in store_sqlite_assign.c). */
+static const char SQL_EXPO_CLOSE[] =
+    "UPDATE host_exposures SET to_ms = $3 WHERE host = $1 AND config = $2 AND to_ms IS NULL "
+    "AND generation <> $4";
+static const char SQL_EXPO_OPEN[] =
+    "INSERT INTO host_exposures (host, config, generation, version, cell, from_ms, to_ms) "
+    "SELECT $1::text, $2::text, $4::bigint, $5::bigint, $6::text, $3::bigint, NULL WHERE "
+    "$4::bigint > 0 AND NOT EXISTS (SELECT 1 FROM "
+    "host_exposures WHERE host = $1 AND config = $2 AND to_ms IS NULL)";
+#define EXPO_COLS "host, config, cell, generation, version, from_ms, coalesce(to_ms, 0)"
+/* One statement per driving filter (as in store_sqlite_assign.c); every
+ * one binds $1..$7. */
+#define EXPO_WHERE                                                                                 \
+    " FROM host_exposures WHERE from_ms <= $5 AND (to_ms IS NULL OR to_ms >= $4) AND ($1::text "   \
+    "IS NULL OR config = $1) AND ($2::text IS NULL OR cell = $2) AND ($3::text IS NULL OR host = " \
+    "$3) AND ($7::bigint = 0 OR generation = $7)"
+static const char SQL_EXPO_LIST[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " ORDER BY from_ms, host LIMIT $6";
+static const char SQL_EXPO_BY_CHANGE[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " AND config = $1 AND generation = $7 "
+    "ORDER BY from_ms, host LIMIT $6";
+static const char SQL_EXPO_BY_HOST[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " AND host = $3 ORDER BY from_ms, host LIMIT $6";
+static const char SQL_EXPO_BY_CELL[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " AND cell = $2 ORDER BY from_ms, host LIMIT $6";
+static const char SQL_EXPO_PRUNE[] =
+    "DELETE FROM host_exposures WHERE to_ms IS NOT NULL AND to_ms < $1";
+
 static int row_host(const PGresult *r, int i, void *elem)
 {
     struct store_host_version *h = elem;
@@ -334,8 +362,21 @@ static int run_host_put(struct pg_conn *c, void *arg, char *msg)
     }
     if (rc < 0)
         return rc;
-    return pg_exec(c, msg, NULL, SQL_HOST_PUT, "tttiiii", h->host, h->cell, h->config,
-                   h->applied_version, h->applied_generation, h->lkg_version, cg_now_ms());
+    {
+        int64_t now = cg_now_ms();
+        int64_t put = 0;
+        rc = pg_exec(c, msg, &put, SQL_HOST_PUT, "tttiiii", h->host, h->cell, h->config,
+                     h->applied_version, h->applied_generation, h->lkg_version, now);
+        if (rc == CG_OK && put == 0)
+            return CG_OK; /* a late report of an older generation: no new exposure either */
+        if (rc == CG_OK)
+            rc = pg_exec(c, msg, NULL, SQL_EXPO_CLOSE, "ttii", h->host, h->config, now,
+                         h->applied_generation);
+        if (rc == CG_OK)
+            rc = pg_exec(c, msg, NULL, SQL_EXPO_OPEN, "ttiiit", h->host, h->config, now,
+                         h->applied_generation, h->applied_version, h->cell);
+    }
+    return rc;
 }
 
 int pg_host_version_put(struct store *st, const struct store_host_version *hv, char *msg)
@@ -367,4 +408,75 @@ int pg_host_version_list(struct store *st, const char *config, struct store_host
     *out = arr;
     *n = cnt;
     return CG_OK;
+}
+
+static int row_exposure(const PGresult *r, int i, void *elem)
+{
+    struct store_host_exposure *e = elem;
+
+    cg_strlcpy(e->host, pg_col_text(r, i, 0), sizeof e->host);
+    cg_strlcpy(e->config, pg_col_text(r, i, 1), sizeof e->config);
+    cg_strlcpy(e->cell, pg_col_text(r, i, 2), sizeof e->cell);
+    e->generation = pg_col_int(r, i, 3);
+    e->version = pg_col_int(r, i, 4);
+    e->from_ms = pg_col_int(r, i, 5);
+    e->to_ms = pg_col_int(r, i, 6);
+    return CG_OK;
+}
+
+int pg_host_exposure_list(struct store *st, const struct store_exposure_query *q,
+                          struct store_host_exposure **out, size_t *n, int *truncated, char *msg)
+{
+    const char *sql;
+    void *arr = NULL;
+    size_t cnt = 0, limit;
+    int64_t to;
+    int rc;
+
+    if (!q || !out || !n) {
+        pg_msg(msg, "host_exposure_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    to = q->to_ms > 0 ? q->to_ms : INT64_MAX;
+    if (q->from_ms < 0 || q->from_ms > to) {
+        pg_msg(msg, "host_exposure_list: from_ms must not be after to_ms");
+        return CG_ERR_INVALID;
+    }
+    limit = q->limit == 0 || q->limit > STORE_EXPOSURE_MAX ? STORE_EXPOSURE_MAX : q->limit;
+    sql = q->config && q->generation > 0 ? SQL_EXPO_BY_CHANGE
+          : q->host                      ? SQL_EXPO_BY_HOST
+          : q->cell                      ? SQL_EXPO_BY_CELL
+                                         : SQL_EXPO_LIST;
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_exposure, sql, "tttiiii", q->config,
+                 q->cell, q->host, q->from_ms, to, (int64_t)limit + 1, q->generation);
+    if (rc != CG_OK) {
+        store_host_exposures_free(arr, cnt);
+        return rc;
+    }
+    if (truncated)
+        *truncated = cnt > limit;
+    *out = arr;
+    *n = cnt > limit ? limit : cnt;
+    return CG_OK;
+}
+
+struct expo_prune_job {
+    int64_t before_ms, pruned;
+};
+
+static int run_expo_prune(struct pg_conn *c, void *arg, char *msg)
+{
+    struct expo_prune_job *j = arg;
+
+    return pg_exec(c, msg, &j->pruned, SQL_EXPO_PRUNE, "i", j->before_ms);
+}
+
+int pg_host_exposure_prune(struct store *st, int64_t before_ms, int64_t *pruned, char *msg)
+{
+    struct expo_prune_job j = {.before_ms = before_ms};
+    int rc = pg_tx(pgs(st), run_expo_prune, &j, msg);
+
+    if (pruned)
+        *pruned = rc == CG_OK ? j.pruned : 0;
+    return rc;
 }

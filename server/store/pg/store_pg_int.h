@@ -474,6 +474,11 @@ int pg_host_assignment_list(struct store *st, const char *cell, const char *conf
                             struct store_host_assignment **out, size_t *n, char *msg);
 /* store_ops.host_version_put: a host's report, upserted (no audit). */
 int pg_host_version_put(struct store *st, const struct store_host_version *hv, char *msg);
+/* store_ops.host_exposure_list / host_exposure_prune: the exposure
+ * history host_version_put writes (store.h). */
+int pg_host_exposure_list(struct store *st, const struct store_exposure_query *q,
+                          struct store_host_exposure **out, size_t *n, int *truncated, char *msg);
+int pg_host_exposure_prune(struct store *st, int64_t before_ms, int64_t *pruned, char *msg);
 /* store_ops.host_version_list: host views, optionally of one config. */
 int pg_host_version_list(struct store *st, const char *config, struct store_host_version **out,
                          size_t *n, char *msg);

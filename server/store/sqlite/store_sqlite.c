@@ -349,5 +349,7 @@ const struct store_ops store_sqlite_ops = {
     .ui_session_touch = sq_ui_session_touch,
     .ui_session_delete = sq_ui_session_delete,
     .ui_session_prune = sq_ui_session_prune,
+    .host_exposure_list = sq_host_exposure_list,
+    .host_exposure_prune = sq_host_exposure_prune,
 };
 /* clang-format on */

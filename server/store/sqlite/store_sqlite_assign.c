@@ -295,6 +295,34 @@ static const char SQL_HOST_PUT[] =
 static const char SQL_HOST_LIST[] = "SELECT " HOST_COLS " FROM host_versions WHERE "
                                     "(?1 IS NULL OR config = ?1) ORDER BY config, host";
 
+/* Exposure history: close the host's current exposure when it is of
+ * another generation, then open one for this generation unless current. */
+static const char SQL_EXPO_CLOSE[] =
+    "UPDATE host_exposures SET to_ms = ?3 WHERE host = ?1 AND config = ?2 AND to_ms IS NULL "
+    "AND generation <> ?4";
+static const char SQL_EXPO_OPEN[] =
+    "INSERT INTO host_exposures (host, config, generation, version, cell, from_ms, to_ms) "
+    "SELECT ?1, ?2, ?4, ?5, ?6, ?3, NULL WHERE ?4 > 0 AND NOT EXISTS (SELECT 1 FROM "
+    "host_exposures WHERE host = ?1 AND config = ?2 AND to_ms IS NULL)";
+#define EXPO_COLS "host, config, cell, generation, version, from_ms, to_ms"
+/* One statement per driving filter, so that each uses its index (an
+ * "?N IS NULL OR" condition does not); every one binds ?1..?7. */
+#define EXPO_WHERE                                                                                 \
+    " FROM host_exposures WHERE from_ms <= ?5 AND (to_ms IS NULL OR to_ms >= ?4) AND (?1 IS NULL " \
+    "OR config = ?1) AND (?2 IS NULL OR cell = ?2) AND (?3 IS NULL OR host = ?3) AND (?7 = 0 OR "  \
+    "generation = ?7)"
+static const char SQL_EXPO_LIST[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " ORDER BY from_ms, host LIMIT ?6";
+static const char SQL_EXPO_BY_CHANGE[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " AND config = ?1 AND generation = ?7 "
+    "ORDER BY from_ms, host LIMIT ?6";
+static const char SQL_EXPO_BY_HOST[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " AND host = ?3 ORDER BY from_ms, host LIMIT ?6";
+static const char SQL_EXPO_BY_CELL[] =
+    "SELECT " EXPO_COLS EXPO_WHERE " AND cell = ?2 ORDER BY from_ms, host LIMIT ?6";
+static const char SQL_EXPO_PRUNE[] =
+    "DELETE FROM host_exposures WHERE to_ms IS NOT NULL AND to_ms < ?1";
+
 static int row_host(sqlite3_stmt *q, void *elem)
 {
     struct store_host_version *h = elem;
@@ -327,8 +355,17 @@ static int run_host_put(struct sq_conn *w, void *arg, char *msg)
     }
     if (rc < 0)
         return rc;
-    return sq_exec(w, msg, SQL_HOST_PUT, "tttiiii", h->host, h->cell, h->config, h->applied_version,
-                   h->applied_generation, h->lkg_version, now);
+    rc = sq_exec(w, msg, SQL_HOST_PUT, "tttiiii", h->host, h->cell, h->config, h->applied_version,
+                 h->applied_generation, h->lkg_version, now);
+    if (rc == CG_OK && sqlite3_changes(w->db) == 0)
+        return CG_OK; /* a late report of an older generation: no new exposure either */
+    if (rc == CG_OK)
+        rc =
+            sq_exec(w, msg, SQL_EXPO_CLOSE, "ttii", h->host, h->config, now, h->applied_generation);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_EXPO_OPEN, "ttiiit", h->host, h->config, now,
+                     h->applied_generation, h->applied_version, h->cell);
+    return rc;
 }
 
 int sq_host_version_put(struct store *st, const struct store_host_version *hv, char *msg)
@@ -360,4 +397,78 @@ int sq_host_version_list(struct store *st, const char *config, struct store_host
     *out = arr;
     *n = cnt;
     return CG_OK;
+}
+
+static int row_exposure(sqlite3_stmt *q, void *elem)
+{
+    struct store_host_exposure *e = elem;
+
+    cg_strlcpy(e->host, sq_col_text(q, 0), sizeof e->host);
+    cg_strlcpy(e->config, sq_col_text(q, 1), sizeof e->config);
+    cg_strlcpy(e->cell, sq_col_text(q, 2), sizeof e->cell);
+    e->generation = sqlite3_column_int64(q, 3);
+    e->version = sqlite3_column_int64(q, 4);
+    e->from_ms = sqlite3_column_int64(q, 5);
+    e->to_ms = sqlite3_column_type(q, 6) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 6);
+    return CG_OK;
+}
+
+int sq_host_exposure_list(struct store *st, const struct store_exposure_query *q,
+                          struct store_host_exposure **out, size_t *n, int *truncated, char *msg)
+{
+    const char *sql;
+    void *arr = NULL;
+    size_t cnt = 0, limit;
+    int64_t to;
+    int rc;
+
+    if (!q || !out || !n) {
+        sq_msg(msg, "host_exposure_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    to = q->to_ms > 0 ? q->to_ms : INT64_MAX;
+    if (q->from_ms < 0 || q->from_ms > to) {
+        sq_msg(msg, "host_exposure_list: from_ms must not be after to_ms");
+        return CG_ERR_INVALID;
+    }
+    limit = q->limit == 0 || q->limit > STORE_EXPOSURE_MAX ? STORE_EXPOSURE_MAX : q->limit;
+    sql = q->config && q->generation > 0 ? SQL_EXPO_BY_CHANGE
+          : q->host                      ? SQL_EXPO_BY_HOST
+          : q->cell                      ? SQL_EXPO_BY_CELL
+                                         : SQL_EXPO_LIST;
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_exposure, sql, "tttiiii", q->config,
+                 q->cell, q->host, q->from_ms, to, (int64_t)limit + 1, q->generation);
+    if (rc != CG_OK) {
+        store_host_exposures_free(arr, cnt);
+        return rc;
+    }
+    if (truncated)
+        *truncated = cnt > limit;
+    *out = arr;
+    *n = cnt > limit ? limit : cnt;
+    return CG_OK;
+}
+
+struct expo_prune_job {
+    int64_t before_ms, pruned;
+};
+
+static int run_expo_prune(struct sq_conn *w, void *arg, char *msg)
+{
+    struct expo_prune_job *j = arg;
+    int rc = sq_exec(w, msg, SQL_EXPO_PRUNE, "i", j->before_ms);
+
+    if (rc == CG_OK)
+        j->pruned = sqlite3_changes(w->db);
+    return rc;
+}
+
+int sq_host_exposure_prune(struct store *st, int64_t before_ms, int64_t *pruned, char *msg)
+{
+    struct expo_prune_job j = {.before_ms = before_ms};
+    int rc = sq_submit(sq(st), run_expo_prune, &j, msg);
+
+    if (pruned)
+        *pruned = rc == CG_OK ? j.pruned : 0;
+    return rc;
 }

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reports_history.c: each host's health history, for correlation
+ * (docs/correlation.md "Health history"); see reports.h.
+ *
+ * A ring of --history-buckets buckets of --history-bucket-ms per host
+ * that reported health, each the requests and errors of the reports
+ * ingested in it (by the server's clock: a host's own clock is not
+ * trusted). Bucket i of the ring holds slot s = ms / bucket_ms with
+ * s % n == i; moving the head forward clears the buckets it passes, so
+ * a slot older than head - n reads as forgotten, never as another
+ * slot's counts. 8 bytes a bucket: with the defaults (1440 one-minute
+ * buckets) 11.5 KiB a host, 115 MiB for 10,000 hosts, and never more
+ * than --max-hosts of them (the least recently seen is evicted whole).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports_int.h"
+#include "util.h"
+
+static uint32_t sat32(uint64_t a, uint64_t b)
+{
+    uint64_t s = a + b;
+
+    return s < a || s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
+static int64_t slot_of(int64_t ms, int64_t bucket_ms)
+{
+    return ms >= 0 ? ms / bucket_ms : -1 - (-1 - ms) / bucket_ms;
+}
+
+void rp_history_clear(struct host *h)
+{
+    free(h->hist.ring);
+    memset(&h->hist, 0, sizeof h->hist);
+}
+
+void rp_history_add(struct reports *r, struct host *h, int64_t now_ms, uint64_t requests,
+                    uint64_t errors)
+{
+    size_t n = r->cfg.history_buckets;
+    int64_t s = slot_of(now_ms, r->cfg.history_bucket_ms);
+    struct reports_hist_bucket *b;
+
+    if (!h->hist.ring) {
+        h->hist.ring = calloc(n, sizeof *h->hist.ring);
+        if (!h->hist.ring)
+            return;
+        h->hist.head = s;
+    }
+    if (s > h->hist.head) {
+        /* clear the slots passed over: at most the whole ring */
+        int64_t gap = s - h->hist.head;
+        if (gap >= (int64_t)n) {
+            memset(h->hist.ring, 0, n * sizeof *h->hist.ring);
+        } else {
+            for (int64_t k = h->hist.head + 1; k <= s; k++)
+                memset(&h->hist.ring[(size_t)(k % (int64_t)n)], 0, sizeof *h->hist.ring);
+        }
+        h->hist.head = s;
+    } else if (s <= h->hist.head - (int64_t)n) {
+        return; /* older than the ring (the clock went back a long way) */
+    }
+    b = &h->hist.ring[(size_t)(s % (int64_t)n)];
+    b->requests = sat32(b->requests, requests);
+    b->errors = sat32(b->errors, errors);
+}
+
+void reports_history_geometry(const struct reports *r, int64_t *bucket_ms, size_t *buckets)
+{
+    if (bucket_ms)
+        *bucket_ms = r->cfg.history_bucket_ms;
+    if (buckets)
+        *buckets = r->cfg.history_buckets;
+}
+
+size_t reports_history_get(struct reports *r, const char *host, int64_t from_ms,
+                           struct reports_hist_bucket *out, size_t n, char *cell)
+{
+    struct cg_hentry *e;
+    const struct host *h;
+    int64_t s0 = slot_of(from_ms, r->cfg.history_bucket_ms), nb;
+    size_t held = 0;
+
+    if (n)
+        memset(out, 0, n * sizeof *out);
+    if (cell)
+        cell[0] = '\0';
+    pthread_mutex_lock(&r->mu);
+    e = cg_hashmap_get(&r->hosts, host);
+    h = e ? CG_HENTRY(e, struct host, link) : NULL;
+    if (h && cell)
+        cg_strlcpy(cell, h->cell, REPORTS_NAME_MAX);
+    if (h && h->hist.ring) {
+        nb = (int64_t)r->cfg.history_buckets;
+        for (size_t i = 0; i < n; i++) {
+            int64_t s = s0 + (int64_t)i;
+            if (s > h->hist.head || s <= h->hist.head - nb)
+                continue; /* not yet, or forgotten */
+            out[i] = h->hist.ring[(size_t)(s % nb)];
+            held++;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return held;
+}
+
+int reports_history_hosts(struct reports *r, size_t max, char (**out)[REPORTS_NAME_MAX], size_t *n)
+{
+    char(*v)[REPORTS_NAME_MAX] = NULL;
+    size_t cnt = 0;
+
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&r->mu);
+    if (max > r->nhosts)
+        max = r->nhosts;
+    if (max) {
+        v = calloc(max, sizeof *v);
+        if (!v) {
+            pthread_mutex_unlock(&r->mu);
+            return -1;
+        }
+    }
+    for (const struct host *h = r->lru_head; h && cnt < max; h = h->lru_next)
+        if (h->hist.ring)
+            cg_strlcpy(v[cnt++], h->name, REPORTS_NAME_MAX);
+    pthread_mutex_unlock(&r->mu);
+    *out = v;
+    *n = cnt;
+    return 0;
+}
