@@ -22,7 +22,7 @@ BUILD=${1:-build}
 [[ $BUILD == /* ]] || BUILD="$ROOT/$BUILD"
 shift || true
 
-BENCHES=(publish publish_pg validate controller poll fanout killswitch flags fanout_replicas3 wake_nonwriter rss safety storm failover ui_render backup correlate)
+BENCHES=(publish publish_pg validate controller poll fanout killswitch flags fanout_replicas3 wake_nonwriter rss safety storm failover ui_render backup correlate drills)
 DUR=${BENCH_DURATION:-10s}
 RESULTS="$BENCH_DIR/results/latest.json"
 
@@ -1151,6 +1151,27 @@ bench_correlate() {
     esac
   done < <(grep '^correlate' <<<"$out")
   grep -q '^correlate precision_top1=' <<<"$out" || die "bench_correlate printed no summary line"
+}
+
+# ---------------------------------------------------------------------------
+# drills: real time of each change drill (docs/drills.md) on 100 cells in
+# 3 regions x 3 zones with DRILL_HOSTS (10) hosts per cell, DRILL_N (3)
+# times each, through the API of one cellgated (bench/drills.py). Goal: all
+# five in one request under 10 s.
+# ---------------------------------------------------------------------------
+bench_drills() {
+  local out line name
+  say "== drills: each scenario on 100 cells, ${DRILL_HOSTS:-10} hosts per cell =="
+  out=$(timeout 900 python3 "$BENCH_DIR/drills.py" --build "$BUILD" \
+    --work "$BENCH_TMP/drills" 2>"$BENCH_TMP/drills.err") ||
+    { cat "$BENCH_TMP/drills.err" >&2; say "$out"; die "bench/drills.py failed"; }
+  while read -r line; do
+    name=${line%% *}
+    figure_line "$line"
+    fig "$name" "what=POST /v1/configs/NAME/drills on 100 cells (3 regions x 3 zones), the real controller on a scratch store in virtual time (bench/drills.py)"
+    for kv in ${line#* }; do fig "$name" "$kv"; done
+  done < <(grep '^drill_' <<<"$out")
+  grep -q '^drill_all ' <<<"$out" || die "bench/drills.py printed no drill_all line"
 }
 
 # ---------------------------------------------------------------------------

@@ -82,9 +82,9 @@ struct cli_cmd {
 
 /* The commands. */
 cli_cmd_fn cmd_assign, cmd_audit, cmd_cell, cmd_changes, cmd_cluster, cmd_config, cmd_diff,
-    cmd_flag, cmd_help, cmd_hosts, cmd_notify, cmd_plan, cmd_publish, cmd_rollback, cmd_rollout,
-    cmd_show, cmd_state, cmd_stats, cmd_status, cmd_token, cmd_validate, cmd_version, cmd_versions,
-    cmd_whoami, cmd_why;
+    cmd_drill, cmd_flag, cmd_help, cmd_hosts, cmd_notify, cmd_plan, cmd_publish, cmd_rollback,
+    cmd_rollout, cmd_show, cmd_state, cmd_stats, cmd_status, cmd_token, cmd_validate, cmd_version,
+    cmd_versions, cmd_whoami, cmd_why;
 
 /* ---- the table and the dispatcher (commands.c) ---- */
 
@@ -172,6 +172,12 @@ void cli_error(struct cli_ctx *ctx, const char *fmt, ...) __attribute__((format(
 /* Prints a usage error, the command's usage, and returns CLI_EXIT_USAGE. */
 int cli_usage_error(struct cli_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Prints a drill answer ({"config","plan","outcome","drills":[...]}) for
+ * people (cmd_drill.c; `drill run` and `plan check`): one line per
+ * scenario, its figures, every broken expectation with why. Returns
+ * CLI_EXIT_FAIL when the outcome is "failed", else CLI_EXIT_OK. */
+int cli_print_drills(struct cli_ctx *ctx, const struct cg_obj *o);
 
 /* Prints the usage text of 'cmd' to 'f'. */
 void cli_print_usage(FILE *f, const struct cli_cmd *cmd);

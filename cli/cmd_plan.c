@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_plan.c - `cellgate plan set|show|list|preview`.
+ * cmd_plan.c - `cellgate plan set|show|list|preview|check`.
  */
 #include <cellgate/cellgate.h>
 
@@ -173,10 +173,60 @@ static int plan_preview(struct cli_ctx *ctx, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* `plan check FILE --config C`: the drills for a proposed plan body,
+ * stored nowhere (docs/drills.md). */
+static int plan_check(struct cli_ctx *ctx, int argc, char **argv)
+{
+    const char *config = NULL, *scenario = "all";
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "config",   0, CLI_OPT_STR,  &config },
+        { "scenario", 0, CLI_OPT_STR,  &scenario },
+        { NULL,       0, CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    bool done;
+    int rc = cli_parse(ctx, argc, argv, 1, opts, &a, 1, 1, &done);
+    struct cg_client *c;
+    char *doc;
+    size_t len;
+
+    if (done) {
+        return rc;
+    }
+    if (!config) {
+        return cli_usage_error(ctx, "plan check needs --config CONFIG");
+    }
+    doc = cli_read_input(ctx, a.pos[0], CLI_MAX_INPUT, &len);
+    if (!doc) {
+        return CLI_EXIT_USAGE;
+    }
+    c = cli_client(ctx, &rc);
+    if (c) {
+        rc = cg_drill_run(c, config, scenario, NULL, doc, len, &r, &e);
+        if (rc != CG_OK) {
+            rc = cli_api_error(ctx, rc, &e, "cannot check the plan");
+        } else if (ctx->json) {
+            cli_print_json(ctx, r);
+            rc = strcmp(cg_obj_str(cg_result_obj(r), "outcome"), "failed") == 0 ? CLI_EXIT_FAIL
+                                                                                : CLI_EXIT_OK;
+        } else {
+            rc = cli_print_drills(ctx, cg_result_obj(r));
+        }
+    }
+    free(doc);
+    cg_result_free(r);
+    return rc;
+}
+
 int cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
 {
     /* clang-format off */
     static const struct cli_sub subs[] = {
+        { "check",   plan_check },
         { "list",    plan_list },
         { "preview", plan_preview },
         { "set",     plan_set },

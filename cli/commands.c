@@ -151,6 +151,23 @@ static const struct cli_cmd commands[] = {
       "  --raw          compare the stored bytes; by default JSON documents are\n"
       "                 pretty-printed with sorted keys first"
       GLOBAL_OPTS },
+    { "drill", cmd_drill, "rehearse the change path on a simulated fleet",
+      "usage: cellgate drill run CONFIG [--plan P] [--scenario S]\n"
+      "   or: cellgate drill status [CONFIG]\n"
+      "   or: cellgate drill schedule CONFIG --every DURATION [--plan P] [-m REASON]\n"
+      "\n"
+      "  --scenario S     known-bad, invalid-document, stuck-wave, flag-flip,\n"
+      "                   rollback-path or all (default all)\n"
+      "  --plan P         a stored plan instead of the config's default\n"
+      "  --every D        how often the server drills CONFIG: 24h, 90m, 3600 (s);\n"
+      "                   0 removes the schedule\n"
+      "  -m, --message R  why (audited)\n"
+      "\n"
+      "The server runs the config's real contract, plan and policy on a copy of\n"
+      "its fleet with the real controller, in virtual time; production is never\n"
+      "touched. Each scenario says which expectation broke and why. Exit 1 when\n"
+      "a scenario failed. See docs/drills.md."
+      GLOBAL_OPTS },
     { "flag", cmd_flag, "list, show, evaluate and kill feature flags",
       "usage: cellgate flag list CONFIG [--cell C | --version N]\n"
       "   or: cellgate flag get CONFIG FLAG [--cell C | --version N]\n"
@@ -209,13 +226,16 @@ static const struct cli_cmd commands[] = {
       "Admin only. The secret is never shown again. 'log' shows the recent\n"
       "delivery attempts of the replica that answers."
       GLOBAL_OPTS },
-    { "plan", cmd_plan, "set, show, list and preview rollout plans",
+    { "plan", cmd_plan, "set, show, list, preview and check rollout plans",
       "usage: cellgate plan set NAME FILE\n"
       "   or: cellgate plan show NAME\n"
       "   or: cellgate plan list [--limit N] [--after NAME]\n"
       "   or: cellgate plan preview NAME [--config C]\n"
+      "   or: cellgate plan check FILE --config C [--scenario S]\n"
       "\n"
       "  FILE           the plan document (JSON; '-' reads stdin)\n"
+      "  check          the drills of config C with FILE as its plan, stored\n"
+      "                 nowhere (docs/drills.md); exit 1 when one fails\n"
       "  preview        the steps the plan makes for the fleet as it is now: per\n"
       "                 step its wave, cells, regions, zones, bake and constraint\n"
       "  --config C     seed the cell order as a rollout of config C would\n"

@@ -991,3 +991,74 @@ int cg_notify_sink_log(struct cg_client *c, const char *name, struct cg_result *
     CHECK(cg__path3(&p, "/v1/notify/sinks/", name, "/log", err));
     return get(c, "GET", &p, 0, "log", out, err);
 }
+
+/* ---- Change drills ---- */
+
+int cg_drill_run(struct cg_client *c, const char *config, const char *scenario, const char *plan,
+                 const char *plan_json, size_t len, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    json_t *body, *pb = NULL;
+
+    clear_out(out);
+    CHECK(cg__need(config, "config", err));
+    if (plan_json) {
+        json_error_t je;
+        pb = json_loadb(plan_json, len, JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(pb)) {
+            json_decref(pb);
+            return cg__error_set(err, CG_ERR_INVALID, 0, "the plan is not a JSON object: %s",
+                                 je.text);
+        }
+    }
+    body = json_pack("{s:s}", "scenario", scenario && scenario[0] ? scenario : "all");
+    if (!body || (plan && plan[0] && json_object_set_new(body, "plan", json_string(plan)) != 0) ||
+        (pb && json_object_set_new(body, "plan_body", pb) != 0)) {
+        json_decref(body);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    int prc = cg__path3(&p, "/v1/configs/", config, "/drills", err);
+    if (prc != CG_OK) {
+        json_decref(body);
+        return prc;
+    }
+    return send_json(c, "POST", &p, body, 0, out, err);
+}
+
+int cg_drills_list(struct cg_client *c, const char *config, struct cg_result **out,
+                   struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    if (config && config[0]) {
+        CHECK(cg__path3(&p, "/v1/configs/", config, "/drills", err));
+    } else {
+        CHECK(cg__path3(&p, "/v1/drills", NULL, NULL, err));
+    }
+    return get(c, "GET", &p, 0, "drills", out, err);
+}
+
+int cg_drill_schedule(struct cg_client *c, const char *config, int64_t every_s, const char *plan,
+                      const char *message, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    json_t *body;
+    int rc;
+
+    CHECK(cg__need(config, "config", err));
+    body = json_pack("{s:I,s:s}", "every_s", (json_int_t)every_s, "plan", plan ? plan : "");
+    if (!body) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    rc = cg__path3(&p, "/v1/configs/", config, "/drills/schedule", err);
+    if (rc == CG_OK) {
+        rc = message_query(&p, message, err);
+    }
+    if (rc != CG_OK) {
+        cg_buf_free(&p);
+        json_decref(body);
+        return rc;
+    }
+    return send_json(c, "PUT", &p, body, 0, NULL, err);
+}

@@ -681,6 +681,32 @@ static const struct config_key keys[] = {
                "the server's backups (names `cellgate-YYYYMMDDTHHMMSS.mmmZ`) beyond N are "
                "removed. Other files in DIR are left alone.",
     },
+    /* change drills (docs/drills.md) */
+    {
+        .name = "drill-budget",
+        AS_UNSIGNED(drill_budget_ms),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "MS",
+        .min = 1000,
+        .max = 600000,
+        .def = {.u = 60000},
+        .help = "real time one drill scenario may take",
+        .doc = "Real time one drill scenario may take (docs/drills.md): a scenario still "
+               "running when it is spent stops and fails, saying so. Its virtual time is "
+               "bounded as well (14 days of virtual time).",
+    },
+    {
+        .name = "drill-poll",
+        AS_UNSIGNED(drill_poll_ms),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "MS",
+        .min = 100,
+        .max = 3600000,
+        .def = {.u = 10000},
+        .help = "how often the drill schedules are looked at",
+        .doc = "How often the server looks for a drill schedule that is due "
+               "(`cellgate drill schedule`); each due config runs every scenario once.",
+    },
     /* notifications (docs/notifications.md) */
     {
         .name = "notify-timeout",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "backup_sched.h"
+#include "drills.h"
 #include "checkpointer.h"
 #include "delivery_metrics.h"
 #include "hooks.h"
@@ -456,6 +457,20 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         }
         http_set_web(d->http, d->web);
     }
+    /* Change drills: scratch stores under the data directory. */
+    {
+        char tmp[4096];
+        struct drills_config dc = {d->store,           d->reports, NULL, cfg->drill_budget_ms,
+                                   cfg->drill_poll_ms, d->cluster};
+        snprintf(tmp, sizeof tmp, "%s", cfg->data_dir ? cfg->data_dir : "/tmp");
+        dc.tmpdir = tmp;
+        if (!(d->drills = drills_new(&dc))) {
+            snprintf(msg, 256, "out of memory");
+            daemon_close(d);
+            return -1;
+        }
+        d->api.drills = d->drills;
+    }
     /* Wiring: who hears about changes, and what /metrics shows (in this
      * order). */
     if (desired_attach(d->desired, d->notify) < 0 || flags_attach(d->flags, d->notify) < 0 ||
@@ -469,6 +484,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         flags_register_stats(d->flags, d->stats) < 0 ||
         checkpointer_register_stats(d->checkpointer, d->stats) < 0 ||
         backup_sched_register_stats(d->backups, d->stats) < 0 ||
+        drills_register_stats(d->drills, d->stats) < 0 ||
         delivery_metrics_register_stats(d->delivery, d->stats) < 0 ||
         delivery_metrics_attach(d->delivery, d->notify) < 0 ||
         notify_register_stats(d->notify, d->stats) < 0) {
@@ -503,6 +519,10 @@ int daemon_start(struct daemon *d, char *msg)
         snprintf(msg, 256, "cannot start the scheduled backups' thread");
         return -1;
     }
+    if (drills_start(d->drills) < 0) {
+        snprintf(msg, 256, "cannot start the drill schedules' thread");
+        return -1;
+    }
     if (delivery_metrics_start(d->delivery) < 0) {
         snprintf(msg, 256, "cannot start the delivery figures' thread");
         return -1;
@@ -531,6 +551,7 @@ void daemon_stop(struct daemon *d)
     checkpointer_stop(d->checkpointer);
     delivery_metrics_stop(d->delivery);
     backup_sched_stop(d->backups); /* after the backup it is writing */
+    drills_stop(d->drills);        /* after the drill it is running */
 }
 
 void daemon_close(struct daemon *d)
@@ -554,6 +575,8 @@ void daemon_close(struct daemon *d)
     d->checkpointer = NULL;
     backup_sched_free(d->backups);
     d->backups = NULL;
+    drills_free(d->drills);
+    d->drills = NULL;
     delivery_metrics_free(d->delivery);
     d->delivery = NULL;
     hooks_free(d->hooks); /* after every announcer (controller, http) stopped */

@@ -50,6 +50,8 @@ struct daemon_config {
     const char *backup_dir;             /* --backup-dir: scheduled backups; NULL: none */
     unsigned backup_every_s;            /* --backup-every */
     unsigned backup_keep;               /* --backup-keep */
+    unsigned drill_budget_ms;           /* --drill-budget: real time of one drill scenario */
+    unsigned drill_poll_ms;             /* --drill-poll: how often schedules are looked at */
     const char *listen;                 /* "ADDR:PORT"; PORT 0 = ephemeral */
     const char *port_file;              /* if set, the bound port is written here once listening */
     size_t max_body;                    /* request body limit in bytes */
@@ -117,6 +119,7 @@ struct daemon {
     struct replica *replica;           /* follows the other replicas (NULL on SQLite) */
     struct checkpointer *checkpointer; /* signs the audit chain's head (checkpointer.h) */
     struct backup_sched *backups;      /* --backup-dir: scheduled backups (backup_sched.h) */
+    struct drills *drills;             /* change drills and their schedules (drills.h) */
     struct delivery_metrics *delivery; /* the delivery figures of /metrics (delivery_metrics.h) */
     struct hooks *hooks;               /* notifications and announcement logs (hooks.h) */
     char replica_id[STORE_NAME_MAX];

@@ -1834,6 +1834,42 @@ CG_API int cg_notify_sink_test(struct cg_client *c, const char *name, struct cg_
 CG_API int cg_notify_sink_log(struct cg_client *c, const char *name, struct cg_result **out,
                               struct cg_error *err);
 
+/* ---- Change drills (docs/drills.md) ---- */
+
+/**
+ * POST /v1/configs/{config}/drills: runs drills of 'config' on a simulated
+ * fleet on the server (production is never touched) and answers with
+ * {"config","plan","outcome","proposed","drills":[{"scenario","outcome",
+ * "summary","expectations","figures","events","real_ms","id"}]}; items of
+ * key "drills".
+ *
+ * @param scenario   "known-bad", "invalid-document", "stuck-wave",
+ *                   "flag-flip", "rollback-path" or "all" (NULL: all)
+ * @param plan       a stored plan's name; NULL or "": the config's default
+ * @param plan_json  a proposed plan body (JSON text, len bytes) to drill
+ *                   instead, without storing it or recording the runs
+ *                   (`cellgate plan check`); NULL: none
+ * A drill whose expectation broke is CG_OK with outcome "failed".
+ * Thread safety: as for the client. Since: 0.5
+ */
+CG_API int cg_drill_run(struct cg_client *c, const char *config, const char *scenario,
+                        const char *plan, const char *plan_json, size_t len, struct cg_result **out,
+                        struct cg_error *err);
+
+/** GET /v1/configs/{config}/drills (config NULL: GET /v1/drills, every
+ * config): the newest recorded drills (items of key "drills": {"id",
+ * "config","scenario","outcome","plan","actor","started_ms","real_ms",
+ * "detail"}) and the schedules ("schedules"). Since: 0.5 */
+CG_API int cg_drills_list(struct cg_client *c, const char *config, struct cg_result **out,
+                          struct cg_error *err);
+
+/** PUT /v1/configs/{config}/drills/schedule: the server drills 'config'
+ * (every scenario) every 'every_s' seconds (60..31536000) with 'plan'
+ * (NULL or "": the config's default); every_s 0 removes the schedule.
+ * Audited with 'message'. Since: 0.5 */
+CG_API int cg_drill_schedule(struct cg_client *c, const char *config, int64_t every_s,
+                             const char *plan, const char *message, struct cg_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,7 @@ struct api {
     const struct cg_signkey *key; /* the server's signing key (public half served) */
     struct stats *stats;          /* /metrics */
     int fault_report_clock;       /* --fault-report-clock (rehearsals; api_agent_report()) */
+    struct drills *drills;        /* change drills (drills.h) */
 };
 
 /* api_health.c */
@@ -49,6 +50,12 @@ int api_annotations(struct api *api, struct request *rq, struct response *rs);
  * a fault (ops_correlate()). */
 int api_correlate(struct api *api, struct request *rq, struct response *rs);
 int api_stats_delivery(struct api *api, struct request *rq, struct response *rs);
+
+/* api_drills.c: change drills (docs/drills.md) */
+int api_drills_run(struct api *api, struct request *rq, struct response *rs);
+int api_drills_list(struct api *api, struct request *rq, struct response *rs);
+int api_drills_history(struct api *api, struct request *rq, struct response *rs);
+int api_drills_schedule(struct api *api, struct request *rq, struct response *rs);
 
 /* api_cells.c */
 int api_cells_add(struct api *api, struct request *rq, struct response *rs);

@@ -836,6 +836,55 @@ int store_policy_get(struct store *st, const char *config, struct store_policy *
     STORE_CALL(st, msg, policy_get, config, out, msg);
 }
 
+/* ---- Change drills ---- */
+
+int store_drill_record(struct store *st, const struct store_drill *d, const struct store_actor *a,
+                       int64_t *id, char *msg)
+{
+    if (st && !st->ops->drill_record) {
+        set_msg(msg, "this store keeps no drills", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, drill_record, d, a, id, msg);
+}
+
+int store_drill_list(struct store *st, const char *config, int64_t before_id, size_t limit,
+                     struct store_drill **out, size_t *n, char *msg)
+{
+    if (st && !st->ops->drill_list) {
+        set_msg(msg, "this store keeps no drills", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, drill_list, config, before_id, limit, out, n, msg);
+}
+
+int store_drill_schedule_set(struct store *st, const struct store_drill_schedule *s,
+                             const struct store_actor *a, char *msg)
+{
+    if (st && !st->ops->drill_schedule_set) {
+        set_msg(msg, "this store keeps no drills", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, drill_schedule_set, s, a, msg);
+}
+
+int store_drill_schedule_list(struct store *st, struct store_drill_schedule **out, size_t *n,
+                              char *msg)
+{
+    if (st && !st->ops->drill_schedule_list) {
+        set_msg(msg, "this store keeps no drills", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, drill_schedule_list, out, n, msg);
+}
+
+void store_drills_free(struct store_drill *d, size_t n)
+{
+    for (size_t i = 0; d && i < n; i++)
+        free(d[i].detail_json);
+    free(d);
+}
+
 /* ---- Notification sinks ---- */
 
 int store_sink_add(struct store *st, const struct store_sink *s, const struct store_actor *a,

@@ -97,6 +97,28 @@ struct store_policy {
     char updated_by[STORE_NAME_MAX];
     int64_t updated_ms;
 };
+/* One drill run as recorded (docs/drills.md): one scenario of one config. */
+struct store_drill {
+    int64_t id;
+    char config[STORE_NAME_MAX];
+    char scenario[32];         /* known-bad, invalid-document, stuck-wave, flag-flip, ... */
+    char outcome[16];          /* passed, failed, skipped */
+    char plan[STORE_NAME_MAX]; /* the stored plan it ran with; "" = a proposed body */
+    char *detail_json;         /* JSON object text: what was checked and why; owned */
+    char actor[STORE_NAME_MAX];
+    int64_t started_ms;
+    int64_t duration_ms; /* real time it took */
+};
+
+/* A config the server drills periodically (cellgate drill schedule). */
+struct store_drill_schedule {
+    char config[STORE_NAME_MAX];
+    char plan[STORE_NAME_MAX]; /* "" = the config's default plan */
+    int64_t every_s;           /* 0 in store_drill_schedule_set(): remove */
+    char created_by[STORE_NAME_MAX];
+    int64_t updated_ms;
+};
+
 /* A notification sink (docs/notifications.md): where events are sent. */
 struct store_sink {
     char name[STORE_NAME_MAX];
@@ -596,6 +618,16 @@ struct store_ops {
                               struct store_host_exposure **out, size_t *n, int *truncated,
                               char *msg);
     int (*host_exposure_prune)(struct store *st, int64_t before_ms, int64_t *pruned, char *msg);
+    /* Change drills (store_drill_record() and below); under
+     * STORE_OPS_VERSION 7 like the sessions. */
+    int (*drill_record)(struct store *st, const struct store_drill *d, const struct store_actor *a,
+                        int64_t *id, char *msg);
+    int (*drill_list)(struct store *st, const char *config, int64_t before_id, size_t limit,
+                      struct store_drill **out, size_t *n, char *msg);
+    int (*drill_schedule_set)(struct store *st, const struct store_drill_schedule *s,
+                              const struct store_actor *a, char *msg);
+    int (*drill_schedule_list)(struct store *st, struct store_drill_schedule **out, size_t *n,
+                               char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -1185,6 +1217,30 @@ int store_checkpoint_reset(struct store *st, const struct cg_checkpoint *lost,
 int store_policy_put(struct store *st, const char *config, const char *body_json,
                      const struct store_actor *a, char *msg);
 int store_policy_get(struct store *st, const char *config, struct store_policy *out, char *msg);
+
+/*
+ * Change drills (docs/drills.md). store_drill_record() appends run d
+ * (config, scenario, outcome required; detail_json NULL = "{}") with its
+ * audit record "drill.run" (object "config/<name>", after: scenario,
+ * outcome, plan) in one transaction; *id (may be NULL) gets its id. The
+ * config need not exist any more (the record says what was drilled).
+ * store_drill_list() returns the newest 'limit' (1..STORE_PAGE_MAX + 1: a
+ * page and the row that tells whether another follows) runs of
+ * 'config' (NULL or "": of every config) whose id is below before_id (0:
+ * any), newest first (a keyset page); free with store_drills_free(). store_drill_schedule_set()
+ * sets the schedule of s->config (every_s > 0; audited "drill.schedule") or removes it (every_s 0;
+ * audited "drill.unschedule"; CG_ERR_NOTFOUND when none). store_drill_schedule_list() returns every
+ * schedule by config; free with free().
+ */
+int store_drill_record(struct store *st, const struct store_drill *d, const struct store_actor *a,
+                       int64_t *id, char *msg);
+int store_drill_list(struct store *st, const char *config, int64_t before_id, size_t limit,
+                     struct store_drill **out, size_t *n, char *msg);
+int store_drill_schedule_set(struct store *st, const struct store_drill_schedule *s,
+                             const struct store_actor *a, char *msg);
+int store_drill_schedule_list(struct store *st, struct store_drill_schedule **out, size_t *n,
+                              char *msg);
+void store_drills_free(struct store_drill *d, size_t n);
 
 /*
  * Notification sinks (docs/notifications.md). store_sink_add() adds sink s

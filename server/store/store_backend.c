@@ -262,6 +262,61 @@ char *store_sink_summary(const struct store_sink *s)
                                      s->secret && s->secret[0], "url", origin));
 }
 
+/* ---- Drills ---- */
+
+static int drill_word(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+int store_check_drill(const struct store_drill *d, char *msg)
+{
+    int rc = store_check_name("config", d->config, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!drill_word(d->scenario, sizeof d->scenario) ||
+        !drill_word(d->outcome, sizeof d->outcome)) {
+        SET_MSG(msg, "a drill needs a scenario and an outcome (lowercase letters and '-')");
+        return CG_ERR_INVALID;
+    }
+    if (d->plan[0] && (rc = store_check_name("plan", d->plan, msg)) != CG_OK)
+        return rc;
+    if (d->detail_json && strlen(d->detail_json) > 64 * 1024) {
+        SET_MSG(msg, "a drill's detail is at most 64 KiB");
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+int store_check_drill_schedule(const struct store_drill_schedule *s, char *msg)
+{
+    int rc = store_check_name("config", s->config, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (s->plan[0] && (rc = store_check_name("plan", s->plan, msg)) != CG_OK)
+        return rc;
+    if (s->every_s != 0 && (s->every_s < 60 || s->every_s > 31536000)) {
+        SET_MSG(msg, "a drill schedule's period is 0 (remove) or 60 s .. 365 days");
+        return CG_ERR_INVALID;
+    }
+    return CG_OK;
+}
+
+char *store_drill_summary(const struct store_drill *d)
+{
+    return store_json_take(json_pack("{s:s,s:s,s:s}", "scenario", d->scenario, "outcome",
+                                     d->outcome, "plan", d->plan));
+}
+
 /* ---- The token lifecycle ---- */
 
 int store_check_token_lifecycle(const struct store_token *t, char *msg)

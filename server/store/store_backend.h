@@ -91,6 +91,19 @@ int store_check_sink(const struct store_sink *s, char *msg);
  * bool,"url": "scheme://host/..."}; never the secret nor the URL's path.
  * A new string, or NULL. */
 char *store_sink_summary(const struct store_sink *s);
+/* CG_ERR_INVALID unless drill run d is well formed: config a name,
+ * scenario and outcome of lowercase letters and '-' (1..31 bytes), plan ""
+ * or a name, detail_json NULL or at most 64 KiB. */
+int store_check_drill(const struct store_drill *d, char *msg);
+
+/* CG_ERR_INVALID unless schedule s is well formed: config a name, plan ""
+ * or a name, every_s 0 (remove) or 60..31536000. */
+int store_check_drill_schedule(const struct store_drill_schedule *s, char *msg);
+
+/* The audit summary of a drill run: {"scenario","outcome","plan"}. A new
+ * string, or NULL. */
+char *store_drill_summary(const struct store_drill *d);
+
 /* ---- The token lifecycle (store_token_create(), store_token_rotate()) ---- */
 
 /* CG_ERR_INVALID unless t's lifecycle fields hold: expires_ms >= 0, and

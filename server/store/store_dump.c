@@ -76,6 +76,12 @@ static const struct store_column notify_sinks[] = {
     {"name", T},   {"url", T},    {"format", T},     {"events", T},
     {"config", T}, {"secret", T}, {"created_by", T}, {"created_ms", I}};
 
+static const struct store_column drill_runs[] = {
+    {"id", I},          {"config", T}, {"scenario", T},   {"outcome", T},    {"plan", T},
+    {"detail_json", T}, {"actor", T},  {"started_ms", I}, {"duration_ms", I}};
+static const struct store_column drill_schedules[] = {
+    {"config", T}, {"plan", T}, {"every_s", I}, {"created_by", T}, {"updated_ms", I}};
+
 static const struct store_table tables[] = {
     {"cells", COLS(cells)},
     {"configs", COLS(configs)},
@@ -94,6 +100,8 @@ static const struct store_table tables[] = {
     {"meta", COLS(meta)},
     {"host_claims", COLS(host_claims)},
     {"notify_sinks", COLS(notify_sinks)},
+    {"drill_runs", COLS(drill_runs)},
+    {"drill_schedules", COLS(drill_schedules)},
 };
 
 const struct store_table *store_tables(size_t *n)

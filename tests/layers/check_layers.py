@@ -18,7 +18,7 @@ import os
 import sys
 
 # Top to bottom. A layer may see itself and anything below it.
-LAYERS = ["server", "server/http", "server/web", "server/api", "server/request", "server/ops", "server/cluster",
+LAYERS = ["server", "server/http", "server/web", "server/api", "server/drill", "server/request", "server/ops", "server/cluster",
           "server/rollout", "server/replica", "server/fleet", "server/flags", "server/hooks", "server/store", "server/notify", "server/stats"]
 # Rooms that must not see each other although the order would let the
 # higher see the lower: the dashboard (server/web) calls ops and the fleet

@@ -1300,6 +1300,94 @@ static void test_sinks(void **state)
     store_sinks_free(list, n);
 }
 
+/* ---- Change drills ---- */
+
+/* Drill runs: recorded with their audit record (drill.run), listed newest
+ * first per config or across them; schedules set, replaced, removed
+ * (audited); malformed input refused before the database. */
+static void test_drills(void **state)
+{
+    struct fx *f = *state;
+    char msg[STORE_MSG_MAX] = "";
+    struct store_drill d, *list = NULL;
+    struct store_drill_schedule sc, *sl = NULL;
+    size_t n = 0;
+    int64_t id1 = 0, id2 = 0, id3 = 0;
+
+    memset(&d, 0, sizeof d);
+    snprintf(d.config, sizeof d.config, "app");
+    snprintf(d.scenario, sizeof d.scenario, "known-bad");
+    snprintf(d.outcome, sizeof d.outcome, "passed");
+    snprintf(d.plan, sizeof d.plan, "p");
+    d.detail_json = "{\"summary\":\"ok\"}";
+    d.started_ms = 1000;
+    d.duration_ms = 42;
+    assert_int_equal(store_drill_record(f->st, &d, &ADMIN, &id1, msg), CG_OK);
+    assert_last_audit(f, "admin", "drill.run", "config/app", "",
+                      "{\"outcome\":\"passed\",\"plan\":\"p\",\"scenario\":\"known-bad\"}");
+    snprintf(d.outcome, sizeof d.outcome, "failed");
+    d.detail_json = NULL;
+    assert_int_equal(store_drill_record(f->st, &d, &ADMIN, &id2, msg), CG_OK);
+    snprintf(d.config, sizeof d.config, "other");
+    d.plan[0] = '\0';
+    assert_int_equal(store_drill_record(f->st, &d, &ADMIN, &id3, msg), CG_OK);
+    assert_true(id1 > 0 && id2 > id1 && id3 > id2);
+
+    assert_int_equal(store_drill_list(f->st, "app", 0, 10, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].id, id2);
+    assert_string_equal(list[0].outcome, "failed");
+    assert_string_equal(list[0].detail_json, "{}");
+    assert_int_equal(list[1].id, id1);
+    assert_string_equal(list[1].detail_json, "{\"summary\":\"ok\"}");
+    assert_string_equal(list[1].actor, "admin");
+    assert_int_equal(list[1].started_ms, 1000);
+    assert_int_equal(list[1].duration_ms, 42);
+    store_drills_free(list, n);
+    assert_int_equal(store_drill_list(f->st, NULL, 0, 2, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].id, id3);
+    store_drills_free(list, n);
+    /* a keyset page: below id3 */
+    assert_int_equal(store_drill_list(f->st, NULL, id3, 1, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].id, id2);
+    store_drills_free(list, n);
+    assert_int_equal(store_drill_list(f->st, NULL, 0, 0, &list, &n, msg), CG_ERR_INVALID);
+
+    snprintf(d.scenario, sizeof d.scenario, "Bad Scenario");
+    assert_int_equal(store_drill_record(f->st, &d, &ADMIN, NULL, msg), CG_ERR_INVALID);
+    snprintf(d.scenario, sizeof d.scenario, "known-bad");
+    snprintf(d.config, sizeof d.config, "no such name!");
+    assert_int_equal(store_drill_record(f->st, &d, &ADMIN, NULL, msg), CG_ERR_INVALID);
+
+    memset(&sc, 0, sizeof sc);
+    snprintf(sc.config, sizeof sc.config, "app");
+    sc.every_s = 86400;
+    assert_int_equal(store_drill_schedule_set(f->st, &sc, &ADMIN, msg), CG_OK);
+    assert_last_audit(f, "admin", "drill.schedule", "config/app", "",
+                      "{\"every_s\":86400,\"plan\":\"\"}");
+    snprintf(sc.plan, sizeof sc.plan, "p");
+    sc.every_s = 3600;
+    assert_int_equal(store_drill_schedule_set(f->st, &sc, &ADMIN, msg), CG_OK);
+    assert_int_equal(store_drill_schedule_list(f->st, &sl, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(sl[0].config, "app");
+    assert_string_equal(sl[0].plan, "p");
+    assert_int_equal(sl[0].every_s, 3600);
+    assert_string_equal(sl[0].created_by, "admin");
+    free(sl);
+    sc.every_s = 5;
+    assert_int_equal(store_drill_schedule_set(f->st, &sc, &ADMIN, msg), CG_ERR_INVALID);
+    sc.every_s = 0;
+    assert_int_equal(store_drill_schedule_set(f->st, &sc, &ADMIN, msg), CG_OK);
+    assert_last_audit(f, "admin", "drill.unschedule", "config/app", "", "");
+    assert_int_equal(store_drill_schedule_set(f->st, &sc, &ADMIN, msg), CG_ERR_NOTFOUND);
+    assert_int_equal(store_drill_schedule_list(f->st, &sl, &n, msg), CG_OK);
+    assert_int_equal(n, 0);
+    free(sl);
+}
+
 /* ---- Dashboard sessions ---- */
 
 /* A random 64-hex value (a session's hashes and CSRF secret). */
@@ -3019,6 +3107,7 @@ int main(void)
         T(test_policies),
         T(test_sinks),
         T(test_ui_sessions),
+        T(test_drills),
         T(test_tokens),
         T(test_audit_chain_and_paging),
         T(test_audit_tamper_detected),

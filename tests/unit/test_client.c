@@ -225,6 +225,30 @@ static void correlate_needs_one_scope(void **state)
     cg_client_free(c);
 }
 
+/* The drill calls check their arguments before any request: a missing
+ * config, a proposed plan that is not a JSON object. */
+static void drill_calls_check_arguments(void **state)
+{
+    struct cg_client *c = NULL;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+
+    (void)state;
+    assert_int_equal(cg_client_new("http://127.0.0.1:1", &c, &e), CG_OK);
+    cg_client_set_timeout_ms(c, 2000);
+    assert_int_equal(cg_drill_run(c, NULL, "all", NULL, NULL, 0, &r, &e), CG_ERR_INVALID);
+    assert_null(r);
+    assert_int_equal(cg_drill_run(c, "app", "all", NULL, "[1]", 3, &r, &e), CG_ERR_INVALID);
+    assert_non_null(strstr(e.message, "not a JSON object"));
+    assert_int_equal(cg_drill_run(c, "app", "all", NULL, "{", 1, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_drill_schedule(c, NULL, 60, NULL, NULL, &e), CG_ERR_INVALID);
+    /* well formed: it reaches the (absent) server */
+    assert_int_equal(cg_drill_run(c, "app", NULL, NULL, "{}", 2, &r, &e), CG_ERR_IO);
+    assert_int_equal(cg_drills_list(c, NULL, &r, &e), CG_ERR_IO);
+    assert_null(r);
+    cg_client_free(c);
+}
+
 /* ---- transport security (lib/tls.c) ---- */
 
 static void plain_http_only_to_this_host(void **state)
@@ -861,6 +885,7 @@ int main(void)
         cmocka_unit_test(audit_bad_genesis_and_order),
         cmocka_unit_test(audit_empty_chain_is_good),
         cmocka_unit_test(audit_verify_checks_report_size),
+        cmocka_unit_test(drill_calls_check_arguments),
         cmocka_unit_test(plain_http_only_to_this_host),
         cmocka_unit_test(plain_http_refused_before_connecting),
         cmocka_unit_test(tls_files_checked),

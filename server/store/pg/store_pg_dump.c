@@ -23,7 +23,8 @@
  * were (OVERRIDING SYSTEM VALUE) and moves the sequence past them. */
 static int has_identity(const struct store_table *t)
 {
-    return strcmp(t->name, "tokens") == 0 || strcmp(t->name, "rollouts") == 0;
+    return strcmp(t->name, "tokens") == 0 || strcmp(t->name, "rollouts") == 0 ||
+           strcmp(t->name, "drill_runs") == 0;
 }
 
 static int build_sql(struct cg_buf *b, const struct store_table *t, int insert)
@@ -163,6 +164,8 @@ static const char SQL_TOKENS_SEQ[] = "SELECT setval(pg_get_serial_sequence('toke
                                      "max(id)) FROM tokens HAVING count(*) > 0";
 static const char SQL_ROLLOUTS_SEQ[] = "SELECT setval(pg_get_serial_sequence('rollouts', 'id'), "
                                        "max(id)) FROM rollouts HAVING count(*) > 0";
+static const char SQL_DRILLS_SEQ[] = "SELECT setval(pg_get_serial_sequence('drill_runs', 'id'), "
+                                     "max(id)) FROM drill_runs HAVING count(*) > 0";
 
 /* Inserts one row of t with the statement in sql. */
 static int insert_row(struct pg_conn *c, const char *sql, const struct store_table *t, json_t *row,
@@ -272,6 +275,8 @@ static int run_load(struct pg_conn *c, void *arg, char *msg)
         rc = pg_query(c, msg, NULL, SQL_TOKENS_SEQ, "");
     if (rc == CG_OK)
         rc = pg_query(c, msg, NULL, SQL_ROLLOUTS_SEQ, "");
+    if (rc == CG_OK)
+        rc = pg_query(c, msg, NULL, SQL_DRILLS_SEQ, "");
     return rc;
 }
 

@@ -492,6 +492,24 @@ int sq_dump(struct store *st, store_row_fn emit, void *ctx, char *msg);
 /* store_ops.load: one job on the writer, into an empty store. */
 int sq_load(struct store *st, store_next_fn next, void *ctx, char *msg);
 
+/* ---- Change drills (store_sqlite_drill.c) ---- */
+
+/* store_ops.drill_record: appends a drill run with its audit record. */
+int sq_drill_record(struct store *st, const struct store_drill *d, const struct store_actor *a,
+                    int64_t *id, char *msg);
+
+/* store_ops.drill_list: the newest runs of a config (or of all). */
+int sq_drill_list(struct store *st, const char *config, int64_t before_id, size_t limit,
+                  struct store_drill **out, size_t *n, char *msg);
+
+/* store_ops.drill_schedule_set: sets or removes a config's schedule, audited. */
+int sq_drill_schedule_set(struct store *st, const struct store_drill_schedule *s,
+                          const struct store_actor *a, char *msg);
+
+/* store_ops.drill_schedule_list: every schedule by config. */
+int sq_drill_schedule_list(struct store *st, struct store_drill_schedule **out, size_t *n,
+                           char *msg);
+
 /* ---- Notification sinks (store_sqlite_sink.c) ---- */
 
 /* store_ops.sink_add: adds a sink with its audit record in one writer job. */

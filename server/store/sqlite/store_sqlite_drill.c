@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/* store_sqlite_drill.c: change drills on SQLite (store.h,
+ * store_drill_record() and below; docs/drills.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_sqlite_int.h"
+#include "util.h"
+
+static const char SQL_DRILL_ADD[] =
+    "INSERT INTO drill_runs (config, scenario, outcome, plan, detail_json, actor, started_ms, "
+    "duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+static const char SQL_DRILL_LIST[] =
+    "SELECT id, config, scenario, outcome, plan, detail_json, actor, started_ms, duration_ms "
+    "FROM drill_runs WHERE (?1 IS NULL OR config = ?1) AND (?2 = 0 OR id < ?2) "
+    "ORDER BY id DESC LIMIT ?3";
+static const char SQL_SCHED_GET[] = "SELECT 1 FROM drill_schedules WHERE config = ?";
+static const char SQL_SCHED_PUT[] =
+    "INSERT INTO drill_schedules (config, plan, every_s, created_by, updated_ms) "
+    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (config) DO UPDATE SET plan = excluded.plan, "
+    "every_s = excluded.every_s, created_by = excluded.created_by, updated_ms = "
+    "excluded.updated_ms";
+static const char SQL_SCHED_DEL[] = "DELETE FROM drill_schedules WHERE config = ?";
+static const char SQL_SCHED_LIST[] = "SELECT config, plan, every_s, created_by, updated_ms "
+                                     "FROM drill_schedules ORDER BY config";
+
+struct drill_job {
+    const struct store_drill *d;
+    const struct store_drill_schedule *s;
+    const struct store_actor *a;
+    int64_t id;
+};
+
+static int row_drill(sqlite3_stmt *q, void *elem)
+{
+    struct store_drill *d = elem;
+
+    d->id = sqlite3_column_int64(q, 0);
+    cg_strlcpy(d->config, sq_col_text(q, 1), sizeof d->config);
+    cg_strlcpy(d->scenario, sq_col_text(q, 2), sizeof d->scenario);
+    cg_strlcpy(d->outcome, sq_col_text(q, 3), sizeof d->outcome);
+    cg_strlcpy(d->plan, sq_col_text(q, 4), sizeof d->plan);
+    d->detail_json = sq_col_dup(q, 5);
+    cg_strlcpy(d->actor, sq_col_text(q, 6), sizeof d->actor);
+    d->started_ms = sqlite3_column_int64(q, 7);
+    d->duration_ms = sqlite3_column_int64(q, 8);
+    return d->detail_json ? CG_OK : CG_ERR_NOMEM;
+}
+
+static int row_sched(sqlite3_stmt *q, void *elem)
+{
+    struct store_drill_schedule *s = elem;
+
+    cg_strlcpy(s->config, sq_col_text(q, 0), sizeof s->config);
+    cg_strlcpy(s->plan, sq_col_text(q, 1), sizeof s->plan);
+    s->every_s = sqlite3_column_int64(q, 2);
+    cg_strlcpy(s->created_by, sq_col_text(q, 3), sizeof s->created_by);
+    s->updated_ms = sqlite3_column_int64(q, 4);
+    return CG_OK;
+}
+
+static int run_drill_record(struct sq_conn *w, void *arg, char *msg)
+{
+    struct drill_job *j = arg;
+    char object[STORE_NAME_MAX + 8];
+    char *after = store_drill_summary(j->d);
+    int rc;
+
+    if (!after)
+        return store_summary_fail(msg);
+    rc = sq_exec(w, msg, SQL_DRILL_ADD, "ttttttii", j->d->config, j->d->scenario, j->d->outcome,
+                 j->d->plan, j->d->detail_json ? j->d->detail_json : "{}", j->a->actor,
+                 j->d->started_ms, j->d->duration_ms);
+    if (rc == CG_OK)
+        j->id = sqlite3_last_insert_rowid(w->db);
+    snprintf(object, sizeof object, "config/%s", j->d->config);
+    if (rc == CG_OK)
+        rc = sq_audit_append(w, j->a, "drill.run", object, "", after, msg);
+    free(after);
+    return rc;
+}
+
+int sq_drill_record(struct store *st, const struct store_drill *d, const struct store_actor *a,
+                    int64_t *id, char *msg)
+{
+    struct drill_job j = {d, NULL, a, 0};
+    int rc = store_check_actor(a, msg);
+
+    if (rc == CG_OK)
+        rc = store_check_drill(d, msg);
+    if (rc == CG_OK)
+        rc = sq_submit(sq(st), run_drill_record, &j, msg);
+    if (id)
+        *id = rc == CG_OK ? j.id : 0;
+    return rc;
+}
+
+int sq_drill_list(struct store *st, const char *config, int64_t before_id, size_t limit,
+                  struct store_drill **out, size_t *n, char *msg)
+{
+    void *arr = NULL;
+    size_t cnt = 0;
+    int rc;
+
+    if (!out || !n || limit == 0 || limit > STORE_PAGE_MAX + 1) {
+        sq_msg(msg, "drill_list: missing argument or limit out of 1..%d", STORE_PAGE_MAX);
+        return CG_ERR_INVALID;
+    }
+    *out = NULL;
+    *n = 0;
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_drill, SQL_DRILL_LIST, "tii",
+                 config && *config ? config : NULL, before_id, (int64_t)limit);
+    if (rc != CG_OK) {
+        store_drills_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
+static int run_sched_set(struct sq_conn *w, void *arg, char *msg)
+{
+    struct drill_job *j = arg;
+    char object[STORE_NAME_MAX + 8];
+    char *after;
+    int rc;
+
+    snprintf(object, sizeof object, "config/%s", j->s->config);
+    if (j->s->every_s == 0) {
+        rc = sq_int(w, msg, NULL, SQL_SCHED_GET, "t", j->s->config);
+        if (rc == 0) {
+            sq_msg(msg, "config '%.64s' has no drill schedule", j->s->config);
+            return CG_ERR_NOTFOUND;
+        }
+        if (rc < 0)
+            return rc;
+        rc = sq_exec(w, msg, SQL_SCHED_DEL, "t", j->s->config);
+        if (rc == CG_OK)
+            rc = sq_audit_append(w, j->a, "drill.unschedule", object, "", "", msg);
+        return rc;
+    }
+    after = store_json_take(
+        json_pack("{s:I,s:s}", "every_s", (json_int_t)j->s->every_s, "plan", j->s->plan));
+    if (!after)
+        return store_summary_fail(msg);
+    rc = sq_exec(w, msg, SQL_SCHED_PUT, "ttiti", j->s->config, j->s->plan, j->s->every_s,
+                 j->a->actor, cg_now_ms());
+    if (rc == CG_OK)
+        rc = sq_audit_append(w, j->a, "drill.schedule", object, "", after, msg);
+    free(after);
+    return rc;
+}
+
+int sq_drill_schedule_set(struct store *st, const struct store_drill_schedule *s,
+                          const struct store_actor *a, char *msg)
+{
+    struct drill_job j = {NULL, s, a, 0};
+    int rc = store_check_actor(a, msg);
+
+    if (rc == CG_OK)
+        rc = store_check_drill_schedule(s, msg);
+    if (rc != CG_OK)
+        return rc;
+    return sq_submit(sq(st), run_sched_set, &j, msg);
+}
+
+int sq_drill_schedule_list(struct store *st, struct store_drill_schedule **out, size_t *n,
+                           char *msg)
+{
+    void *arr = NULL;
+    size_t cnt = 0;
+    int rc;
+
+    if (!out || !n) {
+        sq_msg(msg, "drill_schedule_list: missing argument");
+        return CG_ERR_INVALID;
+    }
+    *out = NULL;
+    *n = 0;
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_sched, SQL_SCHED_LIST, "");
+    if (rc != CG_OK) {
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
