@@ -10,6 +10,8 @@
 #   3. a doubled feature file: refused at publish, nothing rolled out
 #   4. a valid but bad version: caught by the first wave's gate and rolled
 #      back by the controller; blast radius and detection time from the sim
+#   then the audit log verified, and the drills of the config's safety net
+#   (a production-like plan passes them; plan check catches a wide first wave)
 #   5. the audit log, and its verification
 # Everything it starts is stopped by PID (trap); every wait is bounded.
 # Finishes in well under 3 minutes; exits 0 when the story went as told.
@@ -302,6 +304,31 @@ note "    ... (the last 14 records)"
 cg audit --limit 1000 | tail -n 14 | sed 's/^/    /'
 run cg audit verify || die "the audit chain does not verify"
 ok "the chain verifies from the first record"
+
+# ---- 6. drills ------------------------------------------------------------------------------
+heading "Drills: does the safety net still catch a bad change?"
+say "A drill runs the config's real contract, plan and policy on a copy of this fleet (36 cells, their zones and host counts) with the real controller and gates, in virtual time; production is never touched. Here with the plan a production fleet would use (bakes of 15 to 30 minutes):"
+cat >"$DEMO/production.json" <<'EOF2'
+{ "waves": [ { "name": "canary", "cells": 1, "bake_s": 900, "min_requests": 2000 },
+             { "name": "zone", "percent": 12, "bake_s": 1800, "min_requests": 4000 },
+             { "name": "rest", "percent": 100, "bake_s": 600 } ],
+  "gates": { "error_rate": { "max": 0.05, "max_ratio": 2.0, "min_delta": 0.005 } },
+  "stuck_timeout_s": 3600, "on_stuck": "halt", "on_gate_failure": "rollback" }
+EOF2
+cg plan set production "$DEMO/production.json" >/dev/null || die "plan set failed"
+run cg drill run bot-features --plan production || die "a drill of the production plan failed"
+ok "every scenario passed: recorded (cellgate drill status), audited, in /metrics"
+say "plan check runs the same drills for a proposed plan before anyone uses it. A plan that lets its first wave take eight cells over two zones of a region (max_zones_per_region 2) puts a bad version on both zones at once:"
+cat >"$DEMO/wide.json" <<'EOF2'
+{ "waves": [ { "name": "canary", "cells": 8, "bake_s": 900, "min_requests": 2000 },
+             { "name": "rest", "percent": 100, "bake_s": 600 } ],
+  "max_zones_per_region": 2,
+  "gates": { "error_rate": { "max": 0.05, "max_ratio": 2.0, "min_delta": 0.005 } },
+  "stuck_timeout_s": 3600, "on_gate_failure": "rollback" }
+EOF2
+run cg plan check "$DEMO/wide.json" --config bot-features --scenario known-bad &&
+  die "plan check passed a first wave over two zones"
+ok "the wide first wave was caught before anyone used it (and nothing was stored)"
 
 # ---- done ------------------------------------------------------------------------------------
 heading "Done"
