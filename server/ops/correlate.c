@@ -125,7 +125,8 @@ static double scope_rate(const struct corr_input *in, size_t i0, size_t i1)
 
 /* The most likely single step up of the scope's rate within [lo, hi):
  * 1 with *k its first bucket after, when the step is significant (Fisher
- * p < CORR_P_MAX and a ratio of at least CORR_RHO); 0 when there is none. */
+ * p < CORR_P_MAX, a ratio of at least CORR_RHO and a rise of at least
+ * CORR_MIN_DELTA); 0 when there is none. */
 static int best_split(const struct corr_input *in, size_t lo, size_t hi, size_t *k, double *before,
                       double *after, double *p)
 {
@@ -152,7 +153,7 @@ static int best_split(const struct corr_input *in, size_t lo, size_t hi, size_t 
     b = scope_sum(in, lo, best);
     a = scope_sum(in, best, hi);
     if (gates_proportion_test(a.e, a.n, b.e, b.n, &z, p) < 0 || !(*p < CORR_P_MAX) ||
-        !(rate(a) > CORR_RHO * rate(b)))
+        !(rate(a) > CORR_RHO * rate(b)) || !(rate(a) - rate(b) >= CORR_MIN_DELTA))
         return 0;
     *k = best;
     *before = rate(b);

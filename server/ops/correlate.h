@@ -44,6 +44,9 @@
 #define CORR_P_MAX     0.001 /* a p-value below this is an effect (the gates' level) */
 #define CORR_RHO       1.5   /* the smallest error-rate ratio the tests look for */
 #define CORR_MIN_REQ   50    /* requests a side needs before a rate is read */
+/* The smallest rise of the error rate that is a fault: 0.5 points (a
+ * significant 0.03% -> 0.12% is noise, not an incident). */
+#define CORR_MIN_DELTA 0.005
 #define CORR_EARLY_SHARE                                                                           \
     0.2 /* an earlier step is the onset when it carries this share of                              \
            the rise */
