@@ -20,7 +20,7 @@ import harness  # noqa: E402
 
 SIM_BIN = os.path.join(harness.BIN_DIR, "sim", "cellgate-sim")
 SLOW = 3 if harness.SANITIZED else 1
-FAULT_AT = 45 * SLOW  # seconds after the sim starts: after the rollout below
+FAULT_AT = 30 * SLOW  # seconds after the sim starts: after the rollout below (checked)
 ZONE = "euw1-az2"
 PLAN = {"waves": [{"name": "one", "cells": 1, "bake_s": 1, "min_requests": 100},
                   {"name": "rest", "percent": 100, "bake_s": 1, "min_requests": 100}],
@@ -81,10 +81,13 @@ with harness.Server(extra_args=["--tick-ms", "200", "--history-bucket-ms", "1000
         rid = b["id"]
         wait_for(lambda: s.api("GET", "/v1/rollouts/%d" % rid)[1]["state"] == "completed", 60,
                  "the rollout to complete")
+        harness.check(time.time() - started < FAULT_AT - 3,
+                      "the rollout ended %.0f s after the sim started, too close to the fault at "
+                      "%d s: raise FAULT_AT" % (time.time() - started, FAULT_AT))
         passed += 1
 
-        # the zone fails; ask 15 s after it began
-        while time.time() - started < FAULT_AT + 15 * SLOW:
+        # the zone fails; ask 10 s after it began
+        while time.time() - started < FAULT_AT + 10 * SLOW:
             time.sleep(0.5)
         bad_cell = sorted(c for c, z in cells.items() if z == ZONE)[0]
         good_cell = sorted(c for c, z in cells.items() if z != ZONE)[0]
