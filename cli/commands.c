@@ -125,6 +125,13 @@ static const struct cli_cmd commands[] = {
       "\"High availability\"). --json prints the server's answer (fields\n"
       "replicas, leader, term, lease, this)."
       GLOBAL_OPTS },
+    { "completion", cmd_completion, "print a shell completion script (bash or zsh)",
+      "usage: cellgate completion bash|zsh\n"
+      "\n"
+      "Prints the script that completes cellgate's commands and their options,\n"
+      "made from this binary's command table:\n"
+      "  bash:  source <(cellgate completion bash)   (e.g. in ~/.bashrc)\n"
+      "  zsh:   cellgate completion zsh > \"${fpath[1]}/_cellgate\"" },
     { "config", cmd_config, "create, list and show configs and their policies",
       "usage: cellgate config create NAME --kind K --contract FILE [--plan P]\n"
       "   or: cellgate config list [--limit N] [--after NAME]\n"
@@ -397,7 +404,7 @@ static void print_overview(FILE *f)
                "                COMMAND [ARGS]\n\n"
                "Commands:\n");
     for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++) {
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     }
     fprintf(f, "\nRun 'cellgate help COMMAND' for the options of one command.\n"
                "Exit codes: 0 ok, 1 violations, failed check or failed rollout,\n"
@@ -437,6 +444,10 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
     int next;
     const struct cli_cmd *cmd;
 
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        char *v[] = {"version", NULL};
+        return cmd_version(ctx, 1, v);
+    }
     if (cli_args_parse(argc, argv, 1, NULL, &g, &a, true, &next, errbuf, sizeof errbuf) != 0) {
         cli_error(ctx, "%s (see 'cellgate help')", errbuf);
         return CLI_EXIT_USAGE;

@@ -4,12 +4,15 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "backup_sched.h"
+#include "buf.h"
+#include "config.h"
 #include "drills.h"
 #include "checkpointer.h"
 #include "delivery_metrics.h"
@@ -172,6 +175,20 @@ int daemon_init(const struct daemon_config *cfg, char *admin_token, char *msg)
         memcpy(admin_token, tok, sizeof tok);
     sodium_memzero(tok, sizeof tok);
     return 0;
+}
+
+/* /metrics: cellgate_build_info{version,sqlite,store} 1, the family
+ * dashboards join on (which build runs where, and on which store). */
+static void render_build_info(void *ctx, struct cg_buf *b)
+{
+    const struct daemon *d = ctx;
+
+    stats_family(b, "cellgate_build_info", "gauge",
+                 "Always 1; the labels say which cellgated build runs: its version, the "
+                 "SQLite library it runs with, and its store (sqlite or postgres).");
+    cg_buf_printf(b, "cellgate_build_info{version=\"%s\",sqlite=\"%s\",store=\"%s\"} 1\n",
+                  CELLGATED_VERSION, sqlite3_libversion(),
+                  d->cfg.store_dsn ? "postgres" : "sqlite");
 }
 
 int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
@@ -487,7 +504,8 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         drills_register_stats(d->drills, d->stats) < 0 ||
         delivery_metrics_register_stats(d->delivery, d->stats) < 0 ||
         delivery_metrics_attach(d->delivery, d->notify) < 0 ||
-        notify_register_stats(d->notify, d->stats) < 0) {
+        notify_register_stats(d->notify, d->stats) < 0 ||
+        stats_register(d->stats, "build", render_build_info, d) < 0) {
         snprintf(msg, 256, "cannot wire the server's parts");
         daemon_close(d);
         return -1;

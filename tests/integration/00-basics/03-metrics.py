@@ -102,5 +102,8 @@ with h.Server(extra_args=["--tick-ms", "50"]) as s:
     text = body.decode()
     h.check("cellgate_controller_running 1\n" in text, "controller_running not 1")
     h.check("cellgate_controller_tick_seconds_count 0\n" not in text, "no tick in 0.5 s at 50 ms")
+    import re as _re
+    h.check(_re.search(r'^cellgate_build_info\{version="[0-9.]+",sqlite="[0-9.]+",store="sqlite"\} 1$',
+                       text, _re.M), "cellgate_build_info")
 shutil.rmtree(backups, ignore_errors=True)
 h.done("metrics", 8)
