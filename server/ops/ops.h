@@ -135,7 +135,7 @@ int ops_cell_remove(struct ops *o, const char *id, const struct ops_actor *who, 
 /*
  * Sets config's scope (fleet/scope.h) to 'doc' (normalised; NULL, null or
  * {}: every cell). Returns the config's scope view (new reference; NULL
- * on error): {"config","scope","cells":[ids in scope, not drained],
+ * on error): {"config","scope","ncells","cells":[ids in scope, not drained],"noutside",
  * "outside":[cells outside the scope that still have the config assigned:
  * they keep it and get nothing new]}. Audited config.set_scope (nothing
  * when unchanged). A rollout under way re-plans at its next step.

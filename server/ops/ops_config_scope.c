@@ -42,8 +42,9 @@ static json_t *scope_view(struct ops *o, const char *config, struct ops_err *e)
         if (k == n)
             json_array_append_new(out, json_string(as[i].cell));
     }
-    view = json_pack("{s:s,s:o,s:o,s:o}", "config", config, "scope", scope ? scope : json_null(),
-                     "cells", in, "outside", out);
+    view = json_pack("{s:s,s:o,s:I,s:o,s:I,s:o}", "config", config, "scope",
+                     scope ? scope : json_null(), "ncells", (json_int_t)json_array_size(in),
+                     "cells", in, "noutside", (json_int_t)json_array_size(out), "outside", out);
     store_cells_free(cells, n);
     store_assignments_free(as, na);
     if (!view)

@@ -243,9 +243,42 @@ with h.Server(extra_args=["--tick-ms", "50", "--host-stale", "2"]) as s:
     bad = h.audit_verify(h.audit_all(s))
     h.check(bad is None, "the audit chain breaks at %s" % bad); n += 1
 
+    # --- the CLI: cell label/drain/undrain/remove, config set-scope/scope
+    def cli(*args, want=0):
+        r = s.cli(*args)
+        h.check(r.returncode == want, "cellgate %s: exit %d, want %d\n%s%s"
+                % (" ".join(args), r.returncode, want, r.stdout, r.stderr))
+        return r
+    r = cli("cell", "label", "us-b-1", "--label", "tier=api", "--label", "disk=hdd", "-m", "re")
+    h.check("changed cell us-b-1 labels:" in r.stdout and "tier=api" in r.stdout, r.stdout); n += 1
+    r = cli("cell", "drain", "us-b-1", want=2)
+    h.check("-m REASON" in r.stderr, r.stderr); n += 1
+    r = cli("cell", "drain", "us-b-1", "-m", "maintenance")
+    h.check("us-b-1 drained" in r.stdout, r.stdout); n += 1
+    r = cli("cell", "show", "us-b-1")
+    h.check("drained:" in r.stdout and "drained:    no" not in r.stdout, r.stdout); n += 1
+    r = cli("config", "set-scope", "app", "--zone", "us/us-a", "--zone", "eu-a", "-m", "narrow")
+    h.check("scope {\"zones\":[\"eu-a\",\"us/us-a\"]}" in r.stdout
+            and "cells in its fleet (3): eu-a-1 eu-a-2 us-a-1" in r.stdout
+            and "outside, still assigned" in r.stdout, r.stdout); n += 1
+    r = cli("config", "scope", "app")
+    h.check("cells in its fleet (3)" in r.stdout, r.stdout); n += 1
+    cli("config", "set-scope", "app", "-m", "x", want=2)
+    r = cli("config", "set-scope", "app", "--all", "-m", "all")
+    h.check("every cell (no scope)" in r.stdout, r.stdout); n += 1
+    r = cli("cell", "undrain", "us-b-1", "-m", "back")
+    h.check("undrained" in r.stdout, r.stdout); n += 1
+    r = cli("cell", "remove", "us-b-1", "-m", "x", want=3)
+    h.check("not drained" in r.stderr, r.stderr); n += 1
+    cli("cell", "add", "tmp-1", "--region", "eu", "--zone", "eu-c")
+    cli("cell", "drain", "tmp-1", "-m", "never used")
+    r = cli("cell", "remove", "tmp-1", "-m", "never used")
+    h.check("removed cell tmp-1" in r.stdout, r.stdout); n += 1
+    cli("cell", "drain", "us-b-1", "-m", "again")
+
     # restart: drained and scopes survive
     s.restart()
-    st, c = s.api("GET", "/v1/cells/%s" % victim)
+    st, c = s.api("GET", "/v1/cells/us-b-1")
     h.check(st == 200 and c["drained"] is True, "drain survives a restart %s" % c); n += 1
     st, b = s.api("GET", "/v1/configs/web/scope")
     h.check(b["scope"] == {"cells": ["eu-a-1"]}, "scope survives %s" % b); n += 1
