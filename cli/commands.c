@@ -250,7 +250,7 @@ static const struct cli_cmd commands[] = {
       "usage: cellgate plan set NAME FILE\n"
       "   or: cellgate plan show NAME\n"
       "   or: cellgate plan list [--limit N] [--after NAME]\n"
-      "   or: cellgate plan preview NAME [--config C]\n"
+      "   or: cellgate plan preview NAME [--config C [--version N]]\n"
       "   or: cellgate plan check FILE --config C [--scenario S]\n"
       "\n"
       "  FILE           the plan document (JSON; '-' reads stdin)\n"
@@ -258,7 +258,9 @@ static const struct cli_cmd commands[] = {
       "                 nowhere (docs/drills.md); exit 1 when one fails\n"
       "  preview        the steps the plan makes for the fleet as it is now: per\n"
       "                 step its wave, cells, regions, zones, bake and constraint\n"
-      "  --config C     seed the cell order as a rollout of config C would\n"
+      "  --config C     the steps a rollout of config C started now runs: its\n"
+      "                 cells (scope, no drained cell), its order\n"
+      "  --version N    of version N of C (default: its newest)\n"
       PAGE_OPTS("NAME ", "plan name")
       GLOBAL_OPTS },
     { "publish", cmd_publish, "publish a new version of a config",

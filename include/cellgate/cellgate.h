@@ -1448,6 +1448,18 @@ CG_API int cg_config_rollback(struct cg_client *c, const char *name, int64_t to_
 CG_API int cg_plan_preview(struct cg_client *c, const char *name, const char *config,
                            struct cg_result **out, struct cg_error *err);
 
+/**
+ * GET /v1/plans/{name}/preview?config=C&version=N: as cg_plan_preview(),
+ * for a rollout of version N of config C (0: its newest version). The
+ * steps are exactly those a rollout of that version started now with this
+ * plan runs: the same planner, inputs and seed (the config's fleet: its
+ * scope, without drained cells). CG_ERR_INVALID when version > 0 without
+ * a config.
+ * Since: 0.4
+ */
+CG_API int cg_plan_preview_version(struct cg_client *c, const char *name, const char *config,
+                                   int64_t version, struct cg_result **out, struct cg_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Watcher: verified, contract-checked config documents                */
 /* ------------------------------------------------------------------ */
