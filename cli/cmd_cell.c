@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_cell.c - `cellgate cell add|list|show` and the `cellgate cells`
- * alias; `--health` lists the cells' health (cmd_health.c).
+ * cmd_cell.c - `cellgate cell add|list|show|label|drain|undrain|remove` and
+ * the `cellgate cells` alias; `--health` lists the cells' health
+ * (cmd_health.c). The fleet's lifecycle is docs/cells.md.
  */
 #include <cellgate/cellgate.h>
 
@@ -10,6 +11,25 @@
 
 #include "cli.h"
 #include "util.h"
+
+/* Splits the key=value strings of 'labels' into keys/vals (copies[] owns
+ * the memory: free them, also on error). 0, or a usage error's exit code. */
+static int split_labels(struct cli_ctx *ctx, const struct cli_list *labels, const char **keys,
+                        const char **vals, char **copies)
+{
+    for (int i = 0; i < labels->n; i++) {
+        char *eq;
+        copies[i] = strdup(labels->v[i]);
+        eq = copies[i] ? strchr(copies[i], '=') : NULL;
+        if (!eq || eq == copies[i]) {
+            return cli_usage_error(ctx, "--label wants key=value, not '%s'", labels->v[i]);
+        }
+        *eq = '\0';
+        keys[i] = copies[i];
+        vals[i] = eq + 1;
+    }
+    return 0;
+}
 
 static int cell_add(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -38,17 +58,8 @@ static int cell_add(struct cli_ctx *ctx, int argc, char **argv)
     if (!region || !zone) {
         return cli_usage_error(ctx, "cell add needs --region and --zone");
     }
-    for (int i = 0; i < labels.n; i++) {
-        char *eq;
-        copies[i] = strdup(labels.v[i]);
-        eq = copies[i] ? strchr(copies[i], '=') : NULL;
-        if (!eq || eq == copies[i]) {
-            rc = cli_usage_error(ctx, "--label wants key=value, not '%s'", labels.v[i]);
-            goto out;
-        }
-        *eq = '\0';
-        keys[i] = copies[i];
-        vals[i] = eq + 1;
+    if ((rc = split_labels(ctx, &labels, keys, vals, copies)) != 0) {
+        goto out;
     }
     c = cli_client(ctx, &rc);
     if (!c) {
@@ -179,6 +190,112 @@ static int cell_show(struct cli_ctx *ctx, int argc, char **argv)
         cli_print_kv(ctx->out, "zone:", cg_obj_str(o, "zone"));
         cli_print_kv(ctx->out, "labels:", cli_labels(o, labels, sizeof labels));
         cli_print_kv(ctx->out, "created:", cg_obj_str(o, "created_at"));
+        cli_print_kv(ctx->out, "drained:",
+                     cg_obj_bool(o, "drained", false) ? cg_obj_str(o, "drained_at") : "no");
+    }
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+/* `cell label ID [--label k=v]... -m REASON`: the cell's labels become
+ * exactly these (none given: no label). */
+static int cell_label(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_list labels = {0};
+    const char *message = NULL;
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "label",   0,   CLI_OPT_LIST, &labels },
+        { "message", 'm', CLI_OPT_STR,  &message },
+        { NULL,      0,   CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
+    const char *keys[CLI_LIST_MAX], *vals[CLI_LIST_MAX];
+    char *copies[CLI_LIST_MAX] = {0};
+    struct cli_args a;
+    struct cg_client *c;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    bool done;
+    int rc = cli_parse(ctx, argc, argv, 1, opts, &a, 1, 1, &done);
+
+    if (done) {
+        return rc;
+    }
+    if ((rc = split_labels(ctx, &labels, keys, vals, copies)) != 0) {
+        goto out;
+    }
+    if (!(c = cli_client(ctx, &rc))) {
+        goto out;
+    }
+    rc = cg_cell_set_labels(c, a.pos[0], keys, vals, (size_t)labels.n, message, &r, &e);
+    if (rc != CG_OK) {
+        rc = cli_api_error(ctx, rc, &e, a.pos[0]);
+        goto out;
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else {
+        char id[128], l[512];
+        const struct cg_obj *o = cg_result_obj(r);
+        fprintf(ctx->out, "%s cell %s labels: %s\n",
+                cg_obj_bool(o, "changed", false) ? "changed" : "unchanged",
+                cli_sanitize(cg_obj_str(o, "id"), id, sizeof id), cli_labels(o, l, sizeof l));
+    }
+    rc = CLI_EXIT_OK;
+out:
+    for (int i = 0; i < labels.n; i++) {
+        free(copies[i]);
+    }
+    cg_result_free(r);
+    return rc;
+}
+
+/* `cell drain|undrain|remove ID -m REASON`. */
+static int cell_state(struct cli_ctx *ctx, int argc, char **argv)
+{
+    const char *message = NULL;
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "message", 'm', CLI_OPT_STR,  &message },
+        { NULL,      0,   CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
+    struct cli_args a;
+    struct cg_client *c;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    bool done, remove = strcmp(argv[0], "remove") == 0;
+    int rc = cli_parse(ctx, argc, argv, 1, opts, &a, 1, 1, &done);
+    char id[128];
+
+    if (done) {
+        return rc;
+    }
+    if (!message || !message[0]) {
+        return cli_usage_error(ctx, "cell %s needs -m REASON (it is audited)", argv[0]);
+    }
+    if (!(c = cli_client(ctx, &rc))) {
+        return rc;
+    }
+    if (remove) {
+        rc = cg_cell_remove(c, a.pos[0], message, &r, &e);
+    } else {
+        rc = cg_cell_drain(c, a.pos[0], strcmp(argv[0], "drain") == 0, message, &r, &e);
+    }
+    if (rc != CG_OK) {
+        return cli_api_error(ctx, rc, &e, a.pos[0]);
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else if (remove) {
+        fprintf(ctx->out, "removed cell %s\n", cli_sanitize(a.pos[0], id, sizeof id));
+    } else {
+        const struct cg_obj *o = cg_result_obj(r);
+        fprintf(ctx->out, "cell %s %s%s\n", cli_sanitize(a.pos[0], id, sizeof id),
+                cg_obj_bool(o, "drained", false) ? "drained: it takes no new version"
+                                                 : "undrained: its configs' rollouts take it again",
+                cg_obj_bool(o, "changed", false) ? "" : " (it already was)");
     }
     cg_result_free(r);
     return CLI_EXIT_OK;
@@ -188,9 +305,13 @@ int cmd_cell(struct cli_ctx *ctx, int argc, char **argv)
 {
     /* clang-format off */
     static const struct cli_sub subs[] = {
-        { "add",  cell_add },
-        { "list", cell_list },
-        { "show", cell_show },
+        { "add",     cell_add },
+        { "drain",   cell_state },
+        { "label",   cell_label },
+        { "list",    cell_list },
+        { "remove",  cell_state },
+        { "show",    cell_show },
+        { "undrain", cell_state },
     };
     /* clang-format on */
 

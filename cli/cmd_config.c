@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "util.h"
 
 static int config_create(struct cli_ctx *ctx, int argc, char **argv)
@@ -294,6 +295,154 @@ static int config_clear_policy(struct cli_ctx *ctx, int argc, char **argv)
     return policy_change(ctx, argc, argv, 0);
 }
 
+/* Prints the strings of the array field of o, space-separated, sanitized. */
+static void print_names(struct cli_ctx *ctx, const struct cg_obj *o, const char *field)
+{
+    char *text = cg_obj_dup_json(o, field, 0);
+    json_t *arr = text ? json_loads(text, 0, NULL) : NULL, *v;
+    size_t i;
+
+    json_array_foreach(arr, i, v)
+    {
+        char id[128];
+        fprintf(ctx->out, " %s", cli_sanitize(json_string_value(v), id, sizeof id));
+    }
+    json_decref(arr);
+    cg_free(text);
+}
+
+/* Prints a scope view {"config","scope","cells","outside"}. */
+static void print_scope(struct cli_ctx *ctx, const struct cg_obj *o)
+{
+    char name[128], scope[1024];
+
+    fprintf(ctx->out, "config %s: ", cli_sanitize(cg_obj_str(o, "config"), name, sizeof name));
+    if (!cg_obj_child(o, "scope")) {
+        fprintf(ctx->out, "every cell (no scope)\n");
+    } else {
+        fprintf(ctx->out, "scope %s\n",
+                cli_sanitize(cg_obj_text(o, "scope", scope, sizeof scope), name, sizeof name));
+    }
+    fprintf(ctx->out, "cells in its fleet (%zu):", (size_t)cg_obj_int(o, "ncells", 0));
+    print_names(ctx, o, "cells");
+    fprintf(ctx->out, "\n");
+    if (cg_obj_int(o, "noutside", 0) > 0) {
+        fprintf(ctx->out, "outside, still assigned (they keep it, get nothing new):");
+        print_names(ctx, o, "outside");
+        fprintf(ctx->out, "\n");
+    }
+}
+
+/* `config scope NAME`. */
+static int config_scope(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 1, 1, &rc);
+
+    if (!c) {
+        return rc;
+    }
+    rc = cg_config_scope(c, a.pos[0], &r, &e);
+    if ((rc = cli_answer(ctx, rc, r, &e, "cannot read the scope")) >= 0) {
+        return rc;
+    }
+    print_scope(ctx, cg_result_obj(r));
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+/* The list l as a JSON array under key of obj (nothing when empty). */
+static void scope_list(json_t *obj, const char *key, const struct cli_list *l)
+{
+    json_t *arr;
+
+    if (l->n == 0 || !(arr = json_array())) {
+        return;
+    }
+    for (int i = 0; i < l->n; i++) {
+        json_array_append_new(arr, json_string(l->v[i]));
+    }
+    json_object_set_new(obj, key, arr);
+}
+
+/* `config set-scope NAME [--region R]... [--zone Z]... [--cell C]...
+ * [--label k=v]... | --all  -m REASON`. */
+static int config_set_scope(struct cli_ctx *ctx, int argc, char **argv)
+{
+    struct cli_list regions = {0}, zones = {0}, cells = {0}, labels = {0};
+    const char *message = NULL;
+    bool all = false;
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "region",  0,   CLI_OPT_LIST, &regions },
+        { "zone",    0,   CLI_OPT_LIST, &zones },
+        { "cell",    0,   CLI_OPT_LIST, &cells },
+        { "label",   0,   CLI_OPT_LIST, &labels },
+        { "all",     0,   CLI_OPT_FLAG, &all },
+        { "message", 'm', CLI_OPT_STR,  &message },
+        { NULL,      0,   CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    json_t *sel = NULL, *lab;
+    char *text = NULL;
+    int rc, none;
+    struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, 1, 1, &rc);
+
+    if (!c) {
+        return rc;
+    }
+    none = regions.n + zones.n + cells.n + labels.n == 0;
+    if (!message || !message[0]) {
+        return cli_usage_error(ctx, "a scope change needs -m REASON (it is audited)");
+    }
+    if (all == !none) {
+        return cli_usage_error(ctx, "give --all, or at least one of --region, --zone, --cell and "
+                                    "--label");
+    }
+    if (!all) {
+        sel = json_object();
+        lab = json_object();
+        scope_list(sel, "regions", &regions);
+        scope_list(sel, "zones", &zones);
+        scope_list(sel, "cells", &cells);
+        for (int i = 0; i < labels.n; i++) {
+            const char *eq = strchr(labels.v[i], '=');
+            char key[128];
+            if (!eq || eq == labels.v[i] || (size_t)(eq - labels.v[i]) >= sizeof key) {
+                json_decref(sel);
+                json_decref(lab);
+                return cli_usage_error(ctx, "--label wants key=value, not '%s'", labels.v[i]);
+            }
+            memcpy(key, labels.v[i], (size_t)(eq - labels.v[i]));
+            key[eq - labels.v[i]] = '\0';
+            json_object_set_new(lab, key, json_string(eq + 1));
+        }
+        if (labels.n) {
+            json_object_set(sel, "labels", lab);
+        }
+        json_decref(lab);
+        text = sel ? json_dumps(sel, JSON_COMPACT) : NULL;
+        json_decref(sel);
+        if (!text) {
+            return cli_usage_error(ctx, "out of memory");
+        }
+    }
+    rc = cg_config_set_scope(c, a.pos[0], text, message, &r, &e);
+    free(text);
+    if ((rc = cli_answer(ctx, rc, r, &e, "cannot set the scope")) >= 0) {
+        return rc;
+    }
+    print_scope(ctx, cg_result_obj(r));
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
 int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 {
     /* clang-format off */
@@ -302,8 +451,10 @@ int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
         { "create",       config_create },
         { "list",         config_list },
         { "policy",       config_policy },
+        { "scope",        config_scope },
         { "set-plan",     config_set_plan },
         { "set-policy",   config_set_policy },
+        { "set-scope",    config_set_scope },
         { "show",         config_show },
     };
     /* clang-format on */

@@ -144,10 +144,12 @@ static int plan_list(struct cli_ctx *ctx, int argc, char **argv)
 static int plan_preview(struct cli_ctx *ctx, int argc, char **argv)
 {
     const char *config = NULL;
+    long version = 0;
     /* clang-format off */
     const struct cli_opt opts[] = {
-        { "config", 0, CLI_OPT_STR,  &config },
-        { NULL,     0, CLI_OPT_FLAG, NULL },
+        { "config",  0, CLI_OPT_STR,  &config },
+        { "version", 0, CLI_OPT_INT,  &version },
+        { NULL,      0, CLI_OPT_FLAG, NULL },
     };
     /* clang-format on */
     struct cli_args a;
@@ -160,7 +162,10 @@ static int plan_preview(struct cli_ctx *ctx, int argc, char **argv)
     if (!c) {
         return rc;
     }
-    rc = cg_plan_preview(c, a.pos[0], config, &r, &e);
+    if (version > 0 && !config) {
+        return cli_usage_error(ctx, "--version goes with --config");
+    }
+    rc = cg_plan_preview_version(c, a.pos[0], config, version, &r, &e);
     if (rc != CG_OK) {
         return cli_api_error(ctx, rc, &e, "cannot preview the plan");
     }

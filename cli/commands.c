@@ -81,15 +81,21 @@ static const struct cli_cmd commands[] = {
       "  checkpoints    list the server's signed checkpoints (SEQ, TIME, KEY, HASH)\n"
       "                 and the newest it keeps outside its database"
       GLOBAL_OPTS },
-    { "cell", cmd_cell, "add, list and show cells",
+    { "cell", cmd_cell, "add, list, show, relabel, drain and remove cells",
       "usage: cellgate cell add ID --region R --zone Z [--label k=v]...\n"
       "   or: cellgate cell list [--health [--config C] [--window D]]\n"
       "                          [--limit N] [--after ID]\n"
       "   or: cellgate cell show ID\n"
+      "   or: cellgate cell label ID [--label k=v]... [-m REASON]\n"
+      "   or: cellgate cell drain|undrain ID -m REASON\n"
+      "   or: cellgate cell remove ID -m REASON\n"
       "\n"
       "  --region R     region of the cell (required for add)\n"
       "  --zone Z       zone of the cell within its region (required for add)\n"
-      "  --label k=v    a label; repeat for more\n"
+      "  --label k=v    a label; repeat for more (label: the whole new set)\n"
+      "  -m REASON      why (audited)\n"
+      "A drained cell takes no new version and is in no wave; remove needs a\n"
+      "drained cell nothing refers to (docs/cells.md).\n"
       HEALTH_OPTS
       PAGE_OPTS("ID   ", "cell id")
       GLOBAL_OPTS },
@@ -132,7 +138,7 @@ static const struct cli_cmd commands[] = {
       "made from this binary's command table:\n"
       "  bash:  source <(cellgate completion bash)   (e.g. in ~/.bashrc)\n"
       "  zsh:   cellgate completion zsh > \"${fpath[1]}/_cellgate\"" },
-    { "config", cmd_config, "create, list and show configs and their policies",
+    { "config", cmd_config, "create, list and show configs, their policies and scopes",
       "usage: cellgate config create NAME --kind K --contract FILE [--plan P]\n"
       "   or: cellgate config list [--limit N] [--after NAME]\n"
       "   or: cellgate config show NAME\n"
@@ -140,6 +146,10 @@ static const struct cli_cmd commands[] = {
       "   or: cellgate config policy NAME\n"
       "   or: cellgate config set-policy NAME FILE -m REASON\n"
       "   or: cellgate config clear-policy NAME -m REASON\n"
+      "   or: cellgate config scope NAME\n"
+      "   or: cellgate config set-scope NAME [--region R]... [--zone Z]... [--cell C]...\n"
+      "                          [--label k=v]... -m REASON\n"
+      "   or: cellgate config set-scope NAME --all -m REASON\n"
       "\n"
       "  --kind K         config, flags or artifact\n"
       "  --contract FILE  the contract document (JSON; '-' reads stdin)\n"
@@ -147,6 +157,9 @@ static const struct cli_cmd commands[] = {
       "  FILE             a policy document (JSON; '-' reads stdin): what every\n"
       "                   rollout of the config must at least do (admin;\n"
       "                   docs/policies.md)\n"
+      "  --region, --zone, --cell, --label  the scope: the cells the config goes to\n"
+      "                   (a cell matches every option given; a zone is Z or R/Z;\n"
+      "                   --all: every cell; docs/cells.md)\n"
       "  -m, --message R  why (audited)\n"
       PAGE_OPTS("NAME ", "config name")
       GLOBAL_OPTS },
@@ -237,7 +250,7 @@ static const struct cli_cmd commands[] = {
       "usage: cellgate plan set NAME FILE\n"
       "   or: cellgate plan show NAME\n"
       "   or: cellgate plan list [--limit N] [--after NAME]\n"
-      "   or: cellgate plan preview NAME [--config C]\n"
+      "   or: cellgate plan preview NAME [--config C [--version N]]\n"
       "   or: cellgate plan check FILE --config C [--scenario S]\n"
       "\n"
       "  FILE           the plan document (JSON; '-' reads stdin)\n"
@@ -245,7 +258,9 @@ static const struct cli_cmd commands[] = {
       "                 nowhere (docs/drills.md); exit 1 when one fails\n"
       "  preview        the steps the plan makes for the fleet as it is now: per\n"
       "                 step its wave, cells, regions, zones, bake and constraint\n"
-      "  --config C     seed the cell order as a rollout of config C would\n"
+      "  --config C     the steps a rollout of config C started now runs: its\n"
+      "                 cells (scope, no drained cell), its order\n"
+      "  --version N    of version N of C (default: its newest)\n"
       PAGE_OPTS("NAME ", "plan name")
       GLOBAL_OPTS },
     { "publish", cmd_publish, "publish a new version of a config",

@@ -185,6 +185,86 @@ int cg_cell_get(struct cg_client *c, const char *id, struct cg_result **out, str
     return get(c, "GET", &p, 0, NULL, out, err);
 }
 
+/* The labels of cg_cell_add()/cg_cell_set_labels() as a JSON object (new
+ * reference), or NULL (err set). */
+static json_t *labels_obj(const char *const *keys, const char *const *values, size_t n,
+                          struct cg_error *err)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; o && i < n; i++) {
+        if (!keys || !values || !keys[i] || !values[i]) {
+            json_decref(o);
+            cg__error_set(err, CG_ERR_INVALID, 0, "label %zu has no key or value", i);
+            return NULL;
+        }
+        if (json_object_set_new(o, keys[i], json_string(values[i])) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    if (!o)
+        cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    return o;
+}
+
+static int cell_patch(struct cg_client *c, const char *id, json_t *body, const char *message,
+                      struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    int rc;
+
+    if (!body)
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    if (message && message[0] && json_object_set_new(body, "message", json_string(message)) != 0) {
+        json_decref(body);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    rc = cg__path3(&p, "/v1/cells/", id, NULL, err);
+    if (rc != CG_OK) {
+        json_decref(body);
+        return rc;
+    }
+    return send_json(c, "PATCH", &p, body, 0, out, err);
+}
+
+int cg_cell_set_labels(struct cg_client *c, const char *id, const char *const *label_keys,
+                       const char *const *label_values, size_t nlabels, const char *message,
+                       struct cg_result **out, struct cg_error *err)
+{
+    json_t *labels;
+
+    clear_out(out);
+    CHECK(cg__need(id, "cell id", err));
+    if (!(labels = labels_obj(label_keys, label_values, nlabels, err)))
+        return err ? err->code : CG_ERR_INVALID;
+    return cell_patch(c, id, json_pack("{s:o}", "labels", labels), message, out, err);
+}
+
+int cg_cell_drain(struct cg_client *c, const char *id, int drained, const char *message,
+                  struct cg_result **out, struct cg_error *err)
+{
+    clear_out(out);
+    CHECK(cg__need(id, "cell id", err));
+    return cell_patch(c, id, json_pack("{s:b}", "drained", drained != 0), message, out, err);
+}
+
+int cg_cell_remove(struct cg_client *c, const char *id, const char *message, struct cg_result **out,
+                   struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(id, "cell id", err));
+    CHECK(cg__path3(&p, "/v1/cells/", id, NULL, err));
+    if (message && message[0] &&
+        (cg_buf_puts(&p, "?message=") != 0 || cg__buf_escape(&p, message) != 0)) {
+        cg_buf_free(&p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return get(c, "DELETE", &p, 0, NULL, out, err);
+}
+
 /* ---- configs ---- */
 
 int cg_config_create(struct cg_client *c, const char *name, const char *kind,
@@ -620,6 +700,50 @@ int cg_policy_clear(struct cg_client *c, const char *config, const char *message
     clear_out(out);
     CHECK(policy_path(&p, config, message, err));
     return get(c, "DELETE", &p, 0, NULL, out, err);
+}
+
+static int scope_path(struct cg_buf *p, const char *config, const char *message,
+                      struct cg_error *err)
+{
+    CHECK(cg__need(config, "config name", err));
+    CHECK(cg__path3(p, "/v1/configs/", config, "/scope", err));
+    if (message && message[0] &&
+        (cg_buf_puts(p, "?message=") != 0 || cg__buf_escape(p, message) != 0)) {
+        cg_buf_free(p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return CG_OK;
+}
+
+int cg_config_set_scope(struct cg_client *c, const char *name, const char *scope_json,
+                        const char *message, struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    struct cg__req rq = {.method = "PUT"};
+    int rc;
+
+    clear_out(out);
+    if (!scope_json || !scope_json[0] || strcmp(scope_json, "null") == 0) {
+        CHECK(scope_path(&p, name, message, err));
+        return get(c, "DELETE", &p, 0, NULL, out, err);
+    }
+    CHECK(scope_path(&p, name, message, err));
+    rq.path = p.data;
+    rq.body = scope_json;
+    rq.body_len = strlen(scope_json);
+    rc = cg__call(c, &rq, 0, NULL, out, err);
+    cg_buf_free(&p);
+    return rc;
+}
+
+int cg_config_scope(struct cg_client *c, const char *name, struct cg_result **out,
+                    struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(scope_path(&p, name, NULL, err));
+    return get(c, "GET", &p, 0, NULL, out, err);
 }
 
 /* ---- tokens ---- */

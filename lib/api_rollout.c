@@ -381,12 +381,23 @@ int cg_config_rollback(struct cg_client *c, const char *name, int64_t to_version
 int cg_plan_preview(struct cg_client *c, const char *name, const char *config,
                     struct cg_result **out, struct cg_error *err)
 {
+    return cg_plan_preview_version(c, name, config, 0, out, err);
+}
+
+int cg_plan_preview_version(struct cg_client *c, const char *name, const char *config,
+                            int64_t version, struct cg_result **out, struct cg_error *err)
+{
     struct cg_buf p = {0};
-    char sep = '?';
+    char sep = '?', num[24];
 
     clear_out(out);
     CHECK(cg__need(name, "plan name", err));
+    if (version < 0 || (version > 0 && (!config || !config[0]))) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "a preview's version needs its config");
+    }
+    snprintf(num, sizeof num, "%lld", (long long)version);
     CHECK(cg__path3(&p, "/v1/plans/", name, "/preview", err));
     CHECK(query(&p, &sep, "config", config, err));
+    CHECK(query(&p, &sep, "version", version > 0 ? num : NULL, err));
     return get(c, &p, "steps", out, err);
 }

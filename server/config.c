@@ -513,6 +513,20 @@ static const struct config_key keys[] = {
         .doc = "Period of the rollout controller in milliseconds.",
     },
     {
+        .name = "host-stale",
+        AS_UNSIGNED(host_stale_s),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "S",
+        .min = 1,
+        .max = 3600,
+        .def = {.u = 60},
+        .help = "seconds after which a silent host no longer counts for a rollout step",
+        .doc = "A host not seen for this many seconds does not count toward a step's "
+               "convergence. The controller also waits this long after it starts before it "
+               "treats a cell with no host in its view as empty (such a step passes unbaked "
+               "unless the plan sets `require_hosts`; docs/cells.md).",
+    },
+    {
         .name = "history-bucket-ms",
         AS_UNSIGNED(history_bucket_ms),
         .group = CONFIG_G_ROLLOUT,

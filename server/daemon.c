@@ -358,7 +358,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         return -1;
     }
     {
-        struct controller_config cc = {(int64_t)cfg->tick_ms, 0,
+        struct controller_config cc = {(int64_t)cfg->tick_ms, (int64_t)cfg->host_stale_s * 1000,
                                        (int64_t)cfg->fault_controller_delay_ms};
         d->controller = controller_new(d->store, d->reports, d->notify, NULL, &cc);
     }

@@ -63,6 +63,7 @@ struct daemon_config {
     unsigned statement_ttl_s;           /* lifetime of signed statements */
     size_t max_parked;                  /* parked long-polls */
     unsigned tick_ms;                   /* rollout controller period */
+    unsigned host_stale_s;              /* --host-stale: a host unseen this long does not count */
     unsigned lane_workers[LANE__COUNT]; /* per lane (enum lane order): worker threads */
     unsigned lane_queue[LANE__COUNT];   /* per lane: queued requests before shedding */
     unsigned lane_fault_delay_ms[LANE__COUNT]; /* --fault-delay: per-request delay (0 = none) */

@@ -552,6 +552,39 @@ CG_API int cg_cell_get(struct cg_client *c, const char *id, struct cg_result **o
                        struct cg_error *err);
 
 /**
+ * PATCH /v1/cells/{id}: replaces the cell's labels with these (docs/cells.md).
+ * The result object is the cell, with "changed" (false when the labels
+ * were already these). Admin.
+ *
+ * @param label_keys, label_values  'nlabels' parallel strings (NULL when
+ *                   nlabels is 0: the cell then has no label)
+ * @param message    the reason, recorded in the audit record (may be NULL)
+ * Since: 0.4
+ */
+CG_API int cg_cell_set_labels(struct cg_client *c, const char *id, const char *const *label_keys,
+                              const char *const *label_values, size_t nlabels, const char *message,
+                              struct cg_result **out, struct cg_error *err);
+
+/**
+ * PATCH /v1/cells/{id} {"drained": drained}: a drained cell takes no new
+ * version and is in no wave; undraining (drained 0) returns it to its
+ * configs' fleets. Result as cg_cell_set_labels(). Admin.
+ * Since: 0.4
+ */
+CG_API int cg_cell_drain(struct cg_client *c, const char *id, int drained, const char *message,
+                         struct cg_result **out, struct cg_error *err);
+
+/**
+ * DELETE /v1/cells/{id}: removes a drained cell. CG_ERR_CONFLICT (409)
+ * while anything refers to it: the error message names each (an open
+ * rollout, a config scope, reporting hosts, agent tokens). The result
+ * object is {"id","removed":true}. Admin.
+ * Since: 0.4
+ */
+CG_API int cg_cell_remove(struct cg_client *c, const char *id, const char *message,
+                          struct cg_result **out, struct cg_error *err);
+
+/**
  * POST /v1/configs: creates a config. The result object is the config.
  *
  * @param kind           "config", "flags" or "artifact"
@@ -578,6 +611,22 @@ CG_API int cg_configs_page(struct cg_client *c, const char *after, int limit,
 /** GET /v1/configs/{name}: the config, with its contract. */
 CG_API int cg_config_get(struct cg_client *c, const char *name, struct cg_result **out,
                          struct cg_error *err);
+
+/**
+ * PUT /v1/configs/{name}/scope: the cells the config goes to
+ * (docs/cells.md "Config scope"): a selector
+ * {"regions":[],"zones":[],"cells":[],"labels":{}}; NULL, "", "null" or
+ * "{}" = every cell (DELETE). The result object is the scope view
+ * {"config","scope","cells":[in scope, not drained],"outside":[cells
+ * outside that still have it assigned]}. Admin.
+ * Since: 0.4
+ */
+CG_API int cg_config_set_scope(struct cg_client *c, const char *name, const char *scope_json,
+                               const char *message, struct cg_result **out, struct cg_error *err);
+
+/** GET /v1/configs/{name}/scope: the scope view of cg_config_set_scope(). Since: 0.4 */
+CG_API int cg_config_scope(struct cg_client *c, const char *name, struct cg_result **out,
+                           struct cg_error *err);
 
 /** PUT /v1/configs/{name}/plan: sets the default plan; result is the config. */
 CG_API int cg_config_set_plan(struct cg_client *c, const char *name, const char *plan,
@@ -1398,6 +1447,18 @@ CG_API int cg_config_rollback(struct cg_client *c, const char *name, int64_t to_
  */
 CG_API int cg_plan_preview(struct cg_client *c, const char *name, const char *config,
                            struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/plans/{name}/preview?config=C&version=N: as cg_plan_preview(),
+ * for a rollout of version N of config C (0: its newest version). The
+ * steps are exactly those a rollout of that version started now with this
+ * plan runs: the same planner, inputs and seed (the config's fleet: its
+ * scope, without drained cells). CG_ERR_INVALID when version > 0 without
+ * a config.
+ * Since: 0.4
+ */
+CG_API int cg_plan_preview_version(struct cg_client *c, const char *name, const char *config,
+                                   int64_t version, struct cg_result **out, struct cg_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Watcher: verified, contract-checked config documents                */

@@ -61,6 +61,8 @@ int api_drills_schedule(struct api *api, struct request *rq, struct response *rs
 int api_cells_add(struct api *api, struct request *rq, struct response *rs);
 int api_cells_list(struct api *api, struct request *rq, struct response *rs);
 int api_cells_get(struct api *api, struct request *rq, struct response *rs);
+int api_cells_update(struct api *api, struct request *rq, struct response *rs);
+int api_cells_remove(struct api *api, struct request *rq, struct response *rs);
 
 /* api_configs.c */
 int api_configs_create(struct api *api, struct request *rq, struct response *rs);
@@ -79,6 +81,10 @@ int api_flags_unkill(struct api *api, struct request *rq, struct response *rs);
 int api_policy_put(struct api *api, struct request *rq, struct response *rs);
 int api_policy_get(struct api *api, struct request *rq, struct response *rs);
 int api_policy_delete(struct api *api, struct request *rq, struct response *rs);
+/* config scopes (api_policies.c: the config's targeting, beside its policy) */
+int api_scope_put(struct api *api, struct request *rq, struct response *rs);
+int api_scope_get(struct api *api, struct request *rq, struct response *rs);
+int api_scope_delete(struct api *api, struct request *rq, struct response *rs);
 
 /* api_versions.c */
 int api_versions_validate(struct api *api, struct request *rq, struct response *rs);

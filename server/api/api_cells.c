@@ -91,3 +91,68 @@ int api_cells_get(struct api *api, struct request *rq, struct response *rs)
     store_cell_free(&c);
     return 0;
 }
+
+/* PATCH /v1/cells/{id}: {"labels": {...}, "drained": bool, "message": "..."}
+ * (either or both of labels and drained); 200 with the cell and "changed". */
+int api_cells_update(struct api *api, struct request *rq, struct response *rs)
+{
+    static const char *const fields[] = {"labels", "drained", "message", NULL};
+    const char *id = param_name(rq, rs, 0, "cell id");
+    struct ops_err e = {0};
+    struct store_cell c;
+    json_t *body, *out;
+    const char *message;
+    int bad = 0, drain, changed = 0;
+
+    if (!id)
+        return 0;
+    body = request_body_object(rq, rs);
+    if (!body)
+        return 0;
+    if (api_check_fields(body, fields, rs, "cell update") < 0)
+        goto out;
+    message = cg_json_str(body, "message", NULL, &bad);
+    drain = json_object_get(body, "drained") ? cg_json_bool(body, "drained", 0, &bad) : -1;
+    if (bad ||
+        (json_object_get(body, "labels") && !json_is_object(json_object_get(body, "labels")))) {
+        reply_error(rs, 400, "bad_request", NULL,
+                    "cell update: \"labels\" is an object, \"drained\" a boolean, \"message\" a "
+                    "string");
+        goto out;
+    }
+    {
+        struct ops_actor who =
+            request_ops_actor(rq, message ? message : request_query(rq, "message"));
+        if (ops_cell_update(api->ops, id, json_object_get(body, "labels"), drain, &who, &changed,
+                            &c, &e) != CG_OK) {
+            reply_ops_error(rs, &e);
+            goto out;
+        }
+    }
+    out = render_cell(&c);
+    json_object_set_new(out, "changed", json_boolean(changed));
+    reply_json(rs, 200, out);
+    store_cell_free(&c);
+out:
+    ops_err_free(&e);
+    json_decref(body);
+    return 0;
+}
+
+/* DELETE /v1/cells/{id}?message=: removes a drained cell nothing refers
+ * to (409 naming what does). */
+int api_cells_remove(struct api *api, struct request *rq, struct response *rs)
+{
+    const char *id = param_name(rq, rs, 0, "cell id");
+    struct ops_err e = {0};
+    struct ops_actor who = request_ops_actor(rq, request_query(rq, "message"));
+
+    if (!id)
+        return 0;
+    if (ops_cell_remove(api->ops, id, &who, &e) != CG_OK)
+        reply_ops_error(rs, &e);
+    else
+        reply_json(rs, 200, json_pack("{s:s,s:b}", "id", id, "removed", 1));
+    ops_err_free(&e);
+    return 0;
+}

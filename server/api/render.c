@@ -31,9 +31,10 @@ static json_t *stored_json(const char *text)
 
 json_t *render_cell(const struct store_cell *c)
 {
-    return json_pack("{s:s,s:s,s:s,s:o,s:o}", "id", c->id, "region", c->region, "zone", c->zone,
-                     "labels", stored_json(c->labels_json), "created_at",
-                     render_time(c->created_ms));
+    return json_pack("{s:s,s:s,s:s,s:o,s:o,s:b,s:o}", "id", c->id, "region", c->region, "zone",
+                     c->zone, "labels", stored_json(c->labels_json), "created_at",
+                     render_time(c->created_ms), "drained", c->drained_ms != 0, "drained_at",
+                     c->drained_ms ? render_time(c->drained_ms) : json_null());
 }
 
 json_t *render_config(const struct store_config *c)

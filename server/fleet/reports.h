@@ -212,10 +212,9 @@ json_t *reports_hosts_json(struct reports *r, const char *cell, const char *conf
 
 /*
  * For each of the n cells, the number of hosts of the view in that cell
- * that report on 'config', into counts[i]. Integers only, through the
- * by_cell index: the hosts of the given cells are visited, nothing is
- * rendered (GET /v1/configs/{name}/status counts every cell this way and
- * renders only its page's).
+ * that report on 'config' (NULL: every host of the cell), into counts[i]. Integers only, through
+ * the by_cell index: the hosts of the given cells are visited, nothing is rendered (GET
+ * /v1/configs/{name}/status counts every cell this way and renders only its page's).
  */
 void reports_cells_host_counts(struct reports *r, const char *const *cells, size_t n,
                                const char *config, uint64_t *counts);

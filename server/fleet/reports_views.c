@@ -99,7 +99,7 @@ json_t *reports_hosts_json(struct reports *r, const char *cell, const char *conf
 void reports_cells_host_counts(struct reports *r, const char *const *cells, size_t n,
                                const char *config, uint64_t *counts)
 {
-    uint32_t key = rp_name_key(config);
+    uint32_t key = config ? rp_name_key(config) : 0;
     const struct host *h;
     size_t i;
 

@@ -109,6 +109,51 @@ int ops_cell_add(struct ops *o, const char *id, const char *region, const char *
                  const json_t *labels, const struct ops_actor *who, struct store_cell *out,
                  struct ops_err *e);
 
+/* ---- ops_cells.c and ops_config_scope.c: the fleet's lifecycle (docs/cells.md) ---- */
+
+/*
+ * Changes cell 'id': its labels (a JSON object of string labels replacing
+ * the old ones; NULL: unchanged) and/or drains (drain 1: it takes no new
+ * version and leaves every wave) or undrains it (0; -1: unchanged). A
+ * rollout under way re-plans without a drained cell at its next step.
+ * Audited cell.update / cell.drain / cell.undrain; *changed says whether
+ * anything changed; *out gets the cell as it is now (free with
+ * store_cell_free()). Admins only (the API checks the role).
+ */
+int ops_cell_update(struct ops *o, const char *id, const json_t *labels, int drain,
+                    const struct ops_actor *who, int *changed, struct store_cell *out,
+                    struct ops_err *e);
+
+/*
+ * Removes cell 'id'. Refused (CG_ERR_CONFLICT, naming each) while it is
+ * not drained, an open rollout's steps hold it, a config's scope names it,
+ * hosts report from it, an agent token is bound to it or a host holds an
+ * identity in it. Its assignments go with it. Audited cell.remove.
+ */
+int ops_cell_remove(struct ops *o, const char *id, const struct ops_actor *who, struct ops_err *e);
+
+/*
+ * Sets config's scope (fleet/scope.h) to 'doc' (normalised; NULL, null or
+ * {}: every cell). Returns the config's scope view (new reference; NULL
+ * on error): {"config","scope","ncells","cells":[ids in scope, not drained],"noutside",
+ * "outside":[cells outside the scope that still have the config assigned:
+ * they keep it and get nothing new]}. Audited config.set_scope (nothing
+ * when unchanged). A rollout under way re-plans at its next step.
+ */
+json_t *ops_scope_set(struct ops *o, const char *config, const json_t *doc,
+                      const struct ops_actor *who, struct ops_err *e);
+
+/* The scope view of ops_scope_set() without changing it. */
+json_t *ops_scope_get(struct ops *o, const char *config, struct ops_err *e);
+
+/*
+ * CG_OK when every one of the cells is in config's fleet (in its scope and
+ * not drained); else CG_ERR_CONFLICT naming the first that is not, and
+ * why. An assignment by hand goes only to the fleet.
+ */
+int ops_cells_in_fleet(struct ops *o, const char *config, const char *const *cells, size_t n,
+                       struct ops_err *e);
+
 /* ---- ops_cluster.c ---- */
 
 /* The cluster as this replica and the store see it (ops_cluster_status()). */

@@ -73,6 +73,10 @@ int ops_assign(struct ops *o, const char *name, int64_t version, const char *con
     rc = store_config_get(o->store, name, &c, msg);
     if (rc != CG_OK)
         return ops_store_fail(e, rc, msg, "no such config");
+    if ((rc = ops_cells_in_fleet(o, name, cells, ncells, e)) != CG_OK) {
+        store_config_free(&c);
+        return rc;
+    }
     rc = store_version_get(o->store, name, version, &v, msg);
     if (rc != CG_OK) {
         store_config_free(&c);

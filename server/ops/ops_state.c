@@ -194,6 +194,16 @@ static void fold(struct replay *r, const struct store_audit *a)
             json_pack("{s:s,s:O?,s:O?,s:O?,s:o}", "id", a->object + 5, "region",
                       json_object_get(after, "region"), "zone", json_object_get(after, "zone"),
                       "labels", json_object_get(after, "labels"), "added", time_of(a->time_ms)));
+    } else if (strncmp(a->object, "cell/", 5) == 0 &&
+               (c = json_object_get(r->cells, a->object + 5)) != NULL &&
+               (strcmp(act, "cell.update") == 0 || strcmp(act, "cell.drain") == 0 ||
+                strcmp(act, "cell.undrain") == 0)) {
+        if (strcmp(act, "cell.update") == 0)
+            json_object_set(c, "labels", json_object_get(after, "labels"));
+        else
+            json_object_set_new(c, "drained", json_boolean(strcmp(act, "cell.drain") == 0));
+    } else if (strcmp(act, "cell.remove") == 0 && strncmp(a->object, "cell/", 5) == 0) {
+        json_object_del(r->cells, a->object + 5);
     } else if (strcmp(act, "plan.set") == 0 && strncmp(a->object, "plan/", 5) == 0) {
         json_object_set_new(r->plans, a->object + 5,
                             json_pack("{s:s,s:O?,s:o,s:s}", "name", a->object + 5, "sha256",
@@ -214,6 +224,9 @@ static void fold(struct replay *r, const struct store_audit *a)
     } else if (strcmp(act, "config.set_plan") == 0 &&
                config_of(a->object, name, sizeof name) == 0 && (c = config_obj(r, name))) {
         json_object_set(c, "plan", json_object_get(after, "plan"));
+    } else if (strcmp(act, "config.set_scope") == 0 &&
+               config_of(a->object, name, sizeof name) == 0 && (c = config_obj(r, name))) {
+        json_object_set(c, "scope", json_object_get(after, "scope"));
     } else if (strcmp(act, "version.publish") == 0 &&
                config_of(a->object, name, sizeof name) == 0 && (c = config_obj(r, name))) {
         const char *n = strrchr(a->object, '/');

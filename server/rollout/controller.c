@@ -59,6 +59,7 @@ struct controller *controller_new(struct store *st, struct reports *rp, struct n
         c->cfg.tick_ms = 1000;
     if (c->cfg.host_stale_ms <= 0)
         c->cfg.host_stale_ms = 60000;
+    c->born_ms = c->clock.now_ms(c->clock.ctx);
     return c;
 }
 
@@ -585,7 +586,7 @@ static int check_fleet(struct controller *c, const struct store_rollout *r, stru
 
     if (!tf)
         return 0;
-    if (ctl_fleet_load(tf, c->st, msg) < 0) {
+    if (ctl_fleet_load(tf, c->st, r->config, msg) < 0) {
         if (msg[0]) /* the first failure of this tick */
             fprintf(stderr, "cellgated: controller: cannot list the fleet: %s\n", msg);
         return 0; /* the steps as planned; checked again next tick */
@@ -774,6 +775,49 @@ static int give_up(struct controller *c, const struct store_rollout *r, enum pla
     return finish(c, r, "halted", "halted", d, "rollout.halt", 0, NULL);
 }
 
+/* 1 when no host of the view is in any of the n cells. */
+static int no_hosts(struct controller *c, const char **cells, size_t n)
+{
+    uint64_t counts[64];
+
+    for (size_t i = 0; i < n; i += 64) {
+        size_t k = n - i < 64 ? n - i : 64;
+        reports_cells_host_counts(c->rp, cells + i, k, NULL, counts);
+        for (size_t j = 0; j < k; j++)
+            if (counts[j])
+                return 0;
+    }
+    return 1;
+}
+
+/* Promotes a step whose cells have no host (bake_step()), with a
+ * "step.no_hosts" event that names them (at most 20). */
+static int pass_without_hosts(struct controller *c, const struct store_rollout *r,
+                              const char **cells, size_t n)
+{
+    struct store_rollout_update u = ctl_base_update(r);
+    json_t *ids = json_array();
+    char *ev;
+    int res;
+
+    for (size_t i = 0; ids && i < n && i < 20; i++)
+        json_array_append_new(ids, json_string(cells[i]));
+    ev = event_text(json_pack("{s:I,s:s,s:o,s:I,s:s}", "step", (json_int_t)r->step, "verdict",
+                              "pass", "cells", ids ? ids : json_array(), "ncells", (json_int_t)n,
+                              "note",
+                              "no host in these cells: assigned without a bake (plan option "
+                              "require_hosts makes such a step wait instead)"));
+    u.step = r->step + 1;
+    u.step_state = "assign";
+    u.step_started_ms = 0;
+    u.event_kind = "step.no_hosts";
+    u.event_json = ev;
+    u.audit_action = "rollout.promote";
+    res = ctl_transition(c, &u, NULL, NULL);
+    free(ev);
+    return res;
+}
+
 /*
  * A baking step: gather the wave's and the baseline's health over the same
  * window, evaluate the gates, then fail (rollback/halt), promote (bake time
@@ -808,6 +852,18 @@ static int bake_step(struct controller *c, const struct store_rollout *r, struct
                      r->from_version) < 0) {
         json_decref(failures);
         return -1;
+    }
+    /* A step whose cells have no host at all (none ever reported, or all
+     * released) cannot bake: unless the plan says "require_hosts", it
+     * passes unbaked with a note instead of waiting to be stuck. Hosts
+     * that went silent still count: they hold the step (I4). The view of
+     * the hosts lives in memory: only once every live host had time to
+     * report to this process (host_stale_ms since it started) does an
+     * empty view mean an empty cell. */
+    if (!rc->plan->require_hosts && !ctl_step_host_level(step) && !paused &&
+        now - c->born_ms >= c->cfg.host_stale_ms && no_hosts(c, sets->wave.cells, sets->wave.n)) {
+        json_decref(failures);
+        return pass_without_hosts(c, r, sets->wave.cells, sets->wave.n);
     }
     sum_health(c, r, &sets->wave, start, now, &wagg);
     memset(&in, 0, sizeof in);

@@ -54,6 +54,8 @@ struct controller {
     struct notify *notify; /* the change funnel (NULL in tests) */
     struct controller_clock clock;
     struct controller_config cfg;
+    int64_t born_ms; /* the clock when it was made: the hosts view is warm
+                        host_stale_ms later (bake_step()'s empty cells) */
     struct rcache *cache;
     pthread_t thread;
     int running, stopping;

@@ -19,6 +19,7 @@
 #include "plan.h"
 #include "planner.h"
 #include "policy.h"
+#include "scope.h"
 #include "util.h"
 
 /* ---- starting rollouts ---- */
@@ -94,10 +95,12 @@ static void free_fleet(struct fleet *f)
     memset(f, 0, sizeof *f);
 }
 
-static int load_fleet(struct controller *c, struct fleet *f, char *msg)
+/* The fleet of config: its scope's cells that are not drained
+ * (fleet_cells_for()). */
+static int load_fleet(struct controller *c, const char *config, struct fleet *f, char *msg)
 {
     memset(f, 0, sizeof *f);
-    if (store_cell_list(c->st, &f->cells, &f->n, msg) != CG_OK)
+    if (fleet_cells_for(c->st, config, &f->cells, &f->n, NULL, msg) != CG_OK)
         return -1;
     if (ctl_pfleet_build(&f->pf, f->cells, f->n) < 0) {
         snprintf(msg, STORE_MSG_MAX, "out of memory");
@@ -106,37 +109,95 @@ static int load_fleet(struct controller *c, struct fleet *f, char *msg)
     return 0;
 }
 
-/* Plans the steps of a rollout for the current fleet. On success fills
- * *steps (new reference), *prev (cell -> version it runs now) and *fleet
- * (the fleet's size and fingerprint, ctl_fleet_json(), for the re-planning
- * check). */
+/* The cells a return to a proven version (or a kill) goes to: config's
+ * fleet, and every other cell that has config assigned (a drained cell, or
+ * one a narrowed scope left, returns too: nothing is left on what is being
+ * undone). *out as store_cell_list(); 0, or -1 with msg. */
+static int return_cells(struct controller *c, const char *config, struct store_cell **out,
+                        size_t *n, char *msg)
+{
+    struct store_assignment *as = NULL;
+    size_t na = 0, i, k;
+
+    if (fleet_cells_for(c->st, config, out, n, NULL, msg) != CG_OK)
+        return -1;
+    if (store_assignment_list(c->st, NULL, config, &as, &na, msg) != CG_OK) {
+        store_cells_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return -1;
+    }
+    for (i = 0; i < na; i++) {
+        struct store_cell extra, *grown;
+        for (k = 0; k < *n && strcmp((*out)[k].id, as[i].cell) != 0; k++)
+            ;
+        if (k < *n || store_cell_get(c->st, as[i].cell, &extra, msg) != CG_OK)
+            continue;
+        if (!(grown = realloc(*out, (*n + 1) * sizeof **out))) {
+            store_cell_free(&extra);
+            continue;
+        }
+        *out = grown;
+        (*out)[(*n)++] = extra;
+    }
+    store_assignments_free(as, na);
+    return 0;
+}
+
+/*
+ * THE plan of a rollout of version of config with plan p, for the fleet as
+ * it is now: the config's fleet (load_fleet()), seeded with (config,
+ * version). Both a rollout's start (plan_steps()) and its preview
+ * (controller_preview()) are this one function of the same inputs, so a
+ * preview shows exactly the steps a rollout started now runs. On CG_OK *f
+ * and *out (planner_result_to_json(), new reference) are filled; free_fleet()
+ * *f in every case.
+ */
+static int plan_now(struct controller *c, const struct plan *p, const char *config, int64_t version,
+                    struct fleet *f, json_t **out, char *msg)
+{
+    char smsg[STORE_MSG_MAX], seed[160];
+    struct planner_result *res = NULL;
+    int rc = CG_OK;
+
+    *out = NULL;
+    if (load_fleet(c, config, f, smsg) < 0)
+        return fail(msg, CG_ERR_IO, "store: %s%s", smsg, "");
+    if (f->n == 0)
+        return fail(msg, CG_ERR_CONFLICT,
+                    "the config's fleet has no cells: add cells, or widen its scope (a drained "
+                    "cell is in no fleet)%s%s",
+                    "", "");
+    ctl_plan_seed(config, version, seed, sizeof seed);
+    if (planner_build(p, f->pf.pc, f->n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK)
+        rc = fail(msg, CG_ERR_VIOLATION, "cannot plan the rollout: %s%s", smsg, "");
+    else if (!(*out = planner_result_to_json(res, p)))
+        rc = fail(msg, CG_ERR_NOMEM, "out of memory%s%s", "", "");
+    planner_result_free(res);
+    return rc;
+}
+
+/* Plans the steps of a rollout for the current fleet (plan_now()). On
+ * success fills *steps (new reference), *prev (cell -> version it runs now)
+ * and *fleet (the fleet's size and fingerprint, ctl_fleet_json(), for the
+ * re-planning check). */
 static int plan_steps(struct controller *c, const struct plan *p, const char *config,
                       int64_t version, json_t **steps, json_t **prev, json_t **fleet, char *msg)
 {
-    char smsg[STORE_MSG_MAX], seed[160];
+    char smsg[STORE_MSG_MAX];
     struct store_assignment *as = NULL;
-    struct planner_result *res = NULL;
     struct fleet f;
     json_t *pj = NULL;
     size_t na = 0, i, j;
-    int rc = CG_ERR_IO;
+    int rc;
 
     *steps = *prev = *fleet = NULL;
-    if (load_fleet(c, &f, smsg) < 0 ||
-        store_assignment_list(c->st, NULL, config, &as, &na, smsg) != CG_OK) {
+    if ((rc = plan_now(c, p, config, version, &f, &pj, msg)) != CG_OK)
+        goto out;
+    if (store_assignment_list(c->st, NULL, config, &as, &na, smsg) != CG_OK) {
         rc = fail(msg, CG_ERR_IO, "store: %s%s", smsg, "");
         goto out;
     }
-    if (f.n == 0) {
-        rc = fail(msg, CG_ERR_CONFLICT, "the fleet has no cells: add cells first%s%s", "", "");
-        goto out;
-    }
-    ctl_plan_seed(config, version, seed, sizeof seed);
-    if (planner_build(p, f.pf.pc, f.n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK) {
-        rc = fail(msg, CG_ERR_VIOLATION, "cannot plan the rollout: %s%s", smsg, "");
-        goto out;
-    }
-    pj = planner_result_to_json(res, p);
     *steps = json_incref(json_object_get(pj, "steps"));
     *prev = json_object();
     for (i = 0; i < f.n; i++) {
@@ -150,7 +211,6 @@ static int plan_steps(struct controller *c, const struct plan *p, const char *co
     rc = *steps && *prev && *fleet ? CG_OK : fail(msg, CG_ERR_NOMEM, "out of memory%s%s", "", "");
 out:
     json_decref(pj);
-    planner_result_free(res);
     free_fleet(&f);
     store_assignments_free(as, na);
     return rc;
@@ -159,26 +219,10 @@ out:
 json_t *controller_preview(struct controller *c, const struct plan *p, const char *config,
                            int64_t version, int *status, char *msg)
 {
-    char smsg[STORE_MSG_MAX], seed[160];
-    struct planner_result *res = NULL;
     struct fleet f;
     json_t *out = NULL;
 
-    if (load_fleet(c, &f, smsg) < 0) {
-        *status = fail(msg, CG_ERR_IO, "store: %s%s", smsg, "");
-    } else if (f.n == 0) {
-        *status = fail(msg, CG_ERR_CONFLICT, "the fleet has no cells%s%s", "", "");
-    } else {
-        /* The same seed as controller_begin(), so the preview is the plan. */
-        ctl_plan_seed(config, version, seed, sizeof seed);
-        if (planner_build(p, f.pf.pc, f.n, seed, NULL, &res, smsg, sizeof smsg) != CG_OK)
-            *status = fail(msg, CG_ERR_VIOLATION, "cannot plan: %s%s", smsg, "");
-        else if (!(out = planner_result_to_json(res, p)))
-            *status = fail(msg, CG_ERR_NOMEM, "out of memory%s%s", "", "");
-        else
-            *status = CG_OK;
-    }
-    planner_result_free(res);
+    *status = plan_now(c, p, config, version, &f, &out, msg);
     free_fleet(&f);
     return out;
 }
@@ -429,9 +473,9 @@ int controller_rollback(struct controller *c, const char *config, int64_t to_ver
 
         if ((rc = check_version(c, config, to_version, msg)) != CG_OK)
             goto out;
-        if (store_cell_list(c->st, &cells, &nc, smsg) != CG_OK || nc == 0) {
+        if (return_cells(c, config, &cells, &nc, smsg) < 0 || nc == 0) {
             store_cells_free(cells, nc);
-            rc = fail(msg, CG_ERR_CONFLICT, "the fleet has no cells%s%s", "", "");
+            rc = fail(msg, CG_ERR_CONFLICT, "the config's fleet has no cells%s%s", "", "");
             goto out;
         }
         ids = json_array();
@@ -534,8 +578,8 @@ int controller_kill(struct controller *c, const char *config, int64_t version,
         *aborted = open[0].id;
         ctl_forget(c, open[0].id);
     }
-    if (store_cell_list(c->st, &cells, &nc, smsg) != CG_OK || nc == 0) {
-        rc = fail(msg, CG_ERR_CONFLICT, "the fleet has no cells%s%s", "", "");
+    if (return_cells(c, config, &cells, &nc, smsg) < 0 || nc == 0) {
+        rc = fail(msg, CG_ERR_CONFLICT, "the config's fleet has no cells%s%s", "", "");
         goto out;
     }
     if (store_config_get(c->st, config, &cfg, smsg) != CG_OK) {

@@ -9,15 +9,20 @@
 #include <string.h>
 
 #include "plan.h"
+#include "scope.h"
 #include "status.h"
 #include "store.h"
+#include "util.h"
 
 /* ---- the fleet of a tick ---- */
 
-int ctl_fleet_load(struct ctl_fleet *f, struct store *st, char *msg)
+int ctl_fleet_load(struct ctl_fleet *f, struct store *st, const char *config, char *msg)
 {
+    if (f->loaded != 0 && strcmp(f->config, config) != 0)
+        ctl_fleet_free(f); /* another config's fleet: its scope may differ */
     if (f->loaded == 0) {
-        if (store_cell_list(st, &f->cells, &f->n, msg) != CG_OK) {
+        cg_strlcpy(f->config, config, sizeof f->config);
+        if (fleet_cells_for(st, config, &f->cells, &f->n, NULL, msg) != CG_OK) {
             f->cells = NULL;
             f->n = 0;
             f->loaded = -1;

@@ -27,6 +27,7 @@
 
 #include "hashmap.h"
 #include "planner.h"
+#include "store.h"
 
 struct store;
 struct store_cell;
@@ -39,18 +40,21 @@ struct plan;
 /* The fleet as one tick sees it. Zero-initialise; ctl_fleet_free() after
  * the tick. */
 struct ctl_fleet {
-    int loaded;               /* 0: not yet; 1: cells, n, fp valid; -1: listing failed */
-    struct store_cell *cells; /* owned */
+    int loaded;                  /* 0: not yet; 1: cells, n, fp valid; -1: listing failed */
+    char config[STORE_NAME_MAX]; /* whose fleet (fleet_cells_for()) */
+    struct store_cell *cells;    /* owned */
     size_t n;
     uint64_t fp;              /* ctl_fleet_fingerprint() of cells */
     struct cg_hashmap ids;    /* the cells by id (keys borrowed from cells), built on demand */
     struct cg_hentry *id_ent; /* owned; ids' entries (one per cell), NULL until built */
 };
 
-/* Lists the cells once: later calls return what the first one got.
- * Returns 0, or -1 when the store failed (msg, STORE_MSG_MAX bytes, says
- * why; only the first failing call fills it, later ones return -1). */
-int ctl_fleet_load(struct ctl_fleet *f, struct store *st, char *msg);
+/* Lists config's fleet (fleet_cells_for(): its scope, no drained cell)
+ * once: later calls for the same config return what the first one got; a
+ * call for another config lists again. Returns 0, or -1 when the store
+ * failed (msg, STORE_MSG_MAX bytes, says why; only the first failing call
+ * fills it, later ones return -1). */
+int ctl_fleet_load(struct ctl_fleet *f, struct store *st, const char *config, char *msg);
 
 /* Frees what the fleet owns and zeroes it (NULL-safe). */
 void ctl_fleet_free(struct ctl_fleet *f);

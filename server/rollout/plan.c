@@ -1136,6 +1136,7 @@ static void parse_top(struct pctx *c, const json_t *doc, struct plan *p)
                                        "on_gate_failure",
                                        "deny",
                                        "source",
+                                       "require_hosts",
                                        NULL};
     json_t *v;
 
@@ -1164,6 +1165,7 @@ static void parse_top(struct pctx *c, const json_t *doc, struct plan *p)
     get_int(c, doc, "stuck_timeout_s", false, 1, PLAN_MAX_STUCK_S, &p->stuck_timeout_s);
     get_action(c, doc, "on_stuck", &p->on_stuck);
     get_action(c, doc, "on_gate_failure", &p->on_gate_failure);
+    get_bool(c, doc, "require_hosts", &p->require_hosts);
     parse_deny(c, doc, p);
     parse_source(c, doc, p);
 }
@@ -1493,6 +1495,7 @@ json_t *plan_to_json(const struct plan *p)
     oset(o, "stuck_timeout_s", json_integer(p->stuck_timeout_s), &bad);
     oset(o, "on_stuck", json_string(plan_action_name(p->on_stuck)), &bad);
     oset(o, "on_gate_failure", json_string(plan_action_name(p->on_gate_failure)), &bad);
+    oset(o, "require_hosts", json_boolean(p->require_hosts), &bad);
     for (size_t i = 0; deny && i < p->n_deny; i++) {
         if (json_array_append_new(deny, deny_json(&p->deny[i], &bad)) != 0) {
             bad = true;

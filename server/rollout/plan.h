@@ -160,6 +160,9 @@ struct plan {
     int64_t stuck_timeout_s;          /* > 0, default 7200 */
     enum plan_action on_stuck;        /* default PLAN_ACTION_HALT */
     enum plan_action on_gate_failure; /* default PLAN_ACTION_ROLLBACK */
+    bool require_hosts;               /* "require_hosts": a step whose cells have no
+                                         host waits (and is stuck) instead of passing
+                                         unbaked with a note; default false */
     struct plan_deny *deny;           /* owned; NULL when n_deny == 0 */
     size_t n_deny;
     struct promsrc *source; /* owned; "source": health from a central Prometheus

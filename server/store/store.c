@@ -727,6 +727,14 @@ void store_policy_free(struct store_policy *p)
     p->body_json = NULL;
 }
 
+void store_scope_free(struct store_scope *s)
+{
+    if (!s)
+        return;
+    free(s->scope_json);
+    s->scope_json = NULL;
+}
+
 void store_plans_free(struct store_plan *p, size_t n)
 {
     if (!p)
@@ -834,6 +842,48 @@ int store_policy_get(struct store *st, const char *config, struct store_policy *
         return CG_ERR_INVALID;
     }
     STORE_CALL(st, msg, policy_get, config, out, msg);
+}
+
+/* ---- The fleet's lifecycle ---- */
+
+int store_cell_update(struct store *st, const struct store_cell_update *u,
+                      const struct store_actor *a, int *changed, char *msg)
+{
+    if (changed)
+        *changed = 0;
+    if (st && !st->ops->cell_update) {
+        set_msg(msg, "this store cannot change cells", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, cell_update, u, a, changed, msg);
+}
+
+int store_cell_remove(struct store *st, const char *id, const struct store_actor *a, char *msg)
+{
+    if (st && !st->ops->cell_remove) {
+        set_msg(msg, "this store cannot remove cells", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, cell_remove, id, a, msg);
+}
+
+int store_scope_put(struct store *st, const char *config, const char *scope_json,
+                    const struct store_actor *a, char *msg)
+{
+    if (st && !st->ops->scope_put) {
+        set_msg(msg, "this store keeps no scopes", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, scope_put, config, scope_json, a, msg);
+}
+
+int store_scope_get(struct store *st, const char *config, struct store_scope *out, char *msg)
+{
+    if (st && !st->ops->scope_get) {
+        set_msg(msg, "this store keeps no scopes", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, scope_get, config, out, msg);
 }
 
 /* ---- Change drills ---- */

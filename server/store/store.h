@@ -57,6 +57,23 @@ struct store_cell {
     char zone[STORE_NAME_MAX];
     char *labels_json; /* JSON object text of string labels, "{}" when none; owned */
     int64_t created_ms;
+    int64_t drained_ms; /* 0, or since when the cell is drained: it takes no new
+                           versions and is in no wave (store_cell_update()) */
+};
+
+/* A change to a cell (store_cell_update()): new labels and/or drained. */
+struct store_cell_update {
+    const char *id;
+    const char *labels_json; /* the whole new label set; NULL: unchanged */
+    int drain;               /* 1 drain, 0 undrain, -1 unchanged */
+};
+
+/* A config's scope: the cells it goes to (server/ops/scope_sel.h). */
+struct store_scope {
+    char config[STORE_NAME_MAX];
+    char *scope_json; /* the selector document, normalised; owned */
+    char updated_by[STORE_NAME_MAX];
+    int64_t updated_ms;
 };
 
 struct store_config {
@@ -628,6 +645,14 @@ struct store_ops {
                               const struct store_actor *a, char *msg);
     int (*drill_schedule_list)(struct store *st, struct store_drill_schedule **out, size_t *n,
                                char *msg);
+    /* The fleet's lifecycle (store_cell_update() and below); under
+     * STORE_OPS_VERSION 7 like the drills. */
+    int (*cell_update)(struct store *st, const struct store_cell_update *u,
+                       const struct store_actor *a, int *changed, char *msg);
+    int (*cell_remove)(struct store *st, const char *id, const struct store_actor *a, char *msg);
+    int (*scope_put)(struct store *st, const char *config, const char *scope_json,
+                     const struct store_actor *a, char *msg);
+    int (*scope_get)(struct store *st, const char *config, struct store_scope *out, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -661,6 +686,40 @@ int store_cell_add(struct store *st, const struct store_cell *c, const struct st
                    char *msg);
 int store_cell_get(struct store *st, const char *id, struct store_cell *out, char *msg);
 int store_cell_list(struct store *st, struct store_cell **out, size_t *n, char *msg);
+
+/*
+ * The fleet's lifecycle (docs/cells.md).
+ *
+ * store_cell_update() replaces a cell's labels (u->labels_json, a JSON
+ * object of string labels, NULL: unchanged) and/or drains (u->drain 1) or
+ * undrains (0) it. *changed (may be NULL) is 1 when anything changed; an
+ * update that changes nothing writes nothing. Audit: "cell.update"
+ * before/after {"labels"}, "cell.drain" / "cell.undrain" after
+ * {"drained_ms"}, object "cell/<id>". CG_ERR_NOTFOUND without the cell.
+ *
+ * store_cell_remove() deletes a drained cell with its assignments, host
+ * assignments and the hosts' applied versions. CG_ERR_CONFLICT, naming
+ * what, while the cell is not drained, a live agent token is bound to it
+ * or a host holds an identity in it (the caller checks what lives outside
+ * the store: open rollouts, scopes that name it, hosts reporting now).
+ * Audit: "cell.remove", before {"region","zone","labels","assigned"}.
+ */
+int store_cell_update(struct store *st, const struct store_cell_update *u,
+                      const struct store_actor *a, int *changed, char *msg);
+int store_cell_remove(struct store *st, const char *id, const struct store_actor *a, char *msg);
+
+/*
+ * Config scopes. store_scope_put() sets the scope of config 'config' to
+ * 'scope_json' (a selector the caller has validated and normalised), or
+ * removes it (NULL: every cell). Audit: "config.set_scope", object
+ * "config/<name>", before/after {"scope": document or null}; nothing when
+ * the scope does not change. CG_ERR_NOTFOUND without the config.
+ * store_scope_get() fills *out (free with store_scope_free()); returns
+ * CG_ERR_NOTFOUND when the config has no scope (it goes to every cell).
+ */
+int store_scope_put(struct store *st, const char *config, const char *scope_json,
+                    const struct store_actor *a, char *msg);
+int store_scope_get(struct store *st, const char *config, struct store_scope *out, char *msg);
 
 /*
  * Keyset pages (GET list routes, docs/api/README.md "Paging"). Every
@@ -1305,6 +1364,7 @@ void store_version_free(struct store_version *v);
 void store_versions_free(struct store_version *v, size_t n);
 void store_plan_free(struct store_plan *p);
 void store_policy_free(struct store_policy *p);
+void store_scope_free(struct store_scope *s);
 void store_plans_free(struct store_plan *p, size_t n);
 void store_tokens_free(struct store_token *t, size_t n);
 void store_audit_free(struct store_audit *a);

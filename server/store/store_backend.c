@@ -184,6 +184,18 @@ char *store_policy_summary(const char *body)
     return store_json_take(json_pack("{s:o}", "policy", doc));
 }
 
+json_t *store_json_doc(const char *text)
+{
+    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+
+    return doc ? doc : json_null();
+}
+
+char *store_scope_summary(const char *body)
+{
+    return store_json_take(json_pack("{s:o}", "scope", store_json_doc(body)));
+}
+
 /* ---- Notification sinks ---- */
 
 static int sink_events_ok(const char *ev)

@@ -80,6 +80,14 @@ char *store_checkpoint_head_summary(int64_t dropped, int64_t head_seq, const cha
  * body is not JSON). */
 char *store_policy_summary(const char *body);
 
+/* The JSON document in text (new reference); JSON null when text is NULL
+ * or not JSON, NULL only when out of memory. */
+json_t *store_json_doc(const char *text);
+
+/* The audit summary {"scope": document or null} of a config scope; a new
+ * string, or NULL. */
+char *store_scope_summary(const char *body);
+
 /* CG_ERR_INVALID unless sink s is well formed: a name (cg_valid_name()),
  * an http:// or https:// URL of at most 2048 bytes without control bytes,
  * a known format (json, slack, grafana, pagerduty), 1..32 event names

@@ -22,8 +22,11 @@ struct store {
 #define B       STORE_COL_BLOB
 #define COLS(a) a, sizeof a / sizeof a[0]
 
-static const struct store_column cells[] = {
-    {"id", T}, {"region", T}, {"zone", T}, {"labels_json", T}, {"created_ms", I}};
+static const struct store_column cells[] = {{"id", T},         {"region", T},
+                                            {"zone", T},       {"labels_json", T},
+                                            {"created_ms", I}, {"drained_ms", I}};
+static const struct store_column config_scopes[] = {
+    {"config", T}, {"scope_json", T}, {"updated_by", T}, {"updated_ms", I}};
 static const struct store_column configs[] = {
     {"name", T},       {"kind", T},           {"contract_json", T}, {"plan", T},
     {"created_ms", I}, {"latest_version", I}, {"live_version", I},  {"generation", I}};
@@ -86,6 +89,7 @@ static const struct store_table tables[] = {
     {"cells", COLS(cells)},
     {"configs", COLS(configs)},
     {"policies", COLS(policies)},
+    {"config_scopes", COLS(config_scopes)},
     {"blobs", COLS(blobs)},
     {"versions", COLS(versions)},
     {"plans", COLS(plans)},
@@ -149,6 +153,8 @@ static const struct {
     {"tokens", "configs"},
     {"tokens", "last_used_ms"},
     {"tokens", "rotated_to"},
+    /* 0016_fleet_lifecycle.sql (PostgreSQL: 0014) */
+    {"cells", "drained_ms"},
 };
 
 /* The row source of a load, completing rows of older dumps. */

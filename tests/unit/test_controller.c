@@ -416,6 +416,7 @@ static void i4_missing_reports_hold_then_stuck(void **state)
              "{\"name\":\"rest\",\"percent\":100,\"bake_s\":60}],\"stuck_timeout_s\":3600,"
              "\"on_stuck\":\"halt\"}");
     v1 = publish(&s, 1);
+    sim_report(&s); /* the hosts exist (they reported once), then go silent */
     s.report = 0;
     id = start(&s, v1, "token:dep");
     run_until_end(&s, id, 1800 * 1000LL, st);
@@ -1328,7 +1329,8 @@ static void periodic_evaluations_do_not_move_the_rollout(void **state)
              "{\"waves\":[{\"name\":\"canary\",\"cells\":1,\"bake_s\":86400,"
              "\"min_requests\":100},{\"name\":\"rest\",\"percent\":100,\"bake_s\":60}],"
              "\"stuck_timeout_s\":86400,\"on_stuck\":\"halt\"}");
-    s.report = 0; /* no data: the verdict stays the same */
+    sim_report(&s); /* the hosts exist (they reported once) ... */
+    s.report = 0;   /* ... then no data: the verdict stays the same */
     id = start(&s, publish(&s, 1), "token:dep");
     run_until_baking(&s, s.c, id, 0);
     for (k = 0; k < 4; k++)

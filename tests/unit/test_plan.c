@@ -255,7 +255,7 @@ static void minimal_plan_gets_defaults(void **state)
                       " 'max_zones_per_region': 1, 'first_wave_regions': 1,"
                       " 'gates': {'metrics': {}, 'max_apply_failures': 0, 'min_converged': 1},"
                       " 'stuck_timeout_s': 7200, 'on_stuck': 'halt',"
-                      " 'on_gate_failure': 'rollback', 'deny': []}");
+                      " 'on_gate_failure': 'rollback', 'require_hosts': false, 'deny': []}");
 
     (void)state;
     assert_non_null(norm);

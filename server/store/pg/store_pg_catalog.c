@@ -20,7 +20,7 @@
 
 /* ---- Cells ---- */
 
-#define CELL_COLS "id, region, zone, labels_json, created_ms"
+#define CELL_COLS "id, region, zone, labels_json, created_ms, drained_ms"
 const char pg_sql_cell_exists[] = "SELECT 1 FROM cells WHERE id = $1";
 static const char SQL_CELL_ADD[] =
     "INSERT INTO cells (id, region, zone, labels_json, created_ms) VALUES ($1, $2, $3, $4, $5) "
@@ -40,6 +40,7 @@ static int row_cell(const PGresult *r, int i, void *elem)
     cg_strlcpy(c->zone, pg_col_text(r, i, 2), sizeof c->zone);
     c->labels_json = pg_col_dup(r, i, 3);
     c->created_ms = pg_col_int(r, i, 4);
+    c->drained_ms = pg_col_int(r, i, 5);
     return c->labels_json ? CG_OK : CG_ERR_NOMEM;
 }
 

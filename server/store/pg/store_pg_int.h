@@ -591,6 +591,17 @@ int pg_policy_put(struct store *st, const char *config, const char *body_json,
 /* store_ops.policy_get: the policy of a config, CG_ERR_NOTFOUND when none. */
 int pg_policy_get(struct store *st, const char *config, struct store_policy *out, char *msg);
 
+/* ---- The fleet's lifecycle (store_pg_fleet.c) ---- */
+
+/* store_ops.cell_update / cell_remove / scope_put / scope_get (store.h);
+ * each mutation one transaction with its audit record and change row. */
+int pg_cell_update(struct store *st, const struct store_cell_update *u, const struct store_actor *a,
+                   int *changed, char *msg);
+int pg_cell_remove(struct store *st, const char *id, const struct store_actor *a, char *msg);
+int pg_scope_put(struct store *st, const char *config, const char *scope_json,
+                 const struct store_actor *a, char *msg);
+int pg_scope_get(struct store *st, const char *config, struct store_scope *out, char *msg);
+
 /* ---- Dashboard sessions (store_pg_ui.c) ---- */
 
 /* store_ops.ui_session_put / _get / _touch / _delete / _prune (store.h). */

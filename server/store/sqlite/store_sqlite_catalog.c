@@ -19,7 +19,7 @@
 
 /* ---- Cells ---- */
 
-#define CELL_COLS "id, region, zone, labels_json, created_ms"
+#define CELL_COLS "id, region, zone, labels_json, created_ms, drained_ms"
 const char sq_sql_cell_exists[] = "SELECT 1 FROM cells WHERE id = ?";
 static const char SQL_CELL_ADD[] =
     "INSERT INTO cells (id, region, zone, labels_json, created_ms) VALUES (?, ?, ?, ?, ?)";
@@ -38,6 +38,7 @@ static int row_cell(sqlite3_stmt *q, void *elem)
     cg_strlcpy(c->zone, sq_col_text(q, 2), sizeof c->zone);
     c->labels_json = sq_col_dup(q, 3);
     c->created_ms = sqlite3_column_int64(q, 4);
+    c->drained_ms = sqlite3_column_int64(q, 5);
     return c->labels_json ? CG_OK : CG_ERR_NOMEM;
 }
 
