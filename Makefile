@@ -98,17 +98,7 @@ deb: deps
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-check-# Installs what `make build` built under $(DESTDIR)$(PREFIX) (/etc files
-# under $(PREFIX)/etc unless PREFIX is /usr).
-install: build
-	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
-
-# Debian packages (debian/, docs/packaging.md): built from a copy of the
-# tree so that nothing lands in the repository's parent.
-deb: deps
-	bash scripts/make-deb.sh $(DEB_OUT) $(CG_DEB_PREBUILT)
-
-format:
+check-format:
 	@bash scripts/check-format.sh
 
 clean:
