@@ -8,6 +8,9 @@
 #   make fuzz           build the libFuzzer targets (clang) and run each for FUZZ_SECS seconds
 #   make model          model-check the protocol with spin (model/, docs/model.md; also in make test)
 #   make man            regenerate the OPTIONS section of docs/man/cellgated.8.md from server/config.c
+#   make install        install into $(DESTDIR)$(PREFIX) (default /usr/local; docs/packaging.md)
+#   make deb            the five Debian packages into $(DEB_OUT) (default build/deb/);
+#                       CG_DEB_PREBUILT=build packages that built tree instead of building
 #   make clean          remove build trees
 
 BUILD      ?= build
@@ -19,8 +22,12 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_CC    ?= clang
 FUZZ_SECS  ?= 60
 FUZZ_TARGETS ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+DEB_OUT    ?= $(BUILD)/deb
+CG_DEB_PREBUILT ?=
 
-.PHONY: all deps build run test test-fast test-sanitize demo demo-ha bench fuzz model man clean format check-format
+.PHONY: install deb all deps build run test test-fast test-sanitize demo demo-ha bench fuzz model man clean format check-format
 
 all: build
 
@@ -77,6 +84,16 @@ model:
 
 man: build
 	python3 scripts/gen-man-options.py $(BUILD)
+
+# Installs what `make build` built under $(DESTDIR)$(PREFIX) (/etc files
+# under $(PREFIX)/etc unless PREFIX is /usr).
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Debian packages (debian/, docs/packaging.md): built from a copy of the
+# tree so that nothing lands in the repository's parent.
+deb: deps
+	bash scripts/make-deb.sh $(DEB_OUT) $(CG_DEB_PREBUILT)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -16,6 +16,10 @@ pkgs=(
   nodejs npm   # 35-flags: the OpenFeature SDK (tests/openfeature) and flagd-core (tests/flagd)
   chromium fonts-liberation   # 65-dashboard: browser tests (puppeteer-core drives Debian's chromium)
   spin         # model/: the SPIN model checker for the protocol model (make model, model.spin; pan is compiled with gcc)
+  debhelper dpkg-dev fakeroot lintian   # make deb and 97-package/01-install (docs/packaging.md)
+  groff-base   # packaging.man: the generated man pages render without a warning
+  systemd      # systemd-analyze verify of the units (the test never starts systemd)
+  adduser      # the cellgate-server postinst creates the system user
 )
 # Extra packages for `make bench` (peers and load generator).
 if [[ ${1:-} == --bench ]]; then

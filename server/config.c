@@ -39,6 +39,40 @@ _Static_assert(sizeof(((struct daemon_config *)0)->lane_fault_delay_ms) ==
 static const struct config_key keys[] = {
     /* data directory and listener */
     {
+        .name = "config",
+        AS_STRING(config_file),
+        .group = CONFIG_G_SERVER,
+        .metavar = "FILE",
+        .def_note = "none",
+        .help = "read options from FILE first ('name = value' lines); the command line wins",
+        .doc = "Reads options from FILE before the command line, which overrides them: one "
+               "`name = value` line per option, with the long option names of this page "
+               "(`listen = 10.0.0.5:7070`); a flag is a bare `name` or `name = true` "
+               "(`name = false` leaves it off); a repeatable option is repeated on several "
+               "lines. Blank lines and lines whose first non-blank character is `#` are "
+               "ignored; the value is the rest of the line, blanks around it removed (no "
+               "quotes, no comment after it). An unknown name, a bad value, `config` itself "
+               "or an action such as `help` is an error naming FILE:LINE (exit 2). The "
+               "packages install `/etc/cellgate/cellgated.conf`.",
+    },
+    {
+        .name = "admin-token-file",
+        AS_STRING(admin_token_file),
+        .group = CONFIG_G_SERVER,
+        .metavar = "FILE",
+        .def_note = "printed on standard output",
+        .help = "init: write the first admin token to FILE (mode 0600, never overwritten)",
+        .doc = "When `init` (or the first `serve`) creates the store, the first admin token is "
+               "written to FILE, created with mode 0600 (`O_EXCL`: an existing FILE is never "
+               "overwritten), instead of being printed on standard output, which under "
+               "systemd is the journal. On an initialised data directory the option does "
+               "nothing. An existing FILE while the store is still to be created is an "
+               "error before anything is created (remove the stale file, or point at "
+               "another); so is a FILE that cannot be created (a `serve` under "
+               "`ProtectSystem=strict` that would initialise a wiped data directory stops "
+               "instead of printing the token to the journal: run `cellgated init` as root).",
+    },
+    {
         .name = "data",
         .letter = 'd',
         AS_STRING(data_dir),
@@ -1141,6 +1175,10 @@ static enum config_action apply(const struct config_key *k, const char *v,
     return CONFIG_RUN;
 }
 
+static enum config_action parse_argv(int argc, char *const argv[], struct daemon_config *cfg,
+                                     const char **args, size_t max, size_t *nargs, char *err,
+                                     size_t errlen);
+
 enum config_action config_parse(int argc, char *const argv[], struct daemon_config *cfg, char *err,
                                 size_t errlen)
 {
@@ -1151,11 +1189,19 @@ enum config_action config_parse_args(int argc, char *const argv[], struct daemon
                                      const char **args, size_t max, size_t *nargs, char *err,
                                      size_t errlen)
 {
+    config_defaults(cfg);
+    return parse_argv(argc, argv, cfg, args, max, nargs, err, errlen);
+}
+
+/* config_parse_args() without the defaults: argv over what cfg holds. */
+static enum config_action parse_argv(int argc, char *const argv[], struct daemon_config *cfg,
+                                     const char **args, size_t max, size_t *nargs, char *err,
+                                     size_t errlen)
+{
     enum config_action act;
     size_t n = 0;
     int i, dashes = 0;
 
-    config_defaults(cfg);
     if (nargs)
         *nargs = 0;
     if (errlen)
@@ -1223,6 +1269,131 @@ enum config_action config_parse_args(int argc, char *const argv[], struct daemon
         }
     }
     return CONFIG_RUN;
+}
+
+/* -- the options file ---------------------------------------------- */
+
+/* The largest options file read: far more than every option set once. */
+#define CONFIG_FILE_MAX (1u << 20)
+
+/* s without the blanks at both ends (in place). */
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t' || *s == '\r') {
+        s++;
+    }
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) {
+        *--e = '\0';
+    }
+    return s;
+}
+
+/* One "name = value" (or bare "name") line of an options file into cfg.
+ * CONFIG_RUN, or CONFIG_USAGE_ERROR with err set (without FILE:LINE). */
+static enum config_action file_line(char *line, struct daemon_config *cfg, char *err, size_t errlen)
+{
+    char *eq = strchr(line, '=');
+    char *name = line, *v = NULL, range[256];
+    const struct config_key *k;
+
+    if (eq) {
+        *eq = '\0';
+        v = trim(eq + 1);
+    }
+    name = trim(name);
+    k = name[0] ? config_key_find(name) : NULL;
+    if (!k) {
+        return usage_error(err, errlen, "unknown option '%s' (the long names of --help)", name);
+    }
+    if (k->type == CONFIG_ACTION || k->off == FIELD(config_file, const char *)) {
+        return usage_error(err, errlen, "'%s' cannot be set in a file", name);
+    }
+    if (k->type == CONFIG_FLAG) {
+        if (v && strcmp(v, "false") == 0) {
+            *(int *)field(cfg, k->off) = 0;
+            return CONFIG_RUN;
+        }
+        if (v && strcmp(v, "true") != 0) {
+            return usage_error(err, errlen, "bad value '%s' for %s (true or false)", v, name);
+        }
+        *(int *)field(cfg, k->off) = 1;
+        return CONFIG_RUN;
+    }
+    if (!v || !v[0]) {
+        return usage_error(err, errlen, "missing value for %s (%s = %s)", name, name, k->metavar);
+    }
+    if (set_value(k, v, cfg) < 0) {
+        return usage_error(err, errlen, "bad value '%s' for %s (%s)", v, name,
+                           config_key_range(k, range, sizeof range));
+    }
+    return CONFIG_RUN;
+}
+
+int config_load_file(const char *path, struct daemon_config *cfg, struct config_text *ct, char *err,
+                     size_t errlen)
+{
+    char msg[512];
+    size_t len, lineno = 0;
+    char *p;
+
+    ct->text = cg_read_file(path, CONFIG_FILE_MAX, &len);
+    if (!ct->text) {
+        snprintf(err, errlen, "%s: %s", path,
+                 errno == EFBIG ? "larger than 1 MiB: not an options file" : strerror(errno));
+        return -1;
+    }
+    if (memchr(ct->text, '\0', len)) {
+        snprintf(err, errlen, "%s: holds a NUL byte: not an options file", path);
+        return -1;
+    }
+    for (p = ct->text; p && *p;) {
+        char *nl = strchr(p, '\n'), *line;
+
+        if (nl) {
+            *nl = '\0';
+        }
+        lineno++;
+        line = trim(p);
+        p = nl ? nl + 1 : NULL;
+        if (!line[0] || line[0] == '#') {
+            continue;
+        }
+        if (file_line(line, cfg, msg, sizeof msg) != CONFIG_RUN) {
+            snprintf(err, errlen, "%s:%zu: %s", path, lineno, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void config_text_free(struct config_text *ct)
+{
+    free(ct->text);
+    ct->text = NULL;
+}
+
+enum config_action config_parse_all(int argc, char *const argv[], struct daemon_config *cfg,
+                                    const char **args, size_t max, size_t *nargs,
+                                    struct config_text *ct, char *err, size_t errlen)
+{
+    enum config_action act;
+    const char *path;
+
+    ct->text = NULL;
+    act = config_parse_args(argc, argv, cfg, args, max, nargs, err, errlen);
+    if (act != CONFIG_RUN || !cfg->config_file) {
+        return act;
+    }
+    /* the file first, then the command line over it */
+    path = cfg->config_file;
+    config_defaults(cfg);
+    if (config_load_file(path, cfg, ct, err, errlen) < 0) {
+        return CONFIG_USAGE_ERROR;
+    }
+    return parse_argv(argc, argv, cfg, args, max, nargs, err, errlen);
 }
 
 /* -- text ------------------------------------------------------------ */

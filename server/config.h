@@ -136,6 +136,40 @@ enum config_action config_parse_args(int argc, char *const argv[], struct daemon
                                      const char **args, size_t max, size_t *nargs, char *err,
                                      size_t errlen);
 
+/* The text of an options file (--config): the string values it set in a
+ * daemon_config point into it, so it lives as long as that config. */
+struct config_text {
+    char *text; /* owned; NULL when no file was read */
+};
+
+/*
+ * Reads the options file at path into cfg, over what cfg holds: one
+ * "name = value" line per option with the table's long names; a flag is a
+ * bare "name" or "name = true" ("name = false" clears it); a repeatable
+ * option (the lane keys) is repeated; blank lines and lines starting with
+ * '#' are skipped; the value is the rest of the line without the blanks
+ * around it. ct receives the text (free it with config_text_free() once cfg
+ * is no longer used, also on failure). Returns 0, or -1 with err (errlen
+ * bytes) "PATH:LINE: what is wrong" (unknown name, bad or missing value,
+ * "config" or an action key in the file) or "PATH: why it cannot be read".
+ */
+int config_load_file(const char *path, struct daemon_config *cfg, struct config_text *ct, char *err,
+                     size_t errlen);
+
+/* Frees what config_load_file() read; ct->text becomes NULL. */
+void config_text_free(struct config_text *ct);
+
+/*
+ * config_parse_args(), then, when the command line names --config FILE,
+ * the defaults, FILE (config_load_file()) and the command line again over
+ * it: the command line wins. ct is set to NULL text first and receives the
+ * file's text; free it with config_text_free() whatever this returns. A
+ * file that cannot be read or parsed is CONFIG_USAGE_ERROR with err set.
+ */
+enum config_action config_parse_all(int argc, char *const argv[], struct daemon_config *cfg,
+                                    const char **args, size_t max, size_t *nargs,
+                                    struct config_text *ct, char *err, size_t errlen);
+
 /* Writes the accepted values of k ("1..64", "0 < R <= 1e9", ...) into buf
  * (n bytes); "" for strings, flags and actions. Returns buf. */
 char *config_key_range(const struct config_key *k, char *buf, size_t n);

@@ -38,6 +38,8 @@ struct backup_sched;
 /* Settings from the command line: config.c's table says which option sets
  * each field, its range and its default (docs/man/cellgated.8.md). */
 struct daemon_config {
+    const char *config_file;            /* --config FILE: name = value lines; argv overrides */
+    const char *admin_token_file;       /* --admin-token-file: the first token goes here, 0600 */
     const char *data_dir;               /* holds cellgate.db, signing.key, audit-checkpoints */
     const char *store_dsn;              /* --store: PostgreSQL DSN; NULL: DIR/cellgate.db */
     const char *dump_out;               /* dump --out FILE */

@@ -18,12 +18,16 @@
  * the TLS certificate and key and reopens the access log (daemon_reload()).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "backup.h"
 #include "config.h"
@@ -35,11 +39,76 @@
 #include "store.h"
 #include "util.h"
 
+/* Opens the --admin-token-file for the token init is about to create:
+ * *fd gets it (created 0600, O_EXCL), or -1 when there is no such option
+ * or the data directory is already initialised (init creates no token).
+ * -1 with msg when the file exists or cannot be created. */
+static int open_token_file(const struct daemon_config *cfg, int *fd, char *msg, size_t msglen)
+{
+    char key[4096], db[4096];
+
+    *fd = -1;
+    if (!cfg->admin_token_file) {
+        return 0;
+    }
+    snprintf(key, sizeof key, "%s/signing.key", cfg->data_dir);
+    snprintf(db, sizeof db, "%s/cellgate.db", cfg->data_dir);
+    if (!cfg->store_dsn && access(key, F_OK) == 0 && access(db, F_OK) == 0) {
+        return 0; /* initialised: daemon_init() creates nothing */
+    }
+    *fd = open(cfg->admin_token_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (*fd < 0) {
+        snprintf(msg, msglen, "--admin-token-file %s: %s%s", cfg->admin_token_file, strerror(errno),
+                 errno == EEXIST ? " (refusing to overwrite it: remove it or name another file)"
+                                 : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes the token and a newline to fd, fsyncs and closes it. 0 or -1. */
+static int write_token(int fd, const char *tok)
+{
+    char line[AUTH_TOKEN_LEN + 2];
+    size_t n = (size_t)snprintf(line, sizeof line, "%s\n", tok), off = 0;
+    int rc = 0;
+
+    while (off < n && rc == 0) {
+        ssize_t w = write(fd, line + off, n - off);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            rc = -1;
+        } else {
+            off += (size_t)w;
+        }
+    }
+    if (rc == 0 && fsync(fd) != 0) {
+        rc = -1;
+    }
+    sodium_memzero(line, sizeof line);
+    if (close(fd) != 0) {
+        rc = -1;
+    }
+    return rc;
+}
+
 static int announce_init(const struct daemon_config *cfg)
 {
-    char tok[AUTH_TOKEN_LEN + 1], msg[256];
-    int rc = daemon_init(cfg, tok, msg);
+    char tok[AUTH_TOKEN_LEN + 1], msg[512];
+    int fd, rc;
 
+    if (open_token_file(cfg, &fd, msg, sizeof msg) < 0) {
+        fprintf(stderr, "cellgated: %s\n", msg);
+        return -1;
+    }
+    rc = daemon_init(cfg, tok, msg);
+    if (rc != 0 && fd >= 0) {
+        /* nothing created (initialised already, or failed): no empty file */
+        close(fd);
+        unlink(cfg->admin_token_file);
+    }
     if (rc < 0) {
         fprintf(stderr, "cellgated: %s\n", msg);
         return -1;
@@ -51,7 +120,23 @@ static int announce_init(const struct daemon_config *cfg)
                    store_dsn_redact(cfg->store_dsn, red, sizeof red), cfg->data_dir);
         else
             printf("cellgated: initialised %s\n", cfg->data_dir);
-        printf("admin token (shown once, store it safely): %s\n", tok);
+        if (fd >= 0) {
+            if (write_token(fd, tok) < 0) {
+                /* the one copy is lost: say so rather than print it */
+                fprintf(stderr,
+                        "cellgated: cannot write the admin token to %s: %s; the store is "
+                        "initialised without a usable admin token: remove %s and the data "
+                        "directory and run init again\n",
+                        cfg->admin_token_file, strerror(errno), cfg->admin_token_file);
+                sodium_memzero(tok, sizeof tok);
+                return -1;
+            }
+            printf("cellgated: admin token written to %s (mode 0600; shown nowhere else)\n",
+                   cfg->admin_token_file);
+        } else {
+            printf("admin token (shown once, store it safely): %s\n", tok);
+        }
+        sodium_memzero(tok, sizeof tok);
         fflush(stdout);
     }
     return rc;
@@ -104,45 +189,15 @@ static void fit_max_conns(struct daemon_config *cfg)
     }
 }
 
-int main(int argc, char **argv)
+/* Runs command cmd with the parsed cfg; the exit status. */
+static int run(const char *cmd, struct daemon_config *cfg_in, const char **args, size_t nargs)
 {
-    struct daemon_config cfg;
+    struct daemon_config cfg = *cfg_in;
     struct daemon d;
-    const char *cmd = "serve";
-    const char *args[3];
-    size_t nargs = 0;
-    enum config_action act;
     char msg[256];
     sigset_t set;
     int sig;
 
-    if (argc > 1 && argv[1][0] != '-') {
-        cmd = argv[1];
-        argv++;
-        argc--;
-    }
-    /* `backup SUB PATH` takes arguments besides the options */
-    if (config_command(cmd) == CONFIG_CMD_BACKUP)
-        act =
-            config_parse_args(argc, argv, &cfg, args, CG_ARRAY_SIZE(args), &nargs, msg, sizeof msg);
-    else
-        act = config_parse(argc, argv, &cfg, msg, sizeof msg);
-    switch (act) {
-    case CONFIG_RUN:
-        break;
-    case CONFIG_HELP:
-        config_print_help(stdout);
-        return 0;
-    case CONFIG_VERSION:
-        printf("cellgated %s\n", CELLGATED_VERSION);
-        return 0;
-    case CONFIG_HELP_MARKDOWN:
-        config_print_markdown(stdout);
-        return 0;
-    case CONFIG_USAGE_ERROR:
-        fprintf(stderr, "cellgated: %s\n", msg);
-        return 2;
-    }
     switch (config_command(cmd)) {
     case CONFIG_CMD_INIT:
         return announce_init(&cfg) < 0 ? 1 : 0;
@@ -228,4 +283,46 @@ int main(int argc, char **argv)
     daemon_stop(&d);
     daemon_close(&d);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon_config cfg;
+    struct config_text ct;
+    const char *cmd = "serve";
+    const char *args[3];
+    size_t nargs = 0;
+    enum config_action act;
+    char msg[1024];
+    int rc = 0;
+
+    if (argc > 1 && argv[1][0] != '-') {
+        cmd = argv[1];
+        argv++;
+        argc--;
+    }
+    /* `backup SUB PATH` takes arguments besides the options; the others none */
+    act = config_parse_all(argc, argv, &cfg, args,
+                           config_command(cmd) == CONFIG_CMD_BACKUP ? CG_ARRAY_SIZE(args) : 0,
+                           &nargs, &ct, msg, sizeof msg);
+    switch (act) {
+    case CONFIG_RUN:
+        rc = run(cmd, &cfg, args, nargs);
+        break;
+    case CONFIG_HELP:
+        config_print_help(stdout);
+        break;
+    case CONFIG_VERSION:
+        printf("cellgated %s\n", CELLGATED_VERSION);
+        break;
+    case CONFIG_HELP_MARKDOWN:
+        config_print_markdown(stdout);
+        break;
+    case CONFIG_USAGE_ERROR:
+        fprintf(stderr, "cellgated: %s\n", msg);
+        rc = 2;
+        break;
+    }
+    config_text_free(&ct);
+    return rc;
 }

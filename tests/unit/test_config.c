@@ -539,6 +539,170 @@ static void key_text(void **state)
     assert_null(config_key_find("thread")); /* exact names only */
 }
 
+/* -- the options file (--config) ------------------------------------- */
+
+/* Writes text to DIR/name and returns the path (malloc'd). */
+static char *write_conf(const char *dir, const char *name, const char *text)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(n);
+    FILE *f;
+
+    assert_non_null(path);
+    snprintf(path, n, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+/* Parses "--config PATH ARG..." (NULL-terminated ARGs) with config_parse_all(). */
+static enum config_action parse_with_file(struct daemon_config *cfg, struct config_text *ct,
+                                          char *err, size_t errlen, const char *path,
+                                          const char *const *args)
+{
+    char *argv[MAXARGS + 1];
+    const char *rest[3];
+    size_t nargs;
+    int argc = 0;
+
+    argv[argc++] = "cellgated";
+    argv[argc++] = "--config";
+    argv[argc++] = (char *)path;
+    while (*args && argc < MAXARGS)
+        argv[argc++] = (char *)*args++;
+    argv[argc] = NULL;
+    return config_parse_all(argc, argv, cfg, rest, 0, &nargs, ct, err, errlen);
+}
+
+#define PARSE_FILE(cfg, ct, err, path, ...)                                                        \
+    parse_with_file((cfg), (ct), (err), sizeof(err), (path),                                       \
+                    (const char *const[]){__VA_ARGS__, NULL})
+
+/* Every value type from a file; comments, blanks, repeated keys; the
+ * command line overrides the file. */
+static void options_file_values_and_override(void **state)
+{
+    struct daemon_config c;
+    struct config_text ct;
+    char e[512], *dir = th_tmpdir(), *path;
+
+    (void)state;
+    path = write_conf(dir, "cellgated.conf",
+                      "# the packaged file\n"
+                      "\n"
+                      "   # an indented comment\n"
+                      "data = /var/lib/cellgate\n"
+                      "listen=127.0.0.1:7071   \n"
+                      "threads = 3\r\n"
+                      "no-controller\n"
+                      "no-ui = true\n"
+                      "limit-localhost = false\n"
+                      "lane = read=2/3\n"
+                      "lane = poll=5/6\n"
+                      "store = postgres://u@h/db?sslmode=require#frag\n"
+                      "admin-token-file = /etc/cellgate/admin.token");
+    assert_int_equal(PARSE_FILE(&c, &ct, e, path, "--threads", "5", "--lane", "poll=7/8"),
+                     CONFIG_RUN);
+    assert_string_equal(c.data_dir, "/var/lib/cellgate");
+    assert_string_equal(c.listen, "127.0.0.1:7071");
+    assert_string_equal(c.store_dsn, "postgres://u@h/db?sslmode=require#frag");
+    assert_string_equal(c.admin_token_file, "/etc/cellgate/admin.token");
+    assert_string_equal(c.config_file, path);
+    assert_int_equal(c.threads, 5); /* the command line wins */
+    assert_int_equal(c.no_controller, 1);
+    assert_int_equal(c.no_ui, 1);
+    assert_int_equal(c.limit_localhost, 0);
+    assert_true(c.lane_workers[LANE_READ] == 2 && c.lane_queue[LANE_READ] == 3);
+    assert_true(c.lane_workers[LANE_POLL] == 7 && c.lane_queue[LANE_POLL] == 8);
+    config_text_free(&ct);
+    assert_null(ct.text);
+
+    /* without --config nothing is read */
+    assert_int_equal(PARSE(&c, e, "--threads", "4"), CONFIG_RUN);
+    assert_null(c.config_file);
+    free(path);
+    th_rmrf(dir);
+    free(dir);
+}
+
+/* Each bad line is refused naming FILE:LINE and what is wrong. */
+static void options_file_refusals(void **state)
+{
+    static const struct {
+        const char *text, *msg; /* msg follows "PATH:" */
+    } cases[] = {
+        {"data = x\nthreds = 4\n", "2: unknown option 'threds' (the long names of --help)"},
+        {"thr = 4\n", "1: unknown option 'thr' (the long names of --help)"}, /* no prefixes */
+        {"--threads = 4\n", "1: unknown option '--threads' (the long names of --help)"},
+        {"threads = 0\n", "1: bad value '0' for threads (1..64)"},
+        {"threads = 4 # four\n", "1: bad value '4 # four' for threads (1..64)"},
+        {"threads\n", "1: missing value for threads (threads = N)"},
+        {"threads =\n", "1: missing value for threads (threads = N)"},
+        {"no-controller = yes\n", "1: bad value 'yes' for no-controller (true or false)"},
+        {"config = /etc/other.conf\n", "1: 'config' cannot be set in a file"},
+        {"help\n", "1: 'help' cannot be set in a file"},
+        {"\n\n= 4\n", "3: unknown option '' (the long names of --help)"},
+    };
+    char e[512], want[1024], *dir = th_tmpdir();
+
+    (void)state;
+    for (size_t i = 0; i < CG_ARRAY_SIZE(cases); i++) {
+        struct daemon_config c;
+        struct config_text ct;
+        char *path = write_conf(dir, "bad.conf", cases[i].text);
+
+        assert_int_equal(PARSE_FILE(&c, &ct, e, path, "--threads", "2"), CONFIG_USAGE_ERROR);
+        snprintf(want, sizeof want, "%s:%s", path, cases[i].msg);
+        assert_string_equal(e, want);
+        config_text_free(&ct);
+        free(path);
+    }
+    {
+        struct daemon_config c;
+        struct config_text ct;
+        char missing[4096];
+
+        snprintf(missing, sizeof missing, "%s/none.conf", dir);
+        assert_int_equal(PARSE_FILE(&c, &ct, e, missing, "--threads", "2"), CONFIG_USAGE_ERROR);
+        snprintf(want, sizeof want, "%s: No such file or directory", missing);
+        assert_string_equal(e, want);
+        config_text_free(&ct);
+    }
+    {
+        /* a binary file is no options file */
+        struct daemon_config c;
+        struct config_text ct;
+        char *path = write_conf(dir, "nul.conf", "data = x\n");
+        FILE *f = fopen(path, "a");
+
+        assert_non_null(f);
+        fputc('\0', f);
+        fclose(f);
+        assert_int_equal(PARSE_FILE(&c, &ct, e, path, "--threads", "2"), CONFIG_USAGE_ERROR);
+        snprintf(want, sizeof want, "%s: holds a NUL byte: not an options file", path);
+        assert_string_equal(e, want);
+        config_text_free(&ct);
+        free(path);
+    }
+    {
+        /* the command line is still checked after a good file */
+        struct daemon_config c;
+        struct config_text ct;
+        char *path = write_conf(dir, "ok.conf", "threads = 4\n");
+
+        assert_int_equal(PARSE_FILE(&c, &ct, e, path, "--threads", "99"), CONFIG_USAGE_ERROR);
+        assert_string_equal(e, "bad value '99' for --threads (1..64)");
+        config_text_free(&ct);
+        assert_int_equal(PARSE_FILE(&c, &ct, e, path, "--version"), CONFIG_VERSION);
+        config_text_free(&ct);
+        free(path);
+    }
+    th_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +721,8 @@ int main(void)
         cmocka_unit_test(actions),
         cmocka_unit_test(help_and_markdown_cover_the_table),
         cmocka_unit_test(key_text),
+        cmocka_unit_test(options_file_values_and_override),
+        cmocka_unit_test(options_file_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
