@@ -360,7 +360,12 @@ static int fetch_policies(struct run *r)
             }
         }
     }
+    /* --prune: the policies of the configs in the files that have no Policy
+     * there (a config the files do not name is not theirs to change) */
     for (size_t i = 0; r->opts->prune && i < configs->count; i++) {
+        if (!gitops_set_find(r->set, GITOPS_CONFIG, configs->items[i].name)) {
+            continue;
+        }
         int rc = fetch_policy(r, configs->items[i].name);
         if (rc != CLI_EXIT_OK) {
             return rc;

@@ -250,6 +250,12 @@ try:
         st, b = s.api("PUT", "/v1/plans/stray",
                       {"waves": [{"name": "all", "percent": 100, "bake_s": 0}]})
         h.check(st in (200, 201), "plan stray: %s" % st)
+        # a config the files do not name, with a policy: not theirs to prune
+        st, b = s.api("POST", "/v1/configs", {"name": "other", "kind": "config",
+                                              "contract": {}})
+        h.check(st == 201, "config other: %s %s" % (st, b))
+        st, b = s.api("PUT", "/v1/configs/other/policy", {"min_waves": 1})
+        h.check(st == 200, "policy of other: %s %s" % (st, b))
         r = run(s.cli("apply", "-f", changed, env=SECRET_ENV), 0, "apply without --prune")
         h.check("stray" not in r.stdout, r.stdout)
         r = run(s.cli("diff", "-f", changed, "--prune", env=SECRET_ENV), 1, "diff --prune")
@@ -261,7 +267,21 @@ try:
         h.check(sorted(x["name"] for x in b["sinks"]) == ["grafana", "ops-hook"],
                 "sinks after prune: %s" % b)
         st, _ = s.api("GET", "/v1/plans/stray")
-        h.check(st == 200, "prune deleted a plan"); n += 1
+        h.check(st == 200, "prune deleted a plan")
+        h.check("not pruned Config other" in r.stdout, r.stdout)
+        st, b = s.api("GET", "/v1/configs/other/policy")
+        h.check(b["document"] == {"min_waves": 1}, "prune cleared another config's policy")
+        n += 1
+        # a config of the files without its Policy: --prune clears it
+        nopol = os.path.join(tmp, "nopol")
+        shutil.copytree(changed, nopol)
+        os.unlink(os.path.join(nopol, "policies", "web.yaml"))
+        r = run(s.cli("apply", "-f", nopol, "--prune", "-m", "no policy", env=SECRET_ENV), 0,
+                "apply --prune without the policy")
+        h.check("deleted    Policy web" in r.stdout, r.stdout)
+        st, b = s.api("GET", "/v1/configs/web/policy")
+        h.check(b["policy"] is None, "policy web after prune: %s" % b)
+        run(s.cli("apply", "-f", changed, env=SECRET_ENV), 0, "the policy back"); n += 1
 
         # ---- 8. YAML and JSON: the same resource, the same result ----
         y = os.path.join(tmp, "y")
