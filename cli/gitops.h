@@ -56,7 +56,7 @@ struct gitops_doc {
     char *file;                /* owned: the path as given or found */
     struct gitops_pos pos;     /* where the document starts */
     json_t *root;              /* owned reference */
-    struct gitops_mark *marks; /* owned, 'nmarks' entries (YAML only) */
+    struct gitops_mark *marks; /* owned, 'nmarks' entries */
     size_t nmarks, cap;
 };
 
@@ -80,7 +80,10 @@ int gitops_parse_yaml(const char *file, const char *text, size_t len, struct git
 
 /* Parses a JSON file (an object, or an array of objects: one document
  * each) into 'out', with cg_json_parse() (strict: duplicate keys are
- * errors). Errors as gitops_parse_yaml(). */
+ * errors). Positions come from reading the same text as YAML when that
+ * gives the same value (otherwise every node is at 1:1). Errors as
+ * gitops_parse_yaml(), except that documents already added stay in 'out'
+ * (callers free 'out' on failure). */
 int gitops_parse_json(const char *file, const char *text, size_t len, struct gitops_docs *out,
                       char *err);
 

@@ -512,12 +512,25 @@ int gitops_parse_yaml(const char *file, const char *text, size_t len, struct git
 
 /* ---- JSON ---- */
 
+/* Copies every mark of 'src' into 'dst'; -1 when memory ran out. */
+static int marks_copy(struct gitops_doc *dst, const struct gitops_doc *src)
+{
+    for (size_t i = 0; i < src->nmarks; i++) {
+        const struct gitops_mark *m = &src->marks[i];
+        if (mark_add(dst, m->obj, m->key, m->index, m->pos) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int gitops_parse_json(const char *file, const char *text, size_t len, struct gitops_docs *out,
                       char *err)
 {
     json_t *v = NULL;
     char msg[512];
-    struct gitops_pos start = {1, 1};
+    struct gitops_docs y = {0};
+    const struct gitops_doc *src = NULL;
 
     err[0] = '\0';
     if (cg_json_parse(text, len, GITOPS_MAX_FILE, GITOPS_MAX_DEPTH, &v, msg, sizeof msg) !=
@@ -525,23 +538,39 @@ int gitops_parse_json(const char *file, const char *text, size_t len, struct git
         set_err(err, file, (struct gitops_pos){0, 0}, "invalid JSON: %s", msg);
         return -1;
     }
+    /* Positions: JSON is YAML too, so the YAML reader finds where each node
+     * is. Its value is used only when it is exactly jansson's (a strict
+     * parse decided the file is valid); otherwise positions fall back to
+     * the start of the file. */
+    if (gitops_parse_yaml(file, text, len, &y, msg) == 0 && y.count == 1 &&
+        json_equal(y.items[0].root, v)) {
+        src = &y.items[0];
+        json_decref(v);
+        v = json_incref(src->root);
+    }
+    err[0] = '\0';
     size_t n = json_is_array(v) ? json_array_size(v) : 1;
     for (size_t i = 0; i < n; i++) {
         struct gitops_doc d = {0};
         d.file = strdup(file);
-        d.pos = start;
+        d.pos = (struct gitops_pos){1, 1};
         d.root = json_is_array(v) ? json_incref(json_array_get(v, i)) : json_incref(v);
-        if (!d.file || docs_push(out, &d) != 0) {
-            if (!d.file) {
-                doc_release(&d);
-            }
-            json_decref(v);
+        if (src) {
+            d.pos = json_is_array(v) ? gitops_doc_pos(src, v, NULL, i) : src->pos;
+        }
+        if (!d.file || (src && marks_copy(&d, src) != 0)) {
+            doc_release(&d);
+            set_err(err, file, (struct gitops_pos){0, 0}, "out of memory");
+            break;
+        }
+        if (docs_push(out, &d) != 0) {
             set_err(err, file, (struct gitops_pos){0, 0}, "too many documents or out of memory");
-            return -1;
+            break;
         }
     }
     json_decref(v);
-    return 0;
+    gitops_docs_free(&y);
+    return err[0] ? -1 : 0;
 }
 
 /* ---- files and directories ---- */

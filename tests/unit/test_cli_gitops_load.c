@@ -178,6 +178,16 @@ static void json_files_strict_and_arrays(void **state)
     assert_int_equal(gitops_parse_json("t.json", arr, strlen(arr), &d, err), 0);
     assert_int_equal(d.count, 2);
     gitops_docs_free(&d);
+
+    /* JSON files have positions too: of keys, and of each item of an array */
+    const char *pos = "[\n  {\"kind\": \"Cell\"},\n  {\"kind\": \"Plan\",\n   \"spec\": {}}\n]";
+    assert_int_equal(gitops_parse_json("t.json", pos, strlen(pos), &d, err), 0);
+    assert_int_equal(d.count, 2);
+    assert_int_equal(d.items[1].pos.line, 3);
+    struct gitops_pos p = gitops_doc_pos(&d.items[1], d.items[1].root, "spec", 0);
+    assert_int_equal(p.line, 4);
+    assert_int_equal(p.col, 4);
+    gitops_docs_free(&d);
 }
 
 static void write_file(const char *dir, const char *name, const char *text)
