@@ -811,13 +811,26 @@ static void print_drift(struct run *r, const struct gitops_res *res, const json_
         if (!(mask & (1u << i))) {
             continue;
         }
-        char a[256], b[256];
+        char a[256], b[256], vals[600] = "";
         const json_t *sv = srv ? field_of(srv->spec, fields[i].field) : NULL;
-        fprintf(r->ctx->out, "drift      %s %s: %s differ%s (server %s, file %s); %s\n",
-                gitops_kind_name(res->kind), res->name, fields[i].field,
-                fields[i].field[strlen(fields[i].field) - 1] == 's' ? "" : "s",
-                jtext(sv, a, sizeof a), jtext(field_of(file, fields[i].field), b, sizeof b),
+        const json_t *fv = field_of(file, fields[i].field);
+        bool both_obj = json_is_object(sv) && json_is_object(fv);
+        jtext(sv, a, sizeof a);
+        jtext(fv, b, sizeof b);
+        if (!both_obj || strlen(a) + strlen(b) < 120) {
+            snprintf(vals, sizeof vals, " (server %s, file %s)", a, b);
+        }
+        fprintf(r->ctx->out, "drift      %s %s: %s differ%s%s; %s\n", gitops_kind_name(res->kind),
+                res->name, fields[i].field,
+                fields[i].field[strlen(fields[i].field) - 1] == 's' ? "" : "s", vals,
                 fields[i].why);
+        if (both_obj) {
+            /* a large contract: which parts differ */
+            char p[80];
+            int budget = 40;
+            snprintf(p, sizeof p, "/%s", fields[i].field);
+            print_diff(r->ctx->out, p, sv, fv, &budget);
+        }
         r->drift++;
     }
 }

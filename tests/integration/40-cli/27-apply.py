@@ -241,6 +241,14 @@ try:
         h.check("drift      Config web: scope differs" in r.stdout
                 and "cannot be set yet" in r.stdout, r.stdout)
         h.check("2 drift" in r.stdout, r.stdout); n += 1
+        edit(os.path.join(d, "configs", "web", "contract.json"), '"max_bytes": 65536',
+             '"max_bytes": 131072')
+        before = state(s)
+        r = run(s.cli("apply", "-f", d, env=SECRET_ENV), 1, "apply with a changed contract")
+        h.check("drift      Config web: contract differs; cannot be changed yet\n"
+                "      ~ /contract/max_bytes: 65536 -> 131072" in r.stdout, r.stdout)
+        h.check("3 drift" in r.stdout, r.stdout)
+        h.check(state(s) == before, "drift changed the server"); n += 1
         run(s.cli("diff", "-f", d, env=SECRET_ENV), 1, "diff with drift"); n += 1
         shutil.rmtree(d)
 
