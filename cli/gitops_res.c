@@ -170,6 +170,9 @@ static void check_labels(struct vctx *v, const json_t *parent, const char *key, 
         if (!json_is_string(val)) {
             verr(v, labels, k, 0, "%s: label %s must be a string (quote numbers and booleans)",
                  where, kk);
+        } else if (json_string_length(val) > 63) {
+            verr(v, labels, k, 0, "%s: the value of label %s is longer than 63 characters", where,
+                 kk);
         }
     }
 }
@@ -424,6 +427,54 @@ static json_t *spec_sink(struct vctx *v, const json_t *spec, struct gitops_res *
     }
     if (json_array_size(ev) == 0 && events) {
         verr(v, spec, "events", 0, "spec.events must name at least one event (or all)");
+    }
+    /* what the server would refuse with 400 half-way through an apply is
+     * refused here, before anything changes (docs/notifications.md) */
+    static const char *const known_events[] = {"all",
+                                               "rollout.started",
+                                               "rollout.step_started",
+                                               "rollout.step_passed",
+                                               "rollout.paused",
+                                               "rollout.resumed",
+                                               "rollout.awaiting_approval",
+                                               "rollout.approved",
+                                               "rollout.halted",
+                                               "rollout.aborted",
+                                               "rollout.rollback_started",
+                                               "rollout.rolled_back",
+                                               "rollout.completed",
+                                               "flag.killed",
+                                               "audit.verify_failed",
+                                               "test",
+                                               NULL};
+    size_t ei;
+    json_t *e;
+    json_array_foreach(ev, ei, e)
+    {
+        bool known = false;
+        for (size_t k = 0; known_events[k]; k++) {
+            known = known || strcmp(json_string_value(e), known_events[k]) == 0;
+        }
+        if (!known) {
+            char en[80];
+            verr(v, spec, "events", 0, "spec.events: unknown event '%s' (docs/notifications.md)",
+                 cli_sanitize(json_string_value(e), en, sizeof en));
+        }
+    }
+    static const char *const formats[] = {"json", "slack", "grafana", "pagerduty", NULL};
+    bool format_ok = !format;
+    for (size_t k = 0; format && formats[k]; k++) {
+        format_ok = format_ok || strcmp(format, formats[k]) == 0;
+    }
+    if (!format_ok) {
+        verr(v, spec, "format", 0, "spec.format must be json, slack, grafana or pagerduty");
+    }
+    const char *url = json_string_value(json_object_get(spec, "url"));
+    if (url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        verr(v, spec, "url", 0, "spec.url must be an http:// or https:// URL");
+    }
+    if (config && config[0] && !cg_valid_name(config)) {
+        verr(v, spec, "config", 0, "spec.config is not a valid config name");
     }
     json_t *out = json_pack("{s:s,s:s,s:o,s:s?,s:b}", "url",
                             json_string_value(json_object_get(spec, "url"))

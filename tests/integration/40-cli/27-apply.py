@@ -189,6 +189,11 @@ try:
             ("inline secret", "notify/x.yaml",
              "kind: NotificationSink\nname: x\nspec:\n  url: https://x.example/\n"
              "  events: all\n  secret: hunter2\n", "a secret is never written"),
+            ("unknown event", "notify/x.yaml",
+             "kind: NotificationSink\nname: x\nspec:\n  url: https://x.example/\n"
+             "  events: [rollout.halted, rollout.exploded]\n",
+             "notify/x.yaml:5:3: NotificationSink x: spec.events: unknown event "
+             "'rollout.exploded'"),
             ("invalid contract", "configs/new.yaml",
              "kind: Config\nname: new\nspec:\n  contract: {max_bytes: 0}\n",
              "invalid contract at '/max_bytes'"),
