@@ -613,27 +613,39 @@ static int build_one(struct vctx *v, struct gitops_set *set)
     return 0;
 }
 
-/* Whether document 'd' comes from a file that a Config names as its
- * contract_file: such a file is data of that resource, not a resource
- * (configs/web/contract.json next to configs/web/config.yaml). */
-static bool is_contract_file(const struct gitops_docs *docs, const struct gitops_doc *d)
+/* The real paths of every contract_file the Configs of 'docs' name, in a
+ * NULL-terminated owned array (NULL when memory ran out). Such a file is
+ * data of its resource, not a resource (configs/web/contract.json next to
+ * configs/web/config.yaml), and is skipped when a directory holds it. */
+static char **contract_files(const struct gitops_docs *docs)
 {
-    char *self = realpath(d->file, NULL);
-    bool found = false;
+    char **out = calloc(docs->count + 1, sizeof *out);
+    size_t n = 0;
 
-    for (size_t i = 0; self && !found && i < docs->count; i++) {
+    for (size_t i = 0; out && i < docs->count; i++) {
         const json_t *root = docs->items[i].root;
         const char *kind = json_string_value(json_object_get(root, "kind"));
         const char *rel =
             json_string_value(json_object_get(json_object_get(root, "spec"), "contract_file"));
         char path[4096];
-        if (!kind || strcmp(kind, kind_names[GITOPS_CONFIG]) != 0 || !rel ||
-            !join_rel(docs->items[i].file, rel, path, sizeof path)) {
-            continue;
+        if (kind && strcmp(kind, kind_names[GITOPS_CONFIG]) == 0 && rel &&
+            join_rel(docs->items[i].file, rel, path, sizeof path)) {
+            char *real = realpath(path, NULL);
+            if (real) {
+                out[n++] = real;
+            }
         }
-        char *other = realpath(path, NULL);
-        found = other && strcmp(other, self) == 0;
-        free(other);
+    }
+    return out;
+}
+
+static bool in_list(char *const *list, const char *file)
+{
+    char *self = realpath(file, NULL);
+    bool found = false;
+
+    for (size_t i = 0; self && list[i] && !found; i++) {
+        found = strcmp(list[i], self) == 0;
     }
     free(self);
     return found;
@@ -642,16 +654,28 @@ static bool is_contract_file(const struct gitops_docs *docs, const struct gitops
 int gitops_build(struct cli_ctx *ctx, const struct gitops_docs *docs, struct gitops_set *set)
 {
     int problems = 0;
+    char **contracts = contract_files(docs);
 
+    if (!contracts) {
+        return -1;
+    }
     for (size_t i = 0; i < docs->count; i++) {
         struct vctx v = {ctx, &docs->items[i], NULL, NULL, 0};
-        if (is_contract_file(docs, &docs->items[i])) {
+        if (contracts[0] && in_list(contracts, docs->items[i].file)) {
             continue;
         }
         if (build_one(&v, set) != 0) {
-            return -1;
+            problems = -1;
+            break;
         }
         problems += v.problems;
+    }
+    for (size_t i = 0; contracts[i]; i++) {
+        free(contracts[i]);
+    }
+    free(contracts);
+    if (problems < 0) {
+        return -1;
     }
     if (set->count > 1) {
         qsort(set->items, set->count, sizeof *set->items, cmp_res);
