@@ -176,8 +176,9 @@ static int core_int(const char *s, long long *v)
 }
 
 /* A YAML 1.2 core-schema float (without .inf and .nan, which JSON cannot
- * hold: the caller refuses those). */
-static bool core_float(const char *s, double *v)
+ * hold: the caller refuses those). Returns 1 and *v, 0 when 's' is not
+ * one, -1 when it is one out of range (1e400). */
+static int core_float(const char *s, double *v)
 {
     const char *p = (*s == '-' || *s == '+') ? s + 1 : s;
     size_t int_digits = strspn(p, "0123456789");
@@ -190,7 +191,7 @@ static bool core_float(const char *s, double *v)
         q += 1 + frac_digits;
     }
     if (int_digits + frac_digits == 0) {
-        return false;
+        return 0;
     }
     if (*q == 'e' || *q == 'E') {
         q++;
@@ -199,16 +200,20 @@ static bool core_float(const char *s, double *v)
         }
         size_t e = strspn(q, "0123456789");
         if (e == 0) {
-            return false;
+            return 0;
         }
         q += e;
     }
     if (*q) {
-        return false;
+        return 0;
     }
     errno = 0;
     *v = strtod(s, &end);
-    return !*end && errno != ERANGE && isfinite(*v);
+    if (*end) {
+        return 0;
+    }
+    /* underflow to zero or a denormal is a number; overflow is not */
+    return isfinite(*v) ? 1 : -1;
 }
 
 struct yframe {
@@ -273,8 +278,14 @@ static json_t *scalar_value(struct yload *y, const yaml_event_t *ev)
     default:
         break;
     }
-    if (core_float(s, &dv)) {
+    switch (core_float(s, &dv)) {
+    case 1:
         return json_real(dv);
+    case -1:
+        set_err(y->err, y->file, p, "number %s is out of range", s);
+        return NULL;
+    default:
+        break;
     }
     if (one_of(s, specials)) {
         set_err(y->err, y->file, p, "%s: infinity and NaN cannot be written in JSON", s);

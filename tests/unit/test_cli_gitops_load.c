@@ -99,6 +99,7 @@ static void yaml_refusals_name_the_place(void **state)
         {"a: !custom {x: 1}\n", "t.yaml:1:4: tag"},
         {"a: .inf\n", "t.yaml:1:4: .inf: infinity"},
         {"a: 99999999999999999999\n", "t.yaml:1:4: integer"},
+        {"a: 1e400\n", "t.yaml:1:4: number 1e400 is out of range"},
         {"? [1, 2]\n: x\n", "t.yaml:1:3: a mapping key"},
         {"a:\n\tb: 1\n", "t.yaml:2:"},
     };
