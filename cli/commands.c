@@ -49,7 +49,7 @@ static const struct cli_cmd commands[] = {
       "usage: cellgate apply -f FILE|DIR [-f FILE|DIR]... [--dry-run] [--prune] [-m REASON]\n"
       "\n"
       "  -f, --filename F  a resource file (.yaml, .yml, .json) or a directory, read\n"
-      "                 recursively in sorted order; repeat for more\n"
+      "                 recursively in sorted order; '-' reads stdin; repeat for more\n"
       "  --dry-run      change nothing: print what would change (= diff -f)\n"
       "  --prune        delete the sinks and policies on the server that no file\n"
       "                 names (other kinds are only listed: cellgate cannot delete them)\n"

@@ -88,7 +88,8 @@ int gitops_parse_json(const char *file, const char *text, size_t len, struct git
                       char *err);
 
 /*
- * Reads every path: a file (by its suffix .json, .yaml or .yml; any other
+ * Reads every path: "-" (standard input: JSON when it starts with '{' or
+ * '[', else YAML), a file (by its suffix .json, .yaml or .yml; any other
  * suffix is an error when named directly) or a directory, read
  * recursively, taking its *.json, *.yaml and *.yml files in sorted order
  * (hidden entries skipped). Each file at most GITOPS_MAX_FILE bytes.

@@ -719,12 +719,78 @@ static int load_path(const char *path, bool named, struct gitops_docs *out, char
     return load_file(path, out, err, nfiles);
 }
 
+/* "-": standard input, at most GITOPS_MAX_FILE bytes; JSON when it starts
+ * with '{' or '[' (after white space), else YAML. */
+static int load_stdin(struct gitops_docs *out, char *err)
+{
+    size_t cap = 64 * 1024, len = 0;
+    char *buf = malloc(cap);
+    int rc;
+
+    while (buf) {
+        if (len == cap) {
+            if (cap > GITOPS_MAX_FILE) {
+                free(buf);
+                set_err(err, "-", (struct gitops_pos){0, 0}, "larger than %u bytes",
+                        GITOPS_MAX_FILE);
+                return -1;
+            }
+            char *n = realloc(buf, cap * 2);
+            if (!n) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = n;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - len, stdin);
+        len += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    if (!buf) {
+        set_err(err, "-", (struct gitops_pos){0, 0}, "out of memory");
+        return -1;
+    }
+    if (ferror(stdin) || len > GITOPS_MAX_FILE) {
+        free(buf);
+        set_err(err, "-", (struct gitops_pos){0, 0}, "cannot read standard input%s",
+                len > GITOPS_MAX_FILE ? ": larger than the limit" : "");
+        return -1;
+    }
+    size_t ws = 0;
+    while (ws < len && strchr(" \t\r\n", buf[ws])) {
+        ws++;
+    }
+    if (ws < len && (buf[ws] == '{' || buf[ws] == '[')) {
+        rc = gitops_parse_json("-", buf, len, out, err);
+    } else {
+        rc = gitops_parse_yaml("-", buf, len, out, err);
+    }
+    free(buf);
+    return rc;
+}
+
 int gitops_load_paths(const char *const *paths, size_t npaths, struct gitops_docs *out, char *err)
 {
     size_t nfiles = 0;
+    bool stdin_read = false;
 
     err[0] = '\0';
     for (size_t i = 0; i < npaths; i++) {
+        if (strcmp(paths[i], "-") == 0) {
+            if (stdin_read) {
+                set_err(err, "-", (struct gitops_pos){0, 0}, "standard input named twice");
+                return -1;
+            }
+            stdin_read = true;
+            if (load_stdin(out, err) != 0) {
+                return -1;
+            }
+            continue;
+        }
         if (load_path(paths[i], true, out, err, &nfiles, 0) != 0) {
             return -1;
         }

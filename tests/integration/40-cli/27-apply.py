@@ -319,7 +319,15 @@ try:
         r = run(s.cli("diff", "-f", j), 0, "the JSON twin after the YAML")
         h.check("no differences" in r.stdout, r.stdout)
         run(s.cli("apply", "-f", j), 0, "apply the JSON twin")
-        run(s.cli("diff", "-f", y), 0, "the YAML after the JSON"); n += 1
+        run(s.cli("diff", "-f", y), 0, "the YAML after the JSON")
+        with open(os.path.join(y, "p.yaml")) as f:
+            r = run(s.cli("diff", "-f", "-", input=f.read()), 0, "diff -f - (YAML on stdin)")
+        h.check("no differences" in r.stdout, r.stdout)
+        with open(os.path.join(j, "p.json")) as f:
+            run(s.cli("diff", "-f", "-", input=f.read()), 0, "diff -f - (JSON on stdin)")
+        r = run(s.cli("diff", "-f", "-", input="kind: Cell\nname: twin-c1\nspec: "
+                      "{region: r1, zone: z1, labels: {rack: \"8\"}}\n"), 1, "drift from stdin")
+        h.check("drift      Cell twin-c1: labels differ" in r.stdout, r.stdout); n += 1
 
         # ---- 9. usage ----
         run(s.cli("apply"), 2, "apply without -f")
