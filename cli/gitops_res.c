@@ -46,6 +46,8 @@ const char *gitops_kind_name(enum gitops_kind k)
 
 struct vctx {
     struct cli_ctx *ctx;
+    const struct gitops_docs *all; /* every document, for duplicates */
+    size_t index;                  /* of 'doc' in 'all' */
     const struct gitops_doc *doc;
     const char *kind; /* for messages; NULL before it is known */
     const char *name;
@@ -592,11 +594,20 @@ static int build_one(struct vctx *v, struct gitops_set *set)
     }
     v->kind = kind_names[k];
     v->name = name;
-    const struct gitops_res *dup = gitops_set_find(set, (enum gitops_kind)k, name);
+    /* against every earlier document, valid or not: a name is defined once */
+    const struct gitops_doc *dup = NULL;
+    for (size_t i = 0; !dup && i < v->index; i++) {
+        const json_t *o = v->all->items[i].root;
+        const char *ok = json_string_value(json_object_get(o, "kind"));
+        const char *on = json_string_value(json_object_get(o, "name"));
+        if (ok && on && strcmp(ok, kind) == 0 && strcmp(on, name) == 0) {
+            dup = &v->all->items[i];
+        }
+    }
     if (dup) {
         char f[512];
         verr(v, root, "name", 0, "defined twice: also at %s:%d",
-             cli_sanitize(dup->doc->file, f, sizeof f), dup->doc->pos.line);
+             cli_sanitize(dup->file, f, sizeof f), dup->pos.line);
     }
     struct gitops_res r = {.kind = (enum gitops_kind)k, .name = name, .doc = v->doc};
     r.spec = spec_fns[k](v, spec, &r);
@@ -660,7 +671,7 @@ int gitops_build(struct cli_ctx *ctx, const struct gitops_docs *docs, struct git
         return -1;
     }
     for (size_t i = 0; i < docs->count; i++) {
-        struct vctx v = {ctx, &docs->items[i], NULL, NULL, 0};
+        struct vctx v = {ctx, docs, i, &docs->items[i], NULL, NULL, 0};
         if (contracts[0] && in_list(contracts, docs->items[i].file)) {
             continue;
         }
