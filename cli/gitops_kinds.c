@@ -48,7 +48,8 @@ struct run {
     const struct gitops_opts *opts;
     struct srv_list srv[GITOPS__COUNT];
     /* counts for the summary */
-    int created, updated, unchanged, deleted, drift, notes;
+    int created, updated, unchanged, deleted, drift, notes, unknown;
+    bool unreadable[GITOPS__COUNT]; /* diff: the token may not read this kind */
 };
 
 /* ---- helpers ---- */
@@ -420,6 +421,12 @@ static int fetch_sinks(struct run *r)
         return CLI_EXIT_OK; /* listing sinks needs the admin role */
     }
     rc = cg_notify_sinks_list(r->c, &res, &e);
+    if (rc == CG_ERR_FORBIDDEN && !r->opts->apply) {
+        /* only admins read sinks: a diff with a reader token (a pull
+         * request's) compares the rest and says which it could not */
+        r->unreadable[GITOPS_SINK] = true;
+        return CLI_EXIT_OK;
+    }
     if (rc != CG_OK) {
         return api_fail(r, rc, &e, "cannot list", "notification sinks");
     }
@@ -846,6 +853,13 @@ static int one(struct run *r, const struct gitops_res *res)
     const char *verb;
     int budget = 40;
 
+    if (r->unreadable[res->kind]) {
+        fprintf(r->ctx->out, "%-10s %s %s: not compared (this token may not read it)\n", "unknown",
+                gitops_kind_name(res->kind), res->name);
+        r->unknown++;
+        json_decref(file);
+        return CLI_EXIT_OK;
+    }
     if (!file) {
         cli_error(r->ctx, "out of memory");
         return CLI_EXIT_FAIL;
@@ -901,6 +915,11 @@ static int prune(struct run *r)
 {
     for (int k = GITOPS__COUNT - 1; k >= 0; k--) {
         const struct srv_list *l = &r->srv[k];
+        if (r->unreadable[k]) {
+            fprintf(r->ctx->out, "unknown    %s: not read (this token may not read them)\n",
+                    gitops_kind_name((enum gitops_kind)k));
+            continue;
+        }
         for (size_t i = 0; i < l->count; i++) {
             const char *name = l->items[i].name;
             char n[128];
@@ -1016,8 +1035,14 @@ int gitops_run(struct cli_ctx *ctx, struct cg_client *c, const struct gitops_set
         if (r.drift) {
             fprintf(ctx->out, "; %d drift (cannot be changed: exit 1)", r.drift);
         }
+        if (r.unknown) {
+            fprintf(ctx->out, "; %d not compared (a token that may not read them)", r.unknown);
+        }
         if (r.created + r.updated + r.deleted + r.drift == 0) {
-            fprintf(ctx->out, "; %s", opts->apply ? "nothing to do" : "no differences");
+            fprintf(ctx->out, "; %s",
+                    opts->apply ? "nothing to do"
+                    : r.unknown ? "no differences in what was compared"
+                                : "no differences");
         }
         fputc('\n', ctx->out);
         if (r.drift) {

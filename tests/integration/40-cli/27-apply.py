@@ -228,6 +228,18 @@ try:
         h.check("needs the admin role" in r.stderr and "nothing was changed" in r.stderr,
                 r.stderr)
         h.check(state(s) == before, "a refused token changed the server"); n += 1
+        # a pull request's reader token: diff compares all but the sinks, says so
+        st, b = s.api("POST", "/v1/tokens", {"role": "reader", "name": "pr"})
+        h.check(st == 201, "token: %s %s" % (st, b))
+        before = state(s)
+        r = run(s.cli("diff", "-f", changed, token=b["token"], env=SECRET_ENV), 0,
+                "diff with a reader token")
+        h.check("unknown    NotificationSink ops-hook: not compared" in r.stdout
+                and "2 not compared" in r.stdout
+                and "no differences in what was compared" in r.stdout, r.stdout)
+        r = run(s.cli("apply", "-f", changed, token=b["token"], env=SECRET_ENV), 3,
+                "apply with a reader token")
+        h.check(state(s) == before, "a reader token changed the server"); n += 1
         # plans alone are a deployer's
         run(s.cli("apply", "-f", os.path.join(d, "plans"), token=deployer), 0,
             "deployer applies plans"); n += 1
