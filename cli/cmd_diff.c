@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_diff.c - `cellgate diff CONFIG A B`: unified diff of two versions.
+ * cmd_diff.c - `cellgate diff CONFIG A B`: unified diff of two versions
+ * (`diff -f FILE|DIR` is the GitOps diff: cmd_apply.c).
  * When both documents are JSON they are first pretty-printed with sorted
  * keys, so the diff shows changed values rather than reformatting.
  */
@@ -11,6 +12,7 @@
 
 #include "cli.h"
 #include "diff.h"
+#include "gitops.h"
 #include "json.h"
 
 /* Pretty-printed, key-sorted JSON text with a final newline, or NULL if
@@ -57,12 +59,16 @@ int cmd_diff(struct cli_ctx *ctx, int argc, char **argv)
     struct cg_error e = {0};
     struct cg_buf out = {0};
     int rc;
-    struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, 3, 3, &rc);
+    struct cg_client *c;
     long long na, nb;
     char *ca = NULL, *cb = NULL, name[128], la[160], lb[160];
     const char *da, *db;
     size_t lena, lenb;
 
+    if (gitops_wants_files(argc, argv)) {
+        return gitops_diff_cmd(ctx, argc, argv); /* diff -f FILE|DIR (docs/gitops.md) */
+    }
+    c = cli_begin(ctx, argc, argv, opts, &a, 3, 3, &rc);
     if (!c) {
         return rc;
     }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd_validate.c - `cellgate validate CONFIG FILE`: a dry run of the
- * contract check on the server. Exit 1 if there is any violation.
+ * contract check on the server. Exit 1 if there is any violation. With
+ * --contract it runs offline instead (cmd_validate_offline.c).
  */
 #include <cellgate/cellgate.h>
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "gitops.h"
 
 int cmd_validate(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -23,11 +25,15 @@ int cmd_validate(struct cli_ctx *ctx, int argc, char **argv)
     struct cg_result *r = NULL;
     struct cg_error e = {0};
     bool done;
-    int rc = cli_parse(ctx, argc, argv, 1, opts, &a, 2, 2, &done);
+    int rc;
     struct cg_client *c;
     char *doc;
     size_t len;
 
+    if (validate_wants_offline(argc, argv)) {
+        return validate_offline(ctx, argc, argv); /* no server (cmd_validate_offline.c) */
+    }
+    rc = cli_parse(ctx, argc, argv, 1, opts, &a, 2, 2, &done);
     if (done) {
         return rc;
     }

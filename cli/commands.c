@@ -45,6 +45,24 @@
  * uniqueness, and 40-cli/10-help.py runs --help for every row. */
 /* clang-format off */
 static const struct cli_cmd commands[] = {
+    { "apply", cmd_apply, "create and update cells, configs, plans, policies, sinks from files",
+      "usage: cellgate apply -f FILE|DIR [-f FILE|DIR]... [--dry-run] [--prune] [-m REASON]\n"
+      "\n"
+      "  -f, --filename F  a resource file (.yaml, .yml, .json) or a directory, read\n"
+      "                 recursively in sorted order; '-' reads stdin; repeat for more\n"
+      "  --dry-run      change nothing: print what would change (= diff -f)\n"
+      "  --prune        delete the sinks and policies on the server that no file\n"
+      "                 names (other kinds are only listed: cellgate cannot delete them)\n"
+      "  -m, --message R  why; recorded in the audit log (default 'cellgate apply')\n"
+      "\n"
+      "Every file is read and validated, references checked and the server read\n"
+      "before anything changes; kinds are applied cells, plans, configs, policies,\n"
+      "sinks. A second apply of the same files changes nothing. What the server\n"
+      "cannot change yet (a cell's labels, a config's contract or scope) is\n"
+      "reported as drift and exits 1. Exit 0 applied or nothing to do, 1 drift or a\n"
+      "document the server refused, 2 invalid files or a dangling reference, 3\n"
+      "server, network or a token without the role. See docs/gitops.md."
+      GLOBAL_OPTS },
     { "assign", cmd_assign, "set the version of a config on cells directly",
       "usage: cellgate assign CONFIG VERSION --cell C [--cell C]...\n"
       "                       [--expect-generation G | --force] [-m REASON]\n"
@@ -163,13 +181,19 @@ static const struct cli_cmd commands[] = {
       "  -m, --message R  why (audited)\n"
       PAGE_OPTS("NAME ", "config name")
       GLOBAL_OPTS },
-    { "diff", cmd_diff, "show what changed between two versions",
+    { "diff", cmd_diff, "show what changed between two versions, or what apply -f would change",
       "usage: cellgate diff CONFIG A B [-U N] [--raw]\n"
+      "   or: cellgate diff -f FILE|DIR [-f FILE|DIR]... [--prune]\n"
       "\n"
       "  A, B           version numbers\n"
       "  -U, --context N  lines of context (default 3)\n"
       "  --raw          compare the stored bytes; by default JSON documents are\n"
-      "                 pretty-printed with sorted keys first"
+      "                 pretty-printed with sorted keys first\n"
+      "  -f, --filename F  resource files or directories as for apply: print per\n"
+      "                 resource create, update (with the fields), unchanged or\n"
+      "                 drift; change nothing. Exit 0 no differences, 1 differences\n"
+      "                 (or drift), 2 invalid files, 3 server or network\n"
+      "  --prune        also show the sinks and policies apply --prune would delete"
       GLOBAL_OPTS },
     { "drill", cmd_drill, "rehearse the change path on a simulated fleet",
       "usage: cellgate drill run CONFIG [--plan P] [--scenario S]\n"
@@ -357,12 +381,17 @@ static const struct cli_cmd commands[] = {
       GLOBAL_OPTS },
     { "validate", cmd_validate, "check a document against a config's contract (dry run)",
       "usage: cellgate validate CONFIG FILE [--media-type T]\n"
+      "   or: cellgate validate --contract CONTRACT FILE [--live LIVE]\n"
       "\n"
       "  FILE           the document ('-' reads stdin)\n"
       "  --media-type T media type of the document (default application/json)\n"
+      "  --contract C   offline: check FILE against contract file C with the engine\n"
+      "                 the server and agents use; no server, no token\n"
+      "  --live LIVE    offline: LIVE is the live version, for the growth and\n"
+      "                 preserve rules (without it they are skipped)\n"
       "\n"
       "Prints every violation as 'pointer rule: message (expected X, actual Y)'\n"
-      "and exits 1 if there is any."
+      "and exits 1 if there is any (2: unreadable file or invalid contract)."
       GLOBAL_OPTS },
     { "version", cmd_version, "print the CLI and library versions",
       "usage: cellgate version" },
