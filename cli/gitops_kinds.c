@@ -10,9 +10,7 @@
  * field of an existing object) or none: then a difference is DRIFT, shown
  * and making apply exit 1, never silently passed. Wiring a server call
  * that does not exist yet is one updater in one row:
- *   - cell labels     cell_fields[] "labels"   -> cg_cell_set_labels()
  *   - config contract config_fields[] "contract" -> cg_config_set_contract()
- *   - config scope    config_fields[] "scope"  -> cg_config_set_scope()
  * (search for "NOT YET").
  *
  * Order: everything is read and every reference checked before the first
@@ -559,6 +557,56 @@ static int update_config_plan(struct run *r, const struct gitops_res *res, const
     return rc == CG_OK ? CLI_EXIT_OK : api_fail(r, rc, &e, "cannot set the plan of", res->name);
 }
 
+static int update_cell_labels(struct run *r, const struct gitops_res *res, const char *field)
+{
+    const json_t *labels = json_object_get(res->spec, "labels");
+    size_t n = json_object_size(labels), i = 0;
+    const char **keys = calloc(n ? n : 1, sizeof *keys);
+    const char **vals = calloc(n ? n : 1, sizeof *vals);
+    struct cg_result *out = NULL;
+    struct cg_error e = {0};
+    const char *k;
+    json_t *v;
+    int rc;
+
+    (void)field;
+    if (!keys || !vals) {
+        free(keys);
+        free(vals);
+        return CLI_EXIT_FAIL;
+    }
+    json_object_foreach((json_t *)labels, k, v)
+    {
+        keys[i] = k;
+        vals[i++] = json_string_value(v);
+    }
+    rc = cg_cell_set_labels(r->c, res->name, keys, vals, n, r->opts->message, &out, &e);
+    free(keys);
+    free(vals);
+    cg_result_free(out);
+    return rc == CG_OK ? CLI_EXIT_OK : api_fail(r, rc, &e, "cannot relabel cell", res->name);
+}
+
+/* The file's scope, or every cell when the file has none (the files are
+ * the truth: a scope removed from them is removed on the server). */
+static int update_config_scope(struct run *r, const struct gitops_res *res, const char *field)
+{
+    const json_t *scope = json_object_get(res->spec, "scope");
+    struct cg_result *out = NULL;
+    struct cg_error e = {0};
+    char *text = scope && !json_is_null(scope) ? json_dumps(scope, JSON_COMPACT) : NULL;
+    int rc;
+
+    (void)field;
+    if (scope && !json_is_null(scope) && !text) {
+        return CLI_EXIT_FAIL;
+    }
+    rc = cg_config_set_scope(r->c, res->name, text, r->opts->message, &out, &e);
+    free(text);
+    cg_result_free(out);
+    return rc == CG_OK ? CLI_EXIT_OK : api_fail(r, rc, &e, "cannot set the scope of", res->name);
+}
+
 static int put_policy(struct run *r, const struct gitops_res *res, const char *field)
 {
     struct cg_result *out = NULL;
@@ -655,8 +703,7 @@ struct kind_ops {
 static const struct kind_field cell_fields[] = {
     { "region", true, NULL, "a cell's region cannot be changed" },
     { "zone",   true, NULL, "a cell's zone cannot be changed" },
-    /* NOT YET: cg_cell_set_labels() (PATCH /v1/cells/{id}) */
-    { "labels", true, NULL, "cannot be changed yet" },
+    { "labels", true, update_cell_labels, NULL },
     { NULL, false, NULL, NULL },
 };
 static const struct kind_field plan_fields[] = {
@@ -668,8 +715,7 @@ static const struct kind_field config_fields[] = {
     /* NOT YET: cg_config_set_contract() (PUT /v1/configs/{name}/contract) */
     { "contract", true,  NULL, "cannot be changed yet" },
     { "plan",     true,  update_config_plan, NULL },
-    /* NOT YET: cg_config_set_scope() (PUT /v1/configs/{name}/scope) */
-    { "scope",    false, NULL, "cannot be set yet" },
+    { "scope",    false, update_config_scope, NULL },
     { NULL, false, NULL, NULL },
 };
 static const struct kind_field policy_fields[] = {

@@ -319,6 +319,53 @@ static json_t *config_contract(struct vctx *v, const json_t *spec)
     return c;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+/* A scope in the server's normal form (server/fleet/scope.c): lists sorted
+ * and deduplicated, empty members dropped; NULL when nothing is left
+ * (every cell), so a file compares equal to what the server keeps. */
+static json_t *scope_normal(const json_t *scope)
+{
+    static const char *const lists[] = {"regions", "zones", "cells"};
+    json_t *out = json_object(), *lab = json_object_get(scope, "labels");
+
+    for (size_t i = 0; out && i < CG_ARRAY_SIZE(lists); i++) {
+        const json_t *l = json_object_get(scope, lists[i]);
+        size_t n = json_array_size(l), k = 0;
+        json_t **items = n ? calloc(n, sizeof *items) : NULL, *arr;
+        if (n && !items) {
+            continue;
+        }
+        for (size_t j = 0; j < n; j++) {
+            if (json_is_string(json_array_get(l, j))) {
+                items[k++] = json_array_get(l, j);
+            }
+        }
+        qsort(items, k, sizeof *items, cmp_names);
+        arr = k ? json_array() : NULL;
+        for (size_t j = 0; arr && j < k; j++) {
+            if (j == 0 || !json_equal(items[j], items[j - 1])) {
+                json_array_append(arr, items[j]);
+            }
+        }
+        if (arr) {
+            json_object_set_new(out, lists[i], arr);
+        }
+        free(items);
+    }
+    if (out && json_object_size(lab) > 0) {
+        json_object_set(out, "labels", lab);
+    }
+    if (out && json_object_size(out) == 0) {
+        json_decref(out);
+        out = NULL;
+    }
+    return out;
+}
+
 static json_t *spec_config(struct vctx *v, const json_t *spec, struct gitops_res *r)
 {
     static const struct field fields[] = {
@@ -360,11 +407,10 @@ static json_t *spec_config(struct vctx *v, const json_t *spec, struct gitops_res
     json_t *out = json_pack("{s:s,s:o,s:s}", "kind", kind ? kind : "config", "contract", contract,
                             "plan", plan ? plan : "");
     if (out && json_is_object(scope)) {
-        json_t *s = json_pack("{s:[],s:[],s:[],s:{}}", "regions", "zones", "cells", "labels");
+        json_t *s = scope_normal(scope);
         if (s) {
-            json_object_update(s, (json_t *)scope);
+            json_object_set_new(out, "scope", s);
         }
-        json_object_set_new(out, "scope", s);
     }
     (void)r;
     return out;

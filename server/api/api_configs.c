@@ -7,6 +7,7 @@
 #include "apiutil.h"
 #include "json.h"
 #include "render.h"
+#include "scope.h"
 #include "util.h"
 
 int agent_may_read_config(struct api *api, const struct request *rq, const char *config)
@@ -60,6 +61,18 @@ out:
     return 0;
 }
 
+/* The config as rendered, with its "scope" (null: every cell;
+ * docs/cells.md). */
+static json_t *render_config_scoped(struct api *api, const struct store_config *c)
+{
+    char msg[STORE_MSG_MAX];
+    json_t *o = render_config(c), *scope = NULL;
+
+    if (o && fleet_scope_get(api->store, c->name, &scope, msg) == CG_OK)
+        json_object_set_new(o, "scope", scope ? scope : json_null());
+    return o;
+}
+
 /* GET /v1/configs: a keyset page of configs by name (?after=NAME&limit=L). */
 int api_configs_list(struct api *api, struct request *rq, struct response *rs)
 {
@@ -78,7 +91,7 @@ int api_configs_list(struct api *api, struct request *rq, struct response *rs)
         return reply_store_error(rs, rc, msg, "configs");
     arr = json_array();
     for (i = 0; i < n; i++)
-        json_array_append_new(arr, render_config(&cs[i]));
+        json_array_append_new(arr, render_config_scoped(api, &cs[i]));
     if (more && n > 0)
         next = json_string(cs[n - 1].name);
     store_configs_free(cs, n);
@@ -100,7 +113,7 @@ int api_configs_get(struct api *api, struct request *rq, struct response *rs)
     rc = store_config_get(api->store, name, &c, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such config");
-    reply_json(rs, 200, render_config(&c));
+    reply_json(rs, 200, render_config_scoped(api, &c));
     store_config_free(&c);
     return 0;
 }

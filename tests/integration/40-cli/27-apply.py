@@ -14,7 +14,8 @@
   across files and a dangling plan reference: exit 2, file:line named,
   the server unchanged (every list and the audit log identical);
 - a deployer token: exit 3 before anything changes;
-- a cell's labels changed: drift, exit 1, nothing silently passed;
+- a cell's labels and a config's scope changed: applied (the scope compared in the
+  server's normal form); a changed contract: drift, exit 1, nothing silently passed;
 - apply --dry-run changes nothing; --prune removes a sink no file names
   and only lists a plan it cannot delete;
 - the same resource in YAML and in JSON: no difference;
@@ -245,26 +246,39 @@ try:
             "deployer applies plans"); n += 1
         shutil.rmtree(d)
 
-        # ---- 6. what cannot change yet is drift, never silently passed ----
+        # ---- 6. labels and scope apply; what cannot change yet is drift ----
         d = os.path.join(tmp, "drift")
         shutil.copytree(changed, d)  # the plan and policy as applied
         edit(os.path.join(d, "cells", "us-east-1.yaml"), "    tier: web\n", "    tier: api\n")
         edit(os.path.join(d, "configs", "web", "config.yaml"), "  plan: safe\n",
-             "  plan: safe\n  scope: {regions: [us-east-1]}\n")
-        r = run(s.cli("apply", "-f", d, env=SECRET_ENV), 1,
-                "apply with drift")
-        h.check('drift      Cell use1-az1-c01: labels differ (server {"tier":"web"}, file '
-                '{"tier":"api"}); cannot be changed yet' in r.stdout, r.stdout)
-        h.check("drift      Config web: scope differs" in r.stdout
-                and "cannot be set yet" in r.stdout, r.stdout)
-        h.check("2 drift" in r.stdout, r.stdout); n += 1
+             "  plan: safe\n  scope: {regions: [us-east-1, us-east-1], zones: []}\n")
+        r = run(s.cli("diff", "-f", d, env=SECRET_ENV), 1, "diff of labels and scope")
+        h.check("Cell use1-az1-c01" in r.stdout and "labels" in r.stdout
+                and "Config web" in r.stdout and "scope" in r.stdout
+                and "drift" not in r.stdout.replace("0 drift", ""), r.stdout); n += 1
+        r = run(s.cli("apply", "-f", d, "-m", "relabel and scope", env=SECRET_ENV), 0,
+                "apply labels and scope")
+        st, c = s.api("GET", "/v1/cells/use1-az1-c01")
+        h.check(c["labels"] == {"tier": "api"}, "labels applied: %s" % c); n += 1
+        st, v = s.api("GET", "/v1/configs/web/scope")
+        h.check(v["scope"] == {"regions": ["us-east-1"]}, "scope applied: %s" % v); n += 1
+        r = run(s.cli("diff", "-f", d, env=SECRET_ENV), 0, "the scope compares in normal form")
+        acts = [x["action"] for x in h.audit_all(s)]
+        h.check(acts.count("cell.update") == 1 and acts.count("config.set_scope") == 1,
+                "one record each: %s" % acts[-6:]); n += 1
+        # the scope removed from the file is removed on the server
+        edit(os.path.join(d, "configs", "web", "config.yaml"),
+             "  scope: {regions: [us-east-1, us-east-1], zones: []}\n", "")
+        run(s.cli("apply", "-f", d, "-m", "every cell", env=SECRET_ENV), 0, "unscope")
+        st, v = s.api("GET", "/v1/configs/web/scope")
+        h.check(v["scope"] is None, "scope removed: %s" % v); n += 1
         edit(os.path.join(d, "configs", "web", "contract.json"), '"max_bytes": 65536',
              '"max_bytes": 131072')
         before = state(s)
         r = run(s.cli("apply", "-f", d, env=SECRET_ENV), 1, "apply with a changed contract")
         h.check("drift      Config web: contract differs; cannot be changed yet\n"
                 "      ~ /contract/max_bytes: 65536 -> 131072" in r.stdout, r.stdout)
-        h.check("3 drift" in r.stdout, r.stdout)
+        h.check("1 drift" in r.stdout, r.stdout)
         h.check(state(s) == before, "drift changed the server"); n += 1
         run(s.cli("diff", "-f", d, env=SECRET_ENV), 1, "diff with drift"); n += 1
         shutil.rmtree(d)
@@ -338,8 +352,8 @@ try:
         with open(os.path.join(j, "p.json")) as f:
             run(s.cli("diff", "-f", "-", input=f.read()), 0, "diff -f - (JSON on stdin)")
         r = run(s.cli("diff", "-f", "-", input="kind: Cell\nname: twin-c1\nspec: "
-                      "{region: r1, zone: z1, labels: {rack: \"8\"}}\n"), 1, "drift from stdin")
-        h.check("drift      Cell twin-c1: labels differ" in r.stdout, r.stdout); n += 1
+                      "{region: r1, zone: z1, labels: {rack: \"8\"}}\n"), 1, "a change from stdin")
+        h.check("Cell twin-c1" in r.stdout and "labels" in r.stdout, r.stdout); n += 1
 
         # ---- 9. usage ----
         run(s.cli("apply"), 2, "apply without -f")
