@@ -13,8 +13,12 @@
  *      or a watched rollout ended other than completed (rollout watch)
  *   2  usage error: bad arguments, unreadable input file, or the server
  *      answered 400 bad_request
- *   3  server or network error: cannot connect, timeout, 401/403 (auth),
- *      404, 409, 5xx, unparsable answer
+ *   3  server or network error: cannot connect, timeout, 404, 409, 5xx,
+ *      unparsable answer
+ *   4  authentication failed: the server answered 401 (no token, an
+ *      unknown, revoked or expired one)
+ *   5  permission denied: the server answered 403 (the token's role or
+ *      config scope does not allow it, a policy, self-approval)
  * Only main() exits; commands return one of these.
  *
  * How to add a subcommand (see also docs/style.md "Checklists"):
@@ -46,6 +50,8 @@ enum cli_exit {
     CLI_EXIT_FAIL = 1,   /* violations, failed check */
     CLI_EXIT_USAGE = 2,  /* bad invocation or input */
     CLI_EXIT_SERVER = 3, /* server or network error */
+    CLI_EXIT_AUTH = 4,   /* 401: authentication failed */
+    CLI_EXIT_DENIED = 5, /* 403: permission denied */
 };
 
 /* Largest FILE argument read (bytes); the server's default body limit is
@@ -123,6 +129,29 @@ struct cli_opt {
     enum cli_opt_type type;
     void *dest;
 };
+
+/*
+ * "Did you mean": the candidate nearest to a mistyped word by edit distance
+ * (insertions, deletions, substitutions and swaps of two neighbours each
+ * count 1), if it is near enough to be a typo: at most 1 edit for words of
+ * up to 4 characters, 2 up to 8, 3 beyond (and fewer than the candidate's
+ * length). Feed every candidate to
+ * cli_suggest_add(), then read the best; the first of equal ones wins.
+ * All strings are borrowed for the life of the struct.
+ */
+struct cli_suggest {
+    const char *word; /* what was typed */
+    size_t wlen;      /* its length (an option name may end at '=') */
+    const char *best; /* the nearest candidate so far; NULL = none near */
+    size_t dist;      /* its distance */
+};
+
+void cli_suggest_init(struct cli_suggest *s, const char *word, size_t wlen);
+void cli_suggest_add(struct cli_suggest *s, const char *candidate);
+
+/* Edit distance of a[0..alen) and b (optimal string alignment); large
+ * words are compared up to 63 characters. */
+size_t cli_edit_distance(const char *a, size_t alen, const char *b);
 
 /* Positional arguments, borrowed from argv. */
 struct cli_args {

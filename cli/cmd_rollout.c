@@ -120,6 +120,22 @@ static int rollout_status(struct cli_ctx *ctx, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* The STEP column of `rollout list`: "N/TOTAL" as `rollout status` counts
+ * (1-based; a completed rollout's index is past its last step, so it shows
+ * TOTAL/TOTAL); only "N" from a server that does not send steps_total. */
+static void list_step(const struct cg_obj *o, char *buf, size_t size)
+{
+    int64_t step = cg_obj_int(o, "step", 0), total = cg_obj_int(o, "steps_total", -1);
+
+    if (total < 0) {
+        snprintf(buf, size, "%" PRId64, step + 1);
+    } else if (total == 0) {
+        snprintf(buf, size, "-");
+    } else {
+        snprintf(buf, size, "%" PRId64 "/%" PRId64, step < total ? step + 1 : total, total);
+    }
+}
+
 static int rollout_list(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = {"ID",    "CONFIG", "KIND",    "FROM", "TO",
@@ -179,7 +195,7 @@ static int rollout_list(struct cli_ctx *ctx, int argc, char **argv)
                  cg_obj_bool(o, "expedited", 0) ? " (expedited)" : "");
         snprintf(from, sizeof from, "%" PRId64, cg_obj_int(o, "from_version", 0));
         snprintf(to, sizeof to, "%" PRId64, cg_obj_int(o, "to_version", 0));
-        snprintf(step, sizeof step, "%" PRId64, cg_obj_int(o, "step", 0) + 1);
+        list_step(o, step, sizeof step);
         if (cg_obj_int(o, "from_version", 0) == 0) {
             snprintf(from, sizeof from, "-");
         }

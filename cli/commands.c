@@ -398,6 +398,24 @@ const struct cli_cmd *cli_find_command(const char *name)
     return NULL;
 }
 
+/* "unknown command" with the nearest command's name when it looks like a
+ * typo of one; returns CLI_EXIT_USAGE. */
+static int unknown_command(struct cli_ctx *ctx, const char *name)
+{
+    struct cli_suggest s;
+
+    cli_suggest_init(&s, name, strlen(name));
+    for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++) {
+        cli_suggest_add(&s, commands[i].name);
+    }
+    if (s.best) {
+        cli_error(ctx, "unknown command \"%s\"; did you mean \"%s\"?", name, s.best);
+    } else {
+        cli_error(ctx, "unknown command \"%s\"; see 'cellgate help'", name);
+    }
+    return CLI_EXIT_USAGE;
+}
+
 static void print_overview(FILE *f)
 {
     fprintf(f, "usage: cellgate [--server URL] [--token T] [--ca-file F] [--json]\n"
@@ -408,7 +426,8 @@ static void print_overview(FILE *f)
     }
     fprintf(f, "\nRun 'cellgate help COMMAND' for the options of one command.\n"
                "Exit codes: 0 ok, 1 violations, failed check or failed rollout,\n"
-               "2 usage error, 3 server or network error (including 401/403/404/409).\n");
+               "2 usage error, 3 server or network error (including 404/409),\n"
+               "4 authentication failed (401), 5 permission denied (403).\n");
 }
 
 int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
@@ -427,9 +446,7 @@ int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
     }
     cmd = cli_find_command(a.pos[0]);
     if (!cmd) {
-        ctx->cmd = NULL;
-        return cli_usage_error(ctx, "'%s' is not a cellgate command; see 'cellgate help'",
-                               a.pos[0]);
+        return unknown_command(ctx, a.pos[0]);
     }
     cli_print_usage(ctx->out, cmd);
     return CLI_EXIT_OK;
@@ -476,8 +493,7 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
     }
     cmd = cli_find_command(argv[next]);
     if (!cmd) {
-        cli_error(ctx, "'%s' is not a cellgate command; see 'cellgate help'", argv[next]);
-        return CLI_EXIT_USAGE;
+        return unknown_command(ctx, argv[next]);
     }
     ctx->cmd = cmd;
     if (g.help) {

@@ -39,6 +39,10 @@ int cli_exit_code(int rc, const struct cg_error *e)
     case CG_ERR_INVALID:
         /* rejected before sending, or 400 bad_request from the server */
         return CLI_EXIT_USAGE;
+    case CG_ERR_AUTH:
+        return CLI_EXIT_AUTH;
+    case CG_ERR_FORBIDDEN:
+        return CLI_EXIT_DENIED;
     case CG_ERR_HTTP:
         /* 422 invalid: the contract or plan document itself is wrong */
         if (http == 422) {
