@@ -270,6 +270,9 @@ int cli_page_check(struct cli_ctx *ctx, const struct cli_page *p);
 void cli_page_more(struct cli_ctx *ctx, const struct cli_page *p, const struct cg_result *r,
                    const char *cmd);
 
+/* "90s", "15m", "2h", "7d" as milliseconds; -1 when not one. */
+int64_t cli_parse_duration(const char *s);
+
 /* Parses a positive decimal number (version, seq); -1 if it is not one. */
 long long cli_parse_number(const char *s);
 

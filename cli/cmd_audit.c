@@ -243,15 +243,117 @@ static int audit_checkpoints(struct cli_ctx *ctx, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* Pages of a filtered `audit` followed at most: each reads at most 5000
+ * records of the log on the server (docs/api/audit.md). */
+#define AUDIT_PAGES_MAX 200
+
+static void audit_row(struct cli_table *t, const struct cg_obj *o)
+{
+    char seq[24], when[32];
+    const char *row[] = {
+        seq,
+        cli_short_time(cg_obj_str(o, "time"), when, sizeof when),
+        cg_obj_str(o, "actor"),
+        cg_obj_str(o, "action"),
+        cg_obj_str(o, "object"),
+        cg_obj_str(o, "reason"),
+    };
+    snprintf(seq, sizeof seq, "%" PRId64, cg_obj_int(o, "seq", 0));
+    cli_table_add(t, row);
+}
+
+/* --config, --actor, --since | --from/--to into f; CLI_EXIT_OK or a usage
+ * error (printed). */
+static int audit_filter(struct cli_ctx *ctx, struct cg_audit_filter *f, const char *since,
+                        const char *from, const char *to)
+{
+    if (since && (from || to)) {
+        return cli_usage_error(ctx, "--since or --from/--to, not both");
+    }
+    if (since) {
+        int64_t d = cli_parse_duration(since);
+        if (d < 0) {
+            return cli_usage_error(ctx, "--since wants a duration such as 90m, 12h, 7d");
+        }
+        f->from_ms = cg_now_ms() - d;
+    }
+    if (from && cg_time_parse(from, &f->from_ms) != 0) {
+        return cli_usage_error(ctx, "--from wants an RFC 3339 time (2026-12-06T10:00:00Z)");
+    }
+    if (to && cg_time_parse(to, &f->to_ms) != 0) {
+        return cli_usage_error(ctx, "--to wants an RFC 3339 time (2026-12-06T10:00:00Z)");
+    }
+    if (f->from_ms && f->to_ms && f->to_ms <= f->from_ms) {
+        return cli_usage_error(ctx, "--to must be later than --from");
+    }
+    if (f->config && !f->config[0]) {
+        return cli_usage_error(ctx, "--config needs a config name");
+    }
+    if (f->actor && !f->actor[0]) {
+        return cli_usage_error(ctx, "--actor needs an actor such as token:ci");
+    }
+    return CLI_EXIT_OK;
+}
+
+/* A filtered `audit`: follows the server's pages (each a bounded scan)
+ * until 'want' records or the end of the log; --json prints one page. */
+static int audit_filtered(struct cli_ctx *ctx, struct cg_client *c, const struct cg_audit_filter *f,
+                          int64_t after, long want, struct cli_table *t)
+{
+    int64_t cursor = after;
+    size_t total = 0;
+    bool more = false;
+    int rc;
+
+    for (int pages = 0; pages < AUDIT_PAGES_MAX; pages++) {
+        struct cg_result *r = NULL;
+        struct cg_error e = {0};
+        size_t n;
+
+        rc = cg_audit_page(c, f, cursor, (int)(want - (long)total), &r, &e);
+        if (ctx->json || rc != CG_OK) {
+            rc = cli_answer(ctx, rc, r, &e, "cannot read the audit log");
+            return rc >= 0 ? rc : CLI_EXIT_OK;
+        }
+        n = cg_result_count(r);
+        for (size_t i = 0; i < n; i++) {
+            audit_row(t, cg_result_item(r, i));
+        }
+        total += n;
+        cursor = cg_obj_int(cg_result_obj(r), "next_after", cursor);
+        more = cg_obj_bool(cg_result_obj(r), "more", 0);
+        cg_result_free(r);
+        if (!more || (long)total >= want) {
+            break;
+        }
+    }
+    if (total == 0) {
+        fprintf(ctx->out, "no records\n");
+    } else {
+        cli_table_print(t, ctx->out);
+    }
+    if (more) {
+        fprintf(ctx->err, "more: cellgate audit --after %" PRId64 " (same filters)\n", cursor);
+    }
+    return CLI_EXIT_OK;
+}
+
 static int audit_list(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char *const head[] = {"SEQ", "TIME", "ACTOR", "ACTION", "OBJECT", "REASON"};
     long after = 0, limit = 0;
+    const char *since = NULL, *from = NULL, *to = NULL;
+    struct cg_audit_filter f = {0};
     /* clang-format off */
     const struct cli_opt opts[] = {
-        { "after", 0, CLI_OPT_INT,  &after },
-        { "limit", 0, CLI_OPT_INT,  &limit },
-        { NULL,    0, CLI_OPT_FLAG, NULL },
+        { "after",  0, CLI_OPT_INT,  &after },
+        { "limit",  0, CLI_OPT_INT,  &limit },
+        { "config", 0, CLI_OPT_STR,  &f.config },
+        { "actor",  0, CLI_OPT_STR,  &f.actor },
+        { "since",  0, CLI_OPT_STR,  &since },
+        { "from",   0, CLI_OPT_STR,  &from },
+        { "to",     0, CLI_OPT_STR,  &to },
+        { NULL,     0, CLI_OPT_FLAG, NULL },
     };
     /* clang-format on */
     struct cli_args a;
@@ -268,25 +370,23 @@ static int audit_list(struct cli_ctx *ctx, int argc, char **argv)
     if (limit > 1000) {
         return cli_usage_error(ctx, "--limit is at most 1000");
     }
+    if ((rc = audit_filter(ctx, &f, since, from, to)) != CLI_EXIT_OK) {
+        return rc;
+    }
+    cli_table_init(&t, 6, head);
+    if (f.config || f.actor || f.from_ms || f.to_ms) {
+        rc = audit_filtered(ctx, c, &f, after, limit ? limit : 100, &t);
+        cli_table_release(&t);
+        return rc;
+    }
     rc = cg_audit_list(c, after, (int)limit, &r, &e);
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot read the audit log")) >= 0) {
+        cli_table_release(&t);
         return rc;
     }
     n = cg_result_count(r);
-    cli_table_init(&t, 6, head);
     for (size_t i = 0; i < n; i++) {
-        const struct cg_obj *o = cg_result_item(r, i);
-        char seq[24], when[32];
-        const char *row[] = {
-            seq,
-            cli_short_time(cg_obj_str(o, "time"), when, sizeof when),
-            cg_obj_str(o, "actor"),
-            cg_obj_str(o, "action"),
-            cg_obj_str(o, "object"),
-            cg_obj_str(o, "reason"),
-        };
-        snprintf(seq, sizeof seq, "%" PRId64, cg_obj_int(o, "seq", 0));
-        cli_table_add(&t, row);
+        audit_row(&t, cg_result_item(r, i));
     }
     cli_table_print(&t, ctx->out);
     cli_table_release(&t);

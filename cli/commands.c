@@ -59,11 +59,17 @@ static const struct cli_cmd commands[] = {
       "All cells change as one generation. Outside any rollout: no waves, no bake."
       GLOBAL_OPTS },
     { "audit", cmd_audit, "list audit records, verify the audit chain, list its checkpoints",
-      "usage: cellgate audit [--after SEQ] [--limit N]\n"
+      "usage: cellgate audit [--config C] [--actor A] [--since D | --from T --to T]\n"
+      "                      [--after SEQ] [--limit N]\n"
       "   or: cellgate audit verify [--expect-head SEQ:HASH] [--pubkey KEY]...\n"
       "                             [--checkpoints FILE] [--no-server-checkpoints]\n"
       "   or: cellgate audit checkpoints [--after SEQ] [--limit N]\n"
       "\n"
+      "  --config C     only records about config C (its versions, assignments,\n"
+      "                 rollouts, policy, flags)\n"
+      "  --actor A      only records by actor A, exactly (token:ci, system)\n"
+      "  --since D      only records of the last D (90m, 12h, 7d)\n"
+      "  --from T, --to T  only records between two RFC 3339 times\n"
       "  --after SEQ    only records (checkpoints) after this sequence number\n"
       "  --limit N      at most N records (checkpoints) (1..1000, default 100)\n"
       "  verify         fetch every record and recompute the hash chain locally,\n"

@@ -344,3 +344,27 @@ struct cg_client *cli_begin(struct cli_ctx *ctx, int argc, char **argv, const st
     }
     return cli_client(ctx, rc);
 }
+
+int64_t cli_parse_duration(const char *s)
+{
+    char *end = NULL;
+    long long n = strtoll(s, &end, 10);
+    int64_t unit = 0;
+
+    if (!end || end == s || n <= 0) {
+        return -1;
+    }
+    if (strcmp(end, "s") == 0) {
+        unit = 1000;
+    } else if (strcmp(end, "m") == 0) {
+        unit = 60 * 1000;
+    } else if (strcmp(end, "h") == 0) {
+        unit = 3600 * 1000;
+    } else if (strcmp(end, "d") == 0) {
+        unit = 24LL * 3600 * 1000;
+    }
+    if (!unit || n > INT64_MAX / unit) {
+        return -1;
+    }
+    return (int64_t)n * unit;
+}
