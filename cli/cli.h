@@ -88,9 +88,9 @@ struct cli_cmd {
 
 /* The commands. */
 cli_cmd_fn cmd_assign, cmd_audit, cmd_cell, cmd_changes, cmd_cluster, cmd_completion, cmd_config,
-    cmd_diff, cmd_drill, cmd_flag, cmd_help, cmd_hosts, cmd_notify, cmd_plan, cmd_publish,
-    cmd_rollback, cmd_rollout, cmd_show, cmd_state, cmd_stats, cmd_status, cmd_token, cmd_validate,
-    cmd_version, cmd_versions, cmd_whoami, cmd_why;
+    cmd_diff, cmd_drill, cmd_flag, cmd_help, cmd_hosts, cmd_notify, cmd_plan, cmd_pubkey,
+    cmd_publish, cmd_rollback, cmd_rollout, cmd_show, cmd_state, cmd_stats, cmd_status, cmd_token,
+    cmd_validate, cmd_version, cmd_versions, cmd_whoami, cmd_why;
 
 /* ---- the table and the dispatcher (commands.c) ---- */
 

@@ -254,6 +254,19 @@ static const struct cli_cmd commands[] = {
       "  --config C     seed the cell order as a rollout of config C would\n"
       PAGE_OPTS("NAME ", "plan name")
       GLOBAL_OPTS },
+    { "pubkey", cmd_pubkey, "print the server's public signing key, as an agent's pubkey setting",
+      "usage: cellgate pubkey [--out FILE]\n"
+      "\n"
+      "  -o, --out FILE  write the key to FILE (atomically, mode 0644) for an\n"
+      "                  agent's pubkey_file, instead of printing it\n"
+      "\n"
+      "Prints the 64 hex characters of the server's ed25519 statement-signing key\n"
+      "and a newline, exactly what an agent's `pubkey =` or `pubkey_file` wants\n"
+      "and what `cellgated pubkey --data DIR` prints; the key id goes to stderr.\n"
+      "A key fetched from the server it will verify proves nothing about that\n"
+      "server: compare the key id over another channel. --json: the server's\n"
+      "answer (key_id, public_key, algorithm)."
+      GLOBAL_OPTS },
     { "publish", cmd_publish, "publish a new version of a config",
       "usage: cellgate publish CONFIG FILE -m MSG [--media-type T]\n"
       "\n"

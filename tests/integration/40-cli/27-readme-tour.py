@@ -122,7 +122,6 @@ with h.Server() as s:
         if SKIP.match(cmd):
             continue
         run = re.sub(r"(^|\s)build/", lambda m: m.group(1) + bin_dir + "/", cmd)
-        run = run.replace("--data var", "--data " + s.data_dir)
         run = run.replace("http://127.0.0.1:9100/metrics", metrics_url)
         run = run.replace("http://127.0.0.1:7070", s.url)
         if "cellgate-agent --config" in run:
