@@ -154,6 +154,9 @@ int cli_args_parse(int argc, char **argv, int start, const struct cli_opt *opts,
         { "allow-plain-http", 0, CLI_OPT_FLAG, &g->allow_plain_http },
         { "timeout", 0,   CLI_OPT_INT,  &g->timeout_ms },
         { "json",    0,   CLI_OPT_FLAG, &g->json },
+        { "output",  'o', CLI_OPT_STR,  &g->output },
+        { "color",   0,   CLI_OPT_STR,  &g->color },
+        { "no-color", 0,  CLI_OPT_FLAG, &g->no_color },
         { "help",    'h', CLI_OPT_FLAG, &g->help },
         { NULL,      0,   CLI_OPT_FLAG, NULL },
     };
@@ -267,8 +270,8 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, int start, const struc
     if (g.timeout_ms) {
         ctx->timeout_ms = g.timeout_ms;
     }
-    if (g.json) {
-        ctx->json = true;
+    if (cli_apply_output(ctx, &g, errbuf, sizeof errbuf) != 0) {
+        return cli_usage_error(ctx, "%s", errbuf);
     }
     if (a->npos < min_pos) {
         return cli_usage_error(ctx, "missing arguments");
@@ -292,7 +295,8 @@ int cli_usage_error(struct cli_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("cellgate: ", ctx->err);
+    cli_color_puts(ctx->err, ctx->color_err, CLI_COLOR_RED, "cellgate:");
+    fputc(' ', ctx->err);
     va_start(ap, fmt);
     vfprintf(ctx->err, fmt, ap);
     va_end(ap);

@@ -227,7 +227,7 @@ static int audit_checkpoints(struct cli_ctx *ctx, int argc, char **argv)
         snprintf(seq, sizeof seq, "%" PRId64, cg_obj_int(o, "seq", 0));
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     latest = cg_obj_child(cg_result_obj(r), "latest");
     if (latest) {
@@ -257,6 +257,8 @@ static void audit_row(struct cli_table *t, const struct cg_obj *o)
         cg_obj_str(o, "action"),
         cg_obj_str(o, "object"),
         cg_obj_str(o, "reason"),
+        cg_obj_str(o, "time"),
+        cg_obj_str(o, "hash"),
     };
     snprintf(seq, sizeof seq, "%" PRId64, cg_obj_int(o, "seq", 0));
     cli_table_add(t, row);
@@ -330,7 +332,7 @@ static int audit_filtered(struct cli_ctx *ctx, struct cg_client *c, const struct
     if (total == 0) {
         fprintf(ctx->out, "no records\n");
     } else {
-        cli_table_print(t, ctx->out);
+        cli_table_emit(ctx, t);
     }
     if (more) {
         fprintf(ctx->err, "more: cellgate audit --after %" PRId64 " (same filters)\n", cursor);
@@ -340,7 +342,8 @@ static int audit_filtered(struct cli_ctx *ctx, struct cg_client *c, const struct
 
 static int audit_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const char *const head[] = {"SEQ", "TIME", "ACTOR", "ACTION", "OBJECT", "REASON"};
+    static const char *const head[] = {"SEQ",    "TIME",   "ACTOR",    "ACTION",
+                                       "OBJECT", "REASON", "+TIME_AT", "+HASH"};
     long after = 0, limit = 0;
     const char *since = NULL, *from = NULL, *to = NULL;
     struct cg_audit_filter f = {0};
@@ -373,7 +376,7 @@ static int audit_list(struct cli_ctx *ctx, int argc, char **argv)
     if ((rc = audit_filter(ctx, &f, since, from, to)) != CLI_EXIT_OK) {
         return rc;
     }
-    cli_table_init(&t, 6, head);
+    cli_table_init(&t, (int)CG_ARRAY_SIZE(head), head);
     if (f.config || f.actor || f.from_ms || f.to_ms) {
         rc = audit_filtered(ctx, c, &f, after, limit ? limit : 100, &t);
         cli_table_release(&t);
@@ -388,7 +391,7 @@ static int audit_list(struct cli_ctx *ctx, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         audit_row(&t, cg_result_item(r, i));
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     if (n > 0 && n == (size_t)(limit ? limit : 100)) {
         fprintf(ctx->err, "more: cellgate audit --after %" PRId64 "\n",

@@ -147,7 +147,7 @@ int cmd_changes(struct cli_ctx *ctx, int argc, char **argv)
     if (total == 0) {
         fprintf(ctx->out, "no changes\n");
     } else {
-        cli_table_print(&t, ctx->out);
+        cli_table_emit(ctx, &t);
     }
     cli_table_release(&t);
     if (cursor) {

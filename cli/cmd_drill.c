@@ -154,7 +154,7 @@ static int drill_status(struct cli_ctx *ctx, int argc, char **argv)
         };
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     {
         const struct cg_obj *o = cg_result_obj(r);

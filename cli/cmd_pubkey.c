@@ -26,7 +26,7 @@ int cmd_pubkey(struct cli_ctx *ctx, int argc, char **argv)
     const char *out = NULL;
     /* clang-format off */
     const struct cli_opt opts[] = {
-        { "out", 'o', CLI_OPT_STR,  &out },
+        { "out", 0,   CLI_OPT_STR,  &out },
         { NULL,  0,   CLI_OPT_FLAG, NULL },
     };
     /* clang-format on */

@@ -24,7 +24,11 @@
     "  --allow-plain-http  allow http:// to a host that is not this one (env\n"                    \
     "                 CELLGATE_ALLOW_PLAIN_HTTP=1); refused by default\n"                          \
     "  --timeout MS   request timeout in milliseconds (default 30000)\n"                           \
-    "  --json         print the server's JSON answer as-is (read commands)\n"                      \
+    "  -o, --output F  json: the server's JSON answer as-is; yaml: the same as YAML;\n"            \
+    "                 wide: tables with more columns (ids, generations, full times)\n"             \
+    "  --json         the same as -o json\n"                                                       \
+    "  --color=WHEN   colour: auto (on a terminal, unless NO_COLOR is set), always, never\n"       \
+    "  --no-color     the same as --color=never\n"                                                 \
     "  -h, --help     show this help"
 
 /* The paging options of a list command (docs/cli.md, "Paging"); KEY names
@@ -257,8 +261,8 @@ static const struct cli_cmd commands[] = {
     { "pubkey", cmd_pubkey, "print the server's public signing key, as an agent's pubkey setting",
       "usage: cellgate pubkey [--out FILE]\n"
       "\n"
-      "  -o, --out FILE  write the key to FILE (atomically, mode 0644) for an\n"
-      "                  agent's pubkey_file, instead of printing it\n"
+      "  --out FILE     write the key to FILE (atomically, mode 0644) for an\n"
+      "                 agent's pubkey_file, instead of printing it\n"
       "\n"
       "Prints the 64 hex characters of the server's ed25519 statement-signing key\n"
       "and a newline, exactly what an agent's `pubkey =` or `pubkey_file` wants\n"
@@ -437,7 +441,7 @@ static int unknown_command(struct cli_ctx *ctx, const char *name)
 
 static void print_overview(FILE *f)
 {
-    fprintf(f, "usage: cellgate [--server URL] [--token T] [--ca-file F] [--json]\n"
+    fprintf(f, "usage: cellgate [--server URL] [--token T] [--ca-file F] [-o json|yaml|wide]\n"
                "                COMMAND [ARGS]\n\n"
                "Commands:\n");
     for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++) {
@@ -501,7 +505,10 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
         ctx->allow_plain_http = true;
     }
     ctx->timeout_ms = g.timeout_ms;
-    ctx->json = g.json;
+    if (cli_apply_output(ctx, &g, errbuf, sizeof errbuf) != 0) {
+        cli_error(ctx, "%s (see 'cellgate help')", errbuf);
+        return CLI_EXIT_USAGE;
+    }
     if (next >= argc) {
         if (g.help) {
             print_overview(ctx->out);
@@ -539,6 +546,7 @@ int cli_main(int argc, char **argv)
     ctx.ca_file = env && env[0] ? env : NULL;
     env = getenv("CELLGATE_ALLOW_PLAIN_HTTP");
     ctx.allow_plain_http = env && env[0] && strcmp(env, "0") != 0;
+    cli_color_setup(&ctx, "auto", false);
     if (cg_library_init(&e) != CG_OK) {
         cli_error(&ctx, "%s", e.message);
         return CLI_EXIT_SERVER;

@@ -19,7 +19,8 @@ void cli_error(struct cli_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("cellgate: ", ctx->err);
+    cli_color_puts(ctx->err, ctx->color_err, CLI_COLOR_RED, "cellgate:");
+    fputc(' ', ctx->err);
     va_start(ap, fmt);
     vfprintf(ctx->err, fmt, ap);
     va_end(ap);
@@ -160,10 +161,7 @@ void cli_print_json(struct cli_ctx *ctx, const struct cg_result *r)
     size_t len;
     const char *body = cg_result_body(r, &len);
 
-    fwrite(body, 1, len, ctx->out);
-    if (len == 0 || body[len - 1] != '\n') {
-        fputc('\n', ctx->out);
-    }
+    cli_emit_json_text(ctx, body, len, false);
 }
 
 int cli_answer(struct cli_ctx *ctx, int rc, struct cg_result *r, const struct cg_error *e,

@@ -54,7 +54,7 @@ with h.Server() as s:
             "file %r" % open(out).read())
     h.check(r.stdout == "wrote the server's public key %s to %s\n" % (key_id, out),
             "%r" % r.stdout); n += 1
-    code(s.cli("pubkey", "-o", os.path.join(tmp, "no", "such", "dir", "k")), 2,
+    code(s.cli("pubkey", "--out", os.path.join(tmp, "no", "such", "dir", "k")), 2,
          "unwritable --out"); n += 1
     code(s.cli("pubkey", "extra"), 2, "an argument"); n += 1
 
