@@ -377,6 +377,10 @@ enum cli_color {
  * "failed", ...; case-insensitive, '_' or ' ' alike), NONE for others. */
 enum cli_color cli_color_of(const char *word);
 
+/* Writes a state or verdict word to ctx->out in its colour (cli_color_of())
+ * when colour is on there, padded with spaces to 'width' characters. */
+void cli_put_verdict(struct cli_ctx *ctx, const char *word, int width);
+
 /* Writes s to f in colour c when 'on', else as it is. */
 void cli_color_puts(FILE *f, bool on, enum cli_color c, const char *s);
 

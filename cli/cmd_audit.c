@@ -94,23 +94,28 @@ static void print_checkpoints(struct cli_ctx *ctx, const struct cg_audit_report 
 static int print_failure(struct cli_ctx *ctx, const struct cg_audit_report *rep)
 {
     char why[CG_ERRMSG_MAX];
+    const char *red = cli_color_start(ctx->color_out, CLI_COLOR_RED);
+    const char *endc = cli_color_end(ctx->color_out, CLI_COLOR_RED);
 
     cli_sanitize(rep->why, why, sizeof why);
     switch (rep->failure) {
     case CG_AUDIT_CUT_SHORT:
-        fprintf(ctx->out, "audit log CUT SHORT: %s\n", why);
+        fprintf(ctx->out, "audit log %sCUT SHORT%s: %s\n", red, endc, why);
         break;
     case CG_AUDIT_REWRITTEN:
-        fprintf(ctx->out, "audit log REWRITTEN at seq %" PRId64 ": %s\n", rep->bad_seq, why);
+        fprintf(ctx->out, "audit log %sREWRITTEN%s at seq %" PRId64 ": %s\n", red, endc,
+                rep->bad_seq, why);
         break;
     case CG_AUDIT_FORGED:
-        fprintf(ctx->out, "audit checkpoint FORGED at seq %" PRId64 ": %s\n", rep->bad_seq, why);
+        fprintf(ctx->out, "audit checkpoint %sFORGED%s at seq %" PRId64 ": %s\n", red, endc,
+                rep->bad_seq, why);
         break;
     case CG_AUDIT_BAD_SAVED:
         cli_error(ctx, "%s", why);
         return CLI_EXIT_USAGE;
     default:
-        fprintf(ctx->out, "audit chain BROKEN at seq %" PRId64 ": %s\n", rep->bad_seq, why);
+        fprintf(ctx->out, "audit chain %sBROKEN%s at seq %" PRId64 ": %s\n", red, endc,
+                rep->bad_seq, why);
         fprintf(ctx->out, "%" PRId64 " records before it verified\n", rep->records);
         return CLI_EXIT_FAIL;
     }
@@ -175,7 +180,9 @@ static int audit_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (rc != CG_OK) {
         return cli_api_error(ctx, rc, &e, "cannot verify the audit chain");
     }
-    fprintf(ctx->out, "audit chain OK: %" PRId64 " records\n", rep.records);
+    fprintf(ctx->out, "audit chain %sOK%s: %" PRId64 " records\n",
+            cli_color_start(ctx->color_out, CLI_COLOR_GREEN),
+            cli_color_end(ctx->color_out, CLI_COLOR_GREEN), rep.records);
     if (rep.records > 0) {
         fprintf(ctx->out, "head: seq %" PRId64 " hash %s\n", rep.last_seq, rep.last_hash);
     }

@@ -361,8 +361,9 @@ static int rollout_watch(struct cli_ctx *ctx, int argc, char **argv)
             int code = cli_rollout_exit(state);
             if (!ctx->json) {
                 char buf[128];
-                fprintf(ctx->out, "rollout %" PRId64 " %s\n", id,
-                        cli_sanitize(state, buf, sizeof buf));
+                fprintf(ctx->out, "rollout %" PRId64 " ", id);
+                cli_put_verdict(ctx, cli_sanitize(state, buf, sizeof buf), 0);
+                fputc('\n', ctx->out);
             }
             cg_result_free(r);
             return code;

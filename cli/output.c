@@ -149,6 +149,16 @@ const char *cli_color_end(bool on, enum cli_color c)
     return on && c != CLI_COLOR_NONE ? "\x1b[0m" : "";
 }
 
+void cli_put_verdict(struct cli_ctx *ctx, const char *word, int width)
+{
+    int n = (int)strlen(word);
+
+    cli_color_puts(ctx->out, ctx->color_out, cli_color_of(word), word);
+    for (; n < width; n++) {
+        fputc(' ', ctx->out);
+    }
+}
+
 void cli_color_puts(FILE *f, bool on, enum cli_color c, const char *s)
 {
     fputs(cli_color_start(on, c), f);

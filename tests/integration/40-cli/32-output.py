@@ -116,6 +116,10 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
             "no colour with --color=always: %r" % r.stdout)
     r = code(s.cli("cell", "show", "nope", "--color=always"), 3, "error in colour")
     h.check(r.stderr.startswith(ESC + "31mcellgate:" + ESC + "0m "), "%r" % r.stderr); n += 1
+    r = code(s.cli("audit", "verify", "--color=always"), 0, "audit verify in colour")
+    h.check(r.stdout.startswith("audit chain " + ESC + "32mOK" + ESC + "0m: "), "%r" % r.stdout)
+    r = code(s.cli("audit", "verify"), 0, "audit verify on a pipe")
+    h.check(r.stdout.startswith("audit chain OK: "), "%r" % r.stdout); n += 1
     r = code(s.cli("rollout", "list", "--color=always", env={"NO_COLOR": "1"}), 0,
              "always beats NO_COLOR")
     h.check(ESC in r.stdout, "%r" % r.stdout); n += 1
