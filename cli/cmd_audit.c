@@ -416,5 +416,17 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "checkpoints") == 0) {
         return audit_checkpoints(ctx, argc - 1, argv + 1);
     }
+    if (argc >= 2 && argv[1][0] != '-') {
+        /* `audit` takes no argument: a word is a mistyped verb */
+        struct cli_suggest s;
+        cli_suggest_init(&s, argv[1], strlen(argv[1]));
+        cli_suggest_add(&s, "verify");
+        cli_suggest_add(&s, "checkpoints");
+        if (s.best) {
+            return cli_usage_error(ctx, "unknown audit command \"%s\"; did you mean \"%s\"?",
+                                   argv[1], s.best);
+        }
+        return cli_usage_error(ctx, "unknown audit command \"%s\"", argv[1]);
+    }
     return audit_list(ctx, argc, argv);
 }
