@@ -36,6 +36,78 @@ static const struct cli_opt *find_opt(const struct cli_opt *opts, const struct c
     return NULL;
 }
 
+size_t cli_edit_distance(const char *a, size_t alen, const char *b)
+{
+    enum { W = 64 };
+    size_t blen = strlen(b);
+    size_t d[3][W]; /* rows i-2, i-1, i of the distance matrix, modulo 3 */
+
+    alen = alen < W - 1 ? alen : W - 1;
+    blen = blen < W - 1 ? blen : W - 1;
+    for (size_t j = 0; j <= blen; j++) {
+        d[0][j] = j;
+    }
+    for (size_t i = 1; i <= alen; i++) {
+        size_t *cur = d[i % 3], *prev = d[(i - 1) % 3], *pprev = d[(i + 1) % 3];
+        cur[0] = i;
+        for (size_t j = 1; j <= blen; j++) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v) {
+                v = cur[j - 1] + 1;
+            }
+            if (prev[j - 1] + cost < v) {
+                v = prev[j - 1] + cost;
+            }
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                pprev[j - 2] + 1 < v) {
+                v = pprev[j - 2] + 1;
+            }
+            cur[j] = v;
+        }
+    }
+    return d[alen % 3][blen];
+}
+
+void cli_suggest_init(struct cli_suggest *s, const char *word, size_t wlen)
+{
+    s->word = word;
+    s->wlen = wlen;
+    s->best = NULL;
+    s->dist = (size_t)-1;
+}
+
+void cli_suggest_add(struct cli_suggest *s, const char *candidate)
+{
+    size_t max = s->wlen <= 4 ? 1 : s->wlen <= 8 ? 2 : 3;
+    size_t d;
+
+    if (!candidate || !candidate[0]) {
+        return;
+    }
+    d = cli_edit_distance(s->word, s->wlen, candidate);
+    if (d <= max && d < strlen(candidate) && d < s->dist) {
+        s->best = candidate;
+        s->dist = d;
+    }
+}
+
+/* The nearest long option of 'opts' and 'globals' to name[0..n), or NULL. */
+static const char *near_opt(const struct cli_opt *opts, const struct cli_opt *globals,
+                            const char *name, size_t n)
+{
+    const struct cli_opt *tables[2] = {opts, globals};
+    struct cli_suggest s;
+
+    cli_suggest_init(&s, name, n);
+    for (int t = 0; t < 2; t++) {
+        for (const struct cli_opt *o = tables[t]; o && o->name; o++) {
+            cli_suggest_add(&s, o->name);
+        }
+    }
+    return s.best;
+}
+
 static int set_value(const struct cli_opt *o, const char *value, char *errbuf, size_t errlen)
 {
     switch (o->type) {
@@ -82,6 +154,9 @@ int cli_args_parse(int argc, char **argv, int start, const struct cli_opt *opts,
         { "allow-plain-http", 0, CLI_OPT_FLAG, &g->allow_plain_http },
         { "timeout", 0,   CLI_OPT_INT,  &g->timeout_ms },
         { "json",    0,   CLI_OPT_FLAG, &g->json },
+        { "output",  'o', CLI_OPT_STR,  &g->output },
+        { "color",   0,   CLI_OPT_STR,  &g->color },
+        { "no-color", 0,  CLI_OPT_FLAG, &g->no_color },
         { "help",    'h', CLI_OPT_FLAG, &g->help },
         { NULL,      0,   CLI_OPT_FLAG, NULL },
     };
@@ -122,7 +197,13 @@ int cli_args_parse(int argc, char **argv, int start, const struct cli_opt *opts,
             size_t n = eq ? (size_t)(eq - name) : strlen(name);
             o = find_opt(opts, globals, name, n, 0);
             if (!o) {
-                snprintf(errbuf, errlen, "unknown option '--%.*s'", (int)n, name);
+                const char *near = near_opt(opts, globals, name, n);
+                if (near) {
+                    snprintf(errbuf, errlen, "unknown option '--%.*s'; did you mean '--%s'?",
+                             (int)n, name, near);
+                } else {
+                    snprintf(errbuf, errlen, "unknown option '--%.*s'", (int)n, name);
+                }
                 return -1;
             }
             if (eq) {
@@ -189,8 +270,8 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, int start, const struc
     if (g.timeout_ms) {
         ctx->timeout_ms = g.timeout_ms;
     }
-    if (g.json) {
-        ctx->json = true;
+    if (cli_apply_output(ctx, &g, errbuf, sizeof errbuf) != 0) {
+        return cli_usage_error(ctx, "%s", errbuf);
     }
     if (a->npos < min_pos) {
         return cli_usage_error(ctx, "missing arguments");
@@ -214,7 +295,8 @@ int cli_usage_error(struct cli_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("cellgate: ", ctx->err);
+    cli_color_puts(ctx->err, ctx->color_err, CLI_COLOR_RED, "cellgate:");
+    fputc(' ', ctx->err);
     va_start(ap, fmt);
     vfprintf(ctx->err, fmt, ap);
     va_end(ap);
@@ -237,7 +319,16 @@ int cli_run_sub(struct cli_ctx *ctx, int argc, char **argv, const struct cli_sub
                 return subs[i].fn(ctx, argc - 1, argv + 1);
             }
         }
-        return cli_usage_error(ctx, "unknown %s command '%s'", argv[0], argv[1]);
+        struct cli_suggest s;
+        cli_suggest_init(&s, argv[1], strlen(argv[1]));
+        for (size_t i = 0; i < n; i++) {
+            cli_suggest_add(&s, subs[i].name);
+        }
+        if (s.best) {
+            return cli_usage_error(ctx, "unknown %s command \"%s\"; did you mean \"%s\"?", argv[0],
+                                   argv[1], s.best);
+        }
+        return cli_usage_error(ctx, "unknown %s command \"%s\"", argv[0], argv[1]);
     }
     if (argc >= 2) {
         struct cli_args a;

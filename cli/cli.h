@@ -13,8 +13,12 @@
  *      or a watched rollout ended other than completed (rollout watch)
  *   2  usage error: bad arguments, unreadable input file, or the server
  *      answered 400 bad_request
- *   3  server or network error: cannot connect, timeout, 401/403 (auth),
- *      404, 409, 5xx, unparsable answer
+ *   3  server or network error: cannot connect, timeout, 404, 409, 5xx,
+ *      unparsable answer
+ *   4  authentication failed: the server answered 401 (no token, an
+ *      unknown, revoked or expired one)
+ *   5  permission denied: the server answered 403 (the token's role or
+ *      config scope does not allow it, a policy, self-approval)
  * Only main() exits; commands return one of these.
  *
  * How to add a subcommand (see also docs/style.md "Checklists"):
@@ -46,6 +50,8 @@ enum cli_exit {
     CLI_EXIT_FAIL = 1,   /* violations, failed check */
     CLI_EXIT_USAGE = 2,  /* bad invocation or input */
     CLI_EXIT_SERVER = 3, /* server or network error */
+    CLI_EXIT_AUTH = 4,   /* 401: authentication failed */
+    CLI_EXIT_DENIED = 5, /* 403: permission denied */
 };
 
 /* Largest FILE argument read (bytes); the server's default body limit is
@@ -56,6 +62,14 @@ enum cli_exit {
 
 struct cli_cmd;
 
+/* How results are printed (-o/--output, docs/cli.md "Output"). */
+enum cli_output {
+    CLI_OUT_TABLE = 0, /* for people: tables and key: value blocks (the default) */
+    CLI_OUT_JSON,      /* -o json, --json: the server's JSON answer as-is */
+    CLI_OUT_YAML,      /* -o yaml: the same data as YAML */
+    CLI_OUT_WIDE,      /* -o wide: tables with their extra columns */
+};
+
 /* Everything a command needs; built by cli_main(), passed to every command. */
 struct cli_ctx {
     const char *server;        /* borrowed from argv/env; never NULL */
@@ -63,7 +77,11 @@ struct cli_ctx {
     const char *ca_file;       /* --ca-file / CELLGATE_CA_FILE; NULL = the system's CAs */
     bool allow_plain_http;     /* --allow-plain-http / CELLGATE_ALLOW_PLAIN_HTTP */
     long timeout_ms;           /* 0 = library default */
-    bool json;                 /* --json: print the server's JSON as-is */
+    bool json;                 /* -o json|yaml, --json: print the server's answer (as
+                                  JSON or YAML: output says which) instead of tables */
+    enum cli_output output;    /* -o: the format; json is true for JSON and YAML */
+    bool color_out;            /* colour on ctx->out (output.c, cli_color_setup()) */
+    bool color_err;            /* colour on ctx->err */
     const struct cli_cmd *cmd; /* the running command (for its usage) */
     struct cg_client *client;  /* owned; created by cli_client() */
     FILE *out;                 /* stdout normally; tests may redirect */
@@ -82,9 +100,9 @@ struct cli_cmd {
 
 /* The commands. */
 cli_cmd_fn cmd_assign, cmd_audit, cmd_cell, cmd_changes, cmd_cluster, cmd_completion, cmd_config,
-    cmd_diff, cmd_drill, cmd_flag, cmd_help, cmd_hosts, cmd_notify, cmd_plan, cmd_publish,
-    cmd_rollback, cmd_rollout, cmd_show, cmd_state, cmd_stats, cmd_status, cmd_token, cmd_validate,
-    cmd_version, cmd_versions, cmd_whoami, cmd_why;
+    cmd_diff, cmd_drill, cmd_flag, cmd_help, cmd_hosts, cmd_notify, cmd_plan, cmd_pubkey,
+    cmd_publish, cmd_rollback, cmd_rollout, cmd_show, cmd_state, cmd_stats, cmd_status, cmd_token,
+    cmd_validate, cmd_version, cmd_versions, cmd_whoami, cmd_why;
 cli_cmd_fn cmd_apply; /* cmd_apply.c: apply -f (docs/gitops.md) */
 
 /* ---- the table and the dispatcher (commands.c) ---- */
@@ -125,6 +143,29 @@ struct cli_opt {
     void *dest;
 };
 
+/*
+ * "Did you mean": the candidate nearest to a mistyped word by edit distance
+ * (insertions, deletions, substitutions and swaps of two neighbours each
+ * count 1), if it is near enough to be a typo: at most 1 edit for words of
+ * up to 4 characters, 2 up to 8, 3 beyond (and fewer than the candidate's
+ * length). Feed every candidate to
+ * cli_suggest_add(), then read the best; the first of equal ones wins.
+ * All strings are borrowed for the life of the struct.
+ */
+struct cli_suggest {
+    const char *word; /* what was typed */
+    size_t wlen;      /* its length (an option name may end at '=') */
+    const char *best; /* the nearest candidate so far; NULL = none near */
+    size_t dist;      /* its distance */
+};
+
+void cli_suggest_init(struct cli_suggest *s, const char *word, size_t wlen);
+void cli_suggest_add(struct cli_suggest *s, const char *candidate);
+
+/* Edit distance of a[0..alen) and b (optimal string alignment); large
+ * words are compared up to 63 characters. */
+size_t cli_edit_distance(const char *a, size_t alen, const char *b);
+
 /* Positional arguments, borrowed from argv. */
 struct cli_args {
     char *pos[CLI_POS_MAX];
@@ -139,6 +180,9 @@ struct cli_globals {
     bool allow_plain_http;
     long timeout_ms;
     bool json;
+    const char *output; /* -o, --output: json, yaml, wide (or table) */
+    const char *color;  /* --color=auto|always|never */
+    bool no_color;      /* --no-color */
     bool help;
 };
 
@@ -205,7 +249,8 @@ struct cg_client *cli_begin(struct cli_ctx *ctx, int argc, char **argv, const st
 char *cli_read_input(struct cli_ctx *ctx, const char *path, size_t max, size_t *len);
 
 /* Writes the body of a result (the server's JSON) followed by a newline
- * unless it already ends with one. */
+ * unless it already ends with one; as YAML with -o yaml
+ * (cli_emit_json_text()). */
 void cli_print_json(struct cli_ctx *ctx, const struct cg_result *r);
 
 /*
@@ -241,6 +286,9 @@ int cli_page_check(struct cli_ctx *ctx, const struct cli_page *p);
  * part only when given). 'cmd' is the command as typed, e.g. "cell list". */
 void cli_page_more(struct cli_ctx *ctx, const struct cli_page *p, const struct cg_result *r,
                    const char *cmd);
+
+/* "90s", "15m", "2h", "7d" as milliseconds; -1 when not one. */
+int64_t cli_parse_duration(const char *s);
 
 /* Parses a positive decimal number (version, seq); -1 if it is not one. */
 long long cli_parse_number(const char *s);
@@ -299,14 +347,75 @@ void cli_print_status_health(struct cli_ctx *ctx, const struct cg_result *r);
  * returns -1. */
 int64_t cli_health_window(struct cli_ctx *ctx, const char *window);
 
+/* ---- output formats and colour (output.c) ---- */
+
+/*
+ * Applies the global -o/--output, --json, --color and --no-color of g to
+ * ctx (the environment's NO_COLOR too). On a bad value returns -1 with a
+ * message in errbuf ("unknown output format 'x' (choose json, yaml or
+ * wide)"); else 0.
+ */
+int cli_apply_output(struct cli_ctx *ctx, const struct cli_globals *g, char *errbuf, size_t errlen);
+
+/*
+ * Decides colour for ctx->out and ctx->err: --color=always forces it,
+ * --color=never / --no-color / a non-empty NO_COLOR (https://no-color.org)
+ * turn it off, otherwise (auto) each stream gets colour only when it is a
+ * terminal and TERM is not "dumb". 'mode' is "auto", "always" or "never".
+ */
+void cli_color_setup(struct cli_ctx *ctx, const char *mode, bool no_color);
+
+/* The colours of the CLI; one place, no escape codes elsewhere. */
+enum cli_color {
+    CLI_COLOR_NONE = 0,
+    CLI_COLOR_GREEN,  /* pass, completed, applied, ok */
+    CLI_COLOR_RED,    /* fail, halted, rolled back, rejected, errors */
+    CLI_COLOR_YELLOW, /* hold, paused, waiting, inconclusive */
+    CLI_COLOR_BOLD,
+};
+
+/* The colour of a verdict or state word ("pass", "rolled_back", "paused",
+ * "failed", ...; case-insensitive, '_' or ' ' alike), NONE for others. */
+enum cli_color cli_color_of(const char *word);
+
+/* Writes a state or verdict word to ctx->out in its colour (cli_color_of())
+ * when colour is on there, padded with spaces to 'width' characters. */
+void cli_put_verdict(struct cli_ctx *ctx, const char *word, int width);
+
+/* Writes s to f in colour c when 'on', else as it is. */
+void cli_color_puts(FILE *f, bool on, enum cli_color c, const char *s);
+
+/* The start and end escape sequences of c ("" when !on). */
+const char *cli_color_start(bool on, enum cli_color c);
+const char *cli_color_end(bool on, enum cli_color c);
+
+/*
+ * Prints a JSON document (the server's answer, 'len' bytes) as the output
+ * format asks: as it is (with a final newline) for JSON, as a YAML document
+ * for YAML ('stream': with a "---" line first, for a series such as
+ * `rollout watch`). Text that is not JSON is printed as it is.
+ */
+void cli_emit_json_text(struct cli_ctx *ctx, const char *json, size_t len, bool stream);
+
+/*
+ * Writes the JSON text json[0..len) to f as YAML (libyaml's emitter, block
+ * style; strings that YAML would read as another type are quoted). Returns
+ * 0, or -1 when the text is not JSON or cannot be written.
+ */
+int cli_yaml_write(FILE *f, const char *json, size_t len, bool explicit_start);
+
 /* ---- tables (table.c) ---- */
 
-#define CLI_TABLE_MAX_COLS 10
+#define CLI_TABLE_MAX_COLS 14
 
-/* An aligned text table. Cells are copied and sanitized. */
+/* An aligned text table. Cells are copied and sanitized. A column whose
+ * heading starts with '+' ("+SHA256") is shown only by -o wide (the '+'
+ * is not printed). Cells of a STATE, OUTCOME, VERDICT, STATUS or RESULT
+ * column are coloured by cli_color_of() when colour is on. */
 struct cli_table {
     int ncols;
     const char *head[CLI_TABLE_MAX_COLS]; /* borrowed (string literals) */
+    bool wide[CLI_TABLE_MAX_COLS];        /* shown only with -o wide */
     char **cells;                         /* owned: nrows * ncols strings */
     size_t nrows;
     size_t cap; /* rows allocated */
@@ -318,8 +427,15 @@ void cli_table_init(struct cli_table *t, int ncols, const char *const *head);
 int cli_table_add(struct cli_table *t, const char *const *row);
 
 /* Prints the header and rows, columns separated by two spaces; the last
- * column is not padded. */
+ * column is not padded. Every column, no colour. */
 void cli_table_print(const struct cli_table *t, FILE *f);
+
+/* cli_table_print() with its state columns coloured when 'color'. */
+void cli_table_print_color(const struct cli_table *t, FILE *f, bool color);
+
+/* Prints t on ctx->out as the command's output: its wide columns only with
+ * -o wide, coloured when ctx->color_out. Every table command prints so. */
+void cli_table_emit(struct cli_ctx *ctx, const struct cli_table *t);
 
 void cli_table_release(struct cli_table *t);
 

@@ -94,23 +94,28 @@ static void print_checkpoints(struct cli_ctx *ctx, const struct cg_audit_report 
 static int print_failure(struct cli_ctx *ctx, const struct cg_audit_report *rep)
 {
     char why[CG_ERRMSG_MAX];
+    const char *red = cli_color_start(ctx->color_out, CLI_COLOR_RED);
+    const char *endc = cli_color_end(ctx->color_out, CLI_COLOR_RED);
 
     cli_sanitize(rep->why, why, sizeof why);
     switch (rep->failure) {
     case CG_AUDIT_CUT_SHORT:
-        fprintf(ctx->out, "audit log CUT SHORT: %s\n", why);
+        fprintf(ctx->out, "audit log %sCUT SHORT%s: %s\n", red, endc, why);
         break;
     case CG_AUDIT_REWRITTEN:
-        fprintf(ctx->out, "audit log REWRITTEN at seq %" PRId64 ": %s\n", rep->bad_seq, why);
+        fprintf(ctx->out, "audit log %sREWRITTEN%s at seq %" PRId64 ": %s\n", red, endc,
+                rep->bad_seq, why);
         break;
     case CG_AUDIT_FORGED:
-        fprintf(ctx->out, "audit checkpoint FORGED at seq %" PRId64 ": %s\n", rep->bad_seq, why);
+        fprintf(ctx->out, "audit checkpoint %sFORGED%s at seq %" PRId64 ": %s\n", red, endc,
+                rep->bad_seq, why);
         break;
     case CG_AUDIT_BAD_SAVED:
         cli_error(ctx, "%s", why);
         return CLI_EXIT_USAGE;
     default:
-        fprintf(ctx->out, "audit chain BROKEN at seq %" PRId64 ": %s\n", rep->bad_seq, why);
+        fprintf(ctx->out, "audit chain %sBROKEN%s at seq %" PRId64 ": %s\n", red, endc,
+                rep->bad_seq, why);
         fprintf(ctx->out, "%" PRId64 " records before it verified\n", rep->records);
         return CLI_EXIT_FAIL;
     }
@@ -175,7 +180,9 @@ static int audit_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (rc != CG_OK) {
         return cli_api_error(ctx, rc, &e, "cannot verify the audit chain");
     }
-    fprintf(ctx->out, "audit chain OK: %" PRId64 " records\n", rep.records);
+    fprintf(ctx->out, "audit chain %sOK%s: %" PRId64 " records\n",
+            cli_color_start(ctx->color_out, CLI_COLOR_GREEN),
+            cli_color_end(ctx->color_out, CLI_COLOR_GREEN), rep.records);
     if (rep.records > 0) {
         fprintf(ctx->out, "head: seq %" PRId64 " hash %s\n", rep.last_seq, rep.last_hash);
     }
@@ -227,7 +234,7 @@ static int audit_checkpoints(struct cli_ctx *ctx, int argc, char **argv)
         snprintf(seq, sizeof seq, "%" PRId64, cg_obj_int(o, "seq", 0));
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     latest = cg_obj_child(cg_result_obj(r), "latest");
     if (latest) {
@@ -243,15 +250,120 @@ static int audit_checkpoints(struct cli_ctx *ctx, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* Pages of a filtered `audit` followed at most: each reads at most 5000
+ * records of the log on the server (docs/api/audit.md). */
+#define AUDIT_PAGES_MAX 200
+
+static void audit_row(struct cli_table *t, const struct cg_obj *o)
+{
+    char seq[24], when[32];
+    const char *row[] = {
+        seq,
+        cli_short_time(cg_obj_str(o, "time"), when, sizeof when),
+        cg_obj_str(o, "actor"),
+        cg_obj_str(o, "action"),
+        cg_obj_str(o, "object"),
+        cg_obj_str(o, "reason"),
+        cg_obj_str(o, "time"),
+        cg_obj_str(o, "hash"),
+    };
+    snprintf(seq, sizeof seq, "%" PRId64, cg_obj_int(o, "seq", 0));
+    cli_table_add(t, row);
+}
+
+/* --config, --actor, --since | --from/--to into f; CLI_EXIT_OK or a usage
+ * error (printed). */
+static int audit_filter(struct cli_ctx *ctx, struct cg_audit_filter *f, const char *since,
+                        const char *from, const char *to)
+{
+    if (since && (from || to)) {
+        return cli_usage_error(ctx, "--since or --from/--to, not both");
+    }
+    if (since) {
+        int64_t d = cli_parse_duration(since);
+        if (d < 0) {
+            return cli_usage_error(ctx, "--since wants a duration such as 90m, 12h, 7d");
+        }
+        f->from_ms = cg_now_ms() - d;
+    }
+    if (from && cg_time_parse(from, &f->from_ms) != 0) {
+        return cli_usage_error(ctx, "--from wants an RFC 3339 time (2026-12-06T10:00:00Z)");
+    }
+    if (to && cg_time_parse(to, &f->to_ms) != 0) {
+        return cli_usage_error(ctx, "--to wants an RFC 3339 time (2026-12-06T10:00:00Z)");
+    }
+    if (f->from_ms && f->to_ms && f->to_ms <= f->from_ms) {
+        return cli_usage_error(ctx, "--to must be later than --from");
+    }
+    if (f->config && !f->config[0]) {
+        return cli_usage_error(ctx, "--config needs a config name");
+    }
+    if (f->actor && !f->actor[0]) {
+        return cli_usage_error(ctx, "--actor needs an actor such as token:ci");
+    }
+    return CLI_EXIT_OK;
+}
+
+/* A filtered `audit`: follows the server's pages (each a bounded scan)
+ * until 'want' records or the end of the log; --json prints one page. */
+static int audit_filtered(struct cli_ctx *ctx, struct cg_client *c, const struct cg_audit_filter *f,
+                          int64_t after, long want, struct cli_table *t)
+{
+    int64_t cursor = after;
+    size_t total = 0;
+    bool more = false;
+    int rc;
+
+    for (int pages = 0; pages < AUDIT_PAGES_MAX; pages++) {
+        struct cg_result *r = NULL;
+        struct cg_error e = {0};
+        size_t n;
+
+        rc = cg_audit_page(c, f, cursor, (int)(want - (long)total), &r, &e);
+        if (ctx->json || rc != CG_OK) {
+            rc = cli_answer(ctx, rc, r, &e, "cannot read the audit log");
+            return rc >= 0 ? rc : CLI_EXIT_OK;
+        }
+        n = cg_result_count(r);
+        for (size_t i = 0; i < n; i++) {
+            audit_row(t, cg_result_item(r, i));
+        }
+        total += n;
+        cursor = cg_obj_int(cg_result_obj(r), "next_after", cursor);
+        more = cg_obj_bool(cg_result_obj(r), "more", 0);
+        cg_result_free(r);
+        if (!more || (long)total >= want) {
+            break;
+        }
+    }
+    if (total == 0) {
+        fprintf(ctx->out, "no records\n");
+    } else {
+        cli_table_emit(ctx, t);
+    }
+    if (more) {
+        fprintf(ctx->err, "more: cellgate audit --after %" PRId64 " (same filters)\n", cursor);
+    }
+    return CLI_EXIT_OK;
+}
+
 static int audit_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const char *const head[] = {"SEQ", "TIME", "ACTOR", "ACTION", "OBJECT", "REASON"};
+    static const char *const head[] = {"SEQ",    "TIME",   "ACTOR",    "ACTION",
+                                       "OBJECT", "REASON", "+TIME_AT", "+HASH"};
     long after = 0, limit = 0;
+    const char *since = NULL, *from = NULL, *to = NULL;
+    struct cg_audit_filter f = {0};
     /* clang-format off */
     const struct cli_opt opts[] = {
-        { "after", 0, CLI_OPT_INT,  &after },
-        { "limit", 0, CLI_OPT_INT,  &limit },
-        { NULL,    0, CLI_OPT_FLAG, NULL },
+        { "after",  0, CLI_OPT_INT,  &after },
+        { "limit",  0, CLI_OPT_INT,  &limit },
+        { "config", 0, CLI_OPT_STR,  &f.config },
+        { "actor",  0, CLI_OPT_STR,  &f.actor },
+        { "since",  0, CLI_OPT_STR,  &since },
+        { "from",   0, CLI_OPT_STR,  &from },
+        { "to",     0, CLI_OPT_STR,  &to },
+        { NULL,     0, CLI_OPT_FLAG, NULL },
     };
     /* clang-format on */
     struct cli_args a;
@@ -268,27 +380,25 @@ static int audit_list(struct cli_ctx *ctx, int argc, char **argv)
     if (limit > 1000) {
         return cli_usage_error(ctx, "--limit is at most 1000");
     }
+    if ((rc = audit_filter(ctx, &f, since, from, to)) != CLI_EXIT_OK) {
+        return rc;
+    }
+    cli_table_init(&t, (int)CG_ARRAY_SIZE(head), head);
+    if (f.config || f.actor || f.from_ms || f.to_ms) {
+        rc = audit_filtered(ctx, c, &f, after, limit ? limit : 100, &t);
+        cli_table_release(&t);
+        return rc;
+    }
     rc = cg_audit_list(c, after, (int)limit, &r, &e);
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot read the audit log")) >= 0) {
+        cli_table_release(&t);
         return rc;
     }
     n = cg_result_count(r);
-    cli_table_init(&t, 6, head);
     for (size_t i = 0; i < n; i++) {
-        const struct cg_obj *o = cg_result_item(r, i);
-        char seq[24], when[32];
-        const char *row[] = {
-            seq,
-            cli_short_time(cg_obj_str(o, "time"), when, sizeof when),
-            cg_obj_str(o, "actor"),
-            cg_obj_str(o, "action"),
-            cg_obj_str(o, "object"),
-            cg_obj_str(o, "reason"),
-        };
-        snprintf(seq, sizeof seq, "%" PRId64, cg_obj_int(o, "seq", 0));
-        cli_table_add(&t, row);
+        audit_row(&t, cg_result_item(r, i));
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     if (n > 0 && n == (size_t)(limit ? limit : 100)) {
         fprintf(ctx->err, "more: cellgate audit --after %" PRId64 "\n",
@@ -305,6 +415,18 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "checkpoints") == 0) {
         return audit_checkpoints(ctx, argc - 1, argv + 1);
+    }
+    if (argc >= 2 && argv[1][0] != '-') {
+        /* `audit` takes no argument: a word is a mistyped verb */
+        struct cli_suggest s;
+        cli_suggest_init(&s, argv[1], strlen(argv[1]));
+        cli_suggest_add(&s, "verify");
+        cli_suggest_add(&s, "checkpoints");
+        if (s.best) {
+            return cli_usage_error(ctx, "unknown audit command \"%s\"; did you mean \"%s\"?",
+                                   argv[1], s.best);
+        }
+        return cli_usage_error(ctx, "unknown audit command \"%s\"", argv[1]);
     }
     return audit_list(ctx, argc, argv);
 }

@@ -91,7 +91,7 @@ out:
 
 static int cell_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const char *const head[] = {"ID", "REGION", "ZONE", "LABELS", "CREATED"};
+    static const char *const head[] = {"ID", "REGION", "ZONE", "LABELS", "CREATED", "+CREATED_AT"};
     struct cli_page pg = {0};
     const char *config = NULL, *window = NULL;
     bool health = false;
@@ -139,7 +139,7 @@ static int cell_list(struct cli_ctx *ctx, int argc, char **argv)
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot list cells")) >= 0) {
         return rc;
     }
-    cli_table_init(&t, 5, head);
+    cli_table_init(&t, (int)CG_ARRAY_SIZE(head), head);
     for (size_t i = 0; i < cg_result_count(r); i++) {
         const struct cg_obj *o = cg_result_item(r, i);
         char labels[512], created[32];
@@ -149,10 +149,12 @@ static int cell_list(struct cli_ctx *ctx, int argc, char **argv)
             cg_obj_str(o, "zone"),
             cli_labels(o, labels, sizeof labels),
             cli_short_time(cg_obj_str(o, "created_at"), created, sizeof created),
+            cg_obj_str(o, "created_at"),
         };
+        _Static_assert(CG_ARRAY_SIZE(row) == CG_ARRAY_SIZE(head), "a cell per column");
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     cli_page_more(ctx, &pg, r, strcmp(argv[0], "cells") == 0 ? "cells" : "cell list");
     cg_result_free(r);

@@ -15,31 +15,6 @@
 
 #define CHANGES_PAGES_MAX 100 /* pages followed without --limit/--after */
 
-/* "90s", "15m", "2h", "7d" as milliseconds; -1 when not one. */
-static int64_t parse_duration(const char *s)
-{
-    char *end = NULL;
-    long long n = strtoll(s, &end, 10);
-    int64_t unit = 0;
-
-    if (!end || end == s || n <= 0) {
-        return -1;
-    }
-    if (strcmp(end, "s") == 0) {
-        unit = 1000;
-    } else if (strcmp(end, "m") == 0) {
-        unit = 60 * 1000;
-    } else if (strcmp(end, "h") == 0) {
-        unit = 3600 * 1000;
-    } else if (strcmp(end, "d") == 0) {
-        unit = 24LL * 3600 * 1000;
-    }
-    if (!unit || n > INT64_MAX / unit) {
-        return -1;
-    }
-    return (int64_t)n * unit;
-}
-
 /* One change as a table row. */
 static void add_row(struct cli_table *t, const struct cg_obj *o)
 {
@@ -128,7 +103,7 @@ int cmd_changes(struct cli_ctx *ctx, int argc, char **argv)
         return cli_usage_error(ctx, "--since or --from/--to, not both");
     }
     if (since) {
-        int64_t d = parse_duration(since);
+        int64_t d = cli_parse_duration(since);
         if (d < 0) {
             return cli_usage_error(ctx, "--since wants a duration such as 90m, 12h, 7d");
         }
@@ -172,7 +147,7 @@ int cmd_changes(struct cli_ctx *ctx, int argc, char **argv)
     if (total == 0) {
         fprintf(ctx->out, "no changes\n");
     } else {
-        cli_table_print(&t, ctx->out);
+        cli_table_emit(ctx, &t);
     }
     cli_table_release(&t);
     if (cursor) {

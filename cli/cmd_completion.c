@@ -62,7 +62,7 @@ static void bash_function(FILE *f)
           "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" cmd=\"\" i opts\n"
           "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
           "    case \"${COMP_WORDS[i]}\" in\n"
-          "      --server|--token|--ca-file|--timeout) ((i++)) ;;\n"
+          "      --server|--token|--ca-file|--timeout|--output|-o) ((i++)) ;;\n"
           "      -*) ;;\n"
           "      *) cmd=\"${COMP_WORDS[i]}\"; break ;;\n"
           "    esac\n"
@@ -70,7 +70,7 @@ static void bash_function(FILE *f)
           "  if [[ -z $cmd ]]; then\n"
           "    if [[ $cur == -* ]]; then\n"
           "      COMPREPLY=($(compgen -W \"--server --token --ca-file --allow-plain-http "
-          "--timeout --json --help --version\" -- \"$cur\"))\n"
+          "--timeout --json --output --color --no-color --help --version\" -- \"$cur\"))\n"
           "    else\n"
           "      COMPREPLY=($(compgen -W \"",
           f);

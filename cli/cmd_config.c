@@ -74,7 +74,8 @@ static const char *num_or_dash(int64_t n, char *buf, size_t size)
 
 static int config_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const char *const head[] = {"NAME", "KIND", "PLAN", "LATEST", "LIVE", "GEN", "CREATED"};
+    static const char *const head[] = {"NAME", "KIND", "PLAN",    "LATEST",
+                                       "LIVE", "GEN",  "CREATED", "+CREATED_AT"};
     struct cli_page pg = {0};
     /* clang-format off */
     const struct cli_opt opts[] = {
@@ -104,7 +105,7 @@ static int config_list(struct cli_ctx *ctx, int argc, char **argv)
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot list configs")) >= 0) {
         return rc;
     }
-    cli_table_init(&t, 7, head);
+    cli_table_init(&t, (int)CG_ARRAY_SIZE(head), head);
     for (size_t i = 0; i < cg_result_count(r); i++) {
         const struct cg_obj *o = cg_result_item(r, i);
         char latest[24], live[24], gen[24], created[32];
@@ -117,10 +118,12 @@ static int config_list(struct cli_ctx *ctx, int argc, char **argv)
             num_or_dash(cg_obj_int(o, "live_version", 0), live, sizeof live),
             num_or_dash(cg_obj_int(o, "generation", 0), gen, sizeof gen),
             cli_short_time(cg_obj_str(o, "created_at"), created, sizeof created),
+            cg_obj_str(o, "created_at"),
         };
+        _Static_assert(CG_ARRAY_SIZE(row) == CG_ARRAY_SIZE(head), "a cell per column");
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     cli_page_more(ctx, &pg, r, "config list");
     cg_result_free(r);

@@ -51,9 +51,11 @@ int cli_print_drills(struct cli_ctx *ctx, const struct cg_obj *o)
     const char *outcome = cg_obj_str(o, "outcome");
     size_t n = cg_obj_array_size(o, "drills");
 
-    fprintf(ctx->out, "drill %s (plan %s%s): %s\n",
-            cli_sanitize(cg_obj_str(o, "config"), text, sizeof text), cg_obj_str(o, "plan"),
-            cg_obj_bool(o, "proposed", 0) ? ", proposed" : "", outcome);
+    fprintf(ctx->out,
+            "drill %s (plan %s%s): ", cli_sanitize(cg_obj_str(o, "config"), text, sizeof text),
+            cg_obj_str(o, "plan"), cg_obj_bool(o, "proposed", 0) ? ", proposed" : "");
+    cli_put_verdict(ctx, outcome, 0);
+    fputc('\n', ctx->out);
     for (size_t i = 0; i < n; i++) {
         const struct cg_obj *d = cg_obj_array_get(o, "drills", i);
         figures_text(cg_obj_child(d, "figures"), fig, sizeof fig);
@@ -66,8 +68,9 @@ int cli_print_drills(struct cli_ctx *ctx, const struct cg_obj *o)
         } else {
             cli_sanitize(cg_obj_str(d, "summary"), text, sizeof text);
         }
-        fprintf(ctx->out, "  %-17s %-8s %s\n", cg_obj_str(d, "scenario"), cg_obj_str(d, "outcome"),
-                text);
+        fprintf(ctx->out, "  %-17s ", cg_obj_str(d, "scenario"));
+        cli_put_verdict(ctx, cg_obj_str(d, "outcome"), 8);
+        fprintf(ctx->out, " %s\n", text);
         if (fig[0]) {
             fprintf(ctx->out, "  %-17s %-8s %s\n", "", "", fig);
         }
@@ -154,7 +157,7 @@ static int drill_status(struct cli_ctx *ctx, int argc, char **argv)
         };
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     {
         const struct cg_obj *o = cg_result_obj(r);

@@ -62,7 +62,7 @@ static int flag_list(struct cli_ctx *ctx, int argc, char **argv)
         };
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     cg_result_free(r);
     return CLI_EXIT_OK;

@@ -134,7 +134,7 @@ int cli_cells_health(struct cli_ctx *ctx, const struct cli_page *pg, const char 
         snprintf(hosts, sizeof hosts, "%" PRId64, cg_obj_int(h, "hosts", 0));
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     print_fleet(ctx->out, cg_result_obj(r));
     cli_page_more(ctx, pg, r, cmd);
@@ -182,7 +182,7 @@ int cli_hosts_health(struct cli_ctx *ctx, const struct cli_page *pg, const char 
         _Static_assert(CG_ARRAY_SIZE(row) == CG_ARRAY_SIZE(head), "a cell per column");
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     cli_page_more(ctx, pg, r, cmd);
     cg_result_free(r);
@@ -216,7 +216,7 @@ void cli_print_status_health(struct cli_ctx *ctx, const struct cg_result *r)
         snprintf(hosts, sizeof hosts, "%" PRId64, cg_obj_int(h, "hosts", 0));
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     print_fleet(ctx->out, cg_result_obj(r));
 }

@@ -123,7 +123,7 @@ static int notify_list(struct cli_ctx *ctx, int argc, char **argv)
         };
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     cg_result_free(r);
     return CLI_EXIT_OK;
@@ -207,7 +207,7 @@ static int notify_log(struct cli_ctx *ctx, int argc, char **argv)
         };
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     cg_result_free(r);
     return CLI_EXIT_OK;

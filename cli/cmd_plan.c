@@ -134,7 +134,7 @@ static int plan_list(struct cli_ctx *ctx, int argc, char **argv)
         };
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     cli_page_more(ctx, &pg, r, "plan list");
     cg_result_free(r);

@@ -114,16 +114,33 @@ static int rollout_status(struct cli_ctx *ctx, int argc, char **argv)
     if (ctx->json) {
         cli_print_json(ctx, r);
     } else {
-        cli_print_rollout(ctx->out, cg_result_obj(r), CLI_STATUS_EVENTS);
+        cli_print_rollout(ctx->out, cg_result_obj(r), CLI_STATUS_EVENTS, ctx->color_out);
     }
     cg_result_free(r);
     return CLI_EXIT_OK;
 }
 
+/* The STEP column of `rollout list`: "N/TOTAL" as `rollout status` counts
+ * (1-based; a completed rollout's index is past its last step, so it shows
+ * TOTAL/TOTAL); only "N" from a server that does not send steps_total. */
+static void list_step(const struct cg_obj *o, char *buf, size_t size)
+{
+    int64_t step = cg_obj_int(o, "step", 0), total = cg_obj_int(o, "steps_total", -1);
+
+    if (total < 0) {
+        snprintf(buf, size, "%" PRId64, step + 1);
+    } else if (total == 0) {
+        snprintf(buf, size, "-");
+    } else {
+        snprintf(buf, size, "%" PRId64 "/%" PRId64, step < total ? step + 1 : total, total);
+    }
+}
+
 static int rollout_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const char *const head[] = {"ID",    "CONFIG", "KIND",    "FROM", "TO",
-                                       "STATE", "STEP",   "CREATED", "BY"};
+    static const char *const head[] = {"ID", "CONFIG",      "KIND",       "FROM",
+                                       "TO", "STATE",       "STEP",       "CREATED",
+                                       "BY", "+STEP_INDEX", "+EXPEDITED", "+CREATED_AT"};
     const char *config = NULL;
     bool open_only = false;
     struct cli_page pg = {0};
@@ -158,10 +175,10 @@ static int rollout_list(struct cli_ctx *ctx, int argc, char **argv)
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot list rollouts")) >= 0) {
         return rc;
     }
-    cli_table_init(&t, 9, head);
+    cli_table_init(&t, (int)CG_ARRAY_SIZE(head), head);
     for (size_t i = 0; i < cg_result_count(r); i++) {
         const struct cg_obj *o = cg_result_item(r, i);
-        char id[24], from[24], to[24], step[24], created[32], kind[64];
+        char id[24], from[24], to[24], step[24], created[32], kind[64], index[24];
         const char *row[] = {
             id,
             cg_obj_str(o, "config"),
@@ -172,6 +189,9 @@ static int rollout_list(struct cli_ctx *ctx, int argc, char **argv)
             step,
             cli_short_time(cg_obj_str(o, "created_at"), created, sizeof created),
             cg_obj_str(o, "created_by"),
+            index,
+            cg_obj_bool(o, "expedited", 0) ? "yes" : "no",
+            cg_obj_str(o, "created_at"),
         };
         _Static_assert(CG_ARRAY_SIZE(row) == CG_ARRAY_SIZE(head), "a cell per column");
         snprintf(id, sizeof id, "%" PRId64, cg_obj_int(o, "id", 0));
@@ -179,13 +199,14 @@ static int rollout_list(struct cli_ctx *ctx, int argc, char **argv)
                  cg_obj_bool(o, "expedited", 0) ? " (expedited)" : "");
         snprintf(from, sizeof from, "%" PRId64, cg_obj_int(o, "from_version", 0));
         snprintf(to, sizeof to, "%" PRId64, cg_obj_int(o, "to_version", 0));
-        snprintf(step, sizeof step, "%" PRId64, cg_obj_int(o, "step", 0) + 1);
+        list_step(o, step, sizeof step);
+        snprintf(index, sizeof index, "%" PRId64, cg_obj_int(o, "step", 0));
         if (cg_obj_int(o, "from_version", 0) == 0) {
             snprintf(from, sizeof from, "-");
         }
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     snprintf(more, sizeof more, "rollout list%s%s%s", config ? " --config " : "",
              config ? config : "", open_only ? " --open" : "");
@@ -323,9 +344,9 @@ static int rollout_watch(struct cli_ctx *ctx, int argc, char **argv)
         state = cg_obj_str(st, "state");
         ended = cli_rollout_ended(state);
         if (ctx->json) {
-            /* JSON Lines: one compact status per poll */
+            /* JSON Lines: one compact status per poll (YAML: one document each) */
             char *line = cg_obj_dup_json(st, NULL, 0);
-            fprintf(ctx->out, "%s\n", line ? line : "{}");
+            cli_emit_json_text(ctx, line ? line : "{}", line ? strlen(line) : 2, true);
             cg_free(line);
         } else if (tty) {
             int cols = term_cols(fileno(ctx->out));
@@ -340,8 +361,9 @@ static int rollout_watch(struct cli_ctx *ctx, int argc, char **argv)
             int code = cli_rollout_exit(state);
             if (!ctx->json) {
                 char buf[128];
-                fprintf(ctx->out, "rollout %" PRId64 " %s\n", id,
-                        cli_sanitize(state, buf, sizeof buf));
+                fprintf(ctx->out, "rollout %" PRId64 " ", id);
+                cli_put_verdict(ctx, cli_sanitize(state, buf, sizeof buf), 0);
+                fputc('\n', ctx->out);
             }
             cg_result_free(r);
             return code;

@@ -35,7 +35,7 @@ static void print_configs(struct cli_ctx *ctx, const struct cg_result *r)
         row[5] = cg_obj_str(c, "plan")[0] ? cg_obj_str(c, "plan") : "-";
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
 }
 
@@ -71,7 +71,7 @@ static void print_assignments(struct cli_ctx *ctx, const struct cg_result *r)
         }
     }
     if (rows)
-        cli_table_print(&t, ctx->out);
+        cli_table_emit(ctx, &t);
     else
         fprintf(ctx->out, "no assignments\n");
     cli_table_release(&t);
@@ -109,7 +109,7 @@ static void print_rollouts(struct cli_ctx *ctx, const struct cg_obj *o)
         row[6] = cg_obj_str(x, "started");
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
 }
 

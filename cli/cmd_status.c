@@ -31,8 +31,9 @@ static const char *seen(const struct cg_obj *o, int64_t now_ms, char *buf, size_
 
 int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const char *const head[] = {"HOST",    "CELL",    "LAST SEEN", "CONFIG",
-                                       "VERSION", "OUTCOME", "RUNNING"};
+    static const char *const head[] = {"HOST",    "CELL",         "LAST SEEN", "CONFIG",
+                                       "VERSION", "OUTCOME",      "RUNNING",   "+RUNNING_GEN",
+                                       "+SEQ",    "+LAST_SEEN_AT"};
     const char *cell = NULL, *config = NULL;
     struct cli_page pg = {0};
     bool health = false;
@@ -75,7 +76,7 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot list hosts")) >= 0) {
         return rc;
     }
-    cli_table_init(&t, 7, head);
+    cli_table_init(&t, (int)CG_ARRAY_SIZE(head), head);
     for (size_t i = 0; i < cg_result_count(r); i++) {
         const struct cg_obj *h = cg_result_item(r, i);
         size_t n = cg_obj_array_size(h, "configs");
@@ -83,12 +84,15 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
         seen(h, now, when, sizeof when);
         for (size_t k = 0; k < (n ? n : 1); k++) {
             const struct cg_obj *cf = cg_obj_array_get(h, "configs", k);
-            char ver[48], running[48];
+            char ver[48], running[48], lkg_gen[24], seq[24];
             const char *row[] = {
-                cg_obj_str(h, "host"),    cg_obj_str(h, "cell"), when,
-                cg_obj_str(cf, "config"), cf ? ver : "",         cg_obj_str(cf, "outcome"),
-                cf ? running : "",
+                cg_obj_str(h, "host"),      cg_obj_str(h, "cell"), when,
+                cg_obj_str(cf, "config"),   cf ? ver : "",         cg_obj_str(cf, "outcome"),
+                cf ? running : "",          cf ? lkg_gen : "",     seq,
+                cg_obj_str(h, "last_seen"),
             };
+            snprintf(lkg_gen, sizeof lkg_gen, "%" PRId64, cg_obj_int(cf, "lkg_generation", 0));
+            snprintf(seq, sizeof seq, "%" PRId64, cg_obj_int(h, "seq", 0));
             _Static_assert(CG_ARRAY_SIZE(row) == CG_ARRAY_SIZE(head), "a cell per column");
             snprintf(ver, sizeof ver, "%" PRId64 " (gen %" PRId64 ")", cg_obj_int(cf, "version", 0),
                      cg_obj_int(cf, "generation", 0));
@@ -96,7 +100,7 @@ int cmd_hosts(struct cli_ctx *ctx, int argc, char **argv)
             cli_table_add(&t, row);
         }
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     cli_page_more(ctx, &pg, r, more);
     cg_result_free(r);
@@ -197,7 +201,7 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
         snprintf(hosts, sizeof hosts, "%" PRId64, cg_obj_int(v, "hosts", 0));
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
 
     /* cells and their hosts */
@@ -233,7 +237,7 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
             cli_table_add(&t, row);
         }
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
 
     /* --cells: each cell's health on the config, next to its version */

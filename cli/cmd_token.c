@@ -224,8 +224,9 @@ static int token_rotate(struct cli_ctx *ctx, int argc, char **argv)
 
 static int token_list(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const char *const head[] = {"ID",         "NAME",    "ROLE",    "CELL",      "CONFIGS",
-                                       "CREATED_BY", "CREATED", "EXPIRES", "LAST USED", "REVOKED"};
+    static const char *const head[] = {
+        "ID",      "NAME",      "ROLE",    "CELL",        "CONFIGS",     "CREATED_BY",   "CREATED",
+        "EXPIRES", "LAST USED", "REVOKED", "+CREATED_AT", "+EXPIRES_AT", "+LAST_USED_AT"};
     struct cli_page pg = {0};
     /* clang-format off */
     const struct cli_opt opts[] = {
@@ -256,7 +257,7 @@ static int token_list(struct cli_ctx *ctx, int argc, char **argv)
     if ((rc = cli_answer(ctx, rc, r, &e, "cannot list tokens")) >= 0) {
         return rc;
     }
-    cli_table_init(&t, 10, head);
+    cli_table_init(&t, (int)CG_ARRAY_SIZE(head), head);
     for (size_t i = 0; i < cg_result_count(r); i++) {
         const struct cg_obj *o = cg_result_item(r, i);
         char id[128], created[32], revoked[32], scope[600], expires[48], used[48];
@@ -274,10 +275,14 @@ static int token_list(struct cli_ctx *ctx, int argc, char **argv)
             cg_obj_has(o, "revoked_at")
                 ? cli_short_time(cg_obj_str(o, "revoked_at"), revoked, sizeof revoked)
                 : "-",
+            cg_obj_str(o, "created_at"),
+            cg_obj_has(o, "expires_at") ? cg_obj_str(o, "expires_at") : "-",
+            cg_obj_has(o, "last_used_at") ? cg_obj_str(o, "last_used_at") : "-",
         };
+        _Static_assert(CG_ARRAY_SIZE(row) == CG_ARRAY_SIZE(head), "a cell per column");
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     cli_page_more(ctx, &pg, r, "token list");
     cg_result_free(r);

@@ -10,10 +10,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "util.h"
 
 int cmd_versions(struct cli_ctx *ctx, int argc, char **argv)
 {
-    static const char *const head[] = {"VERSION", "CREATED", "AUTHOR", "SIZE", "SHA256", "MESSAGE"};
+    static const char *const head[] = {"VERSION",      "CREATED",    "AUTHOR",  "SIZE",
+                                       "SHA256",       "MESSAGE",    "+PARENT", "+MEDIA_TYPE",
+                                       "+FULL_SHA256", "+CREATED_AT"};
     long before = 0, after = 0;
     struct cli_page pg = {0};
     /* clang-format off */
@@ -58,10 +61,10 @@ int cmd_versions(struct cli_ctx *ctx, int argc, char **argv)
         live = cg_obj_int(cg_result_obj(cfg), "live_version", 0);
     }
     cg_result_free(cfg);
-    cli_table_init(&t, 6, head);
+    cli_table_init(&t, (int)CG_ARRAY_SIZE(head), head);
     for (size_t i = 0; i < cg_result_count(r); i++) {
         const struct cg_obj *o = cg_result_item(r, i);
-        char num[40], created[32], size[24], sha[16];
+        char num[40], created[32], size[24], sha[16], parent[24];
         int64_t n = cg_obj_int(o, "number", 0);
         const char *mark = n == live ? " (live)" : cg_obj_has(o, "deleted_at") ? " (deleted)" : "";
         const char *row[] = {
@@ -71,13 +74,19 @@ int cmd_versions(struct cli_ctx *ctx, int argc, char **argv)
             size,
             sha,
             cg_obj_str(o, "message"),
+            parent,
+            cg_obj_str(o, "media_type"),
+            cg_obj_str(o, "sha256"),
+            cg_obj_str(o, "created_at"),
         };
+        _Static_assert(CG_ARRAY_SIZE(row) == CG_ARRAY_SIZE(head), "a cell per column");
+        snprintf(parent, sizeof parent, "%" PRId64, cg_obj_int(o, "parent", 0));
         snprintf(num, sizeof num, "%" PRId64 "%s", n, mark);
         snprintf(size, sizeof size, "%" PRId64, cg_obj_int(o, "size", 0));
         snprintf(sha, sizeof sha, "%.12s", cg_obj_str(o, "sha256"));
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     snprintf(more, sizeof more, "versions %s", a.pos[0]);
     cli_page_more(ctx, &pg, r, more);

@@ -51,8 +51,10 @@ int cmd_version(struct cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     if (ctx->json) {
-        fprintf(ctx->out, "{\"cli\":\"%s\",\"libcellgate\":\"%s\"}\n", CG_VERSION_STRING,
-                cg_version());
+        char json[128];
+        int n = snprintf(json, sizeof json, "{\"cli\":\"%s\",\"libcellgate\":\"%s\"}",
+                         CG_VERSION_STRING, cg_version());
+        cli_emit_json_text(ctx, json, n > 0 && (size_t)n < sizeof json ? (size_t)n : 0, false);
     } else {
         fprintf(ctx->out, "cellgate %s (libcellgate %s)\n", CG_VERSION_STRING, cg_version());
     }

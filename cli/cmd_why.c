@@ -80,7 +80,7 @@ static void print_answer(struct cli_ctx *ctx, const struct cg_obj *o)
     for (size_t i = 0; i < n; i++) {
         add_row(&t, cg_obj_array_get(o, "candidates", i));
     }
-    cli_table_print(&t, ctx->out);
+    cli_table_emit(ctx, &t);
     cli_table_release(&t);
     for (size_t i = 0; i < n && i < 3; i++) {
         const struct cg_obj *c = cg_obj_array_get(o, "candidates", i);

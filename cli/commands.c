@@ -24,7 +24,11 @@
     "  --allow-plain-http  allow http:// to a host that is not this one (env\n"                    \
     "                 CELLGATE_ALLOW_PLAIN_HTTP=1); refused by default\n"                          \
     "  --timeout MS   request timeout in milliseconds (default 30000)\n"                           \
-    "  --json         print the server's JSON answer as-is (read commands)\n"                      \
+    "  -o, --output F  json: the server's JSON answer as-is; yaml: the same as YAML;\n"            \
+    "                 wide: tables with more columns (ids, generations, full times)\n"             \
+    "  --json         the same as -o json\n"                                                       \
+    "  --color=WHEN   colour: auto (on a terminal, unless NO_COLOR is set), always, never\n"       \
+    "  --no-color     the same as --color=never\n"                                                 \
     "  -h, --help     show this help"
 
 /* The paging options of a list command (docs/cli.md, "Paging"); KEY names
@@ -77,11 +81,17 @@ static const struct cli_cmd commands[] = {
       "All cells change as one generation. Outside any rollout: no waves, no bake."
       GLOBAL_OPTS },
     { "audit", cmd_audit, "list audit records, verify the audit chain, list its checkpoints",
-      "usage: cellgate audit [--after SEQ] [--limit N]\n"
+      "usage: cellgate audit [--config C] [--actor A] [--since D | --from T --to T]\n"
+      "                      [--after SEQ] [--limit N]\n"
       "   or: cellgate audit verify [--expect-head SEQ:HASH] [--pubkey KEY]...\n"
       "                             [--checkpoints FILE] [--no-server-checkpoints]\n"
       "   or: cellgate audit checkpoints [--after SEQ] [--limit N]\n"
       "\n"
+      "  --config C     only records about config C (its versions, assignments,\n"
+      "                 rollouts, policy, flags)\n"
+      "  --actor A      only records by actor A, exactly (token:ci, system)\n"
+      "  --since D      only records of the last D (90m, 12h, 7d)\n"
+      "  --from T, --to T  only records between two RFC 3339 times\n"
       "  --after SEQ    only records (checkpoints) after this sequence number\n"
       "  --limit N      at most N records (checkpoints) (1..1000, default 100)\n"
       "  verify         fetch every record and recompute the hash chain locally,\n"
@@ -287,6 +297,19 @@ static const struct cli_cmd commands[] = {
       "  --version N    of version N of C (default: its newest)\n"
       PAGE_OPTS("NAME ", "plan name")
       GLOBAL_OPTS },
+    { "pubkey", cmd_pubkey, "print the server's public signing key, as an agent's pubkey setting",
+      "usage: cellgate pubkey [--out FILE]\n"
+      "\n"
+      "  --out FILE     write the key to FILE (atomically, mode 0644) for an\n"
+      "                 agent's pubkey_file, instead of printing it\n"
+      "\n"
+      "Prints the 64 hex characters of the server's ed25519 statement-signing key\n"
+      "and a newline, exactly what an agent's `pubkey =` or `pubkey_file` wants\n"
+      "and what `cellgated pubkey --data DIR` prints; the key id goes to stderr.\n"
+      "A key fetched from the server it will verify proves nothing about that\n"
+      "server: compare the key id over another channel. --json: the server's\n"
+      "answer (key_id, public_key, algorithm)."
+      GLOBAL_OPTS },
     { "publish", cmd_publish, "publish a new version of a config",
       "usage: cellgate publish CONFIG FILE -m MSG [--media-type T]\n"
       "\n"
@@ -442,9 +465,27 @@ const struct cli_cmd *cli_find_command(const char *name)
     return NULL;
 }
 
+/* "unknown command" with the nearest command's name when it looks like a
+ * typo of one; returns CLI_EXIT_USAGE. */
+static int unknown_command(struct cli_ctx *ctx, const char *name)
+{
+    struct cli_suggest s;
+
+    cli_suggest_init(&s, name, strlen(name));
+    for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++) {
+        cli_suggest_add(&s, commands[i].name);
+    }
+    if (s.best) {
+        cli_error(ctx, "unknown command \"%s\"; did you mean \"%s\"?", name, s.best);
+    } else {
+        cli_error(ctx, "unknown command \"%s\"; see 'cellgate help'", name);
+    }
+    return CLI_EXIT_USAGE;
+}
+
 static void print_overview(FILE *f)
 {
-    fprintf(f, "usage: cellgate [--server URL] [--token T] [--ca-file F] [--json]\n"
+    fprintf(f, "usage: cellgate [--server URL] [--token T] [--ca-file F] [-o json|yaml|wide]\n"
                "                COMMAND [ARGS]\n\n"
                "Commands:\n");
     for (size_t i = 0; i < CG_ARRAY_SIZE(commands); i++) {
@@ -452,7 +493,8 @@ static void print_overview(FILE *f)
     }
     fprintf(f, "\nRun 'cellgate help COMMAND' for the options of one command.\n"
                "Exit codes: 0 ok, 1 violations, failed check or failed rollout,\n"
-               "2 usage error, 3 server or network error (including 401/403/404/409).\n");
+               "2 usage error, 3 server or network error (including 404/409),\n"
+               "4 authentication failed (401), 5 permission denied (403).\n");
 }
 
 int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
@@ -471,9 +513,7 @@ int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
     }
     cmd = cli_find_command(a.pos[0]);
     if (!cmd) {
-        ctx->cmd = NULL;
-        return cli_usage_error(ctx, "'%s' is not a cellgate command; see 'cellgate help'",
-                               a.pos[0]);
+        return unknown_command(ctx, a.pos[0]);
     }
     cli_print_usage(ctx->out, cmd);
     return CLI_EXIT_OK;
@@ -509,7 +549,10 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
         ctx->allow_plain_http = true;
     }
     ctx->timeout_ms = g.timeout_ms;
-    ctx->json = g.json;
+    if (cli_apply_output(ctx, &g, errbuf, sizeof errbuf) != 0) {
+        cli_error(ctx, "%s (see 'cellgate help')", errbuf);
+        return CLI_EXIT_USAGE;
+    }
     if (next >= argc) {
         if (g.help) {
             print_overview(ctx->out);
@@ -520,8 +563,7 @@ static int run(struct cli_ctx *ctx, int argc, char **argv)
     }
     cmd = cli_find_command(argv[next]);
     if (!cmd) {
-        cli_error(ctx, "'%s' is not a cellgate command; see 'cellgate help'", argv[next]);
-        return CLI_EXIT_USAGE;
+        return unknown_command(ctx, argv[next]);
     }
     ctx->cmd = cmd;
     if (g.help) {
@@ -548,6 +590,7 @@ int cli_main(int argc, char **argv)
     ctx.ca_file = env && env[0] ? env : NULL;
     env = getenv("CELLGATE_ALLOW_PLAIN_HTTP");
     ctx.allow_plain_http = env && env[0] && strcmp(env, "0") != 0;
+    cli_color_setup(&ctx, "auto", false);
     if (cg_library_init(&e) != CG_OK) {
         cli_error(&ctx, "%s", e.message);
         return CLI_EXIT_SERVER;

@@ -350,7 +350,7 @@ const char *cli_fmt_step_line(const struct cg_obj *st, size_t i, char *buf, size
     return cli_sanitize(raw, buf, size);
 }
 
-void cli_print_gates(FILE *f, const struct cg_obj *eval)
+void cli_print_gates(FILE *f, const struct cg_obj *eval, bool color)
 {
     static const char *const head[] = {"GATE", "WAVE", "BASELINE", "THRESHOLD", "TEST", "VERDICT"};
     const char *key = gates_key(eval);
@@ -372,7 +372,7 @@ void cli_print_gates(FILE *f, const struct cg_obj *eval)
         _Static_assert(CG_ARRAY_SIZE(row) == CG_ARRAY_SIZE(head), "a cell per column");
         cli_table_add(&t, row);
     }
-    cli_table_print(&t, f);
+    cli_table_print_color(&t, f, color);
     cli_table_release(&t);
 }
 
@@ -430,7 +430,7 @@ const char *cli_fmt_rollout_header(const struct cg_obj *st, char *buf, size_t si
 
 /* The wave's cells (worst first, at most 10) and the outliers of an
  * evaluation, when it has them. */
-static void print_cells(FILE *f, const struct cg_obj *ev)
+static void print_cells(FILE *f, const struct cg_obj *ev, bool color)
 {
     static const char *const head[] = {"CELL",   "REQUESTS",   "ERROR_RATE", "P99_MS",
                                        "BEFORE", "BEFORE_P99", "OUTLIER"};
@@ -455,7 +455,7 @@ static void print_cells(FILE *f, const struct cg_obj *ev)
             _Static_assert(CG_ARRAY_SIZE(row) == CG_ARRAY_SIZE(head), "a cell per column");
             cli_table_add(&t, row);
         }
-        cli_table_print(&t, f);
+        cli_table_print_color(&t, f, color);
         cli_table_release(&t);
         if (n > 10) {
             snprintf(line, sizeof line, "  (%zu more cells; --json shows them)", n - 10);
@@ -472,7 +472,7 @@ static void print_cells(FILE *f, const struct cg_obj *ev)
 }
 
 /* The evaluation block: headline, summary, figures, gate table. */
-static void print_evaluation(FILE *f, const struct cg_obj *st, const struct cg_obj *ev)
+static void print_evaluation(FILE *f, const struct cg_obj *st, const struct cg_obj *ev, bool color)
 {
     const struct cg_obj *step = cg_obj_array_get(st, "steps", (size_t)cg_obj_int(ev, "step", 0));
     char line[1024], t[32], a[32], b[32];
@@ -510,8 +510,8 @@ static void print_evaluation(FILE *f, const struct cg_obj *st, const struct cg_o
         }
     }
     put_line(f, line);
-    cli_print_gates(f, ev);
-    print_cells(f, ev);
+    cli_print_gates(f, ev, color);
+    print_cells(f, ev, color);
 }
 
 /* The newest 'max' events, oldest of them first. */
@@ -531,7 +531,7 @@ static void print_events(FILE *f, const struct cg_obj *st, size_t max, const cha
     }
 }
 
-void cli_print_rollout(FILE *f, const struct cg_obj *st, size_t max_events)
+void cli_print_rollout(FILE *f, const struct cg_obj *st, size_t max_events, bool color)
 {
     static const char *const head[] = {"STEP",    "WAVE",  "PART", "STATE",        "CELLS",
                                        "REGIONS", "ZONES", "BAKE", "MIN_REQUESTS", "APPROVAL"};
@@ -588,12 +588,12 @@ void cli_print_rollout(FILE *f, const struct cg_obj *st, size_t max_events)
         snprintf(minreq, sizeof minreq, "%" PRId64, cg_obj_int(s, "min_requests", 0));
         cli_table_add(&tab, row);
     }
-    cli_table_print(&tab, f);
+    cli_table_print_color(&tab, f, color);
     cli_table_release(&tab);
 
     if (ev) {
         fputc('\n', f);
-        print_evaluation(f, st, ev);
+        print_evaluation(f, st, ev, color);
     }
     if (nev > 0 && max_events > 0) {
         fputc('\n', f);

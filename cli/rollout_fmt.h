@@ -81,12 +81,14 @@ const char *cli_fmt_event(const struct cg_obj *ev, char *buf, size_t size);
 const char *cli_fmt_step_line(const struct cg_obj *st, size_t i, char *buf, size_t size);
 
 /* The table of gates of an evaluation (GATE, WAVE, BASELINE, THRESHOLD,
- * TEST, VERDICT), read from its "gates" (or "records") array. */
-void cli_print_gates(FILE *f, const struct cg_obj *eval);
+ * TEST, VERDICT), read from its "gates" (or "records") array; verdicts in
+ * colour when 'color' (cli_color_of()). */
+void cli_print_gates(FILE *f, const struct cg_obj *eval, bool color);
 
 /* `rollout status`: header, one row per step, the latest evaluation with
- * its gates, then the newest 'max_events' events. */
-void cli_print_rollout(FILE *f, const struct cg_obj *st, size_t max_events);
+ * its gates, then the newest 'max_events' events. 'color': the STATE and
+ * VERDICT columns in colour. */
+void cli_print_rollout(FILE *f, const struct cg_obj *st, size_t max_events, bool color);
 
 /* One frame of `rollout watch` on a terminal: header, one progress line
  * per step, the gates of the current evaluation, the newest events.

@@ -19,7 +19,8 @@ void cli_error(struct cli_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("cellgate: ", ctx->err);
+    cli_color_puts(ctx->err, ctx->color_err, CLI_COLOR_RED, "cellgate:");
+    fputc(' ', ctx->err);
     va_start(ap, fmt);
     vfprintf(ctx->err, fmt, ap);
     va_end(ap);
@@ -39,6 +40,10 @@ int cli_exit_code(int rc, const struct cg_error *e)
     case CG_ERR_INVALID:
         /* rejected before sending, or 400 bad_request from the server */
         return CLI_EXIT_USAGE;
+    case CG_ERR_AUTH:
+        return CLI_EXIT_AUTH;
+    case CG_ERR_FORBIDDEN:
+        return CLI_EXIT_DENIED;
     case CG_ERR_HTTP:
         /* 422 invalid: the contract or plan document itself is wrong */
         if (http == 422) {
@@ -156,10 +161,7 @@ void cli_print_json(struct cli_ctx *ctx, const struct cg_result *r)
     size_t len;
     const char *body = cg_result_body(r, &len);
 
-    fwrite(body, 1, len, ctx->out);
-    if (len == 0 || body[len - 1] != '\n') {
-        fputc('\n', ctx->out);
-    }
+    cli_emit_json_text(ctx, body, len, false);
 }
 
 int cli_answer(struct cli_ctx *ctx, int rc, struct cg_result *r, const struct cg_error *e,
@@ -339,4 +341,28 @@ struct cg_client *cli_begin(struct cli_ctx *ctx, int argc, char **argv, const st
         return NULL;
     }
     return cli_client(ctx, rc);
+}
+
+int64_t cli_parse_duration(const char *s)
+{
+    char *end = NULL;
+    long long n = strtoll(s, &end, 10);
+    int64_t unit = 0;
+
+    if (!end || end == s || n <= 0) {
+        return -1;
+    }
+    if (strcmp(end, "s") == 0) {
+        unit = 1000;
+    } else if (strcmp(end, "m") == 0) {
+        unit = 60 * 1000;
+    } else if (strcmp(end, "h") == 0) {
+        unit = 3600 * 1000;
+    } else if (strcmp(end, "d") == 0) {
+        unit = 24LL * 3600 * 1000;
+    }
+    if (!unit || n > INT64_MAX / unit) {
+        return -1;
+    }
+    return (int64_t)n * unit;
 }

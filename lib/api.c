@@ -916,6 +916,30 @@ static int add_query_int(struct cg_buf *b, char *sep, const char *key, int64_t v
     return 0;
 }
 
+int cg_audit_page(struct cg_client *c, const struct cg_audit_filter *f, int64_t after, int limit,
+                  struct cg_result **out, struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    char sep = '?';
+
+    clear_out(out);
+    if (after < 0 || limit < 0 || limit > 1000 || (f && (f->from_ms < 0 || f->to_ms < 0))) {
+        return cg__error_set(err, CG_ERR_INVALID, 0,
+                             "after and the times must be >= 0 and limit between 1 and 1000");
+    }
+    CHECK(cg__path3(&p, "/v1/audit", NULL, NULL, err));
+    if ((f && (add_query(&p, &sep, "config", f->config) < 0 ||
+               add_query(&p, &sep, "actor", f->actor) < 0 ||
+               add_query_int(&p, &sep, "from", f->from_ms) < 0 ||
+               add_query_int(&p, &sep, "to", f->to_ms) < 0)) ||
+        add_query_int(&p, &sep, "after", after) < 0 ||
+        add_query_int(&p, &sep, "limit", limit) < 0) {
+        cg_buf_free(&p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return get(c, "GET", &p, 0, "records", out, err);
+}
+
 int cg_changes_page(struct cg_client *c, const struct cg_changes_filter *f, int64_t after,
                     int limit, struct cg_result **out, struct cg_error *err)
 {

@@ -864,6 +864,35 @@ CG_API int cg_token_rotate(struct cg_client *c, const char *id, int64_t grace_s,
 CG_API int cg_audit_list(struct cg_client *c, int64_t after, int limit, struct cg_result **out,
                          struct cg_error *err);
 
+/* Filters of cg_audit_page() (docs/api/audit.md). Zero it; every field is
+ * optional (NULL or 0: no filter). Strings are used only during the call. */
+struct cg_audit_filter {
+    const char *config; /* records about this config: its object, or a summary naming it */
+    const char *actor;  /* records by this actor, exactly ("token:ci", "system") */
+    int64_t from_ms;    /* records at or after this time (epoch ms) */
+    int64_t to_ms;      /* records before this time (epoch ms) */
+};
+
+/**
+ * GET /v1/audit?config=&actor=&from=&to=: one page of the audit records
+ * that pass a filter, oldest first. The server reads a bounded part of the
+ * log per request, so a page may hold fewer than 'limit' records (even
+ * none) while more follow: the result object is {"records","next_after",
+ * "more"}; continue with after = next_after (the seq of the last record
+ * the server READ) while "more" is true. With a NULL or empty filter this
+ * is cg_audit_list() (no "more").
+ *
+ * @param f      the filter, NULL for none
+ * @param after  only records with seq > after (0 = from the first)
+ * @param limit  1..1000, 0 = the server's default (100)
+ * @return CG_OK; CG_ERR_INVALID (after or a time below 0, limit out of
+ *         range, or the server's 400 for a bad filter), the usual
+ *         transport errors.
+ * Thread safety: as for the client. Since: 0.7
+ */
+CG_API int cg_audit_page(struct cg_client *c, const struct cg_audit_filter *f, int64_t after,
+                         int limit, struct cg_result **out, struct cg_error *err);
+
 /**
  * GET /v1/audit/checkpoints: one page of the server's signed audit
  * checkpoints ({"seq","hash","time","time_ms","key_id","signature"}),

@@ -81,13 +81,20 @@ int api_rollouts_list(struct api *api, struct request *rq, struct response *rs)
         return reply_store_error(rs, rc, msg, "rollouts");
     arr = json_array();
     for (i = 0; i < n; i++) {
+        /* steps_total as in the rollout object: the steps planned now
+         * (re-planning may have split or added some since the start) */
+        json_t *steps = r[i].steps_json ? json_loads(r[i].steps_json, 0, NULL) : NULL;
+        json_int_t total = (json_int_t)json_array_size(steps);
+
+        json_decref(steps);
         cg_time_format(r[i].created_ms, t);
         json_array_append_new(
-            arr, json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:I,s:s,s:s,s:b}", "id", (json_int_t)r[i].id,
-                           "config", r[i].config, "kind", r[i].kind, "from_version",
-                           (json_int_t)r[i].from_version, "to_version", (json_int_t)r[i].to_version,
-                           "state", r[i].state, "step", (json_int_t)r[i].step, "created_by",
-                           r[i].created_by, "created_at", t, "expedited", r[i].expedited));
+            arr,
+            json_pack("{s:I,s:s,s:s,s:I,s:I,s:s,s:I,s:I,s:s,s:s,s:b}", "id", (json_int_t)r[i].id,
+                      "config", r[i].config, "kind", r[i].kind, "from_version",
+                      (json_int_t)r[i].from_version, "to_version", (json_int_t)r[i].to_version,
+                      "state", r[i].state, "step", (json_int_t)r[i].step, "steps_total", total,
+                      "created_by", r[i].created_by, "created_at", t, "expedited", r[i].expedited));
     }
     if (more && n > 0)
         next = json_integer((json_int_t)r[n - 1].id);

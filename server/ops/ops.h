@@ -564,4 +564,33 @@ json_t *ops_rollout_status(struct ops *o, int64_t id, struct ops_err *e);
 json_t *ops_plan_preview(struct ops *o, const char *plan, const char *config, int64_t version,
                          struct ops_err *e);
 
+/* A filter of audit records (ops_audit.c); NULL / 0 members match
+ * everything. The dashboard's audit page and GET /v1/audit use it. */
+struct ops_audit_filter {
+    const char *config; /* object "config/NAME[/...]", or "config":"NAME" in before/after;
+                           borrowed */
+    const char *actor;  /* the actor, exactly; borrowed */
+    int64_t from_ms;    /* time_ms >= from_ms */
+    int64_t to_ms;      /* time_ms < to_ms */
+};
+
+/* 1 when record a passes filter f, else 0. */
+int ops_audit_matches(const struct store_audit *a, const struct ops_audit_filter *f);
+
+/* True when f filters anything. */
+int ops_audit_filtered(const struct ops_audit_filter *f);
+
+/*
+ * One page of the audit records after 'after' that pass f, oldest first:
+ * reads the log forward in chunks until 'limit' records matched, the end
+ * of the log, or 'max_scan' records were read. *out (free with
+ * store_audits_free(*out, *n)) holds the matches; *next the seq of the
+ * last record READ (the cursor of the next page; 'after' when none was);
+ * *more 1 when the scan stopped before the end of the log. Reads only.
+ */
+#define OPS_AUDIT_SCAN_MAX 5000
+int ops_audit_page(struct store *st, const struct ops_audit_filter *f, int64_t after, size_t limit,
+                   size_t max_scan, struct store_audit **out, size_t *n, int64_t *next, int *more,
+                   char *msg);
+
 #endif /* CG_OPS_H */

@@ -50,22 +50,9 @@ int web_parse_time(const char *s, int64_t *ms)
 
 int web_audit_matches(const struct store_audit *a, const struct web_audit_filter *f)
 {
-    if (f->actor && strcmp(a->actor, f->actor) != 0)
-        return 0;
-    if (f->from_ms && a->time_ms < f->from_ms)
-        return 0;
-    if (f->to_ms && a->time_ms >= f->to_ms)
-        return 0;
-    if (f->config) {
-        size_t n = strlen(f->config);
-        char key[STORE_NAME_MAX + 16];
-        if (strncmp(a->object, "config/", 7) == 0 && strncmp(a->object + 7, f->config, n) == 0 &&
-            (a->object[7 + n] == '\0' || a->object[7 + n] == '/'))
-            return 1;
-        snprintf(key, sizeof key, "\"config\":\"%s\"", f->config);
-        return (a->after && strstr(a->after, key)) || (a->before && strstr(a->before, key));
-    }
-    return 1;
+    struct ops_audit_filter of = {f->config, f->actor, f->from_ms, f->to_ms};
+
+    return ops_audit_matches(a, &of); /* the same filter as GET /v1/audit */
 }
 
 int web_audit_check(const struct store_audit *a, size_t n, const char *prev_hash,

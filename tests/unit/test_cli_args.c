@@ -14,6 +14,7 @@
 #include "../../lib/lib-internal.h"
 #include "buf.h"
 #include "cli.h"
+#include "util.h"
 
 struct parsed {
     const char *region, *zone, *msg;
@@ -94,6 +95,50 @@ static void positionals_mixed_and_double_dash(void **state)
     assert_false(p.raw);
 }
 
+static void did_you_mean(void **state)
+{
+    struct parsed p;
+    char *typo[] = {"x", "--reigon", "r"};
+    char *typo_eq[] = {"x", "--limt=3"};
+    char *global[] = {"x", "--tokne", "t"};
+    char *far[] = {"x", "--frobnicate"};
+    struct cli_suggest s;
+    static const char *const cmds[] = {"rollback", "rollout", "audit", "cell", "cells"};
+
+    (void)state;
+    assert_int_equal(cli_edit_distance("rollot", 6, "rollout"), 1);
+    assert_int_equal(cli_edit_distance("rolluot", 7, "rollout"), 1); /* a swap is one edit */
+    assert_int_equal(cli_edit_distance("", 0, "abc"), 3);
+    assert_int_equal(cli_edit_distance("abc", 3, "abc"), 0);
+    assert_int_equal(cli_edit_distance("kitten", 6, "sitting"), 3);
+
+    cli_suggest_init(&s, "rollot", 6);
+    for (size_t i = 0; i < CG_ARRAY_SIZE(cmds); i++) {
+        cli_suggest_add(&s, cmds[i]);
+    }
+    assert_non_null(s.best);
+    assert_string_equal(s.best, "rollout");
+    cli_suggest_init(&s, "cels", 4);
+    for (size_t i = 0; i < CG_ARRAY_SIZE(cmds); i++) {
+        cli_suggest_add(&s, cmds[i]);
+    }
+    assert_string_equal(s.best, "cell"); /* the first of equal ones */
+    cli_suggest_init(&s, "zzzzzz", 6);
+    for (size_t i = 0; i < CG_ARRAY_SIZE(cmds); i++) {
+        cli_suggest_add(&s, cmds[i]);
+    }
+    assert_null(s.best);
+
+    assert_int_equal(parse(&p, 3, typo), -1);
+    assert_string_equal(p.err, "unknown option '--reigon'; did you mean '--region'?");
+    assert_int_equal(parse(&p, 2, typo_eq), -1);
+    assert_string_equal(p.err, "unknown option '--limt'; did you mean '--limit'?");
+    assert_int_equal(parse(&p, 3, global), -1);
+    assert_string_equal(p.err, "unknown option '--tokne'; did you mean '--token'?");
+    assert_int_equal(parse(&p, 2, far), -1);
+    assert_string_equal(p.err, "unknown option '--frobnicate'");
+}
+
 static void errors(void **state)
 {
     struct parsed p;
@@ -166,8 +211,10 @@ static void exit_codes(void **state)
     assert_int_equal(cli_exit_code(CG_ERR_VIOLATION, NULL), CLI_EXIT_FAIL);
     assert_int_equal(cli_exit_code(CG_ERR_VERIFY, NULL), CLI_EXIT_FAIL);
     assert_int_equal(cli_exit_code(CG_ERR_INVALID, NULL), CLI_EXIT_USAGE);
-    assert_int_equal(cli_exit_code(CG_ERR_AUTH, NULL), CLI_EXIT_SERVER);
-    assert_int_equal(cli_exit_code(CG_ERR_FORBIDDEN, NULL), CLI_EXIT_SERVER);
+    assert_int_equal(cli_exit_code(CG_ERR_AUTH, NULL), CLI_EXIT_AUTH);
+    assert_int_equal(cli_exit_code(CG_ERR_FORBIDDEN, NULL), CLI_EXIT_DENIED);
+    assert_int_equal(CLI_EXIT_AUTH, 4);
+    assert_int_equal(CLI_EXIT_DENIED, 5);
     assert_int_equal(cli_exit_code(CG_ERR_NOTFOUND, NULL), CLI_EXIT_SERVER);
     assert_int_equal(cli_exit_code(CG_ERR_IO, NULL), CLI_EXIT_SERVER);
     assert_int_equal(cli_exit_code(CG_ERR_TIMEOUT, NULL), CLI_EXIT_SERVER);
@@ -248,6 +295,7 @@ int main(void)
         cmocka_unit_test(stop_at_first_positional),
         cmocka_unit_test(help_flag),
         cmocka_unit_test(exit_codes),
+        cmocka_unit_test(did_you_mean),
         cmocka_unit_test(numbers_and_sanitizing),
         cmocka_unit_test(violation_format),
     };

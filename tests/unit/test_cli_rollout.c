@@ -83,7 +83,7 @@ static char *capture_rollout(const struct cg_obj *st, size_t max_events)
     FILE *f = open_memstream(&out, &len);
 
     assert_non_null(f);
-    cli_print_rollout(f, st, max_events);
+    cli_print_rollout(f, st, max_events, false);
     fclose(f);
     return out;
 }

@@ -168,6 +168,14 @@ static void client_rejects_bad_urls_and_tokens(void **state)
     assert_int_equal(cg_version_get(c, "cfg", 0, &r, &e), CG_ERR_INVALID);
     assert_int_equal(cg_blob_get(c, "not-a-sha", &r, &e), CG_ERR_INVALID);
     assert_int_equal(cg_audit_list(c, 0, 5000, &r, &e), CG_ERR_INVALID);
+    {
+        struct cg_audit_filter af = {.config = "cfg", .from_ms = -1};
+        assert_int_equal(cg_audit_page(c, &af, 0, 10, &r, &e), CG_ERR_INVALID);
+        assert_null(r);
+        af.from_ms = 0;
+        assert_int_equal(cg_audit_page(c, &af, -1, 10, &r, &e), CG_ERR_INVALID);
+        assert_int_equal(cg_audit_page(c, NULL, 0, 1001, &r, &e), CG_ERR_INVALID);
+    }
     assert_int_equal(cg_config_create(c, "cfg", "config", "{nope", 5, NULL, &r, &e),
                      CG_ERR_INVALID);
     assert_non_null(strstr(e.message, "contract"));

@@ -69,7 +69,7 @@ with h.Server() as s:
     h.check(st == 200, "whoami: %s" % st)
     wait_past(int(time.time() * 1000) + 5000)
     r = s.cli("whoami", token=ci)
-    h.check(r.returncode == 3 and "expired at" in r.stderr, "expired via CLI: %d %r"
+    h.check(r.returncode == 4 and "expired at" in r.stderr, "expired via CLI: %d %r"
             % (r.returncode, r.stderr)); n += 1
     for bad in ("3x", "0", "-1s", "1.5h", "3661d", ""):
         r = s.cli("token", "create", "--role", "reader", "--name", "b", "--ttl", bad)

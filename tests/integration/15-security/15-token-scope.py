@@ -104,7 +104,7 @@ with h.Server() as s:
     st, b = s.api("GET", "/v1/configs/db/versions")
     h.check([v["number"] for v in b["versions"]] == [2, 1], "db has no new version: %s" % b); n += 1
     r = s.cli("publish", "db", doc, "-m", "x", token=ci)
-    h.check(r.returncode == 3 and RULE in r.stderr, "CLI: %d %r" % (r.returncode, r.stderr)); n += 1
+    h.check(r.returncode == 5 and RULE in r.stderr, "CLI: %d %r" % (r.returncode, r.stderr)); n += 1
     print("scoped_deployer_refused_elsewhere: ok")
 
     # allowed_on_its_own

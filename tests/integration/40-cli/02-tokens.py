@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Tokens through the CLI: create (secret shown once, with a warning),
-publish with a deployer token, a reader is refused (exit 3, a server
-answer), list, revoke (then 401, exit 3), and a missing token."""
+publish with a deployer token, a reader is refused (403, exit 5), list,
+revoke (then 401, exit 4), and a missing or bogus token (401, exit 4)."""
 import json, os, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
@@ -46,11 +46,11 @@ with h.Server() as s:
     b = json.loads(r.stdout)
     h.check(b["role"] == "reader" and b["token"], "%s" % b)
     reader = b["token"]; n += 1
-    r = run(s.cli("publish", "bot-features", doc2, "-m", "x", token=reader), 3,
+    r = run(s.cli("publish", "bot-features", doc2, "-m", "x", token=reader), 5,
             "reader publish refused")
     h.check(r.stderr.startswith("cellgate: "), "%r" % r.stderr); n += 1
     run(s.cli("versions", "bot-features", token=reader), 0, "reader may read"); n += 1
-    run(s.cli("token", "list", token=reader), 3, "reader cannot list tokens"); n += 1
+    run(s.cli("token", "list", token=reader), 5, "reader cannot list tokens (403)"); n += 1
 
     r = run(s.cli("token", "list"), 0, "token list")
     h.check("ci" in r.stdout and "viewer" in r.stdout and deployer not in r.stdout,
@@ -59,10 +59,10 @@ with h.Server() as s:
     tid = [t["id"] for t in b["tokens"] if t["name"] == "viewer"][0]
     r = run(s.cli("token", "revoke", str(tid)), 0, "revoke")
     h.check("revoked" in r.stdout, "%r" % r.stdout); n += 1
-    run(s.cli("whoami", token=reader), 3, "revoked token -> 401"); n += 1
-    r = run(s.cli("whoami", token=None), 3, "no token")
+    run(s.cli("whoami", token=reader), 4, "revoked token -> 401"); n += 1
+    r = run(s.cli("whoami", token=None), 4, "no token")
     h.check("CELLGATE_TOKEN" in r.stderr, "hint missing %r" % r.stderr); n += 1
-    run(s.cli("whoami", "--token", "bogus", token=None), 3, "bogus token"); n += 1
+    run(s.cli("whoami", "--token", "bogus", token=None), 4, "bogus token"); n += 1
     run(s.cli("token", "create", "--role", "deployer"), 2, "token create without --name"); n += 1
 
 h.done("40-cli/02-tokens", n)

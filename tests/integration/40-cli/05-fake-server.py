@@ -97,7 +97,7 @@ try:
             "body %r" % body); n += 1
 
     # each error status -> exit code, message from the body
-    for st, code, want in [(401, "unauthorized", 3), (403, "forbidden", 3),
+    for st, code, want in [(401, "unauthorized", 4), (403, "forbidden", 5),
                            (404, "not_found", 3), (409, "conflict", 3),
                            (400, "bad_request", 2), (500, "internal", 3),
                            (503, "unavailable", 3)]:

@@ -131,10 +131,10 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
     code(s.cli("hosts", "--cell", "Bad Name"), 2, "hosts bad cell name (400)"); n += 1
     code(s.cli("hosts", "extra"), 2, "hosts with a positional"); n += 1
 
-    # a reader cannot assign (403 -> 3)
+    # a reader cannot assign (403 -> 5)
     st, t = s.api("POST", "/v1/tokens", {"name": "rita", "role": "reader"})
     h.check(st == 201, "token %s" % t)
-    r = code(s.cli("assign", "cfg", "1", "--cell", "c1", token=t["token"]), 3, "reader assign")
+    r = code(s.cli("assign", "cfg", "1", "--cell", "c1", token=t["token"]), 5, "reader assign")
     ok(s.cli("status", "cfg", token=t["token"]), "reader status"); n += 1
 
     # --force overrides and is audited so; by default the CLI sends the

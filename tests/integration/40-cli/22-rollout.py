@@ -156,12 +156,12 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
         rows = [l.split() for l in r.stdout.splitlines() if l[:1].isdigit()]
         h.check([x[3] for x in rows[:3]] == ["done", "approval", "pending"], "%r" % r.stdout)
         n += 1
-        r = code(s.cli("rollout", "approve", str(rid)), 3, "self-approval")
+        r = code(s.cli("rollout", "approve", str(rid)), 5, "self-approval (403)")
         h.check("cannot approve" in r.stderr, "%r" % r.stderr); n += 1
         st, t = s.api("POST", "/v1/tokens", {"name": "alice", "role": "approver"})
         h.check(st == 201, "token %s" % t)
         st, d = s.api("POST", "/v1/tokens", {"name": "rita", "role": "reader"})
-        code(s.cli("rollout", "approve", str(rid), token=d["token"]), 3, "reader approves (403)")
+        code(s.cli("rollout", "approve", str(rid), token=d["token"]), 5, "reader approves (403)")
         end = time.time() + 30 * SLOW
         while time.time() < end and not any("state: waiting_approval" in l for l in watch_lines):
             time.sleep(0.05)

@@ -68,7 +68,8 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
     rid = start(s, 2, "first try")
     wait_for(s, rid, lambda b: b["step_state"] == "bake", "the canary to start")
     master, slave = pty.openpty()
-    env = dict(os.environ, CELLGATE_SERVER=s.url, CELLGATE_TOKEN=s.admin_token)
+    env = dict(os.environ, CELLGATE_SERVER=s.url, CELLGATE_TOKEN=s.admin_token, TERM="xterm")
+    env.pop("NO_COLOR", None)
     watch = subprocess.Popen([h.CLI_BIN, "rollout", "watch", str(rid), "--interval", "100"],
                              stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                              env=env)
@@ -105,7 +106,9 @@ with h.Server(extra_args=["--tick-ms", "100"]) as s:
     text = out.decode(errors="replace")
     h.check(watch.returncode == 1, "watch exit %s: %r" % (watch.returncode, text))
     h.check("\x1b[" in text and "\x1b[J" in text, "no redraw escapes: %r" % text)
-    h.check("step 1/3 canary  [" in text and "rollout %d aborted" % rid in text, "%r" % text)
+    # on a terminal the final verdict is in colour (red), unless NO_COLOR
+    h.check("step 1/3 canary  [" in text and "rollout %d \x1b[31maborted\x1b[0m" % rid in text,
+            "%r" % text)
     n += 1
     r = code(s.cli("rollout", "watch", str(rid)), 1, "watch of an aborted rollout")
     h.check(r.stdout.splitlines()[-1] == "rollout %d aborted" % rid
