@@ -1041,7 +1041,7 @@ static int check_role(struct run *r)
                   need_kind, ranks[need],
                   cli_sanitize(cg_obj_str(cg_result_obj(who), "role"), role, sizeof role));
         cg_result_free(who);
-        return CLI_EXIT_SERVER;
+        return CLI_EXIT_DENIED; /* as the server's 403 would be */
     }
     cg_result_free(who);
     return CLI_EXIT_OK;

@@ -13,7 +13,7 @@
 - malformed YAML, an unknown kind, an unknown field, a duplicate name
   across files and a dangling plan reference: exit 2, file:line named,
   the server unchanged (every list and the audit log identical);
-- a deployer token: exit 3 before anything changes;
+- a deployer token: exit 5 (permission denied) before anything changes;
 - a cell's labels and a config's scope changed: applied (the scope compared in the
   server's normal form); a changed contract: drift, exit 1, nothing silently passed;
 - apply --dry-run changes nothing; --prune removes a sink no file names
@@ -225,7 +225,7 @@ try:
         edit(os.path.join(d, "plans", "fast.json"), '"bake_s": 60', '"bake_s": 61')
         before = state(s)
         r = run(s.cli("apply", "-f", os.path.join(d, "plans"), "-f", os.path.join(d, "configs"),
-                      token=deployer), 3, "apply with a deployer token")
+                      token=deployer), 5, "apply with a deployer token")
         h.check("needs the admin role" in r.stderr and "nothing was changed" in r.stderr,
                 r.stderr)
         h.check(state(s) == before, "a refused token changed the server"); n += 1
@@ -238,7 +238,7 @@ try:
         h.check("unknown    NotificationSink ops-hook: not compared" in r.stdout
                 and "2 not compared" in r.stdout
                 and "no differences in what was compared" in r.stdout, r.stdout)
-        r = run(s.cli("apply", "-f", changed, token=b["token"], env=SECRET_ENV), 3,
+        r = run(s.cli("apply", "-f", changed, token=b["token"], env=SECRET_ENV), 5,
                 "apply with a reader token")
         h.check(state(s) == before, "a reader token changed the server"); n += 1
         # plans alone are a deployer's
