@@ -139,6 +139,36 @@ static char *unquote(char *v)
     return v;
 }
 
+/* Cuts a trailing comment off a value: a '#' after a space or tab starts
+ * one ("poll_wait = 60   # seconds"); a value in double quotes keeps every
+ * '#' inside them and may be followed by a comment only. Returns the value
+ * (trimmed, quotes kept for unquote()), or NULL when text follows the
+ * closing quote. */
+static char *cut_comment(char *v)
+{
+    char *p;
+
+    if (v[0] == '"') {
+        char *close = strchr(v + 1, '"');
+        if (!close) {
+            return v; /* unquote() leaves it as it is */
+        }
+        p = trim(close + 1);
+        if (*p && *p != '#') {
+            return NULL;
+        }
+        close[1] = '\0';
+        return v;
+    }
+    for (p = v + 1; *p; p++) {
+        if (*p == '#' && (p[-1] == ' ' || p[-1] == '\t')) {
+            *p = '\0';
+            break;
+        }
+    }
+    return trim(v);
+}
+
 static int parse_long(const char *v, long lo, long hi, long *out)
 {
     char *end;
@@ -382,7 +412,11 @@ int conf_parse(struct agent_conf *c, const char *text, size_t len, char *msg, si
         }
         *eq = '\0';
         k = trim(s);
-        v = unquote(trim(eq + 1));
+        v = cut_comment(trim(eq + 1));
+        if (!v) {
+            return conf_fail(msg, msglen, line, "text after the closing quote of '%s'", k);
+        }
+        v = unquote(v);
         if (sect == S_HEALTH && strncmp(k, "metric.", 7) == 0) {
             if (set_metric(c, k + 7, v, msg, msglen, line) != 0) {
                 return -1;

@@ -89,6 +89,34 @@ static void parses_full_example(void **state)
     free(c);
 }
 
+/* Trailing comments, as the docs' and the package's example write them. */
+static void trailing_comments(void **state)
+{
+    static const char text[] = "server = https://a.internal:7070     # tried first\n"
+                               "cell = c1\t# the cell\n"
+                               "host = h#1\n"
+                               "report_interval = 15   # seconds\n"
+                               "[config a]\n"
+                               "path = \"/etc/x # y.json\"   # quoted: the # stays\n"
+                               "check = /bin/true#not-a-comment\n";
+    struct agent_conf *c = malloc(sizeof *c);
+    char msg[512] = "";
+
+    (void)state;
+    conf_init(c);
+    assert_int_equal(conf_parse(c, text, strlen(text), msg, sizeof msg), 0);
+    assert_string_equal(c->servers[0], "https://a.internal:7070");
+    assert_string_equal(c->cell, "c1");
+    assert_string_equal(c->host, "h#1");
+    assert_int_equal(c->report_interval_s, 15);
+    assert_string_equal(c->cfgs[0].path, "/etc/x # y.json");
+    assert_string_equal(c->cfgs[0].check, "/bin/true#not-a-comment");
+    conf_init(c);
+    assert_int_equal(conf_parse(c, "cell = \"a\" b\n", 12, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "line 1: text after the closing quote of 'cell'"));
+    free(c);
+}
+
 static void rejects_bad_input_with_line_numbers(void **state)
 {
     static const struct {
@@ -552,6 +580,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_full_example),
+        cmocka_unit_test(trailing_comments),
         cmocka_unit_test(rejects_bad_input_with_line_numbers),
         cmocka_unit_test(finish_checks_required_keys),
         cmocka_unit_test(tls_keys),
