@@ -16,6 +16,11 @@ installs them with dpkg, and checks the installed system:
 - the installed cellgated, run as cellgate with the packaged
   /etc/cellgate/cellgated.conf (only the listener moved to 127.0.0.1:0),
   answers, accepts that token, and survives a SIGHUP reload;
+- an operator's journey with the installed programs only: `cellgate apply
+  -f` from "CI" (cells, a plan, a config scoped to one region; a second
+  apply changes nothing), two hosts running the installed agent as its unit
+  does, a version published and rolled out: the host in the scope applies
+  it, the host outside never receives it;
 - the packaged agent configuration stops the agent with a clear error;
 - systemd-analyze verify accepts the installed units;
 - dpkg --purge removes every file, the store and the token.
@@ -27,6 +32,7 @@ package is installed already: it would be replaced and purged.
 """
 import fcntl
 import glob
+import json
 import os
 import pwd
 import re
@@ -72,6 +78,108 @@ def installed(pkg):
     """Anything of pkg on the system: installed, unpacked, or its conffiles."""
     r = run(["dpkg-query", "-W", "-f=${db:Status-Status}", pkg])
     return r.returncode == 0 and r.stdout.strip() not in ("", "not-installed")
+
+
+def put(d, name, content):
+    """h.write() that makes the directories on the way."""
+    os.makedirs(os.path.dirname(os.path.join(d, name)), exist_ok=True)
+    return h.write(d, name, content)
+
+
+def unit_exec(unit):
+    """The ExecStart argv of an installed unit (what systemd would run)."""
+    for line in open(unit):
+        if line.startswith("ExecStart="):
+            return line.split("=", 1)[1].split()
+    h.fail("%s has no ExecStart" % unit)
+
+
+def journey(base, token):
+    """With the installed programs only: CI applies a directory of
+    declarative files (cells, a plan, a config scoped to one region), two
+    hosts run the installed agent as its unit does (one per cell), a
+    version is published and rolled out with the installed CLI: the host in
+    the scope applies it, the other never receives it. Returns the checks."""
+    checks = 0
+    env = dict(os.environ, CELLGATE_SERVER=base, CELLGATE_TOKEN=token, NO_COLOR="1")
+    cli = lambda *a, timeout=60: run(["/usr/bin/cellgate"] + list(a), timeout=timeout, env=env)
+    repo = os.path.join(tmp, "repo")
+    put(repo, "cells/cells.yaml",
+            "kind: Cell\nname: eu-c1\nspec: {region: eu, zone: eu-a, labels: {tier: web}}\n---\n"
+            "kind: Cell\nname: us-c1\nspec: {region: us, zone: us-a, labels: {tier: web}}\n")
+    put(repo, "plans/fast.yaml",
+            "kind: Plan\nname: fast\nspec:\n  waves: [{name: all, percent: 100, bake_s: 0}]\n"
+            "  max_zones_per_region: 10\n  first_wave_regions: 2\n")
+    put(repo, "configs/app/contract.json", json.dumps(h.FEATURE_CONTRACT))
+    put(repo, "configs/app/config.yaml",
+            "kind: Config\nname: app\nspec:\n  contract_file: contract.json\n  plan: fast\n"
+            "  scope: {regions: [eu]}\n")
+    r = cli("diff", "-f", repo)
+    h.check(r.returncode == 1 and "Config app" in r.stdout, "diff -f: %s %s" % (r.stdout, r.stderr))
+    r = cli("apply", "-f", repo, "-m", "from CI")
+    h.check(r.returncode == 0, "apply -f: %s %s" % (r.stdout, r.stderr))
+    r = cli("apply", "-f", repo, "-m", "from CI")
+    h.check(r.returncode == 0 and "nothing to do" in r.stdout, "second apply: %s" % r.stdout)
+    r = cli("config", "scope", "app")
+    h.check("cells in its fleet (1): eu-c1" in r.stdout, "scope: %s %s" % (r.stdout, r.stderr))
+    checks += 1
+    pub = os.path.join(tmp, "server.pub")
+    r = cli("pubkey", "--out", pub)
+    h.check(r.returncode == 0 and os.path.getsize(pub) > 0, "pubkey: %s" % r.stderr)
+    agents, paths = [], {}
+    try:
+        for cell in ("eu-c1", "us-c1"):
+            r = cli("token", "create", "--role", "agent", "--name", "agent-" + cell, "--cell",
+                    cell, "--json")
+            h.check(r.returncode == 0, "token: %s" % r.stderr)
+            tok = json.loads(r.stdout)["token"]
+            d = os.path.join(tmp, "host-" + cell)
+            os.makedirs(os.path.join(d, "state"), 0o700)
+            tf = put(d, "agent.token", tok)
+            os.chmod(tf, 0o600)
+            paths[cell] = os.path.join(d, "app.json")
+            conf = put(d, "agent.conf",
+                           "server = %s   # the packaged format, trailing comments included\n"
+                           "token_file = %s\ncell = %s\nhost = host-%s\npubkey_file = %s\n"
+                           "state_dir = %s\nreport_interval = 1\npoll_wait = 5\n"
+                           "[config app]\npath = %s\n"
+                           % (base, tf, cell, cell, pub, os.path.join(d, "state"), paths[cell]))
+            argv = [a if a != "/etc/cellgate/agent.conf" else conf
+                    for a in unit_exec("/lib/systemd/system/cellgate-agent.service")]
+            agents.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                           stderr=open(os.path.join(d, "agent.log"), "wb"),
+                                           stdin=subprocess.DEVNULL))
+        doc = put(tmp, "app-v1.json", json.dumps(h.features(60)))
+        r = cli("publish", "app", doc, "-m", "v1")
+        h.check(r.returncode == 0, "publish: %s %s" % (r.stdout, r.stderr))
+        r = cli("rollout", "start", "app", "1", "--plan", "fast", "-m", "first release")
+        h.check(r.returncode == 0, "rollout start: %s %s" % (r.stdout, r.stderr))
+        rid = r.stdout.split()[2].rstrip(":")
+        r = cli("rollout", "watch", rid, "--interval", "200", timeout=90)
+        h.check(r.returncode == 0, "rollout watch: %s %s\nagents: %s" % (
+            r.stdout[-1500:], r.stderr, [open(os.path.join(tmp, "host-" + c, "agent.log")).read()
+                                         for c in ("eu-c1", "us-c1")]))
+        end = time.time() + 30
+        while time.time() < end and not os.path.exists(paths["eu-c1"]):
+            time.sleep(0.1)
+        h.check(os.path.exists(paths["eu-c1"]) and
+                json.load(open(paths["eu-c1"])) == h.features(60),
+                "the host in the scope did not apply the version")
+        checks += 1
+        time.sleep(2)  # two more polls and reports of the other host
+        h.check(not os.path.exists(paths["us-c1"]), "a host outside the scope received app")
+        r = cli("status", "app", "--json")
+        h.check(r.returncode == 0 and "us-c1" not in r.stdout, "status: %s" % r.stdout[:800])
+        checks += 1
+    finally:
+        for a in agents:
+            a.terminate()
+        for a in agents:
+            try:
+                a.wait(10)
+            except subprocess.TimeoutExpired:
+                a.kill()
+    return checks
 
 
 # One run at a time on this machine (other build trees may run it too).
@@ -207,6 +315,11 @@ try:
         time.sleep(0.05)
     h.check(server.poll() is None and b"SIGHUP: reloaded" in open(log_path, "rb").read(),
             "SIGHUP: %s" % open(log_path).read())
+    passed += 1
+
+    # -- the operator's journey: declarative files from CI, two hosts, a
+    # scoped config rolled to the cells it names (issue 17, "done means") --
+    passed += journey(base, token)
     server.send_signal(signal.SIGTERM)
     server.wait(30)
     h.check(server.returncode == 0, "cellgated exited %s after SIGTERM" % server.returncode)
