@@ -17,7 +17,7 @@
 #include "daemon.h"
 #include "routes.h"
 
-#define CELLGATED_VERSION "0.1.0"
+#define CELLGATED_VERSION CG_PROJECT_VERSION /* CMakeLists.txt: the project's */
 
 /* The value type of a key: how its argument is parsed and stored. */
 enum config_type {

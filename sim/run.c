@@ -21,7 +21,7 @@
 #include "sim.h"
 #include "util.h"
 
-#define SIM_VERSION "0.1.0"
+#define SIM_VERSION CG_PROJECT_VERSION /* CMakeLists.txt: the project's */
 
 /* The only process-wide mutable state: set by the signal handler. */
 volatile sig_atomic_t sim_stop_requested;

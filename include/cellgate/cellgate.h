@@ -50,14 +50,14 @@ extern "C" {
 /* ------------------------------------------------------------------ */
 
 #define CG_VERSION_MAJOR 0
-#define CG_VERSION_MINOR 1
+#define CG_VERSION_MINOR 2
 #define CG_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH; compare with cg_version_num(). */
 #define CG_VERSION_NUM    (CG_VERSION_MAJOR * 10000 + CG_VERSION_MINOR * 100 + CG_VERSION_PATCH)
-#define CG_VERSION_STRING "0.1.0"
+#define CG_VERSION_STRING "0.2.0"
 
 /**
- * The version of the library actually linked, e.g. "0.1.0".
+ * The version of the library actually linked, e.g. "0.2.0".
  *
  * @return a static string; never NULL.
  * Thread safety: safe from any thread. Since: 0.1

@@ -50,7 +50,7 @@ import harness as h  # noqa: E402
 
 SKIP = 77
 PACKAGES = ["cellgate-server", "cellgate-agent", "cellgate", "libcellgate0", "libcellgate-dev"]
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 SRC = os.path.abspath(os.environ.get("CG_SRC_DIR") or
                       os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 BIN = os.path.abspath(h.BIN_DIR)
