@@ -249,19 +249,23 @@ static const struct cli_cmd commands[] = {
       PAGE_OPTS("NAME ", "plan name")
       GLOBAL_OPTS },
     { "publish", cmd_publish, "publish a new version of a config",
-      "usage: cellgate publish CONFIG FILE -m MSG [--media-type T]\n"
+      "usage: cellgate publish CONFIG FILE -m MSG [--media-type T] [--allow-identical]\n"
       "\n"
       "  FILE              the document ('-' reads stdin)\n"
       "  -m, --message MSG why this change is made (required)\n"
       "  --media-type T    media type of the document (default application/json)\n"
+      "  --allow-identical publish even when the bytes equal the live or the latest\n"
+      "                    version (refused by default: \"identical to version N\")\n"
       "\n"
       "Exits 1 and prints every violation when the document breaks the contract."
       GLOBAL_OPTS },
     { "rollback", cmd_rollback, "return a config's cells to an earlier version",
       "usage: cellgate rollback CONFIG [--to VERSION] -m REASON\n"
       "\n"
-      "  --to VERSION         the version to return to (default: the live version);\n"
-      "                       not allowed while a rollout is open\n"
+      "  --to VERSION         the version to return to (default: the version the\n"
+      "                       newest completed rollout started from, like\n"
+      "                       kubectl rollout undo); not allowed while a rollout\n"
+      "                       is open\n"
       "  -m, --message REASON why (required)\n"
       "\n"
       "With an open rollout, its changed cells return to their previous versions.\n"

@@ -304,17 +304,36 @@ int cg_config_publish(struct cg_client *c, const char *name, const void *doc, si
                       const char *media_type, const char *message, struct cg_result **out,
                       struct cg_error *err)
 {
+    return cg_config_publish_flags(c, name, doc, len, media_type, message, 0, out, err);
+}
+
+int cg_config_publish_flags(struct cg_client *c, const char *name, const void *doc, size_t len,
+                            const char *media_type, const char *message, unsigned flags,
+                            struct cg_result **out, struct cg_error *err)
+{
     struct cg_buf p = {0};
+    char sep = '?';
 
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
+    if (flags & ~CG_PUBLISH_ALLOW_IDENTICAL) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "unknown publish flags 0x%x", flags);
+    }
     CHECK(cg__path3(&p, "/v1/configs/", name, "/versions", err));
-    if (message && message[0] &&
-        (cg_buf_puts(&p, "?message=") != 0 || cg__buf_escape(&p, message) != 0)) {
-        cg_buf_free(&p);
-        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    if (message && message[0]) {
+        if (cg_buf_puts(&p, "?message=") != 0 || cg__buf_escape(&p, message) != 0) {
+            goto nomem;
+        }
+        sep = '&';
+    }
+    if ((flags & CG_PUBLISH_ALLOW_IDENTICAL) &&
+        cg_buf_printf(&p, "%callow_identical=1", sep) != 0) {
+        goto nomem;
     }
     return send_doc(c, &p, doc, len, media_type, CG__VIOLATIONS, NULL, out, err);
+nomem:
+    cg_buf_free(&p);
+    return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
 }
 
 /* "/v1/configs/<name>/versions/<n><suffix>" */

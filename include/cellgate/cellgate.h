@@ -611,6 +611,26 @@ CG_API int cg_config_publish(struct cg_client *c, const char *name, const void *
                              const char *media_type, const char *message, struct cg_result **out,
                              struct cg_error *err);
 
+/** cg_config_publish_flags(): publish bytes identical to the live or the
+ * latest version anyway (the server refuses them by default). */
+#define CG_PUBLISH_ALLOW_IDENTICAL 0x1u
+
+/**
+ * POST /v1/configs/{name}/versions with flags: cg_config_publish() plus
+ * 'flags', a bitwise OR of CG_PUBLISH_* (0 = cg_config_publish()).
+ *
+ * Without CG_PUBLISH_ALLOW_IDENTICAL a document whose sha256 equals the
+ * live or the latest version's is refused: CG_ERR_CONFLICT, the error
+ * code "identical" and a message naming the version ("identical to
+ * version N"); nothing is stored or audited.
+ *
+ * @return as cg_config_publish(); CG_ERR_INVALID for an unknown flag.
+ * Thread safety: as for the client. Since: 0.1 (issue 17)
+ */
+CG_API int cg_config_publish_flags(struct cg_client *c, const char *name, const void *doc,
+                                   size_t len, const char *media_type, const char *message,
+                                   unsigned flags, struct cg_result **out, struct cg_error *err);
+
 /**
  * GET /v1/configs/{name}/versions: ONE page of versions, newest first
  * (this function does not follow pages).

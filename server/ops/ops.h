@@ -265,10 +265,15 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
  * version, then stored with a compare-and-set on the live version it was
  * checked against (a concurrent change of the live version checks again).
  * CG_ERR_VIOLATION (code "contract_violation", details.violations and
- * details.live_version) when the contract says no. *out gets the version
- * (free with store_version_free()). */
+ * details.live_version) when the contract says no. Unless 'allow_identical',
+ * bytes identical (same sha256) to the live or the latest version are
+ * refused: CG_ERR_CONFLICT, code "identical", details.existing_version,
+ * message "... identical to version N ...", nothing stored or audited
+ * (docs/contracts.md "Identical publishes"). *out gets the version (free
+ * with store_version_free()). */
 int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, const char *message,
-                const struct ops_actor *who, struct store_version *out, struct ops_err *e);
+                int allow_identical, const struct ops_actor *who, struct store_version *out,
+                struct ops_err *e);
 
 /* ops_version_check() for a caller: refused (CG_ERR_FORBIDDEN) when who's
  * token is scoped to other configs (ops_scope_check()). */
@@ -475,7 +480,10 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
 
 /* Starts a rollout of 'config' to 'version' with 'plan' (NULL or "" = the
  * config's default). *id gets its id. Errors as controller_begin(); a
- * plan or contract refusal has code "invalid". */
+ * plan or contract refusal has code "invalid". Refused with
+ * CG_ERR_CONFLICT, code "already_assigned", when every cell of the fleet
+ * is already assigned 'version' ("version N ... is already assigned to
+ * every cell"). */
 int ops_rollout_start(struct ops *o, const char *config, int64_t version, const char *plan,
                       const struct ops_actor *who, int64_t *id, struct ops_err *e);
 
@@ -485,12 +493,25 @@ int ops_rollout_action(struct ops *o, int64_t id, const char *action, const stru
                        struct ops_err *e);
 
 /* Rolls 'config' back (the open rollout, or a new rollback rollout to
- * 'to_version', 0 = live; controller_rollback()). Refused with
- * CG_ERR_CONFLICT when there is nothing to roll back: no open rollout and
- * every cell already runs the target. *id gets the rollout, *created 1
- * when a new rollout was created. */
+ * 'to_version'; controller_rollback()). With to_version 0 and no open
+ * rollout the target is the version the newest completed rollout came
+ * from (its from_version, ops_rollback_target(); "rollout undo"), and
+ * *undone (may be NULL) gets that rollout's id; refused with
+ * CG_ERR_CONFLICT, code "first_rollout", when that rollout had no
+ * previous version, and code "nothing_to_roll_back" when the config has
+ * no completed rollout. Refused with CG_ERR_CONFLICT as well when there is
+ * nothing to roll back: no open rollout and every cell already runs the
+ * target. *id gets the rollout, *created 1 when a new rollout was
+ * created. */
 int ops_rollback(struct ops *o, const char *config, int64_t to_version, const struct ops_actor *who,
-                 int64_t *id, int *created, struct ops_err *e);
+                 int64_t *id, int *created, int64_t *undone, struct ops_err *e);
+
+/* The target of a rollback without a version (pure): in 'rs' ('n'
+ * rollouts of one config, newest first), the newest completed one is the
+ * rollout undone (*undone gets its id) and its from_version the target
+ * (*to). Returns 1 (target found), 0 (the newest completed rollout was the
+ * first: from_version 0, *to 0) or -1 (no completed rollout; both 0). */
+int ops_rollback_target(const struct store_rollout *rs, size_t n, int64_t *to, int64_t *undone);
 
 /*
  * The state at time at_ms (epoch ms), rebuilt from the audit log without

@@ -82,8 +82,35 @@ int ops_validate(struct ops *o, const char *name, const void *doc, size_t len,
     return ops_version_check(o, name, doc, len, ck, e);
 }
 
+/* The number of the live or the latest version of 'name' whose bytes hash
+ * to 'sha256' (the live one first), 0 when neither does (or on a read
+ * error: the publish then goes on and the store decides). */
+static int64_t identical_version(struct ops *o, const char *name, const char *sha256)
+{
+    char msg[STORE_MSG_MAX];
+    struct store_config cfg;
+    int64_t cand[2], found = 0;
+
+    if (store_config_get(o->store, name, &cfg, msg) != CG_OK)
+        return 0;
+    cand[0] = cfg.live_version;
+    cand[1] = cfg.latest_version;
+    store_config_free(&cfg);
+    for (size_t i = 0; i < 2 && !found; i++) {
+        struct store_version v;
+
+        if (cand[i] <= 0 || store_version_get(o->store, name, cand[i], &v, msg) != CG_OK)
+            continue;
+        if (v.deleted_ms == 0 && strcmp(v.sha256, sha256) == 0)
+            found = v.number;
+        store_version_free(&v);
+    }
+    return found;
+}
+
 int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, const char *message,
-                const struct ops_actor *who, struct store_version *out, struct ops_err *e)
+                int allow_identical, const struct ops_actor *who, struct store_version *out,
+                struct ops_err *e)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_actor a = ops_store_actor(who);
@@ -114,6 +141,20 @@ int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, co
                           ck.v.truncated ? ", list truncated" : "");
             ops_check_free(&ck);
             return rc;
+        }
+        if (!allow_identical) {
+            int64_t same = identical_version(o, name, ck.sha256);
+
+            if (same > 0) {
+                ops_check_free(&ck);
+                return ops_fail(e, CG_ERR_CONFLICT, "identical",
+                                json_pack("{s:I}", "existing_version", (json_int_t)same),
+                                "the document is identical to version %lld of %s (sha256 %.12s): "
+                                "nothing published; pass allow_identical (cellgate publish "
+                                "--allow-identical) to "
+                                "publish it again",
+                                (long long)same, name, ck.sha256);
+            }
         }
         memset(&p, 0, sizeof p);
         p.config = name;
