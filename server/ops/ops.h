@@ -229,6 +229,31 @@ int ops_config_create(struct ops *o, const char *name, const char *kind, const j
                       const char *plan, const struct ops_actor *who, struct store_config *out,
                       struct ops_err *e);
 
+/* What ops_config_set_contract() did. */
+struct ops_contract_result {
+    int64_t version;    /* the contract version now current */
+    int64_t previous;   /* the one before the call */
+    int64_t live;       /* the live version checked against it (0 = none) */
+    int changed;        /* 0: the same contract again, nothing recorded */
+    int forced;         /* set although the live version violates it */
+    json_t *violations; /* owned (json_decref()); the live version's, when forced */
+};
+
+/* Replaces the contract of config 'name' with 'contract' (docs/contracts.md
+ * "Contract versions"): checked as at create (code "invalid",
+ * details.errors), then the live version (the version documents are
+ * compared with, store_version_live()) is checked against it, its growth
+ * and preserve rules against the version live when it was published.
+ * When it violates the new contract: CG_ERR_CONFLICT, code
+ * "live_violates_contract", details.violations and details.live_version,
+ * unless 'force' (which needs who->reason: CG_ERR_INVALID without one).
+ * Stored as the next contract version, audited "config.contract" (old and
+ * new version, forced). The same contract text again records nothing
+ * (res->changed 0). New versions are validated against the new contract. */
+int ops_config_set_contract(struct ops *o, const char *name, const json_t *contract, int force,
+                            const struct ops_actor *who, struct ops_contract_result *res,
+                            struct ops_err *e);
+
 /* Sets the default plan of config 'name' ("" unsets; else it must exist).
  * *out gets the config after the change. */
 int ops_config_set_plan(struct ops *o, const char *name, const char *plan,
@@ -245,10 +270,11 @@ int ops_plan_put(struct ops *o, const char *name, const json_t *doc, const struc
 
 /* What a document was checked against, and the verdict. */
 struct ops_check {
-    int64_t live;           /* the live version it was compared with (0 = none) */
-    struct cg_violations v; /* the violations (count 0 = valid); owned */
-    char sha256[65];        /* of the document */
-    char media_type[128];   /* the contract's */
+    int64_t live;             /* the live version it was compared with (0 = none) */
+    struct cg_violations v;   /* the violations (count 0 = valid); owned */
+    char sha256[65];          /* of the document */
+    char media_type[128];     /* the contract's */
+    int64_t contract_version; /* the contract version it was checked against */
 };
 
 /* Frees what 'ck' owns. */

@@ -40,6 +40,7 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
     if (rc != CG_OK)
         return ops_store_fail(e, rc, msg, "no such config");
     rc = cg_contract_parse(cfg.contract_json, strlen(cfg.contract_json), &ct, &ck->v);
+    ck->contract_version = cfg.contract_version;
     store_config_free(&cfg);
     if (rc != CG_OK) {
         cg_violations_free(&ck->v);
@@ -164,6 +165,7 @@ int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, co
         p.media_type = ck.media_type;
         p.message = message;
         p.expect_live = ck.live;
+        p.expect_contract_version = ck.contract_version;
         rc = store_version_publish(o->store, &p, &a, out, msg);
         ops_check_free(&ck);
     }
