@@ -630,7 +630,9 @@ CG_API int cg_config_contract_get(struct cg_client *c, const char *name, int64_t
 /**
  * POST /v1/configs/{name}/validate: dry run. Returns CG_OK whenever the
  * server answered 200, valid or not: the result object is
- * {"valid","violations","live_version","size","sha256"} and the items are
+ * {"valid","violations","live_version","base_version","size","sha256",
+ * "contract_version"} ("live_version": docs/contracts.md "Live version";
+ * "base_version": the version it was compared with) and the items are
  * the violations ({"pointer","rule","expected","actual","message"}).
  *
  * @param doc, len     the document bytes (copied into the request)

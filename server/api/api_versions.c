@@ -29,9 +29,10 @@ int api_versions_validate(struct api *api, struct request *rq, struct response *
         return 0;
     }
     reply_json(rs, 200,
-               json_pack("{s:b,s:o,s:I,s:I,s:s}", "valid", ck.v.count == 0, "violations",
-                         cg_violations_to_json(&ck.v), "live_version", (json_int_t)ck.live, "size",
-                         (json_int_t)rq->body.len, "sha256", ck.sha256));
+               json_pack("{s:b,s:o,s:I,s:I,s:I,s:s,s:I}", "valid", ck.v.count == 0, "violations",
+                         cg_violations_to_json(&ck.v), "live_version", (json_int_t)ck.live,
+                         "base_version", (json_int_t)ck.base, "size", (json_int_t)rq->body.len,
+                         "sha256", ck.sha256, "contract_version", (json_int_t)ck.contract_version));
     ops_check_free(&ck);
     return 0;
 }

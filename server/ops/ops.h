@@ -268,9 +268,38 @@ int ops_plan_put(struct ops *o, const char *name, const json_t *doc, const struc
 
 /* ---- ops_versions.c ---- */
 
+/*
+ * The one meaning of "live" (docs/contracts.md "Live version"):
+ *
+ *  - live: the version the newest completed rollout of the config ended on
+ *    (forward, rollback, expedited return or flag kill switch; the
+ *    store's configs.live_version), 0 when no rollout has completed. Only a
+ *    completing rollout changes it: a rollout in progress, one halted,
+ *    aborted or rolled back, and direct assignments leave it as it was.
+ *  - base: what a new document is compared with (growth, preserve): the
+ *    live version, else the newest published version not deleted, else 0
+ *    (store_version_live()). It is called "live" only when it is.
+ *  - assigned: the versions cells are assigned now, each with its cells.
+ */
+struct ops_live {
+    int64_t live;
+    int64_t base;
+    json_t *assigned; /* owned: [{"version": N, "cells": [...]}, ...] by version, or NULL */
+};
+
+/* Fills 'out' for config 'name' (with 'assigned' when want_assigned);
+ * free with ops_live_free(). CG_OK, or an error in e (404 for an unknown
+ * config). Every place that says "live" asks this function. */
+int ops_config_live(struct ops *o, const char *name, int want_assigned, struct ops_live *out,
+                    struct ops_err *e);
+
+/* Frees what 'l' owns. */
+void ops_live_free(struct ops_live *l);
+
 /* What a document was checked against, and the verdict. */
 struct ops_check {
-    int64_t live;             /* the live version it was compared with (0 = none) */
+    int64_t live;             /* the live version (ops_config_live(); 0 = none) */
+    int64_t base;             /* the version it was compared with (0 = none) */
     struct cg_violations v;   /* the violations (count 0 = valid); owned */
     char sha256[65];          /* of the document */
     char media_type[128];     /* the contract's */

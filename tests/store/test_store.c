@@ -872,14 +872,18 @@ static void test_version_delete_refusals(void **state)
     mk_cell(f, cell, "r1", "z1");
     publish_n(f, cfg, 6);
 
-    /* live (= newest published, 6) */
+    /* no rollout completed: the newest published (6) is what new versions
+     * are compared with; it is not called live (docs/contracts.md "Live
+     * version") */
     assert_int_equal(store_version_delete(f->st, cfg, 6, &ADMIN, msg), CG_ERR_CONFLICT);
-    assert_non_null(strstr(msg, "live"));
+    assert_non_null(strstr(msg, "newest published version and no rollout has completed"));
+    assert_null(strstr(msg, "is the live version"));
     /* assignment */
     assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, 0, &CTRL, &gen, msg), CG_OK);
     assert_int_equal(store_version_delete(f->st, cfg, 1, &ADMIN, msg), CG_ERR_CONFLICT);
-    assert_non_null(strstr(msg, "assigned"));
+    assert_non_null(strstr(msg, "assigned to cell "));
     assert_non_null(strstr(msg, cell));
+    assert_null(strstr(msg, "live"));
     /* host applied and last-known-good */
     cg_strlcpy(hv.host, "host-1.example", sizeof hv.host);
     cg_strlcpy(hv.cell, cell, sizeof hv.cell);

@@ -310,8 +310,14 @@ int pg_version_list(struct store *st, const char *config, int64_t before, size_t
 static const char SQL_CONFIG_KEY_LOCK[] = "SELECT 1 FROM configs WHERE name = $1 FOR UPDATE";
 static const char SQL_VERSION_STATE[] =
     "SELECT deleted_ms FROM versions WHERE config = $1 AND number = $2";
+/* the first cells (by name) assigned the version, joined by ", " ("" = none),
+ * and how many there are */
 static const char SQL_REF_ASSIGN[] =
-    "SELECT cell FROM assignments WHERE config = $1 AND version = $2 ORDER BY cell LIMIT 1";
+    "SELECT coalesce(string_agg(cell, ', ' ORDER BY cell), '') FROM (SELECT cell FROM "
+    "assignments WHERE config = $1 AND version = $2 ORDER BY cell LIMIT 3) s";
+static const char SQL_REF_ASSIGN_N[] =
+    "SELECT count(*) FROM assignments WHERE config = $1 AND version = $2";
+static const char SQL_LIVE_RAW[] = "SELECT live_version FROM configs WHERE name = $1";
 static const char SQL_REF_HOST_ASSIGN[] = "SELECT host FROM host_assignments WHERE config = $1 "
                                           "AND version = $2 ORDER BY host LIMIT 1";
 static const char SQL_REF_APPLIED[] = "SELECT host FROM host_versions WHERE config = $1 AND "
@@ -335,23 +341,43 @@ struct delete_job {
  * rollouts of this config wait for the transaction. */
 static int version_referenced(struct pg_conn *c, const char *config, int64_t num, char *msg)
 {
-    char who[STORE_NAME_MAX];
-    int64_t live = 0, id = 0;
-    int rc = live_locked(c, config, &live, NULL, msg);
+    char who[4 * STORE_NAME_MAX];
+    int64_t live = 0, base = 0, id = 0, ncells = 0;
+    int rc = live_locked(c, config, &base, NULL, msg);
 
     if (rc < 0)
         return rc;
+    if (rc == 1)
+        rc = pg_int(c, msg, &live, SQL_LIVE_RAW, "t", config);
+    if (rc < 0)
+        return rc;
+    /* the words of docs/contracts.md "Live version" */
     if (live == num) {
-        pg_msg(msg, "version %" PRId64 " is the live version of config '%s'", num, config);
+        pg_msg(msg,
+               "version %" PRId64 " is the live version of config '%s' (the newest completed "
+               "rollout ended on it)",
+               num, config);
         return CG_ERR_CONFLICT;
     }
+    if (live == 0 && base == num) {
+        pg_msg(msg,
+               "version %" PRId64 " of '%s' is the newest published version and no rollout has "
+               "completed: new versions are compared with it",
+               num, config);
+        return CG_ERR_CONFLICT;
+    }
+    who[0] = '\0';
     rc = pg_text(c, msg, who, sizeof who, SQL_REF_ASSIGN, "ti", config, num);
-    if (rc == 1) {
-        pg_msg(msg, "version %" PRId64 " of '%s' is assigned to cell '%s'", num, config, who);
+    if (rc == 1 && who[0])
+        rc = pg_int(c, msg, &ncells, SQL_REF_ASSIGN_N, "ti", config, num);
+    if (rc < 0)
+        return rc;
+    if (who[0]) {
+        pg_msg(msg, "version %" PRId64 " of '%s' is assigned to cell%s %s%s", num, config,
+               ncells == 1 ? "" : "s", who, ncells > 3 ? " and more" : "");
         return CG_ERR_CONFLICT;
     }
-    if (rc == 0)
-        rc = pg_text(c, msg, who, sizeof who, SQL_REF_HOST_ASSIGN, "ti", config, num);
+    rc = pg_text(c, msg, who, sizeof who, SQL_REF_HOST_ASSIGN, "ti", config, num);
     if (rc == 1) {
         pg_msg(msg, "version %" PRId64 " of '%s' is assigned to host '%s'", num, config, who);
         return CG_ERR_CONFLICT;
