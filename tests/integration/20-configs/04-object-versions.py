@@ -16,8 +16,10 @@
   ran (status JSON and `cellgate rollout status`).
 - The CLI: config set-contract (refusal prints the violations, --force),
   config contracts, plan versions.
-- Everything survives a restart."""
-import json, os, sys
+- Everything survives a restart, and `cellgated dump`/`load` (a dump
+  without the new tables and columns, as written before them, loads with
+  the current contract and plan recorded as version 1)."""
+import json, os, shutil, subprocess, sys, tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
 
@@ -37,7 +39,7 @@ def audits(s, action):
     return [r for r in h.audit_all(s) if r["action"] == action]
 
 
-with h.Server(extra_args=["--tick-ms", "50"]) as s:
+with h.Server(extra_args=["--tick-ms", "50"], keep=True) as s:
     d = s.data_dir
     for c in ["c1", "c2"]:
         s.api("POST", "/v1/cells", {"id": c, "region": "r", "zone": "z" + c})
@@ -171,4 +173,71 @@ with h.Server(extra_args=["--tick-ms", "50"]) as s:
     h.check(b["plan_version"] == 2, "plan version after restart %s" % b)
     n += 1
     h.check(h.audit_verify(h.audit_all(s)) is None, "audit chain verifies")
+    token = s.admin_token
+    src = s.data_dir
+
+
+def cg(*args):
+    return subprocess.run([h.SERVER_BIN] + list(args), capture_output=True, text=True, timeout=120)
+
+
+def load_copy(dump, name):
+    d2 = os.path.join(tmp, name)
+    os.makedirs(d2)
+    shutil.copy(os.path.join(src, "signing.key"), d2)
+    r = cg("load", "--data", d2, "--in", dump)
+    h.check(r.returncode == 0, "load %s: %r" % (name, r.stderr))
+    open(os.path.join(d2, "admin.token"), "w").write(token)
+    return d2
+
+
+# dump and load: every contract and plan version, the rollout's plan version
+tmp = tempfile.mkdtemp(prefix="cgobjver.")
+try:
+    dump = os.path.join(tmp, "d.jsonl")
+    r = cg("dump", "--data", src, "--out", dump)
+    h.check(r.returncode == 0, "dump: %r" % r.stderr)
+    rows = [json.loads(l) for l in open(dump).read().splitlines()]
+    tables = {o.get("t") for o in rows}
+    h.check({"contract_versions", "plan_versions"} <= tables, "dumped tables %s" % tables)
+    with h.Server(data_dir=load_copy(dump, "new"), keep=True) as s2:
+        st, b = s2.api("GET", "/v1/configs/app/contracts")
+        h.check([c["number"] for c in b["contracts"]] == [1, 2, 3, 4, 5]
+                and b["contracts"][1]["forced"], "loaded contracts %s" % b)
+        st, b = s2.api("GET", "/v1/plans/p/versions")
+        h.check([v["number"] for v in b["versions"]] == [1, 2], "loaded plan versions %s" % b)
+        st, b = s2.api("GET", "/v1/rollouts/%d" % rid)
+        h.check(b["plan_version"] == 2, "loaded rollout %s" % b)
+    n += 1
+    # a dump from before: no version tables, no new columns
+    old, dropped = [], 0
+    for o in rows:
+        if o.get("t") in ("contract_versions", "plan_versions"):
+            dropped += 1
+            continue
+        if "end" in o:
+            o["end"]["rows"] -= dropped
+        if o.get("t") in ("configs", "versions"):
+            o["r"].pop("contract_version", None)
+        if o.get("t") == "plans":
+            o["r"].pop("version", None)
+        if o.get("t") == "rollouts":
+            o["r"].pop("plan_version", None)
+        old.append(o)
+    olddump = os.path.join(tmp, "old.jsonl")
+    open(olddump, "w").write("\n".join(json.dumps(o) for o in old) + "\n")
+    with h.Server(data_dir=load_copy(olddump, "old"), keep=True) as s3:
+        st, b = s3.api("GET", "/v1/configs/app/contracts")
+        h.check([c["number"] for c in b["contracts"]] == [1], "backfilled %s" % b)
+        st, b = s3.api("GET", "/v1/configs/app")
+        h.check(b["contract_version"] == 1 and b["contract"] == contract(10),
+                "old dump config %s" % b)
+        st, b = s3.api("GET", "/v1/plans/p/versions")
+        h.check([v["number"] for v in b["versions"]] == [1], "backfilled plan %s" % b)
+        st, b = s3.api("GET", "/v1/configs/app/versions/1")
+        h.check(b["contract_version"] == 0, "old versions: contract version unknown %s" % b)
+    n += 1
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(src, ignore_errors=True)
 h.done("object-versions", n)
