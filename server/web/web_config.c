@@ -128,7 +128,8 @@ static void rollback_form(struct web_ctx *x, struct html *h, const struct store_
     web_href(x, h, "/configs/");
     html_url(h, c->name);
     html_raw(h, "/rollback\">\n<fieldset><legend>Roll back</legend>\n");
-    version_select(h, "rollback-version", "to", "To version", vs, n, "the live version", 0);
+    version_select(h, "rollback-version", "to", "To version", vs, n,
+                   "the open rollout's, or the previous version", 0);
     html_raw(h, "<button type=\"submit\">Roll back&hellip;</button></fieldset></form>\n");
 }
 
