@@ -4,7 +4,8 @@
 After a complete first rollout, during a partial one (the canary changed,
 the rest waiting for an approval), after it completed, and after a
 rollback, these agree on the live version: the config object
-(`live_version`, `assigned_versions`), a validate result (`live_version`,
+(`live_version`, `assigned_versions`), the state replayed from the audit
+log (`GET /v1/state`), a validate result (`live_version`,
 and `base_version` it was compared with), the refusal to delete a version
 (the live one is "the live version", one assigned to cells is "assigned to
 cells ...", never "live"), `cellgate config show` and the dashboard's
@@ -81,6 +82,11 @@ def agree(s, cookie, live, assigned, base, what):
     b = json.loads(b)
     h.check(b["live_version"] == live and b["base_version"] == base,
             "%s: validate %s" % (what, b))
+    st, b = s.api("GET", "/v1/state?config=app")
+    h.check(st == 200 and b["configs"][0]["live_version"] == live,
+            "%s: state replayed from the audit log %s" % (what, b["configs"][0]["live_version"]))
+    h.check(len(b["rollouts_open"]) == (1 if what == "during a partial rollout" else 0),
+            "%s: open rollouts in the state %s" % (what, b["rollouts_open"]))
     dlive, dassigned = dashboard(s, cookie)
     want = "; ".join("%d on %s" % (v, ", ".join(sorted(c))) for v, c in sorted(assigned.items()))
     h.check(dlive == live and dassigned == (want or "none"),
