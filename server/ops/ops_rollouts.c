@@ -184,10 +184,10 @@ static int undo_target(struct ops *o, const char *config, int64_t *to, int64_t *
     if (found == 0)
         return ops_fail(e, CG_ERR_CONFLICT, "first_rollout",
                         json_pack("{s:I}", "rollout", (json_int_t)*undone),
-                        "the newest completed rollout of %s (rollout %lld) was its first: no "
-                        "version ran before it, so there is nothing to return to; roll back to "
-                        "an explicit version with --to, roll out another version, or unassign "
-                        "the cells",
+                        "the newest completed rollout of %s (rollout %lld) was its first: it "
+                        "started from no live version, so there is nothing to return to; roll "
+                        "back to an explicit version with --to, roll out another version, or "
+                        "unassign the cells",
                         config, (long long)*undone);
     return CG_OK;
 }

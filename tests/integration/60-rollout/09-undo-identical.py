@@ -132,7 +132,7 @@ with h.Server(extra_args=["--tick-ms", "50"]) as s:
                 and "--to" in b["error"]["message"] and "first" in b["error"]["message"],
                 "rollback of the first rollout: %s %s" % (st, b))
         r = s.cli("rollback", "app", "-m", "undo first")
-        h.check(r.returncode != 0 and "no version ran before it" in r.stderr,
+        h.check(r.returncode != 0 and "started from no live version" in r.stderr,
                 "cli rollback of the first rollout: %d %s" % (r.returncode, r.stderr))
         n += 1
 
