@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_config.c - `cellgate config create|list|show|set-plan|policy|set-policy|
- * clear-policy`.
+ * cmd_config.c - `cellgate config create|list|show|set-plan|set-contract|contracts|
+ * policy|set-policy|clear-policy|scope|set-scope`.
  */
 #include <cellgate/cellgate.h>
 
@@ -144,6 +144,8 @@ static void print_config(FILE *f, const struct cg_obj *o)
     cli_print_kv(f,
                  "live version:", num_or_dash(cg_obj_int(o, "live_version", 0), buf, sizeof buf));
     cli_print_kv(f, "generation:", num_or_dash(cg_obj_int(o, "generation", 0), buf, sizeof buf));
+    cli_print_kv(
+        f, "contract version:", num_or_dash(cg_obj_int(o, "contract_version", 0), buf, sizeof buf));
     cli_print_kv(f, "created:", cg_obj_str(o, "created_at"));
     fprintf(f, "contract:\n");
     cli_print_json_field(f, o, "contract");
@@ -446,15 +448,125 @@ static int config_set_scope(struct cli_ctx *ctx, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+/* `config set-contract NAME FILE -m REASON [--force]`: the next contract
+ * version (docs/contracts.md "Contract versions"). */
+static int config_set_contract(struct cli_ctx *ctx, int argc, char **argv)
+{
+    const char *message = NULL;
+    bool force = false;
+    /* clang-format off */
+    const struct cli_opt opts[] = {
+        { "message", 'm', CLI_OPT_STR,  &message },
+        { "force",   0,   CLI_OPT_FLAG, &force },
+        { NULL,      0,   CLI_OPT_FLAG, NULL },
+    };
+    /* clang-format on */
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    char *doc, name[128];
+    size_t len = 0;
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, opts, &a, 2, 2, &rc);
+
+    if (!c) {
+        return rc;
+    }
+    if (!message || !message[0]) {
+        return cli_usage_error(ctx, "a contract change needs -m REASON (it is audited)");
+    }
+    doc = cli_read_input(ctx, a.pos[1], CLI_MAX_INPUT, &len);
+    if (!doc) {
+        return CLI_EXIT_USAGE;
+    }
+    rc = cg_config_set_contract(c, a.pos[0], doc, len, force, message, &r, &e);
+    free(doc);
+    cli_sanitize(a.pos[0], name, sizeof name);
+    if (rc != CG_OK && r && cg_result_count(r) > 0) {
+        if (ctx->json) {
+            cli_print_json(ctx, r);
+        } else {
+            cli_print_violations(ctx, ctx->out, r);
+        }
+        cli_error(ctx,
+                  "contract not changed: the live version of %s violates it (--force with "
+                  "-m stores it anyway)",
+                  name);
+        cg_result_free(r);
+        return CLI_EXIT_FAIL;
+    }
+    if (rc != CG_OK) {
+        cg_result_free(r);
+        return cli_api_error(ctx, rc, &e, "cannot change the contract");
+    }
+    if (ctx->json) {
+        cli_print_json(ctx, r);
+    } else {
+        const struct cg_obj *o = cg_result_obj(r);
+        if (!cg_obj_bool(o, "changed", 0)) {
+            fprintf(ctx->out, "config %s: the contract is unchanged (version %" PRId64 ")\n", name,
+                    cg_obj_int(o, "contract_version", 0));
+        } else {
+            fprintf(ctx->out, "config %s: contract version %" PRId64 " (was %" PRId64 ")%s\n", name,
+                    cg_obj_int(o, "contract_version", 0), cg_obj_int(o, "previous_version", 0),
+                    cg_obj_bool(o, "forced", 0) ? ", forced: the live version violates it" : "");
+        }
+    }
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+/* `config contracts NAME`: every contract version, oldest first. */
+static int config_contracts(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char *const head[] = {"VERSION", "CREATED", "ACTOR", "FORCED", "SHA256", "REASON"};
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    struct cli_table t;
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 1, 1, &rc);
+
+    if (!c) {
+        return rc;
+    }
+    rc = cg_config_contracts(c, a.pos[0], &r, &e);
+    if ((rc = cli_answer(ctx, rc, r, &e, "cannot list the contracts")) >= 0) {
+        return rc;
+    }
+    cli_table_init(&t, 6, head);
+    for (size_t i = 0; i < cg_result_count(r); i++) {
+        const struct cg_obj *o = cg_result_item(r, i);
+        char num[24], created[32], sha[16];
+        const char *actor = cg_obj_str(o, "actor");
+        const char *row[] = {
+            num_or_dash(cg_obj_int(o, "number", 0), num, sizeof num),
+            cli_short_time(cg_obj_str(o, "created_at"), created, sizeof created),
+            actor[0] ? actor : "-",
+            cg_obj_bool(o, "forced", 0) ? "yes" : "no",
+            sha,
+            cg_obj_str(o, "reason"),
+        };
+        snprintf(sha, sizeof sha, "%.12s", cg_obj_str(o, "sha256"));
+        cli_table_add(&t, row);
+    }
+    cli_table_print(&t, ctx->out);
+    cli_table_release(&t);
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
 int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 {
     /* clang-format off */
     static const struct cli_sub subs[] = {
         { "clear-policy", config_clear_policy },
+        { "contracts",    config_contracts },
         { "create",       config_create },
         { "list",         config_list },
         { "policy",       config_policy },
         { "scope",        config_scope },
+        { "set-contract", config_set_contract },
         { "set-plan",     config_set_plan },
         { "set-policy",   config_set_policy },
         { "set-scope",    config_set_scope },

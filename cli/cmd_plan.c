@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd_plan.c - `cellgate plan set|show|list|preview|check`.
+ * cmd_plan.c - `cellgate plan set|show|list|versions|preview|check`.
  */
 #include <cellgate/cellgate.h>
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,9 +72,50 @@ static int plan_show(struct cli_ctx *ctx, int argc, char **argv)
         cli_print_kv(ctx->out, "name:", cg_obj_str(o, "name"));
         cli_print_kv(ctx->out, "created:", cg_obj_str(o, "created_at"));
         cli_print_kv(ctx->out, "updated:", cg_obj_str(o, "updated_at"));
+        if (cg_obj_int(o, "version", 0) > 0) {
+            char v[24];
+            snprintf(v, sizeof v, "%" PRId64, cg_obj_int(o, "version", 0));
+            cli_print_kv(ctx->out, "version:", v);
+        }
         fprintf(ctx->out, "plan:\n");
         cli_print_json_field(ctx->out, o, "plan");
     }
+    cg_result_free(r);
+    return CLI_EXIT_OK;
+}
+
+/* `plan versions NAME`: every version of the plan, oldest first. */
+static int plan_versions(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char *const head[] = {"VERSION", "CREATED", "ACTOR", "SHA256"};
+    struct cli_args a;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+    struct cli_table t;
+    int rc;
+    struct cg_client *c = cli_begin(ctx, argc, argv, NULL, &a, 1, 1, &rc);
+
+    if (!c) {
+        return rc;
+    }
+    rc = cg_plan_versions(c, a.pos[0], &r, &e);
+    if ((rc = cli_answer(ctx, rc, r, &e, "cannot list the plan's versions")) >= 0) {
+        return rc;
+    }
+    cli_table_init(&t, 4, head);
+    for (size_t i = 0; i < cg_result_count(r); i++) {
+        const struct cg_obj *o = cg_result_item(r, i);
+        char num[24], created[32], sha[16];
+        const char *actor = cg_obj_str(o, "actor");
+        const char *row[] = {num,
+                             cli_short_time(cg_obj_str(o, "created_at"), created, sizeof created),
+                             actor[0] ? actor : "-", sha};
+        snprintf(num, sizeof num, "%" PRId64, cg_obj_int(o, "number", 0));
+        snprintf(sha, sizeof sha, "%.12s", cg_obj_str(o, "sha256"));
+        cli_table_add(&t, row);
+    }
+    cli_table_print(&t, ctx->out);
+    cli_table_release(&t);
     cg_result_free(r);
     return CLI_EXIT_OK;
 }
@@ -231,11 +274,12 @@ int cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
 {
     /* clang-format off */
     static const struct cli_sub subs[] = {
-        { "check",   plan_check },
-        { "list",    plan_list },
-        { "preview", plan_preview },
-        { "set",     plan_set },
-        { "show",    plan_show },
+        { "check",    plan_check },
+        { "list",     plan_list },
+        { "preview",  plan_preview },
+        { "set",      plan_set },
+        { "show",     plan_show },
+        { "versions", plan_versions },
     };
     /* clang-format on */
 

@@ -14,11 +14,13 @@
 int cmd_publish(struct cli_ctx *ctx, int argc, char **argv)
 {
     const char *media_type = NULL, *message = NULL;
+    bool same = false;
     /* clang-format off */
     const struct cli_opt opts[] = {
-        { "message",    'm', CLI_OPT_STR,  &message },
-        { "media-type", 0,   CLI_OPT_STR,  &media_type },
-        { NULL,         0,   CLI_OPT_FLAG, NULL },
+        { "message",         'm', CLI_OPT_STR,  &message },
+        { "media-type",      0,   CLI_OPT_STR,  &media_type },
+        { "allow-identical", 0,   CLI_OPT_FLAG, &same },
+        { NULL,              0,   CLI_OPT_FLAG, NULL },
     };
     /* clang-format on */
     struct cli_args a;
@@ -45,7 +47,8 @@ int cmd_publish(struct cli_ctx *ctx, int argc, char **argv)
         free(doc);
         return rc;
     }
-    rc = cg_config_publish(c, a.pos[0], doc, len, media_type, message, &r, &e);
+    rc = cg_config_publish_flags(c, a.pos[0], doc, len, media_type, message,
+                                 same ? CG_PUBLISH_ALLOW_IDENTICAL : 0, &r, &e);
     free(doc);
     if (rc == CG_ERR_VIOLATION) {
         char name[128];

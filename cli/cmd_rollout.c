@@ -489,6 +489,13 @@ int cmd_rollback(struct cli_ctx *ctx, int argc, char **argv)
         return cli_api_error(ctx, rc, &e, "rollback refused");
     }
     print_outcome(ctx, r, cg_result_http_status(r) == 201 ? "started " : "rolling back: ");
+    if (!ctx->json && cg_obj_int(cg_result_obj(r), "undoes_rollout", 0) > 0) {
+        fprintf(ctx->out,
+                "chose version %" PRId64 ": the version rollout %" PRId64
+                " (the newest completed one) started from\n",
+                cg_obj_int(cg_result_obj(r), "to_version", 0),
+                cg_obj_int(cg_result_obj(r), "undoes_rollout", 0));
+    }
     if (!ctx->json) {
         fprintf(ctx->out, "follow it with: cellgate rollout watch %" PRId64 "\n",
                 cg_obj_int(cg_result_obj(r), "id", 0));

@@ -165,7 +165,7 @@ const char *gitops_kind_name(enum gitops_kind k);
  * changes kinds in dependency order. Prints one line per resource and a
  * summary to ctx->out. Returns an enum cli_exit: apply 0 = applied or
  * nothing to do; diff 0 = no differences, GITOPS_EXIT_DIFFERS =
- * differences; both 1 on drift (what cannot be changed yet) or a document
+ * differences; both 1 on drift (what can never be changed) or a document
  * the server refused, 2 on a dangling reference, 3 on server errors.
  */
 int gitops_run(struct cli_ctx *ctx, struct cg_client *c, const struct gitops_set *set,

@@ -9,9 +9,7 @@
  * table of fields. A field has an updater (a library call changing that
  * field of an existing object) or none: then a difference is DRIFT, shown
  * and making apply exit 1, never silently passed. Wiring a server call
- * that does not exist yet is one updater in one row:
- *   - config contract config_fields[] "contract" -> cg_config_set_contract()
- * (search for "NOT YET").
+ * that does not exist yet is one updater in one row.
  *
  * Order: everything is read and every reference checked before the first
  * change; kinds are changed in the order of the table (cells, plans,
@@ -587,6 +585,35 @@ static int update_cell_labels(struct run *r, const struct gitops_res *res, const
     return rc == CG_OK ? CLI_EXIT_OK : api_fail(r, rc, &e, "cannot relabel cell", res->name);
 }
 
+/* The file's contract as the config's next contract version. The server
+ * refuses one the live version violates (409, each violation named): that
+ * is the change being bad, exit 1 as a refused plan; never forced from a
+ * file (`cellgate config set-contract --force` is a human's decision). */
+static int update_config_contract(struct run *r, const struct gitops_res *res, const char *field)
+{
+    struct cg_result *out = NULL;
+    struct cg_error e = {0};
+    size_t len;
+    char *text = dump(json_object_get(res->spec, "contract"), &len);
+    int rc;
+
+    (void)field;
+    if (!text) {
+        return CLI_EXIT_FAIL;
+    }
+    rc = cg_config_set_contract(r->c, res->name, text, len, 0, r->opts->message, &out, &e);
+    free(text);
+    if (rc == CG_ERR_CONFLICT && out && cg_result_count(out) > 0) {
+        cli_print_violations(r->ctx, r->ctx->out, out);
+        cg_result_free(out);
+        api_fail(r, rc, &e, "cannot change the contract of", res->name);
+        return CLI_EXIT_FAIL;
+    }
+    cg_result_free(out);
+    return rc == CG_OK ? CLI_EXIT_OK
+                       : api_fail(r, rc, &e, "cannot change the contract of", res->name);
+}
+
 /* The file's scope, or every cell when the file has none (the files are
  * the truth: a scope removed from them is removed on the server). */
 static int update_config_scope(struct run *r, const struct gitops_res *res, const char *field)
@@ -712,8 +739,7 @@ static const struct kind_field plan_fields[] = {
 };
 static const struct kind_field config_fields[] = {
     { "kind",     true,  NULL, "a config's kind cannot be changed" },
-    /* NOT YET: cg_config_set_contract() (PUT /v1/configs/{name}/contract) */
-    { "contract", true,  NULL, "cannot be changed yet" },
+    { "contract", true,  update_config_contract, NULL },
     { "plan",     true,  update_config_plan, NULL },
     { "scope",    false, update_config_scope, NULL },
     { NULL, false, NULL, NULL },

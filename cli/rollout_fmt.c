@@ -548,6 +548,12 @@ void cli_print_rollout(FILE *f, const struct cg_obj *st, size_t max_events, bool
              cli_short_time(cg_obj_str(st, "created_at"), t, sizeof t),
              cg_obj_str(st, "created_by"));
     cli_print_kv(f, "created:", line);
+    if (cg_obj_str(st, "plan")[0] && cg_obj_int(st, "plan_version", 0) > 0) {
+        /* the plan version it ran (docs/plans.md "Plan versions") */
+        snprintf(line, sizeof line, "%s version %" PRId64, cg_obj_str(st, "plan"),
+                 cg_obj_int(st, "plan_version", 0));
+        cli_print_kv(f, "plan:", line);
+    }
     if (cg_obj_str(st, "reason")[0]) {
         cli_print_kv(f, "reason:", cg_obj_str(st, "reason"));
     }

@@ -351,6 +351,70 @@ int cg_config_set_plan(struct cg_client *c, const char *name, const char *plan,
     return send_json(c, "PUT", &p, body, 0, out, err);
 }
 
+int cg_config_set_contract(struct cg_client *c, const char *name, const char *contract_json,
+                           size_t len, int force, const char *message, struct cg_result **out,
+                           struct cg_error *err)
+{
+    struct cg_buf p = {0};
+    json_error_t jerr;
+    json_t *contract, *body;
+    int rc;
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    if (!contract_json) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "the contract document is required");
+    }
+    contract = json_loadb(contract_json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(contract)) {
+        json_decref(contract);
+        return cg__error_set(err, CG_ERR_INVALID, 0,
+                             "the contract must be a JSON object (%.80s, line %d)",
+                             contract ? "not an object" : jerr.text, contract ? 0 : jerr.line);
+    }
+    body = json_pack("{s:o,s:b,s:s}", "contract", contract, "force", force ? 1 : 0, "reason",
+                     message ? message : "");
+    if (!body) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    rc = cg__path3(&p, "/v1/configs/", name, "/contract", err);
+    if (rc != CG_OK) {
+        json_decref(body);
+        return rc;
+    }
+    return send_json(c, "PUT", &p, body, CG__ANY_VIOLATIONS, out, err);
+}
+
+int cg_config_contracts(struct cg_client *c, const char *name, struct cg_result **out,
+                        struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    CHECK(cg__path3(&p, "/v1/configs/", name, "/contracts", err));
+    return get(c, "GET", &p, 0, "contracts", out, err);
+}
+
+int cg_config_contract_get(struct cg_client *c, const char *name, int64_t n, struct cg_result **out,
+                           struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(name, "config name", err));
+    if (n < 1) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "contract versions start at 1, not %" PRId64,
+                             n);
+    }
+    CHECK(cg__path3(&p, "/v1/configs/", name, "/contracts/", err));
+    if (cg_buf_printf(&p, "%" PRId64, n) != 0) {
+        cg_buf_free(&p);
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
+    return get(c, "GET", &p, 0, NULL, out, err);
+}
+
 /* Posts document bytes. */
 static int send_doc(struct cg_client *c, struct cg_buf *path, const void *doc, size_t len,
                     const char *media_type, unsigned flags, const char *items,
@@ -384,17 +448,36 @@ int cg_config_publish(struct cg_client *c, const char *name, const void *doc, si
                       const char *media_type, const char *message, struct cg_result **out,
                       struct cg_error *err)
 {
+    return cg_config_publish_flags(c, name, doc, len, media_type, message, 0, out, err);
+}
+
+int cg_config_publish_flags(struct cg_client *c, const char *name, const void *doc, size_t len,
+                            const char *media_type, const char *message, unsigned flags,
+                            struct cg_result **out, struct cg_error *err)
+{
     struct cg_buf p = {0};
+    char sep = '?';
 
     clear_out(out);
     CHECK(cg__need(name, "config name", err));
+    if (flags & ~CG_PUBLISH_ALLOW_IDENTICAL) {
+        return cg__error_set(err, CG_ERR_INVALID, 0, "unknown publish flags 0x%x", flags);
+    }
     CHECK(cg__path3(&p, "/v1/configs/", name, "/versions", err));
-    if (message && message[0] &&
-        (cg_buf_puts(&p, "?message=") != 0 || cg__buf_escape(&p, message) != 0)) {
-        cg_buf_free(&p);
-        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    if (message && message[0]) {
+        if (cg_buf_puts(&p, "?message=") != 0 || cg__buf_escape(&p, message) != 0) {
+            goto nomem;
+        }
+        sep = '&';
+    }
+    if ((flags & CG_PUBLISH_ALLOW_IDENTICAL) &&
+        cg_buf_printf(&p, "%callow_identical=1", sep) != 0) {
+        goto nomem;
     }
     return send_doc(c, &p, doc, len, media_type, CG__VIOLATIONS, NULL, out, err);
+nomem:
+    cg_buf_free(&p);
+    return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
 }
 
 /* "/v1/configs/<name>/versions/<n><suffix>" */
@@ -558,6 +641,17 @@ int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out, s
     CHECK(cg__need(name, "plan name", err));
     CHECK(cg__path3(&p, "/v1/plans/", name, NULL, err));
     return get(c, "GET", &p, 0, NULL, out, err);
+}
+
+int cg_plan_versions(struct cg_client *c, const char *name, struct cg_result **out,
+                     struct cg_error *err)
+{
+    struct cg_buf p = {0};
+
+    clear_out(out);
+    CHECK(cg__need(name, "plan name", err));
+    CHECK(cg__path3(&p, "/v1/plans/", name, "/versions", err));
+    return get(c, "GET", &p, 0, "versions", out, err);
 }
 
 /* ---- flags ---- */

@@ -83,9 +83,12 @@ struct cg__resp {
 
 /* Flags for cg__call(). */
 enum cg__call_flags {
-    CG__RAW = (1 << 0),        /* keep bytes as-is, do not parse JSON */
-    CG__VIOLATIONS = (1 << 1), /* on 422 contract_violation hand back a result */
-    CG__NO_BODY = (1 << 2),    /* success answer has no body (204) */
+    CG__RAW = (1 << 0),            /* keep bytes as-is, do not parse JSON */
+    CG__VIOLATIONS = (1 << 1),     /* on 422 contract_violation hand back a result */
+    CG__NO_BODY = (1 << 2),        /* success answer has no body (204) */
+    CG__ANY_VIOLATIONS = (1 << 3), /* on any error whose details hold "violations" (a 409
+                                      live_violates_contract) hand back a result as
+                                      CG__VIOLATIONS does */
 };
 
 /* Fills err (if not NULL) with code, http_status and a formatted message;

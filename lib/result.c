@@ -111,13 +111,19 @@ int cg__call(struct cg_client *c, const struct cg__req *rq, unsigned flags, cons
     }
     if (rs.status < 200 || rs.status > 299) {
         rc = cg__error_from_http(rs.status, rs.body.data, rs.body.len, err);
-        if (rc == CG_ERR_VIOLATION && (flags & CG__VIOLATIONS) && out) {
+        if (((rc == CG_ERR_VIOLATION && (flags & CG__VIOLATIONS)) ||
+             (flags & CG__ANY_VIOLATIONS)) &&
+            out) {
             /* hand back every violation: items = error.details.violations */
             int rc2 = cg__result_from_resp(&rs, 0, NULL, &r, NULL);
             if (rc2 == CG_OK) {
                 const json_t *e = json_object_get(r->json, "error");
                 const json_t *v = json_object_get(json_object_get(e, "details"), "violations");
                 r->items = json_is_array(v) ? v : NULL;
+                if (!r->items && !(flags & CG__VIOLATIONS)) {
+                    cg_result_free(r); /* an error without violations: no result */
+                    r = NULL;
+                }
                 *out = r;
             }
         }

@@ -633,9 +633,55 @@ CG_API int cg_config_set_plan(struct cg_client *c, const char *name, const char 
                               struct cg_result **out, struct cg_error *err);
 
 /**
+ * PUT /v1/configs/{name}/contract: replaces the config's contract with a
+ * new contract version (docs/contracts.md "Contract versions"). The server
+ * validates the contract as at create, then checks the live version
+ * against it; a live version that violates it is refused (CG_ERR_HTTP,
+ * http status 409, api_code "live_violates_contract", the violations in
+ * the error body's details) unless 'force' with a non-empty 'message'.
+ * The same contract again records nothing ("changed": false).
+ *
+ * @param contract_json, len  the contract document, a JSON object (parsed
+ *                            here: CG_ERR_INVALID when it is not one)
+ * @param force               1: store it even when the live version breaks
+ *                            it (needs 'message')
+ * @param message             why (audited with "config.contract"); may be
+ *                            NULL unless force
+ * @param out                 on CG_OK the result object
+ *                            {"config","contract_version","previous_version",
+ *                            "live_version","changed","forced","violations"};
+ *                            on the 409 refusal a result whose items are
+ *                            ALL the live version's violations and whose
+ *                            object is the error body (free it in both
+ *                            cases); otherwise NULL
+ * @return CG_OK, CG_ERR_INVALID, or the codes of the API calls section.
+ * Thread safety: as for the client. Since: 0.1 (issue 17)
+ */
+CG_API int cg_config_set_contract(struct cg_client *c, const char *name, const char *contract_json,
+                                  size_t len, int force, const char *message,
+                                  struct cg_result **out, struct cg_error *err);
+
+/**
+ * GET /v1/configs/{name}/contracts: every contract version of the config,
+ * oldest first. Items ("contracts") are {"config","number","created_at",
+ * "actor","reason","forced","sha256"}. Since: 0.1 (issue 17)
+ */
+CG_API int cg_config_contracts(struct cg_client *c, const char *name, struct cg_result **out,
+                               struct cg_error *err);
+
+/**
+ * GET /v1/configs/{name}/contracts/{n}: one contract version with its
+ * document in "contract". CG_ERR_INVALID for n < 1. Since: 0.1 (issue 17)
+ */
+CG_API int cg_config_contract_get(struct cg_client *c, const char *name, int64_t n,
+                                  struct cg_result **out, struct cg_error *err);
+
+/**
  * POST /v1/configs/{name}/validate: dry run. Returns CG_OK whenever the
  * server answered 200, valid or not: the result object is
- * {"valid","violations","live_version","size","sha256"} and the items are
+ * {"valid","violations","live_version","base_version","size","sha256",
+ * "contract_version"} ("live_version": docs/contracts.md "Live version";
+ * "base_version": the version it was compared with) and the items are
  * the violations ({"pointer","rule","expected","actual","message"}).
  *
  * @param doc, len     the document bytes (copied into the request)
@@ -659,6 +705,26 @@ CG_API int cg_config_validate(struct cg_client *c, const char *name, const void 
 CG_API int cg_config_publish(struct cg_client *c, const char *name, const void *doc, size_t len,
                              const char *media_type, const char *message, struct cg_result **out,
                              struct cg_error *err);
+
+/** cg_config_publish_flags(): publish bytes identical to the live or the
+ * latest version anyway (the server refuses them by default). */
+#define CG_PUBLISH_ALLOW_IDENTICAL 0x1u
+
+/**
+ * POST /v1/configs/{name}/versions with flags: cg_config_publish() plus
+ * 'flags', a bitwise OR of CG_PUBLISH_* (0 = cg_config_publish()).
+ *
+ * Without CG_PUBLISH_ALLOW_IDENTICAL a document whose sha256 equals the
+ * live or the latest version's is refused: CG_ERR_CONFLICT, the error
+ * code "identical" and a message naming the version ("identical to
+ * version N"); nothing is stored or audited.
+ *
+ * @return as cg_config_publish(); CG_ERR_INVALID for an unknown flag.
+ * Thread safety: as for the client. Since: 0.1 (issue 17)
+ */
+CG_API int cg_config_publish_flags(struct cg_client *c, const char *name, const void *doc,
+                                   size_t len, const char *media_type, const char *message,
+                                   unsigned flags, struct cg_result **out, struct cg_error *err);
 
 /**
  * GET /v1/configs/{name}/versions: ONE page of versions, newest first
@@ -783,6 +849,14 @@ CG_API int cg_flag_switch(struct cg_client *c, const char *config, const char *f
 /** GET /v1/plans/{name}: the plan. */
 CG_API int cg_plan_get(struct cg_client *c, const char *name, struct cg_result **out,
                        struct cg_error *err);
+
+/**
+ * GET /v1/plans/{name}/versions: every version of the plan, oldest first
+ * (docs/plans.md "Plan versions"). Items ("versions") are {"name",
+ * "number","created_at","actor","sha256","plan"}. Since: 0.1 (issue 17)
+ */
+CG_API int cg_plan_versions(struct cg_client *c, const char *name, struct cg_result **out,
+                            struct cg_error *err);
 
 /**
  * POST /v1/tokens: creates a token. The result object is

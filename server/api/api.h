@@ -69,6 +69,11 @@ int api_configs_create(struct api *api, struct request *rq, struct response *rs)
 int api_configs_list(struct api *api, struct request *rq, struct response *rs);
 int api_configs_get(struct api *api, struct request *rq, struct response *rs);
 int api_configs_set_plan(struct api *api, struct request *rq, struct response *rs);
+/* api_contracts.c: contract versions and plan versions */
+int api_contract_put(struct api *api, struct request *rq, struct response *rs);
+int api_contracts_list(struct api *api, struct request *rq, struct response *rs);
+int api_contracts_get(struct api *api, struct request *rq, struct response *rs);
+int api_plan_versions(struct api *api, struct request *rq, struct response *rs);
 /* OFREP (api_ofrep.c) and /v1/configs/{name}/flags... (api_flags.c) */
 int api_ofrep_evaluate(struct api *api, struct request *rq, struct response *rs);
 int api_ofrep_bulk(struct api *api, struct request *rq, struct response *rs);

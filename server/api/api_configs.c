@@ -103,6 +103,7 @@ int api_configs_get(struct api *api, struct request *rq, struct response *rs)
     char msg[STORE_MSG_MAX] = "";
     struct store_config c;
     const char *name = param_name(rq, rs, 0, "config name");
+    json_t *out;
     int rc;
 
     if (!name)
@@ -113,9 +114,22 @@ int api_configs_get(struct api *api, struct request *rq, struct response *rs)
     rc = store_config_get(api->store, name, &c, msg);
     if (rc != CG_OK)
         return reply_store_error(rs, rc, msg, "no such config");
-    reply_json(rs, 200, render_config_scoped(api, &c));
+    out = render_config_scoped(api, &c);
     store_config_free(&c);
-    return 0;
+    /* the assigned versions next to the live one (docs/contracts.md "Live
+     * version"); an agent reads only its own config, without them */
+    if (out && rq->who.role != ROLE_AGENT) {
+        struct ops_live l;
+        struct ops_err e = {0};
+        if (ops_config_live(api->ops, name, 1, &l, &e) == CG_OK) {
+            json_object_set_new(out, "live_version", json_integer(l.live));
+            json_object_set_new(out, "assigned_versions", l.assigned);
+            l.assigned = NULL;
+        }
+        ops_live_free(&l);
+        ops_err_free(&e);
+    }
+    return reply_json(rs, 200, out);
 }
 
 int api_configs_set_plan(struct api *api, struct request *rq, struct response *rs)

@@ -9,18 +9,29 @@
 #include "render.h"
 #include "util.h"
 
-/* Answers with the rollout's status (after a successful action). */
-static int reply_status(struct api *api, struct response *rs, int64_t id, int http)
+/* The status of rollout 'id'; 'undone' > 0 adds "undoes_rollout" (the
+ * completed rollout a rollback without a version undoes). */
+static int reply_status_undo(struct api *api, struct response *rs, int64_t id, int http,
+                             int64_t undone)
 {
     struct ops_err e = {0};
     json_t *st = ops_rollout_status(api->ops, id, &e);
 
-    if (!st)
+    if (!st) {
         reply_ops_error(rs, &e);
-    else
+    } else {
+        if (undone > 0)
+            json_object_set_new(st, "undoes_rollout", json_integer(undone));
         reply_json(rs, http, st);
+    }
     ops_err_free(&e);
     return 0;
+}
+
+/* Answers with the rollout's status (after a successful action). */
+static int reply_status(struct api *api, struct response *rs, int64_t id, int http)
+{
+    return reply_status_undo(api, rs, id, http, 0);
 }
 
 int api_rollouts_start(struct api *api, struct request *rq, struct response *rs)
@@ -169,7 +180,7 @@ int api_rollback(struct api *api, struct request *rq, struct response *rs)
     struct ops_actor who;
     struct ops_err e = {0};
     const char *reason = "";
-    int64_t to = 0, id = 0;
+    int64_t to = 0, id = 0, undone = 0;
     int bad = 0, created = 0;
     json_t *body = NULL;
 
@@ -190,10 +201,10 @@ int api_rollback(struct api *api, struct request *rq, struct response *rs)
         }
     }
     who = request_ops_actor(rq, reason);
-    if (ops_rollback(api->ops, name, to, &who, &id, &created, &e) != CG_OK)
+    if (ops_rollback(api->ops, name, to, &who, &id, &created, &undone, &e) != CG_OK)
         reply_ops_error(rs, &e);
     else
-        reply_status(api, rs, id, created ? 201 : 200);
+        reply_status_undo(api, rs, id, created ? 201 : 200, undone);
 out:
     ops_err_free(&e);
     json_decref(body);

@@ -29,9 +29,10 @@ int api_versions_validate(struct api *api, struct request *rq, struct response *
         return 0;
     }
     reply_json(rs, 200,
-               json_pack("{s:b,s:o,s:I,s:I,s:s}", "valid", ck.v.count == 0, "violations",
-                         cg_violations_to_json(&ck.v), "live_version", (json_int_t)ck.live, "size",
-                         (json_int_t)rq->body.len, "sha256", ck.sha256));
+               json_pack("{s:b,s:o,s:I,s:I,s:I,s:s,s:I}", "valid", ck.v.count == 0, "violations",
+                         cg_violations_to_json(&ck.v), "live_version", (json_int_t)ck.live,
+                         "base_version", (json_int_t)ck.base, "size", (json_int_t)rq->body.len,
+                         "sha256", ck.sha256, "contract_version", (json_int_t)ck.contract_version));
     ops_check_free(&ck);
     return 0;
 }
@@ -41,12 +42,20 @@ int api_versions_publish(struct api *api, struct request *rq, struct response *r
     const char *name = param_name(rq, rs, 0, "config name");
     const char *message = request_query(rq, "message");
     struct ops_actor who = request_ops_actor(rq, message);
+    const char *same = request_query(rq, "allow_identical");
     struct ops_err e = {0};
     struct store_version v;
+    int allow;
 
     if (!name)
         return 0;
-    if (ops_publish(api->ops, name, rq->body.data, rq->body.len, message, &who, &v, &e) != CG_OK) {
+    if (same && strcmp(same, "1") != 0 && strcmp(same, "true") != 0 && strcmp(same, "0") != 0 &&
+        strcmp(same, "false") != 0)
+        return reply_error(rs, 400, "bad_request", NULL,
+                           "allow_identical is 1, true, 0 or false, not '%.40s'", same);
+    allow = same && (strcmp(same, "1") == 0 || strcmp(same, "true") == 0);
+    if (ops_publish(api->ops, name, rq->body.data, rq->body.len, message, allow, &who, &v, &e) !=
+        CG_OK) {
         reply_ops_error(rs, &e);
         ops_err_free(&e);
         return 0;

@@ -39,27 +39,54 @@ json_t *render_cell(const struct store_cell *c)
 
 json_t *render_config(const struct store_config *c)
 {
-    return json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:o}", "name", c->name, "kind", c->kind, "plan",
-                     c->plan, "contract", stored_json(c->contract_json), "latest_version",
+    return json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:I,s:o,s:I}", "name", c->name, "kind", c->kind,
+                     "plan", c->plan, "contract", stored_json(c->contract_json), "latest_version",
                      (json_int_t)c->latest_version, "live_version", (json_int_t)c->live_version,
                      "generation", (json_int_t)c->generation, "created_at",
-                     render_time(c->created_ms));
+                     render_time(c->created_ms), "contract_version",
+                     (json_int_t)c->contract_version);
 }
 
 json_t *render_version(const struct store_version *v)
 {
-    return json_pack("{s:s,s:I,s:s,s:s,s:I,s:s,s:s,s:I,s:o,s:o}", "config", v->config, "number",
+    return json_pack("{s:s,s:I,s:s,s:s,s:I,s:s,s:s,s:I,s:o,s:o,s:I}", "config", v->config, "number",
                      (json_int_t)v->number, "sha256", v->sha256, "media_type", v->media_type,
                      "size", (json_int_t)v->size, "author", v->author, "message",
                      v->message ? v->message : "", "parent", (json_int_t)v->parent, "created_at",
-                     render_time(v->created_ms), "deleted_at", render_time(v->deleted_ms));
+                     render_time(v->created_ms), "deleted_at", render_time(v->deleted_ms),
+                     "contract_version", (json_int_t)v->contract_version);
 }
 
 json_t *render_plan(const struct store_plan *p)
 {
-    return json_pack("{s:s,s:o,s:o,s:o}", "name", p->name, "plan", stored_json(p->body_json),
+    return json_pack("{s:s,s:o,s:o,s:o,s:I}", "name", p->name, "plan", stored_json(p->body_json),
                      "created_at", render_time(p->created_ms), "updated_at",
-                     render_time(p->updated_ms));
+                     render_time(p->updated_ms), "version", (json_int_t)p->version);
+}
+
+json_t *render_contract(const struct store_contract *c, int with_body)
+{
+    char sha[65];
+    json_t *o;
+
+    cg_sha256_hex(c->contract_json, strlen(c->contract_json), sha);
+    o = json_pack("{s:s,s:I,s:o,s:s,s:s,s:b,s:s}", "config", c->config, "number",
+                  (json_int_t)c->number, "created_at", render_time(c->created_ms), "actor",
+                  c->actor, "reason", c->reason ? c->reason : "", "forced", c->forced, "sha256",
+                  sha);
+    if (o && with_body)
+        json_object_set_new(o, "contract", stored_json(c->contract_json));
+    return o;
+}
+
+json_t *render_plan_version(const struct store_plan_version *p)
+{
+    char sha[65];
+
+    cg_sha256_hex(p->body_json, strlen(p->body_json), sha);
+    return json_pack("{s:s,s:I,s:o,s:s,s:s,s:o}", "name", p->name, "number", (json_int_t)p->number,
+                     "created_at", render_time(p->created_ms), "actor", p->actor, "sha256", sha,
+                     "plan", stored_json(p->body_json));
 }
 
 json_t *render_scope(const char *configs)

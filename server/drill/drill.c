@@ -158,7 +158,7 @@ static int publish(struct world *w, const void *doc, size_t len, const char *mes
     int rc;
 
     memset(&sv, 0, sizeof sv);
-    rc = ops_publish(&w->ops, w->in->config, doc, len, message, &who, &sv, e);
+    rc = ops_publish(&w->ops, w->in->config, doc, len, message, 1, &who, &sv, e);
     *v = rc == CG_OK ? sv.number : 0;
     store_version_free(&sv);
     if (rc == CG_OK && *v >= MAXV)
@@ -1108,7 +1108,7 @@ static int run_rollback_path(struct world *w, struct drill_result *out, char *ms
         goto out;
     int64_t t1 = w->now;
     memset(&rt, 0, sizeof rt);
-    rc = ops_rollback(&w->ops, w->in->config, w->v1, &who, &rt.id, &created, &e);
+    rc = ops_rollback(&w->ops, w->in->config, w->v1, &who, &rt.id, &created, NULL, &e);
     if (rc == CG_OK)
         expect(exps, "rollback_accepted", 1, "rollback to v%lld started (rollout %lld)",
                (long long)w->v1, (long long)rt.id);

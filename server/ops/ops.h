@@ -274,6 +274,31 @@ int ops_config_create(struct ops *o, const char *name, const char *kind, const j
                       const char *plan, const struct ops_actor *who, struct store_config *out,
                       struct ops_err *e);
 
+/* What ops_config_set_contract() did. */
+struct ops_contract_result {
+    int64_t version;    /* the contract version now current */
+    int64_t previous;   /* the one before the call */
+    int64_t live;       /* the live version checked against it (0 = none) */
+    int changed;        /* 0: the same contract again, nothing recorded */
+    int forced;         /* set although the live version violates it */
+    json_t *violations; /* owned (json_decref()); the live version's, when forced */
+};
+
+/* Replaces the contract of config 'name' with 'contract' (docs/contracts.md
+ * "Contract versions"): checked as at create (code "invalid",
+ * details.errors), then the live version (the version documents are
+ * compared with, store_version_live()) is checked against it, its growth
+ * and preserve rules against the version live when it was published.
+ * When it violates the new contract: CG_ERR_CONFLICT, code
+ * "live_violates_contract", details.violations and details.live_version,
+ * unless 'force' (which needs who->reason: CG_ERR_INVALID without one).
+ * Stored as the next contract version, audited "config.contract" (old and
+ * new version, forced). The same contract text again records nothing
+ * (res->changed 0). New versions are validated against the new contract. */
+int ops_config_set_contract(struct ops *o, const char *name, const json_t *contract, int force,
+                            const struct ops_actor *who, struct ops_contract_result *res,
+                            struct ops_err *e);
+
 /* Sets the default plan of config 'name' ("" unsets; else it must exist).
  * *out gets the config after the change. */
 int ops_config_set_plan(struct ops *o, const char *name, const char *plan,
@@ -288,12 +313,42 @@ int ops_plan_put(struct ops *o, const char *name, const json_t *doc, const struc
 
 /* ---- ops_versions.c ---- */
 
+/*
+ * The one meaning of "live" (docs/contracts.md "Live version"):
+ *
+ *  - live: the version the newest completed rollout of the config ended on
+ *    (forward, rollback, expedited return or flag kill switch; the
+ *    store's configs.live_version), 0 when no rollout has completed. Only a
+ *    completing rollout changes it: a rollout in progress, one halted,
+ *    aborted or rolled back, and direct assignments leave it as it was.
+ *  - base: what a new document is compared with (growth, preserve): the
+ *    live version, else the newest published version not deleted, else 0
+ *    (store_version_live()). It is called "live" only when it is.
+ *  - assigned: the versions cells are assigned now, each with its cells.
+ */
+struct ops_live {
+    int64_t live;
+    int64_t base;
+    json_t *assigned; /* owned: [{"version": N, "cells": [...]}, ...] by version, or NULL */
+};
+
+/* Fills 'out' for config 'name' (with 'assigned' when want_assigned);
+ * free with ops_live_free(). CG_OK, or an error in e (404 for an unknown
+ * config). Every place that says "live" asks this function. */
+int ops_config_live(struct ops *o, const char *name, int want_assigned, struct ops_live *out,
+                    struct ops_err *e);
+
+/* Frees what 'l' owns. */
+void ops_live_free(struct ops_live *l);
+
 /* What a document was checked against, and the verdict. */
 struct ops_check {
-    int64_t live;           /* the live version it was compared with (0 = none) */
-    struct cg_violations v; /* the violations (count 0 = valid); owned */
-    char sha256[65];        /* of the document */
-    char media_type[128];   /* the contract's */
+    int64_t live;             /* the live version (ops_config_live(); 0 = none) */
+    int64_t base;             /* the version it was compared with (0 = none) */
+    struct cg_violations v;   /* the violations (count 0 = valid); owned */
+    char sha256[65];          /* of the document */
+    char media_type[128];     /* the contract's */
+    int64_t contract_version; /* the contract version it was checked against */
 };
 
 /* Frees what 'ck' owns. */
@@ -310,10 +365,15 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
  * version, then stored with a compare-and-set on the live version it was
  * checked against (a concurrent change of the live version checks again).
  * CG_ERR_VIOLATION (code "contract_violation", details.violations and
- * details.live_version) when the contract says no. *out gets the version
- * (free with store_version_free()). */
+ * details.live_version) when the contract says no. Unless 'allow_identical',
+ * bytes identical (same sha256) to the live or the latest version are
+ * refused: CG_ERR_CONFLICT, code "identical", details.existing_version,
+ * message "... identical to version N ...", nothing stored or audited
+ * (docs/contracts.md "Identical publishes"). *out gets the version (free
+ * with store_version_free()). */
 int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, const char *message,
-                const struct ops_actor *who, struct store_version *out, struct ops_err *e);
+                int allow_identical, const struct ops_actor *who, struct store_version *out,
+                struct ops_err *e);
 
 /* ops_version_check() for a caller: refused (CG_ERR_FORBIDDEN) when who's
  * token is scoped to other configs (ops_scope_check()). */
@@ -520,7 +580,10 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
 
 /* Starts a rollout of 'config' to 'version' with 'plan' (NULL or "" = the
  * config's default). *id gets its id. Errors as controller_begin(); a
- * plan or contract refusal has code "invalid". */
+ * plan or contract refusal has code "invalid". Refused with
+ * CG_ERR_CONFLICT, code "already_assigned", when every cell of the fleet
+ * is already assigned 'version' ("version N ... is already assigned to
+ * every cell"). */
 int ops_rollout_start(struct ops *o, const char *config, int64_t version, const char *plan,
                       const struct ops_actor *who, int64_t *id, struct ops_err *e);
 
@@ -530,12 +593,25 @@ int ops_rollout_action(struct ops *o, int64_t id, const char *action, const stru
                        struct ops_err *e);
 
 /* Rolls 'config' back (the open rollout, or a new rollback rollout to
- * 'to_version', 0 = live; controller_rollback()). Refused with
- * CG_ERR_CONFLICT when there is nothing to roll back: no open rollout and
- * every cell already runs the target. *id gets the rollout, *created 1
- * when a new rollout was created. */
+ * 'to_version'; controller_rollback()). With to_version 0 and no open
+ * rollout the target is the version the newest completed rollout came
+ * from (its from_version, ops_rollback_target(); "rollout undo"), and
+ * *undone (may be NULL) gets that rollout's id; refused with
+ * CG_ERR_CONFLICT, code "first_rollout", when that rollout had no
+ * previous version, and code "nothing_to_roll_back" when the config has
+ * no completed rollout. Refused with CG_ERR_CONFLICT as well when there is
+ * nothing to roll back: no open rollout and every cell already runs the
+ * target. *id gets the rollout, *created 1 when a new rollout was
+ * created. */
 int ops_rollback(struct ops *o, const char *config, int64_t to_version, const struct ops_actor *who,
-                 int64_t *id, int *created, struct ops_err *e);
+                 int64_t *id, int *created, int64_t *undone, struct ops_err *e);
+
+/* The target of a rollback without a version (pure): in 'rs' ('n'
+ * rollouts of one config, newest first), the newest completed one is the
+ * rollout undone (*undone gets its id) and its from_version the target
+ * (*to). Returns 1 (target found), 0 (the newest completed rollout was the
+ * first: from_version 0, *to 0) or -1 (no completed rollout; both 0). */
+int ops_rollback_target(const struct store_rollout *rs, size_t n, int64_t *to, int64_t *undone);
 
 /*
  * The state at time at_ms (epoch ms), rebuilt from the audit log without

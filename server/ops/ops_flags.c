@@ -150,7 +150,7 @@ int ops_flag_switch(struct ops *o, const char *config, const char *flag, int kil
     }
     snprintf(note, sizeof note, "flag %s: %s (from version %lld): %s", kill ? "kill" : "unkill",
              flag, (long long)out->base_version, who->reason);
-    rc = ops_publish(o, config, text, strlen(text), note, who, &v, e);
+    rc = ops_publish(o, config, text, strlen(text), note, 1, who, &v, e);
     if (rc != CG_OK)
         goto out;
     out->version = v.number;

@@ -146,8 +146,9 @@ static void on_rollout(struct replay *r, const struct store_audit *a, const json
     c = config ? json_object_get(r->configs, config) : NULL;
     if (strcmp(act, "complete") == 0 || strcmp(act, "rolled_back") == 0 ||
         strcmp(act, "abort") == 0 || strcmp(act, "halt") == 0) {
-        if (c && strcmp(act, "complete") == 0 && json_is_string(json_object_get(ro, "kind")) &&
-            strcmp(json_string_value(json_object_get(ro, "kind")), "forward") == 0)
+        /* live: the version the newest completed rollout ended on, of any
+         * kind (docs/contracts.md "Live version") */
+        if (c && strcmp(act, "complete") == 0)
             json_object_set(c, "live_version", json_object_get(ro, "to"));
         json_object_del(r->rollouts, a->object + strlen("rollout/"));
         return;
@@ -156,6 +157,14 @@ static void on_rollout(struct replay *r, const struct store_audit *a, const json
         if (c)
             assign_all(c, after, "cells", a,
                        strcmp(act, "step") == 0 ? "rollout_step" : "expedite");
+        if (strcmp(act, "expedite") == 0) {
+            /* an expedited return (or a kill switch) completes with its one
+             * step: it is live and no longer open */
+            if (c)
+                json_object_set(c, "live_version", json_object_get(ro, "to"));
+            json_object_del(r->rollouts, a->object + strlen("rollout/"));
+            return;
+        }
         if (json_is_integer(json_object_get(after, "step")))
             json_object_set(ro, "step", json_object_get(after, "step"));
         if (strcmp(json_string_value(json_object_get(ro, "state")), "rolling_back") != 0)
@@ -206,27 +215,32 @@ static void fold(struct replay *r, const struct store_audit *a)
         json_object_del(r->cells, a->object + 5);
     } else if (strcmp(act, "plan.set") == 0 && strncmp(a->object, "plan/", 5) == 0) {
         json_object_set_new(r->plans, a->object + 5,
-                            json_pack("{s:s,s:O?,s:o,s:s}", "name", a->object + 5, "sha256",
+                            json_pack("{s:s,s:O?,s:o,s:s,s:O?}", "name", a->object + 5, "sha256",
                                       json_object_get(after, "sha256"), "set", time_of(a->time_ms),
-                                      "by", a->actor));
+                                      "by", a->actor, "version",
+                                      json_object_get(after, "version")));
     } else if (strcmp(act, "config.create") == 0 && config_of(a->object, name, sizeof name) == 0) {
         if ((r->only && strcmp(r->only, name) != 0) || !ops_scope_visible(r->who, name))
             goto out;
         json_object_set_new(r->configs, name,
-                            json_pack("{s:s,s:O?,s:O?,s:O?,s:o,s:s,s:I,s:I,s:I,s:[],s:{},s:{}}",
+                            json_pack("{s:s,s:O?,s:O?,s:O?,s:o,s:s,s:I,s:I,s:I,s:[],s:{},s:{},s:I}",
                                       "name", name, "kind", json_object_get(after, "kind"),
                                       "contract_sha256", json_object_get(after, "contract_sha256"),
                                       "plan", json_object_get(after, "plan"), "created",
                                       time_of(a->time_ms), "created_by", a->actor, "generation",
                                       (json_int_t)0, "latest_version", (json_int_t)0,
                                       "live_version", (json_int_t)0, "versions", "assignments",
-                                      "host_assignments"));
+                                      "host_assignments", "contract_version", (json_int_t)1));
     } else if (strcmp(act, "config.set_plan") == 0 &&
                config_of(a->object, name, sizeof name) == 0 && (c = config_obj(r, name))) {
         json_object_set(c, "plan", json_object_get(after, "plan"));
     } else if (strcmp(act, "config.set_scope") == 0 &&
                config_of(a->object, name, sizeof name) == 0 && (c = config_obj(r, name))) {
         json_object_set(c, "scope", json_object_get(after, "scope"));
+    } else if (strcmp(act, "config.contract") == 0 &&
+               config_of(a->object, name, sizeof name) == 0 && (c = config_obj(r, name))) {
+        json_object_set(c, "contract_sha256", json_object_get(after, "contract_sha256"));
+        json_object_set(c, "contract_version", json_object_get(after, "contract_version"));
     } else if (strcmp(act, "version.publish") == 0 &&
                config_of(a->object, name, sizeof name) == 0 && (c = config_obj(r, name))) {
         const char *n = strrchr(a->object, '/');

@@ -17,6 +17,56 @@
 #define PUBLISH_RETRIES 8
 #define MESSAGE_MAX     4096
 
+int ops_config_live(struct ops *o, const char *name, int want_assigned, struct ops_live *out,
+                    struct ops_err *e)
+{
+    char msg[STORE_MSG_MAX] = "";
+    struct store_config cfg;
+    struct store_assignment *as = NULL;
+    size_t n = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = store_config_get(o->store, name, &cfg, msg);
+    if (rc != CG_OK)
+        return ops_store_fail(e, rc, msg, "no such config");
+    out->live = cfg.live_version;
+    store_config_free(&cfg);
+    rc = store_version_live(o->store, name, &out->base, msg);
+    if (rc == CG_OK && want_assigned)
+        rc = store_assignment_list(o->store, NULL, name, &as, &n, msg);
+    if (rc != CG_OK)
+        return ops_store_fail(e, rc, msg, "no such config");
+    if (want_assigned) {
+        out->assigned = json_array();
+        /* group the cells by version, versions ascending */
+        for (int64_t next = 0;;) {
+            int64_t v = INT64_MAX;
+            json_t *cells;
+            for (size_t i = 0; i < n; i++)
+                if (as[i].version > next && as[i].version < v)
+                    v = as[i].version;
+            if (v == INT64_MAX)
+                break;
+            cells = json_array();
+            for (size_t i = 0; i < n; i++)
+                if (as[i].version == v)
+                    json_array_append_new(cells, json_string(as[i].cell));
+            json_array_append_new(out->assigned,
+                                  json_pack("{s:I,s:o}", "version", (json_int_t)v, "cells", cells));
+            next = v;
+        }
+    }
+    store_assignments_free(as, n);
+    return CG_OK;
+}
+
+void ops_live_free(struct ops_live *l)
+{
+    json_decref(l->assigned);
+    l->assigned = NULL;
+}
+
 void ops_check_free(struct ops_check *ck)
 {
     cg_violations_free(&ck->v);
@@ -40,6 +90,7 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
     if (rc != CG_OK)
         return ops_store_fail(e, rc, msg, "no such config");
     rc = cg_contract_parse(cfg.contract_json, strlen(cfg.contract_json), &ct, &ck->v);
+    ck->contract_version = cfg.contract_version;
     store_config_free(&cfg);
     if (rc != CG_OK) {
         cg_violations_free(&ck->v);
@@ -47,9 +98,20 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
     }
     cg_violations_free(&ck->v);
     cg_strlcpy(ck->media_type, cg_contract_media_type(ct), sizeof ck->media_type);
-    rc = store_version_live(o->store, name, &ck->live, msg);
-    if (rc == CG_OK && ck->live > 0) {
-        rc = store_version_get(o->store, name, ck->live, &lv, msg);
+    {
+        struct ops_live l;
+        struct ops_err le = {0};
+        rc = ops_config_live(o, name, 0, &l, &le);
+        ck->live = l.live;
+        ck->base = l.base;
+        ops_live_free(&l);
+        if (rc != CG_OK) {
+            cg_strlcpy(msg, le.msg, sizeof msg);
+            ops_err_free(&le);
+        }
+    }
+    if (rc == CG_OK && ck->base > 0) {
+        rc = store_version_get(o->store, name, ck->base, &lv, msg);
         if (rc == CG_OK) {
             rc = store_blob_get(o->store, lv.sha256, &live_bytes, &live_len, msg);
             store_version_free(&lv);
@@ -82,8 +144,35 @@ int ops_validate(struct ops *o, const char *name, const void *doc, size_t len,
     return ops_version_check(o, name, doc, len, ck, e);
 }
 
+/* The number of the live or the latest version of 'name' whose bytes hash
+ * to 'sha256' (the live one first), 0 when neither does (or on a read
+ * error: the publish then goes on and the store decides). */
+static int64_t identical_version(struct ops *o, const char *name, const char *sha256)
+{
+    char msg[STORE_MSG_MAX];
+    struct store_config cfg;
+    int64_t cand[2], found = 0;
+
+    if (store_config_get(o->store, name, &cfg, msg) != CG_OK)
+        return 0;
+    cand[0] = cfg.live_version;
+    cand[1] = cfg.latest_version;
+    store_config_free(&cfg);
+    for (size_t i = 0; i < 2 && !found; i++) {
+        struct store_version v;
+
+        if (cand[i] <= 0 || store_version_get(o->store, name, cand[i], &v, msg) != CG_OK)
+            continue;
+        if (v.deleted_ms == 0 && strcmp(v.sha256, sha256) == 0)
+            found = v.number;
+        store_version_free(&v);
+    }
+    return found;
+}
+
 int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, const char *message,
-                const struct ops_actor *who, struct store_version *out, struct ops_err *e)
+                int allow_identical, const struct ops_actor *who, struct store_version *out,
+                struct ops_err *e)
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_actor a = ops_store_actor(who);
@@ -106,14 +195,28 @@ int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, co
         if (rc != CG_OK)
             return rc;
         if (ck.v.count > 0) {
-            rc = ops_fail(e, CG_ERR_VIOLATION, "contract_violation",
-                          json_pack("{s:o,s:I}", "violations", cg_violations_to_json(&ck.v),
-                                    "live_version", (json_int_t)ck.live),
-                          "the document violates the contract of %s (%zu violation%s%s)", name,
-                          ck.v.count, ck.v.count == 1 ? "" : "s",
-                          ck.v.truncated ? ", list truncated" : "");
+            rc = ops_fail(
+                e, CG_ERR_VIOLATION, "contract_violation",
+                json_pack("{s:o,s:I,s:I}", "violations", cg_violations_to_json(&ck.v),
+                          "live_version", (json_int_t)ck.live, "base_version", (json_int_t)ck.base),
+                "the document violates the contract of %s (%zu violation%s%s)", name, ck.v.count,
+                ck.v.count == 1 ? "" : "s", ck.v.truncated ? ", list truncated" : "");
             ops_check_free(&ck);
             return rc;
+        }
+        if (!allow_identical) {
+            int64_t same = identical_version(o, name, ck.sha256);
+
+            if (same > 0) {
+                ops_check_free(&ck);
+                return ops_fail(e, CG_ERR_CONFLICT, "identical",
+                                json_pack("{s:I}", "existing_version", (json_int_t)same),
+                                "the document is identical to version %lld of %s (sha256 %.12s): "
+                                "nothing published; pass allow_identical (cellgate publish "
+                                "--allow-identical) to "
+                                "publish it again",
+                                (long long)same, name, ck.sha256);
+            }
         }
         memset(&p, 0, sizeof p);
         p.config = name;
@@ -122,7 +225,8 @@ int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, co
         p.sha256 = ck.sha256;
         p.media_type = ck.media_type;
         p.message = message;
-        p.expect_live = ck.live;
+        p.expect_live = ck.base;
+        p.expect_contract_version = ck.contract_version;
         rc = store_version_publish(o->store, &p, &a, out, msg);
         ops_check_free(&ck);
     }

@@ -228,9 +228,9 @@ json_t *controller_preview(struct controller *c, const struct plan *p, const cha
 }
 
 static int create(struct controller *c, const char *config, const char *kind, int64_t from,
-                  int64_t to, const char *plan_name, const char *plan_json, json_t *steps,
-                  json_t *prev, json_t *fleet, int expedited, const struct controller_actor *who,
-                  int64_t *id, char *msg)
+                  int64_t to, const char *plan_name, int64_t plan_version, const char *plan_json,
+                  json_t *steps, json_t *prev, json_t *fleet, int expedited,
+                  const struct controller_actor *who, int64_t *id, char *msg)
 {
     char smsg[STORE_MSG_MAX];
     struct store_rollout r;
@@ -246,6 +246,7 @@ static int create(struct controller *c, const char *config, const char *kind, in
     cg_strlcpy(r.kind, kind, sizeof r.kind);
     cg_strlcpy(r.state, "running", sizeof r.state);
     cg_strlcpy(r.plan, plan_name, sizeof r.plan);
+    r.plan_version = plan_version;
     r.from_version = from;
     r.to_version = to;
     r.expedited = expedited;
@@ -374,8 +375,8 @@ int controller_begin(struct controller *c, const char *config, int64_t version, 
         if (rc == 0)
             rc = policy_allows(c, config, pl.name, p, steps, msg);
         if (rc == 0)
-            rc = create(c, config, "forward", cfg.live_version, version, pl.name, pl.body_json,
-                        steps, prev, fleet, 0, who, id, msg);
+            rc = create(c, config, "forward", cfg.live_version, version, pl.name, pl.version,
+                        pl.body_json, steps, prev, fleet, 0, who, id, msg);
         json_decref(steps);
         json_decref(prev);
         json_decref(fleet);
@@ -486,8 +487,8 @@ int controller_rollback(struct controller *c, const char *config, int64_t to_ver
                           "cells", ids, "bake_s", 0, "min_requests", 0, "approval", 0, "constraint",
                           "return to a proven version (I7): one step, no bake");
         prev = json_object();
-        rc = create(c, config, "rollback", live, to_version, "", expedite_plan, steps, prev, NULL,
-                    1, who, id, msg);
+        rc = create(c, config, "rollback", live, to_version, "", 0, expedite_plan, steps, prev,
+                    NULL, 1, who, id, msg);
         *created = rc == CG_OK;
         json_decref(steps);
         json_decref(prev);
@@ -503,8 +504,8 @@ int controller_rollback(struct controller *c, const char *config, int64_t to_ver
             if (rc == 0)
                 rc = policy_allows(c, config, pl.name, p, steps, msg);
             if (rc == 0)
-                rc = create(c, config, "rollback", live, to_version, pl.name, pl.body_json, steps,
-                            prev, fleet, 0, who, id, msg);
+                rc = create(c, config, "rollback", live, to_version, pl.name, pl.version,
+                            pl.body_json, steps, prev, fleet, 0, who, id, msg);
             *created = rc == CG_OK;
             json_decref(steps);
             json_decref(prev);
@@ -601,8 +602,8 @@ int controller_kill(struct controller *c, const char *config, int64_t version,
         rc = fail(msg, CG_ERR_NOMEM, "out of memory%s%s", "", "");
         goto out;
     }
-    rc = create(c, config, "kill", cfg.live_version, version, "", expedite_plan, steps, prev, NULL,
-                1, who, id, msg);
+    rc = create(c, config, "kill", cfg.live_version, version, "", 0, expedite_plan, steps, prev,
+                NULL, 1, who, id, msg);
     store_config_free(&cfg);
     if (rc != CG_OK)
         goto out;
@@ -899,6 +900,8 @@ json_t *controller_status(struct controller *c, int64_t id, int *status, char *m
         json_object_set(out, "evaluation", ctl_eval_doc(c, rc));
     if (out && rc && rc->held[0])
         json_object_set_new(out, "held", json_string(rc->held));
+    if (out)
+        json_object_set_new(out, "plan_version", json_integer(r.plan_version));
     store_rollout_free(&r);
     pthread_mutex_unlock(&c->mu);
     if (!out) {

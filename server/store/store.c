@@ -928,6 +928,77 @@ int store_drill_schedule_list(struct store *st, struct store_drill_schedule **ou
     STORE_CALL(st, msg, drill_schedule_list, out, n, msg);
 }
 
+/* ---- Contract and plan versions ---- */
+
+int store_config_set_contract(struct store *st, const char *name, const char *contract_json,
+                              int64_t expect_version, int forced, const struct store_actor *a,
+                              int64_t *number, char *msg)
+{
+    if (st && !st->ops->config_set_contract) {
+        set_msg(msg, "this store keeps no contract versions", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, config_set_contract, name, contract_json, expect_version, forced, a, number,
+               msg);
+}
+
+int store_contract_list(struct store *st, const char *config, struct store_contract **out,
+                        size_t *n, char *msg)
+{
+    if (st && !st->ops->contract_list) {
+        set_msg(msg, "this store keeps no contract versions", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, contract_list, config, out, n, msg);
+}
+
+int store_contract_get(struct store *st, const char *config, int64_t number,
+                       struct store_contract *out, char *msg)
+{
+    if (st && !st->ops->contract_get) {
+        set_msg(msg, "this store keeps no contract versions", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, contract_get, config, number, out, msg);
+}
+
+int store_plan_version_list(struct store *st, const char *name, struct store_plan_version **out,
+                            size_t *n, char *msg)
+{
+    if (st && !st->ops->plan_version_list) {
+        set_msg(msg, "this store keeps no plan versions", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, plan_version_list, name, out, n, msg);
+}
+
+void store_contract_free(struct store_contract *c)
+{
+    if (!c)
+        return;
+    free(c->contract_json);
+    free(c->reason);
+    c->contract_json = c->reason = NULL;
+}
+
+void store_contracts_free(struct store_contract *c, size_t n)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_contract_free(&c[i]);
+    free(c);
+}
+
+void store_plan_versions_free(struct store_plan_version *p, size_t n)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(p[i].body_json);
+    free(p);
+}
+
 void store_drills_free(struct store_drill *d, size_t n)
 {
     for (size_t i = 0; d && i < n; i++)

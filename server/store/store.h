@@ -82,9 +82,10 @@ struct store_config {
     char *contract_json;       /* contract document text; owned */
     char plan[STORE_NAME_MAX]; /* default plan name, "" when none */
     int64_t created_ms;
-    int64_t latest_version; /* highest version number published, 0 if none */
-    int64_t live_version;   /* newest version that completed a rollout, 0 if none */
-    int64_t generation;     /* per-config assignment generation, 0 before any assignment */
+    int64_t latest_version;   /* highest version number published, 0 if none */
+    int64_t live_version;     /* newest version that completed a rollout, 0 if none */
+    int64_t generation;       /* per-config assignment generation, 0 before any assignment */
+    int64_t contract_version; /* the current contract's number in contract_versions (>= 1) */
 };
 
 struct store_version {
@@ -97,7 +98,9 @@ struct store_version {
     char *message;  /* owned, "" when none */
     int64_t parent; /* version live when it was published, 0 if none */
     int64_t created_ms;
-    int64_t deleted_ms; /* 0 unless soft-deleted */
+    int64_t deleted_ms;       /* 0 unless soft-deleted */
+    int64_t contract_version; /* the contract version it was validated against; 0 = before
+                                 contracts were versioned */
 };
 
 struct store_plan {
@@ -105,6 +108,28 @@ struct store_plan {
     char *body_json; /* owned */
     int64_t created_ms;
     int64_t updated_ms;
+    int64_t version; /* the current body's number in plan_versions (>= 1) */
+};
+
+/* One version of a config's contract (docs/contracts.md "Contract
+ * versions"); number 1 is the contract the config was created with. */
+struct store_contract {
+    char config[STORE_NAME_MAX];
+    int64_t number;
+    char *contract_json; /* owned */
+    char actor[STORE_NAME_MAX + 16];
+    char *reason; /* owned, "" when none */
+    int forced;   /* set although the live version did not satisfy it */
+    int64_t created_ms;
+};
+
+/* One version of a plan's body (docs/plans.md "Plan versions"). */
+struct store_plan_version {
+    char name[STORE_NAME_MAX];
+    int64_t number;
+    char *body_json; /* owned */
+    char actor[STORE_NAME_MAX + 16];
+    int64_t created_ms;
 };
 
 /* A config's rollout policy (server/rollout/policy.h, docs/policies.md). */
@@ -297,6 +322,8 @@ struct store_rollout {
     int64_t created_ms;
     int64_t updated_ms;
     int64_t ended_ms;
+    int64_t plan_version; /* the version of 'plan' it ran (0 = none: a proposed body, an
+                             expedited return, or before plans were versioned) */
 };
 
 /* One event of a rollout: a step started, an evaluation, a verdict, an
@@ -423,8 +450,12 @@ struct store_publish {
     size_t len;
     const char *sha256; /* hex of bytes, computed by the caller */
     const char *media_type;
-    const char *message; /* may be NULL */
-    int64_t expect_live; /* the live version the caller validated against (see below) */
+    const char *message;             /* may be NULL */
+    int64_t expect_live;             /* the live version the caller validated against (see below) */
+    int64_t expect_contract_version; /* the contract version the caller validated against:
+                                        recorded in the version; when the config's current
+                                        one differs, CG_ERR_CONFLICT like expect_live
+                                        (0: not checked, recorded as the current one) */
 };
 
 /*
@@ -653,6 +684,17 @@ struct store_ops {
     int (*scope_put)(struct store *st, const char *config, const char *scope_json,
                      const struct store_actor *a, char *msg);
     int (*scope_get)(struct store *st, const char *config, struct store_scope *out, char *msg);
+    /* Contract and plan versions (store_config_set_contract() and below);
+     * under STORE_OPS_VERSION 7 like the drills. */
+    int (*config_set_contract)(struct store *st, const char *name, const char *contract_json,
+                               int64_t expect_version, int forced, const struct store_actor *a,
+                               int64_t *number, char *msg);
+    int (*contract_list)(struct store *st, const char *config, struct store_contract **out,
+                         size_t *n, char *msg);
+    int (*contract_get)(struct store *st, const char *config, int64_t number,
+                        struct store_contract *out, char *msg);
+    int (*plan_version_list)(struct store *st, const char *name, struct store_plan_version **out,
+                             size_t *n, char *msg);
 };
 
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
@@ -752,6 +794,32 @@ int store_config_list(struct store *st, struct store_config **out, size_t *n, ch
 int store_config_set_plan(struct store *st, const char *name, const char *plan,
                           const struct store_actor *a, char *msg);
 
+/*
+ * Contract versions (docs/contracts.md "Contract versions"). config_create
+ * records the contract as version 1. config_set_contract: the caller
+ * validated the new contract and checked it against the live version; it
+ * becomes version expect_version + 1 of 'name' and the current contract,
+ * in one transaction with its audit record "config.contract", object
+ * "config/<name>", before {"contract_version","contract_sha256"}, after
+ * {"contract_version","contract_sha256","forced"}, reason a->reason.
+ * CG_ERR_CONFLICT when the current version is not expect_version (someone
+ * changed it meanwhile), CG_ERR_NOTFOUND when the config does not exist.
+ * *number (may be NULL) gets the new version's number.
+ */
+int store_config_set_contract(struct store *st, const char *name, const char *contract_json,
+                              int64_t expect_version, int forced, const struct store_actor *a,
+                              int64_t *number, char *msg);
+
+/* Every contract version of 'config', oldest first (CG_ERR_NOTFOUND when
+ * the config does not exist); free with store_contracts_free(). */
+int store_contract_list(struct store *st, const char *config, struct store_contract **out,
+                        size_t *n, char *msg);
+
+/* Contract version 'number' of 'config' (CG_ERR_NOTFOUND when either does
+ * not exist); free with store_contract_free(). */
+int store_contract_get(struct store *st, const char *config, int64_t number,
+                       struct store_contract *out, char *msg);
+
 /* A keyset page of configs ordered by name, name > after (see
  * store_cell_page()). */
 int store_config_page(struct store *st, const char *after, size_t limit, struct store_config **out,
@@ -804,10 +872,18 @@ int store_version_delete(struct store *st, const char *config, int64_t number,
 /* Blob bytes by sha256 (malloc'd, caller frees). CG_ERR_NOTFOUND if absent. */
 int store_blob_get(struct store *st, const char *sha256, void **bytes, size_t *len, char *msg);
 
-/* Plans: upsert (caller validated the body). Audit: "plan.set", before/after
- * {"sha256"} of the old/new body. */
+/* Plans: upsert (caller validated the body). A body different from the
+ * current one becomes the next plan version (plans.version + 1, a row of
+ * plan_versions); the same bytes again change nothing and write no audit
+ * record. Audit: "plan.set", before {"sha256","version"} of the old body
+ * (none for a new plan), after {"sha256","version"}. */
 int store_plan_put(struct store *st, const char *name, const char *body_json,
                    const struct store_actor *a, char *msg);
+
+/* Every version of plan 'name', oldest first. CG_ERR_NOTFOUND when the
+ * plan does not exist. Free with store_plan_versions_free(). */
+int store_plan_version_list(struct store *st, const char *name, struct store_plan_version **out,
+                            size_t *n, char *msg);
 int store_plan_get(struct store *st, const char *name, struct store_plan *out, char *msg);
 int store_plan_list(struct store *st, struct store_plan **out, size_t *n, char *msg);
 /* A keyset page of plans ordered by name, name > after (see
@@ -1363,6 +1439,9 @@ void store_configs_free(struct store_config *c, size_t n);
 void store_version_free(struct store_version *v);
 void store_versions_free(struct store_version *v, size_t n);
 void store_plan_free(struct store_plan *p);
+void store_contract_free(struct store_contract *c);
+void store_contracts_free(struct store_contract *c, size_t n);
+void store_plan_versions_free(struct store_plan_version *p, size_t n);
 void store_policy_free(struct store_policy *p);
 void store_scope_free(struct store_scope *s);
 void store_plans_free(struct store_plan *p, size_t n);

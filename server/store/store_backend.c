@@ -491,3 +491,18 @@ int store_check_ui_session(const struct store_ui_session *s, char *msg)
     }
     return CG_OK;
 }
+
+char *store_contract_summary(int64_t version, const char *contract_json, int forced)
+{
+    char sha[65];
+    json_t *o;
+
+    cg_sha256_hex(contract_json ? contract_json : "", contract_json ? strlen(contract_json) : 0,
+                  sha);
+    o = json_pack("{s:I,s:s}", "contract_version", (json_int_t)version, "contract_sha256", sha);
+    if (o && forced >= 0 && json_object_set_new(o, "forced", json_boolean(forced)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return store_json_take(o);
+}

@@ -33,6 +33,11 @@ char *store_json_take(json_t *v);
  * memory): sets msg and returns CG_ERR_INVALID. */
 int store_summary_fail(char *msg);
 
+/* The audit summary of a contract version, the same bytes on every
+ * backend: {"contract_version","contract_sha256"} plus "forced" (a
+ * boolean) when forced >= 0. A new string (free()) or NULL. */
+char *store_contract_summary(int64_t version, const char *contract_json, int forced);
+
 /* Parses a cell's labels (NULL or "" = {}): a JSON object of strings of at
  * most STORE_LABELS_MAX bytes. CG_OK and a new reference in *out, or
  * CG_ERR_INVALID / CG_ERR_NOMEM with msg. */

@@ -28,17 +28,24 @@ static const struct store_column cells[] = {{"id", T},         {"region", T},
 static const struct store_column config_scopes[] = {
     {"config", T}, {"scope_json", T}, {"updated_by", T}, {"updated_ms", I}};
 static const struct store_column configs[] = {
-    {"name", T},       {"kind", T},           {"contract_json", T}, {"plan", T},
-    {"created_ms", I}, {"latest_version", I}, {"live_version", I},  {"generation", I}};
+    {"name", T},         {"kind", T},       {"contract_json", T},
+    {"plan", T},         {"created_ms", I}, {"latest_version", I},
+    {"live_version", I}, {"generation", I}, {"contract_version", I}};
+static const struct store_column contract_versions[] = {
+    {"config", T}, {"number", I}, {"contract_json", T}, {"actor", T},
+    {"reason", T}, {"forced", I}, {"created_ms", I}};
 static const struct store_column policies[] = {
     {"config", T}, {"body_json", T}, {"updated_by", T}, {"updated_ms", I}};
 static const struct store_column blobs[] = {
     {"sha256", T}, {"size", I}, {"bytes", B}, {"created_ms", I}};
 static const struct store_column versions[] = {
-    {"config", T}, {"number", I},  {"sha256", T}, {"media_type", T}, {"size", I},
-    {"author", T}, {"message", T}, {"parent", I}, {"created_ms", I}, {"deleted_ms", I}};
+    {"config", T},     {"number", I},     {"sha256", T},          {"media_type", T},
+    {"size", I},       {"author", T},     {"message", T},         {"parent", I},
+    {"created_ms", I}, {"deleted_ms", I}, {"contract_version", I}};
 static const struct store_column plans[] = {
-    {"name", T}, {"body_json", T}, {"created_ms", I}, {"updated_ms", I}};
+    {"name", T}, {"body_json", T}, {"created_ms", I}, {"updated_ms", I}, {"version", I}};
+static const struct store_column plan_versions[] = {
+    {"name", T}, {"number", I}, {"body_json", T}, {"actor", T}, {"created_ms", I}};
 static const struct store_column tokens[] = {
     {"id", I},         {"name", T},       {"role", T},         {"cell", T},
     {"hash", T},       {"created_by", T}, {"created_ms", I},   {"revoked_ms", I},
@@ -62,12 +69,12 @@ static const struct store_column host_versions[] = {{"host", T},
                                                     {"lkg_version", I},
                                                     {"updated_ms", I}};
 static const struct store_column rollouts[] = {
-    {"id", I},         {"config", T},     {"from_version", I},    {"to_version", I},
-    {"state", T},      {"plan", T},       {"created_by", T},      {"created_ms", I},
-    {"updated_ms", I}, {"kind", T},       {"plan_json", T},       {"steps_json", T},
-    {"step", I},       {"step_state", T}, {"step_started_ms", I}, {"generation", I},
-    {"seq", I},        {"expedited", I},  {"reason", T},          {"detail_json", T},
-    {"ended_ms", I}};
+    {"id", I},         {"config", T},      {"from_version", I},    {"to_version", I},
+    {"state", T},      {"plan", T},        {"created_by", T},      {"created_ms", I},
+    {"updated_ms", I}, {"kind", T},        {"plan_json", T},       {"steps_json", T},
+    {"step", I},       {"step_state", T},  {"step_started_ms", I}, {"generation", I},
+    {"seq", I},        {"expedited", I},   {"reason", T},          {"detail_json", T},
+    {"ended_ms", I},   {"plan_version", I}};
 static const struct store_column rollout_events[] = {
     {"rollout", I}, {"seq", I}, {"time_ms", I}, {"kind", T}, {"detail_json", T}};
 
@@ -88,11 +95,13 @@ static const struct store_column drill_schedules[] = {
 static const struct store_table tables[] = {
     {"cells", COLS(cells)},
     {"configs", COLS(configs)},
+    {"contract_versions", COLS(contract_versions)},
     {"policies", COLS(policies)},
     {"config_scopes", COLS(config_scopes)},
     {"blobs", COLS(blobs)},
     {"versions", COLS(versions)},
     {"plans", COLS(plans)},
+    {"plan_versions", COLS(plan_versions)},
     {"tokens", COLS(tokens)},
     {"audit", COLS(audit)},
     {"audit_checkpoints", COLS(audit_checkpoints)},
@@ -142,19 +151,27 @@ int store_dump(struct store *st, store_row_fn emit, void *ctx, char *msg)
 }
 
 /* Columns added to a table after dumps of it were written: a row of an
- * older dump without one loads with the column's default (0 or ""), the
- * value the migration that added it gave existing rows. Any other missing
- * column is still refused by the backend. */
+ * older dump without one loads with the column's default (0, "" or 'def'
+ * for an integer), the value the migration that added it gave existing
+ * rows. Any other missing column is still refused by the backend. (The
+ * contract and plan versions such a dump lacks are recorded by the
+ * backend's load as version 1, as the migration did.) */
 static const struct {
     const char *table, *column;
+    int64_t def;
 } added_later[] = {
     /* 0010_tokens_lifecycle.sql (PostgreSQL: 0008) */
-    {"tokens", "expires_ms"},
-    {"tokens", "configs"},
-    {"tokens", "last_used_ms"},
-    {"tokens", "rotated_to"},
+    {"tokens", "expires_ms", 0},
+    {"tokens", "configs", 0},
+    {"tokens", "last_used_ms", 0},
+    {"tokens", "rotated_to", 0},
+    /* 0017_object_versions.sql (PostgreSQL: 0015) */
+    {"configs", "contract_version", 1},
+    {"versions", "contract_version", 0},
+    {"plans", "version", 1},
+    {"rollouts", "plan_version", 0},
     /* 0016_fleet_lifecycle.sql (PostgreSQL: 0014) */
-    {"cells", "drained_ms"},
+    {"cells", "drained_ms", 0},
 };
 
 /* The row source of a load, completing rows of older dumps. */
@@ -186,8 +203,8 @@ static int next_upgraded(void *ctx, const struct store_table **t, json_t **row)
         if (!u->row && !(u->row = json_copy(*row)))
             return CG_ERR_NOMEM;
         if (json_object_set_new(u->row, col->name,
-                                col->type == STORE_COL_INT ? json_integer(0) : json_string("")) !=
-            0)
+                                col->type == STORE_COL_INT ? json_integer(added_later[i].def)
+                                                           : json_string("")) != 0)
             return CG_ERR_NOMEM;
     }
     if (u->row)

@@ -237,7 +237,7 @@ int web_page_act(struct web_ctx *x)
         rc = ops_rollout_start(x->w->cfg.ops, a.config, a.version, a.plan, &who, &id, &e);
     } else if (strcmp(a.name, "rollback") == 0) {
         int created = 0;
-        rc = ops_rollback(x->w->cfg.ops, a.config, a.version, &who, &id, &created, &e);
+        rc = ops_rollback(x->w->cfg.ops, a.config, a.version, &who, &id, &created, NULL, &e);
     } else {
         struct ops_flag_change fc;
         memset(&fc, 0, sizeof fc);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops.h"
 #include "util.h"
 #include "web_int.h"
 #include "web_json.h"
@@ -127,7 +128,8 @@ static void rollback_form(struct web_ctx *x, struct html *h, const struct store_
     web_href(x, h, "/configs/");
     html_url(h, c->name);
     html_raw(h, "/rollback\">\n<fieldset><legend>Roll back</legend>\n");
-    version_select(h, "rollback-version", "to", "To version", vs, n, "the live version", 0);
+    version_select(h, "rollback-version", "to", "To version", vs, n,
+                   "the open rollout's, or the previous version", 0);
     html_raw(h, "<button type=\"submit\">Roll back&hellip;</button></fieldset></form>\n");
 }
 
@@ -239,6 +241,37 @@ static void diff_form(struct web_ctx *x, struct html *h, const struct store_conf
                 "</form>\n");
 }
 
+/* The assigned versions with their cells, from ops_config_live() (the one
+ * meaning of "live", docs/contracts.md "Live version"). */
+static void assigned_facts(struct web_ctx *x, struct html *h, const char *name)
+{
+    struct ops_live l;
+    struct ops_err e = {0};
+    size_t i, k;
+    json_t *a, *cell;
+
+    html_raw(h, "<dt>Assigned versions</dt><dd id=\"assigned-versions\">");
+    if (ops_config_live(x->w->cfg.ops, name, 1, &l, &e) != CG_OK ||
+        json_array_size(l.assigned) == 0)
+        html_raw(h, "none");
+    json_array_foreach(l.assigned, i, a)
+    {
+        html_printf(h, "%s%lld on ", i ? "; " : "",
+                    (long long)json_integer_value(json_object_get(a, "version")));
+        json_array_foreach(json_object_get(a, "cells"), k, cell)
+        {
+            if (k == 8) {
+                html_printf(h, " and %zu more", json_array_size(json_object_get(a, "cells")) - 8);
+                break;
+            }
+            html_printf(h, "%s%s", k ? ", " : "", json_string_value(cell));
+        }
+    }
+    html_raw(h, "</dd>");
+    ops_live_free(&l);
+    ops_err_free(&e);
+}
+
 int web_page_config(struct web_ctx *x)
 {
     const char *name = x->params[0], *before_s = web_query(x, "before");
@@ -286,7 +319,9 @@ int web_page_config(struct web_ctx *x)
     } else {
         html_raw(&h, "none");
     }
-    html_raw(&h, "</dd></dl>\n");
+    html_raw(&h, "</dd>");
+    assigned_facts(x, &h, c.name);
+    html_raw(&h, "</dl>\n");
     if (deployer) {
         html_raw(&h, "<section id=\"config-actions\" class=\"actions\">\n");
         if (n)

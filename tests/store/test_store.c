@@ -872,14 +872,18 @@ static void test_version_delete_refusals(void **state)
     mk_cell(f, cell, "r1", "z1");
     publish_n(f, cfg, 6);
 
-    /* live (= newest published, 6) */
+    /* no rollout completed: the newest published (6) is what new versions
+     * are compared with; it is not called live (docs/contracts.md "Live
+     * version") */
     assert_int_equal(store_version_delete(f->st, cfg, 6, &ADMIN, msg), CG_ERR_CONFLICT);
-    assert_non_null(strstr(msg, "live"));
+    assert_non_null(strstr(msg, "newest published version and no rollout has completed"));
+    assert_null(strstr(msg, "is the live version"));
     /* assignment */
     assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, 0, &CTRL, &gen, msg), CG_OK);
     assert_int_equal(store_version_delete(f->st, cfg, 1, &ADMIN, msg), CG_ERR_CONFLICT);
-    assert_non_null(strstr(msg, "assigned"));
+    assert_non_null(strstr(msg, "assigned to cell "));
     assert_non_null(strstr(msg, cell));
+    assert_null(strstr(msg, "live"));
     /* host applied and last-known-good */
     cg_strlcpy(hv.host, "host-1.example", sizeof hv.host);
     cg_strlcpy(hv.cell, cell, sizeof hv.cell);
@@ -1153,28 +1157,47 @@ static void test_plans(void **state)
     const char *name = nm(f, "plan");
     const char *body1 = "{\"waves\":[{\"cells\":1}]}";
     const char *body2 = "{\"waves\":[{\"percent\":100}]}";
-    int64_t created;
+    struct store_plan_version *pv = NULL;
+    size_t npv = 0;
+    int64_t created, head;
 
     assert_int_equal(store_plan_put(f->st, name, body1, &ADMIN, msg), CG_OK);
     snprintf(obj, sizeof obj, "plan/%s", name);
     cg_sha256_hex(body1, strlen(body1), sha);
-    snprintf(b1, sizeof b1, "{\"sha256\":\"%s\"}", sha);
+    snprintf(b1, sizeof b1, "{\"sha256\":\"%s\",\"version\":1}", sha);
     assert_last_audit(f, "admin", "plan.set", obj, "", b1);
     assert_int_equal(store_plan_get(f->st, name, &p, msg), CG_OK);
     assert_string_equal(p.body_json, body1);
     created = p.created_ms;
     assert_int_equal(p.updated_ms, created);
+    assert_int_equal(p.version, 1);
     store_plan_free(&p);
+    /* the same body again: no new version, no audit record */
+    head = audit_head(f->st);
+    assert_int_equal(store_plan_put(f->st, name, body1, &ADMIN, msg), CG_OK);
+    assert_int_equal(audit_head(f->st), head);
 
     assert_int_equal(store_plan_put(f->st, name, body2, &ADMIN, msg), CG_OK);
     cg_sha256_hex(body2, strlen(body2), sha);
-    snprintf(b2, sizeof b2, "{\"sha256\":\"%s\"}", sha);
+    snprintf(b2, sizeof b2, "{\"sha256\":\"%s\",\"version\":2}", sha);
     assert_last_audit(f, "admin", "plan.set", obj, b1, b2);
     assert_int_equal(store_plan_get(f->st, name, &p, msg), CG_OK);
     assert_string_equal(p.body_json, body2);
     assert_int_equal(p.created_ms, created);
     assert_true(p.updated_ms >= created);
+    assert_int_equal(p.version, 2);
     store_plan_free(&p);
+    /* every version is kept, oldest first */
+    assert_int_equal(store_plan_version_list(f->st, name, &pv, &npv, msg), CG_OK);
+    assert_int_equal(npv, 2);
+    assert_int_equal(pv[0].number, 1);
+    assert_string_equal(pv[0].body_json, body1);
+    assert_int_equal(pv[1].number, 2);
+    assert_string_equal(pv[1].body_json, body2);
+    assert_string_equal(pv[1].actor, "admin");
+    store_plan_versions_free(pv, npv);
+    assert_int_equal(store_plan_version_list(f->st, nm(f, "nope"), &pv, &npv, msg),
+                     CG_ERR_NOTFOUND);
     assert_int_equal(store_plan_get(f->st, nm(f, "nope"), &p, msg), CG_ERR_NOTFOUND);
     assert_int_equal(store_plan_put(f->st, "Bad Name", body1, &ADMIN, msg), CG_ERR_INVALID);
     assert_int_equal(store_plan_put(f->st, name, NULL, &ADMIN, msg), CG_ERR_INVALID);
@@ -1305,6 +1328,84 @@ static void test_sinks(void **state)
 /* Drill runs: recorded with their audit record (drill.run), listed newest
  * first per config or across them; schedules set, replaced, removed
  * (audited); malformed input refused before the database. */
+/* Contract versions (docs/contracts.md "Contract versions"): version 1 at
+ * create, each change the next version with a compare-and-set on the
+ * current one and its config.contract audit record; a version records the
+ * contract version it was published under, and a publish validated against
+ * another contract version is refused. */
+static void test_contract_versions(void **state)
+{
+    struct fx *f = *state;
+    struct store_contract *cs = NULL, one;
+    struct store_config cfg;
+    struct store_version v;
+    struct store_publish p = {0};
+    size_t n = 0;
+    char msg[STORE_MSG_MAX] = "", obj[128], sha[65];
+    const char *name = nm(f, "ctr");
+    const char *c2 = "{\"max_bytes\":100}";
+    int64_t num = 0;
+
+    mk_config(f, name);
+    assert_int_equal(store_config_get(f->st, name, &cfg, msg), CG_OK);
+    assert_int_equal(cfg.contract_version, 1);
+    store_config_free(&cfg);
+    assert_int_equal(store_contract_list(f->st, name, &cs, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(cs[0].number, 1);
+    assert_string_equal(cs[0].actor, "admin");
+    assert_string_equal(cs[0].contract_json, "{\"media_type\":\"application/json\"}");
+    store_contracts_free(cs, n);
+
+    assert_int_equal(publish(f, name, "{\"a\":1}", 0, &v), CG_OK);
+    assert_int_equal(v.contract_version, 1);
+    store_version_free(&v);
+
+    /* a stale expected version changes nothing */
+    assert_int_equal(store_config_set_contract(f->st, name, c2, 2, 0, &ADMIN, &num, msg),
+                     CG_ERR_CONFLICT);
+    assert_int_equal(store_config_set_contract(f->st, nm(f, "nope"), c2, 1, 0, &ADMIN, &num, msg),
+                     CG_ERR_NOTFOUND);
+    assert_int_equal(store_config_set_contract(f->st, name, c2, 1, 1, &ADMIN, &num, msg), CG_OK);
+    assert_int_equal(num, 2);
+    snprintf(obj, sizeof obj, "config/%s", name);
+    cg_sha256_hex(c2, strlen(c2), sha);
+    {
+        char after[160];
+        snprintf(after, sizeof after,
+                 "{\"contract_sha256\":\"%s\",\"contract_version\":2,\"forced\":true}", sha);
+        assert_last_audit(f, "admin", "config.contract", obj, NULL, after);
+    }
+    assert_int_equal(store_config_get(f->st, name, &cfg, msg), CG_OK);
+    assert_int_equal(cfg.contract_version, 2);
+    assert_string_equal(cfg.contract_json, c2);
+    store_config_free(&cfg);
+    assert_int_equal(store_contract_get(f->st, name, 2, &one, msg), CG_OK);
+    assert_int_equal(one.forced, 1);
+    assert_string_equal(one.reason, "test reason");
+    assert_string_equal(one.contract_json, c2);
+    store_contract_free(&one);
+    assert_int_equal(store_contract_get(f->st, name, 3, &one, msg), CG_ERR_NOTFOUND);
+
+    /* a publish checked against contract 1 lands nothing; against 2 it does */
+    p.config = name;
+    p.bytes = "{\"a\":2}";
+    p.len = strlen(p.bytes);
+    cg_sha256_hex(p.bytes, p.len, sha);
+    p.sha256 = sha;
+    p.media_type = "application/json";
+    p.expect_live = live_of(f, name);
+    p.expect_contract_version = 1;
+    assert_int_equal(store_version_publish(f->st, &p, &ADMIN, &v, msg), CG_ERR_CONFLICT);
+    p.expect_contract_version = 2;
+    assert_int_equal(store_version_publish(f->st, &p, &ADMIN, &v, msg), CG_OK);
+    assert_int_equal(v.contract_version, 2);
+    store_version_free(&v);
+    assert_int_equal(store_version_get(f->st, name, 1, &v, msg), CG_OK);
+    assert_int_equal(v.contract_version, 1);
+    store_version_free(&v);
+}
+
 static void test_drills(void **state)
 {
     struct fx *f = *state;
@@ -3104,6 +3205,7 @@ int main(void)
         T(test_assign_two_controllers),
         T(test_host_versions),
         T(test_plans),
+        T(test_contract_versions),
         T(test_policies),
         T(test_sinks),
         T(test_ui_sessions),

@@ -97,6 +97,13 @@ static void fill(struct store *st)
     p.message = "first";
     assert_int_equal(store_version_publish(st, &p, &ADMIN, &v, msg), CG_OK);
     store_version_free(&v);
+    /* contract and plan versions (issue 17): a second of each */
+    assert_int_equal(
+        store_config_set_contract(st, "app", "{\"max_bytes\":4096}", 1, 0, &ADMIN, NULL, msg),
+        CG_OK);
+    assert_int_equal(
+        store_plan_put(st, "p", "{\"waves\":[{\"name\":\"all\",\"percent\":50}]}", &ADMIN, msg),
+        CG_OK);
     assert_int_equal(store_assign(st, "app", cells, 1, 1, 0, &ADMIN, &gen, msg), CG_OK);
     cg_strlcpy(tok.name, "ci", sizeof tok.name);
     cg_strlcpy(tok.role, "deployer", sizeof tok.role);
@@ -272,6 +279,19 @@ static void copy_is_identical(void **state)
     assert_int_equal(store_load(f->dst, feed_next, &fd, msg), CG_OK);
     again = dump_all(f->dst);
     assert_token_rows(again); /* the lifecycle's columns went across */
+    {
+        /* every contract and plan version went across */
+        struct store_contract *cs = NULL;
+        struct store_plan_version *pv = NULL;
+        size_t nc = 0, np = 0;
+        assert_int_equal(store_contract_list(f->dst, "app", &cs, &nc, msg), CG_OK);
+        assert_int_equal(nc, 2);
+        assert_string_equal(cs[1].contract_json, "{\"max_bytes\":4096}");
+        store_contracts_free(cs, nc);
+        assert_int_equal(store_plan_version_list(f->dst, "p", &pv, &np, msg), CG_OK);
+        assert_int_equal(np, 2);
+        store_plan_versions_free(pv, np);
+    }
     a = cg_json_dump(rows);
     b = cg_json_dump(again);
     assert_string_equal(a, b);

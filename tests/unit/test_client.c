@@ -257,6 +257,41 @@ static void drill_calls_check_arguments(void **state)
     cg_client_free(c);
 }
 
+/* Contract and plan versions, publish flags (issue 17): bad arguments are
+ * refused before anything is sent; well-formed calls reach the server. */
+static void object_version_calls_check_arguments(void **state)
+{
+    struct cg_client *c = NULL;
+    struct cg_result *r = NULL;
+    struct cg_error e = {0};
+
+    (void)state;
+    assert_int_equal(cg_client_new("http://127.0.0.1:1", &c, &e), CG_OK);
+    cg_client_set_timeout_ms(c, 2000);
+    assert_int_equal(cg_config_set_contract(c, NULL, "{}", 2, 0, "m", &r, &e), CG_ERR_INVALID);
+    assert_null(r);
+    assert_int_equal(cg_config_set_contract(c, "app", NULL, 0, 0, "m", &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_config_set_contract(c, "app", "[1]", 3, 0, "m", &r, &e), CG_ERR_INVALID);
+    assert_non_null(strstr(e.message, "JSON object"));
+    assert_int_equal(cg_config_set_contract(c, "app", "{", 1, 0, "m", &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_config_contract_get(c, "app", 0, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_config_contracts(c, NULL, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_plan_versions(c, NULL, &r, &e), CG_ERR_INVALID);
+    assert_int_equal(cg_config_publish_flags(c, "app", "{}", 2, NULL, "m", 0x8u, &r, &e),
+                     CG_ERR_INVALID);
+    assert_non_null(strstr(e.message, "unknown publish flags"));
+    /* well formed: it reaches the (absent) server */
+    assert_int_equal(cg_config_set_contract(c, "app", "{}", 2, 1, "why", &r, &e), CG_ERR_IO);
+    assert_int_equal(cg_config_contracts(c, "app", &r, &e), CG_ERR_IO);
+    assert_int_equal(cg_config_contract_get(c, "app", 1, &r, &e), CG_ERR_IO);
+    assert_int_equal(cg_plan_versions(c, "p", &r, &e), CG_ERR_IO);
+    assert_int_equal(
+        cg_config_publish_flags(c, "app", "{}", 2, NULL, "m", CG_PUBLISH_ALLOW_IDENTICAL, &r, &e),
+        CG_ERR_IO);
+    assert_null(r);
+    cg_client_free(c);
+}
+
 /* ---- transport security (lib/tls.c) ---- */
 
 static void plain_http_only_to_this_host(void **state)
@@ -894,6 +929,7 @@ int main(void)
         cmocka_unit_test(audit_empty_chain_is_good),
         cmocka_unit_test(audit_verify_checks_report_size),
         cmocka_unit_test(drill_calls_check_arguments),
+        cmocka_unit_test(object_version_calls_check_arguments),
         cmocka_unit_test(plain_http_only_to_this_host),
         cmocka_unit_test(plain_http_refused_before_connecting),
         cmocka_unit_test(tls_files_checked),

@@ -125,20 +125,79 @@ static void publish_and_violations(void **state)
                      CG_ERR_INVALID);
     ops_err_free(&e);
     create_config(f);
-    assert_int_equal(ops_publish(&f->o, "app", good, strlen(good), "first", &admin, &v, &e), CG_OK);
+    assert_int_equal(ops_publish(&f->o, "app", good, strlen(good), "first", 0, &admin, &v, &e),
+                     CG_OK);
     assert_int_equal(v.number, 1);
     store_version_free(&v);
-    assert_int_equal(ops_publish(&f->o, "app", bad, strlen(bad), NULL, &admin, &v, &e),
+    assert_int_equal(ops_publish(&f->o, "app", bad, strlen(bad), NULL, 0, &admin, &v, &e),
                      CG_ERR_VIOLATION);
     assert_string_equal(e.code, "contract_violation");
     assert_true(json_array_size(json_object_get(e.details, "violations")) >= 1);
     ops_err_free(&e);
-    assert_int_equal(ops_publish(&f->o, "nosuch", good, strlen(good), NULL, &admin, &v, &e),
+    assert_int_equal(ops_publish(&f->o, "nosuch", good, strlen(good), NULL, 0, &admin, &v, &e),
                      CG_ERR_NOTFOUND);
     ops_err_free(&e);
-    assert_int_equal(ops_publish(&f->o, "app", "", 0, NULL, &admin, &v, &e), CG_ERR_INVALID);
+    assert_int_equal(ops_publish(&f->o, "app", "", 0, NULL, 0, &admin, &v, &e), CG_ERR_INVALID);
     ops_err_free(&e);
     assert_int_equal(f->configs, 2); /* created, version 1 */
+}
+
+/* Identical publishes: the bytes of the latest version again are refused
+ * with the version they repeat and nothing stored or announced, unless
+ * allow_identical (docs/contracts.md "Identical publishes"). */
+static void publish_identical_refused(void **state)
+{
+    struct fx *f = *state;
+    struct store_version v;
+    struct ops_err e = {0};
+    static const char one[] = "{\"features\":[1]}";
+    static const char two[] = "{\"features\":[1,2]}";
+
+    create_config(f);
+    assert_int_equal(ops_publish(&f->o, "app", one, strlen(one), NULL, 0, &admin, &v, &e), CG_OK);
+    store_version_free(&v);
+    assert_int_equal(ops_publish(&f->o, "app", one, strlen(one), NULL, 0, &admin, &v, &e),
+                     CG_ERR_CONFLICT);
+    assert_string_equal(e.code, "identical");
+    assert_int_equal(json_integer_value(json_object_get(e.details, "existing_version")), 1);
+    assert_non_null(strstr(e.msg, "identical to version 1"));
+    ops_err_free(&e);
+    assert_int_equal(f->configs, 2); /* created, version 1: the refusal announced nothing */
+    assert_int_equal(ops_publish(&f->o, "app", two, strlen(two), NULL, 0, &admin, &v, &e), CG_OK);
+    assert_int_equal(v.number, 2);
+    store_version_free(&v);
+    assert_int_equal(ops_publish(&f->o, "app", one, strlen(one), NULL, 1, &admin, &v, &e), CG_OK);
+    assert_int_equal(v.number, 3);
+    store_version_free(&v);
+}
+
+/* The target of "rollback" without --to: the from_version of the newest
+ * completed rollout; its first rollout has none; no completed one, none. */
+static void rollback_target_is_previous_completed(void **state)
+{
+    struct store_rollout rs[3];
+    int64_t to = -1, undone = -1;
+
+    (void)state;
+    memset(rs, 0, sizeof rs);
+    rs[0].id = 7;
+    strcpy(rs[0].state, "rolled_back");
+    rs[0].from_version = 4;
+    rs[1].id = 5;
+    strcpy(rs[1].state, "completed");
+    rs[1].from_version = 3;
+    rs[2].id = 2;
+    strcpy(rs[2].state, "completed");
+    rs[2].from_version = 0;
+    assert_int_equal(ops_rollback_target(rs, 3, &to, &undone), 1);
+    assert_int_equal(to, 3);
+    assert_int_equal(undone, 5);
+    assert_int_equal(ops_rollback_target(rs + 2, 1, &to, &undone), 0);
+    assert_int_equal(to, 0);
+    assert_int_equal(undone, 2);
+    assert_int_equal(ops_rollback_target(rs, 1, &to, &undone), -1);
+    assert_int_equal(to, 0);
+    assert_int_equal(undone, 0);
 }
 
 /* Assign: CAS on the generation (I2), the funnel names the cells. */
@@ -154,7 +213,7 @@ static void assign_fenced(void **state)
     add_cell(f, "c1", "z1");
     add_cell(f, "c2", "z2");
     create_config(f);
-    assert_int_equal(ops_publish(&f->o, "app", doc, strlen(doc), NULL, &admin, &v, &e), CG_OK);
+    assert_int_equal(ops_publish(&f->o, "app", doc, strlen(doc), NULL, 0, &admin, &v, &e), CG_OK);
     store_version_free(&v);
     assert_int_equal(ops_assign(&f->o, "app", 1, cells, 2, -1, &admin, &gen, &e), CG_OK);
     assert_int_equal(f->assigns, 1);
@@ -215,6 +274,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(publish_and_violations, setup, teardown),
+        cmocka_unit_test_setup_teardown(publish_identical_refused, setup, teardown),
+        cmocka_unit_test(rollback_target_is_previous_completed),
         cmocka_unit_test_setup_teardown(assign_fenced, setup, teardown),
         cmocka_unit_test_setup_teardown(tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_scoped, setup, teardown),

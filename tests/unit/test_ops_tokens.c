@@ -130,13 +130,13 @@ static void scope_refuses_every_config_operation(void **state)
         ops_err_free(&e);                                                                          \
     } while (0)
 
-    REFUSED(ops_publish(&f->o, "db", doc, 2, NULL, &scoped, &v, &e));
+    REFUSED(ops_publish(&f->o, "db", doc, 2, NULL, 0, &scoped, &v, &e));
     REFUSED(ops_validate(&f->o, "db", doc, 2, &scoped, &ck, &e));
     REFUSED(ops_version_delete(&f->o, "db", 1, &scoped, &e));
     REFUSED(ops_assign(&f->o, "db", 1, cells, 1, 0, &scoped, &gen, &e));
     REFUSED(ops_config_set_plan(&f->o, "db", "", &scoped, &c, &e));
     REFUSED(ops_rollout_start(&f->o, "db", 1, NULL, &scoped, &id, &e));
-    REFUSED(ops_rollback(&f->o, "db", 0, &scoped, &id, &created, &e));
+    REFUSED(ops_rollback(&f->o, "db", 0, &scoped, &id, &created, NULL, &e));
     REFUSED(ops_plan_put(&f->o, "all", plan, &scoped, &created, &p, &e));
 #undef REFUSED
     assert_int_equal(ops_scope_check(&scoped, "app", &e), CG_OK);
@@ -147,7 +147,7 @@ static void scope_refuses_every_config_operation(void **state)
     assert_int_equal(ops_scope_check(&admin, "db", &e), CG_OK);
     assert_int_equal(ops_scope_check(NULL, "db", &e), CG_OK);
     /* in scope, the operation goes on (and finds no such config) */
-    assert_int_equal(ops_publish(&f->o, "app", doc, 2, NULL, &scoped, &v, &e), CG_ERR_NOTFOUND);
+    assert_int_equal(ops_publish(&f->o, "app", doc, 2, NULL, 0, &scoped, &v, &e), CG_ERR_NOTFOUND);
     ops_err_free(&e);
     json_decref(plan);
 }

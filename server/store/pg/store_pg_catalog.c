@@ -165,11 +165,15 @@ int pg_cell_page(struct store *st, const char *after, size_t limit, struct store
 /* ---- Configs ---- */
 
 #define CONFIG_COLS                                                                                \
-    "name, kind, contract_json, plan, created_ms, latest_version, live_version, generation"
+    "name, kind, contract_json, plan, created_ms, latest_version, live_version, generation, "      \
+    "contract_version"
 const char pg_sql_config_exists[] = "SELECT 1 FROM configs WHERE name = $1";
 static const char SQL_CONFIG_ADD[] = "INSERT INTO configs (name, kind, contract_json, plan, "
                                      "created_ms) VALUES ($1, $2, $3, $4, $5) "
                                      "ON CONFLICT (name) DO NOTHING";
+static const char SQL_CONTRACT_ADD[] =
+    "INSERT INTO contract_versions (config, number, contract_json, actor, reason, forced, "
+    "created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 static const char SQL_CONFIG_GET[] = "SELECT " CONFIG_COLS " FROM configs WHERE name = $1";
 static const char SQL_CONFIG_LIST[] = "SELECT " CONFIG_COLS " FROM configs ORDER BY name";
 static const char SQL_CONFIG_PAGE[] =
@@ -189,6 +193,7 @@ static int row_config(const PGresult *r, int i, void *elem)
     c->latest_version = pg_col_int(r, i, 5);
     c->live_version = pg_col_int(r, i, 6);
     c->generation = pg_col_int(r, i, 7);
+    c->contract_version = pg_col_int(r, i, 8);
     return c->contract_json ? CG_OK : CG_ERR_NOMEM;
 }
 
@@ -202,9 +207,9 @@ static int run_config_create(struct pg_conn *c, void *arg, char *msg)
 {
     struct config_create_job *j = arg;
     char object[STORE_NAME_MAX + 8];
-    int64_t rows = 0;
+    int64_t rows = 0, now = cg_now_ms();
     int rc = pg_exec(c, msg, &rows, SQL_CONFIG_ADD, "tttti", j->c->name, j->c->kind,
-                     j->c->contract_json, j->c->plan, cg_now_ms());
+                     j->c->contract_json, j->c->plan, now);
 
     if (rc != CG_OK)
         return rc;
@@ -212,6 +217,11 @@ static int run_config_create(struct pg_conn *c, void *arg, char *msg)
         pg_msg(msg, "config '%s' already exists", j->c->name);
         return CG_ERR_CONFLICT;
     }
+    rc = pg_exec(c, msg, NULL, SQL_CONTRACT_ADD, "titttii", j->c->name, (int64_t)1,
+                 j->c->contract_json, j->a->actor, j->a->reason ? j->a->reason : "", (int64_t)0,
+                 now);
+    if (rc != CG_OK)
+        return rc;
     snprintf(object, sizeof object, "config/%s", j->c->name);
     return pg_audit_append(c, j->a, "config.create", object, "", j->after, msg);
 }
@@ -368,15 +378,18 @@ int pg_config_set_plan(struct store *st, const char *name, const char *plan,
 
 /* ---- Plans ---- */
 
-#define PLAN_COLS "name, body_json, created_ms, updated_ms"
+#define PLAN_COLS "name, body_json, created_ms, updated_ms, version"
 /* A new plan: inserted, or nothing when the name exists (then its row is
  * locked and updated, so the audit's "before" is the body replaced). */
 static const char SQL_PLAN_ADD[] =
-    "INSERT INTO plans (name, body_json, created_ms, updated_ms) VALUES ($1, $2, $3, $3) "
-    "ON CONFLICT (name) DO NOTHING";
-static const char SQL_PLAN_BODY_LOCK[] = "SELECT body_json FROM plans WHERE name = $1 FOR UPDATE";
+    "INSERT INTO plans (name, body_json, created_ms, updated_ms, version) "
+    "VALUES ($1, $2, $3, $3, 1) ON CONFLICT (name) DO NOTHING";
+static const char SQL_PLAN_BODY_LOCK[] =
+    "SELECT body_json, version FROM plans WHERE name = $1 FOR UPDATE";
 static const char SQL_PLAN_SET[] =
-    "UPDATE plans SET body_json = $2, updated_ms = $3 WHERE name = $1";
+    "UPDATE plans SET body_json = $2, updated_ms = $3, version = $4 WHERE name = $1";
+static const char SQL_PLAN_VERSION_ADD[] = "INSERT INTO plan_versions (name, number, body_json, "
+                                           "actor, created_ms) VALUES ($1, $2, $3, $4, $5)";
 static const char SQL_PLAN_GET[] = "SELECT " PLAN_COLS " FROM plans WHERE name = $1";
 static const char SQL_PLAN_LIST[] = "SELECT " PLAN_COLS " FROM plans ORDER BY name";
 static const char SQL_PLAN_PAGE[] =
@@ -390,6 +403,7 @@ static int row_plan(const PGresult *r, int i, void *elem)
     p->body_json = pg_col_dup(r, i, 1);
     p->created_ms = pg_col_int(r, i, 2);
     p->updated_ms = pg_col_int(r, i, 3);
+    p->version = pg_col_int(r, i, 4);
     return p->body_json ? CG_OK : CG_ERR_NOMEM;
 }
 
@@ -397,18 +411,21 @@ struct plan_put_job {
     const char *name;
     const char *body;
     const struct store_actor *a;
-    const char *after;
+    const char *sha; /* of body */
 };
 
-/* Reads the body of an existing plan (row locked) and replaces it; *before
- * gets the summary of the old body. */
+/* Reads the body of an existing plan (row locked) and, when the new body
+ * differs, replaces it as the next version: *before gets the summary of
+ * the old body, *version the new number (0: the same body, nothing done). */
 static int plan_replace(struct pg_conn *c, struct plan_put_job *j, int64_t now, char **before,
-                        char *msg)
+                        int64_t *version, char *msg)
 {
     PGresult *res = NULL;
     char sha[65];
+    int64_t oldv;
     int rc = pg_query(c, msg, &res, SQL_PLAN_BODY_LOCK, "t", j->name);
 
+    *version = 0;
     if (rc != CG_OK)
         return rc;
     if (PQntuples(res) == 0) {
@@ -416,28 +433,45 @@ static int plan_replace(struct pg_conn *c, struct plan_put_job *j, int64_t now, 
         pg_msg(msg, "plan '%s' vanished while being replaced", j->name);
         return CG_ERR_CONFLICT;
     }
+    if (strcmp(pg_col_text(res, 0, 0), j->body) == 0) {
+        PQclear(res);
+        return CG_OK;
+    }
     cg_sha256_hex(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), sha);
+    oldv = pg_col_int(res, 0, 1);
     PQclear(res);
-    *before = store_json_take(json_pack("{s:s}", "sha256", sha));
+    *before = store_json_take(json_pack("{s:s,s:I}", "sha256", sha, "version", (json_int_t)oldv));
     if (!*before)
         return store_summary_fail(msg);
-    return pg_exec(c, msg, NULL, SQL_PLAN_SET, "tti", j->name, j->body, now);
+    *version = oldv + 1;
+    return pg_exec(c, msg, NULL, SQL_PLAN_SET, "ttii", j->name, j->body, now, *version);
 }
 
 static int run_plan_put(struct pg_conn *c, void *arg, char *msg)
 {
     struct plan_put_job *j = arg;
     char object[STORE_NAME_MAX + 8];
-    char *before = NULL;
-    int64_t now = cg_now_ms(), rows = 0;
+    char *before = NULL, *after = NULL;
+    int64_t now = cg_now_ms(), rows = 0, version = 1;
     int rc = pg_exec(c, msg, &rows, SQL_PLAN_ADD, "tti", j->name, j->body, now);
 
     if (rc == CG_OK && rows == 0)
-        rc = plan_replace(c, j, now, &before, msg);
+        rc = plan_replace(c, j, now, &before, &version, msg);
+    if (rc != CG_OK || version == 0) {
+        /* the same body again: no new version, nothing to audit */
+        free(before);
+        return rc;
+    }
+    after =
+        store_json_take(json_pack("{s:s,s:I}", "sha256", j->sha, "version", (json_int_t)version));
+    rc = after ? pg_exec(c, msg, NULL, SQL_PLAN_VERSION_ADD, "titti", j->name, version, j->body,
+                         j->a->actor, now)
+               : store_summary_fail(msg);
     snprintf(object, sizeof object, "plan/%s", j->name);
     if (rc == CG_OK)
-        rc = pg_audit_append(c, j->a, "plan.set", object, before ? before : "", j->after, msg);
+        rc = pg_audit_append(c, j->a, "plan.set", object, before ? before : "", after, msg);
     free(before);
+    free(after);
     return rc;
 }
 
@@ -445,7 +479,6 @@ int pg_plan_put(struct store *st, const char *name, const char *body_json,
                 const struct store_actor *a, char *msg)
 {
     char sha[65];
-    char *after;
     int rc = store_check_actor(a, msg);
 
     if (rc == CG_OK)
@@ -457,13 +490,8 @@ int pg_plan_put(struct store *st, const char *name, const char *body_json,
         return CG_ERR_INVALID;
     }
     cg_sha256_hex(body_json, strlen(body_json), sha);
-    after = store_json_take(json_pack("{s:s}", "sha256", sha));
-    if (!after)
-        return store_summary_fail(msg);
-    struct plan_put_job j = {name, body_json, a, after};
-    rc = pg_tx(pgs(st), run_plan_put, &j, msg);
-    free(after);
-    return rc;
+    struct plan_put_job j = {name, body_json, a, sha};
+    return pg_tx(pgs(st), run_plan_put, &j, msg);
 }
 
 int pg_plan_get(struct store *st, const char *name, struct store_plan *out, char *msg)

@@ -221,12 +221,25 @@ static int insert_row(struct pg_conn *c, const char *sql, const struct store_tab
     return rc;
 }
 
+/* A dump written before contracts and plans were versioned has no rows of
+ * contract_versions and plan_versions: their current contract and body are
+ * recorded as that version, as the migration did. */
+static const char SQL_BACKFILL_CONTRACTS[] =
+    "INSERT INTO contract_versions (config, number, contract_json, actor, reason, created_ms) "
+    "SELECT name, contract_version, contract_json, '', 'recorded when contracts became "
+    "versioned', created_ms FROM configs c WHERE NOT EXISTS (SELECT 1 FROM contract_versions v "
+    "WHERE v.config = c.name)";
+static const char SQL_BACKFILL_PLANS[] =
+    "INSERT INTO plan_versions (name, number, body_json, actor, created_ms) SELECT name, "
+    "version, body_json, '', updated_ms FROM plans p WHERE NOT EXISTS (SELECT 1 FROM "
+    "plan_versions v WHERE v.name = p.name)";
+
 static int run_load(struct pg_conn *c, void *arg, char *msg)
 {
     struct load_job *j = arg;
     size_t ntab;
     const struct store_table *tabs = store_tables(&ntab);
-    struct cg_buf sql[16];
+    struct cg_buf sql[32];
     int64_t used = 0;
     int rc = pg_int(c, msg, &used, SQL_USED, "");
 
@@ -277,6 +290,10 @@ static int run_load(struct pg_conn *c, void *arg, char *msg)
         rc = pg_query(c, msg, NULL, SQL_ROLLOUTS_SEQ, "");
     if (rc == CG_OK)
         rc = pg_query(c, msg, NULL, SQL_DRILLS_SEQ, "");
+    if (rc == CG_OK)
+        rc = pg_exec(c, msg, NULL, SQL_BACKFILL_CONTRACTS, "");
+    if (rc == CG_OK)
+        rc = pg_exec(c, msg, NULL, SQL_BACKFILL_PLANS, "");
     return rc;
 }
 

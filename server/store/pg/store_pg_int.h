@@ -553,6 +553,18 @@ int pg_load(struct store *st, store_next_fn next, void *ctx, char *msg);
 
 /* ---- Change drills (store_pg_drill.c) ---- */
 
+/* ---- Contract and plan versions (store_pg_objver.c; store.h) ---- */
+
+int pg_config_set_contract(struct store *st, const char *name, const char *contract_json,
+                           int64_t expect_version, int forced, const struct store_actor *a,
+                           int64_t *number, char *msg);
+int pg_contract_list(struct store *st, const char *config, struct store_contract **out, size_t *n,
+                     char *msg);
+int pg_contract_get(struct store *st, const char *config, int64_t number,
+                    struct store_contract *out, char *msg);
+int pg_plan_version_list(struct store *st, const char *name, struct store_plan_version **out,
+                         size_t *n, char *msg);
+
 /* store_ops.drill_record: appends a drill run with its audit record. */
 int pg_drill_record(struct store *st, const struct store_drill *d, const struct store_actor *a,
                     int64_t *id, char *msg);

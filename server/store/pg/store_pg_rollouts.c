@@ -28,15 +28,15 @@
 #define ROLLOUT_COLS                                                                               \
     "id, config, kind, from_version, to_version, state, plan, plan_json, steps_json, step, "       \
     "step_state, step_started_ms, generation, seq, expedited, created_by, reason, detail_json, "   \
-    "created_ms, updated_ms, ended_ms"
+    "created_ms, updated_ms, ended_ms, plan_version"
 static const char SQL_CONFIG_LOCK[] = "SELECT 1 FROM configs WHERE name = $1 FOR UPDATE";
 static const char SQL_ROLLOUT_OPEN[] =
     "SELECT id FROM rollouts WHERE config = $1 AND state NOT IN " PG_ROLLOUT_TERMINAL;
 static const char SQL_ROLLOUT_ADD[] =
     "INSERT INTO rollouts (config, kind, from_version, to_version, state, plan, plan_json, "
     "steps_json, step, step_state, step_started_ms, generation, seq, expedited, created_by, "
-    "reason, detail_json, created_ms, updated_ms, ended_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-    "$8, 0, 'assign', 0, 0, 1, $9, $10, $11, $12, $13, $14, 0) RETURNING id";
+    "reason, detail_json, created_ms, updated_ms, ended_ms, plan_version) VALUES ($1, $2, $3, $4, "
+    "$5, $6, $7, $8, 0, 'assign', 0, 0, 1, $9, $10, $11, $12, $13, $14, 0, $15) RETURNING id";
 static const char SQL_ROLLOUT_GET[] = "SELECT " ROLLOUT_COLS " FROM rollouts WHERE id = $1";
 static const char SQL_ROLLOUT_LIST_ALL[] =
     "SELECT " ROLLOUT_COLS " FROM rollouts WHERE ($1::text IS NULL OR config = $1) "
@@ -108,6 +108,7 @@ static int row_rollout(const PGresult *q, int i, void *elem)
     r->created_ms = pg_col_int(q, i, 18);
     r->updated_ms = pg_col_int(q, i, 19);
     r->ended_ms = pg_col_int(q, i, 20);
+    r->plan_version = pg_col_int(q, i, 21);
     if (!r->plan_json || !r->steps_json || !r->reason || !r->detail_json) {
         store_rollout_free(r);
         return CG_ERR_NOMEM;
@@ -143,11 +144,11 @@ static int run_rollout_create(struct pg_conn *c, void *arg, char *msg)
         pg_msg(msg, "config '%s' already has open rollout %" PRId64, r->config, open_id);
         return CG_ERR_CONFLICT;
     }
-    rc = pg_int(c, msg, &j->id, SQL_ROLLOUT_ADD, "ttiittttitttii", r->config, r->kind,
+    rc = pg_int(c, msg, &j->id, SQL_ROLLOUT_ADD, "ttiittttitttiii", r->config, r->kind,
                 r->from_version, r->to_version, r->state, r->plan,
                 r->plan_json ? r->plan_json : "{}", r->steps_json ? r->steps_json : "[]",
                 (int64_t)r->expedited, j->a->actor, r->reason ? r->reason : "",
-                r->detail_json ? r->detail_json : "{}", now, now);
+                r->detail_json ? r->detail_json : "{}", now, now, r->plan_version);
     if (rc == 0) {
         pg_msg(msg, "postgres: the new rollout's id was not returned");
         return CG_ERR_IO;

@@ -24,7 +24,8 @@
 /* ---- Versions and blobs ---- */
 
 #define VERSION_COLS                                                                               \
-    "config, number, sha256, media_type, size, author, message, parent, created_ms, deleted_ms"
+    "config, number, sha256, media_type, size, author, message, parent, created_ms, deleted_ms, "  \
+    "contract_version"
 /* live (completed rollout, else newest non-deleted, else 0) and latest;
  * a read outside any transaction. */
 static const char SQL_LIVE[] =
@@ -36,14 +37,14 @@ static const char SQL_LIVE[] =
  * lock), then read its newest version in a new statement, whose snapshot
  * sees every version committed by the lock's previous holder. */
 static const char SQL_CONFIG_LOCK[] =
-    "SELECT live_version, latest_version FROM configs WHERE name = $1 FOR UPDATE";
+    "SELECT live_version, latest_version, contract_version FROM configs WHERE name = $1 FOR UPDATE";
 static const char SQL_NEWEST[] = "SELECT number FROM versions WHERE config = $1 AND "
                                  "deleted_ms = 0 ORDER BY number DESC LIMIT 1";
 static const char SQL_BLOB_ADD[] = "INSERT INTO blobs (sha256, size, bytes, created_ms) "
                                    "VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING";
 static const char SQL_VERSION_ADD[] =
     "INSERT INTO versions (config, number, sha256, media_type, size, author, message, parent, "
-    "created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    "created_ms, contract_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 static const char SQL_CONFIG_LATEST[] = "UPDATE configs SET latest_version = $1 WHERE name = $2";
 static const char SQL_VERSION_GET[] =
     "SELECT " VERSION_COLS " FROM versions WHERE config = $1 AND number = $2";
@@ -68,13 +69,15 @@ static int row_version(const PGresult *r, int i, void *elem)
     v->parent = pg_col_int(r, i, 7);
     v->created_ms = pg_col_int(r, i, 8);
     v->deleted_ms = pg_col_int(r, i, 9);
+    v->contract_version = pg_col_int(r, i, 10);
     return v->message ? CG_OK : CG_ERR_NOMEM;
 }
 
 /* Inside a transaction: locks the config row and reads its live and latest
- * versions: 1, 0 (no such config) or an error. */
-static int live_locked(struct pg_conn *c, const char *config, int64_t *live, int64_t *latest,
-                       char *msg)
+ * versions and its contract version (latest, contract may be NULL): 1, 0
+ * (no such config) or an error. */
+static int live_locked3(struct pg_conn *c, const char *config, int64_t *live, int64_t *latest,
+                        int64_t *contract, char *msg)
 {
     PGresult *res = NULL;
     int64_t pinned, newest = 0;
@@ -89,6 +92,8 @@ static int live_locked(struct pg_conn *c, const char *config, int64_t *live, int
     pinned = pg_col_int(res, 0, 0);
     if (latest)
         *latest = pg_col_int(res, 0, 1);
+    if (contract)
+        *contract = pg_col_int(res, 0, 2);
     PQclear(res);
     if (pinned != 0) {
         *live = pinned;
@@ -99,6 +104,13 @@ static int live_locked(struct pg_conn *c, const char *config, int64_t *live, int
         return rc;
     *live = rc == 1 ? newest : 0;
     return 1;
+}
+
+/* live_locked3() without the contract version. */
+static int live_locked(struct pg_conn *c, const char *config, int64_t *live, int64_t *latest,
+                       char *msg)
+{
+    return live_locked3(c, config, live, latest, NULL, msg);
 }
 
 struct publish_job {
@@ -112,10 +124,10 @@ static int run_publish(struct pg_conn *c, void *arg, char *msg)
 {
     struct publish_job *j = arg;
     const struct store_publish *p = j->p;
-    int64_t live = 0, latest = 0, num, now = cg_now_ms(), size = (int64_t)p->len;
+    int64_t live = 0, latest = 0, contract = 0, num, now = cg_now_ms(), size = (int64_t)p->len;
     char object[STORE_NAME_MAX + 40];
     char *after;
-    int rc = live_locked(c, p->config, &live, &latest, msg);
+    int rc = live_locked3(c, p->config, &live, &latest, &contract, msg);
 
     if (rc == 0) {
         pg_msg(msg, "config '%s' not found", p->config);
@@ -130,11 +142,18 @@ static int run_publish(struct pg_conn *c, void *arg, char *msg)
                p->config, live, p->expect_live);
         return CG_ERR_CONFLICT;
     }
+    if (p->expect_contract_version > 0 && contract != p->expect_contract_version) {
+        pg_msg(msg,
+               "config '%s': the contract is version %" PRId64 ", not %" PRId64
+               " as expected; validate against it and retry",
+               p->config, contract, p->expect_contract_version);
+        return CG_ERR_CONFLICT;
+    }
     num = latest + 1;
     rc = pg_exec(c, msg, NULL, SQL_BLOB_ADD, "tibi", p->sha256, size, p->bytes, p->len, now);
     if (rc == CG_OK)
-        rc = pg_exec(c, msg, NULL, SQL_VERSION_ADD, "tittittii", p->config, num, p->sha256,
-                     p->media_type, size, j->a->actor, j->message, live, now);
+        rc = pg_exec(c, msg, NULL, SQL_VERSION_ADD, "tittittiii", p->config, num, p->sha256,
+                     p->media_type, size, j->a->actor, j->message, live, now, contract);
     if (rc == CG_OK)
         rc = pg_exec(c, msg, NULL, SQL_CONFIG_LATEST, "it", num, p->config);
     if (rc != CG_OK)
@@ -162,6 +181,7 @@ static int run_publish(struct pg_conn *c, void *arg, char *msg)
     j->v.parent = live;
     j->v.created_ms = now;
     j->v.deleted_ms = 0;
+    j->v.contract_version = contract;
     return CG_OK;
 }
 
@@ -290,8 +310,14 @@ int pg_version_list(struct store *st, const char *config, int64_t before, size_t
 static const char SQL_CONFIG_KEY_LOCK[] = "SELECT 1 FROM configs WHERE name = $1 FOR UPDATE";
 static const char SQL_VERSION_STATE[] =
     "SELECT deleted_ms FROM versions WHERE config = $1 AND number = $2";
+/* the first cells (by name) assigned the version, joined by ", " ("" = none),
+ * and how many there are */
 static const char SQL_REF_ASSIGN[] =
-    "SELECT cell FROM assignments WHERE config = $1 AND version = $2 ORDER BY cell LIMIT 1";
+    "SELECT coalesce(string_agg(cell, ', ' ORDER BY cell), '') FROM (SELECT cell FROM "
+    "assignments WHERE config = $1 AND version = $2 ORDER BY cell LIMIT 3) s";
+static const char SQL_REF_ASSIGN_N[] =
+    "SELECT count(*) FROM assignments WHERE config = $1 AND version = $2";
+static const char SQL_LIVE_RAW[] = "SELECT live_version FROM configs WHERE name = $1";
 static const char SQL_REF_HOST_ASSIGN[] = "SELECT host FROM host_assignments WHERE config = $1 "
                                           "AND version = $2 ORDER BY host LIMIT 1";
 static const char SQL_REF_APPLIED[] = "SELECT host FROM host_versions WHERE config = $1 AND "
@@ -315,23 +341,43 @@ struct delete_job {
  * rollouts of this config wait for the transaction. */
 static int version_referenced(struct pg_conn *c, const char *config, int64_t num, char *msg)
 {
-    char who[STORE_NAME_MAX];
-    int64_t live = 0, id = 0;
-    int rc = live_locked(c, config, &live, NULL, msg);
+    char who[4 * STORE_NAME_MAX];
+    int64_t live = 0, base = 0, id = 0, ncells = 0;
+    int rc = live_locked(c, config, &base, NULL, msg);
 
     if (rc < 0)
         return rc;
+    if (rc == 1)
+        rc = pg_int(c, msg, &live, SQL_LIVE_RAW, "t", config);
+    if (rc < 0)
+        return rc;
+    /* the words of docs/contracts.md "Live version" */
     if (live == num) {
-        pg_msg(msg, "version %" PRId64 " is the live version of config '%s'", num, config);
+        pg_msg(msg,
+               "version %" PRId64 " is the live version of config '%s' (the newest completed "
+               "rollout ended on it)",
+               num, config);
         return CG_ERR_CONFLICT;
     }
+    if (live == 0 && base == num) {
+        pg_msg(msg,
+               "version %" PRId64 " of '%s' is the newest published version and no rollout has "
+               "completed: new versions are compared with it",
+               num, config);
+        return CG_ERR_CONFLICT;
+    }
+    who[0] = '\0';
     rc = pg_text(c, msg, who, sizeof who, SQL_REF_ASSIGN, "ti", config, num);
-    if (rc == 1) {
-        pg_msg(msg, "version %" PRId64 " of '%s' is assigned to cell '%s'", num, config, who);
+    if (rc == 1 && who[0])
+        rc = pg_int(c, msg, &ncells, SQL_REF_ASSIGN_N, "ti", config, num);
+    if (rc < 0)
+        return rc;
+    if (who[0]) {
+        pg_msg(msg, "version %" PRId64 " of '%s' is assigned to cell%s %s%s", num, config,
+               ncells == 1 ? "" : "s", who, ncells > 3 ? " and more" : "");
         return CG_ERR_CONFLICT;
     }
-    if (rc == 0)
-        rc = pg_text(c, msg, who, sizeof who, SQL_REF_HOST_ASSIGN, "ti", config, num);
+    rc = pg_text(c, msg, who, sizeof who, SQL_REF_HOST_ASSIGN, "ti", config, num);
     if (rc == 1) {
         pg_msg(msg, "version %" PRId64 " of '%s' is assigned to host '%s'", num, config, who);
         return CG_ERR_CONFLICT;

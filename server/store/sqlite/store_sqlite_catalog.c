@@ -162,10 +162,14 @@ int sq_cell_page(struct store *st, const char *after, size_t limit, struct store
 /* ---- Configs ---- */
 
 #define CONFIG_COLS                                                                                \
-    "name, kind, contract_json, plan, created_ms, latest_version, live_version, generation"
+    "name, kind, contract_json, plan, created_ms, latest_version, live_version, generation, "      \
+    "contract_version"
 const char sq_sql_config_exists[] = "SELECT 1 FROM configs WHERE name = ?";
 static const char SQL_CONFIG_ADD[] = "INSERT INTO configs (name, kind, contract_json, plan, "
                                      "created_ms) VALUES (?, ?, ?, ?, ?)";
+static const char SQL_CONTRACT_ADD[] =
+    "INSERT INTO contract_versions (config, number, contract_json, actor, reason, forced, "
+    "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_CONFIG_GET[] = "SELECT " CONFIG_COLS " FROM configs WHERE name = ?";
 static const char SQL_CONFIG_LIST[] = "SELECT " CONFIG_COLS " FROM configs ORDER BY name";
 static const char SQL_CONFIG_PAGE[] =
@@ -185,6 +189,7 @@ static int row_config(sqlite3_stmt *q, void *elem)
     c->latest_version = sqlite3_column_int64(q, 5);
     c->live_version = sqlite3_column_int64(q, 6);
     c->generation = sqlite3_column_int64(q, 7);
+    c->contract_version = sqlite3_column_int64(q, 8);
     return c->contract_json ? CG_OK : CG_ERR_NOMEM;
 }
 
@@ -208,6 +213,10 @@ static int run_config_create(struct sq_conn *w, void *arg, char *msg)
     if (rc == CG_OK)
         rc = sq_exec(w, msg, SQL_CONFIG_ADD, "tttti", j->c->name, j->c->kind, j->c->contract_json,
                      j->c->plan, now);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_CONTRACT_ADD, "titttii", j->c->name, (int64_t)1,
+                     j->c->contract_json, j->a->actor, j->a->reason ? j->a->reason : "", (int64_t)0,
+                     now);
     if (rc != CG_OK)
         return rc;
     snprintf(object, sizeof object, "config/%s", j->c->name);
@@ -364,12 +373,16 @@ int sq_config_set_plan(struct store *st, const char *name, const char *plan,
 
 /* ---- Plans ---- */
 
-#define PLAN_COLS "name, body_json, created_ms, updated_ms"
-static const char SQL_PLAN_BODY[] = "SELECT body_json FROM plans WHERE name = ?";
+#define PLAN_COLS "name, body_json, created_ms, updated_ms, version"
+static const char SQL_PLAN_BODY[] = "SELECT body_json, version FROM plans WHERE name = ?";
+/* ("ttii", name, body, now, version) */
 static const char SQL_PLAN_PUT[] =
-    "INSERT INTO plans (name, body_json, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?3) "
+    "INSERT INTO plans (name, body_json, created_ms, updated_ms, version) "
+    "VALUES (?1, ?2, ?3, ?3, ?4) "
     "ON CONFLICT (name) DO UPDATE SET body_json = excluded.body_json, "
-    "updated_ms = excluded.updated_ms";
+    "updated_ms = excluded.updated_ms, version = excluded.version";
+static const char SQL_PLAN_VERSION_ADD[] =
+    "INSERT INTO plan_versions (name, number, body_json, actor, created_ms) VALUES (?, ?, ?, ?, ?)";
 static const char SQL_PLAN_GET[] = "SELECT " PLAN_COLS " FROM plans WHERE name = ?";
 static const char SQL_PLAN_LIST[] = "SELECT " PLAN_COLS " FROM plans ORDER BY name";
 static const char SQL_PLAN_PAGE[] =
@@ -383,6 +396,7 @@ static int row_plan(sqlite3_stmt *q, void *elem)
     p->body_json = sq_col_dup(q, 1);
     p->created_ms = sqlite3_column_int64(q, 2);
     p->updated_ms = sqlite3_column_int64(q, 3);
+    p->version = sqlite3_column_int64(q, 4);
     return p->body_json ? CG_OK : CG_ERR_NOMEM;
 }
 
@@ -390,17 +404,17 @@ struct plan_put_job {
     const char *name;
     const char *body;
     const struct store_actor *a;
-    const char *after;
+    const char *sha; /* of body */
 };
 
 static int run_plan_put(struct sq_conn *w, void *arg, char *msg)
 {
     struct plan_put_job *j = arg;
     char object[STORE_NAME_MAX + 8];
-    char *before = NULL;
+    char *before = NULL, *after = NULL;
     sqlite3_stmt *q;
-    int64_t now = cg_now_ms();
-    int rc = sq_query(w, msg, &q, SQL_PLAN_BODY, "t", j->name);
+    int64_t now = cg_now_ms(), version = 1;
+    int rc = sq_query(w, msg, &q, SQL_PLAN_BODY, "t", j->name), same = 0;
 
     if (rc != CG_OK)
         return rc;
@@ -408,17 +422,32 @@ static int run_plan_put(struct sq_conn *w, void *arg, char *msg)
     if (rc == 1) {
         char sha[65];
         const char *old = sq_col_text(q, 0);
+        int64_t oldv = sqlite3_column_int64(q, 1);
         cg_sha256_hex(old, strlen(old), sha);
-        before = store_json_take(json_pack("{s:s}", "sha256", sha));
+        same = strcmp(old, j->body) == 0;
+        version = oldv + 1;
+        before =
+            store_json_take(json_pack("{s:s,s:I}", "sha256", sha, "version", (json_int_t)oldv));
         rc = before ? CG_OK : store_summary_fail(msg);
     }
     sq_reset(q);
+    if (rc != CG_OK || same) {
+        /* the same body again: no new version, nothing to audit */
+        free(before);
+        return rc;
+    }
+    after =
+        store_json_take(json_pack("{s:s,s:I}", "sha256", j->sha, "version", (json_int_t)version));
+    rc = after ? sq_exec(w, msg, SQL_PLAN_PUT, "ttii", j->name, j->body, now, version)
+               : store_summary_fail(msg);
     if (rc == CG_OK)
-        rc = sq_exec(w, msg, SQL_PLAN_PUT, "tti", j->name, j->body, now);
+        rc = sq_exec(w, msg, SQL_PLAN_VERSION_ADD, "titti", j->name, version, j->body, j->a->actor,
+                     now);
     snprintf(object, sizeof object, "plan/%s", j->name);
     if (rc == CG_OK)
-        rc = sq_audit_append(w, j->a, "plan.set", object, before ? before : "", j->after, msg);
+        rc = sq_audit_append(w, j->a, "plan.set", object, before ? before : "", after, msg);
     free(before);
+    free(after);
     return rc;
 }
 
@@ -426,7 +455,6 @@ int sq_plan_put(struct store *st, const char *name, const char *body_json,
                 const struct store_actor *a, char *msg)
 {
     char sha[65];
-    char *after;
     int rc = store_check_actor(a, msg);
 
     if (rc == CG_OK)
@@ -438,13 +466,8 @@ int sq_plan_put(struct store *st, const char *name, const char *body_json,
         return CG_ERR_INVALID;
     }
     cg_sha256_hex(body_json, strlen(body_json), sha);
-    after = store_json_take(json_pack("{s:s}", "sha256", sha));
-    if (!after)
-        return store_summary_fail(msg);
-    struct plan_put_job j = {name, body_json, a, after};
-    rc = sq_submit(sq(st), run_plan_put, &j, msg);
-    free(after);
-    return rc;
+    struct plan_put_job j = {name, body_json, a, sha};
+    return sq_submit(sq(st), run_plan_put, &j, msg);
 }
 
 int sq_plan_get(struct store *st, const char *name, struct store_plan *out, char *msg)

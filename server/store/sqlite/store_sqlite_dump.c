@@ -185,12 +185,25 @@ static const char SQL_USED[] =
     "SELECT (SELECT count(*) FROM cells) + (SELECT count(*) FROM configs)"
     " + (SELECT count(*) FROM tokens) + (SELECT count(*) FROM audit)";
 
+/* A dump written before contracts and plans were versioned has no rows of
+ * contract_versions and plan_versions: their current contract and body are
+ * recorded as that version, as the migration did. */
+static const char SQL_BACKFILL_CONTRACTS[] =
+    "INSERT INTO contract_versions (config, number, contract_json, actor, reason, created_ms) "
+    "SELECT name, contract_version, contract_json, '', 'recorded when contracts became "
+    "versioned', created_ms FROM configs c WHERE NOT EXISTS (SELECT 1 FROM contract_versions v "
+    "WHERE v.config = c.name)";
+static const char SQL_BACKFILL_PLANS[] =
+    "INSERT INTO plan_versions (name, number, body_json, actor, created_ms) SELECT name, "
+    "version, body_json, '', updated_ms FROM plans p WHERE NOT EXISTS (SELECT 1 FROM "
+    "plan_versions v WHERE v.name = p.name)";
+
 static int run_load(struct sq_conn *w, void *arg, char *msg)
 {
     struct load_job *j = arg;
     size_t ntab;
     const struct store_table *tabs = store_tables(&ntab);
-    sqlite3_stmt *ins[16] = {0};
+    sqlite3_stmt *ins[32] = {0};
     int64_t used = 0;
     int rc = sq_int(w, msg, &used, SQL_USED, "");
 
@@ -247,6 +260,10 @@ static int run_load(struct sq_conn *w, void *arg, char *msg)
     }
     for (size_t i = 0; i < sizeof ins / sizeof ins[0]; i++)
         sqlite3_finalize(ins[i]);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_BACKFILL_CONTRACTS, "");
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_BACKFILL_PLANS, "");
     return rc;
 }
 

@@ -492,6 +492,18 @@ int sq_dump(struct store *st, store_row_fn emit, void *ctx, char *msg);
 /* store_ops.load: one job on the writer, into an empty store. */
 int sq_load(struct store *st, store_next_fn next, void *ctx, char *msg);
 
+/* ---- Contract and plan versions (store_sqlite_objver.c; store.h) ---- */
+
+int sq_config_set_contract(struct store *st, const char *name, const char *contract_json,
+                           int64_t expect_version, int forced, const struct store_actor *a,
+                           int64_t *number, char *msg);
+int sq_contract_list(struct store *st, const char *config, struct store_contract **out, size_t *n,
+                     char *msg);
+int sq_contract_get(struct store *st, const char *config, int64_t number,
+                    struct store_contract *out, char *msg);
+int sq_plan_version_list(struct store *st, const char *name, struct store_plan_version **out,
+                         size_t *n, char *msg);
+
 /* ---- Change drills (store_sqlite_drill.c) ---- */
 
 /* store_ops.drill_record: appends a drill run with its audit record. */

@@ -27,15 +27,15 @@
 #define ROLLOUT_COLS                                                                               \
     "id, config, kind, from_version, to_version, state, plan, plan_json, steps_json, step, "       \
     "step_state, step_started_ms, generation, seq, expedited, created_by, reason, detail_json, "   \
-    "created_ms, updated_ms, ended_ms"
+    "created_ms, updated_ms, ended_ms, plan_version"
 static const char SQL_ROLLOUT_OPEN[] =
     "SELECT id FROM rollouts WHERE config = ? AND state NOT IN ('completed', 'rolled_back', "
     "'aborted', 'halted')";
 static const char SQL_ROLLOUT_ADD[] =
     "INSERT INTO rollouts (config, kind, from_version, to_version, state, plan, plan_json, "
     "steps_json, step, step_state, step_started_ms, generation, seq, expedited, created_by, "
-    "reason, detail_json, created_ms, updated_ms, ended_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, "
-    "'assign', 0, 0, 1, ?, ?, ?, ?, ?, ?, 0)";
+    "reason, detail_json, created_ms, updated_ms, ended_ms, plan_version) VALUES (?, ?, ?, ?, ?, "
+    "?, ?, ?, 0, 'assign', 0, 0, 1, ?, ?, ?, ?, ?, ?, 0, ?)";
 static const char SQL_ROLLOUT_GET[] = "SELECT " ROLLOUT_COLS " FROM rollouts WHERE id = ?";
 static const char SQL_ROLLOUT_LIST_ALL[] =
     "SELECT " ROLLOUT_COLS " FROM rollouts WHERE (?1 IS NULL OR config = ?1) ORDER BY id DESC "
@@ -112,6 +112,7 @@ static int row_rollout(sqlite3_stmt *q, void *elem)
     r->created_ms = sqlite3_column_int64(q, 18);
     r->updated_ms = sqlite3_column_int64(q, 19);
     r->ended_ms = sqlite3_column_int64(q, 20);
+    r->plan_version = sqlite3_column_int64(q, 21);
     if (!r->plan_json || !r->steps_json || !r->reason || !r->detail_json) {
         store_rollout_free(r);
         return CG_ERR_NOMEM;
@@ -146,10 +147,11 @@ static int run_rollout_create(struct sq_conn *w, void *arg, char *msg)
     }
     if (rc < 0)
         return rc;
-    rc = sq_exec(w, msg, SQL_ROLLOUT_ADD, "ttiittttitttii", r->config, r->kind, r->from_version,
+    rc = sq_exec(w, msg, SQL_ROLLOUT_ADD, "ttiittttitttiii", r->config, r->kind, r->from_version,
                  r->to_version, r->state, r->plan, r->plan_json ? r->plan_json : "{}",
                  r->steps_json ? r->steps_json : "[]", (int64_t)r->expedited, j->a->actor,
-                 r->reason ? r->reason : "", r->detail_json ? r->detail_json : "{}", now, now);
+                 r->reason ? r->reason : "", r->detail_json ? r->detail_json : "{}", now, now,
+                 r->plan_version);
     if (rc != CG_OK)
         return rc;
     r->id = sqlite3_last_insert_rowid(w->db);

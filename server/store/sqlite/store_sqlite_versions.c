@@ -20,18 +20,19 @@
 /* ---- Versions and blobs ---- */
 
 #define VERSION_COLS                                                                               \
-    "config, number, sha256, media_type, size, author, message, parent, created_ms, deleted_ms"
+    "config, number, sha256, media_type, size, author, message, parent, created_ms, deleted_ms, "  \
+    "contract_version"
 /* live (completed rollout, else newest non-deleted, else 0) and latest. */
 static const char SQL_LIVE[] =
     "SELECT CASE WHEN live_version != 0 THEN live_version ELSE "
     "COALESCE((SELECT v.number FROM versions v WHERE v.config = configs.name AND "
-    "v.deleted_ms = 0 ORDER BY v.number DESC LIMIT 1), 0) END, latest_version "
+    "v.deleted_ms = 0 ORDER BY v.number DESC LIMIT 1), 0) END, latest_version, contract_version "
     "FROM configs WHERE name = ?";
 static const char SQL_BLOB_ADD[] = "INSERT OR IGNORE INTO blobs (sha256, size, bytes, created_ms) "
                                    "VALUES (?, ?, ?, ?)";
 static const char SQL_VERSION_ADD[] =
     "INSERT INTO versions (config, number, sha256, media_type, size, author, message, parent, "
-    "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "created_ms, contract_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_CONFIG_LATEST[] = "UPDATE configs SET latest_version = ? WHERE name = ?";
 static const char SQL_VERSION_GET[] =
     "SELECT " VERSION_COLS " FROM versions WHERE config = ? AND number = ?";
@@ -57,11 +58,14 @@ static int row_version(sqlite3_stmt *q, void *elem)
     v->parent = sqlite3_column_int64(q, 7);
     v->created_ms = sqlite3_column_int64(q, 8);
     v->deleted_ms = sqlite3_column_int64(q, 9);
+    v->contract_version = sqlite3_column_int64(q, 10);
     return v->message ? CG_OK : CG_ERR_NOMEM;
 }
 
-/* Reads live and latest of a config: 1, 0 (no such config) or an error. */
-static int live_of(struct sq_conn *c, const char *config, int64_t *live, int64_t *latest, char *msg)
+/* Reads live, latest and the contract version (both may be NULL) of a
+ * config: 1, 0 (no such config) or an error. */
+static int live_of3(struct sq_conn *c, const char *config, int64_t *live, int64_t *latest,
+                    int64_t *contract, char *msg)
 {
     sqlite3_stmt *q;
     int rc = sq_query(c, msg, &q, SQL_LIVE, "t", config);
@@ -73,9 +77,17 @@ static int live_of(struct sq_conn *c, const char *config, int64_t *live, int64_t
         *live = sqlite3_column_int64(q, 0);
         if (latest)
             *latest = sqlite3_column_int64(q, 1);
+        if (contract)
+            *contract = sqlite3_column_int64(q, 2);
     }
     sq_reset(q);
     return rc;
+}
+
+/* live_of3() without the contract version. */
+static int live_of(struct sq_conn *c, const char *config, int64_t *live, int64_t *latest, char *msg)
+{
+    return live_of3(c, config, live, latest, NULL, msg);
 }
 
 struct publish_job {
@@ -89,10 +101,10 @@ static int run_publish(struct sq_conn *w, void *arg, char *msg)
 {
     struct publish_job *j = arg;
     const struct store_publish *p = j->p;
-    int64_t live = 0, latest = 0, num, now = cg_now_ms(), size = (int64_t)p->len;
+    int64_t live = 0, latest = 0, contract = 0, num, now = cg_now_ms(), size = (int64_t)p->len;
     char object[STORE_NAME_MAX + 40];
     char *after;
-    int rc = live_of(w, p->config, &live, &latest, msg);
+    int rc = live_of3(w, p->config, &live, &latest, &contract, msg);
 
     if (rc == 0) {
         sq_msg(msg, "config '%s' not found", p->config);
@@ -107,11 +119,18 @@ static int run_publish(struct sq_conn *w, void *arg, char *msg)
                p->config, live, p->expect_live);
         return CG_ERR_CONFLICT;
     }
+    if (p->expect_contract_version > 0 && contract != p->expect_contract_version) {
+        sq_msg(msg,
+               "config '%s': the contract is version %" PRId64 ", not %" PRId64
+               " as expected; validate against it and retry",
+               p->config, contract, p->expect_contract_version);
+        return CG_ERR_CONFLICT;
+    }
     num = latest + 1;
     rc = sq_exec(w, msg, SQL_BLOB_ADD, "tibi", p->sha256, size, p->bytes, p->len, now);
     if (rc == CG_OK)
-        rc = sq_exec(w, msg, SQL_VERSION_ADD, "tittittii", p->config, num, p->sha256, p->media_type,
-                     size, j->a->actor, j->message, live, now);
+        rc = sq_exec(w, msg, SQL_VERSION_ADD, "tittittiii", p->config, num, p->sha256,
+                     p->media_type, size, j->a->actor, j->message, live, now, contract);
     if (rc == CG_OK)
         rc = sq_exec(w, msg, SQL_CONFIG_LATEST, "it", num, p->config);
     if (rc != CG_OK)
@@ -137,6 +156,7 @@ static int run_publish(struct sq_conn *w, void *arg, char *msg)
     j->v.parent = live;
     j->v.created_ms = now;
     j->v.deleted_ms = 0;
+    j->v.contract_version = contract;
     return CG_OK;
 }
 
@@ -256,8 +276,14 @@ int sq_version_list(struct store *st, const char *config, int64_t before, size_t
 
 static const char SQL_VERSION_STATE[] =
     "SELECT deleted_ms FROM versions WHERE config = ? AND number = ?";
+/* the first cells (by name) assigned the version, joined by ", " ("" = none),
+ * and how many there are */
 static const char SQL_REF_ASSIGN[] =
-    "SELECT cell FROM assignments WHERE config = ? AND version = ? ORDER BY cell LIMIT 1";
+    "SELECT coalesce(group_concat(cell, ', '), '') FROM (SELECT cell FROM assignments WHERE "
+    "config = ?1 AND version = ?2 ORDER BY cell LIMIT 3)";
+static const char SQL_REF_ASSIGN_N[] =
+    "SELECT count(*) FROM assignments WHERE config = ? AND version = ?";
+static const char SQL_LIVE_RAW[] = "SELECT live_version FROM configs WHERE name = ?";
 static const char SQL_REF_HOST_ASSIGN[] = "SELECT host FROM host_assignments WHERE config = ? "
                                           "AND version = ? ORDER BY host LIMIT 1";
 static const char SQL_REF_APPLIED[] = "SELECT host FROM host_versions WHERE config = ? AND "
@@ -279,23 +305,43 @@ struct delete_job {
 /* CG_ERR_CONFLICT naming the first reference that keeps the version (I3). */
 static int version_referenced(struct sq_conn *w, const char *config, int64_t num, char *msg)
 {
-    char who[STORE_NAME_MAX];
-    int64_t live = 0, id = 0;
-    int rc = live_of(w, config, &live, NULL, msg);
+    char who[4 * STORE_NAME_MAX];
+    int64_t live = 0, base = 0, id = 0, ncells = 0;
+    int rc = live_of(w, config, &base, NULL, msg);
 
     if (rc < 0)
         return rc;
+    if (rc == 1)
+        rc = sq_int(w, msg, &live, SQL_LIVE_RAW, "t", config);
+    if (rc < 0)
+        return rc;
+    /* the words of docs/contracts.md "Live version" */
     if (live == num) {
-        sq_msg(msg, "version %" PRId64 " is the live version of config '%s'", num, config);
+        sq_msg(msg,
+               "version %" PRId64 " is the live version of config '%s' (the newest completed "
+               "rollout ended on it)",
+               num, config);
         return CG_ERR_CONFLICT;
     }
+    if (live == 0 && base == num) {
+        sq_msg(msg,
+               "version %" PRId64 " of '%s' is the newest published version and no rollout has "
+               "completed: new versions are compared with it",
+               num, config);
+        return CG_ERR_CONFLICT;
+    }
+    who[0] = '\0';
     rc = sq_text(w, msg, who, sizeof who, SQL_REF_ASSIGN, "ti", config, num);
-    if (rc == 1) {
-        sq_msg(msg, "version %" PRId64 " of '%s' is assigned to cell '%s'", num, config, who);
+    if (rc == 1 && who[0])
+        rc = sq_int(w, msg, &ncells, SQL_REF_ASSIGN_N, "ti", config, num);
+    if (rc < 0)
+        return rc;
+    if (who[0]) {
+        sq_msg(msg, "version %" PRId64 " of '%s' is assigned to cell%s %s%s", num, config,
+               ncells == 1 ? "" : "s", who, ncells > 3 ? " and more" : "");
         return CG_ERR_CONFLICT;
     }
-    if (rc == 0)
-        rc = sq_text(w, msg, who, sizeof who, SQL_REF_HOST_ASSIGN, "ti", config, num);
+    rc = sq_text(w, msg, who, sizeof who, SQL_REF_HOST_ASSIGN, "ti", config, num);
     if (rc == 1) {
         sq_msg(msg, "version %" PRId64 " of '%s' is assigned to host '%s'", num, config, who);
         return CG_ERR_CONFLICT;

@@ -66,7 +66,8 @@ with h.Server() as s:
     st, b = s.api("PUT", "/v1/plans/fast", plan)
     h.check(st == 201 and b["name"] == "fast", "plan put %s %s" % (st, b)); n += 1
     st, b = s.api("PUT", "/v1/plans/fast", plan)
-    h.check(st == 200, "plan update %s" % st); n += 1
+    # the same body again: no new plan version, no audit record (issue 17)
+    h.check(st == 200 and b["version"] == 1, "plan update %s %s" % (st, b)); n += 1
     st, b = s.api("PUT", "/v1/plans/bad", {"waves": [{"name": "x", "percent": 300}], "skip_bake": True})
     h.check(st == 422 and b["error"]["code"] == "invalid" and len(b["error"]["details"]["errors"]) >= 2,
             "bad plan %s" % b); n += 1
@@ -77,7 +78,7 @@ with h.Server() as s:
     recs = [r for r in b["records"] if r["action"] not in ("lease.acquire", "meta.set")]
     actions = [r["action"] for r in recs]
     h.check(actions == ["token.create", "cell.add", "config.create", "version.publish",
-                        "version.publish", "plan.set", "plan.set", "config.set_plan"],
+                        "version.publish", "plan.set", "config.set_plan"],
             "audit actions %s" % actions); n += 1
     h.check(recs[4]["reason"] == "add 3 features", "audit reason"); n += 1
 h.done("publish", n)

@@ -274,13 +274,21 @@ try:
         h.check(v["scope"] is None, "scope removed: %s" % v); n += 1
         edit(os.path.join(d, "configs", "web", "contract.json"), '"max_bytes": 65536',
              '"max_bytes": 131072')
+        r = run(s.cli("diff", "-f", d, env=SECRET_ENV), 1, "diff of a changed contract")
+        h.check("Config web" in r.stdout and "/contract/max_bytes: 65536 -> 131072" in r.stdout,
+                r.stdout); n += 1
+        run(s.cli("apply", "-f", d, "-m", "bigger documents", env=SECRET_ENV), 0,
+            "apply a changed contract")
+        st, cv = s.api("GET", "/v1/configs/web/contracts")
+        h.check(st == 200 and json.dumps(cv).count('"number"') >= 2,
+                "the contract is the next version: %s" % json.dumps(cv)[:400]); n += 1
+        run(s.cli("diff", "-f", d, env=SECRET_ENV), 0, "in sync after the contract"); n += 1
+        # what can never change stays drift: a cell's zone
+        edit(os.path.join(d, "cells", "us-east-1.yaml"), "zone: use1-az1", "zone: use1-az9")
         before = state(s)
-        r = run(s.cli("apply", "-f", d, env=SECRET_ENV), 1, "apply with a changed contract")
-        h.check("drift      Config web: contract differs; cannot be changed yet\n"
-                "      ~ /contract/max_bytes: 65536 -> 131072" in r.stdout, r.stdout)
-        h.check("1 drift" in r.stdout, r.stdout)
+        r = run(s.cli("apply", "-f", d, env=SECRET_ENV), 1, "apply with a moved cell")
+        h.check("drift" in r.stdout and "zone" in r.stdout, r.stdout)
         h.check(state(s) == before, "drift changed the server"); n += 1
-        run(s.cli("diff", "-f", d, env=SECRET_ENV), 1, "diff with drift"); n += 1
         shutil.rmtree(d)
 
         # ---- 7. prune ----

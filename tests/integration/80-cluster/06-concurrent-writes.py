@@ -204,7 +204,7 @@ def check_publishes(a, b, res):
     n += 1
     invalid = [r for r in refused if r["st"] == 422]
     for r in invalid:
-        live = r["body"]["error"]["details"]["live_version"]
+        live = r["body"]["error"]["details"]["base_version"]
         h.check(not grows_ok(json.loads(r["bytes"]), docs[(r["config"], live)]) and
                 all(x["rule"].startswith("growth.") for x in r["body"]["error"]["details"]
                     ["violations"]), "%s refused against v%d: %s" % (r["msg"], live, r["body"]))
