@@ -157,7 +157,8 @@ static void announce(struct replica *rp, const struct store_change *ch, size_t n
         else if (strcmp(c->kind, "token.revoke") == 0 || strcmp(c->kind, "token.rotate") == 0)
             notify_change(rp->notify, NOTIFY_TOKENS, NULL, cells, c->cell[0] ? 1 : 0);
         else if (strcmp(c->kind, "version.publish") == 0 ||
-                 strcmp(c->kind, "config.set_plan") == 0 || strcmp(c->kind, "config.contract") == 0 ||
+                 strcmp(c->kind, "config.set_plan") == 0 ||
+                 strcmp(c->kind, "config.contract") == 0 ||
                  strcmp(c->kind, "config.set_scope") == 0)
             notify_change(rp->notify, NOTIFY_CONFIG, c->config, NULL, 0);
         else if (strcmp(c->kind, "host.release") == 0 && rp->reports)
