@@ -197,6 +197,7 @@ with harness.Server() as s:
 
     # 5. a statement for another cell (real, signed by the server for c2)
     vo, bo = K.publish(s, harness.features(nfeat[0] + 1))
+    nfeat[0] += 1  # the next good change publishes other bytes (identical ones are refused)
     K.assign(s, vo, ["c2"])
     st, other = s.api("GET", "/v1/agent/desired?cell=c2")
     K.check(st == 200 and other["assignments"], "desired for c2: %s %s" % (st, other))
