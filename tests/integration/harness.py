@@ -43,11 +43,13 @@ def check(cond, msg):
 class Server:
     """A cellgated process with its own data dir."""
 
-    def __init__(self, data_dir=None, extra_args=(), keep=False, ssl_context=None):
+    def __init__(self, data_dir=None, extra_args=(), keep=False, ssl_context=None, binary=None):
         """ssl_context: an ssl.SSLContext that trusts the server's CA when it
         serves HTTPS (extra_args with --tls-cert/--tls-key): url is then
-        https:// and request() speaks TLS."""
+        https:// and request() speaks TLS. binary: another cellgated (an
+        older build, 98-upgrade); default this build's."""
         self.ssl_context = ssl_context
+        self.binary = binary or SERVER_BIN
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="cgint.")
         self.extra_args = list(extra_args)
@@ -64,7 +66,7 @@ class Server:
             os.unlink(port_file)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [SERVER_BIN, "serve", "--data", self.data_dir, "--listen", "127.0.0.1:0",
+            [self.binary, "serve", "--data", self.data_dir, "--listen", "127.0.0.1:0",
              "--port-file", port_file] + self.extra_args,
             stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
         deadline = time.time() + timeout

@@ -280,7 +280,10 @@ class Agent:
     def __init__(self, root, name, cell, token, pubhex, servers, config="features",
                  reload_cmd=None, check_cmd=None, contract_file=None, report_interval=1,
                  wait=2, extra="", request_timeout=3, reload_timeout=5, backoff_base_ms=200,
-                 backoff_cap_ms=1500):
+                 backoff_cap_ms=1500, binary=None):
+        """binary: another cellgate-agent (an older build, 98-upgrade);
+        default this build's."""
+        self.binary = binary or harness.AGENT_BIN
         self.dir = os.path.join(root, name)
         os.makedirs(self.dir, exist_ok=True)
         self.name = name
@@ -320,7 +323,7 @@ class Agent:
     def start(self, *args, wait_started=False):
         n0 = self.logtext().count("started: cell")
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([harness.AGENT_BIN, "--config", self.conf_path] + list(args),
+        self.proc = subprocess.Popen([self.binary, "--config", self.conf_path] + list(args),
                                      stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
         if wait_started:
             # signal handlers are installed before this line is logged
@@ -330,7 +333,7 @@ class Agent:
 
     def once(self, timeout=60):
         with open(self.log_path, "ab") as log:
-            r = subprocess.run([harness.AGENT_BIN, "--config", self.conf_path, "--once"],
+            r = subprocess.run([self.binary, "--config", self.conf_path, "--once"],
                                stdout=log, stderr=log, stdin=subprocess.DEVNULL, timeout=timeout)
         return r.returncode
 
