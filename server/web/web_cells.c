@@ -146,10 +146,14 @@ static void cell_row(struct web_ctx *x, struct html *h, const struct store_cell 
                 c->id);
     web_href(x, h, "/hosts?cell=");
     html_url(h, c->id);
+    html_printf(h, "\">%s</a>", c->id);
+    if (c->drained_ms) /* docs/cells.md: no new version, in no wave */
+        html_raw(h, " <span class=\"badge badge-drained\" title=\"takes no new version and is in "
+                    "no wave\">drained</span>");
     html_printf(h,
-                "\">%s</a></th><td class=\"hosts\">%llu known, %llu reporting, %llu stale, "
+                "</th><td class=\"hosts\">%llu known, %llu reporting, %llu stale, "
                 "%llu failing</td><td>",
-                c->id, (unsigned long long)g->hosts, (unsigned long long)g->fresh,
+                (unsigned long long)g->hosts, (unsigned long long)g->fresh,
                 (unsigned long long)g->stale, (unsigned long long)g->failed);
     versions(h, as, na, g);
     html_printf(h, "</td><td class=\"health\">%llu requests, errors ",

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "scope.h"
 #include "util.h"
 #include "web_int.h"
 #include "web_json.h"
@@ -241,6 +242,25 @@ static void diff_form(struct web_ctx *x, struct html *h, const struct store_conf
                 "</form>\n");
 }
 
+/* The config's scope (docs/cells.md "Config scope"): the selector, or
+ * every cell. */
+static void scope_facts(struct web_ctx *x, struct html *h, const char *name)
+{
+    char msg[STORE_MSG_MAX];
+    json_t *scope = NULL;
+    char *text;
+
+    html_raw(h, "<dt>Scope</dt><dd id=\"config-scope\">");
+    if (fleet_scope_get(x->w->cfg.store, name, &scope, msg) != CG_OK || !scope) {
+        html_raw(h, "every cell");
+    } else if ((text = json_dumps(scope, JSON_COMPACT | JSON_SORT_KEYS)) != NULL) {
+        html_printf(h, "<code>%s</code>", text);
+        free(text);
+    }
+    json_decref(scope);
+    html_raw(h, "</dd>");
+}
+
 /* The assigned versions with their cells, from ops_config_live() (the one
  * meaning of "live", docs/contracts.md "Live version"). */
 static void assigned_facts(struct web_ctx *x, struct html *h, const char *name)
@@ -321,6 +341,7 @@ int web_page_config(struct web_ctx *x)
     }
     html_raw(&h, "</dd>");
     assigned_facts(x, &h, c.name);
+    scope_facts(x, &h, c.name);
     html_raw(&h, "</dl>\n");
     if (deployer) {
         html_raw(&h, "<section id=\"config-actions\" class=\"actions\">\n");

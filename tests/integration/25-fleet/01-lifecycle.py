@@ -10,7 +10,7 @@ host passes unbaked with a note, unless the plan says require_hosts
 refers to it, each reference named (`remove_refused_then_done`); every
 change is audited, and the audit chain verifies. Synthetic reports from
 one healthy host per populated cell drive the gates."""
-import json, os, sys, threading, time
+import json, os, re, sys, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
 
@@ -275,6 +275,24 @@ with h.Server(extra_args=["--tick-ms", "50", "--host-stale", "2"]) as s:
     r = cli("cell", "remove", "tmp-1", "-m", "never used")
     h.check("removed cell tmp-1" in r.stdout, r.stdout); n += 1
     cli("cell", "drain", "us-b-1", "-m", "again")
+
+    # the dashboard shows a drained cell and a config's scope
+    st, hd, _ = s.request("POST", "/ui/login", body="token=" + s.admin_token, token=None,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    m = re.match(r"cg_session=([^;]*)", hd.get("set-cookie", ""))
+    h.check(st == 303 and m, "dashboard login %s %s" % (st, hd))
+    ui = {"Cookie": "cg_session=" + m.group(1)}
+    st, _, page = s.request("GET", "/ui/cells", token=None, headers=ui)
+    page = page.decode()
+    row = page[page.index('data-cell="us-b-1"'):][:400]
+    h.check(st == 200 and "badge-drained" in row, "the cells page: %s" % row); n += 1
+    other = page[page.index('data-cell="us-a-1"'):][:400]
+    h.check("badge-drained" not in other, "an undrained cell marked: %s" % other); n += 1
+    st, _, page = s.request("GET", "/ui/configs/web", token=None, headers=ui)
+    page = page.decode()
+    dd = page[page.index('id="config-scope"'):][:200]
+    h.check(st == 200 and "eu-a-1" in dd and "cells" in dd, "the config page's scope: %s" % dd)
+    n += 1
 
     # restart: drained and scopes survive
     s.restart()
