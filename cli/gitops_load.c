@@ -673,7 +673,7 @@ static int load_dir(const char *path, struct gitops_docs *out, char *err, size_t
     closedir(d);
     if (rc != 0) {
         set_err(err, path, (struct gitops_pos){0, 0}, "out of memory");
-    } else {
+    } else if (n > 1) {
         qsort(names, n, sizeof *names, cmp_names);
     }
     for (size_t i = 0; i < n && rc == 0; i++) {

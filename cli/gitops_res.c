@@ -344,7 +344,9 @@ static json_t *scope_normal(const json_t *scope)
                 items[k++] = json_array_get(l, j);
             }
         }
-        qsort(items, k, sizeof *items, cmp_names);
+        if (k > 1) {
+            qsort(items, k, sizeof *items, cmp_names);
+        }
         arr = k ? json_array() : NULL;
         for (size_t j = 0; arr && j < k; j++) {
             if (j == 0 || !json_equal(items[j], items[j - 1])) {
