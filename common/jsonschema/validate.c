@@ -33,6 +33,13 @@
  * past the budget the instance is refused with "schema:budget". */
 #define EVAL_BUDGET_BASE      1000000
 #define EVAL_BUDGET_PER_VALUE 256
+/* Annotation sets (unevaluated*) are charged to the same budget, one
+ * evaluation per ANN_WORDS_PER_EVAL words set up and merged, so many
+ * in-place branches over a wide object cannot go quadratic; and at most
+ * ANN_MAX_WORDS words (64 MiB) may be live at once (deep in-place nesting
+ * over a wide object), past which the instance is refused the same way. */
+#define ANN_WORDS_PER_EVAL 8
+#define ANN_MAX_WORDS      ((size_t)8 << 20)
 
 /* ---- Values: types, equality, hashing, excerpts ---- */
 
@@ -298,6 +305,7 @@ struct vctx {
     pcre2_match_data *md;
     const char **scope; /* dynamic scope (base URIs), only when the schema has_dyn */
     int nscope;
+    size_t ann_words; /* words of annotation sets live now (ANN_MAX_WORDS) */
 };
 
 /* Annotations: which members (object) or items (array) of one instance
@@ -322,18 +330,26 @@ static int ann_init(struct vctx *x, struct ann *a, const struct cg_jv *inst)
     a->bits = a->small;
     if (a->nwords <= sizeof(a->small) / sizeof(a->small[0]))
         return 0;
+    x->evals += a->nwords / ANN_WORDS_PER_EVAL;
+    if (x->evals > x->budget || a->nwords > ANN_MAX_WORDS - x->ann_words) {
+        x->over_budget = x->stop = 1; /* run() refuses the instance with schema:budget */
+        return -1;
+    }
     a->bits = calloc(a->nwords, sizeof(*a->bits));
     if (!a->bits) {
         x->nomem = x->stop = 1;
         return -1;
     }
+    x->ann_words += a->nwords;
     return 0;
 }
 
-static void ann_free(struct ann *a)
+static void ann_free(struct vctx *x, struct ann *a)
 {
-    if (a->bits != a->small)
+    if (a->bits != a->small) {
         free(a->bits);
+        x->ann_words -= a->nwords;
+    }
 }
 
 /* Marks child i as evaluated (no-op without a set). */
@@ -445,7 +461,7 @@ static __attribute__((noinline)) int v_try(struct vctx *x, const struct snode *n
     r = v_quick(x, n, inst, &tmp);
     if (r)
         ann_merge(acc, &tmp);
-    ann_free(&tmp);
+    ann_free(x, &tmp);
     return r;
 }
 
@@ -1131,7 +1147,7 @@ static __attribute__((noinline)) int v_uneval(struct vctx *x, const struct snode
     }
     if (acc)
         ann_merge(acc, &local);
-    ann_free(&local);
+    ann_free(x, &local);
     return ok;
 }
 
