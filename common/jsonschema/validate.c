@@ -34,12 +34,14 @@
 #define EVAL_BUDGET_BASE      1000000
 #define EVAL_BUDGET_PER_VALUE 256
 /* Annotation sets (unevaluated*) are charged to the same budget, one
- * evaluation per ANN_WORDS_PER_EVAL words set up and merged, so many
+ * evaluation per ANN_WORDS_PER_EVAL words set up and merged, and one per
+ * ANN_CHILDREN_PER_EVAL children an unevaluated* keyword walks, so many
  * in-place branches over a wide object cannot go quadratic; and at most
  * ANN_MAX_WORDS words (64 MiB) may be live at once (deep in-place nesting
  * over a wide object), past which the instance is refused the same way. */
-#define ANN_WORDS_PER_EVAL 8
-#define ANN_MAX_WORDS      ((size_t)8 << 20)
+#define ANN_WORDS_PER_EVAL    8
+#define ANN_CHILDREN_PER_EVAL 8
+#define ANN_MAX_WORDS         ((size_t)8 << 20)
 
 /* ---- Values: types, equality, hashing, excerpts ---- */
 
@@ -1125,6 +1127,7 @@ static __attribute__((noinline)) int v_uneval(struct vctx *x, const struct snode
     size_t i;
     int ok;
 
+    x->evals += inst->n / ANN_CHILDREN_PER_EVAL; /* the walk below */
     if (ann_init(x, &local, inst) < 0)
         return 0;
     ok = v_keywords(x, n, inst, &local);
