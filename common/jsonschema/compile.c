@@ -8,6 +8,10 @@
  * JSON Pointer, $id or $anchor) become node pointers. Refs are resolved
  * after the whole document was walked, then a graph search refuses cycles
  * that never descend into the instance (they would loop forever).
+ * A $dynamicRef is resolved the same way; when its target bookends (has
+ * the $dynamicAnchor its fragment names) the node also gets the list of
+ * every schema with that $dynamicAnchor, for the validator to choose from
+ * by dynamic scope. Keywords of other drafts are refused (other_draft[]).
  */
 #include "jsonschema_int.h"
 

@@ -10,6 +10,16 @@
  * first failure, record nothing), the latter for anyOf/oneOf/not/if/
  * contains. Failure reports live in noinline functions so the recursive
  * frames stay small.
+ *
+ * unevaluatedProperties/unevaluatedItems need annotations: v_node() takes
+ * a set (struct ann) of the children of the instance that keywords
+ * evaluated, NULL unless a node with those keywords is being evaluated at
+ * this instance location (uneval_begin() makes one). In-place subschemas that
+ * must pass (allOf, $ref, then/else, dependentSchemas) add to it directly;
+ * those that may fail (anyOf/oneOf branches, if) through a set of their
+ * own merged only when they pass (v_try()); "not" gets none. $dynamicRef
+ * picks its target from the dynamic scope (vctx.scope: the base URIs of
+ * the resources entered), tracked only when the schema needs it.
  */
 #include "jsonschema_int.h"
 
@@ -985,8 +995,8 @@ static const struct snode *dyn_target(const struct vctx *x, const struct snode *
 
 /* Every keyword of the object schema n on inst; the annotations of those
  * that evaluate children of inst in place go into acc (may be NULL). */
-static inline __attribute__((always_inline)) int
-v_keywords(struct vctx *x, const struct snode *n, const struct cg_jv *inst, struct ann *acc)
+static inline int v_keywords(struct vctx *x, const struct snode *n, const struct cg_jv *inst,
+                             struct ann *acc)
 {
     unsigned t;
     size_t i;
@@ -1116,24 +1126,39 @@ static __attribute__((noinline)) void fail_unevaluated(struct vctx *x, const str
 }
 
 /* A node with unevaluatedProperties (inst an object) or unevaluatedItems
- * (inst an array): its other keywords first, collecting what they
- * evaluated, then the unevaluated subschema on every child left over. */
-static __attribute__((noinline)) int v_uneval(struct vctx *x, const struct snode *n,
-                                              const struct cg_jv *inst, struct ann *acc)
+ * (inst an array), before its other keywords: a new set for what they
+ * evaluate (on the heap, so that v_node()'s frame does not grow). Returns
+ * NULL when out of memory or past the budget (x->stop is set). */
+static __attribute__((noinline)) struct ann *uneval_begin(struct vctx *x, const struct cg_jv *inst)
+{
+    struct ann *a = malloc(sizeof(*a));
+
+    if (!a) {
+        x->nomem = x->stop = 1;
+        return NULL;
+    }
+    x->evals += inst->n / ANN_CHILDREN_PER_EVAL; /* uneval_end()'s walk */
+    if (ann_init(x, a, inst) < 0) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* ... and after them: the unevaluated subschema on every child left over,
+ * then what the node evaluated goes to the caller's set (acc, may be
+ * NULL) and 'local' is freed. Returns the node's result. */
+static __attribute__((noinline)) int uneval_end(struct vctx *x, const struct snode *n,
+                                                const struct cg_jv *inst, struct ann *local,
+                                                struct ann *acc, int ok)
 {
     const struct snode *u = inst->type == J_OBJECT ? n->uneval_props : n->uneval_items;
     const struct cg_jv *c;
-    struct ann local;
     size_t i;
-    int ok;
 
-    x->evals += inst->n / ANN_CHILDREN_PER_EVAL; /* the walk below */
-    if (ann_init(x, &local, inst) < 0)
-        return 0;
-    ok = v_keywords(x, n, inst, &local);
     for (c = JV_FIRST(inst), i = 0; i < inst->n && (ok || (x->collect && !x->stop));
          i++, c = JV_NEXT(c)) {
-        if (ann_has(&local, i))
+        if (ann_has(local, i))
             continue;
         if (inst->type == J_OBJECT)
             push_key(x, c->key, c->keylen);
@@ -1146,17 +1171,19 @@ static __attribute__((noinline)) int v_uneval(struct vctx *x, const struct snode
             ok = 0;
         }
         x->plen--;
-        ann_set(&local, i);
+        ann_set(local, i);
     }
     if (acc)
-        ann_merge(acc, &local);
-    ann_free(x, &local);
+        ann_merge(acc, local);
+    ann_free(x, local);
+    free(local);
     return ok;
 }
 
 static int v_node(struct vctx *x, const struct snode *n, const struct cg_jv *inst, struct ann *acc)
 {
-    int ok, pushed = 0;
+    struct ann *local = NULL;
+    int ok = 0, pushed = 0;
 
     if (x->over_budget || ++x->evals > x->budget) {
         x->over_budget = 1; /* run() reports it once; every result is now "invalid" */
@@ -1180,10 +1207,15 @@ static int v_node(struct vctx *x, const struct snode *n, const struct cg_jv *ins
         x->scope[x->nscope++] = n->base; /* entering another schema resource */
         pushed = 1;
     }
-    if ((n->uneval_props && inst->type == J_OBJECT) || (n->uneval_items && inst->type == J_ARRAY))
-        ok = v_uneval(x, n, inst, acc);
-    else
-        ok = v_keywords(x, n, inst, acc);
+    if ((n->uneval_props && inst->type == J_OBJECT) || (n->uneval_items && inst->type == J_ARRAY)) {
+        local = uneval_begin(x, inst);
+        if (!local)
+            goto out;
+    }
+    ok = v_keywords(x, n, inst, local ? local : acc);
+    if (local)
+        ok = uneval_end(x, n, inst, local, acc, ok);
+out:
     x->nscope -= pushed;
     x->depth--;
     if (x->nomem)
