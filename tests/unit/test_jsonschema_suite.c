@@ -4,7 +4,8 @@
  * 2020-12 files in tests/data/json-schema-test-suite/) against
  * common/jsonschema/.
  *
- * Every case of every file in 'suite_files' must pass, except the groups
+ * Every case of every file in 'suite_files' (every .json file of the
+ * folder: one not listed fails the test) must pass, except the groups
  * listed in 'exclusions' (with the reason). An exclusion that matches no
  * group is itself a failure, so the table cannot go stale. Each case is run
  * twice: collecting violations (cg_schema_validate) and yes/no
@@ -13,6 +14,7 @@
  */
 #include "testhelp.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +209,37 @@ static void run_file(struct counts *total, const char *file)
            k->failed - before.failed, k->excluded - before.excluded);
 }
 
+/* Every .json file of the draft 2020-12 folder must be in suite_files, so
+ * a file added with a new copy of the suite is not silently skipped.
+ * Returns the number missing. */
+static int unlisted_files(void)
+{
+    char path[4096];
+    struct dirent *e;
+    DIR *d;
+    int missing = 0;
+    size_t i, len;
+
+    snprintf(path, sizeof(path), "%s/json-schema-test-suite/tests/draft2020-12", th_data_dir());
+    d = opendir(path);
+    if (!d)
+        fail_msg("cannot open %s", path);
+    while ((e = readdir(d)) != NULL) {
+        len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        for (i = 0; i < sizeof(suite_files) / sizeof(suite_files[0]); i++)
+            if (strcmp(suite_files[i], e->d_name) == 0)
+                break;
+        if (i == sizeof(suite_files) / sizeof(suite_files[0])) {
+            printf("FAIL %s is not in suite_files\n", e->d_name);
+            missing++;
+        }
+    }
+    closedir(d);
+    return missing;
+}
+
 static void official_suite(void **state)
 {
     struct counts k;
@@ -216,6 +249,7 @@ static void official_suite(void **state)
     memset(&k, 0, sizeof(k));
     for (i = 0; i < sizeof(suite_files) / sizeof(suite_files[0]); i++)
         run_file(&k, suite_files[i]);
+    k.failed += unlisted_files();
     for (i = 0; i < sizeof(exclusions) / sizeof(exclusions[0]); i++) {
         if (!k.used[i]) {
             printf("FAIL stale exclusion: %s | %s\n", exclusions[i].file, exclusions[i].group);
