@@ -176,6 +176,7 @@ struct snode {
     size_t ndep_schemas;
     pcre2_code *pattern; /* owned */
     const char *pattern_src;
+    unsigned char format; /* enum js_format (format.h) asserted here, 0 = none */
     const struct cg_jv *minimum, *maximum, *xmin, *xmax, *multiple_of; /* in cg_schema.jdocs */
     char *ref_uri; /* owned: absolute $ref target */
     char *ref_at;  /* owned: pointer of the $ref keyword, for errors */
