@@ -11,6 +11,7 @@
  *   uri.c         RFC 3986 URI references: resolution and percent-decoding
  *                 ($id, $anchor and $ref targets)
  *   ecmare.c      ECMA-262 regular expressions rewritten for PCRE2
+ *   format.c      the checkers of "format" under format assertion (format.h)
  *   violations.c  the violation list (cg_violations_*)
  *   compile.c     the schema compiler (cg_schema_compile, cg_schema_free)
  *   validate.c    the validator (cg_schema_validate*, cg_schema_is_valid)
