@@ -4,13 +4,15 @@
  *
  * Where a well-kept library answers the question it is used: inet_pton()
  * for ipv4/ipv6 (also inside URIs and e-mail address literals), libidn2
- * (IDNA2008, RFC 5891/5892 with the contextual rules) for the A-labels of
- * hostname and for idn-hostname/idn-email, PCRE2 behind ecmare.c for
- * regex. The rest are short grammar checks
- * written from their RFCs: RFC 3339 (date, time, date-time, duration of
- * appendix A), RFC 5321 (email), RFC 1123 (hostname), RFC 3986/3987
- * (uri, iri and their references), RFC 6570 (uri-template), the relative
- * JSON pointer draft, RFC 4122 (uuid). Each is one pass over the string.
+ * (IDNA2008: RFC 5891/5892 tables, CONTEXTJ, RFC 5893 Bidi) for the
+ * A-labels of hostname and for idn-hostname/idn-email, with the CONTEXTO
+ * rules libidn2 leaves out checked here (idna_context()), PCRE2 behind
+ * ecmare.c for regex. The rest are short grammar checks written from their
+ * RFCs: RFC 3339 (date, time, date-time, duration of appendix A), RFC 5321
+ * (email), RFC 1123 (hostname), RFC 3986/3987 (uri, iri and their
+ * references), RFC 6570 (uri-template), RFC 6901 (json-pointer), the
+ * relative JSON pointer draft, RFC 4122 (uuid). Each is one pass over the
+ * string.
  */
 #include "format.h"
 
