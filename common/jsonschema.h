@@ -21,9 +21,10 @@
  * by an $id inside the document), $id, $anchor, $schema (must be 2020-12
  * when present), boolean schemas. Annotation keywords (title, description,
  * default, examples, format, $comment, ...) and unknown keywords are
- * ignored. unevaluatedProperties, unevaluatedItems, $dynamicRef and
- * $recursiveRef are refused at compile time (not silently ignored), and so
- * is a $ref that cannot be resolved inside the document (no remote refs).
+ * ignored; "format" is an assertion instead when the schema is compiled
+ * with cg_schema_opts.format_assertion (rule "schema:format"). unevaluatedProperties,
+ * unevaluatedItems, $dynamicRef and $recursiveRef are refused at compile time (not silently
+ * ignored), and so is a $ref that cannot be resolved inside the document (no remote refs).
  *
  * Regular expressions are ECMA-262 dialect, run by PCRE2 in UTF mode; see
  * docs/contracts.md for the few differences.
@@ -115,6 +116,27 @@ struct cg_schema;
  */
 int cg_schema_compile(const json_t *schema, const char *where, struct cg_schema **out,
                       struct cg_violations *errors);
+
+/* Options of cg_schema_compile_opts(). A zeroed struct is the default. */
+struct cg_schema_opts {
+    /* 1: "format" is an assertion for the formats of draft 2020-12 that
+     * common/jsonschema/format.c checks (docs/contracts.md "format"), and
+     * its value must be a string; unknown format names stay annotations.
+     * 0: "format" is an annotation and never fails. */
+    int format_assertion;
+};
+
+/**
+ * Same as cg_schema_compile(), with options.
+ *
+ * @param opts  optional (borrowed; read during the call only); NULL is the
+ *              default (every field 0)
+ * @return as cg_schema_compile(); with format assertion on, also
+ *         CG_ERR_INVALID for a "format" that is not a string.
+ */
+int cg_schema_compile_opts(const json_t *schema, const char *where,
+                           const struct cg_schema_opts *opts, struct cg_schema **out,
+                           struct cg_violations *errors);
 
 /** Frees a compiled schema. NULL is a no-op. */
 void cg_schema_free(struct cg_schema *s);
