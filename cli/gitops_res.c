@@ -277,7 +277,7 @@ static json_t *config_contract(struct vctx *v, const json_t *spec)
             return NULL;
         }
         char msg[512];
-        if (cg_json_parse(text, len, CG_CONTRACT_MAX_TEXT, 128, &c, msg, sizeof msg) !=
+        if (cg_json_parse_doc(text, len, CG_CONTRACT_MAX_TEXT, 128, &c, msg, sizeof msg) !=
             CG_JSON_OK) {
             char p[512];
             verr(v, spec, "contract_file", 0, "contract_file %s: %s",

@@ -21,6 +21,7 @@
 #include <yaml.h>
 
 #include "cli.h"
+#include "json.h"
 #include "util.h"
 
 int cli_apply_output(struct cli_ctx *ctx, const struct cli_globals *g, char *errbuf, size_t errlen)
@@ -274,12 +275,13 @@ static int emit_value(yaml_emitter_t *em, const json_t *v, int depth)
 
 int cli_yaml_write(FILE *f, const char *json, size_t len, bool explicit_start)
 {
-    json_t *v = json_loadb(json, len, JSON_DECODE_ANY, NULL);
+    json_t *v = NULL;
     yaml_emitter_t em;
     yaml_event_t ev;
     int rc = -1;
 
-    if (!v) {
+    /* the loader of contracts: answers may carry "\u0000" and big integers */
+    if (cg_json_parse_doc(json, len, 0, 0, &v, NULL, 0) != CG_JSON_OK) {
         return -1;
     }
     if (!yaml_emitter_initialize(&em)) {

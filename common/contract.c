@@ -28,8 +28,8 @@
 
 #define CONTRACT_TEXT_DEPTH 128 /* nesting allowed in the contract text itself */
 #define TOP_FIELDS                                                                                 \
-    "media_type, description, format, schema, max_bytes, max_depth, cardinality, growth, "         \
-    "preserve"
+    "media_type, description, format, format_assertion, schema, max_bytes, max_depth, "            \
+    "cardinality, growth, preserve"
 
 /* Document formats a contract can name ("format"): checked by their own
  * compiler on top of the other rules. */
@@ -55,6 +55,7 @@ struct cg_contract {
     enum doc_format format;
     size_t max_bytes; /* 0 = none */
     int max_depth;
+    int format_assertion;     /* "format_assertion": the schema's "format" asserts */
     struct cg_schema *schema; /* owned; NULL = none */
     struct card_rule *card;   /* owned */
     size_t ncard;
@@ -268,7 +269,9 @@ static void f_schema(struct pctx *p, const json_t *v)
 
     if (need_json(p, "/schema", "schema") < 0)
         return;
-    rc = cg_schema_compile(v, "/schema", &p->c->schema, p->errs);
+    struct cg_schema_opts opts = {.format_assertion = p->c->format_assertion};
+
+    rc = cg_schema_compile_opts(v, "/schema", &opts, &p->c->schema, p->errs);
     if (rc == CG_ERR_NOMEM)
         p->nomem = 1;
     else if (rc != CG_OK)
@@ -526,6 +529,18 @@ static void f_format(struct pctx *p, const json_t *v)
     }
 }
 
+static void f_format_assertion(struct pctx *p, const json_t *v)
+{
+    if (need_json(p, "/format_assertion", "format_assertion") < 0)
+        return;
+    if (!json_is_boolean(v)) {
+        perr(p, "/format_assertion", "contract.type", "boolean", type_name(v),
+             "format_assertion must be true or false");
+        return;
+    }
+    p->c->format_assertion = json_is_true(v);
+}
+
 static void f_description(struct pctx *p, const json_t *v)
 {
     if (!json_is_string(v))
@@ -539,9 +554,16 @@ static const struct {
     const char *name;
     void (*fn)(struct pctx *p, const json_t *v);
 } fields[] = {
-    {"media_type", f_media_type},   {"description", f_description}, {"format", f_format},
-    {"max_bytes", f_max_bytes},     {"max_depth", f_max_depth},     {"schema", f_schema},
-    {"cardinality", f_cardinality}, {"growth", f_growth},           {"preserve", f_preserve},
+    {"media_type", f_media_type},
+    {"description", f_description},
+    {"format", f_format},
+    {"format_assertion", f_format_assertion}, /* before schema: it changes how it compiles */
+    {"max_bytes", f_max_bytes},
+    {"max_depth", f_max_depth},
+    {"schema", f_schema},
+    {"cardinality", f_cardinality},
+    {"growth", f_growth},
+    {"preserve", f_preserve},
 };
 
 void cg_contract_free(struct cg_contract *c)
@@ -586,8 +608,8 @@ int cg_contract_parse(const char *text, size_t len, struct cg_contract **out,
         p.nomem = 1;
         goto done;
     }
-    jf = cg_json_parse(text ? text : "", text ? len : 0, CG_CONTRACT_MAX_TEXT, CONTRACT_TEXT_DEPTH,
-                       &root, msg, sizeof(msg));
+    jf = cg_json_parse_doc(text ? text : "", text ? len : 0, CG_CONTRACT_MAX_TEXT,
+                           CONTRACT_TEXT_DEPTH, &root, msg, sizeof(msg));
     if (jf == CG_JSON_NOMEM) {
         p.nomem = 1;
         goto done;

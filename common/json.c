@@ -2,10 +2,17 @@
 /* json.c: limits-checked JSON parsing and small accessors; see json.h. */
 #include "json.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "jsonschema/jdoc.h"
+#include "status.h"
+
+/* What cg_json_parse_doc() accepts on top of cg_json_parse(). */
+#define PARSE_DOC 1
 
 int cg_json_depth(const char *buf, size_t len, int limit)
 {
@@ -37,8 +44,41 @@ int cg_json_depth(const char *buf, size_t len, int limit)
     return maxd;
 }
 
-enum cg_json_fail cg_json_parse(const char *buf, size_t len, size_t max_bytes, int max_depth,
-                                json_t **out, char *msg, size_t msglen)
+/* The project's own words for jansson's refusals that name its flags. */
+static const char *own_text(const json_error_t *e)
+{
+    switch (json_error_code(e)) {
+    case json_error_null_character:
+        return "\\u0000 (NUL) in a string is not accepted here";
+    case json_error_null_byte_in_key:
+        return "\\u0000 (NUL) in an object key is not supported";
+    case json_error_numeric_overflow:
+        return "number out of range";
+    default:
+        return e->text;
+    }
+}
+
+/* Big integers (outside int64_t), which jansson refuses: the text is read
+ * again by cg_jdoc_parse(), which makes them (rounded) reals, and
+ * converted. Numbers out of the double range stay refused. */
+static enum cg_json_fail parse_big(const char *buf, size_t len, int max_depth, json_t **out,
+                                   char *msg, size_t msglen)
+{
+    struct cg_jdoc *d = NULL;
+    int jf = cg_jdoc_parse(buf, len, max_depth, &d, msg, msglen);
+
+    if (jf != CG_JSON_OK)
+        return (enum cg_json_fail)jf;
+    jf = cg_jdoc_to_json(d, out) == CG_OK ? CG_JSON_OK : CG_JSON_NOMEM;
+    cg_jdoc_free(d);
+    if (jf == CG_JSON_NOMEM && msg && msglen)
+        snprintf(msg, msglen, "out of memory while parsing JSON");
+    return (enum cg_json_fail)jf;
+}
+
+static enum cg_json_fail parse(const char *buf, size_t len, size_t max_bytes, int max_depth,
+                               int flags, json_t **out, char *msg, size_t msglen)
 {
     json_error_t e;
     json_t *v;
@@ -77,19 +117,57 @@ enum cg_json_fail cg_json_parse(const char *buf, size_t len, size_t max_bytes, i
         }
         return CG_JSON_SYNTAX;
     }
-    v = json_loadb(buf, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+    v = json_loadb(
+        buf, len,
+        JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | ((flags & PARSE_DOC) ? JSON_ALLOW_NUL : 0), &e);
+    if (!v && (flags & PARSE_DOC) && json_error_code(&e) == json_error_numeric_overflow)
+        return parse_big(buf, len, max_depth, out, msg, msglen);
     if (!v) {
         if (msg && msglen) {
             if (json_error_code(&e) == json_error_out_of_memory)
                 snprintf(msg, msglen, "out of memory while parsing JSON");
             else
                 snprintf(msg, msglen, "invalid JSON at line %d column %d: %s", e.line, e.column,
-                         e.text);
+                         own_text(&e));
         }
         return json_error_code(&e) == json_error_out_of_memory ? CG_JSON_NOMEM : CG_JSON_SYNTAX;
     }
     *out = v;
     return CG_JSON_OK;
+}
+
+enum cg_json_fail cg_json_parse(const char *buf, size_t len, size_t max_bytes, int max_depth,
+                                json_t **out, char *msg, size_t msglen)
+{
+    return parse(buf, len, max_bytes, max_depth, 0, out, msg, msglen);
+}
+
+enum cg_json_fail cg_json_parse_doc(const char *buf, size_t len, size_t max_bytes, int max_depth,
+                                    json_t **out, char *msg, size_t msglen)
+{
+    return parse(buf, len, max_bytes, max_depth, PARSE_DOC, out, msg, msglen);
+}
+
+int cg_json_has_nul(const json_t *v)
+{
+    const char *key;
+    json_t *val;
+
+    if (json_is_string(v))
+        return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (cg_json_has_nul(json_array_get(v, i)))
+                return 1;
+    } else if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, key, val)
+        {
+            (void)key;
+            if (cg_json_has_nul(val))
+                return 1;
+        }
+    }
+    return 0;
 }
 
 /* 1 when a real in 'v' printed with 15 significant digits would round past
@@ -100,6 +178,16 @@ static int needs_full_precision(const json_t *v)
     if (json_is_real(v)) {
         double d = json_real_value(v);
         char tmp[32];
+        /* an integer beyond int64_t (a big integer read as a real) keeps
+         * every digit it has, so that it compares the same after a round
+         * trip through the store (docs/contracts.md "Big numbers") */
+        if (d == floor(d) && fabs(d) >= 9223372036854775808.0 && fabs(d) <= DBL_MAX) {
+            char t15[32];
+            snprintf(t15, sizeof t15, "%.15g", d);
+            if (strtod(t15, NULL) != d) {
+                return 1;
+            }
+        }
         if (!(fabs(d) > 1e308)) {
             return 0;
         }
@@ -142,7 +230,7 @@ const char *cg_json_str(const json_t *obj, const char *key, const char *def, int
 
     if (!v || json_is_null(v))
         return def;
-    if (!json_is_string(v)) {
+    if (!json_is_string(v) || cg_json_has_nul(v)) {
         if (bad)
             *bad = 1;
         return def;

@@ -35,6 +35,24 @@ enum cg_json_fail {
 enum cg_json_fail cg_json_parse(const char *buf, size_t len, size_t max_bytes, int max_depth,
                                 json_t **out, char *msg, size_t msglen);
 
+/*
+ * The loader of contracts and of the documents they check (server, agent,
+ * CLI, library: docs/contracts.md "Big numbers" and "NUL in strings"):
+ * as cg_json_parse(), and also
+ *   - "\u0000" inside a string value is kept (the string's length, not
+ *     strlen(), says where it ends; a raw NUL byte and "\u0000" in an
+ *     object key are still refused);
+ *   - an integer outside int64_t, which jansson refuses ("too big
+ *     integer"), is read as the nearest double (a JSON real).
+ * Same return values and messages as cg_json_parse().
+ */
+enum cg_json_fail cg_json_parse_doc(const char *buf, size_t len, size_t max_bytes, int max_depth,
+                                    json_t **out, char *msg, size_t msglen);
+
+/* Returns 1 when a string anywhere inside 'v' holds a NUL character (as
+ * cg_json_parse_doc() may load), else 0. */
+int cg_json_has_nul(const json_t *v);
+
 /* Returns the maximum nesting depth of the JSON text (arrays and objects),
  * scanning strings correctly; stops early and returns limit+1 once the
  * depth exceeds 'limit'. Pure function, O(len). */
@@ -42,13 +60,16 @@ int cg_json_depth(const char *buf, size_t len, int limit);
 
 /* Serialises 'v' compactly with sorted keys into a malloc'd string (caller
  * frees). Reals get 15 significant digits (0.05 stays "0.05"), or 17 when
- * 15 would round one past DBL_MAX: the text always parses back with
- * cg_json_parse(). Returns NULL on allocation failure. */
+ * 15 would round one past DBL_MAX or when an integral real lies beyond
+ * int64_t (a big integer): the text always parses back with
+ * cg_json_parse_doc() to the same values. Returns NULL on allocation
+ * failure. */
 char *cg_json_dump(const json_t *v);
 
 /* Typed getters that tolerate a missing key: return 'def' when 'key' is
  * absent or JSON null, and set *bad = 1 (if bad != NULL) when it is present
- * with the wrong type. Returned strings are borrowed from 'obj'. */
+ * with the wrong type (for cg_json_str, also a string holding a NUL). Returned strings are borrowed
+ * from 'obj'. */
 const char *cg_json_str(const json_t *obj, const char *key, const char *def, int *bad);
 long long cg_json_int(const json_t *obj, const char *key, long long def, int *bad);
 double cg_json_num(const json_t *obj, const char *key, double def, int *bad);

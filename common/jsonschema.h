@@ -23,7 +23,9 @@
  * document), $dynamicRef/$dynamicAnchor (2020-12 dynamic scope), $id,
  * $anchor, $schema (must be 2020-12 when present), boolean schemas.
  * Annotation keywords (title, description, default, examples, format,
- * content*, $comment, ...) and unknown keywords are ignored. Keywords of
+ * content*, $comment, ...) and unknown keywords are ignored; "format" is
+ * an assertion instead when the schema is compiled with
+ * cg_schema_opts.format_assertion (rule "schema:format"). Keywords of
  * other drafts (dependencies, additionalItems, array-form items,
  * $recursiveRef, $recursiveAnchor) are refused at compile time with the
  * 2020-12 keyword to use, and so is a $ref that cannot be resolved inside
@@ -120,6 +122,27 @@ struct cg_schema;
  */
 int cg_schema_compile(const json_t *schema, const char *where, struct cg_schema **out,
                       struct cg_violations *errors);
+
+/* Options of cg_schema_compile_opts(). A zeroed struct is the default. */
+struct cg_schema_opts {
+    /* 1: "format" is an assertion for the formats of draft 2020-12 that
+     * common/jsonschema/format.c checks (docs/contracts.md "format"), and
+     * its value must be a string; unknown format names stay annotations.
+     * 0: "format" is an annotation and never fails. */
+    int format_assertion;
+};
+
+/**
+ * Same as cg_schema_compile(), with options.
+ *
+ * @param opts  optional (borrowed; read during the call only); NULL is the
+ *              default (every field 0)
+ * @return as cg_schema_compile(); with format assertion on, also
+ *         CG_ERR_INVALID for a "format" that is not a string.
+ */
+int cg_schema_compile_opts(const json_t *schema, const char *where,
+                           const struct cg_schema_opts *opts, struct cg_schema **out,
+                           struct cg_violations *errors);
 
 /** Frees a compiled schema. NULL is a no-op. */
 void cg_schema_free(struct cg_schema *s);

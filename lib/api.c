@@ -281,7 +281,8 @@ int cg_config_create(struct cg_client *c, const char *name, const char *kind,
     if (!contract_json) {
         return cg__error_set(err, CG_ERR_INVALID, 0, "contract is required");
     }
-    f = cg_json_parse(contract_json, contract_len, 0, CG__MAX_DEPTH, &contract, msg, sizeof msg);
+    f = cg_json_parse_doc(contract_json, contract_len, 0, CG__MAX_DEPTH, &contract, msg,
+                          sizeof msg);
     if (f == CG_JSON_NOMEM) {
         return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
     }
@@ -356,8 +357,9 @@ int cg_config_set_contract(struct cg_client *c, const char *name, const char *co
                            struct cg_error *err)
 {
     struct cg_buf p = {0};
-    json_error_t jerr;
-    json_t *contract, *body;
+    json_t *contract = NULL, *body;
+    char msg[200];
+    enum cg_json_fail f;
     int rc;
 
     clear_out(out);
@@ -365,12 +367,14 @@ int cg_config_set_contract(struct cg_client *c, const char *name, const char *co
     if (!contract_json) {
         return cg__error_set(err, CG_ERR_INVALID, 0, "the contract document is required");
     }
-    contract = json_loadb(contract_json, len, JSON_REJECT_DUPLICATES, &jerr);
+    f = cg_json_parse_doc(contract_json, len, 0, CG__MAX_DEPTH, &contract, msg, sizeof msg);
+    if (f == CG_JSON_NOMEM) {
+        return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+    }
     if (!json_is_object(contract)) {
         json_decref(contract);
-        return cg__error_set(err, CG_ERR_INVALID, 0,
-                             "the contract must be a JSON object (%.80s, line %d)",
-                             contract ? "not an object" : jerr.text, contract ? 0 : jerr.line);
+        return cg__error_set(err, CG_ERR_INVALID, 0, "the contract must be a JSON object (%.120s)",
+                             f == CG_JSON_OK ? "not an object" : msg);
     }
     body = json_pack("{s:o,s:b,s:s}", "contract", contract, "force", force ? 1 : 0, "reason",
                      message ? message : "");

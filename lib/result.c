@@ -68,7 +68,7 @@ int cg__result_from_resp(struct cg__resp *rs, unsigned flags, const char *items_
     }
     if (!(flags & CG__RAW) && !(flags & CG__NO_BODY && r->len == 0)) {
         enum cg_json_fail f =
-            cg_json_parse(r->body, r->len, 0, CG__MAX_DEPTH, &r->json, msg, sizeof msg);
+            cg_json_parse_doc(r->body, r->len, 0, CG__MAX_DEPTH, &r->json, msg, sizeof msg);
         if (f != CG_JSON_OK) {
             int code = f == CG_JSON_NOMEM ? CG_ERR_NOMEM : CG_ERR_PROTOCOL;
             cg_result_free(r);

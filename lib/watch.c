@@ -565,7 +565,8 @@ static enum step load_contract(struct cg_watch *w, struct wcfg *c, const struct 
         *rc_out = http_fail(&rs, err);
         return STEP_TRANSIENT;
     }
-    if (cg_json_parse(rs.body.data, rs.body.len, 0, CG__MAX_DEPTH, &root, msg, sizeof msg) !=
+    /* the contract inside may hold "\u0000" and big integers (json.h) */
+    if (cg_json_parse_doc(rs.body.data, rs.body.len, 0, CG__MAX_DEPTH, &root, msg, sizeof msg) !=
         CG_JSON_OK) {
         cg_buf_free(&rs.body);
         *rc_out = cg__error_set(err, CG_ERR_PROTOCOL, 200, "config %s: answer is not JSON: %s",

@@ -10,6 +10,7 @@ pkgs=(
   libgnutls28-dev   # cellgated's TLS (libmicrohttpd is built with GnuTLS)
   openssl           # 15-security/2x-tls tests make certificates with the openssl CLI
   libsqlite3-dev sqlite3 libcmocka-dev libpcre2-dev curl
+  libidn2-dev  # JSON Schema format idn-hostname/idn-email and hostname A-labels (common/jsonschema/format.c)
   libyaml-dev       # the CLI: the YAML files of `cellgate apply -f` (cli/gitops_load.c) and -o yaml (cli/output.c)
   prometheus   # promtool checks the /metrics exposition in make test
   libpq-dev postgresql   # the PostgreSQL store backend; tests start a real server

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "format.h"
 #include "hashmap.h"
 #include "jsonptr.h"
 #include "status.h"
@@ -221,6 +222,7 @@ struct comp {
     struct mapent *map; /* json_t * -> node, open addressing */
     size_t mapn, mapcap;
     pcre2_compile_context *cctx;
+    int format_assert; /* cg_schema_opts.format_assertion */
 };
 
 static void cerr(struct comp *c, const char *kw, const char *expected, const char *actual,
@@ -784,6 +786,20 @@ static void kw_multiple_of(struct comp *c, struct snode *n, const json_t *v, con
     n->multiple_of = keep_value(c, v);
 }
 
+/* "format": an annotation, unless the schema is compiled with format
+ * assertion, which then checks the formats format.c knows. */
+static void kw_format(struct comp *c, struct snode *n, const json_t *v, const char *base)
+{
+    (void)base;
+    if (!c->format_assert)
+        return;
+    if (!json_is_string(v)) {
+        cerr(c, NULL, "string", json_type_name(v), "\"format\" must be a string");
+        return;
+    }
+    n->format = (unsigned char)js_format_lookup(json_string_value(v));
+}
+
 static void kw_all_of(struct comp *c, struct snode *n, const json_t *v, const char *base)
 {
     sub_list(c, v, base, &n->all_of, 0);
@@ -1018,6 +1034,7 @@ static const struct {
     {"exclusiveMinimum", kw_xmin},
     {"exclusiveMaximum", kw_xmax},
     {"multipleOf", kw_multiple_of},
+    {"format", kw_format},
     {"allOf", kw_all_of},
     {"anyOf", kw_any_of},
     {"oneOf", kw_one_of},
@@ -1299,6 +1316,13 @@ cycle:
 int cg_schema_compile(const json_t *schema, const char *where, struct cg_schema **out,
                       struct cg_violations *errors)
 {
+    return cg_schema_compile_opts(schema, where, NULL, out, errors);
+}
+
+int cg_schema_compile_opts(const json_t *schema, const char *where,
+                           const struct cg_schema_opts *opts, struct cg_schema **out,
+                           struct cg_violations *errors)
+{
     struct comp c;
     struct cg_schema *s;
     size_t i;
@@ -1318,6 +1342,7 @@ int cg_schema_compile(const json_t *schema, const char *where, struct cg_schema 
     memset(&c, 0, sizeof(c));
     c.s = s;
     c.errors = errors;
+    c.format_assert = opts && opts->format_assertion;
     c.cctx = pcre2_compile_context_create(NULL);
     s->mctx = pcre2_match_context_create(NULL);
     if (!c.cctx || !s->mctx || cg_buf_puts(&c.path, where ? where : "") < 0) {

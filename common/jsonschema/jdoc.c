@@ -207,6 +207,64 @@ int cg_jdoc_from_json(const json_t *v, struct cg_jdoc **out)
     return CG_OK;
 }
 
+/* Builds the jansson value of v (and its subtree) into *out. */
+static int to_json_rec(const struct cg_jv *v, json_t **out)
+{
+    const struct cg_jv *c;
+    uint32_t i;
+
+    switch (v->type) {
+    case J_NULL:
+        *out = json_null();
+        return 0;
+    case J_TRUE:
+        *out = json_true();
+        return 0;
+    case J_FALSE:
+        *out = json_false();
+        return 0;
+    case J_INT:
+        *out = json_integer((json_int_t)v->u.i);
+        break;
+    case J_REAL:
+        *out = json_real(v->u.d);
+        break;
+    case J_STRING:
+        *out = json_stringn(v->u.s, v->n);
+        break;
+    case J_ARRAY:
+    case J_OBJECT:
+        *out = v->type == J_ARRAY ? json_array() : json_object();
+        for (c = JV_FIRST(v), i = 0; *out && i < v->n; i++, c = JV_NEXT(c)) {
+            json_t *e;
+            int rc;
+            if (to_json_rec(c, &e) < 0) {
+                json_decref(*out);
+                *out = NULL;
+                return -1;
+            }
+            rc = v->type == J_ARRAY ? json_array_append_new(*out, e)
+                                    : json_object_setn_new(*out, c->key, c->keylen, e);
+            if (rc != 0) {
+                json_decref(*out);
+                *out = NULL;
+                return -1;
+            }
+        }
+        break;
+    default:
+        *out = NULL;
+        break;
+    }
+    return *out ? 0 : -1;
+}
+
+int cg_jdoc_to_json(const struct cg_jdoc *d, json_t **out)
+{
+    *out = NULL;
+    return to_json_rec(d->v, out) < 0 ? CG_ERR_NOMEM : CG_OK;
+}
+
 /* The parser: recursive descent over a NUL-terminated private copy of the
  * text; strings are unescaped in place. */
 struct jparse {
@@ -273,8 +331,10 @@ static int utf8_seq(const unsigned char *s)
     return 0;
 }
 
-/* Parses the string at j->p (on the opening quote); unescapes in place. */
-static int jp_string(struct jparse *j, const char **out, uint32_t *outlen)
+/* Parses the string at j->p (on the opening quote); unescapes in place.
+ * "\u0000" is kept as a NUL byte in a value (the length says where the
+ * string ends) and refused in a key, as jansson (and so json.c) does. */
+static int jp_string(struct jparse *j, const char **out, uint32_t *outlen, int is_key)
 {
     char *r = j->p + 1, *w = r, *start = r;
 
@@ -333,8 +393,9 @@ static int jp_string(struct jparse *j, const char **out, uint32_t *outlen)
                 r += 6;
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                 return jp_fail(j, r - 6, "invalid UTF-16 surrogate pair", CG_JSON_SYNTAX);
-            } else if (cp == 0) {
-                return jp_fail(j, r - 6, "\\u0000 is not allowed", CG_JSON_SYNTAX);
+            } else if (cp == 0 && is_key) {
+                return jp_fail(j, r - 6, "\\u0000 (NUL) in an object key is not supported",
+                               CG_JSON_SYNTAX);
             }
             if (cp < 0x80) {
                 *w++ = (char)cp;
@@ -562,7 +623,7 @@ static int jp_value(struct jparse *j, const char *key, uint32_t keylen)
                     jp_ws(j);
                     if (*j->p != '"')
                         return jp_fail(j, j->p, "string or '}' expected", CG_JSON_SYNTAX);
-                    if (jp_string(j, &k, &kl) < 0)
+                    if (jp_string(j, &k, &kl, 1) < 0)
                         return -1;
                     jp_ws(j);
                     if (*j->p != ':')
@@ -596,7 +657,7 @@ static int jp_value(struct jparse *j, const char *key, uint32_t keylen)
     }
     case '"':
         j->d->v[idx].type = J_STRING;
-        return jp_string(j, &j->d->v[idx].u.s, &j->d->v[idx].n);
+        return jp_string(j, &j->d->v[idx].u.s, &j->d->v[idx].n, 0);
     case 't':
         if (j->end - j->p >= 4 && memcmp(j->p, "true", 4) == 0) {
             j->d->v[idx].type = J_TRUE;

@@ -8,10 +8,11 @@
  * One allocation for all values, one for the text. jansson allocates per
  * value, which makes a 1 MiB document cost tens of milliseconds; this one
  * is parsed in a few.
- * Same rules as cg_json_parse(): RFC 8259 text, any value at top level, no
- * duplicate keys, no NUL (raw or \u0000), valid UTF-8 only, a nesting limit.
- * One difference: integers outside int64_t, which jansson refuses, are read
- * as (rounded) numbers. Integers inside it are exact, as in jansson.
+ * Same rules as cg_json_parse_doc(): RFC 8259 text, any value at top level,
+ * no duplicate keys, no raw NUL byte, "\u0000" in string values only (not
+ * in keys), valid UTF-8 only, a nesting limit, and integers outside
+ * int64_t read as (rounded) numbers. Integers inside it are exact, as in
+ * jansson.
  */
 #ifndef CG_JDOC_H
 #define CG_JDOC_H
@@ -47,6 +48,17 @@ int cg_jdoc_parse(const char *buf, size_t len, int max_depth, struct cg_jdoc **o
  * @return CG_OK or CG_ERR_NOMEM (then *out is NULL).
  */
 int cg_jdoc_from_json(const json_t *v, struct cg_jdoc **out);
+
+/**
+ * Makes the jansson value of a whole document (every value copied; big
+ * integers stay reals, strings keep their NULs).
+ *
+ * @param d    the document (borrowed)
+ * @param out  receives a new reference (caller json_decref()s it); NULL on
+ *             failure
+ * @return CG_OK or CG_ERR_NOMEM.
+ */
+int cg_jdoc_to_json(const struct cg_jdoc *d, json_t **out);
 
 /** Frees a document. NULL is a no-op. */
 void cg_jdoc_free(struct cg_jdoc *d);

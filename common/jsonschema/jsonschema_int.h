@@ -11,6 +11,7 @@
  *   uri.c         RFC 3986 URI references: resolution and percent-decoding
  *                 ($id, $anchor and $ref targets)
  *   ecmare.c      ECMA-262 regular expressions rewritten for PCRE2
+ *   format.c      the checkers of "format" under format assertion (format.h)
  *   violations.c  the violation list (cg_violations_*)
  *   compile.c     the schema compiler (cg_schema_compile, cg_schema_free)
  *   validate.c    the validator (cg_schema_validate*, cg_schema_is_valid)
@@ -183,6 +184,7 @@ struct snode {
     size_t ndep_schemas;
     pcre2_code *pattern; /* owned */
     const char *pattern_src;
+    unsigned char format; /* enum js_format (format.h) asserted here, 0 = none */
     const struct cg_jv *minimum, *maximum, *xmin, *xmax, *multiple_of; /* in cg_schema.jdocs */
     char *ref_uri; /* owned: absolute $ref target */
     char *ref_at;  /* owned: pointer of the $ref keyword, for errors */

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "format.h"
 #include "hashmap.h" /* cg_hash_bytes(): FNV-1a */
 #include "jsonptr.h"
 #include "status.h"
@@ -845,6 +846,17 @@ static __attribute__((noinline)) void fail_pattern(struct vctx *x, const struct 
           n->pattern_src);
 }
 
+static __attribute__((noinline)) void fail_format(struct vctx *x, const struct snode *n,
+                                                  const struct cg_jv *str)
+{
+    char shown[SHOW_MAX + 1], e[96];
+    const char *noun = js_format_noun(n->format);
+
+    jv_show(str, shown, sizeof(shown));
+    snprintf(e, sizeof(e), "a valid %s", noun);
+    vfail(x, "schema:format", e, shown, "not a valid %s", noun);
+}
+
 static int v_string(struct vctx *x, const struct snode *n, const struct cg_jv *str)
 {
     size_t len;
@@ -867,6 +879,18 @@ static int v_string(struct vctx *x, const struct snode *n, const struct cg_jv *s
         int m = re_match(x, n->pattern, str->u.s, str->n);
         if (m <= 0) {
             fail_pattern(x, n, str, m < 0);
+            ok = 0;
+            BAIL_IF(x, 1);
+        }
+    }
+    if (n->format) {
+        int f = js_format_check(n->format, str->u.s, str->n);
+        if (f < 0) {
+            x->nomem = x->stop = 1;
+            return 0;
+        }
+        if (f == 0) {
+            fail_format(x, n, str);
             ok = 0;
         }
     }
@@ -892,7 +916,7 @@ static int is_multiple(const struct cg_jv *v, const struct cg_jv *m)
     x = (double)jv_ld(v);
     q = x / dm;
     if (!isfinite(q))
-        return 0;
+        return fmod(x, dm) == 0; /* fmod is exact: 1e308 is a multiple of 0.5 */
     r = nearbyint(q);
     /* the quotient of two decimals stored in binary is off by a few ulps */
     return fabs(q - r) <= fabs(q) * 8 * DBL_EPSILON;

@@ -17,14 +17,16 @@ json_t *render_time(int64_t ms)
     return json_string(buf);
 }
 
-/* Parses stored JSON text; falls back to null if the text is damaged. */
+/* Parses stored JSON text (with the loader of contracts: a contract may
+ * hold "\u0000" and big integers); falls back to null if the text is
+ * damaged. */
 static json_t *stored_json(const char *text)
 {
     json_t *v = NULL;
 
     if (!text || !*text)
         return json_object();
-    if (cg_json_parse(text, strlen(text), 0, 0, &v, NULL, 0) != CG_JSON_OK)
+    if (cg_json_parse_doc(text, strlen(text), 0, 0, &v, NULL, 0) != CG_JSON_OK)
         return json_null();
     return v;
 }

@@ -304,7 +304,9 @@ json_t *request_body_object(struct request *rq, struct response *rs)
         reply_error(rs, 400, "bad_request", NULL, "a JSON object body is required");
         return NULL;
     }
-    if (cg_json_parse(rq->body.data, rq->body.len, 0, 0, &v, msg, sizeof msg) != CG_JSON_OK) {
+    /* the loader of contracts (a body may carry one, with "\u0000" in a
+     * const or enum, or big integers: docs/contracts.md) */
+    if (cg_json_parse_doc(rq->body.data, rq->body.len, 0, 0, &v, msg, sizeof msg) != CG_JSON_OK) {
         reply_error(rs, 400, "bad_request", NULL, "request body: %s", msg);
         return NULL;
     }
@@ -312,6 +314,23 @@ json_t *request_body_object(struct request *rq, struct response *rs)
         json_decref(v);
         reply_error(rs, 400, "bad_request", NULL, "request body must be a JSON object");
         return NULL;
+    }
+    {
+        /* ... but a name, a reason or any other field holding a NUL would
+         * be cut short by C strings: only a contract may hold one */
+        const char *key;
+        json_t *val;
+        json_object_foreach(v, key, val)
+        {
+            if (strcmp(key, "contract") != 0 && cg_json_has_nul(val)) {
+                reply_error(rs, 400, "bad_request", NULL,
+                            "request body: \"%.60s\" holds a \\u0000 (NUL) character; only a "
+                            "contract may",
+                            key);
+                json_decref(v);
+                return NULL;
+            }
+        }
     }
     return v;
 }

@@ -186,8 +186,11 @@ long request_stream_read(struct request_stream *s, char *buf, size_t max);
  * reference. NULL is a no-op. */
 void request_stream_release(struct request_stream *s);
 
-/* Parses the request body as a JSON object within the limits. On failure
- * fills a 400/415 response and returns NULL. New reference on success. */
+/* Parses the request body as a JSON object within the limits, with the
+ * loader of contracts (cg_json_parse_doc(): big integers as reals,
+ * "\u0000" kept), refusing a NUL in any string outside a top-level
+ * "contract" member. On failure fills a 400/415 response and returns NULL.
+ * New reference on success. */
 json_t *request_body_object(struct request *rq, struct response *rs);
 
 #endif /* CG_REQUEST_H */

@@ -5,9 +5,11 @@
  * so the fuzzer spends its time on keywords, $ref resolution and regexes.
  *
  * Input: "<schema>\n%%\n<instance>" (see split.h). The schema is parsed as
- * the contract parser does (cg_json_parse, depth 128) and compiled; the
- * instance is validated three ways, which must agree: collecting every
- * violation on a cg_jdoc, on a jansson value, and the yes/no fast path.
+ * the contract parser does (cg_json_parse_doc, depth 128) and compiled
+ * with format assertion on (the "format" checkers of jsonschema/format.c
+ * then run on every string; seeds format-*.txt); the instance is
+ * validated three ways, which must agree: collecting every violation on a
+ * cg_jdoc, on a jansson value, and the yes/no fast path.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,7 +35,7 @@ static void validate(const struct cg_schema *s, const struct fuzz_part *inst)
     if (cg_jdoc_parse(inst->data, inst->len, 0, &doc, NULL, 0) != CG_JSON_OK) {
         return;
     }
-    if (cg_json_parse(inst->data, inst->len, 0, 0, &v, NULL, 0) != CG_JSON_OK) {
+    if (cg_json_parse_doc(inst->data, inst->len, 0, 0, &v, NULL, 0) != CG_JSON_OK) {
         cg_jdoc_free(doc);
         return;
     }
@@ -70,11 +72,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     fuzz_split((const char *)data, size, parts, 2);
-    if (cg_json_parse(parts[0].data, parts[0].len, 0, SCHEMA_DEPTH, &schema, NULL, 0) !=
+    struct cg_schema_opts opts = {.format_assertion = 1};
+
+    if (cg_json_parse_doc(parts[0].data, parts[0].len, 0, SCHEMA_DEPTH, &schema, NULL, 0) !=
         CG_JSON_OK) {
         return 0;
     }
-    rc = cg_schema_compile(schema, "/schema", &s, &errs);
+    rc = cg_schema_compile_opts(schema, "/schema", &opts, &s, &errs);
     json_decref(schema); /* the compiled schema holds its own reference */
     if (rc == CG_OK) {
         if (!s || errs.count) {

@@ -1054,7 +1054,7 @@ static void jdoc_parser_rejects(void **state)
         {"[\"\\u00zz\"]", 10, CG_JSON_SYNTAX},
         {"[\"\\ud800\"]", 10, CG_JSON_SYNTAX},
         {"[\"\\udc00\\ud800\"]", 16, CG_JSON_SYNTAX},
-        {"[\"\\u0000\"]", 10, CG_JSON_SYNTAX},
+        {"{\"\\u0000\":1}", 12, CG_JSON_SYNTAX}, /* in a key; a value may hold one */
         {"[\"a\nb\"]", 7, CG_JSON_SYNTAX},
         {"[\"\xc3\"]", 5, CG_JSON_SYNTAX},
         {"[\"\xc0\xaf\"]", 6, CG_JSON_SYNTAX},
@@ -1097,10 +1097,103 @@ static void jdoc_parser_rejects(void **state)
     }
 }
 
+/* "format_assertion": the schema's "format" becomes an assertion, named
+ * in the violation; without it "format" stays an annotation; unknown
+ * formats stay annotations either way (docs/contracts.md "format"). */
+static void format_assertion(void **state)
+{
+    static const char schema[] =
+        "\"schema\": {\"properties\": {\"ip\": {\"format\": \"ipv4\"}, \"h\": {\"format\": "
+        "\"hostname\"}, \"u\": {\"format\": \"x-unknown\"}, \"n\": {\"format\": \"uuid\"}}}";
+    static const char bad[] = "{\"ip\": \"1.2.3.256\", \"h\": \"-x\", \"u\": \"?\", \"n\": 5}";
+    char text[512];
+    struct cg_contract *c;
+    struct cg_violations v = {0};
+    int i;
+
+    (void)state;
+    snprintf(text, sizeof text, "{\"format_assertion\": true, %s}", schema);
+    c = parse_ok(text);
+    assert_int_equal(check_str(c, bad, NULL, &v), CG_ERR_VIOLATION);
+    assert_int_equal(v.count, 2);
+    i = find(&v, "/ip", "schema:format");
+    assert_true(i >= 0);
+    assert_string_equal(v.items[i].message, "not a valid ipv4 address");
+    assert_string_equal(v.items[i].expected, "a valid ipv4 address");
+    assert_string_equal(v.items[i].actual, "\"1.2.3.256\"");
+    ASSERT_HAS(&v, "/h", "schema:format");
+    cg_violations_free(&v);
+    assert_int_equal(check_str(c, "{\"ip\": \"1.2.3.4\", \"h\": \"a.b\"}", NULL, &v), CG_OK);
+    cg_contract_free(c);
+
+    /* false and absent: an annotation */
+    snprintf(text, sizeof text, "{\"format_assertion\": false, %s}", schema);
+    c = parse_ok(text);
+    assert_int_equal(check_str(c, bad, NULL, &v), CG_OK);
+    cg_contract_free(c);
+    snprintf(text, sizeof text, "{%s}", schema);
+    c = parse_ok(text);
+    assert_int_equal(check_str(c, bad, NULL, &v), CG_OK);
+    cg_contract_free(c);
+
+    /* a non-boolean option, and a non-string format when it asserts */
+    {
+        static const char *const wrong[] = {
+            "{\"format_assertion\": 1}",
+            "{\"format_assertion\": true, \"schema\": {\"format\": 4}}",
+            "{\"media_type\": \"text/plain\", \"format_assertion\": true}",
+        };
+        static const char *const where[] = {"/format_assertion", "/schema/format",
+                                            "/format_assertion"};
+        for (size_t k = 0; k < sizeof wrong / sizeof wrong[0]; k++) {
+            struct cg_violations e = {0};
+            c = NULL;
+            assert_int_equal(cg_contract_parse(wrong[k], strlen(wrong[k]), &c, &e), CG_ERR_INVALID);
+            assert_null(c);
+            assert_int_equal(e.count, 1);
+            assert_string_equal(e.items[0].pointer, where[k]);
+            cg_violations_free(&e);
+        }
+    }
+}
+
+/* A contract with "\u0000" in const/enum and with numbers beyond int64_t
+ * loads (the unit suite runner and the API load it the same way), and
+ * documents holding them are checked exactly. */
+static void nul_and_big_numbers(void **state)
+{
+    struct cg_contract *c = parse_ok(
+        "{\"schema\": {\"properties\": {\"s\": {\"const\": \"a\\u0000b\"}, \"e\": {\"enum\": "
+        "[\"\\u0000\"]}, \"m\": {\"maximum\": 18446744073709551615}, \"f\": {\"type\": "
+        "\"integer\", \"multipleOf\": 0.5}}}}");
+    struct cg_violations v = {0};
+
+    (void)state;
+    assert_int_equal(check_str(c,
+                               "{\"s\": \"a\\u0000b\", \"e\": \"\\u0000\", \"m\": "
+                               "18446744073709551600, \"f\": 1e308}",
+                               NULL, &v),
+                     CG_OK);
+    assert_int_equal(check_str(c,
+                               "{\"s\": \"a\", \"e\": \"\", \"m\": 18446744073709551616000, "
+                               "\"f\": 1.5}",
+                               NULL, &v),
+                     CG_ERR_VIOLATION);
+    ASSERT_HAS(&v, "/s", "schema:const");
+    ASSERT_HAS(&v, "/e", "schema:enum");
+    ASSERT_HAS(&v, "/m", "schema:maximum");
+    ASSERT_HAS(&v, "/f", "schema:type");
+    assert_int_equal(v.count, 4);
+    cg_violations_free(&v);
+    cg_contract_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_defaults),
+        cmocka_unit_test(format_assertion),
+        cmocka_unit_test(nul_and_big_numbers),
         cmocka_unit_test(parse_not_json),
         cmocka_unit_test(parse_reports_every_problem),
         cmocka_unit_test(parse_docs_example),

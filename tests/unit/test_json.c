@@ -129,13 +129,73 @@ static void dump_parses_back(void **state)
     }
 }
 
+/* "\u0000" in a string: cg_json_parse() refuses it in its own words (not
+ * jansson's flag name), cg_json_parse_doc() (contracts and documents)
+ * keeps it, and no loader takes one in a key. */
+static void nul_escape_in_strings(void **state)
+{
+    static const char text[] = "{\"a\":\"x\\u0000y\"}";
+    char msg[256];
+    json_t *v = NULL;
+
+    (void)state;
+    assert_int_equal(parse(text, strlen(text), &v, msg, sizeof msg), CG_JSON_SYNTAX);
+    assert_null(strstr(msg, "JSON_ALLOW_NUL"));
+    assert_non_null(strstr(msg, "\\u0000 (NUL) in a string is not accepted here"));
+    assert_int_equal(cg_json_parse_doc(text, strlen(text), 0, 0, &v, msg, sizeof msg), CG_JSON_OK);
+    assert_int_equal(json_string_length(json_object_get(v, "a")), 3);
+    assert_memory_equal(json_string_value(json_object_get(v, "a")), "x\0y", 3);
+    assert_true(cg_json_has_nul(v));
+    {
+        /* a typed getter does not hand out a string cut short */
+        int bad = 0;
+        assert_string_equal(cg_json_str(v, "a", "def", &bad), "def");
+        assert_int_equal(bad, 1);
+    }
+    {
+        char *d = cg_json_dump(v);
+        assert_string_equal(d, "{\"a\":\"x\\u0000y\"}");
+        free(d);
+    }
+    json_decref(v);
+    assert_int_equal(cg_json_parse_doc("{\"\\u0000\":1}", 12, 0, 0, &v, msg, sizeof msg),
+                     CG_JSON_SYNTAX);
+    assert_null(strstr(msg, "JSON_ALLOW_NUL"));
+    assert_non_null(strstr(msg, "object key"));
+}
+
+/* Integers outside int64_t: jansson refuses them; cg_json_parse_doc()
+ * reads them as the nearest double, and a dump keeps every digit it
+ * needs to read back the same double. */
+static void big_integers(void **state)
+{
+    static const char text[] = "{\"maximum\":18446744073709551615}";
+    char msg[256], *d;
+    json_t *v = NULL, *again = NULL;
+
+    (void)state;
+    assert_int_equal(parse(text, strlen(text), &v, msg, sizeof msg), CG_JSON_SYNTAX);
+    assert_int_equal(cg_json_parse_doc(text, strlen(text), 0, 0, &v, msg, sizeof msg), CG_JSON_OK);
+    assert_true(json_is_real(json_object_get(v, "maximum")));
+    assert_true(json_real_value(json_object_get(v, "maximum")) == 18446744073709551616.0);
+    d = cg_json_dump(v);
+    assert_int_equal(cg_json_parse_doc(d, strlen(d), 0, 0, &again, msg, sizeof msg), CG_JSON_OK);
+    assert_true(json_real_value(json_object_get(again, "maximum")) == 18446744073709551616.0);
+    free(d);
+    json_decref(again);
+    json_decref(v);
+    /* beyond the double range stays refused, by both parsers */
+    assert_int_equal(cg_json_parse_doc("[1e400]", 7, 0, 0, &v, msg, sizeof msg), CG_JSON_SYNTAX);
+    assert_int_equal(cg_json_parse_doc("[1", 2, 0, 0, &v, msg, sizeof msg), CG_JSON_SYNTAX);
+    assert_null(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(refuses_nul_bytes),
-        cmocka_unit_test(limits),
-        cmocka_unit_test(int_getter_ranges),
-        cmocka_unit_test(dump_parses_back),
+        cmocka_unit_test(refuses_nul_bytes),     cmocka_unit_test(limits),
+        cmocka_unit_test(int_getter_ranges),     cmocka_unit_test(dump_parses_back),
+        cmocka_unit_test(nul_escape_in_strings), cmocka_unit_test(big_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
