@@ -16,15 +16,21 @@
  * uniqueItems, minProperties, maxProperties, minLength, maxLength, pattern,
  * minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, allOf,
  * anyOf, oneOf, not, if, then, else, dependentRequired, dependentSchemas,
- * $defs (and draft-7 "definitions" as a place refs may point into), $ref
- * to the same document ("#", "#/json/pointer", "#anchor", and any URI named
- * by an $id inside the document), $id, $anchor, $schema (must be 2020-12
- * when present), boolean schemas. Annotation keywords (title, description,
- * default, examples, format, $comment, ...) and unknown keywords are
- * ignored; "format" is an assertion instead when the schema is compiled
- * with cg_schema_opts.format_assertion (rule "schema:format"). unevaluatedProperties,
- * unevaluatedItems, $dynamicRef and $recursiveRef are refused at compile time (not silently
- * ignored), and so is a $ref that cannot be resolved inside the document (no remote refs).
+ * unevaluatedProperties, unevaluatedItems (annotations are collected only
+ * under a node that has them), $defs (and draft-7 "definitions" as a
+ * plain container refs may point into), $ref to the same document ("#",
+ * "#/json/pointer", "#anchor", and any URI named by an $id inside the
+ * document), $dynamicRef/$dynamicAnchor (2020-12 dynamic scope), $id,
+ * $anchor, $schema (must be 2020-12 when present), boolean schemas.
+ * Annotation keywords (title, description, default, examples, format,
+ * content*, $comment, ...) and unknown keywords are ignored; "format" is
+ * an assertion instead when the schema is compiled with
+ * cg_schema_opts.format_assertion (rule "schema:format"). Keywords of
+ * other drafts (dependencies, additionalItems, array-form items,
+ * $recursiveRef, $recursiveAnchor) are refused at compile time with the
+ * 2020-12 keyword to use, and so is a $ref that cannot be resolved inside
+ * the document (no remote refs: a contract never fetches from the
+ * network).
  *
  * Regular expressions are ECMA-262 dialect, run by PCRE2 in UTF mode; see
  * docs/contracts.md for the few differences.
@@ -111,8 +117,8 @@ struct cg_schema;
  * @param errors  optional; every compile error is appended (rule
  *                "schema.invalid", pointer = where + location in schema)
  * @return CG_OK, CG_ERR_INVALID (bad keyword value or type, bad regex,
- *         unresolvable $ref, $ref cycle, unsupported keyword, nesting
- *         deeper than 512), CG_ERR_NOMEM.
+ *         unresolvable or remote $ref, $ref/$dynamicRef cycle, keyword of
+ *         another draft, nesting deeper than 512), CG_ERR_NOMEM.
  */
 int cg_schema_compile(const json_t *schema, const char *where, struct cg_schema **out,
                       struct cg_violations *errors);
@@ -146,8 +152,9 @@ void cg_schema_free(struct cg_schema *s);
  * (rules "schema:<keyword>", "schema:false" for a false schema,
  * "schema:depth" past 2048 nested evaluations, "schema:budget" when the
  * schema needs more than 1,000,000 + 256 per instance value node
- * evaluations, as nested anyOf/oneOf over shared $refs can: the instance
- * is then refused).
+ * evaluations, as nested anyOf/oneOf over shared $refs can, or more than
+ * 64 MiB of unevaluated* annotation sets at once: the instance is then
+ * refused).
  *
  * @param s    compiled schema (borrowed)
  * @param doc  the document to check (borrowed, not modified)

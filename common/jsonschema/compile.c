@@ -8,6 +8,10 @@
  * JSON Pointer, $id or $anchor) become node pointers. Refs are resolved
  * after the whole document was walked, then a graph search refuses cycles
  * that never descend into the instance (they would loop forever).
+ * A $dynamicRef is resolved the same way; when its target bookends (has
+ * the $dynamicAnchor its fragment names) the node also gets the list of
+ * every schema with that $dynamicAnchor, for the validator to choose from
+ * by dynamic scope. Keywords of other drafts are refused (other_draft[]).
  */
 #include "jsonschema_int.h"
 
@@ -60,6 +64,9 @@ static void node_free(struct snode *n)
     pcre2_code_free(n->pattern);
     free(n->ref_uri);
     free(n->ref_at);
+    free(n->dref_uri);
+    free(n->dref_at);
+    free(n->dyn);
     free(n);
 }
 
@@ -186,6 +193,19 @@ struct mapent {
     struct snode *v;
 };
 
+/* A $ref or $dynamicRef awaiting resolution. */
+struct pending {
+    struct snode *n;
+    int dynamic; /* 1: $dynamicRef */
+};
+
+/* A $dynamicAnchor seen while compiling: its name, resource and schema. */
+struct dynanch {
+    const char *name; /* borrowed from the schema document */
+    const char *base; /* borrowed from cg_schema.strs */
+    const json_t *json;
+};
+
 /* The state of one compilation. */
 struct comp {
     struct cg_schema *s;
@@ -195,8 +215,10 @@ struct comp {
     int failed, nomem, depth;
     struct cg_hashmap res;  /* $id URI -> struct res; a later $id wins */
     struct cg_hashmap anch; /* "uri#anchor" -> struct res; the first one wins */
-    struct snode **pend;    /* nodes whose $ref awaits resolution */
+    struct pending *pend;   /* $ref / $dynamicRef awaiting resolution */
     size_t npend, cappend;
+    struct dynanch *dyn; /* every $dynamicAnchor, in document order */
+    size_t ndyn, capdyn;
     struct mapent *map; /* json_t * -> node, open addressing */
     size_t mapn, mapcap;
     pcre2_compile_context *cctx;
@@ -881,24 +903,52 @@ static void kw_defs(struct comp *c, struct snode *n, const json_t *v, const char
             return;
 }
 
-static void kw_ref(struct comp *c, struct snode *n, const json_t *v, const char *base)
+/* $ref and $dynamicRef: the target URI is resolved now, the schema it
+ * names once the whole document was walked (resolve_refs()). */
+static void ref_common(struct comp *c, struct snode *n, const json_t *v, const char *base,
+                       int dynamic)
 {
+    const char *kw = dynamic ? "$dynamicRef" : "$ref";
+    char **uri = dynamic ? &n->dref_uri : &n->ref_uri, **at = dynamic ? &n->dref_at : &n->ref_at;
+
     if (!json_is_string(v)) {
-        cerr(c, NULL, "URI reference string", json_type_name(v), "\"$ref\" must be a string");
+        cerr(c, NULL, "URI reference string", json_type_name(v), "\"%s\" must be a string", kw);
         return;
     }
     if (js_uri_resolve(base, json_string_value(v), &c->tmp) < 0) {
         c->nomem = 1;
         return;
     }
-    n->ref_uri = js_dupstr(c->tmp.data);
-    n->ref_at = js_dupstr(c->path.data);
-    if (!n->ref_uri || !n->ref_at ||
+    *uri = js_dupstr(c->tmp.data);
+    *at = js_dupstr(c->path.data);
+    if (!*uri || !*at ||
         grow_array((void **)&c->pend, &c->cappend, c->npend + 1, sizeof(*c->pend)) < 0) {
         c->nomem = 1;
         return;
     }
-    c->pend[c->npend++] = n;
+    c->pend[c->npend].n = n;
+    c->pend[c->npend].dynamic = dynamic;
+    c->npend++;
+}
+
+static void kw_ref(struct comp *c, struct snode *n, const json_t *v, const char *base)
+{
+    ref_common(c, n, v, base, 0);
+}
+
+static void kw_dynamic_ref(struct comp *c, struct snode *n, const json_t *v, const char *base)
+{
+    ref_common(c, n, v, base, 1);
+}
+
+static void kw_uneval_props(struct comp *c, struct snode *n, const json_t *v, const char *base)
+{
+    n->uneval_props = compile_node(c, v, base);
+}
+
+static void kw_uneval_items(struct comp *c, struct snode *n, const json_t *v, const char *base)
+{
+    n->uneval_items = compile_node(c, v, base);
 }
 
 static void kw_schema(struct comp *c, struct snode *n, const json_t *v, const char *base)
@@ -913,13 +963,33 @@ static void kw_schema(struct comp *c, struct snode *n, const json_t *v, const ch
              "only JSON Schema draft 2020-12 is supported");
 }
 
-static void kw_unsupported(struct comp *c, struct snode *n, const json_t *v, const char *base)
+/* Keywords of other drafts: refused, naming what 2020-12 has instead,
+ * rather than ignored (an ignored "dependencies" would let through every
+ * document the author meant to refuse). */
+static const struct {
+    const char *name, *draft, *instead;
+} other_draft[] = {
+    {"dependencies", "draft 7 and earlier",
+     "\"dependentRequired\" (for arrays of names) or \"dependentSchemas\" (for schemas)"},
+    {"additionalItems", "draft 2019-09 and earlier",
+     "\"prefixItems\" for the leading items and \"items\" for the rest"},
+    {"$recursiveRef", "draft 2019-09", "\"$dynamicRef\""},
+    {"$recursiveAnchor", "draft 2019-09", "\"$dynamicAnchor\""},
+};
+
+static void kw_other_draft(struct comp *c, struct snode *n, const json_t *v, const char *base)
 {
+    const char *kw = c->path.data ? strrchr(c->path.data, '/') : NULL;
+    size_t k;
+
     (void)n;
     (void)v;
     (void)base;
-    cerr(c, NULL, "a supported keyword", "unsupported keyword",
-         "this keyword is not supported by cellgate's validator (see docs/contracts.md)");
+    for (k = 0; kw && k < sizeof(other_draft) / sizeof(other_draft[0]); k++)
+        if (strcmp(kw + 1, other_draft[k].name) == 0)
+            cerr(c, NULL, other_draft[k].instead, other_draft[k].name,
+                 "\"%s\" is a keyword of %s, not of draft 2020-12: use %s", other_draft[k].name,
+                 other_draft[k].draft, other_draft[k].instead);
 }
 
 static void kw_noop(struct comp *c, struct snode *n, const json_t *v, const char *base)
@@ -976,13 +1046,16 @@ static const struct {
     {"definitions", kw_defs},
     {"$ref", kw_ref},
     {"$schema", kw_schema},
-    {"$id", kw_noop},     /* handled first, in compile_node() */
-    {"$anchor", kw_noop}, /* idem */
-    {"$dynamicAnchor", kw_noop},
-    {"unevaluatedProperties", kw_unsupported},
-    {"unevaluatedItems", kw_unsupported},
-    {"$dynamicRef", kw_unsupported},
-    {"$recursiveRef", kw_unsupported},
+    {"$id", kw_noop},            /* handled first, in compile_node() */
+    {"$anchor", kw_noop},        /* idem */
+    {"$dynamicAnchor", kw_noop}, /* idem */
+    {"$dynamicRef", kw_dynamic_ref},
+    {"unevaluatedProperties", kw_uneval_props},
+    {"unevaluatedItems", kw_uneval_items},
+    {"dependencies", kw_other_draft},
+    {"additionalItems", kw_other_draft},
+    {"$recursiveRef", kw_other_draft},
+    {"$recursiveAnchor", kw_other_draft},
 };
 
 static int valid_anchor(const char *s)
@@ -1039,6 +1112,16 @@ static const char *scope_of(struct comp *c, const json_t *j, const char *base)
             c->nomem = 1;
             return NULL;
         }
+        if (k == 1) {
+            if (grow_array((void **)&c->dyn, &c->capdyn, c->ndyn + 1, sizeof(*c->dyn)) < 0) {
+                c->nomem = 1;
+                return NULL;
+            }
+            c->dyn[c->ndyn].name = json_string_value(a);
+            c->dyn[c->ndyn].base = base;
+            c->dyn[c->ndyn].json = j;
+            c->ndyn++;
+        }
     }
     return base;
 }
@@ -1070,6 +1153,8 @@ static struct snode *compile_node(struct comp *c, const json_t *j, const char *b
     n = new_node(c, j);
     if (n)
         base = scope_of(c, j, base);
+    if (n)
+        n->base = base;
     if (!n || !base) {
         c->depth--;
         return NULL;
@@ -1118,36 +1203,75 @@ static const json_t *ref_lookup(struct comp *c, const char *abs, const char **do
     return e ? CG_HENTRY(e, const struct res, by_uri)->json : NULL;
 }
 
+/* A bookended $dynamicRef (its static target carries the $dynamicAnchor
+ * its fragment names): lists every schema with that $dynamicAnchor, for
+ * the validator to pick the outermost one in the dynamic scope. */
+static void bookend(struct comp *c, struct snode *n)
+{
+    const char *frag = strchr(n->dref_uri, '#');
+    const json_t *da = n->dref ? json_object_get(n->dref->json, "$dynamicAnchor") : NULL;
+    size_t k, cnt = 0;
+
+    if (!frag || !frag[1] || frag[1] == '/' || !json_is_string(da) ||
+        strcmp(json_string_value(da), frag + 1) != 0)
+        return; /* no bookend: a plain $ref */
+    for (k = 0; k < c->ndyn; k++)
+        cnt += strcmp(c->dyn[k].name, frag + 1) == 0;
+    n->dyn = calloc(cnt + 1, sizeof(*n->dyn));
+    if (!n->dyn) {
+        c->nomem = 1;
+        return;
+    }
+    for (k = 0; k < c->ndyn; k++) {
+        struct snode *t;
+        if (strcmp(c->dyn[k].name, frag + 1) != 0 || !(t = map_get(c, c->dyn[k].json)))
+            continue;
+        n->dyn[n->ndyn].base = c->dyn[k].base;
+        n->dyn[n->ndyn].node = t;
+        n->ndyn++;
+    }
+    c->s->has_dyn = 1;
+}
+
 static void resolve_refs(struct comp *c)
 {
     size_t i;
 
     for (i = 0; i < c->npend && !c->nomem; i++) {
-        struct snode *n = c->pend[i];
-        const char *docbase = NULL;
-        const json_t *t = ref_lookup(c, n->ref_uri, &docbase);
+        struct snode *n = c->pend[i].n;
+        int dyn = c->pend[i].dynamic;
+        const char *uri = dyn ? n->dref_uri : n->ref_uri, *docbase = NULL;
+        const json_t *t = ref_lookup(c, uri, &docbase);
 
         cg_buf_reset(&c->path);
-        if (cg_buf_puts(&c->path, n->ref_at) < 0) {
+        if (cg_buf_puts(&c->path, dyn ? n->dref_at : n->ref_at) < 0) {
             c->nomem = 1;
             return;
         }
         if (!t) {
-            cerr(c, NULL, "a location inside this schema", n->ref_uri,
-                 "$ref \"%s\" does not resolve to a schema in this document (remote references "
-                 "are not supported)",
-                 n->ref_uri);
+            cerr(c, NULL, "a location inside this schema", uri,
+                 "%s \"%s\" does not resolve to a schema in this document: remote references "
+                 "are refused, as a contract must not fetch from the network at validation "
+                 "time; put the schema in $defs (an $id inside the contract may name it)",
+                 dyn ? "$dynamicRef" : "$ref", uri);
             continue;
         }
-        n->ref = compile_node(c, t, docbase);
+        if (dyn)
+            n->dref = compile_node(c, t, docbase);
+        else
+            n->ref = compile_node(c, t, docbase);
     }
+    /* every schema is compiled now, so every $dynamicAnchor is known */
+    for (i = 0; i < c->npend && !c->nomem; i++)
+        if (c->pend[i].dynamic && c->pend[i].n->dref)
+            bookend(c, c->pend[i].n);
 }
 
 /* Depth-first search over the edges that evaluate the same instance again;
  * a cycle there is an infinite loop. Returns 1 on a cycle. */
 static int in_place_cycle(struct comp *c, struct snode *n, int depth, struct snode **where)
 {
-    struct snode *one[6];
+    struct snode *one[7];
     const struct slist *lists[3];
     size_t i, k;
 
@@ -1163,9 +1287,13 @@ static int in_place_cycle(struct comp *c, struct snode *n, int depth, struct sno
     one[2] = n->if_;
     one[3] = n->then_;
     one[4] = n->else_;
-    one[5] = NULL;
-    for (i = 0; i < 5; i++)
+    one[5] = n->dref;
+    one[6] = NULL;
+    for (i = 0; i < 6; i++)
         if (in_place_cycle(c, one[i], depth + 1, where))
+            goto cycle;
+    for (i = 0; i < n->ndyn; i++) /* any of them may be the target */
+        if (in_place_cycle(c, n->dyn[i].node, depth + 1, where))
             goto cycle;
     lists[0] = &n->all_of;
     lists[1] = &n->any_of;
@@ -1180,7 +1308,7 @@ static int in_place_cycle(struct comp *c, struct snode *n, int depth, struct sno
     n->mark = 2;
     return 0;
 cycle:
-    if (!(*where)->ref_at && n->ref_at)
+    if (!(*where)->ref_at && !(*where)->dref_at && (n->ref_at || n->dref_at))
         *where = n;
     return 1;
 }
@@ -1236,11 +1364,12 @@ int cg_schema_compile_opts(const json_t *schema, const char *where,
     for (i = 0; i < s->nnodes && !c.failed && !c.nomem; i++) {
         struct snode *bad = NULL;
         if (in_place_cycle(&c, s->nodes[i], 0, &bad)) {
+            const char *at = bad->ref_at ? bad->ref_at : bad->dref_at;
+            const char *uri = bad->ref_uri ? bad->ref_uri : bad->dref_uri;
             cg_buf_reset(&c.path);
-            if (cg_buf_puts(&c.path, bad->ref_at ? bad->ref_at : (where ? where : "")) < 0)
+            if (cg_buf_puts(&c.path, at ? at : (where ? where : "")) < 0)
                 c.nomem = 1;
-            cerr(&c, NULL, "a reference that descends into the instance",
-                 bad->ref_uri ? bad->ref_uri : "cycle",
+            cerr(&c, NULL, "a reference that descends into the instance", uri ? uri : "cycle",
                  "this $ref leads back to itself without descending into the instance (it "
                  "would loop forever)");
         }
@@ -1251,6 +1380,7 @@ done:
     cg_hashmap_clear(&c.res, free_res, NULL);
     cg_hashmap_clear(&c.anch, free_res, NULL);
     free(c.pend);
+    free(c.dyn);
     free(c.map);
     pcre2_compile_context_free(c.cctx);
     rc = c.nomem ? CG_ERR_NOMEM : c.failed || !s->root ? CG_ERR_INVALID : CG_OK;

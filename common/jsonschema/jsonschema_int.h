@@ -151,6 +151,13 @@ struct slist {
     size_t n;
 };
 
+/* A $dynamicAnchor a bookended $dynamicRef may land on: the resource that
+ * defines it (its base URI) and the schema it names. */
+struct sdyn {
+    const char *base; /* borrowed from cg_schema.strs */
+    struct snode *node;
+};
+
 /* One compiled schema: its keywords, decoded. An absent minimum count is
  * 0 (minContains: 1), an absent maximum SIZE_MAX, an absent subschema or
  * number bound NULL. */
@@ -181,6 +188,19 @@ struct snode {
     const struct cg_jv *minimum, *maximum, *xmin, *xmax, *multiple_of; /* in cg_schema.jdocs */
     char *ref_uri; /* owned: absolute $ref target */
     char *ref_at;  /* owned: pointer of the $ref keyword, for errors */
+    /* unevaluatedProperties / unevaluatedItems: applied to the members or
+     * items no other keyword of this node (or of its passing in-place
+     * subschemas) evaluated. NULL when absent. */
+    struct snode *uneval_props, *uneval_items;
+    const char *base; /* base URI of the resource this node is in (dynamic scope) */
+    /* $dynamicRef: its static target (dref), and when the target bookends
+     * (carries the $dynamicAnchor named by the fragment) every schema with
+     * that $dynamicAnchor, to pick from the dynamic scope at run time. */
+    struct snode *dref;
+    char *dref_uri;   /* owned: absolute $dynamicRef target */
+    char *dref_at;    /* owned: pointer of the $dynamicRef keyword */
+    struct sdyn *dyn; /* owned; NULL: dref is a plain $ref */
+    size_t ndyn;
 };
 
 /* A compiled schema (jsonschema.h): the nodes and everything they own. */
@@ -195,6 +215,7 @@ struct cg_schema {
     struct cg_jdoc **jdocs; /* owned: enum/const/bound values as documents */
     size_t njdocs, capjdocs;
     pcre2_match_context *mctx;
+    int has_dyn; /* some $dynamicRef resolves dynamically: track the dynamic scope */
 };
 
 /* ---- Small shared helpers ---- */

@@ -10,6 +10,16 @@
  * first failure, record nothing), the latter for anyOf/oneOf/not/if/
  * contains. Failure reports live in noinline functions so the recursive
  * frames stay small.
+ *
+ * unevaluatedProperties/unevaluatedItems need annotations: v_node() takes
+ * a set (struct ann) of the children of the instance that keywords
+ * evaluated, NULL unless a node with those keywords is being evaluated at
+ * this instance location (uneval_begin() makes one). In-place subschemas that
+ * must pass (allOf, $ref, then/else, dependentSchemas) add to it directly;
+ * those that may fail (anyOf/oneOf branches, if) through a set of their
+ * own merged only when they pass (v_try()); "not" gets none. $dynamicRef
+ * picks its target from the dynamic scope (vctx.scope: the base URIs of
+ * the resources entered), tracked only when the schema needs it.
  */
 #include "jsonschema_int.h"
 
@@ -34,6 +44,15 @@
  * past the budget the instance is refused with "schema:budget". */
 #define EVAL_BUDGET_BASE      1000000
 #define EVAL_BUDGET_PER_VALUE 256
+/* Annotation sets (unevaluated*) are charged to the same budget, one
+ * evaluation per ANN_WORDS_PER_EVAL words set up and merged, and one per
+ * ANN_CHILDREN_PER_EVAL children an unevaluated* keyword walks, so many
+ * in-place branches over a wide object cannot go quadratic; and at most
+ * ANN_MAX_WORDS words (64 MiB) may be live at once (deep in-place nesting
+ * over a wide object), past which the instance is refused the same way. */
+#define ANN_WORDS_PER_EVAL    8
+#define ANN_CHILDREN_PER_EVAL 8
+#define ANN_MAX_WORDS         ((size_t)8 << 20)
 
 /* ---- Values: types, equality, hashing, excerpts ---- */
 
@@ -297,7 +316,75 @@ struct vctx {
     struct seg *path;
     int plen;
     pcre2_match_data *md;
+    const char **scope; /* dynamic scope (base URIs), only when the schema has_dyn */
+    int nscope;
+    size_t ann_words; /* words of annotation sets live now (ANN_MAX_WORDS) */
 };
+
+/* Annotations: which members (object) or items (array) of one instance
+ * location the keywords evaluated, one bit each, by position. Only kept
+ * while a node with unevaluatedProperties/unevaluatedItems is being
+ * evaluated: everywhere else the 'acc' argument of v_node() is NULL and
+ * costs nothing. Small sets live in the struct, larger ones on the heap. */
+struct ann {
+    uint64_t *bits;
+    size_t nwords;
+    uint64_t small[4];
+};
+
+/* Sets up an empty set for the children of 'inst'. Returns 0, or -1 when
+ * out of memory (x->nomem is set). */
+static int ann_init(struct vctx *x, struct ann *a, const struct cg_jv *inst)
+{
+    size_t n = inst->type == J_OBJECT || inst->type == J_ARRAY ? inst->n : 0;
+
+    memset(a->small, 0, sizeof(a->small));
+    a->nwords = (n + 63) / 64;
+    a->bits = a->small;
+    if (a->nwords <= sizeof(a->small) / sizeof(a->small[0]))
+        return 0;
+    x->evals += a->nwords / ANN_WORDS_PER_EVAL;
+    if (x->evals > x->budget || a->nwords > ANN_MAX_WORDS - x->ann_words) {
+        x->over_budget = x->stop = 1; /* run() refuses the instance with schema:budget */
+        return -1;
+    }
+    a->bits = calloc(a->nwords, sizeof(*a->bits));
+    if (!a->bits) {
+        x->nomem = x->stop = 1;
+        return -1;
+    }
+    x->ann_words += a->nwords;
+    return 0;
+}
+
+static void ann_free(struct vctx *x, struct ann *a)
+{
+    if (a->bits != a->small) {
+        free(a->bits);
+        x->ann_words -= a->nwords;
+    }
+}
+
+/* Marks child i as evaluated (no-op without a set). */
+static inline void ann_set(struct ann *a, size_t i)
+{
+    if (a)
+        a->bits[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static int ann_has(const struct ann *a, size_t i)
+{
+    return (a->bits[i / 64] >> (i % 64)) & 1;
+}
+
+/* dst |= src (both for the same instance location). */
+static void ann_merge(struct ann *dst, const struct ann *src)
+{
+    size_t i;
+
+    for (i = 0; i < dst->nwords; i++)
+        dst->bits[i] |= src->bits[i];
+}
 
 static void vfail(struct vctx *x, const char *rule, const char *expected, const char *actual,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -359,15 +446,35 @@ static int re_match(struct vctx *x, const pcre2_code *re, const char *s, size_t 
     return -1;
 }
 
-static int v_node(struct vctx *x, const struct snode *n, const struct cg_jv *inst);
+static int v_node(struct vctx *x, const struct snode *n, const struct cg_jv *inst, struct ann *acc);
 
-static int v_quick(struct vctx *x, const struct snode *n, const struct cg_jv *inst)
+static int v_quick(struct vctx *x, const struct snode *n, const struct cg_jv *inst, struct ann *acc)
 {
     int save = x->collect, r;
 
     x->collect = 0;
-    r = v_node(x, n, inst);
+    r = v_node(x, n, inst, acc);
     x->collect = save;
+    return r;
+}
+
+/* Quick check of a subschema whose failure does not fail its parent
+ * (anyOf, oneOf branches, "if"): its annotations go into 'acc' only when
+ * it passes. */
+static __attribute__((noinline)) int v_try(struct vctx *x, const struct snode *n,
+                                           const struct cg_jv *inst, struct ann *acc)
+{
+    struct ann tmp;
+    int r;
+
+    if (!acc)
+        return v_quick(x, n, inst, NULL);
+    if (ann_init(x, &tmp, inst) < 0)
+        return 0;
+    r = v_quick(x, n, inst, &tmp);
+    if (r)
+        ann_merge(acc, &tmp);
+    ann_free(x, &tmp);
     return r;
 }
 
@@ -456,7 +563,7 @@ static __attribute__((noinline)) void fail_type(struct vctx *x, unsigned types,
           cg_jv_type_name(inst));
 }
 
-static int v_object(struct vctx *x, const struct snode *n, const struct cg_jv *o)
+static int v_object(struct vctx *x, const struct snode *n, const struct cg_jv *o, struct ann *acc)
 {
     size_t size = o->n, i, j;
     const struct cg_jv *c;
@@ -503,7 +610,7 @@ static int v_object(struct vctx *x, const struct snode *n, const struct cg_jv *o
             push_key(x, k, kl);
             if (p) {
                 matched = 1;
-                if (!v_node(x, p->sub, c))
+                if (!v_node(x, p->sub, c, NULL))
                     ok = 0;
             }
             for (j = 0; j < n->npprops && (ok || (x->collect && !x->stop)); j++) {
@@ -518,7 +625,7 @@ static int v_object(struct vctx *x, const struct snode *n, const struct cg_jv *o
                     ok = 0;
                 } else if (m) {
                     matched = 1;
-                    if (!v_node(x, n->pprops[j].sub, c))
+                    if (!v_node(x, n->pprops[j].sub, c, NULL))
                         ok = 0;
                 }
             }
@@ -527,10 +634,13 @@ static int v_object(struct vctx *x, const struct snode *n, const struct cg_jv *o
                     vfail(x, "schema:additionalProperties", "no other properties", "extra property",
                           "property \"%s\" is not allowed here", k);
                     ok = 0;
-                } else if (!v_node(x, n->addl, c)) {
+                } else if (!v_node(x, n->addl, c, NULL)) {
                     ok = 0;
                 }
+                matched = 1;
             }
+            if (matched)
+                ann_set(acc, i);
             x->plen--;
             BAIL_IF(x, !ok);
             if (n->pnames) {
@@ -540,7 +650,7 @@ static int v_object(struct vctx *x, const struct snode *n, const struct cg_jv *o
                 ks.u.s = k;
                 ks.n = (uint32_t)kl;
                 ks.skip = 1;
-                if (!v_quick(x, n->pnames, &ks)) {
+                if (!v_quick(x, n->pnames, &ks, NULL)) {
                     fail_name(x, k, kl);
                     ok = 0;
                     BAIL_IF(x, 1);
@@ -551,7 +661,7 @@ static int v_object(struct vctx *x, const struct snode *n, const struct cg_jv *o
     for (i = 0; i < n->ndep_schemas; i++) {
         if (!jv_member(o, n->dep_schemas[i].name, n->dep_schemas[i].len))
             continue;
-        if (!v_node(x, n->dep_schemas[i].sub, o))
+        if (!v_node(x, n->dep_schemas[i].sub, o, acc))
             ok = 0;
         BAIL_IF(x, !ok);
     }
@@ -643,7 +753,7 @@ static __attribute__((noinline)) void fail_contains(struct vctx *x, const char *
           is_min ? "at least" : "at most", limit, is_min ? "required" : "allowed");
 }
 
-static int v_array(struct vctx *x, const struct snode *n, const struct cg_jv *arr)
+static int v_array(struct vctx *x, const struct snode *n, const struct cg_jv *arr, struct ann *acc)
 {
     size_t size = arr->n, i;
     const struct cg_jv *c;
@@ -686,21 +796,26 @@ static int v_array(struct vctx *x, const struct snode *n, const struct cg_jv *ar
                 break;
             }
             push_index(x, i);
-            if (!v_node(x, sub, c))
+            if (!v_node(x, sub, c, NULL))
                 ok = 0;
             x->plen--;
+            ann_set(acc, i);
             BAIL_IF(x, !ok);
         }
     }
     if (n->contains) {
         size_t found = 0, want = n->min_contains;
         for (c = JV_FIRST(arr), i = 0; i < size; i++, c = JV_NEXT(c)) {
+            int m;
             push_index(x, i);
-            found += (size_t)v_quick(x, n->contains, c);
+            m = v_quick(x, n->contains, c, NULL);
             x->plen--;
             if (x->nomem)
                 return 0;
-            if (found >= want && n->max_contains == SIZE_MAX)
+            found += (size_t)m;
+            if (m)
+                ann_set(acc, i);
+            if (found >= want && n->max_contains == SIZE_MAX && !acc) /* annotations: all */
                 break;
         }
         if (found < want) {
@@ -888,11 +1003,211 @@ static __attribute__((noinline)) void fail_applicator(struct vctx *x, const char
     vfail(x, rule, e, a, "value must match exactly one oneOf schema, %s", a);
 }
 
-static int v_node(struct vctx *x, const struct snode *n, const struct cg_jv *inst)
+/* The outermost schema with the $dynamicAnchor of a bookended $dynamicRef
+ * whose resource is in the dynamic scope; the static target if none. */
+static const struct snode *dyn_target(const struct vctx *x, const struct snode *n)
+{
+    int i;
+    size_t k;
+
+    for (i = 0; i < x->nscope; i++)
+        for (k = 0; k < n->ndyn; k++)
+            if (n->dyn[k].base == x->scope[i] || strcmp(n->dyn[k].base, x->scope[i]) == 0)
+                return n->dyn[k].node;
+    return n->dref;
+}
+
+/* Every keyword of the object schema n on inst; the annotations of those
+ * that evaluate children of inst in place go into acc (may be NULL). */
+static inline int v_keywords(struct vctx *x, const struct snode *n, const struct cg_jv *inst,
+                             struct ann *acc)
 {
     unsigned t;
     size_t i;
     int ok = 1;
+
+    if (n->ref && !v_node(x, n->ref, inst, acc)) {
+        ok = 0;
+        if (!x->collect || x->stop)
+            return 0;
+    }
+    if (n->dref && !v_node(x, n->ndyn ? dyn_target(x, n) : n->dref, inst, acc)) {
+        ok = 0;
+        if (!x->collect || x->stop)
+            return 0;
+    }
+    t = jv_type(inst);
+    if (n->types && !(n->types & t)) {
+        fail_type(x, n->types, inst);
+        ok = 0;
+        if (!x->collect || x->stop)
+            return 0;
+    }
+    if (n->const_v && !jv_eq(n->const_v, inst)) {
+        char e[SHOW_MAX + 1];
+        snprintf(e, sizeof(e), "%s", n->const_show);
+        fail_value(x, "schema:const", e, inst, "is not the required constant");
+        ok = 0;
+        if (!x->collect || x->stop)
+            return 0;
+    }
+    if (n->enum_v) {
+        const struct cg_jv *c = JV_FIRST(n->enum_v);
+        for (i = 0; i < n->enum_v->n; i++, c = JV_NEXT(c))
+            if (jv_eq(c, inst))
+                break;
+        if (i == n->enum_v->n) {
+            fail_enum(x, n, inst);
+            ok = 0;
+            if (!x->collect || x->stop)
+                return 0;
+        }
+    }
+    switch (inst->type) {
+    case J_OBJECT:
+        ok &= v_object(x, n, inst, acc);
+        break;
+    case J_ARRAY:
+        ok &= v_array(x, n, inst, acc);
+        break;
+    case J_STRING:
+        ok &= v_string(x, n, inst);
+        break;
+    case J_INT:
+    case J_REAL:
+        if (n->minimum || n->maximum || n->xmin || n->xmax || n->multiple_of)
+            ok &= v_number(x, n, inst);
+        break;
+    default:
+        break;
+    }
+    if (!ok && (!x->collect || x->stop))
+        return 0;
+    for (i = 0; i < n->all_of.n; i++) {
+        if (!v_node(x, n->all_of.v[i], inst, acc)) {
+            ok = 0;
+            if (!x->collect || x->stop)
+                return 0;
+        }
+    }
+    if (n->any_of.n) {
+        size_t hits = 0;
+        /* with annotations, every passing branch counts: try them all */
+        for (i = 0; i < n->any_of.n && (acc || !hits); i++)
+            hits += (size_t)v_try(x, n->any_of.v[i], inst, acc);
+        if (!hits) {
+            fail_applicator(x, "schema:anyOf", n->any_of.n, 0, 0, 0);
+            ok = 0;
+            if (!x->collect || x->stop)
+                return 0;
+        }
+    }
+    if (n->one_of.n) {
+        size_t hits = 0, first = 0, second = 0;
+        for (i = 0; i < n->one_of.n && hits < 2; i++)
+            if (v_try(x, n->one_of.v[i], inst, acc)) {
+                if (hits++ == 0)
+                    first = i;
+                else
+                    second = i;
+            }
+        if (hits != 1) {
+            fail_applicator(x, "schema:oneOf", n->one_of.n, hits, first, second);
+            ok = 0;
+            if (!x->collect || x->stop)
+                return 0;
+        }
+    }
+    if (n->not_ && v_quick(x, n->not_, inst, NULL)) { /* "not" yields no annotations */
+        vfail(x, "schema:not", "not matching the \"not\" schema", "matches",
+              "value matches the schema under \"not\"");
+        ok = 0;
+        if (!x->collect || x->stop)
+            return 0;
+    }
+    if (n->if_) {
+        const struct snode *branch = v_try(x, n->if_, inst, acc) ? n->then_ : n->else_;
+        if (branch && !v_node(x, branch, inst, acc))
+            ok = 0;
+    }
+    return ok;
+}
+
+static __attribute__((noinline)) void fail_unevaluated(struct vctx *x, const struct cg_jv *inst,
+                                                       const struct cg_jv *c, size_t i)
+{
+    char a[SHOW_MAX + 1];
+
+    if (inst->type == J_OBJECT) {
+        snprintf(a, sizeof(a), "\"%.*s\"", (int)(c->keylen > 60 ? 60 : c->keylen), c->key);
+        vfail(x, "schema:unevaluatedProperties", "no other properties", a,
+              "property \"%s\" is not allowed here: no keyword of the schema evaluated it", c->key);
+    } else {
+        snprintf(a, sizeof(a), "item %zu", i);
+        vfail(x, "schema:unevaluatedItems", "no other items", a,
+              "array item %zu is not allowed here: no keyword of the schema evaluated it", i);
+    }
+}
+
+/* A node with unevaluatedProperties (inst an object) or unevaluatedItems
+ * (inst an array), before its other keywords: a new set for what they
+ * evaluate (on the heap, so that v_node()'s frame does not grow). Returns
+ * NULL when out of memory or past the budget (x->stop is set). */
+static __attribute__((noinline)) struct ann *uneval_begin(struct vctx *x, const struct cg_jv *inst)
+{
+    struct ann *a = malloc(sizeof(*a));
+
+    if (!a) {
+        x->nomem = x->stop = 1;
+        return NULL;
+    }
+    x->evals += inst->n / ANN_CHILDREN_PER_EVAL; /* uneval_end()'s walk */
+    if (ann_init(x, a, inst) < 0) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* ... and after them: the unevaluated subschema on every child left over,
+ * then what the node evaluated goes to the caller's set (acc, may be
+ * NULL) and 'local' is freed. Returns the node's result. */
+static __attribute__((noinline)) int uneval_end(struct vctx *x, const struct snode *n,
+                                                const struct cg_jv *inst, struct ann *local,
+                                                struct ann *acc, int ok)
+{
+    const struct snode *u = inst->type == J_OBJECT ? n->uneval_props : n->uneval_items;
+    const struct cg_jv *c;
+    size_t i;
+
+    for (c = JV_FIRST(inst), i = 0; i < inst->n && (ok || (x->collect && !x->stop));
+         i++, c = JV_NEXT(c)) {
+        if (ann_has(local, i))
+            continue;
+        if (inst->type == J_OBJECT)
+            push_key(x, c->key, c->keylen);
+        else
+            push_index(x, i);
+        if (u->boolean == 0) {
+            fail_unevaluated(x, inst, c, i);
+            ok = 0;
+        } else if (!v_node(x, u, c, NULL)) {
+            ok = 0;
+        }
+        x->plen--;
+        ann_set(local, i);
+    }
+    if (acc)
+        ann_merge(acc, local);
+    ann_free(x, local);
+    free(local);
+    return ok;
+}
+
+static int v_node(struct vctx *x, const struct snode *n, const struct cg_jv *inst, struct ann *acc)
+{
+    struct ann *local = NULL;
+    int ok = 0, pushed = 0;
 
     if (x->over_budget || ++x->evals > x->budget) {
         x->over_budget = 1; /* run() reports it once; every result is now "invalid" */
@@ -911,105 +1226,21 @@ static int v_node(struct vctx *x, const struct snode *n, const struct cg_jv *ins
         return 0;
     }
     x->depth++;
-    if (n->ref && !v_node(x, n->ref, inst)) {
-        ok = 0;
-        if (!x->collect || x->stop)
+    if (x->scope && (!x->nscope || (x->scope[x->nscope - 1] != n->base &&
+                                    strcmp(x->scope[x->nscope - 1], n->base) != 0))) {
+        x->scope[x->nscope++] = n->base; /* entering another schema resource */
+        pushed = 1;
+    }
+    if ((n->uneval_props && inst->type == J_OBJECT) || (n->uneval_items && inst->type == J_ARRAY)) {
+        local = uneval_begin(x, inst);
+        if (!local)
             goto out;
     }
-    t = jv_type(inst);
-    if (n->types && !(n->types & t)) {
-        fail_type(x, n->types, inst);
-        ok = 0;
-        if (!x->collect || x->stop)
-            goto out;
-    }
-    if (n->const_v && !jv_eq(n->const_v, inst)) {
-        char e[SHOW_MAX + 1];
-        snprintf(e, sizeof(e), "%s", n->const_show);
-        fail_value(x, "schema:const", e, inst, "is not the required constant");
-        ok = 0;
-        if (!x->collect || x->stop)
-            goto out;
-    }
-    if (n->enum_v) {
-        const struct cg_jv *c = JV_FIRST(n->enum_v);
-        for (i = 0; i < n->enum_v->n; i++, c = JV_NEXT(c))
-            if (jv_eq(c, inst))
-                break;
-        if (i == n->enum_v->n) {
-            fail_enum(x, n, inst);
-            ok = 0;
-            if (!x->collect || x->stop)
-                goto out;
-        }
-    }
-    switch (inst->type) {
-    case J_OBJECT:
-        ok &= v_object(x, n, inst);
-        break;
-    case J_ARRAY:
-        ok &= v_array(x, n, inst);
-        break;
-    case J_STRING:
-        ok &= v_string(x, n, inst);
-        break;
-    case J_INT:
-    case J_REAL:
-        if (n->minimum || n->maximum || n->xmin || n->xmax || n->multiple_of)
-            ok &= v_number(x, n, inst);
-        break;
-    default:
-        break;
-    }
-    if (!ok && (!x->collect || x->stop))
-        goto out;
-    for (i = 0; i < n->all_of.n; i++) {
-        if (!v_node(x, n->all_of.v[i], inst)) {
-            ok = 0;
-            if (!x->collect || x->stop)
-                goto out;
-        }
-    }
-    if (n->any_of.n) {
-        for (i = 0; i < n->any_of.n; i++)
-            if (v_quick(x, n->any_of.v[i], inst))
-                break;
-        if (i == n->any_of.n) {
-            fail_applicator(x, "schema:anyOf", n->any_of.n, 0, 0, 0);
-            ok = 0;
-            if (!x->collect || x->stop)
-                goto out;
-        }
-    }
-    if (n->one_of.n) {
-        size_t hits = 0, first = 0, second = 0;
-        for (i = 0; i < n->one_of.n && hits < 2; i++)
-            if (v_quick(x, n->one_of.v[i], inst)) {
-                if (hits++ == 0)
-                    first = i;
-                else
-                    second = i;
-            }
-        if (hits != 1) {
-            fail_applicator(x, "schema:oneOf", n->one_of.n, hits, first, second);
-            ok = 0;
-            if (!x->collect || x->stop)
-                goto out;
-        }
-    }
-    if (n->not_ && v_quick(x, n->not_, inst)) {
-        vfail(x, "schema:not", "not matching the \"not\" schema", "matches",
-              "value matches the schema under \"not\"");
-        ok = 0;
-        if (!x->collect || x->stop)
-            goto out;
-    }
-    if (n->if_) {
-        const struct snode *branch = v_quick(x, n->if_, inst) ? n->then_ : n->else_;
-        if (branch && !v_node(x, branch, inst))
-            ok = 0;
-    }
+    ok = v_keywords(x, n, inst, local ? local : acc);
+    if (local)
+        ok = uneval_end(x, n, inst, local, acc, ok);
 out:
+    x->nscope -= pushed;
     x->depth--;
     if (x->nomem)
         return 0;
@@ -1030,11 +1261,18 @@ static int run(const struct cg_schema *s, const struct cg_jv *inst, struct cg_vi
     x.path = malloc((MAX_EVAL_DEPTH + 2) * sizeof(*x.path));
     if (!x.path)
         return CG_ERR_NOMEM;
+    if (s->has_dyn) {
+        x.scope = malloc((MAX_EVAL_DEPTH + 2) * sizeof(*x.scope));
+        if (!x.scope) {
+            free(x.path);
+            return CG_ERR_NOMEM;
+        }
+    }
     if (collect && out->count >= CG_VIOLATIONS_MAX) {
         out->truncated = 1;
         x.collect = 0; /* nothing more fits: a yes/no answer is all we need */
     }
-    ok = v_node(&x, s->root, inst);
+    ok = v_node(&x, s->root, inst, NULL);
     if (x.over_budget) {
         /* Results after the budget ran out mean nothing ("not" of a cut-off
          * branch would pass): refuse the instance as a whole. */
@@ -1047,6 +1285,7 @@ static int run(const struct cg_schema *s, const struct cg_jv *inst, struct cg_vi
               "over shared $refs?); validation was stopped");
     }
     free(x.path);
+    free(x.scope);
     pcre2_match_data_free(x.md);
     if (x.nomem)
         return CG_ERR_NOMEM;

@@ -654,7 +654,7 @@ static void schema_compile_errors(void **state)
          " \"$ref\": \"#/$defs/a\"}",
          "/$defs/a/$ref"},
         {"{\"allOf\": [{\"$ref\": \"#\"}]}", "/allOf/0/$ref"},
-        {"{\"unevaluatedProperties\": false}", "/unevaluatedProperties"},
+        {"{\"dependencies\": {\"a\": [\"b\"]}}", "/dependencies"},
         {"{\"$schema\": \"http://json-schema.org/draft-07/schema#\"}", "/$schema"},
         {"{\"items\": [{}, {}]}", "/items"},
         {"{\"$ref\": \"https://example.com/remote.json\"}", "/$ref"},
