@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_pg_fleet.c: the fleet's lifecycle on PostgreSQL: a cell's labels
- * and drain, removing a cell, and config scopes (store.h,
- * store_cell_update() and below); as store_sqlite_fleet.c. Each mutation
+ * and drain, and removing a cell (store.h, store_cell_update() and
+ * store_cell_remove(); config scopes are in store_pg_cfgdoc.c); as
+ * store_sqlite_fleet.c. Each mutation
  * is one transaction with its audit record and a change-log row, so the
  * other replicas re-read what changed.
  */
@@ -29,16 +30,6 @@ static const char SQL_CELL_ASSIGNED[] =
 static const char SQL_DEL_HOST_ASSIGN[] = "DELETE FROM host_assignments WHERE cell = $1";
 static const char SQL_DEL_ASSIGN[] = "DELETE FROM assignments WHERE cell = $1";
 static const char SQL_DEL_HOST_VERSIONS[] = "DELETE FROM host_versions WHERE cell = $1";
-
-static const char SQL_CONFIG_LOCK[] = "SELECT 1 FROM configs WHERE name = $1 FOR UPDATE";
-static const char SQL_SCOPE_BODY[] = "SELECT scope_json FROM config_scopes WHERE config = $1";
-static const char SQL_SCOPE_SET[] =
-    "INSERT INTO config_scopes (config, scope_json, updated_by, updated_ms) "
-    "VALUES ($1, $2, $3, $4) ON CONFLICT (config) DO UPDATE SET scope_json = excluded.scope_json, "
-    "updated_by = excluded.updated_by, updated_ms = excluded.updated_ms";
-static const char SQL_SCOPE_DEL[] = "DELETE FROM config_scopes WHERE config = $1";
-static const char SQL_SCOPE_GET[] =
-    "SELECT config, scope_json, updated_by, updated_ms FROM config_scopes WHERE config = $1";
 
 /* The locked cell row (PQclear it), or CG_ERR_NOTFOUND. */
 static int cell_row(struct pg_conn *c, const char *id, PGresult **res, char *msg)
@@ -207,95 +198,4 @@ int pg_cell_remove(struct store *st, const char *id, const struct store_actor *a
     if (rc == CG_OK)
         rc = store_check_name("cell", id, msg);
     return rc == CG_OK ? pg_tx(pgs(st), run_cell_remove, &j, msg) : rc;
-}
-
-struct scope_job {
-    const char *config;
-    const char *body; /* NULL: clear */
-    const struct store_actor *a;
-};
-
-static int run_scope_put(struct pg_conn *c, void *arg, char *msg)
-{
-    struct scope_job *j = arg;
-    char object[STORE_NAME_MAX + 8];
-    char *old = NULL, *before = NULL, *after = NULL;
-    PGresult *res = NULL;
-    int rc = pg_int(c, msg, NULL, SQL_CONFIG_LOCK, "t", j->config);
-
-    if (rc == 0) {
-        pg_msg(msg, "config '%.64s' not found", j->config);
-        return CG_ERR_NOTFOUND;
-    }
-    if (rc < 0)
-        return rc;
-    if ((rc = pg_query(c, msg, &res, SQL_SCOPE_BODY, "t", j->config)) != CG_OK)
-        return rc;
-    if (PQntuples(res) > 0 && !(old = pg_col_dup(res, 0, 0)))
-        rc = CG_ERR_NOMEM;
-    PQclear(res);
-    if (rc != CG_OK)
-        return rc;
-    if ((!old && !j->body) || (old && j->body && strcmp(old, j->body) == 0)) {
-        free(old);
-        return CG_OK; /* no change, no record */
-    }
-    before = store_scope_summary(old);
-    after = store_scope_summary(j->body);
-    free(old);
-    if (!before || !after) {
-        rc = store_summary_fail(msg);
-        goto out;
-    }
-    if (j->body)
-        rc = pg_exec(c, msg, NULL, SQL_SCOPE_SET, "ttti", j->config, j->body, j->a->actor,
-                     cg_now_ms());
-    else
-        rc = pg_exec(c, msg, NULL, SQL_SCOPE_DEL, "t", j->config);
-    snprintf(object, sizeof object, "config/%s", j->config);
-    if (rc == CG_OK)
-        rc = pg_audit_append(c, j->a, "config.set_scope", object, before, after, msg);
-    if (rc == CG_OK)
-        rc = pg_change_add(c, "config.set_scope", j->config, NULL, msg);
-out:
-    free(before);
-    free(after);
-    return rc;
-}
-
-int pg_scope_put(struct store *st, const char *config, const char *scope_json,
-                 const struct store_actor *a, char *msg)
-{
-    struct scope_job j = {config, scope_json, a};
-    int rc = store_check_actor(a, msg);
-
-    if (rc == CG_OK)
-        rc = store_check_name("config", config, msg);
-    return rc == CG_OK ? pg_tx(pgs(st), run_scope_put, &j, msg) : rc;
-}
-
-static int row_scope(const PGresult *r, int row, void *elem)
-{
-    struct store_scope *s = elem;
-
-    cg_strlcpy(s->config, pg_col_text(r, row, 0), sizeof s->config);
-    s->scope_json = pg_col_dup(r, row, 1);
-    cg_strlcpy(s->updated_by, pg_col_text(r, row, 2), sizeof s->updated_by);
-    s->updated_ms = pg_col_int(r, row, 3);
-    return s->scope_json ? CG_OK : CG_ERR_NOMEM;
-}
-
-int pg_scope_get(struct store *st, const char *config, struct store_scope *out, char *msg)
-{
-    int rc;
-
-    if (!config || !out) {
-        pg_msg(msg, "scope_get: missing argument");
-        return CG_ERR_INVALID;
-    }
-    memset(out, 0, sizeof *out);
-    rc = pg_get(pgs(st), msg, out, row_scope, SQL_SCOPE_GET, "t", config);
-    if (rc == CG_ERR_NOTFOUND)
-        pg_msg(msg, "config '%.64s' has no scope", config);
-    return rc;
 }

@@ -593,7 +593,7 @@ int pg_sink_remove(struct store *st, const char *name, const struct store_actor 
 /* store_ops.sink_list: every sink by name, secrets included. */
 int pg_sink_list(struct store *st, struct store_sink **out, size_t *n, char *msg);
 
-/* ---- Config policies (store_pg_policy.c) ---- */
+/* ---- Config documents: policies and scopes (store_pg_cfgdoc.c) ---- */
 
 /* store_ops.policy_put: sets (body_json) or clears (NULL) a config's
  * policy, with its audit record, in one transaction. */
@@ -603,16 +603,20 @@ int pg_policy_put(struct store *st, const char *config, const char *body_json,
 /* store_ops.policy_get: the policy of a config, CG_ERR_NOTFOUND when none. */
 int pg_policy_get(struct store *st, const char *config, struct store_policy *out, char *msg);
 
-/* ---- The fleet's lifecycle (store_pg_fleet.c) ---- */
-
-/* store_ops.cell_update / cell_remove / scope_put / scope_get (store.h);
- * each mutation one transaction with its audit record and change row. */
-int pg_cell_update(struct store *st, const struct store_cell_update *u, const struct store_actor *a,
-                   int *changed, char *msg);
-int pg_cell_remove(struct store *st, const char *id, const struct store_actor *a, char *msg);
+/* store_ops.scope_put / scope_get: as the policy's, but a put that changes
+ * nothing (or clears no scope) writes nothing, and a change adds a
+ * change-log row. */
 int pg_scope_put(struct store *st, const char *config, const char *scope_json,
                  const struct store_actor *a, char *msg);
 int pg_scope_get(struct store *st, const char *config, struct store_scope *out, char *msg);
+
+/* ---- The fleet's lifecycle (store_pg_fleet.c) ---- */
+
+/* store_ops.cell_update / cell_remove (store.h); each one transaction with
+ * its audit record and change row. */
+int pg_cell_update(struct store *st, const struct store_cell_update *u, const struct store_actor *a,
+                   int *changed, char *msg);
+int pg_cell_remove(struct store *st, const char *id, const struct store_actor *a, char *msg);
 
 /* ---- Dashboard sessions (store_pg_ui.c) ---- */
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store_sqlite_fleet.c: the fleet's lifecycle on SQLite: a cell's labels
- * and drain, removing a cell, and config scopes (store.h,
- * store_cell_update() and below). Each mutation is one writer job with
- * its audit record.
+ * and drain, and removing a cell (store.h, store_cell_update() and
+ * store_cell_remove(); config scopes are in store_sqlite_cfgdoc.c). Each mutation is one writer job
+ * with its audit record.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +26,6 @@ static const char SQL_CELL_ASSIGNED[] =
 static const char SQL_DEL_HOST_ASSIGN[] = "DELETE FROM host_assignments WHERE cell = ?";
 static const char SQL_DEL_ASSIGN[] = "DELETE FROM assignments WHERE cell = ?";
 static const char SQL_DEL_HOST_VERSIONS[] = "DELETE FROM host_versions WHERE cell = ?";
-
-static const char SQL_CONFIG_EXISTS[] = "SELECT 1 FROM configs WHERE name = ?";
-static const char SQL_SCOPE_BODY[] = "SELECT scope_json FROM config_scopes WHERE config = ?";
-static const char SQL_SCOPE_SET[] =
-    "INSERT INTO config_scopes (config, scope_json, updated_by, updated_ms) "
-    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (config) DO UPDATE SET scope_json = excluded.scope_json, "
-    "updated_by = excluded.updated_by, updated_ms = excluded.updated_ms";
-static const char SQL_SCOPE_DEL[] = "DELETE FROM config_scopes WHERE config = ?";
-static const char SQL_SCOPE_GET[] =
-    "SELECT config, scope_json, updated_by, updated_ms FROM config_scopes WHERE config = ?";
 
 struct cell_update_job {
     const struct store_cell_update *u;
@@ -220,93 +210,4 @@ int sq_cell_remove(struct store *st, const char *id, const struct store_actor *a
     if (rc == CG_OK)
         rc = store_check_name("cell", id, msg);
     return rc == CG_OK ? sq_submit(sq(st), run_cell_remove, &j, msg) : rc;
-}
-
-struct scope_job {
-    const char *config;
-    const char *body; /* NULL: clear */
-    const struct store_actor *a;
-};
-
-static int run_scope_put(struct sq_conn *w, void *arg, char *msg)
-{
-    struct scope_job *j = arg;
-    char object[STORE_NAME_MAX + 8];
-    char *old = NULL, *before = NULL, *after = NULL;
-    sqlite3_stmt *q;
-    int rc = sq_int(w, msg, NULL, SQL_CONFIG_EXISTS, "t", j->config);
-
-    if (rc == 0) {
-        sq_msg(msg, "config '%.64s' not found", j->config);
-        return CG_ERR_NOTFOUND;
-    }
-    if (rc < 0)
-        return rc;
-    if ((rc = sq_query(w, msg, &q, SQL_SCOPE_BODY, "t", j->config)) != CG_OK)
-        return rc;
-    rc = sq_step(w, q, msg);
-    if (rc == 1 && !(old = sq_col_dup(q, 0)))
-        rc = CG_ERR_NOMEM;
-    sq_reset(q);
-    if (rc < 0)
-        return rc;
-    if ((!old && !j->body) || (old && j->body && strcmp(old, j->body) == 0)) {
-        free(old);
-        return CG_OK; /* no change, no record */
-    }
-    before = store_scope_summary(old);
-    after = store_scope_summary(j->body);
-    free(old);
-    if (!before || !after) {
-        rc = store_summary_fail(msg);
-        goto out;
-    }
-    if (j->body)
-        rc = sq_exec(w, msg, SQL_SCOPE_SET, "ttti", j->config, j->body, j->a->actor, cg_now_ms());
-    else
-        rc = sq_exec(w, msg, SQL_SCOPE_DEL, "t", j->config);
-    snprintf(object, sizeof object, "config/%s", j->config);
-    if (rc == CG_OK)
-        rc = sq_audit_append(w, j->a, "config.set_scope", object, before, after, msg);
-out:
-    free(before);
-    free(after);
-    return rc;
-}
-
-int sq_scope_put(struct store *st, const char *config, const char *scope_json,
-                 const struct store_actor *a, char *msg)
-{
-    struct scope_job j = {config, scope_json, a};
-    int rc = store_check_actor(a, msg);
-
-    if (rc == CG_OK)
-        rc = store_check_name("config", config, msg);
-    return rc == CG_OK ? sq_submit(sq(st), run_scope_put, &j, msg) : rc;
-}
-
-static int row_scope(sqlite3_stmt *q, void *elem)
-{
-    struct store_scope *s = elem;
-
-    cg_strlcpy(s->config, sq_col_text(q, 0), sizeof s->config);
-    s->scope_json = sq_col_dup(q, 1);
-    cg_strlcpy(s->updated_by, sq_col_text(q, 2), sizeof s->updated_by);
-    s->updated_ms = sqlite3_column_int64(q, 3);
-    return s->scope_json ? CG_OK : CG_ERR_NOMEM;
-}
-
-int sq_scope_get(struct store *st, const char *config, struct store_scope *out, char *msg)
-{
-    int rc;
-
-    if (!config || !out) {
-        sq_msg(msg, "scope_get: missing argument");
-        return CG_ERR_INVALID;
-    }
-    memset(out, 0, sizeof *out);
-    rc = sq_get(sq(st), msg, out, row_scope, SQL_SCOPE_GET, "t", config);
-    if (rc == CG_ERR_NOTFOUND)
-        sq_msg(msg, "config '%.64s' has no scope", config);
-    return rc;
 }

@@ -534,7 +534,7 @@ int sq_sink_remove(struct store *st, const char *name, const struct store_actor 
 /* store_ops.sink_list: every sink by name, secrets included. */
 int sq_sink_list(struct store *st, struct store_sink **out, size_t *n, char *msg);
 
-/* ---- Config policies (store_sqlite_policy.c) ---- */
+/* ---- Config documents: policies and scopes (store_sqlite_cfgdoc.c) ---- */
 
 /* store_ops.policy_put: sets (body_json) or clears (NULL) a config's
  * policy, with its audit record, in one writer job. */
@@ -543,6 +543,12 @@ int sq_policy_put(struct store *st, const char *config, const char *body_json,
 
 /* store_ops.policy_get: the policy of a config, CG_ERR_NOTFOUND when none. */
 int sq_policy_get(struct store *st, const char *config, struct store_policy *out, char *msg);
+
+/* store_ops.scope_put / scope_get: as the policy's, but a put that changes
+ * nothing (or clears no scope) writes nothing. */
+int sq_scope_put(struct store *st, const char *config, const char *scope_json,
+                 const struct store_actor *a, char *msg);
+int sq_scope_get(struct store *st, const char *config, struct store_scope *out, char *msg);
 
 /* ---- The fleet's lifecycle (store_sqlite_fleet.c) ---- */
 
