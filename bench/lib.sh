@@ -150,7 +150,10 @@ start_cellgated() {
   [[ -x $bin ]] || die "no $bin (run make build)"
   CG_LOG="$data.log"
   rm -f "$data.port"
-  "$bin" serve --data "$data" --listen 127.0.0.1:0 --port-file "$data.port" >"$CG_LOG" 2>&1 &
+  # CG_SERVE_ARGS: extra options, e.g. --no-poll-front to measure without the front
+  # shellcheck disable=SC2086
+  "$bin" serve --data "$data" --listen 127.0.0.1:0 --port-file "$data.port" ${CG_SERVE_ARGS:-} \
+    >"$CG_LOG" 2>&1 &
   CG_PID=$!
   track_pid "$CG_PID"
   for ((i = 0; i < 100; i++)); do

@@ -426,8 +426,21 @@ int cg__http(struct cg_client *c, const struct cg__req *rq, struct cg__resp *rs,
         cg_buf_free(&url);
         return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
     }
+    if (rq->oneshot && strncmp(c->server, "http://", 7) == 0) {
+        /* plain HTTP: on a connection of its own, closed after it, so the
+         * client's kept connection carries only what the server's
+         * long-poll front serves (polls, reports) and stays there */
+        e = curl_easy_init();
+        if (!e) {
+            cg_buf_free(&url);
+            return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
+        }
+    }
     headers = make_headers(c, rq);
     if (!headers) {
+        if (e != c->easy) {
+            curl_easy_cleanup(e);
+        }
         cg_buf_free(&url);
         return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
     }
@@ -464,11 +477,17 @@ int cg__http(struct cg_client *c, const struct cg__req *rq, struct cg__resp *rs,
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
     }
+    if (e != c->easy) {
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    }
     rc = curl_easy_perform(e);
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     /* drop pointers to our stack before returning */
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    if (e != c->easy) {
+        curl_easy_cleanup(e);
+    }
     curl_slist_free_all(headers);
     cg_buf_free(&url);
     if (rc != CURLE_OK) {

@@ -70,6 +70,13 @@ struct cg__req {
     const char *if_none_match; /* ETag without quotes; NULL = none */
     int (*cancel)(void *ud);   /* polled during the transfer; non-zero aborts */
     void *cancel_ud;
+    /* 1: over plain HTTP, send it on a connection of its own, closed after
+     * it (blobs and contracts an agent fetches once per change). The
+     * client's kept connection then carries only long-polls and reports,
+     * which the server's long-poll front serves and parks in a few hundred
+     * bytes; any other request would hand it to the full HTTP stack for
+     * good (docs/agent.md). Under TLS (no front) it shares the kept one. */
+    int oneshot;
 };
 
 /* One answer, as received. */

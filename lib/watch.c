@@ -473,7 +473,7 @@ int cg_watch_set_contract(struct cg_watch *w, const char *config, const char *co
 /* Runs a GET on the current client with the cancel hook. On CG_OK the
  * answer is in *rs (any status); the caller frees rs->body. */
 static int get(struct cg_watch *w, const char *path, long timeout_ms, size_t max, const char *inm,
-               struct cg__resp *rs, struct cg_error *err)
+               int oneshot, struct cg__resp *rs, struct cg_error *err)
 {
     struct cg__req rq = {
         .method = "GET",
@@ -483,6 +483,7 @@ static int get(struct cg_watch *w, const char *path, long timeout_ms, size_t max
         .if_none_match = inm,
         .cancel = is_cancelled,
         .cancel_ud = w,
+        .oneshot = oneshot,
     };
 
     return cg__http(w->clients[w->cur], &rq, rs, err);
@@ -554,7 +555,7 @@ static enum step load_contract(struct cg_watch *w, struct wcfg *c, const struct 
         *rc_out = cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
         return STEP_TRANSIENT;
     }
-    rc = get(w, path.data, w->timeout_ms, MAX_CONFIG_BYTES, NULL, &rs, err);
+    rc = get(w, path.data, w->timeout_ms, MAX_CONFIG_BYTES, NULL, 1, &rs, err);
     cg_buf_free(&path);
     if (rc != CG_OK) {
         *rc_out = rc;
@@ -618,7 +619,7 @@ static enum step fetch_blob(struct cg_watch *w, const char *sha, struct cg_buf *
     int rc;
 
     snprintf(path, sizeof path, "/v1/blobs/%s", sha);
-    rc = get(w, path, w->timeout_ms, w->max_doc, NULL, &rs, err);
+    rc = get(w, path, w->timeout_ms, w->max_doc, NULL, 1, &rs, err);
     if (rc != CG_OK) {
         *rc_out = rc;
         return STEP_TRANSIENT;
@@ -819,7 +820,7 @@ int cg_watch_poll_once(struct cg_watch *w, int wait_s, struct cg_error *err)
         return cg__error_set(err, CG_ERR_NOMEM, 0, "out of memory");
     }
     rc = get(w, path.data, wait_s > 0 ? (long)wait_s * 1200L + 10000L : w->timeout_ms,
-             MAX_DESIRED_BYTES, w->etag[0] ? w->etag : NULL, &rs, err);
+             MAX_DESIRED_BYTES, w->etag[0] ? w->etag : NULL, 0, &rs, err);
     cg_buf_free(&path);
     if (rc != CG_OK) {
         cycle_failed(w, -1);

@@ -248,7 +248,22 @@ static const struct config_key keys[] = {
         .max = 64,
         .def = {.u = 2},
         .help = "HTTP I/O threads",
-        .doc = "HTTP I/O threads (libmicrohttpd's epoll thread pool).",
+        .doc = "HTTP I/O threads: the long-poll front's epoll threads over plain HTTP "
+               "(libmicrohttpd then runs one I/O thread for the connections the front hands "
+               "it), libmicrohttpd's epoll thread pool under TLS or with `--no-poll-front`.",
+    },
+    {
+        .name = "no-poll-front",
+        AS_FLAG(no_front),
+        .group = CONFIG_G_CONNS,
+        .help = "serve agents' long-polls and reports through libmicrohttpd too, without the "
+                "long-poll front",
+        .doc = "Serves `GET /v1/agent/desired` and `POST /v1/agent/report` through "
+               "libmicrohttpd like every other request instead of the long-poll front "
+               "(docs/internals/ROUTES.md, \"The long-poll front\"), which otherwise owns the "
+               "listening socket over plain HTTP, answers well-formed polls and reports itself "
+               "and parks each poll in a few hundred bytes. For comparisons (`make bench`) and "
+               "as a way back; TLS always goes through libmicrohttpd.",
     },
     {
         .name = "conn-timeout",

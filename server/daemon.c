@@ -431,6 +431,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
             hc.lane_fault_delay_ms[i] = cfg->lane_fault_delay_ms[i];
         }
         hc.no_shed = cfg->no_shed;
+        hc.no_front = cfg->no_front;
         hc.token_rate = cfg->token_rate;
         hc.auth_fail_rate = cfg->auth_fail_rate;
         hc.auth_fail_burst = cfg->auth_fail_burst;

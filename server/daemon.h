@@ -75,6 +75,7 @@ struct daemon_config {
     const char *replica_id;                    /* --replica-id; NULL: the default (config.c) */
     unsigned lease_ttl_ms;                     /* --lease-ttl-ms */
     int no_shed;                 /* --no-shed: unbounded queues, no deadlines, no parked limit */
+    int no_front;                /* --no-poll-front: long-polls through libmicrohttpd too */
     int fault_report_clock;      /* --fault-report-clock: admins' reports may set their time */
     unsigned max_conns_per_ip;   /* 0 = no per-address limit */
     double token_rate;           /* requests/s per token (0 = no limit) */

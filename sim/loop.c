@@ -377,6 +377,13 @@ struct sim_req *loop_start(struct sim *s, enum req_kind kind, struct sim_host *h
     curl_easy_setopt(rq->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(rq->easy, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(rq->easy, CURLOPT_BUFFERSIZE, 16384L);
+    if (kind != REQ_POLL && kind != REQ_REPORT) {
+        /* like libcellgate's oneshot requests (contracts and blobs, once per
+         * change; the monitor's reads): on a connection closed after it, so
+         * the kept connections carry only polls and reports, which the
+         * server's long-poll front serves */
+        curl_easy_setopt(rq->easy, CURLOPT_FORBID_REUSE, 1L);
+    }
     if (post) {
         curl_easy_setopt(rq->easy, CURLOPT_POSTFIELDS, post);
         curl_easy_setopt(rq->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(post));

@@ -124,6 +124,21 @@ int api_cluster_status(struct api *api, struct request *rq, struct response *rs)
 
 /* api_agent.c */
 int api_agent_desired(struct api *api, struct request *rq, struct response *rs);
+
+/* GET /v1/agent/desired with the caller's parker: api_agent_desired() is
+ * this with a parker that suspends rq itself; the long-poll front
+ * (server/http/front.c) passes its own, so a parked poll holds none of
+ * rq. Returns 0 (rs holds the answer) or HANDLER_PARKED (parker->wake()
+ * answers later; rq and rs are no longer needed then). The query's host=
+ * is borrowed by the cache until the poll is answered. */
+struct desired_parker;
+struct desired_reply;
+int api_agent_poll(struct api *api, struct request *rq, struct response *rs,
+                   const struct desired_parker *parker, void *ctx);
+
+/* Fills rs with a desired-state answer: the shared 200 body (rs takes the
+ * reference) or a 304, with its ETag and Cache-Control: no-store. */
+void api_agent_answer(struct response *rs, const struct desired_reply *r);
 int api_agent_report(struct api *api, struct request *rq, struct response *rs);
 int api_agent_pubkey(struct api *api, struct request *rq, struct response *rs);
 int api_assign(struct api *api, struct request *rq, struct response *rs);

@@ -27,8 +27,7 @@ static int own_cell(const struct request *rq, struct response *rs, const char *c
     return 1;
 }
 
-/* Fills rs with a desired-state answer: the shared 200 body or a 304. */
-static void answer_poll(struct response *rs, const struct desired_reply *r)
+void api_agent_answer(struct response *rs, const struct desired_reply *r)
 {
     char etag[48];
 
@@ -51,7 +50,7 @@ static void poll_wake(void *ctx, const struct desired_reply *r)
 {
     struct request *rq = ctx;
 
-    answer_poll(rq->resp, r);
+    api_agent_answer(rq->resp, r);
     request_resume(rq);
 }
 
@@ -63,6 +62,12 @@ static int poll_gone(void *ctx)
 static const struct desired_parker poll_parker = {poll_park, poll_wake, poll_gone};
 
 int api_agent_desired(struct api *api, struct request *rq, struct response *rs)
+{
+    return api_agent_poll(api, rq, rs, &poll_parker, rq);
+}
+
+int api_agent_poll(struct api *api, struct request *rq, struct response *rs,
+                   const struct desired_parker *parker, void *ctx)
 {
     const char *cell = request_query(rq, "cell"), *host = request_query(rq, "host");
     struct desired_reply r;
@@ -87,9 +92,9 @@ int api_agent_desired(struct api *api, struct request *rq, struct response *rs)
     if (query_int(rq, rs, "wait", 0, 300, 0, &wait) < 0)
         return 0;
     switch (desired_poll(api->desired, cell, host, request_header(rq, "If-None-Match"),
-                         (unsigned)wait, &poll_parker, rq, &r)) {
+                         (unsigned)wait, parker, ctx, &r)) {
     case DESIRED_ANSWERED:
-        answer_poll(rs, &r);
+        api_agent_answer(rs, &r);
         return 0;
     case DESIRED_PARKED:
         return HANDLER_PARKED;

@@ -10,9 +10,12 @@
  * the connection, and the next access-handler call queues the response.
  */
 #include "http.h"
+#include "http_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,6 +28,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "front.h"
 #include "http_stats.h"
 #include "lanes.h"
 #include "lastused.h"
@@ -38,30 +42,6 @@
 #include "tls.h"
 #include "util.h"
 #include "web.h"
-
-struct http_server {
-    struct http_config cfg;
-    struct api *app;     /* the handlers' context */
-    struct store *store; /* token lookups */
-    struct MHD_Daemon *mhd;
-    struct lanes *lanes;
-    struct auth_cache *auth_cache; /* verified tokens (cleared on token changes) */
-    struct lastused *lastused;     /* tokens' last use, written off the request path */
-    struct ratelimit *ratelimit;   /* per-token token buckets, NULL when off */
-    struct peers *peers;           /* per-address connections and failed authentications */
-    struct accesslog *access;      /* --access-log, NULL when off */
-    struct http_metrics *metrics;  /* the transport's counters */
-    struct notify *notify;         /* subscribed to, or NULL */
-    struct tls *tls;               /* --tls-cert: credentials, client certificates; NULL: plain */
-    struct web *web;               /* the dashboard (http_set_web()), NULL when off */
-    uint16_t port;
-    /* Request bodies in memory, all connections together (cfg.body_memory). */
-    pthread_mutex_t body_mu;
-    size_t body_bytes;         /* buffered now */
-    uint64_t body_shed;        /* requests shed because the budget was full */
-    uint64_t deadline_expired; /* requests whose body came too slowly */
-    uint64_t body_too_large;   /* chunked bodies cut off at max_body */
-};
 
 enum rq_state { RQ_BODY = 0, RQ_QUEUED, RQ_DONE };
 
@@ -305,30 +285,41 @@ static void fault_delay(unsigned ms)
         ;
 }
 
+int http_lane_start(struct http_server *d, const struct route *r, enum surface s,
+                    const struct request *rq, int64_t start_us, int gone, struct response *rs)
+{
+    int64_t waited_us = cg_mono_us() - start_us, waited = waited_us / 1000;
+    unsigned lane = (unsigned)r->lane;
+    int64_t deadline = lane_deadline_ms[lane], own = client_timeout_ms(rq);
+
+    http_metrics_queue_wait(d->metrics, lane, (double)waited_us / 1e6);
+    if (own > 0 && own < deadline)
+        deadline = own;
+    if (!d->cfg.no_shed && (waited > deadline || gone)) {
+        if (waited > deadline)
+            http_metrics_expired(d->metrics, lane);
+        else
+            http_metrics_abandoned(d->metrics, lane);
+        surface_error(s, rs, 503, "unavailable",
+                      "the request waited %lld ms in the %s queue and was dropped; retry later",
+                      (long long)waited, lane_name(r->lane));
+        reply_header(rs, "Retry-After", "1");
+        return 0;
+    }
+    if (d->cfg.lane_fault_delay_ms[lane])
+        fault_delay(d->cfg.lane_fault_delay_ms[lane]);
+    return 1;
+}
+
 static void lane_job(void *arg)
 {
     struct rq_ctx *c = arg;
-    int64_t waited_us = cg_mono_us() - c->start_mono_us, waited = waited_us / 1000;
-    unsigned lane = (unsigned)c->route->lane;
-    int64_t deadline = lane_deadline_ms[lane], own = client_timeout_ms(&c->rq);
+    int gone = !c->d->cfg.no_shed && io_client_gone(&c->rq);
 
-    http_metrics_queue_wait(c->d->metrics, lane, (double)waited_us / 1e6);
-    if (own > 0 && own < deadline)
-        deadline = own;
-    if (!c->d->cfg.no_shed && (waited > deadline || io_client_gone(&c->rq))) {
-        if (waited > deadline)
-            http_metrics_expired(c->d->metrics, lane);
-        else
-            http_metrics_abandoned(c->d->metrics, lane);
-        surface_error(c->surface, &c->rs, 503, "unavailable",
-                      "the request waited %lld ms in the %s queue and was dropped; retry later",
-                      (long long)waited, lane_name(c->route->lane));
-        reply_header(&c->rs, "Retry-After", "1");
+    if (!http_lane_start(c->d, c->route, c->surface, &c->rq, c->start_mono_us, gone, &c->rs)) {
         io_resume(&c->rq);
         return;
     }
-    if (c->d->cfg.lane_fault_delay_ms[lane])
-        fault_delay(c->d->cfg.lane_fault_delay_ms[lane]);
     if (run_handler(c))
         return; /* parked: the waker resumes it */
     io_resume(&c->rq);
@@ -393,24 +384,47 @@ static enum MHD_Result query_control(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* Takes n bytes of the body budget for c: 0, or -1 when it is spent. */
-static int body_charge(struct rq_ctx *c, size_t n)
+size_t http_body_take(struct http_server *d, size_t n)
 {
-    struct http_server *d = c->d;
     int ok;
 
     if (!d->cfg.body_memory || d->cfg.no_shed)
         return 0;
     pthread_mutex_lock(&d->body_mu);
     ok = d->body_bytes + n <= d->cfg.body_memory;
-    if (ok) {
+    if (ok)
         d->body_bytes += n;
-        c->body_charged += n;
-    } else {
+    else
         d->body_shed++;
-    }
     pthread_mutex_unlock(&d->body_mu);
-    return ok ? 0 : -1;
+    return ok ? n : (size_t)-1;
+}
+
+void http_body_give(struct http_server *d, size_t n)
+{
+    if (!n)
+        return;
+    pthread_mutex_lock(&d->body_mu);
+    d->body_bytes -= n;
+    pthread_mutex_unlock(&d->body_mu);
+}
+
+void http_count_body_timeout(struct http_server *d)
+{
+    pthread_mutex_lock(&d->body_mu);
+    d->deadline_expired++;
+    pthread_mutex_unlock(&d->body_mu);
+}
+
+/* Takes n bytes of the body budget for c: 0, or -1 when it is spent. */
+static int body_charge(struct rq_ctx *c, size_t n)
+{
+    size_t got = http_body_take(c->d, n);
+
+    if (got == (size_t)-1)
+        return -1;
+    c->body_charged += got;
+    return 0;
 }
 
 /* Refuses the rest of a body: counts it (counter may be NULL) and closes
@@ -429,11 +443,7 @@ static enum MHD_Result body_cut(struct rq_ctx *c, uint64_t *counter)
 /* Gives c's share of the body budget back (its body is freed). */
 static void body_release(struct rq_ctx *c)
 {
-    if (!c->body_charged)
-        return;
-    pthread_mutex_lock(&c->d->body_mu);
-    c->d->body_bytes -= c->body_charged;
-    pthread_mutex_unlock(&c->d->body_mu);
+    http_body_give(c->d, c->body_charged);
     c->body_charged = 0;
 }
 
@@ -485,49 +495,44 @@ static int admit_cert(struct rq_ctx *c, const struct sockaddr *peer)
     return 1;
 }
 
-/* The bearer token. 1 when rq->who is its principal; 0 with the answer
- * (401, 503, or 403 for an agent token alone under --require-client-cert)
- * in c->rs. */
-static int admit_token(struct rq_ctx *c, const struct sockaddr *peer)
+int http_admit_token(struct http_server *d, enum surface s, const struct sockaddr *peer,
+                     const char *authz, const char *api_key, struct principal *who,
+                     struct response *rs)
 {
-    struct request *rq = &c->rq;
     int64_t expired_ms = 0;
-    const char *authz = request_header(rq, "Authorization"), *key;
     char bearer[AUTH_TOKEN_LEN + 16];
     int rc;
 
     /* OFREP lets clients send the token as X-API-Key instead */
-    if (!authz && (key = request_header(rq, "X-API-Key")) && strlen(key) < 64) {
-        snprintf(bearer, sizeof bearer, "Bearer %s", key);
+    if (!authz && api_key && strlen(api_key) < 64) {
+        snprintf(bearer, sizeof bearer, "Bearer %s", api_key);
         authz = bearer;
     }
-    rc = auth_check(c->d->store, c->d->auth_cache, authz, &rq->who, &expired_ms);
+    rc = auth_check(d->store, d->auth_cache, authz, who, &expired_ms);
 
     if (rc == -2) {
-        surface_error(c->surface, &c->rs, 503, "unavailable", "token store unavailable");
-        reply_header(&c->rs, "Retry-After", "1");
+        surface_error(s, rs, 503, "unavailable", "token store unavailable");
+        reply_header(rs, "Retry-After", "1");
         return 0;
     }
     if (rc != 0) {
         char when[32];
-        peers_auth_failed(c->d->peers, peer, cg_mono_ms());
+        peers_auth_failed(d->peers, peer, cg_mono_ms());
         if (rc == -3) { /* its holder learns when it expired, nothing else of it */
             cg_time_format(expired_ms, when);
-            surface_error(c->surface, &c->rs, 401, "unauthorized", "bearer token expired at %s",
-                          when);
+            surface_error(s, rs, 401, "unauthorized", "bearer token expired at %s", when);
         } else {
-            surface_error(c->surface, &c->rs, 401, "unauthorized",
-                          "missing, unknown or revoked bearer token");
+            surface_error(s, rs, 401, "unauthorized", "missing, unknown or revoked bearer token");
         }
-        reply_header(&c->rs, "WWW-Authenticate", "Bearer realm=\"cellgate\"");
+        reply_header(rs, "WWW-Authenticate", "Bearer realm=\"cellgate\"");
         return 0;
     }
-    lastused_note(c->d->lastused, rq->who.token_id, cg_now_ms());
-    if (rq->who.role == ROLE_AGENT && c->d->cfg.require_client_cert) {
-        surface_error(c->surface, &c->rs, 403, "forbidden",
+    lastused_note(d->lastused, who->token_id, cg_now_ms());
+    if (who->role == ROLE_AGENT && d->cfg.require_client_cert) {
+        surface_error(s, rs, 403, "forbidden",
                       "agent token %s alone is refused: this server requires agents to present "
                       "a client certificate (--require-client-cert)",
-                      rq->who.name);
+                      who->name);
         return 0;
     }
     return 1;
@@ -544,6 +549,44 @@ static int64_t limit_key(const struct principal *who)
     for (const char *p = who->actor; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ull;
     return -(int64_t)(h >> 1) - 1;
+}
+
+int http_admit_wait(struct http_server *d, enum surface s, const struct sockaddr *peer,
+                    struct response *rs)
+{
+    int64_t fail_wait = peers_auth_wait(d->peers, peer, cg_mono_ms());
+    char ra[24];
+
+    if (fail_wait <= 0)
+        return 1;
+    /* an address that keeps failing is not let at the token store */
+    surface_error(s, rs, 429, "rate_limited",
+                  "too many failed authentications from this address; retry in %lld ms",
+                  (long long)fail_wait);
+    snprintf(ra, sizeof ra, "%lld", (long long)((fail_wait + 999) / 1000));
+    reply_header(rs, "Retry-After", ra);
+    return 0;
+}
+
+int http_admit_role(struct http_server *d, const struct route *r, enum surface s,
+                    const struct principal *who, struct response *rs)
+{
+    int64_t wait;
+    char ra[24];
+
+    if (auth_allow(who, r->min_role, r->flags) != 0) {
+        surface_error(s, rs, 403, "forbidden", "role %s may not call %s %s", role_name(who->role),
+                      r->method, r->pattern);
+        return 0;
+    }
+    if (!d->ratelimit || (wait = ratelimit_take(d->ratelimit, limit_key(who), cg_mono_ms())) <= 0)
+        return 1;
+    surface_error(s, rs, 429, "rate_limited", "token %s is over its rate limit; retry in %lld ms",
+                  who->name, (long long)wait);
+    /* Whole seconds, jittered upwards so clients do not return together. */
+    snprintf(ra, sizeof ra, "%lld", (long long)((wait + 999) / 1000 + (int64_t)cg_rand_below(2)));
+    reply_header(rs, "Retry-After", ra);
+    return 0;
 }
 
 /* Route, authenticate, authorise: from the request line and the headers
@@ -605,41 +648,16 @@ static int admit(struct rq_ctx *c)
     }
     if (!(c->route->flags & AUTH_PUBLIC)) {
         const struct sockaddr *peer = client_addr(rq->conn);
-        int64_t fail_wait = peers_auth_wait(c->d->peers, peer, cg_mono_ms());
-        if (fail_wait > 0) {
-            /* an address that keeps failing is not let at the token store */
-            char ra[24];
-            surface_error(c->surface, &c->rs, 429, "rate_limited",
-                          "too many failed authentications from this address; retry in %lld ms",
-                          (long long)fail_wait);
-            snprintf(ra, sizeof ra, "%lld", (long long)((fail_wait + 999) / 1000));
-            reply_header(&c->rs, "Retry-After", ra);
+        if (!http_admit_wait(c->d, c->surface, peer, &c->rs))
             return 0;
-        }
         rc = admit_cert(c, peer);
         if (rc < 0)
             return 0;
-        if (rc == 0 && !admit_token(c, peer))
+        if (rc == 0 &&
+            !http_admit_token(c->d, c->surface, peer, request_header(rq, "Authorization"),
+                              request_header(rq, "X-API-Key"), &rq->who, &c->rs))
             return 0;
-        if (auth_allow(&rq->who, c->route->min_role, c->route->flags) != 0) {
-            surface_error(c->surface, &c->rs, 403, "forbidden", "role %s may not call %s %s",
-                          role_name(rq->who.role), c->route->method, c->route->pattern);
-            return 0;
-        }
-        if (c->d->ratelimit) {
-            int64_t wait = ratelimit_take(c->d->ratelimit, limit_key(&rq->who), cg_mono_ms());
-            if (wait > 0) {
-                char ra[24];
-                surface_error(c->surface, &c->rs, 429, "rate_limited",
-                              "token %s is over its rate limit; retry in %lld ms", rq->who.name,
-                              (long long)wait);
-                /* Whole seconds, jittered upwards so clients do not return together. */
-                snprintf(ra, sizeof ra, "%lld",
-                         (long long)((wait + 999) / 1000 + (int64_t)cg_rand_below(2)));
-                reply_header(&c->rs, "Retry-After", ra);
-                return 0;
-            }
-        }
+        return http_admit_role(c->d, c->route, c->surface, &rq->who, &c->rs);
     }
     return 1;
 }
@@ -864,6 +882,28 @@ static void render_stats(void *ctx, struct cg_buf *b)
         cg_buf_printf(b, "cellgate_token_last_used_dropped_total %llu\n",
                       (unsigned long long)dropped);
     }
+    if (s->front) {
+        struct front_stats fs;
+        front_stats(s->front, &fs);
+        stats_family(b, "cellgate_http_front_connections", "gauge",
+                     "Connections the long-poll front holds now (reading, parked or writing).");
+        cg_buf_printf(b, "cellgate_http_front_connections %llu\n", (unsigned long long)fs.conns);
+        stats_family(b, "cellgate_http_front_served_total", "counter",
+                     "Long-polls the front answered itself.");
+        cg_buf_printf(b, "cellgate_http_front_served_total %llu\n", (unsigned long long)fs.served);
+        stats_family(b, "cellgate_http_front_handed_total", "counter",
+                     "Connections the front handed to libmicrohttpd (any other request).");
+        cg_buf_printf(b, "cellgate_http_front_handed_total %llu\n", (unsigned long long)fs.handed);
+        stats_family(b, "cellgate_http_front_refused_total", "counter",
+                     "Connections the front refused at accept (--max-conns, "
+                     "--max-conns-per-ip, out of descriptors or memory).");
+        cg_buf_printf(b, "cellgate_http_front_refused_total %llu\n",
+                      (unsigned long long)fs.refused);
+        stats_family(b, "cellgate_http_front_idle_closed_total", "counter",
+                     "Connections the front closed after --conn-timeout without a byte.");
+        cg_buf_printf(b, "cellgate_http_front_idle_closed_total %llu\n",
+                      (unsigned long long)fs.timed_out);
+    }
     if (s->tls)
         tls_render_stats(s->tls, b);
 }
@@ -1046,14 +1086,31 @@ static void tls_options(struct http_server *d, struct MHD_OptionItem *o)
     o[k] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 }
 
+/* A listening socket on sa (non-blocking, SO_REUSEADDR, backlog 4096) for
+ * the front; -1 when it cannot be had. */
+static int listen_on(const struct sockaddr_in *sa)
+{
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(fd, (const struct sockaddr *)sa, sizeof *sa) < 0 || listen(fd, 4096) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int http_start(struct http_server *d, char *msg)
 {
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct lane_config lc[LANE__COUNT];
-    struct MHD_OptionItem tlso[4];
-    int i;
+    struct MHD_OptionItem tlso[4], pool[2] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+    unsigned threads = d->cfg.threads ? d->cfg.threads : 2;
+    int i, lfd = -1;
 
     if (parse_listen(d->cfg.listen, &sa, msg) < 0)
         return -1;
@@ -1075,19 +1132,50 @@ int http_start(struct http_server *d, char *msg)
         snprintf(msg, 256, "cannot start worker threads");
         return -1;
     }
+    if (!d->tls && !d->cfg.no_front) {
+        /* the long-poll front listens and hands libmicrohttpd the rest */
+        lfd = listen_on(&sa);
+        if (lfd < 0) {
+            snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)",
+                     d->cfg.listen);
+            lanes_stop(d->lanes);
+            d->lanes = NULL;
+            return -1;
+        }
+        flags |= MHD_USE_NO_LISTEN_SOCKET;
+    } else {
+        /* libmicrohttpd listens: its thread pool does the I/O */
+        pool[0] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
+    }
     d->mhd = MHD_start_daemon(
         flags, 0, on_accept, d, on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(d->cfg.threads ? d->cfg.threads : 2),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, d, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)d->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.max_conns,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U, MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape, NULL, MHD_OPTION_ARRAY, tlso, MHD_OPTION_END);
+        MHD_OPTION_ARRAY, pool, MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)d->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)d->cfg.max_conns, MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096U,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, d, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HTTP_CONN_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_ARRAY,
+        tlso, MHD_OPTION_END);
     if (!d->mhd) {
         snprintf(msg, 256, "cannot listen on %s (address in use, or not permitted)", d->cfg.listen);
+        if (lfd >= 0)
+            close(lfd);
         lanes_stop(d->lanes);
         d->lanes = NULL;
         return -1;
+    }
+    if (lfd >= 0) {
+        struct sockaddr_in bound;
+        socklen_t bl = sizeof bound;
+        d->port = getsockname(lfd, (struct sockaddr *)&bound, &bl) == 0 ? ntohs(bound.sin_port) : 0;
+        d->front = front_start(d, d->mhd, lfd, threads, msg);
+        if (!d->front) {
+            MHD_stop_daemon(d->mhd);
+            d->mhd = NULL;
+            lanes_stop(d->lanes);
+            d->lanes = NULL;
+            return -1;
+        }
+        return 0;
     }
     info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
     d->port = info ? info->port : 0;
@@ -1105,6 +1193,9 @@ void http_stop(struct http_server *d)
     /* the dashboard's event streams end (no connection may stay parked
      * when MHD stops) */
     web_stop(d->web);
+    /* the front first: it hands connections to libmicrohttpd */
+    front_stop(d->front);
+    d->front = NULL;
     if (d->mhd) {
         MHD_stop_daemon(d->mhd);
         d->mhd = NULL;

@@ -42,7 +42,8 @@ struct http_config {
     unsigned lane_queue[LANE__COUNT];          /* per lane: queued requests before shedding */
     unsigned lane_fault_delay_ms[LANE__COUNT]; /* --fault-delay (0 = none) */
     int no_shed;                               /* unbounded queues, no deadlines, no rate limits */
-    double token_rate;                         /* requests/s per token (0 = no limit) */
+    int no_front;      /* long-polls through libmicrohttpd too (no front.h front) */
+    double token_rate; /* requests/s per token (0 = no limit) */
     double token_burst;
     size_t body_memory;         /* bytes of request bodies buffered at once, all connections
                                    together; past it new body bytes are shed with 503 (0 = none) */

@@ -268,7 +268,8 @@ static void flags(void **state)
     assert_int_equal(c.no_controller, 0);
     assert_int_equal(PARSE(&c, e, "--no-controller"), CONFIG_RUN);
     assert_true(c.no_controller == 1 && c.no_shed == 0);
-    REFUSED("ambiguous option '--no-' (could be --no-ui --no-controller --no-shed)", "--no-");
+    REFUSED("ambiguous option '--no-' (could be --no-poll-front --no-ui --no-controller --no-shed)",
+            "--no-");
     REFUSED("--no-shed takes no value", "--no-shed=1");
     REFUSED("--help takes no value", "--help=x");
     /* clustered: flags, then one that takes the rest as its value */
