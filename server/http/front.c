@@ -112,6 +112,7 @@ struct fthread {
     int kicked;               /* an eventfd write is pending */
     struct fconn_list idle;   /* reading or writing, oldest activity first */
     struct fconn_list parked; /* parked in the cache */
+    int64_t listen_off_until; /* monotonic ms: out of descriptors, not accepting until then */
     time_t date_s;
     char date[40];
 };
@@ -201,8 +202,8 @@ static int has_token(const char *v, const char *tok)
     while (v && *v) {
         while (*v == ' ' || *v == '\t' || *v == ',')
             v++;
-        if (strncasecmp(v, tok, n) == 0 && (v[n] == '\0' || v[n] == ',' || v[n] == ' ' ||
-                                            v[n] == '\t'))
+        if (strncasecmp(v, tok, n) == 0 &&
+            (v[n] == '\0' || v[n] == ',' || v[n] == ' ' || v[n] == '\t'))
             return 1;
         v = strchr(v, ',');
     }
@@ -366,9 +367,9 @@ int front_classify(char *buf, size_t n, struct front_head *h)
     if (!h->http10 && !head_get(h, "Host"))
         return FRONT_OTHER;
     {
-        static const char *const once[] = {"Host",          "Authorization", "X-API-Key",
-                                           "If-None-Match", "Connection",    "Content-Length",
-                                           "Cellgate-Timeout-Ms"};
+        static const char *const once[] = {
+            "Host",       "Authorization",  "X-API-Key",          "If-None-Match",
+            "Connection", "Content-Length", "Cellgate-Timeout-Ms"};
         for (size_t i = 0; i < sizeof once / sizeof once[0]; i++)
             if (head_count(h, once[i]) > 1)
                 return FRONT_OTHER;
@@ -467,6 +468,53 @@ static const char *date_header(struct fthread *t)
     return t->date;
 }
 
+/* An answer's head, built without printf (this is the hot path). */
+struct hbuf {
+    char *p, *end;
+    int over; /* it did not fit */
+};
+
+static void hput(struct hbuf *b, const char *s, size_t n)
+{
+    if (b->over || (size_t)(b->end - b->p) < n) {
+        b->over = 1;
+        return;
+    }
+    memcpy(b->p, s, n);
+    b->p += n;
+}
+
+static void hputs(struct hbuf *b, const char *s)
+{
+    hput(b, s, strlen(s));
+}
+
+static void hputu(struct hbuf *b, size_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+
+    do
+        tmp[--i] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    hput(b, tmp + i, sizeof tmp - i);
+}
+
+static void hput_status(struct hbuf *b, unsigned status)
+{
+    if (status == 304) {
+        hputs(b, "HTTP/1.1 304 Not Modified\r\n");
+    } else if (status == 200) {
+        hputs(b, "HTTP/1.1 200 OK\r\n");
+    } else {
+        hputs(b, "HTTP/1.1 ");
+        hputu(b, status);
+        hputs(b, " ");
+        hputs(b, MHD_get_reason_phrase_for(status));
+        hputs(b, "\r\n");
+    }
+}
+
 /* Sends rs on c (as libmicrohttpd would: status line, Date, Content-Type
  * and Content-Length but for 204/304, the response's headers), counts it
  * under c->route, and clears rs. Returns 0 when c was closed (an error, or
@@ -477,53 +525,54 @@ static int respond(struct fthread *t, struct fconn *c, struct response *rs)
     struct front *f = t->f;
     struct http_server *d = f->d;
     const struct route *r = c->route;
-    char hb[FRONT_OUT_MAX];
+    char hbuf[FRONT_OUT_MAX];
+    struct hbuf hb = {hbuf, hbuf + sizeof hbuf, 0};
     const char *body;
-    size_t blen, hl = 0, total;
+    size_t blen, hl, total;
     int64_t dur_us = cg_mono_us() - c->start_us;
     struct iovec iov[2];
     struct msghdr msg;
     ssize_t w;
-    int n;
 
     if (rs->status == 0)
         surface_error(r->surface, rs, 500, "internal", "handler produced no response");
     body = rs->shared ? rs->shared : rs->body;
     blen = rs->status == 204 || rs->status == 304 ? 0 : rs->len;
-    n = snprintf(hb, sizeof hb, "HTTP/1.1 %d %s\r\nDate: %s\r\n", rs->status,
-                 MHD_get_reason_phrase_for((unsigned)rs->status), date_header(t));
-    hl = (size_t)n;
+    hput_status(&hb, (unsigned)rs->status);
+    hputs(&hb, "Date: ");
+    hputs(&hb, date_header(t));
+    hputs(&hb, "\r\n");
     if (rs->status != 204 && rs->status != 304) {
-        n = snprintf(hb + hl, sizeof hb - hl, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-                     rs->content_type ? rs->content_type : "application/json", blen);
-        hl += (size_t)n;
+        hputs(&hb, "Content-Type: ");
+        hputs(&hb, rs->content_type ? rs->content_type : "application/json");
+        hputs(&hb, "\r\nContent-Length: ");
+        hputu(&hb, blen);
+        hputs(&hb, "\r\n");
     }
-    for (size_t i = 0; i < rs->nheaders && hl < sizeof hb; i++) {
-        n = snprintf(hb + hl, sizeof hb - hl, "%s: %s\r\n", rs->headers[i].name,
-                     rs->headers[i].value);
-        hl += (size_t)n;
+    for (size_t i = 0; i < rs->nheaders; i++) {
+        hputs(&hb, rs->headers[i].name);
+        hputs(&hb, ": ");
+        hputs(&hb, rs->headers[i].value);
+        hputs(&hb, "\r\n");
     }
-    if (rs->more_headers && hl < sizeof hb) {
-        n = snprintf(hb + hl, sizeof hb - hl, "%s", rs->more_headers);
-        hl += (size_t)n;
-    }
-    if (hl < sizeof hb) {
-        n = snprintf(hb + hl, sizeof hb - hl, "%s\r\n",
-                     c->close_after ? "Connection: close\r\n" : "");
-        hl += (size_t)n;
-    }
-    if (hl >= sizeof hb) { /* cannot happen for these routes' answers */
+    if (rs->more_headers)
+        hputs(&hb, rs->more_headers);
+    if (c->close_after)
+        hputs(&hb, "Connection: close\r\n");
+    hputs(&hb, "\r\n");
+    if (hb.over) { /* cannot happen for these routes' answers */
         response_clear(rs);
         conn_close(t, c);
         return 0;
     }
+    hl = (size_t)(hb.p - hbuf);
     http_metrics_request(d->metrics, (size_t)(r - f->tab), rs->status, (double)dur_us / 1e6);
     if (d->access)
         accesslog_line(d->access, (const struct sockaddr *)&c->addr, r->method, r->pattern,
                        rs->status, dur_us, r->name, c->who[0] ? c->who : NULL, blen);
     atomic_fetch_add(&f->served, 1);
 
-    iov[0] = (struct iovec){hb, hl};
+    iov[0] = (struct iovec){hbuf, hl};
     iov[1] = (struct iovec){(void *)(uintptr_t)body, blen};
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = iov;
@@ -550,7 +599,7 @@ static int respond(struct fthread *t, struct fconn *c, struct response *rs)
             return 0;
         }
         if (off < hl) {
-            memcpy(c->out, hb + off, hl - off);
+            memcpy(c->out, hbuf + off, hl - off);
             if (blen)
                 memcpy(c->out + (hl - off), body, blen);
         } else {
@@ -575,8 +624,8 @@ static int respond(struct fthread *t, struct fconn *c, struct response *rs)
 static int flush(struct fthread *t, struct fconn *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w =
+            send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -872,8 +921,12 @@ static void serve(struct fthread *t, struct fconn *c)
                 h.av[i] = c->host;
             }
         }
-        while (got < h.len) { /* the head is there: take exactly it */
-            ssize_t r = recv(c->fd, sink + got, h.len - got, MSG_DONTWAIT);
+        while (got < h.len) {
+            /* the head is there: take exactly it (a poll's without copying
+             * it again: MSG_TRUNC discards on a TCP socket) */
+            ssize_t r = kind == FRONT_POLL
+                            ? recv(c->fd, NULL, h.len - got, MSG_DONTWAIT | MSG_TRUNC)
+                            : recv(c->fd, sink + got, h.len - got, MSG_DONTWAIT);
             if (r < 0 && errno == EINTR)
                 continue;
             if (r <= 0) {
@@ -883,7 +936,9 @@ static void serve(struct fthread *t, struct fconn *c)
             got += (size_t)r;
         }
         alive = kind == FRONT_POLL ? serve_poll(t, c, &h) : serve_report(t, c, sink, h.len);
-        if (!alive)
+        /* Bytes past this head were already there (pipelined): serve them
+         * now. Bytes that came later raised an edge of their own. */
+        if (!alive || (size_t)n <= h.len)
             return;
     }
 }
@@ -954,14 +1009,19 @@ static void accept_some(struct fthread *t)
         struct epoll_event ev;
         struct fconn *c;
         uint64_t total;
-        int one = 1, fd = accept4(f->lfd, (struct sockaddr *)&sa, &sl,
-                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int one = 1,
+            fd = accept4(f->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* out of descriptors: the waiting connection stays in the
+                 * backlog; stop asking for a moment instead of spinning */
                 atomic_fetch_add(&f->refused, 1);
+                if (epoll_ctl(t->ep, EPOLL_CTL_DEL, f->lfd, NULL) == 0)
+                    t->listen_off_until = cg_mono_ms() + FRONT_TICK_MS;
+            }
             return;
         }
         total = atomic_load(&f->conns);
@@ -971,8 +1031,7 @@ static void accept_some(struct fthread *t)
             total += mi ? mi->num_connections : 0;
         }
         if (sa.sin_family != AF_INET || (d->cfg.max_conns && total >= d->cfg.max_conns) ||
-            !peers_accept(d->peers, (const struct sockaddr *)&sa) ||
-            !(c = calloc(1, sizeof *c))) {
+            !peers_accept(d->peers, (const struct sockaddr *)&sa) || !(c = calloc(1, sizeof *c))) {
             atomic_fetch_add(&f->refused, 1);
             close(fd);
             continue;
@@ -1026,6 +1085,12 @@ static void *front_main(void *arg)
                 conn_event(t, p);
         }
         now = cg_mono_ms();
+        if (t->listen_off_until && now >= t->listen_off_until) {
+            struct epoll_event lev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
+                                      .data.ptr = &t->tag_listen};
+            if (epoll_ctl(t->ep, EPOLL_CTL_ADD, t->f->lfd, &lev) == 0)
+                t->listen_off_until = 0;
+        }
         if (now >= next_sweep) {
             sweep(t);
             next_sweep = now + FRONT_TICK_MS;

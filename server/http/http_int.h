@@ -47,7 +47,6 @@ struct http_server {
     uint64_t body_too_large;   /* chunked bodies cut off at max_body */
 };
 
-
 /* The address's wait after failed authentications (peers.h): 1 when the
  * request may go on, 0 with 429 and Retry-After in rs. */
 int http_admit_wait(struct http_server *d, enum surface s, const struct sockaddr *peer,

@@ -65,9 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kind == FRONT_POLL &&
             (memcmp(copy, "GET /v1/agent/desired", 21) != 0 || h.body_len != 0))
             abort();
-        if (kind == FRONT_REPORT &&
-            (memcmp(copy, "POST /v1/agent/report ", 22) != 0 || h.body_len < 1 ||
-             h.body_len > 256 * 1024 || h.na != 0))
+        if (kind == FRONT_REPORT && (memcmp(copy, "POST /v1/agent/report ", 22) != 0 ||
+                                     h.body_len < 1 || h.body_len > 256 * 1024 || h.na != 0))
             abort();
         if (h.nh < 0 || h.nh > FRONT_MAX_HEADERS || h.na < 0 || h.na > FRONT_MAX_ARGS)
             abort();
