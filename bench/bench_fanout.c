@@ -23,8 +23,9 @@
  *
  * With -P it reads the server's VmRSS (summed over -P PID,PID,...) before
  * connecting, with all N parked and again after each re-park. With -r 0 it
- * only parks the N polls, prints SETUP and exits (closing parked polls:
- * cellgated frees them only when their wait ends). After the last round the
+ * only parks the N polls, prints SETUP, keeps them parked for -L seconds
+ * (default 0) and exits (closing them: cellgated releases a parked poll
+ * whose client left within about a second). After the last round the
  * connections are left idle, so closing them frees them at once.
  *
  * Single thread, non-blocking sockets, epoll, libc only. Loopback targets
@@ -33,6 +34,7 @@
  * usage: bench_fanout -p PORT[,PORT...] -a ADMIN_TOKEN -k TOKENS_FILE -c CONFIG -v V1,V2 -n N
  *                     [-r ROUNDS=5] [-s SETTLE_MS=auto] [-w WAIT_S=60] [-T PHASE_S=30]
  *                     [-W MAX_CONNECTING=256] [-P SERVER_PID[,PID...]] [-H 127.0.0.1] [-o CSV]
+ *                     [-L HOLD_S] (with -r 0)
  *   TOKENS_FILE: one "cell token" pair a line (the cells polled, round-robin).
  *   -v V1,V2: the versions to alternate; the cells must be on V1 at start.
  *   -K FLAGPREFIX: the change of round i is the flag kill switch of flag
@@ -346,18 +348,18 @@ static void usage(void)
     fprintf(stderr, "usage: bench_fanout -p PORT[,PORT...] -a ADMIN_TOKEN -k TOKENS_FILE -c CONFIG "
                     "-v V1,V2 -n N [-r ROUNDS] [-s SETTLE_MS] [-w WAIT_S] [-T PHASE_S] "
                     "[-W MAX_CONNECTING] [-P SERVER_PID[,PID...]] [-H 127.0.0.1] [-o CSV] "
-                    "[-K FLAGPREFIX]\n");
+                    "[-K FLAGPREFIX] [-L HOLD_S]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    int N = 1000, R = 5, T = 30, W = 256, settle_ms = -1, opt, i, rd, p;
+    int N = 1000, R = 5, T = 30, W = 256, settle_ms = -1, hold_s = 0, opt, i, rd, p;
     long v1 = 1, v2 = 2;
     const char *admin = NULL, *tokfile = NULL, *config = NULL, *csvpath = NULL, *killflag = NULL;
     FILE *csv = NULL;
 
-    while ((opt = getopt(argc, argv, "p:a:k:c:v:n:r:s:w:T:W:P:H:o:K:")) != -1)
+    while ((opt = getopt(argc, argv, "p:a:k:c:v:n:r:s:w:T:W:P:H:o:K:L:")) != -1)
         switch (opt) {
         case 'p':
             if (!(nports = int_list(optarg, ports, MAX_REPS)))
@@ -406,6 +408,9 @@ int main(int argc, char **argv)
             break;
         case 'o':
             csvpath = optarg;
+            break;
+        case 'L':
+            hold_s = atoi(optarg);
             break;
         default:
             usage();
@@ -645,6 +650,10 @@ int main(int argc, char **argv)
            N, ncells, parked, early, shed, dead, t_setup, settle_ms, rss_idle, rss_parked);
     fflush(stdout);
     if (R == 0) {
+        /* -L: keep them parked a while (a load for another benchmark) */
+        struct timespec hold = {.tv_sec = hold_s > 0 ? hold_s : 0, .tv_nsec = 0};
+        while (hold.tv_sec > 0 && nanosleep(&hold, &hold) != 0 && errno == EINTR)
+            ;
         for (i = 0; i < N; i++)
             if (c[i].st == ST_PARKED || c[i].st == ST_CONNECTING)
                 close(c[i].fd);
