@@ -12,6 +12,7 @@
 #include "store.h"
 #include "util.h"
 
+_Static_assert(AUTH_MEMO_KEY_BYTES == crypto_shorthash_KEYBYTES, "the memo key is SipHash's");
 _Static_assert(sizeof(((struct principal *)0)->configs) == STORE_TOKEN_CONFIGS_MAX,
                "a principal holds a token's whole config scope");
 
@@ -141,28 +142,61 @@ void auth_cache_put(struct auth_cache *c, const char *hash, const struct princip
     pthread_mutex_unlock(&c->mu);
 }
 
+/* The token of "Bearer <token>" (spaces around it allowed): its start
+ * and length, or NULL when the header is not one of ours. */
+static const char *bearer_token(const char *authorization, size_t *len)
+{
+    const char *tok;
+    size_t n;
+
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
+    tok = authorization + 7;
+    while (*tok == ' ')
+        tok++;
+    n = strlen(tok);
+    while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+        n--;
+    if (n != AUTH_TOKEN_LEN || strncmp(tok, "cg_", 3) != 0)
+        return NULL;
+    *len = n;
+    return tok;
+}
+
 int auth_check(struct store *st, struct auth_cache *cache, const char *authorization,
                struct principal *who, int64_t *expired_ms)
 {
     char hash[65];
-    const char *tok;
     size_t len;
+    const char *tok = bearer_token(authorization, &len);
 
     memset(who, 0, sizeof *who);
     if (expired_ms)
         *expired_ms = 0;
-    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
-        return -1;
-    tok = authorization + 7;
-    while (*tok == ' ')
-        tok++;
-    len = strlen(tok);
-    while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
-        len--;
-    if (len != AUTH_TOKEN_LEN || strncmp(tok, "cg_", 3) != 0)
+    if (!tok)
         return -1;
     cg_sha256_hex(tok, len, hash);
     return auth_check_hash(st, cache, hash, who, expired_ms);
+}
+
+int auth_check_memo(struct store *st, struct auth_cache *cache, const char *authorization,
+                    struct principal *who, int64_t *expired_ms, const unsigned char *key,
+                    struct auth_memo *memo)
+{
+    unsigned char tag[crypto_shorthash_BYTES];
+    uint64_t t;
+    size_t len;
+    const char *tok = bearer_token(authorization, &len);
+
+    if (!tok || !memo || !key)
+        return auth_check(st, cache, authorization, who, expired_ms);
+    crypto_shorthash(tag, (const unsigned char *)tok, len, key);
+    memcpy(&t, tag, sizeof t);
+    if (!memo->hash[0] || memo->tag != t) {
+        cg_sha256_hex(tok, len, memo->hash);
+        memo->tag = t;
+    }
+    return auth_check_hash(st, cache, memo->hash, who, expired_ms);
 }
 
 int auth_check_hash(struct store *st, struct auth_cache *cache, const char *hash,

@@ -57,6 +57,26 @@ void auth_cache_put(struct auth_cache *c, const char *hash, const struct princip
 int auth_check(struct store *st, struct auth_cache *cache, const char *authorization,
                struct principal *who, int64_t *expired_ms);
 
+/* What a connection remembers of the last bearer token it presented, so
+ * that the next request with the same token skips its sha256: 'tag' is a
+ * keyed 64-bit hash (SipHash-2-4) of the token, 'hash' its sha256 in hex
+ * ("" = nothing remembered). The token itself is never kept. */
+struct auth_memo {
+    uint64_t tag;
+    char hash[65];
+};
+
+#define AUTH_MEMO_KEY_BYTES 16
+
+/* auth_check() for a connection with a memo: when the token's tag under
+ * 'key' (AUTH_MEMO_KEY_BYTES, random per process) is the memo's, its
+ * remembered sha256 is used instead of computing it; otherwise it is
+ * computed and remembered. The cache, revocation and expiry rules are
+ * auth_check_hash()'s either way, so the answer is auth_check()'s. */
+int auth_check_memo(struct store *st, struct auth_cache *cache, const char *authorization,
+                    struct principal *who, int64_t *expired_ms, const unsigned char *key,
+                    struct auth_memo *memo);
+
 /*
  * auth_check() for a token known by its hash (64 lowercase hex of
  * sha256(token)): the same cache, store lookup, revocation and expiry

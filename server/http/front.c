@@ -93,8 +93,9 @@ struct fconn {
     struct desired_reply reply; /* a woken poll's answer (front_wake) */
     char *out;                  /* what the socket has not taken yet */
     size_t out_len, out_off;
-    char host[64]; /* the poll's host=: the cache borrows it while parked */
-    char who[64];  /* the token's name, for the access log */
+    struct auth_memo memo; /* its last token's sha256 (auth_check_memo()) */
+    char host[64];         /* the poll's host=: the cache borrows it while parked */
+    char who[64];          /* the token's name, for the access log */
 };
 
 struct fconn_list {
@@ -164,11 +165,20 @@ static struct fconn_list *list_of(struct fconn *c)
 
 /* ---- parsing ---- */
 
-static int is_tchar(unsigned char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
+/* RFC 9110 token characters of header names: ALPHA, DIGIT and
+ * !#$%&'*+-.^_`|~ (a table: this runs for every byte of every name). */
+static const unsigned char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,  ['~'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,  ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,  ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,  ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,  ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,  ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,  ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,  ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
 
 /* Query bytes the front takes as they are: no escapes, no '+'. */
 static int is_plain(unsigned char ch)
@@ -177,21 +187,48 @@ static int is_plain(unsigned char ch)
            ch == '.' || ch == '_' || ch == '-' || ch == '~';
 }
 
+/* The headers the front looks at, found while the head is parsed (each
+ * may appear once); any other name is only kept in hn/hv. */
+static const char *const known_names[FRONT_H__COUNT] = {
+    [FRONT_H_HOST] = "Host",
+    [FRONT_H_AUTHORIZATION] = "Authorization",
+    [FRONT_H_API_KEY] = "X-API-Key",
+    [FRONT_H_IF_NONE_MATCH] = "If-None-Match",
+    [FRONT_H_CONNECTION] = "Connection",
+    [FRONT_H_CONTENT_LENGTH] = "Content-Length",
+    [FRONT_H_TIMEOUT] = "Cellgate-Timeout-Ms",
+    [FRONT_H_CONTENT_TYPE] = "Content-Type",
+    [FRONT_H_TRANSFER_ENCODING] = "Transfer-Encoding",
+    [FRONT_H_EXPECT] = "Expect",
+    [FRONT_H_UPGRADE] = "Upgrade",
+};
+
+static const unsigned char known_lens[FRONT_H__COUNT] = {
+    [FRONT_H_HOST] = 4,           [FRONT_H_AUTHORIZATION] = 13, [FRONT_H_API_KEY] = 9,
+    [FRONT_H_IF_NONE_MATCH] = 13, [FRONT_H_CONNECTION] = 10,    [FRONT_H_CONTENT_LENGTH] = 14,
+    [FRONT_H_TIMEOUT] = 19,       [FRONT_H_CONTENT_TYPE] = 12,  [FRONT_H_TRANSFER_ENCODING] = 17,
+    [FRONT_H_EXPECT] = 6,         [FRONT_H_UPGRADE] = 7,
+};
+
+/* The known header named name[0..len), or -1. */
+static int known_header(const char *name, size_t len)
+{
+    for (int k = 0; k < FRONT_H__COUNT; k++)
+        if (known_lens[k] == len && strncasecmp(known_names[k], name, len) == 0)
+            return k;
+    return -1;
+}
+
 static const char *head_get(const struct front_head *h, const char *name)
 {
+    int k = known_header(name, strlen(name));
+
+    if (k >= 0)
+        return h->known[k];
     for (int i = 0; i < h->nh; i++)
         if (strcasecmp(h->hn[i], name) == 0)
             return h->hv[i];
     return NULL;
-}
-
-static int head_count(const struct front_head *h, const char *name)
-{
-    int n = 0;
-
-    for (int i = 0; i < h->nh; i++)
-        n += strcasecmp(h->hn[i], name) == 0;
-    return n;
 }
 
 /* 1 when the comma-separated header value v holds the token tok. */
@@ -260,6 +297,7 @@ int front_classify(char *buf, size_t n, struct front_head *h)
     size_t pl = sizeof FRONT_PREFIX - 1;
     char *end, *line, *eol, *target, *sp;
     const char *cl;
+    int k;
 
     if (got < 0) {
         got = prefix_agrees(buf, n, FRONT_REPORT_PFX);
@@ -272,17 +310,29 @@ int front_classify(char *buf, size_t n, struct front_head *h)
         return FRONT_MORE;
     if ((buf[pl] != '?' || report) && buf[pl] != ' ')
         return FRONT_OTHER;
-    if (memchr(buf, '\0', n))
-        return FRONT_OTHER;
-    /* lines end with CRLF only: a bare LF or CR (which libmicrohttpd reads
-     * its own way) is its */
-    for (size_t i = 0; i < n; i++)
-        if ((buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')) ||
-            (buf[i] == '\r' && i + 1 < n && buf[i + 1] != '\n'))
-            return FRONT_OTHER;
-    buf[n] = '\0';
+    /* One pass to the end of the head: no NUL, and lines end with CRLF
+     * only (a bare LF or CR, which libmicrohttpd reads its own way, is
+     * its); what follows the head (a body, a pipelined request) is not
+     * looked at. */
     memset(h, 0, sizeof *h);
-    end = strstr(buf, "\r\n\r\n");
+    end = NULL;
+    for (char *p = buf, *lf; p < buf + n; p = lf + 1) {
+        size_t left = (size_t)(buf + n - p), ll;
+        lf = memchr(p, '\n', left);
+        ll = lf ? (size_t)(lf - p) : left; /* this line's bytes before its LF */
+        if (memchr(p, '\0', ll) || (lf && (ll == 0 || p[ll - 1] != '\r')))
+            return FRONT_OTHER;
+        /* a CR anywhere but before the LF (at the very end it may be one) */
+        if (ll > 1 && memchr(p, '\r', lf ? ll - 1 : ll - 1))
+            return FRONT_OTHER;
+        if (!lf)
+            break;
+        if (ll == 1 && p > buf) { /* "\r\n" alone: the blank line ends the head */
+            end = p - 2;
+            break;
+        }
+    }
+    buf[n] = '\0';
     if (end) {
         h->len = (size_t)(end + 4 - buf);
         end[2] = '\0'; /* the lines below end at the last header's CRLF */
@@ -323,12 +373,12 @@ int front_classify(char *buf, size_t n, struct front_head *h)
         if (!eol || h->nh == FRONT_MAX_HEADERS)
             return FRONT_OTHER;
         *eol = '\0';
-        colon = strchr(line, ':');
-        if (!colon || colon == line)
-            return FRONT_OTHER; /* also a folded line (it starts with a space) */
-        for (const char *p = line; p < colon; p++)
-            if (!is_tchar((unsigned char)*p))
-                return FRONT_OTHER;
+        for (colon = line; *colon && *colon != ':'; colon++)
+            if (!tchar[(unsigned char)*colon])
+                return FRONT_OTHER; /* also a folded line (it starts with a space) */
+        if (*colon != ':' || colon == line)
+            return FRONT_OTHER;
+        k = known_header(line, (size_t)(colon - line));
         *colon = '\0';
         for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
             ;
@@ -338,15 +388,21 @@ int front_classify(char *buf, size_t n, struct front_head *h)
         for (const char *p = v; *p; p++)
             if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
                 return FRONT_OTHER;
+        if (k >= 0) {
+            if (h->known[k])
+                return FRONT_OTHER; /* said twice */
+            h->known[k] = v;
+        }
         h->hn[h->nh] = line;
         h->hv[h->nh++] = v;
     }
     if (!end)
         return FRONT_MORE;
-    /* bodies, upgrades and anything said twice are libmicrohttpd's */
-    if (head_get(h, "Transfer-Encoding") || head_get(h, "Expect") || head_get(h, "Upgrade"))
+    /* bodies and upgrades are libmicrohttpd's */
+    if (h->known[FRONT_H_TRANSFER_ENCODING] || h->known[FRONT_H_EXPECT] ||
+        h->known[FRONT_H_UPGRADE])
         return FRONT_OTHER;
-    cl = head_get(h, "Content-Length");
+    cl = h->known[FRONT_H_CONTENT_LENGTH];
     if (report) {
         /* a report of known length within the route's limit; anything
          * else (chunked, empty, too long) libmicrohttpd answers */
@@ -364,17 +420,9 @@ int front_classify(char *buf, size_t n, struct front_head *h)
     } else if (cl && strcmp(cl, "0") != 0) {
         return FRONT_OTHER;
     }
-    if (!h->http10 && !head_get(h, "Host"))
+    if (!h->http10 && !h->known[FRONT_H_HOST])
         return FRONT_OTHER;
-    {
-        static const char *const once[] = {
-            "Host",       "Authorization",  "X-API-Key",          "If-None-Match",
-            "Connection", "Content-Length", "Cellgate-Timeout-Ms"};
-        for (size_t i = 0; i < sizeof once / sizeof once[0]; i++)
-            if (head_count(h, once[i]) > 1)
-                return FRONT_OTHER;
-    }
-    h->conn_close = h->http10 || has_token(head_get(h, "Connection"), "close");
+    h->conn_close = h->http10 || has_token(h->known[FRONT_H_CONNECTION], "close");
     return report ? FRONT_REPORT : FRONT_POLL;
 }
 
@@ -725,8 +773,8 @@ static int serve_poll(struct fthread *t, struct fconn *c, struct front_head *h)
     c->close_after = (uint8_t)h->conn_close;
     c->who[0] = '\0';
     if (http_admit_wait(d, s, peer, &rs) &&
-        http_admit_token(d, s, peer, head_get(h, "Authorization"), head_get(h, "X-API-Key"),
-                         &rq.who, &rs) &&
+        http_admit_token(d, s, peer, h->known[FRONT_H_AUTHORIZATION], h->known[FRONT_H_API_KEY],
+                         &rq.who, &rs, &c->memo) &&
         http_admit_role(d, f->route, s, &rq.who, &rs)) {
         int rc;
         cg_strlcpy(c->who, rq.who.name, sizeof c->who);
@@ -837,8 +885,8 @@ static int serve_report(struct fthread *t, struct fconn *c, const char *raw, siz
     c->job = j;
     c->close_after = (uint8_t)j->h.conn_close;
     if (!http_admit_wait(d, s, peer, &rs) ||
-        !http_admit_token(d, s, peer, head_get(&j->h, "Authorization"),
-                          head_get(&j->h, "X-API-Key"), &j->rq.who, &rs) ||
+        !http_admit_token(d, s, peer, j->h.known[FRONT_H_AUTHORIZATION],
+                          j->h.known[FRONT_H_API_KEY], &j->rq.who, &rs, &c->memo) ||
         !http_admit_role(d, f->report, s, &j->rq.who, &rs)) {
         /* refused from the head: the body is never read, and the
          * connection closes after the answer, as libmicrohttpd does */

@@ -37,6 +37,22 @@ struct front;
 #define FRONT_MAX_HEADERS 32
 #define FRONT_MAX_ARGS    8
 
+/* The headers the front reads itself (struct front_head.known). */
+enum front_known {
+    FRONT_H_HOST = 0,
+    FRONT_H_AUTHORIZATION,
+    FRONT_H_API_KEY,
+    FRONT_H_IF_NONE_MATCH,
+    FRONT_H_CONNECTION,
+    FRONT_H_CONTENT_LENGTH,
+    FRONT_H_TIMEOUT, /* Cellgate-Timeout-Ms */
+    FRONT_H_CONTENT_TYPE,
+    FRONT_H_TRANSFER_ENCODING,
+    FRONT_H_EXPECT,
+    FRONT_H_UPGRADE,
+    FRONT_H__COUNT
+};
+
 /* A request head the front serves, parsed in place: pointers into the
  * peeked bytes. */
 struct front_head {
@@ -47,6 +63,8 @@ struct front_head {
     int nh;
     const char *an[FRONT_MAX_ARGS], *av[FRONT_MAX_ARGS]; /* query argument names, values */
     int na;
+    const char *known[FRONT_H__COUNT]; /* values of the known headers, NULL when absent; a
+                                          known header given twice is FRONT_OTHER */
 };
 
 enum front_kind {

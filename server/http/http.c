@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -497,7 +498,7 @@ static int admit_cert(struct rq_ctx *c, const struct sockaddr *peer)
 
 int http_admit_token(struct http_server *d, enum surface s, const struct sockaddr *peer,
                      const char *authz, const char *api_key, struct principal *who,
-                     struct response *rs)
+                     struct response *rs, struct auth_memo *memo)
 {
     int64_t expired_ms = 0;
     char bearer[AUTH_TOKEN_LEN + 16];
@@ -508,7 +509,8 @@ int http_admit_token(struct http_server *d, enum surface s, const struct sockadd
         snprintf(bearer, sizeof bearer, "Bearer %s", api_key);
         authz = bearer;
     }
-    rc = auth_check(d->store, d->auth_cache, authz, who, &expired_ms);
+    rc = memo ? auth_check_memo(d->store, d->auth_cache, authz, who, &expired_ms, d->memo_key, memo)
+              : auth_check(d->store, d->auth_cache, authz, who, &expired_ms);
 
     if (rc == -2) {
         surface_error(s, rs, 503, "unavailable", "token store unavailable");
@@ -655,7 +657,7 @@ static int admit(struct rq_ctx *c)
             return 0;
         if (rc == 0 &&
             !http_admit_token(c->d, c->surface, peer, request_header(rq, "Authorization"),
-                              request_header(rq, "X-API-Key"), &rq->who, &c->rs))
+                              request_header(rq, "X-API-Key"), &rq->who, &c->rs, NULL))
             return 0;
         return http_admit_role(c->d, c->route, c->surface, &rq->who, &c->rs);
     }
@@ -919,6 +921,12 @@ struct http_server *http_new(const struct http_config *cfg, struct api *app, str
         return NULL;
     }
     s->cfg = *cfg;
+    if (sodium_init() < 0) {
+        snprintf(msg, 256, "libsodium cannot start");
+        free(s);
+        return NULL;
+    }
+    randombytes_buf(s->memo_key, sizeof s->memo_key);
     pthread_mutex_init(&s->body_mu, NULL);
     s->app = app;
     s->store = st;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "auth.h"
 #include "http.h"
 #include "surface.h"
 
@@ -38,6 +39,7 @@ struct http_server {
     struct tls *tls;               /* --tls-cert: credentials, client certificates; NULL: plain */
     struct web *web;               /* the dashboard (http_set_web()), NULL when off */
     struct front *front;           /* the long-poll front (front.h), NULL under TLS */
+    unsigned char memo_key[AUTH_MEMO_KEY_BYTES]; /* keys the front's token memos */
     uint16_t port;
     /* Request bodies in memory, all connections together (cfg.body_memory). */
     pthread_mutex_t body_mu;
@@ -55,10 +57,13 @@ int http_admit_wait(struct http_server *d, enum surface s, const struct sockaddr
 /* The bearer token from 'authz' (the Authorization header) or, without
  * it, 'api_key' (X-API-Key, OFREP's way): 1 with *who filled and its last
  * use noted, 0 with the answer (401, 503, or 403 for an agent token alone
- * under --require-client-cert) in rs. Failures count against 'peer'. */
+ * under --require-client-cert) in rs. Failures count against 'peer'.
+ * 'memo' (may be NULL): the connection's memory of its last token
+ * (auth_check_memo()), which spares the sha256 of a token it presents
+ * again. */
 int http_admit_token(struct http_server *d, enum surface s, const struct sockaddr *peer,
                      const char *authz, const char *api_key, struct principal *who,
-                     struct response *rs);
+                     struct response *rs, struct auth_memo *memo);
 
 /* The route's role check and the token's rate limit: 1 when the request
  * may go on, 0 with 403 or 429 in rs. */

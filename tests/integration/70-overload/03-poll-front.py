@@ -235,6 +235,27 @@ try:
             "three polls served by the front")
     passed += 1
 
+    # ---- tokens on one kept connection (the front remembers the last
+    # token's hash): another token, a wrong one, a revoked one ----
+    st, body = front.api("POST", "/v1/tokens", {"name": "ag2", "role": "agent", "cell": "c1"})
+    h.check(st == 201, "second agent token: %s" % st)
+    tok2, tok2_id = body["token"], body["id"]
+    with Conn(front.port) as c:
+        seq = []
+        for tok in (tok_f, tok2, "cg_" + "2" * 48, tok_f, tok2):
+            c.send(poll_head("c1", tok))
+            seq.append(c.response()[0])
+        h.check(seq == [200, 200, 401, 200, 200], "tokens in turn on one connection: %s" % seq)
+        st, _ = front.api("DELETE", "/v1/tokens/%d" % tok2_id)
+        h.check(st in (200, 204), "revoke: %s" % st)
+        c.send(poll_head("c1", tok2))
+        r = c.response()
+        h.check(r and r[0] == 401, "the revoked token on the same connection: %s" % (r and r[0],))
+        c.send(poll_head("c1", tok_f))
+        r = c.response()
+        h.check(r and r[0] == 200, "the other token goes on: %s" % (r and r[0],))
+    passed += 1
+
     # ---- parked polls: woken by an assign, released when the client leaves ----
     st, hd, body = front.request("GET", "/v1/agent/desired?cell=c1", token=tok_f)
     etag = hd["etag"].strip('"')
