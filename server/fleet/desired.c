@@ -86,6 +86,8 @@ struct cell_entry {
     struct cg_hentry link;    /* in desired.cells, keyed by name */
 };
 
+struct wake1;
+
 struct desired {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -99,6 +101,15 @@ struct desired {
     int64_t peer_check_at;             /* monotonic ms of the next closed-client check */
     int stopping;
     pthread_t sweeper;
+    /* The waker: answers the polls a change released, off the changer's
+     * thread, so an assign is acknowledged once it is durable and its
+     * cells re-rendered, not after its waiters were woken. */
+    pthread_mutex_t wmu;
+    pthread_cond_t wcv;
+    struct wake1 *wq; /* batches to answer, appended (wmu) */
+    size_t wqn, wqcap;
+    int wstop, waker_on;
+    pthread_t waker;
 };
 
 static struct cell_entry *find(struct desired *ds, const char *cell)
@@ -439,6 +450,68 @@ static void wakes_run(struct wakes *wk)
     memset(wk, 0, sizeof *wk);
 }
 
+/* Hands the queued polls to the waker thread (lock not held); without a
+ * waker (starting, drained) they are answered now. */
+static void wakes_post(struct desired *ds, struct wakes *wk)
+{
+    int queued = 0;
+
+    if (!wk->n) {
+        wakes_run(wk);
+        return;
+    }
+    pthread_mutex_lock(&ds->wmu);
+    if (ds->waker_on && !ds->wstop) {
+        if (ds->wqn + wk->n > ds->wqcap) {
+            size_t nc = ds->wqcap ? ds->wqcap : 64;
+            void *p;
+            while (nc < ds->wqn + wk->n)
+                nc *= 2;
+            p = realloc(ds->wq, nc * sizeof *ds->wq);
+            if (p) {
+                ds->wq = p;
+                ds->wqcap = nc;
+            }
+        }
+        if (ds->wqn + wk->n <= ds->wqcap) {
+            memcpy(ds->wq + ds->wqn, wk->v, wk->n * sizeof *wk->v);
+            ds->wqn += wk->n;
+            queued = 1;
+            pthread_cond_signal(&ds->wcv);
+        }
+    }
+    pthread_mutex_unlock(&ds->wmu);
+    if (queued) {
+        free(wk->v);
+        memset(wk, 0, sizeof *wk);
+    } else {
+        wakes_run(wk);
+    }
+}
+
+static void *waker(void *arg)
+{
+    struct desired *ds = arg;
+
+    for (;;) {
+        struct wakes wk = {0};
+        int stop;
+        pthread_mutex_lock(&ds->wmu);
+        while (!ds->wqn && !ds->wstop)
+            pthread_cond_wait(&ds->wcv, &ds->wmu);
+        wk.v = ds->wq;
+        wk.n = ds->wqn;
+        wk.cap = ds->wqcap;
+        ds->wq = NULL;
+        ds->wqn = ds->wqcap = 0;
+        stop = ds->wstop;
+        pthread_mutex_unlock(&ds->wmu);
+        wakes_run(&wk);
+        if (stop)
+            return NULL; /* what was queued before the stop is answered */
+    }
+}
+
 static void unlink_waiter_list(struct desired *ds, struct waiter **head, struct waiter *w)
 {
     if (w->prev)
@@ -617,7 +690,7 @@ static void install(struct desired *ds, const char *cell, struct rendered_cell *
     if (old)
         wakes_add(&wk, detach_all(ds, e), e->body, e->etag);
     pthread_mutex_unlock(&ds->mu);
-    wakes_run(&wk);
+    wakes_post(ds, &wk);
     body_release(old);
     rendered_cell_free(rc);
 }
@@ -949,9 +1022,13 @@ struct desired *desired_start(struct store *st, const struct cg_signkey *key,
         return NULL;
     }
     pthread_mutex_init(&ds->mu, NULL);
+    pthread_mutex_init(&ds->wmu, NULL);
+    pthread_cond_init(&ds->wcv, NULL);
     cg_hashmap_init(&ds->cells, NULL);
     if (cg_hashmap_reserve(&ds->cells, CELLS_RESERVE) < 0) {
         pthread_mutex_destroy(&ds->mu);
+        pthread_mutex_destroy(&ds->wmu);
+        pthread_cond_destroy(&ds->wcv);
         free(ds);
         snprintf(msg, 256, "out of memory");
         return NULL;
@@ -984,6 +1061,12 @@ struct desired *desired_start(struct store *st, const struct cg_signkey *key,
         desired_free(ds);
         return NULL;
     }
+    if (pthread_create(&ds->waker, NULL, waker, ds) != 0) {
+        snprintf(msg, 256, "cannot start the desired-state waker");
+        desired_free(ds);
+        return NULL;
+    }
+    ds->waker_on = 1;
     return ds;
 }
 
@@ -991,6 +1074,14 @@ void desired_drain(struct desired *ds)
 {
     if (!ds)
         return;
+    pthread_mutex_lock(&ds->wmu);
+    ds->wstop = 1; /* later changes answer their polls themselves */
+    pthread_cond_signal(&ds->wcv);
+    pthread_mutex_unlock(&ds->wmu);
+    if (ds->waker_on) {
+        pthread_join(ds->waker, NULL); /* it answers what was queued */
+        ds->waker_on = 0;
+    }
     pthread_mutex_lock(&ds->mu);
     ds->stopping = 1;
     pthread_cond_broadcast(&ds->cv);
@@ -1026,6 +1117,9 @@ void desired_free(struct desired *ds)
     cg_hashmap_clear(&ds->cells, entry_free, NULL);
     pthread_cond_destroy(&ds->cv);
     pthread_mutex_destroy(&ds->mu);
+    pthread_cond_destroy(&ds->wcv);
+    pthread_mutex_destroy(&ds->wmu);
+    free(ds->wq);
     free(ds);
 }
 

@@ -17,7 +17,9 @@
  * (with ±10% jitter) ends or its client closes the connection (checked
  * every second, so dead agents do not hold a parked slot and a descriptor
  * for the rest of their wait). One sweeper thread expires parked polls and
- * re-signs statements.
+ * re-signs statements; one waker thread answers the polls a change
+ * released, so whoever made the change (an assign's request) does not
+ * wait for thousands of wakes.
  *
  * The cache knows no transport: a poll that must wait is parked through the
  * caller's struct desired_parker (the API layer suspends and resumes its
@@ -58,16 +60,19 @@ struct desired_stats {
 struct desired *desired_start(struct store *st, const struct cg_signkey *key,
                               const struct desired_config *cfg, char *msg);
 
-/* Answers every parked poll with 304 and stops the sweeper; later polls
- * are answered at once (never parked). Call before the HTTP server stops. */
+/* Answers the polls the waker still holds, then every parked poll with 304,
+ * and stops the waker and the sweeper; later polls are answered at once
+ * (never parked). Call before the HTTP server stops. */
 void desired_drain(struct desired *ds);
 
 /* Frees the cache. Call after the HTTP server stopped. NULL is a no-op. */
 void desired_free(struct desired *ds);
 
 /* Re-renders the given cells from the store (after an assignment change or
- * a new cell) and wakes their parked polls if the body changed. Returns 0,
- * or -1 if the store failed (the old body stays; the sweeper retries). */
+ * a new cell); if a body changed, polls from now on get the new one and
+ * its parked polls are handed to the waker thread, which answers them
+ * after this returns. Returns 0, or -1 if the store failed (the old body
+ * stays; the sweeper retries). */
 int desired_refresh(struct desired *ds, const char *const *cells, size_t n);
 
 /* Subscribes the cache to the change funnel: every NOTIFY_ASSIGN and
