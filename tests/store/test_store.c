@@ -502,6 +502,12 @@ static void test_backend_settings(void **state)
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
     sqlite3_finalize(q);
+    /* A database the store creates has 1 KiB pages (STORE.md, "Where the
+     * bytes of a publish go"). */
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 1024);
+    sqlite3_finalize(q);
     sqlite3_close(db);
     /* Every table of the schema exists. */
     assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND "

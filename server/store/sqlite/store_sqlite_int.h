@@ -56,7 +56,7 @@
 #define SQ_PAGE_SIZE "1024"
 /* The checkpointer copies the WAL into the database once it holds this
  * many bytes of frames (SQLite's default is 1000 pages). */
-#define SQ_CKPT_WAL_BYTES (16 * 1024 * 1024)
+#define SQ_CKPT_WAL_BYTES (64 * 1024 * 1024)
 
 /*
  * Rollout states in which a rollout no longer references its versions.
@@ -64,6 +64,19 @@
  * index in migrations/0001_init.sql and docs/internals/STORE.md.
  */
 #define SQ_ROLLOUT_TERMINAL "('completed', 'rolled_back', 'aborted', 'halted')"
+
+/*
+ * A config's latest version (the highest number ever published: versions
+ * are never removed) as a column of a query on configs. Since issue 18
+ * a publish no longer rewrites the config's row to bump
+ * configs.latest_version: that row holds the contract, and the UPDATE put
+ * one page per config per commit into the WAL. The number is read off the
+ * end of the config's range of the versions key instead; the column
+ * configs.latest_version stays (dumps carry it: store_sqlite_dump.c writes
+ * this expression in its place) but is no longer kept.
+ */
+#define SQ_SQL_LATEST                                                                              \
+    "(SELECT coalesce(max(v_.number), 0) FROM versions v_ WHERE v_.config = configs.name)"
 
 /* A cached prepared statement; the key is the address of a static SQL
  * string (never pass a stack or heap buffer as SQL). */
