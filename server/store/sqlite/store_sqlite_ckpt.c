@@ -23,7 +23,7 @@
 
 #include <sqlite3.h>
 
-#define SQ_CKPT_TAIL 32 /* the writer copies at most 1/32 of the threshold */
+#define SQ_CKPT_TAIL 256 /* the writer copies at most 1/256 of the threshold (256 KiB) */
 
 /* The writer's WAL hook: runs in the writer thread after each commit. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
