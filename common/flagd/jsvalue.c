@@ -522,8 +522,8 @@ int jl_tonum(struct jl_env *env, const struct jl_val *v, double *out)
         *out = jl_str_tonum(v->s, v->len);
         return 0;
     default: {
-        const char *s;
-        size_t len;
+        const char *s = "";
+        size_t len = 0;
         if (jl_tostr(env, v, &s, &len) != 0) {
             return -1;
         }
@@ -594,7 +594,7 @@ static int loose_eq(struct jl_env *env, const struct jl_val *x, const struct jl_
         *r = jl_strict_eq(&px, &py);
         return 0;
     }
-    double a, b;
+    double a = 0, b = 0;
     jl_tonum(env, &px, &a);
     jl_tonum(env, &py, &b);
     *r = a == b;
@@ -613,7 +613,7 @@ static int rel(struct jl_env *env, const struct jl_val *x, const struct jl_val *
         *r = eq ? c <= 0 : c < 0;
         return 0;
     }
-    double a, b;
+    double a = 0, b = 0;
     jl_tonum(env, &px, &a);
     jl_tonum(env, &py, &b);
     *r = !isnan(a) && !isnan(b) && (eq ? a <= b : a < b);

@@ -82,6 +82,10 @@ static int conn_open(struct sq_conn *c, const char *path, bool writer, char *msg
     sqlite3_busy_timeout(c->db, SQ_BUSY_TIMEOUT_MS);
     if (!writer)
         return conn_pragma(c, "PRAGMA query_only = ON", NULL, 0, msg);
+    /* a no-op on a database that has pages already */
+    rc = conn_pragma(c, "PRAGMA page_size = " SQ_PAGE_SIZE, NULL, 0, msg);
+    if (rc != CG_OK)
+        return rc;
     rc = conn_pragma(c, "PRAGMA journal_mode = WAL", mode, sizeof mode, msg);
     if (rc != CG_OK)
         return rc;
@@ -186,6 +190,11 @@ static void sq_destroy(struct sq_store *s)
                 "store_sqlite: %" PRIu64 " jobs in %" PRIu64 " batches (max %" PRIu64
                 "); writer %" PRIu64 " ms in jobs, %" PRIu64 " ms in COMMIT\n",
                 s->njobs, s->nbatches, s->max_batch, s->run_us / 1000, s->commit_us / 1000);
+    sq_ckpt_stop(s);
+    if (getenv("CG_STORE_STATS"))
+        fprintf(stderr, "store_sqlite: %" PRIu64 " WAL checkpoints off the commit path\n",
+                s->nckpt);
+    conn_close(&s->ckpt);
     for (size_t i = 0; i < SQ_READERS; i++)
         conn_close(&s->readers[i]);
     conn_close(&s->writer);
@@ -194,6 +203,8 @@ static void sq_destroy(struct sq_store *s)
     pthread_cond_destroy(&s->done_cv);
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->rcv);
+    pthread_mutex_destroy(&s->ckpt_mu);
+    pthread_cond_destroy(&s->ckpt_cv);
     free(s);
 }
 
@@ -230,6 +241,8 @@ static int sq_open(const char *dsn, struct store **out, char *msg)
     pthread_cond_init(&s->done_cv, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_cond_init(&s->rcv, NULL);
+    pthread_mutex_init(&s->ckpt_mu, NULL);
+    pthread_cond_init(&s->ckpt_cv, NULL);
     rc = conn_open(&s->writer, path, true, msg);
     if (rc == CG_OK)
         rc = migrate(&s->writer, msg);
@@ -237,6 +250,10 @@ static int sq_open(const char *dsn, struct store **out, char *msg)
         rc = conn_open(&s->readers[i], path, false, msg);
         s->idle[s->nidle++] = &s->readers[i];
     }
+    if (rc == CG_OK)
+        rc = conn_open(&s->ckpt, path, true, msg);
+    if (rc == CG_OK)
+        rc = sq_ckpt_start(s, msg);
     if (rc == CG_OK)
         rc = sq_writer_start(s, msg);
     if (rc != CG_OK) {

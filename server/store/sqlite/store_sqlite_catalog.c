@@ -162,7 +162,7 @@ int sq_cell_page(struct store *st, const char *after, size_t limit, struct store
 /* ---- Configs ---- */
 
 #define CONFIG_COLS                                                                                \
-    "name, kind, contract_json, plan, created_ms, latest_version, live_version, generation, "      \
+    "name, kind, contract_json, plan, created_ms, " SQ_SQL_LATEST ", live_version, generation, "   \
     "contract_version"
 const char sq_sql_config_exists[] = "SELECT 1 FROM configs WHERE name = ?";
 static const char SQL_CONFIG_ADD[] = "INSERT INTO configs (name, kind, contract_json, plan, "

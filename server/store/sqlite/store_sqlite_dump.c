@@ -25,8 +25,15 @@ static int build_sql(struct cg_buf *b, const struct store_table *t, int insert)
 
     if (insert)
         rc |= cg_buf_printf(b, "%s (", t->name);
-    for (size_t i = 0; i < t->ncols; i++)
-        rc |= cg_buf_printf(b, "%s%s", i ? ", " : "", t->cols[i].name);
+    for (size_t i = 0; i < t->ncols; i++) {
+        /* configs.latest_version is no longer kept: the dump carries the
+         * number it stands for (SQ_SQL_LATEST) */
+        if (!insert && strcmp(t->name, "configs") == 0 &&
+            strcmp(t->cols[i].name, "latest_version") == 0)
+            rc |= cg_buf_printf(b, "%s" SQ_SQL_LATEST, i ? ", " : "");
+        else
+            rc |= cg_buf_printf(b, "%s%s", i ? ", " : "", t->cols[i].name);
+    }
     if (insert) {
         rc |= cg_buf_puts(b, ") VALUES (");
         for (size_t i = 0; i < t->ncols; i++)

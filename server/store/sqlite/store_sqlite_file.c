@@ -88,7 +88,7 @@ static int facts_configs(sqlite3 *db, json_t *obj, char *msg)
     int rc;
 
     if (sqlite3_prepare_v2(db,
-                           "SELECT name, generation, latest_version, live_version FROM configs "
+                           "SELECT name, generation, " SQ_SQL_LATEST ", live_version FROM configs "
                            "ORDER BY name",
                            -1, &q, NULL) != SQLITE_OK)
         return file_fail(db, "configs", msg);

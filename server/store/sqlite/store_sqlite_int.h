@@ -9,6 +9,7 @@
  *   store_sqlite_query.c     error messages, the per-connection statement
  *                            cache, query helpers, the reader pool
  *   store_sqlite_writer.c    the writer thread, the job queue, group commit
+ *   store_sqlite_ckpt.c      the WAL checkpointer thread (off the commit path)
  *   store_sqlite_audit.c     argument checks, audit summaries, the audit log
  *                            and its signed checkpoints
  *   store_sqlite_catalog.c   cells, configs, plans
@@ -47,6 +48,15 @@
 
 #define SQ_READERS    8  /* read-only connections in the pool */
 #define SQ_STMT_CACHE 96 /* prepared statements kept per connection */
+/* Page size of a database this backend creates (an existing one keeps
+ * its own): a publish puts ~10 pages in the WAL, most of them B-tree
+ * leaves it changes a few bytes of, each written whole at every commit
+ * and again at the checkpoint (docs/internals/STORE.md "Where the bytes
+ * of a publish go"). */
+#define SQ_PAGE_SIZE "1024"
+/* The checkpointer copies the WAL into the database once it holds this
+ * many bytes of frames (SQLite's default is 1000 pages). */
+#define SQ_CKPT_WAL_BYTES (64 * 1024 * 1024)
 
 /*
  * Rollout states in which a rollout no longer references its versions.
@@ -54,6 +64,19 @@
  * index in migrations/0001_init.sql and docs/internals/STORE.md.
  */
 #define SQ_ROLLOUT_TERMINAL "('completed', 'rolled_back', 'aborted', 'halted')"
+
+/*
+ * A config's latest version (the highest number ever published: versions
+ * are never removed) as a column of a query on configs. Since issue 18
+ * a publish no longer rewrites the config's row to bump
+ * configs.latest_version: that row holds the contract, and the UPDATE put
+ * one page per config per commit into the WAL. The number is read off the
+ * end of the config's range of the versions key instead; the column
+ * configs.latest_version stays (dumps carry it: store_sqlite_dump.c writes
+ * this expression in its place) but is no longer kept.
+ */
+#define SQ_SQL_LATEST                                                                              \
+    "(SELECT coalesce(max(v_.number), 0) FROM versions v_ WHERE v_.config = configs.name)"
 
 /* A cached prepared statement; the key is the address of a static SQL
  * string (never pass a stack or heap buffer as SQL). */
@@ -98,6 +121,17 @@ struct sq_store {
     struct sq_conn readers[SQ_READERS];
     struct sq_conn *idle[SQ_READERS];
     size_t nidle;
+    /* the checkpointer (store_sqlite_ckpt.c) */
+    struct sq_conn ckpt; /* its own read-write connection */
+    pthread_t ckpt_thread;
+    bool ckpt_started;
+    pthread_mutex_t ckpt_mu; /* guards the four flags and nckpt */
+    pthread_cond_t ckpt_cv;
+    bool ckpt_due, ckpt_stopping;
+    bool ckpt_busy;  /* a checkpoint is under way (its tail included) */
+    bool ckpt_tail;  /* the thread is done; the writer copies the rest */
+    int ckpt_frames; /* WAL frames that trigger a checkpoint */
+    uint64_t nckpt;  /* checkpoints run (CG_STORE_STATS) */
 };
 
 /* The SQLite store behind a struct store handed out by sq_open(). */
@@ -235,6 +269,23 @@ int sq_submit(struct sq_store *s, sq_job_fn run, void *arg, char *msg);
  * CG_ERR_IO when the store is closing, CG_ERR_NOMEM (arg freed already). */
 int sq_submit_nowait(struct sq_store *s, sq_job_fn run, void *arg, void (*free_arg)(void *arg),
                      char *msg);
+
+/* ---- The checkpointer (store_sqlite_ckpt.c) ---- */
+
+/* Takes the WAL checkpoints off the commit path: disables the writer's
+ * automatic checkpoint and installs a WAL hook that, once the WAL holds
+ * SQ_CKPT_WAL_BYTES, wakes a thread that runs a PASSIVE checkpoint on
+ * s->ckpt (opened read-write on the same file). CG_OK or CG_ERR_IO. */
+int sq_ckpt_start(struct sq_store *s, char *msg);
+
+/* In the writer thread, outside a transaction: once the checkpointer's
+ * pass is over, copies the frames appended since (a small tail), so that
+ * the next write transaction starts the WAL over. Cheap otherwise. */
+void sq_ckpt_tail(struct sq_store *s);
+
+/* Stops and joins the checkpointer (a no-op when it never started); its
+ * connection is closed by the caller. */
+void sq_ckpt_stop(struct sq_store *s);
 
 /* store_ops.stats: group-commit counters, read under s->mu. */
 int sq_stats(struct store *st, struct store_stats *out);

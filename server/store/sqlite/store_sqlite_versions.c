@@ -26,14 +26,13 @@
 static const char SQL_LIVE[] =
     "SELECT CASE WHEN live_version != 0 THEN live_version ELSE "
     "COALESCE((SELECT v.number FROM versions v WHERE v.config = configs.name AND "
-    "v.deleted_ms = 0 ORDER BY v.number DESC LIMIT 1), 0) END, latest_version, contract_version "
+    "v.deleted_ms = 0 ORDER BY v.number DESC LIMIT 1), 0) END, " SQ_SQL_LATEST ", contract_version "
     "FROM configs WHERE name = ?";
 static const char SQL_BLOB_ADD[] = "INSERT OR IGNORE INTO blobs (sha256, size, bytes, created_ms) "
                                    "VALUES (?, ?, ?, ?)";
 static const char SQL_VERSION_ADD[] =
     "INSERT INTO versions (config, number, sha256, media_type, size, author, message, parent, "
     "created_ms, contract_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_CONFIG_LATEST[] = "UPDATE configs SET latest_version = ? WHERE name = ?";
 static const char SQL_VERSION_GET[] =
     "SELECT " VERSION_COLS " FROM versions WHERE config = ? AND number = ?";
 /* keyset page on the primary key (config, number), newest first: a range
@@ -131,8 +130,6 @@ static int run_publish(struct sq_conn *w, void *arg, char *msg)
     if (rc == CG_OK)
         rc = sq_exec(w, msg, SQL_VERSION_ADD, "tittittiii", p->config, num, p->sha256,
                      p->media_type, size, j->a->actor, j->message, live, now, contract);
-    if (rc == CG_OK)
-        rc = sq_exec(w, msg, SQL_CONFIG_LATEST, "it", num, p->config);
     if (rc != CG_OK)
         return rc;
     snprintf(object, sizeof object, "config/%s/versions/%" PRId64, p->config, num);

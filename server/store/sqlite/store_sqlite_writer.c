@@ -201,6 +201,7 @@ static void *writer_main(void *arg)
         last = n;
         pthread_mutex_unlock(&s->mu);
 
+        sq_ckpt_tail(s);
         run_batch(s, batch, n);
 
         pthread_mutex_lock(&s->mu);
