@@ -21,17 +21,34 @@
 /* Buckets reserved at start: cells are looked up on every poll. */
 #define CELLS_RESERVE 4096
 #define SWEEP_MS      100
-/* Parked polls are checked for a closed client every PEER_CHECK_MS: one
- * non-blocking recv(MSG_PEEK) each, about 10 ms of CPU per 10,000 parked. */
+/* Parked polls are checked for a closed client every PEER_CHECK_MS
+ * (parker->gone(): a flag from the long-poll front's events, or one
+ * non-blocking recv(MSG_PEEK) each through libmicrohttpd, about 10 ms of
+ * CPU per 10,000 parked). */
 #define PEER_CHECK_MS 1000
+
+/* Parked polls expire through a timing wheel: WHEEL_SLOTS lists of
+ * WHEEL_MS each (409.6 s, past the longest wait of 330 s), so the sweeper
+ * looks only at the polls whose time has come, not at every parked one
+ * every SWEEP_MS (with 19,000 parked that walk held the cache lock long
+ * enough to slow every poll down). */
+#define WHEEL_MS    100
+#define WHEEL_SLOTS 4096
+
+struct cell_entry;
+struct host_entry;
 
 struct waiter {
     const struct desired_parker *parker;
     void *ctx;
-    int64_t deadline_ms; /* monotonic */
-    const char *host;    /* the polling host (borrowed from the poll, valid until it is
-                            answered), NULL when the poll named none */
-    struct waiter *prev, *next;
+    int64_t deadline_ms;          /* monotonic */
+    const char *host;             /* the polling host (borrowed from the poll, valid until it is
+                                     answered), NULL when the poll named none */
+    struct waiter *prev, *next;   /* in its cell's or host's list */
+    struct waiter *tprev, *tnext; /* in its wheel slot */
+    struct cell_entry *cell;      /* whose list it is in: the cell's, or ... */
+    struct host_entry *he;        /* ... this host's (NULL: the cell's) */
+    int in_wheel;
 };
 
 /* A rendered body shared by the cache and every response that sends it. */
@@ -99,6 +116,8 @@ struct desired {
     uint64_t rebuilds, shed, abandoned;
     uint64_t resyncs, resync_rebuilds; /* replicas: resync() */
     int64_t peer_check_at;             /* monotonic ms of the next closed-client check */
+    struct waiter *wheel[WHEEL_SLOTS]; /* parked polls by deadline (lock held) */
+    int64_t wheel_tick;                /* ticks before this one are expired */
     int stopping;
     pthread_t sweeper;
     /* The waker: answers the polls a change released, off the changer's
@@ -512,8 +531,40 @@ static void *waker(void *arg)
     }
 }
 
+static size_t wheel_slot(int64_t deadline_ms)
+{
+    return (size_t)(deadline_ms / WHEEL_MS) & (WHEEL_SLOTS - 1);
+}
+
+static void wheel_add(struct desired *ds, struct waiter *w)
+{
+    struct waiter **slot = &ds->wheel[wheel_slot(w->deadline_ms)];
+
+    w->tprev = NULL;
+    w->tnext = *slot;
+    if (*slot)
+        (*slot)->tprev = w;
+    *slot = w;
+    w->in_wheel = 1;
+}
+
+static void wheel_remove(struct desired *ds, struct waiter *w)
+{
+    if (!w->in_wheel)
+        return;
+    if (w->tprev)
+        w->tprev->tnext = w->tnext;
+    else
+        ds->wheel[wheel_slot(w->deadline_ms)] = w->tnext;
+    if (w->tnext)
+        w->tnext->tprev = w->tprev;
+    w->tprev = w->tnext = NULL;
+    w->in_wheel = 0;
+}
+
 static void unlink_waiter_list(struct desired *ds, struct waiter **head, struct waiter *w)
 {
+    wheel_remove(ds, w);
     if (w->prev)
         w->prev->next = w->next;
     else
@@ -534,8 +585,10 @@ static struct waiter *detach_list(struct desired *ds, struct waiter **head)
 {
     struct waiter *ws = *head, *w;
 
-    for (w = ws; w; w = w->next)
+    for (w = ws; w; w = w->next) {
+        wheel_remove(ds, w);
         ds->nparked--;
+    }
     *head = NULL;
     return ws;
 }
@@ -782,10 +835,13 @@ enum desired_result desired_poll(struct desired *ds, const char *cell, const cha
     w->ctx = ctx;
     w->host = host;
     w->deadline_ms = cg_mono_ms() + wait_ms;
+    w->cell = e;
+    w->he = he;
     w->next = *list;
     if (*list)
         (*list)->prev = w;
     *list = w;
+    wheel_add(ds, w);
     ds->nparked++;
     parker->park(ctx);
     pthread_mutex_unlock(&ds->mu);
@@ -815,6 +871,31 @@ static void sweep_list(struct desired *ds, struct waiter **head, struct body *b,
     }
 }
 
+/* Answers 304 to the parked polls whose deadline passed (lock held): the
+ * wheel's slots from the last tick swept to now. */
+static void wheel_expire(struct desired *ds, int64_t mono)
+{
+    int64_t now_tick = mono / WHEEL_MS, t = ds->wheel_tick;
+
+    if (now_tick - t >= WHEEL_SLOTS)
+        t = now_tick - WHEEL_SLOTS + 1; /* a whole turn: every slot once */
+    for (; t <= now_tick; t++) {
+        struct waiter *w = ds->wheel[(size_t)t & (WHEEL_SLOTS - 1)];
+        while (w) {
+            struct waiter *nx = w->tnext;
+            if (w->deadline_ms <= mono) {
+                struct cell_entry *e = w->cell;
+                struct host_entry *he = w->he;
+                unlink_waiter_list(ds, he ? &he->waiters : &e->waiters, w);
+                wake_with(he ? he->body : e->body, he ? he->etag : e->etag, w, 304);
+                free(w);
+            }
+            w = nx;
+        }
+    }
+    ds->wheel_tick = now_tick; /* this tick again next time: its later polls */
+}
+
 /* Expires parked polls and releases those whose client left; collects
  * cells whose statements need re-signing. */
 static size_t sweep(struct desired *ds, char (*due)[STORE_NAME_MAX], size_t max)
@@ -826,17 +907,22 @@ static size_t sweep(struct desired *ds, char (*due)[STORE_NAME_MAX], size_t max)
     int check_peers;
 
     pthread_mutex_lock(&ds->mu);
-    check_peers = mono >= ds->peer_check_at;
+    check_peers = mono >= ds->peer_check_at && !ds->cfg.keep_gone;
     if (check_peers)
         ds->peer_check_at = mono + PEER_CHECK_MS;
+    wheel_expire(ds, mono);
     cg_hashmap_iter_init(&it, &ds->cells);
     while ((h = cg_hashmap_iter_next(&it))) {
         struct cell_entry *e = CG_HENTRY(h, struct cell_entry, link);
         struct host_entry *he;
 
-        sweep_list(ds, &e->waiters, e->body, e->etag, mono, check_peers);
-        for (he = e->hosts; he; he = he->next)
-            sweep_list(ds, &he->waiters, he->body, he->etag, mono, check_peers);
+        /* every parked poll: once a second for clients that left, or all
+         * of them when stopping */
+        if (check_peers || ds->stopping) {
+            sweep_list(ds, &e->waiters, e->body, e->etag, mono, check_peers);
+            for (he = e->hosts; he; he = he->next)
+                sweep_list(ds, &he->waiters, he->body, he->etag, mono, check_peers);
+        }
         if (e->resign_at && e->resign_at <= wall && ndue < max)
             cg_strlcpy(due[ndue++], e->name, STORE_NAME_MAX);
     }

@@ -93,6 +93,7 @@ struct fconn {
     struct desired_reply reply; /* a woken poll's answer (front_wake) */
     char *out;                  /* what the socket has not taken yet */
     size_t out_len, out_off;
+    atomic_int hangup;     /* the client closed or reset (an EPOLLRDHUP, HUP or ERR seen) */
     struct auth_memo memo; /* its last token's sha256 (auth_check_memo()) */
     char host[64];         /* the poll's host=: the cache borrows it while parked */
     char who[64];          /* the token's name, for the access log */
@@ -736,13 +737,13 @@ static void fp_wake(void *ctx, const struct desired_reply *r)
     enqueue(c);
 }
 
+/* The cache asks once a second for every parked poll: the answer is what
+ * the connection's events said (no system call per parked poll). */
 static int fp_gone(void *ctx)
 {
-    const struct fconn *c = ctx;
-    char byte;
-    ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    struct fconn *c = ctx;
 
-    return n == 0 || (n < 0 && (errno == ECONNRESET || errno == ENOTCONN || errno == EPIPE));
+    return atomic_load(&c->hangup);
 }
 
 static const struct desired_parker front_parker = {fp_park, fp_wake, fp_gone};
@@ -991,8 +992,10 @@ static void serve(struct fthread *t, struct fconn *c)
     }
 }
 
-static void conn_event(struct fthread *t, struct fconn *c)
+static void conn_event(struct fthread *t, struct fconn *c, uint32_t events)
 {
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        atomic_store(&c->hangup, 1); /* fp_gone(): before any wait, even one parked later */
     switch (c->state) {
     case FC_PARKED: /* the cache answers it; a client that left is found by fp_gone() */
     case FC_LANE:   /* its lane job answers it */
@@ -1130,7 +1133,7 @@ static void *front_main(void *arg)
             else if (p == &t->tag_wake)
                 drain_wakes(t);
             else
-                conn_event(t, p);
+                conn_event(t, p, ev[i].events);
         }
         now = cg_mono_ms();
         if (t->listen_off_until && now >= t->listen_off_until) {
