@@ -50,11 +50,12 @@ perf_stop() {
   wait "$PERF_PID" 2>/dev/null || true
   PERF_PID=""
   say "--- perf profile ($1, top self-time symbols) ---"
+  # (|| true: head closing the pipe must not stop the run under pipefail)
   perf report -i "$BENCH_TMP/perf.data" --stdio --no-children --sort symbol 2>/dev/null |
-    grep -E '^ +[0-9]' | head -25
+    grep -E '^ +[0-9]' | head -25 || true
   say "--- perf profile ($1, by shared object) ---"
   perf report -i "$BENCH_TMP/perf.data" --stdio --no-children --sort dso 2>/dev/null |
-    grep -E '^ +[0-9]' | head -10
+    grep -E '^ +[0-9]' | head -10 || true
 }
 
 # ---------------------------------------------------------------------------
