@@ -85,7 +85,7 @@ int front_classify(char *buf, size_t n, struct front_head *h);
 
 struct front_stats {
     uint64_t conns;     /* connections the front holds now */
-    uint64_t served;    /* polls answered by the front */
+    uint64_t served;    /* polls and reports answered by the front */
     uint64_t handed;    /* connections handed to libmicrohttpd */
     uint64_t refused;   /* connections refused at accept (limits) */
     uint64_t timed_out; /* idle connections closed */

@@ -887,24 +887,27 @@ static void render_stats(void *ctx, struct cg_buf *b)
     if (s->front) {
         struct front_stats fs;
         front_stats(s->front, &fs);
-        stats_family(b, "cellgate_http_front_connections", "gauge",
-                     "Connections the long-poll front holds now (reading, parked or writing).");
-        cg_buf_printf(b, "cellgate_http_front_connections %llu\n", (unsigned long long)fs.conns);
-        stats_family(b, "cellgate_http_front_served_total", "counter",
-                     "Long-polls the front answered itself.");
-        cg_buf_printf(b, "cellgate_http_front_served_total %llu\n", (unsigned long long)fs.served);
-        stats_family(b, "cellgate_http_front_handed_total", "counter",
-                     "Connections the front handed to libmicrohttpd (any other request).");
-        cg_buf_printf(b, "cellgate_http_front_handed_total %llu\n", (unsigned long long)fs.handed);
-        stats_family(b, "cellgate_http_front_refused_total", "counter",
-                     "Connections the front refused at accept (--max-conns, "
-                     "--max-conns-per-ip, out of descriptors or memory).");
-        cg_buf_printf(b, "cellgate_http_front_refused_total %llu\n",
-                      (unsigned long long)fs.refused);
-        stats_family(b, "cellgate_http_front_idle_closed_total", "counter",
-                     "Connections the front closed after --conn-timeout without a byte.");
-        cg_buf_printf(b, "cellgate_http_front_idle_closed_total %llu\n",
-                      (unsigned long long)fs.timed_out);
+        const struct {
+            const char *name, *type, *help;
+            uint64_t v;
+        } fm[] = {
+            {"cellgate_http_front_connections", "gauge",
+             "Connections the long-poll front holds now (reading, parked or writing).", fs.conns},
+            {"cellgate_http_front_served_total", "counter",
+             "Polls and reports the long-poll front answered itself.", fs.served},
+            {"cellgate_http_front_handed_total", "counter",
+             "Connections the front handed to libmicrohttpd (any other request).", fs.handed},
+            {"cellgate_http_front_refused_total", "counter",
+             "Connections the front refused at accept (--max-conns, --max-conns-per-ip, out of "
+             "descriptors or memory).",
+             fs.refused},
+            {"cellgate_http_front_idle_closed_total", "counter",
+             "Connections the front closed after --conn-timeout without a byte.", fs.timed_out},
+        };
+        for (size_t i = 0; i < sizeof fm / sizeof fm[0]; i++) {
+            stats_family(b, fm[i].name, fm[i].type, fm[i].help);
+            cg_buf_printf(b, "%s %llu\n", fm[i].name, (unsigned long long)fm[i].v);
+        }
     }
     if (s->tls)
         tls_render_stats(s->tls, b);
