@@ -921,14 +921,15 @@ static void handoff(struct fthread *t, struct fconn *c)
 
     epoll_ctl(t->ep, EPOLL_CTL_DEL, fd, NULL);
     list_remove(list_of(c), c);
-    peers_closed(f->d->peers, (const struct sockaddr *)&sa);
+    /* it stays counted for its address: libmicrohttpd's close uncounts it */
     atomic_fetch_sub(&f->conns, 1);
     free(c->out);
     free(c);
     atomic_fetch_add(&f->handed, 1);
     /* libmicrohttpd reads the request from its first byte; on failure it
-     * has closed the socket */
-    (void)MHD_add_connection(f->mhd, fd, (const struct sockaddr *)&sa, sizeof sa);
+     * has closed the socket (and never counts its close) */
+    if (MHD_add_connection(f->mhd, fd, (const struct sockaddr *)&sa, sizeof sa) != MHD_YES)
+        peers_closed(f->d->peers, (const struct sockaddr *)&sa);
 }
 
 /* Reads requests while c is reading and bytes are there. */

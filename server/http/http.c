@@ -1053,6 +1053,10 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     struct http_server *d = cls;
 
     (void)addrlen;
+    /* behind the long-poll front every connection was counted and checked
+     * at the front's accept, and stays counted while libmicrohttpd holds it */
+    if (d->fronted)
+        return MHD_YES;
     return peers_accept(d->peers, addr) ? MHD_YES : MHD_NO;
 }
 
@@ -1063,7 +1067,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     struct http_server *d = cls;
 
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        peers_opened(d->peers, client_addr(conn));
+        if (!d->fronted)
+            peers_opened(d->peers, client_addr(conn));
         /* before its handshake: tls_cert_callback() finds it here */
         if (d->tls)
             *socket_context = tls_conn_new(d->tls);
@@ -1154,6 +1159,7 @@ int http_start(struct http_server *d, char *msg)
             return -1;
         }
         flags |= MHD_USE_NO_LISTEN_SOCKET;
+        d->fronted = 1;
     } else {
         /* libmicrohttpd listens: its thread pool does the I/O */
         pool[0] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};

@@ -39,6 +39,8 @@ struct http_server {
     struct tls *tls;               /* --tls-cert: credentials, client certificates; NULL: plain */
     struct web *web;               /* the dashboard (http_set_web()), NULL when off */
     struct front *front;           /* the long-poll front (front.h), NULL under TLS */
+    int fronted; /* the front listens: it counts each connection per address from its
+                    accept to its close, libmicrohttpd's close included */
     unsigned char memo_key[AUTH_MEMO_KEY_BYTES]; /* keys the front's token memos */
     uint16_t port;
     /* Request bodies in memory, all connections together (cfg.body_memory). */

@@ -46,7 +46,10 @@ with h.Server(extra_args=["--max-conns", "300"]) as s:
         for i in range(320):
             k = socket.create_connection(("127.0.0.1", s.port), timeout=5,
                                          source_address=("127.0.0.2", 0))
-            k.sendall(b"GET /v1/cells HTTP/1.1\r\nHost: x\r\n")  # never finished
+            try:
+                k.sendall(b"GET /v1/cells HTTP/1.1\r\nHost: x\r\n")  # never finished
+            except (ConnectionResetError, BrokenPipeError):
+                pass  # refused already (closed at accept): counted below as not alive
             socks.append(k)
         end = time.time() + 20   # the server refuses the extra ones as it accepts them
         while (time.time() < end and
@@ -74,6 +77,11 @@ with h.Server(extra_args=["--max-conns", "300"]) as s:
             k.close()
     print("one_address_cannot_lock_out_the_others: %d of 320 held" % alive)
 
+# A fresh server for the rest: a burst of half-sent connections that the
+# long-poll front handed to libmicrohttpd and that then closed is reaped
+# by libmicrohttpd only at --conn-timeout (docs/internals/ROUTES.md), and
+# the checks below are about authentication, not about that.
+with h.Server() as s:
     # failed_authentications_limited_per_address
     codes = [req(s, "127.0.0.2", "/v1/cells", "cg_guess%04d" % i) for i in range(70)]
     first429 = next((i for i, c in enumerate(codes) if c[0] == 429), None)
