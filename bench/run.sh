@@ -95,11 +95,33 @@ PUBLISH_CONTRACT='{
 etcd_put_phase() {
   ETCD_DISK=$(fsync_probe "$BENCH_TMP")
   start_etcd
+  local m0 m1
+  m0=$(etcd_fsyncs)
   ETCD_LINE=$(cd "$PEERS" && VSIZE=2048 TAG=etcd_put_v2048 PEERS_DIR="$PEERS" \
     run_wrk "$BENCH_TMP/etcd_put.txt" "$ETCD_PID" \
     -t2 -c16 -d"$DUR" --latency -s etcd_put.lua http://127.0.0.1:23790/v3/kv/put)
+  m1=$(etcd_fsyncs)
+  ETCD_COMMITS=$(($(kv "$m1" n) - $(kv "$m0" n)))
+  ETCD_FSYNC_S=$(awk -v a="$(kv "$m0" s)" -v b="$(kv "$m1" s)" 'BEGIN {printf "%.3f", b - a}')
   say "$ETCD_LINE"
   stop_etcd
+}
+
+# etcd_fsyncs: "n=COUNT s=SECONDS" of etcd's WAL fsyncs so far (its
+# /metrics histogram etcd_disk_wal_fsync_duration_seconds): one per batch
+# of entries raft makes durable, etcd's group commit.
+etcd_fsyncs() {
+  curl -s http://127.0.0.1:23790/metrics |
+    awk '/^etcd_disk_wal_fsync_duration_seconds_count/ {n=$2} /^etcd_disk_wal_fsync_duration_seconds_sum/ {s=$2}
+         END {printf "n=%d s=%.6f", n, s}'
+}
+
+# cg_commits: "n=COMMITS s=SECONDS" of cellgated's store so far (/metrics:
+# cellgate_store_commit_seconds; a group commit counts once).
+cg_commits() {
+  curl -s -H "Authorization: Bearer $CG_TOKEN" "$CG_URL/metrics" |
+    awk '/^cellgate_store_commit_seconds_count/ {n=$2} /^cellgate_store_commit_seconds_sum/ {s=$2}
+         END {printf "n=%d s=%.6f", n, s}'
 }
 
 # publish_populate: on CG_URL, 16 configs with the contract above and one
@@ -141,11 +163,16 @@ bench_publish() {
   publish_populate
 
   cg_disk=$(fsync_probe "$BENCH_TMP")
+  local c0 c1 cg_commits cg_commit_s
+  c0=$(cg_commits)
   perf_start "$CG_PID"
   cg_line=$(CG_TOKEN=$CG_TOKEN BENCH_THREADS=2 NCONFIGS=$PUBLISH_CONFIGS \
     DOC_BYTES=2048 TAG=cellgate_publish_2kb_c16 \
     run_wrk "$BENCH_TMP/cg_publish.txt" "$CG_PID" \
     -t2 -c16 -d"$DUR" --latency -s "$BENCH_DIR/publish.lua" "$CG_URL/")
+  c1=$(cg_commits)
+  cg_commits=$(($(kv "$c1" n) - $(kv "$c0" n)))
+  cg_commit_s=$(awk -v a="$(kv "$c0" s)" -v b="$(kv "$c1" s)" 'BEGIN {printf "%.3f", b - a}')
   say "$cg_line"
   perf_stop publish
 
@@ -177,7 +204,7 @@ bench_publish() {
   fi
   [[ ${dup:-0} == 0 ]] || say "WARNING: $dup 201 responses named a version number already returned"
 
-  figure_line "publish_2kb_c16 cellgate_rps=$cg_rps etcd_rps=$etcd_rps ratio=$(ratio "$cg_rps" "$etcd_rps") p50_ms=$(kv "$cg_line" p50_ms) p99_ms=$(kv "$cg_line" p99_ms) errors=$errors non201=$not_ok codes=$(kv "$cg_line" codes) etcd_p50_ms=$(kv "$etcd_line" p50_ms) etcd_p99_ms=$(kv "$etcd_line" p99_ms) cg_cpu_s=$(kv "$cg_line" server_cpu_s) etcd_cpu_s=$(kv "$etcd_line" server_cpu_s) cg_write_kb_per_op=$(ratio "$(kv "$cg_line" server_write_kb)" "$cg_ok" 1) etcd_write_kb_per_op=$(ratio "$(kv "$etcd_line" server_write_kb)" "$(kv "$etcd_line" req)" 1) disk_fsync_p50_ms=$(kv "$cg_disk" p50_ms)/$(kv "$etcd_disk" p50_ms)"
+  figure_line "publish_2kb_c16 cellgate_rps=$cg_rps etcd_rps=$etcd_rps ratio=$(ratio "$cg_rps" "$etcd_rps") p50_ms=$(kv "$cg_line" p50_ms) p99_ms=$(kv "$cg_line" p99_ms) errors=$errors non201=$not_ok codes=$(kv "$cg_line" codes) etcd_p50_ms=$(kv "$etcd_line" p50_ms) etcd_p99_ms=$(kv "$etcd_line" p99_ms) cg_cpu_s=$(kv "$cg_line" server_cpu_s) etcd_cpu_s=$(kv "$etcd_line" server_cpu_s) cg_write_kb_per_op=$(ratio "$(kv "$cg_line" server_write_kb)" "$cg_ok" 1) etcd_write_kb_per_op=$(ratio "$(kv "$etcd_line" server_write_kb)" "$(kv "$etcd_line" req)" 1) disk_fsync_p50_ms=$(kv "$cg_disk" p50_ms)/$(kv "$etcd_disk" p50_ms) cg_per_commit=$(ratio "$cg_ok" "$cg_commits" 1) etcd_per_fsync=$(ratio "$(kv "$etcd_line" req)" "$ETCD_COMMITS" 1) cg_commit_ms=$(ratio "$(echo "$cg_commit_s * 1000" | bc)" "$cg_commits" 3) etcd_fsync_ms=$(ratio "$(echo "$ETCD_FSYNC_S * 1000" | bc)" "$ETCD_COMMITS" 3)"
 
   fig publish_2kb_c16 \
     "what=publish of ~2 KB JSON documents (contract check + fsync'd store + audit), 16 connections, round-robin over $PUBLISH_CONFIGS configs" \
@@ -196,6 +223,7 @@ bench_publish() {
     "peer.p50_ms=$(kv "$etcd_line" p50_ms)" "peer.p99_ms=$(kv "$etcd_line" p99_ms)" \
     "peer.errors=$(($(kv "$etcd_line" err_connect) + $(kv "$etcd_line" err_read) + $(kv "$etcd_line" err_write) + $(kv "$etcd_line" err_status) + $(kv "$etcd_line" err_timeout)))" \
     "peer.server_cpu_s=$(kv "$etcd_line" server_cpu_s)" "peer.server_write_kb=$(kv "$etcd_line" server_write_kb)" \
+    "commits=$cg_commits" "commit_s=$cg_commit_s" "peer.wal_fsyncs=$ETCD_COMMITS" "peer.wal_fsync_s=$ETCD_FSYNC_S" \
     "ratio=$(ratio "$cg_rps" "$etcd_rps")" "ratio_of=cellgate rps / etcd rps"
 }
 

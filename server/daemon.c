@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* daemon.c: struct daemon lifecycle and wiring; see daemon.h. */
 #include "daemon.h"
+#include "contract_cache.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -383,6 +384,13 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->ops.desired = d->desired;
     d->ops.checkpointer = d->checkpointer;
     d->ops.token_max_ttl_s = cfg->token_max_ttl_s;
+    d->contracts = contract_cache_new();
+    d->ops.contracts = d->contracts;
+    if (!d->contracts || contract_cache_register_stats(d->contracts, d->stats) < 0) {
+        snprintf(msg, 256, "cannot set up the contract cache");
+        daemon_close(d);
+        return -1;
+    }
     {
         /* notifications: their own thread, fed by announcements */
         struct hooks_config hc;
@@ -600,6 +608,8 @@ void daemon_close(struct daemon *d)
     d->delivery = NULL;
     hooks_free(d->hooks); /* after every announcer (controller, http) stopped */
     d->hooks = NULL;
+    contract_cache_free(d->contracts); /* after everything that publishes stopped */
+    d->contracts = NULL;
     stats_free(d->stats);
     d->stats = NULL;
     notify_free(d->notify);

@@ -126,6 +126,7 @@ struct daemon {
     struct drills *drills;             /* change drills and their schedules (drills.h) */
     struct delivery_metrics *delivery; /* the delivery figures of /metrics (delivery_metrics.h) */
     struct hooks *hooks;               /* notifications and announcement logs (hooks.h) */
+    struct contract_cache *contracts;  /* compiled contracts between publishes (contract_cache.h) */
     char replica_id[STORE_NAME_MAX];
     struct ops ops;           /* the operations' context */
     struct api api;           /* the handlers' context */

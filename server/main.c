@@ -307,6 +307,7 @@ int main(int argc, char **argv)
                            &nargs, &ct, msg, sizeof msg);
     switch (act) {
     case CONFIG_RUN:
+        store_process_init(); /* before any thread and any store */
         rc = run(cmd, &cfg, args, nargs);
         break;
     case CONFIG_HELP:

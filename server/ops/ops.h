@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contract_cache.h"
 #include "cluster.h"
 #include "contract.h"
 #include "roles.h"
@@ -33,6 +34,7 @@
 
 struct notify;
 struct hooks;
+struct contract_cache;
 struct reports;
 struct controller;
 struct cluster;
@@ -55,6 +57,8 @@ struct ops {
     int64_t token_max_ttl_s;           /* --token-max-ttl: the longest life of a new deployer,
                                           approver or reader token (0 = no limit) */
     struct hooks *hooks;               /* notification delivery (hooks.h); NULL in some tests */
+    struct contract_cache *contracts;  /* compiled contracts and live versions kept between
+                                          publishes (contract_cache.h); NULL: none kept */
 };
 
 /* Who acts, for permission checks and the audit log. */
@@ -349,6 +353,11 @@ struct ops_check {
     char sha256[65];          /* of the document */
     char media_type[128];     /* the contract's */
     int64_t contract_version; /* the contract version it was checked against */
+    int64_t latest;           /* the config's latest version when read (0 = none) */
+    int64_t cfg_live;         /* the config's live_version column when read (0 = none) */
+    char base_sha256[65];     /* of version 'base' when read and not deleted, else "" */
+    struct contract_ref ref;  /* the contract (and base) it was checked with; held */
+    struct cg_doc *cand;      /* the document prepared with ref.ct; owned (NULL = none) */
 };
 
 /* Frees what 'ck' owns. */

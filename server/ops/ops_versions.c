@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contract_cache.h"
 #include "notify.h"
 #include "ops.h"
 #include "util.h"
@@ -70,6 +71,22 @@ void ops_live_free(struct ops_live *l)
 void ops_check_free(struct ops_check *ck)
 {
     cg_violations_free(&ck->v);
+    cg_doc_free(ck->cand); /* before its contract's reference goes */
+    ck->cand = NULL;
+    contract_cache_release(NULL, &ck->ref);
+}
+
+/* contract_cache_live()'s fetch: the bytes of the version being compared with. */
+struct live_fetch {
+    struct ops *o;
+    const char *sha256;
+    char *msg;
+};
+
+static int fetch_live(void *arg, void **bytes, size_t *len)
+{
+    struct live_fetch *lf = arg;
+    return store_blob_get(lf->o->store, lf->sha256, bytes, len, lf->msg);
 }
 
 int ops_version_check(struct ops *o, const char *name, const void *doc, size_t len,
@@ -77,10 +94,7 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
 {
     char msg[STORE_MSG_MAX] = "";
     struct store_config cfg;
-    struct cg_contract *ct = NULL;
-    struct store_version lv;
-    void *live_bytes = NULL;
-    size_t live_len = 0;
+    struct contract_ref *ref = &ck->ref;
     int rc;
 
     memset(ck, 0, sizeof *ck);
@@ -89,15 +103,18 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
     rc = store_config_get(o->store, name, &cfg, msg);
     if (rc != CG_OK)
         return ops_store_fail(e, rc, msg, "no such config");
-    rc = cg_contract_parse(cfg.contract_json, strlen(cfg.contract_json), &ct, &ck->v);
+    /* compiled once per contract text (contract_cache.h) */
+    rc = contract_cache_contract(o->contracts, name, cfg.contract_json, strlen(cfg.contract_json),
+                                 ref);
     ck->contract_version = cfg.contract_version;
+    ck->latest = cfg.latest_version;
+    ck->cfg_live = cfg.live_version;
     store_config_free(&cfg);
-    if (rc != CG_OK) {
-        cg_violations_free(&ck->v);
+    if (rc == CG_ERR_NOMEM)
+        return ops_store_fail(e, rc, NULL, "contract");
+    if (rc != CG_OK)
         return ops_fail(e, CG_ERR_IO, NULL, NULL, "stored contract of %s does not parse", name);
-    }
-    cg_violations_free(&ck->v);
-    cg_strlcpy(ck->media_type, cg_contract_media_type(ct), sizeof ck->media_type);
+    cg_strlcpy(ck->media_type, cg_contract_media_type(ref->ct), sizeof ck->media_type);
     {
         struct ops_live l;
         struct ops_err le = {0};
@@ -111,20 +128,25 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
         }
     }
     if (rc == CG_OK && ck->base > 0) {
+        struct store_version lv;
         rc = store_version_get(o->store, name, ck->base, &lv, msg);
         if (rc == CG_OK) {
-            rc = store_blob_get(o->store, lv.sha256, &live_bytes, &live_len, msg);
+            struct live_fetch lf = {o, lv.sha256, msg};
+            /* prepared once per live version (its sha256) and contract */
+            rc = contract_cache_live(o->contracts, name, lv.sha256, fetch_live, &lf, ref);
+            if (rc == CG_OK && lv.deleted_ms == 0)
+                cg_strlcpy(ck->base_sha256, lv.sha256, sizeof ck->base_sha256);
             store_version_free(&lv);
         }
     }
     if (rc != CG_OK) {
-        cg_contract_free(ct);
+        ops_check_free(ck);
         return ops_store_fail(e, rc, msg, "live version");
     }
     cg_sha256_hex(doc, len, ck->sha256);
-    rc = cg_contract_check(ct, doc, len, live_bytes, live_len, &ck->v);
-    free(live_bytes);
-    cg_contract_free(ct);
+    rc = cg_doc_new(ref->ct, doc, len, &ck->cand);
+    if (rc == CG_OK)
+        rc = cg_contract_check_doc(ref->ct, ck->cand, ref->live, &ck->v);
     if (rc == CG_ERR_NOMEM) {
         ops_check_free(ck);
         return ops_store_fail(e, CG_ERR_NOMEM, NULL, "document");
@@ -147,20 +169,24 @@ int ops_validate(struct ops *o, const char *name, const void *doc, size_t len,
 /* The number of the live or the latest version of 'name' whose bytes hash
  * to 'sha256' (the live one first), 0 when neither does (or on a read
  * error: the publish then goes on and the store decides). */
-static int64_t identical_version(struct ops *o, const char *name, const char *sha256)
+static int64_t identical_version(struct ops *o, const char *name, const struct ops_check *ck)
 {
     char msg[STORE_MSG_MAX];
-    struct store_config cfg;
+    const char *sha256 = ck->sha256;
     int64_t cand[2], found = 0;
 
-    if (store_config_get(o->store, name, &cfg, msg) != CG_OK)
-        return 0;
-    cand[0] = cfg.live_version;
-    cand[1] = cfg.latest_version;
-    store_config_free(&cfg);
+    /* the config as ops_version_check() just read it */
+    cand[0] = ck->cfg_live;
+    cand[1] = ck->latest;
     for (size_t i = 0; i < 2 && !found; i++) {
         struct store_version v;
 
+        if (cand[i] > 0 && cand[i] == ck->base && ck->base_sha256[0]) {
+            /* read a moment ago, not deleted */
+            if (strcmp(ck->base_sha256, sha256) == 0)
+                found = cand[i];
+            continue;
+        }
         if (cand[i] <= 0 || store_version_get(o->store, name, cand[i], &v, msg) != CG_OK)
             continue;
         if (v.deleted_ms == 0 && strcmp(v.sha256, sha256) == 0)
@@ -205,7 +231,7 @@ int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, co
             return rc;
         }
         if (!allow_identical) {
-            int64_t same = identical_version(o, name, ck.sha256);
+            int64_t same = identical_version(o, name, &ck);
 
             if (same > 0) {
                 ops_check_free(&ck);
@@ -228,6 +254,12 @@ int ops_publish(struct ops *o, const char *name, const void *doc, size_t len, co
         p.expect_live = ck.base;
         p.expect_contract_version = ck.contract_version;
         rc = store_version_publish(o->store, &p, &a, out, msg);
+        if (rc == CG_OK && ck.v.count == 0) {
+            /* the next publish's comparison base, unless another version
+             * is live: prepared already (contract_cache_put_live()) */
+            contract_cache_put_live(o->contracts, name, ck.sha256, &ck.ref, ck.cand);
+            ck.cand = NULL;
+        }
         ops_check_free(&ck);
     }
     if (rc != CG_OK)

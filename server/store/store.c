@@ -24,6 +24,7 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+void sq_process_init(void); /* store_sqlite.c */
 #ifdef CG_WITH_POSTGRES
 extern const struct store_ops store_pg_ops;
 #endif
@@ -63,6 +64,11 @@ static size_t scheme_len(const char *dsn)
             return 0;
     }
     return dsn[i] == ':' ? i : 0;
+}
+
+void store_process_init(void)
+{
+    sq_process_init();
 }
 
 int store_open(const char *dsn, struct store **out, char *msg)

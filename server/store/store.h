@@ -697,6 +697,15 @@ struct store_ops {
                              size_t *n, char *msg);
 };
 
+/* Sets the process-wide options of the storage libraries. Call it once,
+ * from main() before any thread starts and before the first store_open();
+ * a process that does not call it works the same, only slower. Today: SQLite
+ * keeps no memory statistics (SQLITE_CONFIG_MEMSTATUS off), because the one
+ * process-wide mutex those statistics take on every allocation was the most
+ * contended lock of a publish (docs/internals/STORE.md, "Where the CPU of a
+ * publish goes"). */
+void store_process_init(void);
+
 /* Opens the store named by 'dsn': "sqlite:PATH" or a bare PATH (a SQLite
  * file, created with its directory's permissions if missing), or, when
  * built with PostgreSQL, a libpq URI "postgres://..." or "postgresql://..."

@@ -208,6 +208,13 @@ static void sq_destroy(struct sq_store *s)
     free(s);
 }
 
+/* store_process_init(): before SQLite is initialised only (a later call
+ * returns SQLITE_MISUSE and changes nothing, which is harmless). */
+void sq_process_init(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_open(const char *dsn, struct store **out, char *msg)
 {
     pthread_condattr_t attr;

@@ -144,6 +144,9 @@ static inline struct sq_store *sq(struct store *st)
 
 /* Formats into msg (STORE_MSG_MAX bytes, truncated); a NULL msg is a
  * no-op. */
+/* store_process_init()'s part for SQLite (store_sqlite.c). */
+void sq_process_init(void);
+
 void sq_msg(char *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Maps a SQLite failure 'rc' on c to a status and a message: constraint →

@@ -98,6 +98,29 @@ with h.Server(extra_args=["--tick-ms", "50"], keep=True) as s:
     h.check(st == 201 and b["contract_version"] == 3, "publish under 3: %s %s" % (st, b))
     st, b = s.api("GET", "/v1/configs/app/versions/1")
     h.check(b["contract_version"] == 1, "version 1 keeps its contract version: %s" % b)
+    # the contract compiled once per text, the comparison base prepared once
+    # per version (server/ops/contract_cache.h): a publish under 3 finds
+    # both, the base being the version the last publish offered (no
+    # rollout: the newest version is the base), and contract 3 still holds
+    def cache():
+        body = s.request("GET", "/metrics")[2].decode()
+        return {(k, r): float(line.split()[-1]) for line in body.splitlines()
+                for k in ("contract", "live") for r in ("hit", "miss")
+                if line.startswith('cellgate_contract_cache_lookups_total{kind="%s",result="%s"}'
+                                   % (k, r))}
+    c0 = cache()
+    st, b = publish(s, {"features": [1, 2, 3, 5]})
+    c1 = cache()
+    h.check(st == 201 and c1[("contract", "hit")] == c0[("contract", "hit")] + 1
+            and c1[("contract", "miss")] == c0[("contract", "miss")]
+            and c1[("live", "hit")] == c0[("live", "hit")] + 1
+            and c1[("live", "miss")] == c0[("live", "miss")], "cache %s -> %s" % (c0, c1))
+    st, b = publish(s, {"features": [1, 2, 3, 5, 6]})
+    c2 = cache()
+    h.check(st == 201 and c2[("contract", "hit")] == c1[("contract", "hit")] + 1
+            and c2[("live", "hit")] == c1[("live", "hit")] + 1, "cache %s -> %s" % (c1, c2))
+    st, b = publish(s, {"features": [1, 2, 3, 5, 6, 7]})
+    h.check(st == 422, "contract 3 still holds with the cache warm: %s %s" % (st, b))
     st, b = s.api("GET", "/v1/configs/app")
     h.check(b["contract_version"] == 3 and b["contract"] == contract(5), "config: %s" % b)
     n += 1
