@@ -115,18 +115,9 @@ int ops_version_check(struct ops *o, const char *name, const void *doc, size_t l
     if (rc != CG_OK)
         return ops_fail(e, CG_ERR_IO, NULL, NULL, "stored contract of %s does not parse", name);
     cg_strlcpy(ck->media_type, cg_contract_media_type(ref->ct), sizeof ck->media_type);
-    {
-        struct ops_live l;
-        struct ops_err le = {0};
-        rc = ops_config_live(o, name, 0, &l, &le);
-        ck->live = l.live;
-        ck->base = l.base;
-        ops_live_free(&l);
-        if (rc != CG_OK) {
-            cg_strlcpy(msg, le.msg, sizeof msg);
-            ops_err_free(&le);
-        }
-    }
+    /* as ops_config_live() finds them, from the row just read */
+    ck->live = ck->cfg_live;
+    rc = store_version_live(o->store, name, &ck->base, msg);
     if (rc == CG_OK && ck->base > 0) {
         struct store_version lv;
         rc = store_version_get(o->store, name, ck->base, &lv, msg);
