@@ -281,9 +281,11 @@ static void threads_share(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(same_text_compiles_once), cmocka_unit_test(live_fetched_once_per_sha),
+        cmocka_unit_test(same_text_compiles_once),
+        cmocka_unit_test(live_fetched_once_per_sha),
         cmocka_unit_test(bounds_hold),
-        cmocka_unit_test(put_live_becomes_base),             cmocka_unit_test(no_cache_works),
+        cmocka_unit_test(put_live_becomes_base),
+        cmocka_unit_test(no_cache_works),
         cmocka_unit_test(threads_share),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
