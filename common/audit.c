@@ -2,13 +2,13 @@
 /* audit.c: the audit hash chain; see audit.h. */
 #include "audit.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "sha256.h"
 #include "util.h"
 
-static void put(crypto_hash_sha256_state *st, const char *s)
+static void put(struct cg_sha256 *st, const char *s)
 {
     char len[32];
     size_t n;
@@ -17,19 +17,19 @@ static void put(crypto_hash_sha256_state *st, const char *s)
         s = "";
     n = strlen(s);
     snprintf(len, sizeof len, "%zu:", n);
-    crypto_hash_sha256_update(st, (const unsigned char *)len, strlen(len));
-    crypto_hash_sha256_update(st, (const unsigned char *)s, n);
-    crypto_hash_sha256_update(st, (const unsigned char *)"\n", 1);
+    cg_sha256_update(st, len, strlen(len));
+    cg_sha256_update(st, s, n);
+    cg_sha256_update(st, "\n", 1);
 }
 
 void cg_audit_hash(const struct cg_audit_fields *f, char out[65])
 {
-    crypto_hash_sha256_state st;
-    unsigned char h[crypto_hash_sha256_BYTES];
+    struct cg_sha256 st;
+    unsigned char h[CG_SHA256_BYTES];
     char num[32];
 
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const unsigned char *)"cg-audit-v1\n", 12);
+    cg_sha256_init(&st);
+    cg_sha256_update(&st, "cg-audit-v1\n", 12);
     put(&st, f->prev_hash);
     snprintf(num, sizeof num, "%lld", (long long)f->seq);
     put(&st, num);
@@ -41,6 +41,6 @@ void cg_audit_hash(const struct cg_audit_fields *f, char out[65])
     put(&st, f->before);
     put(&st, f->after);
     put(&st, f->reason);
-    crypto_hash_sha256_final(&st, h);
+    cg_sha256_final(&st, h);
     cg_hex_encode(h, sizeof h, out);
 }

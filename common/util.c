@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sha256.h"
+
 int64_t cg_now_ms(void)
 {
     struct timespec ts;
@@ -163,9 +165,9 @@ size_t cg_strlcpy(char *dst, const char *src, size_t size)
 
 void cg_sha256_hex(const void *data, size_t len, char out[65])
 {
-    unsigned char h[crypto_hash_sha256_BYTES];
+    unsigned char h[CG_SHA256_BYTES];
 
-    crypto_hash_sha256(h, data, len);
+    cg_sha256(data, len, h);
     cg_hex_encode(h, sizeof h, out);
 }
 

@@ -8,6 +8,7 @@ pkgs=(
   build-essential cmake pkg-config python3 clang-format
   libmicrohttpd-dev libjansson-dev libsodium-dev libcurl4-openssl-dev
   libgnutls28-dev   # cellgated's TLS (libmicrohttpd is built with GnuTLS)
+  nettle-dev        # SHA-256 with the CPU's SHA extensions (common/sha256.h)
   openssl           # 15-security/2x-tls tests make certificates with the openssl CLI
   libsqlite3-dev sqlite3 libcmocka-dev libpcre2-dev curl
   libidn2-dev  # JSON Schema format idn-hostname/idn-email and hostname A-labels (common/jsonschema/format.c)

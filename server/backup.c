@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "sha256.h"
 #include "sign.h"
 #include "store.h"
 #include "util.h"
@@ -77,8 +77,8 @@ static void parent_of(const char *path, char *out)
 static int copy_hash(const char *src, const char *dst, unsigned mode, char sha[65], int64_t *size,
                      char *msg)
 {
-    crypto_hash_sha256_state h;
-    unsigned char digest[crypto_hash_sha256_BYTES];
+    struct cg_sha256 h;
+    unsigned char digest[CG_SHA256_BYTES];
     unsigned char *buf = malloc(COPY_CHUNK);
     int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
     int64_t total = 0;
@@ -91,7 +91,7 @@ static int copy_hash(const char *src, const char *dst, unsigned mode, char sha[6
         snprintf(msg, MSG_LEN, "%s: %s", dst, strerror(errno));
         goto done;
     }
-    crypto_hash_sha256_init(&h);
+    cg_sha256_init(&h);
     for (;;) {
         ssize_t n = read(in, buf, COPY_CHUNK);
         if (n < 0 && errno == EINTR)
@@ -102,7 +102,7 @@ static int copy_hash(const char *src, const char *dst, unsigned mode, char sha[6
         }
         if (n == 0)
             break;
-        crypto_hash_sha256_update(&h, buf, (unsigned long long)n);
+        cg_sha256_update(&h, buf, (size_t)n);
         total += n;
         for (ssize_t off = 0; out >= 0 && off < n;) {
             ssize_t w = write(out, buf + off, (size_t)(n - off));
@@ -119,7 +119,7 @@ static int copy_hash(const char *src, const char *dst, unsigned mode, char sha[6
         snprintf(msg, MSG_LEN, "%s: fsync: %s", dst, strerror(errno));
         goto done;
     }
-    crypto_hash_sha256_final(&h, digest);
+    cg_sha256_final(&h, digest);
     cg_hex_encode(digest, sizeof digest, sha);
     *size = total;
     rc = 0;
