@@ -49,6 +49,7 @@
 #define FRONT_EVENTS      128
 #define FRONT_TICK_MS     250
 #define FRONT_ACCEPTS     64 /* per readiness of the listening socket */
+#define FRONT_INQ         64 /* accepted connections waiting for their thread */
 #define FRONT_OUT_MAX     8192
 #define FRONT_PATH        "/v1/agent/desired"
 #define FRONT_PREFIX      "GET " FRONT_PATH
@@ -103,6 +104,12 @@ struct fconn_list {
     struct fconn *head, *tail;
 };
 
+/* A connection one thread accepted for another. */
+struct fpending {
+    int fd;
+    struct sockaddr_in sa;
+};
+
 struct fthread {
     struct front *f;
     int ep, evfd;
@@ -111,7 +118,10 @@ struct fthread {
     char tag_listen, tag_wake; /* their addresses tell the events apart */
     pthread_mutex_t mu;        /* the wake queue */
     struct fconn *wq, *wq_tail;
-    int kicked;               /* an eventfd write is pending */
+    int kicked;                     /* an eventfd write is pending */
+    struct fpending inq[FRONT_INQ]; /* accepted by another thread for this one (under mu) */
+    unsigned inq_n;
+    atomic_uint nconns;       /* connections it serves, and those queued for it */
     struct fconn_list idle;   /* reading or writing, oldest activity first */
     struct fconn_list parked; /* parked in the cache */
     int64_t listen_off_until; /* monotonic ms: out of descriptors, not accepting until then */
@@ -488,6 +498,7 @@ static void conn_close(struct fthread *t, struct fconn *c)
     list_remove(list_of(c), c);
     peers_closed(f->d->peers, (const struct sockaddr *)&c->addr);
     atomic_fetch_sub(&f->conns, 1);
+    atomic_fetch_sub(&t->nconns, 1);
     if (c->reply.release)
         c->reply.release(c->reply.release_cls);
     job_free(f->d, c);
@@ -923,6 +934,7 @@ static void handoff(struct fthread *t, struct fconn *c)
     list_remove(list_of(c), c);
     /* it stays counted for its address: libmicrohttpd's close uncounts it */
     atomic_fetch_sub(&f->conns, 1);
+    atomic_fetch_sub(&t->nconns, 1);
     free(c->out);
     free(c);
     atomic_fetch_add(&f->handed, 1);
@@ -1016,11 +1028,87 @@ static void conn_event(struct fthread *t, struct fconn *c, uint32_t events)
         serve(t, c);
 }
 
+/* Serves fd (accepted, counted in f->conns, its address and t->nconns) on
+ * thread t: its connection state, its place in t's epoll set. */
+static void adopt(struct fthread *t, int fd, const struct sockaddr_in *sa)
+{
+    struct front *f = t->f;
+    struct epoll_event ev;
+    struct fconn *c = calloc(1, sizeof *c);
+    int one = 1;
+
+    if (!c) {
+        atomic_fetch_add(&f->refused, 1);
+        peers_closed(f->d->peers, (const struct sockaddr *)sa);
+        atomic_fetch_sub(&f->conns, 1);
+        atomic_fetch_sub(&t->nconns, 1);
+        close(fd);
+        return;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->fd = fd;
+    c->t = t;
+    c->addr = *sa;
+    c->last_ms = cg_mono_ms();
+    c->state = FC_READ;
+    list_push(&t->idle, c);
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = c;
+    if (epoll_ctl(t->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+        conn_close(t, c);
+}
+
+/* The thread serving fewest connections, 'self' unless another serves
+ * fewer than it. */
+static struct fthread *least_loaded(struct front *f, struct fthread *self)
+{
+    struct fthread *best = self;
+    unsigned least = atomic_load(&self->nconns);
+
+    for (unsigned i = 0; i < f->nth; i++) {
+        unsigned n = atomic_load(&f->th[i].nconns);
+        if (n < least) {
+            least = n;
+            best = &f->th[i];
+        }
+    }
+    return best;
+}
+
+/* Queues fd for thread 'to' (counted in its nconns from now) and wakes
+ * it; 0 when its queue is full (the caller keeps it). */
+static int give(struct fthread *to, int fd, const struct sockaddr_in *sa)
+{
+    int kick;
+
+    pthread_mutex_lock(&to->mu);
+    if (to->inq_n == FRONT_INQ) {
+        pthread_mutex_unlock(&to->mu);
+        return 0;
+    }
+    to->inq[to->inq_n].fd = fd;
+    to->inq[to->inq_n].sa = *sa;
+    to->inq_n++;
+    atomic_fetch_add(&to->nconns, 1);
+    kick = !to->kicked;
+    to->kicked = 1;
+    pthread_mutex_unlock(&to->mu);
+    if (kick) {
+        uint64_t one = 1;
+        if (write(to->evfd, &one, sizeof one) < 0) {
+            /* the counter is full: a wake is pending anyway */
+        }
+    }
+    return 1;
+}
+
 /* Answers the polls the cache woke and the reports the lane ran. */
 static void drain_wakes(struct fthread *t)
 {
     struct fconn *c, *next;
     uint64_t v;
+    struct fpending in[FRONT_INQ];
+    unsigned n_in;
 
     if (read(t->evfd, &v, sizeof v) < 0) {
         /* nothing counted: a wake from before the last drain */
@@ -1029,7 +1117,13 @@ static void drain_wakes(struct fthread *t)
     c = t->wq;
     t->wq = t->wq_tail = NULL;
     t->kicked = 0;
+    n_in = t->inq_n;
+    memcpy(in, t->inq, n_in * sizeof in[0]);
+    t->inq_n = 0;
     pthread_mutex_unlock(&t->mu);
+    /* connections another thread accepted for this one */
+    for (unsigned i = 0; i < n_in; i++)
+        adopt(t, in[i].fd, &in[i].sa);
     for (; c; c = next) {
         struct response rs;
         next = c->wnext;
@@ -1058,11 +1152,9 @@ static void accept_some(struct fthread *t)
     for (int k = 0; k < FRONT_ACCEPTS; k++) {
         struct sockaddr_in sa;
         socklen_t sl = sizeof sa;
-        struct epoll_event ev;
-        struct fconn *c;
+        struct fthread *to;
         uint64_t total;
-        int one = 1,
-            fd = accept4(f->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(f->lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
@@ -1083,24 +1175,20 @@ static void accept_some(struct fthread *t)
             total += mi ? mi->num_connections : 0;
         }
         if (sa.sin_family != AF_INET || (d->cfg.max_conns && total >= d->cfg.max_conns) ||
-            !peers_accept(d->peers, (const struct sockaddr *)&sa) || !(c = calloc(1, sizeof *c))) {
+            !peers_accept(d->peers, (const struct sockaddr *)&sa)) {
             atomic_fetch_add(&f->refused, 1);
             close(fd);
             continue;
         }
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->fd = fd;
-        c->t = t;
-        c->addr = sa;
-        c->last_ms = cg_mono_ms();
-        c->state = FC_READ;
         peers_opened(d->peers, (const struct sockaddr *)&sa);
         atomic_fetch_add(&f->conns, 1);
-        list_push(&t->idle, c);
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-        ev.data.ptr = c;
-        if (epoll_ctl(t->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-            conn_close(t, c);
+        /* one thread's wake may accept a whole burst (a client opening 64
+         * connections at once): each goes to the thread serving fewest */
+        to = least_loaded(f, t);
+        if (to != t && give(to, fd, &sa))
+            continue;
+        atomic_fetch_add(&t->nconns, 1);
+        adopt(t, fd, &sa);
     }
 }
 
@@ -1264,6 +1352,15 @@ void front_stats(struct front *f, struct front_stats *out)
     out->handed = atomic_load(&f->handed);
     out->refused = atomic_load(&f->refused);
     out->timed_out = atomic_load(&f->timed_out);
+}
+
+size_t front_thread_conns(struct front *f, uint64_t *out, size_t max)
+{
+    if (!f)
+        return 0;
+    for (unsigned i = 0; i < f->nth && i < max; i++)
+        out[i] = atomic_load(&f->th[i].nconns);
+    return f->nth;
 }
 
 uint64_t front_conns(struct front *f)

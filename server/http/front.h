@@ -108,6 +108,11 @@ void front_stop(struct front *f);
 /* The counters above. */
 void front_stats(struct front *f, struct front_stats *out);
 
+/* Connections each of the front's threads serves now, and those queued
+ * for it: out[i] for thread i, at most max; returns the number of threads
+ * (0 for NULL). */
+size_t front_thread_conns(struct front *f, uint64_t *out, size_t max);
+
 /* Connections the front holds now (for the shared connection limit). */
 uint64_t front_conns(struct front *f);
 

@@ -904,10 +904,19 @@ static void render_stats(void *ctx, struct cg_buf *b)
             {"cellgate_http_front_idle_closed_total", "counter",
              "Connections the front closed after --conn-timeout without a byte.", fs.timed_out},
         };
+        uint64_t per[64];
+        size_t nth;
         for (size_t i = 0; i < sizeof fm / sizeof fm[0]; i++) {
             stats_family(b, fm[i].name, fm[i].type, fm[i].help);
             cg_buf_printf(b, "%s %llu\n", fm[i].name, (unsigned long long)fm[i].v);
         }
+        nth = front_thread_conns(s->front, per, CG_ARRAY_SIZE(per));
+        stats_family(b, "cellgate_http_front_thread_connections", "gauge",
+                     "Connections each thread of the long-poll front serves (a burst of accepts "
+                     "is spread over the threads, each to the one serving fewest).");
+        for (size_t i = 0; i < nth && i < CG_ARRAY_SIZE(per); i++)
+            cg_buf_printf(b, "cellgate_http_front_thread_connections{thread=\"%zu\"} %llu\n", i,
+                          (unsigned long long)per[i]);
     }
     if (s->tls)
         tls_render_stats(s->tls, b);

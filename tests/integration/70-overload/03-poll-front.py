@@ -369,4 +369,34 @@ with h.Server(extra_args=["--max-conns", "4"]) as s:
     h.check(metric(s, "cellgate_http_front_refused_total") >= 1, "refusal counted")
     passed += 1
 
+# ---- a burst of connections is spread over the front's threads ----
+# (one thread's wake used to accept the whole burst: a load generator's 64
+# connections all on one thread, the other idle, half the machine unused)
+with h.Server(extra_args=["--threads", "2"]) as s:
+    def per_thread():
+        out = {}
+        for line in s.request("GET", "/metrics")[2].decode().splitlines():
+            if line.startswith("cellgate_http_front_thread_connections{"):
+                out[line.split('"')[1]] = int(float(line.rsplit(" ", 1)[1]))
+        return out
+    for burst in range(3):
+        held = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(64)]
+        deadline = time.time() + 5
+        while sum(per_thread().values()) < 64 and time.time() < deadline:
+            time.sleep(0.05)
+        pt = per_thread()
+        h.check(sorted(pt) == ["0", "1"] and sum(pt.values()) == 64
+                and min(pt.values()) >= 30, "burst %d of 64 over 2 threads: %s" % (burst, pt))
+        # they are served where they landed
+        for c in held[:8]:
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        h.check(all(c.recv(12).startswith(b"HTTP/1.1 200") for c in held[:8]), "served")
+        for c in held:
+            c.close()
+        deadline = time.time() + 5
+        while sum(per_thread().values()) > 0 and time.time() < deadline:
+            time.sleep(0.05)
+        h.check(sum(per_thread().values()) == 0, "all closed: %s" % per_thread())
+    passed += 1
+
 h.done("70-overload/03-poll-front", passed)
