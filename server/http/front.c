@@ -710,20 +710,12 @@ static int flush(struct fthread *t, struct fconn *c)
 
 /* ---- the threads' queue: woken polls, finished reports ---- */
 
-/* Queues c for its thread (any thread). */
-static void enqueue(struct fconn *c)
+/* Releases t->mu (held, something just queued for t) and writes t's
+ * eventfd unless a write is already pending since its last drain. */
+static void unlock_and_kick(struct fthread *t)
 {
-    struct fthread *t = c->t;
-    int kick;
+    int kick = !t->kicked;
 
-    pthread_mutex_lock(&t->mu);
-    c->wnext = NULL;
-    if (t->wq_tail)
-        t->wq_tail->wnext = c;
-    else
-        t->wq = c;
-    t->wq_tail = c;
-    kick = !t->kicked;
     t->kicked = 1;
     pthread_mutex_unlock(&t->mu);
     if (kick) {
@@ -732,6 +724,21 @@ static void enqueue(struct fconn *c)
             /* the counter is full: the thread has a wake pending anyway */
         }
     }
+}
+
+/* Queues c for its thread (any thread). */
+static void enqueue(struct fconn *c)
+{
+    struct fthread *t = c->t;
+
+    pthread_mutex_lock(&t->mu);
+    c->wnext = NULL;
+    if (t->wq_tail)
+        t->wq_tail->wnext = c;
+    else
+        t->wq = c;
+    t->wq_tail = c;
+    unlock_and_kick(t);
 }
 
 static void fp_park(void *ctx)
@@ -1079,8 +1086,6 @@ static struct fthread *least_loaded(struct front *f, struct fthread *self)
  * it; 0 when its queue is full (the caller keeps it). */
 static int give(struct fthread *to, int fd, const struct sockaddr_in *sa)
 {
-    int kick;
-
     pthread_mutex_lock(&to->mu);
     if (to->inq_n == FRONT_INQ) {
         pthread_mutex_unlock(&to->mu);
@@ -1090,15 +1095,7 @@ static int give(struct fthread *to, int fd, const struct sockaddr_in *sa)
     to->inq[to->inq_n].sa = *sa;
     to->inq_n++;
     atomic_fetch_add(&to->nconns, 1);
-    kick = !to->kicked;
-    to->kicked = 1;
-    pthread_mutex_unlock(&to->mu);
-    if (kick) {
-        uint64_t one = 1;
-        if (write(to->evfd, &one, sizeof one) < 0) {
-            /* the counter is full: a wake is pending anyway */
-        }
-    }
+    unlock_and_kick(to);
     return 1;
 }
 

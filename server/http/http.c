@@ -904,7 +904,7 @@ static void render_stats(void *ctx, struct cg_buf *b)
             {"cellgate_http_front_idle_closed_total", "counter",
              "Connections the front closed after --conn-timeout without a byte.", fs.timed_out},
         };
-        uint64_t per[64];
+        uint64_t per[64]; /* --threads is at most 64 */
         size_t nth;
         for (size_t i = 0; i < sizeof fm / sizeof fm[0]; i++) {
             stats_family(b, fm[i].name, fm[i].type, fm[i].help);
