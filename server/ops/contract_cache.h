@@ -5,7 +5,7 @@
  *
  * Every publish (and every dry-run validation) checks the document against
  * its config's contract and the live version (I1). Compiling the contract
- * and parsing the live version again each time was a third of a publish's
+ * and parsing the live version again each time was a fifth of a publish's
  * CPU (docs/internals/STORE.md, "Where the CPU of a publish goes"). This
  * cache keeps, per config, the contract compiled from one exact contract
  * text and the live version prepared (cg_doc_new()) from the bytes of one
