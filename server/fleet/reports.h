@@ -119,6 +119,20 @@ void reports_history_geometry(const struct reports *r, int64_t *bucket_ms, size_
 size_t reports_history_get(struct reports *r, const char *host, int64_t from_ms,
                            struct reports_hist_bucket *out, size_t n, char *cell);
 
+/*
+ * reports_history_get() for hosts[0..nhosts): host j's buckets go to
+ * out[j * n .. j * n + n) and its cell to cells[j] (cells may be NULL).
+ * The lock is taken once per REPORTS_HISTORY_BATCH hosts, not once per
+ * host, so a correlation over thousands of hosts neither pays a lock per
+ * host nor holds ingestion off for long. Thread-safe.
+ */
+void reports_history_get_many(struct reports *r, const char *const *hosts, size_t nhosts,
+                              int64_t from_ms, struct reports_hist_bucket *out, size_t n,
+                              char (*cells)[REPORTS_NAME_MAX]);
+
+/* The hosts reports_history_get_many() reads under one lock. */
+#define REPORTS_HISTORY_BATCH 256
+
 /* The names of at most 'max' hosts with a health history, in no
  * particular order, into a new array *out (free()) of *n names. 0, or -1
  * when out of memory. */

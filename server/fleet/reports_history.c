@@ -77,35 +77,61 @@ void reports_history_geometry(const struct reports *r, int64_t *bucket_ms, size_
         *buckets = r->cfg.history_buckets;
 }
 
+/* One host's history (the lock held): see reports_history_get(). */
+static size_t history_locked(struct reports *r, const char *host, int64_t s0,
+                             struct reports_hist_bucket *out, size_t n, char *cell)
+{
+    struct cg_hentry *e = cg_hashmap_get(&r->hosts, host);
+    const struct host *h = e ? CG_HENTRY(e, struct host, link) : NULL;
+    int64_t nb = (int64_t)r->cfg.history_buckets;
+    size_t held = 0;
+
+    if (h && cell)
+        cg_strlcpy(cell, h->cell, REPORTS_NAME_MAX);
+    if (!h || !h->hist.ring)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t s = s0 + (int64_t)i;
+        if (s > h->hist.head || s <= h->hist.head - nb)
+            continue; /* not yet, or forgotten */
+        out[i] = h->hist.ring[(size_t)(s % nb)];
+        held++;
+    }
+    return held;
+}
+
 size_t reports_history_get(struct reports *r, const char *host, int64_t from_ms,
                            struct reports_hist_bucket *out, size_t n, char *cell)
 {
-    struct cg_hentry *e;
-    const struct host *h;
-    int64_t s0 = slot_of(from_ms, r->cfg.history_bucket_ms), nb;
-    size_t held = 0;
+    size_t held;
 
     if (n)
         memset(out, 0, n * sizeof *out);
     if (cell)
         cell[0] = '\0';
     pthread_mutex_lock(&r->mu);
-    e = cg_hashmap_get(&r->hosts, host);
-    h = e ? CG_HENTRY(e, struct host, link) : NULL;
-    if (h && cell)
-        cg_strlcpy(cell, h->cell, REPORTS_NAME_MAX);
-    if (h && h->hist.ring) {
-        nb = (int64_t)r->cfg.history_buckets;
-        for (size_t i = 0; i < n; i++) {
-            int64_t s = s0 + (int64_t)i;
-            if (s > h->hist.head || s <= h->hist.head - nb)
-                continue; /* not yet, or forgotten */
-            out[i] = h->hist.ring[(size_t)(s % nb)];
-            held++;
-        }
-    }
+    held = history_locked(r, host, slot_of(from_ms, r->cfg.history_bucket_ms), out, n, cell);
     pthread_mutex_unlock(&r->mu);
     return held;
+}
+
+void reports_history_get_many(struct reports *r, const char *const *hosts, size_t nhosts,
+                              int64_t from_ms, struct reports_hist_bucket *out, size_t n,
+                              char (*cells)[REPORTS_NAME_MAX])
+{
+    int64_t s0 = slot_of(from_ms, r->cfg.history_bucket_ms);
+
+    if (n && nhosts)
+        memset(out, 0, nhosts * n * sizeof *out);
+    for (size_t j = 0; cells && j < nhosts; j++)
+        cells[j][0] = '\0';
+    for (size_t j0 = 0; j0 < nhosts; j0 += REPORTS_HISTORY_BATCH) {
+        size_t j1 = j0 + REPORTS_HISTORY_BATCH < nhosts ? j0 + REPORTS_HISTORY_BATCH : nhosts;
+        pthread_mutex_lock(&r->mu);
+        for (size_t j = j0; j < j1; j++)
+            history_locked(r, hosts[j], s0, out + j * n, n, cells ? cells[j] : NULL);
+        pthread_mutex_unlock(&r->mu);
+    }
 }
 
 int reports_history_hosts(struct reports *r, size_t max, char (**out)[REPORTS_NAME_MAX], size_t *n)

@@ -22,8 +22,9 @@
 #include "util.h"
 
 #define CHANGES_SCAN_MAX  OPS_CHANGES_SCAN_MAX
-#define CHANGES_HOSTS_MAX 50 /* applied hosts listed per change */
-#define CHANGES_CACHE     32 /* rollouts and configs' host views per request */
+#define CHANGES_SCAN_SPAN 1000 /* audit records one store_audit_scan() walks */
+#define CHANGES_HOSTS_MAX 50   /* applied hosts listed per change */
+#define CHANGES_CACHE     32   /* rollouts and configs' host views per request */
 
 /* RFC 3339 string, or null for 0 (as the API renders times). */
 static json_t *time_json(int64_t ms)
@@ -411,35 +412,57 @@ static void find_host_cell(struct chg_ctx *x)
 static int scan_changes(struct chg_ctx *x, struct ops_err *e, int64_t *cursor, size_t limit,
                         json_t *items, int *end)
 {
+    static const char *const actions[] = {"version.publish", "assign", "rollout.step",
+                                          "rollout.expedite", "rollout.rollback_assign"};
     char msg[STORE_MSG_MAX] = "";
-    size_t scanned = 0;
+    int64_t walked = 0;
 
     *end = 0;
-    while (json_array_size(items) < limit && scanned < CHANGES_SCAN_MAX) {
+    /* the log is walked by the database a span at a time; only the records
+     * of these actions (and each span's last one) are copied out */
+    while (json_array_size(items) < limit && walked < CHANGES_SCAN_MAX) {
+        struct store_audit_scan q = {.after_seq = *cursor,
+                                     .actions = actions,
+                                     .nactions = sizeof actions / sizeof actions[0],
+                                     .limit = 1000};
         struct store_audit *as = NULL;
         size_t n = 0, i;
-        int rc = store_audit_list(x->ops->store, *cursor, 1000, &as, &n, msg);
-        if (rc != CG_OK) {
+        int64_t span = CHANGES_SCAN_SPAN < CHANGES_SCAN_MAX - walked ? CHANGES_SCAN_SPAN
+                                                                     : CHANGES_SCAN_MAX - walked;
+        int rc, cut;
+
+        q.upto_seq = *cursor + span;
+        rc = store_audit_scan(x->ops->store, &q, &as, &n, msg);
+        if (rc != CG_OK)
             return ops_store_fail(e, rc, msg, "audit");
-        }
-        if (n == 0) {
-            *end = 1;
-            break;
-        }
+        cut = n == 1000; /* the page was full: the span goes on after it */
         for (i = 0; i < n && json_array_size(items) < limit; i++) {
             json_t *c;
             if (x->to > 0 && as[i].time_ms > x->to) {
                 *end = 1;
                 break;
             }
+            walked += as[i].seq - *cursor;
             *cursor = as[i].seq;
-            scanned++;
             if ((c = change_of(x, &as[i])))
                 json_array_append_new(items, c);
         }
+        if (*end || i < n || cut) {
+            store_audits_free(as, n);
+            if (*end)
+                break;
+            continue; /* the limit, or the rest of a full page */
+        }
+        /* the span's last record comes back whatever its action: without
+         * it the log ended inside the span */
+        if (n == 0 || as[n - 1].seq != q.upto_seq)
+            *end = 1;
+        else
+            walked += q.upto_seq - *cursor;
         store_audits_free(as, n);
         if (*end)
             break;
+        *cursor = q.upto_seq;
     }
     return 0;
 }

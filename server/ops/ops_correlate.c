@@ -461,7 +461,8 @@ json_t *ops_correlate(struct ops *o, const struct ops_correlate_req *q, const st
     struct corr_change *cc = NULL;
     struct corr_score *sc = NULL;
     struct reports_hist_bucket *hb = NULL;
-    char msg[STORE_MSG_MAX] = "", cell[REPORTS_NAME_MAX];
+    const char **names = NULL;
+    char msg[STORE_MSG_MAX] = "", (*hcell)[REPORTS_NAME_MAX] = NULL;
     int64_t t0 = 0, now = cg_now_ms();
     size_t nb = 0, nc;
     json_t *out = NULL;
@@ -486,16 +487,20 @@ json_t *ops_correlate(struct ops *o, const struct ops_correlate_req *q, const st
     sc = calloc(nc ? nc : 1, sizeof *sc);
     hb = calloc(x.nh ? x.nh * nb : 1, sizeof *hb);
     x.exposed = calloc(nc > 0 && x.nh > 0 ? nc * x.nh : 1, sizeof *x.exposed);
-    if (!ch || !cc || !sc || !hb || !x.exposed) {
+    names = calloc(x.nh ? x.nh : 1, sizeof *names);
+    hcell = calloc(x.nh ? x.nh : 1, sizeof *hcell);
+    if (!ch || !cc || !sc || !hb || !x.exposed || !names || !hcell) {
         ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
         goto done;
     }
     if (read_exposures(&x, 0, e) != CG_OK)
         goto done;
+    for (size_t j = 0; j < x.nh; j++)
+        names[j] = x.h[j].name;
+    reports_history_get_many(o->reports, names, x.nh, t0, hb, nb, hcell);
     for (size_t j = 0; j < x.nh; j++) {
-        reports_history_get(o->reports, x.h[j].name, t0, &hb[j * nb], nb, cell);
         ch[j].name = x.h[j].name;
-        ch[j].zone = zone_of(&x, cell);
+        ch[j].zone = zone_of(&x, hcell[j]);
         ch[j].b = &hb[j * nb];
         ch[j].scope = x.h[j].scope;
     }
@@ -522,6 +527,8 @@ json_t *ops_correlate(struct ops *o, const struct ops_correlate_req *q, const st
     if (!out)
         ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
 done:
+    free(names);
+    free(hcell);
     free(ch);
     free(cc);
     free(sc);

@@ -318,6 +318,22 @@ int store_audit_list(struct store *st, int64_t after_seq, size_t limit, struct s
     STORE_CALL(st, msg, audit_list, after_seq, limit, out, n, msg);
 }
 
+int store_audit_scan(struct store *st, const struct store_audit_scan *q, struct store_audit **out,
+                     size_t *n, char *msg)
+{
+    if (!q || !out || !n || !q->actions || q->nactions == 0 ||
+        q->nactions > STORE_AUDIT_SCAN_ACTIONS || q->upto_seq <= q->after_seq) {
+        set_msg(msg, "audit_scan: 1 to 8 actions and a span after_seq..upto_seq are needed", NULL);
+        return CG_ERR_INVALID;
+    }
+    for (size_t i = 0; i < q->nactions; i++)
+        if (!q->actions[i]) {
+            set_msg(msg, "audit_scan: an action is missing", NULL);
+            return CG_ERR_INVALID;
+        }
+    STORE_CALL(st, msg, audit_scan, q, out, n, msg);
+}
+
 /* ---- Assignments and host views ---- */
 
 int store_assign(struct store *st, const char *config, const char *const *cells, size_t ncells,

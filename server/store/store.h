@@ -236,6 +236,18 @@ struct store_audit {
     char hash[65];
 };
 
+/* The actions store_audit_scan() matches at most. */
+#define STORE_AUDIT_SCAN_ACTIONS 8
+
+/* Which records store_audit_scan() returns; the strings are borrowed. */
+struct store_audit_scan {
+    int64_t after_seq;
+    int64_t upto_seq;
+    const char *const *actions;
+    size_t nactions;
+    size_t limit;
+};
+
 struct store_assignment {
     char cell[STORE_NAME_MAX];
     char config[STORE_NAME_MAX];
@@ -535,6 +547,8 @@ struct store_ops {
     int (*token_revoke)(struct store *st, int64_t id, const struct store_actor *a, char *msg);
 
     int (*audit_list)(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
+                      size_t *n, char *msg);
+    int (*audit_scan)(struct store *st, const struct store_audit_scan *q, struct store_audit **out,
                       size_t *n, char *msg);
 
     int (*assign)(struct store *st, const char *config, const char *const *cells, size_t ncells,
@@ -956,6 +970,20 @@ int store_token_touch(struct store *st, const struct store_token_use *uses, size
 /* Audit records with seq > after_seq, oldest first, at most limit (0 = 100,
  * capped at 1000). Free with store_audits_free(). */
 int store_audit_list(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
+                     size_t *n, char *msg);
+
+/*
+ * Audit records with after_seq < seq <= upto_seq whose action is one of
+ * actions[0..nactions), oldest first, at most limit (0 = 100, capped at
+ * 1000); and the record of seq upto_seq itself whatever its action, so a
+ * caller can tell that the log reaches upto_seq (it is the last one
+ * returned when the limit did not cut the page). The records in between
+ * are walked by the database, never returned: a scan for a few kinds of
+ * records (ops_changes_list()) reads a span of the log without copying
+ * it. 1 <= nactions <= STORE_AUDIT_SCAN_ACTIONS, upto_seq > after_seq.
+ * Free with store_audits_free().
+ */
+int store_audit_scan(struct store *st, const struct store_audit_scan *q, struct store_audit **out,
                      size_t *n, char *msg);
 
 /*

@@ -1742,6 +1742,61 @@ static void test_audit_chain_and_paging(void **state)
     assert_true(count >= 22);
 }
 
+/* store_audit_scan(): only the asked actions within the span, and the
+ * span's last record whatever its action (the log reaches it). */
+static void test_audit_scan(void **state)
+{
+    struct fx *f = *state;
+    struct store_audit *a = NULL;
+    size_t n = 0;
+    int64_t b = f->audit_base;
+    const char *cfg = nm(f, "cfg"), *plan = nm(f, "p");
+    char msg[STORE_MSG_MAX] = "";
+    struct store_actor quiet = {"token:ci", NULL};
+    const char *pub[] = {"version.publish"}, *pl[] = {"plan.set", "no.such"};
+    struct store_audit_scan q = {.after_seq = b, .upto_seq = b + 10, .actions = pub, .nactions = 1};
+
+    mk_config(f, cfg);                                                       /* b + 1 */
+    publish_n(f, cfg, 20);                                                   /* b + 2 .. b + 21 */
+    assert_int_equal(store_plan_put(f->st, plan, "{}", &quiet, msg), CG_OK); /* b + 22 */
+    /* publishes b+2..b+10; b+10 is the span's end too (once) */
+    assert_int_equal(store_audit_scan(f->st, &q, &a, &n, msg), CG_OK);
+    assert_int_equal(n, 9);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(a[i].seq, b + 2 + (int64_t)i);
+        assert_string_equal(a[i].action, "version.publish");
+    }
+    store_audits_free(a, n);
+    /* no plan.set within: only the span's last record, a publish */
+    q.actions = pl;
+    q.nactions = 2;
+    assert_int_equal(store_audit_scan(f->st, &q, &a, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(a[0].seq, b + 10);
+    store_audits_free(a, n);
+    /* past the head: the plan.set, and no record at upto (the log ends) */
+    q.upto_seq = b + 30;
+    assert_int_equal(store_audit_scan(f->st, &q, &a, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(a[0].seq, b + 22);
+    assert_string_equal(a[0].action, "plan.set");
+    store_audits_free(a, n);
+    /* the limit */
+    q.actions = pub;
+    q.nactions = 1;
+    q.limit = 5;
+    assert_int_equal(store_audit_scan(f->st, &q, &a, &n, msg), CG_OK);
+    assert_int_equal(n, 5);
+    assert_int_equal(a[4].seq, b + 6);
+    store_audits_free(a, n);
+    /* malformed */
+    q.nactions = 0;
+    assert_int_equal(store_audit_scan(f->st, &q, &a, &n, msg), CG_ERR_INVALID);
+    q.nactions = 1;
+    q.upto_seq = q.after_seq;
+    assert_int_equal(store_audit_scan(f->st, &q, &a, &n, msg), CG_ERR_INVALID);
+}
+
 static void test_audit_tamper_detected(void **state)
 {
     struct fx *f = *state;
@@ -3260,6 +3315,7 @@ int main(void)
         T(test_drills),
         T(test_tokens),
         T(test_audit_chain_and_paging),
+        T(test_audit_scan),
         T(test_audit_tamper_detected),
         T(test_concurrent_publish_same_config),
         T(test_concurrent_publish_pinned_live),

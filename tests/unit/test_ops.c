@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "notify.h"
 #include "ops.h"
@@ -48,13 +49,21 @@ static void heard(void *ctx, const struct notify_event *ev)
     }
 }
 
-static int setup(void **state)
+/* The fixture's store in a new directory under 'base' (NULL: TMPDIR). */
+static int setup_in(void **state, const char *base)
 {
     struct fx *f = calloc(1, sizeof *f);
     struct reports_config rc = {.max_hosts = 0, .max_keys = 0};
     char path[4096], msg[STORE_MSG_MAX];
 
-    f->dir = th_tmpdir();
+    if (base) {
+        snprintf(path, sizeof path, "%s/cgtest.XXXXXX", base);
+        if (!mkdtemp(path))
+            fail_msg("mkdtemp(%s) failed", path);
+        f->dir = strdup(path);
+    } else {
+        f->dir = th_tmpdir();
+    }
     snprintf(path, sizeof path, "%s/cellgate.db", f->dir);
     if (store_open(path, &f->st, msg) != CG_OK)
         fail_msg("store_open: %s", msg);
@@ -66,6 +75,20 @@ static int setup(void **state)
     f->o.reports = f->rp;
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_in(state, NULL);
+}
+
+/* For a test that writes thousands of records: in memory when the
+ * machine has /dev/shm (a commit's fsync costs nothing there). */
+static int setup_shm(void **state)
+{
+    struct stat sb;
+
+    return setup_in(state, stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) ? "/dev/shm" : NULL);
 }
 
 static int teardown(void **state)
@@ -228,6 +251,71 @@ static void assign_fenced(void **state)
     ops_err_free(&e);
 }
 
+/* ops_changes_list() over a log where changes lie far apart (plan.set
+ * records between them): every change is found once, in order, through
+ * the pages; a call walks at most OPS_CHANGES_SCAN_MAX records, so a gap
+ * longer than that gives a short page that says where to go on. */
+static void changes_across_long_gaps(void **state)
+{
+    struct fx *f = *state;
+    struct store_version v;
+    struct ops_err e = {0};
+    struct store_actor quiet = {"token:ci", NULL};
+    const char *cells[] = {"c1"};
+    const size_t gaps[] = {1500, OPS_CHANGES_SCAN_MAX + 700, 10};
+    static const char doc[] = "{\"features\":[1]}";
+    char msg[STORE_MSG_MAX];
+    int64_t gen = 0, after = 0, want[4];
+    size_t nwant = 0, got = 0, calls = 0, empty = 0;
+
+    add_cell(f, "c1", "z1");
+    create_config(f);
+    assert_int_equal(ops_publish(&f->o, "app", doc, strlen(doc), NULL, 0, &admin, &v, &e), CG_OK);
+    store_version_free(&v);
+    for (size_t g = 0; g < 3; g++) {
+        struct store_audit *a = NULL;
+        size_t n = 0;
+        for (size_t k = 0; k < gaps[g]; k++)
+            assert_int_equal(
+                store_plan_put(f->st, "noise", k % 2 ? "{\"a\":1}" : "{}", &quiet, msg), CG_OK);
+        assert_int_equal(ops_assign(&f->o, "app", 1, cells, 1, -1, &admin, &gen, &e), CG_OK);
+        assert_int_equal(store_audit_list(f->st, 0, 1, &a, &n, msg), CG_OK);
+        store_audits_free(a, n);
+    }
+    /* the expected changes: the publish and the three assigns, by seq */
+    for (int64_t seq = 0;;) {
+        struct store_audit *a = NULL;
+        size_t n = 0;
+        assert_int_equal(store_audit_list(f->st, seq, 1000, &a, &n, msg), CG_OK);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(a[i].action, "version.publish") == 0 || strcmp(a[i].action, "assign") == 0)
+                want[nwant++] = a[i].seq;
+        seq = n ? a[n - 1].seq : seq;
+        store_audits_free(a, n);
+        if (n < 1000)
+            break;
+    }
+    assert_int_equal(nwant, 4);
+    do {
+        struct ops_changes_filter q = {.config = "app", .limit = 2, .after = after};
+        json_t *items = NULL, *c;
+        size_t i;
+        assert_int_equal(ops_changes_list(&f->o, &q, NULL, &items, &after, &e), CG_OK);
+        calls++;
+        empty += json_array_size(items) == 0 && after > 0;
+        json_array_foreach(items, i, c)
+        {
+            assert_true(got < nwant);
+            assert_int_equal(json_integer_value(json_object_get(c, "seq")), want[got]);
+            got++;
+        }
+        json_decref(items);
+    } while (after > 0 && calls < 20);
+    assert_int_equal(got, nwant);
+    assert_int_equal(after, -1);
+    assert_true(empty >= 1); /* the long gap: a short page with a cursor */
+}
+
 /* Tokens: the secret is returned once; the last admin stays. */
 static void tokens(void **state)
 {
@@ -277,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(publish_identical_refused, setup, teardown),
         cmocka_unit_test(rollback_target_is_previous_completed),
         cmocka_unit_test_setup_teardown(assign_fenced, setup, teardown),
+        cmocka_unit_test_setup_teardown(changes_across_long_gaps, setup_shm, teardown),
         cmocka_unit_test_setup_teardown(tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_scoped, setup, teardown),
     };

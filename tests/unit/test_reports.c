@@ -878,10 +878,48 @@ static void host_history_ring(void **state)
     reports_free(r);
 }
 
+/* reports_history_get_many() gives every host what reports_history_get()
+ * gives it, across more hosts than one lock's batch, unknown ones zero. */
+static void host_history_many(void **state)
+{
+    struct reports_config rc = {.history_bucket_ms = 1000, .history_buckets = 10};
+    struct reports *r = reports_new(&rc);
+    enum { NH = REPORTS_HISTORY_BATCH + 45, NB = 4 };
+    static char names[NH][REPORTS_NAME_MAX], cells[NH][REPORTS_NAME_MAX];
+    const char *ptr[NH];
+    struct reports_hist_bucket *many = calloc(NH * NB, sizeof *many), one[NB];
+    char cell[REPORTS_NAME_MAX];
+    int64_t t0 = 1700000000000LL;
+
+    (void)state;
+    assert_non_null(r);
+    assert_non_null(many);
+    for (size_t j = 0; j < NH; j++) {
+        snprintf(names[j], sizeof names[j], j % 7 == 3 ? "ghost-%zu" : "h%zu", j);
+        ptr[j] = names[j];
+        if (j % 7 != 3) {
+            report_traffic(r, names[j], 100 + (int64_t)j, (int64_t)j % 5, t0 + 1000);
+            report_traffic(r, names[j], 10, 1, t0 + 3000);
+        }
+    }
+    reports_history_get_many(r, ptr, NH, t0, many, NB, cells);
+    for (size_t j = 0; j < NH; j++) {
+        size_t held = reports_history_get(r, names[j], t0, one, NB, cell);
+        assert_string_equal(cells[j], cell);
+        assert_memory_equal(&many[j * NB], one, sizeof one);
+        assert_int_equal(held, j % 7 == 3 ? 0 : NB);
+        if (j % 7 != 3)
+            assert_int_equal(many[j * NB + 1].requests, 100 + (uint32_t)j);
+    }
+    free(many);
+    reports_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(aggregate_cells_cache_matches_plain_sum),
+        cmocka_unit_test(host_history_many),
         cmocka_unit_test(aggregate_cells_cache_survives_eviction),
         cmocka_unit_test(convergence_cache_matches_plain),
         cmocka_unit_test(convergence_cache_survives_host_eviction),

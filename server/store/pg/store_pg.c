@@ -472,6 +472,7 @@ const struct store_ops store_pg_ops = {
     .token_list = pg_token_list,
     .token_revoke = pg_token_revoke,
     .audit_list = pg_audit_list,
+    .audit_scan = pg_audit_scan,
     .assign = pg_assign,
     .assignment_list = pg_assignment_list,
     .host_version_put = pg_host_version_put,

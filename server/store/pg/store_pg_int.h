@@ -444,6 +444,10 @@ int pg_token_touch(struct store *st, const struct store_token_use *uses, size_t 
 int pg_audit_list(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
                   size_t *n, char *msg);
 
+/* store_ops.audit_scan: store_audit_scan(). */
+int pg_audit_scan(struct store *st, const struct store_audit_scan *q, struct store_audit **out,
+                  size_t *n, char *msg);
+
 /* Audit checkpoints (store_pg_audit.c). */
 
 /* store_ops.checkpoint_put: checks the record and any checkpoint of that

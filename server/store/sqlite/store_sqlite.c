@@ -321,6 +321,7 @@ const struct store_ops store_sqlite_ops = {
     .token_list = sq_token_list,
     .token_revoke = sq_token_revoke,
     .audit_list = sq_audit_list,
+    .audit_scan = sq_audit_scan,
     .assign = sq_assign,
     .assignment_list = sq_assignment_list,
     .host_version_put = sq_host_version_put,

@@ -111,6 +111,38 @@ int sq_audit_list(struct store *st, int64_t after_seq, size_t limit, struct stor
     return CG_OK;
 }
 
+/* The actions past nactions repeat the first: IN () has a fixed arity. */
+static const char SQL_AUDIT_SCAN[] =
+    "SELECT seq, time_ms, actor, action, object, before, after, reason, prev_hash, hash "
+    "FROM audit WHERE seq > ? AND seq <= ? AND (seq = ? OR action IN (?, ?, ?, ?, ?, ?, ?, ?)) "
+    "ORDER BY seq LIMIT ?";
+
+int sq_audit_scan(struct store *st, const struct store_audit_scan *s, struct store_audit **out,
+                  size_t *n, char *msg)
+{
+    const char *a[STORE_AUDIT_SCAN_ACTIONS];
+    void *arr;
+    size_t cnt;
+    int64_t lim;
+    int rc;
+
+    for (size_t i = 0; i < STORE_AUDIT_SCAN_ACTIONS; i++)
+        a[i] = s->actions[i < s->nactions ? i : 0];
+    lim = s->limit == 0                   ? 100
+          : s->limit > SQ_AUDIT_LIMIT_MAX ? SQ_AUDIT_LIMIT_MAX
+                                          : (int64_t)s->limit;
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_audit, SQL_AUDIT_SCAN, "iiitttttttti",
+                 s->after_seq, s->upto_seq, s->upto_seq, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+                 a[7], lim);
+    if (rc != CG_OK) {
+        store_audits_free(arr, cnt);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
 /* ---- Audit checkpoints ---- */
 
 static const char SQL_CKPT_RECORD[] = "SELECT hash FROM audit WHERE seq = ?";
