@@ -604,6 +604,24 @@ static const struct config_key keys[] = {
                "at most the reports' limit of 100,000 hosts (1.1 GiB with the defaults).",
     },
     {
+        .name = "history-slow-ms",
+        AS_UNSIGNED(history_slow_ms),
+        .group = CONFIG_G_ROLLOUT,
+        .metavar = "MS",
+        .min = 0,
+        .max = 600000,
+        .def = {.u = 0},
+        .def_note = "off",
+        .help = "also keep each host's share of requests slower than MS, for why --metric latency",
+        .doc = "When set, each bucket of a host's health history also counts the latency "
+               "observations its reports carried and those slower than MS milliseconds (rounded "
+               "up to an edge of the reports' histogram, 0.25 ms x 2^i), so `cellgate why "
+               "--metric latency` and `POST /v1/correlate` with `\"metric\": \"latency\"` can "
+               "find a latency fault and the change behind it (docs/correlation.md). Another 8 "
+               "bytes a bucket: 11.5 KiB a host with the default history. Choose the latency your "
+               "requests should stay under (an SLO's threshold). 0 keeps no latency history.",
+    },
+    {
         .name = "exposure-retention-days",
         AS_UNSIGNED(exposure_retention_days),
         .group = CONFIG_G_ROLLOUT,

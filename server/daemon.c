@@ -319,7 +319,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
     d->stats = stats_new();
     {
         struct reports_config rc = {0, 0, (int64_t)cfg->history_bucket_ms,
-                                    (size_t)cfg->history_buckets};
+                                    (size_t)cfg->history_buckets, (double)cfg->history_slow_ms};
         d->reports = d->notify && d->stats ? reports_new(&rc) : NULL;
     }
     if (!d->reports) {

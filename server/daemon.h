@@ -106,6 +106,7 @@ struct daemon_config {
     /* correlation (docs/correlation.md) */
     unsigned history_bucket_ms;       /* --history-bucket-ms: hosts' health history buckets */
     unsigned history_buckets;         /* --history-buckets: buckets a host's history holds */
+    unsigned history_slow_ms;         /* --history-slow-ms: slow edge of the latency history */
     unsigned exposure_retention_days; /* --exposure-retention-days: host_exposures kept */
 };
 

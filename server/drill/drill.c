@@ -263,7 +263,7 @@ static int world_init(struct world *w, const struct drill_input *in, int scenari
 {
     char smsg[STORE_MSG_MAX], path[600];
     /* hosts' own health history is not what a drill reads: keep it tiny */
-    struct reports_config rc_cfg = {0, 0, DRILL_TICK_MS, 2};
+    struct reports_config rc_cfg = {.history_bucket_ms = DRILL_TICK_MS, .history_buckets = 2};
     struct controller_config cc = {1000, 3 * DRILL_TICK_MS, 0};
     struct controller_clock clk;
     struct store_config cfg;

@@ -167,6 +167,14 @@ struct reports *reports_new(const struct reports_config *cfg)
         r->cfg.history_bucket_ms = REPORTS_HISTORY_BUCKET_MS;
     if (!r->cfg.history_buckets)
         r->cfg.history_buckets = REPORTS_HISTORY_BUCKETS;
+    if (r->cfg.history_slow_ms > 0) {
+        /* slow: the buckets above the first edge at or past the threshold */
+        size_t k = 0;
+        while (k < CG_HIST_BUCKETS - 2 && cg_hist_bound_ms(k) < r->cfg.history_slow_ms)
+            k++;
+        r->slow_from = k + 1;
+        r->slow_edge_ms = cg_hist_bound_ms(k);
+    }
     stats_histo_init(&r->lag, rep_bounds, CG_ARRAY_SIZE(rep_bounds));
     stats_histo_init(&r->window, rep_bounds, CG_ARRAY_SIZE(rep_bounds));
     return r;

@@ -59,6 +59,11 @@ struct reports_config {
      * history_buckets * 8 bytes. 0 = the defaults below. */
     int64_t history_bucket_ms;
     size_t history_buckets;
+    /* > 0: each bucket also counts the latency observations the reports
+     * carried and those slower than this many milliseconds (rounded up to
+     * an edge of the reports' histogram: 0.25 ms x 2^i), for correlation on
+     * latency (metric "latency"); another 8 bytes a bucket. 0 = off. */
+    double history_slow_ms;
 };
 
 #define REPORTS_HISTORY_BUCKET_MS 60000 /* --history-bucket-ms default */
@@ -103,6 +108,16 @@ struct reports_hist_bucket {
     uint32_t requests, errors; /* saturating */
 };
 
+/* What reports_history_get_many() reads into a bucket's two counts. */
+enum reports_hist_metric {
+    REPORTS_HIST_ERRORS, /* requests and errors */
+    REPORTS_HIST_SLOW    /* latency observations and the slow ones among them */
+};
+
+/* The edge of "slow" in milliseconds (history_slow_ms rounded up to the
+ * histogram's edge), or 0 when this server keeps no latency history. */
+double reports_history_slow_ms(const struct reports *r);
+
 /* The history's geometry: *bucket_ms and *buckets (either may be NULL). */
 void reports_history_geometry(const struct reports *r, int64_t *bucket_ms, size_t *buckets);
 
@@ -122,12 +137,16 @@ size_t reports_history_get(struct reports *r, const char *host, int64_t from_ms,
 /*
  * reports_history_get() for hosts[0..nhosts): host j's buckets go to
  * out[j * n .. j * n + n) and its cell to cells[j] (cells may be NULL).
- * The lock is taken once per REPORTS_HISTORY_BATCH hosts, not once per
- * host, so a correlation over thousands of hosts neither pays a lock per
- * host nor holds ingestion off for long. Thread-safe.
+ * With REPORTS_HIST_SLOW a bucket's requests are its latency observations
+ * and its errors the slow ones (all zero when the server keeps no latency
+ * history: reports_history_slow_ms() is 0). The lock is taken once per
+ * REPORTS_HISTORY_BATCH hosts, not once per host, so a correlation over
+ * thousands of hosts neither pays a lock per host nor holds ingestion off
+ * for long. Thread-safe.
  */
-void reports_history_get_many(struct reports *r, const char *const *hosts, size_t nhosts,
-                              int64_t from_ms, struct reports_hist_bucket *out, size_t n,
+void reports_history_get_many(struct reports *r, enum reports_hist_metric metric,
+                              const char *const *hosts, size_t nhosts, int64_t from_ms,
+                              struct reports_hist_bucket *out, size_t n,
                               char (*cells)[REPORTS_NAME_MAX]);
 
 /* The hosts reports_history_get_many() reads under one lock. */

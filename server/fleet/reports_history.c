@@ -12,6 +12,9 @@
  * slot's counts. 8 bytes a bucket: with the defaults (1440 one-minute
  * buckets) 11.5 KiB a host, 115 MiB for 10,000 hosts, and never more
  * than --max-hosts of them (the least recently seen is evicted whole).
+ * With --history-slow-ms a second ring of the same shape counts each
+ * bucket's latency observations and the slow ones (correlation on
+ * latency): 8 bytes more a bucket.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -35,13 +38,27 @@ static int64_t slot_of(int64_t ms, int64_t bucket_ms)
 void rp_history_clear(struct host *h)
 {
     free(h->hist.ring);
+    free(h->hist.lat);
     memset(&h->hist, 0, sizeof h->hist);
 }
 
-void rp_history_add(struct reports *r, struct host *h, int64_t now_ms, uint64_t requests,
-                    uint64_t errors)
+/* Clears the slots of 'ring' from head + 1 to s (at most the whole ring). */
+static void advance(struct reports_hist_bucket *ring, size_t n, int64_t head, int64_t s)
 {
-    size_t n = r->cfg.history_buckets;
+    if (!ring)
+        return;
+    if (s - head >= (int64_t)n) {
+        memset(ring, 0, n * sizeof *ring);
+        return;
+    }
+    for (int64_t k = head + 1; k <= s; k++)
+        memset(&ring[(size_t)(k % (int64_t)n)], 0, sizeof *ring);
+}
+
+void rp_history_add(struct reports *r, struct host *h, int64_t now_ms, uint64_t requests,
+                    uint64_t errors, const struct cg_hist *lat)
+{
+    size_t n = r->cfg.history_buckets, i;
     int64_t s = slot_of(now_ms, r->cfg.history_bucket_ms);
     struct reports_hist_bucket *b;
 
@@ -49,24 +66,35 @@ void rp_history_add(struct reports *r, struct host *h, int64_t now_ms, uint64_t 
         h->hist.ring = calloc(n, sizeof *h->hist.ring);
         if (!h->hist.ring)
             return;
+        h->hist.lat = r->slow_from ? calloc(n, sizeof *h->hist.lat) : NULL;
         h->hist.head = s;
     }
     if (s > h->hist.head) {
-        /* clear the slots passed over: at most the whole ring */
-        int64_t gap = s - h->hist.head;
-        if (gap >= (int64_t)n) {
-            memset(h->hist.ring, 0, n * sizeof *h->hist.ring);
-        } else {
-            for (int64_t k = h->hist.head + 1; k <= s; k++)
-                memset(&h->hist.ring[(size_t)(k % (int64_t)n)], 0, sizeof *h->hist.ring);
-        }
+        advance(h->hist.ring, n, h->hist.head, s);
+        advance(h->hist.lat, n, h->hist.head, s);
         h->hist.head = s;
     } else if (s <= h->hist.head - (int64_t)n) {
         return; /* older than the ring (the clock went back a long way) */
     }
-    b = &h->hist.ring[(size_t)(s % (int64_t)n)];
+    i = (size_t)(s % (int64_t)n);
+    b = &h->hist.ring[i];
     b->requests = sat32(b->requests, requests);
     b->errors = sat32(b->errors, errors);
+    if (h->hist.lat && lat) {
+        uint64_t all = 0, slow = 0;
+        for (size_t k = 0; k < CG_HIST_BUCKETS; k++) {
+            all = all > UINT64_MAX - lat->b[k] ? UINT64_MAX : all + lat->b[k];
+            if (k >= r->slow_from)
+                slow = slow > UINT64_MAX - lat->b[k] ? UINT64_MAX : slow + lat->b[k];
+        }
+        h->hist.lat[i].requests = sat32(h->hist.lat[i].requests, all);
+        h->hist.lat[i].errors = sat32(h->hist.lat[i].errors, slow);
+    }
+}
+
+double reports_history_slow_ms(const struct reports *r)
+{
+    return r->slow_from ? r->slow_edge_ms : 0;
 }
 
 void reports_history_geometry(const struct reports *r, int64_t *bucket_ms, size_t *buckets)
@@ -78,23 +106,25 @@ void reports_history_geometry(const struct reports *r, int64_t *bucket_ms, size_
 }
 
 /* One host's history (the lock held): see reports_history_get(). */
-static size_t history_locked(struct reports *r, const char *host, int64_t s0,
-                             struct reports_hist_bucket *out, size_t n, char *cell)
+static size_t history_locked(struct reports *r, enum reports_hist_metric metric, const char *host,
+                             int64_t s0, struct reports_hist_bucket *out, size_t n, char *cell)
 {
     struct cg_hentry *e = cg_hashmap_get(&r->hosts, host);
     const struct host *h = e ? CG_HENTRY(e, struct host, link) : NULL;
+    const struct reports_hist_bucket *ring;
     int64_t nb = (int64_t)r->cfg.history_buckets;
     size_t held = 0;
 
     if (h && cell)
         cg_strlcpy(cell, h->cell, REPORTS_NAME_MAX);
-    if (!h || !h->hist.ring)
+    ring = !h ? NULL : metric == REPORTS_HIST_SLOW ? h->hist.lat : h->hist.ring;
+    if (!ring)
         return 0;
     for (size_t i = 0; i < n; i++) {
         int64_t s = s0 + (int64_t)i;
         if (s > h->hist.head || s <= h->hist.head - nb)
             continue; /* not yet, or forgotten */
-        out[i] = h->hist.ring[(size_t)(s % nb)];
+        out[i] = ring[(size_t)(s % nb)];
         held++;
     }
     return held;
@@ -110,13 +140,15 @@ size_t reports_history_get(struct reports *r, const char *host, int64_t from_ms,
     if (cell)
         cell[0] = '\0';
     pthread_mutex_lock(&r->mu);
-    held = history_locked(r, host, slot_of(from_ms, r->cfg.history_bucket_ms), out, n, cell);
+    held = history_locked(r, REPORTS_HIST_ERRORS, host, slot_of(from_ms, r->cfg.history_bucket_ms),
+                          out, n, cell);
     pthread_mutex_unlock(&r->mu);
     return held;
 }
 
-void reports_history_get_many(struct reports *r, const char *const *hosts, size_t nhosts,
-                              int64_t from_ms, struct reports_hist_bucket *out, size_t n,
+void reports_history_get_many(struct reports *r, enum reports_hist_metric metric,
+                              const char *const *hosts, size_t nhosts, int64_t from_ms,
+                              struct reports_hist_bucket *out, size_t n,
                               char (*cells)[REPORTS_NAME_MAX])
 {
     int64_t s0 = slot_of(from_ms, r->cfg.history_bucket_ms);
@@ -129,7 +161,7 @@ void reports_history_get_many(struct reports *r, const char *const *hosts, size_
         size_t j1 = j0 + REPORTS_HISTORY_BATCH < nhosts ? j0 + REPORTS_HISTORY_BATCH : nhosts;
         pthread_mutex_lock(&r->mu);
         for (size_t j = j0; j < j1; j++)
-            history_locked(r, hosts[j], s0, out + j * n, n, cells ? cells[j] : NULL);
+            history_locked(r, metric, hosts[j], s0, out + j * n, n, cells ? cells[j] : NULL);
         pthread_mutex_unlock(&r->mu);
     }
 }

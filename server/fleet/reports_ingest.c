@@ -327,7 +327,7 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
     share_bound(r, h, window_ms, &ph);
     if (ph.present) {
         rp_host_health_add(h, window_ms, ph.requests, ph.errors, &ph.hist);
-        rp_history_add(r, h, now_ms, ph.requests, ph.errors);
+        rp_history_add(r, h, now_ms, ph.requests, ph.errors, &ph.hist);
     }
     /* A host some convergence found too old to count is back (or the
      * clock went back): cached convergences must look again. */

@@ -60,6 +60,7 @@ struct host_health {
 struct host_hist {
     int64_t head; /* the latest slot written (ms / bucket_ms) */
     struct reports_hist_bucket *ring;
+    struct reports_hist_bucket *lat; /* observations, slow ones; NULL when off */
 };
 
 struct host {
@@ -128,7 +129,9 @@ struct series {
 struct reports {
     pthread_mutex_t mu;
     struct reports_config cfg;
-    struct cg_hashmap hosts;          /* name -> struct host */
+    size_t slow_from;        /* histogram buckets from here on are slow; 0 = no latency history */
+    double slow_edge_ms;     /* their lower edge (history_slow_ms rounded up to one) */
+    struct cg_hashmap hosts; /* name -> struct host */
     struct host *lru_head, *lru_tail; /* head = most recent */
     size_t nhosts;
     /* Hosts by cell: every host of a cell is on one chain, so convergence and
@@ -176,10 +179,10 @@ struct bucket_delta {
 };
 
 /* Adds a report's counts at now_ms to host h's history (allocating its
- * ring; nothing when out of memory). Lock held. */
+ * ring on first use), and its latency histogram's observations and slow
+ * ones when the server keeps them. Lock held. */
 void rp_history_add(struct reports *r, struct host *h, int64_t now_ms, uint64_t requests,
-                    uint64_t errors);
-
+                    uint64_t errors, const struct cg_hist *lat);
 /* Forgets host h's history (it moved to another cell). Lock held. */
 void rp_history_clear(struct host *h);
 

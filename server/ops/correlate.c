@@ -352,8 +352,9 @@ static void score_one(const struct corr_input *in, const struct corr_onset *o,
     s->did_p = NAN;
     if (!o->found) {
         snprintf(s->reasons[0], CORR_REASON_MAX,
-                 "no onset: the error rate of these hosts did not step up in the history held "
-                 "(no fault, or one older than the history)");
+                 "no onset: the %s of these hosts did not step up in the history held "
+                 "(no fault, or one older than the history)",
+                 in->rate_name ? in->rate_name : "error rate");
         return;
     }
     for (size_t j = 0; j < in->n_hosts; j++) {

@@ -82,6 +82,9 @@ struct corr_input {
     size_t n_hosts;
     const struct corr_change *changes;
     size_t n_changes;
+    /* what the buckets' rate is, for the reason lines ("error rate" when
+     * NULL; "share of slow requests" for metric latency) */
+    const char *rate_name;
 };
 
 /* When the fault on the scope began (corr_onset()). */

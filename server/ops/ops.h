@@ -237,7 +237,9 @@ struct ops_correlate_req {
     size_t nhosts;
     int64_t at_ms;      /* T: when the fault is observed (epoch ms, not in the future) */
     int64_t window_ms;  /* candidates are the changes in [T - window, T]; 1 min .. 7 days */
-    const char *metric; /* "errors" (NULL: the same); the only metric so far */
+    const char *metric; /* "errors" (NULL: the same): the hosts' error rate; "latency":
+                           the share of their latency observations slower than
+                           --history-slow-ms (reports_history_slow_ms()) */
 };
 
 /*
@@ -251,7 +253,8 @@ struct ops_correlate_req {
  * in differences against hosts that did not run it, breadth.
  *
  * @return a new object (the caller json_decref()s it): {at, at_ms,
- *         window_s, metric, bucket_ms, scope {cell, host, hosts,
+ *         window_s, metric, slow_ms (metric latency only: the edge of
+ *         slow), bucket_ms, scope {cell, host, hosts,
  *         with_traffic, faulty}, onset {found, time, before_rate,
  *         after_rate, p}, candidates [{rank, score, blamed, vetoed, change
  *         (as ops_changes_list()), factors {overlap, decay, effect,
@@ -259,7 +262,8 @@ struct ops_correlate_req {
  *         factor]}], blamed (the top blamed change or null), verdict
  *         ("change" or "none"), control_hosts}; NULL with e filled:
  *         CG_ERR_INVALID (not exactly one of cell/host/hosts, a bad name,
- *         too many hosts, another metric, a window out of range, T in the
+ *         too many hosts, another metric, latency without a latency
+ *         history, a window out of range, T in the
  *         future or older than the history held), CG_ERR_IO, CG_ERR_NOMEM.
  *
  * Reads only; configs outside the actor's scope are not candidates.

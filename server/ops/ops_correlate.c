@@ -347,7 +347,7 @@ static json_t *time_json(int64_t ms)
 }
 
 /* The answer: the onset, the candidates ranked, the verdict. */
-static json_t *render(const struct corr_ctx *x, const struct ops_correlate_req *q,
+static json_t *render(const struct corr_ctx *x, const struct ops_correlate_req *q, int latency,
                       const struct corr_input *in, const struct corr_onset *on,
                       const struct corr_score *sc)
 {
@@ -397,13 +397,19 @@ static json_t *render(const struct corr_ctx *x, const struct ops_correlate_req *
                       "with_traffic", (json_int_t)on->scope, "faulty", (json_int_t)on->faulty);
     out = json_pack("{s:o,s:I,s:I,s:s,s:o,s:{s:b,s:o,s:f,s:f,s:o},s:o,s:o,s:s,s:I,s:I}", "at",
                     time_json(q->at_ms), "at_ms", (json_int_t)q->at_ms, "window_s",
-                    (json_int_t)(q->window_ms / 1000), "metric", "errors", "scope", scope, "onset",
-                    "found", on->found, "time", on->found ? time_json(on->onset_ms) : json_null(),
-                    "before_rate", on->before, "after_rate", on->after, "p", num_or_null(on->p),
-                    "candidates", cands, "blamed",
+                    (json_int_t)(q->window_ms / 1000), "metric", latency ? "latency" : "errors",
+                    "scope", scope, "onset", "found", on->found, "time",
+                    on->found ? time_json(on->onset_ms) : json_null(), "before_rate", on->before,
+                    "after_rate", on->after, "p", num_or_null(on->p), "candidates", cands, "blamed",
                     top >= 0 ? json_incref(json_array_get(x->changes, (size_t)top)) : json_null(),
                     "verdict", top >= 0 ? "change" : "none", "control_hosts",
                     (json_int_t)(x->nh - on->scope), "bucket_ms", (json_int_t)in->bucket_ms);
+    if (out && latency &&
+        json_object_set_new(out, "slow_ms", json_real(reports_history_slow_ms(x->o->reports))) <
+            0) {
+        json_decref(out);
+        out = NULL;
+    }
     free(order);
     return out;
 }
@@ -425,9 +431,16 @@ static int check_req(struct ops *o, const struct ops_correlate_req *q, int64_t n
     for (size_t i = 0; i < q->nhosts; i++)
         if (!q->hosts[i] || !cg_valid_name(q->hosts[i]))
             return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "hosts[%zu] must be a name", i);
-    if (q->metric && strcmp(q->metric, "errors") != 0)
+    if (q->metric && strcmp(q->metric, "errors") != 0 && strcmp(q->metric, "latency") != 0)
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL,
-                        "metric must be \"errors\" (the error rate the hosts report)");
+                        "metric must be \"errors\" (the error rate the hosts report) or "
+                        "\"latency\" (the share of their requests slower than "
+                        "--history-slow-ms)");
+    if (q->metric && strcmp(q->metric, "latency") == 0 && o->reports &&
+        reports_history_slow_ms(o->reports) <= 0)
+        return ops_fail(e, CG_ERR_INVALID, NULL, NULL,
+                        "this server keeps no latency history: start it with "
+                        "--history-slow-ms MS (the latency your requests should stay under)");
     if (q->window_ms < 60000 || q->window_ms > 7LL * 86400 * 1000)
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "window must be 1m..7d");
     if (q->at_ms <= 0 || q->at_ms > now + 60000)
@@ -466,6 +479,7 @@ json_t *ops_correlate(struct ops *o, const struct ops_correlate_req *q, const st
     int64_t t0 = 0, now = cg_now_ms();
     size_t nb = 0, nc;
     json_t *out = NULL;
+    int latency = q->metric && strcmp(q->metric, "latency") == 0;
 
     memset(&x, 0, sizeof x);
     x.o = o;
@@ -497,7 +511,8 @@ json_t *ops_correlate(struct ops *o, const struct ops_correlate_req *q, const st
         goto done;
     for (size_t j = 0; j < x.nh; j++)
         names[j] = x.h[j].name;
-    reports_history_get_many(o->reports, names, x.nh, t0, hb, nb, hcell);
+    reports_history_get_many(o->reports, latency ? REPORTS_HIST_SLOW : REPORTS_HIST_ERRORS, names,
+                             x.nh, t0, hb, nb, hcell);
     for (size_t j = 0; j < x.nh; j++) {
         ch[j].name = x.h[j].name;
         ch[j].zone = zone_of(&x, hcell[j]);
@@ -519,11 +534,12 @@ json_t *ops_correlate(struct ops *o, const struct ops_correlate_req *q, const st
     in.n_hosts = x.nh;
     in.changes = cc;
     in.n_changes = nc;
+    in.rate_name = latency ? "share of slow requests" : "error rate";
     if (corr_onset(&in, &on) < 0 || corr_rank(&in, &on, sc) < 0) {
         ops_fail(e, CG_ERR_INVALID, NULL, NULL, "no history to correlate");
         goto done;
     }
-    out = render(&x, q, &in, &on, sc);
+    out = render(&x, q, latency, &in, &on, sc);
     if (!out)
         ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
 done:

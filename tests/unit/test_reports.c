@@ -902,7 +902,7 @@ static void host_history_many(void **state)
             report_traffic(r, names[j], 10, 1, t0 + 3000);
         }
     }
-    reports_history_get_many(r, ptr, NH, t0, many, NB, cells);
+    reports_history_get_many(r, REPORTS_HIST_ERRORS, ptr, NH, t0, many, NB, cells);
     for (size_t j = 0; j < NH; j++) {
         size_t held = reports_history_get(r, names[j], t0, one, NB, cell);
         assert_string_equal(cells[j], cell);
@@ -915,11 +915,59 @@ static void host_history_many(void **state)
     reports_free(r);
 }
 
+/* --history-slow-ms: a second ring counts each bucket's latency
+ * observations and those above the edge (the threshold rounded up to the
+ * histogram's 0.25 ms x 2^i); without it there is none. */
+static void host_history_slow(void **state)
+{
+    struct reports_config on = {
+        .history_bucket_ms = 1000, .history_buckets = 10, .history_slow_ms = 100};
+    struct reports_config off = {.history_bucket_ms = 1000, .history_buckets = 10};
+    struct reports *r = reports_new(&on), *r0 = reports_new(&off);
+    struct reports_hist_bucket b[3];
+    const char *hosts[] = {"h1"};
+    char msg[256];
+    int64_t t0 = 1700000000000LL;
+    struct reports_change ch[REPORTS_MAX_CONFIGS];
+    size_t nch = 0;
+
+    (void)state;
+    assert_non_null(r);
+    assert_non_null(r0);
+    assert_true(reports_history_slow_ms(r) == 128.0); /* 0.25 x 2^9: the edge at or past 100 */
+    assert_true(reports_history_slow_ms(r0) == 0.0);
+    for (int k = 0; k < 2; k++) {
+        struct reports *x = k ? r0 : r;
+        /* 60 at <= 4 ms, 30 at <= 128 ms (not slow: the edge), 10 at <= 1024 ms */
+        json_t *rep = json_pack("{s:s,s:s,s:i,s:i,s:[],s:{s:I,s:I,s:{s:[iiiiiiiiiiiii]}}}", "host",
+                                "h1", "cell", "c1", "seq", 1, "window_ms", 10000, "configs",
+                                "health", "requests", (json_int_t)100, "errors", (json_int_t)2,
+                                "latency_ms", "buckets", 0, 0, 0, 0, 60, 0, 0, 0, 0, 30, 0, 0, 10);
+        assert_non_null(rep);
+        if (reports_ingest(x, rep, "c1", t0 + 1000, ch, &nch, msg) != 0)
+            fail_msg("ingest: %s", msg);
+        json_decref(rep);
+    }
+    reports_history_get_many(r, REPORTS_HIST_SLOW, hosts, 1, t0, b, 3, NULL);
+    assert_int_equal(b[1].requests, 100);
+    assert_int_equal(b[1].errors, 10);
+    assert_int_equal(b[0].requests, 0);
+    reports_history_get_many(r, REPORTS_HIST_ERRORS, hosts, 1, t0, b, 3, NULL);
+    assert_int_equal(b[1].requests, 100);
+    assert_int_equal(b[1].errors, 2);
+    reports_history_get_many(r0, REPORTS_HIST_SLOW, hosts, 1, t0, b, 3, NULL);
+    assert_int_equal(b[1].requests, 0);
+    assert_int_equal(b[1].errors, 0);
+    reports_free(r);
+    reports_free(r0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(aggregate_cells_cache_matches_plain_sum),
         cmocka_unit_test(host_history_many),
+        cmocka_unit_test(host_history_slow),
         cmocka_unit_test(aggregate_cells_cache_survives_eviction),
         cmocka_unit_test(convergence_cache_matches_plain),
         cmocka_unit_test(convergence_cache_survives_host_eviction),

@@ -42,7 +42,8 @@ def main(s):
                           (["why", "--cell", "c1", "--at", "soon"], "bad --at")):
             r = s.cli(*args)
             h.check(r.returncode == 2 and r.stderr, "%s: %d %r" % (why, r.returncode, r.stderr)); n += 1
-        for args, word in ((["--window", "ages"], "window"), (["--metric", "latency"], "metric"),
+        for args, word in ((["--window", "ages"], "window"), (["--metric", "latency"], "--history-slow-ms"),
+                           (["--metric", "p99"], "metric"),
                            (["--window", "30s"], "window")):
             r = s.cli("why", "--cell", "c1", *args)
             h.check(r.returncode == 2 and word in r.stderr,
