@@ -568,6 +568,7 @@ int drills_schedule(struct drills *d, const char *config, int64_t every_s, const
     s.every_s = every_s;
     if ((rc = store_drill_schedule_set(d->cfg.store, &s, &a, msg)) != CG_OK)
         return ops_store_fail(e, rc, msg, "drill schedule");
+    refresh(d); /* /metrics knows the schedule at once */
     return CG_OK;
 }
 
