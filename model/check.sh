@@ -9,7 +9,13 @@
 #   fail runs     the mutations (no compare-and-set, an agent taking an
 #                 equal generation, ...) and the two I3 findings: each must
 #                 report at least one error and write a trail, whose replay
-#                 is printed, so the model is shown to be able to fail.
+#                 is printed, so the model is shown to be able to fail; and
+#                 the error must be the one the run is for: pan's first
+#                 error and the replayed trail must both name the expected
+#                 assertion (its text as spin prints it, spaces aside) or,
+#                 for a liveness run, an acceptance cycle. A mutation that
+#                 fails for another reason (a different assertion, a slip
+#                 that breaks something else) fails the script.
 #
 # It prints spin's statistics for each run (states stored, depth reached,
 # time, memory). pan is generated and compiled in WORKDIR (default: a new
@@ -42,12 +48,16 @@ fi
 
 failures=0
 
-# run NAME MODE EXPECT DEFINES...
+# run NAME MODE EXPECT WANT DEFINES...
 #   MODE:   safety | liveness
 #   EXPECT: pass (errors: 0, complete search) | fail (errors >= 1, a trail)
+#   WANT:   for fail runs, what the counterexample must break:
+#           assert:EXPR (the assertion whose text, as spin expands it, is
+#           EXPR; spaces do not count) or cycle (an acceptance cycle);
+#           - for pass runs
 run() {
-  local name=$1 mode=$2 expect=$3
-  shift 3
+  local name=$1 mode=$2 expect=$3 want=$4
+  shift 4
   local defs=("$@") dir=$work/$name
   local -a cflags=(-O2 -w "-DMEMLIM=$memlim") panflags=(-m10000)
   rm -rf "$dir"
@@ -112,10 +122,15 @@ run() {
   fi
   if [[ -n $errors && $errors != 0 && -s $dir/cellgate.pml.trail ]]; then
     # the counterexample, as the model's printf lines tell it
-    (cd "$dir" && spin -t "${defs[@]}" cellgate.pml 2>&1) |
+    local replay
+    replay=$( (cd "$dir" && spin -t "${defs[@]}" cellgate.pml 2>&1) |
       sed -n '/^#processes/q;p' | sed 's/^ *//' |
       grep -vE '^spin: (trail ends|cellgate\.pml:[0-9]+, Error)|^Never claim moves|^ltl ' |
-      sed 's/^spin: text of failed assertion: /violated: /; s/^/         | /'
+      sed 's/^spin: text of failed assertion: /violated: /' || true)
+    sed 's/^/         | /' <<<"$replay"
+    if [[ $expect == fail ]] && ! broke_what "$want" "$out" "$replay"; then
+      ok=0
+    fi
   fi
   if [[ $ok == 1 ]]; then
     if [[ $expect == pass ]]; then
@@ -128,6 +143,40 @@ run() {
   fi
 }
 
+# broke_what WANT PAN_OUT REPLAY: 0 when pan's first error and the replayed
+# trail are what WANT names (see run), else 1 with what they are instead.
+broke_what() {
+  local want=$1 out=$2 replay=$3 raw first seen expr
+  raw=$(grep -m 1 -E '^pan:[0-9]+: ' "$out" |
+    sed -E 's/^pan:[0-9]+: //; s/ \(at depth [0-9]+\)$//' || true)
+  first=$(tr -d ' ' <<<"$raw")
+  case $want in
+    assert:*)
+      expr=$(tr -d ' ' <<<"${want#assert:}")
+      seen=$(grep -m 1 '^violated: ' <<<"$replay" || true)
+      if [[ $first != "assertionviolated$expr" ||
+        $(tr -d ' ' <<<"$seen") != "violated:assert($expr)" ]]; then
+        echo "         FAIL: the counterexample must violate assert($expr);" >&2
+        echo "               pan found: ${raw:-nothing}; the trail shows: ${seen:-nothing}" >&2
+        return 1
+      fi
+      echo "         broke what it must: assert($expr)"
+      ;;
+    cycle)
+      if [[ $first != acceptancecycle ]] || ! grep -q 'START OF CYCLE' <<<"$replay"; then
+        echo "         FAIL: the counterexample must be an acceptance cycle;" >&2
+        echo "               pan found: ${raw:-nothing}" >&2
+        return 1
+      fi
+      echo "         broke what it must: an acceptance cycle (a fair run that never gets there)"
+      ;;
+    *)
+      echo "         FAIL: the run names no expected violation (WANT '$want')" >&2
+      return 1
+      ;;
+  esac
+}
+
 spin -V | head -n 1
 echo "model: $model; work dir $work"
 
@@ -137,25 +186,31 @@ hostile=(-DNHOLD=1 -DNLOSS=1 -DNFORGE=1 -DNFAIL=2 -DNTRY=2 -DNCRASH=0)
 onecell=(-DONE_CELL -DNHOLD=2 -DNLOSS=2 -DNFORGE=0 -DNFAIL=2 -DNTRY=2 -DNCRASH=0)
 live=(-DNHOLD=1 -DNLOSS=1 -DNFORGE=0 -DNFAIL=1 -DNTRY=2 -DNCRASH=1)
 
-# What the code guarantees: I2 and I3 (assignments; hosts superseded).
-run safety safety pass "${main[@]}"
-run safety.hostile safety pass "${hostile[@]}"
-run safety.one-cell safety pass "${onecell[@]}"
-# Every rollback reaches every live host, under weak fairness.
-run liveness liveness pass "${live[@]}"
-run liveness.one-cell liveness pass -DONE_CELL "${live[@]}"
+# What each failing run must break, as spin expands the assertion's text:
+# I3_ASSIGN and I3_HOSTS are the two parts of the Monitor's invariant.
+i3_assign='(!(deleted[cell_ver[0]])&&!(deleted[cell_ver[(2-1)]]))'
+i3_strict='((!(alive[0])||!(deleted[lkg_ver[0]]))&&(!(alive[1])||!(deleted[lkg_ver[1]])))'
 
-# Mutations: the same model with one safeguard taken out must fail.
-run mutation.no-cas safety fail -DNO_CAS "${main[@]}"
-run mutation.agent-equal safety fail -DAGENT_EQ "${main[@]}"
-run mutation.no-del-check safety fail -DNO_DEL_CHECK "${main[@]}"
-run mutation.no-ref-check safety fail -DNO_REF_CHECK "${main[@]}"
-run mutation.no-verify safety fail -DNO_VERIFY "${hostile[@]}"
-run mutation.live-can-fail liveness fail -DLIVE_CAN_FAIL "${live[@]}"
+# What the code guarantees: I2 and I3 (assignments; hosts superseded).
+run safety safety pass - "${main[@]}"
+run safety.hostile safety pass - "${hostile[@]}"
+run safety.one-cell safety pass - "${onecell[@]}"
+# Every rollback reaches every live host, under weak fairness.
+run liveness liveness pass - "${live[@]}"
+run liveness.one-cell liveness pass - -DONE_CELL "${live[@]}"
+
+# Mutations: the same model with one safeguard taken out must fail, and
+# break the property that safeguard keeps.
+run mutation.no-cas safety fail 'assert:(G==rg)' -DNO_CAS "${main[@]}"
+run mutation.agent-equal safety fail 'assert:(g>lkg_gen[h])' -DAGENT_EQ "${main[@]}"
+run mutation.no-del-check safety fail "assert:$i3_assign" -DNO_DEL_CHECK "${main[@]}"
+run mutation.no-ref-check safety fail "assert:$i3_assign" -DNO_REF_CHECK "${main[@]}"
+run mutation.no-verify safety fail 'assert:(g<=G)' -DNO_VERIFY "${hostile[@]}"
+run mutation.live-can-fail liveness fail cycle -DLIVE_CAN_FAIL "${live[@]}"
 
 # The I3 finding: what the code does not guarantee (docs/model.md).
-run finding.i3-strict safety fail -DI3_STRICT "${main[@]}"
-run finding.i3-apply safety fail -DI3_APPLY "${main[@]}"
+run finding.i3-strict safety fail "assert:$i3_strict" -DI3_STRICT "${main[@]}"
+run finding.i3-apply safety fail 'assert:!(deleted[v])' -DI3_APPLY "${main[@]}"
 
 if [[ $failures -ne 0 ]]; then
   echo "model: $failures run(s) did not do what they must" >&2

@@ -786,7 +786,9 @@ static const struct config_key keys[] = {
         .def = {.u = 10000},
         .help = "how often the drill schedules are looked at",
         .doc = "How often the server looks for a drill schedule that is due "
-               "(`cellgate drill schedule`); each due config runs every scenario once.",
+               "(`cellgate drill schedule`); each due config runs every scenario once. "
+               "Every replica, leader or not, also reads the drill runs recorded since "
+               "its last look, and the schedules, into its /metrics then.",
     },
     /* notifications (docs/notifications.md) */
     {

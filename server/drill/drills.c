@@ -24,14 +24,20 @@
 #include "store.h"
 #include "util.h"
 
-#define MAX_SERIES  4096 /* (config, scenario) pairs whose last success /metrics keeps */
-#define MAX_RUNNING 2    /* drills at once: each holds a worker and a core while it runs */
+#define MAX_SERIES  STORE_DRILL_LATEST_MAX /* (config, scenario) pairs /metrics keeps */
+#define MAX_RUNNING 2 /* drills at once: each holds a worker and a core while it runs */
+/* A refresh reads again the newest REREAD ids below the highest it saw:
+ * with replicas on PostgreSQL a run can commit after one with a higher id
+ * (merging is a maximum, so reading a run twice is harmless). */
+#define REREAD 256
 
-/* The last success of one (config, scenario), for /metrics. */
+/* The newest outcomes of one (config, scenario), for /metrics. */
 struct series {
     char config[STORE_NAME_MAX];
     char scenario[32];
-    int64_t success_ms;
+    int64_t success_ms; /* end of the newest passed run; 0: never passed */
+    int64_t applied_id; /* the newest passed or failed run; 0: none */
+    int64_t skipped_id; /* the newest skipped run; 0: none */
 };
 
 /* When a scheduled config was last drilled (this process's view). */
@@ -46,6 +52,9 @@ struct drills {
     pthread_mutex_t mu; /* the fields below */
     struct series *series;
     size_t nseries;
+    int64_t seen_id;                   /* the highest run id read from the store (refresh()) */
+    char (*scheduled)[STORE_NAME_MAX]; /* the configs with a schedule, as last read */
+    size_t nscheduled;
     uint64_t runs[3]; /* passed, failed, skipped */
     unsigned running; /* drills_run() calls in progress */
     struct last_run *last;
@@ -58,33 +67,99 @@ struct drills {
 
 static const char *const outcomes[3] = {"passed", "failed", "skipped"};
 
-static void note_outcome(struct drills *d, const char *config, const char *scenario,
-                         const char *outcome, int64_t at_ms)
+static int64_t max64(int64_t a, int64_t b)
 {
+    return a > b ? a : b;
+}
+
+/* Merges one (config, scenario)'s outcomes into the series (a maximum of
+ * each member). Under d->mu. */
+static void merge_series(struct drills *d, const struct store_drill_latest *l)
+{
+    size_t i;
+
+    for (i = 0; i < d->nseries; i++)
+        if (strcmp(d->series[i].config, l->config) == 0 &&
+            strcmp(d->series[i].scenario, l->scenario) == 0)
+            break;
+    if (i == d->nseries) {
+        struct series *n;
+        if (d->nseries >= MAX_SERIES || !(n = realloc(d->series, (d->nseries + 1) * sizeof *n)))
+            return;
+        d->series = n;
+        memset(&n[i], 0, sizeof n[i]);
+        cg_strlcpy(n[i].config, l->config, sizeof n[i].config);
+        cg_strlcpy(n[i].scenario, l->scenario, sizeof n[i].scenario);
+        d->nseries++;
+    }
+    d->series[i].success_ms = max64(d->series[i].success_ms, l->success_ms);
+    d->series[i].applied_id = max64(d->series[i].applied_id, l->applied_id);
+    d->series[i].skipped_id = max64(d->series[i].skipped_id, l->skipped_id);
+}
+
+/* A run this process recorded as 'id'. */
+static void note_outcome(struct drills *d, const char *config, const char *scenario,
+                         const char *outcome, int64_t at_ms, int64_t id)
+{
+    struct store_drill_latest l;
+
+    memset(&l, 0, sizeof l);
+    cg_strlcpy(l.config, config, sizeof l.config);
+    cg_strlcpy(l.scenario, scenario, sizeof l.scenario);
+    if (strcmp(outcome, "passed") == 0)
+        l.success_ms = at_ms;
+    if (strcmp(outcome, "skipped") == 0)
+        l.skipped_id = id;
+    else
+        l.applied_id = id;
     pthread_mutex_lock(&d->mu);
     for (size_t i = 0; i < 3; i++)
         if (strcmp(outcomes[i], outcome) == 0)
             d->runs[i]++;
-    if (strcmp(outcome, "passed") == 0) {
-        size_t i;
-        for (i = 0; i < d->nseries; i++)
-            if (strcmp(d->series[i].config, config) == 0 &&
-                strcmp(d->series[i].scenario, scenario) == 0)
-                break;
-        if (i == d->nseries && d->nseries < MAX_SERIES) {
-            struct series *n = realloc(d->series, (d->nseries + 1) * sizeof *n);
-            if (n) {
-                d->series = n;
-                memset(&n[i], 0, sizeof n[i]);
-                cg_strlcpy(n[i].config, config, sizeof n[i].config);
-                cg_strlcpy(n[i].scenario, scenario, sizeof n[i].scenario);
-                d->nseries++;
-            }
-        }
-        if (i < d->nseries && d->series[i].success_ms < at_ms)
-            d->series[i].success_ms = at_ms;
-    }
+    merge_series(d, &l);
     pthread_mutex_unlock(&d->mu);
+}
+
+/*
+ * Reads the store's view into the series and the scheduled configs: the
+ * runs recorded since the last refresh (by any replica; all of them at the
+ * first, one aggregate that no page of runs limits) and the schedules.
+ * Called by drills_new() and on every tick of the schedule thread, on
+ * every replica, leader or not. A store error keeps what was there.
+ */
+static void refresh(struct drills *d)
+{
+    char msg[STORE_MSG_MAX];
+    struct store_drill_latest *l = NULL;
+    struct store_drill_schedule *sch = NULL;
+    size_t n = 0, ns = 0;
+    int64_t after;
+
+    pthread_mutex_lock(&d->mu);
+    after = d->seen_id > REREAD ? d->seen_id - REREAD : 0;
+    pthread_mutex_unlock(&d->mu);
+    if (store_drill_latest(d->cfg.store, after, STORE_DRILL_LATEST_MAX, &l, &n, msg) == CG_OK) {
+        pthread_mutex_lock(&d->mu);
+        for (size_t i = 0; i < n; i++) {
+            merge_series(d, &l[i]);
+            d->seen_id = max64(d->seen_id, max64(l[i].applied_id, l[i].skipped_id));
+        }
+        pthread_mutex_unlock(&d->mu);
+    }
+    free(l);
+    if (store_drill_schedule_list(d->cfg.store, &sch, &ns, msg) == CG_OK) {
+        char(*names)[STORE_NAME_MAX] = ns ? calloc(ns, sizeof *names) : NULL;
+        if (names || ns == 0) {
+            for (size_t i = 0; i < ns; i++)
+                cg_strlcpy(names[i], sch[i].config, sizeof names[i]);
+            pthread_mutex_lock(&d->mu);
+            free(d->scheduled);
+            d->scheduled = names;
+            d->nscheduled = ns;
+            pthread_mutex_unlock(&d->mu);
+        }
+    }
+    free(sch);
 }
 
 /* Removes the scratch directories a killed server left in 'dir' (a drill
@@ -115,9 +190,6 @@ static void remove_leftovers(const char *dir)
 struct drills *drills_new(const struct drills_config *cfg)
 {
     struct drills *d = calloc(1, sizeof *d);
-    struct store_drill *runs = NULL;
-    size_t n = 0;
-    char msg[STORE_MSG_MAX];
 
     if (!d)
         return NULL;
@@ -128,14 +200,7 @@ struct drills *drills_new(const struct drills_config *cfg)
         remove_leftovers(d->tmpdir);
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
-    if (store_drill_list(cfg->store, NULL, 0, STORE_PAGE_MAX, &runs, &n, msg) == CG_OK) {
-        for (size_t i = n; i-- > 0;)
-            if (strcmp(runs[i].outcome, "passed") == 0)
-                note_outcome(d, runs[i].config, runs[i].scenario, "passed",
-                             runs[i].started_ms + runs[i].duration_ms);
-        memset(d->runs, 0, sizeof d->runs); /* counters count this process's runs */
-    }
-    store_drills_free(runs, n);
+    refresh(d);
     return d;
 }
 
@@ -359,7 +424,8 @@ static int run_one(struct drills *d, const struct inputs *g, int scenario, int r
             drill_result_free(&r);
             return ops_store_fail(e, rc, smsg, "drill");
         }
-        note_outcome(d, g->cfg.name, drill_scenario_name(scenario), r.outcome, started + r.real_ms);
+        note_outcome(d, g->cfg.name, drill_scenario_name(scenario), r.outcome, started + r.real_ms,
+                     id);
     }
     json_object_set_new(r.detail, "id", json_integer(id));
     json_object_set_new(r.detail, "real_ms", json_integer(r.real_ms));
@@ -502,6 +568,7 @@ int drills_schedule(struct drills *d, const char *config, int64_t every_s, const
     s.every_s = every_s;
     if ((rc = store_drill_schedule_set(d->cfg.store, &s, &a, msg)) != CG_OK)
         return ops_store_fail(e, rc, msg, "drill schedule");
+    refresh(d); /* /metrics knows the schedule at once */
     return CG_OK;
 }
 
@@ -558,6 +625,7 @@ static void schedule_round(struct drills *d)
     size_t n = 0;
     struct ops_actor who = {"drill:schedule", "scheduled drill", ROLE_ADMIN, NULL, 0, NULL, NULL};
 
+    refresh(d);           /* every replica: its /metrics follows the runs of the others */
     if (d->cfg.cluster) { /* with replicas, the leader drills: one run per schedule */
         struct cluster_status cs;
         cluster_status(d->cfg.cluster, &cs);
@@ -641,6 +709,7 @@ void drills_free(struct drills *d)
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
     free(d->series);
+    free(d->scheduled);
     free(d->last);
     free(d);
 }
@@ -653,13 +722,30 @@ static void render_stats(void *ctx, struct cg_buf *b)
 
     pthread_mutex_lock(&d->mu);
     stats_family(b, "cellgate_drill_last_success_timestamp_seconds", "gauge",
-                 "Unix time of the last drill of a config and scenario that passed");
+                 "Unix time of the last drill of a config and scenario that passed; 0: it ran "
+                 "and never passed, or the config is scheduled and no scenario ran");
     for (size_t i = 0; i < d->nseries; i++) {
+        const struct series *x = &d->series[i];
+        if (x->applied_id <= x->skipped_id)
+            continue; /* never ran, or skipped since: the scenario does not apply */
         cg_buf_puts(b, "cellgate_drill_last_success_timestamp_seconds{config=\"");
-        stats_label_value(b, d->series[i].config);
+        stats_label_value(b, x->config);
         cg_buf_puts(b, "\",scenario=\"");
-        stats_label_value(b, d->series[i].scenario);
-        cg_buf_printf(b, "\"} %.3f\n", (double)d->series[i].success_ms / 1000.0);
+        stats_label_value(b, x->scenario);
+        cg_buf_printf(b, "\"} %.3f\n", (double)x->success_ms / 1000.0);
+    }
+    for (size_t k = 0; k < d->nscheduled; k++) {
+        size_t i;
+        for (i = 0; i < d->nseries; i++)
+            if (strcmp(d->series[i].config, d->scheduled[k]) == 0 &&
+                d->series[i].applied_id > d->series[i].skipped_id)
+                break;
+        if (i < d->nseries)
+            continue;
+        /* scheduled, and no scenario of it ever ran: alert on it too */
+        cg_buf_puts(b, "cellgate_drill_last_success_timestamp_seconds{config=\"");
+        stats_label_value(b, d->scheduled[k]);
+        cg_buf_puts(b, "\",scenario=\"all\"} 0\n");
     }
     stats_family(b, "cellgate_drill_runs_total", "counter",
                  "Drills run by this server (recorded), by outcome");

@@ -35,8 +35,11 @@ struct drills_config {
                                 only the leader runs the schedules */
 };
 
-/* New drills (no thread yet); NULL when out of memory. Loads the last
- * success per (config, scenario) from the recorded runs for /metrics. */
+/* New drills (no thread yet); NULL when out of memory. Loads the newest
+ * outcomes per (config, scenario) of every recorded run
+ * (store_drill_latest(), not a page of them) and the schedules, for
+ * /metrics; the schedule thread reads the runs recorded since, and the
+ * schedules, on every tick, on every replica. */
 struct drills *drills_new(const struct drills_config *cfg);
 
 /* Starts the schedule thread: 0, or -1. */
@@ -86,7 +89,10 @@ int drills_schedule(struct drills *d, const char *config, int64_t every_s, const
                     const struct ops_actor *who, struct ops_err *e);
 
 /* Registers /metrics source "drills": cellgate_drill_last_success_timestamp_seconds
- * {config,scenario} and cellgate_drill_runs_total{outcome}. 0 or -1. */
+ * {config,scenario} (a series for each scenario that ran and was not
+ * skipped since: the last success, or 0 if it never passed; and
+ * {config,scenario="all"} 0 for a scheduled config none of whose scenarios
+ * ran) and cellgate_drill_runs_total{outcome}. 0 or -1. */
 int drills_register_stats(struct drills *d, struct stats *st);
 
 #endif /* CG_DRILLS_H */

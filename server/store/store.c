@@ -950,6 +950,16 @@ int store_drill_schedule_list(struct store *st, struct store_drill_schedule **ou
     STORE_CALL(st, msg, drill_schedule_list, out, n, msg);
 }
 
+int store_drill_latest(struct store *st, int64_t after_id, size_t limit,
+                       struct store_drill_latest **out, size_t *n, char *msg)
+{
+    if (st && !st->ops->drill_latest) {
+        set_msg(msg, "this store keeps no drills", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, drill_latest, after_id, limit, out, n, msg);
+}
+
 /* ---- Contract and plan versions ---- */
 
 int store_config_set_contract(struct store *st, const char *name, const char *contract_json,

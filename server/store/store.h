@@ -161,6 +161,19 @@ struct store_drill_schedule {
     int64_t updated_ms;
 };
 
+/* The newest outcomes of one (config, scenario) among the recorded drill
+ * runs (store_drill_latest()): what /metrics exports. */
+struct store_drill_latest {
+    char config[STORE_NAME_MAX];
+    char scenario[32];
+    int64_t success_ms; /* end (started_ms + duration_ms) of the newest passed run; 0: none */
+    int64_t applied_id; /* id of the newest passed or failed run; 0: none */
+    int64_t skipped_id; /* id of the newest skipped run; 0: none */
+};
+
+/* At most this many rows from one store_drill_latest(). */
+#define STORE_DRILL_LATEST_MAX 4096
+
 /* A notification sink (docs/notifications.md): where events are sent. */
 struct store_sink {
     char name[STORE_NAME_MAX];
@@ -709,6 +722,10 @@ struct store_ops {
                         struct store_contract *out, char *msg);
     int (*plan_version_list)(struct store *st, const char *name, struct store_plan_version **out,
                              size_t *n, char *msg);
+    /* The drills' newest outcomes (store_drill_latest()); under
+     * STORE_OPS_VERSION 7 like the drills. */
+    int (*drill_latest)(struct store *st, int64_t after_id, size_t limit,
+                        struct store_drill_latest **out, size_t *n, char *msg);
 };
 
 /* Sets the process-wide options of the storage libraries. Call it once,
@@ -1413,6 +1430,19 @@ int store_drill_schedule_set(struct store *st, const struct store_drill_schedule
 int store_drill_schedule_list(struct store *st, struct store_drill_schedule **out, size_t *n,
                               char *msg);
 void store_drills_free(struct store_drill *d, size_t n);
+
+/*
+ * The newest outcomes of the drill runs whose id is above after_id (0:
+ * every run), one row per (config, scenario), ordered by config then
+ * scenario, at most 'limit' (1..STORE_DRILL_LATEST_MAX) rows. One
+ * aggregate over the runs, not a page of them: a config whose last success
+ * is older than any page of runs still has its row. Rows are merged by
+ * taking the maximum of each member, so reading the runs above an older
+ * after_id again is harmless. Free *out with free(). CG_ERR_INVALID on a
+ * missing argument or a limit out of range.
+ */
+int store_drill_latest(struct store *st, int64_t after_id, size_t limit,
+                       struct store_drill_latest **out, size_t *n, char *msg);
 
 /*
  * Notification sinks (docs/notifications.md). store_sink_add() adds sink s

@@ -1536,6 +1536,95 @@ static void test_drills(void **state)
     free(sl);
 }
 
+/* The newest outcomes per (config, scenario) (store_drill_latest(), what
+ * /metrics exports): one aggregate over the runs, so a config whose only
+ * success is older than the newest STORE_PAGE_MAX runs keeps its row; a
+ * config that never passed has success 0; skipped runs are counted apart;
+ * after_id reads only the newer runs; bad arguments refused. */
+static void test_drill_latest(void **state)
+{
+    struct fx *f = *state;
+    char msg[STORE_MSG_MAX] = "", a[STORE_NAME_MAX], b[STORE_NAME_MAX], c[STORE_NAME_MAX];
+    struct store_drill d, *list = NULL;
+    struct store_drill_latest *l = NULL;
+    size_t n = 0, found = 0;
+    int64_t a1 = 0, a2 = 0, a3 = 0, b1 = 0, last = 0;
+
+    cg_strlcpy(a, nm(f, "dl-a"), sizeof a);
+    cg_strlcpy(b, nm(f, "dl-b"), sizeof b);
+    cg_strlcpy(c, nm(f, "dl-c"), sizeof c);
+    memset(&d, 0, sizeof d);
+    cg_strlcpy(d.config, a, sizeof d.config);
+    snprintf(d.scenario, sizeof d.scenario, "known-bad");
+    snprintf(d.outcome, sizeof d.outcome, "passed");
+    d.started_ms = 1000;
+    d.duration_ms = 42;
+    assert_int_equal(store_drill_record(f->st, &d, &ADMIN, &a1, msg), CG_OK);
+    snprintf(d.outcome, sizeof d.outcome, "failed");
+    d.started_ms = 5000;
+    assert_int_equal(store_drill_record(f->st, &d, &ADMIN, &a2, msg), CG_OK);
+    snprintf(d.scenario, sizeof d.scenario, "flag-flip");
+    snprintf(d.outcome, sizeof d.outcome, "skipped");
+    assert_int_equal(store_drill_record(f->st, &d, &ADMIN, &a3, msg), CG_OK);
+    cg_strlcpy(d.config, b, sizeof d.config);
+    snprintf(d.scenario, sizeof d.scenario, "stuck-wave");
+    snprintf(d.outcome, sizeof d.outcome, "failed");
+    assert_int_equal(store_drill_record(f->st, &d, &ADMIN, &b1, msg), CG_OK);
+    /* more runs than a page after them all */
+    cg_strlcpy(d.config, c, sizeof d.config);
+    snprintf(d.outcome, sizeof d.outcome, "passed");
+    for (int i = 0; i < STORE_PAGE_MAX + 1; i++) {
+        d.started_ms = 10000 + i;
+        assert_int_equal(store_drill_record(f->st, &d, &ADMIN, &last, msg), CG_OK);
+    }
+    assert_int_equal(store_drill_list(f->st, NULL, 0, STORE_PAGE_MAX, &list, &n, msg), CG_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(list[i].config, c); /* a and b are beyond the page */
+    store_drills_free(list, n);
+
+    assert_int_equal(store_drill_latest(f->st, a1 - 1, STORE_DRILL_LATEST_MAX, &l, &n, msg), CG_OK);
+    assert_int_equal(n, 4);
+    assert_string_equal(l[0].config, a);
+    assert_string_equal(l[0].scenario, "flag-flip");
+    assert_int_equal(l[0].success_ms, 0);
+    assert_int_equal(l[0].applied_id, 0);
+    assert_int_equal(l[0].skipped_id, a3);
+    assert_string_equal(l[1].config, a);
+    assert_string_equal(l[1].scenario, "known-bad");
+    assert_int_equal(l[1].success_ms, 1042);
+    assert_int_equal(l[1].applied_id, a2);
+    assert_int_equal(l[1].skipped_id, 0);
+    assert_string_equal(l[2].config, b);
+    assert_int_equal(l[2].success_ms, 0); /* never passed */
+    assert_int_equal(l[2].applied_id, b1);
+    assert_string_equal(l[3].config, c);
+    assert_int_equal(l[3].success_ms, 10000 + STORE_PAGE_MAX + 42);
+    assert_int_equal(l[3].applied_id, last);
+    free(l);
+    /* every run: the rows of other configs too, ours among them */
+    assert_int_equal(store_drill_latest(f->st, 0, STORE_DRILL_LATEST_MAX, &l, &n, msg), CG_OK);
+    for (size_t i = 0; i < n; i++)
+        found += strcmp(l[i].config, a) == 0 || strcmp(l[i].config, b) == 0;
+    assert_int_equal(found, 3);
+    free(l);
+    /* only what follows a2 */
+    assert_int_equal(store_drill_latest(f->st, a2, STORE_DRILL_LATEST_MAX, &l, &n, msg), CG_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(l[0].scenario, "flag-flip");
+    assert_string_equal(l[1].config, b);
+    free(l);
+    assert_int_equal(store_drill_latest(f->st, a1 - 1, 1, &l, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    free(l);
+    assert_int_equal(store_drill_latest(f->st, last, 10, &l, &n, msg), CG_OK);
+    assert_int_equal(n, 0);
+    free(l);
+    assert_int_equal(store_drill_latest(f->st, 0, 0, &l, &n, msg), CG_ERR_INVALID);
+    assert_int_equal(store_drill_latest(f->st, 0, STORE_DRILL_LATEST_MAX + 1, &l, &n, msg),
+                     CG_ERR_INVALID);
+    assert_int_equal(store_drill_latest(f->st, -1, 10, &l, &n, msg), CG_ERR_INVALID);
+}
+
 /* ---- Dashboard sessions ---- */
 
 /* A random 64-hex value (a session's hashes and CSRF secret). */
@@ -3313,6 +3402,7 @@ int main(void)
         T(test_sinks),
         T(test_ui_sessions),
         T(test_drills),
+        T(test_drill_latest),
         T(test_tokens),
         T(test_audit_chain_and_paging),
         T(test_audit_scan),

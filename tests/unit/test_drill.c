@@ -5,7 +5,8 @@
  * scenario passes on a sane plan; known-bad fails, naming the broken
  * expectation, on a plan whose first wave spans two zones (I5) or whose
  * bake is shorter than detection needs (I4); stuck-wave halts or rolls
- * back per on_stuck; flag-flip is skipped for a non-flags config.
+ * back per on_stuck; rollback-path fails, saying why, when the plan's
+ * gates fail a good version; flag-flip is skipped for a non-flags config.
  */
 #include "testhelp.h"
 
@@ -246,6 +247,56 @@ static void i4_stuck_wave_halts(void **state)
     fx_free(&f);
 }
 
+/* I4: with on_stuck rollback the silent wave is rolled back, not halted,
+ * within the plan's timeout, and the drill says which it did. */
+static void i4_stuck_wave_rolls_back(void **state)
+{
+    struct fx f;
+    char out[16], *plan;
+    json_t *d, *pl = json_loads(sane_plan, 0, NULL);
+
+    (void)state;
+    json_object_set_new(pl, "on_stuck", json_string("rollback"));
+    plan = json_dumps(pl, JSON_COMPACT);
+    json_decref(pl);
+    fx_init(&f, plan);
+    d = run(&f, DRILL_STUCK_WAVE, out);
+    assert_string_equal(out, "passed");
+    assert_int_equal(held(d, "on_stuck"), 1);
+    assert_non_null(strstr(why(d, "on_stuck"), "became rolled_back (on_stuck rollback)"));
+    assert_int_equal(held(d, "no_promotion_on_silence"), 1);
+    assert_int_equal(held(d, "within_stuck_timeout"), 1);
+    json_decref(d);
+    free(plan);
+    fx_free(&f);
+}
+
+/* A plan whose error gate fails a good version (0.2 % errors against a
+ * maximum of 0.1 %) cannot complete the forward rollout: rollback-path
+ * fails at good_version_completes and says in what state it ended. */
+static void rollback_path_fails_when_good_version_cannot_complete(void **state)
+{
+    struct fx f;
+    char out[16], *plan;
+    json_t *d, *pl = json_loads(sane_plan, 0, NULL);
+
+    (void)state;
+    json_object_set_new(json_object_get(json_object_get(pl, "gates"), "error_rate"), "max",
+                        json_real(0.001));
+    plan = json_dumps(pl, JSON_COMPACT);
+    json_decref(pl);
+    fx_init(&f, plan);
+    d = run(&f, DRILL_ROLLBACK_PATH, out);
+    assert_string_equal(out, "failed");
+    assert_int_equal(held(d, "good_version_completes"), 0);
+    assert_non_null(strstr(why(d, "good_version_completes"),
+                           "the good version did not complete: it is rolled_back"));
+    assert_int_equal(held(d, "every_host_returned"), -1); /* not reached */
+    json_decref(d);
+    free(plan);
+    fx_free(&f);
+}
+
 /* I1: the invalid document is refused at publish and by the agent's check. */
 static void i1_invalid_document_refused_twice(void **state)
 {
@@ -391,6 +442,8 @@ int main(void)
         cmocka_unit_test(i4_known_bad_fails_on_short_bake),
         cmocka_unit_test(rollback_path_returns_every_host),
         cmocka_unit_test(i4_stuck_wave_halts),
+        cmocka_unit_test(i4_stuck_wave_rolls_back),
+        cmocka_unit_test(rollback_path_fails_when_good_version_cannot_complete),
         cmocka_unit_test(i1_invalid_document_refused_twice),
         cmocka_unit_test(i1_invalid_document_of_an_artifact),
         cmocka_unit_test(flag_flip_skipped_without_flags),

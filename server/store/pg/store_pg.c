@@ -534,6 +534,7 @@ const struct store_ops store_pg_ops = {
     .contract_list = pg_contract_list,
     .contract_get = pg_contract_get,
     .plan_version_list = pg_plan_version_list,
+    .drill_latest = pg_drill_latest,
     .ui_session_put = pg_ui_session_put,
     .ui_session_get = pg_ui_session_get,
     .ui_session_touch = pg_ui_session_touch,

@@ -14,6 +14,14 @@ static const char SQL_DRILL_LIST[] =
     "SELECT id, config, scenario, outcome, plan, detail_json, actor, started_ms, duration_ms "
     "FROM drill_runs WHERE ($1::text IS NULL OR config = $1) AND ($2 = 0 OR id < $2) "
     "ORDER BY id DESC LIMIT $3";
+/* one aggregate over the runs above an id: the primary key's range */
+static const char SQL_DRILL_LATEST[] =
+    "SELECT config, scenario, "
+    "COALESCE(MAX(CASE WHEN outcome = 'passed' THEN started_ms + duration_ms END), 0), "
+    "COALESCE(MAX(CASE WHEN outcome <> 'skipped' THEN id END), 0), "
+    "COALESCE(MAX(CASE WHEN outcome = 'skipped' THEN id END), 0) "
+    "FROM drill_runs WHERE id > $1 GROUP BY config, scenario ORDER BY config, scenario "
+    "LIMIT $2";
 static const char SQL_SCHED_GET[] = "SELECT 1 FROM drill_schedules WHERE config = $1";
 static const char SQL_SCHED_PUT[] =
     "INSERT INTO drill_schedules (config, plan, every_s, created_by, updated_ms) "
@@ -45,6 +53,18 @@ static int row_drill(const PGresult *r, int row, void *elem)
     d->started_ms = pg_col_int(r, row, 7);
     d->duration_ms = pg_col_int(r, row, 8);
     return d->detail_json ? CG_OK : CG_ERR_NOMEM;
+}
+
+static int row_latest(const PGresult *r, int row, void *elem)
+{
+    struct store_drill_latest *l = elem;
+
+    cg_strlcpy(l->config, pg_col_text(r, row, 0), sizeof l->config);
+    cg_strlcpy(l->scenario, pg_col_text(r, row, 1), sizeof l->scenario);
+    l->success_ms = pg_col_int(r, row, 2);
+    l->applied_id = pg_col_int(r, row, 3);
+    l->skipped_id = pg_col_int(r, row, 4);
+    return CG_OK;
 }
 
 static int row_sched(const PGresult *r, int row, void *elem)
@@ -178,6 +198,30 @@ int pg_drill_schedule_list(struct store *st, struct store_drill_schedule **out, 
     *out = NULL;
     *n = 0;
     rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_sched, SQL_SCHED_LIST, "");
+    if (rc != CG_OK) {
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
+int pg_drill_latest(struct store *st, int64_t after_id, size_t limit,
+                    struct store_drill_latest **out, size_t *n, char *msg)
+{
+    void *arr = NULL;
+    size_t cnt = 0;
+    int rc;
+
+    if (!out || !n || after_id < 0 || limit == 0 || limit > STORE_DRILL_LATEST_MAX) {
+        pg_msg(msg, "drill_latest: missing argument or limit out of 1..%d", STORE_DRILL_LATEST_MAX);
+        return CG_ERR_INVALID;
+    }
+    *out = NULL;
+    *n = 0;
+    rc = pg_list(pgs(st), msg, &arr, &cnt, sizeof **out, row_latest, SQL_DRILL_LATEST, "ii",
+                 after_id, (int64_t)limit);
     if (rc != CG_OK) {
         free(arr);
         return rc;

@@ -585,6 +585,10 @@ int pg_drill_schedule_set(struct store *st, const struct store_drill_schedule *s
 int pg_drill_schedule_list(struct store *st, struct store_drill_schedule **out, size_t *n,
                            char *msg);
 
+/* store_ops.drill_latest: the newest outcomes per (config, scenario). */
+int pg_drill_latest(struct store *st, int64_t after_id, size_t limit,
+                    struct store_drill_latest **out, size_t *n, char *msg);
+
 /* ---- Notification sinks (store_pg_sink.c) ---- */
 
 /* store_ops.sink_add: adds a sink with its audit record in one transaction. */

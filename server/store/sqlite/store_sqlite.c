@@ -377,6 +377,7 @@ const struct store_ops store_sqlite_ops = {
     .contract_list = sq_contract_list,
     .contract_get = sq_contract_get,
     .plan_version_list = sq_plan_version_list,
+    .drill_latest = sq_drill_latest,
     .ui_session_put = sq_ui_session_put,
     .ui_session_get = sq_ui_session_get,
     .ui_session_touch = sq_ui_session_touch,

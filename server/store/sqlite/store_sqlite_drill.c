@@ -14,6 +14,14 @@ static const char SQL_DRILL_LIST[] =
     "SELECT id, config, scenario, outcome, plan, detail_json, actor, started_ms, duration_ms "
     "FROM drill_runs WHERE (?1 IS NULL OR config = ?1) AND (?2 = 0 OR id < ?2) "
     "ORDER BY id DESC LIMIT ?3";
+/* one aggregate over the runs above an id: the primary key's range */
+static const char SQL_DRILL_LATEST[] =
+    "SELECT config, scenario, "
+    "COALESCE(MAX(CASE WHEN outcome = 'passed' THEN started_ms + duration_ms END), 0), "
+    "COALESCE(MAX(CASE WHEN outcome <> 'skipped' THEN id END), 0), "
+    "COALESCE(MAX(CASE WHEN outcome = 'skipped' THEN id END), 0) "
+    "FROM drill_runs WHERE id > ?1 GROUP BY config, scenario ORDER BY config, scenario "
+    "LIMIT ?2";
 static const char SQL_SCHED_GET[] = "SELECT 1 FROM drill_schedules WHERE config = ?";
 static const char SQL_SCHED_PUT[] =
     "INSERT INTO drill_schedules (config, plan, every_s, created_by, updated_ms) "
@@ -45,6 +53,18 @@ static int row_drill(sqlite3_stmt *q, void *elem)
     d->started_ms = sqlite3_column_int64(q, 7);
     d->duration_ms = sqlite3_column_int64(q, 8);
     return d->detail_json ? CG_OK : CG_ERR_NOMEM;
+}
+
+static int row_latest(sqlite3_stmt *q, void *elem)
+{
+    struct store_drill_latest *l = elem;
+
+    cg_strlcpy(l->config, sq_col_text(q, 0), sizeof l->config);
+    cg_strlcpy(l->scenario, sq_col_text(q, 1), sizeof l->scenario);
+    l->success_ms = sqlite3_column_int64(q, 2);
+    l->applied_id = sqlite3_column_int64(q, 3);
+    l->skipped_id = sqlite3_column_int64(q, 4);
+    return CG_OK;
 }
 
 static int row_sched(sqlite3_stmt *q, void *elem)
@@ -179,6 +199,30 @@ int sq_drill_schedule_list(struct store *st, struct store_drill_schedule **out, 
     *out = NULL;
     *n = 0;
     rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_sched, SQL_SCHED_LIST, "");
+    if (rc != CG_OK) {
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return CG_OK;
+}
+
+int sq_drill_latest(struct store *st, int64_t after_id, size_t limit,
+                    struct store_drill_latest **out, size_t *n, char *msg)
+{
+    void *arr = NULL;
+    size_t cnt = 0;
+    int rc;
+
+    if (!out || !n || after_id < 0 || limit == 0 || limit > STORE_DRILL_LATEST_MAX) {
+        sq_msg(msg, "drill_latest: missing argument or limit out of 1..%d", STORE_DRILL_LATEST_MAX);
+        return CG_ERR_INVALID;
+    }
+    *out = NULL;
+    *n = 0;
+    rc = sq_list(sq(st), msg, &arr, &cnt, sizeof **out, row_latest, SQL_DRILL_LATEST, "ii",
+                 after_id, (int64_t)limit);
     if (rc != CG_OK) {
         free(arr);
         return rc;

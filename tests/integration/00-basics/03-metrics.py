@@ -79,6 +79,69 @@ h.check(doc_rules == rules, "docs/operations.md's alert rules differ from %s: co
         "into the doc's yaml block" % rules_file)
 r = subprocess.run([promtool, "check", "rules", rules_file], capture_output=True, timeout=60)
 h.check(r.returncode == 0, "promtool check rules on %s: %s %s" % (rules_file, r.stdout, r.stderr))
+# The drill alerts (docs/drills.md "Records, metrics, alerts, schedules"),
+# by `promtool test rules`: two replicas export the same series from the
+# shared store, one of them stale for eight days (it read the store once):
+# the max over the replicas keeps the alert quiet for a config drilled
+# every hour; a scenario that never passed (0) and a scheduled config none
+# of whose drills ran (scenario "all" at 0) fire it; a failed drill on
+# either replica fires one CellgateDrillFailing without an instance label.
+def annotations(alert, labels):
+    block = rules[rules.index("- alert: %s\n" % alert):]
+    block = block[:block.index("\n\n")] if "\n\n" in block else block
+    out = {}
+    for key in ("summary", "description"):
+        m = re.search(r'^ +%s: "(.*)"$' % key, block, re.M)
+        if m:
+            v = m.group(1)
+            for k, val in labels.items():
+                v = v.replace("{{ $labels.%s }}" % k, val)
+            out[key] = v
+    return out
+
+
+def exp_alert(alert, labels):
+    return {"exp_labels": dict(labels, severity="ticket"),
+            "exp_annotations": annotations(alert, labels)}
+
+
+G = "cellgate_drill_last_success_timestamp_seconds"
+rule_test = {
+    "rule_files": [os.path.abspath(rules_file)],
+    "evaluation_interval": "1h",
+    "tests": [{
+        "interval": "1h",
+        "input_series": [
+            {"series": G + '{instance="a",config="app",scenario="known-bad"}', "values": "0+3600x200"},
+            {"series": G + '{instance="b",config="app",scenario="known-bad"}', "values": "3600x200"},
+            {"series": G + '{instance="a",config="never",scenario="rollback-path"}', "values": "0x200"},
+            {"series": G + '{instance="b",config="never",scenario="rollback-path"}', "values": "0x200"},
+            {"series": G + '{instance="a",config="sched",scenario="all"}', "values": "0x200"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "8d", "alertname": "CellgateNoSuccessfulDrill", "exp_alerts": [
+                exp_alert("CellgateNoSuccessfulDrill", {"config": "never", "scenario": "rollback-path"}),
+                exp_alert("CellgateNoSuccessfulDrill", {"config": "sched", "scenario": "all"})]},
+        ]}, {
+        "interval": "1h",
+        "input_series": [
+            {"series": 'cellgate_drill_runs_total{instance="a",outcome="failed"}', "values": "0 0 1 1 1"},
+            {"series": 'cellgate_drill_runs_total{instance="b",outcome="failed"}', "values": "0 0 0 2 2"},
+        ],
+        "alert_rule_test": [
+            {"eval_time": "1h", "alertname": "CellgateDrillFailing", "exp_alerts": []},
+            {"eval_time": "4h", "alertname": "CellgateDrillFailing", "exp_alerts": [
+                {"exp_labels": {"severity": "ticket"},
+                 "exp_annotations": annotations("CellgateDrillFailing", {})}]},
+        ]}]}
+tdir = tempfile.mkdtemp(prefix="cgrules.")
+tfile = os.path.join(tdir, "drill-alerts.test.yml")
+with open(tfile, "w") as f:
+    json.dump(rule_test, f)  # JSON is YAML
+r = subprocess.run([promtool, "test", "rules", tfile], capture_output=True, timeout=60)
+h.check(r.returncode == 0, "promtool test rules (the drill alerts): %s %s" % (r.stdout.decode(),
+                                                                             r.stderr.decode()))
+shutil.rmtree(tdir, ignore_errors=True)
 used = set(re.findall(r"cellgate_[a-z_]+", rules))
 base = set(re.findall(r"^# TYPE (cellgate_[a-z_]+)", text, re.M))
 # cellgate_replica_* exist only with a shared store (PostgreSQL): checked by

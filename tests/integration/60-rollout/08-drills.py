@@ -208,6 +208,59 @@ with h.Server(extra_args=["--tick-ms", "50", "--drill-poll", "200"]) as s:
     ok(not any(x.startswith("cellgate-drill-") for x in os.listdir(s.data_dir)),
        "scratch stores removed: %s" % os.listdir(s.data_dir))
 
+    # --plan P: a stored plan other than the config's default, here one
+    # that rolls a stuck wave back instead of halting it
+    st, b = s.api("PUT", "/v1/plans/p-rollback", dict(SANE, on_stuck="rollback"))
+    ok(st in (200, 201), "alternative plan %s %s" % (st, b))
+    r = s.cli("drill", "run", "app", "--plan", "p-rollback", "--scenario", "stuck-wave")
+    ok(r.returncode == 0 and "(plan p-rollback)" in r.stdout and "stuck-wave" in r.stdout and
+       "passed" in r.stdout, "cli drill run --plan: %d %s %s" % (r.returncode, r.stdout, r.stderr))
+    st, b = s.api("GET", "/v1/configs/app/drills?limit=1")
+    d = b["drills"][0]
+    onstuck = [x for x in d["detail"].get("expectations", []) if x["name"] == "on_stuck"]
+    ok(d["plan"] == "p-rollback" and d["scenario"] == "stuck-wave" and d["outcome"] == "passed"
+       and onstuck and onstuck[0]["ok"] and "rolled_back (on_stuck rollback)" in onstuck[0]["why"],
+       "recorded with the plan it ran: %s" % d)
+    r = s.cli("drill", "run", "app", "--plan", "nope", "--scenario", "stuck-wave")
+    ok(r.returncode != 0 and "nope" in r.stderr, "cli --plan unknown: %d %s" % (r.returncode,
+                                                                            r.stderr))
+
+    # a rollback path that fails: the plan's error gate (max 0.1 %) fails
+    # the good version (0.2 %), so it never completes; the drill says so
+    STRICT = json.loads(json.dumps(SANE))
+    STRICT["gates"]["error_rate"]["max"] = 0.001
+    s.api("PUT", "/v1/plans/strict", STRICT)
+    s.api("POST", "/v1/configs", {"name": "never", "plan": "strict", "contract": {}})
+    s.api("POST", "/v1/configs/never/versions", {"a": 1})
+    r = s.cli("drill", "run", "never", "--scenario", "rollback-path")
+    ok(r.returncode == 1 and "FAILED good_version_completes: the good version did not complete: "
+       "it is rolled_back" in r.stdout and "expects: a good version completes, is rolled back" in r.stdout,
+       "failing rollback path: %d %s %s" % (r.returncode, r.stdout, r.stderr))
+
+    # /metrics: a scenario that ran and never passed is at 0; one that is
+    # skipped (flag-flip on a config of kind config) has no series; a
+    # scheduled config none of whose scenarios ever ran ("empty" has no
+    # version: its drills are refused, never recorded) is at 0 as "all"
+    r = s.cli("drill", "schedule", "empty", "--every", "24h")
+    ok(r.returncode == 0, "schedule empty %d %s" % (r.returncode, r.stderr))
+    m = metrics(s)
+    ok('cellgate_drill_last_success_timestamp_seconds{config="never",scenario="rollback-path"} '
+       '0.000' in m, "never passed at 0:\n%s" % m)
+    ok('{config="app",scenario="flag-flip"}' not in m and
+       '{config="ff",scenario="flag-flip"}' in m, "skipped has no series")
+    ok('cellgate_drill_last_success_timestamp_seconds{config="empty",scenario="all"} 0' in m,
+       "scheduled, never ran, at 0")
+    ok('{config="app",scenario="all"}' not in m, "no placeholder for a config that ran")
+    ago = [float(l.split()[-1]) for l in m.splitlines() if l.startswith(
+        'cellgate_drill_last_success_timestamp_seconds{config="app",scenario="stuck-wave"}')]
+    ok(ago and abs(time.time() - ago[0]) < 600, "app stuck-wave passed just now: %s" % ago)
+    r = s.cli("drill", "schedule", "empty", "--every", "0")
+    ok(r.returncode == 0, "unschedule empty %d" % r.returncode)
+    deadline = time.time() + 10
+    while time.time() < deadline and '{config="empty",scenario="all"}' in metrics(s):
+        time.sleep(0.1)
+    ok('{config="empty",scenario="all"}' not in metrics(s), "unscheduled: no placeholder")
+
     # a schedule runs (ff has runs; a config drilled never is due at once)
     s.api("POST", "/v1/configs", {"name": "sched", "plan": "p", "contract": {}})
     s.api("POST", "/v1/configs/sched/versions", {"a": 1})
@@ -228,6 +281,11 @@ with h.Server(extra_args=["--tick-ms", "50", "--drill-poll", "200"]) as s:
     s.start()
     ok(not any(x.startswith("cellgate-drill-") for x in os.listdir(s.data_dir)),
        "scratch leftovers removed: %s" % os.listdir(s.data_dir))
+    m2 = metrics(s)
+    for key in ('{config="app",scenario="known-bad"}', '{config="never",scenario="rollback-path"} 0',
+                '{config="sched",scenario="invalid-document"}'):
+        ok(("cellgate_drill_last_success_timestamp_seconds" + key) in m2,
+           "series loaded from the store after a restart: %s" % key)
     st, b = s.api("GET", "/v1/configs/sched/drills")
     ok([x["every_s"] for x in b["schedules"]] == [86400], "schedule survives: %s" % b["schedules"])
     ok(len(b["drills"]) == 5, "not run again after the restart: %d" % len(b["drills"]))

@@ -6,7 +6,8 @@ through one is read through the other, an assign through one reaches the
 agents of the other, a token revoked through one is refused by the other; SIGKILL of the leader: the other
 leads within the lease ttl plus one renewal; SIGSTOP of the leader past its
 lease: the other takes over, and the woken one steps down (its term is
-over); a replica with another signing key is refused; the audit chain of
+over); a drill recorded through one replica is in the other's /metrics
+within seconds; a replica with another signing key is refused; the audit chain of
 the shared store verifies."""
 import os, shutil, signal, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -61,7 +62,8 @@ with pgserver.PgServer() as pg:
     shutil.copy(os.path.join(d1, "signing.key"), d2)
     for d in (d1, d2):
         open(os.path.join(d, "admin.token"), "w").write(token)
-    args = lambda rid: ["--store", dsn, "--replica-id", rid, "--lease-ttl-ms", str(TTL_MS)]
+    args = lambda rid: ["--store", dsn, "--replica-id", rid, "--lease-ttl-ms", str(TTL_MS),
+                        "--drill-poll", "200"]
     a = h.Server(data_dir=d1, extra_args=args("a"), keep=True).start()
     b = h.Server(data_dir=d2, extra_args=args("b"), keep=True).start()
     try:
@@ -125,6 +127,31 @@ with pgserver.PgServer() as pg:
             time.sleep(0.1)
         h.check(st == 401 and time.time() - t0 < 3 * SLOW, "b still takes the revoked token")
         n += 1
+
+        # a drill recorded through a reaches b's /metrics (docs/drills.md):
+        # every replica reads the runs recorded since its last look on each
+        # tick of its schedule thread, not only at its start
+        def drill_series(s):
+            st, _, m = s.request("GET", "/metrics")
+            return [l for l in m.decode().splitlines() if l.startswith(
+                'cellgate_drill_last_success_timestamp_seconds{config="app",')]
+        h.check(drill_series(b) == [], "b has a drill series before any drill")
+        st, _ = a.api("PUT", "/v1/plans/p", {
+            "waves": [{"name": "all", "percent": 100, "bake_s": 600}],
+            "gates": {"error_rate": {"max": 0.02}}, "stuck_timeout_s": 3600})
+        h.check(st in (200, 201), "plan through a: %s" % st)
+        st, d = a.api("POST", "/v1/configs/app/drills",
+                      {"scenario": "invalid-document", "plan": "p"})
+        h.check(st == 200 and d["drills"][0]["id"] > 0, "drill through a: %s %s" % (st, d))
+        want = drill_series(a)
+        h.check(len(want) == 1 and 'scenario="invalid-document"' in want[0],
+                "a's series: %s" % want)
+        t0 = time.time()
+        while time.time() - t0 < 5 * SLOW and drill_series(b) != want:
+            time.sleep(0.1)
+        h.check(drill_series(b) == want, "b's drill series %s, a's %s" % (drill_series(b), want))
+        n += 1
+        print("a drill through a in b's /metrics after %.2f s" % (time.time() - t0))
 
         # SIGKILL of the leader: the other leads within ttl + one renewal
         leader, other = (a, b) if lead == "a" else (b, a)
