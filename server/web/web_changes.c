@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "reports.h"
 #include "util.h"
 #include "web_int.h"
 
@@ -253,8 +254,10 @@ int web_page_changes(struct web_ctx *x)
 /* ---- why ---- */
 
 static void why_form(struct web_ctx *x, struct html *h, const char *cell, const char *host,
-                     const char *at, const char *window)
+                     const char *at, const char *window, int latency)
 {
+    double slow = x->w->cfg.ops->reports ? reports_history_slow_ms(x->w->cfg.ops->reports) : 0;
+
     html_raw(h, "<form id=\"why-form\" method=\"get\" action=\"");
     web_href(x, h, "/why");
     html_printf(h,
@@ -266,10 +269,19 @@ static void why_form(struct web_ctx *x, struct html *h, const char *cell, const 
                 "<label for=\"w-at\">Seen at (UTC; empty: now)</label><input id=\"w-at\" "
                 "name=\"at\" value=\"%.64s\">"
                 "<label for=\"w-window\">Look back</label><input id=\"w-window\" name=\"window\" "
-                "value=\"%.64s\">"
-                "<button type=\"submit\" id=\"why-submit\">Rank the changes</button>"
-                "</fieldset></form>\n",
+                "value=\"%.64s\">",
                 cell ? cell : "", host ? host : "", at ? at : "", window ? window : "2h");
+    html_raw(h, "<label for=\"w-metric\">In</label><select id=\"w-metric\" name=\"metric\">"
+                "<option value=\"errors\">the error rate</option>");
+    if (slow > 0)
+        html_printf(h,
+                    "<option value=\"latency\"%s>the share of requests slower than %g ms</option>",
+                    latency ? " selected" : "", slow);
+    else
+        html_raw(h, "<option value=\"latency\" disabled>latency (the server keeps no latency "
+                    "history: --history-slow-ms)</option>");
+    html_raw(h, "</select><button type=\"submit\" id=\"why-submit\">Rank the changes</button>"
+                "</fieldset></form>\n");
 }
 
 static void why_result(struct web_ctx *x, struct html *h, const json_t *r)
@@ -277,6 +289,8 @@ static void why_result(struct web_ctx *x, struct html *h, const json_t *r)
     const json_t *onset = json_object_get(r, "onset"), *scope = json_object_get(r, "scope");
     const json_t *cands = json_object_get(r, "candidates"), *c;
     const char *verdict = jstr(r, "verdict");
+    const char *rate =
+        strcmp(jstr(r, "metric"), "latency") == 0 ? "share of slow requests" : "error rate";
     size_t i;
 
     html_printf(h,
@@ -291,9 +305,11 @@ static void why_result(struct web_ctx *x, struct html *h, const json_t *r)
         web_time(h, jint(b, "time_ms"));
         html_printf(h, " by %s.", jstr(b, "actor"));
     } else if (!json_is_true(json_object_get(onset, "found"))) {
-        html_raw(h, "<strong>No change is blamed</strong>: the error rate of these hosts did "
-                    "not step up in the window, so there is no fault to explain (or it began "
-                    "before the health history held here).");
+        html_printf(h,
+                    "<strong>No change is blamed</strong>: the %s of these hosts did not step "
+                    "up in the window, so there is no fault to explain (or it began before the "
+                    "health history held here).",
+                    rate);
     } else {
         html_raw(h, "<strong>No change is blamed</strong>: none of the changes that reached "
                     "these hosts explains the fault (a host or zone fault, or not enough "
@@ -311,11 +327,11 @@ static void why_result(struct web_ctx *x, struct html *h, const json_t *r)
         int64_t ms = 0;
         if (cg_time_parse(t, &ms) == 0)
             web_time(h, ms);
-        html_printf(h, ": error rate %.4f before, %.4f after",
+        html_printf(h, ": %s %.4f before, %.4f after", rate,
                     json_number_value(json_object_get(onset, "before_rate")),
                     json_number_value(json_object_get(onset, "after_rate")));
     } else {
-        html_raw(h, "no step up in the error rate found in the window");
+        html_printf(h, "no step up in the %s found in the window", rate);
     }
     html_raw(h, "</dd></dl>\n");
     if (json_array_size(cands) == 0) {
@@ -365,6 +381,7 @@ int web_page_why(struct web_ctx *x)
 {
     const char *cell = q_or_null(x, "cell"), *host = q_or_null(x, "host");
     const char *at = q_or_null(x, "at"), *window = q_or_null(x, "window");
+    const char *metric = q_or_null(x, "metric");
     struct ops_correlate_req q = {.cell = cell, .host = host, .window_ms = WHY_WINDOW_MS};
     struct ops_actor who = web_actor(x, NULL);
     struct ops_err e = {0};
@@ -390,6 +407,11 @@ int web_page_why(struct web_ctx *x)
             web_fail(x, 400, "window must be a duration like 2h, 90m or 1d");
             return 0;
         }
+        if (metric && strcmp(metric, "errors") != 0 && strcmp(metric, "latency") != 0) {
+            web_fail(x, 400, "metric must be errors or latency");
+            return 0;
+        }
+        q.metric = metric;
         r = ops_correlate(x->w->cfg.ops, &q, &who, &e);
         if (!r) {
             web_fail(x, e.status == CG_ERR_INVALID ? 400 : 503, "%s", e.msg);
@@ -402,9 +424,10 @@ int web_page_why(struct web_ctx *x)
     html_raw(&h, "<h1>What changed before this?</h1>\n<p class=\"hint\">Ranks the changes that "
                  "reached a cell's (or a host's) hosts before a fault: a change that reached "
                  "them after the fault began is vetoed; the others are scored by overlap with "
-                 "the faulty hosts, time before the onset, the error rate of hosts that ran it "
-                 "against hosts that did not, and breadth (docs/correlation.md).</p>\n");
-    why_form(x, &h, cell, host, at, window);
+                 "the faulty hosts, time before the onset, the error rate (or share of slow "
+                 "requests) of hosts that ran it against hosts that did not, and breadth "
+                 "(docs/correlation.md).</p>\n");
+    why_form(x, &h, cell, host, at, window, metric && strcmp(metric, "latency") == 0);
     if (r)
         why_result(x, &h, r);
     web_layout_end(x, &h);

@@ -9,7 +9,7 @@ slow: POST /v1/correlate with "metric": "latency" and `cellgate why
 onset and blames nothing. A fault that is only latency, with no change,
 on another cell: nothing is blamed. (A server without --history-slow-ms
 refuses metric latency: 06-correlate.py.)"""
-import json, os, sys, threading, time
+import json, os, re, sys, threading, time, urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import harness as h
 
@@ -59,6 +59,20 @@ def correlate(s, body):
     st, b = s.api("POST", "/v1/correlate", body)
     h.check(st == 200, "correlate %s: %s %s" % (body, st, json.dumps(b)[:2000]))
     return b
+
+
+def login(s):
+    st, hd, _ = s.request("POST", "/ui/login", body=urllib.parse.urlencode({"token": s.admin_token}),
+                          token=None,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    m = re.match(r"cg_session=([^;]*)", hd.get("set-cookie", ""))
+    h.check(st == 303 and m, "login %s" % st)
+    return m.group(1)
+
+
+def ui(s, cookie, path):
+    st, _, body = s.request("GET", path, token=None, headers={"Cookie": "cg_session=" + cookie})
+    return st, body.decode("utf-8", "replace")
 
 
 def brief(b):
@@ -113,6 +127,19 @@ def scenario(s):
                   "--metric", "latency")
         h.check(r.returncode == 0 and "blamed: cfg rollout_step v2" in r.stdout,
                 "cli why --metric latency %r %r" % (r.stdout, r.stderr)); n += 1
+        # the dashboard's why page: the metric in the form, the same answers
+        cookie = login(s)
+        at = urllib.parse.quote(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t1 / 1000)))
+        page = "/ui/why?cell=%s&at=%s&window=2m" % (wave[0], at)
+        st, body = ui(s, cookie, page + "&metric=latency")
+        h.check(st == 200 and 'data-verdict="change"' in body
+                and '<option value="latency" selected>' in body
+                and "share of slow requests" in body, "ui why latency %s %s" % (st, body[-2000:])); n += 1
+        st, body = ui(s, cookie, page)
+        h.check(st == 200 and 'data-verdict="none"' in body and "error rate" in body,
+                "ui why errors %s %s" % (st, body[-2000:])); n += 1
+        st, body = ui(s, cookie, page + "&metric=p99")
+        h.check(st == 400, "ui why bad metric %s" % st); n += 1
 
         # a latency fault with no change, on a cell the rollout did not reach
         other = [c for c in CELLS if c not in wave and ZONES[c] != ZONES[wave[0]]][0]

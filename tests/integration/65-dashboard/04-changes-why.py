@@ -168,6 +168,7 @@ with h.Server(extra_args=["--tick-ms", "100", "--history-bucket-ms", "1000",
     # -- why
     st, _, body = admin.get("/why")
     ok(st == 200 and 'id="why-form"' in body and 'id="why"' not in body, "why form alone")
+    ok('<option value="latency" disabled>' in body, "latency offered without a latency history")
     st, _, body = admin.get("/why?cell=%s&at=%s&window=2m" % (wave[0], urllib.parse.quote(utc(t1))))
     ok(st == 200 and 'id="why-verdict" data-verdict="change"' in body,
        "why blames: %s" % body[-3000:])
