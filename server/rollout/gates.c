@@ -979,12 +979,12 @@ json_t *gates_result_to_json(const struct gates_result *r)
     }
     for (size_t i = 0; i < r->n_records && i < GATES_MAX_RECORDS; i++) {
         const struct gates_record *g = &r->records[i];
-        json_t *x = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:s, s:s}", "gate", g->gate,
-                              "metric", g->metric, "wave_value", num_or_null(g->wave_value),
-                              "baseline_value", num_or_null(g->baseline_value), "threshold",
-                              num_or_null(g->threshold), "test", g->test, "p_value",
-                              num_or_null(g->p_value), "verdict", gates_verdict_name(g->verdict),
-                              "reason", g->reason);
+        json_t *x =
+            json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:s, s:s}", "gate", g->gate, "metric",
+                      g->metric, "wave_value", num_or_null(g->wave_value), "baseline_value",
+                      num_or_null(g->baseline_value), "threshold", num_or_null(g->threshold),
+                      "test", g->test, "p_value", num_or_null(g->p_value), "verdict",
+                      gates_verdict_name(g->verdict), "reason", g->reason);
         if (x && g->comparison && g->comparison[0]) {
             json_object_set_new(x, "comparison", json_string(g->comparison));
             json_object_set_new(x, "before_value", num_or_null(g->before_value));

@@ -820,9 +820,9 @@ static void json_records(void **state)
     assert_int_equal(json_array_size(g), f.res.n_records);
     json_array_foreach(g, i, x)
     {
-        static const char *const keys[] = {"gate",      "metric", "wave_value", "baseline_value",
-                                           "threshold", "test",   "p_value",    "verdict",
-                                           "reason"};
+        static const char *const keys[] = {"gate",           "metric",    "wave_value",
+                                           "baseline_value", "threshold", "test",
+                                           "p_value",        "verdict",   "reason"};
         for (size_t k = 0; k < CG_ARRAY_SIZE(keys); k++) {
             assert_non_null(json_object_get(x, keys[k]));
         }
