@@ -167,12 +167,15 @@ static int summary_parts(const struct hooks_event *ev, const struct parts *p, st
 {
     int rc = 0;
 
-    rc |= cg_buf_printf(b, "%s:", ev->config[0] ? ev->config : "cellgate");
-    if (ev->rollout > 0)
-        rc |= cg_buf_printf(b, " rollout %lld", (long long)ev->rollout);
-    if (p->has_versions)
-        rc |= cg_buf_printf(b, " v%lld -> v%lld", (long long)p->from, (long long)p->to);
-    rc |= cg_buf_puts(b, ": ");
+    rc |= cg_buf_puts(b, ev->config[0] ? ev->config : "cellgate");
+    if (ev->rollout > 0 || p->has_versions) {
+        rc |= cg_buf_puts(b, ":");
+        if (ev->rollout > 0)
+            rc |= cg_buf_printf(b, " rollout %lld", (long long)ev->rollout);
+        if (p->has_versions)
+            rc |= cg_buf_printf(b, " v%lld -> v%lld", (long long)p->from, (long long)p->to);
+    }
+    rc |= cg_buf_puts(b, ": "); /* "cellgate: audit chain ...", not "cellgate: : audit" */
     if (p->has_step && (strncmp(ev->event, "rollout.step", 12) == 0 ||
                         strcmp(ev->event, "rollout.awaiting_approval") == 0))
         rc |= cg_buf_printf(b, "step %lld ", (long long)p->step);

@@ -58,6 +58,7 @@ static struct gates_record *rec_new(struct gates_result *out, const char *gate, 
     r->threshold = NAN;
     r->before_value = NAN;
     r->expected_value = NAN;
+    r->p_value = NAN;
     r->comparison = "";
     r->verdict = GATES_PASS;
     return r;
@@ -417,6 +418,7 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct ga
         stattest_msprt_binomial(ew, w->requests, t->max, &l);
         pc = p_of(l, phi);
         set_str(r->test, sizeof r->test, "ceiling p=%.2g%s", pc, disp);
+        r->p_value = pc;
         if (pc < GATES_P_MAX) {
             r->threshold = t->max;
             rec_verdict(r, GATES_FAIL,
@@ -474,6 +476,8 @@ static void gate_error_rate_eval(const struct plan_threshold *t, const struct ga
     }
     dec = did ? &d : &x;
     r->comparison = did ? "own_past" : "baseline";
+    /* the ceiling's p-value when it holds the step (below), else the comparison's */
+    r->p_value = !dec->over && over_ceiling ? pc : dec->p;
     limit = fmin(limit, ratio_limit(t, dec->ref));
     r->threshold = is_num(limit) ? limit : NAN;
     if (dec->over && dec->p < GATES_P_MAX) {
@@ -642,6 +646,7 @@ static void gate_latency(const char *gate, double q, const struct plan_threshold
         pc = stattest_msprt_binomial(hist_from(&w->h->hist, e), cg_hist_count(&w->h->hist), 1.0 - q,
                                      NULL);
         set_str(r->test, sizeof r->test, "ceiling p=%.2g", pc);
+        r->p_value = pc;
         if (pc < GATES_P_MAX) {
             r->threshold = t->max;
             rec_verdict(r, GATES_FAIL,
@@ -709,6 +714,8 @@ static void gate_latency(const char *gate, double q, const struct plan_threshold
     }
     dec = did ? &d : &x;
     r->comparison = did ? "own_past" : "baseline";
+    /* the ceiling's p-value when it holds the step (below), else the comparison's */
+    r->p_value = !dec->over && over_ceiling ? pc : dec->p;
     limit = fmin(limit, ratio_limit(t, dec->ref));
     r->threshold = is_num(limit) ? limit : NAN;
     if (dec->over && dec->p < GATES_P_MAX) {
@@ -822,6 +829,7 @@ static void gate_metric(const struct plan_metric_gate *m, const struct side *w,
                                  (uint64_t)llround(vb * (double)b->requests), (double)b->requests,
                                  m->thr.max_ratio, NULL);
         set_str(r->test, sizeof r->test, "baseline p=%.2g", p);
+        r->p_value = p;
         r->comparison = "baseline";
         if (!(p < GATES_P_MAX))
             rec_verdict(r, GATES_INCONCLUSIVE,
@@ -971,11 +979,12 @@ json_t *gates_result_to_json(const struct gates_result *r)
     }
     for (size_t i = 0; i < r->n_records && i < GATES_MAX_RECORDS; i++) {
         const struct gates_record *g = &r->records[i];
-        json_t *x = json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:s}", "gate", g->gate, "metric",
-                              g->metric, "wave_value", num_or_null(g->wave_value), "baseline_value",
-                              num_or_null(g->baseline_value), "threshold",
-                              num_or_null(g->threshold), "test", g->test, "verdict",
-                              gates_verdict_name(g->verdict), "reason", g->reason);
+        json_t *x =
+            json_pack("{s:s, s:s, s:o, s:o, s:o, s:s, s:o, s:s, s:s}", "gate", g->gate, "metric",
+                      g->metric, "wave_value", num_or_null(g->wave_value), "baseline_value",
+                      num_or_null(g->baseline_value), "threshold", num_or_null(g->threshold),
+                      "test", g->test, "p_value", num_or_null(g->p_value), "verdict",
+                      gates_verdict_name(g->verdict), "reason", g->reason);
         if (x && g->comparison && g->comparison[0]) {
             json_object_set_new(x, "comparison", json_string(g->comparison));
             json_object_set_new(x, "before_value", num_or_null(g->before_value));

@@ -124,6 +124,11 @@ struct gates_record {
                                   as the baseline did (before x drift); else NaN */
     const char *comparison;    /* "baseline", "own_past" or "" (static string) */
     char test[GATES_TEST_MAX]; /* statistics, e.g. "z=3.10 p=0.00097"; "" if none */
+    double p_value;            /* the always-valid p-value the verdict rests on, compared
+                                  with GATES_P_MAX: the ceiling's test when the ceiling
+                                  decided, else the comparison's (own past when it
+                                  decided, else the baseline's); NaN when no test ran.
+                                  The same figure as the decisive "p=" of test */
     enum gates_verdict verdict;
     char reason[GATES_REASON_MAX]; /* one sentence */
 };
@@ -216,8 +221,9 @@ int gates_did_errors(uint64_t eb, uint64_t nb, uint64_t ea, uint64_t na, uint64_
  * Renders a result for `cellgate rollout status` and the audit log:
  * {"verdict", "summary", "baseline": "old_version"|"before_change"|"none",
  * "wave_requests", "baseline_requests", "gates": [{"gate", "metric",
- * "wave_value", "baseline_value", "threshold", "test", "verdict",
- * "reason"}]}; NaN and infinite values are null.
+ * "wave_value", "baseline_value", "threshold", "test", "p_value", "verdict",
+ * "reason"}]} (gates with a comparison also "comparison", "before_value",
+ * "expected_value"); NaN and infinite values are null.
  *
  * @return a new reference (caller json_decref()s it), NULL when out of memory.
  */

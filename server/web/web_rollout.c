@@ -188,17 +188,17 @@ static void num(struct html *h, const json_t *o, const char *key)
         html_raw(h, "<td>-</td>");
 }
 
-/* The p-value in a test's text ("z=3.10 p=0.00097"), or "-". */
-static void pvalue(struct html *h, const char *test)
+/* The gate's p-value (its field p_value, gates.h: the one its verdict
+ * rests on) as the test's text writes it (%.2g), or "-" when no test ran
+ * (or the evaluation was logged before the field existed). */
+static void pvalue(struct html *h, const json_t *g)
 {
-    const char *p = strstr(test, "p=");
+    double v;
 
-    if (p && (p == test || p[-1] == ' ')) {
-        size_t n = strcspn(p + 2, " ,;)");
-        html_printf(h, "<td>%.*s</td>", (int)(n < 32 ? n : 32), p + 2);
-    } else {
+    if (wj_num(g, "p_value", &v) && isfinite(v))
+        html_printf(h, "<td>%.2g</td>", v);
+    else
         html_raw(h, "<td>-</td>");
-    }
 }
 
 /* One evaluation's rows: each gate. */
@@ -212,14 +212,15 @@ static void eval_rows(struct html *h, const json_t *ev, const char *when, int cu
     {
         const char *v = wj_str(g, "verdict");
         html_printf(h,
-                    "<tr data-verdict=\"%s\"%s><td>%lld</td><td>%s</td><th scope=\"row\">%s</th>",
-                    v, current ? " class=\"current\"" : "", (long long)wj_int(ev, "step") + 1, when,
-                    wj_str(g, "gate"));
+                    "<tr data-gate=\"%s\" data-verdict=\"%s\"%s><td>%lld</td><td>%s</td>"
+                    "<th scope=\"row\">%s</th>",
+                    wj_str(g, "gate"), v, current ? " class=\"current\"" : "",
+                    (long long)wj_int(ev, "step") + 1, when, wj_str(g, "gate"));
         num(h, g, "wave_value");
         num(h, g, "baseline_value");
         num(h, g, "threshold");
         html_printf(h, "<td>%s</td>", wj_str(g, "test"));
-        pvalue(h, wj_str(g, "test"));
+        pvalue(h, g);
         html_printf(h, "<td>%lld / %lld</td><td>", (long long)wj_int(ev, "wave_requests"),
                     (long long)wj_int(ev, "baseline_requests"));
         web_badge(h, v);

@@ -820,8 +820,9 @@ static void json_records(void **state)
     assert_int_equal(json_array_size(g), f.res.n_records);
     json_array_foreach(g, i, x)
     {
-        static const char *const keys[] = {"gate",      "metric", "wave_value", "baseline_value",
-                                           "threshold", "test",   "verdict",    "reason"};
+        static const char *const keys[] = {"gate",           "metric",    "wave_value",
+                                           "baseline_value", "threshold", "test",
+                                           "p_value",        "verdict",   "reason"};
         for (size_t k = 0; k < CG_ARRAY_SIZE(keys); k++) {
             assert_non_null(json_object_get(x, keys[k]));
         }
@@ -831,9 +832,21 @@ static void json_records(void **state)
     assert_string_equal(json_string_value(json_object_get(x, "verdict")), "fail");
     assert_true(fabs(json_real_value(json_object_get(x, "wave_value")) - 0.05) < 1e-12);
     assert_non_null(strstr(json_string_value(json_object_get(x, "test")), "p="));
-    x = json_array_get(g, 1); /* convergence: no baseline value */
+    {
+        /* the p-value as a field: the one the failure rests on (below the
+         * level), written in the test's text as "p=" with %.2g */
+        char want[40];
+        double p = json_real_value(json_object_get(x, "p_value"));
+        assert_true(json_is_real(json_object_get(x, "p_value")));
+        assert_true(p >= 0 && p < GATES_P_MAX);
+        snprintf(want, sizeof want, "p=%.2g", p);
+        assert_non_null(strstr(json_string_value(json_object_get(x, "test")), want));
+        assert_non_null(strstr(json_string_value(json_object_get(x, "reason")), want + 2));
+    }
+    x = json_array_get(g, 1); /* convergence: no baseline value, no test */
     assert_string_equal(json_string_value(json_object_get(x, "verdict")), "inconclusive");
     assert_true(json_is_null(json_object_get(x, "baseline_value")));
+    assert_true(json_is_null(json_object_get(x, "p_value")));
     json_decref(j);
     assert_string_equal(gates_verdict_name(GATES_PASS), "pass");
     assert_string_equal(gates_baseline_name(GATES_BASELINE_NONE), "none");
@@ -1202,7 +1215,17 @@ static void own_past_decides(void **state)
     /* The same cell made worse by the change still fails: 1.5% -> 4.5%. */
     did_init(&d, 0.015, 0.045, 0.005, 0.005);
     expect(&d.f, GATES_FAIL, "error_rate", GATES_FAIL);
-    assert_string_equal(rec(&d.f.res, "error_rate")->comparison, "own_past");
+    r = rec(&d.f.res, "error_rate");
+    assert_string_equal(r->comparison, "own_past");
+    {
+        /* p_value is the own past's (which decided), not the baseline's */
+        char want[48];
+        assert_true(r->p_value >= 0 && r->p_value < GATES_P_MAX);
+        snprintf(want, sizeof want, "own past p=%.2g;", r->p_value);
+        assert_non_null(strstr(r->test, want));
+        snprintf(want, sizeof want, "always-valid p=%.2g <", r->p_value);
+        assert_non_null(strstr(r->reason, want));
+    }
     fixture_release(&d.f);
 
     /* A good cell made worse, to the fleet's level: 0.1% -> 0.5%: fails
