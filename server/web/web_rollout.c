@@ -178,6 +178,96 @@ static void steps(struct html *h, const json_t *r)
     html_raw(h, "</ol>\n");
 }
 
+#define TOPO_ZONES 24 /* rows of the topology grid */
+#define TOPO_STEPS 24 /* its columns */
+
+/* A zone of the grid: borrowed from the steps' JSON. */
+struct topo_zone {
+    const char *region, *zone;
+};
+
+/* The index of (region, zone) in z[0..n), or n. */
+static size_t topo_find(const struct topo_zone *z, size_t n, const char *region, const char *zone)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(z[i].zone, zone) == 0 && strcmp(z[i].region, region) == 0)
+            break;
+    return i;
+}
+
+/*
+ * The steps over the topology (table#rollout-topology): a row per zone,
+ * in the order the rollout reaches them, a column per step; each cell the
+ * number of the zone's cells that step assigns, shaded by the step's
+ * state. A plan that never puts two zones of a region in one step shows
+ * at most one number per column in each region's rows. Bounded: the first
+ * TOPO_ZONES zones and TOPO_STEPS steps, then a line saying what is left.
+ */
+static void topology(struct html *h, const json_t *r)
+{
+    const json_t *steps = json_object_get(r, "steps"), *s, *z;
+    struct topo_zone rows[TOPO_ZONES];
+    size_t nrows = 0, more = 0, nsteps = json_array_size(steps), i, k;
+
+    if (nsteps == 0)
+        return;
+    json_array_foreach(steps, i, s)
+    {
+        json_array_foreach(json_object_get(s, "zones"), k, z)
+        {
+            const char *rg = wj_str(z, "region"), *zn = wj_str(z, "zone");
+            if (topo_find(rows, nrows, rg, zn) < nrows)
+                continue;
+            if (nrows < TOPO_ZONES) {
+                rows[nrows].region = rg;
+                rows[nrows].zone = zn;
+                nrows++;
+            } else {
+                more++; /* a zone past the cap (counted once per step it is in) */
+            }
+        }
+    }
+    if (nrows == 0)
+        return;
+    if (nsteps > TOPO_STEPS)
+        nsteps = TOPO_STEPS;
+    html_raw(h, "<h2 id=\"topology-title\">Steps over the topology</h2>\n"
+                "<table id=\"rollout-topology\" class=\"topo\" aria-labelledby=\"topology-title\">"
+                "<thead><tr><th scope=\"col\">Region / zone</th>");
+    for (i = 0; i < nsteps; i++)
+        html_printf(h, "<th scope=\"col\" data-state=\"%s\">%zu</th>", step_state(r, (int64_t)i),
+                    i + 1);
+    html_raw(h, "</tr></thead><tbody>\n");
+    for (k = 0; k < nrows; k++) {
+        html_printf(h, "<tr data-zone=\"%s\"><th scope=\"row\">%s / %s</th>", rows[k].zone,
+                    rows[k].region, rows[k].zone);
+        for (i = 0; i < nsteps; i++) {
+            const json_t *zs = json_object_get(json_array_get(steps, i), "zones");
+            long long cells = 0;
+            size_t j;
+            json_array_foreach(zs, j, z)
+            {
+                if (strcmp(wj_str(z, "zone"), rows[k].zone) == 0 &&
+                    strcmp(wj_str(z, "region"), rows[k].region) == 0)
+                    cells += (long long)wj_int(z, "cells");
+            }
+            if (cells)
+                html_printf(h, "<td class=\"t-%s\">%lld</td>", step_state(r, (int64_t)i), cells);
+            else
+                html_raw(h, "<td></td>");
+        }
+        html_raw(h, "</tr>\n");
+    }
+    html_raw(h, "</tbody></table>\n");
+    if (more || json_array_size(steps) > TOPO_STEPS)
+        html_printf(h,
+                    "<p class=\"hint\" id=\"topology-more\">The first %zu zones and %zu steps; "
+                    "the list of steps above names every step's zones.</p>\n",
+                    nrows, nsteps);
+}
+
 static void num(struct html *h, const json_t *o, const char *key)
 {
     double v;
@@ -306,6 +396,7 @@ int web_rollout_live_render(struct web_ctx *x, const json_t *r, struct html *h)
     html_raw(h, "</p>\n");
     actions(x, h, r);
     steps(h, r);
+    topology(h, r);
     evaluations(h, r);
     events_table(h, r);
     return 0;
