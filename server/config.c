@@ -167,7 +167,7 @@ static const struct config_key keys[] = {
         .min = 1,
         .max = 1ULL << 52, /* STORE_GENERATION_BUMP_MAX */
         .def = {.u = 1000000},
-        .help = "backup restore, backup bump: added to every config's generation",
+        .help = "restore, bump: added to every generation",
         .doc = "`backup restore` and `backup bump`: added to every config's generation and "
                "to every cell's and host's assignment in the restored store, so what the "
                "restored server hands out, and its first assignment after the restore, pass "
@@ -942,8 +942,7 @@ static const struct {
     {"load", CONFIG_CMD_LOAD, "load a dump file (--in FILE) into a new, empty store"},
     {"migrate", CONFIG_CMD_MIGRATE, "copy the store of --from-data DIR into --to DSN"},
     {"rekey", CONFIG_CMD_REKEY, "rotate the signing key: prepare it, then --commit"},
-    {"backup", CONFIG_CMD_BACKUP,
-     "create OUT, verify BACKUP, restore BACKUP (SQLite); bump --store DSN"},
+    {"backup", CONFIG_CMD_BACKUP, "create OUT, verify BACKUP, restore BACKUP; bump --store DSN"},
 };
 
 enum config_command config_command(const char *name)
