@@ -809,14 +809,49 @@ done:
     return rc;
 }
 
+/* The newest restore the chain of st records (a meta.set of
+ * meta/restore.MS: `backup restore`, `backup bump`) into when (a time, ""
+ * when none) and *bump. 0, or -1 with msg. */
+static int last_restore(struct store *st, char when[32], int64_t *bump, char *msg)
+{
+    int64_t after = 0;
+
+    when[0] = '\0';
+    *bump = 0;
+    for (;;) {
+        struct store_audit *a = NULL;
+        size_t n = 0;
+
+        if (store_audit_list(st, after, 1000, &a, &n, msg) != CG_OK)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            char val[1024];
+            json_t *v;
+            if (strcmp(a[i].action, "meta.set") != 0 ||
+                strncmp(a[i].object, "meta/restore.", 13) != 0)
+                continue;
+            summary_value(a[i].after, val, sizeof val);
+            v = json_loads(val, 0, NULL);
+            *bump = json_integer_value(json_object_get(v, "generation_bump"));
+            json_decref(v);
+            cg_time_format(a[i].time_ms, when);
+        }
+        if (n > 0)
+            after = a[n - 1].seq;
+        store_audits_free(a, n);
+        if (n < 1000)
+            return 0;
+    }
+}
+
 /* `backup verify --store DSN`: the chain of a database restored by other
- * means (pg_restore, PITR). */
+ * means (pg_restore, PITR), and whether its generations were raised. */
 static int verify_store(const struct daemon_config *cfg)
 {
-    char smsg[STORE_MSG_MAX] = "", red[512], head[65] = "";
+    char smsg[STORE_MSG_MAX] = "", red[512], head[65] = "", when[32];
     struct store *st = NULL;
     struct store_config *cs = NULL;
-    int64_t records = 0;
+    int64_t records = 0, bump = 0;
     size_t n = 0;
     int rc;
 
@@ -828,12 +863,19 @@ static int verify_store(const struct daemon_config *cfg)
     rc = store_audit_verify(st, &records, head, smsg);
     if (rc == CG_OK)
         rc = store_config_list(st, &cs, &n, smsg);
+    if (rc == CG_OK && last_restore(st, when, &bump, smsg) < 0)
+        rc = CG_ERR_IO;
     if (rc != CG_OK) {
         store_close(st);
         fprintf(stderr, "cellgated: store %s does NOT verify: %s\n", red, smsg);
         return 1;
     }
     printf("store %s verifies: %lld audit records, head %s\n", red, (long long)records, head);
+    if (when[0])
+        printf("  generations last raised by a restore at %s (+ %lld)\n", when, (long long)bump);
+    else
+        printf("  no restore has raised its generations: if it was restored from a dump or by "
+               "PITR, run `cellgated backup bump --store DSN` before agents use it\n");
     for (size_t i = 0; i < n; i++)
         printf("  config %s: generation %lld, latest version %lld, live version %lld\n", cs[i].name,
                (long long)cs[i].generation, (long long)cs[i].latest_version,

@@ -81,8 +81,9 @@ with pgserver.PgServer() as pg:
     h.check(r.returncode == 0, "pg_restore: %r" % r.stderr)
     r = cg("backup", "verify", "--store", restored)
     h.check(r.returncode == 0 and "verifies" in r.stdout and
-            "config app: generation 2" in r.stdout, "verify --store: %r %r" % (r.stdout,
-                                                                              r.stderr)); n += 1
+            "config app: generation 2" in r.stdout and
+            "no restore has raised its generations" in r.stdout and "backup bump" in r.stdout,
+            "verify --store: %r %r" % (r.stdout, r.stderr)); n += 1
     raw = pg.create_db("raw")  # the same restore, left without the bump
     r = subprocess.run([os.path.join(pg.bindir, "pg_restore"), "--no-owner", "-d", raw,
                         dump], capture_output=True, text=True, timeout=120)
@@ -92,6 +93,9 @@ with pgserver.PgServer() as pg:
     h.check(r.returncode == 0 and "+ 1000000" in r.stdout and
             "config app: generation 1000002" in r.stdout, "backup bump: %r %r" % (r.stdout,
                                                                                  r.stderr)); n += 1
+    r = cg("backup", "verify", "--store", restored)
+    h.check(r.returncode == 0 and "last raised by a restore at" in r.stdout and
+            "(+ 1000000)" in r.stdout, "verify --store after the bump: %r" % r.stdout); n += 1
     r = cg("backup", "bump", "--data", d)
     h.check(r.returncode == 2 and "--store" in r.stderr, "bump without --store: %r" % r.stderr)
     r = cg("backup", "bump", "--store", restored, "--bump-generations", "0")
