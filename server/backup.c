@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "config.h"
 #include "json.h"
 #include "sha256.h"
@@ -131,6 +132,44 @@ done:
     if (in >= 0)
         close(in);
     free(buf);
+    return rc;
+}
+
+/* Cuts the copy 'path' of the checkpoint file after its last '\n': a line
+ * the server was appending while it was copied (or one a crash tore, which
+ * the server completes at its next start) is not a checkpoint yet, and
+ * `backup verify` refuses a line that is not whole. 0, or -1 with msg. */
+static int trim_partial_line(const char *path, char *msg)
+{
+    char buf[4096];
+    int fd = open(path, O_RDWR | O_CLOEXEC), rc = -1;
+    struct stat sb;
+    off_t off, keep = 0;
+    ssize_t n;
+
+    if (fd < 0 || fstat(fd, &sb) != 0)
+        goto done;
+    off = sb.st_size > (off_t)sizeof buf ? sb.st_size - (off_t)sizeof buf : 0;
+    n = pread(fd, buf, (size_t)(sb.st_size - off), off);
+    if (n != sb.st_size - off)
+        goto done;
+    for (ssize_t i = n; i > 0; i--)
+        if (buf[i - 1] == '\n') {
+            keep = off + i;
+            break;
+        }
+    if (keep == 0 && off > 0) {
+        /* lines are at most CG_CHECKPOINT_LINE_MAX bytes */
+        snprintf(msg, MSG_LEN, "%s: no line ends in its last 4 KiB: not a checkpoint file", path);
+        close(fd);
+        return -1;
+    }
+    rc = keep == sb.st_size || (ftruncate(fd, keep) == 0 && fsync(fd) == 0) ? 0 : -1;
+done:
+    if (rc < 0)
+        snprintf(msg, MSG_LEN, "%s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
     return rc;
 }
 
@@ -353,7 +392,8 @@ int backup_write(const char *data_dir, const char *out, struct backup_info *info
     }
     /* the checkpoints first: each signs a head at or before the snapshot's */
     if (join(src, data_dir, CKPT_FILE) == 0 && access(src, F_OK) == 0) {
-        if (join(path, tmp, CKPT_FILE) < 0 || copy_hash(src, path, 0600, sha, &size, m_msg) < 0)
+        if (join(path, tmp, CKPT_FILE) < 0 || copy_hash(src, path, 0600, sha, &size, m_msg) < 0 ||
+            trim_partial_line(path, m_msg) < 0)
             goto fail;
         has_ckpt = 1;
     }
@@ -504,18 +544,218 @@ static int check_files(const char *dir, const json_t *files, char *msg)
     return 0;
 }
 
+/* ---- the checkpoints ------------------------------------------------- */
+
+#define CKPT_KEYS_MAX 64 /* signing keys a chain may have had (rekeys) */
+
+/* What the chain says about the checkpoints: the keys the store has had
+ * (its signing_pubkey now, and every value a meta.set of
+ * meta/signing_pubkey held: `cellgated rekey`), and when an operator last
+ * accepted a rewrite (checkpoints signed before it may contradict the
+ * chain: the file keeps the ones the acceptance dropped). */
+struct ckpt_ctx {
+    struct cg_pubkey keys[CKPT_KEYS_MAX];
+    size_t nkeys;
+    int64_t rewrite_ms; /* the newest audit.rewrite_accepted, 0 when none */
+};
+
+/* Adds the key of hex (64 hex) to x unless it is there; 0 or -1. */
+static int ckpt_key(struct ckpt_ctx *x, const char *hex, char *msg)
+{
+    struct cg_pubkey pk;
+    char why[128];
+
+    if (!hex || !*hex)
+        return 0;
+    if (cg_pubkey_from_hex(hex, &pk, why, sizeof why) != CG_OK) {
+        snprintf(msg, MSG_LEN, "the store's signing key %.16s...: %s", hex, why);
+        return -1;
+    }
+    for (size_t i = 0; i < x->nkeys; i++)
+        if (strcmp(x->keys[i].key_id, pk.key_id) == 0)
+            return 0;
+    if (x->nkeys == CKPT_KEYS_MAX) {
+        snprintf(msg, MSG_LEN, "the audit chain names more than %d signing keys", CKPT_KEYS_MAX);
+        return -1;
+    }
+    x->keys[x->nkeys++] = pk;
+    return 0;
+}
+
+/* The "value" of an audit summary's JSON text, into out (may be ""). */
+static void summary_value(const char *text, char *out, size_t n)
+{
+    json_t *v = text && *text ? json_loads(text, 0, NULL) : NULL;
+
+    cg_strlcpy(out,
+               json_is_string(json_object_get(v, "value"))
+                   ? json_string_value(json_object_get(v, "value"))
+                   : "",
+               n);
+    json_decref(v);
+}
+
+/* One pass over st's chain into x. 0, or -1 with msg. */
+static int ckpt_scan(struct store *st, struct ckpt_ctx *x, char *msg)
+{
+    int64_t after = 0;
+
+    for (;;) {
+        char smsg[STORE_MSG_MAX] = "", val[CG_PUBKEY_HEX_LEN + 8];
+        struct store_audit *a = NULL;
+        size_t n = 0;
+
+        if (store_audit_list(st, after, 1000, &a, &n, smsg) != CG_OK) {
+            snprintf(msg, MSG_LEN, "audit chain: %s", smsg);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(a[i].action, "audit.rewrite_accepted") == 0 && a[i].time_ms > x->rewrite_ms)
+                x->rewrite_ms = a[i].time_ms;
+            if (strcmp(a[i].action, "meta.set") != 0 ||
+                strcmp(a[i].object, "meta/signing_pubkey") != 0)
+                continue;
+            summary_value(a[i].before, val, sizeof val);
+            if (ckpt_key(x, val, msg) < 0)
+                break;
+            summary_value(a[i].after, val, sizeof val);
+            if (ckpt_key(x, val, msg) < 0)
+                break;
+        }
+        if (n > 0)
+            after = a[n - 1].seq;
+        store_audits_free(a, n);
+        if (msg[0])
+            return -1;
+        if (n < 1000)
+            return 0;
+    }
+}
+
+/* Checks one checkpoint c (line 'line') against the chain of st. */
+static int ckpt_one(struct store *st, const struct ckpt_ctx *x, const struct cg_checkpoint *c,
+                    size_t line, int64_t records, size_t *excused, char *msg)
+{
+    char why[256] = "", smsg[STORE_MSG_MAX] = "", when[32];
+    struct store_audit *a = NULL;
+    size_t n = 0;
+    int rc = cg_checkpoint_verify(c, x->keys, x->nkeys, why, sizeof why);
+
+    cg_time_format(c->time_ms, when);
+    if (rc != CG_OK) {
+        snprintf(msg, MSG_LEN, "%s line %zu (seq %lld, signed %s by key %s): %s%s", CKPT_FILE, line,
+                 (long long)c->seq, when, c->key_id, why,
+                 rc == CG_ERR_NOTFOUND ? " (no key the store has had: it cannot be checked)"
+                 : rc == CG_ERR_VERIFY ? " (forged or altered)"
+                                       : "");
+        return -1;
+    }
+    if (c->seq > records) {
+        snprintf(msg, MSG_LEN,
+                 "%s line %zu signs record %lld (signed %s), but the store's chain ends at %lld: "
+                 "the snapshot is older than its checkpoints",
+                 CKPT_FILE, line, (long long)c->seq, when, (long long)records);
+        return -1;
+    }
+    if (store_audit_list(st, c->seq - 1, 1, &a, &n, smsg) != CG_OK) {
+        snprintf(msg, MSG_LEN, "audit chain: %s", smsg);
+        return -1;
+    }
+    rc = n == 1 && a[0].seq == c->seq && strcmp(a[0].hash, c->hash) == 0;
+    if (!rc && c->time_ms <= x->rewrite_ms) {
+        (*excused)++; /* dropped by an accepted rewrite; the file keeps it */
+        rc = 1;
+    } else if (!rc) {
+        snprintf(msg, MSG_LEN,
+                 "%s line %zu (signed %s by key %s) says record %lld has hash %.16s..., the "
+                 "store's chain has %.16s...: the chain was rewritten",
+                 CKPT_FILE, line, when, c->key_id, (long long)c->seq, c->hash,
+                 n == 1 ? a[0].hash : "nothing");
+    }
+    store_audits_free(a, n);
+    return rc ? 0 : -1;
+}
+
+/*
+ * The backup's audit-checkpoints against its store (the scratch copy 'db',
+ * whose chain was recomputed and has 'records' records): every line a
+ * checkpoint whose signature verifies with a key the store has had, and
+ * whose record is in the chain with that hash (unless an accepted rewrite
+ * after it dropped it). *count gets the checkpoints. 0, or -1 with msg.
+ */
+static int check_checkpoints(const char *dir, const char *db, const char *pubkey, int64_t records,
+                             size_t *count, char *msg)
+{
+    char path[PATH_LEN], smsg[STORE_MSG_MAX] = "", why[256];
+    struct ckpt_ctx *x = calloc(1, sizeof *x);
+    struct store *st = NULL;
+    struct cg_checkpoint c;
+    FILE *f = NULL;
+    char *line = NULL;
+    size_t cap = 0, lineno = 0, excused = 0;
+    ssize_t len;
+    int rc = -1;
+
+    *count = 0;
+    if (!x) {
+        snprintf(msg, MSG_LEN, "no memory");
+        return -1;
+    }
+    if (join(path, dir, CKPT_FILE) < 0 || !(f = fopen(path, "re"))) {
+        snprintf(msg, MSG_LEN, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (store_open(db, &st, smsg) != CG_OK) {
+        snprintf(msg, MSG_LEN, "open %s: %s", db, smsg);
+        goto done;
+    }
+    if (ckpt_key(x, pubkey, msg) < 0 || ckpt_scan(st, x, msg) < 0)
+        goto done;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (len == 0 || line[len - 1] != '\n') {
+            snprintf(msg, MSG_LEN, "%s line %zu is not whole (no newline)", CKPT_FILE, lineno);
+            goto done;
+        }
+        if ((size_t)len - 1 > CG_CHECKPOINT_LINE_MAX ||
+            cg_checkpoint_parse_line(line, (size_t)len - 1, &c, why, sizeof why) != CG_OK) {
+            snprintf(msg, MSG_LEN, "%s line %zu is not a checkpoint: %s", CKPT_FILE, lineno,
+                     (size_t)len - 1 > CG_CHECKPOINT_LINE_MAX ? "too long" : why);
+            goto done;
+        }
+        if (ckpt_one(st, x, &c, lineno, records, &excused, msg) < 0)
+            goto done;
+    }
+    if (ferror(f)) {
+        snprintf(msg, MSG_LEN, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    *count = lineno;
+    rc = 0;
+done:
+    free(line);
+    if (f)
+        fclose(f);
+    store_close(st);
+    free(x);
+    return rc;
+}
+
 /*
  * The whole check of the backup 'dir': the manifest's form, every file's
  * bytes, SQLite's integrity check, the schema, key and configs the store
  * holds against the manifest's, and the audit chain recomputed (on a
  * scratch copy: opening a store may write to it) against the manifest's
- * head. *out (may be NULL) gets the manifest. 0, or -1 with msg.
+ * head, and the checkpoints (check_checkpoints()). *out (may be NULL) gets
+ * the manifest, *checkpoints (may be NULL) the checkpoints checked. 0, or -1
+ * with msg.
  */
-static int verify_dir(const char *dir, json_t **out, char *msg)
+static int verify_dir(const char *dir, json_t **out, size_t *checkpoints, char *msg)
 {
     char db[PATH_LEN], scratch[PATH_LEN], copy[PATH_LEN], head[65], sha[65];
     json_t *m = NULL, *facts = NULL;
     int64_t records = 0, size;
+    size_t nckpt = 0;
     const char *tmpdir = getenv("TMPDIR");
     int rc = -1;
 
@@ -549,10 +789,17 @@ static int verify_dir(const char *dir, json_t **out, char *msg)
                      (long long)records, head,
                      (long long)json_integer_value(json_object_get(a, "records")),
                      json_string_value(json_object_get(a, "head")));
+        else if (json_object_get(json_object_get(m, "files"), CKPT_FILE) &&
+                 check_checkpoints(dir, copy,
+                                   json_string_value(json_object_get(m, "signing_pubkey")), records,
+                                   &nckpt, msg) < 0)
+            ; /* msg says why */
         else
             rc = 0;
     }
     remove_tree(scratch);
+    if (checkpoints)
+        *checkpoints = nckpt;
 done:
     json_decref(facts);
     if (rc == 0 && out)
@@ -562,14 +809,49 @@ done:
     return rc;
 }
 
+/* The newest restore the chain of st records (a meta.set of
+ * meta/restore.MS: `backup restore`, `backup bump`) into when (a time, ""
+ * when none) and *bump. 0, or -1 with msg. */
+static int last_restore(struct store *st, char when[32], int64_t *bump, char *msg)
+{
+    int64_t after = 0;
+
+    when[0] = '\0';
+    *bump = 0;
+    for (;;) {
+        struct store_audit *a = NULL;
+        size_t n = 0;
+
+        if (store_audit_list(st, after, 1000, &a, &n, msg) != CG_OK)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            char val[1024];
+            json_t *v;
+            if (strcmp(a[i].action, "meta.set") != 0 ||
+                strncmp(a[i].object, "meta/restore.", 13) != 0)
+                continue;
+            summary_value(a[i].after, val, sizeof val);
+            v = json_loads(val, 0, NULL);
+            *bump = json_integer_value(json_object_get(v, "generation_bump"));
+            json_decref(v);
+            cg_time_format(a[i].time_ms, when);
+        }
+        if (n > 0)
+            after = a[n - 1].seq;
+        store_audits_free(a, n);
+        if (n < 1000)
+            return 0;
+    }
+}
+
 /* `backup verify --store DSN`: the chain of a database restored by other
- * means (pg_restore, PITR). */
+ * means (pg_restore, PITR), and whether its generations were raised. */
 static int verify_store(const struct daemon_config *cfg)
 {
-    char smsg[STORE_MSG_MAX] = "", red[512], head[65] = "";
+    char smsg[STORE_MSG_MAX] = "", red[512], head[65] = "", when[32];
     struct store *st = NULL;
     struct store_config *cs = NULL;
-    int64_t records = 0;
+    int64_t records = 0, bump = 0;
     size_t n = 0;
     int rc;
 
@@ -581,12 +863,19 @@ static int verify_store(const struct daemon_config *cfg)
     rc = store_audit_verify(st, &records, head, smsg);
     if (rc == CG_OK)
         rc = store_config_list(st, &cs, &n, smsg);
+    if (rc == CG_OK && last_restore(st, when, &bump, smsg) < 0)
+        rc = CG_ERR_IO;
     if (rc != CG_OK) {
         store_close(st);
         fprintf(stderr, "cellgated: store %s does NOT verify: %s\n", red, smsg);
         return 1;
     }
     printf("store %s verifies: %lld audit records, head %s\n", red, (long long)records, head);
+    if (when[0])
+        printf("  generations last raised by a restore at %s (+ %lld)\n", when, (long long)bump);
+    else
+        printf("  no restore has raised its generations: if it was restored from a dump or by "
+               "PITR, run `cellgated backup bump --store DSN` before agents use it\n");
     for (size_t i = 0; i < n; i++)
         printf("  config %s: generation %lld, latest version %lld, live version %lld\n", cs[i].name,
                (long long)cs[i].generation, (long long)cs[i].latest_version,
@@ -601,20 +890,22 @@ static int backup_verify(const struct daemon_config *cfg, const char *dir)
     char msg[MSG_LEN] = "";
     json_t *m = NULL;
     const json_t *a;
+    size_t nckpt = 0;
 
     if (!dir)
         return verify_store(cfg);
-    if (verify_dir(dir, &m, msg) < 0) {
+    if (verify_dir(dir, &m, &nckpt, msg) < 0) {
         fprintf(stderr, "cellgated: backup %s does NOT verify: %s\n", dir, msg);
         return 1;
     }
     a = json_object_get(m, "audit");
-    printf("backup %s verifies: taken %s, schema %s, %lld audit records, head %s, %zu configs\n",
+    printf("backup %s verifies: taken %s, schema %s, %lld audit records, head %s, %zu configs, "
+           "%zu signed checkpoints\n",
            dir, json_string_value(json_object_get(m, "created")),
            json_string_value(json_object_get(m, "schema")),
            (long long)json_integer_value(json_object_get(a, "records")),
            json_string_value(json_object_get(a, "head")),
-           json_object_size(json_object_get(m, "configs")));
+           json_object_size(json_object_get(m, "configs")), nckpt);
     json_decref(m);
     return 0;
 }
@@ -638,11 +929,13 @@ static int key_public(const char *path, char hex[CG_PUBKEY_HEX_LEN + 1], char *m
     return 0;
 }
 
-/* Records the restore in the restored store's audit chain (a "meta.set"
- * of meta/restore.MS: what was restored, and the generation bump). */
-static int audit_restore(const char *db, const json_t *m, size_t bump, char *msg)
+/* Raises every generation of the restored store 'db' by 'bump' and records
+ * the restore in its audit chain, in one transaction
+ * (store_generations_bump(): a "meta.set" of meta/restore.MS with what
+ * was restored and the bump). */
+static int bump_and_record(const char *db, const json_t *m, size_t bump, char *msg)
 {
-    char smsg[STORE_MSG_MAX] = "", key[64], have[1024];
+    char smsg[STORE_MSG_MAX] = "", key[64];
     struct store *st = NULL;
     json_t *v;
     char *text;
@@ -660,7 +953,7 @@ static int audit_restore(const char *db, const json_t *m, size_t bump, char *msg
     snprintf(key, sizeof key, "restore.%lld", (long long)cg_now_ms());
     rc = store_open(db, &st, smsg);
     if (rc == CG_OK)
-        rc = store_meta_put_once(st, key, text, have, sizeof have, smsg);
+        rc = store_generations_bump(st, (int64_t)bump, key, text, smsg);
     store_close(st);
     free(text);
     if (rc != CG_OK) {
@@ -672,7 +965,7 @@ static int audit_restore(const char *db, const json_t *m, size_t bump, char *msg
 
 static int backup_restore(const struct daemon_config *cfg, const char *dir)
 {
-    char msg[MSG_LEN] = "", smsg[STORE_MSG_MAX] = "", hex[CG_PUBKEY_HEX_LEN + 1], sha[65];
+    char msg[MSG_LEN] = "", hex[CG_PUBKEY_HEX_LEN + 1], sha[65];
     char src[PATH_LEN], dst[PATH_LEN], partial[PATH_LEN], key_dst[PATH_LEN];
     const char *data = cfg->data_dir;
     json_t *m = NULL;
@@ -696,7 +989,7 @@ static int backup_restore(const struct daemon_config *cfg, const char *dir)
                 empty == 0 ? "is not empty" : strerror(errno));
         return 1;
     }
-    if (verify_dir(dir, &m, msg) < 0) {
+    if (verify_dir(dir, &m, NULL, msg) < 0) {
         fprintf(stderr, "cellgated: backup %s does NOT verify, nothing restored: %s\n", dir, msg);
         return 1;
     }
@@ -723,11 +1016,7 @@ static int backup_restore(const struct daemon_config *cfg, const char *dir)
     }
     if (copy_hash(src, partial, 0600, sha, &size, msg) < 0)
         goto fail;
-    if (store_sqlite_bump_generations(partial, (int64_t)cfg->restore_bump, smsg) != CG_OK) {
-        snprintf(msg, sizeof msg, "%s", smsg);
-        goto fail;
-    }
-    if (audit_restore(partial, m, cfg->restore_bump, msg) < 0)
+    if (bump_and_record(partial, m, cfg->restore_bump, msg) < 0)
         goto fail;
     if (json_object_get(json_object_get(m, "files"), CKPT_FILE)) {
         char c_src[PATH_LEN], c_dst[PATH_LEN];
@@ -765,6 +1054,53 @@ fail:
     return 1;
 }
 
+/* `backup bump --store DSN`: after pg_restore or a PITR, what `backup
+ * restore` does to a SQLite store (store_generations_bump()), with the
+ * server stopped. */
+static int backup_bump(const struct daemon_config *cfg)
+{
+    char smsg[STORE_MSG_MAX] = "", red[512], key[64], *text;
+    struct store *st = NULL;
+    struct store_config *cs = NULL;
+    size_t n = 0;
+    int64_t now = cg_now_ms();
+    json_t *v;
+    int rc;
+
+    if (!cfg->store_dsn) {
+        fprintf(stderr, "cellgated: backup bump needs --store DSN (a SQLite backup's restore "
+                        "bumps by itself)\n");
+        return 2;
+    }
+    store_dsn_redact(cfg->store_dsn, red, sizeof red);
+    v = json_pack("{s:s,s:I}", "by", "backup bump", "generation_bump",
+                  (json_int_t)cfg->restore_bump);
+    text = v ? cg_json_dump(v) : NULL;
+    json_decref(v);
+    if (!text) {
+        fprintf(stderr, "cellgated: no memory\n");
+        return 1;
+    }
+    snprintf(key, sizeof key, "restore.%lld", (long long)now);
+    rc = store_open(cfg->store_dsn, &st, smsg);
+    if (rc == CG_OK)
+        rc = store_generations_bump(st, (int64_t)cfg->restore_bump, key, text, smsg);
+    if (rc == CG_OK)
+        rc = store_config_list(st, &cs, &n, smsg);
+    free(text);
+    store_close(st);
+    if (rc != CG_OK) {
+        fprintf(stderr, "cellgated: store %s: generations NOT raised: %s\n", red, smsg);
+        return 1;
+    }
+    printf("store %s: every config's generation and assignment + %zu, recorded as meta/%s\n", red,
+           cfg->restore_bump, key);
+    for (size_t i = 0; i < n; i++)
+        printf("  config %s: generation %lld\n", cs[i].name, (long long)cs[i].generation);
+    store_configs_free(cs, n);
+    return 0;
+}
+
 int tool_backup(const struct daemon_config *cfg, const char *const *args, size_t nargs)
 {
     const char *sub = nargs > 0 ? args[0] : "";
@@ -775,9 +1111,12 @@ int tool_backup(const struct daemon_config *cfg, const char *const *args, size_t
         return backup_verify(cfg, nargs == 2 ? args[1] : NULL);
     if (strcmp(sub, "restore") == 0 && nargs == 2)
         return backup_restore(cfg, args[1]);
+    if (strcmp(sub, "bump") == 0 && nargs == 1)
+        return backup_bump(cfg);
     fprintf(stderr, "cellgated: usage: cellgated backup create OUT --data DIR\n"
                     "       cellgated backup verify BACKUP | verify --store DSN\n"
                     "       cellgated backup restore BACKUP --data NEWDIR --key signing.key "
-                    "[--bump-generations N]\n");
+                    "[--bump-generations N]\n"
+                    "       cellgated backup bump --store DSN [--bump-generations N]\n");
     return 2;
 }

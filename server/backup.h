@@ -49,9 +49,10 @@ int backup_write(const char *data_dir, const char *out, struct backup_info *info
 
 /*
  * Runs `cellgated backup SUB PATH` with the parsed options: args[0] is SUB
- * ("create", "verify" or "restore"), args[1] the backup's path (verify
- * takes none with --store: it verifies that database's audit chain, e.g. a
- * PostgreSQL store restored with pg_restore). Returns the exit status: 0
+ * ("create", "verify", "restore" or "bump"), args[1] the backup's path
+ * (verify takes none with --store: it verifies that database's audit
+ * chain, e.g. a PostgreSQL store restored with pg_restore; bump takes none:
+ * it raises the generations of the --store database as a restore does). Returns the exit status: 0
  * done, 1 failed (the reason on stderr; a backup that does not verify is a
  * failure), 2 a usage error.
  */

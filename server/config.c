@@ -167,12 +167,13 @@ static const struct config_key keys[] = {
         .min = 1,
         .max = 1ULL << 52, /* STORE_GENERATION_BUMP_MAX */
         .def = {.u = 1000000},
-        .help = "backup restore: added to every config's generation",
-        .doc = "`backup restore`: added to every config's assignment generation in the "
-               "restored store, so the first assignment after the restore passes every "
-               "generation agents reached after the backup was taken (I2: an agent applies "
-               "only newer generations). Make it larger than the number of assignments a "
-               "config can have had since the backup.",
+        .help = "restore, bump: added to every generation",
+        .doc = "`backup restore` and `backup bump`: added to every config's generation and "
+               "to every cell's and host's assignment in the restored store, so what the "
+               "restored server hands out, and its first assignment after the restore, pass "
+               "every generation agents reached after the backup was taken (I2: an agent "
+               "applies only newer generations). Make it larger than the number of "
+               "assignments a config can have had since the backup.",
     },
     {
         .name = "listen",
@@ -961,7 +962,7 @@ static const struct {
     {"load", CONFIG_CMD_LOAD, "load a dump file (--in FILE) into a new, empty store"},
     {"migrate", CONFIG_CMD_MIGRATE, "copy the store of --from-data DIR into --to DSN"},
     {"rekey", CONFIG_CMD_REKEY, "rotate the signing key: prepare it, then --commit"},
-    {"backup", CONFIG_CMD_BACKUP, "create OUT, verify BACKUP, restore BACKUP (SQLite)"},
+    {"backup", CONFIG_CMD_BACKUP, "create OUT, verify BACKUP, restore BACKUP; bump --store DSN"},
 };
 
 enum config_command config_command(const char *name)

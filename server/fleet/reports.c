@@ -202,6 +202,52 @@ static void cell_rate_release(struct cg_hentry *e, void *arg)
     free(CG_HENTRY(e, struct cell_rate, link));
 }
 
+static void config_gen_release(struct cg_hentry *e, void *arg)
+{
+    (void)arg;
+    free(CG_HENTRY(e, struct config_gen, link));
+}
+
+int reports_generation_unknown(struct reports *r, const char *config, int64_t generation)
+{
+    struct cg_hentry *e;
+    int unknown;
+
+    pthread_mutex_lock(&r->mu);
+    e = cg_hashmap_get(&r->config_gens, config);
+    unknown = !e || generation > CG_HENTRY(e, struct config_gen, link)->generation;
+    pthread_mutex_unlock(&r->mu);
+    return unknown;
+}
+
+void reports_generation_note(struct reports *r, const char *config, int64_t generation)
+{
+    struct cg_hentry *e;
+    struct config_gen *cg;
+
+    pthread_mutex_lock(&r->mu);
+    e = cg_hashmap_get(&r->config_gens, config);
+    if (e) {
+        cg = CG_HENTRY(e, struct config_gen, link);
+        if (generation > cg->generation)
+            cg->generation = generation;
+    } else if (r->config_gens.count < REPORTS_CONFIG_GENS_MAX &&
+               strlen(config) < REPORTS_NAME_MAX && (cg = calloc(1, sizeof *cg)) != NULL) {
+        cg_strlcpy(cg->name, config, sizeof cg->name);
+        cg->generation = generation;
+        if (cg_hashmap_insert(&r->config_gens, cg->name, &cg->link, NULL) < 0)
+            free(cg);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void reports_note_generation_ahead(struct reports *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->gen_ahead++;
+    pthread_mutex_unlock(&r->mu);
+}
+
 void reports_free(struct reports *r)
 {
     size_t b;
@@ -210,6 +256,7 @@ void reports_free(struct reports *r)
         return;
     cg_hashmap_clear(&r->hosts, host_release, NULL);
     cg_hashmap_clear(&r->cell_rates, cell_rate_release, NULL);
+    cg_hashmap_clear(&r->config_gens, config_gen_release, NULL);
     for (b = 0; b < SBUCKETS; b++) {
         struct series *s = r->series[b];
         while (s) {
@@ -356,7 +403,7 @@ static void render_stats(void *ctx, struct cg_buf *b)
 {
     struct reports *r = ctx;
     struct reports_totals *t = malloc(sizeof *t);
-    uint64_t hosts = 0, keys = 0, ingested = 0, implausible, unassigned, clamped;
+    uint64_t hosts = 0, keys = 0, ingested = 0, implausible, unassigned, clamped, ahead;
     size_t i;
 
     if (!t)
@@ -369,6 +416,7 @@ static void render_stats(void *ctx, struct cg_buf *b)
     implausible = r->implausible;
     unassigned = r->unassigned;
     clamped = r->clamped;
+    ahead = r->gen_ahead;
     pthread_mutex_unlock(&r->mu);
     stats_family(b, "cellgate_reports_unassigned_configs_total", "counter",
                  "Entries of agent reports dropped because their config is not assigned to the "
@@ -384,6 +432,11 @@ static void render_stats(void *ctx, struct cg_buf *b)
                  "twice the typical traffic of the other hosts of its cell (one host cannot "
                  "outvote its cell; its error rate is kept, its weight bounded).");
     cg_buf_printf(b, "cellgate_reports_clamped_total %llu\n", (unsigned long long)clamped);
+    stats_family(b, "cellgate_reports_generation_ahead_total", "counter",
+                 "Agent report entries whose applied or last-known-good generation was above "
+                 "their config's generation in the store (a store restored without enough "
+                 "--bump-generations); each raised the config's generation above it.");
+    cg_buf_printf(b, "cellgate_reports_generation_ahead_total %llu\n", (unsigned long long)ahead);
     stats_family(b, "cellgate_report_lag_seconds", "histogram",
                  "From the agent's sent_at_ms to ingestion (transport, listen backlog, lane "
                  "queue; plus clock skew). Reports without sent_at_ms are not counted.");

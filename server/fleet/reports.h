@@ -101,6 +101,22 @@ struct reports_change {
 
 struct reports *reports_new(const struct reports_config *cfg);
 
+/* ---- reports.c: hosts ahead of their config's generation ---- */
+
+/* 1 when 'generation' is above the highest generation of 'config' that
+ * reports_generation_note() was told (or none was): the caller asks the
+ * store whether a host is ahead. 0 when it is at or below it. Thread-safe. */
+int reports_generation_unknown(struct reports *r, const char *config, int64_t generation);
+
+/* Notes that the store's generation of 'config' is 'generation' or more
+ * (generations only grow, so a stale note is a lower bound). At most
+ * REPORTS_CONFIG_GENS_MAX configs are remembered. Thread-safe. */
+void reports_generation_note(struct reports *r, const char *config, int64_t generation);
+
+/* Counts one report entry ahead of its config's generation in the store
+ * (cellgate_reports_generation_ahead_total). Thread-safe. */
+void reports_note_generation_ahead(struct reports *r);
+
 /* ---- reports_history.c: each host's health history ---- */
 
 /* One history bucket: what a host's reports ingested in it carried. */

@@ -88,6 +88,19 @@ struct host {
  * outvote its cell; reports_ingest.c): the sum of the smoothed request
  * rates of its hosts that reported health, and their number. Kept by
  * rp_host_set_cell() and rp_host_rate_set(). */
+/* The highest generation of a config known to be the store's (or below
+ * it): a report at or below it needs no look at the store
+ * (reports_generation_unknown()). */
+struct config_gen {
+    struct cg_hentry link; /* in reports.config_gens, keyed by name */
+    char name[REPORTS_NAME_MAX];
+    int64_t generation;
+};
+
+/* The most configs reports.config_gens remembers; beyond, every report of
+ * another config is checked with the store. */
+#define REPORTS_CONFIG_GENS_MAX 4096
+
 struct cell_rate {
     struct cg_hentry link; /* in reports.cell_rates, keyed by name */
     char name[64];
@@ -146,10 +159,12 @@ struct reports {
     struct series *series[SBUCKETS];
     size_t nseries;
     uint64_t ingested;
-    uint64_t implausible;         /* reports refused: counts no host can have produced */
-    uint64_t unassigned;          /* report entries dropped: configs not assigned to the cell */
-    uint64_t clamped;             /* reports scaled down by the share bound */
-    struct cg_hashmap cell_rates; /* cell -> struct cell_rate */
+    uint64_t implausible;          /* reports refused: counts no host can have produced */
+    uint64_t unassigned;           /* report entries dropped: configs not assigned to the cell */
+    uint64_t clamped;              /* reports scaled down by the share bound */
+    struct cg_hashmap cell_rates;  /* cell -> struct cell_rate */
+    struct cg_hashmap config_gens; /* config -> struct config_gen */
+    uint64_t gen_ahead;            /* report entries ahead of their config's generation */
     struct reports_totals totals;
     /* Change tracking for the caches of reports_aggregate_cells() and
      * reports_convergence_cached(). */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ops_reports.c: ingesting agent reports; see ops.h. */
+#include <stdio.h>
 #include <string.h>
 
 #include "json.h"
@@ -42,6 +43,66 @@ static json_t *only_assigned(struct ops *o, const char *cell, const json_t *repo
     }
     json_object_set_new(copy, "configs", kept);
     return copy;
+}
+
+/*
+ * A host holds a generation of a config above the store's (a store restored
+ * from a backup without enough --bump-generations, or a PostgreSQL restore
+ * not raised): log it, count it, and raise the config's generation to it,
+ * so the next assignment is newer than what the host holds (I2). The
+ * cache in reports makes this one comparison per entry; the store is read
+ * only when an entry is above every generation this replica has seen of
+ * the config. The raise is a conditional write in the store (a replica
+ * that saw the same report already, or a controller that assigned since,
+ * leaves it nothing to do), so replicas need no coordination: an
+ * assignment decided on the old generation fails its compare-and-set.
+ */
+static void check_ahead(struct ops *o, const char *cell, const json_t *report)
+{
+    struct store_actor sys = {"system", "a host reported a generation above the config's"};
+    const char *host = json_string_value(json_object_get(report, "host"));
+    json_t *c;
+    size_t i;
+
+    json_array_foreach(json_object_get(report, "configs"), i, c)
+    {
+        const char *name = json_string_value(json_object_get(c, "config"));
+        const char *outcome = json_string_value(json_object_get(c, "outcome"));
+        int64_t held = cg_json_int(c, "lkg_generation", 0, NULL);
+        int64_t gen = cg_json_int(c, "generation", 0, NULL);
+        char smsg[STORE_MSG_MAX] = "";
+        struct store_config cfg;
+        int raised = 0, rc;
+
+        if (outcome && strcmp(outcome, "applied") == 0 && gen > held)
+            held = gen;
+        if (!name || !host || held <= 0 || !reports_generation_unknown(o->reports, name, held))
+            continue;
+        if (store_config_get(o->store, name, &cfg, smsg) != CG_OK)
+            continue; /* looked at again with the next report */
+        gen = cfg.generation;
+        store_config_free(&cfg);
+        if (held <= gen) {
+            reports_generation_note(o->reports, name, gen);
+            continue;
+        }
+        reports_note_generation_ahead(o->reports);
+        rc = held <= STORE_GENERATION_MAX
+                 ? store_config_raise_generation(o->store, name, held, host, &sys, &raised, smsg)
+                 : CG_ERR_INVALID;
+        fprintf(stderr,
+                "cellgated: GENERATION: host %s of cell %s holds generation %lld of config %s, "
+                "above the store's %lld (restored from a backup without enough "
+                "--bump-generations?): %s\n",
+                host, cell, (long long)held, name, (long long)gen,
+                rc == CG_OK ? (raised ? "raised the config's generation to it; its next "
+                                        "assignment is newer"
+                                      : "another writer raised it already")
+                : held > STORE_GENERATION_MAX ? "too large to raise to"
+                                              : smsg);
+        if (rc == CG_OK)
+            reports_generation_note(o->reports, name, held);
+    }
 }
 
 int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t now_ms,
@@ -100,6 +161,8 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
         reports_claim_set(o->reports, claimed, who->name); /* checked: no store read next time */
     if (rc == 0)
         replica_relay(o->replica, cell, now_ms, kept); /* the other replicas' gates see it */
+    if (rc == 0)
+        check_ahead(o, cell, kept);
     json_decref(kept);
     if (rc < 0)
         return ops_fail(e, CG_ERR_INVALID, NULL, NULL, "%s", msg);

@@ -120,6 +120,44 @@ static void assign_all(json_t *c, const json_t *after, const char *cells_key,
     }
 }
 
+/* Adds 'bump' to the generation of every assignment in obj (cells' or
+ * hosts'). */
+static void bump_all(json_t *obj, int64_t bump)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(obj, k, v)
+    {
+        json_object_set_new(
+            v, "generation",
+            json_integer(json_integer_value(json_object_get(v, "generation")) + bump));
+    }
+}
+
+/* A restore's record ("meta.set" of meta/restore.MS, server/backup.c): its
+ * value names the bump the restore added to every config's generation and
+ * to every cell's and host's assignment (store_sqlite_bump_generations()). */
+static void on_restore(struct replay *r, const json_t *after)
+{
+    const char *text = json_string_value(json_object_get(after, "value"));
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL, *c;
+    int64_t bump = json_integer_value(json_object_get(v, "generation_bump"));
+    const char *name;
+
+    json_decref(v);
+    if (bump <= 0 || bump > STORE_GENERATION_BUMP_MAX)
+        return;
+    json_object_foreach(r->configs, name, c)
+    {
+        json_object_set_new(
+            c, "generation",
+            json_integer(json_integer_value(json_object_get(c, "generation")) + bump));
+        bump_all(json_object_get(c, "assignments"), bump);
+        bump_all(json_object_get(c, "host_assignments"), bump);
+    }
+}
+
 static void on_rollout(struct replay *r, const struct store_audit *a, const json_t *after)
 {
     const char *act = a->action + strlen("rollout.");
@@ -268,6 +306,14 @@ static void fold(struct replay *r, const struct store_audit *a)
     } else if (strcmp(act, "assign") == 0 && config_of(a->object, name, sizeof name) == 0 &&
                (c = config_obj(r, name))) {
         assign_all(c, after, "cells", a, "assign");
+    } else if (strcmp(act, "config.generation_raise") == 0 &&
+               config_of(a->object, name, sizeof name) == 0 && (c = config_obj(r, name))) {
+        /* a host reported a generation above the config's (ops_reports.c) */
+        int64_t g = json_integer_value(json_object_get(after, "generation"));
+        if (g > json_integer_value(json_object_get(c, "generation")))
+            json_object_set_new(c, "generation", json_integer(g));
+    } else if (strcmp(act, "meta.set") == 0 && strncmp(a->object, "meta/restore.", 13) == 0) {
+        on_restore(r, after);
     } else if (strncmp(act, "rollout.", 8) == 0 && strncmp(a->object, "rollout/", 8) == 0) {
         on_rollout(r, a, after);
     }

@@ -159,7 +159,8 @@ static void announce(struct replica *rp, const struct store_change *ch, size_t n
         else if (strcmp(c->kind, "version.publish") == 0 ||
                  strcmp(c->kind, "config.set_plan") == 0 ||
                  strcmp(c->kind, "config.contract") == 0 ||
-                 strcmp(c->kind, "config.set_scope") == 0)
+                 strcmp(c->kind, "config.set_scope") == 0 ||
+                 strcmp(c->kind, "config.generation_raise") == 0)
             notify_change(rp->notify, NOTIFY_CONFIG, c->config, NULL, 0);
         else if (strcmp(c->kind, "host.release") == 0 && rp->reports)
             /* an admin released the host's identity on another replica:

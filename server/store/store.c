@@ -336,6 +336,19 @@ int store_audit_scan(struct store *st, const struct store_audit_scan *q, struct 
 
 /* ---- Assignments and host views ---- */
 
+int store_config_raise_generation(struct store *st, const char *config, int64_t at_least,
+                                  const char *host, const struct store_actor *a, int *raised,
+                                  char *msg)
+{
+    STORE_CALL(st, msg, config_raise_generation, config, at_least, host, a, raised, msg);
+}
+
+int store_generations_bump(struct store *st, int64_t delta, const char *key, const char *value,
+                           char *msg)
+{
+    STORE_CALL(st, msg, generations_bump, delta, key, value, msg);
+}
+
 int store_assign(struct store *st, const char *config, const char *const *cells, size_t ncells,
                  int64_t version, int64_t expect_generation, const struct store_actor *a,
                  int64_t *new_generation, char *msg)

@@ -567,6 +567,11 @@ struct store_ops {
     int (*assign)(struct store *st, const char *config, const char *const *cells, size_t ncells,
                   int64_t version, int64_t expect_generation, const struct store_actor *a,
                   int64_t *new_generation, char *msg);
+    int (*config_raise_generation)(struct store *st, const char *config, int64_t at_least,
+                                   const char *host, const struct store_actor *a, int *raised,
+                                   char *msg);
+    int (*generations_bump)(struct store *st, int64_t delta, const char *key, const char *value,
+                            char *msg);
     int (*assignment_list)(struct store *st, const char *cell, const char *config,
                            struct store_assignment **out, size_t *n, char *msg);
     int (*host_version_put)(struct store *st, const struct store_host_version *hv, char *msg);
@@ -989,6 +994,44 @@ int store_token_touch(struct store *st, const struct store_token_use *uses, size
 int store_audit_list(struct store *st, int64_t after_seq, size_t limit, struct store_audit **out,
                      size_t *n, char *msg);
 
+/* The highest generation a config can be raised to by a host's report
+ * (store_config_raise_generation()): JSON's exact integers. */
+#define STORE_GENERATION_MAX ((INT64_C(1) << 53) - 1)
+
+/*
+ * Raises config 'config''s generation to 'at_least' (1..STORE_GENERATION_MAX)
+ * when it is lower, in one transaction: host 'host' (a name) reported that
+ * generation, which this store never handed out (a store restored from a
+ * backup without enough --bump-generations), and the config's next
+ * assignment must be newer than it (I2). Monotonic and conditional, so
+ * replicas that see the same report at once write it once, and a
+ * controller's assignment decided on the old generation fails its
+ * compare-and-set instead of landing below it. *raised gets 1 when it
+ * wrote, 0 when the generation was at_least or more already (nothing
+ * written). Audit: "config.generation_raise", "config/<name>", before
+ * {"generation"}, after {"generation","host"}; on a shared store, a change
+ * "config.generation_raise" for the other replicas. CG_ERR_NOTFOUND when
+ * there is no such config, CG_ERR_INVALID for bad arguments.
+ */
+int store_config_raise_generation(struct store *st, const char *config, int64_t at_least,
+                                  const char *host, const struct store_actor *a, int *raised,
+                                  char *msg);
+
+/*
+ * After a restore (server/backup.c; a PostgreSQL store restored with
+ * pg_restore or PITR: `cellgated backup bump`): adds 'delta'
+ * (0..STORE_GENERATION_BUMP_MAX) to every config's generation and to every
+ * cell's and host's assignment, and sets meta 'key' (a new key,
+ * "restore.MS") to 'value' (JSON text with "generation_bump": delta, at
+ * most 1023 bytes), in one transaction: what the store hands out, and its
+ * next assignment of every config, pass any generation agents reached after
+ * the backup (I2). Audit: "meta.set", "meta/KEY", after {"value"} (what
+ * GET /v1/state?at=T replays, ops_state.c). CG_ERR_CONFLICT when key is set
+ * already (nothing written). For a store no server runs on.
+ */
+int store_generations_bump(struct store *st, int64_t delta, const char *key, const char *value,
+                           char *msg);
+
 /*
  * Audit records with after_seq < seq <= upto_seq whose action is one of
  * actions[0..nactions), oldest first, at most limit (0 = 100, capped at
@@ -1270,12 +1313,6 @@ int store_sqlite_facts(const char *path, int check, json_t **out, char *msg);
  * journal mode, so it is one self-contained file that a read-only open
  * leaves as it is (no -wal or -shm beside it). CG_OK or CG_ERR_IO. */
 int store_sqlite_seal(const char *path, char *msg);
-
-/* Adds 'delta' (0..STORE_GENERATION_BUMP_MAX) to every config's
- * generation in the SQLite store 'path', in one transaction, so its next
- * assignment passes any generation agents reached after a backup (I2).
- * For a restored file no server has open; the caller audits it. */
-int store_sqlite_bump_generations(const char *path, int64_t delta, char *msg);
 
 /*
  * Replication (docs/operations.md, "High availability"). A backend that

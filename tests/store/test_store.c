@@ -1087,6 +1087,92 @@ static void *race_assign(void *arg)
 }
 
 /* I2: controllers that decided on the same state race; only one lands. */
+/* A host ahead of the store raises its config's generation, once and only
+ * upwards (store_config_raise_generation()); a restore's bump raises every
+ * config and every assignment, recorded in the same transaction
+ * (store_generations_bump()). */
+static void test_generation_raise_and_bump(void **state)
+{
+    struct fx *f = *state;
+    struct store_assignment *as = NULL;
+    struct store_config c;
+    size_t n = 0;
+    char msg[STORE_MSG_MAX] = "", obj[128], key[64], val[128];
+    const char *cfg = nm(f, "cfg");
+    const char *c1 = nm(f, "c1");
+    const char *one[] = {c1};
+    const struct store_actor sys = {"system", "a host is ahead"};
+    int64_t gen = 0, before;
+    int raised = -1;
+
+    mk_config(f, cfg);
+    mk_cell(f, c1, "r", "z1");
+    publish_n(f, cfg, 1);
+    assert_int_equal(store_assign(f->st, cfg, one, 1, 1, 0, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(gen, 1);
+
+    assert_int_equal(store_config_raise_generation(f->st, cfg, 5, "h1", &sys, &raised, msg), CG_OK);
+    assert_int_equal(raised, 1);
+    snprintf(obj, sizeof obj, "config/%s", cfg);
+    assert_last_audit(f, "system", "config.generation_raise", obj, "{\"generation\":1}",
+                      "{\"generation\":5,\"host\":\"h1\"}");
+    assert_int_equal(store_config_get(f->st, cfg, &c, msg), CG_OK);
+    assert_int_equal(c.generation, 5);
+    store_config_free(&c);
+    /* at or below: nothing written */
+    before = audit_count(f);
+    for (int64_t g = 5; g >= 3; g -= 2) {
+        raised = -1;
+        assert_int_equal(store_config_raise_generation(f->st, cfg, g, "h2", &sys, &raised, msg),
+                         CG_OK);
+        assert_int_equal(raised, 0);
+    }
+    assert_int_equal(audit_count(f), before);
+    /* bad arguments */
+    assert_int_equal(store_config_raise_generation(f->st, cfg, 0, "h1", &sys, &raised, msg),
+                     CG_ERR_INVALID);
+    assert_int_equal(store_config_raise_generation(f->st, cfg, STORE_GENERATION_MAX + 1, "h1", &sys,
+                                                   &raised, msg),
+                     CG_ERR_INVALID);
+    assert_int_equal(store_config_raise_generation(f->st, cfg, 9, "Bad Host", &sys, &raised, msg),
+                     CG_ERR_INVALID);
+    assert_int_equal(
+        store_config_raise_generation(f->st, nm(f, "nope"), 9, "h1", &sys, &raised, msg),
+        CG_ERR_NOTFOUND);
+    assert_int_equal(audit_count(f), before);
+    /* a decision on the old generation fails; the next is above the host's */
+    assert_int_equal(store_assign(f->st, cfg, one, 1, 1, 1, &CTRL, &gen, msg), CG_ERR_CONFLICT);
+    assert_int_equal(store_assign(f->st, cfg, one, 1, 1, 5, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(gen, 6);
+
+    /* the restore's bump: the config and the cell's assignment, recorded */
+    snprintf(key, sizeof key, "restore.%s", f->sfx);
+    snprintf(val, sizeof val, "{\"generation_bump\":100}");
+    assert_int_equal(store_generations_bump(f->st, 100, key, val, msg), CG_OK);
+    snprintf(obj, sizeof obj, "meta/%s", key);
+    assert_last_audit(f, "system", "meta.set", obj, "",
+                      "{\"value\":\"{\\\"generation_bump\\\":100}\"}");
+    assert_int_equal(store_config_get(f->st, cfg, &c, msg), CG_OK);
+    assert_int_equal(c.generation, 106);
+    store_config_free(&c);
+    assert_int_equal(store_assignment_list(f->st, c1, cfg, &as, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(as[0].generation, 106);
+    store_assignments_free(as, n);
+    /* the same key again, or a bad bump: nothing written */
+    before = audit_count(f);
+    assert_int_equal(store_generations_bump(f->st, 100, key, val, msg), CG_ERR_CONFLICT);
+    assert_int_equal(store_generations_bump(f->st, -1, "restore.x", val, msg), CG_ERR_INVALID);
+    assert_int_equal(
+        store_generations_bump(f->st, STORE_GENERATION_BUMP_MAX + 1, "restore.x", val, msg),
+        CG_ERR_INVALID);
+    assert_int_equal(audit_count(f), before);
+    assert_int_equal(store_config_get(f->st, cfg, &c, msg), CG_OK);
+    assert_int_equal(c.generation, 106);
+    store_config_free(&c);
+    assert_chain_ok(f->st);
+}
+
 static void test_assign_two_controllers(void **state)
 {
     enum { NCTRL = 8 };
@@ -3395,6 +3481,7 @@ int main(void)
         T(test_version_delete_refusals),
         T(test_assign),
         T(test_assign_two_controllers),
+        T(test_generation_raise_and_bump),
         T(test_host_versions),
         T(test_plans),
         T(test_contract_versions),

@@ -472,3 +472,130 @@ int sq_host_exposure_prune(struct store *st, int64_t before_ms, int64_t *pruned,
         *pruned = rc == CG_OK ? j.pruned : 0;
     return rc;
 }
+
+/* ---- a host ahead of the config (store_config_raise_generation) ---- */
+
+struct raise_job {
+    const char *config, *host;
+    int64_t at_least;
+    const struct store_actor *a;
+    int raised;
+};
+
+static int run_raise(struct sq_conn *w, void *arg, char *msg)
+{
+    struct raise_job *j = arg;
+    char object[STORE_NAME_MAX + 8], *before, *after;
+    int64_t gen = 0;
+    int rc = sq_int(w, msg, &gen, SQL_CONFIG_GEN, "t", j->config);
+
+    j->raised = 0;
+    if (rc == 0) {
+        sq_msg(msg, "config '%s' not found", j->config);
+        return CG_ERR_NOTFOUND;
+    }
+    if (rc < 0)
+        return rc;
+    if (gen >= j->at_least)
+        return CG_OK;
+    rc = sq_exec(w, msg, sq_sql_config_set_gen, "it", j->at_least, j->config);
+    if (rc != CG_OK)
+        return rc;
+    before = store_json_take(json_pack("{s:I}", "generation", (json_int_t)gen));
+    after = store_json_take(
+        json_pack("{s:I,s:s}", "generation", (json_int_t)j->at_least, "host", j->host));
+    snprintf(object, sizeof object, "config/%s", j->config);
+    if (before && after)
+        rc = sq_audit_append(w, j->a, "config.generation_raise", object, before, after, msg);
+    else
+        rc = store_summary_fail(msg);
+    free(before);
+    free(after);
+    if (rc == CG_OK)
+        j->raised = 1;
+    return rc;
+}
+
+int sq_config_raise_generation(struct store *st, const char *config, int64_t at_least,
+                               const char *host, const struct store_actor *a, int *raised,
+                               char *msg)
+{
+    int rc = store_check_actor(a, msg);
+
+    if (rc == CG_OK)
+        rc = store_check_name("config", config, msg);
+    if (rc == CG_OK)
+        rc = store_check_name("host", host, msg);
+    if (rc != CG_OK)
+        return rc;
+    if (!raised || at_least < 1 || at_least > STORE_GENERATION_MAX) {
+        sq_msg(msg, "generation raise: the generation must be 1..%lld",
+               (long long)STORE_GENERATION_MAX);
+        return CG_ERR_INVALID;
+    }
+    struct raise_job j = {config, host, at_least, a, 0};
+    rc = sq_submit(sq(st), run_raise, &j, msg);
+    *raised = rc == CG_OK && j.raised;
+    return rc;
+}
+
+/* ---- after a restore (store_generations_bump) ---- */
+
+static const char SQL_BUMP_CONFIGS[] = "UPDATE configs SET generation = generation + ?";
+static const char SQL_BUMP_ASSIGN[] = "UPDATE assignments SET generation = generation + ?";
+static const char SQL_BUMP_HOSTS[] = "UPDATE host_assignments SET generation = generation + ?";
+static const char SQL_BUMP_META[] = "INSERT INTO meta (key, value, created_ms) VALUES (?, ?, ?)";
+static const char SQL_BUMP_META_GET[] = "SELECT value FROM meta WHERE key = ?";
+
+struct bump_job {
+    int64_t delta;
+    const char *key, *value;
+};
+
+static int run_bump(struct sq_conn *w, void *arg, char *msg)
+{
+    struct bump_job *j = arg;
+    struct store_actor who = {"system", "restore: every generation raised"};
+    char object[STORE_NAME_MAX + 8], have[8], *after;
+    int rc = sq_text(w, msg, have, sizeof have, SQL_BUMP_META_GET, "t", j->key);
+
+    if (rc < 0)
+        return rc;
+    if (rc == 1) {
+        sq_msg(msg, "meta '%s' is set already", j->key);
+        return CG_ERR_CONFLICT;
+    }
+    rc = sq_exec(w, msg, SQL_BUMP_CONFIGS, "i", j->delta);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_BUMP_ASSIGN, "i", j->delta);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_BUMP_HOSTS, "i", j->delta);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_BUMP_META, "tti", j->key, j->value, cg_now_ms());
+    if (rc != CG_OK)
+        return rc;
+    snprintf(object, sizeof object, "meta/%s", j->key);
+    after = store_json_take(json_pack("{s:s}", "value", j->value));
+    if (!after)
+        return store_summary_fail(msg);
+    rc = sq_audit_append(w, &who, "meta.set", object, "", after, msg);
+    free(after);
+    return rc;
+}
+
+int sq_generations_bump(struct store *st, int64_t delta, const char *key, const char *value,
+                        char *msg)
+{
+    char out[8] = "";
+    int rc = store_check_meta(key, value, out, sizeof out, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (delta < 0 || delta > STORE_GENERATION_BUMP_MAX) {
+        sq_msg(msg, "generation bump %lld out of range (0..%lld)", (long long)delta,
+               (long long)STORE_GENERATION_BUMP_MAX);
+        return CG_ERR_INVALID;
+    }
+    struct bump_job j = {delta, key, value};
+    return sq_submit(sq(st), run_bump, &j, msg);
+}

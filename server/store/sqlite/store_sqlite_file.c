@@ -212,32 +212,3 @@ int store_sqlite_facts(const char *path, int check, json_t **out, char *msg)
     *out = facts;
     return rc;
 }
-
-int store_sqlite_bump_generations(const char *path, int64_t delta, char *msg)
-{
-    sqlite3 *db = NULL;
-    char *err = NULL, sql[160];
-    int rc;
-
-    if (delta < 0 || delta > STORE_GENERATION_BUMP_MAX) {
-        sq_msg(msg, "generation bump %lld out of range (0..%lld)", (long long)delta,
-               (long long)STORE_GENERATION_BUMP_MAX);
-        return CG_ERR_INVALID;
-    }
-    rc = file_open(path, SQLITE_OPEN_READWRITE, &db, msg);
-    if (rc != CG_OK)
-        return rc;
-    /* every config, assigned or not: its next assignment passes whatever
-     * generation agents reached after the backup was taken */
-    snprintf(sql, sizeof sql,
-             "BEGIN IMMEDIATE; UPDATE configs SET generation = generation + %lld; COMMIT",
-             (long long)delta);
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        sq_msg(msg, "generation bump: %s", err ? err : sqlite3_errmsg(db));
-        sqlite3_free(err);
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        rc = CG_ERR_IO;
-    }
-    sqlite3_close(db);
-    return rc;
-}

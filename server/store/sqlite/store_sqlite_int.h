@@ -467,6 +467,14 @@ int sq_checkpoint_reset(struct store *st, const struct cg_checkpoint *lost,
 int sq_assign(struct store *st, const char *config, const char *const *cells, size_t ncells,
               int64_t version, int64_t expect_generation, const struct store_actor *a,
               int64_t *new_generation, char *msg);
+/* store_ops.generations_bump: the restore's bump and its record, on the
+ * writer. */
+int sq_generations_bump(struct store *st, int64_t delta, const char *key, const char *value,
+                        char *msg);
+/* store_ops.config_raise_generation: a conditional raise on the writer. */
+int sq_config_raise_generation(struct store *st, const char *config, int64_t at_least,
+                               const char *host, const struct store_actor *a, int *raised,
+                               char *msg);
 /* store_ops.assignment_list: assignments filtered by cell and/or config. */
 int sq_assignment_list(struct store *st, const char *cell, const char *config,
                        struct store_assignment **out, size_t *n, char *msg);

@@ -4,15 +4,34 @@
 A backup taken while a server runs a rollout for a simulated fleet and
 another client publishes without pause verifies, and restores into a new
 data directory as the store it copied: the same audit records up to the
-manifest's head, every config's generation raised by --bump-generations so
-the restored server's next assignment passes every generation the original
-handed out after the backup (I2), its open rollout still open. Tampered
-backups (a byte of the store, the manifest's head, a file added or
-missing) do not verify, and restore nothing. A restore refuses a used
-directory, a missing key and a key that is not the backup's. SIGKILL at
-random moments during `backup create` (100 trials) never leaves a
-directory under the final name that does not verify, and a later create
-removes the dead ones' partial directories."""
+manifest's head, its open rollout still open, and every config's
+generation and every cell's assignment raised by --bump-generations, so
+what the restored server hands out (the desired state's signed
+generation) and its next assignment pass every generation the original
+handed out after the backup (I2). The state at each moment recorded
+during the run (GET /v1/state?at=T on the RESTORED server) is what the
+live server showed then and what the live server's state-at-T said, and
+the state now on the restored server, the restore's bump included, is
+what its live API says.
+
+A restore with too small a bump (--bump-generations 1) hands out
+generations below what agents hold: the first report of a host holding
+more is noticed (logged, counted in
+cellgate_reports_generation_ahead_total, audited as
+config.generation_raise) and the config's generation raised to it, so the
+next assignment is newer; a decision taken on the old generation fails
+its compare-and-set.
+
+Tampered backups (a byte of the store, the manifest's head, a file added
+or missing; a checkpoint forged, signed by another key, contradicting the
+chain, past the snapshot, or torn, with the manifest rewritten to match)
+do not verify, and restore nothing. A restore refuses a used directory, a
+missing key and a key that is not the backup's. SIGKILL at random
+moments during `backup create` (100 trials) never leaves a directory
+under the final name that does not verify, and a later create removes
+the dead ones' partial directories."""
+import base64
+import hashlib
 import json
 import os
 import random
@@ -26,6 +45,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import harness as h  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 SIM_BIN = os.path.join(h.BIN_DIR, "sim", "cellgate-sim")
 SLOW = 3 if h.SANITIZED else 1
@@ -92,6 +112,105 @@ def copy_backup(src, name):
     return dst
 
 
+def live(s):
+    """Config feat as the live API shows it now, in the shape of at()."""
+    st, a = s.api("GET", "/v1/configs/feat/assignments?limit=1000")
+    st2, c = s.api("GET", "/v1/configs/feat")
+    st3, v = s.api("GET", "/v1/configs/feat/versions?limit=1000")
+    st4, ro = s.api("GET", "/v1/rollouts?open=1")
+    h.check((st, st2, st3, st4) == (200, 200, 200, 200), "live reads")
+    return {
+        "cells": sorted((x["cell"], x["version"], x["generation"]) for x in a["assignments"]),
+        "generation": c["generation"], "latest": c["latest_version"],
+        "versions": sorted(x["number"] for x in v["versions"] if not x["deleted_at"]),
+        "open": sorted((x["id"], x["state"]) for x in ro["rollouts"] if x["config"] == "feat"),
+    }
+
+
+def at(s, t_ms):
+    """Config feat as GET /v1/state?at=T rebuilds it."""
+    st, b = s.api("GET", "/v1/state?at=%d&config=feat" % t_ms)
+    h.check(st == 200, "state at %d: %s %s" % (t_ms, st, b))
+    c = b["configs"][0]
+    return {
+        "cells": sorted((x["cell"], x["version"], x["generation"]) for x in c["assignments"]),
+        "generation": c["generation"], "latest": c["latest_version"],
+        "versions": sorted(x["number"] for x in c["versions"] if not x["deleted"]),
+        "open": sorted((x["id"], x["state"]) for x in b["rollouts_open"]),
+    }
+
+
+recorded = []
+
+
+def record(s, what):
+    """The live state, bracketed by two times at which nothing changes."""
+    time.sleep(0.02)
+    before = live(s)
+    t = int(time.time() * 1000)
+    time.sleep(0.02)
+    h.check(live(s) == before, "the state moved while recording " + what)
+    recorded.append((what, t, before))
+
+
+def now_matches(s, what):
+    """The state now (replayed) is what the live API says."""
+    global n
+    got = at(s, int(time.time() * 1000) + 1000)
+    want = live(s)
+    h.check(got == want, "%s: state now\n got  %s\n want %s" % (what, got, want)); n += 1
+
+
+def desired_generations(s, cells):
+    """The signed generation of feat in each cell's desired state."""
+    out = {}
+    for c in cells:
+        st, b = s.api("GET", "/v1/agent/desired?cell=" + c)
+        h.check(st == 200, "desired %s: %s" % (c, st))
+        for x in b["assignments"]:
+            if x["config"] == "feat":
+                out[c] = x["statement"]["statement"]["generation"]
+    return out
+
+
+def metric(s, name):
+    st, _, body = s.request("GET", "/metrics")
+    h.check(st == 200, "metrics: %s" % st)
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    h.fail("no metric " + name)
+
+
+def sign_checkpoint(keyfile, seq, hash_, time_ms):
+    """A checkpoint line signed with the key file's key (common/checkpoint.h)."""
+    seed = bytes.fromhex(open(keyfile).read().split("\n")[1].strip())
+    k = Ed25519PrivateKey.from_private_bytes(seed)
+    pk = k.public_key().public_bytes_raw()
+    key_id = hashlib.sha256(pk).hexdigest()[:16]
+    canon = "cellgate-audit-checkpoint-v1\nseq=%d\nhash=%s\ntime_ms=%d\nkey_id=%s\n" % (
+        seq, hash_, time_ms, key_id)
+    sig = base64.b64encode(k.sign(canon.encode())).decode()
+    return json.dumps({"hash": hash_, "key_id": key_id, "seq": seq, "signature": sig,
+                       "time_ms": time_ms}, sort_keys=True, separators=(",", ":"))
+
+
+def with_checkpoints(name, lines, torn=False):
+    """A copy of the backup whose audit-checkpoints is 'lines', the manifest
+    rewritten to match (so only the checkpoints' content can give it away)."""
+    bad = copy_backup(out, name)
+    p = os.path.join(bad, "audit-checkpoints")
+    data = ("\n".join(lines) + ("" if torn else "\n")).encode()
+    with open(p, "wb") as f:
+        f.write(data)
+    mm = manifest(bad)
+    mm["files"]["audit-checkpoints"] = {"size": len(data),
+                                        "sha256": hashlib.sha256(data).hexdigest()}
+    with open(os.path.join(bad, "manifest.json"), "w") as f:
+        json.dump(mm, f)
+    return bad
+
+
 def refused(path, what, needle):
     global n
     r = cg("backup", "verify", path)
@@ -113,7 +232,8 @@ with h.Server(keep=True, extra_args=["--tick-ms", "200"]) as s:
     stop = threading.Event()
     try:
         wait_for(lambda: os.path.exists(ready), 30, "every simulated host to poll")
-        cell0 = s.api("GET", "/v1/cells")[1]["cells"][0]["id"]
+        all_cells = sorted(c["id"] for c in s.api("GET", "/v1/cells")[1]["cells"])
+        cell0 = all_cells[0]
         for name in ("feat", "busy"):
             st, b = s.api("POST", "/v1/configs", {"name": name, "kind": "config",
                                                   "contract": h.FEATURE_CONTRACT})
@@ -128,6 +248,7 @@ with h.Server(keep=True, extra_args=["--tick-ms", "200"]) as s:
         r1 = b["id"]
         wait_for(lambda: s.api("GET", "/v1/rollouts/%d" % r1)[1]["state"] == "completed", 60,
                  "the first rollout to complete")
+        record(s, "v1 everywhere")
         v2 = publish(s, "feat", 61)
         st, b = s.api("POST", "/v1/rollouts", {"config": "feat", "version": v2, "plan": "slow",
                                                "reason": "held in its first wave"})
@@ -135,6 +256,7 @@ with h.Server(keep=True, extra_args=["--tick-ms", "200"]) as s:
         r2 = b["id"]
         wait_for(lambda: s.api("GET", "/v1/rollouts/%d" % r2)[1]["step_state"] == "bake", 30,
                  "the second rollout's first wave to bake")
+        record(s, "the second rollout baking its first wave")
 
         # another client publishes without pause while the backup is taken
         published = [0]
@@ -167,6 +289,8 @@ with h.Server(keep=True, extra_args=["--tick-ms", "200"]) as s:
         r = cg("backup", "verify", out)
         h.check(r.returncode == 0 and "verifies" in r.stdout, "verify: %r %r" % (r.stdout,
                                                                                  r.stderr)); n += 1
+        h.check(" 0 signed checkpoints" not in r.stdout and "signed checkpoints" in r.stdout,
+                "verify checks the checkpoints: %r" % r.stdout); n += 1
 
         # the original goes on after the backup: more generations than the
         # backup knows (the open rollout aborted, two direct assignments)
@@ -181,8 +305,14 @@ with h.Server(keep=True, extra_args=["--tick-ms", "200"]) as s:
                            "reason": "after the backup"})
             h.check(st in (200, 201), "assign: %s %s" % (st, b))
         g_orig = generation(s, "feat")
-        h.check(g_orig > m["configs"]["feat"]["generation"], "the original moved on"); n += 1
+        h.check(g_orig > m["configs"]["feat"]["generation"] + 1, "the original moved on"); n += 1
         orig_records = audit_records(s)
+        # what the live server's own state-at-T says of the recorded moments
+        live_at = {t: at(s, t) for _, t, _ in recorded}
+        for what, t, want in recorded:
+            h.check(live_at[t] == want, "%s: the live server's state at %d\n got  %s\n want %s"
+                    % (what, t, live_at[t], want))
+        n += 1
     finally:
         stop.set()
         if sim.poll() is None:
@@ -236,13 +366,36 @@ with open(os.path.join(bad, "manifest.json"), "w") as f:
     f.write("{\"format\": \"cellgate-backup\", \"version\": 1")
 refused(bad, "a truncated manifest", "manifest.json")
 
+# -- the checkpoints' content: every line signed by the store's key, and
+# the record it signs in the chain with its hash (the manifest rewritten
+# to match, so the file's sha256 does not give it away)
+other = os.path.join(tmp, "other")
+h.check(cg("init", "--data", other).returncode == 0, "init other")
+good = open(os.path.join(out, "audit-checkpoints")).read().splitlines()
+last = json.loads(good[-1])
+h.check(cg("backup", "verify", with_checkpoints("ck-same", good)).returncode == 0,
+        "the rewritten manifest alone verifies")
+forged = dict(last, hash="0" * 64)
+refused(with_checkpoints("ck-forged", good + [json.dumps(forged, sort_keys=True)]),
+        "a forged checkpoint", "forged or altered")
+refused(with_checkpoints("ck-other-key", good + [sign_checkpoint(
+    os.path.join(other, "signing.key"), last["seq"], last["hash"], last["time_ms"] + 1)]),
+    "a checkpoint signed by another key", "no key the store has had")
+refused(with_checkpoints("ck-rewritten", good + [sign_checkpoint(
+    key, 2, "ab" * 32, last["time_ms"] + 1)]), "a checkpoint the chain contradicts",
+    "the chain was rewritten")
+refused(with_checkpoints("ck-ahead", good + [sign_checkpoint(
+    key, m["audit"]["records"] + 5, "cd" * 32, last["time_ms"] + 1)]),
+    "a checkpoint past the snapshot", "older than its checkpoints")
+refused(with_checkpoints("ck-torn", good, torn=True), "a torn last line", "not whole")
+refused(with_checkpoints("ck-garbage", good[:1] + ["{\"seq\": 1}"] + good[1:]),
+        "a line that is not a checkpoint", "not a checkpoint")
+
 # -- restore: refusals, then the real one
 r = cg("backup", "restore", out, "--data", os.path.join(tmp, "r0"))
 h.check(r.returncode == 2 and "--key" in r.stderr, "no key: %r" % r.stderr); n += 1
 r = cg("backup", "restore", out, "--data", src, "--key", key)
 h.check(r.returncode == 1 and "not empty" in r.stderr, "used dir: %r" % r.stderr); n += 1
-other = os.path.join(tmp, "other")
-h.check(cg("init", "--data", other).returncode == 0, "init other")
 r = cg("backup", "restore", out, "--data", os.path.join(tmp, "r0"), "--key",
        os.path.join(other, "signing.key"))
 h.check(r.returncode == 1 and "pin" in r.stderr and not os.path.exists(os.path.join(tmp, "r0")),
@@ -278,6 +431,16 @@ with h.Server(data_dir=restored, keep=True) as s2:
         h.check(generation(s2, name) == c["generation"] + BUMP,
                 "%s generation %s, backup %s" % (name, generation(s2, name), c["generation"]))
     n += 1
+    # what it hands out now passes everything the original handed out
+    handed = desired_generations(s2, all_cells)
+    h.check(len(handed) == len(all_cells) and min(handed.values()) > g_orig,
+            "the restored server hands out %s, the original reached %s" % (handed, g_orig)); n += 1
+    # the state at each recorded moment, rebuilt on the restored server
+    for what, t, want in recorded:
+        got = at(s2, t)
+        h.check(got == want and got == live_at[t],
+                "restored, %s: state at %d\n got  %s\n want %s" % (what, t, got, want)); n += 1
+    now_matches(s2, "restored, before any change (the restore's bump replayed)")
     st, b = s2.api("GET", "/v1/rollouts/%d" % r2)
     h.check(st == 200 and b["state"] == "running", "the open rollout is open: %s" % b.get("state"))
     n += 1
@@ -292,6 +455,58 @@ with h.Server(data_dir=restored, keep=True) as s2:
     h.check(st in (200, 201) and b["generation"] > g_orig,
             "the first assignment after the restore (%s) passes the original's %s" %
             (b.get("generation"), g_orig)); n += 1
+    now_matches(s2, "restored, after an assignment")
+
+# -- too small a bump: a host ahead of the restored store raises it
+low = os.path.join(tmp, "restored-low")
+r = cg("backup", "restore", out, "--data", low, "--key", key, "--bump-generations", "1")
+h.check(r.returncode == 0, "restore --bump-generations 1: %r" % r.stderr)
+with open(os.path.join(low, "admin.token"), "w") as f:
+    f.write(admin)
+with h.Server(data_dir=low, keep=True) as s3:
+    g_low = generation(s3, "feat")
+    handed = desired_generations(s3, [cell0])
+    h.check(g_low == m["configs"]["feat"]["generation"] + 1 and g_low < g_orig and
+            handed[cell0] < g_orig, "the small bump hands out %s < %s" % (handed, g_orig)); n += 1
+    h.check(metric(s3, "cellgate_reports_generation_ahead_total") == 0, "none ahead yet"); n += 1
+
+    def report(host, gen, ver):
+        st, b = s3.api("POST", "/v1/agent/report", {
+            "host": host, "cell": cell0, "seq": 1, "window_ms": 1000,
+            "configs": [{"config": "feat", "version": ver, "generation": gen,
+                         "outcome": "applied", "lkg_version": ver, "lkg_generation": gen}]})
+        h.check(st == 204, "report: %s %s" % (st, b))
+    report("h-behind", handed[cell0], v2)  # at or below the store's: nothing to do
+    h.check(metric(s3, "cellgate_reports_generation_ahead_total") == 0 and
+            generation(s3, "feat") == g_low, "a host at the store's generation"); n += 1
+    report("h-ahead", g_orig, v1)  # what the original handed out after the backup
+    h.check(metric(s3, "cellgate_reports_generation_ahead_total") == 1, "counted"); n += 1
+    h.check(generation(s3, "feat") == g_orig, "raised to %s: %s" % (g_orig, generation(s3, "feat")))
+    n += 1
+    log = open(s3.log_path).read()
+    h.check("GENERATION: host h-ahead" in log and "raised the config's generation" in log,
+            "logged: %r" % log[-600:]); n += 1
+    recs = audit_records(s3)
+    raise_recs = [x for x in recs if x["action"] == "config.generation_raise"]
+    h.check(len(raise_recs) == 1 and raise_recs[0]["object"] == "config/feat" and
+            raise_recs[0]["actor"] == "system", "audited: %s" % raise_recs); n += 1
+    report("h-ahead", g_orig, v1)  # the same again: known now, nothing more
+    report("h-ahead-2", g_orig - 1, v1)
+    h.check(metric(s3, "cellgate_reports_generation_ahead_total") == 1 and
+            len([x for x in audit_records(s3) if x["action"] == "config.generation_raise"]) == 1,
+            "once"); n += 1
+    now_matches(s3, "after the raise (replayed)")
+    # a decision taken on the old generation does not land; the next is newer
+    st, b = s3.api("POST", "/v1/configs/feat/assign",
+                   {"version": v1, "cells": [cell0], "expect_generation": g_low,
+                    "reason": "decided before the raise"})
+    h.check(st == 409, "stale compare-and-set: %s %s" % (st, b)); n += 1
+    st, b = s3.api("POST", "/v1/configs/feat/assign",
+                   {"version": v1, "cells": [cell0], "expect_generation": g_orig,
+                    "reason": "after the raise"})
+    h.check(st in (200, 201) and b["generation"] == g_orig + 1,
+            "the next assignment passes the host: %s %s" % (st, b)); n += 1
+    h.check(desired_generations(s3, [cell0])[cell0] == g_orig + 1, "handed out"); n += 1
 
 # -- SIGKILL during create never leaves a bad backup under the final name
 final = os.path.join(tmp, "k")
