@@ -314,8 +314,22 @@ def pages(s, toks):
        "open rollout row")
     body = br["reader"].get("/rollouts/%d" % rid)[2]
     for el in ('id="rollout-state"', 'id="rollout-steps"', 'id="evaluations"',
+               'id="rollout-topology"', '<tr data-zone="',
                'id="rollout-live"', 'data-step="1" data-state=', 'data-events="/ui/rollouts/%d/events"' % rid):
         ok(el in body, "rollout page %s" % el)
+    # the steps over the topology: a row per zone of the fleet's r1, every
+    # cell of the rollout once, never two zones of the region in one step
+    topo = re.search(r'<table id="rollout-topology".*?</table>', body, re.S).group(0)
+    rows = re.findall(r'<tr data-zone="([^"]+)"><th scope="row">([^<]*)</th>(.*?)</tr>', topo)
+    ok(sorted(z for z, _, _ in rows) == ["z1", "z2"] and all(t == "r1 / " + z for z, t, _ in rows),
+       "topology rows %s" % rows)
+    grid = [re.findall(r'<td(?: class="t-([a-z-]+)")?>(\d*)</td>', cells) for _, _, cells in rows]
+    nsteps = len(r["steps"])
+    ok(all(len(g) == nsteps for g in grid)
+       and sum(int(n) for g in grid for _, n in g if n) == sum(len(st_["cells"]) for st_ in r["steps"])
+       and all(sum(1 for g in grid if g[i][1]) <= 1 for i in range(nsteps))
+       and any(g[0][0] in ("baking", "assigning") for g in grid),
+       "topology grid %s (steps %s)" % (grid, [st_["zones"] for st_ in r["steps"]]))
     body = br["reader"].get("/configs/app")[2]
     ok('id="versions"' in body and body.count("<tr data-version=") == 3 and 'id="contract"' in body
        and 'id="diff-form"' in body, "config page")
