@@ -180,6 +180,42 @@ int daemon_init(const struct daemon_config *cfg, char *admin_token, char *msg)
 
 /* /metrics: cellgate_build_info{version,sqlite,store} 1, the family
  * dashboards join on (which build runs where, and on which store). */
+/* DIR/health-history: the hosts' health histories across a restart
+ * (reports_history_save(), docs/correlation.md "Health history"). */
+static int history_path(const struct daemon *d, char *path, size_t size)
+{
+    return d->cfg.data_dir &&
+           snprintf(path, size, "%s/%s", d->cfg.data_dir, HISTORY_FILE) < (int)size;
+}
+
+static void history_load(struct daemon *d)
+{
+    char path[4096], msg[256] = "";
+    size_t n = 0;
+    int rc;
+
+    if (!history_path(d, path, sizeof path))
+        return;
+    rc = reports_history_load(d->reports, path, cg_now_ms(), &n, msg);
+    if (rc == 0)
+        fprintf(stderr, "cellgated: health history: %zu hosts read back from %s\n", n, path);
+    else if (rc < 0)
+        fprintf(stderr, "cellgated: health history: %s ignored: %s\n", path, msg);
+}
+
+static void history_save(struct daemon *d)
+{
+    char path[4096], msg[256] = "";
+    size_t n = 0;
+
+    if (!d->reports || !history_path(d, path, sizeof path))
+        return;
+    if (reports_history_save(d->reports, path, cg_now_ms(), &n, msg) < 0)
+        fprintf(stderr, "cellgated: health history not saved: %s\n", msg);
+    else
+        fprintf(stderr, "cellgated: health history: %zu hosts saved to %s\n", n, path);
+}
+
 static void render_build_info(void *ctx, struct cg_buf *b)
 {
     const struct daemon *d = ctx;
@@ -327,6 +363,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         daemon_close(d);
         return -1;
     }
+    history_load(d);
     if (store_replicated(d->store)) {
         /* before the caches load: what is committed after this is followed */
         struct replica_config rc;
@@ -574,6 +611,7 @@ void daemon_stop(struct daemon *d)
     desired_drain(d->desired); /* parked long-polls answer 304 now */
     http_stop(d->http);        /* queued requests run, then the listener stops */
     replica_stop(d->replica);  /* relays the last reports */
+    history_save(d);           /* nothing ingests reports any more */
     /* after every writer of this process: the final head is signed */
     checkpointer_stop(d->checkpointer);
     delivery_metrics_stop(d->delivery);

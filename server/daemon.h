@@ -110,6 +110,10 @@ struct daemon_config {
     unsigned exposure_retention_days; /* --exposure-retention-days: host_exposures kept */
 };
 
+/* The hosts' health histories, saved at a clean stop in the data
+ * directory and read back at the next start (docs/correlation.md). */
+#define HISTORY_FILE "health-history"
+
 struct daemon {
     struct daemon_config cfg;
     struct store *store;

@@ -257,6 +257,7 @@ void reports_free(struct reports *r)
     cg_hashmap_clear(&r->hosts, host_release, NULL);
     cg_hashmap_clear(&r->cell_rates, cell_rate_release, NULL);
     cg_hashmap_clear(&r->config_gens, config_gen_release, NULL);
+    rp_dormant_clear(r);
     for (b = 0; b < SBUCKETS; b++) {
         struct series *s = r->series[b];
         while (s) {

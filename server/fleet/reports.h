@@ -165,6 +165,40 @@ void reports_history_get_many(struct reports *r, enum reports_hist_metric metric
                               struct reports_hist_bucket *out, size_t n,
                               char (*cells)[REPORTS_NAME_MAX]);
 
+/*
+ * Writes every host's health history to 'path' (path.tmp, fsync, rename;
+ * docs/correlation.md "Health history"), for reports_history_load() at the
+ * next start. Meant for a clean stop, once nothing ingests any more (it
+ * holds the lock while it writes). *saved gets the number of hosts.
+ * @return 0, or -1 with msg (256 bytes) saying why (nothing replaced).
+ */
+int reports_history_save(struct reports *r, const char *path, int64_t now_ms, size_t *saved,
+                         char *msg);
+
+/*
+ * Reads the histories reports_history_save() wrote back, as dormant ones:
+ * reports_history_get*() and reports_history_hosts() see them for hosts
+ * with no history of their own, and a host adopts its own at its first
+ * report with health when it is still in the same cell; nothing else of
+ * the reports sees them. Only histories that still hold a slot of the
+ * ring's span at now_ms are kept. The whole file is checked (format, this
+ * server's geometry, names, bounds, its SHA-256) before anything is kept.
+ * @return 0 (*loaded hosts kept), 1 (no file), -1 with msg (256 bytes):
+ *         a file this server cannot use, ignored whole.
+ */
+int reports_history_load(struct reports *r, const char *path, int64_t now_ms, size_t *loaded,
+                         char *msg);
+
+/*
+ * The hosts of 'cell' whose history correlation may read: every host the
+ * reports know in it, then the dormant histories of that cell of hosts not
+ * heard from since the start (reports_history_load()), into *out
+ * (malloc'd, the caller frees it) and *n. Returns 0, or -1 when out of
+ * memory.
+ */
+int reports_history_cell_hosts(struct reports *r, const char *cell, char (**out)[REPORTS_NAME_MAX],
+                               size_t *n);
+
 /* The hosts reports_history_get_many() reads under one lock. */
 #define REPORTS_HISTORY_BATCH 256
 

@@ -63,11 +63,25 @@ void rp_history_add(struct reports *r, struct host *h, int64_t now_ms, uint64_t 
     struct reports_hist_bucket *b;
 
     if (!h->hist.ring) {
-        h->hist.ring = calloc(n, sizeof *h->hist.ring);
+        /* its history from before a restart, if it is still in that cell */
+        struct dormant *d = rp_dormant_take(r, h->name);
+        if (d && strcmp(d->cell, h->cell) == 0) {
+            h->hist = d->hist;
+            memset(&d->hist, 0, sizeof d->hist);
+            if (!h->hist.lat && r->slow_from)
+                h->hist.lat = calloc(n, sizeof *h->hist.lat);
+            if (h->hist.lat && !r->slow_from) {
+                free(h->hist.lat);
+                h->hist.lat = NULL;
+            }
+        } else {
+            h->hist.ring = calloc(n, sizeof *h->hist.ring);
+            h->hist.lat = h->hist.ring && r->slow_from ? calloc(n, sizeof *h->hist.lat) : NULL;
+            h->hist.head = s;
+        }
+        rp_dormant_free(d);
         if (!h->hist.ring)
             return;
-        h->hist.lat = r->slow_from ? calloc(n, sizeof *h->hist.lat) : NULL;
-        h->hist.head = s;
     }
     if (s > h->hist.head) {
         advance(h->hist.ring, n, h->hist.head, s);
@@ -111,18 +125,28 @@ static size_t history_locked(struct reports *r, enum reports_hist_metric metric,
 {
     struct cg_hentry *e = cg_hashmap_get(&r->hosts, host);
     const struct host *h = e ? CG_HENTRY(e, struct host, link) : NULL;
+    const struct host_hist *hh = h && h->hist.ring ? &h->hist : NULL;
     const struct reports_hist_bucket *ring;
     int64_t nb = (int64_t)r->cfg.history_buckets;
     size_t held = 0;
 
     if (h && cell)
         cg_strlcpy(cell, h->cell, REPORTS_NAME_MAX);
-    ring = !h ? NULL : metric == REPORTS_HIST_SLOW ? h->hist.lat : h->hist.ring;
+    if (!hh && (e = cg_hashmap_get(&r->dormant, host))) {
+        /* a host not heard from since the restart: its saved history */
+        const struct dormant *d = CG_HENTRY(e, struct dormant, link);
+        if (!h || strcmp(h->cell, d->cell) == 0) {
+            hh = &d->hist;
+            if (cell)
+                cg_strlcpy(cell, d->cell, REPORTS_NAME_MAX);
+        }
+    }
+    ring = !hh ? NULL : metric == REPORTS_HIST_SLOW ? hh->lat : hh->ring;
     if (!ring)
         return 0;
     for (size_t i = 0; i < n; i++) {
         int64_t s = s0 + (int64_t)i;
-        if (s > h->hist.head || s <= h->hist.head - nb)
+        if (s > hh->head || s <= hh->head - nb)
             continue; /* not yet, or forgotten */
         out[i] = ring[(size_t)(s % nb)];
         held++;
@@ -174,8 +198,8 @@ int reports_history_hosts(struct reports *r, size_t max, char (**out)[REPORTS_NA
     *out = NULL;
     *n = 0;
     pthread_mutex_lock(&r->mu);
-    if (max > r->nhosts)
-        max = r->nhosts;
+    if (max > r->nhosts + cg_hashmap_count(&r->dormant))
+        max = r->nhosts + cg_hashmap_count(&r->dormant);
     if (max) {
         v = calloc(max, sizeof *v);
         if (!v) {
@@ -186,8 +210,48 @@ int reports_history_hosts(struct reports *r, size_t max, char (**out)[REPORTS_NA
     for (const struct host *h = r->lru_head; h && cnt < max; h = h->lru_next)
         if (h->hist.ring)
             cg_strlcpy(v[cnt++], h->name, REPORTS_NAME_MAX);
+    if (cnt < max) { /* then the saved histories of hosts not heard from since */
+        struct cg_hashmap_iter it;
+        cg_hashmap_iter_init(&it, &r->dormant);
+        for (struct cg_hentry *e; cnt < max && (e = cg_hashmap_iter_next(&it));)
+            cg_strlcpy(v[cnt++], CG_HENTRY(e, struct dormant, link)->name, REPORTS_NAME_MAX);
+    }
     pthread_mutex_unlock(&r->mu);
     *out = v;
     *n = cnt;
+    return 0;
+}
+
+int reports_history_cell_hosts(struct reports *r, const char *cell, char (**out)[REPORTS_NAME_MAX],
+                               size_t *n)
+{
+    struct cg_hashmap_iter it;
+    size_t extra = 0, cap;
+    char(*v)[REPORTS_NAME_MAX];
+
+    if (reports_cell_hosts(r, cell, NULL, 0, out, n) < 0)
+        return -1;
+    pthread_mutex_lock(&r->mu);
+    cg_hashmap_iter_init(&it, &r->dormant);
+    for (struct cg_hentry *e; (e = cg_hashmap_iter_next(&it));)
+        extra += strcmp(CG_HENTRY(e, struct dormant, link)->cell, cell) == 0;
+    if (extra == 0) {
+        pthread_mutex_unlock(&r->mu);
+        return 0;
+    }
+    cap = *n + extra;
+    v = realloc(*out, cap * sizeof *v);
+    if (!v) {
+        pthread_mutex_unlock(&r->mu);
+        return -1;
+    }
+    *out = v;
+    cg_hashmap_iter_init(&it, &r->dormant);
+    for (struct cg_hentry *e; *n < cap && (e = cg_hashmap_iter_next(&it));) {
+        const struct dormant *d = CG_HENTRY(e, struct dormant, link);
+        if (strcmp(d->cell, cell) == 0 && !cg_hashmap_get(&r->hosts, d->name))
+            cg_strlcpy(v[(*n)++], d->name, REPORTS_NAME_MAX);
+    }
+    pthread_mutex_unlock(&r->mu);
     return 0;
 }

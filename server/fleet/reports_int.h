@@ -63,6 +63,15 @@ struct host_hist {
     struct reports_hist_bucket *lat; /* observations, slow ones; NULL when off */
 };
 
+/* A host's history read back at start (reports_persist.c): read by
+ * correlation until the host reports again, then adopted by it. */
+struct dormant {
+    struct cg_hentry link; /* in reports.dormant, keyed by name */
+    char name[REPORTS_NAME_MAX];
+    char cell[REPORTS_NAME_MAX];
+    struct host_hist hist;
+};
+
 struct host {
     /* What convergence reads of every host comes first (a cache line or
      * two), the config entries last. */
@@ -142,9 +151,10 @@ struct series {
 struct reports {
     pthread_mutex_t mu;
     struct reports_config cfg;
-    size_t slow_from;        /* histogram buckets from here on are slow; 0 = no latency history */
-    double slow_edge_ms;     /* their lower edge (history_slow_ms rounded up to one) */
-    struct cg_hashmap hosts; /* name -> struct host */
+    size_t slow_from;          /* histogram buckets from here on are slow; 0 = no latency history */
+    double slow_edge_ms;       /* their lower edge (history_slow_ms rounded up to one) */
+    struct cg_hashmap hosts;   /* name -> struct host */
+    struct cg_hashmap dormant; /* name -> struct dormant (reports_persist.c) */
     struct host *lru_head, *lru_tail; /* head = most recent */
     size_t nhosts;
     /* Hosts by cell: every host of a cell is on one chain, so convergence and
@@ -200,6 +210,16 @@ void rp_history_add(struct reports *r, struct host *h, int64_t now_ms, uint64_t 
                     uint64_t errors, const struct cg_hist *lat);
 /* Forgets host h's history (it moved to another cell). Lock held. */
 void rp_history_clear(struct host *h);
+
+/* The dormant history of 'host', taken out of reports.dormant (the caller
+ * owns it: rp_dormant_free()), or NULL. Lock held. */
+struct dormant *rp_dormant_take(struct reports *r, const char *host);
+
+/* Frees a dormant history (NULL is fine). */
+void rp_dormant_free(struct dormant *d);
+
+/* Frees every dormant history (reports_free()). */
+void rp_dormant_clear(struct reports *r);
 
 /* The full hash of a series key (cell, config, version). */
 size_t rp_series_hash(const char *cell, const char *config, int64_t version);

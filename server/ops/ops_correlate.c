@@ -306,7 +306,7 @@ static int collect_hosts(struct corr_ctx *x, const struct ops_correlate_req *q, 
     int rc = 0;
 
     if (q->cell) {
-        if (reports_cell_hosts(x->o->reports, q->cell, NULL, 0, &names, &n) < 0)
+        if (reports_history_cell_hosts(x->o->reports, q->cell, &names, &n) < 0)
             return ops_fail(e, CG_ERR_NOMEM, NULL, NULL, "out of memory");
         for (size_t i = 0; i < n && rc == 0; i++)
             rc = add_host(x, names[i], 1);

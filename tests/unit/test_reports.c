@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testhelp.h"
 
@@ -962,12 +963,123 @@ static void host_history_slow(void **state)
     reports_free(r0);
 }
 
+/* A report of host in cell at now with health (requests, errors). */
+static void report_in(struct reports *r, const char *host, const char *cell, int64_t req,
+                      int64_t err, int64_t now)
+{
+    struct reports_change ch[REPORTS_MAX_CONFIGS];
+    char msg[256];
+    size_t nch = 0;
+    json_t *rep =
+        json_pack("{s:s,s:s,s:i,s:i,s:[],s:{s:I,s:I,s:{s:[iiiii]}}}", "host", host, "cell", cell,
+                  "seq", 1, "window_ms", 10000, "configs", "health", "requests", (json_int_t)req,
+                  "errors", (json_int_t)err, "latency_ms", "buckets", 0, 0, 0, 0, (int)req);
+
+    assert_non_null(rep);
+    if (reports_ingest(r, rep, cell, now, ch, &nch, msg) != 0)
+        fail_msg("ingest %s: %s", host, msg);
+    json_decref(rep);
+}
+
+/* The histories across a restart (reports_persist.c): saved and read
+ * back as dormant ones, read by correlation, adopted by a host that
+ * reports again in the same cell, not by one that moved; no other view
+ * sees them; a torn, edited or foreign file is ignored whole. */
+static void host_history_persist(void **state)
+{
+    struct reports_config rc = {
+        .history_bucket_ms = 1000, .history_buckets = 10, .history_slow_ms = 1};
+    struct reports *a = reports_new(&rc), *b = reports_new(&rc), *c;
+    struct reports_hist_bucket x[4], y[4];
+    char *dir = th_tmpdir(), path[4096], msg[256] = "", cell[REPORTS_NAME_MAX];
+    char(*names)[REPORTS_NAME_MAX] = NULL;
+    int64_t t0 = 1700000000000LL;
+    size_t n = 0;
+    FILE *f;
+    long len;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/health-history", dir);
+    assert_int_equal(reports_history_load(b, path, t0, &n, msg), 1); /* no file */
+    report_in(a, "h1", "c1", 100, 7, t0);
+    report_in(a, "h1", "c1", 50, 1, t0 + 1000);
+    report_in(a, "h2", "c2", 10, 0, t0 + 2000);
+    assert_int_equal(reports_history_save(a, path, t0 + 2500, &n, msg), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(reports_history_load(b, path, t0 + 3000, &n, msg), 0);
+    assert_int_equal(n, 2);
+    /* what correlation reads: the same buckets, the cell, both in the hosts */
+    reports_history_get(a, "h1", t0, x, 4, NULL);
+    assert_int_equal(reports_history_get(b, "h1", t0, y, 4, cell), 2);
+    assert_memory_equal(x, y, sizeof x);
+    assert_string_equal(cell, "c1");
+    assert_int_equal(y[0].errors, 7);
+    assert_int_equal(reports_history_hosts(b, 10, &names, &n), 0);
+    assert_int_equal(n, 2);
+    free(names);
+    /* nothing else of the reports knows them */
+    assert_int_equal(reports_cell_hosts(b, "c1", NULL, 0, &names, &n), 0);
+    assert_int_equal(n, 0);
+    free(names);
+    /* h1 reports again in c1: its history goes on; h2 moved: a new one */
+    report_in(b, "h1", "c1", 20, 2, t0 + 3000);
+    report_in(b, "h2", "c9", 30, 3, t0 + 3000);
+    assert_int_equal(reports_history_get(b, "h1", t0, y, 4, NULL), 4);
+    assert_int_equal(y[0].errors, 7);
+    assert_int_equal(y[3].requests, 20);
+    assert_int_equal(reports_history_get(b, "h2", t0, y, 4, cell), 4);
+    assert_int_equal(y[2].requests, 0); /* its c2 history (10 at t0 + 2 s) is gone */
+    assert_int_equal(y[3].requests, 30);
+    assert_string_equal(cell, "c9");
+    /* saved again, then too late to matter: the ring's span has passed */
+    assert_int_equal(reports_history_save(b, path, t0 + 3500, &n, msg), 0);
+    assert_int_equal(n, 2);
+    c = reports_new(&rc);
+    assert_int_equal(reports_history_load(c, path, t0 + 60000, &n, msg), 0);
+    assert_int_equal(n, 0);
+    reports_free(c);
+    /* another geometry: ignored, saying why */
+    {
+        struct reports_config other = rc;
+        other.history_buckets = 20;
+        c = reports_new(&other);
+        assert_int_equal(reports_history_load(c, path, t0 + 3500, &n, msg), -1);
+        assert_non_null(strstr(msg, "buckets"));
+        reports_free(c);
+    }
+    /* one byte changed, or cut short: ignored whole */
+    f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, len / 2, SEEK_SET);
+    fputc(fgetc(f) ^ 1, f);
+    fclose(f);
+    c = reports_new(&rc);
+    assert_int_equal(reports_history_load(c, path, t0 + 3500, &n, msg), -1);
+    assert_non_null(strstr(msg, "checksum"));
+    assert_int_equal(reports_history_get(c, "h1", t0, y, 4, NULL), 0);
+    assert_int_equal(truncate(path, len / 3), 0);
+    assert_int_equal(reports_history_load(c, path, t0 + 3500, &n, msg), -1);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("not a history", f);
+    fclose(f);
+    assert_int_equal(reports_history_load(c, path, t0 + 3500, &n, msg), -1);
+    reports_free(c);
+    reports_free(a);
+    reports_free(b);
+    th_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(aggregate_cells_cache_matches_plain_sum),
         cmocka_unit_test(host_history_many),
         cmocka_unit_test(host_history_slow),
+        cmocka_unit_test(host_history_persist),
         cmocka_unit_test(aggregate_cells_cache_survives_eviction),
         cmocka_unit_test(convergence_cache_matches_plain),
         cmocka_unit_test(convergence_cache_survives_host_eviction),

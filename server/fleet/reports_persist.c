@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reports_persist.c: the hosts' health histories across a restart
+ * (docs/correlation.md "Health history"); see reports.h,
+ * reports_history_save() and reports_history_load().
+ *
+ * The histories live in memory (reports_history.c). A clean stop writes
+ * them to one file in the data directory; the next start reads it back
+ * as "dormant" histories: kept apart from the hosts the reports know
+ * (nothing but correlation reads them, so a host that has not reported
+ * since the start is in no view, convergence or canary choice), read by
+ * reports_history_get*() for a host with no live history, and adopted by
+ * the host at its first report with health if it is still in the same
+ * cell. A crash leaves the last clean stop's file, whose buckets are
+ * stamped with their time and so only fill their own slots.
+ *
+ * The file (native byte order, this machine's own):
+ *
+ *   "CGHIST01"                  magic
+ *   u32 1, u32 flags            version; flags bit 0: latency rings follow
+ *   i64 bucket_ms, u64 buckets  the history's geometry
+ *   i64 saved_ms, u64 hosts
+ *   hosts x { u16 len, name; u16 len, cell; i64 head;
+ *             buckets x (u32 requests, u32 errors);
+ *             [buckets x (u32 observations, u32 slow)] }
+ *   32 bytes                    SHA-256 of everything before
+ *
+ * Written to NAME.tmp, fsync'd and renamed over NAME; read whole and
+ * checked (magic, geometry, lengths, names, the hash) before anything is
+ * kept: a file that fails any check is ignored, with the reason.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reports_int.h"
+#include "sha256.h"
+#include "util.h"
+
+#define MAGIC        "CGHIST01"
+#define HEADER_BYTES (8 + 4 + 4 + 8 + 8 + 8 + 8)
+#define FLAG_LATENCY 1u
+
+/* ---- writing ---------------------------------------------------------- */
+
+struct out {
+    FILE *f;
+    struct cg_sha256 h;
+    int failed;
+};
+
+static void put(struct out *o, const void *p, size_t n)
+{
+    if (o->failed || n == 0)
+        return;
+    if (fwrite(p, 1, n, o->f) != n)
+        o->failed = 1;
+    cg_sha256_update(&o->h, p, n);
+}
+
+static void put_str(struct out *o, const char *s)
+{
+    uint16_t n = (uint16_t)strlen(s);
+
+    put(o, &n, sizeof n);
+    put(o, s, n);
+}
+
+/* One host's rings; a missing latency ring is written as zeros. */
+static void put_hist(struct out *o, const char *name, const char *cell, const struct host_hist *hh,
+                     size_t nb, int latency)
+{
+    static const struct reports_hist_bucket zero[64];
+
+    put_str(o, name);
+    put_str(o, cell);
+    put(o, &hh->head, sizeof hh->head);
+    put(o, hh->ring, nb * sizeof *hh->ring);
+    if (!latency)
+        return;
+    if (hh->lat) {
+        put(o, hh->lat, nb * sizeof *hh->lat);
+        return;
+    }
+    for (size_t k = 0; k < nb; k += 64)
+        put(o, zero, (nb - k < 64 ? nb - k : 64) * sizeof zero[0]);
+}
+
+int reports_history_save(struct reports *r, const char *path, int64_t now_ms, size_t *saved,
+                         char *msg)
+{
+    char tmp[4096];
+    unsigned char sum[CG_SHA256_BYTES];
+    struct out o = {0};
+    uint32_t ver = 1, flags = r->slow_from ? FLAG_LATENCY : 0;
+    int64_t bms = r->cfg.history_bucket_ms;
+    uint64_t nb = r->cfg.history_buckets, nh = 0;
+    struct cg_hashmap_iter it;
+    int fd;
+
+    *saved = 0;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return snprintf(msg, 256, "path too long"), -1;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || !(o.f = fdopen(fd, "wb"))) {
+        snprintf(msg, 256, "cannot write %.200s: %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    cg_sha256_init(&o.h);
+    pthread_mutex_lock(&r->mu);
+    for (const struct host *h = r->lru_head; h; h = h->lru_next)
+        nh += h->hist.ring != NULL;
+    nh += cg_hashmap_count(&r->dormant);
+    put(&o, MAGIC, 8);
+    put(&o, &ver, sizeof ver);
+    put(&o, &flags, sizeof flags);
+    put(&o, &bms, sizeof bms);
+    put(&o, &nb, sizeof nb);
+    put(&o, &now_ms, sizeof now_ms);
+    put(&o, &nh, sizeof nh);
+    for (const struct host *h = r->lru_head; h && !o.failed; h = h->lru_next)
+        if (h->hist.ring)
+            put_hist(&o, h->name, h->cell, &h->hist, nb, flags & FLAG_LATENCY);
+    cg_hashmap_iter_init(&it, &r->dormant);
+    for (struct cg_hentry *e; !o.failed && (e = cg_hashmap_iter_next(&it));) {
+        const struct dormant *d = CG_HENTRY(e, struct dormant, link);
+        put_hist(&o, d->name, d->cell, &d->hist, nb, flags & FLAG_LATENCY);
+    }
+    pthread_mutex_unlock(&r->mu);
+    cg_sha256_final(&o.h, sum);
+    if (!o.failed && fwrite(sum, 1, sizeof sum, o.f) != sizeof sum)
+        o.failed = 1;
+    if (!o.failed && (fflush(o.f) != 0 || fsync(fileno(o.f)) != 0))
+        o.failed = 1;
+    if (fclose(o.f) != 0)
+        o.failed = 1;
+    if (o.failed || rename(tmp, path) != 0) {
+        snprintf(msg, 256, "cannot write %.200s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    *saved = (size_t)nh;
+    return 0;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+struct in {
+    const unsigned char *p, *end;
+};
+
+static int get(struct in *i, void *out, size_t n)
+{
+    if ((size_t)(i->end - i->p) < n)
+        return -1;
+    memcpy(out, i->p, n);
+    i->p += n;
+    return 0;
+}
+
+static int get_name(struct in *i, char out[REPORTS_NAME_MAX])
+{
+    uint16_t n;
+
+    if (get(i, &n, sizeof n) < 0 || n == 0 || n >= REPORTS_NAME_MAX || get(i, out, n) < 0)
+        return -1;
+    out[n] = '\0';
+    return cg_valid_name(out) ? 0 : -1;
+}
+
+static void dormant_release(struct cg_hentry *e, void *arg)
+{
+    struct dormant *d = CG_HENTRY(e, struct dormant, link);
+
+    (void)arg;
+    free(d->hist.ring);
+    free(d->hist.lat);
+    free(d);
+}
+
+void rp_dormant_clear(struct reports *r)
+{
+    cg_hashmap_clear(&r->dormant, dormant_release, NULL);
+}
+
+struct dormant *rp_dormant_take(struct reports *r, const char *host)
+{
+    struct cg_hentry *e = cg_hashmap_remove(&r->dormant, host);
+
+    return e ? CG_HENTRY(e, struct dormant, link) : NULL;
+}
+
+void rp_dormant_free(struct dormant *d)
+{
+    if (d)
+        dormant_release(&d->link, NULL);
+}
+
+/* Checks the whole file (read into buf) before anything is kept. */
+static int check(struct reports *r, const unsigned char *buf, size_t len, uint32_t *flags,
+                 uint64_t *nh, char *msg)
+{
+    unsigned char sum[CG_SHA256_BYTES];
+    struct in i = {buf, buf + len};
+    uint32_t ver = 0;
+    int64_t bms = 0, saved = 0;
+    uint64_t nb = 0;
+
+    if (len < HEADER_BYTES + CG_SHA256_BYTES || memcmp(buf, MAGIC, 8) != 0)
+        return snprintf(msg, 256, "not a health history file"), -1;
+    cg_sha256(buf, len - CG_SHA256_BYTES, sum);
+    if (memcmp(sum, buf + len - CG_SHA256_BYTES, CG_SHA256_BYTES) != 0)
+        return snprintf(msg, 256, "its checksum does not match (a torn or edited file)"), -1;
+    i.p += 8;
+    i.end -= CG_SHA256_BYTES;
+    get(&i, &ver, sizeof ver);
+    get(&i, flags, sizeof *flags);
+    get(&i, &bms, sizeof bms);
+    get(&i, &nb, sizeof nb);
+    get(&i, &saved, sizeof saved);
+    get(&i, nh, sizeof *nh);
+    if (ver != 1 || (*flags & ~FLAG_LATENCY))
+        return snprintf(msg, 256, "version %u, flags %u: not this server's format", ver, *flags),
+               -1;
+    if (bms != r->cfg.history_bucket_ms || nb != r->cfg.history_buckets)
+        return snprintf(msg, 256,
+                        "written with %lld buckets of %lld ms, this server keeps %zu of %lld ms",
+                        (long long)nb, (long long)bms, r->cfg.history_buckets,
+                        (long long)r->cfg.history_bucket_ms),
+               -1;
+    if (*nh > r->cfg.max_hosts)
+        return snprintf(msg, 256, "%llu hosts, more than --max-hosts", (unsigned long long)*nh), -1;
+    for (uint64_t k = 0; k < *nh; k++) {
+        char name[REPORTS_NAME_MAX], cell[REPORTS_NAME_MAX];
+        int64_t head;
+        size_t ring = (size_t)nb * sizeof(struct reports_hist_bucket);
+        if (get_name(&i, name) < 0 || get_name(&i, cell) < 0 || get(&i, &head, sizeof head) < 0 ||
+            (size_t)(i.end - i.p) < ring * ((*flags & FLAG_LATENCY) ? 2 : 1))
+            return snprintf(msg, 256, "host %llu of %llu is malformed", (unsigned long long)k + 1,
+                            (unsigned long long)*nh),
+                   -1;
+        i.p += ring * ((*flags & FLAG_LATENCY) ? 2 : 1);
+    }
+    if (i.p != i.end)
+        return snprintf(msg, 256, "%zu bytes after the last host", (size_t)(i.end - i.p)), -1;
+    return 0;
+}
+
+int reports_history_load(struct reports *r, const char *path, int64_t now_ms, size_t *loaded,
+                         char *msg)
+{
+    unsigned char *buf;
+    struct in i;
+    uint32_t flags = 0;
+    uint64_t nh = 0;
+    size_t nb = r->cfg.history_buckets, ring = nb * sizeof(struct reports_hist_bucket), len = 0;
+    int64_t now_slot = now_ms / r->cfg.history_bucket_ms;
+    /* at most what max_hosts hosts' rings and names take */
+    size_t max = HEADER_BYTES + CG_SHA256_BYTES + r->cfg.max_hosts * (2 * ring + 140);
+
+    *loaded = 0;
+    buf = (unsigned char *)cg_read_file(path, max, &len);
+    if (!buf) {
+        if (errno == ENOENT)
+            return 1;
+        return snprintf(msg, 256, "cannot read %.200s: %s", path,
+                        errno == EFBIG ? "larger than any history of this server"
+                                       : strerror(errno)),
+               -1;
+    }
+    if (check(r, buf, len, &flags, &nh, msg) < 0) {
+        free(buf);
+        return -1;
+    }
+    i.p = buf + HEADER_BYTES;
+    i.end = buf + len - CG_SHA256_BYTES;
+    pthread_mutex_lock(&r->mu);
+    for (uint64_t k = 0; k < nh; k++) {
+        struct dormant *d = calloc(1, sizeof *d);
+        struct cg_hentry *old = NULL;
+        int64_t head = 0;
+        if (!d)
+            break; /* out of memory: keep what is loaded */
+        get_name(&i, d->name);
+        get_name(&i, d->cell);
+        get(&i, &head, sizeof head);
+        d->hist.head = head;
+        d->hist.ring = malloc(ring);
+        if (d->hist.ring)
+            get(&i, d->hist.ring, ring);
+        if (flags & FLAG_LATENCY) {
+            if (r->slow_from && (d->hist.lat = malloc(ring)))
+                get(&i, d->hist.lat, ring);
+            else
+                i.p += ring;
+        }
+        /* forgotten already (older than the ring), or a host that reported
+         * since the start (its live history wins), or out of memory */
+        if (!d->hist.ring || head <= now_slot - (int64_t)nb || cg_hashmap_get(&r->hosts, d->name) ||
+            cg_hashmap_put(&r->dormant, d->name, &d->link, &old) < 0) {
+            rp_dormant_free(d);
+            continue;
+        }
+        rp_dormant_free(old ? CG_HENTRY(old, struct dormant, link) : NULL);
+        if (!old)
+            (*loaded)++;
+    }
+    pthread_mutex_unlock(&r->mu);
+    free(buf);
+    return 0;
+}
