@@ -137,10 +137,11 @@ hostile=(-DNHOLD=1 -DNLOSS=1 -DNFORGE=1 -DNFAIL=2 -DNTRY=2 -DNCRASH=0)
 onecell=(-DONE_CELL -DNHOLD=2 -DNLOSS=2 -DNFORGE=0 -DNFAIL=2 -DNTRY=2 -DNCRASH=0)
 live=(-DNHOLD=1 -DNLOSS=1 -DNFORGE=0 -DNFAIL=1 -DNTRY=2 -DNCRASH=1)
 
-# What the code guarantees: I2 and I3 (assignments; hosts superseded).
+# What the code guarantees: I2 and I3 (assignments; no host runs a deleted version).
 run safety safety pass "${main[@]}"
 run safety.hostile safety pass "${hostile[@]}"
 run safety.one-cell safety pass "${onecell[@]}"
+run safety.empty-cell safety pass -DEMPTY_CELL "${main[@]}"
 # Every rollback reaches every live host, under weak fairness.
 run liveness liveness pass "${live[@]}"
 run liveness.one-cell liveness pass -DONE_CELL "${live[@]}"
@@ -149,13 +150,10 @@ run liveness.one-cell liveness pass -DONE_CELL "${live[@]}"
 run mutation.no-cas safety fail -DNO_CAS "${main[@]}"
 run mutation.agent-equal safety fail -DAGENT_EQ "${main[@]}"
 run mutation.no-del-check safety fail -DNO_DEL_CHECK "${main[@]}"
-run mutation.no-ref-check safety fail -DNO_REF_CHECK "${main[@]}"
+run mutation.no-ref-check safety fail -DNO_REF_CHECK -DEMPTY_CELL "${main[@]}"
 run mutation.no-verify safety fail -DNO_VERIFY "${hostile[@]}"
 run mutation.live-can-fail liveness fail -DLIVE_CAN_FAIL "${live[@]}"
-
-# The I3 finding: what the code does not guarantee (docs/model.md).
-run finding.i3-strict safety fail -DI3_STRICT "${main[@]}"
-run finding.i3-apply safety fail -DI3_APPLY "${main[@]}"
+run mutation.no-pending-check safety fail -DNO_PENDING_CHECK "${main[@]}"
 
 if [[ $failures -ne 0 ]]; then
   echo "model: $failures run(s) did not do what they must" >&2

@@ -987,6 +987,111 @@ static void test_version_delete_refusals(void **state)
     assert_chain_ok(f->st);
 }
 
+/* I3 (docs/model.md "The I3 finding"): a host that fetched a version and
+ * has not reported it yet keeps it. The model's trail: version 3 on the
+ * cell at generation 2, the host has reported generation 1 only, a
+ * rollback to version 1 at generation 3; deleting version 3 is refused
+ * naming the host until it reports generation 3. Forgetting a host gone
+ * for good also unblocks it. */
+static void test_version_delete_I3_unreported_host(void **state)
+{
+    struct fx *f = *state;
+    struct store_host_version hv = {0}, *list = NULL;
+    struct store_audit au;
+    size_t n = 0;
+    char msg[STORE_MSG_MAX] = "", sql[256], obj[160];
+    const char *cfg = nm(f, "cfg");
+    const char *cell = nm(f, "cell");
+    const char *cells[] = {cell};
+    int64_t gen = 0;
+
+    mk_config(f, cfg);
+    mk_cell(f, cell, "r1", "z1");
+    publish_n(f, cfg, 4); /* 4 is the newest: 1..3 are only what refers to them */
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, 0, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(gen, 1);
+    cg_strlcpy(hv.host, "host-0", sizeof hv.host);
+    cg_strlcpy(hv.cell, cell, sizeof hv.cell);
+    cg_strlcpy(hv.config, cfg, sizeof hv.config);
+    hv.applied_version = 1;
+    hv.applied_generation = 1;
+    hv.lkg_version = 1;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    /* a second host, up to date with its cell at every step: it never
+     * blocks anything (it reported its cell's current generation) */
+    cg_strlcpy(hv.host, "host-1", sizeof hv.host);
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+
+    /* generation 2 carries version 3; host-0 fetches and applies it but
+     * its report has not arrived; the rollback lands at generation 3 */
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 3, gen, &CTRL, &gen, msg), CG_OK);
+    hv.applied_version = 3;
+    hv.applied_generation = 2;
+    hv.lkg_version = 3;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK); /* host-1 */
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, gen, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(gen, 3);
+    hv.applied_version = 1;
+    hv.applied_generation = 3;
+    hv.lkg_version = 1;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK); /* host-1 */
+    if (has_raw(f)) {
+        snprintf(sql, sizeof sql,
+                 "SELECT last_assigned_gen FROM versions WHERE config = '%s' AND number = 3", cfg);
+        assert_int_equal(raw_int(f, sql), 2);
+        snprintf(sql, sizeof sql,
+                 "SELECT last_assigned_gen FROM versions WHERE config = '%s' AND number = 1", cfg);
+        assert_int_equal(raw_int(f, sql), 3);
+        snprintf(sql, sizeof sql,
+                 "SELECT last_assigned_gen FROM versions WHERE config = '%s' AND number = 2", cfg);
+        assert_int_equal(raw_int(f, sql), 0); /* never assigned */
+    }
+    /* no cell, no host row, no rollout names version 3: before, it went */
+    assert_int_equal(store_version_delete(f->st, cfg, 3, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "may be on host 'host-0' unreported"));
+    assert_non_null(strstr(msg, "generation 2 carried it"));
+    assert_non_null(strstr(msg, "last reported 1"));
+    assert_non_null(strstr(msg, "its cell is at 3"));
+    assert_non_null(strstr(msg, "?forget=1"));
+    /* a version no generation carried is not held up by a lagging host */
+    assert_int_equal(store_version_delete(f->st, cfg, 2, &ADMIN, msg), CG_OK);
+    /* host-0 reports the rollback's generation: it moved past version 3 */
+    cg_strlcpy(hv.host, "host-0", sizeof hv.host);
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    assert_int_equal(store_version_delete(f->st, cfg, 3, &ADMIN, msg), CG_OK);
+
+    /* the escape hatch: version 5 at generation 4, the rollback at 5; host-0
+     * dies before it reports again and is forgotten */
+    publish_n(f, cfg, 1); /* 5 */
+    publish_n(f, cfg, 1); /* 6, the newest */
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 5, gen, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, gen, &CTRL, &gen, msg), CG_OK);
+    hv.applied_generation = 5;
+    cg_strlcpy(hv.host, "host-1", sizeof hv.host);
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    assert_int_equal(store_version_delete(f->st, cfg, 5, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "'host-0'"));
+    assert_int_equal(store_host_forget(f->st, "host-0", &ADMIN, msg), CG_OK);
+    last_audit(f, &au);
+    assert_string_equal(au.action, "host.forget");
+    assert_string_equal(au.object, "host/host-0");
+    assert_non_null(strstr(au.before, "\"applied_generation\":3"));
+    snprintf(obj, sizeof obj, "\"config\":\"%s\"", cfg);
+    assert_non_null(strstr(au.before, obj));
+    store_audit_free(&au);
+    assert_int_equal(store_host_version_list(f->st, cfg, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].host, "host-1");
+    store_host_versions_free(list, n);
+    assert_int_equal(store_version_delete(f->st, cfg, 5, &ADMIN, msg), CG_OK);
+    /* nothing left to forget; bad names */
+    assert_int_equal(store_host_forget(f->st, "host-0", &ADMIN, msg), CG_ERR_NOTFOUND);
+    assert_non_null(strstr(msg, "neither claimed nor known"));
+    assert_int_equal(store_host_forget(f->st, "", &ADMIN, msg), CG_ERR_INVALID);
+    assert_int_equal(store_host_forget(f->st, "host-1", NULL, msg), CG_ERR_INVALID);
+    assert_chain_ok(f->st);
+}
+
 /* ---- Assignments ---- */
 
 static void test_assign(void **state)
@@ -3304,6 +3409,7 @@ int main(void)
         T(test_blob_dedup),
         T(test_version_live_rules),
         T(test_version_delete_refusals),
+        T(test_version_delete_I3_unreported_host),
         T(test_assign),
         T(test_assign_two_controllers),
         T(test_host_versions),
