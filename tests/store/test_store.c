@@ -1092,6 +1092,85 @@ static void test_version_delete_I3_unreported_host(void **state)
     assert_chain_ok(f->st);
 }
 
+/* The body of test_version_I3_migration_backfill on the store of f, whose
+ * database is its own: 'mig' is the migration's name, 'nmig' how many
+ * migrations the backend has. */
+static void migration_backfill_on(struct fx *f, const char *mig, int64_t nmig)
+{
+    char msg[STORE_MSG_MAX] = "", sql[256];
+    const char *cfg = nm(f, "cfg");
+    const char *cell = nm(f, "cell");
+    const char *cells[] = {cell};
+    static const int64_t want[] = {2, 2, 0, 2};
+    int64_t gen = 0;
+
+    mk_config(f, cfg);
+    mk_cell(f, cell, "r1", "z1");
+    publish_n(f, cfg, 4);
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, 0, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 2, gen, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(store_version_delete(f->st, cfg, 3, &ADMIN, msg), CG_OK);
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(raw_exec(f, "DROP INDEX host_versions_config_gen"), RAW_OK);
+    assert_int_equal(raw_exec(f, "ALTER TABLE versions DROP COLUMN last_assigned_gen"), RAW_OK);
+    snprintf(sql, sizeof sql, "DELETE FROM schema_migrations WHERE name = '%s'", mig);
+    assert_int_equal(raw_exec(f, sql), RAW_OK);
+    assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM schema_migrations"), nmig - 1);
+    fx_open(f);
+    for (int i = 0; i < 4; i++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT last_assigned_gen FROM versions WHERE config = '%s' AND number = %d", cfg,
+                 i + 1);
+        assert_int_equal(raw_int(f, sql), want[i]);
+    }
+    assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM schema_migrations"), nmig);
+}
+
+/* I3: the migration (SQLite 0018, PostgreSQL 0016) backfills
+ * versions.last_assigned_gen on a store made before it: every version not
+ * deleted counts as carried up to its config's generation (the history is
+ * not known), a deleted one 0. Run by taking the column and the
+ * migration's row out and opening the store again, on a database of the
+ * test's own (a shared one would change under the other tests). */
+static void test_version_I3_migration_backfill(void **state)
+{
+    struct fx *f = *state;
+
+    if (f->dir) {
+        migration_backfill_on(f, "0018_version_last_assigned_gen.sql",
+                              (int64_t)cg_migrations_count);
+        return;
+    }
+#ifdef CG_TEST_WITH_PG
+    const char *root = getenv("CG_TEST_PG_ROOT_DSN");
+    const char *slash = root ? strrchr(root, '/') : NULL;
+    if (f->pg_dsn[0] && slash && !strchr(slash, '?')) {
+        char db[40], sql[128];
+        struct fx rootfx = {0};
+        struct fx *g = calloc(1, sizeof *g);
+
+        assert_non_null(g);
+        cg_strlcpy(rootfx.pg_dsn, root, sizeof rootfx.pg_dsn);
+        snprintf(db, sizeof db, "cg_mig_%s", f->sfx);
+        snprintf(g->dsn, sizeof g->dsn, "%.*s/%s", (int)(slash - root), root, db);
+        cg_strlcpy(g->pg_dsn, g->dsn, sizeof g->pg_dsn);
+        cg_strlcpy(g->sfx, f->sfx, sizeof g->sfx);
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+        assert_int_equal(raw_exec(&rootfx, sql), RAW_OK);
+        fx_open(g);
+        migration_backfill_on(g, "0016_version_last_assigned_gen.sql",
+                              (int64_t)cg_pg_migrations_count);
+        store_close(g->st);
+        free(g);
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", db);
+        assert_int_equal(raw_exec(&rootfx, sql), RAW_OK);
+        return;
+    }
+#endif
+    skip(); /* a shared database */
+}
+
 /* ---- Assignments ---- */
 
 static void test_assign(void **state)
@@ -3410,6 +3489,7 @@ int main(void)
         T(test_version_live_rules),
         T(test_version_delete_refusals),
         T(test_version_delete_I3_unreported_host),
+        T(test_version_I3_migration_backfill),
         T(test_assign),
         T(test_assign_two_controllers),
         T(test_host_versions),
