@@ -139,8 +139,9 @@ byte hold = NHOLD, loss = NLOSS, forge = NFORGE, crash = NCRASH, fails = NFAIL;
 /* I3, host side, as design.md words it: no live host runs a deleted
  * version (and the apply asserts that no agent applies one). */
 #define RUNS_UNDELETED(h) (!alive[h] || !deleted[lkg_ver[h]])
-/* Weaker, what the code kept before the I3 finding was closed, and still
- * implied: a host on a deleted version is superseded. */
+/* What the code kept before the I3 finding was closed, still checked (for
+ * a live host RUNS_UNDELETED implies it; it covers a dead one too): a host
+ * on a deleted version is superseded. */
 #define SUPERSEDED(h) (!deleted[lkg_ver[h]] || cell_gen[CELL(h)] > lkg_gen[h])
 
 #define INVARIANT                                                                                  \
