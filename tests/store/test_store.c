@@ -991,7 +991,8 @@ static void test_version_delete_refusals(void **state)
  * has not reported it yet keeps it. The model's trail: version 3 on the
  * cell at generation 2, the host has reported generation 1 only, a
  * rollback to version 1 at generation 3; deleting version 3 is refused
- * naming the host until it reports generation 3. Forgetting a host gone
+ * naming the host until it reports generation 3. A host of another cell
+ * that is up to date with its cell never blocks. Forgetting a host gone
  * for good also unblocks it. */
 static void test_version_delete_I3_unreported_host(void **state)
 {
@@ -1002,14 +1003,27 @@ static void test_version_delete_I3_unreported_host(void **state)
     char msg[STORE_MSG_MAX] = "", sql[256], obj[160];
     const char *cfg = nm(f, "cfg");
     const char *cell = nm(f, "cell");
+    const char *other = nm(f, "other");
     const char *cells[] = {cell};
+    const char *both[] = {cell, other};
     int64_t gen = 0;
 
     mk_config(f, cfg);
     mk_cell(f, cell, "r1", "z1");
+    mk_cell(f, other, "r1", "z2");
     publish_n(f, cfg, 4); /* 4 is the newest: 1..3 are only what refers to them */
-    assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, 0, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(store_assign(f->st, cfg, both, 2, 1, 0, &CTRL, &gen, msg), CG_OK);
     assert_int_equal(gen, 1);
+    /* a host of the other cell, which stays at generation 1 throughout: it
+     * reported its cell's generation, so it holds nothing unreported and
+     * never blocks a delete, although it reported generation 1 only */
+    cg_strlcpy(hv.host, "host-9", sizeof hv.host);
+    cg_strlcpy(hv.cell, other, sizeof hv.cell);
+    cg_strlcpy(hv.config, cfg, sizeof hv.config);
+    hv.applied_version = 1;
+    hv.applied_generation = 1;
+    hv.lkg_version = 1;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
     cg_strlcpy(hv.host, "host-0", sizeof hv.host);
     cg_strlcpy(hv.cell, cell, sizeof hv.cell);
     cg_strlcpy(hv.config, cfg, sizeof hv.config);
@@ -1080,8 +1094,9 @@ static void test_version_delete_I3_unreported_host(void **state)
     assert_non_null(strstr(au.before, obj));
     store_audit_free(&au);
     assert_int_equal(store_host_version_list(f->st, cfg, &list, &n, msg), CG_OK);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
     assert_string_equal(list[0].host, "host-1");
+    assert_string_equal(list[1].host, "host-9");
     store_host_versions_free(list, n);
     assert_int_equal(store_version_delete(f->st, cfg, 5, &ADMIN, msg), CG_OK);
     /* nothing left to forget; bad names */
