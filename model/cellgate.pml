@@ -17,19 +17,20 @@
  * arbitrary moment an operator rolls back: a new generation that returns
  * every cell to the live version, after which the rollout is rolled_back
  * and pins nothing. A retention cleaner deletes whatever the server's
- * records do not reference. Agents follow their cell's signed desired
+ * records do not reference, including the versions a host may hold
+ * without having reported them yet (a host that last reported a
+ * generation older than its cell's and older than the newest generation
+ * that carried the version). Agents follow their cell's signed desired
  * state over a network that loses, holds back, duplicates, reorders and
  * forges answers; they apply only newer generations, keep their
  * last-known-good when an apply fails, and report what they run, late.
  *
  * Variants (-D on the spin command line):
  *   LIVENESS     adds the LTL property rollback_reaches (pan -a -f)
- *   I3_STRICT    checks "no live host runs a deleted version" (design.md's
- *                wording of I3), which the code does NOT guarantee: spin
- *                must find the counterexample (docs/model.md, "The I3
- *                finding")
- *   I3_APPLY     checks "an agent never applies a deleted version", which
- *                the code does not guarantee either: spin must find it
+ *   NO_PENDING_CHECK  mutation: retention does not wait for hosts that may
+ *                hold a version unreported (the code before the I3
+ *                finding was closed): spin must find a live host running
+ *                a deleted version (docs/model.md, "The I3 finding")
  *   NO_CAS       mutation: the store writes expect + 1 without comparing
  *                the generation (the freshness check at the start only, as
  *                in the AWS incident): spin must find a violation
@@ -44,6 +45,11 @@
  *   LIVE_CAN_FAIL  mutation for the LIVENESS run: applying the version the
  *                rollback returns to may fail: spin must find a fair cycle
  *   ONE_CELL     one cell with both hosts instead of two cells
+ *   EMPTY_CELL   two cells, both hosts in cell 0: cell 1 has no host the
+ *                server knows, so only its assignment keeps its version
+ *                (with every cell's hosts known, the pending-host check
+ *                alone would keep an assigned version: NO_REF_CHECK runs
+ *                with EMPTY_CELL)
  *   NHOLD NLOSS NFORGE NCRASH NFAIL NTRY   the bounds (defaults below)
  *
  * The printf lines are for people: pan does not print them while it
@@ -80,6 +86,9 @@
 #ifdef ONE_CELL
 #define NCELL 1
 #define CELL(h) 0
+#elif defined(EMPTY_CELL)
+#define NCELL 2
+#define CELL(h) 0 /* both hosts in cell 0; cell 1 has none the server knows */
 #else
 #define NCELL 2
 #define CELL(h) (h)
@@ -92,6 +101,8 @@ byte cell_ver[NCELL]; /* assignments.version of each cell */
 byte cell_gen[NCELL]; /* assignments.generation of each cell */
 bool deleted[4];      /* versions.deleted_ms != 0, by version number */
 byte host_row[NHOST]; /* host_versions: applied = lkg version, as last reported */
+byte host_gen[NHOST]; /* host_versions.applied_generation, as last reported */
+byte last_gen[4];     /* versions.last_assigned_gen: the newest generation that carried it */
 bool rollout_open = 1; /* the rollout 1 -> 2 is in no terminal state */
 bool rolled_back = 0;  /* it left running: rolling_back */
 bool rb_landed = 0;    /* ghost: the rollback's generation is written */
@@ -125,18 +136,15 @@ byte hold = NHOLD, loss = NLOSS, forge = NFORGE, crash = NCRASH, fails = NFAIL;
 
 /* I3, server side: no cell's assignment names a deleted version. */
 #define I3_ASSIGN (!deleted[cell_ver[0]] && !deleted[cell_ver[NCELL - 1]])
-/* I3, host side, what the code guarantees: a host runs a deleted version
- * only while its cell already has a newer generation (it is superseded,
- * and leaves the deleted version with its next successful apply). */
-#define SUPERSEDED(h) (!deleted[lkg_ver[h]] || cell_gen[CELL(h)] > lkg_gen[h])
-/* I3 as design.md words it: no live host runs a deleted version. */
+/* I3, host side, as design.md words it: no live host runs a deleted
+ * version (and the apply asserts that no agent applies one). */
 #define RUNS_UNDELETED(h) (!alive[h] || !deleted[lkg_ver[h]])
+/* What the code kept before the I3 finding was closed, still checked (for
+ * a live host RUNS_UNDELETED implies it; it covers a dead one too): a host
+ * on a deleted version is superseded. */
+#define SUPERSEDED(h) (!deleted[lkg_ver[h]] || cell_gen[CELL(h)] > lkg_gen[h])
 
-#ifdef I3_STRICT
-#define I3_HOSTS (RUNS_UNDELETED(0) && RUNS_UNDELETED(1))
-#else
-#define I3_HOSTS (SUPERSEDED(0) && SUPERSEDED(1))
-#endif
+#define I3_HOSTS (RUNS_UNDELETED(0) && RUNS_UNDELETED(1) && SUPERSEDED(0) && SUPERSEDED(1))
 #define INVARIANT (I3_ASSIGN && I3_HOSTS)
 
 /* Liveness: once the rollback's generation is written, every live host
@@ -177,6 +185,9 @@ inline land(rg, v, cells)
     :: else -> skip
     fi;
 #endif
+    /* the same transaction records that this generation carried v
+     * (sq_assign_generation(), pg_assign_write(): once per write) */
+    last_gen[v] = rg + 1;
     G = rg + 1
 }
 
@@ -282,8 +293,19 @@ proctype Rollback()
 #else
 #define CELLS_REF(v) ASSIGNED(v)
 #endif
+/* A host that may hold a generation that carried v without having
+ * reported it: its last report is older than the newest generation that
+ * carried v and older than its cell's generation (SQL_REF_PENDING in
+ * store_sqlite_versions.c). A host that reported its cell's generation
+ * holds nothing newer: it applies only newer generations (I2). */
+#ifdef NO_PENDING_CHECK
+#define PENDING(h, v) false
+#else
+#define PENDING(h, v) (host_gen[h] < last_gen[v] && host_gen[h] < cell_gen[CELL(h)])
+#endif
 #define REFERENCED(v) ((v) == LIVE || CELLS_REF(v) || host_row[0] == (v) || \
-                       host_row[1] == (v) || (rollout_open && ((v) == RO_FROM || (v) == RO_TO)))
+                       host_row[1] == (v) || PENDING(0, v) || PENDING(1, v) || \
+                       (rollout_open && ((v) == RO_FROM || (v) == RO_TO)))
 
 proctype Cleaner()
 {
@@ -299,7 +321,7 @@ end:
         if
         :: !REFERENCED(v) ->
             deleted[v] = 1;
-            printf("retention: version %d deleted (no cell, reported host or open rollout refers to it)\n", v)
+            printf("retention: version %d deleted (no cell, host or open rollout refers to it)\n", v)
         :: else -> skip /* CG_ERR_CONFLICT naming the reference */
         fi;
         v = 0
@@ -374,9 +396,8 @@ end_apply:
             * one it holds, and holds only generations the server wrote */
             assert(g > lkg_gen[h]);
             assert(g <= G);
-#ifdef I3_APPLY
+            /* I3: an agent never applies a deleted version */
             assert(!deleted[v]);
-#endif
             lkg_ver[h] = v;
             lkg_gen[h] = g;
             printf("host %d: runs version %d, generation %d\n", h, v, g)
@@ -395,19 +416,23 @@ end_apply:
 
 /* ---- reports: what a host runs reaches the server's host_versions late ----- */
 
+/* A report is persisted when the version or the generation changed
+ * (reports_ingest(): a newer generation of the same version too). */
 proctype Reports()
 {
 end:
     do
     :: atomic {
-        alive[0] && lkg_ver[0] != host_row[0] ->
+        alive[0] && (lkg_ver[0] != host_row[0] || lkg_gen[0] != host_gen[0]) ->
         host_row[0] = lkg_ver[0];
-        printf("server: host 0 reported version %d\n", host_row[0])
+        host_gen[0] = lkg_gen[0];
+        printf("server: host 0 reported version %d, generation %d\n", host_row[0], host_gen[0])
     }
     :: atomic {
-        alive[1] && lkg_ver[1] != host_row[1] ->
+        alive[1] && (lkg_ver[1] != host_row[1] || lkg_gen[1] != host_gen[1]) ->
         host_row[1] = lkg_ver[1];
-        printf("server: host 1 reported version %d\n", host_row[1])
+        host_gen[1] = lkg_gen[1];
+        printf("server: host 1 reported version %d, generation %d\n", host_row[1], host_gen[1])
     }
     od
 }
@@ -476,8 +501,10 @@ init
             alive[h] = 1;
             lkg_ver[h] = LIVE;
             lkg_gen[h] = 1;
-            host_row[h] = LIVE
+            host_row[h] = LIVE;
+            host_gen[h] = 1
         }
+        last_gen[LIVE] = 1;
         c = 0;
         h = 0;
         run Monitor();

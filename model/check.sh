@@ -7,7 +7,7 @@
 #                 every live host under weak fairness (liveness): each must
 #                 report "errors: 0" over its whole state space;
 #   fail runs     the mutations (no compare-and-set, an agent taking an
-#                 equal generation, ...) and the two I3 findings: each must
+#                 equal generation, no pending-host check, ...): each must
 #                 report at least one error and write a trail, whose replay
 #                 is printed, so the model is shown to be able to fail; and
 #                 the error must be the one the run is for: pan's first
@@ -189,12 +189,13 @@ live=(-DNHOLD=1 -DNLOSS=1 -DNFORGE=0 -DNFAIL=1 -DNTRY=2 -DNCRASH=1)
 # What each failing run must break, as spin expands the assertion's text:
 # I3_ASSIGN and I3_HOSTS are the two parts of the Monitor's invariant.
 i3_assign='(!(deleted[cell_ver[0]])&&!(deleted[cell_ver[(2-1)]]))'
-i3_strict='((!(alive[0])||!(deleted[lkg_ver[0]]))&&(!(alive[1])||!(deleted[lkg_ver[1]])))'
+i3_hosts='((((!(alive[0])||!(deleted[lkg_ver[0]]))&&(!(alive[1])||!(deleted[lkg_ver[1]])))&&(!(deleted[lkg_ver[0]])||(cell_gen[0]>lkg_gen[0])))&&(!(deleted[lkg_ver[1]])||(cell_gen[1]>lkg_gen[1])))'
 
-# What the code guarantees: I2 and I3 (assignments; hosts superseded).
+# What the code guarantees: I2 and I3 (assignments; no host runs a deleted version).
 run safety safety pass - "${main[@]}"
 run safety.hostile safety pass - "${hostile[@]}"
 run safety.one-cell safety pass - "${onecell[@]}"
+run safety.empty-cell safety pass - -DEMPTY_CELL "${main[@]}"
 # Every rollback reaches every live host, under weak fairness.
 run liveness liveness pass - "${live[@]}"
 run liveness.one-cell liveness pass - -DONE_CELL "${live[@]}"
@@ -203,14 +204,11 @@ run liveness.one-cell liveness pass - -DONE_CELL "${live[@]}"
 # break the property that safeguard keeps.
 run mutation.no-cas safety fail 'assert:(G==rg)' -DNO_CAS "${main[@]}"
 run mutation.agent-equal safety fail 'assert:(g>lkg_gen[h])' -DAGENT_EQ "${main[@]}"
-run mutation.no-del-check safety fail "assert:$i3_assign" -DNO_DEL_CHECK "${main[@]}"
-run mutation.no-ref-check safety fail "assert:$i3_assign" -DNO_REF_CHECK "${main[@]}"
+run mutation.no-del-check safety fail 'assert:!(deleted[v])' -DNO_DEL_CHECK "${main[@]}"
+run mutation.no-ref-check safety fail "assert:$i3_assign" -DNO_REF_CHECK -DEMPTY_CELL "${main[@]}"
 run mutation.no-verify safety fail 'assert:(g<=G)' -DNO_VERIFY "${hostile[@]}"
 run mutation.live-can-fail liveness fail cycle -DLIVE_CAN_FAIL "${live[@]}"
-
-# The I3 finding: what the code does not guarantee (docs/model.md).
-run finding.i3-strict safety fail "assert:$i3_strict" -DI3_STRICT "${main[@]}"
-run finding.i3-apply safety fail 'assert:!(deleted[v])' -DI3_APPLY "${main[@]}"
+run mutation.no-pending-check safety fail "assert:$i3_hosts" -DNO_PENDING_CHECK "${main[@]}"
 
 if [[ $failures -ne 0 ]]; then
   echo "model: $failures run(s) did not do what they must" >&2

@@ -505,10 +505,12 @@ int api_hosts_release(struct api *api, struct request *rq, struct response *rs)
     struct ops_actor who = request_ops_actor(rq, request_query(rq, "reason"));
     struct ops_err e = {0};
     const char *host = param_name(rq, rs, 0, "host");
+    int64_t forget = 0;
 
-    if (!host)
+    if (!host || query_int(rq, rs, "forget", 0, 1, 0, &forget) < 0)
         return 0;
-    if (ops_host_release(api->ops, host, &who, &e) != CG_OK) {
+    if ((forget ? ops_host_forget(api->ops, host, &who, &e)
+                : ops_host_release(api->ops, host, &who, &e)) != CG_OK) {
         reply_ops_error(rs, &e);
         ops_err_free(&e);
         return 0;

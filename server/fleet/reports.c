@@ -354,6 +354,19 @@ void reports_claim_set(struct reports *r, const char *host, const char *credenti
     pthread_mutex_unlock(&r->mu);
 }
 
+void reports_host_forget(struct reports *r, const char *host)
+{
+    struct cg_hentry *e;
+
+    pthread_mutex_lock(&r->mu);
+    e = cg_hashmap_get(&r->hosts, host);
+    if (e) {
+        host_remove(r, CG_HENTRY(e, struct host, link));
+        r->members_mod++; /* cached convergences look again */
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
 void reports_view_unpersisted(struct reports *r, const char *host, const char *config)
 {
     struct cg_hentry *e;

@@ -213,7 +213,10 @@ void reports_free(struct reports *r);
  * On a malformed report returns -1 with 'msg' (256 bytes) naming the field;
  * nothing is ingested. On success returns 0 and fills changes[0..*nchanges)
  * (capacity REPORTS_MAX_CONFIGS) with the configs whose applied or LKG
- * version changed for this host, so the caller can persist them.
+ * version or generation changed for this host, so the caller can persist
+ * them (retention reads the applied generation: a host on a newer
+ * generation of the same version has moved past the versions of the
+ * generations before it, I3).
  */
 int reports_ingest(struct reports *r, const json_t *report, const char *cell, int64_t now_ms,
                    struct reports_change *changes, size_t *nchanges, char *msg);
@@ -406,6 +409,11 @@ int reports_claim_known(struct reports *r, const char *host, const char *credent
 /* Remembers that the store says 'host' belongs to 'credential' ("" to
  * forget it: a released host). A host not in the view is left alone. */
 void reports_claim_set(struct reports *r, const char *host, const char *credential);
+
+/* Forgets everything this process knows of 'host' (a host gone for good,
+ * ops_host_forget()): its views, health and history, as if it never
+ * reported. An unknown host is left alone. Thread-safe. */
+void reports_host_forget(struct reports *r, const char *host);
 
 /* The store did not take the view 'host' reported of 'config' (the
  * persisted applied / last-known-good versions, ops_report()): forgets

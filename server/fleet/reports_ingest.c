@@ -379,7 +379,10 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
             }
             json_decref(detail);
         }
-        changed = hc->lkg_version != lkg || hc->version != ver;
+        /* a new generation is a change even on the same version: retention
+         * reads the applied generation (I3, version_referenced()) */
+        changed = hc->lkg_version != lkg || hc->version != ver || hc->generation != gen ||
+                  hc->lkg_generation != lkg_gen;
         if (entry_new || changed || hc->generation != gen || hc->lkg_generation != lkg_gen ||
             strcmp(hc->outcome, outcome) != 0 || (hc->detail == NULL) != (dtext == NULL) ||
             (dtext && strcmp(hc->detail, dtext) != 0))

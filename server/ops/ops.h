@@ -582,6 +582,15 @@ int ops_token_rotate(struct ops *o, int64_t id, int64_t grace_s, const struct op
 int ops_host_release(struct ops *o, const char *host, const struct ops_actor *who,
                      struct ops_err *e);
 
+/* Forgets host 'host', gone for good (store_host_forget()): its claim and
+ * what its reports said it runs, so retention no longer waits for it (I3);
+ * audited "host.forget". This process's in-memory view of the host goes
+ * too (the hosts page, convergence); another replica's view of it ages out
+ * (a host that reports again is known again). CG_ERR_NOTFOUND when the
+ * host is neither claimed nor known from its reports. */
+int ops_host_forget(struct ops *o, const char *host, const struct ops_actor *who,
+                    struct ops_err *e);
+
 /* Ingests one agent report for 'cell' (the report object; who->cell, when
  * set, must be that cell: CG_ERR_FORBIDDEN) at wall time now_ms: health
  * windows in memory, the /metrics histograms, and the hosts' applied and

@@ -194,6 +194,22 @@ int ops_report(struct ops *o, const char *cell, const json_t *report, int64_t no
     return CG_OK;
 }
 
+int ops_host_forget(struct ops *o, const char *host, const struct ops_actor *who, struct ops_err *e)
+{
+    char msg[STORE_MSG_MAX] = "";
+    struct store_actor a = ops_store_actor(who);
+    int rc;
+
+    if (!cg_valid_name(host))
+        return ops_fail(e, CG_ERR_INVALID, NULL, NULL,
+                        "a host is a name (1-63 chars of [a-z0-9._-])");
+    rc = store_host_forget(o->store, host, &a, msg);
+    if (rc != CG_OK)
+        return ops_store_fail(e, rc, msg, "host");
+    reports_host_forget(o->reports, host);
+    return CG_OK;
+}
+
 int ops_host_release(struct ops *o, const char *host, const struct ops_actor *who,
                      struct ops_err *e)
 {

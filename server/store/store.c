@@ -536,6 +536,15 @@ int store_host_release(struct store *st, const char *host, const struct store_ac
     STORE_CALL(st, msg, host_release, host, a, msg);
 }
 
+int store_host_forget(struct store *st, const char *host, const struct store_actor *a, char *msg)
+{
+    if (st && (st->ops->version < 7 || !st->ops->host_forget)) {
+        set_msg(msg, "this store cannot forget hosts", NULL);
+        return CG_ERR_INVALID;
+    }
+    STORE_CALL(st, msg, host_forget, host, a, msg);
+}
+
 /* ---- Audit checkpoints ---- */
 
 /* CG_ERR_INVALID unless st's backend has the checkpoint operations. */

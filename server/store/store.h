@@ -731,6 +731,9 @@ struct store_ops {
      * STORE_OPS_VERSION 7 like the drills. */
     int (*drill_latest)(struct store *st, int64_t after_id, size_t limit,
                         struct store_drill_latest **out, size_t *n, char *msg);
+    /* Forgetting a host gone for good (store_host_forget()); under
+     * STORE_OPS_VERSION 7 like the contract versions. */
+    int (*host_forget)(struct store *st, const char *host, const struct store_actor *a, char *msg);
 };
 
 /* Sets the process-wide options of the storage libraries. Call it once,
@@ -1386,6 +1389,20 @@ int store_host_claim(struct store *st, const char *host, const char *cell, const
 /* Releases host's claim (a host moved or re-credentialed), audited as
  * "host.release" object "host/HOST" by a: CG_OK, or CG_ERR_NOTFOUND. */
 int store_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg);
+
+/*
+ * Forgets a host gone for good, in one transaction: releases its claim (if
+ * any), deletes what its reports said it runs (its host_versions rows, of
+ * every config) and ends its current exposures (the history stays).
+ * Retention then no longer waits for the host (I3: a host the server knows
+ * that may hold an unreported generation keeps the versions that
+ * generation carried, store_version_delete()). Audited as "host.forget"
+ * object "host/HOST" by a, with the claim and the rows as they were.
+ * CG_OK, or CG_ERR_NOTFOUND when the host is neither claimed nor has a
+ * row. A host that reports again afterwards is known again from that
+ * report on.
+ */
+int store_host_forget(struct store *st, const char *host, const struct store_actor *a, char *msg);
 
 /*
  * Signed audit checkpoints (common/checkpoint.h; docs/internals/STORE.md

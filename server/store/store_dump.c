@@ -39,9 +39,9 @@ static const struct store_column policies[] = {
 static const struct store_column blobs[] = {
     {"sha256", T}, {"size", I}, {"bytes", B}, {"created_ms", I}};
 static const struct store_column versions[] = {
-    {"config", T},     {"number", I},     {"sha256", T},          {"media_type", T},
-    {"size", I},       {"author", T},     {"message", T},         {"parent", I},
-    {"created_ms", I}, {"deleted_ms", I}, {"contract_version", I}};
+    {"config", T},     {"number", I},     {"sha256", T},           {"media_type", T},
+    {"size", I},       {"author", T},     {"message", T},          {"parent", I},
+    {"created_ms", I}, {"deleted_ms", I}, {"contract_version", I}, {"last_assigned_gen", I}};
 static const struct store_column plans[] = {
     {"name", T}, {"body_json", T}, {"created_ms", I}, {"updated_ms", I}, {"version", I}};
 static const struct store_column plan_versions[] = {
@@ -155,7 +155,9 @@ int store_dump(struct store *st, store_row_fn emit, void *ctx, char *msg)
  * for an integer), the value the migration that added it gave existing
  * rows. Any other missing column is still refused by the backend. (The
  * contract and plan versions such a dump lacks are recorded by the
- * backend's load as version 1, as the migration did.) */
+ * backend's load as version 1, as the migration did; a version's
+ * last_assigned_gen, loaded as -1, is backfilled by the backend's load as
+ * the migration did.) */
 static const struct {
     const char *table, *column;
     int64_t def;
@@ -172,6 +174,10 @@ static const struct {
     {"rollouts", "plan_version", 0},
     /* 0016_fleet_lifecycle.sql (PostgreSQL: 0014) */
     {"cells", "drained_ms", 0},
+    /* 0018_version_last_assigned_gen.sql (PostgreSQL: 0016): -1 = not
+     * known; the backend's load then backfills it as the migration did (an
+     * undeleted version counts as carried up to its config's generation) */
+    {"versions", "last_assigned_gen", -1},
 };
 
 /* The row source of a load, completing rows of older dumps. */

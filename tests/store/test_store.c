@@ -987,6 +987,205 @@ static void test_version_delete_refusals(void **state)
     assert_chain_ok(f->st);
 }
 
+/* I3 (docs/model.md "The I3 finding"): a host that fetched a version and
+ * has not reported it yet keeps it. The model's trail: version 3 on the
+ * cell at generation 2, the host has reported generation 1 only, a
+ * rollback to version 1 at generation 3; deleting version 3 is refused
+ * naming the host until it reports generation 3. A host of another cell
+ * that is up to date with its cell never blocks. Forgetting a host gone
+ * for good also unblocks it. */
+static void test_version_delete_I3_unreported_host(void **state)
+{
+    struct fx *f = *state;
+    struct store_host_version hv = {0}, *list = NULL;
+    struct store_audit au;
+    size_t n = 0;
+    char msg[STORE_MSG_MAX] = "", sql[256], obj[160];
+    const char *cfg = nm(f, "cfg");
+    const char *cell = nm(f, "cell");
+    const char *other = nm(f, "other");
+    const char *cells[] = {cell};
+    const char *both[] = {cell, other};
+    int64_t gen = 0;
+
+    mk_config(f, cfg);
+    mk_cell(f, cell, "r1", "z1");
+    mk_cell(f, other, "r1", "z2");
+    publish_n(f, cfg, 4); /* 4 is the newest: 1..3 are only what refers to them */
+    assert_int_equal(store_assign(f->st, cfg, both, 2, 1, 0, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(gen, 1);
+    /* a host of the other cell, which stays at generation 1 throughout: it
+     * reported its cell's generation, so it holds nothing unreported and
+     * never blocks a delete, although it reported generation 1 only */
+    cg_strlcpy(hv.host, "host-9", sizeof hv.host);
+    cg_strlcpy(hv.cell, other, sizeof hv.cell);
+    cg_strlcpy(hv.config, cfg, sizeof hv.config);
+    hv.applied_version = 1;
+    hv.applied_generation = 1;
+    hv.lkg_version = 1;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    cg_strlcpy(hv.host, "host-0", sizeof hv.host);
+    cg_strlcpy(hv.cell, cell, sizeof hv.cell);
+    cg_strlcpy(hv.config, cfg, sizeof hv.config);
+    hv.applied_version = 1;
+    hv.applied_generation = 1;
+    hv.lkg_version = 1;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    /* a second host, up to date with its cell at every step: it never
+     * blocks anything (it reported its cell's current generation) */
+    cg_strlcpy(hv.host, "host-1", sizeof hv.host);
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+
+    /* generation 2 carries version 3; host-0 fetches and applies it but
+     * its report has not arrived; the rollback lands at generation 3 */
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 3, gen, &CTRL, &gen, msg), CG_OK);
+    hv.applied_version = 3;
+    hv.applied_generation = 2;
+    hv.lkg_version = 3;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK); /* host-1 */
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, gen, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(gen, 3);
+    hv.applied_version = 1;
+    hv.applied_generation = 3;
+    hv.lkg_version = 1;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK); /* host-1 */
+    if (has_raw(f)) {
+        snprintf(sql, sizeof sql,
+                 "SELECT last_assigned_gen FROM versions WHERE config = '%s' AND number = 3", cfg);
+        assert_int_equal(raw_int(f, sql), 2);
+        snprintf(sql, sizeof sql,
+                 "SELECT last_assigned_gen FROM versions WHERE config = '%s' AND number = 1", cfg);
+        assert_int_equal(raw_int(f, sql), 3);
+        snprintf(sql, sizeof sql,
+                 "SELECT last_assigned_gen FROM versions WHERE config = '%s' AND number = 2", cfg);
+        assert_int_equal(raw_int(f, sql), 0); /* never assigned */
+    }
+    /* no cell, no host row, no rollout names version 3: before, it went */
+    assert_int_equal(store_version_delete(f->st, cfg, 3, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "may be on host 'host-0' unreported"));
+    assert_non_null(strstr(msg, "generation 2 carried it"));
+    assert_non_null(strstr(msg, "last reported 1"));
+    assert_non_null(strstr(msg, "its cell is at 3"));
+    assert_non_null(strstr(msg, "?forget=1"));
+    /* a version no generation carried is not held up by a lagging host */
+    assert_int_equal(store_version_delete(f->st, cfg, 2, &ADMIN, msg), CG_OK);
+    /* host-0 reports the rollback's generation: it moved past version 3 */
+    cg_strlcpy(hv.host, "host-0", sizeof hv.host);
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    assert_int_equal(store_version_delete(f->st, cfg, 3, &ADMIN, msg), CG_OK);
+
+    /* the escape hatch: version 5 at generation 4, the rollback at 5; host-0
+     * dies before it reports again and is forgotten */
+    publish_n(f, cfg, 1); /* 5 */
+    publish_n(f, cfg, 1); /* 6, the newest */
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 5, gen, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, gen, &CTRL, &gen, msg), CG_OK);
+    hv.applied_generation = 5;
+    cg_strlcpy(hv.host, "host-1", sizeof hv.host);
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
+    assert_int_equal(store_version_delete(f->st, cfg, 5, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "'host-0'"));
+    assert_int_equal(store_host_forget(f->st, "host-0", &ADMIN, msg), CG_OK);
+    last_audit(f, &au);
+    assert_string_equal(au.action, "host.forget");
+    assert_string_equal(au.object, "host/host-0");
+    assert_non_null(strstr(au.before, "\"applied_generation\":3"));
+    snprintf(obj, sizeof obj, "\"config\":\"%s\"", cfg);
+    assert_non_null(strstr(au.before, obj));
+    store_audit_free(&au);
+    assert_int_equal(store_host_version_list(f->st, cfg, &list, &n, msg), CG_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].host, "host-1");
+    assert_string_equal(list[1].host, "host-9");
+    store_host_versions_free(list, n);
+    assert_int_equal(store_version_delete(f->st, cfg, 5, &ADMIN, msg), CG_OK);
+    /* nothing left to forget; bad names */
+    assert_int_equal(store_host_forget(f->st, "host-0", &ADMIN, msg), CG_ERR_NOTFOUND);
+    assert_non_null(strstr(msg, "neither claimed nor known"));
+    assert_int_equal(store_host_forget(f->st, "", &ADMIN, msg), CG_ERR_INVALID);
+    assert_int_equal(store_host_forget(f->st, "host-1", NULL, msg), CG_ERR_INVALID);
+    assert_chain_ok(f->st);
+}
+
+/* The body of test_version_I3_migration_backfill on the store of f, whose
+ * database is its own: 'mig' is the migration's name, 'nmig' how many
+ * migrations the backend has. */
+static void migration_backfill_on(struct fx *f, const char *mig, int64_t nmig)
+{
+    char msg[STORE_MSG_MAX] = "", sql[256];
+    const char *cfg = nm(f, "cfg");
+    const char *cell = nm(f, "cell");
+    const char *cells[] = {cell};
+    static const int64_t want[] = {2, 2, 0, 2};
+    int64_t gen = 0;
+
+    mk_config(f, cfg);
+    mk_cell(f, cell, "r1", "z1");
+    publish_n(f, cfg, 4);
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 1, 0, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(store_assign(f->st, cfg, cells, 1, 2, gen, &CTRL, &gen, msg), CG_OK);
+    assert_int_equal(store_version_delete(f->st, cfg, 3, &ADMIN, msg), CG_OK);
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(raw_exec(f, "DROP INDEX host_versions_config_gen"), RAW_OK);
+    assert_int_equal(raw_exec(f, "ALTER TABLE versions DROP COLUMN last_assigned_gen"), RAW_OK);
+    snprintf(sql, sizeof sql, "DELETE FROM schema_migrations WHERE name = '%s'", mig);
+    assert_int_equal(raw_exec(f, sql), RAW_OK);
+    assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM schema_migrations"), nmig - 1);
+    fx_open(f);
+    for (int i = 0; i < 4; i++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT last_assigned_gen FROM versions WHERE config = '%s' AND number = %d", cfg,
+                 i + 1);
+        assert_int_equal(raw_int(f, sql), want[i]);
+    }
+    assert_int_equal(raw_int(f, "SELECT COUNT(*) FROM schema_migrations"), nmig);
+}
+
+/* I3: the migration (SQLite 0018, PostgreSQL 0016) backfills
+ * versions.last_assigned_gen on a store made before it: every version not
+ * deleted counts as carried up to its config's generation (the history is
+ * not known), a deleted one 0. Run by taking the column and the
+ * migration's row out and opening the store again, on a database of the
+ * test's own (a shared one would change under the other tests). */
+static void test_version_I3_migration_backfill(void **state)
+{
+    struct fx *f = *state;
+
+    if (f->dir) {
+        migration_backfill_on(f, "0018_version_last_assigned_gen.sql",
+                              (int64_t)cg_migrations_count);
+        return;
+    }
+#ifdef CG_TEST_WITH_PG
+    const char *root = getenv("CG_TEST_PG_ROOT_DSN");
+    const char *slash = root ? strrchr(root, '/') : NULL;
+    if (f->pg_dsn[0] && slash && !strchr(slash, '?')) {
+        char db[40], sql[128];
+        struct fx rootfx = {0};
+        struct fx *g = calloc(1, sizeof *g);
+
+        assert_non_null(g);
+        cg_strlcpy(rootfx.pg_dsn, root, sizeof rootfx.pg_dsn);
+        snprintf(db, sizeof db, "cg_mig_%s", f->sfx);
+        snprintf(g->dsn, sizeof g->dsn, "%.*s/%s", (int)(slash - root), root, db);
+        cg_strlcpy(g->pg_dsn, g->dsn, sizeof g->pg_dsn);
+        cg_strlcpy(g->sfx, f->sfx, sizeof g->sfx);
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+        assert_int_equal(raw_exec(&rootfx, sql), RAW_OK);
+        fx_open(g);
+        migration_backfill_on(g, "0016_version_last_assigned_gen.sql",
+                              (int64_t)cg_pg_migrations_count);
+        store_close(g->st);
+        free(g);
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", db);
+        assert_int_equal(raw_exec(&rootfx, sql), RAW_OK);
+        return;
+    }
+#endif
+    skip(); /* a shared database */
+}
+
 /* ---- Assignments ---- */
 
 static void test_assign(void **state)
@@ -1159,6 +1358,12 @@ static void test_generation_raise_and_bump(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(as[0].generation, 106);
     store_assignments_free(as, n);
+    if (has_raw(f)) { /* and the newest generation that carried the version (I3) */
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT last_assigned_gen FROM versions WHERE config = '%s' AND number = 1", cfg);
+        assert_int_equal(raw_int(f, sql), 106);
+    }
     /* the same key again, or a bad bump: nothing written */
     before = audit_count(f);
     assert_int_equal(store_generations_bump(f->st, 100, key, val, msg), CG_ERR_CONFLICT);
@@ -3479,6 +3684,8 @@ int main(void)
         T(test_blob_dedup),
         T(test_version_live_rules),
         T(test_version_delete_refusals),
+        T(test_version_delete_I3_unreported_host),
+        T(test_version_I3_migration_backfill),
         T(test_assign),
         T(test_assign_two_controllers),
         T(test_generation_raise_and_bump),

@@ -408,12 +408,21 @@ static void test_host_assignment_retention(void **state)
     int64_t g0, gen = 0;
     const char *hosts[1], *cells[1], *one[1];
     struct store_rollout_update u;
+    struct store_host_version hv = {0};
 
     mk_world(f, &w);
     mk_version(f, w.config, 3, 2); /* the live version now: 2 is held by nothing else */
     g0 = generation(f, w.config);
     hosts[0] = nm(f, "h1");
     cells[0] = w.c1;
+    /* h1 has reported the cell's generation before its host step */
+    cg_strlcpy(hv.host, hosts[0], sizeof hv.host);
+    cg_strlcpy(hv.cell, w.c1, sizeof hv.cell);
+    cg_strlcpy(hv.config, w.config, sizeof hv.config);
+    hv.applied_version = 1;
+    hv.applied_generation = g0;
+    hv.lkg_version = 1;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
     assert_int_equal(host_step(f, &w, hosts, cells, 1, g0, &gen, msg), CG_OK);
     /* end the rollout, so only the host assignment holds version 2 */
     memset(&u, 0, sizeof u);
@@ -427,9 +436,19 @@ static void test_host_assignment_retention(void **state)
     assert_int_equal(store_version_delete(f->st, w.config, 2, &ADMIN, msg), CG_ERR_CONFLICT);
     assert_non_null(strstr(msg, "host"));
     assert_non_null(strstr(msg, hosts[0]));
-    /* once the cell is assigned again, version 2 is free */
+    /* once the cell is assigned again, no row names version 2; but h1 may
+     * have fetched its host step's generation without reporting it (I3):
+     * the host-level write recorded that its generation carried version 2 */
     one[0] = w.c1;
-    assert_int_equal(store_assign(f->st, w.config, one, 1, 1, gen, &ADMIN, NULL, msg), CG_OK);
+    assert_int_equal(store_assign(f->st, w.config, one, 1, 1, gen, &ADMIN, &gen, msg), CG_OK);
+    assert_int_equal(store_version_delete(f->st, w.config, 2, &ADMIN, msg), CG_ERR_CONFLICT);
+    assert_non_null(strstr(msg, "unreported"));
+    assert_non_null(strstr(msg, hosts[0]));
+    /* h1 reports the cell's new generation: version 2 is free */
+    hv.applied_version = 1;
+    hv.applied_generation = gen;
+    hv.lkg_version = 1;
+    assert_int_equal(store_host_version_put(f->st, &hv, msg), CG_OK);
     assert_int_equal(store_version_delete(f->st, w.config, 2, &ADMIN, msg), CG_OK);
 }
 

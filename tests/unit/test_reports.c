@@ -827,6 +827,46 @@ static void unpersisted_view_is_a_change_again(void **state)
     reports_free(r);
 }
 
+/* I3: retention reads the applied generation, so a host that takes a new
+ * generation of the same version (a rollback to the version it ran) is a
+ * change to persist; a forgotten host (ops_host_forget()) is gone from the
+ * view and its next report is new again. */
+static void new_generation_same_version_is_a_change(void **state)
+{
+    struct reports_config rc = {.max_hosts = 16, .max_keys = 1024};
+    struct reports *r = reports_new(&rc);
+    struct reports_change ch[REPORTS_MAX_CONFIGS];
+    static const int gens[] = {1, 1, 3, 3, 3};
+    uint64_t hosts = 0, keys = 0, ingested = 0;
+    char msg[256];
+    size_t nch;
+
+    (void)state;
+    assert_non_null(r);
+    for (int i = 0; i < 5; i++) {
+        json_t *rep =
+            json_pack("{s:s,s:s,s:i,s:i,s:[{s:s,s:i,s:i,s:s,s:i,s:i}],s:{s:i,s:i}}", "host", "h1",
+                      "cell", "c1", "seq", i + 1, "window_ms", 10000, "configs", "config", "app",
+                      "version", 1, "generation", gens[i], "outcome", "applied", "lkg_version", 1,
+                      "lkg_generation", gens[i], "health", "requests", 10, "errors", 0);
+        nch = 0;
+        if (i == 4) {
+            reports_host_forget(r, "h1");
+            reports_host_forget(r, "nobody"); /* unknown: left alone */
+            reports_counts(r, &hosts, &keys, &ingested);
+            assert_int_equal(hosts, 0);
+        }
+        assert_int_equal(reports_ingest(r, rep, "c1", T0_MS + i * 1000, ch, &nch, msg), 0);
+        json_decref(rep);
+        /* 0: new; 1: the same; 2: generation 3 of version 1, a change;
+         * 3: the same; 4: after the host was forgotten, new again */
+        assert_int_equal(nch, i == 0 || i == 2 || i == 4 ? 1 : 0);
+        if (nch)
+            assert_true(ch[0].applied_version == 1 && ch[0].applied_generation == gens[i]);
+    }
+    reports_free(r);
+}
+
 /* Each host's health history (reports_history.c): counts land in the
  * bucket of their ingestion time, several reports of one bucket add up,
  * a gap reads as zero, the ring forgets what is older than its span
@@ -1085,6 +1125,7 @@ int main(void)
         cmocka_unit_test(convergence_cache_survives_host_eviction),
         cmocka_unit_test(hosts_page_matches_sorted_view),
         cmocka_unit_test(unpersisted_view_is_a_change_again),
+        cmocka_unit_test(new_generation_same_version_is_a_change),
         cmocka_unit_test(hosts_page_after_eviction),
         cmocka_unit_test(hosts_page_edges),
         cmocka_unit_test(cell_views_match_whole_view),

@@ -509,6 +509,7 @@ const struct store_ops store_pg_ops = {
     .meta_replace = pg_meta_replace,
     .host_claim = pg_host_claim,
     .host_release = pg_host_release,
+    .host_forget = pg_host_forget,
     /* audit checkpoints */
     .checkpoint_put = pg_checkpoint_put,
     .checkpoint_page = pg_checkpoint_page,

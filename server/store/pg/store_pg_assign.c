@@ -27,6 +27,10 @@ static const char SQL_VERSION_SHA[] =
     "SELECT sha256, deleted_ms FROM versions WHERE config = $1 AND number = $2";
 const char pg_sql_config_set_gen[] =
     "UPDATE configs SET generation = $1 WHERE name = $2 AND generation = $3";
+/* the newest generation that carried the version (I3, migration 0016) */
+static const char SQL_VERSION_CARRIED[] =
+    "UPDATE versions SET last_assigned_gen = GREATEST(last_assigned_gen, $1) WHERE config = $2 "
+    "AND number = $3";
 const char pg_sql_assign_put[] =
     "INSERT INTO assignments (cell, config, version, generation, sha256, updated_ms) "
     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (cell, config) DO UPDATE SET "
@@ -118,6 +122,9 @@ int pg_assign_write(struct pg_conn *c, struct pg_assign_job *j, const char *sha,
         pg_msg(msg, "config '%s': generation is no longer %" PRId64, j->config, j->expect);
         return CG_ERR_CONFLICT;
     }
+    /* once per write, for its cells and hosts alike (pg_assign_hosts()) */
+    if (rc == CG_OK)
+        rc = pg_exec(c, msg, NULL, SQL_VERSION_CARRIED, "iti", gen, j->config, j->version);
     for (size_t i = 0; rc == CG_OK && i < j->ncells; i++) {
         rc = pg_exec(c, msg, NULL, pg_sql_assign_put, "ttiiti", j->cells[i], j->config, j->version,
                      gen, sha, now);
@@ -559,6 +566,10 @@ int pg_config_raise_generation(struct store *st, const char *config, int64_t at_
 static const char SQL_BUMP_CONFIGS[] = "UPDATE configs SET generation = generation + $1";
 static const char SQL_BUMP_ASSIGN[] = "UPDATE assignments SET generation = generation + $1";
 static const char SQL_BUMP_HOSTS[] = "UPDATE host_assignments SET generation = generation + $1";
+/* the newest generation that carried each version moves with them (I3:
+ * retention waits for hosts behind it) */
+static const char SQL_BUMP_VERSIONS[] =
+    "UPDATE versions SET last_assigned_gen = last_assigned_gen + $1 WHERE last_assigned_gen > 0";
 static const char SQL_BUMP_META[] = "INSERT INTO meta (key, value, created_ms) VALUES ($1, $2, $3)";
 static const char SQL_BUMP_META_GET[] = "SELECT value FROM meta WHERE key = $1 FOR UPDATE";
 
@@ -585,6 +596,8 @@ static int run_bump(struct pg_conn *c, void *arg, char *msg)
         rc = pg_exec(c, msg, NULL, SQL_BUMP_ASSIGN, "i", j->delta);
     if (rc == CG_OK)
         rc = pg_exec(c, msg, NULL, SQL_BUMP_HOSTS, "i", j->delta);
+    if (rc == CG_OK)
+        rc = pg_exec(c, msg, NULL, SQL_BUMP_VERSIONS, "i", j->delta);
     if (rc == CG_OK)
         rc = pg_exec(c, msg, NULL, SQL_BUMP_META, "tti", j->key, j->value, cg_now_ms());
     if (rc != CG_OK)

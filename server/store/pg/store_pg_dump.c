@@ -234,6 +234,12 @@ static const char SQL_BACKFILL_PLANS[] =
     "version, body_json, '', updated_ms FROM plans p WHERE NOT EXISTS (SELECT 1 FROM "
     "plan_versions v WHERE v.name = p.name)";
 
+/* A dump written before versions.last_assigned_gen has -1 there
+ * (store_dump.c, added_later): backfilled as migration 0016 did. */
+static const char SQL_BACKFILL_CARRIED[] =
+    "UPDATE versions v SET last_assigned_gen = CASE WHEN v.deleted_ms = 0 THEN c.generation "
+    "ELSE 0 END FROM configs c WHERE c.name = v.config AND v.last_assigned_gen < 0";
+
 static int run_load(struct pg_conn *c, void *arg, char *msg)
 {
     struct load_job *j = arg;
@@ -294,6 +300,8 @@ static int run_load(struct pg_conn *c, void *arg, char *msg)
         rc = pg_exec(c, msg, NULL, SQL_BACKFILL_CONTRACTS, "");
     if (rc == CG_OK)
         rc = pg_exec(c, msg, NULL, SQL_BACKFILL_PLANS, "");
+    if (rc == CG_OK)
+        rc = pg_exec(c, msg, NULL, SQL_BACKFILL_CARRIED, "");
     return rc;
 }
 

@@ -339,8 +339,10 @@ int pg_assign_check(struct pg_conn *c, struct pg_assign_job *j, char sha[65], ch
 
 /* Inside a transaction, after pg_assign_check(): moves the config's
  * generation from j->expect to j->expect + 1 (a conditional UPDATE, the
- * compare-and-set) and upserts every cell's assignment with it; sets
- * j->generation. */
+ * compare-and-set), records that it carried j->version
+ * (versions.last_assigned_gen, I3: once per write, for the cells and the
+ * hosts of pg_assign_hosts() alike) and upserts every cell's assignment
+ * with it; sets j->generation. */
 int pg_assign_write(struct pg_conn *c, struct pg_assign_job *j, const char *sha, char *msg);
 
 /* Inside a transaction, after pg_assign_write() (j->generation set):
@@ -551,6 +553,7 @@ int pg_fence_check(struct pg_conn *c, int64_t term, char *msg);
 int pg_host_claim(struct store *st, const char *host, const char *cell, const char *credential,
                   struct store_host_claim *out, char *msg);
 int pg_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg);
+int pg_host_forget(struct store *st, const char *host, const struct store_actor *a, char *msg);
 int pg_meta_replace(struct store *st, const char *key, const char *old_value, const char *new_value,
                     const struct store_actor *a, char *msg);
 int pg_meta_put_once(struct store *st, const char *key, const char *value, char *out, size_t outlen,

@@ -398,6 +398,89 @@ static int run_release(struct pg_conn *c, void *arg, char *msg)
     return rc;
 }
 
+/* as store_sqlite_lease.c: what the server knows of a host from its
+ * reports, for host.forget */
+static const char SQL_HOST_ROWS[] =
+    "SELECT config, cell, applied_version, applied_generation, lkg_version FROM host_versions "
+    "WHERE host = $1 ORDER BY config FOR UPDATE";
+static const char SQL_HOST_ROWS_DEL[] = "DELETE FROM host_versions WHERE host = $1";
+static const char SQL_HOST_EXPO_END[] =
+    "UPDATE host_exposures SET to_ms = $2 WHERE host = $1 AND to_ms IS NULL";
+
+static int run_forget(struct pg_conn *c, void *arg, char *msg)
+{
+    struct release_job *j = arg;
+    struct store_host_claim hc;
+    char object[STORE_NAME_MAX + 8], *before;
+    PGresult *res = NULL;
+    json_t *rows, *b;
+    int claimed, rc = pg_get_on(c, msg, &hc, row_claim, SQL_CLAIM_GET_LOCK, "t", j->host);
+
+    if (rc != CG_OK && rc != CG_ERR_NOTFOUND)
+        return rc;
+    claimed = rc == CG_OK;
+    rc = pg_query(c, msg, &res, SQL_HOST_ROWS, "t", j->host);
+    if (rc != CG_OK)
+        return rc;
+    rows = json_array();
+    for (int i = 0; rows && i < PQntuples(res); i++) {
+        json_t *row =
+            json_pack("{s:s, s:s, s:I, s:I, s:I}", "config", pg_col_text(res, i, 0), "cell",
+                      pg_col_text(res, i, 1), "applied_version", (json_int_t)pg_col_int(res, i, 2),
+                      "applied_generation", (json_int_t)pg_col_int(res, i, 3), "lkg_version",
+                      (json_int_t)pg_col_int(res, i, 4));
+        if (!row || json_array_append_new(rows, row) != 0) {
+            json_decref(rows);
+            rows = NULL;
+        }
+    }
+    PQclear(res);
+    if (!rows)
+        return store_summary_fail(msg);
+    if (!claimed && json_array_size(rows) == 0) {
+        json_decref(rows);
+        pg_msg(msg, "host %s is neither claimed nor known from its reports", j->host);
+        return CG_ERR_NOTFOUND;
+    }
+    if (claimed)
+        rc = pg_exec(c, msg, NULL, SQL_CLAIM_DEL, "t", j->host);
+    if (rc == CG_OK)
+        rc = pg_exec(c, msg, NULL, SQL_HOST_ROWS_DEL, "t", j->host);
+    if (rc == CG_OK)
+        rc = pg_exec(c, msg, NULL, SQL_HOST_EXPO_END, "ti", j->host, cg_now_ms());
+    if (rc != CG_OK) {
+        json_decref(rows);
+        return rc;
+    }
+    b = claimed ? json_pack("{s:s, s:s, s:o}", "cell", hc.cell, "credential", hc.credential,
+                            "versions", rows)
+                : json_pack("{s:o}", "versions", rows);
+    before = store_json_take(b);
+    if (!before)
+        return store_summary_fail(msg);
+    snprintf(object, sizeof object, "host/%s", j->host);
+    rc = pg_audit_append(c, j->a, "host.forget", object, before, "", msg);
+    free(before);
+    /* the other replicas forget the claim they cached (replica.c) */
+    if (rc == CG_OK && claimed)
+        rc = pg_change_add(c, "host.release", NULL, j->host, msg);
+    return rc;
+}
+
+int pg_host_forget(struct store *st, const char *host, const struct store_actor *a, char *msg)
+{
+    struct release_job j = {host, a};
+    int rc = store_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!host || !*host || strlen(host) >= STORE_NAME_MAX) {
+        pg_msg(msg, "host_forget: need a host name");
+        return CG_ERR_INVALID;
+    }
+    return pg_tx(pgs(st), run_forget, &j, msg);
+}
+
 int pg_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg)
 {
     struct release_job j = {host, a};

@@ -324,6 +324,16 @@ static const char SQL_REF_APPLIED[] = "SELECT host FROM host_versions WHERE conf
                                       "applied_version = $2 ORDER BY host LIMIT 1";
 static const char SQL_REF_LKG[] = "SELECT host FROM host_versions WHERE config = $1 AND "
                                   "lkg_version = $2 ORDER BY host LIMIT 1";
+/* as store_sqlite_versions.c: the newest generation that carried the
+ * version (migration 0016), and the first host that may hold it unreported */
+static const char SQL_VERSION_LAST_GEN[] =
+    "SELECT last_assigned_gen FROM versions WHERE config = $1 AND number = $2";
+static const char SQL_REF_PENDING[] =
+    "SELECT host, applied_generation, cur FROM (SELECT hv.host, hv.applied_generation, "
+    "GREATEST(coalesce(a.generation, 0), coalesce(ha.generation, 0)) AS cur FROM host_versions hv "
+    "LEFT JOIN assignments a ON a.cell = hv.cell AND a.config = hv.config LEFT JOIN "
+    "host_assignments ha ON ha.host = hv.host AND ha.config = hv.config WHERE hv.config = $1 AND "
+    "hv.applied_generation < $2) s WHERE applied_generation < cur ORDER BY host LIMIT 1";
 static const char SQL_REF_ROLLOUT[] =
     "SELECT id FROM rollouts WHERE config = $1 AND (from_version = $2 OR to_version = $2) "
     "AND state NOT IN " PG_ROLLOUT_TERMINAL " ORDER BY id LIMIT 1";
@@ -335,6 +345,38 @@ struct delete_job {
     int64_t number;
     const struct store_actor *a;
 };
+
+/* 0, or CG_ERR_CONFLICT naming a host that may hold a generation that
+ * carried the version and has not reported it yet (I3), or an error. */
+static int pending_host(struct pg_conn *c, const char *config, int64_t num, char *msg)
+{
+    char host[STORE_NAME_MAX] = "";
+    int64_t last = 0, reported = 0, cur = 0;
+    PGresult *res = NULL;
+    int rc = pg_int(c, msg, &last, SQL_VERSION_LAST_GEN, "ti", config, num);
+
+    if (rc <= 0 || last == 0) /* never assigned: no host can have fetched it */
+        return rc < 0 ? rc : 0;
+    rc = pg_query(c, msg, &res, SQL_REF_PENDING, "ti", config, last);
+    if (rc != CG_OK)
+        return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    cg_strlcpy(host, pg_col_text(res, 0, 0), sizeof host);
+    reported = pg_col_int(res, 0, 1);
+    cur = pg_col_int(res, 0, 2);
+    PQclear(res);
+    /* the host first: the hint may be cut at STORE_MSG_MAX with long names */
+    pg_msg(msg,
+           "version %" PRId64 " of '%s' may be on host '%s' unreported: generation %" PRId64
+           " carried it, the host last reported %" PRId64 ", its cell is at %" PRId64
+           "; wait for its report, or forget the host if it is gone (DELETE "
+           "/v1/hosts/H?forget=1)",
+           num, config, host, last, reported, cur);
+    return CG_ERR_CONFLICT;
+}
 
 /* CG_ERR_CONFLICT naming the first reference that keeps the version (I3).
  * The config row is locked by the caller: assignments, host reports and
@@ -395,6 +437,8 @@ static int version_referenced(struct pg_conn *c, const char *config, int64_t num
                who);
         return CG_ERR_CONFLICT;
     }
+    if (rc == 0)
+        rc = pending_host(c, config, num, msg);
     if (rc == 0)
         rc = pg_int(c, msg, &id, SQL_REF_ROLLOUT, "ti", config, num);
     if (rc == 1) {

@@ -352,6 +352,7 @@ const struct store_ops store_sqlite_ops = {
     .meta_replace = sq_meta_replace,
     .host_claim = sq_host_claim,
     .host_release = sq_host_release,
+    .host_forget = sq_host_forget,
     /* audit checkpoints */
     .checkpoint_put = sq_checkpoint_put,
     .checkpoint_page = sq_checkpoint_page,

@@ -25,6 +25,10 @@ static const char SQL_CONFIG_GEN[] = "SELECT generation FROM configs WHERE name 
 static const char SQL_VERSION_SHA[] =
     "SELECT sha256, deleted_ms FROM versions WHERE config = ? AND number = ?";
 const char sq_sql_config_set_gen[] = "UPDATE configs SET generation = ? WHERE name = ?";
+/* the newest generation that carried the version (I3, migration 0018) */
+static const char SQL_VERSION_CARRIED[] =
+    "UPDATE versions SET last_assigned_gen = max(last_assigned_gen, ?1) WHERE config = ?2 AND "
+    "number = ?3";
 const char sq_sql_assign_put[] =
     "INSERT INTO assignments (cell, config, version, generation, sha256, updated_ms) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (cell, config) DO UPDATE SET "
@@ -111,6 +115,14 @@ int sq_assign_check(struct sq_conn *w, struct sq_assign_job *j, char sha[65], ch
     return CG_OK;
 }
 
+int sq_assign_generation(struct sq_conn *w, const char *config, int64_t version, int64_t gen,
+                         char *msg)
+{
+    int rc = sq_exec(w, msg, sq_sql_config_set_gen, "it", gen, config);
+
+    return rc == CG_OK ? sq_exec(w, msg, SQL_VERSION_CARRIED, "iti", gen, config, version) : rc;
+}
+
 int sq_assign_cells(struct sq_conn *w, const char *config, const char *const *cells, size_t n,
                     int64_t version, int64_t gen, const char *sha, int64_t now, char *msg)
 {
@@ -156,7 +168,7 @@ static int run_assign(struct sq_conn *w, void *arg, char *msg)
     int rc = sq_assign_check(w, j, sha, msg);
 
     if (rc == CG_OK)
-        rc = sq_exec(w, msg, sq_sql_config_set_gen, "it", gen, j->config);
+        rc = sq_assign_generation(w, j->config, j->version, gen, msg);
     if (rc == CG_OK)
         rc = sq_assign_cells(w, j->config, j->cells, j->ncells, j->version, gen, sha, now, msg);
     if (rc != CG_OK)
@@ -544,6 +556,10 @@ int sq_config_raise_generation(struct store *st, const char *config, int64_t at_
 static const char SQL_BUMP_CONFIGS[] = "UPDATE configs SET generation = generation + ?";
 static const char SQL_BUMP_ASSIGN[] = "UPDATE assignments SET generation = generation + ?";
 static const char SQL_BUMP_HOSTS[] = "UPDATE host_assignments SET generation = generation + ?";
+/* the newest generation that carried each version moves with them (I3:
+ * retention waits for hosts behind it) */
+static const char SQL_BUMP_VERSIONS[] =
+    "UPDATE versions SET last_assigned_gen = last_assigned_gen + ? WHERE last_assigned_gen > 0";
 static const char SQL_BUMP_META[] = "INSERT INTO meta (key, value, created_ms) VALUES (?, ?, ?)";
 static const char SQL_BUMP_META_GET[] = "SELECT value FROM meta WHERE key = ?";
 
@@ -570,6 +586,8 @@ static int run_bump(struct sq_conn *w, void *arg, char *msg)
         rc = sq_exec(w, msg, SQL_BUMP_ASSIGN, "i", j->delta);
     if (rc == CG_OK)
         rc = sq_exec(w, msg, SQL_BUMP_HOSTS, "i", j->delta);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_BUMP_VERSIONS, "i", j->delta);
     if (rc == CG_OK)
         rc = sq_exec(w, msg, SQL_BUMP_META, "tti", j->key, j->value, cg_now_ms());
     if (rc != CG_OK)

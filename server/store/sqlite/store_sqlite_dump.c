@@ -205,6 +205,12 @@ static const char SQL_BACKFILL_PLANS[] =
     "version, body_json, '', updated_ms FROM plans p WHERE NOT EXISTS (SELECT 1 FROM "
     "plan_versions v WHERE v.name = p.name)";
 
+/* A dump written before versions.last_assigned_gen has -1 there
+ * (store_dump.c, added_later): backfilled as migration 0018 did. */
+static const char SQL_BACKFILL_CARRIED[] =
+    "UPDATE versions SET last_assigned_gen = CASE WHEN deleted_ms = 0 THEN (SELECT c.generation "
+    "FROM configs c WHERE c.name = versions.config) ELSE 0 END WHERE last_assigned_gen < 0";
+
 static int run_load(struct sq_conn *w, void *arg, char *msg)
 {
     struct load_job *j = arg;
@@ -271,6 +277,8 @@ static int run_load(struct sq_conn *w, void *arg, char *msg)
         rc = sq_exec(w, msg, SQL_BACKFILL_CONTRACTS, "");
     if (rc == CG_OK)
         rc = sq_exec(w, msg, SQL_BACKFILL_PLANS, "");
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_BACKFILL_CARRIED, "");
     return rc;
 }
 

@@ -310,6 +310,12 @@ extern const char sq_sql_config_exists[];
 /* Sets a config's generation: ("it", generation, config)
  * (store_sqlite_assign.c). */
 extern const char sq_sql_config_set_gen[];
+/* On the writer, the first step of every write of assignment rows (cells'
+ * or hosts'): moves the config's generation to 'gen' and records that
+ * 'gen' carried 'version' (versions.last_assigned_gen, which retention
+ * reads, I3): one UPDATE of each per write, not per cell. */
+int sq_assign_generation(struct sq_conn *w, const char *config, int64_t version, int64_t gen,
+                         char *msg);
 /* Upserts one cell's assignment: ("ttiiti", cell, config, version,
  * generation, sha256, updated_ms) (store_sqlite_assign.c). */
 extern const char sq_sql_assign_put[];
@@ -546,6 +552,7 @@ int sq_fence_check(struct sq_conn *w, int64_t term, char *msg);
 int sq_host_claim(struct store *st, const char *host, const char *cell, const char *credential,
                   struct store_host_claim *out, char *msg);
 int sq_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg);
+int sq_host_forget(struct store *st, const char *host, const struct store_actor *a, char *msg);
 int sq_meta_replace(struct store *st, const char *key, const char *old_value, const char *new_value,
                     const struct store_actor *a, char *msg);
 int sq_meta_put_once(struct store *st, const char *key, const char *value, char *out, size_t outlen,

@@ -387,6 +387,103 @@ static int run_release(struct sq_conn *w, void *arg, char *msg)
     return rc;
 }
 
+/* What the server knows of a host from its reports, for host.forget's
+ * audit record: ("t", host). At most one row per config of the host. */
+static const char SQL_HOST_ROWS[] =
+    "SELECT config, cell, applied_version, applied_generation, lkg_version FROM host_versions "
+    "WHERE host = ? ORDER BY config";
+static const char SQL_HOST_ROWS_DEL[] = "DELETE FROM host_versions WHERE host = ?";
+/* the exposure history stays; a forgotten host's current exposure ends now */
+static const char SQL_HOST_EXPO_END[] =
+    "UPDATE host_exposures SET to_ms = ?2 WHERE host = ?1 AND to_ms IS NULL";
+
+/* The host's host_versions rows as a JSON array (NULL: out of memory, or an
+ * error in msg: *rc says which). */
+static json_t *host_rows_json(struct sq_conn *w, const char *host, int *rc, char *msg)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *q;
+
+    *rc = arr ? sq_query(w, msg, &q, SQL_HOST_ROWS, "t", host) : CG_ERR_NOMEM;
+    if (*rc != CG_OK) {
+        json_decref(arr);
+        return NULL;
+    }
+    while ((*rc = sq_step(w, q, msg)) == 1) {
+        json_t *row =
+            json_pack("{s:s, s:s, s:I, s:I, s:I}", "config", sq_col_text(q, 0), "cell",
+                      sq_col_text(q, 1), "applied_version", (json_int_t)sqlite3_column_int64(q, 2),
+                      "applied_generation", (json_int_t)sqlite3_column_int64(q, 3), "lkg_version",
+                      (json_int_t)sqlite3_column_int64(q, 4));
+        if (!row || json_array_append_new(arr, row) != 0) {
+            *rc = CG_ERR_NOMEM;
+            break;
+        }
+    }
+    sq_reset(q);
+    if (*rc < 0) {
+        json_decref(arr);
+        return NULL;
+    }
+    *rc = CG_OK;
+    return arr;
+}
+
+static int run_forget(struct sq_conn *w, void *arg, char *msg)
+{
+    struct release_job *j = arg;
+    struct store_host_claim c;
+    char object[STORE_NAME_MAX + 8], *before;
+    json_t *rows, *b;
+    int claimed, rc = sq_get_on(w, msg, &c, row_claim, SQL_CLAIM_GET, "t", j->host);
+
+    if (rc != CG_OK && rc != CG_ERR_NOTFOUND)
+        return rc;
+    claimed = rc == CG_OK;
+    rows = host_rows_json(w, j->host, &rc, msg);
+    if (!rows)
+        return rc == CG_ERR_NOMEM ? store_summary_fail(msg) : rc;
+    if (!claimed && json_array_size(rows) == 0) {
+        json_decref(rows);
+        sq_msg(msg, "host %s is neither claimed nor known from its reports", j->host);
+        return CG_ERR_NOTFOUND;
+    }
+    if (claimed)
+        rc = sq_exec(w, msg, SQL_CLAIM_DEL, "t", j->host);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_HOST_ROWS_DEL, "t", j->host);
+    if (rc == CG_OK)
+        rc = sq_exec(w, msg, SQL_HOST_EXPO_END, "ti", j->host, cg_now_ms());
+    if (rc != CG_OK) {
+        json_decref(rows);
+        return rc;
+    }
+    b = claimed ? json_pack("{s:s, s:s, s:o}", "cell", c.cell, "credential", c.credential,
+                            "versions", rows)
+                : json_pack("{s:o}", "versions", rows);
+    before = store_json_take(b);
+    if (!before)
+        return store_summary_fail(msg);
+    snprintf(object, sizeof object, "host/%s", j->host);
+    rc = sq_audit_append(w, j->a, "host.forget", object, before, "", msg);
+    free(before);
+    return rc;
+}
+
+int sq_host_forget(struct store *st, const char *host, const struct store_actor *a, char *msg)
+{
+    struct release_job j = {host, a};
+    int rc = store_check_actor(a, msg);
+
+    if (rc != CG_OK)
+        return rc;
+    if (!host || !*host || strlen(host) >= STORE_NAME_MAX) {
+        sq_msg(msg, "host_forget: need a host name");
+        return CG_ERR_INVALID;
+    }
+    return sq_submit(sq(st), run_forget, &j, msg);
+}
+
 int sq_host_release(struct store *st, const char *host, const struct store_actor *a, char *msg)
 {
     struct release_job j = {host, a};

@@ -282,7 +282,7 @@ static int run_rollout_update(struct sq_conn *w, void *arg, char *msg)
         rc = sq_assign_check(w, &aj, sha, msg);
         gen = u->expect_generation + 1;
         if (rc == CG_OK)
-            rc = sq_exec(w, msg, sq_sql_config_set_gen, "it", gen, config);
+            rc = sq_assign_generation(w, config, u->assign_version, gen, msg);
         if (rc == CG_OK)
             rc = sq_assign_cells(w, config, u->cells, u->ncells, u->assign_version, gen, sha, now,
                                  msg);

@@ -287,6 +287,22 @@ static const char SQL_REF_APPLIED[] = "SELECT host FROM host_versions WHERE conf
                                       "applied_version = ? ORDER BY host LIMIT 1";
 static const char SQL_REF_LKG[] = "SELECT host FROM host_versions WHERE config = ? AND "
                                   "lkg_version = ? ORDER BY host LIMIT 1";
+/* the newest generation that carried the version (migration 0018) */
+static const char SQL_VERSION_LAST_GEN[] =
+    "SELECT last_assigned_gen FROM versions WHERE config = ? AND number = ?";
+/* The first host (by name) that may hold a generation that carried the
+ * version without having reported it: it last reported a generation older
+ * than the newest that carried the version and older than what its cell
+ * (or its own host-level assignment) has now. A host that reported its
+ * cell's current generation holds nothing newer: agents apply only newer
+ * generations (I2). ("ti", config, last_assigned_gen) -> host, its
+ * reported generation, its cell's (or its own) current generation. */
+static const char SQL_REF_PENDING[] =
+    "SELECT hv.host, hv.applied_generation, max(coalesce(a.generation, 0), "
+    "coalesce(ha.generation, 0)) AS cur FROM host_versions hv LEFT JOIN assignments a ON "
+    "a.cell = hv.cell AND a.config = hv.config LEFT JOIN host_assignments ha ON "
+    "ha.host = hv.host AND ha.config = hv.config WHERE hv.config = ?1 AND "
+    "hv.applied_generation < ?2 AND hv.applied_generation < cur ORDER BY hv.host LIMIT 1";
 static const char SQL_REF_ROLLOUT[] =
     "SELECT id FROM rollouts WHERE config = ?1 AND (from_version = ?2 OR to_version = ?2) "
     "AND state NOT IN " SQ_ROLLOUT_TERMINAL " ORDER BY id LIMIT 1";
@@ -298,6 +314,40 @@ struct delete_job {
     int64_t number;
     const struct store_actor *a;
 };
+
+/* 0, or CG_ERR_CONFLICT naming a host that may hold a generation that
+ * carried the version and has not reported it yet (I3, docs/model.md "The
+ * I3 finding"), or an error. */
+static int pending_host(struct sq_conn *w, const char *config, int64_t num, char *msg)
+{
+    char host[STORE_NAME_MAX] = "";
+    int64_t last = 0, reported = 0, cur = 0;
+    sqlite3_stmt *q;
+    int rc = sq_int(w, msg, &last, SQL_VERSION_LAST_GEN, "ti", config, num);
+
+    if (rc <= 0 || last == 0) /* never assigned: no host can have fetched it */
+        return rc < 0 ? rc : 0;
+    rc = sq_query(w, msg, &q, SQL_REF_PENDING, "ti", config, last);
+    if (rc != CG_OK)
+        return rc;
+    rc = sq_step(w, q, msg);
+    if (rc == 1) {
+        cg_strlcpy(host, sq_col_text(q, 0), sizeof host);
+        reported = sqlite3_column_int64(q, 1);
+        cur = sqlite3_column_int64(q, 2);
+    }
+    sq_reset(q);
+    if (rc != 1)
+        return rc;
+    /* the host first: the hint may be cut at STORE_MSG_MAX with long names */
+    sq_msg(msg,
+           "version %" PRId64 " of '%s' may be on host '%s' unreported: generation %" PRId64
+           " carried it, the host last reported %" PRId64 ", its cell is at %" PRId64
+           "; wait for its report, or forget the host if it is gone (DELETE "
+           "/v1/hosts/H?forget=1)",
+           num, config, host, last, reported, cur);
+    return CG_ERR_CONFLICT;
+}
 
 /* CG_ERR_CONFLICT naming the first reference that keeps the version (I3). */
 static int version_referenced(struct sq_conn *w, const char *config, int64_t num, char *msg)
@@ -356,6 +406,8 @@ static int version_referenced(struct sq_conn *w, const char *config, int64_t num
                who);
         return CG_ERR_CONFLICT;
     }
+    if (rc == 0)
+        rc = pending_host(w, config, num, msg);
     if (rc == 0)
         rc = sq_int(w, msg, &id, SQL_REF_ROLLOUT, "ti", config, num);
     if (rc == 1) {
