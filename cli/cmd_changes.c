@@ -58,7 +58,7 @@ static void add_row(struct cli_table *t, const struct cg_obj *o)
     } else if (!cg_obj_bool(d, "known", 0)) {
         snprintf(applied, sizeof applied, "unknown");
     } else {
-        snprintf(applied, sizeof applied, "%" PRId64 " (+%" PRId64 " later, %" PRId64 " pending)",
+        snprintf(applied, sizeof applied, "%" PRId64 " (%" PRId64 " moved on, %" PRId64 " pending)",
                  cg_obj_int(d, "applied", 0), cg_obj_int(d, "superseded", 0),
                  cg_obj_int(d, "pending", 0));
     }

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,29 +44,102 @@ static int arr_has(const json_t *a, const char *s)
 }
 
 /* The exposed cells of a step.start / expedited event before detection. */
-static void add_exposed(const char *detail_json, struct delivery_rollout *d, json_t *cells)
+static void add_exposed(const json_t *e, json_t *cells)
 {
-    json_t *e = detail_json ? json_loads(detail_json, 0, NULL) : NULL, *cv;
-    const json_t *h = json_object_get(e, "hosts");
+    const json_t *cv;
     size_t j;
 
-    if (json_array_size(h) > 0) {
-        d->hosts_exposed += (int64_t)json_array_size(h);
-    } else {
-        json_array_foreach(json_object_get(e, "cells"), j, cv)
-        {
-            if (json_is_string(cv) && !arr_has(cells, json_string_value(cv)))
-                json_array_append(cells, cv);
-        }
+    if (json_array_size(json_object_get(e, "hosts")) > 0)
+        return; /* a host-level step: its hosts count through their exposures */
+    json_array_foreach(json_object_get(e, "cells"), j, cv)
+    {
+        if (json_is_string(cv) && !arr_has(cells, json_string_value(cv)))
+            json_array_append(cells, (json_t *)cv);
     }
-    json_decref(e);
 }
 
-int delivery_summarise(struct store *st, const struct store_rollout *r, struct delivery_rollout *d)
+/* The generation a step.start / expedited event's write assigned (0: not
+ * recorded, an older server's event), appended to gens[*n] once. */
+static void add_generation(const json_t *e, int64_t *gens, size_t *n)
+{
+    int64_t g = json_integer_value(json_object_get(e, "generation"));
+
+    if (g <= 0 || *n == DELIVERY_GENERATIONS_MAX)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (gens[i] == g)
+            return;
+    gens[(*n)++] = g;
+}
+
+/*
+ * The hosts that ran one of the rollout's generations (host_exposures by
+ * config and generation): d->hosts_exposed, and for a rolled-back one its
+ * restore (delivery_restore()): each host is back when its exposure of
+ * the latest bad generation it ran was closed by a later report. At most
+ * DELIVERY_HOSTS_MAX hosts. 0, or -1 when the store fails.
+ */
+static int exposures(struct store *st, const struct store_rollout *r, const int64_t *gens,
+                     size_t ngens, int64_t now_ms, struct delivery_rollout *d)
+{
+    char msg[STORE_MSG_MAX];
+    json_t *hosts = json_object(); /* host -> [generation, from_ms, to_ms] of its latest */
+    int64_t *back = NULL;
+    size_t nb = 0;
+    const char *name;
+    json_t *v;
+
+    if (!hosts)
+        return -1;
+    for (size_t i = 0; i < ngens; i++) {
+        struct store_exposure_query q = {.config = r->config,
+                                         .from_ms = r->created_ms,
+                                         .limit = DELIVERY_HOSTS_MAX,
+                                         .generation = gens[i]};
+        struct store_host_exposure *ex = NULL;
+        size_t n = 0;
+        if (store_host_exposure_list(st, &q, &ex, &n, NULL, msg) != CG_OK) {
+            json_decref(hosts);
+            return -1;
+        }
+        for (size_t k = 0; k < n; k++) {
+            json_t *h = json_object_get(hosts, ex[k].host);
+            if (!h && json_object_size(hosts) >= DELIVERY_HOSTS_MAX)
+                continue;
+            if (h && (json_integer_value(json_array_get(h, 0)) > ex[k].generation ||
+                      (json_integer_value(json_array_get(h, 0)) == ex[k].generation &&
+                       json_integer_value(json_array_get(h, 1)) > ex[k].from_ms)))
+                continue; /* an exposure of a later generation (or a later one) counts */
+            json_object_set_new(hosts, ex[k].host,
+                                json_pack("[I,I,I]", (json_int_t)ex[k].generation,
+                                          (json_int_t)ex[k].from_ms, (json_int_t)ex[k].to_ms));
+        }
+        store_host_exposures_free(ex, n);
+    }
+    d->hosts_exposed = (int64_t)json_object_size(hosts);
+    if (strcmp(r->state, "rolled_back") == 0) {
+        back = calloc(json_object_size(hosts) + 1, sizeof *back);
+        if (!back) {
+            json_decref(hosts);
+            return -1;
+        }
+        json_object_foreach(hosts, name, v) back[nb++] = json_integer_value(json_array_get(v, 2));
+        delivery_restore(back, nb, r->ended_ms, now_ms, DELIVERY_RESTORE_WAIT_MS, &d->restored_ms,
+                         &d->hosts_not_back, &d->restoring);
+        free(back);
+    }
+    json_decref(hosts);
+    return 0;
+}
+
+int delivery_summarise(struct store *st, const struct store_rollout *r, int64_t now_ms,
+                       struct delivery_rollout *d)
 {
     char msg[STORE_MSG_MAX];
     struct store_version v;
     int64_t after = 0, read = 0, wait_start = 0;
+    int64_t gens[DELIVERY_GENERATIONS_MAX];
+    size_t ngens = 0;
     int waiting = 0; /* 1 approval, 2 deny window */
     json_t *cells = json_array();
 
@@ -94,6 +168,7 @@ int delivery_summarise(struct store *st, const struct store_rollout *r, struct d
                         strcmp(k, "rollback.start") == 0 || strcmp(k, "abort") == 0 ||
                         strcmp(k, "completed") == 0 || strcmp(k, "halted") == 0 ||
                         strcmp(k, "rolled_back") == 0;
+            int step = strcmp(k, "step.start") == 0 || strcmp(k, "expedited") == 0;
             if (waiting && moves) {
                 if (waiting == 1)
                     d->approval_wait_ms += ev[i].time_ms - wait_start;
@@ -110,8 +185,13 @@ int delivery_summarise(struct store *st, const struct store_rollout *r, struct d
             }
             if (!d->detected_ms && (strcmp(k, "rollback.start") == 0 || strcmp(k, "halted") == 0))
                 d->detected_ms = ev[i].time_ms;
-            if (!d->detected_ms && (strcmp(k, "step.start") == 0 || strcmp(k, "expedited") == 0))
-                add_exposed(ev[i].detail_json, d, cells);
+            if (step) {
+                json_t *e = ev[i].detail_json ? json_loads(ev[i].detail_json, 0, NULL) : NULL;
+                if (!d->detected_ms)
+                    add_exposed(e, cells);
+                add_generation(e, gens, &ngens);
+                json_decref(e);
+            }
             after = ev[i].seq;
         }
         read += (int64_t)n;
@@ -120,15 +200,11 @@ int delivery_summarise(struct store *st, const struct store_rollout *r, struct d
             break;
     }
     d->cells_exposed = (int64_t)json_array_size(cells);
-    if (delivery_is_failure(d->state) && d->cells_exposed > 0) {
-        struct store_host_version *hv = NULL;
-        size_t n = 0;
-        if (store_host_version_list(st, r->config, &hv, &n, msg) == CG_OK) {
-            for (size_t i = 0; i < n; i++)
-                if (arr_has(cells, hv[i].cell))
-                    d->hosts_exposed++;
-            store_host_versions_free(hv, n);
-        }
+    d->restored_ms = d->ended_ms; /* without a generation recorded: the assignments' return */
+    if (d->forward && delivery_is_failure(d->state) &&
+        exposures(st, r, gens, ngens, now_ms, d) < 0) {
+        json_decref(cells);
+        return -1;
     }
     d->blast_cells = cells;
     return 0;
@@ -152,26 +228,49 @@ static const struct fam fams[] = {
     {"cellgate_delivery_time_to_detect_seconds", "gauge",
      "Rollout start to the failed evaluation, quantiles over the failed rollouts."},
     {"cellgate_delivery_time_to_restore_seconds", "gauge",
-     "Detection to rolled back, quantiles over the rolled-back rollouts."},
+     "Detection to every host that ran it back, quantiles over the rolled-back rollouts."},
+    {"cellgate_delivery_approval_wait_seconds", "gauge",
+     "Time a forward rollout waited for approvals, quantiles over those that waited."},
+    {"cellgate_delivery_deny_window_wait_seconds", "gauge",
+     "Time a forward rollout was held by deny windows, quantiles over those held."},
+    {"cellgate_delivery_blast_radius_cells", "gauge",
+     "Cells a failed change reached before detection: the largest (stat max) and in all."},
+    {"cellgate_delivery_blast_radius_hosts", "gauge",
+     "Hosts that ran a failed change: the largest (stat max) and in all (stat all)."},
+    {"cellgate_delivery_restoring", "gauge",
+     "Rolled-back rollouts whose hosts are not all back yet (within the wait)."},
+    {"cellgate_delivery_hosts_not_restored", "gauge",
+     "Hosts that ran a rolled-back change and never came back within the wait."},
 };
 
-/* One series: name{config="c",extra} value; config NULL: the fleet. */
-static void series(struct cg_buf *b, const char *name, const char *config, const char *quantile,
-                   double v)
+/* One series: name{config="c",extra} value; config NULL: the fleet;
+ * extra (a label="value" pair, or NULL) as it is. */
+static void series_l(struct cg_buf *b, const char *name, const char *config, const char *extra,
+                     double v)
 {
     cg_buf_puts(b, name);
-    if (config || quantile) {
+    if (config || extra) {
         cg_buf_puts(b, "{");
         if (config) {
             cg_buf_puts(b, "config=\"");
             stats_label_value(b, config);
-            cg_buf_puts(b, quantile ? "\"," : "\"");
+            cg_buf_puts(b, extra ? "\"," : "\"");
         }
-        if (quantile)
-            cg_buf_printf(b, "quantile=\"%s\"", quantile);
+        if (extra)
+            cg_buf_puts(b, extra);
         cg_buf_puts(b, "}");
     }
     cg_buf_printf(b, " %.6g\n", v);
+}
+
+static void series(struct cg_buf *b, const char *name, const char *config, const char *quantile,
+                   double v)
+{
+    char q[32];
+
+    if (quantile)
+        snprintf(q, sizeof q, "quantile=\"%s\"", quantile);
+    series_l(b, name, config, quantile ? q : NULL, v);
 }
 
 static void dist(struct cg_buf *b, const char *name, const char *config,
@@ -204,8 +303,28 @@ static void fam_series(struct cg_buf *b, size_t f, const char *config,
     case 4:
         dist(b, fams[f].name, config, &s->detect);
         break;
-    default:
+    case 5:
         dist(b, fams[f].name, config, &s->restore);
+        break;
+    case 6:
+        dist(b, fams[f].name, config, &s->approval_wait);
+        break;
+    case 7:
+        dist(b, fams[f].name, config, &s->deny_wait);
+        break;
+    case 8:
+        series_l(b, fams[f].name, config, "stat=\"max\"", (double)s->blast_cells_max);
+        series_l(b, fams[f].name, config, "stat=\"all\"", (double)s->blast_cells_total);
+        break;
+    case 9:
+        series_l(b, fams[f].name, config, "stat=\"max\"", (double)s->blast_hosts_max);
+        series_l(b, fams[f].name, config, "stat=\"all\"", (double)s->blast_hosts_total);
+        break;
+    case 10:
+        series(b, fams[f].name, config, NULL, (double)s->restoring);
+        break;
+    default:
+        series(b, fams[f].name, config, NULL, (double)s->hosts_not_restored);
         break;
     }
 }
@@ -285,7 +404,7 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
                 ds = p;
                 cap = nc;
             }
-            if (delivery_summarise(dm->st, &rs[i], &ds[nd]) < 0) {
+            if (delivery_summarise(dm->st, &rs[i], now_ms, &ds[nd]) < 0) {
                 store_rollouts_free(rs, n);
                 goto out;
             }

@@ -32,17 +32,28 @@ struct delivery_metrics;
  * per computation (the newest first). */
 #define DELIVERY_EVENTS_MAX  10000
 #define DELIVERY_ROLLOUT_MAX 5000
+/* Of a failed rollout, at most this many of its generations (one per
+ * step) are looked up in the exposure history, and at most this many
+ * hosts that ran them counted. */
+#define DELIVERY_GENERATIONS_MAX 64
+#define DELIVERY_HOSTS_MAX       20000
 /* At most this many configs get their own series in /metrics (the rest
  * count in the fleet's only). */
 #define DELIVERY_METRICS_CONFIGS 256
 
 /*
  * Summarises rollout r (its version's publish time, its events: detection,
- * approval and deny-window waits, exposed cells and hosts) into *d. On
- * success d->blast_cells is a new JSON array of the exposed cells' ids the
- * caller json_decref()s. Returns 0, or -1 when the store fails.
+ * approval and deny-window waits, exposed cells, the generations its steps
+ * assigned) into *d. Of a failed forward rollout it also reads the
+ * exposure history of those generations (one bounded query each): the
+ * hosts that ran it (d->hosts_exposed) and, rolled back, when they were
+ * all back (delivery_restore() at now_ms: d->restored_ms, hosts_not_back,
+ * restoring). On success d->blast_cells is a new JSON array of the exposed
+ * cells' ids the caller json_decref()s. Returns 0, or -1 when the store
+ * fails.
  */
-int delivery_summarise(struct store *st, const struct store_rollout *r, struct delivery_rollout *d);
+int delivery_summarise(struct store *st, const struct store_rollout *r, int64_t now_ms,
+                       struct delivery_rollout *d);
 
 /* A refresher over 'st' (borrowed) every period_ms (> 0) for the last
  * window_ms (> 0). NULL when out of memory. */
@@ -78,9 +89,14 @@ void delivery_metrics_free(struct delivery_metrics *dm);
  * the fleet (no label) cellgate_delivery_rollouts_started,
  * cellgate_delivery_deploys_per_day, cellgate_delivery_change_failure_ratio
  * (absent with no rollout started), cellgate_delivery_lead_time_seconds,
- * cellgate_delivery_time_to_detect_seconds and
- * cellgate_delivery_time_to_restore_seconds (label quantile "0.5" and
- * "0.9"; absent without samples). 0, or -1. */
+ * cellgate_delivery_time_to_detect_seconds,
+ * cellgate_delivery_time_to_restore_seconds,
+ * cellgate_delivery_approval_wait_seconds and
+ * cellgate_delivery_deny_window_wait_seconds (label quantile "0.5" and
+ * "0.9"; absent without samples), cellgate_delivery_blast_radius_cells and
+ * cellgate_delivery_blast_radius_hosts (label stat "max" and "all"),
+ * cellgate_delivery_restoring and cellgate_delivery_hosts_not_restored.
+ * 0, or -1. */
 int delivery_metrics_register_stats(struct delivery_metrics *dm, struct stats *st);
 
 #endif /* CG_DELIVERY_METRICS_H */
