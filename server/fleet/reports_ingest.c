@@ -379,7 +379,13 @@ int reports_ingest(struct reports *r, const json_t *rep, const char *cell, int64
             }
             json_decref(detail);
         }
-        changed = hc->lkg_version != lkg || hc->version != ver;
+        /* a new applied generation of the same version is a change too:
+         * the exposure history (store_host_version_put()) says which
+         * hosts applied each change, a rollback to the version a host
+         * already ran included */
+        changed = hc->lkg_version != lkg || hc->version != ver ||
+                  (strcmp(hc->outcome, "applied") == 0 ? hc->generation : hc->lkg_generation) !=
+                      applied_gen;
         if (entry_new || changed || hc->generation != gen || hc->lkg_generation != lkg_gen ||
             strcmp(hc->outcome, outcome) != 0 || (hc->detail == NULL) != (dtext == NULL) ||
             (dtext && strcmp(hc->detail, dtext) != 0))

@@ -35,6 +35,9 @@ int64_t delivery_quantile(int64_t *v, size_t n, double q)
 static void dist(int64_t *v, size_t n, struct delivery_dist *d)
 {
     d->n = (int64_t)n;
+    d->sum_ms = 0;
+    for (size_t i = 0; i < n; i++)
+        d->sum_ms += v[i];
     d->median_ms = delivery_quantile(v, n, 0.5);
     d->p90_ms = delivery_quantile(v, n, 0.9);
 }

@@ -61,6 +61,7 @@ struct delivery_dist {
     int64_t n;
     int64_t median_ms; /* the value of rank ceil(0.5 * n) in ascending order */
     int64_t p90_ms;    /* the value of rank ceil(0.9 * n) */
+    int64_t sum_ms;    /* of all n values */
 };
 
 /* The statistics of a set of rollouts over a window. */

@@ -24,7 +24,8 @@ struct delivery_metrics {
     pthread_cond_t cv;
     struct cg_buf text; /* the rendered families of the latest round */
     int stopping, running;
-    int dirty; /* a rollout started or ended since the latest round */
+    int dirty;     /* a rollout started or ended since the latest round */
+    int restoring; /* the latest round saw a restore going on (hosts not back yet) */
     pthread_t thread;
     int64_t exposure_retention_ms; /* 0 = keep the exposure history (set before start) */
 };
@@ -223,15 +224,15 @@ static const struct fam fams[] = {
      "Rollouts completed per day over the window (deployment frequency)."},
     {"cellgate_delivery_change_failure_ratio", "gauge",
      "Forward rollouts rolled back or halted / started, over the window."},
-    {"cellgate_delivery_lead_time_seconds", "gauge",
+    {"cellgate_delivery_lead_time_seconds", "summary",
      "Publish to completed, nearest-rank quantiles over the window."},
-    {"cellgate_delivery_time_to_detect_seconds", "gauge",
+    {"cellgate_delivery_time_to_detect_seconds", "summary",
      "Rollout start to the failed evaluation, quantiles over the failed rollouts."},
-    {"cellgate_delivery_time_to_restore_seconds", "gauge",
+    {"cellgate_delivery_time_to_restore_seconds", "summary",
      "Detection to every host that ran it back, quantiles over the rolled-back rollouts."},
-    {"cellgate_delivery_approval_wait_seconds", "gauge",
+    {"cellgate_delivery_approval_wait_seconds", "summary",
      "Time a forward rollout waited for approvals, quantiles over those that waited."},
-    {"cellgate_delivery_deny_window_wait_seconds", "gauge",
+    {"cellgate_delivery_deny_window_wait_seconds", "summary",
      "Time a forward rollout was held by deny windows, quantiles over those held."},
     {"cellgate_delivery_blast_radius_cells", "gauge",
      "Cells a failed change reached before detection: the largest (stat max) and in all."},
@@ -273,13 +274,20 @@ static void series(struct cg_buf *b, const char *name, const char *config, const
     series_l(b, name, config, quantile ? q : NULL, v);
 }
 
+/* A summary's series: quantiles 0.5 and 0.9, _sum and _count. */
 static void dist(struct cg_buf *b, const char *name, const char *config,
                  const struct delivery_dist *d)
 {
+    char n[128];
+
     if (d->n <= 0)
         return;
     series(b, name, config, "0.5", (double)d->median_ms / 1000.0);
     series(b, name, config, "0.9", (double)d->p90_ms / 1000.0);
+    snprintf(n, sizeof n, "%s_sum", name);
+    series(b, n, config, NULL, (double)d->sum_ms / 1000.0);
+    snprintf(n, sizeof n, "%s_count", name);
+    series(b, n, config, NULL, (double)d->n);
 }
 
 /* Family f's series for one scope. */
@@ -335,8 +343,10 @@ static int by_config(const void *a, const void *b)
                   ((const struct delivery_rollout *)b)->config);
 }
 
-/* Renders the families of the n summaries (sorted by config) into b. */
-static int render(struct cg_buf *b, struct delivery_rollout *r, size_t n, int64_t window_ms)
+/* Renders the families of the n summaries (sorted by config) into b;
+ * *restoring = 1 when one of them is still restoring. */
+static int render(struct cg_buf *b, struct delivery_rollout *r, size_t n, int64_t window_ms,
+                  int *restoring)
 {
     struct delivery_stats fleet, *per = NULL;
     size_t *start = NULL, ngroups = 0, i, g;
@@ -344,6 +354,7 @@ static int render(struct cg_buf *b, struct delivery_rollout *r, size_t n, int64_
 
     if (delivery_compute(r, n, window_ms, &fleet) < 0)
         return -1;
+    *restoring = fleet.restoring > 0;
     per = calloc(DELIVERY_METRICS_CONFIGS, sizeof *per);
     start = calloc(DELIVERY_METRICS_CONFIGS + 1, sizeof *start);
     if (!per || !start)
@@ -380,7 +391,7 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
     struct cg_buf b = {0};
     size_t nd = 0, cap = 0;
     int64_t before = 0;
-    int done = 0, rc = -1;
+    int done = 0, rc = -1, restoring = 0;
 
     while (!done) {
         struct store_rollout *rs = NULL;
@@ -418,9 +429,10 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
     }
     if (nd > 1)
         qsort(ds, nd, sizeof *ds, by_config);
-    if (render(&b, ds, nd, dm->window_ms) < 0)
+    if (render(&b, ds, nd, dm->window_ms, &restoring) < 0)
         goto out;
     pthread_mutex_lock(&dm->mu);
+    dm->restoring = restoring;
     cg_buf_free(&dm->text);
     dm->text = b;
     memset(&b, 0, sizeof b);
@@ -468,7 +480,13 @@ static void *run(void *arg)
         }
         pthread_mutex_lock(&dm->mu);
         dm->dirty = 0;
-        wait_ms(dm, dm->period_ms, 1);
+        /* hosts coming back after a rollback end a restore without any
+         * rollout moving: looked at sooner while one is going on */
+        wait_ms(dm,
+                dm->restoring && dm->period_ms > DELIVERY_METRICS_RESTORING_MS
+                    ? DELIVERY_METRICS_RESTORING_MS
+                    : dm->period_ms,
+                1);
         /* a rollout moved: a second more, so that a burst is one round */
         if (dm->dirty)
             wait_ms(dm, DELIVERY_METRICS_SETTLE_MS, 0);

@@ -6,7 +6,8 @@
  *  - delivery_summarise() reads one rollout's events and version into a
  *    struct delivery_rollout (GET /v1/stats/delivery uses it too).
  *  - struct delivery_metrics is a small thread that every period (and
- *    about a second after a rollout started or ended here) sums the
+ *    about a second after a rollout started or ended here, and every
+ *    DELIVERY_METRICS_RESTORING_MS while a restore goes on) sums the
  *    rollouts of the window (default the last 30 days) per config and for
  *    the fleet and renders them as Prometheus text; /metrics copies that
  *    text under a mutex and never reads the store (it renders on the HTTP
@@ -27,6 +28,10 @@ struct delivery_metrics;
 /* After a rollout starts or ends, the next round waits this long more, so
  * that a burst of them is one round. */
 #define DELIVERY_METRICS_SETTLE_MS 1000
+
+/* While a restore is going on (a rolled-back rollout's hosts are not all
+ * back yet), the rounds come this often instead of every period. */
+#define DELIVERY_METRICS_RESTORING_MS 5000
 
 /* At most this many events are read per rollout, and this many rollouts
  * per computation (the newest first). */
