@@ -21,8 +21,9 @@ SLOW = 3 if h.SANITIZED else 1
 CELLS = ["c1", "c2", "c3"]
 # per cell: a sticky host (once it runs a bad version it keeps it until
 # released: a host slow to come back), a lagging one (never applies a bad
-# version: in an exposed cell, but it never ran it) and a plain one; in
-# this order, so the sticky one reports a bad version before any other
+# version: in an exposed cell, but it never ran it) and a plain one. Only
+# the sticky host's errors show a bad version, so it has run it before
+# the rollout is rolled back.
 KINDS = ["s", "l", "h"]
 HOSTS = [(k + "-" + c, c) for c in CELLS for k in KINDS]
 
@@ -34,8 +35,8 @@ def ms_of(t):
 
 class Fleet(threading.Thread):
     """Hosts (HOSTS) polling their desired state and reporting every config
-    in it as applied; errors while one runs a version in self.bad
-    ((config, version) pairs)."""
+    in it as applied; a sticky host reports errors while it runs a version
+    in self.bad ((config, version) pairs)."""
 
     def __init__(self, s):
         super().__init__(daemon=True)
@@ -67,7 +68,7 @@ class Fleet(threading.Thread):
             "configs": [{"config": c, "version": v, "generation": g, "outcome": "applied",
                          "lkg_version": v, "lkg_generation": g}
                         for c, (v, g) in sorted(runs.items())],
-            "health": {"requests": 40, "errors": 30 if bad else 0}})
+            "health": {"requests": 40, "errors": 30 if bad and host[0] == "s" else 0}})
 
     def run(self):
         while not self.stop.is_set():
