@@ -28,7 +28,43 @@ struct delivery_metrics {
     int restoring; /* the latest round saw a restore going on (hosts not back yet) */
     pthread_t thread;
     int64_t exposure_retention_ms; /* 0 = keep the exposure history (set before start) */
+    /* The summaries of the previous round that cannot change any more
+     * (final()), by rollout id ascending: the next round copies them
+     * instead of reading the rollout's events and exposures again. Only
+     * delivery_metrics_refresh() touches them. */
+    struct final_summary *fin;
+    size_t nfin;
 };
+
+struct final_summary {
+    int64_t id, seq; /* the rollout row's id and version when summarised */
+    struct delivery_rollout d;
+};
+
+/* 1 when the summary d of rollout r is final: ended, and, a failed
+ * change, its restore over (rolled back, all back or the wait passed) or
+ * halted longer ago than the wait (hosts may still apply a halted
+ * version for a while). */
+static int final(const struct store_rollout *r, const struct delivery_rollout *d, int64_t now_ms)
+{
+    if (r->ended_ms <= 0 || d->restoring)
+        return 0;
+    if (!d->forward || !delivery_is_failure(d->state) || strcmp(d->state, "rolled_back") == 0)
+        return 1;
+    return now_ms - r->ended_ms >= DELIVERY_RESTORE_WAIT_MS;
+}
+
+static int fin_cmp(const void *key, const void *elem)
+{
+    int64_t a = *(const int64_t *)key, b = ((const struct final_summary *)elem)->id;
+
+    return (a > b) - (a < b);
+}
+
+static int fin_sort(const void *x, const void *y)
+{
+    return fin_cmp(&((const struct final_summary *)x)->id, y);
+}
 
 /* 1 when the JSON array a holds the string s. */
 static int arr_has(const json_t *a, const char *s)
@@ -388,8 +424,9 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
 {
     char msg[STORE_MSG_MAX];
     struct delivery_rollout *ds = NULL;
+    struct final_summary *fin = NULL;
     struct cg_buf b = {0};
-    size_t nd = 0, cap = 0;
+    size_t nd = 0, cap = 0, nfin = 0;
     int64_t before = 0;
     int done = 0, rc = -1, restoring = 0;
 
@@ -407,20 +444,35 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
             }
             if (nd == cap) {
                 size_t nc = cap ? cap * 2 : 64;
-                void *p = realloc(ds, nc * sizeof *ds);
-                if (!p) {
+                void *p = realloc(ds, nc * sizeof *ds), *q;
+                if (p)
+                    ds = p;
+                q = p ? realloc(fin, nc * sizeof *fin) : NULL;
+                if (!q) {
                     store_rollouts_free(rs, n);
                     goto out;
                 }
-                ds = p;
+                fin = q;
                 cap = nc;
             }
-            if (delivery_summarise(dm->st, &rs[i], now_ms, &ds[nd]) < 0) {
-                store_rollouts_free(rs, n);
-                goto out;
+            {
+                const struct final_summary *f =
+                    dm->nfin ? bsearch(&rs[i].id, dm->fin, dm->nfin, sizeof *dm->fin, fin_cmp)
+                             : NULL;
+                if (f && f->seq == rs[i].seq) {
+                    ds[nd] = f->d;
+                } else if (delivery_summarise(dm->st, &rs[i], now_ms, &ds[nd]) < 0) {
+                    store_rollouts_free(rs, n);
+                    goto out;
+                }
             }
             json_decref(ds[nd].blast_cells);
             ds[nd].blast_cells = NULL;
+            if (final(&rs[i], &ds[nd], now_ms)) {
+                fin[nfin].id = rs[i].id;
+                fin[nfin].seq = rs[i].seq;
+                fin[nfin++].d = ds[nd];
+            }
             nd++;
         }
         store_rollouts_free(rs, n);
@@ -429,6 +481,12 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
     }
     if (nd > 1)
         qsort(ds, nd, sizeof *ds, by_config);
+    if (nfin > 1)
+        qsort(fin, nfin, sizeof *fin, fin_sort);
+    free(dm->fin);
+    dm->fin = fin;
+    dm->nfin = nfin;
+    fin = NULL;
     if (render(&b, ds, nd, dm->window_ms, &restoring) < 0)
         goto out;
     pthread_mutex_lock(&dm->mu);
@@ -441,6 +499,7 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
 out:
     cg_buf_free(&b);
     free(ds);
+    free(fin);
     return rc;
 }
 
@@ -563,6 +622,7 @@ void delivery_metrics_free(struct delivery_metrics *dm)
         return;
     delivery_metrics_stop(dm);
     cg_buf_free(&dm->text);
+    free(dm->fin);
     pthread_cond_destroy(&dm->cv);
     pthread_mutex_destroy(&dm->mu);
     free(dm);

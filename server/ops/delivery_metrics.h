@@ -65,8 +65,12 @@ int delivery_summarise(struct store *st, const struct store_rollout *r, int64_t 
 struct delivery_metrics *delivery_metrics_new(struct store *st, int64_t period_ms,
                                               int64_t window_ms);
 
-/* One computation at now_ms (the thread's round; tests call it). 0, or -1
- * when the store failed (the previous figures stay). */
+/* One computation at now_ms (the thread's round; tests call it; not
+ * concurrently with itself). A rollout whose summary cannot change any
+ * more (ended; a failed one's restore over, a halted one ended longer
+ * ago than DELIVERY_RESTORE_WAIT_MS) and whose row is unchanged is taken
+ * from the previous round instead of read again. 0, or -1 when the store
+ * failed (the previous figures stay). */
 int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms);
 
 /* Refreshes the figures about a second after a rollout started or ended on
