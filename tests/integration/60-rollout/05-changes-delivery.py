@@ -415,7 +415,10 @@ def scenario(s):
     h.check(r.returncode == 2, "cli bad since %d" % r.returncode); n += 1
     r = s.cli("stats", "delivery", "--config", "cfg", "--window", "1d")
     h.check(r.returncode == 0 and "change failure rate" in r.stdout and "50.0%" in r.stdout
-            and "failed: rollout %d" % bad in r.stdout, "cli stats %r %r" % (r.stdout, r.stderr)); n += 1
+            and "failed: rollout %d" % bad in r.stdout
+            and "%d hosts ran it, 0 not back\n" % len(fleet.ran_bad) in r.stdout
+            and "0 going on, 0 hosts never back" in r.stdout,
+            "cli stats %r %r" % (r.stdout, r.stderr)); n += 1
 
     kinds_and_waits(s, fleet)
     fleet.stop.set()
