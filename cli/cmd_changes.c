@@ -58,7 +58,7 @@ static void add_row(struct cli_table *t, const struct cg_obj *o)
     } else if (!cg_obj_bool(d, "known", 0)) {
         snprintf(applied, sizeof applied, "unknown");
     } else {
-        snprintf(applied, sizeof applied, "%" PRId64 " (+%" PRId64 " later, %" PRId64 " pending)",
+        snprintf(applied, sizeof applied, "%" PRId64 " (%" PRId64 " moved on, %" PRId64 " pending)",
                  cg_obj_int(d, "applied", 0), cg_obj_int(d, "superseded", 0),
                  cg_obj_int(d, "pending", 0));
     }
@@ -172,7 +172,7 @@ static void print_dist(struct cli_ctx *ctx, const struct cg_obj *o, const char *
 
 static void print_stats(struct cli_ctx *ctx, const struct cg_obj *o, const char *title)
 {
-    const struct cg_obj *b = cg_obj_child(o, "blast_radius");
+    const struct cg_obj *b = cg_obj_child(o, "blast_radius"), *rs = cg_obj_child(o, "restore");
     double cfr = cg_obj_num(o, "change_failure_rate", -1);
 
     fprintf(ctx->out, "%s\n", title);
@@ -198,6 +198,13 @@ static void print_stats(struct cli_ctx *ctx, const struct cg_obj *o, const char 
             "  %-22s %" PRId64 " cells (max %" PRId64 "), %" PRId64 " hosts (max %" PRId64 ")\n",
             "blast radius", cg_obj_int(b, "cells_total", 0), cg_obj_int(b, "cells_max", 0),
             cg_obj_int(b, "hosts_total", 0), cg_obj_int(b, "hosts_max", 0));
+    if (rs) {
+        fprintf(ctx->out,
+                "  %-22s %" PRId64 " going on, %" PRId64 " hosts never back (%" PRId64
+                " rollbacks)\n",
+                "restores", cg_obj_int(rs, "restoring", 0), cg_obj_int(rs, "hosts_not_restored", 0),
+                cg_obj_int(rs, "incomplete", 0));
+    }
 }
 
 static int stats_delivery(struct cli_ctx *ctx, int argc, char **argv)
@@ -238,10 +245,11 @@ static int stats_delivery(struct cli_ctx *ctx, int argc, char **argv)
         const struct cg_obj *x = cg_obj_array_get(o, "failed_changes", i);
         fprintf(ctx->out,
                 "failed: rollout %" PRId64 " %s v%" PRId64 " %s: %" PRId64 " cells, %" PRId64
-                " hosts exposed\n",
+                " hosts ran it, %" PRId64 " not back%s\n",
                 cg_obj_int(x, "rollout", 0), cg_obj_str(x, "config"),
                 cg_obj_int(x, "to_version", 0), cg_obj_str(x, "state"), cg_obj_int(x, "cells", 0),
-                cg_obj_int(x, "hosts", 0));
+                cg_obj_int(x, "hosts", 0), cg_obj_int(x, "hosts_not_back", 0),
+                cg_obj_bool(x, "restoring", 0) ? " (restoring)" : "");
     }
     cg_result_free(r);
     return CLI_EXIT_OK;

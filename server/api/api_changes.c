@@ -158,7 +158,7 @@ static json_t *dist_json(const struct delivery_dist *d)
 
 static json_t *stats_json(const struct delivery_stats *s)
 {
-    return json_pack(
+    json_t *o = json_pack(
         "{s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o,s:o,s:o,s:o,s:o,s:o,s:f,s:f,s:{s:I,s:I,s:I,s:I}}",
         "started", (json_int_t)s->started, "completed", (json_int_t)s->completed, "failed",
         (json_int_t)s->failed, "aborted", (json_int_t)s->aborted, "open", (json_int_t)s->open,
@@ -172,6 +172,13 @@ static json_t *stats_json(const struct delivery_stats *s)
         (json_int_t)s->blast_cells_total, "cells_max", (json_int_t)s->blast_cells_max,
         "hosts_total", (json_int_t)s->blast_hosts_total, "hosts_max",
         (json_int_t)s->blast_hosts_max);
+
+    if (o)
+        json_object_set_new(o, "restore",
+                            json_pack("{s:I,s:I,s:I}", "restoring", (json_int_t)s->restoring,
+                                      "incomplete", (json_int_t)s->restores_incomplete,
+                                      "hosts_not_restored", (json_int_t)s->hosts_not_restored));
+    return o;
 }
 
 /* ?window as a duration ("30d", "12h", "90m", "3600s"), 1 minute..365 days. */
@@ -253,7 +260,7 @@ int api_stats_delivery(struct api *api, struct request *rq, struct response *rs)
                 cap = nc;
             }
             d = &ds[nd];
-            if (delivery_summarise(api->store, &rs_[i], d) < 0) {
+            if (delivery_summarise(api->store, &rs_[i], now, d) < 0) {
                 store_rollouts_free(rs_, n);
                 reply_error(rs, 500, "internal", NULL, "cannot read rollout events");
                 goto bad;
@@ -262,12 +269,16 @@ int api_stats_delivery(struct api *api, struct request *rq, struct response *rs)
             if (d->forward && delivery_is_failure(d->state))
                 json_array_append_new(
                     failed,
-                    json_pack("{s:I,s:s,s:I,s:s,s:o,s:o,s:I,s:O,s:I}", "rollout",
-                              (json_int_t)rs_[i].id, "config", rs_[i].config, "to_version",
-                              (json_int_t)rs_[i].to_version, "state", rs_[i].state, "started",
-                              render_time(d->created_ms), "detected", render_time(d->detected_ms),
-                              "cells", (json_int_t)d->cells_exposed, "cell_ids", d->blast_cells,
-                              "hosts", (json_int_t)d->hosts_exposed));
+                    json_pack(
+                        "{s:I,s:s,s:I,s:s,s:o,s:o,s:I,s:O,s:I,s:o,s:I,s:b}", "rollout",
+                        (json_int_t)rs_[i].id, "config", rs_[i].config, "to_version",
+                        (json_int_t)rs_[i].to_version, "state", rs_[i].state, "started",
+                        render_time(d->created_ms), "detected", render_time(d->detected_ms),
+                        "cells", (json_int_t)d->cells_exposed, "cell_ids", d->blast_cells, "hosts",
+                        (json_int_t)d->hosts_exposed, "restored",
+                        render_time(strcmp(d->state, "rolled_back") == 0 ? d->restored_ms : 0),
+                        "hosts_not_back", (json_int_t)d->hosts_not_back, "restoring",
+                        d->restoring));
         }
         store_rollouts_free(rs_, n);
         if (!more)

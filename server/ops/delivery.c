@@ -35,8 +35,27 @@ int64_t delivery_quantile(int64_t *v, size_t n, double q)
 static void dist(int64_t *v, size_t n, struct delivery_dist *d)
 {
     d->n = (int64_t)n;
+    d->sum_ms = 0;
+    for (size_t i = 0; i < n; i++)
+        d->sum_ms += v[i];
     d->median_ms = delivery_quantile(v, n, 0.5);
     d->p90_ms = delivery_quantile(v, n, 0.9);
+}
+
+void delivery_restore(const int64_t *back, size_t n, int64_t ended_ms, int64_t now_ms,
+                      int64_t wait_ms, int64_t *restored_ms, int64_t *not_back, int *restoring)
+{
+    int64_t last = ended_ms, away = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (back[i] <= 0 || back[i] > ended_ms + wait_ms)
+            away++;
+        else if (back[i] > last)
+            last = back[i];
+    }
+    *not_back = away;
+    *restoring = away > 0 && now_ms < ended_ms + wait_ms;
+    *restored_ms = *restoring ? 0 : last;
 }
 
 int delivery_is_failure(const char *state)
@@ -89,9 +108,16 @@ int delivery_compute(const struct delivery_rollout *r, size_t n, int64_t window_
             out->failed++;
             if (x->detected_ms >= x->created_ms && x->detected_ms > 0)
                 det[nd++] = x->detected_ms - x->created_ms;
-            if (strcmp(x->state, "rolled_back") == 0 && x->detected_ms > 0 &&
-                x->ended_ms >= x->detected_ms)
-                res[nr++] = x->ended_ms - x->detected_ms;
+            if (strcmp(x->state, "rolled_back") == 0 && x->restoring) {
+                out->restoring++;
+            } else if (strcmp(x->state, "rolled_back") == 0) {
+                if (x->detected_ms > 0 && x->restored_ms >= x->detected_ms)
+                    res[nr++] = x->restored_ms - x->detected_ms;
+                if (x->hosts_not_back > 0) {
+                    out->restores_incomplete++;
+                    out->hosts_not_restored += x->hosts_not_back;
+                }
+            }
             out->blast_cells_total += x->cells_exposed;
             out->blast_hosts_total += x->hosts_exposed;
             if (x->cells_exposed > out->blast_cells_max)

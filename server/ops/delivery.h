@@ -26,16 +26,42 @@ struct delivery_rollout {
     int64_t approval_wait_ms; /* total time in "approval.wait" before moving on */
     int64_t deny_wait_ms;     /* total time "held" (deny windows, policies) */
     int64_t cells_exposed;    /* cells assigned to_version before detection */
-    int64_t hosts_exposed;    /* canary hosts of host-level steps before detection, plus
-                                 the hosts known (host_versions) in the exposed cells */
+    int64_t hosts_exposed;    /* failed ones: the hosts that ran one of its generations (the
+                                 exposure history, host_exposures) */
+    int64_t restored_ms;      /* rolled back: when every host that ran it was back (see
+                                 delivery_restore()); 0 while restoring or unknown */
+    int64_t hosts_not_back;   /* rolled back: hosts that ran it and are not back (yet) */
+    int restoring;            /* rolled back, hosts not back yet, still within the wait */
     json_t *blast_cells;      /* the caller's: the exposed cells' ids; not read here */
 };
+
+/* How long after a rollback ended the hosts that ran the bad version may
+ * take to come back before those still away count as not restored. */
+#define DELIVERY_RESTORE_WAIT_MS (3600LL * 1000)
+
+/*
+ * The restore of a rolled-back rollout (docs/correlation.md "Delivery
+ * statistics"): back[i] is when the i-th of the n hosts that ran it left
+ * its bad generations (0: it still runs one). The rollout ended
+ * (rolled_back) at ended_ms > 0.
+ *
+ *  - A host is back when it reported a later generation, at most wait_ms
+ *    after ended_ms; one not back by then is *not restored*, counted in
+ *    *not_back and left out of the time.
+ *  - While some host is not back and now_ms < ended_ms + wait_ms the
+ *    restore is still going on: *restoring = 1, *restored_ms = 0.
+ *  - Else *restored_ms = the latest of ended_ms (every cell assigned its
+ *    previous version) and the back times of the hosts that came back.
+ */
+void delivery_restore(const int64_t *back, size_t n, int64_t ended_ms, int64_t now_ms,
+                      int64_t wait_ms, int64_t *restored_ms, int64_t *not_back, int *restoring);
 
 /* A duration distribution: nearest-rank quantiles, -1 when n == 0. */
 struct delivery_dist {
     int64_t n;
     int64_t median_ms; /* the value of rank ceil(0.5 * n) in ascending order */
     int64_t p90_ms;    /* the value of rank ceil(0.9 * n) */
+    int64_t sum_ms;    /* of all n values */
 };
 
 /* The statistics of a set of rollouts over a window. */
@@ -51,7 +77,11 @@ struct delivery_stats {
     double failure_rate;                /* failed / started; -1 when started == 0 */
     struct delivery_dist lead;          /* publish -> completed */
     struct delivery_dist detect;        /* started -> detection, failed ones */
-    struct delivery_dist restore;       /* detection -> rolled back, rolled-back ones */
+    struct delivery_dist restore;       /* detection -> every host back (restored_ms), rolled-back
+                                           ones whose restore is over */
+    int64_t restoring;                  /* rolled back, some host not back yet (within the wait) */
+    int64_t restores_incomplete;        /* rolled back, some host never came back */
+    int64_t hosts_not_restored;         /* over those: the hosts that never came back */
     struct delivery_dist approval_wait; /* per forward rollout that waited */
     struct delivery_dist deny_wait;     /* per forward rollout that was held */
     int64_t approval_wait_total_ms;

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,10 +24,47 @@ struct delivery_metrics {
     pthread_cond_t cv;
     struct cg_buf text; /* the rendered families of the latest round */
     int stopping, running;
-    int dirty; /* a rollout started or ended since the latest round */
+    int dirty;     /* a rollout started or ended since the latest round */
+    int restoring; /* the latest round saw a restore going on (hosts not back yet) */
     pthread_t thread;
     int64_t exposure_retention_ms; /* 0 = keep the exposure history (set before start) */
+    /* The summaries of the previous round that cannot change any more
+     * (final()), by rollout id ascending: the next round copies them
+     * instead of reading the rollout's events and exposures again. Only
+     * delivery_metrics_refresh() touches them. */
+    struct final_summary *fin;
+    size_t nfin;
 };
+
+struct final_summary {
+    int64_t id, seq; /* the rollout row's id and version when summarised */
+    struct delivery_rollout d;
+};
+
+/* 1 when the summary d of rollout r is final: ended, and, a failed
+ * change, its restore over (rolled back, all back or the wait passed) or
+ * halted longer ago than the wait (hosts may still apply a halted
+ * version for a while). */
+static int final(const struct store_rollout *r, const struct delivery_rollout *d, int64_t now_ms)
+{
+    if (r->ended_ms <= 0 || d->restoring)
+        return 0;
+    if (!d->forward || !delivery_is_failure(d->state) || strcmp(d->state, "rolled_back") == 0)
+        return 1;
+    return now_ms - r->ended_ms >= DELIVERY_RESTORE_WAIT_MS;
+}
+
+static int fin_cmp(const void *key, const void *elem)
+{
+    int64_t a = *(const int64_t *)key, b = ((const struct final_summary *)elem)->id;
+
+    return (a > b) - (a < b);
+}
+
+static int fin_sort(const void *x, const void *y)
+{
+    return fin_cmp(&((const struct final_summary *)x)->id, y);
+}
 
 /* 1 when the JSON array a holds the string s. */
 static int arr_has(const json_t *a, const char *s)
@@ -43,29 +81,102 @@ static int arr_has(const json_t *a, const char *s)
 }
 
 /* The exposed cells of a step.start / expedited event before detection. */
-static void add_exposed(const char *detail_json, struct delivery_rollout *d, json_t *cells)
+static void add_exposed(const json_t *e, json_t *cells)
 {
-    json_t *e = detail_json ? json_loads(detail_json, 0, NULL) : NULL, *cv;
-    const json_t *h = json_object_get(e, "hosts");
+    const json_t *cv;
     size_t j;
 
-    if (json_array_size(h) > 0) {
-        d->hosts_exposed += (int64_t)json_array_size(h);
-    } else {
-        json_array_foreach(json_object_get(e, "cells"), j, cv)
-        {
-            if (json_is_string(cv) && !arr_has(cells, json_string_value(cv)))
-                json_array_append(cells, cv);
-        }
+    if (json_array_size(json_object_get(e, "hosts")) > 0)
+        return; /* a host-level step: its hosts count through their exposures */
+    json_array_foreach(json_object_get(e, "cells"), j, cv)
+    {
+        if (json_is_string(cv) && !arr_has(cells, json_string_value(cv)))
+            json_array_append(cells, (json_t *)cv);
     }
-    json_decref(e);
 }
 
-int delivery_summarise(struct store *st, const struct store_rollout *r, struct delivery_rollout *d)
+/* The generation a step.start / expedited event's write assigned (0: not
+ * recorded, an older server's event), appended to gens[*n] once. */
+static void add_generation(const json_t *e, int64_t *gens, size_t *n)
+{
+    int64_t g = json_integer_value(json_object_get(e, "generation"));
+
+    if (g <= 0 || *n == DELIVERY_GENERATIONS_MAX)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (gens[i] == g)
+            return;
+    gens[(*n)++] = g;
+}
+
+/*
+ * The hosts that ran one of the rollout's generations (host_exposures by
+ * config and generation): d->hosts_exposed, and for a rolled-back one its
+ * restore (delivery_restore()): each host is back when its exposure of
+ * the latest bad generation it ran was closed by a later report. At most
+ * DELIVERY_HOSTS_MAX hosts. 0, or -1 when the store fails.
+ */
+static int exposures(struct store *st, const struct store_rollout *r, const int64_t *gens,
+                     size_t ngens, int64_t now_ms, struct delivery_rollout *d)
+{
+    char msg[STORE_MSG_MAX];
+    json_t *hosts = json_object(); /* host -> [generation, from_ms, to_ms] of its latest */
+    int64_t *back = NULL;
+    size_t nb = 0;
+    const char *name;
+    json_t *v;
+
+    if (!hosts)
+        return -1;
+    for (size_t i = 0; i < ngens; i++) {
+        struct store_exposure_query q = {.config = r->config,
+                                         .from_ms = r->created_ms,
+                                         .limit = DELIVERY_HOSTS_MAX,
+                                         .generation = gens[i]};
+        struct store_host_exposure *ex = NULL;
+        size_t n = 0;
+        if (store_host_exposure_list(st, &q, &ex, &n, NULL, msg) != CG_OK) {
+            json_decref(hosts);
+            return -1;
+        }
+        for (size_t k = 0; k < n; k++) {
+            json_t *h = json_object_get(hosts, ex[k].host);
+            if (!h && json_object_size(hosts) >= DELIVERY_HOSTS_MAX)
+                continue;
+            if (h && (json_integer_value(json_array_get(h, 0)) > ex[k].generation ||
+                      (json_integer_value(json_array_get(h, 0)) == ex[k].generation &&
+                       json_integer_value(json_array_get(h, 1)) > ex[k].from_ms)))
+                continue; /* an exposure of a later generation (or a later one) counts */
+            json_object_set_new(hosts, ex[k].host,
+                                json_pack("[I,I,I]", (json_int_t)ex[k].generation,
+                                          (json_int_t)ex[k].from_ms, (json_int_t)ex[k].to_ms));
+        }
+        store_host_exposures_free(ex, n);
+    }
+    d->hosts_exposed = (int64_t)json_object_size(hosts);
+    if (strcmp(r->state, "rolled_back") == 0) {
+        back = calloc(json_object_size(hosts) + 1, sizeof *back);
+        if (!back) {
+            json_decref(hosts);
+            return -1;
+        }
+        json_object_foreach(hosts, name, v) back[nb++] = json_integer_value(json_array_get(v, 2));
+        delivery_restore(back, nb, r->ended_ms, now_ms, DELIVERY_RESTORE_WAIT_MS, &d->restored_ms,
+                         &d->hosts_not_back, &d->restoring);
+        free(back);
+    }
+    json_decref(hosts);
+    return 0;
+}
+
+int delivery_summarise(struct store *st, const struct store_rollout *r, int64_t now_ms,
+                       struct delivery_rollout *d)
 {
     char msg[STORE_MSG_MAX];
     struct store_version v;
     int64_t after = 0, read = 0, wait_start = 0;
+    int64_t gens[DELIVERY_GENERATIONS_MAX];
+    size_t ngens = 0;
     int waiting = 0; /* 1 approval, 2 deny window */
     json_t *cells = json_array();
 
@@ -94,6 +205,7 @@ int delivery_summarise(struct store *st, const struct store_rollout *r, struct d
                         strcmp(k, "rollback.start") == 0 || strcmp(k, "abort") == 0 ||
                         strcmp(k, "completed") == 0 || strcmp(k, "halted") == 0 ||
                         strcmp(k, "rolled_back") == 0;
+            int step = strcmp(k, "step.start") == 0 || strcmp(k, "expedited") == 0;
             if (waiting && moves) {
                 if (waiting == 1)
                     d->approval_wait_ms += ev[i].time_ms - wait_start;
@@ -110,8 +222,13 @@ int delivery_summarise(struct store *st, const struct store_rollout *r, struct d
             }
             if (!d->detected_ms && (strcmp(k, "rollback.start") == 0 || strcmp(k, "halted") == 0))
                 d->detected_ms = ev[i].time_ms;
-            if (!d->detected_ms && (strcmp(k, "step.start") == 0 || strcmp(k, "expedited") == 0))
-                add_exposed(ev[i].detail_json, d, cells);
+            if (step) {
+                json_t *e = ev[i].detail_json ? json_loads(ev[i].detail_json, 0, NULL) : NULL;
+                if (!d->detected_ms)
+                    add_exposed(e, cells);
+                add_generation(e, gens, &ngens);
+                json_decref(e);
+            }
             after = ev[i].seq;
         }
         read += (int64_t)n;
@@ -120,15 +237,11 @@ int delivery_summarise(struct store *st, const struct store_rollout *r, struct d
             break;
     }
     d->cells_exposed = (int64_t)json_array_size(cells);
-    if (delivery_is_failure(d->state) && d->cells_exposed > 0) {
-        struct store_host_version *hv = NULL;
-        size_t n = 0;
-        if (store_host_version_list(st, r->config, &hv, &n, msg) == CG_OK) {
-            for (size_t i = 0; i < n; i++)
-                if (arr_has(cells, hv[i].cell))
-                    d->hosts_exposed++;
-            store_host_versions_free(hv, n);
-        }
+    d->restored_ms = d->ended_ms; /* without a generation recorded: the assignments' return */
+    if (d->forward && delivery_is_failure(d->state) &&
+        exposures(st, r, gens, ngens, now_ms, d) < 0) {
+        json_decref(cells);
+        return -1;
     }
     d->blast_cells = cells;
     return 0;
@@ -147,40 +260,70 @@ static const struct fam fams[] = {
      "Rollouts completed per day over the window (deployment frequency)."},
     {"cellgate_delivery_change_failure_ratio", "gauge",
      "Forward rollouts rolled back or halted / started, over the window."},
-    {"cellgate_delivery_lead_time_seconds", "gauge",
+    {"cellgate_delivery_lead_time_seconds", "summary",
      "Publish to completed, nearest-rank quantiles over the window."},
-    {"cellgate_delivery_time_to_detect_seconds", "gauge",
+    {"cellgate_delivery_time_to_detect_seconds", "summary",
      "Rollout start to the failed evaluation, quantiles over the failed rollouts."},
-    {"cellgate_delivery_time_to_restore_seconds", "gauge",
-     "Detection to rolled back, quantiles over the rolled-back rollouts."},
+    {"cellgate_delivery_time_to_restore_seconds", "summary",
+     "Detection to every host that ran it back, quantiles over the rolled-back rollouts."},
+    {"cellgate_delivery_approval_wait_seconds", "summary",
+     "Time a forward rollout waited for approvals, quantiles over those that waited."},
+    {"cellgate_delivery_deny_window_wait_seconds", "summary",
+     "Time a forward rollout was held by deny windows, quantiles over those held."},
+    {"cellgate_delivery_blast_radius_cells", "gauge",
+     "Cells a failed change reached before detection: the largest (stat max) and in all."},
+    {"cellgate_delivery_blast_radius_hosts", "gauge",
+     "Hosts that ran a failed change: the largest (stat max) and in all (stat all)."},
+    {"cellgate_delivery_restoring", "gauge",
+     "Rolled-back rollouts whose hosts are not all back yet (within the wait)."},
+    {"cellgate_delivery_hosts_not_restored", "gauge",
+     "Hosts that ran a rolled-back change and never came back within the wait."},
 };
 
-/* One series: name{config="c",extra} value; config NULL: the fleet. */
-static void series(struct cg_buf *b, const char *name, const char *config, const char *quantile,
-                   double v)
+/* One series: name{config="c",extra} value; config NULL: the fleet;
+ * extra (a label="value" pair, or NULL) as it is. */
+static void series_l(struct cg_buf *b, const char *name, const char *config, const char *extra,
+                     double v)
 {
     cg_buf_puts(b, name);
-    if (config || quantile) {
+    if (config || extra) {
         cg_buf_puts(b, "{");
         if (config) {
             cg_buf_puts(b, "config=\"");
             stats_label_value(b, config);
-            cg_buf_puts(b, quantile ? "\"," : "\"");
+            cg_buf_puts(b, extra ? "\"," : "\"");
         }
-        if (quantile)
-            cg_buf_printf(b, "quantile=\"%s\"", quantile);
+        if (extra)
+            cg_buf_puts(b, extra);
         cg_buf_puts(b, "}");
     }
     cg_buf_printf(b, " %.6g\n", v);
 }
 
+static void series(struct cg_buf *b, const char *name, const char *config, const char *quantile,
+                   double v)
+{
+    char q[32];
+
+    if (quantile)
+        snprintf(q, sizeof q, "quantile=\"%s\"", quantile);
+    series_l(b, name, config, quantile ? q : NULL, v);
+}
+
+/* A summary's series: quantiles 0.5 and 0.9, _sum and _count. */
 static void dist(struct cg_buf *b, const char *name, const char *config,
                  const struct delivery_dist *d)
 {
+    char n[128];
+
     if (d->n <= 0)
         return;
     series(b, name, config, "0.5", (double)d->median_ms / 1000.0);
     series(b, name, config, "0.9", (double)d->p90_ms / 1000.0);
+    snprintf(n, sizeof n, "%s_sum", name);
+    series(b, n, config, NULL, (double)d->sum_ms / 1000.0);
+    snprintf(n, sizeof n, "%s_count", name);
+    series(b, n, config, NULL, (double)d->n);
 }
 
 /* Family f's series for one scope. */
@@ -204,8 +347,28 @@ static void fam_series(struct cg_buf *b, size_t f, const char *config,
     case 4:
         dist(b, fams[f].name, config, &s->detect);
         break;
-    default:
+    case 5:
         dist(b, fams[f].name, config, &s->restore);
+        break;
+    case 6:
+        dist(b, fams[f].name, config, &s->approval_wait);
+        break;
+    case 7:
+        dist(b, fams[f].name, config, &s->deny_wait);
+        break;
+    case 8:
+        series_l(b, fams[f].name, config, "stat=\"max\"", (double)s->blast_cells_max);
+        series_l(b, fams[f].name, config, "stat=\"all\"", (double)s->blast_cells_total);
+        break;
+    case 9:
+        series_l(b, fams[f].name, config, "stat=\"max\"", (double)s->blast_hosts_max);
+        series_l(b, fams[f].name, config, "stat=\"all\"", (double)s->blast_hosts_total);
+        break;
+    case 10:
+        series(b, fams[f].name, config, NULL, (double)s->restoring);
+        break;
+    default:
+        series(b, fams[f].name, config, NULL, (double)s->hosts_not_restored);
         break;
     }
 }
@@ -216,8 +379,10 @@ static int by_config(const void *a, const void *b)
                   ((const struct delivery_rollout *)b)->config);
 }
 
-/* Renders the families of the n summaries (sorted by config) into b. */
-static int render(struct cg_buf *b, struct delivery_rollout *r, size_t n, int64_t window_ms)
+/* Renders the families of the n summaries (sorted by config) into b;
+ * *restoring = 1 when one of them is still restoring. */
+static int render(struct cg_buf *b, struct delivery_rollout *r, size_t n, int64_t window_ms,
+                  int *restoring)
 {
     struct delivery_stats fleet, *per = NULL;
     size_t *start = NULL, ngroups = 0, i, g;
@@ -225,6 +390,7 @@ static int render(struct cg_buf *b, struct delivery_rollout *r, size_t n, int64_
 
     if (delivery_compute(r, n, window_ms, &fleet) < 0)
         return -1;
+    *restoring = fleet.restoring > 0;
     per = calloc(DELIVERY_METRICS_CONFIGS, sizeof *per);
     start = calloc(DELIVERY_METRICS_CONFIGS + 1, sizeof *start);
     if (!per || !start)
@@ -258,10 +424,11 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
 {
     char msg[STORE_MSG_MAX];
     struct delivery_rollout *ds = NULL;
+    struct final_summary *fin = NULL;
     struct cg_buf b = {0};
-    size_t nd = 0, cap = 0;
+    size_t nd = 0, cap = 0, nfin = 0;
     int64_t before = 0;
-    int done = 0, rc = -1;
+    int done = 0, rc = -1, restoring = 0;
 
     while (!done) {
         struct store_rollout *rs = NULL;
@@ -277,20 +444,35 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
             }
             if (nd == cap) {
                 size_t nc = cap ? cap * 2 : 64;
-                void *p = realloc(ds, nc * sizeof *ds);
-                if (!p) {
+                void *p = realloc(ds, nc * sizeof *ds), *q;
+                if (p)
+                    ds = p;
+                q = p ? realloc(fin, nc * sizeof *fin) : NULL;
+                if (!q) {
                     store_rollouts_free(rs, n);
                     goto out;
                 }
-                ds = p;
+                fin = q;
                 cap = nc;
             }
-            if (delivery_summarise(dm->st, &rs[i], &ds[nd]) < 0) {
-                store_rollouts_free(rs, n);
-                goto out;
+            {
+                const struct final_summary *f =
+                    dm->nfin ? bsearch(&rs[i].id, dm->fin, dm->nfin, sizeof *dm->fin, fin_cmp)
+                             : NULL;
+                if (f && f->seq == rs[i].seq) {
+                    ds[nd] = f->d;
+                } else if (delivery_summarise(dm->st, &rs[i], now_ms, &ds[nd]) < 0) {
+                    store_rollouts_free(rs, n);
+                    goto out;
+                }
             }
             json_decref(ds[nd].blast_cells);
             ds[nd].blast_cells = NULL;
+            if (final(&rs[i], &ds[nd], now_ms)) {
+                fin[nfin].id = rs[i].id;
+                fin[nfin].seq = rs[i].seq;
+                fin[nfin++].d = ds[nd];
+            }
             nd++;
         }
         store_rollouts_free(rs, n);
@@ -299,9 +481,16 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
     }
     if (nd > 1)
         qsort(ds, nd, sizeof *ds, by_config);
-    if (render(&b, ds, nd, dm->window_ms) < 0)
+    if (nfin > 1)
+        qsort(fin, nfin, sizeof *fin, fin_sort);
+    free(dm->fin);
+    dm->fin = fin;
+    dm->nfin = nfin;
+    fin = NULL;
+    if (render(&b, ds, nd, dm->window_ms, &restoring) < 0)
         goto out;
     pthread_mutex_lock(&dm->mu);
+    dm->restoring = restoring;
     cg_buf_free(&dm->text);
     dm->text = b;
     memset(&b, 0, sizeof b);
@@ -310,6 +499,7 @@ int delivery_metrics_refresh(struct delivery_metrics *dm, int64_t now_ms)
 out:
     cg_buf_free(&b);
     free(ds);
+    free(fin);
     return rc;
 }
 
@@ -349,7 +539,13 @@ static void *run(void *arg)
         }
         pthread_mutex_lock(&dm->mu);
         dm->dirty = 0;
-        wait_ms(dm, dm->period_ms, 1);
+        /* hosts coming back after a rollback end a restore without any
+         * rollout moving: looked at sooner while one is going on */
+        wait_ms(dm,
+                dm->restoring && dm->period_ms > DELIVERY_METRICS_RESTORING_MS
+                    ? DELIVERY_METRICS_RESTORING_MS
+                    : dm->period_ms,
+                1);
         /* a rollout moved: a second more, so that a burst is one round */
         if (dm->dirty)
             wait_ms(dm, DELIVERY_METRICS_SETTLE_MS, 0);
@@ -426,6 +622,7 @@ void delivery_metrics_free(struct delivery_metrics *dm)
         return;
     delivery_metrics_stop(dm);
     cg_buf_free(&dm->text);
+    free(dm->fin);
     pthread_cond_destroy(&dm->cv);
     pthread_mutex_destroy(&dm->mu);
     free(dm);

@@ -6,10 +6,10 @@
  * Nothing new is stored: the changes are the audit records of the
  * actions that move assignments (version.publish, assign, rollout.step,
  * rollout.expedite, rollout.rollback_assign), joined with their rollout
- * row and with the hosts' persisted views (host_versions) for "which
- * hosts applied it". Each call reads a bounded number of audit records
- * (OPS_CHANGES_SCAN_MAX): a page may hold fewer items than asked for
- * while the scan has not reached the end.
+ * row, and with the hosts' exposure history (host_exposures) and last
+ * views (host_versions) for "which hosts applied it". Each call reads a bounded number of audit
+ * records (OPS_CHANGES_SCAN_MAX): a page may hold fewer items than asked for while the scan has not
+ * reached the end.
  *
  * Used by the API (api_changes.c renders it), correlation (ops_correlate())
  * and later the dashboard; so nothing here knows HTTP.
@@ -22,9 +22,11 @@
 #include "util.h"
 
 #define CHANGES_SCAN_MAX  OPS_CHANGES_SCAN_MAX
-#define CHANGES_SCAN_SPAN 1000 /* audit records one store_audit_scan() walks */
-#define CHANGES_HOSTS_MAX 50   /* applied hosts listed per change */
-#define CHANGES_CACHE     32   /* rollouts and configs' host views per request */
+#define CHANGES_SCAN_SPAN 1000   /* audit records one store_audit_scan() walks */
+#define CHANGES_HOSTS_MAX 50     /* applied hosts listed per change */
+#define CHANGES_CACHE     32     /* rollouts and configs' host views per request */
+#define CHANGES_EXPO_MAX  10000  /* exposures read per change ("applied" counts to this) */
+#define CHANGES_EXPO_CALL 200000 /* exposures read per call, over all its changes */
 
 /* RFC 3339 string, or null for 0 (as the API renders times). */
 static json_t *time_json(int64_t ms)
@@ -45,6 +47,7 @@ struct chg_ctx {
     char host_cell[STORE_NAME_MAX]; /* the host's cell when host is given ("" unknown) */
     int64_t from, to;
     int no_delivery;
+    size_t expo_budget; /* exposures this call may still read (CHANGES_EXPO_CALL) */
     struct store_rollout ro[CHANGES_CACHE];
     size_t nro;
     struct {
@@ -126,30 +129,87 @@ static int hosts_have(const json_t *hosts, const char *host)
     return 0;
 }
 
-/* The hosts that applied change c (generation g, cells, hosts): from the
- * hosts' persisted views. Only the last applied generation of each host
- * is kept, so a host that moved on since is "superseded" (it may or may
- * not have applied this one). */
+/*
+ * The hosts that applied change c (generation g, cells, hosts): from the
+ * exposure history (host_exposures by config and generation), so also the
+ * hosts that have moved on since; plus, from the hosts' last views
+ * (host_versions), those of its cells (or canary hosts) that never applied
+ * it: pending (still on an earlier generation) or skipped (went past it).
+ * At most CHANGES_EXPO_MAX exposures per change and x->expo_budget per
+ * call are read.
+ */
 static void add_delivery(struct chg_ctx *x, json_t *c, const char *config, int64_t g)
 {
+    char msg[STORE_MSG_MAX];
     struct store_host_version *hv = NULL;
+    struct store_host_exposure *ex = NULL;
+    struct store_exposure_query q = {.config = config, .generation = g};
     const json_t *cells = json_object_get(c, "cells"), *hosts = json_object_get(c, "hosts");
-    int host_level = json_array_size(hosts) > 0;
-    json_int_t applied = 0, superseded = 0, pending = 0;
-    json_t *list, *d, *set;
+    int host_level = json_array_size(hosts) > 0, truncated = 0;
+    json_int_t applied = 0, current = 0, superseded = 0, skipped = 0, pending = 0;
+    json_t *list, *d, *set, *seen;
     const json_t *v;
-    size_t n = 0, k;
+    size_t n = 0, nex = 0, k;
+    const char *note = NULL;
 
-    if (g <= 0 || ctx_hosts(x, config, &hv, &n) < 0) {
-        json_object_set_new(c, "delivery",
-                            json_pack("{s:b,s:s}", "known", 0, "note",
-                                      g <= 0
-                                          ? "the change's generation is not recorded (older server)"
-                                          : "the hosts' views could not be read"));
+    if (g <= 0)
+        note = "the change's generation is not recorded (older server)";
+    else if (x->expo_budget == 0)
+        note = "this answer read as many hosts' exposures as it may: ask for fewer changes";
+    if (!note) {
+        q.limit = x->expo_budget < CHANGES_EXPO_MAX ? x->expo_budget : CHANGES_EXPO_MAX;
+        if (store_host_exposure_list(x->ops->store, &q, &ex, &nex, &truncated, msg) != CG_OK ||
+            ctx_hosts(x, config, &hv, &n) < 0)
+            note = "the hosts' exposures or views could not be read";
+    }
+    if (note) {
+        store_host_exposures_free(ex, nex);
+        json_object_set_new(c, "delivery", json_pack("{s:b,s:s}", "known", 0, "note", note));
         return;
     }
-    /* the cells (or canary hosts) as a set: a change may name every one
-     * of thousands of cells, and every host's view is looked up in it */
+    x->expo_budget -= nex;
+    /* the hosts that ran it, earliest first (one entry per host: a host
+     * that left it and came back to it is listed at its first time) */
+    seen = json_object();
+    list = json_array();
+    for (size_t i = 0; i < nex; i++) {
+        json_t *prev = json_object_get(seen, ex[i].host);
+        if (prev) {
+            /* its later exposure of g decides whether it still runs it */
+            if (!ex[i].to_ms && json_is_true(json_object_get(prev, "moved_on"))) {
+                json_object_set_new(prev, "moved_on", json_false());
+                current++;
+                superseded--;
+            }
+            continue;
+        }
+        applied++;
+        if (ex[i].to_ms)
+            superseded++;
+        else
+            current++;
+        prev = json_pack("{s:b}", "moved_on", ex[i].to_ms != 0);
+        json_object_set_new(seen, ex[i].host, prev);
+        if (json_array_size(list) < CHANGES_HOSTS_MAX) {
+            json_t *e =
+                json_pack("{s:s,s:s,s:o,s:o}", "host", ex[i].host, "cell", ex[i].cell, "applied",
+                          time_json(ex[i].from_ms), "until", time_json(ex[i].to_ms));
+            json_array_append_new(list, e);
+            json_object_set(prev, "entry", e);
+        }
+    }
+    /* a listed host that still runs it after all: no "until" */
+    {
+        const char *name;
+        json_t *val;
+        json_object_foreach(seen, name, val)
+        {
+            json_t *e = json_object_get(val, "entry");
+            if (e && json_is_false(json_object_get(val, "moved_on")))
+                json_object_set_new(e, "until", json_null());
+        }
+    }
+    /* the hosts of its cells (or canary hosts) that never applied it */
     set = json_object();
     if (host_level) {
         json_array_foreach(hosts, k, v)
@@ -165,26 +225,22 @@ static void add_delivery(struct chg_ctx *x, json_t *c, const char *config, int64
                 json_object_set_new(set, json_string_value(v), json_true());
         }
     }
-    list = json_array();
     for (size_t i = 0; i < n; i++) {
-        if (!json_object_get(set, host_level ? hv[i].host : hv[i].cell))
+        if (!json_object_get(set, host_level ? hv[i].host : hv[i].cell) ||
+            json_object_get(seen, hv[i].host))
             continue;
-        if (hv[i].applied_generation == g) {
-            applied++;
-            if (json_array_size(list) < CHANGES_HOSTS_MAX)
-                json_array_append_new(list, json_pack("{s:s,s:s,s:o}", "host", hv[i].host, "cell",
-                                                      hv[i].cell, "applied",
-                                                      time_json(hv[i].updated_ms)));
-        } else if (hv[i].applied_generation > g) {
-            superseded++;
-        } else {
+        if (hv[i].applied_generation > g)
+            skipped++;
+        else if (hv[i].applied_generation < g)
             pending++;
-        }
     }
     json_decref(set);
-    d = json_pack("{s:b,s:I,s:I,s:I,s:o,s:b}", "known", 1, "applied", applied, "superseded",
-                  superseded, "pending", pending, "hosts", list, "hosts_truncated",
-                  applied > CHANGES_HOSTS_MAX);
+    json_decref(seen);
+    store_host_exposures_free(ex, nex);
+    d = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:o,s:b,s:b}", "known", 1, "applied", applied,
+                  "current", current, "superseded", superseded, "skipped", skipped, "pending",
+                  pending, "hosts", list, "hosts_truncated", applied > CHANGES_HOSTS_MAX,
+                  "applied_truncated", truncated);
     json_object_set_new(c, "delivery", d);
 }
 
@@ -492,6 +548,7 @@ int ops_changes_list(struct ops *o, const struct ops_changes_filter *f, const st
     x->host = f->host;
     x->from = f->from_ms;
     x->no_delivery = f->no_delivery;
+    x->expo_budget = CHANGES_EXPO_CALL;
     x->to = f->to_ms;
     if (x->host)
         find_host_cell(x);

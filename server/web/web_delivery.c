@@ -100,13 +100,16 @@ static void figures(struct html *h, const struct delivery_stats *s, const char *
     html_raw(h, "</dd><dt>Time held by deny windows, in all</dt><dd>");
     dur(h, s->deny_wait_total_ms);
     html_printf(h,
-                "</dd></dl>\n<table aria-label=\"durations\" id=\"%s-durations\"><thead><tr>"
+                "</dd><dt>Restores going on (hosts not back yet)</dt><dd>%lld</dd><dt>Hosts "
+                "that never came back after a rollback</dt><dd>%lld (of %lld rollbacks)</dd>"
+                "</dl>\n<table aria-label=\"durations\" id=\"%s-durations\"><thead><tr>"
                 "<th scope=\"col\">Duration</th><th scope=\"col\">Median</th>"
                 "<th scope=\"col\">p90</th><th scope=\"col\">n</th></tr></thead><tbody>\n",
-                id);
+                (long long)s->restoring, (long long)s->hosts_not_restored,
+                (long long)s->restores_incomplete, id);
     dist(h, "Lead time (publish to completed)", &s->lead);
     dist(h, "Time to detect (start to rollback or halt)", &s->detect);
-    dist(h, "Time to restore (detection to rolled back)", &s->restore);
+    dist(h, "Time to restore (detection to every host back)", &s->restore);
     dist(h, "Approval wait", &s->approval_wait);
     dist(h, "Deny-window wait", &s->deny_wait);
     html_raw(h, "</tbody></table>\n");
@@ -173,7 +176,7 @@ static int collect(struct web_ctx *x, const char *config, int64_t since, struct 
                 s->to = r;
                 s->cap = nc;
             }
-            if (delivery_summarise(x->w->cfg.store, &rs[i], &s->d[s->n]) < 0) {
+            if (delivery_summarise(x->w->cfg.store, &rs[i], cg_now_ms(), &s->d[s->n]) < 0) {
                 store_rollouts_free(rs, n);
                 snprintf(msg, STORE_MSG_MAX, "the rollout %lld's events could not be read",
                          (long long)rs[i].id);
@@ -289,7 +292,8 @@ static void failed_changes(struct web_ctx *x, struct html *h, const struct summ 
                         "<th scope=\"col\">Config</th><th scope=\"col\">Version</th>"
                         "<th scope=\"col\">State</th><th scope=\"col\">Started</th>"
                         "<th scope=\"col\">Detected</th><th scope=\"col\">Cells exposed</th>"
-                        "<th scope=\"col\">Hosts exposed</th></tr></thead><tbody>\n");
+                        "<th scope=\"col\">Hosts that ran it</th>"
+                        "<th scope=\"col\">Hosts not back</th></tr></thead><tbody>\n");
         snprintf(rel, sizeof rel, "/rollouts/%lld", (long long)s->ids[i]);
         html_printf(h, "<tr data-rollout=\"%lld\"><th scope=\"row\"><a href=\"",
                     (long long)s->ids[i]);
@@ -301,8 +305,9 @@ static void failed_changes(struct web_ctx *x, struct html *h, const struct summ 
         web_time(h, d->created_ms);
         html_raw(h, "</td><td>");
         web_time(h, d->detected_ms);
-        html_printf(h, "</td><td>%lld</td><td>%lld</td></tr>\n", (long long)d->cells_exposed,
-                    (long long)d->hosts_exposed);
+        html_printf(h, "</td><td>%lld</td><td>%lld</td><td>%lld%s</td></tr>\n",
+                    (long long)d->cells_exposed, (long long)d->hosts_exposed,
+                    (long long)d->hosts_not_back, d->restoring ? " (restoring)" : "");
     }
     html_raw(h, shown ? "</tbody></table>\n" : "<p>No failed change in the window.</p>\n");
     html_raw(h, "</section>\n");

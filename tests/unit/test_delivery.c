@@ -50,8 +50,10 @@ static void dora_keys(void **state)
     r[1] = ro("completed", 1, 2000 * S, 2200 * S, 2000 * S, 0);
     r[2] = ro("completed", 1, 3000 * S, 3300 * S, 3000 * S, 0);
     r[3] = ro("completed", 1, 4000 * S, 5000 * S, 4000 * S, 0);
-    /* rolled back: detected after 60 s, restored 30 s later; 3 cells, 5 hosts */
+    /* rolled back: detected after 60 s, its cells back 30 s later, its
+     * last host 10 s after that; 3 cells, 5 hosts */
     r[4] = ro("rolled_back", 1, 6000 * S, 6090 * S, 5900 * S, 6060 * S);
+    r[4].restored_ms = 6100 * S;
     r[4].cells_exposed = 3;
     r[4].hosts_exposed = 5;
     r[4].approval_wait_ms = 40 * S;
@@ -78,8 +80,8 @@ static void dora_keys(void **state)
     assert_int_equal(s.detect.n, 2);
     assert_int_equal(s.detect.median_ms, 60 * S);
     assert_int_equal(s.detect.p90_ms, 120 * S);
-    assert_int_equal(s.restore.n, 1); /* a halt is not a restore */
-    assert_int_equal(s.restore.median_ms, 30 * S);
+    assert_int_equal(s.restore.n, 1);              /* a halt is not a restore */
+    assert_int_equal(s.restore.median_ms, 40 * S); /* to the last host back, not the end */
     assert_int_equal(s.approval_wait.n, 1);
     assert_int_equal(s.approval_wait_total_ms, 40 * S);
     assert_int_equal(s.deny_wait.median_ms, 600 * S);
@@ -87,6 +89,71 @@ static void dora_keys(void **state)
     assert_int_equal(s.blast_cells_max, 3);
     assert_int_equal(s.blast_hosts_total, 7);
     assert_int_equal(s.blast_hosts_max, 5);
+}
+
+/* Every host back, one that comes back late, one that never does: the
+ * rule of delivery_restore(). */
+static void restore_rule(void **state)
+{
+    const int64_t wait = 3600 * S, end = 1000 * S;
+    int64_t all_back[] = {990 * S, 1005 * S, 1020 * S};
+    int64_t one_away[] = {1005 * S, 0, 1010 * S};
+    int64_t too_late[] = {1005 * S, end + wait + 1};
+    int64_t restored = -1, away = -1;
+    int restoring = -1;
+
+    (void)state;
+    /* every host back: the last one's time (after the rollout's end) */
+    delivery_restore(all_back, 3, end, end + 60 * S, wait, &restored, &away, &restoring);
+    assert_int_equal(restored, 1020 * S);
+    assert_int_equal(away, 0);
+    assert_int_equal(restoring, 0);
+    /* hosts back before the end: the end (the cells' return) */
+    delivery_restore(all_back, 1, end, end + 60 * S, wait, &restored, &away, &restoring);
+    assert_int_equal(restored, end);
+    /* no host ran it: the end */
+    delivery_restore(NULL, 0, end, end, wait, &restored, &away, &restoring);
+    assert_int_equal(restored, end);
+    assert_int_equal(restoring, 0);
+    /* one host away, within the wait: still restoring, no time yet */
+    delivery_restore(one_away, 3, end, end + wait - 1, wait, &restored, &away, &restoring);
+    assert_int_equal(restoring, 1);
+    assert_int_equal(restored, 0);
+    assert_int_equal(away, 1);
+    /* ... after the wait: not restored, left out of the time */
+    delivery_restore(one_away, 3, end, end + wait, wait, &restored, &away, &restoring);
+    assert_int_equal(restoring, 0);
+    assert_int_equal(restored, 1010 * S);
+    assert_int_equal(away, 1);
+    /* back only after the wait: not restored either */
+    delivery_restore(too_late, 2, end, end + 2 * wait, wait, &restored, &away, &restoring);
+    assert_int_equal(restored, 1005 * S);
+    assert_int_equal(away, 1);
+}
+
+/* Restores going on and hosts that never came back, in the statistics. */
+static void restore_counts(void **state)
+{
+    struct delivery_rollout r[3];
+    struct delivery_stats s;
+
+    (void)state;
+    r[0] = ro("rolled_back", 1, 1000 * S, 1100 * S, 900 * S, 1050 * S);
+    r[0].restoring = 1; /* hosts not back yet: no time */
+    r[0].hosts_not_back = 2;
+    r[1] = ro("rolled_back", 1, 2000 * S, 2100 * S, 1900 * S, 2050 * S);
+    r[1].restored_ms = 2120 * S; /* one host never came back */
+    r[1].hosts_not_back = 1;
+    r[2] = ro("rolled_back", 1, 3000 * S, 3100 * S, 2900 * S, 3050 * S);
+    r[2].restored_ms = 3080 * S;
+    assert_int_equal(delivery_compute(r, 3, DAY, &s), 0);
+    assert_int_equal(s.failed, 3);
+    assert_int_equal(s.restoring, 1);
+    assert_int_equal(s.restores_incomplete, 1);
+    assert_int_equal(s.hosts_not_restored, 1);
+    assert_int_equal(s.restore.n, 2);
+    assert_int_equal(s.restore.median_ms, 30 * S);
+    assert_int_equal(s.restore.p90_ms, 70 * S);
 }
 
 static void empty(void **state)
@@ -104,8 +171,8 @@ static void empty(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(quantiles),
-        cmocka_unit_test(dora_keys),
+        cmocka_unit_test(quantiles),    cmocka_unit_test(dora_keys),
+        cmocka_unit_test(restore_rule), cmocka_unit_test(restore_counts),
         cmocka_unit_test(empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1113,6 +1113,50 @@ static void host_history_persist(void **state)
     free(dir);
 }
 
+/* A new applied generation of the same version is a change to persist
+ * (the exposure history says which hosts applied each change, e.g. a
+ * rollback to the version a host already ran); the same generation again
+ * is none; after a refused one, what it applied is its last-known-good. */
+static void new_applied_generation_is_a_change(void **state)
+{
+    struct reports_config rc = {.max_hosts = 16, .max_keys = 1024};
+    struct reports *r = reports_new(&rc);
+    struct reports_change ch[REPORTS_MAX_CONFIGS];
+    /* version, generation, outcome, lkg version, lkg generation, changes */
+    static const struct {
+        int v, g;
+        const char *outcome;
+        int lv, lg;
+        size_t want;
+    } steps[] = {
+        {2, 2, "applied", 2, 2, 1},  /* new */
+        {2, 2, "applied", 2, 2, 0},  /* the same */
+        {2, 5, "applied", 2, 5, 1},  /* a new generation of version 2 */
+        {3, 6, "rejected", 2, 5, 1}, /* refused: another report, it still runs 2 @ 5 */
+        {3, 6, "rejected", 2, 5, 0}, /* the same */
+        {2, 7, "applied", 2, 7, 1},
+    };
+    char msg[256];
+
+    (void)state;
+    assert_non_null(r);
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        size_t nch = 0;
+        json_t *rep = json_pack(
+            "{s:s,s:s,s:i,s:i,s:[{s:s,s:i,s:i,s:s,s:i,s:i}],s:{s:i,s:i}}", "host", "h1", "cell",
+            "c1", "seq", (int)i + 1, "window_ms", 10000, "configs", "config", "app", "version",
+            steps[i].v, "generation", steps[i].g, "outcome", steps[i].outcome, "lkg_version",
+            steps[i].lv, "lkg_generation", steps[i].lg, "health", "requests", 10, "errors", 0);
+        assert_int_equal(reports_ingest(r, rep, "c1", T0_MS + (int64_t)i * 1000, ch, &nch, msg), 0);
+        json_decref(rep);
+        assert_int_equal(nch, steps[i].want);
+        if (nch)
+            assert_true(ch[0].applied_version == steps[i].lv &&
+                        ch[0].applied_generation == steps[i].lg);
+    }
+    reports_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1126,6 +1170,7 @@ int main(void)
         cmocka_unit_test(hosts_page_matches_sorted_view),
         cmocka_unit_test(unpersisted_view_is_a_change_again),
         cmocka_unit_test(new_generation_same_version_is_a_change),
+        cmocka_unit_test(new_applied_generation_is_a_change),
         cmocka_unit_test(hosts_page_after_eviction),
         cmocka_unit_test(hosts_page_edges),
         cmocka_unit_test(cell_views_match_whole_view),
