@@ -186,7 +186,7 @@ static void host_free(struct host *h)
 
     for (i = 0; i < h->ncfg; i++)
         free(h->cfg[i].detail);
-    free(h->hist.ring);
+    rp_history_clear(h);
     free(h);
 }
 
