@@ -13,6 +13,11 @@ times. One line each:
 
   backup_create hosts=10000 db_bytes=.. audit_records=.. p50_ms=.. max_ms=.. n=N
   backup_verify ... / backup_restore ... / state_at records=.. p50_ms=.. max_ms=..
+  history_save hosts=.. saved_hosts=.. bytes=.. saves=.. last_ms=..
+
+The last line is the periodic save of the hosts' health histories
+(--history-save-every 5 here, docs/correlation.md "Health history"): the
+file's size and how long the newest save took while the hosts reported.
 
 No peer and no goal: the figures are for the operator's planning (a
 backup is a read of the store; it never blocks a request). Knobs: --shape,
@@ -58,7 +63,7 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     r, z, c, hh = (int(x) for x in a.shape.split(","))
     hosts = r * z * c * hh
-    srv = ur.Server(a.build, os.path.join(a.work, "cg-bk"))
+    srv = ur.Server(a.build, os.path.join(a.work, "cg-bk"), ["--history-save-every", "5"])
     ready = os.path.join(a.work, "sim.ready")
     simlog = os.path.join(a.work, "sim.log")
     sim = subprocess.Popen(
@@ -123,6 +128,18 @@ def main():
     line("backup_verify", extra, verified)
     line("backup_restore", extra, restored)
     line("state_at", "records=%d" % b["records"], states)
+    st, _, body = srv.request("GET", "/metrics", None, {"Authorization": "Bearer " + srv.token})
+    mt = {}
+    for ln in body.decode().splitlines():
+        if ln.startswith("cellgate_health_history_"):
+            k, v = ln.rsplit(" ", 1)
+            mt[k] = float(v)
+    hist = os.path.join(srv.data, "health-history")
+    print("history_save hosts=%d saved_hosts=%d bytes=%d saves=%d last_ms=%.1f" % (
+        hosts, mt.get("cellgate_health_history_saved_hosts", 0),
+        os.path.getsize(hist) if os.path.exists(hist) else 0,
+        mt.get('cellgate_health_history_saves_total{result="ok"}', 0),
+        mt.get("cellgate_health_history_last_save_duration_seconds", 0) * 1000), flush=True)
 
 
 if __name__ == "__main__":

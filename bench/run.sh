@@ -1188,7 +1188,7 @@ bench_backup() {
     figure_line "$line"
     fig "$name" "what=the command (or GET /v1/state) on a store of 1,000 cells and 10,000 simulated hosts reporting meanwhile (bench/backup.py)"
     for kv in ${line#* }; do fig "$name" "$kv"; done
-  done < <(grep -E '^(backup_|state_at )' <<<"$out")
+  done < <(grep -E '^(backup_|state_at |history_save )' <<<"$out")
   grep -q '^backup_create ' <<<"$out" || die "bench/backup.py printed no backup_create line"
 }
 

@@ -59,12 +59,12 @@ def quantile(v, q):
 
 
 class Server:
-    def __init__(self, build, data):
+    def __init__(self, build, data, extra=()):
         self.data, self.log = data, data + ".log"
         pf = data + ".port"
         self.proc = subprocess.Popen(
             [os.path.join(build, "server", "cellgated"), "serve", "--data", data, "--listen",
-             "127.0.0.1:0", "--port-file", pf], stdout=open(self.log, "wb"),
+             "127.0.0.1:0", "--port-file", pf] + list(extra), stdout=open(self.log, "wb"),
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=raise_nofile)
         PIDS.append(self.proc)
         end = time.time() + 30

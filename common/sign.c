@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,20 +76,6 @@ int cg_pubkey_verify_b64(const struct cg_pubkey *pk, const void *data, size_t le
 }
 
 /* ---- key files ---------------------------------------------------------- */
-
-static void fsync_parent(const char *path)
-{
-    char dirbuf[4096];
-    int dfd;
-
-    if (cg_strlcpy(dirbuf, path, sizeof dirbuf) >= sizeof dirbuf)
-        return;
-    dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-}
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -166,7 +151,7 @@ int cg_signkey_create(const char *path, char *msg, size_t msglen)
         }
         goto out;
     }
-    fsync_parent(path);
+    cg_fsync_dir_of(path);
     rc = CG_OK;
 out:
     sodium_memzero(content, sizeof content);

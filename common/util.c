@@ -258,11 +258,47 @@ char *cg_read_file(const char *path, size_t max, size_t *len)
     return buf;
 }
 
+int cg_wait_stop_ms(pthread_mutex_t *mu, pthread_cond_t *cv, const int *stopping, int64_t ms)
+{
+    struct timespec ts;
+    int stop;
+
+    if (ms < 0)
+        ms = 0;
+    pthread_mutex_lock(mu);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (!*stopping && pthread_cond_timedwait(cv, mu, &ts) != ETIMEDOUT)
+        ;
+    stop = *stopping;
+    pthread_mutex_unlock(mu);
+    return stop;
+}
+
+void cg_fsync_dir_of(const char *path)
+{
+    char dirbuf[4096];
+    int dfd;
+
+    if (cg_strlcpy(dirbuf, path, sizeof dirbuf) >= sizeof dirbuf)
+        return;
+    dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
 int cg_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
-    char tmp[4096], dirbuf[4096];
+    char tmp[4096];
     const char *p = data;
-    int fd, dfd, saved;
+    int fd, saved;
     size_t off = 0;
 
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
@@ -290,12 +326,7 @@ int cg_write_file_atomic(const char *path, const void *data, size_t len, unsigne
     fd = -1;
     if (rename(tmp, path) < 0)
         goto fail;
-    cg_strlcpy(dirbuf, path, sizeof dirbuf);
-    dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
+    cg_fsync_dir_of(path);
     return 0;
 fail:
     saved = errno;

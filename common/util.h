@@ -5,6 +5,7 @@
 #ifndef CG_UTIL_H
 #define CG_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,15 @@ int cg_valid_name(const char *s);
 /* Reads a whole file into a malloc'd NUL-terminated buffer, failing (NULL,
  * errno = EFBIG) when it is larger than 'max' bytes. *len gets the size. */
 char *cg_read_file(const char *path, size_t max, size_t *len);
+
+/* A background thread's sleep: takes mu, waits on cv until *stopping is
+ * set (by another thread, under mu, with a broadcast on cv) or ms
+ * milliseconds have passed, releases mu. Returns *stopping. */
+int cg_wait_stop_ms(pthread_mutex_t *mu, pthread_cond_t *cv, const int *stopping, int64_t ms);
+
+/* fsyncs the directory that holds 'path' (after a rename into it), so
+ * the new name survives a power loss; errors are ignored (best effort). */
+void cg_fsync_dir_of(const char *path);
 
 /* Writes 'len' bytes to 'path' atomically: path.tmp, fsync, rename,
  * fsync of the directory. 'mode' is the file mode. Returns 0 or -1 (errno). */

@@ -179,27 +179,6 @@ static void round_once(struct backup_sched *b)
              rc == 0 ? NULL : msg);
 }
 
-/* Waits ms or until the stop; 1 when stopping. */
-static int wait_ms(struct backup_sched *b, int64_t ms)
-{
-    struct timespec ts;
-    int stop;
-
-    pthread_mutex_lock(&b->mu);
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    while (!b->stopping && pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
-        ;
-    stop = b->stopping;
-    pthread_mutex_unlock(&b->mu);
-    return stop;
-}
-
 static void *run(void *arg)
 {
     struct backup_sched *b = arg;
@@ -207,7 +186,7 @@ static void *run(void *arg)
 
     for (;;) {
         int64_t now = cg_mono_ms();
-        if (wait_ms(b, next > now ? next - now : 0))
+        if (cg_wait_stop_ms(&b->mu, &b->cv, &b->stopping, next - now))
             return NULL;
         round_once(b);
         /* the next one is due a period after this one was due; a backup

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backup_sched.h"
+#include "history_saver.h"
 #include "buf.h"
 #include "config.h"
 #include "drills.h"
@@ -203,17 +204,20 @@ static void history_load(struct daemon *d)
         fprintf(stderr, "cellgated: health history: %s ignored: %s\n", path, msg);
 }
 
-static void history_save(struct daemon *d)
+/* The saver of the histories (history_saver.h): at a clean stop, and
+ * every --history-save-every seconds. NULL without a data directory. */
+static int history_saver_open(struct daemon *d, char *msg)
 {
-    char path[4096], msg[256] = "";
-    size_t n = 0;
+    char path[4096];
 
-    if (!d->reports || !history_path(d, path, sizeof path))
-        return;
-    if (reports_history_save(d->reports, path, cg_now_ms(), &n, msg) < 0)
-        fprintf(stderr, "cellgated: health history not saved: %s\n", msg);
-    else
-        fprintf(stderr, "cellgated: health history: %zu hosts saved to %s\n", n, path);
+    if (!history_path(d, path, sizeof path))
+        return 0;
+    d->history = history_saver_new(d->reports, path, (int64_t)d->cfg.history_save_every_s * 1000);
+    if (!d->history) {
+        snprintf(msg, 256, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 static void render_build_info(void *ctx, struct cg_buf *b)
@@ -364,6 +368,10 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         return -1;
     }
     history_load(d);
+    if (history_saver_open(d, msg) < 0) {
+        daemon_close(d);
+        return -1;
+    }
     if (store_replicated(d->store)) {
         /* before the caches load: what is committed after this is followed */
         struct replica_config rc;
@@ -547,6 +555,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         flags_register_stats(d->flags, d->stats) < 0 ||
         checkpointer_register_stats(d->checkpointer, d->stats) < 0 ||
         backup_sched_register_stats(d->backups, d->stats) < 0 ||
+        history_saver_register_stats(d->history, d->stats) < 0 ||
         drills_register_stats(d->drills, d->stats) < 0 ||
         delivery_metrics_register_stats(d->delivery, d->stats) < 0 ||
         delivery_metrics_attach(d->delivery, d->notify) < 0 ||
@@ -579,6 +588,10 @@ int daemon_start(struct daemon *d, char *msg)
         snprintf(msg, 256, "cannot start the audit checkpoint thread");
         return -1;
     }
+    if (history_saver_start(d->history) < 0) {
+        snprintf(msg, 256, "cannot start the health histories' saver thread");
+        return -1;
+    }
     if (backup_sched_start(d->backups) < 0) {
         snprintf(msg, 256, "cannot start the scheduled backups' thread");
         return -1;
@@ -608,10 +621,12 @@ void daemon_stop(struct daemon *d)
 {
     cluster_stop(d->cluster); /* a leader releases its lease for the next */
     controller_stop(d->controller);
-    desired_drain(d->desired); /* parked long-polls answer 304 now */
-    http_stop(d->http);        /* queued requests run, then the listener stops */
-    replica_stop(d->replica);  /* relays the last reports */
-    history_save(d);           /* nothing ingests reports any more */
+    desired_drain(d->desired);      /* parked long-polls answer 304 now */
+    http_stop(d->http);             /* queued requests run, then the listener stops */
+    replica_stop(d->replica);       /* relays the last reports */
+    history_saver_stop(d->history); /* after the save it is writing */
+    if (d->history)
+        history_saver_save(d->history); /* nothing ingests reports any more */
     /* after every writer of this process: the final head is signed */
     checkpointer_stop(d->checkpointer);
     delivery_metrics_stop(d->delivery);
@@ -634,6 +649,8 @@ void daemon_close(struct daemon *d)
     desired_free(d->desired);
     flags_free(d->flags);
     d->desired = NULL;
+    history_saver_free(d->history); /* before the reports it reads */
+    d->history = NULL;
     reports_free(d->reports);
     d->reports = NULL;
     checkpointer_free(d->checkpointer);

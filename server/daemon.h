@@ -107,11 +107,13 @@ struct daemon_config {
     unsigned history_bucket_ms;       /* --history-bucket-ms: hosts' health history buckets */
     unsigned history_buckets;         /* --history-buckets: buckets a host's history holds */
     unsigned history_slow_ms;         /* --history-slow-ms: slow edge of the latency history */
+    unsigned history_save_every_s;    /* --history-save-every: 0 saves at stop only */
     unsigned exposure_retention_days; /* --exposure-retention-days: host_exposures kept */
 };
 
-/* The hosts' health histories, saved at a clean stop in the data
- * directory and read back at the next start (docs/correlation.md). */
+/* The hosts' health histories, saved in the data directory at a clean
+ * stop and every --history-save-every seconds, read back at the next
+ * start (docs/correlation.md). */
 #define HISTORY_FILE "health-history"
 
 struct daemon {
@@ -128,6 +130,7 @@ struct daemon {
     struct replica *replica;           /* follows the other replicas (NULL on SQLite) */
     struct checkpointer *checkpointer; /* signs the audit chain's head (checkpointer.h) */
     struct backup_sched *backups;      /* --backup-dir: scheduled backups (backup_sched.h) */
+    struct history_saver *history;     /* saves the health histories (history_saver.h) */
     struct drills *drills;             /* change drills and their schedules (drills.h) */
     struct delivery_metrics *delivery; /* the delivery figures of /metrics (delivery_metrics.h) */
     struct hooks *hooks;               /* notifications and announcement logs (hooks.h) */

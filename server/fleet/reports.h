@@ -168,8 +168,13 @@ void reports_history_get_many(struct reports *r, enum reports_hist_metric metric
 /*
  * Writes every host's health history to 'path' (path.tmp, fsync, rename;
  * docs/correlation.md "Health history"), for reports_history_load() at the
- * next start. Meant for a clean stop, once nothing ingests any more (it
- * holds the lock while it writes). *saved gets the number of hosts.
+ * next start. Safe while reports are ingested: the hosts are listed, then
+ * their rings copied a few MiB at a time under the lock and written
+ * without it, so ingestion waits at most for one such copy; a host gone
+ * between the listing and its copy is written empty (head 0), which the
+ * next load drops. Each host's rings are its own at one instant; the
+ * file is not one instant of the whole fleet. *saved gets the number of
+ * hosts.
  * @return 0, or -1 with msg (256 bytes) saying why (nothing replaced).
  */
 int reports_history_save(struct reports *r, const char *path, int64_t now_ms, size_t *saved,

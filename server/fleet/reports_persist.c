@@ -11,8 +11,11 @@
  * since the start is in no view, convergence or canary choice), read by
  * reports_history_get*() for a host with no live history, and adopted by
  * the host at its first report with health if it is still in the same
- * cell. A crash leaves the last clean stop's file, whose buckets are
- * stamped with their time and so only fill their own slots.
+ * cell. The server also saves them every --history-save-every seconds
+ * while it runs (history_saver.c), so a crash loses at most that much; the
+ * save copies the rings a chunk at a time under the lock and writes
+ * without it. The file's buckets are stamped with their time and so only
+ * fill their own slots.
  *
  * The file (native byte order, this machine's own):
  *
@@ -70,25 +73,88 @@ static void put_str(struct out *o, const char *s)
     put(o, s, n);
 }
 
-/* One host's rings; a missing latency ring is written as zeros. */
-static void put_hist(struct out *o, const char *name, const char *cell, const struct host_hist *hh,
-                     size_t nb, int latency)
-{
-    static const struct reports_hist_bucket zero[64];
+/* One host's copy, taken under the lock for the write that follows
+ * without it (reports_history_save()). */
+struct snap {
+    char name[REPORTS_NAME_MAX];
+    char cell[REPORTS_NAME_MAX];
+    int64_t head; /* 0: gone since the listing (dropped at the next load) */
+    struct reports_hist_bucket *ring, *lat; /* into the chunk's buffer */
+};
 
-    put_str(o, name);
-    put_str(o, cell);
-    put(o, &hh->head, sizeof hh->head);
-    put(o, hh->ring, nb * sizeof *hh->ring);
-    if (!latency)
-        return;
-    if (hh->lat) {
-        put(o, hh->lat, nb * sizeof *hh->lat);
-        return;
+/* Copies the history of 'name' (live first, else dormant) into sn,
+ * the lock held. A host that has none any more keeps head 0 and zeros. */
+static void snap_take(struct reports *r, struct snap *sn, size_t nb, int latency)
+{
+    struct cg_hentry *e = cg_hashmap_get(&r->hosts, sn->name);
+    const struct host *h = e ? CG_HENTRY(e, struct host, link) : NULL;
+    const struct host_hist *hh = NULL;
+    const char *cell = NULL;
+
+    if (h && h->hist.ring) {
+        hh = &h->hist;
+        cell = h->cell;
+    } else if ((e = cg_hashmap_get(&r->dormant, sn->name))) {
+        const struct dormant *d = CG_HENTRY(e, struct dormant, link);
+        hh = &d->hist;
+        cell = d->cell;
     }
-    for (size_t k = 0; k < nb; k += 64)
-        put(o, zero, (nb - k < 64 ? nb - k : 64) * sizeof zero[0]);
+    sn->head = 0;
+    memset(sn->ring, 0, nb * sizeof *sn->ring);
+    if (latency)
+        memset(sn->lat, 0, nb * sizeof *sn->lat);
+    if (!hh || !hh->ring)
+        return;
+    cg_strlcpy(sn->cell, cell, sizeof sn->cell);
+    sn->head = hh->head;
+    memcpy(sn->ring, hh->ring, nb * sizeof *sn->ring);
+    if (latency && hh->lat)
+        memcpy(sn->lat, hh->lat, nb * sizeof *sn->lat);
 }
+
+static void put_snap(struct out *o, const struct snap *sn, size_t nb, int latency)
+{
+    put_str(o, sn->name);
+    put_str(o, sn->cell);
+    put(o, &sn->head, sizeof sn->head);
+    put(o, sn->ring, nb * sizeof *sn->ring);
+    if (latency)
+        put(o, sn->lat, nb * sizeof *sn->lat);
+}
+
+/* The names (and cells) of every host with a history, live or dormant,
+ * the lock held: *n of them, or NULL when memory is short. */
+static struct snap *list_hosts(struct reports *r, size_t *n)
+{
+    struct cg_hashmap_iter it;
+    struct snap *all;
+    size_t k = 0, cap = cg_hashmap_count(&r->dormant);
+
+    for (const struct host *h = r->lru_head; h; h = h->lru_next)
+        cap += h->hist.ring != NULL;
+    all = calloc(cap ? cap : 1, sizeof *all);
+    if (!all)
+        return NULL;
+    for (const struct host *h = r->lru_head; h && k < cap; h = h->lru_next)
+        if (h->hist.ring) {
+            cg_strlcpy(all[k].name, h->name, sizeof all[k].name);
+            cg_strlcpy(all[k].cell, h->cell, sizeof all[k].cell);
+            k++;
+        }
+    cg_hashmap_iter_init(&it, &r->dormant);
+    for (struct cg_hentry *e; k < cap && (e = cg_hashmap_iter_next(&it));) {
+        const struct dormant *d = CG_HENTRY(e, struct dormant, link);
+        cg_strlcpy(all[k].name, d->name, sizeof all[k].name);
+        cg_strlcpy(all[k].cell, d->cell, sizeof all[k].cell);
+        k++;
+    }
+    *n = k;
+    return all;
+}
+
+/* Bytes of rings copied under one hold of the lock (at least one host):
+ * the write never holds ingestion off for more than a copy of this. */
+#define SAVE_CHUNK_BYTES (4u << 20)
 
 int reports_history_save(struct reports *r, const char *path, int64_t now_ms, size_t *saved,
                          char *msg)
@@ -97,26 +163,39 @@ int reports_history_save(struct reports *r, const char *path, int64_t now_ms, si
     unsigned char sum[CG_SHA256_BYTES];
     struct out o = {0};
     uint32_t ver = 1, flags = r->slow_from ? FLAG_LATENCY : 0;
+    int latency = (flags & FLAG_LATENCY) != 0;
     int64_t bms = r->cfg.history_bucket_ms;
-    uint64_t nb = r->cfg.history_buckets, nh = 0;
-    struct cg_hashmap_iter it;
+    uint64_t nb = r->cfg.history_buckets, nh;
+    size_t n = 0, per_host = (size_t)nb * sizeof(struct reports_hist_bucket) * (latency ? 2 : 1);
+    size_t chunk = SAVE_CHUNK_BYTES / per_host ? SAVE_CHUNK_BYTES / per_host : 1;
+    struct snap *all;
+    struct reports_hist_bucket *buf;
     int fd;
 
     *saved = 0;
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return snprintf(msg, 256, "path too long"), -1;
+    pthread_mutex_lock(&r->mu);
+    all = list_hosts(r, &n);
+    pthread_mutex_unlock(&r->mu);
+    if (chunk > n)
+        chunk = n ? n : 1;
+    buf = all ? malloc(chunk * per_host) : NULL;
+    if (!buf) {
+        free(all);
+        return snprintf(msg, 256, "out of memory"), -1;
+    }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || !(o.f = fdopen(fd, "wb"))) {
         snprintf(msg, 256, "cannot write %.200s: %s", tmp, strerror(errno));
         if (fd >= 0)
             close(fd);
+        free(buf);
+        free(all);
         return -1;
     }
     cg_sha256_init(&o.h);
-    pthread_mutex_lock(&r->mu);
-    for (const struct host *h = r->lru_head; h; h = h->lru_next)
-        nh += h->hist.ring != NULL;
-    nh += cg_hashmap_count(&r->dormant);
+    nh = n;
     put(&o, MAGIC, 8);
     put(&o, &ver, sizeof ver);
     put(&o, &flags, sizeof flags);
@@ -124,15 +203,22 @@ int reports_history_save(struct reports *r, const char *path, int64_t now_ms, si
     put(&o, &nb, sizeof nb);
     put(&o, &now_ms, sizeof now_ms);
     put(&o, &nh, sizeof nh);
-    for (const struct host *h = r->lru_head; h && !o.failed; h = h->lru_next)
-        if (h->hist.ring)
-            put_hist(&o, h->name, h->cell, &h->hist, nb, flags & FLAG_LATENCY);
-    cg_hashmap_iter_init(&it, &r->dormant);
-    for (struct cg_hentry *e; !o.failed && (e = cg_hashmap_iter_next(&it));) {
-        const struct dormant *d = CG_HENTRY(e, struct dormant, link);
-        put_hist(&o, d->name, d->cell, &d->hist, nb, flags & FLAG_LATENCY);
+    for (size_t i = 0; i < n && !o.failed; i += chunk) {
+        size_t m = n - i < chunk ? n - i : chunk;
+
+        for (size_t k = 0; k < m; k++) {
+            all[i + k].ring = buf + k * (per_host / sizeof *buf);
+            all[i + k].lat = latency ? all[i + k].ring + nb : NULL;
+        }
+        pthread_mutex_lock(&r->mu);
+        for (size_t k = 0; k < m; k++)
+            snap_take(r, &all[i + k], (size_t)nb, latency);
+        pthread_mutex_unlock(&r->mu);
+        for (size_t k = 0; k < m; k++)
+            put_snap(&o, &all[i + k], (size_t)nb, latency);
     }
-    pthread_mutex_unlock(&r->mu);
+    free(buf);
+    free(all);
     cg_sha256_final(&o.h, sum);
     if (!o.failed && fwrite(sum, 1, sizeof sum, o.f) != sizeof sum)
         o.failed = 1;
@@ -145,7 +231,8 @@ int reports_history_save(struct reports *r, const char *path, int64_t now_ms, si
         unlink(tmp);
         return -1;
     }
-    *saved = (size_t)nh;
+    cg_fsync_dir_of(path);
+    *saved = n;
     return 0;
 }
 

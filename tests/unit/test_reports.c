@@ -11,6 +11,7 @@
  * /v1/hosts cut them before, element for element the same JSON text.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1113,6 +1114,82 @@ static void host_history_persist(void **state)
     free(dir);
 }
 
+struct ingest_loop {
+    struct reports *r;
+    int64_t t0;
+    int rounds;
+};
+
+static void *ingest_loop_run(void *arg)
+{
+    struct ingest_loop *l = arg;
+    char host[16];
+
+    for (int k = 0; k < l->rounds; k++)
+        for (int i = 0; i < 9; i++) {
+            snprintf(host, sizeof host, "h%d", i);
+            report_in(l->r, host, "c1", 10, i, l->t0 + (k % 3) * 1000);
+        }
+    return NULL;
+}
+
+/* Saved while reports are ingested (the periodic save, history_saver.c):
+ * the rings are copied a chunk at a time (here 2 hosts a chunk: 100,000
+ * buckets and latency rings), every file written meanwhile is whole and
+ * reads back, and a save after the ingestion has exactly what the live
+ * histories hold. */
+static void host_history_save_while_ingesting(void **state)
+{
+    struct reports_config rc = {
+        .history_bucket_ms = 1000, .history_buckets = 100000, .history_slow_ms = 1};
+    struct reports *a = reports_new(&rc);
+    struct ingest_loop l = {a, 1700000000000LL, 300};
+    struct reports_hist_bucket x[3], y[3];
+    char *dir = th_tmpdir(), path[4096], msg[256] = "", host[16];
+    pthread_t th;
+    size_t n = 0;
+
+    (void)state;
+    assert_non_null(a);
+    snprintf(path, sizeof path, "%s/health-history", dir);
+    report_in(a, "h0", "c1", 1, 0, l.t0); /* one host before the first save */
+    assert_int_equal(pthread_create(&th, NULL, ingest_loop_run, &l), 0);
+    for (int k = 0; k < 3; k++) {
+        struct reports *b = reports_new(&rc);
+        assert_int_equal(reports_history_save(a, path, l.t0 + 2500, &n, msg), 0);
+        assert_true(n >= 1 && n <= 9);
+        assert_int_equal(reports_history_load(b, path, l.t0 + 3000, &n, msg), 0);
+        assert_true(n >= 1 && n <= 9);
+        reports_free(b);
+    }
+    pthread_join(th, NULL);
+    {
+        struct reports *b = reports_new(&rc);
+        assert_int_equal(reports_history_save(a, path, l.t0 + 2500, &n, msg), 0);
+        assert_int_equal(n, 9);
+        assert_int_equal(reports_history_load(b, path, l.t0 + 3000, &n, msg), 0);
+        assert_int_equal(n, 9);
+        for (int i = 0; i < 9; i++) {
+            snprintf(host, sizeof host, "h%d", i);
+            assert_int_equal(reports_history_get(a, host, l.t0, x, 3, NULL), 3);
+            assert_int_equal(reports_history_get(b, host, l.t0, y, 3, NULL), 3);
+            assert_memory_equal(x, y, sizeof x);
+            assert_int_equal(y[1].requests, 1000);
+            assert_int_equal(y[1].errors, 100 * i);
+            {
+                const char *one[1] = {host};
+                reports_history_get_many(b, REPORTS_HIST_SLOW, one, 1, l.t0, y, 3, NULL);
+                assert_int_equal(y[2].requests, 1000); /* the latency ring came along */
+                assert_int_equal(y[2].errors, 1000);
+            }
+        }
+        reports_free(b);
+    }
+    reports_free(a);
+    th_rmrf(dir);
+    free(dir);
+}
+
 /* A new applied generation of the same version is a change to persist
  * (the exposure history says which hosts applied each change, e.g. a
  * rollback to the version a host already ran); the same generation again
@@ -1164,6 +1241,7 @@ int main(void)
         cmocka_unit_test(host_history_many),
         cmocka_unit_test(host_history_slow),
         cmocka_unit_test(host_history_persist),
+        cmocka_unit_test(host_history_save_while_ingesting),
         cmocka_unit_test(aggregate_cells_cache_survives_eviction),
         cmocka_unit_test(convergence_cache_matches_plain),
         cmocka_unit_test(convergence_cache_survives_host_eviction),
