@@ -868,7 +868,9 @@ static const struct config_key keys[] = {
         .def_note = "none",
         .help = "the server's URL as operators reach it, for links in notifications",
         .doc = "The server's URL as operators reach it (e.g. `https://cellgate.example`): "
-               "notifications link to `URL/v1/rollouts/ID`. Without it they carry no link.",
+               "notifications link to the rollout's dashboard page (`URL` + `--ui-base-path` + "
+               "`/rollouts/ID`; not with `--no-ui`) and to `URL/v1/rollouts/ID` "
+               "(docs/notifications.md). Without it they carry no link.",
     },
     /* rehearsals only */
     {

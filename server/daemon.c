@@ -445,6 +445,7 @@ int daemon_open(struct daemon *d, const struct daemon_config *cfg, char *msg)
         hc.backoff_base_ms = cfg->notify_backoff_ms ? cfg->notify_backoff_ms : hc.backoff_base_ms;
         hc.queue_max = cfg->notify_queue ? cfg->notify_queue : hc.queue_max;
         hc.public_url = cfg->public_url;
+        hc.ui_path = cfg->no_ui ? NULL : (cfg->ui_base_path ? cfg->ui_base_path : "/ui");
         d->hooks = hooks_new(d->store, &hc);
         d->ops.hooks = d->hooks;
         checkpointer_set_notify(d->checkpointer, d->notify);

@@ -175,6 +175,7 @@ struct hooks {
     struct store *st;
     struct hooks_config cfg;
     char *public_url;
+    char *ui_url; /* public_url + the dashboard's path, or "" */
     struct hooks_queue *q;
     pthread_t thread;
     int started;
@@ -198,6 +199,24 @@ void hooks_config_default(struct hooks_config *c)
     c->log_lines = 1;
 }
 
+/* The dashboard's public URL: public_url (without trailing '/') + path
+ * ("/ui"); "" without either. A new string, or NULL (no memory). */
+static char *ui_url_of(const char *public_url, const char *path)
+{
+    size_t n = public_url ? strlen(public_url) : 0, len;
+    char *out;
+
+    if (!n || !path || !path[0])
+        return strdup("");
+    while (n > 0 && public_url[n - 1] == '/')
+        n--;
+    len = n + strlen(path) + 2;
+    out = malloc(len);
+    if (out)
+        snprintf(out, len, "%.*s%s%s", (int)n, public_url, path[0] == '/' ? "" : "/", path);
+    return out;
+}
+
 struct hooks *hooks_new(struct store *st, const struct hooks_config *cfg)
 {
     struct hooks *h = calloc(1, sizeof *h);
@@ -216,12 +235,16 @@ struct hooks *hooks_new(struct store *st, const struct hooks_config *cfg)
     if (h->cfg.connect_timeout_ms <= 0 || h->cfg.connect_timeout_ms > h->cfg.timeout_ms)
         h->cfg.connect_timeout_ms = h->cfg.timeout_ms;
     h->public_url = strdup(cfg && cfg->public_url ? cfg->public_url : "");
+    h->ui_url = ui_url_of(h->public_url, cfg ? cfg->ui_path : NULL);
     h->cfg.public_url = NULL;
+    h->cfg.ui_path = NULL;
     h->st = st;
     h->q = hooks_queue_new(h->cfg.queue_max);
-    if (!h->public_url || !h->q || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    if (!h->public_url || !h->ui_url || !h->q ||
+        curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         hooks_queue_free(h->q);
         free(h->public_url);
+        free(h->ui_url);
         free(h);
         return NULL;
     }
@@ -399,7 +422,8 @@ static void fan_out(struct hooks *h, const struct hooks_event *ev, const char *o
         cg_strlcpy(p->format, s[i].format, sizeof p->format);
         p->url = strdup(s[i].url);
         p->secret = strdup(s[i].secret ? s[i].secret : "");
-        p->body = hooks_render(s[i].format, ev, p->secret ? p->secret : "", h->public_url);
+        struct hooks_links links = {h->public_url, h->ui_url};
+        p->body = hooks_render(s[i].format, ev, p->secret ? p->secret : "", &links);
         p->attempt = 1;
         p->due_mono = cg_mono_ms();
         if (!p->url || !p->secret || !p->body) {
@@ -519,6 +543,7 @@ void hooks_free(struct hooks *h)
     hooks_queue_free(h->q);
     pthread_mutex_destroy(&h->mu);
     free(h->public_url);
+    free(h->ui_url);
     curl_global_cleanup();
     free(h);
 }

@@ -50,13 +50,15 @@ struct hooks_config {
     int64_t backoff_base_ms;    /* first retry's ceiling (default 500) */
     int64_t backoff_cap_ms;     /* largest ceiling (default 30000) */
     const char *public_url;     /* the server's URL for links in payloads, or NULL */
+    const char *ui_path;        /* the dashboard's base path ("/ui"), or NULL: no dashboard */
     int log_lines;              /* 1: one logfmt line per announcement on stderr */
 };
 
 /* Fills c with the defaults above (log_lines 1). */
 void hooks_config_default(struct hooks_config *c);
 
-/* A notifier over store st (borrowed); cfg copied (public_url too). NULL
+/* A notifier over store st (borrowed); cfg copied (public_url and ui_path
+ * too). NULL
  * when out of memory. Nothing is delivered before hooks_start(). */
 struct hooks *hooks_new(struct store *st, const struct hooks_config *cfg);
 

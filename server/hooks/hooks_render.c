@@ -213,23 +213,26 @@ static json_t *str_or_null(const char *s)
     return s && s[0] ? json_string(s) : json_null();
 }
 
-static json_t *rollout_url(const struct hooks_event *ev, const char *base_url)
+/* The rollout's link under 'base' ("" or NULL: none): the API's
+ * (base/v1/rollouts/ID, ui 0) or the dashboard's (base/rollouts/ID, where
+ * base already ends in the dashboard's path, ui 1). */
+static json_t *rollout_link(const struct hooks_event *ev, const char *base, int ui)
 {
-    char buf[512];
+    char buf[1024];
     size_t n;
 
-    if (!base_url || !base_url[0] || ev->rollout <= 0)
+    if (!base || !base[0] || ev->rollout <= 0)
         return json_null();
-    n = strlen(base_url);
-    while (n > 0 && base_url[n - 1] == '/')
+    n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
         n--;
-    snprintf(buf, sizeof buf, "%.*s/v1/rollouts/%lld", (int)(n > 400 ? 400 : n), base_url,
-             (long long)ev->rollout);
+    snprintf(buf, sizeof buf, "%.*s%s/rollouts/%lld", (int)(n > 900 ? 900 : n), base,
+             ui ? "" : "/v1", (long long)ev->rollout);
     return json_string(buf);
 }
 
 static json_t *render_json(const struct hooks_event *ev, const struct parts *p,
-                           const char *base_url)
+                           const struct hooks_links *links)
 {
     char ts[32];
     json_t *doc;
@@ -243,7 +246,9 @@ static json_t *render_json(const struct hooks_event *ev, const struct parts *p,
                     "step", p->has_step ? json_integer(p->step) : json_null(), "wave",
                     str_or_null(p->wave), "cells", p->cells ? json_incref(p->cells) : json_array(),
                     "actor", ev->actor, "reason", str_or_null(p->reason), "evaluation",
-                    eval_summary(p->eval), "url", rollout_url(ev, base_url));
+                    eval_summary(p->eval), "url", rollout_link(ev, links->api, 0));
+    if (doc)
+        json_object_set_new(doc, "ui_url", rollout_link(ev, links->ui, 1));
     if (doc && p->flag)
         json_object_set_new(doc, "flag", json_string(p->flag));
     return doc;
@@ -268,10 +273,11 @@ static int slack_escape(struct cg_buf *b, const char *s)
 }
 
 static json_t *render_slack(const struct hooks_event *ev, const struct parts *p,
-                            const char *base_url, const char *summary)
+                            const struct hooks_links *links, const char *summary)
 {
     struct cg_buf t = {0}, ctx = {0};
-    json_t *url = rollout_url(ev, base_url), *doc = NULL;
+    json_t *ui = rollout_link(ev, links->ui, 1), *doc = NULL;
+    json_t *url = json_is_string(ui) ? ui : rollout_link(ev, links->api, 0);
     char ts[32];
     int rc;
 
@@ -291,7 +297,9 @@ static json_t *render_slack(const struct hooks_event *ev, const struct parts *p,
         doc = json_pack("{s:s,s:[{s:s,s:{s:s,s:s}},{s:s,s:[{s:s,s:s}]}]}", "text", summary,
                         "blocks", "type", "section", "text", "type", "mrkdwn", "text", t.data,
                         "type", "context", "elements", "type", "mrkdwn", "text", ctx.data);
-    json_decref(url);
+    if (url != ui)
+        json_decref(url);
+    json_decref(ui);
     cg_buf_free(&t);
     cg_buf_free(&ctx);
     return doc;
@@ -323,9 +331,10 @@ static json_t *render_grafana(const struct hooks_event *ev, const struct parts *
 }
 
 static json_t *render_pagerduty(const struct hooks_event *ev, const struct parts *p,
-                                const char *secret, const char *base_url, const char *summary)
+                                const char *secret, const struct hooks_links *links,
+                                const char *summary)
 {
-    json_t *details, *doc, *url;
+    json_t *details, *doc, *ui, *url, *arr;
     char ts[32], sum[1024];
 
     cg_time_format(ev->time_ms, ts);
@@ -340,19 +349,31 @@ static json_t *render_pagerduty(const struct hooks_event *ev, const struct parts
     doc =
         json_pack("{s:s,s:{s:s,s:s,s:s,s:o}}", "routing_key", secret ? secret : "", "payload",
                   "summary", sum, "timestamp", ts, "source", "cellgate", "custom_details", details);
-    url = rollout_url(ev, base_url);
-    if (doc && json_is_string(url)) {
+    ui = rollout_link(ev, links->ui, 1);
+    url = rollout_link(ev, links->api, 0);
+    arr = json_array();
+    if (doc && arr && json_is_string(ui)) {
+        char text[64];
+        snprintf(text, sizeof text, "rollout %lld on the dashboard", (long long)ev->rollout);
+        json_array_append_new(arr, json_pack("{s:O,s:s}", "href", ui, "text", text));
+    }
+    if (doc && arr && json_is_string(url)) {
         char text[48];
         snprintf(text, sizeof text, "rollout %lld", (long long)ev->rollout);
-        json_object_set_new(doc, "links", json_pack("[{s:O,s:s}]", "href", url, "text", text));
+        json_array_append_new(arr, json_pack("{s:O,s:s}", "href", url, "text", text));
     }
+    if (doc && arr && json_array_size(arr) > 0)
+        json_object_set(doc, "links", arr);
+    json_decref(arr);
+    json_decref(ui);
     json_decref(url);
     return doc;
 }
 
 char *hooks_render(const char *format, const struct hooks_event *ev, const char *secret,
-                   const char *base_url)
+                   const struct hooks_links *links)
 {
+    static const struct hooks_links none = {NULL, NULL};
     struct parts p;
     struct cg_buf sum = {0};
     json_t *doc = NULL;
@@ -360,16 +381,18 @@ char *hooks_render(const char *format, const struct hooks_event *ev, const char 
 
     if (!format || !ev)
         return NULL;
+    if (!links)
+        links = &none;
     parts_get(ev, &p);
     if (summary_parts(ev, &p, &sum) == 0 && sum.data) {
         if (strcmp(format, "json") == 0)
-            doc = render_json(ev, &p, base_url);
+            doc = render_json(ev, &p, links);
         else if (strcmp(format, "slack") == 0)
-            doc = render_slack(ev, &p, base_url, sum.data);
+            doc = render_slack(ev, &p, links, sum.data);
         else if (strcmp(format, "grafana") == 0)
             doc = render_grafana(ev, &p, sum.data);
         else if (strcmp(format, "pagerduty") == 0)
-            doc = render_pagerduty(ev, &p, secret, base_url, sum.data);
+            doc = render_pagerduty(ev, &p, secret, links, sum.data);
     }
     if (doc)
         out = cg_json_dump(doc);

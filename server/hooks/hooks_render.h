@@ -53,14 +53,22 @@ int hooks_sink_wants(const char *events, const char *config, const struct hooks_
  * when out of memory. */
 int hooks_summary(const struct hooks_event *ev, struct cg_buf *b);
 
+/* Where a payload's links point ("" or NULL: no such link). */
+struct hooks_links {
+    const char *api; /* the server's public URL: API links (URL/v1/rollouts/ID) */
+    const char *ui;  /* the dashboard's public URL (URL + --ui-base-path): URL/rollouts/ID */
+};
+
 /*
  * The request body of format 'format' (json, slack, grafana, pagerduty) for
  * event ev. 'secret' is the sink's secret (the routing key of pagerduty; ""
- * when none); 'base_url' the server's public URL for links ("" for none).
+ * when none); 'links' where links point (NULL: none): json has both
+ * (`url`, `ui_url`), slack's link is the dashboard's when there is one,
+ * pagerduty lists the dashboard's then the API's.
  * A new string, or NULL (unknown format, out of memory).
  */
 char *hooks_render(const char *format, const struct hooks_event *ev, const char *secret,
-                   const char *base_url);
+                   const struct hooks_links *links);
 
 /* The value of the Cellgate-Signature header for 'body' signed at Unix
  * time 't' with 'secret', into out (at least HOOKS_SIGNATURE_MAX bytes). */

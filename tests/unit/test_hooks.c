@@ -42,10 +42,13 @@ static void halt_event(struct hooks_event *ev)
                              "\"error rate\",\"hosts\":4,\"cells\":[\"huge\"]}}");
 }
 
+/* The body of 'format' with links to the API under 'api' and to the
+ * dashboard under 'ui' (NULL: none) must be 'want'. */
 static void expect_render(const char *format, const struct hooks_event *ev, const char *secret,
-                          const char *base, const char *want)
+                          const char *api, const char *ui, const char *want)
 {
-    char *got = hooks_render(format, ev, secret, base);
+    struct hooks_links links = {api, ui};
+    char *got = hooks_render(format, ev, secret, &links);
 
     assert_non_null(got);
     if (strcmp(got, want) != 0)
@@ -59,21 +62,23 @@ static void test_json(void **state)
 
     (void)state;
     step_event(&ev);
-    expect_render("json", &ev, "", "https://cg.example/",
+    expect_render("json", &ev, "", "https://cg.example/", "https://cg.example/ops/cg",
                   "{\"actor\":\"controller\",\"cells\":[\"c1\",\"c2\"],\"config\":\"app\","
                   "\"evaluation\":null,\"event\":\"rollout.step_started\",\"reason\":null,"
                   "\"rollout\":7,\"step\":2,\"time\":\"2025-12-06T05:46:40.000Z\","
+                  "\"ui_url\":\"https://cg.example/ops/cg/rollouts/7\","
                   "\"url\":\"https://cg.example/v1/rollouts/7\",\"versions\":{\"from\":3,"
                   "\"to\":4},\"wave\":\"half\"}");
     hooks_event_clear(&ev);
     halt_event(&ev);
     /* the evaluation's summary only (not its per-cell figures); the
      * reason from the detail */
-    expect_render("json", &ev, "", "",
+    expect_render("json", &ev, "", "", NULL,
                   "{\"actor\":\"controller\",\"cells\":[],\"config\":\"app\",\"evaluation\":{"
                   "\"hosts\":4,\"summary\":\"error rate\",\"verdict\":\"fail\"},\"event\":"
                   "\"rollout.halted\",\"reason\":\"errors <up> & away\",\"rollout\":7,\"step\":1,"
-                  "\"time\":\"2025-12-06T05:46:40.000Z\",\"url\":null,\"versions\":{\"from\":3,"
+                  "\"time\":\"2025-12-06T05:46:40.000Z\",\"ui_url\":null,\"url\":null,\"versions\":"
+                  "{\"from\":3,"
                   "\"to\":4},\"wave\":null}");
     hooks_event_clear(&ev);
 }
@@ -93,12 +98,14 @@ static void test_kill(void **state)
     snprintf(ev.actor, sizeof ev.actor, "token:oncall");
     ev.reason = strdup("checkout errors");
     ev.detail_json = strdup("{\"flag\":\"new-checkout\",\"from_version\":1,\"to_version\":2}");
-    expect_render("json", &ev, "", "",
-                  "{\"actor\":\"token:oncall\",\"cells\":[],\"config\":\"checkout-flags\","
-                  "\"evaluation\":null,\"event\":\"flag.killed\",\"flag\":\"new-checkout\","
-                  "\"reason\":\"checkout errors\",\"rollout\":9,\"step\":null,\"time\":"
-                  "\"2025-12-06T05:46:40.000Z\",\"url\":null,\"versions\":{\"from\":1,\"to\":2},"
-                  "\"wave\":null}");
+    expect_render(
+        "json", &ev, "", "", "",
+        "{\"actor\":\"token:oncall\",\"cells\":[],\"config\":\"checkout-flags\","
+        "\"evaluation\":null,\"event\":\"flag.killed\",\"flag\":\"new-checkout\","
+        "\"reason\":\"checkout errors\",\"rollout\":9,\"step\":null,\"time\":"
+        "\"2025-12-06T05:46:40.000Z\",\"ui_url\":null,\"url\":null,\"versions\":{\"from\":1,"
+        "\"to\":2},"
+        "\"wave\":null}");
     assert_int_equal(hooks_summary(&ev, &b), 0);
     assert_string_equal(b.data, "checkout-flags: rollout 9 v1 -> v2: new-checkout flag "
                                 "KILLED, by token:oncall: checkout errors");
@@ -114,9 +121,18 @@ static void test_slack(void **state)
     halt_event(&ev);
     /* mrkdwn escapes &, < and >; "text" is the plain summary */
     expect_render(
-        "slack", &ev, "", "http://cg",
+        "slack", &ev, "", "http://cg", NULL,
         "{\"blocks\":[{\"text\":{\"text\":\"*app: rollout 7 v3 -&gt; v4: HALTED, by controller: "
         "errors &lt;up&gt; &amp; away*\\n<http://cg/v1/rollouts/7|rollout 7>\",\"type\":"
+        "\"mrkdwn\"},\"type\":\"section\"},{\"elements\":[{\"text\":\"cellgate | "
+        "rollout.halted | 2025-12-06T05:46:40.000Z | verdict fail\",\"type\":"
+        "\"mrkdwn\"}],\"type\":\"context\"}],\"text\":\"app: rollout 7 v3 -> v4: HALTED, by "
+        "controller: errors <up> & away\"}");
+    /* with a dashboard, the link is its rollout page */
+    expect_render(
+        "slack", &ev, "", "http://cg", "http://cg/ui",
+        "{\"blocks\":[{\"text\":{\"text\":\"*app: rollout 7 v3 -&gt; v4: HALTED, by controller: "
+        "errors &lt;up&gt; &amp; away*\\n<http://cg/ui/rollouts/7|rollout 7>\",\"type\":"
         "\"mrkdwn\"},\"type\":\"section\"},{\"elements\":[{\"text\":\"cellgate | "
         "rollout.halted | 2025-12-06T05:46:40.000Z | verdict fail\",\"type\":"
         "\"mrkdwn\"}],\"type\":\"context\"}],\"text\":\"app: rollout 7 v3 -> v4: HALTED, by "
@@ -130,7 +146,7 @@ static void test_grafana(void **state)
 
     (void)state;
     step_event(&ev);
-    expect_render("grafana", &ev, "tok", "",
+    expect_render("grafana", &ev, "tok", "https://cg.example", "https://cg.example/ui",
                   "{\"tags\":[\"cellgate\",\"config:app\",\"event:rollout.step_started\","
                   "\"cell:c1\",\"cell:c2\"],\"text\":\"app: rollout 7 v3 -> v4: step 2 step "
                   "started (wave half, 2 cells), by controller\",\"time\":1765000000000}");
@@ -144,15 +160,16 @@ static void test_pagerduty(void **state)
     (void)state;
     step_event(&ev);
     expect_render(
-        "pagerduty", &ev, "R0UTING", "https://cg.example",
-        "{\"links\":[{\"href\":\"https://cg.example/v1/rollouts/7\",\"text\":\"rollout 7\"}],"
+        "pagerduty", &ev, "R0UTING", "https://cg.example", "https://cg.example/ui",
+        "{\"links\":[{\"href\":\"https://cg.example/ui/rollouts/7\",\"text\":\"rollout 7 on the "
+        "dashboard\"},{\"href\":\"https://cg.example/v1/rollouts/7\",\"text\":\"rollout 7\"}],"
         "\"payload\":{\"custom_details\":{\"actor\":\"controller\",\"config\":\"app\","
         "\"evaluation\":null,\"event\":\"rollout.step_started\",\"reason\":null,\"rollout\":7,"
         "\"step\":2,\"versions\":{\"from\":3,\"to\":4},\"wave\":\"half\"},\"source\":"
         "\"cellgate\",\"summary\":\"app: rollout 7 v3 -> v4: step 2 step started (wave half, 2 "
         "cells), by controller\",\"timestamp\":\"2025-12-06T05:46:40.000Z\"},\"routing_key\":"
         "\"R0UTING\"}");
-    assert_null(hooks_render("xml", &ev, "", ""));
+    assert_null(hooks_render("xml", &ev, "", NULL));
     hooks_event_clear(&ev);
 }
 

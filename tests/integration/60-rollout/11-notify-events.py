@@ -39,7 +39,7 @@ EVENTS = ["rollout.started", "rollout.step_started", "rollout.step_passed", "rol
           "rollout.aborted", "rollout.rollback_started", "rollout.rolled_back",
           "rollout.completed", "flag.killed", "audit.verify_failed"]
 JSON_KEYS = ["actor", "cells", "config", "evaluation", "event", "reason", "rollout", "step",
-             "time", "url", "versions", "wave"]
+             "time", "ui_url", "url", "versions", "wave"]
 
 
 def ok(cond, msg):
@@ -152,7 +152,7 @@ def signed(hd):
     return hmac.compare_digest(want, m.group(2))
 
 
-jsn, graf, pd = Receiver(), Receiver(), Receiver()
+jsn, graf, pd, slk = Receiver(), Receiver(), Receiver(), Receiver()
 with h.Server(extra_args=["--tick-ms", "100", "--audit-checkpoint-interval", "1",
                           "--public-url", PUBLIC, "--notify-backoff", "50"]) as s:
     CELLS = ["c1", "c2", "c3"]
@@ -182,9 +182,11 @@ with h.Server(extra_args=["--tick-ms", "100", "--audit-checkpoint-interval", "1"
     ok(s.cli("notify", "add", "all-json", "--url", jsn.url, "--events", "all", "--format", "json",
              "--secret-file", secret_file).returncode == 0, "add json")
     for name, rcv, fmt, secret in (("graf", graf, "grafana", GRAFANA_TOKEN),
-                                   ("pd", pd, "pagerduty", ROUTING_KEY)):
-        st, b = s.api("POST", "/v1/notify/sinks", {"name": name, "url": rcv.url, "format": fmt,
-                                                   "events": ["all"], "secret": secret})
+                                   ("pd", pd, "pagerduty", ROUTING_KEY), ("slk", slk, "slack", None)):
+        body = {"name": name, "url": rcv.url, "format": fmt, "events": ["all"]}
+        if secret:
+            body["secret"] = secret
+        st, b = s.api("POST", "/v1/notify/sinks", body)
         ok(st == 201, "add %s: %s %s" % (name, st, b))
 
     plans = {
@@ -284,7 +286,8 @@ with h.Server(extra_args=["--tick-ms", "100", "--audit-checkpoint-interval", "1"
     def about(d, rid, frm, to, actor):
         return (d["rollout"] == rid and d["config"] == "cfg" and d["versions"] == {"from": frm,
                                                                                   "to": to}
-                and d["actor"] == actor and d["url"] == "%s/v1/rollouts/%d" % (PUBLIC, rid))
+                and d["actor"] == actor and d["url"] == "%s/v1/rollouts/%d" % (PUBLIC, rid)
+                and d["ui_url"] == "%s/ui/rollouts/%d" % (PUBLIC, rid))
 
     _, d = one(jsn, "rollout.paused", ra)
     ok(about(d, ra, 0, 2, "token:dep") and d["reason"] == "looking" and d["step"] == 0
@@ -320,7 +323,8 @@ with h.Server(extra_args=["--tick-ms", "100", "--audit-checkpoint-interval", "1"
        and d["reason"] == "checkout errors" and isinstance(d["rollout"], int), "flag.killed: %s" % d)
     _, d = one(jsn, "audit.verify_failed")
     ok(d["actor"] == "system" and d["rollout"] is None and d["config"] is None
-       and d["versions"] is None and d["url"] is None and d["cells"] == []
+       and d["versions"] is None and d["url"] is None and d["ui_url"] is None
+       and d["cells"] == []
        and "chain" in d["reason"], "audit.verify_failed: %s" % d)
     st, b = s.api("GET", "/v1/notify/sinks/all-json/log")
     ok(st == 200 and any(x["event"] == "audit.verify_failed" and x["ok"] for x in b["log"]),
@@ -376,7 +380,9 @@ with h.Server(extra_args=["--tick-ms", "100", "--audit-checkpoint-interval", "1"
     ok(cd["rollout"] == rb and cd["config"] == "cfg" and cd["versions"] == {"from": 2, "to": BAD}
        and cd["step"] == 0 and cd["wave"] == "canary" and cd["actor"] == "controller"
        and cd["evaluation"]["verdict"] == "fail"
-       and d["links"] == [{"href": "%s/v1/rollouts/%d" % (PUBLIC, rb), "text": "rollout %d" % rb}]
+       and d["links"] == [{"href": "%s/ui/rollouts/%d" % (PUBLIC, rb),
+                           "text": "rollout %d on the dashboard" % rb},
+                          {"href": "%s/v1/rollouts/%d" % (PUBLIC, rb), "text": "rollout %d" % rb}]
        and d["payload"]["summary"].startswith("cfg: rollout %d v2 -> v%d: HALTED" % (rb, BAD)),
        "pagerduty halted: %s" % d)
     _, d = one(pd, "rollout.paused", ra)
@@ -386,6 +392,13 @@ with h.Server(extra_args=["--tick-ms", "100", "--audit-checkpoint-interval", "1"
     _, d = one(pd, "audit.verify_failed")
     ok("links" not in d and d["payload"]["custom_details"]["actor"] == "system"
        and d["payload"]["custom_details"]["rollout"] is None, "pagerduty audit: %s" % d)
+
+    # ==== slack: the link is the rollout's dashboard page
+    wait(lambda: slk.docs("rollout.halted"), "rollout.halted at the slack sink")
+    _, d = one(slk, "rollout.halted", rb)
+    ok(d["text"].startswith("cfg: rollout %d v2 -> v%d: HALTED" % (rb, BAD))
+       and d["blocks"][0]["text"]["text"].endswith(
+           "\n<%s/ui/rollouts/%d|rollout %d>" % (PUBLIC, rb, rb)), "slack halted: %s" % d)
 
     # ==== the logfmt lines on standard error
     log = open(s.log_path, encoding="utf-8", errors="replace").read()
