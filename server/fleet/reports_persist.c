@@ -54,14 +54,17 @@ struct out {
     FILE *f;
     struct cg_sha256 h;
     int failed;
+    int err; /* errno of the first failure */
 };
 
 static void put(struct out *o, const void *p, size_t n)
 {
     if (o->failed || n == 0)
         return;
-    if (fwrite(p, 1, n, o->f) != n)
+    if (fwrite(p, 1, n, o->f) != n) {
         o->failed = 1;
+        o->err = errno;
+    }
     cg_sha256_update(&o->h, p, n);
 }
 
@@ -122,19 +125,29 @@ static void put_snap(struct out *o, const struct snap *sn, size_t nb, int latenc
         put(o, sn->lat, nb * sizeof *sn->lat);
 }
 
-/* The names (and cells) of every host with a history, live or dormant,
- * the lock held: *n of them, or NULL when memory is short. */
-static struct snap *list_hosts(struct reports *r, size_t *n)
+/* The names (and cells) of the hosts with a history, live ones first,
+ * then dormant ones, at most max_hosts in all: *n of them, or NULL when
+ * memory is short. Takes the lock (the array is allocated without it; a
+ * host that comes meanwhile waits for the next save). Dormant histories
+ * that can no longer help anyone go: those older than the ring's span at
+ * now_ms, and those past max_hosts (hosts that never came back while new
+ * ones did), so memory and the file stay within the reports' bound. */
+static struct snap *list_hosts(struct reports *r, int64_t now_ms, size_t *n)
 {
+    int64_t oldest = now_ms / r->cfg.history_bucket_ms - (int64_t)r->cfg.history_buckets;
     struct cg_hashmap_iter it;
     struct snap *all;
-    size_t k = 0, cap = cg_hashmap_count(&r->dormant);
+    size_t k = 0, cap;
 
-    for (const struct host *h = r->lru_head; h; h = h->lru_next)
-        cap += h->hist.ring != NULL;
+    pthread_mutex_lock(&r->mu);
+    cap = r->nhosts + cg_hashmap_count(&r->dormant);
+    pthread_mutex_unlock(&r->mu);
+    if (cap > r->cfg.max_hosts)
+        cap = r->cfg.max_hosts;
     all = calloc(cap ? cap : 1, sizeof *all);
     if (!all)
         return NULL;
+    pthread_mutex_lock(&r->mu);
     for (const struct host *h = r->lru_head; h && k < cap; h = h->lru_next)
         if (h->hist.ring) {
             cg_strlcpy(all[k].name, h->name, sizeof all[k].name);
@@ -142,12 +155,20 @@ static struct snap *list_hosts(struct reports *r, size_t *n)
             k++;
         }
     cg_hashmap_iter_init(&it, &r->dormant);
-    for (struct cg_hentry *e; k < cap && (e = cg_hashmap_iter_next(&it));) {
-        const struct dormant *d = CG_HENTRY(e, struct dormant, link);
+    for (struct cg_hentry *e; (e = cg_hashmap_iter_next(&it));) {
+        struct dormant *d = CG_HENTRY(e, struct dormant, link);
+        if (d->hist.head <= oldest || k >= r->cfg.max_hosts) {
+            cg_hashmap_remove_entry(&r->dormant, e);
+            rp_dormant_free(d);
+            continue;
+        }
+        if (k >= cap)
+            continue; /* live hosts came meanwhile: kept, saved next time */
         cg_strlcpy(all[k].name, d->name, sizeof all[k].name);
         cg_strlcpy(all[k].cell, d->cell, sizeof all[k].cell);
         k++;
     }
+    pthread_mutex_unlock(&r->mu);
     *n = k;
     return all;
 }
@@ -175,9 +196,7 @@ int reports_history_save(struct reports *r, const char *path, int64_t now_ms, si
     *saved = 0;
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return snprintf(msg, 256, "path too long"), -1;
-    pthread_mutex_lock(&r->mu);
-    all = list_hosts(r, &n);
-    pthread_mutex_unlock(&r->mu);
+    all = list_hosts(r, now_ms, &n);
     if (chunk > n)
         chunk = n ? n : 1;
     buf = all ? malloc(chunk * per_host) : NULL;
@@ -221,13 +240,15 @@ int reports_history_save(struct reports *r, const char *path, int64_t now_ms, si
     free(all);
     cg_sha256_final(&o.h, sum);
     if (!o.failed && fwrite(sum, 1, sizeof sum, o.f) != sizeof sum)
-        o.failed = 1;
+        o.failed = 1, o.err = errno;
     if (!o.failed && (fflush(o.f) != 0 || fsync(fileno(o.f)) != 0))
-        o.failed = 1;
-    if (fclose(o.f) != 0)
-        o.failed = 1;
-    if (o.failed || rename(tmp, path) != 0) {
-        snprintf(msg, 256, "cannot write %.200s: %s", path, strerror(errno));
+        o.failed = 1, o.err = errno;
+    if (fclose(o.f) != 0 && !o.failed)
+        o.failed = 1, o.err = errno;
+    if (!o.failed && rename(tmp, path) != 0)
+        o.failed = 1, o.err = errno;
+    if (o.failed) {
+        snprintf(msg, 256, "cannot write %.200s: %s", path, strerror(o.err ? o.err : EIO));
         unlink(tmp);
         return -1;
     }
@@ -322,7 +343,9 @@ static int check(struct reports *r, const unsigned char *buf, size_t len, uint32
                         (long long)r->cfg.history_bucket_ms),
                -1;
     if (*nh > r->cfg.max_hosts)
-        return snprintf(msg, 256, "%llu hosts, more than --max-hosts", (unsigned long long)*nh), -1;
+        return snprintf(msg, 256, "%llu hosts, more than the reports keep (%zu)",
+                        (unsigned long long)*nh, r->cfg.max_hosts),
+               -1;
     for (uint64_t k = 0; k < *nh; k++) {
         char name[REPORTS_NAME_MAX], cell[REPORTS_NAME_MAX];
         int64_t head;
@@ -381,15 +404,20 @@ int reports_history_load(struct reports *r, const char *path, int64_t now_ms, si
         d->hist.ring = malloc(ring);
         if (d->hist.ring)
             get(&i, d->hist.ring, ring);
+        else
+            i.p += ring; /* the next host's record stays where it is */
         if (flags & FLAG_LATENCY) {
             if (r->slow_from && (d->hist.lat = malloc(ring)))
                 get(&i, d->hist.lat, ring);
             else
                 i.p += ring;
         }
-        /* forgotten already (older than the ring), or a host that reported
-         * since the start (its live history wins), or out of memory */
-        if (!d->hist.ring || head <= now_slot - (int64_t)nb || cg_hashmap_get(&r->hosts, d->name) ||
+        /* forgotten already (older than the ring), or saved under a clock
+         * that was ahead (its buckets would hold new reports off), or a host
+         * that reported since the start (its live history wins), or out of
+         * memory */
+        if (!d->hist.ring || head <= now_slot - (int64_t)nb || head > now_slot ||
+            cg_hashmap_get(&r->hosts, d->name) ||
             cg_hashmap_put(&r->dormant, d->name, &d->link, &old) < 0) {
             rp_dormant_free(d);
             continue;

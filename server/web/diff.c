@@ -72,11 +72,19 @@ static long myers(const struct line *a, long N, const struct line *b, long M, lo
                   struct diff_line *rev, size_t a0, size_t b0)
 {
     long maxd = N + M < max_d ? N + M : max_d, D = -1;
-    /* trace[d] holds V[k] for k in -(d+1)..(d+1) as it was before step d */
-    long **trace = calloc((size_t)maxd + 1, sizeof *trace);
-    long *V = calloc(2 * (size_t)maxd + 3, sizeof *V), off = maxd + 1;
+    /* trace[d] holds V[k] for k in -(d+1)..(d+1) as it was before step d
+     * (x <= N <= DIFF_MAX_LINES fits 32 bits): 4 (d + 1)^2 bytes in all */
+    int32_t **trace;
+    long *V, off = maxd + 1;
     long k, x, y, n = 0;
+    size_t trace_bytes = 0;
 
+    /* at least |N - M| lines are inserted or deleted: known too different
+     * before any work */
+    if ((N > M ? N - M : M - N) > maxd)
+        return DIFF_TOO_DIFFERENT;
+    trace = calloc((size_t)maxd + 1, sizeof *trace);
+    V = calloc(2 * (size_t)maxd + 3, sizeof *V);
     if (!trace || !V) {
         free(trace);
         free(V);
@@ -84,11 +92,14 @@ static long myers(const struct line *a, long N, const struct line *b, long M, lo
     }
     V[off + 1] = 0;
     for (long d = 0; d <= maxd && D < 0; d++) {
+        trace_bytes += (2 * (size_t)d + 3) * sizeof **trace;
+        if (trace_bytes > DIFF_TRACE_MAX_BYTES)
+            break; /* whatever max_edits says: too different to afford */
         trace[d] = malloc((2 * (size_t)d + 3) * sizeof **trace);
         if (!trace[d])
             break;
         for (k = -(d + 1); k <= d + 1; k++)
-            trace[d][k + d + 1] = (k >= -maxd - 1 && k <= maxd + 1) ? V[off + k] : 0;
+            trace[d][k + d + 1] = (int32_t)((k >= -maxd - 1 && k <= maxd + 1) ? V[off + k] : 0);
         for (k = -d; k <= d; k += 2) {
             if (k == -d || (k != d && V[off + k - 1] < V[off + k + 1]))
                 x = V[off + k + 1];
@@ -118,7 +129,8 @@ static long myers(const struct line *a, long N, const struct line *b, long M, lo
     x = N;
     y = M;
     for (long d = D; d >= 0; d--) {
-        long *T = trace[d], pk, px, py;
+        const int32_t *T = trace[d];
+        long pk, px, py;
         k = x - y;
         if (d == 0) {
             pk = 0;

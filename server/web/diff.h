@@ -33,6 +33,10 @@ struct diff_line {
 #define DIFF_TOO_MANY_LINES (-3) /* a text has more than DIFF_MAX_LINES lines */
 
 #define DIFF_MAX_LINES 200000
+/* The most memory one diff's trace may take (4 (d + 1)^2 bytes for d
+ * edits: about 2,900 edits); past it the texts are too different, whatever
+ * max_edits says, so a request cannot make the server allocate more. */
+#define DIFF_TRACE_MAX_BYTES (32u << 20)
 
 /*
  * Diffs a (alen bytes) against b (blen bytes): *out gets every line of both

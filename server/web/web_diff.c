@@ -3,7 +3,7 @@
  * web_diff.c: the diff of two versions of a config
  * (BASE/configs/NAME/diff?a=N&b=M): pre#diff with each changed line in a
  * del (-) or ins (+) element and 3 unchanged lines around each change.
- * Bounds: documents of at most 4 MiB each, at most 5,000 changed lines
+ * Bounds: documents of at most 4 MiB each, at most 2,000 changed lines
  * (diff.h), 1,500 lines and 64 KB of output; past them the page says so.
  */
 #include <stdio.h>
@@ -15,7 +15,7 @@
 #include "web_int.h"
 
 #define DOC_MAX     (4 << 20)
-#define EDITS_MAX   5000
+#define EDITS_MAX   2000
 #define LINES_SHOWN 1500
 #define BYTES_SHOWN 65536
 #define CONTEXT     3

@@ -181,7 +181,9 @@ static void poll_streams(struct web_events *e)
     struct store_rollout *heads = NULL;
     size_t nheads = 0;
     char msg[STORE_MSG_MAX];
-    int have_heads = store_rollout_heads(e->w->cfg.store, &heads, &nheads, msg) == CG_OK;
+    /* no stream open: no query (every replica runs this thread) */
+    int have_heads =
+        e->streams && store_rollout_heads(e->w->cfg.store, &heads, &nheads, msg) == CG_OK;
     int64_t now = cg_mono_ms();
 
     for (struct stream **pp = &e->streams; *pp;) {

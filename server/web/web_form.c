@@ -83,8 +83,9 @@ int web_form_parse(struct web_ctx *x)
                 free(out);
                 return -1;
             }
-            /* move the value next to the decoded name */
-            {
+            /* move the value next to the decoded name; a pair without a
+             * name ("=x") is dropped: an empty name would end the list */
+            if (pair[0]) {
                 size_t nl = strlen(pair) + 1, vl = strlen(eq + 1) + 1;
                 memmove(pair + nl, eq + 1, vl);
                 o = (size_t)(pair - out) + nl + vl;

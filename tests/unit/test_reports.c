@@ -1114,6 +1114,55 @@ static void host_history_persist(void **state)
     free(dir);
 }
 
+/* The saved histories stay within the reports' bound: dormant histories
+ * older than the ring's span are dropped at the next save, the file holds
+ * at most max_hosts hosts (live first; dormant ones past it are dropped),
+ * and a file saved under a clock that was ahead is not read back into the
+ * past (its buckets would hold new reports off). */
+static void host_history_bounds(void **state)
+{
+    struct reports_config rc = {
+        .max_hosts = 3, .history_bucket_ms = 1000, .history_buckets = 10};
+    struct reports *a = reports_new(&rc), *b = reports_new(&rc), *c = reports_new(&rc);
+    char *dir = th_tmpdir(), path[4096], msg[256] = "";
+    char(*names)[REPORTS_NAME_MAX] = NULL;
+    int64_t t0 = 1700000000000LL;
+    size_t n = 0;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/health-history", dir);
+    report_in(a, "h1", "c1", 10, 0, t0);
+    report_in(a, "h2", "c1", 10, 0, t0);
+    report_in(a, "h3", "c1", 10, 0, t0);
+    assert_int_equal(reports_history_save(a, path, t0 + 500, &n, msg), 0);
+    assert_int_equal(n, 3);
+    /* a clock that went back 5 s: nothing is read into its future */
+    assert_int_equal(reports_history_load(c, path, t0 - 5000, &n, msg), 0);
+    assert_int_equal(n, 0);
+    /* three dormant, then two new hosts: the save keeps 3, live first */
+    assert_int_equal(reports_history_load(b, path, t0 + 1000, &n, msg), 0);
+    assert_int_equal(n, 3);
+    report_in(b, "n1", "c2", 10, 0, t0 + 1000);
+    report_in(b, "n2", "c2", 10, 0, t0 + 1000);
+    assert_int_equal(reports_history_save(b, path, t0 + 1500, &n, msg), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(reports_history_hosts(b, 100, &names, &n), 0);
+    assert_int_equal(n, 3); /* the dormant ones past the bound are gone from memory too */
+    free(names);
+    /* 20 s later every dormant history has left the ring's span: dropped */
+    report_in(b, "n1", "c2", 10, 0, t0 + 20000);
+    assert_int_equal(reports_history_save(b, path, t0 + 20000, &n, msg), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(reports_history_hosts(b, 100, &names, &n), 0);
+    assert_int_equal(n, 2);
+    free(names);
+    reports_free(a);
+    reports_free(b);
+    reports_free(c);
+    th_rmrf(dir);
+    free(dir);
+}
+
 struct ingest_loop {
     struct reports *r;
     int64_t t0;
@@ -1242,6 +1291,7 @@ int main(void)
         cmocka_unit_test(host_history_slow),
         cmocka_unit_test(host_history_persist),
         cmocka_unit_test(host_history_save_while_ingesting),
+        cmocka_unit_test(host_history_bounds),
         cmocka_unit_test(aggregate_cells_cache_survives_eviction),
         cmocka_unit_test(convergence_cache_matches_plain),
         cmocka_unit_test(convergence_cache_survives_host_eviction),

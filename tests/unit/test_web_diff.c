@@ -162,13 +162,46 @@ static void bounded(void **state)
     free(big_b);
 }
 
+/* What a request can make the diff spend is bounded whatever max_edits
+ * says: line counts that differ by more than max_edits are too different
+ * at once, and a trace past DIFF_TRACE_MAX_BYTES (about 2,900 edits) is
+ * too different too (here 5,000 distinct lines against 5,000 others, with
+ * max_edits 100,000: without the budget this needs 10,000 edits and
+ * 400 MB, and the answer would be a diff). */
+static void memory_bounded(void **state)
+{
+    char *a = malloc(5000 * 8 + 1), *b = malloc(5000 * 8 + 1), *p = a, *q = b;
+    int rc;
+
+    (void)state;
+    for (int i = 0; i < 5000; i++) {
+        p += snprintf(p, 9, "a%06d\n", i);
+        q += snprintf(q, 9, "b%06d\n", i);
+    }
+    assert_null(render(a, b, 100000, &rc));
+    assert_int_equal(rc, DIFF_TOO_DIFFERENT);
+    /* 5,000 lines against none, max 100: too different before any work */
+    assert_null(render(a, "", 100, &rc));
+    assert_int_equal(rc, DIFF_TOO_DIFFERENT);
+    /* within the budget the answer is still exact: 1,000 lines replaced */
+    a[1000 * 8] = '\0';
+    b[1000 * 8] = '\0';
+    {
+        char *got = render(a, b, 100000, &rc);
+        assert_int_equal(rc, DIFF_OK);
+        assert_int_equal(strlen(got), 2000 * 9);
+        free(got);
+    }
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(known_cases),
-        cmocka_unit_test(minimal_edit_count),
-        cmocka_unit_test(random_pairs_apply),
-        cmocka_unit_test(bounded),
+        cmocka_unit_test(known_cases),        cmocka_unit_test(minimal_edit_count),
+        cmocka_unit_test(random_pairs_apply), cmocka_unit_test(bounded),
+        cmocka_unit_test(memory_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
