@@ -1121,8 +1121,7 @@ static void host_history_persist(void **state)
  * past (its buckets would hold new reports off). */
 static void host_history_bounds(void **state)
 {
-    struct reports_config rc = {
-        .max_hosts = 3, .history_bucket_ms = 1000, .history_buckets = 10};
+    struct reports_config rc = {.max_hosts = 3, .history_bucket_ms = 1000, .history_buckets = 10};
     struct reports *a = reports_new(&rc), *b = reports_new(&rc), *c = reports_new(&rc);
     char *dir = th_tmpdir(), path[4096], msg[256] = "";
     char(*names)[REPORTS_NAME_MAX] = NULL;
