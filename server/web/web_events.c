@@ -48,11 +48,38 @@ struct web_events {
     int started;
     int stopping;
     unsigned count;                /* streams held, pending included */
+    struct per_session *per;       /* streams held per session (max_streams slots, under mu) */
     struct stream *pending;        /* added, not yet taken by the thread (under mu) */
     struct stream *streams;        /* the thread's own list */
     struct request_stream **ended; /* ended streams the transport may still hold */
     size_t nended, capended;
 };
+
+/* How many streams one session holds: one reader with many tabs cannot
+ * take every slot of the server. */
+#define STREAMS_PER_SESSION 8
+
+struct per_session {
+    char hash[65]; /* "" when the slot is free */
+    unsigned n;
+};
+
+/* The slot of session 'hash' (with 'take', a free one when it has none;
+ * NULL when every slot is taken). Under mu. */
+static struct per_session *per_slot(struct web_events *e, const char *hash, int take)
+{
+    struct per_session *free_slot = NULL;
+
+    for (unsigned i = 0; i < e->w->cfg.max_streams; i++) {
+        if (strcmp(e->per[i].hash, hash) == 0 && e->per[i].n)
+            return &e->per[i];
+        if (!free_slot && e->per[i].n == 0)
+            free_slot = &e->per[i];
+    }
+    if (take && free_slot)
+        cg_strlcpy(free_slot->hash, hash, sizeof free_slot->hash);
+    return take ? free_slot : NULL;
+}
 
 static void stream_free(struct stream *s)
 {
@@ -157,6 +184,11 @@ static void end_stream(struct web_events *e, struct stream *s, const char *why)
         request_stream_close(s->rs);
     pthread_mutex_lock(&e->mu);
     e->count--;
+    {
+        struct per_session *ps = per_slot(e, s->x.session_hash, 0);
+        if (ps)
+            ps->n--;
+    }
     pthread_mutex_unlock(&e->mu);
     stream_free(s);
 }
@@ -277,11 +309,17 @@ struct web_events *web_events_start(struct web *w)
     if (!e)
         return NULL;
     e->w = w;
+    e->per = calloc(w->cfg.max_streams ? w->cfg.max_streams : 1, sizeof *e->per);
+    if (!e->per) {
+        free(e);
+        return NULL;
+    }
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->cv, NULL);
     if (pthread_create(&e->thread, NULL, run, e) != 0) {
         pthread_cond_destroy(&e->cv);
         pthread_mutex_destroy(&e->mu);
+        free(e->per);
         free(e);
         return NULL;
     }
@@ -309,6 +347,7 @@ void web_events_free(struct web_events *e)
         return;
     web_events_stop(e);
     free(e->ended);
+    free(e->per);
     pthread_cond_destroy(&e->cv);
     pthread_mutex_destroy(&e->mu);
     free(e);
@@ -318,20 +357,25 @@ int web_events_add(struct web_events *e, struct request_stream *rs, int64_t id,
                    const struct principal *who, const char *session_hash, const char *sent)
 {
     struct stream *s;
+    struct per_session *ps;
     int64_t now = cg_mono_ms();
 
     pthread_mutex_lock(&e->mu);
-    if (e->stopping || e->count >= e->w->cfg.max_streams) {
+    ps = e->stopping || e->count >= e->w->cfg.max_streams ? NULL : per_slot(e, session_hash, 1);
+    if (!ps || ps->n >= STREAMS_PER_SESSION) {
         pthread_mutex_unlock(&e->mu);
         return -1;
     }
     e->count++;
+    ps->n++;
     pthread_mutex_unlock(&e->mu);
     s = calloc(1, sizeof *s);
     if (!s || (sent && !(s->sent = strdup(sent)))) {
         free(s);
         pthread_mutex_lock(&e->mu);
         e->count--;
+        if ((ps = per_slot(e, session_hash, 0)))
+            ps->n--;
         pthread_mutex_unlock(&e->mu);
         return -1;
     }

@@ -368,6 +368,7 @@ def pages(s, toks):
     # live: the stream sees the pause within a second
     live_update(s, b, rid)
     ok(rollout(s, rid)["state"] == "paused", "paused through the stream test")
+    stream_caps(s, Browser(s).login(s.admin_token), br["reader"], rid)
     act(b, "/rollouts/%d/resume" % rid)
     ok(rollout(s, rid)["state"] == "running", "resumed")
     body = b.get("/rollouts/%d?done=resume" % rid)[2]
@@ -452,6 +453,49 @@ def live_update(s, b, rid):
     ok(b">paused</span>" in buf and took <= limit,
        "the stream showed the pause after %.2f s (limit %.1f s): %r" % (took, limit, buf[-300:]))
     sock.close()
+
+
+def open_stream(s, b, rid):
+    """An event stream of rollout rid for b's session: (socket, what came
+    until its first live event, or an end)."""
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    sock.sendall(("GET /ui/rollouts/%d/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                  "Cookie: cg_session=%s\r\nAccept: text/event-stream\r\n\r\n"
+                  % (rid, s.port, b.cookie)).encode())
+    buf, deadline = b"", time.time() + 10
+    while b"event: live" not in buf and time.time() < deadline:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    # an end follows the first live event at once when the stream is refused
+    sock.settimeout(0.5)
+    try:
+        buf += sock.recv(65536)
+    except socket.timeout:
+        pass
+    return sock, buf
+
+
+def stream_caps(s, b, other, rid):
+    """One session holds at most 8 event streams (a reader with many tabs
+    cannot take all 64 of the server's); the ninth ends at once saying
+    why; another session still gets one."""
+    socks = []
+    for i in range(8):
+        sock, buf = open_stream(s, b, rid)
+        socks.append(sock)
+        ok(b"event: live" in buf and b"event: end" not in buf, "stream %d: %r" % (i, buf[-200:]))
+    sock, buf = open_stream(s, b, rid)
+    socks.append(sock)
+    ok(b"event: end" in buf and b"too many event streams" in buf,
+       "the ninth stream of one session ends: %r" % buf[-300:])
+    sock, buf = open_stream(s, other, rid)
+    socks.append(sock)
+    ok(b"event: live" in buf and b"event: end" not in buf,
+       "another session's stream: %r" % buf[-200:])
+    for sock in socks:
+        sock.close()
 
 
 def login_limit():
