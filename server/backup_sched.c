@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * backup_sched.c: scheduled backups (backup_sched.h). One thread: wait
- * until the next backup is due (or the stop), write it with
- * backup_write(), remove the oldest beyond 'keep', log and count.
+ * backup_sched.c: scheduled backups (backup_sched.h). On a periodic
+ * thread (periodic.h): write a backup with backup_write(), remove the
+ * oldest beyond 'keep', log and count.
  */
 #include "backup_sched.h"
 
@@ -20,6 +20,7 @@
 #include "backup.h"
 #include "buf.h"
 #include "hooks_render.h"
+#include "periodic.h"
 #include "stats.h"
 #include "util.h"
 
@@ -31,11 +32,8 @@
 struct backup_sched {
     struct backup_sched_config cfg;
     char *data_dir, *dir;
-    pthread_t thread;
-    int running;
+    struct periodic *thread; /* while started */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stopping;
     /* what /metrics shows; under mu */
     int64_t last_ok_ms, last_took_ms, last_bytes;
     uint64_t ok_n, failed_n, pruned_n;
@@ -147,8 +145,9 @@ static void log_line(const char *event, const char *path, const struct backup_in
     cg_buf_free(&b);
 }
 
-static void round_once(struct backup_sched *b)
+static void round_once(void *ctx)
 {
+    struct backup_sched *b = ctx;
     struct backup_info info;
     char name[64], path[PATH_LEN], msg[PATH_LEN + 256];
     int64_t now = cg_now_ms();
@@ -177,24 +176,6 @@ static void round_once(struct backup_sched *b)
     pthread_mutex_unlock(&b->mu);
     log_line(rc == 0 ? "backup.ok" : "backup.failed", path, rc == 0 ? &info : NULL, pruned,
              rc == 0 ? NULL : msg);
-}
-
-static void *run(void *arg)
-{
-    struct backup_sched *b = arg;
-    int64_t next = cg_mono_ms() + b->cfg.first_ms;
-
-    for (;;) {
-        int64_t now = cg_mono_ms();
-        if (cg_wait_stop_ms(&b->mu, &b->cv, &b->stopping, next - now))
-            return NULL;
-        round_once(b);
-        /* the next one is due a period after this one was due; a backup
-         * slower than the period starts the next at once, never two at once */
-        next += b->cfg.every_ms;
-        if (next < cg_mono_ms())
-            next = cg_mono_ms();
-    }
 }
 
 struct backup_sched *backup_sched_new(const struct backup_sched_config *cfg, char *msg,
@@ -226,7 +207,6 @@ struct backup_sched *backup_sched_new(const struct backup_sched_config *cfg, cha
         return NULL;
     }
     pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->cv, NULL);
     return b;
 }
 
@@ -234,22 +214,16 @@ int backup_sched_start(struct backup_sched *b)
 {
     if (!b)
         return 0;
-    if (pthread_create(&b->thread, NULL, run, b) != 0)
-        return -1;
-    b->running = 1;
-    return 0;
+    b->thread = periodic_start(b->cfg.first_ms, b->cfg.every_ms, round_once, b);
+    return b->thread ? 0 : -1;
 }
 
 void backup_sched_stop(struct backup_sched *b)
 {
-    if (!b || !b->running)
+    if (!b)
         return;
-    pthread_mutex_lock(&b->mu);
-    b->stopping = 1;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-    pthread_join(b->thread, NULL);
-    b->running = 0;
+    periodic_stop(b->thread);
+    b->thread = NULL;
 }
 
 void backup_sched_free(struct backup_sched *b)
@@ -258,7 +232,6 @@ void backup_sched_free(struct backup_sched *b)
         return;
     backup_sched_stop(b);
     pthread_mutex_destroy(&b->mu);
-    pthread_cond_destroy(&b->cv);
     free(b->data_dir);
     free(b->dir);
     free(b);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * history_saver.c: the health histories saved while running
- * (history_saver.h). One thread: wait a period (or the stop), write the
- * file with reports_history_save(), log and count.
+ * (history_saver.h). On a periodic thread (periodic.h): write the file
+ * with reports_history_save(), log and count.
  */
 #include "history_saver.h"
 
@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "hooks_render.h"
+#include "periodic.h"
 #include "reports.h"
 #include "stats.h"
 #include "util.h"
@@ -22,12 +23,10 @@ struct history_saver {
     struct reports *reports;
     char *path;
     int64_t every_ms;
-    pthread_t thread;
-    int running;
+    struct periodic *thread; /* while started with every_ms > 0 */
     pthread_mutex_t save_mu; /* one save at a time (the thread's, the stop's) */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stopping;
+    int stopped; /* the stop's save is the last: logged even when fine */
     /* what /metrics shows; under mu */
     int64_t last_ok_ms, last_took_ms;
     uint64_t last_hosts, ok_n, failed_n;
@@ -70,7 +69,7 @@ int history_saver_save(struct history_saver *s)
     took = cg_mono_ms() - t0;
     pthread_mutex_lock(&s->mu);
     /* a periodic success after a success says nothing new: not logged */
-    quiet = rc == 0 && !s->last_failed && s->ok_n > 0 && !s->stopping;
+    quiet = rc == 0 && !s->last_failed && s->ok_n > 0 && !s->stopped;
     if (rc == 0) {
         s->ok_n++;
         s->last_ok_ms = cg_now_ms();
@@ -87,21 +86,9 @@ int history_saver_save(struct history_saver *s)
     return rc;
 }
 
-static void *run(void *arg)
+static void save_round(void *ctx)
 {
-    struct history_saver *s = arg;
-    int64_t next = cg_mono_ms() + s->every_ms;
-
-    for (;;) {
-        if (cg_wait_stop_ms(&s->mu, &s->cv, &s->stopping, next - cg_mono_ms()))
-            return NULL;
-        history_saver_save(s);
-        /* a period after this one was due; a save slower than the period
-         * starts the next at once, never two at once */
-        next += s->every_ms;
-        if (next < cg_mono_ms())
-            next = cg_mono_ms();
-    }
+    history_saver_save(ctx);
 }
 
 struct history_saver *history_saver_new(struct reports *r, const char *path, int64_t every_ms)
@@ -118,7 +105,6 @@ struct history_saver *history_saver_new(struct reports *r, const char *path, int
     }
     pthread_mutex_init(&s->save_mu, NULL);
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
     return s;
 }
 
@@ -126,23 +112,19 @@ int history_saver_start(struct history_saver *s)
 {
     if (!s || s->every_ms == 0)
         return 0;
-    if (pthread_create(&s->thread, NULL, run, s) != 0)
-        return -1;
-    s->running = 1;
-    return 0;
+    s->thread = periodic_start(s->every_ms, s->every_ms, save_round, s);
+    return s->thread ? 0 : -1;
 }
 
 void history_saver_stop(struct history_saver *s)
 {
     if (!s)
         return;
+    periodic_stop(s->thread);
+    s->thread = NULL;
     pthread_mutex_lock(&s->mu);
-    s->stopping = 1;
-    pthread_cond_broadcast(&s->cv);
+    s->stopped = 1;
     pthread_mutex_unlock(&s->mu);
-    if (s->running)
-        pthread_join(s->thread, NULL);
-    s->running = 0;
 }
 
 void history_saver_free(struct history_saver *s)
@@ -152,7 +134,6 @@ void history_saver_free(struct history_saver *s)
     history_saver_stop(s);
     pthread_mutex_destroy(&s->save_mu);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
     free(s->path);
     free(s);
 }

@@ -649,32 +649,12 @@ static void schedule_round(struct drills *d)
     free(sch);
 }
 
-static int wait_ms(struct drills *d, int64_t ms)
-{
-    struct timespec ts;
-    int stop;
-
-    pthread_mutex_lock(&d->mu);
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    while (!d->stopping && pthread_cond_timedwait(&d->cv, &d->mu, &ts) != ETIMEDOUT)
-        ;
-    stop = d->stopping;
-    pthread_mutex_unlock(&d->mu);
-    return stop;
-}
-
 static void *schedule_thread(void *arg)
 {
     struct drills *d = arg;
     int64_t poll = d->cfg.poll_ms > 0 ? d->cfg.poll_ms : 10000;
 
-    while (!wait_ms(d, poll))
+    while (!cg_wait_stop_ms(&d->mu, &d->cv, &d->stopping, poll))
         schedule_round(d);
     return NULL;
 }
